@@ -1,0 +1,91 @@
+"""Signal cleaning: baseline wander, powerline interference and high-frequency noise.
+
+All filters are zero-phase (forward-backward), so R-peak positions do not shift.
+
+References
+----------
+Kligfield P et al., "Recommendations for the standardization and interpretation of the
+electrocardiogram", Circulation 115:1306-1324, 2007 (0.5 Hz high-pass for monitoring
+bandwidth; 40 Hz low-pass for rhythm analysis). Van Alste JA, Schilder TS, "Removal of
+base-line wander and power-line interference from the ECG by an efficient FIR filter with a
+reduced number of taps", IEEE Trans Biomed Eng 32(12):1052-1060, 1985.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+from pipeline.errors import SamplingRateError
+
+
+@dataclass(frozen=True)
+class CleaningSettings:
+    """Cut-off frequencies of the cleaning filters (Hz)."""
+
+    highpass_hz: float = 0.5
+    lowpass_hz: float = 40.0
+    powerline_hz: tuple[float, ...] = (50.0, 60.0)
+    notch_quality: float = 30.0
+
+
+def clean_signal(signal_mv: np.ndarray, fs_hz: float, settings: CleaningSettings = CleaningSettings()) -> np.ndarray:
+    """Remove baseline wander, powerline hum and high-frequency noise, lead by lead.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples,) or (n_samples, n_leads) in mV; NaN gaps are bridged for filtering and
+        returned as NaN.
+    fs_hz : float
+        Sampling rate (required).
+    settings : CleaningSettings
+
+    Returns
+    -------
+    np.ndarray
+        float32 array of the same shape.
+
+    Examples
+    --------
+    >>> t = np.arange(3600) / 360.0
+    >>> x = np.sin(2 * np.pi * 10 * t) + 2 * np.sin(2 * np.pi * 0.1 * t)
+    >>> y = clean_signal(x, 360.0)
+    >>> float(np.abs(y[720:-720]).max()) < 1.1
+    True
+    """
+    if fs_hz <= 2 * settings.lowpass_hz:
+        raise SamplingRateError(
+            f"Received fs_hz={fs_hz:g}; expected more than twice the low-pass cut-off ({settings.lowpass_hz:g} Hz)."
+        )
+    x = np.asarray(signal_mv, dtype=np.float64)
+    squeeze = x.ndim == 1
+    if squeeze:
+        x = x[:, None]
+    missing = np.isnan(x)
+    if missing.any():
+        x = _bridge_gaps(x, missing)
+    y = scipy.signal.sosfiltfilt(design_bandpass(fs_hz, settings), x, axis=0)
+    for f0 in settings.powerline_hz:
+        if f0 < fs_hz / 2 and f0 < settings.lowpass_hz * 2:
+            b, a = scipy.signal.iirnotch(f0, settings.notch_quality, fs=fs_hz)
+            y = scipy.signal.filtfilt(b, a, y, axis=0)
+    y = y.astype(np.float32)
+    y[missing] = np.nan
+    return y[:, 0] if squeeze else y
+
+
+def design_bandpass(fs_hz: float, settings: CleaningSettings = CleaningSettings()) -> np.ndarray:
+    """Second-order sections of the cleaning band-pass (Butterworth, order 2 each side)."""
+    return scipy.signal.butter(2, (settings.highpass_hz, settings.lowpass_hz), btype="bandpass", fs=fs_hz, output="sos")
+
+
+def _bridge_gaps(x: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    for j in range(x.shape[1]):
+        bad = missing[:, j]
+        good = np.flatnonzero(~bad)
+        x[bad, j] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, x[good, j])
+    return x

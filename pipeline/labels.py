@@ -1,0 +1,52 @@
+"""MIT-BIH beat symbols and their AAMI EC57 classes.
+
+References
+----------
+ANSI/AAMI EC57:2012, table of beat classes; de Chazal P, O'Dwyer M, Reilly RB, "Automatic
+classification of heartbeats using ECG morphology and heartbeat interval features",
+IEEE Trans Biomed Eng 51(7):1196-1206, 2004.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+AAMI_CLASSES = ("N", "S", "V", "F", "Q")
+"""Class order used everywhere (model outputs, confusion matrices)."""
+
+SYMBOL_TO_AAMI = {
+    "N": "N", "L": "N", "R": "N", "e": "N", "j": "N",
+    "A": "S", "a": "S", "J": "S", "S": "S",
+    "V": "V", "E": "V",
+    "F": "F",
+    "/": "Q", "f": "Q", "Q": "Q",
+}
+"""The EC57 mapping in ../shared/EVALUATION.md. Symbols absent here are not mapped to a class."""
+
+BEAT_SYMBOLS = np.array(
+    ["N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E", "/", "f", "Q", "?"]
+)
+"""Every MIT-BIH symbol that denotes a beat (what QRS detection is scored against)."""
+
+AAMI_TO_SYMBOL = {"N": "N", "S": "S", "V": "V", "F": "F", "Q": "Q"}
+"""MIT-BIH symbol written for each predicted class in output annotation files."""
+
+
+def map_symbols_to_aami(symbols: np.ndarray) -> np.ndarray:
+    """Map MIT-BIH beat symbols to AAMI classes; unmapped symbols become ``""``.
+
+    Examples
+    --------
+    >>> map_symbols_to_aami(np.array(["N", "A", "V", "+", "/"])).tolist()
+    ['N', 'S', 'V', '', 'Q']
+    """
+    symbols = np.asarray(symbols)
+    out = np.full(symbols.shape, "", dtype="<U1")
+    for symbol, cls in SYMBOL_TO_AAMI.items():
+        out[symbols == symbol] = cls
+    return out
+
+
+def is_beat_symbol(symbols: np.ndarray) -> np.ndarray:
+    """True where the symbol is a beat annotation (any of :data:`BEAT_SYMBOLS`)."""
+    return np.isin(np.asarray(symbols), BEAT_SYMBOLS)

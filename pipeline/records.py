@@ -1,0 +1,405 @@
+"""Read and write WFDB records and annotations: the only module of the project that imports wfdb.
+
+Reading validates the files before wfdb sees them (so that a truncated or mislabelled record
+raises a specific :mod:`pipeline.errors` exception instead of a bare wfdb or numpy error),
+selects the ECG leads, converts to millivolts and resamples to the internal rate.
+
+References
+----------
+WFDB header and signal formats: https://wfdb.io/spec/ ; Moody GB, "WFDB Programmer's Guide".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+import wfdb
+
+from pipeline import INTERNAL_FS_HZ
+from pipeline.errors import (
+    CorruptRecordError,
+    HeaderMismatchError,
+    MissingSignalFileError,
+    NoEcgLeadError,
+    RecordNotFoundError,
+    SamplingRateError,
+    SignalTooShortError,
+    TruncatedSignalError,
+    UnsupportedFormatError,
+)
+from pipeline.types import Annotations, Record
+
+logger = logging.getLogger(__name__)
+
+MIN_FS_HZ = 100.0
+MAX_FS_HZ = 1000.0
+MIN_DURATION_S = 2.0
+
+# Bits per sample of the WFDB storage formats we read, and the digital value that marks
+# a missing sample in each (WFDB's "invalid sample" convention).
+# Formats 310 and 311 pack three 10-bit samples into 4 bytes.
+_FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12,
+                "310": 32 / 3, "311": 32 / 3}
+_FORMAT_INVALID = {"8": -128, "16": -32768, "24": -8388608, "32": -2147483648, "61": -32768,
+                   "80": -128, "160": -32768, "212": -2048, "310": -512, "311": -512}
+
+_ECG_NAME = re.compile(
+    r"^(ml)?(i{1,3}|avr|avl|avf|v[1-6]|v|ecg.*|.*lead.*|d[1-3]|ekg.*|cm5|[abcde]|mv\d?|modified.*)$",
+    re.IGNORECASE,
+)
+_NON_ECG_NAME = re.compile(
+    r"(abp|art|pap|cvp|resp|pleth|spo2|sao2|eeg|emg|eog|temp|flow|thor|abd|press|pulse|co2|bp|edr)",
+    re.IGNORECASE,
+)
+_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+
+
+def read_record(
+    path: str | Path,
+    *,
+    lead: str | int | None = None,
+    annotator: str | None = "atr",
+    target_fs_hz: float = INTERNAL_FS_HZ,
+    min_duration_s: float = MIN_DURATION_S,
+) -> Record:
+    """Read a WFDB record (``DIR/NAME``, no extension) or an EDF file, validated and resampled.
+
+    Parameters
+    ----------
+    path : str or Path
+        Record path without extension (WFDB) or path to a ``.edf`` file.
+    lead : str or int, optional
+        Lead to use as primary (name such as ``"MLII"`` or column index). By default MLII when
+        present, otherwise the first ECG lead.
+    annotator : str or None
+        Annotation file extension to read when present (``"atr"`` for reference labels);
+        ``None`` skips annotations.
+    target_fs_hz : float
+        Internal sampling rate to resample to.
+    min_duration_s : float
+        Shortest signal accepted.
+
+    Returns
+    -------
+    Record
+        ECG leads in mV (float32, NaN where samples are missing) at ``target_fs_hz``.
+
+    Examples
+    --------
+    >>> rec = read_record("data/excerpts/100")  # doctest: +SKIP
+    >>> rec.lead_names, rec.fs_hz
+    (('MLII', 'V5'), 360.0)
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".edf":
+        return _read_edf(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s)
+    header = read_header(path)
+    _check_sampling_rate(header.fs)
+    _check_signal_files(path, header)
+    ecg_columns = select_ecg_columns(list(header.sig_name), list(header.units))
+    if not ecg_columns:
+        raise NoEcgLeadError(
+            f"Record {path.name}: received signals {list(header.sig_name)}; expected at least one ECG lead "
+            "(names such as MLII, II, V1, ECG; units mV or uV)."
+        )
+    primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
+    signal_mv = _read_signal_mv(path, header, ecg_columns)
+    _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
+    signal_mv = resample_signal(signal_mv, float(header.fs), target_fs_hz)
+    annotations = None
+    if annotator is not None and path.with_suffix(f".{annotator}").exists():
+        annotations = read_annotations(path, annotator, source_fs_hz=float(header.fs), target_fs_hz=target_fs_hz)
+    return Record(
+        name=path.name,
+        signal_mv=signal_mv,
+        fs_hz=float(target_fs_hz),
+        lead_names=tuple(header.sig_name[c] for c in ecg_columns),
+        primary_lead=ecg_columns.index(primary),
+        source_fs_hz=float(header.fs),
+        annotations=annotations,
+    )
+
+
+def read_header(path: Path) -> wfdb.Record:
+    """Read and sanity-check a WFDB header (``path`` without extension)."""
+    hea = path.with_suffix(".hea") if path.suffix != ".hea" else path
+    if not hea.exists():
+        raise RecordNotFoundError(f"Record header {hea} does not exist; expected a WFDB header file NAME.hea.")
+    try:
+        header = wfdb.rdheader(str(hea.with_suffix("")))
+    except Exception as exc:  # wfdb raises many types on malformed headers
+        raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}") from exc
+    if getattr(header, "n_sig", 0) in (0, None):
+        raise NoEcgLeadError(f"Header {hea.name} declares no signals; expected at least one ECG lead.")
+    if not header.fs:
+        raise SamplingRateError(f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz.")
+    if not header.sig_len:
+        raise SignalTooShortError(
+            f"Header {hea.name} declares 0 samples (or no length); expected a signal of at least "
+            f"{MIN_DURATION_S:g} s."
+        )
+    return header
+
+
+def select_ecg_columns(sig_names: list[str], units: list[str | None]) -> list[int]:
+    """Indices of the signals that look like ECG leads, by name and unit."""
+    columns = []
+    for i, (name, unit) in enumerate(zip(sig_names, units)):
+        name = (name or "").strip()
+        unit_key = (unit or "").strip().lower()
+        if _NON_ECG_NAME.search(name) and not _ECG_NAME.match(name):
+            continue
+        if unit_key not in _UNIT_TO_MV:
+            continue
+        if _ECG_NAME.match(name) or unit_key in ("mv", "uv", "µv", "μv"):
+            columns.append(i)
+    return columns
+
+
+def _choose_primary(sig_names: list[str], ecg_columns: list[int], lead: str | int | None, name: str) -> int:
+    if lead is None:
+        for preferred in ("MLII", "II", "ML2"):
+            for c in ecg_columns:
+                if sig_names[c].strip().upper() == preferred:
+                    return c
+        return ecg_columns[0]
+    if isinstance(lead, int) or (isinstance(lead, str) and lead.isdigit()):
+        index = int(lead)
+        if index not in ecg_columns:
+            raise NoEcgLeadError(
+                f"Record {name}: received lead index {index}; expected one of the ECG columns {ecg_columns} "
+                f"({[sig_names[c] for c in ecg_columns]})."
+            )
+        return index
+    for c in ecg_columns:
+        if sig_names[c].strip().lower() == lead.strip().lower():
+            return c
+    raise NoEcgLeadError(
+        f"Record {name}: received lead {lead!r}; expected one of {[sig_names[c] for c in ecg_columns]}."
+    )
+
+
+def _check_sampling_rate(fs_hz: float) -> None:
+    if not (MIN_FS_HZ <= float(fs_hz) <= MAX_FS_HZ):
+        raise SamplingRateError(
+            f"Received a sampling rate of {float(fs_hz):g} Hz; expected {MIN_FS_HZ:g} to {MAX_FS_HZ:g} Hz."
+        )
+
+
+def _check_duration(n_samples: int, fs_hz: float, min_duration_s: float, name: str) -> None:
+    duration_s = n_samples / fs_hz
+    if duration_s < min_duration_s:
+        raise SignalTooShortError(
+            f"Record {name}: received {n_samples} samples ({duration_s:.2f} s at {fs_hz:g} Hz); "
+            f"expected at least {min_duration_s:g} s."
+        )
+
+
+def _check_signal_files(path: Path, header: wfdb.Record) -> None:
+    """Check formats, presence and size of each signal file against the header."""
+    files: dict[str, list[int]] = {}
+    for i, file_name in enumerate(header.file_name):
+        files.setdefault(file_name, []).append(i)
+    for file_name, columns in files.items():
+        fmt = str(header.fmt[columns[0]])
+        if fmt not in _FORMAT_BITS:
+            raise UnsupportedFormatError(
+                f"Record {path.name}: signal file {file_name} uses WFDB format {fmt}; expected one of "
+                f"{sorted(_FORMAT_BITS, key=int)}."
+            )
+        signal_path = path.parent / file_name
+        if not signal_path.exists():
+            raise MissingSignalFileError(
+                f"Record {path.name}: the header names signal file {file_name}, which does not exist in "
+                f"{path.parent}; expected it beside the header."
+            )
+        frame_samples = sum(int(header.samps_per_frame[c] or 1) for c in columns)
+        offset = int(header.byte_offset[columns[0]] or 0)
+        expected_bytes = offset + int(np.ceil(header.sig_len * frame_samples * _FORMAT_BITS[fmt] / 8))
+        actual_bytes = signal_path.stat().st_size
+        if actual_bytes < expected_bytes:
+            got = int((actual_bytes - offset) * 8 / _FORMAT_BITS[fmt] / frame_samples)
+            raise TruncatedSignalError(
+                f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {max(got, 0)} samples per "
+                f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes)."
+            )
+
+
+def _read_signal_mv(path: Path, header: wfdb.Record, columns: list[int]) -> np.ndarray:
+    """Read the chosen columns as float32 millivolts, NaN where samples are invalid."""
+    try:
+        rec = wfdb.rdrecord(str(path), channels=columns, physical=False, return_res=32)
+    except Exception as exc:
+        raise CorruptRecordError(f"Record {path.name}: the signal file cannot be decoded: {exc}") from exc
+    digital = rec.d_signal
+    if digital is None or digital.shape[0] != header.sig_len:
+        got = 0 if digital is None else digital.shape[0]
+        raise HeaderMismatchError(
+            f"Record {path.name}: decoded {got} samples; the header declares {header.sig_len}."
+        )
+    _check_checksums(path, header, columns, digital)
+    signal_mv = np.empty(digital.shape, dtype=np.float32)
+    for j, c in enumerate(columns):
+        gain = float(header.adc_gain[c] or 200.0)
+        baseline = float(header.baseline[c] or 0)
+        scale = _UNIT_TO_MV[(header.units[c] or "").strip().lower()]
+        column = digital[:, j]
+        signal_mv[:, j] = (column - baseline) * (scale / gain)
+        invalid = column == _FORMAT_INVALID[str(header.fmt[c])]
+        signal_mv[invalid, j] = np.nan
+    return signal_mv
+
+
+def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digital: np.ndarray) -> None:
+    for j, c in enumerate(columns):
+        expected = header.checksum[c] if header.checksum else None
+        if expected is None:
+            continue
+        actual = int(np.sum(digital[:, j], dtype=np.int64))
+        actual = (actual + 32768) % 65536 - 32768
+        if actual != int(expected):
+            raise HeaderMismatchError(
+                f"Record {path.name}: signal {header.sig_name[c]} has checksum {actual}; the header declares "
+                f"{expected}. The signal file does not match its header (corrupt or mislabelled)."
+            )
+
+
+def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float) -> Record:
+    if not path.exists():
+        raise RecordNotFoundError(f"EDF file {path} does not exist.")
+    try:
+        rec = wfdb.rdrecord(str(path))
+    except Exception as exc:
+        raise CorruptRecordError(f"EDF file {path.name} cannot be read: {exc}") from exc
+    rates = {float(rec.fs) * int(s or 1) for s in rec.samps_per_frame}
+    if len(rates) > 1:
+        logger.info("EDF %s has signals at several rates; using the frame rate", path.name)
+    _check_sampling_rate(rec.fs)
+    ecg_columns = select_ecg_columns(list(rec.sig_name), list(rec.units))
+    if not ecg_columns:
+        raise NoEcgLeadError(
+            f"EDF {path.name}: received signals {list(rec.sig_name)}; expected at least one ECG lead."
+        )
+    primary = _choose_primary(list(rec.sig_name), ecg_columns, lead, path.name)
+    scale = np.array([_UNIT_TO_MV[(rec.units[c] or "").strip().lower()] for c in ecg_columns])
+    signal_mv = (rec.p_signal[:, ecg_columns] * scale).astype(np.float32)
+    _check_duration(signal_mv.shape[0], float(rec.fs), min_duration_s, path.name)
+    return Record(
+        name=path.stem,
+        signal_mv=resample_signal(signal_mv, float(rec.fs), target_fs_hz),
+        fs_hz=float(target_fs_hz),
+        lead_names=tuple(rec.sig_name[c] for c in ecg_columns),
+        primary_lead=ecg_columns.index(primary),
+        source_fs_hz=float(rec.fs),
+        annotations=None,
+    )
+
+
+def resample_signal(signal_mv: np.ndarray, source_fs_hz: float, target_fs_hz: float) -> np.ndarray:
+    """Resample (n_samples, n_leads) to ``target_fs_hz`` with a polyphase filter, keeping NaN gaps.
+
+    Gaps are bridged by linear interpolation for filtering and marked NaN again at the new rate.
+    """
+    if source_fs_hz == target_fs_hz:
+        return signal_mv
+    ratio = Fraction(target_fs_hz / source_fs_hz).limit_denominator(1000)
+    missing = np.isnan(signal_mv)
+    filled = fill_gaps(signal_mv) if missing.any() else signal_mv
+    out = scipy.signal.resample_poly(filled, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
+    if missing.any():
+        n_out = out.shape[0]
+        source_index = np.minimum((np.arange(n_out) * source_fs_hz / target_fs_hz).astype(np.int64),
+                                  signal_mv.shape[0] - 1)
+        out[missing[source_index]] = np.nan
+    return out
+
+
+def fill_gaps(signal_mv: np.ndarray) -> np.ndarray:
+    """Copy of ``signal_mv`` with NaN runs linearly interpolated per lead (all-NaN leads become 0)."""
+    out = np.array(signal_mv, dtype=np.float32, copy=True)
+    for j in range(out.shape[1]):
+        column = out[:, j]
+        bad = np.isnan(column)
+        if not bad.any():
+            continue
+        good = np.flatnonzero(~bad)
+        column[bad] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, column[good])
+    return out
+
+
+def read_annotations(
+    path: str | Path, annotator: str, *, source_fs_hz: float, target_fs_hz: float = INTERNAL_FS_HZ
+) -> Annotations:
+    """Read ``path.<annotator>`` and rescale its sample indices to ``target_fs_hz``."""
+    path = Path(path)
+    try:
+        ann = wfdb.rdann(str(path), annotator)
+    except Exception as exc:
+        raise CorruptRecordError(f"Annotation file {path.name}.{annotator} cannot be read: {exc}") from exc
+    samples = np.asarray(ann.sample, dtype=np.int64)
+    if source_fs_hz != target_fs_hz:
+        samples = np.round(samples * (target_fs_hz / source_fs_hz)).astype(np.int64)
+    aux = [(a or "").replace("\x00", "") for a in (ann.aux_note or [""] * len(samples))]
+    return Annotations(samples, np.asarray(ann.symbol, dtype="<U2"), np.asarray(aux, dtype=object))
+
+
+def write_annotations(
+    out_dir: str | Path,
+    record_name: str,
+    annotator: str,
+    annotations: Annotations,
+    *,
+    fs_hz: float,
+) -> Path:
+    """Write annotations as a standard WFDB annotation file ``out_dir/record_name.annotator``.
+
+    The file is readable by wfdb's ``rdann`` and by WFDB tools such as ``bxb`` and ``rdann``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    order = np.argsort(annotations.samples, kind="stable")
+    aux = [str(a) for a in annotations.aux_notes[order]]
+    wfdb.wrann(
+        record_name,
+        annotator,
+        annotations.samples[order].astype(np.int64),
+        symbol=[str(s) for s in annotations.symbols[order]],
+        aux_note=aux if any(aux) else None,
+        fs=fs_hz,
+        write_dir=str(out_dir),
+    )
+    return out_dir / f"{record_name}.{annotator}"
+
+
+def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, fs_hz: float,
+                 lead_names: tuple[str, ...], *, fmt: str = "212", adc_gain: float = 200.0) -> Path:
+    """Write a signal (n_samples, n_leads) in mV as a WFDB record (used for excerpts and benchmarks)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_leads = signal_mv.shape[1]
+    limit = 2047 if fmt == "212" else 32767
+    digital = np.clip(np.round(np.nan_to_num(signal_mv, nan=0.0) * adc_gain) + 1024 * (fmt == "212"),
+                      -limit, limit).astype(np.int32)
+    digital[np.isnan(signal_mv)] = _FORMAT_INVALID[fmt]
+    wfdb.wrsamp(
+        record_name,
+        fs=fs_hz,
+        units=["mV"] * n_leads,
+        sig_name=list(lead_names),
+        d_signal=digital,
+        fmt=[fmt] * n_leads,
+        adc_gain=[adc_gain] * n_leads,
+        baseline=[1024 * (fmt == "212")] * n_leads,
+        write_dir=str(out_dir),
+    )
+    return out_dir / f"{record_name}.hea"
+
+
+def download_database(db_name: str, out_dir: str | Path, records: list[str] | None = None) -> None:
+    """Download a PhysioNet database with wfdb (the project's only network access)."""
+    wfdb.dl_database(db_name, str(out_dir), records=records or "all", annotators="all")

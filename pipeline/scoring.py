@@ -1,0 +1,154 @@
+"""Beat-by-beat comparison of test annotations against reference annotations (AAMI EC57).
+
+Follows the rules of the WFDB tool ``bxb``: a test beat matches a reference beat when the two
+lie within 150 ms of each other (each beat used at most once, nearest first); comparison starts
+5 minutes into the record; stretches of ventricular flutter/fibrillation (between the ``[``
+and ``]`` reference annotations) are excluded from QRS detection statistics.
+
+References
+----------
+ANSI/AAMI EC57:2012, "Testing and reporting performance results of cardiac rhythm and ST
+segment measurement algorithms". WFDB ``bxb`` manual page (PhysioNet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.labels import BEAT_SYMBOLS
+from pipeline.types import Annotations
+
+MATCH_WINDOW_S = 0.150
+SCORE_START_S = 300.0
+
+
+@dataclass(frozen=True)
+class BeatMatch:
+    """Pairing of reference and test beats within one record.
+
+    ``ref_index[k]`` and ``test_index[k]`` are the k-th matched pair (indices into the inputs);
+    ``missed`` and ``extra`` index the unmatched reference and test beats; only beats inside the
+    scored interval are listed.
+    """
+
+    ref_index: np.ndarray
+    test_index: np.ndarray
+    missed: np.ndarray
+    extra: np.ndarray
+
+
+@dataclass(frozen=True)
+class DetectionCounts:
+    """QRS detection counts of one record (or pooled)."""
+
+    tp: int
+    fn: int
+    fp: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
+
+    @property
+    def positive_predictivity(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
+
+    def __add__(self, other: "DetectionCounts") -> "DetectionCounts":
+        return DetectionCounts(self.tp + other.tp, self.fn + other.fn, self.fp + other.fp)
+
+
+def reference_beats(annotations: Annotations) -> np.ndarray:
+    """Sample positions of the reference annotations that are beats."""
+    return annotations.samples[np.isin(annotations.symbols, BEAT_SYMBOLS)]
+
+
+def excluded_intervals(annotations: Annotations, n_samples: int) -> np.ndarray:
+    """(k, 2) array of [start, stop) intervals of ventricular flutter/fibrillation (``[`` to ``]``)."""
+    intervals = []
+    start = None
+    for symbol, sample in zip(annotations.symbols, annotations.samples):
+        if symbol == "[" and start is None:
+            start = int(sample)
+        elif symbol == "]" and start is not None:
+            intervals.append((start, int(sample)))
+            start = None
+    if start is not None:
+        intervals.append((start, n_samples))
+    return np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+
+
+def scored_mask(samples: np.ndarray, fs_hz: float, excluded: np.ndarray,
+                start_s: float = SCORE_START_S) -> np.ndarray:
+    """True for samples inside the scored interval (after ``start_s``, outside ``excluded``)."""
+    mask = samples >= int(round(start_s * fs_hz))
+    for lo, hi in excluded:
+        mask &= ~((samples >= lo) & (samples < hi))
+    return mask
+
+
+def match_beats(ref_samples: np.ndarray, test_samples: np.ndarray, fs_hz: float,
+                window_s: float = MATCH_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """Pair reference and test beats one to one, nearest pairs first, within ``window_s``.
+
+    Returns index arrays ``(ref_index, test_index)`` of the matched pairs, sorted by reference.
+    """
+    ref = np.asarray(ref_samples, dtype=np.int64)
+    test = np.asarray(test_samples, dtype=np.int64)
+    if ref.size == 0 or test.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    window = window_s * fs_hz
+    # Candidate pairs: each reference beat with its nearest test beats on either side.
+    right = np.searchsorted(test, ref)
+    cand_ref, cand_test = [], []
+    for offset in (-1, 0, 1):
+        j = right + offset
+        ok = (j >= 0) & (j < test.size)
+        cand_ref.append(np.flatnonzero(ok))
+        cand_test.append(j[ok])
+    cand_ref = np.concatenate(cand_ref)
+    cand_test = np.concatenate(cand_test)
+    distance = np.abs(ref[cand_ref] - test[cand_test])
+    keep = distance <= window
+    cand_ref, cand_test, distance = cand_ref[keep], cand_test[keep], distance[keep]
+    order = np.lexsort((cand_ref, distance))
+    used_ref = np.zeros(ref.size, bool)
+    used_test = np.zeros(test.size, bool)
+    pairs = []
+    for k in order:
+        r, t = cand_ref[k], cand_test[k]
+        if not used_ref[r] and not used_test[t]:
+            used_ref[r] = used_test[t] = True
+            pairs.append((r, t))
+    pairs = np.asarray(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def compare_beats(reference: Annotations, test_samples: np.ndarray, fs_hz: float, n_samples: int,
+                  start_s: float = SCORE_START_S) -> BeatMatch:
+    """Match test beats to the reference beats of one record under the EC57 rules."""
+    is_beat = np.isin(reference.symbols, BEAT_SYMBOLS)
+    ref_all = np.flatnonzero(is_beat)
+    ref_samples = reference.samples[ref_all]
+    test_samples = np.asarray(test_samples, dtype=np.int64)
+    excluded = excluded_intervals(reference, n_samples)
+    ref_in = scored_mask(ref_samples, fs_hz, excluded, start_s)
+    test_in = scored_mask(test_samples, fs_hz, excluded, start_s)
+    r_idx, t_idx = match_beats(ref_samples, test_samples, fs_hz)
+    in_pair = ref_in[r_idx]
+    matched_ref = np.zeros(ref_samples.size, bool)
+    matched_ref[r_idx] = True
+    matched_test = np.zeros(test_samples.size, bool)
+    matched_test[t_idx] = True
+    return BeatMatch(
+        ref_index=ref_all[r_idx[in_pair]],
+        test_index=t_idx[in_pair],
+        missed=ref_all[np.flatnonzero(ref_in & ~matched_ref)],
+        extra=np.flatnonzero(test_in & ~matched_test),
+    )
+
+
+def count_detections(match: BeatMatch) -> DetectionCounts:
+    """QRS detection TP/FN/FP of one record from its beat match."""
+    return DetectionCounts(tp=len(match.ref_index), fn=len(match.missed), fp=len(match.extra))
