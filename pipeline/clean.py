@@ -66,7 +66,7 @@ def clean_signal(signal_mv: np.ndarray, fs_hz: float, settings: CleaningSettings
         x = x[:, None]
     missing = np.isnan(x)
     if missing.any():
-        x = _bridge_gaps(x, missing)
+        x = fill_gaps(x)
     y = scipy.signal.sosfiltfilt(design_bandpass(fs_hz, settings), x, axis=0)
     for f0 in settings.powerline_hz:
         if f0 < fs_hz / 2 and f0 < settings.lowpass_hz * 2:
@@ -82,10 +82,17 @@ def design_bandpass(fs_hz: float, settings: CleaningSettings = CleaningSettings(
     return scipy.signal.butter(2, (settings.highpass_hz, settings.lowpass_hz), btype="bandpass", fs=fs_hz, output="sos")
 
 
-def _bridge_gaps(x: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    x = x.copy()
-    for j in range(x.shape[1]):
-        bad = missing[:, j]
+def fill_gaps(signal_mv: np.ndarray) -> np.ndarray:
+    """Copy of (n_samples, n_leads) ``signal_mv`` with NaN runs linearly interpolated per lead.
+
+    A lead that is entirely NaN becomes zeros. Used only to let filters run across gaps; the
+    gaps themselves are reported by :mod:`pipeline.quality` and restored as NaN by callers.
+    """
+    out = np.array(signal_mv, copy=True)
+    for j in range(out.shape[1]):
+        bad = np.isnan(out[:, j])
+        if not bad.any():
+            continue
         good = np.flatnonzero(~bad)
-        x[bad, j] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, x[good, j])
-    return x
+        out[bad, j] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, out[good, j])
+    return out

@@ -21,6 +21,7 @@ import scipy.signal
 import wfdb
 
 from pipeline import INTERNAL_FS_HZ
+from pipeline.clean import fill_gaps
 from pipeline.errors import (
     CorruptRecordError,
     HeaderMismatchError,
@@ -309,26 +310,13 @@ def resample_signal(signal_mv: np.ndarray, source_fs_hz: float, target_fs_hz: fl
         return signal_mv
     ratio = Fraction(target_fs_hz / source_fs_hz).limit_denominator(1000)
     missing = np.isnan(signal_mv)
-    filled = fill_gaps(signal_mv) if missing.any() else signal_mv
+    filled = fill_gaps(signal_mv.astype(np.float32)) if missing.any() else signal_mv
     out = scipy.signal.resample_poly(filled, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
     if missing.any():
         n_out = out.shape[0]
         source_index = np.minimum((np.arange(n_out) * source_fs_hz / target_fs_hz).astype(np.int64),
                                   signal_mv.shape[0] - 1)
         out[missing[source_index]] = np.nan
-    return out
-
-
-def fill_gaps(signal_mv: np.ndarray) -> np.ndarray:
-    """Copy of ``signal_mv`` with NaN runs linearly interpolated per lead (all-NaN leads become 0)."""
-    out = np.array(signal_mv, dtype=np.float32, copy=True)
-    for j in range(out.shape[1]):
-        column = out[:, j]
-        bad = np.isnan(column)
-        if not bad.any():
-            continue
-        good = np.flatnonzero(~bad)
-        column[bad] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, column[good])
     return out
 
 
