@@ -1,0 +1,34 @@
+"""Record lists of the MIT-BIH Arrhythmia Database and the inter-patient split.
+
+References
+----------
+de Chazal P, O'Dwyer M, Reilly RB, IEEE Trans Biomed Eng 51(7):1196-1206, 2004 (DS1/DS2).
+"""
+
+MITDB_RECORDS = (
+    "100", "101", "102", "103", "104", "105", "106", "107", "108", "109", "111", "112", "113", "114",
+    "115", "116", "117", "118", "119", "121", "122", "123", "124", "200", "201", "202", "203", "205",
+    "207", "208", "209", "210", "212", "213", "214", "215", "217", "219", "220", "221", "222", "223",
+    "228", "230", "231", "232", "233", "234",
+)
+DS1 = (
+    "101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203",
+    "205", "207", "208", "209", "215", "220", "223", "230",
+)
+DS2 = (
+    "100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
+    "219", "221", "222", "228", "231", "232", "233", "234",
+)
+PACED = ("102", "104", "107", "217")
+SAME_PATIENT = (("201", "202"),)
+"""Records known to come from one patient (keep together in any patient-wise split)."""
+
+SPLITS = {"ds1": DS1, "ds2": DS2, "all": MITDB_RECORDS}
+
+
+def records_for_split(split: str) -> tuple[str, ...]:
+    """Record names of ``"ds1"``, ``"ds2"`` or ``"all"`` (all 48)."""
+    key = split.lower()
+    if key not in SPLITS:
+        raise ValueError(f"Received split={split!r}; expected one of {sorted(SPLITS)}.")
+    return SPLITS[key]
