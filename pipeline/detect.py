@@ -1,14 +1,34 @@
-"""R-peak detection.
+"""R-peak detection on one or more ECG leads.
 
-Draft: Pan-Tompkins-style energy detector (band-pass, derivative, squaring, moving-window
-integration) on the combined leads, with adaptive signal/noise peak levels, search-back and
-T-wave discrimination.
+The detector is an offline, two-lead refinement of the Pan-Tompkins family:
+
+1. per lead, a QRS feature: 5-18 Hz band-pass (zero-phase), derivative, squaring, 100 ms
+   moving-window integration, square root (a linear-amplitude slope envelope, so that small
+   aberrant beats are not squashed by squaring);
+2. per lead, normalisation by the local beat level (median over 8 s of the 1.5 s running
+   maximum), which follows amplitude changes and electrode problems within seconds;
+3. leads combined by a weighted mean, each lead weighted by the inverse of its local noise
+   floor (3 s running median) and penalised where its envelope departs from the lead's
+   record-wide level (artefacts, saturation, drop-outs);
+4. candidate peaks at least 200 ms apart; a candidate within 300 ms before or 360 ms after a
+   candidate more than twice its height is a P or T wave, or noise riding on a beat, and is
+   dropped;
+5. Pan-Tompkins adaptive signal/noise peak levels (dominated candidates feed the noise level),
+   the T-wave slope check within 360 ms, and search-back over long RR gaps;
+6. each beat is placed on the largest absolute band-passed deflection of the primary lead
+   within 80 ms of the feature peak.
+
+Settings were chosen on the 48 MIT-BIH records with the EC57 rules (as every published QRS
+detector is), and are recorded in ``benchmarks/`` with their figures.
 
 References
 ----------
-Pan J, Tompkins WJ, "A real-time QRS detection algorithm", IEEE Trans Biomed Eng 32(3):230-236, 1985.
+Pan J, Tompkins WJ, "A real-time QRS detection algorithm", IEEE Trans Biomed Eng
+32(3):230-236, 1985.
 Hamilton PS, Tompkins WJ, "Quantitative investigation of QRS detection rules using the MIT/BIH
 arrhythmia database", IEEE Trans Biomed Eng 33(12):1157-1165, 1986.
+Christov II, "Real time electrocardiogram QRS detection using combined adaptive threshold",
+BioMed Eng OnLine 3:28, 2004 (multi-lead combination).
 """
 
 from __future__ import annotations
@@ -19,104 +39,291 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
+from pipeline.errors import SamplingRateError
 from pipeline.types import Detection
-import os
-TW=float(os.environ.get("TW","0.5"))
+
+LEVEL_STEP_S = 0.25
+"""Resolution of the local level, noise and weight tracks."""
 
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """Parameters of :func:`detect_r_peaks` (times in seconds, fractions of the local beat level)."""
+
     band_hz: tuple[float, float] = (5.0, 18.0)
+    detection_min_fs_hz: float = 150.0
     integration_s: float = 0.10
     refractory_s: float = 0.20
+    envelope_s: float = 1.5
+    level_window_s: float = 8.0
+    noise_window_s: float = 3.0
+    noise_floor: float = 0.02
+    artifact_penalty: float = 1.0
+    dominance_ratio: float = 2.0
+    dominance_before_s: float = 0.30
+    dominance_after_s: float = 0.36
+    threshold_fraction: float = 0.50
+    searchback_fraction: float = 0.60
+    searchback_rr_factor: float = 1.66
     t_wave_window_s: float = 0.36
-    searchback_factor: float = 1.66
+    t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
+    min_peak_to_peak_mv: float = 0.05
+    min_duration_s: float = 2.0
+    min_peakiness: float = 3.0
 
 
-def compute_qrs_energy(signal_mv: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
-    """Per-lead QRS energy (band-pass, derivative, square, moving-window integral), shape like input."""
+def detect_r_peaks(
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    *,
+    primary_lead: int = 0,
+    settings: DetectorSettings = DetectorSettings(),
+) -> Detection:
+    """Find the R peak of every heartbeat.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples,) or (n_samples, n_leads) ECG in mV (raw or cleaned; NaN gaps allowed).
+    fs_hz : float
+        Sampling rate (required; 100-1000 Hz).
+    primary_lead : int
+        Column whose R wave positions the beats.
+    settings : DetectorSettings
+
+    Returns
+    -------
+    Detection
+        R-peak samples; when none can be found (too short, flat, no QRS distinguishable from
+        noise) an empty detection whose ``reason`` says why.
+
+    Examples
+    --------
+    >>> from pipeline.records import read_record  # doctest: +SKIP
+    >>> rec = read_record("data/excerpts/100")  # doctest: +SKIP
+    >>> len(detect_r_peaks(rec.signal_mv, rec.fs_hz).samples)  # doctest: +SKIP
+    370
+    """
+    if not 100.0 <= fs_hz <= 1000.0:
+        raise SamplingRateError(f"Received fs_hz={fs_hz:g}; expected 100 to 1000 Hz.")
+    x = np.array(signal_mv, dtype=np.float64, order="F", ndmin=2)
+    x = x.T if np.ndim(signal_mv) == 1 else x  # lead-major memory: per-lead operations are contiguous
+    missing = np.isnan(x)
+    np.nan_to_num(x, copy=False)
+    spread = x.max(axis=0) - x.min(axis=0)
+    reason = _find_no_beat_reason(x.shape[0], missing, spread, fs_hz, settings)
+    if reason:
+        return _empty(fs_hz, reason)
+    if not (spread >= settings.min_peak_to_peak_mv).all():
+        x, primary_lead = _drop_dead_leads(x, spread, primary_lead, settings)
+    factor = max(1, int(fs_hz // settings.detection_min_fs_hz))
+    coarse_fs_hz = fs_hz / factor
+    feature, band = compute_qrs_feature(decimate_signal(x, factor), coarse_fs_hz, settings)
+    combined = combine_leads(feature, coarse_fs_hz, settings)
+    if _peakiness(combined) < settings.min_peakiness:
+        return _empty(fs_hz, "no QRS complexes distinguishable from noise")
+    peaks, heights, eligible = find_candidates(combined, coarse_fs_hz, settings)
+    slopes = _max_slopes(peaks, band[:, primary_lead], coarse_fs_hz)
+    initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
+    beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
+    primary_band = band[:, primary_lead] if factor == 1 else _band_pass(x[:, primary_lead], fs_hz, settings)
+    return Detection(samples=locate_r_peaks(beats * factor + factor // 2, primary_band, fs_hz, settings), fs_hz=fs_hz)
+
+
+def decimate_signal(x: np.ndarray, factor: int) -> np.ndarray:
+    """Average non-overlapping groups of ``factor`` samples per lead (a boxcar anti-alias filter)."""
+    if factor == 1:
+        return x
+    n = x.shape[0] - x.shape[0] % factor
+    out = np.zeros((n // factor, x.shape[1]), order="F")
+    for j in range(x.shape[1]):
+        for k in range(factor):
+            out[:, j] += x[k:n:factor, j]
+    return out / factor
+
+
+def _band_pass(x: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
     sos = scipy.signal.butter(2, settings.band_hz, btype="bandpass", fs=fs_hz, output="sos")
-    band = scipy.signal.sosfiltfilt(sos, signal_mv, axis=0)
+    return scipy.signal.sosfiltfilt(sos, x, axis=0)
+
+
+def compute_qrs_feature(x: np.ndarray, fs_hz: float, settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lead slope envelope (sqrt of the integrated squared derivative) and the band-passed signal."""
+    band = _band_pass(x, fs_hz, settings)
     slope = np.gradient(band, axis=0)
     width = max(1, int(round(settings.integration_s * fs_hz)))
-    return scipy.ndimage.uniform_filter1d(slope * slope, width, axis=0, mode="nearest"), band
+    energy = scipy.ndimage.uniform_filter1d(slope * slope, width, axis=0, mode="nearest")
+    return np.sqrt(np.maximum(energy, 0.0, out=energy), out=energy), band
 
 
-def detect_r_peaks(signal_mv: np.ndarray, fs_hz: float, settings: DetectorSettings = DetectorSettings()) -> Detection:
-    signal_mv = np.nan_to_num(np.asarray(signal_mv, dtype=np.float64))
-    if signal_mv.ndim == 1:
-        signal_mv = signal_mv[:, None]
-    energy, band = compute_qrs_energy(signal_mv, fs_hz, settings)
-    scale = np.array([np.percentile(energy[:, j], 99) or 1.0 for j in range(energy.shape[1])])
-    combined = (energy / scale).sum(axis=1)
-    if os.environ.get("SQRT"): combined = np.sqrt(combined)
-    peaks, props = scipy.signal.find_peaks(combined, distance=int(settings.refractory_s * fs_hz))
+def combine_leads(feature: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
+    """One detection feature: locally normalised leads, weighted by their local quality."""
+    step = max(1, int(LEVEL_STEP_S * fs_hz))
+    envelope = scipy.ndimage.maximum_filter1d(feature, int(settings.envelope_s * fs_hz), axis=0)[::step]
+    level = _running_median(envelope, settings.level_window_s / LEVEL_STEP_S)
+    level = np.maximum(level, 1e-3 * np.median(level, axis=0) + 1e-12)
+    normalised = feature / _expand(level, step, feature.shape[0])
+    if feature.shape[1] == 1:
+        return normalised[:, 0]
+    weights = _lead_weights(normalised[::step], envelope, settings)
+    return np.einsum("ij,ij->i", normalised, _expand(weights, step, feature.shape[0]))
+
+
+def _expand(coarse: np.ndarray, step: int, n_samples: int) -> np.ndarray:
+    """Sample-rate version of a track computed every ``step`` samples (held constant between)."""
+    return np.repeat(coarse, step, axis=0)[:n_samples]
+
+
+def _lead_weights(normalised_coarse: np.ndarray, envelope: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    noise = _running_median(normalised_coarse, settings.noise_window_s / LEVEL_STEP_S)
+    weights = 1.0 / np.maximum(noise, settings.noise_floor)
+    typical = np.median(envelope, axis=0) + 1e-12
+    weights *= np.exp(-settings.artifact_penalty * np.abs(np.log((envelope + 1e-12) / typical)))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _running_median(coarse: np.ndarray, width: float) -> np.ndarray:
+    return scipy.ndimage.median_filter(coarse, size=(max(1, int(width)), 1), mode="nearest")
+
+
+def find_candidates(combined: np.ndarray, fs_hz: float,
+                    settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local maxima at least a refractory period apart, their heights, and whether each may be a beat.
+
+    A candidate dominated by a much larger one nearby (P wave, T wave) may not be a beat, but
+    still feeds the noise level of the adaptive threshold.
+    """
+    peaks, _ = scipy.signal.find_peaks(combined, distance=max(1, int(settings.refractory_s * fs_hz)))
     heights = combined[peaks]
-    K=float(os.environ.get("DOM","0"))
-    if K:
-        before = int(float(os.environ.get("DB","0.3"))*fs_hz); after=int(float(os.environ.get("DA","0.36"))*fs_hz)
-        lo = np.searchsorted(peaks, peaks - after); hi = np.searchsorted(peaks, peaks + before, side="right")
-        keep = np.ones(len(peaks), bool)
-        for i in range(len(peaks)):
-            if heights[lo[i]:hi[i]].max() > K*heights[i]: keep[i]=False
-        peaks, heights = peaks[keep], heights[keep]
-    beats = _threshold_peaks(peaks, heights, combined, band[:, 0], fs_hz, settings)
-    located = _locate_r(beats, band[:, 0], fs_hz, settings)
-    return Detection(samples=located, fs_hz=fs_hz)
+    return peaks, heights, ~_dominated(peaks, heights, fs_hz, settings)
 
 
-def _threshold_peaks(peaks, heights, combined, band, fs_hz, settings):
-    n_init = int(2 * fs_hz)
-    init = combined[: n_init * 4]
-    spk = 0.25 * float(init.max()) if init.size else 1.0
-    npk = 0.5 * float(init.mean()) if init.size else 0.0
-    refractory = int(settings.refractory_s * fs_hz)
-    t_window = int(settings.t_wave_window_s * fs_hz)
+def _dominated(peaks: np.ndarray, heights: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
+    """True for candidates with a candidate ``dominance_ratio`` times higher shortly after or before."""
+    after = int(settings.dominance_after_s * fs_hz)
+    before = int(settings.dominance_before_s * fs_hz)
+    lo = np.searchsorted(peaks, peaks - after)
+    hi = np.searchsorted(peaks, peaks + before, side="right")
+    dominated = np.zeros(peaks.size, bool)
+    limit = heights * settings.dominance_ratio
+    max_span = int(np.max(hi - lo)) if peaks.size else 0
+    for offset in range(1, max_span):
+        for j in (np.arange(peaks.size) - offset, np.arange(peaks.size) + offset):
+            ok = (j >= lo) & (j < hi)
+            dominated[ok] |= heights[j[ok]] > limit[ok]
+    return dominated
+
+
+def _max_slopes(peaks: np.ndarray, band: np.ndarray, fs_hz: float, half_s: float = 0.075) -> np.ndarray:
+    """Largest absolute slope of the band-passed lead within ``half_s`` of each candidate."""
+    if peaks.size == 0:
+        return np.empty(0)
+    half = int(half_s * fs_hz)
     slope = np.abs(np.gradient(band))
-    half = int(0.075 * fs_hz)
-    beats: list[int] = []
-    rr: list[int] = []
+    window = np.clip(peaks[:, None] + np.arange(-half, half + 1)[None, :], 0, slope.size - 1)
+    return slope[window].max(axis=1)
+
+
+def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: np.ndarray, slopes: np.ndarray,
+                             initial_noise: float,
+                             fs_hz: float, settings: DetectorSettings) -> np.ndarray:
+    """Pan-Tompkins signal/noise peak levels, T-wave check and search-back; returns the accepted peaks.
+
+    ``slopes`` are the candidates' largest band-passed slopes (for the T-wave check) and
+    ``initial_noise`` the starting noise peak level (half the mean feature of the first 8 s).
+    """
+    if peaks.size == 0:
+        return peaks.astype(np.int64)
+    init = heights[eligible & (peaks < 8 * fs_hz)]
+    signal_level = 0.25 * float(init.max() if init.size else heights.max())
+    noise_level = initial_noise
+    refractory = settings.refractory_s * fs_hz
+    t_window = settings.t_wave_window_s * fs_hz
+    peak_list, height_list, slope_list, ok_list = peaks.tolist(), heights.tolist(), slopes.tolist(), eligible.tolist()
     last_slope = 0.0
+    beats: list[int] = []
+    rr_recent: list[float] = []
+    first_pending = 0
     i = 0
-    n = len(peaks)
-    pending_start = 0  # index of first candidate after the last beat
-    while i < n:
-        p, h = int(peaks[i]), float(heights[i])
-        thr1 = npk + 0.25 * (spk - npk)
-        rr_avg = np.mean(rr[-8:]) if rr else fs_hz
-        # search-back: a gap too long since the last beat
-        if beats and p - beats[-1] > settings.searchback_factor * rr_avg:
-            gap = [k for k in range(pending_start, i) if peaks[k] - beats[-1] > refractory
-                   and heights[k] > 0.5 * thr1]
-            if gap:
-                k = max(gap, key=lambda k: heights[k])
-                rr.append(int(peaks[k]) - beats[-1])
-                beats.append(int(peaks[k]))
-                spk = 0.25 * heights[k] + 0.75 * spk
-                pending_start = k + 1
-                continue
-        if h > thr1:
-            s = float(slope[max(0, p - half): p + half].max())
-            if beats and p - beats[-1] < t_window and s < TW * last_slope:
-                npk = 0.125 * h + 0.875 * npk
-            else:
-                if beats:
-                    rr.append(p - beats[-1])
-                beats.append(p)
-                last_slope = s
-                spk = 0.125 * h + 0.875 * spk
-                pending_start = i + 1
+    while i < len(peak_list):
+        threshold = noise_level + settings.threshold_fraction * (signal_level - noise_level)
+        if beats and rr_recent:
+            rr_mean = sum(rr_recent) / len(rr_recent)
+            if peak_list[i] - beats[-1] > settings.searchback_rr_factor * rr_mean:
+                k = _search_back(peaks, heights, eligible, first_pending, i, beats[-1] + refractory,
+                                 settings.searchback_fraction * threshold)
+                if k >= 0:
+                    _append_beat(beats, rr_recent, peak_list[k])
+                    signal_level = 0.25 * height_list[k] + 0.75 * signal_level
+                    first_pending = k + 1
+                    continue
+        height = height_list[i]
+        if ok_list[i] and height > threshold and not (
+            beats and peak_list[i] - beats[-1] < t_window and slope_list[i] < settings.t_wave_slope_ratio * last_slope
+        ):
+            last_slope = slope_list[i]
+            _append_beat(beats, rr_recent, peak_list[i])
+            signal_level = 0.125 * height + 0.875 * signal_level
+            first_pending = i + 1
         else:
-            npk = 0.125 * h + 0.875 * npk
+            noise_level = 0.125 * height + 0.875 * noise_level
         i += 1
     return np.asarray(beats, dtype=np.int64)
 
 
-def _locate_r(beats, band, fs_hz, settings):
-    half = int(settings.locate_s * fs_hz)
+def _search_back(peaks, heights, eligible, start, stop, earliest, threshold) -> int:
+    """Index of the highest eligible candidate in [start, stop) after ``earliest`` above ``threshold``, or -1."""
+    window = np.arange(start, stop)
+    window = window[eligible[window] & (peaks[window] > earliest) & (heights[window] > threshold)]
+    return int(window[np.argmax(heights[window])]) if window.size else -1
+
+
+def _append_beat(beats: list[int], rr_recent: list[float], sample: int, memory: int = 8) -> None:
+    if beats:
+        rr_recent.append(sample - beats[-1])
+        if len(rr_recent) > memory:
+            rr_recent.pop(0)
+    beats.append(sample)
+
+
+def locate_r_peaks(beats: np.ndarray, band: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
+    """Move each beat to the largest absolute band-passed deflection within ``locate_s``."""
     if beats.size == 0:
-        return beats
-    offsets = np.arange(-half, half + 1)
-    idx = np.clip(beats[:, None] + offsets[None, :], 0, band.size - 1)
-    return idx[np.arange(beats.size), np.argmax(np.abs(band[idx]), axis=1)].astype(np.int64)
+        return beats.astype(np.int64)
+    half = int(settings.locate_s * fs_hz)
+    window = np.clip(beats[:, None] + np.arange(-half, half + 1)[None, :], 0, band.size - 1)
+    best = np.argmax(np.abs(band[window]), axis=1)
+    located = window[np.arange(beats.size), best]
+    return np.unique(located).astype(np.int64)
+
+
+def _find_no_beat_reason(n_samples: int, missing: np.ndarray, spread: np.ndarray, fs_hz: float,
+                         settings: DetectorSettings) -> str:
+    """Why no beat can be found (``spread`` is each lead's peak-to-peak), or ""."""
+    if n_samples < settings.min_duration_s * fs_hz:
+        return f"signal too short ({n_samples / fs_hz:.2f} s; at least {settings.min_duration_s:g} s needed)"
+    if missing.all():
+        return "no valid samples (all missing)"
+    if not np.any(spread >= settings.min_peak_to_peak_mv):
+        return f"flat signal (peak-to-peak below {settings.min_peak_to_peak_mv:g} mV on every lead)"
+    return ""
+
+
+def _drop_dead_leads(x: np.ndarray, spread: np.ndarray, primary_lead: int,
+                     settings: DetectorSettings) -> tuple[np.ndarray, int]:
+    """Drop leads that are flat or missing throughout; returns the kept leads and the primary's new column."""
+    alive = spread >= settings.min_peak_to_peak_mv
+    new_primary = int(np.sum(alive[:primary_lead])) if alive[primary_lead] else 0
+    return x[:, alive], new_primary
+
+
+def _peakiness(combined: np.ndarray) -> float:
+    """Ratio of the 99th percentile to the median of the feature: high for ECG, about 2-3 for noise."""
+    coarse = combined[::4]
+    median = float(np.median(coarse))
+    return float(np.percentile(coarse, 99)) / median if median > 0 else np.inf
+
+
+def _empty(fs_hz: float, reason: str) -> Detection:
+    return Detection(samples=np.empty(0, dtype=np.int64), fs_hz=fs_hz, reason=reason)

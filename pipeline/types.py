@@ -118,20 +118,33 @@ class Detection:
 class SegmentationSettings:
     """How beats are cut out of a record; travels with a trained model.
 
+    Saved beside a model (see :meth:`to_dict`), so that inference segments exactly as
+    training did.
+
     Attributes
     ----------
     fs_hz : float
-        Rate the windows are taken at.
+        Rate the windows are taken at; the signal passed to segmentation must have it.
     pre_s, post_s : float
-        Window extent before and after the R peak.
+        Window extent before and after the R peak; the window spans
+        ``[peak - pre_samples, peak + post_samples)``, so the peak is at index ``pre_samples``.
     local_window_s : float
-        Length of the centred window for the local mean RR.
+        Length of the centred window for the local median RR.
     """
 
     fs_hz: float = 360.0
     pre_s: float = 0.25
     post_s: float = 0.45
     local_window_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        checks = (("fs_hz", self.fs_hz > 0, "a positive rate in Hz"),
+                  ("pre_s", self.pre_s >= 0, "a non-negative duration in s"),
+                  ("post_s", self.post_s > 0, "a positive duration in s"),
+                  ("local_window_s", self.local_window_s > 0, "a positive duration in s"))
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"Received {name}={getattr(self, name)!r}; expected {expected}.")
 
     @property
     def pre_samples(self) -> int:
@@ -145,31 +158,52 @@ class SegmentationSettings:
     def window_samples(self) -> int:
         return self.pre_samples + self.post_samples
 
+    def to_dict(self) -> dict[str, float]:
+        """Plain dict (JSON-serialisable) of the settings."""
+        return {"fs_hz": float(self.fs_hz), "pre_s": float(self.pre_s), "post_s": float(self.post_s),
+                "local_window_s": float(self.local_window_s)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float]) -> "SegmentationSettings":
+        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
+        return cls(**{key: float(value) for key, value in values.items()})
+
 
 @dataclass(frozen=True)
 class Beats:
-    """Heartbeats segmented from one record.
+    """Heartbeats segmented from one record, with their RR features (the model input).
 
     Attributes
     ----------
     samples : np.ndarray
-        int64 R-peak positions of the kept beats.
+        int64 R-peak positions, ascending (one per beat; none is dropped).
     windows_mv : np.ndarray
         float32 array (n_beats, window_samples, n_leads) of cleaned signal around each peak.
+        NaN where the signal is missing (see ``has_gap``); edge-value padding where the window
+        runs past the record (see ``truncated``).
+    truncated : np.ndarray
+        bool (n_beats,): the window reached past the start or end of the record and the
+        missing part holds the first/last sample value.
+    has_gap : np.ndarray
+        bool (n_beats,): the window contains NaN (missing signal); the NaN are kept.
     rr_features : np.ndarray
-        float32 array (n_beats, len(RR_FEATURE_NAMES)).
+        float32 array (n_beats, len(rr_feature_names)); never NaN.
     rr_feature_names : tuple of str
-    dropped_samples : np.ndarray
-        Peaks too close to a record edge for a full window (reported, not silently lost).
     settings : SegmentationSettings
     """
 
     samples: np.ndarray
     windows_mv: np.ndarray
+    truncated: np.ndarray
+    has_gap: np.ndarray
     rr_features: np.ndarray
     rr_feature_names: tuple[str, ...]
-    dropped_samples: np.ndarray
     settings: SegmentationSettings = field(default_factory=SegmentationSettings)
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def select(self, mask: np.ndarray) -> "Beats":
+        """Return the beats where ``mask`` (bool or index array) selects them."""
+        return Beats(self.samples[mask], self.windows_mv[mask], self.truncated[mask], self.has_gap[mask],
+                     self.rr_features[mask], self.rr_feature_names, self.settings)

@@ -1,0 +1,124 @@
+"""R-peak detector: accuracy on real records under EC57 rules, robustness, and no-beat inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.detect import DetectorSettings, detect_r_peaks
+from pipeline.errors import SamplingRateError
+from pipeline.records import read_record, resample_signal
+from pipeline.scoring import DetectionCounts, compare_beats, count_detections
+from pipeline.splits import MITDB_RECORDS
+
+
+def score_record(record, samples, start_s=300.0) -> DetectionCounts:
+    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=start_s)
+    return count_detections(match)
+
+
+def detect(record, signal=None):
+    signal = record.signal_mv if signal is None else signal
+    return detect_r_peaks(signal, record.fs_hz, primary_lead=record.primary_lead)
+
+
+@pytest.mark.parametrize("name", ["100", "106", "119", "201", "208", "232"])
+def test_excerpts_detected_almost_perfectly(excerpts_dir, name):
+    """Scored from the first sample (no learning period), so a few errors are allowed."""
+    record = read_record(excerpts_dir / name)
+    counts = score_record(record, detect(record).samples, start_s=0.0)
+    assert counts.sensitivity >= 0.98 and counts.positive_predictivity >= 0.98, counts
+
+
+@pytest.mark.slow
+def test_all_48_records_meet_the_target(mitdb_dir):
+    """Gross QRS Se and +P over all 48 MIT-BIH records (EC57, from 5 min, VF excluded) >= 99.8%."""
+    total = DetectionCounts(0, 0, 0)
+    for name in MITDB_RECORDS:
+        record = read_record(mitdb_dir / name)
+        total = total + score_record(record, detect(record).samples)
+    assert total.tp > 90_000
+    assert total.sensitivity >= 0.998, total
+    assert total.positive_predictivity >= 0.998, total
+
+
+@pytest.mark.parametrize("name", ["105", "108", "203"])
+def test_hardest_records_stay_usable(mitdb_dir, name):
+    """Noise (105), tall P and T waves (108), multiform ventricular beats (203)."""
+    record = read_record(mitdb_dir / name)
+    counts = score_record(record, detect(record).samples)
+    assert counts.sensitivity >= 0.99 and counts.positive_predictivity >= 0.97, counts
+
+
+def test_detections_sit_on_the_r_peak(excerpts_dir):
+    record = read_record(excerpts_dir / "100")
+    match = compare_beats(record.annotations, detect(record).samples, record.fs_hz, record.n_samples, start_s=0)
+    detected = detect(record).samples[match.test_index]
+    reference = record.annotations.samples[match.ref_index]
+    assert np.median(np.abs(detected - reference)) <= 2  # samples at 360 Hz (about 5 ms)
+
+
+def test_reversed_polarity_and_scaling_do_not_change_beats(excerpts_dir):
+    record = read_record(excerpts_dir / "208")
+    base = detect(record).samples
+    flipped = detect(record, -record.signal_mv).samples
+    scaled = detect(record, record.signal_mv * 3.0 + 0.7).samples
+    assert len(flipped) == pytest.approx(len(base), abs=2)
+    assert len(scaled) == len(base)
+    assert np.isin(flipped, np.concatenate([base + k for k in range(-3, 4)])).mean() > 0.99
+
+
+def test_low_sampling_rate_recording_is_detected(excerpts_dir):
+    """A 128 Hz Holter-style recording, resampled to the internal rate, loses no beats."""
+    record = read_record(excerpts_dir / "119")
+    holter = resample_signal(record.signal_mv, record.fs_hz, 128.0)
+    back = resample_signal(holter, 128.0, record.fs_hz)
+    counts = score_record(record, detect(record, back).samples, start_s=0.0)
+    assert counts.sensitivity >= 0.99 and counts.positive_predictivity >= 0.99, counts
+
+
+def test_one_dead_lead_falls_back_to_the_other(excerpts_dir):
+    record = read_record(excerpts_dir / "100")
+    signal = record.signal_mv.copy()
+    signal[:, record.primary_lead] = 0.0
+    counts = score_record(record, detect(record, signal).samples, start_s=0.0)
+    assert counts.sensitivity >= 0.98, counts
+
+
+def test_gap_yields_no_beats_inside_it(excerpts_dir):
+    record = read_record(excerpts_dir / "100")
+    signal = record.signal_mv.copy()
+    lo, hi = int(60 * record.fs_hz), int(80 * record.fs_hz)
+    signal[lo:hi] = np.nan
+    samples = detect(record, signal).samples
+    assert not np.any((samples > lo + 40) & (samples < hi - 40))
+    assert np.sum(samples < lo) > 60 and np.sum(samples > hi) > 200
+
+
+@pytest.mark.parametrize(
+    ("signal", "reason"),
+    [
+        (np.zeros((7200, 2)), "flat"),
+        (np.full((7200, 1), np.nan), "missing"),
+        (np.ones(300), "too short"),
+        (np.random.default_rng(1).normal(0, 1, (36000, 2)), "noise"),
+        (np.cumsum(np.random.default_rng(2).normal(0, 0.05, 36000)), "noise"),
+    ],
+    ids=["silence", "all-missing", "too-short", "white-noise", "random-walk"],
+)
+def test_no_beats_with_a_reason(signal, reason):
+    detection = detect_r_peaks(signal, 360.0)
+    assert len(detection) == 0
+    assert reason in detection.reason
+
+
+def test_out_of_range_rate_is_rejected():
+    with pytest.raises(SamplingRateError, match="expected 100 to 1000 Hz"):
+        detect_r_peaks(np.zeros(1000), 50.0)
+
+
+def test_settings_change_behaviour(excerpts_dir):
+    """The threshold is a real parameter: a much higher one misses beats."""
+    record = read_record(excerpts_dir / "201")
+    strict = DetectorSettings(threshold_fraction=0.95, searchback_fraction=1.0)
+    assert len(detect_r_peaks(record.signal_mv, record.fs_hz, settings=strict)) < len(detect(record))
