@@ -71,6 +71,8 @@ class DetectorSettings:
     min_peak_to_peak_mv: float = 0.05
     min_duration_s: float = 2.0
     min_peakiness: float = 3.0
+    chunk_s: float = 1800.0
+    chunk_margin_s: float = 30.0
 
 
 def detect_r_peaks(
@@ -107,6 +109,36 @@ def detect_r_peaks(
     """
     if not 100.0 <= fs_hz <= 1000.0:
         raise SamplingRateError(f"Received fs_hz={fs_hz:g}; expected 100 to 1000 Hz.")
+    chunk = int(settings.chunk_s * fs_hz)
+    if np.shape(signal_mv)[0] > chunk + 2 * int(settings.chunk_margin_s * fs_hz):
+        return _detect_in_chunks(signal_mv, fs_hz, primary_lead, settings)
+    return _detect_in_memory(signal_mv, fs_hz, primary_lead, settings)
+
+
+def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
+                      settings: DetectorSettings) -> Detection:
+    """Detect chunk by chunk with overlapping margins (bounded memory for 24-hour recordings).
+
+    Each chunk keeps the beats of its core; a beat found on both sides of a border (within the
+    refractory period) is kept once. The margins let the adaptive levels settle before the core.
+    """
+    chunk = int(settings.chunk_s * fs_hz)
+    margin = int(settings.chunk_margin_s * fs_hz)
+    n = np.shape(signal_mv)[0]
+    kept = []
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - margin), min(n, start + chunk + margin)
+        found = _detect_in_memory(signal_mv[lo:hi], fs_hz, primary_lead, settings).samples + lo
+        kept.append(found[(found >= start) & (found < start + chunk)])
+    samples = np.concatenate(kept)
+    duplicate = np.diff(samples, prepend=-np.inf) < settings.refractory_s * fs_hz
+    samples = samples[~duplicate]
+    reason = "" if samples.size else "no QRS complexes found in any part of the recording"
+    return Detection(samples=samples.astype(np.int64), fs_hz=fs_hz, reason=reason)
+
+
+def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
+                      settings: DetectorSettings) -> Detection:
     x = np.array(signal_mv, dtype=np.float64, order="F", ndmin=2)
     x = x.T if np.ndim(signal_mv) == 1 else x  # lead-major memory: per-lead operations are contiguous
     missing = np.isnan(x)

@@ -1,0 +1,199 @@
+"""The ``ecg`` command line.
+
+Exit codes: 0 success, 1 when a record or a check failed (the others still ran), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from app import config
+from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
+from app.logging_setup import configure_logging
+from pipeline.database import fetch_mitdb, verify_mitdb
+from pipeline.datasets import BeatDataset, build_split_dataset
+from pipeline.detector_eval import evaluate_detector, format_table, write_report
+from pipeline.errors import EcgInputError
+from pipeline.splits import records_for_split
+
+logger = logging.getLogger(__name__)
+
+SPLIT_CHOICES = ("all", "ds1", "ds2")
+DATASET_SPLITS = ("ds1", "ds2")
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+_data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help=f"MIT-BIH directory (default: ${config.DATA_DIR_ENV}, else <repo>/data/mitdb).",
+)
+
+
+class EcgGroup(click.Group):
+    """Command group that reports input errors (missing data, bad records) as a message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EcgInputError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=EcgGroup, context_settings=_CONTEXT)
+@click.option("-v", "--verbose", count=True, help="Log more: -v for progress messages, -vv for debugging.")
+def cli(verbose: int) -> None:
+    """Clinical ECG arrhythmia analysis: read recordings, detect beats, evaluate against MIT-BIH.
+
+    Not a medical device: results are for research and review by qualified people.
+    """
+    configure_logging(verbose)
+
+
+@cli.group(context_settings=_CONTEXT)
+def data() -> None:
+    """Get and check the MIT-BIH Arrhythmia Database."""
+
+
+@data.command("fetch", context_settings=_CONTEXT)
+@_data_dir_option
+@click.option("--from", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Local mirror to link (or copy) the files from instead of downloading.")
+@click.option("--copy", is_flag=True, help="With --from: copy the files instead of creating symbolic links.")
+def data_fetch(data_dir: Path | None, source_dir: Path | None, copy: bool) -> None:
+    """Download MIT-BIH from PhysioNet (or take it from --from DIR) and verify its checksums.
+
+    Example: ecg data fetch --from ../shared/data/mitdb
+    """
+    dest = config.resolve_data_dir(data_dir)
+    report = fetch_mitdb(dest, source_dir, copy=copy, progress=True)
+    click.echo(report.describe())
+
+
+@data.command("verify", context_settings=_CONTEXT)
+@_data_dir_option
+def data_verify(data_dir: Path | None) -> None:
+    """Check that all 48 records are present with their published SHA-256 (PhysioNet v1.0.0).
+
+    Example: ecg data verify --data-dir ../shared/data/mitdb
+    """
+    directory = config.require_data_dir(data_dir)
+    report = verify_mitdb(directory, progress=True)
+    click.echo(report.describe())
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.argument("records", nargs=-1, required=True)
+@click.option("--lead", default=None, help="Primary lead name (e.g. MLII, V1) or column index; default MLII.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write NAME.json summaries and NAME.qrs beat annotations here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summaries as one JSON document.")
+def ingest(records: tuple[str, ...], lead: str | None, out_dir: Path | None, as_json: bool) -> None:
+    """Read, clean and detect beats in RECORDS (WFDB paths without extension, or .edf files).
+
+    A record that fails is reported and the others go on; the exit code is 1 if any failed.
+
+    Example: ecg ingest data/excerpts/100 data/excerpts/208
+    """
+    summaries, errors = [], []
+    for path in records:
+        try:
+            summary = summarize_record(path, lead=lead)
+        except Exception as exc:  # batch boundary: one bad record never stops the others
+            errors.append({"record": path, "error": _describe_error(exc)})
+            click.echo(f"error: {path}: {errors[-1]['error']}", err=True)
+            continue
+        summaries.append(summary)
+        if out_dir is not None:
+            write_detections(summary, out_dir)
+            _write_json(out_dir / f"{summary.name}.json", summary_to_dict(summary))
+        if not as_json:
+            click.echo(format_summary(summary))
+    if as_json:
+        click.echo(json.dumps({"records": [summary_to_dict(s) for s in summaries], "errors": errors}, indent=2))
+    if errors:
+        sys.exit(1)
+
+
+@cli.command("evaluate-detector", context_settings=_CONTEXT)
+@_data_dir_option
+@click.option("--records", "record_list", default=None, help="Comma-separated record names, e.g. 100,101.")
+@click.option("--split", type=click.Choice(SPLIT_CHOICES, case_sensitive=False), default=None,
+              help="Record set: all 48 records (default), DS1 or DS2 of the inter-patient split.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write detector_report.json, detector_report.md and REC.<annotator> files here.")
+@click.option("--annotator", default="qrs", show_default=True, help="Extension of the written annotation files.")
+def evaluate_detector_command(data_dir: Path | None, record_list: str | None, split: str | None,
+                              out_dir: Path | None, annotator: str) -> None:
+    """Score the R-peak detector on MIT-BIH (EC57: 150 ms window, from 5 min, VF excluded).
+
+    Example: ecg evaluate-detector --split ds2 --out out/detector
+    """
+    names = _select_records(record_list, split)
+    directory = config.require_data_dir(data_dir)
+    report = evaluate_detector(directory, names, progress=True)
+    click.echo(format_table(report))
+    if out_dir is not None:
+        write_report(report, out_dir, annotator)
+        click.echo(f"report written to {out_dir}")
+    if report.failures:
+        sys.exit(1)
+
+
+@cli.command("build-datasets", context_settings=_CONTEXT)
+@_data_dir_option
+@click.option("--split", "splits", type=click.Choice(DATASET_SPLITS, case_sensitive=False), multiple=True,
+              help="Split to build (repeatable); default both DS1 and DS2.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Where the beat arrays are cached (default: ${config.CACHE_DIR_ENV}, else <repo>/.cache).")
+def build_datasets_command(data_dir: Path | None, splits: tuple[str, ...], cache_dir: Path | None) -> None:
+    """Build the inter-patient beat datasets (reference beat positions) and print their class counts.
+
+    Example: ecg build-datasets --split ds1
+    """
+    directory = config.require_data_dir(data_dir)
+    cache = cache_dir or config.resolve_cache_dir() / "datasets"
+    for split in splits or DATASET_SPLITS:
+        dataset = build_split_dataset(split, directory, cache, progress=True)
+        click.echo(format_dataset(split, dataset))
+
+
+def format_dataset(split: str, dataset: BeatDataset) -> str:
+    """One line: records, beats and AAMI class counts of a dataset."""
+    counts = " / ".join(f"{cls} {n}" for cls, n in dataset.class_counts().items())
+    excluded = f"; excluded symbols {dataset.excluded_symbols}" if dataset.excluded_symbols else ""
+    return f"{split.upper()}: {len(dataset.records)} records, {len(dataset)} beats: {counts}{excluded}"
+
+
+def _select_records(record_list: str | None, split: str | None) -> tuple[str, ...]:
+    """Record names from --records or --split (not both); all 48 by default."""
+    if record_list and split:
+        raise click.UsageError("Received both --records and --split; expected at most one of them.")
+    if record_list:
+        names = tuple(n.strip() for n in record_list.split(",") if n.strip())
+        if not names:
+            raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.",
+                                     param_hint="--records")
+        return names
+    return records_for_split(split or "all")
+
+
+def _describe_error(exc: Exception) -> str:
+    if isinstance(exc, EcgInputError):
+        return str(exc)
+    logger.debug("unexpected error", exc_info=True)
+    return f"unexpected {type(exc).__name__}: {exc} (run with -vv for the traceback)"
+
+
+def _write_json(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """Console-script entry point (``ecg``)."""
+    cli(prog_name="ecg")

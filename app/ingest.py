@@ -1,0 +1,188 @@
+"""Ingest recordings for the command line: read, clean, detect beats, assess quality, summarise.
+
+Each record goes through the pipeline stages (:func:`pipeline.records.read_record`,
+:func:`pipeline.clean.clean_signal`, :func:`pipeline.detect.detect_r_peaks` and, when the module
+exists, :func:`pipeline.quality.find_quality_spans`) and comes out as a :class:`RecordSummary`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.clean import clean_signal
+from pipeline.detect import detect_r_peaks
+from pipeline.detector_eval import write_detection_annotations
+from pipeline.records import read_record
+from pipeline.types import Detection, QualitySpan, Record
+
+logger = logging.getLogger(__name__)
+
+QUALITY_MODULE = "pipeline.quality"
+DETECTIONS_ANNOTATOR = "qrs"
+_MAX_SPANS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What ``ecg ingest`` reports about one record.
+
+    Attributes
+    ----------
+    name : str
+        Record name (file stem).
+    duration_s : float
+        Length of the recording.
+    lead_names : tuple of str
+        ECG leads read.
+    primary_lead : str
+        Lead used as the main one.
+    fs_hz, source_fs_hz : float
+        Internal rate and the rate of the file.
+    detection : Detection
+        Detected R peaks at ``fs_hz``.
+    mean_heart_rate_bpm : float or None
+        60 / mean RR interval; None with fewer than two beats.
+    median_qrs_amplitude_mv : float or None
+        Median of the cleaned primary lead at the detected peaks (sign kept).
+    quality_spans : tuple of QualitySpan or None
+        Problem stretches; None when quality assessment is not available.
+    """
+
+    name: str
+    duration_s: float
+    lead_names: tuple[str, ...]
+    primary_lead: str
+    fs_hz: float
+    source_fs_hz: float
+    detection: Detection
+    mean_heart_rate_bpm: float | None
+    median_qrs_amplitude_mv: float | None
+    quality_spans: tuple[QualitySpan, ...] | None
+
+
+def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSummary:
+    """Run the pipeline stages on one record and summarise the result.
+
+    Raises
+    ------
+    pipeline.errors.EcgInputError
+        When the record cannot be read (missing, truncated, no ECG lead, ...).
+    """
+    record = read_record(path, lead=lead, annotator=None)
+    cleaned = clean_signal(record.signal_mv, record.fs_hz)
+    detection = detect_r_peaks(record.signal_mv, record.fs_hz)
+    return RecordSummary(
+        name=record.name,
+        duration_s=record.duration_s,
+        lead_names=record.lead_names,
+        primary_lead=record.lead_names[record.primary_lead],
+        fs_hz=record.fs_hz,
+        source_fs_hz=record.source_fs_hz,
+        detection=detection,
+        mean_heart_rate_bpm=compute_mean_heart_rate(detection),
+        median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
+        quality_spans=assess_quality(record),
+    )
+
+
+def compute_mean_heart_rate(detection: Detection) -> float | None:
+    """60 / mean RR interval in beats per minute, or None with fewer than two beats."""
+    if len(detection) < 2:
+        return None
+    return float(60.0 * detection.fs_hz / np.mean(np.diff(detection.samples)))
+
+
+def compute_median_amplitude(lead_mv: np.ndarray, samples: np.ndarray) -> float | None:
+    """Median of ``lead_mv`` at ``samples`` ignoring NaN, or None when there is no valid value."""
+    values = lead_mv[samples]
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def assess_quality(record: Record) -> tuple[QualitySpan, ...] | None:
+    """Quality spans of the record, or None when :mod:`pipeline.quality` is not part of this build."""
+    find_quality_spans = load_quality_finder()
+    if find_quality_spans is None:
+        return None
+    return tuple(find_quality_spans(record.signal_mv, record.fs_hz))
+
+
+def load_quality_finder() -> Callable | None:
+    """``pipeline.quality.find_quality_spans``, or None when that module does not exist."""
+    try:
+        module = importlib.import_module(QUALITY_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != QUALITY_MODULE:
+            raise
+        logger.info("%s is not available; quality spans are not assessed", QUALITY_MODULE)
+        return None
+    return module.find_quality_spans
+
+
+def format_summary(summary: RecordSummary) -> str:
+    """A few human-readable lines about one record."""
+    leads = " ".join(f"{n}*" if n == summary.primary_lead else n for n in summary.lead_names)
+    rate = "-" if summary.mean_heart_rate_bpm is None else f"{summary.mean_heart_rate_bpm:.1f} bpm"
+    amplitude = "-" if summary.median_qrs_amplitude_mv is None else f"{summary.median_qrs_amplitude_mv:.2f} mV"
+    beats = f"{len(summary.detection)}" + (f" ({summary.detection.reason})" if summary.detection.reason else "")
+    return "\n".join([
+        f"{summary.name}: {summary.duration_s:.1f} s, leads {leads} (* primary), {summary.fs_hz:g} Hz "
+        f"(file {summary.source_fs_hz:g} Hz)",
+        f"  beats detected: {beats}; mean heart rate: {rate}; median QRS amplitude ({summary.primary_lead}): "
+        f"{amplitude}",
+        f"  quality: {format_quality(summary)}",
+    ])
+
+
+def format_quality(summary: RecordSummary) -> str:
+    """One line about the quality spans of a record."""
+    spans = summary.quality_spans
+    if spans is None:
+        return "not assessed (pipeline.quality is not available)"
+    if not spans:
+        return "no problem found"
+    shown = "; ".join(
+        f"{s.kind} {summary.lead_names[s.lead]} {s.start / summary.fs_hz:.1f}-{s.stop / summary.fs_hz:.1f} s"
+        for s in spans[:_MAX_SPANS_SHOWN]
+    )
+    more = f"; ... ({len(spans) - _MAX_SPANS_SHOWN} more)" if len(spans) > _MAX_SPANS_SHOWN else ""
+    return f"{len(spans)} span(s): {shown}{more}"
+
+
+def summary_to_dict(summary: RecordSummary) -> dict:
+    """JSON-ready content of a summary (sample positions are not included)."""
+    spans = summary.quality_spans
+    return {
+        "record": summary.name,
+        "duration_s": round(summary.duration_s, 3),
+        "leads": list(summary.lead_names),
+        "primary_lead": summary.primary_lead,
+        "fs_hz": summary.fs_hz,
+        "source_fs_hz": summary.source_fs_hz,
+        "beats_detected": len(summary.detection),
+        "detection_note": summary.detection.reason,
+        "mean_heart_rate_bpm": _round_or_none(summary.mean_heart_rate_bpm, 2),
+        "median_qrs_amplitude_mv": _round_or_none(summary.median_qrs_amplitude_mv, 4),
+        "quality_spans": None if spans is None else [_span_to_dict(s, summary) for s in spans],
+    }
+
+
+def _span_to_dict(span: QualitySpan, summary: RecordSummary) -> dict:
+    return {"kind": span.kind, "lead": summary.lead_names[span.lead],
+            "start_s": round(span.start / summary.fs_hz, 3), "stop_s": round(span.stop / summary.fs_hz, 3)}
+
+
+def _round_or_none(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def write_detections(summary: RecordSummary, out_dir: str | Path) -> Path:
+    """Write the detected beats as WFDB annotations ``out_dir/NAME.qrs`` at the record file's rate."""
+    return write_detection_annotations(out_dir, summary.name, DETECTIONS_ANNOTATOR, summary.detection,
+                                       summary.source_fs_hz)

@@ -1,0 +1,25 @@
+"""Logging configuration for the command line (the only place that installs handlers).
+
+Log messages name records by file stem only; header comments (age, sex, medication) are never
+read into log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+
+_HANDLER_NAME = "ecg-cli"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send log records to stderr: warnings by default, INFO with ``-v``, DEBUG with ``-vv``."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)  # a second call (tests, nested runs) replaces rather than duplicates
+    handler = logging.StreamHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%H:%M:%S"))
+    root.addHandler(handler)
+    root.setLevel(level)

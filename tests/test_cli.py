@@ -1,0 +1,117 @@
+"""The ``ecg`` command line, driven with click's CliRunner on real recordings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.cli import cli
+from pipeline.records import read_annotations
+
+COMMANDS = (
+    [],
+    ["data"],
+    ["data", "fetch"],
+    ["data", "verify"],
+    ["ingest"],
+    ["evaluate-detector"],
+    ["build-datasets"],
+)
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "ecg")
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+
+
+def test_ingest_summarises_an_excerpt(runner, excerpts_dir):
+    result = runner.invoke(cli, ["ingest", str(excerpts_dir / "100")])
+    assert result.exit_code == 0, result.output
+    assert "100: 300.0 s" in result.stdout
+    assert "MLII*" in result.stdout
+    assert "beats detected:" in result.stdout
+
+
+def test_ingest_json_reports_beats_and_heart_rate(runner, excerpts_dir):
+    result = runner.invoke(cli, ["ingest", "--json", str(excerpts_dir / "100")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["records"][0]
+    # Record 100 has 372 annotations in its first 5 minutes, about 74 beats per minute.
+    assert summary["record"] == "100"
+    assert summary["leads"] == ["MLII", "V5"]
+    assert summary["fs_hz"] == 360.0
+    assert 360 <= summary["beats_detected"] <= 380
+    assert 70 <= summary["mean_heart_rate_bpm"] <= 78
+
+
+def test_ingest_goes_on_after_a_bad_record_and_exits_1(runner, excerpts_dir, tmp_path):
+    missing = tmp_path / "no_such_record"
+    result = runner.invoke(cli, ["ingest", str(missing), str(excerpts_dir / "208")])
+    assert result.exit_code == 1
+    assert f"error: {missing}" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "208: 300.0 s" in result.stdout
+
+
+def test_ingest_reports_a_truncated_record(runner, excerpts_dir, tmp_path):
+    (tmp_path / "100.hea").write_bytes((excerpts_dir / "100.hea").read_bytes())
+    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes()[:1000])
+    result = runner.invoke(cli, ["ingest", str(tmp_path / "100")])
+    assert result.exit_code == 1
+    assert "TruncatedSignal" in result.stderr or "holds 1000 bytes" in result.stderr
+
+
+def test_ingest_out_writes_summary_and_beat_annotations(runner, excerpts_dir, tmp_path):
+    result = runner.invoke(cli, ["ingest", "--json", "--out", str(tmp_path), str(excerpts_dir / "119")])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "119.json").read_text())
+    beats = read_annotations(tmp_path / "119", "qrs", source_fs_hz=360.0)
+    assert len(beats) == written["beats_detected"]
+    assert np.all(beats.symbols == "N")
+
+
+def test_usage_errors_exit_2(runner):
+    assert runner.invoke(cli, ["ingest"]).exit_code == 2
+    assert runner.invoke(cli, ["evaluate-detector", "--records", "100", "--split", "ds1"]).exit_code == 2
+    assert runner.invoke(cli, ["evaluate-detector", "--split", "ds3"]).exit_code == 2
+
+
+def test_missing_data_directory_says_how_to_get_the_data(runner, tmp_path):
+    result = runner.invoke(cli, ["data", "verify", "--data-dir", str(tmp_path / "absent")])
+    assert result.exit_code == 1
+    assert "ecg data fetch --from DIR" in result.output
+    assert "ECG_DATA_DIR" in result.output
+
+
+def test_data_verify_on_the_shared_database(runner, mitdb_dir):
+    result = runner.invoke(cli, ["data", "verify", "--data-dir", str(mitdb_dir)])
+    assert result.exit_code == 0, result.output
+    assert "all 144 MIT-BIH files present" in result.stdout
+
+
+def test_evaluate_detector_on_excerpt_directory(runner, excerpts_dir, tmp_path):
+    # The excerpts are 5 minutes long: nothing is scored (scoring starts at 300 s), but the run completes.
+    result = runner.invoke(cli, ["evaluate-detector", "--data-dir", str(excerpts_dir), "--records", "100,missing",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "FAILED missing" in result.stdout
+    report = json.loads((tmp_path / "detector_report.json").read_text())
+    assert [r["record"] for r in report["records"]] == ["100"]
+    assert report["failures"][0]["record"] == "missing"
+
+
+def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path):
+    result = runner.invoke(cli, ["build-datasets", "--data-dir", str(mitdb_dir), "--split", "ds2",
+                                 "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "DS2: 22 records, 49712 beats: N 44259 / S 1837 / V 3221 / F 388 / Q 7" in result.stdout
