@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 import wfdb
+from wfdb.io.convert.edf import read_edf
 
 from pipeline import INTERNAL_FS_HZ
 from pipeline.clean import fill_gaps
@@ -99,8 +100,10 @@ def read_record(
     path = Path(path)
     if path.suffix.lower() == ".edf":
         return _read_edf(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s)
+    if path.suffix == ".hea":
+        path = path.with_suffix("")
     header = read_header(path)
-    _check_sampling_rate(header.fs)
+    _check_sampling_rate(header.fs, path.name)
     _check_signal_files(path, header)
     ecg_columns = select_ecg_columns(list(header.sig_name), list(header.units))
     if not ecg_columns:
@@ -113,7 +116,7 @@ def read_record(
     _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
     signal_mv = resample_signal(signal_mv, float(header.fs), target_fs_hz)
     annotations = None
-    if annotator is not None and path.with_suffix(f".{annotator}").exists():
+    if annotator is not None and _with_extension(path, annotator).exists():
         annotations = read_annotations(path, annotator, source_fs_hz=float(header.fs), target_fs_hz=target_fs_hz)
     return Record(
         name=path.name,
@@ -128,17 +131,20 @@ def read_record(
 
 def read_header(path: Path) -> wfdb.Record:
     """Read and sanity-check a WFDB header (``path`` without extension)."""
-    hea = path.with_suffix(".hea") if path.suffix != ".hea" else path
+    path = path.with_suffix("") if path.suffix == ".hea" else path
+    hea = _with_extension(path, "hea")
     if not hea.exists():
         raise RecordNotFoundError(f"Record header {hea} does not exist; expected a WFDB header file NAME.hea.")
     try:
-        header = wfdb.rdheader(str(hea.with_suffix("")))
+        header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
         raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}") from exc
     if getattr(header, "n_sig", 0) in (0, None):
         raise NoEcgLeadError(f"Header {hea.name} declares no signals; expected at least one ECG lead.")
     if not header.fs:
-        raise SamplingRateError(f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz.")
+        raise SamplingRateError(
+            f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."
+        )
     if not header.sig_len:
         raise SignalTooShortError(
             f"Header {hea.name} declares 0 samples (or no length); expected a signal of at least "
@@ -185,10 +191,16 @@ def _choose_primary(sig_names: list[str], ecg_columns: list[int], lead: str | in
     )
 
 
-def _check_sampling_rate(fs_hz: float) -> None:
+def _with_extension(path: Path, extension: str) -> Path:
+    """``DIR/NAME.extension`` for record path ``DIR/NAME`` (appended, never ``with_suffix``)."""
+    return path.parent / f"{path.name}.{extension}"
+
+
+def _check_sampling_rate(fs_hz: float, name: str) -> None:
     if not (MIN_FS_HZ <= float(fs_hz) <= MAX_FS_HZ):
         raise SamplingRateError(
-            f"Received a sampling rate of {float(fs_hz):g} Hz; expected {MIN_FS_HZ:g} to {MAX_FS_HZ:g} Hz."
+            f"Record {name}: received a sampling rate of {float(fs_hz):g} Hz; expected {MIN_FS_HZ:g} to "
+            f"{MAX_FS_HZ:g} Hz."
         )
 
 
@@ -223,11 +235,17 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
         offset = int(header.byte_offset[columns[0]] or 0)
         expected_bytes = offset + int(np.ceil(header.sig_len * frame_samples * _FORMAT_BITS[fmt] / 8))
         actual_bytes = signal_path.stat().st_size
+        got = max(int((actual_bytes - offset) * 8 / _FORMAT_BITS[fmt] / frame_samples), 0)
         if actual_bytes < expected_bytes:
-            got = int((actual_bytes - offset) * 8 / _FORMAT_BITS[fmt] / frame_samples)
             raise TruncatedSignalError(
-                f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {max(got, 0)} samples per "
+                f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {got} samples per "
                 f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes)."
+            )
+        if actual_bytes > expected_bytes + int(np.ceil(frame_samples * _FORMAT_BITS[fmt] / 8)):
+            raise HeaderMismatchError(
+                f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {got} samples per signal); "
+                f"the header declares {header.sig_len} samples ({expected_bytes} bytes). The header does not "
+                "match its signal file."
             )
 
 
@@ -273,15 +291,15 @@ def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digita
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float) -> Record:
     if not path.exists():
-        raise RecordNotFoundError(f"EDF file {path} does not exist.")
+        raise RecordNotFoundError(f"EDF file {path} does not exist; expected an EDF file NAME.edf.")
+    _check_edf_size(path)
     try:
-        rec = wfdb.rdrecord(str(path))
+        rec = read_edf(str(path))
     except Exception as exc:
         raise CorruptRecordError(f"EDF file {path.name} cannot be read: {exc}") from exc
-    rates = {float(rec.fs) * int(s or 1) for s in rec.samps_per_frame}
-    if len(rates) > 1:
-        logger.info("EDF %s has signals at several rates; using the frame rate", path.name)
-    _check_sampling_rate(rec.fs)
+    if len(set(rec.samps_per_frame)) > 1:
+        logger.info("EDF %s has signals at several rates; wfdb averages them to the frame rate", path.name)
+    _check_sampling_rate(rec.fs, path.name)
     ecg_columns = select_ecg_columns(list(rec.sig_name), list(rec.units))
     if not ecg_columns:
         raise NoEcgLeadError(
@@ -300,6 +318,96 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
         source_fs_hz=float(rec.fs),
         annotations=None,
     )
+
+
+def _check_edf_size(path: Path) -> None:
+    """Compare an EDF file's size with the data records its header declares."""
+    with open(path, "rb") as f:
+        fixed = f.read(256)
+        try:
+            n_signals = int(fixed[252:256])
+            n_records = int(fixed[236:244])
+            f.seek(256 + n_signals * 216)
+            per_record = sum(int(f.read(8)) for _ in range(n_signals))
+        except ValueError as exc:
+            raise CorruptRecordError(
+                f"EDF file {path.name}: the header cannot be parsed ({exc}); expected an EDF header (Kemp et al. 1992)."
+            ) from exc
+    expected = 256 * (n_signals + 1) + n_records * per_record * 2
+    actual = path.stat().st_size
+    if n_records >= 0 and actual < expected:
+        raise TruncatedSignalError(
+            f"EDF file {path.name} holds {actual} bytes; its header declares {n_records} data records "
+            f"({expected} bytes)."
+        )
+
+
+def write_edf(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...]) -> Path:
+    """Write a signal (n_samples, n_leads) in mV as a 16-bit EDF file with 1 s data records.
+
+    Each lead gets a symmetric physical range just wider than its largest magnitude, so the
+    quantisation step is that range / 65535. NaN samples and the padding of the last data record
+    (EDF holds whole records) are written as the digital minimum, -32768, which no sample uses;
+    EDF has no missing-sample code, so readers (ours included) see them as the physical minimum.
+    Written with NumPy: wfdb 4.3.1's ``wfdb_to_edf`` appends a spurious padded data record and
+    prints to stdout.
+
+    References
+    ----------
+    Kemp B, Varri A, Rosa AC, Nielsen KD, Gade J, "A simple format for exchange of digitized
+    polygraphic recordings", Electroencephalogr Clin Neurophysiol 82(5):391-393, 1992.
+    """
+    path = Path(path)
+    x = np.asarray(signal_mv, dtype=np.float64).reshape(len(signal_mv), -1)
+    samples_per_record = int(round(fs_hz))
+    if samples_per_record <= 0 or abs(samples_per_record - fs_hz) > 1e-9:
+        raise SamplingRateError(f"Received fs_hz={fs_hz}; expected a positive whole number of Hz for EDF.")
+    if x.shape[0] == 0:
+        raise SignalTooShortError("Received a signal of 0 samples; expected at least one sample to write.")
+    n_records = -(-x.shape[0] // samples_per_record)
+    limits = [_edf_number(max(float(np.nanmax(np.abs(x[:, j]), initial=0.0)), 1e-3) * 1.0001)
+              for j in range(x.shape[1])]
+    digital = _edf_digital(x, np.array([float(v) for v in limits]), n_records * samples_per_record)
+    blocks = digital.reshape(n_records, samples_per_record, x.shape[1]).transpose(0, 2, 1)
+    header = _edf_header(lead_names, limits, samples_per_record, n_records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + blocks.astype("<i2").tobytes())
+    return path
+
+
+def _edf_number(value: float) -> str:
+    """Shortest text of at most 8 characters not below ``value`` (EDF's physical range fields)."""
+    for decimals in (4, 3, 2, 1, 0):
+        text = f"{np.ceil(value * 10**decimals) / 10**decimals:.{decimals}f}"
+        if len(text) <= 7:  # room for the minus sign of the minimum
+            return text
+    raise ValueError(f"Received a signal magnitude of {value:g}; expected less than 1e7 in the signal's unit.")
+
+
+def _edf_digital(x: np.ndarray, limits: np.ndarray, n_total: int) -> np.ndarray:
+    """16-bit codes of ``x`` for physical ranges [-limit, limit], padded to ``n_total`` samples."""
+    codes = np.full((n_total, x.shape[1]), -32768, dtype=np.int16)
+    scaled = np.round((x + limits) * (65535.0 / (2 * limits)) - 32768.0)
+    valid = ~np.isnan(x)
+    codes[: x.shape[0]][valid] = np.clip(scaled[valid], -32767, 32767).astype(np.int16)
+    return codes
+
+
+def _edf_header(lead_names: tuple[str, ...], limits: list[str], samples_per_record: int, n_records: int) -> bytes:
+    """The EDF header: the fixed 256 bytes, then 256 bytes per signal, field by field."""
+    n = len(lead_names)
+
+    def field(text: object, width: int) -> str:
+        return str(text)[:width].ljust(width)
+
+    fixed = (field("0", 8) + field("X X X X", 80) + field("Startdate X X X X", 80) + field("01.01.00", 8)
+             + field("00.00.00", 8) + field(256 * (n + 1), 8) + field("", 44) + field(n_records, 8)
+             + field(1, 8) + field(n, 4))
+    columns = [([name for name in lead_names], 16), ([""] * n, 80), (["mV"] * n, 8),
+               ([f"-{v}" for v in limits], 8), (limits, 8), (["-32768"] * n, 8), (["32767"] * n, 8),
+               ([""] * n, 80), ([samples_per_record] * n, 8), ([""] * n, 32)]
+    signals = "".join(field(value, width) for values, width in columns for value in values)
+    return (fixed + signals).encode("ascii")
 
 
 def resample_signal(signal_mv: np.ndarray, source_fs_hz: float, target_fs_hz: float) -> np.ndarray:
@@ -369,11 +477,16 @@ def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, f
                  lead_names: tuple[str, ...], *, fmt: str = "212", adc_gain: float = 200.0) -> Path:
     """Write a signal (n_samples, n_leads) in mV as a WFDB record (used for excerpts and benchmarks)."""
     out_dir = Path(out_dir)
+    if signal_mv.shape[0] == 0:
+        raise SignalTooShortError(f"Record {record_name}: received 0 samples; expected at least one to write.")
     out_dir.mkdir(parents=True, exist_ok=True)
     n_leads = signal_mv.shape[1]
     limit = 2047 if fmt == "212" else 32767
-    digital = np.clip(np.round(np.nan_to_num(signal_mv, nan=0.0) * adc_gain) + 1024 * (fmt == "212"),
-                      -limit, limit).astype(np.int32)
+    unclipped = np.round(np.nan_to_num(signal_mv, nan=0.0) * adc_gain) + 1024 * (fmt == "212")
+    if np.any(np.abs(unclipped) > limit):
+        logger.warning("Record %s: samples beyond the range of format %s at gain %g were clipped",
+                       record_name, fmt, adc_gain)
+    digital = np.clip(unclipped, -limit, limit).astype(np.int32)
     digital[np.isnan(signal_mv)] = _FORMAT_INVALID[fmt]
     wfdb.wrsamp(
         record_name,

@@ -93,12 +93,24 @@ def match_beats(ref_samples: np.ndarray, test_samples: np.ndarray, fs_hz: float,
     """Pair reference and test beats one to one, nearest pairs first, within ``window_s``.
 
     Returns index arrays ``(ref_index, test_index)`` of the matched pairs, sorted by reference.
+    The inputs need not be sorted; the indices refer to them as given.
+
+    Examples
+    --------
+    >>> match_beats(np.array([1000, 1100]), np.array([1120, 1050]), 360.0)
+    (array([0, 1]), array([1, 0]))
     """
-    ref = np.asarray(ref_samples, dtype=np.int64)
-    test = np.asarray(test_samples, dtype=np.int64)
+    ref_order = np.argsort(np.asarray(ref_samples, dtype=np.int64), kind="stable")
+    test_order = np.argsort(np.asarray(test_samples, dtype=np.int64), kind="stable")
+    r_idx, t_idx = _match_sorted(np.asarray(ref_samples, dtype=np.int64)[ref_order],
+                                 np.asarray(test_samples, dtype=np.int64)[test_order], window_s * fs_hz)
+    return ref_order[r_idx], test_order[t_idx]
+
+
+def _match_sorted(ref: np.ndarray, test: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match_beats` on ascending ``ref`` and ``test``, window in samples."""
     if ref.size == 0 or test.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    window = window_s * fs_hz
     # Candidate pairs: each reference beat with its nearest test beats on either side.
     right = np.searchsorted(test, ref)
     cand_ref, cand_test = [], []

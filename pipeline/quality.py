@@ -1,0 +1,506 @@
+"""Signal-quality assessment: missing, flat, saturated and noisy stretches of each lead.
+
+Runs on the raw (uncleaned) signal in mV at the record's internal rate and returns
+:class:`~pipeline.types.QualitySpan` objects that go into the record report. Every rule works on
+boolean masks or on fixed windows with NumPy, so a 24-hour two-lead record (31 M samples per
+lead at 360 Hz) takes a few seconds; the filters and window statistics run chunk by chunk, so
+the working memory stays at a few bytes per sample.
+
+Rules (defaults in :class:`QualitySettings`)
+--------------------------------------------
+missing
+    Runs of NaN samples (WFDB "invalid sample" values, gaps in EDF files).
+flat
+    At least ``flat_min_s`` during which consecutive samples differ by at most ``flat_step_mv``
+    (below one quantisation step of ECG recorders, above the rounding noise that resampling
+    leaves on a constant), after merging runs separated by interruptions of at most
+    ``flat_merge_s``, like the flat-line checks of the PhysioNet/CinC Challenge 2011 on ECG
+    acceptability (Redmond et al. 2012; Clifford et al. 2012).
+saturated
+    Stretches of at least ``saturation_min_s`` stuck (as for flat) at a level within
+    ``saturation_band_fraction`` of the lead's range from its largest or smallest value, kept
+    when the lead spends at least ``saturation_min_total_s`` in all at that extreme: the
+    amplifier or converter sat at its rail (clipping) again and again, which a QRS peak never
+    does and the top of a single slow artefact does only once. On the MIT-BIH Arrhythmia
+    Database this finds the +-5.12 mV converter limits in records 103, 116 and 223 and nothing in
+    the other records.
+noise
+    Each 2 s window (hop 1 s) whose noise floor, the median absolute value of the
+    high-frequency component (above ``hf_cutoff_hz``: muscle artefact, mains, electrode noise)
+    or of the in-band component (``band_hz``: electrode motion artefact), exceeds
+    ``noise_factor`` times the lead's typical floor (the median over the windows free of missing
+    and flat samples, at least ``min_floor_mv``). The median ignores the QRS complexes, which
+    fill only a small part of a window, as the median absolute deviation of the finest wavelet
+    scale ignores a signal's sparse large coefficients (Donoho and Johnstone 1994); the two
+    bands follow the noise types of the MIT-BIH noise stress test (Moody et al. 1984) and the
+    in-band / out-of-band power split of the spectral quality indices (Li, Mark and Clifford
+    2008; Clifford et al. 2012).
+
+Limitations: the noise rule is relative to the record itself, so a lead that is noisy for most
+of the record raises its own reference and only its worst stretches are flagged; ventricular
+flutter or fibrillation and long runs of wide ectopic beats can be flagged as noise (as with
+most published quality indices); a clipped plateau shorter than about 20 source samples loses
+its flatness when the record was resampled to the internal rate.
+
+References
+----------
+Redmond SJ, Xie Y, Chang D, Basilakis J, Lovell NH, "Electrocardiogram signal quality measures
+for unsupervised telehealth environments", Physiol Meas 33(9):1517-1533, 2012.
+Clifford GD, Behar J, Li Q, Rezek I, "Signal quality indices and data fusion for determining
+clinical acceptability of electrocardiograms", Physiol Meas 33(9):1419-1433, 2012.
+Li Q, Mark RG, Clifford GD, "Robust heart rate estimation from multiple asynchronous noisy
+sources using signal quality indices and a Kalman filter", Physiol Meas 29(1):15-32, 2008.
+Moody GB, Muldrow WE, Mark RG, "A noise stress test for arrhythmia detectors", Computers in
+Cardiology 11:381-384, 1984.
+Donoho DL, Johnstone IM, "Ideal spatial adaptation by wavelet shrinkage", Biometrika
+81(3):425-455, 1994.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+from pipeline.errors import EcgInputError, SamplingRateError
+from pipeline.types import QualitySpan
+
+logger = logging.getLogger(__name__)
+
+QUALITY_KINDS = ("missing", "flat", "saturated", "noise")
+"""Order in which span kinds are listed for each lead."""
+
+_CHUNK_WINDOWS = 2048
+"""Noise windows handled per chunk (bounds the memory of the filtered copies)."""
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"Received {name}={value}; expected a positive number.")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Thresholds of the signal-quality rules (see the module docstring for the rules).
+
+    Attributes
+    ----------
+    flat_min_s : float
+        Shortest flat stretch reported (1 s: on all of MIT-BIH, ECG never stays still, in this
+        sense and after merging, for more than 0.4 s outside clipped plateaus).
+    flat_step_mv : float
+        Largest sample-to-sample change counted as "no change" (1 uV: below the 5 uV step of
+        MIT-BIH's converter, above float rounding after resampling).
+    flat_merge_s : float
+        Interruptions up to this long between still runs are bridged (10 ms: one- to three-sample
+        glitches on a disconnected lead).
+    saturation_min_s : float
+        Shortest stuck-at-the-extreme stretch reported as saturation (50 ms).
+    saturation_band_fraction : float
+        How close to the lead's maximum or minimum, as a fraction of its range, a stuck level
+        must lie to count as a rail.
+    saturation_min_total_s : float
+        Time the lead must spend stuck at that rail, over the whole record, before any of it is
+        reported: a clipping recorder hits its rail again and again, while the top of a single
+        slow artefact that happens to be the lead's maximum stays there once, for under 0.1 s.
+    window_s : float
+        Length of the noise windows; consecutive windows overlap by half.
+    hf_cutoff_hz : float
+        Cut-off of the high-pass filter for the high-frequency noise floor.
+    band_hz : tuple of float
+        Pass band of the in-band (motion artefact) noise floor.
+    noise_factor : float
+        A window is noisy when a floor exceeds this multiple of the lead's typical floor.
+    min_floor_mv : float
+        Lower bound of the typical floor, so that a quantisation-limited, very clean lead does
+        not turn ordinary recorder noise into "noise" spans.
+    """
+
+    flat_min_s: float = 1.0
+    flat_step_mv: float = 0.001
+    flat_merge_s: float = 0.01
+    saturation_min_s: float = 0.05
+    saturation_band_fraction: float = 0.02
+    saturation_min_total_s: float = 0.2
+    window_s: float = 2.0
+    hf_cutoff_hz: float = 25.0
+    band_hz: tuple[float, float] = (1.0, 25.0)
+    noise_factor: float = 3.0
+    min_floor_mv: float = 0.005
+
+    def __post_init__(self) -> None:
+        for name in ("flat_min_s", "flat_step_mv", "saturation_min_s", "saturation_min_total_s", "window_s",
+                     "hf_cutoff_hz", "noise_factor", "min_floor_mv"):
+            _check_positive(name, getattr(self, name))
+        if self.flat_merge_s < 0:
+            raise ValueError(f"Received flat_merge_s={self.flat_merge_s}; expected a value >= 0.")
+        if not 0 <= self.saturation_band_fraction < 0.5:
+            raise ValueError(
+                f"Received saturation_band_fraction={self.saturation_band_fraction}; expected 0 <= value < 0.5."
+            )
+        low, high = self.band_hz
+        if not 0 < low < high:
+            raise ValueError(f"Received band_hz={self.band_hz}; expected (low, high) with 0 < low < high.")
+
+
+@dataclass(frozen=True)
+class LeadQualitySummary:
+    """Seconds of each quality problem in one lead, and the share of the lead that is usable.
+
+    ``affected_s`` counts every sample covered by at least one span once (kinds can overlap, e.g.
+    a clipped plateau is both flat and saturated); ``usable_fraction`` is the rest over the length.
+    """
+
+    lead: int
+    missing_s: float
+    flat_s: float
+    saturated_s: float
+    noise_s: float
+    affected_s: float
+    usable_fraction: float
+
+
+def find_quality_spans(
+    signal_mv: np.ndarray, fs_hz: float, settings: QualitySettings = QualitySettings()
+) -> list[QualitySpan]:
+    """Find missing, flat, saturated and noisy stretches in every lead.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        Raw signal in mV, (n_samples, n_leads) or (n_samples,); NaN marks missing samples.
+    fs_hz : float
+        Sampling rate (required).
+    settings : QualitySettings
+
+    Returns
+    -------
+    list of QualitySpan
+        Sorted by lead, then kind (missing, flat, saturated, noise), then start; spans of the
+        same kind in the same lead never overlap or touch.
+
+    Examples
+    --------
+    >>> x = np.sin(2 * np.pi * 1.2 * np.arange(3600) / 360.0)[:, None]
+    >>> x[1000:1100] = np.nan
+    >>> find_quality_spans(x, 360.0)
+    [QualitySpan(kind='missing', lead=0, start=1000, stop=1100)]
+    """
+    x = _as_leads(signal_mv)
+    _check_rate(fs_hz, settings)
+    spans: list[QualitySpan] = []
+    for lead in range(x.shape[1]):
+        spans.extend(find_lead_spans(x[:, lead], fs_hz, lead, settings))
+    logger.debug("%d quality spans in %d leads of %d samples", len(spans), x.shape[1], x.shape[0])
+    return spans
+
+
+def find_lead_spans(x: np.ndarray, fs_hz: float, lead: int, settings: QualitySettings) -> list[QualitySpan]:
+    """Quality spans of one lead (1-D raw signal in mV), in :data:`QUALITY_KINDS` order."""
+    still = still_runs(x, settings.flat_step_mv)
+    found = {
+        "missing": find_missing_runs(x),
+        "flat": find_flat_runs(x, fs_hz, settings, still=still),
+        "saturated": find_saturated_runs(x, fs_hz, settings, still=still),
+    }
+    found["noise"] = find_noise_runs(x, fs_hz, settings, exclude=_concat_runs(found["missing"], found["flat"]))
+    return [QualitySpan(kind, lead, int(a), int(b)) for kind in QUALITY_KINDS for a, b in found[kind]]
+
+
+def find_missing_runs(x: np.ndarray) -> np.ndarray:
+    """(k, 2) array of [start, stop) sample runs where ``x`` is NaN."""
+    return mask_runs(np.isnan(x))
+
+
+def find_flat_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
+                   still: np.ndarray | None = None) -> np.ndarray:
+    """(k, 2) runs of at least ``flat_min_s`` without change (see :class:`QualitySettings`).
+
+    ``still`` may pass in :func:`still_runs` of ``x`` when it is already at hand.
+    """
+    runs = still_runs(x, settings.flat_step_mv) if still is None else still
+    runs = merge_runs(runs, int(round(settings.flat_merge_s * fs_hz)))
+    return keep_long_runs(runs, int(round(settings.flat_min_s * fs_hz)))
+
+
+def find_saturated_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
+                        still: np.ndarray | None = None) -> np.ndarray:
+    """(k, 2) runs stuck for at least ``saturation_min_s`` at a level next to the lead's extremes.
+
+    ``still`` may pass in :func:`still_runs` of ``x`` when it is already at hand.
+    """
+    if np.all(np.isnan(x)):
+        return _no_runs()
+    low, high = float(np.nanmin(x)), float(np.nanmax(x))
+    if high - low <= settings.flat_step_mv:
+        return _no_runs()  # a constant lead is flat, not clipped
+    band = settings.saturation_band_fraction * (high - low)
+    runs = still_runs(x, settings.flat_step_mv) if still is None else still
+    level = x[runs[:, 0]]
+    sides = [rail_runs(runs[near], fs_hz, settings) for near in (level >= high - band, level <= low + band)]
+    runs = np.concatenate(sides)
+    return runs[np.argsort(runs[:, 0], kind="stable")]
+
+
+def rail_runs(runs: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:
+    """Stuck runs at one extreme that are long enough and, together, reach the rail often enough.
+
+    Runs closer than ``flat_merge_s`` are merged; those of at least ``saturation_min_s`` are kept
+    when they add up to ``saturation_min_total_s``.
+    """
+    runs = keep_long_runs(merge_runs(runs, int(round(settings.flat_merge_s * fs_hz))),
+                          int(round(settings.saturation_min_s * fs_hz)))
+    if np.sum(runs[:, 1] - runs[:, 0]) < settings.saturation_min_total_s * fs_hz:
+        return _no_runs()
+    return runs
+
+
+def find_noise_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
+                    exclude: np.ndarray | None = None) -> np.ndarray:
+    """(k, 2) runs covered by noisy windows (see the module docstring for the rule).
+
+    ``exclude`` holds runs (missing, flat) whose windows do not count towards the typical floor.
+    """
+    win, hop = window_samples(fs_hz, settings)
+    if x.shape[0] < win:
+        return _no_runs()
+    floors = noise_floors(x, fs_hz, settings)
+    typical = typical_floors(floors, _windows_touching(exclude, floors.shape[0], win, hop), settings)
+    noisy = np.any(floors > settings.noise_factor * typical, axis=1)
+    starts = np.flatnonzero(noisy) * hop
+    return merge_runs(np.column_stack([starts, starts + win]).astype(np.int64), 0)
+
+
+def window_samples(fs_hz: float, settings: QualitySettings) -> tuple[int, int]:
+    """Length and hop (half the length) of the noise windows, in samples."""
+    hop = max(int(round(settings.window_s * fs_hz / 2)), 1)
+    return 2 * hop, hop
+
+
+def noise_floors(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:
+    """(n_windows, 2) median absolute value of the high-frequency and in-band components.
+
+    Window k covers samples ``[k * hop, k * hop + win)`` (see :func:`window_samples`).
+    """
+    win, hop = window_samples(fs_hz, settings)
+    filters = (
+        scipy.signal.butter(4, settings.hf_cutoff_hz, btype="highpass", fs=fs_hz, output="sos"),
+        scipy.signal.butter(2, settings.band_hz, btype="bandpass", fs=fs_hz, output="sos"),
+    )
+    tails = [np.empty(0, np.float32) for _ in filters]
+    out = []
+    for magnitudes in filter_chunks(x, filters, _CHUNK_WINDOWS * hop):
+        columns = []
+        for k, magnitude in enumerate(magnitudes):
+            extended = np.concatenate([tails[k], magnitude])
+            columns.append(window_medians(extended, win, hop))
+            tails[k] = extended[columns[-1].shape[0] * hop:]  # the start of the next window onwards
+        out.append(np.column_stack(columns))
+    return np.concatenate(out) if out else np.empty((0, 2), np.float32)
+
+
+def filter_chunks(x: np.ndarray, filters: tuple[np.ndarray, ...], chunk: int) -> Iterator[list[np.ndarray]]:
+    """Yield, chunk by chunk, the absolute output (float32) of each filter applied to ``x``.
+
+    Filter states are carried across chunks (started in steady state at the first valid value)
+    and NaN gaps are held at the last valid value (:func:`hold_gaps`), so the result equals
+    filtering the whole lead at once while memory stays bounded for day-long records.
+    """
+    last = _first_valid(x)
+    states = [scipy.signal.sosfilt_zi(sos) * last for sos in filters]
+    for start in range(0, x.shape[0], chunk):
+        segment, last = hold_gaps(x[start:start + chunk], last)
+        magnitudes = []
+        for k, sos in enumerate(filters):
+            y, states[k] = scipy.signal.sosfilt(sos, segment, zi=states[k])
+            magnitudes.append(np.abs(y).astype(np.float32))
+        yield magnitudes
+
+
+def window_medians(values: np.ndarray, win: int, hop: int) -> np.ndarray:
+    """Median of each full window of ``values`` (length ``win``, starting every ``hop``)."""
+    if values.shape[0] < win:
+        return np.empty(0, np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(values, win)[::hop]
+    return np.partition(windows, win // 2, axis=1)[:, win // 2]
+
+
+def typical_floors(floors: np.ndarray, excluded: np.ndarray, settings: QualitySettings) -> np.ndarray:
+    """Per-band typical floor: median over the windows not ``excluded``, at least ``min_floor_mv``."""
+    usable = floors[~excluded] if (~excluded).any() else floors
+    return np.maximum(np.median(usable, axis=0), settings.min_floor_mv)
+
+
+def hold_gaps(segment: np.ndarray, last: float) -> tuple[np.ndarray, float]:
+    """Float64 copy of ``segment`` with each NaN replaced by the last valid value before it.
+
+    ``last`` is the value before the segment; returns the filled copy and its last value.
+    Holding (rather than interpolating) depends on the past only, so filling chunk by chunk
+    gives the same result as filling the whole lead.
+
+    Examples
+    --------
+    >>> hold_gaps(np.array([np.nan, 1.0, np.nan, 3.0]), 0.5)[0].tolist()
+    [0.5, 1.0, 1.0, 3.0]
+    """
+    out = np.array(segment, dtype=np.float64)
+    bad = np.isnan(out)
+    if bad.any():
+        index = np.where(bad, -1, np.arange(out.size))
+        np.maximum.accumulate(index, out=index)
+        out = np.where(index >= 0, out[np.maximum(index, 0)], last)
+    return out, float(out[-1]) if out.size else last
+
+
+def still_runs(x: np.ndarray, step_mv: float) -> np.ndarray:
+    """(k, 2) runs of samples in which each sample differs from the previous by <= ``step_mv``.
+
+    A run covers both ends of its still differences, so it is at least two samples long. NaN
+    samples never belong to a run. The differences are taken chunk by chunk (bounded memory).
+    """
+    n = x.shape[0]
+    if n < 2:
+        return _no_runs()
+    still = np.empty(n - 1, bool)
+    chunk = _CHUNK_WINDOWS * 1024
+    for a in range(0, n - 1, chunk):
+        b = min(a + chunk, n - 1)
+        step = np.abs(x[a + 1:b + 1] - x[a:b])
+        np.less_equal(step, step_mv, out=still[a:b])
+    runs = mask_runs(still)
+    runs[:, 1] += 1
+    return runs
+
+
+def mask_runs(mask: np.ndarray) -> np.ndarray:
+    """(k, 2) int64 array of the [start, stop) runs where ``mask`` is true.
+
+    Examples
+    --------
+    >>> mask_runs(np.array([0, 1, 1, 0, 1], bool)).tolist()
+    [[1, 3], [4, 5]]
+    """
+    mask = np.asarray(mask, bool)
+    if mask.size == 0:
+        return _no_runs()
+    bounds = np.concatenate([[0], np.flatnonzero(mask[1:] != mask[:-1]) + 1, [mask.size]])
+    starts, stops = bounds[:-1], bounds[1:]
+    true = mask[starts]
+    return np.column_stack([starts[true], stops[true]]).astype(np.int64)
+
+
+def merge_runs(runs: np.ndarray, max_gap: int) -> np.ndarray:
+    """Merge sorted runs that overlap or are separated by at most ``max_gap`` samples.
+
+    Examples
+    --------
+    >>> merge_runs(np.array([[0, 5], [7, 9], [20, 30]]), 2).tolist()
+    [[0, 9], [20, 30]]
+    """
+    if runs.shape[0] < 2:
+        return runs.reshape(-1, 2).astype(np.int64)
+    reach = np.maximum.accumulate(runs[:, 1])
+    new = np.concatenate([[True], runs[1:, 0] - reach[:-1] > max_gap])
+    group_end = np.concatenate([np.flatnonzero(new)[1:] - 1, [runs.shape[0] - 1]])
+    return np.column_stack([runs[new, 0], reach[group_end]]).astype(np.int64)
+
+
+def keep_long_runs(runs: np.ndarray, min_samples: int) -> np.ndarray:
+    """The runs at least ``min_samples`` long."""
+    return runs[(runs[:, 1] - runs[:, 0]) >= min_samples]
+
+
+def summarize_quality(spans: list[QualitySpan], n_samples: int, fs_hz: float,
+                      n_leads: int | None = None) -> tuple[LeadQualitySummary, ...]:
+    """Seconds of each kind of problem per lead and the usable fraction of each lead.
+
+    Parameters
+    ----------
+    spans : list of QualitySpan
+        Output of :func:`find_quality_spans`.
+    n_samples : int
+        Length of the record.
+    fs_hz : float
+        Sampling rate of the span indices.
+    n_leads : int, optional
+        Number of leads; by default one more than the largest lead index in ``spans`` (at least 1).
+
+    Examples
+    --------
+    >>> spans = [QualitySpan("missing", 0, 0, 360), QualitySpan("noise", 0, 180, 720)]
+    >>> summarize_quality(spans, 3600, 360.0)[0].usable_fraction
+    0.8
+    """
+    if n_samples <= 0 or fs_hz <= 0:
+        raise ValueError(f"Received n_samples={n_samples}, fs_hz={fs_hz}; expected positive values.")
+    if n_leads is None:
+        n_leads = 1 + max((s.lead for s in spans), default=0)
+    return tuple(summarize_lead([s for s in spans if s.lead == lead], lead, n_samples, fs_hz)
+                 for lead in range(n_leads))
+
+
+def summarize_lead(spans: list[QualitySpan], lead: int, n_samples: int, fs_hz: float) -> LeadQualitySummary:
+    """Summary of the spans of one lead (see :func:`summarize_quality`)."""
+    seconds = {kind: sum(s.stop - s.start for s in spans if s.kind == kind) / fs_hz for kind in QUALITY_KINDS}
+    runs = np.array(sorted((s.start, s.stop) for s in spans), dtype=np.int64).reshape(-1, 2)
+    affected = int(np.sum(np.diff(merge_runs(runs, 0), axis=1)))
+    return LeadQualitySummary(
+        lead=lead,
+        missing_s=seconds["missing"],
+        flat_s=seconds["flat"],
+        saturated_s=seconds["saturated"],
+        noise_s=seconds["noise"],
+        affected_s=affected / fs_hz,
+        usable_fraction=1.0 - affected / n_samples,
+    )
+
+
+def _windows_touching(runs: np.ndarray | None, n_windows: int, win: int, hop: int) -> np.ndarray:
+    """Boolean per window: does it overlap any of ``runs``?"""
+    touched = np.zeros(n_windows, bool)
+    if runs is None or runs.shape[0] == 0 or n_windows == 0:
+        return touched
+    first = np.maximum((runs[:, 0] - win) // hop + 1, 0)  # first window whose end passes the start
+    last = np.minimum((runs[:, 1] - 1) // hop, n_windows - 1)  # last window starting before the stop
+    delta = np.zeros(n_windows + 1, np.int64)
+    valid = first <= last
+    np.add.at(delta, first[valid], 1)
+    np.add.at(delta, last[valid] + 1, -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def _concat_runs(*runs: np.ndarray) -> np.ndarray:
+    return np.concatenate([r.reshape(-1, 2) for r in runs]).astype(np.int64)
+
+
+def _first_valid(x: np.ndarray) -> float:
+    valid = ~np.isnan(x)
+    return float(x[np.argmax(valid)]) if valid.any() else 0.0
+
+
+def _no_runs() -> np.ndarray:
+    return np.empty((0, 2), np.int64)
+
+
+def _as_leads(signal_mv: np.ndarray) -> np.ndarray:
+    x = np.asarray(signal_mv)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
+        raise EcgInputError(
+            f"Received a signal of shape {x.shape} and dtype {x.dtype}; expected a float array of shape "
+            "(n_samples, n_leads) in mV."
+        )
+    return x
+
+
+def _check_rate(fs_hz: float, settings: QualitySettings) -> None:
+    if not fs_hz > 2 * max(settings.hf_cutoff_hz, settings.band_hz[1]):
+        raise SamplingRateError(
+            f"Received fs_hz={fs_hz}; expected more than twice the highest analysis frequency "
+            f"({max(settings.hf_cutoff_hz, settings.band_hz[1]):g} Hz)."
+        )
+

@@ -1,0 +1,292 @@
+"""Reading records: bad input raises its specific error, real records read right, resampling and EDF round-trip.
+
+Corrupt records are built in ``tmp_path`` from the bundled 5-minute excerpt of MIT-BIH record 100
+(so these tests run without the full database); reads of whole records use ``mitdb_dir``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from pipeline.errors import (
+    CorruptRecordError,
+    HeaderMismatchError,
+    MissingSignalFileError,
+    NoEcgLeadError,
+    RecordNotFoundError,
+    SamplingRateError,
+    SignalTooShortError,
+    TruncatedSignalError,
+    UnsupportedFormatError,
+)
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record, write_annotations, write_edf, write_record
+from pipeline.types import Annotations
+
+FS_HZ = 360.0
+EXCERPT_SAMPLES = 108_000  # the bundled excerpts hold the first 5 minutes
+
+
+def copy_record(source_dir: Path, name: str, out_dir: Path, new_name: str) -> Path:
+    """Copy record ``name`` (header, signal, annotations) to ``out_dir/new_name``; return the record path."""
+    header = (source_dir / f"{name}.hea").read_text()
+    header = re.sub(rf"^{name}\b", new_name, header)
+    (out_dir / f"{new_name}.hea").write_text(header.replace(f"{name}.dat", f"{new_name}.dat"))
+    shutil.copy(source_dir / f"{name}.dat", out_dir / f"{new_name}.dat")
+    shutil.copy(source_dir / f"{name}.atr", out_dir / f"{new_name}.atr")
+    return out_dir / new_name
+
+
+def edit_header(record: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must occur) by ``new`` in the record's header."""
+    header_path = record.parent / f"{record.name}.hea"
+    text = header_path.read_text()
+    assert old in text
+    header_path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def excerpt_copy(excerpts_dir, tmp_path) -> Path:
+    return copy_record(excerpts_dir, "100", tmp_path, "rec")
+
+
+@pytest.fixture(scope="module")
+def excerpt_100(excerpts_dir):
+    return read_record(excerpts_dir / "100")
+
+
+@pytest.fixture(scope="module")
+def record_100(mitdb_dir):
+    return read_record(mitdb_dir / "100")
+
+
+# --- files that cannot be read as they claim ---------------------------------------------------------------
+
+
+def test_truncated_signal_file_raises(excerpt_copy):
+    dat = excerpt_copy.parent / "rec.dat"
+    with open(dat, "r+b") as f:
+        f.truncate(100_000)
+    with pytest.raises(TruncatedSignalError, match=r"holds 100000 bytes .*declares 108000 samples \(324000 bytes\)"):
+        read_record(excerpt_copy)
+
+
+def test_checksum_that_disagrees_with_the_data_raises(excerpt_copy):
+    edit_header(excerpt_copy, " 995 45435 ", " 995 45436 ")
+    with pytest.raises(HeaderMismatchError, match=r"MLII has checksum .*the header declares 45436"):
+        read_record(excerpt_copy)
+
+
+def test_header_shorter_than_its_data_raises(excerpt_copy):
+    edit_header(excerpt_copy, "rec 2 360 108000", "rec 2 360 100000")
+    with pytest.raises(HeaderMismatchError, match=r"holds 324000 bytes \(about 108000 samples.*declares 100000"):
+        read_record(excerpt_copy)
+
+
+def test_header_longer_than_its_data_raises(excerpt_copy):
+    edit_header(excerpt_copy, "rec 2 360 108000", "rec 2 360 120000")
+    with pytest.raises(TruncatedSignalError, match=r"declares 120000 samples"):
+        read_record(excerpt_copy)
+
+
+def test_unknown_storage_format_raises(excerpt_copy):
+    edit_header(excerpt_copy, "rec.dat 212 ", "rec.dat 999 ")
+    with pytest.raises(UnsupportedFormatError, match=r"uses WFDB format 999; expected one of \[.*'212'"):
+        read_record(excerpt_copy)
+
+
+def test_missing_signal_file_raises(excerpt_copy):
+    (excerpt_copy.parent / "rec.dat").unlink()
+    with pytest.raises(MissingSignalFileError, match=r"names signal file rec.dat, which does not exist"):
+        read_record(excerpt_copy)
+
+
+def test_missing_header_raises(tmp_path):
+    with pytest.raises(RecordNotFoundError, match=r"nothing.hea does not exist; expected a WFDB header"):
+        read_record(tmp_path / "nothing")
+
+
+def test_unparsable_header_raises(tmp_path):
+    (tmp_path / "bad.hea").write_text("bad two 360 1000\n")
+    with pytest.raises(CorruptRecordError, match=r"bad.hea cannot be parsed"):
+        read_record(tmp_path / "bad")
+
+
+def test_record_without_ecg_signals_raises(tmp_path, excerpt_100):
+    write_record(tmp_path, "abp", excerpt_100.signal_mv[:3600], FS_HZ, ("ABP", "RESP"))
+    with pytest.raises(NoEcgLeadError, match=r"received signals \['ABP', 'RESP'\]; expected at least one ECG lead"):
+        read_record(tmp_path / "abp")
+
+
+def test_unknown_lead_request_raises(excerpts_dir):
+    with pytest.raises(NoEcgLeadError, match=r"received lead 'V9'; expected one of \['MLII', 'V5'\]"):
+        read_record(excerpts_dir / "100", lead="V9")
+
+
+def test_zero_length_record_raises(tmp_path):
+    (tmp_path / "empty.hea").write_text("empty 1 360 0\nempty.dat 212 200 11 1024 0 0 0 MLII\n")
+    (tmp_path / "empty.dat").write_bytes(b"")
+    with pytest.raises(SignalTooShortError, match=r"declares 0 samples"):
+        read_record(tmp_path / "empty")
+
+
+def test_writing_a_zero_length_record_raises(tmp_path):
+    with pytest.raises(SignalTooShortError, match=r"received 0 samples"):
+        write_record(tmp_path, "empty", np.zeros((0, 2), np.float32), FS_HZ, ("MLII", "V5"))
+
+
+def test_too_short_signal_raises(tmp_path, excerpt_100):
+    write_record(tmp_path, "short", excerpt_100.signal_mv[:360], FS_HZ, excerpt_100.lead_names)
+    with pytest.raises(SignalTooShortError, match=r"received 360 samples \(1.00 s at 360 Hz\); expected at least 2 s"):
+        read_record(tmp_path / "short")
+
+
+@pytest.mark.parametrize("fs_hz", [50.0, 5000.0])
+def test_sampling_rate_out_of_range_raises(tmp_path, excerpt_100, fs_hz):
+    write_record(tmp_path, "odd", excerpt_100.signal_mv[:7200], fs_hz, excerpt_100.lead_names)
+    with pytest.raises(SamplingRateError, match=rf"received a sampling rate of {fs_hz:g} Hz; expected 100 to 1000 Hz"):
+        read_record(tmp_path / "odd")
+
+
+# --- problems inside the signal reach the quality report ---------------------------------------------------
+
+
+def test_invalid_samples_read_as_nan_and_are_reported_missing(tmp_path, excerpt_100):
+    signal = excerpt_100.signal_mv[:7200].copy()
+    signal[1000:1500, 0] = np.nan
+    write_record(tmp_path, "gap", signal, FS_HZ, excerpt_100.lead_names)
+    back = read_record(tmp_path / "gap")
+    np.testing.assert_array_equal(np.flatnonzero(np.isnan(back.signal_mv[:, 0])), np.arange(1000, 1500))
+    assert not np.isnan(back.signal_mv[:, 1]).any()
+    np.testing.assert_array_equal(back.signal_mv[:1000], signal[:1000])
+    missing = [(s.lead, s.start, s.stop) for s in find_quality_spans(back.signal_mv, back.fs_hz) if s.kind == "missing"]
+    assert missing == [(0, 1000, 1500)]
+
+
+def test_flat_stretch_is_reported(tmp_path, excerpt_100):
+    signal = excerpt_100.signal_mv[:7200].copy()
+    signal[3600:4320, 1] = 0.25  # two seconds of a disconnected lead
+    write_record(tmp_path, "flat", signal, FS_HZ, excerpt_100.lead_names)
+    back = read_record(tmp_path / "flat")
+    flat = [s for s in find_quality_spans(back.signal_mv, back.fs_hz) if s.kind == "flat"]
+    assert [s.lead for s in flat] == [1]
+    assert abs(flat[0].start - 3600) <= 10 and abs(flat[0].stop - 4320) <= 10  # merging may take in a few neighbours
+
+
+def test_clipped_stretches_are_reported_saturated(tmp_path, excerpt_100):
+    signal = excerpt_100.signal_mv[:7200].copy()
+    rail = float(signal[:, 0].max()) + 1.0
+    starts = [720, 2160, 3600, 5040]
+    for start in starts:
+        signal[start:start + 36, 0] = rail  # 100 ms at the amplifier's limit, four times
+    write_record(tmp_path, "clip", signal, FS_HZ, excerpt_100.lead_names)
+    back = read_record(tmp_path / "clip")
+    saturated = [s for s in find_quality_spans(back.signal_mv, back.fs_hz) if s.kind == "saturated"]
+    assert [(s.lead, s.start, s.stop) for s in saturated] == [(0, a, a + 36) for a in starts]
+
+
+# --- real records ------------------------------------------------------------------------------------------
+
+
+def test_record_100_reads_with_mlii_primary_and_all_annotations(record_100):
+    assert record_100.signal_mv.shape == (650_000, 2)
+    assert record_100.signal_mv.dtype == np.float32
+    assert record_100.fs_hz == 360.0 and record_100.source_fs_hz == 360.0
+    assert record_100.lead_names == ("MLII", "V5") and record_100.primary_lead == 0
+    assert not np.isnan(record_100.signal_mv).any()
+    # First stored samples are 995 and 1011 with baseline 1024 and 200 adu/mV.
+    np.testing.assert_allclose(record_100.signal_mv[0], [-0.145, -0.065], atol=1e-6)
+    symbols, counts = np.unique(record_100.annotations.symbols, return_counts=True)
+    assert dict(zip(symbols.tolist(), counts.tolist())) == {"+": 1, "A": 33, "N": 2239, "V": 1}
+    assert len(record_100.annotations) == 2274
+
+
+def test_record_100_mlii_r_waves_point_up(record_100):
+    lead = record_100.signal_mv[:, 0]
+    beats = record_100.annotations.samples[record_100.annotations.symbols == "N"]
+    assert np.median(lead[beats] - np.median(lead)) > 0.8
+
+
+def test_record_114_uses_mlii_although_it_is_the_second_signal(mitdb_dir):
+    record = read_record(mitdb_dir / "114")
+    assert record.lead_names == ("V5", "MLII")
+    assert record.primary_lead == 1
+
+
+@pytest.mark.parametrize("lead", ["V5", 1, "1"])
+def test_lead_can_be_chosen_by_name_or_index(excerpts_dir, lead):
+    assert read_record(excerpts_dir / "100", lead=lead).primary_lead == 1
+
+
+def test_header_path_reads_like_the_record_path(excerpts_dir, excerpt_100):
+    np.testing.assert_array_equal(read_record(excerpts_dir / "100.hea").signal_mv, excerpt_100.signal_mv)
+
+
+@pytest.mark.parametrize("fs_hz", [128.0, 250.0])
+def test_record_at_another_rate_is_resampled_to_360_hz(tmp_path, excerpt_100, fs_hz):
+    n = 60 * 360
+    original = excerpt_100.signal_mv[:n]
+    ratio = Fraction(fs_hz / FS_HZ).limit_denominator(1000)
+    low = scipy.signal.resample_poly(original, ratio.numerator, ratio.denominator, axis=0).astype(np.float32)
+    annotations = excerpt_100.annotations.select(excerpt_100.annotations.samples < n)
+    low_samples = np.round(annotations.samples * fs_hz / FS_HZ).astype(np.int64)
+    write_record(tmp_path, "low", low, fs_hz, excerpt_100.lead_names, fmt="16", adc_gain=1000.0)
+    write_annotations(tmp_path, "low", "atr", Annotations(low_samples, annotations.symbols, annotations.aux_notes),
+                      fs_hz=fs_hz)
+
+    back = read_record(tmp_path / "low")
+
+    assert back.fs_hz == 360.0 and back.source_fs_hz == fs_hz
+    assert back.n_samples == int(np.ceil(low.shape[0] * FS_HZ / fs_hz)) == n
+    assert np.abs(back.annotations.samples - annotations.samples).max() <= 1
+    inner = slice(100, n - 100)
+    assert np.corrcoef(back.signal_mv[inner, 0], original[inner, 0])[0, 1] > 0.998
+    beats = annotations.samples[(annotations.symbols == "N") & (annotations.samples > 20)]
+    peaks_back = [s - 10 + np.argmax(back.signal_mv[s - 10:s + 11, 0]) for s in beats]
+    peaks_original = [s - 10 + np.argmax(original[s - 10:s + 11, 0]) for s in beats]
+    assert np.abs(np.subtract(peaks_back, peaks_original)).max() <= 1
+
+
+def test_edf_round_trip_keeps_values_within_quantisation(tmp_path, excerpt_100):
+    signal = excerpt_100.signal_mv[:20 * 360]
+    path = write_edf(tmp_path / "rec.edf", signal, FS_HZ, excerpt_100.lead_names)
+
+    back = read_record(path)
+
+    assert back.name == "rec" and back.lead_names == ("MLII", "V5") and back.primary_lead == 0
+    assert back.fs_hz == 360.0 and back.source_fs_hz == 360.0
+    assert back.signal_mv.shape == signal.shape and back.annotations is None
+    step_mv = 2 * np.abs(signal).max(axis=0) * 1.0001 / 65535
+    assert np.all(np.abs(back.signal_mv - signal).max(axis=0) <= step_mv)
+
+
+def test_truncated_edf_raises(tmp_path, excerpt_100):
+    path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360], FS_HZ, excerpt_100.lead_names)
+    path.write_bytes(path.read_bytes()[:20_000])
+    with pytest.raises(TruncatedSignalError, match=r"holds 20000 bytes; its header declares 20 data records"):
+        read_record(path)
+
+
+def test_missing_edf_raises(tmp_path):
+    with pytest.raises(RecordNotFoundError, match=r"nothing.edf does not exist"):
+        read_record(tmp_path / "nothing.edf")
+
+
+def test_microvolt_header_is_read_in_millivolts(tmp_path, excerpt_100):
+    signal = excerpt_100.signal_mv[:3600]
+    write_record(tmp_path, "uv", signal, FS_HZ, excerpt_100.lead_names, fmt="16")
+    record = tmp_path / "uv"
+    edit_header(record, "200.0(0)/mV", "0.2(0)/uV")  # 0.2 adu per uV is 200 adu per mV
+
+    back = read_record(record)
+
+    assert back.lead_names == ("MLII", "V5")
+    np.testing.assert_allclose(back.signal_mv, signal, atol=1e-6)
+    assert 0.5 < back.signal_mv[:, 0].max() < 5.0  # R waves still point up, in mV rather than uV
