@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.clean import clean_signal
-from pipeline.detect import detect_r_peaks
+from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import write_detection_annotations
 from pipeline.records import read_record
 from pipeline.types import Detection, QualitySpan, Record
@@ -76,7 +76,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
     """
     record = read_record(path, lead=lead, annotator=None)
     cleaned = clean_signal(record.signal_mv, record.fs_hz)
-    detection = detect_r_peaks(record.signal_mv, record.fs_hz)
+    detection = detect_record_peaks(record)
     return RecordSummary(
         name=record.name,
         duration_s=record.duration_s,

@@ -40,7 +40,7 @@ import scipy.ndimage
 import scipy.signal
 
 from pipeline.errors import SamplingRateError
-from pipeline.types import Detection
+from pipeline.types import Detection, Record
 
 LEVEL_STEP_S = 0.25
 """Resolution of the local level, noise and weight tracks."""
@@ -51,7 +51,7 @@ class DetectorSettings:
     """Parameters of :func:`detect_r_peaks` (times in seconds, fractions of the local beat level)."""
 
     band_hz: tuple[float, float] = (5.0, 18.0)
-    detection_min_fs_hz: float = 150.0
+    detection_min_fs_hz: float = 100.0
     integration_s: float = 0.10
     refractory_s: float = 0.20
     envelope_s: float = 1.5
@@ -70,7 +70,7 @@ class DetectorSettings:
     locate_s: float = 0.08
     min_peak_to_peak_mv: float = 0.05
     min_duration_s: float = 2.0
-    min_peakiness: float = 3.0
+    min_peakiness: float = 2.3
     chunk_s: float = 1800.0
     chunk_margin_s: float = 30.0
 
@@ -115,6 +115,11 @@ def detect_r_peaks(
     return _detect_in_memory(signal_mv, fs_hz, primary_lead, settings)
 
 
+def detect_record_peaks(record: Record, settings: DetectorSettings = DetectorSettings()) -> Detection:
+    """Detect the beats of a :class:`Record` on all its leads, placed on its primary lead's R waves."""
+    return detect_r_peaks(record.signal_mv, record.fs_hz, primary_lead=record.primary_lead, settings=settings)
+
+
 def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
                       settings: DetectorSettings) -> Detection:
     """Detect chunk by chunk with overlapping margins (bounded memory for 24-hour recordings).
@@ -142,7 +147,8 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     x = np.array(signal_mv, dtype=np.float64, order="F", ndmin=2)
     x = x.T if np.ndim(signal_mv) == 1 else x  # lead-major memory: per-lead operations are contiguous
     missing = np.isnan(x)
-    np.nan_to_num(x, copy=False)
+    if missing.any():
+        x[missing] = 0.0
     spread = x.max(axis=0) - x.min(axis=0)
     reason = _find_no_beat_reason(x.shape[0], missing, spread, fs_hz, settings)
     if reason:
@@ -159,8 +165,8 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     slopes = _max_slopes(peaks, band[:, primary_lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
-    primary_band = band[:, primary_lead] if factor == 1 else _band_pass(x[:, primary_lead], fs_hz, settings)
-    return Detection(samples=locate_r_peaks(beats * factor + factor // 2, primary_band, fs_hz, settings), fs_hz=fs_hz)
+    located = locate_r_peaks(beats * factor + factor // 2, x[:, primary_lead], fs_hz, settings)
+    return Detection(samples=located, fs_hz=fs_hz)
 
 
 def decimate_signal(x: np.ndarray, factor: int) -> np.ndarray:
@@ -192,7 +198,7 @@ def compute_qrs_feature(x: np.ndarray, fs_hz: float, settings: DetectorSettings)
 def combine_leads(feature: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
     """One detection feature: locally normalised leads, weighted by their local quality."""
     step = max(1, int(LEVEL_STEP_S * fs_hz))
-    envelope = scipy.ndimage.maximum_filter1d(feature, int(settings.envelope_s * fs_hz), axis=0)[::step]
+    envelope = _running_max(_block_max(feature, step), settings.envelope_s / LEVEL_STEP_S)
     level = _running_median(envelope, settings.level_window_s / LEVEL_STEP_S)
     level = np.maximum(level, 1e-3 * np.median(level, axis=0) + 1e-12)
     normalised = feature / _expand(level, step, feature.shape[0])
@@ -213,6 +219,18 @@ def _lead_weights(normalised_coarse: np.ndarray, envelope: np.ndarray, settings:
     typical = np.median(envelope, axis=0) + 1e-12
     weights *= np.exp(-settings.artifact_penalty * np.abs(np.log((envelope + 1e-12) / typical)))
     return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _block_max(feature: np.ndarray, step: int) -> np.ndarray:
+    """Maximum of each block of ``step`` samples (the last, partial block included)."""
+    n_blocks = -(-feature.shape[0] // step)
+    padded = np.zeros((n_blocks * step, feature.shape[1]))
+    padded[: feature.shape[0]] = feature
+    return padded.reshape(n_blocks, step, feature.shape[1]).max(axis=1)
+
+
+def _running_max(coarse: np.ndarray, width: float) -> np.ndarray:
+    return scipy.ndimage.maximum_filter1d(coarse, max(1, int(round(width))), axis=0, mode="nearest")
 
 
 def _running_median(coarse: np.ndarray, width: float) -> np.ndarray:
@@ -319,13 +337,18 @@ def _append_beat(beats: list[int], rr_recent: list[float], sample: int, memory: 
     beats.append(sample)
 
 
-def locate_r_peaks(beats: np.ndarray, band: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
-    """Move each beat to the largest absolute band-passed deflection within ``locate_s``."""
+def locate_r_peaks(beats: np.ndarray, lead_mv: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
+    """Move each beat to the largest deflection of ``lead_mv`` from its local median within ``locate_s``.
+
+    The median of the search window stands for the local baseline, so wander does not bias
+    the choice between the R wave and a deep S or QS wave.
+    """
     if beats.size == 0:
         return beats.astype(np.int64)
     half = int(settings.locate_s * fs_hz)
-    window = np.clip(beats[:, None] + np.arange(-half, half + 1)[None, :], 0, band.size - 1)
-    best = np.argmax(np.abs(band[window]), axis=1)
+    window = np.clip(beats[:, None] + np.arange(-half, half + 1)[None, :], 0, lead_mv.size - 1)
+    values = lead_mv[window]
+    best = np.argmax(np.abs(values - np.median(values, axis=1, keepdims=True)), axis=1)
     located = window[np.arange(beats.size), best]
     return np.unique(located).astype(np.int64)
 
@@ -351,7 +374,11 @@ def _drop_dead_leads(x: np.ndarray, spread: np.ndarray, primary_lead: int,
 
 
 def _peakiness(combined: np.ndarray) -> float:
-    """Ratio of the 99th percentile to the median of the feature: high for ECG, about 2-3 for noise."""
+    """Ratio of the 99th percentile to the median of the feature.
+
+    Measured here: 6.6-18 on the MIT-BIH records, 2.4-3.1 on them with white noise at 0 dB SNR,
+    1.7 for white Gaussian noise or a random walk, 2.0 for heavy-tailed (Student t, 3 dof) noise.
+    """
     coarse = combined[::4]
     median = float(np.median(coarse))
     return float(np.percentile(coarse, 99)) / median if median > 0 else np.inf

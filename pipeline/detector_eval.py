@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline import detect
-from pipeline.detect import detect_r_peaks
+from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.records import read_record, write_annotations
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S, DetectionCounts, compare_beats, count_detections
@@ -96,7 +96,7 @@ def evaluate_record(path: str | Path) -> RecordEvaluation:
     if record.annotations is None:
         raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}.{REFERENCE_ANNOTATOR}); "
                             "expected an annotated record to score against.")
-    detection = detect_r_peaks(record.signal_mv, record.fs_hz)
+    detection = detect_record_peaks(record)
     match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples)
     return RecordEvaluation(record.name, count_detections(match), detection, record.source_fs_hz)
 
@@ -149,10 +149,9 @@ def describe_settings(data_dir: str | Path) -> dict:
 
 
 def describe_detector() -> dict:
-    """Name and default settings of the detector (``DetectorSettings`` when the module defines it)."""
-    settings_type = getattr(detect, "DetectorSettings", None)
-    settings = dataclasses.asdict(settings_type()) if dataclasses.is_dataclass(settings_type) else {}
-    return {"function": f"{detect.__name__}.{detect_r_peaks.__name__}", "settings": settings}
+    """Name and default settings of the detector."""
+    settings = dataclasses.asdict(detect.DetectorSettings())
+    return {"function": f"{detect.__name__}.{detect_record_peaks.__name__}", "settings": settings}
 
 
 def find_package_version() -> str:

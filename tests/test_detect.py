@@ -103,8 +103,9 @@ def test_gap_yields_no_beats_inside_it(excerpts_dir):
         (np.ones(300), "too short"),
         (np.random.default_rng(1).normal(0, 1, (36000, 2)), "noise"),
         (np.cumsum(np.random.default_rng(2).normal(0, 0.05, 36000)), "noise"),
+        (np.random.default_rng(3).standard_t(3, (360000, 2)), "noise"),
     ],
-    ids=["silence", "all-missing", "too-short", "white-noise", "random-walk"],
+    ids=["silence", "all-missing", "too-short", "white-noise", "random-walk", "impulsive-noise"],
 )
 def test_no_beats_with_a_reason(signal, reason):
     detection = detect_r_peaks(signal, 360.0)

@@ -47,7 +47,7 @@ def test_json_report_holds_records_gross_and_settings(written, report):
     assert settings["score_start_s"] == 300.0
     assert settings["vf_excluded"] is True
     assert settings["output_annotator"] == "qrs"
-    assert settings["detector"]["function"] == "pipeline.detect.detect_r_peaks"
+    assert settings["detector"]["function"] == "pipeline.detect.detect_record_peaks"
     assert "package_version" in settings and "git_commit" in settings
     assert "| **gross** |" in (written / "detector_report.md").read_text()
 

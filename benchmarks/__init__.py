@@ -1,0 +1,1 @@
+"""Benchmark scripts: each reruns one published figure of BENCHMARKS.md with one command."""

@@ -1,0 +1,82 @@
+"""Code tests of the benchmark helpers (the benchmarks themselves are run by hand: BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from benchmarks import detector_noise as noise
+from benchmarks.common import format_table, parse_records
+from benchmarks.memprofile import MemoryProfile
+
+FS_HZ = 360.0
+
+
+def test_parse_records_accepts_lists_and_splits():
+    assert parse_records("100, 101") == ("100", "101")
+    assert len(parse_records("all")) == 48
+    assert len(parse_records("ds2")) == 22
+
+
+def test_parse_records_rejects_unknown_names():
+    with pytest.raises(ValueError, match="999"):
+        parse_records("100,999")
+
+
+def test_format_table_aligns_columns():
+    lines = format_table(["a", "bb"], [[1, 22], [333, 4]]).splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].startswith("|") and lines[1].endswith(":|")
+
+
+@pytest.mark.parametrize("kind", sorted(noise.NOISE_GENERATORS))
+def test_noise_is_scaled_to_the_requested_snr(kind):
+    rng = np.random.default_rng(1)
+    x = noise.NOISE_GENERATORS[kind](rng, int(600 * FS_HZ), FS_HZ)
+    signal_power = 1.5**2 / 8  # a 1.5 mV peak-to-peak QRS
+    for snr_db in (12.0, 0.0):
+        gain = noise.noise_gain(signal_power, noise.noise_power(x, FS_HZ), snr_db)
+        measured = 10 * np.log10(signal_power / noise.noise_power(gain * x, FS_HZ))
+        assert measured == pytest.approx(snr_db, abs=1e-6)
+
+
+def test_noise_is_reproducible_and_independent_per_lead():
+    record = SimpleNamespace(name="100", n_samples=3600, fs_hz=FS_HZ)
+    first = noise.make_noise("white", record, 0, seed=7)
+    assert np.array_equal(first, noise.make_noise("white", record, 0, seed=7))
+    assert not np.allclose(first, noise.make_noise("white", record, 1, seed=7))
+
+
+def test_muscle_noise_is_band_limited_and_bursty():
+    x = noise.muscle_noise(np.random.default_rng(2), int(300 * FS_HZ), FS_HZ)
+    freqs = np.fft.rfftfreq(x.size, 1 / FS_HZ)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    assert power[(freqs > 20) & (freqs < 150)].sum() > 0.95 * power.sum()
+    chunk_rms = x[: int(300 * FS_HZ)].reshape(300, -1).std(axis=1)
+    assert chunk_rms.max() > 2.5 * chunk_rms.min()
+
+
+def test_baseline_wander_is_low_frequency():
+    x = noise.baseline_wander(np.random.default_rng(3), int(600 * FS_HZ), FS_HZ)
+    freqs = np.fft.rfftfreq(x.size, 1 / FS_HZ)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    assert power[freqs < 1.0].sum() > 0.95 * power.sum()
+
+
+def test_signal_power_follows_the_nst_definition():
+    x = np.zeros(int(60 * FS_HZ))
+    beats = np.arange(360, x.size - 360, 300)
+    x[beats] = 2.0  # 2 mV peak-to-peak spikes
+    assert noise.qrs_signal_power(x, beats, FS_HZ) == pytest.approx(2.0**2 / 8)
+
+
+def test_memory_profile_names_the_allocating_function():
+    def allocate():
+        return float(np.ones(2_000_000).sum())
+
+    with MemoryProfile(("test_benchmarks",)) as profile:
+        allocate()
+    name, rise = profile.top(1)[0]
+    assert name.endswith("allocate") and rise >= 16_000_000
