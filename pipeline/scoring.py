@@ -164,3 +164,83 @@ def compare_beats(reference: Annotations, test_samples: np.ndarray, fs_hz: float
 def count_detections(match: BeatMatch) -> DetectionCounts:
     """QRS detection TP/FN/FP of one record from its beat match."""
     return DetectionCounts(tp=len(match.ref_index), fn=len(match.missed), fp=len(match.extra))
+
+
+NO_BEAT = -1
+"""Class index standing for "no beat" (a missed reference beat, or an extra test beat)."""
+
+
+@dataclass(frozen=True)
+class ClassificationCounts:
+    """Beat-by-beat classification matrix of one record (or pooled), EC57 layout.
+
+    ``matrix[i, j]`` counts reference class ``i`` labelled ``j``; classes are indices into
+    :data:`pipeline.labels.AAMI_CLASSES` and the last row/column stands for "no beat" (reference
+    beats the detector missed are in the last column, extra detections in the last row).
+    """
+
+    matrix: np.ndarray
+
+    def __add__(self, other: "ClassificationCounts") -> "ClassificationCounts":
+        return ClassificationCounts(self.matrix + other.matrix)
+
+    @classmethod
+    def empty(cls, n_classes: int = 5) -> "ClassificationCounts":
+        return cls(np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64))
+
+    def sensitivity(self, k: int) -> float:
+        """Se of class ``k``: correctly labelled over all reference beats of ``k`` (missed ones included)."""
+        total = self.matrix[k].sum()
+        return float(self.matrix[k, k] / total) if total else float("nan")
+
+    def positive_predictivity(self, k: int, q_index: int = 4) -> float:
+        """+P of class ``k``: correct over all beats labelled ``k``, extra detections included.
+
+        As in EC57 and de Chazal et al. 2004, reference Q beats (unclassifiable, paced) labelled
+        ``k`` are not counted against ``k``.
+        """
+        column = self.matrix[:, k].copy()
+        if k != q_index:
+            column[q_index] = 0
+        total = column.sum()
+        return float(self.matrix[k, k] / total) if total else float("nan")
+
+    def f1(self, k: int) -> float:
+        se, ppv = self.sensitivity(k), self.positive_predictivity(k)
+        return float(2 * se * ppv / (se + ppv)) if se + ppv > 0 else float("nan")
+
+    def accuracy(self) -> float:
+        """Correctly labelled reference beats over all reference beats (missed beats count as wrong)."""
+        reference = self.matrix[:-1]
+        total = reference.sum()
+        return float(np.trace(self.matrix[:-1, :-1]) / total) if total else float("nan")
+
+
+def count_classes(ref_classes: np.ndarray, test_classes: np.ndarray, n_classes: int = 5) -> ClassificationCounts:
+    """Classification matrix from paired class indices (``NO_BEAT`` for a missing side)."""
+    ref = np.where(np.asarray(ref_classes) == NO_BEAT, n_classes, ref_classes).astype(np.int64)
+    test = np.where(np.asarray(test_classes) == NO_BEAT, n_classes, test_classes).astype(np.int64)
+    matrix = np.zeros((n_classes + 1, n_classes + 1), dtype=np.int64)
+    np.add.at(matrix, (ref, test), 1)
+    return ClassificationCounts(matrix)
+
+
+def compare_classes(match: BeatMatch, ref_classes: np.ndarray, test_classes: np.ndarray,
+                    n_classes: int = 5) -> ClassificationCounts:
+    """Classification matrix of one record from its beat match.
+
+    ``ref_classes`` is indexed like the reference annotations (``NO_BEAT`` for non-beats or beats
+    outside the classes) and ``test_classes`` like the test beats. Matched pairs give their two
+    classes; missed reference beats count as (class, no beat); extra test beats as (no beat, class).
+    Matched reference beats without a class (``NO_BEAT``) are left out.
+    """
+    ref_classes = np.asarray(ref_classes)
+    test_classes = np.asarray(test_classes)
+    pair_ref = ref_classes[match.ref_index]
+    keep = pair_ref != NO_BEAT
+    missed_ref = ref_classes[match.missed]
+    missed_ref = missed_ref[missed_ref != NO_BEAT]
+    ref = np.concatenate([pair_ref[keep], missed_ref, np.full(len(match.extra), NO_BEAT)])
+    test = np.concatenate([test_classes[match.test_index][keep], np.full(len(missed_ref), NO_BEAT),
+                           test_classes[match.extra]])
+    return count_classes(ref, test, n_classes)

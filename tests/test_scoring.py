@@ -8,8 +8,13 @@ import wfdb.processing  # cross-check only: the pipeline itself imports wfdb in 
 
 from pipeline.records import read_record
 from pipeline.scoring import (
+    NO_BEAT,
+    BeatMatch,
+    ClassificationCounts,
     DetectionCounts,
     compare_beats,
+    compare_classes,
+    count_classes,
     count_detections,
     excluded_intervals,
     match_beats,
@@ -146,3 +151,34 @@ def test_counts_agree_with_wfdb_compare_annotations(mitdb_dir, name, seed):
     assert abs(ours.tp - theirs.tp) <= 1
     assert abs(ours.fn - theirs.fn) <= 1 and abs(ours.fp - theirs.fp) <= 1
     assert ours.fn > 0 and ours.fp > 0  # the case exercises all three counts
+
+
+# --- classification matrix (EC57 layout) -------------------------------------------------------
+
+
+def test_classification_counts_follow_ec57_definitions():
+    # reference: N N N S S V Q ; labelled: N S N S N V V
+    counts = count_classes(np.array([0, 0, 0, 1, 1, 2, 4]), np.array([0, 1, 0, 1, 0, 2, 2]))
+    assert counts.matrix[0, 0] == 2 and counts.matrix[0, 1] == 1 and counts.matrix[4, 2] == 1
+    assert counts.sensitivity(1) == pytest.approx(0.5)
+    assert counts.positive_predictivity(1) == pytest.approx(0.5)
+    # The Q reference beat labelled V does not count against V's +P (EC57, de Chazal 2004).
+    assert counts.positive_predictivity(2) == pytest.approx(1.0)
+    assert counts.accuracy() == pytest.approx(4 / 7)
+
+
+def test_missed_and_extra_beats_count_against_se_and_ppv():
+    match = BeatMatch(ref_index=np.array([0, 1]), test_index=np.array([0, 1]),
+                      missed=np.array([2]), extra=np.array([2]))
+    counts = compare_classes(match, ref_classes=np.array([2, 0, 2]), test_classes=np.array([2, 0, 2]))
+    assert counts.sensitivity(2) == pytest.approx(0.5)  # one V missed by the detector
+    assert counts.positive_predictivity(2) == pytest.approx(0.5)  # one extra detection labelled V
+    assert counts.accuracy() == pytest.approx(2 / 3)
+
+
+def test_counts_pool_by_addition():
+    a = count_classes(np.array([0, 1]), np.array([0, 1]))
+    b = count_classes(np.array([1]), np.array([NO_BEAT]))
+    total = a + b
+    assert total.matrix.sum() == 3 and total.sensitivity(1) == pytest.approx(0.5)
+    assert ClassificationCounts.empty().matrix.shape == (6, 6)
