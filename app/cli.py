@@ -197,3 +197,8 @@ def _write_json(path: Path, content: dict) -> None:
 def main() -> None:
     """Console-script entry point (``ecg``)."""
     cli(prog_name="ecg")
+
+
+from app.regions_cli import evaluate_regions_command  # noqa: E402  (registered last; see app/regions_cli.py)
+
+cli.add_command(evaluate_regions_command)

@@ -1,0 +1,70 @@
+"""``ecg evaluate-regions``: score flagged regions against the MIT-BIH reference rhythm and run labels.
+
+Registered in :mod:`app.cli` with ``cli.add_command(evaluate_regions_command)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from app import config
+from pipeline.quality import QUALITY_KINDS
+from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
+from pipeline.regions import RegionSettings
+from pipeline.splits import records_for_split
+
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command("evaluate-regions", context_settings=_CONTEXT)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"MIT-BIH directory (default: ${config.DATA_DIR_ENV}, else <repo>/data/mitdb).")
+@click.option("--split", type=click.Choice(("all", "ds1", "ds2"), case_sensitive=False), default=None,
+              help="Record set: all 48 records (default), DS1 or DS2 of the inter-patient split.")
+@click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
+@click.option("--labels", type=click.Choice(sorted(LABELERS), case_sensitive=False), default="reference",
+              show_default=True,
+              help="Beat positions and classes: 'reference' (the .atr beats and classes, an oracle classifier: "
+                   "measures the region rules alone) or 'detector' (detected beats, all labelled N).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write regions_report.json/.md and, per record, REC.<annotator>, REC_regions.csv, "
+                   "REC_summary.json here.")
+@click.option("--annotator", default="rhy", show_default=True, help="Extension of the written annotation files.")
+@click.option("--unreadable-kinds", default=",".join(QUALITY_KINDS), show_default=True,
+              help="Quality-span kinds that make a stretch unreadable (no event is claimed there).")
+@click.option("--per-record", is_flag=True, help="Also print the per-record table.")
+def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
+                             out_dir: Path | None, annotator: str, unreadable_kinds: str, per_record: bool) -> None:
+    """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
+
+    EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules) and
+    episode/duration Se/+P per rhythm (WFDB epicmp rules), from 5 minutes into each record.
+    With --labels reference the figures measure the region rules on perfect beat labels, not the
+    end-to-end system.
+
+    Example: ecg evaluate-regions --split ds2 --labels reference --out out/regions
+    """
+    if record_list and split:
+        raise click.UsageError("Received both --records and --split; expected at most one of them.")
+    names = tuple(n.strip() for n in record_list.split(",") if n.strip()) if record_list else \
+        records_for_split(split or "all")
+    if not names:
+        raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.", param_hint="--records")
+    kinds = tuple(k.strip() for k in unreadable_kinds.split(",") if k.strip())
+    try:
+        settings = RegionSettings(unreadable_kinds=kinds)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
+    directory = config.require_data_dir(data_dir)
+    report = evaluate_regions(directory, names, labels.lower(), settings, progress=True)
+    click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
+    if per_record:
+        click.echo(format_record_table(report))
+    if out_dir is not None:
+        write_outputs(report, out_dir, annotator)
+        click.echo(f"report written to {out_dir}")
+    if report.failures:
+        sys.exit(1)

@@ -1,0 +1,654 @@
+"""Score flagged regions against the MIT-BIH reference: EC57 run-by-run and episode comparisons.
+
+For each record: read it, label its beats (a :data:`BeatLabeler`: reference labels, detected
+beats, later the classifier), assess signal quality, find regions, write them as annotations
+(:mod:`pipeline.rhythm_annotations`) and compare those annotations with the reference ``.atr``
+under the rules below, which are those of the WFDB comparators ``rxr`` and ``epicmp`` (ANSI/AAMI
+EC38 and EC57), so that running the WFDB tools on the written files gives the same counts.
+
+Run-by-run comparison (``rxr``)
+-------------------------------
+Each annotation file is mapped to EC57 codes: N, L, R, B are N, or S inside atrial fibrillation
+or flutter (between a ``+ (AF...`` annotation and the next rhythm change); A, a, J, S, j, e, n are
+S; V, r, E are V; F is F; Q, ?, /, f are Q; ``[`` and ``]`` (and ``(VF...`` rhythms) start and end
+ventricular flutter. Ventricular runs are maximal sequences of V and F; supraventricular runs of
+S. A run ends at N, Q, an unreadable mark or a beat of the other family; other annotations are
+ignored. VF (AF) counts as a run of maximal length. Comparison starts 5 minutes into the record.
+For each run of the defining file, the match window is [first beat - 150 ms, last beat + 150 ms]
+and the other file's length is the longest run (counted from the window start, capped at 6) of
+its annotations inside the window, or 6 when one of its VF (AF) episodes overlaps the window.
+Sensitivity uses the reference runs, positive predictivity the test runs:
+
+- couplets: defining length 2, matched when the other length is at least 2;
+- short runs: defining length 3-5, matched when the other length is 3 or more (6 included);
+- long runs: defining length 6 or more, matched when the other length is 6 or more.
+
+Deviations from ``rxr``: MIT-BIH ``~`` annotations mark unreadable signal through their subtype,
+which :class:`~pipeline.types.Annotations` does not carry, so they are ignored here (8 of the
+616 ``~`` in MIT-BIH; ``rxr`` would end runs there); and when two match windows overlap the
+overlapping annotations count in both (``rxr`` reads them once).
+
+Episode comparison (``epicmp``)
+-------------------------------
+An episode of a rhythm runs from a ``+`` annotation with its label to the next rhythm change
+(:func:`pipeline.rhythm_annotations.rhythm_intervals`). Comparison starts 5 minutes into the
+record (an episode that started earlier is clipped to that time). A reference episode counts
+towards episode sensitivity when any test episode overlaps it; a test episode counts towards
+positive predictivity when it overlaps any reference episode. Duration sensitivity is the total
+overlap over the total reference duration; duration positive predictivity the total overlap over
+the total test duration. For EC57's own AF comparison the reference is ``(AFIB`` alone and the
+reference ``(AFL`` stretches are removed from the test episodes before +P is counted; the issue's
+AF comparison takes ``(AFIB`` and ``(AFL`` together as the reference.
+
+References
+----------
+ANSI/AAMI EC57:2012; ANSI/AAMI EC38:1998. Moody GB, WFDB Applications Guide (``rxr``, ``epicmp``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.atrial import measure_p_wave_similarity
+from pipeline.detect import detect_record_peaks
+from pipeline.errors import EcgInputError
+from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.regions import Region, RegionSettings, find_regions, merge_intervals, regions_to_rows
+from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals, write_region_annotations
+from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
+from pipeline.summary import RecordSummary, summarize_record, summary_to_dict
+from pipeline.types import Annotations, Record
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_ANNOTATOR = "atr"
+MAX_RUN = 6
+
+BeatLabeler = Callable[[Record], tuple[np.ndarray, np.ndarray]]
+"""Takes a record, returns (R-peak samples, AAMI class letters): the stage a beat classifier fills."""
+
+EPISODE_TYPES = (
+    ("af", ("(AFIB", "(AFL"), "(AFIB", ()),
+    ("af_ec57", ("(AFIB",), "(AFIB", ("(AFL",)),
+    ("bigeminy", ("(B",), "(B", ()),
+    ("trigeminy", ("(T",), "(T", ()),
+    ("vt", ("(VT",), "(VT", ()),
+    ("svta", ("(SVTA",), "(SVTA", ()),
+    ("ivr", ("(IVR",), "(IVR", ()),
+)
+"""Per comparison: name, reference labels (merged), test label, reference labels excluded from +P."""
+
+_CODES = {**dict.fromkeys("NLRB", "N"), **dict.fromkeys("AaJSjen", "S"), **dict.fromkeys("VrE", "V"),
+          "F": "F", **dict.fromkeys("Q?/f", "Q")}
+
+
+# ----------------------------------------------------------------------------------------------
+# Episode comparison (epicmp)
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EpisodeCounts:
+    """Episode and duration counts of one rhythm (one record, or pooled); durations in seconds."""
+
+    detected: int = 0
+    missed: int = 0
+    confirmed: int = 0
+    false: int = 0
+    reference_s: float = 0.0
+    test_s: float = 0.0
+    overlap_reference_s: float = 0.0
+    overlap_test_s: float = 0.0
+
+    def __add__(self, other: "EpisodeCounts") -> "EpisodeCounts":
+        return EpisodeCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+    @property
+    def episode_sensitivity(self) -> float:
+        return ratio(self.detected, self.detected + self.missed)
+
+    @property
+    def episode_predictivity(self) -> float:
+        return ratio(self.confirmed, self.confirmed + self.false)
+
+    @property
+    def duration_sensitivity(self) -> float:
+        return ratio(self.overlap_reference_s, self.reference_s)
+
+    @property
+    def duration_predictivity(self) -> float:
+        return ratio(self.overlap_test_s, self.test_s)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; NaN when the denominator is 0."""
+    return numerator / denominator if denominator > 0 else float("nan")
+
+
+def compare_episodes(reference: np.ndarray, test: np.ndarray, fs_hz: float, *, start_s: float = SCORE_START_S,
+                     excluded: np.ndarray | None = None) -> EpisodeCounts:
+    """Episode-by-episode comparison of two sets of [start, stop) sample intervals (module docstring).
+
+    ``excluded`` intervals (reference atrial flutter, for EC57's AF +P) are removed from the test
+    episodes before they are counted.
+
+    Examples
+    --------
+    >>> ref = np.array([[360000, 396000]])
+    >>> test = np.array([[390000, 400000], [500000, 510000]])
+    >>> c = compare_episodes(ref, test, 360.0)
+    >>> c.detected, c.missed, c.confirmed, c.false, round(c.duration_sensitivity, 3)
+    (1, 0, 1, 1, 0.167)
+    """
+    start = int(round(start_s * fs_hz))
+    excluded = np.empty((0, 2), np.int64) if excluded is None else excluded
+    no_exclusion = np.empty((0, 2), np.int64)
+    hit, miss, ref_len, ref_overlap = tally_episodes(reference, test, start, no_exclusion)
+    confirmed, false, test_len, test_overlap = tally_episodes(test, reference, start, excluded)
+    return EpisodeCounts(hit, miss, confirmed, false, ref_len / fs_hz, test_len / fs_hz,
+                         ref_overlap / fs_hz, test_overlap / fs_hz)
+
+
+def tally_episodes(defining: np.ndarray, other: np.ndarray, start: int,
+                   excluded: np.ndarray) -> tuple[int, int, int, int]:
+    """Matched and unmatched ``defining`` episodes, their total length and overlap with ``other`` (samples)."""
+    matched = unmatched = total = overlap_total = 0
+    for lo, hi in np.asarray(defining, dtype=np.int64).reshape(-1, 2).tolist():
+        if hi < start:
+            continue
+        lo = max(lo, start)
+        lo, hi, length = remove_exclusions(lo, hi, excluded)
+        if length <= 0:
+            continue
+        overlap = overlap_length(lo, hi, other)
+        total += length
+        overlap_total += overlap
+        matched += overlap > 0
+        unmatched += overlap <= 0
+    return matched, unmatched, total, overlap_total
+
+
+def remove_exclusions(lo: int, hi: int, excluded: np.ndarray) -> tuple[int, int, int]:
+    """Trim an episode by the excluded intervals as ``epicmp`` does; returns (start, stop, remaining length)."""
+    length = hi - lo
+    for ex_lo, ex_hi in np.asarray(excluded, dtype=np.int64).reshape(-1, 2).tolist():
+        if hi <= ex_lo:
+            break
+        if ex_lo <= lo <= ex_hi:
+            if hi <= ex_hi:
+                return lo, hi, -1
+            length -= ex_hi - lo
+            lo = ex_hi
+        elif lo <= ex_lo <= hi:
+            if ex_hi < hi:
+                length -= ex_hi - ex_lo
+            else:
+                length -= hi - ex_lo
+                hi = ex_lo
+    return lo, hi, length
+
+
+def overlap_length(lo: int, hi: int, intervals: np.ndarray) -> int:
+    """Total overlap of [lo, hi) with a set of intervals."""
+    rows = np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+    return int(np.clip(np.minimum(rows[:, 1], hi) - np.maximum(rows[:, 0], lo), 0, None).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# Run-by-run comparison (rxr)
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunCounts:
+    """``rxr``'s two run-length matrices (lengths 0-6, 6 meaning 6 or more), one record or pooled.
+
+    ``sensitivity[i, j]``: reference runs of length i where the test had length j;
+    ``predictivity[i, j]``: test runs of length j where the reference had length i.
+    """
+
+    sensitivity: np.ndarray = field(default_factory=lambda: np.zeros((MAX_RUN + 1, MAX_RUN + 1), np.int64))
+    predictivity: np.ndarray = field(default_factory=lambda: np.zeros((MAX_RUN + 1, MAX_RUN + 1), np.int64))
+
+    def __add__(self, other: "RunCounts") -> "RunCounts":
+        return RunCounts(self.sensitivity + other.sensitivity, self.predictivity + other.predictivity)
+
+    def counts(self, category: str) -> tuple[int, int, int, int]:
+        """(TP for Se, FN, TP for +P, FP) of ``"couplet"``, ``"short"`` (3-5) or ``"long"`` (6+) runs."""
+        lengths = {"couplet": [2], "short": [3, 4, 5], "long": [6]}[category]
+        matched = {"couplet": range(2, 7), "short": range(3, 7), "long": [6]}[category]
+        s, p = self.sensitivity, self.predictivity
+        tp_s = int(s[np.ix_(lengths, list(matched))].sum())
+        fn = int(s[lengths, :].sum()) - tp_s
+        tp_p = int(p[np.ix_(list(matched), lengths)].sum())
+        fp = int(p[:, lengths].sum()) - tp_p
+        return tp_s, fn, tp_p, fp
+
+    def sensitivity_of(self, category: str) -> float:
+        tp, fn, _, _ = self.counts(category)
+        return ratio(tp, tp + fn)
+
+    def predictivity_of(self, category: str) -> float:
+        _, _, tp, fp = self.counts(category)
+        return ratio(tp, tp + fp)
+
+
+def map_run_codes(annotations: Annotations) -> np.ndarray:
+    """EC57 code of each annotation (module docstring): N S V F Q, ``[ ] { }`` for VF/AF changes, O otherwise."""
+    codes = []
+    in_af = in_vf = False
+    for symbol, note in zip(annotations.symbols.tolist(), annotations.aux_notes.tolist()):
+        note = str(note).strip("\x00 ")
+        code = _CODES.get(symbol, "O")
+        if code == "N" and in_af:
+            code = "S"
+        elif symbol == "[":
+            code, in_af, in_vf = ("O", in_af, in_vf) if in_vf else ("[", False, True)
+        elif symbol == "]":
+            code, in_vf = ("]", False) if in_vf else ("O", in_vf)
+        elif symbol == "+":
+            code, in_af, in_vf = rhythm_code(note, in_af, in_vf)
+        codes.append(code)
+    return np.asarray(codes, dtype="<U1")
+
+
+def rhythm_code(note: str, in_af: bool, in_vf: bool) -> tuple[str, bool, bool]:
+    """Code of a rhythm change and the new (in AF, in VF) state, as ``rxr``'s ``amap``."""
+    if note.startswith("(AF"):
+        return ("O", in_af, in_vf) if in_af else ("{", True, False)
+    if note.startswith("(VF"):
+        return ("O", in_af, in_vf) if in_vf else ("[", False, True)
+    if in_af:
+        return "}", False, in_vf
+    if in_vf:
+        return "]", in_af, False
+    return "O", in_af, in_vf
+
+
+_FAMILY_CODES = {
+    # extends a run, starts a maximal "run" (episode), ends such an episode, ends a run
+    "ventricular": ("VF", "[", "]{U", "NQUS{"),
+    "supraventricular": ("S", "{", "}[U", "NQUVF["),
+}
+
+
+def find_defining_runs(times: np.ndarray, codes: np.ndarray, family: str, start: int,
+                       window: int) -> list[tuple[int, int, int]]:
+    """Runs of the defining file as (length capped at 6, window start, window end), ``rxr``'s state machine."""
+    extend, episode, _, _ = _FAMILY_CODES[family]
+    end_mark = "]" if family == "ventricular" else "}"
+    length, lo, hi = 0, 0, 0
+    before = times < start
+    for code in codes[before].tolist():
+        if code == episode:
+            length = MAX_RUN
+        elif code in "]}":
+            length = 0
+    if length:
+        lo, hi = start - window, start + window
+    runs = []
+    for t, code in zip(times[~before].tolist(), codes[~before].tolist()):
+        if length:
+            if code in extend:
+                length, hi = min(length + 1, MAX_RUN), t + window
+            elif code == end_mark:
+                hi = t + window
+            elif code in "NQU" or code in ("VF" if family == "supraventricular" else "S"):
+                runs.append((length, lo, hi))
+                length = 0
+        elif code in extend:
+            length, lo, hi = 1, t - window, t + window
+        elif code == episode:
+            length, lo = MAX_RUN, t - window
+    return runs
+
+
+def find_episode_spans(times: np.ndarray, codes: np.ndarray, family: str) -> np.ndarray:
+    """(k, 2) [start, end] of the VF (ventricular) or AF (supraventricular) episodes of a file; open ends are inf."""
+    _, episode, enders, _ = _FAMILY_CODES[family]
+    spans, begin = [], None
+    for t, code in zip(times.tolist(), codes.tolist()):
+        if begin is None and code == episode:
+            begin = t
+        elif begin is not None and code in enders:
+            spans.append((begin, t))
+            begin = None
+    if begin is not None:
+        spans.append((begin, math.inf))
+    return np.asarray(spans, dtype=np.float64).reshape(-1, 2)
+
+
+def longest_run_in_window(times: np.ndarray, codes: np.ndarray, episodes: np.ndarray, family: str,
+                          lo: int, hi: int) -> int:
+    """Longest run (capped at 6) of the other file within [lo, hi], or 6 when one of its episodes overlaps."""
+    if len(episodes) and np.any((episodes[:, 0] <= hi) & (episodes[:, 1] > lo)):
+        return MAX_RUN
+    extend, _, _, breaks = _FAMILY_CODES[family]
+    first, last = np.searchsorted(times, lo, side="left"), np.searchsorted(times, hi, side="right")
+    best = current = 0
+    for code in codes[first:last].tolist():
+        if code in extend:
+            current = min(current + 1, MAX_RUN)
+            best = max(best, current)
+        elif code in breaks:
+            current = 0
+    return best
+
+
+def compare_runs(reference: Annotations, test: Annotations, fs_hz: float, family: str, *,
+                 start_s: float = SCORE_START_S, window_s: float = MATCH_WINDOW_S) -> RunCounts:
+    """Run-by-run comparison of one family (``"ventricular"`` or ``"supraventricular"``) in one record."""
+    start, window = int(round(start_s * fs_hz)), int(round(window_s * fs_hz))
+    files = [(a.samples, map_run_codes(a)) for a in (reference, test)]
+    matrices = []
+    for defining, other in ((0, 1), (1, 0)):
+        times, codes = files[other]
+        episodes = find_episode_spans(times, codes, family)
+        matrix = np.zeros((MAX_RUN + 1, MAX_RUN + 1), np.int64)
+        for length, lo, hi in find_defining_runs(*files[defining], family, start, window):
+            other_length = longest_run_in_window(times, codes, episodes, family, lo, hi)
+            ref_len, test_len = (length, other_length) if defining == 0 else (other_length, length)
+            matrix[ref_len, test_len] += 1
+        matrices.append(matrix)
+    return RunCounts(*matrices)
+
+
+# ----------------------------------------------------------------------------------------------
+# Beat labellers and the per-record evaluation
+# ----------------------------------------------------------------------------------------------
+
+def label_with_reference(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """Reference beat positions and AAMI classes (an oracle classifier; beats outside the classes become Q)."""
+    if record.annotations is None:
+        raise EcgInputError(f"Record {record.name} has no reference annotations; expected an annotated record "
+                            "for --labels reference.")
+    beats = record.annotations.select(is_beat_symbol(record.annotations.symbols))
+    classes = map_symbols_to_aami(beats.symbols)
+    return beats.samples, np.where(classes == "", "Q", classes)
+
+
+def label_with_detector(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """The project's detected beats, every one labelled N (rhythm from RR intervals and P waves only)."""
+    samples = detect_record_peaks(record).samples
+    return samples, np.full(len(samples), "N")
+
+
+LABELERS: dict[str, BeatLabeler] = {"reference": label_with_reference, "detector": label_with_detector}
+
+
+@dataclass(frozen=True)
+class RecordRegionEvaluation:
+    """Regions of one record and their comparison with the reference.
+
+    ``region_s`` times P-wave measurement, region finding and the summary; ``detection_s`` the R-peak
+    detector and ``preparation_s`` reading the record plus quality assessment, all wall-clock seconds.
+    """
+
+    record: str
+    fs_hz: float
+    source_fs_hz: float
+    regions: tuple[Region, ...]
+    summary: RecordSummary
+    annotations: Annotations
+    ventricular_runs: RunCounts
+    supraventricular_runs: RunCounts
+    episodes: tuple[tuple[str, EpisodeCounts], ...]
+    region_s: float
+    detection_s: float
+    preparation_s: float
+
+    def episode(self, name: str) -> EpisodeCounts:
+        return dict(self.episodes)[name]
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record that could not be evaluated, with the reason."""
+
+    record: str
+    error: str
+
+
+@dataclass(frozen=True)
+class RegionReport:
+    """Per-record results, failures and settings of one evaluation run."""
+
+    evaluations: tuple[RecordRegionEvaluation, ...]
+    failures: tuple[RecordFailure, ...]
+    settings: dict
+
+    def runs(self, family: str) -> RunCounts:
+        name = "ventricular_runs" if family == "ventricular" else "supraventricular_runs"
+        return sum((getattr(e, name) for e in self.evaluations), RunCounts())
+
+    def episodes(self, name: str, records: tuple[str, ...] | None = None) -> EpisodeCounts:
+        """Pooled episode counts of one comparison, over ``records`` (all evaluated records by default)."""
+        chosen = [e for e in self.evaluations if records is None or e.record in records]
+        return sum((e.episode(name) for e in chosen), EpisodeCounts())
+
+    def records_with(self, name: str) -> tuple[str, ...]:
+        """Records whose reference has episodes of the comparison ``name`` in the scored interval."""
+        return tuple(e.record for e in self.evaluations if e.episode(name).reference_s > 0)
+
+
+def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
+                        settings: RegionSettings) -> tuple[list[Region], RecordSummary]:
+    """Regions and summary of a labelled record: P-wave similarity on the primary lead, then the rules."""
+    lead = record.signal_mv[:, record.primary_lead]
+    similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
+    n_leads = record.signal_mv.shape[1]
+    regions = find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                           n_leads=n_leads, p_wave_similarity=similarity)
+    summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                               n_leads=n_leads)
+    return regions, summary
+
+
+def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings()
+                    ) -> RecordRegionEvaluation:
+    """Find the regions of one annotated record and compare them with its reference annotations."""
+    started = time.perf_counter()
+    record = read_record(path, annotator=REFERENCE_ANNOTATOR)
+    if record.annotations is None:
+        raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}."
+                            f"{REFERENCE_ANNOTATOR}); expected an annotated record to score against.")
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    prepared = time.perf_counter()
+    detect_record_peaks(record)
+    detected = time.perf_counter()
+    samples, classes = labeler(record)
+    labelled = time.perf_counter()
+    regions, summary = find_record_regions(record, samples, classes, spans, settings)
+    finished = time.perf_counter()
+    annotations = regions_to_annotations(regions, samples, classes, record.fs_hz)
+    return RecordRegionEvaluation(
+        record=record.name, fs_hz=record.fs_hz, source_fs_hz=record.source_fs_hz, regions=tuple(regions),
+        summary=summary, annotations=annotations,
+        ventricular_runs=compare_runs(record.annotations, annotations, record.fs_hz, "ventricular"),
+        supraventricular_runs=compare_runs(record.annotations, annotations, record.fs_hz, "supraventricular"),
+        episodes=compare_record_episodes(record.annotations, annotations, record.fs_hz, record.n_samples),
+        region_s=finished - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
+    )
+
+
+def compare_record_episodes(reference: Annotations, test: Annotations, fs_hz: float,
+                            n_samples: int) -> tuple[tuple[str, EpisodeCounts], ...]:
+    """Every comparison of :data:`EPISODE_TYPES` for one record."""
+    out = []
+    for name, ref_labels, test_label, excluded_labels in EPISODE_TYPES:
+        ref = merge_labels(reference, ref_labels, n_samples)
+        excluded = merge_labels(reference, excluded_labels, n_samples)
+        test_episodes = rhythm_intervals(test, test_label, n_samples)
+        out.append((name, compare_episodes(ref, test_episodes, fs_hz, excluded=excluded)))
+    return tuple(out)
+
+
+def merge_labels(annotations: Annotations, labels: tuple[str, ...], n_samples: int) -> np.ndarray:
+    """Union of the rhythm intervals of several labels."""
+    parts = [rhythm_intervals(annotations, label, n_samples) for label in labels]
+    return merge_intervals(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
+
+
+def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[str], labels: str = "reference",
+                     settings: RegionSettings = RegionSettings(), *, progress: bool = False) -> RegionReport:
+    """Evaluate region finding on ``record_names`` in ``data_dir``; a failing record does not stop the others.
+
+    ``labels`` names the beat labeller (:data:`LABELERS`).
+    """
+    if labels not in LABELERS:
+        raise ValueError(f"Received labels={labels!r}; expected one of {sorted(LABELERS)}.")
+    evaluations, failures = [], []
+    for name in tqdm(record_names, desc="regions", unit="record", disable=not progress):
+        try:
+            evaluations.append(evaluate_record(Path(data_dir) / name, LABELERS[labels], settings))
+        except EcgInputError as exc:
+            logger.warning("record %s failed: %s", name, exc)
+            failures.append(RecordFailure(name, str(exc)))
+    run_settings = {"labels": labels, "regions": settings.to_dict(), "score_start_s": SCORE_START_S,
+                    "match_window_ms": 1000 * MATCH_WINDOW_S}
+    return RegionReport(tuple(evaluations), tuple(failures), run_settings)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports and outputs
+# ----------------------------------------------------------------------------------------------
+
+RUN_CATEGORIES = ("couplet", "short", "long")
+EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy (B"),
+                ("trigeminy", "trigeminy (T"), ("vt", "VT (VT"), ("svta", "SVT (SVTA"), ("ivr", "IVR (IVR"))
+
+
+def percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def format_markdown(report: RegionReport, title: str = "Region evaluation") -> str:
+    """Markdown tables: run-by-run, episodes (all records and records with the rhythm), timing."""
+    lines = [f"## {title}", "", f"Labels: `{report.settings['labels']}`; {len(report.evaluations)} records; "
+             f"scoring from {report.settings['score_start_s']:g} s.", "",
+             "| runs | couplet Se | couplet +P | short Se | short +P | long Se | long +P |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for family in ("ventricular", "supraventricular"):
+        runs = report.runs(family)
+        cells = [f"{percent(runs.sensitivity_of(c))} ({runs.counts(c)[0]}/{sum(runs.counts(c)[:2])}) | "
+                 f"{percent(runs.predictivity_of(c))} ({runs.counts(c)[2]}/{sum(runs.counts(c)[2:])})"
+                 for c in RUN_CATEGORIES]
+        lines.append(f"| {family[0].upper()} | " + " | ".join(cells) + " |")
+    lines += ["", "| rhythm | records | episodes ref/test | episode Se | episode +P | duration Se | duration +P | "
+              "ref s | test s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, label in EPISODE_ROWS:
+        for scope, records in (("all", None), ("with rhythm", report.records_with(name))):
+            c = report.episodes(name, records)
+            lines.append(f"| {label} | {scope} ({len(records) if records is not None else len(report.evaluations)}) "
+                         f"| {c.detected + c.missed}/{c.confirmed + c.false} | {percent(c.episode_sensitivity)} | "
+                         f"{percent(c.episode_predictivity)} | {percent(c.duration_sensitivity)} | "
+                         f"{percent(c.duration_predictivity)} | {c.reference_s:.0f} | {c.test_s:.0f} |")
+    lines += ["", format_timing(report)]
+    if report.failures:
+        lines += ["", "Failed records:"] + [f"- {f.record}: {f.error}" for f in report.failures]
+    return "\n".join(lines) + "\n"
+
+
+def format_timing(report: RegionReport) -> str:
+    """One line: median region-finding time against detection and against read + quality + detection."""
+    if not report.evaluations:
+        return "Timing: no record evaluated."
+    region = np.array([e.region_s for e in report.evaluations])
+    detection = np.array([e.detection_s for e in report.evaluations])
+    whole = detection + np.array([e.preparation_s for e in report.evaluations])
+    return (f"Timing (median per record, wall clock): region finding {1000 * np.median(region):.1f} ms, "
+            f"detection {1000 * np.median(detection):.1f} ms, read + quality + detection "
+            f"{1000 * np.median(whole):.1f} ms; region finding is {100 * np.median(region / detection):.1f}% of "
+            f"detection and {100 * np.median(region / whole):.1f}% of read + quality + detection.")
+
+
+def format_record_table(report: RegionReport) -> str:
+    """Markdown per-record table: AF duration Se/+P, V runs, events found, notes."""
+    lines = ["| record | AF dur Se | AF dur +P | V runs Se/+P (all lengths) | regions | notes |",
+             "|---|---:|---:|---|---:|---|"]
+    for e in report.evaluations:
+        af = e.episode("af")
+        tp = sum(e.ventricular_runs.counts(c)[0] for c in RUN_CATEGORIES)
+        fn = sum(e.ventricular_runs.counts(c)[1] for c in RUN_CATEGORIES)
+        tpp = sum(e.ventricular_runs.counts(c)[2] for c in RUN_CATEGORIES)
+        fp = sum(e.ventricular_runs.counts(c)[3] for c in RUN_CATEGORIES)
+        lines.append(f"| {e.record} | {percent(af.duration_sensitivity)} | {percent(af.duration_predictivity)} | "
+                     f"{tp}/{tp + fn}, {tpp}/{tpp + fp} | {len(e.regions)} | {'; '.join(e.summary.notes)} |")
+    return "\n".join(lines) + "\n"
+
+
+def report_to_dict(report: RegionReport) -> dict:
+    """JSON-ready content of the report (NaN becomes null)."""
+    def runs_dict(runs: RunCounts) -> dict:
+        return {c: dict(zip(("tp_se", "fn", "tp_ppv", "fp"), runs.counts(c)),
+                        sensitivity=finite(runs.sensitivity_of(c)),
+                        positive_predictivity=finite(runs.predictivity_of(c)))
+                for c in RUN_CATEGORIES}
+
+    def episodes_dict(c: EpisodeCounts) -> dict:
+        return {**{k: (round(v, 2) if isinstance(v, float) else v) for k, v in dataclasses.asdict(c).items()},
+                "episode_sensitivity": finite(c.episode_sensitivity),
+                "episode_positive_predictivity": finite(c.episode_predictivity),
+                "duration_sensitivity": finite(c.duration_sensitivity),
+                "duration_positive_predictivity": finite(c.duration_predictivity)}
+
+    return {
+        "settings": report.settings,
+        "gross": {
+            "ventricular_runs": runs_dict(report.runs("ventricular")),
+            "supraventricular_runs": runs_dict(report.runs("supraventricular")),
+            "episodes": {name: episodes_dict(report.episodes(name)) for name, _ in EPISODE_ROWS},
+            "episodes_records_with_rhythm": {name: {"records": list(report.records_with(name)),
+                                                    **episodes_dict(report.episodes(name, report.records_with(name)))}
+                                             for name, _ in EPISODE_ROWS},
+        },
+        "records": [{"record": e.record, "region_ms": round(1000 * e.region_s, 2),
+                     "detection_ms": round(1000 * e.detection_s, 2), "preparation_ms": round(1000 * e.preparation_s, 2),
+                     "ventricular_runs": runs_dict(e.ventricular_runs),
+                     "supraventricular_runs": runs_dict(e.supraventricular_runs),
+                     "episodes": {name: episodes_dict(c) for name, c in e.episodes},
+                     "summary": summary_to_dict(e.summary)} for e in report.evaluations],
+        "failures": [dataclasses.asdict(f) for f in report.failures],
+    }
+
+
+def finite(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)
+
+
+def write_region_table(path: Path, regions: tuple[Region, ...] | list[Region], fs_hz: float) -> Path:
+    """CSV of the regions (:func:`pipeline.regions.regions_to_rows`)."""
+    rows = regions_to_rows(list(regions), fs_hz)
+    header = ["kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
+              "heart_rate_bpm", "confidence"]
+    lines = [",".join(header)] + [",".join("" if row[k] is None else str(row[k]) for k in header) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_outputs(report: RegionReport, out_dir: str | Path, annotator: str) -> list[Path]:
+    """Write the report (JSON, Markdown) and, per record, the annotation file, regions CSV and summary JSON."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / "regions_report.json", out_dir / "regions_report.md"]
+    content = report_to_dict(report)
+    content["settings"] = {**content["settings"], "output_annotator": annotator}
+    written[0].write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    written[1].write_text(format_markdown(report) + "\n" + format_record_table(report), encoding="utf-8")
+    for e in report.evaluations:
+        written.append(write_region_annotations(out_dir, e.record, annotator, e.annotations, e.fs_hz, e.source_fs_hz))
+        written.append(write_region_table(out_dir / f"{e.record}_regions.csv", e.regions, e.fs_hz))
+        summary_path = out_dir / f"{e.record}_summary.json"
+        summary_path.write_text(json.dumps(summary_to_dict(e.summary), indent=2) + "\n", encoding="utf-8")
+        written.append(summary_path)
+    return written

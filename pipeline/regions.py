@@ -1,0 +1,704 @@
+"""Flagged regions: from beat positions and classes to the events a clinician reviews.
+
+Input: R-peak positions, an AAMI class per beat (``N S V F Q``, letters or indices into
+:data:`pipeline.labels.AAMI_CLASSES`), the signal-quality spans and, optionally, a per-beat
+P-wave similarity (:func:`pipeline.atrial.measure_p_wave_similarity`). Output: a list of
+:class:`Region` (start, stop, kind, the beats covered, heart rate, confidence). Everything is
+vectorised over beats; a 30-minute record takes a few milliseconds (REGIONS.md).
+
+Rules (thresholds in :class:`RegionSettings`)
+---------------------------------------------
+unreadable
+    Stretches where every lead has a quality span (missing, flat, saturated or noise;
+    :mod:`pipeline.quality`). Beats inside are not used for any event, and RR intervals that
+    touch or cross one are not used either, so no event is claimed inside noise (EC57's run
+    comparator likewise ends runs at unreadable stretches).
+ventricular and supraventricular ectopy
+    Maximal groups of consecutive ectopic beats: ventricular groups are built of V and F beats
+    (F extends ventricular runs as in the EC57 run-by-run comparison, WFDB ``rxr``; a group of F
+    beats only is not reported), supraventricular groups of S beats. One beat: isolated ectopic;
+    two: couplet; three or more: a run, called ventricular tachycardia (VT) when its mean rate
+    exceeds ``vt_rate_bpm`` and idioventricular rhythm otherwise; supraventricular tachycardia
+    (SVT) above ``svt_rate_bpm`` and a slow supraventricular run otherwise (AHA/ACC/HRS 2017;
+    ACC/AHA/HRS 2015).
+bigeminy, trigeminy
+    At least ``bigeminy_min_ectopics`` (``trigeminy_min_ectopics``) isolated ectopic beats of the
+    same family, each separated from the next by exactly one (two) readable N beats.
+atrial fibrillation or flutter
+    For each RR interval, over a centred window of ``af_window_beats`` intervals between
+    readable N or S beats (intervals next to V, F or Q beats are left out, which suppresses
+    ventricular ectopy): the dispersion ``median |RR_i - RR_{i-k}| / mean(RR_i, RR_{i-k})``,
+    minimised over lags k = 1..``af_max_lag`` (so that the regularly irregular RR of bigeminy
+    and trigeminy, whose lag-2 or lag-3 differences vanish, is not taken for AF), in the spirit
+    of the RR-dispersion detectors (Tateno and Glass 2001; Dash et al. 2009; Petrenas et al. 2015).
+    With a P-wave similarity, the evidence is ``dispersion + af_p_weight * (1 - similarity)``
+    where the windowed median similarity is below ``af_p_gate`` (no consistent P wave: Babaeizadeh
+    et al. 2009 combine the same two cues), and nothing elsewhere; without one, the dispersion
+    alone against ``af_rr_only_threshold``. Intervals over the threshold are smoothed by a
+    centred majority vote over ``af_smoothing_beats`` intervals (only readable intervals with
+    enough usable neighbours vote, so an episode continues through an unreadable stretch
+    shorter than the vote window when AF is found on both sides) and kept as episodes of at least
+    ``af_min_duration_s`` (the 30 s of the ESC 2020 definition of an AF episode). Flutter with
+    fixed conduction is regular and is not found this way.
+pause
+    An RR interval between readable beats longer than ``pause_s``.
+bradycardia, tachycardia
+    At least ``rate_min_duration_s`` of consecutive readable intervals whose running median
+    heart rate (``rate_window_beats`` intervals) is below ``bradycardia_bpm`` (above
+    ``tachycardia_bpm``).
+
+Confidence is a number in [0, 1]: the share of clean leads over the region's beats (a beat
+seen in a noisy lead of two counts 0.5), times the weakest beat-label confidence of the
+region's beats when the labeller gives one; for AF and rate stretches, also times the share of
+the stretch's intervals that meet the criterion on their own (before smoothing).
+
+References
+----------
+Al-Khatib SM et al., "2017 AHA/ACC/HRS guideline for management of patients with ventricular
+arrhythmias and the prevention of sudden cardiac death", Circulation 138:e272-e391, 2018
+(nonsustained VT: 3 or more consecutive ventricular beats at more than 100 bpm).
+Page RL et al., "2015 ACC/AHA/HRS guideline for the management of adult patients with
+supraventricular tachycardia", Circulation 133:e506-e574, 2016 (rates above 100 bpm).
+Kusumoto FM et al., "2018 ACC/AHA/HRS guideline on the evaluation and management of patients
+with bradycardia and cardiac conduction delay", Circulation 140:e382-e482, 2019 (sinus
+bradycardia: below 50 bpm).
+Hindricks G et al., "2020 ESC guidelines for the diagnosis and management of atrial
+fibrillation", Eur Heart J 42(5):373-498, 2021 (an AF episode lasts at least 30 s).
+Tateno K, Glass L, "Automatic detection of atrial fibrillation using the coefficient of
+variation and density histograms of RR and deltaRR intervals", Med Biol Eng Comput
+39(6):664-671, 2001.
+Dash S, Chon KH, Lu S, Raeder EA, "Automatic real time detection of atrial fibrillation",
+Ann Biomed Eng 37(9):1701-1709, 2009.
+Petrenas A, Marozas V, Sornmo L, "Low-complexity detection of atrial fibrillation in continuous
+long-term monitoring", Comput Biol Med 65:184-191, 2015.
+Babaeizadeh S, Gregg RE, Helfenbein ED, Lindauer JM, Zhou SH, "Improvements in atrial
+fibrillation detection for real-time monitoring", J Electrocardiol 42(6):522-526, 2009.
+ANSI/AAMI EC57:2012 and the WFDB ``rxr`` comparator (runs of V and F beats).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from pipeline.errors import EcgInputError
+from pipeline.labels import AAMI_CLASSES
+from pipeline.quality import QUALITY_KINDS
+from pipeline.rr import check_peaks
+from pipeline.types import QualitySpan
+
+logger = logging.getLogger(__name__)
+
+REGION_KINDS = (
+    "unreadable",
+    "atrial_fibrillation",
+    "ventricular_tachycardia",
+    "idioventricular_rhythm",
+    "ventricular_couplet",
+    "isolated_ventricular",
+    "ventricular_bigeminy",
+    "ventricular_trigeminy",
+    "supraventricular_tachycardia",
+    "supraventricular_run",
+    "supraventricular_couplet",
+    "isolated_supraventricular",
+    "supraventricular_bigeminy",
+    "supraventricular_trigeminy",
+    "pause",
+    "bradycardia",
+    "tachycardia",
+)
+"""Every region kind, in the order regions starting at the same sample are listed."""
+
+VENTRICULAR_RUN_KINDS = ("isolated_ventricular", "ventricular_couplet", "ventricular_tachycardia",
+                         "idioventricular_rhythm")
+SUPRAVENTRICULAR_RUN_KINDS = ("isolated_supraventricular", "supraventricular_couplet",
+                              "supraventricular_tachycardia", "supraventricular_run")
+
+_N, _S, _V, _F, _Q = range(5)
+_KIND_ORDER = {kind: i for i, kind in enumerate(REGION_KINDS)}
+_FAMILIES = {
+    "ventricular": ((_V, _F), _V, ("isolated_ventricular", "ventricular_couplet", "ventricular_tachycardia",
+                                   "idioventricular_rhythm", "ventricular_bigeminy", "ventricular_trigeminy")),
+    "supraventricular": ((_S,), _S, ("isolated_supraventricular", "supraventricular_couplet",
+                                     "supraventricular_tachycardia", "supraventricular_run",
+                                     "supraventricular_bigeminy", "supraventricular_trigeminy")),
+}
+"""Per family: classes that extend a group, class a group must contain, kinds (1, 2, fast run, slow run,
+bigeminy, trigeminy)."""
+
+
+class BeatLabelError(EcgInputError):
+    """Beat classes are not usable (wrong length, unknown class)."""
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """Thresholds of the region rules, with their clinical sources (module docstring).
+
+    Attributes
+    ----------
+    pause_s : float
+        An RR interval longer than this is a pause (2.0 s, the usual Holter reporting
+        threshold; pauses over 3 s are the ones guidelines single out).
+    bradycardia_bpm, tachycardia_bpm : float
+        Rate limits of bradycardia (50 bpm, ACC/AHA/HRS 2018) and tachycardia (100 bpm).
+    rate_window_beats : int
+        Intervals in the running median that gives each interval's heart rate (odd).
+    rate_min_duration_s : float
+        Shortest bradycardia or tachycardia stretch reported (a project choice: brief rate
+        swings are not stretches).
+    vt_rate_bpm, svt_rate_bpm : float
+        A run of at least ``run_min_beats`` ventricular (supraventricular) beats faster than this
+        is VT (SVT): 100 bpm (AHA/ACC/HRS 2017; ACC/AHA/HRS 2015).
+    run_min_beats : int
+        Consecutive ectopic beats that make a run (3).
+    bigeminy_min_ectopics, trigeminy_min_ectopics : int
+        Isolated ectopic beats in a bigeminal (trigeminal) pattern that make an episode (3: the
+        shortest episodes the MIT-BIH annotators marked ``(B`` and ``(T``).
+    af_window_beats : int
+        RR intervals in the centred window of the AF evidence (odd; 31 is about 25 s at 75 bpm).
+    af_max_lag : int
+        Largest lag of the RR differences whose smallest median dispersion is used.
+    af_p_weight, af_p_gate, af_threshold : float
+        AF evidence with a P-wave similarity: ``dispersion + af_p_weight * (1 - similarity)``,
+        zero where the windowed similarity is at least ``af_p_gate``; AF above ``af_threshold``.
+        Chosen on DS1 (REGIONS.md): the middle of the range of thresholds that are all best on DS1.
+    af_rr_only_threshold : float
+        Threshold of the dispersion alone, used when no P-wave similarity is given (chosen on DS1
+        the same way).
+    af_smoothing_beats : int
+        Centred majority vote over this many intervals (odd).
+    af_min_duration_s : float
+        Shortest AF episode reported (30 s, ESC 2020).
+    af_min_valid_fraction : float
+        Share of a window's intervals that must be usable (between readable N or S beats) for an
+        AF decision there.
+    unreadable_kinds : tuple of str
+        Quality-span kinds that make a stretch unreadable (all four by default). The noise rule of
+        :mod:`pipeline.quality` also flags some runs of wide ventricular beats, so leaving out
+        ``"noise"`` trades noise suppression for ventricular-run sensitivity (REGIONS.md).
+    """
+
+    pause_s: float = 2.0
+    bradycardia_bpm: float = 50.0
+    tachycardia_bpm: float = 100.0
+    rate_window_beats: int = 9
+    rate_min_duration_s: float = 10.0
+    vt_rate_bpm: float = 100.0
+    svt_rate_bpm: float = 100.0
+    run_min_beats: int = 3
+    bigeminy_min_ectopics: int = 3
+    trigeminy_min_ectopics: int = 3
+    af_window_beats: int = 31
+    af_max_lag: int = 3
+    af_p_weight: float = 0.2
+    af_p_gate: float = 0.6
+    af_threshold: float = 0.195
+    af_rr_only_threshold: float = 0.11
+    af_smoothing_beats: int = 31
+    af_min_duration_s: float = 30.0
+    af_min_valid_fraction: float = 0.5
+    unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
+
+    def __post_init__(self) -> None:
+        unknown = set(self.unreadable_kinds) - set(QUALITY_KINDS)
+        if unknown:
+            raise ValueError(f"Received unreadable_kinds={self.unreadable_kinds}; expected kinds among "
+                             f"{QUALITY_KINDS}.")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int" and not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"Received {f.name}={value!r}; expected a positive integer.")
+            if f.type == "float" and not (np.isfinite(value) and value > 0):
+                raise ValueError(f"Received {f.name}={value!r}; expected a positive number.")
+        for name in ("rate_window_beats", "af_window_beats", "af_smoothing_beats"):
+            if getattr(self, name) % 2 == 0:
+                raise ValueError(f"Received {name}={getattr(self, name)}; expected an odd number (a centred window).")
+        if self.run_min_beats < 3:
+            raise ValueError(f"Received run_min_beats={self.run_min_beats}; expected at least 3 (2 is a couplet).")
+        if not self.bradycardia_bpm < self.tachycardia_bpm:
+            raise ValueError(f"Received bradycardia_bpm={self.bradycardia_bpm} and tachycardia_bpm="
+                             f"{self.tachycardia_bpm}; expected bradycardia_bpm < tachycardia_bpm.")
+        if not self.af_min_valid_fraction <= 1:
+            raise ValueError(f"Received af_min_valid_fraction={self.af_min_valid_fraction}; expected at most 1.")
+
+    def to_dict(self) -> dict[str, float | list[str]]:
+        """Plain dict (JSON-serialisable) of the settings."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One flagged event of a record.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`REGION_KINDS`.
+    start, stop : int
+        Samples at the record's rate, ``stop`` exclusive: from the first to just after the last
+        beat of the region (for ``unreadable``, the stretch itself).
+    first_beat, n_beats : int
+        The region covers beats ``first_beat`` to ``first_beat + n_beats - 1`` (indices into the
+        beat arrays given to :func:`find_regions`); ``first_beat`` is -1 when ``n_beats`` is 0.
+    heart_rate_bpm : float
+        Mean rate over the region's RR intervals (for one beat, its coupling interval); NaN when
+        undefined.
+    confidence : float
+        In [0, 1] (see the module docstring).
+    """
+
+    kind: str
+    start: int
+    stop: int
+    first_beat: int
+    n_beats: int
+    heart_rate_bpm: float
+    confidence: float
+
+    @property
+    def beats(self) -> slice:
+        """Slice of the beat arrays covered by the region."""
+        return slice(max(self.first_beat, 0), max(self.first_beat, 0) + self.n_beats)
+
+    def duration_s(self, fs_hz: float) -> float:
+        return (self.stop - self.start) / fs_hz
+
+
+@dataclass(frozen=True)
+class BeatContext:
+    """What every rule needs to know about the beats of one record (built by :func:`prepare_beats`).
+
+    ``interval_readable[i]`` is true when RR interval ``i`` (from beat ``i`` to beat ``i + 1``)
+    has both beats readable and crosses no unreadable stretch.
+    """
+
+    samples: np.ndarray
+    classes: np.ndarray
+    fs_hz: float
+    readable: np.ndarray
+    interval_readable: np.ndarray
+    confidence: np.ndarray
+    unreadable: np.ndarray
+
+    @property
+    def rr_s(self) -> np.ndarray:
+        return np.diff(self.samples) / self.fs_hz
+
+
+def find_regions(
+    beat_samples: np.ndarray,
+    beat_classes: np.ndarray,
+    fs_hz: float,
+    quality_spans: list[QualitySpan],
+    n_samples: int,
+    settings: RegionSettings = RegionSettings(),
+    *,
+    n_leads: int | None = None,
+    p_wave_similarity: np.ndarray | None = None,
+    beat_confidence: np.ndarray | None = None,
+) -> list[Region]:
+    """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
+
+    Parameters
+    ----------
+    beat_samples : np.ndarray
+        R-peak samples, strictly ascending, within ``[0, n_samples)``.
+    beat_classes : np.ndarray
+        One AAMI class per beat: letters ``N S V F Q`` or indices into ``AAMI_CLASSES``.
+    fs_hz : float
+        Sampling rate of the samples (required).
+    quality_spans : list of QualitySpan
+        From :func:`pipeline.quality.find_quality_spans`.
+    n_samples : int
+        Length of the record.
+    settings : RegionSettings
+    n_leads : int, optional
+        Leads of the record; a stretch is unreadable when all of them have a quality span. By
+        default one more than the largest lead index in ``quality_spans`` (conservative: a lead
+        without spans that is not counted makes more of the record unreadable, never less).
+    p_wave_similarity : np.ndarray, optional
+        Per beat, from :func:`pipeline.atrial.measure_p_wave_similarity`; without it, AF is
+        judged from RR intervals alone.
+    beat_confidence : np.ndarray, optional
+        Per beat, the labeller's confidence in the class (for example the softmax probability);
+        1 when not given.
+
+    Returns
+    -------
+    list of Region
+        Sorted by start, then by :data:`REGION_KINDS` order.
+
+    Examples
+    --------
+    >>> t = np.arange(20) * 288  # 75 bpm at 360 Hz
+    >>> classes = np.array(list("NNNNNVNNNNNNNNNNNNNN"))
+    >>> [(r.kind, r.first_beat) for r in find_regions(t, classes, 360.0, [], 6000)]
+    [('isolated_ventricular', 5)]
+    """
+    context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads, beat_confidence,
+                            settings.unreadable_kinds)
+    regions = find_unreadable_regions(context)
+    for family in _FAMILIES:
+        regions += find_ectopic_regions(context, family, settings)
+    regions += find_af_regions(context, settings, p_wave_similarity)
+    regions += find_pause_regions(context, settings)
+    regions += find_rate_regions(context, settings)
+    regions.sort(key=lambda r: (r.start, _KIND_ORDER[r.kind]))
+    return regions
+
+
+def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: float,
+                  quality_spans: list[QualitySpan], n_samples: int, n_leads: int | None = None,
+                  beat_confidence: np.ndarray | None = None,
+                  unreadable_kinds: tuple[str, ...] = QUALITY_KINDS) -> BeatContext:
+    """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
+
+    Only spans of ``unreadable_kinds`` count towards unreadable stretches; all spans lower the
+    per-beat confidence.
+    """
+    if not fs_hz > 0:
+        raise ValueError(f"Received fs_hz={fs_hz}; expected a positive sampling rate in Hz.")
+    if n_samples < 0:
+        raise ValueError(f"Received n_samples={n_samples}; expected a non-negative length.")
+    samples = check_peaks(beat_samples, n_samples)
+    classes = encode_classes(beat_classes, len(samples))
+    n_leads = n_leads if n_leads is not None else 1 + max((s.lead for s in quality_spans), default=0)
+    unreadable = find_unreadable_intervals([s for s in quality_spans if s.kind in unreadable_kinds], n_leads)
+    readable = ~inside_intervals(samples, unreadable)
+    crossing = np.diff(np.searchsorted(unreadable[:, 0], samples, side="right")) > 0
+    confidence = clean_lead_fraction(samples, quality_spans, n_leads)
+    if beat_confidence is not None:
+        confidence = confidence * check_beat_confidence(beat_confidence, len(samples))
+    return BeatContext(samples, classes, float(fs_hz), readable, readable[1:] & readable[:-1] & ~crossing,
+                       confidence, unreadable)
+
+
+def encode_classes(beat_classes: np.ndarray, n_beats: int) -> np.ndarray:
+    """AAMI class indices (int8) from letters or indices, checked against :data:`AAMI_CLASSES`."""
+    classes = np.asarray(beat_classes)
+    if classes.shape != (n_beats,):
+        raise BeatLabelError(f"Received beat classes of shape {classes.shape}; expected ({n_beats},), one per beat.")
+    if classes.dtype.kind in "iu":
+        bad = (classes < 0) | (classes >= len(AAMI_CLASSES))
+        if bad.any():
+            raise BeatLabelError(f"Received class index {classes[bad][0]}; expected 0 to {len(AAMI_CLASSES) - 1} "
+                                 f"(indices into {AAMI_CLASSES}).")
+        return classes.astype(np.int8)
+    letters = classes.astype("<U1")
+    index = np.searchsorted(np.array(sorted(AAMI_CLASSES)), letters)
+    order = np.array([AAMI_CLASSES.index(c) for c in sorted(AAMI_CLASSES)], dtype=np.int8)
+    known = np.isin(letters, AAMI_CLASSES) & (classes.astype(str) == letters)
+    if not known.all():
+        raise BeatLabelError(f"Received beat class {classes[~known][0]!r}; expected one of {AAMI_CLASSES} "
+                             "or an index into them.")
+    return order[index]
+
+
+def check_beat_confidence(beat_confidence: np.ndarray, n_beats: int) -> np.ndarray:
+    """Return the per-beat confidence as float64 after checking its shape and range."""
+    values = np.asarray(beat_confidence, dtype=np.float64)
+    if values.shape != (n_beats,) or not np.all((values >= 0) & (values <= 1)):
+        raise BeatLabelError(f"Received beat confidences of shape {values.shape}; expected ({n_beats},) values "
+                             "in [0, 1].")
+    return values
+
+
+def find_unreadable_intervals(quality_spans: list[QualitySpan], n_leads: int) -> np.ndarray:
+    """(k, 2) [start, stop) stretches covered by a quality span in every one of ``n_leads`` leads."""
+    per_lead = [merge_intervals([(s.start, s.stop) for s in quality_spans if s.lead == lead])
+                for lead in range(n_leads)]
+    common = per_lead[0] if per_lead else np.empty((0, 2), np.int64)
+    for other in per_lead[1:]:
+        common = intersect_intervals(common, other)
+    return common
+
+
+def merge_intervals(intervals: list[tuple[int, int]] | np.ndarray) -> np.ndarray:
+    """Union of [start, stop) intervals as sorted, disjoint, non-touching (k, 2) int64 rows."""
+    rows = np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+    rows = rows[rows[:, 1] > rows[:, 0]]
+    if len(rows) == 0:
+        return rows
+    rows = rows[np.argsort(rows[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(rows[:, 1])
+    new = np.concatenate([[True], rows[1:, 0] > reach[:-1]])
+    starts = rows[new, 0]
+    stops = reach[np.concatenate([np.flatnonzero(new)[1:] - 1, [len(rows) - 1]])]
+    return np.stack([starts, stops], axis=1)
+
+
+def intersect_intervals(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection of two sets of disjoint sorted [start, stop) intervals."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i, 0], b[j, 0]), min(a[i, 1], b[j, 1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i, 1] < b[j, 1]:
+            i += 1
+        else:
+            j += 1
+    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
+
+
+def inside_intervals(samples: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    """True where a sample lies in one of the disjoint sorted [start, stop) ``intervals``."""
+    k = np.searchsorted(intervals[:, 0], samples, side="right") - 1
+    return (k >= 0) & (samples < intervals[np.maximum(k, 0), 1]) if len(intervals) else np.zeros(len(samples), bool)
+
+
+def clean_lead_fraction(samples: np.ndarray, quality_spans: list[QualitySpan], n_leads: int) -> np.ndarray:
+    """Per beat, the share of the ``n_leads`` leads with no quality span at the beat."""
+    affected = np.zeros(len(samples))
+    for lead in range(n_leads):
+        spans = merge_intervals([(s.start, s.stop) for s in quality_spans if s.lead == lead])
+        affected += inside_intervals(samples, spans)
+    return 1.0 - affected / max(n_leads, 1)
+
+
+def find_unreadable_regions(context: BeatContext) -> list[Region]:
+    """One ``unreadable`` region per unreadable stretch, with the beats that fall inside it."""
+    first = np.searchsorted(context.samples, context.unreadable[:, 0])
+    after = np.searchsorted(context.samples, context.unreadable[:, 1])
+    return [Region("unreadable", int(a), int(b), int(f) if n else -1, int(n), float("nan"), 1.0)
+            for (a, b), f, n in zip(context.unreadable.tolist(), first.tolist(), (after - first).tolist())]
+
+
+def find_true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices and lengths of the runs of True in a boolean array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    return starts, np.flatnonzero(edges == -1) - starts
+
+
+def mean_rates_bpm(samples: np.ndarray, first: np.ndarray, n_beats: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Mean heart rate over beats ``first .. first + n - 1``; for one beat, its coupling interval (NaN if none)."""
+    last = first + n_beats - 1
+    span = samples[last] - samples[first]
+    single = n_beats == 1
+    previous = np.maximum(first - 1, 0)
+    span = np.where(single, samples[first] - samples[previous], span)
+    count = np.where(single, 1, n_beats - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = 60.0 * fs_hz * count / span
+    return np.where(span > 0, rate, np.nan)
+
+
+def make_regions(kind: str | np.ndarray, context: BeatContext, first: np.ndarray, n_beats: np.ndarray,
+                 rates: np.ndarray, confidence: np.ndarray) -> list[Region]:
+    """Regions over beats ``first .. first + n - 1`` (start at the first beat, stop just after the last)."""
+    starts = context.samples[first]
+    stops = context.samples[first + n_beats - 1] + 1
+    kinds = [kind] * len(first) if isinstance(kind, str) else kind.tolist()
+    return [Region(k, a, b, f, n, r, c) for k, a, b, f, n, r, c in
+            zip(kinds, starts.tolist(), stops.tolist(), first.tolist(), n_beats.tolist(), rates.tolist(),
+                confidence.tolist())]
+
+
+def group_confidence(context: BeatContext, first: np.ndarray, n_beats: np.ndarray) -> np.ndarray:
+    """Smallest beat confidence within each group of beats (vectorised with ``minimum.reduceat``)."""
+    if len(first) == 0:
+        return np.empty(0)
+    bounds = np.stack([first, first + n_beats], axis=1).ravel()
+    values = np.append(context.confidence, 1.0)
+    return np.minimum.reduceat(values, bounds)[::2]
+
+
+def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSettings) -> list[Region]:
+    """Isolated ectopic beats, couplets, runs, bigeminy and trigeminy of one family.
+
+    ``family`` is ``"ventricular"`` (groups of V and F beats with at least one V) or
+    ``"supraventricular"`` (groups of S beats).
+    """
+    members, required, kinds = _FAMILIES[family]
+    in_group = np.isin(context.classes, members) & context.readable
+    first, n_beats = find_true_runs(in_group)
+    keep = interval_share(context.classes == required, first, n_beats) > 0
+    first, n_beats = first[keep], n_beats[keep]
+    rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
+    fast_limit = settings.vt_rate_bpm if family == "ventricular" else settings.svt_rate_bpm
+    kind = np.where(n_beats == 1, kinds[0], np.where(n_beats == 2, kinds[1], np.where(
+        rates > fast_limit, kinds[2], kinds[3])))
+    kind = np.where((n_beats > 2) & (n_beats < settings.run_min_beats), kinds[1], kind)
+    confidence = group_confidence(context, first, n_beats)
+    regions = make_regions(kind.astype(object), context, first, n_beats, rates, confidence)
+    singles = first[n_beats == 1]
+    regions += find_pattern_regions(context, singles, 2, settings.bigeminy_min_ectopics, kinds[4])
+    regions += find_pattern_regions(context, singles, 3, settings.trigeminy_min_ectopics, kinds[5])
+    return regions
+
+
+def find_pattern_regions(context: BeatContext, singles: np.ndarray, period: int, min_ectopics: int,
+                         kind: str) -> list[Region]:
+    """Bigeminy (``period`` 2) or trigeminy (3): chains of isolated ectopic beats ``period`` beats apart.
+
+    Every beat between two links of a chain must be a readable N beat.
+    """
+    if len(singles) < 2:
+        return []
+    link = np.diff(singles) == period
+    for offset in range(1, period):
+        between = np.minimum(singles[:-1] + offset, len(context.classes) - 1)
+        link &= (context.classes[between] == _N) & context.readable[between]
+    starts, n_links = find_true_runs(link)
+    keep = n_links + 1 >= min_ectopics
+    first = singles[starts[keep]]
+    n_beats = period * n_links[keep] + 1
+    rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
+    return make_regions(kind, context, first, n_beats, rates, group_confidence(context, first, n_beats))
+
+
+def windowed_nanmedian(values: np.ndarray, width: int) -> np.ndarray:
+    """Median of the non-NaN values in a centred window of ``width`` (odd) around each element.
+
+    NaN where the window holds no value. Sorting puts NaN last, so the median of the ``k``
+    valid values is read at positions ``(k - 1) // 2`` and ``k // 2`` of each sorted row.
+    """
+    half = width // 2
+    padded = np.pad(np.asarray(values, dtype=np.float64), half, constant_values=np.nan)
+    table = np.sort(sliding_window_view(padded, width), axis=1)
+    count = width - np.count_nonzero(np.isnan(table), axis=1)
+    rows = np.arange(len(values))
+    low = table[rows, np.maximum(count - 1, 0) // 2]
+    high = table[rows, np.maximum(count, 1) // 2]
+    return np.where(count > 0, 0.5 * (low + high), np.nan)
+
+
+def windowed_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """Mean of a centred window of ``width`` (odd), the missing ends counted as 0."""
+    half = width // 2
+    total = np.cumsum(np.concatenate([[0.0], np.pad(np.asarray(values, dtype=np.float64), half)]))
+    return (total[width:] - total[:-width]) / width
+
+
+def measure_rr_dispersion(rr_s: np.ndarray, usable: np.ndarray, width: int, max_lag: int) -> np.ndarray:
+    """Per interval: the smallest, over lags 1..``max_lag``, windowed median of ``|RR_i - RR_{i-k}|`` / their mean.
+
+    Only pairs of usable intervals count; NaN where a window has no usable pair.
+    """
+    rr = np.where(usable, rr_s, np.nan)
+    best = np.full(len(rr), np.inf)
+    for lag in range(1, max_lag + 1):
+        if len(rr) <= lag:
+            break
+        ratio = np.full(len(rr), np.nan)
+        ratio[lag:] = 2.0 * np.abs(rr[lag:] - rr[:-lag]) / (rr[lag:] + rr[:-lag])
+        best = np.fmin(best, windowed_nanmedian(ratio, width))
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+def score_af_evidence(context: BeatContext, settings: RegionSettings,
+                      p_wave_similarity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per RR interval, the AF evidence, whether it decides, and the threshold (module docstring).
+
+    An interval decides when it is readable and at least ``af_min_valid_fraction`` of its window
+    is usable; the others get evidence 0 and no vote.
+    """
+    eligible = context.readable & np.isin(context.classes, (_N, _S))
+    usable = eligible[1:] & eligible[:-1] & context.interval_readable
+    width = settings.af_window_beats
+    dispersion = measure_rr_dispersion(context.rr_s, usable, width, settings.af_max_lag)
+    enough = windowed_mean(usable, width) >= settings.af_min_valid_fraction
+    if p_wave_similarity is None:
+        evidence, threshold = dispersion, settings.af_rr_only_threshold
+    else:
+        similarity = np.where(eligible, np.asarray(p_wave_similarity, dtype=np.float64), np.nan)
+        beat_level = windowed_nanmedian(similarity, width)
+        level = np.fmin(beat_level[1:], beat_level[:-1])
+        level = np.where(np.isnan(level), 1.0, level)
+        evidence = np.where(level < settings.af_p_gate, dispersion + settings.af_p_weight * (1.0 - level), 0.0)
+        threshold = settings.af_threshold
+    decided = enough & np.isfinite(evidence) & context.interval_readable
+    return np.where(decided, evidence, 0.0), decided, threshold
+
+
+def find_af_regions(context: BeatContext, settings: RegionSettings,
+                    p_wave_similarity: np.ndarray | None = None) -> list[Region]:
+    """Atrial fibrillation (or flutter with irregular conduction) episodes of at least ``af_min_duration_s``."""
+    if len(context.samples) < 3:
+        return []
+    if p_wave_similarity is not None and np.shape(p_wave_similarity) != context.samples.shape:
+        raise BeatLabelError(f"Received a P-wave similarity of shape {np.shape(p_wave_similarity)}; expected "
+                             f"{context.samples.shape}, one value per beat.")
+    evidence, decided, threshold = score_af_evidence(context, settings, p_wave_similarity)
+    above = (evidence > threshold) & decided
+    width = settings.af_smoothing_beats
+    votes, voters = windowed_mean(above, width), windowed_mean(decided, width)
+    smoothed = (voters > 0) & (votes > 0.5 * voters)
+    first, n_intervals = find_true_runs(smoothed)
+    duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
+    keep = duration_s >= settings.af_min_duration_s
+    first, n_intervals = first[keep], n_intervals[keep]
+    n_beats = n_intervals + 1
+    support = interval_share(above, first, n_intervals)
+    confidence = support * group_mean(context.confidence, first, n_beats)
+    rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
+    return make_regions("atrial_fibrillation", context, first, n_beats, rates, confidence)
+
+
+def interval_share(flags: np.ndarray, first: np.ndarray, n_intervals: np.ndarray) -> np.ndarray:
+    """Share of True among ``flags[first : first + n]`` for each group."""
+    counts = np.cumsum(np.concatenate([[0], flags.astype(np.int64)]))
+    return (counts[first + n_intervals] - counts[first]) / np.maximum(n_intervals, 1)
+
+
+def group_mean(values: np.ndarray, first: np.ndarray, n_beats: np.ndarray) -> np.ndarray:
+    """Mean of ``values[first : first + n]`` for each group."""
+    totals = np.cumsum(np.concatenate([[0.0], values]))
+    return (totals[first + n_beats] - totals[first]) / np.maximum(n_beats, 1)
+
+
+def find_pause_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
+    """RR intervals longer than ``pause_s`` between readable beats (region: the two bounding beats)."""
+    rr_s = context.rr_s
+    first = np.flatnonzero((rr_s > settings.pause_s) & context.interval_readable)
+    n_beats = np.full(len(first), 2)
+    rates = 60.0 / rr_s[first]
+    return make_regions("pause", context, first, n_beats, rates, group_mean(context.confidence, first, n_beats))
+
+
+def running_rate_bpm(context: BeatContext, width: int) -> np.ndarray:
+    """Per RR interval, 60 / the median of the readable intervals in a centred window of ``width``."""
+    rr = np.where(context.interval_readable, context.rr_s, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 60.0 / windowed_nanmedian(rr, width)
+
+
+def find_rate_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
+    """Bradycardia and tachycardia stretches of at least ``rate_min_duration_s``."""
+    if len(context.samples) < 2:
+        return []
+    rate = running_rate_bpm(context, settings.rate_window_beats)
+    with np.errstate(divide="ignore"):
+        instant = 60.0 / context.rr_s
+    regions = []
+    for kind, running, raw in (("bradycardia", rate < settings.bradycardia_bpm, instant < settings.bradycardia_bpm),
+                               ("tachycardia", rate > settings.tachycardia_bpm, instant > settings.tachycardia_bpm)):
+        first, n_intervals = find_true_runs(running & context.interval_readable)
+        duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
+        keep = duration_s >= settings.rate_min_duration_s
+        first, n_beats = first[keep], n_intervals[keep] + 1
+        confidence = interval_share(raw, first, n_beats - 1) * group_mean(context.confidence, first, n_beats)
+        regions += make_regions(kind, context, first, n_beats,
+                                mean_rates_bpm(context.samples, first, n_beats, context.fs_hz), confidence)
+    return regions
+
+
+def count_af_usable_intervals(context: BeatContext) -> int:
+    """RR intervals usable for the AF decision (between readable N or S beats, crossing no unreadable stretch)."""
+    eligible = context.readable & np.isin(context.classes, (_N, _S))
+    return int(np.count_nonzero(eligible[1:] & eligible[:-1] & context.interval_readable))
+
+
+def regions_to_rows(regions: list[Region], fs_hz: float) -> list[dict]:
+    """One plain dict per region (the CSV and JSON tables), times in seconds."""
+    return [{"kind": r.kind, "start_s": round(r.start / fs_hz, 3), "end_s": round(r.stop / fs_hz, 3),
+             "duration_s": round(r.duration_s(fs_hz), 3), "start_sample": r.start, "stop_sample": r.stop,
+             "first_beat": r.first_beat, "n_beats": r.n_beats,
+             "heart_rate_bpm": None if np.isnan(r.heart_rate_bpm) else round(r.heart_rate_bpm, 1),
+             "confidence": round(r.confidence, 3)} for r in regions]

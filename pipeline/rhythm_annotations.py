@@ -1,0 +1,151 @@
+"""Flagged regions as MIT-BIH-style WFDB annotations, and rhythm intervals read back from annotations.
+
+The written annotation file holds, in sample order:
+
+- one beat annotation per beat, with the symbol of its AAMI class (``N S V F Q``; beats inside
+  an unreadable stretch are written ``Q``, unclassifiable, so that no event is claimed there);
+- rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
+  sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
+- a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``.
+
+Each beat takes the rhythm of the highest-priority region that covers it (:data:`RHYTHM_LABELS`,
+lowest priority first; ``(N`` where none does), and the rhythm holds from that beat to the next
+beat with another rhythm: a run's episode runs from its first beat to the beat after its last,
+as the MIT-BIH annotators marked ``(VT``, ``(B`` and ``(T``. Beats inside unreadable stretches
+keep the rhythm of the last readable beat, so an episode is neither ended nor begun inside
+noise. WFDB's ``epicmp`` (AF episodes) and ``rxr`` (runs) read these files; :mod:`pipeline.region_eval`
+applies the same rules in Python.
+
+References
+----------
+Moody GB, Mark RG, "The impact of the MIT-BIH Arrhythmia Database", IEEE Eng Med Biol 20(3):45-50,
+2001; MIT-BIH Arrhythmia Database Directory (rhythm annotation labels). WFDB Applications Guide
+(``rdann``, ``epicmp``, ``rxr``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL
+from pipeline.records import write_annotations
+from pipeline.regions import Region, encode_classes
+from pipeline.types import Annotations
+
+NORMAL_RHYTHM = "(N"
+RHYTHM_LABELS = (
+    ("bradycardia", "(SBR"),
+    ("supraventricular_bigeminy", "(AB"),
+    ("atrial_fibrillation", "(AFIB"),
+    ("ventricular_trigeminy", "(T"),
+    ("ventricular_bigeminy", "(B"),
+    ("supraventricular_tachycardia", "(SVTA"),
+    ("idioventricular_rhythm", "(IVR"),
+    ("ventricular_tachycardia", "(VT"),
+)
+"""Region kinds written as rhythms, lowest priority first, with their MIT-BIH labels (bradycardia is
+written ``(SBR``, sinus bradycardia, whatever its origin: RR intervals alone do not tell). Other kinds
+(isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
+have no MIT-BIH rhythm label and go to the CSV and JSON tables only."""
+
+_LABELS = (NORMAL_RHYTHM,) + tuple(label for _, label in RHYTHM_LABELS)
+_PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
+
+
+def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
+                           fs_hz: float) -> Annotations:
+    """Beat, rhythm-change and pause annotations of one record (module docstring).
+
+    Examples
+    --------
+    >>> t = np.arange(10) * 200 + 100
+    >>> regions = [Region("ventricular_tachycardia", 700, 1101, 3, 3, 108.0, 1.0)]
+    >>> ann = regions_to_annotations(regions, t, np.array(list("NNNVVVNNNN")), 360.0)
+    >>> [(int(s), str(a)) for s, sym, a in zip(ann.samples, ann.symbols, ann.aux_notes) if sym == "+"]
+    [(99, '(N'), (699, '(VT'), (1299, '(N')]
+    """
+    samples = np.asarray(beat_samples, dtype=np.int64)
+    classes = encode_classes(beat_classes, len(samples))
+    unreadable = beats_in_unreadable(regions, len(samples))
+    symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[classes]
+    symbols[unreadable] = "Q"
+    rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
+    changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
+    pauses = [r for r in regions if r.kind == "pause"]
+    parts = [
+        (samples, symbols, np.full(len(samples), "", dtype=object)),
+        (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
+         np.array([_LABELS[k] for k in rhythm[changes]], dtype=object)),
+        (np.array([(r.start + r.stop) // 2 for r in pauses], dtype=np.int64), np.full(len(pauses), '"', dtype="<U2"),
+         np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object)),
+    ]
+    all_samples = np.concatenate([p[0] for p in parts])
+    rank = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
+    order = np.lexsort((-rank, all_samples))  # at equal samples: notes, rhythm changes, then beats
+    return Annotations(all_samples[order], np.concatenate([p[1] for p in parts])[order],
+                       np.concatenate([p[2] for p in parts])[order])
+
+
+def beats_in_unreadable(regions: list[Region], n_beats: int) -> np.ndarray:
+    """Boolean per beat: inside an ``unreadable`` region."""
+    inside = np.zeros(n_beats, bool)
+    for r in regions:
+        if r.kind == "unreadable" and r.n_beats:
+            inside[r.beats] = True
+    return inside
+
+
+def assign_rhythm(regions: list[Region], n_beats: int) -> np.ndarray:
+    """Per beat, the index into the rhythm labels (0 for ``(N``) of the highest-priority region covering it."""
+    rhythm = np.zeros(n_beats, np.int64)
+    for r in regions:
+        priority = _PRIORITY.get(r.kind)
+        if priority is not None and r.n_beats:
+            rhythm[r.beats] = np.maximum(rhythm[r.beats], priority)
+    return rhythm
+
+
+def hold_through(rhythm: np.ndarray, unreadable: np.ndarray) -> np.ndarray:
+    """Give unreadable beats the rhythm of the last readable beat before them (``(N`` at the start)."""
+    index = np.where(unreadable, -1, np.arange(len(rhythm)))
+    last = np.maximum.accumulate(index) if len(index) else index
+    return np.where(last >= 0, rhythm[np.maximum(last, 0)], 0)
+
+
+def rhythm_intervals(annotations: Annotations, label: str, n_samples: int) -> np.ndarray:
+    """(k, 2) [start, stop) intervals of one rhythm label, from its ``+`` annotations.
+
+    An episode starts at a ``+`` annotation whose aux note is ``label`` and ends at the next ``+``
+    annotation with another note, or at ``n_samples`` (the rule of WFDB ``epicmp``). Consecutive
+    annotations with the same label continue one episode.
+
+    Examples
+    --------
+    >>> ann = Annotations(np.array([0, 100, 300, 500]), np.array(["+", "N", "+", "+"]),
+    ...                   np.array(["(AFIB", "", "(AFIB", "(N"], dtype=object))
+    >>> rhythm_intervals(ann, "(AFIB", 1000).tolist()
+    [[0, 500]]
+    """
+    is_rhythm = annotations.symbols == "+"
+    times = annotations.samples[is_rhythm]
+    notes = np.array([str(a).strip("\x00 ") for a in annotations.aux_notes[is_rhythm]], dtype=object)
+    if len(times) == 0:
+        return np.empty((0, 2), np.int64)
+    match = notes == label
+    changes = np.concatenate([[True], match[1:] != match[:-1]])
+    starts = np.flatnonzero(changes & match)
+    ends = np.flatnonzero(changes & ~match)
+    stops = [times[ends[ends > s][0]] if np.any(ends > s) else n_samples for s in starts]
+    return np.stack([times[starts], np.asarray(stops, dtype=np.int64)], axis=1).reshape(-1, 2).astype(np.int64)
+
+
+def write_region_annotations(out_dir: str | Path, record_name: str, annotator: str, annotations: Annotations,
+                             fs_hz: float, file_fs_hz: float) -> Path:
+    """Write ``out_dir/record_name.<annotator>``, samples converted to the record file's rate ``file_fs_hz``."""
+    samples = annotations.samples
+    if file_fs_hz != fs_hz:
+        samples = np.round(samples * (file_fs_hz / fs_hz)).astype(np.int64)
+    converted = Annotations(samples, annotations.symbols, annotations.aux_notes)
+    return write_annotations(out_dir, record_name, annotator, converted, fs_hz=file_fs_hz)

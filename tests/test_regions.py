@@ -1,0 +1,385 @@
+"""Region finding, record summary and rhythm annotations: synthetic beat sequences with known events,
+then real MIT-BIH records against their reference rhythm labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+
+from pipeline.atrial import PWaveSettings, measure_p_wave_similarity
+from pipeline.errors import EcgInputError
+from pipeline.records import read_annotations, write_annotations
+from pipeline.region_eval import EpisodeCounts, evaluate_record, label_with_reference
+from pipeline.regions import (
+    REGION_KINDS,
+    BeatLabelError,
+    Region,
+    RegionSettings,
+    find_regions,
+    merge_intervals,
+    regions_to_rows,
+    windowed_nanmedian,
+)
+from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals
+from pipeline.rr import BeatPositionError
+from pipeline.summary import summarize_record, summary_to_dict
+from pipeline.types import QualitySpan
+
+FS = 360.0
+
+
+def beats_from_rr(rr_s: np.ndarray, start_s: float = 1.0) -> np.ndarray:
+    """Beat samples from a sequence of RR intervals (seconds)."""
+    return np.round((start_s + np.concatenate([[0.0], np.cumsum(rr_s)])) * FS).astype(np.int64)
+
+
+def sequence(classes: str, rr_s: float = 0.8, overrides: dict[int, float] | None = None):
+    """Beats with the given class letters; ``overrides[i]`` is the RR interval ending at beat i."""
+    rr = np.full(len(classes) - 1, rr_s)
+    for beat, value in (overrides or {}).items():
+        rr[beat - 1] = value
+    samples = beats_from_rr(rr)
+    return samples, np.array(list(classes)), int(samples[-1] + FS)
+
+
+def kinds_of(regions: list[Region]) -> list[tuple[str, int, int]]:
+    return [(r.kind, r.first_beat, r.n_beats) for r in regions]
+
+
+# ------------------------------------------------------------------------------------------------
+# Runs, couplets, bigeminy, trigeminy
+# ------------------------------------------------------------------------------------------------
+
+def test_isolated_couplet_vt_and_idioventricular_run_are_found_exactly():
+    classes = ["N"] * 60
+    classes[10] = "V"
+    classes[20:22] = ["V", "V"]
+    classes[30:33] = ["V", "V", "V"]
+    classes[40:44] = ["V"] * 4
+    samples, letters, n = sequence("".join(classes), overrides={30: 0.4, 31: 0.4, 32: 0.4})
+    regions = find_regions(samples, letters, FS, [], n)
+    assert kinds_of(regions) == [("isolated_ventricular", 10, 1), ("ventricular_couplet", 20, 2),
+                                 ("ventricular_tachycardia", 30, 3), ("idioventricular_rhythm", 40, 4)]
+    vt = regions[2]
+    assert vt.heart_rate_bpm == pytest.approx(150.0, abs=0.5)
+    assert vt.start == samples[30] and vt.stop == samples[32] + 1
+    assert regions[3].heart_rate_bpm == pytest.approx(75.0, abs=0.5)
+    assert all(r.confidence == 1.0 for r in regions)
+
+
+def test_supraventricular_runs_are_split_by_rate():
+    classes = ["N"] * 50
+    classes[10:14] = ["S"] * 4
+    classes[30:33] = ["S"] * 3
+    classes[40] = "S"
+    samples, letters, n = sequence("".join(classes), overrides={10: 0.45, 11: 0.45, 12: 0.45, 13: 0.45})
+    assert kinds_of(find_regions(samples, letters, FS, [], n)) == [
+        ("supraventricular_tachycardia", 10, 4), ("supraventricular_run", 30, 3), ("isolated_supraventricular", 40, 1)]
+
+
+def test_fusion_beats_extend_ventricular_runs_but_alone_are_not_reported():
+    samples, letters, n = sequence("NNNNVFVNNNNFNNNN", overrides={5: 0.5, 6: 0.5})
+    assert kinds_of(find_regions(samples, letters, FS, [], n)) == [("ventricular_tachycardia", 4, 3)]
+
+
+def test_bigeminy_from_three_alternations_and_not_from_two():
+    samples, letters, n = sequence("NNNNVNVNVNVNNNNNNVNVNNNN")
+    regions = find_regions(samples, letters, FS, [], n)
+    bigeminy = [r for r in regions if r.kind == "ventricular_bigeminy"]
+    assert kinds_of(bigeminy) == [("ventricular_bigeminy", 4, 7)]
+    assert [r.first_beat for r in regions if r.kind == "isolated_ventricular"] == [4, 6, 8, 10, 17, 19]
+
+
+def test_trigeminy_and_supraventricular_bigeminy():
+    samples, letters, n = sequence("NNVNNVNNVNNVNNNNNNNSNSNSNNNN")
+    found = [(r.kind, r.first_beat, r.n_beats) for r in find_regions(samples, letters, FS, [], n)
+             if r.kind.endswith(("bigeminy", "trigeminy"))]
+    assert found == [("ventricular_trigeminy", 2, 10), ("supraventricular_bigeminy", 19, 5)]
+
+
+def test_a_couplet_breaks_a_bigeminy_chain():
+    samples, letters, n = sequence("NNVNVNVVNVNVNNN")
+    assert [r.kind for r in find_regions(samples, letters, FS, [], n) if r.kind == "ventricular_bigeminy"] == []
+
+
+def test_class_indices_and_letters_give_the_same_regions():
+    samples, letters, n = sequence("NNNVVNNNSNNVNVNVNNN")
+    indices = np.array(["NSVFQ".index(c) for c in letters])
+    assert find_regions(samples, letters, FS, [], n) == find_regions(samples, indices, FS, [], n)
+
+
+# ------------------------------------------------------------------------------------------------
+# Pauses and rate stretches
+# ------------------------------------------------------------------------------------------------
+
+def test_pause_over_the_threshold_only():
+    samples, letters, n = sequence("N" * 30, overrides={10: 2.5, 20: 1.9})
+    regions = find_regions(samples, letters, FS, [], n)
+    assert kinds_of(regions) == [("pause", 9, 2)]
+    assert regions[0].heart_rate_bpm == pytest.approx(24.0, abs=0.1)
+    assert find_regions(samples, letters, FS, [], n, RegionSettings(pause_s=3.0)) == []
+
+
+def test_bradycardia_and_tachycardia_stretches():
+    rr = np.concatenate([np.full(40, 0.8), np.full(60, 1.5), np.full(40, 0.8), np.full(120, 0.5), np.full(40, 0.8)])
+    samples = beats_from_rr(rr)
+    regions = find_regions(samples, np.full(len(samples), "N"), FS, [], int(samples[-1] + FS))
+    brady = [r for r in regions if r.kind == "bradycardia"]
+    tachy = [r for r in regions if r.kind == "tachycardia"]
+    assert len(brady) == 1 and len(tachy) == 1
+    assert brady[0].duration_s(FS) == pytest.approx(90.0, abs=8.0)
+    assert brady[0].heart_rate_bpm == pytest.approx(40.0, abs=1.0)
+    assert tachy[0].duration_s(FS) == pytest.approx(60.0, abs=5.0)
+    assert {r.kind for r in regions} == {"bradycardia", "tachycardia"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Atrial fibrillation
+# ------------------------------------------------------------------------------------------------
+
+def af_sequence(seed: int = 0):
+    """150 regular beats, 300 beats with independent RR of 0.4-1.1 s, 150 regular beats."""
+    rng = np.random.default_rng(seed)
+    rr = np.concatenate([np.full(150, 0.8), rng.uniform(0.4, 1.1, 300), np.full(150, 0.8)])
+    samples = beats_from_rr(rr)
+    return samples, np.full(len(samples), "N"), int(samples[-1] + FS)
+
+
+def test_irregular_rr_is_found_as_af_from_rr_alone():
+    samples, classes, n = af_sequence()
+    af = [r for r in find_regions(samples, classes, FS, [], n) if r.kind == "atrial_fibrillation"]
+    assert len(af) == 1
+    assert abs(af[0].first_beat - 150) <= 16 and abs(af[0].first_beat + af[0].n_beats - 451) <= 16
+    assert 0.8 < af[0].confidence <= 1.0
+
+
+def test_consistent_p_waves_veto_af_and_absent_ones_confirm_it():
+    samples, classes, n = af_sequence()
+    sinus = np.full(len(samples), 0.95)
+    fibrillation = sinus.copy()
+    fibrillation[150:451] = 0.1
+    kinds = {name: [r.kind for r in find_regions(samples, classes, FS, [], n, p_wave_similarity=p)]
+             for name, p in (("sinus", sinus), ("fibrillation", fibrillation))}
+    assert "atrial_fibrillation" not in kinds["sinus"]
+    assert kinds["fibrillation"].count("atrial_fibrillation") == 1
+
+
+def test_bigeminal_rr_pattern_is_not_af_even_without_beat_labels():
+    rr = np.tile([0.5, 1.1], 200)
+    samples = beats_from_rr(rr)
+    regions = find_regions(samples, np.full(len(samples), "N"), FS, [], int(samples[-1] + FS))
+    assert "atrial_fibrillation" not in {r.kind for r in regions}
+
+
+def test_af_episodes_shorter_than_the_minimum_are_dropped():
+    rng = np.random.default_rng(1)
+    rr = np.concatenate([np.full(150, 0.8), rng.uniform(0.4, 1.1, 300), np.full(150, 0.8)])
+    samples = beats_from_rr(rr)
+    settings = RegionSettings(af_min_duration_s=1000.0)
+    kinds = {r.kind for r in find_regions(samples, np.full(len(samples), "N"), FS, [], int(samples[-1] + FS), settings)}
+    assert "atrial_fibrillation" not in kinds
+
+
+def test_p_wave_similarity_separates_repeating_and_random_atrial_activity():
+    rng = np.random.default_rng(2)
+    samples = np.arange(1, 200) * 300
+    x = rng.normal(0, 0.002, 61000)
+    for r in samples:
+        x[r - 60:r - 40] += np.hanning(20) * 0.1
+    repeating = measure_p_wave_similarity(x, samples, FS)
+    random = measure_p_wave_similarity(rng.normal(0, 0.05, 61000), samples, FS)
+    assert np.nanmedian(repeating) > 0.9 and np.nanmedian(random) < 0.4
+    assert np.isnan(measure_p_wave_similarity(x, np.array([10, 500]), FS)[0])  # segment before the record
+    with pytest.raises(ValueError, match="expected"):
+        PWaveSettings(window_s=(0.05, 0.2))
+
+
+# ------------------------------------------------------------------------------------------------
+# Unreadable signal
+# ------------------------------------------------------------------------------------------------
+
+def test_no_event_is_claimed_inside_unreadable_signal():
+    classes = ["N"] * 40
+    classes[20:24] = ["V"] * 4
+    samples, letters, n = sequence("".join(classes), overrides={21: 0.4, 22: 0.4, 23: 0.4})
+    noise = [QualitySpan("noise", lead, int(samples[19] + 50), int(samples[25] - 50)) for lead in (0, 1)]
+    regions = find_regions(samples, letters, FS, noise, n, n_leads=2)
+    assert kinds_of(regions) == [("unreadable", 20, 5)]
+    one_lead = find_regions(samples, letters, FS, noise[:1], n, n_leads=2)
+    vt = [r for r in one_lead if r.kind == "ventricular_tachycardia"]
+    assert len(vt) == 1 and vt[0].confidence == pytest.approx(0.5)
+    ignoring_noise = RegionSettings(unreadable_kinds=("missing", "flat", "saturated"))
+    assert "ventricular_tachycardia" in {r.kind for r in find_regions(samples, letters, FS, noise, n, ignoring_noise,
+                                                                      n_leads=2)}
+
+
+def test_no_pause_is_claimed_across_unreadable_signal():
+    samples, letters, n = sequence("N" * 30, overrides={10: 4.0})
+    gap = [QualitySpan("missing", 0, int(samples[9] + 100), int(samples[10] - 100))]
+    assert kinds_of(find_regions(samples, letters, FS, gap, n, n_leads=1)) == [("unreadable", -1, 0)]
+
+
+def test_merge_intervals_joins_overlapping_and_touching_spans():
+    assert merge_intervals([(10, 20), (0, 5), (15, 30), (30, 40), (50, 60)]).tolist() == [[0, 5], [10, 40], [50, 60]]
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad input
+# ------------------------------------------------------------------------------------------------
+
+def test_bad_inputs_raise_specific_errors():
+    samples, letters, n = sequence("NNNN")
+    with pytest.raises(BeatLabelError, match=r"expected \(4,\)"):
+        find_regions(samples, letters[:3], FS, [], n)
+    with pytest.raises(BeatLabelError, match="'X'"):
+        find_regions(samples, np.array(list("NNXN")), FS, [], n)
+    with pytest.raises(BeatLabelError, match="index 7"):
+        find_regions(samples, np.array([0, 0, 7, 0]), FS, [], n)
+    with pytest.raises(BeatPositionError):
+        find_regions(samples[::-1], letters, FS, [], n)
+    with pytest.raises(BeatLabelError, match="one value per beat"):
+        find_regions(samples, letters, FS, [], n, p_wave_similarity=np.ones(3))
+    with pytest.raises(ValueError, match="Received pause_s=0"):
+        RegionSettings(pause_s=0)
+    with pytest.raises(ValueError, match="odd"):
+        RegionSettings(af_window_beats=30)
+    with pytest.raises(ValueError, match="unreadable_kinds"):
+        RegionSettings(unreadable_kinds=("muscle",))
+    assert issubclass(BeatLabelError, EcgInputError)
+
+
+def test_no_beats_and_a_few_beats_give_no_events():
+    assert find_regions(np.empty(0, np.int64), np.empty(0, "<U1"), FS, [], 3600) == []
+    samples, letters, n = sequence("NV")
+    assert kinds_of(find_regions(samples, letters, FS, [], n)) == [("isolated_ventricular", 1, 1)]
+
+
+def test_windowed_nanmedian_ignores_missing_values():
+    assert np.allclose(windowed_nanmedian(np.array([1.0, np.nan, 3.0, 4.0, np.nan, np.nan, np.nan, 5.0]), 3),
+                       [1.0, 2.0, 3.5, 3.5, 4.0, np.nan, 5.0, 5.0], equal_nan=True)
+
+
+def test_region_finding_of_a_half_hour_record_is_fast():
+    rng = np.random.default_rng(3)
+    rr = rng.uniform(0.5, 1.0, 2600)
+    samples = beats_from_rr(rr)
+    classes = rng.choice(list("NNNNNNNNSV"), len(samples))
+    find_regions(samples, classes, FS, [], int(samples[-1] + FS))
+    started = time.perf_counter()
+    find_regions(samples, classes, FS, [], int(samples[-1] + FS), p_wave_similarity=rng.uniform(0, 1, len(samples)))
+    assert time.perf_counter() - started < 0.1  # about 5 ms; the bound only catches accidental slowness
+
+
+# ------------------------------------------------------------------------------------------------
+# Summary
+# ------------------------------------------------------------------------------------------------
+
+def test_summary_counts_burden_rate_events_and_longest_run():
+    classes = ["N"] * 200
+    classes[10:13] = ["V"] * 3
+    classes[50] = "S"
+    samples, letters, n = sequence("".join(classes))
+    regions = find_regions(samples, letters, FS, [], n)
+    s = summarize_record(regions, samples, letters, FS, [], n)
+    assert s.beat_counts == (196, 1, 3, 0, 0)
+    assert s.ventricular_burden_pct == pytest.approx(1.5)
+    assert s.heart_rate_mean_bpm == pytest.approx(75.0, abs=0.5)
+    assert s.heart_rate_min_bpm == pytest.approx(75.0, abs=1.0) and s.heart_rate_max_bpm == pytest.approx(75.0, abs=1.0)
+    assert s.event("idioventricular_rhythm").count == 1 and s.event("isolated_supraventricular").count == 1
+    assert s.longest_ventricular_run == 3 and s.longest_supraventricular_run == 1
+    assert s.af_burden_pct == 0.0 and s.readable_fraction == 1.0 and s.notes == ()
+    assert {t.kind for t in s.events} == set(REGION_KINDS)
+    assert summary_to_dict(s)["beat_counts"]["V"] == 3
+
+
+def test_summary_says_plainly_what_cannot_be_assessed():
+    empty = summarize_record([], np.empty(0, np.int64), np.empty(0, "<U1"), FS, [], int(20 * FS))
+    assert any(note.startswith("no beats found") for note in empty.notes)
+    assert np.isnan(empty.heart_rate_mean_bpm) and np.isnan(empty.af_burden_pct)
+    samples, letters, n = sequence("N" * 12)
+    short = summarize_record([], samples, letters, FS, [], n)
+    assert any("insufficient readable signal for AF assessment" in note for note in short.notes)
+    noisy = [QualitySpan("noise", 0, 0, int(0.8 * n))]
+    regions = find_regions(samples, letters, FS, noisy, n, n_leads=1)
+    mostly_noise = summarize_record(regions, samples, letters, FS, noisy, n, n_leads=1)
+    assert any(note.startswith("mostly unreadable signal: 20% readable") for note in mostly_noise.notes)
+
+
+def test_regions_to_rows_are_plain_values():
+    samples, letters, n = sequence("NNNVNNN")
+    rows = regions_to_rows(find_regions(samples, letters, FS, [], n), FS)
+    assert rows[0]["kind"] == "isolated_ventricular" and rows[0]["start_s"] == pytest.approx(samples[3] / FS, abs=1e-3)
+
+
+# ------------------------------------------------------------------------------------------------
+# Rhythm annotations
+# ------------------------------------------------------------------------------------------------
+
+def test_rhythm_annotations_follow_mit_bih_conventions():
+    classes = ["N"] * 40
+    classes[10:13] = ["V"] * 3
+    samples, letters, n = sequence("".join(classes), overrides={11: 0.4, 12: 0.4})
+    ann = regions_to_annotations(find_regions(samples, letters, FS, [], n), samples, letters, FS)
+    changes = [(int(t), a) for t, s, a in zip(ann.samples, ann.symbols, ann.aux_notes) if s == "+"]
+    assert changes == [(samples[0] - 1, "(N"), (samples[10] - 1, "(VT"), (samples[13] - 1, "(N")]
+    assert "".join(ann.symbols[ann.symbols != "+"]) == "".join(classes)
+
+
+def test_beats_in_unreadable_signal_are_written_q_and_the_rhythm_holds():
+    samples, letters, n = sequence("NNNNNNNVVVVNNNNN", overrides={8: 0.4, 9: 0.4, 10: 0.4})
+    noise = [QualitySpan("noise", 0, int(samples[9] - 10), int(samples[12] + 10))]
+    regions = find_regions(samples, letters, FS, noise, n, n_leads=1)
+    ann = regions_to_annotations(regions, samples, letters, FS)
+    beats = ann.symbols[ann.symbols != "+"]
+    assert "".join(beats) == "NNNNNNNVVQQQQNNN"
+    assert [a for s, a in zip(ann.symbols, ann.aux_notes) if s == "+"] == ["(N"]
+
+
+def test_rhythm_annotations_written_are_read_back_by_wfdb_with_the_same_intervals(tmp_path):
+    rng = np.random.default_rng(4)
+    rr = np.concatenate([np.full(100, 0.8), rng.uniform(0.4, 1.1, 200), np.full(100, 0.8), np.full(30, 0.8)])
+    classes = np.full(len(rr) + 1, "N")
+    classes[350:357] = list("VNVNVNV")
+    rr[40] = 2.6
+    samples = beats_from_rr(rr)
+    n = int(samples[-1] + FS)
+    regions = find_regions(samples, classes, FS, [], n)
+    assert {"atrial_fibrillation", "ventricular_bigeminy", "pause"} <= {r.kind for r in regions}
+    ann = regions_to_annotations(regions, samples, classes, FS)
+    write_annotations(tmp_path, "syn", "rhy", ann, fs_hz=FS)
+    back = read_annotations(tmp_path / "syn", "rhy", source_fs_hz=FS)
+    assert np.array_equal(back.samples, ann.samples) and np.array_equal(back.symbols, ann.symbols)
+    for label in ("(AFIB", "(B", "(N"):
+        assert rhythm_intervals(back, label, n).tolist() == rhythm_intervals(ann, label, n).tolist()
+    af = [r for r in regions if r.kind == "atrial_fibrillation"][0]
+    assert rhythm_intervals(back, "(AFIB", n).tolist() == [[af.start - 1, int(samples[af.first_beat + af.n_beats]) - 1]]
+    assert any(str(a).startswith("PAUSE 2.60 s") for a in back.aux_notes)
+
+
+# ------------------------------------------------------------------------------------------------
+# Real records, reference beat labels (the region rules alone, not end to end)
+# ------------------------------------------------------------------------------------------------
+
+def pooled(mitdb_dir, names, episode, settings=RegionSettings()) -> EpisodeCounts:
+    return sum((evaluate_record(mitdb_dir / name, label_with_reference, settings).episode(episode) for name in names),
+               EpisodeCounts())
+
+
+def test_reference_af_intervals_are_recovered(mitdb_dir):
+    counts = pooled(mitdb_dir, ("201", "203", "210", "221"), "af")
+    assert counts.duration_sensitivity >= 0.9 and counts.duration_predictivity >= 0.9
+
+
+def test_reference_bigeminy_episodes_are_recovered(mitdb_dir):
+    counts = pooled(mitdb_dir, ("106", "119", "200", "233"), "bigeminy")
+    assert counts.episode_sensitivity >= 0.9 and counts.episode_predictivity >= 0.8
+
+
+def test_reference_vt_episodes_are_recovered_when_noise_spans_do_not_hide_them(mitdb_dir):
+    settings = dataclasses.replace(RegionSettings(), unreadable_kinds=("missing", "flat", "saturated"))
+    counts = pooled(mitdb_dir, ("106", "200", "203", "205", "207", "210", "213", "214", "215", "221", "223", "233"),
+                    "vt", settings)
+    assert counts.episode_sensitivity >= 0.9 and counts.episode_predictivity >= 0.8
