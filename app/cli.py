@@ -15,6 +15,8 @@ import click
 from app import config
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
+from app.model_cli import evaluate_command, train_command
+from app.regions_cli import evaluate_regions_command
 from pipeline.database import fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
@@ -199,6 +201,6 @@ def main() -> None:
     cli(prog_name="ecg")
 
 
-from app.regions_cli import evaluate_regions_command  # noqa: E402  (registered last; see app/regions_cli.py)
-
 cli.add_command(evaluate_regions_command)
+cli.add_command(train_command)
+cli.add_command(evaluate_command)

@@ -1,13 +1,15 @@
 """Beat datasets of the MIT-BIH inter-patient split (DS1/DS2) on reference beat positions.
 
 Each record goes through the same stages as inference: :func:`pipeline.records.read_record`
--> :func:`pipeline.clean.clean_signal` -> :func:`pipeline.segment.segment_beats`, with the
-reference beat annotations in place of detected R peaks. Beats are labelled with their AAMI EC57
+-> :func:`pipeline.clean.clean_signal` -> :func:`pipeline.segment.segment_beats` ->
+:func:`pipeline.features.compute_beat_context`, with the reference beat annotations in place of
+detected R peaks. Beats are labelled with their AAMI EC57
 class (:data:`pipeline.labels.AAMI_CLASSES` order); non-beat annotations are not beats, and beat
 symbols without an AAMI class are excluded and counted in ``BeatDataset.excluded_symbols``.
 
 Each record's arrays are cached as ``.npz`` in a caller-given directory, under a key that
-hashes the record's files, the segmentation and cleaning settings and :data:`DATASET_VERSION`.
+hashes the record's files, the segmentation, cleaning and feature settings and
+:data:`DATASET_VERSION`.
 
 References
 ----------
@@ -24,7 +26,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ from tqdm import tqdm
 
 from pipeline.clean import CleaningSettings, clean_signal
 from pipeline.errors import DataDirectoryError
+from pipeline.features import FeatureSettings, compute_beat_context, subtract_template
 from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami
 from pipeline.records import read_record
 from pipeline.segment import segment_beats
@@ -40,7 +43,7 @@ from pipeline.types import Beats, Record, SegmentationSettings
 
 logger = logging.getLogger(__name__)
 
-DATASET_VERSION = 1
+DATASET_VERSION = 2
 """Bump when the way beats are built changes (code, not settings), to invalidate caches."""
 
 SPLIT_RECORDS = {"ds1": DS1, "ds2": DS2}
@@ -73,6 +76,15 @@ class BeatDataset:
         Beat annotations left out because their symbol has no AAMI class, by symbol.
     settings : SegmentationSettings
     cleaning : CleaningSettings
+    context_features : np.ndarray or None
+        float32 (n_beats, n_context_features): record-relative morphology, rhythm and P-wave
+        features (:func:`pipeline.features.compute_beat_context`, computed over all of each
+        record's beats), never NaN.
+    context_feature_names : tuple of str
+    record_templates_mv : np.ndarray or None
+        float32 (n_records, window_samples, n_leads): each record's dominant beat, in
+        ``records`` order; see :meth:`template_channels_mv`.
+    features : FeatureSettings
     """
 
     windows_mv: np.ndarray
@@ -88,6 +100,10 @@ class BeatDataset:
     excluded_symbols: dict[str, int]
     settings: SegmentationSettings
     cleaning: CleaningSettings
+    context_features: np.ndarray | None = None
+    context_feature_names: tuple[str, ...] = ()
+    record_templates_mv: np.ndarray | None = None
+    features: FeatureSettings = field(default_factory=FeatureSettings)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -107,6 +123,20 @@ class BeatDataset:
             ids[np.isin(ids, others)] = first
         return ids
 
+    def template_channels_mv(self) -> np.ndarray:
+        """Each beat window minus its record's template, float32, 0 where the window is missing.
+
+        The same channels as :attr:`pipeline.features.BeatContext.template_channels_mv`, built on
+        demand (they are as large as ``windows_mv``).
+        """
+        if self.record_templates_mv is None:
+            raise ValueError("Received a dataset without record templates; expected one built by "
+                             "build_beat_dataset (DATASET_VERSION >= 2).")
+        position = {name: index for index, name in enumerate(self.records)}
+        index = np.fromiter((position[name] for name in self.record_names), dtype=np.int64,
+                            count=len(self.record_names))
+        return subtract_template(self.windows_mv, self.record_templates_mv[index])
+
 
 def build_split_dataset(
     split: str,
@@ -115,6 +145,7 @@ def build_split_dataset(
     *,
     settings: SegmentationSettings = SegmentationSettings(),
     cleaning: CleaningSettings = CleaningSettings(),
+    features: FeatureSettings = FeatureSettings(),
     progress: bool = True,
 ) -> BeatDataset:
     """Beat dataset of the inter-patient split ``"ds1"`` (training) or ``"ds2"`` (test).
@@ -131,6 +162,8 @@ def build_split_dataset(
         Directory for cached arrays (required; must not be inside ``data_dir``).
     settings : SegmentationSettings
     cleaning : CleaningSettings
+    features : FeatureSettings
+        Settings of the beat-context features.
     progress : bool
         Show a tqdm progress bar over records.
 
@@ -148,7 +181,7 @@ def build_split_dataset(
     if paced:
         raise ValueError(f"Split {key} lists paced records {paced}; expected none of {PACED}.")
     return build_beat_dataset(records, data_dir, cache_dir, settings=settings, cleaning=cleaning,
-                              progress=progress, description=key.upper())
+                              features=features, progress=progress, description=key.upper())
 
 
 def build_beat_dataset(
@@ -158,14 +191,15 @@ def build_beat_dataset(
     *,
     settings: SegmentationSettings = SegmentationSettings(),
     cleaning: CleaningSettings = CleaningSettings(),
+    features: FeatureSettings = FeatureSettings(),
     progress: bool = True,
     description: str = "records",
 ) -> BeatDataset:
     """Beat dataset of any list of annotated records, built or loaded from the cache per record."""
     data_dir, cache_dir = check_directories(data_dir, cache_dir)
-    parts = [load_or_build_record(data_dir / name, cache_dir, settings, cleaning)
+    parts = [load_or_build_record(data_dir / name, cache_dir, settings, cleaning, features)
              for name in tqdm(list(records), desc=description, unit="record", disable=not progress)]
-    return concatenate_parts(parts, tuple(records), settings, cleaning)
+    return concatenate_parts(parts, tuple(records), settings, cleaning, features)
 
 
 def check_directories(data_dir: str | Path, cache_dir: str | Path) -> tuple[Path, Path]:
@@ -181,21 +215,23 @@ def check_directories(data_dir: str | Path, cache_dir: str | Path) -> tuple[Path
 
 
 def load_or_build_record(record_path: Path, cache_dir: Path, settings: SegmentationSettings,
-                         cleaning: CleaningSettings) -> dict[str, np.ndarray]:
+                         cleaning: CleaningSettings,
+                         features: FeatureSettings = FeatureSettings()) -> dict[str, np.ndarray]:
     """Arrays of one record from the cache when its key matches, otherwise built and cached."""
-    key = compute_cache_key(record_path, settings, cleaning)
+    key = compute_cache_key(record_path, settings, cleaning, features)
     cache_path = cache_dir / f"beats-{record_path.name}-{key}.npz"
     if cache_path.exists():
         logger.debug("Record %s: using cached beats %s", record_path.name, cache_path.name)
         with np.load(cache_path, allow_pickle=False) as cached:
             return dict(cached)
     logger.info("Record %s: building beats (cache %s)", record_path.name, cache_path.name)
-    arrays = build_record_arrays(record_path, settings, cleaning)
+    arrays = build_record_arrays(record_path, settings, cleaning, features)
     save_arrays(cache_path, arrays)
     return arrays
 
 
-def compute_cache_key(record_path: Path, settings: SegmentationSettings, cleaning: CleaningSettings) -> str:
+def compute_cache_key(record_path: Path, settings: SegmentationSettings, cleaning: CleaningSettings,
+                      features: FeatureSettings = FeatureSettings()) -> str:
     """Hash of the record's files, the settings and :data:`DATASET_VERSION` (20 hex digits).
 
     Header and annotation files are hashed by content; signal files (large) by size and
@@ -207,6 +243,7 @@ def compute_cache_key(record_path: Path, settings: SegmentationSettings, cleanin
         "files": describe_record_files(record_path),
         "segmentation": settings.to_dict(),
         "cleaning": asdict(cleaning),
+        "features": features.to_dict(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -227,18 +264,27 @@ def describe_record_files(record_path: Path) -> dict[str, str]:
     return description
 
 
-def build_record_arrays(record_path: Path, settings: SegmentationSettings,
-                        cleaning: CleaningSettings) -> dict[str, np.ndarray]:
-    """Read, clean and segment one record at its reference beats; arrays ready for the cache."""
+def build_record_arrays(record_path: Path, settings: SegmentationSettings, cleaning: CleaningSettings,
+                        features: FeatureSettings = FeatureSettings()) -> dict[str, np.ndarray]:
+    """Read, clean and segment one record at its reference beats, with their context; arrays for the cache.
+
+    The beat context (templates, rhythm, P waves) is computed over all of the record's beat
+    annotations, before the beats without an AAMI class are removed.
+    """
     record = read_record(record_path, target_fs_hz=settings.fs_hz)
     if record.annotations is None:
         raise DataDirectoryError(f"Record {record.name}: no reference annotations (.atr); expected an annotated "
                                  "record.")
     order = order_leads(record.signal_mv.shape[1], record.primary_lead)
     signal = clean_signal(record.signal_mv, record.fs_hz, cleaning)[:, order]
-    beats, labels, excluded = label_reference_beats(record, signal, settings)
+    all_beats, symbols = segment_reference_beats(record, signal, settings)
+    context = compute_beat_context(signal, all_beats.samples, record.fs_hz, all_beats, features)
+    beats, labels, excluded = select_labelled_beats(record.name, all_beats, symbols)
+    labelled = map_symbols_to_aami(symbols) != ""
     return {
         "windows_mv": beats.windows_mv, "rr_features": beats.rr_features,
+        "context_features": context.features[labelled],
+        "context_feature_names": np.asarray(context.feature_names), "template_mv": context.template_mv,
         "rr_feature_names": np.asarray(beats.rr_feature_names), "labels": labels,
         "samples": beats.samples, "truncated": beats.truncated, "has_gap": beats.has_gap,
         "lead_names": np.asarray([record.lead_names[j] for j in order]),
@@ -254,17 +300,26 @@ def label_reference_beats(record: Record, signal: np.ndarray,
     RR features are computed over all beat annotations (an unclassifiable beat still ends the
     previous beat's interval) before the unlabelled beats are removed.
     """
+    beats, symbols = segment_reference_beats(record, signal, settings)
+    return select_labelled_beats(record.name, beats, symbols)
+
+
+def segment_reference_beats(record: Record, signal: np.ndarray,
+                            settings: SegmentationSettings) -> tuple[Beats, np.ndarray]:
+    """Segment every reference beat annotation; return the beats and their MIT-BIH symbols."""
     annotations = record.annotations
     beat = is_beat_symbol(annotations.symbols)
-    symbols = annotations.symbols[beat]
+    return segment_beats(signal, annotations.samples[beat], record.fs_hz, settings), annotations.symbols[beat]
+
+
+def select_labelled_beats(name: str, beats: Beats, symbols: np.ndarray) -> tuple[Beats, np.ndarray, Counter]:
+    """Keep the beats whose symbol has an AAMI class; encode their labels and count the excluded symbols."""
     classes = map_symbols_to_aami(symbols)
     labelled = classes != ""
-    beats = segment_beats(signal, annotations.samples[beat], record.fs_hz, settings).select(labelled)
-    labels = encode_classes(classes[labelled])
     excluded = Counter(symbols[~labelled].tolist())
     if excluded:
-        logger.info("Record %s: excluded beats without an AAMI class: %s", record.name, dict(excluded))
-    return beats, labels, excluded
+        logger.info("Record %s: excluded beats without an AAMI class: %s", name, dict(excluded))
+    return beats.select(labelled), encode_classes(classes[labelled]), excluded
 
 
 def encode_classes(classes: np.ndarray) -> np.ndarray:
@@ -294,7 +349,8 @@ def save_arrays(cache_path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def concatenate_parts(parts: list[dict[str, np.ndarray]], records: tuple[str, ...],
-                      settings: SegmentationSettings, cleaning: CleaningSettings) -> BeatDataset:
+                      settings: SegmentationSettings, cleaning: CleaningSettings,
+                      features: FeatureSettings = FeatureSettings()) -> BeatDataset:
     """Join per-record arrays into one :class:`BeatDataset`."""
     lead_counts = {part["windows_mv"].shape[2] for part in parts}
     if len(lead_counts) > 1:
@@ -304,6 +360,7 @@ def concatenate_parts(parts: list[dict[str, np.ndarray]], records: tuple[str, ..
     for part in parts:
         excluded.update(dict(zip(part["excluded_symbols"].tolist(), part["excluded_counts"].tolist())))
     names = tuple(str(n) for n in parts[0]["rr_feature_names"]) if parts else ()
+    context_names = tuple(str(n) for n in parts[0]["context_feature_names"]) if parts else ()
     n_leads = lead_counts.pop() if lead_counts else 0
 
     def join(key: str, empty_shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -323,4 +380,9 @@ def concatenate_parts(parts: list[dict[str, np.ndarray]], records: tuple[str, ..
         excluded_symbols=dict(excluded),
         settings=settings,
         cleaning=cleaning,
+        context_features=join("context_features", (0, len(context_names)), np.float32),
+        context_feature_names=context_names,
+        record_templates_mv=(np.stack([p["template_mv"] for p in parts]) if parts
+                             else np.zeros((0, settings.window_samples, n_leads), np.float32)),
+        features=features,
     )

@@ -1,0 +1,112 @@
+"""``ecg train`` and ``ecg evaluate``: the classifier's training and EC57 evaluation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tomllib
+from pathlib import Path
+
+import click
+
+from app import config
+
+logger = logging.getLogger(__name__)
+
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+SPLITS = ("ds1", "ds2", "all")
+
+
+def read_training_config(path: Path | None):
+    """TrainingConfig from a TOML or JSON file (defaults when ``path`` is None)."""
+    from models.train import TrainingConfig
+
+    if path is None:
+        return TrainingConfig()
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        return TrainingConfig.from_dict(data)
+    except (ValueError, TypeError, KeyError) as error:
+        raise click.BadParameter(f"{path}: {error}", param_hint="--config") from error
+
+
+@click.command("train", context_settings=_CONTEXT)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Training configuration (TOML or JSON; keys of models.train.TrainingConfig).")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MLflow directory (sqlite registry + artifacts; default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@click.option("--run-name", default=None, help="Name of the MLflow run.")
+@click.option("--save-to", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write model.keras + model.json here (e.g. models/bundled).")
+def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: Path | None, run_name: str | None,
+                  save_to: Path | None) -> None:
+    """Train the beat classifier on DS1 (patient-wise CV), track it in MLflow, register it.
+
+    The new version becomes the champion only if its DS1 out-of-fold score beats the current one.
+
+    Example: ecg train --config configs/bundled.toml
+    """
+    from models.training_run import run_training, save_model_files
+
+    training_config = read_training_config(config_path)
+    directory = config.require_data_dir(data_dir)
+    outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
+                           run_name=run_name)
+    metrics = outcome.metrics
+    click.echo(f"run {outcome.run_id}: model version {outcome.version} "
+               f"({'promoted to champion' if outcome.promoted else 'not promoted'}: {outcome.message})")
+    click.echo("DS1 out-of-fold: " + "  ".join(
+        f"{c} Se {100 * metrics[f'cv_{c}_se']:.1f} +P {100 * metrics[f'cv_{c}_ppv']:.1f}" for c in "NSVF")
+        + f"  acc {100 * metrics['cv_accuracy']:.2f}  score {metrics['cv_selection_score']:.3f}"
+        + f"  ({outcome.elapsed_s:.0f} s)")
+    if save_to is not None:
+        from models import registry
+        from models.training_run import MODEL_NAME
+
+        loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
+        click.echo(f"saved {save_model_files(loaded.model, loaded.settings, save_to)}")
+
+
+@click.command("evaluate", context_settings=_CONTEXT)
+@click.option("--model", "model_uri", default=None,
+              help="models:/NAME@ALIAS, models:/NAME/VERSION or a .keras file (default: champion, else bundled).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
+@click.option("--split", type=click.Choice(SPLITS, case_sensitive=False), default="ds2", show_default=True,
+              help="Records to evaluate on (DS2 is the test set; never tune on it).")
+@click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write classification_report.json/.md and REC.<annotator> WFDB files here.")
+@click.option("--annotator", default="cls", show_default=True, help="Extension of the written annotation files.")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str, record_list: str | None,
+                     out_dir: Path | None, annotator: str, mlruns_dir: Path | None) -> None:
+    """EC57 beat classification report: reference positions and end to end with our detector.
+
+    Example: ecg evaluate --model models:/ecg-beat-classifier@champion --split ds2 --out out/ds2
+    """
+    from models.bundled import load_default_model
+    from models.evaluate import evaluate_records, format_markdown, report_to_dict, write_report
+    from models.prepare import InputSettings
+    from models import registry
+    from pipeline.splits import records_for_split
+
+    directory = config.require_data_dir(data_dir)
+    if model_uri is None:
+        loaded = load_default_model(mlruns_dir)
+    else:
+        registry.configure_tracking(mlruns_dir)
+        loaded = registry.load_model(model_uri)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    names = tuple(n.strip() for n in record_list.split(",")) if record_list else records_for_split(split)
+    report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator)
+    context = {"model": loaded.source, "version": loaded.version, "records": split if not record_list else names}
+    result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
+    click.echo(format_markdown(result))
+    if report.failures:
+        sys.exit(1)

@@ -1,0 +1,213 @@
+"""EC57-style evaluation of a beat classifier on MIT-BIH records, two ways.
+
+- **Reference positions** (what papers report): the beats at the reference annotation positions,
+  classified; every labelled beat of each record counts.
+- **End to end** (what users get): the project's own detector finds the beats, which are
+  classified and matched to the reference within 150 ms; missed beats count against their
+  class's Se, extra detections against the +P of the class they were given. Reported over the
+  whole record (comparable with the reference-position figures) and under the EC57 convention
+  of scoring from 5 minutes.
+
+Predicted labels are written as WFDB annotation files (MIT-BIH symbols N, S, V, F, Q at the
+detected beats) so that the WFDB tool ``bxb`` can re-score them.
+
+References
+----------
+ANSI/AAMI EC57:2012; de Chazal P, O'Dwyer M, Reilly RB, IEEE Trans Biomed Eng 51(7), 2004.
+Guo C, Pleiss G, Sun Y, Weinberger KQ, "On calibration of modern neural networks", ICML 2017
+(expected calibration error).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.detect import detect_record_peaks
+from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
+from pipeline.datasets import encode_classes
+from pipeline.records import read_record, write_annotations
+from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes
+from pipeline.types import Annotations, Record
+from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
+from models.train import summarize_counts
+
+logger = logging.getLogger(__name__)
+
+MODES = ("reference", "end_to_end", "end_to_end_ec57")
+"""Report sections: reference positions, detector over the whole record, detector from 5 min."""
+
+
+@dataclass
+class EvaluationReport:
+    """Pooled and per-record classification matrices of each mode, and calibration."""
+
+    records: list[str] = field(default_factory=list)
+    per_record: dict[str, dict[str, ClassificationCounts]] = field(default_factory=dict)
+    confidences: list[np.ndarray] = field(default_factory=list)
+    correct: list[np.ndarray] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def gross(self, mode: str) -> ClassificationCounts:
+        total = ClassificationCounts.empty()
+        for counts in self.per_record.values():
+            total = total + counts[mode]
+        return total
+
+    def calibration_error(self, n_bins: int = 15) -> float:
+        return expected_calibration_error(np.concatenate(self.confidences), np.concatenate(self.correct), n_bins)
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
+    """Top-label ECE: beat-weighted mean |accuracy - confidence| over equal-width confidence bins."""
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        in_bin = bins == b
+        if in_bin.any():
+            total += in_bin.sum() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total / max(len(confidence), 1))
+
+
+def predict_probabilities(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 2048) -> np.ndarray:
+    """Class probabilities of a batch of beats (empty input gives an empty (0, 5) array)."""
+    if len(inputs["features"]) == 0:
+        return np.zeros((0, len(AAMI_CLASSES)), dtype=np.float32)
+    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+
+
+def reference_classes(annotations: Annotations) -> np.ndarray:
+    """Class index of each annotation (``NO_BEAT`` for non-beats and beats without an AAMI class)."""
+    classes = np.full(len(annotations), NO_BEAT, dtype=np.int64)
+    beat = is_beat_symbol(annotations.symbols)
+    encoded = encode_classes(map_symbols_to_aami(annotations.symbols[beat])).astype(np.int64)
+    classes[np.flatnonzero(beat)] = np.where(encoded >= 0, encoded, NO_BEAT)
+    return classes
+
+
+def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
+                    out_dir: Path | None, annotator: str) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
+    """Classification matrices of one record in every mode, and its calibration pairs."""
+    clean = clean_record(record, settings)
+    prepared, labels = prepare_reference_beats(record, settings)
+    probabilities = predict_probabilities(model, prepared.inputs.as_dict())
+    labelled = labels >= 0
+    predicted = np.argmax(probabilities, axis=1)
+    counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
+    detection = detect_record_peaks(record)
+    detected = prepare_beats(record, detection.samples, settings, clean)
+    test_classes = np.argmax(predict_probabilities(model, detected.inputs.as_dict()), axis=1)
+    ref_classes = reference_classes(record.annotations)
+    for mode, start_s in (("end_to_end", 0.0), ("end_to_end_ec57", 300.0)):
+        match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples, start_s=start_s)
+        counts[mode] = compare_classes(match, ref_classes, test_classes)
+    if out_dir is not None:
+        write_predicted_annotations(out_dir, record, detection.samples, test_classes, annotator)
+    confidence = probabilities[labelled].max(axis=1)
+    return counts, confidence, predicted[labelled] == labels[labelled]
+
+
+def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,
+                                annotator: str) -> Path:
+    """WFDB annotation file of the predicted beat labels (MIT-BIH symbols), at the file's own rate."""
+    symbols = np.array([AAMI_TO_SYMBOL[AAMI_CLASSES[c]] for c in classes], dtype="<U2")
+    scale = record.source_fs_hz / record.fs_hz
+    positions = np.round(samples * scale).astype(np.int64)
+    annotations = Annotations(positions, symbols, np.full(len(samples), "", dtype=object))
+    return write_annotations(out_dir, record.name, annotator, annotations, fs_hz=record.source_fs_hz)
+
+
+def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str | Path, records: tuple[str, ...],
+                     out_dir: str | Path | None = None, annotator: str = "cls",
+                     progress: bool = True) -> EvaluationReport:
+    """Evaluate ``model`` on ``records``; one failing record is reported and the others go on."""
+    report = EvaluationReport()
+    out = Path(out_dir) if out_dir is not None else None
+    for name in tqdm(records, desc="evaluate", unit="record", disable=not progress):
+        try:
+            record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz)
+            counts, confidence, correct = evaluate_record(model, record, settings, out, annotator)
+        except Exception as exc:  # batch boundary: report and go on
+            logger.error("record %s failed: %s", name, exc)
+            report.failures[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        report.records.append(name)
+        report.per_record[name] = counts
+        report.confidences.append(confidence)
+        report.correct.append(correct)
+    return report
+
+
+def report_to_dict(report: EvaluationReport, context: dict) -> dict:
+    """JSON-ready report: gross and per-record metrics and matrices of each mode, calibration."""
+    result = {"context": context, "calibration": {"ece_top_label": report.calibration_error(), "n_bins": 15},
+              "failures": report.failures, "modes": {}}
+    for mode in MODES:
+        gross = report.gross(mode)
+        result["modes"][mode] = {
+            "gross": summarize_counts(gross) | {"beats": int(gross.matrix[:-1].sum())},
+            "confusion": {"rows_reference": list(AAMI_CLASSES) + ["none"], "matrix": gross.matrix.tolist()},
+            "per_record": {name: summarize_counts(c[mode]) | {"beats": int(c[mode].matrix[:-1].sum())}
+                           for name, c in report.per_record.items()},
+        }
+    return result
+
+
+def format_markdown(report_dict: dict) -> str:
+    """Human-readable report: gross table per mode, confusion matrices, per-record table."""
+    lines = ["# Beat classification report", "", f"Context: `{json.dumps(report_dict['context'])}`", "",
+             f"Expected calibration error (top label, reference positions): "
+             f"{100 * report_dict['calibration']['ece_top_label']:.2f} %", ""]
+    titles = {"reference": "Reference beat positions (whole records)",
+              "end_to_end": "End to end with the project's detector (whole records)",
+              "end_to_end_ec57": "End to end, EC57 convention (from 5 minutes)"}
+    for mode, section in report_dict["modes"].items():
+        g = section["gross"]
+        lines += [f"## {titles[mode]}", "", "| beats | acc % | N Se | N +P | S Se | S +P | V Se | V +P | F Se | F +P |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+                  f"| {g['beats']} | {format_percent(g['accuracy'])} | " + " | ".join(
+                      format_percent(g[f'{c}_{m}']) for c in "NSVF" for m in ("se", "ppv")) + " |", "",
+                  "Confusion (rows reference, columns predicted; last row/column: no beat):", "",
+                  "| ref \\ pred | " + " | ".join(section["confusion"]["rows_reference"]) + " |",
+                  "|---|" + "---:|" * len(section["confusion"]["rows_reference"])]
+        for name, row in zip(section["confusion"]["rows_reference"], section["confusion"]["matrix"]):
+            lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+        lines += ["", "| record | beats | acc % | S Se | S +P | V Se | V +P |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, r in section["per_record"].items():
+            lines.append(f"| {name} | {r['beats']} | " + " | ".join(
+                format_percent(r[key]) for key in ("accuracy", "S_se", "S_ppv", "V_se", "V_ppv")) + " |")
+        lines.append("")
+    if report_dict["failures"]:
+        lines += ["## Failed records", ""] + [f"- {k}: {v}" for k, v in report_dict["failures"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def replace_nan(value):
+    """Copy of a nested dict/list with NaN floats replaced by None (valid JSON)."""
+    if isinstance(value, dict):
+        return {k: replace_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_nan(v) for v in value]
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def format_percent(value: float) -> str:
+    """``12.3`` for 0.123, ``-`` when undefined (NaN)."""
+    return "-" if value is None or np.isnan(value) else f"{100 * value:.1f}"
+
+
+def write_report(report: EvaluationReport, out_dir: str | Path, context: dict) -> dict:
+    """Write ``classification_report.json`` and ``.md`` into ``out_dir``; returns the dict."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = report_to_dict(report, context)
+    (out / "classification_report.json").write_text(json.dumps(replace_nan(result), indent=2) + "\n",
+                                                    encoding="utf-8")
+    (out / "classification_report.md").write_text(format_markdown(result), encoding="utf-8")
+    return result

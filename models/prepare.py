@@ -1,0 +1,84 @@
+"""One preparation path for training, evaluation and prediction.
+
+record -> clean -> (R peaks: reference or detected) -> segment + RR -> record context -> inputs.
+The settings of every step travel with a trained model (:class:`InputSettings`), so inference
+prepares beats exactly as training did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from pipeline.clean import CleaningSettings, clean_signal
+from pipeline.datasets import encode_classes, order_leads
+from pipeline.features import BeatContext, FeatureSettings, compute_beat_context
+from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+from pipeline.segment import segment_beats
+from pipeline.types import Beats, Record, SegmentationSettings
+from models.inputs import ModelInputs, assemble_inputs
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """Everything that shapes the network's input; saved with the model."""
+
+    segmentation: SegmentationSettings = field(default_factory=SegmentationSettings)
+    cleaning: CleaningSettings = field(default_factory=CleaningSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+
+    def to_dict(self) -> dict:
+        return {"segmentation": self.segmentation.to_dict(), "cleaning": asdict(self.cleaning),
+                "features": asdict(self.features)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InputSettings":
+        cleaning = dict(data["cleaning"])
+        cleaning["powerline_hz"] = tuple(cleaning["powerline_hz"])
+        return cls(SegmentationSettings.from_dict(data["segmentation"]), CleaningSettings(**cleaning),
+                   FeatureSettings(**data["features"]))
+
+
+@dataclass(frozen=True)
+class PreparedBeats:
+    """Beats of one record with their context and network inputs (rows aligned)."""
+
+    beats: Beats
+    context: BeatContext
+    inputs: ModelInputs
+
+    def __len__(self) -> int:
+        return len(self.beats)
+
+
+def clean_record(record: Record, settings: InputSettings) -> np.ndarray:
+    """Cleaned signal with the primary lead first."""
+    order = order_leads(record.signal_mv.shape[1], record.primary_lead)
+    return clean_signal(record.signal_mv, record.fs_hz, settings.cleaning)[:, order]
+
+
+def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
+                  clean_mv: np.ndarray | None = None) -> PreparedBeats:
+    """Segment the beats at ``r_peaks`` (all the record's beats) and build their network inputs."""
+    if record.fs_hz != settings.segmentation.fs_hz:
+        raise ValueError(f"Record {record.name}: received fs_hz={record.fs_hz:g}; the model expects "
+                         f"{settings.segmentation.fs_hz:g} Hz (read the record with read_record).")
+    clean_mv = clean_record(record, settings) if clean_mv is None else clean_mv
+    peaks = np.asarray(r_peaks, dtype=np.int64)
+    beats = segment_beats(clean_mv, peaks, record.fs_hz, settings.segmentation)
+    context = compute_beat_context(clean_mv, peaks, record.fs_hz, beats, settings.features)
+    return PreparedBeats(beats, context, assemble_inputs(beats, context))
+
+
+def prepare_reference_beats(record: Record, settings: InputSettings) -> tuple[PreparedBeats, np.ndarray]:
+    """Prepared beats at the reference beat positions and their AAMI labels (-1: no class).
+
+    Every reference beat shapes the context (RR, templates); labels are -1 for beats whose
+    symbol has no AAMI class, which callers drop before training or scoring.
+    """
+    if record.annotations is None:
+        raise ValueError(f"Record {record.name}: no reference annotations; expected an annotated record.")
+    beat = is_beat_symbol(record.annotations.symbols)
+    labels = encode_classes(map_symbols_to_aami(record.annotations.symbols[beat]))
+    return prepare_beats(record, record.annotations.samples[beat], settings), labels

@@ -1,0 +1,706 @@
+"""MLflow adapter: tracking, logging the classifier, the model registry and loading models back.
+
+The only module of the project that imports mlflow. Everything else (training, evaluation, the
+CLI, the dashboard) goes through the functions here.
+
+Where things are kept
+---------------------
+MLflow 3's file store (``./mlruns`` as plain files) is in maintenance mode and raises by default,
+so runs and the registry live in a SQLite database, with the artifacts next to it::
+
+    <mlruns>/mlflow.db                  tracking + registry (sqlite:///<mlruns>/mlflow.db)
+    <mlruns>/artifacts/<experiment>/    run and model artifacts
+
+``<mlruns>`` is, in order: the ``mlruns_dir`` argument, the environment variable
+``ECG_MLRUNS_DIR``, then ``<repo root>/mlruns``.
+
+How a model is logged (and why it loads in a fresh process)
+-----------------------------------------------------------
+MLflow's Keras flavour breaks on our custom attention layer in a fresh process: the requirements
+it infers omit TensorFlow, and the layer's class is unknown when the ``.keras`` file is read. So
+the classifier is logged as a **pyfunc** model:
+
+- the ``.keras`` file and the model's settings JSON are artifacts of the pyfunc model;
+- the entry point is a generated "models from code" script (no pickle) that builds
+  :class:`KerasBeatClassifier`, whose ``load_context`` imports :mod:`models.attention` (which
+  registers the layer) and reads the file with ``keras.saving.load_model(..., safe_mode=True)``;
+- the project's ``models`` and ``pipeline`` packages travel with it as ``code_paths`` (their
+  ``.py`` files only), and the pip requirements name TensorFlow and Keras explicitly.
+
+Any process with MLflow, TensorFlow and Keras can then run
+``mlflow.pyfunc.load_model("models:/NAME@champion").predict({"waveform": w, "features": f})``.
+Inside the project, :func:`load_model` returns the Keras model itself with its settings.
+
+Telemetry
+---------
+MLflow 3 sends anonymous usage telemetry unless ``MLFLOW_DISABLE_TELEMETRY`` (or ``DO_NOT_TRACK``)
+is true. Its client is created when mlflow is imported, so this module sets
+``MLFLOW_DISABLE_TELEMETRY=true`` (unless already set) just before importing mlflow, and
+:func:`configure_tracking` turns it off again explicitly.
+
+Nothing identifying a patient is logged here: the input example is synthetic (zeros) and the
+settings are whatever the caller passes (segmentation, network, feature names).
+
+References
+----------
+MLflow 3 documentation: "Backend stores" (SQL store), "Custom Python models" and "Models from
+code" (pyfunc), "Model registry" (aliases), "Usage tracking" (``MLFLOW_DISABLE_TELEMETRY``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before mlflow creates its telemetry client
+
+import mlflow  # noqa: E402  (the only mlflow import of the project)
+import mlflow.artifacts  # noqa: E402
+import mlflow.models  # noqa: E402
+import mlflow.pyfunc  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+from models.errors import (  # noqa: E402
+    CorruptModelError,
+    EmptyRegistryError,
+    ModelNotFoundError,
+    ModelSettingsMismatchError,
+)
+
+logger = logging.getLogger(__name__)
+
+MLRUNS_ENV = "ECG_MLRUNS_DIR"
+DEFAULT_EXPERIMENT = "ecg-beat-classifier"
+DEFAULT_MODEL_NAME = "ecg-beat-classifier"
+CHAMPION_ALIAS = "champion"
+KERAS_ARTIFACT = "keras_model"
+SETTINGS_ARTIFACT = "settings"
+KERAS_FILE = "model.keras"
+SETTINGS_FILE = "settings.json"
+METRIC_TAG = "selection_metric"
+METRIC_NAME_TAG = "selection_metric_name"
+DIRECTION_TAG = "selection_higher_is_better"
+
+TRAIN_HINT = ("Train and register one with `ecg train --data-dir DIR`, or pass the path of a .keras file "
+              "(e.g. the bundled model shipped in the models/ package) instead of a models:/ URI.")
+
+ENTRY_POINT = '''"""MLflow "models from code" entry point of the ECG beat classifier (written by models.registry)."""
+import mlflow
+from models.registry import KerasBeatClassifier
+
+mlflow.models.set_model(KerasBeatClassifier())
+'''
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A classifier loaded for inference.
+
+    Attributes
+    ----------
+    model : keras.Model
+        The Keras model, compiled for prediction only (see
+        :func:`models.network.predict_probabilities`).
+    settings : dict
+        Settings saved with it (e.g. ``segmentation``, ``network``, ``feature_names``, ``classes``).
+    source : str
+        What was loaded: the URI as resolved (``models:/NAME/VERSION``) or the file path.
+    name, version : str or None
+        Registered model name and version, when it came from the registry.
+    """
+
+    model: object
+    settings: dict
+    source: str
+    name: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """One registered version: its aliases and the metric it was selected on."""
+
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    metric_name: str | None
+    metric: float | None
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    """What :func:`register_and_maybe_promote` did.
+
+    ``promoted`` is true when the alias now points at ``version``; ``previous_version`` and
+    ``previous_metric`` describe the champion before (None when there was none); ``reason`` says why.
+    """
+
+    name: str
+    version: str
+    alias: str
+    promoted: bool
+    candidate_metric: float
+    previous_version: str | None
+    previous_metric: float | None
+    reason: str
+
+
+with warnings.catch_warnings(record=True):
+    # MLflow warns, when the class is created, that predict has no type hint: a dict of arrays has
+    # no supported hint, and the tensor signature logged with the model validates the input instead.
+    # (Recording swallows it; MLflow's own "once" filter would override an "ignore" filter.)
+
+    class KerasBeatClassifier(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc wrapper of the Keras classifier: loads the ``.keras`` artifact in safe mode.
+
+        ``predict`` takes ``{"waveform": (n, window, channels), "features": (n, n_features)}`` float32
+        arrays and returns the class probabilities (n, n_classes), in the order of the settings'
+        ``classes`` (AAMI N, S, V, F, Q).
+        """
+
+        def load_context(self, context) -> None:
+            """Register the custom layer (import) and read the Keras file with ``safe_mode=True``."""
+            self.model = read_keras_file(Path(context.artifacts[KERAS_ARTIFACT]))
+
+        def predict(self, context, model_input, params=None):
+            """Class probabilities of each beat."""
+            if not isinstance(model_input, dict):
+                raise TypeError(f"Received model input of type {type(model_input).__name__}; expected a dict of "
+                                "arrays with keys 'waveform' and 'features'.")
+            return self.model.predict(model_input, verbose=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tracking
+
+
+def find_repo_root() -> Path:
+    """Directory that holds the ``models`` package (the repository root in a checkout)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def resolve_mlruns_dir(mlruns_dir: str | Path | None = None) -> Path:
+    """The argument, else ``ECG_MLRUNS_DIR``, else ``<repo root>/mlruns`` (absolute)."""
+    chosen = mlruns_dir or os.environ.get(MLRUNS_ENV) or find_repo_root() / "mlruns"
+    return Path(chosen).expanduser().resolve()
+
+
+def disable_telemetry() -> None:
+    """Turn MLflow's usage telemetry off for this process (and drop a client created at import)."""
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    from mlflow.telemetry import set_telemetry_client
+
+    set_telemetry_client()
+
+
+def configure_tracking(mlruns_dir: str | Path | None = None) -> str:
+    """Point MLflow tracking and registry at ``<mlruns>/mlflow.db``; return the tracking URI.
+
+    Creates ``<mlruns>`` and ``<mlruns>/artifacts`` when missing, disables telemetry and the
+    artifact download progress bars (unless ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set).
+    """
+    root = resolve_mlruns_dir(mlruns_dir)
+    (root / "artifacts").mkdir(parents=True, exist_ok=True)
+    disable_telemetry()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def find_configured_mlruns_dir() -> Path | None:
+    """``<mlruns>`` of the current tracking URI when it has this module's layout, else None."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///") or not uri.endswith("/mlflow.db"):
+        return None
+    database = Path(uri[len("sqlite:///"):])
+    return database.parent if database.is_absolute() else None
+
+
+def require_tracking() -> Path:
+    """The configured ``<mlruns>``; configures the default one (:func:`resolve_mlruns_dir`) if none is."""
+    configured = find_configured_mlruns_dir()
+    if configured is None:
+        configure_tracking()
+        configured = find_configured_mlruns_dir()
+    return configured
+
+
+def ensure_experiment(name: str = DEFAULT_EXPERIMENT) -> str:
+    """Id of experiment ``name``, created with its artifacts under ``<mlruns>/artifacts/<name>``.
+
+    MLflow's default experiment would put artifacts under the current directory; named
+    experiments created here keep them under ``<mlruns>``.
+    """
+    location = require_tracking() / "artifacts" / name
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, artifact_location=location.as_uri())
+
+
+@contextlib.contextmanager
+def start_run(run_name: str | None = None, *, experiment: str = DEFAULT_EXPERIMENT,
+              tags: dict[str, str] | None = None):
+    """Run the block inside an MLflow run of ``experiment``; yields the run id.
+
+    Uses the tracking configured by :func:`configure_tracking` (the default ``<mlruns>`` if none).
+    """
+    experiment_id = ensure_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, experiment_id=experiment_id, tags=tags) as run:
+        yield run.info.run_id
+
+
+def log_params(params: dict) -> None:
+    """Log parameters of the active run (values are stringified by MLflow)."""
+    mlflow.log_params(params)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    """Log metrics of the active run (``step``: the epoch, for curves)."""
+    mlflow.log_metrics({key: float(value) for key, value in metrics.items()}, step=step)
+
+
+def log_dict(values: dict, artifact_file: str) -> None:
+    """Save ``values`` as a JSON (or YAML, by extension) artifact of the active run."""
+    mlflow.log_dict(values, artifact_file)
+
+
+def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
+    """Copy a local file or directory into the active run's artifacts."""
+    if Path(path).is_dir():
+        mlflow.log_artifacts(str(path), artifact_path)
+    else:
+        mlflow.log_artifact(str(path), artifact_path)
+
+
+def log_figure(figure, artifact_file: str) -> None:
+    """Save a matplotlib figure (e.g. a confusion matrix) as an image artifact of the active run."""
+    mlflow.log_figure(figure, artifact_file)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    """Set tags of the active run (e.g. the code version and the data fingerprint)."""
+    mlflow.set_tags(tags)
+
+
+# ----------------------------------------------------------------------------------------------
+# Logging the model
+
+
+def log_keras_model(model, settings: dict, *, name: str = "model",
+                    extra_artifacts: dict[str, str | Path] | None = None) -> str:
+    """Log a Keras classifier as an MLflow pyfunc model; return its model URI (``models:/m-...``).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Classifier with inputs ``waveform`` and ``features`` (see :mod:`models.network`).
+    settings : dict
+        JSON-serialisable settings saved beside the model (segmentation, network config, feature
+        names, classes); :func:`load_model` returns them. No patient identifiers.
+    name : str
+        Name of the logged model within the run.
+    extra_artifacts : dict of str to path, optional
+        More files to ship with the model (name -> local path).
+
+    Notes
+    -----
+    Logs into the active run when there is one (see :func:`start_run`). The signature comes
+    from a synthetic input example (two all-zero beats). Register the returned URI with
+    :func:`register_and_maybe_promote`.
+    """
+    require_tracking()
+    run = contextlib.nullcontext() if mlflow.active_run() else start_run(f"log-{name}")
+    with run, tempfile.TemporaryDirectory(prefix="ecg-model-") as tmp:
+        staging = Path(tmp)
+        artifacts = write_model_files(model, settings, staging)
+        artifacts.update({key: str(value) for key, value in (extra_artifacts or {}).items()})
+        example = make_input_example(model)
+        info = mlflow.pyfunc.log_model(
+            name=name, python_model=str(write_entry_point(staging)), artifacts=artifacts,
+            code_paths=stage_code(staging), pip_requirements=list_pip_requirements(),
+            signature=mlflow.models.infer_signature(example, model.predict(example, verbose=0)),
+            input_example=example)
+    logger.info("Logged model %s", info.model_uri)
+    return info.model_uri
+
+
+def write_model_files(model, settings: dict, directory: Path) -> dict[str, str]:
+    """Save the ``.keras`` file and the settings JSON into ``directory``; artifact name -> path."""
+    keras_path = directory / KERAS_FILE
+    model.save(keras_path)
+    settings_path = directory / SETTINGS_FILE
+    settings_path.write_text(json.dumps(settings, indent=2, sort_keys=True))
+    return {KERAS_ARTIFACT: str(keras_path), SETTINGS_ARTIFACT: str(settings_path)}
+
+
+def write_entry_point(directory: Path) -> Path:
+    """Write the "models from code" script that builds :class:`KerasBeatClassifier`."""
+    path = directory / "beat_classifier_entry.py"
+    path.write_text(ENTRY_POINT)
+    return path
+
+
+def stage_code(directory: Path) -> list[str]:
+    """Copy the ``.py`` files (and data tables) of ``models`` and ``pipeline`` for ``code_paths``."""
+    staged = []
+    for package in ("models", "pipeline"):
+        target = directory / "code" / package
+        shutil.copytree(find_repo_root() / package, target, ignore=ignore_non_code)
+        staged.append(str(target))
+    return staged
+
+
+def ignore_non_code(directory: str, names: list[str]) -> set[str]:
+    """``shutil.copytree`` filter: keep sub-packages, ``.py`` and ``.csv`` files only."""
+    return {name for name in names
+            if name == "__pycache__" or (not name.endswith((".py", ".csv")) and not (Path(directory) / name).is_dir())}
+
+
+def list_pip_requirements() -> list[str]:
+    """Pinned requirements of the pyfunc model: TensorFlow (cpu or full), Keras and NumPy."""
+    requirements = []
+    for candidates in (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",)):
+        requirements.append(find_installed(candidates))
+    return requirements
+
+
+def find_installed(candidates: tuple[str, ...]) -> str:
+    """``name==version`` of the first installed distribution among ``candidates``."""
+    for name in candidates:
+        try:
+            return f"{name}=={metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    raise RuntimeError(f"Received none of {candidates} installed; expected one to log the model's requirements.")
+
+
+def make_input_example(model, n_beats: int = 2) -> dict:
+    """Synthetic input (zeros) of ``n_beats`` beats for every model input, by input name."""
+    import numpy as np
+
+    return {tensor.name: np.zeros((n_beats, *tensor.shape[1:]), dtype="float32") for tensor in model.inputs}
+
+
+# ----------------------------------------------------------------------------------------------
+# Registry
+
+
+def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: float, *,
+                               metric_name: str = "val_macro_f1", alias: str = CHAMPION_ALIAS,
+                               higher_is_better: bool = True) -> PromotionResult:
+    """Register ``model_uri`` as a new version of ``name``; move ``alias`` only if it beats the champion.
+
+    Parameters
+    ----------
+    model_uri : str
+        A logged model (``models:/m-...`` from :func:`log_keras_model`, or ``runs:/RUN/model``).
+    name : str
+        Registered model name (created on first use).
+    candidate_metric : float
+        The candidate's DS1 validation metric; stored as the version's tag ``selection_metric``.
+    metric_name : str
+        Name of that metric, stored as ``selection_metric_name``; only versions selected on the
+        same metric are compared.
+    alias : str
+        Alias to move (``champion``).
+    higher_is_better : bool
+        Direction of the metric.
+
+    Returns
+    -------
+    PromotionResult
+        The new version and whether the alias moved to it. A candidate takes the alias when there
+        is no champion yet, or when its metric is strictly better than the champion's. A NaN
+        metric never wins; a champion selected on another metric is left in place (promote by
+        hand with :func:`set_alias`).
+    """
+    require_tracking()
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, name).version
+    for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
+                       (DIRECTION_TAG, str(bool(higher_is_better)))):
+        client.set_model_version_tag(name, version, key, value)
+    champion = find_alias_version(client, name, alias)
+    promoted, reason = decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better)
+    if promoted:
+        client.set_registered_model_alias(name, alias, version)
+    logger.info("Registered %s version %s; %s", name, version, reason)
+    previous = str(champion.version) if champion is not None else None
+    return PromotionResult(name, str(version), alias, promoted, float(candidate_metric), previous,
+                           read_metric(champion, metric_name), reason)
+
+
+def decide_promotion(champion, candidate: float, metric_name: str, higher_is_better: bool) -> tuple[bool, str]:
+    """Whether a candidate with metric ``candidate`` takes the alias from ``champion``, and why."""
+    if math.isnan(candidate):
+        return False, f"candidate {metric_name} is NaN; alias not moved"
+    if champion is None:
+        return True, "no champion yet; candidate promoted"
+    current = read_metric(champion, metric_name)
+    if current is None:
+        return False, (f"champion version {champion.version} has no {metric_name} to compare with; alias not moved "
+                       "(use set_alias to promote by hand)")
+    better = candidate > current if higher_is_better else candidate < current
+    verdict = "promoted" if better else "alias not moved"
+    return better, (f"candidate {metric_name}={candidate:.4g} vs champion version {champion.version} "
+                    f"{current:.4g}: {verdict}")
+
+
+def read_metric(version, metric_name: str) -> float | None:
+    """The version's selection metric when it was selected on ``metric_name``, else None."""
+    if version is None or version.tags.get(METRIC_NAME_TAG) != metric_name or METRIC_TAG not in version.tags:
+        return None
+    return float(version.tags[METRIC_TAG])
+
+
+def find_alias_version(client: MlflowClient, name: str, alias: str):
+    """The model version ``alias`` points at, or None when the alias is not set."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def set_alias(name: str, version: str | int, alias: str = CHAMPION_ALIAS) -> None:
+    """Point ``alias`` at ``version`` unconditionally (manual promotion or rollback)."""
+    require_tracking()
+    MlflowClient().set_registered_model_alias(name, alias, str(version))
+
+
+def list_model_versions(name: str) -> list[ModelVersionInfo]:
+    """Every version of registered model ``name``, oldest first (empty when the name is unknown)."""
+    require_tracking()
+    client = MlflowClient()
+    escaped = name.replace("'", "\\'")
+    versions = client.search_model_versions(f"name = '{escaped}'")
+    aliases = read_aliases(client, name) if versions else {}
+    infos = [ModelVersionInfo(v.name, str(v.version), aliases.get(str(v.version), ()), v.tags.get(METRIC_NAME_TAG),
+                              float(v.tags[METRIC_TAG]) if METRIC_TAG in v.tags else None, v.run_id)
+             for v in versions]
+    return sorted(infos, key=lambda info: int(info.version))
+
+
+def read_aliases(client: MlflowClient, name: str) -> dict[str, tuple[str, ...]]:
+    """Aliases of each version of ``name``: version -> aliases."""
+    by_version: dict[str, tuple[str, ...]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        by_version[str(version)] = (*by_version.get(str(version), ()), alias)
+    return by_version
+
+
+def list_registered_names() -> list[str]:
+    """Names of all registered models, sorted."""
+    require_tracking()
+    return sorted(model.name for model in MlflowClient().search_registered_models())
+
+
+def describe_registry() -> str:
+    """One line per registered model: its versions and aliases (for error messages)."""
+    lines = []
+    for name in list_registered_names():
+        versions = list_model_versions(name)
+        aliases = [f"@{alias} -> {v.version}" for v in versions for alias in v.aliases]
+        listed = ", ".join(v.version for v in versions)
+        lines.append(f"  models:/{name}/<version> (versions {listed}){'; ' if aliases else ''}{', '.join(aliases)}")
+    return "\n".join(lines)
+
+
+def is_not_found(error: MlflowException) -> bool:
+    """True when MLflow reports that a model, version or alias does not exist."""
+    return error.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(error).lower()
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_model(uri: str | Path) -> LoadedModel:
+    """Load a classifier and its settings from the registry or from a file.
+
+    Parameters
+    ----------
+    uri : str or Path
+        ``models:/NAME@ALIAS`` (e.g. ``models:/ecg-beat-classifier@champion``),
+        ``models:/NAME/VERSION``, another MLflow model URI (``models:/m-...``, ``runs:/...``),
+        a ``.keras`` file (settings from ``<stem>.json`` or ``settings.json`` beside it), or a
+        directory holding a downloaded pyfunc model. Call :func:`configure_tracking` first for
+        registry URIs.
+
+    Returns
+    -------
+    LoadedModel
+
+    Raises
+    ------
+    EmptyRegistryError
+        A ``models:/`` URI while no model is registered at all.
+    ModelNotFoundError
+        The name, alias, version or file does not exist (the message lists what does).
+    CorruptModelError
+        The file is not a readable (or safe) ``.keras`` model.
+    ModelSettingsMismatchError
+        The settings saved with the model contradict the model's own input shapes.
+    """
+    text = str(uri)
+    if "://" in text or text.startswith(("models:/", "runs:/")):
+        return load_registered(text)
+    return load_local(Path(text).expanduser())
+
+
+def load_registered(uri: str) -> LoadedModel:
+    """Resolve a ``models:/``/``runs:/`` URI, download its files and load them."""
+    require_tracking()
+    name, version = resolve_registered(uri) if uri.startswith("models:/") else (None, None)
+    source = f"models:/{name}/{version}" if name else uri
+    with tempfile.TemporaryDirectory(prefix="ecg-model-") as tmp:
+        local = download_model(locate_model_files(name, version) if name else uri, Path(tmp))
+        loaded = load_local(local)
+    return LoadedModel(loaded.model, loaded.settings, source, name, version)
+
+
+def locate_model_files(name: str, version: str) -> str:
+    """Artifact URI of the folder holding the version's ``.keras`` file and settings (not its code)."""
+    return MlflowClient().get_model_version_download_uri(name, version).rstrip("/") + "/artifacts"
+
+
+def resolve_registered(uri: str) -> tuple[str | None, str | None]:
+    """(name, version) of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``; (None, None) otherwise.
+
+    Raises EmptyRegistryError / ModelNotFoundError with what the registry holds.
+    """
+    reference = uri[len("models:/"):]
+    if reference.startswith("m-") and "/" not in reference and "@" not in reference:
+        return None, None  # a logged model id, not a registered name
+    client = MlflowClient()
+    if not list_registered_names():
+        raise EmptyRegistryError(f"Cannot load {uri}: the model registry at {mlflow.get_registry_uri()} holds no "
+                                 f"model. {TRAIN_HINT}")
+    name, alias, version = split_reference(reference)
+    try:
+        found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
+    except MlflowException as error:
+        if not is_not_found(error):
+            raise
+        raise ModelNotFoundError(f"Cannot load {uri}: no such registered model, alias or version. The registry "
+                                 f"holds:\n{describe_registry()}\n{TRAIN_HINT}") from None
+    return found.name, str(found.version)
+
+
+def split_reference(reference: str) -> tuple[str, str | None, str | None]:
+    """``NAME@ALIAS`` -> (name, alias, None); ``NAME/VERSION`` -> (name, None, version)."""
+    if "@" in reference:
+        name, alias = reference.rsplit("@", 1)
+        return name, alias, None
+    name, _, version = reference.rpartition("/")
+    if not name or not version.isdigit():
+        raise ModelNotFoundError(f"Received model URI models:/{reference}; expected models:/NAME@ALIAS (e.g. "
+                                 f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION_ALIAS}) or models:/NAME/VERSION.")
+    return name, None, version
+
+
+def download_model(uri: str, directory: Path) -> Path:
+    """Download the pyfunc model at ``uri`` into ``directory``; return its local folder."""
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(directory)))
+    except MlflowException as error:
+        if not is_not_found(error):
+            raise
+        raise ModelNotFoundError(f"Cannot load {uri}: {error.message} {TRAIN_HINT}") from None
+    except OSError as error:
+        raise ModelNotFoundError(f"Cannot load {uri}: its files are missing from the artifact store ({error}). "
+                                 f"Re-register the model or use another version. {TRAIN_HINT}") from None
+
+
+def load_local(path: Path) -> LoadedModel:
+    """Load a ``.keras`` file or a downloaded pyfunc folder, with its settings."""
+    keras_path = find_keras_file(path)
+    settings = read_settings(keras_path)
+    model = read_keras_file(keras_path)
+    check_settings_match(model, settings, keras_path)
+    return LoadedModel(model, settings, str(path))
+
+
+def find_keras_file(path: Path) -> Path:
+    """The ``.keras`` file at ``path`` (a file, a pyfunc model folder or its artifacts folder)."""
+    for candidate in (path, path / "artifacts" / KERAS_FILE, path / KERAS_FILE):
+        if candidate.is_file():
+            return candidate
+    raise ModelNotFoundError(f"No model file at {path} (expected a .keras file or a folder holding "
+                             f"artifacts/{KERAS_FILE}). {TRAIN_HINT}")
+
+
+def read_settings(keras_path: Path) -> dict:
+    """Settings JSON beside the model file (``<stem>.json``, else ``settings.json``); {} when absent."""
+    for candidate in (keras_path.with_suffix(".json"), keras_path.parent / SETTINGS_FILE):
+        if candidate.is_file():
+            try:
+                return json.loads(candidate.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise CorruptModelError(f"The settings file {candidate} is not valid JSON ({error}). Restore it from "
+                                        "the registry or retrain the model.") from None
+    logger.warning("No settings file beside %s; inputs cannot be checked against the training settings", keras_path)
+    return {}
+
+
+def read_keras_file(path: Path):
+    """``keras.saving.load_model(path, safe_mode=True, compile=False)`` with our custom layer registered.
+
+    The model is then compiled for prediction only (:func:`models.network.prepare_for_inference`).
+
+    Raises
+    ------
+    CorruptModelError
+        The file is not a readable ``.keras`` archive, or it needs unsafe deserialisation.
+    """
+    import keras
+
+    import models.attention  # noqa: F401  (registers ecg>AdditiveAttention)
+    from models.network import prepare_for_inference
+
+    if not zipfile.is_zipfile(path):
+        raise CorruptModelError(f"The model file {path} is not a .keras archive (truncated download or another "
+                                "format?). Download it again, or retrain and re-register the model.")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        raise CorruptModelError(f"The model file {path} cannot be read as a Keras model ({type(error).__name__}: "
+                                f"{str(error)[:300]}). Download it again, or retrain and re-register the "
+                                "model.") from error
+    return prepare_for_inference(model)
+
+
+def check_settings_match(model, settings: dict, path: Path) -> None:
+    """Raise ModelSettingsMismatchError when ``settings['network']`` contradicts the model's inputs."""
+    from models.network import INPUT_FEATURES, INPUT_WAVEFORM, NetworkConfig, read_input_shapes
+
+    if "network" not in settings:
+        return
+    try:
+        config = NetworkConfig.from_dict(settings["network"])
+    except (TypeError, ValueError) as error:
+        raise ModelSettingsMismatchError(f"The network settings beside {path} are not understood by this version "
+                                         f"({error}). Use the code version the model was trained with, or "
+                                         "retrain.") from None
+    expected = {INPUT_WAVEFORM: (config.window_samples, config.n_channels), INPUT_FEATURES: (config.n_features,)}
+    actual = read_input_shapes(model)
+    if any(actual.get(key) != value for key, value in expected.items()):
+        raise ModelSettingsMismatchError(f"The settings beside {path} describe inputs {expected}, but the model "
+                                         f"takes {actual}. The settings file belongs to another model: restore "
+                                         "the pair from the registry or retrain.")

@@ -1,0 +1,200 @@
+"""Training on DS1 with patient-wise cross-validation; the fold models form the delivered ensemble.
+
+DS1's records are split into folds of whole patients (:func:`models.folds.assign_patient_folds`).
+Each fold's model trains on the other folds and stops on its own held-out patients (best epoch by
+the mean of the S and V F1 scores, lesson 7 of CLASSIFIER-NOTES.md). Their out-of-fold
+predictions give a validation estimate on every DS1 patient, used to compare candidates in the
+registry; averaging the fold models gives the final classifier (a seed-and-data ensemble, lesson
+4). DS2 is never touched here.
+
+References
+----------
+de Chazal P, O'Dwyer M, Reilly RB, IEEE Trans Biomed Eng 51(7):1196-1206, 2004 (inter-patient
+protocol). Lakshminarayanan B, Pritzel A, Blundell C, "Simple and scalable predictive uncertainty
+estimation using deep ensembles", NeurIPS 2017.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
+
+import keras
+import numpy as np
+
+from models.folds import assign_patient_folds, compute_class_weights
+from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
+from models.prepare import InputSettings
+from models.training_data import LabelledInputs
+from pipeline.labels import AAMI_CLASSES
+from pipeline.scoring import ClassificationCounts, count_classes
+
+logger = logging.getLogger(__name__)
+
+SELECTION_CLASSES = ("S", "V")
+"""Classes whose F1 scores (averaged) select epochs and candidates."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is trained; saved with every run."""
+
+    n_folds: int = 4
+    epochs: int = 15
+    patience: int = 4
+    batch_size: int = 256
+    seed: int = 0
+    class_weight_power: float = 0.5
+    max_class_weight_ratio: float = 10.0
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    inputs: InputSettings = field(default_factory=InputSettings)
+
+    def to_dict(self) -> dict:
+        values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs")}
+        return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainingConfig":
+        data = dict(data)
+        network = NetworkConfig.from_dict(data.pop("network")) if "network" in data else NetworkConfig()
+        inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
+        return cls(network=network, inputs=inputs, **data)
+
+
+class Tracker(Protocol):
+    """What training reports to (MLflow in :mod:`models.registry`; a no-op in tests)."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
+
+
+class NullTracker:
+    """Tracker that records nothing."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One fold model, its held-out records and its per-epoch validation curve."""
+
+    fold: int
+    model: keras.Model
+    validation_records: tuple[str, ...]
+    best_epoch: int
+    history: list[dict[str, float]]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """The ensemble, the fold models and the out-of-fold validation of DS1."""
+
+    ensemble: keras.Model
+    folds: list[FoldResult]
+    oof_probabilities: np.ndarray
+    oof_counts: ClassificationCounts
+    validation_metrics: dict[str, float]
+    elapsed_s: float
+
+
+def summarize_counts(counts: ClassificationCounts, prefix: str = "") -> dict[str, float]:
+    """Se, +P and F1 per class, accuracy and the selection score, as flat metric names.
+
+    A figure with no beats behind it (e.g. V +P of a record where nothing was called V) is NaN.
+    """
+    metrics = {f"{prefix}accuracy": counts.accuracy()}
+    for k, cls in enumerate(AAMI_CLASSES[:4]):
+        metrics[f"{prefix}{cls}_se"] = counts.sensitivity(k)
+        metrics[f"{prefix}{cls}_ppv"] = counts.positive_predictivity(k)
+        metrics[f"{prefix}{cls}_f1"] = counts.f1(k)
+    metrics[f"{prefix}selection_score"] = compute_selection_score(counts)
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def compute_selection_score(counts: ClassificationCounts) -> float:
+    """Mean F1 of the S and V classes (NaN counted as 0)."""
+    return float(np.mean([np.nan_to_num(counts.f1(AAMI_CLASSES.index(c))) for c in SELECTION_CLASSES]))
+
+
+class ValidationMonitor(keras.callbacks.Callback):
+    """Scores the held-out patients after each epoch, keeps the best weights, stops on a plateau."""
+
+    def __init__(self, inputs: dict[str, np.ndarray], labels: np.ndarray, patience: int, batch_size: int,
+                 tracker: Tracker, prefix: str):
+        super().__init__()
+        self.inputs, self.labels = inputs, labels
+        self.patience, self.batch_size = patience, batch_size
+        self.tracker, self.prefix = tracker, prefix
+        self.history: list[dict[str, float]] = []
+        self.best_score, self.best_epoch, self.best_weights = -1.0, 0, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        probabilities = self.model.predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
+        counts = count_classes(self.labels, np.argmax(probabilities, axis=1))
+        metrics = summarize_counts(counts, prefix="val_") | {"train_loss": float((logs or {}).get("loss", np.nan))}
+        self.history.append(metrics)
+        self.tracker.log_metrics({f"{self.prefix}{k}": v for k, v in metrics.items()}, step=epoch + 1)
+        logger.info("%sepoch %d: S %.3f/%.3f V %.3f/%.3f score %.3f", self.prefix, epoch + 1,
+                    metrics["val_S_se"], metrics["val_S_ppv"], metrics["val_V_se"], metrics["val_V_ppv"],
+                    metrics["val_selection_score"])
+        if metrics["val_selection_score"] > self.best_score:  # the score itself is never NaN
+            self.best_score, self.best_epoch = metrics["val_selection_score"], epoch + 1
+            self.best_weights = self.model.get_weights()
+        elif epoch + 1 - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
+               tracker: Tracker) -> FoldResult:
+    """Train one fold model on ``train_mask`` and early-stop it on the other beats."""
+    keras.utils.set_random_seed(config.seed * 100 + fold)
+    train, held_out = data.select(train_mask), data.select(~train_mask)
+    model = build_classifier(replace(config.network, n_features=train.inputs.features.shape[1],
+                                     window_samples=train.inputs.waveform.shape[1],
+                                     n_channels=train.inputs.waveform.shape[2]))
+    adapt_feature_scaling(model, train.inputs.features)
+    weights = compute_class_weights(train.labels, power=config.class_weight_power,
+                                    max_ratio=config.max_class_weight_ratio)
+    monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
+                                tracker, prefix=f"fold{fold}_")
+    model.fit(train.inputs.as_dict(), train.labels, sample_weight=weights[train.labels].astype(np.float32),
+              batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=[monitor])
+    return FoldResult(fold, model, tuple(sorted(set(held_out.record_names.tolist()))), monitor.best_epoch,
+                      monitor.history)
+
+
+def build_ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model averaging the members' class probabilities (inputs shared)."""
+    inputs = {name: keras.Input(tensor.shape[1:], name=name) for name, tensor in members[0].input.items()}
+    renamed = [keras.Model(m.input, m.output, name=f"member_{k}") for k, m in enumerate(members)]
+    outputs = [member(inputs) for member in renamed]
+    averaged = outputs[0] if len(outputs) == 1 else keras.layers.Average(name="probabilities")(outputs)
+    return keras.Model(inputs, averaged, name="beat_classifier_ensemble")
+
+
+def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracker = NullTracker(),
+                   progress: bool = True) -> TrainingResult:
+    """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation."""
+    start = time.perf_counter()
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    beat_fold = np.array([fold_of[name] for name in data.record_names])
+    oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
+    results = []
+    for fold in range(config.n_folds):
+        if progress:
+            logger.warning("training fold %d/%d", fold + 1, config.n_folds)
+        result = train_fold(data, beat_fold != fold, config, fold, tracker)
+        held_out = beat_fold == fold
+        oof[held_out] = result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        results.append(result)
+    counts = count_classes(data.labels, np.argmax(oof, axis=1))
+    metrics = summarize_counts(counts, prefix="cv_")
+    tracker.log_metrics(metrics)
+    return TrainingResult(build_ensemble([r.model for r in results]), results, oof, counts, metrics,
+                          time.perf_counter() - start)

@@ -1,0 +1,166 @@
+"""A complete, tracked training run: DS1 inputs -> cross-validated ensemble -> MLflow run -> registry.
+
+Everything MLflow-related goes through :mod:`models.registry`; this module only orchestrates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from models import registry
+from models.train import TrainingConfig, TrainingResult, train_ensemble
+from models.training_data import LabelledInputs, load_labelled_inputs
+from pipeline.labels import AAMI_CLASSES
+from pipeline.splits import DS1
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "ecg-beat-classifier"
+"""Registered model name used by the CLI and the dashboard."""
+
+SELECTION_METRIC = "cv_selection_score"
+"""Metric that decides promotion: out-of-fold mean S/V F1 over DS1 patients."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a training run produced."""
+
+    run_id: str
+    model_uri: str
+    version: str
+    promoted: bool
+    message: str
+    metrics: dict[str, float]
+    elapsed_s: float
+
+
+def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: TrainingResult) -> dict:
+    """Settings saved with the model: everything inference needs to prepare beats as training did."""
+    return {
+        "classes": list(AAMI_CLASSES),
+        "inputs": config.inputs.to_dict(),
+        "feature_names": list(data.inputs.feature_names),
+        "network": fit_network_config(config, data).to_dict(),
+        "training": config.to_dict(),
+        "validation": result.validation_metrics,
+        "train_records": sorted(set(data.record_names.tolist())),
+        "n_members": len(result.folds),
+    }
+
+
+def fit_network_config(config: TrainingConfig, data: LabelledInputs):
+    """The network configuration with the input sizes of ``data`` (what the fold models were built with)."""
+    return replace(config.network, n_features=data.inputs.features.shape[1],
+                   window_samples=data.inputs.waveform.shape[1], n_channels=data.inputs.waveform.shape[2])
+
+
+def fingerprint_data(data: LabelledInputs) -> str:
+    """Short hash of the training records, beat positions and labels (no signal values)."""
+    digest = hashlib.sha256()
+    for array in (data.record_names.astype("U8"), data.samples.astype(np.int64), data.labels.astype(np.int8)):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def find_code_version() -> str:
+    """Git commit of the code (with ``-dirty`` when there are local changes), or ``unknown``."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def flatten(values: dict, prefix: str = "") -> dict[str, str]:
+    """Nested dict -> flat ``a.b.c`` keys with string values (MLflow parameters)."""
+    flat = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return flat
+
+
+def plot_confusion(counts_matrix: np.ndarray, title: str):
+    """Matplotlib figure of a confusion matrix (rows reference, columns predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(AAMI_CLASSES) + ["none"]
+    n = counts_matrix.shape[0]
+    figure, axis = plt.subplots(figsize=(5, 4.5))
+    axis.imshow(np.log1p(counts_matrix), cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            axis.text(j, i, str(counts_matrix[i, j]), ha="center", va="center", fontsize=8)
+    axis.set_xticks(range(n), labels[:n])
+    axis.set_yticks(range(n), labels[:n])
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("reference")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingResult) -> dict:
+    """Log curves' summaries, confusion matrices and settings of a finished training into the run."""
+    registry.log_metrics({f"fold{f.fold}_best_epoch": float(f.best_epoch) for f in result.folds})
+    registry.log_metrics({"training_time_s": result.elapsed_s})
+    registry.log_figure(plot_confusion(result.oof_counts.matrix, "DS1 out-of-fold (patient-wise)"),
+                        "confusion_cv.png")
+    registry.log_dict({"matrix": result.oof_counts.matrix.tolist(), "rows": list(AAMI_CLASSES) + ["none"]},
+                      "confusion_cv.json")
+    registry.log_dict({f"fold{f.fold}": {"validation_records": list(f.validation_records),
+                                         "best_epoch": f.best_epoch, "history": f.history}
+                       for f in result.folds}, "folds.json")
+    settings = build_model_settings(config, data, result)
+    registry.log_dict(settings, "model_settings.json")
+    return settings
+
+
+def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingConfig, *,
+                 mlruns_dir: str | Path | None = None, model_name: str = MODEL_NAME,
+                 run_name: str | None = None, progress: bool = True) -> RunOutcome:
+    """Train on DS1, track the run in MLflow, register the ensemble and promote it if it wins."""
+    registry.configure_tracking(mlruns_dir)
+    data = load_labelled_inputs(DS1, data_dir, Path(cache_dir) / "model_inputs", config.inputs, progress)
+    with registry.start_run(run_name, tags={"code_version": find_code_version(),
+                                            "data_fingerprint": fingerprint_data(data),
+                                            "split": "DS1 (patient-wise CV)"}) as run_id:
+        registry.log_params(flatten(config.to_dict()))
+        result = train_ensemble(data, config, tracker=registry, progress=progress)
+        settings = log_results(config, data, result)
+        model_uri = registry.log_keras_model(result.ensemble, settings)
+    score = result.validation_metrics[SELECTION_METRIC]
+    promotion = registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
+    return RunOutcome(run_id, model_uri, str(promotion.version), promotion.promoted, promotion.reason,
+                      result.validation_metrics, result.elapsed_s)
+
+
+def save_model_files(model, settings: dict, directory: str | Path) -> Path:
+    """Write ``model.keras`` and ``model.json`` (settings) into ``directory`` (the bundled model)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        staged = Path(tmp) / "model.keras"
+        model.save(staged)
+        staged.replace(directory / "model.keras")
+    (directory / "model.json").write_text(json.dumps(settings, indent=2, default=str) + "\n", encoding="utf-8")
+    return directory / "model.keras"
