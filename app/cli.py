@@ -15,7 +15,7 @@ import click
 from app import config
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
-from app.model_cli import evaluate_command, train_command
+from app.model_cli import bundle_model_command, evaluate_command, train_command
 from app.regions_cli import evaluate_regions_command
 from pipeline.database import fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
@@ -204,3 +204,4 @@ def main() -> None:
 cli.add_command(evaluate_regions_command)
 cli.add_command(train_command)
 cli.add_command(evaluate_command)
+cli.add_command(bundle_model_command)

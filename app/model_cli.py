@@ -110,3 +110,40 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str, r
     click.echo(format_markdown(result))
     if report.failures:
         sys.exit(1)
+
+
+@click.command("bundle-model", context_settings=_CONTEXT)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("configs/bundled.toml"), show_default=True, help="Training configuration.")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MLflow directory for the training run (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: models/bundled).")
+def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
+                         out_dir: Path | None) -> None:
+    """Regenerate the bundled model: train on DS1, save it, test it once on DS2, write its card.
+
+    Example: ecg bundle-model --config configs/bundled.toml
+    """
+    from models import registry
+    from models.bundled import BUNDLED_DIR
+    from models.evaluate import evaluate_records, write_report
+    from models.model_card import add_ds2_evaluation, write_model_card
+    from models.prepare import InputSettings
+    from models.training_run import MODEL_NAME, run_training, save_model_files
+    from pipeline.splits import DS2
+
+    directory = config.require_data_dir(data_dir)
+    target = out_dir or BUNDLED_DIR
+    outcome = run_training(directory, config.resolve_cache_dir(), read_training_config(config_path),
+                           mlruns_dir=mlruns_dir, run_name="bundled-model")
+    loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
+    keras_path = save_model_files(loaded.model, loaded.settings, target)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    report = evaluate_records(loaded.model, settings, directory, DS2)
+    result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
+    full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result)
+    card = write_model_card(target, full_settings, f"ecg bundle-model --config {config_path}")
+    click.echo(f"model {keras_path} ({keras_path.stat().st_size / 1e6:.2f} MB), card {card}")

@@ -35,6 +35,8 @@ from pipeline.datasets import encode_classes
 from pipeline.records import read_record, write_annotations
 from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes
 from pipeline.types import Annotations, Record
+from models.inputs import ModelInputs
+from models.network import predict_probabilities
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
 from models.train import summarize_counts
 
@@ -75,11 +77,11 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(total / max(len(confidence), 1))
 
 
-def predict_probabilities(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 2048) -> np.ndarray:
-    """Class probabilities of a batch of beats (empty input gives an empty (0, 5) array)."""
-    if len(inputs["features"]) == 0:
+def predict_beats(model: keras.Model, inputs: ModelInputs) -> np.ndarray:
+    """Class probabilities of prepared beats (an empty input gives an empty (0, 5) array)."""
+    if len(inputs) == 0:
         return np.zeros((0, len(AAMI_CLASSES)), dtype=np.float32)
-    return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0))
+    return predict_probabilities(model, inputs.waveform, inputs.features)
 
 
 def reference_classes(annotations: Annotations) -> np.ndarray:
@@ -96,13 +98,13 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     """Classification matrices of one record in every mode, and its calibration pairs."""
     clean = clean_record(record, settings)
     prepared, labels = prepare_reference_beats(record, settings)
-    probabilities = predict_probabilities(model, prepared.inputs.as_dict())
+    probabilities = predict_beats(model, prepared.inputs)
     labelled = labels >= 0
     predicted = np.argmax(probabilities, axis=1)
     counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
-    test_classes = np.argmax(predict_probabilities(model, detected.inputs.as_dict()), axis=1)
+    test_classes = np.argmax(predict_beats(model, detected.inputs), axis=1)
     ref_classes = reference_classes(record.annotations)
     for mode, start_s in (("end_to_end", 0.0), ("end_to_end_ec57", 300.0)):
         match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples, start_s=start_s)
@@ -206,8 +208,7 @@ def write_report(report: EvaluationReport, out_dir: str | Path, context: dict) -
     """Write ``classification_report.json`` and ``.md`` into ``out_dir``; returns the dict."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result = report_to_dict(report, context)
-    (out / "classification_report.json").write_text(json.dumps(replace_nan(result), indent=2) + "\n",
-                                                    encoding="utf-8")
+    result = replace_nan(report_to_dict(report, context))
+    (out / "classification_report.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / "classification_report.md").write_text(format_markdown(result), encoding="utf-8")
     return result

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.evaluate import predict_probabilities
+from models.evaluate import predict_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
@@ -51,4 +51,4 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     if len(r_peaks) == 0:
         return BeatPredictions(np.empty(0, np.int64), np.zeros((0, len(AAMI_CLASSES)), np.float32), reason)
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
-    return BeatPredictions(prepared.beats.samples, predict_probabilities(model, prepared.inputs.as_dict()), reason)
+    return BeatPredictions(prepared.beats.samples, predict_beats(model, prepared.inputs), reason)

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from models.folds import assign_patient_folds, compute_class_weights
 from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
@@ -186,9 +187,7 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     beat_fold = np.array([fold_of[name] for name in data.record_names])
     oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
     results = []
-    for fold in range(config.n_folds):
-        if progress:
-            logger.warning("training fold %d/%d", fold + 1, config.n_folds)
+    for fold in tqdm(range(config.n_folds), desc="training folds", unit="fold", disable=not progress):
         result = train_fold(data, beat_fold != fold, config, fold, tracker)
         held_out = beat_fold == fold
         oof[held_out] = result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)

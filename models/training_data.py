@@ -24,7 +24,7 @@ from models.prepare import InputSettings, prepare_reference_beats
 
 logger = logging.getLogger(__name__)
 
-INPUTS_VERSION = 1
+INPUTS_VERSION = 2
 """Bump when the preparation code changes in a way the settings do not capture."""
 
 

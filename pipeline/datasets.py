@@ -43,7 +43,7 @@ from pipeline.types import Beats, Record, SegmentationSettings
 
 logger = logging.getLogger(__name__)
 
-DATASET_VERSION = 2
+DATASET_VERSION = 3
 """Bump when the way beats are built changes (code, not settings), to invalidate caches."""
 
 SPLIT_RECORDS = {"ds1": DS1, "ds2": DS2}

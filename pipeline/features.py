@@ -758,8 +758,7 @@ def compute_p_wave_features(signal: np.ndarray, peaks: np.ndarray, typical: np.n
     template-shaped amplitude (projection coefficient at the best lag: 1 = sinus-like P,
     0 = none or inverted); across leads, the best correlation over shifts of up to
     +-``p_max_lag_s`` and its shift ``p_lag_ms`` (positive: P later, i.e. closer to the QRS,
-    than sinus P; the search uses the template less its last ``p_max_lag_s``, so no shifted
-    window comes closer to the QRS than ``p_stop_s``). Record-level:
+    than sinus P; later P waves are underestimated, see :func:`match_p_template`). Record-level:
     ``p_template_quality`` (median zero-lag correlation of the long-RR beats with their
     template, mean over leads: low in atrial fibrillation) and ``p_template_rms_mv``. Local:
     ``p_corr_local_median``, the median over the beats within +-``rhythm_half_window_s`` of
@@ -898,23 +897,20 @@ def match_p_template(segments: np.ndarray, p_template: np.ndarray, geometry: dic
                      fs_hz: float) -> np.ndarray:
     """Per-lead correlation, energy ratio and amplitude, then the best correlation and its lag.
 
-    Zero-lag correlation and energy ratio use the whole P region. The shift search uses the
-    template without its last ``lag`` samples, so that no shifted window reaches closer to the
-    QRS than the region's end (the QRS onset would otherwise bias later P waves' lags towards 0);
-    the amplitude is taken at the best shift.
+    Zero-lag correlation and energy ratio use the P region itself; the best correlation over
+    shifts of +-``lag`` samples gives the lag, and the amplitude is taken at that shift. Shifts
+    towards the QRS take in its onset, which pulls large positive lags towards 0; a search
+    that avoided it (template shortened by the lag) made ``p_amp_rel`` and ``p_lag_ms`` less
+    discriminating on DS1 (``benchmarks/feature_check.py``), so the onset stays in.
     """
     length, lag = geometry["length"], geometry["lag"]
-    zero = detrended_match(segments[:, lag:lag + length], p_template)
-    short = max(length - lag, 3)
-    short_template = detrend_segments(p_template[None, :short])[0]
-    dot, energy = detrended_match(segments[:, :short + 2 * lag], short_template)
-    template_energy = (short_template ** 2).sum(axis=0)
+    dot, energy = detrended_match(segments, p_template)
+    template_energy = (p_template.astype(np.float64) ** 2).sum(axis=0)
     combined = safe_divide(dot.sum(axis=2), np.sqrt(energy.sum(axis=2) * template_energy.sum()))
     best = combined.argmax(axis=1)
     rows = np.arange(len(segments))
-    full_energy = (p_template.astype(np.float64) ** 2).sum(axis=0)
-    per_lead_corr = safe_divide(zero[0][:, 0], np.sqrt(zero[1][:, 0] * full_energy))
-    energy_ratio = np.log2(np.maximum(safe_divide(zero[1][:, 0], full_energy), 2.0 ** -8))
+    per_lead_corr = safe_divide(dot[:, lag], np.sqrt(energy[:, lag] * template_energy))
+    energy_ratio = np.log2(np.maximum(safe_divide(energy[:, lag], template_energy), 2.0 ** -8))
     amplitude = np.clip(safe_divide(dot[rows, best], template_energy), -3.0, 3.0)
     return np.concatenate([per_lead_corr, np.minimum(energy_ratio, 8.0), amplitude, combined[rows, best][:, None],
                            ((best - lag) * 1000.0 / fs_hz)[:, None]], axis=1)

@@ -1,0 +1,115 @@
+"""The bundled model's card: DS2 figures (both ways), calibration, intended use and limits.
+
+Written by ``ecg bundle-model`` from the model's settings and its DS2 evaluation, so that the
+card never disagrees with what the repository's commands measure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CARD_KEYS = ("accuracy", "N_se", "N_ppv", "S_se", "S_ppv", "V_se", "V_ppv", "F_se", "F_ppv")
+TARGETS = {"V_se": 0.92, "V_ppv": 0.92, "S_se": 0.75, "S_ppv": 0.50, "N_se": 0.95, "accuracy": 0.93}
+
+
+def summarize_for_card(report: dict) -> dict:
+    """Gross DS2 figures per mode (reference positions, end to end) and calibration, from a report dict."""
+    summary = {mode: {key: report["modes"][mode]["gross"][key] for key in CARD_KEYS}
+               for mode in ("reference", "end_to_end", "end_to_end_ec57")}
+    summary["beats"] = {mode: report["modes"][mode]["gross"]["beats"] for mode in ("reference", "end_to_end")}
+    summary["ece_top_label"] = report["calibration"]["ece_top_label"]
+    return summary
+
+
+def format_row(name: str, figures: dict) -> str:
+    cells = " | ".join("-" if figures[k] is None or figures[k] != figures[k] else f"{100 * figures[k]:.1f}"
+                       for k in CARD_KEYS)
+    return f"| {name} | {cells} |"
+
+
+def format_targets(figures: dict) -> str:
+    """Which issue-3 targets the reference-position figures meet."""
+    parts = []
+    for key, target in TARGETS.items():
+        value = figures[key]
+        status = "met" if value is not None and value >= target else "not met"
+        parts.append(f"{key.replace('_ppv', ' +P').replace('_se', ' Se')} >= {100 * target:.0f}: {status}")
+    return "; ".join(parts)
+
+
+def write_model_card(directory: str | Path, settings: dict, command: str) -> Path:
+    """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``)."""
+    directory = Path(directory)
+    ds2 = settings["ds2_evaluation"]
+    validation = settings.get("validation", {})
+    training = settings["training"]
+    cv = {k: validation.get(f"cv_{k}") for k in CARD_KEYS}
+    header = "| figures (%) | acc | N Se | N +P | S Se | S +P | V Se | V +P | F Se | F +P |\n|---|" + "---:|" * 9
+    text = f"""# Model card: bundled beat classifier (`models/bundled/model.keras`)
+
+**Not a medical device.** Research software: its beat labels are for review by qualified people and must not
+be used on their own for diagnosis or treatment.
+
+## What it is
+An ensemble of {settings.get('n_members', '?')} networks (one per patient-wise fold of DS1), each: Conv1D front end
+over the beat window (both leads and each lead minus the record's dominant beat, scaled by that template) ->
+bidirectional GRU ({training['network']['gru_units']} units per direction, cuDNN-eligible) -> additive attention,
+merged with {len(settings['feature_names'])} patient-relative features (RR ratios, morphology against the
+record's template, rhythm irregularity, P wave against the patient's own sinus P wave) -> softmax over the AAMI
+classes N, S, V, F, Q. Input settings (segmentation, cleaning, features) are stored in `model.json` and applied
+by every command, so inference prepares beats exactly as training did.
+
+## Data and split
+MIT-BIH Arrhythmia Database (PhysioNet, ODC-By 1.0; Moody and Mark 2001), AAMI EC57 class mapping. Trained and
+selected on **DS1 only** ({len(settings.get('train_records', []))} records; de Chazal 2004), with 4 folds of
+whole patients for early stopping and model comparison; tested once on **DS2** (22 other patients). Paced records
+102, 104, 107, 217 excluded. Records 201 (DS1) and 202 (DS2) come from one patient, a known flaw of the standard
+split.
+
+## Figures
+DS1 patient-wise cross-validation (out-of-fold, what selection used):
+
+{header}
+{format_row("DS1 CV (reference positions)", cv)}
+
+DS2 test set, gross over {ds2['beats']['reference']} beats:
+
+{header}
+{format_row("DS2, reference beat positions", ds2['reference'])}
+{format_row("DS2, end to end (our detector, whole records)", ds2['end_to_end'])}
+{format_row("DS2, end to end, EC57 (from 5 min)", ds2['end_to_end_ec57'])}
+
+Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
+
+Calibration: expected calibration error (top label, 15 bins, DS2 reference positions)
+{100 * ds2['ece_top_label']:.2f} %.
+
+Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
+
+## How to reproduce
+`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card.
+`ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and
+writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
+
+## Intended use and limitations
+- Intended: research and review support on ambulatory or bedside ECG recordings of adults, 2 leads (a single
+  lead works with reduced accuracy), sampled at 100-1000 Hz.
+- Supraventricular ectopic beats (S) are the weak class: premature beats in irregular rhythms (atrial
+  fibrillation) are confused with S, and non-premature atrial beats are often missed.
+- Fusion beats (F) are almost never recognised (DS1 holds 415, nearly all from one patient).
+- Q (paced, unclassifiable) is essentially untrained (8 DS1 beats); paced recordings are out of scope.
+- Trained on 22 patients from one 1970s database: performance on other populations, devices and lead
+  placements is unknown until measured.
+"""
+    path = directory / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def add_ds2_evaluation(settings_path: Path, report: dict) -> dict:
+    """Store the DS2 summary in ``model.json`` (read by the card test) and return the settings."""
+    settings = json.loads(settings_path.read_text())
+    settings["ds2_evaluation"] = summarize_for_card(report)
+    settings_path.write_text(json.dumps(settings, indent=2, default=str) + "\n", encoding="utf-8")
+    return settings

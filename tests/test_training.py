@@ -1,0 +1,130 @@
+"""Model inputs, patient-wise folds, class weights, cross-validated training and EC57 evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from models.evaluate import evaluate_records, expected_calibration_error, reference_classes, write_report
+from models.folds import assign_patient_folds, compute_class_weights
+from models.inputs import build_waveform, compute_lead_scales, select_rr_columns
+from models.network import NetworkConfig
+from models.prepare import InputSettings, prepare_reference_beats
+from models.train import TrainingConfig, train_ensemble
+from models.training_data import LabelledInputs, load_labelled_inputs
+from pipeline.detect import detect_record_peaks
+from pipeline.records import read_annotations, read_record
+from pipeline.scoring import NO_BEAT
+
+EXCERPTS = ("100", "106", "119", "201", "208", "232")
+
+
+@pytest.fixture(scope="module")
+def excerpt_inputs(excerpts_dir, tmp_path_factory) -> LabelledInputs:
+    cache = tmp_path_factory.mktemp("inputs")
+    return load_labelled_inputs(EXCERPTS, excerpts_dir, cache, InputSettings(), progress=False)
+
+
+def test_inputs_are_patient_relative(excerpts_dir):
+    """Amplitude scaling and reversed polarity leave the network's inputs unchanged."""
+    record = read_record(excerpts_dir / "119")
+    base, _ = prepare_reference_beats(record, InputSettings())
+    changed = dataclasses.replace(record, signal_mv=-2.5 * record.signal_mv)
+    other, _ = prepare_reference_beats(changed, InputSettings())
+    np.testing.assert_allclose(other.inputs.waveform, base.inputs.waveform, atol=1e-3)
+    assert base.inputs.waveform.shape[1:] == (252, 4)
+    assert not any(name.endswith("_s") for name in base.inputs.feature_names)
+
+
+def test_lead_scales_make_the_template_positive_and_unit_size():
+    bump = np.zeros(50)
+    bump[20:30] = np.sin(np.linspace(0, np.pi, 10))
+    template = np.stack([bump, -2 * bump], axis=1)
+    scales = compute_lead_scales(template)
+    assert scales[0] > 0 > scales[1]
+    scaled = template * scales
+    np.testing.assert_allclose(np.ptp(scaled, axis=0), 1.0, atol=1e-6)
+    waveform = build_waveform(template[None].astype(np.float32), np.zeros((1, 50, 2), np.float32), template)
+    assert waveform.shape == (1, 50, 4) and waveform[0, :, 1].max() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_only_relative_rr_features_are_used():
+    assert select_rr_columns(("rr_pre_s", "rr_pre_local_ratio", "rr_post_s", "rr_pre_filled")) == [1, 3]
+
+
+def test_folds_keep_patients_whole_and_spread_s_beats():
+    records = np.repeat(np.array(["a", "b", "c", "d", "e", "f"]), 10)
+    labels = np.zeros(60, dtype=np.int64)
+    labels[[0, 1, 2, 10, 11, 20]] = 1  # S beats in a, b, c
+    folds = assign_patient_folds(records, labels, 3)
+    assert set(folds) == set(records.tolist())
+    assert len({folds[r] for r in ("a", "b", "c")}) == 3  # each S patient in its own fold
+    with pytest.raises(ValueError, match="expected 2 to 6"):
+        assign_patient_folds(records, labels, 7)
+
+
+def test_class_weights_are_square_root_inverse_and_capped():
+    labels = np.array([0] * 900 + [1] * 100 + [4] * 1)
+    weights = compute_class_weights(labels, max_ratio=5.0)
+    assert weights[1] / weights[0] == pytest.approx(3.0)
+    assert weights[4] / weights[0] == pytest.approx(5.0)  # 30x uncapped
+    assert weights[2] == 0.0 and weights[labels].mean() == pytest.approx(1.0)
+
+
+def test_cached_inputs_are_reused(excerpt_inputs, excerpts_dir, tmp_path):
+    first = load_labelled_inputs(("119",), excerpts_dir, tmp_path, InputSettings(), progress=False)
+    second = load_labelled_inputs(("119",), excerpts_dir, tmp_path, InputSettings(), progress=False)
+    np.testing.assert_array_equal(first.inputs.waveform, second.inputs.waveform)
+    assert len(list(tmp_path.glob("119-*.npz"))) == 1
+    assert set(np.unique(excerpt_inputs.record_names)) == set(EXCERPTS)
+
+
+@pytest.mark.slow
+def test_cross_validated_training_learns_and_scores_every_patient(excerpt_inputs):
+    config = TrainingConfig(n_folds=3, epochs=3, patience=3, network=NetworkConfig(gru_units=8, dense_units=16))
+    result = train_ensemble(excerpt_inputs, config, progress=False)
+    assert len(result.folds) == 3
+    assert result.oof_probabilities.shape == (len(excerpt_inputs), 5)
+    assert np.allclose(result.oof_probabilities.sum(axis=1), 1.0, atol=1e-4)  # every beat scored out of fold
+    assert result.oof_counts.matrix[:-1].sum() == len(excerpt_inputs)
+    # Learned from the other patients: most held-out ventricular beats are recognised.
+    assert result.validation_metrics["cv_V_se"] > 0.6
+    held_out = [set(f.validation_records) for f in result.folds]
+    assert set().union(*held_out) == set(EXCERPTS) and sum(len(h) for h in held_out) == len(EXCERPTS)
+    probabilities = result.ensemble.predict(excerpt_inputs.inputs.as_dict(), verbose=0)
+    assert probabilities.shape == (len(excerpt_inputs), 5)
+
+
+def test_reference_classes_mark_non_beats(excerpts_dir):
+    annotations = read_record(excerpts_dir / "201").annotations
+    classes = reference_classes(annotations)
+    assert (classes[annotations.symbols == "+"] == NO_BEAT).all()
+    assert (classes[annotations.symbols == "N"] == 0).all()
+    assert (classes[annotations.symbols == "A"] == 1).all()
+
+
+def test_calibration_error_is_zero_when_confidence_matches_accuracy():
+    confidence = np.array([0.9] * 10 + [0.6] * 10)
+    correct = np.array([1] * 9 + [0] + [1] * 6 + [0] * 4, dtype=bool)
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.0)
+    assert expected_calibration_error(np.full(4, 0.99), np.zeros(4, bool)) == pytest.approx(0.99)
+
+
+@pytest.mark.slow
+def test_evaluation_writes_reports_and_readable_annotations(excerpt_inputs, excerpts_dir, tmp_path):
+    config = TrainingConfig(n_folds=2, epochs=1, network=NetworkConfig(gru_units=8, dense_units=16))
+    model = train_ensemble(excerpt_inputs, config, progress=False).ensemble
+    report = evaluate_records(model, InputSettings(), excerpts_dir, ("119", "missing"), tmp_path, "cls",
+                              progress=False)
+    assert report.records == ["119"] and "missing" in report.failures
+    result = write_report(report, tmp_path, {"model": "test"})
+    gross = result["modes"]["reference"]["gross"]
+    assert gross["beats"] == int((excerpt_inputs.record_names == "119").sum())
+    assert json.loads((tmp_path / "classification_report.json").read_text())["modes"]["end_to_end"]
+    record = read_record(excerpts_dir / "119")
+    annotations = read_annotations(tmp_path / "119", "cls", source_fs_hz=record.source_fs_hz)
+    assert set(annotations.symbols.tolist()) <= {"N", "S", "V", "F", "Q"}
+    np.testing.assert_array_equal(annotations.samples, detect_record_peaks(record).samples)
