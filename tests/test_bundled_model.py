@@ -1,0 +1,99 @@
+"""The bundled model: behaviour on real recordings, its model card's DS2 figures, registry default."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from models import registry
+from models.bundled import BUNDLED_MODEL, load_default_model
+from models.evaluate import evaluate_records, replace_nan, report_to_dict
+from models.predict import classify_record
+from models.prepare import InputSettings
+from pipeline.records import read_record, resample_signal
+from pipeline.splits import DS2
+
+CARD_TOLERANCE_POINTS = 0.5
+"""How far (percentage points) re-measured DS2 figures may drift from the card before the test fails."""
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    loaded = registry.load_model(BUNDLED_MODEL)
+    return loaded.model, InputSettings.from_dict(loaded.settings["inputs"]), loaded.settings
+
+
+def labels_of(bundled, record, signal=None):
+    model, settings, _ = bundled
+    record = record if signal is None else dataclasses.replace(record, signal_mv=signal.astype(np.float32))
+    reference = record.annotations.samples[np.isin(record.annotations.symbols, list("NLRejAaJSVEF/fQ"))]
+    return classify_record(model, settings, record, r_peaks=reference).classes
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(a == b))
+
+
+@pytest.mark.parametrize("name", ["119", "208"])
+def test_gain_offset_and_polarity_barely_change_labels(bundled, excerpts_dir, name):
+    record = read_record(excerpts_dir / name)
+    base = labels_of(bundled, record)
+    assert agreement(labels_of(bundled, record, record.signal_mv * 0.4), base) >= 0.98
+    assert agreement(labels_of(bundled, record, record.signal_mv + 1.5), base) >= 0.98
+    flipped = record.signal_mv.copy()
+    flipped[:, record.primary_lead] *= -1
+    assert agreement(labels_of(bundled, record, flipped), base) >= 0.95
+
+
+def test_a_128_hz_holter_recording_gets_the_same_labels(bundled, excerpts_dir):
+    record = read_record(excerpts_dir / "119")
+    holter = resample_signal(resample_signal(record.signal_mv, record.fs_hz, 128.0), 128.0, record.fs_hz)
+    assert agreement(labels_of(bundled, record, holter[: record.n_samples]), labels_of(bundled, record)) >= 0.95
+
+
+def test_known_pvcs_in_a_ds2_record_come_out_v(bundled, mitdb_dir):
+    """Record 233 (DS2, never used for training or selection) has 830 premature ventricular beats."""
+    record = read_record(mitdb_dir / "233")
+    labels = labels_of(bundled, record)
+    symbols = record.annotations.symbols[np.isin(record.annotations.symbols, list("NLRejAaJSVEF/fQ"))]
+    assert (symbols == "V").sum() > 800
+    assert np.mean(labels[symbols == "V"] == "V") >= 0.9
+    assert np.mean(labels[symbols == "N"] == "N") >= 0.95
+
+
+@pytest.mark.slow
+def test_ds2_figures_match_the_model_card(bundled, mitdb_dir):
+    model, settings, saved = bundled
+    card = saved["ds2_evaluation"]
+
+    report = replace_nan(report_to_dict(evaluate_records(model, settings, mitdb_dir, DS2, progress=False), {}))
+    for mode in ("reference", "end_to_end"):
+        for key, expected in card[mode].items():
+            measured = report["modes"][mode]["gross"][key]
+            if expected is None:  # undefined on the card (no beat called that class): still undefined
+                assert measured is None, (mode, key)
+                continue
+            assert abs(100 * measured - 100 * expected) <= CARD_TOLERANCE_POINTS, (mode, key, measured, expected)
+
+
+def test_fresh_registry_gets_the_bundled_model_as_champion(tmp_path):
+    loaded = load_default_model(tmp_path / "mlruns")
+    assert loaded.name == "ecg-beat-classifier" and loaded.version == "1"
+    versions = registry.list_model_versions("ecg-beat-classifier")
+    assert [v.version for v in versions] == ["1"]
+    assert "champion" in versions[0].aliases
+    again = load_default_model(tmp_path / "mlruns")  # second start: no new version
+    assert again.version == "1" and len(registry.list_model_versions("ecg-beat-classifier")) == 1
+
+
+def test_model_card_matches_the_settings_file():
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
+    card = (BUNDLED_MODEL.parent / "MODEL_CARD.md").read_text()
+    for mode in ("reference", "end_to_end"):
+        s_se = 100 * settings["ds2_evaluation"][mode]["S_se"]
+        assert f"{s_se:.1f}" in card
+    assert "not a medical device" in card.lower()
+    assert BUNDLED_MODEL.stat().st_size < 5_000_000
