@@ -27,16 +27,7 @@ from pipeline.clean import clean_signal
 from pipeline.labels import AAMI_CLASSES, map_symbols_to_aami
 from pipeline.records import read_record
 from pipeline.segment import segment_beats
-
-TINY = NetworkConfig(window_samples=64, n_channels=2, n_features=3, conv_filters=(4, 8), conv_strides=(2, 2),
-                     gru_units=8, attention_units=4, feature_units=4, dense_units=8)
-
-
-def random_inputs(config: NetworkConfig, n: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {"waveform": rng.normal(size=(n, config.window_samples, config.n_channels)).astype("float32"),
-            "features": rng.normal(size=(n, config.n_features)).astype("float32")}
-
+from tests.tiny_network import TINY, random_inputs
 
 @pytest.fixture(scope="module")
 def tiny_model() -> keras.Model:

@@ -21,19 +21,17 @@ import pytest
 
 from models import registry
 from models.errors import CorruptModelError, EmptyRegistryError, ModelNotFoundError, ModelSettingsMismatchError
-from models.network import NetworkConfig, build_classifier
+from models.network import build_classifier
+from tests import tiny_network
+from tests.tiny_network import TINY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TINY = NetworkConfig(window_samples=64, n_channels=2, n_features=3, conv_filters=(4, 8), conv_strides=(2, 2),
-                     gru_units=8, attention_units=4, feature_units=4, dense_units=8)
 SETTINGS = {"network": TINY.to_dict(), "classes": ["N", "S", "V", "F", "Q"],
             "segmentation": {"fs_hz": 360.0, "pre_s": 0.25, "post_s": 0.45, "local_window_s": 30.0}}
 
 
 def random_inputs(n: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {"waveform": rng.normal(size=(n, TINY.window_samples, TINY.n_channels)).astype("float32"),
-            "features": rng.normal(size=(n, TINY.n_features)).astype("float32")}
+    return tiny_network.random_inputs(TINY, n, seed)
 
 
 @pytest.fixture(scope="module")
