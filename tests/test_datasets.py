@@ -3,7 +3,6 @@
 import os
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,18 +20,6 @@ EXPECTED_COUNTS = {  # ../shared/EVALUATION.md
     "ds1": {"N": 45_866, "S": 944, "V": 3_788, "F": 415, "Q": 8},
     "ds2": {"N": 44_259, "S": 1_837, "V": 3_221, "F": 388, "Q": 7},
 }
-
-
-@pytest.fixture(scope="module")
-def mitdb_dir():
-    """Local stand-in until tests/conftest.py provides ``mitdb_dir`` (then delete this one)."""
-    default = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mitdb"
-    path = Path(os.environ.get("ECG_DATA_DIR", default))
-    if not (path / "100.hea").exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"MIT-BIH database not found at {path}; CI must provide it (ECG_DATA_DIR).")
-        pytest.skip(f"MIT-BIH database not found at {path}")
-    return path
 
 
 @pytest.fixture(scope="module")
