@@ -25,10 +25,13 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.option("--split", type=click.Choice(("all", "ds1", "ds2"), case_sensitive=False), default=None,
               help="Record set: all 48 records (default), DS1 or DS2 of the inter-patient split.")
 @click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
-@click.option("--labels", type=click.Choice(sorted(LABELERS), case_sensitive=False), default="reference",
+@click.option("--labels", type=click.Choice(sorted(LABELERS) + ["model"], case_sensitive=False), default="reference",
               show_default=True,
               help="Beat positions and classes: 'reference' (the .atr beats and classes, an oracle classifier: "
-                   "measures the region rules alone) or 'detector' (detected beats, all labelled N).")
+                   "measures the region rules alone), 'detector' (detected beats, all labelled N) or 'model' "
+                   "(detected beats classified by --model: the end-to-end system).")
+@click.option("--model", "model_uri", default=None,
+              help="With --labels model: models:/NAME@ALIAS or a .keras file (default: champion, else bundled).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write regions_report.json/.md and, per record, REC.<annotator>, REC_regions.csv, "
                    "REC_summary.json here.")
@@ -37,7 +40,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
               help="Quality-span kinds that make a stretch unreadable (no event is claimed there).")
 @click.option("--per-record", is_flag=True, help="Also print the per-record table.")
 def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
-                             out_dir: Path | None, annotator: str, unreadable_kinds: str, per_record: bool) -> None:
+                             model_uri: str | None, out_dir: Path | None, annotator: str, unreadable_kinds: str,
+                             per_record: bool) -> None:
     """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
 
     EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules) and
@@ -59,7 +63,8 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory = config.require_data_dir(data_dir)
-    report = evaluate_regions(directory, names, labels.lower(), settings, progress=True)
+    labeler = build_model_labeler(model_uri) if labels.lower() == "model" else None
+    report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
     if per_record:
         click.echo(format_record_table(report))
@@ -68,3 +73,20 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         click.echo(f"report written to {out_dir}")
     if report.failures:
         sys.exit(1)
+
+
+def build_model_labeler(model_uri: str | None):
+    """A beat labeller that detects and classifies with a trained model (champion or bundled by default)."""
+    from models import registry
+    from models.bundled import load_default_model
+    from models.predict import classify_record
+    from models.prepare import InputSettings
+
+    loaded = load_default_model() if model_uri is None else registry.load_model(model_uri)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+
+    def label_with_model(record):
+        predictions = classify_record(loaded.model, settings, record)
+        return predictions.samples, predictions.classes
+
+    return label_with_model

@@ -500,17 +500,20 @@ def merge_labels(annotations: Annotations, labels: tuple[str, ...], n_samples: i
 
 
 def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[str], labels: str = "reference",
-                     settings: RegionSettings = RegionSettings(), *, progress: bool = False) -> RegionReport:
+                     settings: RegionSettings = RegionSettings(), *, progress: bool = False,
+                     labeler: BeatLabeler | None = None) -> RegionReport:
     """Evaluate region finding on ``record_names`` in ``data_dir``; a failing record does not stop the others.
 
-    ``labels`` names the beat labeller (:data:`LABELERS`).
+    ``labels`` names the beat labeller (:data:`LABELERS`), or, with ``labeler`` given (e.g. a
+    trained classifier wrapped by the app, which this package cannot import), only describes it.
     """
-    if labels not in LABELERS:
+    if labeler is None and labels not in LABELERS:
         raise ValueError(f"Received labels={labels!r}; expected one of {sorted(LABELERS)}.")
+    labeler = labeler or LABELERS[labels]
     evaluations, failures = [], []
     for name in tqdm(record_names, desc="regions", unit="record", disable=not progress):
         try:
-            evaluations.append(evaluate_record(Path(data_dir) / name, LABELERS[labels], settings))
+            evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings))
         except EcgInputError as exc:
             logger.warning("record %s failed: %s", name, exc)
             failures.append(RecordFailure(name, str(exc)))

@@ -97,3 +97,14 @@ def test_model_card_matches_the_settings_file():
         assert f"{s_se:.1f}" in card
     assert "not a medical device" in card.lower()
     assert BUNDLED_MODEL.stat().st_size < 5_000_000
+
+
+def test_model_labels_drive_region_finding_end_to_end(excerpts_dir):
+    """Excerpt 119 (ventricular bigeminy): detected beats, classified by the bundled model, give bigeminy."""
+    from app.regions_cli import build_model_labeler
+    from pipeline.region_eval import evaluate_regions
+
+    report = evaluate_regions(excerpts_dir, ("119",), "model", labeler=build_model_labeler(str(BUNDLED_MODEL)))
+    kinds = [region.kind for region in report.evaluations[0].regions]
+    assert "ventricular_bigeminy" in kinds
+    assert report.settings["labels"] == "model"
