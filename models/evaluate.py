@@ -97,7 +97,7 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
                     out_dir: Path | None, annotator: str) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
     """Classification matrices of one record in every mode, and its calibration pairs."""
     clean = clean_record(record, settings)
-    prepared, labels = prepare_reference_beats(record, settings)
+    prepared, labels = prepare_reference_beats(record, settings, clean)
     probabilities = predict_beats(model, prepared.inputs)
     labelled = labels >= 0
     predicted = np.argmax(probabilities, axis=1)

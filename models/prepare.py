@@ -71,7 +71,8 @@ def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
     return PreparedBeats(beats, context, assemble_inputs(beats, context))
 
 
-def prepare_reference_beats(record: Record, settings: InputSettings) -> tuple[PreparedBeats, np.ndarray]:
+def prepare_reference_beats(record: Record, settings: InputSettings,
+                            clean_mv: np.ndarray | None = None) -> tuple[PreparedBeats, np.ndarray]:
     """Prepared beats at the reference beat positions and their AAMI labels (-1: no class).
 
     Every reference beat shapes the context (RR, templates); labels are -1 for beats whose
@@ -81,4 +82,4 @@ def prepare_reference_beats(record: Record, settings: InputSettings) -> tuple[Pr
         raise ValueError(f"Record {record.name}: no reference annotations; expected an annotated record.")
     beat = is_beat_symbol(record.annotations.symbols)
     labels = encode_classes(map_symbols_to_aami(record.annotations.symbols[beat]))
-    return prepare_beats(record, record.annotations.samples[beat], settings), labels
+    return prepare_beats(record, record.annotations.samples[beat], settings, clean_mv), labels
