@@ -16,12 +16,12 @@ from app import config
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
 from app.model_cli import bundle_model_command, evaluate_command, train_command
+from app.options import select_records
 from app.regions_cli import evaluate_regions_command
 from pipeline.database import fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
 from pipeline.errors import EcgInputError
-from pipeline.splits import records_for_split
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def evaluate_detector_command(data_dir: Path | None, record_list: str | None, sp
 
     Example: ecg evaluate-detector --split ds2 --out out/detector
     """
-    names = _select_records(record_list, split)
+    names = select_records(record_list, split)
     directory = config.require_data_dir(data_dir)
     report = evaluate_detector(directory, names, progress=True)
     click.echo(format_table(report))
@@ -169,19 +169,6 @@ def format_dataset(split: str, dataset: BeatDataset) -> str:
     counts = " / ".join(f"{cls} {n}" for cls, n in dataset.class_counts().items())
     excluded = f"; excluded symbols {dataset.excluded_symbols}" if dataset.excluded_symbols else ""
     return f"{split.upper()}: {len(dataset.records)} records, {len(dataset)} beats: {counts}{excluded}"
-
-
-def _select_records(record_list: str | None, split: str | None) -> tuple[str, ...]:
-    """Record names from --records or --split (not both); all 48 by default."""
-    if record_list and split:
-        raise click.UsageError("Received both --records and --split; expected at most one of them.")
-    if record_list:
-        names = tuple(n.strip() for n in record_list.split(",") if n.strip())
-        if not names:
-            raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.",
-                                     param_hint="--records")
-        return names
-    return records_for_split(split or "all")
 
 
 def _describe_error(exc: Exception) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from app import config
+from app.options import select_records
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +77,15 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
               help="models:/NAME@ALIAS, models:/NAME/VERSION or a .keras file (default: champion, else bundled).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
-@click.option("--split", type=click.Choice(SPLITS, case_sensitive=False), default="ds2", show_default=True,
-              help="Records to evaluate on (DS2 is the test set; never tune on it).")
+@click.option("--split", type=click.Choice(SPLITS, case_sensitive=False), default=None,
+              help="Records to evaluate on (default ds2, the test set; never tune on it).")
 @click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write classification_report.json/.md and REC.<annotator> WFDB files here.")
 @click.option("--annotator", default="cls", show_default=True, help="Extension of the written annotation files.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
-def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str, record_list: str | None,
+def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | None, record_list: str | None,
                      out_dir: Path | None, annotator: str, mlruns_dir: Path | None) -> None:
     """EC57 beat classification report: reference positions and end to end with our detector.
 
@@ -94,7 +95,6 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str, r
     from models.evaluate import evaluate_records, format_markdown, report_to_dict, write_report
     from models.prepare import InputSettings
     from models import registry
-    from pipeline.splits import records_for_split
 
     directory = config.require_data_dir(data_dir)
     if model_uri is None:
@@ -103,9 +103,9 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str, r
         registry.configure_tracking(mlruns_dir)
         loaded = registry.load_model(model_uri)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    names = tuple(n.strip() for n in record_list.split(",")) if record_list else records_for_split(split)
+    names = select_records(record_list, split, default_split="ds2")
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator)
-    context = {"model": loaded.source, "version": loaded.version, "records": split if not record_list else names}
+    context = {"model": loaded.source, "version": loaded.version, "records": names if record_list else split or "ds2"}
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
     if report.failures:

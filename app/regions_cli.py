@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from app import config
+from app.options import select_records
 from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
-from pipeline.splits import records_for_split
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -51,12 +51,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 
     Example: ecg evaluate-regions --split ds2 --labels reference --out out/regions
     """
-    if record_list and split:
-        raise click.UsageError("Received both --records and --split; expected at most one of them.")
-    names = tuple(n.strip() for n in record_list.split(",") if n.strip()) if record_list else \
-        records_for_split(split or "all")
-    if not names:
-        raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.", param_hint="--records")
+    names = select_records(record_list, split)
     kinds = tuple(k.strip() for k in unreadable_kinds.split(",") if k.strip())
     try:
         settings = RegionSettings(unreadable_kinds=kinds)
