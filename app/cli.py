@@ -18,6 +18,7 @@ from app.logging_setup import configure_logging
 from app.model_cli import bundle_model_command, evaluate_command, train_command
 from app.options import select_records
 from app.regions_cli import evaluate_regions_command
+from app.score_cli import score_command
 from pipeline.database import fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
@@ -189,6 +190,11 @@ def main() -> None:
 
 
 cli.add_command(evaluate_regions_command)
+cli.add_command(score_command)
 cli.add_command(train_command)
 cli.add_command(evaluate_command)
 cli.add_command(bundle_model_command)
+
+
+if __name__ == "__main__":
+    main()

@@ -55,7 +55,7 @@ _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 
 
 def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
-                           fs_hz: float) -> Annotations:
+                           fs_hz: float, *, unreadable_as_q: bool = True) -> Annotations:
     """Beat, rhythm-change and pause annotations of one record (module docstring).
 
     Examples
@@ -70,7 +70,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     classes = encode_classes(beat_classes, len(samples))
     unreadable = beats_in_unreadable(regions, len(samples))
     symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[classes]
-    symbols[unreadable] = "Q"
+    if unreadable_as_q:
+        symbols[unreadable] = "Q"
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]

@@ -1,0 +1,482 @@
+"""Batch scoring: many recordings in, one output folder per record plus batch tables out.
+
+Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe to leave running:
+
+- Each record is scored on its own; an input problem (or any other failure inside one record)
+  becomes a row of the errors table and the batch goes on. Running out of disk space stops the
+  batch (every later record would fail the same way), after the tables of what was done.
+- Every file is written atomically (:func:`app.outputs.write_atomic`), and each record's
+  ``score.json`` manifest is written last. It records the fingerprints of the input files, of the
+  model weights and of the settings, and a checksum of every output file. A rerun skips a record
+  only when its manifest matches and all its files are intact; a run killed at any moment leaves
+  either no manifest (the record is scored again) or a complete folder.
+- ``--jobs N`` scores records in N processes, each loading the model once; outputs do not depend
+  on N (records are independent, and the tables are written in input order).
+
+Output folder of a record: ``OUT/<key>/`` with ``NAME_beats.csv``, ``NAME_regions.csv``,
+``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
+``<key>`` is the record's path relative to the directory it was found in (its name for single
+records), so that two records with the same name in different folders do not collide.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import glob
+import hashlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+from collections.abc import Iterator
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from app import outputs
+from app.analysis import RecordAnalysis, analyse_record
+from pipeline.regions import RegionSettings
+from pipeline.records import read_record
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "json", "wfdb", "pdf")
+MANIFEST = "score.json"
+BATCH_SUMMARY = "batch_summary.csv"
+BATCH_ERRORS = "errors.csv"
+SCORE_FORMAT_VERSION = 1
+"""Bumped when the content of the outputs changes, so that reruns rescore."""
+MIN_FREE_BYTES = 50 * 2**20
+GLOB_CHARS = set("*?[")
+RECORD_LIST_NAMES = ("RECORDS",)
+RECORD_LIST_SUFFIXES = (".txt", ".list")
+SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "ventricular_burden_pct",
+                   "supraventricular_burden_pct", "af_burden_pct", "events", "readable_pct", "model", "message")
+ERROR_COLUMNS = ("record", "path", "error_type", "message")
+
+
+class BatchUsageError(ValueError):
+    """The batch cannot start: no record found, output folder unusable, no disk space."""
+
+
+class DiskFullError(OSError):
+    """The output disk is full: the batch stops."""
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """One record to score: its path (WFDB record without extension, or an ``.edf`` file) and output key."""
+
+    path: Path
+    key: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path.suffix.lower() == ".edf" else self.path.name
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """What, besides the model and the input, determines the outputs of a record."""
+
+    formats: tuple[str, ...] = FORMATS
+    regions: RegionSettings = RegionSettings()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.formats) - set(FORMATS))
+        if unknown or not self.formats:
+            raise ValueError(f"Received formats={self.formats}; expected one or more of {FORMATS}.")
+
+    def to_dict(self) -> dict:
+        return {"formats": sorted(self.formats), "regions": self.regions.to_dict(),
+                "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR}
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """Outcome of one record: ``scored``, ``skipped`` (already up to date) or ``failed``."""
+
+    source: RecordSource
+    status: str
+    summary: dict | None = None
+    error_type: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which model scores: what to load in each process, and what to record in the outputs."""
+
+    uri: str
+    source: str
+    weights_sha256: str
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "weights_sha256": self.weights_sha256}
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding records
+# ----------------------------------------------------------------------------------------------
+
+def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource]:
+    """Expand records, directories (recursively), globs and RECORDS list files into record sources.
+
+    Raises
+    ------
+    BatchUsageError
+        A path that is none of these, or no record at all.
+    """
+    found: list[RecordSource] = []
+    for text in paths:
+        found += expand_path(text)
+    if not found:
+        raise BatchUsageError(f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
+                              "files), .edf files, directories holding them, globs or RECORDS list files.")
+    return deduplicate_keys(found)
+
+
+def expand_path(text: str) -> list[RecordSource]:
+    """Record sources named by one command-line path."""
+    path = Path(text).expanduser()
+    if GLOB_CHARS & set(text):
+        matches = sorted(glob.glob(str(path), recursive=True))
+        if not matches:
+            raise BatchUsageError(f"Received {text}: the pattern matches no file.")
+        sources = []
+        for match in matches:
+            sources += expand_match(Path(match))
+        return unique_paths(sources)
+    if path.is_dir():
+        return find_in_directory(path)
+    if path.is_file() and (path.name in RECORD_LIST_NAMES or path.suffix.lower() in RECORD_LIST_SUFFIXES):
+        return read_record_list(path)
+    record = as_record_path(path)
+    if record is None:
+        raise BatchUsageError(f"Received {text}: no such record, directory or list file (a WFDB record is given "
+                              "without extension, e.g. DIR/100 for DIR/100.hea).")
+    return [RecordSource(record, record.stem if record.suffix.lower() == ".edf" else record.name)]
+
+
+def expand_match(path: Path) -> list[RecordSource]:
+    """Record sources of one glob match (a directory, a header, an EDF; other files are ignored)."""
+    if path.is_dir():
+        return find_in_directory(path)
+    record = as_record_path(path)
+    return [] if record is None else [RecordSource(record, record.stem if record.suffix.lower() == ".edf"
+                                                   else record.name)]
+
+
+def as_record_path(path: Path) -> Path | None:
+    """The record path for a header, signal file, EDF file or extension-less record name; None if none."""
+    suffix = path.suffix.lower()
+    if suffix == ".edf" and path.is_file():
+        return path
+    if suffix in (".hea", ".dat", ".atr") and path.with_suffix(".hea").is_file():
+        return path.with_suffix("")
+    if Path(f"{path}.hea").is_file():
+        return path
+    return None
+
+
+def find_in_directory(directory: Path) -> list[RecordSource]:
+    """Every WFDB header and EDF file under ``directory``, keyed by their relative path."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in (".hea", ".edf")
+                   and not p.name.startswith("."))
+    sources = []
+    for file in files:
+        record = file.with_suffix("") if file.suffix.lower() == ".hea" else file
+        key = file.relative_to(directory).with_suffix("").as_posix()
+        sources.append(RecordSource(record, key))
+    return sources
+
+
+def read_record_list(list_file: Path) -> list[RecordSource]:
+    """Records named one per line (relative to the list's folder), as in PhysioNet's RECORDS files."""
+    sources = []
+    for line in list_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = line.strip()
+        if name and not name.startswith("#"):
+            record = list_file.parent / name
+            sources.append(RecordSource(record, Path(name).with_suffix("").as_posix()
+                                        if record.suffix.lower() == ".edf" else name))
+    return sources
+
+
+def unique_paths(sources: list[RecordSource]) -> list[RecordSource]:
+    """Drop repeated record paths (a glob matching both 100.hea and 100.dat), keeping the first."""
+    seen, unique = set(), []
+    for source in sources:
+        if source.path not in seen:
+            seen.add(source.path)
+            unique.append(source)
+    return unique
+
+
+def deduplicate_keys(sources: list[RecordSource]) -> list[RecordSource]:
+    """Same record path once; a key used by two different records gets a ``_2``, ``_3``... suffix."""
+    sources = unique_paths(sources)
+    used: dict[str, int] = {}
+    out = []
+    for source in sources:
+        key = source.key
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[source.key]}"
+        else:
+            used[key] = 1
+        out.append(RecordSource(source.path, key))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Fingerprints and manifests
+# ----------------------------------------------------------------------------------------------
+
+def hash_bytes(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def fingerprint_record_files(source: RecordSource) -> str:
+    """SHA-256 over the record's files (``NAME.*`` beside the header, or the EDF file)."""
+    path = source.path
+    files = [path] if path.suffix.lower() == ".edf" else sorted(path.parent.glob(f"{glob.escape(path.name)}.*"))
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode())
+            with file.open("rb") as stream:
+                for block in iter(lambda: stream.read(2**20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint_weights(model) -> str:
+    """SHA-256 of a Keras model's weights (identifies the model whatever registry or file it came from)."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def fingerprint_settings(settings: ScoreSettings, model: ModelIdentity) -> str:
+    content = {"settings": settings.to_dict(), "model_weights_sha256": model.weights_sha256}
+    return hash_bytes(json.dumps(content, sort_keys=True).encode())
+
+
+def read_manifest(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def is_up_to_date(folder: Path, input_sha256: str, settings_sha256: str) -> bool:
+    """The folder holds a manifest for these inputs and settings, and every listed file is intact."""
+    manifest = read_manifest(folder)
+    if not manifest or manifest.get("input_sha256") != input_sha256 or manifest.get("settings_sha256") != settings_sha256:
+        return False
+    for name, checksum in manifest.get("files", {}).items():
+        try:
+            if hash_bytes((folder / name).read_bytes()) != checksum:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoring
+# ----------------------------------------------------------------------------------------------
+
+def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: ModelIdentity) -> dict[str, bytes]:
+    """File name -> content of every requested output of a record."""
+    name = analysis.record.name
+    files = {}
+    if "csv" in settings.formats:
+        files[f"{name}_beats.csv"] = outputs.beat_table_csv(analysis)
+        files[f"{name}_regions.csv"] = outputs.region_table_csv(analysis)
+    if "json" in settings.formats:
+        files[f"{name}_summary.json"] = outputs.summary_json(analysis, {"model": model.to_dict()})
+    if "wfdb" in settings.formats:
+        files[f"{name}.{outputs.ANNOTATOR}"] = outputs.annotation_file_bytes(analysis)
+    if "pdf" in settings.formats:
+        files[f"{name}_report.pdf"] = outputs.pdf_report_bytes(analysis)
+    return files
+
+
+def write_record_folder(folder: Path, files: dict[str, bytes], manifest: dict) -> None:
+    """Write the outputs atomically, then the manifest (last: it vouches for the others)."""
+    (folder / MANIFEST).unlink(missing_ok=True)
+    for name, content in files.items():
+        write_checked(folder / name, content)
+    manifest = {**manifest, "files": {name: hash_bytes(content) for name, content in files.items()}}
+    write_checked(folder / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_checked(path: Path, content: bytes) -> None:
+    """:func:`app.outputs.write_atomic`, with a full disk turned into :class:`DiskFullError`."""
+    try:
+        outputs.write_atomic(path, content)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(error.errno, f"The output disk is full while writing {path}; free some space and "
+                                "rerun (records already scored are kept and skipped).") from error
+        raise
+
+
+def score_record(source: RecordSource, loaded_model, model: ModelIdentity, settings: ScoreSettings, out_dir: Path,
+                 force: bool = False) -> RecordResult:
+    """Score one record into ``out_dir/<key>``; never raises for a problem of the record itself."""
+    folder = out_dir / source.key
+    try:
+        input_sha256 = fingerprint_record_files(source)
+        settings_sha256 = fingerprint_settings(settings, model)
+        if not force and is_up_to_date(folder, input_sha256, settings_sha256):
+            return RecordResult(source, "skipped", read_manifest(folder).get("summary"))
+        record = read_record(source.path, annotator=None)
+        analysis = analyse_record(record, loaded_model, settings.regions)
+        summary = summary_row(analysis, model)
+        manifest = {"record": source.key, "input_sha256": input_sha256, "settings_sha256": settings_sha256,
+                    "model": model.to_dict(), "settings": settings.to_dict(), "summary": summary}
+        write_record_folder(folder, render_outputs(analysis, settings, model), manifest)
+        return RecordResult(source, "scored", summary)
+    except DiskFullError:
+        raise
+    except Exception as error:  # one bad record never stops the batch
+        logger.debug("record %s failed", source.key, exc_info=True)
+        return RecordResult(source, "failed", None, type(error).__name__, describe_error(error))
+
+
+def describe_error(error: Exception) -> str:
+    """A one-line message for the errors table."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
+    """The record's row of the batch summary table."""
+    s = analysis.summary
+    counts = dict(zip(("N", "S", "V", "F", "Q"), s.beat_counts))
+    events = sum(t.count for t in s.events if t.kind != "unreadable")
+    return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
+            "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
+            "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
+            "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "events": events,
+            "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "model": model.source,
+            "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
+
+
+def finite_or_none(value: float, digits: int) -> float | None:
+    return round(float(value), digits) if np.isfinite(value) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Running a batch
+# ----------------------------------------------------------------------------------------------
+
+def check_output_dir(out_dir: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Fail before any work when the output folder cannot be created or written, or the disk is full."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as error:
+        raise BatchUsageError(f"Output folder {out_dir} is not writable: {error.strerror or error}.") from None
+    free = shutil.disk_usage(out_dir).free
+    if free < min_free_bytes:
+        raise BatchUsageError(f"Output folder {out_dir} has {free / 2**20:.0f} MiB free; at least "
+                              f"{min_free_bytes / 2**20:.0f} MiB are needed.")
+
+
+_worker_state: dict = {}
+
+
+def init_worker(model_uri: str, model: ModelIdentity, settings: ScoreSettings, out_dir: Path, force: bool,
+                mlruns_dir: str | None) -> None:
+    """Load the model once in a worker process."""
+    from models import registry
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    registry.configure_tracking(mlruns_dir)
+    loaded = registry.load_model(model_uri)
+    _worker_state.update(loaded=loaded, model=model, settings=settings, out_dir=out_dir, force=force)
+
+
+def score_in_worker(source: RecordSource) -> RecordResult:
+    state = _worker_state
+    return score_record(source, state["loaded"], state["model"], state["settings"], state["out_dir"], state["force"])
+
+
+def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentity, settings: ScoreSettings,
+                  out_dir: Path, *, jobs: int = 1, force: bool = False, progress: bool = True,
+                  mlruns_dir: str | None = None) -> list[RecordResult]:
+    """Score every source (in ``jobs`` processes); results in input order. Writes the batch tables."""
+    results: dict[str, RecordResult] = {}
+    try:
+        for result in iterate_results(sources, loaded_model, model, settings, out_dir, jobs, force, progress,
+                                      mlruns_dir):
+            results[result.source.key] = result
+    finally:
+        ordered = [results[s.key] for s in sources if s.key in results]
+        write_batch_tables(out_dir, ordered)
+    return ordered
+
+
+def iterate_results(sources, loaded_model, model, settings, out_dir, jobs, force, progress,
+                    mlruns_dir) -> Iterator[RecordResult]:
+    """Results in completion order. With ``jobs`` > 1 this process scores too, beside ``jobs - 1``
+    worker processes (it has the model loaded already, and scores while they start up)."""
+    bar = tqdm(total=len(sources), unit="record", desc="scoring", disable=not progress, dynamic_ncols=True)
+    score_here = partial(score_record, loaded_model=loaded_model, model=model, settings=settings, out_dir=out_dir,
+                         force=force)
+    try:
+        if jobs <= 1 or len(sources) <= 1:
+            for source in sources:
+                result = score_here(source)
+                bar.update()
+                yield result
+            return
+        context = multiprocessing.get_context("spawn")
+        pending = deque(sources)
+        running: set[Future] = set()
+        with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=init_worker,
+                                 initargs=(model.uri, model, settings, out_dir, force, mlruns_dir)) as pool:
+            while pending or running:
+                while pending and len(running) < 2 * (jobs - 1):
+                    running.add(pool.submit(score_in_worker, pending.popleft()))
+                if pending:
+                    result = score_here(pending.pop())
+                    bar.update()
+                    yield result
+                done = {f for f in running if f.done()} if pending else set(wait(running, return_when=FIRST_COMPLETED).done)
+                for future in done:
+                    running.discard(future)
+                    bar.update()
+                    yield future.result()
+    finally:
+        bar.close()
+
+
+def write_batch_tables(out_dir: Path, results: list[RecordResult]) -> None:
+    """``batch_summary.csv`` (one row per record) and ``errors.csv`` (failed records), in input order."""
+    rows = [{"record": r.source.key, "status": r.status, **(r.summary or {}),
+             **({"message": r.message} if r.status == "failed" else {})} for r in results]
+    errors = [{"record": r.source.key, "path": str(r.source.path), "error_type": r.error_type, "message": r.message}
+              for r in results if r.status == "failed"]
+    write_checked(out_dir / BATCH_SUMMARY, outputs.rows_to_csv(rows, SUMMARY_COLUMNS))
+    write_checked(out_dir / BATCH_ERRORS, outputs.rows_to_csv(errors, ERROR_COLUMNS))
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of a CSV table written by this module."""
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))

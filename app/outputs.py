@@ -1,0 +1,104 @@
+"""Files made from a :class:`app.analysis.RecordAnalysis`: tables, summary, WFDB annotations, PDF report.
+
+Each output exists as bytes (for the dashboard's downloads) and is written to disk atomically
+(a temporary file in the same folder, then :func:`os.replace`), so a reader never sees a
+half-written file: after a crash a file is either complete or absent.
+
+The WFDB annotation file holds one beat annotation per detected beat with the MIT-BIH symbol of
+its predicted class (the classifier's label, as ``ecg evaluate`` scores it, also inside noisy
+stretches; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
+annotations with MIT-BIH rhythm labels, and pauses as ``"`` comments, at the record file's own
+sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from app.analysis import RecordAnalysis, beat_table, region_rows, summary_dict
+from pipeline.records import write_annotations
+from pipeline.rhythm_annotations import regions_to_annotations
+from pipeline.types import Annotations
+
+ANNOTATOR = "ecg"
+"""Extension of the annotation file the product writes (``NAME.ecg``)."""
+
+REGION_COLUMNS = ("kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
+                  "heart_rate_bpm", "confidence")
+
+
+def rows_to_csv(rows: list[dict], columns: tuple[str, ...]) -> bytes:
+    """CSV text (header line first, empty cells for None) encoded as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    return buffer.getvalue().encode("utf-8")
+
+
+def beat_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The beat table: one row per beat (time, sample at the file's rate, class, probabilities, RR)."""
+    table = beat_table(analysis)
+    return table.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+
+
+def region_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The flagged regions table; samples at the internal rate (``fs_hz`` in the summary)."""
+    return rows_to_csv(region_rows(analysis), REGION_COLUMNS)
+
+
+def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
+    """The record summary as indented JSON (NaN written as null)."""
+    content = {**summary_dict(analysis), **(extra or {})}
+    return (json.dumps(content, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def output_annotations(analysis: RecordAnalysis) -> Annotations:
+    """Beat labels as classified, rhythm changes and pauses, at the record file's rate (module docstring)."""
+    predictions, record = analysis.predictions, analysis.record
+    annotations = regions_to_annotations(list(analysis.regions), predictions.samples, predictions.classes,
+                                         record.fs_hz, unreadable_as_q=False)
+    if record.source_fs_hz == record.fs_hz:
+        return annotations
+    samples = np.round(annotations.samples * (record.source_fs_hz / record.fs_hz)).astype(np.int64)
+    return Annotations(samples, annotations.symbols, annotations.aux_notes)
+
+
+def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:
+    """Content of the WFDB annotation file ``NAME.<annotator>``."""
+    with tempfile.TemporaryDirectory(prefix="ecg-ann-") as tmp:
+        path = write_annotations(tmp, analysis.record.name, annotator, output_annotations(analysis),
+                                 fs_hz=analysis.record.source_fs_hz)
+        return path.read_bytes()
+
+
+def write_atomic(path: str | Path, content: bytes) -> Path:
+    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def pdf_report_bytes(analysis: RecordAnalysis) -> bytes:
+    """The one-page PDF report (see :mod:`app.report`)."""
+    from app.report import render_pdf_report
+
+    return render_pdf_report(analysis)

@@ -1,0 +1,167 @@
+"""The one-page PDF report of a record: summary, event list and ECG strips of the most important events.
+
+Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
+and in parallel processes. The PDF carries no creation date, so the same analysis always gives
+the same bytes (``ecg score`` reruns compare outputs).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from matplotlib.backends.backend_pdf import FigureCanvasPdf
+from matplotlib.figure import Figure
+
+from app.analysis import RecordAnalysis
+from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import Region
+
+A4_PORTRAIT_IN = (8.27, 11.69)
+STRIP_S = 10.0
+MAX_STRIPS = 3
+MAX_EVENT_ROWS = 16
+EVENT_PRIORITY = (
+    "ventricular_tachycardia", "atrial_fibrillation", "supraventricular_tachycardia", "pause",
+    "idioventricular_rhythm", "ventricular_couplet", "ventricular_bigeminy", "supraventricular_run",
+    "ventricular_trigeminy", "supraventricular_couplet", "supraventricular_bigeminy", "bradycardia",
+    "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
+)
+"""Region kinds in the order their strips are chosen for the report (most urgent first)."""
+CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f"}
+DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
+
+
+def format_clock(seconds: float) -> str:
+    """``hh:mm:ss`` of a time in seconds (rounded down)."""
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_number(value: float, digits: int = 0, unit: str = "") -> str:
+    """A figure with its unit, or ``n/a`` when it is NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}f}{unit}"
+
+
+def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: int = MAX_STRIPS) -> list[Region]:
+    """Up to ``n_strips`` regions to show, one per kind in :data:`EVENT_PRIORITY` order, the longest of each."""
+    chosen = []
+    for kind in EVENT_PRIORITY:
+        candidates = [r for r in regions if r.kind == kind]
+        if candidates:
+            chosen.append(max(candidates, key=lambda r: (r.stop - r.start, r.confidence)))
+        if len(chosen) == n_strips:
+            break
+    return chosen
+
+
+def summary_lines(analysis: RecordAnalysis) -> list[str]:
+    """The summary block of the report, one line each."""
+    s, record = analysis.summary, analysis.record
+    counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
+    lines = [
+        f"Duration {format_clock(s.duration_s)}   leads {', '.join(record.lead_names)}   "
+        f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
+        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}, mean {format_number(s.heart_rate_mean_bpm)}, "
+        f"max {format_number(s.heart_rate_max_bpm)}",
+        f"Beats: {s.n_beats} ({counts})",
+        f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
+        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
+        f"Longest runs: ventricular {s.longest_ventricular_run} beats, supraventricular "
+        f"{s.longest_supraventricular_run} beats",
+        f"Model: {analysis.model_source}",
+    ]
+    lines += [f"Note: {note}" for note in s.notes]
+    if analysis.predictions.reason:
+        lines.append(f"Note: {analysis.predictions.reason}")
+    return lines
+
+
+def event_lines(analysis: RecordAnalysis) -> list[str]:
+    """Counts and total durations of the event kinds present, then the first events of the most urgent kinds."""
+    present = [t for t in analysis.summary.events if t.count > 0]
+    if not present:
+        return ["No events flagged."]
+    lines = [f"{t.kind.replace('_', ' ')}: {t.count}" + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 else "")
+             for t in present]
+    return lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
+                                    if len(lines) > MAX_EVENT_ROWS else [])
+
+
+def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, columns: int = 1) -> None:
+    """A bold title and monospaced lines, split into ``columns`` side by side."""
+    ax.axis("off")
+    ax.text(0, 1, title, fontsize=10, fontweight="bold", va="top", transform=ax.transAxes)
+    per_column = math.ceil(len(lines) / columns)
+    for k in range(columns):
+        chunk = lines[k * per_column:(k + 1) * per_column]
+        ax.text(k / columns, 0.82, "\n".join(chunk), fontsize=fontsize, va="top", family="monospace",
+                transform=ax.transAxes, linespacing=1.3)
+
+
+def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: float) -> None:
+    """Primary lead from ``start_s`` for :data:`STRIP_S`, beats marked with their class, the region shaded."""
+    record = analysis.record
+    fs = record.fs_hz
+    lo = int(max(start_s, 0) * fs)
+    hi = min(lo + int(STRIP_S * fs), record.n_samples)
+    t = np.arange(lo, hi) / fs
+    lead = record.signal_mv[lo:hi, record.primary_lead]
+    ax.plot(t, lead, color="black", linewidth=0.5)
+    if region is not None:
+        ax.axvspan(region.start / fs, region.stop / fs, color="#ffbf00", alpha=0.25, linewidth=0)
+    samples, classes = analysis.predictions.samples, analysis.predictions.classes
+    inside = (samples >= lo) & (samples < hi)
+    finite = lead[np.isfinite(lead)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    span = max(high - low, 0.5)
+    ax.set_ylim(low - 0.05 * span, high + 0.3 * span)
+    for sample, label in zip(samples[inside], classes[inside]):
+        ax.text(sample / fs, high + 0.12 * span, label, fontsize=6.5, ha="center", va="bottom",
+                color=CLASS_COLOURS.get(label, "k"))
+    ax.set_xlim(lo / fs, lo / fs + STRIP_S)
+    ax.set_ylabel(f"{record.lead_names[record.primary_lead]} (mV)", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.grid(True, color="#f4b6b6", linewidth=0.4)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([format_clock(x) for x in ticks])
+    ax.set_xlim(lo / fs, lo / fs + STRIP_S)
+    title = "No event flagged: first seconds of the record" if region is None else (
+        f"{region.kind.replace('_', ' ')} at {format_clock(region.start / fs)}, {region.n_beats} beats, "
+        f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
+    ax.set_title(title, fontsize=8, loc="left")
+
+
+def strip_start_s(region: Region, fs_hz: float) -> float:
+    """Start of a 10 s strip that shows the region's onset with 2 s of context (or centres a short one)."""
+    duration_s = (region.stop - region.start) / fs_hz
+    if duration_s < STRIP_S - 4:
+        return region.start / fs_hz - (STRIP_S - duration_s) / 2
+    return region.start / fs_hz - 2.0
+
+
+def render_pdf_report(analysis: RecordAnalysis) -> bytes:
+    """The report as PDF bytes (module docstring)."""
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    events = choose_strip_events(analysis.regions)
+    n_strips = max(len(events), 1)
+    grid = figure.add_gridspec(2 + n_strips, 1, height_ratios=[1.5, 1.0] + [1.3] * n_strips,
+                               left=0.08, right=0.97, top=0.91, bottom=0.05, hspace=0.5)
+    figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
+                    x=0.08, ha="left")
+    figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
+    draw_text_block(figure.add_subplot(grid[0]), "Summary", summary_lines(analysis))
+    draw_text_block(figure.add_subplot(grid[1]), "Events", event_lines(analysis), columns=2)
+    fs = analysis.record.fs_hz
+    for k in range(n_strips):
+        region = events[k] if events else None
+        start = strip_start_s(region, fs) if region is not None else 0.0
+        draw_strip(figure.add_subplot(grid[2 + k]), analysis, region, start)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="pdf", metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"})
+    return buffer.getvalue()

@@ -1,0 +1,105 @@
+"""``ecg score``: score a batch of recordings into per-record reports (see :mod:`app.batch`).
+
+Exit codes: 0 every record scored (or already up to date), 1 some records failed (the others are
+scored) or the disk filled up, 2 usage errors found before any work (no record, output folder not
+writable, model missing).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from app.batch import (
+    BATCH_ERRORS,
+    BATCH_SUMMARY,
+    FORMATS,
+    BatchUsageError,
+    DiskFullError,
+    ModelIdentity,
+    ScoreSettings,
+    check_output_dir,
+    find_record_sources,
+    fingerprint_weights,
+    score_records,
+)
+
+logger = logging.getLogger(__name__)
+
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+DEFAULT_OUT = Path("out/scores")
+
+
+@click.command("score", context_settings=_CONTEXT)
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--model", "model_uri", default=None,
+              help="models:/NAME@ALIAS, models:/NAME/VERSION or a .keras file (default: the registry's champion, "
+                   "else the bundled model).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+              show_default=True, help="Output folder: one sub-folder per record, plus batch_summary.csv and "
+                                      "errors.csv.")
+@click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
+              help=f"Comma-separated outputs among {', '.join(FORMATS)} (csv: beat and region tables; json: "
+                   "summary; wfdb: annotation file; pdf: one-page report).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Records scored in parallel processes (each loads the model once).")
+@click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MLflow tracking folder (default: <repo>/mlruns).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
+                  force: bool, mlruns_dir: Path | None, quiet: bool) -> None:
+    """Score recordings: beats, classes, flagged regions, summary and report for each record.
+
+    PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea
+    and .edf files), a glob ('DIR/1*.hea') or a RECORDS list file. A rerun skips records already
+    scored with the same model and settings (unless --force).
+
+    Example: ecg score data/excerpts --out out/scores --jobs 2
+    """
+    try:
+        settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--format") from None
+    try:
+        sources = find_record_sources(paths)
+        check_output_dir(out_dir)
+    except BatchUsageError as error:
+        raise click.UsageError(str(error)) from None
+    loaded, identity = load_scoring_model(model_uri, mlruns_dir)
+    click.echo(f"Scoring {len(sources)} record(s) with {identity.source} into {out_dir} ({jobs} job(s))", err=True)
+    try:
+        results = score_records(sources, loaded, identity, settings, out_dir, jobs=jobs, force=force,
+                                progress=not quiet, mlruns_dir=None if mlruns_dir is None else str(mlruns_dir))
+    except DiskFullError as error:
+        click.echo(f"Error: {error.strerror}", err=True)
+        sys.exit(1)
+    counts = {status: sum(r.status == status for r in results) for status in ("scored", "skipped", "failed")}
+    click.echo(f"{counts['scored']} scored, {counts['skipped']} already up to date, {counts['failed']} failed; "
+               f"see {out_dir / BATCH_SUMMARY}" + (f" and {out_dir / BATCH_ERRORS}" if counts["failed"] else ""))
+    for result in results:
+        if result.status == "failed":
+            click.echo(f"  {result.source.key}: {result.error_type}: {result.message}", err=True)
+    if counts["failed"]:
+        sys.exit(1)
+
+
+def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
+    """Load the model up front (a missing model is a usage error: exit 2 before any work)."""
+    from models import registry
+    from models.bundled import load_default_model
+    from models.errors import ModelError
+
+    try:
+        if model_uri is None:
+            loaded = load_default_model(mlruns_dir)
+        else:
+            registry.configure_tracking(mlruns_dir)
+            loaded = registry.load_model(model_uri)
+    except ModelError as error:
+        raise click.UsageError(f"Cannot load the model: {error}") from None
+    uri = loaded.source if loaded.name else str(Path(loaded.source).resolve())
+    return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model))

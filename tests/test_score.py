@@ -1,0 +1,273 @@
+"""``ecg score``: per-record outputs, batch tables, bad input, resumability, parallel jobs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.batch import (
+    BATCH_ERRORS,
+    BATCH_SUMMARY,
+    MANIFEST,
+    BatchUsageError,
+    find_record_sources,
+    read_table,
+)
+from app.cli import cli
+from models.bundled import BUNDLED_MODEL
+from models.evaluate import reference_classes
+from pipeline.labels import AAMI_CLASSES
+from pipeline.records import read_annotations, read_record
+from pipeline.rhythm_annotations import rhythm_intervals
+from pipeline.scoring import compare_beats, compare_classes
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL = str(BUNDLED_MODEL)
+GOOD = ("119", "208")
+
+
+def copy_record(src_dir: Path, name: str, dst_dir: Path, new_name: str | None = None) -> Path:
+    """Copy NAME.hea/.dat/.atr; with ``new_name`` the header is rewritten to point at the renamed files."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    new_name = new_name or name
+    for ext in ("hea", "dat", "atr"):
+        src = src_dir / f"{name}.{ext}"
+        if src.exists():
+            shutil.copyfile(src, dst_dir / f"{new_name}.{ext}")
+    if new_name != name:
+        header = (dst_dir / f"{new_name}.hea").read_text().replace(f"{name}.dat", f"{new_name}.dat")
+        header = header.replace(name, new_name, 1)
+        (dst_dir / f"{new_name}.hea").write_text(header)
+    return dst_dir / new_name
+
+
+def run_score(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", MODEL, *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, excerpts_dir):
+    """The bundled excerpts 100 and 208 scored once with every output."""
+    inputs = tmp_path_factory.mktemp("inputs")
+    for name in GOOD:
+        copy_record(excerpts_dir, name, inputs)
+    out = tmp_path_factory.mktemp("scored")
+    code, output = run_score(str(inputs), "--out", str(out))
+    assert code == 0, output
+    return inputs, out
+
+
+def test_every_output_is_written_and_consistent(scored):
+    inputs, out = scored
+    for name in GOOD:
+        folder = out / name
+        files = {p.name for p in folder.iterdir()}
+        assert files == {f"{name}_beats.csv", f"{name}_regions.csv", f"{name}_summary.json", f"{name}.ecg",
+                         f"{name}_report.pdf", MANIFEST}
+        beats = read_table(folder / f"{name}_beats.csv")
+        summary = json.loads((folder / f"{name}_summary.json").read_text())
+        assert summary["n_beats"] == len(beats) > 300
+        for k, c in enumerate(AAMI_CLASSES):
+            assert summary["beat_counts"][c] == sum(row["class"] == c for row in beats)
+        probabilities = np.array([[float(row[f"p_{c}"]) for c in AAMI_CLASSES] for row in beats])
+        assert np.allclose(probabilities.sum(axis=1), 1.0, atol=2e-3)
+        assert [AAMI_CLASSES[i] for i in probabilities.argmax(axis=1)] == [row["class"] for row in beats]
+        regions = read_table(folder / f"{name}_regions.csv")
+        assert sum(e["count"] for e in summary["events"].values()) == len(regions)
+        assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
+        assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
+
+
+def test_annotation_file_round_trips_through_wfdb(scored):
+    inputs, out = scored
+    name = "119"
+    beats = read_table(out / name / f"{name}_beats.csv")
+    regions = read_table(out / name / f"{name}_regions.csv")
+    annotations = read_annotations(out / name / name, "ecg", source_fs_hz=360.0, target_fs_hz=360.0)
+    is_beat = np.isin(annotations.symbols, list(AAMI_CLASSES))
+    assert annotations.samples[is_beat].tolist() == [int(row["sample"]) for row in beats]
+    assert annotations.symbols[is_beat].tolist() == [row["class"] for row in beats]
+    # every bigeminy region is inside a "(B" episode of the file
+    episodes = rhythm_intervals(annotations, "(B", int(300 * 360))
+    bigeminy = [r for r in regions if r["kind"] == "ventricular_bigeminy"]
+    assert bigeminy, "119 has ventricular bigeminy"
+    for region in bigeminy:
+        start = int(region["start_sample"])
+        assert any(lo <= start + 1 and start < hi for lo, hi in episodes)
+
+
+def test_batch_summary_lists_each_record(scored):
+    _, out = scored
+    rows = read_table(out / BATCH_SUMMARY)
+    assert [r["record"] for r in rows] == list(GOOD)
+    assert all(r["status"] == "scored" for r in rows)
+    assert int(rows[1]["V"]) > 100  # 208: frequent PVCs
+    assert read_table(out / BATCH_ERRORS) == []
+
+
+def test_rerun_skips_up_to_date_records_and_force_rescores(scored, tmp_path):
+    inputs, out = scored
+    before = tree_bytes(out / "119")
+    code, output = run_score(str(inputs), "--out", str(out))
+    assert code == 0 and "0 scored, 2 already up to date" in output
+    assert tree_bytes(out / "119") == before
+    (out / "119" / "119_beats.csv").write_text("tampered")
+    code, output = run_score(str(inputs), "--out", str(out))
+    assert "1 scored, 1 already up to date" in output
+    assert tree_bytes(out / "119") == before
+    code, output = run_score(str(inputs), "--out", str(out), "--force")
+    assert "2 scored" in output
+
+
+def make_bad_records(folder: Path, excerpts_dir: Path) -> dict[str, str]:
+    """Bad inputs beside good ones; returns record key -> expected error type."""
+    truncated = copy_record(excerpts_dir, "232", folder, "truncated")
+    data = (folder / "truncated.dat").read_bytes()
+    (folder / "truncated.dat").write_bytes(data[: len(data) // 3])
+    copy_record(excerpts_dir, "106", folder, "nodat")
+    (folder / "nodat.dat").unlink()
+    (folder / "empty.hea").write_bytes(b"")
+    header = (excerpts_dir / "100.hea").read_text().replace("100", "resp", 1).replace("100.dat", "resp.dat")
+    header = header.replace("MLII", "RESP").replace("V5", "PLETH")
+    (folder / "resp.hea").write_text(header)
+    shutil.copyfile(excerpts_dir / "100.dat", folder / "resp.dat")
+    (folder / "notes.edf").write_text("this is not an EDF file\n")
+    assert truncated.with_suffix(".hea").exists()
+    return {"truncated": "TruncatedSignalError", "nodat": "MissingSignalFileError", "empty": "",
+            "resp": "NoEcgLeadError", "notes": ""}
+
+
+def test_mixed_batch_scores_good_records_and_reports_each_bad_one(tmp_path, excerpts_dir):
+    inputs = tmp_path / "in"
+    for name in GOOD:
+        copy_record(excerpts_dir, name, inputs)
+    expected = make_bad_records(inputs, excerpts_dir)
+    out = tmp_path / "out"
+    code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json,wfdb")
+    assert code == 1
+    rows = {r["record"]: r for r in read_table(out / BATCH_SUMMARY)}
+    assert {k for k, r in rows.items() if r["status"] == "scored"} == set(GOOD)
+    errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
+    assert set(errors) == set(expected)
+    for key, error_type in expected.items():
+        if error_type:
+            assert errors[key]["error_type"] == error_type
+        assert len(errors[key]["message"]) > 20, errors[key]
+        assert not (out / key / MANIFEST).exists()
+    assert "nodat" in errors["nodat"]["message"] and ".dat" in errors["nodat"]["message"]
+    for name in GOOD:
+        assert (out / name / MANIFEST).exists()
+
+
+def test_usage_errors_exit_2_before_any_work(tmp_path, excerpts_dir):
+    code, output = run_score(str(tmp_path / "nothing-here"), "--out", str(tmp_path / "o1"))
+    assert code == 2 and "no such record" in output
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, output = run_score(str(excerpts_dir / "100"), "--out", str(blocker / "sub"))
+    assert code == 2 and "not writable" in output
+    result = CliRunner().invoke(cli, ["score", str(excerpts_dir / "100"), "--model", str(tmp_path / "missing.keras"),
+                                      "--out", str(tmp_path / "o2")])
+    assert result.exit_code == 2 and "Cannot load the model" in result.output
+    assert not (tmp_path / "o2" / "100").exists()
+    code, output = run_score(str(excerpts_dir / "100"), "--format", "csv,docx", "--out", str(tmp_path / "o3"))
+    assert code == 2 and "docx" in output
+
+
+def test_record_finding_accepts_records_directories_globs_and_lists(tmp_path, excerpts_dir):
+    for sub in ("a", "b"):
+        copy_record(excerpts_dir, "100", tmp_path / sub)
+    (tmp_path / "RECORDS").write_text("a/100\nb/100\n")
+    by_dir = find_record_sources([str(tmp_path)])
+    assert [s.key for s in by_dir] == ["a/100", "b/100"]
+    assert [s.key for s in find_record_sources([str(tmp_path / "RECORDS")])] == ["a/100", "b/100"]
+    by_glob = find_record_sources([str(tmp_path / "*" / "100.*")])
+    assert [s.key for s in by_glob] == ["100", "100_2"]
+    single = find_record_sources([str(tmp_path / "a" / "100")])
+    assert [(s.key, s.path) for s in single] == [("100", tmp_path / "a" / "100")]
+    with pytest.raises(BatchUsageError):
+        find_record_sources([str(tmp_path / "*.nothing")])
+
+
+@pytest.mark.slow
+def test_one_and_two_jobs_give_identical_outputs(tmp_path, excerpts_dir):
+    inputs = tmp_path / "in"
+    for name in ("100", "119", "208", "232"):
+        copy_record(excerpts_dir, name, inputs)
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        code, output = run_score(str(inputs), "--out", str(out), "--jobs", jobs)
+        assert code == 0, output
+        outs.append(tree_bytes(out))
+    assert outs[0].keys() == outs[1].keys()
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.slow
+def test_a_killed_batch_resumes_to_the_same_outputs(tmp_path, excerpts_dir):
+    inputs = tmp_path / "in"
+    for name in ("100", "106", "119", "201", "208", "232"):
+        copy_record(excerpts_dir, name, inputs)
+    command = [sys.executable, "-m", "app.cli", "score", "-q", "--model", MODEL, str(inputs)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command + ["--out", str(killed)], cwd=REPO_ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(killed.glob(f"*/{MANIFEST}")):
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    done_before = len(list(killed.glob(f"*/{MANIFEST}")))
+    assert 1 <= done_before < 6, "the kill should land mid-batch"
+    subprocess.run(command + ["--out", str(killed)], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    clean = tmp_path / "clean"
+    subprocess.run(command + ["--out", str(clean)], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    resumed, uninterrupted = tree_bytes(killed), tree_bytes(clean)
+    assert not [k for k in resumed if k.endswith(".tmp")]
+    per_record = {k: v for k, v in resumed.items() if "/" in k}
+    assert per_record == {k: v for k, v in uninterrupted.items() if "/" in k}
+    summary = read_table(killed / BATCH_SUMMARY)
+    assert sum(r["status"] == "skipped" for r in summary) >= done_before
+    assert all(r["status"] in ("scored", "skipped") for r in summary)
+
+
+@pytest.mark.parametrize("name", ["100", "208", "213"])
+def test_written_labels_rescore_like_ecg_evaluate(tmp_path, mitdb_dir, name):
+    """The .ecg labels, read back with wfdb and matched to the .atr, give ecg evaluate's end-to-end matrix."""
+    from models.evaluate import evaluate_record
+    from models.prepare import InputSettings
+    from models.registry import load_model
+
+    code, output = run_score(str(mitdb_dir / name), "--out", str(tmp_path), "--format", "wfdb")
+    assert code == 0, output
+    record = read_record(mitdb_dir / name)
+    written = read_annotations(tmp_path / name / name, "ecg", source_fs_hz=360.0, target_fs_hz=record.fs_hz)
+    beats = np.isin(written.symbols, list(AAMI_CLASSES))
+    samples = written.samples[beats]
+    test_classes = np.array([AAMI_CLASSES.index(s) for s in written.symbols[beats]])
+    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
+    rescored = compare_classes(match, reference_classes(record.annotations), test_classes)
+    loaded = load_model(MODEL)
+    counts, _, _ = evaluate_record(loaded.model, record, InputSettings.from_dict(loaded.settings["inputs"]),
+                                   None, "cls")
+    assert np.array_equal(rescored.matrix, counts["end_to_end"].matrix)
