@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -185,7 +186,9 @@ def _write_json(path: Path, content: dict) -> None:
 
 
 def main() -> None:
-    """Console-script entry point (``ecg``)."""
+    """Console-script entry point (``ecg``). TensorFlow's C++ start-up notices are hidden unless
+    ``TF_CPP_MIN_LOG_LEVEL`` is set (they say nothing a user can act on)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     cli(prog_name="ecg")
 
 

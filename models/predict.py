@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,13 +42,60 @@ class BeatPredictions:
         return len(self.samples)
 
 
-def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None) -> BeatPredictions:
-    """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``."""
+CHUNK_S = 3600.0
+"""Records longer than :data:`CHUNK_S` + :data:`CHUNK_MARGIN_S` are classified one hour at a time."""
+CHUNK_MARGIN_S = 60.0
+"""Signal kept on each side of a chunk, so that beats near its borders have their full context
+(neighbouring RR intervals, windows, baseline) exactly as inside it."""
+
+
+def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None,
+                    *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S) -> BeatPredictions:
+    """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``.
+
+    Long records (Holter recordings) are prepared and classified in chunks of ``chunk_s`` with
+    ``margin_s`` of extra signal on each side, so that memory stays bounded whatever the length;
+    each beat is classified in the chunk whose core holds it, so none is dropped or repeated. The
+    patient's dominant-beat template is then taken per chunk (an hour of signal) rather than over
+    the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
+    in one piece.
+    """
     reason = ""
     if r_peaks is None:
         detection = detect_record_peaks(record)
         r_peaks, reason = detection.samples, detection.reason
+    r_peaks = np.asarray(r_peaks, dtype=np.int64)
     if len(r_peaks) == 0:
-        return BeatPredictions(np.empty(0, np.int64), np.zeros((0, len(AAMI_CLASSES)), np.float32), reason)
+        return empty_predictions(reason)
+    chunk, margin = int(round(chunk_s * record.fs_hz)), int(round(margin_s * record.fs_hz))
+    if record.n_samples <= chunk + margin:
+        return classify_piece(model, settings, record, r_peaks, reason)
+    parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin)
+             for start in range(0, record.n_samples, chunk)]
+    return BeatPredictions(np.concatenate([p.samples for p in parts]),
+                           np.concatenate([p.probabilities for p in parts]), reason)
+
+
+def empty_predictions(reason: str = "") -> BeatPredictions:
+    return BeatPredictions(np.empty(0, np.int64), np.zeros((0, len(AAMI_CLASSES)), np.float32), reason)
+
+
+def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
+                   reason: str = "") -> BeatPredictions:
+    """Prepare and classify the beats of a whole (short enough) record."""
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
     return BeatPredictions(prepared.beats.samples, predict_beats(model, prepared.inputs), reason)
+
+
+def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
+                   margin: int) -> BeatPredictions:
+    """Beats with ``start <= sample < stop``, classified on the signal from ``start - margin`` to ``stop + margin``."""
+    lo, hi = max(start - margin, 0), min(stop + margin, record.n_samples)
+    piece = replace(record, signal_mv=record.signal_mv[lo:hi], annotations=None)
+    peaks = r_peaks[(r_peaks >= lo) & (r_peaks < hi)] - lo
+    if len(peaks) == 0:
+        return empty_predictions()
+    predictions = classify_piece(model, settings, piece, peaks)
+    samples = predictions.samples + lo
+    core = (samples >= start) & (samples < stop)
+    return BeatPredictions(samples[core], predictions.probabilities[core])

@@ -271,3 +271,20 @@ def test_written_labels_rescore_like_ecg_evaluate(tmp_path, mitdb_dir, name):
     counts, _, _ = evaluate_record(loaded.model, record, InputSettings.from_dict(loaded.settings["inputs"]),
                                    None, "cls")
     assert np.array_equal(rescored.matrix, counts["end_to_end"].matrix)
+
+
+def test_long_records_are_classified_in_chunks_without_dropping_or_repeating_beats(mitdb_dir):
+    """Chunked classification (as for 24 h recordings) keeps every beat once and nearly every label."""
+    from models.predict import classify_record
+    from models.prepare import InputSettings
+    from models.registry import load_model
+    from pipeline.detect import detect_record_peaks
+
+    loaded = load_model(MODEL)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    record = read_record(mitdb_dir / "208", annotator=None)
+    peaks = detect_record_peaks(record).samples
+    whole = classify_record(loaded.model, settings, record, peaks)
+    chunked = classify_record(loaded.model, settings, record, peaks, chunk_s=420.0, margin_s=30.0)
+    assert np.array_equal(chunked.samples, whole.samples)
+    assert np.mean(chunked.classes == whole.classes) > 0.97
