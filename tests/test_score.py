@@ -28,7 +28,7 @@ from app.cli import cli
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import read_annotations, read_record
+from pipeline.records import read_annotations, read_record, write_edf
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 
@@ -160,11 +160,14 @@ def test_mixed_batch_scores_good_records_and_reports_each_bad_one(tmp_path, exce
     for name in GOOD:
         copy_record(excerpts_dir, name, inputs)
     expected = make_bad_records(inputs, excerpts_dir)
+    excerpt = read_record(excerpts_dir / "100", annotator=None)
+    write_edf(inputs / "edf100.edf", excerpt.signal_mv, excerpt.fs_hz, excerpt.lead_names)
     out = tmp_path / "out"
     code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json,wfdb")
     assert code == 1
     rows = {r["record"]: r for r in read_table(out / BATCH_SUMMARY)}
-    assert {k for k, r in rows.items() if r["status"] == "scored"} == set(GOOD)
+    assert {k for k, r in rows.items() if r["status"] == "scored"} == set(GOOD) | {"edf100"}
+    assert abs(int(rows["edf100"]["beats"]) - 371) <= 2  # the excerpt of 100 as EDF: same beats
     errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
     assert set(errors) == set(expected)
     for key, error_type in expected.items():
