@@ -1,5 +1,5 @@
 # Set-up and everyday commands. Both targets create .venv from a clean clone when missing.
-#   make run   - the main job (for now: ingest a bundled excerpt and print its summary)
+#   make run   - the main job: the clinician dashboard on localhost (bundled samples and model)
 #   make test  - install the test extra and run the test suite
 
 PYTHON ?= python3
@@ -7,13 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-EXCERPT ?= data/excerpts/100
+PORT ?= 8501
 PYTEST_ARGS ?=
 
 .PHONY: run test clean-venv help
 
 help:
-	@echo "make run   - set up .venv and run the main job (ecg ingest on $(EXCERPT))"
+	@echo "make run   - set up .venv and start the dashboard at http://localhost:$(PORT) (PORT=N to change)"
 	@echo "make test  - set up .venv with the test extra and run pytest"
 
 $(BIN)/python:
@@ -28,7 +28,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(RUN_STAMP)
-	$(BIN)/ecg ingest $(EXCERPT)
+	$(BIN)/ecg dashboard --port $(PORT)
 
 test: $(TEST_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -8,7 +8,7 @@ logs patient details; :mod:`app.outputs` turns a :class:`RecordAnalysis` into fi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.registry import LoadedModel
 from pipeline.atrial import measure_p_wave_similarity
+from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
 from pipeline.regions import Region, RegionSettings, find_regions, regions_to_rows
@@ -68,12 +69,16 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     """Quality, beats, classes, regions, summary and annotations of ``record`` with ``model``."""
     timings = {}
     started = time.perf_counter()
+    detection = detect_record_peaks(record)
+    timings["detect"] = time.perf_counter() - started
+    started = time.perf_counter()
     spans = tuple(find_quality_spans(record.signal_mv, record.fs_hz))
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
-    predictions = classify_record(model.model, input_settings, record)
-    timings["detect_classify"] = time.perf_counter() - started
+    predictions = replace(classify_record(model.model, input_settings, record, detection.samples),
+                          reason=detection.reason)
+    timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
     regions, summary = find_record_regions(record, predictions, list(spans), settings)
     annotations = regions_to_annotations(regions, predictions.samples, predictions.classes, record.fs_hz)

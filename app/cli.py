@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from app import config
+from app.dashboard_cli import dashboard_command
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
 from app.model_cli import bundle_model_command, evaluate_command, train_command
@@ -197,6 +198,7 @@ cli.add_command(score_command)
 cli.add_command(train_command)
 cli.add_command(evaluate_command)
 cli.add_command(bundle_model_command)
+cli.add_command(dashboard_command)
 
 
 if __name__ == "__main__":

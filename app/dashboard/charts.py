@@ -1,0 +1,336 @@
+"""Plotly figures of the dashboard: whole-record overview, detail window, heart-rate trend, attention.
+
+SVG traces only (no WebGL: it is missing in some browsers and mis-drew date axes in headless chromium).
+
+Times go on Plotly date axes as milliseconds from 00:00:00, so that tick labels read hh:mm:ss at
+every zoom level. A long record is never sent whole to the browser: the overview is a min/max
+envelope of a few thousand points (:func:`decimate_minmax`) and only the detail window (at most
+:data:`MAX_WINDOW_S`) is drawn at full resolution. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import REGION_KINDS, Region
+
+MAX_WINDOW_S = 60.0
+"""Longest detail window drawn at full resolution."""
+
+OVERVIEW_BINS = 2000
+"""Bins of the overview envelope (two points each: at most 4,000 points per lead)."""
+
+CLASS_COLOURS = {"N": "#2b7bba", "S": "#e69f00", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f"}
+CLASS_NAMES = {"N": "N (normal)", "S": "S (supraventricular ectopic)", "V": "V (ventricular ectopic)",
+               "F": "F (fusion)", "Q": "Q (unclassifiable)"}
+REGION_COLOURS = {
+    "unreadable": "#9e9e9e",
+    "atrial_fibrillation": "#7b3294",
+    "ventricular_tachycardia": "#b2182b",
+    "idioventricular_rhythm": "#d6604d",
+    "ventricular_couplet": "#f4a582",
+    "isolated_ventricular": "#fddbc7",
+    "ventricular_bigeminy": "#e7298a",
+    "ventricular_trigeminy": "#f1b6da",
+    "supraventricular_tachycardia": "#b35806",
+    "supraventricular_run": "#e08214",
+    "supraventricular_couplet": "#fdb863",
+    "isolated_supraventricular": "#fee0b6",
+    "supraventricular_bigeminy": "#bf812d",
+    "supraventricular_trigeminy": "#dfc27d",
+    "pause": "#8c510a",
+    "bradycardia": "#35978f",
+    "tachycardia": "#01665e",
+}
+TIME_FORMAT = "%H:%M:%S"
+HOVER_TIME = "%{x|%H:%M:%S.%L}"
+AXIS_ORIGIN_MS = 946_684_800_000.0
+"""2000-01-01 00:00:00 UTC in ms: time zero of every chart (see :func:`to_axis_ms`)."""
+_CHART_MARGIN = {"l": 50, "r": 20, "t": 30, "b": 30}
+
+
+def format_hms(seconds: float, decimals: int = 0) -> str:
+    """``seconds`` from the record start as ``hh:mm:ss`` (hours may exceed 24).
+
+    Examples
+    --------
+    >>> format_hms(3725)
+    '01:02:05'
+    >>> format_hms(61.25, decimals=2)
+    '00:01:01.25'
+    """
+    if not np.isfinite(seconds):
+        return "--:--:--"
+    scale = 10 ** decimals
+    total = int(round(float(seconds) * scale))
+    whole, fraction = divmod(total, scale)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{text}.{fraction:0{decimals}d}" if decimals else text
+
+
+def kind_label(kind: str) -> str:
+    """A region kind as words: ``"ventricular_couplet"`` -> ``"Ventricular couplet"``."""
+    return kind.replace("_", " ").capitalize()
+
+
+def to_axis_ms(seconds) -> np.ndarray:
+    """Seconds from the record start as date-axis values: milliseconds after :data:`AXIS_ORIGIN_MS`.
+
+    Plotly.js reads small numbers on a date axis as years (2000 -> the year 2000), so times are
+    counted from a midnight well away from the epoch; ticks then read hh:mm:ss from the record start.
+    """
+    return AXIS_ORIGIN_MS + np.asarray(seconds, dtype=np.float64) * 1000.0
+
+
+def axis_list(seconds) -> np.ndarray:
+    """Date-axis values for a trace (a new C-contiguous array, see :func:`contiguous`)."""
+    return contiguous(to_axis_ms(seconds))
+
+
+def contiguous(values) -> np.ndarray:
+    """``values`` as a C-contiguous array: Plotly sends arrays as raw bytes, and a strided view (one
+    lead of a multi-lead signal) must not be sent as its underlying, interleaved buffer."""
+    return np.ascontiguousarray(values)
+
+
+def decimate_minmax(values: np.ndarray, n_bins: int = OVERVIEW_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope: per bin, the lowest and highest sample in time order.
+
+    Keeps every peak (an R wave or an artefact stays visible at any length); a bin that is all
+    NaN (missing signal) gives NaN, which draws as a gap.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        (n_samples,) signal.
+    n_bins : int
+        Number of bins; the result has at most ``2 * n_bins`` points. A signal of at most that
+        many samples is returned whole.
+
+    Returns
+    -------
+    indices : np.ndarray
+        int64 sample index of each point, ascending.
+    envelope : np.ndarray
+        float64 value of each point.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n <= 2 * n_bins:
+        return np.arange(n, dtype=np.int64), values.copy()
+    bin_size = int(np.ceil(n / n_bins))
+    n_full = int(np.ceil(n / bin_size))
+    padded = np.full(n_full * bin_size, np.nan)
+    padded[:n] = values
+    blocks = padded.reshape(n_full, bin_size)
+    missing = np.isnan(blocks)
+    lo = np.where(missing, np.inf, blocks).argmin(axis=1)
+    hi = np.where(missing, -np.inf, blocks).argmax(axis=1)
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    offsets = np.arange(n_full) * bin_size
+    indices = np.stack([offsets + first, offsets + second], axis=1).reshape(-1)
+    envelope = padded[indices]
+    all_missing = np.repeat(missing.all(axis=1), 2)
+    envelope[all_missing] = np.nan
+    indices = np.minimum(indices, n - 1)
+    return indices.astype(np.int64), envelope
+
+
+def clamp_window(start_s: float, window_s: float, duration_s: float) -> tuple[float, float]:
+    """Window start and length inside the record (length at most :data:`MAX_WINDOW_S` and the record)."""
+    window_s = float(min(max(window_s, 1.0), MAX_WINDOW_S, duration_s))
+    start_s = float(min(max(start_s, 0.0), max(duration_s - window_s, 0.0)))
+    return start_s, window_s
+
+
+def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions: tuple[Region, ...],
+                    window: tuple[float, float] | None = None, n_bins: int = OVERVIEW_BINS) -> go.Figure:
+    """Whole record at low resolution (one lead's envelope) with an event lane and the detail window.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples,) one lead in mV.
+    fs_hz : float
+        Sampling rate of ``signal_mv``.
+    lead_name : str
+        Shown on the y axis.
+    regions : tuple of Region
+        Flagged events, drawn as bars in a lane under the signal, one colour per kind.
+    window : (start_s, window_s), optional
+        The detail window, shaded.
+    n_bins : int
+        Envelope bins (see :func:`decimate_minmax`).
+    """
+    indices, envelope = decimate_minmax(signal_mv, n_bins)
+    duration_s = len(signal_mv) / fs_hz
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.04)
+    figure.add_trace(go.Scatter(x=axis_list(indices / fs_hz), y=envelope, mode="lines", name=lead_name,
+                                  line={"color": "#333333", "width": 1}, hovertemplate=HOVER_TIME + "<br>%{y:.2f} mV",
+                                  showlegend=False), row=1, col=1)
+    for trace in event_lane_traces(regions, fs_hz, duration_s):
+        figure.add_trace(trace, row=2, col=1)
+    if window is not None:
+        start_s, window_s = window
+        figure.add_vrect(x0=to_axis_ms(start_s), x1=to_axis_ms(start_s + window_s), fillcolor="#1f77b4",
+                         opacity=0.25, line_width=0, row="all", col=1)
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
+    figure.update_yaxes(title_text=f"{lead_name} (mV)", row=1, col=1)
+    figure.update_yaxes(showticklabels=False, fixedrange=True, row=2, col=1)
+    figure.update_layout(height=300, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def event_lane_traces(regions: tuple[Region, ...], fs_hz: float, duration_s: float) -> list[go.Scatter]:
+    """One bar trace per region kind (x pairs separated by gaps); short events widened to stay visible."""
+    min_width_s = duration_s / 500.0
+    traces = []
+    for level, kind in enumerate(kind for kind in REGION_KINDS if any(r.kind == kind for r in regions)):
+        starts = np.array([r.start / fs_hz for r in regions if r.kind == kind])
+        stops = np.maximum(np.array([r.stop / fs_hz for r in regions if r.kind == kind]), starts + min_width_s)
+        x = np.stack([starts, stops, np.full(len(starts), np.nan)], axis=1).reshape(-1)
+        traces.append(go.Scatter(x=axis_list(x), y=np.full(len(x), -level, dtype=float), mode="lines",
+                                 name=kind_label(kind),
+                                   line={"color": REGION_COLOURS[kind], "width": 8}, hoverinfo="name",
+                                   legendgroup=kind))
+    return traces
+
+
+def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
+                  window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                  regions: tuple[Region, ...], primary_lead: int = 0,
+                  disagreements: list[tuple[int, str]] | None = None) -> go.Figure:
+    """Full-resolution view of one window: every lead, beat labels per class, flagged regions shaded.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples, n_leads) in mV.
+    fs_hz : float
+        Sampling rate.
+    lead_names : tuple of str
+        One per column.
+    start_s, window_s : float
+        The window (clamped to the record and to :data:`MAX_WINDOW_S`).
+    beat_samples, beat_classes : np.ndarray
+        R peaks (samples) and their class letters.
+    regions : tuple of Region
+        Flagged events; those overlapping the window are shaded in their kind's colour.
+    primary_lead : int
+        Lead the beat labels are drawn on.
+    disagreements : list of (sample, text), optional
+        Beats where the reference annotation differs (marked with a cross and the reference label).
+    """
+    n_samples, n_leads = signal_mv.shape
+    start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
+    lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
+    figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
+    x_ms = axis_list(np.arange(lo, hi) / fs_hz)
+    for lead in range(n_leads):
+        figure.add_trace(go.Scatter(x=x_ms, y=contiguous(signal_mv[lo:hi, lead]), mode="lines", name=lead_names[lead],
+                                      line={"color": "#222222", "width": 1}, showlegend=False,
+                                      hovertemplate=HOVER_TIME + "<br>%{y:.3f} mV"), row=lead + 1, col=1)
+        figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=lead + 1, col=1)
+    in_window = (beat_samples >= lo) & (beat_samples < hi)
+    for trace in beat_label_traces(signal_mv[:, primary_lead], fs_hz, beat_samples[in_window],
+                                   np.asarray(beat_classes)[in_window]):
+        figure.add_trace(trace, row=primary_lead + 1, col=1)
+    if disagreements:
+        figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi),
+                         row=primary_lead + 1, col=1)
+    shade_regions(figure, regions, fs_hz, lo, hi)
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
+    figure.update_layout(height=220 * n_leads + 80, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.12},
+                         dragmode="zoom")
+    return figure
+
+
+def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray) -> list[go.Scatter]:
+    """One marker-and-letter trace per class, placed just above each R peak."""
+    heights = label_heights(lead_mv, samples)
+    traces = []
+    for letter in AAMI_CLASSES:
+        chosen = classes == letter
+        if not np.any(chosen):
+            continue
+        traces.append(go.Scatter(x=axis_list(samples[chosen] / fs_hz), y=heights[chosen], mode="markers+text",
+                                 text=[letter] * int(chosen.sum()), textposition="top center",
+                                 textfont={"color": CLASS_COLOURS[letter], "size": 13},
+                                 marker={"color": CLASS_COLOURS[letter], "size": 7, "symbol": "triangle-down"},
+                                 name=CLASS_NAMES[letter], legendgroup=f"class_{letter}",
+                                 hovertemplate=HOVER_TIME + f"<br>beat {letter}<extra></extra>"))
+    return traces
+
+
+def label_heights(lead_mv: np.ndarray, samples: np.ndarray, half_width: int = 20) -> np.ndarray:
+    """Height for each beat's label: a little above the highest point near its R peak (0 when missing)."""
+    heights = np.zeros(len(samples))
+    for k, sample in enumerate(samples):
+        segment = lead_mv[max(sample - half_width, 0): sample + half_width + 1]
+        top = np.nanmax(segment) if np.any(np.isfinite(segment)) else 0.0
+        heights[k] = top + 0.15
+    return heights
+
+
+def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tuple[int, str]],
+                       lo: int, hi: int) -> go.Scatter:
+    """Crosses under the beats where the reference differs, with the reference's label."""
+    chosen = [(s, text) for s, text in disagreements if lo <= s < hi]
+    samples = np.array([s for s, _ in chosen], dtype=np.int64)
+    lows = np.array([np.nanmin(lead_mv[max(s - 20, 0): s + 21]) if np.any(np.isfinite(lead_mv[max(s - 20, 0): s + 21]))
+                     else 0.0 for s in samples]) - 0.2
+    return go.Scatter(x=axis_list(samples / fs_hz), y=lows, mode="markers+text", text=[t for _, t in chosen],
+                      textposition="bottom center", marker={"symbol": "x", "size": 10, "color": "#000000"},
+                      textfont={"size": 11}, name="Reference disagrees", hovertemplate=HOVER_TIME + "<br>%{text}")
+
+
+def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, lo: int, hi: int) -> None:
+    """Shade the regions overlapping samples ``[lo, hi)`` on every subplot; one legend entry per kind."""
+    shown = []
+    for region in regions:
+        if region.stop <= lo or region.start >= hi:
+            continue
+        figure.add_vrect(x0=to_axis_ms(max(region.start, lo) / fs_hz), x1=to_axis_ms(min(region.stop, hi) / fs_hz),
+                         fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=0.35, line_width=0,
+                         layer="below", row="all", col=1)
+        if region.kind not in shown:
+            shown.append(region.kind)
+    for kind in shown:
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
+                                    marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind)},
+                                    legendgroup=kind), row=1, col=1)
+
+
+def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float, duration_s: float) -> go.Figure:
+    """Mean heart rate of each consecutive ``trend_window_s`` over the record (gaps where not measurable)."""
+    rates = np.asarray(trend_bpm, dtype=np.float64)
+    centres_s = (np.arange(len(rates)) + 0.5) * trend_window_s
+    figure = go.Figure(go.Scatter(x=axis_list(centres_s), y=rates, mode="lines+markers", name="Heart rate",
+                                  line={"color": "#c0392b"}, hovertemplate=HOVER_TIME + "<br>%{y:.0f} bpm"))
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+                        range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
+    figure.update_yaxes(title_text="Heart rate (bpm)")
+    figure.update_layout(height=260, margin=_CHART_MARGIN)
+    return figure
+
+
+def attention_figure(window_mv: np.ndarray, attention: np.ndarray, fs_hz: float, window_start: int,
+                     lead_name: str) -> go.Figure:
+    """One beat's window (primary lead) with the model's attention over it on a second axis."""
+    x_ms = axis_list((window_start + np.arange(len(attention))) / fs_hz)
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scatter(x=x_ms, y=contiguous(attention), fill="tozeroy", mode="lines", name="Attention",
+                                line={"color": "rgba(230,159,0,0.8)"}), secondary_y=True)
+    figure.add_trace(go.Scatter(x=x_ms, y=contiguous(window_mv), mode="lines", name=lead_name,
+                                line={"color": "#222222"}),
+                     secondary_y=False)
+    figure.update_xaxes(type="date", tickformat="%H:%M:%S.%L")
+    figure.update_yaxes(title_text=f"{lead_name} (mV)", secondary_y=False)
+    figure.update_yaxes(title_text="Attention", showgrid=False, secondary_y=True)
+    figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.2})
+    return figure

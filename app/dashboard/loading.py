@@ -1,0 +1,103 @@
+"""Models, sample records and analyses for the dashboard, cached across reruns.
+
+A model is loaded once per process (``st.cache_resource``); the bundled samples' analyses are
+shared by every session (they are public MIT-BIH excerpts); an upload's analysis is kept in its
+own session only, one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from app.analysis import RecordAnalysis, analyse_record
+from app.dashboard.tables import ReferenceComparison, compare_with_reference
+from app.dashboard.uploads import UploadedData, read_uploaded_record
+from models import registry
+from models.bundled import BUNDLED_MODEL, CHAMPION_URI, load_default_model
+from models.registry import LoadedModel
+from pipeline.records import read_record
+from pipeline.types import Record
+
+logger = logging.getLogger(__name__)
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "excerpts"
+BUNDLED_CHOICE = "bundled"
+"""Model choice meaning the model file shipped in ``models/bundled``."""
+
+_UPLOAD_STATE = "upload_review"
+
+
+@dataclass(frozen=True)
+class Review:
+    """What one page shows: the analysis and, when the record has reference labels, the comparison."""
+
+    analysis: RecordAnalysis
+    comparison: ReferenceComparison | None
+
+
+def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
+    """Names of the bundled sample records (``data/excerpts``), sorted."""
+    return sorted(path.stem for path in samples_dir.glob("*.hea"))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def list_model_choices() -> list[tuple[str, str]]:
+    """(label, reference) of each model the user can pick: the champion, each registered version, the bundled file.
+
+    An unusable registry leaves the champion and the bundled file (the champion then falls back
+    to the bundled model, see :func:`models.bundled.load_default_model`).
+    """
+    choices = [("Champion (registry default)", CHAMPION_URI)]
+    try:
+        registry.configure_tracking()
+        versions = registry.list_model_versions(registry.DEFAULT_MODEL_NAME)
+    except Exception as error:  # noqa: BLE001 - any registry failure leaves the defaults usable
+        logger.warning("Model registry not readable (%s); offering the defaults only", type(error).__name__)
+        versions = []
+    for info in reversed(versions):
+        aliases = f" ({', '.join(info.aliases)})" if info.aliases else ""
+        choices.append((f"{info.name} version {info.version}{aliases}", f"models:/{info.name}/{info.version}"))
+    choices.append(("Bundled model file", BUNDLED_CHOICE))
+    return choices
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def load_model_cached(reference: str) -> LoadedModel:
+    """The model for a choice of :func:`list_model_choices` (loaded once per process)."""
+    if reference == CHAMPION_URI:
+        return load_default_model()
+    if reference == BUNDLED_CHOICE:
+        return registry.load_model(BUNDLED_MODEL)
+    return registry.load_model(reference)
+
+
+def review_record(record: Record, loaded: LoadedModel) -> Review:
+    """Analyse ``record`` and compare it with its reference labels when it has them."""
+    analysis = analyse_record(record, loaded)
+    logger.info("Analysed %.0f s of signal: %d beats, %d regions (%.2f s)", record.duration_s,
+                len(analysis.predictions), len(analysis.regions), sum(analysis.timings_s.values()))
+    return Review(analysis, compare_with_reference(analysis))
+
+
+@st.cache_resource(show_spinner="Analysing the sample record...", max_entries=12)
+def review_sample(name: str, model_reference: str) -> Review:
+    """Review of a bundled sample record (shared by every session: public data)."""
+    return review_record(read_record(SAMPLES_DIR / name, annotator="atr"), load_model_cached(model_reference))
+
+
+def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str | None,
+                  model_reference: str) -> Review:
+    """Review of an uploaded record, kept in this session only (the last upload) so reruns are instant."""
+    key = (upload_key, record_name, model_reference)
+    cached = st.session_state.get(_UPLOAD_STATE)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    st.session_state.pop(_UPLOAD_STATE, None)
+    with st.spinner("Reading and analysing the uploaded record..."):
+        review = review_record(read_uploaded_record(files, record_name), load_model_cached(model_reference))
+    st.session_state[_UPLOAD_STATE] = (key, review)
+    return review

@@ -1,0 +1,170 @@
+"""Plain data for the dashboard's tables and widgets, computed from a :class:`RecordAnalysis`.
+
+Everything here is testable without Streamlit: event rows, beat details, window navigation and
+the beat-by-beat comparison with reference annotations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from app.analysis import RecordAnalysis
+from app.dashboard.charts import clamp_window, format_hms, kind_label
+from models.evaluate import reference_classes
+from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import Region
+from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
+from pipeline.summary import RecordSummary
+
+EVENT_LEAD_IN = 0.2
+"""Share of the detail window shown before an event chosen in the event list."""
+
+
+@dataclass(frozen=True)
+class ReferenceComparison:
+    """This record's beats against its reference annotations (whole record, 150 ms matching window).
+
+    Attributes
+    ----------
+    counts : ClassificationCounts
+        EC57 classification matrix (missed and extra beats included).
+    detection : DetectionCounts
+        QRS detection TP/FN/FP.
+    disagreements : list of (sample, text)
+        Beats where the two differ: a different class (``"ref V"``), a missed reference beat
+        (``"missed V"``) or an extra detection (``"extra"``); samples at the internal rate.
+    """
+
+    counts: ClassificationCounts
+    detection: DetectionCounts
+    disagreements: list[tuple[int, str]]
+
+
+def format_rate(bpm: float) -> str:
+    """A heart rate for display: ``"72 bpm"``, or ``"not computable"`` for NaN."""
+    return f"{bpm:.0f} bpm" if np.isfinite(bpm) else "not computable"
+
+
+def format_percent(value: float, digits: int = 1) -> str:
+    """A percentage for display; ``"not assessed"`` for NaN."""
+    return f"{value:.{digits}f} %" if np.isfinite(value) else "not assessed"
+
+
+def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
+    """Beats per AAMI class with their share of all beats."""
+    total = max(summary.n_beats, 1)
+    return pd.DataFrame({"class": list(AAMI_CLASSES), "beats": list(summary.beat_counts),
+                         "share_pct": [round(100 * c / total, 1) for c in summary.beat_counts]})
+
+
+def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
+    """Events that occurred, by type: count and total duration."""
+    rows = [{"event": kind_label(t.kind), "count": t.count, "total_duration": format_hms(t.total_s),
+             "total_s": round(t.total_s, 1)} for t in summary.events if t.count > 0]
+    return pd.DataFrame(rows, columns=["event", "count", "total_duration", "total_s"])
+
+
+def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
+    """The event list: kind, start (hh:mm:ss), duration, beats, rate and confidence."""
+    rows = [{"event": kind_label(r.kind), "start": format_hms(r.start / fs_hz),
+             "duration_s": round(r.duration_s(fs_hz), 2), "beats": r.n_beats,
+             "rate_bpm": round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) else None,
+             "confidence": round(r.confidence, 2)} for r in regions]
+    return pd.DataFrame(rows, columns=["event", "start", "duration_s", "beats", "rate_bpm", "confidence"])
+
+
+def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
+    """One line naming an event for the event picker: ``"00:01:23 Ventricular couplet (2 beats)"``."""
+    region = regions[index]
+    return f"#{index + 1} {format_hms(region.start / fs_hz)} {kind_label(region.kind)} ({region.n_beats} beats)"
+
+
+def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:
+    """Indices of the regions of ``kind`` (every kind for ``"all"``), the first ``limit`` of them."""
+    chosen = [i for i, r in enumerate(regions) if kind == "all" or r.kind == kind]
+    return chosen[:limit]
+
+
+def event_window_start(region: Region, fs_hz: float, window_s: float, duration_s: float) -> float:
+    """Start of a detail window that shows ``region`` from its beginning (with a short lead-in)."""
+    start_s = region.start / fs_hz - EVENT_LEAD_IN * window_s
+    return round(clamp_window(start_s, window_s, duration_s)[0], 2)
+
+
+def beats_in_window(samples: np.ndarray, fs_hz: float, start_s: float, window_s: float) -> np.ndarray:
+    """Indices of the beats whose R peak lies in the window."""
+    lo, hi = np.searchsorted(samples, [start_s * fs_hz, (start_s + window_s) * fs_hz])
+    return np.arange(lo, hi)
+
+
+def default_beat(classes: np.ndarray, indices: np.ndarray) -> int:
+    """The beat to explain first in a window: its first ectopic (non-N) beat, else its first beat."""
+    ectopic = [i for i in indices if classes[i] != "N"]
+    return int(ectopic[0] if ectopic else indices[0])
+
+
+def beat_details(analysis: RecordAnalysis, index: int) -> dict:
+    """Time, class, probabilities and RR intervals (before/after, s) of beat ``index``."""
+    samples = analysis.predictions.samples
+    fs_hz = analysis.record.fs_hz
+    probabilities = analysis.predictions.probabilities[index]
+    rr_before = (samples[index] - samples[index - 1]) / fs_hz if index > 0 else float("nan")
+    rr_after = (samples[index + 1] - samples[index]) / fs_hz if index + 1 < len(samples) else float("nan")
+    return {"beat": int(index), "time": format_hms(samples[index] / fs_hz, 2),
+            "class": str(analysis.classes[index]),
+            "probabilities": {c: float(probabilities[k]) for k, c in enumerate(AAMI_CLASSES)},
+            "rr_before_s": float(rr_before), "rr_after_s": float(rr_after)}
+
+
+def compare_with_reference(analysis: RecordAnalysis) -> ReferenceComparison | None:
+    """Beat-by-beat comparison with the record's reference annotations (None when it has none).
+
+    Scored over the whole record (not from 5 minutes as in EC57 benchmarks: here the clinician
+    looks at this record as it is), outside ventricular flutter episodes, matching within 150 ms.
+    """
+    record = analysis.record
+    if record.annotations is None:
+        return None
+    samples = analysis.predictions.samples
+    test_classes = class_indices(analysis)
+    ref_classes = reference_classes(record.annotations)
+    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
+    counts = compare_classes(match, ref_classes, test_classes)
+    disagreements = list_disagreements(match, record.annotations.samples, ref_classes, samples, test_classes)
+    return ReferenceComparison(counts, count_detections(match), disagreements)
+
+
+def class_indices(analysis: RecordAnalysis) -> np.ndarray:
+    """Predicted class index of every beat."""
+    lookup = {c: k for k, c in enumerate(AAMI_CLASSES)}
+    return np.array([lookup[c] for c in analysis.classes], dtype=np.int64)
+
+
+def list_disagreements(match, ref_samples: np.ndarray, ref_classes: np.ndarray, test_samples: np.ndarray,
+                       test_classes: np.ndarray) -> list[tuple[int, str]]:
+    """(sample, text) of every beat where the reference and the analysis disagree, in time order."""
+    found = []
+    for r, t in zip(match.ref_index, match.test_index):
+        if ref_classes[r] >= 0 and ref_classes[r] != test_classes[t]:
+            found.append((int(test_samples[t]), f"ref {AAMI_CLASSES[ref_classes[r]]}"))
+    for r in match.missed:
+        label = AAMI_CLASSES[ref_classes[r]] if ref_classes[r] >= 0 else "beat"
+        found.append((int(ref_samples[r]), f"missed {label}"))
+    found.extend((int(test_samples[t]), "extra") for t in match.extra)
+    return sorted(found)
+
+
+def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
+    """Per class: reference beats, beats given that class, sensitivity and positive predictivity (%)."""
+    matrix = comparison.counts.matrix
+    rows = []
+    for k, letter in enumerate(AAMI_CLASSES):
+        se, ppv = comparison.counts.sensitivity(k), comparison.counts.positive_predictivity(k)
+        rows.append({"class": letter, "reference_beats": int(matrix[k].sum()),
+                     "labelled_beats": int(matrix[:, k].sum()),
+                     "Se_pct": round(100 * se, 1) if np.isfinite(se) else None,
+                     "+P_pct": round(100 * ppv, 1) if np.isfinite(ppv) else None})
+    return pd.DataFrame(rows)

@@ -1,0 +1,221 @@
+"""Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, or one ``.edf``.
+
+The files are written to a temporary directory only for as long as :func:`pipeline.records.read_record`
+needs them; the directory is always removed. Every problem a user can cause raises an
+:class:`UploadError` (an :class:`~pipeline.errors.EcgInputError`) whose message says what was
+received and what is expected. Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pipeline.errors import EcgInputError
+from pipeline.records import read_record
+from pipeline.types import Record
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_MB = 300
+"""Largest upload accepted (also ``server.maxUploadSize`` in ``.streamlit/config.toml``): a 24-hour
+two-lead Holter in MIT format 212 at 360 Hz is about 93 MB, at 1 kHz 16-bit about 350 MB as EDF."""
+
+WFDB_EXTENSIONS = (".hea", ".dat", ".atr")
+RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf",)
+ACCEPTED_EXTENSIONS = RECORD_EXTENSIONS + (".zip",)
+EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels), "
+                 "one .zip holding them, or one .edf file")
+ZIP_EXPECTED_TEXT = "a .zip holding one record's .hea and .dat files (and .atr), or an .edf file"
+
+
+class UploadError(EcgInputError):
+    """The uploaded files do not make up a readable record."""
+
+
+@dataclass(frozen=True)
+class UploadedData:
+    """One uploaded file: its name (no directories) and content."""
+
+    name: str
+    data: bytes
+
+    @property
+    def extension(self) -> str:
+        return PurePosixPath(self.name).suffix.lower()
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+
+def check_upload_size(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> None:
+    """Raise :class:`UploadError` when the files together exceed ``max_mb`` megabytes."""
+    total_mb = sum(len(f.data) for f in files) / 1e6
+    if total_mb > max_mb:
+        raise UploadError(f"Received {total_mb:.0f} MB of files; the limit is {max_mb:g} MB per upload.")
+
+
+def expand_zip(upload: UploadedData, max_mb: float = MAX_UPLOAD_MB) -> list[UploadedData]:
+    """The files inside a zip archive (folders flattened; folders and hidden files skipped)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir() and not is_hidden(m.filename)]
+            total_mb = sum(m.file_size for m in members) / 1e6
+            if total_mb > max_mb:
+                raise UploadError(f"Received {upload.name} holding {total_mb:.0f} MB uncompressed; "
+                                  f"the limit is {max_mb:g} MB.")
+            return [UploadedData(PurePosixPath(m.filename).name, archive.read(m)) for m in members]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as error:
+        raise UploadError(f"Received {upload.name}, which is not a readable zip archive ({error}); "
+                          f"expected {ZIP_EXPECTED_TEXT}.") from error
+
+
+def is_hidden(path: str) -> bool:
+    """True for macOS resource forks and hidden files (``__MACOSX/``, ``._x``, ``.DS_Store``)."""
+    parts = PurePosixPath(path).parts
+    return any(part.startswith(".") or part == "__MACOSX" for part in parts)
+
+
+def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> list[UploadedData]:
+    """Check the upload and expand a zip; returns the record files (accepted extensions only).
+
+    Raises
+    ------
+    UploadError
+        Nothing uploaded, too large, an unsupported extension, a zip among other files, a bad zip,
+        or a zip holding no record file.
+    """
+    if not files:
+        raise UploadError(f"Received no files; expected {EXPECTED_TEXT}.")
+    check_upload_size(files, max_mb)
+    unsupported = sorted({f.name for f in files if f.extension not in ACCEPTED_EXTENSIONS})
+    if unsupported:
+        raise UploadError(f"Received {', '.join(unsupported)}: unsupported file type; expected {EXPECTED_TEXT}.")
+    zips = [f for f in files if f.extension == ".zip"]
+    if zips and len(files) > 1:
+        raise UploadError(f"Received a .zip together with other files ({len(files)} files); upload either one "
+                          ".zip or the record's files themselves.")
+    if not zips:
+        return list(files)
+    inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS]
+    if not any(f.extension in (".hea", ".edf") for f in inside):
+        raise UploadError(f"Received {zips[0].name} with no record in it (no .hea or .edf file); "
+                          f"expected {ZIP_EXPECTED_TEXT}.")
+    return inside
+
+
+def list_record_names(files: list[UploadedData]) -> list[str]:
+    """Records in the upload: the stem of each ``.hea``, and each ``.edf`` file name, sorted."""
+    names = {f.stem for f in files if f.extension == ".hea"} | {f.name for f in files if f.extension == ".edf"}
+    return sorted(names)
+
+
+def check_record_files(files: list[UploadedData], record_name: str) -> None:
+    """Raise :class:`UploadError` when the chosen record's header or its signal files are missing."""
+    if record_name.lower().endswith(".edf"):
+        return
+    by_name = {f.name: f for f in files}
+    header = by_name.get(f"{record_name}.hea")
+    if header is None:
+        raise UploadError(f"Received no header {record_name}.hea; expected {EXPECTED_TEXT}.")
+    missing = [name for name in read_signal_file_names(header.data) if name not in by_name]
+    if missing:
+        raise UploadError(f"Record {record_name}: the header names the signal file {', '.join(missing)}, which "
+                          f"was not uploaded; upload {record_name}.hea together with its .dat file.")
+
+
+def read_signal_file_names(header_bytes: bytes) -> list[str]:
+    """Signal file names listed in a WFDB header (first token of each signal line), in order, unique."""
+    lines = [line.strip() for line in header_bytes.decode("latin-1").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines:
+        return []
+    try:
+        n_signals = int(lines[0].split()[1]) if len(lines[0].split()) > 1 else 0
+    except ValueError:
+        return []
+    names = [line.split()[0] for line in lines[1:1 + n_signals] if line.split()]
+    return list(dict.fromkeys(PurePosixPath(name).name for name in names))
+
+
+def find_orphan_signal_files(files: list[UploadedData]) -> list[str]:
+    """``.dat`` files uploaded without any header (``.hea``) to describe them."""
+    if any(f.extension in (".hea", ".edf") for f in files):
+        return []
+    return sorted(f.name for f in files if f.extension == ".dat")
+
+
+def choose_record(files: list[UploadedData], record_name: str | None = None) -> str:
+    """The record to read: ``record_name`` when given, else the only record in the upload.
+
+    Raises
+    ------
+    UploadError
+        No header in the upload, or several records and none chosen.
+    """
+    names = list_record_names(files)
+    orphans = find_orphan_signal_files(files)
+    if orphans:
+        stems = ", ".join(f"{PurePosixPath(n).stem}.hea" for n in orphans)
+        raise UploadError(f"Received {', '.join(orphans)} without its header ({stems}); upload the .hea file "
+                          "together with the .dat (and .atr for reference labels).")
+    if not names:
+        raise UploadError(f"Received only {', '.join(sorted(f.name for f in files))}; expected {EXPECTED_TEXT}.")
+    if record_name is not None:
+        if record_name not in names:
+            raise UploadError(f"Received record_name={record_name!r}; expected one of {names}.")
+        return record_name
+    if len(names) > 1:
+        raise UploadError(f"Received several records ({', '.join(names)}); choose one to analyse.")
+    return names[0]
+
+
+def read_uploaded_record(files: list[UploadedData], record_name: str | None = None,
+                         max_mb: float = MAX_UPLOAD_MB) -> Record:
+    """Read one record from uploaded files (a temporary directory is used and always removed).
+
+    Parameters
+    ----------
+    files : list of UploadedData
+        What was uploaded (several WFDB files, one zip, or one EDF).
+    record_name : str, optional
+        Which record to read when the upload holds several (a ``.hea`` stem or an ``.edf`` name).
+    max_mb : float
+        Upload size limit in megabytes.
+
+    Returns
+    -------
+    Record
+        As :func:`pipeline.records.read_record` returns it (reference annotations from ``.atr``).
+
+    Raises
+    ------
+    EcgInputError
+        :class:`UploadError` for a bad upload, or the reader's specific error (truncated signal,
+        no ECG lead, too short, ...).
+    """
+    record_files = collect_files(files, max_mb)
+    name = choose_record(record_files, record_name)
+    check_record_files(record_files, name)
+    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
+        directory = Path(tmp)
+        for upload in record_files:
+            (directory / PurePosixPath(upload.name).name).write_bytes(upload.data)
+        return read_with_clear_errors(directory / name)
+
+
+def read_with_clear_errors(path: Path) -> Record:
+    """:func:`read_record`, with a parsing failure the reader did not anticipate turned into an UploadError."""
+    try:
+        return read_record(path, annotator="atr")
+    except EcgInputError:
+        raise
+    except (ValueError, IndexError, KeyError, OSError, UnicodeDecodeError) as error:
+        logger.info("Upload could not be parsed (%s)", type(error).__name__)
+        raise UploadError(f"Record {path.name}: the files could not be read as a WFDB or EDF record "
+                          f"({type(error).__name__}); expected {EXPECTED_TEXT}.") from error

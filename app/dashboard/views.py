@@ -1,0 +1,321 @@
+"""Render functions of the dashboard: each draws one part of the page from already computed data.
+
+Widgets carry ``key=`` so that tests (``streamlit.testing.v1.AppTest``) can drive them. Errors a
+user can cause (bad files, unreadable records) end the page with ``st.error`` and ``st.stop()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import numpy as np
+import streamlit as st
+
+from app.dashboard import charts, loading, tables
+from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
+from models.errors import ModelError
+from pipeline.errors import EcgInputError
+from pipeline.labels import AAMI_CLASSES
+
+logger = logging.getLogger(__name__)
+
+WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
+DEFAULT_WINDOW_S = 10
+NO_EVENT = -1
+ALL_KINDS = "all"
+MAX_EVENT_CHOICES = 2000
+CHART_CONFIG = {"displaylogo": False, "scrollZoom": True}
+DOWNLOADS = (
+    ("Beat table (CSV)", "beat_table_csv", "{name}_beats.csv", "text/csv"),
+    ("Regions (CSV)", "region_table_csv", "{name}_regions.csv", "text/csv"),
+    ("WFDB annotations (.ecg)", "annotation_file_bytes", "{name}.ecg", "application/octet-stream"),
+    ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
+)
+_SHOWN_RECORD = "shown_record"
+
+
+def render_page() -> None:
+    """The whole dashboard: sidebar choices, then overview, ECG, reference comparison, downloads."""
+    st.title("ECG arrhythmia review")
+    st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
+    model_reference = render_model_picker()
+    review, record_key = render_record_source(model_reference)
+    analysis = review.analysis
+    reset_navigation(record_key)
+    render_record_header(analysis)
+    if len(analysis.predictions) == 0:
+        reason = analysis.predictions.reason or "no QRS complex detected"
+        st.error(f"No beats found in record {analysis.record.name}: {reason}. "
+                 "Check that the file holds an ECG; nothing else can be reported.")
+        render_notes(analysis.summary.notes)
+        st.stop()
+    overview, ecg, reference, downloads = st.tabs(["Overview", "ECG", "Reference comparison", "Downloads"])
+    with overview:
+        render_overview(analysis)
+    with ecg:
+        render_ecg(review, model_reference)
+    with reference:
+        render_reference(review.comparison)
+    with downloads:
+        render_downloads(analysis)
+
+
+def render_model_picker() -> str:
+    """Model selectbox in the sidebar (champion first); returns the chosen model reference."""
+    choices = loading.list_model_choices()
+    labels = dict((reference, label) for label, reference in choices)
+    return st.sidebar.selectbox("Model", [reference for _, reference in choices], format_func=labels.get,
+                                key="model_choice", help="Registered versions of the beat classifier.")
+
+
+def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
+    """Sample picker and uploader in the sidebar; an upload takes precedence. Stops the page on errors."""
+    samples = loading.list_sample_records()
+    sample = st.sidebar.selectbox("Sample record (MIT-BIH excerpt)", samples, key="sample_record",
+                                  help="Shown when nothing is uploaded.")
+    uploaded = st.sidebar.file_uploader(
+        f"Or upload a record (.hea + .dat [+ .atr], one .zip, or one .edf; up to {MAX_UPLOAD_MB} MB)",
+        accept_multiple_files=True, key="upload")
+    try:
+        if uploaded:
+            return review_uploaded(uploaded, model_reference)
+        return loading.review_sample(sample, model_reference), ("sample", sample, model_reference)
+    except EcgInputError as error:
+        st.error(str(error))
+    except ModelError as error:
+        st.error(f"The model could not be loaded: {error}")
+    except Exception as error:  # noqa: BLE001 - the page must show a message, never a traceback
+        logger.exception("Record could not be analysed")
+        st.error(f"The record could not be analysed ({type(error).__name__}). Check the files, or report this "
+                 "problem with the record's format (not its content).")
+    st.stop()
+
+
+def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Review, tuple]:
+    """Review of the uploaded files (asks which record to take when there are several)."""
+    files = [UploadedData(f.name.replace("\\", "/").split("/")[-1], f.getvalue()) for f in uploaded]
+    upload_key = tuple((f.file_id, f.name, f.size) for f in uploaded)
+    names = list_record_names(collect_files(files))
+    record_name = None
+    if len(names) > 1:
+        st.sidebar.warning(f"The upload holds {len(names)} records; choose one.")
+        record_name = st.sidebar.selectbox("Record to analyse", names, key="upload_record")
+    review = loading.review_upload(files, upload_key, record_name, model_reference)
+    st.sidebar.info("Showing the uploaded record; remove the files to return to the samples.")
+    return review, ("upload", upload_key, record_name, model_reference)
+
+
+def reset_navigation(record_key: tuple) -> None:
+    """Put the detail window back at the start when another record is shown."""
+    if st.session_state.get(_SHOWN_RECORD) == record_key:
+        return
+    st.session_state[_SHOWN_RECORD] = record_key
+    st.session_state["window_start_s"] = 0.0
+    st.session_state["event_choice"] = NO_EVENT
+    st.session_state.pop("beat_choice", None)
+
+
+def render_record_header(analysis) -> None:
+    """Record name, length, leads and rate; which model scored it."""
+    record = analysis.record
+    reference = "with reference annotations" if record.annotations is not None else "no reference annotations"
+    st.subheader(f"Record {record.name}")
+    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss), leads {', '.join(record.lead_names)}, "
+               f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
+
+
+def render_overview(analysis) -> None:
+    """Heart rate, beat counts, burdens, events, readable signal, AF burden and what could not be assessed."""
+    summary = analysis.summary
+    columns = st.columns(3)
+    columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
+    columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
+    columns[2].metric("Heart rate max", tables.format_rate(summary.heart_rate_max_bpm))
+    if len(summary.heart_rate_trend_bpm) > 1:
+        st.plotly_chart(charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s,
+                                                       summary.duration_s), config=CHART_CONFIG, key="hr_trend")
+    else:
+        st.caption(f"Heart-rate trend: one value per {summary.trend_window_s / 60:g} min; this record is "
+                   f"{charts.format_hms(summary.duration_s)} long, so the mean above is the whole trend.")
+    st.markdown("**Beats per class**")
+    for column, letter, count in zip(st.columns(len(AAMI_CLASSES)), AAMI_CLASSES, summary.beat_counts):
+        column.metric(f"{letter} beats", f"{count}")
+    columns = st.columns(4)
+    columns[0].metric("Ventricular burden", tables.format_percent(summary.ventricular_burden_pct))
+    columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
+    columns[2].metric("AF burden", tables.format_percent(summary.af_burden_pct))
+    columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
+    st.markdown("**Events by type**")
+    events = tables.event_tally_table(summary)
+    if events.empty:
+        st.write("No events flagged.")
+    else:
+        st.table(events.set_index("event"))
+    render_notes(summary.notes)
+    st.caption(f"Model used: {analysis.model_source}")
+
+
+def render_notes(notes: tuple[str, ...]) -> None:
+    """What could not be assessed, as plain sentences."""
+    if notes:
+        st.markdown("**Could not be assessed**")
+        st.markdown("\n".join(f"- {note}" for note in notes))
+
+
+def render_ecg(review: loading.Review, model_reference: str) -> None:
+    """Window controls, whole-record overview, detail window, event list and the chosen beat."""
+    analysis = review.analysis
+    record = analysis.record
+    start_s, window_s = render_window_controls(analysis)
+    primary = record.primary_lead
+    st.plotly_chart(charts.overview_figure(record.signal_mv[:, primary], record.fs_hz, record.lead_names[primary],
+                                           analysis.regions, (start_s, window_s)),
+                    config=CHART_CONFIG, key="overview_chart")
+    show_disagreements = review.comparison is not None and st.checkbox(
+        "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
+    disagreements = review.comparison.disagreements if show_disagreements else None
+    st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
+                                         analysis.predictions.samples, analysis.classes, analysis.regions,
+                                         primary, disagreements),
+                    config=CHART_CONFIG, key="detail_chart")
+    st.markdown("**Event list**")
+    st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
+    render_beat(review, model_reference, start_s, window_s)
+
+
+def render_window_controls(analysis) -> tuple[float, float]:
+    """Event picker, window start and length; returns the (clamped) window shown."""
+    record = analysis.record
+    duration_s = record.duration_s
+    columns = st.columns([2, 3, 2, 2])
+    regions = analysis.regions
+    kinds = [ALL_KINDS, *dict.fromkeys(r.kind for r in regions)]
+    kind = columns[0].selectbox("Event type", kinds, key="event_kind",
+                                format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
+    shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
+    if st.session_state.get("event_choice", NO_EVENT) not in shown:
+        st.session_state["event_choice"] = NO_EVENT
+    columns[1].selectbox("Go to event", [NO_EVENT, *shown], key="event_choice",
+                         format_func=lambda i: "-" if i == NO_EVENT else tables.event_label(regions, i, record.fs_hz),
+                         on_change=move_to_event, args=(analysis,),
+                         help=f"At most {MAX_EVENT_CHOICES} events are listed; choose a type to narrow the list.")
+    window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s")
+    max_start = max(duration_s - min(window_s, duration_s), 0.0)
+    st.session_state["window_start_s"] = float(min(max(st.session_state.get("window_start_s", 0.0), 0.0), max_start))
+    start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
+                                      key="window_start_s")
+    start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
+    st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
+               f"of {charts.format_hms(duration_s)}")
+    return start_s, window_s
+
+
+def move_to_event(analysis) -> None:
+    """Callback of the event picker: move the detail window to the chosen event."""
+    index = st.session_state.get("event_choice", NO_EVENT)
+    if index == NO_EVENT:
+        return
+    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    region = analysis.regions[index]
+    st.session_state["window_start_s"] = tables.event_window_start(region, analysis.record.fs_hz, window_s,
+                                                                  analysis.record.duration_s)
+    if region.n_beats > 0:
+        st.session_state["beat_choice"] = int(region.first_beat)
+    else:
+        st.session_state.pop("beat_choice", None)
+
+
+def render_beat(review: loading.Review, model_reference: str, start_s: float, window_s: float) -> None:
+    """Beat picker (beats of the window) with the chosen beat's probabilities, RR and attention."""
+    analysis = review.analysis
+    record = analysis.record
+    indices = tables.beats_in_window(analysis.predictions.samples, record.fs_hz, start_s, window_s)
+    st.markdown("**Beat in the window**")
+    if len(indices) == 0:
+        st.write("No beats in this window.")
+        return
+    options = [int(i) for i in indices]
+    if st.session_state.get("beat_choice") not in options:
+        st.session_state["beat_choice"] = tables.default_beat(analysis.classes, indices)
+    details_of = functools.partial(tables.beat_details, analysis)
+    index = st.selectbox("Beat", options, key="beat_choice",
+                         format_func=lambda i: f"#{i} at {details_of(i)['time']}: {analysis.classes[i]}")
+    details = details_of(index)
+    columns = st.columns(3)
+    columns[0].metric("Class", details["class"])
+    columns[1].metric("RR before", format_seconds(details["rr_before_s"]))
+    columns[2].metric("RR after", format_seconds(details["rr_after_s"]))
+    st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
+                 hide_index=True, key="beat_probabilities")
+    if st.toggle("Show where the model looked (attention)", key="show_attention"):
+        render_attention(analysis, model_reference, index)
+
+
+def format_seconds(value: float) -> str:
+    """An interval in seconds for display; ``"-"`` when there is none."""
+    return f"{value:.3f} s" if np.isfinite(value) else "-"
+
+
+def render_attention(analysis, model_reference: str, index: int) -> None:
+    """The model's attention over the chosen beat's window (computed on demand, kept for the session)."""
+    from models.explain import explain_beats  # keras-heavy: only when asked for
+
+    record = analysis.record
+    sample = int(analysis.predictions.samples[index])
+    key = ("attention", st.session_state.get(_SHOWN_RECORD), model_reference, sample)
+    cached = st.session_state.get("attention_cache")
+    if cached is None or cached[0] != key:
+        with st.spinner("Computing attention..."):
+            result = explain_beats(loading.load_model_cached(model_reference), record, np.array([sample]),
+                                   analysis.predictions.samples)
+        cached = (key, result)
+        st.session_state["attention_cache"] = cached
+    _, attention, starts = cached[1]
+    start = int(starts[0])
+    lead = record.signal_mv[:, record.primary_lead]
+    window = np.full(attention.shape[1], np.nan, dtype=np.float64)
+    lo, hi = max(start, 0), min(start + attention.shape[1], record.n_samples)
+    window[lo - start: hi - start] = lead[lo:hi]
+    st.plotly_chart(charts.attention_figure(window, attention[0], record.fs_hz, start,
+                                            record.lead_names[record.primary_lead]),
+                    config=CHART_CONFIG, key="attention_chart")
+
+
+def render_reference(comparison: tables.ReferenceComparison | None) -> None:
+    """Per-class Se/+P of this record against its reference annotations."""
+    if comparison is None:
+        st.info("This record has no reference annotations (.atr), so the beat labels cannot be compared.")
+        return
+    detection = comparison.detection
+    columns = st.columns(3)
+    columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
+    columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
+    columns[2].metric("Disagreements", f"{len(comparison.disagreements)}")
+    st.dataframe(tables.comparison_table(comparison), hide_index=True, key="comparison_table")
+    st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
+               "Disagreements are marked with a cross on the ECG chart.")
+
+
+def render_downloads(analysis) -> None:
+    """Download buttons for the beat table, regions, WFDB annotations and the PDF report."""
+    outputs = import_outputs()
+    if outputs is None:
+        st.warning("Downloads are not available: the output writers (app.outputs) are missing from this build.")
+        return
+    name = analysis.record.name
+    for label, function_name, file_name, mime in DOWNLOADS:
+        writer = getattr(outputs, function_name, None)
+        st.download_button(label, data=functools.partial(writer, analysis) if writer else b"",
+                           file_name=file_name.format(name=name), mime=mime, key=f"download_{function_name}",
+                           on_click="ignore", disabled=writer is None)
+
+
+def import_outputs():
+    """The output writers module, or None when it is not there."""
+    try:
+        from app import outputs
+    except ImportError as error:
+        logger.warning("app.outputs not importable (%s); downloads disabled", error)
+        return None
+    return outputs

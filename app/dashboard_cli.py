@@ -1,0 +1,49 @@
+"""``ecg dashboard``: start the clinician dashboard (Streamlit) on this machine.
+
+The server is bound to localhost by default, runs headless (no browser is opened by the server),
+sends no usage statistics and reads ``.streamlit/config.toml`` from the repository root; the
+privacy settings are also passed as flags, so they hold from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from app.dashboard.uploads import MAX_UPLOAD_MB
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_SCRIPT = REPO_ROOT / "app" / "dashboard" / "main.py"
+DEFAULT_PORT = 8501
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def build_streamlit_command(port: int, address: str) -> list[str]:
+    """The ``python -m streamlit run`` command line with the dashboard's server and privacy flags."""
+    return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_SCRIPT),
+            "--server.port", str(port), "--server.address", address, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+            "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+            "--client.showErrorDetails", "none"]
+
+
+@click.command("dashboard", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to serve the dashboard on.")
+@click.option("--address", default="localhost", show_default=True,
+              help="Address to bind; anything but localhost makes the dashboard reachable from other machines.")
+def dashboard_command(port: int, address: str) -> None:
+    """Start the clinician dashboard at http://ADDRESS:PORT (Ctrl+C stops it).
+
+    Example: ecg dashboard --port 8502
+    """
+    if address not in LOCAL_ADDRESSES:
+        click.echo(f"Warning: binding to {address}: the dashboard (and any uploaded record) is reachable "
+                   "from other machines.", err=True)
+    click.echo(f"ECG dashboard: http://{address}:{port}", err=True)
+    command = build_streamlit_command(port, address)
+    os.chdir(REPO_ROOT)  # streamlit reads .streamlit/config.toml from the working directory
+    os.execv(command[0], command)

@@ -1,0 +1,138 @@
+"""The upload flow in a real browser: ``ecg dashboard`` on localhost, driven by Playwright with Debian's chromium.
+
+Skipped locally when Playwright or ``/usr/bin/chromium`` is missing; fails under ``CI=true``. Playwright
+never downloads a browser here: it launches the system chromium. A screenshot goes to
+``$ECG_TEST_ARTIFACTS`` (default ``tests/artifacts``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app.analysis import analyse_record
+from models.bundled import load_default_model
+from pipeline.records import read_record
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+STARTUP_TIMEOUT_S = 90
+ANALYSIS_TIMEOUT_MS = 120_000
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally, fail in CI, when something the browser test needs is missing."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def find_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def artifacts_dir() -> Path:
+    directory = Path(os.environ.get("ECG_TEST_ARTIFACTS") or REPO_ROOT / "tests" / "artifacts")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"ecg dashboard exited with code {server.returncode} before serving")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"ecg dashboard did not answer at {url} within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    port = find_free_port()
+    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
+    ecg = Path(sys.executable).with_name("ecg")
+    command = [str(ecg)] if ecg.exists() else [sys.executable, "-c", "from app.cli import main; main()"]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen([*command, "dashboard", "--port", str(port), "--address", "localhost"],
+                                  cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        wait_until_healthy(url, server, STARTUP_TIMEOUT_S)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError as error:
+        require(False, f"playwright is not installed ({error}): pip install -e '.[test]'")
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (Playwright must not download one)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+def metric_value(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_upload_208_shows_its_summary_and_events(browser, dashboard_url, excerpts_dir):
+    expected = analyse_record(read_record(excerpts_dir / "208"), load_default_model()).summary
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    external = []  # privacy: the page must fetch nothing from outside this machine (fonts, scripts, statistics)
+    page.on("request", lambda request: external.append(request.url)
+            if request.url.startswith(("http:", "https:", "ws:", "wss:")) and "//localhost:" not in request.url
+            else None)
+    try:
+        page.goto(dashboard_url)
+        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)  # the default sample
+        files = [str(excerpts_dir / f"208.{ext}") for ext in ("hea", "dat", "atr")]
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(files)
+        page.get_by_text("Record 208").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_text("Events by type").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                               timeout=ANALYSIS_TIMEOUT_MS)
+        assert metric_value(page, "V beats") == str(expected.beat_counts[2])
+        assert expected.beat_counts[2] > 100
+        couplets = expected.event("ventricular_couplet").count
+        assert couplets > 0
+        row = page.locator('[data-testid="stTable"] tr').filter(has_text="Ventricular couplet").first
+        assert str(couplets) in row.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(artifacts_dir() / "dashboard_upload_208.png"), full_page=True)
+        page.get_by_role("tab", name="ECG").click()
+        page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+        page.screenshot(path=str(artifacts_dir() / "dashboard_ecg_208.png"), full_page=True)
+        assert external == []
+    finally:
+        page.close()

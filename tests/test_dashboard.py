@@ -1,0 +1,202 @@
+"""The dashboard page driven through ``streamlit.testing.v1.AppTest`` on real records and the default model."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app.analysis import analyse_record  # noqa: E402
+from app.dashboard import tables  # noqa: E402
+from models.bundled import load_default_model  # noqa: E402
+from pipeline.labels import AAMI_CLASSES  # noqa: E402
+from pipeline.records import read_record, write_edf, write_record  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"
+TIMEOUT_S = 180
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_default_model()
+
+
+@pytest.fixture(scope="module")
+def analyses(model, excerpts_dir):
+    return {name: analyse_record(read_record(excerpts_dir / name), model) for name in ("100", "119", "208")}
+
+
+def start_app() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown_counts(at: AppTest) -> dict[str, int]:
+    return {m.label.split()[0]: int(m.value) for m in at.metric if m.label.endswith(" beats")}
+
+
+def frame_with(at: AppTest, column: str):
+    """The first table shown that has ``column`` (tables without selection carry no key in AppTest)."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def files_of(directory: Path, name: str, extensions=("hea", "dat", "atr")) -> list[tuple[str, bytes, str]]:
+    return [(f"{name}.{ext}", (directory / f"{name}.{ext}").read_bytes(), "application/octet-stream")
+            for ext in extensions]
+
+
+def upload(at: AppTest, files) -> AppTest:
+    at.file_uploader(key="upload").set_value(files)
+    at.run()
+    return at
+
+
+def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
+    at = start_app()
+    assert at.selectbox(key="sample_record").value == "100"
+    assert not at.error
+    expected = analyses["100"].summary
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, expected.beat_counts))
+    assert any(m.label == "Heart rate mean" and m.value == tables.format_rate(expected.heart_rate_mean_bpm)
+               for m in at.metric)
+    assert analyses["100"].model_source in " ".join(c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
+    keys = {b.key for b in at.get("download_button")}
+    assert keys == {"download_beat_table_csv", "download_region_table_csv", "download_annotation_file_bytes",
+                    "download_pdf_report_bytes"}
+
+
+def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    assert not at.exception and not at.error
+    expected = analyses["208"]
+    counts = shown_counts(at)
+    assert counts == dict(zip(AAMI_CLASSES, expected.summary.beat_counts))
+    assert counts["V"] > 100
+    assert at.subheader[0].value == "Record 208"
+    events = frame_with(at, "confidence")
+    assert len(events) == len(expected.regions)
+    assert "Ventricular couplet" in set(events["event"])
+    tally = at.table[0].value
+    couplets = expected.summary.event("ventricular_couplet").count
+    assert couplets > 0 and int(tally.loc["Ventricular couplet", "count"]) == couplets
+    comparison = frame_with(at, "Se_pct").set_index("class")
+    assert comparison.loc["V", "reference_beats"] > 100 and comparison.loc["V", "Se_pct"] > 80
+
+
+def test_selecting_an_event_moves_the_detail_window(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    analysis = analyses["208"]
+    index = next(i for i, r in enumerate(analysis.regions) if r.start / analysis.record.fs_hz > 60)
+    at.selectbox(key="event_choice").select(index).run()
+    assert not at.exception
+    expected = tables.event_window_start(analysis.regions[index], analysis.record.fs_hz, 10, analysis.record.duration_s)
+    assert expected > 50
+    assert at.number_input(key="window_start_s").value == pytest.approx(expected)
+    assert at.selectbox(key="beat_choice").value == analysis.regions[index].first_beat
+
+
+def test_attention_of_the_chosen_beat_is_drawn():
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    n_charts = len(at.get("plotly_chart"))
+    at.toggle(key="show_attention").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == n_charts + 1
+
+
+def test_uploading_a_real_record(analyses, excerpts_dir):
+    at = upload(start_app(), files_of(excerpts_dir, "119"))
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Record 119"
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
+    assert len(at.get("download_button")) == 4
+
+
+def test_uploading_several_records_asks_which_one(analyses, excerpts_dir):
+    at = upload(start_app(), files_of(excerpts_dir, "100") + files_of(excerpts_dir, "119"))
+    assert not at.exception
+    assert at.selectbox(key="upload_record").options == ["100", "119"]
+    at.selectbox(key="upload_record").select("119").run()
+    assert at.subheader[0].value == "Record 119"
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
+
+
+def short_edf(tmp_path: Path) -> list[tuple[str, bytes, str]]:
+    path = write_edf(tmp_path / "short.edf", np.full((360, 1), 0.1, np.float32), 360.0, ("ECG",))
+    return [("short.edf", path.read_bytes(), "application/octet-stream")]
+
+
+def flat_record(tmp_path: Path) -> list[tuple[str, bytes, str]]:
+    write_record(tmp_path, "flat", np.zeros((3600, 2), np.float32), 360.0, ("MLII", "V1"))
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(tmp_path.glob("flat.*"))]
+
+
+def no_ecg_record(tmp_path: Path) -> list[tuple[str, bytes, str]]:
+    write_record(tmp_path, "resp", np.random.default_rng(0).normal(size=(3600, 1)).astype(np.float32), 360.0,
+                 ("RESP",))
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(tmp_path.glob("resp.*"))]
+
+
+def truncated(excerpts_dir: Path) -> list[tuple[str, bytes, str]]:
+    hea, dat = files_of(excerpts_dir, "119", ("hea", "dat"))
+    return [hea, (dat[0], dat[1][:30_000], dat[2])]
+
+
+def corrupt_zip() -> list[tuple[str, bytes, str]]:
+    return [("record.zip", b"PK\x03\x04 this is not a zip archive", "application/zip")]
+
+
+ERROR_CASES = {
+    "header without .dat": (lambda d, t: files_of(d, "119", ("hea", "atr")), "names the signal file 119.dat"),
+    ".dat without header": (lambda d, t: files_of(d, "119", ("dat",)), "without its header (119.hea)"),
+    "text file": (lambda d, t: [("notes.txt", b"not an ECG", "text/plain")], "notes.txt: unsupported file type"),
+    "truncated .dat": (lambda d, t: truncated(d), "the header declares 108000 samples"),
+    "corrupt zip": (lambda d, t: corrupt_zip(), "not a readable zip archive"),
+    "too short EDF": (lambda d, t: short_edf(t), "expected at least 2 s"),
+    "no ECG lead": (lambda d, t: no_ecg_record(t), "expected at least one ECG lead"),
+    "no beats": (lambda d, t: flat_record(t), "No beats found in record flat"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_user_errors_show_a_specific_message_and_the_next_upload_works(case, excerpts_dir, tmp_path, analyses):
+    make_files, message = ERROR_CASES[case]
+    at = upload(start_app(), make_files(excerpts_dir, tmp_path))
+    assert not at.exception, at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    if case == "no beats":
+        return
+    at = upload(at, files_of(excerpts_dir, "119"))
+    assert not at.exception and not at.error
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
+
+
+def test_zip_upload(excerpts_dir, analyses):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, _ in files_of(excerpts_dir, "208"):
+            archive.writestr(f"208/{name}", data)
+    at = upload(start_app(), [("208.zip", buffer.getvalue(), "application/zip")])
+    assert not at.exception and not at.error
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["208"].summary.beat_counts))
+
+
+def test_event_type_narrows_the_event_list(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    at.selectbox(key="event_kind").select("ventricular_couplet").run()
+    assert not at.exception
+    options = at.selectbox(key="event_choice").options
+    couplets = analyses["208"].summary.event("ventricular_couplet").count
+    assert len(options) == couplets + 1 and all("Ventricular couplet" in o for o in options[1:])

@@ -1,0 +1,224 @@
+"""Plain functions of the dashboard (no Streamlit): uploads, chart helpers, tables, the launcher."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.dashboard import charts, tables
+from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, read_signal_file_names,
+                                   read_uploaded_record)
+from app.dashboard_cli import build_streamlit_command
+from pipeline.errors import SignalTooShortError, TruncatedSignalError
+from pipeline.records import write_edf
+from pipeline.regions import Region
+
+
+def upload(excerpts_dir: Path, *names: str) -> list[UploadedData]:
+    return [UploadedData(name, (excerpts_dir / name).read_bytes()) for name in names]
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+# --- uploads -------------------------------------------------------------------------------------
+
+def test_read_uploaded_wfdb_files_match_the_record_on_disk(excerpts_dir):
+    record = read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat", "119.atr"))
+    assert record.name == "119"
+    assert record.n_samples == 108_000
+    assert record.annotations is not None and len(record.annotations) > 300
+
+
+def test_read_uploaded_zip_with_folders(excerpts_dir):
+    data = zip_bytes({f"mitdb/208.{ext}": (excerpts_dir / f"208.{ext}").read_bytes() for ext in ("hea", "dat", "atr")}
+                     | {"__MACOSX/._208.hea": b"junk"})
+    record = read_uploaded_record([UploadedData("208.zip", data)])
+    assert record.name == "208" and record.annotations is not None
+
+
+def test_temporary_directory_is_removed(excerpts_dir, monkeypatch, tmp_path):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat"))
+    with pytest.raises(TruncatedSignalError):
+        read_uploaded_record([upload(excerpts_dir, "119.hea")[0], UploadedData("119.dat", b"\0" * 3000)])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("files, message", [
+    ([UploadedData("notes.txt", b"hello")], "notes.txt: unsupported file type"),
+    ([UploadedData("a.zip", b"PK\x03\x04not really")], "not a readable zip archive"),
+    ([UploadedData("a.zip", zip_bytes({"readme.txt": b"x"}))], "no record in it"),
+    ([], "Received no files"),
+])
+def test_bad_uploads_raise_specific_errors(files, message):
+    with pytest.raises(UploadError, match=message):
+        read_uploaded_record(files)
+
+
+def test_header_without_signal_file_names_the_missing_dat(excerpts_dir):
+    with pytest.raises(UploadError, match=r"names the signal file 119\.dat, which was not uploaded"):
+        read_uploaded_record(upload(excerpts_dir, "119.hea", "119.atr"))
+
+
+def test_signal_file_without_header(excerpts_dir):
+    with pytest.raises(UploadError, match=r"119\.dat without its header \(119\.hea\)"):
+        read_uploaded_record(upload(excerpts_dir, "119.dat"))
+
+
+def test_size_limit(excerpts_dir):
+    with pytest.raises(UploadError, match="the limit is 0.1 MB"):
+        read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat"), max_mb=0.1)
+
+
+def test_zip_bomb_limit_uses_uncompressed_size():
+    data = zip_bytes({"big.dat": b"\0" * 2_000_000, "big.hea": b"big 1 360 1000\n"})
+    with pytest.raises(UploadError, match="uncompressed"):
+        collect_files([UploadedData("big.zip", data)], max_mb=1.0)
+
+
+def test_several_records_must_be_chosen(excerpts_dir):
+    files = upload(excerpts_dir, "119.hea", "119.dat", "100.hea", "100.dat")
+    with pytest.raises(UploadError, match="several records"):
+        choose_record(files)
+    assert read_uploaded_record(files, "100").name == "100"
+
+
+def test_too_short_edf(tmp_path):
+    path = write_edf(tmp_path / "short.edf", np.full((360, 1), 0.1, np.float32), 360.0, ("ECG",))
+    with pytest.raises(SignalTooShortError, match="expected at least 2 s"):
+        read_uploaded_record([UploadedData("short.edf", path.read_bytes())])
+
+
+def test_signal_file_names_from_header(excerpts_dir):
+    assert read_signal_file_names((excerpts_dir / "208.hea").read_bytes()) == ["208.dat"]
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seconds, decimals, text", [(0, 0, "00:00:00"), (3725, 0, "01:02:05"),
+                                                     (86399.4, 0, "23:59:59"), (90000, 0, "25:00:00"),
+                                                     (61.256, 2, "00:01:01.26"), (float("nan"), 0, "--:--:--")])
+def test_format_hms(seconds, decimals, text):
+    assert charts.format_hms(seconds, decimals) == text
+
+
+def test_decimation_keeps_every_bin_extreme():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=100_003)
+    values[12_345] = 50.0
+    values[99_999] = -60.0
+    indices, envelope = charts.decimate_minmax(values, n_bins=1000)
+    assert len(indices) <= 2000
+    assert np.all(np.diff(indices) >= 0)
+    np.testing.assert_array_equal(envelope, values[indices])
+    assert envelope.max() == 50.0 and envelope.min() == -60.0
+    bin_size = int(np.ceil(len(values) / 1000))
+    n_bins_used = int(np.ceil(len(values) / bin_size))
+    for b in (0, 123, n_bins_used - 1):
+        block = values[b * bin_size:(b + 1) * bin_size]
+        kept = envelope[(indices >= b * bin_size) & (indices < (b + 1) * bin_size)]
+        assert kept.max() == block.max() and kept.min() == block.min()
+
+
+def test_decimation_shows_missing_signal_as_gaps_and_keeps_short_signals():
+    values = np.sin(np.arange(10_000) / 10.0)
+    values[2000:4000] = np.nan
+    indices, envelope = charts.decimate_minmax(values, n_bins=100)
+    assert np.isnan(envelope[(indices >= 2100) & (indices < 3900)]).all()
+    assert np.isfinite(envelope[indices < 2000]).all()
+    short_indices, short = charts.decimate_minmax(values[:150], n_bins=100)
+    assert len(short) == 150
+
+
+def test_detail_figure_sends_only_the_window():
+    fs_hz = 360.0
+    signal = np.zeros((int(3600 * fs_hz), 2), np.float32)
+    beats = np.arange(100, signal.shape[0], 300)
+    classes = np.where(np.arange(len(beats)) % 5 == 0, "V", "N")
+    region = Region("ventricular_couplet", int(100.5 * fs_hz), int(102 * fs_hz), 0, 2, 120.0, 0.9)
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 10.0, beats, classes, (region,),
+                                  disagreements=[(int(101 * fs_hz), "ref N")])
+    lead_traces = [t for t in figure.data if t.name in ("MLII", "V1")]
+    assert [len(t.y) for t in lead_traces] == [3600, 3600]
+    # Plotly.js reads small numbers on a date axis as years: times must be large ms values, in order
+    x = np.asarray(lead_traces[0].x)
+    assert x[0] == charts.to_axis_ms(100.0) and x[0] > 1e11 and np.all(np.diff(x) > 0)
+    assert lead_traces[1].y.flags["C_CONTIGUOUS"]  # a strided lead view would be sent interleaved
+    names = {t.name for t in figure.data}
+    assert {"N (normal)", "V (ventricular ectopic)", "Ventricular couplet", "Reference disagrees"} <= names
+    assert len(figure.layout.shapes) == 2  # the region shaded on both leads
+    assert figure.layout.xaxis.tickformat == "%H:%M:%S"
+
+
+def test_overview_figure_is_small_for_a_long_record():
+    fs_hz = 360.0
+    signal = np.random.default_rng(1).normal(size=int(24 * 3600 * fs_hz / 8)).astype(np.float32)
+    figure = charts.overview_figure(signal, fs_hz / 8, "MLII", (), (60.0, 10.0))
+    assert sum(len(t.x) for t in figure.data) <= 2 * charts.OVERVIEW_BINS
+
+
+def test_clamp_window():
+    assert charts.clamp_window(-5, 10, 300) == (0.0, 10.0)
+    assert charts.clamp_window(295, 10, 300) == (290.0, 10.0)
+    assert charts.clamp_window(0, 600, 300) == (0.0, charts.MAX_WINDOW_S)
+    assert charts.clamp_window(3, 10, 4) == (0.0, 4.0)
+
+
+# --- tables and launcher -------------------------------------------------------------------------
+
+def test_event_window_start_shows_the_event_with_a_lead_in():
+    region = Region("pause", 3600, 4320, 5, 2, 40.0, 1.0)
+    assert tables.event_window_start(region, 360.0, 10.0, 300.0) == 8.0
+    assert tables.event_window_start(Region("pause", 100, 200, 0, 2, 40.0, 1.0), 360.0, 10.0, 300.0) == 0.0
+    assert tables.event_window_start(Region("pause", 107_900, 107_990, 0, 2, 40.0, 1.0), 360.0, 10.0, 300.0) == 290.0
+
+
+def test_beats_in_window_and_default_beat():
+    samples = np.array([100, 500, 900, 1300, 4000])
+    indices = tables.beats_in_window(samples, 360.0, 1.0, 3.0)
+    assert indices.tolist() == [1, 2, 3]
+    assert tables.default_beat(np.array(["N", "N", "N", "V", "N"]), indices) == 3
+    assert tables.default_beat(np.array(["N"] * 5), indices) == 1
+
+
+def test_dashboard_command_binds_localhost_without_usage_statistics():
+    command = build_streamlit_command(8765, "localhost")
+    flags = dict(zip(command[5::2], command[6::2]))
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app/dashboard/main.py")
+    assert flags["--server.port"] == "8765" and flags["--server.address"] == "localhost"
+    assert flags["--browser.gatherUsageStats"] == "false" and flags["--server.headless"] == "true"
+
+
+def test_streamlit_config_keeps_data_local():
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["address"] == "localhost" and config["server"]["headless"] is True
+    assert config["server"]["maxUploadSize"] == 300
+
+
+def test_filter_events_by_kind_with_a_limit():
+    regions = tuple(Region(kind, 10 * i, 10 * i + 5, i, 1, 60.0, 1.0)
+                    for i, kind in enumerate(["pause", "isolated_ventricular", "pause", "pause"]))
+    assert tables.filter_events(regions, "all", 10) == [0, 1, 2, 3]
+    assert tables.filter_events(regions, "pause", 2) == [0, 2]
+
+
+def test_dashboard_is_an_ecg_command():
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    result = CliRunner().invoke(cli, ["dashboard", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output and "localhost" in result.output
