@@ -401,68 +401,105 @@ def check_output_dir(out_dir: Path, min_free_bytes: int = MIN_FREE_BYTES) -> Non
 _worker_state: dict = {}
 
 
-def init_worker(model_uri: str, model: ModelIdentity, settings: ScoreSettings, out_dir: Path, force: bool,
-                mlruns_dir: str | None) -> None:
-    """Load the model once in a worker process."""
-    from models import registry
+def threads_per_process(jobs: int) -> int:
+    """CPU threads for TensorFlow in each of ``jobs`` processes (at least 1): no oversubscription."""
+    return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
+
+def start_worker_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """Start ``jobs - 1`` worker processes now, so that their imports overlap this process's start-up.
+
+    Each worker limits TensorFlow to its share of the cores and imports the analysis stack; the
+    model is loaded on its first record (:func:`score_in_worker`). None when ``jobs`` is 1.
+    """
+    if jobs <= 1:
+        return None
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"), initializer=warm_worker,
+                               initargs=(threads_per_process(jobs),))
+    for _ in range(jobs - 1):
+        pool.submit(int)  # a no-op task makes the executor spawn its processes
+    return pool
+
+
+def warm_worker(threads: int) -> None:
+    """Worker start-up: quiet TensorFlow, limit its threads, import the analysis stack."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    registry.configure_tracking(mlruns_dir)
-    loaded = registry.load_model(model_uri)
-    _worker_state.update(loaded=loaded, model=model, settings=settings, out_dir=out_dir, force=force)
+    from models.network import limit_cpu_threads
+
+    limit_cpu_threads(threads)
+    import app.analysis  # noqa: F401  (the heavy imports, before the first record arrives)
 
 
-def score_in_worker(source: RecordSource) -> RecordResult:
-    state = _worker_state
-    return score_record(source, state["loaded"], state["model"], state["settings"], state["out_dir"], state["force"])
+def load_worker_model(model: ModelIdentity, mlruns_dir: str | None):
+    """The model in this worker, loaded once, checked to be the one the batch announced."""
+    if _worker_state.get("uri") != model.uri:
+        from models import registry
+
+        registry.configure_tracking(mlruns_dir)
+        loaded = registry.load_model(model.uri)
+        if fingerprint_weights(loaded.model) != model.weights_sha256:
+            raise RuntimeError(f"The model at {model.uri} changed while the batch was starting; rerun.")
+        _worker_state.update(uri=model.uri, loaded=loaded)
+    return _worker_state["loaded"]
+
+
+def score_in_worker(source: RecordSource, model: ModelIdentity, settings: ScoreSettings, out_dir: Path, force: bool,
+                    mlruns_dir: str | None) -> RecordResult:
+    return score_record(source, load_worker_model(model, mlruns_dir), model, settings, out_dir, force)
 
 
 def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentity, settings: ScoreSettings,
                   out_dir: Path, *, jobs: int = 1, force: bool = False, progress: bool = True,
-                  mlruns_dir: str | None = None) -> list[RecordResult]:
-    """Score every source (in ``jobs`` processes); results in input order. Writes the batch tables."""
+                  mlruns_dir: str | None = None, pool: ProcessPoolExecutor | None = None) -> list[RecordResult]:
+    """Score every source (in ``jobs`` processes); results in input order. Writes the batch tables.
+
+    ``pool`` may pass workers started early with :func:`start_worker_pool` (it is shut down here).
+    """
     results: dict[str, RecordResult] = {}
+    if pool is None and jobs > 1 and len(sources) > 1:
+        pool = start_worker_pool(jobs)
     try:
-        for result in iterate_results(sources, loaded_model, model, settings, out_dir, jobs, force, progress,
+        for result in iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
                                       mlruns_dir):
             results[result.source.key] = result
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         ordered = [results[s.key] for s in sources if s.key in results]
         write_batch_tables(out_dir, ordered)
     return ordered
 
 
-def iterate_results(sources, loaded_model, model, settings, out_dir, jobs, force, progress,
+def iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
                     mlruns_dir) -> Iterator[RecordResult]:
-    """Results in completion order. With ``jobs`` > 1 this process scores too, beside ``jobs - 1``
-    worker processes (it has the model loaded already, and scores while they start up)."""
+    """Results in completion order. With a worker pool this process scores too, beside the workers
+    (it has the model loaded already, and scores while they load theirs)."""
     bar = tqdm(total=len(sources), unit="record", desc="scoring", disable=not progress, dynamic_ncols=True)
     score_here = partial(score_record, loaded_model=loaded_model, model=model, settings=settings, out_dir=out_dir,
                          force=force)
     try:
-        if jobs <= 1 or len(sources) <= 1:
+        if pool is None or len(sources) <= 1:
             for source in sources:
                 result = score_here(source)
                 bar.update()
                 yield result
             return
-        context = multiprocessing.get_context("spawn")
+        n_workers = pool._max_workers
         pending = deque(sources)
         running: set[Future] = set()
-        with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=init_worker,
-                                 initargs=(model.uri, model, settings, out_dir, force, mlruns_dir)) as pool:
-            while pending or running:
-                while pending and len(running) < 2 * (jobs - 1):
-                    running.add(pool.submit(score_in_worker, pending.popleft()))
-                if pending:
-                    result = score_here(pending.pop())
-                    bar.update()
-                    yield result
-                done = {f for f in running if f.done()} if pending else set(wait(running, return_when=FIRST_COMPLETED).done)
-                for future in done:
-                    running.discard(future)
-                    bar.update()
-                    yield future.result()
+        while pending or running:
+            while pending and len(running) < 2 * n_workers:
+                running.add(pool.submit(score_in_worker, pending.popleft(), model, settings, out_dir, force,
+                                        mlruns_dir))
+            if pending:
+                result = score_here(pending.pop())
+                bar.update()
+                yield result
+            done = {f for f in running if f.done()} if pending else set(wait(running, return_when=FIRST_COMPLETED).done)
+            for future in done:
+                running.discard(future)
+                bar.update()
+                yield future.result()
     finally:
         bar.close()
 

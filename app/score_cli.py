@@ -25,6 +25,8 @@ from app.batch import (
     find_record_sources,
     fingerprint_weights,
     score_records,
+    start_worker_pool,
+    threads_per_process,
 )
 
 logger = logging.getLogger(__name__)
@@ -69,11 +71,23 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
         check_output_dir(out_dir)
     except BatchUsageError as error:
         raise click.UsageError(str(error)) from None
-    loaded, identity = load_scoring_model(model_uri, mlruns_dir)
+    jobs = min(jobs, len(sources))
+    pool = start_worker_pool(jobs)  # workers start up while this process loads the model
+    if jobs > 1:
+        from models.network import limit_cpu_threads
+
+        limit_cpu_threads(threads_per_process(jobs))
+    try:
+        loaded, identity = load_scoring_model(model_uri, mlruns_dir)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
     click.echo(f"Scoring {len(sources)} record(s) with {identity.source} into {out_dir} ({jobs} job(s))", err=True)
     try:
         results = score_records(sources, loaded, identity, settings, out_dir, jobs=jobs, force=force,
-                                progress=not quiet, mlruns_dir=None if mlruns_dir is None else str(mlruns_dir))
+                                progress=not quiet, mlruns_dir=None if mlruns_dir is None else str(mlruns_dir),
+                                pool=pool)
     except DiskFullError as error:
         click.echo(f"Error: {error.strerror}", err=True)
         sys.exit(1)
