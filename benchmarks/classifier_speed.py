@@ -1,22 +1,27 @@
 """Beat classifier inference speed in batch, on real prepared DS2 beats (2-core CPU figure).
 
-Times :func:`models.network.predict_probabilities` (fixed 1024-beat batches) over every labelled
-DS2 beat at its reference position, after one warm-up pass; the best of ``--repeats`` is kept.
+Times :func:`models.network.predict_probabilities` (fixed-size batches, ``--batch-size``) over every
+labelled DS2 beat at its reference position, after one warm-up pass; the best of ``--repeats`` is kept.
 Preparation (cleaning, segmentation, features) is not included: it is part of the pipeline's
-own per-record cost, measured by the batch-scoring benchmark.
+own per-record cost, measured by the batch-scoring benchmark. ``--matrix`` times every combination
+of XLA on/off, 512/1024-beat batches and 1 or 2 TensorFlow threads, each in a fresh process.
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/classifier_speed.py [--model PATH_OR_URI] [--repeats 3]
+       [--batch-size 512] [--jit on|off] [--threads N] [--matrix]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 from benchmarks.common import default_data_dir, format_table, run_metadata, write_results
 from models import registry
 from models.bundled import BUNDLED_MODEL
-from models.network import predict_probabilities, prepare_for_inference
+from models.network import limit_cpu_threads, predict_probabilities, prepare_for_inference
 from models.prepare import InputSettings
 from models.training_data import load_labelled_inputs
 from app.config import resolve_cache_dir
@@ -25,31 +30,69 @@ from pipeline.splits import DS2
 TARGET_BEATS_PER_S = 20_000
 
 
-def time_inference(model, waveform, features, repeats: int) -> float:
+def time_inference(model, waveform, features, repeats: int, batch_size: int = 512) -> float:
     """Best wall time of ``repeats`` full passes (after one warm-up pass)."""
-    predict_probabilities(model, waveform[:2048], features[:2048])
+    predict_probabilities(model, waveform[:2048], features[:2048], batch_size=batch_size)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        predict_probabilities(model, waveform, features)
+        predict_probabilities(model, waveform, features, batch_size=batch_size)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def run_matrix(args) -> int:
+    """Every XLA x batch size x threads combination, each in a fresh process (TF threads are per process)."""
+    rows, results = [], []
+    for jit in ("on", "off"):
+        for batch_size in (512, 1024):
+            for threads in (1, 2):
+                command = [sys.executable, "-m", "benchmarks.classifier_speed", "--model", args.model,
+                           "--repeats", str(args.repeats), "--jit", jit, "--batch-size", str(batch_size),
+                           "--threads", str(threads), "--no-write"]
+                out = subprocess.run(command, capture_output=True, text=True, check=True,
+                                     env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}).stdout
+                rate = int(out.strip().splitlines()[-1].split("=")[1])
+                results.append({"jit": jit, "batch_size": batch_size, "threads": threads, "beats_per_s": rate})
+                rows.append([jit, batch_size, threads, rate])
+    print(format_table(["XLA", "batch", "threads", "beats/s"], rows))
+    best = max(r["beats_per_s"] for r in results)
+    payload = {"model": args.model, "matrix": results, "best_beats_per_s": best,
+               "target_beats_per_s": TARGET_BEATS_PER_S, "passed": best >= TARGET_BEATS_PER_S}
+    print(f"results: {write_results('classifier_speed_matrix', payload)}")
+    return 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(BUNDLED_MODEL), help="model file or registry URI (default: bundled)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--jit", choices=("on", "off"), default=None,
+                        help="XLA on or off (default: as the product loads models, prepare_for_inference)")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (default: TensorFlow's)")
+    parser.add_argument("--matrix", action="store_true", help="time every combination in fresh processes")
+    parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.matrix:
+        return run_matrix(args)
+    if args.threads:
+        limit_cpu_threads(args.threads)
     loaded = registry.load_model(args.model)
     model = prepare_for_inference(loaded.model)
+    if args.jit is not None:
+        model.compile(jit_compile=args.jit == "on")
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     data = load_labelled_inputs(DS2, default_data_dir(), resolve_cache_dir() / "model_inputs", settings, False)
-    seconds = time_inference(model, data.inputs.waveform, data.inputs.features, args.repeats)
+    seconds = time_inference(model, data.inputs.waveform, data.inputs.features, args.repeats, args.batch_size)
     rate = len(data) / seconds
+    if args.no_write:
+        print(f"beats_per_s={round(rate)}")
+        return 0
     print(format_table(["model", "beats", "best s", "beats/s", "target"],
                        [[args.model, len(data), round(seconds, 3), round(rate), f">= {TARGET_BEATS_PER_S}"]]))
     payload = {"run": run_metadata(), "model": args.model, "beats": len(data), "best_s": seconds,
+               "batch_size": args.batch_size, "jit": args.jit or "product default", "threads": args.threads or "default",
                "beats_per_s": rate, "target_beats_per_s": TARGET_BEATS_PER_S, "passed": rate >= TARGET_BEATS_PER_S}
     print(f"results: {write_results('classifier_speed', payload)}")
     return 0

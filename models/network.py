@@ -237,8 +237,10 @@ def prepare_for_inference(model: keras.Model) -> keras.Model:
     """Compile a loaded (uncompiled) model for prediction only, with XLA on the CPU.
 
     ``keras.saving.load_model(..., compile=False)`` leaves ``jit_compile`` off, and "auto" did not
-    turn XLA on either (measured: one thread, 5 MIT-BIH records, 9,600 beats/s with "auto", 9,900
-    with False, 11,200 with True). XLA stays off when a GPU is visible: the cuDNN GRU kernel is not
+    turn XLA on either. XLA helps with one TensorFlow thread per process, the batch-scoring set-up
+    (``ecg score --jobs 2``: 12.0k vs 10.9k beats/s), and costs with two threads (13.3k vs 15.3k);
+    ``benchmarks/classifier_speed.py --matrix``. One setting everywhere keeps the outputs identical
+    whatever the number of jobs. XLA stays off when a GPU is visible: the cuDNN GRU kernel is not
     XLA-compatible. Returns the same model.
     """
     import tensorflow as tf
