@@ -34,6 +34,7 @@ import shutil
 from collections.abc import Iterator
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -473,33 +474,43 @@ def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentit
 def iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
                     mlruns_dir) -> Iterator[RecordResult]:
     """Results in completion order. With a worker pool this process scores too, beside the workers
-    (it has the model loaded already, and scores while they load theirs)."""
+    (it has the model loaded already, and scores while they load theirs). If a worker dies (killed,
+    out of memory), its records go back to the queue and this process scores the rest alone."""
     bar = tqdm(total=len(sources), unit="record", desc="scoring", disable=not progress, dynamic_ncols=True)
     score_here = partial(score_record, loaded_model=loaded_model, model=model, settings=settings, out_dir=out_dir,
                          force=force)
+    pending = deque(sources)
+    running: dict[Future, RecordSource] = {}
+    n_workers = 0 if pool is None or len(sources) <= 1 else pool._max_workers
     try:
-        if pool is None or len(sources) <= 1:
-            for source in sources:
-                result = score_here(source)
-                bar.update()
-                yield result
-            return
-        n_workers = pool._max_workers
-        pending = deque(sources)
-        running: set[Future] = set()
         while pending or running:
-            while pending and len(running) < 2 * n_workers:
-                running.add(pool.submit(score_in_worker, pending.popleft(), model, settings, out_dir, force,
-                                        mlruns_dir))
+            while n_workers and pending and len(running) < 2 * n_workers:
+                try:
+                    future = pool.submit(score_in_worker, pending[0], model, settings, out_dir, force, mlruns_dir)
+                except BrokenProcessPool:
+                    logger.warning("A worker process stopped; scoring the remaining records in this process")
+                    n_workers = 0
+                    break
+                running[future] = pending.popleft()
             if pending:
                 result = score_here(pending.pop())
                 bar.update()
                 yield result
-            done = {f for f in running if f.done()} if pending else set(wait(running, return_when=FIRST_COMPLETED).done)
+            if not running:
+                continue
+            done = [f for f in running if f.done()] if pending else wait(running, return_when=FIRST_COMPLETED).done
             for future in done:
-                running.discard(future)
+                source = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    logger.warning("A worker process stopped; scoring the remaining records in this process")
+                    n_workers = 0
+                    pending.extendleft(reversed([source, *running.values()]))
+                    running.clear()
+                    break
                 bar.update()
-                yield future.result()
+                yield result
     finally:
         bar.close()
 

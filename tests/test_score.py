@@ -291,3 +291,27 @@ def test_long_records_are_classified_in_chunks_without_dropping_or_repeating_bea
     chunked = classify_record(loaded.model, settings, record, peaks, chunk_s=420.0, margin_s=30.0)
     assert np.array_equal(chunked.samples, whole.samples)
     assert np.mean(chunked.classes == whole.classes) > 0.97
+
+
+@pytest.mark.slow
+def test_a_dead_worker_does_not_lose_records(tmp_path, excerpts_dir):
+    """A worker killed (e.g. by the out-of-memory killer) leaves its records to the main process."""
+    import signal
+
+    from app.batch import ScoreSettings, score_records, start_worker_pool
+    from app.score_cli import load_scoring_model
+
+    inputs = tmp_path / "in"
+    for name in ("100", "119", "208"):
+        copy_record(excerpts_dir, name, inputs)
+    pool = start_worker_pool(2)
+    deadline = time.monotonic() + 60
+    while not pool._processes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in list(pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    loaded, identity = load_scoring_model(MODEL, None)
+    results = score_records(find_record_sources([str(inputs)]), loaded, identity, ScoreSettings(formats=("csv",)),
+                            tmp_path / "out", jobs=2, progress=False, pool=pool)
+    assert [r.status for r in results] == ["scored"] * 3
+    assert all((tmp_path / "out" / name / MANIFEST).exists() for name in ("100", "119", "208"))
