@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from models.atrial_rule import AtrialRule
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.registry import LoadedModel
@@ -76,7 +77,8 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
-    predictions = replace(classify_record(model.model, input_settings, record, detection.samples),
+    predictions = replace(classify_record(model.model, input_settings, record, detection.samples,
+                                          atrial_rule=AtrialRule.from_settings(model.settings)),
                           reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -125,6 +127,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "sample": np.round(samples * (record.source_fs_hz / record.fs_hz)).astype(np.int64),
         "class": predictions.classes,
         "unreadable": beats_in_unreadable(list(analysis.regions), n),
+        "atrial_rule": predictions.relabelled_mask,
     }
     columns.update({f"p_{c}": np.round(probabilities[:, k], 4) for k, c in enumerate(AAMI_CLASSES)})
     columns["rr_before_s"] = np.round(np.concatenate([[np.nan], rr]), 4) if n else np.empty(0)

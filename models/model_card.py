@@ -38,6 +38,22 @@ def format_targets(figures: dict) -> str:
     return "; ".join(parts)
 
 
+def describe_rule(settings: dict) -> str:
+    """A paragraph on the atrial-origin rule saved with the model ('' when it has none)."""
+    rule = settings.get("atrial_rule")
+    if not rule:
+        return ""
+    return (f"\nAfter the networks, the atrial-origin rule (`models/atrial_rule.py`) relabels a beat called N as S when "
+            f"its P wave does not match the patient's sinus P template (correlation <= {rule['corr_max']}) while that "
+            f"template is clear (quality >= {rule['quality_min']}), the rhythm is not AF-like (AF score <= "
+            f"{rule['af_max']}), its QRS matches the dominant one (correlation >= {rule['qrs_min']}) and it is not "
+            f"late (pre-RR / local RR <= {rule['rr_max']}). Thresholds chosen on DS1 out-of-fold predictions only "
+            "(EXPERIMENTS.md row G). The DS1 CV row above is the networks alone; the DS2 rows include the rule; "
+            "calibration is the networks' probabilities. The rule's idea predates the project (CLASSIFIER-NOTES.md "
+            "lesson 6), but it was studied after DS2's per-record table had been read (record 232 holds 75% of DS2's "
+            "S beats): its DS2 S figures are less independent of the test set than the others.\n")
+
+
 def write_model_card(directory: str | Path, settings: dict, command: str) -> Path:
     """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``)."""
     directory = Path(directory)
@@ -86,7 +102,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-
+{describe_rule(settings)}
 ## How to reproduce
 `{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card.
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

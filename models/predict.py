@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from models.atrial_rule import AtrialRule, final_classes, relabel_atrial_beats
 from models.evaluate import predict_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
@@ -25,18 +26,32 @@ class BeatPredictions:
         float32 (n_beats, 5) class probabilities in :data:`AAMI_CLASSES` order.
     reason : str
         Empty when beats were found, else why there are none (from the detector).
+    relabelled : np.ndarray or None
+        Boolean per beat: the network said N and the atrial-origin rule (:mod:`models.atrial_rule`)
+        made the beat S. None when no rule was applied.
     """
 
     samples: np.ndarray
     probabilities: np.ndarray
     reason: str = ""
+    relabelled: np.ndarray | None = None
+
+    @property
+    def class_indices(self) -> np.ndarray:
+        """Predicted class indices into :data:`AAMI_CLASSES` (the rule's relabelling included)."""
+        return final_classes(self.probabilities, self.relabelled)
 
     @property
     def classes(self) -> np.ndarray:
-        """Predicted class letters."""
+        """Predicted class letters (the rule's relabelling included)."""
         if len(self.samples) == 0:
             return np.empty(0, dtype="<U1")
-        return np.asarray(AAMI_CLASSES)[np.argmax(self.probabilities, axis=1)]
+        return np.asarray(AAMI_CLASSES)[self.class_indices]
+
+    @property
+    def relabelled_mask(self) -> np.ndarray:
+        """Boolean per beat (all False without a rule)."""
+        return np.zeros(len(self.samples), bool) if self.relabelled is None else self.relabelled
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -50,7 +65,8 @@ CHUNK_MARGIN_S = 60.0
 
 
 def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None,
-                    *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S) -> BeatPredictions:
+                    *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S,
+                    atrial_rule: AtrialRule | None = None) -> BeatPredictions:
     """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``.
 
     Long records (Holter recordings) are prepared and classified in chunks of ``chunk_s`` with
@@ -58,7 +74,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     each beat is classified in the chunk whose core holds it, so none is dropped or repeated. The
     patient's dominant-beat template is then taken per chunk (an hour of signal) rather than over
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
-    in one piece.
+    in one piece. ``atrial_rule`` (the model's, :meth:`AtrialRule.from_settings`) relabels N beats
+    with an atrial P wave as S.
     """
     reason = ""
     if r_peaks is None:
@@ -69,11 +86,12 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
         return empty_predictions(reason)
     chunk, margin = int(round(chunk_s * record.fs_hz)), int(round(margin_s * record.fs_hz))
     if record.n_samples <= chunk + margin:
-        return classify_piece(model, settings, record, r_peaks, reason)
-    parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin)
-             for start in range(0, record.n_samples, chunk)]
+        return classify_piece(model, settings, record, r_peaks, reason, atrial_rule)
+    parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin,
+                            atrial_rule) for start in range(0, record.n_samples, chunk)]
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
-                           np.concatenate([p.probabilities for p in parts]), reason)
+                           np.concatenate([p.probabilities for p in parts]), reason,
+                           None if atrial_rule is None else np.concatenate([p.relabelled_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -81,21 +99,24 @@ def empty_predictions(reason: str = "") -> BeatPredictions:
 
 
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
-                   reason: str = "") -> BeatPredictions:
+                   reason: str = "", atrial_rule: AtrialRule | None = None) -> BeatPredictions:
     """Prepare and classify the beats of a whole (short enough) record."""
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
-    return BeatPredictions(prepared.beats.samples, predict_beats(model, prepared.inputs), reason)
+    probabilities = predict_beats(model, prepared.inputs)
+    relabelled = None if atrial_rule is None else relabel_atrial_beats(
+        probabilities, prepared.inputs.features, prepared.inputs.feature_names, atrial_rule)
+    return BeatPredictions(prepared.beats.samples, probabilities, reason, relabelled)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
-                   margin: int) -> BeatPredictions:
+                   margin: int, atrial_rule: AtrialRule | None = None) -> BeatPredictions:
     """Beats with ``start <= sample < stop``, classified on the signal from ``start - margin`` to ``stop + margin``."""
     lo, hi = max(start - margin, 0), min(stop + margin, record.n_samples)
     piece = replace(record, signal_mv=record.signal_mv[lo:hi], annotations=None)
     peaks = r_peaks[(r_peaks >= lo) & (r_peaks < hi)] - lo
     if len(peaks) == 0:
         return empty_predictions()
-    predictions = classify_piece(model, settings, piece, peaks)
+    predictions = classify_piece(model, settings, piece, peaks, atrial_rule=atrial_rule)
     samples = predictions.samples + lo
     core = (samples >= start) & (samples < stop)
-    return BeatPredictions(samples[core], predictions.probabilities[core])
+    return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core])

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
+from models.atrial_rule import AtrialRule
 from models.folds import assign_patient_folds, compute_class_weights
 from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
@@ -51,17 +52,21 @@ class TrainingConfig:
     max_class_weight_ratio: float = 10.0
     network: NetworkConfig = field(default_factory=NetworkConfig)
     inputs: InputSettings = field(default_factory=InputSettings)
+    atrial_rule: AtrialRule | None = None
+    """Post-classification rule saved with the model (:mod:`models.atrial_rule`); chosen on DS1 OOF."""
 
     def to_dict(self) -> dict:
-        values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs")}
-        return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()}
+        values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs", "atrial_rule")}
+        return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict(),
+                         "atrial_rule": None if self.atrial_rule is None else self.atrial_rule.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingConfig":
         data = dict(data)
         network = NetworkConfig.from_dict(data.pop("network")) if "network" in data else NetworkConfig()
         inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
-        return cls(network=network, inputs=inputs, **data)
+        rule = data.pop("atrial_rule", None)
+        return cls(network=network, inputs=inputs, atrial_rule=AtrialRule(**rule) if rule else None, **data)
 
 
 class Tracker(Protocol):

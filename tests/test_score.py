@@ -25,6 +25,7 @@ from app.batch import (
     read_table,
 )
 from app.cli import cli
+from models.atrial_rule import AtrialRule
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
@@ -89,7 +90,10 @@ def test_every_output_is_written_and_consistent(scored):
             assert summary["beat_counts"][c] == sum(row["class"] == c for row in beats)
         probabilities = np.array([[float(row[f"p_{c}"]) for c in AAMI_CLASSES] for row in beats])
         assert np.allclose(probabilities.sum(axis=1), 1.0, atol=2e-3)
-        assert [AAMI_CLASSES[i] for i in probabilities.argmax(axis=1)] == [row["class"] for row in beats]
+        network = [AAMI_CLASSES[i] for i in probabilities.argmax(axis=1)]
+        final = ["S" if row["atrial_rule"] == "True" else c for row, c in zip(beats, network)]
+        assert final == [row["class"] for row in beats]
+        assert all(c == "N" for row, c in zip(beats, network) if row["atrial_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
@@ -272,7 +276,7 @@ def test_written_labels_rescore_like_ecg_evaluate(tmp_path, mitdb_dir, name):
     rescored = compare_classes(match, reference_classes(record.annotations), test_classes)
     loaded = load_model(MODEL)
     counts, _, _ = evaluate_record(loaded.model, record, InputSettings.from_dict(loaded.settings["inputs"]),
-                                   None, "cls")
+                                   None, "cls", AtrialRule.from_settings(loaded.settings))
     assert np.array_equal(rescored.matrix, counts["end_to_end"].matrix)
 
 

@@ -115,6 +115,7 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
     rr_after = (samples[index + 1] - samples[index]) / fs_hz if index + 1 < len(samples) else float("nan")
     return {"beat": int(index), "time": format_hms(samples[index] / fs_hz, 2),
             "class": str(analysis.classes[index]),
+            "atrial_rule": bool(analysis.predictions.relabelled_mask[index]),
             "probabilities": {c: float(probabilities[k]) for k, c in enumerate(AAMI_CLASSES)},
             "rr_before_s": float(rr_before), "rr_after_s": float(rr_after)}
 

@@ -246,6 +246,9 @@ def render_beat(review: loading.Review, model_reference: str, start_s: float, wi
     columns[0].metric("Class", details["class"])
     columns[1].metric("RR before", format_seconds(details["rr_before_s"]))
     columns[2].metric("RR after", format_seconds(details["rr_after_s"]))
+    if details["atrial_rule"]:
+        st.caption("The network said N; the atrial-origin rule made this beat S: its P wave does not match the "
+                   "patient's sinus P wave while its QRS is normal (models/atrial_rule.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     if st.toggle("Show where the model looked (attention)", key="show_attention"):

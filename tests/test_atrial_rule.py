@@ -1,0 +1,71 @@
+"""The atrial-origin rule: which beats it relabels, and that it travels with the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.atrial_rule import FEATURES, AtrialRule, final_classes, find_atrial_beats, relabel_atrial_beats
+
+NAMES = ("rr_post_pre_ratio",) + FEATURES
+ATRIAL = {"p_corr_best": 0.05, "p_template_quality": 0.9, "rhythm_af_score_rel": 0.01, "qrs_corr_lead0": 0.99,
+          "rr_pre_local_ratio": 0.98}
+
+
+def features_for(rows: list[dict]) -> np.ndarray:
+    return np.array([[row.get(name, 1.0) for name in NAMES] for row in rows], dtype=np.float32)
+
+
+@pytest.mark.parametrize("change", [
+    {"p_corr_best": 0.9},            # sinus-like P wave
+    {"p_template_quality": 0.3},     # no clear sinus P template (e.g. AF throughout)
+    {"rhythm_af_score_rel": 0.09},   # fibrillation-like rhythm around the beat
+    {"qrs_corr_lead0": 0.6},         # aberrant / ventricular-looking QRS
+    {"rr_pre_local_ratio": 1.4},     # late beat: an escape, not an ectopic
+])
+def test_each_condition_is_needed(change):
+    features = features_for([ATRIAL, {**ATRIAL, **change}])
+    assert find_atrial_beats(features, NAMES, AtrialRule()).tolist() == [True, False]
+
+
+def test_only_beats_the_network_calls_n_are_relabelled():
+    features = features_for([ATRIAL] * 3)
+    probabilities = np.array([[0.9, 0.05, 0.03, 0.01, 0.01],   # N -> S
+                              [0.1, 0.1, 0.78, 0.01, 0.01],    # V stays V
+                              [0.2, 0.7, 0.08, 0.01, 0.01]], np.float32)  # S stays S
+    relabelled = relabel_atrial_beats(probabilities, features, NAMES, AtrialRule())
+    assert relabelled.tolist() == [True, False, False]
+    assert final_classes(probabilities, relabelled).tolist() == [1, 2, 1]
+    assert not relabel_atrial_beats(probabilities, features, NAMES, None).any()
+
+
+def test_rule_comes_from_the_model_settings_and_is_absent_otherwise():
+    assert AtrialRule.from_settings({}) is None
+    assert AtrialRule.from_settings({"atrial_rule": None}) is None
+    rule = AtrialRule(corr_max=0.1)
+    assert AtrialRule.from_settings({"atrial_rule": rule.to_dict()}) == rule
+
+
+def test_missing_features_are_reported():
+    with pytest.raises(ValueError, match="p_corr_best"):
+        find_atrial_beats(np.zeros((1, 1), np.float32), ("rr_post_pre_ratio",), AtrialRule())
+
+
+def test_bundled_model_carries_the_rule_and_it_fires_on_real_atrial_beats(mitdb_dir):
+    """Record 232 (frequent non-premature atrial beats): with the bundled rule some N calls become S, and only those."""
+    from models.bundled import BUNDLED_MODEL
+    from models.predict import classify_record
+    from models.prepare import InputSettings
+    from models.registry import load_model
+    from pipeline.records import read_record
+
+    loaded = load_model(BUNDLED_MODEL)
+    rule = AtrialRule.from_settings(loaded.settings)
+    assert rule is not None
+    record = read_record(mitdb_dir / "232", annotator=None)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    with_rule = classify_record(loaded.model, settings, record, atrial_rule=rule)
+    without = classify_record(loaded.model, settings, record)
+    changed = with_rule.classes != without.classes
+    assert changed.any()
+    assert set(without.classes[changed]) == {"N"} and set(with_rule.classes[changed]) == {"S"}
