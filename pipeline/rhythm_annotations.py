@@ -3,7 +3,9 @@
 The written annotation file holds, in sample order:
 
 - one beat annotation per beat, with the symbol of its AAMI class (``N S V F Q``; beats inside
-  an unreadable stretch are written ``Q``, unclassifiable, so that no event is claimed there);
+  an unreadable stretch are written ``Q``, unclassifiable, so that no event is claimed there; with
+  ``unreadable_as_q=False``, as `ecg score` writes them, they keep their class so that WFDB re-scoring
+  matches `ecg evaluate`);
 - rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
   sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
 - a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``.
