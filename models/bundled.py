@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -17,23 +18,60 @@ BUNDLED_MODEL = BUNDLED_DIR / "model.keras"
 CHAMPION_URI = f"models:/{MODEL_NAME}@{registry.CHAMPION_ALIAS}"
 
 
+BUNDLED_TAG = "bundled_sha256"
+"""Version tag: SHA-256 of the bundled ``model.keras`` the version was registered from."""
+
+
+def fingerprint_bundled_model() -> str:
+    """SHA-256 of the shipped ``model.keras`` file."""
+    return hashlib.sha256(BUNDLED_MODEL.read_bytes()).hexdigest()
+
+
 def register_bundled_model() -> registry.PromotionResult:
     """Log the bundled model into the configured registry and make it the champion if none exists."""
     loaded = registry.load_model(BUNDLED_MODEL)
     with registry.start_run("bundled-model", tags={"source": "models/bundled"}):
         uri = registry.log_keras_model(loaded.model, loaded.settings)
     metric = float(loaded.settings.get("validation", {}).get(SELECTION_METRIC, float("nan")))
-    return registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC)
+    result = registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC)
+    registry.set_version_tag(MODEL_NAME, result.version, BUNDLED_TAG, fingerprint_bundled_model())
+    return result
+
+
+def update_bundled_champion() -> str | None:
+    """After an upgrade ships a new bundled model: register it and, when the champion is an older
+    bundled model, make the new one the champion. A champion the user trained is never displaced.
+
+    Returns the new version when the champion moved, else None.
+    """
+    fingerprint = fingerprint_bundled_model()
+    if registry.find_versions_with_tag(MODEL_NAME, BUNDLED_TAG, fingerprint):
+        return None
+    champion = registry.find_alias_target(MODEL_NAME)
+    champion_is_bundled = champion is not None and BUNDLED_TAG in registry.read_version_tags(MODEL_NAME, champion)
+    result = register_bundled_model()
+    if champion_is_bundled and not result.promoted:
+        registry.set_alias(MODEL_NAME, result.version)
+        logger.info("Champion moved from bundled version %s to the newer bundled version %s", champion,
+                    result.version)
+        return result.version
+    return result.version if result.promoted else None
 
 
 def load_default_model(mlruns_dir: str | Path | None = None) -> registry.LoadedModel:
     """The registry's champion; on a fresh machine (empty registry) the bundled model, registered first.
 
-    When the registry cannot be used at all (e.g. a read-only checkout), the bundled file is
-    loaded directly.
+    When the project ships a new bundled model, it replaces a champion that was an older bundled
+    model (:func:`update_bundled_champion`). When the registry cannot be used at all (e.g. a
+    read-only checkout), the bundled file is loaded directly.
     """
     registry.configure_tracking(mlruns_dir)
     try:
+        if registry.list_registered_names():
+            try:
+                update_bundled_champion()
+            except OSError as error:  # a read-only registry keeps its champion
+                logger.warning("Could not register the shipped bundled model (%s)", error)
         return registry.load_model(CHAMPION_URI)
     except EmptyRegistryError:
         logger.info("Registry empty: registering the bundled model as %s", CHAMPION_URI)

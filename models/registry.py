@@ -478,6 +478,39 @@ def find_alias_version(client: MlflowClient, name: str, alias: str):
         raise
 
 
+def set_version_tag(name: str, version: str | int, key: str, value: str) -> None:
+    """Tag one registered version (e.g. the fingerprint of the bundled model it came from)."""
+    require_tracking()
+    MlflowClient().set_model_version_tag(name, str(version), key, value)
+
+
+def remove_version_tag(name: str, version: str | int, key: str) -> None:
+    """Remove a tag from one registered version."""
+    require_tracking()
+    MlflowClient().delete_model_version_tag(name, str(version), key)
+
+
+def read_version_tags(name: str, version: str | int) -> dict[str, str]:
+    """Tags of one registered version."""
+    require_tracking()
+    return dict(MlflowClient().get_model_version(name, str(version)).tags)
+
+
+def find_versions_with_tag(name: str, key: str, value: str) -> list[str]:
+    """Versions of ``name`` whose tag ``key`` equals ``value`` (oldest first)."""
+    require_tracking()
+    escaped = name.replace("'", "\\'")
+    versions = MlflowClient().search_model_versions(f"name = '{escaped}'")
+    return sorted((str(v.version) for v in versions if v.tags.get(key) == value), key=int)
+
+
+def find_alias_target(name: str, alias: str = CHAMPION_ALIAS) -> str | None:
+    """Version ``alias`` points at, or None."""
+    require_tracking()
+    found = find_alias_version(MlflowClient(), name, alias)
+    return None if found is None else str(found.version)
+
+
 def set_alias(name: str, version: str | int, alias: str = CHAMPION_ALIAS) -> None:
     """Point ``alias`` at ``version`` unconditionally (manual promotion or rollback)."""
     require_tracking()

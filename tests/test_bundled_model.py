@@ -93,6 +93,22 @@ def test_fresh_registry_gets_the_bundled_model_as_champion(tmp_path):
     assert again.version == "1" and len(registry.list_model_versions("ecg-beat-classifier")) == 1
 
 
+def test_a_newer_shipped_model_replaces_an_older_bundled_champion_but_not_a_trained_one(tmp_path):
+    from models.bundled import BUNDLED_TAG
+
+    load_default_model(tmp_path / "mlruns")
+    registry.set_version_tag("ecg-beat-classifier", "1", BUNDLED_TAG, "an-older-release")  # as if shipped earlier
+    upgraded = load_default_model(tmp_path / "mlruns")
+    assert upgraded.version == "2"  # the shipped model is registered and takes over from the old bundled one
+    assert registry.find_alias_target("ecg-beat-classifier") == "2"
+    registry.set_alias("ecg-beat-classifier", "1")  # the user promotes another model by hand ...
+    tags = registry.read_version_tags("ecg-beat-classifier", "1")
+    assert tags[BUNDLED_TAG] == "an-older-release"
+    registry.remove_version_tag("ecg-beat-classifier", "1", BUNDLED_TAG)  # ... one they trained themselves
+    assert load_default_model(tmp_path / "mlruns").version == "1"  # never displaced
+    assert len(registry.list_model_versions("ecg-beat-classifier")) == 2
+
+
 def test_model_card_matches_the_settings_file():
     settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
     card = (BUNDLED_MODEL.parent / "MODEL_CARD.md").read_text()
