@@ -42,7 +42,8 @@ N, S = 0, 1
 
 def load_oof(config: TrainingConfig, data) -> np.ndarray:
     """Out-of-fold DS1 probabilities of ``config`` (trained once, then cached)."""
-    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    values = {k: v for k, v in config.to_dict().items() if k != "atrial_rule"}  # the networks alone
+    key = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():
         return np.load(path)

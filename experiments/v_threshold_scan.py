@@ -1,0 +1,45 @@
+"""Scan: a minimum V probability on DS1 out-of-fold predictions (EXPERIMENTS.md, observation after row G).
+
+A beat whose top class is V with probability below ``t`` takes its second class instead. Uses the
+out-of-fold DS1 probabilities cached by ``experiments/s_rule_study.py`` (run it first); DS2 is not read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/v_threshold_scan.py [--config configs/bundled.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from app.config import require_data_dir, resolve_cache_dir
+from experiments.s_rule_study import REPO_ROOT, load_oof
+from models.train import TrainingConfig
+from models.training_data import load_labelled_inputs
+from pipeline.scoring import count_classes
+from pipeline.splits import DS1
+
+V = 2
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
+    args = parser.parse_args(argv)
+    config = TrainingConfig.from_dict(tomllib.loads(args.config.read_text()))
+    data = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
+                                progress=False)
+    oof = load_oof(config, data)
+    for t in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
+        p = oof.copy()
+        p[(p.argmax(axis=1) == V) & (p[:, V] < t), V] = -1.0
+        c = count_classes(data.labels, p.argmax(axis=1))
+        print(f"t={t:.1f}: V Se {100 * c.sensitivity(V):.1f} +P {100 * c.positive_predictivity(V):.1f} "
+              f"F1 {c.f1(V):.3f}; S F1 {c.f1(1):.3f}; score {(c.f1(V) + c.f1(1)) / 2:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
