@@ -53,6 +53,17 @@ def load_oof(config: TrainingConfig, data) -> np.ndarray:
     return oof
 
 
+def load_study_inputs(description: str, argv=None) -> tuple[TrainingConfig, object]:
+    """Parse ``--config`` (default: the bundled configuration) and load DS1's labelled inputs."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
+    args = parser.parse_args(argv)
+    config = TrainingConfig.from_dict(tomllib.loads(args.config.read_text()))
+    data = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
+                                progress=False)
+    return config, data
+
+
 def apply_rule(predicted: np.ndarray, column, corr_max, quality_min, af_max, qrs_min, rr_max) -> np.ndarray:
     """Predicted classes with the rule's N -> S relabelling."""
     atrial = ((column("p_corr_best") <= corr_max) & (column("p_template_quality") >= quality_min)

@@ -8,29 +8,14 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/v_threshold_scan.py [--config c
 
 from __future__ import annotations
 
-import argparse
-import tomllib
-from pathlib import Path
-
-import numpy as np
-
-from app.config import require_data_dir, resolve_cache_dir
-from experiments.s_rule_study import REPO_ROOT, load_oof
-from models.train import TrainingConfig
-from models.training_data import load_labelled_inputs
+from experiments.s_rule_study import load_oof, load_study_inputs
 from pipeline.scoring import count_classes
-from pipeline.splits import DS1
 
 V = 2
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
-    args = parser.parse_args(argv)
-    config = TrainingConfig.from_dict(tomllib.loads(args.config.read_text()))
-    data = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                progress=False)
+    config, data = load_study_inputs(__doc__.splitlines()[0], argv)
     oof = load_oof(config, data)
     for t in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
         p = oof.copy()
