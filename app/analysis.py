@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from models.atrial_rule import AtrialRule
+from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.registry import LoadedModel
@@ -78,7 +78,7 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
     predictions = replace(classify_record(model.model, input_settings, record, detection.samples,
-                                          atrial_rule=AtrialRule.from_settings(model.settings)),
+                                          decisions=DecisionRules.from_settings(model.settings)),
                           reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -91,7 +91,7 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
 
     Example: ecg evaluate --model models:/ecg-beat-classifier@champion --split ds2 --out out/ds2
     """
-    from models.atrial_rule import AtrialRule
+    from models.atrial_rule import DecisionRules
     from models.bundled import load_default_model
     from models.evaluate import evaluate_records, format_markdown, report_to_dict, write_report
     from models.prepare import InputSettings
@@ -106,7 +106,7 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     names = select_records(record_list, split, default_split="ds2")
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
-                              atrial_rule=AtrialRule.from_settings(loaded.settings))
+                              decisions=DecisionRules.from_settings(loaded.settings))
     context = {"model": loaded.source, "version": loaded.version, "records": names if record_list else split or "ds2"}
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
@@ -130,7 +130,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     Example: ecg bundle-model --config configs/bundled.toml
     """
     from models import registry
-    from models.atrial_rule import AtrialRule
+    from models.atrial_rule import DecisionRules
     from models.bundled import BUNDLED_DIR
     from models.evaluate import evaluate_records, write_report
     from models.model_card import add_ds2_evaluation, write_model_card
@@ -145,7 +145,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
     keras_path = save_model_files(loaded.model, loaded.settings, target)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    report = evaluate_records(loaded.model, settings, directory, DS2, atrial_rule=AtrialRule.from_settings(loaded.settings))
+    report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
     full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result)
     card = write_model_card(target, full_settings, f"ecg bundle-model --config {config_path}")

@@ -73,17 +73,17 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 def build_model_labeler(model_uri: str | None):
     """A beat labeller that detects and classifies with a trained model (champion or bundled by default)."""
     from models import registry
-    from models.atrial_rule import AtrialRule
+    from models.atrial_rule import DecisionRules
     from models.bundled import load_default_model
     from models.predict import classify_record
     from models.prepare import InputSettings
 
     loaded = load_default_model() if model_uri is None else registry.load_model(model_uri)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    rule = AtrialRule.from_settings(loaded.settings)
+    decisions = DecisionRules.from_settings(loaded.settings)
 
     def label_with_model(record):
-        predictions = classify_record(loaded.model, settings, record, atrial_rule=rule)
+        predictions = classify_record(loaded.model, settings, record, decisions=decisions)
         return predictions.samples, predictions.classes
 
     return label_with_model

@@ -42,7 +42,8 @@ N, S = 0, 1
 
 def load_oof(config: TrainingConfig, data) -> np.ndarray:
     """Out-of-fold DS1 probabilities of ``config`` (trained once, then cached)."""
-    values = {k: v for k, v in config.to_dict().items() if k != "atrial_rule"}  # the networks alone
+    # the networks alone: the decision rules applied after them do not change the OOF probabilities
+    values = {k: v for k, v in config.to_dict().items() if k not in ("atrial_rule", "v_min_probability")}
     key = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():

@@ -28,8 +28,10 @@ import numpy as np
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
+V_MIN_KEY = "v_min_probability"
+"""Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
 FEATURES = ("p_corr_best", "p_template_quality", "rhythm_af_score_rel", "qrs_corr_lead0", "rr_pre_local_ratio")
-_N, _S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
+_N, _S, _V = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,54 @@ def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | lis
             & (column("rr_pre_local_ratio") <= rule.rr_max))
 
 
-def relabel_atrial_beats(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None
-                         ) -> np.ndarray:
-    """Boolean per beat: the network's top class is N and the rule makes it S (all False without a rule)."""
-    if rule is None or len(probabilities) == 0:
-        return np.zeros(len(probabilities), bool)
-    return (np.argmax(probabilities, axis=1) == _N) & find_atrial_beats(features, feature_names, rule)
+def read_v_min_probability(settings: dict) -> float | None:
+    """The minimum V probability saved with a model, or None."""
+    value = settings.get(V_MIN_KEY)
+    return None if value is None else float(value)
 
 
-def final_classes(probabilities: np.ndarray, relabelled: np.ndarray | None) -> np.ndarray:
-    """Class indices: the network's top class, S where the rule relabelled the beat."""
-    classes = np.argmax(probabilities, axis=1) if len(probabilities) else np.empty(0, np.int64)
-    if relabelled is not None and len(classes):
-        classes = np.where(relabelled, _S, classes)
+def network_classes(probabilities: np.ndarray, v_min_probability: float | None = None) -> np.ndarray:
+    """Top class of each beat; with ``v_min_probability``, a V call below it gives way to the next class.
+
+    The threshold was chosen on DS1 by nested cross-validation of the ensemble (EXPERIMENTS.md):
+    low-confidence V calls are mostly wrong, and a false V call is what turns into false couplets
+    and runs.
+    """
+    if len(probabilities) == 0:
+        return np.empty(0, np.int64)
+    classes = np.argmax(probabilities, axis=1)
+    if v_min_probability is None:
+        return classes
+    weak = (classes == _V) & (probabilities[:, _V] < v_min_probability)
+    if weak.any():
+        others = np.array(probabilities[weak], dtype=np.float64)
+        others[:, _V] = -np.inf
+        classes[weak] = np.argmax(others, axis=1)
     return classes
+
+
+def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
+                   v_min_probability: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Final class indices and the atrial-rule flags: V threshold first, then the atrial-origin rule."""
+    classes = network_classes(probabilities, v_min_probability)
+    relabelled = np.zeros(len(classes), bool)
+    if rule is not None and len(classes):
+        relabelled = (classes == _N) & find_atrial_beats(features, feature_names, rule)
+    return np.where(relabelled, _S, classes), relabelled
+
+
+@dataclass(frozen=True)
+class DecisionRules:
+    """What turns the network's probabilities into the delivered classes, as saved with a model."""
+
+    atrial_rule: AtrialRule | None = None
+    v_min_probability: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "DecisionRules":
+        return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings))
+
+    def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> tuple[np.ndarray, np.ndarray]:
+        """Final class indices and atrial-rule flags (:func:`decide_classes`)."""
+        return decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability)
+

@@ -35,7 +35,7 @@ from pipeline.datasets import encode_classes
 from pipeline.records import read_record, write_annotations
 from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes
 from pipeline.types import Annotations, Record
-from models.atrial_rule import AtrialRule, final_classes, relabel_atrial_beats
+from models.atrial_rule import DecisionRules
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
@@ -94,30 +94,31 @@ def reference_classes(annotations: Annotations) -> np.ndarray:
     return classes
 
 
-def classify_prepared(model: keras.Model, inputs: ModelInputs, atrial_rule: AtrialRule | None
+def classify_prepared(model: keras.Model, inputs: ModelInputs, decisions: DecisionRules | None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and final class indices (the atrial-origin rule applied when given)."""
+    """Probabilities and final class indices (the model's decision rules applied when given)."""
     probabilities = predict_beats(model, inputs)
-    relabelled = relabel_atrial_beats(probabilities, inputs.features, inputs.feature_names, atrial_rule)
-    return probabilities, final_classes(probabilities, relabelled)
+    if decisions is None:
+        return probabilities, np.argmax(probabilities, axis=1) if len(probabilities) else np.empty(0, np.int64)
+    return probabilities, decisions.decide(probabilities, inputs.features, inputs.feature_names)[0]
 
 
 def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
-                    out_dir: Path | None, annotator: str, atrial_rule: AtrialRule | None = None
+                    out_dir: Path | None, annotator: str, decisions: DecisionRules | None = None
                     ) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
     """Classification matrices of one record in every mode, and its calibration pairs.
 
     Calibration pairs are the network's own (top probability, whether its top class is right);
-    the matrices use the final classes, with the model's atrial-origin rule when given.
+    the matrices use the final classes, with the model's decision rules when given.
     """
     clean = clean_record(record, settings)
     prepared, labels = prepare_reference_beats(record, settings, clean)
-    probabilities, predicted = classify_prepared(model, prepared.inputs, atrial_rule)
+    probabilities, predicted = classify_prepared(model, prepared.inputs, decisions)
     labelled = labels >= 0
     counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
-    _, test_classes = classify_prepared(model, detected.inputs, atrial_rule)
+    _, test_classes = classify_prepared(model, detected.inputs, decisions)
     ref_classes = reference_classes(record.annotations)
     for mode, start_s in (("end_to_end", 0.0), ("end_to_end_ec57", 300.0)):
         match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples, start_s=start_s)
@@ -140,14 +141,14 @@ def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarr
 
 def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str | Path, records: tuple[str, ...],
                      out_dir: str | Path | None = None, annotator: str = "cls",
-                     progress: bool = True, atrial_rule: AtrialRule | None = None) -> EvaluationReport:
+                     progress: bool = True, decisions: DecisionRules | None = None) -> EvaluationReport:
     """Evaluate ``model`` on ``records``; one failing record is reported and the others go on."""
     report = EvaluationReport()
     out = Path(out_dir) if out_dir is not None else None
     for name in tqdm(records, desc="evaluate", unit="record", disable=not progress):
         try:
             record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz)
-            counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, atrial_rule)
+            counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, decisions)
         except Exception as exc:  # batch boundary: report and go on
             logger.error("record %s failed: %s", name, exc)
             report.failures[name] = f"{type(exc).__name__}: {exc}"

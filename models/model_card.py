@@ -54,6 +54,16 @@ def describe_rule(settings: dict) -> str:
             "S beats): its DS2 S figures are less independent of the test set than the others.\n")
 
 
+def describe_v_threshold(settings: dict) -> str:
+    """A sentence on the minimum V probability saved with the model ('' when it has none)."""
+    value = settings.get("v_min_probability")
+    if value is None:
+        return ""
+    return (f"\nA V call whose probability is below {value} gives way to the next most probable class (threshold "
+            "chosen on DS1 by nested cross-validation of the ensemble, `experiments/nested_oof.py`); the DS2 rows "
+            "include it.\n")
+
+
 def write_model_card(directory: str | Path, settings: dict, command: str) -> Path:
     """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``)."""
     directory = Path(directory)
@@ -102,7 +112,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_rule(settings)}
+{describe_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 `{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card.
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.atrial_rule import AtrialRule, final_classes, relabel_atrial_beats
+from models.atrial_rule import DecisionRules
 from models.evaluate import predict_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
@@ -29,17 +29,23 @@ class BeatPredictions:
     relabelled : np.ndarray or None
         Boolean per beat: the network said N and the atrial-origin rule (:mod:`models.atrial_rule`)
         made the beat S. None when no rule was applied.
+    decided : np.ndarray or None
+        Final class indices from the model's decision rules (:class:`DecisionRules`); None: the
+        network's top class.
     """
 
     samples: np.ndarray
     probabilities: np.ndarray
     reason: str = ""
     relabelled: np.ndarray | None = None
+    decided: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
-        """Predicted class indices into :data:`AAMI_CLASSES` (the rule's relabelling included)."""
-        return final_classes(self.probabilities, self.relabelled)
+        """Predicted class indices into :data:`AAMI_CLASSES` (decision rules included)."""
+        if self.decided is not None:
+            return self.decided
+        return np.argmax(self.probabilities, axis=1) if len(self.probabilities) else np.empty(0, np.int64)
 
     @property
     def classes(self) -> np.ndarray:
@@ -66,7 +72,7 @@ CHUNK_MARGIN_S = 60.0
 
 def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None,
                     *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S,
-                    atrial_rule: AtrialRule | None = None) -> BeatPredictions:
+                    decisions: DecisionRules | None = None) -> BeatPredictions:
     """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``.
 
     Long records (Holter recordings) are prepared and classified in chunks of ``chunk_s`` with
@@ -74,8 +80,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     each beat is classified in the chunk whose core holds it, so none is dropped or repeated. The
     patient's dominant-beat template is then taken per chunk (an hour of signal) rather than over
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
-    in one piece. ``atrial_rule`` (the model's, :meth:`AtrialRule.from_settings`) relabels N beats
-    with an atrial P wave as S.
+    in one piece. ``decisions`` (the model's, :meth:`DecisionRules.from_settings`) turn probabilities
+    into classes: V threshold, atrial-origin rule.
     """
     reason = ""
     if r_peaks is None:
@@ -86,12 +92,13 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
         return empty_predictions(reason)
     chunk, margin = int(round(chunk_s * record.fs_hz)), int(round(margin_s * record.fs_hz))
     if record.n_samples <= chunk + margin:
-        return classify_piece(model, settings, record, r_peaks, reason, atrial_rule)
+        return classify_piece(model, settings, record, r_peaks, reason, decisions)
     parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin,
-                            atrial_rule) for start in range(0, record.n_samples, chunk)]
+                            decisions) for start in range(0, record.n_samples, chunk)]
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
                            np.concatenate([p.probabilities for p in parts]), reason,
-                           None if atrial_rule is None else np.concatenate([p.relabelled_mask for p in parts]))
+                           None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
+                           None if decisions is None else np.concatenate([p.class_indices for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -99,24 +106,26 @@ def empty_predictions(reason: str = "") -> BeatPredictions:
 
 
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
-                   reason: str = "", atrial_rule: AtrialRule | None = None) -> BeatPredictions:
+                   reason: str = "", decisions: DecisionRules | None = None) -> BeatPredictions:
     """Prepare and classify the beats of a whole (short enough) record."""
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
     probabilities = predict_beats(model, prepared.inputs)
-    relabelled = None if atrial_rule is None else relabel_atrial_beats(
-        probabilities, prepared.inputs.features, prepared.inputs.feature_names, atrial_rule)
-    return BeatPredictions(prepared.beats.samples, probabilities, reason, relabelled)
+    if decisions is None:
+        return BeatPredictions(prepared.beats.samples, probabilities, reason)
+    decided, relabelled = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
+    return BeatPredictions(prepared.beats.samples, probabilities, reason, relabelled, decided)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
-                   margin: int, atrial_rule: AtrialRule | None = None) -> BeatPredictions:
+                   margin: int, decisions: DecisionRules | None = None) -> BeatPredictions:
     """Beats with ``start <= sample < stop``, classified on the signal from ``start - margin`` to ``stop + margin``."""
     lo, hi = max(start - margin, 0), min(stop + margin, record.n_samples)
     piece = replace(record, signal_mv=record.signal_mv[lo:hi], annotations=None)
     peaks = r_peaks[(r_peaks >= lo) & (r_peaks < hi)] - lo
     if len(peaks) == 0:
         return empty_predictions()
-    predictions = classify_piece(model, settings, piece, peaks, atrial_rule=atrial_rule)
+    predictions = classify_piece(model, settings, piece, peaks, decisions=decisions)
     samples = predictions.samples + lo
     core = (samples >= start) & (samples < stop)
-    return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core])
+    return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core],
+                           predictions.class_indices[core])

@@ -54,6 +54,8 @@ class TrainingConfig:
     inputs: InputSettings = field(default_factory=InputSettings)
     atrial_rule: AtrialRule | None = None
     """Post-classification rule saved with the model (:mod:`models.atrial_rule`); chosen on DS1 OOF."""
+    v_min_probability: float | None = None
+    """A V call below this probability gives way to the next class (:func:`models.atrial_rule.network_classes`)."""
 
     def to_dict(self) -> dict:
         values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs", "atrial_rule")}

@@ -55,6 +55,7 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
         "train_records": sorted(set(data.record_names.tolist())),
         "n_members": len(result.folds),
         "atrial_rule": None if config.atrial_rule is None else config.atrial_rule.to_dict(),
+        "v_min_probability": config.v_min_probability,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.atrial_rule import FEATURES, AtrialRule, final_classes, find_atrial_beats, relabel_atrial_beats
+from models.atrial_rule import FEATURES, AtrialRule, DecisionRules, decide_classes, find_atrial_beats, network_classes
 
 NAMES = ("rr_post_pre_ratio",) + FEATURES
 ATRIAL = {"p_corr_best": 0.05, "p_template_quality": 0.9, "rhythm_af_score_rel": 0.01, "qrs_corr_lead0": 0.99,
@@ -33,10 +33,23 @@ def test_only_beats_the_network_calls_n_are_relabelled():
     probabilities = np.array([[0.9, 0.05, 0.03, 0.01, 0.01],   # N -> S
                               [0.1, 0.1, 0.78, 0.01, 0.01],    # V stays V
                               [0.2, 0.7, 0.08, 0.01, 0.01]], np.float32)  # S stays S
-    relabelled = relabel_atrial_beats(probabilities, features, NAMES, AtrialRule())
+    classes, relabelled = decide_classes(probabilities, features, NAMES, AtrialRule())
     assert relabelled.tolist() == [True, False, False]
-    assert final_classes(probabilities, relabelled).tolist() == [1, 2, 1]
-    assert not relabel_atrial_beats(probabilities, features, NAMES, None).any()
+    assert classes.tolist() == [1, 2, 1]
+    assert not decide_classes(probabilities, features, NAMES, None)[1].any()
+
+
+def test_weak_v_calls_give_way_to_the_next_class():
+    probabilities = np.array([[0.30, 0.05, 0.55, 0.09, 0.01],   # weak V -> N
+                              [0.05, 0.02, 0.90, 0.02, 0.01],   # confident V stays
+                              [0.10, 0.05, 0.50, 0.34, 0.01]], np.float32)  # weak V -> F
+    assert network_classes(probabilities).tolist() == [2, 2, 2]
+    assert network_classes(probabilities, 0.6).tolist() == [0, 2, 3]
+    features = features_for([ATRIAL] * 3)  # a weak V that falls back to N can then meet the atrial rule
+    classes, relabelled = decide_classes(probabilities, features, NAMES, AtrialRule(), 0.6)
+    assert classes.tolist() == [1, 2, 3] and relabelled.tolist() == [True, False, False]
+    rules = DecisionRules.from_settings({"atrial_rule": AtrialRule().to_dict(), "v_min_probability": 0.6})
+    assert rules.decide(probabilities, features, NAMES)[0].tolist() == [1, 2, 3]
 
 
 def test_rule_comes_from_the_model_settings_and_is_absent_otherwise():
@@ -60,11 +73,11 @@ def test_bundled_model_carries_the_rule_and_it_fires_on_real_atrial_beats(mitdb_
     from pipeline.records import read_record
 
     loaded = load_model(BUNDLED_MODEL)
-    rule = AtrialRule.from_settings(loaded.settings)
-    assert rule is not None
+    decisions = DecisionRules.from_settings(loaded.settings)
+    assert decisions.atrial_rule is not None
     record = read_record(mitdb_dir / "232", annotator=None)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    with_rule = classify_record(loaded.model, settings, record, atrial_rule=rule)
+    with_rule = classify_record(loaded.model, settings, record, decisions=DecisionRules(decisions.atrial_rule))
     without = classify_record(loaded.model, settings, record)
     changed = with_rule.classes != without.classes
     assert changed.any()

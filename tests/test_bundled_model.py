@@ -10,7 +10,7 @@ import pytest
 
 from models import registry
 from models.bundled import BUNDLED_MODEL, load_default_model
-from models.atrial_rule import AtrialRule
+from models.atrial_rule import DecisionRules
 from models.evaluate import evaluate_records, replace_nan, report_to_dict
 from models.predict import classify_record
 from models.prepare import InputSettings
@@ -32,7 +32,7 @@ def labels_of(bundled, record, signal=None):
     record = record if signal is None else dataclasses.replace(record, signal_mv=signal.astype(np.float32))
     reference = record.annotations.samples[np.isin(record.annotations.symbols, list("NLRejAaJSVEF/fQ"))]
     return classify_record(model, settings, record, r_peaks=reference,
-                           atrial_rule=AtrialRule.from_settings(saved)).classes
+                           decisions=DecisionRules.from_settings(saved)).classes
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -71,9 +71,9 @@ def test_ds2_figures_match_the_model_card(bundled, mitdb_dir):
     model, settings, saved = bundled
     card = saved["ds2_evaluation"]
 
-    rule = AtrialRule.from_settings(saved)
+    decisions = DecisionRules.from_settings(saved)
     report = replace_nan(report_to_dict(evaluate_records(model, settings, mitdb_dir, DS2, progress=False,
-                                                         atrial_rule=rule), {}))
+                                                         decisions=decisions), {}))
     for mode in ("reference", "end_to_end"):
         for key, expected in card[mode].items():
             measured = report["modes"][mode]["gross"][key]

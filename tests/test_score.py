@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -25,7 +23,7 @@ from app.batch import (
     read_table,
 )
 from app.cli import cli
-from models.atrial_rule import AtrialRule
+from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
@@ -276,7 +274,7 @@ def test_written_labels_rescore_like_ecg_evaluate(tmp_path, mitdb_dir, name):
     rescored = compare_classes(match, reference_classes(record.annotations), test_classes)
     loaded = load_model(MODEL)
     counts, _, _ = evaluate_record(loaded.model, record, InputSettings.from_dict(loaded.settings["inputs"]),
-                                   None, "cls", AtrialRule.from_settings(loaded.settings))
+                                   None, "cls", DecisionRules.from_settings(loaded.settings))
     assert np.array_equal(rescored.matrix, counts["end_to_end"].matrix)
 
 
