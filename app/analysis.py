@@ -1,8 +1,8 @@
 """Analyse one record end to end: the path shared by ``ecg score`` and the dashboard.
 
 read (done by the caller) -> signal quality -> beat detection -> beat classification -> regions ->
-record summary -> MIT-BIH annotations (beats and rhythm changes). Nothing here writes files or
-logs patient details; :mod:`app.outputs` turns a :class:`RecordAnalysis` into files.
+record summary. Nothing here writes files or logs patient details; :mod:`app.outputs` turns a
+:class:`RecordAnalysis` into files (the WFDB annotations among them).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.registry import LoadedModel
-from pipeline.atrial import measure_p_wave_similarity
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
-from pipeline.regions import Region, RegionSettings, find_regions, regions_to_rows
-from pipeline.rhythm_annotations import beats_in_unreadable, regions_to_annotations
-from pipeline.summary import RecordSummary, summarize_record, summary_to_dict
-from pipeline.types import Annotations, QualitySpan, Record
+from pipeline.regions import Region, RegionSettings, regions_to_rows
+from pipeline.region_eval import find_record_regions
+from pipeline.rhythm_annotations import beats_in_unreadable
+from pipeline.summary import RecordSummary, summary_to_dict
+from pipeline.types import QualitySpan, Record
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,6 @@ class RecordAnalysis:
         Flagged events (:func:`pipeline.regions.find_regions`).
     summary : RecordSummary
         Heart rate, counts, burdens, events, notes.
-    annotations : Annotations
-        Beat labels (MIT-BIH symbols) and rhythm changes, at the internal rate.
     model_source : str
         What scored the record (``models:/NAME/VERSION`` or a file path).
     timings_s : dict
@@ -56,7 +54,6 @@ class RecordAnalysis:
     quality_spans: tuple[QualitySpan, ...]
     regions: tuple[Region, ...]
     summary: RecordSummary
-    annotations: Annotations
     model_source: str
     timings_s: dict = field(default_factory=dict)
 
@@ -67,7 +64,7 @@ class RecordAnalysis:
 
 def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings = RegionSettings()
                    ) -> RecordAnalysis:
-    """Quality, beats, classes, regions, summary and annotations of ``record`` with ``model``."""
+    """Quality, beats, classes, regions and summary of ``record`` with ``model``."""
     timings = {}
     started = time.perf_counter()
     detection = detect_record_peaks(record)
@@ -82,25 +79,11 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
                           reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
-    regions, summary = find_record_regions(record, predictions, list(spans), settings)
-    annotations = regions_to_annotations(regions, predictions.samples, predictions.classes, record.fs_hz)
+    regions, summary = find_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
+                                           beat_confidence(predictions))
     timings["regions"] = time.perf_counter() - started
-    return RecordAnalysis(record, predictions, spans, tuple(regions), summary, annotations,
+    return RecordAnalysis(record, predictions, spans, tuple(regions), summary,
                           model_source=model.source, timings_s=timings)
-
-
-def find_record_regions(record: Record, predictions: BeatPredictions, spans: list[QualitySpan],
-                        settings: RegionSettings) -> tuple[list[Region], RecordSummary]:
-    """Regions and summary from the classified beats (confidence = the winning class probability)."""
-    samples, classes = predictions.samples, predictions.classes
-    n_leads = record.signal_mv.shape[1]
-    similarity = measure_p_wave_similarity(record.signal_mv[:, record.primary_lead], samples, record.fs_hz)
-    confidence = beat_confidence(predictions)
-    regions = find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings, n_leads=n_leads,
-                           p_wave_similarity=similarity, beat_confidence=confidence)
-    summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                               n_leads=n_leads)
-    return regions, summary
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
@@ -135,12 +118,6 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def beat_rows(analysis: RecordAnalysis) -> list[dict]:
-    """:func:`beat_table` as plain rows (None for missing values)."""
-    table = beat_table(analysis)
-    return [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
-
-
 def region_rows(analysis: RecordAnalysis) -> list[dict]:
     """The flagged regions as plain rows (times in seconds, samples at the internal rate)."""
     return regions_to_rows(list(analysis.regions), analysis.record.fs_hz)
@@ -159,10 +136,3 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "detection_note": analysis.predictions.reason,
         **summary_to_dict(analysis.summary),
     }
-
-
-def _plain(value):
-    """Python scalar of a table cell; None for NaN."""
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else float(value)
-    return value.item() if isinstance(value, np.generic) else value

@@ -20,11 +20,9 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from app.analysis import RecordAnalysis, beat_table, region_rows, summary_dict
-from pipeline.records import write_annotations
-from pipeline.rhythm_annotations import regions_to_annotations
+from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
 from pipeline.types import Annotations
 
 ANNOTATOR = "ecg"
@@ -62,21 +60,18 @@ def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
 
 
 def output_annotations(analysis: RecordAnalysis) -> Annotations:
-    """Beat labels as classified, rhythm changes and pauses, at the record file's rate (module docstring)."""
-    predictions, record = analysis.predictions, analysis.record
-    annotations = regions_to_annotations(list(analysis.regions), predictions.samples, predictions.classes,
-                                         record.fs_hz, unreadable_as_q=False)
-    if record.source_fs_hz == record.fs_hz:
-        return annotations
-    samples = np.round(annotations.samples * (record.source_fs_hz / record.fs_hz)).astype(np.int64)
-    return Annotations(samples, annotations.symbols, annotations.aux_notes)
+    """Beat labels as classified, rhythm changes and pauses, at the internal rate (module docstring)."""
+    predictions = analysis.predictions
+    return regions_to_annotations(list(analysis.regions), predictions.samples, predictions.classes,
+                                  analysis.record.fs_hz, unreadable_as_q=False)
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:
-    """Content of the WFDB annotation file ``NAME.<annotator>``."""
+    """Content of the WFDB annotation file ``NAME.<annotator>``, at the record file's own rate."""
+    record = analysis.record
     with tempfile.TemporaryDirectory(prefix="ecg-ann-") as tmp:
-        path = write_annotations(tmp, analysis.record.name, annotator, output_annotations(analysis),
-                                 fs_hz=analysis.record.source_fs_hz)
+        path = write_region_annotations(tmp, record.name, annotator, output_annotations(analysis), record.fs_hz,
+                                        record.source_fs_hz)
         return path.read_bytes()
 
 

@@ -442,13 +442,17 @@ class RegionReport:
 
 
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
-                        settings: RegionSettings) -> tuple[list[Region], RecordSummary]:
-    """Regions and summary of a labelled record: P-wave similarity on the primary lead, then the rules."""
+                        settings: RegionSettings, beat_confidence: np.ndarray | None = None
+                        ) -> tuple[list[Region], RecordSummary]:
+    """Regions and summary of a labelled record: P-wave similarity on the primary lead, then the rules.
+
+    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
+    """
     lead = record.signal_mv[:, record.primary_lead]
     similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
     n_leads = record.signal_mv.shape[1]
     regions = find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                           n_leads=n_leads, p_wave_similarity=similarity)
+                           n_leads=n_leads, p_wave_similarity=similarity, beat_confidence=beat_confidence)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=n_leads)
     return regions, summary
