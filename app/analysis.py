@@ -16,7 +16,7 @@ import pandas as pd
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
-from models.registry import LoadedModel
+from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans

@@ -119,6 +119,7 @@ class ModelIdentity:
     uri: str
     source: str
     weights_sha256: str
+    local_path: str | None = None  # the .keras file workers load without MLflow (not part of the outputs)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "weights_sha256": self.weights_sha256}
@@ -429,15 +430,21 @@ def warm_worker(threads: int) -> None:
 
     limit_cpu_threads(threads)
     import app.analysis  # noqa: F401  (the heavy imports, before the first record arrives)
+    import models.evaluate  # noqa: F401  (Keras)
 
 
 def load_worker_model(model: ModelIdentity, mlruns_dir: str | None):
     """The model in this worker, loaded once, checked to be the one the batch announced."""
     if _worker_state.get("uri") != model.uri:
-        from models import registry
+        if model.local_path:
+            from models.loading import load_local
 
-        registry.configure_tracking(mlruns_dir)
-        loaded = registry.load_model(model.uri)
+            loaded = load_local(Path(model.local_path))
+        else:
+            from models import registry
+
+            registry.configure_tracking(mlruns_dir)
+            loaded = registry.load_model(model.uri)
         if fingerprint_weights(loaded.model) != model.weights_sha256:
             raise RuntimeError(f"The model at {model.uri} changed while the batch was starting; rerun.")
         _worker_state.update(uri=model.uri, loaded=loaded)
@@ -464,8 +471,8 @@ def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentit
                                       mlruns_dir):
             results[result.source.key] = result
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if pool is not None:  # workers exit on their own (TensorFlow's teardown takes them about a second)
+            pool.shutdown(wait=False, cancel_futures=True)
         ordered = [results[s.key] for s in sources if s.key in results]
         write_batch_tables(out_dir, ordered)
     return ordered

@@ -103,17 +103,23 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
 
 def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
     """Load the model up front (a missing model is a usage error: exit 2 before any work)."""
-    from models import registry
-    from models.bundled import load_default_model
     from models.errors import ModelError
+    from models.loading import is_registry_uri, load_local
 
     try:
-        if model_uri is None:
-            loaded = load_default_model(mlruns_dir)
+        if model_uri is not None and not is_registry_uri(model_uri):
+            loaded = load_local(Path(model_uri).expanduser())  # a file: no MLflow import (about 1.5 s)
         else:
-            registry.configure_tracking(mlruns_dir)
-            loaded = registry.load_model(model_uri)
+            from models import registry
+            from models.bundled import load_default_model
+
+            if model_uri is None:
+                loaded = load_default_model(mlruns_dir)
+            else:
+                registry.configure_tracking(mlruns_dir)
+                loaded = registry.load_model(model_uri)
     except ModelError as error:
         raise click.UsageError(f"Cannot load the model: {error}") from None
     uri = loaded.source if loaded.name else str(Path(loaded.source).resolve())
-    return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model))
+    return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model),
+                                 local_path=loaded.local_path)

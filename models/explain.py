@@ -18,7 +18,7 @@ import numpy as np
 
 from models.network import ATTENTION_LAYER, attention_to_samples, build_attention_model, pad_rows
 from models.prepare import InputSettings, prepare_beats
-from models.registry import LoadedModel
+from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.types import Record
 

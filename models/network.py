@@ -234,18 +234,15 @@ def limit_cpu_threads(n_threads: int) -> None:
 
 
 def prepare_for_inference(model: keras.Model) -> keras.Model:
-    """Compile a loaded (uncompiled) model for prediction only, with XLA on the CPU.
+    """Compile a loaded (uncompiled) model for prediction only, without XLA. Returns the same model.
 
-    ``keras.saving.load_model(..., compile=False)`` leaves ``jit_compile`` off, and "auto" did not
-    turn XLA on either. XLA helps with one TensorFlow thread per process, the batch-scoring set-up
-    (``ecg score --jobs 2``: 12.0k vs 10.9k beats/s), and costs with two threads (13.3k vs 15.3k);
-    ``benchmarks/classifier_speed.py --matrix``. One setting everywhere keeps the outputs identical
-    whatever the number of jobs. XLA stays off when a GPU is visible: the cuDNN GRU kernel is not
-    XLA-compatible. Returns the same model.
+    XLA was on for CPU inference until 2026-11-30. Compiling the 4-member ensemble took about 4 s
+    per process on first use, and on the 2-core AMD machine it saved only about 0.05 s per
+    30-minute record with one thread. That is a net loss for ``ecg score`` on the 48 MIT-BIH
+    records and for the dashboard's first record (BENCHMARKS.md section 6). One setting everywhere
+    keeps the outputs identical whatever the number of jobs.
     """
-    import tensorflow as tf
-
-    model.compile(jit_compile=not tf.config.list_physical_devices("GPU"))
+    model.compile(jit_compile=False)
     return model
 
 
@@ -262,8 +259,8 @@ def predict_probabilities(model: keras.Model, waveform: np.ndarray, features: np
     features : np.ndarray
         (n_beats, n_features).
     batch_size : int
-        Beats per batch. The last batch is padded to the same size, so that XLA compiles the
-        model once rather than once per record length. (On the 2-core machine this loop ran at
+        Beats per batch. The last batch is padded to the same size, so that the predict function is
+        traced once rather than once per record length. (On the 2-core machine this loop ran at
         about 22,000 beats/s where ``model.predict`` on the same arrays ran at about 14,000.)
         512 rather than 1024: a 30-minute record has about 2,000 beats, and padding its last batch
         to 1024 wasted a fifth of the work (10 MIT-BIH records: 13,200 vs 12,200 beats/s).

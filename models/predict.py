@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.atrial_rule import DecisionRules
-from models.evaluate import predict_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
@@ -108,6 +107,8 @@ def empty_predictions(reason: str = "") -> BeatPredictions:
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
                    reason: str = "", decisions: DecisionRules | None = None) -> BeatPredictions:
     """Prepare and classify the beats of a whole (short enough) record."""
+    from models.evaluate import predict_beats  # Keras on first use: this module stays light to import
+
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
     probabilities = predict_beats(model, prepared.inputs)
     if decisions is None:

@@ -56,8 +56,9 @@ import math
 import os
 import shutil
 import tempfile
+import urllib.parse
+import urllib.request
 import warnings
-import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -71,11 +72,18 @@ import mlflow.pyfunc  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-from models.errors import (  # noqa: E402
-    CorruptModelError,
-    EmptyRegistryError,
-    ModelNotFoundError,
-    ModelSettingsMismatchError,
+from models.errors import EmptyRegistryError, ModelNotFoundError  # noqa: E402
+from models.loading import (  # noqa: E402,F401  (re-exported: the registry's loading API)
+    KERAS_FILE,
+    SETTINGS_FILE,
+    TRAIN_HINT,
+    LoadedModel,
+    check_settings_match,
+    find_keras_file,
+    is_registry_uri,
+    load_local,
+    read_keras_file,
+    read_settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,14 +94,9 @@ DEFAULT_MODEL_NAME = "ecg-beat-classifier"
 CHAMPION_ALIAS = "champion"
 KERAS_ARTIFACT = "keras_model"
 SETTINGS_ARTIFACT = "settings"
-KERAS_FILE = "model.keras"
-SETTINGS_FILE = "settings.json"
 METRIC_TAG = "selection_metric"
 METRIC_NAME_TAG = "selection_metric_name"
 DIRECTION_TAG = "selection_higher_is_better"
-
-TRAIN_HINT = ("Train and register one with `ecg train --data-dir DIR`, or pass the path of a .keras file "
-              "(e.g. the bundled model shipped in the models/ package) instead of a models:/ URI.")
 
 ENTRY_POINT = '''"""MLflow "models from code" entry point of the ECG beat classifier (written by models.registry)."""
 import mlflow
@@ -101,30 +104,6 @@ from models.registry import KerasBeatClassifier
 
 mlflow.models.set_model(KerasBeatClassifier())
 '''
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A classifier loaded for inference.
-
-    Attributes
-    ----------
-    model : keras.Model
-        The Keras model, compiled for prediction only (see
-        :func:`models.network.predict_probabilities`).
-    settings : dict
-        Settings saved with it (e.g. ``segmentation``, ``network``, ``feature_names``, ``classes``).
-    source : str
-        What was loaded: the URI as resolved (``models:/NAME/VERSION``) or the file path.
-    name, version : str or None
-        Registered model name and version, when it came from the registry.
-    """
-
-    model: object
-    settings: dict
-    source: str
-    name: str | None = None
-    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -592,7 +571,7 @@ def load_model(uri: str | Path) -> LoadedModel:
         The settings saved with the model contradict the model's own input shapes.
     """
     text = str(uri)
-    if "://" in text or text.startswith(("models:/", "runs:/")):
+    if is_registry_uri(text):
         return load_registered(text)
     return load_local(Path(text).expanduser())
 
@@ -602,10 +581,23 @@ def load_registered(uri: str) -> LoadedModel:
     require_tracking()
     name, version = resolve_registered(uri) if uri.startswith("models:/") else (None, None)
     source = f"models:/{name}/{version}" if name else uri
+    files_uri = locate_model_files(name, version) if name else uri
+    stored = local_artifact_path(files_uri)
+    if stored is not None:  # a local artifact store: read the files where they are
+        loaded = load_local(stored)
+        return LoadedModel(loaded.model, loaded.settings, source, name, version, loaded.local_path)
     with tempfile.TemporaryDirectory(prefix="ecg-model-") as tmp:
-        local = download_model(locate_model_files(name, version) if name else uri, Path(tmp))
-        loaded = load_local(local)
+        loaded = load_local(download_model(files_uri, Path(tmp)))
     return LoadedModel(loaded.model, loaded.settings, source, name, version)
+
+
+def local_artifact_path(artifact_uri: str) -> Path | None:
+    """The folder a ``file:`` artifact URI (or a plain path) points at, when it exists; else None."""
+    parsed = urllib.parse.urlparse(artifact_uri)
+    if parsed.scheme not in ("file", "") or parsed.netloc not in ("", "localhost"):
+        return None
+    path = Path(urllib.request.url2pathname(parsed.path))
+    return path if path.exists() else None
 
 
 def locate_model_files(name: str, version: str) -> str:
@@ -659,81 +651,3 @@ def download_model(uri: str, directory: Path) -> Path:
     except OSError as error:
         raise ModelNotFoundError(f"Cannot load {uri}: its files are missing from the artifact store ({error}). "
                                  f"Re-register the model or use another version. {TRAIN_HINT}") from None
-
-
-def load_local(path: Path) -> LoadedModel:
-    """Load a ``.keras`` file or a downloaded pyfunc folder, with its settings."""
-    keras_path = find_keras_file(path)
-    settings = read_settings(keras_path)
-    model = read_keras_file(keras_path)
-    check_settings_match(model, settings, keras_path)
-    return LoadedModel(model, settings, str(path))
-
-
-def find_keras_file(path: Path) -> Path:
-    """The ``.keras`` file at ``path`` (a file, a pyfunc model folder or its artifacts folder)."""
-    for candidate in (path, path / "artifacts" / KERAS_FILE, path / KERAS_FILE):
-        if candidate.is_file():
-            return candidate
-    raise ModelNotFoundError(f"No model file at {path} (expected a .keras file or a folder holding "
-                             f"artifacts/{KERAS_FILE}). {TRAIN_HINT}")
-
-
-def read_settings(keras_path: Path) -> dict:
-    """Settings JSON beside the model file (``<stem>.json``, else ``settings.json``); {} when absent."""
-    for candidate in (keras_path.with_suffix(".json"), keras_path.parent / SETTINGS_FILE):
-        if candidate.is_file():
-            try:
-                return json.loads(candidate.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise CorruptModelError(f"The settings file {candidate} is not valid JSON ({error}). Restore it from "
-                                        "the registry or retrain the model.") from None
-    logger.warning("No settings file beside %s; inputs cannot be checked against the training settings", keras_path)
-    return {}
-
-
-def read_keras_file(path: Path):
-    """``keras.saving.load_model(path, safe_mode=True, compile=False)`` with our custom layer registered.
-
-    The model is then compiled for prediction only (:func:`models.network.prepare_for_inference`).
-
-    Raises
-    ------
-    CorruptModelError
-        The file is not a readable ``.keras`` archive, or it needs unsafe deserialisation.
-    """
-    import keras
-
-    import models.attention  # noqa: F401  (registers ecg>AdditiveAttention)
-    from models.network import prepare_for_inference
-
-    if not zipfile.is_zipfile(path):
-        raise CorruptModelError(f"The model file {path} is not a .keras archive (truncated download or another "
-                                "format?). Download it again, or retrain and re-register the model.")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
-        raise CorruptModelError(f"The model file {path} cannot be read as a Keras model ({type(error).__name__}: "
-                                f"{str(error)[:300]}). Download it again, or retrain and re-register the "
-                                "model.") from error
-    return prepare_for_inference(model)
-
-
-def check_settings_match(model, settings: dict, path: Path) -> None:
-    """Raise ModelSettingsMismatchError when ``settings['network']`` contradicts the model's inputs."""
-    from models.network import INPUT_FEATURES, INPUT_WAVEFORM, NetworkConfig, read_input_shapes
-
-    if "network" not in settings:
-        return
-    try:
-        config = NetworkConfig.from_dict(settings["network"])
-    except (TypeError, ValueError) as error:
-        raise ModelSettingsMismatchError(f"The network settings beside {path} are not understood by this version "
-                                         f"({error}). Use the code version the model was trained with, or "
-                                         "retrain.") from None
-    expected = {INPUT_WAVEFORM: (config.window_samples, config.n_channels), INPUT_FEATURES: (config.n_features,)}
-    actual = read_input_shapes(model)
-    if any(actual.get(key) != value for key, value in expected.items()):
-        raise ModelSettingsMismatchError(f"The settings beside {path} describe inputs {expected}, but the model "
-                                         f"takes {actual}. The settings file belongs to another model: restore "
-                                         "the pair from the registry or retrain.")
