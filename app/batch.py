@@ -21,6 +21,7 @@ records), so that two records with the same name in different folders do not col
 
 from __future__ import annotations
 
+import atexit
 import csv
 import errno
 import glob
@@ -31,6 +32,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -408,33 +410,72 @@ def threads_per_process(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
 
-def start_worker_pool(jobs: int) -> ProcessPoolExecutor | None:
+def start_worker_pool(jobs: int, model_path: str | None = None) -> ProcessPoolExecutor | None:
     """Start ``jobs - 1`` worker processes now, so that their imports overlap this process's start-up.
 
-    Each worker limits TensorFlow to its share of the cores and imports the analysis stack; the
-    model is loaded on its first record (:func:`score_in_worker`). None when ``jobs`` is 1.
+    Each worker limits TensorFlow to its share of the cores and imports the analysis stack. With
+    ``model_path`` (a ``.keras`` file known before the batch starts) it also loads that model and
+    runs it once; otherwise the model is loaded on its first record. Either way each record's model
+    is checked against the batch's (:func:`load_worker_model`). None when ``jobs`` is 1.
     """
     if jobs <= 1:
         return None
-    pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"), initializer=warm_worker,
-                               initargs=(threads_per_process(jobs),))
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=worker_context(), initializer=warm_worker,
+                               initargs=(threads_per_process(jobs), model_path))
     for _ in range(jobs - 1):
         pool.submit(int)  # a no-op task makes the executor spawn its processes
     return pool
 
 
-def warm_worker(threads: int) -> None:
-    """Worker start-up: quiet TensorFlow, limit its threads, import the analysis stack."""
+def worker_context() -> multiprocessing.context.BaseContext:
+    """``fork`` while this process has not loaded TensorFlow (Linux), else ``spawn``.
+
+    A forked worker inherits the modules already imported (numpy, scipy, pandas, wfdb: about 2 s
+    of start-up on the 2-core machine) and imports TensorFlow itself. Forking a process that runs
+    TensorFlow's thread pools is unsafe, so once TensorFlow is loaded (a second batch in the same
+    process, the test suite) workers are spawned. The executor starts all forked workers at once.
+    """
+    if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def warm_worker(threads: int, model_path: str | None = None) -> None:
+    """Worker start-up: quiet TensorFlow, limit its threads, import the analysis stack, load the model."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # A worker's outputs are written (and its results sent) before it exits, so it skips the
+    # interpreter's teardown of TensorFlow (about a second the batch would wait for).
+    atexit.register(os._exit, 0)
     from models.network import limit_cpu_threads
 
     limit_cpu_threads(threads)
     import app.analysis  # noqa: F401  (the heavy imports, before the first record arrives)
     import models.evaluate  # noqa: F401  (Keras)
 
+    if model_path:
+        try:
+            preload_model(Path(model_path))
+        except Exception:  # the first record loads it again and reports any error there
+            logger.debug("preloading %s failed", model_path, exc_info=True)
+
+
+def preload_model(path: Path) -> None:
+    """Load the model file at ``path`` and trace its predict function on one dummy beat."""
+    from models.loading import load_local
+    from models.network import predict_probabilities, read_input_shapes
+
+    loaded = load_local(path)
+    shapes = read_input_shapes(loaded.model)
+    predict_probabilities(loaded.model, np.zeros((1, *shapes["waveform"]), np.float32),
+                          np.zeros((1, *shapes["features"]), np.float32))
+    _worker_state.update(preloaded=(loaded.local_path, fingerprint_weights(loaded.model), loaded))
+
 
 def load_worker_model(model: ModelIdentity, mlruns_dir: str | None):
     """The model in this worker, loaded once, checked to be the one the batch announced."""
+    preloaded = _worker_state.pop("preloaded", None)
+    if preloaded is not None and preloaded[:2] == (model.local_path, model.weights_sha256):
+        _worker_state.update(uri=model.uri, loaded=preloaded[2])
     if _worker_state.get("uri") != model.uri:
         if model.local_path:
             from models.loading import load_local

@@ -72,7 +72,7 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     except BatchUsageError as error:
         raise click.UsageError(str(error)) from None
     jobs = min(jobs, len(sources))
-    pool = start_worker_pool(jobs)  # workers start up while this process loads the model
+    pool = start_worker_pool(jobs, preload_path(model_uri))  # workers start up while this process loads the model
     if jobs > 1:
         from models.network import limit_cpu_threads
 
@@ -99,6 +99,16 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
             click.echo(f"  {result.source.key}: {result.error_type}: {result.message}", err=True)
     if counts["failed"]:
         sys.exit(1)
+
+
+def preload_path(model_uri: str | None) -> str | None:
+    """The ``.keras`` file workers can load before this process has: a model given as an existing file."""
+    from models.loading import is_registry_uri
+
+    if model_uri is None or is_registry_uri(model_uri):
+        return None
+    path = Path(model_uri).expanduser()
+    return str(path.resolve()) if path.is_file() else None
 
 
 def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
