@@ -31,6 +31,13 @@ from app.batch import (
 
 logger = logging.getLogger(__name__)
 
+_state = {"finished": False}
+
+
+def may_skip_teardown() -> bool:
+    """True once ``ecg score`` has written everything and joined its workers (see :func:`app.cli.main`)."""
+    return _state["finished"]
+
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 DEFAULT_OUT = Path("out/scores")
 
@@ -91,6 +98,7 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     except DiskFullError as error:
         click.echo(f"Error: {error.strerror}", err=True)
         sys.exit(1)
+    _state["finished"] = True  # outputs written, workers joined: the process may skip its teardown
     counts = {status: sum(r.status == status for r in results) for status in ("scored", "skipped", "failed")}
     click.echo(f"{counts['scored']} scored, {counts['skipped']} already up to date, {counts['failed']} failed; "
                f"see {out_dir / BATCH_SUMMARY}" + (f" and {out_dir / BATCH_ERRORS}" if counts["failed"] else ""))
