@@ -63,6 +63,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before mlflow creates its telemetry client
 
 import mlflow  # noqa: E402  (the only mlflow import of the project)
@@ -94,6 +96,8 @@ DEFAULT_MODEL_NAME = "ecg-beat-classifier"
 CHAMPION_ALIAS = "champion"
 KERAS_ARTIFACT = "keras_model"
 SETTINGS_ARTIFACT = "settings"
+OUTPUT_PROBABILITIES = "probabilities"  # pyfunc predict params {"output": ...}
+OUTPUT_CLASSES = "classes"
 METRIC_TAG = "selection_metric"
 METRIC_NAME_TAG = "selection_metric_name"
 DIRECTION_TAG = "selection_higher_is_better"
@@ -146,19 +150,36 @@ with warnings.catch_warnings(record=True):
 
         ``predict`` takes ``{"waveform": (n, window, channels), "features": (n, n_features)}`` float32
         arrays and returns the class probabilities (n, n_classes), in the order of the settings'
-        ``classes`` (AAMI N, S, V, F, Q).
+        ``classes`` (AAMI N, S, V, F, Q). With ``params={"output": "classes"}`` it returns a dict
+        with those ``probabilities``, the delivered ``class_index`` (the model's decision rules
+        applied, as ``ecg score`` and the dashboard apply them: :mod:`models.atrial_rule`) and
+        ``atrial_rule`` (true where that rule turned the network's N into S).
         """
 
         def load_context(self, context) -> None:
-            """Register the custom layer (import) and read the Keras file with ``safe_mode=True``."""
+            """Register the custom layer (import), read the Keras file with ``safe_mode=True`` and the settings."""
+            from models.atrial_rule import DecisionRules
+
             self.model = read_keras_file(Path(context.artifacts[KERAS_ARTIFACT]))
+            settings_path = context.artifacts.get(SETTINGS_ARTIFACT)
+            self.settings = json.loads(Path(settings_path).read_text()) if settings_path else {}
+            self.decisions = DecisionRules.from_settings(self.settings)
 
         def predict(self, context, model_input, params=None):
-            """Class probabilities of each beat."""
+            """Class probabilities of each beat; with ``params={"output": "classes"}`` the delivered classes too."""
             if not isinstance(model_input, dict):
                 raise TypeError(f"Received model input of type {type(model_input).__name__}; expected a dict of "
                                 "arrays with keys 'waveform' and 'features'.")
-            return self.model.predict(model_input, verbose=0)
+            probabilities = self.model.predict(model_input, verbose=0)
+            output = (params or {}).get("output", OUTPUT_PROBABILITIES)
+            if output == OUTPUT_PROBABILITIES:
+                return probabilities
+            if output != OUTPUT_CLASSES:
+                raise ValueError(f"Received params output={output!r}; expected {OUTPUT_PROBABILITIES!r} or "
+                                 f"{OUTPUT_CLASSES!r}.")
+            classes, relabelled = self.decisions.decide(probabilities, np.asarray(model_input["features"]),
+                                                        tuple(self.settings.get("feature_names", ())))
+            return {"probabilities": probabilities, "class_index": classes, "atrial_rule": relabelled}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -312,7 +333,8 @@ def log_keras_model(model, settings: dict, *, name: str = "model",
         info = mlflow.pyfunc.log_model(
             name=name, python_model=str(write_entry_point(staging)), artifacts=artifacts,
             code_paths=stage_code(staging), pip_requirements=list_pip_requirements(),
-            signature=mlflow.models.infer_signature(example, model.predict(example, verbose=0)),
+            signature=mlflow.models.infer_signature(example, model.predict(example, verbose=0),
+                                                    params={"output": OUTPUT_PROBABILITIES}),
             input_example=example)
     logger.info("Logged model %s", info.model_uri)
     return info.model_uri

@@ -128,3 +128,27 @@ def test_model_labels_drive_region_finding_end_to_end(excerpts_dir):
     kinds = [region.kind for region in report.evaluations[0].regions]
     assert "ventricular_bigeminy" in kinds
     assert report.settings["labels"] == "model"
+
+
+@pytest.mark.mitdb
+def test_pyfunc_classes_output_equals_the_products_classes(tmp_path, mitdb_dir):
+    """MLflow users get the classes ``ecg score`` delivers: the decision rules travel with the model."""
+    import mlflow
+
+    from models.evaluate import classify_prepared
+    from models.prepare import prepare_reference_beats
+
+    loaded = load_default_model(tmp_path / "mlruns")
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{loaded.name}@champion")
+    prepared, _ = prepare_reference_beats(read_record(mitdb_dir / "220"), InputSettings.from_dict(
+        loaded.settings["inputs"]))
+    inputs = {"waveform": prepared.inputs.waveform, "features": prepared.inputs.features}
+    probabilities, expected = classify_prepared(loaded.model, prepared.inputs,
+                                                DecisionRules.from_settings(loaded.settings))
+    out = pyfunc.predict(inputs, params={"output": "classes"})
+    np.testing.assert_array_equal(out["class_index"], expected)
+    assert out["atrial_rule"].sum() > 0  # the rule acted on this record (sinus rhythm with APCs)
+    np.testing.assert_allclose(out["probabilities"], probabilities, atol=1e-5)
+    np.testing.assert_allclose(pyfunc.predict(inputs), probabilities, atol=1e-5)  # default: probabilities only
+    with pytest.raises(ValueError, match="expected 'probabilities' or 'classes'"):
+        pyfunc.predict(inputs, params={"output": "labels"})
