@@ -228,6 +228,28 @@ def test_one_and_two_jobs_give_identical_outputs(tmp_path, excerpts_dir):
 
 
 @pytest.mark.slow
+def test_the_console_command_with_two_jobs_matches_one_job_in_process(tmp_path, excerpts_dir):
+    """The path users take: a fresh ``ecg`` process forks its worker before TensorFlow loads, preloads the
+    model file there and ends without interpreter teardown; outputs and exit code are still exact."""
+    inputs = tmp_path / "in"
+    for name in ("100", "119", "208"):
+        copy_record(excerpts_dir, name, inputs)
+    truncated = copy_record(excerpts_dir, "232", inputs, "truncated")
+    data = truncated.with_suffix(".dat").read_bytes()
+    truncated.with_suffix(".dat").write_bytes(data[: len(data) // 3])
+    code, output = run_score(str(inputs), "--out", str(tmp_path / "inprocess"), "--jobs", "1")
+    assert code == 1, output
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "score", "-q", "--model", MODEL, "--jobs", "2",
+                             "--out", str(tmp_path / "console"), str(inputs)],
+                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]  # one record failed: the code survives the fast exit
+    assert "3 scored, 0 already up to date, 1 failed" in result.stdout
+    assert "truncated: TruncatedSignalError" in result.stderr
+    assert tree_bytes(tmp_path / "console") == tree_bytes(tmp_path / "inprocess")
+
+
+@pytest.mark.slow
 def test_a_killed_batch_resumes_to_the_same_outputs(tmp_path, excerpts_dir):
     inputs = tmp_path / "in"
     for name in ("100", "106", "119", "201", "208", "232"):
