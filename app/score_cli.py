@@ -69,6 +69,7 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
 
     Example: ecg score data/excerpts --out out/scores --jobs 2
     """
+    _state["finished"] = False
     try:
         settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()))
     except ValueError as error:
