@@ -512,12 +512,10 @@ def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentit
                                       mlruns_dir):
             results[result.source.key] = result
     finally:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         ordered = [results[s.key] for s in sources if s.key in results]
         write_batch_tables(out_dir, ordered)
         if pool is not None:
-            pool.shutdown(wait=True)  # the tables first; then every worker has exited when this returns
+            pool.shutdown(cancel_futures=True)  # the tables first; then every worker has exited when this returns
     return ordered
 
 

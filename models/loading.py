@@ -2,7 +2,7 @@
 (``ecg score`` workers, a model given as a path) do not pay for importing it.
 
 :mod:`models.registry` resolves ``models:/`` URIs to local files and loads them with
-:func:`load_local`; it re-exports the names here.
+:func:`load_local`; it re-exports ``LoadedModel`` and the file names.
 """
 
 from __future__ import annotations

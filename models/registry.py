@@ -75,17 +75,14 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from models.errors import EmptyRegistryError, ModelNotFoundError  # noqa: E402
-from models.loading import (  # noqa: E402,F401  (re-exported: the registry's loading API)
+from models.loading import (  # noqa: E402  (LoadedModel is also this module's return type)
     KERAS_FILE,
     SETTINGS_FILE,
     TRAIN_HINT,
     LoadedModel,
-    check_settings_match,
-    find_keras_file,
     is_registry_uri,
     load_local,
     read_keras_file,
-    read_settings,
 )
 
 logger = logging.getLogger(__name__)
