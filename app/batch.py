@@ -410,6 +410,20 @@ def threads_per_process(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
 
+def limit_blas_threads(n_threads: int) -> None:
+    """Let numpy's BLAS (OpenBLAS) use at most ``n_threads`` threads in this process from now on.
+
+    OpenBLAS starts one thread per core and keeps idle threads spinning for a while after each
+    matrix product. With ``--jobs 2`` on two cores, the two scoring processes' spinning BLAS threads
+    took CPU time from each other: the 48 MIT-BIH records used 59 s of CPU (33-34 s wall) with the
+    default and 52-56 s (30-32 s wall) with one BLAS thread per process (BENCHMARKS.md section 6).
+    threadpoolctl is the library made for this (it also covers MKL and OpenMP builds).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n_threads, user_api="blas")
+
+
 def start_worker_pool(jobs: int, model_path: str | None = None) -> ProcessPoolExecutor | None:
     """Start ``jobs - 1`` worker processes now, so that their imports overlap this process's start-up.
 
@@ -441,7 +455,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 
 def warm_worker(threads: int, model_path: str | None = None) -> None:
-    """Worker start-up: quiet TensorFlow, limit its threads, import the analysis stack, load the model."""
+    """Worker start-up: quiet TensorFlow, limit its and BLAS's threads, import the analysis stack, load the model."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # A worker's outputs are written (and its results sent) before it exits, so it skips the
     # interpreter's teardown of TensorFlow (about a second the batch would wait for).
@@ -449,6 +463,7 @@ def warm_worker(threads: int, model_path: str | None = None) -> None:
     from models.network import limit_cpu_threads
 
     limit_cpu_threads(threads)
+    limit_blas_threads(threads)
     import app.analysis  # noqa: F401  (the heavy imports, before the first record arrives)
     import models.evaluate  # noqa: F401  (Keras)
 

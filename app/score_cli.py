@@ -24,6 +24,7 @@ from app.batch import (
     check_output_dir,
     find_record_sources,
     fingerprint_weights,
+    limit_blas_threads,
     score_records,
     start_worker_pool,
     threads_per_process,
@@ -85,6 +86,7 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
         from models.network import limit_cpu_threads
 
         limit_cpu_threads(threads_per_process(jobs))
+        limit_blas_threads(threads_per_process(jobs))
     try:
         loaded, identity = load_scoring_model(model_uri, mlruns_dir)
     except BaseException:

@@ -339,3 +339,18 @@ def test_a_dead_worker_does_not_lose_records(tmp_path, excerpts_dir):
                             tmp_path / "out", jobs=2, progress=False, pool=pool)
     assert [r.status for r in results] == ["scored"] * 3
     assert all((tmp_path / "out" / name / MANIFEST).exists() for name in ("100", "119", "208"))
+
+
+def test_blas_threads_are_limited_for_parallel_jobs():
+    """Each scoring process of a --jobs batch keeps BLAS to its share of the cores (no spinning threads)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from app.batch import limit_blas_threads
+
+    before = {info["filepath"]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    assert before, "numpy's BLAS is not visible to threadpoolctl"
+    try:
+        limit_blas_threads(1)
+        assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == [1] * len(before)
+    finally:
+        threadpool_limits(limits=max(before.values()), user_api="blas")
