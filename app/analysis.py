@@ -19,7 +19,7 @@ from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import find_quality_spans
+from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
 from pipeline.region_eval import find_record_regions
 from pipeline.rhythm_annotations import beats_in_unreadable
@@ -70,7 +70,9 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     detection = detect_record_peaks(record)
     timings["detect"] = time.perf_counter() - started
     started = time.perf_counter()
-    spans = tuple(find_quality_spans(record.signal_mv, record.fs_hz))
+    # noise spans over a train of like beats (e.g. ventricular tachycardia) are signal, not noise
+    spans = tuple(spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
+                                    detection.samples, record.fs_hz))
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])

@@ -39,7 +39,9 @@ noise
 Limitations: the noise rule is relative to the record itself, so a lead that is noisy for most
 of the record raises its own reference and only its worst stretches are flagged; ventricular
 flutter or fibrillation and long runs of wide ectopic beats can be flagged as noise (as with
-most published quality indices); a clipped plateau shorter than about 20 source samples loses
+most published quality indices; once the beats are known, :func:`spare_beat_trains` gives back
+the runs whose beats repeat one QRS shape, which leaves polymorphic runs and flutter flagged);
+a clipped plateau shorter than about 20 source samples loses
 its flatness when the record was resampled to the internal rate.
 
 References
@@ -117,6 +119,22 @@ class QualitySettings:
     min_floor_mv : float
         Lower bound of the typical floor, so that a quantisation-limited, very clean lead does
         not turn ordinary recorder noise into "noise" spans.
+    train_sparing : bool
+        Whether :func:`spare_beat_trains` cuts trains of like beats out of the noise spans (on by
+        default; off gives the noise spans of :func:`find_quality_spans` unchanged).
+    train_min_corr : float
+        Smallest correlation of a beat's QRS with the previous beat's QRS on the lead for the two
+        to belong to one train (0.9, chosen on DS1 only: 0.8, 0.9 and 0.95 gave the same DS1
+        figures, ``experiments/noise_span_study.py``, REGIONS.md).
+    train_min_beats : int
+        Fewest beats in a train (3: the shortest ventricular run, EC57).
+    train_max_rr_s : float
+        Longest RR interval inside a train (2 s: the pause threshold of :mod:`pipeline.regions`).
+    train_qrs_half_s : float
+        Half-width of the QRS segment compared around each beat (60 ms).
+    train_pad_s : float
+        Margin cut out of the noise spans before the first and after the last beat of a train
+        (0.3 s: the QRS and most of the T wave of a beat at 100-200 bpm).
     """
 
     flat_min_s: float = 1.0
@@ -130,11 +148,23 @@ class QualitySettings:
     band_hz: tuple[float, float] = (1.0, 25.0)
     noise_factor: float = 3.0
     min_floor_mv: float = 0.005
+    train_sparing: bool = True
+    train_min_corr: float = 0.9
+    train_min_beats: int = 3
+    train_max_rr_s: float = 2.0
+    train_qrs_half_s: float = 0.06
+    train_pad_s: float = 0.3
 
     def __post_init__(self) -> None:
         for name in ("flat_min_s", "flat_step_mv", "saturation_min_s", "saturation_min_total_s", "window_s",
-                     "hf_cutoff_hz", "noise_factor", "min_floor_mv"):
+                     "hf_cutoff_hz", "noise_factor", "min_floor_mv", "train_max_rr_s", "train_qrs_half_s"):
             _check_positive(name, getattr(self, name))
+        if not -1.0 <= self.train_min_corr <= 1.0:
+            raise ValueError(f"Received train_min_corr={self.train_min_corr}; expected a value in [-1, 1].")
+        if self.train_min_beats < 2:
+            raise ValueError(f"Received train_min_beats={self.train_min_beats}; expected at least 2.")
+        if self.train_pad_s < 0:
+            raise ValueError(f"Received train_pad_s={self.train_pad_s}; expected a value >= 0.")
         if self.flat_merge_s < 0:
             raise ValueError(f"Received flat_merge_s={self.flat_merge_s}; expected a value >= 0.")
         if not 0 <= self.saturation_band_fraction < 0.5:
@@ -272,6 +302,105 @@ def find_noise_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
     noisy = np.any(floors > settings.noise_factor * typical, axis=1)
     starts = np.flatnonzero(noisy) * hop
     return merge_runs(np.column_stack([starts, starts + win]).astype(np.int64), 0)
+
+
+def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
+                      settings: QualitySettings = QualitySettings()) -> list[QualitySpan]:
+    """Noise spans without the stretches where the beats inside repeat one QRS shape; other spans unchanged.
+
+    A run of wide ventricular beats (ventricular tachycardia, idioventricular rhythm) raises the
+    in-band floor of the noise rule as electrode motion does, so :func:`find_quality_spans` flags
+    it as noise, and no event would be claimed there (REGIONS.md: on MIT-BIH every missed V run
+    with reference labels lay in such a span). Artefact does not make a train of beats with the
+    same QRS. A train is at least ``train_min_beats`` consecutive beats, each QRS (within
+    +-``train_qrs_half_s`` of the beat, mean removed) correlating at least ``train_min_corr``
+    with the previous one on that lead, with RR intervals up to ``train_max_rr_s``. Each train,
+    widened by ``train_pad_s`` on both sides, is cut out of the noise spans of its lead.
+
+    Parameters
+    ----------
+    spans : list of QualitySpan
+        From :func:`find_quality_spans` on ``signal_mv``.
+    signal_mv : np.ndarray
+        The signal the spans were found on, (n_samples, n_leads) or (n_samples,), in mV.
+    beat_samples : np.ndarray
+        Sorted beat positions (samples at ``fs_hz``), e.g. the detected R peaks.
+    fs_hz : float
+        Sampling rate (required).
+    settings : QualitySettings
+
+    Returns
+    -------
+    list of QualitySpan
+        In the order of ``spans``; a noise span may be shortened, split or removed.
+    """
+    x = _as_leads(signal_mv)
+    _check_rate(fs_hz, settings)
+    if not settings.train_sparing:
+        return list(spans)
+    beats = np.asarray(beat_samples, dtype=np.int64).reshape(-1)
+    if beats.size > 1 and np.any(np.diff(beats) <= 0):
+        raise ValueError("Received unsorted or repeated beat_samples; expected strictly increasing sample indices.")
+    out: list[QualitySpan] = []
+    for span in spans:
+        if span.kind != "noise":
+            out.append(span)
+            continue
+        inside = beats[(beats >= span.start) & (beats < span.stop)]
+        trains = find_beat_trains(x[:, span.lead], inside, fs_hz, settings)
+        out.extend(QualitySpan("noise", span.lead, int(a), int(b)) for a, b in subtract_runs(span.start, span.stop,
+                                                                                              trains))
+    return out
+
+
+def find_beat_trains(lead_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
+                     settings: QualitySettings) -> np.ndarray:
+    """(k, 2) sample runs covered by trains of like beats (see :func:`spare_beat_trains`), padded."""
+    if beat_samples.size < settings.train_min_beats:
+        return _no_runs()
+    corr = successive_qrs_correlations(lead_mv, beat_samples, int(round(settings.train_qrs_half_s * fs_hz)))
+    linked = (corr >= settings.train_min_corr) & (np.diff(beat_samples) <= settings.train_max_rr_s * fs_hz)
+    links = mask_runs(linked)  # links i..j-1 join beats i..j
+    links = links[links[:, 1] - links[:, 0] + 1 >= settings.train_min_beats]
+    pad = int(round(settings.train_pad_s * fs_hz))
+    return np.column_stack([beat_samples[links[:, 0]] - pad, beat_samples[links[:, 1]] + pad]).astype(np.int64)
+
+
+def successive_qrs_correlations(lead_mv: np.ndarray, beat_samples: np.ndarray, half: int) -> np.ndarray:
+    """Correlation of each beat's QRS segment (+-``half`` samples) with the previous beat's; 0 where
+    either segment leaves the signal, holds a missing sample or is constant. Length ``len(beats) - 1``."""
+    offsets = np.arange(-half, half + 1)
+    index = beat_samples[:, None] + offsets
+    inside = (index[:, 0] >= 0) & (index[:, -1] < lead_mv.shape[0])
+    segments = lead_mv[np.clip(index, 0, lead_mv.shape[0] - 1)].astype(np.float64)
+    inside &= ~np.isnan(segments).any(axis=1)
+    segments = np.where(inside[:, None], segments, 0.0)
+    segments -= segments.mean(axis=1, keepdims=True)
+    norms = np.sqrt((segments ** 2).sum(axis=1))
+    dot = (segments[1:] * segments[:-1]).sum(axis=1)
+    scale = norms[1:] * norms[:-1]
+    valid = inside[1:] & inside[:-1] & (scale > 1e-12)
+    return np.where(valid, dot / np.where(valid, scale, 1.0), 0.0)
+
+
+def subtract_runs(start: int, stop: int, runs: np.ndarray) -> list[tuple[int, int]]:
+    """Pieces of ``[start, stop)`` outside the sorted, non-overlapping ``runs``.
+
+    Examples
+    --------
+    >>> subtract_runs(0, 100, np.array([[10, 20], [50, 120]]))
+    [(0, 10), (20, 50)]
+    """
+    pieces, cursor = [], start
+    for a, b in runs:
+        if b <= cursor or a >= stop:
+            continue
+        if a > cursor:
+            pieces.append((cursor, int(a)))
+        cursor = max(cursor, int(b))
+    if cursor < stop:
+        pieces.append((cursor, stop))
+    return pieces
 
 
 def window_samples(fs_hz: float, settings: QualitySettings) -> tuple[int, int]:

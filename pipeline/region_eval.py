@@ -63,7 +63,7 @@ from pipeline.atrial import measure_p_wave_similarity
 from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
-from pipeline.quality import find_quality_spans
+from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
 from pipeline.regions import Region, RegionSettings, find_regions, merge_intervals, regions_to_rows
 from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals, write_region_annotations
@@ -458,20 +458,26 @@ def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     return regions, summary
 
 
-def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings()
-                    ) -> RecordRegionEvaluation:
-    """Find the regions of one annotated record and compare them with its reference annotations."""
+def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings(),
+                    quality: QualitySettings = QualitySettings()) -> RecordRegionEvaluation:
+    """Find the regions of one annotated record and compare them with its reference annotations.
+
+    Quality spans come from ``quality``; their noise spans over trains of like beats are spared
+    (:func:`pipeline.quality.spare_beat_trains`, with the labeller's beats) unless
+    ``quality.train_sparing`` is off.
+    """
     started = time.perf_counter()
     record = read_record(path, annotator=REFERENCE_ANNOTATOR)
     if record.annotations is None:
         raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}."
                             f"{REFERENCE_ANNOTATOR}); expected an annotated record to score against.")
-    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz, quality)
     prepared = time.perf_counter()
     detect_record_peaks(record)
     detected = time.perf_counter()
     samples, classes = labeler(record)
     labelled = time.perf_counter()
+    spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     regions, summary = find_record_regions(record, samples, classes, spans, settings)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz)
@@ -505,7 +511,8 @@ def merge_labels(annotations: Annotations, labels: tuple[str, ...], n_samples: i
 
 def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[str], labels: str = "reference",
                      settings: RegionSettings = RegionSettings(), *, progress: bool = False,
-                     labeler: BeatLabeler | None = None) -> RegionReport:
+                     labeler: BeatLabeler | None = None, quality: QualitySettings = QualitySettings()
+                     ) -> RegionReport:
     """Evaluate region finding on ``record_names`` in ``data_dir``; a failing record does not stop the others.
 
     ``labels`` names the beat labeller (:data:`LABELERS`), or, with ``labeler`` given (e.g. a
@@ -517,7 +524,7 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
     evaluations, failures = [], []
     for name in tqdm(record_names, desc="regions", unit="record", disable=not progress):
         try:
-            evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings))
+            evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings, quality))
         except EcgInputError as exc:
             logger.warning("record %s failed: %s", name, exc)
             failures.append(RecordFailure(name, str(exc)))

@@ -16,6 +16,8 @@ from pipeline.quality import (
     find_quality_spans,
     merge_runs,
     noise_floors,
+    spare_beat_trains,
+    subtract_runs,
     summarize_quality,
     window_medians,
 )
@@ -124,6 +126,56 @@ def test_steady_baseline_wander_is_not_noise():
     x = synthetic_ecg(60.0)
     x += np.sin(2 * np.pi * 0.3 * np.arange(x.size) / FS_HZ).astype(np.float32)
     assert find_quality_spans(x, FS_HZ) == []
+
+
+def wide_beat_run(x: np.ndarray, start_s: float, n_beats: int, rr_s: float = 0.4) -> np.ndarray:
+    """Replace ``x`` from ``start_s`` by a run of identical wide (120 ms), tall ventricular-like complexes (with
+    the recorder noise of :func:`synthetic_ecg`); returns their samples."""
+    t = np.arange(x.size) / FS_HZ
+    peaks = start_s + rr_s * np.arange(n_beats)
+    stretch = slice(int((start_s - 0.2) * FS_HZ), int((peaks[-1] + 0.4) * FS_HZ))
+    x[stretch] = np.random.default_rng(2).normal(0.0, 0.01, x[stretch].size)
+    for peak in peaks:
+        x += (2.0 * np.exp(-0.5 * ((t - peak) / 0.03) ** 2) - 0.8 * np.exp(-0.5 * ((t - peak - 0.08) / 0.04) ** 2)
+              ).astype(np.float32)
+    return np.round(peaks * FS_HZ).astype(np.int64)
+
+
+def test_a_run_of_like_wide_beats_flagged_as_noise_is_spared():
+    x = synthetic_ecg(60.0)
+    run = wide_beat_run(x, 20.0, 15)  # 6 s of ventricular tachycardia at 150 bpm
+    spans = find_quality_spans(x, FS_HZ)
+    assert any(s.kind == "noise" and s.start <= run[7] < s.stop for s in spans)  # what the noise rule alone does
+    spared = spare_beat_trains(spans, x, run, FS_HZ)
+    assert not any(s.kind == "noise" and s.start < run[-1] and s.stop > run[0] for s in spared)
+
+
+def test_artefact_with_unlike_detections_stays_noise():
+    x = synthetic_ecg(60.0)
+    rng = np.random.default_rng(3)
+    x[10800:12240] += (np.sin(2 * np.pi * 3.0 * np.arange(10800, 12240) / FS_HZ)
+                       + rng.normal(0.0, 0.3, 1440)).astype(np.float32)
+    spans = find_quality_spans(x, FS_HZ)
+    detections = np.sort(rng.choice(np.arange(10900, 12100), 12, replace=False))  # beats "found" in the artefact
+    assert spare_beat_trains(spans, x, detections, FS_HZ) == spans
+
+
+def test_sparing_keeps_other_kinds_and_checks_its_input():
+    x = synthetic_ecg(30.0)
+    x[1000:1100] = np.nan
+    run = wide_beat_run(x, 10.0, 10)
+    spans = [QualitySpan("missing", 0, 1000, 1100), QualitySpan("noise", 0, int(run[0]) - 100, int(run[-1]) + 100)]
+    assert spare_beat_trains(spans, x, run, FS_HZ) == spans[:1]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        spare_beat_trains(spans, x, run[::-1], FS_HZ)
+    with pytest.raises(ValueError, match="train_min_beats"):
+        QualitySettings(train_min_beats=1)
+
+
+def test_subtract_runs_leaves_the_pieces_outside():
+    assert subtract_runs(0, 100, np.array([[10, 20], [50, 120]])) == [(0, 10), (20, 50)]
+    assert subtract_runs(0, 100, np.array([[-5, 200]])) == []
+    assert subtract_runs(0, 100, np.zeros((0, 2), np.int64)) == [(0, 100)]
 
 
 def test_noise_is_judged_per_lead():
@@ -238,6 +290,34 @@ def test_noisy_records_have_minutes_of_noise_in_mlii(mitdb_dir, name):
     # Both carry long stretches of muscle and motion artefact (MIT-BIH directory; '~' annotations).
     record = read_record(mitdb_dir / name)
     assert noise_seconds(find_quality_spans(record.signal_mv, record.fs_hz), record.primary_lead) > 90.0
+
+
+def test_ventricular_tachycardia_of_record_205_is_not_noise_once_beats_are_known(mitdb_dir):
+    """Record 205's VT runs raise the noise floor; with the reference beats the noise spans leave them."""
+    from pipeline.labels import is_beat_symbol
+
+    record = read_record(mitdb_dir / "205")
+    beats = record.annotations.select(is_beat_symbol(record.annotations.symbols))
+    v_samples = beats.samples[beats.symbols == "V"]
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+
+    def v_beats_in_noise(found):
+        return sum(any(s.kind == "noise" and s.lead == record.primary_lead and s.start <= v < s.stop for s in found)
+                   for v in v_samples)
+
+    before = v_beats_in_noise(spans)
+    assert before >= 10  # the noise rule alone hides VT beats (REGIONS.md)
+    assert v_beats_in_noise(spare_beat_trains(spans, record.signal_mv, beats.samples, record.fs_hz)) <= before // 4
+
+
+@pytest.mark.parametrize("name", ["105", "203"])
+def test_real_artefact_stays_noise_after_sparing(mitdb_dir, name):
+    from pipeline.detect import detect_record_peaks
+
+    record = read_record(mitdb_dir / name)
+    spans = spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
+                              detect_record_peaks(record).samples, record.fs_hz)
+    assert noise_seconds(spans, record.primary_lead) > 60.0
 
 
 def test_record_119_has_little_noise(mitdb_dir):
