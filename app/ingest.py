@@ -87,7 +87,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         detection=detection,
         mean_heart_rate_bpm=compute_mean_heart_rate(detection),
         median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
-        quality_spans=assess_quality(record),
+        quality_spans=assess_quality(record, detection.samples),
     )
 
 
@@ -105,12 +105,15 @@ def compute_median_amplitude(lead_mv: np.ndarray, samples: np.ndarray) -> float 
     return float(np.median(values)) if values.size else None
 
 
-def assess_quality(record: Record) -> tuple[QualitySpan, ...] | None:
-    """Quality spans of the record, or None when :mod:`pipeline.quality` is not part of this build."""
+def assess_quality(record: Record, beat_samples: np.ndarray) -> tuple[QualitySpan, ...] | None:
+    """Quality spans of the record (noise over trains of like beats given back, as in ``ecg score``),
+    or None when :mod:`pipeline.quality` is not part of this build."""
     find_quality_spans = load_quality_finder()
     if find_quality_spans is None:
         return None
-    return tuple(find_quality_spans(record.signal_mv, record.fs_hz))
+    module = importlib.import_module(QUALITY_MODULE)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    return tuple(module.spare_beat_trains(spans, record.signal_mv, beat_samples, record.fs_hz))
 
 
 def load_quality_finder() -> Callable | None:
