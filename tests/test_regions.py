@@ -105,6 +105,26 @@ def test_a_couplet_breaks_a_bigeminy_chain():
     assert [r.kind for r in find_regions(samples, letters, FS, [], n) if r.kind == "ventricular_bigeminy"] == []
 
 
+def test_bigeminy_options_let_s_beats_between_and_fusion_beats_in_the_chain():
+    samples, letters, n = sequence("NNNVSVNFNVNNNN")  # V S V N F N V: every other beat ventricular
+    regions = find_regions(samples, letters, FS, [], n)  # defaults: N beats between, V beats in the chain
+    assert not [r for r in regions if r.kind == "ventricular_bigeminy"]
+    assert [r.first_beat for r in regions if r.kind == "isolated_ventricular"] == [3, 5, 9]  # the F alone is not one
+    loose = RegionSettings(ventricular_pattern_allows_s=True, bigeminy_counts_fusion=True)
+    assert kinds_of([r for r in find_regions(samples, letters, FS, [], n, loose)
+                     if r.kind == "ventricular_bigeminy"]) == [("ventricular_bigeminy", 3, 7)]
+    only_s = RegionSettings(ventricular_pattern_allows_s=True)
+    assert not [r for r in find_regions(samples, letters, FS, [], n, only_s) if r.kind == "ventricular_bigeminy"]
+
+
+def test_fusion_beats_never_make_trigeminy_and_supraventricular_bigeminy_needs_n_between():
+    samples, letters, n = sequence("NNFNNVNNFNNVNNNNSVSNSNNN")
+    loose = RegionSettings(ventricular_pattern_allows_s=True, bigeminy_counts_fusion=True)
+    found = [r.kind for r in find_regions(samples, letters, FS, [], n, loose)
+             if r.kind.endswith(("bigeminy", "trigeminy"))]
+    assert found == []
+
+
 def test_class_indices_and_letters_give_the_same_regions():
     samples, letters, n = sequence("NNNVVNNNSNNVNVNVNNN")
     indices = np.array(["NSVFQ".index(c) for c in letters])
