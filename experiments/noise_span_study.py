@@ -82,13 +82,18 @@ def format_row(labels: str, setting: str, figures: dict) -> str:
     return f"| {labels} | {setting} | " + " | ".join(runs + episodes + [af]) + " |"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_study_args(description: str, argv=None) -> tuple[Path, dict]:
+    """``--data-dir`` and ``--config`` of a DS1 region study: the data folder and the two labellers by name."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
     args = parser.parse_args(argv)
     data_dir = require_data_dir(args.data_dir)
-    labelers = {"reference": label_with_reference, "oof": build_oof_labeler(data_dir, args.config)}
+    return data_dir, {"reference": label_with_reference, "oof": build_oof_labeler(data_dir, args.config)}
+
+
+def main(argv=None) -> int:
+    data_dir, labelers = parse_study_args(__doc__.splitlines()[0], argv)
     results = {}
     print("| labels | sparing | V couplet Se/+P | V short | V long | S short | S long | VT episodes | "
           "bigeminy episodes | AF duration |")

@@ -17,15 +17,13 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/pattern_study.py [--data-dir DI
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
 
-from app.config import require_data_dir
-from experiments.noise_span_study import REPO_ROOT, build_oof_labeler, percent
+from experiments.noise_span_study import REPO_ROOT, parse_study_args, percent
 from pipeline import regions
-from pipeline.region_eval import evaluate_regions, label_with_reference
+from pipeline.region_eval import evaluate_regions
 from pipeline.regions import RegionSettings
 from pipeline.splits import DS1
 
@@ -70,12 +68,7 @@ def format_row(labels: str, variant: str, figures: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
-    args = parser.parse_args(argv)
-    data_dir = require_data_dir(args.data_dir)
-    labelers = {"reference": label_with_reference, "oof": build_oof_labeler(data_dir, args.config)}
+    data_dir, labelers = parse_study_args(__doc__.splitlines()[0], argv)
     results = {}
     print("| labels | variant | bigeminy episode Se/+P (duration Se/+P) | trigeminy episode Se/+P (duration) |")
     print("|---|---|---|---|")
