@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -108,24 +108,22 @@ def compute_median_amplitude(lead_mv: np.ndarray, samples: np.ndarray) -> float 
 def assess_quality(record: Record, beat_samples: np.ndarray) -> tuple[QualitySpan, ...] | None:
     """Quality spans of the record (noise over trains of like beats given back, as in ``ecg score``),
     or None when :mod:`pipeline.quality` is not part of this build."""
-    find_quality_spans = load_quality_finder()
-    if find_quality_spans is None:
+    quality = load_quality_module()
+    if quality is None:
         return None
-    module = importlib.import_module(QUALITY_MODULE)
-    spans = find_quality_spans(record.signal_mv, record.fs_hz)
-    return tuple(module.spare_beat_trains(spans, record.signal_mv, beat_samples, record.fs_hz))
+    spans = quality.find_quality_spans(record.signal_mv, record.fs_hz)
+    return tuple(quality.spare_beat_trains(spans, record.signal_mv, beat_samples, record.fs_hz))
 
 
-def load_quality_finder() -> Callable | None:
-    """``pipeline.quality.find_quality_spans``, or None when that module does not exist."""
+def load_quality_module() -> ModuleType | None:
+    """:mod:`pipeline.quality`, or None when that module does not exist."""
     try:
-        module = importlib.import_module(QUALITY_MODULE)
+        return importlib.import_module(QUALITY_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name != QUALITY_MODULE:
             raise
         logger.info("%s is not available; quality spans are not assessed", QUALITY_MODULE)
         return None
-    return module.find_quality_spans
 
 
 def format_summary(summary: RecordSummary) -> str:
