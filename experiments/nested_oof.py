@@ -19,7 +19,7 @@ import json
 import numpy as np
 
 from app.config import resolve_cache_dir
-from experiments.s_rule_study import REPO_ROOT, load_study_inputs
+from experiments.s_rule_study import DECISION_KEYS, REPO_ROOT, load_study_inputs
 from models.atrial_rule import AtrialRule, decide_classes
 from models.folds import assign_patient_folds
 from models.train import TrainingConfig, train_ensemble
@@ -30,7 +30,7 @@ RESULTS = REPO_ROOT / "experiments" / "results" / "nested_oof.json"
 
 
 def nested_oof(config: TrainingConfig, data) -> np.ndarray:
-    values = {k: v for k, v in config.to_dict().items() if k not in ("atrial_rule", "v_min_probability")}
+    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_KEYS}
     key = "nested-" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():
@@ -62,9 +62,9 @@ def main(argv=None) -> int:
     rule = config.atrial_rule or AtrialRule()
     features, names = data.inputs.features, data.inputs.feature_names
     rows = {"ensemble": scores(data.labels, np.argmax(oof, axis=1)),
-            "ensemble + atrial rule": scores(data.labels, decide_classes(oof, features, names, rule)[0])}
+            "ensemble + atrial rule": scores(data.labels, decide_classes(oof, features, names, rule).classes)}
     for t in (0.5, 0.6, 0.7, 0.8, 0.9):
-        rows[f"ensemble + rule + V threshold {t}"] = scores(data.labels, decide_classes(oof, features, names, rule, t)[0])
+        rows[f"ensemble + rule + V threshold {t}"] = scores(data.labels, decide_classes(oof, features, names, rule, t).classes)
     for name, r in rows.items():
         print(f"{name}: V {100 * r['V_se']:.1f} / {100 * r['V_ppv']:.1f}, S {100 * r['S_se']:.1f} / "
               f"{100 * r['S_ppv']:.1f}, score {r['score']:.3f}")

@@ -51,7 +51,7 @@ def build_oof_labeler(data_dir: Path, config_path: Path):
     data = load_labelled_inputs(DS1, data_dir, resolve_cache_dir() / "model_inputs", config.inputs, progress=False)
     probabilities = load_oof(config, data)
     rules = DecisionRules.from_settings({"atrial_rule": settings.get("atrial_rule")})
-    classes, _ = rules.decide(probabilities, data.inputs.features, list(data.inputs.feature_names))
+    classes = rules.decide(probabilities, data.inputs.features, list(data.inputs.feature_names)).classes
     names, samples, symbols = np.asarray(data.record_names), np.asarray(data.samples), np.asarray(AAMI_CLASSES)
     by_record = {str(n): (samples[names == n], symbols[classes[names == n]]) for n in np.unique(names)}
     return lambda record: by_record[record.name]

@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     for weight in WEIGHTS:
         scaled = probabilities.copy()
         scaled[:, S] *= weight
-        classes, _ = decide_classes(scaled, data.inputs.features, names, config.atrial_rule)
+        classes = decide_classes(scaled, data.inputs.features, names, config.atrial_rule).classes
         counts = count_classes(data.labels, classes)
         row = {"s_weight": weight, "selection_score": compute_selection_score(counts),
                **{f"{c}_{m}": getattr(counts, f)(k) for c, k in (("S", S), ("V", V), ("N", 0))

@@ -38,12 +38,13 @@ RESULTS = REPO_ROOT / "experiments" / "results" / "s_rule_study.json"
 GRID = {"corr_max": (0.1, 0.2, 0.3), "quality_min": (0.6, 0.75), "af_max": (0.03, 0.04, 0.05),
         "qrs_min": (0.9, 0.95), "rr_max": (1.05, 1.2)}
 N, S = 0, 1
+DECISION_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule")
+"""Configuration keys applied after the networks: they do not change the OOF probabilities (cache keys)."""
 
 
 def load_oof(config: TrainingConfig, data) -> np.ndarray:
     """Out-of-fold DS1 probabilities of ``config`` (trained once, then cached)."""
-    # the networks alone: the decision rules applied after them do not change the OOF probabilities
-    values = {k: v for k, v in config.to_dict().items() if k not in ("atrial_rule", "v_min_probability")}
+    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_KEYS}
     key = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():

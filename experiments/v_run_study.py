@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     probabilities = load_oof(config, data)
     names = list(data.inputs.feature_names)
     rules = DecisionRules.from_settings({"atrial_rule": settings.get("atrial_rule")})
-    classes, _ = rules.decide(probabilities, data.inputs.features, names)
+    classes = rules.decide(probabilities, data.inputs.features, names).classes
     network = np.argmax(probabilities, axis=1)
     template_corr = data.inputs.features[:, names.index("qrs_corr_lead0")]
     record_names = np.asarray(data.record_names)

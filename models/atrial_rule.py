@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.conduction_rule import ConductionRule, find_conducted_beats
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
@@ -93,14 +94,32 @@ def network_classes(probabilities: np.ndarray, v_min_probability: float | None =
     return classes
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Final classes of a set of beats and which rule changed which beat (rows aligned)."""
+
+    classes: np.ndarray
+    """Class indices into :data:`AAMI_CLASSES`."""
+    atrial: np.ndarray
+    """True where the atrial-origin rule turned the network's N into S."""
+    conducted: np.ndarray
+    """True where the sinus-conduction rule (:mod:`models.conduction_rule`) turned the network's V into N."""
+
+
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
-                   v_min_probability: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Final class indices and the atrial-rule flags: V threshold first, then the atrial-origin rule."""
+                   v_min_probability: float | None = None, conduction: ConductionRule | None = None) -> Decision:
+    """Final classes and rule flags: V threshold, then the sinus-conduction rule (V -> N), then the
+    atrial-origin rule (N -> S). A beat the conduction rule made N is not then made S (with the
+    default thresholds the two cannot meet: one needs a P wave like the sinus P, the other one unlike it)."""
     classes = network_classes(probabilities, v_min_probability)
+    conducted = np.zeros(len(classes), bool)
+    if conduction is not None and len(classes):
+        conducted = (classes == _V) & find_conducted_beats(features, feature_names, probabilities[:, _V], conduction)
+        classes = np.where(conducted, _N, classes)
     relabelled = np.zeros(len(classes), bool)
     if rule is not None and len(classes):
-        relabelled = (classes == _N) & find_atrial_beats(features, feature_names, rule)
-    return np.where(relabelled, _S, classes), relabelled
+        relabelled = (classes == _N) & ~conducted & find_atrial_beats(features, feature_names, rule)
+    return Decision(np.where(relabelled, _S, classes), relabelled, conducted)
 
 
 @dataclass(frozen=True)
@@ -109,12 +128,14 @@ class DecisionRules:
 
     atrial_rule: AtrialRule | None = None
     v_min_probability: float | None = None
+    conduction_rule: ConductionRule | None = None
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
-        return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings))
+        return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
+                   ConductionRule.from_settings(settings))
 
-    def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> tuple[np.ndarray, np.ndarray]:
-        """Final class indices and atrial-rule flags (:func:`decide_classes`)."""
-        return decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability)
-
+    def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
+        """Final class indices and rule flags (:func:`decide_classes`)."""
+        return decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
+                              self.conduction_rule)

@@ -100,7 +100,7 @@ def classify_prepared(model: keras.Model, inputs: ModelInputs, decisions: Decisi
     probabilities = predict_beats(model, inputs)
     if decisions is None:
         return probabilities, np.argmax(probabilities, axis=1) if len(probabilities) else np.empty(0, np.int64)
-    return probabilities, decisions.decide(probabilities, inputs.features, inputs.feature_names)[0]
+    return probabilities, decisions.decide(probabilities, inputs.features, inputs.feature_names).classes
 
 
 def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,

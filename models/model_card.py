@@ -54,6 +54,20 @@ def describe_rule(settings: dict) -> str:
             "S beats): its DS2 S figures are less independent of the test set than the others.\n")
 
 
+def describe_conduction_rule(settings: dict) -> str:
+    """A paragraph on the sinus-conduction rule saved with the model ('' when it has none)."""
+    rule = settings.get("conduction_rule")
+    if not rule:
+        return ""
+    return (f"\nBefore that, the sinus-conduction rule (`models/conduction_rule.py`) relabels a beat called V as N when "
+            f"the patient's sinus P wave precedes it (P correlation >= {rule['p_corr_min']}, template quality >= "
+            f"{rule['quality_min']}), it is not early (pre-RR / local RR >= {rule['rr_min']}), no compensatory pause "
+            f"follows (post-RR / pre-RR <= {rule['post_pre_max']}) and p(V) < {rule['v_probability_max']}. "
+            "Thresholds chosen on DS1 nested out-of-fold ensemble probabilities only (EXPERIMENTS.md row K), before "
+            "DS2 was evaluated with it. It also turns fusion beats called V into N, which splits fusion-led "
+            "ventricular couplets.\n")
+
+
 def describe_v_threshold(settings: dict) -> str:
     """A sentence on the minimum V probability saved with the model ('' when it has none)."""
     value = settings.get("v_min_probability")
@@ -112,7 +126,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_rule(settings)}{describe_v_threshold(settings)}
+{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 `{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card.
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -28,6 +28,9 @@ class BeatPredictions:
     relabelled : np.ndarray or None
         Boolean per beat: the network said N and the atrial-origin rule (:mod:`models.atrial_rule`)
         made the beat S. None when no rule was applied.
+    conducted : np.ndarray or None
+        Boolean per beat: the network said V and the sinus-conduction rule
+        (:mod:`models.conduction_rule`) made the beat N. None when no rule was applied.
     decided : np.ndarray or None
         Final class indices from the model's decision rules (:class:`DecisionRules`); None: the
         network's top class.
@@ -38,6 +41,7 @@ class BeatPredictions:
     reason: str = ""
     relabelled: np.ndarray | None = None
     decided: np.ndarray | None = None
+    conducted: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -57,6 +61,11 @@ class BeatPredictions:
     def relabelled_mask(self) -> np.ndarray:
         """Boolean per beat (all False without a rule)."""
         return np.zeros(len(self.samples), bool) if self.relabelled is None else self.relabelled
+
+    @property
+    def conducted_mask(self) -> np.ndarray:
+        """Boolean per beat: V -> N by the sinus-conduction rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.conducted is None else self.conducted
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -80,7 +89,7 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     patient's dominant-beat template is then taken per chunk (an hour of signal) rather than over
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
     in one piece. ``decisions`` (the model's, :meth:`DecisionRules.from_settings`) turn probabilities
-    into classes: V threshold, atrial-origin rule.
+    into classes: V threshold, sinus-conduction rule, atrial-origin rule.
     """
     reason = ""
     if r_peaks is None:
@@ -97,7 +106,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
                            np.concatenate([p.probabilities for p in parts]), reason,
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
-                           None if decisions is None else np.concatenate([p.class_indices for p in parts]))
+                           None if decisions is None else np.concatenate([p.class_indices for p in parts]),
+                           None if decisions is None else np.concatenate([p.conducted_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -113,8 +123,9 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     probabilities = predict_beats(model, prepared.inputs)
     if decisions is None:
         return BeatPredictions(prepared.beats.samples, probabilities, reason)
-    decided, relabelled = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
-    return BeatPredictions(prepared.beats.samples, probabilities, reason, relabelled, decided)
+    decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
+    return BeatPredictions(prepared.beats.samples, probabilities, reason, decision.atrial, decision.classes,
+                           decision.conducted)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -129,4 +140,4 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     samples = predictions.samples + lo
     core = (samples >= start) & (samples < stop)
     return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core],
-                           predictions.class_indices[core])
+                           predictions.class_indices[core], predictions.conducted_mask[core])

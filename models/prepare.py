@@ -30,14 +30,16 @@ class InputSettings:
 
     def to_dict(self) -> dict:
         return {"segmentation": self.segmentation.to_dict(), "cleaning": asdict(self.cleaning),
-                "features": asdict(self.features)}
+                "features": self.features.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> "InputSettings":
-        cleaning = dict(data["cleaning"])
+        """Inverse of :meth:`to_dict`; a missing section (e.g. in a training configuration file) takes its defaults."""
+        cleaning = dict(data.get("cleaning", asdict(CleaningSettings())))
         cleaning["powerline_hz"] = tuple(cleaning["powerline_hz"])
-        return cls(SegmentationSettings.from_dict(data["segmentation"]), CleaningSettings(**cleaning),
-                   FeatureSettings(**data["features"]))
+        segmentation = data.get("segmentation")
+        return cls(SegmentationSettings() if segmentation is None else SegmentationSettings.from_dict(segmentation),
+                   CleaningSettings(**cleaning), FeatureSettings.from_dict(data.get("features", {})))
 
 
 @dataclass(frozen=True)

@@ -149,8 +149,9 @@ with warnings.catch_warnings(record=True):
         arrays and returns the class probabilities (n, n_classes), in the order of the settings'
         ``classes`` (AAMI N, S, V, F, Q). With ``params={"output": "classes"}`` it returns a dict
         with those ``probabilities``, the delivered ``class_index`` (the model's decision rules
-        applied, as ``ecg score`` and the dashboard apply them: :mod:`models.atrial_rule`) and
-        ``atrial_rule`` (true where that rule turned the network's N into S).
+        applied, as ``ecg score`` and the dashboard apply them: :mod:`models.atrial_rule`),
+        ``atrial_rule`` (true where the atrial-origin rule turned the network's N into S) and
+        ``conduction_rule`` (true where the sinus-conduction rule turned the network's V into N).
         """
 
         def load_context(self, context) -> None:
@@ -174,9 +175,10 @@ with warnings.catch_warnings(record=True):
             if output != OUTPUT_CLASSES:
                 raise ValueError(f"Received params output={output!r}; expected {OUTPUT_PROBABILITIES!r} or "
                                  f"{OUTPUT_CLASSES!r}.")
-            classes, relabelled = self.decisions.decide(probabilities, np.asarray(model_input["features"]),
-                                                        tuple(self.settings.get("feature_names", ())))
-            return {"probabilities": probabilities, "class_index": classes, "atrial_rule": relabelled}
+            decision = self.decisions.decide(probabilities, np.asarray(model_input["features"]),
+                                             tuple(self.settings.get("feature_names", ())))
+            return {"probabilities": probabilities, "class_index": decision.classes, "atrial_rule": decision.atrial,
+                    "conduction_rule": decision.conducted}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.atrial_rule import AtrialRule
+from models.conduction_rule import ConductionRule
 from models.folds import assign_patient_folds, compute_class_weights
 from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
@@ -56,11 +57,14 @@ class TrainingConfig:
     """Post-classification rule saved with the model (:mod:`models.atrial_rule`); chosen on DS1 OOF."""
     v_min_probability: float | None = None
     """A V call below this probability gives way to the next class (:func:`models.atrial_rule.network_classes`)."""
+    conduction_rule: ConductionRule | None = None
+    """V -> N for beats the sinus node conducted (:mod:`models.conduction_rule`); chosen on DS1 nested OOF."""
 
     def to_dict(self) -> dict:
-        values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs", "atrial_rule")}
-        return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict(),
-                         "atrial_rule": None if self.atrial_rule is None else self.atrial_rule.to_dict()}
+        rules = ("atrial_rule", "conduction_rule")
+        values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs") + rules}
+        return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
+            name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingConfig":
@@ -68,7 +72,9 @@ class TrainingConfig:
         network = NetworkConfig.from_dict(data.pop("network")) if "network" in data else NetworkConfig()
         inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
         rule = data.pop("atrial_rule", None)
-        return cls(network=network, inputs=inputs, atrial_rule=AtrialRule(**rule) if rule else None, **data)
+        conduction = data.pop("conduction_rule", None)
+        return cls(network=network, inputs=inputs, atrial_rule=AtrialRule(**rule) if rule else None,
+                   conduction_rule=ConductionRule(**conduction) if conduction else None, **data)
 
 
 class Tracker(Protocol):

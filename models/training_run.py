@@ -56,6 +56,7 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
         "n_members": len(result.folds),
         "atrial_rule": None if config.atrial_rule is None else config.atrial_rule.to_dict(),
         "v_min_probability": config.v_min_probability,
+        "conduction_rule": None if config.conduction_rule is None else config.conduction_rule.to_dict(),
     }
 
 

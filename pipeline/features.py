@@ -9,7 +9,11 @@ For every beat of one record, :func:`compute_beat_context` gives
    entropy, an AF-likeness score, the beat's robust z-score);
 4. P-wave features measured against the patient's own sinus P wave, after subtracting the
    preceding beat's T wave, so that a premature beat's P region is not read as its
-   predecessor's T wave.
+   predecessor's T wave;
+5. optionally (``neighbour_offsets``), the beat's neighbours: a few of those features of the
+   beats before and after it, and its QRS correlation with the previous and next beat, so that
+   a single-beat classifier sees the run, couplet or bigeminal pattern it sits in
+   (CLASSIFIER-NOTES.md lesson 4).
 
 Everything is computed from the record's own unlabelled content, which is legitimate when scoring
 that record (``../shared/EVALUATION.md``). Patient-relative RR ratios are not repeated here: they
@@ -43,7 +47,7 @@ from pipeline.types import Beats
 
 logger = logging.getLogger(__name__)
 
-FEATURE_GROUPS = ("morphology", "rhythm", "p_wave")
+FEATURE_GROUPS = ("morphology", "rhythm", "p_wave", "neighbour")
 """Groups of :attr:`BeatContext.feature_names`, see :func:`feature_group`."""
 
 _IQR_TO_SIGMA = 1.349
@@ -106,6 +110,12 @@ class FeatureSettings:
         Subtract the T-wave template, aligned at the previous R peak, before measuring P.
     chunk_beats : int
         Beats processed at once (bounds memory on 24-hour records).
+    neighbour_offsets : tuple of int
+        Offsets (in beats) of the neighbours whose :data:`NEIGHBOUR_COLUMNS` are appended as
+        ``nb-1_qrs_corr_lead0`` etc., with the QRS correlations with the previous and next beat;
+        empty (the default, and every model saved before it existed): no neighbour features.
+    neighbour_qrs_half_s : float
+        Half-width of the QRS region compared with the neighbouring beats.
     """
 
     qrs_half_s: float = 0.10
@@ -135,6 +145,8 @@ class FeatureSettings:
     t_tail_s: float = 0.6
     subtract_previous_t: bool = True
     chunk_beats: int = 4096
+    neighbour_offsets: tuple[int, ...] = ()
+    neighbour_qrs_half_s: float = 0.06
 
     def __post_init__(self) -> None:
         checks = (
@@ -161,14 +173,24 @@ class FeatureSettings:
             ("min_p_template_beats", self.min_p_template_beats >= 1, "at least 1"),
             ("t_tail_s", self.t_tail_s > 0, "a positive duration in s"),
             ("chunk_beats", self.chunk_beats >= 1, "at least 1"),
+            ("neighbour_offsets", all(int(k) == k and k != 0 for k in self.neighbour_offsets),
+             "non-zero whole numbers of beats"),
+            ("neighbour_qrs_half_s", self.neighbour_qrs_half_s > 0, "a positive duration in s"),
         )
         for name, ok, expected in checks:
             if not ok:
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected {expected}.")
 
     def to_dict(self) -> dict:
-        """Plain dict (JSON-serialisable) of the settings."""
-        return asdict(self)
+        """Plain dict (JSON-serialisable) of the settings.
+
+        Without neighbours, the neighbour keys are left out: such settings serialise as they did
+        before the keys existed, so input caches and saved models keep their keys.
+        """
+        values = asdict(self)
+        if not self.neighbour_offsets:
+            del values["neighbour_offsets"], values["neighbour_qrs_half_s"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "FeatureSettings":
@@ -177,6 +199,9 @@ class FeatureSettings:
         unknown = sorted(set(values) - set(types))
         if unknown:
             raise TypeError(f"Received unknown feature settings {unknown}; expected keys among {sorted(types)}.")
+        values = dict(values)
+        if "neighbour_offsets" in values:  # a list once through JSON
+            values["neighbour_offsets"] = tuple(int(k) for k in values["neighbour_offsets"])
         return cls(**values)
 
 
@@ -291,10 +316,16 @@ def compute_beat_context(
     morphology, morphology_names = compute_morphology_features(windows, template, pre, fs_hz, settings)
     rhythm, rhythm_names = compute_rhythm_features(peaks, beats, fs_hz, settings)
     p_wave, p_names, p_template, p_count = compute_p_wave_features(signal, peaks, typical, fs_hz, settings)
-    features = np.concatenate([morphology, rhythm, p_wave], axis=1).astype(np.float32)
+    features = np.concatenate([morphology, rhythm, p_wave], axis=1)
+    names = morphology_names + rhythm_names + p_names
+    if settings.neighbour_offsets:
+        columns = {name: features[:, j] for j, name in enumerate(names)}
+        columns["rr_pre_local_ratio"] = pre_local
+        neighbour, neighbour_names = compute_neighbour_features(columns, windows, pre, fs_hz, settings)
+        features, names = np.concatenate([features, neighbour], axis=1), names + neighbour_names
     return BeatContext(
-        features=np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0),
-        feature_names=morphology_names + rhythm_names + p_names,
+        features=np.nan_to_num(features.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0),
+        feature_names=names,
         template_channels_mv=subtract_template(windows, template),
         template_mv=template,
         typical=typical,
@@ -333,11 +364,62 @@ def feature_group(name: str) -> str:
     >>> feature_group("p_corr_lead0"), feature_group("rhythm_rr_cv"), feature_group("qrs_width_ms")
     ('p_wave', 'rhythm', 'morphology')
     """
+    if name.startswith("nb"):
+        return "neighbour"
     if name.startswith("p_"):
         return "p_wave"
     if name.startswith("rhythm_"):
         return "rhythm"
     return "morphology"
+
+
+NEIGHBOUR_COLUMNS = {"qrs_corr_lead0": 1.0, "qrs_corr_lead1": 1.0, "qrs_width_diff_ms": 0.0, "p_corr_best": 1.0,
+                     "rr_pre_local_ratio": 1.0}
+"""Features repeated for each neighbour, with the value a missing neighbour (record edge) takes: a sinus beat's."""
+
+
+def compute_neighbour_features(columns: dict[str, np.ndarray], windows: np.ndarray, pre: int, fs_hz: float,
+                               settings: FeatureSettings) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Neighbour features (``settings.neighbour_offsets``) of every beat, and their names.
+
+    ``columns`` maps feature names to per-beat values (a column it lacks, e.g. a second lead's,
+    takes its fill value). Beyond the record's first or last beat the fill values of
+    :data:`NEIGHBOUR_COLUMNS` apply, and a correlation with a missing neighbour is 1.
+
+    Examples
+    --------
+    >>> settings = FeatureSettings(neighbour_offsets=(-1, 1))
+    >>> windows = np.ones((3, 90, 1), np.float32)
+    >>> values, names = compute_neighbour_features({"p_corr_best": np.array([0.1, 0.2, 0.3])}, windows, 45,
+    ...                                            360.0, settings)
+    >>> names[3], values[:, 3].tolist()
+    ('nb-1_p_corr_best', [1.0, 0.10000000149011612, 0.20000000298023224])
+    """
+    n = len(windows)
+    out, names = [], []
+    for offset in settings.neighbour_offsets:
+        index = np.arange(n) + offset
+        inside = (index >= 0) & (index < n)
+        index = np.clip(index, 0, max(n - 1, 0))
+        for name, fill in NEIGHBOUR_COLUMNS.items():
+            values = columns.get(name, np.full(n, fill))
+            out.append(np.where(inside, np.asarray(values, np.float32)[index] if n else values, fill))
+            names.append(f"nb{offset:+d}_{name}")
+    with_next = correlate_successive_qrs(windows, pre, fs_hz, settings.neighbour_qrs_half_s)
+    out += [np.r_[1.0, with_next][:n], np.r_[with_next, 1.0][:n]]
+    names += ["nb_qrs_corr_previous", "nb_qrs_corr_next"]
+    return np.stack(out, axis=1).astype(np.float32), tuple(names)
+
+
+def correlate_successive_qrs(windows: np.ndarray, pre: int, fs_hz: float, half_s: float) -> np.ndarray:
+    """(n - 1,) QRS correlation of each beat with the next one, averaged over leads (0 for a flat QRS)."""
+    qrs = windows[:, qrs_slice(pre, fs_hz, half_s, windows.shape[1])].astype(np.float64)
+    qrs = np.nan_to_num(qrs - np.nanmean(qrs, axis=1, keepdims=True)) if qrs.size else qrs
+    norm = np.sqrt((qrs ** 2).sum(axis=1))
+    dot = (qrs[1:] * qrs[:-1]).sum(axis=1)
+    denominator = norm[1:] * norm[:-1]
+    corr = np.divide(dot, denominator, out=np.zeros_like(dot), where=denominator > 1e-12)
+    return corr.mean(axis=1) if corr.size else np.zeros(0)
 
 
 def subtract_template(windows_mv: np.ndarray, template_mv: np.ndarray) -> np.ndarray:

@@ -33,10 +33,10 @@ def test_only_beats_the_network_calls_n_are_relabelled():
     probabilities = np.array([[0.9, 0.05, 0.03, 0.01, 0.01],   # N -> S
                               [0.1, 0.1, 0.78, 0.01, 0.01],    # V stays V
                               [0.2, 0.7, 0.08, 0.01, 0.01]], np.float32)  # S stays S
-    classes, relabelled = decide_classes(probabilities, features, NAMES, AtrialRule())
-    assert relabelled.tolist() == [True, False, False]
-    assert classes.tolist() == [1, 2, 1]
-    assert not decide_classes(probabilities, features, NAMES, None)[1].any()
+    decision = decide_classes(probabilities, features, NAMES, AtrialRule())
+    assert decision.atrial.tolist() == [True, False, False]
+    assert decision.classes.tolist() == [1, 2, 1]
+    assert not decide_classes(probabilities, features, NAMES, None).atrial.any()
 
 
 def test_weak_v_calls_give_way_to_the_next_class():
@@ -46,10 +46,10 @@ def test_weak_v_calls_give_way_to_the_next_class():
     assert network_classes(probabilities).tolist() == [2, 2, 2]
     assert network_classes(probabilities, 0.6).tolist() == [0, 2, 3]
     features = features_for([ATRIAL] * 3)  # a weak V that falls back to N can then meet the atrial rule
-    classes, relabelled = decide_classes(probabilities, features, NAMES, AtrialRule(), 0.6)
-    assert classes.tolist() == [1, 2, 3] and relabelled.tolist() == [True, False, False]
+    decision = decide_classes(probabilities, features, NAMES, AtrialRule(), 0.6)
+    assert decision.classes.tolist() == [1, 2, 3] and decision.atrial.tolist() == [True, False, False]
     rules = DecisionRules.from_settings({"atrial_rule": AtrialRule().to_dict(), "v_min_probability": 0.6})
-    assert rules.decide(probabilities, features, NAMES)[0].tolist() == [1, 2, 3]
+    assert rules.decide(probabilities, features, NAMES).classes.tolist() == [1, 2, 3]
 
 
 def test_rule_comes_from_the_model_settings_and_is_absent_otherwise():

@@ -9,6 +9,7 @@ from pipeline.clean import clean_signal
 from pipeline.datasets import build_beat_dataset
 from pipeline.features import (
     FEATURE_GROUPS,
+    NEIGHBOUR_COLUMNS,
     RHYTHM_FEATURE_NAMES,
     FeatureSettings,
     compute_beat_context,
@@ -91,8 +92,45 @@ def test_outputs_have_documented_shapes_types_and_groups():
     assert context.template_channels_mv.shape == beats.windows_mv.shape
     assert context.template_mv.shape == beats.windows_mv.shape[1:]
     assert set(RHYTHM_FEATURE_NAMES) <= set(context.feature_names)
-    assert {feature_group(name) for name in context.feature_names} == set(FEATURE_GROUPS)
+    assert {feature_group(name) for name in context.feature_names} == set(FEATURE_GROUPS) - {"neighbour"}
     assert not set(context.feature_names) & set(RR_FEATURE_NAMES)  # RR ratios stay in pipeline.rr
+    with_neighbours, _ = context_of(signal, peaks, FeatureSettings(neighbour_offsets=(-2, -1, 1, 2)))
+    assert with_neighbours.feature_names[:k] == context.feature_names
+    np.testing.assert_array_equal(with_neighbours.features[:, :k], context.features)
+    assert {feature_group(name) for name in with_neighbours.feature_names} == set(FEATURE_GROUPS)
+    assert with_neighbours.features.shape == (n, k + 4 * len(NEIGHBOUR_COLUMNS) + 2)
+
+
+def test_neighbour_features_show_the_bigeminal_pattern_around_each_beat():
+    """In bigeminy (wide beat every other beat) a narrow beat's neighbours are wide and unlike it, and the
+    reverse; the edges of the record take a sinus beat's values."""
+    peaks = regular_peaks(60)
+    wide = np.arange(len(peaks)) % 2 == 1
+    signal = synthetic_ecg(peaks, n_samples_for(peaks), qrs_sigma_s=np.where(wide, 0.035, 0.012))
+    context, _ = context_of(signal, peaks, FeatureSettings(neighbour_offsets=(-1, 1)))
+    inner = np.arange(2, len(peaks) - 2)
+    own = context.column("qrs_width_diff_ms")
+    np.testing.assert_allclose(context.column("nb-1_qrs_width_diff_ms")[inner], own[inner - 1])
+    np.testing.assert_allclose(context.column("nb+1_qrs_corr_lead0")[inner], context.column("qrs_corr_lead0")[inner + 1])
+    assert (context.column("nb+1_qrs_width_diff_ms")[inner][~wide[inner]] > 20.0).all()
+    assert (context.column("nb_qrs_corr_previous")[inner] < 0.9).all()
+    assert (context.column("nb_qrs_corr_next")[inner] < 0.9).all()
+    assert context.column("nb-1_qrs_corr_lead0")[0] == 1.0 and context.column("nb_qrs_corr_previous")[0] == 1.0
+    regular, _ = context_of(synthetic_ecg(peaks, n_samples_for(peaks)), peaks, FeatureSettings(neighbour_offsets=(1,)))
+    assert (regular.column("nb_qrs_corr_next")[inner] > 0.99).all()
+
+
+@pytest.mark.parametrize("offsets", [(0,), (1.5,)])
+def test_neighbour_offsets_must_be_non_zero_whole_numbers(offsets):
+    with pytest.raises(ValueError, match="neighbour_offsets"):
+        FeatureSettings(neighbour_offsets=offsets)
+
+
+def test_feature_settings_with_neighbours_survive_json():
+    import json
+
+    settings = FeatureSettings(neighbour_offsets=(-2, -1, 1, 2))
+    assert FeatureSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
 
 
 def test_wider_qrs_gives_larger_width_and_lower_correlation():

@@ -249,6 +249,9 @@ def render_beat(review: loading.Review, model_reference: str, start_s: float, wi
     if details["atrial_rule"]:
         st.caption("The network said N; the atrial-origin rule made this beat S: its P wave does not match the "
                    "patient's sinus P wave while its QRS is normal (models/atrial_rule.py).")
+    if details["conduction_rule"]:
+        st.caption("The network said V; the sinus-conduction rule made this beat N: the patient's sinus P wave "
+                   "precedes it, it is not early and no compensatory pause follows (models/conduction_rule.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     if st.toggle("Show where the model looked (attention)", key="show_attention"):

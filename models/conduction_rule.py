@@ -1,0 +1,69 @@
+"""Sinus-conduction rule: a beat the network calls V is relabelled N when the sinus node conducted it.
+
+A ventricular ectopic beat starts in the ventricles: it is not preceded by the patient's own sinus
+P wave at the usual coupling, and it is usually early and followed by a compensatory pause. A
+network trained on DS1 calls V any beat whose QRS differs from the record's dominant beat, so a
+sinus beat with a QRS changed by an axis shift, a lead artefact or intermittent aberration becomes
+a false V (DS1 record 108: more than 500 of them, out of fold). The rule applies the physiology
+directly, with the patient's own sinus P wave as reference (:func:`pipeline.features.compute_p_wave_features`):
+a beat classified V becomes N when
+
+- a P wave like the sinus P template precedes it (``p_corr_best >= p_corr_min``),
+- that template is clear (``p_template_quality >= quality_min``: the record has sinus P waves),
+- it is not early (``rr_pre_local_ratio >= rr_min``),
+- no compensatory pause follows (``rr_post_pre_ratio <= post_pre_max``),
+- and the network is not sure of the V call (``p(V) < v_probability_max``).
+
+Late-coupled (end-diastolic) PVCs can meet the first four conditions; the last one keeps the
+network's confident calls. Fusion beats called V are relabelled too (they are conducted beats).
+
+The thresholds were chosen on DS1 nested out-of-fold ensemble probabilities only
+(``experiments/conduction_rule_study.py``, EXPERIMENTS.md row K) and travel with the model
+(``conduction_rule`` in its settings); a model saved without them is used without the rule.
+The network's probabilities are kept; the relabelled beats are flagged.
+
+Reference: the AAMI/MIT-BIH definition of a ventricular ectopic beat; CLASSIFIER-NOTES.md lesson 6
+(the patient's own sinus P wave as the reference, the same measurement as the atrial-origin rule).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+SETTINGS_KEY = "conduction_rule"
+FEATURES = ("p_corr_best", "p_template_quality", "rr_pre_local_ratio", "rr_post_pre_ratio")
+
+
+@dataclass(frozen=True)
+class ConductionRule:
+    """Thresholds of the rule (module docstring); defaults: the DS1 choice of row K."""
+
+    p_corr_min: float = 0.4
+    quality_min: float = 0.75
+    rr_min: float = 0.9
+    post_pre_max: float = 1.1
+    v_probability_max: float = 0.99
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "ConductionRule | None":
+        """The rule saved with a model, or None when the model has none."""
+        values = settings.get(SETTINGS_KEY)
+        return None if not values else cls(**values)
+
+
+def find_conducted_beats(features: np.ndarray, feature_names: tuple[str, ...] | list[str], v_probability: np.ndarray,
+                         rule: ConductionRule) -> np.ndarray:
+    """Boolean per beat: the P wave, timing and confidence conditions of the rule all hold."""
+    names = list(feature_names)
+    missing = [name for name in FEATURES if name not in names]
+    if missing:
+        raise ValueError(f"Received features without {missing}; expected the model's input features.")
+    column = lambda name: np.asarray(features[:, names.index(name)], dtype=np.float64)  # noqa: E731
+    return ((column("p_corr_best") >= rule.p_corr_min) & (column("p_template_quality") >= rule.quality_min)
+            & (column("rr_pre_local_ratio") >= rule.rr_min) & (column("rr_post_pre_ratio") <= rule.post_pre_max)
+            & (np.asarray(v_probability, dtype=np.float64) < rule.v_probability_max))

@@ -1,0 +1,71 @@
+"""The sinus-conduction rule: which V calls it relabels N, and that it travels with the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.atrial_rule import AtrialRule, DecisionRules, decide_classes
+from models.conduction_rule import FEATURES, ConductionRule, find_conducted_beats
+from models.train import TrainingConfig
+
+NAMES = FEATURES + ("rhythm_af_score_rel", "qrs_corr_lead0")
+CONDUCTED = {"p_corr_best": 0.85, "p_template_quality": 0.9, "rr_pre_local_ratio": 1.0, "rr_post_pre_ratio": 1.0}
+V_CALL = [0.25, 0.02, 0.70, 0.02, 0.01]
+
+
+def features_for(rows: list[dict]) -> np.ndarray:
+    return np.array([[row.get(name, 1.0) for name in NAMES] for row in rows], dtype=np.float32)
+
+
+@pytest.mark.parametrize("change", [
+    {"p_corr_best": 0.1},            # no sinus-like P wave in front of it
+    {"p_template_quality": 0.3},     # no clear sinus P template (e.g. AF)
+    {"rr_pre_local_ratio": 0.7},     # premature
+    {"rr_post_pre_ratio": 1.6},      # followed by a compensatory pause
+])
+def test_each_condition_is_needed(change):
+    features = features_for([CONDUCTED, {**CONDUCTED, **change}])
+    assert find_conducted_beats(features, NAMES, np.array([0.7, 0.7]), ConductionRule()).tolist() == [True, False]
+
+
+def test_confident_v_calls_are_kept():
+    features = features_for([CONDUCTED, CONDUCTED])
+    found = find_conducted_beats(features, NAMES, np.array([0.7, 0.995]), ConductionRule())
+    assert found.tolist() == [True, False]
+
+
+def test_only_v_calls_become_n_and_the_probabilities_stay():
+    features = features_for([CONDUCTED] * 3)
+    probabilities = np.array([V_CALL, [0.1, 0.8, 0.08, 0.01, 0.01], [0.2, 0.05, 0.05, 0.69, 0.01]], np.float32)
+    before = probabilities.copy()
+    decision = decide_classes(probabilities, features, NAMES, None, conduction=ConductionRule())
+    assert decision.classes.tolist() == [0, 1, 3]
+    assert decision.conducted.tolist() == [True, False, False] and not decision.atrial.any()
+    np.testing.assert_array_equal(probabilities, before)
+    assert decide_classes(probabilities, features, NAMES, None).classes.tolist() == [2, 1, 3]
+
+
+def test_a_conducted_beat_is_not_then_made_s_by_the_atrial_rule():
+    """With thresholds that overlap, the V -> N beat keeps N: it was conducted by the sinus node."""
+    atrial_like = {**CONDUCTED, "p_corr_best": 0.15, "rhythm_af_score_rel": 0.01, "qrs_corr_lead0": 0.99}
+    features = features_for([atrial_like])
+    decision = decide_classes(np.array([V_CALL], np.float32), features, NAMES, AtrialRule(),
+                              conduction=ConductionRule(p_corr_min=0.1))
+    assert decision.classes.tolist() == [0] and decision.conducted.tolist() == [True]
+    assert not decision.atrial.any()
+
+
+def test_rule_comes_from_the_model_settings_and_the_training_configuration():
+    assert ConductionRule.from_settings({}) is None
+    assert DecisionRules.from_settings({}).conduction_rule is None
+    rule = ConductionRule(p_corr_min=0.6)
+    assert DecisionRules.from_settings({"conduction_rule": rule.to_dict()}).conduction_rule == rule
+    config = TrainingConfig(conduction_rule=rule)
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+    assert TrainingConfig.from_dict(TrainingConfig().to_dict()).conduction_rule is None
+
+
+def test_missing_features_are_reported():
+    with pytest.raises(ValueError, match="rr_post_pre_ratio"):
+        find_conducted_beats(np.zeros((1, 3), np.float32), FEATURES[:3], np.zeros(1), ConductionRule())
