@@ -123,9 +123,15 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
               help="MLflow directory for the training run (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: models/bundled).")
+@click.option("--rules-only", is_flag=True,
+              help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
+                   "v_min_probability), test once on DS2 and rewrite the card. No training.")
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
-                         out_dir: Path | None) -> None:
+                         out_dir: Path | None, rules_only: bool) -> None:
     """Regenerate the bundled model: train on DS1, save it, test it once on DS2, write its card.
+
+    With --rules-only, the networks already in the output directory are kept and only the rules
+    applied after them (chosen on DS1 out-of-fold predictions) change.
 
     Example: ecg bundle-model --config configs/bundled.toml
     """
@@ -135,18 +141,31 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.evaluate import evaluate_records, write_report
     from models.model_card import add_ds2_evaluation, write_model_card
     from models.prepare import InputSettings
-    from models.training_run import MODEL_NAME, run_training, save_model_files
+    from models.training_run import MODEL_NAME, replace_decision_rules, run_training, save_model_files
     from pipeline.splits import DS2
 
     directory = config.require_data_dir(data_dir)
     target = out_dir or BUNDLED_DIR
-    outcome = run_training(directory, config.resolve_cache_dir(), read_training_config(config_path),
-                           mlruns_dir=mlruns_dir, run_name="bundled-model")
-    loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
-    keras_path = save_model_files(loaded.model, loaded.settings, target)
+    training = read_training_config(config_path)
+    command = f"ecg bundle-model --config {config_path}"
+    if rules_only:
+        loaded = registry.load_model(target / "model.keras")
+        try:
+            rule_settings = replace_decision_rules(loaded.settings, training)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--config") from error
+        keras_path = target / "model.keras"
+        keras_path.with_suffix(".json").write_text(json.dumps(rule_settings, indent=2, default=str) + "\n",
+                                                   encoding="utf-8")
+        loaded = registry.load_model(keras_path)
+    else:
+        outcome = run_training(directory, config.resolve_cache_dir(), training, mlruns_dir=mlruns_dir,
+                               run_name="bundled-model")
+        loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
+        keras_path = save_model_files(loaded.model, loaded.settings, target)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
     full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result)
-    card = write_model_card(target, full_settings, f"ecg bundle-model --config {config_path}")
+    card = write_model_card(target, full_settings, command, rules_only=rules_only)
     click.echo(f"model {keras_path} ({keras_path.stat().st_size / 1e6:.2f} MB), card {card}")

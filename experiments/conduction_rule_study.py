@@ -33,7 +33,7 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.nested_oof import nested_oof
-from experiments.s_rule_study import REPO_ROOT, load_oof
+from experiments.s_rule_study import BUNDLED_CONFIG, load_oof, results_path
 from experiments.v_run_study import fmt_regions, region_figures, score_beats
 from models.atrial_rule import AtrialRule, decide_classes
 from models.conduction_rule import ConductionRule
@@ -41,7 +41,6 @@ from models.train import TrainingConfig
 from models.training_data import load_labelled_inputs
 from pipeline.splits import DS1
 
-RESULTS = REPO_ROOT / "experiments" / "results" / "conduction_rule_study.json"
 GRID = {"p_corr_min": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7), "quality_min": (0.5, 0.6, 0.75), "rr_min": (0.85, 0.9, 0.95),
         "post_pre_max": (1.1, 1.2, 1.3), "v_probability_max": (0.9, 0.99, 1.01)}
 MAX_V_SE_DROP = 0.005
@@ -72,7 +71,7 @@ def describe(row: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
+    parser.add_argument("--config", type=Path, default=BUNDLED_CONFIG)
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     settings = tomllib.loads(args.config.read_text())
@@ -119,9 +118,10 @@ def main(argv=None) -> int:
         out[name]["ranked"] = out[name]["ranked"][:30]
     out["chosen"] = {"rule": rule.to_dict(), "nested": chosen, "plain": plain, "per_record": per_record,
                      "without_108": without_108, "regions": regions}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    path = results_path("conduction_rule_study", args.config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"results: {path}")
     return 0
 
 

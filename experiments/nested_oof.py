@@ -4,7 +4,8 @@ The plain CV of ``ecg train`` scores single fold networks on their held-out pati
 delivered model averages the fold networks. Here each outer fold's patients are predicted by an
 ensemble trained (with its own inner patient-wise folds and early stopping) on the other outer folds
 only, so thresholds chosen on these probabilities fit the ensemble's. Cached in ``.cache/oof/``.
-Then the V-confidence threshold and the atrial-origin rule are scanned on them. DS2 is not read.
+Then the V-confidence threshold and the atrial-origin rule are scanned on them (and the configuration's
+sinus-conduction rule, when it has one, is applied). DS2 is not read.
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs/bundled.toml]
 (about 12 network trainings: 6-8 minutes on the 2-core machine)
@@ -19,18 +20,17 @@ import json
 import numpy as np
 
 from app.config import resolve_cache_dir
-from experiments.s_rule_study import DECISION_KEYS, REPO_ROOT, load_study_inputs
-from models.atrial_rule import AtrialRule, decide_classes
+from experiments.s_rule_study import load_study_inputs, results_path
+from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
 from models.folds import assign_patient_folds
 from models.train import TrainingConfig, train_ensemble
 from pipeline.scoring import count_classes
 
 V, S = 2, 1
-RESULTS = REPO_ROOT / "experiments" / "results" / "nested_oof.json"
 
 
 def nested_oof(config: TrainingConfig, data) -> np.ndarray:
-    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_KEYS}
+    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}
     key = "nested-" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():
@@ -57,7 +57,7 @@ def scores(labels: np.ndarray, classes: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
-    config, data = load_study_inputs(__doc__.splitlines()[0], argv)
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     oof = nested_oof(config, data)
     rule = config.atrial_rule or AtrialRule()
     features, names = data.inputs.features, data.inputs.feature_names
@@ -65,11 +65,16 @@ def main(argv=None) -> int:
             "ensemble + atrial rule": scores(data.labels, decide_classes(oof, features, names, rule).classes)}
     for t in (0.5, 0.6, 0.7, 0.8, 0.9):
         rows[f"ensemble + rule + V threshold {t}"] = scores(data.labels, decide_classes(oof, features, names, rule, t).classes)
+    if config.conduction_rule is not None:  # the product's order: conduction rule, then atrial rule
+        rows["ensemble + sinus-conduction rule + atrial rule"] = scores(
+            data.labels, decide_classes(oof, features, names, rule, conduction=config.conduction_rule).classes)
     for name, r in rows.items():
         print(f"{name}: V {100 * r['V_se']:.1f} / {100 * r['V_ppv']:.1f}, S {100 * r['S_se']:.1f} / "
               f"{100 * r['S_ppv']:.1f}, score {r['score']:.3f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    path = results_path("nested_oof", config_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"config": str(config_path), "rows": rows}, indent=2) + "\n")
+    print(f"results: {path}")
     return 0
 
 

@@ -26,7 +26,7 @@ S, V = 1, 2
 
 
 def main(argv=None) -> int:
-    config, data = load_study_inputs(__doc__.splitlines()[0], argv)
+    config, data, _ = load_study_inputs(__doc__.splitlines()[0], argv)
     probabilities = nested_oof(config, data)
     names = list(data.inputs.feature_names)
     rows = []

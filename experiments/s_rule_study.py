@@ -28,23 +28,23 @@ from pathlib import Path
 import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
+from models.atrial_rule import DECISION_RULE_KEYS
 from models.train import TrainingConfig, compute_selection_score, train_ensemble
 from models.training_data import load_labelled_inputs
 from pipeline.scoring import count_classes
 from pipeline.splits import DS1
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_CONFIG = REPO_ROOT / "configs" / "bundled.toml"
 RESULTS = REPO_ROOT / "experiments" / "results" / "s_rule_study.json"
 GRID = {"corr_max": (0.1, 0.2, 0.3), "quality_min": (0.6, 0.75), "af_max": (0.03, 0.04, 0.05),
         "qrs_min": (0.9, 0.95), "rr_max": (1.05, 1.2)}
 N, S = 0, 1
-DECISION_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule")
-"""Configuration keys applied after the networks: they do not change the OOF probabilities (cache keys)."""
 
 
 def load_oof(config: TrainingConfig, data) -> np.ndarray:
     """Out-of-fold DS1 probabilities of ``config`` (trained once, then cached)."""
-    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_KEYS}
+    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}  # networks only
     key = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():
@@ -55,15 +55,24 @@ def load_oof(config: TrainingConfig, data) -> np.ndarray:
     return oof
 
 
-def load_study_inputs(description: str, argv=None) -> tuple[TrainingConfig, object]:
-    """Parse ``--config`` (default: the bundled configuration) and load DS1's labelled inputs."""
+def load_study_inputs(description: str, argv=None) -> tuple[TrainingConfig, object, Path]:
+    """Parse ``--config`` (default: the bundled configuration) and load DS1's labelled inputs.
+
+    Returns the configuration, the inputs and the configuration file's path.
+    """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "bundled.toml")
+    parser.add_argument("--config", type=Path, default=BUNDLED_CONFIG)
     args = parser.parse_args(argv)
     config = TrainingConfig.from_dict(tomllib.loads(args.config.read_text()))
     data = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
                                 progress=False)
-    return config, data
+    return config, data, args.config
+
+
+def results_path(name: str, config_path: Path) -> Path:
+    """``experiments/results/NAME.json`` for the bundled configuration, ``NAME-STEM.json`` for another one."""
+    same = config_path.resolve() == BUNDLED_CONFIG.resolve()
+    return REPO_ROOT / "experiments" / "results" / (f"{name}.json" if same else f"{name}-{config_path.stem}.json")
 
 
 def apply_rule(predicted: np.ndarray, column, corr_max, quality_min, af_max, qrs_min, rr_max) -> np.ndarray:

@@ -15,7 +15,7 @@ V = 2
 
 
 def main(argv=None) -> int:
-    config, data = load_study_inputs(__doc__.splitlines()[0], argv)
+    config, data, _ = load_study_inputs(__doc__.splitlines()[0], argv)
     oof = load_oof(config, data)
     for t in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9):
         p = oof.copy()

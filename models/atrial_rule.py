@@ -29,6 +29,8 @@ from models.conduction_rule import ConductionRule, find_conducted_beats
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
+DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule")
+"""Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 V_MIN_KEY = "v_min_probability"
 """Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
 FEATURES = ("p_corr_best", "p_template_quality", "rhythm_af_score_rel", "qrs_corr_lead0", "rr_pre_local_ratio")

@@ -19,12 +19,17 @@ CHAMPION_URI = f"models:/{MODEL_NAME}@{registry.CHAMPION_ALIAS}"
 
 
 BUNDLED_TAG = "bundled_sha256"
-"""Version tag: SHA-256 of the bundled ``model.keras`` the version was registered from."""
+"""Version tag: SHA-256 of the bundled ``model.keras`` and its settings, as registered."""
 
 
 def fingerprint_bundled_model() -> str:
-    """SHA-256 of the shipped ``model.keras`` file."""
-    return hashlib.sha256(BUNDLED_MODEL.read_bytes()).hexdigest()
+    """SHA-256 of the shipped ``model.keras`` file and of its settings (``model.json``, which hold the
+    decision rules): a release that only changes the rules is a new bundled model too."""
+    digest = hashlib.sha256(BUNDLED_MODEL.read_bytes())
+    settings_path = BUNDLED_MODEL.with_suffix(".json")
+    if settings_path.exists():
+        digest.update(settings_path.read_bytes())
+    return digest.hexdigest()
 
 
 def register_bundled_model() -> registry.PromotionResult:

@@ -68,6 +68,16 @@ def describe_conduction_rule(settings: dict) -> str:
             "ventricular couplets.\n")
 
 
+def describe_reproduction(command: str, rules_only: bool) -> str:
+    """How the card's model was made, for the card's "How to reproduce" section."""
+    if not rules_only:
+        return f"`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card."
+    return (f"`{command}` trains the networks on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and "
+            f"rewrites this card. These networks come from an earlier run of it; `{command} --rules-only` then applied "
+            "the configuration's decision rules to them, evaluated on DS2 and rewrote this card. CPU training is "
+            "not bit-reproducible across machines, so a new run gives slightly different networks.")
+
+
 def describe_v_threshold(settings: dict) -> str:
     """A sentence on the minimum V probability saved with the model ('' when it has none)."""
     value = settings.get("v_min_probability")
@@ -78,8 +88,11 @@ def describe_v_threshold(settings: dict) -> str:
             "include it.\n")
 
 
-def write_model_card(directory: str | Path, settings: dict, command: str) -> Path:
-    """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``)."""
+def write_model_card(directory: str | Path, settings: dict, command: str, rules_only: bool = False) -> Path:
+    """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``).
+
+    ``rules_only``: the card follows ``ecg bundle-model --rules-only`` (networks kept, rules changed).
+    """
     directory = Path(directory)
     ds2 = settings["ds2_evaluation"]
     validation = settings.get("validation", {})
@@ -128,7 +141,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
 {describe_rule(settings)}{describe_conduction_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
-`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card.
+{describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and
 writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from models import registry
+from models.atrial_rule import DECISION_RULE_KEYS
 from models.train import TrainingConfig, TrainingResult, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
@@ -54,10 +55,28 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
         "validation": result.validation_metrics,
         "train_records": sorted(set(data.record_names.tolist())),
         "n_members": len(result.folds),
-        "atrial_rule": None if config.atrial_rule is None else config.atrial_rule.to_dict(),
-        "v_min_probability": config.v_min_probability,
-        "conduction_rule": None if config.conduction_rule is None else config.conduction_rule.to_dict(),
-    }
+    } | describe_decision_rules(config)
+
+
+def describe_decision_rules(config: TrainingConfig) -> dict:
+    """The decision-rule settings of ``config`` as saved with a model."""
+    return {name: value for name, value in config.to_dict().items() if name in DECISION_RULE_KEYS}
+
+
+def replace_decision_rules(settings: dict, config: TrainingConfig) -> dict:
+    """Model settings with the decision rules of ``config`` instead of their own (networks unchanged).
+
+    Raises ``ValueError`` when ``config`` would train other networks than the ones the settings
+    describe (anything but the decision rules differs): those need a new training run.
+    """
+    saved = {k: v for k, v in settings.get("training", {}).items() if k not in DECISION_RULE_KEYS}
+    wanted = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}
+    if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(wanted, default=str)):
+        differing = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+        raise ValueError(f"The configuration differs from the model's training settings in {differing}; expected "
+                         "a change of decision rules only (retrain instead).")
+    rules = describe_decision_rules(config)
+    return {**settings, **rules, "training": {**settings["training"], **rules}}
 
 
 def fit_network_config(config: TrainingConfig, data: LabelledInputs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,73 @@ def test_rule_comes_from_the_model_settings_and_the_training_configuration():
 def test_missing_features_are_reported():
     with pytest.raises(ValueError, match="rr_post_pre_ratio"):
         find_conducted_beats(np.zeros((1, 3), np.float32), FEATURES[:3], np.zeros(1), ConductionRule())
+
+
+def test_rules_replace_only_the_rules_and_refuse_other_networks():
+    from models.bundled import BUNDLED_MODEL
+    from models.training_run import replace_decision_rules
+
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
+    config = TrainingConfig.from_dict(settings["training"])
+    changed = replace_decision_rules(settings, TrainingConfig.from_dict(
+        {**config.to_dict(), "conduction_rule": ConductionRule(p_corr_min=0.6).to_dict()}))
+    assert changed["conduction_rule"]["p_corr_min"] == 0.6 == changed["training"]["conduction_rule"]["p_corr_min"]
+    assert changed["network"] == settings["network"] and changed["feature_names"] == settings["feature_names"]
+    with pytest.raises(ValueError, match="seed"):
+        replace_decision_rules(settings, TrainingConfig.from_dict({**config.to_dict(), "seed": 7}))
+
+
+@pytest.mark.mitdb
+def test_bundled_model_carries_the_rule_and_it_turns_conducted_beats_back_to_n(mitdb_dir):
+    """Record 105 (DS2; sinus rhythm, heavy noise and artefact): the network calls some noisy sinus beats V;
+    the rule makes them N, and the beats it changes are nearly all reference N beats."""
+    from models.bundled import BUNDLED_MODEL
+    from models.predict import classify_record
+    from models.prepare import InputSettings
+    from models.registry import load_model
+    from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+    from pipeline.records import read_record
+
+    loaded = load_model(BUNDLED_MODEL)
+    decisions = DecisionRules.from_settings(loaded.settings)
+    assert decisions.conduction_rule is not None
+    record = read_record(mitdb_dir / "105")
+    beat = is_beat_symbol(record.annotations.symbols)
+    predictions = classify_record(loaded.model, InputSettings.from_dict(loaded.settings["inputs"]), record,
+                                  record.annotations.samples[beat], decisions=decisions)
+    changed = predictions.conducted_mask
+    assert changed.sum() >= 10
+    assert (np.argmax(predictions.probabilities[changed], axis=1) == 2).all()
+    assert set(predictions.classes[changed]) == {"N"}
+    reference = map_symbols_to_aami(record.annotations.symbols[beat])
+    assert (reference[changed] == "N").mean() >= 0.9
+
+
+@pytest.mark.mitdb
+def test_bundle_model_rules_only_keeps_the_networks_and_rewrites_rules_and_card(tmp_path, mitdb_dir):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    from models.bundled import BUNDLED_DIR
+
+    for name in ("model.keras", "model.json"):
+        shutil.copy(BUNDLED_DIR / name, tmp_path / name)
+    settings = json.loads((tmp_path / "model.json").read_text())
+    config = {**TrainingConfig.from_dict(settings["training"]).to_dict(),
+              "conduction_rule": ConductionRule(p_corr_min=0.6).to_dict()}
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    result = CliRunner().invoke(cli, ["bundle-model", "--config", str(config_path), "--out", str(tmp_path),
+                                      "--data-dir", str(mitdb_dir), "--rules-only"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "model.json").read_text())
+    assert saved["conduction_rule"]["p_corr_min"] == 0.6
+    assert saved["ds2_evaluation"]["beats"]["reference"] > 49000
+    assert (tmp_path / "model.keras").read_bytes() == (BUNDLED_DIR / "model.keras").read_bytes()
+    assert "--rules-only" in (tmp_path / "MODEL_CARD.md").read_text()
+    config_path.write_text(json.dumps({**config, "network": {**config["network"], "gru_units": 64}}))
+    refused = CliRunner().invoke(cli, ["bundle-model", "--config", str(config_path), "--out", str(tmp_path),
+                                       "--data-dir", str(mitdb_dir), "--rules-only"])
+    assert refused.exit_code != 0 and "network" in refused.output
