@@ -42,7 +42,9 @@ from models.training_data import load_labelled_inputs
 from pipeline.splits import DS1
 
 GRID = {"p_corr_min": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7), "quality_min": (0.5, 0.6, 0.75), "rr_min": (0.85, 0.9, 0.95),
-        "post_pre_max": (1.1, 1.2, 1.3), "v_probability_max": (0.9, 0.99, 1.01)}
+        "post_pre_max": (1.1, 1.2, 1.3), "v_probability_max": (0.9, 0.99, 1.01), "width_diff_max_ms": (40.0,)}
+"""The QRS-width limit is fixed from physiology (``models/conduction_rule.py``), not scanned: reference
+beat positions cannot show the failure it prevents (a late fiducial point on wide PVCs, end to end)."""
 MAX_V_SE_DROP = 0.005
 TIE = 0.005
 N, V = 0, 2

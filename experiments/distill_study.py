@@ -16,6 +16,7 @@ teacher's predictions cached by ``experiments/nested_oof.py`` are reproduced her
 non-determinism, so both are recomputed. DS2 is not read.
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/distill_study.py [--config configs/bundled.toml]
+       [--label-weight W ...] [--student-epochs N]
 (12 teacher and 4 x len(label weights) student trainings: about 25 minutes on the 2-core machine)
 """
 
@@ -67,6 +68,8 @@ def main(argv=None) -> int:
     parser.add_argument("--label-weight", type=float, action="append", default=None,
                         help=f"weight of the one-hot labels in the student's targets (repeatable; default "
                              f"{LABEL_WEIGHTS})")
+    parser.add_argument("--student-epochs", type=int, default=None,
+                        help="fixed student epochs instead of the teacher members' median best epoch")
     args = parser.parse_args(argv)
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], ["--config", str(args.config)])
     label_weights = tuple(args.label_weight or LABEL_WEIGHTS)
@@ -85,7 +88,7 @@ def main(argv=None) -> int:
         teacher[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
                                                     verbose=0)
         targets = result.ensemble.predict(train.inputs.as_dict(), batch_size=1024, verbose=0)
-        epochs = int(np.median([f.best_epoch for f in result.folds]))
+        epochs = args.student_epochs or int(np.median([f.best_epoch for f in result.folds]))
         epochs_used.append(epochs)
         for w in label_weights:
             start = time.perf_counter()
@@ -108,7 +111,8 @@ def main(argv=None) -> int:
         for kind, r in row.items():
             print(f"{name}, {kind}: score {r['selection_score']:.3f} V {100 * r['V_se']:.1f}/{100 * r['V_ppv']:.1f} "
                   f"S {100 * r['S_se']:.1f}/{100 * r['S_ppv']:.1f} N Se {100 * r['N_se']:.1f}")
-    path = results_path("distill_study", config_path)
+    name = "distill_study" if args.student_epochs is None else f"distill_study-epochs{args.student_epochs}"
+    path = results_path(name, config_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"config": str(config_path), "student_epochs": epochs_used, "timings": timings,
                                 "rows": rows}, indent=2) + "\n")

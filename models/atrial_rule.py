@@ -16,6 +16,10 @@ EXPERIMENTS.md row G) and travel with the model (``atrial_rule`` in its settings
 without them is used without the rule. The network's probabilities are left as they are; the
 relabelled beats are flagged.
 
+:class:`DecisionRules` gathers everything a model applies after its networks, in this order: the
+minimum V probability (:func:`network_classes`), the sinus-conduction rule
+(:mod:`models.conduction_rule`, V -> N) and this rule (N -> S).
+
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
 """
 

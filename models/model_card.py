@@ -62,10 +62,13 @@ def describe_conduction_rule(settings: dict) -> str:
     return (f"\nBefore that, the sinus-conduction rule (`models/conduction_rule.py`) relabels a beat called V as N when "
             f"the patient's sinus P wave precedes it (P correlation >= {rule['p_corr_min']}, template quality >= "
             f"{rule['quality_min']}), it is not early (pre-RR / local RR >= {rule['rr_min']}), no compensatory pause "
-            f"follows (post-RR / pre-RR <= {rule['post_pre_max']}) and p(V) < {rule['v_probability_max']}. "
-            "Thresholds chosen on DS1 nested out-of-fold ensemble probabilities only (EXPERIMENTS.md row K), before "
-            "DS2 was evaluated with it. It also turns fusion beats called V into N, which splits fusion-led "
-            "ventricular couplets.\n")
+            f"follows (post-RR / pre-RR <= {rule['post_pre_max']}), its QRS is at most {rule['width_diff_max_ms']:g} ms wider "
+            f"than the dominant beat's and p(V) < {rule['v_probability_max']}. "
+            "Thresholds chosen on DS1 nested out-of-fold ensemble probabilities only, the width limit from physiology "
+            "(EXPERIMENTS.md row K: a first version without it was also evaluated on DS2, then replaced after an "
+            "end-to-end failure on DS1). It also turns fusion beats called V into N, which splits fusion-led "
+            "ventricular couplets, and a narrow late-coupled (end-diastolic) PVC that follows a sinus P wave becomes N "
+            "when the network is less than that sure of it.\n")
 
 
 def describe_reproduction(command: str, rules_only: bool) -> str:

@@ -25,6 +25,7 @@ def features_for(rows: list[dict]) -> np.ndarray:
     {"p_template_quality": 0.3},     # no clear sinus P template (e.g. AF)
     {"rr_pre_local_ratio": 0.7},     # premature
     {"rr_post_pre_ratio": 1.6},      # followed by a compensatory pause
+    {"qrs_width_diff_ms": 70.0},     # a wide (ventricular) QRS
 ])
 def test_each_condition_is_needed(change):
     features = features_for([CONDUCTED, {**CONDUCTED, **change}])
