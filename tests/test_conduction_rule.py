@@ -142,3 +142,29 @@ def test_bundle_model_rules_only_keeps_the_networks_and_rewrites_rules_and_card(
     refused = CliRunner().invoke(cli, ["bundle-model", "--config", str(config_path), "--out", str(tmp_path),
                                        "--data-dir", str(mitdb_dir), "--rules-only"])
     assert refused.exit_code != 0 and "network" in refused.output
+
+
+def test_wide_pvcs_stay_v_end_to_end_when_the_detector_marks_them_late(excerpts_dir):
+    """Record 208's excerpt: on wide PVCs the detector's R point can fall ~90 ms after the annotation, so the
+    beat looks on time and its own QRS onset fills the P window. The QRS-width condition keeps them V."""
+    from models.bundled import BUNDLED_MODEL
+    from models.predict import classify_record
+    from models.prepare import InputSettings
+    from models.registry import load_model
+    from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+    from pipeline.records import read_record
+
+    loaded = load_model(BUNDLED_MODEL)
+    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    record = read_record(excerpts_dir / "208")
+    beat = is_beat_symbol(record.annotations.symbols)
+    reference_v = record.annotations.samples[beat][map_symbols_to_aami(record.annotations.symbols[beat]) == "V"]
+    rules = DecisionRules.from_settings(loaded.settings)
+    predictions = classify_record(loaded.model, settings, record, decisions=rules)  # detected beats
+    changed = predictions.samples[predictions.conducted_mask]
+    near_v = np.abs(changed[:, None] - reference_v[None, :]).min(axis=1) <= 0.15 * record.fs_hz if len(changed) else []
+    assert len(reference_v) > 100 and np.sum(near_v) <= 0.05 * len(reference_v)
+    without_width = DecisionRules(rules.atrial_rule, None, ConductionRule(**{
+        **rules.conduction_rule.to_dict(), "width_diff_max_ms": float("inf")}))
+    loose = classify_record(loaded.model, settings, record, decisions=without_width)
+    assert loose.conducted_mask.sum() > predictions.conducted_mask.sum()  # the condition is what holds them
