@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from models.conduction_rule import ConductionRule, find_conducted_beats
+from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
@@ -64,11 +65,7 @@ class AtrialRule:
 def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | list[str], rule: AtrialRule
                       ) -> np.ndarray:
     """Boolean per beat: the P wave, rhythm, QRS and timing conditions of the rule all hold."""
-    names = list(feature_names)
-    missing = [name for name in FEATURES if name not in names]
-    if missing:
-        raise ValueError(f"Received features without {missing}; expected the model's input features.")
-    column = lambda name: np.asarray(features[:, names.index(name)], dtype=np.float64)  # noqa: E731
+    column = read_feature_columns(features, feature_names, FEATURES)
     return ((column("p_corr_best") <= rule.corr_max) & (column("p_template_quality") >= rule.quality_min)
             & (column("rhythm_af_score_rel") <= rule.af_max) & (column("qrs_corr_lead0") >= rule.qrs_min)
             & (column("rr_pre_local_ratio") <= rule.rr_max))

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.inputs import read_feature_columns
+
 SETTINGS_KEY = "conduction_rule"
 FEATURES = ("p_corr_best", "p_template_quality", "rr_pre_local_ratio", "rr_post_pre_ratio", "qrs_width_diff_ms")
 
@@ -65,12 +67,8 @@ class ConductionRule:
 
 def find_conducted_beats(features: np.ndarray, feature_names: tuple[str, ...] | list[str], v_probability: np.ndarray,
                          rule: ConductionRule) -> np.ndarray:
-    """Boolean per beat: the P wave, timing and confidence conditions of the rule all hold."""
-    names = list(feature_names)
-    missing = [name for name in FEATURES if name not in names]
-    if missing:
-        raise ValueError(f"Received features without {missing}; expected the model's input features.")
-    column = lambda name: np.asarray(features[:, names.index(name)], dtype=np.float64)  # noqa: E731
+    """Boolean per beat: the P wave, timing, width and confidence conditions of the rule all hold."""
+    column = read_feature_columns(features, feature_names, FEATURES)
     return ((column("p_corr_best") >= rule.p_corr_min) & (column("p_template_quality") >= rule.quality_min)
             & (column("rr_pre_local_ratio") >= rule.rr_min) & (column("rr_post_pre_ratio") <= rule.post_pre_max)
             & (column("qrs_width_diff_ms") <= rule.width_diff_max_ms)

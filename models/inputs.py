@@ -49,6 +49,18 @@ class ModelInputs:
         return ModelInputs(self.waveform[mask], self.features[mask], self.feature_names)
 
 
+def read_feature_columns(features: np.ndarray, feature_names, required: tuple[str, ...]):
+    """A function returning the float64 column of a feature by name, after checking ``required`` are all there.
+
+    Raises ``ValueError`` naming the missing ones (e.g. features of another model's layout).
+    """
+    names = list(feature_names)
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise ValueError(f"Received features without {missing}; expected the model's input features.")
+    return lambda name: np.asarray(features[:, names.index(name)], dtype=np.float64)
+
+
 def select_rr_columns(names: tuple[str, ...]) -> list[int]:
     """Indices of the relative (unitless) RR features: every column not in seconds."""
     return [i for i, name in enumerate(names) if not name.endswith("_s")]
