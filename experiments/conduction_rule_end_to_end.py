@@ -13,10 +13,8 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/conduction_rule_end_to_end.py  
 
 from __future__ import annotations
 
-import json
-
 from app.config import require_data_dir
-from experiments.s_rule_study import REPO_ROOT
+from experiments.s_rule_study import REPO_ROOT, write_results
 from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
 from models.conduction_rule import ConductionRule
@@ -52,9 +50,7 @@ def main() -> int:
         print(f"{name}: reference V {100 * row['reference']['V_se']:.1f} / {100 * row['reference']['V_ppv']:.1f}, "
               f"end to end V {100 * row['end_to_end']['V_se']:.1f} / {100 * row['end_to_end']['V_ppv']:.1f}, "
               f"208 end to end V Se {100 * row['end_to_end_V_se_208']:.1f}", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, out)
     return 0
 
 

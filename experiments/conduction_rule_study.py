@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import tomllib
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.nested_oof import nested_oof
-from experiments.s_rule_study import BUNDLED_CONFIG, load_oof, results_path
+from experiments.s_rule_study import BUNDLED_CONFIG, load_oof, results_path, write_results
 from experiments.v_run_study import fmt_regions, region_figures, score_beats
 from models.atrial_rule import AtrialRule, decide_classes
 from models.conduction_rule import ConductionRule
@@ -121,9 +120,7 @@ def main(argv=None) -> int:
     out["chosen"] = {"rule": rule.to_dict(), "nested": chosen, "plain": plain, "per_record": per_record,
                      "without_108": without_108, "regions": regions}
     path = results_path("conduction_rule_study", args.config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"results: {path}")
+    write_results(path, out)
     return 0
 
 

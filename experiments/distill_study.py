@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from experiments.s_rule_study import BUNDLED_CONFIG, load_study_inputs, results_path
+from experiments.s_rule_study import BUNDLED_CONFIG, load_study_inputs, results_path, write_results
 from experiments.v_run_study import score_beats
 from models.atrial_rule import decide_classes
 from models.folds import assign_patient_folds, compute_class_weights
@@ -113,10 +112,8 @@ def main(argv=None) -> int:
                   f"S {100 * r['S_se']:.1f}/{100 * r['S_ppv']:.1f} N Se {100 * r['N_se']:.1f}")
     name = "distill_study" if args.student_epochs is None else f"distill_study-epochs{args.student_epochs}"
     path = results_path(name, config_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"config": str(config_path), "student_epochs": epochs_used, "timings": timings,
-                                "rows": rows}, indent=2) + "\n")
-    print(f"results: {path}")
+    write_results(path, {"config": str(config_path), "student_epochs": epochs_used, "timings": timings,
+                         "rows": rows})
     return 0
 
 

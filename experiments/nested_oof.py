@@ -20,7 +20,7 @@ import json
 import numpy as np
 
 from app.config import resolve_cache_dir
-from experiments.s_rule_study import load_study_inputs, results_path
+from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
 from models.folds import assign_patient_folds
 from models.train import TrainingConfig, train_ensemble
@@ -72,9 +72,7 @@ def main(argv=None) -> int:
         print(f"{name}: V {100 * r['V_se']:.1f} / {100 * r['V_ppv']:.1f}, S {100 * r['S_se']:.1f} / "
               f"{100 * r['S_ppv']:.1f}, score {r['score']:.3f}")
     path = results_path("nested_oof", config_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"config": str(config_path), "rows": rows}, indent=2) + "\n")
-    print(f"results: {path}")
+    write_results(path, {"config": str(config_path), "rows": rows})
     return 0
 
 

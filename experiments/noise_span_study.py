@@ -19,7 +19,6 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/noise_span_study.py [--data-dir
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tomllib
 from dataclasses import replace
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
-from experiments.s_rule_study import load_oof
+from experiments.s_rule_study import load_oof, write_results
 from models.atrial_rule import DecisionRules
 from models.train import TrainingConfig
 from models.training_data import load_labelled_inputs
@@ -104,9 +103,7 @@ def main(argv=None) -> int:
             figures = summarize(report)
             results[f"{labels} / {name}"] = figures
             print(format_row(labels, name, figures), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"records": list(DS1), "results": results}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, {"records": list(DS1), "results": results})
     return 0
 
 

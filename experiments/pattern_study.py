@@ -17,11 +17,11 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/pattern_study.py [--data-dir DI
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from experiments.noise_span_study import REPO_ROOT, parse_study_args, percent
+from experiments.s_rule_study import write_results
 from pipeline import regions
 from pipeline.region_eval import evaluate_regions
 from pipeline.regions import RegionSettings
@@ -81,9 +81,7 @@ def main(argv=None) -> int:
         figures = evaluate_fusion_in_trigeminy(data_dir, labeler, labels)
         results[f"{labels} / both + F in trigeminy"] = figures
         print(format_row(labels, "both + F in trigeminy", figures), flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"records": list(DS1), "results": results}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, {"records": list(DS1), "results": results})
     return 0
 
 

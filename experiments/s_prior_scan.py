@@ -12,10 +12,8 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/s_prior_scan.py [--config confi
 
 from __future__ import annotations
 
-import json
-
 from experiments.nested_oof import nested_oof
-from experiments.s_rule_study import REPO_ROOT, load_study_inputs
+from experiments.s_rule_study import REPO_ROOT, load_study_inputs, write_results
 from models.atrial_rule import decide_classes
 from models.train import compute_selection_score
 from pipeline.scoring import count_classes
@@ -42,9 +40,7 @@ def main(argv=None) -> int:
         print(f"S weight {weight:>4}: score {row['selection_score']:.3f}  S {100 * row['S_se']:.1f}/"
               f"{100 * row['S_ppv']:.1f}  V {100 * row['V_se']:.1f}/{100 * row['V_ppv']:.1f}  N Se "
               f"{100 * row['N_se']:.1f}", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"weights": WEIGHTS, "rows": rows}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, {"weights": WEIGHTS, "rows": rows})
     return 0
 
 

@@ -69,6 +69,13 @@ def load_study_inputs(description: str, argv=None) -> tuple[TrainingConfig, obje
     return config, data, args.config
 
 
+def write_results(path: Path, data: dict) -> None:
+    """Write a study's results as indented JSON (creating ``experiments/results/``) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"results: {path}")
+
+
 def results_path(name: str, config_path: Path) -> Path:
     """``experiments/results/NAME.json`` for the bundled configuration, ``NAME-STEM.json`` for another one."""
     same = config_path.resolve() == BUNDLED_CONFIG.resolve()
@@ -110,10 +117,7 @@ def main(argv=None) -> int:
           f"F1 {baseline['S_f1']:.3f} score {baseline['selection_score']:.3f}")
     for r in rows[:8]:
         print({k: round(v, 3) for k, v in r.items()})
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"config": str(args.config), "baseline": baseline, "grid": GRID,
-                                   "ranked": rows}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, {"config": str(args.config), "baseline": baseline, "grid": GRID, "ranked": rows})
     return 0
 
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
-from experiments.s_rule_study import load_oof
+from experiments.s_rule_study import load_oof, write_results
 from models.atrial_rule import DecisionRules
 from models.train import TrainingConfig, compute_selection_score
 from models.training_data import load_labelled_inputs
@@ -181,10 +180,7 @@ def main(argv=None) -> int:
                                row["corr_min"], row["template_max"], row["p_min"])
         row["regions"] = region_figures(data_dir, samples, predicted, record_names)
         print(f"{fmt(row)}\n    regions: {fmt_regions(row['regions'])}", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"config": str(args.config), "baseline": baseline, "grid": GRID,
-                                   "ranked": rows}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    write_results(RESULTS, {"config": str(args.config), "baseline": baseline, "grid": GRID, "ranked": rows})
     return 0
 
 
