@@ -7,7 +7,7 @@ prepares beats exactly as training did.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from pipeline.clean import CleaningSettings, clean_signal
 from pipeline.datasets import encode_classes, order_leads
 from pipeline.features import BeatContext, FeatureSettings, compute_beat_context
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
-from pipeline.segment import segment_beats
+from pipeline.segment import anchor_beats, segment_beats
 from pipeline.types import Beats, Record, SegmentationSettings
 from models.inputs import ModelInputs, assemble_inputs
 
@@ -62,15 +62,21 @@ def clean_record(record: Record, settings: InputSettings) -> np.ndarray:
 
 def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
                   clean_mv: np.ndarray | None = None) -> PreparedBeats:
-    """Segment the beats at ``r_peaks`` (all the record's beats) and build their network inputs."""
+    """Segment the beats at ``r_peaks`` (all the record's beats) and build their network inputs.
+
+    With anchoring on (``settings.segmentation.anchor_search_s > 0``) windows, RR intervals and
+    context are taken at the anchored positions (:func:`pipeline.segment.anchor_beats`); the
+    returned beats keep the positions as given, which are what outputs and scoring report.
+    """
     if record.fs_hz != settings.segmentation.fs_hz:
         raise ValueError(f"Record {record.name}: received fs_hz={record.fs_hz:g}; the model expects "
                          f"{settings.segmentation.fs_hz:g} Hz (read the record with read_record).")
     clean_mv = clean_record(record, settings) if clean_mv is None else clean_mv
-    peaks = np.asarray(r_peaks, dtype=np.int64)
+    given = np.asarray(r_peaks, dtype=np.int64)
+    peaks = anchor_beats(clean_mv, given, record.fs_hz, settings.segmentation)
     beats = segment_beats(clean_mv, peaks, record.fs_hz, settings.segmentation)
     context = compute_beat_context(clean_mv, peaks, record.fs_hz, beats, settings.features)
-    return PreparedBeats(beats, context, assemble_inputs(beats, context))
+    return PreparedBeats(replace(beats, samples=given), context, assemble_inputs(beats, context))
 
 
 def prepare_reference_beats(record: Record, settings: InputSettings,

@@ -130,18 +130,33 @@ class SegmentationSettings:
         ``[peak - pre_samples, peak + post_samples)``, so the peak is at index ``pre_samples``.
     local_window_s : float
         Length of the centred window for the local median RR.
+    anchor_search_s : float
+        0 (default): windows and RR intervals are taken at the given beat positions. Above 0: each
+        position is first moved to the QRS's slope-energy peak, searched within this distance
+        (:func:`pipeline.segment.anchor_beats`), so that beats given by different fiducial conventions
+        (reference annotations, the detector) are cut alike.
+    anchor_smooth_s : float
+        Width of the centred moving average of the slope energy used by the anchoring.
+    anchor_fine_s : float
+        Half-width of the final search, around the slope-energy peak, for the lead's first major deflection.
     """
 
     fs_hz: float = 360.0
     pre_s: float = 0.25
     post_s: float = 0.45
     local_window_s: float = 30.0
+    anchor_search_s: float = 0.0
+    anchor_smooth_s: float = 0.1
+    anchor_fine_s: float = 0.1
 
     def __post_init__(self) -> None:
         checks = (("fs_hz", self.fs_hz > 0, "a positive rate in Hz"),
                   ("pre_s", self.pre_s >= 0, "a non-negative duration in s"),
                   ("post_s", self.post_s > 0, "a positive duration in s"),
-                  ("local_window_s", self.local_window_s > 0, "a positive duration in s"))
+                  ("local_window_s", self.local_window_s > 0, "a positive duration in s"),
+                  ("anchor_search_s", 0 <= self.anchor_search_s <= 0.2, "a duration in s from 0 to 0.2"),
+                  ("anchor_smooth_s", self.anchor_smooth_s > 0, "a positive duration in s"),
+                  ("anchor_fine_s", 0 <= self.anchor_fine_s <= 0.2, "a duration in s from 0 to 0.2"))
         for name, ok, expected in checks:
             if not ok:
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected {expected}.")
@@ -159,9 +174,17 @@ class SegmentationSettings:
         return self.pre_samples + self.post_samples
 
     def to_dict(self) -> dict[str, float]:
-        """Plain dict (JSON-serialisable) of the settings."""
-        return {"fs_hz": float(self.fs_hz), "pre_s": float(self.pre_s), "post_s": float(self.post_s),
-                "local_window_s": float(self.local_window_s)}
+        """Plain dict (JSON-serialisable) of the settings.
+
+        The anchoring keys appear only when anchoring is on, so settings saved before it existed
+        (models, caches keyed on them) serialise as they did.
+        """
+        values = {"fs_hz": float(self.fs_hz), "pre_s": float(self.pre_s), "post_s": float(self.post_s),
+                  "local_window_s": float(self.local_window_s)}
+        if self.anchor_search_s > 0:
+            values |= {"anchor_search_s": float(self.anchor_search_s), "anchor_smooth_s": float(self.anchor_smooth_s),
+                       "anchor_fine_s": float(self.anchor_fine_s)}
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, float]) -> "SegmentationSettings":

@@ -12,12 +12,13 @@ from models.evaluate import evaluate_records, expected_calibration_error, refere
 from models.folds import assign_patient_folds, compute_class_weights
 from models.inputs import build_waveform, compute_lead_scales, select_rr_columns
 from models.network import NetworkConfig
-from models.prepare import InputSettings, prepare_reference_beats
+from models.prepare import InputSettings, prepare_beats, prepare_reference_beats
 from models.train import TrainingConfig, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.detect import detect_record_peaks
 from pipeline.records import read_annotations, read_record
-from pipeline.scoring import NO_BEAT
+from pipeline.scoring import NO_BEAT, match_beats
+from pipeline.types import SegmentationSettings
 
 EXCERPTS = ("100", "106", "119", "201", "208", "232")
 
@@ -37,6 +38,26 @@ def test_inputs_are_patient_relative(excerpts_dir):
     np.testing.assert_allclose(other.inputs.waveform, base.inputs.waveform, atol=1e-3)
     assert base.inputs.waveform.shape[1:] == (252, 4)
     assert not any(name.endswith("_s") for name in base.inputs.feature_names)
+
+
+def test_anchored_inputs_do_not_depend_on_who_placed_the_beat(excerpts_dir):
+    """119's PVCs: reference and detector fiducials differ by ~90 ms; with anchoring the inputs agree."""
+    record = read_record(excerpts_dir / "119")
+    detected = detect_record_peaks(record).samples
+    differences = {}
+    for search_s in (0.0, 0.08):
+        settings = InputSettings(segmentation=SegmentationSettings(anchor_search_s=search_s))
+        reference, labels = prepare_reference_beats(record, settings)
+        found = prepare_beats(record, detected, settings)
+        assert np.array_equal(found.beats.samples, detected)  # outputs keep the positions given
+        ref_index, det_index = match_beats(reference.beats.samples, detected, record.fs_hz)
+        is_v = labels[ref_index] == 2
+        for part in ("waveform", "features"):
+            gap = getattr(reference.inputs, part)[ref_index[is_v]] - getattr(found.inputs, part)[det_index[is_v]]
+            differences[search_s, part] = np.mean(np.abs(gap))
+    assert is_v.sum() > 50
+    assert differences[0.08, "waveform"] < 0.01 * differences[0.0, "waveform"]
+    assert differences[0.08, "features"] < 0.01 * differences[0.0, "features"]
 
 
 def test_lead_scales_make_the_template_positive_and_unit_size():
