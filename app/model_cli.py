@@ -125,13 +125,14 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
               help="Where to write the model (default: models/bundled).")
 @click.option("--rules-only", is_flag=True,
               help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
-                   "v_min_probability), test once on DS2 and rewrite the card. No training.")
+                   "v_min_probability) and ensemble size (ensemble_members), test once on DS2 and rewrite the card. "
+                   "No training.")
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
                          out_dir: Path | None, rules_only: bool) -> None:
     """Regenerate the bundled model: train on DS1, save it, test it once on DS2, write its card.
 
     With --rules-only, the networks already in the output directory are kept and only the rules
-    applied after them (chosen on DS1 out-of-fold predictions) change.
+    applied after them (chosen on DS1 out-of-fold predictions) and the number of them averaged change.
 
     Example: ecg bundle-model --config configs/bundled.toml
     """
@@ -141,7 +142,8 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.evaluate import evaluate_records, write_report
     from models.model_card import add_ds2_evaluation, write_model_card
     from models.prepare import InputSettings
-    from models.training_run import MODEL_NAME, replace_decision_rules, run_training, save_model_files
+    from models.training_run import (MODEL_NAME, keep_members, replace_post_training_settings, run_training,
+                                     save_model_files)
     from pipeline.splits import DS2
 
     directory = config.require_data_dir(data_dir)
@@ -151,12 +153,16 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     if rules_only:
         loaded = registry.load_model(target / "model.keras")
         try:
-            rule_settings = replace_decision_rules(loaded.settings, training)
+            rule_settings = replace_post_training_settings(loaded.settings, training)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--config") from error
+        kept = keep_members(loaded.model, training.n_members)
         keras_path = target / "model.keras"
-        keras_path.with_suffix(".json").write_text(json.dumps(rule_settings, indent=2, default=str) + "\n",
-                                                   encoding="utf-8")
+        if kept is loaded.model:  # the same networks: the model file stays byte for byte
+            keras_path.with_suffix(".json").write_text(json.dumps(rule_settings, indent=2, default=str) + "\n",
+                                                       encoding="utf-8")
+        else:
+            save_model_files(kept, rule_settings, target)
         loaded = registry.load_model(keras_path)
     else:
         outcome = run_training(directory, config.resolve_cache_dir(), training, mlruns_dir=mlruns_dir,

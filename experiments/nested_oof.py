@@ -50,7 +50,7 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False) -> tuple[
         return np.load(path), read_detected(e2e_path) if end_to_end else None
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
-    inner_config = dataclasses.replace(config, n_folds=config.n_folds - 1)
+    inner_config = inner_configuration(config)
     oof = np.zeros((len(data), config.network.n_classes), np.float32)
     detected = {}
     for fold in range(config.n_folds):
@@ -67,6 +67,12 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False) -> tuple[
         np.savez(e2e_path, **{f"{name}/{part}": array for name, parts in detected.items()
                               for part, array in parts.items()})
     return oof, detected if end_to_end else None
+
+
+def inner_configuration(config: TrainingConfig) -> TrainingConfig:
+    """The configuration of an outer fold's inner ensemble: one fold fewer, as many members as it can have."""
+    members = None if config.ensemble_members is None else min(config.ensemble_members, config.n_folds - 1)
+    return dataclasses.replace(config, n_folds=config.n_folds - 1, ensemble_members=members)
 
 
 def predict_detected(ensemble, name: str, config: TrainingConfig) -> dict[str, np.ndarray]:
@@ -103,9 +109,10 @@ def scores(labels: np.ndarray, classes: np.ndarray) -> dict:
 
 
 def summarise(c: ClassificationCounts) -> dict:
+    """Selection figures and the EC57 matrix (rows reference N S V F Q, no beat; columns the same, labelled)."""
     return {"V_se": c.sensitivity(V), "V_ppv": c.positive_predictivity(V), "V_f1": c.f1(V),
             "S_se": c.sensitivity(S), "S_ppv": c.positive_predictivity(S), "S_f1": c.f1(S),
-            "score": (c.f1(V) + c.f1(S)) / 2}
+            "score": (c.f1(V) + c.f1(S)) / 2, "matrix": c.matrix.tolist()}
 
 
 def main(argv=None) -> int:

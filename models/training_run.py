@@ -17,7 +17,8 @@ import numpy as np
 
 from models import registry
 from models.atrial_rule import DECISION_RULE_KEYS
-from models.train import TrainingConfig, TrainingResult, train_ensemble
+from models.explain import MEMBER_PREFIX
+from models.train import TrainingConfig, TrainingResult, build_ensemble, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.splits import DS1
@@ -54,7 +55,7 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
         "training": config.to_dict(),
         "validation": result.validation_metrics,
         "train_records": sorted(set(data.record_names.tolist())),
-        "n_members": len(result.folds),
+        "n_members": config.n_members,
     } | describe_decision_rules(config)
 
 
@@ -63,20 +64,39 @@ def describe_decision_rules(config: TrainingConfig) -> dict:
     return {name: value for name, value in config.to_dict().items() if name in DECISION_RULE_KEYS}
 
 
-def replace_decision_rules(settings: dict, config: TrainingConfig) -> dict:
-    """Model settings with the decision rules of ``config`` instead of their own (networks unchanged).
+POST_TRAINING_KEYS = DECISION_RULE_KEYS + ("ensemble_members",)
+"""Configuration keys that change a trained model without training: the decision rules and the ensemble size."""
+
+
+def replace_post_training_settings(settings: dict, config: TrainingConfig) -> dict:
+    """Model settings with the decision rules and ensemble size of ``config`` (networks unchanged).
 
     Raises ``ValueError`` when ``config`` would train other networks than the ones the settings
-    describe (anything but the decision rules differs): those need a new training run.
+    describe (anything else differs), or asks for more members than the model has: those need a
+    new training run.
     """
-    saved = {k: v for k, v in settings.get("training", {}).items() if k not in DECISION_RULE_KEYS}
-    wanted = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}
+    saved = {k: v for k, v in settings.get("training", {}).items() if k not in POST_TRAINING_KEYS}
+    wanted = {k: v for k, v in config.to_dict().items() if k not in POST_TRAINING_KEYS}
     if json.loads(json.dumps(saved, default=str)) != json.loads(json.dumps(wanted, default=str)):
         differing = sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
         raise ValueError(f"The configuration differs from the model's training settings in {differing}; expected "
-                         "a change of decision rules only (retrain instead).")
+                         "a change of decision rules or ensemble size only (retrain instead).")
+    if config.n_members > settings.get("n_members", config.n_folds):
+        raise ValueError(f"The configuration asks for {config.n_members} ensemble members; the model has "
+                         f"{settings.get('n_members')} (retrain instead).")
     rules = describe_decision_rules(config)
-    return {**settings, **rules, "training": {**settings["training"], **rules}}
+    training = {k: v for k, v in settings["training"].items() if k != "ensemble_members"}
+    members = {} if config.ensemble_members is None else {"ensemble_members": config.ensemble_members}
+    return {**settings, **rules, "n_members": config.n_members, "training": {**training, **rules, **members}}
+
+
+def keep_members(model, n_members: int):
+    """The ensemble ``model`` reduced to its first ``n_members`` member networks (the same model when it has no more)."""
+    members = sorted((layer for layer in model.layers if layer.name.startswith(MEMBER_PREFIX)),
+                     key=lambda layer: int(layer.name[len(MEMBER_PREFIX):]))
+    if len(members) <= n_members:
+        return model
+    return build_ensemble(members[:n_members])
 
 
 def fit_network_config(config: TrainingConfig, data: LabelledInputs):

@@ -60,6 +60,13 @@ def test_anchored_inputs_do_not_depend_on_who_placed_the_beat(excerpts_dir):
     assert differences[0.08, "features"] < 0.01 * differences[0.0, "features"]
 
 
+def test_ensemble_size_is_checked_and_old_configurations_serialise_unchanged():
+    assert "ensemble_members" not in TrainingConfig().to_dict() and TrainingConfig().n_members == 4
+    assert TrainingConfig.from_dict(TrainingConfig(ensemble_members=2).to_dict()).n_members == 2
+    with pytest.raises(ValueError, match="ensemble_members"):
+        TrainingConfig(n_folds=4, ensemble_members=5)
+
+
 def test_lead_scales_make_the_template_positive_and_unit_size():
     bump = np.zeros(50)
     bump[20:30] = np.sin(np.linspace(0, np.pi, 10))
@@ -105,9 +112,12 @@ def test_cached_inputs_are_reused(excerpt_inputs, excerpts_dir, tmp_path):
 
 @pytest.mark.slow
 def test_cross_validated_training_learns_and_scores_every_patient(excerpt_inputs):
-    config = TrainingConfig(n_folds=3, epochs=3, patience=3, network=NetworkConfig(gru_units=8, dense_units=16))
+    config = TrainingConfig(n_folds=3, epochs=3, patience=3, network=NetworkConfig(gru_units=8, dense_units=16),
+                            ensemble_members=2)
     result = train_ensemble(excerpt_inputs, config, progress=False)
-    assert len(result.folds) == 3
+    assert len(result.folds) == 3  # every fold trained and scored; the first two delivered
+    assert [layer.name for layer in result.ensemble.layers if layer.name.startswith("member_")] == [
+        "member_0", "member_1"]
     assert result.oof_probabilities.shape == (len(excerpt_inputs), 5)
     assert np.allclose(result.oof_probabilities.sum(axis=1), 1.0, atol=1e-4)  # every beat scored out of fold
     assert result.oof_counts.matrix[:-1].sum() == len(excerpt_inputs)
