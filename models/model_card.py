@@ -77,7 +77,8 @@ def describe_reproduction(command: str, rules_only: bool) -> str:
         return f"`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card."
     return (f"`{command}` trains the networks on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and "
             f"rewrites this card. These networks come from an earlier run of it; `{command} --rules-only` then applied "
-            "the configuration's decision rules to them, evaluated on DS2 and rewrote this card. CPU training is "
+            "the configuration's decision rules and ensemble size to them, evaluated on DS2 and rewrote this card. CPU "
+            "training is "
             "not bit-reproducible across machines, so a new run gives slightly different networks.")
 
 
@@ -89,6 +90,16 @@ def describe_v_threshold(settings: dict) -> str:
     return (f"\nA V call whose probability is below {value} gives way to the next most probable class (threshold "
             "chosen on DS1 by nested cross-validation of the ensemble, `experiments/nested_oof.py`); the DS2 rows "
             "include it.\n")
+
+
+def describe_members(settings: dict) -> str:
+    """How many networks the ensemble averages, out of the folds trained."""
+    n_members, n_folds = settings.get("n_members", "?"), settings["training"].get("n_folds", "?")
+    if n_members == n_folds:
+        return f"An ensemble of {n_members} networks (one per patient-wise fold of DS1)"
+    return (f"An ensemble of {n_members} networks: the first {n_members} of the {n_folds} trained on patient-wise "
+            f"folds of DS1 (all {n_folds} give the cross-validated figures below; fewer members cost proportionally "
+            f"less to run, and the number was chosen by DS1 nested cross-validation, EXPERIMENTS.md row O)")
 
 
 def write_model_card(directory: str | Path, settings: dict, command: str, rules_only: bool = False) -> Path:
@@ -108,7 +119,7 @@ def write_model_card(directory: str | Path, settings: dict, command: str, rules_
 be used on their own for diagnosis or treatment.
 
 ## What it is
-An ensemble of {settings.get('n_members', '?')} networks (one per patient-wise fold of DS1), each: Conv1D front end
+{describe_members(settings)}, each: Conv1D front end
 over the beat window (both leads and each lead minus the record's dominant beat, scaled by that template) ->
 bidirectional GRU ({training['network']['gru_units']} units per direction, cuDNN-eligible) -> additive attention,
 merged with {len(settings['feature_names'])} patient-relative features (RR ratios, morphology against the
