@@ -14,14 +14,11 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/ensemble_size_study.py [--confi
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
-import json
 
 import numpy as np
 
-from app.config import resolve_cache_dir
-from experiments.nested_oof import inner_configuration, scores
+from experiments.nested_oof import inner_configuration, oof_cache_path, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
 from models.folds import assign_patient_folds
@@ -30,9 +27,7 @@ from models.train import TrainingConfig, train_ensemble
 
 def member_oof(config: TrainingConfig, data) -> np.ndarray:
     """(n_beats, n_folds - 1, n_classes): each inner member's probabilities for its outer fold's beats."""
-    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS + ("ensemble_members",)}
-    key = "members-" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
-    path = resolve_cache_dir() / "oof" / f"{key}.npy"
+    path = oof_cache_path("members", config, DECISION_RULE_KEYS + ("ensemble_members",))
     if path.exists():
         return np.load(path)
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)

@@ -39,13 +39,19 @@ from pipeline.scoring import ClassificationCounts, compare_beats, compare_classe
 V, S = 2, 1
 
 
+def oof_cache_path(prefix: str, config: TrainingConfig, ignored: tuple[str, ...] = DECISION_RULE_KEYS):
+    """``.cache/oof/PREFIX-HASH.npy``, the hash over the configuration without the ``ignored`` keys (settings
+    that do not change the networks' predictions)."""
+    values = {k: v for k, v in config.to_dict().items() if k not in ignored}
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+    return resolve_cache_dir() / "oof" / f"{prefix}-{digest}.npy"
+
+
 def nested_oof(config: TrainingConfig, data, end_to_end: bool = False) -> tuple[np.ndarray, dict | None]:
     """Nested OOF probabilities at the reference positions, and (``end_to_end``) per DS1 record the
     detected beats' positions, probabilities and features; both cached under ``.cache/oof/``."""
-    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}
-    key = "nested-" + hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
-    path = resolve_cache_dir() / "oof" / f"{key}.npy"
-    e2e_path = path.with_name(f"{key}-e2e.npz")
+    path = oof_cache_path("nested", config)
+    e2e_path = path.with_name(f"{path.stem}-e2e.npz")
     if path.exists() and (not end_to_end or e2e_path.exists()):
         return np.load(path), read_detected(e2e_path) if end_to_end else None
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)

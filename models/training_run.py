@@ -17,7 +17,7 @@ import numpy as np
 
 from models import registry
 from models.atrial_rule import DECISION_RULE_KEYS
-from models.explain import MEMBER_PREFIX
+from models.explain import find_attention_members
 from models.train import TrainingConfig, TrainingResult, build_ensemble, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
@@ -92,8 +92,7 @@ def replace_post_training_settings(settings: dict, config: TrainingConfig) -> di
 
 def keep_members(model, n_members: int):
     """The ensemble ``model`` reduced to its first ``n_members`` member networks (the same model when it has no more)."""
-    members = sorted((layer for layer in model.layers if layer.name.startswith(MEMBER_PREFIX)),
-                     key=lambda layer: int(layer.name[len(MEMBER_PREFIX):]))
+    members = find_attention_members(model)
     if len(members) <= n_members:
         return model
     return build_ensemble(members[:n_members])
