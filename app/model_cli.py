@@ -143,7 +143,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.model_card import add_ds2_evaluation, write_model_card
     from models.prepare import InputSettings
     from models.training_run import (MODEL_NAME, keep_members, replace_post_training_settings, run_training,
-                                     save_model_files)
+                                     save_model_files, write_model_settings)
     from pipeline.splits import DS2
 
     directory = config.require_data_dir(data_dir)
@@ -159,8 +159,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
         kept = keep_members(loaded.model, training.n_members)
         keras_path = target / "model.keras"
         if kept is loaded.model:  # the same networks: the model file stays byte for byte
-            keras_path.with_suffix(".json").write_text(json.dumps(rule_settings, indent=2, default=str) + "\n",
-                                                       encoding="utf-8")
+            write_model_settings(rule_settings, target)
         else:
             save_model_files(kept, rule_settings, target)
         loaded = registry.load_model(keras_path)

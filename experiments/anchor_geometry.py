@@ -51,11 +51,13 @@ def main() -> int:
             anchored[c].extend(np.abs(det_anchor - ref_anchor)[cls == k] * to_ms)
         moved_n = (ref_anchor - ref)[cls == 0] * to_ms
         n_jitter[name] = float(np.median(np.abs(moved_n - np.median(moved_n))))
-        v_shift.extend((ref_anchor - ref)[cls == 2] * to_ms)
-        if (cls == 2).sum() >= 20:
-            per_record_v[name] = {"v_beats": int((cls == 2).sum()),
-                                  "detector_minus_reference_median_ms": float(np.median((det - ref)[cls == 2] * to_ms)),
-                                  "anchor_minus_reference_median_ms": float(np.median(v_shift[-(cls == 2).sum():]))}
+        is_v = cls == 2
+        moved_v = (ref_anchor - ref)[is_v] * to_ms
+        v_shift.extend(moved_v)
+        if is_v.sum() >= 20:
+            per_record_v[name] = {"v_beats": int(is_v.sum()),
+                                  "detector_minus_reference_median_ms": float(np.median((det - ref)[is_v] * to_ms)),
+                                  "anchor_minus_reference_median_ms": float(np.median(moved_v))}
     out = {"settings": ANCHORED.to_dict(),
            "detector_vs_reference_over_40ms": {c: float(np.mean(np.array(raw[c]) > 40)) for c in CLASSES},
            "anchors_differ_over_20ms": {c: float(np.mean(np.array(anchored[c]) > 20)) for c in CLASSES},

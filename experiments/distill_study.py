@@ -30,6 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from experiments.nested_oof import inner_configuration
 from experiments.s_rule_study import BUNDLED_CONFIG, load_study_inputs, results_path, write_results
 from experiments.v_run_study import score_beats
 from models.atrial_rule import decide_classes
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     label_weights = tuple(args.label_weight or LABEL_WEIGHTS)
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
-    inner_config = dataclasses.replace(config, n_folds=config.n_folds - 1)
+    inner_config = inner_configuration(config)
     n_classes = config.network.n_classes
     teacher = np.zeros((len(data), n_classes), np.float32)
     students = {w: np.zeros((len(data), n_classes), np.float32) for w in label_weights}

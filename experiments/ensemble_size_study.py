@@ -1,7 +1,7 @@
 """How much the delivered ensemble's size matters, on DS1 nested cross-validation (EXPERIMENTS.md row O).
 
-Inference cost grows with the number of member networks (BENCHMARKS.md section 5: one member runs at
-about 34,000 beats/s on the AMD 2-core machine, the 4-member ensemble at about 11,000). As in
+Inference cost grows with the number of member networks (BENCHMARKS.md section 5: the 4-member ensemble
+runs at 10,800-11,500 beats/s on the AMD 2-core machine, a single member at about 4x that). As in
 ``experiments/nested_oof.py``, each outer DS1 fold is predicted by a 3-member inner ensemble trained on
 the other outer folds; here every member's probabilities are kept, so that ensembles of 1, 2 and 3
 members (every subset, averaged) are scored with the configuration's decision rules. Cached in

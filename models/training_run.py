@@ -203,5 +203,12 @@ def save_model_files(model, settings: dict, directory: str | Path) -> Path:
         staged = Path(tmp) / "model.keras"
         model.save(staged)
         staged.replace(directory / "model.keras")
-    (directory / "model.json").write_text(json.dumps(settings, indent=2, default=str) + "\n", encoding="utf-8")
+    write_model_settings(settings, directory)
     return directory / "model.keras"
+
+
+def write_model_settings(settings: dict, directory: str | Path) -> Path:
+    """Write ``model.json`` (the settings saved beside ``model.keras``) into ``directory``."""
+    path = Path(directory) / "model.json"
+    path.write_text(json.dumps(settings, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
