@@ -477,12 +477,13 @@ def warm_worker(threads: int, model_path: str | None = None) -> None:
 def preload_model(path: Path) -> None:
     """Load the model file at ``path`` and trace its predict function on one dummy beat."""
     from models.loading import load_local
-    from models.network import predict_probabilities, read_input_shapes
+    from models.network import PREDICT_BATCH_SIZE, predict_probabilities, read_input_shapes
 
     loaded = load_local(path)
     shapes = read_input_shapes(loaded.model)
-    predict_probabilities(loaded.model, np.zeros((1, *shapes["waveform"]), np.float32),
-                          np.zeros((1, *shapes["features"]), np.float32))
+    n_beats = PREDICT_BATCH_SIZE + 1  # one full batch and one tail batch: both batch shapes traced
+    predict_probabilities(loaded.model, np.zeros((n_beats, *shapes["waveform"]), np.float32),
+                          np.zeros((n_beats, *shapes["features"]), np.float32))
     _worker_state.update(preloaded=(loaded.local_path, fingerprint_weights(loaded.model), loaded))
 
 

@@ -246,8 +246,15 @@ def prepare_for_inference(model: keras.Model) -> keras.Model:
     return model
 
 
+PREDICT_BATCH_SIZE = 1024
+"""Beats per batch of :func:`predict_probabilities`."""
+PREDICT_TAIL_BATCH_SIZE = 256
+"""Beats per batch for what is left after the full batches."""
+
+
 def predict_probabilities(model: keras.Model, waveform: np.ndarray, features: np.ndarray, *,
-                          batch_size: int = 512) -> np.ndarray:
+                          batch_size: int = PREDICT_BATCH_SIZE,
+                          tail_batch_size: int = PREDICT_TAIL_BATCH_SIZE) -> np.ndarray:
     """Class probabilities of every beat, in fixed-size batches.
 
     Parameters
@@ -259,11 +266,16 @@ def predict_probabilities(model: keras.Model, waveform: np.ndarray, features: np
     features : np.ndarray
         (n_beats, n_features).
     batch_size : int
-        Beats per batch. The last batch is padded to the same size, so that the predict function is
-        traced once rather than once per record length. (On the 2-core machine this loop ran at
+        Beats per full batch. Batches have fixed sizes, so that the predict function is traced
+        twice per process rather than once per record length. (On the 2-core machine this loop ran at
         about 22,000 beats/s where ``model.predict`` on the same arrays ran at about 14,000.)
-        512 rather than 1024: a 30-minute record has about 2,000 beats, and padding its last batch
-        to 1024 wasted a fifth of the work (10 MIT-BIH records: 13,200 vs 12,200 beats/s).
+        1024-beat batches ran about 10 % faster than 512-beat ones on the DS2 beats (BENCHMARKS.md
+        section 5, session 7).
+    tail_batch_size : int
+        Beats per batch for the rest, the last one padded: a 30-minute record has about 2,000
+        beats, and padding its last batch to 1024 wasted a fifth of the work (session 2: 10 MIT-BIH
+        records, 13,200 vs 12,200 beats/s); with 256-beat tail batches at most 255 padded beats are
+        computed per call.
 
     Returns
     -------
@@ -275,15 +287,24 @@ def predict_probabilities(model: keras.Model, waveform: np.ndarray, features: np
     ModelSettingsMismatchError
         The arrays do not have the model's per-beat shapes.
     """
+    if not 0 < tail_batch_size <= batch_size:
+        raise ValueError(f"tail_batch_size must be in 1..batch_size ({batch_size}), got {tail_batch_size}")
     check_inputs_match(model, waveform, features)
     n_beats = len(waveform)
     probabilities = np.empty((n_beats, model.output_shape[-1]), dtype=np.float32)
-    for start in range(0, n_beats, batch_size):
-        stop = min(start + batch_size, n_beats)
-        batch = {INPUT_WAVEFORM: pad_rows(waveform[start:stop], batch_size),
-                 INPUT_FEATURES: pad_rows(features[start:stop], batch_size)}
+    for start, size in plan_batches(n_beats, batch_size, tail_batch_size):
+        stop = min(start + size, n_beats)
+        batch = {INPUT_WAVEFORM: pad_rows(waveform[start:stop], size),
+                 INPUT_FEATURES: pad_rows(features[start:stop], size)}
         probabilities[start:stop] = np.asarray(model.predict_on_batch(batch))[: stop - start]
     return probabilities
+
+
+def plan_batches(n_beats: int, batch_size: int, tail_batch_size: int) -> list[tuple[int, int]]:
+    """(first beat, batch size) of each batch: full ``batch_size`` batches, then ``tail_batch_size`` ones."""
+    n_full = n_beats // batch_size
+    full = [(i * batch_size, batch_size) for i in range(n_full)]
+    return full + [(start, tail_batch_size) for start in range(n_full * batch_size, n_beats, tail_batch_size)]
 
 
 def pad_rows(values: np.ndarray, n_rows: int) -> np.ndarray:

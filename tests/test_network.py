@@ -20,6 +20,7 @@ from models.network import (
     check_inputs_match,
     find_cudnn_ineligible_layers,
     iter_gru_layers,
+    plan_batches,
     predict_probabilities,
     read_input_shapes,
 )
@@ -214,8 +215,12 @@ def test_short_training_on_real_beats_lowers_the_loss(excerpts_dir):
 def test_batched_prediction_matches_predict_and_pads_the_tail(tiny_model):
     x = random_inputs(TINY, n=11)
     expected = tiny_model.predict(x, verbose=0)
-    got = predict_probabilities(tiny_model, x["waveform"], x["features"], batch_size=4)
+    got = predict_probabilities(tiny_model, x["waveform"], x["features"], batch_size=4, tail_batch_size=2)
     assert got.shape == (11, 5) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert plan_batches(11, 4, 2) == [(0, 4), (4, 4), (8, 2), (10, 2)]
+    assert plan_batches(3, 4, 4) == [(0, 4)] and plan_batches(0, 4, 2) == []
+    with pytest.raises(ValueError, match="tail_batch_size"):
+        predict_probabilities(tiny_model, x["waveform"], x["features"], batch_size=4, tail_batch_size=8)
     with pytest.raises(ModelSettingsMismatchError):
         predict_probabilities(tiny_model, x["waveform"][:, :32], x["features"])
