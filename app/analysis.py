@@ -114,6 +114,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "unreadable": beats_in_unreadable(list(analysis.regions), n),
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
+        "run_rule": predictions.in_run_mask,
     }
     columns.update({f"p_{c}": np.round(probabilities[:, k], 4) for k, c in enumerate(AAMI_CLASSES)})
     columns["rr_before_s"] = np.round(np.concatenate([[np.nan], rr]), 4) if n else np.empty(0)

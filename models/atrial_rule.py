@@ -18,7 +18,8 @@ relabelled beats are flagged.
 
 :class:`DecisionRules` gathers everything a model applies after its networks, in this order: the
 minimum V probability (:func:`network_classes`), the sinus-conduction rule
-(:mod:`models.conduction_rule`, V -> N) and this rule (N -> S).
+(:mod:`models.conduction_rule`, V -> N), this rule (N -> S) and the supraventricular run rule
+(:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat).
 
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
 """
@@ -30,11 +31,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from models.conduction_rule import ConductionRule, find_conducted_beats
+from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
-DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule")
+DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 V_MIN_KEY = "v_min_probability"
 """Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
@@ -107,13 +109,18 @@ class Decision:
     """True where the atrial-origin rule turned the network's N into S."""
     conducted: np.ndarray
     """True where the sinus-conduction rule (:mod:`models.conduction_rule`) turned the network's V into N."""
+    run: np.ndarray
+    """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
 
 
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
-                   v_min_probability: float | None = None, conduction: ConductionRule | None = None) -> Decision:
+                   v_min_probability: float | None = None, conduction: ConductionRule | None = None,
+                   run_rule: SupraventricularRunRule | None = None) -> Decision:
     """Final classes and rule flags: V threshold, then the sinus-conduction rule (V -> N), then the
-    atrial-origin rule (N -> S). A beat the conduction rule made N is not then made S (with the
-    default thresholds the two cannot meet: one needs a P wave like the sinus P, the other one unlike it)."""
+    atrial-origin rule (N -> S), then the supraventricular run rule (N -> S; it needs the beats of one
+    recording in time order). A beat the conduction rule made N is not then made S (with the default
+    thresholds the atrial rule and the conduction rule cannot meet: one needs a P wave like the sinus P,
+    the other one unlike it)."""
     classes = network_classes(probabilities, v_min_probability)
     conducted = np.zeros(len(classes), bool)
     if conduction is not None and len(classes):
@@ -122,7 +129,11 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
     relabelled = np.zeros(len(classes), bool)
     if rule is not None and len(classes):
         relabelled = (classes == _N) & ~conducted & find_atrial_beats(features, feature_names, rule)
-    return Decision(np.where(relabelled, _S, classes), relabelled, conducted)
+    classes = np.where(relabelled, _S, classes)
+    run = np.zeros(len(classes), bool)
+    if run_rule is not None and len(classes):
+        run = ~conducted & extend_supraventricular_runs(classes, features, feature_names, run_rule)
+    return Decision(np.where(run, _S, classes), relabelled, conducted, run)
 
 
 @dataclass(frozen=True)
@@ -132,13 +143,14 @@ class DecisionRules:
     atrial_rule: AtrialRule | None = None
     v_min_probability: float | None = None
     conduction_rule: ConductionRule | None = None
+    run_rule: SupraventricularRunRule | None = None
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
-                   ConductionRule.from_settings(settings))
+                   ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
-        """Final class indices and rule flags (:func:`decide_classes`)."""
+        """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order)."""
         return decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
-                              self.conduction_rule)
+                              self.conduction_rule, self.run_rule)

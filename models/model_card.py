@@ -71,6 +71,22 @@ def describe_conduction_rule(settings: dict) -> str:
             "when the network is less than that sure of it.\n")
 
 
+def describe_run_rule(settings: dict) -> str:
+    """A paragraph on the supraventricular run rule saved with the model ('' when it has none)."""
+    rule = settings.get("supraventricular_run_rule")
+    if not rule:
+        return ""
+    return ("\nLast, the supraventricular run rule (`models/run_rule.py`) relabels a beat called N as S when the beat "
+            f"before it is S, its RR interval differs from that beat's by at most {100 * rule['rr_change_max']:g} %, "
+            f"the RR is at most {rule['rate_ratio_max']} of the record's median RR, its QRS matches the dominant one "
+            f"(correlation >= {rule['qrs_min']}) and the rhythm is not AF-like (AF score <= {rule['af_max']}), so "
+            "that the beats of a supraventricular run after its first S beat are S too. Thresholds chosen on DS1 "
+            "nested out-of-fold ensemble probabilities only (EXPERIMENTS.md row P). Its DS1 evidence is one record "
+            "(209: 51 beats, all reference S). Limitation seen on DS2 after the choice: in atrial fibrillation or "
+            "flutter with a fast, fairly regular ventricular response it carries a false S call along (record 202: "
+            "24 reference N beats made S, none gained).\n")
+
+
 def describe_reproduction(command: str, rules_only: bool) -> str:
     """How the card's model was made, for the card's "How to reproduce" section."""
     if not rules_only:
@@ -153,7 +169,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_v_threshold(settings)}
+{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 {describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -31,6 +31,9 @@ class BeatPredictions:
     conducted : np.ndarray or None
         Boolean per beat: the network said V and the sinus-conduction rule
         (:mod:`models.conduction_rule`) made the beat N. None when no rule was applied.
+    in_run : np.ndarray or None
+        Boolean per beat: the network or the atrial-origin rule said N and the supraventricular run
+        rule (:mod:`models.run_rule`) made the beat S, as part of a run. None when no rule was applied.
     decided : np.ndarray or None
         Final class indices from the model's decision rules (:class:`DecisionRules`); None: the
         network's top class.
@@ -42,6 +45,7 @@ class BeatPredictions:
     relabelled: np.ndarray | None = None
     decided: np.ndarray | None = None
     conducted: np.ndarray | None = None
+    in_run: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -66,6 +70,11 @@ class BeatPredictions:
     def conducted_mask(self) -> np.ndarray:
         """Boolean per beat: V -> N by the sinus-conduction rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.conducted is None else self.conducted
+
+    @property
+    def in_run_mask(self) -> np.ndarray:
+        """Boolean per beat: N -> S by the supraventricular run rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.in_run is None else self.in_run
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -107,7 +116,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            np.concatenate([p.probabilities for p in parts]), reason,
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
                            None if decisions is None else np.concatenate([p.class_indices for p in parts]),
-                           None if decisions is None else np.concatenate([p.conducted_mask for p in parts]))
+                           None if decisions is None else np.concatenate([p.conducted_mask for p in parts]),
+                           None if decisions is None else np.concatenate([p.in_run_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -125,7 +135,7 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
         return BeatPredictions(prepared.beats.samples, probabilities, reason)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
     return BeatPredictions(prepared.beats.samples, probabilities, reason, decision.atrial, decision.classes,
-                           decision.conducted)
+                           decision.conducted, decision.run)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -140,4 +150,5 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     samples = predictions.samples + lo
     core = (samples >= start) & (samples < stop)
     return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core],
-                           predictions.class_indices[core], predictions.conducted_mask[core])
+                           predictions.class_indices[core], predictions.conducted_mask[core],
+                           predictions.in_run_mask[core])

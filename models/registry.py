@@ -151,7 +151,9 @@ with warnings.catch_warnings(record=True):
         with those ``probabilities``, the delivered ``class_index`` (the model's decision rules
         applied, as ``ecg score`` and the dashboard apply them: :mod:`models.atrial_rule`),
         ``atrial_rule`` (true where the atrial-origin rule turned the network's N into S) and
-        ``conduction_rule`` (true where the sinus-conduction rule turned the network's V into N).
+        ``conduction_rule`` (true where the sinus-conduction rule turned the network's V into N) and
+        ``run_rule`` (true where the supraventricular run rule turned an N call into S; the beats must
+        then be one recording's, in time order).
         """
 
         def load_context(self, context) -> None:
@@ -178,7 +180,7 @@ with warnings.catch_warnings(record=True):
             decision = self.decisions.decide(probabilities, np.asarray(model_input["features"]),
                                              tuple(self.settings.get("feature_names", ())))
             return {"probabilities": probabilities, "class_index": decision.classes, "atrial_rule": decision.atrial,
-                    "conduction_rule": decision.conducted}
+                    "conduction_rule": decision.conducted, "run_rule": decision.run}
 
 
 # ----------------------------------------------------------------------------------------------

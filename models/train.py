@@ -30,6 +30,7 @@ from models.conduction_rule import ConductionRule
 from models.folds import assign_patient_folds, compute_class_weights
 from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
+from models.run_rule import SupraventricularRunRule
 from models.training_data import LabelledInputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import ClassificationCounts, count_classes
@@ -59,6 +60,8 @@ class TrainingConfig:
     """A V call below this probability gives way to the next class (:func:`models.atrial_rule.network_classes`)."""
     conduction_rule: ConductionRule | None = None
     """V -> N for beats the sinus node conducted (:mod:`models.conduction_rule`); chosen on DS1 nested OOF."""
+    supraventricular_run_rule: SupraventricularRunRule | None = None
+    """N -> S for the beats that continue a supraventricular run (:mod:`models.run_rule`); chosen on DS1 nested OOF."""
     ensemble_members: int | None = None
     """How many fold networks the delivered ensemble averages, the first ones by fold (``None``: all). Every
     fold is still trained, for the cross-validated figures; fewer members make inference proportionally faster."""
@@ -74,7 +77,7 @@ class TrainingConfig:
         return self.n_folds if self.ensemble_members is None else self.ensemble_members
 
     def to_dict(self) -> dict:
-        rules = ("atrial_rule", "conduction_rule")
+        rules = ("atrial_rule", "conduction_rule", "supraventricular_run_rule")
         values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs") + rules}
         if self.ensemble_members is None:  # configurations from before the option serialise as they did
             del values["ensemble_members"]
@@ -88,8 +91,10 @@ class TrainingConfig:
         inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
         rule = data.pop("atrial_rule", None)
         conduction = data.pop("conduction_rule", None)
+        run_rule = data.pop("supraventricular_run_rule", None)
         return cls(network=network, inputs=inputs, atrial_rule=AtrialRule(**rule) if rule else None,
-                   conduction_rule=ConductionRule(**conduction) if conduction else None, **data)
+                   conduction_rule=ConductionRule(**conduction) if conduction else None,
+                   supraventricular_run_rule=SupraventricularRunRule(**run_rule) if run_rule else None, **data)
 
 
 class Tracker(Protocol):

@@ -89,10 +89,10 @@ def test_every_output_is_written_and_consistent(scored):
         probabilities = np.array([[float(row[f"p_{c}"]) for c in AAMI_CLASSES] for row in beats])
         assert np.allclose(probabilities.sum(axis=1), 1.0, atol=2e-3)
         network = [AAMI_CLASSES[i] for i in probabilities.argmax(axis=1)]
-        final = ["S" if row["atrial_rule"] == "True" else "N" if row["conduction_rule"] == "True" else c
-                 for row, c in zip(beats, network)]
+        final = ["S" if "True" in (row["atrial_rule"], row["run_rule"]) else "N" if row["conduction_rule"] == "True"
+                 else c for row, c in zip(beats, network)]
         assert final == [row["class"] for row in beats]
-        assert all(c == "N" for row, c in zip(beats, network) if row["atrial_rule"] == "True")
+        assert all(c == "N" for row, c in zip(beats, network) if "True" in (row["atrial_rule"], row["run_rule"]))
         assert all(c == "V" for row, c in zip(beats, network) if row["conduction_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)

@@ -252,6 +252,9 @@ def render_beat(review: loading.Review, model_reference: str, start_s: float, wi
     if details["conduction_rule"]:
         st.caption("The network said V; the sinus-conduction rule made this beat N: the patient's sinus P wave "
                    "precedes it, it is not early and no compensatory pause follows (models/conduction_rule.py).")
+    if details["run_rule"]:
+        st.caption("The network said N; the supraventricular run rule made this beat S: it continues, at the same "
+                   "fast rate and with a normal QRS, a run that an S beat started (models/run_rule.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
