@@ -475,7 +475,7 @@ def warm_worker(threads: int, model_path: str | None = None) -> None:
 
 
 def preload_model(path: Path) -> None:
-    """Load the model file at ``path`` and trace its predict function on one dummy beat."""
+    """Load the model file at ``path`` and trace its predict function on dummy beats (both batch sizes)."""
     from models.loading import load_local
     from models.network import PREDICT_BATCH_SIZE, predict_probabilities, read_input_shapes
 

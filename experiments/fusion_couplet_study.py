@@ -1,4 +1,4 @@
-"""Study: keep V a beat the sinus-conduction rule would make N when a premature V call follows it (EXPERIMENTS.md row Q).
+"""Study: keep V a beat the conduction rule would make N when a premature V call follows it (EXPERIMENTS.md row Q).
 
 The sinus-conduction rule (:mod:`models.conduction_rule`) turns V calls on on-time beats preceded by
 the sinus P wave into N. Fusion beats are such beats, so a ventricular couplet whose first beat fused

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from models.conduction_rule import ConductionRule, find_conducted_beats
-from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from models.inputs import read_feature_columns
+from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
@@ -132,7 +132,7 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
     classes = np.where(relabelled, _S, classes)
     run = np.zeros(len(classes), bool)
     if run_rule is not None and len(classes):
-        run = ~conducted & extend_supraventricular_runs(classes, features, feature_names, run_rule)
+        run = extend_supraventricular_runs(classes, features, feature_names, run_rule, eligible=~conducted)
     return Decision(np.where(run, _S, classes), relabelled, conducted, run)
 
 

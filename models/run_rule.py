@@ -75,10 +75,17 @@ def find_run_continuations(features: np.ndarray, feature_names: tuple[str, ...] 
 
 
 def extend_supraventricular_runs(classes: np.ndarray, features: np.ndarray, feature_names,
-                                 rule: SupraventricularRunRule) -> np.ndarray:
-    """Boolean per beat: an N call the rule makes S (the beats are one recording's, in time order)."""
+                                 rule: SupraventricularRunRule, eligible: np.ndarray | None = None) -> np.ndarray:
+    """Boolean per beat: an N call the rule makes S (the beats are one recording's, in time order).
+
+    ``eligible`` (boolean per beat, default all) limits which N calls may change; an N call that may
+    not (a beat another rule decided) ends the run like any other N.
+    """
     classes = np.asarray(classes)
     extended = np.zeros(len(classes), bool)
-    for i in np.flatnonzero(find_run_continuations(features, feature_names, rule) & (classes == _N)):
+    candidates = find_run_continuations(features, feature_names, rule) & (classes == _N)
+    if eligible is not None:
+        candidates &= eligible
+    for i in np.flatnonzero(candidates):
         extended[i] = classes[i - 1] == _S or extended[i - 1]  # in order: a run is followed beat by beat
     return extended

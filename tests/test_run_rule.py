@@ -49,7 +49,8 @@ def test_each_beat_condition_is_needed(change):
 
 def test_the_rr_must_continue_and_stay_fast():
     sudden = [FAST, FAST, {**FAST, "rr_pre_record_ratio": 0.45}]  # 25 % shorter than the previous RR
-    assert find_run_continuations(features_for(sudden), NAMES, SupraventricularRunRule()).tolist() == [False, True, False]
+    found = find_run_continuations(features_for(sudden), NAMES, SupraventricularRunRule())
+    assert found.tolist() == [False, True, False]
     moderate = [{**FAST, "rr_pre_record_ratio": 0.8}] * 3  # regular, but not fast for the record
     assert not find_run_continuations(features_for(moderate), NAMES, SupraventricularRunRule()).any()
     looser = SupraventricularRunRule(rate_ratio_max=0.85)
@@ -59,6 +60,12 @@ def test_the_rr_must_continue_and_stay_fast():
 def test_only_n_calls_change_and_a_break_ends_the_run():
     rows = [FAST] * 5
     assert extend([S, V, N, S, N], rows) == [False, False, False, False, True]
+
+
+def test_a_beat_that_may_not_change_ends_the_run():
+    found = extend_supraventricular_runs(np.array([S, N, N, N]), features_for([FAST] * 4), NAMES,
+                                         SupraventricularRunRule(), eligible=np.array([True, True, False, True]))
+    assert found.tolist() == [False, True, False, False]
 
 
 def test_decision_applies_it_after_the_atrial_rule_and_never_to_conducted_beats():
