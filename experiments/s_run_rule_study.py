@@ -1,7 +1,8 @@
 """Study: a supraventricular run rule for the N calls inside S runs, on DS1 nested out-of-fold predictions only
 (EXPERIMENTS.md row P).
 
-DS1 nested out of fold (with the atrial-origin and sinus-conduction rules), 369 of the 944 S beats are
+DS1 nested out of fold (row K's networks, with the atrial-origin and sinus-conduction rules;
+``experiments/s_miss_table.py --config configs/experiments/n_baseline.toml``), 369 of the 944 S beats are
 missed; record 209 holds 106 of them, most inside its supraventricular tachycardia runs, which the
 network calls as stretches of S broken by N: those beats come at the run's fast rate (median RR 0.6 of
 the record's median) but on time against their neighbours, with the P wave hidden. The rule
