@@ -25,8 +25,7 @@ import numpy as np
 
 from experiments.nested_oof import inner_configuration, nested_oof, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.s_run_rule_study import classify_by_record
-from models.atrial_rule import AtrialRule, decide_classes
+from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
 from models.train import train_ensemble
 
@@ -45,12 +44,9 @@ def main(argv=None) -> int:
         candidate[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
                                                       verbose=0)
         print(f"outer fold {fold} done", flush=True)
-    names = data.inputs.feature_names
     rows = {}
     for variant, p in ((f"{inner.n_folds} inner folds", baseline), (f"{more.n_folds} inner folds", candidate)):
-        classes = classify_by_record(p, data, lambda q, f: decide_classes(
-            q, f, names, config.atrial_rule or AtrialRule(), conduction=config.conduction_rule,
-            run_rule=config.supraventricular_run_rule).classes)
+        classes = classify_with_config(p, data, config)
         rows[variant] = r = scores(data.labels, classes)
         print(f"{variant}: V {100 * r['V_se']:.1f} / {100 * r['V_ppv']:.1f}, S {100 * r['S_se']:.1f} / "
               f"{100 * r['S_ppv']:.1f}, score {r['score']:.4f}")

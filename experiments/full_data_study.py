@@ -19,30 +19,22 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/full_data_study.py [--config co
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 import keras
 import numpy as np
 
 from experiments.nested_oof import inner_configuration, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.s_run_rule_study import classify_by_record
-from models.atrial_rule import AtrialRule, decide_classes
-from models.folds import assign_patient_folds, compute_class_weights
-from models.network import adapt_feature_scaling, build_classifier
-from models.train import TrainingConfig, build_ensemble, train_ensemble
+from experiments.s_run_rule_study import classify_with_config
+from models.folds import assign_patient_folds
+from models.train import TrainingConfig, build_ensemble, build_training_model, train_ensemble
 
 
 def train_full(data, config: TrainingConfig, epochs: int, seed: int) -> keras.Model:
     """One network trained on every beat of ``data`` for ``epochs`` epochs (no early stopping)."""
     keras.utils.set_random_seed(config.seed * 100 + 50 + seed)
-    model = build_classifier(replace(config.network, n_features=data.inputs.features.shape[1],
-                                     window_samples=data.inputs.waveform.shape[1],
-                                     n_channels=data.inputs.waveform.shape[2]))
-    adapt_feature_scaling(model, data.inputs.features)
-    weights = compute_class_weights(data.labels, power=config.class_weight_power,
-                                    max_ratio=config.max_class_weight_ratio)
-    model.fit(data.inputs.as_dict(), data.labels, sample_weight=weights[data.labels].astype(np.float32),
+    model, sample_weight = build_training_model(data, config)
+    model.fit(data.inputs.as_dict(), data.labels, sample_weight=sample_weight,
               batch_size=config.batch_size, epochs=epochs, shuffle=True, verbose=0)
     return model
 
@@ -65,12 +57,9 @@ def main(argv=None) -> int:
         probabilities["fold ensemble"][held_out] = result.ensemble.predict(inputs, batch_size=1024, verbose=0)
         probabilities["full-data ensemble"][held_out] = full.predict(inputs, batch_size=1024, verbose=0)
         print(f"outer fold {fold} done ({epochs} epochs)", flush=True)
-    names = data.inputs.feature_names
     rows = {}
     for variant, p in probabilities.items():
-        classes = classify_by_record(p, data, lambda q, f: decide_classes(
-            q, f, names, config.atrial_rule or AtrialRule(), conduction=config.conduction_rule,
-            run_rule=config.supraventricular_run_rule).classes)
+        classes = classify_with_config(p, data, config)
         rows[variant] = scores(data.labels, classes)
         r = rows[variant]
         print(f"{variant}: V {100 * r['V_se']:.1f} / {100 * r['V_ppv']:.1f}, S {100 * r['S_se']:.1f} / "

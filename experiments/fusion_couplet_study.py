@@ -25,9 +25,8 @@ import numpy as np
 from app.config import require_data_dir
 from experiments.nested_oof import nested_oof, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.s_run_rule_study import classify_by_record
+from experiments.s_run_rule_study import classify_by_record, configured_rules
 from experiments.v_run_study import fmt_regions, region_figures
-from models.atrial_rule import AtrialRule, decide_classes
 from models.inputs import read_feature_columns
 
 V = 2
@@ -37,8 +36,7 @@ SETTINGS = (None, 0.8, 0.9, 1.0, float("inf"))
 
 def keep_fusion_couplets(probabilities, features, names, config, premature_max: float | None) -> np.ndarray:
     """The configuration's classes, with conducted beats followed by a premature V call set back to V."""
-    decision = decide_classes(probabilities, features, names, config.atrial_rule or AtrialRule(),
-                              conduction=config.conduction_rule, run_rule=config.supraventricular_run_rule)
+    decision = configured_rules(config).decide(probabilities, features, names)
     if premature_max is None or len(decision.classes) < 2:
         return decision.classes
     premature = read_feature_columns(features, names, ("rr_pre_local_ratio",))("rr_pre_local_ratio") <= premature_max

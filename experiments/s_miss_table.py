@@ -16,8 +16,7 @@ import numpy as np
 
 from experiments.nested_oof import nested_oof
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.s_run_rule_study import classify_by_record
-from models.atrial_rule import AtrialRule, decide_classes
+from experiments.s_run_rule_study import classify_with_config
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
 
@@ -28,9 +27,7 @@ def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     oof, _ = nested_oof(config, data)
     names = data.inputs.feature_names
-    classes = classify_by_record(oof, data, lambda p, f: decide_classes(
-        p, f, names, config.atrial_rule or AtrialRule(), conduction=config.conduction_rule,
-        run_rule=config.supraventricular_run_rule).classes)
+    classes = classify_with_config(oof, data, config)
     column = read_feature_columns(data.inputs.features, names, ("rr_pre_local_ratio", "p_corr_best"))
     rows = {}
     for name in sorted(set(data.record_names)):

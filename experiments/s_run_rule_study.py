@@ -34,8 +34,9 @@ import numpy as np
 from app.config import require_data_dir
 from experiments.nested_oof import nested_oof, score_end_to_end, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.atrial_rule import AtrialRule, decide_classes
+from models.atrial_rule import AtrialRule, DecisionRules
 from models.run_rule import SupraventricularRunRule
+from models.train import TrainingConfig
 from pipeline.labels import AAMI_CLASSES
 from pipeline.region_eval import evaluate_regions
 
@@ -52,6 +53,18 @@ def classify_by_record(probabilities: np.ndarray, data, decide) -> np.ndarray:
             raise ValueError(f"Record {name}'s beats are not in time order.")
         classes[rows] = decide(probabilities[rows], data.inputs.features[rows])
     return classes
+
+
+def configured_rules(config: TrainingConfig) -> DecisionRules:
+    """The configuration's decision rules as the studies apply them (the default atrial rule when it has none)."""
+    return DecisionRules(config.atrial_rule or AtrialRule(), config.v_min_probability, config.conduction_rule,
+                         config.supraventricular_run_rule)
+
+
+def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig) -> np.ndarray:
+    """Final classes of every beat with the configuration's decision rules, record by record."""
+    rules, names = configured_rules(config), data.inputs.feature_names
+    return classify_by_record(probabilities, data, lambda p, f: rules.decide(p, f, names).classes)
 
 
 def s_region_figures(data, classes: np.ndarray) -> dict:
@@ -91,10 +104,11 @@ def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     oof, detected = nested_oof(config, data, end_to_end=True)
     names = data.inputs.feature_names
-    atrial, conduction = config.atrial_rule or AtrialRule(), config.conduction_rule
+    rules = configured_rules(config)
 
     def decider(run_rule):
-        return lambda p, f: decide_classes(p, f, names, atrial, conduction=conduction, run_rule=run_rule).classes
+        chosen = dataclasses.replace(rules, run_rule=run_rule)
+        return lambda p, f: chosen.decide(p, f, names).classes
 
     base_classes = classify_by_record(oof, data, decider(None))
     base = scores(data.labels, base_classes)

@@ -21,7 +21,7 @@ import numpy as np
 from app.config import require_data_dir
 from experiments.nested_oof import nested_oof
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.atrial_rule import AtrialRule, decide_classes
+from experiments.s_run_rule_study import configured_rules
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans, spare_beat_trains
@@ -36,9 +36,7 @@ NAMES = AAMI_CLASSES + ("extra detection",)
 def count_v_in_noise(name: str, parts: dict, config, feature_names) -> dict:
     """One record: V calls in all and in unreadable signal, the latter by reference class."""
     record = read_record(require_data_dir(None) / name)
-    classes = decide_classes(parts["probabilities"], parts["features"], feature_names,
-                             config.atrial_rule or AtrialRule(), conduction=config.conduction_rule,
-                             run_rule=config.supraventricular_run_rule).classes
+    classes = configured_rules(config).decide(parts["probabilities"], parts["features"], feature_names).classes
     spans = spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
                               parts["samples"], record.fs_hz)
     unreadable = inside_intervals(parts["samples"], find_unreadable_intervals(list(spans), record.signal_mv.shape[1]))

@@ -184,20 +184,26 @@ class ValidationMonitor(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
-def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
-               tracker: Tracker) -> FoldResult:
-    """Train one fold model on ``train_mask`` and early-stop it on the other beats."""
-    keras.utils.set_random_seed(config.seed * 100 + fold)
-    train, held_out = data.select(train_mask), data.select(~train_mask)
+def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple[keras.Model, np.ndarray]:
+    """A fresh classifier shaped for ``train``, its feature scaling adapted to it, and the per-beat class weights."""
     model = build_classifier(replace(config.network, n_features=train.inputs.features.shape[1],
                                      window_samples=train.inputs.waveform.shape[1],
                                      n_channels=train.inputs.waveform.shape[2]))
     adapt_feature_scaling(model, train.inputs.features)
     weights = compute_class_weights(train.labels, power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)
+    return model, weights[train.labels].astype(np.float32)
+
+
+def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
+               tracker: Tracker) -> FoldResult:
+    """Train one fold model on ``train_mask`` and early-stop it on the other beats."""
+    keras.utils.set_random_seed(config.seed * 100 + fold)
+    train, held_out = data.select(train_mask), data.select(~train_mask)
+    model, sample_weight = build_training_model(train, config)
     monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
                                 tracker, prefix=f"fold{fold}_")
-    model.fit(train.inputs.as_dict(), train.labels, sample_weight=weights[train.labels].astype(np.float32),
+    model.fit(train.inputs.as_dict(), train.labels, sample_weight=sample_weight,
               batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=[monitor])
     return FoldResult(fold, model, tuple(sorted(set(held_out.record_names.tolist()))), monitor.best_epoch,
                       monitor.history)
