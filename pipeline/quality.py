@@ -132,6 +132,11 @@ class QualitySettings:
         Longest RR interval inside a train (2 s: the pause threshold of :mod:`pipeline.regions`).
     train_qrs_half_s : float
         Half-width of the QRS segment compared around each beat (60 ms).
+    train_max_lag_s : float
+        Largest shift of the previous beat's QRS segment tried when the two are compared; the best
+        correlation over the shifts counts. A detector's fiducial point wanders inside wide,
+        notched ventricular complexes by up to a few tens of milliseconds, which a fixed
+        alignment reads as two different shapes (0 s: fixed alignment).
     train_pad_s : float
         Margin cut out of the noise spans before the first and after the last beat of a train
         (0.3 s: the QRS and most of the T wave of a beat at 100-200 bpm).
@@ -153,6 +158,7 @@ class QualitySettings:
     train_min_beats: int = 3
     train_max_rr_s: float = 2.0
     train_qrs_half_s: float = 0.06
+    train_max_lag_s: float = 0.0
     train_pad_s: float = 0.3
 
     def __post_init__(self) -> None:
@@ -165,6 +171,9 @@ class QualitySettings:
             raise ValueError(f"Received train_min_beats={self.train_min_beats}; expected at least 2.")
         if self.train_pad_s < 0:
             raise ValueError(f"Received train_pad_s={self.train_pad_s}; expected a value >= 0.")
+        if not 0 <= self.train_max_lag_s <= self.train_qrs_half_s:
+            raise ValueError(f"Received train_max_lag_s={self.train_max_lag_s}; expected a value in "
+                             f"[0, train_qrs_half_s={self.train_qrs_half_s}].")
         if self.flat_merge_s < 0:
             raise ValueError(f"Received flat_merge_s={self.flat_merge_s}; expected a value >= 0.")
         if not 0 <= self.saturation_band_fraction < 0.5:
@@ -358,7 +367,8 @@ def find_beat_trains(lead_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float
     """(k, 2) sample runs covered by trains of like beats (see :func:`spare_beat_trains`), padded."""
     if beat_samples.size < settings.train_min_beats:
         return _no_runs()
-    corr = successive_qrs_correlations(lead_mv, beat_samples, int(round(settings.train_qrs_half_s * fs_hz)))
+    corr = successive_qrs_correlations(lead_mv, beat_samples, int(round(settings.train_qrs_half_s * fs_hz)),
+                                       int(round(settings.train_max_lag_s * fs_hz)))
     linked = (corr >= settings.train_min_corr) & (np.diff(beat_samples) <= settings.train_max_rr_s * fs_hz)
     links = mask_runs(linked)  # links i..j-1 join beats i..j
     links = links[links[:, 1] - links[:, 0] + 1 >= settings.train_min_beats]
@@ -366,21 +376,31 @@ def find_beat_trains(lead_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float
     return np.column_stack([beat_samples[links[:, 0]] - pad, beat_samples[links[:, 1]] + pad]).astype(np.int64)
 
 
-def successive_qrs_correlations(lead_mv: np.ndarray, beat_samples: np.ndarray, half: int) -> np.ndarray:
-    """Correlation of each beat's QRS segment (+-``half`` samples) with the previous beat's; 0 where
-    either segment leaves the signal, holds a missing sample or is constant. Length ``len(beats) - 1``."""
+def successive_qrs_correlations(lead_mv: np.ndarray, beat_samples: np.ndarray, half: int,
+                                max_lag: int = 0) -> np.ndarray:
+    """Correlation of each beat's QRS segment (+-``half`` samples) with the previous beat's, the best over
+    shifts of the previous segment by up to +-``max_lag`` samples; 0 where every pairing leaves the
+    signal, holds a missing sample or is constant. Length ``len(beats) - 1``."""
     offsets = np.arange(-half, half + 1)
-    index = beat_samples[:, None] + offsets
+    current, current_ok = _centred_segments(lead_mv, beat_samples[1:, None] + offsets)
+    best = np.zeros(max(beat_samples.size - 1, 0))
+    for lag in range(-max_lag, max_lag + 1):
+        previous, previous_ok = _centred_segments(lead_mv, beat_samples[:-1, None] + lag + offsets)
+        scale = np.sqrt((current ** 2).sum(axis=1) * (previous ** 2).sum(axis=1))
+        valid = current_ok & previous_ok & (scale > 1e-12)
+        corr = np.where(valid, (current * previous).sum(axis=1) / np.where(valid, scale, 1.0), 0.0)
+        best = corr if lag == -max_lag else np.maximum(best, corr)
+    return best
+
+
+def _centred_segments(lead_mv: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments of ``lead_mv`` at the rows of ``index``, mean removed (zero rows where a segment leaves the
+    signal or holds a missing sample), and which rows are usable."""
     inside = (index[:, 0] >= 0) & (index[:, -1] < lead_mv.shape[0])
     segments = lead_mv[np.clip(index, 0, lead_mv.shape[0] - 1)].astype(np.float64)
     inside &= ~np.isnan(segments).any(axis=1)
     segments = np.where(inside[:, None], segments, 0.0)
-    segments -= segments.mean(axis=1, keepdims=True)
-    norms = np.sqrt((segments ** 2).sum(axis=1))
-    dot = (segments[1:] * segments[:-1]).sum(axis=1)
-    scale = norms[1:] * norms[:-1]
-    valid = inside[1:] & inside[:-1] & (scale > 1e-12)
-    return np.where(valid, dot / np.where(valid, scale, 1.0), 0.0)
+    return segments - segments.mean(axis=1, keepdims=True), inside
 
 
 def subtract_runs(start: int, stop: int, runs: np.ndarray) -> list[tuple[int, int]]:

@@ -150,6 +150,19 @@ def test_a_run_of_like_wide_beats_flagged_as_noise_is_spared():
     assert not any(s.kind == "noise" and s.start < run[-1] and s.stop > run[0] for s in spared)
 
 
+def test_a_wandering_fiducial_point_breaks_a_train_unless_shifts_are_allowed():
+    x = synthetic_ecg(60.0)
+    run = wide_beat_run(x, 20.0, 15)
+    jitter = np.tile([0, 18, -4], 5)  # the detector's point moving over the wide complex (up to 61 ms apart)
+    spans = find_quality_spans(x, FS_HZ)
+    fixed = spare_beat_trains(spans, x, run + jitter, FS_HZ)
+    assert any(s.kind == "noise" and s.start <= run[7] < s.stop for s in fixed)
+    shifted = spare_beat_trains(spans, x, run + jitter, FS_HZ, QualitySettings(train_max_lag_s=0.06))
+    assert not any(s.kind == "noise" and s.start < run[-1] and s.stop > run[0] for s in shifted)
+    with pytest.raises(ValueError, match="train_max_lag_s"):
+        QualitySettings(train_max_lag_s=0.1)
+
+
 def test_artefact_with_unlike_detections_stays_noise():
     x = synthetic_ecg(60.0)
     rng = np.random.default_rng(3)
