@@ -7,8 +7,9 @@ half-written file: after a crash a file is either complete or absent.
 The WFDB annotation file holds one beat annotation per detected beat with the MIT-BIH symbol of
 its predicted class (the classifier's label, as ``ecg evaluate`` scores it, also inside noisy
 stretches; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
-annotations with MIT-BIH rhythm labels, and pauses as ``"`` comments, at the record file's own
-sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
+annotations with MIT-BIH rhythm labels, pauses as ``"`` comments and each unreadable stretch between
+two ``~`` signal-quality annotations (subtype -1, every signal unreadable, then 0), at the record
+file's own sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
 """
 
 from __future__ import annotations

@@ -442,7 +442,9 @@ def read_annotations(
     if source_fs_hz != target_fs_hz:
         samples = np.round(samples * (target_fs_hz / source_fs_hz)).astype(np.int64)
     aux = [(a or "").replace("\x00", "") for a in (ann.aux_note or [""] * len(samples))]
-    return Annotations(samples, np.asarray(ann.symbol, dtype="<U2"), np.asarray(aux, dtype=object))
+    subtypes = np.asarray(ann.subtype if ann.subtype is not None else np.zeros(len(samples)), dtype=np.int64)
+    return Annotations(samples, np.asarray(ann.symbol, dtype="<U2"), np.asarray(aux, dtype=object),
+                       subtypes if subtypes.any() else None)
 
 
 def write_annotations(
@@ -455,17 +457,20 @@ def write_annotations(
 ) -> Path:
     """Write annotations as a standard WFDB annotation file ``out_dir/record_name.annotator``.
 
-    The file is readable by wfdb's ``rdann`` and by WFDB tools such as ``bxb`` and ``rdann``.
+    The file is readable by wfdb's ``rdann`` and by WFDB tools such as ``bxb`` and ``rdann``; the
+    annotations' subtypes (signal-quality marks) are written when any is set.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     order = np.argsort(annotations.samples, kind="stable")
     aux = [str(a) for a in annotations.aux_notes[order]]
+    subtypes = annotations.subtype_array()[order]
     wfdb.wrann(
         record_name,
         annotator,
         annotations.samples[order].astype(np.int64),
         symbol=[str(s) for s in annotations.symbols[order]],
+        subtype=subtypes if subtypes.any() else None,
         aux_note=aux if any(aux) else None,
         fs=fs_hz,
         write_dir=str(out_dir),

@@ -23,10 +23,10 @@ Sensitivity uses the reference runs, positive predictivity the test runs:
 - short runs: defining length 3-5, matched when the other length is 3 or more (6 included);
 - long runs: defining length 6 or more, matched when the other length is 6 or more.
 
-Deviations from ``rxr``: MIT-BIH ``~`` annotations mark unreadable signal through their subtype,
-which :class:`~pipeline.types.Annotations` does not carry, so they are ignored here (8 of the
-616 ``~`` in MIT-BIH; ``rxr`` would end runs there); and when two match windows overlap the
-overlapping annotations count in both (``rxr`` reads them once).
+A ``~`` annotation whose subtype marks every signal unreadable (bits 4 and 5 set; -1 in MIT-BIH, 8
+of its 616 ``~``) starts a shutdown, which ends runs, and the next ``~`` without them ends it, as
+in ``rxr``. Deviation from ``rxr``: when two match windows overlap, the overlapping annotations
+count in both (``rxr`` reads them once).
 
 Episode comparison (``epicmp``)
 -------------------------------
@@ -244,14 +244,20 @@ class RunCounts:
 
 
 def map_run_codes(annotations: Annotations) -> np.ndarray:
-    """EC57 code of each annotation (module docstring): N S V F Q, ``[ ] { }`` for VF/AF changes, O otherwise."""
+    """EC57 code of each annotation (module docstring): N S V F Q, ``[ ] { }`` for VF/AF changes, U and C for the
+    start and end of unreadable signal, O otherwise."""
     codes = []
-    in_af = in_vf = False
-    for symbol, note in zip(annotations.symbols.tolist(), annotations.aux_notes.tolist()):
+    in_af = in_vf = unreadable = False
+    for symbol, note, subtype in zip(annotations.symbols.tolist(), annotations.aux_notes.tolist(),
+                                     annotations.subtype_array().tolist()):
         note = str(note).strip("\x00 ")
         code = _CODES.get(symbol, "O")
         if code == "N" and in_af:
             code = "S"
+        elif symbol == "~":
+            shutdown = (subtype & 0x30) == 0x30
+            code = "U" if shutdown and not unreadable else "C" if unreadable and not shutdown else "O"
+            unreadable = shutdown
         elif symbol == "[":
             code, in_af, in_vf = ("O", in_af, in_vf) if in_vf else ("[", False, True)
         elif symbol == "]":

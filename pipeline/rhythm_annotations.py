@@ -8,7 +8,11 @@ The written annotation file holds, in sample order:
   matches `ecg evaluate`);
 - rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
   sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
-- a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``.
+- a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``;
+- a ``~`` signal-quality annotation at the start of each unreadable stretch with subtype -1 (every
+  signal unreadable, as in the MIT-BIH reference files) and one with subtype 0 (signals readable
+  again) at its end: WFDB's ``bxb`` counts the stretch as the test annotator's shutdown and ``rxr``
+  ends runs there.
 
 Each beat takes the rhythm of the highest-priority region that covers it (:data:`RHYTHM_LABELS`,
 lowest priority first; ``(N`` where none does), and the rhythm holds from that beat to the next
@@ -77,18 +81,34 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
+    quality_marks = unreadable_marks(regions)
     parts = [
         (samples, symbols, np.full(len(samples), "", dtype=object)),
         (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
          np.array([_LABELS[k] for k in rhythm[changes]], dtype=object)),
         (np.array([(r.start + r.stop) // 2 for r in pauses], dtype=np.int64), np.full(len(pauses), '"', dtype="<U2"),
          np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object)),
+        (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
+         np.full(len(quality_marks), "", dtype=object)),
     ]
     all_samples = np.concatenate([p[0] for p in parts])
     rank = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
-    order = np.lexsort((-rank, all_samples))  # at equal samples: notes, rhythm changes, then beats
+    subtypes = np.concatenate([np.zeros(len(all_samples) - len(quality_marks), np.int64), quality_marks[:, 1]])
+    order = np.lexsort((-rank, all_samples))  # at equal samples: quality marks, notes, rhythm changes, then beats
     return Annotations(all_samples[order], np.concatenate([p[1] for p in parts])[order],
-                       np.concatenate([p[2] for p in parts])[order])
+                       np.concatenate([p[2] for p in parts])[order],
+                       subtypes[order] if len(quality_marks) else None)
+
+
+UNREADABLE_SUBTYPE = -1
+"""Subtype of a ``~`` annotation that starts an unreadable stretch: every signal unreadable (MIT-BIH)."""
+
+
+def unreadable_marks(regions: list[Region]) -> np.ndarray:
+    """(k, 2) rows (sample, subtype) of the ``~`` annotations that open (-1) and close (0) each unreadable region."""
+    rows = [row for r in sorted((r for r in regions if r.kind == "unreadable"), key=lambda r: r.start)
+            for row in ((r.start, UNREADABLE_SUBTYPE), (r.stop, 0))]
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def beats_in_unreadable(regions: list[Region], n_beats: int) -> np.ndarray:
@@ -150,5 +170,5 @@ def write_region_annotations(out_dir: str | Path, record_name: str, annotator: s
     samples = annotations.samples
     if file_fs_hz != fs_hz:
         samples = np.round(samples * (file_fs_hz / fs_hz)).astype(np.int64)
-    converted = Annotations(samples, annotations.symbols, annotations.aux_notes)
+    converted = Annotations(samples, annotations.symbols, annotations.aux_notes, annotations.subtypes)
     return write_annotations(out_dir, record_name, annotator, converted, fs_hz=file_fs_hz)

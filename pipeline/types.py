@@ -22,18 +22,28 @@ class Annotations:
         MIT-BIH annotation symbols (``"N"``, ``"V"``, ``"+"``, ...), dtype ``<U2``.
     aux_notes : np.ndarray
         Auxiliary strings (rhythm labels such as ``"(AFIB"`` on ``+`` annotations), NUL-stripped.
+    subtypes : np.ndarray or None
+        WFDB ``subtyp`` of each annotation (int64), or None when all are 0. Signal-quality (``~``)
+        annotations use it: bits 0-3 mark noisy signals, bits 4-7 unreadable ones, -1 every signal
+        unreadable (MIT-BIH convention).
     """
 
     samples: np.ndarray
     symbols: np.ndarray
     aux_notes: np.ndarray
+    subtypes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def select(self, mask: np.ndarray) -> "Annotations":
         """Return the annotations where ``mask`` is true."""
-        return Annotations(self.samples[mask], self.symbols[mask], self.aux_notes[mask])
+        return Annotations(self.samples[mask], self.symbols[mask], self.aux_notes[mask],
+                           None if self.subtypes is None else self.subtypes[mask])
+
+    def subtype_array(self) -> np.ndarray:
+        """The subtypes as an int64 array (zeros when none are stored)."""
+        return np.zeros(len(self.samples), np.int64) if self.subtypes is None else np.asarray(self.subtypes, np.int64)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from pipeline.atrial import PWaveSettings, measure_p_wave_similarity
 from pipeline.errors import EcgInputError
 from pipeline.records import read_annotations, write_annotations
-from pipeline.region_eval import EpisodeCounts, evaluate_record, label_with_reference
+from pipeline.region_eval import EpisodeCounts, evaluate_record, label_with_reference, map_run_codes
 from pipeline.regions import (
     REGION_KINDS,
     BeatLabelError,
@@ -353,9 +353,27 @@ def test_beats_in_unreadable_signal_are_written_q_and_the_rhythm_holds():
     noise = [QualitySpan("noise", 0, int(samples[9] - 10), int(samples[12] + 10))]
     regions = find_regions(samples, letters, FS, noise, n, n_leads=1)
     ann = regions_to_annotations(regions, samples, letters, FS)
-    beats = ann.symbols[ann.symbols != "+"]
+    beats = ann.symbols[~np.isin(ann.symbols, ["+", "~"])]
     assert "".join(beats) == "NNNNNNNVVQQQQNNN"
     assert [a for s, a in zip(ann.symbols, ann.aux_notes) if s == "+"] == ["(N"]
+    # the unreadable stretch is opened and closed by signal-quality marks, as in MIT-BIH (-1: all signals unreadable)
+    (stretch,) = [r for r in regions if r.kind == "unreadable"]
+    marks = ann.symbols == "~"
+    assert ann.samples[marks].tolist() == [stretch.start, stretch.stop]
+    assert ann.subtypes[marks].tolist() == [-1, 0]
+    assert "".join(ann.symbols[(ann.samples >= stretch.start) & (ann.samples < stretch.stop)]) == "~QQQQ"
+
+
+def test_quality_marks_survive_a_wfdb_file_and_end_runs_as_rxr_does(tmp_path):
+    samples, letters, n = sequence("NNNNNNNVVVVNNNNN", overrides={8: 0.4, 9: 0.4, 10: 0.4})
+    noise = [QualitySpan("noise", 0, int(samples[9] - 10), int(samples[12] + 10))]
+    ann = regions_to_annotations(find_regions(samples, letters, FS, noise, n, n_leads=1), samples, letters, FS,
+                                 unreadable_as_q=False)
+    write_annotations(tmp_path, "syn", "rhy", ann, fs_hz=FS)
+    back = read_annotations(tmp_path / "syn", "rhy", source_fs_hz=FS)
+    assert back.subtypes[back.symbols == "~"].tolist() == [-1, 0]
+    codes = "".join(map_run_codes(back)[~np.isin(back.symbols, ["+"])])
+    assert codes == "NNNNNNNVVUVVNNCNNN"  # the shutdown ends the couplet before it: V V, then U
 
 
 def test_rhythm_annotations_written_are_read_back_by_wfdb_with_the_same_intervals(tmp_path):
