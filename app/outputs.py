@@ -8,7 +8,7 @@ The WFDB annotation file holds one beat annotation per detected beat with the MI
 its predicted class (the classifier's label, as ``ecg evaluate`` scores it, also inside noisy
 stretches; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
 annotations with MIT-BIH rhythm labels, pauses as ``"`` comments and each unreadable stretch between
-two ``~`` signal-quality annotations (subtype -1, every signal unreadable, then 0), at the record
+two ``~`` signal-quality annotations (every signal noisy, then clean; MIT-BIH subtypes), at the record
 file's own sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
 """
 
@@ -64,7 +64,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     """Beat labels as classified, rhythm changes and pauses, at the internal rate (module docstring)."""
     predictions = analysis.predictions
     return regions_to_annotations(list(analysis.regions), predictions.samples, predictions.classes,
-                                  analysis.record.fs_hz, unreadable_as_q=False)
+                                  analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
+                                  unreadable_as_q=False)
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

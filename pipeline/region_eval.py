@@ -486,7 +486,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     regions, summary = find_record_regions(record, samples, classes, spans, settings)
     finished = time.perf_counter()
-    annotations = regions_to_annotations(regions, samples, classes, record.fs_hz)
+    annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1])
     return RecordRegionEvaluation(
         record=record.name, fs_hz=record.fs_hz, source_fs_hz=record.source_fs_hz, regions=tuple(regions),
         summary=summary, annotations=annotations,

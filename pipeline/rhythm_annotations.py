@@ -9,10 +9,12 @@ The written annotation file holds, in sample order:
 - rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
   sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
 - a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``;
-- a ``~`` signal-quality annotation at the start of each unreadable stretch with subtype -1 (every
-  signal unreadable, as in the MIT-BIH reference files) and one with subtype 0 (signals readable
-  again) at its end: WFDB's ``bxb`` counts the stretch as the test annotator's shutdown and ``rxr``
-  ends runs there.
+- a ``~`` signal-quality annotation at the start of each unreadable stretch whose subtype marks every
+  signal noisy (bit k for signal k, k < 4) and one with subtype 0 (signals clean again) at its end.
+  This is how the MIT-BIH reference files mark noisy stretches in which beats are still annotated.
+  Their other mark, subtype -1 (every signal unreadable), means that no beat is annotated until the
+  next ``~``: WFDB's ``bxb`` reads it as the annotator's shutdown and ``rxr`` ends runs there. It is
+  not written, because the beats inside the stretch are written (``Q`` or their class).
 
 Each beat takes the rhythm of the highest-priority region that covers it (:data:`RHYTHM_LABELS`,
 lowest priority first; ``(N`` where none does), and the rhythm holds from that beat to the next
@@ -61,14 +63,16 @@ _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 
 
 def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
-                           fs_hz: float, *, unreadable_as_q: bool = True) -> Annotations:
-    """Beat, rhythm-change and pause annotations of one record (module docstring).
+                           fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True) -> Annotations:
+    """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
+
+    ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks.
 
     Examples
     --------
     >>> t = np.arange(10) * 200 + 100
     >>> regions = [Region("ventricular_tachycardia", 700, 1101, 3, 3, 108.0, 1.0)]
-    >>> ann = regions_to_annotations(regions, t, np.array(list("NNNVVVNNNN")), 360.0)
+    >>> ann = regions_to_annotations(regions, t, np.array(list("NNNVVVNNNN")), 360.0, n_leads=2)
     >>> [(int(s), str(a)) for s, sym, a in zip(ann.samples, ann.symbols, ann.aux_notes) if sym == "+"]
     [(99, '(N'), (699, '(VT'), (1299, '(N')]
     """
@@ -81,7 +85,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
-    quality_marks = unreadable_marks(regions)
+    quality_marks = unreadable_marks(regions, n_leads)
     parts = [
         (samples, symbols, np.full(len(samples), "", dtype=object)),
         (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
@@ -100,14 +104,17 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
                        subtypes[order] if len(quality_marks) else None)
 
 
-UNREADABLE_SUBTYPE = -1
-"""Subtype of a ``~`` annotation that starts an unreadable stretch: every signal unreadable (MIT-BIH)."""
+def noisy_subtype(n_leads: int) -> int:
+    """Subtype of a ``~`` annotation marking every signal of an ``n_leads`` record noisy (bits 0-3, MIT-BIH)."""
+    if n_leads < 1:
+        raise ValueError(f"Received n_leads={n_leads}; expected at least 1.")
+    return (1 << min(n_leads, 4)) - 1
 
 
-def unreadable_marks(regions: list[Region]) -> np.ndarray:
-    """(k, 2) rows (sample, subtype) of the ``~`` annotations that open (-1) and close (0) each unreadable region."""
+def unreadable_marks(regions: list[Region], n_leads: int) -> np.ndarray:
+    """(k, 2) rows (sample, subtype) of the ``~`` annotations that open and close (0) each unreadable region."""
     rows = [row for r in sorted((r for r in regions if r.kind == "unreadable"), key=lambda r: r.start)
-            for row in ((r.start, UNREADABLE_SUBTYPE), (r.stop, 0))]
+            for row in ((r.start, noisy_subtype(n_leads)), (r.stop, 0))]
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 

@@ -23,7 +23,7 @@ from pipeline.regions import (
     regions_to_rows,
     windowed_nanmedian,
 )
-from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals
+from pipeline.rhythm_annotations import noisy_subtype, regions_to_annotations, rhythm_intervals
 from pipeline.rr import BeatPositionError
 from pipeline.summary import summarize_record, summary_to_dict
 from pipeline.types import QualitySpan
@@ -342,7 +342,7 @@ def test_rhythm_annotations_follow_mit_bih_conventions():
     classes = ["N"] * 40
     classes[10:13] = ["V"] * 3
     samples, letters, n = sequence("".join(classes), overrides={11: 0.4, 12: 0.4})
-    ann = regions_to_annotations(find_regions(samples, letters, FS, [], n), samples, letters, FS)
+    ann = regions_to_annotations(find_regions(samples, letters, FS, [], n), samples, letters, FS, n_leads=1)
     changes = [(int(t), a) for t, s, a in zip(ann.samples, ann.symbols, ann.aux_notes) if s == "+"]
     assert changes == [(samples[0] - 1, "(N"), (samples[10] - 1, "(VT"), (samples[13] - 1, "(N")]
     assert "".join(ann.symbols[ann.symbols != "+"]) == "".join(classes)
@@ -352,28 +352,38 @@ def test_beats_in_unreadable_signal_are_written_q_and_the_rhythm_holds():
     samples, letters, n = sequence("NNNNNNNVVVVNNNNN", overrides={8: 0.4, 9: 0.4, 10: 0.4})
     noise = [QualitySpan("noise", 0, int(samples[9] - 10), int(samples[12] + 10))]
     regions = find_regions(samples, letters, FS, noise, n, n_leads=1)
-    ann = regions_to_annotations(regions, samples, letters, FS)
+    ann = regions_to_annotations(regions, samples, letters, FS, n_leads=1)
     beats = ann.symbols[~np.isin(ann.symbols, ["+", "~"])]
     assert "".join(beats) == "NNNNNNNVVQQQQNNN"
     assert [a for s, a in zip(ann.symbols, ann.aux_notes) if s == "+"] == ["(N"]
-    # the unreadable stretch is opened and closed by signal-quality marks, as in MIT-BIH (-1: all signals unreadable)
+    # the unreadable stretch is opened and closed by signal-quality marks, as in MIT-BIH (bit 0: signal 0 noisy)
     (stretch,) = [r for r in regions if r.kind == "unreadable"]
     marks = ann.symbols == "~"
     assert ann.samples[marks].tolist() == [stretch.start, stretch.stop]
-    assert ann.subtypes[marks].tolist() == [-1, 0]
+    assert ann.subtypes[marks].tolist() == [1, 0]
     assert "".join(ann.symbols[(ann.samples >= stretch.start) & (ann.samples < stretch.stop)]) == "~QQQQ"
 
 
-def test_quality_marks_survive_a_wfdb_file_and_end_runs_as_rxr_does(tmp_path):
+def test_quality_marks_survive_a_wfdb_file_and_only_shutdown_marks_end_runs(tmp_path):
     samples, letters, n = sequence("NNNNNNNVVVVNNNNN", overrides={8: 0.4, 9: 0.4, 10: 0.4})
-    noise = [QualitySpan("noise", 0, int(samples[9] - 10), int(samples[12] + 10))]
-    ann = regions_to_annotations(find_regions(samples, letters, FS, noise, n, n_leads=1), samples, letters, FS,
-                                 unreadable_as_q=False)
+    noise = [QualitySpan("noise", lead, int(samples[9] - 10), int(samples[12] + 10)) for lead in (0, 1)]
+    ann = regions_to_annotations(find_regions(samples, letters, FS, noise, n, n_leads=2), samples, letters, FS,
+                                 n_leads=2, unreadable_as_q=False)
     write_annotations(tmp_path, "syn", "rhy", ann, fs_hz=FS)
     back = read_annotations(tmp_path / "syn", "rhy", source_fs_hz=FS)
-    assert back.subtypes[back.symbols == "~"].tolist() == [-1, 0]
-    codes = "".join(map_run_codes(back)[~np.isin(back.symbols, ["+"])])
-    assert codes == "NNNNNNNVVUVVNNCNNN"  # the shutdown ends the couplet before it: V V, then U
+    marks = back.symbols == "~"
+    assert back.subtypes[marks].tolist() == [3, 0]  # both signals noisy, then clean
+    not_rhythm = back.symbols != "+"
+    assert "".join(map_run_codes(back)[not_rhythm]) == "NNNNNNNVVOVVNNONNN"  # noisy marks leave runs alone
+    # subtype -1 (every signal unreadable: nothing annotated until the next ~) is a shutdown, which ends runs in rxr
+    shutdown = dataclasses.replace(back, subtypes=np.where(marks & (back.subtype_array() != 0), -1, 0))
+    assert "".join(map_run_codes(shutdown)[not_rhythm]) == "NNNNNNNVVUVVNNCNNN"
+
+
+def test_noisy_subtype_sets_one_bit_per_signal():
+    assert [noisy_subtype(n) for n in (1, 2, 4, 12)] == [1, 3, 15, 15]
+    with pytest.raises(ValueError, match="n_leads=0"):
+        noisy_subtype(0)
 
 
 def test_rhythm_annotations_written_are_read_back_by_wfdb_with_the_same_intervals(tmp_path):
@@ -386,7 +396,7 @@ def test_rhythm_annotations_written_are_read_back_by_wfdb_with_the_same_interval
     n = int(samples[-1] + FS)
     regions = find_regions(samples, classes, FS, [], n)
     assert {"atrial_fibrillation", "ventricular_bigeminy", "pause"} <= {r.kind for r in regions}
-    ann = regions_to_annotations(regions, samples, classes, FS)
+    ann = regions_to_annotations(regions, samples, classes, FS, n_leads=1)
     write_annotations(tmp_path, "syn", "rhy", ann, fs_hz=FS)
     back = read_annotations(tmp_path / "syn", "rhy", source_fs_hz=FS)
     assert np.array_equal(back.samples, ann.samples) and np.array_equal(back.symbols, ann.symbols)
