@@ -62,7 +62,8 @@ GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "ventricular_burden_pct",
-                   "supraventricular_burden_pct", "af_burden_pct", "events", "readable_pct", "model", "message")
+                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events", "readable_pct",
+                   "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -374,7 +375,8 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
     return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
             "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
-            "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "events": events,
+            "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
+            "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "model": model.source,
             "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 

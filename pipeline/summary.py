@@ -1,4 +1,4 @@
-"""Record summary: heart rate, beat counts, ectopic burden, event tallies, AF burden, readable signal.
+"""Record summary: heart rate, beat counts, ectopic burden, event tallies, AF burden, readable signal, HRV.
 
 Built from the same inputs as :func:`pipeline.regions.find_regions` plus its regions. Problems
 that stop an assessment (no beats, too little readable signal for an AF decision, a record too
@@ -8,7 +8,8 @@ short for a minute-by-minute heart rate, mostly unreadable signal) are stated in
 Heart rate: the mean is the number of readable RR intervals over their total duration; the
 minimum and maximum are taken over consecutive ``hr_window_s`` windows (each with at least half
 of its time in readable intervals), as Holter reports take them over fixed averaging periods
-rather than from single beats; the trend gives one value per ``trend_window_s``.
+rather than from single beats; the trend gives one value per ``trend_window_s``. Heart-rate variability
+(time domain, normal-to-normal intervals only) comes from :mod:`pipeline.hrv`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.hrv import HrvSettings, HrvSummary, compute_time_domain_hrv
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
     REGION_KINDS,
@@ -81,6 +83,8 @@ class RecordSummary:
         Time in AF as a percentage of the readable time; NaN when AF could not be assessed.
     notes : tuple of str
         Plain statements of what could not be assessed and why.
+    hrv : HrvSummary
+        Time-domain heart-rate variability of the normal-to-normal intervals (:mod:`pipeline.hrv`).
     """
 
     duration_s: float
@@ -99,6 +103,7 @@ class RecordSummary:
     longest_supraventricular_run: int
     af_burden_pct: float
     notes: tuple[str, ...]
+    hrv: HrvSummary
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -119,6 +124,7 @@ def summarize_record(
     summary_settings: SummarySettings = SummarySettings(),
     *,
     n_leads: int | None = None,
+    hrv_settings: HrvSettings = HrvSettings(),
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring).
 
@@ -139,6 +145,8 @@ def summarize_record(
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
     af_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "atrial_fibrillation")
     readable_s = duration_s * readable_fraction
+    hrv = compute_time_domain_hrv(context, regions, hrv_settings)
+    notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,
@@ -155,7 +163,8 @@ def summarize_record(
         longest_ventricular_run=longest_run(regions, VENTRICULAR_RUN_KINDS),
         longest_supraventricular_run=longest_run(regions, SUPRAVENTRICULAR_RUN_KINDS),
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
-        notes=describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings),
+        notes=notes + ((hrv.note,) if hrv.note and len(context.samples) else ()),
+        hrv=hrv,
     )
 
 
@@ -248,5 +257,6 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "longest_ventricular_run_beats": summary.longest_ventricular_run,
         "longest_supraventricular_run_beats": summary.longest_supraventricular_run,
         "af_burden_pct": clean(summary.af_burden_pct),
+        "hrv": summary.hrv.to_dict(),
         "notes": list(summary.notes),
     }

@@ -310,7 +310,8 @@ def test_summary_counts_burden_rate_events_and_longest_run():
     assert s.heart_rate_min_bpm == pytest.approx(75.0, abs=1.0) and s.heart_rate_max_bpm == pytest.approx(75.0, abs=1.0)
     assert s.event("idioventricular_rhythm").count == 1 and s.event("isolated_supraventricular").count == 1
     assert s.longest_ventricular_run == 3 and s.longest_supraventricular_run == 1
-    assert s.af_burden_pct == 0.0 and s.readable_fraction == 1.0 and s.notes == ()
+    assert s.af_burden_pct == 0.0 and s.readable_fraction == 1.0
+    assert s.notes == (s.hrv.note,) and s.hrv.note.startswith("HRV not assessed")  # under 4 minutes of sinus
     assert {t.kind for t in s.events} == set(REGION_KINDS)
     assert summary_to_dict(s)["beat_counts"]["V"] == 3
 

@@ -96,6 +96,9 @@ def test_every_output_is_written_and_consistent(scored):
         assert all(c == "V" for row, c in zip(beats, network) if row["conduction_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)
+        hrv = summary["hrv"]  # 5-minute excerpts: assessed, or not with the reason among the notes
+        assert 0 < hrv["n_intervals"] < len(beats)
+        assert (hrv["sdnn_ms"] is not None) != any(n.startswith("HRV not assessed") for n in summary["notes"])
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
         assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
 

@@ -53,6 +53,11 @@ def format_percent(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f} %" if np.isfinite(value) else "not assessed"
 
 
+def format_ms(value: float) -> str:
+    """An HRV figure in milliseconds for display; ``"not assessed"`` for NaN."""
+    return f"{value:.0f} ms" if np.isfinite(value) else "not assessed"
+
+
 def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
     """Beats per AAMI class with their share of all beats."""
     total = max(summary.n_beats, 1)

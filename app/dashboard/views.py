@@ -125,6 +125,18 @@ def render_record_header(analysis) -> None:
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
 
 
+def render_hrv(hrv) -> None:
+    """Time-domain heart-rate variability of the normal-to-normal intervals."""
+    st.markdown("**Heart-rate variability** (normal-to-normal intervals)")
+    columns = st.columns(4)
+    columns[0].metric("SDNN", tables.format_ms(hrv.sdnn_ms))
+    columns[1].metric("RMSSD", tables.format_ms(hrv.rmssd_ms))
+    columns[2].metric("pNN50", tables.format_percent(hrv.pnn50_pct))
+    columns[3].metric("SDANN (5 min)", tables.format_ms(hrv.sdann_ms))
+    st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
+               "atrial fibrillation, edited as HRV software does (Task Force 1996).")
+
+
 def render_overview(analysis) -> None:
     """Heart rate, beat counts, burdens, events, readable signal, AF burden and what could not be assessed."""
     summary = analysis.summary
@@ -146,6 +158,7 @@ def render_overview(analysis) -> None:
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
     columns[2].metric("AF burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
+    render_hrv(summary.hrv)
     st.markdown("**Events by type**")
     events = tables.event_tally_table(summary)
     if events.empty:

@@ -1,0 +1,163 @@
+"""Heart-rate variability in the time domain, from the normal-to-normal (NN) intervals of a record.
+
+A Holter report gives the variability of the sinus rhythm next to the rate (Task Force 1996). Only intervals
+between two consecutive readable N beats count, so ectopic beats, the intervals next to them, unreadable signal
+and atrial fibrillation (whose irregularity is not sinus variability) are left out. The remaining intervals are
+edited as HRV software does before any statistic (the PhysioNet HRV Toolkit's ``filtnn`` works this way): an
+interval outside [``min_nn_s``, ``max_nn_s``], or differing by more than ``relative_limit`` from the median of the
+``reference_intervals`` NN intervals centred on it, is dropped (a missed or extra beat, or an unflagged ectopic
+beat, doubles or halves an interval).
+
+Figures (Task Force 1996, table 1):
+
+- mean NN and SDNN: mean and standard deviation of the NN intervals;
+- RMSSD and pNN50: root mean square of, and percentage over 50 ms of, the differences between successive NN
+  intervals (two intervals that share a beat, both kept);
+- SDANN and SDNN index: standard deviation of the mean NN, and mean of the SDNN, of consecutive
+  ``segment_s`` segments, each at least half covered by NN intervals (defined for long recordings; given
+  when at least two segments qualify).
+
+Standard deviations are sample standard deviations (``ddof=1``). With atrial fibrillation in the record, ``note``
+says that only the stretches outside it count (an AF detection that misses part of the AF lets irregular
+intervals in). Fewer than ``min_total_s`` of NN intervals leave every figure NaN, with the reason in ``note``: 240 s, four fifths of the 5-minute short-term recording of the Task
+Force, so that a 5-minute recording of sinus rhythm with a few ectopic beats is assessed.
+
+References
+----------
+Task Force of the European Society of Cardiology and the North American Society of Pacing and
+Electrophysiology, "Heart rate variability: standards of measurement, physiological interpretation and clinical
+use", Circulation 93(5):1043-1065, 1996.
+Goldberger AL et al., "PhysioBank, PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000 (HRV
+Toolkit: ``filtnn``, ``get_hrv``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import BeatContext, Region
+
+N = AAMI_CLASSES.index("N")
+
+
+@dataclass(frozen=True)
+class HrvSettings:
+    """Editing of the NN intervals and the length requirements (module docstring)."""
+
+    min_nn_s: float = 0.3
+    max_nn_s: float = 2.0
+    relative_limit: float = 0.2
+    reference_intervals: int = 41
+    segment_s: float = 300.0
+    min_total_s: float = 240.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_nn_s < self.max_nn_s:
+            raise ValueError(f"Received min_nn_s={self.min_nn_s}, max_nn_s={self.max_nn_s}; expected "
+                             "0 < min_nn_s < max_nn_s.")
+        if not 0 < self.relative_limit < 1:
+            raise ValueError(f"Received relative_limit={self.relative_limit}; expected a fraction in (0, 1).")
+        if self.reference_intervals < 3 or self.reference_intervals % 2 == 0:
+            raise ValueError(f"Received reference_intervals={self.reference_intervals}; expected an odd number >= 3.")
+        for name in ("segment_s", "min_total_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Received {name}={getattr(self, name)}; expected a positive duration in s.")
+
+
+@dataclass(frozen=True)
+class HrvSummary:
+    """Time-domain HRV of one record; figures in ms (pNN50 in %), NaN when not computable (see ``note``)."""
+
+    n_intervals: int
+    nn_total_s: float
+    mean_nn_ms: float
+    sdnn_ms: float
+    rmssd_ms: float
+    pnn50_pct: float
+    sdann_ms: float
+    sdnn_index_ms: float
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-ready content (NaN becomes None, figures rounded to 0.1)."""
+        def clean(value):
+            if isinstance(value, float):
+                return None if math.isnan(value) else round(value, 1)
+            return value
+        return {f.name: clean(getattr(self, f.name)) for f in fields(self)}
+
+
+def select_nn_intervals(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()
+                        ) -> np.ndarray:
+    """Boolean per RR interval (beat i to i + 1): a kept NN interval (module docstring)."""
+    n_beats = len(context.samples)
+    if n_beats < 2:
+        return np.zeros(max(n_beats - 1, 0), bool)
+    normal = context.classes == N
+    in_af = np.zeros(n_beats, bool)
+    for r in regions:
+        if r.kind == "atrial_fibrillation" and r.n_beats:
+            in_af[r.beats] = True
+    rr_s = context.rr_s
+    candidate = (normal[:-1] & normal[1:] & context.interval_readable & ~in_af[:-1] & ~in_af[1:]
+                 & (rr_s >= settings.min_nn_s) & (rr_s <= settings.max_nn_s))
+    kept = np.zeros(len(rr_s), bool)
+    index = np.flatnonzero(candidate)
+    if len(index):
+        local = median_filter(rr_s[index], size=settings.reference_intervals, mode="nearest")
+        kept[index] = np.abs(rr_s[index] - local) <= settings.relative_limit * local
+    return kept
+
+
+def compute_time_domain_hrv(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()
+                            ) -> HrvSummary:
+    """Time-domain HRV of one record from its beats (a :class:`pipeline.regions.BeatContext`) and regions.
+
+    Examples
+    --------
+    >>> from pipeline.regions import prepare_beats
+    >>> t = np.concatenate([[0], np.cumsum(np.tile([270, 306], 300))])  # 8 min at 360 Hz: RR 0.75, 0.85, 0.75, ...
+    >>> hrv = compute_time_domain_hrv(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [])
+    >>> round(hrv.mean_nn_ms), round(hrv.rmssd_ms), hrv.pnn50_pct, round(hrv.sdnn_ms)
+    (800, 100, 100.0, 50)
+    """
+    kept = select_nn_intervals(context, regions, settings)
+    nn_s = context.rr_s[kept]
+    total_s = float(nn_s.sum())
+    af_s = sum(r.duration_s(context.fs_hz) for r in regions if r.kind == "atrial_fibrillation")
+    af_note = (f"HRV from the stretches outside atrial fibrillation only ({af_s / 60:.1f} min of atrial "
+               "fibrillation left out)") if af_s else ""
+    if total_s < settings.min_total_s:
+        return HrvSummary(int(kept.sum()), total_s, *([float("nan")] * 6),
+                          note=f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
+                               f"{settings.min_total_s:g} s needed")
+    successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
+    differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
+    sdann, sdnn_index = segment_statistics(context, kept, settings)
+    return HrvSummary(
+        n_intervals=int(kept.sum()), nn_total_s=total_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
+        sdnn_ms=1000.0 * float(np.std(nn_s, ddof=1)),
+        rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
+        pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),
+        sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note)
+
+
+def segment_statistics(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> tuple[float, float]:
+    """SDANN and SDNN index (ms) over the ``segment_s`` segments at least half covered; NaN under two segments."""
+    starts_s = context.samples[:-1][kept] / context.fs_hz
+    nn_s = context.rr_s[kept]
+    segment = (starts_s // settings.segment_s).astype(np.int64)
+    means, deviations = [], []
+    for k in np.unique(segment):
+        values = nn_s[segment == k]
+        if values.sum() >= 0.5 * settings.segment_s and len(values) > 1:
+            means.append(values.mean())
+            deviations.append(np.std(values, ddof=1))
+    if len(means) < 2:
+        return float("nan"), float("nan")
+    return 1000.0 * float(np.std(means, ddof=1)), 1000.0 * float(np.mean(deviations))

@@ -1,0 +1,124 @@
+"""Time-domain HRV: known values on synthetic RR sequences, what is left out, and real records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.detect import detect_record_peaks
+from pipeline.hrv import HrvSettings, compute_time_domain_hrv, select_nn_intervals
+from pipeline.region_eval import evaluate_record, label_with_reference
+from pipeline.regions import Region, find_regions, prepare_beats
+from pipeline.records import read_record
+from pipeline.summary import summarize_record, summary_to_dict
+from pipeline.types import QualitySpan
+
+FS = 360.0
+
+
+def beats_from_rr(rr_s: np.ndarray) -> np.ndarray:
+    return np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr_s)])) * FS).astype(np.int64)
+
+
+def context_of(samples: np.ndarray, classes, spans=()):
+    return prepare_beats(samples, np.asarray(classes), FS, list(spans), int(samples[-1] + FS), n_leads=1)
+
+
+def sinus_rr(n: int, seed: int = 0) -> np.ndarray:
+    """A sinus-like RR sequence: 0.8 s, slow wander and beat-to-beat variation (quantised to whole samples)."""
+    rng = np.random.default_rng(seed)
+    rr = 0.8 + 0.05 * np.sin(np.arange(n) / 40.0) + rng.normal(0.0, 0.02, n)
+    return np.round(rr * FS) / FS
+
+
+def test_figures_match_their_definitions_on_a_clean_sinus_sequence():
+    rr = sinus_rr(900)  # 12 minutes
+    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    diff = np.diff(rr)
+    assert hrv.n_intervals == len(rr)
+    assert hrv.mean_nn_ms == pytest.approx(1000 * rr.mean())
+    assert hrv.sdnn_ms == pytest.approx(1000 * rr.std(ddof=1))
+    assert hrv.rmssd_ms == pytest.approx(1000 * np.sqrt(np.mean(diff ** 2)))
+    assert hrv.pnn50_pct == pytest.approx(100 * np.mean(np.abs(diff) > 0.05))
+    assert hrv.note == ""
+
+
+def test_ectopic_beats_and_their_intervals_are_left_out():
+    rr = sinus_rr(600)
+    classes = np.full(len(rr) + 1, "N")
+    rr_ectopic = rr.copy()
+    for beat in range(50, 550, 50):  # a premature V beat with a compensatory pause every 50 beats
+        classes[beat] = "V"
+        rr_ectopic[beat - 1], rr_ectopic[beat] = 0.5, rr[beat - 1] + rr[beat] - 0.5
+    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr_ectopic), classes), [])
+    keep = np.ones(len(rr), bool)
+    for beat in range(50, 550, 50):
+        keep[beat - 1:beat + 1] = False
+    assert hrv.n_intervals == keep.sum()
+    assert hrv.sdnn_ms == pytest.approx(1000 * rr[keep].std(ddof=1), rel=1e-6)
+    successive = keep[:-1] & keep[1:]
+    assert hrv.rmssd_ms == pytest.approx(1000 * np.sqrt(np.mean(np.diff(rr)[successive] ** 2)), rel=1e-6)
+
+
+def test_a_missed_beat_is_edited_out_and_unreadable_signal_and_af_are_left_out():
+    rr = sinus_rr(600)
+    missed = rr.copy()
+    missed[100] = rr[100] + rr[101]  # the detector missed a beat: one interval twice as long
+    missed = np.delete(missed, 101)
+    samples = beats_from_rr(missed)
+    kept = select_nn_intervals(context_of(samples, ["N"] * len(samples)), [])
+    assert not kept[100] and kept[:100].all() and kept[101:].all()
+    noise = QualitySpan("noise", 0, int(samples[200]) - 10, int(samples[230]) + 10)
+    af = Region("atrial_fibrillation", int(samples[300]), int(samples[400]) + 1, 300, 101, 75.0, 1.0)
+    kept = select_nn_intervals(context_of(samples, ["N"] * len(samples), [noise]), [af])
+    assert not kept[199:231].any() and not kept[299:401].any()  # intervals touching the AF beats 300-400 too
+    assert kept[150:199].all() and kept[231:299].all() and kept[401:500].all()
+    hrv = compute_time_domain_hrv(context_of(samples, ["N"] * len(samples), [noise]), [af])
+    assert hrv.sdnn_ms > 0 and hrv.note.startswith("HRV from the stretches outside atrial fibrillation only (1.4 min")
+
+
+def test_segment_figures_use_five_minute_segments():
+    means = (0.7, 0.8, 0.9)
+    rr = np.concatenate([np.round((m + 0.02 * np.sin(np.arange(int(300 / m)))) * FS) / FS for m in means])
+    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    assert hrv.sdann_ms == pytest.approx(100.0, abs=3.0)  # the SD of 700, 800 and 900 ms
+    assert hrv.sdnn_index_ms == pytest.approx(1000 * 0.02 / np.sqrt(2), rel=0.1)
+
+
+def test_too_few_normal_intervals_give_no_figures_and_say_why():
+    rr = sinus_rr(200)  # under 3 minutes of normal-to-normal intervals
+    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    assert np.isnan([hrv.sdnn_ms, hrv.rmssd_ms, hrv.pnn50_pct, hrv.sdann_ms]).all()
+    assert hrv.note.startswith("HRV not assessed: 16") and "at least 240 s needed" in hrv.note
+    samples = beats_from_rr(rr)
+    summary = summarize_record(find_regions(samples, np.full(len(samples), "N"), FS, [], int(samples[-1] + FS)),
+                               samples, np.full(len(samples), "N"), FS, [], int(samples[-1] + FS))
+    assert hrv.note in summary.notes
+    assert summary_to_dict(summary)["hrv"]["sdnn_ms"] is None
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="min_nn_s=2.0, max_nn_s=0.3"):
+        HrvSettings(min_nn_s=2.0, max_nn_s=0.3)
+    with pytest.raises(ValueError, match="reference_intervals=40"):
+        HrvSettings(reference_intervals=40)
+    with pytest.raises(ValueError, match="relative_limit=1.5"):
+        HrvSettings(relative_limit=1.5)
+
+
+def test_detected_beats_give_the_hrv_of_the_reference_beats_on_record_100(mitdb_dir):
+    """Record 100 (sinus rhythm, a few APCs): HRV from our detector agrees with the annotated beats."""
+    reference = evaluate_record(mitdb_dir / "100", label_with_reference).summary.hrv
+    record = read_record(mitdb_dir / "100")
+    samples = detect_record_peaks(record).samples
+    ref_samples = record.annotations.samples[np.isin(record.annotations.symbols, ["N", "A", "V"])]
+    ref_classes = record.annotations.symbols[np.isin(record.annotations.symbols, ["N", "A", "V"])]
+    # the detected beats take the class of the annotated beat they match (within 150 ms), so only detection differs
+    nearest = np.clip(np.searchsorted(ref_samples, samples), 1, len(ref_samples) - 1)
+    nearest -= (samples - ref_samples[nearest - 1]) < (ref_samples[nearest] - samples)
+    classes = np.where(ref_classes[nearest] == "A", "S", ref_classes[nearest])
+    detected = compute_time_domain_hrv(context_of(samples, classes), [])
+    assert reference.sdnn_ms > 20 and reference.n_intervals > 2000
+    assert detected.sdnn_ms == pytest.approx(reference.sdnn_ms, rel=0.03)
+    assert detected.rmssd_ms == pytest.approx(reference.rmssd_ms, rel=0.1)
+    assert detected.mean_nn_ms == pytest.approx(reference.mean_nn_ms, rel=0.005)
