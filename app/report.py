@@ -72,8 +72,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {s.longest_ventricular_run} beats, supraventricular "
         f"{s.longest_supraventricular_run} beats",
-        f"HRV (normal-to-normal intervals): SDNN {format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD "
-        f"{format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 {format_number(s.hrv.pnn50_pct, 1, ' %')}",
+        f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
+        f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
+        f"{format_number(s.hrv.pnn50_pct, 1, ' %')}",
         f"Model: {analysis.model_source}",
     ]
     lines += [f"Note: {note}" for note in s.notes]

@@ -71,10 +71,15 @@ class HrvSettings:
 
 @dataclass(frozen=True)
 class HrvSummary:
-    """Time-domain HRV of one record; figures in ms (pNN50 in %), NaN when not computable (see ``note``)."""
+    """Time-domain HRV of one record; figures in ms (pNN50 in %), NaN when not computable (see ``note``).
+
+    ``af_left_out_s`` is the atrial fibrillation time whose intervals were left out; ``note`` says why the
+    figures are missing, or that AF was left out.
+    """
 
     n_intervals: int
     nn_total_s: float
+    af_left_out_s: float
     mean_nn_ms: float
     sdnn_ms: float
     rmssd_ms: float
@@ -82,6 +87,11 @@ class HrvSummary:
     sdann_ms: float
     sdnn_index_ms: float
     note: str = ""
+
+    @property
+    def assessed(self) -> bool:
+        """Whether there were enough normal-to-normal intervals for the figures."""
+        return not math.isnan(self.sdnn_ms)
 
     def to_dict(self) -> dict:
         """JSON-ready content (NaN becomes None, figures rounded to 0.1)."""
@@ -133,14 +143,14 @@ def compute_time_domain_hrv(context: BeatContext, regions: list[Region], setting
     af_note = (f"HRV from the stretches outside atrial fibrillation only ({af_s / 60:.1f} min of atrial "
                "fibrillation left out)") if af_s else ""
     if total_s < settings.min_total_s:
-        return HrvSummary(int(kept.sum()), total_s, *([float("nan")] * 6),
+        return HrvSummary(int(kept.sum()), total_s, af_s, *([float("nan")] * 6),
                           note=f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
                                f"{settings.min_total_s:g} s needed")
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
     differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
     sdann, sdnn_index = segment_statistics(context, kept, settings)
     return HrvSummary(
-        n_intervals=int(kept.sum()), nn_total_s=total_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
+        n_intervals=int(kept.sum()), nn_total_s=total_s, af_left_out_s=af_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
         sdnn_ms=1000.0 * float(np.std(nn_s, ddof=1)),
         rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
         pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),

@@ -163,7 +163,7 @@ def summarize_record(
         longest_ventricular_run=longest_run(regions, VENTRICULAR_RUN_KINDS),
         longest_supraventricular_run=longest_run(regions, SUPRAVENTRICULAR_RUN_KINDS),
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
-        notes=notes + ((hrv.note,) if hrv.note and len(context.samples) else ()),
+        notes=notes + ((hrv.note,) if not hrv.assessed and len(context.samples) else ()),
         hrv=hrv,
     )
 

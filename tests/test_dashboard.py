@@ -67,6 +67,8 @@ def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, expected.beat_counts))
     assert any(m.label == "Heart rate mean" and m.value == tables.format_rate(expected.heart_rate_mean_bpm)
                for m in at.metric)
+    assert expected.hrv.sdnn_ms > 0  # 5 minutes of sinus rhythm: HRV is assessed and shown
+    assert any(m.label == "SDNN" and m.value == tables.format_ms(expected.hrv.sdnn_ms) for m in at.metric)
     assert analyses["100"].model_source in " ".join(c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
     keys = {b.key for b in at.get("download_button")}
@@ -113,6 +115,16 @@ def test_attention_of_the_chosen_beat_is_drawn():
     at.toggle(key="show_attention").set_value(True).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == n_charts + 1
+
+
+def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").set_value("208").run()  # frequent PVCs: under 4 minutes of NN intervals
+    note = analyses["208"].summary.hrv.note
+    assert note.startswith("HRV not assessed")
+    assert not any(m.label == "SDNN" for m in at.metric)
+    assert any(md.value.startswith("**Heart-rate variability**: not assessed") for md in at.markdown)
+    assert any(note in md.value for md in at.markdown)  # under "Could not be assessed"
 
 
 def test_uploading_a_real_record(analyses, excerpts_dir):

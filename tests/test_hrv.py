@@ -74,7 +74,8 @@ def test_a_missed_beat_is_edited_out_and_unreadable_signal_and_af_are_left_out()
     assert not kept[199:231].any() and not kept[299:401].any()  # intervals touching the AF beats 300-400 too
     assert kept[150:199].all() and kept[231:299].all() and kept[401:500].all()
     hrv = compute_time_domain_hrv(context_of(samples, ["N"] * len(samples), [noise]), [af])
-    assert hrv.sdnn_ms > 0 and hrv.note.startswith("HRV from the stretches outside atrial fibrillation only (1.4 min")
+    assert hrv.assessed and hrv.af_left_out_s == pytest.approx(af.duration_s(FS))
+    assert hrv.note.startswith("HRV from the stretches outside atrial fibrillation only (1.4 min")
 
 
 def test_segment_figures_use_five_minute_segments():

@@ -126,7 +126,10 @@ def render_record_header(analysis) -> None:
 
 
 def render_hrv(hrv) -> None:
-    """Time-domain heart-rate variability of the normal-to-normal intervals."""
+    """Time-domain heart-rate variability of the normal-to-normal intervals (one line when not assessed)."""
+    if not hrv.assessed:
+        st.markdown("**Heart-rate variability**: not assessed (see the notes below).")
+        return
     st.markdown("**Heart-rate variability** (normal-to-normal intervals)")
     columns = st.columns(4)
     columns[0].metric("SDNN", tables.format_ms(hrv.sdnn_ms))
@@ -134,7 +137,8 @@ def render_hrv(hrv) -> None:
     columns[2].metric("pNN50", tables.format_percent(hrv.pnn50_pct))
     columns[3].metric("SDANN (5 min)", tables.format_ms(hrv.sdann_ms))
     st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
-               "atrial fibrillation, edited as HRV software does (Task Force 1996).")
+               "atrial fibrillation, edited as HRV software does (Task Force 1996)."
+               + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
 
 
 def render_overview(analysis) -> None:
