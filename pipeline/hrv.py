@@ -19,8 +19,9 @@ Figures (Task Force 1996, table 1):
 
 Standard deviations are sample standard deviations (``ddof=1``). With atrial fibrillation in the record, ``note``
 says that only the stretches outside it count (an AF detection that misses part of the AF lets irregular
-intervals in). Fewer than ``min_total_s`` of NN intervals leave every figure NaN, with the reason in ``note``: 240 s, four fifths of the 5-minute short-term recording of the Task
-Force, so that a 5-minute recording of sinus rhythm with a few ectopic beats is assessed.
+intervals in). Fewer than ``min_total_s`` of NN intervals leave every figure NaN, with the reason in ``note``;
+240 s by default, four fifths of the Task Force's 5-minute short-term recording, so that 5 minutes of sinus rhythm
+with a few ectopic beats are assessed.
 
 References
 ----------

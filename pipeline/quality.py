@@ -383,13 +383,13 @@ def successive_qrs_correlations(lead_mv: np.ndarray, beat_samples: np.ndarray, h
     signal, holds a missing sample or is constant. Length ``len(beats) - 1``."""
     offsets = np.arange(-half, half + 1)
     current, current_ok = _centred_segments(lead_mv, beat_samples[1:, None] + offsets)
-    best = np.zeros(max(beat_samples.size - 1, 0))
+    current_energy = (current ** 2).sum(axis=1)
+    best = np.full(max(beat_samples.size - 1, 0), -np.inf)
     for lag in range(-max_lag, max_lag + 1):
         previous, previous_ok = _centred_segments(lead_mv, beat_samples[:-1, None] + lag + offsets)
-        scale = np.sqrt((current ** 2).sum(axis=1) * (previous ** 2).sum(axis=1))
+        scale = np.sqrt(current_energy * (previous ** 2).sum(axis=1))
         valid = current_ok & previous_ok & (scale > 1e-12)
-        corr = np.where(valid, (current * previous).sum(axis=1) / np.where(valid, scale, 1.0), 0.0)
-        best = corr if lag == -max_lag else np.maximum(best, corr)
+        best = np.maximum(best, np.where(valid, (current * previous).sum(axis=1) / np.where(valid, scale, 1.0), 0.0))
     return best
 
 

@@ -86,22 +86,22 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
     quality_marks = unreadable_marks(regions, n_leads)
-    parts = [
-        (samples, symbols, np.full(len(samples), "", dtype=object)),
+    parts = [  # (samples, symbols, aux notes, subtypes)
+        (samples, symbols, np.full(len(samples), "", dtype=object), np.zeros(len(samples), np.int64)),
         (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
-         np.array([_LABELS[k] for k in rhythm[changes]], dtype=object)),
+         np.array([_LABELS[k] for k in rhythm[changes]], dtype=object), np.zeros(len(changes), np.int64)),
         (np.array([(r.start + r.stop) // 2 for r in pauses], dtype=np.int64), np.full(len(pauses), '"', dtype="<U2"),
-         np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object)),
+         np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object),
+         np.zeros(len(pauses), np.int64)),
         (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
-         np.full(len(quality_marks), "", dtype=object)),
+         np.full(len(quality_marks), "", dtype=object), quality_marks[:, 1]),
     ]
     all_samples = np.concatenate([p[0] for p in parts])
     rank = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
-    subtypes = np.concatenate([np.zeros(len(all_samples) - len(quality_marks), np.int64), quality_marks[:, 1]])
     order = np.lexsort((-rank, all_samples))  # at equal samples: quality marks, notes, rhythm changes, then beats
+    subtypes = np.concatenate([p[3] for p in parts])[order]
     return Annotations(all_samples[order], np.concatenate([p[1] for p in parts])[order],
-                       np.concatenate([p[2] for p in parts])[order],
-                       subtypes[order] if len(quality_marks) else None)
+                       np.concatenate([p[2] for p in parts])[order], subtypes if subtypes.any() else None)
 
 
 def noisy_subtype(n_leads: int) -> int:
