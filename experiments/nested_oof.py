@@ -19,6 +19,7 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import sys
@@ -103,11 +104,19 @@ def score_end_to_end(detected: dict, decide) -> dict:
     """EC57 end-to-end scores over the records of ``detected``; ``decide(probabilities, features)`` gives classes."""
     total = ClassificationCounts.empty()
     for name, parts in detected.items():
-        record = read_record(require_data_dir(None) / name)
-        match = compare_beats(record.annotations, parts["samples"], record.fs_hz, record.n_samples, start_s=0.0)
-        total = total + compare_classes(match, reference_classes(record.annotations),
+        annotations, fs_hz, n_samples = read_reference(name)
+        match = compare_beats(annotations, parts["samples"], fs_hz, n_samples, start_s=0.0)
+        total = total + compare_classes(match, reference_classes(annotations),
                                         decide(parts["probabilities"], parts["features"]))
     return summarise(total)
+
+
+@functools.lru_cache(maxsize=None)
+def read_reference(name: str) -> tuple:
+    """A DS1 record's reference annotations, sampling rate and length, read once per process (studies score the
+    same records under many settings)."""
+    record = read_record(require_data_dir(None) / name)
+    return record.annotations, record.fs_hz, record.n_samples
 
 
 def scores(labels: np.ndarray, classes: np.ndarray) -> dict:

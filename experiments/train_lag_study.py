@@ -31,14 +31,10 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-import numpy as np
-
 from app.config import require_data_dir
-from experiments.nested_oof import nested_oof
+from experiments.nested_regions import nested_labelers
 from experiments.noise_span_study import percent
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.s_run_rule_study import classify_with_config, configured_rules
-from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import QualitySettings
 from pipeline.region_eval import RegionReport, evaluate_regions, label_with_reference
 
@@ -48,15 +44,7 @@ EPISODES = ("vt", "bigeminy", "af")
 
 def build_labelers(config, data) -> dict:
     """Labeller name -> (record -> beat samples, class symbols) for the DS1 records."""
-    oof, detected = nested_oof(config, data, end_to_end=True)
-    classes, symbols = classify_with_config(oof, data, config), np.asarray(AAMI_CLASSES)
-    nested = {str(n): (data.samples[data.record_names == n], symbols[classes[data.record_names == n]])
-              for n in np.unique(data.record_names)}
-    rules, names = configured_rules(config), data.inputs.feature_names
-    end_to_end = {n: (p["samples"], symbols[rules.decide(p["probabilities"], p["features"], names).classes])
-                  for n, p in detected.items()}
-    return {"reference": label_with_reference, "nested": lambda record: nested[record.name],
-            "end to end": lambda record: end_to_end[record.name]}
+    return {"reference": label_with_reference, **nested_labelers(config, data)}
 
 
 def summarize(report: RegionReport) -> dict:

@@ -1,0 +1,54 @@
+"""DS1 region figures with classifiers that never saw the patient: the DS1 counterpart of ``--labels model``.
+
+``ecg evaluate-regions --split ds2 --labels model`` measures the delivered system on DS2, which must not be used to
+choose anything. Region rules are chosen on DS1, where the delivered networks were trained, so their figures there
+say nothing. This script gives DS1's region figures with the nested ensembles of ``experiments/nested_oof.py``
+(cached; every decision rule of the configuration applied), two ways:
+
+- ``nested``: the reference beat positions with the nested classes;
+- ``end to end``: the detector's beats with the nested classes (what a user gets).
+
+Studies of region rules import :func:`nested_labelers`; run alone, the script prints both reports (REGIONS.md,
+session 8). DS2 is not read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/nested_regions.py [--config configs/bundled.toml]   (about 2 minutes
+with the nested probabilities cached)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from app.config import require_data_dir
+from experiments.nested_oof import nested_oof
+from experiments.s_rule_study import load_study_inputs
+from experiments.s_run_rule_study import classify_with_config, configured_rules
+from pipeline.labels import AAMI_CLASSES
+from pipeline.region_eval import evaluate_regions, format_markdown
+
+
+def nested_labelers(config, data) -> dict:
+    """``{"nested": labeller, "end to end": labeller}``: record -> (beat samples, class symbols), DS1 records."""
+    oof, detected = nested_oof(config, data, end_to_end=True)
+    classes, symbols = classify_with_config(oof, data, config), np.asarray(AAMI_CLASSES)
+    nested = {str(n): (data.samples[data.record_names == n], symbols[classes[data.record_names == n]])
+              for n in np.unique(data.record_names)}
+    rules, names = configured_rules(config), data.inputs.feature_names
+    end_to_end = {n: (p["samples"], symbols[rules.decide(p["probabilities"], p["features"], names).classes])
+                  for n, p in detected.items()}
+    return {"nested": lambda record: nested[record.name], "end to end": lambda record: end_to_end[record.name]}
+
+
+def main(argv=None) -> int:
+    config, data, _ = load_study_inputs(__doc__.splitlines()[0], argv)
+    names = sorted(set(map(str, data.record_names)))
+    for labels, labeler in nested_labelers(config, data).items():
+        report = evaluate_regions(require_data_dir(None), names, labels=f"DS1 {labels}", labeler=labeler)
+        print(format_markdown(report, title=f"DS1, {labels} (nested classes)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
