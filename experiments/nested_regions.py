@@ -47,7 +47,21 @@ def main(argv=None) -> int:
     for labels, labeler in nested_labelers(config, data).items():
         report = evaluate_regions(require_data_dir(None), names, labels=f"DS1 {labels}", labeler=labeler)
         print(format_markdown(report, title=f"DS1, {labels} (nested classes)"))
+        print(format_vt_by_record(report))
     return 0
+
+
+def format_vt_by_record(report) -> str:
+    """One line per record with ventricular runs or VT episodes: long runs found of the reference's and false,
+    VT episodes detected / missed and confirmed / false."""
+    lines = ["By record: V long runs found / reference, false; VT episodes detected / missed, confirmed / false"]
+    for e in report.evaluations:
+        found, missed, _, false_runs = e.ventricular_runs.counts("long")
+        c = e.episode("vt")
+        if found + missed + false_runs + c.detected + c.missed + c.confirmed + c.false:
+            lines.append(f"  {e.record}: long runs {found} / {found + missed}, {false_runs} false; VT episodes "
+                         f"{c.detected} / {c.missed}, {c.confirmed} / {c.false}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
