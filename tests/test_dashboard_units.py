@@ -15,7 +15,8 @@ from app.dashboard.uploads import (UploadedData, UploadError, choose_record, col
 from app.dashboard_cli import build_streamlit_command
 from pipeline.errors import SignalTooShortError, TruncatedSignalError
 from pipeline.records import write_edf
-from pipeline.regions import Region
+from pipeline.regions import Region, find_regions
+from pipeline.summary import summarize_record
 
 
 def upload(excerpts_dir: Path, *names: str) -> list[UploadedData]:
@@ -222,3 +223,18 @@ def test_dashboard_is_an_ecg_command():
 
     result = CliRunner().invoke(cli, ["dashboard", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "localhost" in result.output
+
+
+
+def test_event_tally_shows_one_duration_column_with_tenths():
+    rr_samples = np.full(199, 288)  # 75 bpm, with a three-beat ventricular run at 150 bpm from beat 100
+    rr_samples[99:102] = 144
+    samples = np.concatenate([[100], 100 + np.cumsum(rr_samples)])
+    classes = np.full(200, "N")
+    classes[100:103] = "V"
+    n_samples = int(samples[-1]) + 360
+    summary = summarize_record(find_regions(samples, classes, 360.0, [], n_samples), samples, classes, 360.0, [],
+                               n_samples)
+    table = tables.event_tally_table(summary).set_index("event")
+    assert list(table.columns) == ["count", "total duration"]
+    assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s

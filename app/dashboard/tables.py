@@ -66,10 +66,10 @@ def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
 
 
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
-    """Events that occurred, by type: count and total duration."""
-    rows = [{"event": kind_label(t.kind), "count": t.count, "total_duration": format_hms(t.total_s),
-             "total_s": round(t.total_s, 1)} for t in summary.events if t.count > 0]
-    return pd.DataFrame(rows, columns=["event", "count", "total_duration", "total_s"])
+    """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show)."""
+    rows = [{"event": kind_label(t.kind), "count": t.count, "total duration": format_hms(t.total_s, decimals=1)}
+            for t in summary.events if t.count > 0]
+    return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
