@@ -34,6 +34,7 @@ from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
 from models.train import TrainingConfig, train_ensemble
 from pipeline.detect import detect_record_peaks
+from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.scoring import ClassificationCounts, compare_beats, compare_classes, count_classes
 
@@ -109,6 +110,14 @@ def score_end_to_end(detected: dict, decide) -> dict:
         total = total + compare_classes(match, reference_classes(annotations),
                                         decide(parts["probabilities"], parts["features"]))
     return summarise(total)
+
+
+def labels_by_record(data, classes: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per DS1 record, its reference beat positions and the class letters of ``classes`` (one index per beat of
+    ``data``): what a region labeller returns."""
+    symbols = np.asarray(AAMI_CLASSES)
+    return {str(n): (data.samples[data.record_names == n], symbols[classes[data.record_names == n]])
+            for n in np.unique(data.record_names)}
 
 
 @functools.lru_cache(maxsize=None)

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.nested_oof import nested_oof
+from experiments.nested_oof import labels_by_record, nested_oof
 from experiments.s_rule_study import load_study_inputs
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from pipeline.labels import AAMI_CLASSES
@@ -32,10 +32,8 @@ from pipeline.region_eval import evaluate_regions, format_markdown
 def nested_labelers(config, data) -> dict:
     """``{"nested": labeller, "end to end": labeller}``: record -> (beat samples, class symbols), DS1 records."""
     oof, detected = nested_oof(config, data, end_to_end=True)
-    classes, symbols = classify_with_config(oof, data, config), np.asarray(AAMI_CLASSES)
-    nested = {str(n): (data.samples[data.record_names == n], symbols[classes[data.record_names == n]])
-              for n in np.unique(data.record_names)}
-    rules, names = configured_rules(config), data.inputs.feature_names
+    nested = labels_by_record(data, classify_with_config(oof, data, config))
+    symbols, rules, names = np.asarray(AAMI_CLASSES), configured_rules(config), data.inputs.feature_names
     end_to_end = {n: (p["samples"], symbols[rules.decide(p["probabilities"], p["features"], names).classes])
                   for n, p in detected.items()}
     return {"nested": lambda record: nested[record.name], "end to end": lambda record: end_to_end[record.name]}

@@ -24,14 +24,12 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from app.config import require_data_dir, resolve_cache_dir
+from experiments.nested_oof import labels_by_record
 from experiments.s_rule_study import load_oof, write_results
 from models.atrial_rule import DecisionRules
 from models.train import TrainingConfig
 from models.training_data import load_labelled_inputs
-from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import QualitySettings
 from pipeline.region_eval import RegionReport, evaluate_regions, label_with_reference
 from pipeline.splits import DS1
@@ -51,8 +49,7 @@ def build_oof_labeler(data_dir: Path, config_path: Path):
     probabilities = load_oof(config, data)
     rules = DecisionRules.from_settings({"atrial_rule": settings.get("atrial_rule")})
     classes = rules.decide(probabilities, data.inputs.features, list(data.inputs.feature_names)).classes
-    names, samples, symbols = np.asarray(data.record_names), np.asarray(data.samples), np.asarray(AAMI_CLASSES)
-    by_record = {str(n): (samples[names == n], symbols[classes[names == n]]) for n in np.unique(names)}
+    by_record = labels_by_record(data, classes)
     return lambda record: by_record[record.name]
 
 

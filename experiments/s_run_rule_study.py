@@ -32,7 +32,7 @@ import sys
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.nested_oof import nested_oof, score_end_to_end, scores
+from experiments.nested_oof import labels_by_record, nested_oof, score_end_to_end, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.atrial_rule import AtrialRule, DecisionRules
 from models.run_rule import SupraventricularRunRule
@@ -69,9 +69,7 @@ def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig
 
 def s_region_figures(data, classes: np.ndarray) -> dict:
     """EC57 supraventricular-run and SVTA-episode figures of the region pipeline with these classes."""
-    symbols = np.asarray(AAMI_CLASSES)
-    by_record = {str(n): (data.samples[data.record_names == n], symbols[classes[data.record_names == n]])
-                 for n in np.unique(data.record_names)}
+    by_record = labels_by_record(data, classes)
     report = evaluate_regions(require_data_dir(None), sorted(by_record), labels="ds1-nested-oof",
                               labeler=lambda record: by_record[record.name])
     runs = report.runs("supraventricular")
