@@ -3,11 +3,16 @@
 read (done by the caller) -> signal quality -> beat detection -> beat classification -> regions ->
 record summary. Nothing here writes files or logs patient details; :mod:`app.outputs` turns a
 :class:`RecordAnalysis` into files (the WFDB annotations among them).
+
+A reader's corrections (:func:`relabel_beats`, e.g. one morphology family relabelled at once from
+the dashboard) replace the classes of the beats concerned and the regions and summary are found
+again from the corrected classes; the model's own classes stay in ``predictions``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -18,6 +23,7 @@ from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
+from pipeline.families import group_beat_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
@@ -47,6 +53,14 @@ class RecordAnalysis:
         What scored the record (``models:/NAME/VERSION`` or a file path).
     timings_s : dict
         Seconds per stage.
+    families : np.ndarray or None
+        Morphology family of each beat (:func:`pipeline.families.group_beat_families`; 0 the largest,
+        -1 ungrouped); None when not formed.
+    region_settings : RegionSettings
+        The settings the regions were found with (used again after a reader's corrections).
+    reviewed_classes : np.ndarray or None
+        Class letter of every beat after a reader's corrections (:func:`relabel_beats`); None when
+        nothing was corrected.
     """
 
     record: Record
@@ -56,10 +70,21 @@ class RecordAnalysis:
     summary: RecordSummary
     model_source: str
     timings_s: dict = field(default_factory=dict)
+    families: np.ndarray | None = None
+    region_settings: RegionSettings = field(default_factory=RegionSettings)
+    reviewed_classes: np.ndarray | None = None
 
     @property
     def classes(self) -> np.ndarray:
-        return self.predictions.classes
+        """Class letter per beat: the reader's where corrected, else the model's."""
+        return self.predictions.classes if self.reviewed_classes is None else self.reviewed_classes
+
+    @property
+    def reviewed_mask(self) -> np.ndarray:
+        """Boolean per beat: a reader gave it another class than the model's."""
+        if self.reviewed_classes is None:
+            return np.zeros(len(self.predictions), bool)
+        return self.reviewed_classes != self.predictions.classes
 
 
 def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings = RegionSettings()
@@ -84,8 +109,34 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     regions, summary = find_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
                                            beat_confidence(predictions))
     timings["regions"] = time.perf_counter() - started
-    return RecordAnalysis(record, predictions, spans, tuple(regions), summary,
-                          model_source=model.source, timings_s=timings)
+    started = time.perf_counter()
+    families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
+    timings["families"] = time.perf_counter() - started
+    return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
+                          timings_s=timings, families=families, region_settings=settings)
+
+
+def relabel_beats(analysis: RecordAnalysis, labels: Mapping[int, str]) -> RecordAnalysis:
+    """The analysis with a reader's classes for some beats; regions and summary found again from them.
+
+    ``labels`` maps beat numbers to class letters (:data:`AAMI_CLASSES`) and holds every correction
+    made so far, relative to the model's classes (an empty mapping undoes them all). A corrected
+    beat's confidence is 1 in the regions.
+    """
+    n_beats = len(analysis.predictions)
+    classes = analysis.predictions.classes.copy()
+    for index, label in labels.items():
+        if not 0 <= int(index) < n_beats:
+            raise ValueError(f"Received beat number {index}; the record has beats 0 to {n_beats - 1}.")
+        if label not in AAMI_CLASSES:
+            raise ValueError(f"Received class {label!r} for beat {index}; expected one of {', '.join(AAMI_CLASSES)}.")
+        classes[int(index)] = label
+    reviewed = classes != analysis.predictions.classes
+    confidence = np.where(reviewed, 1.0, beat_confidence(analysis.predictions))
+    regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, classes,
+                                           list(analysis.quality_spans), analysis.region_settings, confidence)
+    return replace(analysis, regions=tuple(regions), summary=summary,
+                   reviewed_classes=classes if reviewed.any() else None)
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
@@ -99,7 +150,9 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
 def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
     """One row per beat: time, sample (at the file's rate), class, unreadable flag, probabilities, RR before/after.
 
-    Missing values (the RR before the first beat, probabilities of a beat with a signal gap) are NaN.
+    ``class`` is the reader's class where corrected (``reviewed``), ``model_class`` the model's;
+    ``family`` the morphology family (-1 ungrouped or not formed). Missing values (the RR before the
+    first beat, probabilities of a beat with a signal gap) are NaN.
     """
     record, predictions = analysis.record, analysis.predictions
     samples = predictions.samples
@@ -110,7 +163,10 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "beat": np.arange(n),
         "time_s": np.round(samples / record.fs_hz, 4),
         "sample": np.round(samples * (record.source_fs_hz / record.fs_hz)).astype(np.int64),
-        "class": predictions.classes,
+        "class": analysis.classes,
+        "model_class": predictions.classes,
+        "reviewed": analysis.reviewed_mask,
+        "family": analysis.families if analysis.families is not None else np.full(n, -1, np.int64),
         "unreadable": beats_in_unreadable(list(analysis.regions), n),
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
@@ -138,5 +194,6 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "source_fs_hz": record.source_fs_hz,
         "model": analysis.model_source,
         "detection_note": analysis.predictions.reason,
+        "reviewed_beats": int(analysis.reviewed_mask.sum()),
         **summary_to_dict(analysis.summary),
     }

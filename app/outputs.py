@@ -6,7 +6,7 @@ half-written file: after a crash a file is either complete or absent.
 
 The WFDB annotation file holds one beat annotation per detected beat with the MIT-BIH symbol of
 its predicted class (the classifier's label, as ``ecg evaluate`` scores it, also inside noisy
-stretches; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
+stretches; a reader's label where one was corrected in the dashboard; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
 annotations with MIT-BIH rhythm labels, pauses as ``"`` comments and each unreadable stretch between
 two ``~`` signal-quality annotations (every signal noisy, then clean; MIT-BIH subtypes), at the record
 file's own sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
@@ -61,9 +61,8 @@ def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
 
 
 def output_annotations(analysis: RecordAnalysis) -> Annotations:
-    """Beat labels as classified, rhythm changes and pauses, at the internal rate (module docstring)."""
-    predictions = analysis.predictions
-    return regions_to_annotations(list(analysis.regions), predictions.samples, predictions.classes,
+    """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate."""
+    return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
                                   unreadable_as_q=False)
 

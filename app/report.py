@@ -77,6 +77,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}",
         f"Model: {analysis.model_source}",
     ]
+    reviewed = int(analysis.reviewed_mask.sum())
+    if reviewed:
+        lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
     lines += [f"Note: {note}" for note in s.notes]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
@@ -116,7 +119,7 @@ def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: flo
     ax.plot(t, lead, color="black", linewidth=0.5)
     if region is not None:
         ax.axvspan(region.start / fs, region.stop / fs, color="#ffbf00", alpha=0.25, linewidth=0)
-    samples, classes = analysis.predictions.samples, analysis.predictions.classes
+    samples, classes = analysis.predictions.samples, analysis.classes
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)

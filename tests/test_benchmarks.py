@@ -80,3 +80,16 @@ def test_memory_profile_names_the_allocating_function():
         allocate()
     name, rise = profile.top(1)[0]
     assert name.endswith("allocate") and rise >= 16_000_000
+
+
+def test_ideal_group_review_relabels_groups_by_their_reference_majority():
+    from benchmarks.family_review import review_groups
+
+    families = np.array([0, 0, 0, 0, 1, 1, 1, -1, 2])
+    test = np.array([0, 0, 2, 2, 2, 2, 0, 2, 0])  # N N V V | V V N | V (ungrouped) | N (extra detection)
+    matched = np.array([0, 0, 0, 2, 2, 2, 1, 0, -1])  # reference: family 0's V calls are half N, half V
+    reviewed, actions = review_groups(families, test, matched)
+    # family 0's V group: tie between N and V -> bincount argmax takes N (the lower index); family 1's N group
+    # (one beat, reference S) -> S; the ungrouped beat and the unmatched group are left alone
+    assert reviewed.tolist() == [0, 0, 0, 0, 2, 2, 1, 2, 0]
+    assert actions == 2

@@ -48,6 +48,11 @@ def frame_with(at: AppTest, column: str):
     return next(frame.value for frame in at.dataframe if column in frame.value.columns)
 
 
+def picker(at: AppTest, label: str):
+    """The selectbox with this label (per-record widgets carry a key derived from the record)."""
+    return next(box for box in at.selectbox if box.label == label)
+
+
 def files_of(directory: Path, name: str, extensions=("hea", "dat", "atr")) -> list[tuple[str, bytes, str]]:
     return [(f"{name}.{ext}", (directory / f"{name}.{ext}").read_bytes(), "application/octet-stream")
             for ext in extensions]
@@ -115,6 +120,40 @@ def test_attention_of_the_chosen_beat_is_drawn():
     at.toggle(key="show_attention").set_value(True).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == n_charts + 1
+
+
+def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("119").run()
+    analysis = analyses["119"]
+    before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+    called_v = analysis.families[analysis.classes == "V"]
+    family = int(np.bincount(called_v[called_v >= 0]).argmax())
+    members = analysis.families == family
+    families = frame_with(at, "family")
+    assert int(families.loc[families["family"] == str(family), "V"].iloc[0]) == int(np.sum(analysis.classes[members] == "V"))
+    picker(at, "Family").select(family)
+    assert picker(at, "Which of its beats").value == "any"
+    picker(at, "New class").select("N")
+    at.button(key="relabel_family").click().run()
+    assert not at.exception and not at.error
+    after = shown_counts(at)
+    moved = int(np.sum(analysis.classes[members] == "V"))
+    assert after["V"] == before["V"] - moved and after["N"] == before["N"] + moved
+    corrected = int(np.sum(analysis.classes[members] != "N"))
+    assert any(f"{corrected} beat labels corrected" in i.value for i in at.info)
+    # one more beat, from the ECG tab's beat picker
+    beat = at.selectbox(key="beat_choice").value
+    current = picker(at, "Correct this beat's class").value
+    new_class = next(c for c in AAMI_CLASSES if c not in (current, analysis.classes[beat]))
+    picker(at, "Correct this beat's class").select(new_class)
+    at.button(key="relabel_beat").click().run()
+    assert not at.exception
+    expected = corrected + (0 if current != analysis.classes[beat] else 1)
+    assert any(f"{expected} beat labels corrected" in i.value for i in at.info)
+    assert shown_counts(at)[new_class] == after[new_class] + 1
+    at.button(key="undo_corrections").click().run()
+    assert shown_counts(at) == before and not any("corrected" in i.value for i in at.info)
 
 
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):

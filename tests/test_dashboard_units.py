@@ -159,6 +159,13 @@ def test_detail_figure_sends_only_the_window():
     assert {"N (normal)", "V (ventricular ectopic)", "Ventricular couplet", "Reference disagrees"} <= names
     assert len(figure.layout.shapes) == 2  # the region shaded on both leads
     assert figure.layout.xaxis.tickformat == "%H:%M:%S"
+    reviewed = np.zeros(len(beats), bool)
+    reviewed[[np.flatnonzero(beats >= 100 * fs_hz)[0]]] = True  # the first beat of the window: a reader's label
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 10.0, beats, classes, (region,),
+                                  reviewed=reviewed)
+    texts = [text for t in figure.data if t.text is not None for text in t.text]
+    assert len(texts) == int(np.sum((beats >= 100 * fs_hz) & (beats < 110 * fs_hz)))
+    assert sum(text.endswith("*") for text in texts) == 1
 
 
 def test_overview_figure_is_small_for_a_long_record():
@@ -238,3 +245,31 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     table = tables.event_tally_table(summary).set_index("event")
     assert list(table.columns) == ["count", "total duration"]
     assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s
+
+
+def test_family_corrections_can_be_limited_to_one_current_class():
+    from types import SimpleNamespace
+
+    analysis = SimpleNamespace(families=np.array([0, 0, 1, 0, -1, 0]), classes=np.array(["N", "S", "V", "V", "N", "N"]))
+    assert tables.family_labels_for(analysis, 0, "V") == {0: "V", 1: "V", 3: "V", 5: "V"}
+    assert tables.family_labels_for(analysis, 0, "V", only="N") == {0: "V", 5: "V"}
+    assert tables.family_labels_for(analysis, -1, "Q") == {4: "Q"}
+    assert tables.family_labels_for(SimpleNamespace(families=None, classes=analysis.classes), 0, "V") == {}
+
+
+def test_family_charts_draw_the_median_of_complete_windows_only():
+    fs = 360.0
+    lead = np.zeros(3600)
+    samples = np.array([50, 700, 1400, 2100, 3590])  # the first and last windows are incomplete
+    for s in samples[1:4]:
+        lead[s - 5:s + 5] = 1.0
+    lead[2100 + 20] = np.nan  # one missing sample: the median ignores it
+    windows = charts.beat_windows(lead, samples, 108, max_beats=60)
+    assert windows.shape == (3, 217)
+    median = charts.median_beat(windows)
+    assert median[108] == 1.0 and np.isfinite(median).all()
+    figure = charts.family_overlay_figure(lead, fs, samples, "MLII")
+    assert [t.name for t in figure.data] == ["beats", "median"]
+    assert len(figure.data[0].x) == 3 * 218  # three beats, each followed by a break
+    grid = charts.family_templates_figure(lead, fs, samples, np.array([0, 0, 0, 1, 1]), [0, 1], ["a", "b"], "MLII")
+    assert len(grid.data) == 2

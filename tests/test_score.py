@@ -92,6 +92,10 @@ def test_every_output_is_written_and_consistent(scored):
         final = ["S" if "True" in (row["atrial_rule"], row["run_rule"]) else "N" if row["conduction_rule"] == "True"
                  else c for row, c in zip(beats, network)]
         assert final == [row["class"] for row in beats]
+        # no reader in a batch: the model's classes, every beat in a morphology family when its window is complete
+        assert all(row["model_class"] == row["class"] and row["reviewed"] == "False" for row in beats)
+        families = np.array([int(row["family"]) for row in beats])
+        assert families.min() >= -1 and np.mean(families >= 0) > 0.95 and np.sum(families == 0) > len(beats) / 3
         assert all(c == "N" for row, c in zip(beats, network) if "True" in (row["atrial_rule"], row["run_rule"]))
         assert all(c == "V" for row, c in zip(beats, network) if row["conduction_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")

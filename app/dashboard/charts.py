@@ -18,6 +18,8 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import REGION_KINDS, Region
 
 MAX_WINDOW_S = 60.0
+MAX_OVERLAY_BEATS = 60
+"""Beats superimposed in a family's overlay."""
 """Longest detail window drawn at full resolution."""
 
 OVERVIEW_BINS = 2000
@@ -204,7 +206,8 @@ def event_lane_traces(regions: tuple[Region, ...], fs_hz: float, duration_s: flo
 def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
                   window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                   regions: tuple[Region, ...], primary_lead: int = 0,
-                  disagreements: list[tuple[int, str]] | None = None) -> go.Figure:
+                  disagreements: list[tuple[int, str]] | None = None,
+                  reviewed: np.ndarray | None = None) -> go.Figure:
     """Full-resolution view of one window: every lead, beat labels per class, flagged regions shaded.
 
     Parameters
@@ -225,6 +228,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         Lead the beat labels are drawn on.
     disagreements : list of (sample, text), optional
         Beats where the reference annotation differs (marked with a cross and the reference label).
+    reviewed : np.ndarray, optional
+        Boolean per beat: a reader corrected its class (its letter gets an asterisk).
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
@@ -238,7 +243,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=lead + 1, col=1)
     in_window = (beat_samples >= lo) & (beat_samples < hi)
     for trace in beat_label_traces(signal_mv[:, primary_lead], fs_hz, beat_samples[in_window],
-                                   np.asarray(beat_classes)[in_window]):
+                                   np.asarray(beat_classes)[in_window],
+                                   None if reviewed is None else np.asarray(reviewed)[in_window]):
         figure.add_trace(trace, row=primary_lead + 1, col=1)
     if disagreements:
         figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi),
@@ -250,16 +256,18 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     return figure
 
 
-def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray) -> list[go.Scatter]:
-    """One marker-and-letter trace per class, placed just above each R peak."""
+def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray,
+                      reviewed: np.ndarray | None = None) -> list[go.Scatter]:
+    """One marker-and-letter trace per class, placed just above each R peak (``*``: corrected by a reader)."""
     heights = label_heights(lead_mv, samples)
+    marks = np.where(np.zeros(len(samples), bool) if reviewed is None else reviewed, "*", "")
     traces = []
     for letter in AAMI_CLASSES:
         chosen = classes == letter
         if not np.any(chosen):
             continue
         traces.append(go.Scatter(x=axis_list(samples[chosen] / fs_hz), y=heights[chosen], mode="markers+text",
-                                 text=[letter] * int(chosen.sum()), textposition="top center",
+                                 text=[letter + mark for mark in marks[chosen]], textposition="top center",
                                  textfont={"color": CLASS_COLOURS[letter], "size": 13},
                                  marker={"color": CLASS_COLOURS[letter], "size": 7, "symbol": "triangle-down"},
                                  name=CLASS_NAMES[letter], legendgroup=f"class_{letter}",
@@ -333,4 +341,72 @@ def attention_figure(window_mv: np.ndarray, attention: np.ndarray, fs_hz: float,
     figure.update_yaxes(title_text=f"{lead_name} (mV)", secondary_y=False)
     figure.update_yaxes(title_text="Attention", showgrid=False, secondary_y=True)
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def family_templates_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, families: np.ndarray,
+                            shown: list[int], titles: list[str], lead_name: str, half_width_s: float = 0.3,
+                            max_beats: int = 200) -> go.Figure:
+    """Median beat of each shown family (one lead, +-``half_width_s`` around the fiducial point), side by side.
+
+    The median is taken over at most ``max_beats`` beats of the family, spread over the record.
+    """
+    half = int(round(half_width_s * fs_hz))
+    offsets_ms = np.arange(-half, half + 1) / fs_hz * 1000.0
+    columns = min(max(len(shown), 1), 4)
+    rows = max(-(-len(shown) // columns), 1)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles or None, shared_yaxes=True,
+                           horizontal_spacing=0.03, vertical_spacing=0.12)
+    for k, family in enumerate(shown):
+        windows = beat_windows(lead_mv, samples[families == family], half, max_beats)
+        if len(windows) == 0:
+            continue
+        figure.add_trace(go.Scatter(x=offsets_ms, y=median_beat(windows), mode="lines", showlegend=False,
+                                    line={"color": "#222222"}, hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"),
+                         row=k // columns + 1, col=k % columns + 1)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_yaxes(title_text=f"{lead_name} (mV)", col=1)
+    figure.update_annotations(font_size=11)
+    figure.update_layout(height=190 * rows, margin=_CHART_MARGIN)
+    return figure
+
+
+def beat_windows(lead_mv: np.ndarray, samples: np.ndarray, half: int, max_beats: int) -> np.ndarray:
+    """(n, 2 * half + 1) windows of at most ``max_beats`` beats spread over the record (complete windows only)."""
+    inside = samples[(samples >= half) & (samples + half < len(lead_mv))]
+    if len(inside) > max_beats:
+        inside = inside[np.linspace(0, len(inside) - 1, max_beats).astype(int)]
+    if len(inside) == 0:
+        return np.empty((0, 2 * half + 1))
+    return np.stack([lead_mv[m - half: m + half + 1] for m in inside]).astype(np.float64)
+
+
+def median_beat(windows: np.ndarray) -> np.ndarray:
+    """Sample-wise median of beat windows, ignoring missing samples (NaN where every beat misses one)."""
+    finite = np.isfinite(windows)
+    filled = np.where(finite, windows, np.nan)
+    out = np.full(windows.shape[1], np.nan)
+    columns = finite.any(axis=0)
+    out[columns] = np.nanmedian(filled[:, columns], axis=0)
+    return out
+
+
+def family_overlay_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, lead_name: str,
+                          half_width_s: float = 0.3) -> go.Figure:
+    """Up to :data:`MAX_OVERLAY_BEATS` beats of one family superimposed, with their median on top."""
+    half = int(round(half_width_s * fs_hz))
+    offsets_ms = np.arange(-half, half + 1) / fs_hz * 1000.0
+    windows = beat_windows(lead_mv, samples, half, MAX_OVERLAY_BEATS)
+    figure = go.Figure()
+    if len(windows):
+        # one trace for every beat: NaN between beats breaks the line
+        x = np.concatenate([np.append(offsets_ms, np.nan)] * len(windows))
+        y = np.concatenate([np.append(w, np.nan) for w in windows])
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines", name="beats", hoverinfo="skip",
+                                    line={"color": "rgba(120,120,120,0.35)", "width": 1}))
+        figure.add_trace(go.Scatter(x=offsets_ms, y=median_beat(windows), mode="lines", name="median",
+                                    line={"color": "#222222", "width": 2}, hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
+    figure.update_xaxes(title_text="Time from the beat's fiducial point (ms)")
+    figure.update_yaxes(title_text=f"{lead_name} (mV)")
+    figure.update_layout(height=280, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.3})
     return figure

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import RecordAnalysis, analyse_record
+from app.analysis import RecordAnalysis, analyse_record, relabel_beats
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
 from app.dashboard.uploads import UploadedData, read_uploaded_record
 from models import registry
@@ -101,3 +101,9 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         review = review_record(read_uploaded_record(files, record_name), load_model_cached(model_reference))
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
+
+
+def relabel_review(review: Review, labels: dict[int, str]) -> Review:
+    """The review with a reader's corrected classes (regions, summary and comparison found again)."""
+    analysis = relabel_beats(review.analysis, labels)
+    return Review(analysis, compare_with_reference(analysis))

@@ -14,6 +14,7 @@ import pandas as pd
 from app.analysis import RecordAnalysis
 from app.dashboard.charts import clamp_window, format_hms, kind_label
 from models.evaluate import reference_classes
+from pipeline.families import UNGROUPED, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
@@ -112,7 +113,7 @@ def default_beat(classes: np.ndarray, indices: np.ndarray) -> int:
 
 
 def beat_details(analysis: RecordAnalysis, index: int) -> dict:
-    """Time, class, probabilities and RR intervals (before/after, s) of beat ``index``."""
+    """Time, class (and the model's, when a reader corrected it), probabilities and RR intervals (s) of beat ``index``."""
     samples = analysis.predictions.samples
     fs_hz = analysis.record.fs_hz
     probabilities = analysis.predictions.probabilities[index]
@@ -120,6 +121,8 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
     rr_after = (samples[index + 1] - samples[index]) / fs_hz if index + 1 < len(samples) else float("nan")
     return {"beat": int(index), "time": format_hms(samples[index] / fs_hz, 2),
             "class": str(analysis.classes[index]),
+            "model_class": str(analysis.predictions.classes[index]),
+            "reviewed": bool(analysis.reviewed_mask[index]),
             "atrial_rule": bool(analysis.predictions.relabelled_mask[index]),
             "conduction_rule": bool(analysis.predictions.conducted_mask[index]),
             "run_rule": bool(analysis.predictions.in_run_mask[index]),
@@ -176,3 +179,38 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
                      "Se_pct": round(100 * se, 1) if np.isfinite(se) else None,
                      "+P_pct": round(100 * ppv, 1) if np.isfinite(ppv) else None})
     return pd.DataFrame(rows)
+
+
+def family_rows(analysis: RecordAnalysis) -> list[dict]:
+    """Per morphology family (largest first, ungrouped last): beats and beats per current class."""
+    if analysis.families is None or len(analysis.families) == 0:
+        return []
+    return summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
+
+
+def family_label(row: dict) -> str:
+    """How a family is named in pickers and chart titles, e.g. ``"Family 2: 548 beats (V 546, F 2)"``."""
+    classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
+    name = "Ungrouped beats" if row["family"] == UNGROUPED else f"Family {row['family']}"
+    return f"{name}: {row['n_beats']} beat{'s' if row['n_beats'] != 1 else ''} ({classes})"
+
+
+def family_table(rows: list[dict]) -> pd.DataFrame:
+    """The families as a table: family (``-`` for ungrouped beats), beats, and beats per class."""
+    table = pd.DataFrame(rows, columns=["family", "n_beats", *AAMI_CLASSES])
+    table["family"] = [("-" if f == UNGROUPED else str(f)) for f in table["family"]]
+    return table.rename(columns={"n_beats": "beats"})
+
+
+def family_labels_for(analysis: RecordAnalysis, family: int, label: str, only: str | None = None) -> dict[int, str]:
+    """Corrections that give the beats of ``family`` the class ``label`` (beat number -> class).
+
+    With ``only``, just the family's beats now called ``only`` (e.g. the N calls in a family of
+    ventricular beats, leaving its V calls and any S call alone).
+    """
+    if analysis.families is None:
+        return {}
+    members = analysis.families == family
+    if only is not None:
+        members &= analysis.classes == only
+    return {int(i): label for i in np.flatnonzero(members)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import zlib
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,7 @@ from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from models.errors import ModelError
 from pipeline.errors import EcgInputError
+from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 
 logger = logging.getLogger(__name__)
@@ -33,14 +35,20 @@ DOWNLOADS = (
     ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
 )
 _SHOWN_RECORD = "shown_record"
+_READER_LABELS = "reader_labels"
+"""Session state: per shown record (record key), the reader's corrections {beat number: class}."""
+_RELABELLED = "relabelled_review"
+MAX_FAMILY_TEMPLATES = 12
+ANY_CLASS = "any"
 
 
 def render_page() -> None:
-    """The whole dashboard: sidebar choices, then overview, ECG, reference comparison, downloads."""
+    """The whole dashboard: sidebar choices, then overview, ECG, label review, reference comparison, downloads."""
     st.title("ECG arrhythmia review")
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
+    review = apply_reader_labels(review, record_key)
     analysis = review.analysis
     reset_navigation(record_key)
     render_record_header(analysis)
@@ -50,11 +58,14 @@ def render_page() -> None:
                  "Check that the file holds an ECG; nothing else can be reported.")
         render_notes(analysis.summary.notes)
         st.stop()
-    overview, ecg, reference, downloads = st.tabs(["Overview", "ECG", "Reference comparison", "Downloads"])
+    overview, ecg, relabel, reference, downloads = st.tabs(["Overview", "ECG", "Review labels", "Reference comparison",
+                                                            "Downloads"])
     with overview:
         render_overview(analysis)
     with ecg:
-        render_ecg(review, model_reference)
+        render_ecg(review, model_reference, record_key)
+    with relabel:
+        render_label_review(analysis, record_key)
     with reference:
         render_reference(review.comparison)
     with downloads:
@@ -180,7 +191,7 @@ def render_notes(notes: tuple[str, ...]) -> None:
         st.markdown("\n".join(f"- {note}" for note in notes))
 
 
-def render_ecg(review: loading.Review, model_reference: str) -> None:
+def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) -> None:
     """Window controls, whole-record overview, detail window, event list and the chosen beat."""
     analysis = review.analysis
     record = analysis.record
@@ -194,11 +205,11 @@ def render_ecg(review: loading.Review, model_reference: str) -> None:
     disagreements = review.comparison.disagreements if show_disagreements else None
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         primary, disagreements),
+                                         primary, disagreements, analysis.reviewed_mask),
                     config=CHART_CONFIG, key="detail_chart")
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
-    render_beat(review, model_reference, start_s, window_s)
+    render_beat(review, model_reference, record_key, start_s, window_s)
 
 
 def render_window_controls(analysis) -> tuple[float, float]:
@@ -243,8 +254,9 @@ def move_to_event(analysis) -> None:
         st.session_state.pop("beat_choice", None)
 
 
-def render_beat(review: loading.Review, model_reference: str, start_s: float, window_s: float) -> None:
-    """Beat picker (beats of the window) with the chosen beat's probabilities, RR and attention."""
+def render_beat(review: loading.Review, model_reference: str, record_key: tuple, start_s: float,
+                window_s: float) -> None:
+    """Beat picker (beats of the window) with the chosen beat's probabilities, RR, correction and attention."""
     analysis = review.analysis
     record = analysis.record
     indices = tables.beats_in_window(analysis.predictions.samples, record.fs_hz, start_s, window_s)
@@ -269,13 +281,118 @@ def render_beat(review: loading.Review, model_reference: str, start_s: float, wi
     if details["conduction_rule"]:
         st.caption("The network said V; the sinus-conduction rule made this beat N: the patient's sinus P wave "
                    "precedes it, it is not early and no compensatory pause follows (models/conduction_rule.py).")
+    if details["reviewed"]:
+        st.caption(f"Class corrected by the reader; the model said {details['model_class']}.")
     if details["run_rule"]:
         st.caption("The network said N; the supraventricular run rule made this beat S: it continues, at the same "
                    "fast rate and with a normal QRS, a run that an S beat started (models/run_rule.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
+    columns = st.columns([3, 2])
+    columns[0].selectbox("Correct this beat's class", AAMI_CLASSES, index=AAMI_CLASSES.index(details["class"]),
+                         format_func=charts.CLASS_NAMES.get, key=record_widget_key(f"beat_class_{index}", record_key))
+    columns[1].button("Relabel beat", key="relabel_beat", on_click=relabel_beat, args=(review.analysis, record_key,
+                                                                                      index))
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
         render_attention(analysis, model_reference, index)
+
+
+def record_widget_key(name: str, record_key: tuple) -> str:
+    """A widget key of its own per record, so that a picker never shows another record's choice or options."""
+    return f"{name}_{zlib.crc32(repr(record_key).encode()):08x}"
+
+
+def reader_labels(record_key: tuple) -> dict[int, str]:
+    """The reader's corrections for the shown record (beat number -> class), kept for the session."""
+    return st.session_state.setdefault(_READER_LABELS, {}).setdefault(record_key, {})
+
+
+def apply_reader_labels(review: loading.Review, record_key: tuple) -> loading.Review:
+    """The review with the reader's corrections applied (computed once per set of corrections)."""
+    labels = reader_labels(record_key)
+    if not labels:
+        return review
+    key = (record_key, tuple(sorted(labels.items())))
+    cached = st.session_state.get(_RELABELLED)
+    if cached is None or cached[0] != key:
+        cached = (key, loading.relabel_review(review, labels))
+        st.session_state[_RELABELLED] = cached
+    return cached[1]
+
+
+def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> None:
+    """Add corrections; a beat given back the model's class is no longer a correction."""
+    stored = reader_labels(record_key)
+    stored.update(labels)
+    model_classes = analysis.predictions.classes
+    for index in [i for i, label in stored.items() if model_classes[i] == label]:
+        del stored[index]
+
+
+def relabel_beat(analysis, record_key: tuple, index: int) -> None:
+    """Callback: give the chosen beat the class picked for it."""
+    store_reader_labels(analysis, record_key, {index: st.session_state[record_widget_key(f"beat_class_{index}",
+                                                                                        record_key)]})
+
+
+def relabel_family(analysis, record_key: tuple) -> None:
+    """Callback: give every beat of the chosen family the class picked for it."""
+    family = st.session_state[record_widget_key("family_choice", record_key)]
+    label = st.session_state[record_widget_key("family_class", record_key)]
+    only = st.session_state.get(record_widget_key("family_only", record_key), ANY_CLASS)
+    store_reader_labels(analysis, record_key,
+                        tables.family_labels_for(analysis, family, label, None if only == ANY_CLASS else only))
+
+
+def undo_reader_labels(record_key: tuple) -> None:
+    """Callback: drop every correction of the shown record."""
+    reader_labels(record_key).clear()
+
+
+def render_label_review(analysis, record_key: tuple) -> None:
+    """Morphology families with their median beat, relabelling of a whole family, and undo."""
+    st.markdown("Beats of like QRS shape (both leads) form a **family**; a family of ventricular beats called "
+                "normal, say, is corrected here at once, and single beats from the ECG tab. Counts, events, the "
+                "reference comparison and every download then use the corrected classes.")
+    corrected = int(analysis.reviewed_mask.sum())
+    if corrected:
+        columns = st.columns([3, 1])
+        columns[0].info(f"{corrected} beat labels corrected (the beat table keeps the model's class next to yours).")
+        columns[1].button("Undo all corrections", key="undo_corrections", on_click=undo_reader_labels,
+                          args=(record_key,))
+    rows = tables.family_rows(analysis)
+    if not rows:
+        st.write("No families: no beat has a complete QRS window.")
+        return
+    st.dataframe(tables.family_table(rows), hide_index=True, key="family_table")
+    shown = [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILY_TEMPLATES]
+    record = analysis.record
+    primary = record.primary_lead
+    st.plotly_chart(charts.family_templates_figure(record.signal_mv[:, primary], record.fs_hz,
+                                                   analysis.predictions.samples, analysis.families,
+                                                   [row["family"] for row in shown],
+                                                   [tables.family_label(row) for row in shown],
+                                                   record.lead_names[primary]),
+                    config=CHART_CONFIG, key="family_chart")
+    st.caption(f"Median beat of the {len(shown)} largest families (-300 to +300 ms, {record.lead_names[primary]}).")
+    labels = {row["family"]: tables.family_label(row) for row in rows}
+    columns = st.columns([3, 2, 2, 1])
+    family = columns[0].selectbox("Family", list(labels), format_func=labels.get,
+                                  key=record_widget_key("family_choice", record_key))
+    columns[1].selectbox("Which of its beats", [ANY_CLASS, *AAMI_CLASSES],
+                         key=record_widget_key("family_only", record_key),
+                         format_func=lambda c: "All" if c == ANY_CLASS else f"Those now called {c}",
+                         help="S beats share the normal QRS shape: relabel only the N calls of a family, for "
+                              "instance, to keep its S calls.")
+    columns[2].selectbox("New class", AAMI_CLASSES, format_func=charts.CLASS_NAMES.get,
+                         key=record_widget_key("family_class", record_key))
+    columns[3].button("Relabel", key="relabel_family", on_click=relabel_family, args=(analysis, record_key))
+    st.plotly_chart(charts.family_overlay_figure(record.signal_mv[:, primary], record.fs_hz,
+                                                 analysis.predictions.samples[analysis.families == family],
+                                                 record.lead_names[primary]),
+                    config=CHART_CONFIG, key="family_overlay")
+    st.caption(f"{labels[family]}: up to {charts.MAX_OVERLAY_BEATS} of its beats, spread over the record, "
+               "superimposed (grey) with their median (black).")
 
 
 def format_seconds(value: float) -> str:

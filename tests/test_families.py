@@ -1,0 +1,116 @@
+"""Morphology families (pipeline.families) on synthetic beats and on annotated MIT-BIH records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.families import UNGROUPED, FamilySettings, group_beat_families, number_by_size, summarize_families
+from pipeline.records import read_record
+from pipeline.region_eval import label_with_reference
+from pipeline.splits import DS1, DS2
+
+FS_HZ = 360.0
+
+
+def synthetic_beats(kinds: list[str], rr_samples: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two leads of narrow (``n``), wide inverted (``v``) or small narrow (``s``, a third of ``n``) beats plus noise."""
+    rng = np.random.default_rng(seed)
+    peaks = (np.arange(len(kinds)) + 1) * rr_samples
+    x = rng.normal(0, 0.01, (peaks[-1] + rr_samples, 2))
+    narrow, wide = np.hanning(24), np.hanning(60)
+    for kind, r in zip(kinds, peaks):
+        if kind == "v":
+            x[r - 30:r + 30, 0] -= 1.2 * wide
+            x[r - 30:r + 30, 1] += 0.8 * wide
+        else:
+            scale = 1.0 if kind == "n" else 0.3
+            x[r - 12:r + 12, 0] += scale * narrow
+            x[r - 12:r + 12, 1] -= 0.5 * scale * narrow
+    return x, peaks
+
+
+def test_like_beats_share_a_family_numbered_by_size():
+    kinds = ["n", "n", "v", "n", "n", "v", "n", "s", "n", "v", "n"]
+    signal, peaks = synthetic_beats(kinds)
+    families = group_beat_families(signal, peaks, FS_HZ)
+    kinds = np.array(kinds)
+    assert set(families[kinds == "n"]) == {0}  # 7 beats: the largest family
+    assert set(families[kinds == "v"]) == {1}
+    assert set(families[kinds == "s"]) == {2}  # same shape as n, a third of the amplitude
+
+
+def test_amplitude_limit_and_correlation_limit_are_honoured():
+    signal, peaks = synthetic_beats(["n", "s", "n", "s"])
+    loose = FamilySettings(max_amplitude_ratio=4.0)
+    assert len(set(group_beat_families(signal, peaks, FS_HZ, loose))) == 1
+    assert len(set(group_beat_families(signal, peaks, FS_HZ))) == 2
+    # an impossible correlation leaves every beat alone in its family
+    strict = FamilySettings(min_correlation=0.99999)
+    assert len(set(group_beat_families(signal, peaks, FS_HZ, strict))) == 4
+
+
+def test_beats_without_a_complete_window_and_beyond_the_cap_are_ungrouped():
+    signal, peaks = synthetic_beats(["n", "v", "s", "n"])
+    signal[peaks[0] - 5, 0] = np.nan  # a gap inside the first QRS window
+    edge = np.concatenate([[10], peaks])  # a beat 10 samples into the record
+    families = group_beat_families(signal, edge, FS_HZ)
+    assert families[0] == UNGROUPED and families[1] == UNGROUPED
+    clean, _ = synthetic_beats(["n", "v", "s", "n"])
+    capped = group_beat_families(clean, peaks, FS_HZ, FamilySettings(max_families=1))
+    assert capped.tolist() == [0, UNGROUPED, UNGROUPED, 0]  # one family formed: the first beat's
+
+
+def test_one_lead_input_and_empty_input():
+    signal, peaks = synthetic_beats(["n", "v", "n"])
+    assert group_beat_families(signal[:, 0], peaks, FS_HZ).tolist() == [0, 1, 0]
+    assert group_beat_families(signal, np.array([], dtype=np.int64), FS_HZ).size == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"half_width_s": 0}, {"min_correlation": 1.0}, {"max_amplitude_ratio": 0.5},
+                                    {"max_families": 0}])
+def test_settings_are_validated(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        FamilySettings(**kwargs)
+
+
+def test_bad_inputs_are_refused():
+    signal, peaks = synthetic_beats(["n", "n"])
+    with pytest.raises(ValueError, match="sampling rate"):
+        group_beat_families(signal, peaks, 0.0)
+    with pytest.raises(ValueError):
+        group_beat_families(signal, peaks[::-1], FS_HZ)
+
+
+def test_renumbering_puts_the_largest_family_first():
+    assert number_by_size(np.array([0, 1, 1, -1, 2, 1, 0])).tolist() == [1, 0, 0, -1, 2, 0, 1]
+
+
+def test_summary_counts_classes_per_family():
+    rows = summarize_families(np.array([1, 0, 0, -1, 0]), np.array(["V", "N", "S", "N", "N"]), ("N", "S", "V"))
+    assert rows == [{"family": 0, "n_beats": 3, "N": 2, "S": 1, "V": 0},
+                    {"family": 1, "n_beats": 1, "N": 0, "S": 0, "V": 1},
+                    {"family": -1, "n_beats": 1, "N": 1, "S": 0, "V": 0}]
+
+
+def test_families_follow_the_reference_classes_on_mitdb(mitdb_dir):
+    """On every record, a family's beats almost all carry its majority reference class (QRS shape decides
+    V against N well; S beats share the N shape, and so do their families: that is the expected impurity)."""
+    total = minority = ventricular_minority = ventricular = 0
+    for name in sorted(DS1 + DS2):
+        record = read_record(mitdb_dir / name)
+        samples, classes = label_with_reference(record)
+        families = group_beat_families(record.signal_mv, samples, record.fs_hz)
+        assert (families == UNGROUPED).mean() < 0.1, name
+        for family in set(families.tolist()) - {UNGROUPED}:
+            members = classes[families == family]
+            values, counts = np.unique(members, return_counts=True)
+            majority = values[np.argmax(counts)]
+            minority += len(members) - counts.max()
+            ventricular += int(np.sum(members == "V"))
+            if majority != "V":
+                ventricular_minority += int(np.sum(members == "V"))
+        total += len(samples)
+    assert minority / total < 0.03
+    # nearly every PVC sits in a family of PVCs: relabelling families corrects ventricular calls at once
+    assert ventricular_minority / ventricular < 0.02

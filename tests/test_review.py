@@ -1,0 +1,95 @@
+"""A reader's corrections (app.analysis.relabel_beats) on real excerpts with the bundled model: classes, regions,
+summary and every output follow them; the model's classes stay available."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import outputs
+from app.report import summary_lines
+from app.analysis import analyse_record, beat_table, region_rows, relabel_beats
+from models.bundled import load_default_model
+from pipeline.labels import AAMI_CLASSES
+from pipeline.records import read_annotations, read_record
+
+
+@pytest.fixture(scope="module")
+def analysis(excerpts_dir):
+    return analyse_record(read_record(excerpts_dir / "119"), load_default_model())
+
+
+def ventricular_family(analysis) -> int:
+    """The family holding most of the beats the model calls V (119: ventricular bigeminy)."""
+    called_v = analysis.families[analysis.classes == "V"]
+    return int(np.bincount(called_v[called_v >= 0]).argmax())
+
+
+def test_analysis_groups_beats_into_families(analysis):
+    assert analysis.families.shape == (len(analysis.predictions),)
+    family = ventricular_family(analysis)
+    members = analysis.families == family
+    assert members.sum() > 50 and np.mean(analysis.classes[members] == "V") > 0.95
+    assert analysis.reviewed_classes is None and not analysis.reviewed_mask.any()
+
+
+def test_relabelling_a_family_changes_counts_events_and_outputs(analysis, tmp_path):
+    family = ventricular_family(analysis)
+    indices = np.flatnonzero(analysis.families == family)
+    edited = relabel_beats(analysis, {int(i): "N" for i in indices})
+    was_v = int(np.sum(analysis.classes[indices] == "V"))
+    counts = dict(zip(AAMI_CLASSES, edited.summary.beat_counts))
+    before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+    assert counts["V"] == before["V"] - was_v and counts["N"] == before["N"] + was_v
+    assert int(edited.reviewed_mask.sum()) == int(np.sum(analysis.classes[indices] != "N"))
+    assert (edited.predictions.classes == analysis.predictions.classes).all()  # the model's classes are kept
+    kinds_before = {r.kind for r in analysis.regions}
+    kinds_after = {r.kind for r in edited.regions}
+    assert "ventricular_bigeminy" in kinds_before and "ventricular_bigeminy" not in kinds_after
+    table = beat_table(edited)
+    assert (table["class"] == edited.classes).all() and (table["model_class"] == analysis.classes).all()
+    assert table["reviewed"].sum() == edited.reviewed_mask.sum() and (table["family"] == edited.families).all()
+    summary = json.loads(outputs.summary_json(edited))
+    assert summary["reviewed_beats"] == int(edited.reviewed_mask.sum())
+    assert summary["beat_counts"]["V"] == counts["V"]
+    csv = pd.read_csv(io.BytesIO(outputs.beat_table_csv(edited)))
+    assert (csv["class"] == edited.classes).all()
+    # the annotation file carries the reader's labels
+    (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(edited))
+    annotations = read_annotations(tmp_path / "119", "ecg", source_fs_hz=360.0, target_fs_hz=360.0)
+    beats = np.isin(annotations.symbols, list(AAMI_CLASSES))
+    assert annotations.symbols[beats].tolist() == edited.classes.tolist()
+    assert "Reviewed:" in " ".join(summary_lines(edited))
+
+
+def test_no_corrections_give_back_the_model_analysis(analysis):
+    family = ventricular_family(analysis)
+    same = relabel_beats(analysis, {int(i): str(analysis.classes[i])
+                                    for i in np.flatnonzero(analysis.families == family)})
+    undone = relabel_beats(analysis, {})
+    for result in (same, undone):
+        assert result.reviewed_classes is None
+        assert pd.DataFrame(region_rows(result)).equals(pd.DataFrame(region_rows(analysis)))  # NaN rates equal
+        assert result.summary.beat_counts == analysis.summary.beat_counts
+
+
+def test_one_corrected_beat_is_counted_and_confident(analysis):
+    index = int(np.flatnonzero(analysis.classes == "N")[10])
+    edited = relabel_beats(analysis, {index: "V"})
+    assert edited.classes[index] == "V" and edited.reviewed_mask.sum() == 1
+    assert dict(zip(AAMI_CLASSES, edited.summary.beat_counts))["V"] == \
+        dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))["V"] + 1
+    ventricular = [r for r in edited.regions if r.first_beat <= index < r.first_beat + r.n_beats
+                   and "ventricular" in r.kind]
+    assert ventricular and ventricular[0].confidence <= 1.0
+
+
+@pytest.mark.parametrize("labels, message", [({10**6: "V"}, "beat number"), ({-1: "V"}, "beat number"),
+                                             ({0: "X"}, "expected one of")])
+def test_bad_corrections_are_refused(analysis, labels, message):
+    with pytest.raises(ValueError, match=message):
+        relabel_beats(analysis, labels)
