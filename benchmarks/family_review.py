@@ -89,7 +89,9 @@ def simulate_review(record, model) -> dict:
     matched_ref[match.test_index] = ref_classes[match.ref_index]
     reviewed, actions = review_groups(analysis.families, test, matched_ref)
     return {"before": compare_classes(match, ref_classes, test), "after": compare_classes(match, ref_classes, reviewed),
-            "actions": actions, "families": len(set(analysis.families.tolist()) - {UNGROUPED})}
+            "actions": actions, "families": len(set(analysis.families.tolist()) - {UNGROUPED}),
+            "grouping_ms": round(1000 * analysis.timings_s["families"], 2),
+            "analysis_ms": round(1000 * sum(analysis.timings_s.values()), 1)}
 
 
 def figures(counts: ClassificationCounts) -> dict:
@@ -125,6 +127,10 @@ def main(argv=None) -> int:
             "families_median": float(np.median([per_record[n]["purity"]["families"] for n in members])),
             "model": figures(before), "after_group_review": figures(after),
             "actions_median": float(np.median(actions)), "actions_max": int(max(actions)), "actions_total": sum(actions),
+            "grouping_ms_median": float(np.median([per_record[n]["review"]["grouping_ms"] for n in members])),
+            "grouping_ms_max": float(max(per_record[n]["review"]["grouping_ms"] for n in members)),
+            "grouping_share_of_analysis_pct": round(100 * sum(per_record[n]["review"]["grouping_ms"] for n in members)
+                                                    / sum(per_record[n]["review"]["analysis_ms"] for n in members), 2),
         }
         s = summary[label]
         rows.append([label, s["records"], s["beats_on_family_majority_pct"], s["v_beats_in_v_families_pct"],
@@ -132,11 +138,12 @@ def main(argv=None) -> int:
                      f"{s['after_group_review']['V_se']} / {s['after_group_review']['V_ppv']}",
                      f"{s['model']['S_se']} / {s['model']['S_ppv']}",
                      f"{s['after_group_review']['S_se']} / {s['after_group_review']['S_ppv']}",
-                     f"{s['actions_median']:g} ({s['actions_max']})"])
+                     f"{s['actions_median']:g} ({s['actions_max']})",
+                     f"{s['grouping_ms_median']:g} ({s['grouping_ms_max']:g}), {s['grouping_share_of_analysis_pct']:g} %"])
     print(format_table(["records", "n", "beats on family majority %", "V beats in V families %", "families (median)",
                         "model V Se/+P", "reviewed V Se/+P", "model S Se/+P", "reviewed S Se/+P",
-                        "actions median (max)"], rows))
-    details = {n: {"purity": r["purity"], "actions": r["review"]["actions"], "model": figures(r["review"]["before"]),
+                        "actions median (max)", "grouping ms median (max), share of analysis"], rows))
+    details = {n: {"purity": r["purity"], "actions": r["review"]["actions"], "grouping_ms": r["review"]["grouping_ms"], "model": figures(r["review"]["before"]),
                    "after_group_review": figures(r["review"]["after"])} for n, r in per_record.items()}
     path = write_results("family_review", {"summary": summary, "records": details})
     print(f"written to {path}")
