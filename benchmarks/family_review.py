@@ -10,7 +10,8 @@ template-matching criterion, not chosen on any data). Two measurements over the 
    dashboard's "Review labels" tab allows: for each family and each class the model gives inside it, when
    most of that group's matched reference beats are of another class, the reader relabels the whole group
    to that class (one action). The EC57 gross V and S Se/+P over whole records (as the model card's end-to-end
-   figures) before and after, and the actions per record. The bundled model was trained on DS1, so its DS1
+   figures) before and after, the actions per record, and the time the grouping adds to the analysis of a
+   record. The bundled model was trained on DS1, so its DS1
    figures here are in-sample; DS2's are the ones to read.
    This is an upper bound on group review (the reader judges each group by its majority without error),
    not a classifier figure: the model's own figures are on its card.
