@@ -24,13 +24,14 @@ from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.families import group_beat_families
-from pipeline.labels import AAMI_CLASSES
+from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami
 from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
 from pipeline.region_eval import find_record_regions
 from pipeline.rhythm_annotations import beats_in_unreadable
+from pipeline.scoring import match_beats
 from pipeline.summary import RecordSummary, summary_to_dict
-from pipeline.types import QualitySpan, Record
+from pipeline.types import Annotations, QualitySpan, Record
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,23 @@ def relabel_beats(analysis: RecordAnalysis, labels: Mapping[int, str]) -> Record
                                            list(analysis.quality_spans), analysis.region_settings, confidence)
     return replace(analysis, regions=tuple(regions), summary=summary,
                    reviewed_classes=classes if reviewed.any() else None)
+
+
+def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:
+    """A reader's corrections recovered from a beat annotation file, e.g. the ``NAME.ecg`` saved after a review.
+
+    Each beat annotation (MIT-BIH symbols, mapped to the AAMI classes; a beat outside them is Q) is
+    paired with a detected beat within 150 ms (EC57 matching); where its class differs from the
+    model's, it is a correction. Returns the corrections (beat number -> class) and the number of
+    annotated beats that matched no detected beat (left out).
+    """
+    beats = annotations.select(is_beat_symbol(annotations.symbols))
+    classes = map_symbols_to_aami(beats.symbols)
+    classes = np.where(classes == "", "Q", classes)
+    file_index, beat_index = match_beats(beats.samples, analysis.predictions.samples, analysis.record.fs_hz)
+    model = analysis.predictions.classes
+    corrections = {int(b): str(classes[f]) for f, b in zip(file_index, beat_index) if classes[f] != model[b]}
+    return corrections, len(beats) - len(file_index)
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:

@@ -156,6 +156,25 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
     assert shown_counts(at) == before and not any("corrected" in i.value for i in at.info)
 
 
+def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses, excerpts_dir):
+    from app.analysis import relabel_beats
+    from app.outputs import annotation_file_bytes
+
+    analysis = analyses["119"]
+    called_v = np.flatnonzero(analysis.classes == "V")
+    edited = relabel_beats(analysis, {int(i): "N" for i in called_v[:20]})
+    at = upload(start_app(), files_of(excerpts_dir, "119") + [("119.ecg", annotation_file_bytes(edited),
+                                                               "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, edited.summary.beat_counts))
+    assert any("119.ecg uploaded: its 20 beat labels" in i.value for i in at.sidebar.info)
+    assert any("20 beat labels corrected" in i.value for i in at.info)
+    at.button(key="undo_corrections").click().run()  # undo wins over the file: it is not read back in
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+    at.run()
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+
+
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     at = start_app()
     at.selectbox(key="sample_record").set_value("208").run()  # frequent PVCs: under 4 minutes of NN intervals

@@ -11,7 +11,7 @@ import pytest
 
 from app.dashboard import charts, tables
 from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, read_signal_file_names,
-                                   read_uploaded_record)
+                                   read_uploaded_record, read_uploaded_review_labels)
 from app.dashboard_cli import build_streamlit_command
 from pipeline.errors import SignalTooShortError, TruncatedSignalError
 from pipeline.records import write_edf
@@ -38,6 +38,21 @@ def test_read_uploaded_wfdb_files_match_the_record_on_disk(excerpts_dir):
     assert record.name == "119"
     assert record.n_samples == 108_000
     assert record.annotations is not None and len(record.annotations) > 300
+
+
+def test_an_uploaded_review_file_is_read_at_the_internal_rate_and_a_bad_one_named(excerpts_dir):
+    files = upload(excerpts_dir, "119.hea", "119.dat")
+    record = read_uploaded_record(files)
+    assert read_uploaded_review_labels(files, record) is None
+    # the reference file renamed .ecg stands in for a saved review: same beats, same samples
+    saved = read_uploaded_review_labels(files + [UploadedData("119.ecg", (excerpts_dir / "119.atr").read_bytes())],
+                                        record)
+    reference = read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat", "119.atr")).annotations
+    assert saved.samples.tolist() == reference.samples.tolist()
+    zipped = [UploadedData("119.zip", zip_bytes({"119.hea": files[0].data, "119.dat": files[1].data,
+                                                 "119.ecg": b"\x00\x01garbage"}))]
+    with pytest.raises(UploadError, match="119.ecg could not be read"):
+        read_uploaded_review_labels(zipped, record)
 
 
 def test_read_uploaded_zip_with_folders(excerpts_dir):

@@ -12,10 +12,11 @@ import pytest
 
 from app import outputs
 from app.report import summary_lines
-from app.analysis import analyse_record, beat_table, region_rows, relabel_beats
+from app.analysis import analyse_record, beat_table, read_corrections, region_rows, relabel_beats
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_annotations, read_record
+from pipeline.types import Annotations
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +94,21 @@ def test_one_corrected_beat_is_counted_and_confident(analysis):
 def test_bad_corrections_are_refused(analysis, labels, message):
     with pytest.raises(ValueError, match=message):
         relabel_beats(analysis, labels)
+
+
+def test_saved_review_labels_come_back_from_the_annotation_file(analysis, tmp_path):
+    family = ventricular_family(analysis)
+    edits = {int(i): "N" for i in np.flatnonzero(analysis.families == family)}
+    edits[int(np.flatnonzero(analysis.classes == "N")[3])] = "S"
+    edited = relabel_beats(analysis, edits)
+    (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(edited))
+    saved = read_annotations(tmp_path / "119", "ecg", source_fs_hz=360.0, target_fs_hz=analysis.record.fs_hz)
+    corrections, unmatched = read_corrections(analysis, saved)
+    assert unmatched == 0
+    assert corrections == {i: c for i, c in edits.items() if analysis.classes[i] != c}
+    assert (relabel_beats(analysis, corrections).classes == edited.classes).all()
+    # a beat annotated where nothing was detected is left out and counted; MIT-BIH symbols map to classes
+    lone = Annotations(np.array([int(analysis.predictions.samples[0]) - 200, int(analysis.predictions.samples[5])]),
+                       np.array(["A", "A"]), np.array(["", ""], dtype=object))
+    corrections, unmatched = read_corrections(analysis, lone)
+    assert unmatched == 1 and corrections == ({5: "S"} if analysis.classes[5] != "S" else {})

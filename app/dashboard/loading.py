@@ -13,9 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import RecordAnalysis, analyse_record, relabel_beats
+from app.analysis import RecordAnalysis, analyse_record, read_corrections, relabel_beats
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
-from app.dashboard.uploads import UploadedData, read_uploaded_record
+from app.dashboard.uploads import UploadedData, read_uploaded_record, read_uploaded_review_labels
 from models import registry
 from models.bundled import BUNDLED_MODEL, CHAMPION_URI, load_default_model
 from models.registry import LoadedModel
@@ -33,10 +33,16 @@ _UPLOAD_STATE = "upload_review"
 
 @dataclass(frozen=True)
 class Review:
-    """What one page shows: the analysis and, when the record has reference labels, the comparison."""
+    """What one page shows: the analysis and, when the record has reference labels, the comparison.
+
+    ``saved_labels`` holds the corrections of an earlier review uploaded with the record (``NAME.ecg``)
+    and ``unmatched_saved`` how many of that file's beats matched no detected beat; None and 0 otherwise.
+    """
 
     analysis: RecordAnalysis
     comparison: ReferenceComparison | None
+    saved_labels: dict[int, str] | None = None
+    unmatched_saved: int = 0
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -98,7 +104,12 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         return cached[1]
     st.session_state.pop(_UPLOAD_STATE, None)
     with st.spinner("Reading and analysing the uploaded record..."):
-        review = review_record(read_uploaded_record(files, record_name), load_model_cached(model_reference))
+        record = read_uploaded_record(files, record_name)
+        saved = read_uploaded_review_labels(files, record)
+        review = review_record(record, load_model_cached(model_reference))
+    if saved is not None:
+        labels, unmatched = read_corrections(review.analysis, saved)
+        review = Review(review.analysis, review.comparison, labels, unmatched)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 
@@ -106,4 +117,4 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
 def relabel_review(review: Review, labels: dict[int, str]) -> Review:
     """The review with a reader's corrected classes (regions, summary and comparison found again)."""
     analysis = relabel_beats(review.analysis, labels)
-    return Review(analysis, compare_with_reference(analysis))
+    return Review(analysis, compare_with_reference(analysis), review.saved_labels, review.unmatched_saved)

@@ -1,5 +1,8 @@
 """Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, or one ``.edf``.
 
+A ``NAME.ecg`` annotation file uploaded with the record (the file the dashboard and ``ecg score`` write)
+brings back the beat labels of an earlier review (:func:`read_uploaded_review_labels`).
+
 The files are written to a temporary directory only for as long as :func:`pipeline.records.read_record`
 needs them; the directory is always removed. Every problem a user can cause raises an
 :class:`UploadError` (an :class:`~pipeline.errors.EcgInputError`) whose message says what was
@@ -16,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import EcgInputError
-from pipeline.records import read_record
-from pipeline.types import Record
+from pipeline.records import read_annotations, read_record
+from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +28,13 @@ MAX_UPLOAD_MB = 300
 """Largest upload accepted (also ``server.maxUploadSize`` in ``.streamlit/config.toml``): a 24-hour
 two-lead Holter in MIT format 212 at 360 Hz is about 93 MB, at 1 kHz 16-bit about 350 MB as EDF."""
 
-WFDB_EXTENSIONS = (".hea", ".dat", ".atr")
+REVIEW_ANNOTATOR = "ecg"
+"""Annotator of the product's own annotation file (``NAME.ecg``), uploaded to resume a review."""
+WFDB_EXTENSIONS = (".hea", ".dat", ".atr", f".{REVIEW_ANNOTATOR}")
 RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf",)
 ACCEPTED_EXTENSIONS = RECORD_EXTENSIONS + (".zip",)
-EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels), "
-                 "one .zip holding them, or one .edf file")
+EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels, .ecg for the labels of an "
+                 "earlier review), one .zip holding them, or one .edf file")
 ZIP_EXPECTED_TEXT = "a .zip holding one record's .hea and .dat files (and .atr), or an .edf file"
 
 
@@ -219,3 +224,24 @@ def read_with_clear_errors(path: Path) -> Record:
         logger.info("Upload could not be parsed (%s)", type(error).__name__)
         raise UploadError(f"Record {path.name}: the files could not be read as a WFDB or EDF record "
                           f"({type(error).__name__}); expected {EXPECTED_TEXT}.") from error
+
+
+def read_uploaded_review_labels(files: list[UploadedData], record: Record,
+                                max_mb: float = MAX_UPLOAD_MB) -> Annotations | None:
+    """The uploaded ``NAME.ecg`` of ``record`` (an earlier review's labels), at the record's internal rate.
+
+    None when the upload has no such file. A file WFDB cannot read raises :class:`UploadError`.
+    """
+    wanted = f"{record.name}.{REVIEW_ANNOTATOR}"
+    found = [f for f in collect_files(files, max_mb) if f.name == wanted]
+    if not found:
+        return None
+    with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:
+        path = Path(tmp) / wanted
+        path.write_bytes(found[0].data)
+        try:
+            return read_annotations(Path(tmp) / record.name, REVIEW_ANNOTATOR, source_fs_hz=record.source_fs_hz,
+                                    target_fs_hz=record.fs_hz)
+        except EcgInputError as error:
+            raise UploadError(f"{wanted} could not be read as a WFDB annotation file ({error}); upload the file "
+                              "the dashboard or ecg score wrote for this record, or leave it out.") from error

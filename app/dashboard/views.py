@@ -38,6 +38,8 @@ _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
 _RELABELLED = "relabelled_review"
+_RESTORED = "restored_reviews"
+"""Session state: record keys whose uploaded earlier review has been taken over already."""
 MAX_FAMILY_TEMPLATES = 12
 ANY_CLASS = "any"
 
@@ -86,7 +88,8 @@ def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
     sample = st.sidebar.selectbox("Sample record (MIT-BIH excerpt)", samples, key="sample_record",
                                   help="Shown when nothing is uploaded.")
     uploaded = st.sidebar.file_uploader(
-        f"Or upload a record (.hea + .dat [+ .atr], one .zip, or one .edf; up to {MAX_UPLOAD_MB} MB)",
+        f"Or upload a record (.hea + .dat [+ .atr] [+ .ecg of an earlier review], one .zip, or one .edf; up to "
+        f"{MAX_UPLOAD_MB} MB)",
         accept_multiple_files=True, key="upload")
     try:
         if uploaded:
@@ -114,7 +117,24 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
         record_name = st.sidebar.selectbox("Record to analyse", names, key="upload_record")
     review = loading.review_upload(files, upload_key, record_name, model_reference)
     st.sidebar.info("Showing the uploaded record; remove the files to return to the samples.")
-    return review, ("upload", upload_key, record_name, model_reference)
+    record_key = ("upload", upload_key, record_name, model_reference)
+    restore_saved_labels(review, record_key)
+    return review, record_key
+
+
+def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
+    """Take an uploaded earlier review's corrections as the reader's, once per upload (undo can drop them)."""
+    if review.saved_labels is None:
+        return
+    restored = st.session_state.setdefault(_RESTORED, set())
+    if record_key not in restored:
+        restored.add(record_key)
+        reader_labels(record_key).update(review.saved_labels)
+    name = review.analysis.record.name
+    skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
+               if review.unmatched_saved else "")
+    st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
+                    f"are taken as corrections (Review labels tab){skipped}.")
 
 
 def reset_navigation(record_key: tuple) -> None:
