@@ -154,6 +154,14 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
     assert shown_counts(at)[new_class] == after[new_class] + 1
     at.button(key="undo_corrections").click().run()
     assert shown_counts(at) == before and not any("corrected" in i.value for i in at.info)
+    # a family's beat picker moves the ECG window to the beat and chooses it
+    last = int(np.flatnonzero(members)[-1])
+    picker(at, "Show one of its beats on the ECG tab").select(last).run()
+    assert not at.exception
+    expected = tables.beat_window_start(int(analysis.predictions.samples[last]), analysis.record.fs_hz, 10,
+                                        analysis.record.duration_s)
+    assert expected > 200 and at.number_input(key="window_start_s").value == pytest.approx(expected)
+    assert at.selectbox(key="beat_choice").value == last
 
 
 def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses, excerpts_dir):

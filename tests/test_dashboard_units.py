@@ -206,6 +206,12 @@ def test_event_window_start_shows_the_event_with_a_lead_in():
     assert tables.event_window_start(Region("pause", 107_900, 107_990, 0, 2, 40.0, 1.0), 360.0, 10.0, 300.0) == 290.0
 
 
+def test_beat_window_start_centres_the_beat_within_the_record():
+    assert tables.beat_window_start(3600, 360.0, 10.0, 300.0) == 5.0
+    assert tables.beat_window_start(360, 360.0, 10.0, 300.0) == 0.0
+    assert tables.beat_window_start(360 * 299, 360.0, 10.0, 300.0) == 290.0
+
+
 def test_beats_in_window_and_default_beat():
     samples = np.array([100, 500, 900, 1300, 4000])
     indices = tables.beats_in_window(samples, 360.0, 1.0, 3.0)

@@ -100,6 +100,11 @@ def event_window_start(region: Region, fs_hz: float, window_s: float, duration_s
     return round(clamp_window(start_s, window_s, duration_s)[0], 2)
 
 
+def beat_window_start(sample: int, fs_hz: float, window_s: float, duration_s: float) -> float:
+    """Start of a detail window with the beat at ``sample`` in its middle."""
+    return round(clamp_window(sample / fs_hz - 0.5 * window_s, window_s, duration_s)[0], 2)
+
+
 def beats_in_window(samples: np.ndarray, fs_hz: float, start_s: float, window_s: float) -> np.ndarray:
     """Indices of the beats whose R peak lies in the window."""
     lo, hi = np.searchsorted(samples, [start_s * fs_hz, (start_s + window_s) * fs_hz])
@@ -110,6 +115,12 @@ def default_beat(classes: np.ndarray, indices: np.ndarray) -> int:
     """The beat to explain first in a window: its first ectopic (non-N) beat, else its first beat."""
     ectopic = [i for i in indices if classes[i] != "N"]
     return int(ectopic[0] if ectopic else indices[0])
+
+
+def beat_label(analysis: RecordAnalysis, index: int) -> str:
+    """How a beat is named in pickers, e.g. ``"#12 at 00:00:09.52: V"``."""
+    return f"#{index} at {format_hms(analysis.predictions.samples[index] / analysis.record.fs_hz, 2)}: " \
+           f"{analysis.classes[index]}"
 
 
 def beat_details(analysis: RecordAnalysis, index: int) -> dict:

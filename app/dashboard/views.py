@@ -274,6 +274,19 @@ def move_to_event(analysis) -> None:
         st.session_state.pop("beat_choice", None)
 
 
+def move_to_beat(analysis, key: str) -> None:
+    """Callback of a family's beat picker: centre the detail window on the beat and choose it."""
+    index = st.session_state.get(key, NO_EVENT)
+    if index == NO_EVENT:
+        return
+    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    st.session_state["window_start_s"] = tables.beat_window_start(int(analysis.predictions.samples[index]),
+                                                                 analysis.record.fs_hz, window_s,
+                                                                 analysis.record.duration_s)
+    st.session_state["event_choice"] = NO_EVENT
+    st.session_state["beat_choice"] = int(index)
+
+
 def render_beat(review: loading.Review, model_reference: str, record_key: tuple, start_s: float,
                 window_s: float) -> None:
     """Beat picker (beats of the window) with the chosen beat's probabilities, RR, correction and attention."""
@@ -287,10 +300,8 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     options = [int(i) for i in indices]
     if st.session_state.get("beat_choice") not in options:
         st.session_state["beat_choice"] = tables.default_beat(analysis.classes, indices)
-    details_of = functools.partial(tables.beat_details, analysis)
-    index = st.selectbox("Beat", options, key="beat_choice",
-                         format_func=lambda i: f"#{i} at {details_of(i)['time']}: {analysis.classes[i]}")
-    details = details_of(index)
+    index = st.selectbox("Beat", options, key="beat_choice", format_func=functools.partial(tables.beat_label, analysis))
+    details = tables.beat_details(analysis, index)
     columns = st.columns(3)
     columns[0].metric("Class", details["class"])
     columns[1].metric("RR before", format_seconds(details["rr_before_s"]))
@@ -413,6 +424,12 @@ def render_label_review(analysis, record_key: tuple) -> None:
                     config=CHART_CONFIG, key="family_overlay")
     st.caption(f"{labels[family]}: up to {charts.MAX_OVERLAY_BEATS} of its beats, spread over the record, "
                "superimposed (grey) with their median (black).")
+    members = np.flatnonzero(analysis.families == family)[:MAX_EVENT_CHOICES]
+    beat_key = record_widget_key(f"family_beat_{family}", record_key)
+    st.selectbox("Show one of its beats on the ECG tab", [NO_EVENT, *map(int, members)], key=beat_key,
+                 format_func=lambda i: "-" if i == NO_EVENT else tables.beat_label(analysis, i),
+                 on_change=move_to_beat, args=(analysis, beat_key),
+                 help=f"Its first {MAX_EVENT_CHOICES} beats at most; the ECG tab's window moves to the beat.")
 
 
 def format_seconds(value: float) -> str:
