@@ -24,10 +24,10 @@ from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.families import group_beat_families
-from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami
+from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
-from pipeline.region_eval import find_record_regions
+from pipeline.region_eval import annotated_beats, find_record_regions
 from pipeline.rhythm_annotations import beats_in_unreadable
 from pipeline.scoring import match_beats
 from pipeline.summary import RecordSummary, summary_to_dict
@@ -148,13 +148,11 @@ def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tupl
     model's, it is a correction. Returns the corrections (beat number -> class) and the number of
     annotated beats that matched no detected beat (left out).
     """
-    beats = annotations.select(is_beat_symbol(annotations.symbols))
-    classes = map_symbols_to_aami(beats.symbols)
-    classes = np.where(classes == "", "Q", classes)
-    file_index, beat_index = match_beats(beats.samples, analysis.predictions.samples, analysis.record.fs_hz)
+    samples, classes = annotated_beats(annotations)
+    file_index, beat_index = match_beats(samples, analysis.predictions.samples, analysis.record.fs_hz)
     model = analysis.predictions.classes
     corrections = {int(b): str(classes[f]) for f, b in zip(file_index, beat_index) if classes[f] != model[b]}
-    return corrections, len(beats) - len(file_index)
+    return corrections, len(samples) - len(file_index)
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:

@@ -378,7 +378,12 @@ def label_with_reference(record: Record) -> tuple[np.ndarray, np.ndarray]:
     if record.annotations is None:
         raise EcgInputError(f"Record {record.name} has no reference annotations; expected an annotated record "
                             "for --labels reference.")
-    beats = record.annotations.select(is_beat_symbol(record.annotations.symbols))
+    return annotated_beats(record.annotations)
+
+
+def annotated_beats(annotations: Annotations) -> tuple[np.ndarray, np.ndarray]:
+    """Samples and AAMI classes of the beat annotations of a file (MIT-BIH symbols; beats outside the classes are Q)."""
+    beats = annotations.select(is_beat_symbol(annotations.symbols))
     classes = map_symbols_to_aami(beats.symbols)
     return beats.samples, np.where(classes == "", "Q", classes)
 

@@ -18,9 +18,10 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import REGION_KINDS, Region
 
 MAX_WINDOW_S = 60.0
+"""Longest detail window drawn at full resolution."""
+
 MAX_OVERLAY_BEATS = 60
 """Beats superimposed in a family's overlay."""
-"""Longest detail window drawn at full resolution."""
 
 OVERVIEW_BINS = 2000
 """Bins of the overview envelope (two points each: at most 4,000 points per lead)."""
