@@ -294,3 +294,11 @@ def test_family_charts_draw_the_median_of_complete_windows_only():
     assert len(figure.data[0].x) == 3 * 218  # three beats, each followed by a break
     grid = charts.family_templates_figure(lead, fs, samples, np.array([0, 0, 0, 1, 1]), [0, 1], ["a", "b"], "MLII")
     assert len(grid.data) == 2
+
+
+def test_family_table_shows_the_model_confidence_and_the_corrections():
+    rows = [{"family": 0, "n_beats": 3, "N": 3, "S": 0, "V": 0, "F": 0, "Q": 0, "confidence": 0.98765, "corrected": 0},
+            {"family": -1, "n_beats": 1, "N": 0, "S": 0, "V": 1, "F": 0, "Q": 0, "confidence": 0.5, "corrected": 1}]
+    table = tables.family_table(rows)
+    assert table["family"].tolist() == ["0", "-"]
+    assert table["model confidence %"].tolist() == [98.8, 50.0] and table["corrected"].tolist() == [0, 1]

@@ -38,6 +38,19 @@ def test_analysis_groups_beats_into_families(analysis):
     assert analysis.reviewed_classes is None and not analysis.reviewed_mask.any()
 
 
+def test_family_rows_count_classes_confidence_and_corrections(analysis):
+    from app.dashboard.tables import family_rows
+
+    family = ventricular_family(analysis)
+    indices = np.flatnonzero(analysis.families == family)
+    edited = relabel_beats(analysis, {int(i): "N" for i in indices[:5]})
+    rows = {row["family"]: row for row in family_rows(edited)}
+    assert sum(row["n_beats"] for row in rows.values()) == len(analysis.predictions)
+    assert rows[family]["corrected"] == int(np.sum(analysis.classes[indices[:5]] != "N"))
+    assert sum(row["corrected"] for row in rows.values()) == rows[family]["corrected"]
+    assert 0.5 < rows[family]["confidence"] <= 1.0
+
+
 def test_relabelling_a_family_changes_counts_events_and_outputs(analysis, tmp_path):
     family = ventricular_family(analysis)
     indices = np.flatnonzero(analysis.families == family)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis
+from app.analysis import RecordAnalysis, beat_confidence
 from app.dashboard.charts import clamp_window, format_hms, kind_label
 from models.evaluate import reference_classes
 from pipeline.families import UNGROUPED, summarize_families
@@ -193,10 +193,17 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
 
 
 def family_rows(analysis: RecordAnalysis) -> list[dict]:
-    """Per morphology family (largest first, ungrouped last): beats and beats per current class."""
+    """Per morphology family (largest first, ungrouped last): beats, beats per current class, the model's mean
+    confidence (its top probability) over the family, and the beats a reader corrected."""
     if analysis.families is None or len(analysis.families) == 0:
         return []
-    return summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
+    rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
+    confidence, corrected = beat_confidence(analysis.predictions), analysis.reviewed_mask
+    for row in rows:
+        members = analysis.families == row["family"]
+        row["confidence"] = float(np.mean(confidence[members]))
+        row["corrected"] = int(np.sum(corrected[members]))
+    return rows
 
 
 def family_label(row: dict) -> str:
@@ -207,10 +214,12 @@ def family_label(row: dict) -> str:
 
 
 def family_table(rows: list[dict]) -> pd.DataFrame:
-    """The families as a table: family (``-`` for ungrouped beats), beats, and beats per class."""
-    table = pd.DataFrame(rows, columns=["family", "n_beats", *AAMI_CLASSES])
+    """The families as a table: family (``-`` for ungrouped beats), beats, beats per class, the model's mean
+    confidence (%) and the beats corrected."""
+    table = pd.DataFrame(rows, columns=["family", "n_beats", *AAMI_CLASSES, "confidence", "corrected"])
     table["family"] = [("-" if f == UNGROUPED else str(f)) for f in table["family"]]
-    return table.rename(columns={"n_beats": "beats"})
+    table["confidence"] = (100 * table["confidence"]).round(1)
+    return table.rename(columns={"n_beats": "beats", "confidence": "model confidence %"})
 
 
 def family_labels_for(analysis: RecordAnalysis, family: int, label: str, only: str | None = None) -> dict[int, str]:
