@@ -45,9 +45,9 @@ import numpy as np
 from tqdm import tqdm
 
 from app import outputs
-from app.analysis import RecordAnalysis, analyse_record
+from app.analysis import RecordAnalysis, analyse_record, read_corrections, relabel_beats
 from pipeline.regions import RegionSettings
-from pipeline.records import read_record
+from pipeline.records import read_annotations, read_record
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "ventricular_burden_pct",
                    "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events", "readable_pct",
-                   "model", "message")
+                   "reviewed_beats", "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -93,15 +93,27 @@ class ScoreSettings:
 
     formats: tuple[str, ...] = FORMATS
     regions: RegionSettings = RegionSettings()
+    labels_from: str | None = None
+    """Annotator of reviewed beat labels beside each record (``NAME.<labels_from>``, e.g. the ``.ecg`` file saved
+    after a review in the dashboard): where present, its labels replace the model's (:func:`apply_saved_labels`)."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(FORMATS))
         if unknown or not self.formats:
             raise ValueError(f"Received formats={self.formats}; expected one or more of {FORMATS}.")
+        if self.labels_from is not None and not (self.labels_from.isalnum() and self.labels_from.isascii()):
+            raise ValueError(f"Received labels_from={self.labels_from!r}; expected an annotator name such as ecg "
+                             "(letters and digits: the extension of NAME.ecg).")
+        if self.labels_from in ("hea", "dat", "edf"):
+            raise ValueError(f"Received labels_from={self.labels_from!r}; expected an annotation file's extension, "
+                             "not a record file's.")
 
     def to_dict(self) -> dict:
-        return {"formats": sorted(self.formats), "regions": self.regions.to_dict(),
-                "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR}
+        content = {"formats": sorted(self.formats), "regions": self.regions.to_dict(),
+                   "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR}
+        if self.labels_from is not None:  # absent otherwise, so that earlier outputs stay up to date
+            content["labels_from"] = self.labels_from
+        return content
 
 
 @dataclass(frozen=True)
@@ -348,7 +360,8 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         if not force and is_up_to_date(folder, input_sha256, settings_sha256):
             return RecordResult(source, "skipped", read_manifest(folder).get("summary"))
         record = read_record(source.path, annotator=None)
-        analysis = analyse_record(record, loaded_model, settings.regions)
+        analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), source,
+                                      settings.labels_from)
         summary = summary_row(analysis, model)
         manifest = {"record": source.key, "input_sha256": input_sha256, "settings_sha256": settings_sha256,
                     "model": model.to_dict(), "settings": settings.to_dict(), "summary": summary}
@@ -359,6 +372,25 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
     except Exception as error:  # one bad record never stops the batch
         logger.debug("record %s failed", source.key, exc_info=True)
         return RecordResult(source, "failed", None, type(error).__name__, describe_error(error))
+
+
+def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator: str | None) -> RecordAnalysis:
+    """The analysis with the reviewed labels of ``NAME.<annotator>`` beside the record, when that file exists.
+
+    Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
+    differ from the model's become corrections, and regions and summary are found again from them.
+    """
+    if annotator is None:
+        return analysis
+    stem = source.path.with_suffix("") if source.path.suffix.lower() == ".edf" else source.path
+    if not stem.with_name(f"{stem.name}.{annotator}").is_file():
+        return analysis
+    saved = read_annotations(stem, annotator, source_fs_hz=analysis.record.source_fs_hz,
+                             target_fs_hz=analysis.record.fs_hz)
+    corrections, unmatched = read_corrections(analysis, saved)
+    if unmatched:
+        logger.info("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
+    return relabel_beats(analysis, corrections)
 
 
 def describe_error(error: Exception) -> str:
@@ -377,7 +409,8 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
-            "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "model": model.source,
+            "readable_pct": finite_or_none(100 * s.readable_fraction, 1),
+            "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
             "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 
 

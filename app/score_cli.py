@@ -56,12 +56,15 @@ DEFAULT_OUT = Path("out/scores")
                    "summary; wfdb: annotation file; pdf: one-page report).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Records scored in parallel processes (each loads the model once).")
+@click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",
+              help="Use the reviewed beat labels of NAME.ANNOTATOR beside each record where it exists (e.g. ecg: the "
+                   "annotation file the dashboard saves after a review); regions, summary and report follow them.")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder (default: <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
-                  force: bool, mlruns_dir: Path | None, quiet: bool) -> None:
+                  labels_from: str | None, force: bool, mlruns_dir: Path | None, quiet: bool) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
     PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea
@@ -72,9 +75,11 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     """
     _state["finished"] = False
     try:
-        settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()))
+        settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()),
+                                 labels_from=labels_from)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--format") from None
+        hint = "--labels-from" if "labels_from" in str(error) else "--format"
+        raise click.BadParameter(str(error), param_hint=hint) from None
     try:
         sources = find_record_sources(paths)
         check_output_dir(out_dir)

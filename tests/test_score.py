@@ -191,6 +191,40 @@ def test_mixed_batch_scores_good_records_and_reports_each_bad_one(tmp_path, exce
         assert (out / name / MANIFEST).exists()
 
 
+def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scored):
+    """A first run's NAME.ecg, edited as a reader would, put beside the record: --labels-from ecg scores with it;
+    a record without the file keeps the model's labels; a corrupt one fails alone."""
+    _, first = scored
+    inputs = tmp_path / "in"
+    for name in GOOD:
+        copy_record(REPO_ROOT / "data" / "excerpts", name, inputs)
+    copy_record(REPO_ROOT / "data" / "excerpts", "100", inputs, "bad")
+    saved = read_annotations(first / "119" / "119", "ecg", source_fs_hz=360.0, target_fs_hz=360.0)
+    symbols = saved.symbols.copy()
+    called_v = np.flatnonzero(symbols == "V")[:10]
+    symbols[called_v] = "N"  # the reader calls ten of the model's V beats normal
+    from dataclasses import replace
+
+    from pipeline.records import write_annotations
+    write_annotations(inputs, "119", "ecg", replace(saved, symbols=symbols), fs_hz=360.0)
+    (inputs / "bad.ecg").write_bytes(b"\x00\x01garbage")
+    out = tmp_path / "out"
+    code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
+    assert code == 1  # the corrupt file fails its record only
+    rows = {r["record"]: r for r in read_table(out / BATCH_SUMMARY)}
+    before = {r["record"]: r for r in read_table(first / BATCH_SUMMARY)}
+    assert rows["119"]["status"] == "scored" and int(rows["119"]["reviewed_beats"]) == 10
+    assert int(rows["119"]["V"]) == int(before["119"]["V"]) - 10 and int(rows["119"]["N"]) == int(before["119"]["N"]) + 10
+    assert int(rows["208"]["reviewed_beats"]) == 0 and rows["208"]["V"] == before["208"]["V"]
+    beats = read_table(out / "119" / "119_beats.csv")
+    assert sum(row["reviewed"] == "True" for row in beats) == 10
+    assert json.loads((out / "119" / "119_summary.json").read_text())["reviewed_beats"] == 10
+    errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
+    assert set(errors) == {"bad"} and "bad.ecg" in errors["bad"]["message"]
+    code, output = run_score(str(inputs / "119"), "--out", str(out), "--labels-from", "e.cg")
+    assert code == 2 and "--labels-from" in output
+
+
 def test_usage_errors_exit_2_before_any_work(tmp_path, excerpts_dir):
     code, output = run_score(str(tmp_path / "nothing-here"), "--out", str(tmp_path / "o1"))
     assert code == 2 and "no such record" in output
