@@ -10,8 +10,9 @@ template-matching criterion, not chosen on any data). Two measurements over the 
    dashboard's "Review labels" tab allows: for each family and each class the model gives inside it, when
    most of that group's matched reference beats are of another class, the reader relabels the whole group
    to that class (one action). The EC57 gross V and S Se/+P over whole records (as the model card's end-to-end
-   figures) before and after, the actions per record, and the time the grouping adds to the analysis of a
-   record. The bundled model was trained on DS1, so its DS1
+   figures) before and after, the issue-4 region figures (``ecg evaluate-regions``: V runs, VT and bigeminy
+   episodes in the records that have them, AF+AFL duration) with the model's and with the reviewed labels, the
+   actions per record, and the time the grouping adds to the analysis of a record. The bundled model was trained on DS1, so its DS1
    figures here are in-sample; DS2's are the ones to read.
    This is an upper bound on group review (the reader judges each group by its majority without error),
    not a classifier figure: the model's own figures are on its card.
@@ -34,7 +35,7 @@ from models.loading import load_local
 from pipeline.families import UNGROUPED, group_beat_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
-from pipeline.region_eval import label_with_reference
+from pipeline.region_eval import RUN_CATEGORIES, evaluate_regions, label_with_reference
 from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes
 from pipeline.splits import DS1, DS2
 
@@ -89,10 +90,26 @@ def simulate_review(record, model) -> dict:
     matched_ref = np.full(len(samples), NO_BEAT, np.int64)
     matched_ref[match.test_index] = ref_classes[match.ref_index]
     reviewed, actions = review_groups(analysis.families, test, matched_ref)
+    letters = np.asarray(AAMI_CLASSES)
     return {"before": compare_classes(match, ref_classes, test), "after": compare_classes(match, ref_classes, reviewed),
+            "labels": {"model": (samples, letters[test]), "reviewed": (samples, letters[reviewed])},
             "actions": actions, "families": len(set(analysis.families.tolist()) - {UNGROUPED}),
             "grouping_ms": round(1000 * analysis.timings_s["families"], 2),
             "analysis_ms": round(1000 * sum(analysis.timings_s.values()), 1)}
+
+
+def region_figures(data_dir, names: list[str], labels: dict) -> dict:
+    """The issue-4 region figures (``ecg evaluate-regions``) with the given beat labels per record."""
+    report = evaluate_regions(data_dir, names, labels="family review", labeler=lambda record: labels[record.name])
+    runs = report.runs("ventricular")
+    out = {f"V_{c}": [round(100 * runs.sensitivity_of(c), 1), round(100 * runs.predictivity_of(c), 1)]
+           for c in RUN_CATEGORIES}
+    for name in ("vt", "bigeminy"):
+        c = report.episodes(name, report.records_with(name))
+        out[f"{name}_episodes"] = [round(100 * c.episode_sensitivity, 1), round(100 * c.episode_predictivity, 1)]
+    af = report.episodes("af", report.records_with("af"))
+    out["af_duration"] = [round(100 * af.duration_sensitivity, 1), round(100 * af.duration_predictivity, 1)]
+    return out
 
 
 def figures(counts: ClassificationCounts) -> dict:
@@ -132,6 +149,9 @@ def main(argv=None) -> int:
             "grouping_ms_max": float(max(per_record[n]["review"]["grouping_ms"] for n in members)),
             "grouping_share_of_analysis_pct": round(100 * sum(per_record[n]["review"]["grouping_ms"] for n in members)
                                                     / sum(per_record[n]["review"]["analysis_ms"] for n in members), 2),
+            "regions": {way: region_figures(data_dir, members, {n: per_record[n]["review"]["labels"][way]
+                                                                for n in members})
+                        for way in ("model", "reviewed")},
         }
         s = summary[label]
         rows.append([label, s["records"], s["beats_on_family_majority_pct"], s["v_beats_in_v_families_pct"],
@@ -141,6 +161,9 @@ def main(argv=None) -> int:
                      f"{s['after_group_review']['S_se']} / {s['after_group_review']['S_ppv']}",
                      f"{s['actions_median']:g} ({s['actions_max']})",
                      f"{s['grouping_ms_median']:g} ({s['grouping_ms_max']:g}), {s['grouping_share_of_analysis_pct']:g} %"])
+    region_rows = [[label, way, *(f"{a} / {b}" for a, b in s["regions"][way].values())]
+                   for label, s in summary.items() for way in ("model", "reviewed")]
+    print(format_table(["records", "labels", *next(iter(summary.values()))["regions"]["model"]], region_rows))
     print(format_table(["records", "n", "beats on family majority %", "V beats in V families %", "families (median)",
                         "model V Se/+P", "reviewed V Se/+P", "model S Se/+P", "reviewed S Se/+P",
                         "actions median (max)", "grouping ms median (max), share of analysis"], rows))
