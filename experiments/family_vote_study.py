@@ -145,10 +145,15 @@ def main(argv=None) -> int:
           "(reference class of the changed beats):")
     for name, counts in changes.items():
         print(f"  {name}: {counts}")
+    totals = {}
+    for counts in changes.values():
+        for key, n in counts.items():
+            totals[key] = totals.get(key, 0) + n
+    print(f"  all records: {dict(sorted(totals.items()))}")
     write_results(results_path("family_vote_study", config_path),
                   {"criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS},
                    "settings": rows, "meets_criterion": adopted, "adopted": best,
-                   "highest_end_to_end": strongest, "changes_by_record": changes})
+                   "highest_end_to_end": strongest, "changes_by_record": changes, "changes_total": totals})
     return 0
 
 
