@@ -183,6 +183,22 @@ def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses,
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
 
 
+def test_a_suggested_family_review_is_one_click(analyses):
+    from app.dashboard.tables import family_suggestions
+
+    analysis = analyses["208"]
+    suggestions = family_suggestions(analysis)
+    assert suggestions, "208's excerpt has a mostly normal family with a V call"
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    buttons = [b for b in at.button if b.label == "Relabel them N"]
+    assert len(buttons) == min(len(suggestions), 5)
+    buttons[0].click().run()
+    assert not at.exception
+    before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+    assert shown_counts(at)["V"] == before["V"] - suggestions[0]["v_calls"]
+
+
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     at = start_app()
     at.selectbox(key="sample_record").set_value("208").run()  # frequent PVCs: under 4 minutes of NN intervals

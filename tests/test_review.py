@@ -125,3 +125,16 @@ def test_saved_review_labels_come_back_from_the_annotation_file(analysis, tmp_pa
                        np.array(["A", "A"]), np.array(["", ""], dtype=object))
     corrections, unmatched = read_corrections(analysis, lone)
     assert unmatched == 1 and corrections == ({5: "S"} if analysis.classes[5] != "S" else {})
+
+
+def test_v_calls_in_a_mostly_normal_family_are_suggested_for_review(analysis):
+    from app.dashboard.tables import family_labels_for, family_suggestions
+
+    assert all(s["family"] != 0 for s in family_suggestions(analysis))
+    normal = np.flatnonzero((analysis.families == 0) & (analysis.classes == "N"))[:2]
+    edited = relabel_beats(analysis, {int(i): "V" for i in normal})
+    suggestion = next(s for s in family_suggestions(edited) if s["family"] == 0)
+    assert suggestion["v_calls"] >= 2 and suggestion["n_beats"] == int(np.sum(analysis.families == 0))
+    back = family_labels_for(edited, 0, "N", only="V")
+    assert set(map(int, normal)) <= set(back)
+    assert relabel_beats(analysis, back).classes[normal].tolist() == ["N", "N"]

@@ -234,3 +234,21 @@ def family_labels_for(analysis: RecordAnalysis, family: int, label: str, only: s
     if only is not None:
         members &= analysis.classes == only
     return {int(i): label for i in np.flatnonzero(members)}
+
+
+SUGGESTION_MIN_BEATS = 5
+SUGGESTION_MAX_V_SHARE = 0.3
+"""A family of at least 5 beats with at most 30 % of them called V: its V calls are suggested for review as
+normal (EXPERIMENTS.md row U: on DS1, with networks that never saw the patient, 192 of the 234 such V calls were
+normal beats, 18 S or F, 24 V)."""
+
+
+def family_suggestions(analysis: RecordAnalysis) -> list[dict]:
+    """Families whose few V calls are probably not ventricular: family number, its beats, its V calls; most first."""
+    out = []
+    for row in family_rows(analysis):
+        if row["family"] == UNGROUPED or row["n_beats"] < SUGGESTION_MIN_BEATS or row["V"] == 0:
+            continue
+        if row["V"] <= SUGGESTION_MAX_V_SHARE * row["n_beats"]:
+            out.append({"family": row["family"], "n_beats": row["n_beats"], "v_calls": row["V"]})
+    return sorted(out, key=lambda r: -r["v_calls"])

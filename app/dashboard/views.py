@@ -41,6 +41,7 @@ _RELABELLED = "relabelled_review"
 _RESTORED = "restored_reviews"
 """Session state: record keys whose uploaded earlier review has been taken over already."""
 MAX_FAMILY_TEMPLATES = 12
+MAX_SUGGESTIONS = 5
 ANY_CLASS = "any"
 
 
@@ -375,6 +376,23 @@ def relabel_family(analysis, record_key: tuple) -> None:
                         tables.family_labels_for(analysis, family, label, None if only == ANY_CLASS else only))
 
 
+def render_suggestions(analysis, record_key: tuple) -> None:
+    """Families of mostly non-ventricular beats with a few V calls: one button each relabels those calls N."""
+    suggestions = tables.family_suggestions(analysis)
+    if not suggestions:
+        return
+    st.markdown("**Suggested for review**: V calls in families that the model mostly calls something else (on "
+                "MIT-BIH DS1, 82 % of such calls were normal beats; check the overlay before accepting).")
+    for k, suggestion in enumerate(suggestions[:MAX_SUGGESTIONS]):
+        columns = st.columns([4, 1])
+        columns[0].write(f"Family {suggestion['family']}: {suggestion['v_calls']} of its {suggestion['n_beats']} "
+                         "beats are called V")
+        columns[1].button("Relabel them N", key=record_widget_key(f"suggestion_{suggestion['family']}", record_key),
+                          on_click=store_reader_labels,
+                          args=(analysis, record_key,
+                                tables.family_labels_for(analysis, suggestion["family"], "N", only="V")))
+
+
 def undo_reader_labels(record_key: tuple) -> None:
     """Callback: drop every correction of the shown record."""
     reader_labels(record_key).clear()
@@ -396,6 +414,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
         st.write("No families: no beat has a complete QRS window.")
         return
     st.dataframe(tables.family_table(rows), hide_index=True, key="family_table")
+    render_suggestions(analysis, record_key)
     shown = [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILY_TEMPLATES]
     record = analysis.record
     primary = record.primary_lead
