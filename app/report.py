@@ -74,7 +74,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{s.longest_supraventricular_run} beats",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
-        f"{format_number(s.hrv.pnn50_pct, 1, ' %')}",
+        f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
+        f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())

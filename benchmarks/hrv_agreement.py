@@ -1,6 +1,6 @@
 """Heart-rate variability of the product against the annotated beats, on MIT-BIH.
 
-For each record, the time-domain HRV of :mod:`pipeline.hrv` twice:
+For each record, the HRV of :mod:`pipeline.hrv` (time domain, LF and HF power, LF/HF) twice:
 
 - reference: the annotated beat positions and classes (``ecg evaluate-regions --labels reference``'s pipeline:
   quality spans, regions, summary);
@@ -31,7 +31,7 @@ from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
-FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct")
+FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio")
 
 
 def relative_difference(product: float, reference: float) -> float:

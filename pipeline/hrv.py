@@ -1,4 +1,4 @@
-"""Heart-rate variability in the time domain, from the normal-to-normal (NN) intervals of a record.
+"""Heart-rate variability in the time and frequency domains, from the normal-to-normal (NN) intervals of a record.
 
 A Holter report gives the variability of the sinus rhythm next to the rate (Task Force 1996). Only intervals
 between two consecutive readable N beats count, so ectopic beats, the intervals next to them, unreadable signal
@@ -17,6 +17,13 @@ Figures (Task Force 1996, table 1):
   ``segment_s`` segments, each at least half covered by NN intervals (defined for long recordings; given
   when at least two segments qualify).
 
+Frequency domain (Task Force 1996, table 2, short-term analysis of 5-minute segments): the Lomb-Scargle periodogram
+of each ``segment_s`` segment whose NN intervals cover at least ``spectrum_min_coverage`` of it (the method of the
+PhysioNet HRV Toolkit's ``lomb``, made for unevenly sampled series with gaps), each NN interval at the time of its
+closing beat, the segment's linear trend removed, scaled so that it integrates to the segment's variance over
+0-0.5 Hz; LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) power in ms^2 are averaged over the segments, and LF/HF is the
+ratio of the averages.
+
 Standard deviations are sample standard deviations (``ddof=1``). With atrial fibrillation in the record, ``note``
 says that only the stretches outside it count (an AF detection that misses part of the AF lets irregular
 intervals in). Fewer than ``min_total_s`` of NN intervals leave every figure NaN, with the reason in ``note``;
@@ -29,7 +36,8 @@ Task Force of the European Society of Cardiology and the North American Society 
 Electrophysiology, "Heart rate variability: standards of measurement, physiological interpretation and clinical
 use", Circulation 93(5):1043-1065, 1996.
 Goldberger AL et al., "PhysioBank, PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000 (HRV
-Toolkit: ``filtnn``, ``get_hrv``).
+Toolkit: ``filtnn``, ``get_hrv``, ``lomb``).
+Moody GB, "Spectral analysis of heart rate without resampling", Computers in Cardiology 1993:715-718.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.ndimage import median_filter
+from scipy.signal import lombscargle
 
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import BeatContext, Region
@@ -56,6 +65,10 @@ class HrvSettings:
     reference_intervals: int = 41
     segment_s: float = 300.0
     min_total_s: float = 240.0
+    lf_band_hz: tuple[float, float] = (0.04, 0.15)
+    hf_band_hz: tuple[float, float] = (0.15, 0.40)
+    spectrum_min_coverage: float = 0.8
+    spectrum_max_hz: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.min_nn_s < self.max_nn_s:
@@ -68,14 +81,22 @@ class HrvSettings:
         for name in ("segment_s", "min_total_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Received {name}={getattr(self, name)}; expected a positive duration in s.")
+        (lf_lo, lf_hi), (hf_lo, hf_hi) = self.lf_band_hz, self.hf_band_hz
+        if not 0 < lf_lo < lf_hi <= hf_lo < hf_hi <= self.spectrum_max_hz:
+            raise ValueError(f"Received lf_band_hz={self.lf_band_hz}, hf_band_hz={self.hf_band_hz}, spectrum_max_hz="
+                             f"{self.spectrum_max_hz}; expected 0 < LF low < LF high <= HF low < HF high <= maximum.")
+        if not 0 < self.spectrum_min_coverage <= 1:
+            raise ValueError(f"Received spectrum_min_coverage={self.spectrum_min_coverage}; expected a fraction in "
+                             "(0, 1].")
 
 
 @dataclass(frozen=True)
 class HrvSummary:
-    """Time-domain HRV of one record; figures in ms (pNN50 in %), NaN when not computable (see ``note``).
+    """HRV of one record; figures in ms (pNN50 in %, LF and HF power in ms^2), NaN when not computable (see ``note``).
 
     ``af_left_out_s`` is the atrial fibrillation time whose intervals were left out; ``note`` says why the
-    figures are missing, or that AF was left out.
+    figures are missing, or that AF was left out. ``spectral_segments`` counts the 5-minute segments the LF and HF
+    figures average (none: NaN).
     """
 
     n_intervals: int
@@ -88,6 +109,10 @@ class HrvSummary:
     sdann_ms: float
     sdnn_index_ms: float
     note: str = ""
+    lf_ms2: float = float("nan")
+    hf_ms2: float = float("nan")
+    lf_hf_ratio: float = float("nan")
+    spectral_segments: int = 0
 
     @property
     def assessed(self) -> bool:
@@ -95,12 +120,12 @@ class HrvSummary:
         return not math.isnan(self.sdnn_ms)
 
     def to_dict(self) -> dict:
-        """JSON-ready content (NaN becomes None, figures rounded to 0.1)."""
-        def clean(value):
+        """JSON-ready content (NaN becomes None, figures rounded to 0.1, LF/HF to 0.01)."""
+        def clean(name: str, value):
             if isinstance(value, float):
-                return None if math.isnan(value) else round(value, 1)
+                return None if math.isnan(value) else round(value, 2 if name == "lf_hf_ratio" else 1)
             return value
-        return {f.name: clean(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: clean(f.name, getattr(self, f.name)) for f in fields(self)}
 
 
 def select_nn_intervals(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()
@@ -150,12 +175,14 @@ def compute_time_domain_hrv(context: BeatContext, regions: list[Region], setting
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
     differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
     sdann, sdnn_index = segment_statistics(context, kept, settings)
+    lf, hf, n_spectra = compute_band_powers(context, kept, settings)
     return HrvSummary(
         n_intervals=int(kept.sum()), nn_total_s=total_s, af_left_out_s=af_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
         sdnn_ms=1000.0 * float(np.std(nn_s, ddof=1)),
         rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
         pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),
-        sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note)
+        sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note, lf_ms2=lf, hf_ms2=hf,
+        lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra)
 
 
 def segment_statistics(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> tuple[float, float]:
@@ -172,3 +199,46 @@ def segment_statistics(context: BeatContext, kept: np.ndarray, settings: HrvSett
     if len(means) < 2:
         return float("nan"), float("nan")
     return 1000.0 * float(np.std(means, ddof=1)), 1000.0 * float(np.mean(deviations))
+
+
+def compute_band_powers(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> tuple[float, float, int]:
+    """Mean LF and HF power (ms^2) over the qualifying ``segment_s`` segments (module docstring), and their number."""
+    times_s = context.samples[1:][kept] / context.fs_hz  # each NN interval at the time of its closing beat
+    nn_ms = 1000.0 * context.rr_s[kept]
+    segment = (times_s // settings.segment_s).astype(np.int64)
+    powers = []
+    for k in np.unique(segment):
+        chosen = segment == k
+        if nn_ms[chosen].sum() / 1000.0 >= settings.spectrum_min_coverage * settings.segment_s:
+            powers.append(segment_band_powers(times_s[chosen], nn_ms[chosen], settings))
+    if not powers:
+        return float("nan"), float("nan"), 0
+    lf, hf = np.mean(powers, axis=0)
+    return float(lf), float(hf), len(powers)
+
+
+def segment_band_powers(times_s: np.ndarray, nn_ms: np.ndarray, settings: HrvSettings) -> tuple[float, float]:
+    """LF and HF power (ms^2) of one segment: Lomb-Scargle periodogram scaled to the detrended series' variance.
+
+    Examples
+    --------
+    >>> t = np.arange(0, 300, 0.8)
+    >>> nn = 800 + 30 * np.sin(2 * np.pi * 0.1 * t) + 20 * np.sin(2 * np.pi * 0.25 * t)
+    >>> lf, hf = segment_band_powers(t, nn, HrvSettings())
+    >>> round(lf, -1), round(hf, -1)  # a sine of amplitude A has power A^2 / 2: 450 and 200 ms^2
+    (450.0, 200.0)
+    """
+    detrended = nn_ms - np.polyval(np.polyfit(times_s, nn_ms, 1), times_s)
+    duration = times_s[-1] - times_s[0]
+    step = 1.0 / (4.0 * max(duration, settings.segment_s))  # four times finer than the segment's resolution
+    freqs = np.arange(step, settings.spectrum_max_hz + step / 2, step)
+    power = lombscargle(times_s, detrended, 2 * np.pi * freqs)
+    total = float(np.sum(power))
+    if total <= 0:
+        return 0.0, 0.0
+    density = power * (np.var(detrended) / total)  # power per grid bin, summing to the variance
+
+    def band(limits: tuple[float, float]) -> float:
+        return float(np.sum(density[(freqs >= limits[0]) & (freqs < limits[1])]))
+
+    return band(settings.lf_band_hz), band(settings.hf_band_hz)

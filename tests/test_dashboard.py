@@ -74,6 +74,8 @@ def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
                for m in at.metric)
     assert expected.hrv.sdnn_ms > 0  # 5 minutes of sinus rhythm: HRV is assessed and shown
     assert any(m.label == "SDNN" and m.value == tables.format_ms(expected.hrv.sdnn_ms) for m in at.metric)
+    assert expected.hrv.spectral_segments == 1  # the 5-minute excerpt is one short-term spectrum
+    assert any(m.label == "LF/HF" and m.value == f"{expected.hrv.lf_hf_ratio:.2f}" for m in at.metric)
     assert analyses["100"].model_source in " ".join(c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
     keys = {b.key for b in at.get("download_button")}

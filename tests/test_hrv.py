@@ -123,3 +123,48 @@ def test_detected_beats_give_the_hrv_of_the_reference_beats_on_record_100(mitdb_
     assert detected.sdnn_ms == pytest.approx(reference.sdnn_ms, rel=0.03)
     assert detected.rmssd_ms == pytest.approx(reference.rmssd_ms, rel=0.1)
     assert detected.mean_nn_ms == pytest.approx(reference.mean_nn_ms, rel=0.005)
+
+
+def modulated_rr(duration_s: float, lf_ms: float, hf_ms: float, mean_s: float = 0.8) -> np.ndarray:
+    """RR intervals of a heart whose NN interval follows 0.8 s + a 0.1 Hz (LF) and a 0.25 Hz (HF) sine, sampled
+    at each beat (amplitudes in ms)."""
+    t, rr = 0.0, []
+    while t < duration_s:
+        interval = mean_s + 1e-3 * (lf_ms * np.sin(2 * np.pi * 0.1 * t) + hf_ms * np.sin(2 * np.pi * 0.25 * t))
+        t += interval
+        rr.append(interval)
+    return np.asarray(rr)
+
+
+def test_lf_and_hf_power_follow_the_modulation_of_the_intervals():
+    rr = modulated_rr(900.0, lf_ms=30.0, hf_ms=20.0)  # 15 minutes: three 5-minute spectra
+    samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
+    hrv = compute_time_domain_hrv(context_of(samples, ["N"] * len(samples)), [])
+    assert hrv.spectral_segments == 3
+    # a sine of amplitude A (ms) has power A^2 / 2; quantising beats to whole samples adds a little broadband power
+    assert hrv.lf_ms2 == pytest.approx(450.0, rel=0.1) and hrv.hf_ms2 == pytest.approx(200.0, rel=0.1)
+    assert hrv.lf_hf_ratio == pytest.approx(2.25, rel=0.1)
+    swapped = modulated_rr(900.0, lf_ms=10.0, hf_ms=30.0)
+    samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(swapped)])) * FS).astype(np.int64)
+    assert compute_time_domain_hrv(context_of(samples, ["N"] * len(samples)), []).lf_hf_ratio < 0.2
+
+
+def test_segments_with_too_few_normal_intervals_give_no_spectrum():
+    rr = modulated_rr(400.0, lf_ms=30.0, hf_ms=20.0)  # one full segment, then 100 s: too little for a second
+    samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
+    classes = np.full(len(samples), "N")
+    hrv = compute_time_domain_hrv(context_of(samples, classes), [])
+    assert hrv.spectral_segments == 1 and hrv.lf_ms2 > 0
+    rr = modulated_rr(900.0, lf_ms=30.0, hf_ms=20.0)
+    samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
+    classes = np.full(len(samples), "N")
+    classes[::4] = "V"  # every fourth beat ectopic: half the intervals left out, under 80 % of every segment
+    hrv = compute_time_domain_hrv(context_of(samples, classes), [])
+    assert hrv.assessed and hrv.spectral_segments == 0 and np.isnan(hrv.lf_hf_ratio)
+
+
+@pytest.mark.parametrize("kwargs", [{"lf_band_hz": (0.15, 0.04)}, {"hf_band_hz": (0.15, 0.6)},
+                                    {"spectrum_min_coverage": 0.0}])
+def test_spectral_settings_are_validated(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        HrvSettings(**kwargs)

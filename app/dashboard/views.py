@@ -168,8 +168,15 @@ def render_hrv(hrv) -> None:
     columns[1].metric("RMSSD", tables.format_ms(hrv.rmssd_ms))
     columns[2].metric("pNN50", tables.format_percent(hrv.pnn50_pct))
     columns[3].metric("SDANN (5 min)", tables.format_ms(hrv.sdann_ms))
+    if hrv.spectral_segments:
+        columns = st.columns(4)
+        columns[0].metric("LF power", f"{hrv.lf_ms2:.0f} ms²")
+        columns[1].metric("HF power", f"{hrv.hf_ms2:.0f} ms²")
+        columns[2].metric("LF/HF", f"{hrv.lf_hf_ratio:.2f}")
+        columns[3].metric("5-min spectra", f"{hrv.spectral_segments}")
     st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
-               "atrial fibrillation, edited as HRV software does (Task Force 1996)."
+               "atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
+               "(0.15-0.4 Hz) power: Lomb-Scargle spectra of the 5-minute segments at least 80 % covered, averaged."
                + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
 
 
