@@ -150,15 +150,15 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
     return kept
 
 
-def compute_time_domain_hrv(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()
-                            ) -> HrvSummary:
-    """Time-domain HRV of one record from its beats (a :class:`pipeline.regions.BeatContext`) and regions.
+def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()) -> HrvSummary:
+    """Time- and frequency-domain HRV of one record from its beats (a :class:`pipeline.regions.BeatContext`) and
+    regions.
 
     Examples
     --------
     >>> from pipeline.regions import prepare_beats
     >>> t = np.concatenate([[0], np.cumsum(np.tile([270, 306], 300))])  # 8 min at 360 Hz: RR 0.75, 0.85, 0.75, ...
-    >>> hrv = compute_time_domain_hrv(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [])
+    >>> hrv = compute_hrv(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [])
     >>> round(hrv.mean_nn_ms), round(hrv.rmssd_ms), hrv.pnn50_pct, round(hrv.sdnn_ms)
     (800, 100, 100.0, 50)
     """

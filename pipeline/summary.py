@@ -9,7 +9,7 @@ Heart rate: the mean is the number of readable RR intervals over their total dur
 minimum and maximum are taken over consecutive ``hr_window_s`` windows (each with at least half
 of its time in readable intervals), as Holter reports take them over fixed averaging periods
 rather than from single beats; the trend gives one value per ``trend_window_s``. Heart-rate variability
-(time domain, normal-to-normal intervals only) comes from :mod:`pipeline.hrv`.
+(time and frequency domain, normal-to-normal intervals only) comes from :mod:`pipeline.hrv`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.hrv import HrvSettings, HrvSummary, compute_time_domain_hrv
+from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
     REGION_KINDS,
@@ -84,7 +84,7 @@ class RecordSummary:
     notes : tuple of str
         Plain statements of what could not be assessed and why.
     hrv : HrvSummary
-        Time-domain heart-rate variability of the normal-to-normal intervals (:mod:`pipeline.hrv`).
+        Heart-rate variability of the normal-to-normal intervals, time and frequency domain (:mod:`pipeline.hrv`).
     """
 
     duration_s: float
@@ -145,7 +145,7 @@ def summarize_record(
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
     af_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "atrial_fibrillation")
     readable_s = duration_s * readable_fraction
-    hrv = compute_time_domain_hrv(context, regions, hrv_settings)
+    hrv = compute_hrv(context, regions, hrv_settings)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     return RecordSummary(
         duration_s=duration_s,

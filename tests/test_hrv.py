@@ -1,4 +1,4 @@
-"""Time-domain HRV: known values on synthetic RR sequences, what is left out, and real records."""
+"""HRV: known values on synthetic RR sequences (time and frequency domain), what is left out, and real records."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.detect import detect_record_peaks
-from pipeline.hrv import HrvSettings, compute_time_domain_hrv, select_nn_intervals
+from pipeline.hrv import HrvSettings, compute_hrv, select_nn_intervals
 from pipeline.region_eval import evaluate_record, label_with_reference
 from pipeline.regions import Region, find_regions, prepare_beats
 from pipeline.records import read_record
@@ -33,7 +33,7 @@ def sinus_rr(n: int, seed: int = 0) -> np.ndarray:
 
 def test_figures_match_their_definitions_on_a_clean_sinus_sequence():
     rr = sinus_rr(900)  # 12 minutes
-    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    hrv = compute_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
     diff = np.diff(rr)
     assert hrv.n_intervals == len(rr)
     assert hrv.mean_nn_ms == pytest.approx(1000 * rr.mean())
@@ -50,7 +50,7 @@ def test_ectopic_beats_and_their_intervals_are_left_out():
     for beat in range(50, 550, 50):  # a premature V beat with a compensatory pause every 50 beats
         classes[beat] = "V"
         rr_ectopic[beat - 1], rr_ectopic[beat] = 0.5, rr[beat - 1] + rr[beat] - 0.5
-    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr_ectopic), classes), [])
+    hrv = compute_hrv(context_of(beats_from_rr(rr_ectopic), classes), [])
     keep = np.ones(len(rr), bool)
     for beat in range(50, 550, 50):
         keep[beat - 1:beat + 1] = False
@@ -73,7 +73,7 @@ def test_a_missed_beat_is_edited_out_and_unreadable_signal_and_af_are_left_out()
     kept = select_nn_intervals(context_of(samples, ["N"] * len(samples), [noise]), [af])
     assert not kept[199:231].any() and not kept[299:401].any()  # intervals touching the AF beats 300-400 too
     assert kept[150:199].all() and kept[231:299].all() and kept[401:500].all()
-    hrv = compute_time_domain_hrv(context_of(samples, ["N"] * len(samples), [noise]), [af])
+    hrv = compute_hrv(context_of(samples, ["N"] * len(samples), [noise]), [af])
     assert hrv.assessed and hrv.af_left_out_s == pytest.approx(af.duration_s(FS))
     assert hrv.note.startswith("HRV from the stretches outside atrial fibrillation only (1.4 min")
 
@@ -81,14 +81,14 @@ def test_a_missed_beat_is_edited_out_and_unreadable_signal_and_af_are_left_out()
 def test_segment_figures_use_five_minute_segments():
     means = (0.7, 0.8, 0.9)
     rr = np.concatenate([np.round((m + 0.02 * np.sin(np.arange(int(300 / m)))) * FS) / FS for m in means])
-    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    hrv = compute_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
     assert hrv.sdann_ms == pytest.approx(100.0, abs=3.0)  # the SD of 700, 800 and 900 ms
     assert hrv.sdnn_index_ms == pytest.approx(1000 * 0.02 / np.sqrt(2), rel=0.1)
 
 
 def test_too_few_normal_intervals_give_no_figures_and_say_why():
     rr = sinus_rr(200)  # under 3 minutes of normal-to-normal intervals
-    hrv = compute_time_domain_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    hrv = compute_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
     assert np.isnan([hrv.sdnn_ms, hrv.rmssd_ms, hrv.pnn50_pct, hrv.sdann_ms]).all()
     assert hrv.note.startswith("HRV not assessed: 16") and "at least 240 s needed" in hrv.note
     samples = beats_from_rr(rr)
@@ -118,7 +118,7 @@ def test_detected_beats_give_the_hrv_of_the_reference_beats_on_record_100(mitdb_
     nearest = np.clip(np.searchsorted(ref_samples, samples), 1, len(ref_samples) - 1)
     nearest -= (samples - ref_samples[nearest - 1]) < (ref_samples[nearest] - samples)
     classes = np.where(ref_classes[nearest] == "A", "S", ref_classes[nearest])
-    detected = compute_time_domain_hrv(context_of(samples, classes), [])
+    detected = compute_hrv(context_of(samples, classes), [])
     assert reference.sdnn_ms > 20 and reference.n_intervals > 2000
     assert detected.sdnn_ms == pytest.approx(reference.sdnn_ms, rel=0.03)
     assert detected.rmssd_ms == pytest.approx(reference.rmssd_ms, rel=0.1)
@@ -139,27 +139,27 @@ def modulated_rr(duration_s: float, lf_ms: float, hf_ms: float, mean_s: float = 
 def test_lf_and_hf_power_follow_the_modulation_of_the_intervals():
     rr = modulated_rr(900.0, lf_ms=30.0, hf_ms=20.0)  # 15 minutes: three 5-minute spectra
     samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
-    hrv = compute_time_domain_hrv(context_of(samples, ["N"] * len(samples)), [])
+    hrv = compute_hrv(context_of(samples, ["N"] * len(samples)), [])
     assert hrv.spectral_segments == 3
     # a sine of amplitude A (ms) has power A^2 / 2; quantising beats to whole samples adds a little broadband power
     assert hrv.lf_ms2 == pytest.approx(450.0, rel=0.1) and hrv.hf_ms2 == pytest.approx(200.0, rel=0.1)
     assert hrv.lf_hf_ratio == pytest.approx(2.25, rel=0.1)
     swapped = modulated_rr(900.0, lf_ms=10.0, hf_ms=30.0)
     samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(swapped)])) * FS).astype(np.int64)
-    assert compute_time_domain_hrv(context_of(samples, ["N"] * len(samples)), []).lf_hf_ratio < 0.2
+    assert compute_hrv(context_of(samples, ["N"] * len(samples)), []).lf_hf_ratio < 0.2
 
 
 def test_segments_with_too_few_normal_intervals_give_no_spectrum():
     rr = modulated_rr(400.0, lf_ms=30.0, hf_ms=20.0)  # one full segment, then 100 s: too little for a second
     samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
     classes = np.full(len(samples), "N")
-    hrv = compute_time_domain_hrv(context_of(samples, classes), [])
+    hrv = compute_hrv(context_of(samples, classes), [])
     assert hrv.spectral_segments == 1 and hrv.lf_ms2 > 0
     rr = modulated_rr(900.0, lf_ms=30.0, hf_ms=20.0)
     samples = np.round((1.0 + np.concatenate([[0.0], np.cumsum(rr)])) * FS).astype(np.int64)
     classes = np.full(len(samples), "N")
     classes[::4] = "V"  # every fourth beat ectopic: half the intervals left out, under 80 % of every segment
-    hrv = compute_time_domain_hrv(context_of(samples, classes), [])
+    hrv = compute_hrv(context_of(samples, classes), [])
     assert hrv.assessed and hrv.spectral_segments == 0 and np.isnan(hrv.lf_hf_ratio)
 
 
