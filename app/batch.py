@@ -389,7 +389,7 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
                              target_fs_hz=analysis.record.fs_hz)
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
-        logger.info("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
+        logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
     return relabel_beats(analysis, corrections)
 
 
