@@ -1,4 +1,5 @@
-"""The one-page PDF report of a record: summary, event list and ECG strips of the most important events.
+"""The one-page PDF report of a record: summary, event list, the largest beat families and ECG strips of the most
+important events.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -15,6 +16,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis
+from pipeline.families import UNGROUPED, beat_windows, median_beat, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 
@@ -22,6 +24,9 @@ A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
 MAX_STRIPS = 3
 MAX_EVENT_ROWS = 16
+MAX_FAMILIES = 4
+TEMPLATE_HALF_S = 0.3
+TEMPLATE_BEATS = 200
 EVENT_PRIORITY = (
     "ventricular_tachycardia", "atrial_fibrillation", "supraventricular_tachycardia", "pause",
     "idioventricular_rhythm", "ventricular_couplet", "ventricular_bigeminy", "supraventricular_run",
@@ -109,6 +114,38 @@ def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, col
                 transform=ax.transAxes, linespacing=1.3)
 
 
+def family_template_rows(analysis: RecordAnalysis) -> list[dict]:
+    """The :data:`MAX_FAMILIES` largest morphology families: number, beats and beats per class (current labels)."""
+    if analysis.families is None or len(analysis.families) == 0:
+        return []
+    rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
+    return [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILIES]
+
+
+def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> None:
+    """Median beat (primary lead, +-:data:`TEMPLATE_HALF_S`) of each of the largest families, side by side."""
+    rows = family_template_rows(analysis)
+    record = analysis.record
+    cells = cell.subgridspec(1, MAX_FAMILIES, wspace=0.25)
+    half = int(round(TEMPLATE_HALF_S * record.fs_hz))
+    offsets_ms = np.arange(-half, half + 1) / record.fs_hz * 1000.0
+    lead = record.signal_mv[:, record.primary_lead]
+    for k, row in enumerate(rows):
+        ax = figure.add_subplot(cells[k])
+        windows = beat_windows(lead, analysis.predictions.samples[analysis.families == row["family"]], half,
+                               TEMPLATE_BEATS)
+        if len(windows):
+            ax.plot(offsets_ms, median_beat(windows), color="black", linewidth=0.8)
+        classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
+        title = f"Family {row['family']}: {row['n_beats']} beats\n({classes})"
+        ax.set_title(("Beat families (median beat, " + record.lead_names[record.primary_lead] + ")\n" if k == 0
+                      else "\n") + title, fontsize=7, loc="left")
+        ax.tick_params(labelsize=6)
+        ax.set_xticks([-200, 0, 200])
+        ax.set_xlabel("ms", fontsize=6)
+        ax.grid(True, color="#f4b6b6", linewidth=0.4)
+
+
 def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: float) -> None:
     """Primary lead from ``start_s`` for :data:`STRIP_S`, beats marked with their class, the region shaded."""
     record = analysis.record
@@ -157,18 +194,19 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     FigureCanvasPdf(figure)
     events = choose_strip_events(analysis.regions)
     n_strips = max(len(events), 1)
-    grid = figure.add_gridspec(2 + n_strips, 1, height_ratios=[1.5, 1.0] + [1.3] * n_strips,
-                               left=0.08, right=0.97, top=0.91, bottom=0.05, hspace=0.5)
+    grid = figure.add_gridspec(3 + n_strips, 1, height_ratios=[1.5, 1.0, 0.9] + [1.3] * n_strips,
+                               left=0.08, right=0.97, top=0.91, bottom=0.05, hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
     draw_text_block(figure.add_subplot(grid[0]), "Summary", summary_lines(analysis))
     draw_text_block(figure.add_subplot(grid[1]), "Events", event_lines(analysis), columns=2)
+    draw_family_templates(figure, grid[2], analysis)
     fs = analysis.record.fs_hz
     for k in range(n_strips):
         region = events[k] if events else None
         start = strip_start_s(region, fs) if region is not None else 0.0
-        draw_strip(figure.add_subplot(grid[2 + k]), analysis, region, start)
+        draw_strip(figure.add_subplot(grid[3 + k]), analysis, region, start)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="pdf", metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"})
     return buffer.getvalue()

@@ -185,3 +185,23 @@ def summarize_families(families: np.ndarray, classes: np.ndarray, class_names: t
         counts = {name: int(np.sum(classes[members] == name)) for name in class_names}
         rows.append({"family": int(family), "n_beats": int(members.sum()), **counts})
     return rows
+
+
+def beat_windows(lead_mv: np.ndarray, samples: np.ndarray, half: int, max_beats: int) -> np.ndarray:
+    """(n, 2 * half + 1) windows of at most ``max_beats`` beats spread over the record (complete windows only)."""
+    inside = samples[(samples >= half) & (samples + half < len(lead_mv))]
+    if len(inside) > max_beats:
+        inside = inside[np.linspace(0, len(inside) - 1, max_beats).astype(int)]
+    if len(inside) == 0:
+        return np.empty((0, 2 * half + 1))
+    return np.stack([lead_mv[m - half: m + half + 1] for m in inside]).astype(np.float64)
+
+
+def median_beat(windows: np.ndarray) -> np.ndarray:
+    """Sample-wise median of beat windows, ignoring missing samples (NaN where every beat misses one)."""
+    finite = np.isfinite(windows)
+    filled = np.where(finite, windows, np.nan)
+    out = np.full(windows.shape[1], np.nan)
+    columns = finite.any(axis=0)
+    out[columns] = np.nanmedian(filled[:, columns], axis=0)
+    return out

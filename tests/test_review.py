@@ -138,3 +138,16 @@ def test_v_calls_in_a_mostly_normal_family_are_suggested_for_review(analysis):
     back = family_labels_for(edited, 0, "N", only="V")
     assert set(map(int, normal)) <= set(back)
     assert relabel_beats(analysis, back).classes[normal].tolist() == ["N", "N"]
+
+
+def test_the_report_shows_the_largest_families_with_the_current_labels(analysis):
+    from dataclasses import replace
+
+    from app.report import MAX_FAMILIES, family_template_rows, render_pdf_report
+
+    rows = family_template_rows(analysis)
+    assert 2 <= len(rows) <= MAX_FAMILIES and [r["family"] for r in rows] == list(range(len(rows)))
+    family = ventricular_family(analysis)
+    edited = relabel_beats(analysis, {int(i): "N" for i in np.flatnonzero(analysis.families == family)})
+    assert next(r for r in family_template_rows(edited) if r["family"] == family)["V"] == 0
+    assert render_pdf_report(replace(analysis, families=None)).startswith(b"%PDF")  # no families: no panel

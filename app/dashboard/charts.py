@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from pipeline.families import beat_windows, median_beat
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import REGION_KINDS, Region
 
@@ -370,26 +371,6 @@ def family_templates_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarr
     figure.update_annotations(font_size=11)
     figure.update_layout(height=190 * rows, margin=_CHART_MARGIN)
     return figure
-
-
-def beat_windows(lead_mv: np.ndarray, samples: np.ndarray, half: int, max_beats: int) -> np.ndarray:
-    """(n, 2 * half + 1) windows of at most ``max_beats`` beats spread over the record (complete windows only)."""
-    inside = samples[(samples >= half) & (samples + half < len(lead_mv))]
-    if len(inside) > max_beats:
-        inside = inside[np.linspace(0, len(inside) - 1, max_beats).astype(int)]
-    if len(inside) == 0:
-        return np.empty((0, 2 * half + 1))
-    return np.stack([lead_mv[m - half: m + half + 1] for m in inside]).astype(np.float64)
-
-
-def median_beat(windows: np.ndarray) -> np.ndarray:
-    """Sample-wise median of beat windows, ignoring missing samples (NaN where every beat misses one)."""
-    finite = np.isfinite(windows)
-    filled = np.where(finite, windows, np.nan)
-    out = np.full(windows.shape[1], np.nan)
-    columns = finite.any(axis=0)
-    out[columns] = np.nanmedian(filled[:, columns], axis=0)
-    return out
 
 
 def family_overlay_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, lead_name: str,
