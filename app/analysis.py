@@ -23,7 +23,7 @@ from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
-from pipeline.families import group_beat_families
+from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
@@ -161,6 +161,20 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
         return np.empty(0, np.float64)
     top = np.max(predictions.probabilities, axis=1).astype(np.float64)
     return np.where(np.isfinite(top), np.clip(top, 0.0, 1.0), 1.0)
+
+
+def family_rows(analysis: RecordAnalysis) -> list[dict]:
+    """Per morphology family (largest first, ungrouped last): beats, beats per current class, the model's mean
+    confidence (its top probability) over the family, and the beats a reader corrected."""
+    if analysis.families is None or len(analysis.families) == 0:
+        return []
+    rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
+    confidence, corrected = beat_confidence(analysis.predictions), analysis.reviewed_mask
+    for row in rows:
+        members = analysis.families == row["family"]
+        row["confidence"] = float(np.mean(confidence[members]))
+        row["corrected"] = int(np.sum(corrected[members]))
+    return rows
 
 
 def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:

@@ -15,8 +15,8 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis
-from pipeline.families import UNGROUPED, beat_windows, median_beat, summarize_families
+from app.analysis import RecordAnalysis, family_rows
+from pipeline.families import UNGROUPED, beat_windows, median_beat
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 
@@ -116,10 +116,7 @@ def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, col
 
 def family_template_rows(analysis: RecordAnalysis) -> list[dict]:
     """The :data:`MAX_FAMILIES` largest morphology families: number, beats and beats per class (current labels)."""
-    if analysis.families is None or len(analysis.families) == 0:
-        return []
-    rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
-    return [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILIES]
+    return [row for row in family_rows(analysis) if row["family"] != UNGROUPED][:MAX_FAMILIES]
 
 
 def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> None:

@@ -39,7 +39,7 @@ def test_analysis_groups_beats_into_families(analysis):
 
 
 def test_family_rows_count_classes_confidence_and_corrections(analysis):
-    from app.dashboard.tables import family_rows
+    from app.analysis import family_rows
 
     family = ventricular_family(analysis)
     indices = np.flatnonzero(analysis.families == family)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis, beat_confidence
+from app.analysis import RecordAnalysis, family_rows
 from app.dashboard.charts import clamp_window, format_hms, kind_label
 from models.evaluate import reference_classes
-from pipeline.families import UNGROUPED, summarize_families
+from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
@@ -190,20 +190,6 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
                      "Se_pct": round(100 * se, 1) if np.isfinite(se) else None,
                      "+P_pct": round(100 * ppv, 1) if np.isfinite(ppv) else None})
     return pd.DataFrame(rows)
-
-
-def family_rows(analysis: RecordAnalysis) -> list[dict]:
-    """Per morphology family (largest first, ungrouped last): beats, beats per current class, the model's mean
-    confidence (its top probability) over the family, and the beats a reader corrected."""
-    if analysis.families is None or len(analysis.families) == 0:
-        return []
-    rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
-    confidence, corrected = beat_confidence(analysis.predictions), analysis.reviewed_mask
-    for row in rows:
-        members = analysis.families == row["family"]
-        row["confidence"] = float(np.mean(confidence[members]))
-        row["corrected"] = int(np.sum(corrected[members]))
-    return rows
 
 
 def family_label(row: dict) -> str:

@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 import streamlit as st
 
+from app.analysis import family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from models.errors import ModelError
@@ -416,7 +417,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
         columns[0].info(f"{corrected} beat labels corrected (the beat table keeps the model's class next to yours).")
         columns[1].button("Undo all corrections", key="undo_corrections", on_click=undo_reader_labels,
                           args=(record_key,))
-    rows = tables.family_rows(analysis)
+    rows = family_rows(analysis)
     if not rows:
         st.write("No families: no beat has a complete QRS window.")
         return
