@@ -16,7 +16,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis, family_rows
-from pipeline.families import UNGROUPED, beat_windows, median_beat
+from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 
@@ -124,8 +124,7 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
     rows = family_template_rows(analysis)
     record = analysis.record
     cells = cell.subgridspec(1, MAX_FAMILIES, wspace=0.25)
-    half = int(round(TEMPLATE_HALF_S * record.fs_hz))
-    offsets_ms = np.arange(-half, half + 1) / record.fs_hz * 1000.0
+    half, offsets_ms = window_offsets(TEMPLATE_HALF_S, record.fs_hz)
     lead = record.signal_mv[:, record.primary_lead]
     for k, row in enumerate(rows):
         ax = figure.add_subplot(cells[k])

@@ -187,6 +187,12 @@ def summarize_families(families: np.ndarray, classes: np.ndarray, class_names: t
     return rows
 
 
+def window_offsets(half_width_s: float, fs_hz: float) -> tuple[int, np.ndarray]:
+    """Half-width in samples of a beat window of +-``half_width_s``, and the time of each of its samples in ms."""
+    half = int(round(half_width_s * fs_hz))
+    return half, np.arange(-half, half + 1) / fs_hz * 1000.0
+
+
 def beat_windows(lead_mv: np.ndarray, samples: np.ndarray, half: int, max_beats: int) -> np.ndarray:
     """(n, 2 * half + 1) windows of at most ``max_beats`` beats spread over the record (complete windows only)."""
     inside = samples[(samples >= half) & (samples + half < len(lead_mv))]

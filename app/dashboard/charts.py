@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pipeline.families import beat_windows, median_beat
+from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import REGION_KINDS, Region
 
@@ -353,8 +353,7 @@ def family_templates_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarr
 
     The median is taken over at most ``max_beats`` beats of the family, spread over the record.
     """
-    half = int(round(half_width_s * fs_hz))
-    offsets_ms = np.arange(-half, half + 1) / fs_hz * 1000.0
+    half, offsets_ms = window_offsets(half_width_s, fs_hz)
     columns = min(max(len(shown), 1), 4)
     rows = max(-(-len(shown) // columns), 1)
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles or None, shared_yaxes=True,
@@ -376,8 +375,7 @@ def family_templates_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarr
 def family_overlay_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, lead_name: str,
                           half_width_s: float = 0.3) -> go.Figure:
     """Up to :data:`MAX_OVERLAY_BEATS` beats of one family superimposed, with their median on top."""
-    half = int(round(half_width_s * fs_hz))
-    offsets_ms = np.arange(-half, half + 1) / fs_hz * 1000.0
+    half, offsets_ms = window_offsets(half_width_s, fs_hz)
     windows = beat_windows(lead_mv, samples, half, MAX_OVERLAY_BEATS)
     figure = go.Figure()
     if len(windows):
