@@ -28,7 +28,7 @@ MAX_FAMILIES = 4
 TEMPLATE_HALF_S = 0.3
 TEMPLATE_BEATS = 200
 EVENT_PRIORITY = (
-    "ventricular_tachycardia", "atrial_fibrillation", "supraventricular_tachycardia", "pause",
+    "ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation", "supraventricular_tachycardia", "pause",
     "idioventricular_rhythm", "ventricular_couplet", "ventricular_bigeminy", "supraventricular_run",
     "ventricular_trigeminy", "supraventricular_couplet", "supraventricular_bigeminy", "bradycardia",
     "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",

@@ -38,7 +38,9 @@ positive predictivity when it overlaps any reference episode. Duration sensitivi
 overlap over the total reference duration; duration positive predictivity the total overlap over
 the total test duration. For EC57's own AF comparison the reference is ``(AFIB`` alone and the
 reference ``(AFL`` stretches are removed from the test episodes before +P is counted; the issue's
-AF comparison takes ``(AFIB`` and ``(AFL`` together as the reference.
+AF comparison takes ``(AFIB`` and ``(AFL`` together as the reference. Ventricular flutter and
+fibrillation episodes (``vf``) run between the ``[`` and ``]`` marks of either file (EC57's VF
+comparison, ``epicmp -V``).
 
 References
 ----------
@@ -62,11 +64,17 @@ from tqdm import tqdm
 from pipeline.atrial import measure_p_wave_similarity
 from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
+from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
 from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
 from pipeline.regions import Region, RegionSettings, find_regions, merge_intervals, regions_to_rows
-from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals, write_region_annotations
+from pipeline.rhythm_annotations import (
+    flutter_intervals,
+    regions_to_annotations,
+    rhythm_intervals,
+    write_region_annotations,
+)
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.summary import RecordSummary, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
@@ -87,8 +95,10 @@ EPISODE_TYPES = (
     ("vt", ("(VT",), "(VT", ()),
     ("svta", ("(SVTA",), "(SVTA", ()),
     ("ivr", ("(IVR",), "(IVR", ()),
+    ("vf", ("[",), "[", ()),
 )
-"""Per comparison: name, reference labels (merged), test label, reference labels excluded from +P."""
+"""Per comparison: name, reference labels (merged), test label, reference labels excluded from +P. The label
+``[`` stands for the stretches between ``[`` and ``]`` marks (ventricular flutter or fibrillation, EC57)."""
 
 _CODES = {**dict.fromkeys("NLRB", "N"), **dict.fromkeys("AaJSjen", "S"), **dict.fromkeys("VrE", "V"),
           "F": "F", **dict.fromkeys("Q?/f", "Q")}
@@ -455,15 +465,18 @@ class RegionReport:
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None
                         ) -> tuple[list[Region], RecordSummary]:
-    """Regions and summary of a labelled record: P-wave similarity on the primary lead, then the rules.
+    """Regions and summary of a labelled record: P-wave similarity on the primary lead, ventricular
+    flutter/fibrillation in the signal, then the rules.
 
     ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
     """
     lead = record.signal_mv[:, record.primary_lead]
     similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
     n_leads = record.signal_mv.shape[1]
+    flutter = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation)
     regions = find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                           n_leads=n_leads, p_wave_similarity=similarity, beat_confidence=beat_confidence)
+                           n_leads=n_leads, p_wave_similarity=similarity, beat_confidence=beat_confidence,
+                           fibrillation_intervals=flutter)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=n_leads)
     return regions, summary
@@ -509,15 +522,22 @@ def compare_record_episodes(reference: Annotations, test: Annotations, fs_hz: fl
     for name, ref_labels, test_label, excluded_labels in EPISODE_TYPES:
         ref = merge_labels(reference, ref_labels, n_samples)
         excluded = merge_labels(reference, excluded_labels, n_samples)
-        test_episodes = rhythm_intervals(test, test_label, n_samples)
+        test_episodes = episode_intervals(test, test_label, n_samples)
         out.append((name, compare_episodes(ref, test_episodes, fs_hz, excluded=excluded)))
     return tuple(out)
 
 
 def merge_labels(annotations: Annotations, labels: tuple[str, ...], n_samples: int) -> np.ndarray:
     """Union of the rhythm intervals of several labels."""
-    parts = [rhythm_intervals(annotations, label, n_samples) for label in labels]
+    parts = [episode_intervals(annotations, label, n_samples) for label in labels]
     return merge_intervals(np.concatenate(parts)) if parts else np.empty((0, 2), np.int64)
+
+
+def episode_intervals(annotations: Annotations, label: str, n_samples: int) -> np.ndarray:
+    """Intervals of one rhythm label, or (label ``[``) of ventricular flutter/fibrillation between its marks."""
+    if label == "[":
+        return flutter_intervals(annotations, n_samples)
+    return rhythm_intervals(annotations, label, n_samples)
 
 
 def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[str], labels: str = "reference",
@@ -550,7 +570,8 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
 
 RUN_CATEGORIES = ("couplet", "short", "long")
 EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy (B"),
-                ("trigeminy", "trigeminy (T"), ("vt", "VT (VT"), ("svta", "SVT (SVTA"), ("ivr", "IVR (IVR"))
+                ("trigeminy", "trigeminy (T"), ("vt", "VT (VT"), ("svta", "SVT (SVTA"), ("ivr", "IVR (IVR"),
+                ("vf", "VF/VFL [ ]"))
 
 
 def percent(value: float) -> str:

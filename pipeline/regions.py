@@ -13,6 +13,11 @@ unreadable
     :mod:`pipeline.quality`). Beats inside are not used for any event, and RR intervals that
     touch or cross one are not used either, so no event is claimed inside noise (EC57's run
     comparator likewise ends runs at unreadable stretches).
+ventricular flutter/fibrillation
+    The stretches found in the signal by :func:`pipeline.fibrillation.find_fibrillation_intervals`
+    (given to :func:`find_regions`), each one region with the detected "beats" (waves) inside.
+    Such a stretch is not unreadable even where the quality rule saw noise in every lead, and
+    its beats, like unreadable ones, take part in no other event (no runs of VT, pauses or AF).
 ventricular and supraventricular ectopy
     Maximal groups of consecutive ectopic beats: ventricular groups are built of V and F beats
     (F extends ventricular runs as in the EC57 run-by-run comparison, WFDB ``rxr``; a group of F
@@ -82,12 +87,13 @@ ANSI/AAMI EC57:2012 and the WFDB ``rxr`` comparator (runs of V and F beats).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.errors import EcgInputError
+from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import QUALITY_KINDS
 from pipeline.rr import check_peaks
@@ -97,6 +103,7 @@ logger = logging.getLogger(__name__)
 
 REGION_KINDS = (
     "unreadable",
+    "ventricular_flutter_fibrillation",
     "atrial_fibrillation",
     "ventricular_tachycardia",
     "idioventricular_rhythm",
@@ -194,6 +201,12 @@ class RegionSettings:
         Quality-span kinds that make a stretch unreadable (all four by default). The noise rule of
         :mod:`pipeline.quality` also flags some runs of wide ventricular beats, so leaving out
         ``"noise"`` trades noise suppression for ventricular-run sensitivity (REGIONS.md).
+    fibrillation : FibrillationSettings
+        The ventricular flutter/fibrillation detector (:mod:`pipeline.fibrillation`).
+    ventricular_runs_in_fibrillation : bool
+        The beats inside a ventricular flutter/fibrillation stretch still make ventricular runs
+        (VT), written as the rhythm there; off, they take part in no other event (chosen on DS1,
+        REGIONS.md).
     """
 
     pause_s: float = 2.0
@@ -218,6 +231,8 @@ class RegionSettings:
     af_min_duration_s: float = 30.0
     af_min_valid_fraction: float = 0.5
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
+    fibrillation: FibrillationSettings = FibrillationSettings()
+    ventricular_runs_in_fibrillation: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.unreadable_kinds) - set(QUALITY_KINDS)
@@ -243,7 +258,8 @@ class RegionSettings:
 
     def to_dict(self) -> dict[str, float | list[str]]:
         """Plain dict (JSON-serialisable) of the settings."""
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple)
+                else v.to_dict() if isinstance(v, FibrillationSettings) else v for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +305,9 @@ class BeatContext:
     """What every rule needs to know about the beats of one record (built by :func:`prepare_beats`).
 
     ``interval_readable[i]`` is true when RR interval ``i`` (from beat ``i`` to beat ``i + 1``)
-    has both beats readable and crosses no unreadable stretch.
+    has both beats readable and crosses no unreadable stretch. Beats inside ventricular
+    flutter/fibrillation (``fibrillation``, [start, stop) rows) are not readable either, but their
+    stretches are not in ``unreadable``.
     """
 
     samples: np.ndarray
@@ -299,6 +317,7 @@ class BeatContext:
     interval_readable: np.ndarray
     confidence: np.ndarray
     unreadable: np.ndarray
+    fibrillation: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
 
     @property
     def rr_s(self) -> np.ndarray:
@@ -316,6 +335,7 @@ def find_regions(
     n_leads: int | None = None,
     p_wave_similarity: np.ndarray | None = None,
     beat_confidence: np.ndarray | None = None,
+    fibrillation_intervals: np.ndarray | None = None,
 ) -> list[Region]:
     """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
 
@@ -342,6 +362,9 @@ def find_regions(
     beat_confidence : np.ndarray, optional
         Per beat, the labeller's confidence in the class (for example the softmax probability);
         1 when not given.
+    fibrillation_intervals : np.ndarray, optional
+        (k, 2) [start, stop) samples of ventricular flutter/fibrillation, from
+        :func:`pipeline.fibrillation.find_fibrillation_intervals`; none when not given.
 
     Returns
     -------
@@ -356,8 +379,8 @@ def find_regions(
     [('isolated_ventricular', 5)]
     """
     context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads, beat_confidence,
-                            settings.unreadable_kinds)
-    regions = find_unreadable_regions(context)
+                            settings.unreadable_kinds, fibrillation_intervals)
+    regions = find_unreadable_regions(context) + find_fibrillation_regions(context)
     for family in _FAMILIES:
         regions += find_ectopic_regions(context, family, settings)
     regions += find_af_regions(context, settings, p_wave_similarity)
@@ -370,11 +393,13 @@ def find_regions(
 def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: float,
                   quality_spans: list[QualitySpan], n_samples: int, n_leads: int | None = None,
                   beat_confidence: np.ndarray | None = None,
-                  unreadable_kinds: tuple[str, ...] = QUALITY_KINDS) -> BeatContext:
+                  unreadable_kinds: tuple[str, ...] = QUALITY_KINDS,
+                  fibrillation_intervals: np.ndarray | None = None) -> BeatContext:
     """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
 
     Only spans of ``unreadable_kinds`` count towards unreadable stretches; all spans lower the
-    per-beat confidence.
+    per-beat confidence. Ventricular flutter/fibrillation stretches are taken out of the
+    unreadable ones, and their beats are not readable.
     """
     if not fs_hz > 0:
         raise ValueError(f"Received fs_hz={fs_hz}; expected a positive sampling rate in Hz.")
@@ -383,14 +408,52 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     samples = check_peaks(beat_samples, n_samples)
     classes = encode_classes(beat_classes, len(samples))
     n_leads = n_leads if n_leads is not None else 1 + max((s.lead for s in quality_spans), default=0)
-    unreadable = find_unreadable_intervals([s for s in quality_spans if s.kind in unreadable_kinds], n_leads)
-    readable = ~inside_intervals(samples, unreadable)
-    crossing = np.diff(np.searchsorted(unreadable[:, 0], samples, side="right")) > 0
+    fibrillation = check_intervals(fibrillation_intervals, n_samples)
+    unreadable = subtract_intervals(
+        find_unreadable_intervals([s for s in quality_spans if s.kind in unreadable_kinds], n_leads), fibrillation)
+    excluded = merge_intervals(np.concatenate([unreadable, fibrillation]))
+    readable = ~inside_intervals(samples, excluded)
+    crossing = np.diff(np.searchsorted(excluded[:, 0], samples, side="right")) > 0
     confidence = clean_lead_fraction(samples, quality_spans, n_leads)
     if beat_confidence is not None:
         confidence = confidence * check_beat_confidence(beat_confidence, len(samples))
     return BeatContext(samples, classes, float(fs_hz), readable, readable[1:] & readable[:-1] & ~crossing,
-                       confidence, unreadable)
+                       confidence, unreadable, fibrillation)
+
+
+def check_intervals(intervals: np.ndarray | None, n_samples: int) -> np.ndarray:
+    """(k, 2) int64 [start, stop) rows within ``[0, n_samples]``, merged; empty for None."""
+    if intervals is None:
+        return np.empty((0, 2), np.int64)
+    rows = np.asarray(intervals)
+    if rows.size and (rows.ndim != 2 or rows.shape[1] != 2 or rows.min() < 0 or rows.max() > n_samples
+                      or np.any(rows[:, 1] < rows[:, 0])):
+        raise ValueError(f"Received intervals of shape {rows.shape}; expected (k, 2) [start, stop) samples "
+                         f"within [0, {n_samples}].")
+    return merge_intervals(rows.reshape(-1, 2))
+
+
+def subtract_intervals(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The parts of the disjoint sorted [start, stop) intervals ``a`` outside those of ``b``.
+
+    Examples
+    --------
+    >>> subtract_intervals(np.array([[0, 10], [20, 30]]), np.array([[5, 25]])).tolist()
+    [[0, 5], [25, 30]]
+    """
+    out = []
+    for start, stop in np.asarray(a, dtype=np.int64).reshape(-1, 2).tolist():
+        for lo, hi in np.asarray(b, dtype=np.int64).reshape(-1, 2).tolist():
+            if hi <= start or lo >= stop:
+                continue
+            if lo > start:
+                out.append((start, lo))
+            start = max(start, hi)
+            if start >= stop:
+                break
+        if start < stop:
+            out.append((start, stop))
+    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
 
 
 def encode_classes(beat_classes: np.ndarray, n_beats: int) -> np.ndarray:
@@ -484,6 +547,30 @@ def find_unreadable_regions(context: BeatContext) -> list[Region]:
             for (a, b), f, n in zip(context.unreadable.tolist(), first.tolist(), (after - first).tolist())]
 
 
+def find_fibrillation_regions(context: BeatContext) -> list[Region]:
+    """One ``ventricular_flutter_fibrillation`` region per stretch, with the waves detected inside it.
+
+    Its rate is the detected waves per minute; its confidence the mean share of clean leads over
+    those waves (1 when none was detected): a stretch the quality rule also called noise is
+    flagged with a low confidence, for the reader to look at.
+    """
+    first = np.searchsorted(context.samples, context.fibrillation[:, 0])
+    after = np.searchsorted(context.samples, context.fibrillation[:, 1])
+    regions = []
+    for (a, b), f, n in zip(context.fibrillation.tolist(), first.tolist(), (after - first).tolist()):
+        rate = 60.0 * context.fs_hz * (n - 1) / (context.samples[f + n - 1] - context.samples[f]) if n > 1 else np.nan
+        confidence = float(context.confidence[f:f + n].mean()) if n else 1.0
+        regions.append(Region("ventricular_flutter_fibrillation", int(a), int(b), int(f) if n else -1, int(n),
+                              float(rate), confidence))
+    return regions
+
+
+def fibrillation_intervals(regions: list[Region]) -> np.ndarray:
+    """(k, 2) [start, stop) samples of the ventricular flutter/fibrillation regions."""
+    return np.asarray([(r.start, r.stop) for r in regions if r.kind == "ventricular_flutter_fibrillation"],
+                      dtype=np.int64).reshape(-1, 2)
+
+
 def find_true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start indices and lengths of the runs of True in a boolean array."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -531,7 +618,10 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
     ``"supraventricular"`` (groups of S beats).
     """
     members, required, kinds = _FAMILIES[family]
-    in_group = np.isin(context.classes, members) & context.readable
+    usable = context.readable
+    if family == "ventricular" and settings.ventricular_runs_in_fibrillation:
+        usable = usable | inside_intervals(context.samples, context.fibrillation)
+    in_group = np.isin(context.classes, members) & usable
     first, n_beats = find_true_runs(in_group)
     keep = interval_share(context.classes == required, first, n_beats) > 0
     isolated_any = first[n_beats == 1]  # including single F beats, which are not reported on their own

@@ -9,6 +9,8 @@ The written annotation file holds, in sample order:
 - rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
   sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
 - a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``;
+- ``[`` and ``]`` at the start and end of each ventricular flutter/fibrillation stretch (the EC57
+  marks that ``bxb`` and ``rxr`` read), around the rhythm change to ``(VFL``;
 - a ``~`` signal-quality annotation at the start of each unreadable stretch whose subtype marks every
   signal noisy (bit k for signal k, k < 4) and one with subtype 0 (signals clean again) at its end.
   This is how the MIT-BIH reference files mark noisy stretches in which beats are still annotated.
@@ -51,10 +53,12 @@ RHYTHM_LABELS = (
     ("ventricular_bigeminy", "(B"),
     ("supraventricular_tachycardia", "(SVTA"),
     ("idioventricular_rhythm", "(IVR"),
+    ("ventricular_flutter_fibrillation", "(VFL"),
     ("ventricular_tachycardia", "(VT"),
 )
 """Region kinds written as rhythms, lowest priority first, with their MIT-BIH labels (bradycardia is
-written ``(SBR``, sinus bradycardia, whatever its origin: RR intervals alone do not tell). Other kinds
+written ``(SBR``, sinus bradycardia, whatever its origin: RR intervals alone do not tell; ventricular flutter and
+fibrillation are written ``(VFL``, MIT-BIH's only label for them, since the detector does not tell them apart). Other kinds
 (isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
 have no MIT-BIH rhythm label and go to the CSV and JSON tables only."""
 
@@ -86,6 +90,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
     quality_marks = unreadable_marks(regions, n_leads)
+    flutter = sorted((r for r in regions if r.kind == "ventricular_flutter_fibrillation"), key=lambda r: r.start)
+    flutter_marks = np.array([mark for r in flutter for mark in (r.start, r.stop - 1)], dtype=np.int64)
     parts = [  # (samples, symbols, aux notes, subtypes)
         (samples, symbols, np.full(len(samples), "", dtype=object), np.zeros(len(samples), np.int64)),
         (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
@@ -95,10 +101,12 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
          np.zeros(len(pauses), np.int64)),
         (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
          np.full(len(quality_marks), "", dtype=object), quality_marks[:, 1]),
+        (flutter_marks, np.tile(np.array(["[", "]"], dtype="<U2"), len(flutter)),
+         np.full(len(flutter_marks), "", dtype=object), np.zeros(len(flutter_marks), np.int64)),
     ]
     all_samples = np.concatenate([p[0] for p in parts])
     rank = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
-    order = np.lexsort((-rank, all_samples))  # at equal samples: quality marks, notes, rhythm changes, then beats
+    order = np.lexsort((-rank, all_samples))  # at equal samples: flutter and quality marks, notes, rhythm, beats
     subtypes = np.concatenate([p[3] for p in parts])[order]
     return Annotations(all_samples[order], np.concatenate([p[1] for p in parts])[order],
                        np.concatenate([p[2] for p in parts])[order], subtypes if subtypes.any() else None)
@@ -169,6 +177,31 @@ def rhythm_intervals(annotations: Annotations, label: str, n_samples: int) -> np
     ends = np.flatnonzero(changes & ~match)
     stops = [times[ends[ends > s][0]] if np.any(ends > s) else n_samples for s in starts]
     return np.stack([times[starts], np.asarray(stops, dtype=np.int64)], axis=1).reshape(-1, 2).astype(np.int64)
+
+
+def flutter_intervals(annotations: Annotations, n_samples: int) -> np.ndarray:
+    """(k, 2) [start, stop) intervals between ``[`` and ``]`` annotations: ventricular flutter or fibrillation.
+
+    These are the EC57 marks (MIT-BIH, the Creighton University database); a ``[`` without its
+    ``]`` runs to ``n_samples``, and marks repeated inside an episode are ignored.
+
+    Examples
+    --------
+    >>> ann = Annotations(np.array([100, 150, 400, 700]), np.array(["[", "!", "]", "["]),
+    ...                   np.array(["", "", "", ""], dtype=object))
+    >>> flutter_intervals(ann, 1000).tolist()
+    [[100, 400], [700, 1000]]
+    """
+    rows, start = [], None
+    for sample, symbol in zip(annotations.samples.tolist(), annotations.symbols.tolist()):
+        if symbol == "[" and start is None:
+            start = sample
+        elif symbol == "]" and start is not None:
+            rows.append((start, sample))
+            start = None
+    if start is not None:
+        rows.append((start, n_samples))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def write_region_annotations(out_dir: str | Path, record_name: str, annotator: str, annotations: Annotations,

@@ -29,6 +29,7 @@ from pipeline.regions import (
     Region,
     RegionSettings,
     count_af_usable_intervals,
+    fibrillation_intervals,
     prepare_beats,
 )
 from pipeline.types import QualitySpan
@@ -136,7 +137,8 @@ def summarize_record(
     (75, (150, 0, 0, 0, 0))
     """
     context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
-                            unreadable_kinds=settings.unreadable_kinds)
+                            unreadable_kinds=settings.unreadable_kinds,
+                            fibrillation_intervals=fibrillation_intervals(regions))
     duration_s = n_samples / fs_hz
     unreadable_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "unreadable")
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0

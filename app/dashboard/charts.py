@@ -32,6 +32,7 @@ CLASS_NAMES = {"N": "N (normal)", "S": "S (supraventricular ectopic)", "V": "V (
                "F": "F (fusion)", "Q": "Q (unclassifiable)"}
 REGION_COLOURS = {
     "unreadable": "#9e9e9e",
+    "ventricular_flutter_fibrillation": "#67001f",
     "atrial_fibrillation": "#7b3294",
     "ventricular_tachycardia": "#b2182b",
     "idioventricular_rhythm": "#d6604d",

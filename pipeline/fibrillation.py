@@ -1,0 +1,271 @@
+"""Ventricular flutter and fibrillation: stretches whose waveform is a continuous oscillation.
+
+In ventricular flutter (VFL) and fibrillation (VF) the ECG loses its QRS complexes and isoelectric
+baseline and becomes a sinusoid-like (flutter) or irregular (fibrillation) oscillation. The beat
+detector still finds "beats" there (one per wave), and the beat rules would report them as a
+string of short ventricular runs; the noise rule of :mod:`pipeline.quality` may flag the stretch
+as noise. This module finds such stretches from the signal itself, with the VF filter of Kuo and
+Dillman (1978), one of the classic VF detectors compared by Amann et al. (2005).
+
+VF filter leakage
+    In each ``window_s`` window (hop ``hop_s``) of one lead, band-passed as the beats are
+    (:func:`pipeline.clean.design_bandpass`), the mean half-period of the oscillation is
+    ``N = floor(pi * sum|x_i| / sum|x_i - x_{i-1}| + 1/2)`` samples; shifting the signal by ``N``
+    and adding it cancels a sinusoid of that period, so the leakage
+    ``sum|x_i + x_{i-N}| / sum(|x_i| + |x_{i-N}|)`` is near 0 for flutter and fibrillation and
+    near 1 for QRS complexes separated by a flat baseline. A window is VF-like in a lead when its
+    leakage is below ``leakage_threshold`` (0.625, Kuo and Dillman's value, kept by Amann et al.)
+    and the oscillation's frequency ``fs / (2 N)`` lies within ``band_hz`` (2-10 Hz: 120-600
+    waves per minute brackets the 3-9 Hz of surface VF and the 180-300/min of flutter, and
+    excludes baseline wander and muscle noise).
+Decision
+    A window is VF-like when every usable lead says so (a lead is usable in a window that no
+    missing, flat or saturated span of :mod:`pipeline.quality` touches: a clipped lead also
+    looks like a square wave) and at least one lead is usable. Each VF-like window marks its
+    central ``hop_s``; marked stretches closer than ``merge_gap_s`` are joined and kept when they
+    last at least ``min_duration_s``.
+
+The decision rules were chosen before they were measured; the minimum duration was chosen on DS1
+(``experiments/vf_study.py``, REGIONS.md). Limitation: MIT-BIH holds one patient with ventricular
+flutter (record 207, six episodes), and fast monomorphic ventricular tachycardia with a
+sinusoidal waveform (record 205, about 190 bpm) passes the same test, as it does for the VF
+filter in Amann et al.; the MIT-BIH Malignant Ventricular Ectopy and Creighton University
+databases are the standard test sets for this detector.
+
+References
+----------
+Kuo S, Dillman R, "Computer detection of ventricular fibrillation", Computers in Cardiology
+5:347-349, 1978.
+Amann A, Tratnig R, Unterkofler K, "Reliability of old and new ventricular fibrillation detection
+algorithms for automated external defibrillators", BioMed Eng OnLine 4:60, 2005.
+Clayton RH, Murray A, Campbell RWF, "Comparison of four techniques for recognition of ventricular
+fibrillation from the surface ECG", Med Biol Eng Comput 31(2):111-117, 1993.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+from numpy.lib.stride_tricks import sliding_window_view
+
+from pipeline.clean import fill_gaps
+from pipeline.types import QualitySpan
+
+BLOCKING_KINDS = ("missing", "flat", "saturated")
+"""Quality-span kinds that make a lead unusable for the VF filter in a window."""
+
+ANALYSIS_FS_HZ = 80.0
+"""The leads are analysed at the record's rate divided by an integer, at least this rate."""
+
+PASSBAND_HZ = (0.5, 40.0)
+"""Band-pass before the VF filter: the beats' cleaning band (:mod:`pipeline.clean`), the upper edge
+lowered to 0.45 of the analysis rate where that is lower."""
+
+
+@dataclass(frozen=True)
+class FibrillationSettings:
+    """Thresholds of the ventricular flutter/fibrillation detector (module docstring).
+
+    Attributes
+    ----------
+    window_s, hop_s : float
+        Analysis window and hop of the VF filter.
+    leakage_threshold : float
+        A lead's window is VF-like below this leakage (Kuo and Dillman 1978).
+    band_hz : tuple of float
+        Frequencies of the oscillation accepted as flutter or fibrillation.
+    merge_gap_s : float
+        VF-like stretches closer than this are one episode.
+    min_duration_s : float
+        Shortest episode reported (chosen on DS1, REGIONS.md).
+    leads : str
+        ``"all"``: a window is VF-like when every usable lead says so; ``"any"``: when one does
+        (chosen on DS1, REGIONS.md).
+    enabled : bool
+        Off: no stretch is ever reported.
+    """
+
+    window_s: float = 4.0
+    hop_s: float = 1.0
+    leakage_threshold: float = 0.625
+    band_hz: tuple[float, float] = (2.0, 10.0)
+    merge_gap_s: float = 1.0
+    min_duration_s: float = 1.0
+    leads: str = "all"
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "hop_s", "min_duration_s"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"Received {name}={getattr(self, name)!r}; expected a positive duration in s.")
+        if not self.hop_s <= self.window_s:
+            raise ValueError(f"Received hop_s={self.hop_s} and window_s={self.window_s}; expected hop_s <= window_s.")
+        if not 0 < self.leakage_threshold < 1:
+            raise ValueError(f"Received leakage_threshold={self.leakage_threshold!r}; expected a number in (0, 1).")
+        low, high = self.band_hz
+        if not 0 < low < high:
+            raise ValueError(f"Received band_hz={self.band_hz!r}; expected (low, high) with 0 < low < high.")
+        if self.leads not in ("all", "any"):
+            raise ValueError(f"Received leads={self.leads!r}; expected 'all' or 'any'.")
+        if not self.merge_gap_s >= 0:
+            raise ValueError(f"Received merge_gap_s={self.merge_gap_s!r}; expected a non-negative duration in s.")
+
+    def to_dict(self) -> dict:
+        return {"window_s": self.window_s, "hop_s": self.hop_s, "leakage_threshold": self.leakage_threshold,
+                "band_hz": list(self.band_hz), "merge_gap_s": self.merge_gap_s,
+                "min_duration_s": self.min_duration_s, "leads": self.leads, "enabled": self.enabled}
+
+
+def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spans: list[QualitySpan] = (),
+                                settings: FibrillationSettings = FibrillationSettings()) -> np.ndarray:
+    """(k, 2) [start, stop) samples of the ventricular flutter/fibrillation stretches of a record.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples, n_leads) or (n_samples,) raw signal in mV, NaN where missing.
+    fs_hz : float
+        Sampling rate (required).
+    quality_spans : list of QualitySpan
+        From :func:`pipeline.quality.find_quality_spans`; missing, flat and saturated spans make
+        a lead unusable where they lie.
+    settings : FibrillationSettings
+
+    Examples
+    --------
+    >>> fs = 250.0
+    >>> t = np.arange(int(60 * fs)) / fs
+    >>> x = np.where((t > 20) & (t < 40), np.sin(2 * np.pi * 4 * t), 0.0)  # 20 s of 240/min flutter
+    >>> x = x + np.where(np.mod(t, 1.0) < 0.04, 1.0, 0.0) * (x == 0)      # 60/min spikes elsewhere
+    >>> (find_fibrillation_intervals(x, fs) / fs).round().tolist()
+    [[18.0, 41.0]]
+    """
+    if not fs_hz > 0:
+        raise ValueError(f"Received fs_hz={fs_hz}; expected a positive sampling rate in Hz.")
+    x = np.asarray(signal_mv)
+    x = x[:, None] if x.ndim == 1 else x
+    if not settings.enabled:
+        return np.empty((0, 2), np.int64)
+    k = decimation_factor(fs_hz)
+    flags = vf_like_windows(x, fs_hz, quality_spans, settings)
+    if not flags.any():
+        return np.empty((0, 2), np.int64)
+    window, hop = window_lengths(fs_hz / k, settings)
+    centre = (np.arange(len(flags)) * hop + (window - hop) // 2) * k
+    marked = np.stack([centre[flags], centre[flags] + hop * k], axis=1)
+    return keep_long_stretches(marked, fs_hz, settings)
+
+
+def decimation_factor(fs_hz: float) -> int:
+    """The integer the record's rate is divided by for the analysis (at least ``ANALYSIS_FS_HZ`` remains)."""
+    return max(int(fs_hz // ANALYSIS_FS_HZ), 1)
+
+
+def window_lengths(rate_hz: float, settings: FibrillationSettings) -> tuple[int, int]:
+    """Window and hop in samples at ``rate_hz``."""
+    return int(round(settings.window_s * rate_hz)), max(int(round(settings.hop_s * rate_hz)), 1)
+
+
+def vf_like_windows(x: np.ndarray, fs_hz: float, quality_spans, settings: FibrillationSettings) -> np.ndarray:
+    """Boolean per analysis window (hop ``hop_s`` from the start): VF-like in every usable lead (``leads="all"``)
+    or in one (``"any"``), with one usable lead at least."""
+    k = decimation_factor(fs_hz)
+    window, hop = window_lengths(fs_hz / k, settings)
+    n_reduced = x.shape[0] // k
+    n_windows = (n_reduced - window) // hop + 1 if n_reduced >= window else 0
+    starts = np.arange(n_windows) * hop
+    every = settings.leads == "all"
+    verdict = np.full(n_windows, every)
+    usable_any = np.zeros(n_windows, bool)
+    low, high = settings.band_hz
+    for lead in range(x.shape[1] if n_windows else 0):
+        blocking = [s for s in quality_spans if s.lead == lead and s.kind in BLOCKING_KINDS]
+        usable = ~windows_touching(starts * k, window * k, blocking)
+        reduced, rate_hz = filter_lead(x[:, lead], fs_hz)
+        leakage, frequency_hz = measure_leakage(reduced, starts, window, rate_hz)
+        like = (leakage < settings.leakage_threshold) & (frequency_hz >= low) & (frequency_hz <= high)
+        verdict = verdict & (like | ~usable) if every else verdict | (like & usable)
+        usable_any |= usable
+        if every and not verdict.any():  # no window left that another lead could confirm
+            break
+    return verdict & usable_any
+
+
+def filter_lead(lead_mv: np.ndarray, fs_hz: float) -> tuple[np.ndarray, float]:
+    """The lead reduced to about ``ANALYSIS_FS_HZ`` and band-passed (module docstring); returns it and its rate.
+
+    The reduction averages blocks of ``k`` samples (a moving-average low-pass, as in the
+    preprocessing of Amann et al. 2005), so that the record's own samples are read once.
+    """
+    k = decimation_factor(fs_hz)
+    x = np.asarray(lead_mv)
+    if np.isnan(x).any():
+        x = fill_gaps(x[:, None].astype(np.float64))[:, 0]
+    n = len(x) // k * k
+    x = sum(x[j:n:k].astype(np.float64) for j in range(k)) / k  # strided sums: faster than reshape().mean()
+    rate_hz = fs_hz / k
+    if len(x) <= 15:
+        return x, rate_hz
+    return scipy.signal.sosfiltfilt(design_filter(rate_hz), x), rate_hz
+
+
+@functools.lru_cache(maxsize=8)
+def design_filter(rate_hz: float) -> np.ndarray:
+    """Second-order sections of the band-pass before the VF filter (Butterworth, order 2 each side)."""
+    band_hz = (PASSBAND_HZ[0], min(PASSBAND_HZ[1], 0.45 * rate_hz))
+    return scipy.signal.butter(2, band_hz, btype="bandpass", fs=rate_hz, output="sos")
+
+
+def measure_leakage(x: np.ndarray, starts: np.ndarray, window: int, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """VF filter leakage and oscillation frequency (Hz) of each window ``x[s:s + window]``.
+
+    Windows without any variation get leakage 1 and frequency 0.
+
+    Examples
+    --------
+    >>> t = np.arange(1000) / 250.0
+    >>> leak, f = measure_leakage(np.sin(2 * np.pi * 5 * t), np.array([0, 500]), 500, 250.0)
+    >>> bool((leak < 0.1).all()), f.round(1).tolist()
+    (True, [5.0, 5.0])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    absolute = np.concatenate([[0.0], np.cumsum(np.abs(x))])
+    steps = np.concatenate([[0.0, 0.0], np.cumsum(np.abs(np.diff(x)))])
+    level = absolute[starts + window] - absolute[starts + 1]
+    change = steps[starts + window] - steps[starts + 1]
+    half_period = np.floor(np.pi * level / np.where(change > 0, change, np.inf) + 0.5).astype(np.int64)
+    leakage = np.ones(len(starts))
+    windows = sliding_window_view(x, window)
+    for n in np.unique(half_period[(half_period >= 1) & (half_period < window)]):
+        for rows in np.array_split(np.flatnonzero(half_period == n), -(-np.sum(half_period == n) // 4096)):
+            s = starts[rows]  # pairs (i, i - n) inside each window
+            both = (absolute[s + window] - absolute[s + n]) + (absolute[s + window - n] - absolute[s])
+            v = windows[s]
+            summed = np.abs(v[:, n:] + v[:, :-n]).sum(axis=1)
+            leakage[rows] = np.where(both > 0, summed / np.where(both > 0, both, 1), 1.0)
+    frequency_hz = np.where(half_period > 0, fs_hz / (2 * np.maximum(half_period, 1)), 0.0)
+    return leakage, frequency_hz
+
+
+def windows_touching(starts: np.ndarray, window: int, spans: list[QualitySpan]) -> np.ndarray:
+    """Boolean per window ``[s, s + window)``: some span overlaps it."""
+    touched = np.zeros(len(starts), bool)
+    for span in spans:
+        touched |= (starts < span.stop) & (starts + window > span.start)
+    return touched
+
+
+def keep_long_stretches(marked: np.ndarray, fs_hz: float, settings: FibrillationSettings) -> np.ndarray:
+    """Join sorted [start, stop) stretches closer than ``merge_gap_s``; keep those of ``min_duration_s`` or more."""
+    gap = settings.merge_gap_s * fs_hz
+    merged = [list(marked[0])]
+    for start, stop in marked[1:]:
+        if start - merged[-1][1] <= gap:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    out = np.asarray(merged, dtype=np.int64)
+    return out[(out[:, 1] - out[:, 0]) >= settings.min_duration_s * fs_hz].reshape(-1, 2)

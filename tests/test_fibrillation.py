@@ -1,0 +1,121 @@
+"""Ventricular flutter/fibrillation: the VF filter on synthetic signals of known shape, then MIT-BIH record 207's
+flutter against its reference ``[``...``]`` marks and records without any."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals, measure_leakage
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.regions import merge_intervals
+from pipeline.rhythm_annotations import flutter_intervals
+from pipeline.types import QualitySpan
+
+FS = 250.0
+
+
+def sinus_like(duration_s: float, rate_bpm: float = 70.0, fs_hz: float = FS) -> np.ndarray:
+    """Narrow QRS-like pulses (Gaussian, 20 ms wide) on a flat baseline, with a small T wave."""
+    t = np.arange(int(duration_s * fs_hz)) / fs_hz
+    x = np.zeros_like(t)
+    for beat_s in np.arange(0.5, duration_s, 60.0 / rate_bpm):
+        x += np.exp(-0.5 * ((t - beat_s) / 0.02) ** 2) + 0.2 * np.exp(-0.5 * ((t - beat_s - 0.3) / 0.06) ** 2)
+    return x
+
+
+def with_flutter(x: np.ndarray, start_s: float, stop_s: float, frequency_hz: float = 4.0,
+                 fs_hz: float = FS) -> np.ndarray:
+    t = np.arange(len(x)) / fs_hz
+    inside = (t >= start_s) & (t < stop_s)
+    return np.where(inside, 0.8 * np.sin(2 * np.pi * frequency_hz * t), x)
+
+
+def overlap_s(a: np.ndarray, b: np.ndarray, fs_hz: float) -> float:
+    total = 0
+    for start, stop in merge_intervals(a):
+        total += np.clip(np.minimum(b[:, 1], stop) - np.maximum(b[:, 0], start), 0, None).sum()
+    return total / fs_hz
+
+
+def test_leakage_is_low_for_a_sinusoid_and_high_for_narrow_beats():
+    window = int(4 * FS)
+    flutter, f_hz = measure_leakage(np.sin(2 * np.pi * 4 * np.arange(window) / FS), np.array([0]), window, FS)
+    beats, _ = measure_leakage(sinus_like(4.0), np.array([0]), window, FS)
+    assert flutter[0] < 0.05 and f_hz[0] == pytest.approx(4.0, rel=0.05)
+    assert beats[0] > 0.9
+
+
+def test_flutter_between_sinus_beats_is_found_on_two_leads_within_the_window_edges():
+    x = with_flutter(sinus_like(60.0), 20.0, 40.0)
+    found = find_fibrillation_intervals(np.stack([x, 0.5 * x], axis=1), FS)
+    assert len(found) == 1
+    start_s, stop_s = found[0] / FS
+    assert 17.5 <= start_s <= 21.0 and 39.0 <= stop_s <= 42.5  # half a window of slack at each end
+
+
+def test_sinus_rhythm_fast_or_slow_is_not_flutter():
+    for rate in (40.0, 70.0, 150.0):
+        x = sinus_like(60.0, rate)
+        assert find_fibrillation_intervals(np.stack([x, x], axis=1), FS).size == 0
+
+
+def test_every_usable_lead_must_agree_by_default():
+    flutter = with_flutter(sinus_like(60.0), 20.0, 40.0)
+    two_leads = np.stack([flutter, sinus_like(60.0)], axis=1)
+    assert find_fibrillation_intervals(two_leads, FS).size == 0
+    anyone = dataclasses.replace(FibrillationSettings(), leads="any")
+    assert len(find_fibrillation_intervals(two_leads, FS, settings=anyone)) == 1
+
+
+def test_a_flat_or_clipped_lead_does_not_vote():
+    flutter = with_flutter(sinus_like(60.0), 20.0, 40.0)
+    clipped = np.clip(4 * np.sin(2 * np.pi * 4 * np.arange(len(flutter)) / FS), -1, 1)  # a square-ish wave
+    leads = np.stack([flutter, clipped], axis=1)
+    spans = [QualitySpan("saturated", 1, 0, len(flutter))]
+    found = find_fibrillation_intervals(leads, FS, spans)
+    assert len(found) == 1 and 17 <= found[0, 0] / FS <= 21
+    assert find_fibrillation_intervals(clipped, FS, [QualitySpan("saturated", 0, 0, len(clipped))]).size == 0
+
+
+def test_high_frequency_noise_and_baseline_wander_are_outside_the_band():
+    rng = np.random.default_rng(0)
+    t = np.arange(int(60 * FS)) / FS
+    for x in (sinus_like(60.0) + 0.5 * rng.standard_normal(len(t)),  # muscle-like broadband noise
+              sinus_like(60.0) + 2.0 * np.sin(2 * np.pi * 0.3 * t)):  # breathing baseline
+        assert find_fibrillation_intervals(np.stack([x, x], axis=1), FS).size == 0
+
+
+def test_nan_gaps_short_records_and_disabled_settings():
+    x = with_flutter(sinus_like(60.0), 20.0, 40.0)
+    x[1000:1100] = np.nan
+    assert len(find_fibrillation_intervals(x, FS, [QualitySpan("missing", 0, 1000, 1100)])) == 1
+    assert find_fibrillation_intervals(x[:500], FS).shape == (0, 2)
+    off = dataclasses.replace(FibrillationSettings(), enabled=False)
+    assert find_fibrillation_intervals(x, FS, settings=off).shape == (0, 2)
+
+
+@pytest.mark.parametrize("field, value", [("window_s", 0.0), ("hop_s", 5.0), ("leakage_threshold", 1.5),
+                                          ("band_hz", (10.0, 2.0)), ("merge_gap_s", -1.0), ("leads", "both")])
+def test_settings_are_checked(field, value):
+    with pytest.raises(ValueError, match=f"Received {field}="):
+        dataclasses.replace(FibrillationSettings(), **{field: value})
+
+
+def test_record_207_flutter_is_found_and_records_without_it_stay_clear(mitdb_dir):
+    record = read_record(mitdb_dir / "207", annotator="atr")
+    reference = flutter_intervals(record.annotations, record.n_samples)
+    found = find_fibrillation_intervals(record.signal_mv, record.fs_hz,
+                                        find_quality_spans(record.signal_mv, record.fs_hz))
+    hit = overlap_s(reference, found, record.fs_hz)
+    assert len(reference) == 6
+    assert all(overlap_s(r[None], found, record.fs_hz) > 0 for r in reference)  # every episode
+    assert hit / (np.diff(reference, axis=1).sum() / record.fs_hz) > 0.65  # duration Se (DS1 study: 73 %)
+    assert hit / (np.diff(found, axis=1).sum() / record.fs_hz) > 0.9  # duration +P
+    for name in ("100", "105", "203"):  # clean, very noisy, multiform PVCs and AF with noise
+        other = read_record(mitdb_dir / name)
+        spans = find_quality_spans(other.signal_mv, other.fs_hz)
+        assert find_fibrillation_intervals(other.signal_mv, other.fs_hz, spans).size == 0
