@@ -27,7 +27,7 @@ from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.regions import Region, RegionSettings, regions_to_rows
-from pipeline.region_eval import annotated_beats, find_record_regions
+from pipeline.region_eval import annotated_beats, find_record_regions, flag_record_regions, summarize_labelled_record
 from pipeline.rhythm_annotations import beats_in_unreadable
 from pipeline.scoring import match_beats
 from pipeline.summary import RecordSummary, summary_to_dict
@@ -107,9 +107,13 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
                           reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
-    regions, summary = find_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
-                                           beat_confidence(predictions))
+    regions = flag_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
+                                  beat_confidence(predictions))
     timings["regions"] = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = summarize_labelled_record(record, regions, predictions.samples, predictions.classes, list(spans),
+                                        settings)
+    timings["summary"] = time.perf_counter() - started
     started = time.perf_counter()
     families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
     timings["families"] = time.perf_counter() - started

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from app.analysis import RecordAnalysis, family_rows
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import Region
+from pipeline.regions import Region, describe_kind
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -97,7 +97,7 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     present = [t for t in analysis.summary.events if t.count > 0]
     if not present:
         return ["No events flagged."]
-    lines = [f"{t.kind.replace('_', ' ')}: {t.count}" + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 else "")
+    lines = [f"{describe_kind(t.kind)}: {t.count}" + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 else "")
              for t in present]
     return lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                     if len(lines) > MAX_EVENT_ROWS else [])
@@ -171,7 +171,7 @@ def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: flo
     ax.set_xticklabels([format_clock(x) for x in ticks])
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
     title = "No event flagged: first seconds of the record" if region is None else (
-        f"{region.kind.replace('_', ' ')} at {format_clock(region.start / fs)}, {region.n_beats} beats, "
+        f"{describe_kind(region.kind)} at {format_clock(region.start / fs)}, {region.n_beats} beats, "
         f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
     ax.set_title(title, fontsize=8, loc="left")
 

@@ -465,21 +465,31 @@ class RegionReport:
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None
                         ) -> tuple[list[Region], RecordSummary]:
-    """Regions and summary of a labelled record: P-wave similarity on the primary lead, ventricular
-    flutter/fibrillation in the signal, then the rules.
+    """Regions (:func:`flag_record_regions`) and summary of a labelled record.
 
     ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
     """
+    regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence)
+    return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings)
+
+
+def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
+                        settings: RegionSettings, beat_confidence: np.ndarray | None = None) -> list[Region]:
+    """Regions of a labelled record: P-wave similarity on the primary lead, ventricular flutter/fibrillation in
+    the signal, then the rules."""
     lead = record.signal_mv[:, record.primary_lead]
     similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
-    n_leads = record.signal_mv.shape[1]
     flutter = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation)
-    regions = find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                           n_leads=n_leads, p_wave_similarity=similarity, beat_confidence=beat_confidence,
-                           fibrillation_intervals=flutter)
-    summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                               n_leads=n_leads)
-    return regions, summary
+    return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                        n_leads=record.signal_mv.shape[1], p_wave_similarity=similarity,
+                        beat_confidence=beat_confidence, fibrillation_intervals=flutter)
+
+
+def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
+                              spans: list, settings: RegionSettings) -> RecordSummary:
+    """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included)."""
+    return summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                            n_leads=record.signal_mv.shape[1])
 
 
 def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings(),

@@ -123,6 +123,20 @@ REGION_KINDS = (
 )
 """Every region kind, in the order regions starting at the same sample are listed."""
 
+_KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation"}
+
+
+def describe_kind(kind: str) -> str:
+    """A region kind in words, lower case: ``"ventricular_couplet"`` -> ``"ventricular couplet"``.
+
+    Examples
+    --------
+    >>> describe_kind("ventricular_flutter_fibrillation")
+    'ventricular flutter/fibrillation'
+    """
+    return _KIND_WORDS.get(kind, kind.replace("_", " "))
+
+
 VENTRICULAR_RUN_KINDS = ("isolated_ventricular", "ventricular_couplet", "ventricular_tachycardia",
                          "idioventricular_rhythm")
 SUPRAVENTRICULAR_RUN_KINDS = ("isolated_supraventricular", "supraventricular_couplet",

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import REGION_KINDS, Region
+from pipeline.regions import REGION_KINDS, Region, describe_kind
 
 MAX_WINDOW_S = 60.0
 """Longest detail window drawn at full resolution."""
@@ -80,7 +80,7 @@ def format_hms(seconds: float, decimals: int = 0) -> str:
 
 def kind_label(kind: str) -> str:
     """A region kind as words: ``"ventricular_couplet"`` -> ``"Ventricular couplet"``."""
-    return kind.replace("_", " ").capitalize()
+    return describe_kind(kind).capitalize()
 
 
 def to_axis_ms(seconds) -> np.ndarray:
