@@ -8,29 +8,33 @@ as noise. This module finds such stretches from the signal itself, with the VF f
 Dillman (1978), one of the classic VF detectors compared by Amann et al. (2005).
 
 VF filter leakage
-    In each ``window_s`` window (hop ``hop_s``) of one lead, band-passed as the beats are
-    (:func:`pipeline.clean.design_bandpass`), the mean half-period of the oscillation is
+    In each ``window_s`` window (hop ``hop_s``) of one lead, reduced to about ``ANALYSIS_FS_HZ``
+    and band-passed (``PASSBAND_HZ``, the beats' cleaning band), the mean half-period of the oscillation is
     ``N = floor(pi * sum|x_i| / sum|x_i - x_{i-1}| + 1/2)`` samples; shifting the signal by ``N``
     and adding it cancels a sinusoid of that period, so the leakage
     ``sum|x_i + x_{i-N}| / sum(|x_i| + |x_{i-N}|)`` is near 0 for flutter and fibrillation and
     near 1 for QRS complexes separated by a flat baseline. A window is VF-like in a lead when its
     leakage is below ``leakage_threshold`` (0.625, Kuo and Dillman's value, kept by Amann et al.)
-    and the oscillation's frequency ``fs / (2 N)`` lies within ``band_hz`` (2-10 Hz: 120-600
-    waves per minute brackets the 3-9 Hz of surface VF and the 180-300/min of flutter, and
-    excludes baseline wander and muscle noise).
+    and the oscillation's frequency ``fs / (2 N)`` lies within ``band_hz`` (2-7 Hz, 120-420 waves
+    per minute: flutter's 180-300/min and most of surface VF's 3-9 Hz, not baseline wander or
+    muscle noise; the upper edge chosen on DS1 for single-lead recordings, REGIONS.md).
 Decision
     A window is VF-like when every usable lead says so (a lead is usable in a window that no
     missing, flat or saturated span of :mod:`pipeline.quality` touches: a clipped lead also
     looks like a square wave) and at least one lead is usable. Each VF-like window marks its
     central ``hop_s``; marked stretches closer than ``merge_gap_s`` are joined and kept when they
-    last at least ``min_duration_s``.
+    last at least ``min_duration_s`` and, with the detected beats given, when those beats run at
+    ``min_rate_bpm`` (150/min, the lower bound of flutter's rate) or faster inside: where the beat
+    detector follows a normal rhythm under the oscillation, the oscillation is not the heart's.
 
-The decision rules were chosen before they were measured; the minimum duration was chosen on DS1
-(``experiments/vf_study.py``, REGIONS.md). Limitation: MIT-BIH holds one patient with ventricular
-flutter (record 207, six episodes), and fast monomorphic ventricular tachycardia with a
-sinusoidal waveform (record 205, about 190 bpm) passes the same test, as it does for the VF
-filter in Amann et al.; the MIT-BIH Malignant Ventricular Ectopy and Creighton University
-databases are the standard test sets for this detector.
+The leakage threshold and the lead rule's idea come from the literature; the lead rule and minimum
+duration were chosen on DS1 (``experiments/vf_study.py``), the band's upper edge and the rate gate on
+DS1 for single-lead recordings (``experiments/vf_single_lead_study.py``; REGIONS.md).
+Limitations: MIT-BIH holds one patient with ventricular flutter (record 207, six episodes); fast
+monomorphic ventricular tachycardia with a sinusoidal waveform (record 205, about 190 bpm) passes
+the same test, as it does for the VF filter in Amann et al.; fine fibrillation whose waves the
+beat detector misses fails the rate check. The MIT-BIH Malignant Ventricular Ectopy and Creighton
+University databases are the standard test sets for this detector.
 
 References
 ----------
@@ -84,6 +88,9 @@ class FibrillationSettings:
     leads : str
         ``"all"``: a window is VF-like when every usable lead says so; ``"any"``: when one does
         (chosen on DS1, REGIONS.md).
+    min_rate_bpm : float
+        With the detected beats given, a stretch is kept only when they run at this rate or
+        faster inside it (at least two beats); 0 keeps every stretch (REGIONS.md).
     enabled : bool
         Off: no stretch is ever reported.
     """
@@ -91,10 +98,11 @@ class FibrillationSettings:
     window_s: float = 4.0
     hop_s: float = 1.0
     leakage_threshold: float = 0.625
-    band_hz: tuple[float, float] = (2.0, 10.0)
+    band_hz: tuple[float, float] = (2.0, 7.0)
     merge_gap_s: float = 1.0
     min_duration_s: float = 1.0
     leads: str = "all"
+    min_rate_bpm: float = 150.0
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -108,6 +116,8 @@ class FibrillationSettings:
         low, high = self.band_hz
         if not 0 < low < high:
             raise ValueError(f"Received band_hz={self.band_hz!r}; expected (low, high) with 0 < low < high.")
+        if not (np.isfinite(self.min_rate_bpm) and self.min_rate_bpm >= 0):
+            raise ValueError(f"Received min_rate_bpm={self.min_rate_bpm!r}; expected a non-negative rate in bpm.")
         if self.leads not in ("all", "any"):
             raise ValueError(f"Received leads={self.leads!r}; expected 'all' or 'any'.")
         if not self.merge_gap_s >= 0:
@@ -116,11 +126,13 @@ class FibrillationSettings:
     def to_dict(self) -> dict:
         return {"window_s": self.window_s, "hop_s": self.hop_s, "leakage_threshold": self.leakage_threshold,
                 "band_hz": list(self.band_hz), "merge_gap_s": self.merge_gap_s,
-                "min_duration_s": self.min_duration_s, "leads": self.leads, "enabled": self.enabled}
+                "min_duration_s": self.min_duration_s, "leads": self.leads, "min_rate_bpm": self.min_rate_bpm,
+                "enabled": self.enabled}
 
 
 def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spans: list[QualitySpan] = (),
-                                settings: FibrillationSettings = FibrillationSettings()) -> np.ndarray:
+                                settings: FibrillationSettings = FibrillationSettings(),
+                                beat_samples: np.ndarray | None = None) -> np.ndarray:
     """(k, 2) [start, stop) samples of the ventricular flutter/fibrillation stretches of a record.
 
     Parameters
@@ -133,6 +145,8 @@ def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spa
         From :func:`pipeline.quality.find_quality_spans`; missing, flat and saturated spans make
         a lead unusable where they lie.
     settings : FibrillationSettings
+    beat_samples : np.ndarray, optional
+        Detected beats (the waves of a flutter), for ``settings.min_rate_bpm``.
 
     Examples
     --------
@@ -140,7 +154,7 @@ def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spa
     >>> t = np.arange(int(60 * fs)) / fs
     >>> x = np.where((t > 20) & (t < 40), np.sin(2 * np.pi * 4 * t), 0.0)  # 20 s of 240/min flutter
     >>> x = x + np.where(np.mod(t, 1.0) < 0.04, 1.0, 0.0) * (x == 0)      # 60/min spikes elsewhere
-    >>> (find_fibrillation_intervals(x, fs) / fs).round().tolist()
+    >>> (find_fibrillation_intervals(x, fs) / fs).round().tolist()  # no beats given: no rate check
     [[18.0, 41.0]]
     """
     if not fs_hz > 0:
@@ -156,7 +170,21 @@ def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spa
     window, hop = window_lengths(fs_hz / k, settings)
     centre = (np.arange(len(flags)) * hop + (window - hop) // 2) * k
     marked = np.stack([centre[flags], centre[flags] + hop * k], axis=1)
-    return keep_long_stretches(marked, fs_hz, settings)
+    stretches = keep_long_stretches(marked, fs_hz, settings)
+    if beat_samples is None or settings.min_rate_bpm == 0:
+        return stretches
+    return stretches[wave_rates_bpm(stretches, np.asarray(beat_samples), fs_hz) >= settings.min_rate_bpm].reshape(-1, 2)
+
+
+def wave_rates_bpm(stretches: np.ndarray, beat_samples: np.ndarray, fs_hz: float) -> np.ndarray:
+    """Rate of the beats detected inside each stretch (0 with fewer than two)."""
+    first = np.searchsorted(beat_samples, stretches[:, 0])
+    after = np.searchsorted(beat_samples, stretches[:, 1])
+    rates = np.zeros(len(stretches))
+    for i, (f, a) in enumerate(zip(first.tolist(), after.tolist())):
+        if a - f >= 2 and beat_samples[a - 1] > beat_samples[f]:
+            rates[i] = 60.0 * fs_hz * (a - f - 1) / (beat_samples[a - 1] - beat_samples[f])
+    return rates
 
 
 def decimation_factor(fs_hz: float) -> int:

@@ -463,23 +463,28 @@ class RegionReport:
 
 
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
-                        settings: RegionSettings, beat_confidence: np.ndarray | None = None
-                        ) -> tuple[list[Region], RecordSummary]:
-    """Regions (:func:`flag_record_regions`) and summary of a labelled record.
-
-    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
-    """
-    regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence)
+                        settings: RegionSettings, beat_confidence: np.ndarray | None = None,
+                        detected_samples: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
+    """Regions (:func:`flag_record_regions`) and summary of a labelled record."""
+    regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples)
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings)
 
 
 def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
-                        settings: RegionSettings, beat_confidence: np.ndarray | None = None) -> list[Region]:
+                        settings: RegionSettings, beat_confidence: np.ndarray | None = None,
+                        detected_samples: np.ndarray | None = None) -> list[Region]:
     """Regions of a labelled record: P-wave similarity on the primary lead, ventricular flutter/fibrillation in
-    the signal, then the rules."""
+    the signal, then the rules.
+
+    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
+    ``detected_samples``, the beat detector's beats, give the wave rate inside a flutter stretch (its rate
+    check); by default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH
+    marks flutter waves ``!``, not beats).
+    """
     lead = record.signal_mv[:, record.primary_lead]
     similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
-    flutter = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation)
+    waves = samples if detected_samples is None else detected_samples
+    flutter = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation, waves)
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=flutter)
@@ -507,12 +512,13 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
                             f"{REFERENCE_ANNOTATOR}); expected an annotated record to score against.")
     spans = find_quality_spans(record.signal_mv, record.fs_hz, quality)
     prepared = time.perf_counter()
-    detect_record_peaks(record)
+    detected_samples = detect_record_peaks(record).samples
     detected = time.perf_counter()
     samples, classes = labeler(record)
     labelled = time.perf_counter()
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
-    regions, summary = find_record_regions(record, samples, classes, spans, settings)
+    regions, summary = find_record_regions(record, samples, classes, spans, settings,
+                                           detected_samples=detected_samples)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1])
     return RecordRegionEvaluation(

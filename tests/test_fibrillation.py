@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from pipeline.detect import detect_record_peaks
 from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals, measure_leakage
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
@@ -98,8 +99,20 @@ def test_nan_gaps_short_records_and_disabled_settings():
     assert find_fibrillation_intervals(x, FS, settings=off).shape == (0, 2)
 
 
+def test_an_oscillation_over_a_normal_beat_rate_is_not_flutter():
+    x = with_flutter(sinus_like(60.0), 20.0, 40.0)
+    slow = np.round(np.arange(0.5, 60.0, 60 / 70) * FS).astype(np.int64)  # the detector follows a 70/min rhythm
+    fast = np.round(np.arange(20.1, 40.0, 0.25) * FS).astype(np.int64)  # ... or the flutter waves at 240/min
+    assert find_fibrillation_intervals(x, FS, beat_samples=slow).size == 0
+    waves = np.sort(np.concatenate([slow[slow < 20 * FS], fast]))
+    assert len(find_fibrillation_intervals(x, FS, beat_samples=waves)) == 1
+    no_gate = dataclasses.replace(FibrillationSettings(), min_rate_bpm=0.0)
+    assert len(find_fibrillation_intervals(x, FS, settings=no_gate, beat_samples=slow)) == 1
+
+
 @pytest.mark.parametrize("field, value", [("window_s", 0.0), ("hop_s", 5.0), ("leakage_threshold", 1.5),
-                                          ("band_hz", (10.0, 2.0)), ("merge_gap_s", -1.0), ("leads", "both")])
+                                          ("band_hz", (10.0, 2.0)), ("merge_gap_s", -1.0), ("leads", "both"),
+                                          ("min_rate_bpm", -1.0)])
 def test_settings_are_checked(field, value):
     with pytest.raises(ValueError, match=f"Received {field}="):
         dataclasses.replace(FibrillationSettings(), **{field: value})
@@ -119,3 +132,22 @@ def test_record_207_flutter_is_found_and_records_without_it_stay_clear(mitdb_dir
         other = read_record(mitdb_dir / name)
         spans = find_quality_spans(other.signal_mv, other.fs_hz)
         assert find_fibrillation_intervals(other.signal_mv, other.fs_hz, spans).size == 0
+
+
+def single_lead(record, lead: int):
+    return dataclasses.replace(record, signal_mv=record.signal_mv[:, [lead]], lead_names=(record.lead_names[lead],),
+                               primary_lead=0)
+
+
+def test_single_lead_recordings_keep_the_flutter_and_drop_an_oscillating_v1(mitdb_dir):
+    # 101's V1 alone oscillates at 7.5-10.6 Hz for minutes under a normal rhythm (DS1 single-lead study, REGIONS.md)
+    for name, lead, flutter_expected in (("101", 1, False), ("203", 1, False), ("207", 0, True)):
+        record = single_lead(read_record(mitdb_dir / name, annotator="atr"), lead)
+        found = find_fibrillation_intervals(record.signal_mv, record.fs_hz,
+                                            find_quality_spans(record.signal_mv, record.fs_hz),
+                                            beat_samples=detect_record_peaks(record).samples)
+        reference = flutter_intervals(record.annotations, record.n_samples)
+        false_s = np.diff(found, axis=1).sum() / record.fs_hz - overlap_s(reference, found, record.fs_hz)
+        assert false_s <= 10
+        if flutter_expected:
+            assert overlap_s(reference, found, record.fs_hz) / (np.diff(reference, axis=1).sum() / record.fs_hz) > 0.7
