@@ -87,7 +87,8 @@ def main() -> None:
     prepared = prepare(require_data_dir(None))
     rows = {}
     for upper, rate in itertools.product(UPPER_HZ, MIN_RATES_BPM):
-        settings = dataclasses.replace(FibrillationSettings(), band_hz=(2.0, upper), min_rate_bpm=rate)
+        settings = dataclasses.replace(FibrillationSettings(), band_hz=(2.0, upper), min_rate_bpm=rate,
+                                       merge_gap_s=1.0)  # as run, before experiments/vf_merge_study.py
         key = f"band 2-{upper:g} Hz, min rate {rate:g}/min"
         rows[key] = {view: score(prepared[view], settings) for view in VIEWS}
         r = rows[key]

@@ -29,7 +29,8 @@ Decision
 
 The leakage threshold and the lead rule's idea come from the literature; the lead rule and minimum
 duration were chosen on DS1 (``experiments/vf_study.py``), the band's upper edge and the rate gate on
-DS1 for single-lead recordings (``experiments/vf_single_lead_study.py``; REGIONS.md).
+DS1 for single-lead recordings (``experiments/vf_single_lead_study.py``), the merge gap last
+(``experiments/vf_merge_study.py``; REGIONS.md).
 Limitations: MIT-BIH holds one patient with ventricular flutter (record 207, six episodes); fast
 monomorphic ventricular tachycardia with a sinusoidal waveform (record 205, about 190 bpm) passes
 the same test, as it does for the VF filter in Amann et al.; fine fibrillation whose waves the
@@ -82,7 +83,7 @@ class FibrillationSettings:
     band_hz : tuple of float
         Frequencies of the oscillation accepted as flutter or fibrillation.
     merge_gap_s : float
-        VF-like stretches closer than this are one episode.
+        VF-like stretches closer than this are one episode (chosen on DS1, REGIONS.md).
     min_duration_s : float
         Shortest episode reported (chosen on DS1, REGIONS.md).
     leads : str
@@ -99,7 +100,7 @@ class FibrillationSettings:
     hop_s: float = 1.0
     leakage_threshold: float = 0.625
     band_hz: tuple[float, float] = (2.0, 7.0)
-    merge_gap_s: float = 1.0
+    merge_gap_s: float = 3.0
     min_duration_s: float = 1.0
     leads: str = "all"
     min_rate_bpm: float = 150.0

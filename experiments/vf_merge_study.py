@@ -1,0 +1,78 @@
+"""The flutter/fibrillation detector: how far apart two stretches may be and still be one episode, on DS1 only.
+
+With the settings of ``experiments/vf_study.py`` and ``experiments/vf_single_lead_study.py``, record 207's 98 s
+flutter episode (1,541-1,639 s) comes out as five stretches: for 3-13 s at a time one lead's oscillation is not
+regular enough for the VF filter, and in those gaps the flutter waves, called V, make "ventricular tachycardia"
+runs (the PDF report of 207 shows one at 26:21). Joining stretches closer than ``merge_gap_s`` would report one
+episode, but could also join separate episodes (207's first two are 4 s apart, with sinus beats between).
+
+Grid: ``merge_gap_s`` 1 (now), 3, 5, 10, 15 s; both leads, the detector's beats for the rate check, whole records,
+the 22 DS1 records. Criterion, written before the run: the best pooled DS1 duration F1 against the reference
+``[``...``]`` stretches (as in ``experiments/vf_study.py``); within 0.005 of the best, the smallest gap. DS2 is not
+read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/vf_merge_study.py   (about 1 minute)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from app.config import require_data_dir
+from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
+from experiments.vf_study import overlap_s
+from pipeline.detect import detect_record_peaks
+from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.rhythm_annotations import flutter_intervals
+from pipeline.splits import DS1
+
+GAPS_S = (1.0, 3.0, 5.0, 10.0, 15.0)
+
+
+def score(items: list, settings: FibrillationSettings) -> dict:
+    """Pooled duration Se, +P and F1, reference episodes found and test stretches, false seconds by record."""
+    ref_s = test_s = hit_s = 0.0
+    found = stretches = 0
+    false_by_record = {}
+    for name, record, spans, beats, reference in items:
+        test = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings, beats)
+        fs = record.fs_hz
+        hit = overlap_s(reference, test, fs)
+        ref_s += float((reference[:, 1] - reference[:, 0]).sum()) / fs
+        test_s += float((test[:, 1] - test[:, 0]).sum()) / fs
+        hit_s += hit
+        found += int(sum(overlap_s(r[None], test, fs) > 0 for r in reference))
+        stretches += len(test)
+        wrong = float((test[:, 1] - test[:, 0]).sum()) / fs - hit
+        if wrong > 0:
+            false_by_record[name] = round(wrong, 1)
+    se, pp = hit_s / ref_s, hit_s / test_s
+    return {"duration_se": round(100 * se, 1), "duration_pp": round(100 * pp, 1),
+            "f1": round(2 * se * pp / (se + pp), 4), "episodes_found": found, "test_stretches": stretches,
+            "false_s_by_record": false_by_record}
+
+
+def main() -> None:
+    data_dir = require_data_dir(None)
+    items = []
+    for name in DS1:
+        record = read_record(data_dir / name, annotator="atr")
+        items.append((name, record, find_quality_spans(record.signal_mv, record.fs_hz),
+                      detect_record_peaks(record).samples, flutter_intervals(record.annotations, record.n_samples)))
+    rows = {}
+    for gap_s in GAPS_S:
+        rows[f"{gap_s:g} s"] = r = score(items, dataclasses.replace(FibrillationSettings(), merge_gap_s=gap_s))
+        print(f"merge gap {gap_s:g} s: duration Se {r['duration_se']} +P {r['duration_pp']} F1 {r['f1']}; "
+              f"{r['episodes_found']}/6 episodes, {r['test_stretches']} stretches; false s {r['false_s_by_record']}",
+              flush=True)
+    best_f1 = max(r["f1"] for r in rows.values())
+    chosen = next(k for k, r in rows.items() if r["f1"] >= best_f1 - 0.005)
+    print(f"chosen: merge_gap_s = {chosen}")
+    write_results(results_path("vf_merge_study", BUNDLED_CONFIG),
+                  {"split": "ds1", "settings": FibrillationSettings().to_dict(), "rows": rows, "chosen": chosen})
+
+
+if __name__ == "__main__":
+    main()
