@@ -11,15 +11,26 @@ the 22 DS1 records. Criterion, written before the run: the best pooled DS1 durat
 ``[``...``]`` stretches (as in ``experiments/vf_study.py``); within 0.005 of the best, the smallest gap. DS2 is not
 read.
 
+Second part, added after the first run (which kept 3 s and showed wider gaps losing whole episodes, because the rate
+check then runs over joined stretches that take in slower rhythm): the same grid with ``rate_check="stretch"``, the
+rate checked on each run of VF-like windows before joining. Criterion, written before that run: over both parts, the
+best F1; within 0.005 of it, the first part's order ("joined", as it stands), then the smallest gap.
+
+Reported, not chosen on: each lead alone (as ``experiments/vf_single_lead_study.py`` runs them) with the settings
+before this study (1 s), the first part's choice and the final one.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/vf_merge_study.py   (about 1 minute)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 from app.config import require_data_dir
 from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
+from experiments.vf_single_lead_study import prepare
+from experiments.vf_single_lead_study import score as score_single
 from experiments.vf_study import overlap_s
 from pipeline.detect import detect_record_peaks
 from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals
@@ -29,6 +40,7 @@ from pipeline.rhythm_annotations import flutter_intervals
 from pipeline.splits import DS1
 
 GAPS_S = (1.0, 3.0, 5.0, 10.0, 15.0)
+ORDERS = ("joined", "stretch")
 
 
 def score(items: list, settings: FibrillationSettings) -> dict:
@@ -62,16 +74,28 @@ def main() -> None:
         items.append((name, record, find_quality_spans(record.signal_mv, record.fs_hz),
                       detect_record_peaks(record).samples, flutter_intervals(record.annotations, record.n_samples)))
     rows = {}
-    for gap_s in GAPS_S:
-        rows[f"{gap_s:g} s"] = r = score(items, dataclasses.replace(FibrillationSettings(), merge_gap_s=gap_s))
-        print(f"merge gap {gap_s:g} s: duration Se {r['duration_se']} +P {r['duration_pp']} F1 {r['f1']}; "
+    for order, gap_s in itertools.product(ORDERS, GAPS_S):
+        key = f"{gap_s:g} s" if order == "joined" else f"{gap_s:g} s, rate checked before joining"
+        settings = dataclasses.replace(FibrillationSettings(), merge_gap_s=gap_s, rate_check=order)
+        rows[key] = r = score(items, settings)
+        print(f"{key}: duration Se {r['duration_se']} +P {r['duration_pp']} F1 {r['f1']}; "
               f"{r['episodes_found']}/6 episodes, {r['test_stretches']} stretches; false s {r['false_s_by_record']}",
               flush=True)
     best_f1 = max(r["f1"] for r in rows.values())
     chosen = next(k for k, r in rows.items() if r["f1"] >= best_f1 - 0.005)
     print(f"chosen: merge_gap_s = {chosen}")
+    views = prepare(data_dir)
+    single = {}
+    for key in dict.fromkeys(("1 s", "3 s", chosen)):
+        order = "stretch" if "before joining" in key else "joined"
+        settings = dataclasses.replace(FibrillationSettings(), merge_gap_s=float(key.split()[0]), rate_check=order)
+        single[key] = {view: score_single(views[view], settings) for view in ("first lead", "second lead")}
+        print(f"{key}, one lead alone: " + "; ".join(
+            f"{view} Se/+P {r['duration_se']}/{r['duration_pp']}, false s {r['false_s']} {r['false_s_by_record']}"
+            for view, r in single[key].items()), flush=True)
     write_results(results_path("vf_merge_study", BUNDLED_CONFIG),
-                  {"split": "ds1", "settings": FibrillationSettings().to_dict(), "rows": rows, "chosen": chosen})
+                  {"split": "ds1", "settings": FibrillationSettings().to_dict(), "rows": rows, "chosen": chosen,
+                   "single_lead": single})
 
 
 if __name__ == "__main__":

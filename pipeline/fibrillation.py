@@ -22,10 +22,11 @@ Decision
     A window is VF-like when every usable lead says so (a lead is usable in a window that no
     missing, flat or saturated span of :mod:`pipeline.quality` touches: a clipped lead also
     looks like a square wave) and at least one lead is usable. Each VF-like window marks its
-    central ``hop_s``; marked stretches closer than ``merge_gap_s`` are joined and kept when they
-    last at least ``min_duration_s`` and, with the detected beats given, when those beats run at
-    ``min_rate_bpm`` (150/min, the lower bound of flutter's rate) or faster inside: where the beat
-    detector follows a normal rhythm under the oscillation, the oscillation is not the heart's.
+    central ``hop_s``. With the detected beats given, each run of marked seconds is kept only when
+    those beats run at ``min_rate_bpm`` (150/min, the lower bound of flutter's rate) or faster
+    inside it: where the beat detector follows a normal rhythm under the oscillation, the
+    oscillation is not the heart's. The runs kept that lie within ``merge_gap_s`` (15 s) of each
+    other are one episode, reported when it lasts at least ``min_duration_s``.
 
 The leakage threshold and the lead rule's idea come from the literature; the lead rule and minimum
 duration were chosen on DS1 (``experiments/vf_study.py``), the band's upper edge and the rate gate on
@@ -92,6 +93,9 @@ class FibrillationSettings:
     min_rate_bpm : float
         With the detected beats given, a stretch is kept only when they run at this rate or
         faster inside it (at least two beats); 0 keeps every stretch (REGIONS.md).
+    rate_check : str
+        ``"joined"``: the rate is checked on the stretches after joining; ``"stretch"``: on each
+        run of VF-like windows before joining (chosen on DS1, REGIONS.md).
     enabled : bool
         Off: no stretch is ever reported.
     """
@@ -100,10 +104,11 @@ class FibrillationSettings:
     hop_s: float = 1.0
     leakage_threshold: float = 0.625
     band_hz: tuple[float, float] = (2.0, 7.0)
-    merge_gap_s: float = 3.0
+    merge_gap_s: float = 15.0
     min_duration_s: float = 1.0
     leads: str = "all"
     min_rate_bpm: float = 150.0
+    rate_check: str = "stretch"
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -119,6 +124,8 @@ class FibrillationSettings:
             raise ValueError(f"Received band_hz={self.band_hz!r}; expected (low, high) with 0 < low < high.")
         if not (np.isfinite(self.min_rate_bpm) and self.min_rate_bpm >= 0):
             raise ValueError(f"Received min_rate_bpm={self.min_rate_bpm!r}; expected a non-negative rate in bpm.")
+        if self.rate_check not in ("joined", "stretch"):
+            raise ValueError(f"Received rate_check={self.rate_check!r}; expected 'joined' or 'stretch'.")
         if self.leads not in ("all", "any"):
             raise ValueError(f"Received leads={self.leads!r}; expected 'all' or 'any'.")
         if not self.merge_gap_s >= 0:
@@ -128,7 +135,7 @@ class FibrillationSettings:
         return {"window_s": self.window_s, "hop_s": self.hop_s, "leakage_threshold": self.leakage_threshold,
                 "band_hz": list(self.band_hz), "merge_gap_s": self.merge_gap_s,
                 "min_duration_s": self.min_duration_s, "leads": self.leads, "min_rate_bpm": self.min_rate_bpm,
-                "enabled": self.enabled}
+                "rate_check": self.rate_check, "enabled": self.enabled}
 
 
 def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spans: list[QualitySpan] = (),
@@ -171,8 +178,14 @@ def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spa
     window, hop = window_lengths(fs_hz / k, settings)
     centre = (np.arange(len(flags)) * hop + (window - hop) // 2) * k
     marked = np.stack([centre[flags], centre[flags] + hop * k], axis=1)
+    checking = beat_samples is not None and settings.min_rate_bpm > 0
+    if checking and settings.rate_check == "stretch":  # each run of VF-like windows on its own, then joined
+        marked = join_stretches(marked, 0)
+        marked = marked[wave_rates_bpm(marked, np.asarray(beat_samples), fs_hz) >= settings.min_rate_bpm]
+        if len(marked) == 0:
+            return np.empty((0, 2), np.int64)
     stretches = keep_long_stretches(marked, fs_hz, settings)
-    if beat_samples is None or settings.min_rate_bpm == 0:
+    if not checking or settings.rate_check == "stretch":
         return stretches
     return stretches[wave_rates_bpm(stretches, np.asarray(beat_samples), fs_hz) >= settings.min_rate_bpm].reshape(-1, 2)
 
@@ -289,12 +302,16 @@ def windows_touching(starts: np.ndarray, window: int, spans: list[QualitySpan]) 
 
 def keep_long_stretches(marked: np.ndarray, fs_hz: float, settings: FibrillationSettings) -> np.ndarray:
     """Join sorted [start, stop) stretches closer than ``merge_gap_s``; keep those of ``min_duration_s`` or more."""
-    gap = settings.merge_gap_s * fs_hz
+    out = join_stretches(marked, settings.merge_gap_s * fs_hz)
+    return out[(out[:, 1] - out[:, 0]) >= settings.min_duration_s * fs_hz].reshape(-1, 2)
+
+
+def join_stretches(marked: np.ndarray, gap: float) -> np.ndarray:
+    """Sorted [start, stop) stretches with those at most ``gap`` samples apart joined."""
     merged = [list(marked[0])]
     for start, stop in marked[1:]:
         if start - merged[-1][1] <= gap:
             merged[-1][1] = max(merged[-1][1], stop)
         else:
             merged.append([start, stop])
-    out = np.asarray(merged, dtype=np.int64)
-    return out[(out[:, 1] - out[:, 0]) >= settings.min_duration_s * fs_hz].reshape(-1, 2)
+    return np.asarray(merged, dtype=np.int64).reshape(-1, 2)
