@@ -30,66 +30,32 @@ import itertools
 from app.config import require_data_dir
 from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
 from experiments.vf_single_lead_study import prepare
-from experiments.vf_single_lead_study import score as score_single
-from experiments.vf_study import overlap_s
-from pipeline.detect import detect_record_peaks
-from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals
-from pipeline.quality import find_quality_spans
-from pipeline.records import read_record
-from pipeline.rhythm_annotations import flutter_intervals
-from pipeline.splits import DS1
+from experiments.vf_study import score_setting
+from pipeline.fibrillation import FibrillationSettings
 
 GAPS_S = (1.0, 3.0, 5.0, 10.0, 15.0)
 ORDERS = ("joined", "stretch")
 
 
-def score(items: list, settings: FibrillationSettings) -> dict:
-    """Pooled duration Se, +P and F1, reference episodes found and test stretches, false seconds by record."""
-    ref_s = test_s = hit_s = 0.0
-    found = stretches = 0
-    false_by_record = {}
-    for name, record, spans, beats, reference in items:
-        test = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings, beats)
-        fs = record.fs_hz
-        hit = overlap_s(reference, test, fs)
-        ref_s += float((reference[:, 1] - reference[:, 0]).sum()) / fs
-        test_s += float((test[:, 1] - test[:, 0]).sum()) / fs
-        hit_s += hit
-        found += int(sum(overlap_s(r[None], test, fs) > 0 for r in reference))
-        stretches += len(test)
-        wrong = float((test[:, 1] - test[:, 0]).sum()) / fs - hit
-        if wrong > 0:
-            false_by_record[name] = round(wrong, 1)
-    se, pp = hit_s / ref_s, hit_s / test_s
-    return {"duration_se": round(100 * se, 1), "duration_pp": round(100 * pp, 1),
-            "f1": round(2 * se * pp / (se + pp), 4), "episodes_found": found, "test_stretches": stretches,
-            "false_s_by_record": false_by_record}
-
-
 def main() -> None:
-    data_dir = require_data_dir(None)
-    items = []
-    for name in DS1:
-        record = read_record(data_dir / name, annotator="atr")
-        items.append((name, record, find_quality_spans(record.signal_mv, record.fs_hz),
-                      detect_record_peaks(record).samples, flutter_intervals(record.annotations, record.n_samples)))
+    views = prepare(require_data_dir(None))  # both leads, and each lead alone, with the detector's beats
+    items = views["both leads"]
     rows = {}
     for order, gap_s in itertools.product(ORDERS, GAPS_S):
         key = f"{gap_s:g} s" if order == "joined" else f"{gap_s:g} s, rate checked before joining"
         settings = dataclasses.replace(FibrillationSettings(), merge_gap_s=gap_s, rate_check=order)
-        rows[key] = r = score(items, settings)
+        rows[key] = r = score_setting(items, settings)
         print(f"{key}: duration Se {r['duration_se']} +P {r['duration_pp']} F1 {r['f1']}; "
               f"{r['episodes_found']}/6 episodes, {r['test_stretches']} stretches; false s {r['false_s_by_record']}",
               flush=True)
     best_f1 = max(r["f1"] for r in rows.values())
     chosen = next(k for k, r in rows.items() if r["f1"] >= best_f1 - 0.005)
     print(f"chosen: merge_gap_s = {chosen}")
-    views = prepare(data_dir)
     single = {}
     for key in dict.fromkeys(("1 s", "3 s", chosen)):
         order = "stretch" if "before joining" in key else "joined"
         settings = dataclasses.replace(FibrillationSettings(), merge_gap_s=float(key.split()[0]), rate_check=order)
-        single[key] = {view: score_single(views[view], settings) for view in ("first lead", "second lead")}
+        single[key] = {view: score_setting(views[view], settings) for view in ("first lead", "second lead")}
         print(f"{key}, one lead alone: " + "; ".join(
             f"{view} Se/+P {r['duration_se']}/{r['duration_pp']}, false s {r['false_s']} {r['false_s_by_record']}"
             for view, r in single[key].items()), flush=True)

@@ -31,9 +31,9 @@ import itertools
 
 from app.config import require_data_dir
 from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
-from experiments.vf_study import overlap_s
+from experiments.vf_study import score_setting
 from pipeline.detect import detect_record_peaks
-from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals
+from pipeline.fibrillation import FibrillationSettings
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.rhythm_annotations import flutter_intervals
@@ -62,35 +62,14 @@ def prepare(data_dir) -> dict:
     return prepared
 
 
-def score(items: list, settings: FibrillationSettings) -> dict:
-    """207's duration Se / +P and episodes found, and the false seconds by record."""
-    ref_s = test_s = hit_s = 0.0
-    found, false_by_record = 0, {}
-    for name, record, spans, beats, reference in items:
-        test = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings, beats)
-        fs = record.fs_hz
-        hit = overlap_s(reference, test, fs)
-        ref_s += float((reference[:, 1] - reference[:, 0]).sum()) / fs
-        test_s += float((test[:, 1] - test[:, 0]).sum()) / fs
-        hit_s += hit
-        found += int(sum(overlap_s(r[None], test, fs) > 0 for r in reference))
-        wrong = float((test[:, 1] - test[:, 0]).sum()) / fs - hit
-        if wrong > 0:
-            false_by_record[name] = round(wrong, 1)
-    return {"duration_se": round(100 * hit_s / ref_s, 1) if ref_s else None,
-            "duration_pp": round(100 * hit_s / test_s, 1) if test_s else None,
-            "episodes_found": found, "false_s": round(sum(false_by_record.values()), 1),
-            "false_s_by_record": false_by_record}
-
-
 def main() -> None:
     prepared = prepare(require_data_dir(None))
     rows = {}
     for upper, rate in itertools.product(UPPER_HZ, MIN_RATES_BPM):
         settings = dataclasses.replace(FibrillationSettings(), band_hz=(2.0, upper), min_rate_bpm=rate,
-                                       merge_gap_s=1.0)  # as run, before experiments/vf_merge_study.py
+                                       merge_gap_s=1.0, rate_check="joined")  # as run, before vf_merge_study.py
         key = f"band 2-{upper:g} Hz, min rate {rate:g}/min"
-        rows[key] = {view: score(prepared[view], settings) for view in VIEWS}
+        rows[key] = {view: score_setting(prepared[view], settings) for view in VIEWS}
         r = rows[key]
         print(f"{key}: both leads Se/+P {r['both leads']['duration_se']}/{r['both leads']['duration_pp']} "
               f"({r['both leads']['episodes_found']}/6), false s {r['both leads']['false_s']}; first lead "

@@ -22,56 +22,37 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-import numpy as np
-
 from app.config import require_data_dir
 from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
 from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.regions import merge_intervals
+from pipeline.region_eval import EpisodeCounts, compare_episodes
 from pipeline.rhythm_annotations import flutter_intervals
 from pipeline.splits import DS1
 
 MIN_DURATIONS_S = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
 LEADS = ("all", "any")
-FIRST_SETTINGS = FibrillationSettings(band_hz=(2.0, 10.0), min_rate_bpm=0.0)
+FIRST_SETTINGS = FibrillationSettings(band_hz=(2.0, 10.0), min_rate_bpm=0.0, merge_gap_s=1.0)
 
 
-def overlap_s(a: np.ndarray, b: np.ndarray, fs_hz: float) -> float:
-    """Total overlap of two sets of [start, stop) intervals, in seconds."""
-    total = 0
-    for start, stop in merge_intervals(a):
-        lo, hi = np.maximum(b[:, 0], start), np.minimum(b[:, 1], stop)
-        total += np.clip(hi - lo, 0, None).sum()
-    return total / fs_hz
-
-
-def score_setting(records: list, settings: FibrillationSettings) -> dict:
-    """Pooled duration and episode figures of one setting, with the false seconds per record."""
-    ref_s = test_s = hit_s = 0.0
-    found = missed = confirmed = false = 0
-    false_by_record = {}
-    for name, record, spans, reference in records:
-        test = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings)
-        fs = record.fs_hz
-        hit = overlap_s(reference, test, fs)
-        ref_s += float((reference[:, 1] - reference[:, 0]).sum()) / fs
-        test_s += float((test[:, 1] - test[:, 0]).sum()) / fs
-        hit_s += hit
-        found += sum(overlap_s(r[None], test, fs) > 0 for r in reference)
-        missed += sum(overlap_s(r[None], test, fs) == 0 for r in reference)
-        confirmed += sum(overlap_s(t[None], reference, fs) > 0 for t in test)
-        false += sum(overlap_s(t[None], reference, fs) == 0 for t in test)
-        wrong = float((test[:, 1] - test[:, 0]).sum()) / fs - hit
-        if wrong > 0:
-            false_by_record[name] = round(float(wrong), 1)
-    se, pp = hit_s / ref_s if ref_s else float("nan"), hit_s / test_s if test_s else float("nan")
+def score_setting(items: list, settings: FibrillationSettings) -> dict:
+    """Pooled duration and episode figures of one setting over ``items`` (name, record, quality spans, detected beats
+    or None, reference stretches), whole records, with the false seconds per record."""
+    counts, false_by_record, stretches = EpisodeCounts(), {}, 0
+    for name, record, spans, beats, reference in items:
+        test = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings, beats)
+        c = compare_episodes(reference, test, record.fs_hz, start_s=0.0)
+        counts, stretches = counts + c, stretches + len(test)
+        if c.test_s > c.overlap_test_s:
+            false_by_record[name] = round(c.test_s - c.overlap_test_s, 1)
+    se, pp = counts.duration_sensitivity, counts.duration_predictivity
     f1 = 2 * se * pp / (se + pp) if se + pp > 0 else 0.0
-    found, missed, confirmed, false = (int(v) for v in (found, missed, confirmed, false))
     return {"duration_se": round(100 * se, 1), "duration_pp": round(100 * pp, 1), "f1": round(f1, 4),
-            "episodes_found": found, "episodes_missed": missed, "test_confirmed": confirmed, "test_false": false,
-            "reference_s": round(ref_s, 1), "test_s": round(test_s, 1), "false_s_by_record": false_by_record}
+            "episodes_found": counts.detected, "episodes_missed": counts.missed, "test_confirmed": counts.confirmed,
+            "test_false": counts.false, "test_stretches": stretches, "reference_s": round(counts.reference_s, 1),
+            "test_s": round(counts.test_s, 1), "false_s": round(sum(false_by_record.values()), 1),
+            "false_s_by_record": false_by_record}
 
 
 def main() -> None:
@@ -80,7 +61,7 @@ def main() -> None:
     for name in DS1:
         record = read_record(data_dir / name, annotator="atr")
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
-        records.append((name, record, spans, flutter_intervals(record.annotations, record.n_samples)))
+        records.append((name, record, spans, None, flutter_intervals(record.annotations, record.n_samples)))
     rows = {}
     for leads, min_duration_s in itertools.product(LEADS, MIN_DURATIONS_S):
         settings = dataclasses.replace(FIRST_SETTINGS, min_duration_s=min_duration_s, leads=leads)
