@@ -137,11 +137,22 @@ def relabel_beats(analysis: RecordAnalysis, labels: Mapping[int, str]) -> Record
             raise ValueError(f"Received class {label!r} for beat {index}; expected one of {', '.join(AAMI_CLASSES)}.")
         classes[int(index)] = label
     reviewed = classes != analysis.predictions.classes
-    confidence = np.where(reviewed, 1.0, beat_confidence(analysis.predictions))
-    regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, classes,
-                                           list(analysis.quality_spans), analysis.region_settings, confidence)
-    return replace(analysis, regions=tuple(regions), summary=summary,
-                   reviewed_classes=classes if reviewed.any() else None)
+    return refind_regions(replace(analysis, reviewed_classes=classes if reviewed.any() else None),
+                          analysis.region_settings)
+
+
+def change_region_settings(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+    """The analysis with its regions and summary found again with other event thresholds (a reader's corrections
+    kept); the same analysis when the settings are unchanged."""
+    return analysis if settings == analysis.region_settings else refind_regions(analysis, settings)
+
+
+def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+    """Regions and summary from the analysis's current classes (a corrected beat's confidence is 1)."""
+    confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
+    regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
+                                           list(analysis.quality_spans), settings, confidence)
+    return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings)
 
 
 def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:
@@ -230,4 +241,5 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "detection_note": analysis.predictions.reason,
         "reviewed_beats": int(analysis.reviewed_mask.sum()),
         **summary_to_dict(analysis.summary),
+        "event_settings": analysis.region_settings.to_dict(),
     }

@@ -18,7 +18,8 @@ from app.dashboard_cli import dashboard_command
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
 from app.model_cli import bundle_model_command, evaluate_command, train_command
-from app.options import select_records
+from app.event_settings import format_event_settings
+from app.options import event_options, select_records
 from app.regions_cli import evaluate_regions_command
 from app import score_cli
 from app.score_cli import score_command
@@ -26,6 +27,7 @@ from pipeline.database import fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
 from pipeline.errors import EcgInputError
+from pipeline.regions import RegionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +168,28 @@ def build_datasets_command(data_dir: Path | None, splits: tuple[str, ...], cache
     for split in splits or DATASET_SPLITS:
         dataset = build_split_dataset(split, directory, cache, progress=True)
         click.echo(format_dataset(split, dataset))
+
+
+@cli.command("event-settings", context_settings=_CONTEXT)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the settings to this file instead of printing them.")
+@event_options
+def event_settings_command(out_file: Path | None, event_settings: RegionSettings) -> None:
+    """Print every event threshold (pauses, rate limits, runs, AF, flutter detector) as TOML, to edit.
+
+    The defaults, or those of --events FILE (checked) with the single-threshold options over them.
+    The output is a file for --events of 'ecg score' and 'ecg evaluate-regions'; keys left out of
+    such a file keep their defaults.
+
+    Example: ecg event-settings --pause-s 3 --out my_events.toml
+    """
+    text = format_event_settings(event_settings)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(text, encoding="utf-8")
+    click.echo(f"event settings written to {out_file}", err=True)
 
 
 def format_dataset(split: str, dataset: BeatDataset) -> str:

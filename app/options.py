@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import click
 
+from app.event_settings import EventSettingsError, override_event_settings, read_event_settings
+from pipeline.regions import RegionSettings
 from pipeline.splits import records_for_split
 
 
@@ -18,3 +23,44 @@ def select_records(record_list: str | None, split: str | None, default_split: st
                                      param_hint="--records")
         return names
     return records_for_split(split or default_split)
+
+
+_EVENT_OPTIONS = (
+    click.option("--events", "events_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="TOML file of event thresholds; keys left out keep their defaults ('ecg event-settings' "
+                      "prints every key with its default)."),
+    click.option("--pause-s", type=float, default=None,
+                 help="An RR interval longer than this is a pause (default 2.0 s; overrides --events)."),
+    click.option("--bradycardia-bpm", type=float, default=None,
+                 help="Heart rate under which a stretch is bradycardia (default 50; overrides --events)."),
+    click.option("--tachycardia-bpm", type=float, default=None,
+                 help="Heart rate over which a stretch is tachycardia (default 100; overrides --events)."),
+    click.option("--vf-detection/--no-vf-detection", "vf_detection", default=None,
+                 help="Find ventricular flutter/fibrillation in the signal (default on; overrides --events)."),
+)
+
+
+def event_options(command):
+    """Add the event-threshold options to a command; it receives them as ``event_settings`` (RegionSettings)."""
+    @functools.wraps(command)
+    def wrapper(*args, events_file, pause_s, bradycardia_bpm, tachycardia_bpm, vf_detection, **kwargs):
+        settings = read_event_options(events_file, pause_s=pause_s, bradycardia_bpm=bradycardia_bpm,
+                                      tachycardia_bpm=tachycardia_bpm, vf_detection=vf_detection)
+        return command(*args, event_settings=settings, **kwargs)
+
+    for option in reversed(_EVENT_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def read_event_options(events_file: Path | None, **overrides) -> RegionSettings:
+    """The settings of ``--events`` (defaults without it) with the single-threshold options over them."""
+    try:
+        settings = read_event_settings(events_file) if events_file is not None else RegionSettings()
+    except EventSettingsError as error:
+        raise click.BadParameter(str(error), param_hint="--events") from None
+    try:
+        return override_event_settings(settings, **overrides)
+    except ValueError as error:
+        given = [f"--{name.replace('_', '-')}" for name, value in overrides.items() if value is not None]
+        raise click.BadParameter(str(error), param_hint="/".join(given) or "--events") from None

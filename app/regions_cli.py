@@ -5,13 +5,14 @@ Registered in :mod:`app.cli` with ``cli.add_command(evaluate_regions_command)``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
 from app import config
-from app.options import select_records
+from app.options import event_options, select_records
 from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
@@ -36,12 +37,14 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
               help="Write regions_report.json/.md and, per record, REC.<annotator>, REC_regions.csv, "
                    "REC_summary.json here.")
 @click.option("--annotator", default="rhy", show_default=True, help="Extension of the written annotation files.")
-@click.option("--unreadable-kinds", default=",".join(QUALITY_KINDS), show_default=True,
-              help="Quality-span kinds that make a stretch unreadable (no event is claimed there).")
+@click.option("--unreadable-kinds", default=None,
+              help="Quality-span kinds that make a stretch unreadable (no event is claimed there; default "
+                   f"{','.join(QUALITY_KINDS)}; overrides --events).")
 @click.option("--per-record", is_flag=True, help="Also print the per-record table.")
+@event_options
 def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
-                             model_uri: str | None, out_dir: Path | None, annotator: str, unreadable_kinds: str,
-                             per_record: bool) -> None:
+                             model_uri: str | None, out_dir: Path | None, annotator: str, unreadable_kinds: str | None,
+                             per_record: bool, event_settings: RegionSettings) -> None:
     """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
 
     EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules) and
@@ -52,11 +55,13 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
     Example: ecg evaluate-regions --split ds2 --labels reference --out out/regions
     """
     names = select_records(record_list, split)
-    kinds = tuple(k.strip() for k in unreadable_kinds.split(",") if k.strip())
-    try:
-        settings = RegionSettings(unreadable_kinds=kinds)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
+    settings = event_settings
+    if unreadable_kinds is not None:
+        kinds = tuple(k.strip() for k in unreadable_kinds.split(",") if k.strip())
+        try:
+            settings = dataclasses.replace(settings, unreadable_kinds=kinds)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory = config.require_data_dir(data_dir)
     labeler = build_model_labeler(model_uri) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)

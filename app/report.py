@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis, family_rows
+from app.event_settings import describe_thresholds
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
@@ -24,6 +26,8 @@ A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
 MAX_STRIPS = 3
 MAX_EVENT_ROWS = 16
+THRESHOLD_LINE_CHARS = 150
+"""Width of the event-threshold footer lines (6 pt on A4)."""
 MAX_FAMILIES = 4
 TEMPLATE_HALF_S = 0.3
 TEMPLATE_BEATS = 200
@@ -195,6 +199,8 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
+    figure.text(0.08, 0.012, textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS),
+                fontsize=6, color="#555555")
     draw_text_block(figure.add_subplot(grid[0]), "Summary", summary_lines(analysis))
     draw_text_block(figure.add_subplot(grid[1]), "Events", event_lines(analysis), columns=2)
     draw_family_templates(figure, grid[2], analysis)

@@ -29,6 +29,8 @@ from app.batch import (
     start_worker_pool,
     threads_per_process,
 )
+from app.options import event_options
+from pipeline.regions import RegionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -63,20 +65,23 @@ DEFAULT_OUT = Path("out/scores")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder (default: <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
-                  labels_from: str | None, force: bool, mlruns_dir: Path | None, quiet: bool) -> None:
+                  labels_from: str | None, force: bool, mlruns_dir: Path | None, quiet: bool,
+                  event_settings: RegionSettings) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
     PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea
     and .edf files), a glob ('DIR/1*.hea') or a RECORDS list file. A rerun skips records already
-    scored with the same model and settings (unless --force).
+    scored with the same model and settings (unless --force). Event thresholds (pauses, rate limits, ...)
+    come from --events FILE and the single-threshold options, else their clinical defaults.
 
-    Example: ecg score data/excerpts --out out/scores --jobs 2
+    Example: ecg score data/excerpts --out out/scores --jobs 2 --pause-s 3
     """
     _state["finished"] = False
     try:
         settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()),
-                                 labels_from=labels_from)
+                                 labels_from=labels_from, regions=event_settings)
     except ValueError as error:
         hint = "--labels-from" if "labels_from" in str(error) else "--format"
         raise click.BadParameter(str(error), param_hint=hint) from None

@@ -58,7 +58,7 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.clean import fill_gaps
-from pipeline.types import QualitySpan
+from pipeline.types import QualitySpan, settings_values
 
 BLOCKING_KINDS = ("missing", "flat", "saturated")
 """Quality-span kinds that make a lead unusable for the VF filter in a window."""
@@ -119,6 +119,8 @@ class FibrillationSettings:
             raise ValueError(f"Received hop_s={self.hop_s} and window_s={self.window_s}; expected hop_s <= window_s.")
         if not 0 < self.leakage_threshold < 1:
             raise ValueError(f"Received leakage_threshold={self.leakage_threshold!r}; expected a number in (0, 1).")
+        if len(self.band_hz) != 2:
+            raise ValueError(f"Received band_hz={self.band_hz!r}; expected (low, high) with 0 < low < high.")
         low, high = self.band_hz
         if not 0 < low < high:
             raise ValueError(f"Received band_hz={self.band_hz!r}; expected (low, high) with 0 < low < high.")
@@ -136,6 +138,12 @@ class FibrillationSettings:
                 "band_hz": list(self.band_hz), "merge_gap_s": self.merge_gap_s,
                 "min_duration_s": self.min_duration_s, "leads": self.leads, "min_rate_bpm": self.min_rate_bpm,
                 "rate_check": self.rate_check, "enabled": self.enabled}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "FibrillationSettings":
+        """Inverse of :meth:`to_dict`, for values from a file: unknown keys and values of the wrong kind raise
+        ``ValueError`` (:func:`pipeline.types.settings_values`); missing keys keep their defaults."""
+        return cls(**settings_values(cls, values))
 
 
 def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spans: list[QualitySpan] = (),

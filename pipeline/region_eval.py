@@ -594,10 +594,24 @@ def percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}"
 
 
+def describe_changed_settings(regions: dict) -> str:
+    """Which region settings differ from the defaults (``key=value``, the detector's as ``fibrillation.key``)."""
+    def flatten(values: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in values.items():
+            out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    given, default = flatten(regions), flatten(RegionSettings().to_dict())
+    changed = [f"{key}={value}" for key, value in given.items() if default.get(key) != value]
+    return "settings changed from the defaults: " + ", ".join(changed) if changed else "default event settings"
+
+
 def format_markdown(report: RegionReport, title: str = "Region evaluation") -> str:
     """Markdown tables: run-by-run, episodes (all records and records with the rhythm), timing."""
     lines = [f"## {title}", "", f"Labels: `{report.settings['labels']}`; {len(report.evaluations)} records; "
-             f"scoring from {report.settings['score_start_s']:g} s.", "",
+             f"scoring from {report.settings['score_start_s']:g} s; "
+             f"{describe_changed_settings(report.settings['regions'])}.", "",
              "| runs | couplet Se | couplet +P | short Se | short +P | long Se | long +P |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for family in ("ventricular", "supraventricular"):

@@ -97,7 +97,7 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import QUALITY_KINDS
 from pipeline.rr import check_peaks
-from pipeline.types import QualitySpan
+from pipeline.types import QualitySpan, settings_values
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +274,22 @@ class RegionSettings:
         """Plain dict (JSON-serialisable) of the settings."""
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple)
                 else v.to_dict() if isinstance(v, FibrillationSettings) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RegionSettings":
+        """Inverse of :meth:`to_dict`, for values from a file (e.g. ``ecg score --events FILE``): missing keys
+        keep their defaults; unknown keys and values of the wrong kind raise ``ValueError`` naming the key
+        (:func:`pipeline.types.settings_values`), as do out-of-range values."""
+        values = settings_values(cls, values)
+        if "fibrillation" in values:
+            nested = values["fibrillation"]
+            if not isinstance(nested, dict):
+                raise ValueError(f"Received fibrillation={nested!r}; expected a table of detector settings.")
+            try:
+                values["fibrillation"] = FibrillationSettings.from_dict(nested)
+            except ValueError as error:
+                raise ValueError(f"[fibrillation] {error}") from None
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ Sample indices always refer to the record's internal sampling rate (``fs_hz``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -240,3 +241,48 @@ class Beats:
         """Return the beats where ``mask`` (bool or index array) selects them."""
         return Beats(self.samples[mask], self.windows_mv[mask], self.truncated[mask], self.has_gap[mask],
                      self.rr_features[mask], self.rr_feature_names, self.settings)
+
+
+def settings_values(cls, values: dict) -> dict:
+    """Checked keyword arguments for the frozen settings dataclass ``cls`` from plain values (TOML, JSON).
+
+    Each value must have the kind of its field's default: a bool for a switch, a number (not a bool)
+    for a number, whole for a count, a list or tuple of the default's items' kind for a tuple. Lists
+    become tuples, whole numbers given for a float stay numbers. Nested settings dataclasses are left
+    to the caller. The dataclass's own checks (ranges) run when it is built.
+
+    Raises
+    ------
+    ValueError
+        For an unknown key (the message lists the known ones) or a value of the wrong kind.
+    """
+    defaults = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(defaults))
+    if unknown:
+        raise ValueError(f"Received unknown setting(s) {', '.join(unknown)}; expected keys among "
+                         f"{', '.join(sorted(defaults))}.")
+    return {name: check_setting_value(name, value, defaults[name]) for name, value in values.items()}
+
+
+def check_setting_value(name: str, value, default):
+    """``value`` converted to the kind of ``default`` (see :func:`settings_values`)."""
+    def fail(expected: str):
+        raise ValueError(f"Received {name}={value!r}; expected {expected}.")
+
+    if dataclasses.is_dataclass(default):
+        return value
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else fail("true or false")
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            fail("a number")
+        if isinstance(default, int) and not (np.isfinite(value) and float(value) == int(value)):
+            fail("a whole number")
+        return int(value) if isinstance(default, int) else float(value)
+    if isinstance(default, str):
+        return value if isinstance(value, str) else fail("a string")
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            fail("a list")
+        return tuple(check_setting_value(name, item, default[0]) if default else item for item in value)
+    return value

@@ -19,6 +19,7 @@ COMMANDS = (
     ["ingest"],
     ["evaluate-detector"],
     ["build-datasets"],
+    ["event-settings"],
 )
 
 

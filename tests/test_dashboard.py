@@ -12,11 +12,12 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from app.analysis import analyse_record  # noqa: E402
+from app.analysis import analyse_record, change_region_settings  # noqa: E402
 from app.dashboard import tables  # noqa: E402
 from models.bundled import load_default_model  # noqa: E402
 from pipeline.labels import AAMI_CLASSES  # noqa: E402
 from pipeline.records import read_record, write_edf, write_record  # noqa: E402
+from pipeline.regions import RegionSettings  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"
 TIMEOUT_S = 180
@@ -296,3 +297,31 @@ def test_event_type_narrows_the_event_list(analyses):
     options = at.selectbox(key="event_choice").options
     couplets = analyses["208"].summary.event("ventricular_couplet").count
     assert len(options) == couplets + 1 and all("Ventricular couplet" in o for o in options[1:])
+
+
+def tallied(at: AppTest, label: str) -> int:
+    """Count of one event type in the overview's tally (0 when the type is not listed)."""
+    tally = at.table[0].value
+    return int(tally.loc[label, "count"]) if label in tally.index else 0
+
+
+def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
+    """Record 232's excerpt has pauses of 2-3 s: at 3 s fewer are flagged, and the defaults bring them back."""
+    analysis = analyse_record(read_record(excerpts_dir / "232"), model)
+    raised = change_region_settings(analysis, RegionSettings(pause_s=3.0))
+    assert analysis.summary.event("pause").count > raised.summary.event("pause").count
+    at = start_app()
+    at.selectbox(key="sample_record").select("232").run()
+    assert tallied(at, "Pause") == analysis.summary.event("pause").count
+    at.number_input(key="event_pause_s").set_value(3.0).run()
+    assert not at.exception and not at.error
+    assert tallied(at, "Pause") == raised.summary.event("pause").count
+    assert any("pause RR over 3 s" in c.value for c in at.caption)
+    assert len(frame_with(at, "confidence")) == len(raised.regions)
+    at.number_input(key="event_tachycardia_bpm").set_value(60.0).run()
+    at.number_input(key="event_bradycardia_bpm").set_value(70.0).run()
+    assert not at.exception and any("bradycardia_bpm < tachycardia_bpm" in w.value for w in at.warning)
+    at.button(key="event_defaults").click().run()
+    assert not at.exception and not at.warning
+    assert at.number_input(key="event_pause_s").value == RegionSettings().pause_s
+    assert tallied(at, "Pause") == analysis.summary.event("pause").count

@@ -12,10 +12,19 @@ import pytest
 
 from app import outputs
 from app.report import summary_lines
-from app.analysis import analyse_record, beat_table, read_corrections, region_rows, relabel_beats
+from app.analysis import (
+    analyse_record,
+    beat_table,
+    change_region_settings,
+    read_corrections,
+    region_rows,
+    relabel_beats,
+    summary_dict,
+)
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_annotations, read_record
+from pipeline.regions import RegionSettings
 from pipeline.types import Annotations
 
 
@@ -151,3 +160,21 @@ def test_the_report_shows_the_largest_families_with_the_current_labels(analysis)
     edited = relabel_beats(analysis, {int(i): "N" for i in np.flatnonzero(analysis.families == family)})
     assert next(r for r in family_template_rows(edited) if r["family"] == family)["V"] == 0
     assert render_pdf_report(replace(analysis, families=None)).startswith(b"%PDF")  # no families: no panel
+
+
+def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_thresholds(analysis):
+    """Changing a threshold after a review, or reviewing after changing it, gives the same events."""
+    family = ventricular_family(analysis)
+    labels = {int(i): "N" for i in np.flatnonzero(analysis.families == family)[:10]}
+    settings = RegionSettings(bradycardia_bpm=70.0)  # 119's excerpt runs at about 65 bpm
+    assert change_region_settings(analysis, analysis.region_settings) is analysis
+    threshold_last = change_region_settings(relabel_beats(analysis, labels), settings)
+    review_last = relabel_beats(change_region_settings(analysis, settings), labels)
+    for edited in (threshold_last, review_last):
+        assert edited.region_settings == settings
+        assert edited.reviewed_mask.sum() == sum(analysis.classes[i] != "N" for i in labels)
+        assert summary_dict(edited)["event_settings"]["bradycardia_bpm"] == 70.0
+    assert pd.DataFrame(region_rows(threshold_last)).equals(pd.DataFrame(region_rows(review_last)))  # NaN rates
+    assert analysis.summary.event("bradycardia").count == 0
+    assert threshold_last.summary.event("bradycardia").count > 0
+    assert np.array_equal(threshold_last.predictions.classes, analysis.predictions.classes)

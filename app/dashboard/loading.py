@@ -8,18 +8,19 @@ own session only, one at a time.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import RecordAnalysis, analyse_record, read_corrections, relabel_beats
+from app.analysis import RecordAnalysis, analyse_record, change_region_settings, read_corrections, relabel_beats
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
 from app.dashboard.uploads import UploadedData, read_uploaded_record, read_uploaded_review_labels
 from models import registry
 from models.bundled import BUNDLED_MODEL, CHAMPION_URI, load_default_model
 from models.registry import LoadedModel
 from pipeline.records import read_record
+from pipeline.regions import RegionSettings
 from pipeline.types import Record
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         review = Review(review.analysis, review.comparison, labels, unmatched)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
+
+
+def change_event_settings(review: Review, settings: RegionSettings) -> Review:
+    """The review with its events and summary found with other event thresholds (the beats are unchanged)."""
+    analysis = change_region_settings(review.analysis, settings)
+    return review if analysis is review.analysis else replace(review, analysis=analysis)
 
 
 def relabel_review(review: Review, labels: dict[int, str]) -> Review:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -16,10 +17,12 @@ import streamlit as st
 from app.analysis import family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
+from app.event_settings import describe_thresholds
 from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import RegionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +42,18 @@ _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
 _RELABELLED = "relabelled_review"
+_RESET = "rethresholded_review"
+"""Session state: the shown record's review at the reader's event thresholds (key, review)."""
 _RESTORED = "restored_reviews"
 """Session state: record keys whose uploaded earlier review has been taken over already."""
+EVENT_THRESHOLDS = (
+    ("pause_s", "Pause: RR longer than (s)", 1.0, 10.0, 0.5,
+     "2.0 s is the usual Holter threshold; guidelines single out pauses over 3 s."),
+    ("bradycardia_bpm", "Bradycardia: heart rate under (bpm)", 20.0, 90.0, 5.0, "50 bpm (ACC/AHA/HRS 2018)."),
+    ("tachycardia_bpm", "Tachycardia: heart rate over (bpm)", 60.0, 220.0, 5.0, "100 bpm."),
+    ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
+)
+"""Sidebar event thresholds: RegionSettings field, label, lowest, highest, step, help."""
 MAX_FAMILY_TEMPLATES = 12
 MAX_SUGGESTIONS = 5
 ANY_CLASS = "any"
@@ -52,6 +65,7 @@ def render_page() -> None:
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
+    review = apply_event_settings(review, render_event_settings(), record_key)
     review = apply_reader_labels(review, record_key)
     analysis = review.analysis
     reset_navigation(record_key)
@@ -139,6 +153,47 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
                     f"are taken as corrections (Review labels tab){skipped}.")
 
 
+def render_event_settings() -> RegionSettings:
+    """The event thresholds a reader may change, in the sidebar (the clinical defaults until changed)."""
+    defaults = RegionSettings()
+    with st.sidebar.expander("Event thresholds"):
+        values = {name: st.number_input(label, min_value=low, max_value=high, value=getattr(defaults, name),
+                                        step=step, key=f"event_{name}", help=help_text)
+                  for name, label, low, high, step, help_text in EVENT_THRESHOLDS}
+        detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", value=defaults.fibrillation.enabled,
+                                     key="event_vf_detection",
+                                     help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
+        try:
+            settings = replace(defaults, **values,
+                               fibrillation=replace(defaults.fibrillation, enabled=detect_flutter))
+        except ValueError as error:
+            st.warning(f"{error} The default thresholds are used.")
+            settings = defaults
+        if settings != defaults:
+            st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
+        st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults)
+    return settings
+
+
+def restore_event_defaults() -> None:
+    """Callback: put every event threshold back to its default."""
+    for name, *_ in EVENT_THRESHOLDS:
+        st.session_state.pop(f"event_{name}", None)
+    st.session_state.pop("event_vf_detection", None)
+
+
+def apply_event_settings(review: loading.Review, settings: RegionSettings, record_key: tuple) -> loading.Review:
+    """The review with events found at the reader's thresholds (computed once per record and settings)."""
+    if settings == review.analysis.region_settings:
+        return review
+    key = (record_key, settings)
+    cached = st.session_state.get(_RESET)
+    if cached is None or cached[0] != key:
+        cached = (key, loading.change_event_settings(review, settings))
+        st.session_state[_RESET] = cached
+    return cached[1]
+
+
 def reset_navigation(record_key: tuple) -> None:
     """Put the detail window back at the start when another record is shown."""
     if st.session_state.get(_SHOWN_RECORD) == record_key:
@@ -210,6 +265,7 @@ def render_overview(analysis) -> None:
     else:
         st.table(events.set_index("event"))
     render_notes(summary.notes)
+    st.caption(describe_thresholds(analysis.region_settings))
     st.caption(f"Model used: {analysis.model_source}")
 
 
@@ -352,7 +408,7 @@ def apply_reader_labels(review: loading.Review, record_key: tuple) -> loading.Re
     labels = reader_labels(record_key)
     if not labels:
         return review
-    key = (record_key, tuple(sorted(labels.items())))
+    key = (record_key, review.analysis.region_settings, tuple(sorted(labels.items())))
     cached = st.session_state.get(_RELABELLED)
     if cached is None or cached[0] != key:
         cached = (key, loading.relabel_review(review, labels))

@@ -1,0 +1,105 @@
+"""Event thresholds a user sets: a TOML file, command-line options, and their text for people.
+
+The file holds any of the :class:`pipeline.regions.RegionSettings` keys at its top level, and the
+ventricular flutter/fibrillation detector's (:class:`pipeline.fibrillation.FibrillationSettings`) under a
+``[fibrillation]`` table; keys left out keep their defaults (clinical sources in those classes'
+docstrings). ``ecg event-settings`` prints every key with its default, a starting point to edit::
+
+    pause_s = 3.0            # report pauses over 3 s instead of 2 s
+    bradycardia_bpm = 40.0
+    [fibrillation]
+    enabled = false          # no ventricular flutter/fibrillation detection
+
+The thresholds chosen on MIT-BIH DS1 (the AF evidence, the flutter detector's) are there too, so
+that a study can vary them; changing them leaves the figures of ``REGIONS.md`` behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from pathlib import Path
+
+from pipeline.errors import EcgInputError
+from pipeline.regions import RegionSettings
+
+
+class EventSettingsError(EcgInputError):
+    """An event settings file that cannot be read or holds a bad key or value."""
+
+
+def read_event_settings(path: str | Path) -> RegionSettings:
+    """The settings of a TOML file over the defaults.
+
+    Raises
+    ------
+    EventSettingsError
+        When the file is missing, unreadable or not TOML (the message gives the line), or a key is unknown or
+        its value wrong (the message names the key and what was expected).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EventSettingsError(f"The event settings file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise EventSettingsError(f"The event settings file {path} could not be read ({error}).") from None
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise EventSettingsError(f"The event settings file {path} is not valid TOML: {error}.") from None
+    try:
+        return RegionSettings.from_dict(values)
+    except ValueError as error:
+        raise EventSettingsError(f"In the event settings file {path}: {error}") from None
+
+
+def override_event_settings(settings: RegionSettings, *, pause_s: float | None = None,
+                            bradycardia_bpm: float | None = None, tachycardia_bpm: float | None = None,
+                            vf_detection: bool | None = None) -> RegionSettings:
+    """``settings`` with the thresholds given (None keeps the value); ``ValueError`` when the result is invalid."""
+    changes = {name: value for name, value in (("pause_s", pause_s), ("bradycardia_bpm", bradycardia_bpm),
+                                               ("tachycardia_bpm", tachycardia_bpm)) if value is not None}
+    if vf_detection is not None:
+        changes["fibrillation"] = dataclasses.replace(settings.fibrillation, enabled=vf_detection)
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def format_event_settings(settings: RegionSettings = RegionSettings()) -> str:
+    """TOML text of every setting (what :func:`read_event_settings` reads back unchanged)."""
+    lines = ["# Event thresholds of ecg-arrhythmia (ecg score --events FILE, ecg evaluate-regions --events FILE).",
+             "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings) and",
+             "# pipeline/fibrillation.py (FibrillationSettings).", ""]
+    values = settings.to_dict()
+    nested = values.pop("fibrillation")
+    lines += [f"{name} = {format_toml_value(value)}" for name, value in values.items()]
+    lines += ["", "[fibrillation]"]
+    lines += [f"{name} = {format_toml_value(value)}" for name, value in nested.items()]
+    return "\n".join(lines) + "\n"
+
+
+def format_toml_value(value) -> str:
+    """One TOML value: a bool, number, string or list of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else
+                                                          ("inf" if value > 0 else "-inf"))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_toml_value(v) for v in value) + "]"
+    raise TypeError(f"Received {value!r}; expected a bool, number, string or list.")
+
+
+def describe_thresholds(settings: RegionSettings) -> str:
+    """The thresholds a reader of a report needs, in one sentence."""
+    fibrillation = "on" if settings.fibrillation.enabled else "off"
+    return (f"Event thresholds: pause RR over {settings.pause_s:g} s; bradycardia under {settings.bradycardia_bpm:g} "
+            f"bpm and tachycardia over {settings.tachycardia_bpm:g} bpm for {settings.rate_min_duration_s:g} s or "
+            f"more; VT/SVT {settings.run_min_beats} or more beats over {settings.vt_rate_bpm:g}/"
+            f"{settings.svt_rate_bpm:g} bpm; AF episodes of {settings.af_min_duration_s:g} s or more; "
+            f"ventricular flutter/fibrillation detection {fibrillation}.")
