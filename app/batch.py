@@ -14,7 +14,7 @@ Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe t
   on N (records are independent, and the tables are written in input order).
 
 Output folder of a record: ``OUT/<key>/`` with ``NAME_beats.csv``, ``NAME_regions.csv``,
-``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
+``NAME_hourly.csv``, ``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
 ``<key>`` is the record's path relative to the directory it was found in (its name for single
 records), so that two records with the same name in different folders do not collide.
 """
@@ -321,6 +321,7 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
     if "csv" in settings.formats:
         files[f"{name}_beats.csv"] = outputs.beat_table_csv(analysis)
         files[f"{name}_regions.csv"] = outputs.region_table_csv(analysis)
+        files[f"{name}_hourly.csv"] = outputs.hourly_table_csv(analysis)
     if "json" in settings.formats:
         files[f"{name}_summary.json"] = outputs.summary_json(analysis, {"model": model.to_dict()})
     if "wfdb" in settings.formats:

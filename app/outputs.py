@@ -21,13 +21,17 @@ import os
 import tempfile
 from pathlib import Path
 
-
 from app.analysis import RecordAnalysis, beat_table, region_rows, summary_dict
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
+from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
 
 ANNOTATOR = "ecg"
 """Extension of the annotation file the product writes (``NAME.ecg``)."""
+
+HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
+                  "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_runs",
+                  "supraventricular_runs", "pauses", "af_s")
 
 REGION_COLUMNS = ("kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
                   "heart_rate_bpm", "confidence")
@@ -52,6 +56,11 @@ def beat_table_csv(analysis: RecordAnalysis) -> bytes:
 def region_table_csv(analysis: RecordAnalysis) -> bytes:
     """The flagged regions table; samples at the internal rate (``fs_hz`` in the summary)."""
     return rows_to_csv(region_rows(analysis), REGION_COLUMNS)
+
+
+def hourly_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The hourly table of a Holter report: one row per hour (beats per class, heart rate, runs, pauses, AF)."""
+    return rows_to_csv([hour_to_dict(h) for h in analysis.summary.hourly], HOURLY_COLUMNS)
 
 
 def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:

@@ -48,6 +48,11 @@ def format_clock(seconds: float) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def format_at(seconds: float) -> str:
+    """`` at hh:mm:ss`` for a time in the record; empty when unknown."""
+    return "" if not math.isfinite(seconds) else f" at {format_clock(seconds)}"
+
+
 def format_number(value: float, digits: int = 0, unit: str = "") -> str:
     """A figure with its unit, or ``n/a`` when it is NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -74,13 +79,15 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     lines = [
         f"Duration {format_clock(s.duration_s)}   leads {', '.join(record.lead_names)}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
-        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}, mean {format_number(s.heart_rate_mean_bpm)}, "
-        f"max {format_number(s.heart_rate_max_bpm)}",
+        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s)}, mean "
+        f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
+        f"{format_at(s.heart_rate_max_time_s)}",
         f"Beats: {s.n_beats} ({counts})",
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {s.longest_ventricular_run} beats, supraventricular "
-        f"{s.longest_supraventricular_run} beats",
+        f"{s.longest_supraventricular_run} beats   longest RR {format_number(s.longest_rr_s, 2, ' s')}"
+        f"{format_at(s.longest_rr_time_s)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "

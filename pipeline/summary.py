@@ -10,6 +10,9 @@ minimum and maximum are taken over consecutive ``hr_window_s`` windows (each wit
 of its time in readable intervals), as Holter reports take them over fixed averaging periods
 rather than from single beats; the trend gives one value per ``trend_window_s``. Heart-rate variability
 (time and frequency domain, normal-to-normal intervals only) comes from :mod:`pipeline.hrv`.
+
+As Holter reports do, the summary also says when the lowest and highest rates occurred, which readable
+RR interval was the longest and when, and tabulates each hour of the recording (:class:`HourSummary`).
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ from pipeline.regions import (
     RegionSettings,
     count_af_usable_intervals,
     fibrillation_intervals,
+    merge_intervals,
     prepare_beats,
+    subtract_intervals,
 )
 from pipeline.types import QualitySpan
+
+RUN_EVENTS = {family: tuple(k for k in kinds if not k.startswith("isolated_"))
+              for family, kinds in (("ventricular", VENTRICULAR_RUN_KINDS),
+                                    ("supraventricular", SUPRAVENTRICULAR_RUN_KINDS))}
+"""Region kinds counted as runs in the hourly table: couplets, runs, tachycardias (not isolated beats)."""
 
 MIN_READABLE_FRACTION = 0.5
 """Below this share of readable signal the summary says the record is mostly unreadable."""
@@ -61,6 +71,42 @@ class EventTally:
 
 
 @dataclass(frozen=True)
+class HourSummary:
+    """One hour of the recording, as a Holter report's hourly table (the last hour may be shorter).
+
+    Attributes
+    ----------
+    start_s, duration_s : float
+        Where the hour starts and how long it is (seconds from the start of the record).
+    readable_s : float
+        Its time outside unreadable stretches.
+    n_beats : int
+        Beats in the hour; ``beat_counts`` per AAMI class.
+    heart_rate_min_bpm, heart_rate_mean_bpm, heart_rate_max_bpm : float
+        As the record's, over the hour's ``hr_window_s`` windows and readable intervals (NaN when too little).
+    ventricular_runs, supraventricular_runs : int
+        Couplets, runs and tachycardias (ventricular: also idioventricular rhythm) starting in the hour.
+    pauses : int
+        Pauses starting in the hour.
+    af_s : float
+        Seconds of atrial fibrillation inside the hour.
+    """
+
+    start_s: float
+    duration_s: float
+    readable_s: float
+    n_beats: int
+    beat_counts: tuple[int, ...]
+    heart_rate_min_bpm: float
+    heart_rate_mean_bpm: float
+    heart_rate_max_bpm: float
+    ventricular_runs: int
+    supraventricular_runs: int
+    pauses: int
+    af_s: float
+
+
+@dataclass(frozen=True)
 class RecordSummary:
     """What a reviewer reads first about one record.
 
@@ -72,6 +118,11 @@ class RecordSummary:
         Beats per AAMI class, in :data:`pipeline.labels.AAMI_CLASSES` order.
     heart_rate_min_bpm, heart_rate_mean_bpm, heart_rate_max_bpm : float
         NaN when not computable (see ``notes``).
+    heart_rate_min_time_s, heart_rate_max_time_s : float
+        Start of the ``hr_window_s`` window of the lowest (highest) rate; NaN with the rate.
+    longest_rr_s, longest_rr_time_s : float
+        The longest readable RR interval and the time of the beat that opens it (NaN when there is none);
+        reported whether or not it is a pause.
     heart_rate_trend_bpm : tuple of float
         Mean rate of each consecutive ``trend_window_s`` (NaN where there is too little readable signal).
     ventricular_burden_pct, supraventricular_burden_pct : float
@@ -86,6 +137,8 @@ class RecordSummary:
         Plain statements of what could not be assessed and why.
     hrv : HrvSummary
         Heart-rate variability of the normal-to-normal intervals, time and frequency domain (:mod:`pipeline.hrv`).
+    hourly : tuple of HourSummary
+        One row per hour of the recording (one for a record under an hour).
     """
 
     duration_s: float
@@ -105,6 +158,11 @@ class RecordSummary:
     af_burden_pct: float
     notes: tuple[str, ...]
     hrv: HrvSummary
+    heart_rate_min_time_s: float = float("nan")
+    heart_rate_max_time_s: float = float("nan")
+    longest_rr_s: float = float("nan")
+    longest_rr_time_s: float = float("nan")
+    hourly: tuple[HourSummary, ...] = ()
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -144,8 +202,10 @@ def summarize_record(
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0
     counts = tuple(int(np.count_nonzero(context.classes == k)) for k in range(len(AAMI_CLASSES)))
     minute, mean, peak, trend = summarize_heart_rate(context, summary_settings)
+    minute_at, peak_at = time_heart_rate_extremes(context, summary_settings.hr_window_s)
+    longest_rr, longest_rr_at = find_longest_interval(context)
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
-    af_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "atrial_fibrillation")
+    af_s = intervals_overlap_s(readable_intervals(regions, "atrial_fibrillation"), 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
     hrv = compute_hrv(context, regions, hrv_settings)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
@@ -167,6 +227,11 @@ def summarize_record(
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
         notes=notes + ((hrv.note,) if not hrv.assessed and len(context.samples) else ()),
         hrv=hrv,
+        heart_rate_min_time_s=minute_at,
+        heart_rate_max_time_s=peak_at,
+        longest_rr_s=longest_rr,
+        longest_rr_time_s=longest_rr_at,
+        hourly=summarize_hours(context, regions, duration_s, summary_settings),
     )
 
 
@@ -200,6 +265,80 @@ def binned_rates(context: BeatContext, window_s: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = 60.0 * beats / covered
     return np.where(covered >= 0.5 * window_s, rates, np.nan)
+
+
+def time_heart_rate_extremes(context: BeatContext, window_s: float) -> tuple[float, float]:
+    """Start (s) of the ``window_s`` window with the lowest and with the highest rate (the first when tied)."""
+    rates = binned_rates(context, window_s) if len(context.samples) else np.empty(0)
+    if not np.any(np.isfinite(rates)):
+        return float("nan"), float("nan")
+    return float(np.nanargmin(rates) * window_s), float(np.nanargmax(rates) * window_s)
+
+
+def find_longest_interval(context: BeatContext) -> tuple[float, float]:
+    """The longest readable RR interval (s) and the time (s) of its first beat; NaN, NaN when none is readable."""
+    readable = np.flatnonzero(context.interval_readable)
+    if len(readable) == 0:
+        return float("nan"), float("nan")
+    k = readable[np.argmax(context.rr_s[readable])]
+    return float(context.rr_s[k]), float(context.samples[k] / context.fs_hz)
+
+
+def summarize_hours(context: BeatContext, regions: list[Region], duration_s: float,
+                    settings: SummarySettings, hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
+    """The hourly table (:class:`HourSummary`): beats by the hour of their sample, events by the hour they start
+    in, AF and unreadable time by overlap."""
+    fs = context.fs_hz
+    n_hours = max(int(math.ceil(duration_s / hour_s)), 1)
+    beat_hour = np.minimum((context.samples / fs // hour_s).astype(np.int64), n_hours - 1)
+    interval_hour = beat_hour[:-1][context.interval_readable] if len(beat_hour) else beat_hour
+    rr_s = context.rr_s[context.interval_readable]
+    counts = np.zeros((n_hours, len(AAMI_CLASSES)), np.int64)
+    np.add.at(counts, (beat_hour, context.classes), 1)
+    beats_rr = np.bincount(interval_hour, minlength=n_hours)
+    time_rr = np.bincount(interval_hour, weights=rr_s, minlength=n_hours)
+    per_window = binned_rates(context, settings.hr_window_s) if len(context.samples) else np.empty(0)
+    window_hour = np.minimum((np.arange(len(per_window)) * settings.hr_window_s // hour_s).astype(np.int64),
+                             n_hours - 1)
+    region_hour = np.minimum(np.array([int(r.start / fs // hour_s) for r in regions], np.int64), n_hours - 1)
+    kinds = np.array([r.kind for r in regions], dtype=object)
+
+    def starting(kinds_counted: tuple[str, ...]) -> np.ndarray:
+        chosen = np.isin(kinds, kinds_counted) if len(kinds) else np.zeros(0, bool)
+        return np.bincount(region_hour[chosen], minlength=n_hours)
+
+    ventricular, supraventricular = starting(RUN_EVENTS["ventricular"]), starting(RUN_EVENTS["supraventricular"])
+    pauses = starting(("pause",))
+    unreadable = merge_intervals([(r.start, r.stop) for r in regions if r.kind == "unreadable"])
+    af = readable_intervals(regions, "atrial_fibrillation")
+    rows = []
+    for h in range(n_hours):
+        start, stop = h * hour_s, min((h + 1) * hour_s, duration_s)
+        windows = per_window[(window_hour == h) & np.isfinite(per_window)]
+        rows.append(HourSummary(
+            start_s=start, duration_s=stop - start,
+            readable_s=round(stop - start - intervals_overlap_s(unreadable, start, stop, fs), 3),
+            n_beats=int(counts[h].sum()), beat_counts=tuple(int(n) for n in counts[h]),
+            heart_rate_min_bpm=float(windows.min()) if len(windows) else float("nan"),
+            heart_rate_mean_bpm=float(60.0 * beats_rr[h] / time_rr[h]) if time_rr[h] > 0 else float("nan"),
+            heart_rate_max_bpm=float(windows.max()) if len(windows) else float("nan"),
+            ventricular_runs=int(ventricular[h]), supraventricular_runs=int(supraventricular[h]),
+            pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
+    return tuple(rows)
+
+
+def readable_intervals(regions: list[Region], kind: str) -> np.ndarray:
+    """[start, stop) samples of the regions of ``kind`` outside the unreadable ones (an AF episode may continue
+    through a short unreadable stretch, :mod:`pipeline.regions`; that stretch is not AF time)."""
+    own = merge_intervals([(r.start, r.stop) for r in regions if r.kind == kind])
+    unreadable = merge_intervals([(r.start, r.stop) for r in regions if r.kind == "unreadable"])
+    return subtract_intervals(own, unreadable)
+
+
+def intervals_overlap_s(intervals: np.ndarray, start_s: float, stop_s: float, fs_hz: float) -> float:
+    """Seconds of the [start, stop) sample intervals inside [start_s, stop_s)."""
+    rows = np.asarray(intervals, dtype=np.float64).reshape(-1, 2) / fs_hz
+    return float(np.clip(np.minimum(rows[:, 1], stop_s) - np.maximum(rows[:, 0], start_s), 0.0, None).sum())
 
 
 def tally_events(regions: list[Region], fs_hz: float) -> tuple[EventTally, ...]:
@@ -251,6 +390,10 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "beat_counts": dict(zip(AAMI_CLASSES, summary.beat_counts)),
         "heart_rate_bpm": {"min": clean(summary.heart_rate_min_bpm), "mean": clean(summary.heart_rate_mean_bpm),
                            "max": clean(summary.heart_rate_max_bpm)},
+        "heart_rate_min_time_s": clean(summary.heart_rate_min_time_s),
+        "heart_rate_max_time_s": clean(summary.heart_rate_max_time_s),
+        "longest_rr_s": clean(summary.longest_rr_s),
+        "longest_rr_time_s": clean(summary.longest_rr_time_s),
         "heart_rate_trend_bpm": clean(summary.heart_rate_trend_bpm),
         "trend_window_s": summary.trend_window_s,
         "ventricular_burden_pct": clean(summary.ventricular_burden_pct),
@@ -261,4 +404,17 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "af_burden_pct": clean(summary.af_burden_pct),
         "hrv": summary.hrv.to_dict(),
         "notes": list(summary.notes),
+        "hourly": [hour_to_dict(h) for h in summary.hourly],
     }
+
+
+def hour_to_dict(hour: HourSummary) -> dict:
+    """One row of the hourly table, JSON- and CSV-ready (NaN becomes None; beats per class as ``beats_N``...)."""
+    def clean(value: float):
+        return None if math.isnan(value) else round(value, 1)
+
+    return {"start_s": hour.start_s, "duration_s": round(hour.duration_s, 3), "readable_s": hour.readable_s,
+            "beats": hour.n_beats, **{f"beats_{c}": n for c, n in zip(AAMI_CLASSES, hour.beat_counts)},
+            "heart_rate_min_bpm": clean(hour.heart_rate_min_bpm), "heart_rate_mean_bpm": clean(hour.heart_rate_mean_bpm),
+            "heart_rate_max_bpm": clean(hour.heart_rate_max_bpm), "ventricular_runs": hour.ventricular_runs,
+            "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s}

@@ -99,6 +99,9 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     tally = at.table[0].value
     couplets = expected.summary.event("ventricular_couplet").count
     assert couplets > 0 and int(tally.loc["Ventricular couplet", "count"]) == couplets
+    assert tables.describe_extremes(expected.summary) in [c.value for c in at.caption]
+    hourly = frame_with(at, "HR mean")  # the "By hour" table: one row for a 5-minute excerpt
+    assert len(hourly) == 1 and hourly.loc[0, "V beats"] == expected.summary.beat_counts[2]
     comparison = frame_with(at, "Se_pct").set_index("class")
     assert comparison.loc["V", "reference_beats"] > 100 and comparison.loc["V", "Se_pct"] > 80
 

@@ -11,11 +11,14 @@ import pytest
 
 from pipeline.atrial import PWaveSettings, measure_p_wave_similarity
 from pipeline.errors import EcgInputError
-from pipeline.records import read_annotations, write_annotations
+from pipeline.records import read_annotations, read_record, write_annotations
+from pipeline.quality import find_quality_spans
 from pipeline.region_eval import (
     EpisodeCounts,
+    annotated_beats,
     compare_record_episodes,
     evaluate_record,
+    find_record_regions,
     label_with_reference,
     map_run_codes,
 )
@@ -333,6 +336,69 @@ def test_summary_says_plainly_what_cannot_be_assessed():
     regions = find_regions(samples, letters, FS, noisy, n, n_leads=1)
     mostly_noise = summarize_record(regions, samples, letters, FS, noisy, n, n_leads=1)
     assert any(note.startswith("mostly unreadable signal: 20% readable") for note in mostly_noise.notes)
+
+
+def test_summary_times_the_rate_extremes_and_the_longest_interval():
+    """Three minutes at 50 bpm, one at 120 bpm, then 60 bpm with one 2.5 s pause: the times are known."""
+    rr = np.concatenate([np.full(150, 1.2), np.full(120, 0.5), np.full(60, 1.0), [2.5], np.full(60, 1.0)])
+    samples = beats_from_rr(rr, start_s=0.0)
+    letters = np.full(len(samples), "N")
+    n = int(samples[-1] + FS)
+    regions = find_regions(samples, letters, FS, [], n)
+    s = summarize_record(regions, samples, letters, FS, [], n)
+    assert s.heart_rate_max_bpm == pytest.approx(120.0, abs=0.5) and s.heart_rate_max_time_s == 180.0
+    assert s.heart_rate_min_bpm == pytest.approx(50.0, abs=0.5) and s.heart_rate_min_time_s == 0.0
+    assert s.longest_rr_s == pytest.approx(2.5, abs=0.01)
+    assert s.longest_rr_time_s == pytest.approx(300.0, abs=0.01)  # the beat after 180 + 60 + 60 s opens it
+    assert s.event("pause").count == 1
+    hour, = s.hourly
+    assert (hour.n_beats, hour.beat_counts[0], hour.pauses) == (len(samples), len(samples), 1)
+    assert hour.heart_rate_max_bpm == s.heart_rate_max_bpm
+    assert hour.heart_rate_mean_bpm == pytest.approx(s.heart_rate_mean_bpm, rel=1e-9)  # bincount sums in another order
+    assert summary_to_dict(s)["longest_rr_s"] == 2.5 and summary_to_dict(s)["hourly"][0]["pauses"] == 1
+
+
+def test_the_hourly_table_splits_beats_events_and_time_by_hour():
+    """Two and a half hours at 75 bpm with a ventricular couplet in the second hour and AF in the third."""
+    n_beats = int(2.5 * 3600 / 0.8)
+    rr = np.full(n_beats - 1, 0.8)
+    af_start = int(2.1 * 3600 / 0.8)
+    rng = np.random.default_rng(0)
+    rr[af_start:] = rng.uniform(0.45, 1.1, len(rr) - af_start)  # irregular: AF by RR dispersion alone
+    samples = beats_from_rr(rr, start_s=0.0)
+    letters = np.full(len(samples), "N")
+    couplet = int(np.searchsorted(samples, 1.5 * 3600 * FS))
+    letters[couplet:couplet + 2] = "V"
+    n = int(samples[-1] + FS)
+    regions = find_regions(samples, letters, FS, [], n)
+    s = summarize_record(regions, samples, letters, FS, [], n)
+    hours = s.hourly
+    assert [h.start_s for h in hours] == [0.0, 3600.0, 7200.0]
+    assert hours[2].duration_s == pytest.approx(n / FS - 7200.0)
+    assert sum(h.n_beats for h in hours) == len(samples)
+    assert [h.beat_counts[2] for h in hours] == [0, 2, 0] and [h.ventricular_runs for h in hours] == [0, 1, 0]
+    af_s = sum(r.duration_s(FS) for r in regions if r.kind == "atrial_fibrillation")
+    assert af_s > 1000 and hours[2].af_s == pytest.approx(af_s, abs=0.01) and hours[0].af_s == hours[1].af_s == 0
+    assert s.af_burden_pct == pytest.approx(100 * af_s / (n / FS), abs=0.01)
+    assert hours[0].heart_rate_mean_bpm == pytest.approx(75.0, abs=0.1)
+
+
+def test_af_burden_leaves_out_unreadable_signal_inside_an_episode(mitdb_dir):
+    """Record 203 (AF throughout, short noisy stretches inside its episodes): the burden stays within 100 %."""
+    record = read_record(mitdb_dir / "203", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    regions, summary = find_record_regions(record, samples, classes, spans, RegionSettings())
+    fs = record.fs_hz
+    unreadable = [(r.start, r.stop) for r in regions if r.kind == "unreadable"]
+    episodes = [(r.start, r.stop) for r in regions if r.kind == "atrial_fibrillation"]
+    inside = sum(max(0, min(b, d) - max(a, c)) for a, b in episodes for c, d in unreadable) / fs
+    assert inside > 1  # the case at stake: AF continues through noise
+    af_s = sum(b - a for a, b in episodes) / fs - inside
+    readable_s = record.n_samples / fs * summary.readable_fraction
+    assert summary.af_burden_pct == pytest.approx(100 * af_s / readable_s, abs=0.01)
+    assert 95 < summary.af_burden_pct <= 100
+    assert summary.hourly[0].af_s == pytest.approx(af_s, abs=0.01)
 
 
 def test_regions_to_rows_are_plain_values():

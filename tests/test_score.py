@@ -79,8 +79,8 @@ def test_every_output_is_written_and_consistent(scored):
     for name in GOOD:
         folder = out / name
         files = {p.name for p in folder.iterdir()}
-        assert files == {f"{name}_beats.csv", f"{name}_regions.csv", f"{name}_summary.json", f"{name}.ecg",
-                         f"{name}_report.pdf", MANIFEST}
+        assert files == {f"{name}_beats.csv", f"{name}_regions.csv", f"{name}_hourly.csv", f"{name}_summary.json",
+                         f"{name}.ecg", f"{name}_report.pdf", MANIFEST}
         beats = read_table(folder / f"{name}_beats.csv")
         summary = json.loads((folder / f"{name}_summary.json").read_text())
         assert summary["n_beats"] == len(beats) > 300
@@ -100,6 +100,12 @@ def test_every_output_is_written_and_consistent(scored):
         assert all(c == "V" for row, c in zip(beats, network) if row["conduction_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)
+        hourly = read_table(folder / f"{name}_hourly.csv")  # a 5-minute excerpt: one (short) hour
+        assert len(hourly) == 1 and int(hourly[0]["beats"]) == len(beats)
+        assert [int(hourly[0][f"beats_{c}"]) for c in AAMI_CLASSES] == [summary["beat_counts"][c] for c in AAMI_CLASSES]
+        assert int(hourly[0]["pauses"]) == summary["events"]["pause"]["count"]
+        longest = max(float(row["rr_before_s"]) for row in beats[1:])
+        assert summary["longest_rr_s"] <= longest + 1e-3 and summary["longest_rr_time_s"] < 300
         hrv = summary["hrv"]  # 5-minute excerpts: assessed, or not with the reason among the notes
         assert 0 < hrv["n_intervals"] < len(beats)
         assert (hrv["sdnn_ms"] is not None) != any(n.startswith("HRV not assessed") for n in summary["notes"])

@@ -66,6 +66,32 @@ def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
                          "share_pct": [round(100 * c / total, 1) for c in summary.beat_counts]})
 
 
+def describe_extremes(summary: RecordSummary) -> str:
+    """When the lowest and highest heart rates occurred, and the longest RR interval, in one sentence."""
+    parts = []
+    if np.isfinite(summary.heart_rate_min_time_s):
+        parts.append(f"Lowest rate at {format_hms(summary.heart_rate_min_time_s)}, highest at "
+                     f"{format_hms(summary.heart_rate_max_time_s)} (1-minute averages)")
+    if np.isfinite(summary.longest_rr_s):
+        parts.append(f"longest RR interval {summary.longest_rr_s:.2f} s at {format_hms(summary.longest_rr_time_s)}")
+    return "; ".join(parts) + "." if parts else "No readable RR interval."
+
+
+def hourly_table(summary: RecordSummary) -> pd.DataFrame:
+    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, runs, pauses, AF."""
+    rows = [{"hour": format_hms(h.start_s), "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
+             **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
+             "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
+             "HR max": rounded(h.heart_rate_max_bpm), "V runs": h.ventricular_runs, "S runs": h.supraventricular_runs,
+             "pauses": h.pauses, "AF min": round(h.af_s / 60, 1)} for h in summary.hourly]
+    return pd.DataFrame(rows)
+
+
+def rounded(value: float) -> float | None:
+    """A heart rate rounded to a whole bpm; None when unknown."""
+    return None if not np.isfinite(value) else round(value)
+
+
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show)."""
     rows = [{"event": kind_label(t.kind), "count": t.count, "total duration": format_hms(t.total_s, decimals=1)}

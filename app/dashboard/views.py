@@ -243,6 +243,7 @@ def render_overview(analysis) -> None:
     columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
     columns[2].metric("Heart rate max", tables.format_rate(summary.heart_rate_max_bpm))
+    st.caption(tables.describe_extremes(summary))
     if len(summary.heart_rate_trend_bpm) > 1:
         st.plotly_chart(charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s,
                                                        summary.duration_s), config=CHART_CONFIG, key="hr_trend")
@@ -264,6 +265,9 @@ def render_overview(analysis) -> None:
         st.write("No events flagged.")
     else:
         st.table(events.set_index("event"))
+    if summary.hourly:
+        with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
+            st.dataframe(tables.hourly_table(summary), hide_index=True)
     render_notes(summary.notes)
     st.caption(describe_thresholds(analysis.region_settings))
     st.caption(f"Model used: {analysis.model_source}")
