@@ -6,7 +6,9 @@ record summary. Nothing here writes files or logs patient details; :mod:`app.out
 
 A reader's corrections (:func:`relabel_beats`, e.g. one morphology family relabelled at once from
 the dashboard) replace the classes of the beats concerned and the regions and summary are found
-again from the corrected classes; the model's own classes stay in ``predictions``.
+again from the corrected classes; the model's own classes stay in ``predictions``. A reader's
+artefact marks (:func:`mark_artefacts`) make stretches unreadable the same way, and other event
+thresholds (:func:`change_region_settings`) find the events again too.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import find_quality_spans, spare_beat_trains
-from pipeline.regions import Region, RegionSettings, regions_to_rows
+from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
+from pipeline.regions import Region, RegionSettings, merge_intervals, regions_to_rows, subtract_intervals
 from pipeline.region_eval import annotated_beats, find_record_regions, flag_record_regions, summarize_labelled_record
-from pipeline.rhythm_annotations import beats_in_unreadable
+from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.summary import RecordSummary, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
+
+
+MIN_ARTEFACT_S = 0.5
+"""Shortest artefact mark recovered from a saved review file (shorter pieces are rounding at the edges of the
+product's own unreadable stretches)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class RecordAnalysis:
     reviewed_classes : np.ndarray or None
         Class letter of every beat after a reader's corrections (:func:`relabel_beats`); None when
         nothing was corrected.
+    artefacts : tuple of (int, int)
+        Stretches a reader marked as artefact (:func:`mark_artefacts`), [start, stop) samples at the internal
+        rate, sorted and disjoint: unreadable, so no event is claimed there.
     """
 
     record: Record
@@ -74,6 +84,7 @@ class RecordAnalysis:
     families: np.ndarray | None = None
     region_settings: RegionSettings = field(default_factory=RegionSettings)
     reviewed_classes: np.ndarray | None = None
+    artefacts: tuple[tuple[int, int], ...] = ()
 
     @property
     def classes(self) -> np.ndarray:
@@ -128,6 +139,37 @@ def relabel_beats(analysis: RecordAnalysis, labels: Mapping[int, str]) -> Record
     made so far, relative to the model's classes (an empty mapping undoes them all). A corrected
     beat's confidence is 1 in the regions.
     """
+    return edit_analysis(analysis, labels=labels)
+
+
+def mark_artefacts(analysis: RecordAnalysis, stretches) -> RecordAnalysis:
+    """The analysis with these stretches marked as artefact by a reader (every mark made so far, (start, stop)
+    samples at the internal rate; empty removes them all): unreadable, their beats in no event, regions and
+    summary found again."""
+    return edit_analysis(analysis, artefacts=stretches)
+
+
+def change_region_settings(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+    """The analysis with its regions and summary found again with other event thresholds (a reader's corrections
+    kept); the same analysis when the settings are unchanged."""
+    return analysis if settings == analysis.region_settings else edit_analysis(analysis, settings=settings)
+
+
+def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None = None, artefacts=None,
+                  settings: RegionSettings | None = None) -> RecordAnalysis:
+    """A reader's edits at once (None keeps what the analysis has): every class correction (:func:`relabel_beats`),
+    every artefact mark (:func:`mark_artefacts`), the event thresholds; one pass of region finding and summary."""
+    changes = {}
+    if labels is not None:
+        classes = check_labels(analysis, labels)
+        changes["reviewed_classes"] = classes if np.any(classes != analysis.predictions.classes) else None
+    if artefacts is not None:
+        changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
+    return refind_regions(replace(analysis, **changes), analysis.region_settings if settings is None else settings)
+
+
+def check_labels(analysis: RecordAnalysis, labels: Mapping[int, str]) -> np.ndarray:
+    """The model's classes with the reader's ``labels`` (beat number -> class letter) over them, checked."""
     n_beats = len(analysis.predictions)
     classes = analysis.predictions.classes.copy()
     for index, label in labels.items():
@@ -136,23 +178,47 @@ def relabel_beats(analysis: RecordAnalysis, labels: Mapping[int, str]) -> Record
         if label not in AAMI_CLASSES:
             raise ValueError(f"Received class {label!r} for beat {index}; expected one of {', '.join(AAMI_CLASSES)}.")
         classes[int(index)] = label
-    reviewed = classes != analysis.predictions.classes
-    return refind_regions(replace(analysis, reviewed_classes=classes if reviewed.any() else None),
-                          analysis.region_settings)
+    return classes
 
 
-def change_region_settings(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
-    """The analysis with its regions and summary found again with other event thresholds (a reader's corrections
-    kept); the same analysis when the settings are unchanged."""
-    return analysis if settings == analysis.region_settings else refind_regions(analysis, settings)
+def check_artefacts(stretches, n_samples: int) -> tuple[tuple[int, int], ...]:
+    """Artefact marks as sorted, disjoint (start, stop) samples within the record; ``ValueError`` otherwise."""
+    rows = np.asarray(list(stretches), dtype=np.float64).reshape(-1, 2)
+    if rows.size and (not np.all(np.isfinite(rows)) or rows.min() < 0 or rows.max() > n_samples
+                      or np.any(rows[:, 1] <= rows[:, 0])):
+        raise ValueError(f"Received artefact stretches {rows.tolist()}; expected (start, stop) samples with "
+                         f"0 <= start < stop <= {n_samples}.")
+    return tuple((int(a), int(b)) for a, b in merge_intervals(np.round(rows).astype(np.int64)))
+
+
+def region_spans(analysis: RecordAnalysis) -> list[QualitySpan]:
+    """The quality spans the regions are found from: the signal's, and a reader's artefact marks on every lead."""
+    n_leads = analysis.record.signal_mv.shape[1]
+    marks = [QualitySpan(ARTEFACT_KIND, lead, start, stop) for start, stop in analysis.artefacts
+             for lead in range(n_leads)]
+    return list(analysis.quality_spans) + marks
 
 
 def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
-    """Regions and summary from the analysis's current classes (a corrected beat's confidence is 1)."""
+    """Regions and summary from the analysis's current classes and marks (a corrected beat's confidence is 1)."""
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
-                                           list(analysis.quality_spans), settings, confidence)
+                                           region_spans(analysis), settings, confidence)
     return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings)
+
+
+def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[tuple[int, int], ...]:
+    """A reader's artefact marks recovered from an annotation file saved after a review (``NAME.ecg``).
+
+    The file marks every unreadable stretch between ``~`` annotations; those the product finds unreadable itself
+    (in ``analysis``, without marks) are taken out, and what is left, in pieces of at least
+    :data:`MIN_ARTEFACT_S`, was marked by the reader.
+    """
+    fs = analysis.record.fs_hz
+    saved = quality_mark_intervals(annotations, analysis.record.n_samples)
+    own = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
+    left = subtract_intervals(saved, own)
+    return tuple((int(a), int(b)) for a, b in left if b - a >= MIN_ARTEFACT_S * fs)
 
 
 def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:

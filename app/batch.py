@@ -45,7 +45,7 @@ import numpy as np
 from tqdm import tqdm
 
 from app import outputs
-from app.analysis import RecordAnalysis, analyse_record, read_corrections, relabel_beats
+from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from pipeline.regions import RegionSettings
 from pipeline.records import read_annotations, read_record
 
@@ -376,10 +376,12 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
 
 
 def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator: str | None) -> RecordAnalysis:
-    """The analysis with the reviewed labels of ``NAME.<annotator>`` beside the record, when that file exists.
+    """The analysis with the reviewed labels and artefact marks of ``NAME.<annotator>`` beside the record, when that
+    file exists.
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
-    differ from the model's become corrections, and regions and summary are found again from them.
+    differ from the model's become corrections. Its unreadable stretches that the product does not find itself
+    are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again.
     """
     if annotator is None:
         return analysis
@@ -391,7 +393,7 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
-    return relabel_beats(analysis, corrections)
+    return edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
 
 
 def describe_error(error: Exception) -> str:

@@ -58,10 +58,12 @@ import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.clean import fill_gaps
+from pipeline.quality import ARTEFACT_KIND
 from pipeline.types import QualitySpan, settings_values
 
-BLOCKING_KINDS = ("missing", "flat", "saturated")
-"""Quality-span kinds that make a lead unusable for the VF filter in a window."""
+BLOCKING_KINDS = ("missing", "flat", "saturated", ARTEFACT_KIND)
+"""Quality-span kinds that make a lead unusable for the VF filter in a window (``artefact``: a reader's mark,
+:data:`pipeline.quality.ARTEFACT_KIND`)."""
 
 ANALYSIS_FS_HZ = 80.0
 """The leads are analysed at the record's rate divided by an integer, at least this rate."""

@@ -75,6 +75,10 @@ logger = logging.getLogger(__name__)
 QUALITY_KINDS = ("missing", "flat", "saturated", "noise")
 """Order in which span kinds are listed for each lead."""
 
+ARTEFACT_KIND = "artefact"
+"""Kind of the spans a reader marks as artefact (every lead): unreadable whatever the region settings'
+``unreadable_kinds``, and no lead there is usable for the flutter/fibrillation detector."""
+
 _CHUNK_WINDOWS = 2048
 """Noise windows handled per chunk (bounds the memory of the filtered copies)."""
 

@@ -95,7 +95,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import QUALITY_KINDS
+from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS
 from pipeline.rr import check_peaks
 from pipeline.types import QualitySpan, settings_values
 
@@ -427,8 +427,8 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
                   fibrillation_intervals: np.ndarray | None = None) -> BeatContext:
     """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
 
-    Only spans of ``unreadable_kinds`` count towards unreadable stretches; all spans lower the
-    per-beat confidence. Ventricular flutter/fibrillation stretches are taken out of the
+    Only spans of ``unreadable_kinds`` and a reader's artefact marks (:data:`pipeline.quality.ARTEFACT_KIND`)
+    count towards unreadable stretches; all spans lower the per-beat confidence. Ventricular flutter/fibrillation stretches are taken out of the
     unreadable ones, and their beats are not readable.
     """
     if not fs_hz > 0:
@@ -439,8 +439,8 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     classes = encode_classes(beat_classes, len(samples))
     n_leads = n_leads if n_leads is not None else 1 + max((s.lead for s in quality_spans), default=0)
     fibrillation = check_intervals(fibrillation_intervals, n_samples)
-    unreadable = subtract_intervals(
-        find_unreadable_intervals([s for s in quality_spans if s.kind in unreadable_kinds], n_leads), fibrillation)
+    unreadable = subtract_intervals(find_unreadable_intervals(
+        [s for s in quality_spans if s.kind in unreadable_kinds or s.kind == ARTEFACT_KIND], n_leads), fibrillation)
     excluded = merge_intervals(np.concatenate([unreadable, fibrillation]))
     readable = ~inside_intervals(samples, excluded)
     crossing = np.diff(np.searchsorted(excluded[:, 0], samples, side="right")) > 0

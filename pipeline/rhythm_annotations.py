@@ -126,6 +126,25 @@ def unreadable_marks(regions: list[Region], n_leads: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
+def quality_mark_intervals(annotations: Annotations, n_samples: int) -> np.ndarray:
+    """(k, 2) [start, stop) samples of the stretches between a ``~`` that marks signals noisy or unreadable
+    (non-zero subtype) and the next ``~`` that marks them clean (subtype 0), as :func:`unreadable_marks` writes
+    them; a stretch still open at the end runs to ``n_samples``."""
+    marks = annotations.symbols == "~"
+    subtypes = (annotations.subtypes if annotations.subtypes is not None
+                else np.zeros(len(annotations), np.int64))[marks]
+    rows, start = [], None
+    for sample, subtype in zip(annotations.samples[marks].tolist(), subtypes.tolist()):
+        if subtype != 0 and start is None:
+            start = sample
+        elif subtype == 0 and start is not None:
+            rows.append((start, sample))
+            start = None
+    if start is not None:
+        rows.append((start, n_samples))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+
+
 def beats_in_unreadable(regions: list[Region], n_beats: int) -> np.ndarray:
     """Boolean per beat: inside an ``unreadable`` region."""
     inside = np.zeros(n_beats, bool)

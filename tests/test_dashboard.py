@@ -171,17 +171,20 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
 
 
 def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses, excerpts_dir):
-    from app.analysis import relabel_beats
+    from app.analysis import edit_analysis
     from app.outputs import annotation_file_bytes
 
     analysis = analyses["119"]
     called_v = np.flatnonzero(analysis.classes == "V")
-    edited = relabel_beats(analysis, {int(i): "N" for i in called_v[:20]})
+    fs = analysis.record.fs_hz
+    edited = edit_analysis(analysis, labels={int(i): "N" for i in called_v[:20]}, artefacts=[(60 * fs, 90 * fs)])
     at = upload(start_app(), files_of(excerpts_dir, "119") + [("119.ecg", annotation_file_bytes(edited),
                                                                "application/octet-stream")])
     assert not at.exception and not at.error
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, edited.summary.beat_counts))
-    assert any("119.ecg uploaded: its 20 beat labels" in i.value for i in at.sidebar.info)
+    assert any("119.ecg uploaded: its 20 beat labels" in i.value and "1 artefact mark(s)" in i.value
+               for i in at.sidebar.info)
+    assert len(frame_with(at, "confidence")) == len(edited.regions)
     assert any("20 beat labels corrected" in i.value for i in at.info)
     at.button(key="undo_corrections").click().run()  # undo wins over the file: it is not read back in
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
@@ -328,3 +331,26 @@ def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
     assert not at.exception and not at.warning
     assert at.number_input(key="event_pause_s").value == RegionSettings().pause_s
     assert tallied(at, "Pause") == analysis.summary.event("pause").count
+
+
+def test_marking_the_window_as_artefact_removes_its_events_until_the_mark_is_removed(analyses):
+    from app.analysis import mark_artefacts
+
+    analysis = analyses["208"]
+    fs = analysis.record.fs_hz
+    marked = mark_artefacts(analysis, [(int(60 * fs), int(80 * fs))])
+    assert len(marked.regions) < len(analysis.regions)
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    at.select_slider(key="window_s").set_value(20).run()
+    at.number_input(key="window_start_s").set_value(60.0).run()
+    next(b for b in at.button if b.label == "Mark this window as artefact").click().run()
+    assert not at.exception and not at.error
+    assert len(frame_with(at, "confidence")) == len(marked.regions)
+    assert any(m.label == "Readable signal" and m.value == tables.format_percent(100 * marked.summary.readable_fraction)
+               for m in at.metric)
+    assert any("Artefact 00:01:00 to 00:01:20" in md.value for md in at.markdown)
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert not at.exception
+    assert len(frame_with(at, "confidence")) == len(analysis.regions)
+    assert not any(b.label == "Remove" for b in at.button)

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.detect import detect_record_peaks
 from pipeline.fibrillation import FibrillationSettings, find_fibrillation_intervals, measure_leakage
-from pipeline.quality import find_quality_spans
+from pipeline.quality import ARTEFACT_KIND, find_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import compare_episodes
 from pipeline.rhythm_annotations import flutter_intervals
@@ -73,6 +73,14 @@ def test_a_flat_or_clipped_lead_does_not_vote():
     found = find_fibrillation_intervals(leads, FS, spans)
     assert len(found) == 1 and 17 <= found[0, 0] / FS <= 21
     assert find_fibrillation_intervals(clipped, FS, [QualitySpan("saturated", 0, 0, len(clipped))]).size == 0
+
+
+def test_a_stretch_a_reader_marked_as_artefact_is_not_flutter():
+    """A reader's artefact mark on every lead blocks the detector there (the mark is the reader's verdict)."""
+    flutter = np.stack([with_flutter(sinus_like(60.0), 20.0, 40.0)] * 2, axis=1)
+    assert len(find_fibrillation_intervals(flutter, FS)) == 1
+    marks = [QualitySpan(ARTEFACT_KIND, lead, int(15 * FS), int(45 * FS)) for lead in (0, 1)]
+    assert find_fibrillation_intervals(flutter, FS, marks).size == 0
 
 
 def test_high_frequency_noise_and_baseline_wander_are_outside_the_band():

@@ -16,6 +16,9 @@ from app.analysis import (
     analyse_record,
     beat_table,
     change_region_settings,
+    edit_analysis,
+    mark_artefacts,
+    read_artefacts,
     read_corrections,
     region_rows,
     relabel_beats,
@@ -178,3 +181,39 @@ def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_threshol
     assert analysis.summary.event("bradycardia").count == 0
     assert threshold_last.summary.event("bradycardia").count > 0
     assert np.array_equal(threshold_last.predictions.classes, analysis.predictions.classes)
+
+
+def test_a_stretch_marked_as_artefact_claims_no_event_and_comes_back_from_the_saved_file(analysis, tmp_path):
+    """119's excerpt (ventricular bigeminy throughout): 30 s marked as artefact hold no event, leave the readable
+    time, and the annotation file saved with the mark gives it back; removing the mark restores the analysis."""
+    fs = analysis.record.fs_hz
+    mark = (int(60 * fs), int(90 * fs))
+    marked = mark_artefacts(analysis, [mark])
+    assert marked.artefacts == (mark,)
+
+    def events_inside(a):
+        return [r for r in a.regions if r.kind != "unreadable" and r.start < mark[1] and r.stop > mark[0]]
+
+    assert len(events_inside(analysis)) > 5 and events_inside(marked) == []
+    assert [(r.start, r.stop) for r in marked.regions if r.kind == "unreadable"] == [mark]
+    assert marked.summary.readable_fraction == pytest.approx(analysis.summary.readable_fraction - 30 / 300, abs=1e-3)
+    table = beat_table(marked)
+    inside = (analysis.predictions.samples >= mark[0]) & (analysis.predictions.samples < mark[1])
+    assert inside.sum() > 20 and table["unreadable"].to_numpy()[inside].all() and not table["unreadable"][~inside].any()
+    assert np.array_equal(marked.classes, analysis.classes)  # a mark changes no beat class
+
+    (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(marked))
+    saved = read_annotations(tmp_path / "119", "ecg", source_fs_hz=fs, target_fs_hz=fs)
+    assert read_artefacts(analysis, saved) == (mark,)
+    assert read_corrections(analysis, saved) == ({}, 0)
+
+    restored = mark_artefacts(marked, [])
+    assert pd.DataFrame(region_rows(restored)).equals(pd.DataFrame(region_rows(analysis)))
+    both = edit_analysis(analysis, labels={0: "S"}, artefacts=[mark, (0, int(5 * fs))])
+    assert both.artefacts == ((0, int(5 * fs)), mark) and both.reviewed_mask.sum() == (analysis.classes[0] != "S")
+
+
+@pytest.mark.parametrize("marks", [[(10, 5)], [(-1, 100)], [(0, 10 ** 9)], [(0, float("nan"))]])
+def test_bad_artefact_marks_are_refused(analysis, marks):
+    with pytest.raises(ValueError, match="artefact stretches"):
+        mark_artefacts(analysis, marks)

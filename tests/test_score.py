@@ -30,6 +30,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_annotations, read_record, write_edf
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
+from pipeline.types import Annotations
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(BUNDLED_MODEL)
@@ -209,10 +210,16 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     symbols = saved.symbols.copy()
     called_v = np.flatnonzero(symbols == "V")[:10]
     symbols[called_v] = "N"  # the reader calls ten of the model's V beats normal
-    from dataclasses import replace
-
     from pipeline.records import write_annotations
-    write_annotations(inputs, "119", "ecg", replace(saved, symbols=symbols), fs_hz=360.0)
+
+    # ... and marks 60-90 s as artefact (signal-quality marks, as the dashboard saves them)
+    marks = np.array([60 * 360, 90 * 360])
+    subtypes = saved.subtypes if saved.subtypes is not None else np.zeros(len(saved), np.int64)
+    order = np.argsort(np.concatenate([saved.samples, marks]), kind="stable")
+    edited = Annotations(np.concatenate([saved.samples, marks])[order], np.concatenate([symbols, ["~", "~"]])[order],
+                         np.concatenate([saved.aux_notes, ["", ""]])[order],
+                         np.concatenate([subtypes, [3, 0]])[order])
+    write_annotations(inputs, "119", "ecg", edited, fs_hz=360.0)
     (inputs / "bad.ecg").write_bytes(b"\x00\x01garbage")
     out = tmp_path / "out"
     code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
@@ -224,7 +231,10 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     assert int(rows["208"]["reviewed_beats"]) == 0 and rows["208"]["V"] == before["208"]["V"]
     beats = read_table(out / "119" / "119_beats.csv")
     assert sum(row["reviewed"] == "True" for row in beats) == 10
-    assert json.loads((out / "119" / "119_summary.json").read_text())["reviewed_beats"] == 10
+    summary = json.loads((out / "119" / "119_summary.json").read_text())
+    assert summary["reviewed_beats"] == 10 and summary["readable_pct"] == pytest.approx(90.0, abs=0.1)
+    unreadable = [r for r in read_table(out / "119" / "119_regions.csv") if r["kind"] == "unreadable"]
+    assert [(float(r["start_s"]), float(r["end_s"])) for r in unreadable] == [(60.0, 90.0)]
     errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
     assert set(errors) == {"bad"} and "bad.ecg" in errors["bad"]["message"]
     code, output = run_score(str(inputs / "119"), "--out", str(out), "--labels-from", "e.cg")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import RecordAnalysis, analyse_record, change_region_settings, read_corrections, relabel_beats
+from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
 from app.dashboard.uploads import UploadedData, read_uploaded_record, read_uploaded_review_labels
 from models import registry
@@ -36,14 +36,16 @@ _UPLOAD_STATE = "upload_review"
 class Review:
     """What one page shows: the analysis and, when the record has reference labels, the comparison.
 
-    ``saved_labels`` holds the corrections of an earlier review uploaded with the record (``NAME.ecg``)
-    and ``unmatched_saved`` how many of that file's beats matched no detected beat; None and 0 otherwise.
+    ``saved_labels`` holds the corrections of an earlier review uploaded with the record (``NAME.ecg``),
+    ``saved_artefacts`` its artefact marks and ``unmatched_saved`` how many of that file's beats matched no
+    detected beat; None, () and 0 otherwise.
     """
 
     analysis: RecordAnalysis
     comparison: ReferenceComparison | None
     saved_labels: dict[int, str] | None = None
     unmatched_saved: int = 0
+    saved_artefacts: tuple[tuple[int, int], ...] = ()
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -110,18 +112,14 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         review = review_record(record, load_model_cached(model_reference))
     if saved is not None:
         labels, unmatched = read_corrections(review.analysis, saved)
-        review = Review(review.analysis, review.comparison, labels, unmatched)
+        review = Review(review.analysis, review.comparison, labels, unmatched,
+                        read_artefacts(review.analysis, saved))
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 
 
-def change_event_settings(review: Review, settings: RegionSettings) -> Review:
-    """The review with its events and summary found with other event thresholds (the beats are unchanged)."""
-    analysis = change_region_settings(review.analysis, settings)
-    return review if analysis is review.analysis else replace(review, analysis=analysis)
-
-
-def relabel_review(review: Review, labels: dict[int, str]) -> Review:
-    """The review with a reader's corrected classes (regions, summary and comparison found again)."""
-    analysis = relabel_beats(review.analysis, labels)
-    return Review(analysis, compare_with_reference(analysis), review.saved_labels, review.unmatched_saved)
+def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings) -> Review:
+    """The review with a reader's corrections, artefact marks and event thresholds (regions, summary and
+    comparison found again)."""
+    analysis = edit_analysis(review.analysis, labels=labels, artefacts=artefacts, settings=settings)
+    return replace(review, analysis=analysis, comparison=compare_with_reference(analysis))

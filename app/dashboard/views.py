@@ -22,7 +22,7 @@ from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import RegionSettings
+from pipeline.regions import RegionSettings, merge_intervals
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
 _RELABELLED = "relabelled_review"
-_RESET = "rethresholded_review"
-"""Session state: the shown record's review at the reader's event thresholds (key, review)."""
+_ARTEFACTS = "reader_artefacts"
+"""Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
 _RESTORED = "restored_reviews"
 """Session state: record keys whose uploaded earlier review has been taken over already."""
 EVENT_THRESHOLDS = (
@@ -54,6 +54,7 @@ EVENT_THRESHOLDS = (
     ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
 )
 """Sidebar event thresholds: RegionSettings field, label, lowest, highest, step, help."""
+MAX_ARTEFACTS_SHOWN = 20
 MAX_FAMILY_TEMPLATES = 12
 MAX_SUGGESTIONS = 5
 ANY_CLASS = "any"
@@ -65,8 +66,7 @@ def render_page() -> None:
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
-    review = apply_event_settings(review, render_event_settings(), record_key)
-    review = apply_reader_labels(review, record_key)
+    review = apply_reader_edits(review, record_key, render_event_settings())
     analysis = review.analysis
     reset_navigation(record_key)
     render_record_header(analysis)
@@ -139,18 +139,22 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
 
 
 def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
-    """Take an uploaded earlier review's corrections as the reader's, once per upload (undo can drop them)."""
+    """Take an uploaded earlier review's corrections and artefact marks as the reader's, once per upload (undo and
+    removal can drop them)."""
     if review.saved_labels is None:
         return
     restored = st.session_state.setdefault(_RESTORED, set())
     if record_key not in restored:
         restored.add(record_key)
         reader_labels(record_key).update(review.saved_labels)
+        reader_artefacts(record_key).extend(review.saved_artefacts)
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
+    marks = (f"; its {len(review.saved_artefacts)} artefact mark(s) are restored (ECG tab)"
+             if review.saved_artefacts else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
-                    f"are taken as corrections (Review labels tab){skipped}.")
+                    f"are taken as corrections (Review labels tab){marks}{skipped}.")
 
 
 def render_event_settings() -> RegionSettings:
@@ -180,18 +184,6 @@ def restore_event_defaults() -> None:
     for name, *_ in EVENT_THRESHOLDS:
         st.session_state.pop(f"event_{name}", None)
     st.session_state.pop("event_vf_detection", None)
-
-
-def apply_event_settings(review: loading.Review, settings: RegionSettings, record_key: tuple) -> loading.Review:
-    """The review with events found at the reader's thresholds (computed once per record and settings)."""
-    if settings == review.analysis.region_settings:
-        return review
-    key = (record_key, settings)
-    cached = st.session_state.get(_RESET)
-    if cached is None or cached[0] != key:
-        cached = (key, loading.change_event_settings(review, settings))
-        st.session_state[_RESET] = cached
-    return cached[1]
 
 
 def reset_navigation(record_key: tuple) -> None:
@@ -296,6 +288,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
                                          primary, disagreements, analysis.reviewed_mask),
                     config=CHART_CONFIG, key="detail_chart")
+    render_artefacts(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
     render_beat(review, model_reference, record_key, start_s, window_s)
@@ -407,17 +400,58 @@ def reader_labels(record_key: tuple) -> dict[int, str]:
     return st.session_state.setdefault(_READER_LABELS, {}).setdefault(record_key, {})
 
 
-def apply_reader_labels(review: loading.Review, record_key: tuple) -> loading.Review:
-    """The review with the reader's corrections applied (computed once per set of corrections)."""
-    labels = reader_labels(record_key)
-    if not labels:
+def apply_reader_edits(review: loading.Review, record_key: tuple, settings: RegionSettings) -> loading.Review:
+    """The review with the reader's corrections, artefact marks and event thresholds (computed once per set)."""
+    labels, marks = reader_labels(record_key), reader_artefacts(record_key)
+    if not labels and not marks and settings == review.analysis.region_settings:
         return review
-    key = (record_key, review.analysis.region_settings, tuple(sorted(labels.items())))
+    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks))
     cached = st.session_state.get(_RELABELLED)
     if cached is None or cached[0] != key:
-        cached = (key, loading.relabel_review(review, labels))
+        cached = (key, loading.edit_review(review, labels, marks, settings))
         st.session_state[_RELABELLED] = cached
     return cached[1]
+
+
+def reader_artefacts(record_key: tuple) -> list[tuple[int, int]]:
+    """The reader's artefact marks for the shown record ((start, stop) samples), kept for the session."""
+    return st.session_state.setdefault(_ARTEFACTS, {}).setdefault(record_key, [])
+
+
+def mark_window_as_artefact(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Callback: mark the detail window shown as artefact."""
+    fs, n = analysis.record.fs_hz, analysis.record.n_samples
+    marks = reader_artefacts(record_key)
+    marks.append((int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n)))
+    marks[:] = [tuple(m) for m in merge_intervals(np.array(marks, dtype=np.int64))]
+
+
+def remove_artefact(record_key: tuple, mark: tuple[int, int]) -> None:
+    """Callback: drop one artefact mark."""
+    marks = reader_artefacts(record_key)
+    if mark in marks:
+        marks.remove(mark)
+
+
+def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Marking the detail window as artefact (unreadable: no event there), and the marks made, each removable."""
+    columns = st.columns([2, 5])
+    columns[0].button("Mark this window as artefact", key=record_widget_key("mark_artefact", record_key),
+                      on_click=mark_window_as_artefact, args=(analysis, record_key, start_s, window_s),
+                      help="The stretch becomes unreadable: its beats take part in no event, and the readable time "
+                           "and the burdens leave it out. Saved in the annotation file as signal-quality marks.")
+    marks = reader_artefacts(record_key)
+    if not marks:
+        columns[1].caption("No stretch marked as artefact.")
+        return
+    fs = analysis.record.fs_hz
+    total = sum(b - a for a, b in marks) / fs
+    columns[1].caption(f"{len(marks)} stretch(es) marked as artefact, {charts.format_hms(total)} in all.")
+    for k, (a, b) in enumerate(marks[:MAX_ARTEFACTS_SHOWN]):
+        row = st.columns([5, 1])
+        row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
+        row[1].button("Remove", key=record_widget_key(f"remove_artefact_{a}_{b}", record_key),
+                      on_click=remove_artefact, args=(record_key, (a, b)))
 
 
 def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> None:
