@@ -61,9 +61,10 @@ MIN_FREE_BYTES = 50 * 2**20
 GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
-SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "ventricular_burden_pct",
-                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events", "readable_pct",
-                   "reviewed_beats", "model", "message")
+SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "heart_rate_min_bpm",
+                   "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s", "ventricular_burden_pct",
+                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events",
+                   "ventricular_tachycardia", "pauses", "readable_pct", "reviewed_beats", "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -408,6 +409,11 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
     counts = dict(zip(("N", "S", "V", "F", "Q"), s.beat_counts))
     events = sum(t.count for t in s.events if t.kind != "unreadable")
     return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
+            "heart_rate_min_bpm": finite_or_none(s.heart_rate_min_bpm, 0),
+            "heart_rate_mean_bpm": finite_or_none(s.heart_rate_mean_bpm, 0),
+            "heart_rate_max_bpm": finite_or_none(s.heart_rate_max_bpm, 0),
+            "longest_rr_s": finite_or_none(s.longest_rr_s, 2),
+            "ventricular_tachycardia": s.event("ventricular_tachycardia").count, "pauses": s.event("pause").count,
             "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),

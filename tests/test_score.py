@@ -138,6 +138,13 @@ def test_batch_summary_lists_each_record(scored):
     assert [r["record"] for r in rows] == list(GOOD)
     assert all(r["status"] == "scored" for r in rows)
     assert int(rows[1]["V"]) > 100  # 208: frequent PVCs
+    for row in rows:
+        summary = json.loads((out / row["record"] / f"{row['record']}_summary.json").read_text())
+        assert float(row["heart_rate_min_bpm"]) == round(summary["heart_rate_bpm"]["min"])
+        assert float(row["heart_rate_max_bpm"]) == round(summary["heart_rate_bpm"]["max"])
+        assert float(row["longest_rr_s"]) == round(summary["longest_rr_s"], 2)
+        assert int(row["pauses"]) == summary["events"]["pause"]["count"]
+        assert int(row["ventricular_tachycardia"]) == summary["events"]["ventricular_tachycardia"]["count"]
     assert read_table(out / BATCH_ERRORS) == []
 
 

@@ -408,7 +408,8 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
     key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks))
     cached = st.session_state.get(_RELABELLED)
     if cached is None or cached[0] != key:
-        cached = (key, loading.edit_review(review, labels, marks, settings))
+        with st.spinner("Finding the events again..."):
+            cached = (key, loading.edit_review(review, labels, marks, settings))
         st.session_state[_RELABELLED] = cached
     return cached[1]
 
