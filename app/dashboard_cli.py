@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from app.dashboard.uploads import MAX_UPLOAD_MB
+from app.event_settings import EVENTS_ENV, EventSettingsError, read_event_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_SCRIPT = REPO_ROOT / "app" / "dashboard" / "main.py"
@@ -35,11 +36,20 @@ def build_streamlit_command(port: int, address: str) -> list[str]:
               help="Port to serve the dashboard on.")
 @click.option("--address", default="localhost", show_default=True,
               help="Address to bind; anything but localhost makes the dashboard reachable from other machines.")
-def dashboard_command(port: int, address: str) -> None:
+@click.option("--events", "events_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Event thresholds the dashboard starts from (a file of 'ecg event-settings'), e.g. a "
+                   "laboratory's own; readers can still change them in the sidebar.")
+def dashboard_command(port: int, address: str, events_file: Path | None) -> None:
     """Start the clinician dashboard at http://ADDRESS:PORT (Ctrl+C stops it).
 
-    Example: ecg dashboard --port 8502
+    Example: ecg dashboard --port 8502 --events lab_events.toml
     """
+    if events_file is not None:
+        try:
+            read_event_settings(events_file)
+        except EventSettingsError as error:
+            raise click.BadParameter(str(error), param_hint="--events") from None
+        os.environ[EVENTS_ENV] = str(events_file.resolve())  # inherited by the server
     if address not in LOCAL_ADDRESSES:
         click.echo(f"Warning: binding to {address}: the dashboard (and any uploaded record) is reachable "
                    "from other machines.", err=True)

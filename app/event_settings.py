@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tomllib
 from pathlib import Path
 
 from pipeline.errors import EcgInputError
 from pipeline.regions import RegionSettings
+
+
+EVENTS_ENV = "ECG_EVENTS_FILE"
+"""Environment variable naming an event settings file whose values the dashboard starts from (``ecg dashboard
+--events FILE`` sets it)."""
 
 
 class EventSettingsError(EcgInputError):
@@ -53,6 +59,18 @@ def read_event_settings(path: str | Path) -> RegionSettings:
         return RegionSettings.from_dict(values)
     except ValueError as error:
         raise EventSettingsError(f"In the event settings file {path}: {error}") from None
+
+
+def read_default_event_settings() -> tuple[RegionSettings, str | None]:
+    """The settings of the file named by :data:`EVENTS_ENV` (the defaults when it is unset) and that file's path.
+
+    Raises
+    ------
+    EventSettingsError
+        As :func:`read_event_settings`.
+    """
+    path = os.environ.get(EVENTS_ENV)
+    return (read_event_settings(path), path) if path else (RegionSettings(), None)
 
 
 def override_event_settings(settings: RegionSettings, *, pause_s: float | None = None,

@@ -354,3 +354,25 @@ def test_marking_the_window_as_artefact_removes_its_events_until_the_mark_is_rem
     assert not at.exception
     assert len(frame_with(at, "confidence")) == len(analysis.regions)
     assert not any(b.label == "Remove" for b in at.button)
+
+
+def test_the_dashboard_starts_from_a_laboratory_s_event_thresholds(tmp_path, monkeypatch):
+    """``ecg dashboard --events FILE`` sets ECG_EVENTS_FILE; the sidebar starts from it and restores to it."""
+    from app.event_settings import EVENTS_ENV
+
+    path = tmp_path / "lab.toml"
+    path.write_text("pause_s = 12.0\nbradycardia_bpm = 40\n[fibrillation]\nenabled = false\n")
+    monkeypatch.setenv(EVENTS_ENV, str(path))
+    at = start_app()
+    assert at.number_input(key="event_pause_s").value == 12.0  # outside the usual range: the range widens
+    assert at.number_input(key="event_bradycardia_bpm").value == 40.0
+    assert at.checkbox(key="event_vf_detection").value is False
+    assert any("Defaults from lab.toml" in c.value for c in at.caption)
+    assert any("pause RR over 12 s" in c.value and "detection off" in c.value for c in at.caption)
+    at.number_input(key="event_pause_s").set_value(2.0).run()
+    at.button(key="event_defaults").click().run()
+    assert at.number_input(key="event_pause_s").value == 12.0
+    path.write_text("pause_s = -1\n")
+    at = start_app()
+    assert any("pause_s=-1.0" in e.value and "clinical defaults are used" in e.value for e in at.sidebar.error)
+    assert at.number_input(key="event_pause_s").value == 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
@@ -217,3 +218,23 @@ def test_event_settings_prints_a_file_that_score_and_evaluate_regions_accept(tmp
     summary = json.loads((tmp_path / "regions" / "232_summary.json").read_text())
     _, reference = reference_regions(read_record(excerpts_dir / "232", annotator="atr"), expected)
     assert summary["events"]["pause"]["count"] == reference.event("pause").count
+
+
+def test_dashboard_checks_its_event_file_before_starting(tmp_path, monkeypatch):
+    """``ecg dashboard --events``: a bad file is a usage error; a good one is handed to the server."""
+    from app import dashboard_cli
+    from app.event_settings import EVENTS_ENV
+
+    started = {}
+    monkeypatch.setattr(dashboard_cli.os, "execv", lambda path, argv: started.update(env=os.environ.get(EVENTS_ENV)))
+    monkeypatch.setattr(dashboard_cli.os, "chdir", lambda path: None)
+    monkeypatch.setenv(EVENTS_ENV, "")  # unset for the dashboard; the command's own setting is undone afterwards
+    bad = tmp_path / "bad.toml"
+    bad.write_text("pause = 3\n")
+    result = run("dashboard", "--events", str(bad))
+    assert result.exit_code == 2 and "unknown setting(s) pause" in result.output and not started
+    good = tmp_path / "good.toml"
+    good.write_text("pause_s = 3\n")
+    result = run("dashboard", "--events", str(good))
+    assert result.exit_code == 0, result.output
+    assert started["env"] == str(good.resolve())

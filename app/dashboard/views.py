@@ -10,6 +10,7 @@ import functools
 import logging
 import zlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -17,7 +18,7 @@ import streamlit as st
 from app.analysis import family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
-from app.event_settings import describe_thresholds
+from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
@@ -158,10 +159,18 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
 
 
 def render_event_settings() -> RegionSettings:
-    """The event thresholds a reader may change, in the sidebar (the clinical defaults until changed)."""
-    defaults = RegionSettings()
+    """The event thresholds a reader may change, in the sidebar (the clinical defaults, or those of the file given
+    to ``ecg dashboard --events``, until changed)."""
+    try:
+        defaults, source = read_default_event_settings()
+    except EventSettingsError as error:
+        st.sidebar.error(f"{error} The clinical defaults are used.")
+        defaults, source = RegionSettings(), None
     with st.sidebar.expander("Event thresholds"):
-        values = {name: st.number_input(label, min_value=low, max_value=high, value=getattr(defaults, name),
+        if source is not None:
+            st.caption(f"Defaults from {Path(source).name}.")
+        values = {name: st.number_input(label, min_value=min(low, getattr(defaults, name)),
+                                        max_value=max(high, getattr(defaults, name)), value=getattr(defaults, name),
                                         step=step, key=f"event_{name}", help=help_text)
                   for name, label, low, high, step, help_text in EVENT_THRESHOLDS}
         detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", value=defaults.fibrillation.enabled,
