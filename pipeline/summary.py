@@ -202,10 +202,13 @@ def summarize_record(
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0
     counts = tuple(int(np.count_nonzero(context.classes == k)) for k in range(len(AAMI_CLASSES)))
     minute, mean, peak, trend = summarize_heart_rate(context, summary_settings)
-    minute_at, peak_at = time_heart_rate_extremes(context, summary_settings.hr_window_s)
+    per_window = binned_rates(context, summary_settings.hr_window_s) if len(context.samples) else np.empty(0)
+    minute_at, peak_at = time_heart_rate_extremes(per_window, summary_settings.hr_window_s)
     longest_rr, longest_rr_at = find_longest_interval(context)
+    unreadable = region_intervals(regions, "unreadable")
+    af = subtract_intervals(region_intervals(regions, "atrial_fibrillation"), unreadable)  # not AF time: noise
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
-    af_s = intervals_overlap_s(readable_intervals(regions, "atrial_fibrillation"), 0.0, duration_s, fs_hz)
+    af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
     hrv = compute_hrv(context, regions, hrv_settings)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
@@ -231,7 +234,7 @@ def summarize_record(
         heart_rate_max_time_s=peak_at,
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
-        hourly=summarize_hours(context, regions, duration_s, summary_settings),
+        hourly=summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af),
     )
 
 
@@ -267,12 +270,12 @@ def binned_rates(context: BeatContext, window_s: float) -> np.ndarray:
     return np.where(covered >= 0.5 * window_s, rates, np.nan)
 
 
-def time_heart_rate_extremes(context: BeatContext, window_s: float) -> tuple[float, float]:
-    """Start (s) of the ``window_s`` window with the lowest and with the highest rate (the first when tied)."""
-    rates = binned_rates(context, window_s) if len(context.samples) else np.empty(0)
-    if not np.any(np.isfinite(rates)):
+def time_heart_rate_extremes(per_window: np.ndarray, window_s: float) -> tuple[float, float]:
+    """Start (s) of the window with the lowest and with the highest rate (the first when tied) among the
+    ``window_s`` windows' rates :func:`binned_rates` gives; NaN, NaN when none is known."""
+    if not np.any(np.isfinite(per_window)):
         return float("nan"), float("nan")
-    return float(np.nanargmin(rates) * window_s), float(np.nanargmax(rates) * window_s)
+    return float(np.nanargmin(per_window) * window_s), float(np.nanargmax(per_window) * window_s)
 
 
 def find_longest_interval(context: BeatContext) -> tuple[float, float]:
@@ -284,10 +287,12 @@ def find_longest_interval(context: BeatContext) -> tuple[float, float]:
     return float(context.rr_s[k]), float(context.samples[k] / context.fs_hz)
 
 
-def summarize_hours(context: BeatContext, regions: list[Region], duration_s: float,
-                    settings: SummarySettings, hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
+def summarize_hours(context: BeatContext, regions: list[Region], duration_s: float, per_window: np.ndarray,
+                    window_s: float, unreadable: np.ndarray, af: np.ndarray,
+                    hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
     """The hourly table (:class:`HourSummary`): beats by the hour of their sample, events by the hour they start
-    in, AF and unreadable time by overlap."""
+    in, unreadable and AF time (``unreadable``, ``af``: [start, stop) sample rows) by overlap; heart-rate extremes
+    from the ``window_s`` windows' rates ``per_window`` (:func:`binned_rates`)."""
     fs = context.fs_hz
     n_hours = max(int(math.ceil(duration_s / hour_s)), 1)
     beat_hour = np.minimum((context.samples / fs // hour_s).astype(np.int64), n_hours - 1)
@@ -297,9 +302,7 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
     np.add.at(counts, (beat_hour, context.classes), 1)
     beats_rr = np.bincount(interval_hour, minlength=n_hours)
     time_rr = np.bincount(interval_hour, weights=rr_s, minlength=n_hours)
-    per_window = binned_rates(context, settings.hr_window_s) if len(context.samples) else np.empty(0)
-    window_hour = np.minimum((np.arange(len(per_window)) * settings.hr_window_s // hour_s).astype(np.int64),
-                             n_hours - 1)
+    window_hour = np.minimum((np.arange(len(per_window)) * window_s // hour_s).astype(np.int64), n_hours - 1)
     region_hour = np.minimum(np.array([int(r.start / fs // hour_s) for r in regions], np.int64), n_hours - 1)
     kinds = np.array([r.kind for r in regions], dtype=object)
 
@@ -309,8 +312,6 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
 
     ventricular, supraventricular = starting(RUN_EVENTS["ventricular"]), starting(RUN_EVENTS["supraventricular"])
     pauses = starting(("pause",))
-    unreadable = merge_intervals([(r.start, r.stop) for r in regions if r.kind == "unreadable"])
-    af = readable_intervals(regions, "atrial_fibrillation")
     rows = []
     for h in range(n_hours):
         start, stop = h * hour_s, min((h + 1) * hour_s, duration_s)
@@ -327,12 +328,9 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
     return tuple(rows)
 
 
-def readable_intervals(regions: list[Region], kind: str) -> np.ndarray:
-    """[start, stop) samples of the regions of ``kind`` outside the unreadable ones (an AF episode may continue
-    through a short unreadable stretch, :mod:`pipeline.regions`; that stretch is not AF time)."""
-    own = merge_intervals([(r.start, r.stop) for r in regions if r.kind == kind])
-    unreadable = merge_intervals([(r.start, r.stop) for r in regions if r.kind == "unreadable"])
-    return subtract_intervals(own, unreadable)
+def region_intervals(regions: list[Region], kind: str) -> np.ndarray:
+    """[start, stop) samples of the regions of ``kind``, merged."""
+    return merge_intervals([(r.start, r.stop) for r in regions if r.kind == kind])
 
 
 def intervals_overlap_s(intervals: np.ndarray, start_s: float, stop_s: float, fs_hz: float) -> float:
@@ -377,11 +375,9 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
 def summary_to_dict(summary: RecordSummary) -> dict:
     """JSON-ready content of a summary (NaN becomes null)."""
     def clean(value):
-        if isinstance(value, float):
-            return None if math.isnan(value) else round(value, 3)
         if isinstance(value, tuple):
             return [clean(v) for v in value]
-        return value
+        return round_or_none(value, 3) if isinstance(value, float) else value
 
     return {
         "duration_s": clean(summary.duration_s),
@@ -410,11 +406,14 @@ def summary_to_dict(summary: RecordSummary) -> dict:
 
 def hour_to_dict(hour: HourSummary) -> dict:
     """One row of the hourly table, JSON- and CSV-ready (NaN becomes None; beats per class as ``beats_N``...)."""
-    def clean(value: float):
-        return None if math.isnan(value) else round(value, 1)
-
     return {"start_s": hour.start_s, "duration_s": round(hour.duration_s, 3), "readable_s": hour.readable_s,
             "beats": hour.n_beats, **{f"beats_{c}": n for c, n in zip(AAMI_CLASSES, hour.beat_counts)},
-            "heart_rate_min_bpm": clean(hour.heart_rate_min_bpm), "heart_rate_mean_bpm": clean(hour.heart_rate_mean_bpm),
-            "heart_rate_max_bpm": clean(hour.heart_rate_max_bpm), "ventricular_runs": hour.ventricular_runs,
+            "heart_rate_min_bpm": round_or_none(hour.heart_rate_min_bpm, 1),
+            "heart_rate_mean_bpm": round_or_none(hour.heart_rate_mean_bpm, 1),
+            "heart_rate_max_bpm": round_or_none(hour.heart_rate_max_bpm, 1), "ventricular_runs": hour.ventricular_runs,
             "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s}
+
+
+def round_or_none(value: float, digits: int) -> float | None:
+    """``value`` rounded, None when it is NaN (for JSON and CSV)."""
+    return None if math.isnan(value) else round(value, digits)

@@ -433,7 +433,7 @@ def mark_window_as_artefact(analysis, record_key: tuple, start_s: float, window_
     fs, n = analysis.record.fs_hz, analysis.record.n_samples
     marks = reader_artefacts(record_key)
     marks.append((int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n)))
-    marks[:] = [tuple(m) for m in merge_intervals(np.array(marks, dtype=np.int64))]
+    marks[:] = [(int(a), int(b)) for a, b in merge_intervals(np.array(marks, dtype=np.int64))]
 
 
 def remove_artefact(record_key: tuple, mark: tuple[int, int]) -> None:
