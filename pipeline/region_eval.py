@@ -636,16 +636,19 @@ def format_markdown(report: RegionReport, title: str = "Region evaluation") -> s
 
 
 def format_timing(report: RegionReport) -> str:
-    """One line: median region-finding time against detection and against read + quality + detection."""
+    """One line: median time of region finding with the record summary, against detection and against read +
+    quality + detection. (The summary's heart-rate variability is most of it; region finding alone, against the
+    whole analysis, is ``benchmarks/region_cost.py``'s figure.)"""
     if not report.evaluations:
         return "Timing: no record evaluated."
     region = np.array([e.region_s for e in report.evaluations])
     detection = np.array([e.detection_s for e in report.evaluations])
     whole = detection + np.array([e.preparation_s for e in report.evaluations])
-    return (f"Timing (median per record, wall clock): region finding {1000 * np.median(region):.1f} ms, "
+    return (f"Timing (median per record, wall clock): region finding and summary {1000 * np.median(region):.1f} ms, "
             f"detection {1000 * np.median(detection):.1f} ms, read + quality + detection "
-            f"{1000 * np.median(whole):.1f} ms; region finding is {100 * np.median(region / detection):.1f}% of "
-            f"detection and {100 * np.median(region / whole):.1f}% of read + quality + detection.")
+            f"{1000 * np.median(whole):.1f} ms; region finding and summary are "
+            f"{100 * np.median(region / detection):.1f}% of detection and {100 * np.median(region / whole):.1f}% of "
+            "read + quality + detection (region finding alone: benchmarks/region_cost.py).")
 
 
 def format_record_table(report: RegionReport) -> str:
