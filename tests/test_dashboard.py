@@ -324,6 +324,8 @@ def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
     assert tallied(at, "Pause") == raised.summary.event("pause").count
     assert any("pause RR over 3 s" in c.value for c in at.caption)
     assert len(frame_with(at, "confidence")) == len(raised.regions)
+    at.number_input(key="event_vt_rate_bpm").set_value(150.0).run()
+    assert any("3 or more beats over 150/100 bpm" in c.value for c in at.caption)
     at.number_input(key="event_tachycardia_bpm").set_value(60.0).run()
     at.number_input(key="event_bradycardia_bpm").set_value(70.0).run()
     assert not at.exception and any("bradycardia_bpm < tachycardia_bpm" in w.value for w in at.warning)

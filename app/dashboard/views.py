@@ -52,6 +52,8 @@ EVENT_THRESHOLDS = (
      "2.0 s is the usual Holter threshold; guidelines single out pauses over 3 s."),
     ("bradycardia_bpm", "Bradycardia: heart rate under (bpm)", 20.0, 90.0, 5.0, "50 bpm (ACC/AHA/HRS 2018)."),
     ("tachycardia_bpm", "Tachycardia: heart rate over (bpm)", 60.0, 220.0, 5.0, "100 bpm."),
+    ("vt_rate_bpm", "Ventricular tachycardia: runs faster than (bpm)", 60.0, 250.0, 5.0,
+     "100 bpm (AHA/ACC/HRS 2017); slower ventricular runs are idioventricular rhythm."),
     ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
 )
 """Sidebar event thresholds: RegionSettings field, label, lowest, highest, step, help."""
