@@ -428,8 +428,8 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
 
     Only spans of ``unreadable_kinds`` and a reader's artefact marks (:data:`pipeline.quality.ARTEFACT_KIND`)
-    count towards unreadable stretches; all spans lower the per-beat confidence. Ventricular flutter/fibrillation stretches are taken out of the
-    unreadable ones, and their beats are not readable.
+    count towards unreadable stretches; all spans lower the per-beat confidence. Ventricular
+    flutter/fibrillation stretches are taken out of the unreadable ones, and their beats are not readable.
     """
     if not fs_hz > 0:
         raise ValueError(f"Received fs_hz={fs_hz}; expected a positive sampling rate in Hz.")
