@@ -6,7 +6,9 @@ The detector is an offline, two-lead refinement of the Pan-Tompkins family:
    moving-window integration, square root (a linear-amplitude slope envelope, so that small
    aberrant beats are not squashed by squaring);
 2. per lead, normalisation by the local beat level (median over 8 s of the 1.5 s running
-   maximum), which follows amplitude changes and electrode problems within seconds;
+   maximum), which follows amplitude changes and electrode problems within seconds; the
+   running medians mirror the signal at the record's ends (a record that opens in a pause is
+   not normalised by the level of that pause, whose noise would then pass for beats);
 3. leads combined by a weighted mean, each lead weighted by the inverse of its local noise
    floor (3 s running median) and penalised where its envelope departs from the lead's
    record-wide level (artefacts, saturation, drop-outs);
@@ -234,7 +236,12 @@ def _running_max(coarse: np.ndarray, width: float) -> np.ndarray:
 
 
 def _running_median(coarse: np.ndarray, width: float) -> np.ndarray:
-    return scipy.ndimage.median_filter(coarse, size=(max(1, int(width)), 1), mode="nearest")
+    """Running median; the ends are mirrored, so the first and last half-windows use real values only.
+
+    Repeating the edge value instead ("nearest") filled half the window at a record's start with its first
+    block: record 232 opens with a 1.4 s pause, whose noise level then became the beat level there.
+    """
+    return scipy.ndimage.median_filter(coarse, size=(max(1, int(width)), 1), mode="reflect")
 
 
 def find_candidates(combined: np.ndarray, fs_hz: float,

@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.detect import DetectorSettings, detect_r_peaks
 from pipeline.errors import SamplingRateError
+from pipeline.labels import is_beat_symbol
 from pipeline.records import read_record, resample_signal
 from pipeline.scoring import DetectionCounts, compare_beats, count_detections
 from pipeline.splits import MITDB_RECORDS
@@ -28,6 +29,15 @@ def test_excerpts_detected_almost_perfectly(excerpts_dir, name):
     record = read_record(excerpts_dir / name)
     counts = score_record(record, detect(record).samples, start_s=0.0)
     assert counts.sensitivity >= 0.98 and counts.positive_predictivity >= 0.98, counts
+
+
+def test_no_beats_in_the_pause_that_opens_a_record(excerpts_dir):
+    """232 opens with 1.4 s of baseline before its first beat; its noise must not pass for beats."""
+    record = read_record(excerpts_dir / "232")
+    first_reference_s = record.annotations.samples[is_beat_symbol(record.annotations.symbols)][0] / record.fs_hz
+    samples = detect(record).samples
+    assert first_reference_s > 1.3
+    assert samples[0] / record.fs_hz == pytest.approx(first_reference_s, abs=0.05), samples[:4] / record.fs_hz
 
 
 @pytest.mark.slow
