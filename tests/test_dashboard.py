@@ -151,6 +151,7 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
     # one more beat, from the ECG tab's beat picker
     beat = at.selectbox(key="beat_choice").value
     current = picker(at, "Correct this beat's class").value
+    assert current == ("N" if members[beat] else analysis.classes[beat])  # the picker follows a family relabel
     new_class = next(c for c in AAMI_CLASSES if c not in (current, analysis.classes[beat]))
     picker(at, "Correct this beat's class").select(new_class)
     at.button(key="relabel_beat").click().run()

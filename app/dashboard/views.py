@@ -393,10 +393,12 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     columns = st.columns([3, 2])
+    # the beat's class is part of the key: a picker kept from before a family relabel would show the old class
+    picker_key = record_widget_key(f"beat_class_{index}_{details['class']}", record_key)
     columns[0].selectbox("Correct this beat's class", AAMI_CLASSES, index=AAMI_CLASSES.index(details["class"]),
-                         format_func=charts.CLASS_NAMES.get, key=record_widget_key(f"beat_class_{index}", record_key))
-    columns[1].button("Relabel beat", key="relabel_beat", on_click=relabel_beat, args=(review.analysis, record_key,
-                                                                                      index))
+                         format_func=charts.CLASS_NAMES.get, key=picker_key)
+    columns[1].button("Relabel beat", key="relabel_beat", on_click=relabel_beat,
+                      args=(review.analysis, record_key, index, picker_key))
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
         render_attention(analysis, model_reference, index)
 
@@ -475,10 +477,9 @@ def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> 
         del stored[index]
 
 
-def relabel_beat(analysis, record_key: tuple, index: int) -> None:
-    """Callback: give the chosen beat the class picked for it."""
-    store_reader_labels(analysis, record_key, {index: st.session_state[record_widget_key(f"beat_class_{index}",
-                                                                                        record_key)]})
+def relabel_beat(analysis, record_key: tuple, index: int, picker_key: str) -> None:
+    """Callback: give the chosen beat the class picked for it in the widget ``picker_key``."""
+    store_reader_labels(analysis, record_key, {index: st.session_state[picker_key]})
 
 
 def relabel_family(analysis, record_key: tuple) -> None:
