@@ -28,6 +28,7 @@ from pipeline.detect import detect_record_peaks
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
+from pipeline.records import keep_leads
 from pipeline.regions import Region, RegionSettings, merge_intervals, regions_to_rows, subtract_intervals
 from pipeline.region_eval import annotated_beats, find_record_regions, flag_record_regions, summarize_labelled_record
 from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
@@ -101,7 +102,8 @@ class RecordAnalysis:
 
 def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings = RegionSettings()
                    ) -> RecordAnalysis:
-    """Quality, beats, classes, regions and summary of ``record`` with ``model``."""
+    """Quality, beats, classes, regions and summary of ``record`` with ``model`` (on two of its leads at most)."""
+    record = keep_leads(record)
     timings = {}
     started = time.perf_counter()
     detection = detect_record_peaks(record)
@@ -300,6 +302,7 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
     return {
         "record": record.name,
         "leads": list(record.lead_names),
+        "unused_leads": list(record.unused_leads),
         "primary_lead": record.lead_names[record.primary_lead],
         "fs_hz": record.fs_hz,
         "source_fs_hz": record.source_fs_hz,

@@ -18,7 +18,7 @@ import numpy as np
 from pipeline.clean import clean_signal
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import write_detection_annotations
-from pipeline.records import read_record
+from pipeline.records import describe_leads, read_record
 from pipeline.types import Detection, QualitySpan, Record
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ class RecordSummary:
     duration_s : float
         Length of the recording.
     lead_names : tuple of str
-        ECG leads read.
+        ECG leads analysed (two at most: :func:`pipeline.records.choose_leads`).
+    unused_leads : tuple of str
+        The file's other ECG leads.
     primary_lead : str
         Lead used as the main one.
     fs_hz, source_fs_hz : float
@@ -64,6 +66,7 @@ class RecordSummary:
     mean_heart_rate_bpm: float | None
     median_qrs_amplitude_mv: float | None
     quality_spans: tuple[QualitySpan, ...] | None
+    unused_leads: tuple[str, ...] = ()
 
 
 def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSummary:
@@ -88,6 +91,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         mean_heart_rate_bpm=compute_mean_heart_rate(detection),
         median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
         quality_spans=assess_quality(record, detection.samples),
+        unused_leads=record.unused_leads,
     )
 
 
@@ -128,13 +132,14 @@ def load_quality_module() -> ModuleType | None:
 
 def format_summary(summary: RecordSummary) -> str:
     """A few human-readable lines about one record."""
-    leads = " ".join(f"{n}*" if n == summary.primary_lead else n for n in summary.lead_names)
+    leads = describe_leads(tuple(f"{n}*" if n == summary.primary_lead else n for n in summary.lead_names),
+                           summary.unused_leads)
     rate = "-" if summary.mean_heart_rate_bpm is None else f"{summary.mean_heart_rate_bpm:.1f} bpm"
     amplitude = "-" if summary.median_qrs_amplitude_mv is None else f"{summary.median_qrs_amplitude_mv:.2f} mV"
     beats = f"{len(summary.detection)}" + (f" ({summary.detection.reason})" if summary.detection.reason else "")
     return "\n".join([
-        f"{summary.name}: {summary.duration_s:.1f} s, leads {leads} (* primary), {summary.fs_hz:g} Hz "
-        f"(file {summary.source_fs_hz:g} Hz)",
+        f"{summary.name}: {summary.duration_s:.1f} s, leads {leads} "
+        f"(* primary), {summary.fs_hz:g} Hz (file {summary.source_fs_hz:g} Hz)",
         f"  beats detected: {beats}; mean heart rate: {rate}; median QRS amplitude ({summary.primary_lead}): "
         f"{amplitude}",
         f"  quality: {format_quality(summary)}",
@@ -163,6 +168,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "record": summary.name,
         "duration_s": round(summary.duration_s, 3),
         "leads": list(summary.lead_names),
+        "unused_leads": list(summary.unused_leads),
         "primary_lead": summary.primary_lead,
         "fs_hz": summary.fs_hz,
         "source_fs_hz": summary.source_fs_hz,

@@ -77,7 +77,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     s, record = analysis.summary, analysis.record
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
     lines = [
-        f"Duration {format_clock(s.duration_s)}   leads {', '.join(record.lead_names)}   "
+        f"Duration {format_clock(s.duration_s)}   leads {', '.join(record.lead_names)}"
+        f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
         f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,6 +59,15 @@ _NON_ECG_NAME = re.compile(
     r"(abp|art|pap|cvp|resp|pleth|spo2|sao2|eeg|emg|eog|temp|flow|thor|abd|press|pulse|co2|bp|edr)",
     re.IGNORECASE,
 )
+ANALYSIS_LEADS = 2
+"""Leads analysed: the primary and one other, the two the classifier was trained on (MIT-BIH's MLII and, mostly, V1)."""
+
+MIN_LEAD_PTP_MV = 0.05
+"""A lead whose peak-to-peak stays under this is flat (the detector's own limit for a dead lead)."""
+
+_PRECORDIAL_NAME = re.compile(r"^(?:MLV|MV|CM|CC|C|V)([1-6])$", re.IGNORECASE)
+"""V1-V6 and their modified, Holter and European forms (MLV1, CM5, CC5, C1); the group is the position."""
+
 _UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
 
 
@@ -68,6 +78,7 @@ def read_record(
     annotator: str | None = "atr",
     target_fs_hz: float = INTERNAL_FS_HZ,
     min_duration_s: float = MIN_DURATION_S,
+    max_leads: int | None = ANALYSIS_LEADS,
 ) -> Record:
     """Read a WFDB record (``DIR/NAME``, no extension) or an EDF file, validated and resampled.
 
@@ -85,6 +96,9 @@ def read_record(
         Internal sampling rate to resample to.
     min_duration_s : float
         Shortest signal accepted.
+    max_leads : int or None
+        Most ECG leads to keep (:func:`choose_leads`: the primary, then V1, V2, ... among the leads with signal);
+        the others are named in ``Record.unused_leads``. ``None`` keeps every ECG lead.
 
     Returns
     -------
@@ -99,7 +113,8 @@ def read_record(
     """
     path = Path(path)
     if path.suffix.lower() == ".edf":
-        return _read_edf(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s)
+        return _read_edf(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
+                         max_leads=max_leads)
     if path.suffix == ".hea":
         path = path.with_suffix("")
     header = read_header(path)
@@ -114,18 +129,20 @@ def read_record(
     primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
     signal_mv = _read_signal_mv(path, header, ecg_columns)
     _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
-    signal_mv = resample_signal(signal_mv, float(header.fs), target_fs_hz)
+    names = tuple(header.sig_name[c] for c in ecg_columns)
+    kept = _keep_columns(signal_mv, names, ecg_columns.index(primary), max_leads)
     annotations = None
     if annotator is not None and _with_extension(path, annotator).exists():
         annotations = read_annotations(path, annotator, source_fs_hz=float(header.fs), target_fs_hz=target_fs_hz)
     return Record(
         name=path.name,
-        signal_mv=signal_mv,
+        signal_mv=resample_signal(signal_mv[:, kept], float(header.fs), target_fs_hz),
         fs_hz=float(target_fs_hz),
-        lead_names=tuple(header.sig_name[c] for c in ecg_columns),
-        primary_lead=ecg_columns.index(primary),
+        lead_names=tuple(names[c] for c in kept),
+        primary_lead=kept.index(ecg_columns.index(primary)),
         source_fs_hz=float(header.fs),
         annotations=annotations,
+        unused_leads=tuple(name for c, name in enumerate(names) if c not in kept),
     )
 
 
@@ -189,6 +206,80 @@ def _choose_primary(sig_names: list[str], ecg_columns: list[int], lead: str | in
     raise NoEcgLeadError(
         f"Record {name}: received lead {lead!r}; expected one of {[sig_names[c] for c in ecg_columns]}."
     )
+
+
+def choose_leads(lead_names: tuple[str, ...], primary_lead: int, max_leads: int = ANALYSIS_LEADS,
+                 has_signal: tuple[bool, ...] | None = None) -> list[int]:
+    """Columns to analyse, in file order: the primary lead and the leads most like MIT-BIH's second lead.
+
+    MIT-BIH's second lead, the classifier's second input, is V1 in 40 of its 48 records (V2, V4 or V5 in the
+    others), so the precordial leads come next, V1 first and V6 last, then the other leads in file order. Leads
+    without signal (``has_signal`` False: missing or flat throughout) come last.
+
+    Examples
+    --------
+    >>> choose_leads(("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"), 1)
+    [1, 6]
+    >>> choose_leads(("CM5", "CM1", "ML2"), 2)
+    [1, 2]
+    >>> choose_leads(("II", "V1", "V2"), 0, has_signal=(True, False, True))
+    [0, 2]
+    >>> choose_leads(("ECG1", "ECG2", "ECG3"), 0)
+    [0, 1]
+    """
+    present = has_signal if has_signal is not None else (True,) * len(lead_names)
+    others = [c for c in range(len(lead_names)) if c != primary_lead]
+    others.sort(key=lambda c: (not present[c], _precordial_position(lead_names[c]), c))
+    return sorted([primary_lead] + others[: max(max_leads - 1, 0)])
+
+
+def _precordial_position(name: str) -> int:
+    """1-6 for a precordial lead (V1 ... V6 and their Holter forms), 7 for any other lead."""
+    match = _PRECORDIAL_NAME.match(name.strip().replace(" ", ""))
+    return int(match.group(1)) if match else 7
+
+
+def find_leads_with_signal(signal_mv: np.ndarray) -> tuple[bool, ...]:
+    """Per lead: not missing throughout and not flat (peak-to-peak of at least :data:`MIN_LEAD_PTP_MV`)."""
+    return tuple(bool(np.isfinite(column).any() and np.nanmax(column) - np.nanmin(column) >= MIN_LEAD_PTP_MV)
+                 for column in np.asarray(signal_mv).T)
+
+
+def _keep_columns(signal_mv: np.ndarray, names: tuple[str, ...], primary: int, max_leads: int | None) -> list[int]:
+    """Columns of ``signal_mv`` to keep (all when ``max_leads`` is None or not exceeded); logs what is left out."""
+    if max_leads is None or len(names) <= max_leads:
+        return list(range(len(names)))
+    kept = choose_leads(names, primary, max_leads, find_leads_with_signal(signal_mv))
+    logger.info("analysing leads %s; %d other ECG leads left out", ", ".join(names[c] for c in kept),
+                len(names) - len(kept))
+    return kept
+
+
+def describe_leads(lead_names: tuple[str, ...], unused_leads: tuple[str, ...] = ()) -> str:
+    """The leads analysed, and those of the file that are not.
+
+    >>> describe_leads(("II", "V1"), ("I", "III"))
+    'II, V1 (of 4 ECG leads; not analysed: I, III)'
+    """
+    text = ", ".join(lead_names)
+    if unused_leads:
+        text += f" (of {len(lead_names) + len(unused_leads)} ECG leads; not analysed: {', '.join(unused_leads)})"
+    return text
+
+
+def keep_leads(record: Record, max_leads: int = ANALYSIS_LEADS) -> Record:
+    """The record with only the leads :func:`choose_leads` picks; the others are named in ``unused_leads``.
+
+    For records built in memory; :func:`read_record` chooses the same way while reading. A record with
+    ``max_leads`` leads or fewer is returned as it is.
+    """
+    kept = _keep_columns(record.signal_mv, record.lead_names, record.primary_lead, max_leads)
+    if len(kept) == len(record.lead_names):
+        return record
+    unused = tuple(name for c, name in enumerate(record.lead_names) if c not in kept)
+    return replace(record, signal_mv=np.ascontiguousarray(record.signal_mv[:, kept]),
+                   lead_names=tuple(record.lead_names[c] for c in kept), primary_lead=kept.index(record.primary_lead),
+                   unused_leads=record.unused_leads + unused)
 
 
 def _with_extension(path: Path, extension: str) -> Path:
@@ -289,7 +380,8 @@ def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digita
             )
 
 
-def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float) -> Record:
+def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
+              max_leads: int | None) -> Record:
     if not path.exists():
         raise RecordNotFoundError(f"EDF file {path} does not exist; expected an EDF file NAME.edf.")
     _check_edf_size(path)
@@ -309,14 +401,17 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     scale = np.array([_UNIT_TO_MV[(rec.units[c] or "").strip().lower()] for c in ecg_columns])
     signal_mv = (rec.p_signal[:, ecg_columns] * scale).astype(np.float32)
     _check_duration(signal_mv.shape[0], float(rec.fs), min_duration_s, path.name)
+    names = tuple(rec.sig_name[c] for c in ecg_columns)
+    kept = _keep_columns(signal_mv, names, ecg_columns.index(primary), max_leads)
     return Record(
         name=path.stem,
-        signal_mv=resample_signal(signal_mv, float(rec.fs), target_fs_hz),
+        signal_mv=resample_signal(signal_mv[:, kept], float(rec.fs), target_fs_hz),
         fs_hz=float(target_fs_hz),
-        lead_names=tuple(rec.sig_name[c] for c in ecg_columns),
-        primary_lead=ecg_columns.index(primary),
+        lead_names=tuple(names[c] for c in kept),
+        primary_lead=kept.index(ecg_columns.index(primary)),
         source_fs_hz=float(rec.fs),
         annotations=None,
+        unused_leads=tuple(name for c, name in enumerate(names) if c not in kept),
     )
 
 

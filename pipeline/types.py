@@ -67,6 +67,8 @@ class Record:
         Sampling rate of the file before resampling.
     annotations : Annotations or None
         Reference annotations, when the record has them.
+    unused_leads : tuple of str
+        ECG leads of the file left out of ``signal_mv`` (see :func:`pipeline.records.keep_leads`).
     """
 
     name: str
@@ -76,6 +78,7 @@ class Record:
     primary_lead: int
     source_fs_hz: float
     annotations: Annotations | None = None
+    unused_leads: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:

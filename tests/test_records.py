@@ -27,8 +27,9 @@ from pipeline.errors import (
     UnsupportedFormatError,
 )
 from pipeline.quality import find_quality_spans
-from pipeline.records import read_record, write_annotations, write_edf, write_record
+from pipeline.records import keep_leads, read_record, write_annotations, write_edf, write_record
 from pipeline.types import Annotations
+from tests.twelve_lead import TWELVE_LEADS, write_twelve_lead_record
 
 FS_HZ = 360.0
 EXCERPT_SAMPLES = 108_000  # the bundled excerpts hold the first 5 minutes
@@ -290,3 +291,50 @@ def test_microvolt_header_is_read_in_millivolts(tmp_path, excerpt_100):
     assert back.lead_names == ("MLII", "V5")
     np.testing.assert_allclose(back.signal_mv, signal, atol=1e-6)
     assert 0.5 < back.signal_mv[:, 0].max() < 5.0  # R waves still point up, in mV rather than uV
+
+
+# --- records with more leads than the analysis takes -------------------------------------------------------------
+
+
+def test_a_twelve_lead_record_is_read_as_ii_and_v1_with_the_others_named(tmp_path, excerpts_dir):
+    path = write_twelve_lead_record(excerpts_dir, tmp_path)
+    excerpt = read_record(excerpts_dir / "119")
+
+    record = read_record(path)
+
+    assert record.lead_names == ("II", "V1") and record.primary_lead == 0
+    assert record.unused_leads == tuple(lead for lead in TWELVE_LEADS if lead not in ("II", "V1"))
+    np.testing.assert_allclose(record.signal_mv, excerpt.signal_mv, atol=0.006)  # one 212-format step: 5 mV / 1000
+    every = read_record(path, max_leads=None)
+    assert every.lead_names == TWELVE_LEADS and every.lead_names[every.primary_lead] == "II" and not every.unused_leads
+
+
+def test_a_flat_v1_gives_way_to_the_next_precordial_lead(tmp_path, excerpts_dir):
+    record = read_record(write_twelve_lead_record(excerpts_dir, tmp_path, flat=("V1",)))
+    assert record.lead_names == ("II", "V2") and "V1" in record.unused_leads
+
+
+def test_a_chosen_primary_lead_is_kept_with_v1(tmp_path, excerpts_dir):
+    record = read_record(write_twelve_lead_record(excerpts_dir, tmp_path), lead="V5")
+    assert record.lead_names == ("V1", "V5") and record.primary_lead == 1
+
+
+def test_a_three_lead_holter_edf_keeps_the_primary_and_the_v1_like_lead(tmp_path, excerpts_dir):
+    excerpt = read_record(excerpts_dir / "119")
+    mlii, v1 = excerpt.signal_mv[:20 * 360, 0], excerpt.signal_mv[:20 * 360, 1]
+    path = write_edf(tmp_path / "holter.edf", np.stack([0.9 * mlii, v1, mlii], axis=1), FS_HZ, ("CM5", "CM1", "ML2"))
+
+    record = read_record(path)
+
+    assert record.lead_names == ("CM1", "ML2") and record.lead_names[record.primary_lead] == "ML2"
+    assert record.unused_leads == ("CM5",)
+    assert np.corrcoef(record.signal_mv[:, record.primary_lead], mlii)[0, 1] > 0.999
+
+
+def test_keep_leads_on_a_record_in_memory_matches_reading(tmp_path, excerpts_dir):
+    path = write_twelve_lead_record(excerpts_dir, tmp_path)
+    kept, read = keep_leads(read_record(path, max_leads=None)), read_record(path)
+    assert (kept.lead_names, kept.primary_lead, kept.unused_leads) == (read.lead_names, read.primary_lead,
+                                                                       read.unused_leads)
+    np.testing.assert_array_equal(kept.signal_mv, read.signal_mv)
+    assert keep_leads(read) is read

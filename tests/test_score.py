@@ -31,6 +31,7 @@ from pipeline.records import read_annotations, read_record, write_edf
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 from pipeline.types import Annotations
+from tests.twelve_lead import write_twelve_lead_record
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(BUNDLED_MODEL)
@@ -130,6 +131,19 @@ def test_annotation_file_round_trips_through_wfdb(scored):
     for region in bigeminy:
         start = int(region["start_sample"])
         assert any(lo <= start + 1 and start < hi for lo, hi in episodes)
+
+
+def test_a_twelve_lead_record_is_scored_on_ii_and_v1_like_the_two_lead_excerpt(scored, tmp_path, excerpts_dir):
+    """INCART-like input: the classifier takes two leads, II and V1 here, and the summary names the ten others."""
+    _, out = scored
+    write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve")
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0, output
+    twelve = read_table(tmp_path / "out" / "twelve" / "twelve_beats.csv")
+    two = read_table(out / "119" / "119_beats.csv")
+    assert [(row["sample"], row["class"]) for row in twelve] == [(row["sample"], row["class"]) for row in two]
+    summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
+    assert summary["leads"] == ["II", "V1"] and summary["primary_lead"] == "II" and len(summary["unused_leads"]) == 10
 
 
 def test_batch_summary_lists_each_record(scored):

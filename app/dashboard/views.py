@@ -23,6 +23,7 @@ from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
+from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, merge_intervals
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,8 @@ def render_record_header(analysis) -> None:
     record = analysis.record
     reference = "with reference annotations" if record.annotations is not None else "no reference annotations"
     st.subheader(f"Record {record.name}")
-    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss), leads {', '.join(record.lead_names)}, "
+    leads = describe_leads(record.lead_names, record.unused_leads)
+    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss), leads {leads}, "
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
 
 

@@ -1,0 +1,30 @@
+"""A 12-lead record made from a bundled excerpt, for the tests of lead selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.records import read_record, write_record
+
+TWELVE_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def write_twelve_lead_record(excerpts_dir: Path, out_dir: Path, name: str = "twelve", flat: tuple[str, ...] = ()
+                             ) -> Path:
+    """A 12-lead WFDB record of excerpt 119 (MLII, V1): II and V1 are its two leads, the ten others mixtures of them.
+
+    The leads named in ``flat`` are zero throughout. The excerpt's reference annotations are copied beside it.
+    """
+    record = read_record(excerpts_dir / "119")
+    mlii, v1 = record.signal_mv[:, 0], record.signal_mv[:, 1]
+    weights = {"I": (0.6, -0.2), "II": (1, 0), "III": (0.4, 0.2), "aVR": (-0.8, 0.1), "aVL": (0.1, -0.2),
+               "aVF": (0.5, 0.1), "V1": (0, 1), "V2": (0.1, 1.2), "V3": (0.5, 0.5), "V4": (0.9, 0), "V5": (1.0, -0.1),
+               "V6": (0.8, 0)}
+    signal = np.stack([a * mlii + b * v1 if lead not in flat else np.zeros_like(mlii)
+                       for lead, (a, b) in weights.items()], axis=1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_record(out_dir, name, signal, record.fs_hz, TWELVE_LEADS)
+    (out_dir / f"{name}.atr").write_bytes((excerpts_dir / "119.atr").read_bytes())
+    return out_dir / name
