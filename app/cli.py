@@ -131,7 +131,8 @@ def ingest(records: tuple[str, ...], lead: str | None, out_dir: Path | None, as_
 @_data_dir_option
 @click.option("--records", "record_list", default=None, help="Comma-separated record names, e.g. 100,101.")
 @click.option("--split", type=click.Choice(SPLIT_CHOICES, case_sensitive=False), default=None,
-              help="Record set: all 48 records (default), DS1 or DS2 of the inter-patient split.")
+              help="Record set: all records (default: MIT-BIH's 48, or every record of another database's "
+                   "directory), or MIT-BIH's DS1 or DS2 of the inter-patient split.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write detector_report.json, detector_report.md and REC.<annotator> files here.")
 @click.option("--annotator", default="qrs", show_default=True, help="Extension of the written annotation files.")
@@ -141,8 +142,8 @@ def evaluate_detector_command(data_dir: Path | None, record_list: str | None, sp
 
     Example: ecg evaluate-detector --split ds2 --out out/detector
     """
-    names = select_records(record_list, split)
     directory = config.require_data_dir(data_dir)
+    names = select_records(record_list, split, directory)
     report = evaluate_detector(directory, names, progress=True)
     click.echo(format_table(report))
     if out_dir is not None:

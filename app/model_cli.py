@@ -12,6 +12,7 @@ import click
 
 from app import config
 from app.options import select_records
+from pipeline.splits import holds_mitdb
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
 @click.option("--split", type=click.Choice(SPLITS, case_sensitive=False), default=None,
-              help="Records to evaluate on (default ds2, the test set; never tune on it).")
+              help="Records to evaluate on (default ds2, the test set; never tune on it). In a directory of "
+                   "another database: all of its records.")
 @click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write classification_report.json/.md and REC.<annotator> WFDB files here.")
@@ -104,10 +106,11 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
         registry.configure_tracking(mlruns_dir)
         loaded = registry.load_model(model_uri)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    names = select_records(record_list, split, default_split="ds2")
+    names = select_records(record_list, split, directory, default_split="ds2")
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
                               decisions=DecisionRules.from_settings(loaded.settings))
-    context = {"model": loaded.source, "version": loaded.version, "records": names if record_list else split or "ds2"}
+    scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
+    context = {"model": loaded.source, "version": loaded.version, "records": scope}
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
     if report.failures:

@@ -9,11 +9,16 @@ import click
 
 from app.event_settings import EventSettingsError, override_event_settings, read_event_settings
 from pipeline.regions import RegionSettings
-from pipeline.splits import records_for_split
+from pipeline.splits import DS1, holds_mitdb, list_directory_records, records_for_split
 
 
-def select_records(record_list: str | None, split: str | None, default_split: str = "all") -> tuple[str, ...]:
-    """Record names from ``--records`` or ``--split`` (not both); ``default_split`` when neither is given."""
+def select_records(record_list: str | None, split: str | None, directory: Path, default_split: str = "all"
+                   ) -> tuple[str, ...]:
+    """Record names from ``--records`` or ``--split`` (not both); ``default_split`` when neither is given.
+
+    DS1 and DS2 are MIT-BIH's. In a directory of another database "all" (and the default) means its records (its
+    ``RECORDS`` file, else its headers), and asking for DS1 or DS2 is a usage error.
+    """
     if record_list and split:
         raise click.UsageError("Received both --records and --split; expected at most one of them.")
     if record_list:
@@ -22,7 +27,19 @@ def select_records(record_list: str | None, split: str | None, default_split: st
             raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.",
                                      param_hint="--records")
         return names
-    return records_for_split(split or default_split)
+    if holds_mitdb(directory):
+        return records_for_split(split or default_split)
+    if split is not None and split.lower() != "all":
+        raise click.UsageError(f"Received --split {split}; DS1 and DS2 are the MIT-BIH Arrhythmia Database's "
+                               f"inter-patient split, and {directory} does not hold its 48 records. Expected "
+                               "--split all (every record of the directory, the default there) or --records.")
+    names = list_directory_records(directory)
+    click.echo(f"{directory} does not hold the 48 MIT-BIH records: evaluating its {len(names)} records.", err=True)
+    trained = [name for name in names if name in DS1]
+    if trained:
+        click.echo(f"Warning: {', '.join(trained)} bear the names of MIT-BIH DS1 records, on which the bundled "
+                   "model was trained; figures on them are not test figures.", err=True)
+    return names
 
 
 _EVENT_OPTIONS = (

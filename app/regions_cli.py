@@ -24,7 +24,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help=f"MIT-BIH directory (default: ${config.DATA_DIR_ENV}, else <repo>/data/mitdb).")
 @click.option("--split", type=click.Choice(("all", "ds1", "ds2"), case_sensitive=False), default=None,
-              help="Record set: all 48 records (default), DS1 or DS2 of the inter-patient split.")
+              help="Record set: all records (default: MIT-BIH's 48, or every record of another database's "
+                   "directory), or MIT-BIH's DS1 or DS2 of the inter-patient split.")
 @click.option("--records", "record_list", default=None, help="Comma-separated record names instead of --split.")
 @click.option("--labels", type=click.Choice(sorted(LABELERS) + ["model"], case_sensitive=False), default="reference",
               show_default=True,
@@ -54,7 +55,6 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 
     Example: ecg evaluate-regions --split ds2 --labels reference --out out/regions
     """
-    names = select_records(record_list, split)
     settings = event_settings
     if unreadable_kinds is not None:
         kinds = tuple(k.strip() for k in unreadable_kinds.split(",") if k.strip())
@@ -63,6 +63,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory = config.require_data_dir(data_dir)
+    names = select_records(record_list, split, directory)
     labeler = build_model_labeler(model_uri) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))

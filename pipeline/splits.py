@@ -1,9 +1,14 @@
-"""Record lists of the MIT-BIH Arrhythmia Database and the inter-patient split.
+"""Record lists of the MIT-BIH Arrhythmia Database and the inter-patient split; the records of any WFDB directory.
 
 References
 ----------
 de Chazal P, O'Dwyer M, Reilly RB, IEEE Trans Biomed Eng 51(7):1196-1206, 2004 (DS1/DS2).
 """
+
+from pathlib import Path
+
+RECORDS_FILE = "RECORDS"
+"""PhysioNet's list of a database's records, one name (or relative path) per line."""
 
 MITDB_RECORDS = (
     "100", "101", "102", "103", "104", "105", "106", "107", "108", "109", "111", "112", "113", "114",
@@ -32,3 +37,26 @@ def records_for_split(split: str) -> tuple[str, ...]:
     if key not in SPLITS:
         raise ValueError(f"Received split={split!r}; expected one of {sorted(SPLITS)}.")
     return SPLITS[key]
+
+
+def holds_mitdb(directory: str | Path) -> bool:
+    """True when ``directory`` has the headers of all 48 MIT-BIH records (their names are what DS1/DS2 list)."""
+    return all((Path(directory) / f"{name}.hea").is_file() for name in MITDB_RECORDS)
+
+
+def list_directory_records(directory: str | Path) -> tuple[str, ...]:
+    """Records of a WFDB directory: the names in its ``RECORDS`` file when it has one, else its headers' names.
+
+    Examples
+    --------
+    >>> list_directory_records("data/excerpts")
+    ('100', '106', '119', '201', '208', '232')
+    """
+    directory = Path(directory)
+    listing = directory / RECORDS_FILE
+    if listing.is_file():
+        names = tuple(line.strip() for line in listing.read_text().splitlines() if line.strip()
+                      and not line.lstrip().startswith("#"))
+        if names:
+            return names
+    return tuple(sorted(p.stem for p in directory.glob("*.hea")))

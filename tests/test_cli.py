@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from models.bundled import BUNDLED_MODEL
 from pipeline.records import read_annotations
+from tests.twelve_lead import write_twelve_lead_record
 
 COMMANDS = (
     [],
@@ -109,6 +111,30 @@ def test_evaluate_detector_on_excerpt_directory(runner, excerpts_dir, tmp_path):
     report = json.loads((tmp_path / "detector_report.json").read_text())
     assert [r["record"] for r in report["records"]] == ["100"]
     assert report["failures"][0]["record"] == "missing"
+
+
+def test_evaluate_on_another_database_takes_its_records_file_and_refuses_ds2(runner, excerpts_dir, tmp_path):
+    """A directory that is not MIT-BIH (here a 12-lead record and a renamed excerpt): every record its RECORDS lists."""
+    folder = tmp_path / "otherdb"
+    write_twelve_lead_record(excerpts_dir, folder, name="t119")
+    for ext in ("hea", "dat", "atr"):
+        text = (excerpts_dir / f"100.{ext}").read_bytes()
+        (folder / f"s100.{ext}").write_bytes(text.replace(b"100", b"s100", 3) if ext == "hea" else text)
+    (folder / "unlisted.hea").write_text("unlisted 1 360 1000\n")  # not in RECORDS: not evaluated
+    (folder / "RECORDS").write_text("t119\ns100\n")
+
+    result = runner.invoke(cli, ["evaluate", "--data-dir", str(folder), "--model", str(BUNDLED_MODEL),
+                                 "--out", str(tmp_path / "out")])
+
+    assert result.exit_code == 0, result.output
+    assert "does not hold the 48 MIT-BIH records: evaluating its 2 records" in result.output
+    report = json.loads((tmp_path / "out" / "classification_report.json").read_text())
+    assert report["context"]["records"] == ["t119", "s100"]
+    per_record = report["modes"]["reference"]["per_record"]
+    assert sorted(per_record) == ["s100", "t119"] and per_record["t119"]["V_se"] > 0.9
+    refused = runner.invoke(cli, ["evaluate", "--data-dir", str(folder), "--model", str(BUNDLED_MODEL),
+                                  "--split", "ds2"])
+    assert refused.exit_code == 2 and "DS1 and DS2 are the MIT-BIH" in refused.output
 
 
 def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path):
