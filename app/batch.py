@@ -7,7 +7,7 @@ Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe t
   batch (every later record would fail the same way), after the tables of what was done.
 - Every file is written atomically (:func:`app.outputs.write_atomic`), and each record's
   ``score.json`` manifest is written last. It records the fingerprints of the input files, of the
-  model weights and of the settings, and a checksum of every output file. A rerun skips a record
+  model (weights and settings), of the settings and of the analysis code, and a checksum of every output file. A rerun skips a record
   only when its manifest matches and all its files are intact; a run killed at any moment leaves
   either no manifest (the record is scored again) or a complete folder.
 - ``--jobs N`` scores records in N processes, each loading the model once; outputs do not depend
@@ -25,7 +25,9 @@ import atexit
 import csv
 import errno
 import glob
+import functools
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -56,6 +58,8 @@ MANIFEST = "score.json"
 BATCH_SUMMARY = "batch_summary.csv"
 BATCH_ERRORS = "errors.csv"
 SCORE_FORMAT_VERSION = 1
+CODE_PACKAGES = ("pipeline", "models", "app")
+"""Packages whose modules shape a record's outputs (the dashboard's subpackage left out): see :func:`fingerprint_code`."""
 """Bumped when the content of the outputs changes, so that reruns rescore."""
 MIN_FREE_BYTES = 50 * 2**20
 GLOB_CHARS = set("*?[")
@@ -111,7 +115,8 @@ class ScoreSettings:
 
     def to_dict(self) -> dict:
         content = {"formats": sorted(self.formats), "regions": self.regions.to_dict(),
-                   "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR}
+                   "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR,
+                   "code_sha256": fingerprint_code()}
         if self.labels_from is not None:  # absent otherwise, so that earlier outputs stay up to date
             content["labels_from"] = self.labels_from
         return content
@@ -135,10 +140,12 @@ class ModelIdentity:
     uri: str
     source: str
     weights_sha256: str
+    settings_sha256: str
+    """Of the model's settings (segmentation, features, decision rules): a rules-only change keeps the weights."""
     local_path: str | None = None  # the .keras file workers load without MLflow (not part of the outputs)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "weights_sha256": self.weights_sha256}
+        return {"source": self.source, "weights_sha256": self.weights_sha256, "settings_sha256": self.settings_sha256}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,8 +292,30 @@ def fingerprint_weights(model) -> str:
     return digest.hexdigest()
 
 
+def fingerprint_model_settings(settings: dict) -> str:
+    """SHA-256 of a model's settings (its ``.json`` beside the ``.keras`` file, or the registry's copy)."""
+    return hash_bytes(json.dumps(settings, sort_keys=True, default=str).encode())
+
+
+@functools.cache
+def fingerprint_code() -> str:
+    """SHA-256 of the analysis code: the modules of :data:`CODE_PACKAGES`, so that another version rescores.
+
+    A version of the tool that finds beats or events differently makes different outputs from the same record,
+    model and settings; without this, a rerun after an upgrade would keep the old outputs as up to date.
+    """
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        folder = Path(importlib.import_module(package).__file__).parent
+        for path in sorted(folder.glob("*.py")):
+            digest.update(f"{package}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint_settings(settings: ScoreSettings, model: ModelIdentity) -> str:
-    content = {"settings": settings.to_dict(), "model_weights_sha256": model.weights_sha256}
+    content = {"settings": settings.to_dict(), "model_weights_sha256": model.weights_sha256,
+               "model_settings_sha256": model.settings_sha256}
     return hash_bytes(json.dumps(content, sort_keys=True).encode())
 
 

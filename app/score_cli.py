@@ -23,6 +23,7 @@ from app.batch import (
     ScoreSettings,
     check_output_dir,
     find_record_sources,
+    fingerprint_model_settings,
     fingerprint_weights,
     limit_blas_threads,
     score_records,
@@ -153,4 +154,5 @@ def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
         raise click.UsageError(f"Cannot load the model: {error}") from None
     uri = loaded.source if loaded.name else str(Path(loaded.source).resolve())
     return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model),
+                                 settings_sha256=fingerprint_model_settings(loaded.settings),
                                  local_path=loaded.local_path)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from app import batch
 from app.batch import (
     BATCH_ERRORS,
     BATCH_SUMMARY,
@@ -174,6 +175,31 @@ def test_rerun_skips_up_to_date_records_and_force_rescores(scored, tmp_path):
     assert tree_bytes(out / "119") == before
     code, output = run_score(str(inputs), "--out", str(out), "--force")
     assert "2 scored" in output
+
+
+def test_rerun_rescores_when_the_model_settings_or_the_analysis_code_change(tmp_path, excerpts_dir, monkeypatch):
+    """The weights alone do not fix the outputs: a rules-only model change or another code version rescores."""
+    model = tmp_path / "model" / "model.keras"
+    model.parent.mkdir()
+    shutil.copyfile(BUNDLED_MODEL, model)
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps(settings))
+    copy_record(excerpts_dir, "119", tmp_path / "in")
+
+    def score() -> str:
+        result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(model), "--format", "csv",
+                                          str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "1 scored" in score()
+    assert "0 scored, 1 already up to date" in score()
+    settings["atrial_rule"]["corr_max"] = 0.3  # the atrial-origin rule relabels more beats; same weights
+    model.with_suffix(".json").write_text(json.dumps(settings))
+    assert "1 scored" in score()
+    assert "0 scored, 1 already up to date" in score()
+    monkeypatch.setattr(batch, "fingerprint_code", lambda: "another version of the analysis code")
+    assert "1 scored" in score()
 
 
 def make_bad_records(folder: Path, excerpts_dir: Path) -> dict[str, str]:
