@@ -49,7 +49,7 @@ from tqdm import tqdm
 from app import outputs
 from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from pipeline.regions import RegionSettings
-from pipeline.records import read_annotations, read_record
+from pipeline.records import list_segment_names, read_annotations, read_record
 
 logger = logging.getLogger(__name__)
 
@@ -213,11 +213,18 @@ def as_record_path(path: Path) -> Path | None:
 
 
 def find_in_directory(directory: Path) -> list[RecordSource]:
-    """Every WFDB header and EDF file under ``directory``, keyed by their relative path."""
+    """Every WFDB header and EDF file under ``directory``, keyed by their relative path.
+
+    The segments of a multi-segment record are part of it, not records of their own, and are left out.
+    """
     files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in (".hea", ".edf")
                    and not p.name.startswith("."))
+    segments = {file.parent / f"{name}.hea" for file in files if file.suffix.lower() == ".hea"
+                for name in list_segment_names(file)}
     sources = []
     for file in files:
+        if file in segments:
+            continue
         record = file.with_suffix("") if file.suffix.lower() == ".hea" else file
         key = file.relative_to(directory).with_suffix("").as_posix()
         sources.append(RecordSource(record, key))

@@ -142,8 +142,7 @@ def evaluate_detector_command(data_dir: Path | None, record_list: str | None, sp
 
     Example: ecg evaluate-detector --split ds2 --out out/detector
     """
-    directory = config.require_data_dir(data_dir)
-    names = select_records(record_list, split, directory)
+    directory, names = select_records(record_list, split, data_dir)
     report = evaluate_detector(directory, names, progress=True)
     click.echo(format_table(report))
     if out_dir is not None:

@@ -99,14 +99,13 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     from models.prepare import InputSettings
     from models import registry
 
-    directory = config.require_data_dir(data_dir)
+    directory, names = select_records(record_list, split, data_dir, default_split="ds2")
     if model_uri is None:
         loaded = load_default_model(mlruns_dir)
     else:
         registry.configure_tracking(mlruns_dir)
         loaded = registry.load_model(model_uri)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    names = select_records(record_list, split, directory, default_split="ds2")
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
                               decisions=DecisionRules.from_settings(loaded.settings))
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names

@@ -7,26 +7,31 @@ from pathlib import Path
 
 import click
 
+from app import config
 from app.event_settings import EventSettingsError, override_event_settings, read_event_settings
 from pipeline.regions import RegionSettings
 from pipeline.splits import DS1, holds_mitdb, list_directory_records, records_for_split
 
 
-def select_records(record_list: str | None, split: str | None, directory: Path, default_split: str = "all"
-                   ) -> tuple[str, ...]:
-    """Record names from ``--records`` or ``--split`` (not both); ``default_split`` when neither is given.
+def select_records(record_list: str | None, split: str | None, data_dir: Path | None, default_split: str = "all"
+                   ) -> tuple[Path, tuple[str, ...]]:
+    """The data directory and the record names from ``--records`` or ``--split`` (not both; ``default_split`` when
+    neither is given). The options are checked before the directory is looked at.
 
     DS1 and DS2 are MIT-BIH's. In a directory of another database "all" (and the default) means its records (its
     ``RECORDS`` file, else its headers), and asking for DS1 or DS2 is a usage error.
     """
     if record_list and split:
         raise click.UsageError("Received both --records and --split; expected at most one of them.")
-    if record_list:
-        names = tuple(n.strip() for n in record_list.split(",") if n.strip())
-        if not names:
-            raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.",
-                                     param_hint="--records")
-        return names
+    names = tuple(n.strip() for n in (record_list or "").split(",") if n.strip())
+    if record_list is not None and not names:
+        raise click.BadParameter(f"received {record_list!r}; expected names such as 100,101.", param_hint="--records")
+    directory = config.require_data_dir(data_dir)
+    return directory, names or select_split(directory, split, default_split)
+
+
+def select_split(directory: Path, split: str | None, default_split: str) -> tuple[str, ...]:
+    """Record names of ``split`` (or ``default_split``) in ``directory``: MIT-BIH's lists, or another database's."""
     if holds_mitdb(directory):
         return records_for_split(split or default_split)
     if split is not None and split.lower() != "all":

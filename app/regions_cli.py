@@ -62,8 +62,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
             settings = dataclasses.replace(settings, unreadable_kinds=kinds)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
-    directory = config.require_data_dir(data_dir)
-    names = select_records(record_list, split, directory)
+    directory, names = select_records(record_list, split, data_dir)
     labeler = build_model_labeler(model_uri) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))

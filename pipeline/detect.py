@@ -168,6 +168,8 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
     located = locate_r_peaks(beats * factor + factor // 2, x[:, primary_lead], fs_hz, settings)
+    if missing.any():  # filter ringing at the edges of a gap, amplified where the level is low, is not a beat
+        located = located[~missing.all(axis=1)[located]]
     return Detection(samples=located, fs_hz=fs_hz)
 
 

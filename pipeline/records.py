@@ -119,6 +119,9 @@ def read_record(
         path = path.with_suffix("")
     header = read_header(path)
     _check_sampling_rate(header.fs, path.name)
+    if isinstance(header, wfdb.MultiRecord):
+        return _read_multi_segment(path, header, lead=lead, annotator=annotator, target_fs_hz=target_fs_hz,
+                                   min_duration_s=min_duration_s, max_leads=max_leads)
     _check_signal_files(path, header)
     ecg_columns = select_ecg_columns(list(header.sig_name), list(header.units))
     if not ecg_columns:
@@ -129,21 +132,33 @@ def read_record(
     primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
     signal_mv = _read_signal_mv(path, header, ecg_columns)
     _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
-    names = tuple(header.sig_name[c] for c in ecg_columns)
-    kept = _keep_columns(signal_mv, names, ecg_columns.index(primary), max_leads)
-    annotations = None
-    if annotator is not None and _with_extension(path, annotator).exists():
-        annotations = read_annotations(path, annotator, source_fs_hz=float(header.fs), target_fs_hz=target_fs_hz)
+    return _build_record(path.name, signal_mv, tuple(header.sig_name[c] for c in ecg_columns),
+                         ecg_columns.index(primary), float(header.fs), target_fs_hz, max_leads,
+                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz))
+
+
+def _build_record(name: str, signal_mv: np.ndarray, lead_names: tuple[str, ...], primary: int, source_fs_hz: float,
+                  target_fs_hz: float, max_leads: int | None, annotations: Annotations | None) -> Record:
+    """The :class:`Record` of ECG leads read at ``source_fs_hz``: the leads kept (:func:`choose_leads`), resampled."""
+    kept = _keep_columns(signal_mv, lead_names, primary, max_leads)
     return Record(
-        name=path.name,
-        signal_mv=resample_signal(signal_mv[:, kept], float(header.fs), target_fs_hz),
+        name=name,
+        signal_mv=resample_signal(signal_mv[:, kept], source_fs_hz, target_fs_hz),
         fs_hz=float(target_fs_hz),
-        lead_names=tuple(names[c] for c in kept),
-        primary_lead=kept.index(ecg_columns.index(primary)),
-        source_fs_hz=float(header.fs),
+        lead_names=tuple(lead_names[c] for c in kept),
+        primary_lead=kept.index(primary),
+        source_fs_hz=source_fs_hz,
         annotations=annotations,
-        unused_leads=tuple(name for c, name in enumerate(names) if c not in kept),
+        unused_leads=tuple(lead for c, lead in enumerate(lead_names) if c not in kept),
     )
+
+
+def _read_optional_annotations(path: Path, annotator: str | None, source_fs_hz: float,
+                               target_fs_hz: float) -> Annotations | None:
+    """``path.<annotator>`` when asked for and present, else None."""
+    if annotator is None or not _with_extension(path, annotator).exists():
+        return None
+    return read_annotations(path, annotator, source_fs_hz=source_fs_hz, target_fs_hz=target_fs_hz)
 
 
 def read_header(path: Path) -> wfdb.Record:
@@ -380,6 +395,55 @@ def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digita
             )
 
 
+def list_segment_names(header_path: str | Path) -> tuple[str, ...]:
+    """The segment records a multi-segment header names (gaps left out); () for any other header or an unreadable one.
+
+    Lets a directory listing leave out segments, which are parts of a record rather than records.
+    """
+    try:
+        lines = [line.split() for line in Path(header_path).read_text(errors="replace").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+    except OSError:
+        return ()
+    if not lines or "/" not in lines[0][0]:
+        return ()
+    try:
+        n_segments = int(lines[0][0].split("/")[1])
+    except ValueError:
+        return ()
+    return tuple(line[0] for line in lines[1:1 + n_segments] if line and line[0] != "~")
+
+
+def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int | None, annotator: str | None,
+                        target_fs_hz: float, min_duration_s: float, max_leads: int | None) -> Record:
+    """A multi-segment WFDB record (a master header naming segment records, ``~`` for gaps) read as one signal.
+
+    Gaps exist in variable-layout records only (their first segment, of length 0, lists the signals), as in MIMIC.
+
+    Every segment is checked as a single record is (header, signal files, sizes); wfdb then joins them, with
+    NaN where a segment lacks a signal and in gaps.
+    """
+    for segment, length in zip(header.seg_name, header.seg_len):
+        if segment != "~" and length:  # "~" is a gap; a variable layout's layout segment has no samples
+            _check_signal_files(path.parent / segment, read_header(path.parent / segment))
+    try:
+        joined = wfdb.rdrecord(str(path), m2s=True, physical=True, return_res=32)
+    except Exception as exc:
+        raise CorruptRecordError(f"Record {path.name}: its segments cannot be joined: {exc}") from exc
+    names, units = list(joined.sig_name), list(joined.units)
+    ecg_columns = select_ecg_columns(names, units)
+    if not ecg_columns:
+        raise NoEcgLeadError(f"Record {path.name}: received signals {names}; expected at least one ECG lead "
+                             "(names such as MLII, II, V1, ECG; units mV or uV).")
+    primary = _choose_primary(names, ecg_columns, lead, path.name)
+    scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
+    signal_mv = joined.p_signal[:, ecg_columns].astype(np.float32) * scale
+    _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
+    return _build_record(path.name, signal_mv, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
+                         float(header.fs), target_fs_hz, max_leads,
+                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz))
+
+
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
               max_leads: int | None) -> Record:
     if not path.exists():
@@ -401,18 +465,8 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     scale = np.array([_UNIT_TO_MV[(rec.units[c] or "").strip().lower()] for c in ecg_columns])
     signal_mv = (rec.p_signal[:, ecg_columns] * scale).astype(np.float32)
     _check_duration(signal_mv.shape[0], float(rec.fs), min_duration_s, path.name)
-    names = tuple(rec.sig_name[c] for c in ecg_columns)
-    kept = _keep_columns(signal_mv, names, ecg_columns.index(primary), max_leads)
-    return Record(
-        name=path.stem,
-        signal_mv=resample_signal(signal_mv[:, kept], float(rec.fs), target_fs_hz),
-        fs_hz=float(target_fs_hz),
-        lead_names=tuple(names[c] for c in kept),
-        primary_lead=kept.index(ecg_columns.index(primary)),
-        source_fs_hz=float(rec.fs),
-        annotations=None,
-        unused_leads=tuple(name for c, name in enumerate(names) if c not in kept),
-    )
+    return _build_record(path.stem, signal_mv, tuple(rec.sig_name[c] for c in ecg_columns),
+                         ecg_columns.index(primary), float(rec.fs), target_fs_hz, max_leads, None)
 
 
 def _check_edf_size(path: Path) -> None:

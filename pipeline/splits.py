@@ -7,6 +7,8 @@ de Chazal P, O'Dwyer M, Reilly RB, IEEE Trans Biomed Eng 51(7):1196-1206, 2004 (
 
 from pathlib import Path
 
+from pipeline.records import list_segment_names
+
 RECORDS_FILE = "RECORDS"
 """PhysioNet's list of a database's records, one name (or relative path) per line."""
 
@@ -45,7 +47,8 @@ def holds_mitdb(directory: str | Path) -> bool:
 
 
 def list_directory_records(directory: str | Path) -> tuple[str, ...]:
-    """Records of a WFDB directory: the names in its ``RECORDS`` file when it has one, else its headers' names.
+    """Records of a WFDB directory: the names in its ``RECORDS`` file when it has one, else its headers' names
+    (without the segments of multi-segment records).
 
     Examples
     --------
@@ -59,4 +62,6 @@ def list_directory_records(directory: str | Path) -> tuple[str, ...]:
                       and not line.lstrip().startswith("#"))
         if names:
             return names
-    return tuple(sorted(p.stem for p in directory.glob("*.hea")))
+    headers = sorted(directory.glob("*.hea"))
+    segments = {name for header in headers for name in list_segment_names(header)}
+    return tuple(p.stem for p in headers if p.stem not in segments)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from app.cli import cli
 from models.bundled import BUNDLED_MODEL
 from pipeline.records import read_annotations
-from tests.twelve_lead import write_twelve_lead_record
+from tests.made_records import write_twelve_lead_record
 
 COMMANDS = (
     [],

@@ -105,6 +105,18 @@ def test_gap_yields_no_beats_inside_it(excerpts_dir):
     assert np.sum(samples < lo) > 60 and np.sum(samples > hi) > 200
 
 
+def test_no_beats_in_a_gap_of_every_lead_when_one_lead_stays_missing_after_it(excerpts_dir):
+    """A multi-segment record's gap followed by a segment with one lead only (MIMIC-like): ringing is not beats."""
+    record = read_record(excerpts_dir / "100")
+    signal = record.signal_mv.copy()
+    lo, hi = int(60 * record.fs_hz), int(70 * record.fs_hz)
+    signal[lo:hi] = np.nan
+    signal[hi:, 1] = np.nan
+    samples = detect(record, signal).samples
+    assert not np.any((samples >= lo) & (samples < hi))
+    assert np.sum(samples < lo) > 70 and np.sum(samples >= hi) > 280
+
+
 @pytest.mark.parametrize(
     ("signal", "reason"),
     [

@@ -29,7 +29,7 @@ from pipeline.errors import (
 from pipeline.quality import find_quality_spans
 from pipeline.records import keep_leads, read_record, write_annotations, write_edf, write_record
 from pipeline.types import Annotations
-from tests.twelve_lead import TWELVE_LEADS, write_twelve_lead_record
+from tests.made_records import TWELVE_LEADS, write_multi_segment, write_twelve_lead_record
 
 FS_HZ = 360.0
 EXCERPT_SAMPLES = 108_000  # the bundled excerpts hold the first 5 minutes
@@ -338,3 +338,28 @@ def test_keep_leads_on_a_record_in_memory_matches_reading(tmp_path, excerpts_dir
                                                                        read.unused_leads)
     np.testing.assert_array_equal(kept.signal_mv, read.signal_mv)
     assert keep_leads(read) is read
+
+
+# --- multi-segment records -----------------------------------------------------------------------------------
+
+
+def test_a_multi_segment_record_is_read_as_one_signal_with_its_gap_missing(tmp_path, excerpt_100):
+    path = write_multi_segment(tmp_path, excerpt_100)
+    n, gap = int(60 * FS_HZ), int(10 * FS_HZ)
+
+    record = read_record(path)
+
+    assert record.lead_names == excerpt_100.lead_names and record.n_samples == 2 * n + gap
+    np.testing.assert_allclose(record.signal_mv[:n], excerpt_100.signal_mv[:n], atol=1e-3)
+    np.testing.assert_allclose(record.signal_mv[n + gap:, 0], excerpt_100.signal_mv[n:2 * n, 0], atol=1e-3)
+    assert np.isnan(record.signal_mv[n:n + gap]).all() and np.isnan(record.signal_mv[n + gap:, 1]).all()
+    missing = [(s.lead, s.start, s.stop) for s in find_quality_spans(record.signal_mv, record.fs_hz)
+               if s.kind == "missing"]
+    assert missing == [(0, n, n + gap), (1, n, 2 * n + gap)]
+
+
+def test_a_multi_segment_record_with_a_missing_segment_says_which(tmp_path, excerpt_100):
+    path = write_multi_segment(tmp_path, excerpt_100)
+    (tmp_path / "ms_2.dat").unlink()
+    with pytest.raises(MissingSignalFileError, match="ms_2.dat"):
+        read_record(path)

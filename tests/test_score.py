@@ -32,7 +32,7 @@ from pipeline.records import read_annotations, read_record, write_edf
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 from pipeline.types import Annotations
-from tests.twelve_lead import write_twelve_lead_record
+from tests.made_records import write_multi_segment, write_twelve_lead_record
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(BUNDLED_MODEL)
@@ -175,6 +175,19 @@ def test_rerun_skips_up_to_date_records_and_force_rescores(scored, tmp_path):
     assert tree_bytes(out / "119") == before
     code, output = run_score(str(inputs), "--out", str(out), "--force")
     assert "2 scored" in output
+
+
+def test_a_multi_segment_record_in_a_directory_is_scored_once_with_its_gap(tmp_path, excerpts_dir):
+    """Its segment headers are parts of it, not records; the gap is missing signal, not beats."""
+    write_multi_segment(tmp_path / "in", read_record(excerpts_dir / "100"))
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0 and "1 scored" in output, output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()) == ["ms"]
+    beats = read_table(tmp_path / "out" / "ms" / "ms_beats.csv")
+    times = np.array([float(row["time_s"]) for row in beats])
+    assert len(beats) > 140 and not np.any((times > 60.2) & (times < 69.8))  # no beat in the 10 s gap
+    summary = json.loads((tmp_path / "out" / "ms" / "ms_summary.json").read_text())
+    assert summary["readable_pct"] == pytest.approx(100 * 120 / 130, abs=0.5)  # 120 s of signal in 130 s
 
 
 def test_rerun_rescores_when_the_model_settings_or_the_analysis_code_change(tmp_path, excerpts_dir, monkeypatch):

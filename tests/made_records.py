@@ -1,4 +1,4 @@
-"""A 12-lead record made from a bundled excerpt, for the tests of lead selection."""
+"""Records made from the bundled excerpts in layouts the excerpts do not have: 12 leads, multi-segment."""
 
 from __future__ import annotations
 
@@ -28,3 +28,22 @@ def write_twelve_lead_record(excerpts_dir: Path, out_dir: Path, name: str = "twe
     write_record(out_dir, name, signal, record.fs_hz, TWELVE_LEADS)
     (out_dir / f"{name}.atr").write_bytes((excerpts_dir / "119.atr").read_bytes())
     return out_dir / name
+
+
+def write_multi_segment(folder: Path, excerpt, gap_s: float = 10.0) -> Path:
+    """Record ``ms``: 60 s of the excerpt, a gap (``~``), then the next 60 s, in PhysioNet's variable layout (MIMIC's).
+
+    The layout segment ``ms_layout`` (no samples) lists the signals; the second data segment holds the first lead
+    only, so the other is missing there too.
+    """
+    fs_hz = excerpt.fs_hz
+    folder.mkdir(parents=True, exist_ok=True)
+    n, gap = int(60 * fs_hz), int(gap_s * fs_hz)
+    write_record(folder, "ms_1", excerpt.signal_mv[:n], fs_hz, excerpt.lead_names, fmt="16", adc_gain=1000.0)
+    write_record(folder, "ms_2", excerpt.signal_mv[n:2 * n, :1], fs_hz, excerpt.lead_names[:1], fmt="16",
+                 adc_gain=1000.0)
+    layout = "".join(f"~ 16 1000/mV 16 0 0 0 0 {lead}\n" for lead in excerpt.lead_names)
+    (folder / "ms_layout.hea").write_text(f"ms_layout {len(excerpt.lead_names)} {fs_hz:g} 0\n{layout}")
+    (folder / "ms.hea").write_text(f"ms/4 {len(excerpt.lead_names)} {fs_hz:g} {2 * n + gap}\nms_layout 0\n"
+                                   f"ms_1 {n}\n~ {gap}\nms_2 {n}\n")
+    return folder / "ms"
