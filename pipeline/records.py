@@ -11,6 +11,8 @@ WFDB header and signal formats: https://wfdb.io/spec/ ; Moody GB, "WFDB Programm
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 from dataclasses import replace
@@ -56,7 +58,7 @@ _ECG_NAME = re.compile(
     re.IGNORECASE,
 )
 _NON_ECG_NAME = re.compile(
-    r"(abp|art|pap|cvp|resp|pleth|spo2|sao2|eeg|emg|eog|temp|flow|thor|abd|press|pulse|co2|bp|edr)",
+    r"(abp|art|pap|cvp|resp|pleth|spo2|sao2|eeg|emg|eog|temp|flow|thor|abd|press|pulse|co2|bp|edr|annot|status|marker)",
     re.IGNORECASE,
 )
 ANALYSIS_LEADS = 2
@@ -449,10 +451,14 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     if not path.exists():
         raise RecordNotFoundError(f"EDF file {path} does not exist; expected an EDF file NAME.edf.")
     _check_edf_size(path)
+    printed = io.StringIO()
     try:
-        rec = read_edf(str(path))
+        with contextlib.redirect_stdout(printed):  # wfdb prints notes (e.g. on an EDF+ annotation channel)
+            rec = read_edf(str(path))
     except Exception as exc:
         raise CorruptRecordError(f"EDF file {path.name} cannot be read: {exc}") from exc
+    if printed.getvalue().strip():
+        logger.debug("wfdb on EDF %s: %s", path.name, printed.getvalue().strip())
     if len(set(rec.samps_per_frame)) > 1:
         logger.info("EDF %s has signals at several rates; wfdb averages them to the frame rate", path.name)
     _check_sampling_rate(rec.fs, path.name)

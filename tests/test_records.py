@@ -268,6 +268,22 @@ def test_edf_round_trip_keeps_values_within_quantisation(tmp_path, excerpt_100):
     assert np.all(np.abs(back.signal_mv - signal).max(axis=0) <= step_mv)
 
 
+def test_an_edf_plus_annotation_channel_is_left_out_silently(tmp_path, excerpt_100, capsys):
+    """EDF+ files carry an "EDF Annotations" signal; wfdb prints a note on it, which must not reach stdout."""
+    signal = np.concatenate([excerpt_100.signal_mv[:20 * 360], np.zeros((20 * 360, 1), np.float32)], axis=1)
+    path = write_edf(tmp_path / "plus.edf", signal, FS_HZ, (*excerpt_100.lead_names, "EDF Annotations"))
+    content = bytearray(path.read_bytes())
+    content[192:236] = b"EDF+C".ljust(44)  # the reserved field of an EDF+ file
+    units = 256 + 3 * 16 + 3 * 80 + 2 * 8  # the annotation signal's physical dimension: none
+    content[units:units + 8] = b" " * 8
+    path.write_bytes(bytes(content))
+
+    record = read_record(path)
+
+    assert record.lead_names == excerpt_100.lead_names and not record.unused_leads
+    assert capsys.readouterr().out == ""
+
+
 def test_truncated_edf_raises(tmp_path, excerpt_100):
     path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360], FS_HZ, excerpt_100.lead_names)
     path.write_bytes(path.read_bytes()[:20_000])
