@@ -7,9 +7,10 @@ Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe t
   batch (every later record would fail the same way), after the tables of what was done.
 - Every file is written atomically (:func:`app.outputs.write_atomic`), and each record's
   ``score.json`` manifest is written last. It records the fingerprints of the input files, of the
-  model (weights and settings), of the settings and of the analysis code, and a checksum of every output file. A rerun skips a record
-  only when its manifest matches and all its files are intact; a run killed at any moment leaves
-  either no manifest (the record is scored again) or a complete folder.
+  model (weights and settings), of the settings and of the analysis code, and a checksum of every
+  output file. A rerun skips a record only when its manifest matches and all its files are intact;
+  a run killed at any moment leaves either no manifest (the record is scored again) or a complete
+  folder.
 - ``--jobs N`` scores records in N processes, each loading the model once; outputs do not depend
   on N (records are independent, and the tables are written in input order).
 
@@ -58,9 +59,9 @@ MANIFEST = "score.json"
 BATCH_SUMMARY = "batch_summary.csv"
 BATCH_ERRORS = "errors.csv"
 SCORE_FORMAT_VERSION = 1
-CODE_PACKAGES = ("pipeline", "models", "app")
-"""Packages whose modules shape a record's outputs (the dashboard's subpackage left out): see :func:`fingerprint_code`."""
 """Bumped when the content of the outputs changes, so that reruns rescore."""
+CODE_PACKAGES = ("pipeline", "models", "app")
+"""Packages whose modules shape a record's outputs (not the dashboard's subpackage): :func:`fingerprint_code`."""
 MIN_FREE_BYTES = 50 * 2**20
 GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
