@@ -398,22 +398,32 @@ def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digita
 
 
 def list_segment_names(header_path: str | Path) -> tuple[str, ...]:
-    """The segment records a multi-segment header names (gaps left out); () for any other header or an unreadable one.
+    """The segment records a multi-segment header file names (:func:`parse_segment_names`); () if unreadable.
 
     Lets a directory listing leave out segments, which are parts of a record rather than records.
     """
     try:
-        lines = [line.split() for line in Path(header_path).read_text(errors="replace").splitlines()
-                 if line.strip() and not line.lstrip().startswith("#")]
+        return parse_segment_names(Path(header_path).read_text(errors="replace"))
     except OSError:
         return ()
+
+
+def parse_segment_names(header_text: str) -> tuple[str, ...]:
+    """The segment records a multi-segment header names, gaps (``~``) left out; () for any other header.
+
+    >>> parse_segment_names("ms/4 2 360 9000\\nms_layout 0\\nms_1 5000\\n~ 1000\\nms_2 3000\\n")
+    ('ms_layout', 'ms_1', 'ms_2')
+    >>> parse_segment_names("100 2 360 650000\\n100.dat 212 200 11 1024 995 -22131 0 MLII\\n")
+    ()
+    """
+    lines = [line.split() for line in header_text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not lines or "/" not in lines[0][0]:
         return ()
     try:
         n_segments = int(lines[0][0].split("/")[1])
     except ValueError:
         return ()
-    return tuple(line[0] for line in lines[1:1 + n_segments] if line and line[0] != "~")
+    return tuple(line[0] for line in lines[1:1 + n_segments] if line[0] != "~")
 
 
 def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int | None, annotator: str | None,

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from app.dashboard import charts, tables
-from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, read_signal_file_names,
-                                   read_uploaded_record, read_uploaded_review_labels)
+from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, list_record_names,
+                                   read_signal_file_names, read_uploaded_record, read_uploaded_review_labels)
 from app.dashboard_cli import build_streamlit_command
 from pipeline.errors import SignalTooShortError, TruncatedSignalError
-from pipeline.records import write_edf
+from pipeline.records import read_record, write_edf
 from pipeline.regions import Region, find_regions
 from pipeline.summary import summarize_record
+from tests.made_records import write_multi_segment
 
 
 def upload(excerpts_dir: Path, *names: str) -> list[UploadedData]:
@@ -53,6 +54,18 @@ def test_an_uploaded_review_file_is_read_at_the_internal_rate_and_a_bad_one_name
                                                  "119.ecg": b"\x00\x01garbage"}))]
     with pytest.raises(UploadError, match="119.ecg could not be read"):
         read_uploaded_review_labels(zipped, record)
+
+
+def test_an_uploaded_multi_segment_record_is_one_record_and_needs_its_segments(excerpts_dir, tmp_path):
+    folder = write_multi_segment(tmp_path, read_record(excerpts_dir / "100")).parent
+    files = [UploadedData(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
+    assert list_record_names(files) == ["ms"]
+    record = read_uploaded_record(files)
+    assert record.name == "ms" and np.isnan(record.signal_mv[int(60 * 360):int(70 * 360)]).all()
+    with pytest.raises(UploadError, match="multi-segment record; its segment header ms_2.hea"):
+        read_uploaded_record([f for f in files if f.name != "ms_2.hea"], "ms")
+    with pytest.raises(UploadError, match="ms_2.dat"):
+        read_uploaded_record([f for f in files if f.name != "ms_2.dat"], "ms")
 
 
 def test_read_uploaded_zip_with_folders(excerpts_dir):

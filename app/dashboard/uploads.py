@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import EcgInputError
-from pipeline.records import read_annotations, read_record
+from pipeline.records import parse_segment_names, read_annotations, read_record
 from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
@@ -115,8 +115,11 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
 
 
 def list_record_names(files: list[UploadedData]) -> list[str]:
-    """Records in the upload: the stem of each ``.hea``, and each ``.edf`` file name, sorted."""
-    names = {f.stem for f in files if f.extension == ".hea"} | {f.name for f in files if f.extension == ".edf"}
+    """Records in the upload: the stem of each ``.hea`` (not the segments of a multi-segment record), and each
+    ``.edf`` file name, sorted."""
+    headers = [f for f in files if f.extension == ".hea"]
+    segments = {name for f in headers for name in parse_segment_names(f.data.decode("latin-1"))}
+    names = {f.stem for f in headers if f.stem not in segments} | {f.name for f in files if f.extension == ".edf"}
     return sorted(names)
 
 
@@ -128,6 +131,15 @@ def check_record_files(files: list[UploadedData], record_name: str) -> None:
     header = by_name.get(f"{record_name}.hea")
     if header is None:
         raise UploadError(f"Received no header {record_name}.hea; expected {EXPECTED_TEXT}.")
+    segments = parse_segment_names(header.data.decode("latin-1"))
+    if segments:
+        missing = [f"{name}.hea" for name in segments if f"{name}.hea" not in by_name]
+        if missing:
+            raise UploadError(f"Record {record_name} is a multi-segment record; its segment header "
+                              f"{', '.join(missing)} was not uploaded: upload every segment's .hea and .dat with it.")
+        for segment in segments:
+            check_record_files(files, segment)
+        return
     missing = [name for name in read_signal_file_names(header.data) if name not in by_name]
     if missing:
         raise UploadError(f"Record {record_name}: the header names the signal file {', '.join(missing)}, which "
@@ -145,7 +157,8 @@ def read_signal_file_names(header_bytes: bytes) -> list[str]:
     except ValueError:
         return []
     names = [line.split()[0] for line in lines[1:1 + n_signals] if line.split()]
-    return list(dict.fromkeys(PurePosixPath(name).name for name in names))
+    # "~": no signal file (the layout header of a multi-segment record)
+    return list(dict.fromkeys(PurePosixPath(name).name for name in names if name != "~"))
 
 
 def find_orphan_signal_files(files: list[UploadedData]) -> list[str]:
