@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -102,6 +102,8 @@ class ScoreSettings:
     labels_from: str | None = None
     """Annotator of reviewed beat labels beside each record (``NAME.<labels_from>``, e.g. the ``.ecg`` file saved
     after a review in the dashboard): where present, its labels replace the model's (:func:`apply_saved_labels`)."""
+    code_sha256: str = field(default_factory=lambda: fingerprint_code())
+    """The analysis code's fingerprint, taken once where the batch starts and handed to its workers."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.formats) - set(FORMATS))
@@ -117,7 +119,7 @@ class ScoreSettings:
     def to_dict(self) -> dict:
         content = {"formats": sorted(self.formats), "regions": self.regions.to_dict(),
                    "score_format_version": SCORE_FORMAT_VERSION, "annotator": outputs.ANNOTATOR,
-                   "code_sha256": fingerprint_code()}
+                   "code_sha256": self.code_sha256}
         if self.labels_from is not None:  # absent otherwise, so that earlier outputs stay up to date
             content["labels_from"] = self.labels_from
         return content
