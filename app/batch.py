@@ -102,6 +102,9 @@ class ScoreSettings:
     labels_from: str | None = None
     """Annotator of reviewed beat labels beside each record (``NAME.<labels_from>``, e.g. the ``.ecg`` file saved
     after a review in the dashboard): where present, its labels replace the model's (:func:`apply_saved_labels`)."""
+    lead: str | None = None
+    """Primary lead of every record (a name such as II or V5, or a column index); None: MLII or II, else the first
+    ECG lead. A record without it fails with its own error."""
     code_sha256: str = field(default_factory=lambda: fingerprint_code())
     """The analysis code's fingerprint, taken once where the batch starts and handed to its workers."""
 
@@ -112,6 +115,8 @@ class ScoreSettings:
         if self.labels_from is not None and not (self.labels_from.isalnum() and self.labels_from.isascii()):
             raise ValueError(f"Received labels_from={self.labels_from!r}; expected an annotator name such as ecg "
                              "(letters and digits: the extension of NAME.ecg).")
+        if self.lead is not None and not self.lead.strip():
+            raise ValueError("Received lead=''; expected a lead name such as II or V5, or a column index.")
         if self.labels_from in ("hea", "dat", "edf"):
             raise ValueError(f"Received labels_from={self.labels_from!r}; expected an annotation file's extension, "
                              "not a record file's.")
@@ -122,6 +127,8 @@ class ScoreSettings:
                    "code_sha256": self.code_sha256}
         if self.labels_from is not None:  # absent otherwise, so that earlier outputs stay up to date
             content["labels_from"] = self.labels_from
+        if self.lead is not None:
+            content["lead"] = self.lead
         return content
 
 
@@ -400,7 +407,7 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         settings_sha256 = fingerprint_settings(settings, model)
         if not force and is_up_to_date(folder, input_sha256, settings_sha256):
             return RecordResult(source, "skipped", read_manifest(folder).get("summary"))
-        record = read_record(source.path, annotator=None)
+        record = read_record(source.path, annotator=None, lead=settings.lead)
         analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), source,
                                       settings.labels_from)
         summary = summary_row(analysis, model)

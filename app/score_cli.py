@@ -62,13 +62,17 @@ DEFAULT_OUT = Path("out/scores")
 @click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",
               help="Use the reviewed beat labels of NAME.ANNOTATOR beside each record where it exists (e.g. ecg: the "
                    "annotation file the dashboard saves after a review); regions, summary and report follow them.")
+@click.option("--lead", default=None,
+              help="Primary lead of every record, by name (II, V5, ...) or column index (default: MLII or II, else "
+                   "the first ECG lead); the second analysed lead is chosen as usual (V1 first). A record without "
+                   "it fails on its own.")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder (default: <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
-                  labels_from: str | None, force: bool, mlruns_dir: Path | None, quiet: bool,
+                  labels_from: str | None, lead: str | None, force: bool, mlruns_dir: Path | None, quiet: bool,
                   event_settings: RegionSettings) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
@@ -82,9 +86,10 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     _state["finished"] = False
     try:
         settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()),
-                                 labels_from=labels_from, regions=event_settings)
+                                 labels_from=labels_from, regions=event_settings, lead=lead)
     except ValueError as error:
-        hint = "--labels-from" if "labels_from" in str(error) else "--format"
+        hint = ("--labels-from" if "labels_from" in str(error) else "--lead" if "lead=" in str(error)
+                else "--format")
         raise click.BadParameter(str(error), param_hint=hint) from None
     try:
         sources = find_record_sources(paths)

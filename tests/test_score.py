@@ -177,6 +177,19 @@ def test_rerun_skips_up_to_date_records_and_force_rescores(scored, tmp_path):
     assert "2 scored" in output
 
 
+def test_a_chosen_primary_lead_applies_to_every_record_and_one_without_it_fails_alone(tmp_path, excerpts_dir):
+    write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve")
+    copy_record(excerpts_dir, "100", tmp_path / "in")  # leads MLII and V5: no aVF
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "json", "--lead", "aVF")
+    assert code == 1 and "1 scored" in output and "1 failed" in output, output
+    summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
+    assert summary["primary_lead"] == "aVF" and summary["leads"] == ["aVF", "V1"]
+    errors = read_table(tmp_path / "out" / BATCH_ERRORS)
+    assert [row["record"] for row in errors] == ["100"] and "aVF" in errors[0]["message"]
+    manifest = json.loads((tmp_path / "out" / "twelve" / MANIFEST).read_text())
+    assert manifest["settings"]["lead"] == "aVF"
+
+
 def test_a_multi_segment_record_in_a_directory_is_scored_once_with_its_gap(tmp_path, excerpts_dir):
     """Its segment headers are parts of it, not records; the gap is missing signal, not beats."""
     write_multi_segment(tmp_path / "in", read_record(excerpts_dir / "100"))
