@@ -121,3 +121,58 @@ def describe_thresholds(settings: RegionSettings) -> str:
             f"more; VT/SVT {settings.run_min_beats} or more beats over {settings.vt_rate_bpm:g}/"
             f"{settings.svt_rate_bpm:g} bpm; AF episodes of {settings.af_min_duration_s:g} s or more; "
             f"ventricular flutter/fibrillation detection {fibrillation}.")
+
+
+NOTE_PREFIX = "event settings: "
+"""Start of the comment annotations (``"``) of an annotation file that carry its event thresholds."""
+NOTE_MAX_CHARS = 255
+"""Longest auxiliary text of one WFDB annotation."""
+
+
+def format_settings_notes(settings: RegionSettings) -> tuple[str, ...]:
+    """The thresholds that differ from the clinical defaults, as texts for comment annotations (none if none do).
+
+    :func:`app.outputs.output_annotations` writes them at the start of the record.
+
+    Each text is ``event settings: `` and ``key = value`` pairs (TOML, the flutter detector's keys dotted) joined
+    by ``; ``, at most :data:`NOTE_MAX_CHARS` long. An annotation file keeps the thresholds its events were found
+    with, so that a review can be resumed with them (:func:`read_settings_notes`).
+
+    >>> format_settings_notes(dataclasses.replace(RegionSettings(), pause_s=3.0))
+    ('event settings: pause_s = 3.0',)
+    """
+    pairs = [f"{key} = {format_toml_value(value)}" for key, value in changed_settings(settings).items()]
+    notes: list[str] = []
+    for pair in pairs:
+        if notes and len(notes[-1]) + 2 + len(pair) <= NOTE_MAX_CHARS:
+            notes[-1] += "; " + pair
+        else:
+            notes.append(NOTE_PREFIX + pair)
+    return tuple(notes)
+
+
+def changed_settings(settings: RegionSettings) -> dict:
+    """``{key: value}`` of the settings that differ from the defaults (``fibrillation.KEY`` for the detector's)."""
+    values, defaults = settings.to_dict(), RegionSettings().to_dict()
+    nested, nested_defaults = values.pop("fibrillation"), defaults.pop("fibrillation")
+    changed = {key: value for key, value in values.items() if value != defaults[key]}
+    changed.update({f"fibrillation.{key}": value for key, value in nested.items() if value != nested_defaults[key]})
+    return changed
+
+
+def read_settings_notes(aux_notes) -> RegionSettings | None:
+    """The thresholds of the notes :func:`format_settings_notes` wrote (among any others), or None when there are none.
+
+    Raises
+    ------
+    EventSettingsError
+        A note that starts like those but does not hold valid thresholds.
+    """
+    pairs = [pair for note in aux_notes if str(note).startswith(NOTE_PREFIX)
+             for pair in str(note)[len(NOTE_PREFIX):].split("; ")]
+    if not pairs:
+        return None
+    try:
+        return RegionSettings.from_dict(tomllib.loads("\n".join(pairs)))
+    except (tomllib.TOMLDecodeError, ValueError) as error:
+        raise EventSettingsError(f"The annotation file's event thresholds cannot be read: {error}.") from None

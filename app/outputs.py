@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from app.analysis import RecordAnalysis, beat_table, region_rows, summary_dict
+from app.event_settings import format_settings_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
 from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
@@ -70,10 +71,11 @@ def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
 
 
 def output_annotations(analysis: RecordAnalysis) -> Annotations:
-    """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate."""
+    """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate;
+    thresholds changed from the defaults in comment annotations at the start (:func:`format_settings_notes`)."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
-                                  unreadable_as_q=False)
+                                  unreadable_as_q=False, record_notes=format_settings_notes(analysis.region_settings))
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

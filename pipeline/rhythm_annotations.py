@@ -67,10 +67,13 @@ _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 
 
 def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
-                           fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True) -> Annotations:
+                           fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True,
+                           record_notes: tuple[str, ...] = ()) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
-    ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks.
+    ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
+    ``record_notes`` are written as comment (``"``) annotations at sample 1, in order (wfdb's ``rdann`` takes
+    every comment at sample 0 for a definition of the file's and drops it).
 
     Examples
     --------
@@ -99,6 +102,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
         (np.array([(r.start + r.stop) // 2 for r in pauses], dtype=np.int64), np.full(len(pauses), '"', dtype="<U2"),
          np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object),
          np.zeros(len(pauses), np.int64)),
+        (np.ones(len(record_notes), np.int64), np.full(len(record_notes), '"', dtype="<U2"),
+         np.array(record_notes, dtype=object), np.zeros(len(record_notes), np.int64)),
         (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
          np.full(len(quality_marks), "", dtype=object), quality_marks[:, 1]),
         (flutter_marks, np.tile(np.array(["[", "]"], dtype="<U2"), len(flutter)),

@@ -30,7 +30,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def analyses(model, excerpts_dir):
-    return {name: analyse_record(read_record(excerpts_dir / name), model) for name in ("100", "119", "208")}
+    return {name: analyse_record(read_record(excerpts_dir / name), model) for name in ("100", "119", "208", "232")}
 
 
 def start_app() -> AppTest:
@@ -191,6 +191,31 @@ def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses,
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
     at.run()
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+
+
+def test_an_uploaded_review_file_brings_back_its_event_thresholds(analyses, excerpts_dir):
+    """A review saved with a 2.5 s pause limit, no flutter detection and a changed AF rule key resumes with the first
+    two in the sidebar; the key the sidebar has no widget for is named as not applied."""
+    from dataclasses import replace
+
+    from app.analysis import edit_analysis
+    from app.outputs import annotation_file_bytes
+
+    analysis = analyses["232"]
+    settings = replace(analysis.region_settings, pause_s=2.5, af_threshold=0.25,
+                       fibrillation=replace(analysis.region_settings.fibrillation, enabled=False))
+    edited = edit_analysis(analysis, settings=settings)
+    at = upload(start_app(), files_of(excerpts_dir, "232") + [("232.ecg", annotation_file_bytes(edited),
+                                                               "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert at.number_input(key="event_pause_s").value == 2.5 and at.checkbox(key="event_vf_detection").value is False
+    assert any("event thresholds are restored" in i.value and "af_threshold" in i.value for i in at.sidebar.info)
+    sidebar = replace(analysis.region_settings, pause_s=2.5, fibrillation=settings.fibrillation)
+    expected = edit_analysis(analysis, settings=sidebar).summary.event("pause").count
+    assert 0 < expected < analysis.summary.event("pause").count
+    assert int(at.table[0].value.loc["Pause", "count"]) == expected
+    at.button(key="event_defaults").click().run()
+    assert at.number_input(key="event_pause_s").value == 2.0
 
 
 def test_a_suggested_family_review_is_one_click(analyses):

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
+from app.event_settings import read_settings_notes
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
 from app.dashboard.uploads import UploadedData, read_uploaded_record, read_uploaded_review_labels
 from models import registry
@@ -37,8 +38,9 @@ class Review:
     """What one page shows: the analysis and, when the record has reference labels, the comparison.
 
     ``saved_labels`` holds the corrections of an earlier review uploaded with the record (``NAME.ecg``),
-    ``saved_artefacts`` its artefact marks and ``unmatched_saved`` how many of that file's beats matched no
-    detected beat; None, () and 0 otherwise.
+    ``saved_artefacts`` its artefact marks, ``saved_settings`` its event thresholds (None when they were the
+    defaults) and ``unmatched_saved`` how many of that file's beats matched no detected beat; None, (), None and
+    0 otherwise.
     """
 
     analysis: RecordAnalysis
@@ -46,6 +48,7 @@ class Review:
     saved_labels: dict[int, str] | None = None
     unmatched_saved: int = 0
     saved_artefacts: tuple[tuple[int, int], ...] = ()
+    saved_settings: RegionSettings | None = None
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -113,7 +116,7 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
     if saved is not None:
         labels, unmatched = read_corrections(review.analysis, saved)
         review = Review(review.analysis, review.comparison, labels, unmatched,
-                        read_artefacts(review.analysis, saved))
+                        read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 

@@ -18,7 +18,8 @@ import streamlit as st
 from app.analysis import family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
-from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
+from app.event_settings import (EventSettingsError, changed_settings, describe_thresholds,
+                                read_default_event_settings)
 from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
@@ -152,13 +153,33 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         restored.add(record_key)
         reader_labels(record_key).update(review.saved_labels)
         reader_artefacts(record_key).extend(review.saved_artefacts)
+        restore_saved_settings(review.saved_settings)
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
     marks = (f"; its {len(review.saved_artefacts)} artefact mark(s) are restored (ECG tab)"
              if review.saved_artefacts else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
-                    f"are taken as corrections (Review labels tab){marks}{skipped}.")
+                    f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
+
+
+def restore_saved_settings(settings: RegionSettings | None) -> None:
+    """Put an uploaded review's event thresholds into the sidebar's widgets (before they are drawn)."""
+    if settings is None:
+        return
+    for name, *_ in EVENT_THRESHOLDS:
+        st.session_state[f"event_{name}"] = float(getattr(settings, name))
+    st.session_state["event_vf_detection"] = settings.fibrillation.enabled
+
+
+def describe_saved_settings(review: loading.Review) -> str:
+    """What became of an uploaded review's event thresholds, for the sidebar's note ("" when it kept the defaults)."""
+    if review.saved_settings is None:
+        return ""
+    shown = {name for name, *_ in EVENT_THRESHOLDS} | {"fibrillation.enabled"}
+    others = [key for key in changed_settings(review.saved_settings) if key not in shown]
+    left_out = f" (not its other changed settings, {', '.join(others)}, which only ecg score --events sets)"
+    return "; its event thresholds are restored (sidebar)" + (left_out if others else "")
 
 
 def render_event_settings() -> RegionSettings:
@@ -172,12 +193,10 @@ def render_event_settings() -> RegionSettings:
     with st.sidebar.expander("Event thresholds"):
         if source is not None:
             st.caption(f"Defaults from {Path(source).name}.")
-        values = {name: st.number_input(label, min_value=min(low, getattr(defaults, name)),
-                                        max_value=max(high, getattr(defaults, name)), value=getattr(defaults, name),
-                                        step=step, key=f"event_{name}", help=help_text)
+        values = {name: threshold_input(name, label, low, high, step, help_text, getattr(defaults, name))
                   for name, label, low, high, step, help_text in EVENT_THRESHOLDS}
-        detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", value=defaults.fibrillation.enabled,
-                                     key="event_vf_detection",
+        initial = {} if "event_vf_detection" in st.session_state else {"value": defaults.fibrillation.enabled}
+        detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", **initial, key="event_vf_detection",
                                      help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
         try:
             settings = replace(defaults, **values,
@@ -189,6 +208,16 @@ def render_event_settings() -> RegionSettings:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
         st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults)
     return settings
+
+
+def threshold_input(name: str, label: str, low: float, high: float, step: float, help_text: str,
+                    default: float) -> float:
+    """One threshold's number input: its range covers the default and a value restored from an uploaded review."""
+    key = f"event_{name}"
+    current = st.session_state.get(key, default)
+    initial = {} if key in st.session_state else {"value": default}  # a widget takes its value from one place
+    return st.number_input(label, min_value=min(low, default, current), max_value=max(high, default, current),
+                           step=step, key=key, help=help_text, **initial)
 
 
 def restore_event_defaults() -> None:
