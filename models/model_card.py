@@ -177,7 +177,8 @@ writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
 
 ## Intended use and limitations
 - Intended: research and review support on ambulatory or bedside ECG recordings of adults, 2 leads (a single
-  lead works with reduced accuracy), sampled at 100-1000 Hz.
+  lead works with reduced accuracy; of more leads, the primary and the one most like V1 are used), sampled at
+  100-4096 Hz (resampled to 360 Hz).
 - Supraventricular ectopic beats (S) are the weak class: premature beats in irregular rhythms (atrial
   fibrillation) are confused with S, and non-premature atrial beats are often missed.
 - Fusion beats (F) are almost never recognised (DS1 holds 415, nearly all from one patient).

@@ -42,7 +42,10 @@ from pipeline.types import Annotations, Record
 logger = logging.getLogger(__name__)
 
 MIN_FS_HZ = 100.0
-MAX_FS_HZ = 1000.0
+"""Slowest rate read: the QRS complex (about 5-40 Hz of content) needs it."""
+MAX_FS_HZ = 4096.0
+"""Fastest rate read: Holter and resting ECGs record at up to 1,024 Hz, high-resolution ones at 2,000-4,000 Hz;
+faster is taken for a mislabelled header (everything is resampled to the internal rate)."""
 MIN_DURATION_S = 2.0
 
 # Bits per sample of the WFDB storage formats we read, and the digital value that marks
