@@ -252,6 +252,22 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert len(at.get("download_button")) == 4
 
 
+def test_an_uploaded_twelve_lead_record_can_be_read_on_another_primary_lead(excerpts_dir, tmp_path, analyses):
+    from tests.made_records import TWELVE_LEADS, write_twelve_lead_record
+
+    write_twelve_lead_record(excerpts_dir, tmp_path, name="twelve")
+    at = upload(start_app(), files_of(tmp_path, "twelve"))
+    assert not at.exception and not at.error
+    lead_picker = picker(at, "Primary lead")
+    assert lead_picker.value == "II" and sorted(lead_picker.options) == sorted(TWELVE_LEADS)
+    assert any("leads II, V1 (of 12 ECG leads; not analysed: I, III" in c.value for c in at.caption)
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))  # II and V1 are 119's
+    lead_picker.select("V5").run()
+    assert not at.exception and not at.error
+    assert picker(at, "Primary lead").value == "V5"
+    assert any("leads V1, V5 (of 12 ECG leads" in c.value for c in at.caption)
+
+
 def test_uploading_several_records_asks_which_one(analyses, excerpts_dir):
     at = upload(start_app(), files_of(excerpts_dir, "100") + files_of(excerpts_dir, "119"))
     assert not at.exception

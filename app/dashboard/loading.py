@@ -102,15 +102,16 @@ def review_sample(name: str, model_reference: str) -> Review:
 
 
 def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str | None,
-                  model_reference: str) -> Review:
-    """Review of an uploaded record, kept in this session only (the last upload) so reruns are instant."""
+                  model_reference: str, lead: str | None = None) -> Review:
+    """Review of an uploaded record (``lead``: its primary lead, None for the default), kept in this session only
+    (the last upload) so reruns are instant."""
     key = (upload_key, record_name, model_reference)
     cached = st.session_state.get(_UPLOAD_STATE)
-    if cached is not None and cached[0] == key:
+    if cached is not None and cached[0] == key and lead in (None, primary_lead_name(cached[1].analysis.record)):
         return cached[1]
     st.session_state.pop(_UPLOAD_STATE, None)
     with st.spinner("Reading and analysing the uploaded record..."):
-        record = read_uploaded_record(files, record_name)
+        record = read_uploaded_record(files, record_name, lead=lead)
         saved = read_uploaded_review_labels(files, record)
         review = review_record(record, load_model_cached(model_reference))
     if saved is not None:
@@ -119,6 +120,11 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
+
+
+def primary_lead_name(record: Record) -> str:
+    """Name of the record's primary lead."""
+    return record.lead_names[record.primary_lead]
 
 
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings) -> Review:

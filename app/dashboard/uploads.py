@@ -194,7 +194,7 @@ def choose_record(files: list[UploadedData], record_name: str | None = None) -> 
 
 
 def read_uploaded_record(files: list[UploadedData], record_name: str | None = None,
-                         max_mb: float = MAX_UPLOAD_MB) -> Record:
+                         max_mb: float = MAX_UPLOAD_MB, lead: str | None = None) -> Record:
     """Read one record from uploaded files (a temporary directory is used and always removed).
 
     Parameters
@@ -205,6 +205,8 @@ def read_uploaded_record(files: list[UploadedData], record_name: str | None = No
         Which record to read when the upload holds several (a ``.hea`` stem or an ``.edf`` name).
     max_mb : float
         Upload size limit in megabytes.
+    lead : str, optional
+        Primary lead by name (default: MLII or II, else the first ECG lead).
 
     Returns
     -------
@@ -224,13 +226,13 @@ def read_uploaded_record(files: list[UploadedData], record_name: str | None = No
         directory = Path(tmp)
         for upload in record_files:
             (directory / PurePosixPath(upload.name).name).write_bytes(upload.data)
-        return read_with_clear_errors(directory / name)
+        return read_with_clear_errors(directory / name, lead)
 
 
-def read_with_clear_errors(path: Path) -> Record:
+def read_with_clear_errors(path: Path, lead: str | None = None) -> Record:
     """:func:`read_record`, with a parsing failure the reader did not anticipate turned into an UploadError."""
     try:
-        return read_record(path, annotator="atr")
+        return read_record(path, annotator="atr", lead=lead)
     except EcgInputError:
         raise
     except (ValueError, IndexError, KeyError, OSError, UnicodeDecodeError) as error:

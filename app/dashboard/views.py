@@ -136,9 +136,19 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
     if len(names) > 1:
         st.sidebar.warning(f"The upload holds {len(names)} records; choose one.")
         record_name = st.sidebar.selectbox("Record to analyse", names, key="upload_record")
-    review = loading.review_upload(files, upload_key, record_name, model_reference)
+    lead_key = record_widget_key("upload_lead", (upload_key, record_name))
+    lead = st.session_state.get(lead_key)
+    review = loading.review_upload(files, upload_key, record_name, model_reference, lead)
+    record = review.analysis.record
+    primary = loading.primary_lead_name(record)
+    leads = list(record.lead_names) + list(record.unused_leads)
+    if len(leads) > 1:
+        st.sidebar.selectbox("Primary lead", leads, index=leads.index(primary),
+                             key=lead_key, help="The lead whose R waves place the beats and that the charts show "
+                             "first; the second lead analysed is the one most like V1. Changing it analyses the "
+                             "record again (corrections made with another primary lead stay with it).")
     st.sidebar.info("Showing the uploaded record; remove the files to return to the samples.")
-    record_key = ("upload", upload_key, record_name, model_reference)
+    record_key = ("upload", upload_key, record_name, model_reference, primary)
     restore_saved_labels(review, record_key)
     return review, record_key
 
