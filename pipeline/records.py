@@ -445,18 +445,30 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
         joined = wfdb.rdrecord(str(path), m2s=True, physical=True, return_res=32)
     except Exception as exc:
         raise CorruptRecordError(f"Record {path.name}: its segments cannot be joined: {exc}") from exc
-    names, units = list(joined.sig_name), list(joined.units)
+    return _record_from_physical(path.name, f"Record {path.name}", joined, lead=lead, target_fs_hz=target_fs_hz,
+                                 min_duration_s=min_duration_s, max_leads=max_leads,
+                                 annotations=_read_optional_annotations(path, annotator, float(header.fs),
+                                                                        target_fs_hz))
+
+
+def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, lead: str | int | None,
+                          target_fs_hz: float, min_duration_s: float, max_leads: int | None,
+                          annotations: Annotations | None) -> Record:
+    """The :class:`Record` of signals wfdb read in physical units (an EDF file, joined segments): its ECG leads in mV.
+
+    ``described`` names the input in the messages ("EDF x.edf", "Record x").
+    """
+    names, units = list(signals.sig_name), list(signals.units)
     ecg_columns = select_ecg_columns(names, units)
     if not ecg_columns:
-        raise NoEcgLeadError(f"Record {path.name}: received signals {names}; expected at least one ECG lead "
-                             "(names such as MLII, II, V1, ECG; units mV or uV).")
-    primary = _choose_primary(names, ecg_columns, lead, path.name)
+        raise NoEcgLeadError(f"{described}: received signals {names}; expected at least one ECG lead (names such as "
+                             "MLII, II, V1, ECG; units mV or uV).")
+    primary = _choose_primary(names, ecg_columns, lead, name)
     scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
-    signal_mv = joined.p_signal[:, ecg_columns].astype(np.float32) * scale
-    _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
-    return _build_record(path.name, signal_mv, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
-                         float(header.fs), target_fs_hz, max_leads,
-                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz))
+    signal_mv = signals.p_signal[:, ecg_columns].astype(np.float32) * scale
+    _check_duration(signal_mv.shape[0], float(signals.fs), min_duration_s, name)
+    return _build_record(name, signal_mv, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
+                         float(signals.fs), target_fs_hz, max_leads, annotations)
 
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
@@ -475,17 +487,8 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     if len(set(rec.samps_per_frame)) > 1:
         logger.info("EDF %s has signals at several rates; wfdb averages them to the frame rate", path.name)
     _check_sampling_rate(rec.fs, path.name)
-    ecg_columns = select_ecg_columns(list(rec.sig_name), list(rec.units))
-    if not ecg_columns:
-        raise NoEcgLeadError(
-            f"EDF {path.name}: received signals {list(rec.sig_name)}; expected at least one ECG lead."
-        )
-    primary = _choose_primary(list(rec.sig_name), ecg_columns, lead, path.name)
-    scale = np.array([_UNIT_TO_MV[(rec.units[c] or "").strip().lower()] for c in ecg_columns])
-    signal_mv = (rec.p_signal[:, ecg_columns] * scale).astype(np.float32)
-    _check_duration(signal_mv.shape[0], float(rec.fs), min_duration_s, path.name)
-    return _build_record(path.stem, signal_mv, tuple(rec.sig_name[c] for c in ecg_columns),
-                         ecg_columns.index(primary), float(rec.fs), target_fs_hz, max_leads, None)
+    return _record_from_physical(path.stem, f"EDF {path.name}", rec, lead=lead, target_fs_hz=target_fs_hz,
+                                 min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
 
 
 def _check_edf_size(path: Path) -> None:
