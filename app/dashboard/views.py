@@ -163,7 +163,10 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         restored.add(record_key)
         reader_labels(record_key).update(review.saved_labels)
         reader_artefacts(record_key).extend(review.saved_artefacts)
-        restore_saved_settings(review.saved_settings)
+        upload = ("thresholds", *record_key[1:3])  # once per uploaded record, not again for another primary lead
+        if upload not in restored:
+            restored.add(upload)
+            restore_saved_settings(review.saved_settings)
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
