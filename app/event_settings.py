@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 from pipeline.errors import EcgInputError
-from pipeline.regions import RegionSettings
+from pipeline.regions import RegionSettings, changed_settings
 
 
 EVENTS_ENV = "ECG_EVENTS_FILE"
@@ -141,7 +141,7 @@ def format_settings_notes(settings: RegionSettings) -> tuple[str, ...]:
     >>> format_settings_notes(dataclasses.replace(RegionSettings(), pause_s=3.0))
     ('event settings: pause_s = 3.0',)
     """
-    pairs = [f"{key} = {format_toml_value(value)}" for key, value in changed_settings(settings).items()]
+    pairs = [f"{key} = {format_toml_value(value)}" for key, value in changed_settings(settings.to_dict()).items()]
     notes: list[str] = []
     for pair in pairs:
         if notes and len(notes[-1]) + 2 + len(pair) <= NOTE_MAX_CHARS:
@@ -149,15 +149,6 @@ def format_settings_notes(settings: RegionSettings) -> tuple[str, ...]:
         else:
             notes.append(NOTE_PREFIX + pair)
     return tuple(notes)
-
-
-def changed_settings(settings: RegionSettings) -> dict:
-    """``{key: value}`` of the settings that differ from the defaults (``fibrillation.KEY`` for the detector's)."""
-    values, defaults = settings.to_dict(), RegionSettings().to_dict()
-    nested, nested_defaults = values.pop("fibrillation"), defaults.pop("fibrillation")
-    changed = {key: value for key, value in values.items() if value != defaults[key]}
-    changed.update({f"fibrillation.{key}": value for key, value in nested.items() if value != nested_defaults[key]})
-    return changed
 
 
 def read_settings_notes(aux_notes) -> RegionSettings | None:

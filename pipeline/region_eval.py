@@ -68,7 +68,8 @@ from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
 from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
-from pipeline.regions import Region, RegionSettings, find_regions, merge_intervals, regions_to_rows
+from pipeline.regions import (Region, RegionSettings, changed_settings, find_regions, merge_intervals,
+                              regions_to_rows)
 from pipeline.rhythm_annotations import (
     flutter_intervals,
     regions_to_annotations,
@@ -596,14 +597,7 @@ def percent(value: float) -> str:
 
 def describe_changed_settings(regions: dict) -> str:
     """Which region settings differ from the defaults (``key=value``, the detector's as ``fibrillation.key``)."""
-    def flatten(values: dict, prefix: str = "") -> dict:
-        out = {}
-        for key, value in values.items():
-            out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-        return out
-
-    given, default = flatten(regions), flatten(RegionSettings().to_dict())
-    changed = [f"{key}={value}" for key, value in given.items() if default.get(key) != value]
+    changed = [f"{key}={value}" for key, value in changed_settings(regions).items()]
     return "settings changed from the defaults: " + ", ".join(changed) if changed else "default event settings"
 
 

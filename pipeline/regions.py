@@ -292,6 +292,23 @@ class RegionSettings:
         return cls(**values)
 
 
+def changed_settings(values: dict) -> dict:
+    """``{key: value}`` of the :meth:`RegionSettings.to_dict` content that differs from the defaults, the flutter
+    detector's keys as ``fibrillation.KEY``.
+
+    >>> changed_settings({**RegionSettings().to_dict(), "pause_s": 3.0})
+    {'pause_s': 3.0}
+    """
+    def flatten(content: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in content.items():
+            out.update(flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    given, default = flatten(values), flatten(RegionSettings().to_dict())
+    return {key: value for key, value in given.items() if default.get(key) != value}
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
     """One flagged event of a record.

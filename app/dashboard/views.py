@@ -18,14 +18,13 @@ import streamlit as st
 from app.analysis import family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
-from app.event_settings import (EventSettingsError, changed_settings, describe_thresholds,
-                                read_default_event_settings)
+from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
-from pipeline.regions import RegionSettings, merge_intervals
+from pipeline.regions import RegionSettings, changed_settings, merge_intervals
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +189,7 @@ def describe_saved_settings(review: loading.Review) -> str:
     if review.saved_settings is None:
         return ""
     shown = {name for name, *_ in EVENT_THRESHOLDS} | {"fibrillation.enabled"}
-    others = [key for key in changed_settings(review.saved_settings) if key not in shown]
+    others = [key for key in changed_settings(review.saved_settings.to_dict()) if key not in shown]
     left_out = f" (not its other changed settings, {', '.join(others)}, which only ecg score --events sets)"
     return "; its event thresholds are restored (sidebar)" + (left_out if others else "")
 
