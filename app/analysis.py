@@ -303,7 +303,7 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "record": record.name,
         "leads": list(record.lead_names),
         "unused_leads": list(record.unused_leads),
-        "primary_lead": record.lead_names[record.primary_lead],
+        "primary_lead": record.primary_lead_name,
         "fs_hz": record.fs_hz,
         "source_fs_hz": record.source_fs_hz,
         "model": analysis.model_source,

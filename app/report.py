@@ -146,7 +146,7 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
             ax.plot(offsets_ms, median_beat(windows), color="black", linewidth=0.8)
         classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
         title = f"Family {row['family']}: {row['n_beats']} beats\n({classes})"
-        ax.set_title(("Beat families (median beat, " + record.lead_names[record.primary_lead] + ")\n" if k == 0
+        ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ")\n" if k == 0
                       else "\n") + title, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
         ax.set_xticks([-200, 0, 200])
@@ -175,7 +175,7 @@ def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: flo
         ax.text(sample / fs, high + 0.12 * span, label, fontsize=6.5, ha="center", va="bottom",
                 color=CLASS_COLOURS.get(label, "k"))
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
-    ax.set_ylabel(f"{record.lead_names[record.primary_lead]} (mV)", fontsize=7)
+    ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#f4b6b6", linewidth=0.4)
     ticks = ax.get_xticks()

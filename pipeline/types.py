@@ -85,6 +85,10 @@ class Record:
         return int(self.signal_mv.shape[0])
 
     @property
+    def primary_lead_name(self) -> str:
+        return self.lead_names[self.primary_lead]
+
+    @property
     def duration_s(self) -> float:
         return self.n_samples / self.fs_hz
 

@@ -107,7 +107,7 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
     (the last upload) so reruns are instant."""
     key = (upload_key, record_name, model_reference)
     cached = st.session_state.get(_UPLOAD_STATE)
-    if cached is not None and cached[0] == key and lead in (None, primary_lead_name(cached[1].analysis.record)):
+    if cached is not None and cached[0] == key and lead in (None, cached[1].analysis.record.primary_lead_name):
         return cached[1]
     st.session_state.pop(_UPLOAD_STATE, None)
     with st.spinner("Reading and analysing the uploaded record..."):
@@ -120,11 +120,6 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
-
-
-def primary_lead_name(record: Record) -> str:
-    """Name of the record's primary lead."""
-    return record.lead_names[record.primary_lead]
 
 
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings) -> Review:

@@ -139,7 +139,7 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
     lead = st.session_state.get(lead_key)
     review = loading.review_upload(files, upload_key, record_name, model_reference, lead)
     record = review.analysis.record
-    primary = loading.primary_lead_name(record)
+    primary = record.primary_lead_name
     leads = list(record.lead_names) + list(record.unused_leads)
     if len(leads) > 1:
         st.sidebar.selectbox("Primary lead", leads, index=leads.index(primary),
@@ -635,7 +635,7 @@ def render_attention(analysis, model_reference: str, index: int) -> None:
     lo, hi = max(start, 0), min(start + attention.shape[1], record.n_samples)
     window[lo - start: hi - start] = lead[lo:hi]
     st.plotly_chart(charts.attention_figure(window, attention[0], record.fs_hz, start,
-                                            record.lead_names[record.primary_lead]),
+                                            record.primary_lead_name),
                     config=CHART_CONFIG, key="attention_chart")
 
 
