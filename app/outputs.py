@@ -105,7 +105,7 @@ def write_atomic(path: str | Path, content: bytes) -> Path:
 
 
 def pdf_report_bytes(analysis: RecordAnalysis) -> bytes:
-    """The one-page PDF report (see :mod:`app.report`)."""
+    """The PDF report (see :mod:`app.report`)."""
     from app.report import render_pdf_report
 
     return render_pdf_report(analysis)

@@ -1,5 +1,6 @@
-"""The one-page PDF report of a record: summary, event list, the largest beat families and ECG strips of the most
-important events.
+"""The PDF report of a record. Page 1: summary, event list, the largest beat families and ECG strips of the most
+important events. Page 2, the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
+interval, and one strip of each further kind of event.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -11,9 +12,10 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.backends.backend_pdf import FigureCanvasPdf
+from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis, family_rows
@@ -25,6 +27,9 @@ from pipeline.regions import Region, describe_kind
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
 MAX_STRIPS = 3
+"""Event strips on page 1."""
+MAX_MORE_STRIPS = 5
+"""Event strips on page 2, after the heart-rate and RR strips."""
 MAX_EVENT_ROWS = 16
 THRESHOLD_LINE_CHARS = 150
 """Width of the event-threshold footer lines (6 pt on A4)."""
@@ -154,17 +159,50 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
         ax.grid(True, color="#f4b6b6", linewidth=0.4)
 
 
-def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: float) -> None:
-    """Primary lead from ``start_s`` for :data:`STRIP_S`, beats marked with their class, the region shaded."""
+@dataclass(frozen=True)
+class Strip:
+    """A 10 s strip of the primary lead: where it starts, its title, and the stretch to shade (seconds)."""
+
+    start_s: float
+    title: str
+    shaded: tuple[float, float] | None = None
+
+
+def event_strip(region: Region, fs_hz: float) -> Strip:
+    """The strip of a flagged region: its onset with some context, the region shaded."""
+    title = (f"{describe_kind(region.kind)} at {format_clock(region.start / fs_hz)}, {region.n_beats} beats, "
+             f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
+    return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
+
+
+def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
+    """The strips of the lowest and highest 1-minute heart rate (the middle of that minute) and of the longest
+    RR interval (its opening beat 2 s in), those that the summary could measure."""
+    s = analysis.summary
+    strips = []
+    for label, rate, at in (("Lowest", s.heart_rate_min_bpm, s.heart_rate_min_time_s),
+                            ("Highest", s.heart_rate_max_bpm, s.heart_rate_max_time_s)):
+        if math.isfinite(rate) and math.isfinite(at):
+            strips.append(Strip(at + 30.0 - STRIP_S / 2, f"{label} heart rate: {rate:.0f} bpm, 1-minute average "
+                                f"from {format_clock(at)} (its middle 10 s)"))
+    if math.isfinite(s.longest_rr_s) and math.isfinite(s.longest_rr_time_s):
+        strips.append(Strip(s.longest_rr_time_s - 2.0, f"Longest RR interval: {s.longest_rr_s:.2f} s from "
+                            f"{format_clock(s.longest_rr_time_s)}",
+                            (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)))
+    return strips
+
+
+def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
+    """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded."""
     record = analysis.record
     fs = record.fs_hz
-    lo = int(max(start_s, 0) * fs)
+    lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * fs)
     hi = min(lo + int(STRIP_S * fs), record.n_samples)
     t = np.arange(lo, hi) / fs
     lead = record.signal_mv[lo:hi, record.primary_lead]
     ax.plot(t, lead, color="black", linewidth=0.5)
-    if region is not None:
-        ax.axvspan(region.start / fs, region.stop / fs, color="#ffbf00", alpha=0.25, linewidth=0)
+    if strip.shaded is not None:
+        ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
     samples, classes = analysis.predictions.samples, analysis.classes
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
@@ -182,10 +220,7 @@ def draw_strip(ax, analysis: RecordAnalysis, region: Region | None, start_s: flo
     ax.set_xticks(ticks)
     ax.set_xticklabels([format_clock(x) for x in ticks])
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
-    title = "No event flagged: first seconds of the record" if region is None else (
-        f"{describe_kind(region.kind)} at {format_clock(region.start / fs)}, {region.n_beats} beats, "
-        f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
-    ax.set_title(title, fontsize=8, loc="left")
+    ax.set_title(strip.title, fontsize=8, loc="left")
 
 
 def strip_start_s(region: Region, fs_hz: float) -> float:
@@ -197,12 +232,25 @@ def strip_start_s(region: Region, fs_hz: float) -> float:
 
 
 def render_pdf_report(analysis: RecordAnalysis) -> bytes:
-    """The report as PDF bytes (module docstring)."""
+    """The report as PDF bytes (module docstring); page 2 only when there is a strip to put on it."""
+    fs = analysis.record.fs_hz
+    events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
+    first = [event_strip(r, fs) for r in events[:MAX_STRIPS]] or [
+        Strip(0.0, "No event flagged: first seconds of the record")]
+    more = reference_strips(analysis) + [event_strip(r, fs) for r in events[MAX_STRIPS:]]
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
+        pages.savefig(draw_first_page(analysis, first))
+        if more:
+            pages.savefig(draw_strip_page(analysis, more))
+    return buffer.getvalue()
+
+
+def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
+    """Summary, events, beat families and the strips of the most urgent events."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    events = choose_strip_events(analysis.regions)
-    n_strips = max(len(events), 1)
-    grid = figure.add_gridspec(3 + n_strips, 1, height_ratios=[1.5, 1.0, 0.9] + [1.3] * n_strips,
+    grid = figure.add_gridspec(3 + len(strips), 1, height_ratios=[1.5, 1.0, 0.9] + [1.3] * len(strips),
                                left=0.08, right=0.97, top=0.91, bottom=0.05, hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
@@ -212,11 +260,17 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     draw_text_block(figure.add_subplot(grid[0]), "Summary", summary_lines(analysis))
     draw_text_block(figure.add_subplot(grid[1]), "Events", event_lines(analysis), columns=2)
     draw_family_templates(figure, grid[2], analysis)
-    fs = analysis.record.fs_hz
-    for k in range(n_strips):
-        region = events[k] if events else None
-        start = strip_start_s(region, fs) if region is not None else 0.0
-        draw_strip(figure.add_subplot(grid[3 + k]), analysis, region, start)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="pdf", metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"})
-    return buffer.getvalue()
+    for k, strip in enumerate(strips):
+        draw_strip(figure.add_subplot(grid[3 + k]), analysis, strip)
+    return figure
+
+
+def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
+    """Page 2: heart-rate, RR and further event strips, eight at most, top to bottom."""
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    grid = figure.add_gridspec(MAX_MORE_STRIPS + 3, 1, left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
+    figure.suptitle(f"Record {analysis.record.name}: strips", fontsize=11, fontweight="bold", x=0.08, ha="left")
+    for k, strip in enumerate(strips):
+        draw_strip(figure.add_subplot(grid[k]), analysis, strip)
+    return figure

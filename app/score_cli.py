@@ -56,7 +56,7 @@ DEFAULT_OUT = Path("out/scores")
                                       "errors.csv.")
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
               help=f"Comma-separated outputs among {', '.join(FORMATS)} (csv: beat and region tables; json: "
-                   "summary; wfdb: annotation file; pdf: one-page report).")
+                   "summary; wfdb: annotation file; pdf: report).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Records scored in parallel processes (each loads the model once).")
 @click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",

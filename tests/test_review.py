@@ -165,6 +165,30 @@ def test_the_report_shows_the_largest_families_with_the_current_labels(analysis)
     assert render_pdf_report(replace(analysis, families=None)).startswith(b"%PDF")  # no families: no panel
 
 
+def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysis):
+    """Page 2 of a Holter report: lowest and highest 1-minute rate, longest RR interval, then more event kinds."""
+    import re
+    from dataclasses import replace
+
+    from app.report import reference_strips, render_pdf_report
+
+    s = analysis.summary
+    lowest, highest, longest = reference_strips(analysis)
+    assert f"{s.heart_rate_min_bpm:.0f} bpm" in lowest.title and f"{s.heart_rate_max_bpm:.0f} bpm" in highest.title
+    assert lowest.start_s == s.heart_rate_min_time_s + 25 and highest.start_s == s.heart_rate_max_time_s + 25
+    assert longest.shaded == (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)
+    assert f"{s.longest_rr_s:.2f} s" in longest.title
+    beats = analysis.predictions.samples / analysis.record.fs_hz  # the shaded interval is between two beats
+    assert np.any(np.isclose(beats, longest.shaded[0], atol=0.01)) and np.any(np.isclose(beats, longest.shaded[1],
+                                                                                          atol=0.01))
+    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
+    assert len(pages.findall(render_pdf_report(analysis))) == 2
+    unmeasured = replace(analysis, regions=(), summary=replace(s, heart_rate_min_bpm=float("nan"),
+                                                               heart_rate_max_bpm=float("nan"),
+                                                               longest_rr_s=float("nan")))
+    assert reference_strips(unmeasured) == [] and len(pages.findall(render_pdf_report(unmeasured))) == 1
+
+
 def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_thresholds(analysis):
     """Changing a threshold after a review, or reviewing after changing it, gives the same events."""
     family = ventricular_family(analysis)
