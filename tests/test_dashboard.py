@@ -119,6 +119,22 @@ def test_selecting_an_event_moves_the_detail_window(analyses):
     assert at.selectbox(key="beat_choice").value == analysis.regions[index].first_beat
 
 
+def test_the_lowest_and_highest_rate_and_the_longest_rr_can_be_gone_to(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    summary, duration_s = analyses["208"].summary, analyses["208"].record.duration_s
+    options = at.selectbox(key="event_choice").options
+    assert options[1].endswith(f"Lowest heart rate ({summary.heart_rate_min_bpm:.0f} bpm, 1-minute average)")
+    assert options[3].endswith(f"Longest RR interval ({summary.longest_rr_s:.2f} s)")
+    at.selectbox(key="event_choice").select(-4).run()  # the longest RR interval
+    assert not at.exception
+    start = at.number_input(key="window_start_s").value
+    assert start == pytest.approx(tables.extreme_window_start(summary, -4, 10, duration_s))
+    assert start < summary.longest_rr_time_s < summary.longest_rr_time_s + summary.longest_rr_s < start + 10
+    at.selectbox(key="event_choice").select(-3).run()  # the highest rate: the middle of its minute
+    assert at.number_input(key="window_start_s").value == pytest.approx(summary.heart_rate_max_time_s + 25)
+
+
 def test_attention_of_the_chosen_beat_is_drawn():
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

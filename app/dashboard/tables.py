@@ -18,7 +18,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
-from pipeline.summary import RecordSummary
+from pipeline.summary import RecordSummary, SummarySettings
 
 EVENT_LEAD_IN = 0.2
 """Share of the detail window shown before an event chosen in the event list."""
@@ -123,6 +123,37 @@ def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[in
 def event_window_start(region: Region, fs_hz: float, window_s: float, duration_s: float) -> float:
     """Start of a detail window that shows ``region`` from its beginning (with a short lead-in)."""
     start_s = region.start / fs_hz - EVENT_LEAD_IN * window_s
+    return round(clamp_window(start_s, window_s, duration_s)[0], 2)
+
+
+EXTREMES = {-2: "Lowest heart rate", -3: "Highest heart rate", -4: "Longest RR interval"}
+"""Choices of the event picker besides the regions (negative, so that they never clash with a region's index)."""
+
+
+def list_extremes(summary: RecordSummary) -> list[int]:
+    """The :data:`EXTREMES` the summary measured (a record without readable RR intervals has none)."""
+    found = {-2: summary.heart_rate_min_time_s, -3: summary.heart_rate_max_time_s, -4: summary.longest_rr_time_s}
+    return [choice for choice, at in found.items() if np.isfinite(at)]
+
+
+def extreme_label(summary: RecordSummary, choice: int) -> str:
+    """One line for the event picker, e.g. ``"00:03:00 Lowest heart rate (58 bpm, 1-minute average)"``."""
+    if choice == -4:
+        return f"{format_hms(summary.longest_rr_time_s)} {EXTREMES[choice]} ({summary.longest_rr_s:.2f} s)"
+    rate, at = ((summary.heart_rate_min_bpm, summary.heart_rate_min_time_s) if choice == -2
+                else (summary.heart_rate_max_bpm, summary.heart_rate_max_time_s))
+    return f"{format_hms(at)} {EXTREMES[choice]} ({rate:.0f} bpm, 1-minute average)"
+
+
+def extreme_window_start(summary: RecordSummary, choice: int, window_s: float, duration_s: float,
+                         hr_window_s: float = SummarySettings().hr_window_s) -> float:
+    """Start of a detail window on an extreme: the middle of the minute of the rate, or the longest RR interval
+    from just before its opening beat."""
+    if choice == -4:
+        start_s = summary.longest_rr_time_s - EVENT_LEAD_IN * window_s
+    else:
+        at = summary.heart_rate_min_time_s if choice == -2 else summary.heart_rate_max_time_s
+        start_s = at + (hr_window_s - window_s) / 2
     return round(clamp_window(start_s, window_s, duration_s)[0], 2)
 
 

@@ -358,12 +358,15 @@ def render_window_controls(analysis) -> tuple[float, float]:
     kind = columns[0].selectbox("Event type", kinds, key="event_kind",
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
     shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
+    if kind == ALL_KINDS:
+        shown = tables.list_extremes(analysis.summary) + shown
     if st.session_state.get("event_choice", NO_EVENT) not in shown:
         st.session_state["event_choice"] = NO_EVENT
     columns[1].selectbox("Go to event", [NO_EVENT, *shown], key="event_choice",
-                         format_func=lambda i: "-" if i == NO_EVENT else tables.event_label(regions, i, record.fs_hz),
+                         format_func=functools.partial(event_choice_label, analysis),
                          on_change=move_to_event, args=(analysis,),
-                         help=f"At most {MAX_EVENT_CHOICES} events are listed; choose a type to narrow the list.")
+                         help=f"The lowest and highest heart rate and the longest RR interval, then at most "
+                              f"{MAX_EVENT_CHOICES} events; choose a type to narrow the list.")
     window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s")
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
     st.session_state["window_start_s"] = float(min(max(st.session_state.get("window_start_s", 0.0), 0.0), max_start))
@@ -375,12 +378,26 @@ def render_window_controls(analysis) -> tuple[float, float]:
     return start_s, window_s
 
 
+def event_choice_label(analysis, choice: int) -> str:
+    """The event picker's text for a region, an extreme (:data:`tables.EXTREMES`) or no choice."""
+    if choice == NO_EVENT:
+        return "-"
+    if choice in tables.EXTREMES:
+        return tables.extreme_label(analysis.summary, choice)
+    return tables.event_label(analysis.regions, choice, analysis.record.fs_hz)
+
+
 def move_to_event(analysis) -> None:
-    """Callback of the event picker: move the detail window to the chosen event."""
+    """Callback of the event picker: move the detail window to the chosen event (or extreme)."""
     index = st.session_state.get("event_choice", NO_EVENT)
     if index == NO_EVENT:
         return
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    if index in tables.EXTREMES:
+        st.session_state["window_start_s"] = tables.extreme_window_start(analysis.summary, index, window_s,
+                                                                        analysis.record.duration_s)
+        st.session_state.pop("beat_choice", None)
+        return
     region = analysis.regions[index]
     st.session_state["window_start_s"] = tables.event_window_start(region, analysis.record.fs_hz, window_s,
                                                                   analysis.record.duration_s)
