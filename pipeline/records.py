@@ -135,20 +135,21 @@ def read_record(
             "(names such as MLII, II, V1, ECG; units mV or uV)."
         )
     primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
-    signal_mv = _read_signal_mv(path, header, ecg_columns)
-    _check_duration(signal_mv.shape[0], float(header.fs), min_duration_s, path.name)
-    return _build_record(path.name, signal_mv, tuple(header.sig_name[c] for c in ecg_columns),
-                         ecg_columns.index(primary), float(header.fs), target_fs_hz, max_leads,
+    _check_duration(header.sig_len, float(header.fs), min_duration_s, path.name)
+    return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept]),
+                         tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
+                         float(header.fs), target_fs_hz, max_leads,
                          _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz))
 
 
-def _build_record(name: str, signal_mv: np.ndarray, lead_names: tuple[str, ...], primary: int, source_fs_hz: float,
+def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: int, source_fs_hz: float,
                   target_fs_hz: float, max_leads: int | None, annotations: Annotations | None) -> Record:
-    """The :class:`Record` of ECG leads read at ``source_fs_hz``: the leads kept (:func:`choose_leads`), resampled."""
-    kept = _keep_columns(signal_mv, lead_names, primary, max_leads)
+    """The :class:`Record` of ECG leads read at ``source_fs_hz``: the leads kept (:func:`read_chosen_leads`, which
+    calls ``read_leads`` with the columns to read), resampled."""
+    signal_mv, kept = read_chosen_leads(read_leads, lead_names, primary, max_leads)
     return Record(
         name=name,
-        signal_mv=resample_signal(signal_mv[:, kept], source_fs_hz, target_fs_hz),
+        signal_mv=resample_signal(signal_mv, source_fs_hz, target_fs_hz),
         fs_hz=float(target_fs_hz),
         lead_names=tuple(lead_names[c] for c in kept),
         primary_lead=kept.index(primary),
@@ -265,14 +266,29 @@ def find_leads_with_signal(signal_mv: np.ndarray) -> tuple[bool, ...]:
                  for column in np.asarray(signal_mv).T)
 
 
-def _keep_columns(signal_mv: np.ndarray, names: tuple[str, ...], primary: int, max_leads: int | None) -> list[int]:
-    """Columns of ``signal_mv`` to keep (all when ``max_leads`` is None or not exceeded); logs what is left out."""
+def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_leads: int | None
+                      ) -> tuple[np.ndarray, list[int]]:
+    """The signal of the leads to analyse and their columns: all when ``max_leads`` is None or not exceeded, else
+    :func:`choose_leads`'s, reading no more leads than needed.
+
+    ``read_leads(columns)`` gives the (n_samples, len(columns)) signal of those columns, so that a file's other leads
+    are never read. A chosen lead found flat or missing throughout gives way to the next in rank, which is read in
+    turn (the primary stays).
+    """
     if max_leads is None or len(names) <= max_leads:
-        return list(range(len(names)))
-    kept = choose_leads(names, primary, max_leads, find_leads_with_signal(signal_mv))
+        kept = list(range(len(names)))
+        return read_leads(kept), kept
+    flat: set[int] = set()
+    while True:
+        kept = choose_leads(names, primary, max_leads, tuple(c not in flat for c in range(len(names))))
+        signal_mv = read_leads(kept)
+        newly_flat = {c for c, ok in zip(kept, find_leads_with_signal(signal_mv)) if not ok and c != primary} - flat
+        if not newly_flat:
+            break
+        flat |= newly_flat
     logger.info("analysing leads %s; %d other ECG leads left out", ", ".join(names[c] for c in kept),
                 len(names) - len(kept))
-    return kept
+    return signal_mv, kept
 
 
 def describe_leads(lead_names: tuple[str, ...], unused_leads: tuple[str, ...] = ()) -> str:
@@ -293,11 +309,12 @@ def keep_leads(record: Record, max_leads: int = ANALYSIS_LEADS) -> Record:
     For records built in memory; :func:`read_record` chooses the same way while reading. A record with
     ``max_leads`` leads or fewer is returned as it is.
     """
-    kept = _keep_columns(record.signal_mv, record.lead_names, record.primary_lead, max_leads)
-    if len(kept) == len(record.lead_names):
+    if len(record.lead_names) <= max_leads:
         return record
+    signal_mv, kept = read_chosen_leads(lambda columns: record.signal_mv[:, columns], record.lead_names,
+                                        record.primary_lead, max_leads)
     unused = tuple(name for c, name in enumerate(record.lead_names) if c not in kept)
-    return replace(record, signal_mv=np.ascontiguousarray(record.signal_mv[:, kept]),
+    return replace(record, signal_mv=np.ascontiguousarray(signal_mv),
                    lead_names=tuple(record.lead_names[c] for c in kept), primary_lead=kept.index(record.primary_lead),
                    unused_leads=record.unused_leads + unused)
 
@@ -465,10 +482,11 @@ def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, le
                              "MLII, II, V1, ECG; units mV or uV).")
     primary = _choose_primary(names, ecg_columns, lead, name)
     scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
-    signal_mv = signals.p_signal[:, ecg_columns].astype(np.float32) * scale
-    _check_duration(signal_mv.shape[0], float(signals.fs), min_duration_s, name)
-    return _build_record(name, signal_mv, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
-                         float(signals.fs), target_fs_hz, max_leads, annotations)
+    _check_duration(signals.p_signal.shape[0], float(signals.fs), min_duration_s, name)
+    columns = np.asarray(ecg_columns)
+    return _build_record(name, lambda kept: signals.p_signal[:, columns[kept]].astype(np.float32) * scale[kept],
+                         tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), float(signals.fs),
+                         target_fs_hz, max_leads, annotations)
 
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,

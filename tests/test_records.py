@@ -330,6 +330,23 @@ def test_a_flat_v1_gives_way_to_the_next_precordial_lead(tmp_path, excerpts_dir)
     assert record.lead_names == ("II", "V2") and "V1" in record.unused_leads
 
 
+def test_only_the_chosen_leads_are_read_from_the_signal_file(tmp_path, excerpts_dir, monkeypatch):
+    """A 24-hour 12-lead Holter file holds about 1e9 samples: the ten leads left out are never decoded."""
+    from pipeline import records
+
+    complete = write_twelve_lead_record(excerpts_dir, tmp_path / "a")
+    flat_v1 = write_twelve_lead_record(excerpts_dir, tmp_path / "b", flat=("V1",))
+    read_columns = []
+    decode = records._read_signal_mv
+    monkeypatch.setattr(records, "_read_signal_mv",
+                        lambda path, header, columns: read_columns.append(columns) or decode(path, header, columns))
+    read_record(complete)
+    assert read_columns == [[1, 6]]  # II and V1
+    read_columns.clear()
+    read_record(flat_v1)
+    assert read_columns == [[1, 6], [1, 7]]  # V1 found flat, then V2
+
+
 def test_a_chosen_primary_lead_is_kept_with_v1(tmp_path, excerpts_dir):
     record = read_record(write_twelve_lead_record(excerpts_dir, tmp_path), lead="V5")
     assert record.lead_names == ("V1", "V5") and record.primary_lead == 1
