@@ -50,6 +50,7 @@ from tqdm import tqdm
 from app import outputs
 from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from pipeline.regions import RegionSettings
+from pipeline.splits import read_records_file
 from pipeline.records import list_segment_names, read_annotations, read_record
 
 logger = logging.getLogger(__name__)
@@ -244,12 +245,10 @@ def find_in_directory(directory: Path) -> list[RecordSource]:
 def read_record_list(list_file: Path) -> list[RecordSource]:
     """Records named one per line (relative to the list's folder), as in PhysioNet's RECORDS files."""
     sources = []
-    for line in list_file.read_text(encoding="utf-8", errors="replace").splitlines():
-        name = line.strip()
-        if name and not name.startswith("#"):
-            record = list_file.parent / name
-            sources.append(RecordSource(record, Path(name).with_suffix("").as_posix()
-                                        if record.suffix.lower() == ".edf" else name))
+    for name in read_records_file(list_file):
+        record = list_file.parent / name
+        sources.append(RecordSource(record, Path(name).with_suffix("").as_posix()
+                                    if record.suffix.lower() == ".edf" else name))
     return sources
 
 

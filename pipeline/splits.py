@@ -46,6 +46,12 @@ def holds_mitdb(directory: str | Path) -> bool:
     return all((Path(directory) / f"{name}.hea").is_file() for name in MITDB_RECORDS)
 
 
+def read_records_file(path: str | Path) -> tuple[str, ...]:
+    """The names a PhysioNet ``RECORDS`` list file holds, one per line (blank lines and ``#`` comments left out)."""
+    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    return tuple(name for line in lines if (name := line.strip()) and not name.startswith("#"))
+
+
 def list_directory_records(directory: str | Path) -> tuple[str, ...]:
     """Records of a WFDB directory: the names in its ``RECORDS`` file when it has one, else its headers' names
     (without the segments of multi-segment records).
@@ -58,8 +64,7 @@ def list_directory_records(directory: str | Path) -> tuple[str, ...]:
     directory = Path(directory)
     listing = directory / RECORDS_FILE
     if listing.is_file():
-        names = tuple(line.strip() for line in listing.read_text().splitlines() if line.strip()
-                      and not line.lstrip().startswith("#"))
+        names = read_records_file(listing)
         if names:
             return names
     headers = sorted(directory.glob("*.hea"))
