@@ -25,6 +25,7 @@ from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
+from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
@@ -73,6 +74,9 @@ class RecordAnalysis:
     artefacts : tuple of (int, int)
         Stretches a reader marked as artefact (:func:`mark_artefacts`), [start, stop) samples at the internal
         rate, sorted and disjoint: unreadable, so no event is claimed there.
+    diary : tuple of DiaryEntry
+        The patient's diary (:mod:`pipeline.diary`), in time order; what the ECG showed at each entry is
+        :func:`diary_findings`.
     """
 
     record: Record
@@ -86,6 +90,7 @@ class RecordAnalysis:
     region_settings: RegionSettings = field(default_factory=RegionSettings)
     reviewed_classes: np.ndarray | None = None
     artefacts: tuple[tuple[int, int], ...] = ()
+    diary: tuple[DiaryEntry, ...] = ()
 
     @property
     def classes(self) -> np.ndarray:
@@ -291,6 +296,28 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def add_diary(analysis: RecordAnalysis, entries) -> RecordAnalysis:
+    """The analysis with the patient's diary (entries within the record, put in time order)."""
+    entries = tuple(sorted(entries, key=lambda e: e.time_s))
+    duration_s = analysis.record.duration_s
+    outside = [e for e in entries if not 0 <= e.time_s <= duration_s]
+    if outside:
+        raise ValueError(f"Received a diary entry at {outside[0].time_s} s; expected times within the record "
+                         f"(0 to {duration_s:.0f} s).")
+    return replace(analysis, diary=entries)
+
+
+def diary_findings(analysis: RecordAnalysis) -> tuple[DiaryFinding, ...]:
+    """What the ECG showed at each diary entry, from the current events (a reader's corrections and marks
+    included)."""
+    return correlate_diary(analysis.diary, analysis.regions, analysis.predictions.samples, analysis.record.fs_hz)
+
+
+def diary_rows(analysis: RecordAnalysis) -> list[dict]:
+    """The diary entries with their findings as plain rows (:func:`pipeline.diary.finding_to_dict`)."""
+    return [finding_to_dict(f, analysis.record.fs_hz, analysis.record.start_time) for f in diary_findings(analysis)]
+
+
 def region_rows(analysis: RecordAnalysis) -> list[dict]:
     """The flagged regions as plain rows (times in seconds, samples at the internal rate)."""
     return regions_to_rows(list(analysis.regions), analysis.record.fs_hz)
@@ -311,4 +338,6 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "reviewed_beats": int(analysis.reviewed_mask.sum()),
         **summary_to_dict(analysis.summary),
         "event_settings": analysis.region_settings.to_dict(),
+        "start_time": None if record.start_time is None else record.start_time.isoformat(),
+        "diary": diary_rows(analysis),
     }

@@ -48,7 +48,15 @@ import numpy as np
 from tqdm import tqdm
 
 from app import outputs
-from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
+from app.analysis import (
+    RecordAnalysis,
+    add_diary,
+    analyse_record,
+    edit_analysis,
+    read_artefacts,
+    read_corrections,
+)
+from pipeline.diary import DIARY_SUFFIX, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
 from pipeline.splits import read_records_file
 from pipeline.records import list_segment_names, read_annotations, read_record
@@ -106,6 +114,8 @@ class ScoreSettings:
     lead: str | None = None
     """Primary lead of every record (a name such as II or V5, or a column index); None: MLII or II, else the first
     ECG lead. A record without it fails with its own error."""
+    diary_dir: str | None = None
+    """Folder of the patients' diaries (``NAME.diary.csv``, :mod:`pipeline.diary`); None: beside each record."""
     code_sha256: str = field(default_factory=lambda: fingerprint_code())
     """The analysis code's fingerprint, taken once where the batch starts and handed to its workers."""
 
@@ -130,6 +140,8 @@ class ScoreSettings:
             content["labels_from"] = self.labels_from
         if self.lead is not None:
             content["lead"] = self.lead
+        if self.diary_dir is not None:
+            content["diary_dir"] = self.diary_dir
         return content
 
 
@@ -286,10 +298,11 @@ def hash_bytes(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def fingerprint_record_files(source: RecordSource) -> str:
-    """SHA-256 over the record's files (``NAME.*`` beside the header, or the EDF file)."""
+def fingerprint_record_files(source: RecordSource, diary: Path | None = None) -> str:
+    """SHA-256 over the record's files (``NAME.*`` beside the header, or the EDF file) and its diary."""
     path = source.path
     files = [path] if path.suffix.lower() == ".edf" else sorted(path.parent.glob(f"{glob.escape(path.name)}.*"))
+    files += [diary] if diary is not None and diary not in files else []
     digest = hashlib.sha256()
     for file in files:
         if file.is_file():
@@ -368,6 +381,8 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}_beats.csv"] = outputs.beat_table_csv(analysis)
         files[f"{name}_regions.csv"] = outputs.region_table_csv(analysis)
         files[f"{name}_hourly.csv"] = outputs.hourly_table_csv(analysis)
+        if analysis.diary:
+            files[f"{name}_diary.csv"] = outputs.diary_table_csv(analysis)
     if "json" in settings.formats:
         files[f"{name}_summary.json"] = outputs.summary_json(analysis, {"model": model.to_dict()})
     if "wfdb" in settings.formats:
@@ -402,13 +417,16 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
     """Score one record into ``out_dir/<key>``; never raises for a problem of the record itself."""
     folder = out_dir / source.key
     try:
-        input_sha256 = fingerprint_record_files(source)
+        diary = find_diary(source, settings.diary_dir)
+        input_sha256 = fingerprint_record_files(source, diary)
         settings_sha256 = fingerprint_settings(settings, model)
         if not force and is_up_to_date(folder, input_sha256, settings_sha256):
             return RecordResult(source, "skipped", read_manifest(folder).get("summary"))
         record = read_record(source.path, annotator=None, lead=settings.lead)
         analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), source,
                                       settings.labels_from)
+        if diary is not None:
+            analysis = add_diary(analysis, read_diary(diary, record.duration_s, record.start_time))
         summary = summary_row(analysis, model)
         manifest = {"record": source.key, "input_sha256": input_sha256, "settings_sha256": settings_sha256,
                     "model": model.to_dict(), "settings": settings.to_dict(), "summary": summary}
@@ -421,13 +439,21 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         return RecordResult(source, "failed", None, type(error).__name__, describe_error(error))
 
 
+def find_diary(source: RecordSource, diary_dir: str | None) -> Path | None:
+    """The record's diary file, ``NAME.diary.csv`` in ``diary_dir`` or else beside the record; None when absent."""
+    folder = Path(diary_dir) if diary_dir is not None else source.path.parent
+    path = folder / f"{source.name}{DIARY_SUFFIX}"
+    return path if path.is_file() else None
+
+
 def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator: str | None) -> RecordAnalysis:
     """The analysis with the reviewed labels and artefact marks of ``NAME.<annotator>`` beside the record, when that
     file exists.
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
-    are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again.
+    are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again. Its
+    diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary; a diary file replaces them.
     """
     if annotator is None:
         return analysis
@@ -439,7 +465,8 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
-    return edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
+    edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
+    return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))
 
 
 def describe_error(error: Exception) -> str:

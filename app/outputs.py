@@ -6,8 +6,9 @@ half-written file: after a crash a file is either complete or absent.
 
 The WFDB annotation file holds one beat annotation per detected beat with the MIT-BIH symbol of
 its predicted class (the classifier's label, as ``ecg evaluate`` scores it, also inside noisy
-stretches; a reader's label where one was corrected in the dashboard; the beat table says which beats are in unreadable signal), rhythm changes as ``+``
-annotations with MIT-BIH rhythm labels, pauses as ``"`` comments and each unreadable stretch between
+stretches; a reader's label where one was corrected in the dashboard; the beat table says which
+beats are in unreadable signal), rhythm changes as ``+`` annotations with MIT-BIH rhythm labels,
+pauses and the patient's diary entries as ``"`` comments and each unreadable stretch between
 two ``~`` signal-quality annotations (every signal noisy, then clean; MIT-BIH subtypes), at the record
 file's own sampling rate so that ``rdann``, ``bxb``, ``rxr`` and ``epicmp`` align it with the signal.
 """
@@ -21,8 +22,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from app.analysis import RecordAnalysis, beat_table, region_rows, summary_dict
+from app.analysis import RecordAnalysis, beat_table, diary_rows, region_rows, summary_dict
 from app.event_settings import format_settings_notes
+from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
 from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
@@ -33,6 +35,8 @@ ANNOTATOR = "ecg"
 HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
                   "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_runs",
                   "supraventricular_runs", "pauses", "af_s")
+
+DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 
 REGION_COLUMNS = ("kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
                   "heart_rate_bpm", "confidence")
@@ -64,6 +68,13 @@ def hourly_table_csv(analysis: RecordAnalysis) -> bytes:
     return rows_to_csv([hour_to_dict(h) for h in analysis.summary.hourly], HOURLY_COLUMNS)
 
 
+def diary_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The patient's diary with what the ECG showed at each entry: heart rate, readable, the number of events within
+    a minute and the finding in words (the events themselves are in the summary JSON)."""
+    rows = [{**row, "events": len(row["events"])} for row in diary_rows(analysis)]
+    return rows_to_csv(rows, DIARY_COLUMNS)
+
+
 def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
     """The record summary as indented JSON (NaN written as null)."""
     content = {**summary_dict(analysis), **(extra or {})}
@@ -72,10 +83,12 @@ def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
 
 def output_annotations(analysis: RecordAnalysis) -> Annotations:
     """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate;
-    thresholds changed from the defaults in comment annotations at the start (:func:`format_settings_notes`)."""
+    thresholds changed from the defaults in comment annotations at the start (:func:`format_settings_notes`), the
+    patient's diary entries in comment annotations at their times (:func:`pipeline.diary.diary_notes`)."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
-                                  unreadable_as_q=False, record_notes=format_settings_notes(analysis.region_settings))
+                                  unreadable_as_q=False, record_notes=format_settings_notes(analysis.region_settings),
+                                  timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz))
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

@@ -1,6 +1,7 @@
 """The PDF report of a record. Page 1: summary, event list, the largest beat families and ECG strips of the most
 important events. Page 2, the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
-interval, and one strip of each further kind of event.
+interval, and one strip of each further kind of event. Page 3, when the patient kept a diary: each entry with the
+rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -18,8 +19,9 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis, family_rows
+from app.analysis import RecordAnalysis, diary_findings, family_rows
 from app.event_settings import describe_thresholds
+from pipeline.diary import WINDOW_S, describe_finding, format_clock_time
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
@@ -31,6 +33,11 @@ MAX_STRIPS = 3
 MAX_MORE_STRIPS = 5
 """Event strips on page 2, after the heart-rate and RR strips."""
 MAX_EVENT_ROWS = 16
+MAX_DIARY_ROWS = 12
+"""Diary entries listed on the diary page (the CSV and JSON hold them all)."""
+DIARY_LINE_CHARS = 140
+MAX_DIARY_STRIPS = 5
+"""Diary entries with a strip on the diary page."""
 THRESHOLD_LINE_CHARS = 150
 """Width of the event-threshold footer lines (6 pt on A4)."""
 MAX_FAMILIES = 4
@@ -103,6 +110,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     reviewed = int(analysis.reviewed_mask.sum())
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
+    if analysis.diary:
+        lines.append(f"Patient diary: {len(analysis.diary)} entries, each with the rhythm at that time on the diary page")
     lines += [f"Note: {note}" for note in s.notes]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
@@ -166,6 +175,8 @@ class Strip:
     start_s: float
     title: str
     shaded: tuple[float, float] | None = None
+    marker_s: float | None = None
+    """A time to mark with a vertical line (a diary entry)."""
 
 
 def event_strip(region: Region, fs_hz: float) -> Strip:
@@ -203,6 +214,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     ax.plot(t, lead, color="black", linewidth=0.5)
     if strip.shaded is not None:
         ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
+    if strip.marker_s is not None:
+        ax.axvline(strip.marker_s, color="#1f77b4", linewidth=1.0, linestyle="--")
     samples, classes = analysis.predictions.samples, analysis.classes
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
@@ -243,7 +256,48 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         pages.savefig(draw_first_page(analysis, first))
         if more:
             pages.savefig(draw_strip_page(analysis, more))
+        if analysis.diary:
+            pages.savefig(draw_diary_page(analysis))
     return buffer.getvalue()
+
+
+def diary_lines(analysis: RecordAnalysis) -> list[str]:
+    """One line per diary entry: its time (and clock time when the header gives the start), what the patient
+    noted, and what the ECG showed; :data:`MAX_DIARY_ROWS` at most."""
+    record = analysis.record
+    lines = []
+    for finding in diary_findings(analysis)[:MAX_DIARY_ROWS]:
+        at = format_clock(finding.entry.time_s)
+        clock = format_clock_time(finding.entry.time_s, record.start_time)
+        lines.append(f"{at}{f' ({clock})' if clock else ''}  {finding.entry.text}")
+        lines += textwrap.wrap(describe_finding(finding, record.fs_hz), DIARY_LINE_CHARS, initial_indent="    ",
+                               subsequent_indent="      ")
+    if len(analysis.diary) > MAX_DIARY_ROWS:
+        lines.append(f"... and {len(analysis.diary) - MAX_DIARY_ROWS} more entries (NAME_diary.csv, summary JSON)")
+    return lines
+
+
+def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
+    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time 5 s in and marked."""
+    return [Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}: "
+                  f"{textwrap.shorten(entry.text, 90)}", marker_s=entry.time_s)
+            for entry in analysis.diary[:MAX_DIARY_STRIPS]]
+
+
+def draw_diary_page(analysis: RecordAnalysis) -> Figure:
+    """The patient's diary: each entry with the rhythm at that time, then strips of the first entries."""
+    strips = diary_strips(analysis)
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    grid = figure.add_gridspec(1 + MAX_DIARY_STRIPS, 1, height_ratios=[3.2] + [1.0] * MAX_DIARY_STRIPS,
+                               left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
+    figure.suptitle(f"Record {analysis.record.name}: patient diary", fontsize=11, fontweight="bold", x=0.08,
+                    ha="left")
+    draw_text_block(figure.add_subplot(grid[0]), f"Entries and the ECG within {WINDOW_S / 60:g} minute",
+                    diary_lines(analysis), fontsize=6.5)
+    for k, strip in enumerate(strips):
+        draw_strip(figure.add_subplot(grid[1 + k]), analysis, strip)
+    return figure
 
 
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:

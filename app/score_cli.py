@@ -66,27 +66,33 @@ DEFAULT_OUT = Path("out/scores")
               help="Primary lead of every record, by name (II, V5, ...) or column index (default: MLII or II, else "
                    "the first ECG lead); the second analysed lead is chosen as usual (V1 first). A record without "
                    "it fails on its own.")
+@click.option("--diary-dir", "diary_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of the patients' diaries, NAME.diary.csv (default: beside each record). Each line: the "
+                   "time since the start (hh:mm:ss) or the clock time in brackets ([14:32]), a comma, what the "
+                   "patient noted; the outputs give the rhythm at each entry.")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder (default: <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
-                  labels_from: str | None, lead: str | None, force: bool, mlruns_dir: Path | None, quiet: bool,
-                  event_settings: RegionSettings) -> None:
+                  labels_from: str | None, lead: str | None, diary_dir: Path | None, force: bool,
+                  mlruns_dir: Path | None, quiet: bool, event_settings: RegionSettings) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
     PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea
     and .edf files), a glob ('DIR/1*.hea') or a RECORDS list file. A rerun skips records already
     scored with the same model and settings (unless --force). Event thresholds (pauses, rate limits, ...)
-    come from --events FILE and the single-threshold options, else their clinical defaults.
+    come from --events FILE and the single-threshold options, else their clinical defaults. A patient's
+    diary, NAME.diary.csv beside the record (or in --diary-dir), adds the rhythm at each of its entries.
 
     Example: ecg score data/excerpts --out out/scores --jobs 2 --pause-s 3
     """
     _state["finished"] = False
     try:
         settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()),
-                                 labels_from=labels_from, regions=event_settings, lead=lead)
+                                 labels_from=labels_from, regions=event_settings, lead=lead,
+                                 diary_dir=None if diary_dir is None else str(diary_dir.resolve()))
     except ValueError as error:
         hint = ("--labels-from" if "labels_from" in str(error) else "--lead" if "lead=" in str(error)
                 else "--format")

@@ -12,6 +12,7 @@ WFDB header and signal formats: https://wfdb.io/spec/ ; Moody GB, "WFDB Programm
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import logging
 import re
@@ -139,13 +140,15 @@ def read_record(
     return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept]),
                          tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
                          float(header.fs), target_fs_hz, max_leads,
-                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz))
+                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz),
+                         start_time=header.base_time)
 
 
 def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: int, source_fs_hz: float,
-                  target_fs_hz: float, max_leads: int | None, annotations: Annotations | None) -> Record:
+                  target_fs_hz: float, max_leads: int | None, annotations: Annotations | None,
+                  start_time: datetime.time | None = None) -> Record:
     """The :class:`Record` of ECG leads read at ``source_fs_hz``: the leads kept (:func:`read_chosen_leads`, which
-    calls ``read_leads`` with the columns to read), resampled."""
+    calls ``read_leads`` with the columns to read), resampled; ``start_time`` is the header's clock time."""
     signal_mv, kept = read_chosen_leads(read_leads, lead_names, primary, max_leads)
     return Record(
         name=name,
@@ -156,6 +159,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
         source_fs_hz=source_fs_hz,
         annotations=annotations,
         unused_leads=tuple(lead for c, lead in enumerate(lead_names) if c not in kept),
+        start_time=start_time if isinstance(start_time, datetime.time) else None,
     )
 
 
@@ -486,7 +490,7 @@ def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, le
     columns = np.asarray(ecg_columns)
     return _build_record(name, lambda kept: signals.p_signal[:, columns[kept]].astype(np.float32) * scale[kept],
                          tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), float(signals.fs),
-                         target_fs_hz, max_leads, annotations)
+                         target_fs_hz, max_leads, annotations, start_time=getattr(signals, "base_time", None))
 
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,

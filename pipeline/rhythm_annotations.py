@@ -68,12 +68,14 @@ _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 
 def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
                            fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True,
-                           record_notes: tuple[str, ...] = ()) -> Annotations:
+                           record_notes: tuple[str, ...] = (),
+                           timed_notes: tuple[tuple[int, str], ...] = ()) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
     ``record_notes`` are written as comment (``"``) annotations at sample 1, in order (wfdb's ``rdann`` takes
-    every comment at sample 0 for a definition of the file's and drops it).
+    every comment at sample 0 for a definition of the file's and drops it); ``timed_notes`` (sample, text) are
+    comments at their own samples (e.g. a patient's diary entries).
 
     Examples
     --------
@@ -104,6 +106,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
          np.zeros(len(pauses), np.int64)),
         (np.ones(len(record_notes), np.int64), np.full(len(record_notes), '"', dtype="<U2"),
          np.array(record_notes, dtype=object), np.zeros(len(record_notes), np.int64)),
+        (np.array([sample for sample, _ in timed_notes], dtype=np.int64), np.full(len(timed_notes), '"', dtype="<U2"),
+         np.array([text for _, text in timed_notes], dtype=object), np.zeros(len(timed_notes), np.int64)),
         (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
          np.full(len(quality_marks), "", dtype=object), quality_marks[:, 1]),
         (flutter_marks, np.tile(np.array(["[", "]"], dtype="<U2"), len(flutter)),

@@ -6,6 +6,7 @@ Sample indices always refer to the record's internal sampling rate (``fs_hz``).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +70,9 @@ class Record:
         Reference annotations, when the record has them.
     unused_leads : tuple of str
         ECG leads of the file left out of ``signal_mv`` (see :func:`pipeline.records.keep_leads`).
+    start_time : datetime.time or None
+        Clock time of the first sample, from the header (WFDB base time, EDF start time); None when it gives none.
+        The date is not kept.
     """
 
     name: str
@@ -79,6 +83,7 @@ class Record:
     source_fs_hz: float
     annotations: Annotations | None = None
     unused_leads: tuple[str, ...] = ()
+    start_time: datetime.time | None = None
 
     @property
     def n_samples(self) -> int:

@@ -16,10 +16,11 @@ import streamlit as st
 from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from app.event_settings import read_settings_notes
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
-from app.dashboard.uploads import UploadedData, read_uploaded_record, read_uploaded_review_labels
+from app.dashboard.uploads import UploadedData, read_uploaded_diary, read_uploaded_record, read_uploaded_review_labels
 from models import registry
 from models.bundled import BUNDLED_MODEL, CHAMPION_URI, load_default_model
 from models.registry import LoadedModel
+from pipeline.diary import DIARY_SUFFIX, format_diary, read_diary_notes
 from pipeline.records import read_record
 from pipeline.regions import RegionSettings
 from pipeline.types import Record
@@ -49,6 +50,8 @@ class Review:
     unmatched_saved: int = 0
     saved_artefacts: tuple[tuple[int, int], ...] = ()
     saved_settings: RegionSettings | None = None
+    saved_diary: str | None = None
+    """The diary's text uploaded with the record (``NAME.diary.csv``, else the diary entries of ``NAME.ecg``)."""
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -97,8 +100,11 @@ def review_record(record: Record, loaded: LoadedModel) -> Review:
 
 @st.cache_resource(show_spinner="Analysing the sample record...", max_entries=12)
 def review_sample(name: str, model_reference: str) -> Review:
-    """Review of a bundled sample record (shared by every session: public data)."""
-    return review_record(read_record(SAMPLES_DIR / name, annotator="atr"), load_model_cached(model_reference))
+    """Review of a bundled sample record (shared by every session: public data), with its example diary
+    (``NAME.diary.csv``) where there is one."""
+    review = review_record(read_record(SAMPLES_DIR / name, annotator="atr"), load_model_cached(model_reference))
+    diary = SAMPLES_DIR / f"{name}{DIARY_SUFFIX}"
+    return replace(review, saved_diary=diary.read_text(encoding="utf-8")) if diary.is_file() else review
 
 
 def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str | None,
@@ -113,11 +119,15 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
     with st.spinner("Reading and analysing the uploaded record..."):
         record = read_uploaded_record(files, record_name, lead=lead)
         saved = read_uploaded_review_labels(files, record)
+        diary = read_uploaded_diary(files, record)
         review = review_record(record, load_model_cached(model_reference))
     if saved is not None:
         labels, unmatched = read_corrections(review.analysis, saved)
         review = Review(review.analysis, review.comparison, labels, unmatched,
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
+        noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)
+        diary = format_diary(noted) if diary is None and noted else diary
+    review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 

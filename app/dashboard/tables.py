@@ -6,14 +6,16 @@ the beat-by-beat comparison with reference annotations.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis, family_rows
+from app.analysis import RecordAnalysis, diary_findings, family_rows
 from app.dashboard.charts import clamp_window, format_hms, kind_label
 from models.evaluate import reference_classes
+from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region
@@ -155,6 +157,40 @@ def extreme_window_start(summary: RecordSummary, choice: int, window_s: float, d
         at = summary.heart_rate_min_time_s if choice == -2 else summary.heart_rate_max_time_s
         start_s = at + (hr_window_s - window_s) / 2
     return round(clamp_window(start_s, window_s, duration_s)[0], 2)
+
+
+DIARY_CHOICE = -100
+"""Event-picker choice of the first diary entry; entry k is ``DIARY_CHOICE - k`` (below every other choice)."""
+
+
+def list_diary_choices(diary) -> list[int]:
+    """Event-picker choices of the diary entries, in time order."""
+    return [DIARY_CHOICE - k for k in range(len(diary))]
+
+
+def diary_label(diary, choice: int) -> str:
+    """One line for the event picker, e.g. ``"00:12:30 Diary: dizzy"``."""
+    entry = diary[DIARY_CHOICE - choice]
+    return f"{format_hms(entry.time_s)} Diary: {textwrap.shorten(entry.text, 60)}"
+
+
+def diary_window_start(entry, window_s: float, duration_s: float) -> float:
+    """Start of a detail window with a diary entry's time in its middle."""
+    return round(clamp_window(entry.time_s - 0.5 * window_s, window_s, duration_s)[0], 2)
+
+
+def diary_table(analysis: RecordAnalysis) -> pd.DataFrame:
+    """The diary entries with the rhythm at each (heart rate, events within a minute), for the overview."""
+    record = analysis.record
+    rows = []
+    for finding in diary_findings(analysis):
+        row = {"time": format_hms(finding.entry.time_s)}
+        if record.start_time is not None:
+            row["clock time"] = format_clock_time(finding.entry.time_s, record.start_time)
+        row.update({"noted": finding.entry.text, "heart rate (bpm)": rounded(finding.heart_rate_bpm),
+                    "ECG within a minute": describe_finding(finding, record.fs_hz, with_rate=False)})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def beat_window_start(sample: int, fs_hz: float, window_s: float, duration_s: float) -> float:

@@ -1,7 +1,8 @@
 """Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, or one ``.edf``.
 
 A ``NAME.ecg`` annotation file uploaded with the record (the file the dashboard and ``ecg score`` write)
-brings back the beat labels of an earlier review (:func:`read_uploaded_review_labels`).
+brings back the beat labels of an earlier review (:func:`read_uploaded_review_labels`); a ``NAME.diary.csv``
+brings the patient's diary (:func:`read_uploaded_diary`).
 
 The files are written to a temporary directory only for as long as :func:`pipeline.records.read_record`
 needs them; the directory is always removed. Every problem a user can cause raises an
@@ -18,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pipeline.diary import DIARY_SUFFIX, MAX_DIARY_BYTES, DiaryError
 from pipeline.errors import EcgInputError
 from pipeline.records import parse_segment_names, read_annotations, read_record
 from pipeline.types import Annotations, Record
@@ -34,7 +36,7 @@ WFDB_EXTENSIONS = (".hea", ".dat", ".atr", f".{REVIEW_ANNOTATOR}")
 RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf",)
 ACCEPTED_EXTENSIONS = RECORD_EXTENSIONS + (".zip",)
 EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels, .ecg for the labels of an "
-                 "earlier review), one .zip holding them, or one .edf file")
+                 "earlier review, NAME.diary.csv for the patient's diary), one .zip holding them, or one .edf file")
 ZIP_EXPECTED_TEXT = "a .zip holding one record's .hea and .dat files (and .atr), or an .edf file"
 
 
@@ -98,7 +100,7 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
     if not files:
         raise UploadError(f"Received no files; expected {EXPECTED_TEXT}.")
     check_upload_size(files, max_mb)
-    unsupported = sorted({f.name for f in files if f.extension not in ACCEPTED_EXTENSIONS})
+    unsupported = sorted({f.name for f in files if f.extension not in ACCEPTED_EXTENSIONS and not is_diary(f.name)})
     if unsupported:
         raise UploadError(f"Received {', '.join(unsupported)}: unsupported file type; expected {EXPECTED_TEXT}.")
     zips = [f for f in files if f.extension == ".zip"]
@@ -107,11 +109,38 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
                           ".zip or the record's files themselves.")
     if not zips:
         return list(files)
-    inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS]
+    inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS or is_diary(f.name)]
     if not any(f.extension in (".hea", ".edf") for f in inside):
         raise UploadError(f"Received {zips[0].name} with no record in it (no .hea or .edf file); "
                           f"expected {ZIP_EXPECTED_TEXT}.")
     return inside
+
+
+def is_diary(name: str) -> bool:
+    """A patient's diary file, ``NAME.diary.csv`` (:mod:`pipeline.diary`)."""
+    return name.lower().endswith(DIARY_SUFFIX)
+
+
+def read_uploaded_diary(files: list[UploadedData], record: Record, max_mb: float = MAX_UPLOAD_MB) -> str | None:
+    """The text of the uploaded ``NAME.diary.csv`` of ``record``, or None when the upload has none.
+
+    Raises
+    ------
+    DiaryError
+        The file is too large or not UTF-8 text.
+    """
+    wanted = f"{record.name}{DIARY_SUFFIX}".lower()
+    found = [f for f in collect_files(files, max_mb) if f.name.lower() == wanted]
+    if not found:
+        return None
+    if len(found[0].data) > MAX_DIARY_BYTES:
+        raise DiaryError(f"Diary {found[0].name} has {len(found[0].data)} bytes; expected a text file of at most "
+                         f"{MAX_DIARY_BYTES} bytes.")
+    try:
+        return found[0].data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DiaryError(f"Diary {found[0].name} is not UTF-8 text ({error.reason} at byte {error.start}); "
+                         "expected lines such as '00:12:30, dizzy'.") from error
 
 
 def list_record_names(files: list[UploadedData]) -> list[str]:

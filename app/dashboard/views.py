@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import family_rows
+from app.analysis import add_diary, family_rows
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
+from pipeline.diary import DiaryError, parse_diary
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -39,6 +40,7 @@ DOWNLOADS = (
     ("Regions (CSV)", "region_table_csv", "{name}_regions.csv", "text/csv"),
     ("WFDB annotations (.ecg)", "annotation_file_bytes", "{name}.ecg", "application/octet-stream"),
     ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
+    ("Patient diary with findings (CSV)", "diary_table_csv", "{name}_diary.csv", "text/csv"),
 )
 _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
@@ -71,6 +73,7 @@ def render_page() -> None:
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
     review = apply_reader_edits(review, record_key, render_event_settings())
+    review = replace(review, analysis=add_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
     reset_navigation(record_key)
     render_record_header(analysis)
@@ -108,7 +111,8 @@ def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
     sample = st.sidebar.selectbox("Sample record (MIT-BIH excerpt)", samples, key="sample_record",
                                   help="Shown when nothing is uploaded.")
     uploaded = st.sidebar.file_uploader(
-        f"Or upload a record (.hea + .dat [+ .atr] [+ .ecg of an earlier review], one .zip, or one .edf; up to "
+        f"Or upload a record (.hea + .dat [+ .atr] [+ .ecg of an earlier review] [+ NAME.diary.csv], one .zip, or "
+        f"one .edf; up to "
         f"{MAX_UPLOAD_MB} MB)",
         accept_multiple_files=True, key="upload")
     try:
@@ -239,6 +243,31 @@ def restore_event_defaults() -> None:
     st.session_state.pop("event_vf_detection", None)
 
 
+def render_diary(review: loading.Review, record_key: tuple) -> tuple:
+    """The patient's diary in the sidebar: a text box (filled from an uploaded ``NAME.diary.csv`` or review file)
+    whose entries the overview, the event picker and the downloads show with the rhythm at each. Returns the
+    entries; none while the text has an error (shown)."""
+    record = review.analysis.record
+    key = record_widget_key("diary", record_key[:2] if record_key[0] == "sample" else record_key[:3])
+    initial = {} if key in st.session_state else {"value": review.saved_diary or ""}
+    clock = ("" if record.start_time is None else
+             f" or the clock time in brackets ([14:32]; the recording started at {record.start_time:%H:%M:%S})")
+    with st.sidebar.expander("Patient diary", expanded=bool(review.saved_diary)):
+        text = st.text_area("One entry per line: time, what the patient noted", key=key, height=120,
+                            placeholder="00:12:30, dizzy\n01:05:00, palpitations",
+                            help=f"The time since the start of the recording (hh:mm:ss, mm:ss or seconds){clock}; "
+                                 "the overview and the report show the rhythm at each entry. Upload NAME.diary.csv "
+                                 "with the record to fill it.", **initial)
+        try:
+            entries = parse_diary(text, record.duration_s, record.start_time, source="the diary")
+        except DiaryError as error:
+            st.error(f"{error} The diary is left out until this is corrected.")
+            return ()
+        if entries:
+            st.caption(f"{len(entries)} entries: Overview tab, the event picker and the report.")
+    return entries
+
+
 def reset_navigation(record_key: tuple) -> None:
     """Put the detail window back at the start when another record is shown."""
     if st.session_state.get(_SHOWN_RECORD) == record_key:
@@ -314,6 +343,10 @@ def render_overview(analysis) -> None:
     if summary.hourly:
         with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
             st.dataframe(tables.hourly_table(summary), hide_index=True)
+    if analysis.diary:
+        st.markdown("**Patient diary** (the ECG within a minute of each entry)")
+        st.dataframe(tables.diary_table(analysis), hide_index=True, key="diary_table",
+                     column_config={"ECG within a minute": st.column_config.TextColumn(width="large")})
     render_notes(summary.notes)
     st.caption(describe_thresholds(analysis.region_settings))
     st.caption(f"Model used: {analysis.model_source}")
@@ -359,13 +392,14 @@ def render_window_controls(analysis) -> tuple[float, float]:
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
     shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
     if kind == ALL_KINDS:
-        shown = tables.list_extremes(analysis.summary) + shown
+        shown = tables.list_extremes(analysis.summary) + tables.list_diary_choices(analysis.diary) + shown
     if st.session_state.get("event_choice", NO_EVENT) not in shown:
         st.session_state["event_choice"] = NO_EVENT
     columns[1].selectbox("Go to event", [NO_EVENT, *shown], key="event_choice",
                          format_func=functools.partial(event_choice_label, analysis),
                          on_change=move_to_event, args=(analysis,),
-                         help=f"The lowest and highest heart rate and the longest RR interval, then at most "
+                         help=f"The lowest and highest heart rate, the longest RR interval and the diary's "
+                              f"entries, then at most "
                               f"{MAX_EVENT_CHOICES} events; choose a type to narrow the list.")
     window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s")
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
@@ -379,11 +413,13 @@ def render_window_controls(analysis) -> tuple[float, float]:
 
 
 def event_choice_label(analysis, choice: int) -> str:
-    """The event picker's text for a region, an extreme (:data:`tables.EXTREMES`) or no choice."""
+    """The event picker's text for a region, an extreme (:data:`tables.EXTREMES`), a diary entry or no choice."""
     if choice == NO_EVENT:
         return "-"
     if choice in tables.EXTREMES:
         return tables.extreme_label(analysis.summary, choice)
+    if choice <= tables.DIARY_CHOICE:
+        return tables.diary_label(analysis.diary, choice)
     return tables.event_label(analysis.regions, choice, analysis.record.fs_hz)
 
 
@@ -396,6 +432,11 @@ def move_to_event(analysis) -> None:
     if index in tables.EXTREMES:
         st.session_state["window_start_s"] = tables.extreme_window_start(analysis.summary, index, window_s,
                                                                         analysis.record.duration_s)
+        st.session_state.pop("beat_choice", None)
+        return
+    if index <= tables.DIARY_CHOICE:
+        st.session_state["window_start_s"] = tables.diary_window_start(analysis.diary[tables.DIARY_CHOICE - index],
+                                                                      window_s, analysis.record.duration_s)
         st.session_state.pop("beat_choice", None)
         return
     region = analysis.regions[index]
@@ -672,13 +713,15 @@ def render_reference(comparison: tables.ReferenceComparison | None) -> None:
 
 
 def render_downloads(analysis) -> None:
-    """Download buttons for the beat table, regions, WFDB annotations and the PDF report."""
+    """Download buttons for the beat table, regions, WFDB annotations, the PDF report and the diary's findings."""
     outputs = import_outputs()
     if outputs is None:
         st.warning("Downloads are not available: the output writers (app.outputs) are missing from this build.")
         return
     name = analysis.record.name
     for label, function_name, file_name, mime in DOWNLOADS:
+        if function_name == "diary_table_csv" and not analysis.diary:
+            continue
         writer = getattr(outputs, function_name, None)
         st.download_button(label, data=functools.partial(writer, analysis) if writer else b"",
                            file_name=file_name.format(name=name), mime=mime, key=f"download_{function_name}",

@@ -1,0 +1,232 @@
+"""A patient's diary (pipeline.diary): reading it, the rhythm at each entry on real excerpts with the bundled model,
+and the diary in every output (CSV, JSON, WFDB notes, PDF), in ``ecg score`` and in the dashboard."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+import wfdb
+
+from app import outputs
+from app.analysis import add_diary, analyse_record, diary_findings, edit_analysis
+from app.cli import cli
+from click.testing import CliRunner
+from app.report import diary_lines, diary_strips
+from models.bundled import BUNDLED_MODEL, load_default_model
+from pipeline.diary import (
+    DiaryEntry,
+    DiaryError,
+    correlate_diary,
+    describe_finding,
+    format_diary,
+    parse_diary,
+    read_diary_notes,
+)
+from pipeline.records import read_annotations, read_record
+from pipeline.regions import Region
+
+FS = 360.0
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_default_model()
+
+
+@pytest.fixture(scope="module")
+def analysis_119(model, excerpts_dir):
+    return analyse_record(read_record(excerpts_dir / "119", annotator=None), model)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading a diary
+# ------------------------------------------------------------------------------------------------
+
+def test_a_diary_is_read_in_every_time_format_and_put_in_time_order():
+    text = ('# written by the technician\ntime,symptom\n01:02:03, dizzy\n\n2:30,"palpitations, short"\n'
+            '75.5 ,  chest   pain\n')
+    entries = parse_diary(text, duration_s=7200)
+    assert entries == (DiaryEntry(75.5, "chest pain"), DiaryEntry(150.0, "palpitations, short"),
+                       DiaryEntry(3723.0, "dizzy"))
+    assert parse_diary(format_diary(entries), duration_s=7200) == entries  # the dashboard's text round trips
+
+
+def test_clock_times_use_the_recording_s_start_and_cross_midnight():
+    start = datetime.time(22, 30, 0)
+    entries = parse_diary("[23:00], went to bed\n[01:15:30], woke up breathless\n", 6 * 3600, start)
+    assert [e.time_s for e in entries] == [1800.0, 2 * 3600 + 45 * 60 + 30.0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("00:12:30\n", "line 1: received '00:12:30'; expected a time, a comma"),
+    ("00:01:00, ok\nnoon, lunch\n", "line 2: received time 'noon'"),
+    ("00:01:00, ok\n00:75:00, late\n", "line 2: received time '00:75:00'"),
+    ("03:00:00, late\n", "line 1: time 03:00:00 is 03:00:00 into the recording; expected a time within it "
+                         "(00:00:00 to 00:30:00)"),
+    ("[14:32], chest pain\n", "line 1: received clock time [14:32], but the recording's header gives no start time"),
+    ("[25:00], chest pain\n", "line 1: received clock time [25:00]; expected [hh:mm] or [hh:mm:ss]"),
+    ("00:01:00, " + "é" * 150 + "\n", "line 1: the text has 150 characters; expected at most 200"),
+])
+def test_a_bad_diary_line_is_named_with_what_was_expected(text, expected):
+    with pytest.raises(DiaryError) as error:
+        parse_diary(text, duration_s=1800, source="diary 100.diary.csv")
+    assert f"diary 100.diary.csv, {expected}" in str(error.value)
+
+
+# ------------------------------------------------------------------------------------------------
+# The rhythm at each entry
+# ------------------------------------------------------------------------------------------------
+
+def test_findings_give_the_rate_and_the_events_within_a_minute_nearest_first():
+    beats = np.arange(0, 600 * FS, FS).astype(np.int64)  # 60 bpm for 10 minutes
+    couplet = Region("ventricular_couplet", int(100 * FS), int(101 * FS), 100, 2, 120.0, 0.9)
+    isolated = [Region("isolated_ventricular", int(t * FS), int(t * FS) + 1, int(t), 1, 80.0, 0.9)
+                for t in (130, 95, 300)]
+    noise = Region("unreadable", int(290 * FS), int(310 * FS), -1, 0, float("nan"), 1.0)
+    entries = (DiaryEntry(110.0, "dizzy"), DiaryEntry(300.0, "faint"), DiaryEntry(500.0, "fine"))
+    first, second, third = correlate_diary(entries, [couplet, *isolated, noise], beats, FS)
+    assert first.heart_rate_bpm == pytest.approx(60.0)
+    assert [r.start / FS for r in first.regions] == [100.0, 95.0, 130.0]  # the couplet holds the nearest beat
+    assert describe_finding(first, FS) == ("60 bpm; ventricular couplet at 00:01:40, 2 x isolated ventricular, "
+                                           "nearest at 00:01:35")
+    assert not second.readable and describe_finding(second, FS).startswith("signal unreadable at that time; 60 bpm")
+    assert third.regions == () and describe_finding(third, FS) == "60 bpm; no event within 1 min"
+
+
+def test_on_a_real_record_an_entry_at_a_pvc_finds_it(analysis_119):
+    """Excerpt 119 (ventricular bigeminy and trigeminy): an entry at a beat the model calls V lists a ventricular
+    event at that beat, and the rate is the mean of the beats around it."""
+    fs = analysis_119.record.fs_hz
+    samples = analysis_119.predictions.samples
+    pvc = int(np.flatnonzero(analysis_119.classes == "V")[40])
+    at_s = samples[pvc] / fs
+    edited = add_diary(analysis_119, (DiaryEntry(at_s, "thump in the chest"),))
+    (finding,) = diary_findings(edited)
+    assert finding.readable
+    assert "ventricular" in finding.regions[0].kind
+    assert finding.regions[0].start <= samples[pvc] < finding.regions[0].stop
+    around = samples[np.abs(samples / fs - at_s) <= 30]
+    assert finding.heart_rate_bpm == pytest.approx(60 * (len(around) - 1) / ((around[-1] - around[0]) / fs))
+    assert 40 < finding.heart_rate_bpm < 120
+
+
+def test_findings_follow_a_reader_s_corrections(analysis_119):
+    fs = analysis_119.record.fs_hz
+    pvc = int(np.flatnonzero(analysis_119.classes == "V")[40])
+    diary = (DiaryEntry(analysis_119.predictions.samples[pvc] / fs, "thump"),)
+    near_v = np.flatnonzero((analysis_119.classes == "V")
+                            & (np.abs(analysis_119.predictions.samples / fs - diary[0].time_s) <= 70))
+    corrected = edit_analysis(add_diary(analysis_119, diary), labels={int(i): "N" for i in near_v})
+    (finding,) = diary_findings(corrected)
+    assert not any("ventricular" in r.kind for r in finding.regions)
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs
+# ------------------------------------------------------------------------------------------------
+
+def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
+    diary = parse_diary("00:01:10, dizzy\n00:04:50, chest pain\n", analysis_119.record.duration_s)
+    edited = add_diary(analysis_119, diary)
+    rows = outputs.diary_table_csv(edited).decode().splitlines()
+    assert rows[0] == "time_s,clock_time,text,heart_rate_bpm,readable,events,finding"
+    assert rows[1].startswith("70.0,,dizzy,") and len(rows) == 3
+    summary = json.loads(outputs.summary_json(edited))
+    assert [d["text"] for d in summary["diary"]] == ["dizzy", "chest pain"]
+    assert summary["diary"][0]["events"] and summary["start_time"] is None
+    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
+    assert len(pages.findall(outputs.pdf_report_bytes(edited))) == len(
+        pages.findall(outputs.pdf_report_bytes(analysis_119))) + 1
+    lines = diary_lines(edited)
+    assert lines[0] == "00:01:10  dizzy" and lines[1].startswith("    ") and "ventricular" in lines[1]
+    assert [(s.start_s, s.marker_s) for s in diary_strips(edited)] == [(65.0, 70.0), (285.0, 290.0)]
+    assert json.loads(outputs.summary_json(analysis_119))["diary"] == []
+
+
+def test_diary_entries_travel_in_the_wfdb_annotation_file(analysis_119, excerpts_dir, tmp_path):
+    """As comment annotations WFDB reads back (UTF-8 text included), beside unchanged beat annotations."""
+    diary = (DiaryEntry(0.0, "recording started"), DiaryEntry(70.0, "douleur thoracique — vertige"))
+    edited = add_diary(analysis_119, diary)
+    for ext in ("hea", "dat"):
+        shutil.copy(excerpts_dir / f"119.{ext}", tmp_path)
+    (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(edited))
+    raw = wfdb.rdann(str(tmp_path / "119"), "ecg")
+    notes = [n for s, n in zip(raw.symbol, raw.aux_note) if s == '"' and n.startswith("diary: ")]
+    assert len(notes) == 2
+    saved = read_annotations(tmp_path / "119", "ecg", source_fs_hz=360.0, target_fs_hz=edited.record.fs_hz)
+    assert read_diary_notes(saved.samples, saved.aux_notes, edited.record.fs_hz) == diary
+    assert np.sum(np.isin(raw.symbol, ["N", "V", "A", "F", "Q"])) == len(analysis_119.predictions)
+
+
+# ------------------------------------------------------------------------------------------------
+# ecg score
+# ------------------------------------------------------------------------------------------------
+
+def run_score(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def copy_record(excerpts_dir, name, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext in ("hea", "dat"):
+        shutil.copy(excerpts_dir / f"{name}.{ext}", folder)
+
+
+def test_score_reads_each_record_s_diary_and_rescores_when_it_changes(excerpts_dir, tmp_path):
+    records = tmp_path / "records"
+    for name in ("100", "119"):
+        copy_record(excerpts_dir, name, records)
+    (records / "119.diary.csv").write_text("00:02:00, palpitations\n", encoding="utf-8")
+    (records / "100.diary.csv").write_text("00:01:00, fine\nlunch, eating\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, _ = run_score(str(records), "--out", str(out))
+    assert code == 1  # 100's diary has a bad line; 119 is scored all the same
+    errors = (out / "errors.csv").read_text()
+    assert "100" in errors and "DiaryError" in errors and "line 2: received time 'lunch'" in errors
+    summary = json.loads((out / "119" / "119_summary.json").read_text())
+    assert [d["text"] for d in summary["diary"]] == ["palpitations"]
+    assert (out / "119" / "119_diary.csv").is_file()
+    (records / "100.diary.csv").write_text("00:01:00, fine\n", encoding="utf-8")
+    (records / "119.diary.csv").write_text("00:02:00, palpitations\n00:03:00, dizzy\n", encoding="utf-8")
+    code, output = run_score(str(records), "--out", str(out))
+    assert code == 0 and "2 scored, 0 already up to date, 0 failed" in output
+    summary = json.loads((out / "119" / "119_summary.json").read_text())
+    assert [d["text"] for d in summary["diary"]] == ["palpitations", "dizzy"]
+
+
+def test_score_takes_clock_times_from_a_diary_folder(excerpts_dir, tmp_path):
+    """A record whose header has a start time (14:05:00) and a diary kept elsewhere (--diary-dir)."""
+    record = read_record(excerpts_dir / "100", annotator=None)
+    folder = tmp_path / "records"
+    folder.mkdir()
+    signal = record.signal_mv.astype(np.float64)
+    wfdb.wrsamp("holter", fs=record.fs_hz, units=["mV", "mV"], sig_name=list(record.lead_names), p_signal=signal,
+                fmt=["16", "16"], adc_gain=[1000.0, 1000.0], baseline=[0, 0], write_dir=str(folder),
+                base_time=datetime.time(14, 5, 0))
+    diaries = tmp_path / "diaries"
+    diaries.mkdir()
+    (diaries / "holter.diary.csv").write_text("[14:07:30], short of breath\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_score(str(folder / "holter"), "--out", str(out), "--diary-dir", str(diaries))[0] == 0
+    summary = json.loads((out / "holter" / "holter_summary.json").read_text())
+    assert summary["start_time"] == "14:05:00"
+    assert summary["diary"][0]["time_s"] == 150.0 and summary["diary"][0]["clock_time"] == "14:07:30"
+
+
+def test_score_labels_from_a_review_brings_its_diary(analysis_119, excerpts_dir, tmp_path):
+    records = tmp_path / "records"
+    copy_record(excerpts_dir, "119", records)
+    reviewed = add_diary(analysis_119, (DiaryEntry(70.0, "dizzy"),))
+    (records / "119.ecg").write_bytes(outputs.annotation_file_bytes(reviewed))
+    out = tmp_path / "out"
+    assert run_score(str(records), "--out", str(out), "--labels-from", "ecg")[0] == 0
+    summary = json.loads((out / "119" / "119_summary.json").read_text())
+    assert [(d["time_s"], d["text"]) for d in summary["diary"]] == [(70.0, "dizzy")]
