@@ -63,7 +63,9 @@ from pipeline.records import list_segment_names, read_annotations, read_record
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "json", "wfdb", "pdf")
+FORMATS = ("csv", "json", "wfdb", "pdf", "disclosure")
+DEFAULT_FORMATS = ("csv", "json", "wfdb", "pdf")
+"""The full disclosure (the whole record printed) is asked for: it is 48 pages for 24 hours."""
 MANIFEST = "score.json"
 BATCH_SUMMARY = "batch_summary.csv"
 BATCH_ERRORS = "errors.csv"
@@ -106,7 +108,7 @@ class RecordSource:
 class ScoreSettings:
     """What, besides the model and the input, determines the outputs of a record."""
 
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     regions: RegionSettings = RegionSettings()
     labels_from: str | None = None
     """Annotator of reviewed beat labels beside each record (``NAME.<labels_from>``, e.g. the ``.ecg`` file saved
@@ -389,6 +391,8 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}.{outputs.ANNOTATOR}"] = outputs.annotation_file_bytes(analysis)
     if "pdf" in settings.formats:
         files[f"{name}_report.pdf"] = outputs.pdf_report_bytes(analysis)
+    if "disclosure" in settings.formats:
+        files[f"{name}_full_disclosure.pdf"] = outputs.full_disclosure_bytes(analysis)
     return files
 
 

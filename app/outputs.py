@@ -1,4 +1,5 @@
-"""Files made from a :class:`app.analysis.RecordAnalysis`: tables, summary, WFDB annotations, PDF report.
+"""Files made from a :class:`app.analysis.RecordAnalysis`: tables, summary, WFDB annotations, PDF report, full
+disclosure.
 
 Each output exists as bytes (for the dashboard's downloads) and is written to disk atomically
 (a temporary file in the same folder, then :func:`os.replace`), so a reader never sees a
@@ -122,3 +123,10 @@ def pdf_report_bytes(analysis: RecordAnalysis) -> bytes:
     from app.report import render_pdf_report
 
     return render_pdf_report(analysis)
+
+
+def full_disclosure_bytes(analysis: RecordAnalysis) -> bytes:
+    """The full disclosure PDF: the whole record, one minute per line (see :mod:`app.disclosure`)."""
+    from app.disclosure import render_full_disclosure
+
+    return render_full_disclosure(analysis)

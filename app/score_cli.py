@@ -16,6 +16,7 @@ import click
 from app.batch import (
     BATCH_ERRORS,
     BATCH_SUMMARY,
+    DEFAULT_FORMATS,
     FORMATS,
     BatchUsageError,
     DiskFullError,
@@ -54,9 +55,10 @@ DEFAULT_OUT = Path("out/scores")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Output folder: one sub-folder per record, plus batch_summary.csv and "
                                       "errors.csv.")
-@click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
+@click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
               help=f"Comma-separated outputs among {', '.join(FORMATS)} (csv: beat and region tables; json: "
-                   "summary; wfdb: annotation file; pdf: report).")
+                   "summary; wfdb: annotation file; pdf: report; disclosure: the whole record printed, one minute "
+                   "per line, 30 minutes a page).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Records scored in parallel processes (each loads the model once).")
 @click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",

@@ -40,10 +40,10 @@ LONG_TIME_TARGET_S = 60.0
 LONG_MEMORY_TARGET_MB = 2000.0
 
 
-def run_score(paths: list[str], out_dir: Path, jobs: int) -> dict:
-    """Run ``ecg score`` in a fresh process; wall time, exit code and the child's peak RSS."""
+def run_score(paths: list[str], out_dir: Path, jobs: int, formats: str = "csv,json,wfdb") -> dict:
+    """Run ``ecg score --format FORMATS`` in a fresh process; wall time, exit code and the child's peak RSS."""
     command = [sys.executable, "-m", "app.cli", "score", "-q", "--force", "--model", str(MODEL),
-               "--format", "csv,json,wfdb", "--jobs", str(jobs), "--out", str(out_dir), *paths]
+               "--format", formats, "--jobs", str(jobs), "--out", str(out_dir), *paths]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

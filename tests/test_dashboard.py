@@ -81,7 +81,7 @@ def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
     assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
     keys = {b.key for b in at.get("download_button")}
     assert keys == {"download_beat_table_csv", "download_region_table_csv", "download_annotation_file_bytes",
-                    "download_pdf_report_bytes"}
+                    "download_pdf_report_bytes", "download_full_disclosure_bytes"}
 
 
 def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses):

@@ -41,6 +41,8 @@ DOWNLOADS = (
     ("WFDB annotations (.ecg)", "annotation_file_bytes", "{name}.ecg", "application/octet-stream"),
     ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
     ("Patient diary with findings (CSV)", "diary_table_csv", "{name}_diary.csv", "text/csv"),
+    ("Full disclosure: the whole record, a minute per line (PDF)", "full_disclosure_bytes",
+     "{name}_full_disclosure.pdf", "application/pdf"),
 )
 _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
@@ -713,7 +715,8 @@ def render_reference(comparison: tables.ReferenceComparison | None) -> None:
 
 
 def render_downloads(analysis) -> None:
-    """Download buttons for the beat table, regions, WFDB annotations, the PDF report and the diary's findings."""
+    """Download buttons for the beat table, regions, WFDB annotations, the PDF report, the diary's findings and the
+    full disclosure (each made when its button is pressed)."""
     outputs = import_outputs()
     if outputs is None:
         st.warning("Downloads are not available: the output writers (app.outputs) are missing from this build.")

@@ -1,0 +1,82 @@
+"""Full disclosure (app.disclosure): the whole record printed, a minute per line, on real records."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.analysis import add_diary, analyse_record
+from app.cli import cli
+from app.disclosure import (
+    LINE_SPACING_MV,
+    LINES_PER_PAGE,
+    count_pages,
+    draw_disclosure_page,
+    page_trace,
+    render_full_disclosure,
+)
+from models.bundled import BUNDLED_MODEL, load_default_model
+from pipeline.diary import DiaryEntry
+from pipeline.records import read_record
+
+PAGES = re.compile(rb"/Type\s*/Page\b(?!s)")
+
+
+@pytest.fixture(scope="module")
+def analysis_208(excerpts_dir):
+    return analyse_record(read_record(excerpts_dir / "208", annotator=None), load_default_model())
+
+
+def test_pages_hold_thirty_minutes():
+    assert [count_pages(s) for s in (10.0, 300.0, 1800.0, 1800.5, 24 * 3600.0)] == [1, 1, 1, 2, 48]
+
+
+def test_a_page_has_a_line_per_minute_and_labels_every_beat_other_than_n(analysis_208):
+    """Excerpt 208 (5 minutes; V and F beats): five lines, and one class label per non-N beat."""
+    analysis = add_diary(analysis_208, (DiaryEntry(70.0, "dizzy"),))
+    figure = draw_disclosure_page(analysis, 0, 1)
+    (ax,) = figure.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if ":" in t] == ["00:00:00", "00:01:00", "00:02:00", "00:03:00", "00:04:00"]
+    labels = [t for t in texts if ":" not in t]
+    expected = analysis.classes[analysis.classes != "N"]
+    assert sorted(labels) == sorted(expected.tolist()) and {"V", "F"} <= set(labels)
+    traces = [line for line in ax.lines if line.get_rasterized()]
+    assert len(traces) == 5 and len(ax.lines) == 6  # five minutes, and the diary entry's mark
+    assert LINES_PER_PAGE == 30
+
+
+def test_the_trace_is_filtered_so_lines_stay_apart(mitdb_dir):
+    """Record 208's baseline wanders over 3 mV in its first 30 minutes (2-second medians); the printed trace's stays
+    within a quarter of the line spacing of zero."""
+    record = read_record(mitdb_dir / "208", annotator=None)
+    trace, start = page_trace(record, 0.0, 1800.0)
+    raw = record.signal_mv[:len(trace), record.primary_lead]
+    fs = int(record.fs_hz)
+
+    def baseline(x):
+        return np.array([np.nanmedian(x[k:k + 2 * fs]) for k in range(0, len(x) - 2 * fs, 2 * fs)])
+
+    assert start == 0 and len(trace) == 1800 * fs + 1
+    assert np.ptp(baseline(raw)) > 3.0
+    assert np.abs(baseline(trace)).max() < 0.25 * LINE_SPACING_MV
+
+
+def test_score_writes_the_full_disclosure_only_when_asked(excerpts_dir, tmp_path):
+    def score(out, *formats):
+        result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(excerpts_dir / "100"),
+                                          "--out", str(out), *formats])
+        assert result.exit_code == 0, result.output
+
+    score(tmp_path / "default")
+    assert not (tmp_path / "default" / "100" / "100_full_disclosure.pdf").exists()
+    score(tmp_path / "asked", "--format", "pdf,disclosure")
+    pdf = (tmp_path / "asked" / "100" / "100_full_disclosure.pdf").read_bytes()
+    assert len(PAGES.findall(pdf)) == 1 and pdf.startswith(b"%PDF")
+
+
+def test_the_full_disclosure_is_the_same_bytes_each_time(analysis_208):
+    assert render_full_disclosure(analysis_208) == render_full_disclosure(analysis_208)
