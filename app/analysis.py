@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from app.conclusion import check_conclusion
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
@@ -77,6 +78,8 @@ class RecordAnalysis:
     diary : tuple of DiaryEntry
         The patient's diary (:mod:`pipeline.diary`), in time order; what the ECG showed at each entry is
         :func:`diary_findings`.
+    conclusion : str
+        The reader's conclusion (:mod:`app.conclusion`), ``""`` when none was written.
     """
 
     record: Record
@@ -91,6 +94,7 @@ class RecordAnalysis:
     reviewed_classes: np.ndarray | None = None
     artefacts: tuple[tuple[int, int], ...] = ()
     diary: tuple[DiaryEntry, ...] = ()
+    conclusion: str = ""
 
     @property
     def classes(self) -> np.ndarray:
@@ -307,6 +311,12 @@ def add_diary(analysis: RecordAnalysis, entries) -> RecordAnalysis:
     return replace(analysis, diary=entries)
 
 
+def add_conclusion(analysis: RecordAnalysis, text: str) -> RecordAnalysis:
+    """The analysis with the reader's conclusion (:func:`app.conclusion.check_conclusion`; too long a text raises
+    :class:`app.conclusion.ConclusionError`)."""
+    return replace(analysis, conclusion=check_conclusion(text))
+
+
 def diary_findings(analysis: RecordAnalysis) -> tuple[DiaryFinding, ...]:
     """What the ECG showed at each diary entry, from the current events (a reader's corrections and marks
     included)."""
@@ -340,4 +350,5 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "event_settings": analysis.region_settings.to_dict(),
         "start_time": None if record.start_time is None else record.start_time.isoformat(),
         "diary": diary_rows(analysis),
+        "reader_conclusion": analysis.conclusion or None,
     }

@@ -48,8 +48,10 @@ import numpy as np
 from tqdm import tqdm
 
 from app import outputs
+from app.conclusion import read_conclusion_notes
 from app.analysis import (
     RecordAnalysis,
+    add_conclusion,
     add_diary,
     analyse_record,
     edit_analysis,
@@ -457,7 +459,8 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
     are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again. Its
-    diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary; a diary file replaces them.
+    diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary (a diary file replaces them),
+    and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) is kept.
     """
     if annotator is None:
         return analysis
@@ -470,6 +473,7 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     if unmatched:
         logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
+    edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))
 
 

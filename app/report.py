@@ -1,4 +1,4 @@
-"""The PDF report of a record. Page 1: summary, event list, the largest beat families and ECG strips of the most
+"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat families and ECG strips of the most
 important events. Page 2, the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
 interval, and one strip of each further kind of event. Page 3, when the patient kept a diary: each entry with the
 rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
@@ -39,6 +39,8 @@ DIARY_LINE_CHARS = 140
 MAX_DIARY_STRIPS = 5
 """Diary entries with a strip on the diary page."""
 THRESHOLD_LINE_CHARS = 150
+CONCLUSION_LINE_CHARS = 110
+"""Width of the reader's conclusion lines (8 pt monospace on A4)."""
 """Width of the event-threshold footer lines (6 pt on A4)."""
 MAX_FAMILIES = 4
 TEMPLATE_HALF_S = 0.3
@@ -300,22 +302,34 @@ def draw_diary_page(analysis: RecordAnalysis) -> Figure:
     return figure
 
 
+def conclusion_lines(analysis: RecordAnalysis) -> list[str]:
+    """The reader's conclusion wrapped to the page (its own line breaks kept); none when there is none."""
+    return [line for paragraph in analysis.conclusion.splitlines()
+            for line in (textwrap.wrap(paragraph, CONCLUSION_LINE_CHARS) or [""])]
+
+
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
-    """Summary, events, beat families and the strips of the most urgent events."""
+    """Summary, the reader's conclusion when there is one, events, beat families and the strips of the most urgent
+    events."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    grid = figure.add_gridspec(3 + len(strips), 1, height_ratios=[1.5, 1.0, 0.9] + [1.3] * len(strips),
-                               left=0.08, right=0.97, top=0.91, bottom=0.05, hspace=0.6)
+    conclusion = conclusion_lines(analysis)
+    ratios = [1.5] + ([0.25 + 0.11 * len(conclusion)] if conclusion else []) + [1.0, 0.9] + [1.3] * len(strips)
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=0.05,
+                               hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
     figure.text(0.08, 0.012, textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS),
                 fontsize=6, color="#555555")
-    draw_text_block(figure.add_subplot(grid[0]), "Summary", summary_lines(analysis))
-    draw_text_block(figure.add_subplot(grid[1]), "Events", event_lines(analysis), columns=2)
-    draw_family_templates(figure, grid[2], analysis)
-    for k, strip in enumerate(strips):
-        draw_strip(figure.add_subplot(grid[3 + k]), analysis, strip)
+    rows = iter(range(len(ratios)))
+    draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary_lines(analysis))
+    if conclusion:
+        draw_text_block(figure.add_subplot(grid[next(rows)]), "Reader's conclusion", conclusion)
+    draw_text_block(figure.add_subplot(grid[next(rows)]), "Events", event_lines(analysis), columns=2)
+    draw_family_templates(figure, grid[next(rows)], analysis)
+    for strip in strips:
+        draw_strip(figure.add_subplot(grid[next(rows)]), analysis, strip)
     return figure
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from pipeline.errors import EcgInputError
 from pipeline.regions import Region, describe_kind
+from pipeline.rhythm_annotations import from_note_chars, to_note_chars
 
 DIARY_SUFFIX = ".diary.csv"
 """A record's diary file: ``NAME.diary.csv`` (beside the record, or in a folder of diaries)."""
@@ -265,27 +266,6 @@ def diary_notes(entries: tuple[DiaryEntry, ...], fs_hz: float) -> tuple[tuple[in
     """(sample, note) of each entry for a WFDB annotation file, at ``fs_hz``; never sample 0, which wfdb's rdann
     takes for a definition of the file's."""
     return tuple((max(int(round(e.time_s * fs_hz)), 1), to_note_chars(NOTE_PREFIX + e.text)) for e in entries)
-
-
-def to_note_chars(text: str) -> str:
-    """Text as wfdb writes an annotation note: one character per byte (wfdb writes ``ord`` of each character), so
-    that the file holds the text's UTF-8 bytes.
-
-    Examples
-    --------
-    >>> to_note_chars("été") == "\xc3\xa9t\xc3\xa9"
-    True
-    """
-    return text.encode("utf-8").decode("latin-1")
-
-
-def from_note_chars(note: str) -> str:
-    """The text of a note wfdb read (one character per byte): UTF-8, or the characters as they are when the bytes
-    are not UTF-8 (a note written by another tool)."""
-    try:
-        return note.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return note
 
 
 def read_diary_notes(samples, aux_notes, fs_hz: float) -> tuple[DiaryEntry, ...]:

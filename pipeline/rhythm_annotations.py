@@ -240,3 +240,24 @@ def write_region_annotations(out_dir: str | Path, record_name: str, annotator: s
         samples = np.round(samples * (file_fs_hz / fs_hz)).astype(np.int64)
     converted = Annotations(samples, annotations.symbols, annotations.aux_notes, annotations.subtypes)
     return write_annotations(out_dir, record_name, annotator, converted, fs_hz=file_fs_hz)
+
+
+def to_note_chars(text: str) -> str:
+    """Text as wfdb writes an annotation note: one character per byte (wfdb writes ``ord`` of each character), so
+    that the file holds the text's UTF-8 bytes.
+
+    Examples
+    --------
+    >>> to_note_chars("été") == "\xc3\xa9t\xc3\xa9"
+    True
+    """
+    return text.encode("utf-8").decode("latin-1")
+
+
+def from_note_chars(note: str) -> str:
+    """The text of a note wfdb read (one character per byte): UTF-8, or the characters as they are when the bytes
+    are not UTF-8 (a note written by another tool)."""
+    try:
+        return note.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return note

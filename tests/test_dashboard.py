@@ -460,3 +460,18 @@ def test_sample_119_opens_with_its_example_diary(analyses):
     at.selectbox(key="sample_record").select("119").run()
     assert not at.exception and not at.error
     assert list(frame_with(at, "noted")["noted"]) == ["felt a thump in the chest", "dizzy, sat down", "palpitations"]
+
+
+def test_the_reader_s_conclusion_comes_back_with_an_uploaded_review(analyses, excerpts_dir):
+    from app.analysis import add_conclusion
+    from app.conclusion import MAX_CONCLUSION_CHARS
+    from app.outputs import annotation_file_bytes
+
+    saved = annotation_file_bytes(add_conclusion(analyses["100"], "Sinus rhythm, no arrhythmia.\nDr A. Reader"))
+    at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", saved, "application/octet-stream")])
+    assert not at.exception and not at.error
+    box = next(area for area in at.text_area if area.label.startswith("Reader's conclusion"))
+    assert box.value == "Sinus rhythm, no arrhythmia.\nDr A. Reader"
+    assert any("reader's conclusion is restored" in i.value for i in at.sidebar.info)
+    box.set_value("x" * (MAX_CONCLUSION_CHARS + 1)).run()
+    assert any(f"expected at most {MAX_CONCLUSION_CHARS}" in e.value for e in at.error)

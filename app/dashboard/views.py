@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import add_diary, family_rows
+from app.analysis import add_conclusion, add_diary, family_rows
+from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
@@ -96,7 +97,7 @@ def render_page() -> None:
     with reference:
         render_reference(review.comparison)
     with downloads:
-        render_downloads(analysis)
+        render_downloads(add_conclusion(analysis, render_conclusion(review, record_key)))
 
 
 def render_model_picker() -> str:
@@ -176,7 +177,8 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
     marks = (f"; its {len(review.saved_artefacts)} artefact mark(s) are restored (ECG tab)"
-             if review.saved_artefacts else "")
+             if review.saved_artefacts else "") + ("; its reader's conclusion is restored (Downloads tab)"
+                                                   if review.saved_conclusion else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
                     f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
 
@@ -712,6 +714,22 @@ def render_reference(comparison: tables.ReferenceComparison | None) -> None:
     st.dataframe(tables.comparison_table(comparison), hide_index=True, key="comparison_table")
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
+
+
+def render_conclusion(review: loading.Review, record_key: tuple) -> str:
+    """The reader's conclusion, written before downloading: printed on the report's first page and kept in the
+    annotation file (an uploaded review's comes back here). Returns it ("" while it is too long: said)."""
+    key = record_widget_key("conclusion", record_key[:2] if record_key[0] == "sample" else record_key[:3])
+    initial = {} if key in st.session_state else {"value": review.saved_conclusion}
+    text = st.text_area("Reader's conclusion (printed on the report, kept in the .ecg file)", key=key, height=120,
+                        placeholder="e.g. Sinus rhythm with frequent unifocal ventricular ectopy; no pause.",
+                        help=f"At most {MAX_CONCLUSION_CHARS} characters. It stays in this browser session only "
+                             "until a report or the annotation file is downloaded.", **initial)
+    try:
+        return check_conclusion(text)
+    except ConclusionError as error:
+        st.error(f"{error} The downloads leave it out until it is shortened.")
+        return ""
 
 
 def render_downloads(analysis) -> None:
