@@ -265,7 +265,7 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Record 119"
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
-    assert len(at.get("download_button")) == 4
+    assert len(at.get("download_button")) == 5  # no diary uploaded: no diary table
 
 
 def test_an_uploaded_twelve_lead_record_can_be_read_on_another_primary_lead(excerpts_dir, tmp_path, analyses):
