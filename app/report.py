@@ -10,6 +10,7 @@ the same bytes (``ecg score`` reruns compare outputs).
 
 from __future__ import annotations
 
+import datetime
 import io
 import math
 import textwrap
@@ -22,6 +23,7 @@ from matplotlib.figure import Figure
 from app.analysis import RecordAnalysis, diary_findings, family_rows
 from app.event_settings import describe_thresholds
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time
+from pipeline.diary import format_elapsed as format_clock  # noqa: I001 - hh:mm:ss of a time in the record
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
@@ -56,15 +58,16 @@ CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd",
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
 
 
-def format_clock(seconds: float) -> str:
-    """``hh:mm:ss`` of a time in seconds (rounded down)."""
-    seconds = max(int(seconds), 0)
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
+    """`` at hh:mm:ss`` for a time in the record, with its clock time when the start time is known
+    (:func:`format_clock_suffix`); empty when the time is unknown."""
+    return "" if not math.isfinite(seconds) else f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
 
 
-def format_at(seconds: float) -> str:
-    """`` at hh:mm:ss`` for a time in the record; empty when unknown."""
-    return "" if not math.isfinite(seconds) else f" at {format_clock(seconds)}"
+def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
+    """`` (14:17:30)``: the clock time of a time in the record when the header gives the start time; else empty."""
+    clock = format_clock_time(seconds, start_time) if math.isfinite(seconds) else ""
+    return f" ({clock})" if clock else ""
 
 
 def format_number(value: float, digits: int = 0, unit: str = "") -> str:
@@ -89,20 +92,22 @@ def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: in
 def summary_lines(analysis: RecordAnalysis) -> list[str]:
     """The summary block of the report, one line each."""
     s, record = analysis.summary, analysis.record
+    start = record.start_time
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
     lines = [
-        f"Duration {format_clock(s.duration_s)}   leads {', '.join(record.lead_names)}"
+        f"Duration {format_clock(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
+        f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
-        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s)}, mean "
+        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
-        f"{format_at(s.heart_rate_max_time_s)}",
+        f"{format_at(s.heart_rate_max_time_s, start)}",
         f"Beats: {s.n_beats} ({counts})",
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {s.longest_ventricular_run} beats, supraventricular "
         f"{s.longest_supraventricular_run} beats   longest RR {format_number(s.longest_rr_s, 2, ' s')}"
-        f"{format_at(s.longest_rr_time_s)}",
+        f"{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
@@ -181,9 +186,9 @@ class Strip:
     """A time to mark with a vertical line (a diary entry)."""
 
 
-def event_strip(region: Region, fs_hz: float) -> Strip:
+def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None) -> Strip:
     """The strip of a flagged region: its onset with some context, the region shaded."""
-    title = (f"{describe_kind(region.kind)} at {format_clock(region.start / fs_hz)}, {region.n_beats} beats, "
+    title = (f"{describe_kind(region.kind)}{format_at(region.start / fs_hz, start_time)}, {region.n_beats} beats, "
              f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
     return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
 
@@ -191,16 +196,16 @@ def event_strip(region: Region, fs_hz: float) -> Strip:
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
     """The strips of the lowest and highest 1-minute heart rate (the middle of that minute) and of the longest
     RR interval (its opening beat 2 s in), those that the summary could measure."""
-    s = analysis.summary
+    s, start = analysis.summary, analysis.record.start_time
     strips = []
     for label, rate, at in (("Lowest", s.heart_rate_min_bpm, s.heart_rate_min_time_s),
                             ("Highest", s.heart_rate_max_bpm, s.heart_rate_max_time_s)):
         if math.isfinite(rate) and math.isfinite(at):
             strips.append(Strip(at + 30.0 - STRIP_S / 2, f"{label} heart rate: {rate:.0f} bpm, 1-minute average "
-                                f"from {format_clock(at)} (its middle 10 s)"))
+                                f"from {format_clock(at)}{format_clock_suffix(at, start)} (its middle 10 s)"))
     if math.isfinite(s.longest_rr_s) and math.isfinite(s.longest_rr_time_s):
         strips.append(Strip(s.longest_rr_time_s - 2.0, f"Longest RR interval: {s.longest_rr_s:.2f} s from "
-                            f"{format_clock(s.longest_rr_time_s)}",
+                            f"{format_clock(s.longest_rr_time_s)}{format_clock_suffix(s.longest_rr_time_s, start)}",
                             (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)))
     return strips
 
@@ -250,9 +255,10 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     """The report as PDF bytes (module docstring); page 2 only when there is a strip to put on it."""
     fs = analysis.record.fs_hz
     events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
-    first = [event_strip(r, fs) for r in events[:MAX_STRIPS]] or [
+    start = analysis.record.start_time
+    first = [event_strip(r, fs, start) for r in events[:MAX_STRIPS]] or [
         Strip(0.0, "No event flagged: first seconds of the record")]
-    more = reference_strips(analysis) + [event_strip(r, fs) for r in events[MAX_STRIPS:]]
+    more = reference_strips(analysis) + [event_strip(r, fs, start) for r in events[MAX_STRIPS:]]
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first))
@@ -281,7 +287,9 @@ def diary_lines(analysis: RecordAnalysis) -> list[str]:
 
 def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
     """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time 5 s in and marked."""
-    return [Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}: "
+    start = analysis.record.start_time
+    return [Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}"
+                  f"{format_clock_suffix(entry.time_s, start)}: "
                   f"{textwrap.shorten(entry.text, 90)}", marker_s=entry.time_s)
             for entry in analysis.diary[:MAX_DIARY_STRIPS]]
 

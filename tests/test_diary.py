@@ -230,3 +230,21 @@ def test_score_labels_from_a_review_brings_its_diary(analysis_119, excerpts_dir,
     assert run_score(str(records), "--out", str(out), "--labels-from", "ecg")[0] == 0
     summary = json.loads((out / "119" / "119_summary.json").read_text())
     assert [(d["time_s"], d["text"]) for d in summary["diary"]] == [(70.0, "dizzy")]
+
+
+def test_with_the_header_s_start_time_the_report_gives_clock_times(analysis_119):
+    from dataclasses import replace
+
+    from app.report import event_strip, reference_strips, summary_lines
+
+    record = replace(analysis_119.record, start_time=datetime.time(23, 58, 0))
+    analysis = add_diary(replace(analysis_119, record=record), (DiaryEntry(70.0, "dizzy"),))
+    assert summary_lines(analysis)[0].startswith("Duration 00:05:00 from 23:58:00")
+    assert diary_strips(analysis)[0].title == "Diary 00:01:10 (23:59:10): dizzy"
+    region = analysis.regions[-1]
+    clock = (23 * 3600 + 58 * 60 + int(region.start / record.fs_hz)) % 86400
+    assert f"({clock // 3600:02d}:{clock % 3600 // 60:02d}:{clock % 60:02d})" in event_strip(region, record.fs_hz,
+                                                                                              record.start_time).title
+    strips = reference_strips(analysis)  # lowest and highest rate, longest RR interval
+    assert len(strips) == 3 and all(re.search(r" \((23|00):\d\d:\d\d\)", strip.title) for strip in strips)
+    assert "from 23:58" not in summary_lines(analysis_119)[0]

@@ -288,7 +288,8 @@ def render_record_header(analysis) -> None:
     reference = "with reference annotations" if record.annotations is not None else "no reference annotations"
     st.subheader(f"Record {record.name}")
     leads = describe_leads(record.lead_names, record.unused_leads)
-    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss), leads {leads}, "
+    started = "" if record.start_time is None else f", started at {record.start_time:%H:%M:%S} (clock time)"
+    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
 
 
