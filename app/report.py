@@ -1,6 +1,6 @@
 """The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat families and ECG strips of the most
-important events. Page 2, the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
-interval, and one strip of each further kind of event. Page 3, when the patient kept a diary: each entry with the
+important events. Page 2, the heart-rate trend and the strips a Holter report keeps: the lowest and highest heart
+rate, the longest RR interval, and one strip of each further kind of event. Page 3, when the patient kept a diary: each entry with the
 rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
@@ -33,7 +33,7 @@ STRIP_S = 10.0
 MAX_STRIPS = 3
 """Event strips on page 1."""
 MAX_MORE_STRIPS = 5
-"""Event strips on page 2, after the heart-rate and RR strips."""
+"""Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
 MAX_EVENT_ROWS = 16
 MAX_DIARY_ROWS = 12
 """Diary entries listed on the diary page (the CSV and JSON hold them all)."""
@@ -342,11 +342,49 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
 
 
 def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
-    """Page 2: heart-rate, RR and further event strips, eight at most, top to bottom."""
+    """Page 2: the heart-rate trend (when the record has two trend values or more), then heart-rate, RR and further
+    event strips, eight at most, top to bottom."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    grid = figure.add_gridspec(MAX_MORE_STRIPS + 3, 1, left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
-    figure.suptitle(f"Record {analysis.record.name}: strips", fontsize=11, fontweight="bold", x=0.08, ha="left")
+    trend = len(analysis.summary.heart_rate_trend_bpm) > 1
+    ratios = ([1.6] if trend else []) + [1.0] * (MAX_MORE_STRIPS + 3)
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.93, bottom=0.04,
+                               hspace=0.7)
+    figure.suptitle(f"Record {analysis.record.name}: heart rate and strips", fontsize=11, fontweight="bold", x=0.08,
+                    ha="left")
+    if trend:
+        draw_heart_rate_trend(figure.add_subplot(grid[0]), analysis)
     for k, strip in enumerate(strips):
-        draw_strip(figure.add_subplot(grid[k]), analysis, strip)
+        draw_strip(figure.add_subplot(grid[k + trend]), analysis, strip)
     return figure
+
+
+def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
+    """The trend of the summary (mean rate of each ``trend_window_s``), atrial fibrillation shaded, the lowest and
+    highest 1-minute rates marked at their minute."""
+    s = analysis.summary
+    window_s = s.trend_window_s
+    rates = np.asarray(s.heart_rate_trend_bpm, dtype=float)
+    hours = np.arange(len(rates) + 1) * window_s / 3600.0
+    ax.stairs(rates, hours, color="black", linewidth=0.9, baseline=None)
+    for region in analysis.regions:
+        if region.kind == "atrial_fibrillation":
+            ax.axvspan(region.start / analysis.record.fs_hz / 3600, region.stop / analysis.record.fs_hz / 3600,
+                       color="#7b3294", alpha=0.15, linewidth=0)
+    for label, rate, at, colour in (("lowest", s.heart_rate_min_bpm, s.heart_rate_min_time_s, "#1f77b4"),
+                                    ("highest", s.heart_rate_max_bpm, s.heart_rate_max_time_s, "#d62728")):
+        if math.isfinite(rate) and math.isfinite(at):
+            ax.plot([(at + 30.0) / 3600.0], [rate], marker="o", markersize=3.5, color=colour, linestyle="none",
+                    label=f"{label} 1-minute rate {rate:.0f} bpm")
+    ax.set_xlim(0, max(hours[-1], s.duration_s / 3600.0))
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([format_clock(t * 3600.0) for t in ticks])
+    ax.set_xlim(0, max(hours[-1], s.duration_s / 3600.0))
+    ax.set_ylabel("bpm", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.grid(True, color="#dddddd", linewidth=0.4)
+    ax.legend(fontsize=6, loc="upper right", frameon=False)
+    ax.set_title(f"Heart rate: mean of each {window_s / 60:g} minutes"
+                 + ("; atrial fibrillation shaded" if any(r.kind == "atrial_fibrillation" for r in analysis.regions)
+                    else ""), fontsize=8, loc="left")

@@ -241,3 +241,20 @@ def test_a_stretch_marked_as_artefact_claims_no_event_and_comes_back_from_the_sa
 def test_bad_artefact_marks_are_refused(analysis, marks):
     with pytest.raises(ValueError, match="artefact stretches"):
         mark_artefacts(analysis, marks)
+
+
+def test_page_two_opens_with_the_heart_rate_trend_when_there_is_one(mitdb_dir):
+    """Record 201 (30 minutes, atrial fibrillation): its 5-minute means drawn as steps (the last 5 s, too short,
+    as a gap), AF shaded, the 1-minute extremes marked."""
+    from app.report import draw_strip_page, reference_strips
+
+    analysis = analyse_record(read_record(mitdb_dir / "201"), load_default_model())
+    figure = draw_strip_page(analysis, reference_strips(analysis))
+    trend = figure.axes[0]
+    assert trend.get_title(loc="left") == "Heart rate: mean of each 5 minutes; atrial fibrillation shaded"
+    (steps,) = trend.patches[:1]
+    assert np.allclose(steps.get_data().values, analysis.summary.heart_rate_trend_bpm, equal_nan=True)
+    markers = {line.get_label(): line.get_ydata()[0] for line in trend.lines}
+    assert markers[f"lowest 1-minute rate {analysis.summary.heart_rate_min_bpm:.0f} bpm"] == \
+        analysis.summary.heart_rate_min_bpm
+    assert len(figure.axes) == 1 + len(reference_strips(analysis))
