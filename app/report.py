@@ -1,7 +1,8 @@
-"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat families and ECG strips of the most
-important events. Page 2, the heart-rate trend and the strips a Holter report keeps: the lowest and highest heart
-rate, the longest RR interval, and one strip of each further kind of event. Page 3, when the patient kept a diary: each entry with the
-rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
+"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
+families and ECG strips of the most important events. Page 2, the heart-rate trend and the strips a Holter report
+keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event.
+Page 3, when the patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips
+of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -61,7 +62,9 @@ DISCLAIMER = "Research and review use only. Not a medical device: findings must 
 def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
     """`` at hh:mm:ss`` for a time in the record, with its clock time when the start time is known
     (:func:`format_clock_suffix`); empty when the time is unknown."""
-    return "" if not math.isfinite(seconds) else f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
+    if not math.isfinite(seconds):
+        return ""
+    return f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
 
 
 def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
@@ -118,7 +121,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
     if analysis.diary:
-        lines.append(f"Patient diary: {len(analysis.diary)} entries, each with the rhythm at that time on the diary page")
+        lines.append(f"Patient diary: {len(analysis.diary)} entries, each with the rhythm at that time on the diary "
+                     "page")
     lines += [f"Note: {note}" for note in s.notes]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")

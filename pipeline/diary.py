@@ -273,7 +273,8 @@ def read_diary_notes(samples, aux_notes, fs_hz: float) -> tuple[DiaryEntry, ...]
 
     A note written at sample 1 stands for an entry at the very start.
     """
-    entries = [DiaryEntry(0.0 if int(sample) <= 1 else int(sample) / fs_hz, from_note_chars(str(note)[len(NOTE_PREFIX):]))
+    entries = [DiaryEntry(0.0 if int(sample) <= 1 else int(sample) / fs_hz,
+                          from_note_chars(str(note)[len(NOTE_PREFIX):]))
                for sample, note in zip(samples, aux_notes) if str(note).startswith(NOTE_PREFIX)]
     return tuple(sorted(entries, key=lambda e: e.time_s))
 

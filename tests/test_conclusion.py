@@ -27,8 +27,9 @@ from models.bundled import load_default_model
 from pipeline.diary import DiaryEntry, read_diary_notes
 from pipeline.records import read_annotations, read_record
 
-CONCLUSION = ("Rythme sinusal 60-70/min ; extrasystoles ventriculaires monomorphes fréquentes (24,5 %), en bigéminisme "
-              "et trigéminisme. Pas de tachycardie ventriculaire, pas de pause.\n\nDr A. Lecteur — 1 déc. 2026")
+CONCLUSION = ("Rythme sinusal 60-70/min ; extrasystoles ventriculaires monomorphes fréquentes (24,5 %), "
+              "en bigéminisme et trigéminisme. Pas de tachycardie ventriculaire, pas de pause.\n\n"
+              "Dr A. Lecteur — 1 déc. 2026")
 
 
 @pytest.fixture(scope="module")

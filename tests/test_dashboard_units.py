@@ -203,6 +203,23 @@ def test_overview_figure_is_small_for_a_long_record():
     assert sum(len(t.x) for t in figure.data) <= 2 * charts.OVERVIEW_BINS
 
 
+def test_diary_entries_are_marked_on_the_overview_and_in_the_detail_window():
+    fs_hz = 360.0
+    signal = np.zeros((int(120 * fs_hz), 2), dtype=np.float32)
+    regions = (Region("pause", int(30 * fs_hz), int(33 * fs_hz), 10, 2, 20.0, 1.0),)
+    diary = ((20.0, "dizzy"), (95.0, "palpitations while climbing the stairs to the second floor"))
+    overview = charts.overview_figure(signal[:, 0], fs_hz, "MLII", regions, (90.0, 10.0), diary=diary)
+    (marks,) = [t for t in overview.data if t.name == "Diary"]
+    assert list(marks.text) == ["dizzy", diary[1][1]] and len(marks.x) == 2
+    assert marks.y[0] == -1.0  # under the one event lane
+    detail = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 90.0, 10.0, np.array([], dtype=np.int64),
+                                  np.array([], dtype="<U1"), regions, diary=diary)
+    lines = [shape for shape in detail.layout.shapes if shape.line.dash == "dash"]
+    notes = [note.text for note in detail.layout.annotations if note.text.startswith("Diary")]
+    assert len(lines) == 2 and {shape.x0 for shape in lines} == {charts.to_axis_ms(95.0)}  # across both leads
+    assert notes == ["Diary: palpitations while climbing the [...]"]
+
+
 def test_clamp_window():
     assert charts.clamp_window(-5, 10, 300) == (0.0, 10.0)
     assert charts.clamp_window(295, 10, 300) == (290.0, 10.0)

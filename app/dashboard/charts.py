@@ -10,6 +10,8 @@ envelope of a few thousand points (:func:`decimate_minmax`) and only the detail 
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -50,6 +52,7 @@ REGION_COLOURS = {
     "bradycardia": "#35978f",
     "tachycardia": "#01665e",
 }
+DIARY_COLOUR = "#1f77b4"
 TIME_FORMAT = "%H:%M:%S"
 HOVER_TIME = "%{x|%H:%M:%S.%L}"
 AXIS_ORIGIN_MS = 946_684_800_000.0
@@ -154,7 +157,8 @@ def clamp_window(start_s: float, window_s: float, duration_s: float) -> tuple[fl
 
 
 def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions: tuple[Region, ...],
-                    window: tuple[float, float] | None = None, n_bins: int = OVERVIEW_BINS) -> go.Figure:
+                    window: tuple[float, float] | None = None, n_bins: int = OVERVIEW_BINS,
+                    diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
     """Whole record at low resolution (one lead's envelope) with an event lane and the detail window.
 
     Parameters
@@ -171,6 +175,8 @@ def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions
         The detail window, shaded.
     n_bins : int
         Envelope bins (see :func:`decimate_minmax`).
+    diary : tuple of (time_s, text)
+        The patient's diary entries, marked under the event lane (their text on hover).
     """
     indices, envelope = decimate_minmax(signal_mv, n_bins)
     duration_s = len(signal_mv) / fs_hz
@@ -178,8 +184,14 @@ def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions
     figure.add_trace(go.Scatter(x=axis_list(indices / fs_hz), y=envelope, mode="lines", name=lead_name,
                                   line={"color": "#333333", "width": 1}, hovertemplate=HOVER_TIME + "<br>%{y:.2f} mV",
                                   showlegend=False), row=1, col=1)
-    for trace in event_lane_traces(regions, fs_hz, duration_s):
+    lanes = event_lane_traces(regions, fs_hz, duration_s)
+    for trace in lanes:
         figure.add_trace(trace, row=2, col=1)
+    if diary:
+        figure.add_trace(go.Scatter(x=axis_list([t for t, _ in diary]), y=np.full(len(diary), -float(len(lanes))),
+                                    mode="markers", name="Diary", text=[text for _, text in diary],
+                                    marker={"symbol": "triangle-down", "size": 10, "color": DIARY_COLOUR},
+                                    hovertemplate=HOVER_TIME + "<br>%{text}<extra>Diary</extra>"), row=2, col=1)
     if window is not None:
         start_s, window_s = window
         figure.add_vrect(x0=to_axis_ms(start_s), x1=to_axis_ms(start_s + window_s), fillcolor="#1f77b4",
@@ -210,7 +222,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
-                  reviewed: np.ndarray | None = None) -> go.Figure:
+                  reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
     """Full-resolution view of one window: every lead, beat labels per class, flagged regions shaded.
 
     Parameters
@@ -233,6 +245,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         Beats where the reference annotation differs (marked with a cross and the reference label).
     reviewed : np.ndarray, optional
         Boolean per beat: a reader corrected its class (its letter gets an asterisk).
+    diary : tuple of (time_s, text)
+        The patient's diary entries; those in the window are dashed lines with their text.
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
@@ -253,6 +267,12 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi),
                          row=primary_lead + 1, col=1)
     shade_regions(figure, regions, fs_hz, lo, hi)
+    for time_s, text in diary:
+        if lo / fs_hz <= time_s < hi / fs_hz:
+            figure.add_vline(x=to_axis_ms(time_s), line={"color": DIARY_COLOUR, "dash": "dash", "width": 1.5})
+            figure.add_annotation(x=to_axis_ms(time_s), y=1.0, yref="y domain",
+                                  text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
+                                  yanchor="top", font={"color": DIARY_COLOUR}, row=1, col=1)
     figure.update_xaxes(type="date", tickformat=TIME_FORMAT, range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
     figure.update_layout(height=220 * n_leads + 80, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.12},
                          dragmode="zoom")

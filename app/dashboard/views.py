@@ -370,15 +370,16 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     record = analysis.record
     start_s, window_s = render_window_controls(analysis)
     primary = record.primary_lead
+    diary = tuple((entry.time_s, entry.text) for entry in analysis.diary)
     st.plotly_chart(charts.overview_figure(record.signal_mv[:, primary], record.fs_hz, record.lead_names[primary],
-                                           analysis.regions, (start_s, window_s)),
+                                           analysis.regions, (start_s, window_s), diary=diary),
                     config=CHART_CONFIG, key="overview_chart")
     show_disagreements = review.comparison is not None and st.checkbox(
         "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
     disagreements = review.comparison.disagreements if show_disagreements else None
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         primary, disagreements, analysis.reviewed_mask),
+                                         primary, disagreements, analysis.reviewed_mask, diary),
                     config=CHART_CONFIG, key="detail_chart")
     render_artefacts(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
