@@ -725,8 +725,10 @@ def render_conclusion(review: loading.Review, record_key: tuple) -> str:
     initial = {} if key in st.session_state else {"value": review.saved_conclusion}
     text = st.text_area("Reader's conclusion (printed on the report, kept in the .ecg file)", key=key, height=120,
                         placeholder="e.g. Sinus rhythm with frequent unifocal ventricular ectopy; no pause.",
-                        help=f"At most {MAX_CONCLUSION_CHARS} characters. It stays in this browser session only "
-                             "until a report or the annotation file is downloaded.", **initial)
+                        help=f"At most {MAX_CONCLUSION_CHARS} characters. Press Ctrl+Enter or click outside the "
+                             "box before downloading, so that the downloads take the latest text. It stays in this "
+                             "browser session only: download the report or the annotation file to keep it.",
+                        **initial)
     try:
         return check_conclusion(text)
     except ConclusionError as error:
