@@ -61,7 +61,7 @@ from app.analysis import (
 from pipeline.diary import DIARY_SUFFIX, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
 from pipeline.splits import read_records_file
-from pipeline.records import list_segment_names, read_annotations, read_record
+from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +96,15 @@ class DiskFullError(OSError):
 
 @dataclass(frozen=True)
 class RecordSource:
-    """One record to score: its path (WFDB record without extension, or an ``.edf`` file) and output key."""
+    """One record to score: its path (WFDB record without extension, an ``.edf`` or ISHNE ``.ecg`` file) and output
+    key."""
 
     path: Path
     key: str
 
     @property
     def name(self) -> str:
-        return self.path.stem if self.path.suffix.lower() == ".edf" else self.path.name
+        return record_stem(self.path)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource
         found += expand_path(text)
     if not found:
         raise BatchUsageError(f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
-                              "files), .edf files, directories holding them, globs or RECORDS list files.")
+                              "files), .edf files, ISHNE .ecg files, directories holding them, globs or RECORDS "
+                              "list files.")
     return deduplicate_keys(found)
 
 
@@ -215,22 +217,21 @@ def expand_path(text: str) -> list[RecordSource]:
     if record is None:
         raise BatchUsageError(f"Received {text}: no such record, directory or list file (a WFDB record is given "
                               "without extension, e.g. DIR/100 for DIR/100.hea).")
-    return [RecordSource(record, record.stem if record.suffix.lower() == ".edf" else record.name)]
+    return [RecordSource(record, record_stem(record))]
 
 
 def expand_match(path: Path) -> list[RecordSource]:
-    """Record sources of one glob match (a directory, a header, an EDF; other files are ignored)."""
+    """Record sources of one glob match (a directory, a header, an EDF or ISHNE file; other files are ignored)."""
     if path.is_dir():
         return find_in_directory(path)
     record = as_record_path(path)
-    return [] if record is None else [RecordSource(record, record.stem if record.suffix.lower() == ".edf"
-                                                   else record.name)]
+    return [] if record is None else [RecordSource(record, record_stem(record))]
 
 
 def as_record_path(path: Path) -> Path | None:
-    """The record path for a header, signal file, EDF file or extension-less record name; None if none."""
+    """The record path for a header, signal file, EDF or ISHNE file or extension-less record name; None if none."""
     suffix = path.suffix.lower()
-    if suffix == ".edf" and path.is_file():
+    if is_file_record(path):
         return path
     if suffix in (".hea", ".dat", ".atr") and path.with_suffix(".hea").is_file():
         return path.with_suffix("")
@@ -240,12 +241,13 @@ def as_record_path(path: Path) -> Path | None:
 
 
 def find_in_directory(directory: Path) -> list[RecordSource]:
-    """Every WFDB header and EDF file under ``directory``, keyed by their relative path.
+    """Every WFDB header, EDF file and ISHNE Holter file (``.ecg`` with the ISHNE magic number) under ``directory``,
+    keyed by their relative path.
 
     The segments of a multi-segment record are part of it, not records of their own, and are left out.
     """
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in (".hea", ".edf")
-                   and not p.name.startswith("."))
+    files = sorted(p for p in directory.rglob("*") if not p.name.startswith(".")
+                   and (p.suffix.lower() == ".hea" and p.is_file() or is_file_record(p)))
     segments = {file.parent / f"{name}.hea" for file in files if file.suffix.lower() == ".hea"
                 for name in list_segment_names(file)}
     sources = []
@@ -264,7 +266,7 @@ def read_record_list(list_file: Path) -> list[RecordSource]:
     for name in read_records_file(list_file):
         record = list_file.parent / name
         sources.append(RecordSource(record, Path(name).with_suffix("").as_posix()
-                                    if record.suffix.lower() == ".edf" else name))
+                                    if is_file_record(record) else name))
     return sources
 
 
@@ -305,7 +307,7 @@ def hash_bytes(content: bytes) -> str:
 def fingerprint_record_files(source: RecordSource, diary: Path | None = None) -> str:
     """SHA-256 over the record's files (``NAME.*`` beside the header, or the EDF file) and its diary."""
     path = source.path
-    files = [path] if path.suffix.lower() == ".edf" else sorted(path.parent.glob(f"{glob.escape(path.name)}.*"))
+    files = [path] if is_file_record(path) else sorted(path.parent.glob(f"{glob.escape(path.name)}.*"))
     files += [diary] if diary is not None and diary not in files else []
     digest = hashlib.sha256()
     for file in files:
@@ -464,8 +466,10 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     """
     if annotator is None:
         return analysis
-    stem = source.path.with_suffix("") if source.path.suffix.lower() == ".edf" else source.path
-    if not stem.with_name(f"{stem.name}.{annotator}").is_file():
+    one_file = is_file_record(source.path)
+    stem = source.path.with_suffix("") if one_file else source.path
+    saved_file = stem.with_name(f"{stem.name}.{annotator}")
+    if not saved_file.is_file() or (one_file and saved_file == source.path):  # an ISHNE record is NAME.ecg itself
         return analysis
     saved = read_annotations(stem, annotator, source_fs_hz=analysis.record.source_fs_hz,
                              target_fs_hz=analysis.record.fs_hz)

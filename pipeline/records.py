@@ -38,6 +38,7 @@ from pipeline.errors import (
     TruncatedSignalError,
     UnsupportedFormatError,
 )
+from pipeline.ishne import is_ishne_file, read_ishne
 from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
@@ -86,12 +87,13 @@ def read_record(
     min_duration_s: float = MIN_DURATION_S,
     max_leads: int | None = ANALYSIS_LEADS,
 ) -> Record:
-    """Read a WFDB record (``DIR/NAME``, no extension) or an EDF file, validated and resampled.
+    """Read a WFDB record (``DIR/NAME``, no extension), an EDF file or an ISHNE Holter file (``NAME.ecg``),
+    validated and resampled.
 
     Parameters
     ----------
     path : str or Path
-        Record path without extension (WFDB) or path to a ``.edf`` file.
+        Record path without extension (WFDB), or path to a ``.edf`` file or an ISHNE ``.ecg`` file.
     lead : str or int, optional
         Lead to use as primary (name such as ``"MLII"`` or column index). By default MLII when
         present, otherwise the first ECG lead.
@@ -121,6 +123,9 @@ def read_record(
     if path.suffix.lower() == ".edf":
         return _read_edf(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
                          max_leads=max_leads)
+    if path.suffix.lower() == ".ecg" and not path.with_name(f"{path.name}.hea").exists():
+        return _read_ishne(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
+                           max_leads=max_leads)
     if path.suffix == ".hea":
         path = path.with_suffix("")
     header = read_header(path)
@@ -511,6 +516,44 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     _check_sampling_rate(rec.fs, path.name)
     return _record_from_physical(path.stem, f"EDF {path.name}", rec, lead=lead, target_fs_hz=target_fs_hz,
                                  min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
+
+
+def is_file_record(path: Path) -> bool:
+    """A record that is one file: an EDF file, or an ISHNE Holter file (``.ecg`` with the ISHNE magic number, not the
+    product's WFDB annotation file of the same extension)."""
+    suffix = path.suffix.lower()
+    return path.is_file() and (suffix == ".edf" or (suffix == ".ecg" and is_ishne_file(path)))
+
+
+def record_stem(path: Path) -> str:
+    """A record's name: the file's stem for a one-file record (EDF, ISHNE), else the WFDB record's name."""
+    suffix = path.suffix.lower()
+    return path.stem if suffix == ".edf" or (suffix == ".ecg" and is_ishne_file(path)) else path.name
+
+
+def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
+                max_leads: int | None) -> Record:
+    """An ISHNE Holter file (:mod:`pipeline.ishne`): only the chosen leads are decoded from the file's map."""
+    if not path.is_file():
+        raise RecordNotFoundError(f"ISHNE file {path} does not exist; expected an ISHNE Holter file NAME.ecg.")
+    if not is_ishne_file(path):
+        raise UnsupportedFormatError(f"File {path.name} is not an ISHNE Holter file (it does not start with "
+                                     "ISHNE1.0): a NAME.ecg written by this tool holds annotations; give its record "
+                                     "(DIR/NAME, or the .hea file) instead.")
+    signal = read_ishne(path)
+    _check_sampling_rate(signal.fs_hz, path.name)
+    names = list(signal.lead_names)
+    ecg_columns = select_ecg_columns(names, ["mV"] * len(names))
+    primary = _choose_primary(names, ecg_columns, lead, path.stem)
+    _check_duration(signal.samples.shape[0], signal.fs_hz, min_duration_s, path.stem)
+    columns = np.asarray(ecg_columns)
+
+    def read_leads(kept: list[int]) -> np.ndarray:
+        chosen = columns[kept]
+        return np.asarray(signal.samples[:, chosen], dtype=np.float32) * signal.mv_per_unit[chosen].astype(np.float32)
+
+    return _build_record(path.stem, read_leads, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
+                         signal.fs_hz, target_fs_hz, max_leads, None, start_time=signal.start_time)
 
 
 def _check_edf_size(path: Path) -> None:

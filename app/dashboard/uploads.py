@@ -1,4 +1,5 @@
-"""Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, or one ``.edf``.
+"""Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, one ``.edf``, or
+one ISHNE Holter ``.ecg``.
 
 A ``NAME.ecg`` annotation file uploaded with the record (the file the dashboard and ``ecg score`` write)
 brings back the beat labels of an earlier review (:func:`read_uploaded_review_labels`); a ``NAME.diary.csv``
@@ -21,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.diary import DIARY_SUFFIX, MAX_DIARY_BYTES, DiaryError
 from pipeline.errors import EcgInputError
+from pipeline.ishne import MAGIC as ISHNE_MAGIC
 from pipeline.records import parse_segment_names, read_annotations, read_record
 from pipeline.types import Annotations, Record
 
@@ -36,7 +38,8 @@ WFDB_EXTENSIONS = (".hea", ".dat", ".atr", f".{REVIEW_ANNOTATOR}")
 RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf",)
 ACCEPTED_EXTENSIONS = RECORD_EXTENSIONS + (".zip",)
 EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels, .ecg for the labels of an "
-                 "earlier review, NAME.diary.csv for the patient's diary), one .zip holding them, or one .edf file")
+                 "earlier review, NAME.diary.csv for the patient's diary), one .zip holding them, one .edf file, or "
+                 "one ISHNE Holter .ecg file")
 ZIP_EXPECTED_TEXT = "a .zip holding one record's .hea and .dat files (and .atr), or an .edf file"
 
 
@@ -110,10 +113,16 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
     if not zips:
         return list(files)
     inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS or is_diary(f.name)]
-    if not any(f.extension in (".hea", ".edf") for f in inside):
+    if not any(f.extension == ".hea" or is_file_record(f) for f in inside):
         raise UploadError(f"Received {zips[0].name} with no record in it (no .hea or .edf file); "
                           f"expected {ZIP_EXPECTED_TEXT}.")
     return inside
+
+
+def is_file_record(upload: UploadedData) -> bool:
+    """A record that is one file: an EDF file, or an ISHNE Holter file (``.ecg`` starting with the ISHNE magic
+    number; the product's own ``NAME.ecg`` review files do not)."""
+    return upload.extension == ".edf" or (upload.extension == ".ecg" and upload.data.startswith(ISHNE_MAGIC))
 
 
 def is_diary(name: str) -> bool:
@@ -144,19 +153,19 @@ def read_uploaded_diary(files: list[UploadedData], record: Record, max_mb: float
 
 
 def list_record_names(files: list[UploadedData]) -> list[str]:
-    """Records in the upload: the stem of each ``.hea`` (not the segments of a multi-segment record), and each
-    ``.edf`` file name, sorted."""
+    """Records in the upload: the stem of each ``.hea`` (not the segments of a multi-segment record), and the name of
+    each ``.edf`` and ISHNE ``.ecg`` file, sorted."""
     headers = [f for f in files if f.extension == ".hea"]
     segments = {name for f in headers for name in parse_segment_names(f.data.decode("latin-1"))}
-    names = {f.stem for f in headers if f.stem not in segments} | {f.name for f in files if f.extension == ".edf"}
+    names = {f.stem for f in headers if f.stem not in segments} | {f.name for f in files if is_file_record(f)}
     return sorted(names)
 
 
 def check_record_files(files: list[UploadedData], record_name: str) -> None:
     """Raise :class:`UploadError` when the chosen record's header or its signal files are missing."""
-    if record_name.lower().endswith(".edf"):
-        return
     by_name = {f.name: f for f in files}
+    if record_name in by_name and is_file_record(by_name[record_name]):
+        return
     header = by_name.get(f"{record_name}.hea")
     if header is None:
         raise UploadError(f"Received no header {record_name}.hea; expected {EXPECTED_TEXT}.")
@@ -192,7 +201,7 @@ def read_signal_file_names(header_bytes: bytes) -> list[str]:
 
 def find_orphan_signal_files(files: list[UploadedData]) -> list[str]:
     """``.dat`` files uploaded without any header (``.hea``) to describe them."""
-    if any(f.extension in (".hea", ".edf") for f in files):
+    if any(f.extension == ".hea" or is_file_record(f) for f in files):
         return []
     return sorted(f.name for f in files if f.extension == ".dat")
 
@@ -277,7 +286,7 @@ def read_uploaded_review_labels(files: list[UploadedData], record: Record,
     None when the upload has no such file. A file WFDB cannot read raises :class:`UploadError`.
     """
     wanted = f"{record.name}.{REVIEW_ANNOTATOR}"
-    found = [f for f in collect_files(files, max_mb) if f.name == wanted]
+    found = [f for f in collect_files(files, max_mb) if f.name == wanted and not is_file_record(f)]
     if not found:
         return None
     with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:

@@ -1,0 +1,139 @@
+"""ISHNE Holter files (pipeline.ishne): read as records by every command and the dashboard, checked field by field,
+told apart from the product's own WFDB ``NAME.ecg`` files, and the patient's details never kept."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.batch import find_record_sources
+from app.cli import cli
+from models.bundled import BUNDLED_MODEL
+from pipeline.errors import CorruptRecordError, HeaderMismatchError, TruncatedSignalError, UnsupportedFormatError
+from pipeline.ishne import HEADER_BYTES, header_crc, read_ishne, write_ishne
+from pipeline.records import read_record
+
+START = datetime.time(8, 15, 30)
+
+
+@pytest.fixture(scope="module")
+def excerpt(excerpts_dir):
+    return read_record(excerpts_dir / "119", annotator=None)
+
+
+@pytest.fixture()
+def holter(excerpt, tmp_path) -> Path:
+    """Excerpt 119 (MLII and V1 at 360 Hz) as an ISHNE file: leads II and V1, started at 08:15:30."""
+    return write_ishne(tmp_path / "holter.ecg", excerpt.signal_mv, excerpt.fs_hz, ("II", "V1"), START)
+
+
+def patch_header(path: Path, offset: int, value: bytes, fix_crc: bool = True) -> None:
+    """Overwrite header bytes (offset in the file) and, unless told not to, write the CRC again."""
+    data = bytearray(path.read_bytes())
+    data[offset:offset + len(value)] = value
+    if fix_crc:
+        data[8:10] = header_crc(bytes(data[10:HEADER_BYTES])).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_the_crc_is_the_standard_s_ccitt_variant():
+    assert header_crc(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
+
+
+def test_an_ishne_file_reads_as_the_record_it_was_made_from(excerpt, holter):
+    record = read_record(holter)
+    assert record.name == "holter" and record.lead_names == ("II", "V1") and record.primary_lead_name == "II"
+    assert record.start_time == START and record.fs_hz == excerpt.fs_hz and record.annotations is None
+    assert np.allclose(record.signal_mv, excerpt.signal_mv, rtol=0, atol=1e-6)  # 5 uV steps: whole 2.5 uV units
+
+
+def test_a_three_lead_holter_with_generic_leads_is_analysed_on_two(excerpt, tmp_path):
+    signal = np.column_stack([excerpt.signal_mv, excerpt.signal_mv[:, 0] * 0.5])
+    path = write_ishne(tmp_path / "generic.ecg", signal, excerpt.fs_hz, ("ECG", "ECG", "ECG"))
+    assert read_ishne(path).lead_names == ("ECG1", "ECG2", "ECG3")
+    record = read_record(path)
+    assert record.lead_names == ("ECG1", "ECG2") and record.unused_leads == ("ECG3",)
+    assert record.start_time is None
+
+
+def test_the_patient_s_details_in_the_header_are_never_kept(holter, tmp_path):
+    patch_header(holter, 28, b"Jane".ljust(40, b"\0"))  # first name
+    patch_header(holter, 108, b"PID-0042".ljust(20, b"\0"))  # patient identifier
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(holter), "--out",
+                                      str(out), "--format", "csv,json,wfdb"])
+    assert result.exit_code == 0, result.output
+    written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert b"Jane" not in written and b"PID-0042" not in written
+    assert "Jane" not in repr(read_record(holter))
+
+
+@pytest.mark.parametrize("damage, error, message", [
+    (lambda p: patch_header(p, 30, b"X", fix_crc=False), HeaderMismatchError, "checksum"),
+    (lambda p: p.write_bytes(p.read_bytes()[:-1000]), TruncatedSignalError, "truncated"),
+    (lambda p: patch_header(p, 156, (0).to_bytes(2, "little")), CorruptRecordError, "received 0 leads"),
+    (lambda p: patch_header(p, 22, (600).to_bytes(4, "little")), HeaderMismatchError, "variable block"),
+    (lambda p: p.write_bytes(p.read_bytes()[:300]), CorruptRecordError, "expected a header of 522 bytes"),
+])
+def test_a_damaged_ishne_file_gets_a_specific_error(holter, damage, error, message):
+    damage(holter)
+    with pytest.raises(error, match=message):
+        read_record(holter)
+
+
+def test_a_header_counting_the_samples_of_every_lead_is_understood(excerpt, holter):
+    patch_header(holter, 14, (excerpt.n_samples * 2).to_bytes(4, "little"))  # the total over both leads
+    assert read_record(holter).n_samples == excerpt.n_samples
+
+
+def test_the_product_s_own_annotation_file_is_not_taken_for_an_ishne_record(excerpts_dir, tmp_path):
+    """A folder with record 119 and the 119.ecg a review saved: one record, the WFDB one; the .ecg given alone is
+    refused with what to give instead."""
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(excerpts_dir / f"119.{ext}", tmp_path)
+    shutil.copy(excerpts_dir / "119.atr", tmp_path / "119.ecg")  # a WFDB annotation file named like ours
+    assert [s.key for s in find_record_sources([str(tmp_path)])] == ["119"]
+    with pytest.raises(UnsupportedFormatError, match="not an ISHNE Holter file"):
+        read_record(tmp_path / "119.ecg")
+
+
+def test_score_finds_ishne_files_in_a_folder_and_gets_the_excerpt_s_beats(excerpts_dir, holter, tmp_path):
+    """The ISHNE copy of excerpt 119 is scored like the excerpt itself (same signal, same beats and classes), with
+    the start time; --labels-from ecg does not take the ISHNE file for its own review file."""
+    folder = holter.parent
+    for ext in ("hea", "dat"):
+        shutil.copy(excerpts_dir / f"119.{ext}", folder)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(folder), "--out",
+                                      str(out), "--format", "json", "--labels-from", "ecg"])
+    assert result.exit_code == 0, result.output
+    from_ishne = json.loads((out / "holter" / "holter_summary.json").read_text())
+    from_wfdb = json.loads((out / "119" / "119_summary.json").read_text())
+    assert from_ishne["beat_counts"] == from_wfdb["beat_counts"] and from_ishne["n_beats"] > 300
+    assert from_ishne["start_time"] == "08:15:30" and from_ishne["reviewed_beats"] == 0
+
+
+def test_the_dashboard_takes_an_uploaded_ishne_file(holter, excerpt):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+
+    app = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"
+    at = AppTest.from_file(str(app), default_timeout=180)
+    at.run()
+    at.file_uploader(key="upload").set_value([("holter.ecg", holter.read_bytes(), "application/octet-stream")])
+    at.run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value == "Record holter"
+    assert any("started at 08:15:30" in caption.value for caption in at.caption)
+    expected = analyse_record(excerpt, load_default_model()).summary.beat_counts
+    shown = {m.label.split()[0]: int(m.value) for m in at.metric if m.label.endswith(" beats")}
+    assert list(shown.values()) == list(expected)
