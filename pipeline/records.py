@@ -518,17 +518,21 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
                                  min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
 
 
-def is_file_record(path: Path) -> bool:
-    """A record that is one file: an EDF file, or an ISHNE Holter file (``.ecg`` with the ISHNE magic number, not the
-    product's WFDB annotation file of the same extension)."""
+def names_file_record(path: Path) -> bool:
+    """The path names a record that is one file: an EDF file (whether it exists or not), or an ISHNE Holter file
+    (``.ecg`` with the ISHNE magic number, not the product's WFDB annotation file of the same extension)."""
     suffix = path.suffix.lower()
-    return path.is_file() and (suffix == ".edf" or (suffix == ".ecg" and is_ishne_file(path)))
+    return suffix == ".edf" or (suffix == ".ecg" and is_ishne_file(path))
+
+
+def is_file_record(path: Path) -> bool:
+    """An existing record that is one file (:func:`names_file_record`)."""
+    return path.is_file() and names_file_record(path)
 
 
 def record_stem(path: Path) -> str:
     """A record's name: the file's stem for a one-file record (EDF, ISHNE), else the WFDB record's name."""
-    suffix = path.suffix.lower()
-    return path.stem if suffix == ".edf" or (suffix == ".ecg" and is_ishne_file(path)) else path.name
+    return path.stem if names_file_record(path) else path.name
 
 
 def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,

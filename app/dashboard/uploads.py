@@ -113,13 +113,13 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
     if not zips:
         return list(files)
     inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS or is_diary(f.name)]
-    if not any(f.extension == ".hea" or is_file_record(f) for f in inside):
+    if not any(f.extension == ".hea" or is_file_upload(f) for f in inside):
         raise UploadError(f"Received {zips[0].name} with no record in it (no .hea or .edf file); "
                           f"expected {ZIP_EXPECTED_TEXT}.")
     return inside
 
 
-def is_file_record(upload: UploadedData) -> bool:
+def is_file_upload(upload: UploadedData) -> bool:
     """A record that is one file: an EDF file, or an ISHNE Holter file (``.ecg`` starting with the ISHNE magic
     number; the product's own ``NAME.ecg`` review files do not)."""
     return upload.extension == ".edf" or (upload.extension == ".ecg" and upload.data.startswith(ISHNE_MAGIC))
@@ -157,14 +157,14 @@ def list_record_names(files: list[UploadedData]) -> list[str]:
     each ``.edf`` and ISHNE ``.ecg`` file, sorted."""
     headers = [f for f in files if f.extension == ".hea"]
     segments = {name for f in headers for name in parse_segment_names(f.data.decode("latin-1"))}
-    names = {f.stem for f in headers if f.stem not in segments} | {f.name for f in files if is_file_record(f)}
+    names = {f.stem for f in headers if f.stem not in segments} | {f.name for f in files if is_file_upload(f)}
     return sorted(names)
 
 
 def check_record_files(files: list[UploadedData], record_name: str) -> None:
     """Raise :class:`UploadError` when the chosen record's header or its signal files are missing."""
     by_name = {f.name: f for f in files}
-    if record_name in by_name and is_file_record(by_name[record_name]):
+    if record_name in by_name and is_file_upload(by_name[record_name]):
         return
     header = by_name.get(f"{record_name}.hea")
     if header is None:
@@ -201,7 +201,7 @@ def read_signal_file_names(header_bytes: bytes) -> list[str]:
 
 def find_orphan_signal_files(files: list[UploadedData]) -> list[str]:
     """``.dat`` files uploaded without any header (``.hea``) to describe them."""
-    if any(f.extension == ".hea" or is_file_record(f) for f in files):
+    if any(f.extension == ".hea" or is_file_upload(f) for f in files):
         return []
     return sorted(f.name for f in files if f.extension == ".dat")
 
@@ -286,7 +286,7 @@ def read_uploaded_review_labels(files: list[UploadedData], record: Record,
     None when the upload has no such file. A file WFDB cannot read raises :class:`UploadError`.
     """
     wanted = f"{record.name}.{REVIEW_ANNOTATOR}"
-    found = [f for f in collect_files(files, max_mb) if f.name == wanted and not is_file_record(f)]
+    found = [f for f in collect_files(files, max_mb) if f.name == wanted and not is_file_upload(f)]
     if not found:
         return None
     with tempfile.TemporaryDirectory(prefix="ecg-upload-") as tmp:

@@ -114,9 +114,8 @@ def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
     sample = st.sidebar.selectbox("Sample record (MIT-BIH excerpt)", samples, key="sample_record",
                                   help="Shown when nothing is uploaded.")
     uploaded = st.sidebar.file_uploader(
-        f"Or upload a record (.hea + .dat [+ .atr] [+ .ecg of an earlier review] [+ NAME.diary.csv], one .zip, or "
-        f"one .edf; up to "
-        f"{MAX_UPLOAD_MB} MB)",
+        f"Or upload a record (.hea + .dat [+ .atr] [+ .ecg of an earlier review] [+ NAME.diary.csv], one .zip, "
+        f"one .edf or one ISHNE Holter .ecg; up to {MAX_UPLOAD_MB} MB)",
         accept_multiple_files=True, key="upload")
     try:
         if uploaded:
@@ -252,7 +251,7 @@ def render_diary(review: loading.Review, record_key: tuple) -> tuple:
     whose entries the overview, the event picker and the downloads show with the rhythm at each. Returns the
     entries; none while the text has an error (shown)."""
     record = review.analysis.record
-    key = record_widget_key("diary", record_key[:2] if record_key[0] == "sample" else record_key[:3])
+    key = record_widget_key("diary", shown_record(record_key))
     initial = {} if key in st.session_state else {"value": review.saved_diary or ""}
     clock = ("" if record.start_time is None else
              f" or the clock time in brackets ([14:32]; the recording started at {record.start_time:%H:%M:%S})")
@@ -510,6 +509,12 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
         render_attention(analysis, model_reference, index)
 
 
+def shown_record(record_key: tuple) -> tuple:
+    """The record itself, whatever model or primary lead analyses it: the key of what a reader types about the
+    record (its diary, the conclusion), which must survive a change of model or lead."""
+    return record_key[:2] if record_key[0] == "sample" else record_key[:3]
+
+
 def record_widget_key(name: str, record_key: tuple) -> str:
     """A widget key of its own per record, so that a picker never shows another record's choice or options."""
     return f"{name}_{zlib.crc32(repr(record_key).encode()):08x}"
@@ -721,7 +726,7 @@ def render_reference(comparison: tables.ReferenceComparison | None) -> None:
 def render_conclusion(review: loading.Review, record_key: tuple) -> str:
     """The reader's conclusion, written before downloading: printed on the report's first page and kept in the
     annotation file (an uploaded review's comes back here). Returns it ("" while it is too long: said)."""
-    key = record_widget_key("conclusion", record_key[:2] if record_key[0] == "sample" else record_key[:3])
+    key = record_widget_key("conclusion", shown_record(record_key))
     initial = {} if key in st.session_state else {"value": review.saved_conclusion}
     text = st.text_area("Reader's conclusion (printed on the report, kept in the .ecg file)", key=key, height=120,
                         placeholder="e.g. Sinus rhythm with frequent unifocal ventricular ectopy; no pause.",
