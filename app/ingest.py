@@ -7,6 +7,7 @@ exists, :func:`pipeline.quality.find_quality_spans`) and comes out as a :class:`
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import logging
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ class RecordSummary:
         Median of the cleaned primary lead at the detected peaks (sign kept).
     quality_spans : tuple of QualitySpan or None
         Problem stretches; None when quality assessment is not available.
+    start_time : datetime.time or None
+        Clock time of the first sample, from the header; None when it gives none.
     """
 
     name: str
@@ -67,6 +70,7 @@ class RecordSummary:
     median_qrs_amplitude_mv: float | None
     quality_spans: tuple[QualitySpan, ...] | None
     unused_leads: tuple[str, ...] = ()
+    start_time: datetime.time | None = None
 
 
 def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSummary:
@@ -92,6 +96,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
         quality_spans=assess_quality(record, detection.samples),
         unused_leads=record.unused_leads,
+        start_time=record.start_time,
     )
 
 
@@ -138,7 +143,8 @@ def format_summary(summary: RecordSummary) -> str:
     amplitude = "-" if summary.median_qrs_amplitude_mv is None else f"{summary.median_qrs_amplitude_mv:.2f} mV"
     beats = f"{len(summary.detection)}" + (f" ({summary.detection.reason})" if summary.detection.reason else "")
     return "\n".join([
-        f"{summary.name}: {summary.duration_s:.1f} s, leads {leads} "
+        f"{summary.name}: {summary.duration_s:.1f} s"
+        f"{'' if summary.start_time is None else f' from {summary.start_time:%H:%M:%S}'}, leads {leads} "
         f"(* primary), {summary.fs_hz:g} Hz (file {summary.source_fs_hz:g} Hz)",
         f"  beats detected: {beats}; mean heart rate: {rate}; median QRS amplitude ({summary.primary_lead}): "
         f"{amplitude}",
@@ -167,6 +173,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
     return {
         "record": summary.name,
         "duration_s": round(summary.duration_s, 3),
+        "start_time": None if summary.start_time is None else summary.start_time.isoformat(),
         "leads": list(summary.lead_names),
         "unused_leads": list(summary.unused_leads),
         "primary_lead": summary.primary_lead,

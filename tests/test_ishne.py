@@ -137,3 +137,9 @@ def test_the_dashboard_takes_an_uploaded_ishne_file(holter, excerpt):
     expected = analyse_record(excerpt, load_default_model()).summary.beat_counts
     shown = {m.label.split()[0]: int(m.value) for m in at.metric if m.label.endswith(" beats")}
     assert list(shown.values()) == list(expected)
+
+
+def test_ingest_names_the_start_time(holter):
+    result = CliRunner().invoke(cli, ["ingest", str(holter)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("holter: 300.0 s from 08:15:30, leads II*, V1")
