@@ -15,8 +15,8 @@ NOTE_PREFIX = "conclusion: "
 """Start of the note that opens a line of the conclusion."""
 MORE_PREFIX = "conclusion+ "
 """Start of a note that goes on with the line of the note before it."""
-MAX_CONCLUSION_CHARS = 1500
-"""Longest conclusion: about ten lines on the report's first page."""
+MAX_CONCLUSION_CHARS = 800
+"""Longest conclusion: about eight lines on the report's first page."""
 NOTE_TEXT_BYTES = 240
 """Bytes of text per note (with the prefix, under WFDB's 255)."""
 
@@ -36,7 +36,7 @@ def check_conclusion(text: str) -> str:
     text = "\n".join(line.rstrip() for line in str(text).replace("\t", " ").strip().splitlines())
     if len(text) > MAX_CONCLUSION_CHARS:
         raise ConclusionError(f"Received a conclusion of {len(text)} characters; expected at most "
-                              f"{MAX_CONCLUSION_CHARS} (about ten lines of the report).")
+                              f"{MAX_CONCLUSION_CHARS} (about eight lines of the report).")
     return text
 
 

@@ -36,14 +36,19 @@ MAX_STRIPS = 3
 MAX_MORE_STRIPS = 5
 """Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
 MAX_EVENT_ROWS = 16
-MAX_DIARY_ROWS = 12
-"""Diary entries listed on the diary page (the CSV and JSON hold them all)."""
-DIARY_LINE_CHARS = 140
+MAX_DIARY_LINES = 20
+"""Lines of diary entries on the diary page (the CSV and JSON hold them all)."""
+DIARY_LINES_WITH_ALL_STRIPS = 10
+"""Up to this many lines, the page has :data:`MAX_DIARY_STRIPS` strips; three with more."""
+DIARY_LINE_CHARS = 130
 MAX_DIARY_STRIPS = 5
 """Diary entries with a strip on the diary page."""
 THRESHOLD_LINE_CHARS = 150
-CONCLUSION_LINE_CHARS = 110
+CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
+MAX_CONCLUSION_LINES = 8
+TEXT_BLOCK_RATIO, TEXT_LINE_RATIO = 0.3, 0.16
+"""Height of a text block in a page's grid (rows of 1.0 hold a strip): its title, then so much per line."""
 """Width of the event-threshold footer lines (6 pt on A4)."""
 MAX_FAMILIES = 4
 TEMPLATE_HALF_S = 0.3
@@ -274,18 +279,23 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
 
 
 def diary_lines(analysis: RecordAnalysis) -> list[str]:
-    """One line per diary entry: its time (and clock time when the header gives the start), what the patient
-    noted, and what the ECG showed; :data:`MAX_DIARY_ROWS` at most."""
+    """Each diary entry's lines: its time (and clock time when the header gives the start) and what the patient
+    noted, then what the ECG showed; the entries that fit in :data:`MAX_DIARY_LINES`, then how many more there are
+    (the CSV and JSON hold them all)."""
     record = analysis.record
-    lines = []
-    for finding in diary_findings(analysis)[:MAX_DIARY_ROWS]:
+    lines: list[str] = []
+    findings = diary_findings(analysis)
+    for shown, finding in enumerate(findings):
         at = format_clock(finding.entry.time_s)
         clock = format_clock_time(finding.entry.time_s, record.start_time)
-        lines.append(f"{at}{f' ({clock})' if clock else ''}  {finding.entry.text}")
-        lines += textwrap.wrap(describe_finding(finding, record.fs_hz), DIARY_LINE_CHARS, initial_indent="    ",
+        entry = textwrap.wrap(f"{at}{f' ({clock})' if clock else ''}  {finding.entry.text}", DIARY_LINE_CHARS,
+                              subsequent_indent="    ")
+        entry += textwrap.wrap(describe_finding(finding, record.fs_hz), DIARY_LINE_CHARS, initial_indent="    ",
                                subsequent_indent="      ")
-    if len(analysis.diary) > MAX_DIARY_ROWS:
-        lines.append(f"... and {len(analysis.diary) - MAX_DIARY_ROWS} more entries (NAME_diary.csv, summary JSON)")
+        if len(lines) + len(entry) > MAX_DIARY_LINES - (shown < len(findings) - 1):
+            lines.append(f"... and {len(findings) - shown} more entries (NAME_diary.csv, summary JSON)")
+            break
+        lines += entry
     return lines
 
 
@@ -300,24 +310,31 @@ def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
 
 def draw_diary_page(analysis: RecordAnalysis) -> Figure:
     """The patient's diary: each entry with the rhythm at that time, then strips of the first entries."""
-    strips = diary_strips(analysis)
+    lines = diary_lines(analysis)
+    n_strips = MAX_DIARY_STRIPS if len(lines) <= DIARY_LINES_WITH_ALL_STRIPS else 3
+    strips = diary_strips(analysis)[:n_strips]
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    grid = figure.add_gridspec(1 + MAX_DIARY_STRIPS, 1, height_ratios=[3.2] + [1.0] * MAX_DIARY_STRIPS,
-                               left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
+    ratios = [TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(lines)] + [1.0] * n_strips  # strips keep their size
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.93, bottom=0.04,
+                               hspace=0.7)
     figure.suptitle(f"Record {analysis.record.name}: patient diary", fontsize=11, fontweight="bold", x=0.08,
                     ha="left")
-    draw_text_block(figure.add_subplot(grid[0]), f"Entries and the ECG within {WINDOW_S / 60:g} minute",
-                    diary_lines(analysis), fontsize=6.5)
+    draw_text_block(figure.add_subplot(grid[0]), f"Entries and the ECG within {WINDOW_S / 60:g} minute", lines,
+                    fontsize=6.5)
     for k, strip in enumerate(strips):
         draw_strip(figure.add_subplot(grid[1 + k]), analysis, strip)
     return figure
 
 
 def conclusion_lines(analysis: RecordAnalysis) -> list[str]:
-    """The reader's conclusion wrapped to the page (its own line breaks kept); none when there is none."""
-    return [line for paragraph in analysis.conclusion.splitlines()
-            for line in (textwrap.wrap(paragraph, CONCLUSION_LINE_CHARS) or [""])]
+    """The reader's conclusion wrapped to the page (its own line breaks kept), :data:`MAX_CONCLUSION_LINES` at
+    most (the summary JSON and the annotation file hold it whole); none when there is none."""
+    lines = [line for paragraph in analysis.conclusion.splitlines()
+             for line in (textwrap.wrap(paragraph, CONCLUSION_LINE_CHARS) or [""])]
+    if len(lines) > MAX_CONCLUSION_LINES:
+        lines = lines[:MAX_CONCLUSION_LINES - 1] + ["... (the whole text is in the summary JSON and the .ecg file)"]
+    return lines
 
 
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
@@ -326,7 +343,8 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     conclusion = conclusion_lines(analysis)
-    ratios = [1.5] + ([0.25 + 0.11 * len(conclusion)] if conclusion else []) + [1.0, 0.9] + [1.3] * len(strips)
+    ratios = ([1.5] + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
+              + [1.3] * len(strips))
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=0.05,
                                hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",

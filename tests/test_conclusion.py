@@ -93,3 +93,13 @@ def test_score_labels_from_a_review_keeps_its_conclusion(analysis_119, excerpts_
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "119" / "119_summary.json").read_text())
     assert summary["reader_conclusion"] == CONCLUSION
+
+
+def test_a_conclusion_of_many_lines_is_cut_on_the_page_and_kept_whole_elsewhere(analysis_119):
+    from app.report import MAX_CONCLUSION_LINES
+
+    text = "\n".join(f"Line {k}." for k in range(12))
+    edited = add_conclusion(analysis_119, text)
+    lines = conclusion_lines(edited)
+    assert len(lines) == MAX_CONCLUSION_LINES and lines[-1].startswith("... (the whole text is in the summary JSON")
+    assert json.loads(outputs.summary_json(edited))["reader_conclusion"] == text

@@ -248,3 +248,16 @@ def test_with_the_header_s_start_time_the_report_gives_clock_times(analysis_119)
     strips = reference_strips(analysis)  # lowest and highest rate, longest RR interval
     assert len(strips) == 3 and all(re.search(r" \((23|00):\d\d:\d\d\)", strip.title) for strip in strips)
     assert "from 23:58" not in summary_lines(analysis_119)[0]
+
+
+def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysis_119):
+    from app.report import MAX_DIARY_LINES, draw_diary_page
+
+    entries = tuple(DiaryEntry(10.0 + 15 * k, f"entry {k}: dizzy and short of breath while walking") for k in range(16))
+    lines = diary_lines(add_diary(analysis_119, entries))
+    assert len(lines) <= MAX_DIARY_LINES and lines[0].startswith("00:00:10  entry 0:")
+    shown = sum(line[:2] == "00" for line in lines)
+    assert 0 < shown < 16 and lines[-1] == f"... and {16 - shown} more entries (NAME_diary.csv, summary JSON)"
+    figure = draw_diary_page(add_diary(analysis_119, entries))
+    assert len(figure.axes) == 1 + 3  # a long list leaves room for three strips
+    assert len(draw_diary_page(add_diary(analysis_119, entries[:2])).axes) == 1 + 2
