@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows
 from app.event_settings import describe_thresholds
-from pipeline.diary import WINDOW_S, describe_finding, format_clock_time
+from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock  # noqa: I001 - hh:mm:ss of a time in the record
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
@@ -126,8 +126,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
     if analysis.diary:
-        lines.append(f"Patient diary: {len(analysis.diary)} entries, each with the rhythm at that time on the diary "
-                     "page")
+        lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")
     lines += [f"Note: {note}" for note in s.notes]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")

@@ -243,6 +243,23 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     return "; ".join(parts)
 
 
+def summarize_findings(findings: tuple[DiaryFinding, ...]) -> str:
+    """How many entries coincide with an event, in words (what a Holter conclusion says of the symptoms).
+
+    Examples
+    --------
+    >>> pause = Region("pause", 0, 900, 0, 2, 24.0, 1.0)
+    >>> summarize_findings((DiaryFinding(DiaryEntry(1.0, "dizzy"), 60.0, True, (pause,)),
+    ...                     DiaryFinding(DiaryEntry(9.0, "tired"), 70.0, True, ())))
+    '2 entries: 1 with an event within 1 min, 1 without'
+    """
+    with_event = sum(bool(f.regions) for f in findings)
+    unreadable = sum(not f.readable for f in findings)
+    text = (f"{len(findings)} {'entry' if len(findings) == 1 else 'entries'}: {with_event} with an event within "
+            f"{WINDOW_S / 60:g} min, {len(findings) - with_event} without")
+    return text + (f"; {unreadable} in unreadable signal" if unreadable else "")
+
+
 def finding_to_dict(finding: DiaryFinding, fs_hz: float, start_time: datetime.time | None = None) -> dict:
     """A finding as JSON-ready content (times in seconds from the start; NaN as None)."""
     rate = finding.heart_rate_bpm

@@ -444,6 +444,7 @@ def test_an_uploaded_diary_is_shown_with_the_rhythm_and_can_be_gone_to(analyses,
     assert not at.exception and not at.error
     table = frame_with(at, "noted")
     assert list(table["noted"]) == ["dizzy", "chest pain"] and list(table["time"]) == ["00:01:10", "00:04:50"]
+    assert any("2 entries: 2 with an event within 1 min, 0 without" in m.value for m in at.markdown)
     assert all("ventricular" in text and "bpm" not in text for text in table["ECG within a minute"])
     options = at.selectbox(key="event_choice").options
     assert any(option.endswith("Diary: chest pain") for option in options)

@@ -144,6 +144,9 @@ def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
         pages.findall(outputs.pdf_report_bytes(analysis_119))) + 1
     lines = diary_lines(edited)
     assert lines[0] == "00:01:10  dizzy" and lines[1].startswith("    ") and "ventricular" in lines[1]
+    from app.report import summary_lines
+
+    assert "Patient diary: 2 entries: 2 with an event within 1 min, 0 without (diary page)" in summary_lines(edited)
     assert [(s.start_s, s.marker_s) for s in diary_strips(edited)] == [(65.0, 70.0), (285.0, 290.0)]
     assert json.loads(outputs.summary_json(analysis_119))["diary"] == []
 

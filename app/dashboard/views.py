@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import add_conclusion, add_diary, family_rows
+from app.analysis import add_conclusion, add_diary, diary_findings, family_rows
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
-from pipeline.diary import DiaryError, parse_diary
+from pipeline.diary import DiaryError, parse_diary, summarize_findings
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -348,7 +348,7 @@ def render_overview(analysis) -> None:
         with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
             st.dataframe(tables.hourly_table(summary), hide_index=True)
     if analysis.diary:
-        st.markdown("**Patient diary** (the ECG within a minute of each entry)")
+        st.markdown(f"**Patient diary**: {summarize_findings(diary_findings(analysis))}")
         st.dataframe(tables.diary_table(analysis), hide_index=True, key="diary_table",
                      column_config={"ECG within a minute": st.column_config.TextColumn(width="large")})
     render_notes(summary.notes)
