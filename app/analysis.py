@@ -167,10 +167,13 @@ def change_region_settings(analysis: RecordAnalysis, settings: RegionSettings) -
 
 
 def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None = None, artefacts=None,
-                  settings: RegionSettings | None = None) -> RecordAnalysis:
+                  settings: RegionSettings | None = None, pacemaker: str | None = None) -> RecordAnalysis:
     """A reader's edits at once (None keeps what the analysis has): every class correction (:func:`relabel_beats`),
-    every artefact mark (:func:`mark_artefacts`), the event thresholds; one pass of region finding and summary."""
+    every artefact mark (:func:`mark_artefacts`), the event thresholds, a pacemaker the header did not state
+    (``Record.pacemaker``); one pass of region finding and summary."""
     changes = {}
+    if pacemaker is not None and analysis.record.pacemaker is None:
+        changes["record"] = replace(analysis.record, pacemaker=pacemaker)
     if labels is not None:
         classes = check_labels(analysis, labels)
         changes["reviewed_classes"] = classes if np.any(classes != analysis.predictions.classes) else None
@@ -349,6 +352,7 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         **summary_to_dict(analysis.summary),
         "event_settings": analysis.region_settings.to_dict(),
         "start_time": None if record.start_time is None else record.start_time.isoformat(),
+        "pacemaker": record.pacemaker,
         "diary": diary_rows(analysis),
         "reader_conclusion": analysis.conclusion or None,
     }

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -60,6 +60,7 @@ from app.analysis import (
 )
 from pipeline.diary import DIARY_SUFFIX, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
+from pipeline.types import STATED_PACEMAKER
 from pipeline.splits import read_records_file
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
@@ -121,6 +122,8 @@ class ScoreSettings:
     ECG lead. A record without it fails with its own error."""
     diary_dir: str | None = None
     """Folder of the patients' diaries (``NAME.diary.csv``, :mod:`pipeline.diary`); None: beside each record."""
+    pacemaker: bool = False
+    """Every patient has a pacemaker (``Record.pacemaker``; an ISHNE header may say so of its own patient)."""
     code_sha256: str = field(default_factory=lambda: fingerprint_code())
     """The analysis code's fingerprint, taken once where the batch starts and handed to its workers."""
 
@@ -147,6 +150,8 @@ class ScoreSettings:
             content["lead"] = self.lead
         if self.diary_dir is not None:
             content["diary_dir"] = self.diary_dir
+        if self.pacemaker:
+            content["pacemaker"] = True
         return content
 
 
@@ -431,6 +436,8 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         if not force and is_up_to_date(folder, input_sha256, settings_sha256):
             return RecordResult(source, "skipped", read_manifest(folder).get("summary"))
         record = read_record(source.path, annotator=None, lead=settings.lead)
+        if settings.pacemaker and record.pacemaker is None:
+            record = replace(record, pacemaker=STATED_PACEMAKER)
         analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), source,
                                       settings.labels_from)
         if diary is not None:

@@ -72,13 +72,16 @@ DEFAULT_OUT = Path("out/scores")
               help="Folder of the patients' diaries, NAME.diary.csv (default: beside each record). Each line: the "
                    "time since the start (hh:mm:ss) or the clock time in brackets ([14:32]), a comma, what the "
                    "patient noted; the outputs give the rhythm at each entry.")
+@click.option("--pacemaker", is_flag=True,
+              help="The patients have pacemakers: the classifier was not trained on paced beats, so the summaries "
+                   "say so and leave heart-rate variability out (an ISHNE header may say it of its own patient).")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder (default: <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
-                  labels_from: str | None, lead: str | None, diary_dir: Path | None, force: bool,
+                  labels_from: str | None, lead: str | None, diary_dir: Path | None, pacemaker: bool, force: bool,
                   mlruns_dir: Path | None, quiet: bool, event_settings: RegionSettings) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
@@ -94,7 +97,8 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     try:
         settings = ScoreSettings(formats=tuple(f.strip().lower() for f in formats.split(",") if f.strip()),
                                  labels_from=labels_from, regions=event_settings, lead=lead,
-                                 diary_dir=None if diary_dir is None else str(diary_dir.resolve()))
+                                 diary_dir=None if diary_dir is None else str(diary_dir.resolve()),
+                                 pacemaker=pacemaker)
     except ValueError as error:
         hint = ("--labels-from" if "labels_from" in str(error) else "--lead" if "lead=" in str(error)
                 else "--format")

@@ -14,7 +14,8 @@ with numpy, checked field by field:
   rate (Hz) and three text blocks;
 - the variable-length block, then the samples: int16, lead after lead within each sample.
 
-Only the signal, the lead codes, the resolutions, the sampling rate and the start time are taken: the patient's
+Only the signal, the lead codes, the resolutions, the sampling rate, the start time and the pacemaker code are
+taken: the patient's
 name, identifier, sex, race and dates never leave this module. The ``.ecg`` extension is also that of the product's
 own annotation files (WFDB, ``NAME.ecg``); :func:`is_ishne_file` tells them apart by the magic number.
 """
@@ -37,6 +38,9 @@ MAX_LEADS = 12
 LEAD_CODES = {0: "ECG", 1: "ECG", 2: "X", 3: "Y", 4: "Z", 5: "I", 6: "II", 7: "III", 8: "aVR", 9: "aVL", 10: "aVF",
               11: "V1", 12: "V2", 13: "V3", 14: "V4", 15: "V5", 16: "V6", 17: "ES", 18: "AS", 19: "AI"}
 """Table 1 of the standard (0 unknown and 1 generic bipolar become ECG1, ECG2, ... by position)."""
+PACEMAKER_CODES = {1: "type not stated", 2: "single chamber unipolar", 3: "dual chamber unipolar",
+                   4: "single chamber bipolar", 5: "dual chamber bipolar"}
+"""The header's pacemaker codes (0: none; -9: not given)."""
 
 _FIXED = np.dtype([
     ("var_block_size", "<i4"), ("samples_per_lead", "<i4"), ("var_block_offset", "<i4"), ("ecg_offset", "<i4"),
@@ -52,13 +56,15 @@ _FIXED = np.dtype([
 @dataclass(frozen=True)
 class IshneSignal:
     """What is read of an ISHNE file: the samples (a read-only map of the file, int16, one column per lead), the
-    lead names, the scale of each lead to mV, the sampling rate and the start time (None when not given)."""
+    lead names, the scale of each lead to mV, the sampling rate, the start time (None when not given) and the
+    pacemaker the header names (None when none or not given)."""
 
     samples: np.ndarray
     lead_names: tuple[str, ...]
     mv_per_unit: np.ndarray
     fs_hz: float
     start_time: datetime.time | None
+    pacemaker: str | None = None
 
 
 def is_ishne_file(path: str | Path) -> bool:
@@ -120,7 +126,8 @@ def read_ishne(path: str | Path) -> IshneSignal:
     n_samples = count_samples(int(fixed["samples_per_lead"]), n_leads, size - ecg_offset, path.name)
     samples = np.memmap(path, dtype="<i2", mode="r", offset=ecg_offset, shape=(n_samples, n_leads))
     return IshneSignal(samples, name_leads(fixed["lead_codes"][:n_leads]), resolution * 1e-6,
-                       float(fixed["fs_hz"]), read_start_time(fixed["start_time"]))
+                       float(fixed["fs_hz"]), read_start_time(fixed["start_time"]),
+                       PACEMAKER_CODES.get(int(fixed["pacemaker"])))
 
 
 def count_samples(declared: int, n_leads: int, data_bytes: int, name: str) -> int:
@@ -164,7 +171,7 @@ def read_start_time(values) -> datetime.time | None:
 
 
 def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...],
-                start_time: datetime.time | None = None, resolution_nv: int = 2500) -> Path:
+                start_time: datetime.time | None = None, resolution_nv: int = 2500, pacemaker_code: int = -9) -> Path:
     """Write an ISHNE Holter file (tests and conversions): int16 samples of ``resolution_nv`` nV, no patient
     details, the CRC as the standard defines it."""
     signal_mv = np.asarray(signal_mv, dtype=np.float64)
@@ -179,7 +186,7 @@ def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_name
     fixed["resolution_nv"] = [resolution_nv] * n_leads + [-9] * (MAX_LEADS - n_leads)
     fixed["start_time"] = [start_time.hour, start_time.minute, start_time.second] if start_time else [-9, -9, -9]
     fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
-    fixed["pacemaker"] = -9
+    fixed["pacemaker"] = pacemaker_code
     header = fixed.tobytes()
     digital = np.clip(np.round(np.nan_to_num(signal_mv) / (resolution_nv * 1e-6)), -32767, 32767).astype("<i2")
     path = Path(path)

@@ -556,8 +556,9 @@ def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_
         chosen = columns[kept]
         return np.asarray(signal.samples[:, chosen], dtype=np.float32) * signal.mv_per_unit[chosen].astype(np.float32)
 
-    return _build_record(path.stem, read_leads, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
-                         signal.fs_hz, target_fs_hz, max_leads, None, start_time=signal.start_time)
+    record = _build_record(path.stem, read_leads, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
+                           signal.fs_hz, target_fs_hz, max_leads, None, start_time=signal.start_time)
+    return replace(record, pacemaker=signal.pacemaker)
 
 
 def _check_edf_size(path: Path) -> None:

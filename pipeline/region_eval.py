@@ -495,7 +495,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                               spans: list, settings: RegionSettings) -> RecordSummary:
     """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included)."""
     return summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                            n_leads=record.signal_mv.shape[1])
+                            n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker)
 
 
 def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings(),

@@ -184,8 +184,10 @@ def summarize_record(
     *,
     n_leads: int | None = None,
     hrv_settings: HrvSettings = HrvSettings(),
+    pacemaker: str | None = None,
 ) -> RecordSummary:
-    """Summarise one record from its beats, quality spans and regions (module docstring).
+    """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
+    pacemaker (``pacemaker`` describes it), HRV is not assessed and a note says what the classifier cannot do.
 
     Examples
     --------
@@ -210,8 +212,11 @@ def summarize_record(
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
-    hrv = compute_hrv(context, regions, hrv_settings)
+    hrv = compute_hrv(context, regions, hrv_settings) if pacemaker is None else not_assessed_hrv(pacemaker)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
+    if pacemaker is not None:
+        notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or V; "
+                 "review the ventricular events and the beat classes",) + notes
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,
@@ -351,6 +356,13 @@ def tally_events(regions: list[Region], fs_hz: float) -> tuple[EventTally, ...]:
 def longest_run(regions: list[Region], kinds: tuple[str, ...]) -> int:
     """Most beats in one region of the given kinds (0 when none)."""
     return max((r.n_beats for r in regions if r.kind in kinds), default=0)
+
+
+def not_assessed_hrv(pacemaker: str) -> HrvSummary:
+    """HRV left out for a paced patient: paced intervals follow the pacemaker, not the autonomic system."""
+    return HrvSummary(0, 0.0, 0.0, *([float("nan")] * 6),
+                      note=f"HRV not assessed: the patient has a pacemaker ({pacemaker}), whose paced intervals are "
+                           "not heart-rate variability")
 
 
 def describe_limits(context: BeatContext, readable_fraction: float, af_assessed: bool, hr_min: float,

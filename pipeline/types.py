@@ -48,6 +48,11 @@ class Annotations:
         return np.zeros(len(self.samples), np.int64) if self.subtypes is None else np.asarray(self.subtypes, np.int64)
 
 
+STATED_PACEMAKER = "stated by the user"
+"""``Record.pacemaker`` of a patient said to have a pacemaker by the user (``ecg score --pacemaker``, the dashboard's
+checkbox) rather than by the header."""
+
+
 @dataclass(frozen=True)
 class Record:
     """One ECG recording in physical units (mV), resampled to the internal rate.
@@ -73,6 +78,9 @@ class Record:
     start_time : datetime.time or None
         Clock time of the first sample, from the header (WFDB base time, EDF start time); None when it gives none.
         The date is not kept.
+    pacemaker : str or None
+        The patient's pacemaker when the header or the user says there is one (e.g. ``"dual chamber bipolar"``,
+        ``"stated by the user"``); None otherwise.
     """
 
     name: str
@@ -84,6 +92,7 @@ class Record:
     annotations: Annotations | None = None
     unused_leads: tuple[str, ...] = ()
     start_time: datetime.time | None = None
+    pacemaker: str | None = None
 
     @property
     def n_samples(self) -> int:

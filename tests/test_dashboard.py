@@ -476,3 +476,17 @@ def test_the_reader_s_conclusion_comes_back_with_an_uploaded_review(analyses, ex
     assert any("reader's conclusion is restored" in i.value for i in at.sidebar.info)
     box.set_value("x" * (MAX_CONCLUSION_CHARS + 1)).run()
     assert any(f"expected at most {MAX_CONCLUSION_CHARS}" in e.value for e in at.error)
+
+
+def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
+    at = start_app()
+    assert any(m.label == "SDNN" for m in at.metric)  # sample 100: five minutes of normal beats
+    box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
+    box.check().run()
+    assert not at.exception and not at.error
+    notes = " ".join(m.value for m in at.markdown)
+    assert "pacemaker (stated by the user): the classifier was not trained on paced beats" in notes
+    assert "HRV not assessed: the patient has a pacemaker" in notes and not any(m.label == "SDNN" for m in at.metric)
+    box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
+    box.uncheck().run()
+    assert "pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)

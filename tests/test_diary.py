@@ -264,3 +264,18 @@ def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysi
     figure = draw_diary_page(add_diary(analysis_119, entries))
     assert len(figure.axes) == 1 + 3  # a long list leaves room for three strips
     assert len(draw_diary_page(add_diary(analysis_119, entries[:2])).axes) == 1 + 2
+
+
+def test_score_pacemaker_says_so_and_leaves_hrv_out(excerpts_dir, tmp_path):
+    records = tmp_path / "records"
+    copy_record(excerpts_dir, "100", records)
+    out = tmp_path / "out"
+    assert run_score(str(records), "--out", str(out), "--format", "json")[0] == 0
+    plain = json.loads((out / "100" / "100_summary.json").read_text())
+    code, output = run_score(str(records), "--out", str(out), "--format", "json", "--pacemaker")
+    assert code == 0 and "1 scored" in output  # a changed setting rescores
+    paced = json.loads((out / "100" / "100_summary.json").read_text())
+    assert plain["pacemaker"] is None and plain["hrv"]["sdnn_ms"] is not None
+    assert paced["pacemaker"] == "stated by the user" and paced["hrv"]["sdnn_ms"] is None
+    assert paced["notes"][0].startswith("pacemaker (stated by the user): the classifier was not trained on paced")
+    assert paced["beat_counts"] == plain["beat_counts"]

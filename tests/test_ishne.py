@@ -143,3 +143,17 @@ def test_ingest_names_the_start_time(holter):
     result = CliRunner().invoke(cli, ["ingest", str(holter)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("holter: 300.0 s from 08:15:30, leads II*, V1")
+
+
+def test_a_pacemaker_in_the_header_is_said_in_the_summary_and_hrv_left_out(excerpt, tmp_path):
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+
+    path = write_ishne(tmp_path / "paced.ecg", excerpt.signal_mv, excerpt.fs_hz, ("II", "V1"), pacemaker_code=5)
+    record = read_record(path)
+    assert record.pacemaker == "dual chamber bipolar"
+    summary = analyse_record(record, load_default_model()).summary
+    assert summary.notes[0].startswith("pacemaker (dual chamber bipolar): the classifier was not trained on paced")
+    assert not summary.hrv.assessed and "has a pacemaker" in summary.hrv.note
+    assert read_record(write_ishne(tmp_path / "none.ecg", excerpt.signal_mv, excerpt.fs_hz, ("II", "V1"),
+                                   pacemaker_code=0)).pacemaker is None

@@ -136,8 +136,10 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
     return review
 
 
-def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings) -> Review:
-    """The review with a reader's corrections, artefact marks and event thresholds (regions, summary and
-    comparison found again)."""
-    analysis = edit_analysis(review.analysis, labels=labels, artefacts=artefacts, settings=settings)
+def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings,
+                pacemaker: str | None = None) -> Review:
+    """The review with a reader's corrections, artefact marks, event thresholds and a pacemaker the header did not
+    state (regions, summary and comparison found again)."""
+    analysis = edit_analysis(review.analysis, labels=labels, artefacts=artefacts, settings=settings,
+                             pacemaker=pacemaker)
     return replace(review, analysis=analysis, comparison=compare_with_reference(analysis))

@@ -27,6 +27,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
+from pipeline.types import STATED_PACEMAKER
 
 logger = logging.getLogger(__name__)
 
@@ -526,17 +527,31 @@ def reader_labels(record_key: tuple) -> dict[int, str]:
 
 
 def apply_reader_edits(review: loading.Review, record_key: tuple, settings: RegionSettings) -> loading.Review:
-    """The review with the reader's corrections, artefact marks and event thresholds (computed once per set)."""
+    """The review with the reader's corrections, artefact marks, event thresholds and pacemaker (computed once per
+    set)."""
     labels, marks = reader_labels(record_key), reader_artefacts(record_key)
-    if not labels and not marks and settings == review.analysis.region_settings:
+    pacemaker = render_pacemaker(review.analysis.record, record_key)
+    if not labels and not marks and settings == review.analysis.region_settings and pacemaker is None:
         return review
-    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks))
+    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker)
     cached = st.session_state.get(_RELABELLED)
     if cached is None or cached[0] != key:
         with st.spinner("Finding the events again..."):
-            cached = (key, loading.edit_review(review, labels, marks, settings))
+            cached = (key, loading.edit_review(review, labels, marks, settings, pacemaker))
         st.session_state[_RELABELLED] = cached
     return cached[1]
+
+
+def render_pacemaker(record, record_key: tuple) -> str | None:
+    """The sidebar's pacemaker checkbox; returns the pacemaker to add to the record (None: none, or the header
+    already states one, which the checkbox then shows, ticked and fixed)."""
+    stated = record.pacemaker is not None
+    checked = st.sidebar.checkbox("The patient has a pacemaker", value=stated, disabled=stated,
+                                  key=record_widget_key("pacemaker", shown_record(record_key)),
+                                  help=(f"The header says so ({record.pacemaker})." if stated else
+                                        "The classifier was not trained on paced beats: the summary then says so "
+                                        "and leaves heart-rate variability out."))
+    return STATED_PACEMAKER if checked and not stated else None
 
 
 def reader_artefacts(record_key: tuple) -> list[tuple[int, int]]:
