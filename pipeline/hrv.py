@@ -150,6 +150,12 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
     return kept
 
 
+def not_assessed(note: str, n_intervals: int = 0, nn_total_s: float = 0.0, af_left_out_s: float = 0.0
+                 ) -> HrvSummary:
+    """An HRV summary without figures (NaN), ``note`` saying why."""
+    return HrvSummary(n_intervals, nn_total_s, af_left_out_s, *([float("nan")] * 6), note=note)
+
+
 def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettings = HrvSettings()) -> HrvSummary:
     """Time- and frequency-domain HRV of one record from its beats (a :class:`pipeline.regions.BeatContext`) and
     regions.
@@ -169,9 +175,8 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
     af_note = (f"HRV from the stretches outside atrial fibrillation only ({af_s / 60:.1f} min of atrial "
                "fibrillation left out)") if af_s else ""
     if total_s < settings.min_total_s:
-        return HrvSummary(int(kept.sum()), total_s, af_s, *([float("nan")] * 6),
-                          note=f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
-                               f"{settings.min_total_s:g} s needed")
+        return not_assessed(f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
+                            f"{settings.min_total_s:g} s needed", int(kept.sum()), total_s, af_s)
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
     differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
     sdann, sdnn_index = segment_statistics(context, kept, settings)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv
+from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv, not_assessed
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
     REGION_KINDS,
@@ -215,8 +215,8 @@ def summarize_record(
     hrv = compute_hrv(context, regions, hrv_settings) if pacemaker is None else not_assessed_hrv(pacemaker)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     if pacemaker is not None:
-        notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or V; "
-                 "review the ventricular events and the beat classes",) + notes
+        notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or "
+                 "V; review the ventricular events and the beat classes",) + notes
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,
@@ -360,9 +360,8 @@ def longest_run(regions: list[Region], kinds: tuple[str, ...]) -> int:
 
 def not_assessed_hrv(pacemaker: str) -> HrvSummary:
     """HRV left out for a paced patient: paced intervals follow the pacemaker, not the autonomic system."""
-    return HrvSummary(0, 0.0, 0.0, *([float("nan")] * 6),
-                      note=f"HRV not assessed: the patient has a pacemaker ({pacemaker}), whose paced intervals are "
-                           "not heart-rate variability")
+    return not_assessed(f"HRV not assessed: the patient has a pacemaker ({pacemaker}), whose paced intervals are not "
+                        "heart-rate variability")
 
 
 def describe_limits(context: BeatContext, readable_fraction: float, af_assessed: bool, hr_min: float,
