@@ -514,8 +514,10 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     if len(set(rec.samps_per_frame)) > 1:
         logger.info("EDF %s has signals at several rates; wfdb averages them to the frame rate", path.name)
     _check_sampling_rate(rec.fs, path.name)
-    return _record_from_physical(path.stem, f"EDF {path.name}", rec, lead=lead, target_fs_hz=target_fs_hz,
-                                 min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
+    record = _record_from_physical(path.stem, f"EDF {path.name}", rec, lead=lead, target_fs_hz=target_fs_hz,
+                                   min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
+    # EDF requires a start time; anonymised files and writers without a clock put 00.00.00 there
+    return replace(record, start_time=None) if record.start_time == datetime.time(0, 0) else record
 
 
 def names_file_record(path: Path) -> bool:

@@ -268,6 +268,17 @@ def test_edf_round_trip_keeps_values_within_quantisation(tmp_path, excerpt_100):
     assert np.all(np.abs(back.signal_mv - signal).max(axis=0) <= step_mv)
 
 
+def test_an_edf_start_time_is_kept_unless_it_is_the_placeholder_midnight(tmp_path, excerpt_100):
+    import datetime
+
+    path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360], FS_HZ, excerpt_100.lead_names)
+    assert read_record(path).start_time is None  # written as 00.00.00, as anonymised files do
+    data = bytearray(path.read_bytes())
+    data[176:184] = b"14.05.30"  # the header's start time field
+    path.write_bytes(bytes(data))
+    assert read_record(path).start_time == datetime.time(14, 5, 30)
+
+
 def test_an_edf_plus_annotation_channel_is_left_out_silently(tmp_path, excerpt_100, capsys):
     """EDF+ files carry an "EDF Annotations" signal; wfdb prints a note on it, which must not reach stdout."""
     signal = np.concatenate([excerpt_100.signal_mv[:20 * 360], np.zeros((20 * 360, 1), np.float32)], axis=1)
