@@ -193,16 +193,19 @@ def correlate_diary(entries: tuple[DiaryEntry, ...], regions: list[Region] | tup
     """For each entry: the heart rate around it, whether the signal there is readable, and the events within
     ``window_s`` of it (nearest first)."""
     samples = np.asarray(beat_samples, dtype=np.int64)
-    unreadable = [r for r in regions if r.kind == "unreadable"]
-    events = [r for r in regions if r.kind != "unreadable"]
+    events = [r for r in regions if r.kind != "unreadable"]  # a 24-hour record has thousands: compared as arrays
+    starts = np.array([r.start for r in events], dtype=np.float64)
+    stops = np.array([r.stop for r in events], dtype=np.float64)
+    unreadable = np.array([(r.start, r.stop) for r in regions if r.kind == "unreadable"], dtype=np.float64)
     findings = []
     for entry in entries:
         at = entry.time_s * fs_hz
-        near = [r for r in events if r.start <= at + window_s * fs_hz and r.stop >= at - window_s * fs_hz]
-        near.sort(key=lambda r: (max(r.start - at, at - r.stop, 0.0), r.start))
-        readable = not any(r.start <= at < r.stop for r in unreadable)
+        near = np.flatnonzero((starts <= at + window_s * fs_hz) & (stops >= at - window_s * fs_hz))
+        distance = np.maximum(np.maximum(starts[near] - at, at - stops[near]), 0.0)
+        order = near[np.lexsort((starts[near], distance))]  # the nearest first, then the earliest
+        readable = not np.any((unreadable[:, 0] <= at) & (at < unreadable[:, 1])) if len(unreadable) else True
         findings.append(DiaryFinding(entry, mean_rate_bpm(samples, at, RATE_HALF_WINDOW_S * fs_hz, fs_hz), readable,
-                                     tuple(near)))
+                                     tuple(events[k] for k in order)))
     return tuple(findings)
 
 
