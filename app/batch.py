@@ -54,6 +54,7 @@ from app.analysis import (
     add_conclusion,
     add_diary,
     analyse_record,
+    diary_findings,
     edit_analysis,
     read_artefacts,
     read_corrections,
@@ -83,7 +84,8 @@ RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "heart_rate_min_bpm",
                    "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s", "ventricular_burden_pct",
                    "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events",
-                   "ventricular_tachycardia", "pauses", "readable_pct", "reviewed_beats", "model", "message")
+                   "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
+                   "reviewed_beats", "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -509,7 +511,8 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
-            "readable_pct": finite_or_none(100 * s.readable_fraction, 1),
+            "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
+            "diary_entries_with_events": sum(bool(f.regions) for f in diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
             "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 

@@ -14,6 +14,7 @@ import wfdb
 
 from app import outputs
 from app.analysis import add_diary, analyse_record, diary_findings, edit_analysis
+from app.batch import read_table
 from app.cli import cli
 from click.testing import CliRunner
 from app.report import diary_lines, diary_strips
@@ -197,6 +198,8 @@ def test_score_reads_each_record_s_diary_and_rescores_when_it_changes(excerpts_d
     summary = json.loads((out / "119" / "119_summary.json").read_text())
     assert [d["text"] for d in summary["diary"]] == ["palpitations"]
     assert (out / "119" / "119_diary.csv").is_file()
+    (row,) = [r for r in read_table(out / "batch_summary.csv") if r["record"] == "119"]
+    assert row["diary_entries"] == "1" and row["diary_entries_with_events"] == "1"  # 119: ectopy every minute
     (records / "100.diary.csv").write_text("00:01:00, fine\n", encoding="utf-8")
     (records / "119.diary.csv").write_text("00:02:00, palpitations\n00:03:00, dizzy\n", encoding="utf-8")
     code, output = run_score(str(records), "--out", str(out))
