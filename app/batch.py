@@ -59,7 +59,7 @@ from app.analysis import (
     read_artefacts,
     read_corrections,
 )
-from pipeline.diary import DIARY_SUFFIX, read_diary, read_diary_notes
+from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
 from pipeline.types import STATED_PACEMAKER
 from pipeline.splits import read_records_file
@@ -512,7 +512,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
-            "diary_entries_with_events": sum(bool(f.regions) for f in diary_findings(analysis)),
+            "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
             "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 

@@ -246,6 +246,11 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     return "; ".join(parts)
 
 
+def count_with_events(findings: tuple[DiaryFinding, ...]) -> int:
+    """Entries with an event within their window."""
+    return sum(bool(f.regions) for f in findings)
+
+
 def summarize_findings(findings: tuple[DiaryFinding, ...]) -> str:
     """How many entries coincide with an event, in words (what a Holter conclusion says of the symptoms).
 
@@ -256,7 +261,7 @@ def summarize_findings(findings: tuple[DiaryFinding, ...]) -> str:
     ...                     DiaryFinding(DiaryEntry(9.0, "tired"), 70.0, True, ())))
     '2 entries: 1 with an event within 1 min, 1 without'
     """
-    with_event = sum(bool(f.regions) for f in findings)
+    with_event = count_with_events(findings)
     unreadable = sum(not f.readable for f in findings)
     text = (f"{len(findings)} {'entry' if len(findings) == 1 else 'entries'}: {with_event} with an event within "
             f"{WINDOW_S / 60:g} min, {len(findings) - with_event} without")
