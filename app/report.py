@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from app.analysis import RecordAnalysis, diary_findings, family_rows
 from app.event_settings import describe_thresholds
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
-from pipeline.diary import format_elapsed as format_clock  # noqa: I001 - hh:mm:ss of a time in the record
+from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind

@@ -161,17 +161,28 @@ def read_diary(path: str | Path, duration_s: float, start_time: datetime.time | 
     """The entries of a diary file (:func:`parse_diary`); a file too large or not text is a :class:`DiaryError`."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_DIARY_BYTES:
-            raise DiaryError(f"Diary {path.name} has {size} bytes; expected a text file of at most "
-                             f"{MAX_DIARY_BYTES} bytes.")
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DiaryError(f"Diary {path.name} is not UTF-8 text ({error.reason} at byte {error.start}); expected "
-                         "lines such as '00:12:30, dizzy'.") from error
+        check_diary_size(path.stat().st_size, path.name)  # before reading a file that is not a diary whole
+        text = decode_diary(path.read_bytes(), path.name)
     except OSError as error:
         raise DiaryError(f"Diary {path.name} cannot be read: {error.strerror or error}.") from error
     return parse_diary(text, duration_s, start_time, source=f"diary {path.name}")
+
+
+def check_diary_size(n_bytes: int, name: str) -> None:
+    """A :class:`DiaryError` for a diary over :data:`MAX_DIARY_BYTES`."""
+    if n_bytes > MAX_DIARY_BYTES:
+        raise DiaryError(f"Diary {name} has {n_bytes} bytes; expected a text file of at most {MAX_DIARY_BYTES} bytes.")
+
+
+def decode_diary(data: bytes, name: str) -> str:
+    """A diary file's text (UTF-8, with or without a byte-order mark), checked for size; :class:`DiaryError` when it
+    is too large or not UTF-8."""
+    check_diary_size(len(data), name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DiaryError(f"Diary {name} is not UTF-8 text ({error.reason} at byte {error.start}); expected lines "
+                         "such as '00:12:30, dizzy'.") from error
 
 
 def format_elapsed(seconds: float) -> str:

@@ -484,18 +484,31 @@ def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, le
 
     ``described`` names the input in the messages ("EDF x.edf", "Record x").
     """
-    names, units = list(signals.sig_name), list(signals.units)
+    return _record_from_columns(name, described, list(signals.sig_name), list(signals.units), signals.p_signal.shape[0],
+                                float(signals.fs), lambda columns: signals.p_signal[:, columns].astype(np.float32),
+                                lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
+                                max_leads=max_leads, annotations=annotations,
+                                start_time=getattr(signals, "base_time", None))
+
+
+def _record_from_columns(name: str, described: str, names: list[str], units: list[str | None], n_samples: int,
+                         fs_hz: float, read_columns, *, lead: str | int | None, target_fs_hz: float,
+                         min_duration_s: float, max_leads: int | None, annotations: Annotations | None,
+                         start_time: datetime.time | None) -> Record:
+    """The :class:`Record` of a file's signals given by name and unit, of which ``read_columns(columns)`` returns the
+    physical values (float32, the file's units) of the columns asked for: its ECG leads in mV, only the chosen
+    ones read."""
     ecg_columns = select_ecg_columns(names, units)
     if not ecg_columns:
         raise NoEcgLeadError(f"{described}: received signals {names}; expected at least one ECG lead (names such as "
                              "MLII, II, V1, ECG; units mV or uV).")
     primary = _choose_primary(names, ecg_columns, lead, name)
     scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
-    _check_duration(signals.p_signal.shape[0], float(signals.fs), min_duration_s, name)
+    _check_duration(n_samples, fs_hz, min_duration_s, name)
     columns = np.asarray(ecg_columns)
-    return _build_record(name, lambda kept: signals.p_signal[:, columns[kept]].astype(np.float32) * scale[kept],
-                         tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), float(signals.fs),
-                         target_fs_hz, max_leads, annotations, start_time=getattr(signals, "base_time", None))
+    return _build_record(name, lambda kept: read_columns(columns[kept]) * scale[kept],
+                         tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), fs_hz,
+                         target_fs_hz, max_leads, annotations, start_time=start_time)
 
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
@@ -548,18 +561,13 @@ def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_
                                      "(DIR/NAME, or the .hea file) instead.")
     signal = read_ishne(path)
     _check_sampling_rate(signal.fs_hz, path.name)
-    names = list(signal.lead_names)
-    ecg_columns = select_ecg_columns(names, ["mV"] * len(names))
-    primary = _choose_primary(names, ecg_columns, lead, path.stem)
-    _check_duration(signal.samples.shape[0], signal.fs_hz, min_duration_s, path.stem)
-    columns = np.asarray(ecg_columns)
-
-    def read_leads(kept: list[int]) -> np.ndarray:
-        chosen = columns[kept]
-        return np.asarray(signal.samples[:, chosen], dtype=np.float32) * signal.mv_per_unit[chosen].astype(np.float32)
-
-    record = _build_record(path.stem, read_leads, tuple(names[c] for c in ecg_columns), ecg_columns.index(primary),
-                           signal.fs_hz, target_fs_hz, max_leads, None, start_time=signal.start_time)
+    mv_per_unit = signal.mv_per_unit.astype(np.float32)
+    record = _record_from_columns(
+        path.stem, f"ISHNE file {path.name}", list(signal.lead_names), ["mV"] * len(signal.lead_names),
+        signal.samples.shape[0], signal.fs_hz,
+        lambda columns: np.asarray(signal.samples[:, columns], dtype=np.float32) * mv_per_unit[columns],
+        lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s, max_leads=max_leads, annotations=None,
+        start_time=signal.start_time)
     return replace(record, pacemaker=signal.pacemaker)
 
 

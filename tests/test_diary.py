@@ -282,3 +282,19 @@ def test_score_pacemaker_says_so_and_leaves_hrv_out(excerpts_dir, tmp_path):
     assert paced["pacemaker"] == "stated by the user" and paced["hrv"]["sdnn_ms"] is None
     assert paced["notes"][0].startswith("pacemaker (stated by the user): the classifier was not trained on paced")
     assert paced["beat_counts"] == plain["beat_counts"]
+
+
+def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
+    from pipeline.diary import MAX_DIARY_BYTES, read_diary
+
+    latin = tmp_path / "a.diary.csv"
+    latin.write_bytes("00:01:00, douleur thoracique \u00e9".encode("latin-1"))
+    with pytest.raises(DiaryError, match="Diary a.diary.csv is not UTF-8 text"):
+        read_diary(latin, 600)
+    large = tmp_path / "b.diary.csv"
+    large.write_bytes(b"00:01:00, x\n" * (MAX_DIARY_BYTES // 12 + 1))
+    with pytest.raises(DiaryError, match=f"expected a text file of at most {MAX_DIARY_BYTES} bytes"):
+        read_diary(large, 600)
+    bom = tmp_path / "c.diary.csv"
+    bom.write_bytes("\ufeff00:01:00, vertige\n".encode("utf-8"))
+    assert read_diary(bom, 600) == (DiaryEntry(60.0, "vertige"),)

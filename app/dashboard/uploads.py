@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipeline.diary import DIARY_SUFFIX, MAX_DIARY_BYTES, DiaryError
+from pipeline.diary import DIARY_SUFFIX, decode_diary
 from pipeline.errors import EcgInputError
 from pipeline.ishne import MAGIC as ISHNE_MAGIC
 from pipeline.records import parse_segment_names, read_annotations, read_record
@@ -142,14 +142,7 @@ def read_uploaded_diary(files: list[UploadedData], record: Record, max_mb: float
     found = [f for f in collect_files(files, max_mb) if f.name.lower() == wanted]
     if not found:
         return None
-    if len(found[0].data) > MAX_DIARY_BYTES:
-        raise DiaryError(f"Diary {found[0].name} has {len(found[0].data)} bytes; expected a text file of at most "
-                         f"{MAX_DIARY_BYTES} bytes.")
-    try:
-        return found[0].data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DiaryError(f"Diary {found[0].name} is not UTF-8 text ({error.reason} at byte {error.start}); "
-                         "expected lines such as '00:12:30, dizzy'.") from error
+    return decode_diary(found[0].data, found[0].name)
 
 
 def list_record_names(files: list[UploadedData]) -> list[str]:
