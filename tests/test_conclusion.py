@@ -4,7 +4,6 @@ back by ``ecg score --labels-from`` and the dashboard."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -26,6 +25,7 @@ from app.report import conclusion_lines
 from models.bundled import load_default_model
 from pipeline.diary import DiaryEntry, read_diary_notes
 from pipeline.records import read_annotations, read_record
+from tests.score_runs import copy_record, run_score
 
 CONCLUSION = ("Rythme sinusal 60-70/min ; extrasystoles ventriculaires monomorphes fréquentes (24,5 %), "
               "en bigéminisme et trigéminisme. Pas de tachycardie ventriculaire, pas de pause.\n\n"
@@ -56,8 +56,7 @@ def test_the_conclusion_travels_in_the_annotation_file_with_the_other_notes(anal
     settings = replace(analysis_119.region_settings, pause_s=3.0)
     edited = add_diary(add_conclusion(replace(analysis_119, region_settings=settings), CONCLUSION),
                        (DiaryEntry(70.0, "dizzy"),))
-    for ext in ("hea", "dat"):
-        shutil.copy(excerpts_dir / f"119.{ext}", tmp_path)
+    copy_record(excerpts_dir, "119", tmp_path)
     (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(edited))
     raw = wfdb.rdann(str(tmp_path / "119"), "ecg")  # readable by WFDB: notes at the second sample
     assert sum(n.startswith(NOTE_PREFIX) for n in raw.aux_note) == 3  # one per line, the empty one too
@@ -78,19 +77,11 @@ def test_the_conclusion_is_in_the_summary_and_on_the_report_s_first_page(analysi
 
 
 def test_score_labels_from_a_review_keeps_its_conclusion(analysis_119, excerpts_dir, tmp_path):
-    from click.testing import CliRunner
-
-    from app.cli import cli
-    from models.bundled import BUNDLED_MODEL
-
     records = tmp_path / "records"
-    records.mkdir()
-    for ext in ("hea", "dat"):
-        shutil.copy(excerpts_dir / f"119.{ext}", records)
+    copy_record(excerpts_dir, "119", records)
     (records / "119.ecg").write_bytes(outputs.annotation_file_bytes(add_conclusion(analysis_119, CONCLUSION)))
-    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(records), "--out",
-                                      str(tmp_path / "out"), "--labels-from", "ecg"])
-    assert result.exit_code == 0, result.output
+    code, output = run_score(str(records), "--out", str(tmp_path / "out"), "--labels-from", "ecg")
+    assert code == 0, output
     summary = json.loads((tmp_path / "out" / "119" / "119_summary.json").read_text())
     assert summary["reader_conclusion"] == CONCLUSION
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -15,10 +14,8 @@ import wfdb
 from app import outputs
 from app.analysis import add_diary, analyse_record, diary_findings, edit_analysis
 from app.batch import read_table
-from app.cli import cli
-from click.testing import CliRunner
 from app.report import diary_lines, diary_strips
-from models.bundled import BUNDLED_MODEL, load_default_model
+from models.bundled import load_default_model
 from pipeline.diary import (
     DiaryEntry,
     DiaryError,
@@ -30,6 +27,7 @@ from pipeline.diary import (
 )
 from pipeline.records import read_annotations, read_record
 from pipeline.regions import Region
+from tests.score_runs import copy_record, run_score
 
 FS = 360.0
 
@@ -156,8 +154,7 @@ def test_diary_entries_travel_in_the_wfdb_annotation_file(analysis_119, excerpts
     """As comment annotations WFDB reads back (UTF-8 text included), beside unchanged beat annotations."""
     diary = (DiaryEntry(0.0, "recording started"), DiaryEntry(70.0, "douleur thoracique — vertige"))
     edited = add_diary(analysis_119, diary)
-    for ext in ("hea", "dat"):
-        shutil.copy(excerpts_dir / f"119.{ext}", tmp_path)
+    copy_record(excerpts_dir, "119", tmp_path)
     (tmp_path / "119.ecg").write_bytes(outputs.annotation_file_bytes(edited))
     raw = wfdb.rdann(str(tmp_path / "119"), "ecg")
     notes = [n for s, n in zip(raw.symbol, raw.aux_note) if s == '"' and n.startswith("diary: ")]
@@ -170,19 +167,6 @@ def test_diary_entries_travel_in_the_wfdb_annotation_file(analysis_119, excerpts
 # ------------------------------------------------------------------------------------------------
 # ecg score
 # ------------------------------------------------------------------------------------------------
-
-def run_score(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
-
-
-def copy_record(excerpts_dir, name, folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    for ext in ("hea", "dat"):
-        shutil.copy(excerpts_dir / f"{name}.{ext}", folder)
-
 
 def test_score_reads_each_record_s_diary_and_rescores_when_it_changes(excerpts_dir, tmp_path):
     records = tmp_path / "records"

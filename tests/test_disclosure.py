@@ -6,10 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from app.analysis import add_diary, analyse_record
-from app.cli import cli
 from app.disclosure import (
     LINE_SPACING_MV,
     LINES_PER_PAGE,
@@ -18,9 +16,10 @@ from app.disclosure import (
     page_trace,
     render_full_disclosure,
 )
-from models.bundled import BUNDLED_MODEL, load_default_model
+from models.bundled import load_default_model
 from pipeline.diary import DiaryEntry
 from pipeline.records import read_record
+from tests.score_runs import run_score
 
 PAGES = re.compile(rb"/Type\s*/Page\b(?!s)")
 
@@ -67,9 +66,8 @@ def test_the_trace_is_filtered_so_lines_stay_apart(mitdb_dir):
 
 def test_score_writes_the_full_disclosure_only_when_asked(excerpts_dir, tmp_path):
     def score(out, *formats):
-        result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(excerpts_dir / "100"),
-                                          "--out", str(out), *formats])
-        assert result.exit_code == 0, result.output
+        code, output = run_score(str(excerpts_dir / "100"), "--out", str(out), *formats)
+        assert code == 0, output
 
     score(tmp_path / "default")
     assert not (tmp_path / "default" / "100" / "100_full_disclosure.pdf").exists()

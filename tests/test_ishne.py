@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from app.batch import find_record_sources
 from app.cli import cli
-from models.bundled import BUNDLED_MODEL
 from pipeline.errors import CorruptRecordError, HeaderMismatchError, TruncatedSignalError, UnsupportedFormatError
 from pipeline.ishne import HEADER_BYTES, header_crc, read_ishne, write_ishne
 from pipeline.records import read_record
+from tests.score_runs import copy_record, run_score
 
 START = datetime.time(8, 15, 30)
 
@@ -66,9 +66,8 @@ def test_the_patient_s_details_in_the_header_are_never_kept(holter, tmp_path):
     patch_header(holter, 28, b"Jane".ljust(40, b"\0"))  # first name
     patch_header(holter, 108, b"PID-0042".ljust(20, b"\0"))  # patient identifier
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(holter), "--out",
-                                      str(out), "--format", "csv,json,wfdb"])
-    assert result.exit_code == 0, result.output
+    code, output = run_score(str(holter), "--out", str(out), "--format", "csv,json,wfdb")
+    assert code == 0, output
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert b"Jane" not in written and b"PID-0042" not in written
     assert "Jane" not in repr(read_record(holter))
@@ -95,8 +94,7 @@ def test_a_header_counting_the_samples_of_every_lead_is_understood(excerpt, holt
 def test_the_product_s_own_annotation_file_is_not_taken_for_an_ishne_record(excerpts_dir, tmp_path):
     """A folder with record 119 and the 119.ecg a review saved: one record, the WFDB one; the .ecg given alone is
     refused with what to give instead."""
-    for ext in ("hea", "dat", "atr"):
-        shutil.copy(excerpts_dir / f"119.{ext}", tmp_path)
+    copy_record(excerpts_dir, "119", tmp_path)
     shutil.copy(excerpts_dir / "119.atr", tmp_path / "119.ecg")  # a WFDB annotation file named like ours
     assert [s.key for s in find_record_sources([str(tmp_path)])] == ["119"]
     with pytest.raises(UnsupportedFormatError, match="not an ISHNE Holter file"):
@@ -107,12 +105,10 @@ def test_score_finds_ishne_files_in_a_folder_and_gets_the_excerpt_s_beats(excerp
     """The ISHNE copy of excerpt 119 is scored like the excerpt itself (same signal, same beats and classes), with
     the start time; --labels-from ecg does not take the ISHNE file for its own review file."""
     folder = holter.parent
-    for ext in ("hea", "dat"):
-        shutil.copy(excerpts_dir / f"119.{ext}", folder)
+    copy_record(excerpts_dir, "119", folder)
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", str(BUNDLED_MODEL), str(folder), "--out",
-                                      str(out), "--format", "json", "--labels-from", "ecg"])
-    assert result.exit_code == 0, result.output
+    code, output = run_score(str(folder), "--out", str(out), "--format", "json", "--labels-from", "ecg")
+    assert code == 0, output
     from_ishne = json.loads((out / "holter" / "holter_summary.json").read_text())
     from_wfdb = json.loads((out / "119" / "119_summary.json").read_text())
     assert from_ishne["beat_counts"] == from_wfdb["beat_counts"] and from_ishne["n_beats"] > 300

@@ -33,32 +33,10 @@ from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 from pipeline.types import Annotations
 from tests.made_records import write_multi_segment, write_twelve_lead_record
+from tests.score_runs import MODEL, copy_record, run_score
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODEL = str(BUNDLED_MODEL)
 GOOD = ("119", "208")
-
-
-def copy_record(src_dir: Path, name: str, dst_dir: Path, new_name: str | None = None) -> Path:
-    """Copy NAME.hea/.dat/.atr; with ``new_name`` the header is rewritten to point at the renamed files."""
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    new_name = new_name or name
-    for ext in ("hea", "dat", "atr"):
-        src = src_dir / f"{name}.{ext}"
-        if src.exists():
-            shutil.copyfile(src, dst_dir / f"{new_name}.{ext}")
-    if new_name != name:
-        header = (dst_dir / f"{new_name}.hea").read_text().replace(f"{name}.dat", f"{new_name}.dat")
-        header = header.replace(name, new_name, 1)
-        (dst_dir / f"{new_name}.hea").write_text(header)
-    return dst_dir / new_name
-
-
-def run_score(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["score", "--quiet", "--model", MODEL, *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
