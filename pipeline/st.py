@@ -1,0 +1,466 @@
+"""ST-segment analysis: the ST level of each lead over the record, and its episodes of depression and elevation.
+
+A Holter report states whether the ST segment moved during the recording (ACC/AHA 1999 guidelines for ambulatory
+electrocardiography). The measurement follows the one of the European ST-T and Long-Term ST databases:
+
+1. **Fiducial points, once per record**, on the dominant template: the median of up to ``template_beats`` readable
+   N beats, each centred on its R wave with its own median removed. The template's slope, each lead normalised to
+   its steepest point, the largest over the leads and smoothed over ``slope_smooth_ms``, has its waves (local
+   maxima above ``wave_fraction`` of the steepest) within ``qrs_search_ms`` of the R wave: the QRS onset is where
+   the slope falls below ``slope_fraction`` before the first of them, the J point where it falls below it after the
+   last. The isoelectric point is the middle of the flattest ``level_width_ms`` of the PR segment, within
+   ``iso_search_ms`` before the QRS onset. The ST point is J + 80 ms, or J + 60 ms where the heart rate is above
+   120 bpm. Holter systems set these points on the dominant template and a reader checks them there; the
+   dashboard shows them on the template. On MIT-BIH (``experiments/st_points.py``) the dominant QRS of the
+   records whose beats are mostly bundle branch block beats comes out wider than ``max_qrs_ms``; the onset and the
+   J point can fall up to about 10 ms inside the complex a reader would mark (record 100).
+2. **ST level of each readable N beat** and lead: the mean over ``level_width_ms`` around its ST point minus the
+   baseline there. The baseline is a cubic spline through the isoelectric levels (means over ``level_width_ms``) of
+   the successive N beats (Meyer and Keiser 1977), so that baseline wander does not move the ST level, and the raw
+   signal is used: high-pass filters above 0.05 Hz distort the ST segment (AHA 2007 recommendations on ECG
+   filtering). The 20-ms means also cancel 50-Hz mains interference.
+3. **ST level per window** of ``window_s`` (15 s; the Long-Term ST Database averages beats over 16 s): the median of
+   the levels of its beats, given when at least ``min_beats`` were measured.
+4. **Episodes**: the deviation from the record's own ST level (the median over its measured windows, the
+   patient's reference: a constant displacement from hypertrophy, drugs or the lead's position is not an
+   episode) at least ``threshold_mv`` (0.1 mV, 1 mm at standard gain) for at least ``min_duration_s`` (1 min),
+   stretches less than ``min_gap_s`` (1 min) apart being one episode: the "1 x 1 x 1" rule of ambulatory ST
+   analysis. Each episode gives the heart rate at its largest deviation, since ST changes that follow the rate
+   are read differently from those that do not.
+
+Not assessed, with the reason in ``note``: a dominant QRS wider than ``max_qrs_ms`` (bundle branch block, a
+ventricular or paced rhythm: repolarisation is then secondary to the conduction and ST criteria do not apply), a
+stated pacemaker, or fewer than ``min_reference_windows`` measured windows in every lead.
+
+This is a measurement for a reader to review, not a diagnosis of ischaemia: on ambulatory leads, changes of body
+position, axis shifts and rate-related changes also move the ST segment. The MIT-BIH Arrhythmia Database has no
+reference ST annotations, so these episodes are not scored against a reference here.
+
+References
+----------
+Crawford MH et al., "ACC/AHA guidelines for ambulatory electrocardiography", J Am Coll Cardiol 34(3):912-948,
+1999.
+Taddei A et al., "The European ST-T database: standard for evaluating systems for the analysis of ST-T changes in
+ambulatory electrocardiography", Eur Heart J 13(9):1164-1172, 1992.
+Jager F et al., "Long-term ST database: a reference for the development and evaluation of automated ischaemia
+detectors and for the study of the dynamics of myocardial ischaemia", Med Biol Eng Comput 41(2):172-182, 2003.
+Meyer CR, Keiser HN, "Electrocardiogram baseline noise estimation and removal using cubic splines and state-space
+computation techniques", Comput Biomed Res 10(5):459-470, 1977.
+Kligfield P et al., "Recommendations for the standardization and interpretation of the electrocardiogram, part I",
+Circulation 115(10):1306-1324, 2007.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import pandas as pd
+from scipy.interpolate import CubicSpline
+
+from pipeline.regions import merge_intervals
+from pipeline.types import QualitySpan
+
+KINDS = ("depression", "elevation")
+"""Episode kinds, in the order the summary lists them."""
+
+QRS_CHANGE_LIMIT = 0.2
+"""Above this relative difference between the QRS complex at an episode's peak and the dominant one, the QRS itself
+changed: the ST shift comes with a conduction change or an axis shift (e.g. a change of body position), which the
+Long-Term ST Database annotates apart from ischaemic episodes."""
+
+
+@dataclass(frozen=True)
+class StSettings:
+    """Measurement points, averaging and the episode rule (module docstring); times in ms or s as named."""
+
+    window_s: float = 15.0
+    min_beats: int = 5
+    template_beats: int = 1000
+    template_before_s: float = 0.3
+    template_after_s: float = 0.5
+    slope_fraction: float = 0.1
+    wave_fraction: float = 0.3
+    slope_smooth_ms: float = 10.0
+    qrs_search_ms: float = 150.0
+    max_qrs_ms: float = 120.0
+    iso_search_ms: float = 80.0
+    level_width_ms: float = 20.0
+    st_offset_ms: float = 80.0
+    fast_st_offset_ms: float = 60.0
+    fast_rate_bpm: float = 120.0
+    threshold_mv: float = 0.1
+    min_duration_s: float = 60.0
+    min_gap_s: float = 60.0
+    min_reference_windows: int = 8
+
+    def __post_init__(self) -> None:
+        fractions = ("slope_fraction", "wave_fraction")
+        bad = [f.name for f in fields(self) if not getattr(self, f.name) > 0]
+        bad += [name for name in fractions if not getattr(self, name) < 1]
+        if bad:
+            raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value "
+                             f"(below 1 for {' and '.join(fractions)}).")
+
+
+@dataclass(frozen=True)
+class StFiducials:
+    """The record's measurement points in ms from the R wave: isoelectric point, QRS onset, J point."""
+
+    iso_ms: float
+    onset_ms: float
+    j_ms: float
+
+    @property
+    def qrs_ms(self) -> float:
+        """QRS duration of the dominant beat (J point minus onset)."""
+        return self.j_ms - self.onset_ms
+
+    def to_dict(self) -> dict:
+        return {"iso_ms": round(self.iso_ms, 1), "qrs_onset_ms": round(self.onset_ms, 1),
+                "j_point_ms": round(self.j_ms, 1), "qrs_ms": round(self.qrs_ms, 1)}
+
+
+@dataclass(frozen=True)
+class StEpisode:
+    """One episode of ST depression or elevation in one lead; ``deviation_mv`` is the largest (signed) deviation
+    from the record's reference level, at ``peak_s``, with the heart rate of that window."""
+
+    lead: int
+    lead_name: str
+    kind: str
+    start_s: float
+    stop_s: float
+    deviation_mv: float
+    peak_s: float
+    heart_rate_bpm: float
+    qrs_change: float = float("nan")
+
+    @property
+    def duration_s(self) -> float:
+        return self.stop_s - self.start_s
+
+    @property
+    def qrs_changed(self) -> bool:
+        """The QRS complex itself differs from the dominant one at the peak (:data:`QRS_CHANGE_LIMIT`)."""
+        return self.qrs_change > QRS_CHANGE_LIMIT
+
+    def to_dict(self) -> dict:
+        return {"lead": self.lead_name, "kind": self.kind, "start_s": round(self.start_s, 1),
+                "stop_s": round(self.stop_s, 1), "duration_s": round(self.duration_s, 1),
+                "deviation_mv": round(self.deviation_mv, 3), "peak_s": round(self.peak_s, 1),
+                "heart_rate_bpm": none_if_nan(self.heart_rate_bpm, 0), "qrs_change": none_if_nan(self.qrs_change, 2),
+                "qrs_changed": self.qrs_changed}
+
+
+@dataclass(frozen=True)
+class StSummary:
+    """ST levels per window and lead, the reference level of each lead and the episodes (module docstring).
+
+    ``levels_mv[k][i]`` is lead ``k``'s ST level in window ``i`` (``[i, i + 1) * window_s``), NaN where it was not
+    measured; ``heart_rate_bpm`` the window's rate from its normal beats. ``assessed`` is False when nothing could
+    be measured, with the reason in ``note``.
+    """
+
+    assessed: bool
+    note: str = ""
+    lead_names: tuple[str, ...] = ()
+    window_s: float = StSettings.window_s
+    fiducials: StFiducials | None = None
+    reference_mv: tuple[float, ...] = ()
+    levels_mv: tuple[tuple[float, ...], ...] = ()
+    heart_rate_bpm: tuple[float, ...] = ()
+    episodes: tuple[StEpisode, ...] = ()
+    threshold_mv: float = StSettings.threshold_mv
+    measured_beats: int = 0
+
+    def deviations_mv(self, lead: int) -> np.ndarray:
+        """Lead ``lead``'s ST level minus its reference, per window (NaN where not measured)."""
+        return np.asarray(self.levels_mv[lead], np.float64) - self.reference_mv[lead]
+
+    def extreme_deviation(self, lead: int, kind: str) -> tuple[float, float]:
+        """The lowest (``depression``) or highest (``elevation``) deviation of a lead and the middle of its
+        window in seconds; NaN when the lead was not measured."""
+        deviations = self.deviations_mv(lead)
+        if not np.any(np.isfinite(deviations)):
+            return float("nan"), float("nan")
+        index = int(np.nanargmin(deviations) if kind == "depression" else np.nanargmax(deviations))
+        return float(deviations[index]), (index + 0.5) * self.window_s
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the assessment, the measurement points, per lead the reference and extremes, the episodes
+        (the window-by-window levels go to ``NAME_st.csv``, :func:`st_rows`)."""
+        leads = []
+        for k, name in enumerate(self.lead_names if self.assessed else ()):
+            row = {"lead": name, "reference_mv": none_if_nan(self.reference_mv[k], 3)}
+            for kind in KINDS:
+                value, at = self.extreme_deviation(k, kind)
+                row[f"most_{kind}_mv"], row[f"most_{kind}_time_s"] = none_if_nan(value, 3), none_if_nan(at, 1)
+            leads.append(row)
+        return {"assessed": self.assessed, "note": self.note or None, "window_s": self.window_s,
+                "threshold_mv": self.threshold_mv, "measured_beats": self.measured_beats,
+                "points": None if self.fiducials is None else self.fiducials.to_dict(), "leads": leads,
+                "episodes": [e.to_dict() for e in self.episodes]}
+
+
+def none_if_nan(value: float, digits: int) -> float | None:
+    """``value`` rounded, None when it is NaN."""
+    return None if not math.isfinite(value) else round(float(value), digits)
+
+
+def not_assessed(note: str, lead_names=(), fiducials: StFiducials | None = None,
+                 settings: StSettings = StSettings()) -> StSummary:
+    """An ST summary with no figures and the reason."""
+    return StSummary(False, note, tuple(lead_names), settings.window_s, fiducials, threshold_mv=settings.threshold_mv)
+
+
+def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+               quality_spans: list[QualitySpan] = (), lead_names=(), *, pacemaker: str | None = None,
+               unreadable: np.ndarray | list = (), settings: StSettings = StSettings()) -> StSummary:
+    """ST levels, reference and episodes of a record (module docstring).
+
+    ``beat_classes`` are class letters; only N beats are measured. A beat is left out of a lead when it lies in
+    one of that lead's ``quality_spans`` or in an ``unreadable`` stretch ((start, stop) samples).
+
+    Examples
+    --------
+    >>> fs = 360.0
+    >>> beats = np.arange(180, 360 * 20, 288)
+    >>> signal = np.zeros((360 * 20, 1))
+    >>> analyse_st(signal, fs, beats, np.full(len(beats), "N"), lead_names=("MLII",)).note
+    'ST not assessed: no clear QRS complex in the normal beats'
+    """
+    signal_mv = np.asarray(signal_mv)
+    lead_names = tuple(lead_names) or tuple(f"lead {k}" for k in range(signal_mv.shape[1]))
+    if pacemaker is not None:
+        return not_assessed("ST not assessed: pacemaker (paced beats have secondary repolarisation changes)",
+                            lead_names, settings=settings)
+    beats = np.asarray(beat_samples, np.int64)
+    normal = select_measured_beats(beats, np.asarray(beat_classes), signal_mv.shape, fs_hz, quality_spans,
+                                   unreadable, settings)
+    usable = normal.any(axis=1)
+    if usable.sum() < settings.min_beats:
+        return not_assessed("ST not assessed: too few readable normal beats", lead_names, settings=settings)
+    template = build_template(signal_mv, fs_hz, beats[usable], settings)
+    fiducials = find_fiducials(template, fs_hz, settings)
+    if fiducials is None:
+        return not_assessed("ST not assessed: no clear QRS complex in the normal beats", lead_names,
+                            settings=settings)
+    if fiducials.qrs_ms > settings.max_qrs_ms:
+        return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
+                            "block or a ventricular rhythm; ST criteria do not apply)", lead_names, fiducials,
+                            settings)
+    n_windows = max(1, math.ceil(signal_mv.shape[0] / (settings.window_s * fs_hz)))
+    window = (beats // (settings.window_s * fs_hz)).astype(np.int64)
+    rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
+    levels = [measure_lead(signal_mv[:, k], fs_hz, beats[normal[:, k]], window[normal[:, k]], rates, n_windows,
+                           fiducials, settings) for k in range(signal_mv.shape[1])]
+    counts = [np.count_nonzero(np.isfinite(level)) for level in levels]
+    if max(counts) < settings.min_reference_windows:
+        return not_assessed(f"ST not assessed: fewer than {settings.min_reference_windows} windows of "
+                            f"{settings.window_s:g} s with {settings.min_beats} readable normal beats",
+                            lead_names, fiducials, settings)
+    reference = tuple(float(np.nanmedian(level)) if c >= settings.min_reference_windows else float("nan")
+                      for level, c in zip(levels, counts))
+    duration_s = signal_mv.shape[0] / fs_hz
+    episodes = [e for k, (level, ref) in enumerate(zip(levels, reference)) if math.isfinite(ref)
+                for e in find_episodes(level - ref, rates, k, lead_names[k], duration_s, settings)]
+    episodes = [replace(e, qrs_change=measure_qrs_change(signal_mv, fs_hz, beats[normal[:, e.lead]],
+                                                         window[normal[:, e.lead]], e, template, fiducials,
+                                                         settings)) for e in episodes]
+    return StSummary(True, "", lead_names, settings.window_s, fiducials, reference,
+                     tuple(tuple(float(v) for v in level) for level in levels), tuple(float(r) for r in rates),
+                     tuple(sorted(episodes, key=lambda e: (e.start_s, e.lead))), settings.threshold_mv,
+                     int(normal.any(axis=1).sum()))
+
+
+def select_measured_beats(beats: np.ndarray, classes: np.ndarray, shape: tuple[int, int], fs_hz: float,
+                          quality_spans, unreadable, settings: StSettings) -> np.ndarray:
+    """Boolean (beats, leads): an N beat whose whole template window is in the record and readable in the lead."""
+    n_samples, n_leads = shape
+    before, after = int(settings.template_before_s * fs_hz), int(settings.template_after_s * fs_hz)
+    keep = (classes == "N") & (beats - before >= 0) & (beats + after < n_samples)
+    keep &= ~overlaps(beats - before, beats + after, merge_intervals(list(unreadable)))
+    mask = np.repeat(keep[:, None], n_leads, axis=1)
+    for lead in range(n_leads):
+        spans = merge_intervals([(s.start, s.stop) for s in quality_spans if s.lead == lead])
+        mask[:, lead] &= ~overlaps(beats - before, beats + after, spans)
+    return mask
+
+
+def overlaps(starts: np.ndarray, stops: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    """Boolean per [start, stop] stretch: it overlaps one of the sorted disjoint [start, stop) ``intervals``."""
+    if len(intervals) == 0:
+        return np.zeros(len(starts), bool)
+    # the first interval ending after each start; the stretch overlaps it when that interval begins before its stop
+    index = np.searchsorted(intervals[:, 1], starts, side="right")
+    inside = index < len(intervals)
+    result = np.zeros(len(starts), bool)
+    result[inside] = intervals[index[inside], 0] <= stops[inside]
+    return result
+
+
+def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, settings: StSettings) -> np.ndarray:
+    """The dominant beat (time, leads): median of up to ``template_beats`` of ``beats`` spread over the record,
+    from ``template_before_s`` before to ``template_after_s`` after the R wave, each segment less its median."""
+    chosen = beats[np.unique(np.linspace(0, len(beats) - 1, min(len(beats), settings.template_beats)).astype(int))]
+    offsets = np.arange(-int(settings.template_before_s * fs_hz), int(settings.template_after_s * fs_hz) + 1)
+    segments = np.asarray(signal_mv[chosen[:, None] + offsets[None, :]], np.float64)  # beats, time, leads
+    segments -= np.median(segments, axis=1, keepdims=True)
+    return np.median(segments, axis=0)
+
+
+def find_fiducials(template: np.ndarray, fs_hz: float, settings: StSettings) -> StFiducials | None:
+    """QRS onset, J point and isoelectric point of a template whose R wave is at ``template_before_s``; None when
+    the template has no QRS complex (a flat or featureless signal)."""
+    r_index = int(settings.template_before_s * fs_hz)
+    slope = np.abs(np.diff(template, axis=0))
+    peaks = slope.max(axis=0)
+    if not np.any(peaks > 1e-6):
+        return None
+    combined = (slope[:, peaks > 1e-6] / peaks[peaks > 1e-6]).max(axis=1)
+    smooth = max(1, int(round(settings.slope_smooth_ms / 1000 * fs_hz)))
+    combined = np.convolve(combined, np.ones(smooth) / smooth, mode="same")
+    reach = int(round(settings.qrs_search_ms / 1000 * fs_hz))
+    lo, hi = max(1, r_index - reach), min(len(combined) - 1, r_index + reach)
+    middle = combined[lo:hi]
+    tops = lo + np.flatnonzero((middle >= combined[lo - 1:hi - 1]) & (middle > combined[lo + 1:hi + 1])
+                               & (middle >= settings.wave_fraction * combined[lo:hi].max()))
+    if len(tops) == 0:
+        return None
+    low = settings.slope_fraction * combined[lo:hi].max()
+    onset, j = tops[0], tops[-1]
+    while onset > 0 and combined[onset - 1] > low:
+        onset -= 1
+    while j + 1 < len(combined) and combined[j] > low:
+        j += 1
+    width = max(1, int(round(settings.level_width_ms / 1000 * fs_hz)))
+    first = max(0, onset - int(round(settings.iso_search_ms / 1000 * fs_hz)))
+    if onset - first < width:
+        return None
+    flatness = np.convolve(slope.sum(axis=1)[first:onset], np.ones(width), mode="valid")
+    iso = first + int(np.argmin(flatness)) + width / 2
+    to_ms = 1000.0 / fs_hz
+    return StFiducials((iso - r_index) * to_ms, (onset - r_index) * to_ms, (j - r_index) * to_ms)
+
+
+def measure_qrs_change(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: np.ndarray,
+                       episode: StEpisode, template: np.ndarray, fiducials: StFiducials,
+                       settings: StSettings) -> float:
+    """How much the QRS complex (onset to J point, all leads, each less its mean) of the beats in an episode's
+    peak window differs from the dominant template's: the RMS of the difference over the template's RMS."""
+    peak = int(episode.peak_s // settings.window_s)
+    inside = beats[window == peak]
+    if len(inside) == 0:
+        return float("nan")
+    r_index = int(settings.template_before_s * fs_hz)
+    first, stop = (r_index + int(round(ms / 1000 * fs_hz)) for ms in (fiducials.onset_ms, fiducials.j_ms))
+    reference = template[first:stop] - template[first:stop].mean(axis=0)
+    offsets = np.arange(first, stop) - r_index
+    qrs = np.median(np.asarray(signal_mv[inside[:, None] + offsets[None, :]], np.float64), axis=0)
+    qrs -= qrs.mean(axis=0)
+    size = float(np.sqrt(np.mean(reference ** 2)))
+    return float(np.sqrt(np.mean((qrs - reference) ** 2)) / size) if size > 0 else float("nan")
+
+
+def window_heart_rates(beats: np.ndarray, normal: np.ndarray, window: np.ndarray, n_windows: int,
+                       fs_hz: float) -> np.ndarray:
+    """Heart rate (bpm) per window from the median RR interval ending at one of its measured normal beats."""
+    rates = np.full(n_windows, np.nan)
+    if len(beats) < 2:
+        return rates
+    rr_s = np.diff(beats) / fs_hz
+    ends = np.flatnonzero(normal[1:]) + 1
+    if len(ends):
+        medians = pd.Series(rr_s[ends - 1]).groupby(window[ends]).median()
+        rates[medians.index.to_numpy()] = 60.0 / medians.to_numpy()
+    return rates
+
+
+def measure_lead(lead_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: np.ndarray, rates: np.ndarray,
+                 n_windows: int, fiducials: StFiducials, settings: StSettings) -> np.ndarray:
+    """ST level (mV) per window of one lead from its measured beats (module docstring, steps 2 and 3)."""
+    levels = np.full(n_windows, np.nan)
+    if len(beats) < max(settings.min_beats, 2):
+        return levels
+    half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+    spread = np.arange(-half, half + 1)
+
+    def mean_at(offset_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        centres = beats + int(round(offset_ms / 1000 * fs_hz))
+        index = np.clip(centres[:, None] + spread[None, :], 0, len(lead_mv) - 1)
+        return centres, np.asarray(lead_mv[index], np.float64).mean(axis=1)
+
+    knots, iso = mean_at(fiducials.iso_ms)
+    baseline = CubicSpline(knots, iso)
+    per_beat = {}
+    for offset in (settings.st_offset_ms, settings.fast_st_offset_ms):
+        centres, values = mean_at(fiducials.j_ms + offset)
+        per_beat[offset] = pd.Series(values - baseline(centres)).groupby(window).agg(["median", "size"])
+    fast = np.nan_to_num(rates, nan=0.0) > settings.fast_rate_bpm
+    for offset, chosen in ((settings.st_offset_ms, ~fast), (settings.fast_st_offset_ms, fast)):
+        table = per_beat[offset]
+        table = table[table["size"] >= settings.min_beats]
+        index = table.index.to_numpy()
+        keep = chosen[index]
+        levels[index[keep]] = table["median"].to_numpy()[keep]
+    return levels
+
+
+def find_episodes(deviation_mv: np.ndarray, rates: np.ndarray, lead: int, lead_name: str, duration_s: float,
+                  settings: StSettings) -> list[StEpisode]:
+    """Episodes of one lead from its per-window deviation (NaN: not measured), by the 1 x 1 x 1 rule."""
+    episodes = []
+    window_s = settings.window_s
+    max_gap = int(math.ceil(settings.min_gap_s / window_s))
+    for kind, sign in (("depression", -1.0), ("elevation", 1.0)):
+        beyond = np.nan_to_num(sign * deviation_mv, nan=-np.inf) >= settings.threshold_mv
+        stretches = []
+        for index in np.flatnonzero(beyond):
+            if stretches and index - stretches[-1][1] - 1 < max_gap:
+                stretches[-1][1] = index
+            else:
+                stretches.append([index, index])
+        for first, last in stretches:
+            start_s, stop_s = first * window_s, min((last + 1) * window_s, duration_s)
+            if stop_s - start_s < settings.min_duration_s:
+                continue
+            part = np.nan_to_num(sign * deviation_mv[first:last + 1], nan=-np.inf)
+            peak = first + int(np.argmax(part))
+            episodes.append(StEpisode(lead, lead_name, kind, start_s, stop_s, float(deviation_mv[peak]),
+                                      min((peak + 0.5) * window_s, duration_s), float(rates[peak])))
+    return episodes
+
+
+def st_rows(summary: StSummary) -> list[dict]:
+    """One row per window for ``NAME_st.csv``: start and end (s), heart rate, and per lead the ST level and its
+    deviation from the reference (mV); empty when ST was not assessed."""
+    if not summary.assessed:
+        return []
+    rows = []
+    for i, rate in enumerate(summary.heart_rate_bpm):
+        row = {"start_s": round(i * summary.window_s, 1), "end_s": round((i + 1) * summary.window_s, 1),
+               "heart_rate_bpm": none_if_nan(rate, 1)}
+        for k, name in enumerate(summary.lead_names):
+            level = summary.levels_mv[k][i]
+            row[f"st_{name}_mv"] = none_if_nan(level, 3)
+            row[f"deviation_{name}_mv"] = none_if_nan(level - summary.reference_mv[k], 3)
+        rows.append(row)
+    return rows
+
+
+def describe_st(summary: StSummary) -> str:
+    """One line for a report: the episodes per kind with the largest deviation, or why ST was not assessed."""
+    if not summary.assessed:
+        return summary.note
+    parts = []
+    for kind in KINDS:
+        found = [e for e in summary.episodes if e.kind == kind]
+        if not found:
+            parts.append(f"no {kind} episode")
+            continue
+        worst = max(found, key=lambda e: abs(e.deviation_mv))
+        parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
+                     f"mV in {worst.lead_name}, {worst.duration_s / 60:.1f} min)")
+    return "; ".join(parts)

@@ -1,0 +1,151 @@
+"""ST-segment analysis (pipeline/st.py): measurement points, levels and episodes on real beats.
+
+MIT-BIH has no reference ST annotations, so the episodes are checked on real excerpts with a known ST change added
+to their normal beats (a depression of a given size between the J point and the end of the T wave, during a known
+stretch), and the points on records whose conduction the beat labels state (left bundle branch block).
+"""
+
+import numpy as np
+import pytest
+
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.region_eval import annotated_beats
+from pipeline.st import StSettings, analyse_st, describe_st, st_rows
+
+FS_HZ = 360.0
+
+
+def read_beats(path):
+    """A record with its reference beat positions and classes (the annotations' AAMI classes)."""
+    record = read_record(path, annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    return record, samples, classes
+
+
+def add_st_change(signal_mv, samples, classes, fs_hz, lead, start_s, stop_s, change_mv, j_ms):
+    """A copy of the signal with ``change_mv`` added from 20 ms after the J point to 280 ms after it, with 20-ms
+    ramps, in every N beat between ``start_s`` and ``stop_s``: an ST shift that leaves the QRS complex alone."""
+    changed = np.array(signal_mv, np.float64, copy=True)
+    ramp = int(0.02 * fs_hz)
+    shape = np.concatenate([np.linspace(0, 1, ramp), np.ones(int(0.22 * fs_hz)), np.linspace(1, 0, ramp)])
+    first = int(round((j_ms / 1000 + 0.0) * fs_hz))
+    for sample, label in zip(samples, classes):
+        if label == "N" and start_s * fs_hz <= sample < stop_s * fs_hz and sample + first + len(shape) < len(changed):
+            changed[sample + first:sample + first + len(shape), lead] += change_mv * shape
+    return changed
+
+
+@pytest.fixture(scope="module")
+def excerpt_100(excerpts_dir):
+    return read_beats(excerpts_dir / "100")
+
+
+def test_a_real_excerpt_without_st_change_has_no_episode(excerpt_100):
+    record, samples, classes = excerpt_100
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert st.assessed and st.episodes == ()
+    assert 40 <= st.fiducials.qrs_ms < 120  # a normal QRS complex: assessed
+    assert st.fiducials.iso_ms < st.fiducials.onset_ms < 0 < st.fiducials.j_ms
+    # the levels of a steady record hardly move around its reference
+    deviations = st.deviations_mv(0)
+    assert np.nanmax(np.abs(deviations)) < 0.05
+    assert describe_st(st) == "no depression episode; no elevation episode"
+
+
+@pytest.mark.parametrize("change_mv", [-0.2, 0.15])
+def test_an_added_st_shift_is_found_where_and_as_large_as_it_was_made(excerpt_100, change_mv):
+    record, samples, classes = excerpt_100
+    clean = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    changed = add_st_change(record.signal_mv, samples, classes, record.fs_hz, 0, 120, 210, change_mv,
+                            clean.fiducials.j_ms)
+    st = analyse_st(changed, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert len(st.episodes) == 1
+    episode = st.episodes[0]
+    assert episode.lead_name == "MLII" and episode.kind == ("depression" if change_mv < 0 else "elevation")
+    assert 105 <= episode.start_s <= 135 and 195 <= episode.stop_s <= 225
+    assert episode.deviation_mv == pytest.approx(change_mv, abs=0.03)
+    assert not episode.qrs_changed and 50 <= episode.heart_rate_bpm <= 110
+    assert clean.reference_mv[0] == pytest.approx(st.reference_mv[0], abs=0.02)  # the patient's usual level
+
+
+def test_baseline_wander_does_not_move_the_st_levels(excerpt_100):
+    record, samples, classes = excerpt_100
+    clean = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    t = np.arange(record.n_samples) / record.fs_hz
+    wander = 0.8 * np.sin(2 * np.pi * 0.3 * t) + 0.5 * np.sin(2 * np.pi * 0.07 * t + 1.0)
+    wandering = record.signal_mv + wander[:, None]
+    st = analyse_st(wandering, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    difference = np.asarray(st.levels_mv) - np.asarray(clean.levels_mv)
+    assert np.nanmax(np.abs(difference)) < 0.03
+    assert st.episodes == ()
+    # without the spline (the level taken against the beat's own isoelectric level only) the wander would show
+    iso_level_only = wander[samples[:-1] + int(0.12 * FS_HZ)] - wander[samples[:-1] - int(0.07 * FS_HZ)]
+    assert np.max(np.abs(iso_level_only)) > 0.1
+
+
+def test_a_left_bundle_branch_block_record_is_not_assessed(mitdb_dir):
+    record, samples, classes = read_beats(mitdb_dir / "109")
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert not st.assessed and st.fiducials.qrs_ms > 120
+    assert "dominant QRS" in st.note and "bundle branch block" in st.note
+    assert st_rows(st) == [] and st.to_dict()["episodes"] == []
+
+
+def test_st_shifts_with_pre_excitation_are_marked_as_qrs_changes(mitdb_dir):
+    # record 230 switches between normal conduction and pre-excitation (its reference (PREX rhythm labels)
+    record, samples, classes = read_beats(mitdb_dir / "230")
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names)
+    depressions = [e for e in st.episodes if e.kind == "depression"]
+    assert depressions and all(e.qrs_changed for e in depressions)
+
+
+def test_a_stated_pacemaker_or_a_flat_signal_leaves_st_unassessed(excerpt_100):
+    record, samples, classes = excerpt_100
+    paced = analyse_st(record.signal_mv, record.fs_hz, samples, classes, pacemaker="VVI")
+    assert not paced.assessed and "pacemaker" in paced.note
+    flat = analyse_st(np.zeros_like(record.signal_mv), record.fs_hz, samples, classes)
+    assert not flat.assessed and "no clear QRS" in flat.note
+    few = analyse_st(record.signal_mv, record.fs_hz, samples[:3], classes[:3])
+    assert not few.assessed and "too few" in few.note
+
+
+def test_noisy_stretches_of_a_lead_are_left_out_of_that_lead_only(excerpt_100):
+    record, samples, classes = excerpt_100
+    from pipeline.types import QualitySpan
+    spans = [QualitySpan("noise", 1, 0, record.n_samples)]
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names)
+    assert np.all(np.isnan(st.levels_mv[1])) and np.isnan(st.reference_mv[1])
+    assert np.count_nonzero(np.isfinite(st.levels_mv[0])) >= 18
+    rows = st_rows(st)
+    assert len(rows) == 20 and rows[0]["start_s"] == 0 and rows[-1]["end_s"] == 300
+    assert rows[3]["st_V5_mv"] is None and rows[3]["st_MLII_mv"] is not None
+
+
+def test_fast_windows_are_measured_at_j_plus_60_ms():
+    # a synthetic beat train: a ramp after the J point makes the level depend on where it is measured
+    fs = FS_HZ
+    rr = int(0.4 * fs)  # 150 bpm
+    n = rr * 400
+    signal = np.zeros((n, 1))
+    beats = np.arange(rr, n - rr, rr)
+    t = np.arange(-int(0.3 * fs), int(0.5 * fs))
+    beat = np.exp(-0.5 * (t / (0.012 * fs)) ** 2)  # a narrow QRS
+    ramp = np.where((t > 0.06 * fs) & (t < 0.2 * fs), (t - 0.06 * fs) / fs, 0.0)  # 1 mV/s after J
+    for b in beats:
+        signal[b + t, 0] += beat + ramp
+    st = analyse_st(signal, fs, beats, np.full(len(beats), "N"))
+    j_ms = st.fiducials.j_ms
+    level = np.nanmedian(st.levels_mv[0])
+    expected = (j_ms + 60 - 60) / 1000  # the ramp starts 60 ms after R
+    assert level == pytest.approx(expected, abs=0.01)
+    slow = analyse_st(signal, fs, beats, np.full(len(beats), "N"), settings=StSettings(fast_rate_bpm=200))
+    assert np.nanmedian(slow.levels_mv[0]) == pytest.approx((j_ms + 80 - 60) / 1000, abs=0.01)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="window_s"):
+        StSettings(window_s=0)
+    with pytest.raises(ValueError, match="slope_fraction"):
+        StSettings(slope_fraction=1.5)
