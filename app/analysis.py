@@ -32,9 +32,11 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
 from pipeline.records import keep_leads
 from pipeline.regions import Region, RegionSettings, merge_intervals, regions_to_rows, subtract_intervals
-from pipeline.region_eval import annotated_beats, find_record_regions, flag_record_regions, summarize_labelled_record
+from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, st_exclusions,
+                                  summarize_labelled_record)
 from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
 from pipeline.scoring import match_beats
+from pipeline.st import dominant_template
 from pipeline.summary import RecordSummary, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 
@@ -329,6 +331,14 @@ def diary_findings(analysis: RecordAnalysis) -> tuple[DiaryFinding, ...]:
 def diary_rows(analysis: RecordAnalysis) -> list[dict]:
     """The diary entries with their findings as plain rows (:func:`pipeline.diary.finding_to_dict`)."""
     return [finding_to_dict(f, analysis.record.fs_hz, analysis.record.start_time) for f in diary_findings(analysis)]
+
+
+def st_template(analysis: RecordAnalysis) -> np.ndarray | None:
+    """The dominant beat the ST measurement points were set on (:func:`pipeline.st.dominant_template`, the beats
+    the summary's ST analysis measured); None without such beats."""
+    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    return dominant_template(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
+                             analysis.classes, spans, unreadable)
 
 
 def region_rows(analysis: RecordAnalysis) -> list[dict]:

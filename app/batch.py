@@ -15,7 +15,8 @@ Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe t
   on N (records are independent, and the tables are written in input order).
 
 Output folder of a record: ``OUT/<key>/`` with ``NAME_beats.csv``, ``NAME_regions.csv``,
-``NAME_hourly.csv``, ``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
+``NAME_hourly.csv``, ``NAME_st.csv`` and ``NAME_st_episodes.csv`` (ST levels and episodes, where ST was assessed),
+``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
 ``<key>`` is the record's path relative to the directory it was found in (its name for single
 records), so that two records with the same name in different folders do not collide.
 """
@@ -83,7 +84,7 @@ RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "heart_rate_min_bpm",
                    "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s", "ventricular_burden_pct",
-                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "events",
+                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "st_episodes", "events",
                    "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
                    "reviewed_beats", "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
@@ -394,6 +395,9 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}_beats.csv"] = outputs.beat_table_csv(analysis)
         files[f"{name}_regions.csv"] = outputs.region_table_csv(analysis)
         files[f"{name}_hourly.csv"] = outputs.hourly_table_csv(analysis)
+        if analysis.summary.st.assessed:
+            files[f"{name}_st.csv"] = outputs.st_table_csv(analysis)
+            files[f"{name}_st_episodes.csv"] = outputs.st_episode_table_csv(analysis)
         if analysis.diary:
             files[f"{name}_diary.csv"] = outputs.diary_table_csv(analysis)
     if "json" in settings.formats:
@@ -511,6 +515,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
+            "st_episodes": len(s.st.episodes) if s.st.assessed else None,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,

@@ -28,6 +28,7 @@ from app.conclusion import conclusion_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
+from pipeline.st import st_rows
 from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
 
@@ -37,6 +38,9 @@ ANNOTATOR = "ecg"
 HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
                   "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_runs",
                   "supraventricular_runs", "pauses", "af_s")
+
+ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviation_mv", "peak_s", "heart_rate_bpm",
+                      "qrs_change", "qrs_changed")
 
 DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 
@@ -68,6 +72,20 @@ def region_table_csv(analysis: RecordAnalysis) -> bytes:
 def hourly_table_csv(analysis: RecordAnalysis) -> bytes:
     """The hourly table of a Holter report: one row per hour (beats per class, heart rate, runs, pauses, AF)."""
     return rows_to_csv([hour_to_dict(h) for h in analysis.summary.hourly], HOURLY_COLUMNS)
+
+
+def st_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The ST levels: one row per window (start, end, heart rate, and per lead the ST level and its deviation from
+    the record's reference, mV; :func:`pipeline.st.st_rows`)."""
+    st = analysis.summary.st
+    columns = ("start_s", "end_s", "heart_rate_bpm") + tuple(
+        f"{what}_{name}_mv" for name in st.lead_names for what in ("st", "deviation"))
+    return rows_to_csv(st_rows(st), columns)
+
+
+def st_episode_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The ST episodes, one row each (:class:`pipeline.st.StEpisode`)."""
+    return rows_to_csv([e.to_dict() for e in analysis.summary.st.episodes], ST_EPISODE_COLUMNS)
 
 
 def diary_table_csv(analysis: RecordAnalysis) -> bytes:

@@ -28,6 +28,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
+from pipeline.st import describe_st
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -46,6 +47,8 @@ MAX_DIARY_STRIPS = 5
 THRESHOLD_LINE_CHARS = 150
 CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
+SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
+"""Width at which a long summary line (the ST segment's) is wrapped."""
 MAX_CONCLUSION_LINES = 8
 TEXT_BLOCK_RATIO, TEXT_LINE_RATIO = 0.3, 0.16
 """Height of a text block in a page's grid (rows of 1.0 hold a strip): its title, then so much per line."""
@@ -120,6 +123,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}",
+        *textwrap.wrap(f"ST segment (J+80 ms, change from the record's own level; 0.1 mV for 1 min): "
+                       f"{describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
+                       SUMMARY_LINE_CHARS, subsequent_indent="  "),
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())

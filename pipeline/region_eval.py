@@ -55,7 +55,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,8 @@ from pipeline.rhythm_annotations import (
     write_region_annotations,
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
-from pipeline.summary import RecordSummary, summarize_record, summary_to_dict
+from pipeline.st import analyse_st
+from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
@@ -493,9 +494,22 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
                               spans: list, settings: RegionSettings) -> RecordSummary:
-    """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included)."""
-    return summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                            n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker)
+    """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included) with the
+    ST analysis of the signal (:func:`pipeline.st.analyse_st`: N beats outside the unreadable stretches and, per
+    lead, outside that lead's quality spans of the kinds counted unreadable)."""
+    summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                               n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker)
+    kept_spans, unreadable = st_exclusions(regions, spans, settings)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
+                    pacemaker=record.pacemaker, unreadable=unreadable)
+    notes = summary.notes + ((st.note,) if not st.assessed and summary.n_beats else ())
+    return replace(summary, st=st, notes=notes)
+
+
+def st_exclusions(regions: list[Region], spans: list, settings: RegionSettings) -> tuple[list, np.ndarray]:
+    """What the ST analysis leaves out: the quality spans of the kinds counted unreadable (per lead) and the
+    unreadable stretches of the regions (all leads)."""
+    return [s for s in spans if s.kind in settings.unreadable_kinds], region_intervals(regions, "unreadable")
 
 
 def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings(),

@@ -242,15 +242,14 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     usable = normal.any(axis=1)
     if usable.sum() < settings.min_beats:
         return not_assessed("ST not assessed: too few readable normal beats", lead_names, settings=settings)
-    template = build_template(signal_mv, fs_hz, beats[usable], settings)
+    template = dominant_template(signal_mv, fs_hz, beats, beat_classes, quality_spans, unreadable, settings)
     fiducials = find_fiducials(template, fs_hz, settings)
     if fiducials is None:
         return not_assessed("ST not assessed: no clear QRS complex in the normal beats", lead_names,
                             settings=settings)
     if fiducials.qrs_ms > settings.max_qrs_ms:
         return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
-                            "block or a ventricular rhythm; ST criteria do not apply)", lead_names, fiducials,
-                            settings)
+                            "block or ventricular rhythm)", lead_names, fiducials, settings)
     n_windows = max(1, math.ceil(signal_mv.shape[0] / (settings.window_s * fs_hz)))
     window = (beats // (settings.window_s * fs_hz)).astype(np.int64)
     rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
@@ -273,6 +272,16 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
                      tuple(tuple(float(v) for v in level) for level in levels), tuple(float(r) for r in rates),
                      tuple(sorted(episodes, key=lambda e: (e.start_s, e.lead))), settings.threshold_mv,
                      int(normal.any(axis=1).sum()))
+
+
+def dominant_template(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                      quality_spans=(), unreadable=(), settings: StSettings = StSettings()) -> np.ndarray | None:
+    """The template the measurement points are set on (time from ``template_before_s`` before the R wave, leads;
+    :func:`build_template` of the beats :func:`analyse_st` measures); None without such beats."""
+    beats = np.asarray(beat_samples, np.int64)
+    usable = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+                                   unreadable, settings).any(axis=1)
+    return build_template(signal_mv, fs_hz, beats[usable], settings) if usable.any() else None
 
 
 def select_measured_beats(beats: np.ndarray, classes: np.ndarray, shape: tuple[int, int], fs_hz: float,
@@ -461,6 +470,8 @@ def describe_st(summary: StSummary) -> str:
             parts.append(f"no {kind} episode")
             continue
         worst = max(found, key=lambda e: abs(e.deviation_mv))
+        changed = sum(e.qrs_changed for e in found)
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
-                     f"mV in {worst.lead_name}, {worst.duration_s / 60:.1f} min)")
+                     f"mV in {worst.lead_name}, {worst.duration_s / 60:.1f} min"
+                     f"{f'; {changed} with a QRS change' if changed else ''})")
     return "; ".join(parts)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv, not_assessed
+from pipeline.st import StSummary
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
     REGION_KINDS,
@@ -139,6 +140,9 @@ class RecordSummary:
         Heart-rate variability of the normal-to-normal intervals, time and frequency domain (:mod:`pipeline.hrv`).
     hourly : tuple of HourSummary
         One row per hour of the recording (one for a record under an hour).
+    st : StSummary
+        ST-segment levels and episodes (:mod:`pipeline.st`); measured from the signal, so only by
+        :func:`pipeline.region_eval.summarize_labelled_record` (not assessed here).
     """
 
     duration_s: float
@@ -163,6 +167,7 @@ class RecordSummary:
     longest_rr_s: float = float("nan")
     longest_rr_time_s: float = float("nan")
     hourly: tuple[HourSummary, ...] = ()
+    st: StSummary = StSummary(False, "ST not measured")
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -410,6 +415,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "longest_supraventricular_run_beats": summary.longest_supraventricular_run,
         "af_burden_pct": clean(summary.af_burden_pct),
         "hrv": summary.hrv.to_dict(),
+        "st": summary.st.to_dict(),
         "notes": list(summary.notes),
         "hourly": [hour_to_dict(h) for h in summary.hourly],
     }

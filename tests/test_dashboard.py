@@ -250,6 +250,18 @@ def test_a_suggested_family_review_is_one_click(analyses):
     assert shown_counts(at)["V"] == before["V"] - suggestions[0]["v_calls"]
 
 
+def test_st_analysis_is_shown_with_its_trend_or_why_it_was_not_assessed(analyses):
+    at = start_app()  # sample 100: narrow QRS complexes, a steady ST segment
+    assert analyses["100"].summary.st.assessed and analyses["100"].summary.st.episodes == ()
+    assert any(md.value == "**ST segment**: no depression episode; no elevation episode" for md in at.markdown)
+    assert any(chart.proto.id and "ST change (mV)" in chart.proto.spec for chart in at.get("plotly_chart"))
+    at.selectbox(key="sample_record").set_value("232").run()  # right bundle branch block: ST criteria do not apply
+    note = analyses["232"].summary.st.note
+    assert note.startswith("ST not assessed: the dominant QRS is")
+    assert any(md.value.startswith("**ST segment**: not assessed") for md in at.markdown)
+    assert any(note in md.value for md in at.markdown)
+
+
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     at = start_app()
     at.selectbox(key="sample_record").set_value("208").run()  # frequent PVCs: under 4 minutes of NN intervals
@@ -487,6 +499,7 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     notes = " ".join(m.value for m in at.markdown)
     assert "pacemaker (stated by the user): the classifier was not trained on paced beats" in notes
     assert "HRV not assessed: the patient has a pacemaker" in notes and not any(m.label == "SDNN" for m in at.metric)
+    assert "ST not assessed: pacemaker" in notes
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.uncheck().run()
     assert "pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)

@@ -61,7 +61,7 @@ def test_every_output_is_written_and_consistent(scored):
         folder = out / name
         files = {p.name for p in folder.iterdir()}
         assert files == {f"{name}_beats.csv", f"{name}_regions.csv", f"{name}_hourly.csv", f"{name}_summary.json",
-                         f"{name}.ecg", f"{name}_report.pdf", MANIFEST}
+                         f"{name}.ecg", f"{name}_report.pdf", f"{name}_st.csv", f"{name}_st_episodes.csv", MANIFEST}
         beats = read_table(folder / f"{name}_beats.csv")
         summary = json.loads((folder / f"{name}_summary.json").read_text())
         assert summary["n_beats"] == len(beats) > 300
@@ -90,6 +90,13 @@ def test_every_output_is_written_and_consistent(scored):
         hrv = summary["hrv"]  # 5-minute excerpts: assessed, or not with the reason among the notes
         assert 0 < hrv["n_intervals"] < len(beats)
         assert (hrv["sdnn_ms"] is not None) != any(n.startswith("HRV not assessed") for n in summary["notes"])
+        st = summary["st"]  # narrow QRS complexes: ST assessed, one row per 15 s, levels near the reference
+        levels = read_table(folder / f"{name}_st.csv")
+        assert st["assessed"] and len(levels) == 20 and levels[-1]["end_s"] == "300.0"
+        deviations = [float(row["deviation_MLII_mv"]) for row in levels if row["deviation_MLII_mv"]]
+        assert len(deviations) >= 15 and abs(np.median(deviations)) < 1e-3
+        assert len(read_table(folder / f"{name}_st_episodes.csv")) == len(st["episodes"])
+        assert st["points"]["qrs_ms"] < 120 and st["points"]["iso_ms"] < st["points"]["qrs_onset_ms"] < 0
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
         assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
 
@@ -138,6 +145,7 @@ def test_batch_summary_lists_each_record(scored):
         assert float(row["longest_rr_s"]) == round(summary["longest_rr_s"], 2)
         assert int(row["pauses"]) == summary["events"]["pause"]["count"]
         assert int(row["ventricular_tachycardia"]) == summary["events"]["ventricular_tachycardia"]["count"]
+        assert int(row["st_episodes"]) == len(summary["st"]["episodes"])
     assert read_table(out / BATCH_ERRORS) == []
 
 

@@ -149,3 +149,32 @@ def test_settings_are_checked():
         StSettings(window_s=0)
     with pytest.raises(ValueError, match="slope_fraction"):
         StSettings(slope_fraction=1.5)
+
+
+def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_moves_it(excerpt_100):
+    """End to end: the product's own beats and classes (bundled model), the summary, the PDF line, the tables."""
+    from dataclasses import replace
+
+    from app.analysis import analyse_record, relabel_beats, st_template
+    from app.outputs import st_episode_table_csv, st_table_csv
+    from app.report import summary_lines
+    from models.bundled import load_default_model
+
+    record, samples, classes = excerpt_100
+    clean = analyse_st(record.signal_mv, record.fs_hz, samples, classes)
+    changed = add_st_change(record.signal_mv, samples, classes, record.fs_hz, 1, 60, 180, -0.25, clean.fiducials.j_ms)
+    analysis = analyse_record(replace(record, signal_mv=changed.astype(np.float32), annotations=None),
+                              load_default_model())
+    st = analysis.summary.st
+    assert [(e.lead_name, e.kind) for e in st.episodes] == [("V5", "depression")]
+    assert st.episodes[0].deviation_mv == pytest.approx(-0.25, abs=0.04)
+    line = next(text for text in summary_lines(analysis) if text.startswith("ST segment"))
+    assert "1 depression episode (largest -0.2" in line and "in V5" in line and "no elevation episode" in line
+    assert st_table_csv(analysis).decode().splitlines()[0] == (
+        "start_s,end_s,heart_rate_bpm,st_MLII_mv,deviation_MLII_mv,st_V5_mv,deviation_V5_mv")
+    assert len(st_episode_table_csv(analysis).decode().splitlines()) == 2
+    assert st_template(analysis).shape[1] == 2
+    # every beat relabelled V by a reader: no normal beat is left to measure
+    relabelled = relabel_beats(analysis, {k: "V" for k in range(len(analysis.predictions))})
+    assert not relabelled.summary.st.assessed and "too few readable normal beats" in relabelled.summary.st.note
+    assert any(n.startswith("ST not assessed") for n in relabelled.summary.notes)

@@ -411,3 +411,51 @@ def family_overlay_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray
     figure.update_yaxes(title_text=f"{lead_name} (mV)")
     figure.update_layout(height=280, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.3})
     return figure
+
+
+ST_COLOURS = ("#2b7bba", "#e67e22", "#27ae60", "#8e44ad")
+"""Line colours of the leads in the ST charts."""
+
+
+def st_trend_figure(summary, duration_s: float) -> go.Figure:
+    """Each lead's ST deviation from its reference level per window (:class:`pipeline.st.StSummary`), the episode
+    limits as dotted lines and the episodes shaded."""
+    figure = go.Figure()
+    centres_s = (np.arange(len(summary.heart_rate_bpm)) + 0.5) * summary.window_s
+    for k, name in enumerate(summary.lead_names):
+        if not np.isfinite(summary.reference_mv[k]):
+            continue
+        figure.add_trace(go.Scatter(x=axis_list(centres_s), y=summary.deviations_mv(k), mode="lines", name=name,
+                                    line={"color": ST_COLOURS[k % len(ST_COLOURS)]},
+                                    hovertemplate=HOVER_TIME + "<br>%{y:+.2f} mV"))
+    for limit in (-summary.threshold_mv, summary.threshold_mv):
+        figure.add_hline(y=limit, line={"dash": "dot", "color": "#7f7f7f", "width": 1})
+    for episode in summary.episodes:
+        figure.add_vrect(x0=to_axis_ms(episode.start_s), x1=to_axis_ms(episode.stop_s), line_width=0, opacity=0.15,
+                         fillcolor=ST_COLOURS[episode.lead % len(ST_COLOURS)])
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+                        range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
+    figure.update_yaxes(title_text="ST change (mV)", zeroline=True)
+    figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.35})
+    return figure
+
+
+def st_template_figure(template: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], fiducials,
+                       before_s: float, st_offset_ms: float) -> go.Figure:
+    """The dominant beat of each lead with the ST measurement points: isoelectric point, QRS onset, J point and
+    the ST point (J + ``st_offset_ms``)."""
+    offsets_ms = (np.arange(len(template)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    figure = go.Figure()
+    for k, name in enumerate(lead_names):
+        figure.add_trace(go.Scatter(x=offsets_ms, y=template[:, k], mode="lines", name=name,
+                                    line={"color": ST_COLOURS[k % len(ST_COLOURS)]},
+                                    hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
+    points = (("isoelectric", fiducials.iso_ms), ("QRS onset", fiducials.onset_ms), ("J", fiducials.j_ms),
+              (f"J+{st_offset_ms:g}", fiducials.j_ms + st_offset_ms))
+    for label, at_ms in points:
+        figure.add_vline(x=at_ms, line={"dash": "dash", "color": "#555555", "width": 1}, annotation_text=label,
+                         annotation_position="top", annotation_font_size=10)
+    figure.update_xaxes(title_text="Time from the R wave (ms)")
+    figure.update_yaxes(title_text="mV")
+    figure.update_layout(height=280, margin={**_CHART_MARGIN, "t": 40}, legend={"orientation": "h", "y": -0.3})
+    return figure

@@ -193,6 +193,14 @@ def diary_table(analysis: RecordAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def st_episode_table(st) -> pd.DataFrame:
+    """The ST episodes (:class:`pipeline.st.StSummary`) for the overview: lead, kind, times, size, rate, QRS."""
+    return pd.DataFrame([{"lead": e.lead_name, "kind": e.kind, "start": format_hms(e.start_s),
+                          "duration (min)": round(e.duration_s / 60, 1),
+                          "largest change (mV)": round(e.deviation_mv, 2), "at": format_hms(e.peak_s), "heart rate there (bpm)": rounded(e.heart_rate_bpm),
+                          "QRS changed too": "yes" if e.qrs_changed else "no"} for e in st.episodes])
+
+
 def beat_window_start(sample: int, fs_hz: float, window_s: float, duration_s: float) -> float:
     """Start of a detail window with the beat at ``sample`` in its middle."""
     return round(clamp_window(sample / fs_hz - 0.5 * window_s, window_s, duration_s)[0], 2)

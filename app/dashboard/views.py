@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import add_conclusion, add_diary, diary_findings, family_rows
+from app.analysis import add_conclusion, add_diary, diary_findings, family_rows, st_template
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
@@ -27,6 +27,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
+from pipeline.st import StSettings, describe_st
 from pipeline.types import STATED_PACEMAKER
 
 logger = logging.getLogger(__name__)
@@ -316,6 +317,36 @@ def render_hrv(hrv) -> None:
                + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
 
 
+def render_st(analysis) -> None:
+    """ST-segment analysis: the episodes, the trend of each lead, and the dominant beat with the measurement points
+    for the reader to check (one line when not assessed)."""
+    summary = analysis.summary.st
+    if not summary.assessed:
+        st.markdown("**ST segment**: not assessed (see the notes below).")
+        return
+    settings = StSettings()
+    st.markdown(f"**ST segment**: {describe_st(summary)}")
+    levels = ", ".join(f"{name} {level:+.2f} mV" for name, level in zip(summary.lead_names, summary.reference_mv)
+                       if np.isfinite(level))
+    st.caption(f"The record's own ST level (median over its windows), against which changes are measured: {levels}.")
+    st.plotly_chart(charts.st_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
+                    key="st_trend")
+    if summary.episodes:
+        st.dataframe(tables.st_episode_table(summary), hide_index=True, key="st_episodes")
+    template = st_template(analysis)
+    if template is not None:
+        with st.expander("Measurement points on the dominant beat"):
+            st.plotly_chart(charts.st_template_figure(template, analysis.record.fs_hz, summary.lead_names,
+                                                      summary.fiducials, settings.template_before_s,
+                                                      settings.st_offset_ms), config=CHART_CONFIG, key="st_points")
+    st.caption(f"ST level at J+{settings.st_offset_ms:g} ms (J+{settings.fast_st_offset_ms:g} ms above "
+               f"{settings.fast_rate_bpm:g} bpm) against a spline through the isoelectric points, median of the normal "
+               f"beats of each {summary.window_s:g} s, shown as the change from the record's own level. An episode: "
+               f"{summary.threshold_mv:g} mV or more for {settings.min_duration_s / 60:g} min or longer. A measurement "
+               "for review, not a diagnosis of ischaemia: posture, axis shifts, conduction changes and the heart rate "
+               "move the ST segment too.")
+
+
 def render_overview(analysis) -> None:
     """Heart rate, beat counts, burdens, events, readable signal, AF burden and what could not be assessed."""
     summary = analysis.summary
@@ -339,6 +370,7 @@ def render_overview(analysis) -> None:
     columns[2].metric("AF burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
     render_hrv(summary.hrv)
+    render_st(analysis)
     st.markdown("**Events by type**")
     events = tables.event_tally_table(summary)
     if events.empty:
