@@ -9,6 +9,9 @@ The written annotation file holds, in sample order:
 - rhythm changes as ``+`` annotations whose ``aux_note`` is a MIT-BIH rhythm label, placed one
   sample before the first beat of the new rhythm, as in the MIT-BIH reference files;
 - a ``"`` comment annotation in the middle of each pause, ``aux_note`` ``PAUSE 2.41 s``;
+- ``s`` (ST change) annotations for each ST episode, in the European ST-T Database's convention: ``(ST0-`` at its
+  start, ``AST0-250`` at its largest change (in microvolts), ``ST0-)`` at its end, for signal 0 and a depression
+  (``+`` for an elevation; :func:`pipeline.st.st_episode_marks`);
 - ``[`` and ``]`` at the start and end of each ventricular flutter/fibrillation stretch (the EC57
   marks that ``bxb`` and ``rxr`` read), around the rhythm change to ``(VFL``;
 - a ``~`` signal-quality annotation at the start of each unreadable stretch whose subtype marks every
@@ -69,13 +72,15 @@ _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray,
                            fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True,
                            record_notes: tuple[str, ...] = (),
-                           timed_notes: tuple[tuple[int, str], ...] = ()) -> Annotations:
+                           timed_notes: tuple[tuple[int, str], ...] = (),
+                           st_marks: tuple[tuple[int, str], ...] = ()) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
     ``record_notes`` are written as comment (``"``) annotations at sample 1, in order (wfdb's ``rdann`` takes
     every comment at sample 0 for a definition of the file's and drops it); ``timed_notes`` (sample, text) are
-    comments at their own samples (e.g. a patient's diary entries).
+    comments at their own samples (e.g. a patient's diary entries); ``st_marks`` (sample, text) are ST change
+    (``s``) annotations (:func:`pipeline.st.st_episode_marks`).
 
     Examples
     --------
@@ -108,6 +113,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
          np.array(record_notes, dtype=object), np.zeros(len(record_notes), np.int64)),
         (np.array([sample for sample, _ in timed_notes], dtype=np.int64), np.full(len(timed_notes), '"', dtype="<U2"),
          np.array([text for _, text in timed_notes], dtype=object), np.zeros(len(timed_notes), np.int64)),
+        (np.array([sample for sample, _ in st_marks], dtype=np.int64), np.full(len(st_marks), "s", dtype="<U2"),
+         np.array([text for _, text in st_marks], dtype=object), np.zeros(len(st_marks), np.int64)),
         (quality_marks[:, 0], np.full(len(quality_marks), "~", dtype="<U2"),
          np.full(len(quality_marks), "", dtype=object), quality_marks[:, 1]),
         (flutter_marks, np.tile(np.array(["[", "]"], dtype="<U2"), len(flutter)),

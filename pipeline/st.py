@@ -442,6 +442,45 @@ def find_episodes(deviation_mv: np.ndarray, rates: np.ndarray, lead: int, lead_n
     return episodes
 
 
+def st_episode_marks(summary: StSummary, fs_hz: float) -> tuple[tuple[int, str], ...]:
+    """The episodes as ST change annotations (sample at ``fs_hz``, aux text), the European ST-T Database's
+    convention: ``(STks`` at the start, ``ASTks<microvolts>`` at the largest change and ``STks)`` at the last sample,
+    ``k`` the lead's column in the analysed record and ``s`` the sign (``-`` depression, ``+`` elevation).
+
+    Examples
+    --------
+    >>> episode = StEpisode(1, "V1", "depression", 60.0, 150.0, -0.213, 90.0, 80.0)
+    >>> st_episode_marks(StSummary(True, episodes=(episode,)), 360.0)
+    ((21600, '(ST1-'), (32400, 'AST1-213'), (53999, 'ST1-)'))
+    """
+    marks = []
+    for e in summary.episodes:
+        tag = f"ST{e.lead}{'-' if e.kind == 'depression' else '+'}"
+        marks += [(int(round(e.start_s * fs_hz)), f"({tag}"),
+                  (int(round(e.peak_s * fs_hz)), f"A{tag}{abs(round(e.deviation_mv * 1000))}"),
+                  (max(int(round(e.stop_s * fs_hz)) - 1, int(round(e.start_s * fs_hz))), f"{tag})")]
+    return tuple(marks)
+
+
+def read_st_marks(samples, symbols, aux_notes, fs_hz: float) -> list[tuple[int, str, float, float, float]]:
+    """ST episodes read back from ST change annotations (:func:`st_episode_marks`): (lead, kind, start_s, stop_s,
+    deviation_mv) per episode whose start and end are both present."""
+    opened, episodes = {}, []
+    for sample, symbol, text in zip(samples, symbols, aux_notes):
+        text = str(text).strip("\x00 ")
+        if symbol != "s" or len(text) < 4:
+            continue
+        if text.startswith("(ST"):
+            opened[text[1:]] = [int(sample), float("nan")]
+        elif text.startswith("AST") and text[1:5] in opened:
+            opened[text[1:5]][1] = int(text[5:]) / 1000.0 * (-1 if text[4] == "-" else 1)
+        elif text.endswith(")") and text[:-1] in opened:
+            start, deviation = opened.pop(text[:-1])
+            episodes.append((int(text[2]), "depression" if text[3] == "-" else "elevation", start / fs_hz,
+                             (int(sample) + 1) / fs_hz, deviation))
+    return episodes
+
+
 def st_rows(summary: StSummary) -> list[dict]:
     """One row per window for ``NAME_st.csv``: start and end (s), heart rate, and per lead the ST level and its
     deviation from the reference (mV); empty when ST was not assessed."""

@@ -7,11 +7,12 @@ stretch), and the points on records whose conduction the beat labels state (left
 
 import numpy as np
 import pytest
+import wfdb
 
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import annotated_beats
-from pipeline.st import StSettings, analyse_st, describe_st, st_rows
+from pipeline.st import StSettings, analyse_st, describe_st, read_st_marks, st_rows
 
 FS_HZ = 360.0
 
@@ -151,12 +152,12 @@ def test_settings_are_checked():
         StSettings(slope_fraction=1.5)
 
 
-def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_moves_it(excerpt_100):
+def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_moves_it(excerpt_100, tmp_path):
     """End to end: the product's own beats and classes (bundled model), the summary, the PDF line, the tables."""
     from dataclasses import replace
 
     from app.analysis import analyse_record, relabel_beats, st_template
-    from app.outputs import st_episode_table_csv, st_table_csv
+    from app.outputs import annotation_file_bytes, st_episode_table_csv, st_table_csv
     from app.report import summary_lines
     from models.bundled import load_default_model
 
@@ -168,12 +169,21 @@ def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_m
     st = analysis.summary.st
     assert [(e.lead_name, e.kind) for e in st.episodes] == [("V5", "depression")]
     assert st.episodes[0].deviation_mv == pytest.approx(-0.25, abs=0.04)
-    line = next(text for text in summary_lines(analysis) if text.startswith("ST segment"))
-    assert "1 depression episode (largest -0.2" in line and "in V5" in line and "no elevation episode" in line
+    text = " ".join(" ".join(summary_lines(analysis)).split())  # the ST line is wrapped on the page
+    assert "ST segment (J+80 ms, change from the record's own level; 0.1 mV for 1 min): 1 depression episode " \
+           "(largest -0.2" in text and "mV in V5, 2.0 min); no elevation episode" in text
     assert st_table_csv(analysis).decode().splitlines()[0] == (
         "start_s,end_s,heart_rate_bpm,st_MLII_mv,deviation_MLII_mv,st_V5_mv,deviation_V5_mv")
     assert len(st_episode_table_csv(analysis).decode().splitlines()) == 2
     assert st_template(analysis).shape[1] == 2
+    # the annotation file carries the episode as ST change annotations that wfdb reads back
+    (tmp_path / "100.ecg").write_bytes(annotation_file_bytes(analysis))
+    saved = wfdb.rdann(str(tmp_path / "100"), "ecg")
+    episode = st.episodes[0]
+    assert read_st_marks(saved.sample, saved.symbol, saved.aux_note, saved.fs) == [
+        (1, "depression", pytest.approx(episode.start_s, abs=0.01), pytest.approx(episode.stop_s, abs=0.01),
+         pytest.approx(episode.deviation_mv, abs=0.001))]
+    assert sum(symbol == "s" for symbol in saved.symbol) == 3
     # every beat relabelled V by a reader: no normal beat is left to measure
     relabelled = relabel_beats(analysis, {k: "V" for k in range(len(analysis.predictions))})
     assert not relabelled.summary.st.assessed and "too few readable normal beats" in relabelled.summary.st.note
