@@ -36,7 +36,7 @@ from pipeline.region_eval import (annotated_beats, find_record_regions, flag_rec
                                   summarize_labelled_record)
 from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
 from pipeline.scoring import match_beats
-from pipeline.st import dominant_template
+from pipeline.st import dominant_template, episode_beats
 from pipeline.summary import RecordSummary, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 
@@ -339,6 +339,14 @@ def st_template(analysis: RecordAnalysis) -> np.ndarray | None:
     spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
     return dominant_template(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
                              analysis.classes, spans, unreadable)
+
+
+def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.ndarray] | None:
+    """The dominant beat and the beat at an ST episode's largest change, on its lead
+    (:func:`pipeline.st.episode_beats`)."""
+    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    return episode_beats(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
+                         analysis.classes, analysis.summary.st, episode, spans, unreadable)
 
 
 def region_rows(analysis: RecordAnalysis) -> list[dict]:

@@ -1,8 +1,9 @@
 """The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
 families and ECG strips of the most important events. Page 2, the heart-rate trend and the strips a Holter report
 keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event.
-Page 3, when the patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips
-of the first entries.
+Then, when the record has ST episodes (:mod:`pipeline.st`), an ST page: each lead's ST trend and the beats of the
+largest episodes against the dominant beat. Last, when the patient kept a diary: each entry with the rhythm at that
+time (:mod:`pipeline.diary`) and strips of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -21,14 +22,14 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis, diary_findings, family_rows
+from app.analysis import RecordAnalysis, diary_findings, family_rows, st_episode_beats
 from app.event_settings import describe_thresholds
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
-from pipeline.st import describe_st
+from pipeline.st import StSettings, describe_method, describe_st
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -49,6 +50,8 @@ CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
 SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
 """Width at which a long summary line (the ST segment's) is wrapped."""
+MAX_ST_EPISODE_PLOTS = 4
+"""ST episodes whose beats the ST page shows (the largest changes first)."""
 MAX_CONCLUSION_LINES = 8
 TEXT_BLOCK_RATIO, TEXT_LINE_RATIO = 0.3, 0.16
 """Height of a text block in a page's grid (rows of 1.0 hold a strip): its title, then so much per line."""
@@ -278,6 +281,8 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         pages.savefig(draw_first_page(analysis, first))
         if more:
             pages.savefig(draw_strip_page(analysis, more))
+        if analysis.summary.st.episodes:
+            pages.savefig(draw_st_page(analysis))
         if analysis.diary:
             pages.savefig(draw_diary_page(analysis))
     return buffer.getvalue()
@@ -415,3 +420,72 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
     ax.set_title(f"Heart rate: mean of each {window_s / 60:g} minutes"
                  + ("; atrial fibrillation shaded" if any(r.kind == "atrial_fibrillation" for r in analysis.regions)
                     else ""), fontsize=8, loc="left")
+
+
+def draw_st_page(analysis: RecordAnalysis) -> Figure:
+    """The ST page, when the record has ST episodes: each lead's ST change from its own level over the record (the
+    episodes shaded, the 0.1 mV limits dotted), then the beats of the largest episodes: the record's dominant beat
+    and the median beat at the episode's largest change, on its lead, both from their isoelectric level."""
+    st_summary = analysis.summary.st
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    leads = [k for k, level in enumerate(st_summary.reference_mv) if math.isfinite(level)]
+    episodes = sorted(st_summary.episodes, key=lambda e: -abs(e.deviation_mv))[:MAX_ST_EPISODE_PLOTS]
+    ratios = [1.0] * len(leads) + [1.6] * math.ceil(len(episodes) / 2)
+    grid = figure.add_gridspec(len(ratios), 2, height_ratios=ratios, left=0.08, right=0.97, top=0.82, bottom=0.05,
+                               hspace=0.75, wspace=0.2)
+    figure.suptitle(f"Record {analysis.record.name}: ST segment", fontsize=11, fontweight="bold", x=0.08, ha="left")
+    figure.text(0.08, 0.925, textwrap.fill(f"{describe_st(st_summary)}. {describe_method()}", SUMMARY_LINE_CHARS + 10),
+                fontsize=7, va="top")
+    for row, lead in enumerate(leads):
+        draw_st_trend(figure.add_subplot(grid[row, :]), analysis, lead)
+    for k, episode in enumerate(episodes):
+        draw_st_beats(figure.add_subplot(grid[len(leads) + k // 2, k % 2]), analysis, episode)
+    return figure
+
+
+def draw_st_trend(ax, analysis: RecordAnalysis, lead: int) -> None:
+    """One lead's ST change from the record's own level per window, its episodes shaded."""
+    st_summary, duration_s = analysis.summary.st, analysis.summary.duration_s
+    deviations = st_summary.deviations_mv(lead)
+    hours = np.arange(len(deviations) + 1) * st_summary.window_s / 3600.0
+    ax.stairs(deviations, hours, color="black", linewidth=0.8, baseline=None)
+    for limit in (-st_summary.threshold_mv, st_summary.threshold_mv):
+        ax.axhline(limit, color="#888888", linestyle=":", linewidth=0.7)
+    for episode in st_summary.episodes:
+        if episode.lead == lead:
+            ax.axvspan(episode.start_s / 3600, episode.stop_s / 3600, linewidth=0, alpha=0.2,
+                       color="#d62728" if episode.kind == "depression" else "#1f77b4")
+    ax.set_xlim(0, duration_s / 3600.0)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([format_clock(t * 3600.0) for t in ticks])
+    ax.set_xlim(0, duration_s / 3600.0)
+    ax.set_ylabel("mV", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.grid(True, color="#dddddd", linewidth=0.4)
+    ax.set_title(f"{st_summary.lead_names[lead]}: ST change from the record's level "
+                 f"({st_summary.reference_mv[lead]:+.2f} mV), each {st_summary.window_s:g} s", fontsize=8, loc="left")
+
+
+def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
+    """An episode's lead: the dominant beat (grey) and the beat at its largest change (red), the ST point marked."""
+    st_summary, fs = analysis.summary.st, analysis.record.fs_hz
+    beats = st_episode_beats(analysis, episode)
+    start = analysis.record.start_time
+    ax.set_title(f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
+                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm"
+                 f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
+    if beats is not None:
+        reference, at_peak = beats
+        offsets_ms = (np.arange(len(reference)) - int(StSettings().template_before_s * fs)) * 1000.0 / fs
+        ax.plot(offsets_ms, reference, color="#888888", linewidth=0.9, label="record's dominant beat")
+        ax.plot(offsets_ms, at_peak, color="#d62728", linewidth=0.9, label="at the largest change")
+        ax.axvline(st_summary.fiducials.j_ms + StSettings().st_offset_ms, color="#555555", linestyle="--",
+                   linewidth=0.6)
+        ax.axhline(0.0, color="#bbbbbb", linewidth=0.5)
+        ax.legend(fontsize=5.5, loc="upper right", frameon=False)
+    ax.set_xlabel("ms from the R wave", fontsize=6.5)
+    ax.set_ylabel("mV", fontsize=7)
+    ax.tick_params(labelsize=6)
+    ax.grid(True, color="#eeeeee", linewidth=0.4)

@@ -310,14 +310,41 @@ def overlaps(starts: np.ndarray, stops: np.ndarray, intervals: np.ndarray) -> np
     return result
 
 
-def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, settings: StSettings) -> np.ndarray:
-    """The dominant beat (time, leads): median of up to ``template_beats`` of ``beats`` spread over the record,
-    from ``template_before_s`` before to ``template_after_s`` after the R wave, each segment less its median."""
+def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, settings: StSettings,
+                   iso_ms: float | None = None) -> np.ndarray:
+    """The median beat (time, leads) of up to ``template_beats`` of ``beats`` spread over the record, from
+    ``template_before_s`` before to ``template_after_s`` after the R wave, each segment less its median, or less its
+    isoelectric level (the mean over ``level_width_ms`` around ``iso_ms`` from the R wave) when ``iso_ms`` is given,
+    so that its ST level reads off the amplitude axis."""
     chosen = beats[np.unique(np.linspace(0, len(beats) - 1, min(len(beats), settings.template_beats)).astype(int))]
-    offsets = np.arange(-int(settings.template_before_s * fs_hz), int(settings.template_after_s * fs_hz) + 1)
+    before = int(settings.template_before_s * fs_hz)
+    offsets = np.arange(-before, int(settings.template_after_s * fs_hz) + 1)
     segments = np.asarray(signal_mv[chosen[:, None] + offsets[None, :]], np.float64)  # beats, time, leads
-    segments -= np.median(segments, axis=1, keepdims=True)
+    if iso_ms is None:
+        segments -= np.median(segments, axis=1, keepdims=True)
+    else:
+        half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+        centre = before + int(round(iso_ms / 1000 * fs_hz))
+        segments -= segments[:, centre - half:centre + half + 1].mean(axis=1, keepdims=True)
     return np.median(segments, axis=0)
+
+
+def episode_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                  summary: StSummary, episode: StEpisode, quality_spans=(), unreadable=(),
+                  settings: StSettings = StSettings()) -> tuple[np.ndarray, np.ndarray] | None:
+    """The episode's lead as the record's dominant beat and as the median beat of the episode's largest change
+    (its window), both less their isoelectric level (:func:`build_template`): the comparison a reader checks.
+    None without measured beats in that window."""
+    beats = np.asarray(beat_samples, np.int64)
+    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+                                     unreadable, settings)[:, episode.lead]
+    window = (beats // (summary.window_s * fs_hz)).astype(np.int64)
+    at_peak = measured & (window == int(episode.peak_s // summary.window_s))
+    if not at_peak.any():
+        return None
+    lead = np.asarray(signal_mv)[:, episode.lead:episode.lead + 1]
+    return tuple(build_template(lead, fs_hz, beats[chosen], settings, summary.fiducials.iso_ms)[:, 0]
+                 for chosen in (measured, at_peak))
 
 
 def find_fiducials(template: np.ndarray, fs_hz: float, settings: StSettings) -> StFiducials | None:
@@ -496,6 +523,16 @@ def st_rows(summary: StSummary) -> list[dict]:
             row[f"deviation_{name}_mv"] = none_if_nan(level - summary.reference_mv[k], 3)
         rows.append(row)
     return rows
+
+
+def describe_method(settings: StSettings = StSettings()) -> str:
+    """The measurement and the episode rule in a sentence, for the dashboard and the report."""
+    return (f"ST level at J+{settings.st_offset_ms:g} ms (J+{settings.fast_st_offset_ms:g} ms above "
+            f"{settings.fast_rate_bpm:g} bpm) against a spline through the isoelectric points, median of the normal "
+            f"beats of each {settings.window_s:g} s; an episode is a change from the record's own level of "
+            f"{settings.threshold_mv:g} mV or more for {settings.min_duration_s / 60:g} min or longer. A measurement "
+            "for review, not a diagnosis of ischaemia: posture, axis shifts, conduction changes and the heart rate "
+            "move the ST segment too.")
 
 
 def describe_st(summary: StSummary) -> str:

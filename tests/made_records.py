@@ -1,4 +1,5 @@
-"""Records made from the bundled excerpts in layouts the excerpts do not have: 12 leads, multi-segment."""
+"""Records made from the bundled excerpts in layouts the excerpts do not have (12 leads, multi-segment), or with a known
+change added (an ST shift)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,29 @@ def write_multi_segment(folder: Path, excerpt, gap_s: float = 10.0) -> Path:
     (folder / "ms.hea").write_text(f"ms/4 {len(excerpt.lead_names)} {fs_hz:g} {2 * n + gap}\nms_layout 0\n"
                                    f"ms_1 {n}\n~ {gap}\nms_2 {n}\n")
     return folder / "ms"
+
+
+def add_st_change(signal_mv, samples, classes, fs_hz, lead, start_s, stop_s, change_mv, j_ms):
+    """A copy of the signal with ``change_mv`` added from 20 ms after the J point to 280 ms after it, with 20-ms
+    ramps, in every N beat between ``start_s`` and ``stop_s``: an ST shift that leaves the QRS complex alone."""
+    changed = np.array(signal_mv, np.float64, copy=True)
+    ramp = int(0.02 * fs_hz)
+    shape = np.concatenate([np.linspace(0, 1, ramp), np.ones(int(0.22 * fs_hz)), np.linspace(1, 0, ramp)])
+    first = int(round((j_ms / 1000 + 0.0) * fs_hz))
+    for sample, label in zip(samples, classes):
+        if label == "N" and start_s * fs_hz <= sample < stop_s * fs_hz and sample + first + len(shape) < len(changed):
+            changed[sample + first:sample + first + len(shape), lead] += change_mv * shape
+    return changed
+
+
+def write_st_depression_record(excerpts_dir: Path, out_dir: Path, name: str = "st100") -> Path:
+    """Excerpt 100 with a 0.25 mV ST depression in V5 (its second lead) from 1:00 to 3:00, as a WFDB record with the
+    excerpt's reference annotations; the J point is taken 25 ms after the R wave."""
+    from pipeline.region_eval import annotated_beats
+
+    record = read_record(excerpts_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    changed = add_st_change(record.signal_mv, samples, classes, record.fs_hz, 1, 60, 180, -0.25, 25.0)
+    write_record(out_dir, name, changed, record.fs_hz, record.lead_names)
+    (out_dir / f"{name}.atr").write_bytes((excerpts_dir / "100.atr").read_bytes())
+    return out_dir / name

@@ -262,6 +262,25 @@ def test_st_analysis_is_shown_with_its_trend_or_why_it_was_not_assessed(analyses
     assert any(note in md.value for md in at.markdown)
 
 
+def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone_to(excerpts_dir, tmp_path):
+    from tests.made_records import write_st_depression_record
+
+    write_st_depression_record(excerpts_dir, tmp_path, name="st100")  # 0.25 mV depression in V5 from 1:00 to 3:00
+    at = upload(start_app(), files_of(tmp_path, "st100"))
+    assert not at.exception and not at.error
+    assert any(md.value.startswith("**ST segment**: 1 depression episode (largest -0.2") for md in at.markdown)
+    episodes = frame_with(at, "largest change (mV)")
+    assert list(episodes["lead"]) == ["V5"] and list(episodes["QRS changed too"]) == ["no"]
+    assert at.selectbox(key="st_episode").value == 0
+    assert any("record's dominant beat" in chart.proto.spec for chart in at.get("plotly_chart"))
+    label = next(option for option in at.selectbox(key="event_choice").options if " ST depression in V5" in option)
+    peak_s = sum(int(part) * 60 ** k for k, part in enumerate(reversed(label.split()[0].split(":"))))
+    at.selectbox(key="event_choice").select(tables.ST_CHOICE).run()
+    assert not at.exception
+    window_s = at.session_state["window_s"]
+    assert at.session_state["window_start_s"] == pytest.approx(peak_s - window_s / 2, abs=1.0)
+
+
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     at = start_app()
     at.selectbox(key="sample_record").set_value("208").run()  # frequent PVCs: under 4 minutes of NN intervals

@@ -5,6 +5,8 @@ to their normal beats (a depression of a given size between the J point and the 
 stretch), and the points on records whose conduction the beat labels state (left bundle branch block).
 """
 
+import re
+
 import numpy as np
 import pytest
 import wfdb
@@ -13,6 +15,7 @@ from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import annotated_beats
 from pipeline.st import StSettings, analyse_st, describe_st, read_st_marks, st_rows
+from tests.made_records import add_st_change
 
 FS_HZ = 360.0
 
@@ -22,19 +25,6 @@ def read_beats(path):
     record = read_record(path, annotator="atr")
     samples, classes = annotated_beats(record.annotations)
     return record, samples, classes
-
-
-def add_st_change(signal_mv, samples, classes, fs_hz, lead, start_s, stop_s, change_mv, j_ms):
-    """A copy of the signal with ``change_mv`` added from 20 ms after the J point to 280 ms after it, with 20-ms
-    ramps, in every N beat between ``start_s`` and ``stop_s``: an ST shift that leaves the QRS complex alone."""
-    changed = np.array(signal_mv, np.float64, copy=True)
-    ramp = int(0.02 * fs_hz)
-    shape = np.concatenate([np.linspace(0, 1, ramp), np.ones(int(0.22 * fs_hz)), np.linspace(1, 0, ramp)])
-    first = int(round((j_ms / 1000 + 0.0) * fs_hz))
-    for sample, label in zip(samples, classes):
-        if label == "N" and start_s * fs_hz <= sample < stop_s * fs_hz and sample + first + len(shape) < len(changed):
-            changed[sample + first:sample + first + len(shape), lead] += change_mv * shape
-    return changed
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +146,9 @@ def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_m
     """End to end: the product's own beats and classes (bundled model), the summary, the PDF line, the tables."""
     from dataclasses import replace
 
-    from app.analysis import analyse_record, relabel_beats, st_template
+    from app.analysis import analyse_record, relabel_beats, st_episode_beats, st_template
     from app.outputs import annotation_file_bytes, st_episode_table_csv, st_table_csv
-    from app.report import summary_lines
+    from app.report import render_pdf_report, summary_lines
     from models.bundled import load_default_model
 
     record, samples, classes = excerpt_100
@@ -176,6 +166,13 @@ def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_m
         "start_s,end_s,heart_rate_bpm,st_MLII_mv,deviation_MLII_mv,st_V5_mv,deviation_V5_mv")
     assert len(st_episode_table_csv(analysis).decode().splitlines()) == 2
     assert st_template(analysis).shape[1] == 2
+    # the report gets an ST page: the trend of each lead and the episode's beat against the dominant one
+    reference, at_peak = st_episode_beats(analysis, st.episodes[0])
+    st_point = int((0.3 + (st.fiducials.j_ms + 80) / 1000) * record.fs_hz)
+    assert at_peak[st_point] - reference[st_point] == pytest.approx(-0.25, abs=0.05)
+    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
+    without = replace(analysis, summary=replace(analysis.summary, st=replace(st, episodes=())))
+    assert len(pages.findall(render_pdf_report(analysis))) == len(pages.findall(render_pdf_report(without))) + 1
     # the annotation file carries the episode as ST change annotations that wfdb reads back
     (tmp_path / "100.ecg").write_bytes(annotation_file_bytes(analysis))
     saved = wfdb.rdann(str(tmp_path / "100"), "ecg")

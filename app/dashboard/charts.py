@@ -459,3 +459,22 @@ def st_template_figure(template: np.ndarray, fs_hz: float, lead_names: tuple[str
     figure.update_yaxes(title_text="mV")
     figure.update_layout(height=280, margin={**_CHART_MARGIN, "t": 40}, legend={"orientation": "h", "y": -0.3})
     return figure
+
+
+def st_beats_figure(reference: np.ndarray, at_peak: np.ndarray, fs_hz: float, episode, fiducials, before_s: float,
+                    st_offset_ms: float) -> go.Figure:
+    """An ST episode's lead: the record's dominant beat and the median beat at the episode's largest change, both
+    from their isoelectric level (:func:`pipeline.st.episode_beats`), the J point and the ST point marked."""
+    offsets_ms = (np.arange(len(reference)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=offsets_ms, y=reference, mode="lines", name="record's dominant beat",
+                                line={"color": "#7f7f7f"}, hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
+    figure.add_trace(go.Scatter(x=offsets_ms, y=at_peak, mode="lines", name=f"at {format_hms(episode.peak_s)}",
+                                line={"color": "#d62728"}, hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
+    for label, at_ms in (("J", fiducials.j_ms), (f"J+{st_offset_ms:g}", fiducials.j_ms + st_offset_ms)):
+        figure.add_vline(x=at_ms, line={"dash": "dash", "color": "#555555", "width": 1}, annotation_text=label,
+                         annotation_position="top", annotation_font_size=10)
+    figure.update_xaxes(title_text="Time from the R wave (ms)")
+    figure.update_yaxes(title_text=f"{episode.lead_name} (mV)")
+    figure.update_layout(height=280, margin={**_CHART_MARGIN, "t": 40}, legend={"orientation": "h", "y": -0.3})
+    return figure

@@ -159,6 +159,34 @@ def extreme_window_start(summary: RecordSummary, choice: int, window_s: float, d
     return round(clamp_window(start_s, window_s, duration_s)[0], 2)
 
 
+ST_CHOICE = -10
+"""Event-picker choice of the first ST episode; episode k is ``ST_CHOICE - k``, :data:`MAX_ST_CHOICES` at most (they
+stay above :data:`DIARY_CHOICE`)."""
+MAX_ST_CHOICES = 80
+
+
+def list_st_choices(st) -> list[int]:
+    """Event-picker choices of the ST episodes (:class:`pipeline.st.StSummary`), in time order."""
+    return [ST_CHOICE - k for k in range(min(len(st.episodes), MAX_ST_CHOICES))]
+
+
+def is_st_choice(choice: int) -> bool:
+    return ST_CHOICE - MAX_ST_CHOICES < choice <= ST_CHOICE
+
+
+def st_label(st, choice: int) -> str:
+    """One line for the event picker, e.g. ``"00:02:07 ST depression in V5, -0.25 mV (2.0 min)"`` (at the largest
+    change)."""
+    e = st.episodes[ST_CHOICE - choice]
+    return (f"{format_hms(e.peak_s)} ST {e.kind} in {e.lead_name}, {e.deviation_mv:+.2f} mV "
+            f"({e.duration_s / 60:.1f} min)")
+
+
+def st_window_start(episode, window_s: float, duration_s: float) -> float:
+    """Start of a detail window with an ST episode's largest change in its middle."""
+    return round(clamp_window(episode.peak_s - 0.5 * window_s, window_s, duration_s)[0], 2)
+
+
 DIARY_CHOICE = -100
 """Event-picker choice of the first diary entry; entry k is ``DIARY_CHOICE - k`` (below every other choice)."""
 

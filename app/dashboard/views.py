@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import add_conclusion, add_diary, diary_findings, family_rows, st_template
+from app.analysis import add_conclusion, add_diary, diary_findings, family_rows, st_episode_beats, st_template
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
@@ -27,7 +27,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
-from pipeline.st import StSettings, describe_st
+from pipeline.st import StSettings, describe_method, describe_st
 from pipeline.types import STATED_PACEMAKER
 
 logger = logging.getLogger(__name__)
@@ -333,18 +333,20 @@ def render_st(analysis) -> None:
                     key="st_trend")
     if summary.episodes:
         st.dataframe(tables.st_episode_table(summary), hide_index=True, key="st_episodes")
+        chosen = st.selectbox("ST episode to compare with the dominant beat", range(len(summary.episodes)),
+                              key="st_episode", format_func=lambda k: tables.st_label(summary, tables.ST_CHOICE - k))
+        beats = st_episode_beats(analysis, summary.episodes[chosen])
+        if beats is not None:
+            st.plotly_chart(charts.st_beats_figure(*beats, analysis.record.fs_hz, summary.episodes[chosen],
+                                                   summary.fiducials, settings.template_before_s,
+                                                   settings.st_offset_ms), config=CHART_CONFIG, key="st_beats")
     template = st_template(analysis)
     if template is not None:
         with st.expander("Measurement points on the dominant beat"):
             st.plotly_chart(charts.st_template_figure(template, analysis.record.fs_hz, summary.lead_names,
                                                       summary.fiducials, settings.template_before_s,
                                                       settings.st_offset_ms), config=CHART_CONFIG, key="st_points")
-    st.caption(f"ST level at J+{settings.st_offset_ms:g} ms (J+{settings.fast_st_offset_ms:g} ms above "
-               f"{settings.fast_rate_bpm:g} bpm) against a spline through the isoelectric points, median of the normal "
-               f"beats of each {summary.window_s:g} s, shown as the change from the record's own level. An episode: "
-               f"{summary.threshold_mv:g} mV or more for {settings.min_duration_s / 60:g} min or longer. A measurement "
-               "for review, not a diagnosis of ischaemia: posture, axis shifts, conduction changes and the heart rate "
-               "move the ST segment too.")
+    st.caption(describe_method(settings))
 
 
 def render_overview(analysis) -> None:
@@ -430,14 +432,15 @@ def render_window_controls(analysis) -> tuple[float, float]:
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
     shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
     if kind == ALL_KINDS:
-        shown = tables.list_extremes(analysis.summary) + tables.list_diary_choices(analysis.diary) + shown
+        shown = (tables.list_extremes(analysis.summary) + tables.list_st_choices(analysis.summary.st)
+                 + tables.list_diary_choices(analysis.diary) + shown)
     if st.session_state.get("event_choice", NO_EVENT) not in shown:
         st.session_state["event_choice"] = NO_EVENT
     columns[1].selectbox("Go to event", [NO_EVENT, *shown], key="event_choice",
                          format_func=functools.partial(event_choice_label, analysis),
                          on_change=move_to_event, args=(analysis,),
-                         help=f"The lowest and highest heart rate, the longest RR interval and the diary's "
-                              f"entries, then at most "
+                         help=f"The lowest and highest heart rate, the longest RR interval, the ST episodes and "
+                              f"the diary's entries, then at most "
                               f"{MAX_EVENT_CHOICES} events; choose a type to narrow the list.")
     window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s")
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
@@ -451,11 +454,14 @@ def render_window_controls(analysis) -> tuple[float, float]:
 
 
 def event_choice_label(analysis, choice: int) -> str:
-    """The event picker's text for a region, an extreme (:data:`tables.EXTREMES`), a diary entry or no choice."""
+    """The event picker's text for a region, an extreme (:data:`tables.EXTREMES`), an ST episode, a diary entry or no
+    choice."""
     if choice == NO_EVENT:
         return "-"
     if choice in tables.EXTREMES:
         return tables.extreme_label(analysis.summary, choice)
+    if tables.is_st_choice(choice):
+        return tables.st_label(analysis.summary.st, choice)
     if choice <= tables.DIARY_CHOICE:
         return tables.diary_label(analysis.diary, choice)
     return tables.event_label(analysis.regions, choice, analysis.record.fs_hz)
@@ -470,6 +476,11 @@ def move_to_event(analysis) -> None:
     if index in tables.EXTREMES:
         st.session_state["window_start_s"] = tables.extreme_window_start(analysis.summary, index, window_s,
                                                                         analysis.record.duration_s)
+        st.session_state.pop("beat_choice", None)
+        return
+    if tables.is_st_choice(index):
+        episode = analysis.summary.st.episodes[tables.ST_CHOICE - index]
+        st.session_state["window_start_s"] = tables.st_window_start(episode, window_s, analysis.record.duration_s)
         st.session_state.pop("beat_choice", None)
         return
     if index <= tables.DIARY_CHOICE:
