@@ -338,7 +338,7 @@ def st_template(analysis: RecordAnalysis) -> np.ndarray | None:
     the summary's ST analysis measured); None without such beats."""
     spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
     return dominant_template(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
-                             analysis.classes, spans, unreadable)
+                             analysis.classes, spans, unreadable, analysis.region_settings.st)
 
 
 def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.ndarray] | None:
@@ -346,7 +346,7 @@ def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.
     (:func:`pipeline.st.episode_beats`)."""
     spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
     return episode_beats(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
-                         analysis.classes, analysis.summary.st, episode, spans, unreadable)
+                         analysis.classes, analysis.summary.st, episode, spans, unreadable, analysis.region_settings.st)
 
 
 def region_rows(analysis: RecordAnalysis) -> list[dict]:

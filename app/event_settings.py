@@ -2,13 +2,16 @@
 
 The file holds any of the :class:`pipeline.regions.RegionSettings` keys at its top level, and the
 ventricular flutter/fibrillation detector's (:class:`pipeline.fibrillation.FibrillationSettings`) under a
-``[fibrillation]`` table; keys left out keep their defaults (clinical sources in those classes'
-docstrings). ``ecg event-settings`` prints every key with its default, a starting point to edit::
+``[fibrillation]`` table and the ST analysis's (:class:`pipeline.st.StSettings`) under ``[st]``; keys left out keep
+their defaults (clinical sources in those classes' docstrings). ``ecg event-settings`` prints every key with its
+default, a starting point to edit::
 
     pause_s = 3.0            # report pauses over 3 s instead of 2 s
     bradycardia_bpm = 40.0
     [fibrillation]
     enabled = false          # no ventricular flutter/fibrillation detection
+    [st]
+    threshold_mv = 0.2       # ST episodes of 0.2 mV (2 mm) or more
 
 The thresholds chosen on MIT-BIH DS1 (the AF evidence, the flutter detector's) are there too, so
 that a study can vary them; changing them leaves the figures of ``REGIONS.md`` behind.
@@ -23,7 +26,7 @@ import tomllib
 from pathlib import Path
 
 from pipeline.errors import EcgInputError
-from pipeline.regions import RegionSettings, changed_settings
+from pipeline.regions import NESTED_SETTINGS, RegionSettings, changed_settings
 
 
 EVENTS_ENV = "ECG_EVENTS_FILE"
@@ -87,13 +90,14 @@ def override_event_settings(settings: RegionSettings, *, pause_s: float | None =
 def format_event_settings(settings: RegionSettings = RegionSettings()) -> str:
     """TOML text of every setting (what :func:`read_event_settings` reads back unchanged)."""
     lines = ["# Event thresholds of ecg-arrhythmia (ecg score --events FILE, ecg evaluate-regions --events FILE).",
-             "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings) and",
-             "# pipeline/fibrillation.py (FibrillationSettings).", ""]
+             "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings),",
+             "# pipeline/fibrillation.py (FibrillationSettings) and pipeline/st.py (StSettings, the ST analysis).", ""]
     values = settings.to_dict()
-    nested = values.pop("fibrillation")
+    tables = {name: values.pop(name) for name in NESTED_SETTINGS}
     lines += [f"{name} = {format_toml_value(value)}" for name, value in values.items()]
-    lines += ["", "[fibrillation]"]
-    lines += [f"{name} = {format_toml_value(value)}" for name, value in nested.items()]
+    for table, nested in tables.items():
+        lines += ["", f"[{table}]"]
+        lines += [f"{name} = {format_toml_value(value)}" for name, value in nested.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +124,8 @@ def describe_thresholds(settings: RegionSettings) -> str:
             f"bpm and tachycardia over {settings.tachycardia_bpm:g} bpm for {settings.rate_min_duration_s:g} s or "
             f"more; VT/SVT {settings.run_min_beats} or more beats over {settings.vt_rate_bpm:g}/"
             f"{settings.svt_rate_bpm:g} bpm; AF episodes of {settings.af_min_duration_s:g} s or more; "
-            f"ventricular flutter/fibrillation detection {fibrillation}.")
+            f"ventricular flutter/fibrillation detection {fibrillation}; ST episodes {settings.st.threshold_mv:g} mV "
+            f"for {settings.st.min_duration_s / 60:g} min or more.")
 
 
 NOTE_PREFIX = "event settings: "

@@ -29,7 +29,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
-from pipeline.st import StSettings, describe_method, describe_st
+from pipeline.st import describe_method, describe_st
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -105,7 +105,7 @@ def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: in
 
 def summary_lines(analysis: RecordAnalysis) -> list[str]:
     """The summary block of the report, one line each."""
-    s, record = analysis.summary, analysis.record
+    s, record, st = analysis.summary, analysis.record, analysis.region_settings.st
     start = record.start_time
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
     lines = [
@@ -126,7 +126,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}",
-        *textwrap.wrap(f"ST segment (J+80 ms, change from the record's own level; 0.1 mV for 1 min): "
+        *textwrap.wrap(f"ST segment (J+{st.st_offset_ms:g} ms, change from the record's own level; "
+                       f"{st.threshold_mv:g} mV for {st.min_duration_s / 60:g} min): "
                        f"{describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
                        SUMMARY_LINE_CHARS, subsequent_indent="  "),
         f"Model: {analysis.model_source}",
@@ -435,7 +436,7 @@ def draw_st_page(analysis: RecordAnalysis) -> Figure:
     grid = figure.add_gridspec(len(ratios), 2, height_ratios=ratios, left=0.08, right=0.97, top=0.82, bottom=0.05,
                                hspace=0.75, wspace=0.2)
     figure.suptitle(f"Record {analysis.record.name}: ST segment", fontsize=11, fontweight="bold", x=0.08, ha="left")
-    figure.text(0.08, 0.925, textwrap.fill(f"{describe_st(st_summary)}. {describe_method()}", SUMMARY_LINE_CHARS + 10),
+    figure.text(0.08, 0.925, textwrap.fill(f"{describe_st(st_summary)}. {describe_method(analysis.region_settings.st)}", SUMMARY_LINE_CHARS + 10),
                 fontsize=7, va="top")
     for row, lead in enumerate(leads):
         draw_st_trend(figure.add_subplot(grid[row, :]), analysis, lead)
@@ -470,7 +471,7 @@ def draw_st_trend(ax, analysis: RecordAnalysis, lead: int) -> None:
 
 def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
     """An episode's lead: the dominant beat (grey) and the beat at its largest change (red), the ST point marked."""
-    st_summary, fs = analysis.summary.st, analysis.record.fs_hz
+    st_summary, fs, settings = analysis.summary.st, analysis.record.fs_hz, analysis.region_settings.st
     beats = st_episode_beats(analysis, episode)
     start = analysis.record.start_time
     ax.set_title(f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
@@ -478,10 +479,10 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
                  f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
     if beats is not None:
         reference, at_peak = beats
-        offsets_ms = (np.arange(len(reference)) - int(StSettings().template_before_s * fs)) * 1000.0 / fs
+        offsets_ms = (np.arange(len(reference)) - int(settings.template_before_s * fs)) * 1000.0 / fs
         ax.plot(offsets_ms, reference, color="#888888", linewidth=0.9, label="record's dominant beat")
         ax.plot(offsets_ms, at_peak, color="#d62728", linewidth=0.9, label="at the largest change")
-        ax.axvline(st_summary.fiducials.j_ms + StSettings().st_offset_ms, color="#555555", linestyle="--",
+        ax.axvline(st_summary.fiducials.j_ms + settings.st_offset_ms, color="#555555", linestyle="--",
                    linewidth=0.6)
         ax.axhline(0.0, color="#bbbbbb", linewidth=0.5)
         ax.legend(fontsize=5.5, loc="upper right", frameon=False)

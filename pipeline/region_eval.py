@@ -501,7 +501,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker)
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
-                    pacemaker=record.pacemaker, unreadable=unreadable)
+                    pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
     notes = summary.notes + ((st.note,) if not st.assessed and summary.n_beats else ())
     return replace(summary, st=st, notes=notes)
 

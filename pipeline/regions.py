@@ -97,6 +97,7 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS
 from pipeline.rr import check_peaks
+from pipeline.st import StSettings
 from pipeline.types import QualitySpan, settings_values
 
 logger = logging.getLogger(__name__)
@@ -221,6 +222,8 @@ class RegionSettings:
         The beats inside a ventricular flutter/fibrillation stretch still make ventricular runs
         (VT), written as the rhythm there; off, they take part in no other event (chosen on DS1,
         REGIONS.md).
+    st : StSettings
+        The ST-segment analysis of the record summary: measurement points and the episode rule (:mod:`pipeline.st`).
     """
 
     pause_s: float = 2.0
@@ -247,6 +250,7 @@ class RegionSettings:
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
     fibrillation: FibrillationSettings = FibrillationSettings()
     ventricular_runs_in_fibrillation: bool = False
+    st: StSettings = StSettings()
 
     def __post_init__(self) -> None:
         unknown = set(self.unreadable_kinds) - set(QUALITY_KINDS)
@@ -273,7 +277,7 @@ class RegionSettings:
     def to_dict(self) -> dict[str, float | list[str]]:
         """Plain dict (JSON-serialisable) of the settings."""
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple)
-                else v.to_dict() if isinstance(v, FibrillationSettings) else v for f in fields(self)}
+                else v.to_dict() if f.name in NESTED_SETTINGS else v for f in fields(self)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "RegionSettings":
@@ -281,20 +285,25 @@ class RegionSettings:
         keep their defaults; unknown keys and values of the wrong kind raise ``ValueError`` naming the key
         (:func:`pipeline.types.settings_values`), as do out-of-range values."""
         values = settings_values(cls, values)
-        if "fibrillation" in values:
-            nested = values["fibrillation"]
-            if not isinstance(nested, dict):
-                raise ValueError(f"Received fibrillation={nested!r}; expected a table of detector settings.")
+        for name, (kind, what) in NESTED_SETTINGS.items():
+            if name not in values:
+                continue
+            if not isinstance(values[name], dict):
+                raise ValueError(f"Received {name}={values[name]!r}; expected a table of {what} settings.")
             try:
-                values["fibrillation"] = FibrillationSettings.from_dict(nested)
+                values[name] = kind.from_dict(values[name])
             except ValueError as error:
-                raise ValueError(f"[fibrillation] {error}") from None
+                raise ValueError(f"[{name}] {error}") from None
         return cls(**values)
 
 
+NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis")}
+"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]`` in a file)."""
+
+
 def changed_settings(values: dict) -> dict:
-    """``{key: value}`` of the :meth:`RegionSettings.to_dict` content that differs from the defaults, the flutter
-    detector's keys as ``fibrillation.KEY``.
+    """``{key: value}`` of the :meth:`RegionSettings.to_dict` content that differs from the defaults, the keys of its
+    tables as ``fibrillation.KEY`` and ``st.KEY``.
 
     >>> changed_settings({**RegionSettings().to_dict(), "pause_s": 3.0})
     {'pause_s': 3.0}

@@ -59,8 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from pipeline.regions import merge_intervals
-from pipeline.types import QualitySpan
+from pipeline.types import QualitySpan, settings_values
 
 KINDS = ("depression", "elevation")
 """Episode kinds, in the order the summary lists them."""
@@ -102,6 +101,16 @@ class StSettings:
         if bad:
             raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value "
                              f"(below 1 for {' and '.join(fractions)}).")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "StSettings":
+        """Inverse of :meth:`to_dict`, for values from a file (``[st]`` of an event settings file): unknown keys and
+        values of the wrong kind raise ``ValueError`` (:func:`pipeline.types.settings_values`); missing keys keep
+        their defaults."""
+        return cls(**settings_values(cls, values))
 
 
 @dataclass(frozen=True)
@@ -290,23 +299,26 @@ def select_measured_beats(beats: np.ndarray, classes: np.ndarray, shape: tuple[i
     n_samples, n_leads = shape
     before, after = int(settings.template_before_s * fs_hz), int(settings.template_after_s * fs_hz)
     keep = (classes == "N") & (beats - before >= 0) & (beats + after < n_samples)
-    keep &= ~overlaps(beats - before, beats + after, merge_intervals(list(unreadable)))
+    keep &= ~overlaps(beats - before, beats + after, unreadable)
     mask = np.repeat(keep[:, None], n_leads, axis=1)
     for lead in range(n_leads):
-        spans = merge_intervals([(s.start, s.stop) for s in quality_spans if s.lead == lead])
+        spans = [(s.start, s.stop) for s in quality_spans if s.lead == lead]
         mask[:, lead] &= ~overlaps(beats - before, beats + after, spans)
     return mask
 
 
-def overlaps(starts: np.ndarray, stops: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-    """Boolean per [start, stop] stretch: it overlaps one of the sorted disjoint [start, stop) ``intervals``."""
-    if len(intervals) == 0:
+def overlaps(starts: np.ndarray, stops: np.ndarray, intervals) -> np.ndarray:
+    """Boolean per [start, stop] stretch: it overlaps one of the [start, stop) ``intervals`` (any order, overlapping
+    or not)."""
+    rows = np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+    if len(rows) == 0:
         return np.zeros(len(starts), bool)
-    # the first interval ending after each start; the stretch overlaps it when that interval begins before its stop
-    index = np.searchsorted(intervals[:, 1], starts, side="right")
-    inside = index < len(intervals)
+    rows = rows[np.argsort(rows[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(rows[:, 1])  # the furthest end among the intervals begun so far
+    last = np.searchsorted(rows[:, 0], stops, side="right") - 1  # the last interval begun by each stretch's stop
     result = np.zeros(len(starts), bool)
-    result[inside] = intervals[index[inside], 0] <= stops[inside]
+    begun = last >= 0
+    result[begun] = reach[last[begun]] > starts[begun]
     return result
 
 

@@ -279,6 +279,9 @@ def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone
     assert not at.exception
     window_s = at.session_state["window_s"]
     assert at.session_state["window_start_s"] == pytest.approx(peak_s - window_s / 2, abs=1.0)
+    at.number_input(key="event_st.threshold_mv").set_value(0.3).run()  # the laboratory's stricter ST rule
+    assert not at.exception and not at.error
+    assert any(md.value == "**ST segment**: no depression episode; no elevation episode" for md in at.markdown)
 
 
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):

@@ -185,3 +185,31 @@ def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_m
     relabelled = relabel_beats(analysis, {k: "V" for k in range(len(analysis.predictions))})
     assert not relabelled.summary.st.assessed and "too few readable normal beats" in relabelled.summary.st.note
     assert any(n.startswith("ST not assessed") for n in relabelled.summary.notes)
+
+
+def test_st_thresholds_are_event_settings_kept_in_the_annotation_file(excerpts_dir, tmp_path):
+    """A laboratory's own ST rule comes from an event settings file (``[st]``), finds the episodes again and is kept
+    with the review (comment notes of NAME.ecg)."""
+    from dataclasses import replace
+
+    from app.analysis import analyse_record, change_region_settings
+    from app.event_settings import format_settings_notes, read_event_settings, read_settings_notes
+    from models.bundled import load_default_model
+    from tests.made_records import write_st_depression_record
+
+    path = write_st_depression_record(excerpts_dir, tmp_path)  # 0.25 mV in V5 from 1:00 to 3:00
+    analysis = analyse_record(read_record(path), load_default_model())
+    assert [e.kind for e in analysis.summary.st.episodes] == ["depression"]
+    (tmp_path / "events.toml").write_text("[st]\nthreshold_mv = 0.3\nst_offset_ms = 60.0\n")
+    settings = read_event_settings(tmp_path / "events.toml")
+    assert settings.st == StSettings(threshold_mv=0.3, st_offset_ms=60.0)
+    stricter = change_region_settings(analysis, settings)
+    assert stricter.summary.st.assessed and stricter.summary.st.episodes == ()
+    notes = format_settings_notes(settings)
+    assert notes == ("event settings: st.st_offset_ms = 60.0; st.threshold_mv = 0.3",)
+    assert read_settings_notes(notes) == settings
+    longer = change_region_settings(analysis, replace(settings, st=StSettings(min_duration_s=150.0)))
+    assert longer.summary.st.episodes == ()  # a 2-minute episode is under a 2.5-minute rule
+    (tmp_path / "bad.toml").write_text("[st]\nthreshold_mv = -1\n")
+    with pytest.raises(ValueError, match=r"\[st\] Received threshold_mv=-1"):
+        read_event_settings(tmp_path / "bad.toml")

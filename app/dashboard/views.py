@@ -27,7 +27,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
-from pipeline.st import StSettings, describe_method, describe_st
+from pipeline.st import describe_method, describe_st
 from pipeline.types import STATED_PACEMAKER
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,11 @@ EVENT_THRESHOLDS = (
     ("vt_rate_bpm", "Ventricular tachycardia: runs faster than (bpm)", 60.0, 250.0, 5.0,
      "100 bpm (AHA/ACC/HRS 2017); slower ventricular runs are idioventricular rhythm."),
     ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
+    ("st.threshold_mv", "ST episode: change of at least (mV)", 0.05, 0.5, 0.05,
+     "0.1 mV (1 mm) for 1 minute or more: the 1 x 1 x 1 rule of ambulatory ST analysis (ACC/AHA 1999)."),
 )
-"""Sidebar event thresholds: RegionSettings field, label, lowest, highest, step, help."""
+"""Sidebar event thresholds: RegionSettings field (``table.key`` for a key of one of its tables), label, lowest,
+highest, step, help."""
 MAX_ARTEFACTS_SHOWN = 20
 MAX_FAMILY_TEMPLATES = 12
 MAX_SUGGESTIONS = 5
@@ -189,8 +192,26 @@ def restore_saved_settings(settings: RegionSettings | None) -> None:
     if settings is None:
         return
     for name, *_ in EVENT_THRESHOLDS:
-        st.session_state[f"event_{name}"] = float(getattr(settings, name))
+        st.session_state[f"event_{name}"] = float(setting_value(settings, name))
     st.session_state["event_vf_detection"] = settings.fibrillation.enabled
+
+
+def setting_value(settings: RegionSettings, name: str):
+    """A setting by its :data:`EVENT_THRESHOLDS` name (``table.key`` inside a table such as ``st``)."""
+    table, _, key = name.rpartition(".")
+    return getattr(getattr(settings, table) if table else settings, key)
+
+
+def with_settings(settings: RegionSettings, values: dict) -> RegionSettings:
+    """``settings`` with the :data:`EVENT_THRESHOLDS` values given (``ValueError`` when they are not valid)."""
+    top = {name: value for name, value in values.items() if "." not in name}
+    tables = {}
+    for name, value in values.items():
+        if "." in name:
+            table, key = name.split(".", 1)
+            tables.setdefault(table, {})[key] = value
+    nested = {table: replace(getattr(settings, table), **keys) for table, keys in tables.items()}
+    return replace(settings, **top, **nested)
 
 
 def describe_saved_settings(review: loading.Review) -> str:
@@ -214,14 +235,13 @@ def render_event_settings() -> RegionSettings:
     with st.sidebar.expander("Event thresholds"):
         if source is not None:
             st.caption(f"Defaults from {Path(source).name}.")
-        values = {name: threshold_input(name, label, low, high, step, help_text, getattr(defaults, name))
+        values = {name: threshold_input(name, label, low, high, step, help_text, setting_value(defaults, name))
                   for name, label, low, high, step, help_text in EVENT_THRESHOLDS}
         initial = {} if "event_vf_detection" in st.session_state else {"value": defaults.fibrillation.enabled}
         detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", **initial, key="event_vf_detection",
                                      help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
         try:
-            settings = replace(defaults, **values,
-                               fibrillation=replace(defaults.fibrillation, enabled=detect_flutter))
+            settings = with_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
         except ValueError as error:
             st.warning(f"{error} The default thresholds are used.")
             settings = defaults
@@ -324,7 +344,7 @@ def render_st(analysis) -> None:
     if not summary.assessed:
         st.markdown("**ST segment**: not assessed (see the notes below).")
         return
-    settings = StSettings()
+    settings = analysis.region_settings.st
     st.markdown(f"**ST segment**: {describe_st(summary)}")
     levels = ", ".join(f"{name} {level:+.2f} mV" for name, level in zip(summary.lead_names, summary.reference_mv)
                        if np.isfinite(level))
