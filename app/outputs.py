@@ -40,7 +40,7 @@ HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "be
                   "supraventricular_runs", "pauses", "af_s")
 
 ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviation_mv", "peak_s", "heart_rate_bpm",
-                      "qrs_change", "qrs_changed")
+                      "slope_mv", "qrs_change", "qrs_changed")
 
 DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 

@@ -436,8 +436,8 @@ def draw_st_page(analysis: RecordAnalysis) -> Figure:
     grid = figure.add_gridspec(len(ratios), 2, height_ratios=ratios, left=0.08, right=0.97, top=0.82, bottom=0.05,
                                hspace=0.75, wspace=0.2)
     figure.suptitle(f"Record {analysis.record.name}: ST segment", fontsize=11, fontweight="bold", x=0.08, ha="left")
-    figure.text(0.08, 0.925, textwrap.fill(f"{describe_st(st_summary)}. {describe_method(analysis.region_settings.st)}", SUMMARY_LINE_CHARS + 10),
-                fontsize=7, va="top")
+    text = f"{describe_st(st_summary)}. {describe_method(analysis.region_settings.st)}"
+    figure.text(0.08, 0.925, textwrap.fill(text, SUMMARY_LINE_CHARS + 10), fontsize=7, va="top")
     for row, lead in enumerate(leads):
         draw_st_trend(figure.add_subplot(grid[row, :]), analysis, lead)
     for k, episode in enumerate(episodes):
@@ -475,7 +475,8 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
     beats = st_episode_beats(analysis, episode)
     start = analysis.record.start_time
     ax.set_title(f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
-                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm"
+                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm, slope "
+                 f"{format_number(episode.slope_mv, 2, ' mV')}"
                  f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
     if beats is not None:
         reference, at_peak = beats

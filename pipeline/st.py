@@ -134,7 +134,8 @@ class StFiducials:
 @dataclass(frozen=True)
 class StEpisode:
     """One episode of ST depression or elevation in one lead; ``deviation_mv`` is the largest (signed) deviation
-    from the record's reference level, at ``peak_s``, with the heart rate of that window."""
+    from the record's reference level, at ``peak_s``, with the heart rate of that window; ``qrs_change`` and
+    ``slope_mv`` describe the median beat there (:func:`measure_peak_beat`)."""
 
     lead: int
     lead_name: str
@@ -145,6 +146,7 @@ class StEpisode:
     peak_s: float
     heart_rate_bpm: float
     qrs_change: float = float("nan")
+    slope_mv: float = float("nan")
 
     @property
     def duration_s(self) -> float:
@@ -160,7 +162,7 @@ class StEpisode:
                 "stop_s": round(self.stop_s, 1), "duration_s": round(self.duration_s, 1),
                 "deviation_mv": round(self.deviation_mv, 3), "peak_s": round(self.peak_s, 1),
                 "heart_rate_bpm": none_if_nan(self.heart_rate_bpm, 0), "qrs_change": none_if_nan(self.qrs_change, 2),
-                "qrs_changed": self.qrs_changed}
+                "qrs_changed": self.qrs_changed, "slope_mv": none_if_nan(self.slope_mv, 3)}
 
 
 @dataclass(frozen=True)
@@ -274,9 +276,8 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     duration_s = signal_mv.shape[0] / fs_hz
     episodes = [e for k, (level, ref) in enumerate(zip(levels, reference)) if math.isfinite(ref)
                 for e in find_episodes(level - ref, rates, k, lead_names[k], duration_s, settings)]
-    episodes = [replace(e, qrs_change=measure_qrs_change(signal_mv, fs_hz, beats[normal[:, e.lead]],
-                                                         window[normal[:, e.lead]], e, template, fiducials,
-                                                         settings)) for e in episodes]
+    episodes = [measure_peak_beat(signal_mv, fs_hz, beats[normal[:, e.lead]], window[normal[:, e.lead]], e,
+                                  template, fiducials, rates, settings) for e in episodes]
     return StSummary(True, "", lead_names, settings.window_s, fiducials, reference,
                      tuple(tuple(float(v) for v in level) for level in levels), tuple(float(r) for r in rates),
                      tuple(sorted(episodes, key=lambda e: (e.start_s, e.lead))), settings.threshold_mv,
@@ -393,15 +394,20 @@ def find_fiducials(template: np.ndarray, fs_hz: float, settings: StSettings) -> 
     return StFiducials((iso - r_index) * to_ms, (onset - r_index) * to_ms, (j - r_index) * to_ms)
 
 
-def measure_qrs_change(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: np.ndarray,
-                       episode: StEpisode, template: np.ndarray, fiducials: StFiducials,
-                       settings: StSettings) -> float:
-    """How much the QRS complex (onset to J point, all leads, each less its mean) of the beats in an episode's
-    peak window differs from the dominant template's: the RMS of the difference over the template's RMS."""
+def measure_peak_beat(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: np.ndarray,
+                      episode: StEpisode, template: np.ndarray, fiducials: StFiducials, rates: np.ndarray,
+                      settings: StSettings) -> StEpisode:
+    """The episode with what the median beat of its peak window shows (its lead's measured beats there):
+
+    - ``qrs_change``: how much its QRS complex (onset to J point, all leads, each less its mean) differs from the
+      dominant template's, the RMS of the difference over the template's RMS;
+    - ``slope_mv``: its lead's level at the ST point less its level at J + 20 ms (both from the isoelectric level;
+      negative for a downsloping segment, the form that weighs most in ischaemia, positive for an upsloping one).
+    """
     peak = int(episode.peak_s // settings.window_s)
     inside = beats[window == peak]
     if len(inside) == 0:
-        return float("nan")
+        return episode
     r_index = int(settings.template_before_s * fs_hz)
     first, stop = (r_index + int(round(ms / 1000 * fs_hz)) for ms in (fiducials.onset_ms, fiducials.j_ms))
     reference = template[first:stop] - template[first:stop].mean(axis=0)
@@ -409,7 +415,14 @@ def measure_qrs_change(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, w
     qrs = np.median(np.asarray(signal_mv[inside[:, None] + offsets[None, :]], np.float64), axis=0)
     qrs -= qrs.mean(axis=0)
     size = float(np.sqrt(np.mean(reference ** 2)))
-    return float(np.sqrt(np.mean((qrs - reference) ** 2)) / size) if size > 0 else float("nan")
+    change = float(np.sqrt(np.mean((qrs - reference) ** 2)) / size) if size > 0 else float("nan")
+    beat = build_template(signal_mv[:, episode.lead:episode.lead + 1], fs_hz, inside, settings, fiducials.iso_ms)[:, 0]
+    half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+    fast = math.isfinite(rates[peak]) and rates[peak] > settings.fast_rate_bpm
+    levels = [beat[centre - half:centre + half + 1].mean() for centre in
+              (r_index + int(round((fiducials.j_ms + ms) / 1000 * fs_hz))
+               for ms in (20.0, settings.fast_st_offset_ms if fast else settings.st_offset_ms))]
+    return replace(episode, qrs_change=change, slope_mv=float(levels[1] - levels[0]))
 
 
 def window_heart_rates(beats: np.ndarray, normal: np.ndarray, window: np.ndarray, n_windows: int,

@@ -57,6 +57,7 @@ def test_an_added_st_shift_is_found_where_and_as_large_as_it_was_made(excerpt_10
     assert 105 <= episode.start_s <= 135 and 195 <= episode.stop_s <= 225
     assert episode.deviation_mv == pytest.approx(change_mv, abs=0.03)
     assert not episode.qrs_changed and 50 <= episode.heart_rate_bpm <= 110
+    assert abs(episode.slope_mv) < 0.05  # the added shift is flat from J+20 ms on
     assert clean.reference_mv[0] == pytest.approx(st.reference_mv[0], abs=0.02)  # the patient's usual level
 
 
@@ -133,6 +134,31 @@ def test_fast_windows_are_measured_at_j_plus_60_ms():
     assert level == pytest.approx(expected, abs=0.01)
     slow = analyse_st(signal, fs, beats, np.full(len(beats), "N"), settings=StSettings(fast_rate_bpm=200))
     assert np.nanmedian(slow.levels_mv[0]) == pytest.approx((j_ms + 80 - 60) / 1000, abs=0.01)
+
+
+def test_a_downsloping_depression_has_a_negative_slope():
+    # a synthetic beat train at 75 bpm; from 2:00 to 4:00 the ST segment falls at 2 mV/s from 40 ms after the R wave
+    fs = FS_HZ
+    rr = int(0.8 * fs)
+    n = int(360 * fs)
+    beats = np.arange(rr, n - rr, rr)
+    t = np.arange(-int(0.3 * fs), int(0.5 * fs))
+    beat = np.exp(-0.5 * (t / (0.012 * fs)) ** 2)
+    fall = -2.0 * np.clip((t - 0.04 * fs) / fs, 0.0, 0.2)  # mV, down to -0.4 mV at 240 ms
+    fall = np.where(t < 0.3 * fs, fall, 0.0)
+    signal = np.zeros((n, 1))
+    for b in beats:
+        signal[b + t, 0] += beat + (fall if 120 * fs <= b < 240 * fs else 0.0)
+    st = analyse_st(signal, fs, beats, np.full(len(beats), "N"))
+    (episode,) = st.episodes
+    j_s = st.fiducials.j_ms / 1000
+
+    def level(after_j_s: float) -> float:
+        return -2.0 * max(j_s + after_j_s - 0.04, 0.0)
+
+    assert episode.kind == "depression" and 110 <= episode.start_s <= 130 and 230 <= episode.stop_s <= 250
+    assert episode.deviation_mv == pytest.approx(level(0.08), abs=0.01)
+    assert episode.slope_mv == pytest.approx(level(0.08) - level(0.02), abs=0.01) and episode.slope_mv < -0.1
 
 
 def test_settings_are_checked():

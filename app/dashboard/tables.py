@@ -226,6 +226,7 @@ def st_episode_table(st) -> pd.DataFrame:
     return pd.DataFrame([{"lead": e.lead_name, "kind": e.kind, "start": format_hms(e.start_s),
                           "duration (min)": round(e.duration_s / 60, 1),
                           "largest change (mV)": round(e.deviation_mv, 2), "at": format_hms(e.peak_s), "heart rate there (bpm)": rounded(e.heart_rate_bpm),
+                          "slope J+20 to ST point (mV)": None if np.isnan(e.slope_mv) else round(e.slope_mv, 2),
                           "QRS changed too": "yes" if e.qrs_changed else "no"} for e in st.episodes])
 
 
