@@ -36,6 +36,7 @@ from pipeline.region_eval import (annotated_beats, find_record_regions, flag_rec
                                   summarize_labelled_record)
 from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
 from pipeline.scoring import match_beats
+from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
 from pipeline.summary import RecordSummary, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
@@ -347,6 +348,15 @@ def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.
     spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
     return episode_beats(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
                          analysis.classes, analysis.summary.st, episode, spans, unreadable, analysis.region_settings.st)
+
+
+def qt_dominant_beat(analysis: RecordAnalysis) -> tuple[np.ndarray, float] | None:
+    """The QT lead's dominant beat and its T end (:func:`pipeline.qt.dominant_t_wave`); None when QT was not
+    assessed."""
+    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    return dominant_t_wave(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
+                           analysis.classes, analysis.summary.st, analysis.summary.qt, spans, unreadable,
+                           analysis.region_settings.st, analysis.region_settings.qt)
 
 
 def region_rows(analysis: RecordAnalysis) -> list[dict]:

@@ -28,6 +28,7 @@ from app.conclusion import conclusion_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
+from pipeline.qt import qt_rows
 from pipeline.st import st_episode_marks, st_rows
 from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
@@ -41,6 +42,8 @@ HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "be
 
 ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviation_mv", "peak_s", "heart_rate_bpm",
                       "slope_mv", "qrs_change", "qrs_changed")
+
+QT_COLUMNS = ("start_s", "end_s", "rr_s", "qt_ms", "qtc_fridericia_ms", "qtc_bazett_ms")
 
 DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 
@@ -81,6 +84,12 @@ def st_table_csv(analysis: RecordAnalysis) -> bytes:
     columns = ("start_s", "end_s", "heart_rate_bpm") + tuple(
         f"{what}_{name}_mv" for name in st.lead_names for what in ("st", "deviation"))
     return rows_to_csv(st_rows(st), columns)
+
+
+def qt_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The QT measurements: one row per window (start, end, RR, QT and QTc by Fridericia and Bazett;
+    :func:`pipeline.qt.qt_rows`)."""
+    return rows_to_csv(qt_rows(analysis.summary.qt), QT_COLUMNS)
 
 
 def st_episode_table_csv(analysis: RecordAnalysis) -> bytes:

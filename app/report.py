@@ -29,6 +29,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
+from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_st
 
 A4_PORTRAIT_IN = (8.27, 11.69)
@@ -49,7 +50,7 @@ THRESHOLD_LINE_CHARS = 150
 CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
 SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
-"""Width at which a long summary line (the ST segment's) is wrapped."""
+"""Width at which the summary's lines are wrapped."""
 MAX_ST_EPISODE_PLOTS = 4
 """ST episodes whose beats the ST page shows (the largest changes first)."""
 MAX_CONCLUSION_LINES = 8
@@ -104,7 +105,8 @@ def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: in
 
 
 def summary_lines(analysis: RecordAnalysis) -> list[str]:
-    """The summary block of the report, one line each."""
+    """The summary block of the report, one line each (wrapped at :data:`SUMMARY_LINE_CHARS`, the continuation
+    indented)."""
     s, record, st = analysis.summary, analysis.record, analysis.region_settings.st
     start = record.start_time
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
@@ -126,10 +128,10 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}",
-        *textwrap.wrap(f"ST segment (J+{st.st_offset_ms:g} ms, change from the record's own level; "
-                       f"{st.threshold_mv:g} mV for {st.min_duration_s / 60:g} min): "
-                       f"{describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
-                       SUMMARY_LINE_CHARS, subsequent_indent="  "),
+        f"ST segment (J+{st.st_offset_ms:g} ms, change from the record's own level; {st.threshold_mv:g} mV for "
+        f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
+        f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
+        f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed else ''}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())
@@ -140,7 +142,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     lines += [f"Note: {note}" for note in s.notes]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
-    return lines
+    return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:
@@ -354,7 +356,9 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     conclusion = conclusion_lines(analysis)
-    ratios = ([1.5] + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
+    summary = summary_lines(analysis)
+    ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
+              + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
               + [1.3] * len(strips))
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=0.05,
                                hspace=0.6)
@@ -364,7 +368,7 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     figure.text(0.08, 0.012, textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS),
                 fontsize=6, color="#555555")
     rows = iter(range(len(ratios)))
-    draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary_lines(analysis))
+    draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary)
     if conclusion:
         draw_text_block(figure.add_subplot(grid[next(rows)]), "Reader's conclusion", conclusion)
     draw_text_block(figure.add_subplot(grid[next(rows)]), "Events", event_lines(analysis), columns=2)

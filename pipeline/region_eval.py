@@ -77,7 +77,8 @@ from pipeline.rhythm_annotations import (
     write_region_annotations,
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
-from pipeline.st import analyse_st
+from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
+from pipeline.st import StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
 
@@ -502,8 +503,22 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
                     pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
-    notes = summary.notes + ((st.note,) if not st.assessed and summary.n_beats else ())
-    return replace(summary, st=st, notes=notes)
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, unreadable,
+                    pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
+    notes = summary.notes + (repolarisation_notes(st, qt) if summary.n_beats else ())
+    return replace(summary, st=st, qt=qt, notes=notes)
+
+
+def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
+    """The summary's notes on the ST and QT analyses: what could not be assessed and why (one note when both stop
+    for the same reason), and a long QTc (:func:`pipeline.qt.long_qtc_note`)."""
+    st_reason = None if st.assessed else st.note.removeprefix("ST not assessed: ")
+    qt_reason = None if qt.assessed else qt.note.removeprefix("QT not assessed: ")
+    if st_reason is not None and st_reason == qt_reason:
+        return (f"ST and QT not assessed: {st_reason}",)
+    notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
+    long_qtc = long_qtc_note(qt)
+    return notes + ((long_qtc,) if long_qtc else ())
 
 
 def st_exclusions(regions: list[Region], spans: list, settings: RegionSettings) -> tuple[list, np.ndarray]:

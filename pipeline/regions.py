@@ -97,6 +97,7 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS
 from pipeline.rr import check_peaks
+from pipeline.qt import QtSettings
 from pipeline.st import StSettings
 from pipeline.types import QualitySpan, settings_values
 
@@ -224,6 +225,8 @@ class RegionSettings:
         REGIONS.md).
     st : StSettings
         The ST-segment analysis of the record summary: measurement points and the episode rule (:mod:`pipeline.st`).
+    qt : QtSettings
+        The QT measurement of the record summary (:mod:`pipeline.qt`).
     """
 
     pause_s: float = 2.0
@@ -251,6 +254,7 @@ class RegionSettings:
     fibrillation: FibrillationSettings = FibrillationSettings()
     ventricular_runs_in_fibrillation: bool = False
     st: StSettings = StSettings()
+    qt: QtSettings = QtSettings()
 
     def __post_init__(self) -> None:
         unknown = set(self.unreadable_kinds) - set(QUALITY_KINDS)
@@ -297,13 +301,15 @@ class RegionSettings:
         return cls(**values)
 
 
-NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis")}
-"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]`` in a file)."""
+NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis"),
+                   "qt": (QtSettings, "QT measurement")}
+"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]`` in a
+file)."""
 
 
 def changed_settings(values: dict) -> dict:
     """``{key: value}`` of the :meth:`RegionSettings.to_dict` content that differs from the defaults, the keys of its
-    tables as ``fibrillation.KEY`` and ``st.KEY``.
+    tables as ``fibrillation.KEY``, ``st.KEY`` and ``qt.KEY``.
 
     >>> changed_settings({**RegionSettings().to_dict(), "pause_s": 3.0})
     {'pause_s': 3.0}

@@ -64,6 +64,9 @@ from pipeline.types import QualitySpan, settings_values
 KINDS = ("depression", "elevation")
 """Episode kinds, in the order the summary lists them."""
 
+PACED_REASON = "pacemaker (paced beats have secondary repolarisation changes)"
+"""Why ST and QT are not assessed for a patient with a pacemaker."""
+
 QRS_CHANGE_LIMIT = 0.2
 """Above this relative difference between the QRS complex at an episode's peak and the dominant one, the QRS itself
 changed: the ST shift comes with a conduction change or an axis shift (e.g. a change of body position), which the
@@ -245,8 +248,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     signal_mv = np.asarray(signal_mv)
     lead_names = tuple(lead_names) or tuple(f"lead {k}" for k in range(signal_mv.shape[1]))
     if pacemaker is not None:
-        return not_assessed("ST not assessed: pacemaker (paced beats have secondary repolarisation changes)",
-                            lead_names, settings=settings)
+        return not_assessed(f"ST not assessed: {PACED_REASON}", lead_names, settings=settings)
     beats = np.asarray(beat_samples, np.int64)
     normal = select_measured_beats(beats, np.asarray(beat_classes), signal_mv.shape, fs_hz, quality_spans,
                                    unreadable, settings)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv, not_assessed
+from pipeline.qt import QtSummary
 from pipeline.st import StSummary
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
@@ -143,6 +144,8 @@ class RecordSummary:
     st : StSummary
         ST-segment levels and episodes (:mod:`pipeline.st`); measured from the signal, so only by
         :func:`pipeline.region_eval.summarize_labelled_record` (not assessed here).
+    qt : QtSummary
+        QT interval and QTc (:mod:`pipeline.qt`), measured with the ST analysis.
     """
 
     duration_s: float
@@ -168,6 +171,7 @@ class RecordSummary:
     longest_rr_time_s: float = float("nan")
     hourly: tuple[HourSummary, ...] = ()
     st: StSummary = StSummary(False, "ST not measured")
+    qt: QtSummary = QtSummary(False, "QT not measured")
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -416,6 +420,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "af_burden_pct": clean(summary.af_burden_pct),
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),
+        "qt": summary.qt.to_dict(),
         "notes": list(summary.notes),
         "hourly": [hour_to_dict(h) for h in summary.hourly],
     }

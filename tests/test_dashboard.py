@@ -255,11 +255,17 @@ def test_st_analysis_is_shown_with_its_trend_or_why_it_was_not_assessed(analyses
     assert analyses["100"].summary.st.assessed and analyses["100"].summary.st.episodes == ()
     assert any(md.value == "**ST segment**: no depression episode; no elevation episode" for md in at.markdown)
     assert any(chart.proto.id and "ST change (mV)" in chart.proto.spec for chart in at.get("plotly_chart"))
+    qt = analyses["100"].summary.qt
+    assert any(m.label == "QTc Fridericia" and m.value == tables.format_ms(qt.median(qt.qtc_fridericia_ms))
+               for m in at.metric)
+    assert any("QTc (ms)" in chart.proto.spec for chart in at.get("plotly_chart"))
     at.selectbox(key="sample_record").set_value("232").run()  # right bundle branch block: ST criteria do not apply
     note = analyses["232"].summary.st.note
     assert note.startswith("ST not assessed: the dominant QRS is")
     assert any(md.value.startswith("**ST segment**: not assessed") for md in at.markdown)
-    assert any(note in md.value for md in at.markdown)
+    assert any(md.value.startswith("**QT interval**: not assessed") for md in at.markdown)
+    assert not any(m.label == "QTc Fridericia" for m in at.metric)
+    assert any(note.replace("ST not", "ST and QT not") in md.value for md in at.markdown)
 
 
 def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone_to(excerpts_dir, tmp_path):
@@ -521,7 +527,7 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     notes = " ".join(m.value for m in at.markdown)
     assert "pacemaker (stated by the user): the classifier was not trained on paced beats" in notes
     assert "HRV not assessed: the patient has a pacemaker" in notes and not any(m.label == "SDNN" for m in at.metric)
-    assert "ST not assessed: pacemaker" in notes
+    assert "ST and QT not assessed: pacemaker" in notes
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.uncheck().run()
     assert "pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)

@@ -61,7 +61,8 @@ def test_every_output_is_written_and_consistent(scored):
         folder = out / name
         files = {p.name for p in folder.iterdir()}
         assert files == {f"{name}_beats.csv", f"{name}_regions.csv", f"{name}_hourly.csv", f"{name}_summary.json",
-                         f"{name}.ecg", f"{name}_report.pdf", f"{name}_st.csv", f"{name}_st_episodes.csv", MANIFEST}
+                         f"{name}.ecg", f"{name}_report.pdf", f"{name}_st.csv", f"{name}_st_episodes.csv", f"{name}_qt.csv",
+                         MANIFEST}
         beats = read_table(folder / f"{name}_beats.csv")
         summary = json.loads((folder / f"{name}_summary.json").read_text())
         assert summary["n_beats"] == len(beats) > 300
@@ -97,6 +98,10 @@ def test_every_output_is_written_and_consistent(scored):
         assert len(deviations) >= 15 and abs(np.median(deviations)) < 1e-3
         assert len(read_table(folder / f"{name}_st_episodes.csv")) == len(st["episodes"])
         assert st["points"]["qrs_ms"] < 120 and st["points"]["iso_ms"] < st["points"]["qrs_onset_ms"] < 0
+        qt, qt_rows = summary["qt"], read_table(folder / f"{name}_qt.csv")  # one row per minute
+        assert qt["assessed"] and len(qt_rows) == 5 and qt["measured_windows"] >= 3
+        measured = [float(row["qtc_fridericia_ms"]) for row in qt_rows if row["qtc_fridericia_ms"]]
+        assert qt["qtc_fridericia_ms"] == round(float(np.median(measured))) and 300 < qt["qt_ms"] < 480
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
         assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
 
@@ -146,6 +151,7 @@ def test_batch_summary_lists_each_record(scored):
         assert int(row["pauses"]) == summary["events"]["pause"]["count"]
         assert int(row["ventricular_tachycardia"]) == summary["events"]["ventricular_tachycardia"]["count"]
         assert int(row["st_episodes"]) == len(summary["st"]["episodes"])
+        assert float(row["qtc_fridericia_ms"]) == summary["qt"]["qtc_fridericia_ms"]
     assert read_table(out / BATCH_ERRORS) == []
 
 

@@ -210,7 +210,7 @@ def test_the_product_reports_an_added_st_depression_and_a_reader_s_relabelling_m
     # every beat relabelled V by a reader: no normal beat is left to measure
     relabelled = relabel_beats(analysis, {k: "V" for k in range(len(analysis.predictions))})
     assert not relabelled.summary.st.assessed and "too few readable normal beats" in relabelled.summary.st.note
-    assert any(n.startswith("ST not assessed") for n in relabelled.summary.notes)
+    assert "ST and QT not assessed: too few readable normal beats" in relabelled.summary.notes
 
 
 def test_st_thresholds_are_event_settings_kept_in_the_annotation_file(excerpts_dir, tmp_path):

@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
+from pipeline.qt import LONG_QTC_MS
 from pipeline.regions import REGION_KINDS, Region, describe_kind
 
 MAX_WINDOW_S = 60.0
@@ -477,4 +478,39 @@ def st_beats_figure(reference: np.ndarray, at_peak: np.ndarray, fs_hz: float, ep
     figure.update_xaxes(title_text="Time from the R wave (ms)")
     figure.update_yaxes(title_text=f"{episode.lead_name} (mV)")
     figure.update_layout(height=280, margin={**_CHART_MARGIN, "t": 40}, legend={"orientation": "h", "y": -0.3})
+    return figure
+
+
+def qtc_trend_figure(summary, duration_s: float) -> go.Figure:
+    """The QTc of each window (Fridericia and Bazett; :class:`pipeline.qt.QtSummary`) over the record, with the
+    Fridericia running median the longest QTc is taken from and the 500 ms line."""
+    centres_s = axis_list((np.arange(len(summary.qt_ms)) + 0.5) * summary.window_s)
+    figure = go.Figure()
+    for name, values, style in (("QTc Fridericia", summary.qtc_fridericia_ms, {"color": "#2b7bba"}),
+                                ("QTc Bazett", summary.qtc_bazett_ms, {"color": "#e67e22", "dash": "dot"}),
+                                ("Fridericia, running median", summary.qtc_trend_ms, {"color": "#222222"})):
+        figure.add_trace(go.Scatter(x=centres_s, y=values, mode="lines", name=name, line=style,
+                                    hovertemplate=HOVER_TIME + "<br>%{y:.0f} ms"))
+    figure.add_hline(y=LONG_QTC_MS, line={"dash": "dot", "color": "#d62728", "width": 1})
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+                        range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
+    figure.update_yaxes(title_text="QTc (ms)")
+    figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.35})
+    return figure
+
+
+def qt_beat_figure(beat: np.ndarray, fs_hz: float, before_s: float, onset_ms: float, t_end_ms: float,
+                   lead_name: str) -> go.Figure:
+    """The QT lead's dominant beat from its isoelectric level, with the QRS onset and the T end marked."""
+    offsets_ms = (np.arange(len(beat)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    figure = go.Figure(go.Scatter(x=offsets_ms, y=beat, mode="lines", name=lead_name, line={"color": "#222222"},
+                                  hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
+    for label, at_ms in (("QRS onset", onset_ms), ("T end", t_end_ms)):
+        if np.isfinite(at_ms):
+            figure.add_vline(x=at_ms, line={"dash": "dash", "color": "#555555", "width": 1}, annotation_text=label,
+                             annotation_position="top", annotation_font_size=10)
+    figure.add_hline(y=0.0, line={"color": "#bbbbbb", "width": 1})
+    figure.update_xaxes(title_text="Time from the R wave (ms)")
+    figure.update_yaxes(title_text=f"{lead_name} (mV)")
+    figure.update_layout(height=260, margin={**_CHART_MARGIN, "t": 40}, showlegend=False)
     return figure

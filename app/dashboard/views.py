@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import add_conclusion, add_diary, diary_findings, family_rows, st_episode_beats, st_template
+from app.analysis import (add_conclusion, add_diary, diary_findings, family_rows, qt_dominant_beat, st_episode_beats,
+                          st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
@@ -27,6 +28,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
+from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
 from pipeline.types import STATED_PACEMAKER
 
@@ -369,6 +371,34 @@ def render_st(analysis) -> None:
     st.caption(describe_method(settings))
 
 
+def render_qt(analysis) -> None:
+    """QT and QTc: the record's medians and longest QTc, the trend, and the dominant beat with the QRS onset and the
+    T end for the reader to check (one line when not assessed)."""
+    summary = analysis.summary.qt
+    if not summary.assessed:
+        st.markdown("**QT interval**: not assessed (see the notes below).")
+        return
+    settings = analysis.region_settings
+    longest, at = summary.longest_qtc()
+    st.markdown(f"**QT interval** ({summary.lead_name}, medians over {summary.measured_windows} windows of "
+                f"{summary.window_s / 60:g} min)")
+    columns = st.columns(4)
+    columns[0].metric("QT", tables.format_ms(summary.median(np.asarray(summary.qt_ms))))
+    columns[1].metric("QTc Fridericia", tables.format_ms(summary.median(summary.qtc_fridericia_ms)))
+    columns[2].metric("QTc Bazett", tables.format_ms(summary.median(summary.qtc_bazett_ms)))
+    columns[3].metric("Longest QTc (Fridericia)", tables.format_ms(longest), help=f"at {charts.format_hms(at)}; "
+                      "the running median of five windows, so that one window's T end does not make it")
+    st.plotly_chart(charts.qtc_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
+                    key="qtc_trend")
+    beat = qt_dominant_beat(analysis)
+    if beat is not None:
+        with st.expander("QRS onset and T end on the dominant beat"):
+            st.plotly_chart(charts.qt_beat_figure(beat[0], analysis.record.fs_hz, settings.st.template_before_s,
+                                                  analysis.summary.st.fiducials.onset_ms, beat[1], summary.lead_name),
+                            config=CHART_CONFIG, key="qt_beat")
+    st.caption(describe_qt_method())
+
+
 def render_overview(analysis) -> None:
     """Heart rate, beat counts, burdens, events, readable signal, AF burden and what could not be assessed."""
     summary = analysis.summary
@@ -393,6 +423,7 @@ def render_overview(analysis) -> None:
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
     render_hrv(summary.hrv)
     render_st(analysis)
+    render_qt(analysis)
     st.markdown("**Events by type**")
     events = tables.event_tally_table(summary)
     if events.empty:

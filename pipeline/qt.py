@@ -1,0 +1,312 @@
+"""QT interval and its correction for heart rate, from the median normal beats of the record.
+
+A Holter report gives the QT interval corrected for the heart rate: a long QTc (congenital long-QT syndromes, drugs,
+electrolytes) is a risk of torsade de pointes, and Holter recordings are used to follow it over day and night.
+The measurement is the usual one of automatic QT analysis on averaged beats:
+
+1. **Median beat of each** ``window_s`` (1 minute) of readable normal beats (the beats the ST analysis measures,
+   :func:`pipeline.st.select_measured_beats`, at least ``min_beats``), from ``after_s`` after the R wave, each beat
+   less its isoelectric level (:func:`pipeline.st.build_template` at the ST analysis's isoelectric point).
+2. **QRS onset**: the record's, from the ST analysis's measurement points (:class:`pipeline.st.StFiducials`).
+3. **End of the T wave** by the tangent method (Lepeschkin and Surawicz 1952): on the median beat smoothed over
+   ``smooth_ms``, the T peak is the largest deviation from the isoelectric level between J + ``t_search_from_ms``
+   and the next beat's P wave (:func:`find_t_end`); the tangent at the steepest point of its descending limb
+   crosses the isoelectric level at the T end.
+   One lead is measured, the one whose dominant T wave is the largest (at least ``min_t_mv``): the lead where the
+   end of the T wave is clearest.
+4. **QT** = T end - QRS onset; **QTc** by Fridericia (QT / RR^(1/3), RR in s, the correction drug-safety studies
+   prefer, closer to rate-independent than Bazett's) and by Bazett (QT / RR^(1/2), the one most clinicians know; it
+   over-corrects at fast rates and under-corrects at slow ones), RR the window's median interval between normal
+   beats.
+
+The record's figures are the medians over the measured windows, with the longest QTc (Fridericia, from its running
+median over five windows) and when it occurred; a note says when that QTc was 500 ms or more (the level that
+guidelines take as a high risk of torsade de pointes whatever the patient's sex; the sex-specific limits of 450-470
+ms need details the product does not read). Not assessed, with the reason: a dominant QRS the ST analysis found too
+wide (bundle branch block, ventricular rhythm), a pacemaker, T waves too small in every lead, or fewer than
+``min_windows`` measured windows.
+
+This is a measurement for a reader to check on the dominant beat (the dashboard marks its QRS onset and T end).
+The MIT-BIH Arrhythmia Database has no reference QT annotations (the QT Database has them, for excerpts of some
+of its records), so no accuracy figure is claimed here.
+
+References
+----------
+Lepeschkin E, Surawicz B, "The measurement of the Q-T interval of the electrocardiogram", Circulation 6(3):378-388,
+1952.
+Laguna P et al., "A database for evaluation of algorithms for measurement of QT and other waveform intervals in the
+ECG", Computers in Cardiology 1997:673-676.
+Rautaharju PM et al., "AHA/ACCF/HRS recommendations for the standardization and interpretation of the
+electrocardiogram, part IV: the ST segment, T and U waves, and the QT interval", Circulation 119(10):e241-e250, 2009.
+ICH E14, "The clinical evaluation of QT/QTc interval prolongation and proarrhythmic potential for non-antiarrhythmic
+drugs", 2005.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from pipeline.st import (PACED_REASON, StSettings, StSummary, build_template, none_if_nan, select_measured_beats,
+                         window_heart_rates)
+from pipeline.types import settings_values
+
+LONG_QTC_MS = 500.0
+"""A Fridericia QTc at or above this is reported in the notes (a high risk of torsade de pointes)."""
+TREND_WINDOWS = 5
+"""Windows of the running median the longest QTc is taken from (5 minutes with 1-minute windows)."""
+
+
+@dataclass(frozen=True)
+class QtSettings:
+    """Windows, the T-wave search and its limits (module docstring); times in ms or s as named."""
+
+    window_s: float = 60.0
+    min_beats: int = 10
+    after_s: float = 0.7
+    t_search_from_ms: float = 60.0
+    t_peak_max_s: float = 0.5
+    p_wave_s: float = 0.25
+    t_peak_rr_fraction: float = 0.6
+    return_fraction: float = 0.2
+    next_beat_margin_s: float = 0.1
+    smooth_ms: float = 20.0
+    min_t_mv: float = 0.08
+    min_windows: int = 3
+
+    def __post_init__(self) -> None:
+        bad = [f.name for f in fields(self) if not getattr(self, f.name) > 0]
+        if bad:
+            raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value.")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "QtSettings":
+        """Inverse of :meth:`to_dict` (``[qt]`` of an event settings file; :func:`pipeline.types.settings_values`)."""
+        return cls(**settings_values(cls, values))
+
+
+@dataclass(frozen=True)
+class QtSummary:
+    """QT and QTc per window and for the record (module docstring); ``qt_ms[i]`` is window ``i``'s
+    (``[i, i + 1) * window_s``), NaN where not measured. ``assessed`` is False when nothing could be measured, with
+    the reason in ``note``."""
+
+    assessed: bool
+    note: str = ""
+    lead_name: str = ""
+    window_s: float = QtSettings.window_s
+    qt_ms: tuple[float, ...] = ()
+    rr_s: tuple[float, ...] = ()
+
+    @property
+    def qtc_fridericia_ms(self) -> np.ndarray:
+        return np.asarray(self.qt_ms, np.float64) / np.cbrt(np.asarray(self.rr_s, np.float64))
+
+    @property
+    def qtc_bazett_ms(self) -> np.ndarray:
+        return np.asarray(self.qt_ms, np.float64) / np.sqrt(np.asarray(self.rr_s, np.float64))
+
+    @property
+    def measured_windows(self) -> int:
+        return int(np.count_nonzero(np.isfinite(self.qt_ms)))
+
+    def median(self, values: np.ndarray) -> float:
+        return float(np.nanmedian(values)) if self.measured_windows else float("nan")
+
+    @property
+    def qtc_trend_ms(self) -> np.ndarray:
+        """The Fridericia QTc as a running median over :data:`TREND_WINDOWS` windows (at least half of them
+        measured): what the longest QTc and the time over :data:`LONG_QTC_MS` are taken from, so that one window's
+        misplaced T end does not make them."""
+        values = pd.Series(self.qtc_fridericia_ms)
+        return values.rolling(TREND_WINDOWS, center=True, min_periods=(TREND_WINDOWS + 1) // 2).median().to_numpy()
+
+    def longest_qtc(self) -> tuple[float, float]:
+        """The longest QTc of :attr:`qtc_trend_ms` and the middle of its window (s); NaN when none was measured."""
+        trend = self.qtc_trend_ms
+        if not np.any(np.isfinite(trend)):
+            return float("nan"), float("nan")
+        index = int(np.nanargmax(trend))
+        return float(trend[index]), (index + 0.5) * self.window_s
+
+    def long_qtc_s(self) -> float:
+        """Time in windows whose :attr:`qtc_trend_ms` is :data:`LONG_QTC_MS` or more."""
+        return float(np.sum(np.nan_to_num(self.qtc_trend_ms) >= LONG_QTC_MS) * self.window_s)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the record's medians, the longest QTc, the lead and the windows measured (each window's
+        figures go to ``NAME_qt.csv``, :func:`qt_rows`)."""
+        longest, at = self.longest_qtc()
+        return {"assessed": self.assessed, "note": self.note or None, "lead": self.lead_name or None,
+                "window_s": self.window_s, "measured_windows": self.measured_windows,
+                "qt_ms": none_if_nan(self.median(np.asarray(self.qt_ms, np.float64)), 0),
+                "qtc_fridericia_ms": none_if_nan(self.median(self.qtc_fridericia_ms), 0),
+                "qtc_bazett_ms": none_if_nan(self.median(self.qtc_bazett_ms), 0),
+                "longest_qtc_fridericia_ms": none_if_nan(longest, 0), "longest_qtc_time_s": none_if_nan(at, 1),
+                "qtc_fridericia_500_ms_or_more_s": self.long_qtc_s() if self.assessed else None}
+
+
+def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+               st_summary: StSummary, quality_spans=(), unreadable=(), *, pacemaker: str | None = None,
+               st_settings: StSettings = StSettings(), settings: QtSettings = QtSettings()) -> QtSummary:
+    """QT and QTc of a record whose ST analysis is ``st_summary`` (its measurement points; module docstring)."""
+    if pacemaker is not None:
+        return QtSummary(False, f"QT not assessed: {PACED_REASON}")
+    fiducials = st_summary.fiducials
+    if fiducials is None or fiducials.qrs_ms > st_settings.max_qrs_ms:  # the ST analysis says why
+        reason = st_summary.note.removeprefix("ST not assessed: ") or "no measurement points"
+        return QtSummary(False, f"QT not assessed: {reason}")
+    beats = np.asarray(beat_samples, np.int64)
+    long_settings = replace(st_settings, template_after_s=settings.after_s)
+    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+                                     unreadable, long_settings)
+    if not measured.any():
+        return QtSummary(False, "QT not assessed: too few readable normal beats")
+    dominant = build_template(signal_mv, fs_hz, beats[measured.any(axis=1)], long_settings, fiducials.iso_ms)
+    lead = choose_t_lead(dominant, fs_hz, fiducials.j_ms, long_settings, settings)
+    if lead is None:
+        return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead")
+    lead_name = st_summary.lead_names[lead] if lead < len(st_summary.lead_names) else f"lead {lead}"
+    n_windows = max(1, math.ceil(np.shape(signal_mv)[0] / (settings.window_s * fs_hz)))
+    window = (beats // (settings.window_s * fs_hz)).astype(np.int64)
+    rr_s = 60.0 / window_heart_rates(beats, measured[:, lead], window, n_windows, fs_hz)
+    qt = np.full(n_windows, np.nan)
+    column = np.asarray(signal_mv)[:, lead:lead + 1]
+    for index in np.unique(window[measured[:, lead]]):
+        inside = beats[measured[:, lead] & (window == index)]
+        if len(inside) < settings.min_beats or not math.isfinite(rr_s[index]):
+            continue
+        beat = build_template(column, fs_hz, inside, long_settings, fiducials.iso_ms)[:, 0]
+        end_ms = find_t_end(beat, fs_hz, fiducials.j_ms, rr_s[index], long_settings, settings)
+        qt[index] = end_ms - fiducials.onset_ms
+    summary = QtSummary(True, "", lead_name, settings.window_s, tuple(float(v) for v in qt),
+                        tuple(float(v) for v in rr_s))
+    if summary.measured_windows < settings.min_windows:
+        return QtSummary(False, f"QT not assessed: fewer than {settings.min_windows} windows of "
+                                f"{settings.window_s:g} s with a measurable T wave", lead_name, settings.window_s)
+    return summary
+
+
+def dominant_t_wave(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                    st_summary: StSummary, qt_summary: QtSummary, quality_spans=(), unreadable=(),
+                    st_settings: StSettings = StSettings(), settings: QtSettings = QtSettings()
+                    ) -> tuple[np.ndarray, float] | None:
+    """The measured lead's dominant beat (from ``template_before_s`` before the R wave to ``after_s`` after it, less
+    its isoelectric level) and its T end in ms from the R wave at the record's median RR interval: what a reader
+    checks the measurement on. None when QT was not assessed."""
+    if not qt_summary.assessed:
+        return None
+    lead = st_summary.lead_names.index(qt_summary.lead_name)
+    long_settings = replace(st_settings, template_after_s=settings.after_s)
+    beats = np.asarray(beat_samples, np.int64)
+    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+                                     unreadable, long_settings)[:, lead]
+    beat = build_template(np.asarray(signal_mv)[:, lead:lead + 1], fs_hz, beats[measured], long_settings,
+                          st_summary.fiducials.iso_ms)[:, 0]
+    rr_s = float(np.nanmedian(qt_summary.rr_s))
+    return beat, find_t_end(beat, fs_hz, st_summary.fiducials.j_ms, rr_s, long_settings, settings)
+
+
+def choose_t_lead(template: np.ndarray, fs_hz: float, j_ms: float, st_settings: StSettings,
+                  settings: QtSettings) -> int | None:
+    """The lead whose dominant T wave (largest deviation from the isoelectric level after J +
+    ``t_search_from_ms``) is the largest, when at least ``min_t_mv``; None otherwise."""
+    r_index = int(st_settings.template_before_s * fs_hz)
+    first = r_index + int(round((j_ms + settings.t_search_from_ms) / 1000 * fs_hz))
+    if first >= len(template):
+        return None
+    sizes = np.abs(smooth(template, fs_hz, settings.smooth_ms)[first:]).max(axis=0)
+    lead = int(np.argmax(sizes))
+    return lead if sizes[lead] >= settings.min_t_mv else None
+
+
+def smooth(values: np.ndarray, fs_hz: float, width_ms: float) -> np.ndarray:
+    """Moving average over ``width_ms`` along the first axis (edges averaged over what is there)."""
+    width = max(1, int(round(width_ms / 1000 * fs_hz)))
+    kernel = np.ones(width) / width
+    flat = np.asarray(values, np.float64).reshape(len(values), -1)
+    counts = np.convolve(np.ones(len(flat)), kernel, mode="same")
+    out = np.stack([np.convolve(flat[:, k], kernel, mode="same") / counts for k in range(flat.shape[1])], axis=1)
+    return out.reshape(np.shape(values))
+
+
+def find_t_end(beat: np.ndarray, fs_hz: float, j_ms: float, rr_s: float, st_settings: StSettings,
+               settings: QtSettings) -> float:
+    """End of the T wave of one lead's median beat (isoelectric level 0), in ms from the R wave, by the tangent
+    method (module docstring); NaN when the T wave is under ``min_t_mv`` or the tangent does not end it in the
+    search window.
+
+    The T peak is looked for up to the next beat's P wave (``p_wave_s`` before the next R wave, and no later than
+    ``t_peak_max_s`` after this one), and must be a turning point inside that stretch (a largest deviation at its
+    start is the ST segment, at its end the next P wave); the steepest point lies between the peak and the return of
+    the wave to ``return_fraction`` of its height, before the next P wave; the T end is at most
+    ``next_beat_margin_s`` before the next R wave.
+    """
+    r_index = int(st_settings.template_before_s * fs_hz)
+    first = r_index + int(round((j_ms + settings.t_search_from_ms) / 1000 * fs_hz))
+    peak_limit_s = min(settings.t_peak_max_s, max(rr_s - settings.p_wave_s, settings.t_peak_rr_fraction * rr_s))
+    peak_last = min(len(beat) - 1, r_index + int(peak_limit_s * fs_hz))
+    last = min(len(beat) - 1, r_index + int(min(settings.after_s, rr_s - settings.next_beat_margin_s) * fs_hz))
+    if peak_last - first < 3 or last <= peak_last:
+        return float("nan")
+    values = smooth(beat, fs_hz, settings.smooth_ms)
+    peak = first + int(np.argmax(np.abs(values[first:peak_last + 1])))
+    height = values[peak]
+    if abs(height) < settings.min_t_mv or peak in (first, peak_last):  # at an edge: the ST segment or a P wave
+        return float("nan")
+    returned = np.flatnonzero(np.sign(height) * values[peak:last + 1] <= settings.return_fraction * abs(height))
+    steep_last = min(peak_last, peak + int(returned[0])) if len(returned) else peak_last
+    slope = np.diff(values) * fs_hz  # mV/s between samples k and k + 1
+    steepest = peak + int(np.argmin(np.sign(height) * slope[peak:max(steep_last, peak + 1)]))
+    if np.sign(height) * slope[steepest] >= 0:
+        return float("nan")
+    level = 0.5 * (values[steepest] + values[steepest + 1])
+    end = steepest + 0.5 - level / slope[steepest] * fs_hz
+    if not peak < end <= last:
+        return float("nan")
+    return float((end - r_index) * 1000.0 / fs_hz)
+
+
+def qt_rows(summary: QtSummary) -> list[dict]:
+    """One row per window for ``NAME_qt.csv``: start and end (s), RR (s), QT and both QTc (ms); empty when QT was
+    not assessed."""
+    if not summary.assessed:
+        return []
+    return [{"start_s": round(i * summary.window_s, 1), "end_s": round((i + 1) * summary.window_s, 1),
+             "rr_s": none_if_nan(rr, 3), "qt_ms": none_if_nan(qt, 0), "qtc_fridericia_ms": none_if_nan(f, 0),
+             "qtc_bazett_ms": none_if_nan(b, 0)}
+            for i, (rr, qt, f, b) in enumerate(zip(summary.rr_s, summary.qt_ms, summary.qtc_fridericia_ms,
+                                                   summary.qtc_bazett_ms))]
+
+
+def describe_qt(summary: QtSummary) -> str:
+    """One line for a report: the medians and the longest QTc, or why QT was not assessed."""
+    if not summary.assessed:
+        return summary.note
+    qt, qtc = summary.median(np.asarray(summary.qt_ms)), summary.median(summary.qtc_fridericia_ms)
+    bazett = summary.median(summary.qtc_bazett_ms)
+    return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett), medians in "
+            f"{summary.lead_name} over {summary.measured_windows} windows of {summary.window_s / 60:g} min; longest "
+            f"QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)")
+
+
+def describe_qt_method() -> str:
+    """The measurement in a sentence, for the dashboard."""
+    return ("QT from the QRS onset to the end of the T wave (tangent method) on the median normal beat of each window, "
+            "in the lead with the largest T wave; QTc by Fridericia (QT/RR^1/3) and Bazett (QT/RR^1/2). A measurement "
+            "to check on the dominant beat; not validated here against reference QT annotations.")
+
+
+def long_qtc_note(summary: QtSummary) -> str | None:
+    """The note for a Fridericia QTc of :data:`LONG_QTC_MS` or more, None when there is none."""
+    long_s = summary.long_qtc_s() if summary.assessed else 0.0
+    if not long_s:
+        return None
+    return (f"QTc (Fridericia) {LONG_QTC_MS:.0f} ms or more for {long_s / 60:.0f} min (longest "
+            f"{summary.longest_qtc()[0]:.0f} ms): check the T-wave ends on the dominant beat")

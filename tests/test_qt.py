@@ -1,0 +1,108 @@
+"""QT interval and QTc (pipeline/qt.py): the tangent method on beats of known shape, and real records.
+
+MIT-BIH has no reference QT annotations, so the accuracy is checked on synthetic beats whose T end by the tangent
+method is known in closed form (a Gaussian T wave of centre c and width s: the steepest point of its descending limb
+is at c + s, and its tangent there meets the baseline at c + 2 s), and real excerpts are checked for what can be
+known without annotations: a QT in the physiological range, and the records whose conduction rules QT out.
+"""
+
+import numpy as np
+import pytest
+
+from pipeline.qt import QtSettings, analyse_qt, describe_qt, long_qtc_note, qt_rows
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.region_eval import annotated_beats, repolarisation_notes
+from pipeline.st import analyse_st
+
+FS_HZ = 360.0
+
+
+def beat_train(rr_s: float, t_centre_s: float, t_width_s: float, t_mv: float = 0.3, minutes: float = 6.0):
+    """A one-lead record of identical beats: a narrow Gaussian QRS at each beat and a Gaussian T wave after it."""
+    rr = int(rr_s * FS_HZ)
+    n = int(minutes * 60 * FS_HZ)
+    beats = np.arange(rr, n - rr, rr)
+    t = np.arange(-int(0.3 * FS_HZ), int(0.7 * FS_HZ)) / FS_HZ
+    beat = np.exp(-0.5 * (t / 0.012) ** 2) + t_mv * np.exp(-0.5 * ((t - t_centre_s) / t_width_s) ** 2)
+    signal = np.zeros((n, 1))
+    for b in beats:
+        stop = min(n, b + len(t) - int(0.3 * FS_HZ))
+        signal[b - int(0.3 * FS_HZ):stop, 0] += beat[:stop - b + int(0.3 * FS_HZ)]
+    return signal, beats, np.full(len(beats), "N")
+
+
+def measure(signal, beats, classes, **kwargs):
+    st = analyse_st(signal, FS_HZ, beats, classes, lead_names=("II",))
+    return st, analyse_qt(signal, FS_HZ, beats, classes, st, **kwargs)
+
+
+@pytest.mark.parametrize("rr_s", [1.0, 0.75])
+def test_the_t_end_is_where_the_tangent_meets_the_baseline(rr_s):
+    signal, beats, classes = beat_train(rr_s, t_centre_s=0.28, t_width_s=0.04)
+    st, qt = measure(signal, beats, classes)
+    assert qt.assessed and qt.lead_name == "II" and qt.measured_windows == 6
+    expected_ms = (0.28 + 2 * 0.04) * 1000 - st.fiducials.onset_ms  # T end at c + 2 s after the R wave
+    assert np.nanmedian(qt.qt_ms) == pytest.approx(expected_ms, abs=6)
+    assert np.nanmedian(qt.qtc_fridericia_ms) == pytest.approx(np.nanmedian(qt.qt_ms) / rr_s ** (1 / 3), abs=1)
+    assert np.nanmedian(qt.qtc_bazett_ms) == pytest.approx(np.nanmedian(qt.qt_ms) / rr_s ** 0.5, abs=1)
+    rows = qt_rows(qt)
+    assert len(rows) == 6 and rows[0]["rr_s"] == pytest.approx(rr_s, abs=0.003)
+
+
+def test_a_long_qtc_is_noted_and_a_small_t_wave_is_not_measured():
+    signal, beats, classes = beat_train(1.0, t_centre_s=0.42, t_width_s=0.05)  # T end 520 ms: QTc over 500
+    st, qt = measure(signal, beats, classes)
+    assert qt.longest_qtc()[0] > 500 and qt.long_qtc_s() == 360.0
+    assert long_qtc_note(qt).startswith("QTc (Fridericia) 500 ms or more for 6 min (longest 5")
+    assert any(note.startswith("QTc (Fridericia) 500 ms or more") for note in repolarisation_notes(st, qt))
+    flat_t = beat_train(1.0, t_centre_s=0.28, t_width_s=0.04, t_mv=0.03)
+    _, small = measure(*flat_t)
+    assert not small.assessed and small.note == "QT not assessed: T waves under 0.08 mV in every lead"
+    assert small.to_dict()["qt_ms"] is None and qt_rows(small) == []
+
+
+def test_one_misplaced_window_does_not_make_the_longest_qtc():
+    signal, beats, classes = beat_train(1.0, t_centre_s=0.28, t_width_s=0.04, minutes=10)
+    st, qt = measure(signal, beats, classes)
+    steady = qt.longest_qtc()[0]
+    values = np.asarray(qt.qt_ms)
+    values[4] = 650.0  # one window whose T end went astray
+    from dataclasses import replace
+    astray = replace(qt, qt_ms=tuple(values))
+    assert np.nanmax(astray.qtc_fridericia_ms) == pytest.approx(650, abs=1)
+    assert astray.longest_qtc()[0] == pytest.approx(steady, abs=1) and astray.long_qtc_s() == 0
+
+
+def test_a_real_excerpt_has_a_qt_in_the_physiological_range(excerpts_dir):
+    record = read_record(excerpts_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names)
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, spans)
+    assert qt.assessed and qt.measured_windows == 5
+    assert 300 <= np.nanmin(qt.qt_ms) <= np.nanmax(qt.qt_ms) <= 450
+    assert np.nanmax(qt.qt_ms) - np.nanmin(qt.qt_ms) < 30  # a steady 5 minutes
+    assert 330 <= qt.to_dict()["qtc_fridericia_ms"] <= 460
+    assert describe_qt(qt).startswith("QT 3") and "(Fridericia)" in describe_qt(qt)
+
+
+def test_bundle_branch_block_and_pacemakers_leave_qt_unassessed(mitdb_dir, excerpts_dir):
+    record = read_record(mitdb_dir / "109", annotator="atr")  # left bundle branch block
+    samples, classes = annotated_beats(record.annotations)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st)
+    assert not qt.assessed and qt.note.startswith("QT not assessed: the dominant QRS is")
+    assert repolarisation_notes(st, qt) == (f"ST and QT not assessed: {st.note.removeprefix('ST not assessed: ')}",)
+    excerpt = read_record(excerpts_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(excerpt.annotations)
+    st = analyse_st(excerpt.signal_mv, excerpt.fs_hz, samples, classes, pacemaker="VVI")
+    qt = analyse_qt(excerpt.signal_mv, excerpt.fs_hz, samples, classes, st, pacemaker="VVI")
+    assert repolarisation_notes(st, qt) == ("ST and QT not assessed: pacemaker (paced beats have secondary "
+                                            "repolarisation changes)",)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="min_t_mv"):
+        QtSettings(min_t_mv=0)
+    assert QtSettings.from_dict({"window_s": 30}) == QtSettings(window_s=30.0)
