@@ -3,17 +3,17 @@
 A Holter report states whether the ST segment moved during the recording (ACC/AHA 1999 guidelines for ambulatory
 electrocardiography). The measurement follows the one of the European ST-T and Long-Term ST databases:
 
-1. **Fiducial points, once per record**, on the dominant template: the median of up to ``template_beats`` readable
-   N beats, each centred on its R wave with its own median removed. The template's slope, each lead normalised to
-   its steepest point, the largest over the leads and smoothed over ``slope_smooth_ms``, has its waves (local
-   maxima above ``wave_fraction`` of the steepest) within ``qrs_search_ms`` of the R wave: the QRS onset is where
-   the slope falls below ``slope_fraction`` before the first of them, the J point where it falls below it after the
-   last. The isoelectric point is the middle of the flattest ``level_width_ms`` of the PR segment, within
-   ``iso_search_ms`` before the QRS onset. The ST point is J + 80 ms, or J + 60 ms where the heart rate is above
-   120 bpm. Holter systems set these points on the dominant template and a reader checks them there; the
-   dashboard shows them on the template. On MIT-BIH (``experiments/st_points.py``) the dominant QRS of the
-   records whose beats are mostly bundle branch block beats comes out wider than ``max_qrs_ms``; the onset and the
-   J point can fall up to about 10 ms inside the complex a reader would mark (record 100).
+1. **Fiducial points, once per record**, on the dominant template: the median of up to ``template_beats`` readable N
+   beats, each centred on its R wave with its own median removed. The template's slope, each lead normalised to its
+   steepest point, the largest over the leads and smoothed over ``slope_smooth_ms``, has its waves (local maxima
+   above ``wave_fraction`` of the steepest) within ``qrs_search_ms`` of the R wave: the QRS onset is where the slope
+   falls below ``slope_fraction`` before the first of them, the J point where it falls below it after the last. The
+   isoelectric point is the middle of the flattest ``level_width_ms`` of the PR segment, within ``iso_search_ms``
+   before the QRS onset. The ST point is J + 80 ms, or J + 60 ms where the heart rate is above 120 bpm. Holter
+   systems set these points on the dominant template and a reader checks them there; the dashboard shows them on the
+   template. On MIT-BIH (``experiments/repolarisation.py``) the dominant QRS of 6 of the 8 records whose beats are
+   mostly bundle branch block beats comes out wider than ``max_qrs_ms``; the onset and the J point can fall up to
+   about 10 ms inside the complex a reader would mark (record 100).
 2. **ST level of each readable N beat** and lead: the mean over ``level_width_ms`` around its ST point minus the
    baseline there. The baseline is a cubic spline through the isoelectric levels (means over ``level_width_ms``) of
    the successive N beats (Meyer and Keiser 1977), so that baseline wander does not move the ST level, and the raw
