@@ -30,7 +30,7 @@ from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offse
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
 from pipeline.qt import describe_qt
-from pipeline.st import describe_method, describe_st
+from pipeline.st import describe_method, describe_st, template_offsets_ms
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -413,11 +413,7 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
         if math.isfinite(rate) and math.isfinite(at):
             ax.plot([(at + 30.0) / 3600.0], [rate], marker="o", markersize=3.5, color=colour, linestyle="none",
                     label=f"{label} 1-minute rate {rate:.0f} bpm")
-    ax.set_xlim(0, max(hours[-1], s.duration_s / 3600.0))
-    ticks = ax.get_xticks()
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([format_clock(t * 3600.0) for t in ticks])
-    ax.set_xlim(0, max(hours[-1], s.duration_s / 3600.0))
+    set_clock_axis(ax, max(hours[-1], s.duration_s / 3600.0))
     ax.set_ylabel("bpm", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#dddddd", linewidth=0.4)
@@ -425,6 +421,15 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
     ax.set_title(f"Heart rate: mean of each {window_s / 60:g} minutes"
                  + ("; atrial fibrillation shaded" if any(r.kind == "atrial_fibrillation" for r in analysis.regions)
                     else ""), fontsize=8, loc="left")
+
+
+def set_clock_axis(ax, end_h: float) -> None:
+    """An x axis in hours from 0 to ``end_h``, its ticks labelled as times in the record (hh:mm:ss)."""
+    ax.set_xlim(0, end_h)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([format_clock(t * 3600.0) for t in ticks])
+    ax.set_xlim(0, end_h)
 
 
 def draw_st_page(analysis: RecordAnalysis) -> Figure:
@@ -461,11 +466,7 @@ def draw_st_trend(ax, analysis: RecordAnalysis, lead: int) -> None:
         if episode.lead == lead:
             ax.axvspan(episode.start_s / 3600, episode.stop_s / 3600, linewidth=0, alpha=0.2,
                        color="#d62728" if episode.kind == "depression" else "#1f77b4")
-    ax.set_xlim(0, duration_s / 3600.0)
-    ticks = ax.get_xticks()
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([format_clock(t * 3600.0) for t in ticks])
-    ax.set_xlim(0, duration_s / 3600.0)
+    set_clock_axis(ax, duration_s / 3600.0)
     ax.set_ylabel("mV", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#dddddd", linewidth=0.4)
@@ -484,7 +485,7 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
                  f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
     if beats is not None:
         reference, at_peak = beats
-        offsets_ms = (np.arange(len(reference)) - int(settings.template_before_s * fs)) * 1000.0 / fs
+        offsets_ms = template_offsets_ms(len(reference), fs, settings.template_before_s)
         ax.plot(offsets_ms, reference, color="#888888", linewidth=0.9, label="record's dominant beat")
         ax.plot(offsets_ms, at_peak, color="#d62728", linewidth=0.9, label="at the largest change")
         ax.axvline(st_summary.fiducials.j_ms + settings.st_offset_ms, color="#555555", linestyle="--",

@@ -59,7 +59,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.clean import fill_gaps
 from pipeline.quality import ARTEFACT_KIND
-from pipeline.types import QualitySpan, settings_values
+from pipeline.types import QualitySpan, settings_to_dict, settings_values
 
 BLOCKING_KINDS = ("missing", "flat", "saturated", ARTEFACT_KIND)
 """Quality-span kinds that make a lead unusable for the VF filter in a window (``artefact``: a reader's mark,
@@ -136,10 +136,7 @@ class FibrillationSettings:
             raise ValueError(f"Received merge_gap_s={self.merge_gap_s!r}; expected a non-negative duration in s.")
 
     def to_dict(self) -> dict:
-        return {"window_s": self.window_s, "hop_s": self.hop_s, "leakage_threshold": self.leakage_threshold,
-                "band_hz": list(self.band_hz), "merge_gap_s": self.merge_gap_s,
-                "min_duration_s": self.min_duration_s, "leads": self.leads, "min_rate_bpm": self.min_rate_bpm,
-                "rate_check": self.rate_check, "enabled": self.enabled}
+        return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "FibrillationSettings":

@@ -52,7 +52,7 @@ import pandas as pd
 
 from pipeline.st import (PACED_REASON, StSettings, StSummary, build_template, none_if_nan, select_measured_beats,
                          window_heart_rates)
-from pipeline.types import settings_values
+from pipeline.types import settings_to_dict, settings_values
 
 LONG_QTC_MS = 500.0
 """A Fridericia QTc at or above this is reported in the notes (a high risk of torsade de pointes)."""
@@ -83,7 +83,7 @@ class QtSettings:
             raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value.")
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "QtSettings":
@@ -162,10 +162,8 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if fiducials is None or fiducials.qrs_ms > st_settings.max_qrs_ms:  # the ST analysis says why
         reason = st_summary.note.removeprefix("ST not assessed: ") or "no measurement points"
         return QtSummary(False, f"QT not assessed: {reason}")
-    beats = np.asarray(beat_samples, np.int64)
-    long_settings = replace(st_settings, template_after_s=settings.after_s)
-    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
-                                     unreadable, long_settings)
+    beats, measured, long_settings = select_qt_beats(signal_mv, fs_hz, beat_samples, beat_classes, quality_spans,
+                                                     unreadable, st_settings, settings)
     if not measured.any():
         return QtSummary(False, "QT not assessed: too few readable normal beats")
     dominant = build_template(signal_mv, fs_hz, beats[measured.any(axis=1)], long_settings, fiducials.iso_ms)
@@ -178,8 +176,10 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     rr_s = 60.0 / window_heart_rates(beats, measured[:, lead], window, n_windows, fs_hz)
     qt = np.full(n_windows, np.nan)
     column = np.asarray(signal_mv)[:, lead:lead + 1]
-    for index in np.unique(window[measured[:, lead]]):
-        inside = beats[measured[:, lead] & (window == index)]
+    order = np.argsort(window, kind="stable")  # beats window by window (detected beats already are)
+    lead_beats, lead_windows = beats[order][measured[order, lead]], window[order][measured[order, lead]]
+    indices, firsts = np.unique(lead_windows, return_index=True)
+    for index, inside in zip(indices, np.split(lead_beats, firsts[1:])):
         if len(inside) < settings.min_beats or not math.isfinite(rr_s[index]):
             continue
         beat = build_template(column, fs_hz, inside, long_settings, fiducials.iso_ms)[:, 0]
@@ -193,6 +193,18 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     return summary
 
 
+def select_qt_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                    quality_spans, unreadable, st_settings: StSettings, settings: QtSettings
+                    ) -> tuple[np.ndarray, np.ndarray, StSettings]:
+    """The beats, which of them are measured in each lead (:func:`pipeline.st.select_measured_beats` over the
+    longer window QT needs), and the ST settings with that window (``after_s`` after the R wave)."""
+    beats = np.asarray(beat_samples, np.int64)
+    long_settings = replace(st_settings, template_after_s=settings.after_s)
+    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+                                     unreadable, long_settings)
+    return beats, measured, long_settings
+
+
 def dominant_t_wave(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                     st_summary: StSummary, qt_summary: QtSummary, quality_spans=(), unreadable=(),
                     st_settings: StSettings = StSettings(), settings: QtSettings = QtSettings()
@@ -203,11 +215,9 @@ def dominant_t_wave(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarra
     if not qt_summary.assessed:
         return None
     lead = st_summary.lead_names.index(qt_summary.lead_name)
-    long_settings = replace(st_settings, template_after_s=settings.after_s)
-    beats = np.asarray(beat_samples, np.int64)
-    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
-                                     unreadable, long_settings)[:, lead]
-    beat = build_template(np.asarray(signal_mv)[:, lead:lead + 1], fs_hz, beats[measured], long_settings,
+    beats, measured, long_settings = select_qt_beats(signal_mv, fs_hz, beat_samples, beat_classes, quality_spans,
+                                                     unreadable, st_settings, settings)
+    beat = build_template(np.asarray(signal_mv)[:, lead:lead + 1], fs_hz, beats[measured[:, lead]], long_settings,
                           st_summary.fiducials.iso_ms)[:, 0]
     rr_s = float(np.nanmedian(qt_summary.rr_s))
     return beat, find_t_end(beat, fs_hz, st_summary.fiducials.j_ms, rr_s, long_settings, settings)

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from pipeline.types import QualitySpan, settings_values
+from pipeline.types import QualitySpan, settings_to_dict, settings_values
 
 KINDS = ("depression", "elevation")
 """Episode kinds, in the order the summary lists them."""
@@ -106,7 +106,7 @@ class StSettings:
                              f"(below 1 for {' and '.join(fractions)}).")
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return settings_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> "StSettings":
@@ -255,7 +255,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     usable = normal.any(axis=1)
     if usable.sum() < settings.min_beats:
         return not_assessed("ST not assessed: too few readable normal beats", lead_names, settings=settings)
-    template = dominant_template(signal_mv, fs_hz, beats, beat_classes, quality_spans, unreadable, settings)
+    template = build_template(signal_mv, fs_hz, beats[usable], settings)
     fiducials = find_fiducials(template, fs_hz, settings)
     if fiducials is None:
         return not_assessed("ST not assessed: no clear QRS complex in the normal beats", lead_names,
@@ -342,6 +342,12 @@ def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, setti
         centre = before + int(round(iso_ms / 1000 * fs_hz))
         segments -= segments[:, centre - half:centre + half + 1].mean(axis=1, keepdims=True)
     return np.median(segments, axis=0)
+
+
+def template_offsets_ms(length: int, fs_hz: float, before_s: float) -> np.ndarray:
+    """Time from the R wave (ms) of each sample of a template that starts ``before_s`` before it
+    (:func:`build_template`)."""
+    return (np.arange(length) - int(before_s * fs_hz)) * 1000.0 / fs_hz
 
 
 def episode_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,

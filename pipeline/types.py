@@ -264,6 +264,12 @@ class Beats:
                      self.rr_features[mask], self.rr_feature_names, self.settings)
 
 
+def settings_to_dict(settings) -> dict:
+    """A flat settings dataclass as plain values (tuples as lists), the inverse of :func:`settings_values`."""
+    return {f.name: list(v) if isinstance(v := getattr(settings, f.name), tuple) else v
+            for f in dataclasses.fields(settings)}
+
+
 def settings_values(cls, values: dict) -> dict:
     """Checked keyword arguments for the frozen settings dataclass ``cls`` from plain values (TOML, JSON).
 

@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.qt import LONG_QTC_MS
+from pipeline.st import template_offsets_ms
 from pipeline.regions import REGION_KINDS, Region, describe_kind
 
 MAX_WINDOW_S = 60.0
@@ -445,7 +446,7 @@ def st_template_figure(template: np.ndarray, fs_hz: float, lead_names: tuple[str
                        before_s: float, st_offset_ms: float) -> go.Figure:
     """The dominant beat of each lead with the ST measurement points: isoelectric point, QRS onset, J point and
     the ST point (J + ``st_offset_ms``)."""
-    offsets_ms = (np.arange(len(template)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    offsets_ms = template_offsets_ms(len(template), fs_hz, before_s)
     figure = go.Figure()
     for k, name in enumerate(lead_names):
         figure.add_trace(go.Scatter(x=offsets_ms, y=template[:, k], mode="lines", name=name,
@@ -466,7 +467,7 @@ def st_beats_figure(reference: np.ndarray, at_peak: np.ndarray, fs_hz: float, ep
                     st_offset_ms: float) -> go.Figure:
     """An ST episode's lead: the record's dominant beat and the median beat at the episode's largest change, both
     from their isoelectric level (:func:`pipeline.st.episode_beats`), the J point and the ST point marked."""
-    offsets_ms = (np.arange(len(reference)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    offsets_ms = template_offsets_ms(len(reference), fs_hz, before_s)
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=offsets_ms, y=reference, mode="lines", name="record's dominant beat",
                                 line={"color": "#7f7f7f"}, hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
@@ -502,7 +503,7 @@ def qtc_trend_figure(summary, duration_s: float) -> go.Figure:
 def qt_beat_figure(beat: np.ndarray, fs_hz: float, before_s: float, onset_ms: float, t_end_ms: float,
                    lead_name: str) -> go.Figure:
     """The QT lead's dominant beat from its isoelectric level, with the QRS onset and the T end marked."""
-    offsets_ms = (np.arange(len(beat)) - int(before_s * fs_hz)) * 1000.0 / fs_hz
+    offsets_ms = template_offsets_ms(len(beat), fs_hz, before_s)
     figure = go.Figure(go.Scatter(x=offsets_ms, y=beat, mode="lines", name=lead_name, line={"color": "#222222"},
                                   hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
     for label, at_ms in (("QRS onset", onset_ms), ("T end", t_end_ms)):

@@ -182,11 +182,6 @@ def st_label(st, choice: int) -> str:
             f"({e.duration_s / 60:.1f} min)")
 
 
-def st_window_start(episode, window_s: float, duration_s: float) -> float:
-    """Start of a detail window with an ST episode's largest change in its middle."""
-    return round(clamp_window(episode.peak_s - 0.5 * window_s, window_s, duration_s)[0], 2)
-
-
 DIARY_CHOICE = -100
 """Event-picker choice of the first diary entry; entry k is ``DIARY_CHOICE - k`` (below every other choice)."""
 
@@ -202,9 +197,9 @@ def diary_label(diary, choice: int) -> str:
     return f"{format_hms(entry.time_s)} Diary: {textwrap.shorten(entry.text, 60)}"
 
 
-def diary_window_start(entry, window_s: float, duration_s: float) -> float:
-    """Start of a detail window with a diary entry's time in its middle."""
-    return round(clamp_window(entry.time_s - 0.5 * window_s, window_s, duration_s)[0], 2)
+def centred_window_start(time_s: float, window_s: float, duration_s: float) -> float:
+    """Start of a detail window with ``time_s`` in its middle (a diary entry, an ST episode's largest change)."""
+    return round(clamp_window(time_s - 0.5 * window_s, window_s, duration_s)[0], 2)
 
 
 def diary_table(analysis: RecordAnalysis) -> pd.DataFrame:

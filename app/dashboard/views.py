@@ -531,12 +531,13 @@ def move_to_event(analysis) -> None:
         return
     if tables.is_st_choice(index):
         episode = analysis.summary.st.episodes[tables.ST_CHOICE - index]
-        st.session_state["window_start_s"] = tables.st_window_start(episode, window_s, analysis.record.duration_s)
+        st.session_state["window_start_s"] = tables.centred_window_start(episode.peak_s, window_s,
+                                                                        analysis.record.duration_s)
         st.session_state.pop("beat_choice", None)
         return
     if index <= tables.DIARY_CHOICE:
-        st.session_state["window_start_s"] = tables.diary_window_start(analysis.diary[tables.DIARY_CHOICE - index],
-                                                                      window_s, analysis.record.duration_s)
+        st.session_state["window_start_s"] = tables.centred_window_start(
+            analysis.diary[tables.DIARY_CHOICE - index].time_s, window_s, analysis.record.duration_s)
         st.session_state.pop("beat_choice", None)
         return
     region = analysis.regions[index]
