@@ -506,7 +506,28 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, unreadable,
                     pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
     notes = summary.notes + (repolarisation_notes(st, qt) if summary.n_beats else ())
-    return replace(summary, st=st, qt=qt, notes=notes)
+    hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
+                   for hour in summary.hourly)
+    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
+
+
+def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration_s: float) -> dict:
+    """One hour's ST and QTc figures for the hourly table (:class:`pipeline.summary.HourSummary`): the lowest and
+    highest ST change over the ST windows starting in the hour and the leads, the median Fridericia QTc of its QT
+    windows (NaN where none was measured)."""
+    def inside(window_s: float, n_windows: int) -> slice:
+        return slice(int(math.ceil(start_s / window_s)), min(n_windows, int(math.ceil((start_s + duration_s)
+                                                                                       / window_s))))
+
+    changes = np.empty(0)
+    if st.assessed:
+        part = inside(st.window_s, len(st.heart_rate_bpm))
+        changes = np.concatenate([st.deviations_mv(k)[part] for k in range(len(st.lead_names))])
+    qtc = qt.qtc_fridericia_ms[inside(qt.window_s, len(qt.qt_ms))] if qt.assessed else np.empty(0)
+    changes, qtc = changes[np.isfinite(changes)], qtc[np.isfinite(qtc)]
+    return {"st_lowest_mv": float(changes.min()) if len(changes) else float("nan"),
+            "st_highest_mv": float(changes.max()) if len(changes) else float("nan"),
+            "qtc_fridericia_ms": float(np.median(qtc)) if len(qtc) else float("nan")}
 
 
 def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:

@@ -92,6 +92,11 @@ class HourSummary:
         Pauses starting in the hour.
     af_s : float
         Seconds of atrial fibrillation inside the hour.
+    st_lowest_mv, st_highest_mv : float
+        The lowest and highest ST change from the record's level over the hour's ST windows and leads
+        (:mod:`pipeline.st`; NaN when ST was not measured there).
+    qtc_fridericia_ms : float
+        The median Fridericia QTc of the hour's windows (:mod:`pipeline.qt`; NaN when not measured).
     """
 
     start_s: float
@@ -106,6 +111,9 @@ class HourSummary:
     supraventricular_runs: int
     pauses: int
     af_s: float
+    st_lowest_mv: float = float("nan")
+    st_highest_mv: float = float("nan")
+    qtc_fridericia_ms: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -433,7 +441,9 @@ def hour_to_dict(hour: HourSummary) -> dict:
             "heart_rate_min_bpm": round_or_none(hour.heart_rate_min_bpm, 1),
             "heart_rate_mean_bpm": round_or_none(hour.heart_rate_mean_bpm, 1),
             "heart_rate_max_bpm": round_or_none(hour.heart_rate_max_bpm, 1), "ventricular_runs": hour.ventricular_runs,
-            "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s}
+            "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s,
+            "st_lowest_mv": round_or_none(hour.st_lowest_mv, 3), "st_highest_mv": round_or_none(hour.st_highest_mv, 3),
+            "qtc_fridericia_ms": round_or_none(hour.qtc_fridericia_ms, 0)}
 
 
 def round_or_none(value: float, digits: int) -> float | None:

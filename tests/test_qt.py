@@ -12,7 +12,7 @@ import pytest
 from pipeline.qt import QtSettings, analyse_qt, describe_qt, long_qtc_note, qt_rows
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.region_eval import annotated_beats, repolarisation_notes
+from pipeline.region_eval import annotated_beats, hourly_repolarisation, repolarisation_notes
 from pipeline.st import analyse_st
 
 FS_HZ = 360.0
@@ -106,3 +106,23 @@ def test_settings_are_checked():
     with pytest.raises(ValueError, match="min_t_mv"):
         QtSettings(min_t_mv=0)
     assert QtSettings.from_dict({"window_s": 30}) == QtSettings(window_s=30.0)
+
+
+def test_the_hourly_table_takes_each_hour_s_own_st_windows_and_qtc():
+    from pipeline.qt import QtSummary
+    from pipeline.st import StSummary
+
+    # two hours: ST windows of 15 s (a -0.2 mV change in the second hour's first window), QT windows of 60 s
+    levels = np.zeros(480)
+    levels[240] = -0.2
+    st = StSummary(True, lead_names=("II",), window_s=15.0, reference_mv=(0.05,), levels_mv=(tuple(levels + 0.05),),
+                   heart_rate_bpm=tuple(np.full(480, 60.0)))
+    qt_ms = np.r_[np.full(60, 400.0), np.full(60, 450.0)]
+    qt = QtSummary(True, lead_name="II", window_s=60.0, qt_ms=tuple(qt_ms), rr_s=tuple(np.ones(120)))
+    first, second = (hourly_repolarisation(st, qt, start, 3600.0) for start in (0.0, 3600.0))
+    assert first == {"st_lowest_mv": pytest.approx(0.0), "st_highest_mv": pytest.approx(0.0),
+                     "qtc_fridericia_ms": 400.0}
+    assert second == {"st_lowest_mv": pytest.approx(-0.2), "st_highest_mv": pytest.approx(0.0),
+                      "qtc_fridericia_ms": 450.0}
+    unmeasured = hourly_repolarisation(StSummary(False), QtSummary(False), 0.0, 3600.0)
+    assert all(np.isnan(v) for v in unmeasured.values())

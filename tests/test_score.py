@@ -102,6 +102,11 @@ def test_every_output_is_written_and_consistent(scored):
         assert qt["assessed"] and len(qt_rows) == 5 and qt["measured_windows"] >= 3
         measured = [float(row["qtc_fridericia_ms"]) for row in qt_rows if row["qtc_fridericia_ms"]]
         assert qt["qtc_fridericia_ms"] == round(float(np.median(measured))) and 300 < qt["qt_ms"] < 480
+        # the one (short) hour of the hourly table holds the whole record's ST changes and QTc
+        changes = [float(row[key]) for row in levels for key in row if key.startswith("deviation_") and row[key]]
+        assert float(hourly[0]["st_lowest_mv"]) == pytest.approx(min(changes), abs=1e-3) and min(changes) <= 0
+        assert float(hourly[0]["st_highest_mv"]) == pytest.approx(max(changes), abs=1e-3) and max(changes) >= 0
+        assert float(hourly[0]["qtc_fridericia_ms"]) == qt["qtc_fridericia_ms"]
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
         assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
 

@@ -80,18 +80,21 @@ def describe_extremes(summary: RecordSummary) -> str:
 
 
 def hourly_table(summary: RecordSummary) -> pd.DataFrame:
-    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, runs, pauses, AF."""
+    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, runs, pauses, AF, the
+    ST changes and the QTc."""
     rows = [{"hour": format_hms(h.start_s), "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
              **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
              "HR max": rounded(h.heart_rate_max_bpm), "V runs": h.ventricular_runs, "S runs": h.supraventricular_runs,
-             "pauses": h.pauses, "AF min": round(h.af_s / 60, 1)} for h in summary.hourly]
+             "pauses": h.pauses, "AF min": round(h.af_s / 60, 1), "ST lowest (mV)": rounded(h.st_lowest_mv, 2),
+             "ST highest (mV)": rounded(h.st_highest_mv, 2), "QTc F (ms)": rounded(h.qtc_fridericia_ms)}
+            for h in summary.hourly]
     return pd.DataFrame(rows)
 
 
-def rounded(value: float) -> float | None:
-    """A heart rate rounded to a whole bpm; None when unknown."""
-    return None if not np.isfinite(value) else round(value)
+def rounded(value: float, digits: int | None = None) -> float | None:
+    """A figure rounded (to a whole number by default, e.g. a heart rate in bpm); None when unknown."""
+    return None if not np.isfinite(value) else round(value, digits)
 
 
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
