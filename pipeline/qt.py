@@ -200,7 +200,7 @@ def select_qt_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarra
     longer window QT needs), and the ST settings with that window (``after_s`` after the R wave)."""
     beats = np.asarray(beat_samples, np.int64)
     long_settings = replace(st_settings, template_after_s=settings.after_s)
-    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+    measured = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans,
                                      unreadable, long_settings)
     return beats, measured, long_settings
 

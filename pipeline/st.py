@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
+from pipeline.quality import find_missing_runs
 from pipeline.types import QualitySpan, settings_to_dict, settings_values
 
 KINDS = ("depression", "elevation")
@@ -250,7 +251,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if pacemaker is not None:
         return not_assessed(f"ST not assessed: {PACED_REASON}", lead_names, settings=settings)
     beats = np.asarray(beat_samples, np.int64)
-    normal = select_measured_beats(beats, np.asarray(beat_classes), signal_mv.shape, fs_hz, quality_spans,
+    normal = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans,
                                    unreadable, settings)
     usable = normal.any(axis=1)
     if usable.sum() < settings.min_beats:
@@ -291,21 +292,24 @@ def dominant_template(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndar
     """The template the measurement points are set on (time from ``template_before_s`` before the R wave, leads;
     :func:`build_template` of the beats :func:`analyse_st` measures); None without such beats."""
     beats = np.asarray(beat_samples, np.int64)
-    usable = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+    usable = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans,
                                    unreadable, settings).any(axis=1)
     return build_template(signal_mv, fs_hz, beats[usable], settings) if usable.any() else None
 
 
-def select_measured_beats(beats: np.ndarray, classes: np.ndarray, shape: tuple[int, int], fs_hz: float,
+def select_measured_beats(beats: np.ndarray, classes: np.ndarray, signal_mv: np.ndarray, fs_hz: float,
                           quality_spans, unreadable, settings: StSettings) -> np.ndarray:
-    """Boolean (beats, leads): an N beat whose whole template window is in the record and readable in the lead."""
-    n_samples, n_leads = shape
+    """Boolean (beats, leads): an N beat whose whole template window is in the record and readable in the lead:
+    outside the ``unreadable`` stretches, the lead's ``quality_spans`` and its missing samples (NaN, whatever the
+    spans say)."""
+    n_samples, n_leads = np.shape(signal_mv)
     before, after = int(settings.template_before_s * fs_hz), int(settings.template_after_s * fs_hz)
     keep = (classes == "N") & (beats - before >= 0) & (beats + after < n_samples)
     keep &= ~overlaps(beats - before, beats + after, unreadable)
     mask = np.repeat(keep[:, None], n_leads, axis=1)
     for lead in range(n_leads):
         spans = [(s.start, s.stop) for s in quality_spans if s.lead == lead]
+        spans += [tuple(run) for run in find_missing_runs(np.asarray(signal_mv)[:, lead])]
         mask[:, lead] &= ~overlaps(beats - before, beats + after, spans)
     return mask
 
@@ -357,7 +361,7 @@ def episode_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray,
     (its window), both less their isoelectric level (:func:`build_template`): the comparison a reader checks.
     None without measured beats in that window."""
     beats = np.asarray(beat_samples, np.int64)
-    measured = select_measured_beats(beats, np.asarray(beat_classes), np.shape(signal_mv), fs_hz, quality_spans,
+    measured = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans,
                                      unreadable, settings)[:, episode.lead]
     window = (beats // (summary.window_s * fs_hz)).astype(np.int64)
     at_peak = measured & (window == int(episode.peak_s // summary.window_s))

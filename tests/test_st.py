@@ -115,6 +115,17 @@ def test_noisy_stretches_of_a_lead_are_left_out_of_that_lead_only(excerpt_100):
     assert rows[3]["st_V5_mv"] is None and rows[3]["st_MLII_mv"] is not None
 
 
+def test_missing_samples_are_left_out_even_without_quality_spans(excerpt_100):
+    record, samples, classes = excerpt_100
+    gap = np.array(record.signal_mv, np.float64)
+    gap[36000:40000, :] = np.nan  # 11 s missing in both leads, no span given for it
+    st = analyse_st(gap, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    clean = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert st.assessed and st.fiducials == clean.fiducials
+    assert np.all(np.isfinite(st.levels_mv)) and st.measured_beats < clean.measured_beats
+    assert np.allclose(st.levels_mv, clean.levels_mv, atol=0.01)
+
+
 def test_fast_windows_are_measured_at_j_plus_60_ms():
     # a synthetic beat train: a ramp after the J point makes the level depend on where it is measured
     fs = FS_HZ
