@@ -63,14 +63,18 @@ def add_st_change(signal_mv, samples, classes, fs_hz, lead, start_s, stop_s, cha
     return changed
 
 
-def write_st_depression_record(excerpts_dir: Path, out_dir: Path, name: str = "st100") -> Path:
-    """Excerpt 100 with a 0.25 mV ST depression in V5 (its second lead) from 1:00 to 3:00, as a WFDB record with the
-    excerpt's reference annotations; the J point is taken 25 ms after the R wave."""
+def write_st_depression_record(excerpts_dir: Path, out_dir: Path, name: str = "st100",
+                               stretches_s: tuple[tuple[float, float], ...] = ((60, 180),)) -> Path:
+    """Excerpt 100 with a 0.25 mV ST depression in V5 (its second lead) over each stretch (from 1:00 to 3:00 by
+    default), as a WFDB record with the excerpt's reference annotations; the J point is taken 25 ms after the R
+    wave."""
     from pipeline.region_eval import annotated_beats
 
     record = read_record(excerpts_dir / "100", annotator="atr")
     samples, classes = annotated_beats(record.annotations)
-    changed = add_st_change(record.signal_mv, samples, classes, record.fs_hz, 1, 60, 180, -0.25, 25.0)
+    changed = record.signal_mv
+    for start_s, stop_s in stretches_s:
+        changed = add_st_change(changed, samples, classes, record.fs_hz, 1, start_s, stop_s, -0.25, 25.0)
     write_record(out_dir, name, changed, record.fs_hz, record.lead_names)
     (out_dir / f"{name}.atr").write_bytes((excerpts_dir / "100.atr").read_bytes())
     return out_dir / name

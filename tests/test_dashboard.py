@@ -285,6 +285,13 @@ def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone
     assert not at.exception
     window_s = at.session_state["window_s"]
     assert at.session_state["window_start_s"] == pytest.approx(peak_s - window_s / 2, abs=1.0)
+    # a record with two episodes, the second chosen; then back to one episode: the choice starts again
+    write_st_depression_record(excerpts_dir, tmp_path, name="st2", stretches_s=((30, 90), (210, 270)))
+    at = upload(at, files_of(tmp_path, "st2"))
+    assert len(at.selectbox(key="st_episode").options) == 2
+    at.selectbox(key="st_episode").select(1).run()
+    at = upload(at, files_of(tmp_path, "st100"))
+    assert not at.exception and at.selectbox(key="st_episode").value == 0
     at.number_input(key="event_st.threshold_mv").set_value(0.3).run()  # the laboratory's stricter ST rule
     assert not at.exception and not at.error
     assert any(md.value == "**ST segment**: no depression episode; no elevation episode" for md in at.markdown)
