@@ -26,7 +26,8 @@ electrocardiography). The measurement follows the one of the European ST-T and L
    episode) at least ``threshold_mv`` (0.1 mV, 1 mm at standard gain) for at least ``min_duration_s`` (1 min),
    stretches less than ``min_gap_s`` (1 min) apart being one episode: the "1 x 1 x 1" rule of ambulatory ST
    analysis. Each episode gives the heart rate at its largest deviation, since ST changes that follow the rate
-   are read differently from those that do not.
+   are read differently from those that do not. A shift lasting more than half of the record becomes the reference
+   itself, and the rest of the record then shows as the opposite change.
 
 Not assessed, with the reason in ``note``: a dominant QRS wider than ``max_qrs_ms`` (bundle branch block, a
 ventricular or paced rhythm: repolarisation is then secondary to the conduction and ST criteria do not apply), a
