@@ -1,9 +1,9 @@
 """The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
 families and ECG strips of the most important events. Page 2, the heart-rate trend and the strips a Holter report
-keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event.
-Then, when the record has ST episodes (:mod:`pipeline.st`), an ST page: each lead's ST trend and the beats of the
-largest episodes against the dominant beat. Last, when the patient kept a diary: each entry with the rhythm at that
-time (:mod:`pipeline.diary`) and strips of the first entries.
+keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event. Then,
+for a record longer than an hour, the hourly table; when the record has ST episodes (:mod:`pipeline.st`), an ST page:
+each lead's ST trend and the beats of the largest episodes against the dominant beat. Last, when the patient kept a
+diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -51,6 +51,8 @@ CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
 SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
 """Width at which the summary's lines are wrapped."""
+MAX_HOURLY_ROWS = 72
+"""Hours on the hourly page (three days; the CSV and JSON hold them all)."""
 MAX_ST_EPISODE_PLOTS = 4
 """ST episodes whose beats the ST page shows (the largest changes first)."""
 MAX_CONCLUSION_LINES = 8
@@ -284,6 +286,8 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         pages.savefig(draw_first_page(analysis, first))
         if more:
             pages.savefig(draw_strip_page(analysis, more))
+        if len(analysis.summary.hourly) > 1:
+            pages.savefig(draw_hourly_page(analysis))
         if analysis.summary.st.episodes:
             pages.savefig(draw_st_page(analysis))
         if analysis.diary:
@@ -496,3 +500,42 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
     ax.set_ylabel("mV", fontsize=7)
     ax.tick_params(labelsize=6)
     ax.grid(True, color="#eeeeee", linewidth=0.4)
+
+
+def hourly_lines(analysis: RecordAnalysis) -> list[str]:
+    """The hourly table as fixed-width text lines (a header, one line per hour, :data:`MAX_HOURLY_ROWS` at most)."""
+    def cell(value: float, width: int, digits: int = 0) -> str:
+        return (f"{value:{width}.{digits}f}" if math.isfinite(value) else "-".rjust(width))
+
+    start = analysis.record.start_time
+    header = (f"{'hour':<20}{'min':>5}{'beats':>7}{'S':>6}{'V':>6}{'HR min':>7}{'mean':>5}{'max':>5}{'V runs':>7}"
+              f"{'S runs':>7}{'pauses':>7}{'AF min':>7}{'ST low':>7}{'high':>6}{'QTc':>5}")
+    lines = [header]
+    for hour in analysis.summary.hourly[:MAX_HOURLY_ROWS]:
+        label = f"{format_clock(hour.start_s)}{format_clock_suffix(hour.start_s, start)}"
+        counts = dict(zip(AAMI_CLASSES, hour.beat_counts))
+        lines.append(f"{label:<20}{cell(hour.readable_s / 60, 5)}{hour.n_beats:>7}{counts['S']:>6}{counts['V']:>6}"
+                     f"{cell(hour.heart_rate_min_bpm, 7)}{cell(hour.heart_rate_mean_bpm, 5)}"
+                     f"{cell(hour.heart_rate_max_bpm, 5)}{hour.ventricular_runs:>7}{hour.supraventricular_runs:>7}"
+                     f"{hour.pauses:>7}{cell(hour.af_s / 60, 7, 1)}{cell(hour.st_lowest_mv, 7, 2)}"
+                     f"{cell(hour.st_highest_mv, 6, 2)}{cell(hour.qtc_fridericia_ms, 5)}")
+    if len(analysis.summary.hourly) > MAX_HOURLY_ROWS:
+        lines.append(f"... {len(analysis.summary.hourly) - MAX_HOURLY_ROWS} more hours in NAME_hourly.csv")
+    return lines
+
+
+def draw_hourly_page(analysis: RecordAnalysis) -> Figure:
+    """The hourly table of a Holter report (records longer than an hour): per hour its readable minutes, beats,
+    S and V beats, heart rate, runs, pauses, AF, lowest and highest ST change (mV) and median QTc (Fridericia, ms)."""
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    figure.suptitle(f"Record {analysis.record.name}: hour by hour", fontsize=11, fontweight="bold", x=0.08, ha="left")
+    figure.text(0.08, 0.935, textwrap.fill(
+        "Readable minutes; beats; S and V beats; heart rate (bpm, 1-minute averages); couplets, runs and tachycardias "
+        "starting in the hour; pauses; minutes of AF; lowest and highest ST change from the record's level (mV, over "
+        "the leads); median QTc (Fridericia, ms).", SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
+    ax = figure.add_axes((0.08, 0.04, 0.89, 0.84))
+    ax.axis("off")
+    ax.text(0, 1, "\n".join(hourly_lines(analysis)), fontsize=7, va="top", family="monospace",
+            transform=ax.transAxes, linespacing=1.3)
+    return figure

@@ -258,3 +258,22 @@ def test_page_two_opens_with_the_heart_rate_trend_when_there_is_one(mitdb_dir):
     assert markers[f"lowest 1-minute rate {analysis.summary.heart_rate_min_bpm:.0f} bpm"] == \
         analysis.summary.heart_rate_min_bpm
     assert len(figure.axes) == 1 + len(reference_strips(analysis))
+
+
+def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
+    import re
+    from dataclasses import replace
+
+    from app.report import hourly_lines, render_pdf_report
+
+    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
+    one_hour = len(pages.findall(render_pdf_report(analysis)))
+    hour = analysis.summary.hourly[0]
+    second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0)
+    longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second)))
+    assert len(pages.findall(render_pdf_report(longer))) == one_hour + 1
+    header, first, last = hourly_lines(longer)
+    assert header.split()[:4] == ["hour", "min", "beats", "S"] and header.split()[-3:] == ["low", "high", "QTc"]
+    assert first.startswith("00:00:00") and last.startswith("01:00:00")
+    assert last.split()[-3:] == ["-0.21", "0.05", "452"]
+    assert int(first.split()[2]) == hour.n_beats == sum(hour.beat_counts)
