@@ -334,10 +334,16 @@ def diary_rows(analysis: RecordAnalysis) -> list[dict]:
     return [finding_to_dict(f, analysis.record.fs_hz, analysis.record.start_time) for f in diary_findings(analysis)]
 
 
+def repolarisation_exclusions(analysis: RecordAnalysis) -> tuple[list, np.ndarray]:
+    """What the summary's ST and QT analyses left out of this analysis (:func:`pipeline.region_eval.st_exclusions`
+    of its regions, quality spans and a reader's artefact marks)."""
+    return st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+
+
 def st_template(analysis: RecordAnalysis) -> np.ndarray | None:
     """The dominant beat the ST measurement points were set on (:func:`pipeline.st.dominant_template`, the beats
     the summary's ST analysis measured); None without such beats."""
-    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    spans, unreadable = repolarisation_exclusions(analysis)
     return dominant_template(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
                              analysis.classes, spans, unreadable, analysis.region_settings.st)
 
@@ -345,7 +351,7 @@ def st_template(analysis: RecordAnalysis) -> np.ndarray | None:
 def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.ndarray] | None:
     """The dominant beat and the beat at an ST episode's largest change, on its lead
     (:func:`pipeline.st.episode_beats`)."""
-    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    spans, unreadable = repolarisation_exclusions(analysis)
     return episode_beats(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
                          analysis.classes, analysis.summary.st, episode, spans, unreadable, analysis.region_settings.st)
 
@@ -353,7 +359,7 @@ def st_episode_beats(analysis: RecordAnalysis, episode) -> tuple[np.ndarray, np.
 def qt_dominant_beat(analysis: RecordAnalysis) -> tuple[np.ndarray, float] | None:
     """The QT lead's dominant beat and its T end (:func:`pipeline.qt.dominant_t_wave`); None when QT was not
     assessed."""
-    spans, unreadable = st_exclusions(list(analysis.regions), region_spans(analysis), analysis.region_settings)
+    spans, unreadable = repolarisation_exclusions(analysis)
     return dominant_t_wave(analysis.record.signal_mv, analysis.record.fs_hz, analysis.predictions.samples,
                            analysis.classes, analysis.summary.st, analysis.summary.qt, spans, unreadable,
                            analysis.region_settings.st, analysis.region_settings.qt)

@@ -50,8 +50,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from pipeline.st import (PACED_REASON, StSettings, StSummary, build_template, none_if_nan, select_measured_beats,
-                         window_heart_rates)
+from pipeline.st import (PACED_REASON, StSettings, StSummary, assign_windows, build_template, none_if_nan,
+                         select_measured_beats, window_heart_rates)
 from pipeline.types import settings_to_dict, settings_values
 
 LONG_QTC_MS = 500.0
@@ -171,8 +171,7 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if lead is None:
         return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead")
     lead_name = st_summary.lead_names[lead] if lead < len(st_summary.lead_names) else f"lead {lead}"
-    n_windows = max(1, math.ceil(np.shape(signal_mv)[0] / (settings.window_s * fs_hz)))
-    window = (beats // (settings.window_s * fs_hz)).astype(np.int64)
+    window, n_windows = assign_windows(beats, np.shape(signal_mv)[0], fs_hz, settings.window_s)
     rr_s = 60.0 / window_heart_rates(beats, measured[:, lead], window, n_windows, fs_hz)
     qt = np.full(n_windows, np.nan)
     column = np.asarray(signal_mv)[:, lead:lead + 1]

@@ -265,8 +265,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if fiducials.qrs_ms > settings.max_qrs_ms:
         return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
                             "block or ventricular rhythm)", lead_names, fiducials, settings)
-    n_windows = max(1, math.ceil(signal_mv.shape[0] / (settings.window_s * fs_hz)))
-    window = (beats // (settings.window_s * fs_hz)).astype(np.int64)
+    window, n_windows = assign_windows(beats, signal_mv.shape[0], fs_hz, settings.window_s)
     rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
     levels = [measure_lead(signal_mv[:, k], fs_hz, beats[normal[:, k]], window[normal[:, k]], rates, n_windows,
                            fiducials, settings) for k in range(signal_mv.shape[1])]
@@ -285,7 +284,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     return StSummary(True, "", lead_names, settings.window_s, fiducials, reference,
                      tuple(tuple(float(v) for v in level) for level in levels), tuple(float(r) for r in rates),
                      tuple(sorted(episodes, key=lambda e: (e.start_s, e.lead))), settings.threshold_mv,
-                     int(normal.any(axis=1).sum()))
+                     int(usable.sum()))
 
 
 def dominant_template(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
@@ -343,7 +342,7 @@ def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, setti
     if iso_ms is None:
         segments -= np.median(segments, axis=1, keepdims=True)
     else:
-        half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+        half = level_half_width(fs_hz, settings)
         centre = before + int(round(iso_ms / 1000 * fs_hz))
         segments -= segments[:, centre - half:centre + half + 1].mean(axis=1, keepdims=True)
     return np.median(segments, axis=0)
@@ -364,7 +363,7 @@ def episode_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray,
     beats = np.asarray(beat_samples, np.int64)
     measured = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans,
                                      unreadable, settings)[:, episode.lead]
-    window = (beats // (summary.window_s * fs_hz)).astype(np.int64)
+    window, _ = assign_windows(beats, np.shape(signal_mv)[0], fs_hz, summary.window_s)
     at_peak = measured & (window == int(episode.peak_s // summary.window_s))
     if not at_peak.any():
         return None
@@ -430,12 +429,22 @@ def measure_peak_beat(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, wi
     size = float(np.sqrt(np.mean(reference ** 2)))
     change = float(np.sqrt(np.mean((qrs - reference) ** 2)) / size) if size > 0 else float("nan")
     beat = build_template(signal_mv[:, episode.lead:episode.lead + 1], fs_hz, inside, settings, fiducials.iso_ms)[:, 0]
-    half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+    half = level_half_width(fs_hz, settings)
     fast = math.isfinite(rates[peak]) and rates[peak] > settings.fast_rate_bpm
     levels = [beat[centre - half:centre + half + 1].mean() for centre in
               (r_index + int(round((fiducials.j_ms + ms) / 1000 * fs_hz))
                for ms in (20.0, settings.fast_st_offset_ms if fast else settings.st_offset_ms))]
     return replace(episode, qrs_change=change, slope_mv=float(levels[1] - levels[0]))
+
+
+def assign_windows(beats: np.ndarray, n_samples: int, fs_hz: float, window_s: float) -> tuple[np.ndarray, int]:
+    """Each beat's window (``[i, i + 1) * window_s``) and the record's number of windows (at least one)."""
+    return (beats // (window_s * fs_hz)).astype(np.int64), max(1, math.ceil(n_samples / (window_s * fs_hz)))
+
+
+def level_half_width(fs_hz: float, settings: StSettings) -> int:
+    """Samples on each side of a point over which a level is averaged (``level_width_ms`` in all, one at least)."""
+    return max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
 
 
 def window_heart_rates(beats: np.ndarray, normal: np.ndarray, window: np.ndarray, n_windows: int,
@@ -458,7 +467,7 @@ def measure_lead(lead_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: n
     levels = np.full(n_windows, np.nan)
     if len(beats) < max(settings.min_beats, 2):
         return levels
-    half = max(1, int(round(settings.level_width_ms / 2000 * fs_hz)))
+    half = level_half_width(fs_hz, settings)
     spread = np.arange(-half, half + 1)
 
     def mean_at(offset_ms: float) -> tuple[np.ndarray, np.ndarray]:
