@@ -16,7 +16,8 @@ Used by ``ecg score`` (:mod:`app.score_cli`). The rules that make a batch safe t
 
 Output folder of a record: ``OUT/<key>/`` with ``NAME_beats.csv``, ``NAME_regions.csv``,
 ``NAME_hourly.csv``, ``NAME_st.csv`` and ``NAME_st_episodes.csv`` (ST levels and episodes, where ST was assessed),
-``NAME_qt.csv`` (QT and QTc per minute, where QT was assessed),
+``NAME_qt.csv`` (QT and QTc per minute, where QT was assessed), ``NAME_hrt.csv`` (the ventricular premature beats
+heart-rate turbulence was measured after, where it was assessed),
 ``NAME_summary.json``, ``NAME.ecg`` (WFDB annotations), ``NAME_report.pdf`` and ``score.json``.
 ``<key>`` is the record's path relative to the directory it was found in (its name for single
 records), so that two records with the same name in different folders do not collide.
@@ -85,7 +86,8 @@ RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "heart_rate_min_bpm",
                    "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s", "ventricular_burden_pct",
-                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "st_episodes", "qtc_fridericia_ms", "events",
+                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "st_episodes", "qtc_fridericia_ms",
+                   "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "events",
                    "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
                    "reviewed_beats", "model", "message")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
@@ -401,6 +403,8 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
             files[f"{name}_st_episodes.csv"] = outputs.st_episode_table_csv(analysis)
         if analysis.summary.qt.assessed:
             files[f"{name}_qt.csv"] = outputs.qt_table_csv(analysis)
+        if analysis.summary.hrt.assessed:
+            files[f"{name}_hrt.csv"] = outputs.hrt_table_csv(analysis)
         if analysis.diary:
             files[f"{name}_diary.csv"] = outputs.diary_table_csv(analysis)
     if "json" in settings.formats:
@@ -520,6 +524,8 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,
             "qtc_fridericia_ms": finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0) if s.qt.assessed else None,
+            "turbulence_onset_pct": finite_or_none(s.hrt.turbulence_onset_pct, 2),
+            "turbulence_slope_ms": finite_or_none(s.hrt.turbulence_slope_ms, 1), "hrt_category": s.hrt.category or None,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,

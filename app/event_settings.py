@@ -2,8 +2,9 @@
 
 The file holds any of the :class:`pipeline.regions.RegionSettings` keys at its top level, and the
 ventricular flutter/fibrillation detector's (:class:`pipeline.fibrillation.FibrillationSettings`) under a
-``[fibrillation]`` table, the ST analysis's (:class:`pipeline.st.StSettings`) under ``[st]`` and the QT
-measurement's (:class:`pipeline.qt.QtSettings`) under ``[qt]``; keys left out keep their defaults (clinical
+``[fibrillation]`` table, the ST analysis's (:class:`pipeline.st.StSettings`) under ``[st]``, the QT
+measurement's (:class:`pipeline.qt.QtSettings`) under ``[qt]`` and heart-rate turbulence's
+(:class:`pipeline.hrt.HrtSettings`) under ``[hrt]``; keys left out keep their defaults (clinical
 sources in those classes' docstrings). ``ecg event-settings`` prints every key with its default, a starting point to
 edit::
 
@@ -92,8 +93,9 @@ def format_event_settings(settings: RegionSettings = RegionSettings()) -> str:
     """TOML text of every setting (what :func:`read_event_settings` reads back unchanged)."""
     lines = ["# Event thresholds of ecg-arrhythmia (ecg score --events FILE, ecg evaluate-regions --events FILE).",
              "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings),",
-             "# pipeline/fibrillation.py (FibrillationSettings), pipeline/st.py (StSettings, the ST analysis) and",
-             "# pipeline/qt.py (QtSettings, the QT measurement).", ""]
+             "# pipeline/fibrillation.py (FibrillationSettings), pipeline/st.py (StSettings, the ST analysis),",
+             "# pipeline/qt.py (QtSettings, the QT measurement) and pipeline/hrt.py (HrtSettings, heart-rate",
+             "# turbulence).", ""]
     values = settings.to_dict()
     tables = {name: values.pop(name) for name in NESTED_SETTINGS}
     lines += [f"{name} = {format_toml_value(value)}" for name, value in values.items()]

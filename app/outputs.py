@@ -28,6 +28,7 @@ from app.conclusion import conclusion_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
+from pipeline.hrt import hrt_rows
 from pipeline.qt import qt_rows
 from pipeline.st import st_episode_marks, st_rows
 from pipeline.summary import hour_to_dict
@@ -44,6 +45,8 @@ ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviat
                       "slope_mv", "qrs_change", "qrs_changed")
 
 QT_COLUMNS = ("start_s", "end_s", "rr_s", "qt_ms", "qtc_fridericia_ms", "qtc_bazett_ms")
+
+HRT_COLUMNS = ("time_s", "coupling_ms", "compensatory_ms", "reference_ms", "turbulence_onset_pct")
 
 DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 
@@ -90,6 +93,12 @@ def qt_table_csv(analysis: RecordAnalysis) -> bytes:
     """The QT measurements: one row per window (start, end, RR, QT and QTc by Fridericia and Bazett;
     :func:`pipeline.qt.qt_rows`)."""
     return rows_to_csv(qt_rows(analysis.summary.qt), QT_COLUMNS)
+
+
+def hrt_table_csv(analysis: RecordAnalysis) -> bytes:
+    """The ventricular premature beats heart-rate turbulence was measured after: one row each (time, coupling,
+    compensatory and reference intervals, turbulence onset; :func:`pipeline.hrt.hrt_rows`)."""
+    return rows_to_csv(hrt_rows(analysis.summary.hrt), HRT_COLUMNS)
 
 
 def st_episode_table_csv(analysis: RecordAnalysis) -> bytes:

@@ -29,6 +29,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
+from pipeline.hrt import describe_hrt
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_st, template_offsets_ms
 
@@ -134,6 +135,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed else ''}",
+        f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else s.hrt.note.removeprefix('HRT ')}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())

@@ -97,6 +97,7 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS
 from pipeline.rr import check_peaks
+from pipeline.hrt import HrtSettings
 from pipeline.qt import QtSettings
 from pipeline.st import StSettings
 from pipeline.types import QualitySpan, settings_values
@@ -227,6 +228,9 @@ class RegionSettings:
         The ST-segment analysis of the record summary: measurement points and the episode rule (:mod:`pipeline.st`).
     qt : QtSettings
         The QT measurement of the record summary (:mod:`pipeline.qt`).
+    hrt : HrtSettings
+        The heart-rate turbulence of the record summary: tachogram filter rules and category limits
+        (:mod:`pipeline.hrt`).
     """
 
     pause_s: float = 2.0
@@ -255,6 +259,7 @@ class RegionSettings:
     ventricular_runs_in_fibrillation: bool = False
     st: StSettings = StSettings()
     qt: QtSettings = QtSettings()
+    hrt: HrtSettings = HrtSettings()
 
     def __post_init__(self) -> None:
         unknown = set(self.unreadable_kinds) - set(QUALITY_KINDS)
@@ -302,14 +307,14 @@ class RegionSettings:
 
 
 NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis"),
-                   "qt": (QtSettings, "QT measurement")}
-"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]`` in a
-file)."""
+                   "qt": (QtSettings, "QT measurement"), "hrt": (HrtSettings, "heart-rate turbulence")}
+"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]``,
+``[hrt]`` in a file)."""
 
 
 def changed_settings(values: dict) -> dict:
     """``{key: value}`` of the :meth:`RegionSettings.to_dict` content that differs from the defaults, the keys of its
-    tables as ``fibrillation.KEY``, ``st.KEY`` and ``qt.KEY``.
+    tables as ``fibrillation.KEY``, ``st.KEY``, ``qt.KEY`` and ``hrt.KEY``.
 
     >>> changed_settings({**RegionSettings().to_dict(), "pause_s": 3.0})
     {'pause_s': 3.0}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv, not_assessed
+from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
 from pipeline.st import StSummary
 from pipeline.labels import AAMI_CLASSES
@@ -154,6 +155,8 @@ class RecordSummary:
         :func:`pipeline.region_eval.summarize_labelled_record` (not assessed here).
     qt : QtSummary
         QT interval and QTc (:mod:`pipeline.qt`), measured with the ST analysis.
+    hrt : HrtSummary
+        Heart-rate turbulence after isolated ventricular premature beats (:mod:`pipeline.hrt`).
     """
 
     duration_s: float
@@ -180,6 +183,7 @@ class RecordSummary:
     hourly: tuple[HourSummary, ...] = ()
     st: StSummary = StSummary(False, "ST not measured")
     qt: QtSummary = QtSummary(False, "QT not measured")
+    hrt: HrtSummary = HrtSummary(False, "HRT not measured")
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -230,6 +234,7 @@ def summarize_record(
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
     hrv = compute_hrv(context, regions, hrv_settings) if pacemaker is None else not_assessed_hrv(pacemaker)
+    hrt = compute_hrt(context, regions, settings.hrt, pacemaker=pacemaker)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or "
@@ -252,6 +257,7 @@ def summarize_record(
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
         notes=notes + ((hrv.note,) if not hrv.assessed and len(context.samples) else ()),
         hrv=hrv,
+        hrt=hrt,
         heart_rate_min_time_s=minute_at,
         heart_rate_max_time_s=peak_at,
         longest_rr_s=longest_rr,
@@ -429,6 +435,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),
         "qt": summary.qt.to_dict(),
+        "hrt": summary.hrt.to_dict(),
         "notes": list(summary.notes),
         "hourly": [hour_to_dict(h) for h in summary.hourly],
     }

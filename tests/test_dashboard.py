@@ -538,3 +538,16 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.uncheck().run()
     assert "pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)
+
+
+def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
+    hrt = analyse_record(read_record(excerpts_dir / "106"), model).summary.hrt
+    at = start_app()  # sample 100: no ventricular premature beat
+    expected = "**Heart-rate turbulence**: not assessed: no ventricular premature beats."
+    assert any(md.value == expected for md in at.markdown)
+    at.selectbox(key="sample_record").set_value("106").run()
+    assert not at.exception and hrt.assessed
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Turbulence onset"] == f"{hrt.turbulence_onset_pct:.2f} %" and shown["Category"] == hrt.category
+    assert shown["VPCs measured"] == f"{hrt.n_qualifying} of {hrt.n_vpcs}"
+    assert any("RR (ms)" in chart.proto.spec and "TS " in chart.proto.spec for chart in at.get("plotly_chart"))

@@ -483,3 +483,23 @@ def test_blas_threads_are_limited_for_parallel_jobs():
         assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == [1] * len(before)
     finally:
         threadpool_limits(limits=max(before.values()), user_api="blas")
+
+
+def test_heart_rate_turbulence_is_written_where_it_was_measured(tmp_path, excerpts_dir):
+    """The 106 excerpt: one isolated PVC with a clean sinus tachogram around it (pipeline/hrt.py)."""
+    copy_record(excerpts_dir, "106", tmp_path / "in")
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0, output
+    summary = json.loads((tmp_path / "out" / "106" / "106_summary.json").read_text())
+    hrt, rows = summary["hrt"], read_table(tmp_path / "out" / "106" / "106_hrt.csv")
+    assert hrt["assessed"] and hrt["n_vpcs"] == summary["beat_counts"]["V"] and len(rows) == hrt["n_qualifying"] >= 1
+    assert [float(r["time_s"]) for r in rows] == [v["time_s"] for v in hrt["vpcs"]]
+    beats = read_table(tmp_path / "out" / "106" / "106_beats.csv")
+    times = np.array([float(b["time_s"]) for b in beats])
+    assert all(beats[int(np.argmin(np.abs(times - float(r["time_s"]))))]["class"] == "V" for r in rows)
+    onsets = [float(r["turbulence_onset_pct"]) for r in rows]
+    assert hrt["turbulence_onset_pct"] == pytest.approx(np.mean(onsets), abs=0.01)
+    assert len(hrt["tachogram_ms"]) == 22 and hrt["category"] in ("HRT0", "HRT1", "HRT2")
+    (row,) = read_table(tmp_path / "out" / BATCH_SUMMARY)
+    assert float(row["turbulence_onset_pct"]) == hrt["turbulence_onset_pct"] and row["hrt_category"] == hrt["category"]
+    assert float(row["turbulence_slope_ms"]) == round(hrt["turbulence_slope_ms"], 1)

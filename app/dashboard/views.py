@@ -28,6 +28,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
+from pipeline.hrt import describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
 from pipeline.types import STATED_PACEMAKER
@@ -339,6 +340,23 @@ def render_hrv(hrv) -> None:
                + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
 
 
+def render_hrt(analysis) -> None:
+    """Heart-rate turbulence after isolated ventricular premature beats: TO, TS, the category and the averaged
+    tachogram (one line when not assessed)."""
+    summary, settings = analysis.summary.hrt, analysis.region_settings.hrt
+    if not summary.assessed:
+        st.markdown(f"**Heart-rate turbulence**: {summary.note.removeprefix('HRT ')}.")
+        return
+    st.markdown("**Heart-rate turbulence** (after isolated ventricular premature beats)")
+    columns = st.columns(4)
+    columns[0].metric("Turbulence onset", f"{summary.turbulence_onset_pct:.2f} %")
+    columns[1].metric("Turbulence slope", f"{summary.turbulence_slope_ms:.1f} ms/RR")
+    columns[2].metric("Category", summary.category)
+    columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
+    st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
+    st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
+
+
 def render_st(analysis) -> None:
     """ST-segment analysis: the episodes, the trend of each lead, and the dominant beat with the measurement points
     for the reader to check (one line when not assessed)."""
@@ -422,6 +440,7 @@ def render_overview(analysis) -> None:
     columns[2].metric("AF burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
     render_hrv(summary.hrv)
+    render_hrt(analysis)
     render_st(analysis)
     render_qt(analysis)
     st.markdown("**Events by type**")
