@@ -14,6 +14,14 @@ with numpy, checked field by field:
   rate (Hz) and three text blocks;
 - the variable-length block, then the samples: int16, lead after lead within each sample.
 
+An ISHNE annotation file (``NAME.ann`` beside ``NAME.ecg``; the THEW databases' format) has the same header with
+the magic number ``ANN  1.0``, then the sample of the first annotation (uint32) and 4 bytes per annotation: its label,
+a second label for the analysis system's own use, and the samples since the annotation before it (uint16, ``toc``).
+Labels: N normal, S supraventricular premature, V ventricular premature, B bundle branch block beat, P paced, U
+unknown beat, X artefact, C calibration, and ``!`` a time-out that only carries time across a gap longer than 65,535
+samples. :func:`read_ishne_annotations` reads them as MIT-BIH symbols (:data:`ANNOTATION_SYMBOLS`), the product's
+reference labels for the record.
+
 Only the signal, the lead codes, the resolutions, the sampling rate, the start time and the pacemaker code are
 taken: the patient's
 name, identifier, sex, race and dates never leave this module. The ``.ecg`` extension is also that of the product's
@@ -32,6 +40,12 @@ import numpy as np
 from pipeline.errors import CorruptRecordError, HeaderMismatchError, TruncatedSignalError, UnsupportedFormatError
 
 MAGIC = b"ISHNE1.0"
+ANNOTATION_MAGIC = b"ANN  1.0"
+ANNOTATION_SYMBOLS = {"N": "N", "S": "S", "V": "V", "B": "B", "P": "/", "U": "Q", "F": "F", "X": "~"}
+"""ISHNE annotation labels -> MIT-BIH symbols (``B`` is MIT-BIH's unspecified bundle branch block beat, class N; ``X``,
+artefact, becomes a noise mark). Calibration (``C``) and time-out (``!``) annotations are not kept."""
+SKIPPED_LABELS = ("C", "!")
+MAX_TOC = 65535
 HEADER_BYTES = 522
 """Magic number, CRC and the fixed header: where the variable-length block starts."""
 MAX_LEADS = 12
@@ -191,4 +205,78 @@ def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_name
     digital = np.clip(np.round(np.nan_to_num(signal_mv) / (resolution_nv * 1e-6)), -32767, 32767).astype("<i2")
     path = Path(path)
     path.write_bytes(MAGIC + header_crc(header).to_bytes(2, "little") + header + digital.tobytes())
+    return path
+
+
+def read_ishne_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """The annotations of an ISHNE annotation file (module docstring): samples at the file's rate, MIT-BIH symbols,
+    and that rate.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Not an ISHNE annotation file (no ``ANN`` magic number).
+    CorruptRecordError
+        Too short for the header, a length that is not whole annotations, or a label outside the standard's.
+    HeaderMismatchError
+        The header's CRC or its block offsets disagree with the file.
+    """
+    path = Path(path)
+    content = path.read_bytes()
+    if content[:3].upper() != ANNOTATION_MAGIC[:3]:
+        raise UnsupportedFormatError(f"File {path.name} does not start with {ANNOTATION_MAGIC.decode()!r}; expected an "
+                                     "ISHNE annotation file.")
+    if len(content) < HEADER_BYTES + 4:
+        raise CorruptRecordError(f"ISHNE annotation file {path.name} has {len(content)} bytes; expected a header of "
+                                 f"{HEADER_BYTES} bytes and the annotations after it.")
+    fixed = np.frombuffer(content, dtype=_FIXED, count=1, offset=10)[0]
+    var_size = int(fixed["var_block_size"])
+    start = HEADER_BYTES + var_size
+    if var_size < 0 or int(fixed["var_block_offset"]) != HEADER_BYTES or len(content) < start + 4:
+        raise HeaderMismatchError(f"ISHNE annotation file {path.name}: the header puts its variable block at "
+                                  f"{int(fixed['var_block_offset'])} ({var_size} bytes); expected {HEADER_BYTES}, with "
+                                  "the annotations after it.")
+    crc = int(np.frombuffer(content, dtype="<u2", count=1, offset=8)[0])
+    if header_crc(content[10:start]) != crc:
+        raise HeaderMismatchError(f"ISHNE annotation file {path.name}: the header's checksum (CRC {crc:#06x}) does not "
+                                  "match its content; the file is damaged or was edited without updating it.")
+    body = content[start + 4:]
+    if len(body) % 4:
+        raise CorruptRecordError(f"ISHNE annotation file {path.name}: {len(body)} bytes of annotations; expected 4 "
+                                 "bytes each (truncated file?).")
+    first = int(np.frombuffer(content, dtype="<u4", count=1, offset=start)[0])
+    entries = np.frombuffer(body, dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")])
+    labels = np.array([v.decode("latin-1") for v in entries["label"]], dtype="<U1")
+    unknown = sorted(set(labels.tolist()) - set(ANNOTATION_SYMBOLS) - set(SKIPPED_LABELS))
+    if unknown:
+        raise CorruptRecordError(f"ISHNE annotation file {path.name}: labels {unknown} are not in the standard; "
+                                 f"expected {sorted(set(ANNOTATION_SYMBOLS) | set(SKIPPED_LABELS))}.")
+    samples = first + np.cumsum(entries["toc"].astype(np.int64))
+    kept = ~np.isin(labels, SKIPPED_LABELS)
+    symbols = np.array([ANNOTATION_SYMBOLS[label] for label in labels[kept]], dtype="<U2")
+    return samples[kept], symbols, float(fixed["fs_hz"])
+
+
+def write_ishne_annotations(path: str | Path, samples: np.ndarray, labels, fs_hz: float, n_samples: int) -> Path:
+    """Write an ISHNE annotation file (tests and conversions): ``labels`` are the standard's (N, S, V, ...) at
+    ``samples`` (ascending, at ``fs_hz``); gaps longer than the 16-bit field holds get time-out (``!``) entries."""
+    samples = np.asarray(samples, dtype=np.int64)
+    fixed = np.zeros(1, dtype=_FIXED)[0]
+    fixed["var_block_size"], fixed["samples_per_lead"] = 0, n_samples
+    fixed["var_block_offset"] = fixed["ecg_offset"] = HEADER_BYTES
+    fixed["version"], fixed["fs_hz"] = 1, int(round(fs_hz))
+    fixed["start_time"] = fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
+    header = fixed.tobytes()
+    first = int(samples[0]) if len(samples) else 0
+    rows, previous = [], first
+    for sample, label in zip(samples.tolist(), labels):
+        while sample - previous > MAX_TOC:
+            rows.append((b"!", b"\x00", MAX_TOC))
+            previous += MAX_TOC
+        rows.append((str(label).encode("latin-1"), b"\x00", sample - previous))
+        previous = sample
+    entries = np.array(rows, dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")])
+    path = Path(path)
+    path.write_bytes(ANNOTATION_MAGIC + header_crc(header).to_bytes(2, "little") + header
+                     + np.array(first, dtype="<u4").tobytes() + entries.tobytes())
     return path

@@ -38,7 +38,7 @@ from pipeline.errors import (
     TruncatedSignalError,
     UnsupportedFormatError,
 )
-from pipeline.ishne import is_ishne_file, read_ishne
+from pipeline.ishne import is_ishne_file, read_ishne, read_ishne_annotations
 from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def read_record(
         present, otherwise the first ECG lead.
     annotator : str or None
         Annotation file extension to read when present (``"atr"`` for reference labels);
-        ``None`` skips annotations.
+        ``None`` skips annotations. An ISHNE file's reference labels are its ISHNE annotation file ``NAME.ann``,
+        read for any annotator but ``None``.
     target_fs_hz : float
         Internal sampling rate to resample to.
     min_duration_s : float
@@ -125,7 +126,7 @@ def read_record(
                          max_leads=max_leads)
     if path.suffix.lower() == ".ecg" and not path.with_name(f"{path.name}.hea").exists():
         return _read_ishne(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
-                           max_leads=max_leads)
+                           max_leads=max_leads, with_annotations=annotator is not None)
     if path.suffix == ".hea":
         path = path.with_suffix("")
     header = read_header(path)
@@ -551,8 +552,10 @@ def record_stem(path: Path) -> str:
 
 
 def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
-                max_leads: int | None) -> Record:
-    """An ISHNE Holter file (:mod:`pipeline.ishne`): only the chosen leads are decoded from the file's map."""
+                max_leads: int | None, with_annotations: bool = True) -> Record:
+    """An ISHNE Holter file (:mod:`pipeline.ishne`): only the chosen leads are decoded from the file's map; its
+    ISHNE annotation file ``NAME.ann`` beside it, when there is one and ``with_annotations``, gives the reference
+    labels."""
     if not path.is_file():
         raise RecordNotFoundError(f"ISHNE file {path} does not exist; expected an ISHNE Holter file NAME.ecg.")
     if not is_ishne_file(path):
@@ -566,9 +569,36 @@ def _read_ishne(path: Path, *, lead: str | int | None, target_fs_hz: float, min_
         path.stem, f"ISHNE file {path.name}", list(signal.lead_names), ["mV"] * len(signal.lead_names),
         signal.samples.shape[0], signal.fs_hz,
         lambda columns: np.asarray(signal.samples[:, columns], dtype=np.float32) * mv_per_unit[columns],
-        lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s, max_leads=max_leads, annotations=None,
+        lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s, max_leads=max_leads,
+        annotations=_read_ishne_reference(path, signal, target_fs_hz) if with_annotations else None,
         start_time=signal.start_time)
     return replace(record, pacemaker=signal.pacemaker)
+
+
+def _read_ishne_reference(path: Path, signal, target_fs_hz: float) -> Annotations | None:
+    """The ISHNE annotation file beside an ISHNE Holter file (``NAME.ann``, any case), at ``target_fs_hz``; None
+    when there is none.
+
+    Raises
+    ------
+    HeaderMismatchError
+        Its sampling rate is not the ECG's, or it has annotations after the ECG's end.
+    """
+    found = [p for p in (path.with_suffix(".ann"), path.with_suffix(".ANN")) if p.is_file()]
+    if not found:
+        return None
+    samples, symbols, fs_hz = read_ishne_annotations(found[0])
+    n_samples = signal.samples.shape[0]
+    if fs_hz != signal.fs_hz:
+        raise HeaderMismatchError(f"ISHNE annotation file {found[0].name} is at {fs_hz:g} Hz and {path.name} at "
+                                  f"{signal.fs_hz:g} Hz; expected the annotations of this recording.")
+    if len(samples) and samples[-1] >= n_samples:
+        raise HeaderMismatchError(f"ISHNE annotation file {found[0].name} has an annotation at sample "
+                                  f"{int(samples[-1])}; {path.name} ends at sample {n_samples} (another recording's "
+                                  "annotations?).")
+    if fs_hz != target_fs_hz:
+        samples = np.round(samples * (target_fs_hz / fs_hz)).astype(np.int64)
+    return Annotations(samples, symbols, np.full(len(samples), "", dtype=object))
 
 
 def _check_edf_size(path: Path) -> None:

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from app.batch import find_record_sources
 from app.cli import cli
 from pipeline.errors import CorruptRecordError, HeaderMismatchError, TruncatedSignalError, UnsupportedFormatError
-from pipeline.ishne import HEADER_BYTES, header_crc, read_ishne, write_ishne
-from pipeline.records import read_record
+from pipeline.ishne import (HEADER_BYTES, header_crc, read_ishne, read_ishne_annotations, write_ishne,
+                            write_ishne_annotations)
+from pipeline.records import read_annotations, read_record
 from tests.score_runs import copy_record, run_score
 
 START = datetime.time(8, 15, 30)
@@ -153,3 +154,71 @@ def test_a_pacemaker_in_the_header_is_said_in_the_summary_and_hrv_left_out(excer
     assert not summary.hrv.assessed and "has a pacemaker" in summary.hrv.note
     assert read_record(write_ishne(tmp_path / "none.ecg", excerpt.signal_mv, excerpt.fs_hz, ("II", "V1"),
                                    pacemaker_code=0)).pacemaker is None
+
+
+ISHNE_LABELS = {"N": "N", "L": "B", "R": "B", "A": "S", "a": "S", "J": "S", "S": "S", "V": "V", "E": "V", "F": "F",
+                "/": "P", "Q": "U"}
+
+
+@pytest.fixture()
+def annotated_holter(excerpts_dir, excerpt, holter) -> Path:
+    """The ISHNE copy of excerpt 119 with its reference beats as an ISHNE annotation file, less those from 30 s to
+    250 s, so that a gap longer than the 16-bit field (65,535 samples) needs time-out entries; a ``~`` becomes X."""
+    atr = read_annotations(excerpts_dir / "119", "atr", source_fs_hz=360.0, target_fs_hz=360.0)
+    keep = np.isin(atr.symbols, list(ISHNE_LABELS) + ["~"])
+    keep &= (atr.samples < 30 * 360) | (atr.samples > 250 * 360)
+    samples, symbols = atr.samples[keep], atr.symbols[keep]
+    labels = [ISHNE_LABELS.get(s, "X") for s in symbols]
+    write_ishne_annotations(holter.with_suffix(".ann"), samples, labels, 360.0, excerpt.n_samples)
+    return holter
+
+
+def test_an_ishne_annotation_file_gives_the_reference_labels(excerpts_dir, annotated_holter):
+    content = annotated_holter.with_suffix(".ann").read_bytes()
+    assert content[:8] == b"ANN  1.0" and content.count(b"!\x00\xff\xff") == 1  # one time-out across the gap
+    record = read_record(annotated_holter)
+    atr = read_record(excerpts_dir / "119").annotations
+    beats = atr.select(np.isin(atr.symbols, list(ISHNE_LABELS)))
+    kept = (beats.samples < 30 * 360) | (beats.samples > 250 * 360)
+    got = record.annotations.select(record.annotations.symbols != "~")
+    assert got.samples.tolist() == beats.samples[kept].tolist()
+    assert got.symbols.tolist() == [{"B": "B", "P": "/", "U": "Q"}.get(ISHNE_LABELS[s], ISHNE_LABELS[s])
+                                    for s in beats.symbols[kept]]
+    assert set(record.annotations.symbols) >= {"N", "V"}
+    assert read_record(annotated_holter, annotator=None).annotations is None
+
+
+def test_a_damaged_or_foreign_annotation_file_is_refused_with_a_reason(annotated_holter, excerpt, tmp_path):
+    path = annotated_holter.with_suffix(".ann")
+    good = path.read_bytes()
+    path.write_bytes(good[:-2])
+    with pytest.raises(CorruptRecordError, match="4 bytes each"):
+        read_record(annotated_holter)
+    path.write_bytes(good[:HEADER_BYTES + 4] + b"Z\x00\x10\x00" + good[HEADER_BYTES + 8:])
+    with pytest.raises(CorruptRecordError, match=r"labels \['Z'\] are not in the standard"):
+        read_record(annotated_holter)
+    write_ishne_annotations(path, np.array([100, excerpt.n_samples + 10]), ["N", "N"], 360.0, excerpt.n_samples)
+    with pytest.raises(HeaderMismatchError, match="ends at sample"):
+        read_record(annotated_holter)
+    write_ishne_annotations(path, np.array([100, 400]), ["N", "N"], 250.0, excerpt.n_samples)
+    with pytest.raises(HeaderMismatchError, match="250 Hz"):
+        read_record(annotated_holter)
+    path.write_bytes(good[:40] + b"x" + good[41:])  # a byte of the name field changed, the CRC not
+    with pytest.raises(HeaderMismatchError, match="checksum"):
+        read_ishne_annotations(path)
+
+
+def test_the_dashboard_compares_an_uploaded_ishne_file_with_its_annotation_file(annotated_holter):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    app = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"
+    at = AppTest.from_file(str(app), default_timeout=180)
+    at.run()
+    files = [(p.name, p.read_bytes(), "application/octet-stream") for p in (annotated_holter,
+                                                                             annotated_holter.with_suffix(".ann"))]
+    at.file_uploader(key="upload").set_value(files).run()
+    assert not at.exception and not at.error
+    assert any("with reference annotations" in caption.value for caption in at.caption)
+    shown = {m.label: m.value for m in at.metric}
+    assert float(shown["Beat detection Se"].rstrip(" %")) > 99

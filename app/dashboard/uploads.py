@@ -1,5 +1,5 @@
 """Uploaded files -> a record: WFDB files (``.hea`` + ``.dat`` [+ ``.atr``]), one ``.zip`` of them, one ``.edf``, or
-one ISHNE Holter ``.ecg``.
+one ISHNE Holter ``.ecg`` (with its ISHNE annotation file ``NAME.ann``, the reference labels, when uploaded).
 
 A ``NAME.ecg`` annotation file uploaded with the record (the file the dashboard and ``ecg score`` write)
 brings back the beat labels of an earlier review (:func:`read_uploaded_review_labels`); a ``NAME.diary.csv``
@@ -35,11 +35,12 @@ two-lead Holter in MIT format 212 at 360 Hz is about 93 MB, at 1 kHz 16-bit abou
 REVIEW_ANNOTATOR = "ecg"
 """Annotator of the product's own annotation file (``NAME.ecg``), uploaded to resume a review."""
 WFDB_EXTENSIONS = (".hea", ".dat", ".atr", f".{REVIEW_ANNOTATOR}")
-RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf",)
+RECORD_EXTENSIONS = WFDB_EXTENSIONS + (".edf", ".ann")
+"""Files of a record; ``.ann`` is an ISHNE Holter file's annotation file (its reference labels)."""
 ACCEPTED_EXTENSIONS = RECORD_EXTENSIONS + (".zip",)
 EXPECTED_TEXT = ("the record's .hea and .dat files (and .atr for reference labels, .ecg for the labels of an "
                  "earlier review, NAME.diary.csv for the patient's diary), one .zip holding them, one .edf file, or "
-                 "one ISHNE Holter .ecg file")
+                 "one ISHNE Holter .ecg file (and its .ann for reference labels)")
 ZIP_EXPECTED_TEXT = "a .zip holding one record's .hea and .dat files (and .atr), or an .edf file"
 
 
