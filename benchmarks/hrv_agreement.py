@@ -31,7 +31,7 @@ from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
-FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio")
+FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio", "sd1_ms", "sd2_ms")
 
 
 def relative_difference(product: float, reference: float) -> float:

@@ -17,6 +17,10 @@ Figures (Task Force 1996, table 1):
   ``segment_s`` segments, each at least half covered by NN intervals (defined for long recordings; given
   when at least two segments qualify).
 
+Poincare plot (Brennan, Palaniswami and Kamen 2001): over the pairs of successive kept NN intervals (RR_n,
+RR_n+1), SD1 is the standard deviation across the identity line, ``(RR_n+1 - RR_n) / sqrt(2)`` (beat-to-beat
+variability, RMSSD / sqrt(2)), and SD2 along it, ``(RR_n+1 + RR_n) / sqrt(2)`` (longer-term variability).
+
 Frequency domain (Task Force 1996, table 2, short-term analysis of 5-minute segments): the Lomb-Scargle periodogram
 of each ``segment_s`` segment whose NN intervals cover at least ``spectrum_min_coverage`` of it (the method of the
 PhysioNet HRV Toolkit's ``lomb``, made for unevenly sampled series with gaps), each NN interval at the time of its
@@ -38,6 +42,8 @@ use", Circulation 93(5):1043-1065, 1996.
 Goldberger AL et al., "PhysioBank, PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000 (HRV
 Toolkit: ``filtnn``, ``get_hrv``, ``lomb``).
 Moody GB, "Spectral analysis of heart rate without resampling", Computers in Cardiology 1993:715-718.
+Brennan M, Palaniswami M, Kamen P, "Do existing measures of Poincare plot geometry reflect nonlinear features of heart
+rate variability?", IEEE Trans Biomed Eng 48(11):1342-1347, 2001.
 """
 
 from __future__ import annotations
@@ -113,6 +119,8 @@ class HrvSummary:
     hf_ms2: float = float("nan")
     lf_hf_ratio: float = float("nan")
     spectral_segments: int = 0
+    sd1_ms: float = float("nan")
+    sd2_ms: float = float("nan")
 
     @property
     def assessed(self) -> bool:
@@ -179,6 +187,7 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
                             f"{settings.min_total_s:g} s needed", int(kept.sum()), total_s, af_s)
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
     differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
+    sd1, sd2 = poincare_axes(1000.0 * context.rr_s[:-1][successive], 1000.0 * context.rr_s[1:][successive])
     sdann, sdnn_index = segment_statistics(context, kept, settings)
     lf, hf, n_spectra = compute_band_powers(context, kept, settings)
     return HrvSummary(
@@ -187,7 +196,20 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
         rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
         pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),
         sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note, lf_ms2=lf, hf_ms2=hf,
-        lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra)
+        lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra, sd1_ms=sd1, sd2_ms=sd2)
+
+
+def poincare_axes(first_ms: np.ndarray, second_ms: np.ndarray) -> tuple[float, float]:
+    """SD1 and SD2 (ms) of the Poincare plot of the interval pairs ``(first_ms[k], second_ms[k])``; NaN under 3 pairs.
+
+    >>> [round(v, 1) for v in poincare_axes(np.array([800., 900, 800, 900]), np.array([900., 800, 900, 800]))]
+    [81.6, 0.0]
+    """
+    if len(first_ms) < 3:
+        return float("nan"), float("nan")
+    across = (second_ms - first_ms) / math.sqrt(2.0)
+    along = (second_ms + first_ms) / math.sqrt(2.0)
+    return float(np.std(across, ddof=1)), float(np.std(along, ddof=1))
 
 
 def segment_statistics(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> tuple[float, float]:

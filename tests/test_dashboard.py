@@ -551,3 +551,5 @@ def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
     assert shown["Turbulence onset"] == f"{hrt.turbulence_onset_pct:.2f} %" and shown["Category"] == hrt.category
     assert shown["VPCs measured"] == f"{hrt.n_qualifying} of {hrt.n_vpcs}"
     assert any("RR (ms)" in chart.proto.spec and "TS " in chart.proto.spec for chart in at.get("plotly_chart"))
+    lorenz = [c for c in at.get("plotly_chart") if "RR before the beat (ms)" in c.proto.spec]  # the ECG tab's
+    assert len(lorenz) == 1 and '"name":"V (' in lorenz[0].proto.spec

@@ -41,6 +41,13 @@ def test_figures_match_their_definitions_on_a_clean_sinus_sequence():
     assert hrv.rmssd_ms == pytest.approx(1000 * np.sqrt(np.mean(diff ** 2)))
     assert hrv.pnn50_pct == pytest.approx(100 * np.mean(np.abs(diff) > 0.05))
     assert hrv.note == ""
+    # Poincare plot: SD1 and SD2 are the spreads across and along the identity line (Brennan et al. 2001), which
+    # the sample variances tie to the successive differences and the pairs' sums
+    first, second = rr[:-1], rr[1:]
+    assert hrv.sd1_ms == pytest.approx(1000 * np.std(diff, ddof=1) / np.sqrt(2))
+    assert hrv.sd2_ms == pytest.approx(1000 * np.std(first + second, ddof=1) / np.sqrt(2))
+    assert hrv.sd1_ms == pytest.approx(hrv.rmssd_ms / np.sqrt(2), rel=0.01)  # the differences average about 0
+    assert hrv.sd2_ms > 2 * hrv.sd1_ms  # slow wander: the cloud lies along the identity line
 
 
 def test_ectopic_beats_and_their_intervals_are_left_out():

@@ -277,3 +277,25 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
     assert first.startswith("00:00:00") and last.startswith("01:00:00")
     assert last.split()[-3:] == ["-0.21", "0.05", "452"]
     assert int(first.split()[2]) == hour.n_beats == sum(hour.beat_counts)
+
+
+def test_the_rr_scatter_places_bigeminal_pvcs_below_the_identity_line_and_leaves_out_artefact(analysis):
+    from app.dashboard.tables import lorenz_points
+
+    points, total = lorenz_points(analysis)  # 119's excerpt: ventricular bigeminy
+    classes = np.asarray(analysis.classes)
+    assert total == len(points) == len(classes) - 2 and points["class"].tolist() == classes[1:-1].tolist()
+    pvcs = points[points["class"] == "V"]
+    assert len(pvcs) > 50 and (pvcs["rr_before_ms"] < 0.8 * pvcs["rr_after_ms"]).mean() > 0.95
+    rr_ms = 1000 * np.diff(analysis.predictions.samples) / analysis.record.fs_hz
+    assert np.allclose(points["rr_after_ms"], rr_ms[points["beat"]], atol=0.05)
+    fs = analysis.record.fs_hz
+    marked = mark_artefacts(analysis, [(int(60 * fs), int(90 * fs))])
+    kept, kept_total = lorenz_points(marked)
+    samples = marked.predictions.samples
+    assert kept_total == len(kept) < total
+    before, after = samples[kept["beat"] - 1], samples[kept["beat"] + 1]
+    assert not np.any((before < 90 * fs) & (after > 60 * fs))  # no interval crosses the artefact
+    thinned, _ = lorenz_points(analysis, max_points=len(pvcs) + 20)
+    assert (thinned["class"] != "N").sum() == (points["class"] != "N").sum() and (thinned["class"] == "N").sum() == 20
+    assert thinned["beat"].is_monotonic_increasing

@@ -540,3 +540,28 @@ def hrt_tachogram_figure(summary, settings) -> go.Figure:
     figure.update_yaxes(title_text="RR (ms)")
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.45})
     return figure
+
+
+def lorenz_figure(points) -> go.Figure:
+    """The RR scatter (Lorenz plot): each beat's RR interval after against before, one colour per class, the
+    identity line; a point's ``customdata`` is its beat index (to go to it when clicked), its ``text`` its time."""
+    figure = go.Figure()
+    for letter in AAMI_CLASSES:
+        chosen = points[points["class"] == letter]
+        if len(chosen):
+            figure.add_trace(go.Scattergl(
+                x=chosen["rr_before_ms"], y=chosen["rr_after_ms"], mode="markers", name=f"{letter} ({len(chosen)})",
+                customdata=chosen["beat"].tolist(), text=[format_hms(t) for t in chosen["time_s"]],
+                marker={"color": CLASS_COLOURS[letter], "size": 4 if letter == "N" else 6, "opacity": 0.6},
+                hovertemplate="RR before %{x:.0f} ms, after %{y:.0f} ms<br>beat %{customdata} at %{text}<extra>"
+                              + letter + "</extra>"))
+    if len(points):
+        top = float(max(points["rr_before_ms"].max(), points["rr_after_ms"].max())) * 1.05
+        figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="identity", hoverinfo="skip",
+                                    line={"color": "#bbbbbb", "width": 1, "dash": "dot"}))
+        figure.update_xaxes(range=[0, top], constrain="domain")
+        figure.update_yaxes(range=[0, top], scaleanchor="x", scaleratio=1)
+    figure.update_xaxes(title_text="RR before the beat (ms)")
+    figure.update_yaxes(title_text="RR after the beat (ms)")
+    figure.update_layout(height=460, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.2})
+    return figure

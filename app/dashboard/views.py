@@ -334,9 +334,13 @@ def render_hrv(hrv) -> None:
         columns[1].metric("HF power", f"{hrv.hf_ms2:.0f} ms²")
         columns[2].metric("LF/HF", f"{hrv.lf_hf_ratio:.2f}")
         columns[3].metric("5-min spectra", f"{hrv.spectral_segments}")
+    columns = st.columns(4)
+    columns[0].metric("Poincaré SD1", tables.format_ms(hrv.sd1_ms))
+    columns[1].metric("Poincaré SD2", tables.format_ms(hrv.sd2_ms))
     st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
                "atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
-               "(0.15-0.4 Hz) power: Lomb-Scargle spectra of the 5-minute segments at least 80 % covered, averaged."
+               "(0.15-0.4 Hz) power: Lomb-Scargle spectra of the 5-minute segments at least 80 % covered, averaged; "
+               "SD1 and SD2: spread of successive interval pairs across and along the identity line (Brennan 2001)."
                + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
 
 
@@ -488,7 +492,32 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_artefacts(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
+    render_lorenz(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
+
+
+def render_lorenz(analysis) -> None:
+    """The record's RR scatter (Lorenz plot) by beat class; clicking a point shows that beat."""
+    points, total = tables.lorenz_points(analysis)
+    st.markdown("**RR scatter (Lorenz plot)**")
+    if points.empty:
+        st.caption("Too few beats with readable intervals on both sides for an RR scatter.")
+        return
+    st.plotly_chart(charts.lorenz_figure(points), config=CHART_CONFIG, key="lorenz_chart", selection_mode="points",
+                    on_select=functools.partial(go_to_lorenz_point, analysis))
+    thinned = (f" {len(points)} of {total} beats drawn: normal beats thinned evenly, every other beat kept."
+               if len(points) < total else "")
+    st.caption("Each beat's RR interval after it against the one before it: sinus beats lie along the identity "
+               "line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as "
+               "a fan. Click a point to show its beat in the window above." + thinned)
+
+
+def go_to_lorenz_point(analysis) -> None:
+    """Callback of the RR scatter: show the clicked beat (the first point selected)."""
+    points = st.session_state.get("lorenz_chart", {}).get("selection", {}).get("points", [])
+    beat = points[0].get("customdata") if points else None
+    if isinstance(beat, (int, float)) and 0 <= beat < len(analysis.predictions.samples):
+        go_to_beat(analysis, int(beat))
 
 
 def render_window_controls(analysis) -> tuple[float, float]:
@@ -571,8 +600,12 @@ def move_to_event(analysis) -> None:
 def move_to_beat(analysis, key: str) -> None:
     """Callback of a family's beat picker: centre the detail window on the beat and choose it."""
     index = st.session_state.get(key, NO_EVENT)
-    if index == NO_EVENT:
-        return
+    if index != NO_EVENT:
+        go_to_beat(analysis, index)
+
+
+def go_to_beat(analysis, index: int) -> None:
+    """Centre the detail window on beat ``index`` and choose it."""
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     st.session_state["window_start_s"] = tables.beat_window_start(int(analysis.predictions.samples[index]),
                                                                  analysis.record.fs_hz, window_s,
