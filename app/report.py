@@ -31,7 +31,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
 from pipeline.hrt import describe_hrt
 from pipeline.qt import describe_qt
-from pipeline.st import describe_method, describe_st, template_offsets_ms
+from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = 10.0
@@ -132,7 +132,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}, Poincare SD1 "
         f"{format_number(s.hrv.sd1_ms, 0, ' ms')}, SD2 {format_number(s.hrv.sd2_ms, 0, ' ms')}",
-        f"ST segment (J+{st.st_offset_ms:g} ms, change from the record's own level; {st.threshold_mv:g} mV for "
+        f"ST segment (J+{st.st_offset_ms:g} ms, change from {describe_reference(st)}; {st.threshold_mv:g} mV for "
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed else ''}",
@@ -440,8 +440,8 @@ def set_clock_axis(ax, end_h: float) -> None:
 
 
 def draw_st_page(analysis: RecordAnalysis) -> Figure:
-    """The ST page, when the record has ST episodes: each lead's ST change from its own level over the record (the
-    episodes shaded, the 0.1 mV limits dotted), then the beats of the largest episodes: the record's dominant beat
+    """The ST page, when the record has ST episodes: each lead's ST change from its reference level over the record
+    (the episodes shaded, the 0.1 mV limits dotted), then the beats of the largest episodes: the record's dominant beat
     and the median beat at the episode's largest change, on its lead, both from their isoelectric level."""
     st_summary = analysis.summary.st
     figure = Figure(figsize=A4_PORTRAIT_IN)
@@ -462,7 +462,7 @@ def draw_st_page(analysis: RecordAnalysis) -> Figure:
 
 
 def draw_st_trend(ax, analysis: RecordAnalysis, lead: int) -> None:
-    """One lead's ST change from the record's own level per window, its episodes shaded."""
+    """One lead's ST change from its reference level per window, its episodes shaded."""
     st_summary, duration_s = analysis.summary.st, analysis.summary.duration_s
     deviations = st_summary.deviations_mv(lead)
     hours = np.arange(len(deviations) + 1) * st_summary.window_s / 3600.0

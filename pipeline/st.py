@@ -27,7 +27,10 @@ electrocardiography). The measurement follows the one of the European ST-T and L
    stretches less than ``min_gap_s`` (1 min) apart being one episode: the "1 x 1 x 1" rule of ambulatory ST
    analysis. Each episode gives the heart rate at its largest deviation, since ST changes that follow the rate
    are read differently from those that do not. A shift lasting more than half of the record becomes the reference
-   itself, and the rest of the record then shows as the opposite change.
+   itself, and the rest of the record then shows as the opposite change: for such records, and whenever the reader
+   knows a quiet stretch (the patient at rest at the start of a recording, as Holter systems take it), the
+   reference can be the median over a stretch instead, from ``reference_start_s`` for ``reference_duration_s``
+   (0, the default: the whole record), with at least ``min_reference_windows`` measured windows in it.
 
 Not assessed, with the reason in ``note``: a dominant QRS wider than ``max_qrs_ms`` (bundle branch block, a
 ventricular or paced rhythm: repolarisation is then secondary to the conduction and ST criteria do not apply), a
@@ -98,14 +101,30 @@ class StSettings:
     min_duration_s: float = 60.0
     min_gap_s: float = 60.0
     min_reference_windows: int = 8
+    reference_start_s: float = 0.0
+    reference_duration_s: float = 0.0
 
     def __post_init__(self) -> None:
         fractions = ("slope_fraction", "wave_fraction")
-        bad = [f.name for f in fields(self) if not getattr(self, f.name) > 0]
+        stretch = ("reference_start_s", "reference_duration_s")
+        bad = [f.name for f in fields(self) if f.name not in stretch and not getattr(self, f.name) > 0]
         bad += [name for name in fractions if not getattr(self, name) < 1]
+        bad += [name for name in stretch if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0)]
         if bad:
             raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value "
-                             f"(below 1 for {' and '.join(fractions)}).")
+                             f"(below 1 for {' and '.join(fractions)}, 0 or more for {' and '.join(stretch)}).")
+        shortest_s = self.min_reference_windows * self.window_s
+        if 0 < self.reference_duration_s < shortest_s:
+            raise ValueError(f"Received reference_duration_s={self.reference_duration_s:g}; expected 0 (the whole "
+                             f"record) or at least {shortest_s:g} s ({self.min_reference_windows} windows of "
+                             f"{self.window_s:g} s).")
+
+    @property
+    def reference_stretch_s(self) -> tuple[float, float] | None:
+        """(start, stop) of the reference stretch in seconds; None for the whole record."""
+        if self.reference_duration_s == 0:
+            return None
+        return self.reference_start_s, self.reference_start_s + self.reference_duration_s
 
     def to_dict(self) -> dict:
         return settings_to_dict(self)
@@ -190,6 +209,7 @@ class StSummary:
     episodes: tuple[StEpisode, ...] = ()
     threshold_mv: float = StSettings.threshold_mv
     measured_beats: int = 0
+    reference_stretch_s: tuple[float, float] | None = None
 
     def deviations_mv(self, lead: int) -> np.ndarray:
         """Lead ``lead``'s ST level minus its reference, per window (NaN where not measured)."""
@@ -214,8 +234,10 @@ class StSummary:
                 value, at = self.extreme_deviation(k, kind)
                 row[f"most_{kind}_mv"], row[f"most_{kind}_time_s"] = none_if_nan(value, 3), none_if_nan(at, 1)
             leads.append(row)
+        stretch = self.reference_stretch_s
         return {"assessed": self.assessed, "note": self.note or None, "window_s": self.window_s,
                 "threshold_mv": self.threshold_mv, "measured_beats": self.measured_beats,
+                "reference_stretch_s": None if stretch is None else [round(v, 1) for v in stretch],
                 "points": None if self.fiducials is None else self.fiducials.to_dict(), "leads": leads,
                 "episodes": [e.to_dict() for e in self.episodes]}
 
@@ -274,8 +296,11 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
         return not_assessed(f"ST not assessed: fewer than {settings.min_reference_windows} windows of "
                             f"{settings.window_s:g} s with {settings.min_beats} readable normal beats",
                             lead_names, fiducials, settings)
-    reference = tuple(float(np.nanmedian(level)) if c >= settings.min_reference_windows else float("nan")
-                      for level, c in zip(levels, counts))
+    reference = reference_levels(levels, settings)
+    if not any(math.isfinite(r) for r in reference):
+        start_s, stop_s = settings.reference_stretch_s
+        return not_assessed(f"ST not assessed: fewer than {settings.min_reference_windows} measured windows in the "
+                            f"reference stretch ({start_s:g}-{stop_s:g} s)", lead_names, fiducials, settings)
     duration_s = signal_mv.shape[0] / fs_hz
     episodes = [e for k, (level, ref) in enumerate(zip(levels, reference)) if math.isfinite(ref)
                 for e in find_episodes(level - ref, rates, k, lead_names[k], duration_s, settings)]
@@ -284,7 +309,24 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     return StSummary(True, "", lead_names, settings.window_s, fiducials, reference,
                      tuple(tuple(float(v) for v in level) for level in levels), tuple(float(r) for r in rates),
                      tuple(sorted(episodes, key=lambda e: (e.start_s, e.lead))), settings.threshold_mv,
-                     int(usable.sum()))
+                     int(usable.sum()), settings.reference_stretch_s)
+
+
+def reference_levels(levels: list[np.ndarray], settings: StSettings) -> tuple[float, ...]:
+    """Each lead's reference ST level: the median of its measured windows over the whole record, or over the
+    windows that lie inside the reference stretch (module docstring, step 4); NaN for a lead with fewer than
+    ``min_reference_windows`` of them."""
+    stretch = settings.reference_stretch_s
+    references = []
+    for level in levels:
+        chosen = np.asarray(level, np.float64)
+        if stretch is not None:
+            starts = np.arange(len(chosen)) * settings.window_s
+            chosen = chosen[(starts >= stretch[0]) & (starts + settings.window_s <= stretch[1])]
+        measured = chosen[np.isfinite(chosen)]
+        references.append(float(np.median(measured)) if len(measured) >= settings.min_reference_windows
+                          else float("nan"))
+    return tuple(references)
 
 
 def dominant_template(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
@@ -576,10 +618,20 @@ def describe_method(settings: StSettings = StSettings()) -> str:
     """The measurement and the episode rule in a sentence, for the dashboard and the report."""
     return (f"ST level at J+{settings.st_offset_ms:g} ms (J+{settings.fast_st_offset_ms:g} ms above "
             f"{settings.fast_rate_bpm:g} bpm) against a spline through the isoelectric points, median of the normal "
-            f"beats of each {settings.window_s:g} s; an episode is a change from the record's own level of "
+            f"beats of each {settings.window_s:g} s; an episode is a change from {describe_reference(settings)} of "
             f"{settings.threshold_mv:g} mV or more for {settings.min_duration_s / 60:g} min or longer. A measurement "
             "for review, not a diagnosis of ischaemia: posture, axis shifts, conduction changes and the heart rate "
             "move the ST segment too.")
+
+
+def describe_reference(settings: StSettings) -> str:
+    """What ST changes are measured from, in words.
+
+    >>> describe_reference(StSettings()), describe_reference(StSettings(reference_duration_s=300))
+    ("the record's own level", 'the level of 0-300 s')
+    """
+    stretch = settings.reference_stretch_s
+    return "the record's own level" if stretch is None else f"the level of {stretch[0]:g}-{stretch[1]:g} s"
 
 
 def describe_st(summary: StSummary) -> str:

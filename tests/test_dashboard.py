@@ -295,6 +295,15 @@ def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone
     at.number_input(key="event_st.threshold_mv").set_value(0.3).run()  # the laboratory's stricter ST rule
     assert not at.exception and not at.error
     assert any(md.value == "**ST segment**: no depression episode; no elevation episode" for md in at.markdown)
+    # a depression over most of the record (2:05 to 4:55) becomes the median reference; the first 2 minutes do not
+    at.number_input(key="event_st.threshold_mv").set_value(0.1).run()
+    write_st_depression_record(excerpts_dir, tmp_path, name="st3", stretches_s=((125, 295),))
+    at = upload(at, files_of(tmp_path, "st3"))
+    assert not any(md.value.startswith("**ST segment**: 1 depression episode") for md in at.markdown)
+    at.number_input(key="event_st.reference_duration_s").set_value(120.0).run()
+    assert not at.exception and not at.error
+    assert any(md.value.startswith("**ST segment**: 1 depression episode (largest -0.2") for md in at.markdown)
+    assert any("The reference, the ST level of 00:00:00-00:02:00" in c.value for c in at.caption)
 
 
 def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):

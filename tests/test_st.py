@@ -250,3 +250,25 @@ def test_st_thresholds_are_event_settings_kept_in_the_annotation_file(excerpts_d
     (tmp_path / "bad.toml").write_text("[st]\nthreshold_mv = -1\n")
     with pytest.raises(ValueError, match=r"\[st\] Received threshold_mv=-1"):
         read_event_settings(tmp_path / "bad.toml")
+
+
+def test_a_shift_over_most_of_the_record_is_found_from_a_reference_stretch(excerpt_100):
+    """A depression from 1:00 to 4:45 of the 5-minute excerpt: against the record's median it becomes the reference
+    (and the first minute shows as an elevation); against the first minute it is the episode it is."""
+    record, samples, classes = excerpt_100
+    clean = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    changed = add_st_change(record.signal_mv, samples, classes, record.fs_hz, 0, 60, 285, -0.2, clean.fiducials.j_ms)
+    median = analyse_st(changed, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert not any(e.kind == "depression" for e in median.episodes)
+    with pytest.raises(ValueError, match="reference_duration_s"):
+        StSettings(reference_duration_s=60.0)  # under 8 windows of 15 s
+    rest = StSettings(reference_duration_s=60.0, min_reference_windows=4)  # the first minute, four windows
+    st = analyse_st(changed, record.fs_hz, samples, classes, lead_names=record.lead_names, settings=rest)
+    assert st.reference_stretch_s == (0.0, 60.0) and st.to_dict()["reference_stretch_s"] == [0.0, 60.0]
+    assert st.reference_mv[0] == pytest.approx(clean.reference_mv[0], abs=0.03)
+    (episode,) = [e for e in st.episodes if e.lead == 0]
+    assert episode.kind == "depression" and 45 <= episode.start_s <= 75 and episode.stop_s >= 270
+    assert episode.deviation_mv == pytest.approx(-0.2, abs=0.03)
+    late = StSettings(reference_start_s=600.0, reference_duration_s=60.0, min_reference_windows=4)  # after the end
+    assert analyse_st(changed, record.fs_hz, samples, classes, settings=late).note == (
+        "ST not assessed: fewer than 4 measured windows in the reference stretch (600-660 s)")

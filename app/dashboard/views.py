@@ -68,6 +68,11 @@ EVENT_THRESHOLDS = (
     ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
     ("st.threshold_mv", "ST episode: change of at least (mV)", 0.05, 0.5, 0.05,
      "0.1 mV (1 mm) for 1 minute or more: the 1 x 1 x 1 rule of ambulatory ST analysis (ACC/AHA 1999)."),
+    ("st.reference_duration_s", "ST reference: length (s; 0: the whole record)", 0.0, 604800.0, 60.0,
+     "0 measures ST changes from the record's median level. A length (120 s or more) takes the median over a "
+     "stretch instead, e.g. the patient at rest at the start: for a record whose ST shift lasts most of it."),
+    ("st.reference_start_s", "ST reference: from (s)", 0.0, 604800.0, 60.0,
+     "Start of the reference stretch, in seconds from the start of the record."),
 )
 """Sidebar event thresholds: RegionSettings field (``table.key`` for a key of one of its tables), label, lowest,
 highest, step, help."""
@@ -372,7 +377,11 @@ def render_st(analysis) -> None:
     st.markdown(f"**ST segment**: {describe_st(summary)}")
     levels = ", ".join(f"{name} {level:+.2f} mV" for name, level in zip(summary.lead_names, summary.reference_mv)
                        if np.isfinite(level))
-    st.caption(f"The record's own ST level (median over its windows), against which changes are measured: {levels}.")
+    stretch = summary.reference_stretch_s
+    source = ("the record's own ST level (median over its windows)" if stretch is None else
+              f"the ST level of {charts.format_hms(stretch[0])}-{charts.format_hms(stretch[1])} (median over its "
+              "windows; sidebar, Event thresholds)")
+    st.caption(f"The reference, {source}, against which changes are measured: {levels}.")
     st.plotly_chart(charts.st_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
                     key="st_trend")
     if summary.episodes:
