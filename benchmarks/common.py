@@ -6,6 +6,7 @@ that BENCHMARKS.md can quote a figure together with how to reproduce it.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import hashlib
 import json
@@ -25,6 +26,7 @@ from pipeline.types import Record
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 CACHE_DIR = REPO_ROOT / ".cache"
+BUNDLED_MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
 _DATA_DIR_CANDIDATES = (REPO_ROOT / "data" / "mitdb", REPO_ROOT.parent / "shared" / "data" / "mitdb")
 
 
@@ -36,6 +38,18 @@ def default_data_dir() -> Path:
         if (candidate / "100.hea").exists():
             return candidate
     return _DATA_DIR_CANDIDATES[-1]
+
+
+def compare_with_bundled_model(compare, description: str, argv=None) -> dict:
+    """``{record: compare(name, data_dir, model)}`` for the records ``--records`` names (all 48 by default), with the
+    bundled model loaded once: the loop of the scripts that set the product against the annotated beats."""
+    from models.loading import load_local
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--records", default="all")
+    args = parser.parse_args(argv)
+    data_dir, model = default_data_dir(), load_local(BUNDLED_MODEL)
+    return {name: compare(name, data_dir, model) for name in parse_records(args.records)}
 
 
 def parse_records(text: str) -> tuple[str, ...]:

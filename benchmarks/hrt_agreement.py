@@ -19,18 +19,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
 from app.analysis import analyse_record
-from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_records, write_results
-from models.loading import load_local
+from benchmarks.common import BUNDLED_MODEL, REPO_ROOT, compare_with_bundled_model, format_table, write_results
 from pipeline.hrt import HrtSummary
 from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 
-MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
 MATCH_S = 0.15
 """A qualifying VPC of the product matches a reference one within this (EC57's beat-matching window)."""
 
@@ -85,11 +82,7 @@ def summarise(records: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir, model = default_data_dir(), load_local(MODEL)
-    records = {name: compare_record(name, data_dir, model) for name in parse_records(args.records)}
+    records = compare_with_bundled_model(compare_record, __doc__.splitlines()[0], argv)
     rows = [[name, *r["text"], r["matched_vpcs"]] for name, r in records.items()
             if r["reference"]["n_vpcs"] or r["product"]["n_vpcs"]]
     print(format_table(["record", "reference TO % / TS ms (category, VPCs)", "product", "matched"], rows))
@@ -98,7 +91,7 @@ def main(argv=None) -> int:
         print(f"{key}: {value}")
     for r in records.values():
         r.pop("text")
-    write_results("hrt_agreement", {"model": str(MODEL.relative_to(REPO_ROOT)), "summary": summary,
+    write_results("hrt_agreement", {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "summary": summary,
                                     "records": records})
     return 0
 

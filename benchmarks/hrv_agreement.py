@@ -19,18 +19,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
 
 from app.analysis import analyse_record
-from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_records, write_results
-from models.loading import load_local
+from benchmarks.common import BUNDLED_MODEL, REPO_ROOT, compare_with_bundled_model, format_table, write_results
 from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 
-MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
 FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio", "sd1_ms", "sd2_ms")
 
 
@@ -51,11 +48,7 @@ def compare_record(name: str, data_dir, model) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir, model = default_data_dir(), load_local(MODEL)
-    records = {name: compare_record(name, data_dir, model) for name in parse_records(args.records)}
+    records = compare_with_bundled_model(compare_record, __doc__.splitlines()[0], argv)
     rows, summary = [], {}
     for name, r in records.items():
         rows.append([name] + [f"{r['reference'][f]} / {r['product'][f]}" for f in ("sdnn_ms", "rmssd_ms")]
@@ -71,7 +64,7 @@ def main(argv=None) -> int:
     for figure, s in summary.items():
         print(f"{figure}: median |relative difference| {s['median_abs_relative_difference_pct']:.1f} % over "
               f"{s['records_assessed']} records; within 5 %: {s['within_5_pct']}, within 10 %: {s['within_10_pct']}")
-    write_results("hrv_agreement", {"model": str(MODEL.relative_to(REPO_ROOT)), "summary": summary,
+    write_results("hrv_agreement", {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "summary": summary,
                                     "records": records})
     return 0
 
