@@ -530,8 +530,16 @@ def test_the_reader_s_conclusion_comes_back_with_an_uploaded_review(analyses, ex
     box = next(area for area in at.text_area if area.label.startswith("Reader's conclusion"))
     assert box.value == "Sinus rhythm, no arrhythmia.\nDr A. Reader"
     assert any("reader's conclusion is restored" in i.value for i in at.sidebar.info)
-    box.set_value("x" * (MAX_CONCLUSION_CHARS + 1)).run()
+    included = "The downloads below include the conclusion saved: \"Sinus rhythm"
+    assert any(c.value.startswith(included) for c in at.caption)
+    save = next(b for b in at.button if b.label == "Save the conclusion for the downloads")
+    box.set_value("x" * (MAX_CONCLUSION_CHARS + 1))
+    save.click().run()  # the form sends the text with its button
     assert any(f"expected at most {MAX_CONCLUSION_CHARS}" in e.value for e in at.error)
+    box = next(area for area in at.text_area if area.label.startswith("Reader's conclusion"))
+    box.set_value("")
+    next(b for b in at.button if b.label == "Save the conclusion for the downloads").click().run()
+    assert any(c.value.startswith("The downloads below have no conclusion") for c in at.caption)
 
 
 def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):

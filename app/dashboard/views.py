@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import textwrap
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -899,17 +900,24 @@ def render_conclusion(review: loading.Review, record_key: tuple) -> str:
     annotation file (an uploaded review's comes back here). Returns it ("" while it is too long: said)."""
     key = record_widget_key("conclusion", shown_record(record_key))
     initial = {} if key in st.session_state else {"value": review.saved_conclusion}
-    text = st.text_area("Reader's conclusion (printed on the report, kept in the .ecg file)", key=key, height=120,
-                        placeholder="e.g. Sinus rhythm with frequent unifocal ventricular ectopy; no pause.",
-                        help=f"At most {MAX_CONCLUSION_CHARS} characters. Press Ctrl+Enter or click outside the "
-                             "box before downloading, so that the downloads take the latest text. It stays in this "
-                             "browser session only: download the report or the annotation file to keep it.",
-                        **initial)
+    # a form: the text reaches the downloads when "Save" (or Ctrl+Enter) is pressed, and the line under it says what
+    # they hold; a bare text box takes new text only once it loses focus, which a click on a download button does
+    # after the file was already made (the file then lacked the text just typed)
+    with st.form(f"{key}_form", border=False):
+        text = st.text_area("Reader's conclusion (printed on the report, kept in the .ecg file)", key=key,
+                            height=120, placeholder="e.g. Sinus rhythm with frequent unifocal ventricular ectopy; no "
+                                                    "pause.",
+                            help=f"At most {MAX_CONCLUSION_CHARS} characters. It stays in this browser session "
+                                 "only: download the report or the annotation file to keep it.", **initial)
+        st.form_submit_button("Save the conclusion for the downloads")
     try:
-        return check_conclusion(text)
+        conclusion = check_conclusion(text)
     except ConclusionError as error:
         st.error(f"{error} The downloads leave it out until it is shortened.")
         return ""
+    st.caption(f"The downloads below include the conclusion saved: \"{textwrap.shorten(conclusion, 90)}\"" if conclusion
+               else "The downloads below have no conclusion: write it above and press Save (or Ctrl+Enter).")
+    return conclusion
 
 
 def render_downloads(analysis) -> None:
