@@ -1,9 +1,10 @@
 """The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
 families and ECG strips of the most important events. Page 2, the heart-rate trend and the strips a Holter report
 keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event. Then,
-for a record longer than an hour, the hourly table; when the record has ST episodes (:mod:`pipeline.st`), an ST page:
-each lead's ST trend and the beats of the largest episodes against the dominant beat. Last, when the patient kept a
-diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
+for a record longer than an hour, the hourly table; the rhythm page: the RR scatter (Lorenz plot) by beat class and
+heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when the record has ST episodes (:mod:`pipeline.st`),
+an ST page: each lead's ST trend and the beats of the largest episodes against the dominant beat. Last, when the
+patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -22,7 +23,7 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis, diary_findings, family_rows, st_episode_beats
+from app.analysis import RecordAnalysis, diary_findings, family_rows, lorenz_points, st_episode_beats
 from app.event_settings import describe_thresholds
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
@@ -57,6 +58,8 @@ MAX_HOURLY_ROWS = 72
 MAX_ST_EPISODE_PLOTS = 4
 """ST episodes whose beats the ST page shows (the largest changes first)."""
 MAX_CONCLUSION_LINES = 8
+MIN_RHYTHM_PAGE_BEATS = 10
+"""Beats with readable intervals on both sides that a record needs for the rhythm page (RR scatter, HRT)."""
 TEXT_BLOCK_RATIO, TEXT_LINE_RATIO = 0.3, 0.16
 """Height of a text block in a page's grid (rows of 1.0 hold a strip): its title, then so much per line."""
 """Width of the event-threshold footer lines (6 pt on A4)."""
@@ -291,6 +294,9 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
             pages.savefig(draw_strip_page(analysis, more))
         if len(analysis.summary.hourly) > 1:
             pages.savefig(draw_hourly_page(analysis))
+        points, total = lorenz_points(analysis)
+        if total >= MIN_RHYTHM_PAGE_BEATS:
+            pages.savefig(draw_rhythm_page(analysis, points, total))
         if analysis.summary.st.episodes:
             pages.savefig(draw_st_page(analysis))
         if analysis.diary:
@@ -527,6 +533,73 @@ def hourly_lines(analysis: RecordAnalysis) -> list[str]:
     return lines
 
 
+def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
+    """The rhythm page: the RR scatter (Lorenz plot) of the record's beats by class
+    (:func:`app.analysis.lorenz_points`), and the averaged tachogram of heart-rate turbulence when it was assessed
+    (else why not)."""
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    figure.suptitle(f"Record {analysis.record.name}: RR scatter and heart-rate turbulence", fontsize=11,
+                    fontweight="bold", x=0.08, ha="left")
+    thinned = f"; {len(points)} of {total} beats drawn, normal beats thinned evenly" if len(points) < total else ""
+    figure.text(0.08, 0.935, textwrap.fill(
+        "Each beat's RR interval after it against the one before it (Lorenz plot): sinus beats lie along the identity "
+        "line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as a fan; "
+        f"intervals across unreadable signal left out{thinned}.", SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
+    draw_lorenz(figure.add_axes((0.17, 0.42, 0.66, 0.47)), points)
+    ax = figure.add_axes((0.1, 0.07, 0.85, 0.25))
+    hrt = analysis.summary.hrt
+    if hrt.assessed:
+        draw_tachogram(ax, hrt, analysis.region_settings.hrt)
+    else:
+        ax.axis("off")
+        ax.text(0, 0.9, f"Heart-rate turbulence: {hrt.note.removeprefix('HRT ')}", fontsize=8, va="top",
+                transform=ax.transAxes)
+    return figure
+
+
+def draw_lorenz(ax, points) -> None:
+    """The RR scatter: a point per beat, coloured by class, on equal axes with the identity line."""
+    top = 1.05 * float(max(points["rr_before_ms"].max(), points["rr_after_ms"].max()))
+    for letter in AAMI_CLASSES:
+        chosen = points[points["class"] == letter]
+        if len(chosen):
+            ax.scatter(chosen["rr_before_ms"], chosen["rr_after_ms"], s=1.5 if letter == "N" else 3,
+                       color=CLASS_COLOURS[letter], alpha=0.5, linewidths=0, rasterized=True,
+                       label=f"{letter} ({len(chosen)})")
+    ax.plot([0, top], [0, top], color="#999999", linewidth=0.5, linestyle=":")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_aspect("equal")
+    ax.set_xlabel("RR before the beat (ms)", fontsize=7)
+    ax.set_ylabel("RR after the beat (ms)", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.grid(True, color="#eeeeee", linewidth=0.4)
+    ax.legend(fontsize=6.5, loc="lower right", frameon=False, markerscale=3)
+
+
+def draw_tachogram(ax, hrt, settings) -> None:
+    """Heart-rate turbulence's averaged tachogram with its reference level and the turbulence slope's line."""
+    tachogram = np.asarray(hrt.tachogram_ms, np.float64)
+    before = settings.before_intervals
+    positions = np.arange(len(tachogram)) - before
+    labels = [str(k) for k in range(-before, 0)] + ["C", "P"] + [str(k) for k in range(1, len(tachogram) - before - 1)]
+    ax.plot(positions, tachogram, marker="o", markersize=2.5, color="#2b7bba", linewidth=0.9)
+    ax.axhline(float(tachogram[:before].mean()), color="#999999", linewidth=0.6, linestyle=":")
+    first = before + 1 + hrt.turbulence_timing
+    span = np.arange(settings.slope_intervals)
+    window = tachogram[first:first + len(span)]
+    if len(window) == len(span):
+        ax.plot(positions[first:first + len(span)], window.mean() + hrt.turbulence_slope_ms * (span - span.mean()),
+                color="#d62728", linewidth=1.2)
+    ax.set_xticks(positions, labels, fontsize=6)
+    ax.tick_params(axis="y", labelsize=6.5)
+    ax.set_ylabel("RR (ms)", fontsize=7)
+    ax.set_xlabel("RR interval (C: coupling, P: compensatory pause)", fontsize=7)
+    ax.grid(True, color="#eeeeee", linewidth=0.4)
+    ax.set_title(f"Heart-rate turbulence: {describe_hrt(hrt)}", fontsize=7.5, loc="left")
+
+
 def draw_hourly_page(analysis: RecordAnalysis) -> Figure:
     """The hourly table of a Holter report (records longer than an hour): per hour its readable minutes, beats,
     S and V beats, heart rate, runs, pauses, AF, lowest and highest ST change (mV) and median QTc (Fridericia, ms)."""
@@ -535,7 +608,7 @@ def draw_hourly_page(analysis: RecordAnalysis) -> Figure:
     figure.suptitle(f"Record {analysis.record.name}: hour by hour", fontsize=11, fontweight="bold", x=0.08, ha="left")
     figure.text(0.08, 0.935, textwrap.fill(
         "Readable minutes; beats; S and V beats; heart rate (bpm, 1-minute averages); couplets, runs and tachycardias "
-        "starting in the hour; pauses; minutes of AF; lowest and highest ST change from the record's level (mV, over "
+        "starting in the hour; pauses; minutes of AF; lowest and highest ST change from the ST reference (mV, over "
         "the leads); median QTc (Fridericia, ms).", SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
     ax = figure.add_axes((0.08, 0.04, 0.89, 0.84))
     ax.axis("off")

@@ -183,3 +183,20 @@ def test_end_to_end_hrt_agrees_with_the_reference_beats(mitdb_dir):
     assert abs(product.turbulence_slope_ms - reference.turbulence_slope_ms) < 0.5
     found = [t for t in reference.vpc_times_s if np.min(np.abs(np.asarray(product.vpc_times_s) - t)) <= 0.15]
     assert len(found) >= 0.8 * reference.n_qualifying
+
+
+def test_the_report_draws_the_averaged_tachogram_with_the_slope_line():
+    from matplotlib.figure import Figure
+
+    from app.report import draw_tachogram
+
+    rng = np.random.default_rng(5)
+    hrt = compute_hrt(context_of(*build_beats([tachogram(rng, 850.0, -3.0, 6.0) for _ in range(6)])), [])
+    ax = Figure().add_subplot()
+    draw_tachogram(ax, hrt, HrtSettings())
+    tachogram_line, slope_line = ax.lines[0], ax.lines[-1]
+    assert np.allclose(tachogram_line.get_ydata(), hrt.tachogram_ms)
+    x, y = slope_line.get_xdata(), slope_line.get_ydata()
+    assert len(x) == 5 and x[0] == hrt.turbulence_timing + 1  # positions: the first sinus interval after P is 2
+    assert np.polyfit(x, y, 1)[0] == pytest.approx(hrt.turbulence_slope_ms)
+    assert ax.get_title(loc="left") == f"Heart-rate turbulence: {describe_hrt(hrt)}"

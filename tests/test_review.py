@@ -182,11 +182,11 @@ def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysi
     assert np.any(np.isclose(beats, longest.shaded[0], atol=0.01)) and np.any(np.isclose(beats, longest.shaded[1],
                                                                                           atol=0.01))
     pages = re.compile(rb"/Type\s*/Page\b(?!s)")
-    assert len(pages.findall(render_pdf_report(analysis))) == 2
+    assert len(pages.findall(render_pdf_report(analysis))) == 3  # summary, strips, rhythm (RR scatter, HRT)
     unmeasured = replace(analysis, regions=(), summary=replace(s, heart_rate_min_bpm=float("nan"),
                                                                heart_rate_max_bpm=float("nan"),
                                                                longest_rr_s=float("nan")))
-    assert reference_strips(unmeasured) == [] and len(pages.findall(render_pdf_report(unmeasured))) == 1
+    assert reference_strips(unmeasured) == [] and len(pages.findall(render_pdf_report(unmeasured))) == 2
 
 
 def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_thresholds(analysis):
@@ -280,7 +280,7 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
 
 
 def test_the_rr_scatter_places_bigeminal_pvcs_below_the_identity_line_and_leaves_out_artefact(analysis):
-    from app.dashboard.tables import lorenz_points
+    from app.analysis import lorenz_points
 
     points, total = lorenz_points(analysis)  # 119's excerpt: ventricular bigeminy
     classes = np.asarray(analysis.classes)
@@ -299,3 +299,18 @@ def test_the_rr_scatter_places_bigeminal_pvcs_below_the_identity_line_and_leaves
     thinned, _ = lorenz_points(analysis, max_points=len(pvcs) + 20)
     assert (thinned["class"] != "N").sum() == (points["class"] != "N").sum() and (thinned["class"] == "N").sum() == 20
     assert thinned["beat"].is_monotonic_increasing
+
+
+def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missing(analysis):
+    from app.analysis import lorenz_points
+    from app.report import draw_rhythm_page
+
+    points, total = lorenz_points(analysis)  # 119's excerpt: bigeminy, so no isolated VPC qualifies for HRT
+    figure = draw_rhythm_page(analysis, points, total)
+    scatter, text = figure.axes
+    drawn = {c.get_label(): len(c.get_offsets()) for c in scatter.collections}
+    assert drawn == {f"{c} ({n})": n for c, n in points["class"].value_counts().items()}
+    assert sum(drawn.values()) == total and scatter.get_xlim() == scatter.get_ylim()
+    assert [t.get_text() for t in text.texts] == [f"Heart-rate turbulence: {analysis.summary.hrt.note[4:]}"]
+    assert analysis.summary.hrt.note.startswith("HRT not assessed: none of the")
+

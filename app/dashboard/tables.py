@@ -367,39 +367,3 @@ def family_suggestions(analysis: RecordAnalysis) -> list[dict]:
             out.append({"family": row["family"], "n_beats": row["n_beats"], "v_calls": row["V"]})
     return sorted(out, key=lambda r: -r["v_calls"])
 
-
-MAX_LORENZ_POINTS = 20_000
-"""Most points of the RR scatter plot: every beat other than N, then evenly spaced N beats up to this."""
-
-
-def lorenz_points(analysis: RecordAnalysis, max_points: int = MAX_LORENZ_POINTS) -> tuple[pd.DataFrame, int]:
-    """The RR scatter (Lorenz, or Poincare, plot) of a record: for each beat with readable intervals on both sides,
-    the RR before and after it (ms), its class, index and time; and how many such beats there are in all.
-
-    A beat's point sits by its class's rhythm: N beats along the identity line, premature beats followed by a pause
-    above it and to the left of the N cloud, atrial fibrillation as a fan. Past ``max_points``, the N beats
-    are thinned evenly (every beat of another class stays), so that a 24-hour record still draws quickly.
-    """
-    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
-    n = len(samples)
-    if n < 3:
-        return pd.DataFrame(columns=["beat", "time_s", "rr_before_ms", "rr_after_ms", "class"]), 0
-    unreadable = np.array([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"],
-                          dtype=np.int64).reshape(-1, 2)
-    crossing = np.zeros(n - 1, bool)  # interval i (beat i to i + 1) overlaps an unreadable stretch
-    for start, stop in unreadable:
-        crossing |= (samples[:-1] < stop) & (samples[1:] > start)
-    middle = np.arange(1, n - 1)
-    usable = middle[~crossing[middle - 1] & ~crossing[middle]]
-    classes = np.asarray(analysis.classes)[usable]
-    other = classes != "N"
-    normal = np.flatnonzero(~other)
-    room = max(max_points - int(other.sum()), 0)
-    if len(normal) > room:
-        normal = normal[np.linspace(0, len(normal) - 1, room).round().astype(np.int64)] if room else normal[:0]
-    chosen = usable[np.sort(np.concatenate([np.flatnonzero(other), normal]))]
-    rr_ms = 1000.0 * np.diff(samples) / fs_hz
-    table = pd.DataFrame({"beat": chosen, "time_s": np.round(samples[chosen] / fs_hz, 3),
-                          "rr_before_ms": np.round(rr_ms[chosen - 1], 1), "rr_after_ms": np.round(rr_ms[chosen], 1),
-                          "class": np.asarray(analysis.classes)[chosen]})
-    return table, len(usable)

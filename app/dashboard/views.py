@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import (add_conclusion, add_diary, diary_findings, family_rows, qt_dominant_beat, st_episode_beats,
-                          st_template)
+from app.analysis import (add_conclusion, add_diary, diary_findings, family_rows, lorenz_points, qt_dominant_beat,
+                          st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
@@ -508,7 +508,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
 
 def render_lorenz(analysis) -> None:
     """The record's RR scatter (Lorenz plot) by beat class; clicking a point shows that beat."""
-    points, total = tables.lorenz_points(analysis)
+    points, total = lorenz_points(analysis)
     st.markdown("**RR scatter (Lorenz plot)**")
     if points.empty:
         st.caption("Too few beats with readable intervals on both sides for an RR scatter.")
