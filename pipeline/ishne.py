@@ -20,7 +20,8 @@ a second label for the analysis system's own use, and the samples since the anno
 Labels: N normal, S supraventricular premature, V ventricular premature, B bundle branch block beat, P paced, U
 unknown beat, X artefact, C calibration, and ``!`` a time-out that only carries time across a gap longer than 65,535
 samples. :func:`read_ishne_annotations` reads them as MIT-BIH symbols (:data:`ANNOTATION_SYMBOLS`), the product's
-reference labels for the record.
+reference labels for the record. The layout is the THEW project's description of its annotation files, as the
+ECG-kit toolbox's reader implements it (Llamedo Soria, ``read_ishne_ann.m``); no THEW file was at hand to check it.
 
 Only the signal, the lead codes, the resolutions, the sampling rate, the start time and the pacemaker code are
 taken: the patient's
@@ -263,7 +264,7 @@ def write_ishne_annotations(path: str | Path, samples: np.ndarray, labels, fs_hz
     samples = np.asarray(samples, dtype=np.int64)
     fixed = np.zeros(1, dtype=_FIXED)[0]
     fixed["var_block_size"], fixed["samples_per_lead"] = 0, n_samples
-    fixed["var_block_offset"] = fixed["ecg_offset"] = HEADER_BYTES
+    fixed["var_block_offset"], fixed["ecg_offset"] = HEADER_BYTES, HEADER_BYTES + 4  # the annotations' block
     fixed["version"], fixed["fs_hz"] = 1, int(round(fs_hz))
     fixed["start_time"] = fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
     header = fixed.tobytes()
