@@ -134,7 +134,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}, Poincare SD1 "
-        f"{format_number(s.hrv.sd1_ms, 0, ' ms')}, SD2 {format_number(s.hrv.sd2_ms, 0, ' ms')}",
+        f"{format_number(s.hrv.sd1_ms, 0, ' ms')}, SD2 {format_number(s.hrv.sd2_ms, 0, ' ms')}, triangular index "
+        f"{format_number(s.hrv.triangular_index, 1)}, deceleration capacity "
+        f"{format_number(s.hrv.deceleration_capacity_ms, 1, ' ms')}",
         f"ST segment (J+{st.st_offset_ms:g} ms, change from {describe_reference(st)}; {st.threshold_mv:g} mV for "
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"

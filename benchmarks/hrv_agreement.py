@@ -28,7 +28,8 @@ from benchmarks.common import BUNDLED_MODEL, REPO_ROOT, compare_with_bundled_mod
 from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 
-FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio", "sd1_ms", "sd2_ms")
+FIGURES = ("mean_nn_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_ms2", "hf_ms2", "lf_hf_ratio", "sd1_ms", "sd2_ms",
+           "triangular_index", "deceleration_capacity_ms")
 
 
 def relative_difference(product: float, reference: float) -> float:

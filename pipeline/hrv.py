@@ -21,6 +21,16 @@ Poincare plot (Brennan, Palaniswami and Kamen 2001): over the pairs of successiv
 RR_n+1), SD1 is the standard deviation across the identity line, ``(RR_n+1 - RR_n) / sqrt(2)`` (beat-to-beat
 variability, RMSSD / sqrt(2)), and SD2 along it, ``(RR_n+1 + RR_n) / sqrt(2)`` (longer-term variability).
 
+Geometric (Task Force 1996, table 1): the HRV triangular index, the number of NN intervals over the height of their
+histogram in bins of ``histogram_bin_s`` (1/128 s), given for at least ``geometric_min_s`` (20 minutes) of NN
+intervals, which the geometric methods need.
+
+Deceleration capacity (Bauer et al. 2006, phase-rectified signal averaging): every kept NN interval longer than the
+one before it, by at most ``dc_max_change`` (5 %; longer steps are taken for artefacts), is an anchor; with the
+intervals around each anchor (two before, one after, all kept and consecutive), DC = the mean of (RR_0 + RR_1 -
+RR_-1 - RR_-2) / 4, in ms: how much the heart can slow from one beat to the next. After myocardial infarction, DC
+of 2.5 ms or less marks a high risk and over 4.5 ms a low one.
+
 Frequency domain (Task Force 1996, table 2, short-term analysis of 5-minute segments): the Lomb-Scargle periodogram
 of each ``segment_s`` segment whose NN intervals cover at least ``spectrum_min_coverage`` of it (the method of the
 PhysioNet HRV Toolkit's ``lomb``, made for unevenly sampled series with gaps), each NN interval at the time of its
@@ -42,6 +52,8 @@ use", Circulation 93(5):1043-1065, 1996.
 Goldberger AL et al., "PhysioBank, PhysioToolkit, and PhysioNet", Circulation 101(23):e215-e220, 2000 (HRV
 Toolkit: ``filtnn``, ``get_hrv``, ``lomb``).
 Moody GB, "Spectral analysis of heart rate without resampling", Computers in Cardiology 1993:715-718.
+Bauer A et al., "Deceleration capacity of heart rate as a predictor of mortality after myocardial infarction: cohort
+study", Lancet 367(9523):1674-1681, 2006.
 Brennan M, Palaniswami M, Kamen P, "Do existing measures of Poincare plot geometry reflect nonlinear features of heart
 rate variability?", IEEE Trans Biomed Eng 48(11):1342-1347, 2001.
 """
@@ -75,6 +87,9 @@ class HrvSettings:
     hf_band_hz: tuple[float, float] = (0.15, 0.40)
     spectrum_min_coverage: float = 0.8
     spectrum_max_hz: float = 0.5
+    histogram_bin_s: float = 1.0 / 128.0
+    geometric_min_s: float = 1200.0
+    dc_max_change: float = 0.05
 
     def __post_init__(self) -> None:
         if not 0 < self.min_nn_s < self.max_nn_s:
@@ -84,9 +99,9 @@ class HrvSettings:
             raise ValueError(f"Received relative_limit={self.relative_limit}; expected a fraction in (0, 1).")
         if self.reference_intervals < 3 or self.reference_intervals % 2 == 0:
             raise ValueError(f"Received reference_intervals={self.reference_intervals}; expected an odd number >= 3.")
-        for name in ("segment_s", "min_total_s"):
+        for name in ("segment_s", "min_total_s", "histogram_bin_s", "geometric_min_s", "dc_max_change"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"Received {name}={getattr(self, name)}; expected a positive duration in s.")
+                raise ValueError(f"Received {name}={getattr(self, name)}; expected a positive value.")
         (lf_lo, lf_hi), (hf_lo, hf_hi) = self.lf_band_hz, self.hf_band_hz
         if not 0 < lf_lo < lf_hi <= hf_lo < hf_hi <= self.spectrum_max_hz:
             raise ValueError(f"Received lf_band_hz={self.lf_band_hz}, hf_band_hz={self.hf_band_hz}, spectrum_max_hz="
@@ -121,6 +136,8 @@ class HrvSummary:
     spectral_segments: int = 0
     sd1_ms: float = float("nan")
     sd2_ms: float = float("nan")
+    triangular_index: float = float("nan")
+    deceleration_capacity_ms: float = float("nan")
 
     @property
     def assessed(self) -> bool:
@@ -196,7 +213,37 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
         rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
         pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),
         sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note, lf_ms2=lf, hf_ms2=hf,
-        lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra, sd1_ms=sd1, sd2_ms=sd2)
+        lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra, sd1_ms=sd1, sd2_ms=sd2,
+        triangular_index=triangular_index(nn_s, settings) if total_s >= settings.geometric_min_s else float("nan"),
+        deceleration_capacity_ms=deceleration_capacity(context.rr_s, kept, settings))
+
+
+def triangular_index(nn_s: np.ndarray, settings: HrvSettings = HrvSettings()) -> float:
+    """The HRV triangular index: NN intervals over the highest count of their histogram (bins of
+    ``histogram_bin_s`` from 0 s).
+
+    >>> triangular_index(np.array([0.800, 0.801, 0.802, 0.830, 0.900, 0.901]))
+    2.0
+    """
+    counts = np.bincount(np.floor(np.asarray(nn_s) / settings.histogram_bin_s).astype(np.int64))
+    return float(len(nn_s) / counts.max()) if len(nn_s) else float("nan")
+
+
+def deceleration_capacity(rr_s: np.ndarray, kept: np.ndarray, settings: HrvSettings = HrvSettings()) -> float:
+    """Deceleration capacity (ms) of the intervals ``rr_s`` of which ``kept`` are NN intervals (module docstring);
+    NaN without an anchor.
+
+    >>> rr = np.tile([0.80, 0.82, 0.84, 0.82], 50)  # every lengthening interval is an anchor, 2.5 % steps
+    >>> round(deceleration_capacity(rr, np.ones(len(rr), bool)), 1)  # each anchor: (820 + 840 - 800 - 820) / 4
+    10.0
+    """
+    rr_ms, kept = 1000.0 * np.asarray(rr_s, np.float64), np.asarray(kept, bool)
+    i = np.arange(2, len(rr_ms) - 1)
+    usable = kept[i - 2] & kept[i - 1] & kept[i] & kept[i + 1]
+    anchors = i[usable & (rr_ms[i] > rr_ms[i - 1]) & (rr_ms[i] <= (1 + settings.dc_max_change) * rr_ms[i - 1])]
+    if not len(anchors):
+        return float("nan")
+    return float(np.mean(rr_ms[anchors] + rr_ms[anchors + 1] - rr_ms[anchors - 1] - rr_ms[anchors - 2]) / 4.0)
 
 
 def poincare_axes(first_ms: np.ndarray, second_ms: np.ndarray) -> tuple[float, float]:

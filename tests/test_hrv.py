@@ -48,6 +48,22 @@ def test_figures_match_their_definitions_on_a_clean_sinus_sequence():
     assert hrv.sd2_ms == pytest.approx(1000 * np.std(first + second, ddof=1) / np.sqrt(2))
     assert hrv.sd1_ms == pytest.approx(hrv.rmssd_ms / np.sqrt(2), rel=0.01)  # the differences average about 0
     assert hrv.sd2_ms > 2 * hrv.sd1_ms  # slow wander: the cloud lies along the identity line
+    assert np.isnan(hrv.triangular_index)  # 12 minutes: the geometric methods need 20
+
+
+def test_triangular_index_and_deceleration_capacity_follow_their_definitions():
+    rr = sinus_rr(1800, seed=4)  # 24 minutes
+    rr[500] = 0.4  # an interval the editing drops: no anchor's four intervals may span it
+    hrv = compute_hrv(context_of(beats_from_rr(rr), ["N"] * (len(rr) + 1)), [])
+    kept = np.abs(rr - 0.8) < 0.2
+    histogram, _ = np.histogram(rr[kept], bins=np.arange(0.0, 2.0, 1 / 128))
+    assert hrv.triangular_index == pytest.approx(kept.sum() / histogram.max())
+    terms = []  # Bauer 2006, written out: anchors lengthen by at most 5 %, with two kept intervals before, one after
+    for i in range(2, len(rr) - 1):
+        if kept[i - 2:i + 2].all() and rr[i - 1] < rr[i] <= 1.05 * rr[i - 1]:
+            terms.append((rr[i] + rr[i + 1] - rr[i - 1] - rr[i - 2]) / 4)
+    assert len(terms) > 500 and hrv.deceleration_capacity_ms == pytest.approx(1000 * np.mean(terms))
+    assert hrv.deceleration_capacity_ms > 0  # a lengthening is on average kept up by the next interval
 
 
 def test_ectopic_beats_and_their_intervals_are_left_out():

@@ -343,6 +343,13 @@ def render_hrv(hrv) -> None:
     columns = st.columns(4)
     columns[0].metric("Poincaré SD1", tables.format_ms(hrv.sd1_ms))
     columns[1].metric("Poincaré SD2", tables.format_ms(hrv.sd2_ms))
+    columns[2].metric("Triangular index", f"{hrv.triangular_index:.1f}" if np.isfinite(hrv.triangular_index)
+                      else "under 20 min", help="NN intervals over the height of their histogram (1/128 s bins; "
+                                                "Task Force 1996); needs 20 minutes of them.")
+    columns[3].metric("Deceleration capacity", f"{hrv.deceleration_capacity_ms:.1f} ms"
+                      if np.isfinite(hrv.deceleration_capacity_ms) else "not assessed",
+                      help="Phase-rectified signal averaging (Bauer 2006): after myocardial infarction, 2.5 ms or "
+                           "less marks a high risk, over 4.5 ms a low one.")
     st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
                "atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
                "(0.15-0.4 Hz) power: Lomb-Scargle spectra of the 5-minute segments at least 80 % covered, averaged; "
