@@ -23,7 +23,8 @@ variability, RMSSD / sqrt(2)), and SD2 along it, ``(RR_n+1 + RR_n) / sqrt(2)`` (
 
 Geometric (Task Force 1996, table 1): the HRV triangular index, the number of NN intervals over the height of their
 histogram in bins of ``histogram_bin_s`` (1/128 s), given for at least ``geometric_min_s`` (20 minutes) of NN
-intervals, which the geometric methods need.
+intervals, which the geometric methods need (and comparable only between recordings of like length: published
+limits are for 24 hours).
 
 Deceleration capacity (Bauer et al. 2006, phase-rectified signal averaging): every kept NN interval longer than the
 one before it, by at most ``dc_max_change`` (5 %; longer steps are taken for artefacts), is an anchor; with the
