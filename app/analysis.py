@@ -408,11 +408,13 @@ def lorenz_points(analysis: RecordAnalysis, max_points: int = MAX_LORENZ_POINTS)
     n = len(samples)
     if n < 3:
         return pd.DataFrame(columns=["beat", "time_s", "rr_before_ms", "rr_after_ms", "class"]), 0
-    unreadable = np.array([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"],
-                          dtype=np.int64).reshape(-1, 2)
-    crossing = np.zeros(n - 1, bool)  # interval i (beat i to i + 1) overlaps an unreadable stretch
-    for start, stop in unreadable:
-        crossing |= (samples[:-1] < stop) & (samples[1:] > start)
+    unreadable = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
+    # interval i (beat i to i + 1) overlaps an unreadable stretch: the first stretch ending after beat i starts
+    # before beat i + 1
+    after = np.searchsorted(unreadable[:, 1], samples[:-1], side="right")
+    crossing = np.zeros(n - 1, bool)
+    inside = after < len(unreadable)
+    crossing[inside] = unreadable[after[inside], 0] < samples[1:][inside]
     middle = np.arange(1, n - 1)
     usable = middle[~crossing[middle - 1] & ~crossing[middle]]
     classes = np.asarray(analysis.classes)[usable]
