@@ -31,10 +31,11 @@ from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
 from pipeline.records import keep_leads
-from pipeline.regions import Region, RegionSettings, merge_intervals, regions_to_rows, subtract_intervals
+from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
+                              subtract_intervals)
 from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, st_exclusions,
                                   summarize_labelled_record)
-from pipeline.rhythm_annotations import beats_in_unreadable, quality_mark_intervals
+from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -295,7 +296,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "model_class": predictions.classes,
         "reviewed": analysis.reviewed_mask,
         "family": analysis.families if analysis.families is not None else np.full(n, -1, np.int64),
-        "unreadable": beats_in_unreadable(list(analysis.regions), n),
+        "unreadable": beats_in_kind(analysis.regions, "unreadable", n),
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,

@@ -155,7 +155,7 @@ def find_qualifying_vpcs(context: BeatContext, regions: list[Region], settings: 
     qualifies = np.zeros(len(vpcs), bool)
     if not len(inside):
         return vpcs, qualifies
-    usable = context.interval_readable & ~in_fibrillation_intervals(context, regions)
+    usable = context.interval_readable & ~in_atrial_fibrillation(context, regions)
     beat_offsets = np.arange(-before - 1, after + 2)
     beats = inside[:, None] + beat_offsets
     others_normal = (classes[beats] == N).sum(axis=1) == len(beat_offsets) - 1
@@ -176,12 +176,11 @@ def find_qualifying_vpcs(context: BeatContext, regions: list[Region], settings: 
     return vpcs, qualifies
 
 
-def in_fibrillation_intervals(context: BeatContext, regions: list[Region]) -> np.ndarray:
+def in_atrial_fibrillation(context: BeatContext, regions: list[Region]) -> np.ndarray:
     """Boolean per RR interval: it touches a beat of an atrial fibrillation region."""
-    in_af = np.zeros(len(context.classes), bool)
-    for region in regions:
-        if region.kind == "atrial_fibrillation" and region.n_beats:
-            in_af[region.beats] = True
+    from pipeline.regions import beats_in_kind  # here: pipeline.regions imports this module's settings
+
+    in_af = beats_in_kind(regions, "atrial_fibrillation", len(context.classes))
     return in_af[:-1] | in_af[1:]
 
 

@@ -69,7 +69,7 @@ from scipy.ndimage import median_filter
 from scipy.signal import lombscargle
 
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import BeatContext, Region
+from pipeline.regions import BeatContext, Region, beats_in_kind
 
 N = AAMI_CLASSES.index("N")
 
@@ -161,10 +161,7 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
     if n_beats < 2:
         return np.zeros(max(n_beats - 1, 0), bool)
     normal = context.classes == N
-    in_af = np.zeros(n_beats, bool)
-    for r in regions:
-        if r.kind == "atrial_fibrillation" and r.n_beats:
-            in_af[r.beats] = True
+    in_af = beats_in_kind(regions, "atrial_fibrillation", n_beats)
     rr_s = context.rr_s
     candidate = (normal[:-1] & normal[1:] & context.interval_readable & ~in_af[:-1] & ~in_af[1:]
                  & (rr_s >= settings.min_nn_s) & (rr_s <= settings.max_nn_s))

@@ -367,6 +367,15 @@ class Region:
         return (self.stop - self.start) / fs_hz
 
 
+def beats_in_kind(regions, kind: str, n_beats: int) -> np.ndarray:
+    """Boolean per beat: inside a region of ``kind`` (e.g. ``unreadable``, ``atrial_fibrillation``)."""
+    inside = np.zeros(n_beats, bool)
+    for region in regions:
+        if region.kind == kind and region.n_beats:
+            inside[region.beats] = True
+    return inside
+
+
 @dataclass(frozen=True)
 class BeatContext:
     """What every rule needs to know about the beats of one record (built by :func:`prepare_beats`).

@@ -44,7 +44,7 @@ import numpy as np
 
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL
 from pipeline.records import write_annotations
-from pipeline.regions import Region, encode_classes
+from pipeline.regions import Region, beats_in_kind, encode_classes
 from pipeline.types import Annotations
 
 NORMAL_RHYTHM = "(N"
@@ -92,7 +92,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     """
     samples = np.asarray(beat_samples, dtype=np.int64)
     classes = encode_classes(beat_classes, len(samples))
-    unreadable = beats_in_unreadable(regions, len(samples))
+    unreadable = beats_in_kind(regions, "unreadable", len(samples))
     symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[classes]
     if unreadable_as_q:
         symbols[unreadable] = "Q"
@@ -159,15 +159,6 @@ def quality_mark_intervals(annotations: Annotations, n_samples: int) -> np.ndarr
     if start is not None:
         rows.append((start, n_samples))
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
-
-
-def beats_in_unreadable(regions: list[Region], n_beats: int) -> np.ndarray:
-    """Boolean per beat: inside an ``unreadable`` region."""
-    inside = np.zeros(n_beats, bool)
-    for r in regions:
-        if r.kind == "unreadable" and r.n_beats:
-            inside[r.beats] = True
-    return inside
 
 
 def assign_rhythm(regions: list[Region], n_beats: int) -> np.ndarray:
