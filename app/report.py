@@ -30,7 +30,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
-from pipeline.hrt import describe_hrt
+from pipeline.hrt import describe_hrt, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
@@ -585,16 +585,11 @@ def draw_tachogram(ax, hrt, settings) -> None:
     tachogram = np.asarray(hrt.tachogram_ms, np.float64)
     before = settings.before_intervals
     positions = np.arange(len(tachogram)) - before
-    labels = [str(k) for k in range(-before, 0)] + ["C", "P"] + [str(k) for k in range(1, len(tachogram) - before - 1)]
     ax.plot(positions, tachogram, marker="o", markersize=2.5, color="#2b7bba", linewidth=0.9)
     ax.axhline(float(tachogram[:before].mean()), color="#999999", linewidth=0.6, linestyle=":")
-    first = before + 1 + hrt.turbulence_timing
-    span = np.arange(settings.slope_intervals)
-    window = tachogram[first:first + len(span)]
-    if len(window) == len(span):
-        ax.plot(positions[first:first + len(span)], window.mean() + hrt.turbulence_slope_ms * (span - span.mean()),
-                color="#d62728", linewidth=1.2)
-    ax.set_xticks(positions, labels, fontsize=6)
+    index, line = slope_line(hrt, settings)
+    ax.plot(positions[index], line, color="#d62728", linewidth=1.2)
+    ax.set_xticks(positions, tachogram_labels(hrt, settings), fontsize=6)
     ax.tick_params(axis="y", labelsize=6.5)
     ax.set_ylabel("RR (ms)", fontsize=7)
     ax.set_xlabel("RR interval (C: coupling, P: compensatory pause)", fontsize=7)

@@ -251,6 +251,22 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
         turbulence_timing=timing, category=classify_turbulence(onset, slope, settings))
 
 
+def tachogram_labels(summary: HrtSummary, settings: HrtSettings = HrtSettings()) -> list[str]:
+    """The averaged tachogram's interval names: -5 ... -1, C (coupling), P (compensatory), 1 ... 15."""
+    after = len(summary.tachogram_ms) - settings.before_intervals - 2
+    return ([str(k) for k in range(-settings.before_intervals, 0)] + ["C", "P"]
+            + [str(k) for k in range(1, after + 1)])
+
+
+def slope_line(summary: HrtSummary, settings: HrtSettings = HrtSettings()) -> tuple[np.ndarray, np.ndarray]:
+    """The turbulence slope's least-squares line on the averaged tachogram: the indices of its intervals in
+    ``tachogram_ms`` and its values there (ms)."""
+    first = settings.before_intervals + 1 + summary.turbulence_timing
+    index = np.arange(first, first + settings.slope_intervals)
+    values = np.asarray(summary.tachogram_ms, np.float64)[index]
+    return index, values.mean() + summary.turbulence_slope_ms * (index - index.mean())
+
+
 def hrt_rows(summary: HrtSummary) -> list[dict]:
     """One row per qualifying VPC for ``NAME_hrt.csv``: time (s), coupling, compensatory and reference intervals
     (ms), TO (%)."""

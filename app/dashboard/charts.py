@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
+from pipeline.hrt import slope_line, tachogram_labels
 from pipeline.qt import LONG_QTC_MS
 from pipeline.st import template_offsets_ms
 from pipeline.regions import REGION_KINDS, Region, describe_kind
@@ -521,21 +522,16 @@ def hrt_tachogram_figure(summary, settings) -> go.Figure:
     """The averaged VPC tachogram of heart-rate turbulence (:class:`pipeline.hrt.HrtSummary`): the sinus intervals
     before, the coupling (C) and compensatory (P) intervals, the sinus intervals after, the reference level and the
     turbulence slope's line (``settings``: the :class:`pipeline.hrt.HrtSettings` it was measured with)."""
-    before_intervals = settings.before_intervals
     tachogram = np.asarray(summary.tachogram_ms, np.float64)
-    after = len(tachogram) - before_intervals - 2
-    labels = [f"{k}" for k in range(-before_intervals, 0)] + ["C", "P"] + [f"{k}" for k in range(1, after + 1)]
+    labels = tachogram_labels(summary, settings)
     figure = go.Figure(go.Scatter(x=labels, y=tachogram, mode="lines+markers", name="averaged tachogram",
                                   line={"color": "#2b7bba"}, hovertemplate="%{x}: %{y:.0f} ms"))
-    figure.add_hline(y=float(tachogram[:before_intervals].mean()), line={"dash": "dot", "color": "#7f7f7f", "width": 1},
-                     annotation_text="reference", annotation_font_size=10)
-    first = before_intervals + 1 + summary.turbulence_timing  # the slope line's first interval in the tachogram
-    span = np.arange(settings.slope_intervals)
-    window = tachogram[first:first + len(span)]
-    if len(window) == len(span):
-        line = window.mean() + summary.turbulence_slope_ms * (span - span.mean())
-        figure.add_trace(go.Scatter(x=labels[first:first + len(span)], y=line, mode="lines",
-                                    name=f"TS {summary.turbulence_slope_ms:.1f} ms/RR", line={"color": "#d62728"}))
+    figure.add_hline(y=float(tachogram[:settings.before_intervals].mean()),
+                     line={"dash": "dot", "color": "#7f7f7f", "width": 1}, annotation_text="reference",
+                     annotation_font_size=10)
+    index, line = slope_line(summary, settings)
+    figure.add_trace(go.Scatter(x=[labels[i] for i in index], y=line, mode="lines",
+                                name=f"TS {summary.turbulence_slope_ms:.1f} ms/RR", line={"color": "#d62728"}))
     figure.update_xaxes(type="category", title_text="RR interval (C: coupling, P: compensatory pause)")
     figure.update_yaxes(title_text="RR (ms)")
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.45})
