@@ -41,7 +41,10 @@ DEFAULT_WINDOW_S = 10
 NO_EVENT = -1
 ALL_KINDS = "all"
 MAX_EVENT_CHOICES = 2000
-CHART_CONFIG = {"displaylogo": False, "scrollZoom": True}
+CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
+"""Charts in the page's flow: the mouse wheel scrolls the page (zoom with the toolbar or a drag)."""
+ECG_CHART_CONFIG = {"displaylogo": False, "scrollZoom": True}
+"""The ECG tab's record overview and detail window: the mouse wheel zooms, as in an ECG viewer."""
 DOWNLOADS = (
     ("Beat table (CSV)", "beat_table_csv", "{name}_beats.csv", "text/csv"),
     ("Regions (CSV)", "region_table_csv", "{name}_regions.csv", "text/csv"),
@@ -344,7 +347,7 @@ def render_hrv(hrv) -> None:
     columns[0].metric("Poincaré SD1", tables.format_ms(hrv.sd1_ms))
     columns[1].metric("Poincaré SD2", tables.format_ms(hrv.sd2_ms))
     columns[2].metric("Triangular index", f"{hrv.triangular_index:.1f}" if np.isfinite(hrv.triangular_index)
-                      else "under 20 min", help="NN intervals over the height of their histogram (1/128 s bins; "
+                      else "needs 20 min", help="NN intervals over the height of their histogram (1/128 s bins; "
                                                 "Task Force 1996); needs 20 minutes of them.")
     columns[3].metric("Deceleration capacity", f"{hrv.deceleration_capacity_ms:.1f} ms"
                       if np.isfinite(hrv.deceleration_capacity_ms) else "not assessed",
@@ -498,14 +501,14 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     diary = tuple((entry.time_s, entry.text) for entry in analysis.diary)
     st.plotly_chart(charts.overview_figure(record.signal_mv[:, primary], record.fs_hz, record.lead_names[primary],
                                            analysis.regions, (start_s, window_s), diary=diary),
-                    config=CHART_CONFIG, key="overview_chart")
+                    config=ECG_CHART_CONFIG, key="overview_chart")
     show_disagreements = review.comparison is not None and st.checkbox(
         "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
     disagreements = review.comparison.disagreements if show_disagreements else None
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
                                          primary, disagreements, analysis.reviewed_mask, diary),
-                    config=CHART_CONFIG, key="detail_chart")
+                    config=ECG_CHART_CONFIG, key="detail_chart")
     render_artefacts(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
