@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pipeline.errors import EcgInputError
 from pipeline.regions import NESTED_SETTINGS, RegionSettings, changed_settings
+from pipeline.st import describe_reference
 
 
 EVENTS_ENV = "ECG_EVENTS_FILE"
@@ -129,7 +130,7 @@ def describe_thresholds(settings: RegionSettings) -> str:
             f"more; VT/SVT {settings.run_min_beats} or more beats over {settings.vt_rate_bpm:g}/"
             f"{settings.svt_rate_bpm:g} bpm; AF episodes of {settings.af_min_duration_s:g} s or more; "
             f"ventricular flutter/fibrillation detection {fibrillation}; ST episodes {settings.st.threshold_mv:g} mV "
-            f"for {settings.st.min_duration_s / 60:g} min or more.")
+            f"for {settings.st.min_duration_s / 60:g} min or more from {describe_reference(settings.st)}.")
 
 
 NOTE_PREFIX = "event settings: "
