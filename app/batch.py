@@ -70,9 +70,9 @@ from pipeline.records import is_file_record, list_segment_names, read_annotation
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "json", "wfdb", "pdf", "disclosure")
+FORMATS = ("csv", "json", "wfdb", "pdf", "disclosure", "disclosure2")
 DEFAULT_FORMATS = ("csv", "json", "wfdb", "pdf")
-"""The full disclosure (the whole record printed) is asked for: it is 48 pages for 24 hours."""
+"""The full disclosure (the whole record printed) is asked for: it is 48 pages for 24 hours (96 with both leads)."""
 MANIFEST = "score.json"
 BATCH_SUMMARY = "batch_summary.csv"
 BATCH_ERRORS = "errors.csv"
@@ -415,6 +415,8 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}_report.pdf"] = outputs.pdf_report_bytes(analysis)
     if "disclosure" in settings.formats:
         files[f"{name}_full_disclosure.pdf"] = outputs.full_disclosure_bytes(analysis)
+    if "disclosure2" in settings.formats:
+        files[f"{name}_full_disclosure_2leads.pdf"] = outputs.two_lead_disclosure_bytes(analysis)
     return files
 
 

@@ -172,3 +172,10 @@ def full_disclosure_bytes(analysis: RecordAnalysis) -> bytes:
     from app.disclosure import render_full_disclosure
 
     return render_full_disclosure(analysis)
+
+
+def two_lead_disclosure_bytes(analysis: RecordAnalysis) -> bytes:
+    """The full disclosure PDF of both analysed leads, each minute's two lines one above the other."""
+    from app.disclosure import render_full_disclosure
+
+    return render_full_disclosure(analysis, leads=2)

@@ -71,10 +71,36 @@ def test_score_writes_the_full_disclosure_only_when_asked(excerpts_dir, tmp_path
 
     score(tmp_path / "default")
     assert not (tmp_path / "default" / "100" / "100_full_disclosure.pdf").exists()
-    score(tmp_path / "asked", "--format", "pdf,disclosure")
+    score(tmp_path / "asked", "--format", "pdf,disclosure,disclosure2")
     pdf = (tmp_path / "asked" / "100" / "100_full_disclosure.pdf").read_bytes()
     assert len(PAGES.findall(pdf)) == 1 and pdf.startswith(b"%PDF")
+    both = (tmp_path / "asked" / "100" / "100_full_disclosure_2leads.pdf").read_bytes()
+    assert len(PAGES.findall(both)) == 1 and both != pdf
 
 
 def test_the_full_disclosure_is_the_same_bytes_each_time(analysis_208):
     assert render_full_disclosure(analysis_208) == render_full_disclosure(analysis_208)
+
+
+def test_the_two_lead_disclosure_prints_both_leads_for_each_minute(analysis_208):
+    """Both leads of excerpt 208 (MLII, V1): ten traces for five minutes, a time on each minute's first, the class
+    labels once per minute, and fifteen minutes a page."""
+    analysis = add_diary(analysis_208, (DiaryEntry(70.0, "dizzy"),))
+    figure = draw_disclosure_page(analysis, 0, 1, (0, 1))
+    (ax,) = figure.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if t.endswith(("MLII", "V1"))] == [
+        f"{stamp} MLII" if lead == "MLII" else "V1"
+        for stamp in ("00:00:00", "00:01:00", "00:02:00", "00:03:00", "00:04:00") for lead in ("MLII", "V1")]
+    labels = [t for t in texts if t in ("N", "S", "V", "F", "Q")]
+    assert sorted(labels) == sorted(analysis.classes[analysis.classes != "N"].tolist())
+    traces = [line for line in ax.lines if line.get_rasterized()]
+    assert len(traces) == 10 and len(ax.lines) == 11
+    record = analysis.record
+    first, second = (np.asarray(t.get_ydata()) for t in traces[:2])
+    mlii, _ = page_trace(record, 0.0, 60.0, 0)
+    v1, _ = page_trace(record, 0.0, 60.0, 1)
+    assert np.corrcoef(first, mlii[:len(first)])[0, 1] > 0.99 and np.corrcoef(second, v1[:len(second)])[0, 1] > 0.99
+    assert [count_pages(s, 2) for s in (900.0, 900.5, 24 * 3600.0)] == [1, 2, 96]
+    pdf = render_full_disclosure(analysis_208, leads=2)
+    assert len(PAGES.findall(pdf)) == 1 and pdf != render_full_disclosure(analysis_208)

@@ -53,6 +53,8 @@ DOWNLOADS = (
     ("Patient diary with findings (CSV)", "diary_table_csv", "{name}_diary.csv", "text/csv"),
     ("Full disclosure: the whole record, a minute per line (PDF)", "full_disclosure_bytes",
      "{name}_full_disclosure.pdf", "application/pdf"),
+    ("Full disclosure of both leads, to tell artefact from arrhythmia (PDF)", "two_lead_disclosure_bytes",
+     "{name}_full_disclosure_2leads.pdf", "application/pdf"),
 )
 _SHOWN_RECORD = "shown_record"
 _READER_LABELS = "reader_labels"
@@ -939,7 +941,8 @@ def render_downloads(analysis) -> None:
         return
     name = analysis.record.name
     for label, function_name, file_name, mime in DOWNLOADS:
-        if function_name == "diary_table_csv" and not analysis.diary:
+        if (function_name == "diary_table_csv" and not analysis.diary) or (
+                function_name == "two_lead_disclosure_bytes" and analysis.record.signal_mv.shape[1] < 2):
             continue
         writer = getattr(outputs, function_name, None)
         st.download_button(label, data=functools.partial(writer, analysis) if writer else b"",
