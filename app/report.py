@@ -127,8 +127,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Beats: {s.n_beats} ({counts})",
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
-        f"Longest runs: ventricular {s.longest_ventricular_run} beats, supraventricular "
-        f"{s.longest_supraventricular_run} beats   longest RR {format_number(s.longest_rr_s, 2, ' s')}"
+        f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}, supraventricular "
+        f"{count_beats(s.longest_supraventricular_run)}   longest RR {format_number(s.longest_rr_s, 2, ' s')}"
         f"{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
@@ -216,9 +216,15 @@ class Strip:
     """A time to mark with a vertical line (a diary entry)."""
 
 
+def count_beats(n: int) -> str:
+    """``"1 beat"``, ``"3 beats"``."""
+    return f"{n} beat{'' if n == 1 else 's'}"
+
+
 def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None) -> Strip:
     """The strip of a flagged region: its onset with some context, the region shaded."""
-    title = (f"{describe_kind(region.kind)}{format_at(region.start / fs_hz, start_time)}, {region.n_beats} beats, "
+    title = (f"{describe_kind(region.kind)}{format_at(region.start / fs_hz, start_time)}, "
+             f"{count_beats(region.n_beats)}, "
              f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
     return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
 
