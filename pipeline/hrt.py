@@ -45,13 +45,13 @@ improved risk assessment", IEEE Trans Biomed Eng 51(8):1414-1420, 2004.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.labels import AAMI_CLASSES
+from pipeline.st import none_if_nan
 from pipeline.types import settings_to_dict, settings_values
 
 if TYPE_CHECKING:  # pipeline.regions imports this module's settings
@@ -134,11 +134,10 @@ class HrtSummary:
 
     def to_dict(self) -> dict:
         """JSON-ready content: the figures (NaN as None) and the qualifying VPCs as rows."""
-        def clean(value: float, digits: int):
-            return None if math.isnan(value) else round(float(value), digits)
         return {"assessed": self.assessed, "note": self.note, "n_vpcs": self.n_vpcs,
-                "n_qualifying": self.n_qualifying, "turbulence_onset_pct": clean(self.turbulence_onset_pct, 2),
-                "turbulence_slope_ms": clean(self.turbulence_slope_ms, 2), "turbulence_timing": self.turbulence_timing,
+                "n_qualifying": self.n_qualifying, "turbulence_onset_pct": none_if_nan(self.turbulence_onset_pct, 2),
+                "turbulence_slope_ms": none_if_nan(self.turbulence_slope_ms, 2),
+                "turbulence_timing": self.turbulence_timing,
                 "category": self.category, "tachogram_ms": [round(v, 1) for v in self.tachogram_ms],
                 "vpcs": hrt_rows(self)}
 
