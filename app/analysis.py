@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from app.conclusion import check_conclusion
+from app.reader_strips import READER_STRIP_S, ReaderStrip, check_reader_strips
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
-from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict
+from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_trains
@@ -84,6 +85,8 @@ class RecordAnalysis:
         :func:`diary_findings`.
     conclusion : str
         The reader's conclusion (:mod:`app.conclusion`), ``""`` when none was written.
+    reader_strips : tuple of ReaderStrip
+        Strips the reader chose for the report (:mod:`app.reader_strips`), in time order.
     """
 
     record: Record
@@ -99,6 +102,7 @@ class RecordAnalysis:
     artefacts: tuple[tuple[int, int], ...] = ()
     diary: tuple[DiaryEntry, ...] = ()
     conclusion: str = ""
+    reader_strips: tuple[ReaderStrip, ...] = ()
 
     @property
     def classes(self) -> np.ndarray:
@@ -324,6 +328,26 @@ def add_conclusion(analysis: RecordAnalysis, text: str) -> RecordAnalysis:
     return replace(analysis, conclusion=check_conclusion(text))
 
 
+def add_reader_strips(analysis: RecordAnalysis, strips) -> RecordAnalysis:
+    """The analysis with the strips the reader chose for the report (:func:`app.reader_strips.check_reader_strips`;
+    a strip outside the record, too long a title or too many strips raise
+    :class:`app.reader_strips.ReaderStripError`)."""
+    return replace(analysis, reader_strips=check_reader_strips(strips, analysis.record.n_samples))
+
+
+def reader_strip_rows(analysis: RecordAnalysis) -> list[dict]:
+    """The chosen strips as plain rows: start and end (seconds), clock time when the header gives the start, title."""
+    fs_hz, start_time = analysis.record.fs_hz, analysis.record.start_time
+    rows = []
+    for strip in analysis.reader_strips:
+        start_s = strip.start / fs_hz
+        end_s = min(start_s + READER_STRIP_S, analysis.record.duration_s)
+        rows.append({"start_s": round(start_s, 3), "end_s": round(end_s, 3),
+                     "clock_time": format_clock_time(start_s, start_time) or None,
+                     "title": strip.title})
+    return rows
+
+
 def diary_findings(analysis: RecordAnalysis) -> tuple[DiaryFinding, ...]:
     """What the ECG showed at each diary entry, from the current events (a reader's corrections and marks
     included)."""
@@ -390,6 +414,7 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "pacemaker": record.pacemaker,
         "diary": diary_rows(analysis),
         "reader_conclusion": analysis.conclusion or None,
+        "reader_strips": reader_strip_rows(analysis),
     }
 
 

@@ -52,10 +52,12 @@ from tqdm import tqdm
 
 from app import outputs
 from app.conclusion import read_conclusion_notes
+from app.reader_strips import read_strip_notes
 from app.analysis import (
     RecordAnalysis,
     add_conclusion,
     add_diary,
+    add_reader_strips,
     analyse_record,
     diary_findings,
     edit_analysis,
@@ -484,7 +486,8 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
     are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again. Its
     diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary (a diary file replaces them),
-    and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) is kept.
+    and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) and chosen strips
+    (:func:`app.reader_strips.read_strip_notes`) are kept.
     """
     if annotator is None:
         return analysis
@@ -500,6 +503,7 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
         logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
+    edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from app.analysis import RecordAnalysis, beat_table, diary_rows, region_rows, summary_dict
 from app.conclusion import conclusion_notes
+from app.reader_strips import strip_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
@@ -123,14 +124,16 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate;
     thresholds changed from the defaults and the reader's conclusion in comment annotations at the start
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
-    annotations at their times (:func:`pipeline.diary.diary_notes`), the ST episodes as ST change annotations
+    annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
+    their starts (:func:`app.reader_strips.strip_notes`), the ST episodes as ST change annotations
     (:func:`pipeline.st.st_episode_marks`)."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
                                   unreadable_as_q=False,
                                   record_notes=format_settings_notes(analysis.region_settings)
                                   + conclusion_notes(analysis.conclusion),
-                                  timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz),
+                                  timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
+                                  + strip_notes(analysis.reader_strips),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz))
 
 

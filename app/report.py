@@ -1,5 +1,6 @@
 """The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
-families and ECG strips of the most important events. Page 2, the heart-rate trend and the strips a Holter report
+families and ECG strips of the most important events. Then the strips the reader chose (:mod:`app.reader_strips`),
+eight a page, when there are any. Next, the heart-rate trend and the strips a Holter report
 keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event. Then,
 for a record longer than an hour, the hourly table; the rhythm page: the RR scatter (Lorenz plot) by beat class and
 heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when the record has ST episodes (:mod:`pipeline.st`),
@@ -25,6 +26,7 @@ from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows, lorenz_points, st_episode_beats
 from app.event_settings import describe_thresholds
+from app.reader_strips import READER_STRIP_S
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
@@ -35,7 +37,9 @@ from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
 A4_PORTRAIT_IN = (8.27, 11.69)
-STRIP_S = 10.0
+STRIP_S = READER_STRIP_S
+"""Length of every strip (seconds)."""
+READER_STRIPS_PER_PAGE = 8
 MAX_STRIPS = 3
 """Event strips on page 1."""
 MAX_MORE_STRIPS = 5
@@ -298,6 +302,9 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first))
+        chosen = chosen_strips(analysis)
+        for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
+            pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen)))
         if more:
             pages.savefig(draw_strip_page(analysis, more))
         if len(analysis.summary.hourly) > 1:
@@ -310,6 +317,29 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         if analysis.diary:
             pages.savefig(draw_diary_page(analysis))
     return buffer.getvalue()
+
+
+def chosen_strips(analysis: RecordAnalysis) -> list[Strip]:
+    """The strips the reader chose, each titled with the reader's title and its time."""
+    fs, start = analysis.record.fs_hz, analysis.record.start_time
+    return [Strip(s.start / fs, f"{s.title or 'Chosen by the reader'} ({format_clock(s.start / fs)}"
+                                f"{format_clock_suffix(s.start / fs, start)})")
+            for s in analysis.reader_strips]
+
+
+def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first: int, total: int) -> Figure:
+    """A page of the strips the reader chose, :data:`READER_STRIPS_PER_PAGE` at most, top to bottom; ``first`` is
+    the number of its first strip among ``total``."""
+    figure = Figure(figsize=A4_PORTRAIT_IN)
+    FigureCanvasPdf(figure)
+    grid = figure.add_gridspec(READER_STRIPS_PER_PAGE, 1, left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
+    last = first + len(strips) - 1
+    numbers = f"{first}-{last} of {total}" if total > len(strips) else f"{total}"
+    figure.suptitle(f"Record {analysis.record.name}: strips chosen by the reader ({numbers})", fontsize=11,
+                    fontweight="bold", x=0.08, ha="left")
+    for k, strip in enumerate(strips):
+        draw_strip(figure.add_subplot(grid[k]), analysis, strip)
+    return figure
 
 
 def diary_lines(analysis: RecordAnalysis) -> list[str]:

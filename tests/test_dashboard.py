@@ -542,6 +542,40 @@ def test_the_reader_s_conclusion_comes_back_with_an_uploaded_review(analyses, ex
     assert any(c.value.startswith("The downloads below have no conclusion") for c in at.caption)
 
 
+def strip_rows(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("Strip ")]
+
+
+def test_a_window_chosen_as_a_strip_is_listed_shown_and_removed(analyses):
+    at = start_app()
+    at.number_input(key="window_start_s").set_value(40.0).run()
+    box = next(t for t in at.text_input if t.label == "Title of the strip (optional)")
+    box.set_value("Patient felt a thump")
+    next(b for b in at.button if b.label == "Add this window to the report").click().run()  # the form sends both
+    assert not at.exception and not at.error
+    assert strip_rows(at) == ["Strip 00:00:40: Patient felt a thump"]
+    assert any(c.value.startswith("1 strip(s) chosen for the report") for c in at.caption)
+    at.number_input(key="window_start_s").set_value(100.0).run()
+    next(b for b in at.button if b.label == "Show").click().run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(40.0)
+    next(b for b in at.button if b.label == "Remove" and "strip" in b.key).click().run()
+    assert strip_rows(at) == [] and any(c.value == "No strip chosen for the report." for c in at.caption)
+
+
+def test_strips_chosen_in_an_earlier_review_come_back_with_it(analyses, excerpts_dir):
+    from app.analysis import add_reader_strips
+    from app.outputs import annotation_file_bytes
+    from app.reader_strips import ReaderStrip
+
+    fs = analyses["100"].record.fs_hz
+    saved = annotation_file_bytes(add_reader_strips(analyses["100"], [ReaderStrip(int(20 * fs), "Sinus rhythm"),
+                                                                      ReaderStrip(int(130 * fs), "")]))
+    at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", saved, "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert strip_rows(at) == ["Strip 00:00:20: Sinus rhythm", "Strip 00:02:10: (no title)"]
+    assert any("its 2 strip(s) chosen for the report are restored" in i.value for i in at.sidebar.info)
+
+
 def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     at = start_app()
     assert any(m.label == "SDNN" for m in at.metric)  # sample 100: five minutes of normal beats

@@ -15,6 +15,7 @@ import streamlit as st
 
 from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
 from app.conclusion import read_conclusion_notes
+from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
 from app.dashboard.tables import ReferenceComparison, compare_with_reference
 from app.dashboard.uploads import UploadedData, read_uploaded_diary, read_uploaded_record, read_uploaded_review_labels
@@ -55,6 +56,8 @@ class Review:
     """The diary's text uploaded with the record (``NAME.diary.csv``, else the diary entries of ``NAME.ecg``)."""
     saved_conclusion: str = ""
     """The reader's conclusion in the uploaded ``NAME.ecg``."""
+    saved_strips: tuple[ReaderStrip, ...] = ()
+    """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -130,7 +133,8 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
         noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)
         diary = format_diary(noted) if diary is None and noted else diary
-        review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes))
+        review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
+                         saved_strips=read_strip_notes(saved.samples, saved.aux_notes))
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review

@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import (add_conclusion, add_diary, diary_findings, family_rows, lorenz_points, qt_dominant_beat,
-                          st_episode_beats, st_template)
+from app.analysis import (add_conclusion, add_diary, add_reader_strips, diary_findings, family_rows, lorenz_points,
+                          qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
+from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
+                               check_title, strip_for_window)
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
@@ -62,6 +64,11 @@ _READER_LABELS = "reader_labels"
 _RELABELLED = "relabelled_review"
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
+_STRIPS = "reader_strips"
+"""Session state: per shown record (:func:`shown_record`), the strips the reader chose for the report
+[ReaderStrip]."""
+_STRIP_ERROR = "reader_strip_error"
+"""Session state: why the last strip could not be added (shown once)."""
 _RESTORED = "restored_reviews"
 """Session state: record keys whose uploaded earlier review has been taken over already."""
 EVENT_THRESHOLDS = (
@@ -116,7 +123,8 @@ def render_page() -> None:
     with reference:
         render_reference(review.comparison)
     with downloads:
-        render_downloads(add_conclusion(analysis, render_conclusion(review, record_key)))
+        chosen = add_reader_strips(analysis, reader_strip_list(record_key))
+        render_downloads(add_conclusion(chosen, render_conclusion(review, record_key)))
 
 
 def render_model_picker() -> str:
@@ -191,12 +199,15 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         if upload not in restored:
             restored.add(upload)
             restore_saved_settings(review.saved_settings)
+            reader_strip_list(record_key).extend(review.saved_strips)
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
     marks = (f"; its {len(review.saved_artefacts)} artefact mark(s) are restored (ECG tab)"
              if review.saved_artefacts else "") + ("; its reader's conclusion is restored (Downloads tab)"
-                                                   if review.saved_conclusion else "")
+                                                   if review.saved_conclusion else "") + (
+        f"; its {len(review.saved_strips)} strip(s) chosen for the report are restored (ECG tab)"
+        if review.saved_strips else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
                     f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
 
@@ -512,6 +523,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          primary, disagreements, analysis.reviewed_mask, diary),
                     config=ECG_CHART_CONFIG, key="detail_chart")
     render_artefacts(analysis, record_key, start_s, window_s)
+    render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
     render_lorenz(analysis)
@@ -762,6 +774,77 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
         row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
         row[1].button("Remove", key=record_widget_key(f"remove_artefact_{a}_{b}", record_key),
                       on_click=remove_artefact, args=(record_key, (a, b)))
+
+
+def reader_strip_list(record_key: tuple) -> list[ReaderStrip]:
+    """The strips the reader chose for the shown record's report, kept for the session (whatever model or primary
+    lead analyses it)."""
+    return st.session_state.setdefault(_STRIPS, {}).setdefault(shown_record(record_key), [])
+
+
+def choose_window_strip(analysis, record_key: tuple, start_s: float, window_s: float, title_key: str) -> None:
+    """Callback: add the strip that shows the detail window (:func:`app.reader_strips.strip_for_window`), titled
+    with the text typed, to the report; the same start again replaces its title."""
+    record = analysis.record
+    strips = reader_strip_list(record_key)
+    try:
+        title = check_title(st.session_state.get(title_key, ""))
+    except ReaderStripError as error:
+        st.session_state[_STRIP_ERROR] = str(error)
+        return
+    start = strip_for_window(start_s, window_s, record.duration_s, record.fs_hz)
+    if len(strips) >= MAX_READER_STRIPS and all(s.start != start for s in strips):
+        st.session_state[_STRIP_ERROR] = (f"The report holds {MAX_READER_STRIPS} chosen strips at most; remove one "
+                                          "before adding another.")
+        return
+    strips[:] = sorted([s for s in strips if s.start != start] + [ReaderStrip(start, title)], key=lambda s: s.start)
+
+
+def remove_strip(record_key: tuple, strip: ReaderStrip) -> None:
+    """Callback: drop one chosen strip."""
+    strips = reader_strip_list(record_key)
+    if strip in strips:
+        strips.remove(strip)
+
+
+def show_strip(analysis, strip: ReaderStrip) -> None:
+    """Callback: centre the detail window on a chosen strip."""
+    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    middle_s = strip.start / analysis.record.fs_hz + READER_STRIP_S / 2
+    st.session_state["window_start_s"] = tables.centred_window_start(middle_s, window_s, analysis.record.duration_s)
+    st.session_state["event_choice"] = NO_EVENT
+    st.session_state.pop("beat_choice", None)
+
+
+def render_chosen_strips(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Choosing the detail window as a strip of the report, with a title, and the strips chosen, each removable."""
+    strips = reader_strip_list(record_key)
+    title_key = record_widget_key("strip_title", shown_record(record_key))
+    with st.form(record_widget_key("strip_form", shown_record(record_key)), clear_on_submit=True, border=False):
+        columns = st.columns([5, 2], vertical_alignment="bottom")
+        columns[0].text_input("Title of the strip (optional)", key=title_key, max_chars=MAX_TITLE_CHARS,
+                              placeholder="e.g. Patient felt dizzy: sinus rhythm, 72 bpm")
+        columns[1].form_submit_button(
+            "Add this window to the report", on_click=choose_window_strip,
+            args=(analysis, record_key, start_s, window_s, title_key),
+            help=f"{READER_STRIP_S:g} s of the primary lead, centred on the window, are printed on the report's "
+                 f"'strips chosen by the reader' pages with this title (at most {MAX_READER_STRIPS}; the same window "
+                 "again changes its title). Saved in the annotation file as a note where the strip starts.")
+    error = st.session_state.pop(_STRIP_ERROR, None)
+    if error:
+        st.error(error)
+    if not strips:
+        st.caption("No strip chosen for the report.")
+        return
+    fs = analysis.record.fs_hz
+    st.caption(f"{len(strips)} strip(s) chosen for the report, printed after its first page.")
+    for strip in strips:
+        row = st.columns([5, 1, 1], vertical_alignment="center")
+        row[0].write(f"Strip {charts.format_hms(strip.start / fs)}: {strip.title or '(no title)'}")
+        row[1].button("Show", key=record_widget_key(f"show_strip_{strip.start}", record_key),
+                      on_click=show_strip, args=(analysis, strip))
+        row[2].button("Remove", key=record_widget_key(f"remove_strip_{strip.start}", record_key),
+                      on_click=remove_strip, args=(record_key, strip))
 
 
 def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> None:
