@@ -121,7 +121,7 @@ def evaluate_detector(data_dir: str | Path, record_names: tuple[str, ...] | list
     Examples
     --------
     >>> report = evaluate_detector("../shared/data/mitdb", ["100", "117"])  # doctest: +SKIP
-    >>> report.gross.sensitivity > 0.99
+    >>> report.gross.sensitivity > 0.99  # doctest: +SKIP
     True
     """
     evaluations, failures = [], []

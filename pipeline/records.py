@@ -117,7 +117,7 @@ def read_record(
     Examples
     --------
     >>> rec = read_record("data/excerpts/100")  # doctest: +SKIP
-    >>> rec.lead_names, rec.fs_hz
+    >>> rec.lead_names, rec.fs_hz  # doctest: +SKIP
     (('MLII', 'V5'), 360.0)
     """
     path = Path(path)
