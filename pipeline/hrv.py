@@ -39,6 +39,10 @@ closing beat, the segment's linear trend removed, scaled so that it integrates t
 0-0.5 Hz; LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) power in ms^2 are averaged over the segments, and LF/HF is the
 ratio of the averages.
 
+By the hour (:func:`compute_hourly_hrv`, the hourly table of a Holter report): SDNN, RMSSD, pNN50 and LF/HF of the
+NN intervals that start in each hour, edited over the whole record as above; an hour with fewer than ``min_total_s``
+of them has none.
+
 Standard deviations are sample standard deviations (``ddof=1``). With atrial fibrillation in the record, ``note``
 says that only the stretches outside it count (an AF detection that misses part of the AF lets irregular
 intervals in). Fewer than ``min_total_s`` of NN intervals leave every figure NaN, with the reason in ``note``;
@@ -201,19 +205,71 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
         return not_assessed(f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
                             f"{settings.min_total_s:g} s needed", int(kept.sum()), total_s, af_s)
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
-    differences_ms = 1000.0 * np.diff(context.rr_s)[successive]
     sd1, sd2 = poincare_axes(1000.0 * context.rr_s[:-1][successive], 1000.0 * context.rr_s[1:][successive])
     sdann, sdnn_index = segment_statistics(context, kept, settings)
     lf, hf, n_spectra = compute_band_powers(context, kept, settings)
+    sdnn, rmssd, pnn50 = time_domain(context.rr_s, kept)
     return HrvSummary(
         n_intervals=int(kept.sum()), nn_total_s=total_s, af_left_out_s=af_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
-        sdnn_ms=1000.0 * float(np.std(nn_s, ddof=1)),
-        rmssd_ms=float(np.sqrt(np.mean(differences_ms ** 2))) if len(differences_ms) else float("nan"),
-        pnn50_pct=100.0 * float(np.mean(np.abs(differences_ms) > 50.0)) if len(differences_ms) else float("nan"),
+        sdnn_ms=sdnn, rmssd_ms=rmssd, pnn50_pct=pnn50,
         sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note, lf_ms2=lf, hf_ms2=hf,
         lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra, sd1_ms=sd1, sd2_ms=sd2,
         triangular_index=triangular_index(nn_s, settings) if total_s >= settings.geometric_min_s else float("nan"),
         deceleration_capacity_ms=deceleration_capacity(context.rr_s, kept, settings))
+
+
+def time_domain(rr_s: np.ndarray, kept: np.ndarray) -> tuple[float, float, float]:
+    """SDNN (ms), RMSSD (ms) and pNN50 (%) of the intervals ``rr_s`` of which ``kept`` are NN intervals; RMSSD and
+    pNN50 from the pairs of successive kept intervals (NaN without one), SDNN NaN under two intervals.
+
+    >>> [round(v, 1) for v in time_domain(np.array([0.8, 0.9, 0.8, 2.0, 0.8]), np.array([1, 1, 1, 0, 1], bool))]
+    [50.0, 100.0, 100.0]
+    """
+    nn_s = rr_s[kept]
+    successive = kept[:-1] & kept[1:]
+    differences_ms = 1000.0 * np.diff(rr_s)[successive]
+    sdnn = 1000.0 * float(np.std(nn_s, ddof=1)) if len(nn_s) > 1 else float("nan")
+    if not len(differences_ms):
+        return sdnn, float("nan"), float("nan")
+    return (sdnn, float(np.sqrt(np.mean(differences_ms ** 2))),
+            100.0 * float(np.mean(np.abs(differences_ms) > 50.0)))
+
+
+@dataclass(frozen=True)
+class HourHrv:
+    """HRV of one hour (:func:`compute_hourly_hrv`): ms, pNN50 in %; NaN when the hour has too few NN intervals."""
+
+    sdnn_ms: float = float("nan")
+    rmssd_ms: float = float("nan")
+    pnn50_pct: float = float("nan")
+    lf_hf_ratio: float = float("nan")
+
+
+def compute_hourly_hrv(context: BeatContext, regions: list[Region], n_hours: int, hour_s: float = 3600.0,
+                       settings: HrvSettings = HrvSettings()) -> tuple[HourHrv, ...]:
+    """SDNN, RMSSD, pNN50 and LF/HF of each hour's NN intervals (those whose opening beat lies in it; module
+    docstring); an hour with under ``min_total_s`` of them gets NaN.
+
+    Examples
+    --------
+    >>> from pipeline.regions import prepare_beats
+    >>> rr = np.concatenate([np.tile([270, 306], 2250), np.full(4000, 288)])  # 1 h alternating, then 0.8 s steady
+    >>> t = np.concatenate([[0], np.cumsum(rr)])
+    >>> hours = compute_hourly_hrv(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [], 2)
+    >>> [(round(h.sdnn_ms), round(h.rmssd_ms), h.pnn50_pct) for h in hours]
+    [(50, 100, 100.0), (0, 0, 0.0)]
+    """
+    kept = select_nn_intervals(context, regions, settings)
+    hour = np.minimum((context.samples[:-1] / context.fs_hz // hour_s).astype(np.int64), n_hours - 1)
+    rows = []
+    for h in range(n_hours):
+        in_hour = kept & (hour == h)
+        if context.rr_s[in_hour].sum() < settings.min_total_s:
+            rows.append(HourHrv())
+            continue
+        lf, hf, _ = compute_band_powers(context, in_hour, settings)
+        rows.append(HourHrv(*time_domain(context.rr_s, in_hour), lf / hf if hf > 0 else float("nan")))
+    return tuple(rows)
 
 
 def triangular_index(nn_s: np.ndarray, settings: HrvSettings = HrvSettings()) -> float:

@@ -18,11 +18,11 @@ RR interval was the longest and when, and tabulates each hour of the recording (
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv, not_assessed
+from pipeline.hrv import HrvSettings, HrvSummary, compute_hourly_hrv, compute_hrv, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
 from pipeline.st import StSummary
@@ -98,6 +98,9 @@ class HourSummary:
         (:mod:`pipeline.st`; NaN when ST was not measured there).
     qtc_fridericia_ms : float
         The median Fridericia QTc of the hour's windows (:mod:`pipeline.qt`; NaN when not measured).
+    sdnn_ms, rmssd_ms, pnn50_pct, lf_hf_ratio : float
+        Heart-rate variability of the hour's NN intervals (:func:`pipeline.hrv.compute_hourly_hrv`; NaN when too
+        few, or HRV is not assessed for the record).
     """
 
     start_s: float
@@ -115,6 +118,10 @@ class HourSummary:
     st_lowest_mv: float = float("nan")
     st_highest_mv: float = float("nan")
     qtc_fridericia_ms: float = float("nan")
+    sdnn_ms: float = float("nan")
+    rmssd_ms: float = float("nan")
+    pnn50_pct: float = float("nan")
+    lf_hf_ratio: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -262,7 +269,8 @@ def summarize_record(
         heart_rate_max_time_s=peak_at,
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
-        hourly=summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af),
+        hourly=add_hourly_hrv(summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s,
+                                              unreadable, af), context, regions, hrv_settings, pacemaker),
     )
 
 
@@ -354,6 +362,16 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
             ventricular_runs=int(ventricular[h]), supraventricular_runs=int(supraventricular[h]),
             pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
     return tuple(rows)
+
+
+def add_hourly_hrv(hours: tuple[HourSummary, ...], context: BeatContext, regions: list[Region],
+                   settings: HrvSettings, pacemaker: str | None, hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
+    """The hourly table with each hour's HRV (:func:`pipeline.hrv.compute_hourly_hrv`); unchanged for a paced patient
+    (HRV not assessed)."""
+    if pacemaker is not None:
+        return hours
+    by_hour = compute_hourly_hrv(context, regions, len(hours), hour_s, settings)
+    return tuple(replace(hour, **asdict(hrv)) for hour, hrv in zip(hours, by_hour))
 
 
 def region_intervals(regions: list[Region], kind: str) -> np.ndarray:
@@ -450,7 +468,9 @@ def hour_to_dict(hour: HourSummary) -> dict:
             "heart_rate_max_bpm": round_or_none(hour.heart_rate_max_bpm, 1), "ventricular_runs": hour.ventricular_runs,
             "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s,
             "st_lowest_mv": round_or_none(hour.st_lowest_mv, 3), "st_highest_mv": round_or_none(hour.st_highest_mv, 3),
-            "qtc_fridericia_ms": round_or_none(hour.qtc_fridericia_ms, 0)}
+            "qtc_fridericia_ms": round_or_none(hour.qtc_fridericia_ms, 0), "sdnn_ms": round_or_none(hour.sdnn_ms, 1),
+            "rmssd_ms": round_or_none(hour.rmssd_ms, 1), "pnn50_pct": round_or_none(hour.pnn50_pct, 1),
+            "lf_hf_ratio": round_or_none(hour.lf_hf_ratio, 2)}
 
 
 def round_or_none(value: float, digits: int) -> float | None:

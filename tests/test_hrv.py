@@ -191,3 +191,33 @@ def test_segments_with_too_few_normal_intervals_give_no_spectrum():
 def test_spectral_settings_are_validated(kwargs):
     with pytest.raises(ValueError, match="Received"):
         HrvSettings(**kwargs)
+
+
+def test_each_hour_gets_the_hrv_of_its_own_normal_intervals():
+    """Two hours and a bit: a variable first hour, a steadier second one with ectopic beats, then 3 minutes (too
+    little for HRV). Each hour's figures are those of its own kept intervals; a paced patient gets none."""
+    first, second = sinus_rr(4500, seed=1), 0.8 + (sinus_rr(4500, seed=2) - 0.8) / 4  # 1 h each at 75 bpm
+    rr = np.concatenate([first, second, sinus_rr(225, seed=3)])
+    samples = beats_from_rr(rr)
+    classes = np.full(len(samples), "N")
+    classes[4500 + np.arange(100, 4400, 50)] = "V"  # intervals on both sides of each left out
+    n = int(samples[-1] + FS)
+    s = summarize_record([], samples, classes, FS, [], n)
+    hours = s.hourly
+    assert len(hours) == 3
+    context = context_of(samples, classes)
+    kept = select_nn_intervals(context, [])
+    hour = np.minimum(samples[:-1] / FS // 3600, 2)
+    for h in (0, 1):
+        nn = context.rr_s[kept & (hour == h)]
+        assert hours[h].sdnn_ms == pytest.approx(1000 * nn.std(ddof=1))
+        successive = (kept & (hour == h))[:-1] & (kept & (hour == h))[1:]
+        assert hours[h].rmssd_ms == pytest.approx(1000 * np.sqrt(np.mean(np.diff(context.rr_s)[successive] ** 2)))
+        assert hours[h].lf_hf_ratio > 0
+    assert hours[1].sdnn_ms < hours[0].sdnn_ms / 2 and hours[1].rmssd_ms < hours[0].rmssd_ms / 2
+    assert hours[0].pnn50_pct > hours[1].pnn50_pct
+    assert np.isnan(hours[2].sdnn_ms) and np.isnan(hours[2].rmssd_ms)  # 3 minutes: under min_total_s
+    row = summary_to_dict(s)["hourly"][0]
+    assert row["sdnn_ms"] == round(hours[0].sdnn_ms, 1) and summary_to_dict(s)["hourly"][2]["sdnn_ms"] is None
+    paced = summarize_record([], samples, classes, FS, [], n, pacemaker="stated by the user").hourly
+    assert all(np.isnan(h.sdnn_ms) for h in paced)

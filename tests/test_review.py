@@ -269,13 +269,15 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
     pages = re.compile(rb"/Type\s*/Page\b(?!s)")
     one_hour = len(pages.findall(render_pdf_report(analysis)))
     hour = analysis.summary.hourly[0]
-    second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0)
+    second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0,
+                     sdnn_ms=61.4, rmssd_ms=float("nan"))
     longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second)))
     assert len(pages.findall(render_pdf_report(longer))) == one_hour + 1
     header, first, last = hourly_lines(longer)
-    assert header.split()[:4] == ["hour", "min", "beats", "S"] and header.split()[-3:] == ["low", "high", "QTc"]
+    assert header.split()[:4] == ["hour", "min", "beats", "S"]
+    assert header.split()[-5:] == ["low", "high", "QTc", "SDNN", "RMSSD"]
     assert first.startswith("00:00:00") and last.startswith("01:00:00")
-    assert last.split()[-3:] == ["-0.21", "0.05", "452"]
+    assert last.split()[-5:] == ["-0.21", "0.05", "452", "61", "-"]
     assert int(first.split()[2]) == hour.n_beats == sum(hour.beat_counts)
 
 

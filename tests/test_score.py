@@ -91,6 +91,8 @@ def test_every_output_is_written_and_consistent(scored):
         hrv = summary["hrv"]  # 5-minute excerpts: assessed, or not with the reason among the notes
         assert 0 < hrv["n_intervals"] < len(beats)
         assert (hrv["sdnn_ms"] is not None) != any(n.startswith("HRV not assessed") for n in summary["notes"])
+        for key in ("sdnn_ms", "rmssd_ms", "pnn50_pct"):  # the only hour holds every NN interval of the record
+            assert (float(hourly[0][key]) if hourly[0][key] else None) == hrv[key]
         st = summary["st"]  # narrow QRS complexes: ST assessed, one row per 15 s, levels near the reference
         levels = read_table(folder / f"{name}_st.csv")
         assert st["assessed"] and len(levels) == 20 and levels[-1]["end_s"] == "300.0"
