@@ -33,7 +33,8 @@ from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
 from pipeline.records import read_record, write_annotations
-from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes
+from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
+                              require_reference_beats)
 from pipeline.types import Annotations, Record
 from models.atrial_rule import DecisionRules
 from models.inputs import ModelInputs
@@ -111,6 +112,7 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     Calibration pairs are the network's own (top probability, whether its top class is right);
     the matrices use the final classes, with the model's decision rules when given.
     """
+    require_reference_beats(record)
     clean = clean_record(record, settings)
     prepared, labels = prepare_reference_beats(record, settings, clean)
     probabilities, predicted = classify_prepared(model, prepared.inputs, decisions)

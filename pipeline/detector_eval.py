@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 from pipeline import detect
 from pipeline.detect import detect_record_peaks
-from pipeline.errors import EcgInputError
 from pipeline.records import read_record, write_annotations
-from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S, DetectionCounts, compare_beats, count_detections
+from pipeline.scoring import (MATCH_WINDOW_S, SCORE_START_S, DetectionCounts, compare_beats, count_detections,
+                              require_reference_beats)
 from pipeline.types import Annotations, Detection
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,10 @@ def evaluate_record(path: str | Path) -> RecordEvaluation:
     Raises
     ------
     EcgInputError
-        When the record cannot be read or has no reference annotations.
+        When the record cannot be read or has no reference beat annotations.
     """
     record = read_record(path, annotator=REFERENCE_ANNOTATOR)
-    if record.annotations is None:
-        raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}.{REFERENCE_ANNOTATOR}); "
-                            "expected an annotated record to score against.")
+    require_reference_beats(record, REFERENCE_ANNOTATOR)
     detection = detect_record_peaks(record)
     match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples)
     return RecordEvaluation(record.name, count_detections(match), detection, record.source_fs_hz)

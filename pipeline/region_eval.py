@@ -416,6 +416,8 @@ class RecordRegionEvaluation:
 
     ``region_s`` times P-wave measurement, region finding and the summary; ``detection_s`` the R-peak
     detector and ``preparation_s`` reading the record plus quality assessment, all wall-clock seconds.
+    ``beats_annotated`` is False when the reference holds rhythm annotations only (as the MIT-BIH Atrial
+    Fibrillation Database's ``.atr``): its runs cannot be scored, and the report leaves them out.
     """
 
     record: str
@@ -430,6 +432,7 @@ class RecordRegionEvaluation:
     region_s: float
     detection_s: float
     preparation_s: float
+    beats_annotated: bool = True
 
     def episode(self, name: str) -> EpisodeCounts:
         return dict(self.episodes)[name]
@@ -452,8 +455,13 @@ class RegionReport:
     settings: dict
 
     def runs(self, family: str) -> RunCounts:
+        """Pooled run counts of a family over the records whose reference annotates beats."""
         name = "ventricular_runs" if family == "ventricular" else "supraventricular_runs"
-        return sum((getattr(e, name) for e in self.evaluations), RunCounts())
+        return sum((getattr(e, name) for e in self.evaluations if e.beats_annotated), RunCounts())
+
+    def records_without_beats(self) -> tuple[str, ...]:
+        """Records whose reference holds no beat annotation (rhythm only), left out of the run scores."""
+        return tuple(e.record for e in self.evaluations if not e.beats_annotated)
 
     def episodes(self, name: str, records: tuple[str, ...] | None = None) -> EpisodeCounts:
         """Pooled episode counts of one comparison, over ``records`` (all evaluated records by default)."""
@@ -579,6 +587,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
         supraventricular_runs=compare_runs(record.annotations, annotations, record.fs_hz, "supraventricular"),
         episodes=compare_record_episodes(record.annotations, annotations, record.fs_hz, record.n_samples),
         region_s=finished - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
+        beats_annotated=bool(is_beat_symbol(record.annotations.symbols).any()),
     )
 
 
@@ -664,6 +673,10 @@ def format_markdown(report: RegionReport, title: str = "Region evaluation") -> s
                  f"{percent(runs.predictivity_of(c))} ({runs.counts(c)[2]}/{sum(runs.counts(c)[2:])})"
                  for c in RUN_CATEGORIES]
         lines.append(f"| {family[0].upper()} | " + " | ".join(cells) + " |")
+    unscored = report.records_without_beats()
+    if unscored:
+        lines += ["", f"Runs not scored on {len(unscored)} record(s) whose reference annotations hold no beat labels "
+                      f"(rhythm only): {', '.join(unscored)}."]
     lines += ["", "| rhythm | records | episodes ref/test | episode Se | episode +P | duration Se | duration +P | "
               "ref s | test s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, label in EPISODE_ROWS:
@@ -705,8 +718,9 @@ def format_record_table(report: RegionReport) -> str:
         fn = sum(e.ventricular_runs.counts(c)[1] for c in RUN_CATEGORIES)
         tpp = sum(e.ventricular_runs.counts(c)[2] for c in RUN_CATEGORIES)
         fp = sum(e.ventricular_runs.counts(c)[3] for c in RUN_CATEGORIES)
+        runs = f"{tp}/{tp + fn}, {tpp}/{tpp + fp}" if e.beats_annotated else "- (no reference beats)"
         lines.append(f"| {e.record} | {percent(af.duration_sensitivity)} | {percent(af.duration_predictivity)} | "
-                     f"{tp}/{tp + fn}, {tpp}/{tpp + fp} | {len(e.regions)} | {'; '.join(e.summary.notes)} |")
+                     f"{runs} | {len(e.regions)} | {'; '.join(e.summary.notes)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -731,11 +745,12 @@ def report_to_dict(report: RegionReport) -> dict:
             "ventricular_runs": runs_dict(report.runs("ventricular")),
             "supraventricular_runs": runs_dict(report.runs("supraventricular")),
             "episodes": {name: episodes_dict(report.episodes(name)) for name, _ in EPISODE_ROWS},
+            "records_without_reference_beats": list(report.records_without_beats()),
             "episodes_records_with_rhythm": {name: {"records": list(report.records_with(name)),
                                                     **episodes_dict(report.episodes(name, report.records_with(name)))}
                                              for name, _ in EPISODE_ROWS},
         },
-        "records": [{"record": e.record, "region_ms": round(1000 * e.region_s, 2),
+        "records": [{"record": e.record, "beats_annotated": e.beats_annotated, "region_ms": round(1000 * e.region_s, 2),
                      "detection_ms": round(1000 * e.detection_s, 2), "preparation_ms": round(1000 * e.preparation_s, 2),
                      "ventricular_runs": runs_dict(e.ventricular_runs),
                      "supraventricular_runs": runs_dict(e.supraventricular_runs),

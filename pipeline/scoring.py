@@ -17,11 +17,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.labels import BEAT_SYMBOLS
-from pipeline.types import Annotations
+from pipeline.errors import EcgInputError
+from pipeline.labels import BEAT_SYMBOLS, is_beat_symbol
+from pipeline.types import Annotations, Record
 
 MATCH_WINDOW_S = 0.150
 SCORE_START_S = 300.0
+
+
+def require_reference_beats(record: Record, annotator: str = "atr") -> None:
+    """Refuse a record whose reference annotations are missing or hold no beat label, before beats are scored.
+
+    Raises
+    ------
+    EcgInputError
+        No ``NAME.<annotator>`` file, or one with rhythm annotations only (as the MIT-BIH Atrial Fibrillation
+        Database's, whose beats are in unaudited ``.qrs`` files): there is nothing to score beats against.
+    """
+    if record.annotations is None:
+        raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}.{annotator}); "
+                            "expected an annotated record to score against.")
+    if not is_beat_symbol(record.annotations.symbols).any():
+        raise EcgInputError(f"Record {record.name}: its reference annotations ({record.name}.{annotator}) hold no "
+                            "beat labels (rhythm annotations only), so its beats cannot be scored; its rhythm can be "
+                            "(ecg evaluate-regions).")
 
 
 @dataclass(frozen=True)

@@ -164,3 +164,53 @@ def test_evaluate_regions_writes_standard_outputs(mitdb_dir, tmp_path):
     assert header.startswith("kind,start_s,end_s")
     written = read_annotations(tmp_path / "119", "rhy", source_fs_hz=FS)
     assert "(B" in set(written.aux_notes.tolist()) and "V" in set(written.symbols.tolist())
+
+
+def rhythm_only_copy(mitdb_dir, out_dir, name: str = "201"):
+    """MIT-BIH record NAME with an ``.atr`` holding its rhythm annotations only, as the MIT-BIH Atrial Fibrillation
+    Database's reference files are (its beats are in unaudited ``.qrs`` files)."""
+    import shutil
+
+    import wfdb
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for ext in ("hea", "dat"):
+        shutil.copyfile(mitdb_dir / f"{name}.{ext}", out_dir / f"{name}.{ext}")
+    ann = wfdb.rdann(str(mitdb_dir / name), "atr")
+    rhythm = [k for k, symbol in enumerate(ann.symbol) if symbol == "+"]
+    wfdb.wrann(name, "atr", ann.sample[rhythm], symbol=["+"] * len(rhythm),
+               aux_note=[ann.aux_note[k] for k in rhythm], write_dir=str(out_dir))
+    return out_dir
+
+
+def test_a_rhythm_only_reference_scores_rhythms_and_leaves_runs_out(mitdb_dir, tmp_path):
+    from pipeline.region_eval import evaluate_regions, format_markdown, format_record_table, report_to_dict
+
+    data = rhythm_only_copy(mitdb_dir, tmp_path / "rhythm_only")
+    report = evaluate_regions(data, ["201"], labels="detector")  # detected beats, all N: AF from RR and P waves
+    assert not report.failures and report.records_without_beats() == ("201",)
+    af = report.episodes("af")
+    assert af.reference_s > 300 and af.duration_sensitivity > 0.8  # 201's AF is found and scored
+    assert report.runs("ventricular").counts("couplet") == (0, 0, 0, 0)  # no false runs against absent beats
+    markdown = format_markdown(report)
+    assert "Runs not scored on 1 record(s) whose reference annotations hold no beat labels (rhythm only): 201." in markdown
+    assert "- (no reference beats)" in format_record_table(report)
+    assert report_to_dict(report)["gross"]["records_without_reference_beats"] == ["201"]
+    full = evaluate_regions(mitdb_dir, ["201"], labels="detector")  # the same record with its beats: runs scored
+    assert full.records_without_beats() == () and sum(full.runs("supraventricular").counts("long")) > 0
+
+
+def test_beats_are_not_scored_against_a_rhythm_only_reference(mitdb_dir, tmp_path):
+    from models.bundled import load_default_model
+    from models.evaluate import evaluate_records
+    from models.prepare import InputSettings
+    from pipeline.detector_eval import evaluate_detector
+
+    data = rhythm_only_copy(mitdb_dir, tmp_path / "rhythm_only")
+    expected = "its reference annotations (201.atr) hold no beat labels (rhythm annotations only)"
+    detector = evaluate_detector(data, ["201"])
+    assert not detector.evaluations and expected in detector.failures[0].error
+    loaded = load_default_model()
+    classifier = evaluate_records(loaded.model, InputSettings.from_dict(loaded.settings["inputs"]), data, ("201",),
+                                  progress=False)
+    assert not classifier.records and expected in classifier.failures["201"]
