@@ -102,8 +102,8 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     assert tables.describe_extremes(expected.summary) in [c.value for c in at.caption]
     hourly = frame_with(at, "HR mean")  # the "By hour" table: one row for a 5-minute excerpt
     assert len(hourly) == 1 and hourly.loc[0, "V beats"] == expected.summary.beat_counts[2]
-    comparison = frame_with(at, "Se_pct").set_index("class")
-    assert comparison.loc["V", "reference_beats"] > 100 and comparison.loc["V", "Se_pct"] > 80
+    comparison = frame_with(at, "Se %").set_index("class")
+    assert comparison.loc["V", "reference beats"] > 100 and comparison.loc["V", "Se %"] > 80
 
 
 def test_selecting_an_event_moves_the_detail_window(analyses):
@@ -555,6 +555,8 @@ def test_a_window_chosen_as_a_strip_is_listed_shown_and_removed(analyses):
     assert not at.exception and not at.error
     assert strip_rows(at) == ["Strip 00:00:40: Patient felt a thump"]
     assert any(c.value.startswith("1 strip(s) chosen for the report") for c in at.caption)
+    assert any(c.value == "The report and the annotation file include the 1 strip(s) chosen on the ECG tab."
+               for c in at.caption)  # the downloads hold it
     at.number_input(key="window_start_s").set_value(100.0).run()
     next(b for b in at.button if b.label == "Show").click().run()
     assert at.number_input(key="window_start_s").value == pytest.approx(40.0)

@@ -315,10 +315,10 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
     rows = []
     for k, letter in enumerate(AAMI_CLASSES):
         se, ppv = comparison.counts.sensitivity(k), comparison.counts.positive_predictivity(k)
-        rows.append({"class": letter, "reference_beats": int(matrix[k].sum()),
-                     "labelled_beats": int(matrix[:, k].sum()),
-                     "Se_pct": round(100 * se, 1) if np.isfinite(se) else None,
-                     "+P_pct": round(100 * ppv, 1) if np.isfinite(ppv) else None})
+        rows.append({"class": letter, "reference beats": int(matrix[k].sum()),
+                     "beats labelled so": int(matrix[:, k].sum()),
+                     "Se %": round(100 * se, 1) if np.isfinite(se) else None,
+                     "+P %": round(100 * ppv, 1) if np.isfinite(ppv) else None})
     return pd.DataFrame(rows)
 
 

@@ -1023,6 +1023,9 @@ def render_downloads(analysis) -> None:
         st.warning("Downloads are not available: the output writers (app.outputs) are missing from this build.")
         return
     name = analysis.record.name
+    n_strips = len(analysis.reader_strips)
+    st.caption(f"The report and the annotation file include the {n_strips} strip(s) chosen on the ECG tab." if n_strips
+               else "No strip chosen for the report: \"Add this window to the report\" on the ECG tab chooses one.")
     for label, function_name, file_name, mime in DOWNLOADS:
         if (function_name == "diary_table_csv" and not analysis.diary) or (
                 function_name == "two_lead_disclosure_bytes" and analysis.record.signal_mv.shape[1] < 2):
