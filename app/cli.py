@@ -23,7 +23,7 @@ from app.options import event_options, select_records
 from app.regions_cli import evaluate_regions_command
 from app import score_cli
 from app.score_cli import score_command
-from pipeline.database import fetch_mitdb, verify_mitdb
+from pipeline.database import MITDB_NAME, check_database_name, fetch_database, fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
 from pipeline.errors import EcgInputError
@@ -62,21 +62,30 @@ def cli(verbose: int) -> None:
 
 @cli.group(context_settings=_CONTEXT)
 def data() -> None:
-    """Get and check the MIT-BIH Arrhythmia Database."""
+    """Get and check the MIT-BIH Arrhythmia Database (or another PhysioNet database with --database)."""
 
 
 @data.command("fetch", context_settings=_CONTEXT)
-@_data_dir_option
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Directory to fill (default: MIT-BIH's, ${config.DATA_DIR_ENV} else <repo>/data/mitdb; another "
+                   "database's, <repo>/data/NAME).")
+@click.option("--database", default=MITDB_NAME, show_default=True,
+              help="PhysioNet database to fetch, e.g. svdb (MIT-BIH Supraventricular Arrhythmia), afdb (Atrial "
+                   "Fibrillation), incartdb (St Petersburg INCART 12-lead), nsrdb (Normal Sinus Rhythm).")
 @click.option("--from", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Local mirror to link (or copy) the files from instead of downloading.")
 @click.option("--copy", is_flag=True, help="With --from: copy the files instead of creating symbolic links.")
-def data_fetch(data_dir: Path | None, source_dir: Path | None, copy: bool) -> None:
-    """Download MIT-BIH from PhysioNet (or take it from --from DIR) and verify its checksums.
+def data_fetch(data_dir: Path | None, database: str, source_dir: Path | None, copy: bool) -> None:
+    """Download a database from PhysioNet (or take it from --from DIR) and verify its checksums: MIT-BIH's
+    published ones, or the SHA256SUMS.txt PhysioNet releases with any other database.
 
-    Example: ecg data fetch --from ../shared/data/mitdb
+    Examples: ecg data fetch --from ../shared/data/mitdb;  ecg data fetch --database svdb
     """
-    dest = config.resolve_data_dir(data_dir)
-    report = fetch_mitdb(dest, source_dir, copy=copy, progress=True)
+    if database == MITDB_NAME:
+        report = fetch_mitdb(config.resolve_data_dir(data_dir), source_dir, copy=copy, progress=True)
+    else:
+        dest = data_dir or config.find_repo_root() / "data" / check_database_name(database).split("/")[0]
+        report = fetch_database(database, dest, source_dir, copy=copy, progress=True)
     click.echo(report.describe())
 
 

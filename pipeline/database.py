@@ -1,8 +1,14 @@
-"""Verify and fetch the MIT-BIH Arrhythmia Database (48 records, ``.hea``/``.dat``/``.atr`` each).
+"""Verify and fetch the MIT-BIH Arrhythmia Database (48 records, ``.hea``/``.dat``/``.atr`` each), and other
+PhysioNet databases of WFDB records.
 
-A directory is valid when every one of the 144 files is present and its SHA-256 equals the
+A MIT-BIH directory is valid when every one of the 144 files is present and its SHA-256 equals the
 checksum of the same file in the PhysioNet release v1.0.0 (stored in the package data file
 ``pipeline/mitdb_sha256.csv``, taken from ``../shared/data/mitdb/SOURCE.md``).
+
+Another database (``svdb``, ``afdb``, ``incartdb``, ...) is checked against the ``SHA256SUMS.txt`` that PhysioNet
+publishes with every release, fetched with the records: every file it lists that is present must match, and every
+record of the directory's ``RECORDS`` list must have its header. A record may lack its signal file (two records of
+the MIT-BIH Atrial Fibrillation Database are annotations only); analysing it then fails that record alone.
 
 Data directories may be read-only: nothing here writes into a source directory.
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -27,11 +34,16 @@ from tqdm import tqdm
 
 from pipeline import records
 from pipeline.errors import DataDirectoryError
+from pipeline.splits import list_directory_records
 
 logger = logging.getLogger(__name__)
 
 MITDB_NAME = "mitdb"
 CHECKSUM_FILE = "mitdb_sha256.csv"
+SUMS_FILE = "SHA256SUMS.txt"
+"""The checksum list PhysioNet publishes with every release of a database."""
+DATABASE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*(/[0-9][0-9.]*)?")
+"""A PhysioNet database as wfdb names it: its slug, optionally with a version (``svdb``, ``afdb/1.0.0``)."""
 _CHUNK_BYTES = 1 << 20
 
 
@@ -203,6 +215,123 @@ def place_file(source: Path, target: Path, *, copy: bool) -> None:
         shutil.copyfile(source, target)
     else:
         target.symlink_to(source.resolve())
+
+
+@dataclass(frozen=True)
+class DatabaseReport:
+    """Outcome of checking a directory of another PhysioNet database (module docstring).
+
+    ``records`` are those its ``RECORDS`` list names (else its headers); ``missing`` the records without a header;
+    ``checked`` the files compared with ``SHA256SUMS.txt`` and ``mismatched`` those that differ; ``has_sums`` is
+    False when the directory has no ``SHA256SUMS.txt`` (nothing could be compared).
+    """
+
+    directory: Path
+    database: str
+    records: tuple[str, ...]
+    missing: tuple[str, ...]
+    checked: int
+    mismatched: tuple[str, ...]
+    has_sums: bool
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.records) and not self.missing and not self.mismatched
+
+    def describe(self) -> str:
+        """One paragraph for a person: what was checked and what is wrong."""
+        if self.ok:
+            sums = (f"{self.checked} files with the SHA-256 of PhysioNet's {SUMS_FILE}" if self.has_sums
+                    else f"no {SUMS_FILE} beside them, so no checksum was compared")
+            return f"{self.directory}: {self.database}, {len(self.records)} records with their headers; {sums}."
+        lines = [f"{self.directory}: {self.database} verification failed."]
+        if not self.records:
+            lines.append("  no record found (no RECORDS list and no .hea file).")
+        if self.missing:
+            lines.append(f"  {len(self.missing)} record(s) of RECORDS without a header: {_shorten(self.missing)}")
+        if self.mismatched:
+            lines.append(f"  {len(self.mismatched)} file(s) with a SHA-256 that differs from {SUMS_FILE}: "
+                         f"{_shorten(self.mismatched)}")
+        return "\n".join(lines)
+
+
+def check_database_name(database: str) -> str:
+    """The PhysioNet database name, checked (lower case letters, digits and hyphens, optionally ``/VERSION``).
+
+    >>> check_database_name("svdb"), check_database_name("afdb/1.0.0")
+    ('svdb', 'afdb/1.0.0')
+    """
+    if not DATABASE_NAME.fullmatch(database):
+        raise DataDirectoryError(f"Received database {database!r}; expected a PhysioNet database name such as "
+                                 "'svdb', 'afdb' or 'incartdb' (optionally with its version, 'afdb/1.0.0').")
+    return database
+
+
+def read_sha256sums(path: Path) -> dict[str, str]:
+    """``SHA256SUMS.txt`` as {file path relative to the database: hex SHA-256} (lines ``HASH  PATH``).
+
+    >>> import tempfile
+    >>> sums = Path(tempfile.mkdtemp()) / "SHA256SUMS.txt"
+    >>> _ = sums.write_text("ab12  RECORDS\\ncd34 *04015.hea\\n\\n")
+    >>> read_sha256sums(sums)
+    {'RECORDS': 'ab12', '04015.hea': 'cd34'}
+    """
+    sums = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2:
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def verify_database(directory: str | Path, database: str, *, progress: bool = False) -> DatabaseReport:
+    """Check a directory of another PhysioNet database (module docstring)."""
+    directory = Path(directory)
+    names = list_directory_records(directory) if directory.is_dir() else ()
+    missing = tuple(name for name in names if not (directory / f"{name}.hea").is_file())
+    sums_path = directory / SUMS_FILE
+    sums = read_sha256sums(sums_path) if sums_path.is_file() else {}
+    present = [name for name in sorted(sums) if name != SUMS_FILE and (directory / name).is_file()]
+    mismatched = tuple(name for name in tqdm(present, desc=f"verify {database}", unit="file", disable=not progress)
+                       if compute_sha256(directory / name) != sums[name])
+    return DatabaseReport(directory, database, tuple(names), missing, len(present), mismatched, bool(sums))
+
+
+def fetch_database(database: str, dest: str | Path, source_dir: str | Path | None = None, *, copy: bool = False,
+                   progress: bool = False) -> DatabaseReport:
+    """Put a checked copy of a PhysioNet database other than MIT-BIH in ``dest``: downloaded with wfdb (records,
+    annotations and ``SHA256SUMS.txt``), or linked (copied) from the files of a local mirror ``source_dir``.
+
+    Raises
+    ------
+    DataDirectoryError
+        A bad database name, a mirror that is not a directory, or a result that fails :func:`verify_database`.
+    """
+    database, dest = check_database_name(database), Path(dest)
+    if source_dir is None:
+        dest.mkdir(parents=True, exist_ok=True)
+        logger.info("downloading %s from PhysioNet into %s", database, dest)
+        records.download_database(database, dest)
+        try:
+            records.download_database_files(database, dest, [SUMS_FILE])
+        except Exception as error:  # network boundary: without the list, the report says no checksum was compared
+            logger.warning("%s: PhysioNet's %s could not be fetched (%s); only the headers are checked",
+                           database, SUMS_FILE, error)
+    else:
+        source_dir = Path(source_dir)
+        if not source_dir.is_dir():
+            raise DataDirectoryError(f"Received --from {source_dir}, which is not a directory; expected a directory "
+                                     f"of the {database} records.")
+        if dest.resolve() != source_dir.resolve():
+            dest.mkdir(parents=True, exist_ok=True)
+            files = sorted(p for p in source_dir.iterdir() if p.is_file())
+            for path in tqdm(files, desc=f"{'copy' if copy else 'link'} {database}", unit="file",
+                             disable=not progress):
+                place_file(path, dest / path.name, copy=copy)
+    report = verify_database(dest, database, progress=progress)
+    if not report.ok:
+        raise DataDirectoryError(report.describe())
+    return report
 
 
 def _shorten(names: tuple[str, ...], limit: int = 12) -> str:

@@ -789,5 +789,11 @@ def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, f
 
 
 def download_database(db_name: str, out_dir: str | Path, records: list[str] | None = None) -> None:
-    """Download a PhysioNet database with wfdb (the project's only network access)."""
+    """Download a PhysioNet database with wfdb (the project's only network access, with
+    :func:`download_database_files`)."""
     wfdb.dl_database(db_name, str(out_dir), records=records or "all", annotators="all")
+
+
+def download_database_files(db_name: str, out_dir: str | Path, files: list[str]) -> None:
+    """Download named files of a PhysioNet database (e.g. its ``SHA256SUMS.txt``) with wfdb."""
+    wfdb.dl_files(db_name, str(out_dir), files, keep_subdirs=False)
