@@ -119,6 +119,28 @@ def test_selecting_an_event_moves_the_detail_window(analyses):
     assert at.selectbox(key="beat_choice").value == analysis.regions[index].first_beat
 
 
+def test_previous_and_next_step_through_the_events_of_a_type(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    analysis = analyses["208"]
+    fs, duration_s = analysis.record.fs_hz, analysis.record.duration_s
+    couplets = sorted((i for i, r in enumerate(analysis.regions) if r.kind == "ventricular_couplet"),
+                      key=lambda i: analysis.regions[i].start)
+    assert len(couplets) > 3
+    at.selectbox(key="event_kind").select("ventricular_couplet").run()
+    assert next(b for b in at.button if b.key == "event_step_-1").disabled  # the window opens at the start
+    at.button(key="event_step_1").click().run()
+    assert not at.exception and at.selectbox(key="event_choice").value == couplets[0]
+    assert any(c.value == f"Ventricular couplet 1 of {len(couplets)}" for c in at.caption)
+    at.button(key="event_step_1").click().run()
+    at.button(key="event_step_1").click().run()
+    at.button(key="event_step_-1").click().run()
+    assert at.selectbox(key="event_choice").value == couplets[1]
+    expected = tables.event_window_start(analysis.regions[couplets[1]], fs, 10, duration_s)
+    assert at.number_input(key="window_start_s").value == pytest.approx(expected)
+    assert at.selectbox(key="beat_choice").value == analysis.regions[couplets[1]].first_beat
+
+
 def test_the_lowest_and_highest_rate_and_the_longest_rr_can_be_gone_to(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

@@ -6,6 +6,7 @@ the beat-by-beat comparison with reference annotations.
 
 from __future__ import annotations
 
+import bisect
 import textwrap
 from dataclasses import dataclass
 
@@ -125,6 +126,35 @@ def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[in
     """Indices of the regions of ``kind`` (every kind for ``"all"``), the first ``limit`` of them."""
     chosen = [i for i, r in enumerate(regions) if kind == "all" or r.kind == kind]
     return chosen[:limit]
+
+
+def step_event(regions: tuple[Region, ...], kind: str, current: int, window_start_s: float, fs_hz: float,
+               step: int) -> int | None:
+    """The region of ``kind`` (every kind for ``"all"``) after (``step`` 1) or before (-1) the chosen one, in time
+    order; with no region chosen (``current`` not one of them), the first starting after the window's start or the
+    last starting before it. None when there is none.
+
+    >>> from pipeline.regions import Region
+    >>> rs = tuple(Region("pause", s, s + 10, -1, 0, 30.0, 1.0) for s in (100, 300, 500))
+    >>> step_event(rs, "all", 1, 0.0, 100.0, 1), step_event(rs, "all", 0, 0.0, 100.0, -1)
+    (2, None)
+    >>> step_event(rs, "pause", -1, 2.5, 100.0, 1), step_event(rs, "pause", -1, 2.5, 100.0, -1)  # at 1, 3, 5 s
+    (1, 0)
+    """
+    chosen = sorted(filter_events(regions, kind, len(regions)), key=lambda i: (regions[i].start, i))
+    if current in chosen:
+        k = chosen.index(current) + step
+    else:
+        starts = [regions[i].start / fs_hz for i in chosen]
+        k = bisect.bisect_right(starts, window_start_s) if step > 0 else bisect.bisect_left(starts, window_start_s) - 1
+    return chosen[k] if 0 <= k < len(chosen) else None
+
+
+def event_position(regions: tuple[Region, ...], kind: str, current: int) -> tuple[int, int]:
+    """Which of the regions of ``kind`` in time order the chosen one is (1-based; 0 when it is not one) and how
+    many there are."""
+    chosen = sorted(filter_events(regions, kind, len(regions)), key=lambda i: (regions[i].start, i))
+    return (chosen.index(current) + 1 if current in chosen else 0), len(chosen)
 
 
 def event_window_start(region: Region, fs_hz: float, window_s: float, duration_s: float) -> float:

@@ -581,9 +581,36 @@ def render_window_controls(analysis) -> tuple[float, float]:
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
                                       key="window_start_s")
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
+    render_event_steps(analysis, kind, start_s)
     st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
                f"of {charts.format_hms(duration_s)}")
     return start_s, window_s
+
+
+def render_event_steps(analysis, kind: str, start_s: float) -> None:
+    """Previous and next event of the chosen type (every event for "All events"), for reviewing events one after
+    the other as a Holter reader does; where the chosen event stands among them."""
+    regions, fs = analysis.regions, analysis.record.fs_hz
+    current = st.session_state.get("event_choice", NO_EVENT)
+    columns = st.columns([1, 1, 4], vertical_alignment="center")
+    for column, label, step in ((columns[0], "◀ Previous event", -1), (columns[1], "Next event ▶", 1)):
+        target = tables.step_event(regions, kind, current, start_s, fs, step)
+        column.button(label, key=f"event_step_{step}", on_click=step_to_event, args=(analysis, target),
+                      disabled=target is None, use_container_width=True)
+    position, total = tables.event_position(regions, kind, current)
+    what = "Event" if kind == ALL_KINDS else charts.kind_label(kind)
+    columns[2].caption(f"{what} {position} of {total}" if position else
+                       f"{'Events' if kind == ALL_KINDS else 'Events of this type'} in the record: {total}; "
+                       "Previous and Next step from the window shown." if total
+                       else "No event of this type.")
+
+
+def step_to_event(analysis, index: int | None) -> None:
+    """Callback of the Previous and Next buttons: choose that event and move the window to it."""
+    if index is None:
+        return
+    st.session_state["event_choice"] = index
+    move_to_event(analysis)
 
 
 def event_choice_label(analysis, choice: int) -> str:
