@@ -123,13 +123,11 @@ def meets_criterion(result: dict, baseline: dict) -> bool:
     return True
 
 
-def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    inputs = family_inputs(config, data)
-    baseline = score_setting(inputs, None)
-    rows = {"baseline": baseline}
-    for key, setting in SETTINGS.items():
-        rows[key] = score_setting(inputs, setting)
+def choose_setting(rows: dict) -> tuple[list[str], str | None, str]:
+    """Print each setting's nested figures (``rows``: ``"baseline"`` and the settings, each with ``reference`` and
+    ``end_to_end``); return the settings that meet the criterion, the adopted one (the highest end-to-end score among
+    them, None without one) and the setting with the highest end-to-end score."""
+    baseline = rows["baseline"]
     adopted = [k for k, r in rows.items() if k != "baseline" and meets_criterion(r, baseline)]
     print("setting | reference V Se/+P, S Se/+P, score | end to end V Se/+P, S Se/+P, score")
     for key, r in rows.items():
@@ -140,6 +138,16 @@ def main(argv=None) -> int:
     best = max(adopted, key=lambda k: rows[k]["end_to_end"]["score"]) if adopted else None
     print(f"criterion met by: {adopted or 'none'}; adopted: {best}")
     strongest = max((k for k in rows if k != "baseline"), key=lambda k: rows[k]["end_to_end"]["score"])
+    return adopted, best, strongest
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    inputs = family_inputs(config, data)
+    rows = {"baseline": score_setting(inputs, None)}
+    for key, setting in SETTINGS.items():
+        rows[key] = score_setting(inputs, setting)
+    adopted, best, strongest = choose_setting(rows)
     changes = changes_by_record(inputs, SETTINGS[strongest])
     print(f"highest end-to-end score: {strongest}; beats changed at the reference positions, by record "
           "(reference class of the changed beats):")

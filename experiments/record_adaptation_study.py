@@ -33,7 +33,7 @@ import sys
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN, meets_criterion
+from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN, choose_setting
 from experiments.nested_oof import nested_oof, read_reference, summarise
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
@@ -123,20 +123,10 @@ def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     names = list(data.inputs.feature_names)
     inputs = adaptation_inputs(config, data)
-    baseline = score_setting(inputs, names, None)
-    rows = {"baseline": baseline}
+    rows = {"baseline": score_setting(inputs, names, None)}
     for key, setting in SETTINGS.items():
         rows[key] = score_setting(inputs, names, setting)
-    adopted = [k for k, r in rows.items() if k != "baseline" and meets_criterion(r, baseline)]
-    print("setting | reference V Se/+P, S Se/+P, score | end to end V Se/+P, S Se/+P, score")
-    for key, r in rows.items():
-        a, e = r["reference"], r["end_to_end"]
-        print(f"{key} | {100 * a['V_se']:.1f}/{100 * a['V_ppv']:.1f}, {100 * a['S_se']:.1f}/{100 * a['S_ppv']:.1f}, "
-              f"{a['score']:.3f} | {100 * e['V_se']:.1f}/{100 * e['V_ppv']:.1f}, {100 * e['S_se']:.1f}/"
-              f"{100 * e['S_ppv']:.1f}, {e['score']:.3f}")
-    best = max(adopted, key=lambda k: rows[k]["end_to_end"]["score"]) if adopted else None
-    print(f"criterion met by: {adopted or 'none'}; adopted: {best}")
-    strongest = max((k for k in rows if k != "baseline"), key=lambda k: rows[k]["end_to_end"]["score"])
+    adopted, best, strongest = choose_setting(rows)
     changes = changes_by_record(inputs, names, SETTINGS[strongest])
     print(f"highest end-to-end score: {strongest}; beats changed at the reference positions, by record:")
     for name, counts in changes.items():

@@ -76,13 +76,9 @@ class VerificationReport:
         """One paragraph for a person: what was checked and what is wrong."""
         if self.ok:
             return f"{self.directory}: all {self.n_expected} MIT-BIH files present, SHA-256 as published (v1.0.0)."
-        lines = [f"{self.directory}: MIT-BIH verification failed."]
-        if self.missing:
-            lines.append(f"  {len(self.missing)} missing: {_shorten(self.missing)}")
-        if self.mismatched:
-            lines.append(f"  {len(self.mismatched)} with a SHA-256 that differs from PhysioNet v1.0.0: "
-                         f"{_shorten(self.mismatched)}")
-        return "\n".join(lines)
+        return describe_failure(f"{self.directory}: MIT-BIH verification failed.",
+                                (("missing", self.missing),
+                                 ("with a SHA-256 that differs from PhysioNet v1.0.0", self.mismatched)))
 
 
 def load_expected_checksums() -> dict[str, str]:
@@ -244,15 +240,10 @@ class DatabaseReport:
             sums = (f"{self.checked} files with the SHA-256 of PhysioNet's {SUMS_FILE}" if self.has_sums
                     else f"no {SUMS_FILE} beside them, so no checksum was compared")
             return f"{self.directory}: {self.database}, {len(self.records)} records with their headers; {sums}."
-        lines = [f"{self.directory}: {self.database} verification failed."]
-        if not self.records:
-            lines.append("  no record found (no RECORDS list and no .hea file).")
-        if self.missing:
-            lines.append(f"  {len(self.missing)} record(s) of RECORDS without a header: {_shorten(self.missing)}")
-        if self.mismatched:
-            lines.append(f"  {len(self.mismatched)} file(s) with a SHA-256 that differs from {SUMS_FILE}: "
-                         f"{_shorten(self.mismatched)}")
-        return "\n".join(lines)
+        found = "" if self.records else "\n  no record found (no RECORDS list and no .hea file)."
+        return describe_failure(f"{self.directory}: {self.database} verification failed.{found}",
+                                (("record(s) of RECORDS without a header", self.missing),
+                                 (f"file(s) with a SHA-256 that differs from {SUMS_FILE}", self.mismatched)))
 
 
 def check_database_name(database: str) -> str:
@@ -332,6 +323,12 @@ def fetch_database(database: str, dest: str | Path, source_dir: str | Path | Non
     if not report.ok:
         raise DataDirectoryError(report.describe())
     return report
+
+
+def describe_failure(title: str, problems) -> str:
+    """A failed verification for a person: the title, then a line per kind of problem that occurred (``(what,
+    names)`` pairs: ``"  3 missing: 100.dat, ..."``)."""
+    return "\n".join([title] + [f"  {len(names)} {what}: {_shorten(names)}" for what, names in problems if names])
 
 
 def _shorten(names: tuple[str, ...], limit: int = 12) -> str:
