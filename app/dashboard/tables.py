@@ -141,7 +141,7 @@ def step_event(regions: tuple[Region, ...], kind: str, current: int, window_star
     >>> step_event(rs, "pause", -1, 2.5, 100.0, 1), step_event(rs, "pause", -1, 2.5, 100.0, -1)  # at 1, 3, 5 s
     (1, 0)
     """
-    chosen = sorted(filter_events(regions, kind, len(regions)), key=lambda i: (regions[i].start, i))
+    chosen = events_in_time_order(regions, kind)
     if current in chosen:
         k = chosen.index(current) + step
     else:
@@ -153,8 +153,13 @@ def step_event(regions: tuple[Region, ...], kind: str, current: int, window_star
 def event_position(regions: tuple[Region, ...], kind: str, current: int) -> tuple[int, int]:
     """Which of the regions of ``kind`` in time order the chosen one is (1-based; 0 when it is not one) and how
     many there are."""
-    chosen = sorted(filter_events(regions, kind, len(regions)), key=lambda i: (regions[i].start, i))
+    chosen = events_in_time_order(regions, kind)
     return (chosen.index(current) + 1 if current in chosen else 0), len(chosen)
+
+
+def events_in_time_order(regions: tuple[Region, ...], kind: str) -> list[int]:
+    """Indices of every region of ``kind`` (every kind for ``"all"``), by start."""
+    return sorted(filter_events(regions, kind, len(regions)), key=lambda i: (regions[i].start, i))
 
 
 def event_window_start(region: Region, fs_hz: float, window_s: float, duration_s: float) -> float:

@@ -20,7 +20,7 @@ from app.analysis import (add_conclusion, add_diary, add_reader_strips, diary_fi
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
-                               check_title, strip_for_window)
+                               check_reader_strips, strip_for_window)
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
@@ -814,17 +814,12 @@ def choose_window_strip(analysis, record_key: tuple, start_s: float, window_s: f
     with the text typed, to the report; the same start again replaces its title."""
     record = analysis.record
     strips = reader_strip_list(record_key)
+    chosen = ReaderStrip(strip_for_window(start_s, window_s, record.duration_s, record.fs_hz),
+                         st.session_state.get(title_key, ""))
     try:
-        title = check_title(st.session_state.get(title_key, ""))
-    except ReaderStripError as error:
+        strips[:] = check_reader_strips([*strips, chosen], record.n_samples)
+    except ReaderStripError as error:  # too long a title, or too many strips: said above the list
         st.session_state[_STRIP_ERROR] = str(error)
-        return
-    start = strip_for_window(start_s, window_s, record.duration_s, record.fs_hz)
-    if len(strips) >= MAX_READER_STRIPS and all(s.start != start for s in strips):
-        st.session_state[_STRIP_ERROR] = (f"The report holds {MAX_READER_STRIPS} chosen strips at most; remove one "
-                                          "before adding another.")
-        return
-    strips[:] = sorted([s for s in strips if s.start != start] + [ReaderStrip(start, title)], key=lambda s: s.start)
 
 
 def remove_strip(record_key: tuple, strip: ReaderStrip) -> None:
