@@ -39,9 +39,9 @@ closing beat, the segment's linear trend removed, scaled so that it integrates t
 0-0.5 Hz; LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) power in ms^2 are averaged over the segments, and LF/HF is the
 ratio of the averages.
 
-By the hour (:func:`compute_hourly_hrv`, the hourly table of a Holter report): SDNN, RMSSD, pNN50 and LF/HF of the
-NN intervals that start in each hour, edited over the whole record as above; an hour with fewer than ``min_total_s``
-of them has none.
+By the hour (:func:`compute_hrv_by_hour`, the hourly table of a Holter report): SDNN, RMSSD and pNN50 of the NN
+intervals that start in each hour, edited over the whole record as above, and LF/HF of the hour's 5-minute segments;
+an hour with fewer than ``min_total_s`` of NN intervals has none.
 
 Standard deviations are sample standard deviations (``ddof=1``). With atrial fibrillation in the record, ``note``
 says that only the stretches outside it count (an AF detection that misses part of the AF lets irregular
@@ -195,7 +195,33 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
     >>> round(hrv.mean_nn_ms), round(hrv.rmssd_ms), hrv.pnn50_pct, round(hrv.sdnn_ms)
     (800, 100, 100.0, 50)
     """
+    return compute_hrv_by_hour(context, regions, 1, settings=settings)[0]
+
+
+def compute_hrv_by_hour(context: BeatContext, regions: list[Region], n_hours: int, hour_s: float = 3600.0,
+                        settings: HrvSettings = HrvSettings()) -> tuple[HrvSummary, tuple[HourHrv, ...]]:
+    """The record's HRV (:func:`compute_hrv`) and each of its ``n_hours`` hours' (module docstring), from one
+    selection of the NN intervals and one set of segment spectra.
+
+    Examples
+    --------
+    >>> from pipeline.regions import prepare_beats
+    >>> rr = np.concatenate([np.tile([270, 306], 2250), np.full(4000, 288)])  # 1 h alternating, then 0.8 s steady
+    >>> t = np.concatenate([[0], np.cumsum(rr)])
+    >>> record, hours = compute_hrv_by_hour(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [], 2)
+    >>> [(round(h.sdnn_ms), round(h.rmssd_ms), h.pnn50_pct) for h in hours], round(record.rmssd_ms)
+    ([(50, 100, 100.0), (0, 0, 0.0)], 73)
+    """
     kept = select_nn_intervals(context, regions, settings)
+    enough = context.rr_s[kept].sum() >= settings.min_total_s
+    spectra = compute_segment_spectra(context, kept, settings) if enough else SegmentSpectra.empty()
+    return summarize_hrv(context, regions, kept, spectra, settings), hourly_hrv(context, kept, spectra, n_hours,
+                                                                                  hour_s, settings)
+
+
+def summarize_hrv(context: BeatContext, regions: list[Region], kept: np.ndarray, spectra: SegmentSpectra,
+                  settings: HrvSettings) -> HrvSummary:
+    """The record's HRV from its kept NN intervals and segment spectra."""
     nn_s = context.rr_s[kept]
     total_s = float(nn_s.sum())
     af_s = sum(r.duration_s(context.fs_hz) for r in regions if r.kind == "atrial_fibrillation")
@@ -207,7 +233,7 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
     successive = kept[:-1] & kept[1:]  # intervals i and i + 1 share beat i + 1
     sd1, sd2 = poincare_axes(1000.0 * context.rr_s[:-1][successive], 1000.0 * context.rr_s[1:][successive])
     sdann, sdnn_index = segment_statistics(context, kept, settings)
-    lf, hf, n_spectra = compute_band_powers(context, kept, settings)
+    lf, hf, n_spectra = spectra.averaged()
     sdnn, rmssd, pnn50 = time_domain(context.rr_s, kept)
     return HrvSummary(
         n_intervals=int(kept.sum()), nn_total_s=total_s, af_left_out_s=af_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
@@ -245,29 +271,19 @@ class HourHrv:
     lf_hf_ratio: float = float("nan")
 
 
-def compute_hourly_hrv(context: BeatContext, regions: list[Region], n_hours: int, hour_s: float = 3600.0,
-                       settings: HrvSettings = HrvSettings()) -> tuple[HourHrv, ...]:
-    """SDNN, RMSSD, pNN50 and LF/HF of each hour's NN intervals (those whose opening beat lies in it; module
-    docstring); an hour with under ``min_total_s`` of them gets NaN.
-
-    Examples
-    --------
-    >>> from pipeline.regions import prepare_beats
-    >>> rr = np.concatenate([np.tile([270, 306], 2250), np.full(4000, 288)])  # 1 h alternating, then 0.8 s steady
-    >>> t = np.concatenate([[0], np.cumsum(rr)])
-    >>> hours = compute_hourly_hrv(prepare_beats(t, np.full(len(t), "N"), 360.0, [], t[-1] + 1), [], 2)
-    >>> [(round(h.sdnn_ms), round(h.rmssd_ms), h.pnn50_pct) for h in hours]
-    [(50, 100, 100.0), (0, 0, 0.0)]
-    """
-    kept = select_nn_intervals(context, regions, settings)
+def hourly_hrv(context: BeatContext, kept: np.ndarray, spectra: SegmentSpectra, n_hours: int, hour_s: float,
+               settings: HrvSettings) -> tuple[HourHrv, ...]:
+    """SDNN, RMSSD and pNN50 of each hour's kept NN intervals (those whose opening beat lies in it) and LF/HF of its
+    segments' spectra; an hour with under ``min_total_s`` of NN intervals gets NaN."""
     hour = np.minimum((context.samples[:-1] / context.fs_hz // hour_s).astype(np.int64), n_hours - 1)
+    segment_hour = np.minimum((spectra.starts_s // hour_s).astype(np.int64), n_hours - 1)
     rows = []
     for h in range(n_hours):
         in_hour = kept & (hour == h)
         if context.rr_s[in_hour].sum() < settings.min_total_s:
             rows.append(HourHrv())
             continue
-        lf, hf, _ = compute_band_powers(context, in_hour, settings)
+        lf, hf, _ = spectra.averaged(segment_hour == h)
         rows.append(HourHrv(*time_domain(context.rr_s, in_hour), lf / hf if hf > 0 else float("nan")))
     return tuple(rows)
 
@@ -329,20 +345,38 @@ def segment_statistics(context: BeatContext, kept: np.ndarray, settings: HrvSett
     return 1000.0 * float(np.std(means, ddof=1)), 1000.0 * float(np.mean(deviations))
 
 
-def compute_band_powers(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> tuple[float, float, int]:
-    """Mean LF and HF power (ms^2) over the qualifying ``segment_s`` segments (module docstring), and their number."""
+@dataclass(frozen=True)
+class SegmentSpectra:
+    """LF and HF power (ms^2, columns of ``powers``) of each qualifying ``segment_s`` segment, with its start (s)."""
+
+    starts_s: np.ndarray
+    powers: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "SegmentSpectra":
+        return cls(np.empty(0), np.empty((0, 2)))
+
+    def averaged(self, chosen: np.ndarray | None = None) -> tuple[float, float, int]:
+        """Mean LF and HF power over the segments (the ``chosen`` ones), and their number; NaN without one."""
+        powers = self.powers if chosen is None else self.powers[chosen]
+        if not len(powers):
+            return float("nan"), float("nan"), 0
+        lf, hf = powers.mean(axis=0)
+        return float(lf), float(hf), len(powers)
+
+
+def compute_segment_spectra(context: BeatContext, kept: np.ndarray, settings: HrvSettings) -> SegmentSpectra:
+    """LF and HF power of every ``segment_s`` segment its NN intervals cover enough (module docstring)."""
     times_s = context.samples[1:][kept] / context.fs_hz  # each NN interval at the time of its closing beat
     nn_ms = 1000.0 * context.rr_s[kept]
     segment = (times_s // settings.segment_s).astype(np.int64)
-    powers = []
+    starts, powers = [], []
     for k in np.unique(segment):
         chosen = segment == k
         if nn_ms[chosen].sum() / 1000.0 >= settings.spectrum_min_coverage * settings.segment_s:
+            starts.append(k * settings.segment_s)
             powers.append(segment_band_powers(times_s[chosen], nn_ms[chosen], settings))
-    if not powers:
-        return float("nan"), float("nan"), 0
-    lf, hf = np.mean(powers, axis=0)
-    return float(lf), float(hf), len(powers)
+    return SegmentSpectra(np.array(starts, np.float64), np.array(powers, np.float64).reshape(-1, 2))
 
 
 def segment_band_powers(times_s: np.ndarray, nn_ms: np.ndarray, settings: HrvSettings) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from pipeline.hrv import HrvSettings, HrvSummary, compute_hourly_hrv, compute_hrv, not_assessed
+from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
 from pipeline.st import StSummary
@@ -99,7 +99,7 @@ class HourSummary:
     qtc_fridericia_ms : float
         The median Fridericia QTc of the hour's windows (:mod:`pipeline.qt`; NaN when not measured).
     sdnn_ms, rmssd_ms, pnn50_pct, lf_hf_ratio : float
-        Heart-rate variability of the hour's NN intervals (:func:`pipeline.hrv.compute_hourly_hrv`; NaN when too
+        Heart-rate variability of the hour's NN intervals (:func:`pipeline.hrv.compute_hrv_by_hour`; NaN when too
         few, or HRV is not assessed for the record).
     """
 
@@ -240,7 +240,12 @@ def summarize_record(
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
-    hrv = compute_hrv(context, regions, hrv_settings) if pacemaker is None else not_assessed_hrv(pacemaker)
+    hours = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af)
+    if pacemaker is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
+        hrv, by_hour = compute_hrv_by_hour(context, regions, len(hours), settings=hrv_settings)
+        hours = tuple(replace(hour, **asdict(values)) for hour, values in zip(hours, by_hour))
+    else:
+        hrv = not_assessed_hrv(pacemaker)
     hrt = compute_hrt(context, regions, settings.hrt, pacemaker=pacemaker)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     if pacemaker is not None:
@@ -269,8 +274,7 @@ def summarize_record(
         heart_rate_max_time_s=peak_at,
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
-        hourly=add_hourly_hrv(summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s,
-                                              unreadable, af), context, regions, hrv_settings, pacemaker),
+        hourly=hours,
     )
 
 
@@ -362,16 +366,6 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
             ventricular_runs=int(ventricular[h]), supraventricular_runs=int(supraventricular[h]),
             pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
     return tuple(rows)
-
-
-def add_hourly_hrv(hours: tuple[HourSummary, ...], context: BeatContext, regions: list[Region],
-                   settings: HrvSettings, pacemaker: str | None, hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
-    """The hourly table with each hour's HRV (:func:`pipeline.hrv.compute_hourly_hrv`); unchanged for a paced patient
-    (HRV not assessed)."""
-    if pacemaker is not None:
-        return hours
-    by_hour = compute_hourly_hrv(context, regions, len(hours), hour_s, settings)
-    return tuple(replace(hour, **asdict(hrv)) for hour, hrv in zip(hours, by_hour))
 
 
 def region_intervals(regions: list[Region], kind: str) -> np.ndarray:
