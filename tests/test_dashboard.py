@@ -141,6 +141,31 @@ def test_previous_and_next_step_through_the_events_of_a_type(analyses):
     assert at.selectbox(key="beat_choice").value == analysis.regions[couplets[1]].first_beat
 
 
+def test_a_chosen_event_s_beats_are_relabelled_at_once(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    analysis = analyses["208"]
+    couplets = sorted((i for i, r in enumerate(analysis.regions) if r.kind == "ventricular_couplet"),
+                      key=lambda i: analysis.regions[i].start)
+    first = analysis.regions[couplets[0]]
+    beats = list(analysis.classes[first.first_beat:first.first_beat + first.n_beats])
+    assert first.n_beats == 2 and "N" not in beats
+    at.selectbox(key="event_kind").select("ventricular_couplet").run()
+    table = frame_with(at, "heart rate (bpm)")  # the event list
+    assert len(table) == len(analysis.regions) and (table["event"] == "Ventricular couplet").sum() == len(couplets)
+    at.button(key="event_step_1").click().run()
+    assert not any(b.label.startswith("Relabel the event") and b.disabled for b in at.button)
+    before = shown_counts(at)
+    next(b for b in at.button if b.label == "Relabel the event's 2 beats").click().run()  # its beats are N
+    assert not at.exception and not at.error
+    after = shown_counts(at)
+    assert after["N"] == before["N"] + 2
+    assert after["V"] == before["V"] - beats.count("V") and after["F"] == before["F"] - beats.count("F")
+    assert at.selectbox(key="event_choice").value == -1  # the events were found again: none stays chosen
+    assert any(c.value == f"Events of this type in the record: {len(couplets) - 1}; Previous and Next step from "
+               "the window shown." for c in at.caption)
+
+
 def test_the_lowest_and_highest_rate_and_the_longest_rr_can_be_gone_to(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

@@ -109,11 +109,11 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     """The event list: kind, start (hh:mm:ss), duration, beats, rate and confidence."""
-    rows = [{"event": kind_label(r.kind), "start": format_hms(r.start / fs_hz),
-             "duration_s": round(r.duration_s(fs_hz), 2), "beats": r.n_beats,
-             "rate_bpm": round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) else None,
-             "confidence": round(r.confidence, 2)} for r in regions]
-    return pd.DataFrame(rows, columns=["event", "start", "duration_s", "beats", "rate_bpm", "confidence"])
+    columns = ["event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
+    rows = [dict(zip(columns, (kind_label(r.kind), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
+                               r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) else None,
+                               round(r.confidence, 2)))) for r in regions]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:

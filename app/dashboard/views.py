@@ -522,6 +522,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
                                          primary, disagreements, analysis.reviewed_mask, diary),
                     config=ECG_CHART_CONFIG, key="detail_chart")
+    render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
@@ -876,6 +877,35 @@ def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> 
     model_classes = analysis.predictions.classes
     for index in [i for i, label in stored.items() if model_classes[i] == label]:
         del stored[index]
+
+
+def render_event_relabel(analysis, record_key: tuple) -> None:
+    """For the chosen event, one correction of all its beats (a false couplet's beats to N, say), as Holter editing
+    relabels an event at once."""
+    index = st.session_state.get("event_choice", NO_EVENT)
+    if not 0 <= index < len(analysis.regions) or analysis.regions[index].n_beats == 0:
+        return
+    region = analysis.regions[index]
+    columns = st.columns([3, 2, 2], vertical_alignment="bottom")
+    picker_key = record_widget_key("event_class", record_key)
+    columns[0].caption(f"Chosen event: {tables.event_label(analysis.regions, index, analysis.record.fs_hz)}")
+    columns[1].selectbox("Its beats are", AAMI_CLASSES, index=0, format_func=charts.CLASS_NAMES.get, key=picker_key)
+    columns[2].button(f"Relabel the event's {region.n_beats} beat{'s' if region.n_beats != 1 else ''}",
+                      key=record_widget_key("relabel_event", record_key), on_click=relabel_event,
+                      args=(analysis, record_key, index, picker_key),
+                      help="Every beat of the event takes this class; the events are found again, so the event "
+                           "disappears or changes when its beats no longer make it ('Undo all corrections' on the "
+                           "Review labels tab takes it back).")
+
+
+def relabel_event(analysis, record_key: tuple, index: int, picker_key: str) -> None:
+    """Callback: give every beat of event ``index`` the class picked in ``picker_key``; the events are found again,
+    so no event stays chosen."""
+    region = analysis.regions[index]
+    label = st.session_state[picker_key]
+    store_reader_labels(analysis, record_key, {i: label for i in range(region.first_beat,
+                                                                        region.first_beat + region.n_beats)})
+    st.session_state["event_choice"] = NO_EVENT
 
 
 def relabel_beat(analysis, record_key: tuple, index: int, picker_key: str) -> None:
