@@ -5,9 +5,11 @@ labelled DS2 beat at its reference position, after one warm-up pass; the best of
 Preparation (cleaning, segmentation, features) is not included: it is part of the pipeline's
 own per-record cost, measured by the batch-scoring benchmark. ``--matrix`` times every combination
 of XLA on/off, 512/1024-beat batches and 1 or 2 TensorFlow threads, each in a fresh process.
+``--member-copies K`` times an ensemble of K copies of the model's networks: what an ensemble K times larger would
+cost (e.g. a second seed per network, EXPERIMENTS.md row W); its results go to ``classifier_speed-xK.json``.
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/classifier_speed.py [--model PATH_OR_URI] [--repeats 3]
-       [--batch-size 1024] [--jit on|off] [--threads N] [--matrix]
+       [--batch-size 1024] [--jit on|off] [--threads N] [--matrix] [--member-copies K]
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import subprocess
 import sys
 import time
 
+import keras
+
 from benchmarks.common import default_data_dir, format_table, run_metadata, write_results
 from models import registry
 from models.bundled import BUNDLED_MODEL
 from models.network import PREDICT_BATCH_SIZE, limit_cpu_threads, predict_probabilities, prepare_for_inference
+from models.train import build_ensemble
 from models.prepare import InputSettings
 from models.training_data import load_labelled_inputs
 from app.config import resolve_cache_dir
@@ -40,6 +45,18 @@ def time_inference(model, waveform, features, repeats: int, batch_size: int = PR
         predict_probabilities(model, waveform, features, batch_size=batch_size, tail_batch_size=min(batch_size, 256))
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def replicate_members(model: keras.Model, copies: int) -> keras.Model:
+    """An ensemble of ``copies`` copies of each network the model averages (the model itself when it is one)."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+    clones = []
+    for _ in range(copies):
+        for member in members:
+            clone = keras.models.clone_model(member)
+            clone.set_weights(member.get_weights())
+            clones.append(clone)
+    return build_ensemble(clones)
 
 
 def run_matrix(args) -> int:
@@ -73,6 +90,8 @@ def main(argv=None) -> int:
                         help="XLA on or off (default: as the product loads models, prepare_for_inference)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (default: TensorFlow's)")
     parser.add_argument("--matrix", action="store_true", help="time every combination in fresh processes")
+    parser.add_argument("--member-copies", type=int, default=1,
+                        help="time an ensemble of this many copies of the model's networks")
     parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.matrix:
@@ -80,7 +99,8 @@ def main(argv=None) -> int:
     if args.threads:
         limit_cpu_threads(args.threads)
     loaded = registry.load_model(args.model)
-    model = prepare_for_inference(loaded.model)
+    networks = loaded.model if args.member_copies == 1 else replicate_members(loaded.model, args.member_copies)
+    model = prepare_for_inference(networks)
     if args.jit is not None:
         model.compile(jit_compile=args.jit == "on")
     settings = InputSettings.from_dict(loaded.settings["inputs"])
@@ -92,10 +112,12 @@ def main(argv=None) -> int:
         return 0
     print(format_table(["model", "beats", "best s", "beats/s", "target"],
                        [[args.model, len(data), round(seconds, 3), round(rate), f">= {TARGET_BEATS_PER_S}"]]))
-    payload = {"run": run_metadata(), "model": args.model, "beats": len(data), "best_s": seconds,
+    payload = {"run": run_metadata(), "model": args.model, "member_copies": args.member_copies, "beats": len(data),
+               "best_s": seconds,
                "batch_size": args.batch_size, "jit": args.jit or "product default", "threads": args.threads or "default",
                "beats_per_s": rate, "target_beats_per_s": TARGET_BEATS_PER_S, "passed": rate >= TARGET_BEATS_PER_S}
-    print(f"results: {write_results('classifier_speed', payload)}")
+    name = "classifier_speed" if args.member_copies == 1 else f"classifier_speed-x{args.member_copies}"
+    print(f"results: {write_results(name, payload)}")
     return 0
 
 
