@@ -158,7 +158,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
             rule_settings = replace_post_training_settings(loaded.settings, training)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--config") from error
-        kept = keep_members(loaded.model, training.n_members)
+        kept = keep_members(loaded.model, training.n_networks)
         keras_path = target / "model.keras"
         if kept is loaded.model:  # the same networks: the model file stays byte for byte
             write_model_settings(rule_settings, target)

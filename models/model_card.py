@@ -109,8 +109,12 @@ def describe_v_threshold(settings: dict) -> str:
 
 
 def describe_members(settings: dict) -> str:
-    """How many networks the ensemble averages, out of the folds trained."""
+    """How many networks the ensemble averages, out of the folds trained (and seeds per fold, when more than one)."""
     n_members, n_folds = settings.get("n_members", "?"), settings["training"].get("n_folds", "?")
+    seeds = settings["training"].get("seeds_per_fold", 1)
+    if seeds > 1 and isinstance(n_members, int):
+        return (f"An ensemble of {n_members * seeds} networks: {seeds} seeds for each of the first {n_members} of the "
+                f"{n_folds} patient-wise folds of DS1 (a seed ensemble, EXPERIMENTS.md row W)")
     if n_members == n_folds:
         return f"An ensemble of {n_members} networks (one per patient-wise fold of DS1)"
     return (f"An ensemble of {n_members} networks: the first {n_members} of the {n_folds} trained on patient-wise "

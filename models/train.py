@@ -63,24 +63,36 @@ class TrainingConfig:
     supraventricular_run_rule: SupraventricularRunRule | None = None
     """N -> S for the beats that continue a supraventricular run (:mod:`models.run_rule`); chosen on DS1 nested OOF."""
     ensemble_members: int | None = None
-    """How many fold networks the delivered ensemble averages, the first ones by fold (``None``: all). Every
+    """How many folds' networks the delivered ensemble averages, the first ones by fold (``None``: all). Every
     fold is still trained, for the cross-validated figures; fewer members make inference proportionally faster."""
+    seeds_per_fold: int = 1
+    """Networks trained per fold, each from its own seed (``seed`` + k), their probabilities averaged: a seed
+    ensemble (EXPERIMENTS.md row W). Inference cost grows in proportion."""
 
     def __post_init__(self) -> None:
         if self.ensemble_members is not None and not 1 <= self.ensemble_members <= self.n_folds:
             raise ValueError(f"Received ensemble_members={self.ensemble_members!r}; expected from 1 to "
                              f"n_folds={self.n_folds}, or none for all folds.")
+        if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
+            raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
 
     @property
     def n_members(self) -> int:
-        """Networks in the delivered ensemble."""
+        """Folds whose networks the delivered ensemble averages."""
         return self.n_folds if self.ensemble_members is None else self.ensemble_members
+
+    @property
+    def n_networks(self) -> int:
+        """Networks in the delivered ensemble: ``seeds_per_fold`` for each of its folds."""
+        return self.n_members * self.seeds_per_fold
 
     def to_dict(self) -> dict:
         rules = ("atrial_rule", "conduction_rule", "supraventricular_run_rule")
         values = {k: v for k, v in asdict(self).items() if k not in ("network", "inputs") + rules}
         if self.ensemble_members is None:  # configurations from before the option serialise as they did
             del values["ensemble_members"]
+        if self.seeds_per_fold == 1:
+            del values["seeds_per_fold"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -119,6 +131,8 @@ class FoldResult:
     validation_records: tuple[str, ...]
     best_epoch: int
     history: list[dict[str, float]]
+    seed_index: int = 0
+    """Which of the fold's seeds (:attr:`TrainingConfig.seeds_per_fold`) trained it."""
 
 
 @dataclass(frozen=True)
@@ -196,17 +210,27 @@ def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple
 
 
 def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
-               tracker: Tracker) -> FoldResult:
-    """Train one fold model on ``train_mask`` and early-stop it on the other beats."""
-    keras.utils.set_random_seed(config.seed * 100 + fold)
+               tracker: Tracker, seed_index: int = 0) -> FoldResult:
+    """Train one fold model on ``train_mask`` (from the fold's seed ``seed_index``) and early-stop it on the other
+    beats."""
+    keras.utils.set_random_seed((config.seed + seed_index) * 100 + fold)
     train, held_out = data.select(train_mask), data.select(~train_mask)
     model, sample_weight = build_training_model(train, config)
     monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
-                                tracker, prefix=f"fold{fold}_")
+                                tracker, prefix=fold_name(fold, seed_index) + "_")
     model.fit(train.inputs.as_dict(), train.labels, sample_weight=sample_weight,
               batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=[monitor])
     return FoldResult(fold, model, tuple(sorted(set(held_out.record_names.tolist()))), monitor.best_epoch,
-                      monitor.history)
+                      monitor.history, seed_index)
+
+
+def fold_name(fold: int, seed_index: int = 0) -> str:
+    """``fold2``, or ``fold2_seed1`` for a fold's further seeds: the prefix of its tracked metrics.
+
+    >>> fold_name(2), fold_name(2, 1)
+    ('fold2', 'fold2_seed1')
+    """
+    return f"fold{fold}" if seed_index == 0 else f"fold{fold}_seed{seed_index}"
 
 
 def build_ensemble(members: list[keras.Model]) -> keras.Model:
@@ -227,12 +251,14 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
     results = []
     for fold in tqdm(range(config.n_folds), desc="training folds", unit="fold", disable=not progress):
-        result = train_fold(data, beat_fold != fold, config, fold, tracker)
         held_out = beat_fold == fold
-        oof[held_out] = result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
-        results.append(result)
+        for seed_index in range(config.seeds_per_fold):  # a fold's seeds: their probabilities averaged
+            result = train_fold(data, ~held_out, config, fold, tracker, seed_index)
+            oof[held_out] += result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
+                                                  verbose=0) / config.seeds_per_fold
+            results.append(result)
     counts = count_classes(data.labels, np.argmax(oof, axis=1))
     metrics = summarize_counts(counts, prefix="cv_")
     tracker.log_metrics(metrics)
-    return TrainingResult(build_ensemble([r.model for r in results[: config.n_members]]), results, oof, counts, metrics,
-                          time.perf_counter() - start)
+    members = [r.model for r in results if r.fold < config.n_members]  # fold by fold, each fold's seeds together
+    return TrainingResult(build_ensemble(members), results, oof, counts, metrics, time.perf_counter() - start)

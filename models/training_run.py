@@ -18,7 +18,7 @@ import numpy as np
 from models import registry
 from models.atrial_rule import DECISION_RULE_KEYS
 from models.explain import find_attention_members
-from models.train import TrainingConfig, TrainingResult, build_ensemble, train_ensemble
+from models.train import TrainingConfig, TrainingResult, build_ensemble, fold_name, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.splits import DS1
@@ -162,13 +162,13 @@ def plot_confusion(counts_matrix: np.ndarray, title: str):
 
 def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingResult) -> dict:
     """Log curves' summaries, confusion matrices and settings of a finished training into the run."""
-    registry.log_metrics({f"fold{f.fold}_best_epoch": float(f.best_epoch) for f in result.folds})
+    registry.log_metrics({f"{fold_name(f.fold, f.seed_index)}_best_epoch": float(f.best_epoch) for f in result.folds})
     registry.log_metrics({"training_time_s": result.elapsed_s})
     registry.log_figure(plot_confusion(result.oof_counts.matrix, "DS1 out-of-fold (patient-wise)"),
                         "confusion_cv.png")
     registry.log_dict({"matrix": result.oof_counts.matrix.tolist(), "rows": list(AAMI_CLASSES) + ["none"]},
                       "confusion_cv.json")
-    registry.log_dict({f"fold{f.fold}": {"validation_records": list(f.validation_records),
+    registry.log_dict({fold_name(f.fold, f.seed_index): {"validation_records": list(f.validation_records),
                                          "best_epoch": f.best_epoch, "history": f.history}
                        for f in result.folds}, "folds.json")
     settings = build_model_settings(config, data, result)

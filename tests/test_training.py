@@ -129,6 +129,32 @@ def test_cross_validated_training_learns_and_scores_every_patient(excerpt_inputs
     assert probabilities.shape == (len(excerpt_inputs), 5)
 
 
+@pytest.mark.slow
+def test_a_seed_ensemble_trains_each_fold_from_several_seeds_and_averages_them(excerpt_inputs):
+    config = TrainingConfig(n_folds=2, epochs=1, patience=1, network=NetworkConfig(gru_units=8, dense_units=16),
+                            ensemble_members=1, seeds_per_fold=2)
+    result = train_ensemble(excerpt_inputs, config, progress=False)
+    assert [(f.fold, f.seed_index) for f in result.folds] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert config.n_networks == 2 and len([layer for layer in result.ensemble.layers
+                                           if layer.name.startswith("member_")]) == 2  # fold 0's two seeds
+    first, second = result.folds[2].model, result.folds[3].model  # fold 1's networks: different seeds, different
+    inputs = excerpt_inputs.inputs.as_dict()
+    assert not np.allclose(first.predict(inputs, verbose=0), second.predict(inputs, verbose=0))
+    held_out = np.isin(excerpt_inputs.record_names, result.folds[2].validation_records)
+    averaged = (first.predict(excerpt_inputs.select(held_out).inputs.as_dict(), verbose=0)
+                + second.predict(excerpt_inputs.select(held_out).inputs.as_dict(), verbose=0)) / 2
+    np.testing.assert_allclose(result.oof_probabilities[held_out], averaged, atol=1e-5)  # out of fold: the mean
+
+
+def test_seeds_per_fold_is_checked_and_saved_only_when_used():
+    assert "seeds_per_fold" not in TrainingConfig().to_dict()  # earlier configurations serialise as they did
+    config = TrainingConfig(seeds_per_fold=2)
+    assert TrainingConfig.from_dict(config.to_dict()) == config and config.n_networks == 8
+    for value in (0, 1.5):
+        with pytest.raises(ValueError, match="seeds_per_fold"):
+            TrainingConfig(seeds_per_fold=value)
+
+
 def test_reference_classes_mark_non_beats(excerpts_dir):
     annotations = read_record(excerpts_dir / "201").annotations
     classes = reference_classes(annotations)
