@@ -99,12 +99,12 @@ def score_setting(inputs: dict, setting: tuple | None) -> dict:
     return {"reference": summarise(reference), "end_to_end": summarise(end_to_end)}
 
 
-def changes_by_record(inputs: dict, setting: tuple) -> dict:
-    """Per record, at the reference positions: beats the setting changes, counted by their reference class and the
-    change (e.g. ``"V->N ref N": 12``)."""
+def changes_by_record(inputs: dict, relabel) -> dict:
+    """Per record, at the reference positions: the beats ``relabel(record inputs)`` (the classes after a setting)
+    changes, counted by their reference class and the change (e.g. ``"V->N ref N": 12``)."""
     out = {}
     for name, r in inputs.items():
-        after = apply_consensus(r["classes"], r["families"], *setting)
+        after = relabel(r)
         changed = np.flatnonzero(after != r["classes"])
         if len(changed):
             keys = [f"{AAMI_CLASSES[r['classes'][i]]}->{AAMI_CLASSES[after[i]]} ref {AAMI_CLASSES[r['labels'][i]]}"
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
     for key, setting in SETTINGS.items():
         rows[key] = score_setting(inputs, setting)
     adopted, best, strongest = choose_setting(rows)
-    changes = changes_by_record(inputs, SETTINGS[strongest])
+    changes = changes_by_record(inputs, lambda r: apply_consensus(r["classes"], r["families"], *SETTINGS[strongest]))
     print(f"highest end-to-end score: {strongest}; beats changed at the reference positions, by record "
           "(reference class of the changed beats):")
     for name, counts in changes.items():

@@ -33,7 +33,7 @@ import sys
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN, choose_setting
+from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN, changes_by_record, choose_setting
 from experiments.nested_oof import nested_oof, read_reference, summarise
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
@@ -106,19 +106,6 @@ def score_setting(inputs: dict, names: list[str], setting: tuple | None) -> dict
     return {"reference": summarise(reference), "end_to_end": summarise(end_to_end)}
 
 
-def changes_by_record(inputs: dict, names: list[str], setting: tuple) -> dict:
-    """Per record, at the reference positions: beats the setting changes, by change and reference class."""
-    out = {}
-    for name, r in inputs.items():
-        after = adapt_record(r["classes"], r["probabilities"], r["features"], names, *setting)
-        changed = np.flatnonzero(after != r["classes"])
-        if len(changed):
-            keys = [f"{AAMI_CLASSES[r['classes'][i]]}->{AAMI_CLASSES[after[i]]} ref {AAMI_CLASSES[r['labels'][i]]}"
-                    for i in changed]
-            out[name] = dict(sorted((k, keys.count(k)) for k in set(keys)))
-    return out
-
-
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     names = list(data.inputs.feature_names)
@@ -127,7 +114,8 @@ def main(argv=None) -> int:
     for key, setting in SETTINGS.items():
         rows[key] = score_setting(inputs, names, setting)
     adopted, best, strongest = choose_setting(rows)
-    changes = changes_by_record(inputs, names, SETTINGS[strongest])
+    changes = changes_by_record(inputs, lambda r: adapt_record(r["classes"], r["probabilities"], r["features"], names,
+                                                               *SETTINGS[strongest]))
     print(f"highest end-to-end score: {strongest}; beats changed at the reference positions, by record:")
     for name, counts in changes.items():
         print(f"  {name}: {counts}")
