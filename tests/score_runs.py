@@ -1,7 +1,9 @@
-"""Helpers of the tests that run ``ecg score``: copying a record into a folder, and a run with the bundled model."""
+"""Helpers of the tests that run ``ecg score``: copying a record into a folder, a run with the bundled model, and the
+page count of a PDF it writes."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +13,13 @@ from app.cli import cli
 from models.bundled import BUNDLED_MODEL
 
 MODEL = str(BUNDLED_MODEL)
+PDF_PAGE = re.compile(rb"/Type\s*/Page\b(?!s)")
+"""A page object of a PDF (matplotlib writes one per page; ``/Pages`` is the page tree)."""
+
+
+def count_pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF's bytes."""
+    return len(PDF_PAGE.findall(pdf))
 
 
 def copy_record(src_dir: Path, name: str, dst_dir: Path, new_name: str | None = None) -> Path:

@@ -27,7 +27,7 @@ from pipeline.diary import (
 )
 from pipeline.records import read_annotations, read_record
 from pipeline.regions import Region
-from tests.score_runs import copy_record, run_score
+from tests.score_runs import copy_record, count_pdf_pages, run_score
 
 FS = 360.0
 
@@ -138,9 +138,8 @@ def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
     summary = json.loads(outputs.summary_json(edited))
     assert [d["text"] for d in summary["diary"]] == ["dizzy", "chest pain"]
     assert summary["diary"][0]["events"] and summary["start_time"] is None
-    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
-    assert len(pages.findall(outputs.pdf_report_bytes(edited))) == len(
-        pages.findall(outputs.pdf_report_bytes(analysis_119))) + 1
+    assert count_pdf_pages(outputs.pdf_report_bytes(edited)) == count_pdf_pages(
+        outputs.pdf_report_bytes(analysis_119)) + 1
     lines = diary_lines(edited)
     assert lines[0] == "00:01:10  dizzy" and lines[1].startswith("    ") and "ventricular" in lines[1]
     from app.report import summary_lines

@@ -4,7 +4,6 @@ the report's pages after the first, in the summary JSON, read back by ``ecg scor
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import wfdb
@@ -27,10 +26,7 @@ from app.report import READER_STRIPS_PER_PAGE, chosen_strips
 from models.bundled import load_default_model
 from pipeline.diary import DiaryEntry, read_diary_notes
 from pipeline.records import read_annotations, read_record
-from tests.score_runs import copy_record, run_score
-
-PAGES = re.compile(rb"/Type\s*/Page\b(?!s)")
-
+from tests.score_runs import copy_record, count_pdf_pages, run_score
 
 @pytest.fixture(scope="module")
 def analysis_119(excerpts_dir):
@@ -87,11 +83,11 @@ def test_strips_are_in_the_summary_and_on_their_own_report_pages(analysis_119):
     assert json.loads(outputs.summary_json(analysis_119))["reader_strips"] == []
     titles = [strip.title for strip in chosen_strips(edited)]
     assert titles == ["Palpitations (00:00:30)", "Chosen by the reader (00:02:00)"]
-    without = len(PAGES.findall(outputs.pdf_report_bytes(analysis_119)))
-    assert len(PAGES.findall(outputs.pdf_report_bytes(edited))) == without + 1
+    without = count_pdf_pages(outputs.pdf_report_bytes(analysis_119))
+    assert count_pdf_pages(outputs.pdf_report_bytes(edited)) == without + 1
     many = add_reader_strips(analysis_119, [ReaderStrip(k * 3600, f"strip {k}")
                                             for k in range(READER_STRIPS_PER_PAGE + 1)])
-    assert len(PAGES.findall(outputs.pdf_report_bytes(many))) == without + 2
+    assert count_pdf_pages(outputs.pdf_report_bytes(many)) == without + 2
 
 
 def test_score_labels_from_a_review_keeps_its_strips(analysis_119, excerpts_dir, tmp_path):

@@ -167,8 +167,9 @@ def test_the_report_shows_the_largest_families_with_the_current_labels(analysis)
 
 def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysis):
     """Page 2 of a Holter report: lowest and highest 1-minute rate, longest RR interval, then more event kinds."""
-    import re
     from dataclasses import replace
+
+    from tests.score_runs import count_pdf_pages
 
     from app.report import reference_strips, render_pdf_report
 
@@ -181,12 +182,11 @@ def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysi
     beats = analysis.predictions.samples / analysis.record.fs_hz  # the shaded interval is between two beats
     assert np.any(np.isclose(beats, longest.shaded[0], atol=0.01)) and np.any(np.isclose(beats, longest.shaded[1],
                                                                                           atol=0.01))
-    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
-    assert len(pages.findall(render_pdf_report(analysis))) == 3  # summary, strips, rhythm (RR scatter, HRT)
+    assert count_pdf_pages(render_pdf_report(analysis)) == 3  # summary, strips, rhythm (RR scatter, HRT)
     unmeasured = replace(analysis, regions=(), summary=replace(s, heart_rate_min_bpm=float("nan"),
                                                                heart_rate_max_bpm=float("nan"),
                                                                longest_rr_s=float("nan")))
-    assert reference_strips(unmeasured) == [] and len(pages.findall(render_pdf_report(unmeasured))) == 2
+    assert reference_strips(unmeasured) == [] and count_pdf_pages(render_pdf_report(unmeasured)) == 2
 
 
 def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_thresholds(analysis):
@@ -261,18 +261,17 @@ def test_page_two_opens_with_the_heart_rate_trend_when_there_is_one(mitdb_dir):
 
 
 def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
-    import re
     from dataclasses import replace
 
     from app.report import hourly_lines, render_pdf_report
+    from tests.score_runs import count_pdf_pages
 
-    pages = re.compile(rb"/Type\s*/Page\b(?!s)")
-    one_hour = len(pages.findall(render_pdf_report(analysis)))
+    one_hour = count_pdf_pages(render_pdf_report(analysis))
     hour = analysis.summary.hourly[0]
     second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0,
                      sdnn_ms=61.4, rmssd_ms=float("nan"))
     longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second)))
-    assert len(pages.findall(render_pdf_report(longer))) == one_hour + 1
+    assert count_pdf_pages(render_pdf_report(longer)) == one_hour + 1
     header, first, last = hourly_lines(longer)
     assert header.split()[:4] == ["hour", "min", "beats", "S"]
     assert header.split()[-5:] == ["low", "high", "QTc", "SDNN", "RMSSD"]
