@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from pipeline.rhythm_annotations import from_note_chars, to_note_chars
+from pipeline.rhythm_annotations import read_timed_notes, timed_note
 
 NOTE_PREFIX = "strip: "
 """Start of the note that keeps a chosen strip."""
@@ -97,12 +95,11 @@ def strip_for_window(start_s: float, window_s: float, duration_s: float, fs_hz: 
 def strip_notes(strips: tuple[ReaderStrip, ...]) -> tuple[tuple[int, str], ...]:
     """(sample, note) of each strip for a WFDB annotation file; never sample 0, which wfdb's rdann takes for a
     definition of the file's."""
-    return tuple((max(s.start, 1), to_note_chars(NOTE_PREFIX + s.title)) for s in strips)
+    return tuple(timed_note(s.start, NOTE_PREFIX, s.title) for s in strips)
 
 
 def read_strip_notes(samples, aux_notes) -> tuple[ReaderStrip, ...]:
     """The strips of the notes :func:`strip_notes` wrote (among any other annotations), in time order; a note at
     sample 1 stands for a strip at the very start."""
-    strips = [ReaderStrip(0 if int(sample) <= 1 else int(sample), from_note_chars(str(note)[len(NOTE_PREFIX):]))
-              for sample, note in zip(np.asarray(samples), aux_notes) if str(note).startswith(NOTE_PREFIX)]
+    strips = [ReaderStrip(sample, text) for sample, text in read_timed_notes(samples, aux_notes, NOTE_PREFIX)]
     return tuple(sorted(strips, key=lambda s: s.start))

@@ -31,7 +31,7 @@ import numpy as np
 
 from pipeline.errors import EcgInputError
 from pipeline.regions import Region, describe_kind
-from pipeline.rhythm_annotations import from_note_chars, to_note_chars
+from pipeline.rhythm_annotations import read_timed_notes, timed_note
 
 DIARY_SUFFIX = ".diary.csv"
 """A record's diary file: ``NAME.diary.csv`` (beside the record, or in a folder of diaries)."""
@@ -301,7 +301,7 @@ NOTE_PREFIX = "diary: "
 def diary_notes(entries: tuple[DiaryEntry, ...], fs_hz: float) -> tuple[tuple[int, str], ...]:
     """(sample, note) of each entry for a WFDB annotation file, at ``fs_hz``; never sample 0, which wfdb's rdann
     takes for a definition of the file's."""
-    return tuple((max(int(round(e.time_s * fs_hz)), 1), to_note_chars(NOTE_PREFIX + e.text)) for e in entries)
+    return tuple(timed_note(round(e.time_s * fs_hz), NOTE_PREFIX, e.text) for e in entries)
 
 
 def read_diary_notes(samples, aux_notes, fs_hz: float) -> tuple[DiaryEntry, ...]:
@@ -309,9 +309,7 @@ def read_diary_notes(samples, aux_notes, fs_hz: float) -> tuple[DiaryEntry, ...]
 
     A note written at sample 1 stands for an entry at the very start.
     """
-    entries = [DiaryEntry(0.0 if int(sample) <= 1 else int(sample) / fs_hz,
-                          from_note_chars(str(note)[len(NOTE_PREFIX):]))
-               for sample, note in zip(samples, aux_notes) if str(note).startswith(NOTE_PREFIX)]
+    entries = [DiaryEntry(sample / fs_hz, text) for sample, text in read_timed_notes(samples, aux_notes, NOTE_PREFIX)]
     return tuple(sorted(entries, key=lambda e: e.time_s))
 
 

@@ -252,6 +252,23 @@ def to_note_chars(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
+def timed_note(sample: int, prefix: str, text: str) -> tuple[int, str]:
+    """(sample, note) of a prefixed text note for a WFDB annotation file (:func:`to_note_chars`); never sample 0,
+    which wfdb's rdann takes for a definition of the file's."""
+    return max(int(sample), 1), to_note_chars(prefix + text)
+
+
+def read_timed_notes(samples, aux_notes, prefix: str) -> list[tuple[int, str]]:
+    """(sample, text) of the notes that start with ``prefix`` (among any other annotations), in file order; a note
+    at sample 1 (:func:`timed_note`) stands for sample 0.
+
+    >>> read_timed_notes([1, 50, 90], ["strip: a", "diary: b", "strip: \xc3\xa9"], "strip: ")
+    [(0, 'a'), (90, 'é')]
+    """
+    return [(0 if int(sample) <= 1 else int(sample), from_note_chars(str(note)[len(prefix):]))
+            for sample, note in zip(samples, aux_notes) if str(note).startswith(prefix)]
+
+
 def from_note_chars(note: str) -> str:
     """The text of a note wfdb read (one character per byte): UTF-8, or the characters as they are when the bytes
     are not UTF-8 (a note written by another tool)."""
