@@ -139,7 +139,8 @@ def check_positive(name: str, value) -> None:
         raise ValueError(f"Received {name}={value!r}; expected a positive integer.")
 
 
-def build_classifier(config: NetworkConfig = NetworkConfig(), *, jit_compile: bool | str = "auto") -> keras.Model:
+def build_classifier(config: NetworkConfig = NetworkConfig(), *, jit_compile: bool | str = "auto",
+                     ema_momentum: float | None = None) -> keras.Model:
     """Build and compile the beat classifier.
 
     Parameters
@@ -149,6 +150,9 @@ def build_classifier(config: NetworkConfig = NetworkConfig(), *, jit_compile: bo
     jit_compile : bool or "auto"
         Passed to ``Model.compile``; "auto" uses XLA where every layer supports it (on the CPU;
         on a GPU the cuDNN GRU kernel is not XLA-compatible and Keras turns XLA off).
+    ema_momentum : float or None
+        Keep an exponential moving average of the weights during training with this momentum (Keras's
+        optimizer option ``use_ema``); None: off. See :func:`compile_classifier`.
 
     Returns
     -------
@@ -173,7 +177,7 @@ def build_classifier(config: NetworkConfig = NetworkConfig(), *, jit_compile: bo
     merged = keras.layers.Concatenate(name="merge")([context, encode_features(features, config)])
     probabilities = classify(merged, config)
     model = keras.Model({INPUT_WAVEFORM: waveform, INPUT_FEATURES: features}, probabilities, name="beat_classifier")
-    compile_classifier(model, config, jit_compile=jit_compile)
+    compile_classifier(model, config, jit_compile=jit_compile, ema_momentum=ema_momentum)
     return model
 
 
@@ -210,9 +214,18 @@ def classify(merged, config: NetworkConfig):
     return keras.layers.Dense(config.n_classes, activation="softmax", name=OUTPUT_PROBABILITIES)(x)
 
 
-def compile_classifier(model: keras.Model, config: NetworkConfig, *, jit_compile: bool | str = "auto") -> None:
-    """Compile with Adam(``config.learning_rate``) and sparse categorical cross-entropy."""
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+def compile_classifier(model: keras.Model, config: NetworkConfig, *, jit_compile: bool | str = "auto",
+                       ema_momentum: float | None = None) -> None:
+    """Compile with Adam(``config.learning_rate``) and sparse categorical cross-entropy.
+
+    With ``ema_momentum`` the optimizer also keeps an exponential moving average of the trainable weights
+    (Polyak averaging); :class:`models.train.ValidationMonitor` scores and keeps the averaged weights.
+    """
+    if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
+        raise ValueError(f"Received ema_momentum={ema_momentum!r}; expected a momentum in (0, 1), or none.")
+    optimizer = (keras.optimizers.Adam(config.learning_rate) if ema_momentum is None
+                 else keras.optimizers.Adam(config.learning_rate, use_ema=True, ema_momentum=ema_momentum))
+    model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                   jit_compile=jit_compile)

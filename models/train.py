@@ -68,6 +68,9 @@ class TrainingConfig:
     seeds_per_fold: int = 1
     """Networks trained per fold, each from its own seed (``seed`` + k), their probabilities averaged: a seed
     ensemble (EXPERIMENTS.md row W). Inference cost grows in proportion."""
+    ema_momentum: float | None = None
+    """Train with an exponential moving average of the weights (this momentum per step); each epoch is scored and
+    kept with the averaged weights (EXPERIMENTS.md row Y). None: off. Inference cost unchanged."""
 
     def __post_init__(self) -> None:
         if self.ensemble_members is not None and not 1 <= self.ensemble_members <= self.n_folds:
@@ -93,6 +96,8 @@ class TrainingConfig:
             del values["ensemble_members"]
         if self.seeds_per_fold == 1:
             del values["seeds_per_fold"]
+        if self.ema_momentum is None:
+            del values["ema_momentum"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -179,6 +184,7 @@ class ValidationMonitor(keras.callbacks.Callback):
         self.best_score, self.best_epoch, self.best_weights = -1.0, 0, None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        trained = self.swap_in_average()
         probabilities = self.model.predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
         counts = count_classes(self.labels, np.argmax(probabilities, axis=1))
         metrics = summarize_counts(counts, prefix="val_") | {"train_loss": float((logs or {}).get("loss", np.nan))}
@@ -192,6 +198,18 @@ class ValidationMonitor(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
         elif epoch + 1 - self.best_epoch >= self.patience:
             self.model.stop_training = True
+        if trained is not None:
+            self.model.set_weights(trained)
+
+    def swap_in_average(self) -> list | None:
+        """With an optimizer keeping a moving average of the weights, put the average into the model (to be scored and
+        kept) and return the trained weights to put back; None otherwise."""
+        optimizer = self.model.optimizer
+        if not getattr(optimizer, "use_ema", False):
+            return None
+        trained = self.model.get_weights()
+        optimizer.finalize_variable_values(self.model.trainable_weights)
+        return trained
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.best_weights is not None:
@@ -202,7 +220,7 @@ def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple
     """A fresh classifier shaped for ``train``, its feature scaling adapted to it, and the per-beat class weights."""
     model = build_classifier(replace(config.network, n_features=train.inputs.features.shape[1],
                                      window_samples=train.inputs.waveform.shape[1],
-                                     n_channels=train.inputs.waveform.shape[2]))
+                                     n_channels=train.inputs.waveform.shape[2]), ema_momentum=config.ema_momentum)
     adapt_feature_scaling(model, train.inputs.features)
     weights = compute_class_weights(train.labels, power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)

@@ -13,7 +13,7 @@ from models.folds import assign_patient_folds, compute_class_weights
 from models.inputs import build_waveform, compute_lead_scales, select_rr_columns
 from models.network import NetworkConfig
 from models.prepare import InputSettings, prepare_beats, prepare_reference_beats
-from models.train import TrainingConfig, train_ensemble
+from models.train import NullTracker, TrainingConfig, ValidationMonitor, build_training_model, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
 from pipeline.detect import detect_record_peaks
 from pipeline.records import read_annotations, read_record
@@ -153,6 +153,34 @@ def test_seeds_per_fold_is_checked_and_saved_only_when_used():
     for value in (0, 1.5):
         with pytest.raises(ValueError, match="seeds_per_fold"):
             TrainingConfig(seeds_per_fold=value)
+
+
+@pytest.mark.slow
+def test_weight_averaging_scores_and_keeps_the_averaged_weights(excerpt_inputs):
+    """With ``ema_momentum`` each epoch is scored and kept with the optimizer's moving average of the weights, and
+    training goes on from the weights trained."""
+    config = TrainingConfig(network=NetworkConfig(gru_units=8, dense_units=16), ema_momentum=0.9)
+    train = excerpt_inputs.select(np.isin(excerpt_inputs.record_names, ("100", "119", "201")))
+    held_out = excerpt_inputs.select(np.isin(excerpt_inputs.record_names, ("106", "208")))
+    model, sample_weight = build_training_model(train, config)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.9
+    model.fit(train.inputs.as_dict(), train.labels, sample_weight=sample_weight, batch_size=256, epochs=1, verbose=0)
+    averages = [np.asarray(v).copy() for v in model.optimizer._model_variables_moving_average]
+    for variable in model.trainable_weights:  # stands for the weights trained, unlike their average
+        variable.assign(np.asarray(variable) + 0.01)
+    trained = model.get_weights()
+    monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, 2, 256, NullTracker(), "")
+    monitor.set_model(model)
+    monitor.on_epoch_end(0)
+    kept = dict(zip([w.path for w in model.weights], monitor.best_weights))
+    for variable, average in zip(model.trainable_weights, averages):
+        np.testing.assert_allclose(kept[variable.path], average, atol=1e-6)  # the average was scored and kept
+    for now, before in zip(model.get_weights(), trained):
+        np.testing.assert_array_equal(now, before)  # training goes on from the weights trained
+    assert TrainingConfig.from_dict(config.to_dict()).ema_momentum == 0.9
+    assert "ema_momentum" not in TrainingConfig().to_dict()  # earlier configurations serialise as they did
+    with pytest.raises(ValueError, match="ema_momentum"):
+        build_training_model(train, dataclasses.replace(config, ema_momentum=1.0))
 
 
 def test_reference_classes_mark_non_beats(excerpts_dir):
