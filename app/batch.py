@@ -72,7 +72,7 @@ from pipeline.records import is_file_record, list_segment_names, read_annotation
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "json", "wfdb", "pdf", "disclosure", "disclosure2")
+FORMATS = ("csv", "json", "wfdb", "ishne", "pdf", "disclosure", "disclosure2")
 DEFAULT_FORMATS = ("csv", "json", "wfdb", "pdf")
 """The full disclosure (the whole record printed) is asked for: it is 48 pages for 24 hours (96 with both leads)."""
 MANIFEST = "score.json"
@@ -413,6 +413,8 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}_summary.json"] = outputs.summary_json(analysis, {"model": model.to_dict()})
     if "wfdb" in settings.formats:
         files[f"{name}.{outputs.ANNOTATOR}"] = outputs.annotation_file_bytes(analysis)
+    if "ishne" in settings.formats:
+        files[f"{name}.ann"] = outputs.ishne_annotation_bytes(analysis)
     if "pdf" in settings.formats:
         files[f"{name}_report.pdf"] = outputs.pdf_report_bytes(analysis)
     if "disclosure" in settings.formats:

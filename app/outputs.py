@@ -23,6 +23,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from app.analysis import RecordAnalysis, beat_table, diary_rows, region_rows, summary_dict
 from app.conclusion import conclusion_notes
 from app.reader_strips import strip_notes
@@ -30,6 +32,7 @@ from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
 from pipeline.rhythm_annotations import regions_to_annotations, write_region_annotations
 from pipeline.hrt import hrt_rows
+from pipeline.ishne import CLASS_LABELS, format_ishne_annotations, pacemaker_code
 from pipeline.qt import qt_rows
 from pipeline.st import st_episode_marks, st_rows
 from pipeline.summary import hour_to_dict
@@ -145,6 +148,22 @@ def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) 
         path = write_region_annotations(tmp, record.name, annotator, output_annotations(analysis), record.fs_hz,
                                         record.source_fs_hz)
         return path.read_bytes()
+
+
+def ishne_annotation_bytes(analysis: RecordAnalysis) -> bytes:
+    """Content of the ISHNE annotation file ``NAME.ann``: every beat's label (:data:`pipeline.ishne.CLASS_LABELS`,
+    the AAMI class as the second label), at the record file's own rate when it is a whole number of Hz, else at the
+    internal rate; the header gives the recording's length, rate, leads, start time and pacemaker, never the
+    patient. Beats only: the events are in the WFDB annotation file and the tables."""
+    record = analysis.record
+    fs_hz = record.source_fs_hz if float(record.source_fs_hz).is_integer() else record.fs_hz
+    scale = fs_hz / record.fs_hz
+    samples = np.round(np.asarray(analysis.predictions.samples, dtype=np.float64) * scale).astype(np.int64)
+    classes = [str(c) for c in analysis.classes]
+    return format_ishne_annotations(samples, [CLASS_LABELS[c] for c in classes], fs_hz,
+                                    int(round(record.n_samples * scale)), internal=classes,
+                                    lead_names=record.lead_names, start_time=record.start_time,
+                                    pacemaker_code=pacemaker_code(record.pacemaker))
 
 
 def write_atomic(path: str | Path, content: bytes) -> Path:

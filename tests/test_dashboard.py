@@ -81,7 +81,8 @@ def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
     assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
     keys = {b.key for b in at.get("download_button")}
     assert keys == {"download_beat_table_csv", "download_region_table_csv", "download_annotation_file_bytes",
-                    "download_pdf_report_bytes", "download_full_disclosure_bytes", "download_two_lead_disclosure_bytes"}
+                    "download_ishne_annotation_bytes", "download_pdf_report_bytes", "download_full_disclosure_bytes",
+                    "download_two_lead_disclosure_bytes"}
 
 
 def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses):
@@ -368,7 +369,7 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Record 119"
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
-    assert len(at.get("download_button")) == 6  # no diary uploaded: no diary table
+    assert len(at.get("download_button")) == 7  # no diary uploaded: no diary table
 
 
 def test_an_uploaded_twelve_lead_record_can_be_read_on_another_primary_lead(excerpts_dir, tmp_path, analyses):

@@ -9,14 +9,15 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from app.batch import find_record_sources
 from app.cli import cli
 from pipeline.errors import CorruptRecordError, HeaderMismatchError, TruncatedSignalError, UnsupportedFormatError
-from pipeline.ishne import (HEADER_BYTES, header_crc, read_ishne, read_ishne_annotations, write_ishne,
-                            write_ishne_annotations)
+from pipeline.ishne import (HEADER_BYTES, format_ishne_annotations, header_crc, read_ishne, read_ishne_annotations,
+                            write_ishne, write_ishne_annotations)
 from pipeline.records import read_annotations, read_record
 from tests.score_runs import copy_record, run_score
 
@@ -222,3 +223,38 @@ def test_the_dashboard_compares_an_uploaded_ishne_file_with_its_annotation_file(
     assert any("with reference annotations" in caption.value for caption in at.caption)
     shown = {m.label: m.value for m in at.metric}
     assert float(shown["Beat detection Se"].rstrip(" %")) > 99
+
+
+def test_score_writes_the_beat_labels_as_an_ishne_annotation_file_that_reads_back(holter, tmp_path):
+    """``--format ishne``: NAME.ann holds every beat of the beat table at its sample with its class (F as U, with
+    the class as the second label), a header that describes the recording and not the patient, and it reads back as
+    the record's reference labels."""
+    out = tmp_path / "out"
+    code, output = run_score(str(holter), "--out", str(out), "--format", "ishne,csv")
+    assert code == 0, output
+    written = out / "holter" / "holter.ann"
+    beats = pd.read_csv(out / "holter" / "holter_beats.csv")
+    samples, symbols, fs_hz = read_ishne_annotations(written)
+    assert fs_hz == 360.0 and len(beats) > 300 and set(beats["class"]) >= {"N", "V"}
+    assert samples.tolist() == beats["sample"].tolist()
+    assert symbols.tolist() == [{"F": "Q"}.get(c, c) for c in beats["class"]]  # U (unknown beat) reads as Q
+    content = written.read_bytes()
+    entries = np.frombuffer(content[HEADER_BYTES + 4:], dtype=[("label", "S1"), ("internal", "S1"), ("toc", "<u2")])
+    assert [v.decode() for v in entries["internal"]] == beats["class"].tolist()  # the AAMI class, F included
+    header = read_ishne(holter)  # the recording's own header, for comparison
+    assert content[:8] == b"ANN  1.0" and content[8:10] == header_crc(content[10:HEADER_BYTES]).to_bytes(2, "little")
+    assert int(np.frombuffer(content, dtype="<i4", count=1, offset=14)[0]) == len(header.samples)
+    assert int(np.frombuffer(content, dtype="<i2", count=1, offset=156)[0]) == 2  # leads
+    assert np.frombuffer(content, dtype="<i2", count=2, offset=158).tolist() == [6, 11]  # II, V1 (Table 1)
+    assert np.frombuffer(content, dtype="<i2", count=3, offset=150).tolist() == [8, 15, 30]  # start time
+    assert content[28:128].strip(b"\x00") == b""  # the patient's names and identifier left empty
+    shutil.copy(written, holter.with_suffix(".ann"))
+    reference = read_record(holter).annotations
+    assert reference.samples.tolist() == beats["sample"].tolist()
+
+
+def test_an_ishne_annotation_file_needs_whole_hertz_and_ordered_beats():
+    with pytest.raises(ValueError, match="whole number of Hz"):
+        format_ishne_annotations(np.array([10, 20]), ["N", "N"], 128.5, 1000)
+    with pytest.raises(ValueError, match="ascending"):
+        format_ishne_annotations(np.array([20, 10]), ["N", "N"], 360.0, 1000)

@@ -51,6 +51,7 @@ DOWNLOADS = (
     ("Beat table (CSV)", "beat_table_csv", "{name}_beats.csv", "text/csv"),
     ("Regions (CSV)", "region_table_csv", "{name}_regions.csv", "text/csv"),
     ("WFDB annotations (.ecg)", "annotation_file_bytes", "{name}.ecg", "application/octet-stream"),
+    ("ISHNE beat annotations (.ann)", "ishne_annotation_bytes", "{name}.ann", "application/octet-stream"),
     ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
     ("Patient diary with findings (CSV)", "diary_table_csv", "{name}_diary.csv", "text/csv"),
     ("Full disclosure: the whole record, a minute per line (PDF)", "full_disclosure_bytes",
