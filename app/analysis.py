@@ -422,6 +422,52 @@ MAX_LORENZ_POINTS = 20_000
 """Most points of the RR scatter plot: every beat other than N, then evenly spaced N beats up to this."""
 
 
+def find_readable_intervals(analysis: RecordAnalysis) -> np.ndarray:
+    """Boolean per RR interval (beat i to beat i + 1): True unless it overlaps an unreadable stretch."""
+    samples = analysis.predictions.samples
+    if len(samples) < 2:
+        return np.zeros(0, bool)
+    unreadable = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
+    # interval i overlaps an unreadable stretch when the first stretch ending after beat i starts before beat i + 1
+    after = np.searchsorted(unreadable[:, 1], samples[:-1], side="right")
+    crossing = np.zeros(len(samples) - 1, bool)
+    inside = after < len(unreadable)
+    crossing[inside] = unreadable[after[inside], 0] < samples[1:][inside]
+    return ~crossing
+
+
+RR_HISTOGRAM_BIN_MS = 50.0
+"""Width of the RR histogram's bins (at 60-100 bpm, 50 ms is 3-8 bpm)."""
+RR_HISTOGRAM_MAX_MS = 4000.0
+"""Intervals longer than this are counted in the last bin (pauses are listed one by one in the events)."""
+
+
+def rr_histogram(analysis: RecordAnalysis, bin_ms: float = RR_HISTOGRAM_BIN_MS,
+                 max_ms: float = RR_HISTOGRAM_MAX_MS) -> pd.DataFrame:
+    """The RR interval histogram of a Holter report: per ``bin_ms`` bin from 0, the readable intervals between two
+    normal beats (``nn``) and those with an ectopic or unclassified beat at either end (``other``); intervals
+    longer than ``max_ms`` go into the last bin (``to_ms`` is then infinite). Sinus rhythm gives one narrow peak,
+    atrial fibrillation a broad one, 2:1 conduction or bigeminy two peaks. Empty without readable intervals.
+    """
+    if not 0 < bin_ms < max_ms:
+        raise ValueError(f"Received bin_ms={bin_ms!r}, max_ms={max_ms!r}; expected 0 < bin_ms < max_ms.")
+    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
+    readable = find_readable_intervals(analysis)
+    rr_ms = (1000.0 * np.diff(samples) / fs_hz)[readable]
+    if len(rr_ms) == 0:
+        return pd.DataFrame(columns=["from_ms", "to_ms", "nn", "other"])
+    classes = np.asarray(analysis.classes)
+    normal = ((classes[:-1] == "N") & (classes[1:] == "N"))[readable]
+    overflow = bool(rr_ms.max() >= max_ms)
+    n_regular = int(np.ceil(max_ms / bin_ms)) if overflow else int(rr_ms.max() // bin_ms) + 1
+    index = np.where(rr_ms >= max_ms, n_regular, rr_ms // bin_ms).astype(np.int64)
+    n_bins = n_regular + overflow
+    edges = np.append(np.arange(n_regular + 1) * bin_ms, [np.inf] if overflow else [])
+    return pd.DataFrame({"from_ms": edges[:-1], "to_ms": edges[1:],
+                         "nn": np.bincount(index[normal], minlength=n_bins),
+                         "other": np.bincount(index[~normal], minlength=n_bins)})
+
+
 def lorenz_points(analysis: RecordAnalysis, max_points: int = MAX_LORENZ_POINTS) -> tuple[pd.DataFrame, int]:
     """The RR scatter (Lorenz, or Poincare, plot) of a record: for each beat with readable intervals on both sides,
     the RR before and after it (ms), its class, index and time; and how many such beats there are in all.
@@ -434,13 +480,7 @@ def lorenz_points(analysis: RecordAnalysis, max_points: int = MAX_LORENZ_POINTS)
     n = len(samples)
     if n < 3:
         return pd.DataFrame(columns=["beat", "time_s", "rr_before_ms", "rr_after_ms", "class"]), 0
-    unreadable = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
-    # interval i (beat i to i + 1) overlaps an unreadable stretch: the first stretch ending after beat i starts
-    # before beat i + 1
-    after = np.searchsorted(unreadable[:, 1], samples[:-1], side="right")
-    crossing = np.zeros(n - 1, bool)
-    inside = after < len(unreadable)
-    crossing[inside] = unreadable[after[inside], 0] < samples[1:][inside]
+    crossing = ~find_readable_intervals(analysis)
     middle = np.arange(1, n - 1)
     usable = middle[~crossing[middle - 1] & ~crossing[middle]]
     classes = np.asarray(analysis.classes)[usable]

@@ -24,7 +24,8 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis, diary_findings, family_rows, lorenz_points, st_episode_beats
+from app.analysis import (RR_HISTOGRAM_BIN_MS, RecordAnalysis, diary_findings, family_rows, lorenz_points,
+                          rr_histogram, st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
@@ -574,27 +575,51 @@ def hourly_lines(analysis: RecordAnalysis) -> list[str]:
 
 def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
     """The rhythm page: the RR scatter (Lorenz plot) of the record's beats by class
-    (:func:`app.analysis.lorenz_points`), and the averaged tachogram of heart-rate turbulence when it was assessed
-    (else why not)."""
+    (:func:`app.analysis.lorenz_points`), the RR interval histogram (:func:`app.analysis.rr_histogram`), and the
+    averaged tachogram of heart-rate turbulence when it was assessed (else why not)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    figure.suptitle(f"Record {analysis.record.name}: RR scatter and heart-rate turbulence", fontsize=11,
+    figure.suptitle(f"Record {analysis.record.name}: RR scatter, RR histogram and heart-rate turbulence", fontsize=11,
                     fontweight="bold", x=0.08, ha="left")
     thinned = f"; {len(points)} of {total} beats drawn, normal beats thinned evenly" if len(points) < total else ""
     figure.text(0.08, 0.935, textwrap.fill(
-        "Each beat's RR interval after it against the one before it (Lorenz plot): sinus beats lie along the identity "
-        "line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as a fan; "
-        f"intervals across unreadable signal left out{thinned}.", SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
-    draw_lorenz(figure.add_axes((0.17, 0.42, 0.66, 0.47)), points)
+        "Left, each beat's RR interval after it against the one before it (Lorenz plot): sinus beats lie along the "
+        "identity line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as a "
+        f"fan. Right, the RR intervals in {RR_HISTOGRAM_BIN_MS:.0f} ms bins, those between two normal beats and the "
+        "others stacked: sinus rhythm gives one narrow peak, atrial fibrillation a broad one, 2:1 conduction or "
+        f"bigeminy two. Intervals across unreadable signal left out{thinned}.", SUMMARY_LINE_CHARS + 20),
+        fontsize=7, va="top")
+    draw_lorenz(figure.add_axes((0.08, 0.45, 0.44, 0.42)), points)
+    draw_rr_histogram(figure.add_axes((0.6, 0.55, 0.35, 0.25)), rr_histogram(analysis))
     ax = figure.add_axes((0.1, 0.07, 0.85, 0.25))
     hrt = analysis.summary.hrt
     if hrt.assessed:
         draw_tachogram(ax, hrt, analysis.region_settings.hrt)
     else:
         ax.axis("off")
-        ax.text(0, 0.9, f"Heart-rate turbulence: {hrt.note.removeprefix('HRT ')}", fontsize=8, va="top",
-                transform=ax.transAxes)
+        ax.text(0, 0.9, textwrap.fill(f"Heart-rate turbulence: {hrt.note.removeprefix('HRT ')}", SUMMARY_LINE_CHARS),
+                fontsize=8, va="top", transform=ax.transAxes)
     return figure
+
+
+def draw_rr_histogram(ax, histogram) -> None:
+    """Stacked bars of the RR histogram: normal-to-normal intervals, then the others; an open-ended last bin is
+    drawn as wide as the others and named on the axis."""
+    width = float(histogram["to_ms"].iloc[0] - histogram["from_ms"].iloc[0])
+    left = histogram["from_ms"].to_numpy(np.float64)
+    ax.bar(left, histogram["nn"], width=width, align="edge", color=CLASS_COLOURS["N"], linewidth=0,
+           label=f"between two N beats ({int(histogram['nn'].sum())})")
+    ax.bar(left, histogram["other"], width=width, align="edge", bottom=histogram["nn"], color=CLASS_COLOURS["S"],
+           linewidth=0, label=f"with another beat ({int(histogram['other'].sum())})")
+    ax.set_xlim(0, left[-1] + width)
+    if not np.isfinite(histogram["to_ms"].iloc[-1]):
+        ax.annotate(f">= {left[-1]:.0f}", (left[-1] + width / 2, 0), xytext=(0, -14), textcoords="offset points",
+                    ha="center", fontsize=6)
+    ax.set_xlabel("RR interval (ms)", fontsize=7)
+    ax.set_ylabel("intervals", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.grid(True, axis="y", color="#eeeeee", linewidth=0.4)
+    ax.legend(fontsize=6.5, loc="upper right", frameon=False)
 
 
 def draw_lorenz(ax, points) -> None:

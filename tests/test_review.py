@@ -302,16 +302,42 @@ def test_the_rr_scatter_places_bigeminal_pvcs_below_the_identity_line_and_leaves
     assert thinned["beat"].is_monotonic_increasing
 
 
+def test_the_rr_histogram_counts_every_readable_interval_in_its_bin_and_splits_normal_ones(analysis):
+    from app.analysis import rr_histogram
+
+    histogram = rr_histogram(analysis)  # 119's excerpt: ventricular bigeminy
+    classes, samples = np.asarray(analysis.classes), analysis.predictions.samples
+    rr_ms = 1000 * np.diff(samples) / analysis.record.fs_hz
+    normal = (classes[:-1] == "N") & (classes[1:] == "N")
+    expected_nn, _ = np.histogram(rr_ms[normal], bins=np.append(histogram["from_ms"], histogram["to_ms"].iloc[-1]))
+    assert histogram["nn"].tolist() == expected_nn.tolist() and histogram["from_ms"].iloc[0] == 0
+    assert histogram["nn"].sum() + histogram["other"].sum() == len(rr_ms)
+    peaks = histogram.sort_values("other").tail(2)["from_ms"].sort_values().tolist()
+    assert peaks[1] - peaks[0] >= 300  # bigeminy: short coupling intervals and long pauses after the PVCs
+    fs = analysis.record.fs_hz
+    marked = rr_histogram(mark_artefacts(analysis, [(int(60 * fs), int(90 * fs))]))
+    crossing = (samples[1:] > 60 * fs) & (samples[:-1] < 90 * fs)
+    assert marked["nn"].sum() + marked["other"].sum() == len(rr_ms) - crossing.sum()
+    capped = rr_histogram(analysis, bin_ms=100, max_ms=800)
+    assert np.isinf(capped["to_ms"].iloc[-1]) and capped["from_ms"].iloc[-1] == 800
+    assert capped["nn"].iloc[-1] + capped["other"].iloc[-1] == int((rr_ms >= 800).sum())
+    with pytest.raises(ValueError, match="bin_ms"):
+        rr_histogram(analysis, bin_ms=0)
+
+
 def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missing(analysis):
-    from app.analysis import lorenz_points
+    from app.analysis import lorenz_points, rr_histogram
     from app.report import draw_rhythm_page
 
     points, total = lorenz_points(analysis)  # 119's excerpt: bigeminy, so no isolated VPC qualifies for HRT
     figure = draw_rhythm_page(analysis, points, total)
-    scatter, text = figure.axes
+    scatter, histogram, text = figure.axes
     drawn = {c.get_label(): len(c.get_offsets()) for c in scatter.collections}
     assert drawn == {f"{c} ({n})": n for c, n in points["class"].value_counts().items()}
     assert sum(drawn.values()) == total and scatter.get_xlim() == scatter.get_ylim()
-    assert [t.get_text() for t in text.texts] == [f"Heart-rate turbulence: {analysis.summary.hrt.note[4:]}"]
+    bars = [sum(p.get_height() for p in container) for container in histogram.containers]
+    assert bars == [rr_histogram(analysis)["nn"].sum(), rr_histogram(analysis)["other"].sum()]
+    assert [" ".join(t.get_text().split()) for t in text.texts] == [
+        f"Heart-rate turbulence: {analysis.summary.hrt.note[4:]}"]
     assert analysis.summary.hrt.note.startswith("HRT not assessed: none of the")
 

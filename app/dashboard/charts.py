@@ -561,3 +561,24 @@ def lorenz_figure(points) -> go.Figure:
     figure.update_yaxes(title_text="RR after the beat (ms)")
     figure.update_layout(height=460, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.2})
     return figure
+
+
+def rr_histogram_figure(histogram) -> go.Figure:
+    """The RR interval histogram (:func:`app.analysis.rr_histogram`): stacked bars of the intervals between normal
+    beats and of those with another beat at either end, a bar per bin; the last bin may be open-ended."""
+    labels = [f"{int(a)}-{int(b)} ms" if np.isfinite(b) else f">= {int(a)} ms"
+              for a, b in zip(histogram["from_ms"], histogram["to_ms"])]
+    width = float(histogram["to_ms"].iloc[0] - histogram["from_ms"].iloc[0]) if len(histogram) else 0.0
+    centres = histogram["from_ms"] + width / 2  # the open-ended last bin drawn as wide as the others
+    figure = go.Figure()
+    for column, name, colour in (("nn", "between two N beats", CLASS_COLOURS["N"]),
+                                 ("other", "with an S, V, F or Q beat", CLASS_COLOURS["S"])):
+        figure.add_trace(go.Bar(x=centres, y=histogram[column], width=width, name=name, text=labels,
+                                marker={"color": colour}, hovertemplate="%{text}: %{y} intervals<extra>" + name
+                                + "</extra>", textposition="none"))
+    figure.update_layout(barmode="stack", height=320, margin=_CHART_MARGIN, bargap=0.05,
+                         legend={"orientation": "h", "y": -0.3})
+    figure.update_xaxes(title_text="RR interval (ms)", rangemode="tozero")
+    figure.update_yaxes(title_text="intervals")
+    return figure
+

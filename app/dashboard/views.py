@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app.analysis import (add_conclusion, add_diary, add_reader_strips, diary_findings, family_rows, lorenz_points,
+from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
+                          diary_findings, family_rows, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
@@ -529,6 +530,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
     render_lorenz(analysis)
+    render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
 
 
@@ -546,6 +548,21 @@ def render_lorenz(analysis) -> None:
     st.caption("Each beat's RR interval after it against the one before it: sinus beats lie along the identity "
                "line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as "
                "a fan. Click a point to show its beat in the window above." + thinned)
+
+
+def render_rr_histogram(analysis) -> None:
+    """The record's RR interval histogram, normal-to-normal intervals and the others stacked."""
+    histogram = rr_histogram(analysis)
+    st.markdown("**RR interval histogram**")
+    if histogram.empty:
+        st.caption("No readable RR interval for a histogram.")
+        return
+    st.plotly_chart(charts.rr_histogram_figure(histogram), config=CHART_CONFIG, key="rr_histogram_chart")
+    st.caption(f"{int(histogram['nn'].sum() + histogram['other'].sum())} readable RR intervals in "
+               f"{RR_HISTOGRAM_BIN_MS:.0f} ms bins (the last one holds every interval from "
+               f"{RR_HISTOGRAM_MAX_MS:.0f} ms when there are such): sinus rhythm gives one narrow peak, atrial "
+               "fibrillation a broad one, 2:1 conduction or bigeminy two. Intervals across unreadable signal are left "
+               "out.")
 
 
 def go_to_lorenz_point(analysis) -> None:
