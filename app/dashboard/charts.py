@@ -577,7 +577,7 @@ def rr_histogram_figure(histogram) -> go.Figure:
                                 marker={"color": colour}, hovertemplate="%{text}: %{y} intervals<extra>" + name
                                 + "</extra>", textposition="none"))
     figure.update_layout(barmode="stack", height=320, margin=_CHART_MARGIN, bargap=0.05,
-                         legend={"orientation": "h", "y": -0.3})
+                         legend={"orientation": "h", "y": -0.3, "traceorder": "normal"})
     figure.update_xaxes(title_text="RR interval (ms)", rangemode="tozero")
     figure.update_yaxes(title_text="intervals")
     return figure

@@ -559,10 +559,9 @@ def render_rr_histogram(analysis) -> None:
         return
     st.plotly_chart(charts.rr_histogram_figure(histogram), config=CHART_CONFIG, key="rr_histogram_chart")
     st.caption(f"{int(histogram['nn'].sum() + histogram['other'].sum())} readable RR intervals in "
-               f"{RR_HISTOGRAM_BIN_MS:.0f} ms bins (the last one holds every interval from "
-               f"{RR_HISTOGRAM_MAX_MS:.0f} ms when there are such): sinus rhythm gives one narrow peak, atrial "
-               "fibrillation a broad one, 2:1 conduction or bigeminy two. Intervals across unreadable signal are left "
-               "out.")
+               f"{RR_HISTOGRAM_BIN_MS:.0f} ms bins (intervals of {RR_HISTOGRAM_MAX_MS:.0f} ms or more share the last "
+               "one): sinus rhythm gives one narrow peak, atrial fibrillation a broad one, 2:1 conduction or bigeminy "
+               "two. Intervals across unreadable signal are left out.")
 
 
 def go_to_lorenz_point(analysis) -> None:
