@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 
-from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN, choose_setting
-from experiments.nested_oof import nested_oof
-from experiments.s_rule_study import REPO_ROOT, load_study_inputs, write_results
-from experiments.seed_ensemble_study import score_probabilities
-from models.train import TrainingConfig
+from experiments.candidate_study import run_candidate_study
+from experiments.s_rule_study import REPO_ROOT
 
 CANDIDATE = REPO_ROOT / "configs" / "experiments" / "y_ema.toml"
 
@@ -35,19 +31,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--candidate", type=Path, default=CANDIDATE)
     args, rest = parser.parse_known_args(argv)
-    config, data, _ = load_study_inputs(__doc__.splitlines()[0], rest)
-    candidate = TrainingConfig.from_dict(tomllib.loads(args.candidate.read_text()))
-    if candidate.inputs != config.inputs:
-        raise ValueError("The candidate must prepare its inputs as the baseline does (only the training differs).")
-    rows = {"baseline": score_probabilities(*nested_oof(config, data, end_to_end=True), data, config),
-            "candidate": score_probabilities(*nested_oof(candidate, data, end_to_end=True), data, candidate)}
-    adopted, _, _ = choose_setting(rows)
     name = "weight_average_study" + ("" if args.candidate.resolve() == CANDIDATE.resolve()
                                      else f"-{args.candidate.stem}")
-    write_results(REPO_ROOT / "experiments" / "results" / f"{name}.json",
-                  {"candidate": args.candidate.name, "ema_momentum": candidate.ema_momentum,
-                   "criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS},
-                   "settings": rows, "meets_criterion": bool(adopted)})
+    run_candidate_study(args.candidate, name, rest)
     return 0
 
 
