@@ -187,16 +187,16 @@ def read_start_time(values) -> datetime.time | None:
         return None
 
 
-def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...],
-                start_time: datetime.time | None = None, resolution_nv: int = 2500, pacemaker_code: int = -9) -> Path:
-    """Write an ISHNE Holter file (tests and conversions): int16 samples of ``resolution_nv`` nV, no patient
-    details, the CRC as the standard defines it."""
-    signal_mv = np.asarray(signal_mv, dtype=np.float64)
-    n_samples, n_leads = signal_mv.shape
+def build_fixed_header(n_samples: int, fs_hz: float, lead_names: tuple[str, ...], start_time: datetime.time | None,
+                       pacemaker_code: int, data_offset: int, resolution_nv: int) -> bytes:
+    """The fixed header (bytes 10-521) of a file this module writes: no variable block, the data at ``data_offset``,
+    the leads' codes (Table 1; 0 unknown), quality 0 and ``resolution_nv``, unused lead slots and every date -9, no
+    patient details."""
+    n_leads = len(lead_names)
     codes = {name: code for code, name in LEAD_CODES.items() if code > 1}
     fixed = np.zeros(1, dtype=_FIXED)[0]
     fixed["var_block_size"], fixed["samples_per_lead"] = 0, n_samples
-    fixed["var_block_offset"] = fixed["ecg_offset"] = HEADER_BYTES
+    fixed["var_block_offset"], fixed["ecg_offset"] = HEADER_BYTES, data_offset
     fixed["version"], fixed["n_leads"], fixed["fs_hz"] = 1, n_leads, int(round(fs_hz))
     fixed["lead_codes"] = [codes.get(name, 0) for name in lead_names] + [-9] * (MAX_LEADS - n_leads)
     fixed["lead_quality"] = [0] * n_leads + [-9] * (MAX_LEADS - n_leads)
@@ -204,7 +204,16 @@ def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_name
     fixed["start_time"] = [start_time.hour, start_time.minute, start_time.second] if start_time else [-9, -9, -9]
     fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
     fixed["pacemaker"] = pacemaker_code
-    header = fixed.tobytes()
+    return fixed.tobytes()
+
+
+def write_ishne(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...],
+                start_time: datetime.time | None = None, resolution_nv: int = 2500, pacemaker_code: int = -9) -> Path:
+    """Write an ISHNE Holter file (tests and conversions): int16 samples of ``resolution_nv`` nV, no patient
+    details, the CRC as the standard defines it."""
+    signal_mv = np.asarray(signal_mv, dtype=np.float64)
+    header = build_fixed_header(signal_mv.shape[0], fs_hz, lead_names, start_time, pacemaker_code, HEADER_BYTES,
+                                resolution_nv)
     digital = np.clip(np.round(np.nan_to_num(signal_mv) / (resolution_nv * 1e-6)), -32767, 32767).astype("<i2")
     path = Path(path)
     path.write_bytes(MAGIC + header_crc(header).to_bytes(2, "little") + header + digital.tobytes())
@@ -287,18 +296,8 @@ def format_ishne_annotations(samples: np.ndarray, labels, fs_hz: float, n_sample
                          "ascending sample numbers from 0.")
     if not float(fs_hz).is_integer() or not 0 < fs_hz <= np.iinfo(np.int16).max:
         raise ValueError(f"Received fs_hz={fs_hz!r}; an ISHNE header holds a whole number of Hz (up to 32767).")
-    n_leads = min(len(lead_names), MAX_LEADS)
-    codes = {name: code for code, name in LEAD_CODES.items() if code > 1}
-    fixed = np.zeros(1, dtype=_FIXED)[0]
-    fixed["var_block_size"], fixed["samples_per_lead"] = 0, n_samples
-    fixed["var_block_offset"], fixed["ecg_offset"] = HEADER_BYTES, HEADER_BYTES + 4  # the annotations' block
-    fixed["version"], fixed["n_leads"], fixed["fs_hz"] = 1, n_leads, int(fs_hz)
-    fixed["lead_codes"] = [codes.get(name, 0) for name in lead_names[:n_leads]] + [-9] * (MAX_LEADS - n_leads)
-    fixed["lead_quality"] = fixed["resolution_nv"] = [0] * n_leads + [-9] * (MAX_LEADS - n_leads)
-    fixed["start_time"] = [start_time.hour, start_time.minute, start_time.second] if start_time else [-9, -9, -9]
-    fixed["birth_date"] = fixed["record_date"] = fixed["file_date"] = [-9, -9, -9]
-    fixed["pacemaker"] = pacemaker_code
-    header = fixed.tobytes()
+    header = build_fixed_header(n_samples, fs_hz, lead_names[:MAX_LEADS], start_time, pacemaker_code,
+                                HEADER_BYTES + 4, 0)  # the "ECG block" of an annotation file: its annotations
     seconds = [b"\x00"] * len(samples) if internal is None else [str(c).encode("latin-1")[:1] for c in internal]
     first = int(samples[0]) if len(samples) else 0
     rows, previous = [], first
