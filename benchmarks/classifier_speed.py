@@ -7,14 +7,19 @@ own per-record cost, measured by the batch-scoring benchmark. ``--matrix`` times
 of XLA on/off, 512/1024-beat batches and 1 or 2 TensorFlow threads, each in a fresh process.
 ``--member-copies K`` times an ensemble of K copies of the model's networks: what an ensemble K times larger would
 cost (e.g. a second seed per network, EXPERIMENTS.md row W); its results go to ``classifier_speed-xK.json``.
+``--network JSON`` times untrained networks of another size instead (the model's network settings with these changed,
+e.g. ``'{"conv_strides": [4, 6]}'``; as many networks as the model has, times ``--member-copies``): inference cost
+does not depend on the weights, so candidate sizes are timed before any training (EXPERIMENTS.md row X); results to
+``classifier_speed-network.json``, one entry per run appended.
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/classifier_speed.py [--model PATH_OR_URI] [--repeats 3]
-       [--batch-size 1024] [--jit on|off] [--threads N] [--matrix] [--member-copies K]
+       [--batch-size 1024] [--jit on|off] [--threads N] [--matrix] [--member-copies K] [--network JSON]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -22,10 +27,11 @@ import time
 
 import keras
 
-from benchmarks.common import default_data_dir, format_table, run_metadata, write_results
+from benchmarks.common import RESULTS_DIR, default_data_dir, format_table, run_metadata, write_results
 from models import registry
 from models.bundled import BUNDLED_MODEL
-from models.network import PREDICT_BATCH_SIZE, limit_cpu_threads, predict_probabilities, prepare_for_inference
+from models.network import (PREDICT_BATCH_SIZE, NetworkConfig, build_classifier, limit_cpu_threads,
+                            predict_probabilities, prepare_for_inference)
 from models.train import build_ensemble
 from models.prepare import InputSettings
 from models.training_data import load_labelled_inputs
@@ -57,6 +63,21 @@ def replicate_members(model: keras.Model, copies: int) -> keras.Model:
             clone.set_weights(member.get_weights())
             clones.append(clone)
     return build_ensemble(clones)
+
+
+def build_untrained_members(model: keras.Model, network_settings: dict, changes: dict, copies: int) -> keras.Model:
+    """An ensemble of untrained networks of the model's size with ``changes`` (NetworkConfig keys), as many as the model
+    averages times ``copies``."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+    config = NetworkConfig.from_dict({**network_settings, **changes})
+    return build_ensemble([build_classifier(config) for _ in range(len(members) * copies)])
+
+
+def append_network_result(entry: dict) -> str:
+    """Add one ``--network`` run to ``classifier_speed-network.json`` (earlier runs kept)."""
+    path = RESULTS_DIR / "classifier_speed-network.json"
+    runs = json.loads(path.read_text())["runs"] if path.exists() else []
+    return str(write_results("classifier_speed-network", {"runs": runs + [entry]}))
 
 
 def run_matrix(args) -> int:
@@ -92,6 +113,8 @@ def main(argv=None) -> int:
     parser.add_argument("--matrix", action="store_true", help="time every combination in fresh processes")
     parser.add_argument("--member-copies", type=int, default=1,
                         help="time an ensemble of this many copies of the model's networks")
+    parser.add_argument("--network", default=None, metavar="JSON",
+                        help="time untrained networks with these network settings changed (JSON object)")
     parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.matrix:
@@ -99,7 +122,13 @@ def main(argv=None) -> int:
     if args.threads:
         limit_cpu_threads(args.threads)
     loaded = registry.load_model(args.model)
-    networks = loaded.model if args.member_copies == 1 else replicate_members(loaded.model, args.member_copies)
+    if args.network is not None:
+        networks = build_untrained_members(loaded.model, loaded.settings["network"], json.loads(args.network),
+                                           args.member_copies)
+    elif args.member_copies == 1:
+        networks = loaded.model
+    else:
+        networks = replicate_members(loaded.model, args.member_copies)
     model = prepare_for_inference(networks)
     if args.jit is not None:
         model.compile(jit_compile=args.jit == "on")
@@ -116,6 +145,9 @@ def main(argv=None) -> int:
                "best_s": seconds,
                "batch_size": args.batch_size, "jit": args.jit or "product default", "threads": args.threads or "default",
                "beats_per_s": rate, "target_beats_per_s": TARGET_BEATS_PER_S, "passed": rate >= TARGET_BEATS_PER_S}
+    if args.network is not None:
+        print(f"results: {append_network_result({**payload, 'network_changes': json.loads(args.network)})}")
+        return 0
     name = "classifier_speed" if args.member_copies == 1 else f"classifier_speed-x{args.member_copies}"
     print(f"results: {write_results(name, payload)}")
     return 0
