@@ -219,10 +219,10 @@ def compile_classifier(model: keras.Model, config: NetworkConfig, *, jit_compile
     """Compile with Adam(``config.learning_rate``) and sparse categorical cross-entropy.
 
     With ``ema_momentum`` the optimizer also keeps an exponential moving average of the trainable weights
-    (Polyak averaging); :class:`models.train.ValidationMonitor` scores and keeps the averaged weights.
+    (Polyak averaging; a momentum in (0, 1), checked where a configuration is read,
+    :class:`models.train.TrainingConfig`); :class:`models.train.ValidationMonitor` scores and keeps the averaged
+    weights.
     """
-    if ema_momentum is not None and not 0.0 < ema_momentum < 1.0:
-        raise ValueError(f"Received ema_momentum={ema_momentum!r}; expected a momentum in (0, 1), or none.")
     optimizer = (keras.optimizers.Adam(config.learning_rate) if ema_momentum is None
                  else keras.optimizers.Adam(config.learning_rate, use_ema=True, ema_momentum=ema_momentum))
     model.compile(optimizer=optimizer,

@@ -78,6 +78,9 @@ class TrainingConfig:
                              f"n_folds={self.n_folds}, or none for all folds.")
         if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
+        momentum = self.ema_momentum
+        if momentum is not None and not (isinstance(momentum, float) and 0.0 < momentum < 1.0):
+            raise ValueError(f"Received ema_momentum={momentum!r}; expected a momentum in (0, 1), or none.")
 
     @property
     def n_members(self) -> int:
