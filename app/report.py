@@ -132,9 +132,14 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Beats: {s.n_beats} ({counts})",
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
-        f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}, supraventricular "
-        f"{count_beats(s.longest_supraventricular_run)}   longest RR {format_number(s.longest_rr_s, 2, ' s')}"
-        f"{format_at(s.longest_rr_time_s, start)}",
+        f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}"
+        f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
+        f"{count_beats(s.longest_supraventricular_run)}{format_at(s.longest_supraventricular_run_time_s, start)}",
+        f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
+        f"{format_at(s.fastest_ventricular_run_time_s, start)}, supraventricular "
+        f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
+        f"{format_at(s.fastest_supraventricular_run_time_s, start)}   longest RR "
+        f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
@@ -178,8 +183,9 @@ def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, col
     per_column = math.ceil(len(lines) / columns)
     for k in range(columns):
         chunk = lines[k * per_column:(k + 1) * per_column]
-        ax.text(k / columns, 0.82, "\n".join(chunk), fontsize=fontsize, va="top", family="monospace",
-                transform=ax.transAxes, linespacing=1.3)
+        ax.annotate("\n".join(chunk), (k / columns, 1), xycoords="axes fraction", xytext=(0, -TEXT_OFFSET_PT),
+                    textcoords="offset points", fontsize=fontsize, va="top", family="monospace",
+                    linespacing=TEXT_LINE_SPACING)
 
 
 def family_template_rows(analysis: RecordAnalysis) -> list[dict]:
@@ -402,6 +408,31 @@ def conclusion_lines(analysis: RecordAnalysis) -> list[str]:
     return lines
 
 
+TEXT_OFFSET_PT = 18.0
+"""How far below the top of a :func:`draw_text_block` its lines start (the title above them), in points."""
+TEXT_LINE_SPACING = 1.3
+
+
+def fit_text_rows(ratios: list[float], text_lines: dict[int, int], height_in: float, hspace: float,
+                  fontsize: float = 8.0) -> list[float]:
+    """Height ratios of a column of rows (a gridspec's) in which the text rows (index -> lines) are tall enough for
+    their lines at ``fontsize`` (:func:`draw_text_block`): ratios are proportions, so a long summary next to several
+    strips needs more than its share by line count. Rows already tall enough keep their ratio; the others grow, and
+    the rest of the page shrinks, until each text row holds its lines (a few rounds: each growth shrinks the others).
+    """
+    ratios = list(ratios)
+    n = len(ratios)
+    rows_in = height_in * n / (n + hspace * (n - 1))  # gridspec: the gaps are hspace times the mean row height
+    line_in = fontsize * TEXT_LINE_SPACING / 72.0
+    for _ in range(8):
+        total = sum(ratios)
+        for row, n_lines in text_lines.items():
+            need_in, have_in = TEXT_OFFSET_PT / 72.0 + n_lines * line_in, ratios[row] / total * rows_in
+            if have_in < need_in:
+                ratios[row] *= need_in / have_in
+    return ratios
+
+
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     """Summary, the reader's conclusion when there is one, events, beat families and the strips of the most urgent
     events."""
@@ -409,9 +440,13 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     FigureCanvasPdf(figure)
     conclusion = conclusion_lines(analysis)
     summary = summary_lines(analysis)
+    events = event_lines(analysis)
     ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
               + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
               + [1.3] * len(strips))
+    text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
+                  1 + bool(conclusion): math.ceil(len(events) / 2)}
+    ratios = fit_text_rows(ratios, text_lines, (0.91 - 0.05) * A4_PORTRAIT_IN[1], hspace=0.6)
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=0.05,
                                hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
@@ -423,7 +458,7 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary)
     if conclusion:
         draw_text_block(figure.add_subplot(grid[next(rows)]), "Reader's conclusion", conclusion)
-    draw_text_block(figure.add_subplot(grid[next(rows)]), "Events", event_lines(analysis), columns=2)
+    draw_text_block(figure.add_subplot(grid[next(rows)]), "Events", events, columns=2)
     draw_family_templates(figure, grid[next(rows)], analysis)
     for strip in strips:
         draw_strip(figure.add_subplot(grid[next(rows)]), analysis, strip)

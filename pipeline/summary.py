@@ -149,6 +149,12 @@ class RecordSummary:
         One per kind in :data:`pipeline.regions.REGION_KINDS`, zeros included.
     longest_ventricular_run, longest_supraventricular_run : int
         Beats in the longest group of consecutive ectopic beats (0 when none).
+    longest_ventricular_run_time_s, longest_supraventricular_run_time_s : float
+        Start of that group (the first when several are as long), when it has 2 beats or more; else NaN.
+    fastest_ventricular_run_bpm, fastest_supraventricular_run_bpm : float
+        The highest mean rate of a run of 3 beats or more (a Holter report's "fastest run"); NaN when none.
+    fastest_ventricular_run_time_s, fastest_supraventricular_run_time_s : float
+        Start of that run; NaN when none.
     af_burden_pct : float
         Time in AF as a percentage of the readable time; NaN when AF could not be assessed.
     notes : tuple of str
@@ -191,6 +197,12 @@ class RecordSummary:
     st: StSummary = StSummary(False, "ST not measured")
     qt: QtSummary = QtSummary(False, "QT not measured")
     hrt: HrtSummary = HrtSummary(False, "HRT not measured")
+    longest_ventricular_run_time_s: float = float("nan")
+    longest_supraventricular_run_time_s: float = float("nan")
+    fastest_ventricular_run_bpm: float = float("nan")
+    fastest_ventricular_run_time_s: float = float("nan")
+    fastest_supraventricular_run_bpm: float = float("nan")
+    fastest_supraventricular_run_time_s: float = float("nan")
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -275,6 +287,8 @@ def summarize_record(
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
         hourly=hours,
+        **time_run_extremes(regions, VENTRICULAR_RUN_KINDS, fs_hz, "ventricular"),
+        **time_run_extremes(regions, SUPRAVENTRICULAR_RUN_KINDS, fs_hz, "supraventricular"),
     )
 
 
@@ -393,6 +407,36 @@ def longest_run(regions: list[Region], kinds: tuple[str, ...]) -> int:
     return max((r.n_beats for r in regions if r.kind in kinds), default=0)
 
 
+MIN_FASTEST_RUN_BEATS = 3
+"""A run counts for the fastest one from 3 beats (a couplet has a single interval: its rate is a coupling interval)."""
+
+
+RUN_EXTREME_KEYS = tuple(f"{part}_{name}_run_{unit}" for name in ("ventricular", "supraventricular")
+                         for part, unit in (("longest", "time_s"), ("fastest", "bpm"), ("fastest", "time_s")))
+"""The summary's fields (and JSON keys) for when the longest run starts and the fastest run's rate and start."""
+
+
+def time_run_extremes(regions: list[Region], kinds: tuple[str, ...], fs_hz: float, name: str) -> dict[str, float]:
+    """When the longest run of the given kinds starts (2 beats or more), and the fastest run of
+    :data:`MIN_FASTEST_RUN_BEATS` beats or more with its start, as :class:`RecordSummary` fields named after ``name``
+    (``ventricular`` or ``supraventricular``); NaN where there is none.
+
+    >>> from pipeline.regions import Region
+    >>> runs = [Region("ventricular_tachycardia", 3600, 4000, 10, 4, 150.0, 1.0),
+    ...         Region("ventricular_tachycardia", 7200, 7500, 30, 3, 180.0, 1.0)]
+    >>> time_run_extremes(runs, ("ventricular_tachycardia",), 360.0, "ventricular")  # doctest: +NORMALIZE_WHITESPACE
+    {'longest_ventricular_run_time_s': 10.0, 'fastest_ventricular_run_bpm': 180.0,
+     'fastest_ventricular_run_time_s': 20.0}
+    """
+    runs = [r for r in regions if r.kind in kinds]
+    longest = max(runs, key=lambda r: r.n_beats, default=None)  # the first of the longest
+    fast = [r for r in runs if r.n_beats >= MIN_FASTEST_RUN_BEATS and np.isfinite(r.heart_rate_bpm)]
+    fastest = max(fast, key=lambda r: r.heart_rate_bpm, default=None)
+    return {f"longest_{name}_run_time_s": longest.start / fs_hz if longest and longest.n_beats >= 2 else float("nan"),
+            f"fastest_{name}_run_bpm": float(fastest.heart_rate_bpm) if fastest else float("nan"),
+            f"fastest_{name}_run_time_s": fastest.start / fs_hz if fastest else float("nan")}
+
+
 def not_assessed_hrv(pacemaker: str) -> HrvSummary:
     """HRV left out for a paced patient: paced intervals follow the pacemaker, not the autonomic system."""
     return not_assessed(f"HRV not assessed: the patient has a pacemaker ({pacemaker}), whose paced intervals are not "
@@ -443,6 +487,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "events": {t.kind: {"count": t.count, "total_s": t.total_s} for t in summary.events},
         "longest_ventricular_run_beats": summary.longest_ventricular_run,
         "longest_supraventricular_run_beats": summary.longest_supraventricular_run,
+        **{key: clean(getattr(summary, key)) for key in RUN_EXTREME_KEYS},
         "af_burden_pct": clean(summary.af_burden_pct),
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),

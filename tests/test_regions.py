@@ -325,6 +325,24 @@ def test_summary_counts_burden_rate_events_and_longest_run():
     assert summary_to_dict(s)["beat_counts"]["V"] == 3
 
 
+def test_summary_times_the_longest_run_and_finds_the_fastest_of_three_beats_or_more():
+    """A 4-beat V run at 75 bpm at beat 20, a 3-beat one at 150 bpm at beat 60, a faster couplet (200 bpm) at beat
+    100, which is too short to count as the fastest run; supraventricular: a single S beat, so no run to time."""
+    classes = ["N"] * 160
+    classes[20:24], classes[60:63], classes[100:102], classes[130] = "VVVV", "VVV", "VV", "S"
+    overrides = {61: 0.4, 62: 0.4, 101: 0.3}
+    samples, letters, n = sequence("".join(classes), overrides=overrides)
+    s = summarize_record(find_regions(samples, letters, FS, [], n), samples, letters, FS, [], n)
+    assert s.longest_ventricular_run == 4 and s.longest_ventricular_run_time_s == pytest.approx(samples[20] / FS)
+    assert s.fastest_ventricular_run_bpm == pytest.approx(150.0, abs=1.0)
+    assert s.fastest_ventricular_run_time_s == pytest.approx(samples[60] / FS)
+    assert s.longest_supraventricular_run == 1 and np.isnan(s.longest_supraventricular_run_time_s)
+    assert np.isnan(s.fastest_supraventricular_run_bpm) and np.isnan(s.fastest_supraventricular_run_time_s)
+    stored = summary_to_dict(s)
+    assert stored["fastest_ventricular_run_bpm"] == pytest.approx(150.0, abs=1.0)
+    assert stored["fastest_supraventricular_run_bpm"] is None  # NaN is written as null
+
+
 def test_summary_says_plainly_what_cannot_be_assessed():
     empty = summarize_record([], np.empty(0, np.int64), np.empty(0, "<U1"), FS, [], int(20 * FS))
     assert any(note.startswith("no beats found") for note in empty.notes)

@@ -70,13 +70,22 @@ def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
 
 
 def describe_extremes(summary: RecordSummary) -> str:
-    """When the lowest and highest heart rates occurred, and the longest RR interval, in one sentence."""
+    """When the lowest and highest heart rates occurred, the longest RR interval, and when the longest and the fastest
+    ventricular and supraventricular runs started, in one sentence."""
     parts = []
     if np.isfinite(summary.heart_rate_min_time_s):
         parts.append(f"Lowest rate at {format_hms(summary.heart_rate_min_time_s)}, highest at "
                      f"{format_hms(summary.heart_rate_max_time_s)} (1-minute averages)")
     if np.isfinite(summary.longest_rr_s):
         parts.append(f"longest RR interval {summary.longest_rr_s:.2f} s at {format_hms(summary.longest_rr_time_s)}")
+    for name, beats in (("ventricular", summary.longest_ventricular_run),
+                        ("supraventricular", summary.longest_supraventricular_run)):
+        at = getattr(summary, f"longest_{name}_run_time_s")
+        if np.isfinite(at):
+            parts.append(f"longest {name} run {beats} beats at {format_hms(at)}")
+        rate, at = getattr(summary, f"fastest_{name}_run_bpm"), getattr(summary, f"fastest_{name}_run_time_s")
+        if np.isfinite(rate):
+            parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {format_hms(at)}")
     return "; ".join(parts) + "." if parts else "No readable RR interval."
 
 
