@@ -5,10 +5,11 @@ the DS1 nested selection score by 0.011 / 0.012, but 4 networks of the delivered
 Intel 2-core machine, under the 20,000 target. The GRU's time steps dominate the cost (EXPERIMENTS.md row F); the
 candidate size was chosen from a throw-away timing of 4-network ensembles on random inputs, which put strides (4, 6)
 over the target. After the run the same sizes were timed on the DS2 beats by a repository command,
-``benchmarks/classifier_speed.py --member-copies 2 --network JSON`` (``benchmarks/results/classifier_speed-network.json``):
-4 networks with strides (4, 6) ran at 15,757 and 18,002 beats/s, under the target, so the speed condition below would
-probably have failed too. The candidate is strides (4, 6) (the candidate configuration, ``--candidate``), trained from seeds 0 and 1 with the
-rest of the bundled configuration unchanged; the baseline is the product (bundled configuration, seed 0, 2 networks).
+``benchmarks/classifier_speed.py --member-copies 2 --network JSON``
+(``benchmarks/results/classifier_speed-network.json``): 4 networks with strides (4, 6) ran at 15,757 and 18,002
+beats/s, under the target, so the speed condition below would probably have failed too. The candidate is strides (4,
+6) (the candidate configuration, ``--candidate``), trained from seeds 0 and 1 with the rest of the bundled
+configuration unchanged; the baseline is the product (bundled configuration, seed 0, 2 networks).
 Every outer fold is predicted by each seed's inner ensemble, the two averaged; every decision rule after.
 
 Adoption criterion, written before the run: the candidate's averaged seeds must raise the selection score (mean of
