@@ -276,8 +276,6 @@ def summarize_record(
         ventricular_burden_pct=percentage(counts[2], len(context.samples)),
         supraventricular_burden_pct=percentage(counts[1], len(context.samples)),
         events=tally_events(regions, fs_hz),
-        longest_ventricular_run=longest_run(regions, VENTRICULAR_RUN_KINDS),
-        longest_supraventricular_run=longest_run(regions, SUPRAVENTRICULAR_RUN_KINDS),
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
         notes=notes + ((hrv.note,) if not hrv.assessed and len(context.samples) else ()),
         hrv=hrv,
@@ -402,11 +400,6 @@ def tally_events(regions: list[Region], fs_hz: float) -> tuple[EventTally, ...]:
     return tuple(EventTally(kind, n, round(total, 3)) for kind, (n, total) in counts.items())
 
 
-def longest_run(regions: list[Region], kinds: tuple[str, ...]) -> int:
-    """Most beats in one region of the given kinds (0 when none)."""
-    return max((r.n_beats for r in regions if r.kind in kinds), default=0)
-
-
 MIN_FASTEST_RUN_BEATS = 3
 """A run counts for the fastest one from 3 beats (a couplet has a single interval: its rate is a coupling interval)."""
 
@@ -417,22 +410,23 @@ RUN_EXTREME_KEYS = tuple(f"{part}_{name}_run_{unit}" for name in ("ventricular",
 
 
 def time_run_extremes(regions: list[Region], kinds: tuple[str, ...], fs_hz: float, name: str) -> dict[str, float]:
-    """When the longest run of the given kinds starts (2 beats or more), and the fastest run of
-    :data:`MIN_FASTEST_RUN_BEATS` beats or more with its start, as :class:`RecordSummary` fields named after ``name``
-    (``ventricular`` or ``supraventricular``); NaN where there is none.
+    """The longest run of the given kinds (its beats, 0 when none; its start when it has 2 beats or more), and the
+    fastest run of :data:`MIN_FASTEST_RUN_BEATS` beats or more with its start, as :class:`RecordSummary` fields named
+    after ``name`` (``ventricular`` or ``supraventricular``); NaN where there is none.
 
     >>> from pipeline.regions import Region
     >>> runs = [Region("ventricular_tachycardia", 3600, 4000, 10, 4, 150.0, 1.0),
     ...         Region("ventricular_tachycardia", 7200, 7500, 30, 3, 180.0, 1.0)]
     >>> time_run_extremes(runs, ("ventricular_tachycardia",), 360.0, "ventricular")  # doctest: +NORMALIZE_WHITESPACE
-    {'longest_ventricular_run_time_s': 10.0, 'fastest_ventricular_run_bpm': 180.0,
+    {'longest_ventricular_run': 4, 'longest_ventricular_run_time_s': 10.0, 'fastest_ventricular_run_bpm': 180.0,
      'fastest_ventricular_run_time_s': 20.0}
     """
     runs = [r for r in regions if r.kind in kinds]
     longest = max(runs, key=lambda r: r.n_beats, default=None)  # the first of the longest
     fast = [r for r in runs if r.n_beats >= MIN_FASTEST_RUN_BEATS and np.isfinite(r.heart_rate_bpm)]
     fastest = max(fast, key=lambda r: r.heart_rate_bpm, default=None)
-    return {f"longest_{name}_run_time_s": longest.start / fs_hz if longest and longest.n_beats >= 2 else float("nan"),
+    return {f"longest_{name}_run": longest.n_beats if longest else 0,
+            f"longest_{name}_run_time_s": longest.start / fs_hz if longest and longest.n_beats >= 2 else float("nan"),
             f"fastest_{name}_run_bpm": float(fastest.heart_rate_bpm) if fastest else float("nan"),
             f"fastest_{name}_run_time_s": fastest.start / fs_hz if fastest else float("nan")}
 
