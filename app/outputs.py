@@ -167,11 +167,17 @@ def ishne_annotation_bytes(analysis: RecordAnalysis) -> bytes:
 
 
 def write_atomic(path: str | Path, content: bytes) -> Path:
-    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The file gets the permissions any program's new file would (0666 less the process's umask), or keeps those of
+    the file it replaces: the temporary file's own 0600 would hide the outputs from the user's group.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o666 & ~read_umask()
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
             stream.flush()
@@ -181,6 +187,20 @@ def write_atomic(path: str | Path, content: bytes) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_umask() -> int:
+    """The process's file-creation mask, read without changing it where Linux tells it (``/proc/self/status``,
+    safe while other threads create files); elsewhere set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def pdf_report_bytes(analysis: RecordAnalysis) -> bytes:

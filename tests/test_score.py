@@ -24,6 +24,7 @@ from app.batch import (
     read_table,
 )
 from app.cli import cli
+from app.outputs import read_umask, write_atomic
 from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
@@ -111,6 +112,24 @@ def test_every_output_is_written_and_consistent(scored):
         assert float(hourly[0]["qtc_fridericia_ms"]) == qt["qtc_fridericia_ms"]
         assert (folder / f"{name}_report.pdf").read_bytes().startswith(b"%PDF")
         assert summary["model"]["source"] == MODEL and len(summary["model"]["weights_sha256"]) == 64
+
+
+def test_outputs_get_the_usual_permissions_and_a_replaced_file_keeps_its_own(scored, tmp_path):
+    _, out = scored
+    expected = 0o666 & ~read_umask()
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.is_file()}
+    assert set(modes.values()) == {oct(expected)}, modes  # not the temporary file's 0600
+    kept = tmp_path / "kept.csv"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomic(kept, b"new")
+    assert kept.read_bytes() == b"new" and kept.stat().st_mode & 0o777 == 0o640
+    previous = os.umask(0o077)
+    try:
+        assert read_umask() == 0o077
+        assert write_atomic(tmp_path / "private.csv", b"x").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(previous)
 
 
 def test_annotation_file_round_trips_through_wfdb(scored):
