@@ -82,6 +82,12 @@ class NetworkConfig:
         Output classes (5: N, S, V, F, Q).
     learning_rate : float
         Adam learning rate used when compiling.
+    waveform_noise : float
+        Standard deviation of Gaussian noise added to the waveform channels while training (``GaussianNoise``, a
+        no-op at inference), in the channels' units (the template's peak-to-peak amplitude is 1); 0: no layer.
+    feature_noise : float
+        The same for the standardised scalar features (units of one training standard deviation); 0: no layer.
+        Input noise is a regulariser against fitting the training patients (EXPERIMENTS.md row AA).
     """
 
     window_samples: int = 252
@@ -98,6 +104,8 @@ class NetworkConfig:
     dropout: float = 0.3
     n_classes: int = 5
     learning_rate: float = 1e-3
+    waveform_noise: float = 0.0
+    feature_noise: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("window_samples", "n_channels", "n_features", "conv_kernel", "gru_units", "n_gru_layers",
@@ -113,6 +121,9 @@ class NetworkConfig:
             raise ValueError(f"Received dropout={self.dropout!r}; expected a rate in [0, 1).")
         if not self.learning_rate > 0:
             raise ValueError(f"Received learning_rate={self.learning_rate!r}; expected a positive number.")
+        for name in ("waveform_noise", "feature_noise"):
+            if not (isinstance(getattr(self, name), (int, float)) and 0.0 <= getattr(self, name) < 1.0):
+                raise ValueError(f"Received {name}={getattr(self, name)!r}; expected a standard deviation in [0, 1).")
 
     @property
     def sequence_steps(self) -> int:
@@ -123,8 +134,10 @@ class NetworkConfig:
         return steps
 
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable dict (tuples as lists)."""
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        """Plain JSON-serialisable dict (tuples as lists); the input-noise keys only when set, so that configurations
+        from before those options serialise (and hash) as they did."""
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+                if not (key in ("waveform_noise", "feature_noise") and value == 0.0)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "NetworkConfig":
@@ -184,6 +197,8 @@ def build_classifier(config: NetworkConfig = NetworkConfig(), *, jit_compile: bo
 def encode_waveform(waveform, config: NetworkConfig):
     """Strided Conv1D layers: the 252-sample window down to 28 steps (default) of local shape features."""
     x = waveform
+    if config.waveform_noise > 0:
+        x = keras.layers.GaussianNoise(config.waveform_noise, name="waveform_noise")(x)
     for index, (filters, stride) in enumerate(zip(config.conv_filters, config.conv_strides), start=1):
         x = keras.layers.Conv1D(filters, config.conv_kernel, strides=stride, padding="same", activation="relu",
                                 name=f"conv_{index}")(x)
@@ -201,8 +216,10 @@ def encode_sequence(x, config: NetworkConfig):
 
 
 def encode_features(features, config: NetworkConfig):
-    """Standardise the scalar features (statistics stored in the model) and project them."""
+    """Standardise the scalar features (statistics stored in the model), add the training noise if any, project them."""
     scaled = keras.layers.Normalization(axis=-1, name=FEATURE_SCALING_LAYER)(features)
+    if config.feature_noise > 0:
+        scaled = keras.layers.GaussianNoise(config.feature_noise, name="feature_noise")(scaled)
     return keras.layers.Dense(config.feature_units, activation="relu", name="feature_dense")(scaled)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import keras
@@ -57,6 +58,8 @@ def test_config_rejects_unknown_keys():
     ({"conv_strides": (2,)}, r"expected one stride per Conv1D layer\."),
     ({"dropout": 1.0}, r"Received dropout=1\.0; expected a rate in \[0, 1\)\."),
     ({"learning_rate": 0}, r"Received learning_rate=0; expected a positive number\."),
+    ({"waveform_noise": -0.1}, r"Received waveform_noise=-0\.1; expected a standard deviation in \[0, 1\)\."),
+    ({"feature_noise": "0.1"}, r"Received feature_noise='0\.1'; expected a standard deviation in \[0, 1\)\."),
 ])
 def test_config_rejects_invalid_values(change, message):
     with pytest.raises(ValueError, match=message):
@@ -153,6 +156,23 @@ def test_classifier_file_round_trip_in_safe_mode(tiny_model, tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), tiny_model.predict(x, verbose=0))
     explained = build_attention_model(loaded).predict(x, verbose=0)
     assert explained["attention"].shape == (6, TINY.sequence_steps)
+
+
+def test_input_noise_acts_in_training_only_and_round_trips(tmp_path):
+    config = dataclasses.replace(TINY, waveform_noise=0.05, feature_noise=0.1)
+    assert config.to_dict()["feature_noise"] == 0.1 and "waveform_noise" not in TINY.to_dict()
+    assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    keras.utils.set_random_seed(0)
+    model = build_classifier(config)
+    assert {"waveform_noise", "feature_noise"} <= {layer.name for layer in model.layers}
+    x = random_inputs(config)
+    inferred = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), inferred)  # no noise at inference
+    trained = np.asarray(model(x, training=True))
+    assert np.abs(trained - inferred).max() > 1e-4  # noise while training
+    model.save(tmp_path / "noisy.keras")
+    loaded = keras.saving.load_model(tmp_path / "noisy.keras", safe_mode=True, compile=False)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), inferred)
 
 
 def test_feature_scaling_is_learned_and_saved(tmp_path):
