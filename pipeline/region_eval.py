@@ -513,7 +513,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                     pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
     qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, unreadable,
                     pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
-    notes = summary.notes + (repolarisation_notes(st, qt) if summary.n_beats else ())
+    notes = summary.notes + (repolarisation_notes(st, qt) + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms)
+                             if summary.n_beats else ())
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
@@ -548,6 +549,17 @@ def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
     long_qtc = long_qtc_note(qt)
     return notes + ((long_qtc,) if long_qtc else ())
+
+
+def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float) -> tuple[str, ...]:
+    """A note when the dominant beats are wide and no pacemaker was stated: they may be paced beats, which the
+    classifier was not trained on (it tends to take a paced rhythm's beats as the patient's normal ones, and paced
+    beats among others as V). The product cannot tell pacing from the signal (a pacing spike is lost at the
+    recording's bandwidth on MIT-BIH's paced records), so the reader is asked; nothing else changes."""
+    if pacemaker is not None or st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
+        return ()
+    return (f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): if the patient has a pacemaker, state it "
+            "(paced beats are not classified as such, and the ventricular events and beat classes need review)",)
 
 
 def st_exclusions(regions: list[Region], spans: list, settings: RegionSettings) -> tuple[list, np.ndarray]:

@@ -286,7 +286,7 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
                             settings=settings)
     if fiducials.qrs_ms > settings.max_qrs_ms:
         return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
-                            "block or ventricular rhythm)", lead_names, fiducials, settings)
+                            "block, a ventricular or a paced rhythm)", lead_names, fiducials, settings)
     window, n_windows = assign_windows(beats, signal_mv.shape[0], fs_hz, settings.window_s)
     rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
     levels = [measure_lead(signal_mv[:, k], fs_hz, beats[normal[:, k]], window[normal[:, k]], rates, n_windows,

@@ -5,6 +5,7 @@ to their normal beats (a depression of a given size between the J point and the 
 stretch), and the points on records whose conduction the beat labels state (left bundle branch block).
 """
 
+import dataclasses
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ import wfdb
 
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.region_eval import annotated_beats
+from pipeline.region_eval import annotated_beats, summarize_labelled_record
+from pipeline.regions import RegionSettings
 from pipeline.st import StSettings, analyse_st, describe_st, read_st_marks, st_rows
 from tests.made_records import add_st_change
 from tests.score_runs import count_pdf_pages
@@ -82,6 +84,24 @@ def test_a_left_bundle_branch_block_record_is_not_assessed(mitdb_dir):
     assert not st.assessed and st.fiducials.qrs_ms > 120
     assert "dominant QRS" in st.note and "bundle branch block" in st.note
     assert st_rows(st) == [] and st.to_dict()["episodes"] == []
+
+
+def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir, excerpt_100):
+    # record 107 is paced throughout; the classifier takes its paced beats for the patient's normal ones (N), as
+    # here, where every beat is labelled N
+    record, samples, _ = read_beats(mitdb_dir / "107")
+    classes = np.full(len(samples), "N")
+    notes = summarize_labelled_record(record, [], samples, classes, [], RegionSettings()).notes
+    hint = [n for n in notes if n.startswith("the dominant beats are wide")]
+    assert len(hint) == 1 and "if the patient has a pacemaker, state it" in hint[0]
+    assert any("paced rhythm" in n for n in notes)  # the ST note names pacing among the causes of a wide QRS
+    stated = dataclasses.replace(record, pacemaker="stated by the user")
+    notes = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings()).notes
+    assert not any(n.startswith("the dominant beats are wide") for n in notes)
+    assert notes[0].startswith("pacemaker (stated by the user)")
+    narrow, narrow_samples, narrow_classes = excerpt_100
+    notes = summarize_labelled_record(narrow, [], narrow_samples, narrow_classes, [], RegionSettings()).notes
+    assert not any(n.startswith("the dominant beats are wide") for n in notes)
 
 
 def test_st_shifts_with_pre_excitation_are_marked_as_qrs_changes(mitdb_dir):
