@@ -123,18 +123,23 @@ def meets_criterion(result: dict, baseline: dict) -> bool:
     return True
 
 
-def choose_setting(rows: dict) -> tuple[list[str], str | None, str]:
-    """Print each setting's nested figures (``rows``: ``"baseline"`` and the settings, each with ``reference`` and
-    ``end_to_end``); return the settings that meet the criterion, the adopted one (the highest end-to-end score among
-    them, None without one) and the setting with the highest end-to-end score."""
-    baseline = rows["baseline"]
-    adopted = [k for k, r in rows.items() if k != "baseline" and meets_criterion(r, baseline)]
+def print_rows(rows: dict) -> None:
+    """Print each row's nested figures, both ways (``rows``: name -> ``reference`` and ``end_to_end`` figures)."""
     print("setting | reference V Se/+P, S Se/+P, score | end to end V Se/+P, S Se/+P, score")
     for key, r in rows.items():
         a, e = r["reference"], r["end_to_end"]
         print(f"{key} | {100 * a['V_se']:.1f}/{100 * a['V_ppv']:.1f}, {100 * a['S_se']:.1f}/{100 * a['S_ppv']:.1f}, "
               f"{a['score']:.3f} | {100 * e['V_se']:.1f}/{100 * e['V_ppv']:.1f}, {100 * e['S_se']:.1f}/"
               f"{100 * e['S_ppv']:.1f}, {e['score']:.3f}")
+
+
+def choose_setting(rows: dict) -> tuple[list[str], str | None, str]:
+    """Print each setting's nested figures (``rows``: ``"baseline"`` and the settings, each with ``reference`` and
+    ``end_to_end``); return the settings that meet the criterion, the adopted one (the highest end-to-end score among
+    them, None without one) and the setting with the highest end-to-end score."""
+    baseline = rows["baseline"]
+    adopted = [k for k, r in rows.items() if k != "baseline" and meets_criterion(r, baseline)]
+    print_rows(rows)
     best = max(adopted, key=lambda k: rows[k]["end_to_end"]["score"]) if adopted else None
     print(f"criterion met by: {adopted or 'none'}; adopted: {best}")
     strongest = max((k for k in rows if k != "baseline"), key=lambda k: rows[k]["end_to_end"]["score"])

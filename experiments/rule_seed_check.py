@@ -1,0 +1,67 @@
+"""Do the product's decision rules still help with networks trained from another seed? DS1 nested, both ways.
+
+The atrial-origin rule (row G), the sinus-conduction rule (row K) and the supraventricular run rule (row P) were each
+chosen on the nested probabilities of networks trained from seed 0. Row AA showed how far one seed's networks can
+mislead (+0.038 at seed 0, -0.032 at seed 1), so each rule is taken out in turn and the product scored without it,
+on seed 0's and on seed 1's nested probabilities (both cached in ``.cache/oof/`` by ``experiments/nested_oof.py``
+and ``experiments/seed_ensemble_study.py``; nothing is trained when they are). A rule that helps at both seeds was
+not chosen on one seed's noise. Nothing is chosen here; DS2 is not read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/rule_seed_check.py
+(results: experiments/results/rule_seed_check.json)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from experiments.family_vote_study import print_rows
+from experiments.nested_oof import nested_oof
+from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.seed_ensemble_study import SECOND_SEED, score_probabilities
+from models.atrial_rule import AtrialRule
+
+NEVER_ATRIAL = AtrialRule(corr_max=-2.0)
+"""An atrial rule that never fires (a P-wave correlation is never below -1)."""
+
+WITHOUT = {"without the atrial rule (G)": {"atrial_rule": NEVER_ATRIAL},
+           "without the conduction rule (K)": {"conduction_rule": None},
+           "without the run rule (P)": {"supraventricular_run_rule": None}}
+"""Each variant: the product's configuration with one rule taken out."""
+
+
+def check_seed(config, data) -> dict:
+    """The product and each variant scored on the nested probabilities of ``config``'s seed."""
+    probabilities, detected = nested_oof(config, data, end_to_end=True)
+    rows = {"product": score_probabilities(probabilities, detected, data, config)}
+    for name, change in WITHOUT.items():
+        rows[name] = score_probabilities(probabilities, detected, data, dataclasses.replace(config, **change))
+    return rows
+
+
+def rule_gains(rows: dict) -> dict:
+    """What each rule adds to the score (product minus the variant without it), both ways."""
+    return {name.removeprefix("without the "): {way: rows["product"][way]["score"] - rows[name][way]["score"]
+                                                for way in ("reference", "end_to_end")} for name in WITHOUT}
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    results = {}
+    for seed in (config.seed, SECOND_SEED):
+        rows = check_seed(dataclasses.replace(config, seed=seed), data)
+        print(f"seed {seed}:")
+        print_rows(rows)
+        results[f"seed {seed}"] = {"settings": rows, "rule_gains": rule_gains(rows)}
+    print("score the rule adds (reference / end to end):")
+    for rule in rule_gains(results[f"seed {config.seed}"]["settings"]):
+        gains = [results[key]["rule_gains"][rule] for key in results]
+        print(f"  {rule}: " + "; ".join(f"{key} {g['reference']:+.3f} / {g['end_to_end']:+.3f}"
+                                        for key, g in zip(results, gains)))
+    write_results(results_path("rule_seed_check", config_path), results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
