@@ -1,0 +1,108 @@
+"""How much the bundled configuration's DS2 figures move with the training seed: a spread for the model card.
+
+The bundled model is one training of ``configs/bundled.toml`` (seed 0, on an earlier machine; trainings are not
+bit-reproducible across machines). Row AA of EXPERIMENTS.md showed DS1 nested scores moving by up to 0.04 from one
+seed to another, so the card's DS2 figures are one draw. Here the same configuration is trained afresh from each
+seed with the product's own commands (``ecg train --config FILE --save-to DIR`` into a throw-away MLflow folder, then
+``ecg evaluate --model DIR/model.keras --split ds2 --out DIR``) and the gross DS2 figures of each are collected, both
+ways, beside the bundled model's.
+
+This reads DS2, so **nothing may be chosen from it**: not the seed, not the configuration. The bundled model stays
+what it is whatever these figures say (decided before the first run, session 18); they only say how far one training
+is from another.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/seed_spread.py [--seeds 0 1 2] [--work DIR]
+(about 6 minutes a seed on the Intel 2-core machine; results: experiments/results/seed_spread.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+from experiments.s_rule_study import BUNDLED_CONFIG, REPO_ROOT, write_results
+
+FIGURES = ("accuracy", "N_se", "S_se", "S_ppv", "V_se", "V_ppv", "F_se")
+"""Gross figures kept per mode (``classification_report.json``)."""
+MODES = ("reference", "end_to_end")
+BUNDLED_REPORT = REPO_ROOT / "models" / "bundled" / "ds2_report" / "classification_report.json"
+
+
+def write_seed_config(seed: int, folder: Path) -> Path:
+    """The bundled configuration with ``seed``, as a TOML file in ``folder`` (the keys ``ecg train`` reads)."""
+    text = BUNDLED_CONFIG.read_text()
+    values = tomllib.loads(text)
+    if "seed" not in values:
+        raise ValueError(f"{BUNDLED_CONFIG} has no seed key to change.")
+    lines = [f"seed = {seed}" if line.strip().startswith("seed =") else line for line in text.splitlines()]
+    path = folder / f"bundled_seed{seed}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    if tomllib.loads(path.read_text()) != values | {"seed": seed}:
+        raise ValueError("Changing the seed changed other keys of the configuration.")
+    return path
+
+
+def run_ecg(*args: str) -> None:
+    """Run an ``ecg`` command of this checkout in a fresh process; fail loudly."""
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"ecg {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+
+
+def read_gross(report_path: Path) -> dict:
+    """The gross figures of both modes, in %, from a ``classification_report.json``."""
+    report = json.loads(report_path.read_text())
+    return {mode: {key: round(100 * report["modes"][mode]["gross"][key], 1) for key in FIGURES} for mode in MODES}
+
+
+def train_and_test(seed: int, work: Path) -> dict:
+    """Train the bundled configuration from ``seed`` and return its gross DS2 figures."""
+    folder = work / f"seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = write_seed_config(seed, folder)
+    run_ecg("train", "--config", str(config), "--mlruns", str(folder / "mlruns"), "--run-name", f"seed-spread-{seed}",
+            "--save-to", str(folder / "model"))
+    run_ecg("evaluate", "--model", str(folder / "model" / "model.keras"), "--split", "ds2", "--out",
+            str(folder / "ds2"), "--mlruns", str(folder / "mlruns"))
+    return read_gross(folder / "ds2" / "classification_report.json")
+
+
+def summarise_spread(rows: dict) -> dict:
+    """Per mode and figure, the lowest and highest value over the fresh trainings."""
+    fresh = [r for name, r in rows.items() if name != "bundled"]
+    return {mode: {key: [min(r[mode][key] for r in fresh), max(r[mode][key] for r in fresh)] for key in FIGURES}
+            for mode in MODES}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--work", type=Path, default=None, help="Folder for the trainings (default: a temporary one).")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="seed_spread_") as scratch:
+        work = args.work or Path(scratch)
+        rows = {"bundled": read_gross(BUNDLED_REPORT)}
+        for seed in args.seeds:
+            rows[f"seed {seed}"] = train_and_test(seed, work)
+            print(f"seed {seed}: " + json.dumps(rows[f"seed {seed}"]), flush=True)
+    spread = summarise_spread(rows)
+    print("figures (%) | " + " | ".join(f"{name}" for name in rows))
+    for mode in MODES:
+        for key in FIGURES:
+            print(f"{mode} {key} | " + " | ".join(f"{r[mode][key]:.1f}" for r in rows.values()))
+    write_results(REPO_ROOT / "experiments" / "results" / "seed_spread.json",
+                  {"configuration": BUNDLED_CONFIG.name, "seeds": args.seeds, "gross_ds2": rows,
+                   "fresh_range": spread})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
