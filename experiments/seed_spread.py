@@ -12,7 +12,8 @@ what it is whatever these figures say (decided before the first run, session 18)
 is from another.
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/seed_spread.py [--seeds 0 1 2] [--work DIR]
-(about 6 minutes a seed on the Intel 2-core machine; results: experiments/results/seed_spread.json)
+(about 6 minutes a seed on the Intel 2-core machine; results: experiments/results/seed_spread.json, which
+``ecg bundle-model`` puts on the model card while the configuration is the card's)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import tomllib
 from pathlib import Path
 
 from experiments.s_rule_study import BUNDLED_CONFIG, REPO_ROOT, write_results
+from models.model_card import SEED_SPREAD, training_without_seed
+from models.train import TrainingConfig
 
 FIGURES = ("accuracy", "N_se", "S_se", "S_ppv", "V_se", "V_ppv", "F_se")
 """Gross figures kept per mode (``classification_report.json``)."""
@@ -98,9 +101,9 @@ def main(argv=None) -> int:
     for mode in MODES:
         for key in FIGURES:
             print(f"{mode} {key} | " + " | ".join(f"{r[mode][key]:.1f}" for r in rows.values()))
-    write_results(REPO_ROOT / "experiments" / "results" / "seed_spread.json",
-                  {"configuration": BUNDLED_CONFIG.name, "seeds": args.seeds, "gross_ds2": rows,
-                   "fresh_range": spread})
+    training = TrainingConfig.from_dict(tomllib.loads(BUNDLED_CONFIG.read_text())).to_dict()
+    write_results(SEED_SPREAD, {"configuration": BUNDLED_CONFIG.name, "seeds": args.seeds, "gross_ds2": rows,
+                                "fresh_range": spread, "training": training_without_seed(training)})
     return 0
 
 

@@ -122,6 +122,41 @@ def describe_members(settings: dict) -> str:
             f"less to run, and the number was chosen by DS1 nested cross-validation, EXPERIMENTS.md row O)")
 
 
+SEED_SPREAD = Path(__file__).resolve().parents[1] / "experiments" / "results" / "seed_spread.json"
+"""DS2 figures of the bundled configuration trained afresh from several seeds (``experiments/seed_spread.py``)."""
+
+
+def training_without_seed(training: dict) -> dict:
+    """A training configuration's dict without its seed, as JSON stores it (tuples as lists): what two trainings of
+    one configuration share."""
+    return json.loads(json.dumps({key: value for key, value in training.items() if key != "seed"}))
+
+
+def describe_seed_spread(settings: dict, path: Path = SEED_SPREAD) -> str:
+    """The card's paragraph on how far the DS2 figures move with the training seed, from ``path`` when it measured
+    this model's configuration (empty otherwise: a card never quotes another configuration's spread)."""
+    if not path.is_file():
+        return ""
+    spread = json.loads(path.read_text())
+    if spread.get("training") != training_without_seed(settings["training"]):
+        return ""
+    fresh = spread["fresh_range"]
+    seeds = ", ".join(str(seed) for seed in spread["seeds"])
+
+    def span(mode: str, key: str) -> str:
+        low, high = fresh[mode][key]
+        return f"{low:.1f}-{high:.1f}"
+
+    return f"""
+Seed spread: the same configuration trained afresh from seeds {seeds} (`experiments/seed_spread.py`, the product's
+`ecg train` and `ecg evaluate`; DS2 read for this statement only, nothing chosen from it) gives, at the reference
+positions, S Se {span("reference", "S_se")}, S +P {span("reference", "S_ppv")}, V Se {span("reference", "V_se")},
+V +P {span("reference", "V_ppv")}, accuracy {span("reference", "accuracy")}; end to end V +P
+{span("end_to_end", "V_ppv")} and S Se {span("end_to_end", "S_se")} (%). These networks are one such training: a
+figure of the table above that is within this spread of a target is met or missed by the draw of the seed.
+"""
+
+
 def write_model_card(directory: str | Path, settings: dict, command: str, rules_only: bool = False) -> Path:
     """Write ``MODEL_CARD.md`` beside the model from its settings (which hold ``ds2_evaluation``).
 
@@ -171,7 +206,7 @@ Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 
 Calibration: expected calibration error (top label, 15 bins, DS2 reference positions)
 {100 * ds2['ece_top_label']:.2f} %.
-
+{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
 {describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce

@@ -11,6 +11,7 @@ import pytest
 from models import registry
 from models.bundled import BUNDLED_MODEL, load_default_model
 from models.atrial_rule import DecisionRules
+from models.model_card import describe_seed_spread, training_without_seed
 from models.evaluate import evaluate_records, replace_nan, report_to_dict
 from models.predict import classify_record
 from models.prepare import InputSettings
@@ -117,6 +118,22 @@ def test_model_card_matches_the_settings_file():
         assert f"{s_se:.1f}" in card
     assert "not a medical device" in card.lower()
     assert BUNDLED_MODEL.stat().st_size < 5_000_000
+    assert describe_seed_spread(settings).strip() in card  # the seed spread of its configuration, when measured
+
+
+def test_the_seed_spread_is_quoted_only_for_the_configuration_it_measured(tmp_path):
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
+    ranges = {key: [50.0, 60.0] for key in ("accuracy", "N_se", "S_se", "S_ppv", "V_se", "V_ppv", "F_se")}
+    spread = {"seeds": [0, 1, 2], "fresh_range": {"reference": ranges, "end_to_end": ranges},
+              "training": training_without_seed(settings["training"] | {"seed": 7})}
+    path = tmp_path / "seed_spread.json"
+    path.write_text(json.dumps(spread))
+    text = describe_seed_spread(settings, path)
+    assert "seeds 0, 1, 2" in text and "S Se 50.0-60.0" in text
+    other = spread | {"training": spread["training"] | {"epochs": 99}}
+    path.write_text(json.dumps(other))
+    assert describe_seed_spread(settings, path) == ""
+    assert describe_seed_spread(settings, tmp_path / "absent.json") == ""
 
 
 def test_model_labels_drive_region_finding_end_to_end(excerpts_dir):
