@@ -44,6 +44,7 @@ def write_seed_config(seed: int, folder: Path) -> Path:
     if "seed" not in values:
         raise ValueError(f"{BUNDLED_CONFIG} has no seed key to change.")
     lines = [f"seed = {seed}" if line.strip().startswith("seed =") else line for line in text.splitlines()]
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bundled_seed{seed}.toml"
     path.write_text("\n".join(lines) + "\n")
     if tomllib.loads(path.read_text()) != values | {"seed": seed}:
@@ -67,9 +68,15 @@ def read_gross(report_path: Path) -> dict:
 
 
 def train_and_test(seed: int, work: Path) -> dict:
-    """Train the bundled configuration from ``seed`` and return its gross DS2 figures."""
+    """Train the bundled configuration from ``seed`` and return its gross DS2 figures. A seed already trained and
+    tested in ``work`` (same configuration) is read back, not trained again, so an interrupted run resumes."""
     folder = work / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
+    report = folder / "ds2" / "classification_report.json"
+    saved = folder / f"bundled_seed{seed}.toml"
+    config = write_seed_config(seed, folder / "current") if saved.exists() else None
+    if report.exists() and config is not None and config.read_text() == saved.read_text():
+        return read_gross(report)
     config = write_seed_config(seed, folder)
     run_ecg("train", "--config", str(config), "--mlruns", str(folder / "mlruns"), "--run-name", f"seed-spread-{seed}",
             "--save-to", str(folder / "model"))
@@ -88,7 +95,8 @@ def summarise_spread(rows: dict) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--work", type=Path, default=None, help="Folder for the trainings (default: a temporary one).")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Folder for the trainings (default: a temporary one); seeds already done there are read.")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="seed_spread_") as scratch:
         work = args.work or Path(scratch)

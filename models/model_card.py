@@ -150,10 +150,11 @@ def describe_seed_spread(settings: dict, path: Path = SEED_SPREAD) -> str:
     return f"""
 Seed spread: the same configuration trained afresh from seeds {seeds} (`experiments/seed_spread.py`, the product's
 `ecg train` and `ecg evaluate`; DS2 read for this statement only, nothing chosen from it) gives, at the reference
-positions, S Se {span("reference", "S_se")}, S +P {span("reference", "S_ppv")}, V Se {span("reference", "V_se")},
-V +P {span("reference", "V_ppv")}, accuracy {span("reference", "accuracy")}; end to end V +P
-{span("end_to_end", "V_ppv")} and S Se {span("end_to_end", "S_se")} (%). These networks are one such training: a
-figure of the table above that is within this spread of a target is met or missed by the draw of the seed.
+positions, S Se {span("reference", "S_se")}, S +P {span("reference", "S_ppv")}, V Se {span("reference", "V_se")}, \
+V +P {span("reference", "V_ppv")}, accuracy {span("reference", "accuracy")}; end to end
+V +P {span("end_to_end", "V_ppv")} and S Se {span("end_to_end", "S_se")} (%). These networks are one such \
+training: a figure of the table above that is
+within this spread of a target is met or missed by the draw of the seed.
 """
 
 
