@@ -37,19 +37,17 @@ MODES = ("reference", "end_to_end")
 BUNDLED_REPORT = REPO_ROOT / "models" / "bundled" / "ds2_report" / "classification_report.json"
 
 
-def write_seed_config(seed: int, folder: Path) -> Path:
-    """The bundled configuration with ``seed``, as a TOML file in ``folder`` (the keys ``ecg train`` reads)."""
+def seed_config_text(seed: int) -> str:
+    """The bundled configuration with ``seed``, as TOML text (the keys ``ecg train`` reads)."""
     text = BUNDLED_CONFIG.read_text()
     values = tomllib.loads(text)
     if "seed" not in values:
         raise ValueError(f"{BUNDLED_CONFIG} has no seed key to change.")
-    lines = [f"seed = {seed}" if line.strip().startswith("seed =") else line for line in text.splitlines()]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"bundled_seed{seed}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    if tomllib.loads(path.read_text()) != values | {"seed": seed}:
+    changed = "\n".join(f"seed = {seed}" if line.strip().startswith("seed =") else line
+                        for line in text.splitlines()) + "\n"
+    if tomllib.loads(changed) != values | {"seed": seed}:
         raise ValueError("Changing the seed changed other keys of the configuration.")
-    return path
+    return changed
 
 
 def run_ecg(*args: str) -> None:
@@ -71,18 +69,17 @@ def train_and_test(seed: int, work: Path) -> dict:
     """Train the bundled configuration from ``seed`` and return its gross DS2 figures. A seed already trained and
     tested in ``work`` (same configuration) is read back, not trained again, so an interrupted run resumes."""
     folder = work / f"seed{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    report = folder / "ds2" / "classification_report.json"
-    saved = folder / f"bundled_seed{seed}.toml"
-    config = write_seed_config(seed, folder / "current") if saved.exists() else None
-    if report.exists() and config is not None and config.read_text() == saved.read_text():
+    config, report = folder / f"bundled_seed{seed}.toml", folder / "ds2" / "classification_report.json"
+    text = seed_config_text(seed)
+    if report.exists() and config.exists() and config.read_text() == text:
         return read_gross(report)
-    config = write_seed_config(seed, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
     run_ecg("train", "--config", str(config), "--mlruns", str(folder / "mlruns"), "--run-name", f"seed-spread-{seed}",
             "--save-to", str(folder / "model"))
     run_ecg("evaluate", "--model", str(folder / "model" / "model.keras"), "--split", "ds2", "--out",
             str(folder / "ds2"), "--mlruns", str(folder / "mlruns"))
-    return read_gross(folder / "ds2" / "classification_report.json")
+    return read_gross(report)
 
 
 def summarise_spread(rows: dict) -> dict:
