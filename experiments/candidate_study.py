@@ -31,19 +31,30 @@ from experiments.seed_ensemble_study import score_probabilities
 from models.train import TrainingConfig
 
 
-def run_candidate_study(candidate_path: Path, results_name: str, argv=None) -> bool:
-    """Score the candidate against the product, print the table, write ``experiments/results/RESULTS_NAME.json``;
-    return whether the candidate meets the criterion."""
+def load_candidate(candidate_path: Path, argv=None) -> tuple[TrainingConfig, TrainingConfig, object]:
+    """The baseline configuration (``--config`` in ``argv``), the candidate's and DS1's labelled inputs; the candidate
+    must prepare its inputs as the baseline does."""
     config, data, _ = load_study_inputs(__doc__.splitlines()[0], argv)
     candidate = TrainingConfig.from_dict(tomllib.loads(candidate_path.read_text()))
     if candidate.inputs != config.inputs:
         raise ValueError("The candidate must prepare its inputs as the baseline does (only the networks differ).")
+    return config, candidate, data
+
+
+def describe_training(candidate: TrainingConfig) -> dict:
+    """The candidate's training configuration for the results file (its input settings are the baseline's)."""
+    return {k: v for k, v in candidate.to_dict().items() if k != "inputs"}
+
+
+def run_candidate_study(candidate_path: Path, results_name: str, argv=None) -> bool:
+    """Score the candidate against the product, print the table, write ``experiments/results/RESULTS_NAME.json``;
+    return whether the candidate meets the criterion."""
+    config, candidate, data = load_candidate(candidate_path, argv)
     rows = {"baseline": score_probabilities(*nested_oof(config, data, end_to_end=True), data, config),
             "candidate": score_probabilities(*nested_oof(candidate, data, end_to_end=True), data, candidate)}
     adopted, _, _ = choose_setting(rows)
     write_results(REPO_ROOT / "experiments" / "results" / f"{results_name}.json",
-                  {"candidate": candidate_path.name, "training": {k: v for k, v in candidate.to_dict().items()
-                                                                   if k not in ("inputs",)},
+                  {"candidate": candidate_path.name, "training": describe_training(candidate),
                    "criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS},
                    "settings": rows, "meets_criterion": bool(adopted)})
     return bool(adopted)
@@ -53,10 +64,7 @@ def run_seeded_study(candidate_path: Path, n_seeds: int, results_name: str, argv
     """The candidate against the product from ``n_seeds`` seeds each (module docstring): print every seed's rows and
     the averages, write ``experiments/results/RESULTS_NAME.json``; return whether the candidate meets the criterion
     on the averages and leads at every seed."""
-    config, data, _ = load_study_inputs(__doc__.splitlines()[0], argv)
-    candidate = TrainingConfig.from_dict(tomllib.loads(candidate_path.read_text()))
-    if candidate.inputs != config.inputs:
-        raise ValueError("The candidate must prepare its inputs as the baseline does (only the networks differ).")
+    config, candidate, data = load_candidate(candidate_path, argv)
     rows, pairs = {}, []
     for k in range(n_seeds):
         pair = []
@@ -77,7 +85,7 @@ def run_seeded_study(candidate_path: Path, n_seeds: int, results_name: str, argv
           f"{'met' if adopted else 'not met'}")
     write_results(REPO_ROOT / "experiments" / "results" / f"{results_name}.json",
                   {"candidate": candidate_path.name, "seeds": n_seeds,
-                   "training": {k: v for k, v in candidate.to_dict().items() if k not in ("inputs",)},
+                   "training": describe_training(candidate),
                    "criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS,
                                  "ahead_at_every_seed": True},
                    "settings": rows, "mean": mean, "ahead_at_every_seed": leads, "meets_criterion": adopted})
