@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         print_rows(rows)
         results[f"seed {seed}"] = {"settings": rows, "rule_gains": rule_gains(rows)}
     print("score the rule adds (reference / end to end):")
-    for rule in rule_gains(results[f"seed {config.seed}"]["settings"]):
+    for rule in next(iter(results.values()))["rule_gains"]:
         gains = [results[key]["rule_gains"][rule] for key in results]
         print(f"  {rule}: " + "; ".join(f"{key} {g['reference']:+.3f} / {g['end_to_end']:+.3f}"
                                         for key, g in zip(results, gains)))
