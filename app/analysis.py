@@ -22,6 +22,7 @@ import pandas as pd
 
 from app.conclusion import check_conclusion
 from app.reader_strips import READER_STRIP_S, ReaderStrip, check_reader_strips
+from models.af_rule import apply_af_rule
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
@@ -34,8 +35,8 @@ from pipeline.quality import ARTEFACT_KIND, find_quality_spans, spare_beat_train
 from pipeline.records import keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
-from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, st_exclusions,
-                                  summarize_labelled_record)
+from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, measure_rhythm_evidence,
+                                  st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -132,13 +133,16 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
+    decisions = DecisionRules.from_settings(model.settings)
     predictions = replace(classify_record(model.model, input_settings, record, detection.samples,
-                                          decisions=DecisionRules.from_settings(model.settings)),
-                          reason=detection.reason)
+                                          decisions=decisions), reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
+    evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings)
+    if decisions.af_rule:  # the model's last rule needs the record's AF episodes: S calls inside them become N
+        predictions = apply_af_rule(record, predictions, list(spans), settings, evidence)
     regions = flag_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
-                                  beat_confidence(predictions))
+                                  beat_confidence(predictions), evidence=evidence)
     timings["regions"] = time.perf_counter() - started
     started = time.perf_counter()
     summary = summarize_labelled_record(record, regions, predictions.samples, predictions.classes, list(spans),
@@ -304,6 +308,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,
+        "af_rule": predictions.in_af_mask,
     }
     columns.update({f"p_{c}": np.round(probabilities[:, k], 4) for k, c in enumerate(AAMI_CLASSES)})
     columns["rr_before_s"] = np.round(np.concatenate([[np.nan], rr]), 4) if n else np.empty(0)

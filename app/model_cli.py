@@ -127,7 +127,7 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
               help="Where to write the model (default: models/bundled).")
 @click.option("--rules-only", is_flag=True,
               help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
-                   "supraventricular_run_rule, v_min_probability) and ensemble size (ensemble_members), test once "
+                   "supraventricular_run_rule, af_rule, v_min_probability) and ensemble size (ensemble_members), test once "
                    "on DS2 and rewrite the card. No training.")
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
                          out_dir: Path | None, rules_only: bool) -> None:

@@ -13,7 +13,7 @@ import click
 
 from app import config
 from app.options import event_options, select_records
-from pipeline.quality import QUALITY_KINDS
+from pipeline.quality import QUALITY_KINDS, find_quality_spans, spare_beat_trains
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
 
@@ -63,7 +63,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory, names = select_records(record_list, split, data_dir)
-    labeler = build_model_labeler(model_uri) if labels.lower() == "model" else None
+    labeler = build_model_labeler(model_uri, settings) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
     if per_record:
@@ -75,20 +75,26 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         sys.exit(1)
 
 
-def build_model_labeler(model_uri: str | None):
-    """A beat labeller that detects and classifies with a trained model (champion or bundled by default)."""
+def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings()):
+    """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
+    with ``settings`` and the record's quality spans, as ``ecg score`` applies it)."""
     from models import registry
+    from models.af_rule import apply_af_rule
     from models.atrial_rule import DecisionRules
     from models.bundled import load_default_model
     from models.predict import classify_record
     from models.prepare import InputSettings
 
     loaded = load_default_model() if model_uri is None else registry.load_model(model_uri)
-    settings = InputSettings.from_dict(loaded.settings["inputs"])
+    input_settings = InputSettings.from_dict(loaded.settings["inputs"])
     decisions = DecisionRules.from_settings(loaded.settings)
 
     def label_with_model(record):
-        predictions = classify_record(loaded.model, settings, record, decisions=decisions)
+        predictions = classify_record(loaded.model, input_settings, record, decisions=decisions)
+        if decisions.af_rule:
+            spans = spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
+                                      predictions.samples, record.fs_hz)
+            predictions = apply_af_rule(record, predictions, spans, settings)
         return predictions.samples, predictions.classes
 
     return label_with_model

@@ -27,74 +27,40 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import sys
 
 import numpy as np
 
-from app.config import require_data_dir
 from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN
-from experiments.nested_oof import nested_oof, read_reference, summarise
+from experiments.nested_oof import nested_oof, score_end_to_end, summarise
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from models.evaluate import reference_classes
-from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
-from pipeline.records import read_record
-from pipeline.region_eval import flag_record_regions
-from pipeline.regions import RegionSettings
-from pipeline.scoring import ClassificationCounts, compare_beats, compare_classes, count_classes
+from pipeline.scoring import count_classes
 
-N, S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
+S = AAMI_CLASSES.index("S")
 KEYS = ("V_se", "V_ppv", "S_se", "S_ppv", "score")
 
 
-@functools.lru_cache(maxsize=None)
-def read_signal(name: str):
-    """A DS1 record (signal and annotations), its quality spans and its detected beats, read once per process."""
-    record = read_record(require_data_dir(None) / name)
-    return record, find_quality_spans(record.signal_mv, record.fs_hz, QualitySettings()), \
-        detect_record_peaks(record).samples
-
-
-def relabel_in_af(name: str, samples: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """``classes`` (indices) with every S beat inside one of the record's AF regions made N."""
-    record, spans, detected = read_signal(name)
-    symbols = np.asarray(AAMI_CLASSES)[classes]
-    spared = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, QualitySettings())
-    regions = flag_record_regions(record, samples, symbols, spared, RegionSettings(), detected_samples=detected)
-    inside = np.zeros(len(samples), dtype=bool)
-    for region in regions:
-        if region.kind == "atrial_fibrillation":
-            inside |= (samples >= region.start) & (samples <= region.stop)
-    return np.where(inside & (classes == S), N, classes)
-
-
 def score_seed(config, data) -> dict:
-    """The product and the candidate on one seed's nested probabilities, both ways, with the beats changed."""
+    """The product without and with the rule on one seed's nested probabilities, both ways, and the beats changed."""
     probabilities, detected = nested_oof(config, data, end_to_end=True)
-    rules, names = configured_rules(config), data.inputs.feature_names
-    product = classify_with_config(probabilities, data, config)
-    candidate = product.copy()
-    for name in np.unique(data.record_names):
-        rows = data.record_names == name
-        candidate[rows] = relabel_in_af(str(name), data.samples[rows], product[rows])
-    totals = {"product": ClassificationCounts.empty(), "candidate": ClassificationCounts.empty()}
-    for name, parts in detected.items():
-        annotations, fs_hz, n_samples = read_reference(name)
-        match = compare_beats(annotations, parts["samples"], fs_hz, n_samples, start_s=0.0)
-        classes = rules.decide(parts["probabilities"], parts["features"], names).classes
-        for key, labels in (("product", classes), ("candidate", relabel_in_af(name, parts["samples"], classes))):
-            totals[key] = totals[key] + compare_classes(match, reference_classes(annotations), labels)
+    without = dataclasses.replace(config, af_rule=False)
+    product = classify_with_config(probabilities, data, without)
+    candidate = classify_with_config(probabilities, data, dataclasses.replace(config, af_rule=True))
+    rules, names = configured_rules(without), data.inputs.feature_names
+
+    def decide(p, f):
+        return rules.decide(p, f, names).classes
+
     changed = {str(n): {"S_to_N": int(((product != candidate) & (data.record_names == n)).sum()),
                         "of_them_reference_S": int(((product != candidate) & (data.record_names == n)
                                                     & (data.labels == S)).sum())}
                for n in np.unique(data.record_names) if ((product != candidate) & (data.record_names == n)).any()}
     return {"product": {"reference": summarise(count_classes(data.labels, product)),
-                        "end_to_end": summarise(totals["product"])},
+                        "end_to_end": score_end_to_end(detected, decide)},
             "candidate": {"reference": summarise(count_classes(data.labels, candidate)),
-                          "end_to_end": summarise(totals["candidate"])},
+                          "end_to_end": score_end_to_end(detected, decide, af_rule=True)},
             "changed_at_reference_positions": changed}
 
 

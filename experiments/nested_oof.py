@@ -28,14 +28,18 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from models.af_rule import apply_af_rule
 from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
+from models.predict import BeatPredictions
 from models.prepare import prepare_beats
 from models.train import TrainingConfig, train_ensemble
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
+from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
+from pipeline.regions import RegionSettings
 from pipeline.scoring import ClassificationCounts, compare_beats, compare_classes, count_classes
 
 V, S = 2, 1
@@ -101,15 +105,36 @@ def read_detected(path) -> dict[str, dict[str, np.ndarray]]:
     return detected
 
 
-def score_end_to_end(detected: dict, decide) -> dict:
-    """EC57 end-to-end scores over the records of ``detected``; ``decide(probabilities, features)`` gives classes."""
+def score_end_to_end(detected: dict, decide, af_rule: bool = False) -> dict:
+    """EC57 end-to-end scores over the records of ``detected``; ``decide(probabilities, features)`` gives classes,
+    then the record-level atrial-fibrillation rule when ``af_rule`` (:func:`apply_record_af_rule`)."""
     total = ClassificationCounts.empty()
     for name, parts in detected.items():
         annotations, fs_hz, n_samples = read_reference(name)
         match = compare_beats(annotations, parts["samples"], fs_hz, n_samples, start_s=0.0)
-        total = total + compare_classes(match, reference_classes(annotations),
-                                        decide(parts["probabilities"], parts["features"]))
+        classes = decide(parts["probabilities"], parts["features"])
+        if af_rule:
+            classes = apply_record_af_rule(name, parts["samples"], classes)
+        total = total + compare_classes(match, reference_classes(annotations), classes)
     return summarise(total)
+
+
+@functools.lru_cache(maxsize=None)
+def read_rhythm_inputs(name: str) -> tuple:
+    """A DS1 record as read, its quality spans and its detected beats (the signal-level inputs of the
+    atrial-fibrillation rule), read once per process."""
+    record = read_record(require_data_dir(None) / name)
+    return record, find_quality_spans(record.signal_mv, record.fs_hz), detect_record_peaks(record).samples
+
+
+def apply_record_af_rule(name: str, samples: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Class indices of one DS1 record's beats after :func:`models.af_rule.apply_af_rule`, as ``ecg score`` applies
+    it: quality spans spared over these beats, default event settings, the detector's beats for the flutter check."""
+    record, spans, detected = read_rhythm_inputs(name)
+    spared = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz)
+    predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), np.zeros((len(samples), len(AAMI_CLASSES))),
+                                  decided=np.asarray(classes))
+    return apply_af_rule(record, predictions, spared, RegionSettings(), detected_samples=detected).class_indices
 
 
 def labels_by_record(data, classes: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.nested_oof import labels_by_record, nested_oof
+from experiments.nested_oof import apply_record_af_rule, labels_by_record, nested_oof
 from experiments.s_rule_study import load_study_inputs
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from pipeline.labels import AAMI_CLASSES
@@ -34,9 +34,15 @@ def nested_labelers(config, data) -> dict:
     oof, detected = nested_oof(config, data, end_to_end=True)
     nested = labels_by_record(data, classify_with_config(oof, data, config))
     symbols, rules, names = np.asarray(AAMI_CLASSES), configured_rules(config), data.inputs.feature_names
-    end_to_end = {n: (p["samples"], symbols[rules.decide(p["probabilities"], p["features"], names).classes])
+    end_to_end = {n: (p["samples"], symbols[decide_end_to_end(n, p, rules, names, config.af_rule)])
                   for n, p in detected.items()}
     return {"nested": lambda record: nested[record.name], "end to end": lambda record: end_to_end[record.name]}
+
+
+def decide_end_to_end(name: str, parts: dict, rules, names, af_rule: bool) -> np.ndarray:
+    """Class indices of a record's detected beats: the decision rules, then the atrial-fibrillation rule if on."""
+    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
+    return apply_record_af_rule(name, parts["samples"], classes) if af_rule else classes
 
 
 def main(argv=None) -> int:

@@ -32,7 +32,7 @@ import sys
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.nested_oof import labels_by_record, nested_oof, score_end_to_end, scores
+from experiments.nested_oof import apply_record_af_rule, labels_by_record, nested_oof, score_end_to_end, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.atrial_rule import AtrialRule, DecisionRules
 from models.run_rule import SupraventricularRunRule
@@ -62,9 +62,15 @@ def configured_rules(config: TrainingConfig) -> DecisionRules:
 
 
 def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig) -> np.ndarray:
-    """Final classes of every beat with the configuration's decision rules, record by record."""
+    """Final classes of every beat with the configuration's decision rules, record by record (the record-level
+    atrial-fibrillation rule last, when the configuration has it)."""
     rules, names = configured_rules(config), data.inputs.feature_names
-    return classify_by_record(probabilities, data, lambda p, f: rules.decide(p, f, names).classes)
+    classes = classify_by_record(probabilities, data, lambda p, f: rules.decide(p, f, names).classes)
+    if config.af_rule:
+        for name in dict.fromkeys(data.record_names):
+            rows = data.record_names == name
+            classes[rows] = apply_record_af_rule(str(name), data.samples[rows], classes[rows])
+    return classes
 
 
 def s_region_figures(data, classes: np.ndarray) -> dict:

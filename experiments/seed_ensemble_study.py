@@ -48,7 +48,7 @@ def score_probabilities(oof: np.ndarray, detected: dict, data, config) -> dict:
     """Nested DS1 figures of these probabilities with the configuration's rules, both ways."""
     rules, names = configured_rules(config), data.inputs.feature_names
     reference = summarise(count_classes(data.labels, classify_with_config(oof, data, config)))
-    end_to_end = score_end_to_end(detected, lambda p, f: rules.decide(p, f, names).classes)
+    end_to_end = score_end_to_end(detected, lambda p, f: rules.decide(p, f, names).classes, config.af_rule)
     return {"reference": reference, "end_to_end": end_to_end}
 
 

@@ -30,13 +30,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from models.af_rule import read_af_rule
 from models.conduction_rule import ConductionRule, find_conducted_beats
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
-DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule")
+DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 V_MIN_KEY = "v_min_probability"
 """Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
@@ -144,11 +145,15 @@ class DecisionRules:
     v_min_probability: float | None = None
     conduction_rule: ConductionRule | None = None
     run_rule: SupraventricularRunRule | None = None
+    af_rule: bool = False
+    """Whether the record-level atrial-fibrillation rule follows (:mod:`models.af_rule`); :meth:`decide` covers the
+    per-beat rules only, since that rule needs the record's signal."""
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
-                   ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings))
+                   ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
+                   read_af_rule(settings))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order)."""

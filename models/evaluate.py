@@ -32,13 +32,17 @@ from tqdm import tqdm
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
+from pipeline.quality import find_quality_spans, spare_beat_trains
 from pipeline.records import read_record, write_annotations
+from pipeline.regions import RegionSettings
 from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
                               require_reference_beats)
 from pipeline.types import Annotations, Record
+from models.af_rule import apply_af_rule
 from models.atrial_rule import DecisionRules
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
+from models.predict import BeatPredictions
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
 from models.train import summarize_counts
 
@@ -116,11 +120,17 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     clean = clean_record(record, settings)
     prepared, labels = prepare_reference_beats(record, settings, clean)
     probabilities, predicted = classify_prepared(model, prepared.inputs, decisions)
-    labelled = labels >= 0
-    counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
-    _, test_classes = classify_prepared(model, detected.inputs, decisions)
+    test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
+    if decisions is not None and decisions.af_rule:
+        spans = find_quality_spans(record.signal_mv, record.fs_hz)
+        predicted = apply_record_af_rule(record, prepared.beats.samples, probabilities, predicted, spans,
+                                         detection.samples)
+        test_classes = apply_record_af_rule(record, detection.samples, test_probabilities, test_classes, spans,
+                                            detection.samples)
+    labelled = labels >= 0
+    counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     ref_classes = reference_classes(record.annotations)
     for mode, start_s in (("end_to_end", 0.0), ("end_to_end_ec57", 300.0)):
         match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples, start_s=start_s)
@@ -129,6 +139,15 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
         write_predicted_annotations(out_dir, record, detection.samples, test_classes, annotator)
     confidence = probabilities[labelled].max(axis=1)
     return counts, confidence, np.argmax(probabilities, axis=1)[labelled] == labels[labelled]
+
+
+def apply_record_af_rule(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
+                         spans: list, detected_samples: np.ndarray) -> np.ndarray:
+    """``classes`` after the atrial-fibrillation rule (:mod:`models.af_rule`), with the default event settings and
+    the record's quality spans spared over trains of these beats, as ``ecg score`` finds them."""
+    spared = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz)
+    predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), probabilities, decided=classes)
+    return apply_af_rule(record, predictions, spared, RegionSettings(), detected_samples=detected_samples).class_indices
 
 
 def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,

@@ -87,6 +87,20 @@ def describe_run_rule(settings: dict) -> str:
             "24 reference N beats made S, none gained).\n")
 
 
+def describe_af_rule(settings: dict) -> str:
+    """A paragraph on the atrial-fibrillation rule ('' when the model does not apply it)."""
+    if not settings.get("af_rule"):
+        return ""
+    return ("\nAfter every other rule, the atrial-fibrillation rule (`models/af_rule.py`) relabels a beat called S as N "
+            "when it lies inside one of the record's atrial fibrillation or flutter episodes as the product reports "
+            "them (RR dispersion and P-wave consistency, `pipeline/regions.py`, default event settings): in AF no beat "
+            "is an atrial premature beat, and MIT-BIH and AAMI EC57 label those beats N. It has no threshold of its "
+            "own and needs the whole record, so it applies in `ecg score`, the dashboard, `ecg evaluate` and "
+            "`ecg evaluate-regions`, not in the registered MLflow model's per-batch classes. Adopted on DS1 nested "
+            "out-of-fold ensemble probabilities at two seeds, checked at a third (EXPERIMENTS.md row AC: S +P 36.7 -> "
+            "61.1 at seed 0, the false S calls of DS1's AF records 201 and 203). The DS2 rows include it.\n")
+
+
 def describe_reproduction(command: str, rules_only: bool) -> str:
     """How the card's model was made, for the card's "How to reproduce" section."""
     if not rules_only:
@@ -209,7 +223,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 {describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_v_threshold(settings)}
+{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 {describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -37,6 +37,9 @@ class BeatPredictions:
     decided : np.ndarray or None
         Final class indices from the model's decision rules (:class:`DecisionRules`); None: the
         network's top class.
+    in_af : np.ndarray or None
+        Boolean per beat: the rules said S and the atrial-fibrillation rule (:mod:`models.af_rule`) made the beat
+        N, inside an AF or flutter episode of the record. None when that rule was not applied.
     """
 
     samples: np.ndarray
@@ -46,6 +49,7 @@ class BeatPredictions:
     decided: np.ndarray | None = None
     conducted: np.ndarray | None = None
     in_run: np.ndarray | None = None
+    in_af: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -75,6 +79,11 @@ class BeatPredictions:
     def in_run_mask(self) -> np.ndarray:
         """Boolean per beat: N -> S by the supraventricular run rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.in_run is None else self.in_run
+
+    @property
+    def in_af_mask(self) -> np.ndarray:
+        """Boolean per beat: S -> N by the atrial-fibrillation rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.in_af is None else self.in_af
 
     def __len__(self) -> int:
         return len(self.samples)

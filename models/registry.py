@@ -166,7 +166,8 @@ with warnings.catch_warnings(record=True):
             self.decisions = DecisionRules.from_settings(self.settings)
 
         def predict(self, context, model_input, params=None):
-            """Class probabilities of each beat; with ``params={"output": "classes"}`` the delivered classes too."""
+            """Class probabilities of each beat; with ``params={"output": "classes"}`` the classes after the per-beat
+            decision rules too (not the record-level atrial-fibrillation rule, which needs the record's signal)."""
             if not isinstance(model_input, dict):
                 raise TypeError(f"Received model input of type {type(model_input).__name__}; expected a dict of "
                                 "arrays with keys 'waveform' and 'features'.")

@@ -62,6 +62,9 @@ class TrainingConfig:
     """V -> N for beats the sinus node conducted (:mod:`models.conduction_rule`); chosen on DS1 nested OOF."""
     supraventricular_run_rule: SupraventricularRunRule | None = None
     """N -> S for the beats that continue a supraventricular run (:mod:`models.run_rule`); chosen on DS1 nested OOF."""
+    af_rule: bool = False
+    """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
+    OOF (EXPERIMENTS.md row AC)."""
     ensemble_members: int | None = None
     """How many folds' networks the delivered ensemble averages, the first ones by fold (``None``: all). Every
     fold is still trained, for the cross-validated figures; fewer members make inference proportionally faster."""
@@ -78,6 +81,8 @@ class TrainingConfig:
                              f"n_folds={self.n_folds}, or none for all folds.")
         if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
+        if not isinstance(self.af_rule, bool):
+            raise ValueError(f"Received af_rule={self.af_rule!r}; expected true or false.")
         momentum = self.ema_momentum
         if momentum is not None and not (isinstance(momentum, float) and 0.0 < momentum < 1.0):
             raise ValueError(f"Received ema_momentum={momentum!r}; expected a momentum in (0, 1), or none.")
@@ -101,6 +106,8 @@ class TrainingConfig:
             del values["seeds_per_fold"]
         if self.ema_momentum is None:
             del values["ema_momentum"]
+        if not self.af_rule:  # configurations from before the rule serialise as they did
+            del values["af_rule"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 

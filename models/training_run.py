@@ -60,8 +60,10 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
 
 
 def describe_decision_rules(config: TrainingConfig) -> dict:
-    """The decision-rule settings of ``config`` as saved with a model."""
-    return {name: value for name, value in config.to_dict().items() if name in DECISION_RULE_KEYS}
+    """The decision-rule settings of ``config`` as saved with a model (``af_rule`` always, so that a configuration
+    without it switches it off in :func:`replace_post_training_settings`)."""
+    values = config.to_dict() | {"af_rule": config.af_rule}
+    return {name: value for name, value in values.items() if name in DECISION_RULE_KEYS}
 
 
 POST_TRAINING_KEYS = DECISION_RULE_KEYS + ("ensemble_members",)

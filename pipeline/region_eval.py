@@ -481,24 +481,52 @@ def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings)
 
 
-def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
-                        settings: RegionSettings, beat_confidence: np.ndarray | None = None,
-                        detected_samples: np.ndarray | None = None) -> list[Region]:
-    """Regions of a labelled record: P-wave similarity on the primary lead, ventricular flutter/fibrillation in
-    the signal, then the rules.
+@dataclass(frozen=True)
+class RhythmEvidence:
+    """What the rhythm rules read from a record's signal besides the beats: measured once per analysis and shared by
+    the regions and the classifier's atrial-fibrillation rule (:mod:`models.af_rule`).
 
-    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
+    Attributes
+    ----------
+    p_wave_similarity : np.ndarray
+        Per beat, :func:`pipeline.atrial.measure_p_wave_similarity` on the primary lead.
+    fibrillation_intervals : np.ndarray
+        (k, 2) [start, stop) samples of ventricular flutter/fibrillation (:mod:`pipeline.fibrillation`).
+    """
+
+    p_wave_similarity: np.ndarray
+    fibrillation_intervals: np.ndarray
+
+
+def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, settings: RegionSettings,
+                            detected_samples: np.ndarray | None = None) -> RhythmEvidence:
+    """P-wave similarity on the primary lead and ventricular flutter/fibrillation in the signal.
+
     ``detected_samples``, the beat detector's beats, give the wave rate inside a flutter stretch (its rate
     check); by default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH
     marks flutter waves ``!``, not beats).
     """
     lead = record.signal_mv[:, record.primary_lead]
-    similarity = measure_p_wave_similarity(lead, samples, record.fs_hz)
     waves = samples if detected_samples is None else detected_samples
-    flutter = find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation, waves)
+    return RhythmEvidence(measure_p_wave_similarity(lead, samples, record.fs_hz),
+                          find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation,
+                                                      waves))
+
+
+def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
+                        settings: RegionSettings, beat_confidence: np.ndarray | None = None,
+                        detected_samples: np.ndarray | None = None,
+                        evidence: RhythmEvidence | None = None) -> list[Region]:
+    """Regions of a labelled record: the rhythm evidence (:func:`measure_rhythm_evidence`, unless given, measured
+    with the same ``samples``, ``spans`` and ``settings``), then the rules.
+
+    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
+    """
+    if evidence is None:
+        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                        n_leads=record.signal_mv.shape[1], p_wave_similarity=similarity,
-                        beat_confidence=beat_confidence, fibrillation_intervals=flutter)
+                        n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
+                        beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals)
 
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,

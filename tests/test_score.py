@@ -72,8 +72,8 @@ def test_every_output_is_written_and_consistent(scored):
         probabilities = np.array([[float(row[f"p_{c}"]) for c in AAMI_CLASSES] for row in beats])
         assert np.allclose(probabilities.sum(axis=1), 1.0, atol=2e-3)
         network = [AAMI_CLASSES[i] for i in probabilities.argmax(axis=1)]
-        final = ["S" if "True" in (row["atrial_rule"], row["run_rule"]) else "N" if row["conduction_rule"] == "True"
-                 else c for row, c in zip(beats, network)]
+        final = ["N" if row["af_rule"] == "True" else "S" if "True" in (row["atrial_rule"], row["run_rule"])
+                 else "N" if row["conduction_rule"] == "True" else c for row, c in zip(beats, network)]
         assert final == [row["class"] for row in beats]
         # no reader in a batch: the model's classes, every beat in a morphology family when its window is complete
         assert all(row["model_class"] == row["class"] and row["reviewed"] == "False" for row in beats)

@@ -723,6 +723,9 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     if details["run_rule"]:
         st.caption("The network said N; the supraventricular run rule made this beat S: it continues, at the same "
                    "fast rate and with a normal QRS, a run that an S beat started (models/run_rule.py).")
+    if details["af_rule"]:
+        st.caption("The rules said S; the atrial-fibrillation rule made this beat N: it lies inside an atrial "
+                   "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     columns = st.columns([3, 2])

@@ -1,0 +1,78 @@
+"""The atrial-fibrillation rule: no supraventricular ectopic beat inside atrial fibrillation or flutter.
+
+In atrial fibrillation there is no organised atrial activity, so no beat is an atrial premature beat: MIT-BIH's
+annotators label the conducted beats of fibrillation and flutter N, as AAMI EC57's class mapping does, and Holter
+analysers do not count supraventricular ectopy during AF. The network sees a beat and its neighbourhood, and calls
+many of these irregularly conducted beats S. After the per-beat rules (:func:`models.atrial_rule.decide_classes`),
+the record's AF episodes are found exactly as the product reports them (:func:`pipeline.regions.find_regions`: RR
+dispersion and P-wave consistency, at the analysis's event settings), and every S call inside one becomes N. The
+episodes do not depend on the S labels (the AF evidence leaves out the intervals next to V, F and Q beats only), so
+one pass is enough. V, F and Q calls are left alone: a ventricular premature beat in AF is still one.
+
+Chosen on DS1 nested out-of-fold probabilities at three seeds (EXPERIMENTS.md row AC,
+``experiments/af_s_rule_study.py``). A model's settings switch it on (``"af_rule": true``, from the training
+configuration's ``af_rule = true``); a model saved without the key is used without it.
+
+The rule needs the whole record (its signal and every beat), so it runs where a record is analysed
+(:func:`app.analysis.analyse_record`, ``ecg evaluate``, the model labels of ``ecg evaluate-regions``), not in the
+registered MLflow model, whose input is a batch of prepared beats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.labels import AAMI_CLASSES
+
+if TYPE_CHECKING:  # kept out of the import: models.atrial_rule reads this module's setting and stays light
+    from models.predict import BeatPredictions
+    from pipeline.region_eval import RhythmEvidence
+    from pipeline.regions import RegionSettings
+    from pipeline.types import Record
+
+SETTINGS_KEY = "af_rule"
+AF_KIND = "atrial_fibrillation"
+_N, _S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
+
+
+def read_af_rule(settings: dict) -> bool:
+    """Whether a model's settings switch the rule on (absent: off)."""
+    value = settings.get(SETTINGS_KEY, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"Received {SETTINGS_KEY}={value!r} in the model settings; expected true or false.")
+    return value
+
+
+def find_supraventricular_in_af(class_indices: np.ndarray, in_af: np.ndarray) -> np.ndarray:
+    """Boolean per beat: called S and inside an AF episode (the beats the rule makes N).
+
+    Examples
+    --------
+    >>> find_supraventricular_in_af(np.array([0, 1, 1, 2]), np.array([False, False, True, True])).tolist()
+    [False, False, True, False]
+    """
+    if np.shape(in_af) != np.shape(class_indices):
+        raise ValueError(f"Received {np.shape(in_af)} AF flags for {np.shape(class_indices)} classes; expected one "
+                         "flag per beat.")
+    return (np.asarray(class_indices) == _S) & np.asarray(in_af, dtype=bool)
+
+
+def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, settings: RegionSettings,
+                  evidence: RhythmEvidence | None = None,
+                  detected_samples: np.ndarray | None = None) -> BeatPredictions:
+    """``predictions`` with every S call inside the record's AF episodes made N (``in_af`` marks them).
+
+    ``spans`` are the quality spans the regions are found from, ``settings`` the event settings, ``evidence``
+    the record's rhythm evidence for these beats when already measured (:func:`measure_rhythm_evidence`), and
+    ``detected_samples`` the detector's beats for the flutter rate check when ``predictions`` are not them.
+    """
+    from pipeline.region_eval import flag_record_regions
+    from pipeline.regions import beats_in_kind
+
+    regions = flag_record_regions(record, predictions.samples, predictions.classes, spans, settings,
+                                  detected_samples=detected_samples, evidence=evidence)
+    changed = find_supraventricular_in_af(predictions.class_indices, beats_in_kind(regions, AF_KIND, len(predictions)))
+    return replace(predictions, decided=np.where(changed, _N, predictions.class_indices), in_af=changed)
