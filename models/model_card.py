@@ -76,7 +76,7 @@ def describe_run_rule(settings: dict) -> str:
     rule = settings.get("supraventricular_run_rule")
     if not rule:
         return ""
-    return ("\nLast, the supraventricular run rule (`models/run_rule.py`) relabels a beat called N as S when the beat "
+    return ("\nThen the supraventricular run rule (`models/run_rule.py`) relabels a beat called N as S when the beat "
             f"before it is S, its RR interval differs from that beat's by at most {100 * rule['rr_change_max']:g} %, "
             f"the RR is at most {rule['rate_ratio_max']} of the record's median RR, its QRS matches the dominant one "
             f"(correlation >= {rule['qrs_min']}) and the rhythm is not AF-like (AF score <= {rule['af_max']}), so "
@@ -84,7 +84,7 @@ def describe_run_rule(settings: dict) -> str:
             "nested out-of-fold ensemble probabilities only (EXPERIMENTS.md row P). Its DS1 evidence is one record "
             "(209: 51 beats, all reference S). Limitation seen on DS2 after the choice: in atrial fibrillation or "
             "flutter with a fast, fairly regular ventricular response it carries a false S call along (record 202: "
-            "24 reference N beats made S, none gained).\n")
+            "24 reference N beats made S, none gained; measured before the atrial-fibrillation rule).\n")
 
 
 def describe_af_rule(settings: dict) -> str:
