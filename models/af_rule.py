@@ -69,10 +69,12 @@ def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, set
     the record's rhythm evidence for these beats when already measured (:func:`measure_rhythm_evidence`), and
     ``detected_samples`` the detector's beats for the flutter rate check when ``predictions`` are not them.
     """
-    from pipeline.region_eval import flag_record_regions
-    from pipeline.regions import beats_in_kind
+    from pipeline.region_eval import find_record_af_beats
 
-    regions = flag_record_regions(record, predictions.samples, predictions.classes, spans, settings,
-                                  detected_samples=detected_samples, evidence=evidence)
-    changed = find_supraventricular_in_af(predictions.class_indices, beats_in_kind(regions, AF_KIND, len(predictions)))
-    return replace(predictions, decided=np.where(changed, _N, predictions.class_indices), in_af=changed)
+    classes = predictions.class_indices
+    if not (classes == _S).any():  # nothing to change: the episodes are not looked for
+        return replace(predictions, in_af=np.zeros(len(predictions), bool))
+    in_af = find_record_af_beats(record, predictions.samples, predictions.classes, spans, settings, detected_samples,
+                                 evidence)
+    changed = find_supraventricular_in_af(classes, in_af)
+    return replace(predictions, decided=np.where(changed, _N, classes), in_af=changed)

@@ -68,8 +68,8 @@ from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
 from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
-from pipeline.regions import (Region, RegionSettings, changed_settings, find_regions, merge_intervals,
-                              regions_to_rows)
+from pipeline.regions import (Region, RegionSettings, changed_settings, find_af_beats, find_regions,
+                              merge_intervals, regions_to_rows)
 from pipeline.rhythm_annotations import (
     flutter_intervals,
     regions_to_annotations,
@@ -527,6 +527,18 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals)
+
+
+def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
+                         settings: RegionSettings, detected_samples: np.ndarray | None = None,
+                         evidence: RhythmEvidence | None = None) -> np.ndarray:
+    """Boolean per beat: inside an atrial fibrillation episode of the regions :func:`flag_record_regions` finds with
+    the same arguments (only that kind is looked for)."""
+    if evidence is None:
+        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
+    return find_af_beats(samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
+                         fibrillation_intervals=evidence.fibrillation_intervals)
 
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
