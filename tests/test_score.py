@@ -428,9 +428,10 @@ def test_a_killed_batch_resumes_to_the_same_outputs(tmp_path, excerpts_dir):
     assert all(r["status"] in ("scored", "skipped") for r in summary)
 
 
-@pytest.mark.parametrize("name", ["100", "208", "213"])
+@pytest.mark.parametrize("name", ["100", "202", "208", "213"])
 def test_written_labels_rescore_like_ecg_evaluate(tmp_path, mitdb_dir, name):
-    """The .ecg labels, read back with wfdb and matched to the .atr, give ecg evaluate's end-to-end matrix."""
+    """The .ecg labels, read back with wfdb and matched to the .atr, give ecg evaluate's end-to-end matrix (202: with
+    the atrial-fibrillation rule changing S calls inside its AF, as both apply it)."""
     from models.evaluate import evaluate_record
     from models.prepare import InputSettings
     from models.registry import load_model
