@@ -7,6 +7,9 @@ on seed 0's and on seed 1's nested probabilities (both cached in ``.cache/oof/``
 and ``experiments/seed_ensemble_study.py``; nothing is trained when they are). A rule that helps at both seeds was
 not chosen on one seed's noise. Nothing is chosen here; DS2 is not read.
 
+Since session 19 the product also has the record-level atrial-fibrillation rule (row AC): every variant keeps it
+but the one without it, and the results go to a file named ``...-af-rule.json``.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/rule_seed_check.py [--seeds 0 1 2]
 (default seeds 0 and 1; a seed not yet cached costs 12 nested trainings, about 11 minutes; results:
 experiments/results/rule_seed_check.json, or rule_seed_check-seeds0-1-2.json for other seeds)
@@ -29,8 +32,10 @@ NEVER_ATRIAL = AtrialRule(corr_max=-2.0)
 
 WITHOUT = {"without the atrial rule (G)": {"atrial_rule": NEVER_ATRIAL},
            "without the conduction rule (K)": {"conduction_rule": None},
-           "without the run rule (P)": {"supraventricular_run_rule": None}}
-"""Each variant: the product's configuration with one rule taken out."""
+           "without the run rule (P)": {"supraventricular_run_rule": None},
+           "without the AF rule (AC)": {"af_rule": False}}
+"""Each variant: the product's configuration with one rule taken out (the AF rule's variant is the product itself
+for a configuration without it)."""
 
 
 def check_seed(config, data) -> dict:
@@ -70,6 +75,8 @@ def main(argv=None) -> int:
     print("the product's score at each seed: " + "; ".join(f"{way} " + ", ".join(f"{v:.3f}" for v in values)
                                                           for way, values in scores.items()))
     name = "rule_seed_check" if args.seeds is None else "rule_seed_check-seeds" + "-".join(map(str, seeds))
+    if config.af_rule:  # since session 19: the files of the earlier product (without the AF rule) are kept
+        name += "-af-rule"
     write_results(results_path(name, config_path), results)
     return 0
 
