@@ -145,8 +145,8 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
                                   beat_confidence(predictions), evidence=evidence)
     timings["regions"] = time.perf_counter() - started
     started = time.perf_counter()
-    summary = summarize_labelled_record(record, regions, predictions.samples, predictions.classes, list(spans),
-                                        settings)
+    summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
+                                                             predictions.classes, list(spans), settings), predictions)
     timings["summary"] = time.perf_counter() - started
     started = time.perf_counter()
     families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
@@ -230,7 +230,20 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence)
-    return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings)
+    return replace(analysis, regions=tuple(regions), summary=add_classifier_notes(summary, analysis.predictions),
+                   region_settings=settings)
+
+
+def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions) -> RecordSummary:
+    """The summary with a note on the beats the classifier's atrial-fibrillation rule labelled N, when it did."""
+    n_in_af = int(predictions.in_af_mask.sum())
+    if not n_in_af:
+        return summary
+    beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"
+    note = (f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or flutter and "
+            "are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy is counted outside "
+            "AF only)")
+    return replace(summary, notes=summary.notes + (note,))
 
 
 def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[tuple[int, int], ...]:

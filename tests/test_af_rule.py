@@ -99,7 +99,7 @@ def test_bundled_model_clears_the_s_calls_inside_the_af_of_record_202(mitdb_dir)
     """Record 202 (DS2) has atrial fibrillation and flutter in its second half. With the bundled model no beat inside
     the reported AF episodes is S, and the beats the rule changed are mostly reference N beats (both ways of
     ``ecg evaluate``: the rule removes false S calls and costs few true ones)."""
-    from app.analysis import analyse_record
+    from app.analysis import analyse_record, change_region_settings
     from models.bundled import BUNDLED_MODEL
     from models.evaluate import evaluate_record
     from models.prepare import InputSettings
@@ -114,6 +114,10 @@ def test_bundled_model_clears_the_s_calls_inside_the_af_of_record_202(mitdb_dir)
     assert not ((analysis.classes == "S") & in_af).any()
     assert analysis.predictions.in_af_mask.sum() >= 10  # 40
     assert not (analysis.predictions.in_af_mask & ~in_af).any()
+    note = f"{analysis.predictions.in_af_mask.sum()} beats the classifier called supraventricular ectopic lie inside"
+    assert any(n.startswith(note) for n in analysis.summary.notes)
+    edited = change_region_settings(analysis, replace(analysis.region_settings, pause_s=3.0))
+    assert any(n.startswith(note) for n in edited.summary.notes)  # the labels, and so the note, stay
 
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     decisions = DecisionRules.from_settings(loaded.settings)
