@@ -45,6 +45,8 @@ from pipeline.summary import RecordSummary, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 
 
+_S = AAMI_CLASSES.index("S")
+
 MIN_ARTEFACT_S = 0.5
 """Shortest artefact mark recovered from a saved review file (shorter pieces are rounding at the edges of the
 product's own unreadable stretches)."""
@@ -191,7 +193,28 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
         changes["reviewed_classes"] = classes if np.any(classes != analysis.predictions.classes) else None
     if artefacts is not None:
         changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
-    return refind_regions(replace(analysis, **changes), analysis.region_settings if settings is None else settings)
+    edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
+    if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
+        edited = reapply_af_rule(edited, settings)
+    return refind_regions(edited, settings)
+
+
+def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+    """The model's labels with its atrial-fibrillation rule (:mod:`models.af_rule`) applied again for these event
+    settings and the reader's artefact marks, which decide the AF episodes; the reader's corrections are kept. The
+    same analysis when the model has no such rule or nothing changes."""
+    predictions = analysis.predictions
+    if predictions.in_af is None:
+        return analysis
+    before_rule = replace(predictions, decided=np.where(predictions.in_af, _S, predictions.class_indices), in_af=None)
+    after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings)
+    if np.array_equal(after.in_af, predictions.in_af):
+        return analysis
+    reviewed = analysis.reviewed_classes
+    if reviewed is not None:
+        reviewed = np.where(analysis.reviewed_mask, reviewed, after.classes)
+        reviewed = reviewed if np.any(reviewed != after.classes) else None
+    return replace(analysis, predictions=after, reviewed_classes=reviewed)
 
 
 def check_labels(analysis: RecordAnalysis, labels: Mapping[int, str]) -> np.ndarray:

@@ -99,7 +99,7 @@ def test_bundled_model_clears_the_s_calls_inside_the_af_of_record_202(mitdb_dir)
     """Record 202 (DS2) has atrial fibrillation and flutter in its second half. With the bundled model no beat inside
     the reported AF episodes is S, and the beats the rule changed are mostly reference N beats (both ways of
     ``ecg evaluate``: the rule removes false S calls and costs few true ones)."""
-    from app.analysis import analyse_record, change_region_settings
+    from app.analysis import analyse_record, change_region_settings, relabel_beats
     from models.bundled import BUNDLED_MODEL
     from models.evaluate import evaluate_record
     from models.prepare import InputSettings
@@ -117,7 +117,18 @@ def test_bundled_model_clears_the_s_calls_inside_the_af_of_record_202(mitdb_dir)
     note = f"{analysis.predictions.in_af_mask.sum()} beats the classifier called supraventricular ectopic lie inside"
     assert any(n.startswith(note) for n in analysis.summary.notes)
     edited = change_region_settings(analysis, replace(analysis.region_settings, pause_s=3.0))
-    assert any(n.startswith(note) for n in edited.summary.notes)  # the labels, and so the note, stay
+    assert any(n.startswith(note) for n in edited.summary.notes)  # the AF episodes, so the labels, stay
+    # a reader who asks for longer AF episodes than the record holds gets the S calls back, corrections kept
+    corrected = int(np.flatnonzero(~in_af)[0])
+    reviewed = relabel_beats(analysis, {corrected: "V"})
+    no_af = change_region_settings(reviewed, replace(analysis.region_settings, af_min_duration_s=4000.0))
+    assert not beats_in_kind(no_af.regions, "atrial_fibrillation", len(no_af.predictions)).any()
+    assert not no_af.predictions.in_af_mask.any()
+    assert (no_af.classes[analysis.predictions.in_af_mask] == "S").all()
+    assert no_af.classes[corrected] == "V" and no_af.reviewed_mask.sum() == 1
+    assert not any(n.startswith(note) for n in no_af.summary.notes)
+    back = change_region_settings(no_af, analysis.region_settings)
+    assert back.predictions.in_af_mask.tolist() == analysis.predictions.in_af_mask.tolist()
 
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     decisions = DecisionRules.from_settings(loaded.settings)
