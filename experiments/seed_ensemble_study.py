@@ -15,7 +15,8 @@ the study measures what seeds add, for a decision the maintainers may take on fa
 scored: the difference between the two single seeds is the noise the seed ensemble averages away.
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/seed_ensemble_study.py   (12 nested trainings for the second seed,
-about 11 minutes, cached in .cache/oof/; seconds once cached)
+about 11 minutes, cached in .cache/oof/; seconds once cached; a configuration with the atrial-fibrillation rule, as the
+product has since session 19, writes ``seed_ensemble_study-af-rule.json``)
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def main(argv=None) -> int:
     adopted, best, strongest = choose_setting(rows)
     print("The speed condition cannot hold on this machine (module docstring): nothing is adopted whatever the "
           "scores say.")
-    write_results(results_path("seed_ensemble_study", config_path),
+    name = "seed_ensemble_study-af-rule" if config.af_rule else "seed_ensemble_study"  # session 19's product
+    write_results(results_path(name, config_path),
                   {"criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS,
                                  "inference_beats_per_s_min": 20000},
                    "settings": rows, "meets_score_criterion": adopted, "highest_end_to_end": strongest,
