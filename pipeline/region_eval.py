@@ -68,8 +68,8 @@ from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami
 from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
-from pipeline.regions import (Region, RegionSettings, changed_settings, find_af_beats, find_regions,
-                              merge_intervals, regions_to_rows)
+from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, find_af_regions, find_regions,
+                              merge_intervals, prepare_beats, regions_to_rows)
 from pipeline.rhythm_annotations import (
     flutter_intervals,
     regions_to_annotations,
@@ -536,9 +536,11 @@ def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarra
     the same arguments (only that kind is looked for)."""
     if evidence is None:
         evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
-    return find_af_beats(samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
-                         fibrillation_intervals=evidence.fibrillation_intervals)
+    context = prepare_beats(samples, classes, record.fs_hz, spans, record.n_samples, record.signal_mv.shape[1],
+                            unreadable_kinds=settings.unreadable_kinds,
+                            fibrillation_intervals=evidence.fibrillation_intervals)
+    return beats_in_kind(find_af_regions(context, settings, evidence.p_wave_similarity), "atrial_fibrillation",
+                         len(samples))
 
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,

@@ -466,26 +466,6 @@ def find_regions(
     return regions
 
 
-def find_af_beats(
-    beat_samples: np.ndarray,
-    beat_classes: np.ndarray,
-    fs_hz: float,
-    quality_spans: list[QualitySpan],
-    n_samples: int,
-    settings: RegionSettings = RegionSettings(),
-    *,
-    n_leads: int | None = None,
-    p_wave_similarity: np.ndarray | None = None,
-    fibrillation_intervals: np.ndarray | None = None,
-) -> np.ndarray:
-    """Boolean per beat: inside one of the atrial fibrillation episodes :func:`find_regions` reports with the same
-    arguments (only those are looked for, so it costs a fraction of :func:`find_regions`)."""
-    context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads, None,
-                            settings.unreadable_kinds, fibrillation_intervals)
-    return beats_in_kind(find_af_regions(context, settings, p_wave_similarity), "atrial_fibrillation",
-                         len(context.samples))
-
-
 def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: float,
                   quality_spans: list[QualitySpan], n_samples: int, n_leads: int | None = None,
                   beat_confidence: np.ndarray | None = None,
