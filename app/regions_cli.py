@@ -13,7 +13,7 @@ import click
 
 from app import config
 from app.options import event_options, select_records
-from pipeline.quality import QUALITY_KINDS, find_quality_spans, spare_beat_trains
+from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
 
@@ -79,7 +79,7 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
     with ``settings`` and the record's quality spans, as ``ecg score`` applies it)."""
     from models import registry
-    from models.af_rule import apply_af_rule
+    from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules
     from models.bundled import load_default_model
     from models.predict import classify_record
@@ -92,9 +92,7 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     def label_with_model(record):
         predictions = classify_record(loaded.model, input_settings, record, decisions=decisions)
         if decisions.af_rule:
-            spans = spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
-                                      predictions.samples, record.fs_hz)
-            predictions = apply_af_rule(record, predictions, spans, settings)
+            predictions = apply_af_rule_to_record(record, predictions, settings)
         return predictions.samples, predictions.classes
 
     return label_with_model

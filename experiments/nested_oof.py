@@ -28,18 +28,16 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.af_rule import apply_af_rule
 from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
+from models.evaluate import apply_record_af_rule as evaluate_af_rule
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
-from models.predict import BeatPredictions
 from models.prepare import prepare_beats
 from models.train import TrainingConfig, train_ensemble
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import find_quality_spans, spare_beat_trains
+from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.regions import RegionSettings
 from pipeline.scoring import ClassificationCounts, compare_beats, compare_classes, count_classes
 
 V, S = 2, 1
@@ -128,13 +126,11 @@ def read_rhythm_inputs(name: str) -> tuple:
 
 
 def apply_record_af_rule(name: str, samples: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Class indices of one DS1 record's beats after :func:`models.af_rule.apply_af_rule`, as ``ecg score`` applies
-    it: quality spans spared over these beats, default event settings, the detector's beats for the flutter check."""
+    """Class indices of one DS1 record's beats after the atrial-fibrillation rule as ``ecg evaluate`` applies it
+    (:func:`models.evaluate.apply_record_af_rule`), with the record read once per process."""
     record, spans, detected = read_rhythm_inputs(name)
-    spared = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz)
-    predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), np.zeros((len(samples), len(AAMI_CLASSES))),
-                                  decided=np.asarray(classes))
-    return apply_af_rule(record, predictions, spared, RegionSettings(), detected_samples=detected).class_indices
+    return evaluate_af_rule(record, samples, np.zeros((len(samples), len(AAMI_CLASSES))), np.asarray(classes), spans,
+                            detected)
 
 
 def labels_by_record(data, classes: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:

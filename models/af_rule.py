@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # kept out of the import: models.atrial_rule reads this modul
     from pipeline.types import Record
 
 SETTINGS_KEY = "af_rule"
-AF_KIND = "atrial_fibrillation"
 _N, _S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 
 
@@ -78,3 +77,16 @@ def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, set
                                  evidence)
     changed = find_supraventricular_in_af(classes, in_af)
     return replace(predictions, decided=np.where(changed, _N, classes), in_af=changed)
+
+
+def apply_af_rule_to_record(record: Record, predictions: BeatPredictions, settings: RegionSettings,
+                            quality_spans: list | None = None,
+                            detected_samples: np.ndarray | None = None) -> BeatPredictions:
+    """:func:`apply_af_rule` with the record's quality spans (found unless given) spared over trains of these beats,
+    as ``ecg score`` finds them (:func:`app.analysis.analyse_record`, which also shares the rhythm evidence with the
+    regions, calls :func:`apply_af_rule` itself)."""
+    from pipeline.quality import find_quality_spans, spare_beat_trains
+
+    spans = find_quality_spans(record.signal_mv, record.fs_hz) if quality_spans is None else quality_spans
+    spared = spare_beat_trains(spans, record.signal_mv, predictions.samples, record.fs_hz)
+    return apply_af_rule(record, predictions, spared, settings, detected_samples=detected_samples)

@@ -32,13 +32,13 @@ from tqdm import tqdm
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
-from pipeline.quality import find_quality_spans, spare_beat_trains
+from pipeline.quality import find_quality_spans
 from pipeline.records import read_record, write_annotations
 from pipeline.regions import RegionSettings
 from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
                               require_reference_beats)
 from pipeline.types import Annotations, Record
-from models.af_rule import apply_af_rule
+from models.af_rule import apply_af_rule_to_record
 from models.atrial_rule import DecisionRules
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
@@ -143,11 +143,10 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
 
 def apply_record_af_rule(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
                          spans: list, detected_samples: np.ndarray) -> np.ndarray:
-    """``classes`` after the atrial-fibrillation rule (:mod:`models.af_rule`), with the default event settings and
-    the record's quality spans spared over trains of these beats, as ``ecg score`` finds them."""
-    spared = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz)
+    """``classes`` after the atrial-fibrillation rule (:func:`models.af_rule.apply_af_rule_to_record`) with the
+    default event settings."""
     predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), probabilities, decided=classes)
-    return apply_af_rule(record, predictions, spared, RegionSettings(), detected_samples=detected_samples).class_indices
+    return apply_af_rule_to_record(record, predictions, RegionSettings(), spans, detected_samples).class_indices
 
 
 def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,
