@@ -31,6 +31,7 @@ import sys
 
 import numpy as np
 
+from experiments.candidate_study import judge_seeds
 from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN
 from experiments.nested_oof import nested_oof, score_end_to_end, summarise
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
@@ -39,7 +40,6 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import count_classes
 
 S = AAMI_CLASSES.index("S")
-KEYS = ("V_se", "V_ppv", "S_se", "S_ppv", "score")
 
 
 def score_seed(config, data) -> dict:
@@ -64,25 +64,6 @@ def score_seed(config, data) -> dict:
             "changed_at_reference_positions": changed}
 
 
-def average(rows: list[dict]) -> dict:
-    return {way: {key: float(np.mean([r[way][key] for r in rows])) for key in KEYS}
-            for way in ("reference", "end_to_end")}
-
-
-def meets_criterion(by_seed: dict, seeds: list[int]) -> bool:
-    """The module docstring's criterion over ``seeds``."""
-    product = average([by_seed[s]["product"] for s in seeds])
-    candidate = average([by_seed[s]["candidate"] for s in seeds])
-    for way in ("reference", "end_to_end"):
-        if candidate[way]["score"] - product[way]["score"] < GAIN_MIN:
-            return False
-        if any(by_seed[s]["candidate"][way]["score"] <= by_seed[s]["product"][way]["score"] for s in seeds):
-            return False
-        if any(100 * (product[way][k] - candidate[way][k]) > CHANGE_LIMIT_PTS for k in KEYS[:4]):
-            return False
-    return True
-
-
 def format_row(label: str, row: dict) -> str:
     return "  " + label.ljust(10) + "  ".join(
         f"{way}: S {100 * row[way]['S_se']:.1f}/{100 * row[way]['S_ppv']:.1f} V {100 * row[way]['V_se']:.1f}/"
@@ -102,10 +83,11 @@ def main(argv=None) -> int:
             print(format_row(label, by_seed[seed][label]))
         print("  beats changed (reference positions):", by_seed[seed]["changed_at_reference_positions"])
     judged = [s for s in args.seeds if s in (0, 1)]
-    adopted = len(judged) == 2 and meets_criterion(by_seed, judged)
+    mean, _, met = judge_seeds([(by_seed[s]["product"], by_seed[s]["candidate"]) for s in judged])
+    adopted = len(judged) == 2 and met
     print("averaged over seeds 0 and 1:")
-    for label in ("product", "candidate"):
-        print(format_row(label, average([by_seed[s][label] for s in judged])))
+    print(format_row("product", mean["baseline"]))
+    print(format_row("candidate", mean["candidate"]))
     print(f"criterion met: {adopted}")
     write_results(results_path("af_s_rule_study", config_path),
                   {"criterion": {"gain_min": GAIN_MIN, "change_limit_pts": CHANGE_LIMIT_PTS, "seeds_judged": judged},

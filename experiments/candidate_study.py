@@ -74,13 +74,11 @@ def run_seeded_study(candidate_path: Path, n_seeds: int, results_name: str, argv
             rows[key] = score_probabilities(*nested_oof(seeded, data, end_to_end=True), data, seeded)
             pair.append(rows[key])
         pairs.append(pair)
-    mean = {"baseline": average_rows([b for b, _ in pairs]), "candidate": average_rows([c for _, c in pairs])}
+    mean, leads, adopted = judge_seeds(pairs)
     print("every seed:")
     print_rows(rows)
     print(f"averaged over {n_seeds} seeds:")
     choose_setting(mean)
-    leads = all(c[way]["score"] > b[way]["score"] for b, c in pairs for way in ("reference", "end_to_end"))
-    adopted = meets_criterion(mean["candidate"], mean["baseline"]) and leads
     print(f"candidate ahead at every seed, both ways: {leads}; criterion on the averages and at every seed: "
           f"{'met' if adopted else 'not met'}")
     write_results(REPO_ROOT / "experiments" / "results" / f"{results_name}.json",
@@ -90,6 +88,15 @@ def run_seeded_study(candidate_path: Path, n_seeds: int, results_name: str, argv
                                  "ahead_at_every_seed": True},
                    "settings": rows, "mean": mean, "ahead_at_every_seed": leads, "meets_criterion": adopted})
     return adopted
+
+
+def judge_seeds(pairs: list) -> tuple[dict, bool, bool]:
+    """The two-seed rule over (baseline, candidate) rows, one pair per seed: the averaged rows (``"baseline"``,
+    ``"candidate"``), whether the candidate's score is higher at every seed both ways, and whether that holds and the
+    averages meet the criterion."""
+    mean = {"baseline": average_rows([b for b, _ in pairs]), "candidate": average_rows([c for _, c in pairs])}
+    leads = all(c[way]["score"] > b[way]["score"] for b, c in pairs for way in ("reference", "end_to_end"))
+    return mean, leads, meets_criterion(mean["candidate"], mean["baseline"]) and leads
 
 
 def average_rows(rows: list[dict]) -> dict:

@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from experiments.af_s_rule_study import format_row
+from experiments.candidate_study import average_rows
 from experiments.family_vote_study import CHANGE_LIMIT_PTS, GAIN_MIN
 from experiments.nested_oof import nested_oof
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
@@ -51,8 +52,8 @@ def weighted(probabilities: np.ndarray, detected: dict, weight: float) -> tuple[
 
 
 def averaged(rows: dict, weight: float, seeds) -> dict:
-    return {way: {key: float(np.mean([rows[s][weight][way][key] for s in seeds]))
-                  for key in ("S_se", "S_ppv", "V_se", "V_ppv", "score")} for way in WAYS}
+    """One weight's rows averaged over ``seeds``."""
+    return average_rows([rows[s][weight] for s in seeds])
 
 
 def meets_criterion(rows: dict, weight: float) -> bool:
