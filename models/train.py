@@ -25,10 +25,11 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
+from models.adversarial import OUTPUT_PATIENT, AdversarialRamp, build_adversarial_model, encode_patients
 from models.atrial_rule import AtrialRule
 from models.conduction_rule import ConductionRule
 from models.folds import assign_patient_folds, compute_class_weights
-from models.network import NetworkConfig, adapt_feature_scaling, build_classifier
+from models.network import OUTPUT_PROBABILITIES, NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
 from models.run_rule import SupraventricularRunRule
 from models.training_data import LabelledInputs
@@ -74,6 +75,9 @@ class TrainingConfig:
     ema_momentum: float | None = None
     """Train with an exponential moving average of the weights (this momentum per step); each epoch is scored and
     kept with the averaged weights (EXPERIMENTS.md row Y). None: off. Inference cost unchanged."""
+    adversarial_weight: float = 0.0
+    """Patient-adversarial training (:mod:`models.adversarial`): the largest weight of the reversed gradient of a
+    patient head, ramped up over the epochs; 0: off. Training only; inference cost unchanged (EXPERIMENTS.md row AF)."""
 
     def __post_init__(self) -> None:
         if self.ensemble_members is not None and not 1 <= self.ensemble_members <= self.n_folds:
@@ -86,6 +90,9 @@ class TrainingConfig:
         momentum = self.ema_momentum
         if momentum is not None and not (isinstance(momentum, float) and 0.0 < momentum < 1.0):
             raise ValueError(f"Received ema_momentum={momentum!r}; expected a momentum in (0, 1), or none.")
+        weight = self.adversarial_weight
+        if isinstance(weight, bool) or not (isinstance(weight, (int, float)) and 0.0 <= weight <= 10.0):
+            raise ValueError(f"Received adversarial_weight={weight!r}; expected a weight from 0 (off) to 10.")
 
     @property
     def n_members(self) -> int:
@@ -108,6 +115,8 @@ class TrainingConfig:
             del values["ema_momentum"]
         if not self.af_rule:  # configurations from before the rule serialise as they did
             del values["af_rule"]
+        if not self.adversarial_weight:
+            del values["adversarial_weight"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -185,9 +194,10 @@ class ValidationMonitor(keras.callbacks.Callback):
     """Scores the held-out patients after each epoch, keeps the best weights, stops on a plateau."""
 
     def __init__(self, inputs: dict[str, np.ndarray], labels: np.ndarray, patience: int, batch_size: int,
-                 tracker: Tracker, prefix: str):
+                 tracker: Tracker, prefix: str, classifier: keras.Model | None = None):
         super().__init__()
         self.inputs, self.labels = inputs, labels
+        self.classifier = classifier  # the model to score when it is not the one trained (adversarial training)
         self.patience, self.batch_size = patience, batch_size
         self.tracker, self.prefix = tracker, prefix
         self.history: list[dict[str, float]] = []
@@ -195,9 +205,11 @@ class ValidationMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         trained = self.swap_in_average()
-        probabilities = self.model.predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
+        probabilities = (self.classifier or self.model).predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
         counts = count_classes(self.labels, np.argmax(probabilities, axis=1))
-        metrics = summarize_counts(counts, prefix="val_") | {"train_loss": float((logs or {}).get("loss", np.nan))}
+        logs = logs or {}  # with a patient head (adversarial training) "loss" sums both outputs' losses
+        metrics = summarize_counts(counts, prefix="val_") | {
+            "train_loss": float(logs.get(f"{OUTPUT_PROBABILITIES}_loss", logs.get("loss", np.nan)))}
         self.history.append(metrics)
         self.tracker.log_metrics({f"{self.prefix}{k}": v for k, v in metrics.items()}, step=epoch + 1)
         logger.info("%sepoch %d: S %.3f/%.3f V %.3f/%.3f score %.3f", self.prefix, epoch + 1,
@@ -245,9 +257,17 @@ def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingCon
     train, held_out = data.select(train_mask), data.select(~train_mask)
     model, sample_weight = build_training_model(train, config)
     monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
-                                tracker, prefix=fold_name(fold, seed_index) + "_")
-    model.fit(train.inputs.as_dict(), train.labels, sample_weight=sample_weight,
-              batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=[monitor])
+                                tracker, prefix=fold_name(fold, seed_index) + "_", classifier=model)
+    fitted, targets, weights, callbacks = model, train.labels, sample_weight, [monitor]
+    if config.adversarial_weight > 0:
+        patients, n_patients = encode_patients(train.record_names)
+        fitted, reversal = build_adversarial_model(model, n_patients, config.network.dense_units,
+                                                   config.network.learning_rate)
+        targets = {OUTPUT_PROBABILITIES: train.labels, OUTPUT_PATIENT: patients}
+        weights = {OUTPUT_PROBABILITIES: sample_weight, OUTPUT_PATIENT: np.ones_like(sample_weight)}
+        callbacks.insert(0, AdversarialRamp(reversal, config.adversarial_weight, config.epochs))
+    fitted.fit(train.inputs.as_dict(), targets, sample_weight=weights, batch_size=config.batch_size,
+               epochs=config.epochs, shuffle=True, verbose=0, callbacks=callbacks)
     return FoldResult(fold, model, tuple(sorted(set(held_out.record_names.tolist()))), monitor.best_epoch,
                       monitor.history, seed_index)
 
