@@ -10,9 +10,9 @@ import tensorflow as tf
 from models.adversarial import (OUTPUT_PATIENT, GradientReversal, build_adversarial_model, encode_patients,
                                 ramp_weight)
 from models.network import OUTPUT_PROBABILITIES, NetworkConfig, build_classifier
+from models.prepare import InputSettings
 from models.train import TrainingConfig, train_ensemble
 from models.training_data import load_labelled_inputs
-from models.prepare import InputSettings
 
 EXCERPTS = ("100", "106", "119", "201", "208", "232")
 
