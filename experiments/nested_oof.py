@@ -106,14 +106,21 @@ def read_detected(path) -> dict[str, dict[str, np.ndarray]]:
 def score_end_to_end(detected: dict, decide, af_rule: bool = False) -> dict:
     """EC57 end-to-end scores over the records of ``detected``; ``decide(probabilities, features)`` gives classes,
     then the record-level atrial-fibrillation rule when ``af_rule`` (:func:`apply_record_af_rule`)."""
+    classes = {}
+    for name, parts in detected.items():
+        classes[name] = decide(parts["probabilities"], parts["features"])
+        if af_rule:
+            classes[name] = apply_record_af_rule(name, parts["samples"], classes[name])
+    return score_detected_classes(detected, classes)
+
+
+def score_detected_classes(detected: dict, classes: dict[str, np.ndarray]) -> dict:
+    """EC57 end-to-end scores of given class indices (``classes[name]``, one per detected beat of ``detected``)."""
     total = ClassificationCounts.empty()
     for name, parts in detected.items():
         annotations, fs_hz, n_samples = read_reference(name)
         match = compare_beats(annotations, parts["samples"], fs_hz, n_samples, start_s=0.0)
-        classes = decide(parts["probabilities"], parts["features"])
-        if af_rule:
-            classes = apply_record_af_rule(name, parts["samples"], classes)
-        total = total + compare_classes(match, reference_classes(annotations), classes)
+        total = total + compare_classes(match, reference_classes(annotations), np.asarray(classes[name]))
     return summarise(total)
 
 
