@@ -129,6 +129,10 @@ REGION_KINDS = (
 _KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation"}
 
 
+_ZERO_ALLOWED = frozenset({"af_bridge_max_s"})
+"""Float settings where 0 means "off" rather than being out of range."""
+
+
 def describe_kind(kind: str) -> str:
     """A region kind in words, lower case: ``"ventricular_couplet"`` -> ``"ventricular couplet"``.
 
@@ -214,6 +218,10 @@ class RegionSettings:
     af_min_valid_fraction : float
         Share of a window's intervals that must be usable (between readable N or S beats) for an
         AF decision there.
+    af_bridge_max_s : float
+        An AF episode continues through a stretch of at most this long where no interval decides
+        (too few usable intervals: dense ventricular ectopy, or unreadable signal) when AF is found
+        on both sides of it; 0: no bridging beyond the vote window (REGIONS.md, session 20).
     unreadable_kinds : tuple of str
         Quality-span kinds that make a stretch unreadable (all four by default). The noise rule of
         :mod:`pipeline.quality` also flags some runs of wide ventricular beats, so leaving out
@@ -254,6 +262,7 @@ class RegionSettings:
     af_smoothing_beats: int = 31
     af_min_duration_s: float = 30.0
     af_min_valid_fraction: float = 0.5
+    af_bridge_max_s: float = 0.0
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
     fibrillation: FibrillationSettings = FibrillationSettings()
     ventricular_runs_in_fibrillation: bool = False
@@ -270,7 +279,10 @@ class RegionSettings:
             value = getattr(self, f.name)
             if f.type == "int" and not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ValueError(f"Received {f.name}={value!r}; expected a positive integer.")
-            if f.type == "float" and not (np.isfinite(value) and value > 0):
+            if f.name in _ZERO_ALLOWED:
+                if not (np.isfinite(value) and value >= 0):
+                    raise ValueError(f"Received {f.name}={value!r}; expected 0 (off) or a positive number.")
+            elif f.type == "float" and not (np.isfinite(value) and value > 0):
                 raise ValueError(f"Received {f.name}={value!r}; expected a positive number.")
         for name in ("rate_window_beats", "af_window_beats", "af_smoothing_beats"):
             if getattr(self, name) % 2 == 0:
@@ -815,6 +827,8 @@ def find_af_regions(context: BeatContext, settings: RegionSettings,
     width = settings.af_smoothing_beats
     votes, voters = windowed_mean(above, width), windowed_mean(decided, width)
     smoothed = (voters > 0) & (votes > 0.5 * voters)
+    if settings.af_bridge_max_s > 0:
+        smoothed = bridge_undecided(smoothed, voters == 0, context.samples, context.fs_hz, settings.af_bridge_max_s)
     first, n_intervals = find_true_runs(smoothed)
     duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
     keep = duration_s >= settings.af_min_duration_s
@@ -824,6 +838,25 @@ def find_af_regions(context: BeatContext, settings: RegionSettings,
     confidence = support * group_mean(context.confidence, first, n_beats)
     rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
     return make_regions("atrial_fibrillation", context, first, n_beats, rates, confidence)
+
+
+def bridge_undecided(flags: np.ndarray, undecided: np.ndarray, samples: np.ndarray, fs_hz: float,
+                     max_s: float) -> np.ndarray:
+    """``flags`` (per interval) with each gap of undecided intervals between two flagged runs filled when it lasts
+    at most ``max_s`` (interval ``i`` spans ``samples[i]`` to ``samples[i + 1]``).
+
+    >>> bridge_undecided(np.array([1, 0, 0, 1, 0, 1], bool), np.array([0, 1, 1, 0, 0, 1], bool),
+    ...                  np.arange(7) * 360, 360.0, 2.0).astype(int).tolist()
+    [1, 1, 1, 1, 0, 1]
+    """
+    out = np.array(flags, dtype=bool, copy=True)
+    first, n_intervals = find_true_runs(~out)
+    for start, count in zip(first.tolist(), n_intervals.tolist()):
+        stop = start + count
+        inner = start > 0 and stop < len(out)
+        if inner and undecided[start:stop].all() and (samples[stop] - samples[start]) / fs_hz <= max_s:
+            out[start:stop] = True
+    return out
 
 
 def interval_share(flags: np.ndarray, first: np.ndarray, n_intervals: np.ndarray) -> np.ndarray:
