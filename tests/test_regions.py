@@ -212,6 +212,32 @@ def test_af_episodes_shorter_than_the_minimum_are_dropped():
     assert "atrial_fibrillation" not in kinds
 
 
+def test_af_bridges_a_stretch_no_interval_can_judge_but_not_one_that_judges_against_af():
+    """Dense ventricular ectopy (every other beat V) leaves no usable interval: with ``af_bridge_max_s`` the AF on both
+    sides is one episode; a regular stretch of the same length between them still ends it."""
+    rng = np.random.default_rng(2)
+    rr = np.concatenate([np.full(100, 0.8), rng.uniform(0.4, 1.1, 400), np.full(100, 0.8)])
+    samples = beats_from_rr(rr)
+    dense = np.full(len(samples), "N")
+    dense[221:281:2] = "V"  # 60 beats in the middle of the AF
+    regular_rr = rr.copy()
+    regular_rr[220:280] = 0.75
+    regular = beats_from_rr(regular_rr)
+
+    def af_count(beats, classes, bridge_s):
+        regions = find_regions(beats, classes, FS, [], int(beats[-1] + FS), RegionSettings(af_bridge_max_s=bridge_s))
+        return [(r.first_beat, r.n_beats) for r in regions if r.kind == "atrial_fibrillation"]
+
+    assert len(af_count(samples, dense, 0.0)) == 2  # cut where nothing decides
+    bridged = af_count(samples, dense, 60.0)
+    assert len(bridged) == 1 and bridged[0][0] < 130 and bridged[0][0] + bridged[0][1] > 480
+    assert len(af_count(samples, dense, 5.0)) == 2  # a gap longer than the bridge stays a gap
+    assert len(af_count(regular, np.full(len(regular), "N"), 60.0)) == 2  # regular rhythm decides against AF
+    for value in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="af_bridge_max_s"):
+            RegionSettings(af_bridge_max_s=value)
+
+
 def test_p_wave_similarity_separates_repeating_and_random_atrial_activity():
     rng = np.random.default_rng(2)
     samples = np.arange(1, 200) * 300
