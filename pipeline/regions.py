@@ -45,9 +45,10 @@ atrial fibrillation or flutter
     alone against ``af_rr_only_threshold``. Intervals over the threshold are smoothed by a
     centred majority vote over ``af_smoothing_beats`` intervals (only readable intervals with
     enough usable neighbours vote, so an episode continues through an unreadable stretch
-    shorter than the vote window when AF is found on both sides) and kept as episodes of at least
-    ``af_min_duration_s`` (the 30 s of the ESC 2020 definition of an AF episode). Flutter with
-    fixed conduction is regular and is not found this way.
+    shorter than the vote window when AF is found on both sides; a stretch of up to
+    ``af_bridge_max_s`` where no interval can decide, e.g. dense ventricular ectopy, is bridged
+    the same way) and kept as episodes of at least ``af_min_duration_s`` (the 30 s of the ESC 2020
+    definition of an AF episode). Flutter with fixed conduction is regular and is not found this way.
 pause
     An RR interval between readable beats longer than ``pause_s``.
 bradycardia, tachycardia
@@ -221,7 +222,8 @@ class RegionSettings:
     af_bridge_max_s : float
         An AF episode continues through a stretch of at most this long where no interval decides
         (too few usable intervals: dense ventricular ectopy, or unreadable signal) when AF is found
-        on both sides of it; 0: no bridging beyond the vote window (REGIONS.md, session 20).
+        on both sides of it; 0: no bridging beyond the vote window. 30 s: chosen on DS1 with nested
+        classes (``experiments/af_bridge_study.py``, REGIONS.md session 20; 30 and 60 s tie).
     unreadable_kinds : tuple of str
         Quality-span kinds that make a stretch unreadable (all four by default). The noise rule of
         :mod:`pipeline.quality` also flags some runs of wide ventricular beats, so leaving out
@@ -262,7 +264,7 @@ class RegionSettings:
     af_smoothing_beats: int = 31
     af_min_duration_s: float = 30.0
     af_min_valid_fraction: float = 0.5
-    af_bridge_max_s: float = 0.0
+    af_bridge_max_s: float = 30.0
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
     fibrillation: FibrillationSettings = FibrillationSettings()
     ventricular_runs_in_fibrillation: bool = False
