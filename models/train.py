@@ -205,7 +205,8 @@ class ValidationMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         trained = self.swap_in_average()
-        probabilities = (self.classifier or self.model).predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
+        scored = self.model if self.classifier is None else self.classifier
+        probabilities = scored.predict(self.inputs, batch_size=4 * self.batch_size, verbose=0)
         counts = count_classes(self.labels, np.argmax(probabilities, axis=1))
         logs = logs or {}  # with a patient head (adversarial training) "loss" sums both outputs' losses
         metrics = summarize_counts(counts, prefix="val_") | {
