@@ -26,6 +26,7 @@ from experiments.s_rule_study import load_study_inputs, results_path, write_resu
 from experiments.s_run_rule_study import classify_with_config
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
+from pipeline.regions import find_true_runs
 
 N, S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 FEATURES = ("rr_pre_record_ratio", "qrs_corr_lead0", "rhythm_af_score_rel", "rr_prematurity_ratio")
@@ -39,8 +40,8 @@ def find_sustained_runs(classes: np.ndarray, column, min_beats: int, rate_ratio_
     fits = ((column("rr_pre_record_ratio") <= rate_ratio_max) & (column("qrs_corr_lead0") >= 0.9)
             & (column("rhythm_af_score_rel") <= 0.03) & np.isin(classes, (N, S)))
     inside = np.zeros(len(classes), bool)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], fits.astype(np.int8), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, length in zip(*find_true_runs(fits)):
+        stop = start + length
         onset = onset_max is None or column("rr_prematurity_ratio")[start] <= onset_max
         inside[start:stop] = stop - start >= min_beats and onset
     return inside
