@@ -44,21 +44,35 @@ def read_training_config(path: Path | None):
 @click.option("--run-name", default=None, help="Name of the MLflow run.")
 @click.option("--save-to", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write model.keras + model.json here (e.g. models/bundled).")
+@click.option("--extra-data-dir", "extra_dirs", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Another annotated WFDB database to train on as well (repeatable; e.g. data/svdb from "
+                   "'ecg data fetch --database svdb'): its beats join every fold's training set, never validation. "
+                   "MIT-BIH Arrhythmia records are refused.")
 def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: Path | None, run_name: str | None,
-                  save_to: Path | None) -> None:
+                  save_to: Path | None, extra_dirs: tuple[Path, ...]) -> None:
     """Train the beat classifier on DS1 (patient-wise CV), track it in MLflow, register it.
 
-    The new version becomes the champion only if its DS1 out-of-fold score beats the current one.
+    The new version becomes the champion only if its DS1 out-of-fold score beats the current one. With
+    --extra-data-dir, other databases' beats are trained on too; folds, early stopping and the score stay DS1's,
+    and the model's settings (model.json) name the databases, so its DS2 figures are not compared with DS1-only
+    models' as like for like.
 
-    Example: ecg train --config configs/bundled.toml
+    Example: ecg train --config configs/bundled.toml --extra-data-dir data/svdb
     """
     from models.training_run import run_training, save_model_files
 
     training_config = read_training_config(config_path)
     directory = config.require_data_dir(data_dir)
     outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
-                           run_name=run_name)
+                           run_name=run_name, extra_dirs=extra_dirs)
     metrics = outcome.metrics
+    if outcome.extra is not None:
+        from models.training_run import describe_databases
+
+        click.echo(f"also trained on {describe_databases(outcome.extra)}"
+                   + (f"; {len(outcome.extra.skipped)} records skipped (listed in the run's "
+                      "extra_training_data.json)" if outcome.extra.skipped else ""))
     click.echo(f"run {outcome.run_id}: model version {outcome.version} "
                f"({'promoted to champion' if outcome.promoted else 'not promoted'}: {outcome.message})")
     click.echo("DS1 out-of-fold: " + "  ".join(
@@ -110,6 +124,8 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
                               decisions=DecisionRules.from_settings(loaded.settings))
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
     context = {"model": loaded.source, "version": loaded.version, "records": scope}
+    if "extra_training_data" in loaded.settings:  # not a DS1-only model: say so wherever its figures go
+        context["extra_training_data"] = [d["database"] for d in loaded.settings["extra_training_data"]["databases"]]
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
     if report.failures:

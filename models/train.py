@@ -32,7 +32,7 @@ from models.folds import assign_patient_folds, compute_class_weights
 from models.network import OUTPUT_PROBABILITIES, NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
 from models.run_rule import SupraventricularRunRule
-from models.training_data import LabelledInputs
+from models.training_data import LabelledInputs, concatenate_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import ClassificationCounts, count_classes
 
@@ -292,17 +292,24 @@ def build_ensemble(members: list[keras.Model]) -> keras.Model:
 
 
 def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracker = NullTracker(),
-                   progress: bool = True) -> TrainingResult:
-    """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation."""
+                   progress: bool = True, extra: LabelledInputs | None = None) -> TrainingResult:
+    """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation.
+
+    ``extra``: labelled beats of other databases (:func:`models.training_data.load_extra_inputs`), added to every
+    fold's training set and never validated on, so that folds, early stopping and the out-of-fold figures stay those
+    of ``data``'s patients.
+    """
     start = time.perf_counter()
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     beat_fold = np.array([fold_of[name] for name in data.record_names])
+    pool = data if extra is None else concatenate_inputs([data, extra])
+    pool_fold = np.concatenate([beat_fold, np.full(len(pool) - len(data), -1)])  # -1: never held out
     oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
     results = []
     for fold in tqdm(range(config.n_folds), desc="training folds", unit="fold", disable=not progress):
         held_out = beat_fold == fold
         for seed_index in range(config.seeds_per_fold):  # a fold's seeds: their probabilities averaged
-            result = train_fold(data, ~held_out, config, fold, tracker, seed_index)
+            result = train_fold(pool, pool_fold != fold, config, fold, tracker, seed_index)
             oof[held_out] += result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
                                                   verbose=0) / config.seeds_per_fold
             results.append(result)

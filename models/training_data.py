@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from pipeline.database import find_mitdb_copies
 from pipeline.datasets import describe_record_files
+from pipeline.errors import DataDirectoryError, EcgInputError
+from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
+from pipeline.splits import list_directory_records
 from models.inputs import ModelInputs
 from models.prepare import InputSettings, prepare_reference_beats
 
@@ -62,6 +66,88 @@ def load_labelled_inputs(records: tuple[str, ...], data_dir: str | Path, cache_d
         record_names=np.concatenate([np.full(len(p["labels"]), name) for p, name in zip(parts, records)]),
         samples=np.concatenate([p["samples"] for p in parts]),
     )
+
+
+def concatenate_inputs(parts: list[LabelledInputs]) -> LabelledInputs:
+    """Several :class:`LabelledInputs` as one, rows in order; their feature columns must agree."""
+    names = {p.inputs.feature_names for p in parts}
+    if len(names) != 1:
+        raise ValueError("The inputs to join disagree on feature names; expected one input version.")
+    return LabelledInputs(
+        inputs=ModelInputs(np.concatenate([p.inputs.waveform for p in parts]),
+                           np.concatenate([p.inputs.features for p in parts]), names.pop()),
+        labels=np.concatenate([p.labels for p in parts]),
+        record_names=np.concatenate([p.record_names.astype(str) for p in parts]),
+        samples=np.concatenate([p.samples for p in parts]),
+    )
+
+
+@dataclass(frozen=True)
+class ExtraTrainingData:
+    """Labelled beats of other databases that join every fold's training set (never a validation fold).
+
+    ``inputs.record_names`` are ``DATABASE/RECORD`` (the directory's name), so that they never collide with DS1's;
+    ``databases`` describes each directory (records used, beats per class) and ``skipped`` lists the records left
+    out, with the reason.
+    """
+
+    inputs: LabelledInputs | None
+    databases: tuple[dict, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    def describe(self) -> dict:
+        """What a run logs and a model's settings keep about its extra training data."""
+        return {"databases": list(self.databases), "skipped": [f"{name}: {why}" for name, why in self.skipped]}
+
+
+def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, settings: InputSettings,
+                      progress: bool = True) -> ExtraTrainingData:
+    """Labelled beats of every annotated record of ``directories`` (e.g. the MIT-BIH Supraventricular Arrhythmia or
+    INCART databases), prepared as DS1's are: resampled to the input rate, the same leads chosen, AAMI classes.
+
+    A directory holding copies of MIT-BIH Arrhythmia records (compared by content, whatever their names) is refused:
+    DS2 is the test set and DS1 already trains and validates. A record that cannot be read, or that holds no labelled
+    beat (a rhythm-only reference, as the Atrial Fibrillation Database's), is skipped and listed; a directory
+    with no usable record at all is an error.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    parts, databases, skipped = [], [], []
+    for directory in map(Path, directories):
+        names = list_directory_records(directory)
+        if not names:
+            raise DataDirectoryError(f"{directory} holds no WFDB record (no RECORDS list, no .hea file); expected "
+                                     "a directory of annotated records to train on.")
+        copies = find_mitdb_copies(directory, names)
+        if copies:
+            raise DataDirectoryError(
+                f"{directory} holds MIT-BIH Arrhythmia Database records ({', '.join(copies[:8])}"
+                f"{', ...' if len(copies) > 8 else ''}); expected another database: extra training data must not "
+                "repeat MIT-BIH patients (DS2 is the test set, DS1 already trains and validates).")
+        used = []
+        for name in tqdm(names, desc=f"extra inputs ({directory.name})", unit="record", disable=not progress):
+            try:
+                arrays = load_or_prepare_record(directory / name, cache_dir, settings)
+            except (EcgInputError, OSError, ValueError) as error:
+                skipped.append((f"{directory.name}/{name}", str(error)))
+                logger.warning("extra training record %s/%s skipped: %s", directory.name, name, error)
+                continue
+            if len(arrays["labels"]) == 0:
+                skipped.append((f"{directory.name}/{name}", "no labelled beat in its reference annotations"))
+                continue
+            used.append(name)
+            parts.append(LabelledInputs(ModelInputs(arrays["waveform"], arrays["features"],
+                                                    tuple(arrays["feature_names"].tolist())),
+                                        arrays["labels"].astype(np.int64),
+                                        np.full(len(arrays["labels"]), f"{directory.name}/{name}"), arrays["samples"]))
+        if not used:
+            raise DataDirectoryError(f"{directory}: none of its {len(names)} records has labelled beats that could "
+                                     "be read; expected annotated records (MIT-BIH beat symbols in .atr).")
+        labels = np.concatenate([p.labels for p in parts[-len(used):]])
+        counts = np.bincount(labels, minlength=len(AAMI_CLASSES))
+        databases.append({"database": directory.name, "records": len(used),
+                          "beats": {c: int(n) for c, n in zip(AAMI_CLASSES, counts)}})
+    return ExtraTrainingData(concatenate_inputs(parts) if parts else None, tuple(databases), tuple(skipped))
 
 
 def compute_inputs_key(record_path: Path, settings: InputSettings) -> str:

@@ -19,7 +19,7 @@ from models import registry
 from models.atrial_rule import DECISION_RULE_KEYS
 from models.explain import find_attention_members
 from models.train import TrainingConfig, TrainingResult, build_ensemble, fold_name, train_ensemble
-from models.training_data import LabelledInputs, load_labelled_inputs
+from models.training_data import ExtraTrainingData, LabelledInputs, load_extra_inputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.splits import DS1
 
@@ -43,10 +43,14 @@ class RunOutcome:
     message: str
     metrics: dict[str, float]
     elapsed_s: float
+    extra: ExtraTrainingData | None = None
 
 
-def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: TrainingResult) -> dict:
-    """Settings saved with the model: everything inference needs to prepare beats as training did."""
+def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: TrainingResult,
+                         extra: ExtraTrainingData | None = None) -> dict:
+    """Settings saved with the model: everything inference needs to prepare beats as training did (and, when other
+    databases joined the training, ``extra_training_data``: which, how many records and beats)."""
+    described = {} if extra is None else {"extra_training_data": extra.describe()}
     return {
         "classes": list(AAMI_CLASSES),
         "inputs": config.inputs.to_dict(),
@@ -56,7 +60,7 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
         "validation": result.validation_metrics,
         "train_records": sorted(set(data.record_names.tolist())),
         "n_members": config.n_members,
-    } | describe_decision_rules(config)
+    } | described | describe_decision_rules(config)
 
 
 def describe_decision_rules(config: TrainingConfig) -> dict:
@@ -106,11 +110,17 @@ def fit_network_config(config: TrainingConfig, data: LabelledInputs):
                    window_samples=data.inputs.waveform.shape[1], n_channels=data.inputs.waveform.shape[2])
 
 
-def fingerprint_data(data: LabelledInputs) -> str:
-    """Short hash of the training records, beat positions and labels (no signal values)."""
+def fingerprint_data(data: LabelledInputs, extra: ExtraTrainingData | None = None) -> str:
+    """Short hash of the training records, beat positions and labels (no signal values); DS1's alone as before
+    when there is no extra training data."""
     digest = hashlib.sha256()
     for array in (data.record_names.astype("U8"), data.samples.astype(np.int64), data.labels.astype(np.int8)):
         digest.update(np.ascontiguousarray(array).tobytes())
+    if extra is not None and extra.inputs is not None:
+        names = "\n".join(extra.inputs.record_names.tolist()).encode()
+        for array in (np.frombuffer(names, np.uint8), extra.inputs.samples.astype(np.int64),
+                      extra.inputs.labels.astype(np.int8)):
+            digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -162,7 +172,8 @@ def plot_confusion(counts_matrix: np.ndarray, title: str):
     return figure
 
 
-def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingResult) -> dict:
+def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingResult,
+                extra: ExtraTrainingData | None = None) -> dict:
     """Log curves' summaries, confusion matrices and settings of a finished training into the run."""
     registry.log_metrics({f"{fold_name(f.fold, f.seed_index)}_best_epoch": float(f.best_epoch) for f in result.folds})
     registry.log_metrics({"training_time_s": result.elapsed_s})
@@ -173,28 +184,44 @@ def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingRe
     registry.log_dict({fold_name(f.fold, f.seed_index): {"validation_records": list(f.validation_records),
                                          "best_epoch": f.best_epoch, "history": f.history}
                        for f in result.folds}, "folds.json")
-    settings = build_model_settings(config, data, result)
+    settings = build_model_settings(config, data, result, extra)
     registry.log_dict(settings, "model_settings.json")
     return settings
 
 
 def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingConfig, *,
                  mlruns_dir: str | Path | None = None, model_name: str = MODEL_NAME,
-                 run_name: str | None = None, progress: bool = True) -> RunOutcome:
-    """Train on DS1, track the run in MLflow, register the ensemble and promote it if it wins."""
+                 run_name: str | None = None, progress: bool = True,
+                 extra_dirs: tuple[Path, ...] = ()) -> RunOutcome:
+    """Train on DS1, track the run in MLflow, register the ensemble and promote it if it wins.
+
+    ``extra_dirs``: directories of other annotated databases whose beats join every fold's training set
+    (:func:`models.training_data.load_extra_inputs`); validation and the promotion score stay DS1's.
+    """
     registry.configure_tracking(mlruns_dir)
-    data = load_labelled_inputs(DS1, data_dir, Path(cache_dir) / "model_inputs", config.inputs, progress)
+    inputs_dir = Path(cache_dir) / "model_inputs"
+    data = load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress)
+    extra = load_extra_inputs(tuple(extra_dirs), inputs_dir, config.inputs, progress) if extra_dirs else None
+    split = "DS1 (patient-wise CV)" + (f" + training-only {describe_databases(extra)}" if extra else "")
     with registry.start_run(run_name, tags={"code_version": find_code_version(),
-                                            "data_fingerprint": fingerprint_data(data),
-                                            "split": "DS1 (patient-wise CV)"}) as run_id:
+                                            "data_fingerprint": fingerprint_data(data, extra),
+                                            "split": split}) as run_id:
         registry.log_params(flatten(config.to_dict()))
-        result = train_ensemble(data, config, tracker=registry, progress=progress)
-        settings = log_results(config, data, result)
+        if extra is not None:
+            registry.log_dict(extra.describe(), "extra_training_data.json")
+        result = train_ensemble(data, config, tracker=registry, progress=progress,
+                                extra=None if extra is None else extra.inputs)
+        settings = log_results(config, data, result, extra)
         model_uri = registry.log_keras_model(result.ensemble, settings)
     score = result.validation_metrics[SELECTION_METRIC]
     promotion = registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
     return RunOutcome(run_id, model_uri, str(promotion.version), promotion.promoted, promotion.reason,
-                      result.validation_metrics, result.elapsed_s)
+                      result.validation_metrics, result.elapsed_s, extra)
+
+
+def describe_databases(extra: ExtraTrainingData) -> str:
+    """``svdb (78 records), incartdb (75 records)``: the extra databases of a run, for its tag and the CLI."""
+    return ", ".join(f"{d['database']} ({d['records']} records)" for d in extra.databases)
 
 
 def save_model_files(model, settings: dict, directory: str | Path) -> Path:

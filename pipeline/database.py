@@ -33,7 +33,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline import records
-from pipeline.errors import DataDirectoryError
+from pipeline.errors import DataDirectoryError, EcgInputError
 from pipeline.splits import list_directory_records
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,30 @@ def compute_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def find_mitdb_copies(directory: str | Path, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Records of ``directory`` whose signal file is a byte-for-byte copy of an MIT-BIH record's, whatever their name.
+
+    Another database joined to DS1 for training must not hold MIT-BIH records: a DS2 record would leak the test set,
+    a DS1 one would put a patient on both sides of a validation fold.
+
+    Examples
+    --------
+    >>> find_mitdb_copies("data/excerpts", ("100",))  # an excerpt, not the published file
+    ()
+    """
+    published = set(load_expected_checksums().values())
+    copies = []
+    for name in names:
+        path = Path(directory) / name
+        try:
+            signal_files = {path.parent / file for file in records.read_header(path).file_name or ()}
+        except EcgInputError:  # no or a broken header: not a copy; reading the record reports it
+            continue
+        if any(file.is_file() and compute_sha256(file) in published for file in signal_files):
+            copies.append(name)
+    return tuple(copies)
 
 
 def verify_mitdb(directory: str | Path, *, progress: bool = False) -> VerificationReport:

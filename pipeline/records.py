@@ -189,6 +189,9 @@ def read_header(path: Path) -> wfdb.Record:
         raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}") from exc
     if getattr(header, "n_sig", 0) in (0, None):
         raise NoEcgLeadError(f"Header {hea.name} declares no signals; expected at least one ECG lead.")
+    if not isinstance(header, wfdb.MultiRecord) and len(header.file_name or ()) != header.n_sig:
+        raise CorruptRecordError(f"Header {hea.name} declares {header.n_sig} signals but describes "
+                                 f"{len(header.file_name or ())}; expected one signal line per signal.")
     if not header.fs:
         raise SamplingRateError(
             f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."

@@ -78,3 +78,27 @@ def write_st_depression_record(excerpts_dir: Path, out_dir: Path, name: str = "s
     write_record(out_dir, name, changed, record.fs_hz, record.lead_names)
     (out_dir / f"{name}.atr").write_bytes((excerpts_dir / "100.atr").read_bytes())
     return out_dir / name
+
+
+def write_other_database(excerpts_dir: Path, out_dir: Path, fs_hz: float = 128.0,
+                         excerpts: tuple[str, ...] = ("119", "208")) -> Path:
+    """A small "other database" at ``fs_hz`` (128 Hz, the MIT-BIH Supraventricular Arrhythmia Database's rate): each
+    excerpt resampled, renamed ``x`` + its name, with its reference annotations moved to the new rate, and a record
+    ``rhythm_only`` whose reference holds no beat (as the Atrial Fibrillation Database's)."""
+    from pipeline.records import resample_signal, write_annotations
+    from pipeline.types import Annotations
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in excerpts:
+        record = read_record(excerpts_dir / name)
+        signal = resample_signal(record.signal_mv, record.fs_hz, fs_hz)
+        write_record(out_dir, f"x{name}", signal, fs_hz, record.lead_names)
+        a = record.annotations
+        samples = np.minimum(np.round(a.samples * fs_hz / record.fs_hz).astype(np.int64), len(signal) - 1)
+        write_annotations(out_dir, f"x{name}", "atr", Annotations(samples, a.symbols, a.aux_notes), fs_hz=fs_hz)
+    record = read_record(excerpts_dir / excerpts[0])
+    write_record(out_dir, "rhythm_only", resample_signal(record.signal_mv, record.fs_hz, fs_hz), fs_hz,
+                 record.lead_names)
+    write_annotations(out_dir, "rhythm_only", "atr",
+                      Annotations(np.array([0]), np.array(["+"]), np.array(["(N"])), fs_hz=fs_hz)
+    return out_dir

@@ -120,6 +120,12 @@ def test_unparsable_header_raises(tmp_path):
         read_record(tmp_path / "bad")
 
 
+def test_header_without_its_signal_lines_raises(tmp_path):
+    (tmp_path / "short.hea").write_text("short 2 360 650000\nshort.dat 212 200 11 1024 995 -22131 0 MLII\n")
+    with pytest.raises(CorruptRecordError, match=r"short.hea declares 2 signals but describes 1"):
+        read_record(tmp_path / "short")
+
+
 def test_record_without_ecg_signals_raises(tmp_path, excerpt_100):
     write_record(tmp_path, "abp", excerpt_100.signal_mv[:3600], FS_HZ, ("ABP", "RESP"))
     with pytest.raises(NoEcgLeadError, match=r"received signals \['ABP', 'RESP'\]; expected at least one ECG lead"):
