@@ -123,13 +123,25 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
                               decisions=DecisionRules.from_settings(loaded.settings))
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
-    context = {"model": loaded.source, "version": loaded.version, "records": scope}
-    if "extra_training_data" in loaded.settings:  # not a DS1-only model: say so wherever its figures go
-        context["extra_training_data"] = [d["database"] for d in loaded.settings["extra_training_data"]["databases"]]
+    context = describe_evaluation_context(loaded.source, loaded.version, loaded.settings, scope)
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
     if report.failures:
         sys.exit(1)
+
+
+def describe_evaluation_context(source: str, version, settings: dict, scope) -> dict:
+    """The context an evaluation report opens with: the model, its version, the records and, for a model trained on
+    other databases besides DS1, their names (its figures are not a DS1-only model's).
+
+    >>> describe_evaluation_context("m.keras", None, {"extra_training_data": {"databases": [{"database": "svdb"}]}},
+    ...                             "ds2")
+    {'model': 'm.keras', 'version': None, 'records': 'ds2', 'extra_training_data': ['svdb']}
+    """
+    context = {"model": source, "version": version, "records": scope}
+    if "extra_training_data" in settings:
+        context["extra_training_data"] = [d["database"] for d in settings["extra_training_data"]["databases"]]
+    return context
 
 
 @click.command("bundle-model", context_settings=_CONTEXT)
