@@ -53,26 +53,24 @@ def load_labelled_inputs(records: tuple[str, ...], data_dir: str | Path, cache_d
     """Labelled beats of ``records`` (names in ``data_dir``), from the cache or freshly prepared."""
     data_dir, cache_dir = Path(data_dir), Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    parts = [load_or_prepare_record(data_dir / name, cache_dir, settings)
+    parts = [label_record_arrays(load_or_prepare_record(data_dir / name, cache_dir, settings), name)
              for name in tqdm(records, desc="model inputs", unit="record", disable=not progress)]
-    names = {tuple(p["feature_names"].tolist()) for p in parts}
-    if len(names) != 1:
-        raise ValueError("Cached records disagree on feature names; clear the cache directory.")
-    inputs = ModelInputs(np.concatenate([p["waveform"] for p in parts]),
-                         np.concatenate([p["features"] for p in parts]), names.pop())
-    return LabelledInputs(
-        inputs=inputs,
-        labels=np.concatenate([p["labels"] for p in parts]).astype(np.int64),
-        record_names=np.concatenate([np.full(len(p["labels"]), name) for p, name in zip(parts, records)]),
-        samples=np.concatenate([p["samples"] for p in parts]),
-    )
+    return concatenate_inputs(parts)
+
+
+def label_record_arrays(arrays: dict[str, np.ndarray], record_name: str) -> LabelledInputs:
+    """One record's cached arrays (:func:`load_or_prepare_record`) as :class:`LabelledInputs` named ``record_name``."""
+    return LabelledInputs(ModelInputs(arrays["waveform"], arrays["features"], tuple(arrays["feature_names"].tolist())),
+                          arrays["labels"].astype(np.int64), np.full(len(arrays["labels"]), record_name),
+                          arrays["samples"])
 
 
 def concatenate_inputs(parts: list[LabelledInputs]) -> LabelledInputs:
     """Several :class:`LabelledInputs` as one, rows in order; their feature columns must agree."""
     names = {p.inputs.feature_names for p in parts}
     if len(names) != 1:
-        raise ValueError("The inputs to join disagree on feature names; expected one input version.")
+        raise ValueError("Records disagree on feature names (inputs cached by another version?); clear the cache "
+                         "directory.")
     return LabelledInputs(
         inputs=ModelInputs(np.concatenate([p.inputs.waveform for p in parts]),
                            np.concatenate([p.inputs.features for p in parts]), names.pop()),
@@ -135,18 +133,14 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
             if len(arrays["labels"]) == 0:
                 skipped.append((f"{directory.name}/{name}", "no labelled beat in its reference annotations"))
                 continue
-            used.append(name)
-            parts.append(LabelledInputs(ModelInputs(arrays["waveform"], arrays["features"],
-                                                    tuple(arrays["feature_names"].tolist())),
-                                        arrays["labels"].astype(np.int64),
-                                        np.full(len(arrays["labels"]), f"{directory.name}/{name}"), arrays["samples"]))
+            used.append(label_record_arrays(arrays, f"{directory.name}/{name}"))
         if not used:
             raise DataDirectoryError(f"{directory}: none of its {len(names)} records has labelled beats that could "
                                      "be read; expected annotated records (MIT-BIH beat symbols in .atr).")
-        labels = np.concatenate([p.labels for p in parts[-len(used):]])
-        counts = np.bincount(labels, minlength=len(AAMI_CLASSES))
+        counts = np.bincount(np.concatenate([p.labels for p in used]), minlength=len(AAMI_CLASSES))
         databases.append({"database": directory.name, "records": len(used),
                           "beats": {c: int(n) for c, n in zip(AAMI_CLASSES, counts)}})
+        parts.extend(used)
     return ExtraTrainingData(concatenate_inputs(parts) if parts else None, tuple(databases), tuple(skipped))
 
 
