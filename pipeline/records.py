@@ -187,6 +187,7 @@ def read_header(path: Path) -> wfdb.Record:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
         raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}") from exc
+    check_record_line(hea, header)
     if getattr(header, "n_sig", 0) in (0, None):
         raise NoEcgLeadError(f"Header {hea.name} declares no signals; expected at least one ECG lead.")
     if not isinstance(header, wfdb.MultiRecord) and len(header.file_name or ()) != header.n_sig:
@@ -202,6 +203,27 @@ def read_header(path: Path) -> wfdb.Record:
             f"{MIN_DURATION_S:g} s."
         )
     return header
+
+
+_RECORD_LINE_FS = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?:/[\d.]+(?:\([-\d.]+\))?)?$")
+"""The sampling-frequency field of a WFDB record line: ``360``, ``128.5``, ``360/1``, ``360/1(0)``."""
+
+
+def check_record_line(hea: Path, header: wfdb.Record) -> None:
+    """Refuse a record line whose sampling rate or length wfdb would misread silently.
+
+    wfdb reads a sampling-rate field it cannot parse (``-360``, ``abc``) as the WFDB default of 250 Hz, and a length
+    it cannot parse as none; a record would then be analysed at the wrong rate. The record line is the first line
+    that is neither blank nor a ``#`` comment: ``name[/segments] signals [fs[/counter[(base)]] [samples ...]]``.
+    """
+    lines = hea.read_text(encoding="latin-1").splitlines()
+    fields = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+    if len(fields) >= 3 and not _RECORD_LINE_FS.match(fields[2]):
+        raise SamplingRateError(f"Header {hea.name} gives the sampling rate as {fields[2]!r}, which wfdb would read "
+                                f"as {header.fs:g} Hz; expected a positive number of Hz ({MIN_FS_HZ:g}-{MAX_FS_HZ:g}).")
+    if len(fields) >= 4 and not fields[3].isdigit():
+        raise CorruptRecordError(f"Header {hea.name} gives the number of samples as {fields[3]!r}; expected a "
+                                 "whole number.")
 
 
 def select_ecg_columns(sig_names: list[str], units: list[str | None]) -> list[int]:

@@ -120,6 +120,24 @@ def test_unparsable_header_raises(tmp_path):
         read_record(tmp_path / "bad")
 
 
+@pytest.mark.parametrize("rate", ["-360", "abc", "3.6e2"])
+def test_a_sampling_rate_wfdb_would_misread_raises(tmp_path, excerpts_dir, rate):
+    """wfdb reads '-360' and 'abc' as its default 250 Hz and '3.6e2' as 3.6 Hz: refused, not analysed at a wrong rate."""
+    lines = (excerpts_dir / "100.hea").read_text().splitlines()
+    (tmp_path / "100.hea").write_text("\n".join([f"100 2 {rate} 108000"] + lines[1:]) + "\n")
+    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
+    with pytest.raises(SamplingRateError, match=rf"gives the sampling rate as '{re.escape(rate)}', which wfdb would"):
+        read_record(tmp_path / "100")
+
+
+def test_a_sample_count_that_is_not_a_whole_number_raises(tmp_path, excerpts_dir):
+    lines = (excerpts_dir / "100.hea").read_text().splitlines()
+    (tmp_path / "100.hea").write_text("\n".join(["100 2 360 1e5"] + lines[1:]) + "\n")
+    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
+    with pytest.raises(CorruptRecordError, match=r"number of samples as '1e5'; expected a whole number"):
+        read_record(tmp_path / "100")
+
+
 def test_header_without_its_signal_lines_raises(tmp_path):
     (tmp_path / "short.hea").write_text("short 2 360 650000\nshort.dat 212 200 11 1024 995 -22131 0 MLII\n")
     with pytest.raises(CorruptRecordError, match=r"short.hea declares 2 signals but describes 1"):
