@@ -119,6 +119,8 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     else:
         registry.configure_tracking(mlruns_dir)
         loaded = registry.load_model(model_uri)
+    if (warning := describe_training_overlap(loaded.settings, directory)) is not None:
+        click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
                               decisions=DecisionRules.from_settings(loaded.settings))
@@ -142,6 +144,23 @@ def describe_evaluation_context(source: str, version, settings: dict, scope) -> 
     if "extra_training_data" in settings:
         context["extra_training_data"] = [d["database"] for d in settings["extra_training_data"]["databases"]]
     return context
+
+
+def describe_training_overlap(settings: dict, directory: Path) -> str | None:
+    """A warning when the model was also trained on a database of ``directory``'s name (``ecg train --extra-data-dir``):
+    figures on those records are in-sample, not test figures. None otherwise.
+
+    >>> settings = {"extra_training_data": {"databases": [{"database": "svdb", "records": 78}]}}
+    >>> describe_training_overlap(settings, Path("data/svdb"))
+    'Warning: the model was also trained on 78 records of a database named svdb; figures on them are not test figures.'
+    >>> describe_training_overlap(settings, Path("data/incartdb")) is None
+    True
+    """
+    for database in settings.get("extra_training_data", {}).get("databases", []):
+        if database["database"] == directory.name:
+            return (f"Warning: the model was also trained on {database['records']} records of a database named "
+                    f"{directory.name}; figures on them are not test figures.")
+    return None
 
 
 @click.command("bundle-model", context_settings=_CONTEXT)
@@ -198,6 +217,8 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
                                run_name="bundled-model")
         loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
         keras_path = save_model_files(loaded.model, loaded.settings, target)
+    if (warning := describe_training_overlap(loaded.settings, directory)) is not None:
+        click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
