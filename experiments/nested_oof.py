@@ -34,6 +34,7 @@ from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
 from models.train import TrainingConfig, train_ensemble
+from models.training_run import fingerprint_data
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
@@ -51,10 +52,13 @@ def oof_cache_path(prefix: str, config: TrainingConfig, ignored: tuple[str, ...]
     return resolve_cache_dir() / "oof" / f"{prefix}-{digest}.npy"
 
 
-def nested_oof(config: TrainingConfig, data, end_to_end: bool = False) -> tuple[np.ndarray, dict | None]:
+def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=None) -> tuple[np.ndarray, dict | None]:
     """Nested OOF probabilities at the reference positions, and (``end_to_end``) per DS1 record the
-    detected beats' positions, probabilities and features; both cached under ``.cache/oof/``."""
-    path = oof_cache_path("nested", config)
+    detected beats' positions, probabilities and features; both cached under ``.cache/oof/``.
+
+    ``extra``: other databases' labelled beats (:func:`models.training_data.load_extra_inputs`) joining every inner
+    fold's training set (``ecg train --extra-data-dir``); cached apart, under a hash of those beats."""
+    path = oof_cache_path("nested" if extra is None else f"nested-extra{fingerprint_data(data, extra)}", config)
     e2e_path = path.with_name(f"{path.stem}-e2e.npz")
     if path.exists() and (not end_to_end or e2e_path.exists()):
         return np.load(path), read_detected(e2e_path) if end_to_end else None
@@ -64,7 +68,8 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False) -> tuple[
     oof = np.zeros((len(data), config.network.n_classes), np.float32)
     detected = {}
     for fold in range(config.n_folds):
-        result = train_ensemble(data.select(outer != fold), inner_config, progress=False)
+        result = train_ensemble(data.select(outer != fold), inner_config, progress=False,
+                                extra=None if extra is None else extra.inputs)
         held_out = outer == fold
         oof[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
         if end_to_end:

@@ -122,7 +122,7 @@ def test_unparsable_header_raises(tmp_path):
 
 @pytest.mark.parametrize("rate", ["-360", "abc", "3.6e2"])
 def test_a_sampling_rate_wfdb_would_misread_raises(tmp_path, excerpts_dir, rate):
-    """wfdb reads '-360' and 'abc' as its default 250 Hz and '3.6e2' as 3.6 Hz: refused, not analysed at a wrong rate."""
+    """wfdb reads '-360' and 'abc' as its default 250 Hz, '3.6e2' as 3.6 Hz: refused, not analysed at a wrong rate."""
     lines = (excerpts_dir / "100.hea").read_text().splitlines()
     (tmp_path / "100.hea").write_text("\n".join([f"100 2 {rate} 108000"] + lines[1:]) + "\n")
     (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
