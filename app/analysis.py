@@ -26,6 +26,7 @@ from models.af_rule import apply_af_rule
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
+from models.inputs import N_LEADS
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
@@ -148,7 +149,8 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     timings["regions"] = time.perf_counter() - started
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
-                                                             predictions.classes, list(spans), settings), predictions)
+                                                             predictions.classes, list(spans), settings), predictions,
+                                   record.signal_mv.shape[1])
     timings["summary"] = time.perf_counter() - started
     started = time.perf_counter()
     families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
@@ -253,20 +255,25 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence)
-    return replace(analysis, regions=tuple(regions), summary=add_classifier_notes(summary, analysis.predictions),
+    summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1])
+    return replace(analysis, regions=tuple(regions), summary=summary,
                    region_settings=settings)
 
 
-def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions) -> RecordSummary:
-    """The summary with a note on the beats the classifier's atrial-fibrillation rule labelled N, when it did."""
+def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
+    """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), and the
+    beats its atrial-fibrillation rule labelled N, when it did."""
+    notes = []
+    if n_leads < N_LEADS:
+        notes.append("beats classified from one lead: the classifier was trained on two-lead recordings and reads "
+                     "this lead as both, so it finds fewer ventricular ectopic beats than from two; review them")
     n_in_af = int(predictions.in_af_mask.sum())
-    if not n_in_af:
-        return summary
-    beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"
-    note = (f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or flutter and "
-            "are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy is counted outside "
-            "AF only)")
-    return replace(summary, notes=summary.notes + (note,))
+    if n_in_af:
+        beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"
+        notes.append(f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or "
+                     "flutter and are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy "
+                     "is counted outside AF only)")
+    return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 
 
 def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[tuple[int, int], ...]:

@@ -25,7 +25,7 @@ from pipeline.features import BeatContext
 from pipeline.types import Beats
 
 N_LEADS = 2
-"""Leads the network takes; a one-lead record gets a silent second lead."""
+"""Leads the network takes; a one-lead record's lead is read as both (:func:`models.prepare.fill_missing_leads`)."""
 
 MIN_TEMPLATE_PTP_MV = 0.05
 """Floor of a template's peak-to-peak amplitude used for scaling (a flat template is not scaled up)."""

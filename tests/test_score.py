@@ -29,7 +29,7 @@ from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import read_annotations, read_record, write_edf
+from pipeline.records import read_annotations, read_record, write_edf, write_record
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 from pipeline.types import Annotations
@@ -161,6 +161,27 @@ def test_a_twelve_lead_record_is_scored_on_ii_and_v1_like_the_two_lead_excerpt(s
     assert [(row["sample"], row["class"]) for row in twelve] == [(row["sample"], row["class"]) for row in two]
     summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
     assert summary["leads"] == ["II", "V1"] and summary["primary_lead"] == "II" and len(summary["unused_leads"]) == 10
+
+
+def test_a_one_lead_record_is_scored_from_that_lead_and_its_summary_says_so(scored, tmp_path, excerpts_dir):
+    """A Holter channel on its own: classified from the one lead (read as both of the network's), noted in the summary.
+    Before, the per-lead features of the missing lead were left out and the record failed with a settings mismatch."""
+    _, out = scored
+    excerpt = read_record(excerpts_dir / "119")
+    write_record(tmp_path / "in", "mlii", excerpt.signal_mv[:, :1], excerpt.fs_hz, excerpt.lead_names[:1])
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0, output
+    one = {row["sample"]: row["class"] for row in read_table(tmp_path / "out" / "mlii" / "mlii_beats.csv")}
+    two = {row["sample"]: row["class"] for row in read_table(out / "119" / "119_beats.csv")}
+    shared = one.keys() & two.keys()
+    assert len(shared) >= 0.95 * len(two)  # the same beats found
+    assert np.mean([one[k] == two[k] for k in shared]) >= 0.95  # and mostly the same classes (119: its PVCs are V)
+    assert sum(one[k] == "V" for k in shared) >= 0.9 * sum(two[k] == "V" for k in shared) > 50
+    summary = json.loads((tmp_path / "out" / "mlii" / "mlii_summary.json").read_text())
+    assert summary["leads"] == ["MLII"]
+    assert any(note.startswith("beats classified from one lead") for note in summary["notes"])
+    two_lead = json.loads((out / "119" / "119_summary.json").read_text())
+    assert not any("one lead" in note for note in two_lead["notes"])
 
 
 def test_batch_summary_lists_each_record(scored):
