@@ -753,6 +753,10 @@ def read_annotations(
                        subtypes if subtypes.any() else None)
 
 
+EMPTY_ANNOTATION_FILE = b"\x00\x00"
+"""A WFDB annotation file with no annotation: the end-of-file mark (annotation type 0, interval 0)."""
+
+
 def write_annotations(
     out_dir: str | Path,
     record_name: str,
@@ -764,10 +768,16 @@ def write_annotations(
     """Write annotations as a standard WFDB annotation file ``out_dir/record_name.annotator``.
 
     The file is readable by wfdb's ``rdann`` and by WFDB tools such as ``bxb`` and ``rdann``; the
-    annotations' subtypes (signal-quality marks) are written when any is set.
+    annotations' subtypes (signal-quality marks) are written when any is set. With no annotation (a record in which no
+    beat was found) the file holds the format's end mark alone, which those tools read as no annotation (``wrann``
+    refuses to write it).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{record_name}.{annotator}"
+    if len(annotations.samples) == 0:
+        path.write_bytes(EMPTY_ANNOTATION_FILE)
+        return path
     order = np.argsort(annotations.samples, kind="stable")
     aux = [str(a) for a in annotations.aux_notes[order]]
     subtypes = annotations.subtype_array()[order]
@@ -781,7 +791,7 @@ def write_annotations(
         fs=fs_hz,
         write_dir=str(out_dir),
     )
-    return out_dir / f"{record_name}.{annotator}"
+    return path
 
 
 def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, fs_hz: float,

@@ -184,6 +184,19 @@ def test_a_one_lead_record_is_scored_from_that_lead_and_its_summary_says_so(scor
     assert not any("one lead" in note for note in two_lead["notes"])
 
 
+def test_a_record_without_a_beat_is_scored_with_an_empty_annotation_file(tmp_path):
+    """Broadband noise (no QRS anywhere): the summary says no beat was found, and the WFDB output is an annotation file
+    with no annotation, which wfdb reads back, instead of a failed record (wfdb's wrann refuses to write it)."""
+    noise = np.random.default_rng(0).normal(0.0, 1.0, size=(60 * 360, 2))
+    write_record(tmp_path / "in", "noise", noise, 360.0, ("MLII", "V1"))
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "json,wfdb")
+    assert code == 0, output
+    summary = json.loads((tmp_path / "out" / "noise" / "noise_summary.json").read_text())
+    assert summary["n_beats"] == 0 and any(note.startswith("no beats found") for note in summary["notes"])
+    annotations = read_annotations(tmp_path / "out" / "noise" / "noise", "ecg", source_fs_hz=360.0)
+    assert len(annotations.samples) == 0
+
+
 def test_batch_summary_lists_each_record(scored):
     _, out = scored
     rows = read_table(out / BATCH_SUMMARY)
