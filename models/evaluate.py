@@ -68,8 +68,13 @@ class EvaluationReport:
             total = total + counts[mode]
         return total
 
-    def calibration_error(self, n_bins: int = 15) -> float:
-        return expected_calibration_error(np.concatenate(self.confidences), np.concatenate(self.correct), n_bins)
+    def calibration_error(self, n_bins: int = 15) -> float | None:
+        """Expected calibration error over every scored beat; None when no beat was scored (every record failed or
+        none held a labelled beat), which no figure describes."""
+        confidence = np.concatenate(self.confidences) if self.confidences else np.empty(0)
+        if len(confidence) == 0:
+            return None
+        return expected_calibration_error(confidence, np.concatenate(self.correct), n_bins)
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -195,11 +200,20 @@ def report_to_dict(report: EvaluationReport, context: dict) -> dict:
     return result
 
 
+def format_calibration(ece: float | None) -> str:
+    """``2.53 %``, or ``- (no beat scored)``.
+
+    >>> format_calibration(0.02533), format_calibration(None)
+    ('2.53 %', '- (no beat scored)')
+    """
+    return "- (no beat scored)" if ece is None else f"{100 * ece:.2f} %"
+
+
 def format_markdown(report_dict: dict) -> str:
     """Human-readable report: gross table per mode, confusion matrices, per-record table."""
     lines = ["# Beat classification report", "", f"Context: `{json.dumps(report_dict['context'])}`", "",
              f"Expected calibration error (top label, reference positions): "
-             f"{100 * report_dict['calibration']['ece_top_label']:.2f} %", ""]
+             f"{format_calibration(report_dict['calibration']['ece_top_label'])}", ""]
     titles = {"reference": "Reference beat positions (whole records)",
               "end_to_end": "End to end with the project's detector (whole records)",
               "end_to_end_ec57": "End to end, EC57 convention (from 5 minutes)"}

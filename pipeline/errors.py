@@ -25,6 +25,10 @@ class HeaderMismatchError(EcgInputError):
     """The header disagrees with the signal data (checksums, initial values, lengths)."""
 
 
+class AnnotationMismatchError(EcgInputError):
+    """The reference annotations do not fit the signal (beats past its end)."""
+
+
 class UnsupportedFormatError(EcgInputError):
     """The storage format or file type cannot be read."""
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from models.bundled import BUNDLED_MODEL
-from pipeline.records import read_annotations
+from pipeline.records import read_annotations, read_record, write_annotations, write_record
 from tests.made_records import write_twelve_lead_record
 
 COMMANDS = (
@@ -135,6 +135,25 @@ def test_evaluate_on_another_database_takes_its_records_file_and_refuses_ds2(run
     refused = runner.invoke(cli, ["evaluate", "--data-dir", str(folder), "--model", str(BUNDLED_MODEL),
                                   "--split", "ds2"])
     assert refused.exit_code == 2 and "DS1 and DS2 are the MIT-BIH" in refused.output
+
+
+def test_evaluate_reports_records_whose_annotations_outrun_the_signal_and_survives_having_no_beat(runner, excerpts_dir,
+                                                                                                  tmp_path):
+    """A signal cut short beside its full annotation file fails with a message that says so; when no record is left
+    to score, the report still comes out (no calibration figure) and the command exits 1."""
+    excerpt = read_record(excerpts_dir / "119")
+    write_record(tmp_path / "db", "cut", excerpt.signal_mv[:60 * 360], excerpt.fs_hz, excerpt.lead_names)
+    write_annotations(tmp_path / "db", "cut", "atr", excerpt.annotations, fs_hz=excerpt.fs_hz)
+
+    result = runner.invoke(cli, ["evaluate", "--data-dir", str(tmp_path / "db"), "--model", str(BUNDLED_MODEL),
+                                 "--out", str(tmp_path / "out")])
+
+    assert result.exit_code == 1, result.output
+    assert "cut: AnnotationMismatchError: Record cut: its reference beats run to 298.8 s, past the end of its " \
+           "signal (60.0 s)" in result.output
+    assert "Expected calibration error (top label, reference positions): - (no beat scored)" in result.output
+    report = json.loads((tmp_path / "out" / "classification_report.json").read_text())
+    assert report["calibration"]["ece_top_label"] is None and list(report["failures"]) == ["cut"]
 
 
 def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path):
