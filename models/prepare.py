@@ -14,8 +14,7 @@ import numpy as np
 from pipeline.clean import CleaningSettings, clean_signal
 from pipeline.datasets import encode_classes, order_leads
 from pipeline.features import BeatContext, FeatureSettings, compute_beat_context
-from pipeline.errors import AnnotationMismatchError
-from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+from pipeline.labels import map_symbols_to_aami, select_reference_beats
 from pipeline.segment import anchor_beats, segment_beats
 from pipeline.types import Beats, Record, SegmentationSettings
 from models.inputs import N_LEADS, ModelInputs, assemble_inputs
@@ -106,12 +105,7 @@ def prepare_reference_beats(record: Record, settings: InputSettings,
     """
     if record.annotations is None:
         raise ValueError(f"Record {record.name}: no reference annotations; expected an annotated record.")
-    beat = is_beat_symbol(record.annotations.symbols)
+    beat = select_reference_beats(record)
     samples = record.annotations.samples[beat]
-    if len(samples) and samples.max() >= record.n_samples:
-        raise AnnotationMismatchError(
-            f"Record {record.name}: its reference beats run to {samples.max() / record.fs_hz:.1f} s, past the end of "
-            f"its signal ({record.n_samples / record.fs_hz:.1f} s); expected the annotations of this signal (a "
-            "truncated signal file, or another record's annotation file?).")
     labels = encode_classes(map_symbols_to_aami(record.annotations.symbols[beat]))
     return prepare_beats(record, samples, settings, clean_mv), labels

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.errors import AnnotationMismatchError
+
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 """Class order used everywhere (model outputs, confusion matrices)."""
 
@@ -50,3 +52,27 @@ def map_symbols_to_aami(symbols: np.ndarray) -> np.ndarray:
 def is_beat_symbol(symbols: np.ndarray) -> np.ndarray:
     """True where the symbol is a beat annotation (any of :data:`BEAT_SYMBOLS`)."""
     return np.isin(np.asarray(symbols), BEAT_SYMBOLS)
+
+
+def select_reference_beats(record) -> np.ndarray:
+    """Mask of the beat annotations of ``record.annotations`` (a :class:`pipeline.types.Record`), after checking that
+    they can be a reference for its signal: every beat inside it, one beat per position, in time order.
+
+    Raises :class:`pipeline.errors.AnnotationMismatchError` otherwise: beats past the end come with a signal cut short
+    or another record's annotation file, repeated or unordered ones with a file written by hand or merged.
+    """
+    beat = is_beat_symbol(record.annotations.symbols)
+    samples = record.annotations.samples[beat]
+    if len(samples) and samples.max() >= record.n_samples:
+        raise AnnotationMismatchError(
+            f"Record {record.name}: its reference beats run to {samples.max() / record.fs_hz:.1f} s, past the end of "
+            f"its signal ({record.n_samples / record.fs_hz:.1f} s); expected the annotations of this signal (a "
+            "truncated signal file, or another record's annotation file?).")
+    repeated = np.flatnonzero(np.diff(samples) <= 0)
+    if len(repeated):
+        at = samples[repeated[0] + 1]
+        raise AnnotationMismatchError(
+            f"Record {record.name}: its reference annotation file holds {len(repeated)} beat(s) at or before the "
+            f"previous beat's position (first at {at / record.fs_hz:.2f} s); expected one beat per position, in time "
+            "order.")
+    return beat

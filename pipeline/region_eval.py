@@ -65,7 +65,7 @@ from pipeline.atrial import measure_p_wave_similarity
 from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
-from pipeline.labels import is_beat_symbol, map_symbols_to_aami
+from pipeline.labels import is_beat_symbol, map_symbols_to_aami, select_reference_beats
 from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, find_af_regions, find_regions,
@@ -391,6 +391,7 @@ def label_with_reference(record: Record) -> tuple[np.ndarray, np.ndarray]:
     if record.annotations is None:
         raise EcgInputError(f"Record {record.name} has no reference annotations; expected an annotated record "
                             "for --labels reference.")
+    select_reference_beats(record)  # raises when they cannot be this signal's reference
     return annotated_beats(record.annotations)
 
 
@@ -686,9 +687,10 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
     for name in tqdm(record_names, desc="regions", unit="record", disable=not progress):
         try:
             evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings, quality))
-        except EcgInputError as exc:
+        except Exception as exc:  # batch boundary: one bad record never stops the others
             logger.warning("record %s failed: %s", name, exc)
-            failures.append(RecordFailure(name, str(exc)))
+            failures.append(RecordFailure(name, str(exc) if isinstance(exc, EcgInputError)
+                                          else f"{type(exc).__name__}: {exc}"))
     run_settings = {"labels": labels, "regions": settings.to_dict(), "score_start_s": SCORE_START_S,
                     "match_window_ms": 1000 * MATCH_WINDOW_S}
     return RegionReport(tuple(evaluations), tuple(failures), run_settings)

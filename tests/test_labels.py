@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from pipeline.labels import AAMI_CLASSES, BEAT_SYMBOLS, SYMBOL_TO_AAMI, is_beat_symbol, map_symbols_to_aami
-from pipeline.records import read_annotations
+from pipeline.errors import AnnotationMismatchError
+from pipeline.labels import (AAMI_CLASSES, BEAT_SYMBOLS, SYMBOL_TO_AAMI, is_beat_symbol, map_symbols_to_aami,
+                             select_reference_beats)
+from pipeline.records import read_annotations, read_record
+from pipeline.types import Annotations
 from pipeline.splits import DS1, DS2
 
 # The table of EVALUATION.md, class by class.
@@ -74,3 +79,22 @@ def count_classes(mitdb_dir, names: tuple[str, ...]) -> dict[str, int]:
 ])
 def test_split_beat_counts_match_the_published_figures(mitdb_dir, split, names, expected):
     assert count_classes(mitdb_dir, names) == expected
+
+
+def test_reference_beats_must_fit_their_signal(excerpts_dir):
+    """Beats past the signal's end (a signal cut short) and beats repeated at one position are refused with the time
+    of the trouble; the excerpt's own annotations pass and every beat symbol is kept."""
+    record = read_record(excerpts_dir / "119")
+    mask = select_reference_beats(record)
+    assert mask.sum() == is_beat_symbol(record.annotations.symbols).sum() > 300
+    cut = dataclasses.replace(record, signal_mv=record.signal_mv[: 60 * 360])
+    with pytest.raises(AnnotationMismatchError, match=r"run to 298\.8 s, past the end of its signal \(60\.0 s\)"):
+        select_reference_beats(cut)
+    a = record.annotations
+    samples = np.concatenate([a.samples, a.samples[:3]])  # the first three annotations written twice
+    order = np.argsort(samples, kind="stable")
+    doubled = dataclasses.replace(record, annotations=Annotations(
+        samples[order], np.concatenate([a.symbols, a.symbols[:3]])[order],
+        np.concatenate([a.aux_notes, a.aux_notes[:3]])[order]))
+    with pytest.raises(AnnotationMismatchError, match=r"holds \d beat\(s\) at or before the previous beat's position"):
+        select_reference_beats(doubled)

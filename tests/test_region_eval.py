@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
-from pipeline.records import read_annotations
+from pipeline.records import read_annotations, read_record, write_annotations, write_record
 from pipeline.region_eval import (
     EpisodeCounts,
     RunCounts,
@@ -164,6 +164,39 @@ def test_evaluate_regions_writes_standard_outputs(mitdb_dir, tmp_path):
     assert header.startswith("kind,start_s,end_s")
     written = read_annotations(tmp_path / "119", "rhy", source_fs_hz=FS)
     assert "(B" in set(written.aux_notes.tolist()) and "V" in set(written.symbols.tolist())
+
+
+def test_one_bad_record_never_stops_a_region_evaluation(excerpts_dir, tmp_path, monkeypatch):
+    """A record whose reference annotations repeat a beat fails alone with a plain message; a record on which
+    something unforeseen breaks (here made to raise) fails alone with the error's type; the good excerpt is still
+    scored and the command exits 1."""
+    import pipeline.region_eval as region_eval
+
+    excerpt = read_record(excerpts_dir / "119")
+    a = excerpt.annotations
+    for name in ("good", "broken"):
+        write_record(tmp_path / "db", name, excerpt.signal_mv, excerpt.fs_hz, excerpt.lead_names)
+        write_annotations(tmp_path / "db", name, "atr", a, fs_hz=excerpt.fs_hz)
+    write_record(tmp_path / "db", "doubled", excerpt.signal_mv, excerpt.fs_hz, excerpt.lead_names)
+    write_annotations(tmp_path / "db", "doubled", "atr", Annotations(
+        np.concatenate([a.samples, a.samples[:5]]), np.concatenate([a.symbols, a.symbols[:5]]),
+        np.concatenate([a.aux_notes, a.aux_notes[:5]])), fs_hz=excerpt.fs_hz)
+    evaluate_record = region_eval.evaluate_record
+
+    def breaks_on_broken(path, *args, **kwargs):
+        if path.name == "broken":
+            raise RuntimeError("unforeseen")
+        return evaluate_record(path, *args, **kwargs)
+
+    monkeypatch.setattr(region_eval, "evaluate_record", breaks_on_broken)
+    result = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(tmp_path / "db"), "--records",
+                                      "doubled,broken,good", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "out" / "regions_report.json").read_text())
+    assert [r["record"] for r in report["records"]] == ["good"]
+    failures = {f["record"]: f["error"] for f in report["failures"]}
+    assert failures["doubled"].startswith("Record doubled: its reference annotation file holds")
+    assert failures["broken"] == "RuntimeError: unforeseen"
 
 
 def rhythm_only_copy(mitdb_dir, out_dir, name: str = "201"):
