@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import requests
 import scipy.signal
 import wfdb
 from wfdb.io.convert.edf import read_edf
@@ -29,6 +30,7 @@ from pipeline import INTERNAL_FS_HZ
 from pipeline.clean import fill_gaps
 from pipeline.errors import (
     CorruptRecordError,
+    DataDirectoryError,
     HeaderMismatchError,
     MissingSignalFileError,
     NoEcgLeadError,
@@ -825,10 +827,33 @@ def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, f
 
 def download_database(db_name: str, out_dir: str | Path, records: list[str] | None = None) -> None:
     """Download a PhysioNet database with wfdb (the project's only network access, with
-    :func:`download_database_files`)."""
-    wfdb.dl_database(db_name, str(out_dir), records=records or "all", annotators="all")
+    :func:`download_database_files`).
+
+    Raises :class:`pipeline.errors.DataDirectoryError` when PhysioNet cannot be reached or refuses (no connection,
+    an unknown database): what to do instead is in the message.
+    """
+    try:
+        wfdb.dl_database(db_name, str(out_dir), records=records or "all", annotators="all")
+    except requests.exceptions.RequestException as error:
+        raise DataDirectoryError(
+            f"Could not download {db_name} from PhysioNet ({describe_request_error(error)}); expected a connection "
+            f"to physionet.org. Files already fetched stay in {out_dir}; run the command again to resume, or take "
+            "the records from a local copy with --from DIR.") from error
 
 
 def download_database_files(db_name: str, out_dir: str | Path, files: list[str]) -> None:
     """Download named files of a PhysioNet database (e.g. its ``SHA256SUMS.txt``) with wfdb."""
     wfdb.dl_files(db_name, str(out_dir), files, keep_subdirs=False)
+
+
+def describe_request_error(error: Exception) -> str:
+    """A short reason for a failed request: ``no connection to physionet.org`` or ``HTTP 404 for URL``.
+
+    >>> describe_request_error(requests.exceptions.ConnectionError("Max retries exceeded"))
+    'no connection to physionet.org'
+    """
+    if isinstance(error, requests.exceptions.HTTPError) and error.response is not None:
+        return f"HTTP {error.response.status_code} for {error.response.url}"
+    if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return "no connection to physionet.org"
+    return f"{type(error).__name__}: {error}"

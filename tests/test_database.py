@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import requests
 
 from pipeline import database
 from pipeline.database import fetch_mitdb, load_expected_checksums, verify_mitdb
@@ -169,3 +170,20 @@ def test_a_database_without_its_sums_online_is_checked_on_its_headers(excerpts_d
     monkeypatch.setattr(database.records, "download_database_files", missing_file)
     report = database.fetch_database("nsrdb", tmp_path / "nsrdb")
     assert report.ok and not report.has_sums and report.checked == 0
+
+
+@pytest.mark.parametrize("failure, reason", [
+    (requests.exceptions.ConnectionError("Failed to resolve 'physionet.org'"), "no connection to physionet.org"),
+    (requests.exceptions.ReadTimeout("read timed out"), "no connection to physionet.org"),
+])
+def test_a_download_that_cannot_reach_physionet_says_what_to_do(tmp_path, monkeypatch, failure, reason):
+    """Offline (wfdb's request fails, as on the test machines): a DataDirectoryError naming the cause and the local
+    alternative, not a traceback from the HTTP library."""
+    def unreachable(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(database.records.wfdb, "dl_database", unreachable)
+    with pytest.raises(DataDirectoryError, match=rf"Could not download svdb from PhysioNet \({reason}\).*--from DIR"):
+        database.fetch_database("svdb", tmp_path / "svdb")
+    with pytest.raises(DataDirectoryError, match=rf"Could not download mitdb from PhysioNet \({reason}\)"):
+        fetch_mitdb(tmp_path / "mitdb")
