@@ -120,21 +120,19 @@ def test_unparsable_header_raises(tmp_path):
         read_record(tmp_path / "bad")
 
 
-@pytest.mark.parametrize("rate", ["-360", "abc", "3.6e2"])
-def test_a_sampling_rate_wfdb_would_misread_raises(tmp_path, excerpts_dir, rate):
-    """wfdb reads '-360' and 'abc' as its default 250 Hz, '3.6e2' as 3.6 Hz: refused, not analysed at a wrong rate."""
+@pytest.mark.parametrize("record_line, error, message", [
+    ("100 2 -360 108000", SamplingRateError, "sampling rate as '-360', which wfdb would read as 250 Hz"),
+    ("100 2 abc 108000", SamplingRateError, "sampling rate as 'abc', which wfdb would read as 250 Hz"),
+    ("100 2 3.6e2 108000", SamplingRateError, "sampling rate as '3.6e2', which wfdb would read as 3.6 Hz"),
+    ("100 2 360 1e5", CorruptRecordError, "number of samples as '1e5'; expected a whole number"),
+])
+def test_a_record_line_wfdb_would_misread_raises(tmp_path, excerpts_dir, record_line, error, message):
+    """wfdb reads a rate of '-360' or 'abc' as its default 250 Hz, '3.6e2' as 3.6 Hz and '1e5' samples as 1: refused,
+    not analysed at a wrong rate or length."""
     lines = (excerpts_dir / "100.hea").read_text().splitlines()
-    (tmp_path / "100.hea").write_text("\n".join([f"100 2 {rate} 108000"] + lines[1:]) + "\n")
+    (tmp_path / "100.hea").write_text("\n".join([record_line] + lines[1:]) + "\n")
     (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
-    with pytest.raises(SamplingRateError, match=rf"gives the sampling rate as '{re.escape(rate)}', which wfdb would"):
-        read_record(tmp_path / "100")
-
-
-def test_a_sample_count_that_is_not_a_whole_number_raises(tmp_path, excerpts_dir):
-    lines = (excerpts_dir / "100.hea").read_text().splitlines()
-    (tmp_path / "100.hea").write_text("\n".join(["100 2 360 1e5"] + lines[1:]) + "\n")
-    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
-    with pytest.raises(CorruptRecordError, match=r"number of samples as '1e5'; expected a whole number"):
+    with pytest.raises(error, match=re.escape(message)):
         read_record(tmp_path / "100")
 
 
