@@ -217,8 +217,6 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
                                run_name="bundled-model")
         loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
         keras_path = save_model_files(loaded.model, loaded.settings, target)
-    if (warning := describe_training_overlap(loaded.settings, directory)) is not None:
-        click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})

@@ -23,7 +23,7 @@ from pipeline.errors import DataDirectoryError, EcgInputError
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.splits import list_directory_records
-from models.inputs import ModelInputs
+from models.inputs import ModelInputs, concatenate_inputs as join_model_inputs
 from models.prepare import InputSettings, prepare_reference_beats
 
 logger = logging.getLogger(__name__)
@@ -67,13 +67,11 @@ def label_record_arrays(arrays: dict[str, np.ndarray], record_name: str) -> Labe
 
 def concatenate_inputs(parts: list[LabelledInputs]) -> LabelledInputs:
     """Several :class:`LabelledInputs` as one, rows in order; their feature columns must agree."""
-    names = {p.inputs.feature_names for p in parts}
-    if len(names) != 1:
+    if len({p.inputs.feature_names for p in parts}) != 1:
         raise ValueError("Records disagree on feature names (inputs cached by another version?); clear the cache "
                          "directory.")
     return LabelledInputs(
-        inputs=ModelInputs(np.concatenate([p.inputs.waveform for p in parts]),
-                           np.concatenate([p.inputs.features for p in parts]), names.pop()),
+        inputs=join_model_inputs([p.inputs for p in parts]),
         labels=np.concatenate([p.labels for p in parts]),
         record_names=np.concatenate([p.record_names.astype(str) for p in parts]),
         samples=np.concatenate([p.samples for p in parts]),

@@ -26,7 +26,7 @@ class HeaderMismatchError(EcgInputError):
 
 
 class AnnotationMismatchError(EcgInputError):
-    """The reference annotations do not fit the signal (beats past its end)."""
+    """The reference annotations do not fit the signal (beats past its end, repeated or out of order)."""
 
 
 class UnsupportedFormatError(EcgInputError):
