@@ -388,6 +388,16 @@ def test_an_uploaded_twelve_lead_record_can_be_read_on_another_primary_lead(exce
     assert any("leads V1, V5 (of 12 ECG leads" in c.value for c in at.caption)
 
 
+def test_an_uploaded_one_lead_record_is_analysed_and_the_notes_say_so(excerpts_dir, tmp_path, analyses):
+    """A Holter channel alone: classified from its one lead, its V beats found, the notes saying how it was read."""
+    excerpt = read_record(excerpts_dir / "119")
+    write_record(tmp_path, "mlii", excerpt.signal_mv[:, :1], excerpt.fs_hz, excerpt.lead_names[:1])
+    at = upload(start_app(), files_of(tmp_path, "mlii", extensions=("hea", "dat")))
+    assert not at.exception and not at.error
+    assert shown_counts(at)["V"] >= 0.9 * analyses["119"].summary.beat_counts[AAMI_CLASSES.index("V")]
+    assert any("beats classified from one lead" in m.value for m in at.markdown)
+
+
 def test_uploading_several_records_asks_which_one(analyses, excerpts_dir):
     at = upload(start_app(), files_of(excerpts_dir, "100") + files_of(excerpts_dir, "119"))
     assert not at.exception
