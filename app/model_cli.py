@@ -12,7 +12,7 @@ import click
 
 from app import config
 from app.options import select_records
-from pipeline.splits import holds_mitdb
+from pipeline.splits import DS1, holds_mitdb
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,10 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
     from models.training_run import run_training, save_model_files
 
     training_config = read_training_config(config_path)
+    if training_config.n_folds > len(DS1):
+        raise click.BadParameter(f"{config_path}: received n_folds={training_config.n_folds}; expected at most "
+                                 f"{len(DS1)}, DS1's patients (each fold holds whole patients).",
+                                 param_hint="--config")
     directory = config.require_data_dir(data_dir)
     outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
                            run_name=run_name, extra_dirs=extra_dirs)

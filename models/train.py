@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Protocol
 
 import keras
@@ -80,6 +80,14 @@ class TrainingConfig:
     patient head, ramped up over the epochs; 0: off. Training only; inference cost unchanged (EXPERIMENTS.md row AF)."""
 
     def __post_init__(self) -> None:
+        for name, least in (("n_folds", 2), ("epochs", 1), ("patience", 1), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, int) and value >= least):
+                raise ValueError(f"Received {name}={value!r}; expected a whole number, {least} or more.")
+        for name, least in (("class_weight_power", 0.0), ("max_class_weight_ratio", 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= least):
+                raise ValueError(f"Received {name}={value!r}; expected a number, {least:g} or more.")
         if self.ensemble_members is not None and not 1 <= self.ensemble_members <= self.n_folds:
             raise ValueError(f"Received ensemble_members={self.ensemble_members!r}; expected from 1 to "
                              f"n_folds={self.n_folds}, or none for all folds.")
@@ -123,6 +131,10 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingConfig":
         data = dict(data)
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"Received unknown key(s) {', '.join(unknown)}; expected keys among "
+                             f"{', '.join(sorted(f.name for f in fields(cls)))}.")
         network = NetworkConfig.from_dict(data.pop("network")) if "network" in data else NetworkConfig()
         inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
         rule = data.pop("atrial_rule", None)

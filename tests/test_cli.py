@@ -156,6 +156,18 @@ def test_evaluate_reports_records_whose_annotations_outrun_the_signal_and_surviv
     assert report["calibration"]["ece_top_label"] is None and list(report["failures"]) == ["cut"]
 
 
+def test_train_refuses_a_configuration_before_any_work(runner, tmp_path):
+    """More folds than DS1 has patients, or a value of the wrong type: exit 2 with the reason, no run started."""
+    (tmp_path / "folds.toml").write_text("n_folds = 30\n")
+    (tmp_path / "epochs.toml").write_text('epochs = "15"\n')
+    for name, message in (("folds", "received n_folds=30; expected at most 22, DS1's patients"),
+                          ("epochs", "Received epochs='15'; expected a whole number")):
+        result = runner.invoke(cli, ["train", "--config", str(tmp_path / f"{name}.toml"), "--mlruns",
+                                     str(tmp_path / "mlruns")])
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "mlruns").exists()
+
+
 def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path):
     result = runner.invoke(cli, ["build-datasets", "--data-dir", str(mitdb_dir), "--split", "ds2",
                                  "--cache-dir", str(tmp_path)])

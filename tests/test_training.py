@@ -155,6 +155,24 @@ def test_seeds_per_fold_is_checked_and_saved_only_when_used():
             TrainingConfig(seeds_per_fold=value)
 
 
+@pytest.mark.parametrize("values, message", [
+    ({"n_folds": 1}, r"n_folds=1; expected a whole number, 2 or more"),
+    ({"epochs": "x"}, r"epochs='x'; expected a whole number, 1 or more"),
+    ({"epochs": 15.0}, r"epochs=15.0; expected a whole number"),
+    ({"patience": 0}, r"patience=0"),
+    ({"batch_size": True}, r"batch_size=True"),
+    ({"seed": -1}, r"seed=-1; expected a whole number, 0 or more"),
+    ({"class_weight_power": "0.3"}, r"class_weight_power='0.3'; expected a number, 0 or more"),
+    ({"max_class_weight_ratio": 0.5}, r"max_class_weight_ratio=0.5; expected a number, 1 or more"),
+    ({"epoch": 15}, r"unknown key\(s\) epoch; expected keys among .*epochs"),
+])
+def test_a_training_configuration_is_checked_where_it_is_read(values, message):
+    """A mistyped or out-of-range value in a configuration file is refused before any training starts (a string or a
+    float epoch count used to fail deep inside Keras; an unknown key, as a Python argument error)."""
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig.from_dict(values)
+
+
 @pytest.mark.slow
 def test_weight_averaging_scores_and_keeps_the_averaged_weights(excerpt_inputs):
     """With ``ema_momentum`` each epoch is scored and kept with the optimizer's moving average of the weights, and
