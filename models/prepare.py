@@ -35,6 +35,10 @@ class InputSettings:
     @classmethod
     def from_dict(cls, data: dict) -> "InputSettings":
         """Inverse of :meth:`to_dict`; a missing section (e.g. in a training configuration file) takes its defaults."""
+        unknown = sorted(set(data) - {"segmentation", "cleaning", "features"})
+        if unknown:
+            raise ValueError(f"Received unknown input section(s) {', '.join(unknown)}; expected segmentation, "
+                             "cleaning and features.")
         cleaning = dict(data.get("cleaning", asdict(CleaningSettings())))
         cleaning["powerline_hz"] = tuple(cleaning["powerline_hz"])
         segmentation = data.get("segmentation")

@@ -165,6 +165,7 @@ def test_seeds_per_fold_is_checked_and_saved_only_when_used():
     ({"class_weight_power": "0.3"}, r"class_weight_power='0.3'; expected a number, 0 or more"),
     ({"max_class_weight_ratio": 0.5}, r"max_class_weight_ratio=0.5; expected a number, 1 or more"),
     ({"epoch": 15}, r"unknown key\(s\) epoch; expected keys among .*epochs"),
+    ({"inputs": {"segmentaton": {}}}, r"unknown input section\(s\) segmentaton; expected segmentation"),
 ])
 def test_a_training_configuration_is_checked_where_it_is_read(values, message):
     """A mistyped or out-of-range value in a configuration file is refused before any training starts (a string or a
