@@ -35,7 +35,7 @@ from tqdm import tqdm
 from pipeline.clean import CleaningSettings, clean_signal
 from pipeline.errors import DataDirectoryError
 from pipeline.features import FeatureSettings, compute_beat_context, subtract_template
-from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami
+from pipeline.labels import AAMI_CLASSES, map_symbols_to_aami, select_reference_beats
 from pipeline.records import read_record
 from pipeline.segment import segment_beats
 from pipeline.splits import DS1, DS2, PACED, SAME_PATIENT
@@ -308,7 +308,7 @@ def segment_reference_beats(record: Record, signal: np.ndarray,
                             settings: SegmentationSettings) -> tuple[Beats, np.ndarray]:
     """Segment every reference beat annotation; return the beats and their MIT-BIH symbols."""
     annotations = record.annotations
-    beat = is_beat_symbol(annotations.symbols)
+    beat = select_reference_beats(record)  # raises when they cannot be this signal's reference
     return segment_beats(signal, annotations.samples[beat], record.fs_hz, settings), annotations.symbols[beat]
 
 
