@@ -87,7 +87,7 @@ class ExtraTrainingData:
     out, with the reason.
     """
 
-    inputs: LabelledInputs | None
+    inputs: LabelledInputs
     databases: tuple[dict, ...]
     skipped: tuple[tuple[str, str], ...]
 
@@ -106,6 +106,8 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
     beat (a rhythm-only reference, as the Atrial Fibrillation Database's), is skipped and listed; a directory
     with no usable record at all is an error.
     """
+    if not directories:
+        raise ValueError("Received no directory; expected at least one database to train on as well.")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     parts, databases, skipped = [], [], []
@@ -139,7 +141,7 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
         databases.append({"database": directory.name, "records": len(used),
                           "beats": {c: int(n) for c, n in zip(AAMI_CLASSES, counts)}})
         parts.extend(used)
-    return ExtraTrainingData(concatenate_inputs(parts) if parts else None, tuple(databases), tuple(skipped))
+    return ExtraTrainingData(concatenate_inputs(parts), tuple(databases), tuple(skipped))
 
 
 def compute_inputs_key(record_path: Path, settings: InputSettings) -> str:

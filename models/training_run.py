@@ -116,7 +116,7 @@ def fingerprint_data(data: LabelledInputs, extra: ExtraTrainingData | None = Non
     digest = hashlib.sha256()
     for array in (data.record_names.astype("U8"), data.samples.astype(np.int64), data.labels.astype(np.int8)):
         digest.update(np.ascontiguousarray(array).tobytes())
-    if extra is not None and extra.inputs is not None:
+    if extra is not None:
         names = "\n".join(extra.inputs.record_names.tolist()).encode()
         for array in (np.frombuffer(names, np.uint8), extra.inputs.samples.astype(np.int64),
                       extra.inputs.labels.astype(np.int8)):
