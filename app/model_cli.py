@@ -178,8 +178,9 @@ def describe_training_overlap(settings: dict, directory: Path) -> str | None:
               help="Where to write the model (default: models/bundled).")
 @click.option("--rules-only", is_flag=True,
               help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
-                   "supraventricular_run_rule, af_rule, v_min_probability) and ensemble size (ensemble_members), test once "
-                   "on DS2 and rewrite the card. No training.")
+                   "supraventricular_run_rule, af_rule, v_min_probability), ensemble size (ensemble_members) and "
+                   "context stage (context_stage: refitted on DS1 nested cross-validation, which trains networks for "
+                   "it only), test once on DS2 and rewrite the card. The saved networks are not retrained.")
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
                          out_dir: Path | None, rules_only: bool) -> None:
     """Regenerate the bundled model: train on DS1, save it, test it once on DS2, write its card.
@@ -195,9 +196,11 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.evaluate import evaluate_records, write_report
     from models.model_card import add_ds2_evaluation, write_model_card
     from models.prepare import InputSettings
-    from models.training_run import (MODEL_NAME, keep_members, replace_post_training_settings, run_training,
-                                     save_model_files, write_model_settings)
-    from pipeline.splits import DS2
+    from models.atrial_rule import STAGE_CONFIG_KEY
+    from models.training_data import load_labelled_inputs
+    from models.training_run import (MODEL_NAME, fit_ds1_context_stage, keep_members, replace_post_training_settings,
+                                     run_training, save_model_files, write_model_settings)
+    from pipeline.splits import DS1, DS2
 
     directory = config.require_data_dir(data_dir)
     target = out_dir or BUNDLED_DIR
@@ -209,6 +212,14 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
             rule_settings = replace_post_training_settings(loaded.settings, training)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--config") from error
+        if training.context_stage:  # fitted on DS1's nested probabilities: networks trained for it, not kept
+            if "extra_training_data" in loaded.settings:
+                raise click.BadParameter("the model was trained with other databases, which --rules-only cannot "
+                                         "read again to fit its context stage; retrain it with ecg train.",
+                                         param_hint="--config")
+            data = load_labelled_inputs(DS1, directory, config.resolve_cache_dir() / "model_inputs", training.inputs)
+            stage = fit_ds1_context_stage(data, training)
+            rule_settings = rule_settings | {STAGE_CONFIG_KEY: stage.to_settings()}
         kept = keep_members(loaded.model, training.n_networks)
         keras_path = target / "model.keras"
         if kept is loaded.model:  # the same networks: the model file stays byte for byte

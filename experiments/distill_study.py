@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from experiments.nested_oof import inner_configuration
+from models.train import inner_configuration
 from experiments.s_rule_study import BUNDLED_CONFIG, load_study_inputs, results_path, write_results
 from experiments.v_run_study import score_beats
 from models.atrial_rule import decide_classes

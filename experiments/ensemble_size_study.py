@@ -18,7 +18,8 @@ import itertools
 
 import numpy as np
 
-from experiments.nested_oof import inner_configuration, oof_cache_path, scores
+from experiments.nested_oof import oof_cache_path, scores
+from models.train import inner_configuration
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
 from models.folds import assign_patient_folds

@@ -23,7 +23,8 @@ import sys
 import keras
 import numpy as np
 
-from experiments.nested_oof import inner_configuration, scores
+from experiments.nested_oof import scores
+from models.train import inner_configuration
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds

@@ -18,7 +18,6 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -33,7 +32,7 @@ from models.evaluate import apply_record_af_rule as evaluate_af_rule
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
-from models.train import TrainingConfig, train_ensemble
+from models.train import TrainingConfig, nested_oof_probabilities
 from models.training_run import fingerprint_data
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
@@ -63,31 +62,21 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=Non
     if path.exists() and (not end_to_end or e2e_path.exists()):
         return np.load(path), read_detected(e2e_path) if end_to_end else None
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
-    outer = np.array([fold_of[name] for name in data.record_names])
-    inner_config = inner_configuration(config)
-    oof = np.zeros((len(data), config.network.n_classes), np.float32)
     detected = {}
-    for fold in range(config.n_folds):
-        result = train_ensemble(data.select(outer != fold), inner_config, progress=False,
-                                extra=None if extra is None else extra.inputs)
-        held_out = outer == fold
-        oof[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+
+    def predict_fold_records(fold: int, ensemble) -> None:
         if end_to_end:
             for name in sorted({n for n, f in fold_of.items() if f == fold}):
-                detected[name] = predict_detected(result.ensemble, name, config)
+                detected[name] = predict_detected(ensemble, name, config)
         print(f"outer fold {fold} done", flush=True)
+
+    oof = nested_oof_probabilities(data, config, None if extra is None else extra.inputs, predict_fold_records)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, oof)
     if end_to_end:
         np.savez(e2e_path, **{f"{name}/{part}": array for name, parts in detected.items()
                               for part, array in parts.items()})
     return oof, detected if end_to_end else None
-
-
-def inner_configuration(config: TrainingConfig) -> TrainingConfig:
-    """The configuration of an outer fold's inner ensemble: one fold fewer, as many members as it can have."""
-    members = None if config.ensemble_members is None else min(config.ensemble_members, config.n_folds - 1)
-    return dataclasses.replace(config, n_folds=config.n_folds - 1, ensemble_members=members)
 
 
 def predict_detected(ensemble, name: str, config: TrainingConfig) -> dict[str, np.ndarray]:

@@ -26,11 +26,12 @@ Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from models.af_rule import read_af_rule
+from models.context_stage import ContextStage
 from models.conduction_rule import ConductionRule, find_conducted_beats
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
@@ -39,6 +40,10 @@ from pipeline.labels import AAMI_CLASSES
 SETTINGS_KEY = "atrial_rule"
 DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
+STAGE_CONFIG_KEY = "context_stage"
+"""Training-configuration switch of the beat-context stage (:mod:`models.context_stage`); like the rules, it changes
+what follows the networks, not the networks, but it is fitted (on nested probabilities) rather than set, and the
+settings keep the fitted stage under the same key."""
 V_MIN_KEY = "v_min_probability"
 """Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
 FEATURES = ("p_corr_best", "p_template_quality", "rhythm_af_score_rel", "qrs_corr_lead0", "rr_pre_local_ratio")
@@ -112,6 +117,9 @@ class Decision:
     """True where the sinus-conduction rule (:mod:`models.conduction_rule`) turned the network's V into N."""
     run: np.ndarray
     """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
+    probabilities: np.ndarray | None = None
+    """The probabilities the classes were decided from: the network's, with the beat-context stage's division of
+    p(N) + p(S) when the model has one (:meth:`DecisionRules.decide`)."""
 
 
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
@@ -148,14 +156,20 @@ class DecisionRules:
     af_rule: bool = False
     """Whether the record-level atrial-fibrillation rule follows (:mod:`models.af_rule`); :meth:`decide` covers the
     per-beat rules only, since that rule needs the record's signal."""
+    context_stage: ContextStage | None = None
+    """Divides the network's N + S probability from the beats around before the rules (:mod:`models.context_stage`)."""
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
-                   read_af_rule(settings))
+                   read_af_rule(settings), ContextStage.from_settings(settings))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
-        """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order)."""
-        return decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
-                              self.conduction_rule, self.run_rule)
+        """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the
+        beat-context stage when the model has one; ``probabilities`` of the result are those decided from."""
+        if self.context_stage is not None and len(probabilities):
+            probabilities = self.context_stage.split(probabilities, features, feature_names)
+        decision = decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
+                                  self.conduction_rule, self.run_rule)
+        return replace(decision, probabilities=probabilities)

@@ -106,11 +106,13 @@ def reference_classes(annotations: Annotations) -> np.ndarray:
 
 def classify_prepared(model: keras.Model, inputs: ModelInputs, decisions: DecisionRules | None
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and final class indices (the model's decision rules applied when given)."""
+    """Probabilities and final class indices (the model's decision rules applied when given, and the probabilities
+    then those the classes were decided from: :meth:`models.atrial_rule.DecisionRules.decide`)."""
     probabilities = predict_beats(model, inputs)
     if decisions is None:
         return probabilities, np.argmax(probabilities, axis=1) if len(probabilities) else np.empty(0, np.int64)
-    return probabilities, decisions.decide(probabilities, inputs.features, inputs.feature_names).classes
+    decision = decisions.decide(probabilities, inputs.features, inputs.feature_names)
+    return decision.probabilities, decision.classes
 
 
 def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,

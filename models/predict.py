@@ -143,7 +143,7 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     if decisions is None:
         return BeatPredictions(prepared.beats.samples, probabilities, reason)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
-    return BeatPredictions(prepared.beats.samples, probabilities, reason, decision.atrial, decision.classes,
+    return BeatPredictions(prepared.beats.samples, decision.probabilities, reason, decision.atrial, decision.classes,
                            decision.conducted, decision.run)
 
 

@@ -146,9 +146,10 @@ with warnings.catch_warnings(record=True):
         """MLflow pyfunc wrapper of the Keras classifier: loads the ``.keras`` artifact in safe mode.
 
         ``predict`` takes ``{"waveform": (n, window, channels), "features": (n, n_features)}`` float32
-        arrays and returns the class probabilities (n, n_classes), in the order of the settings'
+        arrays and returns the network's class probabilities (n, n_classes), in the order of the settings'
         ``classes`` (AAMI N, S, V, F, Q). With ``params={"output": "classes"}`` it returns a dict
-        with those ``probabilities``, the delivered ``class_index`` (the model's decision rules
+        with the ``probabilities`` decided from (the network's, with p(N) + p(S) divided by the model's
+        beat-context stage when it has one: :mod:`models.context_stage`), the delivered ``class_index`` (the model's decision rules
         applied, as ``ecg score`` and the dashboard apply them: :mod:`models.atrial_rule`),
         ``atrial_rule`` (true where the atrial-origin rule turned the network's N into S) and
         ``conduction_rule`` (true where the sinus-conduction rule turned the network's V into N) and
@@ -180,7 +181,7 @@ with warnings.catch_warnings(record=True):
                                  f"{OUTPUT_CLASSES!r}.")
             decision = self.decisions.decide(probabilities, np.asarray(model_input["features"]),
                                              tuple(self.settings.get("feature_names", ())))
-            return {"probabilities": probabilities, "class_index": decision.classes, "atrial_rule": decision.atrial,
+            return {"probabilities": decision.probabilities, "class_index": decision.classes, "atrial_rule": decision.atrial,
                     "conduction_rule": decision.conducted, "run_rule": decision.run}
 
 

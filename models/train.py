@@ -75,6 +75,10 @@ class TrainingConfig:
     ema_momentum: float | None = None
     """Train with an exponential moving average of the weights (this momentum per step); each epoch is scored and
     kept with the averaged weights (EXPERIMENTS.md row Y). None: off. Inference cost unchanged."""
+    context_stage: bool = False
+    """Fit the beat-context stage (:mod:`models.context_stage`) on DS1's nested out-of-fold probabilities after
+    training and save it with the model (EXPERIMENTS.md row AH). Costs about twice the fold networks' training time
+    (:func:`nested_oof_probabilities`); inference cost barely changes."""
     adversarial_weight: float = 0.0
     """Patient-adversarial training (:mod:`models.adversarial`): the largest weight of the reversed gradient of a
     patient head, ramped up over the epochs; 0: off. Training only; inference cost unchanged (EXPERIMENTS.md row AF)."""
@@ -93,8 +97,9 @@ class TrainingConfig:
                              f"n_folds={self.n_folds}, or none for all folds.")
         if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
-        if not isinstance(self.af_rule, bool):
-            raise ValueError(f"Received af_rule={self.af_rule!r}; expected true or false.")
+        for name in ("af_rule", "context_stage"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"Received {name}={getattr(self, name)!r}; expected true or false.")
         momentum = self.ema_momentum
         if momentum is not None and not (isinstance(momentum, float) and 0.0 < momentum < 1.0):
             raise ValueError(f"Received ema_momentum={momentum!r}; expected a momentum in (0, 1), or none.")
@@ -125,6 +130,8 @@ class TrainingConfig:
             del values["af_rule"]
         if not self.adversarial_weight:
             del values["adversarial_weight"]
+        if not self.context_stage:
+            del values["context_stage"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -330,3 +337,30 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     tracker.log_metrics(metrics)
     members = [r.model for r in results if r.fold < config.n_members]  # fold by fold, each fold's seeds together
     return TrainingResult(build_ensemble(members), results, oof, counts, metrics, time.perf_counter() - start)
+
+
+def inner_configuration(config: TrainingConfig) -> TrainingConfig:
+    """The configuration of an outer fold's inner ensemble in :func:`nested_oof_probabilities`: one fold fewer, as many
+    members as it can have."""
+    members = None if config.ensemble_members is None else min(config.ensemble_members, config.n_folds - 1)
+    return replace(config, n_folds=config.n_folds - 1, ensemble_members=members)
+
+
+def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
+                             on_fold=None, progress: bool = False) -> np.ndarray:
+    """Nested out-of-fold probabilities of ``data`` (DS1): each outer fold of whole patients (the folds of
+    :func:`train_ensemble`) predicted by an inner cross-validated ensemble trained on the other folds
+    (:func:`inner_configuration`), so that every patient's probabilities come, as the delivered ensemble's do on a
+    new patient, from averaged networks that never saw them. ``on_fold(fold, ensemble)`` is called with each inner
+    ensemble (studies predict more beats with it). ``config.n_folds`` inner trainings of ``n_folds - 1`` networks."""
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    outer = np.array([fold_of[name] for name in data.record_names])
+    inner = inner_configuration(config)
+    oof = np.zeros((len(data), config.network.n_classes), np.float32)
+    for fold in tqdm(range(config.n_folds), desc="nested folds", unit="fold", disable=not progress):
+        result = train_ensemble(data.select(outer != fold), inner, progress=False, extra=extra)
+        held_out = outer == fold
+        oof[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        if on_fold is not None:
+            on_fold(fold, result.ensemble)
+    return oof

@@ -10,15 +10,19 @@ import json
 import logging
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from models import registry
-from models.atrial_rule import DECISION_RULE_KEYS
+from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY
+from models.context_stage import ContextStage, fit_context_stage
 from models.explain import find_attention_members
-from models.train import TrainingConfig, TrainingResult, build_ensemble, fold_name, train_ensemble
+from models.folds import compute_class_weights
+from models.train import (TrainingConfig, TrainingResult, build_ensemble, fold_name, nested_oof_probabilities,
+                          train_ensemble)
 from models.training_data import ExtraTrainingData, LabelledInputs, load_extra_inputs, load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.splits import DS1
@@ -47,10 +51,13 @@ class RunOutcome:
 
 
 def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: TrainingResult,
-                         extra: ExtraTrainingData | None = None) -> dict:
+                         extra: ExtraTrainingData | None = None, stage: ContextStage | None = None) -> dict:
     """Settings saved with the model: everything inference needs to prepare beats as training did (and, when other
-    databases joined the training, ``extra_training_data``: which, how many records and beats)."""
+    databases joined the training, ``extra_training_data``: which, how many records and beats; the fitted beat-context
+    stage when there is one)."""
     described = {} if extra is None else {"extra_training_data": extra.describe()}
+    if stage is not None:
+        described[STAGE_CONFIG_KEY] = stage.to_settings()
     return {
         "classes": list(AAMI_CLASSES),
         "inputs": config.inputs.to_dict(),
@@ -70,8 +77,9 @@ def describe_decision_rules(config: TrainingConfig) -> dict:
     return {name: value for name, value in values.items() if name in DECISION_RULE_KEYS}
 
 
-POST_TRAINING_KEYS = DECISION_RULE_KEYS + ("ensemble_members",)
-"""Configuration keys that change a trained model without training: the decision rules and the ensemble size."""
+POST_TRAINING_KEYS = DECISION_RULE_KEYS + ("ensemble_members", STAGE_CONFIG_KEY)
+"""Configuration keys that change a trained model without retraining its networks: the decision rules, the ensemble
+size and the beat-context stage (fitted apart: :func:`fit_ds1_context_stage`)."""
 
 
 def replace_post_training_settings(settings: dict, config: TrainingConfig) -> dict:
@@ -91,9 +99,23 @@ def replace_post_training_settings(settings: dict, config: TrainingConfig) -> di
         raise ValueError(f"The configuration asks for {config.n_members} ensemble members; the model has "
                          f"{settings.get('n_members')} (retrain instead).")
     rules = describe_decision_rules(config)
-    training = {k: v for k, v in settings["training"].items() if k != "ensemble_members"}
+    training = {k: v for k, v in settings["training"].items() if k not in ("ensemble_members", STAGE_CONFIG_KEY)}
     members = {} if config.ensemble_members is None else {"ensemble_members": config.ensemble_members}
-    return {**settings, **rules, "n_members": config.n_members, "training": {**training, **rules, **members}}
+    stage_flag = {STAGE_CONFIG_KEY: True} if config.context_stage else {}
+    kept = {k: v for k, v in settings.items() if k != STAGE_CONFIG_KEY or config.context_stage}
+    return {**kept, **rules, "n_members": config.n_members, "training": {**training, **rules, **members, **stage_flag}}
+
+
+def fit_ds1_context_stage(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
+                          progress: bool = True) -> ContextStage:
+    """The beat-context stage of a model trained with ``config`` on ``data`` (DS1): fitted on the nested out-of-fold
+    probabilities of the same configuration (:func:`models.train.nested_oof_probabilities`; ``extra`` beats join
+    every inner training set, as in :func:`models.train.train_ensemble`), classes weighted as the networks'."""
+    oof = nested_oof_probabilities(data, config, extra, progress=progress)
+    weights = compute_class_weights(data.labels, config.network.n_classes, power=config.class_weight_power,
+                                    max_ratio=config.max_class_weight_ratio)
+    return fit_context_stage(oof, data.inputs.features, data.inputs.feature_names, data.labels, data.record_names,
+                             weights, config.seed)
 
 
 def keep_members(model, n_members: int):
@@ -173,7 +195,7 @@ def plot_confusion(counts_matrix: np.ndarray, title: str):
 
 
 def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingResult,
-                extra: ExtraTrainingData | None = None) -> dict:
+                extra: ExtraTrainingData | None = None, stage: ContextStage | None = None) -> dict:
     """Log curves' summaries, confusion matrices and settings of a finished training into the run."""
     registry.log_metrics({f"{fold_name(f.fold, f.seed_index)}_best_epoch": float(f.best_epoch) for f in result.folds})
     registry.log_metrics({"training_time_s": result.elapsed_s})
@@ -184,7 +206,7 @@ def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingRe
     registry.log_dict({fold_name(f.fold, f.seed_index): {"validation_records": list(f.validation_records),
                                          "best_epoch": f.best_epoch, "history": f.history}
                        for f in result.folds}, "folds.json")
-    settings = build_model_settings(config, data, result, extra)
+    settings = build_model_settings(config, data, result, extra, stage)
     registry.log_dict(settings, "model_settings.json")
     return settings
 
@@ -211,7 +233,12 @@ def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingCo
             registry.log_dict(extra.describe(), "extra_training_data.json")
         result = train_ensemble(data, config, tracker=registry, progress=progress,
                                 extra=None if extra is None else extra.inputs)
-        settings = log_results(config, data, result, extra)
+        stage = None
+        if config.context_stage:
+            started = time.perf_counter()
+            stage = fit_ds1_context_stage(data, config, None if extra is None else extra.inputs, progress)
+            registry.log_metrics({"context_stage_time_s": time.perf_counter() - started})
+        settings = log_results(config, data, result, extra, stage)
         model_uri = registry.log_keras_model(result.ensemble, settings)
     score = result.validation_metrics[SELECTION_METRIC]
     promotion = registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
