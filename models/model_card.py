@@ -49,9 +49,25 @@ def describe_rule(settings: dict) -> str:
             f"{rule['af_max']}), its QRS matches the dominant one (correlation >= {rule['qrs_min']}) and it is not "
             f"late (pre-RR / local RR <= {rule['rr_max']}). Thresholds chosen on DS1 out-of-fold predictions only "
             "(EXPERIMENTS.md row G). The DS1 CV row above is the networks alone; the DS2 rows include the rule; "
-            "calibration is the networks' probabilities. The rule's idea predates the project (CLASSIFIER-NOTES.md "
+            "calibration is of the probabilities the classes are decided from (the networks', with p(N) + p(S) divided by "
+            "the context stage when there is one). The rule's idea predates the project (CLASSIFIER-NOTES.md "
             "lesson 6), but it was studied after DS2's per-record table had been read (record 232 holds 75% of DS2's "
             "S beats): its DS2 S figures are less independent of the test set than the others.\n")
+
+
+def describe_context_stage(settings: dict) -> str:
+    """A paragraph on the beat-context stage saved with the model ('' when it has none)."""
+    if not settings.get("context_stage"):
+        return ""
+    return ("\nFirst, the beat-context stage (`models/context_stage.py`) divides each beat's p(N) + p(S) between N and S "
+            "from the beat's features, its neighbours' (two beats each side) network probabilities, relative RR and QRS "
+            "measures: a gradient-boosted classifier (scikit-learn) fitted on DS1's nested out-of-fold probabilities "
+            "(networks that never saw the patient), so it learns how far the network's S evidence can be trusted in "
+            "context. p(V), p(F) and p(Q) stay the network's; the rules below then apply as before. Adopted on DS1 "
+            "nested cross-validation at seeds 0 and 1 and confirmed at seed 2 (EXPERIMENTS.md row AH: mean S Se / +P "
+            "64.8 / 56.0 -> 77.7 / 66.4 at the reference positions, V within 1.2 points); on DS2, read once after the "
+            "adoption, it did not carry over to S (EXPERIMENTS.md row AH says where). It is saved in `model.json` "
+            "as a skops archive (no pickle; object types checked on load).\n")
 
 
 def describe_conduction_rule(settings: dict) -> str:
@@ -223,7 +239,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 {describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_v_threshold(settings)}
+{describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 {describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -376,9 +376,10 @@ def ignore_non_code(directory: str, names: list[str]) -> set[str]:
 
 
 def list_pip_requirements() -> list[str]:
-    """Pinned requirements of the pyfunc model: TensorFlow (cpu or full), Keras and NumPy."""
+    """Pinned requirements of the pyfunc model: TensorFlow (cpu or full), Keras, NumPy, and scikit-learn and skops for
+    the beat-context stage (:mod:`models.context_stage`)."""
     requirements = []
-    for candidates in (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",)):
+    for candidates in (("tensorflow-cpu", "tensorflow"), ("keras",), ("numpy",), ("scikit-learn",), ("skops",)):
         requirements.append(find_installed(candidates))
     return requirements
 

@@ -311,12 +311,17 @@ def build_ensemble(members: list[keras.Model]) -> keras.Model:
 
 
 def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracker = NullTracker(),
-                   progress: bool = True, extra: LabelledInputs | None = None) -> TrainingResult:
+                   progress: bool = True, extra: LabelledInputs | None = None,
+                   delivered_only: bool = False) -> TrainingResult:
     """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation.
 
     ``extra``: labelled beats of other databases (:func:`models.training_data.load_extra_inputs`), added to every
     fold's training set and never validated on, so that folds, early stopping and the out-of-fold figures stay those
     of ``data``'s patients.
+
+    ``delivered_only``: train only the folds whose networks the ensemble delivers (``config.n_members``), when no
+    out-of-fold figure is wanted (:func:`nested_oof_probabilities`); the delivered networks are the same (each fold
+    is seeded on its own), and the out-of-fold probabilities, counts and metrics then cover those folds' patients only.
     """
     start = time.perf_counter()
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
@@ -325,14 +330,17 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     pool_fold = np.concatenate([beat_fold, np.full(len(pool) - len(data), -1)])  # -1: never held out
     oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
     results = []
-    for fold in tqdm(range(config.n_folds), desc="training folds", unit="fold", disable=not progress):
+    trained = np.zeros(len(data), bool)
+    n_trained = config.n_members if delivered_only else config.n_folds
+    for fold in tqdm(range(n_trained), desc="training folds", unit="fold", disable=not progress):
         held_out = beat_fold == fold
+        trained |= held_out
         for seed_index in range(config.seeds_per_fold):  # a fold's seeds: their probabilities averaged
             result = train_fold(pool, pool_fold != fold, config, fold, tracker, seed_index)
             oof[held_out] += result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
                                                   verbose=0) / config.seeds_per_fold
             results.append(result)
-    counts = count_classes(data.labels, np.argmax(oof, axis=1))
+    counts = count_classes(data.labels[trained], np.argmax(oof[trained], axis=1))
     metrics = summarize_counts(counts, prefix="cv_")
     tracker.log_metrics(metrics)
     members = [r.model for r in results if r.fold < config.n_members]  # fold by fold, each fold's seeds together
@@ -352,13 +360,14 @@ def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra
     :func:`train_ensemble`) predicted by an inner cross-validated ensemble trained on the other folds
     (:func:`inner_configuration`), so that every patient's probabilities come, as the delivered ensemble's do on a
     new patient, from averaged networks that never saw them. ``on_fold(fold, ensemble)`` is called with each inner
-    ensemble (studies predict more beats with it). ``config.n_folds`` inner trainings of ``n_folds - 1`` networks."""
+    ensemble (studies predict more beats with it). ``config.n_folds`` inner trainings of the inner ensemble's
+    delivered networks only (``train_ensemble(..., delivered_only=True)``)."""
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
     inner = inner_configuration(config)
     oof = np.zeros((len(data), config.network.n_classes), np.float32)
     for fold in tqdm(range(config.n_folds), desc="nested folds", unit="fold", disable=not progress):
-        result = train_ensemble(data.select(outer != fold), inner, progress=False, extra=extra)
+        result = train_ensemble(data.select(outer != fold), inner, progress=False, extra=extra, delivered_only=True)
         held_out = outer == fold
         oof[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
         if on_fold is not None:
