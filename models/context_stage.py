@@ -167,8 +167,8 @@ def read_archive(encoded: str, sha256: str):
 def split_supraventricular(probabilities: np.ndarray, q_s: np.ndarray) -> np.ndarray:
     """``probabilities`` with p(N) + p(S) divided as ``q_s`` (per beat, the share that is S) says.
 
-    >>> split_supraventricular(np.array([[0.6, 0.2, 0.2, 0, 0]]), np.array([0.75])).round(2).tolist()
-    [[0.2, 0.6, 0.2, 0.0, 0.0]]
+    >>> print(split_supraventricular(np.array([[0.6, 0.2, 0.2, 0, 0]]), np.array([0.75])).round(2))
+    [[0.2 0.6 0.2 0.  0. ]]
     """
     out = np.array(probabilities, dtype=np.float32, copy=True)
     mass = out[:, _N] + out[:, _S]
