@@ -15,7 +15,8 @@ round keeps what worked and removes those two causes:
   with its matched reference beat, EC57 150 ms; unmatched detections left out), so that it sees the features as the
   product computes them.
 
-Stage inputs as the first round (:func:`experiments.context_stage_study.context_inputs`: own and +-1, +-2 neighbours'
+The division is the product's :func:`models.context_stage.split_supraventricular` (this study ran with a float64 copy of
+it). Stage inputs as the first round (:func:`models.context_stage.context_inputs`: own and +-1, +-2 neighbours'
 log-probabilities, own features, neighbours' relative RR and QRS measures, edge flags). Variants:
 
 - ``boost_ref``: histogram gradient boosting (scikit-learn defaults), reference positions;
@@ -51,6 +52,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from experiments.context_stage_study import (average, context_inputs, describe, meets_criterion, rows_by_record,
                                              score_variant)
+from models.context_stage import split_supraventricular
 from experiments.nested_oof import nested_oof, read_reference
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from models.evaluate import reference_classes
@@ -62,18 +64,6 @@ N, S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 VARIANTS = ("boost_ref", "boost_both", "mlp_both")
 SEEDS = (0, 1)
 CONFIRMATION_SEED = 2
-
-
-def split_supraventricular(probabilities: np.ndarray, q_s: np.ndarray) -> np.ndarray:
-    """The network's probabilities with p(N) + p(S) divided as the stage's q(S) says; the other classes unchanged.
-
-    >>> split_supraventricular(np.array([[0.6, 0.2, 0.2, 0, 0]]), np.array([0.75])).round(2).tolist()
-    [[0.2, 0.6, 0.2, 0.0, 0.0]]
-    """
-    out = np.array(probabilities, dtype=float, copy=True)
-    mass = out[:, N] + out[:, S]
-    out[:, N], out[:, S] = mass * (1.0 - q_s), mass * q_s
-    return out
 
 
 def detected_rows(detected: dict, names) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -9,7 +9,8 @@ I and AG) lost as much as they mended. CLASSIFIER-NOTES lesson 4 found beat cont
 out-of-fold probabilities (networks that never saw the patient, the probabilities the delivered model produces on a
 new patient), it learns how far to trust a call given the calls and rhythm around it.
 
-Stage-2 inputs, per beat (:func:`context_inputs`): the log-probabilities of the beat and of the beats at offsets
+Stage-2 inputs, per beat (:func:`models.context_stage.context_inputs`, the product's since the adoption of row AH;
+this study ran with an identical copy): the log-probabilities of the beat and of the beats at offsets
 -2, -1, +1, +2 in the same record (zeros and an edge flag past the record's ends), the beat's 43 features, and for each
 neighbour its relative RR, QRS correlation with the dominant beat on both leads and QRS width difference; standardised
 with the training rows' mean and deviation. Two stage-2 models:
@@ -55,44 +56,13 @@ from experiments.nested_regions import decide_end_to_end
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from experiments.v_run_study import region_figures
+from models.context_stage import NEIGHBOUR_FEATURES, OFFSETS, context_inputs
+from models.context_stage import context_inputs_by_record as rows_by_record
 from models.folds import assign_patient_folds, compute_class_weights
 
 SEEDS = (0, 1)
-OFFSETS = (-2, -1, 1, 2)
-NEIGHBOUR_FEATURES = ("rr_pre_local_ratio", "qrs_corr_lead0", "qrs_corr_lead1", "qrs_width_diff_ms")
 MODELS = ("logistic", "boosting")
 RUNS = ("V_couplet", "V_short", "V_long")
-FLOOR = 1e-4
-
-
-def context_inputs(probabilities: np.ndarray, features: np.ndarray, names) -> np.ndarray:
-    """One record's stage-2 rows (beats in time order): own and neighbours' log-probabilities, own features,
-    neighbours' rhythm and QRS features, edge flags.
-
-    >>> p = np.full((3, 5), 0.2); f = np.zeros((3, 43)); names = ["x"] * 39 + list(NEIGHBOUR_FEATURES)
-    >>> context_inputs(p, f, names).shape
-    (3, 88)
-    """
-    logp = np.log(np.clip(probabilities, FLOOR, 1.0))
-    neighbour = features[:, [list(names).index(n) for n in NEIGHBOUR_FEATURES]]
-    parts = [logp, features]
-    n = len(probabilities)
-    for offset in OFFSETS:
-        index = np.arange(n) + offset
-        inside = (index >= 0) & (index < n)
-        clipped = np.clip(index, 0, max(n - 1, 0))
-        parts += [np.where(inside[:, None], logp[clipped], 0.0), np.where(inside[:, None], neighbour[clipped], 0.0),
-                  (~inside).astype(float)[:, None]]
-    return np.concatenate(parts, axis=1)
-
-
-def rows_by_record(probabilities: np.ndarray, features: np.ndarray, names, record_names: np.ndarray) -> np.ndarray:
-    """:func:`context_inputs` record by record over a beat table (records contiguous, beats in order)."""
-    out = np.empty((len(probabilities), context_inputs(probabilities[:1], features[:1], names).shape[1]))
-    for name in dict.fromkeys(record_names):
-        rows = np.flatnonzero(record_names == name)
-        out[rows] = context_inputs(probabilities[rows], features[rows], names)
-    return out
 
 
 def fit_stage(kind: str, x: np.ndarray, labels: np.ndarray, weights: np.ndarray):

@@ -78,7 +78,7 @@ class TrainingConfig:
     context_stage: bool = False
     """Fit the beat-context stage (:mod:`models.context_stage`) on DS1's nested out-of-fold probabilities after
     training and save it with the model (EXPERIMENTS.md row AH). Costs about twice the fold networks' training time
-    (:func:`nested_oof_probabilities`); inference cost barely changes."""
+    (:func:`nested_oof_probabilities`; BENCHMARKS.md section 5); inference about 10 % more."""
     adversarial_weight: float = 0.0
     """Patient-adversarial training (:mod:`models.adversarial`): the largest weight of the reversed gradient of a
     patient head, ramped up over the epochs; 0: off. Training only; inference cost unchanged (EXPERIMENTS.md row AF)."""
