@@ -51,7 +51,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from experiments.context_stage_study import (average, context_inputs, describe, meets_criterion, rows_by_record,
-                                             score_variant)
+                                             score_variant, summarize)
 from models.context_stage import split_supraventricular
 from experiments.nested_oof import nested_oof, read_reference
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
@@ -168,16 +168,7 @@ def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     names = data.inputs.feature_names
     by_seed = [score_seed(dataclasses.replace(config, seed=seed), data, names) for seed in SEEDS]
-    summary = {}
-    for variant in ("product",) + VARIANTS:
-        means = {way: average(by_seed, variant, way) for way in ("reference", "end_to_end")}
-        summary[variant] = {"mean": means, "criterion_met": variant != "product" and meets_criterion(by_seed, variant)}
-        print(f"mean of seeds {SEEDS}, {variant}: " + " | ".join(
-            f"{way}: S {100 * m['S_se']:.1f}/{100 * m['S_ppv']:.1f} V {100 * m['V_se']:.1f}/{100 * m['V_ppv']:.1f} "
-            f"score {m['score']:.3f} couplet {100 * m['V_couplet_se']:.1f}/{100 * m['V_couplet_ppv']:.1f} "
-            f"short {100 * m['V_short_se']:.1f}/{100 * m['V_short_ppv']:.1f} "
-            f"long {100 * m['V_long_se']:.1f}/{100 * m['V_long_ppv']:.1f} VT {100 * m['vt_se']:.1f}/{100 * m['vt_ppv']:.1f}"
-            for way, m in means.items()) + f" | criterion met: {summary[variant]['criterion_met']}", flush=True)
+    summary = summarize(by_seed, ("product",) + VARIANTS, lambda v: v != "product" and meets_criterion(by_seed, v))
     chosen = choose(by_seed)
     confirmation = None
     if chosen is not None:

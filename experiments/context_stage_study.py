@@ -178,21 +178,27 @@ def meets_criterion(by_seed: list[dict], variant: str) -> bool:
     return True
 
 
-def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    names = data.inputs.feature_names
-    by_seed = [score_seed(dataclasses.replace(config, seed=seed), data, names) for seed in SEEDS]
+def summarize(by_seed: list[dict], variants, qualifies) -> dict:
+    """Each variant's figures averaged over the seeds, both ways, and whether it meets the criterion
+    (``qualifies(variant)``), printed as they are summarised."""
     summary = {}
-    for variant in ("product",) + MODELS:
+    for variant in variants:
         means = {way: average(by_seed, variant, way) for way in ("reference", "end_to_end")}
-        met = variant == "logistic" and meets_criterion(by_seed, variant)
-        summary[variant] = {"mean": means, "criterion_met": met}
+        summary[variant] = {"mean": means, "criterion_met": bool(qualifies(variant))}
         print(f"mean of seeds {SEEDS}, {variant}: " + " | ".join(
             f"{way}: S {100 * m['S_se']:.1f}/{100 * m['S_ppv']:.1f} V {100 * m['V_se']:.1f}/{100 * m['V_ppv']:.1f} "
             f"score {m['score']:.3f} " + " ".join(f"{c[2:]} {100 * m[c + '_se']:.1f}/{100 * m[c + '_ppv']:.1f}"
                                                   for c in RUNS)
             + f" VT {100 * m['vt_se']:.1f}/{100 * m['vt_ppv']:.1f}" for way, m in means.items())
-            + (f" | criterion met: {met}" if variant == "logistic" else ""), flush=True)
+            + f" | criterion met: {summary[variant]['criterion_met']}", flush=True)
+    return summary
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    names = data.inputs.feature_names
+    by_seed = [score_seed(dataclasses.replace(config, seed=seed), data, names) for seed in SEEDS]
+    summary = summarize(by_seed, ("product",) + MODELS, lambda v: v == "logistic" and meets_criterion(by_seed, v))
     adopted = "logistic" if summary["logistic"]["criterion_met"] else None
     print(f"adopted: {adopted}")
     write_results(results_path("context_stage_study", config_path),
