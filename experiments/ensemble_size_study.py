@@ -18,17 +18,17 @@ import itertools
 
 import numpy as np
 
-from experiments.nested_oof import oof_cache_path, scores
+from experiments.nested_oof import NETWORK_NEUTRAL_KEYS, oof_cache_path, scores
 from models.train import inner_configuration
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
+from models.atrial_rule import AtrialRule, decide_classes
 from models.folds import assign_patient_folds
 from models.train import TrainingConfig, train_ensemble
 
 
 def member_oof(config: TrainingConfig, data) -> np.ndarray:
     """(n_beats, n_folds - 1, n_classes): each inner member's probabilities for its outer fold's beats."""
-    path = oof_cache_path("members", config, DECISION_RULE_KEYS + ("ensemble_members",))
+    path = oof_cache_path("members", config, NETWORK_NEUTRAL_KEYS + ("ensemble_members",))
     if path.exists():
         return np.load(path)
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)

@@ -27,7 +27,7 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.atrial_rule import DECISION_RULE_KEYS, AtrialRule, decide_classes
+from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY, AtrialRule, decide_classes
 from models.evaluate import apply_record_af_rule as evaluate_af_rule
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
@@ -43,7 +43,11 @@ from pipeline.scoring import ClassificationCounts, compare_beats, compare_classe
 V, S = 2, 1
 
 
-def oof_cache_path(prefix: str, config: TrainingConfig, ignored: tuple[str, ...] = DECISION_RULE_KEYS):
+NETWORK_NEUTRAL_KEYS = DECISION_RULE_KEYS + (STAGE_CONFIG_KEY,)
+"""Configuration keys that do not change the networks' predictions (what follows them)."""
+
+
+def oof_cache_path(prefix: str, config: TrainingConfig, ignored: tuple[str, ...] = NETWORK_NEUTRAL_KEYS):
     """``.cache/oof/PREFIX-HASH.npy``, the hash over the configuration without the ``ignored`` keys (settings
     that do not change the networks' predictions)."""
     values = {k: v for k, v in config.to_dict().items() if k not in ignored}

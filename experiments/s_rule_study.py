@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
-from models.atrial_rule import DECISION_RULE_KEYS
+from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY
 from models.train import TrainingConfig, compute_selection_score, train_ensemble
 from models.training_data import load_labelled_inputs
 from pipeline.scoring import count_classes
@@ -44,7 +44,8 @@ N, S = 0, 1
 
 def load_oof(config: TrainingConfig, data) -> np.ndarray:
     """Out-of-fold DS1 probabilities of ``config`` (trained once, then cached)."""
-    values = {k: v for k, v in config.to_dict().items() if k not in DECISION_RULE_KEYS}  # networks only
+    ignored = DECISION_RULE_KEYS + (STAGE_CONFIG_KEY,)  # what follows the networks
+    values = {k: v for k, v in config.to_dict().items() if k not in ignored}
     key = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     path = resolve_cache_dir() / "oof" / f"{key}.npy"
     if path.exists():
