@@ -34,6 +34,20 @@ def read_training_config(path: Path | None):
         raise click.BadParameter(f"{path}: {error}", param_hint="--config") from error
 
 
+def jobs_option(command):
+    """``--jobs``: networks trained at once (``ecg train``, ``ecg bundle-model``)."""
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                        help="Networks trained at once, each in its own process on one CPU thread (default: the "
+                             "usable CPU cores). The trained networks are the same whatever the number.")(command)
+
+
+def resolve_training_jobs(jobs: int | None) -> int:
+    """``--jobs`` or, by default, the usable CPU cores."""
+    from models.training_workers import count_usable_cores
+
+    return jobs or count_usable_cores()
+
+
 @click.command("train", context_settings=_CONTEXT)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
@@ -49,8 +63,9 @@ def read_training_config(path: Path | None):
               help="Another annotated WFDB database to train on as well (repeatable; e.g. data/svdb from "
                    "'ecg data fetch --database svdb'): its beats join every fold's training set, never validation. "
                    "MIT-BIH Arrhythmia records are refused.")
+@jobs_option
 def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: Path | None, run_name: str | None,
-                  save_to: Path | None, extra_dirs: tuple[Path, ...]) -> None:
+                  save_to: Path | None, extra_dirs: tuple[Path, ...], jobs: int | None) -> None:
     """Train the beat classifier on DS1 (patient-wise CV), track it in MLflow, register it.
 
     The new version becomes the champion only if its DS1 out-of-fold score beats the current one. With
@@ -69,7 +84,7 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
                                  param_hint="--config")
     directory = config.require_data_dir(data_dir)
     outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
-                           run_name=run_name, extra_dirs=extra_dirs)
+                           run_name=run_name, extra_dirs=extra_dirs, jobs=resolve_training_jobs(jobs))
     metrics = outcome.metrics
     if outcome.extra is not None:
         from models.training_run import describe_databases
@@ -181,8 +196,9 @@ def describe_training_overlap(settings: dict, directory: Path) -> str | None:
                    "supraventricular_run_rule, af_rule, v_min_probability), ensemble size (ensemble_members) and "
                    "context stage (context_stage: refitted on DS1 nested cross-validation, which trains networks for "
                    "it only), test once on DS2 and rewrite the card. The saved networks are not retrained.")
+@jobs_option
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
-                         out_dir: Path | None, rules_only: bool) -> None:
+                         out_dir: Path | None, rules_only: bool, jobs: int | None) -> None:
     """Regenerate the bundled model: train on DS1, save it, test it once on DS2, write its card.
 
     With --rules-only, the networks already in the output directory are kept and only the rules
@@ -200,6 +216,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.training_data import load_labelled_inputs
     from models.training_run import (MODEL_NAME, fit_ds1_context_stage, keep_members, replace_post_training_settings,
                                      run_training, save_model_files, write_model_settings)
+    from models.training_workers import WorkerTrainer
     from pipeline.splits import DS1, DS2
 
     directory = config.require_data_dir(data_dir)
@@ -218,7 +235,8 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
                                          "read again to fit its context stage; retrain it with ecg train.",
                                          param_hint="--config")
             data = load_labelled_inputs(DS1, directory, config.resolve_cache_dir() / "model_inputs", training.inputs)
-            stage = fit_ds1_context_stage(data, training)
+            with WorkerTrainer(resolve_training_jobs(jobs)) as trainer:
+                stage = fit_ds1_context_stage(data, training, trainer=trainer)
             rule_settings = rule_settings | {STAGE_CONFIG_KEY: stage.to_settings()}
         kept = keep_members(loaded.model, training.n_networks)
         keras_path = target / "model.keras"
@@ -229,7 +247,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
         loaded = registry.load_model(keras_path)
     else:
         outcome = run_training(directory, config.resolve_cache_dir(), training, mlruns_dir=mlruns_dir,
-                               run_name="bundled-model")
+                               run_name="bundled-model", jobs=resolve_training_jobs(jobs))
         loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
         keras_path = save_model_files(loaded.model, loaded.settings, target)
     settings = InputSettings.from_dict(loaded.settings["inputs"])

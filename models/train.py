@@ -269,15 +269,46 @@ def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple
     return model, weights[train.labels].astype(np.float32)
 
 
-def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
-               tracker: Tracker, seed_index: int = 0) -> FoldResult:
-    """Train one fold model on ``train_mask`` (from the fold's seed ``seed_index``) and early-stop it on the other
-    beats."""
-    keras.utils.set_random_seed((config.seed + seed_index) * 100 + fold)
-    train, held_out = data.select(train_mask), data.select(~train_mask)
+@dataclass(frozen=True)
+class NetworkTask:
+    """One network to train: its fold and seed, the training pool and which of its beats it trains on (the others,
+    the fold's held-out patients, score its epochs). Sent whole to a training worker (:mod:`models.training_workers`)."""
+
+    fold: int
+    seed_index: int
+    pool: LabelledInputs
+    train_mask: np.ndarray
+
+    @property
+    def validation_records(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.pool.record_names[~self.train_mask].tolist())))
+
+
+class NetworkTrainer(Protocol):
+    """Trains a list of networks and returns their results in the same order (:class:`InProcessTrainer`, or
+    :class:`models.training_workers.WorkerTrainer` for several at once)."""
+
+    def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
+                       progress: bool = False) -> list[FoldResult]: ...
+
+
+class InProcessTrainer:
+    """Trains the networks one after the other in this process, with TensorFlow's threads as they are."""
+
+    def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
+                       progress: bool = False) -> list[FoldResult]:
+        return [train_network(task, config, tracker)
+                for task in tqdm(tasks, desc="training networks", unit="network", disable=not progress)]
+
+
+def train_network(task: NetworkTask, config: TrainingConfig, tracker: Tracker) -> FoldResult:
+    """Train one fold network on ``task``'s training beats (seeded by its fold and seed) and early-stop it on the
+    other beats of its pool."""
+    keras.utils.set_random_seed((config.seed + task.seed_index) * 100 + task.fold)
+    train, held_out = task.pool.select(task.train_mask), task.pool.select(~task.train_mask)
     model, sample_weight = build_training_model(train, config)
     monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
-                                tracker, prefix=fold_name(fold, seed_index) + "_", classifier=model)
+                                tracker, prefix=fold_name(task.fold, task.seed_index) + "_", classifier=model)
     fitted, targets, weights, callbacks = model, train.labels, sample_weight, [monitor]
     if config.adversarial_weight > 0:
         patients, n_patients = encode_patients(train.record_names)
@@ -288,8 +319,14 @@ def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingCon
         callbacks.insert(0, AdversarialRamp(reversal, config.adversarial_weight, config.epochs))
     fitted.fit(train.inputs.as_dict(), targets, sample_weight=weights, batch_size=config.batch_size,
                epochs=config.epochs, shuffle=True, verbose=0, callbacks=callbacks)
-    return FoldResult(fold, model, tuple(sorted(set(held_out.record_names.tolist()))), monitor.best_epoch,
-                      monitor.history, seed_index)
+    return FoldResult(task.fold, model, task.validation_records, monitor.best_epoch, monitor.history, task.seed_index)
+
+
+def train_fold(data: LabelledInputs, train_mask: np.ndarray, config: TrainingConfig, fold: int,
+               tracker: Tracker, seed_index: int = 0) -> FoldResult:
+    """Train one fold model on ``train_mask`` (from the fold's seed ``seed_index``) and early-stop it on the other
+    beats, in this process."""
+    return train_network(NetworkTask(fold, seed_index, data, train_mask), config, tracker)
 
 
 def fold_name(fold: int, seed_index: int = 0) -> str:
@@ -312,7 +349,7 @@ def build_ensemble(members: list[keras.Model]) -> keras.Model:
 
 def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracker = NullTracker(),
                    progress: bool = True, extra: LabelledInputs | None = None,
-                   delivered_only: bool = False) -> TrainingResult:
+                   delivered_only: bool = False, trainer: NetworkTrainer | None = None) -> TrainingResult:
     """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation.
 
     ``extra``: labelled beats of other databases (:func:`models.training_data.load_extra_inputs`), added to every
@@ -322,29 +359,45 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     ``delivered_only``: train only the folds whose networks the ensemble delivers (``config.n_members``), when no
     out-of-fold figure is wanted (:func:`nested_oof_probabilities`); the delivered networks are the same (each fold
     is seeded on its own), and the out-of-fold probabilities, counts and metrics then cover those folds' patients only.
+
+    ``trainer``: who trains the networks (default :class:`InProcessTrainer`; several at once with
+    :class:`models.training_workers.WorkerTrainer`).
     """
     start = time.perf_counter()
+    tasks, beat_fold = plan_ensemble(data, config, extra, delivered_only)
+    results = (trainer or InProcessTrainer()).train_networks(tasks, config, tracker, progress)
+    return assemble_ensemble(data, config, results, beat_fold, tracker, time.perf_counter() - start)
+
+
+def plan_ensemble(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
+                  delivered_only: bool = False) -> tuple[list[NetworkTask], np.ndarray]:
+    """The networks :func:`train_ensemble` trains (fold by fold, each fold's seeds together) and each beat's fold."""
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     beat_fold = np.array([fold_of[name] for name in data.record_names])
     pool = data if extra is None else concatenate_inputs([data, extra])
     pool_fold = np.concatenate([beat_fold, np.full(len(pool) - len(data), -1)])  # -1: never held out
-    oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
-    results = []
-    trained = np.zeros(len(data), bool)
     n_trained = config.n_members if delivered_only else config.n_folds
-    for fold in tqdm(range(n_trained), desc="training folds", unit="fold", disable=not progress):
-        held_out = beat_fold == fold
+    tasks = [NetworkTask(fold, seed_index, pool, pool_fold != fold)
+             for fold in range(n_trained) for seed_index in range(config.seeds_per_fold)]
+    return tasks, beat_fold
+
+
+def assemble_ensemble(data: LabelledInputs, config: TrainingConfig, results: list[FoldResult], beat_fold: np.ndarray,
+                      tracker: Tracker, elapsed_s: float) -> TrainingResult:
+    """The ensemble of the delivered folds' networks and the out-of-fold validation of the trained folds' patients
+    (a fold's seeds' probabilities averaged)."""
+    oof = np.zeros((len(data), config.network.n_classes), dtype=np.float32)
+    trained = np.zeros(len(data), bool)
+    for result in results:
+        held_out = beat_fold == result.fold
         trained |= held_out
-        for seed_index in range(config.seeds_per_fold):  # a fold's seeds: their probabilities averaged
-            result = train_fold(pool, pool_fold != fold, config, fold, tracker, seed_index)
-            oof[held_out] += result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
-                                                  verbose=0) / config.seeds_per_fold
-            results.append(result)
+        oof[held_out] += result.model.predict(data.select(held_out).inputs.as_dict(), batch_size=1024,
+                                              verbose=0) / config.seeds_per_fold
     counts = count_classes(data.labels[trained], np.argmax(oof[trained], axis=1))
     metrics = summarize_counts(counts, prefix="cv_")
     tracker.log_metrics(metrics)
     members = [r.model for r in results if r.fold < config.n_members]  # fold by fold, each fold's seeds together
-    return TrainingResult(build_ensemble(members), results, oof, counts, metrics, time.perf_counter() - start)
+    return TrainingResult(build_ensemble(members), results, oof, counts, metrics, elapsed_s)
 
 
 def inner_configuration(config: TrainingConfig) -> TrainingConfig:
@@ -355,21 +408,27 @@ def inner_configuration(config: TrainingConfig) -> TrainingConfig:
 
 
 def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
-                             on_fold=None, progress: bool = False) -> np.ndarray:
+                             on_fold=None, progress: bool = False,
+                             trainer: NetworkTrainer | None = None) -> np.ndarray:
     """Nested out-of-fold probabilities of ``data`` (DS1): each outer fold of whole patients (the folds of
     :func:`train_ensemble`) predicted by an inner cross-validated ensemble trained on the other folds
     (:func:`inner_configuration`), so that every patient's probabilities come, as the delivered ensemble's do on a
     new patient, from averaged networks that never saw them. ``on_fold(fold, ensemble)`` is called with each inner
     ensemble (studies predict more beats with it). ``config.n_folds`` inner trainings of the inner ensemble's
-    delivered networks only (``train_ensemble(..., delivered_only=True)``)."""
+    delivered networks only (``train_ensemble(..., delivered_only=True)``), handed to ``trainer`` all at once."""
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
     inner = inner_configuration(config)
+    plans = [(fold, data.select(outer != fold)) for fold in range(config.n_folds)]
+    plans = [(fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True)) for fold, subset in plans]
+    results = (trainer or InProcessTrainer()).train_networks([task for *_, tasks, _ in plans for task in tasks],
+                                                             inner, NullTracker(), progress)
     oof = np.zeros((len(data), config.network.n_classes), np.float32)
-    for fold in tqdm(range(config.n_folds), desc="nested folds", unit="fold", disable=not progress):
-        result = train_ensemble(data.select(outer != fold), inner, progress=False, extra=extra, delivered_only=True)
+    for fold, subset, tasks, beat_fold in plans:
+        fold_results, results = results[:len(tasks)], results[len(tasks):]
+        ensemble = assemble_ensemble(subset, inner, fold_results, beat_fold, NullTracker(), 0.0).ensemble
         held_out = outer == fold
-        oof[held_out] = result.ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        oof[held_out] = ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
         if on_fold is not None:
-            on_fold(fold, result.ensemble)
+            on_fold(fold, ensemble)
     return oof

@@ -11,6 +11,7 @@ import logging
 import subprocess
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY
 from models.context_stage import ContextStage, fit_context_stage
 from models.explain import find_attention_members
 from models.folds import compute_class_weights
-from models.train import (TrainingConfig, TrainingResult, build_ensemble, fold_name, nested_oof_probabilities,
-                          train_ensemble)
+from models.train import (NetworkTrainer, TrainingConfig, TrainingResult, build_ensemble, fold_name,
+                          nested_oof_probabilities, train_ensemble)
 from models.training_data import ExtraTrainingData, LabelledInputs, load_extra_inputs, load_labelled_inputs
+from models.training_workers import WorkerTrainer
 from pipeline.labels import AAMI_CLASSES
 from pipeline.splits import DS1
 
@@ -107,11 +109,12 @@ def replace_post_training_settings(settings: dict, config: TrainingConfig) -> di
 
 
 def fit_ds1_context_stage(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
-                          progress: bool = True) -> ContextStage:
+                          progress: bool = True, trainer: NetworkTrainer | None = None) -> ContextStage:
     """The beat-context stage of a model trained with ``config`` on ``data`` (DS1): fitted on the nested out-of-fold
     probabilities of the same configuration (:func:`models.train.nested_oof_probabilities`; ``extra`` beats join
-    every inner training set, as in :func:`models.train.train_ensemble`), classes weighted as the networks'."""
-    oof = nested_oof_probabilities(data, config, extra, progress=progress)
+    every inner training set, as in :func:`models.train.train_ensemble`), classes weighted as the networks'.
+    ``trainer`` trains the nested networks (default: in this process)."""
+    oof = nested_oof_probabilities(data, config, extra, progress=progress, trainer=trainer)
     weights = compute_class_weights(data.labels, config.network.n_classes, power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)
     return fit_context_stage(oof, data.inputs.features, data.inputs.feature_names, data.labels, data.record_names,
@@ -214,13 +217,26 @@ def log_results(config: TrainingConfig, data: LabelledInputs, result: TrainingRe
 def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingConfig, *,
                  mlruns_dir: str | Path | None = None, model_name: str = MODEL_NAME,
                  run_name: str | None = None, progress: bool = True,
-                 extra_dirs: tuple[Path, ...] = ()) -> RunOutcome:
+                 extra_dirs: tuple[Path, ...] = (), jobs: int | None = None) -> RunOutcome:
     """Train on DS1, track the run in MLflow, register the ensemble and promote it if it wins.
 
     ``extra_dirs``: directories of other annotated databases whose beats join every fold's training set
     (:func:`models.training_data.load_extra_inputs`); validation and the promotion score stay DS1's.
+
+    ``jobs``: train that many networks at once, each in a worker process on one CPU thread
+    (:mod:`models.training_workers`; the networks do not depend on the number); None: one after the other in this
+    process, with TensorFlow's threads as they are.
     """
     registry.configure_tracking(mlruns_dir)
+    with WorkerTrainer(jobs) if jobs is not None else nullcontext() as trainer:
+        return train_and_register(data_dir, cache_dir, config, model_name=model_name, run_name=run_name,
+                                  progress=progress, extra_dirs=extra_dirs, trainer=trainer)
+
+
+def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: TrainingConfig, *, model_name: str,
+                       run_name: str | None, progress: bool, extra_dirs: tuple[Path, ...],
+                       trainer: NetworkTrainer | None) -> RunOutcome:
+    """:func:`run_training`'s work, its networks trained by ``trainer`` (None: in this process)."""
     inputs_dir = Path(cache_dir) / "model_inputs"
     data = load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress)
     extra = load_extra_inputs(tuple(extra_dirs), inputs_dir, config.inputs, progress) if extra_dirs else None
@@ -232,11 +248,11 @@ def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingCo
         if extra is not None:
             registry.log_dict(extra.describe(), "extra_training_data.json")
         result = train_ensemble(data, config, tracker=registry, progress=progress,
-                                extra=None if extra is None else extra.inputs)
+                                extra=None if extra is None else extra.inputs, trainer=trainer)
         stage = None
         if config.context_stage:
             started = time.perf_counter()
-            stage = fit_ds1_context_stage(data, config, None if extra is None else extra.inputs, progress)
+            stage = fit_ds1_context_stage(data, config, None if extra is None else extra.inputs, progress, trainer)
             registry.log_metrics({"context_stage_time_s": time.perf_counter() - started})
         settings = log_results(config, data, result, extra, stage)
         model_uri = registry.log_keras_model(result.ensemble, settings)

@@ -156,8 +156,11 @@ def test_training_with_the_stage_fits_it_on_nested_probabilities_and_saves_it(ex
     config = TrainingConfig(n_folds=3, epochs=1, patience=1, network=NetworkConfig(gru_units=8, dense_units=16),
                             context_stage=True)
     outcome = run_training(excerpts_dir, tmp_path / "cache", config, mlruns_dir=tmp_path / "mlruns",
-                           run_name="stage", progress=False)
+                           run_name="stage", progress=False, jobs=2)  # networks trained in two worker processes
     assert calls == [3]  # nested over the run's own folds
+    client = mlflow.MlflowClient()
+    for fold in range(3):  # the workers' per-epoch curves logged in the run, the nested networks' not
+        assert len(client.get_metric_history(outcome.run_id, f"fold{fold}_val_selection_score")) == 1
     settings = json.loads(mlflow.artifacts.load_text(f"runs:/{outcome.run_id}/model_settings.json"))
     assert settings["training"]["context_stage"] is True
     stage = ContextStage.from_settings(settings)

@@ -86,13 +86,14 @@ def test_a_directory_without_usable_records_is_an_error(tmp_path, cache_dir):
 
 def test_extra_beats_train_every_fold_and_are_never_validated(main_inputs, extra, monkeypatch):
     seen = []
-    train_fold = models.train.train_fold
+    train_network = models.train.train_network
 
-    def spy(data, train_mask, *args, **kwargs):
-        seen.append((set(data.record_names[train_mask].tolist()), set(data.record_names[~train_mask].tolist())))
-        return train_fold(data, train_mask, *args, **kwargs)
+    def spy(task, *args, **kwargs):
+        names = task.pool.record_names
+        seen.append((set(names[task.train_mask].tolist()), set(names[~task.train_mask].tolist())))
+        return train_network(task, *args, **kwargs)
 
-    monkeypatch.setattr(models.train, "train_fold", spy)
+    monkeypatch.setattr(models.train, "train_network", spy)
     config = TrainingConfig(n_folds=2, epochs=1, patience=1, network=NetworkConfig(gru_units=8, dense_units=16))
     result = train_ensemble(main_inputs, config, progress=False, extra=extra.inputs)
     other = set(extra.inputs.record_names.tolist())

@@ -1,0 +1,129 @@
+"""Training several networks at once, each in its own worker process on one CPU thread.
+
+A network of the bundled size barely uses a second core: on the 2-core machine one fold network trained 4 epochs in
+17.6 s with TensorFlow's two threads and 19.1 s with one, while two one-thread trainings side by side took 20.8 s and
+16.5 s (BENCHMARKS.md section 5). So ``ecg train`` hands its networks (the fold networks, then the nested networks of
+the context stage) to a pool of worker processes, one thread each. Each network's numbers then depend only on its
+task and seed, not on how many workers run: ``--jobs 1`` and ``--jobs 4`` train the same networks. Training in the
+calling process (:class:`models.train.InProcessTrainer`, the library default) uses TensorFlow's threads as they are,
+which changes the last digits of the weights.
+
+Workers are spawned (forking a process that runs TensorFlow is unsafe), let TensorFlow take GPU memory as needed so
+that several can share one GPU, and send back the trained weights; the calling process rebuilds each network and logs
+its per-epoch curve.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from models.network import check_positive, limit_cpu_threads
+from models.train import (FoldResult, NetworkTask, NullTracker, Tracker, TrainingConfig, build_training_model,
+                          fold_name, train_network)
+
+
+class TrainingWorkerError(RuntimeError):
+    """A training worker process ended before returning its network."""
+
+
+@dataclass(frozen=True)
+class TrainedWeights:
+    """What a worker sends back: the network's weights and its validation curve."""
+
+    weights: list[np.ndarray]
+    best_epoch: int
+    history: list[dict[str, float]]
+
+
+def count_usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the system reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class WorkerTrainer:
+    """Trains networks in ``jobs`` worker processes, one TensorFlow thread each; use as a context manager.
+
+    >>> with WorkerTrainer(jobs=2) as trainer:  # doctest: +SKIP
+    ...     result = train_ensemble(data, config, trainer=trainer)
+    """
+
+    def __init__(self, jobs: int):
+        check_positive("jobs", jobs)
+        self.jobs = jobs
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "WorkerTrainer":
+        self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=start_training_worker)
+        for _ in range(self.jobs):  # start the workers now: their imports overlap the caller's data loading
+            self._executor.submit(int)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = None
+
+    def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
+                       progress: bool = False) -> list[FoldResult]:
+        """Train ``tasks`` in the workers (as many at once as there are workers); results in the order of ``tasks``.
+
+        Raises :class:`TrainingWorkerError` when a worker dies (e.g. killed for memory); a network's own error is
+        raised as it is. Either way the networks not yet started are cancelled."""
+        if self._executor is None:
+            raise RuntimeError("WorkerTrainer is used as a context manager: with WorkerTrainer(jobs) as trainer: ...")
+        futures = [self._executor.submit(train_in_worker, task, config) for task in tasks]
+        with tqdm(total=len(tasks), desc="training networks", unit="network", disable=not progress) as bar:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                bar.update(len(done))
+                failed = [future for future in done if future.exception() is not None]
+                if failed:
+                    for future in pending:
+                        future.cancel()
+                    raise_worker_error(failed[0])
+        return [restore_network(task, future.result(), config, tracker) for task, future in zip(tasks, futures)]
+
+
+def raise_worker_error(future: Future) -> None:
+    """Raise the error of a failed network, as a :class:`TrainingWorkerError` when its worker died."""
+    error = future.exception()
+    if isinstance(error, BrokenProcessPool):
+        raise TrainingWorkerError(f"A training worker process ended abruptly ({error}); it may have run out of "
+                                  "memory: train with fewer --jobs.") from error
+    raise error
+
+
+def start_training_worker() -> None:
+    """Worker start-up: one TensorFlow thread, GPU memory taken as needed (workers may share one GPU)."""
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    limit_cpu_threads(1)
+
+
+def train_in_worker(task: NetworkTask, config: TrainingConfig) -> TrainedWeights:
+    """Train ``task``'s network (in a worker) and return its weights and curve."""
+    result = train_network(task, config, NullTracker())
+    return TrainedWeights(result.model.get_weights(), result.best_epoch, result.history)
+
+
+def restore_network(task: NetworkTask, trained: TrainedWeights, config: TrainingConfig,
+                    tracker: Tracker) -> FoldResult:
+    """The network a worker trained, rebuilt here, and its per-epoch curve logged to ``tracker`` as
+    :class:`models.train.ValidationMonitor` logs it in process."""
+    model, _ = build_training_model(task.pool.select(task.train_mask), config)
+    model.set_weights(trained.weights)
+    prefix = fold_name(task.fold, task.seed_index) + "_"
+    for epoch, metrics in enumerate(trained.history, start=1):
+        tracker.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()}, step=epoch)
+    return FoldResult(task.fold, model, task.validation_records, trained.best_epoch, trained.history,
+                      task.seed_index)

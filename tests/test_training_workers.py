@@ -1,0 +1,88 @@
+"""Training networks in worker processes (models/training_workers.py): the same networks whatever the number of
+workers, results in order, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.network import NetworkConfig
+from models.prepare import InputSettings
+from models.train import InProcessTrainer, NetworkTask, NullTracker, TrainingConfig, plan_ensemble, train_ensemble
+from models.training_data import load_labelled_inputs
+from models.training_workers import TrainingWorkerError, WorkerTrainer, count_usable_cores
+
+EXCERPTS = ("100", "106", "119", "201", "208", "232")
+TINY = TrainingConfig(n_folds=3, epochs=2, patience=2, network=NetworkConfig(gru_units=8, dense_units=16),
+                      ensemble_members=2)
+
+
+@pytest.fixture(scope="module")
+def excerpt_inputs(excerpts_dir, tmp_path_factory):
+    return load_labelled_inputs(EXCERPTS, excerpts_dir, tmp_path_factory.mktemp("inputs"), InputSettings(),
+                                progress=False)
+
+
+class RecordingTracker(NullTracker):
+    def __init__(self):
+        self.logged: list[tuple[dict, int | None]] = []
+
+    def log_metrics(self, metrics, step=None):
+        self.logged.append((metrics, step))
+
+
+@pytest.mark.slow
+def test_one_worker_or_two_train_the_same_networks_and_log_their_curves(excerpt_inputs):
+    trackers = RecordingTracker(), RecordingTracker()
+    results = []
+    for jobs, tracker in zip((1, 2), trackers):
+        with WorkerTrainer(jobs) as trainer:
+            results.append(train_ensemble(excerpt_inputs, TINY, tracker, progress=False, trainer=trainer))
+    one, two = results
+    assert [(f.fold, f.best_epoch) for f in one.folds] == [(f.fold, f.best_epoch) for f in two.folds]
+    assert [f.fold for f in one.folds] == [0, 1, 2]  # in the order planned, whatever finished first
+    np.testing.assert_equal([f.history for f in one.folds], [f.history for f in two.folds])  # NaN equal to NaN
+    for first, second in zip(one.folds, two.folds):
+        for a, b in zip(first.model.get_weights(), second.model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one.oof_probabilities, two.oof_probabilities)
+    assert np.allclose(one.oof_probabilities.sum(axis=1), 1.0, atol=1e-4)  # every patient scored out of fold
+    inputs = excerpt_inputs.inputs.as_dict()
+    np.testing.assert_array_equal(one.ensemble.predict(inputs, verbose=0), two.ensemble.predict(inputs, verbose=0))
+    # The rebuilt networks are the trained ones: their held-out score is the one the worker kept at the best epoch.
+    fold = one.folds[0]
+    assert fold.history[fold.best_epoch - 1]["val_selection_score"] == max(h["val_selection_score"]
+                                                                          for h in fold.history)
+    curves = [(step, name) for metrics, step in trackers[1].logged if step is not None for name in metrics]
+    assert (1, "fold2_val_selection_score") in curves and (2, "fold0_train_loss") in curves
+    np.testing.assert_equal(trackers[0].logged, trackers[1].logged)
+
+
+@pytest.mark.slow
+def test_a_network_that_fails_in_a_worker_raises_its_own_error(excerpt_inputs):
+    tasks, _ = plan_ensemble(excerpt_inputs, TINY)
+    broken = NetworkTask(0, 0, tasks[0].pool, tasks[0].train_mask[:10])  # a mask that does not fit the pool
+    with WorkerTrainer(1) as trainer, pytest.raises(IndexError):
+        trainer.train_networks([broken], TINY, NullTracker())
+
+
+def test_the_trainer_is_checked_and_used_as_a_context_manager(excerpt_inputs):
+    with pytest.raises(ValueError, match="jobs=0"):
+        WorkerTrainer(0)
+    tasks, _ = plan_ensemble(excerpt_inputs, TINY)
+    with pytest.raises(RuntimeError, match="context manager"):
+        WorkerTrainer(1).train_networks(tasks, TINY, NullTracker())
+    assert count_usable_cores() >= 1
+
+
+def test_the_plan_trains_each_fold_once_on_the_other_patients(excerpt_inputs):
+    tasks, beat_fold = plan_ensemble(excerpt_inputs, TINY)
+    assert [(t.fold, t.seed_index) for t in tasks] == [(0, 0), (1, 0), (2, 0)]
+    for task in tasks:
+        held_out = set(task.validation_records)
+        trained = set(task.pool.record_names[task.train_mask].tolist())
+        assert held_out and not held_out & trained and held_out | trained == set(EXCERPTS)
+        assert np.array_equal(~task.train_mask, beat_fold == task.fold)
+    delivered, _ = plan_ensemble(excerpt_inputs, TINY, delivered_only=True)
+    assert [t.fold for t in delivered] == [0, 1]
+    assert isinstance(InProcessTrainer().train_networks([], TINY, NullTracker()), list)
