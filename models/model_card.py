@@ -120,7 +120,10 @@ def describe_af_rule(settings: dict) -> str:
 def describe_reproduction(command: str, rules_only: bool) -> str:
     """How the card's model was made, for the card's "How to reproduce" section."""
     if not rules_only:
-        return f"`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this card."
+        return (f"`{command}` trains on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and rewrites this "
+                "card. Each network trains in its own worker process on one CPU thread (`--jobs` of them at once), so a "
+                "rerun on the same kind of machine gives the same networks whatever `--jobs` (two runs on the 2-core "
+                "machine gave identical weights and context-stage trees); another CPU may change the last digits.")
     return (f"`{command}` trains the networks on DS1 (tracked in MLflow), saves this model, evaluates it on DS2 and "
             f"rewrites this card. These networks come from an earlier run of it; `{command} --rules-only` then applied "
             "the configuration's decision rules and ensemble size to them, evaluated on DS2 and rewrote this card. CPU "

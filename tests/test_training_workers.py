@@ -3,6 +3,9 @@ workers, results in order, and clear errors."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,7 @@ from models.network import NetworkConfig
 from models.prepare import InputSettings
 from models.train import InProcessTrainer, NetworkTask, NullTracker, TrainingConfig, plan_ensemble, train_ensemble
 from models.training_data import load_labelled_inputs
-from models.training_workers import TrainingWorkerError, WorkerTrainer, count_usable_cores
+from models.training_workers import TrainingWorkerError, WorkerTrainer, count_usable_cores, raise_worker_error
 
 EXCERPTS = ("100", "106", "119", "201", "208", "232")
 TINY = TrainingConfig(n_folds=3, epochs=2, patience=2, network=NetworkConfig(gru_units=8, dense_units=16),
@@ -64,6 +67,13 @@ def test_a_network_that_fails_in_a_worker_raises_its_own_error(excerpt_inputs):
     broken = NetworkTask(0, 0, tasks[0].pool, tasks[0].train_mask[:10])  # a mask that does not fit the pool
     with WorkerTrainer(1) as trainer, pytest.raises(IndexError):
         trainer.train_networks([broken], TINY, NullTracker())
+
+
+def test_a_worker_that_died_says_to_train_with_fewer_jobs():
+    future = Future()
+    future.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    with pytest.raises(TrainingWorkerError, match="it may have run out of memory: train with fewer --jobs"):
+        raise_worker_error(future)
 
 
 def test_the_trainer_is_checked_and_used_as_a_context_manager(excerpt_inputs):
