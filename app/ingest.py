@@ -94,7 +94,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         detection=detection,
         mean_heart_rate_bpm=compute_mean_heart_rate(detection),
         median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
-        quality_spans=assess_quality(record, detection.samples),
+        quality_spans=assess_quality(record, detection),
         unused_leads=record.unused_leads,
         start_time=record.start_time,
     )
@@ -114,14 +114,16 @@ def compute_median_amplitude(lead_mv: np.ndarray, samples: np.ndarray) -> float 
     return float(np.median(values)) if values.size else None
 
 
-def assess_quality(record: Record, beat_samples: np.ndarray) -> tuple[QualitySpan, ...] | None:
-    """Quality spans of the record (noise over trains of like beats given back, as in ``ecg score``),
-    or None when :mod:`pipeline.quality` is not part of this build."""
+def assess_quality(record: Record, detection: Detection) -> tuple[QualitySpan, ...] | None:
+    """Quality spans of the record (noise over trains of like beats given back, and the stretches where the
+    detector found only noise added, as in ``ecg score``), or None when :mod:`pipeline.quality` is not part of this
+    build."""
     quality = load_quality_module()
     if quality is None:
         return None
     spans = quality.find_quality_spans(record.signal_mv, record.fs_hz)
-    return tuple(quality.spare_beat_trains(spans, record.signal_mv, beat_samples, record.fs_hz))
+    spans = quality.spare_beat_trains(spans, record.signal_mv, detection.samples, record.fs_hz)
+    return tuple(quality.add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1]))
 
 
 def load_quality_module() -> ModuleType | None:

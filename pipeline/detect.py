@@ -35,7 +35,7 @@ BioMed Eng OnLine 3:28, 2004 (multi-lead combination).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.ndimage
@@ -43,6 +43,9 @@ import scipy.signal
 
 from pipeline.errors import SamplingRateError
 from pipeline.types import Detection, Record
+
+NOISE_ONLY_REASON = "no QRS complexes distinguishable from noise"
+"""Why an empty detection is empty when the signal holds only noise (:attr:`Detection.noise_only` says where)."""
 
 LEVEL_STEP_S = 0.25
 """Resolution of the local level, noise and weight tracks."""
@@ -132,16 +135,35 @@ def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     chunk = int(settings.chunk_s * fs_hz)
     margin = int(settings.chunk_margin_s * fs_hz)
     n = np.shape(signal_mv)[0]
-    kept = []
+    kept, noise_only = [], []
     for start in range(0, n, chunk):
         lo, hi = max(0, start - margin), min(n, start + chunk + margin)
-        found = _detect_in_memory(signal_mv[lo:hi], fs_hz, primary_lead, settings).samples + lo
+        detection = _detect_in_memory(signal_mv[lo:hi], fs_hz, primary_lead, settings)
+        found = detection.samples + lo
         kept.append(found[(found >= start) & (found < start + chunk)])
+        if detection.noise_only:  # the chunk with its margins holds only noise: its core is unreadable
+            noise_only.append((start, min(n, start + chunk)))
     samples = np.concatenate(kept)
     duplicate = np.diff(samples, prepend=-np.inf) < settings.refractory_s * fs_hz
     samples = samples[~duplicate]
     reason = "" if samples.size else "no QRS complexes found in any part of the recording"
-    return Detection(samples=samples.astype(np.int64), fs_hz=fs_hz, reason=reason)
+    return Detection(samples=samples.astype(np.int64), fs_hz=fs_hz, reason=reason,
+                     noise_only=merge_stretches(noise_only))
+
+
+def merge_stretches(stretches: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted (start, stop) stretches with touching ones joined.
+
+    >>> merge_stretches([(0, 10), (10, 20), (30, 40)])
+    ((0, 20), (30, 40))
+    """
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(stretches):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return tuple(merged)
 
 
 def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
@@ -162,7 +184,7 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     feature, band = compute_qrs_feature(decimate_signal(x, factor), coarse_fs_hz, settings)
     combined = combine_leads(feature, coarse_fs_hz, settings)
     if _peakiness(combined) < settings.min_peakiness:
-        return _empty(fs_hz, "no QRS complexes distinguishable from noise")
+        return replace(_empty(fs_hz, NOISE_ONLY_REASON), noise_only=((0, x.shape[0]),))
     peaks, heights, eligible = find_candidates(combined, coarse_fs_hz, settings)
     slopes = _max_slopes(peaks, band[:, primary_lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))

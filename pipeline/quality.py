@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal
 
+from pipeline.detect import merge_stretches
 from pipeline.errors import EcgInputError, SamplingRateError
 from pipeline.types import QualitySpan
 
@@ -364,6 +365,25 @@ def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samp
         out.extend(QualitySpan("noise", span.lead, int(a), int(b)) for a, b in subtract_runs(span.start, span.stop,
                                                                                               trains))
     return out
+
+
+def add_noise_only_spans(spans: list[QualitySpan], noise_only, n_leads: int) -> list[QualitySpan]:
+    """``spans`` with the detector's noise-only stretches (:attr:`pipeline.types.Detection.noise_only`) as noise on
+    every lead, joined with the noise spans they overlap or touch; sorted as :func:`find_quality_spans` sorts.
+
+    The noise rule is relative to the record's own floor, so a record that is noise from end to end has no noisy
+    stretch by that rule; the detector, which finds no QRS complex standing out of it, knows better.
+
+    >>> add_noise_only_spans([QualitySpan("noise", 0, 50, 120)], ((100, 400),), 1)
+    [QualitySpan(kind='noise', lead=0, start=50, stop=400)]
+    """
+    if not noise_only:
+        return list(spans)
+    out = [span for span in spans if span.kind != "noise"]
+    for lead in range(n_leads):
+        stretches = [(span.start, span.stop) for span in spans if span.kind == "noise" and span.lead == lead]
+        out.extend(QualitySpan("noise", lead, int(a), int(b)) for a, b in merge_stretches(stretches + list(noise_only)))
+    return sorted(out, key=lambda span: (span.lead, QUALITY_KINDS.index(span.kind), span.start))
 
 
 def find_beat_trains(lead_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,

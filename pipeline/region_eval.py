@@ -66,7 +66,7 @@ from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami, select_reference_beats
-from pipeline.quality import QualitySettings, find_quality_spans, spare_beat_trains
+from pipeline.quality import QualitySettings, add_noise_only_spans, find_quality_spans, spare_beat_trains
 from pipeline.records import read_record
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, find_af_regions, find_regions,
                               merge_intervals, prepare_beats, regions_to_rows)
@@ -626,11 +626,13 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
                             f"{REFERENCE_ANNOTATOR}); expected an annotated record to score against.")
     spans = find_quality_spans(record.signal_mv, record.fs_hz, quality)
     prepared = time.perf_counter()
-    detected_samples = detect_record_peaks(record).samples
+    detection = detect_record_peaks(record)
+    detected_samples = detection.samples
     detected = time.perf_counter()
     samples, classes = labeler(record)
     labelled = time.perf_counter()
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
+    spans = add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1])
     regions, summary = find_record_regions(record, samples, classes, spans, settings,
                                            detected_samples=detected_samples)
     finished = time.perf_counter()

@@ -136,11 +136,16 @@ class Detection:
         Sampling rate of the indices.
     reason : str
         Empty when beats were found; otherwise why none were (silence, noise, too short).
+    noise_only : tuple of (start, stop)
+        Sample stretches (stop exclusive) where the detector found no QRS complex distinguishable from noise: the
+        whole record, or the 30-minute chunks of a long one that hold only noise. The quality spans count them as
+        noise (:func:`pipeline.quality.add_noise_only_spans`), so no summary calls them readable.
     """
 
     samples: np.ndarray
     fs_hz: float
     reason: str = ""
+    noise_only: tuple[tuple[int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -133,6 +133,24 @@ def test_no_beats_with_a_reason(signal, reason):
     detection = detect_r_peaks(signal, 360.0)
     assert len(detection) == 0
     assert reason in detection.reason
+    # only noise is noise from end to end; silence, gaps and scraps are the quality rules' to name
+    assert detection.noise_only == (((0, len(signal)),) if reason == "noise" else ())
+
+
+def test_chunks_of_a_long_record_that_hold_only_noise_are_reported(excerpts_dir):
+    """Chunked detection (here 120-s chunks with 10-s margins): the chunk that is noise with its margins is named,
+    no chunk of ECG is, and the beats on both sides are still found."""
+    record = read_record(excerpts_dir / "100")
+    fs = int(record.fs_hz)
+    ecg = record.signal_mv[:240 * fs]
+    noise = np.random.default_rng(4).normal(0, 0.3, (360 * fs, ecg.shape[1]))
+    signal = np.concatenate([ecg, noise, ecg])  # noise from 240 s to 600 s
+    settings = DetectorSettings(chunk_s=120.0, chunk_margin_s=10.0)
+    detection = detect_r_peaks(signal, record.fs_hz, settings=settings)
+    assert any(a <= 360 * fs and b >= 480 * fs for a, b in detection.noise_only)  # the chunk inside the noise
+    assert all(a >= 240 * fs and b <= 600 * fs for a, b in detection.noise_only)  # never a chunk of ECG
+    assert np.sum(detection.samples < 230 * fs) > 250 and np.sum(detection.samples >= 610 * fs) > 250
+    assert detection.reason == ""
 
 
 def test_out_of_range_rate_is_rejected():

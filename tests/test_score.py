@@ -559,3 +559,16 @@ def test_heart_rate_turbulence_is_written_where_it_was_measured(tmp_path, excerp
     (row,) = read_table(tmp_path / "out" / BATCH_SUMMARY)
     assert float(row["turbulence_onset_pct"]) == hrt["turbulence_onset_pct"] and row["hrt_category"] == hrt["category"]
     assert float(row["turbulence_slope_ms"]) == round(hrt["turbulence_slope_ms"], 1)
+
+
+def test_a_record_of_noise_alone_is_scored_as_unreadable_not_as_readable_without_beats(tmp_path):
+    """The noise rule is relative to the record, so noise from end to end used to come out 100 % readable with
+    no beats; the detector's finding that no QRS stands out of it now makes the whole record unreadable."""
+    noise = np.random.default_rng(5).normal(0, 0.3, (120 * 360, 2))
+    write_record(tmp_path / "in", "hiss", noise, 360.0, ["MLII", "V1"])
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0 and "1 scored" in output, output
+    summary = json.loads((tmp_path / "out" / "hiss" / "hiss_summary.json").read_text())
+    assert summary["n_beats"] == 0 and summary["readable_pct"] == 0.0
+    assert summary["detection_note"] == "no QRS complexes distinguishable from noise"
+    assert any(note.startswith("mostly unreadable signal: 0% readable") for note in summary["notes"])
