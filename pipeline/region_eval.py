@@ -415,8 +415,9 @@ LABELERS: dict[str, BeatLabeler] = {"reference": label_with_reference, "detector
 class RecordRegionEvaluation:
     """Regions of one record and their comparison with the reference.
 
-    ``region_s`` times P-wave measurement, region finding and the summary; ``detection_s`` the R-peak
-    detector and ``preparation_s`` reading the record plus quality assessment, all wall-clock seconds.
+    ``region_s`` times P-wave measurement and region finding, ``summary_s`` the record summary (heart rate,
+    heart-rate variability, ST, QT), ``detection_s`` the R-peak detector and ``preparation_s`` reading the record
+    plus quality assessment, all wall-clock seconds.
     ``beats_annotated`` is False when the reference holds rhythm annotations only (as the MIT-BIH Atrial
     Fibrillation Database's ``.atr``): its runs cannot be scored, and the report leaves them out.
     """
@@ -434,6 +435,7 @@ class RecordRegionEvaluation:
     detection_s: float
     preparation_s: float
     beats_annotated: bool = True
+    summary_s: float = 0.0
 
     def episode(self, name: str) -> EpisodeCounts:
         return dict(self.episodes)[name]
@@ -633,8 +635,9 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     labelled = time.perf_counter()
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     spans = add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1])
-    regions, summary = find_record_regions(record, samples, classes, spans, settings,
-                                           detected_samples=detected_samples)
+    regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples)
+    found = time.perf_counter()
+    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1])
     return RecordRegionEvaluation(
@@ -643,8 +646,8 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
         ventricular_runs=compare_runs(record.annotations, annotations, record.fs_hz, "ventricular"),
         supraventricular_runs=compare_runs(record.annotations, annotations, record.fs_hz, "supraventricular"),
         episodes=compare_record_episodes(record.annotations, annotations, record.fs_hz, record.n_samples),
-        region_s=finished - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
-        beats_annotated=bool(is_beat_symbol(record.annotations.symbols).any()),
+        region_s=found - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
+        beats_annotated=bool(is_beat_symbol(record.annotations.symbols).any()), summary_s=finished - found,
     )
 
 
@@ -751,19 +754,21 @@ def format_markdown(report: RegionReport, title: str = "Region evaluation") -> s
 
 
 def format_timing(report: RegionReport) -> str:
-    """One line: median time of region finding with the record summary, against detection and against read +
-    quality + detection. (The summary's heart-rate variability is most of it; region finding alone, against the
-    whole analysis, is ``benchmarks/region_cost.py``'s figure.)"""
+    """One line: median time of region finding and of the record summary, against detection and against read +
+    quality + detection. (Region finding against the whole analysis, classification included, is
+    ``benchmarks/region_cost.py``'s figure.)"""
     if not report.evaluations:
         return "Timing: no record evaluated."
     region = np.array([e.region_s for e in report.evaluations])
+    summary = np.array([e.summary_s for e in report.evaluations])
     detection = np.array([e.detection_s for e in report.evaluations])
     whole = detection + np.array([e.preparation_s for e in report.evaluations])
-    return (f"Timing (median per record, wall clock): region finding and summary {1000 * np.median(region):.1f} ms, "
-            f"detection {1000 * np.median(detection):.1f} ms, read + quality + detection "
-            f"{1000 * np.median(whole):.1f} ms; region finding and summary are "
-            f"{100 * np.median(region / detection):.1f}% of detection and {100 * np.median(region / whole):.1f}% of "
-            "read + quality + detection (region finding alone: benchmarks/region_cost.py).")
+    return (f"Timing (median per record, wall clock): region finding {1000 * np.median(region):.1f} ms, record "
+            f"summary (heart rate, HRV, ST, QT) {1000 * np.median(summary):.1f} ms, detection "
+            f"{1000 * np.median(detection):.1f} ms, read + quality + detection {1000 * np.median(whole):.1f} ms; region "
+            f"finding is {100 * np.median(region / detection):.1f}% of detection and "
+            f"{100 * np.median(region / whole):.1f}% of read + quality + detection (against the whole analysis, "
+            "classification included: benchmarks/region_cost.py).")
 
 
 def format_record_table(report: RegionReport) -> str:
@@ -809,7 +814,7 @@ def report_to_dict(report: RegionReport) -> dict:
                                              for name, _ in EPISODE_ROWS},
         },
         "records": [{"record": e.record, "beats_annotated": e.beats_annotated, "region_ms": round(1000 * e.region_s, 2),
-                     "detection_ms": round(1000 * e.detection_s, 2), "preparation_ms": round(1000 * e.preparation_s, 2),
+                     "summary_ms": round(1000 * e.summary_s, 2), "detection_ms": round(1000 * e.detection_s, 2), "preparation_ms": round(1000 * e.preparation_s, 2),
                      "ventricular_runs": runs_dict(e.ventricular_runs),
                      "supraventricular_runs": runs_dict(e.supraventricular_runs),
                      "episodes": {name: episodes_dict(c) for name, c in e.episodes},

@@ -158,6 +158,9 @@ def test_evaluate_regions_writes_standard_outputs(mitdb_dir, tmp_path):
     assert "| V |" in result.output and "bigeminy" in result.output
     report = json.loads((tmp_path / "regions_report.json").read_text())
     assert report["gross"]["episodes"]["bigeminy"]["episode_sensitivity"] >= 0.9
+    timed = report["records"][0]  # region finding and the record summary are timed apart
+    assert timed["region_ms"] > 0 and timed["summary_ms"] > 0 and timed["detection_ms"] > 0
+    assert "region finding is " in result.output and "record summary (heart rate, HRV, ST, QT)" in result.output
     summary = json.loads((tmp_path / "119_summary.json").read_text())
     assert summary["beat_counts"]["V"] > 400 and summary["events"]["ventricular_bigeminy"]["count"] > 0
     header = (tmp_path / "119_regions.csv").read_text().splitlines()[0]
