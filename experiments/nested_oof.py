@@ -12,8 +12,12 @@ With ``--end-to-end`` each outer ensemble also classifies its held-out records' 
 end to end (EC57 matching within 150 ms, missed and extra beats counted): the DS1 figure of what
 users get, with networks that never saw the patient.
 
+The networks train as ``ecg train`` trains them (since session 23): in one-thread worker processes, as many at once as
+there are usable cores (:mod:`models.training_workers`), so these are the probabilities the product's context stage is
+fitted on. Caches of the earlier in-process training (``nested-*.npy``) are not reused: their last digits differ.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs/bundled.toml] [--end-to-end]
-(about 12 network trainings: 6-8 minutes on the Intel 2-core machine, about twice that on the AMD one)
+(8 network trainings for the bundled configuration: about 3 minutes on the Intel 2-core machine)
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
 from models.train import TrainingConfig, nested_oof_probabilities
 from models.training_run import fingerprint_data
+from models.training_workers import WorkerTrainer, count_usable_cores
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
@@ -61,7 +66,8 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=Non
 
     ``extra``: other databases' labelled beats (:func:`models.training_data.load_extra_inputs`) joining every inner
     fold's training set (``ecg train --extra-data-dir``); cached apart, under a hash of those beats."""
-    path = oof_cache_path("nested" if extra is None else f"nested-extra{fingerprint_data(data, extra)}", config)
+    prefix = "nested1t" if extra is None else f"nested1t-extra{fingerprint_data(data, extra)}"  # 1t: one-thread workers
+    path = oof_cache_path(prefix, config)
     e2e_path = path.with_name(f"{path.stem}-e2e.npz")
     if path.exists() and (not end_to_end or e2e_path.exists()):
         return np.load(path), read_detected(e2e_path) if end_to_end else None
@@ -74,7 +80,9 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=Non
                 detected[name] = predict_detected(ensemble, name, config)
         print(f"outer fold {fold} done", flush=True)
 
-    oof = nested_oof_probabilities(data, config, None if extra is None else extra.inputs, predict_fold_records)
+    with WorkerTrainer(count_usable_cores()) as trainer:
+        oof = nested_oof_probabilities(data, config, None if extra is None else extra.inputs, predict_fold_records,
+                                       trainer=trainer)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, oof)
     if end_to_end:
