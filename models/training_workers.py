@@ -1,16 +1,18 @@
 """Training several networks at once, each in its own worker process on one CPU thread.
 
-A network of the bundled size barely uses a second core: on the 2-core machine one fold network trained 4 epochs in
-17.6 s with TensorFlow's two threads and 19.1 s with one, while two one-thread trainings side by side took 20.8 s and
-16.5 s (BENCHMARKS.md section 5). So ``ecg train`` hands its networks (the fold networks, then the nested networks of
-the context stage) to a pool of worker processes, one thread each. Each network's numbers then depend only on its
-task and seed, not on how many workers run: ``--jobs 1`` and ``--jobs 4`` train the same networks. Training in the
-calling process (:class:`models.train.InProcessTrainer`, the library default) uses TensorFlow's threads as they are,
-which changes the last digits of the weights.
+A network of the bundled size barely uses a second core. On the 2-core machine, 4 epochs of a DS1 fold network took
+19.5 s with TensorFlow's two threads and 18.8 s with one, and two one-thread trainings side by side 20.1 s and 19.1 s
+(``benchmarks/training_parallel.py``, BENCHMARKS.md section 5). So ``ecg train`` hands its networks (the fold
+networks, then the nested networks of the context stage) to a pool of worker processes, one thread each; the bundled
+configuration trained in 4 min 59 s against 6 min 22 s for the same command one network at a time, the same day.
+Each network's numbers then depend only on its task and seed, not on how many workers run: ``--jobs 1`` and
+``--jobs 4`` train the same networks. Training in the calling process (:class:`models.train.InProcessTrainer`, the
+library default) uses TensorFlow's threads as they are, which changes the last digits of the weights.
 
-Workers are spawned (forking a process that runs TensorFlow is unsafe), let TensorFlow take GPU memory as needed so
-that several can share one GPU, and send back the trained weights; the calling process rebuilds each network and logs
-its per-epoch curve.
+Workers are spawned (forking a process that runs TensorFlow is unsafe), so a script of one's own that trains with
+them needs the ``if __name__ == "__main__":`` guard; they let TensorFlow take GPU memory as needed so that several can
+share one GPU, and send back the trained weights; the calling process rebuilds each network and logs its per-epoch
+curve.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ def raise_worker_error(future: Future) -> None:
     error = future.exception()
     if isinstance(error, BrokenProcessPool):
         raise TrainingWorkerError(f"A training worker process ended abruptly ({error}); it may have run out of "
-                                  "memory: train with fewer --jobs.") from error
+                                  "memory: train with fewer --jobs. (In a script of your own, also check that it "
+                                  "starts under an if __name__ == '__main__': guard: workers are spawned and import "
+                                  "it.)") from error
     raise error
 
 
