@@ -272,7 +272,8 @@ def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple
 @dataclass(frozen=True)
 class NetworkTask:
     """One network to train: its fold and seed, the training pool and which of its beats it trains on (the others,
-    the fold's held-out patients, score its epochs). Sent whole to a training worker (:mod:`models.training_workers`)."""
+    the fold's held-out patients, score its epochs). Sent whole to a training worker
+    (:mod:`models.training_workers`)."""
 
     fold: int
     seed_index: int
@@ -289,16 +290,16 @@ class NetworkTrainer(Protocol):
     :class:`models.training_workers.WorkerTrainer` for several at once)."""
 
     def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
-                       progress: bool = False) -> list[FoldResult]: ...
+                       progress: bool = False, desc: str = "training networks") -> list[FoldResult]: ...
 
 
 class InProcessTrainer:
     """Trains the networks one after the other in this process, with TensorFlow's threads as they are."""
 
     def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
-                       progress: bool = False) -> list[FoldResult]:
+                       progress: bool = False, desc: str = "training networks") -> list[FoldResult]:
         return [train_network(task, config, tracker)
-                for task in tqdm(tasks, desc="training networks", unit="network", disable=not progress)]
+                for task in tqdm(tasks, desc=desc, unit="network", disable=not progress)]
 
 
 def train_network(task: NetworkTask, config: TrainingConfig, tracker: Tracker) -> FoldResult:
@@ -365,7 +366,7 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
     """
     start = time.perf_counter()
     tasks, beat_fold = plan_ensemble(data, config, extra, delivered_only)
-    results = (trainer or InProcessTrainer()).train_networks(tasks, config, tracker, progress)
+    results = (trainer or InProcessTrainer()).train_networks(tasks, config, tracker, progress, desc="fold networks")
     return assemble_ensemble(data, config, results, beat_fold, tracker, time.perf_counter() - start)
 
 
@@ -422,7 +423,7 @@ def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra
     plans = [(fold, data.select(outer != fold)) for fold in range(config.n_folds)]
     plans = [(fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True)) for fold, subset in plans]
     results = (trainer or InProcessTrainer()).train_networks([task for *_, tasks, _ in plans for task in tasks],
-                                                             inner, NullTracker(), progress)
+                                                             inner, NullTracker(), progress, desc="nested networks")
     oof = np.zeros((len(data), config.network.n_classes), np.float32)
     for fold, subset, tasks, beat_fold in plans:
         fold_results, results = results[:len(tasks)], results[len(tasks):]

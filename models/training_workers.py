@@ -75,7 +75,7 @@ class WorkerTrainer:
         self._executor = None
 
     def train_networks(self, tasks: list[NetworkTask], config: TrainingConfig, tracker: Tracker,
-                       progress: bool = False) -> list[FoldResult]:
+                       progress: bool = False, desc: str = "training networks") -> list[FoldResult]:
         """Train ``tasks`` in the workers (as many at once as there are workers); results in the order of ``tasks``.
 
         Raises :class:`TrainingWorkerError` when a worker dies (e.g. killed for memory); a network's own error is
@@ -83,7 +83,7 @@ class WorkerTrainer:
         if self._executor is None:
             raise RuntimeError("WorkerTrainer is used as a context manager: with WorkerTrainer(jobs) as trainer: ...")
         futures = [self._executor.submit(train_in_worker, task, config) for task in tasks]
-        with tqdm(total=len(tasks), desc="training networks", unit="network", disable=not progress) as bar:
+        with tqdm(total=len(tasks), desc=desc, unit="network", disable=not progress) as bar:
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
