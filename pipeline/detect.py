@@ -147,23 +147,8 @@ def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     duplicate = np.diff(samples, prepend=-np.inf) < settings.refractory_s * fs_hz
     samples = samples[~duplicate]
     reason = "" if samples.size else "no QRS complexes found in any part of the recording"
-    return Detection(samples=samples.astype(np.int64), fs_hz=fs_hz, reason=reason,
-                     noise_only=merge_stretches(noise_only))
+    return Detection(samples=samples.astype(np.int64), fs_hz=fs_hz, reason=reason, noise_only=tuple(noise_only))
 
-
-def merge_stretches(stretches: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """Sorted (start, stop) stretches with touching ones joined.
-
-    >>> merge_stretches([(0, 10), (10, 20), (30, 40)])
-    ((0, 20), (30, 40))
-    """
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(stretches):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
-        else:
-            merged.append((start, stop))
-    return tuple(merged)
 
 
 def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,

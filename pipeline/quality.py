@@ -67,7 +67,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.signal
 
-from pipeline.detect import merge_stretches
 from pipeline.errors import EcgInputError, SamplingRateError
 from pipeline.types import QualitySpan
 
@@ -382,7 +381,8 @@ def add_noise_only_spans(spans: list[QualitySpan], noise_only, n_leads: int) -> 
     out = [span for span in spans if span.kind != "noise"]
     for lead in range(n_leads):
         stretches = [(span.start, span.stop) for span in spans if span.kind == "noise" and span.lead == lead]
-        out.extend(QualitySpan("noise", lead, int(a), int(b)) for a, b in merge_stretches(stretches + list(noise_only)))
+        runs = np.array(sorted(stretches + list(noise_only)), dtype=np.int64).reshape(-1, 2)
+        out.extend(QualitySpan("noise", lead, int(a), int(b)) for a, b in merge_runs(runs, 0))
     return sorted(out, key=lambda span: (span.lead, QUALITY_KINDS.index(span.kind), span.start))
 
 
