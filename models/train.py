@@ -258,11 +258,20 @@ class ValidationMonitor(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
+def fit_network_config(config: TrainingConfig, data: LabelledInputs) -> NetworkConfig:
+    """The network configuration with the input sizes of ``data`` (what the fold models were built with)."""
+    return replace(config.network, n_features=data.inputs.features.shape[1],
+                   window_samples=data.inputs.waveform.shape[1], n_channels=data.inputs.waveform.shape[2])
+
+
+def build_network(config: TrainingConfig, data: LabelledInputs) -> keras.Model:
+    """A fresh, compiled classifier shaped for ``data``'s inputs (feature scaling not adapted)."""
+    return build_classifier(fit_network_config(config, data), ema_momentum=config.ema_momentum)
+
+
 def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple[keras.Model, np.ndarray]:
     """A fresh classifier shaped for ``train``, its feature scaling adapted to it, and the per-beat class weights."""
-    model = build_classifier(replace(config.network, n_features=train.inputs.features.shape[1],
-                                     window_samples=train.inputs.waveform.shape[1],
-                                     n_channels=train.inputs.waveform.shape[2]), ema_momentum=config.ema_momentum)
+    model = build_network(config, train)
     adapt_feature_scaling(model, train.inputs.features)
     weights = compute_class_weights(train.labels, power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,8 @@ from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY
 from models.context_stage import ContextStage, fit_context_stage
 from models.explain import find_attention_members
 from models.folds import compute_class_weights
-from models.train import (NetworkTrainer, TrainingConfig, TrainingResult, build_ensemble, fold_name,
-                          nested_oof_probabilities, train_ensemble)
+from models.train import (NetworkTrainer, TrainingConfig, TrainingResult, build_ensemble, fit_network_config,
+                          fold_name, nested_oof_probabilities, train_ensemble)
 from models.training_data import ExtraTrainingData, LabelledInputs, load_extra_inputs, load_labelled_inputs
 from models.training_workers import WorkerTrainer
 from pipeline.labels import AAMI_CLASSES
@@ -127,12 +127,6 @@ def keep_members(model, n_members: int):
     if len(members) <= n_members:
         return model
     return build_ensemble(members[:n_members])
-
-
-def fit_network_config(config: TrainingConfig, data: LabelledInputs):
-    """The network configuration with the input sizes of ``data`` (what the fold models were built with)."""
-    return replace(config.network, n_features=data.inputs.features.shape[1],
-                   window_samples=data.inputs.waveform.shape[1], n_channels=data.inputs.waveform.shape[2])
 
 
 def fingerprint_data(data: LabelledInputs, extra: ExtraTrainingData | None = None) -> str:

@@ -27,8 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from models.network import check_positive, limit_cpu_threads
-from models.train import (FoldResult, NetworkTask, NullTracker, Tracker, TrainingConfig, build_training_model,
-                          fold_name, train_network)
+from models.train import (FoldResult, NetworkTask, NullTracker, Tracker, TrainingConfig, build_network, fold_name,
+                          train_network)
 
 
 class TrainingWorkerError(RuntimeError):
@@ -124,7 +124,7 @@ def restore_network(task: NetworkTask, trained: TrainedWeights, config: Training
                     tracker: Tracker) -> FoldResult:
     """The network a worker trained, rebuilt here, and its per-epoch curve logged to ``tracker`` as
     :class:`models.train.ValidationMonitor` logs it in process."""
-    model, _ = build_training_model(task.pool.select(task.train_mask), config)
+    model = build_network(config, task.pool)  # its feature scaling comes with the weights
     model.set_weights(trained.weights)
     prefix = fold_name(task.fold, task.seed_index) + "_"
     for epoch, metrics in enumerate(trained.history, start=1):
