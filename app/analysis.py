@@ -32,7 +32,7 @@ from pipeline.detect import detect_record_peaks
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import ARTEFACT_KIND, add_noise_only_spans, find_quality_spans, spare_beat_trains
+from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
@@ -130,10 +130,9 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     detection = detect_record_peaks(record)
     timings["detect"] = time.perf_counter() - started
     started = time.perf_counter()
-    # noise spans over a train of like beats (e.g. ventricular tachycardia) are signal, not noise
-    spans = tuple(add_noise_only_spans(spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz),
-                                                         record.signal_mv, detection.samples, record.fs_hz),
-                                       detection.noise_only, record.signal_mv.shape[1]))  # noise from end to end
+    # noise spans over a train of like beats (e.g. ventricular tachycardia) are signal, not noise; noise from end to
+    # end, where the detector finds no QRS, is noise
+    spans = tuple(find_record_quality_spans(record.signal_mv, record.fs_hz, detection.samples, detection.noise_only))
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])

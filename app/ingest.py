@@ -121,9 +121,8 @@ def assess_quality(record: Record, detection: Detection) -> tuple[QualitySpan, .
     quality = load_quality_module()
     if quality is None:
         return None
-    spans = quality.find_quality_spans(record.signal_mv, record.fs_hz)
-    spans = quality.spare_beat_trains(spans, record.signal_mv, detection.samples, record.fs_hz)
-    return tuple(quality.add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1]))
+    return tuple(quality.find_record_quality_spans(record.signal_mv, record.fs_hz, detection.samples,
+                                                   detection.noise_only))
 
 
 def load_quality_module() -> ModuleType | None:

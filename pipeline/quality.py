@@ -366,6 +366,15 @@ def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samp
     return out
 
 
+def find_record_quality_spans(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, noise_only=(),
+                              settings: QualitySettings = QualitySettings()) -> list[QualitySpan]:
+    """A record's quality spans as the analysis reports them: :func:`find_quality_spans`, noise over trains of like
+    beats given back (:func:`spare_beat_trains`, with ``beat_samples``), and the detector's noise-only stretches
+    (:attr:`pipeline.types.Detection.noise_only`) added (:func:`add_noise_only_spans`)."""
+    spans = spare_beat_trains(find_quality_spans(signal_mv, fs_hz, settings), signal_mv, beat_samples, fs_hz, settings)
+    return add_noise_only_spans(spans, noise_only, _as_leads(signal_mv).shape[1])
+
+
 def add_noise_only_spans(spans: list[QualitySpan], noise_only, n_leads: int) -> list[QualitySpan]:
     """``spans`` with the detector's noise-only stretches (:attr:`pipeline.types.Detection.noise_only`) as noise on
     every lead, joined with the noise spans they overlap or touch; sorted as :func:`find_quality_spans` sorts.
