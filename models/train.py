@@ -82,6 +82,11 @@ class TrainingConfig:
     adversarial_weight: float = 0.0
     """Patient-adversarial training (:mod:`models.adversarial`): the largest weight of the reversed gradient of a
     patient head, ramped up over the epochs; 0: off. Training only; inference cost unchanged (EXPERIMENTS.md row AF)."""
+    one_lead_fraction: float = 0.0
+    """Share of the training beats that also train as one-lead copies: the same beat prepared from its record cut to
+    the primary lead, as the product prepares a one-lead recording (:func:`models.prepare.fill_missing_leads`), so that
+    the networks learn to read one lead too. Copies follow their patient's fold and never validate; 0: off. Training
+    time grows with the copies; inference cost unchanged (EXPERIMENTS.md row AI)."""
 
     def __post_init__(self) -> None:
         for name, least in (("n_folds", 2), ("epochs", 1), ("patience", 1), ("batch_size", 1), ("seed", 0)):
@@ -106,6 +111,9 @@ class TrainingConfig:
         weight = self.adversarial_weight
         if isinstance(weight, bool) or not (isinstance(weight, (int, float)) and 0.0 <= weight <= 10.0):
             raise ValueError(f"Received adversarial_weight={weight!r}; expected a weight from 0 (off) to 10.")
+        share = self.one_lead_fraction
+        if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
+            raise ValueError(f"Received one_lead_fraction={share!r}; expected a share from 0 (off) to 1.")
 
     @property
     def n_members(self) -> int:
@@ -132,6 +140,8 @@ class TrainingConfig:
             del values["adversarial_weight"]
         if not self.context_stage:
             del values["context_stage"]
+        if not self.one_lead_fraction:
+            del values["one_lead_fraction"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -288,10 +298,16 @@ class NetworkTask:
     seed_index: int
     pool: LabelledInputs
     train_mask: np.ndarray
+    validation_mask: np.ndarray | None = None
+    """The beats that score its epochs (None: every beat it does not train on)."""
+
+    @property
+    def held_out_mask(self) -> np.ndarray:
+        return ~self.train_mask if self.validation_mask is None else self.validation_mask
 
     @property
     def validation_records(self) -> tuple[str, ...]:
-        return tuple(sorted(set(self.pool.record_names[~self.train_mask].tolist())))
+        return tuple(sorted(set(self.pool.record_names[self.held_out_mask].tolist())))
 
 
 class NetworkTrainer(Protocol):
@@ -315,7 +331,7 @@ def train_network(task: NetworkTask, config: TrainingConfig, tracker: Tracker) -
     """Train one fold network on ``task``'s training beats (seeded by its fold and seed) and early-stop it on the
     other beats of its pool."""
     keras.utils.set_random_seed((config.seed + task.seed_index) * 100 + task.fold)
-    train, held_out = task.pool.select(task.train_mask), task.pool.select(~task.train_mask)
+    train, held_out = task.pool.select(task.train_mask), task.pool.select(task.held_out_mask)
     model, sample_weight = build_training_model(train, config)
     monitor = ValidationMonitor(held_out.inputs.as_dict(), held_out.labels, config.patience, config.batch_size,
                                 tracker, prefix=fold_name(task.fold, task.seed_index) + "_", classifier=model)
@@ -359,7 +375,8 @@ def build_ensemble(members: list[keras.Model]) -> keras.Model:
 
 def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracker = NullTracker(),
                    progress: bool = True, extra: LabelledInputs | None = None,
-                   delivered_only: bool = False, trainer: NetworkTrainer | None = None) -> TrainingResult:
+                   delivered_only: bool = False, trainer: NetworkTrainer | None = None,
+                   one_lead: LabelledInputs | None = None) -> TrainingResult:
     """Cross-validated training on ``data`` (DS1); returns the fold ensemble and its OOF validation.
 
     ``extra``: labelled beats of other databases (:func:`models.training_data.load_extra_inputs`), added to every
@@ -372,24 +389,52 @@ def train_ensemble(data: LabelledInputs, config: TrainingConfig, tracker: Tracke
 
     ``trainer``: who trains the networks (default :class:`InProcessTrainer`; several at once with
     :class:`models.training_workers.WorkerTrainer`).
+
+    ``one_lead``: ``data``'s beats prepared from one lead (rows aligned with ``data``), required when
+    ``config.one_lead_fraction`` is set (:func:`plan_ensemble`).
     """
     start = time.perf_counter()
-    tasks, beat_fold = plan_ensemble(data, config, extra, delivered_only)
+    tasks, beat_fold = plan_ensemble(data, config, extra, delivered_only, one_lead)
     results = (trainer or InProcessTrainer()).train_networks(tasks, config, tracker, progress, desc="fold networks")
     return assemble_ensemble(data, config, results, beat_fold, tracker, time.perf_counter() - start)
 
 
 def plan_ensemble(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
-                  delivered_only: bool = False) -> tuple[list[NetworkTask], np.ndarray]:
-    """The networks :func:`train_ensemble` trains (fold by fold, each fold's seeds together) and each beat's fold."""
+                  delivered_only: bool = False,
+                  one_lead: LabelledInputs | None = None) -> tuple[list[NetworkTask], np.ndarray]:
+    """The networks :func:`train_ensemble` trains (fold by fold, each fold's seeds together) and each beat's fold.
+
+    With ``config.one_lead_fraction``, that share of ``data``'s beats (drawn once from ``config.seed``) joins the
+    pool again as its one-lead copy (``one_lead``, rows aligned with ``data``): a copy trains where its patient
+    trains and is never held out, so that every network is still early-stopped on its held-out patients' two-lead
+    beats only."""
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     beat_fold = np.array([fold_of[name] for name in data.record_names])
-    pool = data if extra is None else concatenate_inputs([data, extra])
-    pool_fold = np.concatenate([beat_fold, np.full(len(pool) - len(data), -1)])  # -1: never held out
+    copies = select_one_lead_copies(data, config, one_lead)
+    parts = [data] + ([] if copies is None else [copies]) + ([] if extra is None else [extra])
+    pool = concatenate_inputs(parts) if len(parts) > 1 else data
+    copy_fold = np.array([fold_of[name] for name in copies.record_names]) if copies is not None else np.zeros(0, int)
+    pool_fold = np.concatenate([beat_fold, copy_fold, np.full(0 if extra is None else len(extra), -1)])  # -1: never
+    original = np.arange(len(pool)) < len(data)                                                      # held out
     n_trained = config.n_members if delivered_only else config.n_folds
-    tasks = [NetworkTask(fold, seed_index, pool, pool_fold != fold)
+    tasks = [NetworkTask(fold, seed_index, pool, pool_fold != fold,
+                         None if copies is None else original & (pool_fold == fold))
              for fold in range(n_trained) for seed_index in range(config.seeds_per_fold)]
     return tasks, beat_fold
+
+
+def select_one_lead_copies(data: LabelledInputs, config: TrainingConfig,
+                           one_lead: LabelledInputs | None) -> LabelledInputs | None:
+    """The one-lead copies that join the training pool (:attr:`TrainingConfig.one_lead_fraction` of ``data``'s
+    beats, drawn from ``config.seed``), or None when the option is off."""
+    if not config.one_lead_fraction:
+        return None
+    if one_lead is None or len(one_lead) != len(data) or not (
+            np.array_equal(one_lead.samples, data.samples) and np.array_equal(one_lead.record_names, data.record_names)):
+        raise ValueError("one_lead_fraction is set: expected the training beats' one-lead inputs, row for row "
+                         "(models.training_data.load_labelled_inputs(..., primary_lead_only=True)).")
+    chosen = np.random.default_rng(config.seed).random(len(data)) < config.one_lead_fraction
+    return one_lead.select(chosen)
 
 
 def assemble_ensemble(data: LabelledInputs, config: TrainingConfig, results: list[FoldResult], beat_fold: np.ndarray,
@@ -419,18 +464,22 @@ def inner_configuration(config: TrainingConfig) -> TrainingConfig:
 
 def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
                              on_fold=None, progress: bool = False,
-                             trainer: NetworkTrainer | None = None) -> np.ndarray:
+                             trainer: NetworkTrainer | None = None,
+                             one_lead: LabelledInputs | None = None) -> np.ndarray:
     """Nested out-of-fold probabilities of ``data`` (DS1): each outer fold of whole patients (the folds of
     :func:`train_ensemble`) predicted by an inner cross-validated ensemble trained on the other folds
     (:func:`inner_configuration`), so that every patient's probabilities come, as the delivered ensemble's do on a
     new patient, from averaged networks that never saw them. ``on_fold(fold, ensemble)`` is called with each inner
     ensemble (studies predict more beats with it). ``config.n_folds`` inner trainings of the inner ensemble's
-    delivered networks only (``train_ensemble(..., delivered_only=True)``), handed to ``trainer`` all at once."""
+    delivered networks only (``train_ensemble(..., delivered_only=True)``), handed to ``trainer`` all at once.
+    ``one_lead``: as for :func:`train_ensemble`."""
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
     inner = inner_configuration(config)
-    plans = [(fold, data.select(outer != fold)) for fold in range(config.n_folds)]
-    plans = [(fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True)) for fold, subset in plans]
+    plans = [(fold, outer != fold) for fold in range(config.n_folds)]
+    plans = [(fold, data.select(keep), *plan_ensemble(data.select(keep), inner, extra, delivered_only=True,
+                                                      one_lead=None if one_lead is None else one_lead.select(keep)))
+             for fold, keep in plans]
     results = (trainer or InProcessTrainer()).train_networks([task for *_, tasks, _ in plans for task in tasks],
                                                              inner, NullTracker(), progress, desc="nested networks")
     oof = np.zeros((len(data), config.network.n_classes), np.float32)

@@ -21,7 +21,7 @@ from pipeline.database import find_mitdb_copies
 from pipeline.datasets import describe_record_files
 from pipeline.errors import DataDirectoryError, EcgInputError
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import read_record
+from pipeline.records import keep_leads, read_record
 from pipeline.splits import list_directory_records
 from models.inputs import ModelInputs, concatenate_inputs as join_model_inputs
 from models.prepare import InputSettings, prepare_reference_beats
@@ -49,12 +49,18 @@ class LabelledInputs:
 
 
 def load_labelled_inputs(records: tuple[str, ...], data_dir: str | Path, cache_dir: str | Path,
-                         settings: InputSettings, progress: bool = True) -> LabelledInputs:
-    """Labelled beats of ``records`` (names in ``data_dir``), from the cache or freshly prepared."""
+                         settings: InputSettings, progress: bool = True,
+                         primary_lead_only: bool = False) -> LabelledInputs:
+    """Labelled beats of ``records`` (names in ``data_dir``), from the cache or freshly prepared.
+
+    ``primary_lead_only``: each record cut to its primary lead first, so that its beats are prepared as the product
+    prepares a one-lead recording's (the lead read as both, :func:`models.prepare.fill_missing_leads`); the same beats
+    in the same order as without it."""
     data_dir, cache_dir = Path(data_dir), Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    parts = [label_record_arrays(load_or_prepare_record(data_dir / name, cache_dir, settings), name)
-             for name in tqdm(records, desc="model inputs", unit="record", disable=not progress)]
+    desc = "one-lead model inputs" if primary_lead_only else "model inputs"
+    parts = [label_record_arrays(load_or_prepare_record(data_dir / name, cache_dir, settings, primary_lead_only), name)
+             for name in tqdm(records, desc=desc, unit="record", disable=not progress)]
     return concatenate_inputs(parts)
 
 
@@ -144,29 +150,38 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
     return ExtraTrainingData(concatenate_inputs(parts), tuple(databases), tuple(skipped))
 
 
-def compute_inputs_key(record_path: Path, settings: InputSettings) -> str:
-    """Hash of the record's files, the input settings and :data:`INPUTS_VERSION`."""
+def compute_inputs_key(record_path: Path, settings: InputSettings, primary_lead_only: bool = False) -> str:
+    """Hash of the record's files, the input settings and :data:`INPUTS_VERSION` (and of ``primary_lead_only`` when
+    set, so that two-lead keys are as they were)."""
     payload = {"version": INPUTS_VERSION, "record": record_path.name,
                "files": describe_record_files(record_path), "settings": settings.to_dict()}
+    if primary_lead_only:
+        payload["leads"] = "primary only"
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def load_or_prepare_record(record_path: Path, cache_dir: Path, settings: InputSettings) -> dict[str, np.ndarray]:
+def load_or_prepare_record(record_path: Path, cache_dir: Path, settings: InputSettings,
+                           primary_lead_only: bool = False) -> dict[str, np.ndarray]:
     """Arrays of one record's labelled beats, read from or written to the cache."""
-    cache_path = cache_dir / f"{record_path.name}-{compute_inputs_key(record_path, settings)}.npz"
+    key = compute_inputs_key(record_path, settings, primary_lead_only)
+    cache_path = cache_dir / f"{record_path.name}-{key}.npz"
     if cache_path.exists():
         with np.load(cache_path) as cached:
             return dict(cached)
-    arrays = prepare_record_arrays(record_path, settings)
+    arrays = prepare_record_arrays(record_path, settings, primary_lead_only)
     temporary = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.tmp.npz")
     np.savez(temporary, **arrays)
     os.replace(temporary, cache_path)
     return arrays
 
 
-def prepare_record_arrays(record_path: Path, settings: InputSettings) -> dict[str, np.ndarray]:
-    """Prepare one record at its reference beats and keep the labelled ones."""
+def prepare_record_arrays(record_path: Path, settings: InputSettings,
+                          primary_lead_only: bool = False) -> dict[str, np.ndarray]:
+    """Prepare one record at its reference beats (cut to its primary lead first with ``primary_lead_only``) and keep
+    the labelled ones."""
     record = read_record(record_path, target_fs_hz=settings.segmentation.fs_hz)
+    if primary_lead_only:
+        record = keep_leads(record, max_leads=1)
     prepared, labels = prepare_reference_beats(record, settings)
     keep = labels >= 0
     return {
@@ -176,3 +191,4 @@ def prepare_record_arrays(record_path: Path, settings: InputSettings) -> dict[st
         "labels": labels[keep].astype(np.int8),
         "samples": prepared.beats.samples[keep],
     }
+

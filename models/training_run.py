@@ -109,12 +109,14 @@ def replace_post_training_settings(settings: dict, config: TrainingConfig) -> di
 
 
 def fit_ds1_context_stage(data: LabelledInputs, config: TrainingConfig, extra: LabelledInputs | None = None,
-                          progress: bool = True, trainer: NetworkTrainer | None = None) -> ContextStage:
+                          progress: bool = True, trainer: NetworkTrainer | None = None,
+                          one_lead: LabelledInputs | None = None) -> ContextStage:
     """The beat-context stage of a model trained with ``config`` on ``data`` (DS1): fitted on the nested out-of-fold
     probabilities of the same configuration (:func:`models.train.nested_oof_probabilities`; ``extra`` beats join
     every inner training set, as in :func:`models.train.train_ensemble`), classes weighted as the networks'.
-    ``trainer`` trains the nested networks (default: in this process)."""
-    oof = nested_oof_probabilities(data, config, extra, progress=progress, trainer=trainer)
+    ``trainer`` trains the nested networks (default: in this process); ``one_lead``: ``data``'s one-lead inputs, when
+    the configuration trains on one-lead copies too."""
+    oof = nested_oof_probabilities(data, config, extra, progress=progress, trainer=trainer, one_lead=one_lead)
     weights = compute_class_weights(data.labels, config.network.n_classes, power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)
     return fit_context_stage(oof, data.inputs.features, data.inputs.feature_names, data.labels, data.record_names,
@@ -234,6 +236,8 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
     inputs_dir = Path(cache_dir) / "model_inputs"
     data = load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress)
     extra = load_extra_inputs(tuple(extra_dirs), inputs_dir, config.inputs, progress) if extra_dirs else None
+    one_lead = (load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress, primary_lead_only=True)
+                if config.one_lead_fraction else None)
     split = "DS1 (patient-wise CV)" + (f" + training-only {describe_databases(extra)}" if extra else "")
     with registry.start_run(run_name, tags={"code_version": find_code_version(),
                                             "data_fingerprint": fingerprint_data(data, extra),
@@ -242,11 +246,12 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
         if extra is not None:
             registry.log_dict(extra.describe(), "extra_training_data.json")
         result = train_ensemble(data, config, tracker=registry, progress=progress,
-                                extra=None if extra is None else extra.inputs, trainer=trainer)
+                                extra=None if extra is None else extra.inputs, trainer=trainer, one_lead=one_lead)
         stage = None
         if config.context_stage:
             started = time.perf_counter()
-            stage = fit_ds1_context_stage(data, config, None if extra is None else extra.inputs, progress, trainer)
+            stage = fit_ds1_context_stage(data, config, None if extra is None else extra.inputs, progress, trainer,
+                                          one_lead)
             registry.log_metrics({"context_stage_time_s": time.perf_counter() - started})
         settings = log_results(config, data, result, extra, stage)
         model_uri = registry.log_keras_model(result.ensemble, settings)

@@ -1,0 +1,173 @@
+"""Study: training on one-lead copies of DS1's beats as well (``one_lead_fraction``), DS1 nested only.
+
+A one-lead recording (a Holter or patch channel, a monitor lead) is classified by the two-lead networks with its lead
+read as both (:func:`models.prepare.fill_missing_leads`). The networks never saw such input in training: on DS1 cut to
+its first lead the bundled model finds 82.8 % of the V beats against 99.3 % from two leads, and that in-sample
+(``experiments/one_lead_study.py``). Training on one-lead copies too (the same beats prepared from the record cut to its
+primary lead, following their patient's fold, never validating) should teach the networks to read one lead. MIT-BIH's
+second lead also differs between patients (V1 mostly, V2, V4 or V5 in some records), so leaning less on it might help
+the two-lead figures of new patients as well, or cost them; this study measures both.
+
+Candidate: the bundled configuration with ``one_lead_fraction = 0.5`` (half of each training patient's beats also as
+one-lead copies, drawn from the seed; value fixed before the run, not scanned). Baseline: the bundled configuration.
+For seeds 0 and 1, each outer fold of the nested scheme is predicted by its inner ensemble (:func:`models.train.
+nested_oof_probabilities`), at the reference positions (two leads), on the detected beats (two leads, end to end),
+and at the reference positions of the same records cut to their primary lead (one lead). The beat-context stage is
+fitted fold by fold on the other folds' two-lead nested probabilities (as the product fits it) and applied to all
+three; every decision rule after it. DS2 is not read.
+
+Criterion, written before the run (mean of seeds 0 and 1 unless said):
+(a) two leads, both ways: score at least the baseline's - 0.005, and at least the baseline's - 0.015 at each seed
+    (the aim is robustness to one lead, not a two-lead gain; a loss beyond the seed noise is not accepted);
+(b) two leads, both ways: no V or S Se or +P more than 1.5 points lower;
+(c) two leads, end to end: V couplet Se and +P at most 2 points lower;
+(d) one lead: score at least 0.03 above the baseline's, higher at each seed, and V Se higher.
+Adopted (``one_lead_fraction = 0.5`` in ``configs/bundled.toml``, the bundle retrained) when (a)-(d) hold and training
+the bundled configuration stays within issue 3's 10 minutes. A two-lead gain is reported as one only if it also meets
+the log's two-seed rule (+0.01 both ways on average, ahead at each seed).
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/one_lead_training_study.py [--config configs/bundled.toml]
+(32 network trainings, about 20 minutes on the 2-core machine; cached in ``.cache/oof/``;
+results: experiments/results/one_lead_training_study.json)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+
+from app.config import require_data_dir, resolve_cache_dir
+from experiments.context_stage_study import describe, score_variant
+from experiments.nested_oof import oof_cache_path, predict_detected, read_detected, scores
+from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_run_rule_study import classify_with_config
+from models.context_stage import context_inputs_by_record, fit_context_stage, split_supraventricular
+from models.folds import assign_patient_folds, compute_class_weights
+from models.train import nested_oof_probabilities
+from models.training_data import load_labelled_inputs
+from models.training_workers import WorkerTrainer, count_usable_cores
+from pipeline.splits import DS1
+
+SEEDS = (0, 1)
+CANDIDATE_FRACTION = 0.5
+WAYS = ("reference", "end_to_end")
+
+
+def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndarray]:
+    """Nested probabilities at the reference positions (two leads), of the detected beats (two leads) and at the
+    reference positions of the one-lead copies; cached."""
+    path = oof_cache_path("nested1t-onelead", config)
+    e2e_path, one_path = path.with_name(f"{path.stem}-e2e.npz"), path.with_name(f"{path.stem}-one.npy")
+    if path.exists() and e2e_path.exists() and one_path.exists():
+        return np.load(path), read_detected(e2e_path), np.load(one_path)
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    outer = np.array([fold_of[n] for n in data.record_names])
+    detected, one = {}, np.zeros((len(data), config.network.n_classes), np.float32)
+
+    def predict_fold(fold: int, ensemble) -> None:
+        held_out = outer == fold
+        one[held_out] = ensemble.predict(one_lead.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        for name in sorted({n for n, f in fold_of.items() if f == fold}):
+            detected[name] = predict_detected(ensemble, name, config)
+        print(f"seed {config.seed}, fraction {config.one_lead_fraction}: outer fold {fold} done", flush=True)
+
+    with WorkerTrainer(count_usable_cores()) as trainer:
+        oof = nested_oof_probabilities(data, config, on_fold=predict_fold, trainer=trainer,
+                                       one_lead=one_lead if config.one_lead_fraction else None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, oof)
+    np.save(one_path, one)
+    np.savez(e2e_path, **{f"{n}/{part}": a for n, parts in detected.items() for part, a in parts.items()})
+    return oof, detected, one
+
+
+def staged(config, data, one_lead, nested, detected, one) -> tuple[np.ndarray, dict, np.ndarray]:
+    """The beat-context stage fitted fold by fold on the other folds' two-lead nested probabilities, applied to the
+    fold's reference beats, detected beats and one-lead beats."""
+    names = data.inputs.feature_names
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    outer = np.array([fold_of[n] for n in data.record_names])
+    weights = compute_class_weights(data.labels, nested.shape[1], power=config.class_weight_power,
+                                    max_ratio=config.max_class_weight_ratio)
+    rows = context_inputs_by_record(nested, data.inputs.features, names, data.record_names)
+    one_rows = context_inputs_by_record(one, one_lead.inputs.features, names, data.record_names)
+    reference, one_staged, end_to_end = np.array(nested, copy=True), np.array(one, copy=True), {}
+    for fold in range(config.n_folds):
+        train = outer != fold
+        stage = fit_context_stage(nested[train], data.inputs.features[train], names, data.labels[train],
+                                  data.record_names[train], weights, config.seed)
+        reference[~train] = split_supraventricular(nested[~train], stage.model.predict_proba(rows[~train])[:, 1])
+        one_staged[~train] = split_supraventricular(one[~train], stage.model.predict_proba(one_rows[~train])[:, 1])
+        for name, parts in detected.items():
+            if fold_of[name] == fold:
+                end_to_end[name] = dict(parts, probabilities=stage.split(parts["probabilities"], parts["features"],
+                                                                          names))
+    return reference, end_to_end, one_staged
+
+
+def score_candidate(config, data, one_lead) -> dict:
+    nested, detected, one = nested_three_ways(config, data, one_lead)
+    reference, e2e, one_staged = staged(config, data, one_lead, nested, detected, one)
+    out = score_variant(config, data, data.inputs.feature_names, reference, e2e)
+    one_scores = scores(data.labels, classify_with_config(one_staged, one_lead, config))
+    out["one_lead"] = {"beats": {k: v for k, v in one_scores.items() if k != "matrix"},
+                       "matrix": one_scores["matrix"]}
+    b = out["one_lead"]["beats"]
+    print(f"seed {config.seed}, fraction {config.one_lead_fraction}: {describe(out)} | one lead: S "
+          f"{100 * b['S_se']:.1f}/{100 * b['S_ppv']:.1f} V {100 * b['V_se']:.1f}/{100 * b['V_ppv']:.1f} "
+          f"score {b['score']:.3f}", flush=True)
+    return out
+
+
+def check_criterion(by_seed: dict) -> dict:
+    """The module docstring's criterion, part by part."""
+    def beats(variant, way, key, seed=None):
+        seeds = SEEDS if seed is None else (seed,)
+        return float(np.mean([by_seed[s][variant][way]["beats"][key] for s in seeds]))
+
+    def region(variant, key):
+        return float(np.mean([by_seed[s][variant]["end_to_end"]["regions"]["V_couplet"][key] for s in SEEDS]))
+
+    a = all(beats("candidate", w, "score") >= beats("baseline", w, "score") - 0.005 and
+            all(beats("candidate", w, "score", s) >= beats("baseline", w, "score", s) - 0.015 for s in SEEDS)
+            for w in WAYS)
+    b = all(beats("candidate", w, k) >= beats("baseline", w, k) - 0.015
+            for w in WAYS for k in ("S_se", "S_ppv", "V_se", "V_ppv"))
+    c = all(region("candidate", k) >= region("baseline", k) - 0.02 for k in ("se", "ppv"))
+    d = (beats("candidate", "one_lead", "score") >= beats("baseline", "one_lead", "score") + 0.03 and
+         all(beats("candidate", "one_lead", "score", s) > beats("baseline", "one_lead", "score", s) for s in SEEDS) and
+         beats("candidate", "one_lead", "V_se") > beats("baseline", "one_lead", "V_se"))
+    two_lead_gain = all(beats("candidate", w, "score") >= beats("baseline", w, "score") + 0.01 and
+                        all(beats("candidate", w, "score", s) > beats("baseline", w, "score", s) for s in SEEDS)
+                        for w in WAYS)
+    means = {v: {w: {k: beats(v, w, k) for k in ("S_se", "S_ppv", "V_se", "V_ppv", "score")}
+                 for w in WAYS + ("one_lead",)} for v in ("baseline", "candidate")}
+    return {"a_two_lead_score": a, "b_two_lead_se_ppv": b, "c_couplets": c, "d_one_lead": d,
+            "met": a and b and c and d, "two_lead_gain": two_lead_gain, "means": means}
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
+                                    progress=False, primary_lead_only=True)
+    by_seed = {}
+    for seed in SEEDS:
+        base = dataclasses.replace(config, seed=seed)
+        by_seed[seed] = {"baseline": score_candidate(base, data, one_lead),
+                         "candidate": score_candidate(dataclasses.replace(base, one_lead_fraction=CANDIDATE_FRACTION),
+                                                      data, one_lead)}
+    verdict = check_criterion(by_seed)
+    print({k: v for k, v in verdict.items() if k != "means"})
+    for variant, ways in verdict["means"].items():
+        print(variant, {w: {k: round(100 * x, 1) if k != "score" else round(x, 3) for k, x in m.items()}
+                        for w, m in ways.items()})
+    write_results(results_path("one_lead_training_study", config_path),
+                  {"config": str(config_path), "candidate_fraction": CANDIDATE_FRACTION, "seeds": list(SEEDS),
+                   "by_seed": {str(s): v for s, v in by_seed.items()}, "verdict": verdict})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
