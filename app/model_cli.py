@@ -118,10 +118,13 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write classification_report.json/.md and REC.<annotator> WFDB files here.")
 @click.option("--annotator", default="cls", show_default=True, help="Extension of the written annotation files.")
+@click.option("--one-lead", is_flag=True,
+              help="Analyse each record from its primary lead alone (MLII or II, else the first ECG lead), as a "
+                   "one-lead recording is analysed: what a one-lead Holter or monitor channel would give.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | None, record_list: str | None,
-                     out_dir: Path | None, annotator: str, mlruns_dir: Path | None) -> None:
+                     out_dir: Path | None, annotator: str, one_lead: bool, mlruns_dir: Path | None) -> None:
     """EC57 beat classification report: reference positions and end to end with our detector.
 
     Example: ecg evaluate --model models:/ecg-beat-classifier@champion --split ds2 --out out/ds2
@@ -142,9 +145,11 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
         click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
-                              decisions=DecisionRules.from_settings(loaded.settings))
+                              decisions=DecisionRules.from_settings(loaded.settings), one_lead=one_lead)
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
     context = describe_evaluation_context(loaded.source, loaded.version, loaded.settings, scope)
+    if one_lead:
+        context["leads"] = "primary lead only"
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
     click.echo(format_markdown(result))
     if report.failures:

@@ -168,13 +168,16 @@ def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarr
 
 def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str | Path, records: tuple[str, ...],
                      out_dir: str | Path | None = None, annotator: str = "cls",
-                     progress: bool = True, decisions: DecisionRules | None = None) -> EvaluationReport:
-    """Evaluate ``model`` on ``records``; one failing record is reported and the others go on."""
+                     progress: bool = True, decisions: DecisionRules | None = None,
+                     one_lead: bool = False) -> EvaluationReport:
+    """Evaluate ``model`` on ``records``; one failing record is reported and the others go on. ``one_lead``: each
+    record read with its primary lead only, as a one-lead recording is analysed (detection and classification)."""
     report = EvaluationReport()
     out = Path(out_dir) if out_dir is not None else None
     for name in tqdm(records, desc="evaluate", unit="record", disable=not progress):
         try:
-            record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz)
+            record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz,
+                                 **({"max_leads": 1} if one_lead else {}))
             counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, decisions)
         except Exception as exc:  # batch boundary: report and go on
             logger.error("record %s failed: %s", name, exc)

@@ -137,6 +137,24 @@ def test_evaluate_on_another_database_takes_its_records_file_and_refuses_ds2(run
     assert refused.exit_code == 2 and "DS1 and DS2 are the MIT-BIH" in refused.output
 
 
+def test_evaluate_from_one_lead_reads_the_primary_lead_alone_and_says_so(runner, excerpts_dir, tmp_path):
+    """--one-lead: every record analysed from its primary lead (MLII), detection and classification; the report says
+    so, and 119's PVCs (large on MLII) are still found."""
+    args = ["evaluate", "--data-dir", str(excerpts_dir), "--model", str(BUNDLED_MODEL), "--records", "119"]
+    one = runner.invoke(cli, args + ["--one-lead", "--out", str(tmp_path / "one")])
+    two = runner.invoke(cli, args + ["--out", str(tmp_path / "two")])
+
+    assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
+    reports = {k: json.loads((tmp_path / k / "classification_report.json").read_text()) for k in ("one", "two")}
+    assert reports["one"]["context"]["leads"] == "primary lead only" and "leads" not in reports["two"]["context"]
+    one_gross, two_gross = (reports[k]["modes"]["reference"]["gross"] for k in ("one", "two"))
+    assert one_gross["beats"] == two_gross["beats"] and one_gross["V_se"] > 0.9
+    assert reports["one"]["modes"]["end_to_end"]["gross"]["V_se"] > 0.9
+    # The same classes here, from other probabilities: the second lead was left out.
+    assert reports["one"]["calibration"]["ece_top_label"] != reports["two"]["calibration"]["ece_top_label"]
+    assert read_annotations(tmp_path / "one" / "119", "cls", source_fs_hz=360.0).samples.size > 0
+
+
 def test_evaluate_reports_records_whose_annotations_outrun_the_signal_and_survives_having_no_beat(runner, excerpts_dir,
                                                                                                   tmp_path):
     """A signal cut short beside its full annotation file fails with a message that says so; when no record is left
