@@ -414,8 +414,9 @@ def plan_ensemble(data: LabelledInputs, config: TrainingConfig, extra: LabelledI
     parts = [data] + ([] if copies is None else [copies]) + ([] if extra is None else [extra])
     pool = concatenate_inputs(parts) if len(parts) > 1 else data
     copy_fold = np.array([fold_of[name] for name in copies.record_names]) if copies is not None else np.zeros(0, int)
-    pool_fold = np.concatenate([beat_fold, copy_fold, np.full(0 if extra is None else len(extra), -1)])  # -1: never
-    original = np.arange(len(pool)) < len(data)                                                      # held out
+    extra_fold = np.full(0 if extra is None else len(extra), -1)  # -1: never held out
+    pool_fold = np.concatenate([beat_fold, copy_fold, extra_fold])
+    original = np.arange(len(pool)) < len(data)
     n_trained = config.n_members if delivered_only else config.n_folds
     tasks = [NetworkTask(fold, seed_index, pool, pool_fold != fold,
                          None if copies is None else original & (pool_fold == fold))
