@@ -354,6 +354,17 @@ def adapt_feature_scaling(model: keras.Model, features: np.ndarray) -> None:
     model.get_layer(FEATURE_SCALING_LAYER).adapt(np.asarray(features, dtype=np.float32))
 
 
+def set_network_weights(model: keras.Model, weights: list[np.ndarray]) -> None:
+    """Put ``weights`` (``get_weights()`` of a network of the same shape) into ``model``, feature scaling included.
+
+    Keras's ``Normalization`` layer standardises with copies of its mean and variance taken when it was adapted or
+    built, which ``set_weights`` does not refresh: a network rebuilt from another's weights would scale its features
+    with the mean 0 and variance 1 it was built with. The copies are taken again here (its ``finalize_state``).
+    """
+    model.set_weights(weights)
+    model.get_layer(FEATURE_SCALING_LAYER).finalize_state()
+
+
 def build_attention_model(model: keras.Model) -> keras.Model:
     """A model sharing ``model``'s layers that returns the probabilities and the attention weights.
 

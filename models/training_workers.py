@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from models.network import check_positive, limit_cpu_threads
+from models.network import check_positive, limit_cpu_threads, set_network_weights
 from models.train import (FoldResult, NetworkTask, NullTracker, Tracker, TrainingConfig, build_network, fold_name,
                           train_network)
 
@@ -124,8 +124,8 @@ def restore_network(task: NetworkTask, trained: TrainedWeights, config: Training
                     tracker: Tracker) -> FoldResult:
     """The network a worker trained, rebuilt here, and its per-epoch curve logged to ``tracker`` as
     :class:`models.train.ValidationMonitor` logs it in process."""
-    model = build_network(config, task.pool)  # its feature scaling comes with the weights
-    model.set_weights(trained.weights)
+    model = build_network(config, task.pool)
+    set_network_weights(model, trained.weights)  # feature scaling included
     prefix = fold_name(task.fold, task.seed_index) + "_"
     for epoch, metrics in enumerate(trained.history, start=1):
         tracker.log_metrics({f"{prefix}{name}": value for name, value in metrics.items()}, step=epoch)
