@@ -66,7 +66,8 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=Non
 
     ``extra``: other databases' labelled beats (:func:`models.training_data.load_extra_inputs`) joining every inner
     fold's training set (``ecg train --extra-data-dir``); cached apart, under a hash of those beats."""
-    prefix = "nested1t" if extra is None else f"nested1t-extra{fingerprint_data(data, extra)}"  # 1t: one-thread workers
+    # 2t: one-thread workers whose networks scale their features (the 1t caches of commits 74e7685 to 29b276a did not)
+    prefix = "nested2t" if extra is None else f"nested2t-extra{fingerprint_data(data, extra)}"
     path = oof_cache_path(prefix, config)
     e2e_path = path.with_name(f"{path.stem}-e2e.npz")
     if path.exists() and (not end_to_end or e2e_path.exists()):
