@@ -258,6 +258,10 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
-    full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result)
+    one_lead = evaluate_records(loaded.model, settings, directory, DS2,
+                                decisions=DecisionRules.from_settings(loaded.settings), one_lead=True)
+    one_lead_result = write_report(one_lead, target / "ds2_report_one_lead",
+                                   {"model": str(keras_path), "records": "ds2", "leads": "primary lead only"})
+    full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result, one_lead_result)
     card = write_model_card(target, full_settings, command, rules_only=rules_only)
     click.echo(f"model {keras_path} ({keras_path.stat().st_size / 1e6:.2f} MB), card {card}")

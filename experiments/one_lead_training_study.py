@@ -58,7 +58,7 @@ WAYS = ("reference", "end_to_end")
 def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndarray]:
     """Nested probabilities at the reference positions (two leads), of the detected beats (two leads) and at the
     reference positions of the one-lead copies; cached."""
-    path = oof_cache_path("nested1t-onelead", config)
+    path = oof_cache_path("nested2t-onelead", config)
     e2e_path, one_path = path.with_name(f"{path.stem}-e2e.npz"), path.with_name(f"{path.stem}-one.npy")
     if path.exists() and e2e_path.exists() and one_path.exists():
         return np.load(path), read_detected(e2e_path), np.load(one_path)

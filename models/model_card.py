@@ -22,6 +22,21 @@ def summarize_for_card(report: dict) -> dict:
     return summary
 
 
+def summarize_one_lead(report: dict) -> dict:
+    """Gross figures of a one-lead evaluation (``ecg evaluate --one-lead``), both ways, for the card."""
+    return {mode: {key: report["modes"][mode]["gross"][key] for key in CARD_KEYS} | {
+        "beats": report["modes"][mode]["gross"]["beats"]} for mode in ("reference", "end_to_end")}
+
+
+def describe_one_lead(ds2: dict) -> str:
+    """The card's one-lead rows, when the DS2 evaluation has them."""
+    if "one_lead" not in ds2:
+        return ""
+    one = ds2["one_lead"]
+    return (f"{format_row('DS2, one lead, reference beat positions', one['reference'])}\n"
+            f"{format_row('DS2, one lead, end to end', one['end_to_end'])}\n")
+
+
 def format_row(name: str, figures: dict) -> str:
     cells = " | ".join("-" if figures[k] is None or figures[k] != figures[k] else f"{100 * figures[k]:.1f}"
                        for k in CARD_KEYS)
@@ -235,6 +250,9 @@ DS2 test set, gross over {ds2['beats']['reference']} beats:
 {format_row("DS2, reference beat positions", ds2['reference'])}
 {format_row("DS2, end to end (our detector, whole records)", ds2['end_to_end'])}
 {format_row("DS2, end to end, EC57 (from 5 min)", ds2['end_to_end_ec57'])}
+{describe_one_lead(ds2)}
+"One lead": every record read from its primary lead alone (MLII), which the networks read as both of their leads, as
+for a one-lead recording (`ecg evaluate --one-lead`).
 
 Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 
@@ -264,9 +282,12 @@ writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
     return path
 
 
-def add_ds2_evaluation(settings_path: Path, report: dict) -> dict:
-    """Store the DS2 summary in ``model.json`` (read by the card test) and return the settings."""
+def add_ds2_evaluation(settings_path: Path, report: dict, one_lead_report: dict | None = None) -> dict:
+    """Store the DS2 summary (and that of the one-lead evaluation) in ``model.json`` (read by the card test) and
+    return the settings."""
     settings = json.loads(settings_path.read_text())
     settings["ds2_evaluation"] = summarize_for_card(report)
+    if one_lead_report is not None:
+        settings["ds2_evaluation"]["one_lead"] = summarize_one_lead(one_lead_report)
     settings_path.write_text(json.dumps(settings, indent=2, default=str) + "\n", encoding="utf-8")
     return settings

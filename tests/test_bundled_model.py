@@ -84,6 +84,20 @@ def test_ds2_figures_match_the_model_card(bundled, mitdb_dir):
             assert abs(100 * measured - 100 * expected) <= CARD_TOLERANCE_POINTS, (mode, key, measured, expected)
 
 
+@pytest.mark.slow
+def test_one_lead_ds2_figures_match_the_model_card(bundled, mitdb_dir):
+    """DS2 read from each record's primary lead alone (``ecg evaluate --one-lead``), as the card quotes it."""
+    model, settings, saved = bundled
+    card = saved["ds2_evaluation"]["one_lead"]
+    report = replace_nan(report_to_dict(evaluate_records(model, settings, mitdb_dir, DS2, progress=False, one_lead=True,
+                                                         decisions=DecisionRules.from_settings(saved)), {}))
+    for mode in ("reference", "end_to_end"):
+        assert report["modes"][mode]["gross"]["beats"] == card[mode]["beats"]
+        for key in ("accuracy", "S_se", "S_ppv", "V_se", "V_ppv"):
+            measured, expected = report["modes"][mode]["gross"][key], card[mode][key]
+            assert abs(100 * measured - 100 * expected) <= CARD_TOLERANCE_POINTS, (mode, key, measured, expected)
+
+
 def test_fresh_registry_gets_the_bundled_model_as_champion(tmp_path):
     loaded = load_default_model(tmp_path / "mlruns")
     assert loaded.name == "ecg-beat-classifier" and loaded.version == "1"
