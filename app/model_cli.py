@@ -256,10 +256,10 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
         loaded = registry.load_model(f"models:/{MODEL_NAME}/{outcome.version}")
         keras_path = save_model_files(loaded.model, loaded.settings, target)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
-    report = evaluate_records(loaded.model, settings, directory, DS2, decisions=DecisionRules.from_settings(loaded.settings))
+    decisions = DecisionRules.from_settings(loaded.settings)
+    report = evaluate_records(loaded.model, settings, directory, DS2, decisions=decisions)
     result = write_report(report, target / "ds2_report", {"model": str(keras_path), "records": "ds2"})
-    one_lead = evaluate_records(loaded.model, settings, directory, DS2,
-                                decisions=DecisionRules.from_settings(loaded.settings), one_lead=True)
+    one_lead = evaluate_records(loaded.model, settings, directory, DS2, decisions=decisions, one_lead=True)
     one_lead_result = write_report(one_lead, target / "ds2_report_one_lead",
                                    {"model": str(keras_path), "records": "ds2", "leads": "primary lead only"})
     full_settings = add_ds2_evaluation(keras_path.with_suffix(".json"), result, one_lead_result)

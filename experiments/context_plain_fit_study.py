@@ -39,27 +39,33 @@ SEEDS = (0, 1, 2)
 FITS = ("nested", "plain")
 
 
-def staged_probabilities(fit_on: np.ndarray, config, data, nested: np.ndarray, detected: dict) -> tuple[np.ndarray, dict]:
+def staged_probabilities(fit_on: np.ndarray, config, data, nested: np.ndarray, detected: dict,
+                         also: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, dict, np.ndarray | None]:
     """Fold by fold: a stage fitted on ``fit_on`` (one row of probabilities per DS1 beat) of the other folds' patients,
-    applied to this fold's nested probabilities, at the reference positions and to its records' detected beats."""
+    applied to this fold's nested probabilities, at the reference positions and to its records' detected beats, and
+    to ``also`` (nested probabilities and features of the same beats prepared another way, e.g. from one lead; None
+    returned without it)."""
     names = data.inputs.feature_names
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[n] for n in data.record_names])
     weights = compute_class_weights(data.labels, nested.shape[1], power=config.class_weight_power,
                                     max_ratio=config.max_class_weight_ratio)
-    rows = context_inputs_by_record(nested, data.inputs.features, names, data.record_names)
-    reference = np.array(nested, copy=True)
+    sets = [nested] + ([] if also is None else [also[0]])
+    rows = [context_inputs_by_record(p, f, names, data.record_names)
+            for p, f in zip(sets, [data.inputs.features] + ([] if also is None else [also[1]]))]
+    staged = [np.array(p, copy=True) for p in sets]
     end_to_end = {}
     for fold in range(config.n_folds):
         train = outer != fold
         stage = fit_context_stage(fit_on[train], data.inputs.features[train], names, data.labels[train],
                                   data.record_names[train], weights, config.seed)
-        reference[~train] = split_supraventricular(nested[~train], stage.model.predict_proba(rows[~train])[:, 1])
+        for probabilities, x, out in zip(sets, rows, staged):
+            out[~train] = split_supraventricular(probabilities[~train], stage.model.predict_proba(x[~train])[:, 1])
         for name, parts in detected.items():
             if fold_of[name] == fold:
                 end_to_end[name] = dict(parts, probabilities=stage.split(parts["probabilities"], parts["features"],
                                                                           names))
-    return reference, end_to_end
+    return staged[0], end_to_end, None if also is None else staged[1]
 
 
 def score_seed(config, data) -> dict:
@@ -69,7 +75,7 @@ def score_seed(config, data) -> dict:
     out = {"product": score_variant(config, data, names, nested, detected)}
     print(f"seed {config.seed}, product: {describe(out['product'])}", flush=True)
     for fit, probabilities in (("nested", nested), ("plain", plain)):
-        reference, e2e = staged_probabilities(probabilities, config, data, nested, detected)
+        reference, e2e, _ = staged_probabilities(probabilities, config, data, nested, detected)
         out[fit] = score_variant(config, data, names, reference, e2e)
         print(f"seed {config.seed}, stage fitted on {fit}: {describe(out[fit])}", flush=True)
     return out

@@ -39,12 +39,12 @@ import sys
 import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
+from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import describe, score_variant
 from experiments.nested_oof import oof_cache_path, predict_detected, read_detected, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
-from models.context_stage import context_inputs_by_record, fit_context_stage, split_supraventricular
-from models.folds import assign_patient_folds, compute_class_weights
+from models.folds import assign_patient_folds
 from models.train import nested_oof_probabilities
 from models.training_data import load_labelled_inputs
 from models.training_workers import WorkerTrainer, count_usable_cores
@@ -83,33 +83,10 @@ def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndar
     return oof, detected, one
 
 
-def staged(config, data, one_lead, nested, detected, one) -> tuple[np.ndarray, dict, np.ndarray]:
-    """The beat-context stage fitted fold by fold on the other folds' two-lead nested probabilities, applied to the
-    fold's reference beats, detected beats and one-lead beats."""
-    names = data.inputs.feature_names
-    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
-    outer = np.array([fold_of[n] for n in data.record_names])
-    weights = compute_class_weights(data.labels, nested.shape[1], power=config.class_weight_power,
-                                    max_ratio=config.max_class_weight_ratio)
-    rows = context_inputs_by_record(nested, data.inputs.features, names, data.record_names)
-    one_rows = context_inputs_by_record(one, one_lead.inputs.features, names, data.record_names)
-    reference, one_staged, end_to_end = np.array(nested, copy=True), np.array(one, copy=True), {}
-    for fold in range(config.n_folds):
-        train = outer != fold
-        stage = fit_context_stage(nested[train], data.inputs.features[train], names, data.labels[train],
-                                  data.record_names[train], weights, config.seed)
-        reference[~train] = split_supraventricular(nested[~train], stage.model.predict_proba(rows[~train])[:, 1])
-        one_staged[~train] = split_supraventricular(one[~train], stage.model.predict_proba(one_rows[~train])[:, 1])
-        for name, parts in detected.items():
-            if fold_of[name] == fold:
-                end_to_end[name] = dict(parts, probabilities=stage.split(parts["probabilities"], parts["features"],
-                                                                          names))
-    return reference, end_to_end, one_staged
-
-
 def score_candidate(config, data, one_lead) -> dict:
     nested, detected, one = nested_three_ways(config, data, one_lead)
-    reference, e2e, one_staged = staged(config, data, one_lead, nested, detected, one)
+    reference, e2e, one_staged = staged_probabilities(nested, config, data, nested, detected,
+                                                      also=(one, one_lead.inputs.features))
     out = score_variant(config, data, data.inputs.feature_names, reference, e2e)
     one_scores = scores(data.labels, classify_with_config(one_staged, one_lead, config))
     out["one_lead"] = {"beats": {k: v for k, v in one_scores.items() if k != "matrix"},

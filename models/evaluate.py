@@ -33,7 +33,7 @@ from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
 from pipeline.quality import find_quality_spans
-from pipeline.records import read_record, write_annotations
+from pipeline.records import ANALYSIS_LEADS, read_record, write_annotations
 from pipeline.regions import RegionSettings
 from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
                               require_reference_beats)
@@ -177,7 +177,7 @@ def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str 
     for name in tqdm(records, desc="evaluate", unit="record", disable=not progress):
         try:
             record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz,
-                                 **({"max_leads": 1} if one_lead else {}))
+                                 max_leads=1 if one_lead else ANALYSIS_LEADS)
             counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, decisions)
         except Exception as exc:  # batch boundary: report and go on
             logger.error("record %s failed: %s", name, exc)

@@ -21,7 +21,7 @@ from pipeline.database import find_mitdb_copies
 from pipeline.datasets import describe_record_files
 from pipeline.errors import DataDirectoryError, EcgInputError
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import keep_leads, read_record
+from pipeline.records import ANALYSIS_LEADS, read_record
 from pipeline.splits import list_directory_records
 from models.inputs import ModelInputs, concatenate_inputs as join_model_inputs
 from models.prepare import InputSettings, prepare_reference_beats
@@ -179,9 +179,8 @@ def prepare_record_arrays(record_path: Path, settings: InputSettings,
                           primary_lead_only: bool = False) -> dict[str, np.ndarray]:
     """Prepare one record at its reference beats (cut to its primary lead first with ``primary_lead_only``) and keep
     the labelled ones."""
-    record = read_record(record_path, target_fs_hz=settings.segmentation.fs_hz)
-    if primary_lead_only:
-        record = keep_leads(record, max_leads=1)
+    record = read_record(record_path, target_fs_hz=settings.segmentation.fs_hz,
+                         max_leads=1 if primary_lead_only else ANALYSIS_LEADS)
     prepared, labels = prepare_reference_beats(record, settings)
     keep = labels >= 0
     return {
