@@ -14,7 +14,9 @@ users get, with networks that never saw the patient.
 
 The networks train as ``ecg train`` trains them (since session 23): in one-thread worker processes, as many at once as
 there are usable cores (:mod:`models.training_workers`), so these are the probabilities the product's context stage is
-fitted on. Caches of the earlier in-process training (``nested-*.npy``) are not reused: their last digits differ.
+fitted on. Caches of the earlier in-process training (``nested-*.npy``) are not reused: their last digits differ; nor
+are the ``nested1t-*`` ones, which include runs of the session-23 code whose rebuilt networks did not scale their
+features (EXPERIMENTS.md, "Observations", session 24).
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs/bundled.toml] [--end-to-end]
 (8 network trainings for the bundled configuration: about 3 minutes on the Intel 2-core machine)
