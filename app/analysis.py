@@ -265,8 +265,8 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
     beats its atrial-fibrillation rule labelled N, when it did."""
     notes = []
     if n_leads < N_LEADS:
-        notes.append("beats classified from one lead: the classifier was trained on two-lead recordings and reads "
-                     "this lead as both, so it finds fewer ventricular ectopic beats than from two; review them")
+        notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
+                     "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"

@@ -90,8 +90,9 @@ def fill_missing_leads(clean_mv: np.ndarray) -> np.ndarray:
     Repeated rather than left flat: a flat lead has no dominant beat and correlates with nothing, which a network
     trained on two real leads never saw. On DS1 cut to its first lead (``experiments/one_lead_study.py``, the bundled
     networks, in-sample) repeating agrees with the two-lead classes on 97.5 % of the beats, a flat lead on 96.4 %.
-    Classification from one lead finds fewer ventricular beats than from two (V Se 82.8 % against 99.3 % there); the
-    record summary says so (``app.analysis.add_classifier_notes``).
+    Classification from one lead finds fewer ectopic beats than from two; the record summary says so
+    (``app.analysis.add_classifier_notes``). Since EXPERIMENTS.md row AI the networks also train on one-lead copies of
+    a fifth of the training beats, prepared this very way (``TrainingConfig.one_lead_fraction``).
 
     >>> fill_missing_leads(np.array([[1.0], [2.0]], np.float32)).tolist()
     [[1.0, 1.0], [2.0, 2.0]]
