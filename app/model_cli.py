@@ -239,9 +239,12 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
                 raise click.BadParameter("the model was trained with other databases, which --rules-only cannot "
                                          "read again to fit its context stage; retrain it with ecg train.",
                                          param_hint="--config")
-            data = load_labelled_inputs(DS1, directory, config.resolve_cache_dir() / "model_inputs", training.inputs)
+            inputs_dir = config.resolve_cache_dir() / "model_inputs"
+            data = load_labelled_inputs(DS1, directory, inputs_dir, training.inputs)
+            one_lead = (load_labelled_inputs(DS1, directory, inputs_dir, training.inputs, primary_lead_only=True)
+                        if training.one_lead_fraction else None)
             with WorkerTrainer(resolve_training_jobs(jobs)) as trainer:
-                stage = fit_ds1_context_stage(data, training, trainer=trainer)
+                stage = fit_ds1_context_stage(data, training, trainer=trainer, one_lead=one_lead)
             rule_settings = rule_settings | {STAGE_CONFIG_KEY: stage.to_settings()}
         kept = keep_members(loaded.model, training.n_networks)
         keras_path = target / "model.keras"

@@ -91,8 +91,8 @@ def fill_missing_leads(clean_mv: np.ndarray) -> np.ndarray:
     trained on two real leads never saw. On DS1 cut to its first lead (``experiments/one_lead_study.py``, the bundled
     networks, in-sample) repeating agrees with the two-lead classes on 97.5 % of the beats, a flat lead on 96.4 %.
     Classification from one lead finds fewer ectopic beats than from two; the record summary says so
-    (``app.analysis.add_classifier_notes``). Since EXPERIMENTS.md row AI the networks also train on one-lead copies of
-    a fifth of the training beats, prepared this very way (``TrainingConfig.one_lead_fraction``).
+    (``app.analysis.add_classifier_notes``). Networks can also train on one-lead copies of their training beats,
+    prepared this very way (``TrainingConfig.one_lead_fraction``, EXPERIMENTS.md row AI; not in the bundled model yet).
 
     >>> fill_missing_leads(np.array([[1.0], [2.0]], np.float32)).tolist()
     [[1.0, 1.0], [2.0, 2.0]]
