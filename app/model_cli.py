@@ -219,8 +219,9 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     from models.prepare import InputSettings
     from models.atrial_rule import STAGE_CONFIG_KEY
     from models.training_data import load_labelled_inputs
-    from models.training_run import (MODEL_NAME, fit_ds1_context_stage, keep_members, replace_post_training_settings,
-                                     run_training, save_model_files, write_model_settings)
+    from models.training_run import (MODEL_NAME, fit_ds1_context_stage, keep_members, load_one_lead_inputs,
+                                     replace_post_training_settings, run_training, save_model_files,
+                                     write_model_settings)
     from models.training_workers import WorkerTrainer
     from pipeline.splits import DS1, DS2
 
@@ -241,8 +242,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
                                          param_hint="--config")
             inputs_dir = config.resolve_cache_dir() / "model_inputs"
             data = load_labelled_inputs(DS1, directory, inputs_dir, training.inputs)
-            one_lead = (load_labelled_inputs(DS1, directory, inputs_dir, training.inputs, primary_lead_only=True)
-                        if training.one_lead_fraction else None)
+            one_lead = load_one_lead_inputs(directory, inputs_dir, training)
             with WorkerTrainer(resolve_training_jobs(jobs)) as trainer:
                 stage = fit_ds1_context_stage(data, training, trainer=trainer, one_lead=one_lead)
             rule_settings = rule_settings | {STAGE_CONFIG_KEY: stage.to_settings()}

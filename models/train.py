@@ -477,10 +477,12 @@ def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
     inner = inner_configuration(config)
-    plans = [(fold, outer != fold) for fold in range(config.n_folds)]
-    plans = [(fold, data.select(keep), *plan_ensemble(data.select(keep), inner, extra, delivered_only=True,
-                                                      one_lead=None if one_lead is None else one_lead.select(keep)))
-             for fold, keep in plans]
+    plans = []
+    for fold in range(config.n_folds):
+        keep = outer != fold
+        subset = data.select(keep)
+        plans.append((fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True,
+                                                   one_lead=None if one_lead is None else one_lead.select(keep))))
     results = (trainer or InProcessTrainer()).train_networks([task for *_, tasks, _ in plans for task in tasks],
                                                              inner, NullTracker(), progress, desc="nested networks")
     oof = np.zeros((len(data), config.network.n_classes), np.float32)

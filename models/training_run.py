@@ -236,8 +236,7 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
     inputs_dir = Path(cache_dir) / "model_inputs"
     data = load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress)
     extra = load_extra_inputs(tuple(extra_dirs), inputs_dir, config.inputs, progress) if extra_dirs else None
-    one_lead = (load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress, primary_lead_only=True)
-                if config.one_lead_fraction else None)
+    one_lead = load_one_lead_inputs(data_dir, inputs_dir, config, progress)
     split = "DS1 (patient-wise CV)" + (f" + training-only {describe_databases(extra)}" if extra else "")
     with registry.start_run(run_name, tags={"code_version": find_code_version(),
                                             "data_fingerprint": fingerprint_data(data, extra),
@@ -259,6 +258,15 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
     promotion = registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
     return RunOutcome(run_id, model_uri, str(promotion.version), promotion.promoted, promotion.reason,
                       result.validation_metrics, result.elapsed_s, extra)
+
+
+def load_one_lead_inputs(data_dir: str | Path, inputs_dir: Path, config: TrainingConfig,
+                         progress: bool = True) -> LabelledInputs | None:
+    """DS1's beats prepared from each record's primary lead, when ``config`` trains on one-lead copies (None when not):
+    what :func:`models.train.train_ensemble` and :func:`fit_ds1_context_stage` need beside DS1's inputs."""
+    if not config.one_lead_fraction:
+        return None
+    return load_labelled_inputs(DS1, data_dir, inputs_dir, config.inputs, progress, primary_lead_only=True)
 
 
 def describe_databases(extra: ExtraTrainingData) -> str:
