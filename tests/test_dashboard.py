@@ -208,8 +208,10 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
     at.button(key="relabel_family").click().run()
     assert not at.exception and not at.error
     after = shown_counts(at)
-    moved = int(np.sum(analysis.classes[members] == "V"))
-    assert after["V"] == before["V"] - moved and after["N"] == before["N"] + moved
+    # every beat of the family is now N, whatever the model called it (mostly V; an F or S call among them moves too)
+    moved = {c: int(np.sum(analysis.classes[members] == c)) for c in AAMI_CLASSES if c != "N"}
+    assert moved["V"] > 50
+    assert all(after[c] == before[c] - moved[c] for c in moved) and after["N"] == before["N"] + sum(moved.values())
     corrected = int(np.sum(analysis.classes[members] != "N"))
     assert any(f"{corrected} beat labels corrected" in i.value for i in at.info)
     # one more beat, from the ECG tab's beat picker

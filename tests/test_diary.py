@@ -25,6 +25,7 @@ from pipeline.diary import (
     parse_diary,
     read_diary_notes,
 )
+from pipeline.labels import AAMI_TO_SYMBOL
 from pipeline.records import read_annotations, read_record
 from pipeline.regions import Region
 from tests.score_runs import copy_record, count_pdf_pages, run_score
@@ -160,7 +161,7 @@ def test_diary_entries_travel_in_the_wfdb_annotation_file(analysis_119, excerpts
     assert len(notes) == 2
     saved = read_annotations(tmp_path / "119", "ecg", source_fs_hz=360.0, target_fs_hz=edited.record.fs_hz)
     assert read_diary_notes(saved.samples, saved.aux_notes, edited.record.fs_hz) == diary
-    assert np.sum(np.isin(raw.symbol, ["N", "V", "A", "F", "Q"])) == len(analysis_119.predictions)
+    assert np.sum(np.isin(raw.symbol, list(AAMI_TO_SYMBOL.values()))) == len(analysis_119.predictions)
 
 
 # ------------------------------------------------------------------------------------------------

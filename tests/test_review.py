@@ -67,10 +67,12 @@ def test_relabelling_a_family_changes_counts_events_and_outputs(analysis, tmp_pa
     family = ventricular_family(analysis)
     indices = np.flatnonzero(analysis.families == family)
     edited = relabel_beats(analysis, {int(i): "N" for i in indices})
-    was_v = int(np.sum(analysis.classes[indices] == "V"))
+    # every beat of the family is now N, whatever the model called it (mostly V; an F or S call among them moves too)
+    moved = {c: int(np.sum(analysis.classes[indices] == c)) for c in AAMI_CLASSES if c != "N"}
     counts = dict(zip(AAMI_CLASSES, edited.summary.beat_counts))
     before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
-    assert counts["V"] == before["V"] - was_v and counts["N"] == before["N"] + was_v
+    assert moved["V"] > 50
+    assert all(counts[c] == before[c] - moved[c] for c in moved) and counts["N"] == before["N"] + sum(moved.values())
     assert int(edited.reviewed_mask.sum()) == int(np.sum(analysis.classes[indices] != "N"))
     assert (edited.predictions.classes == analysis.predictions.classes).all()  # the model's classes are kept
     kinds_before = {r.kind for r in analysis.regions}
