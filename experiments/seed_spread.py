@@ -11,7 +11,11 @@ This reads DS2, so **nothing may be chosen from it**: not the seed, not the conf
 what it is whatever these figures say (decided before the first run, session 18); they only say how far one training
 is from another.
 
-Usage: PYTHONPATH=. .venv/bin/python experiments/seed_spread.py [--seeds 0 1 2] [--work DIR]
+With ``--regions`` each model's DS2 event figures are collected as well (``ecg evaluate-regions --split ds2 --labels
+model``: V runs, and VT, bigeminy and AF+AFL over the records with that rhythm), for issue 4's statement of how far they
+move between trainings (about 2 minutes a model more).
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/seed_spread.py [--seeds 0 1 2] [--work DIR] [--regions]
 (about 6 minutes a seed on the Intel 2-core machine; results: experiments/results/seed_spread.json, which
 ``ecg bundle-model`` puts on the model card while the configuration is the card's)
 """
@@ -82,6 +86,39 @@ def train_and_test(seed: int, work: Path) -> dict:
     return read_gross(report)
 
 
+REGION_FIGURES = (("V couplets", "ventricular_runs", "couplet"), ("V short runs", "ventricular_runs", "short"),
+                  ("V long runs", "ventricular_runs", "long"), ("VT episodes, records with VT", "episodes", "vt"),
+                  ("bigeminy episodes, records with bigeminy", "episodes", "bigeminy"),
+                  ("AF+AFL duration, records with AF", "episodes", "af"))
+"""Region figures kept per model: (name, group, kind) of ``regions_report.json``'s gross figures; Se and +P of runs
+(all records) and episodes (records with the rhythm), duration Se and +P of AF+AFL."""
+
+
+def read_regions(report_path: Path) -> dict:
+    """Issue 4's DS2 figures, in %, from a ``regions_report.json``."""
+    report = json.loads(report_path.read_text())
+    rows = {}
+    for name, group, kind in REGION_FIGURES:
+        gross = report["gross"]
+        figures = gross[group][kind] if group != "episodes" else gross["episodes_records_with_rhythm"][kind]
+        if kind == "af":
+            keys = ("duration_sensitivity", "duration_positive_predictivity")
+        elif group == "episodes":
+            keys = ("episode_sensitivity", "episode_positive_predictivity")
+        else:
+            keys = ("sensitivity", "positive_predictivity")
+        rows[name] = [None if figures[k] is None else round(100 * figures[k], 1) for k in keys]
+    return rows
+
+
+def regions_of(model: Path, out: Path) -> dict:
+    """DS2 region figures of ``model`` (``ecg evaluate-regions`` into ``out``; read back when already there)."""
+    report = out / "regions_report.json"
+    if not report.exists():
+        run_ecg("evaluate-regions", "--split", "ds2", "--labels", "model", "--model", str(model), "--out", str(out))
+    return read_regions(report)
+
+
 def summarise_spread(rows: dict) -> dict:
     """Per mode and figure, the lowest and highest value over the fresh trainings."""
     fresh = [r for name, r in rows.items() if name != "bundled"]
@@ -94,21 +131,37 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--work", type=Path, default=None,
                         help="Folder for the trainings (default: a temporary one); seeds already done there are read.")
+    parser.add_argument("--regions", action="store_true", help="also each model's DS2 region figures (issue 4)")
     args = parser.parse_args(argv)
+    regions = {}
     with tempfile.TemporaryDirectory(prefix="seed_spread_") as scratch:
         work = args.work or Path(scratch)
         rows = {"bundled": read_gross(BUNDLED_REPORT)}
+        if args.regions:
+            regions["bundled"] = regions_of(BUNDLED_REPORT.parents[1] / "model.keras", work / "bundled_regions")
         for seed in args.seeds:
             rows[f"seed {seed}"] = train_and_test(seed, work)
             print(f"seed {seed}: " + json.dumps(rows[f"seed {seed}"]), flush=True)
+            if args.regions:
+                folder = work / f"seed{seed}"
+                regions[f"seed {seed}"] = regions_of(folder / "model" / "model.keras", folder / "regions")
+                print(f"seed {seed} regions: " + json.dumps(regions[f"seed {seed}"]), flush=True)
     spread = summarise_spread(rows)
     print("figures (%) | " + " | ".join(f"{name}" for name in rows))
     for mode in MODES:
         for key in FIGURES:
             print(f"{mode} {key} | " + " | ".join(f"{r[mode][key]:.1f}" for r in rows.values()))
+    extra = {}
+    if regions:
+        extra = {"regions_ds2": regions, "regions_fresh_range": {
+            name: [[min(r[name][i] for key, r in regions.items() if key != "bundled" and r[name][i] is not None),
+                    max(r[name][i] for key, r in regions.items() if key != "bundled" and r[name][i] is not None)]
+                   for i in range(2)] for name in regions["bundled"]}}
+        for name, values in extra["regions_fresh_range"].items():
+            print(f"{name}: Se {values[0][0]:.1f}-{values[0][1]:.1f}, +P {values[1][0]:.1f}-{values[1][1]:.1f}")
     training = TrainingConfig.from_dict(tomllib.loads(BUNDLED_CONFIG.read_text())).to_dict()
     write_results(SEED_SPREAD, {"configuration": BUNDLED_CONFIG.name, "seeds": args.seeds, "gross_ds2": rows,
-                                "fresh_range": spread, "training": training_without_seed(training)})
+                                "fresh_range": spread, "training": training_without_seed(training), **extra})
     return 0
 
 
