@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models import registry
-from models.bundled import BUNDLED_MODEL, load_default_model
+from models.bundled import BUNDLED_MODEL, load_default_model, read_model_card_metrics
 from models.atrial_rule import DecisionRules
 from models.model_card import describe_seed_spread, training_without_seed
 from models.evaluate import evaluate_records, replace_nan, report_to_dict
@@ -203,3 +204,18 @@ def test_fewer_members_average_the_first_networks_and_more_are_refused(bundled, 
     assert fewer["n_members"] == 1 == fewer["training"]["ensemble_members"]
     with pytest.raises(ValueError, match="members"):
         replace_post_training_settings(saved, dataclasses.replace(config, ensemble_members=saved["n_members"] + 1))
+
+
+def test_the_readme_quotes_the_bundled_model_s_ds2_figures():
+    """The README's "How well it works" table gives the shipped model's DS2 figures as its settings record them (the
+    card's source), so that a retrained bundle cannot leave the README quoting the previous one."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## How well it works", 1)[1].split("\n## ", 1)[0]
+    metrics = read_model_card_metrics()
+    rows = {"at the reference beat positions": metrics["reference"], "end to end (our detector": metrics["end_to_end"],
+            "one lead only": metrics["one_lead"]["reference"]}
+    for start, figures in rows.items():
+        line = next(row for row in section.splitlines() if row.startswith(f"| {start}"))
+        cells = [cell.strip().split(" ")[0] for cell in line.strip("|").split("|")[1:]]
+        expected = [f"{100 * figures[key]:.1f}" for key in ("N_se", "S_se", "S_ppv", "V_se", "V_ppv", "accuracy")]
+        assert cells == expected, (start, cells, expected)
