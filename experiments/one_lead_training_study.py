@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     seeds = SEEDS
     if "--seeds" in argv:
         at = argv.index("--seeds")
-        following = [a for a in argv[at + 1:]]
+        following = argv[at + 1:]
         count = next((i for i, a in enumerate(following) if a.startswith("--")), len(following))
         seeds = tuple(int(a) for a in following[:count])
         del argv[at:at + 1 + count]

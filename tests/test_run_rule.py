@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -137,9 +135,9 @@ def test_real_supraventricular_runs_are_followed_from_their_first_beat(mitdb_dir
 def test_bundled_model_follows_the_supraventricular_runs_of_record_209(mitdb_dir):
     """Record 209 (DS1) has runs of supraventricular tachycardia. The delivered model's rule, on 209's own features,
     follows a run from its first S beat: told only the first beat of each reference S run (every other beat N), the
-    beats it makes S are reference S beats and cover a third of the runs (its rate and QRS
-    thresholds, chosen on DS1, are strict). (The networks themselves already call these
-    runs S: they were trained on 209, and the session-24 networks leave the rule nothing to do on it.)"""
+    beats it makes S are reference S beats and cover a third of the runs (its rate and QRS thresholds, chosen on DS1,
+    are strict). The networks themselves already call these runs S: they were trained on 209, and the session-24
+    networks leave the rule nothing to do on it."""
     from models.bundled import BUNDLED_MODEL
     from models.prepare import InputSettings, prepare_beats
     from models.registry import load_model
@@ -155,11 +153,10 @@ def test_bundled_model_follows_the_supraventricular_runs_of_record_209(mitdb_dir
     reference = map_symbols_to_aami(record.annotations.symbols[beat])
     is_s = reference == "S"
     follows_s = np.r_[False, is_s[:-1]]
-    in_run = is_s & (follows_s | np.r_[is_s[1:], False])  # S beats of runs of two or more
     classes = np.where(is_s & ~follows_s, S, N)  # each run told by its first beat only
     changed = extend_supraventricular_runs(classes, prepared.inputs.features, prepared.inputs.feature_names, rule)
     assert (reference[changed] == "S").mean() >= 0.9
-    continuation = in_run & follows_s
+    continuation = is_s & follows_s  # the S beats after a run's first
     assert continuation.sum() > 200
     assert changed[continuation].sum() >= 50, (changed[continuation].sum(), continuation.sum())  # 87 of 252
     # without the S beat in front, nothing
