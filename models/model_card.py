@@ -170,6 +170,18 @@ def describe_members(settings: dict) -> str:
             f"less to run, and the number was chosen by DS1 nested cross-validation, EXPERIMENTS.md row O)")
 
 
+def describe_one_lead_training(training: dict) -> str:
+    """A sentence on the one-lead training copies (``one_lead_fraction``; '' when the networks trained without)."""
+    share = training.get("one_lead_fraction", 0.0)
+    if not share:
+        return ""
+    return (f" Besides its two-lead beats, each network trained on one-lead copies of {100 * share:g} % of them (drawn "
+            "from the seed; prepared from the record's primary lead alone, as a one-lead recording is read; they train "
+            "where their patient trains and never validate), so that the networks read one lead as well as two "
+            "(EXPERIMENTS.md row AI: on DS1 nested cross-validation the one-lead score rose at three seeds with the "
+            "two-lead figures kept).")
+
+
 SEED_SPREAD = Path(__file__).resolve().parents[1] / "experiments" / "results" / "seed_spread.json"
 """DS2 figures of the bundled configuration trained afresh from several seeds (``experiments/seed_spread.py``)."""
 
@@ -229,7 +241,7 @@ bidirectional GRU ({training['network']['gru_units']} units per direction, cuDNN
 merged with {len(settings['feature_names'])} patient-relative features (RR ratios, morphology against the
 record's template, rhythm irregularity, P wave against the patient's own sinus P wave) -> softmax over the AAMI
 classes N, S, V, F, Q. Input settings (segmentation, cleaning, features) are stored in `model.json` and applied
-by every command, so inference prepares beats exactly as training did.
+by every command, so inference prepares beats exactly as training did.{describe_one_lead_training(training)}
 
 ## Data and split
 MIT-BIH Arrhythmia Database (PhysioNet, ODC-By 1.0; Moody and Mark 2001), AAMI EC57 class mapping. Trained and

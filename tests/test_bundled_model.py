@@ -12,7 +12,7 @@ import pytest
 from models import registry
 from models.bundled import BUNDLED_MODEL, load_default_model, read_model_card_metrics
 from models.atrial_rule import DecisionRules
-from models.model_card import describe_seed_spread, training_without_seed
+from models.model_card import describe_one_lead_training, describe_seed_spread, training_without_seed
 from models.evaluate import evaluate_records, replace_nan, report_to_dict
 from models.predict import classify_record
 from models.prepare import InputSettings
@@ -134,6 +134,9 @@ def test_model_card_matches_the_settings_file():
     assert "not a medical device" in card.lower()
     assert BUNDLED_MODEL.stat().st_size < 5_000_000
     assert describe_seed_spread(settings).strip() in card  # the seed spread of its configuration, when measured
+    share = settings["training"].get("one_lead_fraction", 0.0)
+    assert (f"one-lead copies of {100 * share:g} %" in card) == bool(share)  # how its networks were trained
+    assert describe_one_lead_training(settings["training"] | {"one_lead_fraction": 0.0}) == ""
 
 
 def test_the_seed_spread_is_quoted_only_for_the_configuration_it_measured(tmp_path):
