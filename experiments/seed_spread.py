@@ -126,6 +126,18 @@ def summarise_spread(rows: dict) -> dict:
             for mode in MODES}
 
 
+def summarise_region_spread(regions: dict) -> dict:
+    """Per region figure, the lowest and highest Se and +P over the fresh trainings (figures without events left
+    out)."""
+    fresh = [r for name, r in regions.items() if name != "bundled"]
+
+    def span(name: str, i: int) -> list[float]:
+        values = [r[name][i] for r in fresh if r[name][i] is not None]
+        return [min(values), max(values)]
+
+    return {name: [span(name, 0), span(name, 1)] for name in regions["bundled"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -153,10 +165,7 @@ def main(argv=None) -> int:
             print(f"{mode} {key} | " + " | ".join(f"{r[mode][key]:.1f}" for r in rows.values()))
     extra = {}
     if regions:
-        extra = {"regions_ds2": regions, "regions_fresh_range": {
-            name: [[min(r[name][i] for key, r in regions.items() if key != "bundled" and r[name][i] is not None),
-                    max(r[name][i] for key, r in regions.items() if key != "bundled" and r[name][i] is not None)]
-                   for i in range(2)] for name in regions["bundled"]}}
+        extra = {"regions_ds2": regions, "regions_fresh_range": summarise_region_spread(regions)}
         for name, values in extra["regions_fresh_range"].items():
             print(f"{name}: Se {values[0][0]:.1f}-{values[0][1]:.1f}, +P {values[1][0]:.1f}-{values[1][1]:.1f}")
     training = TrainingConfig.from_dict(tomllib.loads(BUNDLED_CONFIG.read_text())).to_dict()
