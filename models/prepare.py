@@ -75,12 +75,49 @@ def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
     if record.fs_hz != settings.segmentation.fs_hz:
         raise ValueError(f"Record {record.name}: received fs_hz={record.fs_hz:g}; the model expects "
                          f"{settings.segmentation.fs_hz:g} Hz (read the record with read_record).")
-    clean_mv = fill_missing_leads(clean_record(record, settings) if clean_mv is None else clean_mv)
+    clean_mv = clean_record(record, settings) if clean_mv is None else clean_mv
     given = np.asarray(r_peaks, dtype=np.int64)
-    peaks = anchor_beats(clean_mv, given, record.fs_hz, settings.segmentation)
-    beats = segment_beats(clean_mv, peaks, record.fs_hz, settings.segmentation)
-    context = compute_beat_context(clean_mv, peaks, record.fs_hz, beats, settings.features)
+    prepared = prepare_leads(record.fs_hz, given, settings, fill_missing_leads(clean_mv))
+    return read_lead_gaps_from_one_lead(record.fs_hz, given, settings, clean_mv, prepared)
+
+
+def prepare_leads(fs_hz: float, given: np.ndarray, settings: InputSettings, clean_mv: np.ndarray) -> PreparedBeats:
+    """:func:`prepare_beats` from a cleaned signal of the network's leads, as it is (gaps included)."""
+    peaks = anchor_beats(clean_mv, given, fs_hz, settings.segmentation)
+    beats = segment_beats(clean_mv, peaks, fs_hz, settings.segmentation)
+    context = compute_beat_context(clean_mv, peaks, fs_hz, beats, settings.features)
     return PreparedBeats(replace(beats, samples=given), context, assemble_inputs(beats, context))
+
+
+def find_one_lead_gaps(windows: np.ndarray) -> np.ndarray:
+    """(n_beats, n_leads) bool: the beat's window misses signal (NaN) in that lead while every other lead is whole.
+
+    >>> w = np.zeros((3, 4, 2)); w[1, 0, 0] = np.nan; w[2, 0, :] = np.nan
+    >>> find_one_lead_gaps(w).tolist()
+    [[False, False], [True, False], [False, False]]
+    """
+    missing = np.isnan(windows).any(axis=1)
+    return missing & (missing.sum(axis=1, keepdims=True) == 1)
+
+
+def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: InputSettings, clean_mv: np.ndarray,
+                                 prepared: PreparedBeats) -> PreparedBeats:
+    """``prepared`` with the beats that miss one lead (a lead-off stretch of one channel) read from the other lead
+    alone, as a one-lead recording's beats are (:func:`fill_missing_leads`): their waveform and features come from the
+    record prepared from that lead. Left as they were, the missing lead's samples read as the template (waveform) and
+    its P-wave and morphology features as no match, which the atrial-origin rule takes for an ectopic P wave
+    (``experiments/lead_gap_study.py``). Beats missing both leads, and one-lead records, are left as they are."""
+    if clean_mv.shape[1] != N_LEADS or len(prepared) == 0:
+        return prepared
+    gaps = find_one_lead_gaps(prepared.beats.windows)
+    waveform, features = prepared.inputs.waveform, prepared.inputs.features
+    for lead in np.flatnonzero(gaps.any(axis=0)):
+        rows = gaps[:, lead]
+        whole = [k for k in range(N_LEADS) if k != lead]
+        alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, whole[:1]])).inputs
+        waveform = np.where(rows[:, None, None], alone.waveform, waveform)
+        features = np.where(rows[:, None], alone.features, features)
+    return replace(prepared, inputs=replace(prepared.inputs, waveform=waveform, features=features))
 
 
 def fill_missing_leads(clean_mv: np.ndarray) -> np.ndarray:
@@ -92,7 +129,9 @@ def fill_missing_leads(clean_mv: np.ndarray) -> np.ndarray:
     networks, in-sample) repeating agrees with the two-lead classes on 97.5 % of the beats, a flat lead on 96.4 %.
     Classification from one lead finds fewer ectopic beats than from two; the record summary says so
     (``app.analysis.add_classifier_notes``). Networks can also train on one-lead copies of their training beats,
-    prepared this very way (``TrainingConfig.one_lead_fraction``, EXPERIMENTS.md row AI; not in the bundled model yet).
+    prepared this very way (``TrainingConfig.one_lead_fraction``, EXPERIMENTS.md row AI; the bundled model's since session
+    24). A stretch where only one lead of a two-lead record is missing is read the same way, beat by beat
+    (:func:`read_lead_gaps_from_one_lead`).
 
     >>> fill_missing_leads(np.array([[1.0], [2.0]], np.float32)).tolist()
     [[1.0, 1.0], [2.0, 2.0]]
