@@ -72,7 +72,7 @@ def compare_record(loaded, settings, rules, name: str) -> dict:
         blanked = blank_lead(record, lead)
         clean = clean_record(blanked, settings)
         old = prepare_leads(record.fs_hz, samples, settings, fill_missing_leads(clean))
-        rows = find_one_lead_gaps(old.beats.windows)[:, lead] & (labels >= 0)
+        rows = find_one_lead_gaps(old.beats.windows_mv)[:, lead] & (labels >= 0)
         ways = {"old": classify(loaded, settings, rules, old),
                 "one_lead": classify(loaded, settings, rules, prepare_beats(blanked, samples, settings, clean))}
         out[str(lead)] = {"gap_beats": int(rows.sum()),

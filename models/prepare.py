@@ -109,7 +109,7 @@ def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: Inpu
     (``experiments/lead_gap_study.py``). Beats missing both leads, and one-lead records, are left as they are."""
     if clean_mv.shape[1] != N_LEADS or len(prepared) == 0:
         return prepared
-    gaps = find_one_lead_gaps(prepared.beats.windows)
+    gaps = find_one_lead_gaps(prepared.beats.windows_mv)
     waveform, features = prepared.inputs.waveform, prepared.inputs.features
     for lead in np.flatnonzero(gaps.any(axis=0)):
         rows = gaps[:, lead]
