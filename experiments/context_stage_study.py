@@ -110,6 +110,12 @@ def score_variant(config, data, names, reference_probabilities: np.ndarray, dete
     rules = configured_rules(config)
     reference = classify_with_config(reference_probabilities, data, config)
     e2e = {n: decide_end_to_end(n, p, rules, names, config.af_rule) for n, p in detected.items()}
+    return figures_both_ways(data, detected, reference, e2e)
+
+
+def figures_both_ways(data, detected: dict, reference: np.ndarray, e2e: dict) -> dict:
+    """Beat and V-region figures of these classes at the reference positions (``reference``, one per DS1 beat) and
+    end to end (``e2e[name]``, one per detected beat of ``detected[name]``)."""
     order = sorted(detected)
     data_dir = require_data_dir(None)
     return {"reference": {"beats": strip(scores(data.labels, reference)),

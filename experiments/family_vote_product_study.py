@@ -34,13 +34,12 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
+from experiments.context_stage_study import figures_both_ways
 from experiments.family_vote_study import apply_consensus
-from experiments.nested_oof import score_detected_classes, scores
 from experiments.nested_regions import decide_end_to_end
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from experiments.v_run_study import region_figures
 from models.training_data import load_labelled_inputs
 from pipeline.families import group_beat_families
 from pipeline.records import read_record
@@ -74,23 +73,6 @@ def product_classes(config, data, one_lead) -> tuple[np.ndarray, dict, dict]:
     return classes, e2e_classes, detected
 
 
-def figures(data, detected: dict, classes: np.ndarray, e2e_classes: dict) -> dict:
-    """Beat and V-region figures both ways."""
-    order = sorted(detected)
-    data_dir = require_data_dir(None)
-    return {"reference": {"beats": strip(scores(data.labels, classes)),
-                          "regions": region_figures(data_dir, data.samples, classes, data.record_names)},
-            "end_to_end": {"beats": strip(score_detected_classes(detected, e2e_classes)),
-                           "regions": region_figures(
-                               data_dir, np.concatenate([detected[n]["samples"] for n in order]),
-                               np.concatenate([e2e_classes[n] for n in order]),
-                               np.concatenate([np.full(len(e2e_classes[n]), n) for n in order]))}}
-
-
-def strip(beats: dict) -> dict:
-    return {k: v for k, v in beats.items() if k != "matrix"}
-
-
 def with_consensus(data, classes: np.ndarray, e2e_classes: dict, families: dict) -> tuple[np.ndarray, dict]:
     voted = classes.copy()
     for name, (at_reference, _) in families.items():
@@ -103,8 +85,8 @@ def score_seed(config, data, one_lead) -> dict:
     classes, e2e_classes, detected = product_classes(config, data, one_lead)
     families = record_families(data, detected)
     voted, e2e_voted = with_consensus(data, classes, e2e_classes, families)
-    out = {"product": figures(data, detected, classes, e2e_classes),
-           "candidate": figures(data, detected, voted, e2e_voted),
+    out = {"product": figures_both_ways(data, detected, classes, e2e_classes),
+           "candidate": figures_both_ways(data, detected, voted, e2e_voted),
            "changed": {"reference": int(np.sum(voted != classes)),
                        "end_to_end": int(sum(np.sum(e2e_voted[n] != e2e_classes[n]) for n in e2e_classes))}}
     for variant in ("product", "candidate"):

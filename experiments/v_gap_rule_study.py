@@ -37,12 +37,11 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir
-from experiments.nested_oof import nested_oof, score_detected_classes, scores
+from experiments.context_stage_study import figures_both_ways
+from experiments.nested_oof import nested_oof
 from experiments.nested_regions import decide_end_to_end
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from experiments.v_run_study import region_figures
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
 
@@ -84,31 +83,19 @@ def score_seed(config, data, names) -> list[dict]:
     reference = classify_with_config(oof, data, config)
     rules = configured_rules(config)
     end_to_end = {n: decide_end_to_end(n, p, rules, names, config.af_rule) for n, p in detected.items()}
-    data_dir = require_data_dir(None)
     rows = []
     for setting in SETTINGS:
         ref_classes = fill_by_record(reference, data.inputs.features, names, data.record_names, setting)
         e2e_classes = {n: fill_by_record(c, detected[n]["features"], names, np.full(len(c), n), setting)
                        for n, c in end_to_end.items()}
-        order = sorted(detected)
         row = {"rate_ratio_max": setting, "changed": {
                    "reference": int((ref_classes != reference).sum()),
-                   "end_to_end": int(sum((e2e_classes[n] != end_to_end[n]).sum() for n in order))},
-               "reference": {"beats": strip(scores(data.labels, ref_classes)),
-                             "regions": region_figures(data_dir, data.samples, ref_classes, data.record_names)},
-               "end_to_end": {"beats": strip(score_detected_classes(detected, e2e_classes)),
-                              "regions": region_figures(
-                                  data_dir, np.concatenate([detected[n]["samples"] for n in order]),
-                                  np.concatenate([e2e_classes[n] for n in order]),
-                                  np.concatenate([np.full(len(e2e_classes[n]), n) for n in order]))}}
+                   "end_to_end": int(sum((e2e_classes[n] != end_to_end[n]).sum() for n in end_to_end))},
+               **figures_both_ways(data, detected, ref_classes, e2e_classes)}
         rows.append(row)
         print(f"seed {config.seed}, {setting}: changed {row['changed']} | " + " | ".join(
             f"{way}: {describe(row[way])}" for way in ("reference", "end_to_end")), flush=True)
     return rows
-
-
-def strip(figures: dict) -> dict:
-    return {k: v for k, v in figures.items() if k != "matrix"}
 
 
 def describe(figures: dict) -> str:

@@ -113,8 +113,7 @@ def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: Inpu
     waveform, features = prepared.inputs.waveform, prepared.inputs.features
     for lead in np.flatnonzero(gaps.any(axis=0)):
         rows = gaps[:, lead]
-        whole = [k for k in range(N_LEADS) if k != lead]
-        alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, whole[:1]])).inputs
+        alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, [1 - lead]])).inputs
         waveform = np.where(rows[:, None, None], alone.waveform, waveform)
         features = np.where(rows[:, None], alone.features, features)
     return replace(prepared, inputs=replace(prepared.inputs, waveform=waveform, features=features))
