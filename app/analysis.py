@@ -261,12 +261,19 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
 
 
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
-    """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), and the
-    beats its atrial-fibrillation rule labelled N, when it did."""
+    """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
+    two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation rule
+    labelled N, when it did."""
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
                      "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
+    n_one_lead = int(predictions.one_lead_mask.sum())
+    if n_one_lead and n_leads >= N_LEADS:
+        beats = f"{n_one_lead} beat{'s' if n_one_lead > 1 else ''}"
+        notes.append(f"{beats} where one lead was missing were classified from the other lead alone, from which the "
+                     "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
+                     "them")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"
@@ -352,6 +359,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,
         "af_rule": predictions.in_af_mask,
+        "one_lead": predictions.one_lead_mask,
     }
     columns.update({f"p_{c}": np.round(probabilities[:, k], 4) for k, c in enumerate(AAMI_CLASSES)})
     columns["rr_before_s"] = np.round(np.concatenate([[np.nan], rr]), 4) if n else np.empty(0)

@@ -40,6 +40,9 @@ class BeatPredictions:
     in_af : np.ndarray or None
         Boolean per beat: the rules said S and the atrial-fibrillation rule (:mod:`models.af_rule`) made the beat
         N, inside an AF or flutter episode of the record. None when that rule was not applied.
+    one_lead : np.ndarray or None
+        Boolean per beat: one lead of a two-lead record was missing around the beat, which was classified from the
+        other lead alone (:func:`models.prepare.read_lead_gaps_from_one_lead`). None when no beat was.
     """
 
     samples: np.ndarray
@@ -50,6 +53,7 @@ class BeatPredictions:
     conducted: np.ndarray | None = None
     in_run: np.ndarray | None = None
     in_af: np.ndarray | None = None
+    one_lead: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -84,6 +88,12 @@ class BeatPredictions:
     def in_af_mask(self) -> np.ndarray:
         """Boolean per beat: S -> N by the atrial-fibrillation rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.in_af is None else self.in_af
+
+    @property
+    def one_lead_mask(self) -> np.ndarray:
+        """Boolean per beat: classified from one lead because the other was missing around it (all False when none
+        was)."""
+        return np.zeros(len(self.samples), bool) if self.one_lead is None else self.one_lead
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -126,7 +136,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
                            None if decisions is None else np.concatenate([p.class_indices for p in parts]),
                            None if decisions is None else np.concatenate([p.conducted_mask for p in parts]),
-                           None if decisions is None else np.concatenate([p.in_run_mask for p in parts]))
+                           None if decisions is None else np.concatenate([p.in_run_mask for p in parts]),
+                           one_lead=np.concatenate([p.one_lead_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -141,10 +152,10 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
     probabilities = predict_beats(model, prepared.inputs)
     if decisions is None:
-        return BeatPredictions(prepared.beats.samples, probabilities, reason)
+        return BeatPredictions(prepared.beats.samples, probabilities, reason, one_lead=prepared.one_lead)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
     return BeatPredictions(prepared.beats.samples, decision.probabilities, reason, decision.atrial, decision.classes,
-                           decision.conducted, decision.run)
+                           decision.conducted, decision.run, one_lead=prepared.one_lead)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -160,4 +171,4 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     core = (samples >= start) & (samples < stop)
     return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core],
                            predictions.class_indices[core], predictions.conducted_mask[core],
-                           predictions.in_run_mask[core])
+                           predictions.in_run_mask[core], one_lead=predictions.one_lead_mask[core])

@@ -48,11 +48,14 @@ class InputSettings:
 
 @dataclass(frozen=True)
 class PreparedBeats:
-    """Beats of one record with their context and network inputs (rows aligned)."""
+    """Beats of one record with their context and network inputs (rows aligned); ``one_lead``: bool per beat, its
+    inputs read from one lead because the other was missing around it (:func:`read_lead_gaps_from_one_lead`; None:
+    none was)."""
 
     beats: Beats
     context: BeatContext
     inputs: ModelInputs
+    one_lead: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.beats)
@@ -116,7 +119,8 @@ def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: Inpu
         alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, [1 - lead]])).inputs
         waveform = np.where(rows[:, None, None], alone.waveform, waveform)
         features = np.where(rows[:, None], alone.features, features)
-    return replace(prepared, inputs=replace(prepared.inputs, waveform=waveform, features=features))
+    return replace(prepared, inputs=replace(prepared.inputs, waveform=waveform, features=features),
+                   one_lead=gaps.any(axis=1))
 
 
 def fill_missing_leads(clean_mv: np.ndarray) -> np.ndarray:

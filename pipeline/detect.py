@@ -17,7 +17,8 @@ The detector is an offline, two-lead refinement of the Pan-Tompkins family:
    dropped;
 5. Pan-Tompkins adaptive signal/noise peak levels (dominated candidates feed the noise level),
    the T-wave slope check within 360 ms, and search-back over long RR gaps;
-6. each beat is placed on the largest absolute band-passed deflection of the primary lead
+6. each beat is placed on the largest absolute band-passed deflection of the primary lead (of the first lead
+   present where the primary is missing)
    within 80 ms of the feature peak.
 
 Settings were chosen on the 48 MIT-BIH records with the EC57 rules (as every published QRS
@@ -41,6 +42,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
+from pipeline.clean import fill_gaps
 from pipeline.errors import SamplingRateError
 from pipeline.types import Detection, Record
 
@@ -156,28 +158,52 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     x = np.array(signal_mv, dtype=np.float64, order="F", ndmin=2)
     x = x.T if np.ndim(signal_mv) == 1 else x  # lead-major memory: per-lead operations are contiguous
     missing = np.isnan(x)
-    if missing.any():
-        x[missing] = 0.0
+    if missing.any():  # bridged, not zeroed: a step to 0 at a gap's edges rings through the filters
+        x = fill_gaps(x)
     spread = x.max(axis=0) - x.min(axis=0)
     reason = _find_no_beat_reason(x.shape[0], missing, spread, fs_hz, settings)
     if reason:
         return _empty(fs_hz, reason)
     if not (spread >= settings.min_peak_to_peak_mv).all():
+        missing = missing[:, spread >= settings.min_peak_to_peak_mv]
         x, primary_lead = _drop_dead_leads(x, spread, primary_lead, settings)
     factor = max(1, int(fs_hz // settings.detection_min_fs_hz))
     coarse_fs_hz = fs_hz / factor
     feature, band = compute_qrs_feature(decimate_signal(x, factor), coarse_fs_hz, settings)
-    combined = combine_leads(feature, coarse_fs_hz, settings)
+    combined = combine_leads(feature, coarse_fs_hz, settings,
+                             decimate_signal(missing.astype(np.float64), factor) > 0 if missing.any() else None)
     if _peakiness(combined) < settings.min_peakiness:
         return replace(_empty(fs_hz, NOISE_ONLY_REASON), noise_only=((0, x.shape[0]),))
     peaks, heights, eligible = find_candidates(combined, coarse_fs_hz, settings)
-    slopes = _max_slopes(peaks, band[:, primary_lead], coarse_fs_hz)
+    leads = choose_placement_leads(peaks * factor + factor // 2, missing, primary_lead)
+    slopes = np.zeros(peaks.size)
+    for lead in np.unique(leads):
+        slopes[leads == lead] = _max_slopes(peaks[leads == lead], band[:, lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
-    located = locate_r_peaks(beats * factor + factor // 2, x[:, primary_lead], fs_hz, settings)
+    at = beats * factor + factor // 2
+    leads = choose_placement_leads(at, missing, primary_lead)
+    located = np.unique(np.concatenate([locate_r_peaks(at[leads == lead], x[:, lead], fs_hz, settings)
+                                        for lead in np.unique(leads)] + [np.empty(0, np.int64)]))
     if missing.any():  # filter ringing at the edges of a gap, amplified where the level is low, is not a beat
         located = located[~missing.all(axis=1)[located]]
     return Detection(samples=located, fs_hz=fs_hz)
+
+
+def choose_placement_leads(samples: np.ndarray, missing: np.ndarray, primary_lead: int) -> np.ndarray:
+    """The lead that measures and places each beat: the primary lead, or, where it is missing at the beat (a lead that
+    came off for a while) and another is not, the first lead present there. Placing a beat on a missing lead put it
+    anywhere in its search window (its samples read 0).
+
+    >>> missing = np.zeros((10, 2), bool); missing[4:8, 0] = True; missing[6, 1] = True
+    >>> choose_placement_leads(np.array([1, 5, 6, 9]), missing, 0).tolist()
+    [0, 1, 0, 0]
+    """
+    leads = np.full(samples.size, primary_lead, dtype=np.int64)
+    at = np.clip(samples, 0, missing.shape[0] - 1)
+    absent = missing[at, primary_lead] & ~missing[at].all(axis=1)
+    leads[absent] = np.argmax(~missing[at[absent]], axis=1)
+    return leads
 
 
 def decimate_signal(x: np.ndarray, factor: int) -> np.ndarray:
@@ -206,8 +232,13 @@ def compute_qrs_feature(x: np.ndarray, fs_hz: float, settings: DetectorSettings)
     return np.sqrt(np.maximum(energy, 0.0, out=energy), out=energy), band
 
 
-def combine_leads(feature: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
-    """One detection feature: locally normalised leads, weighted by their local quality."""
+def combine_leads(feature: np.ndarray, fs_hz: float, settings: DetectorSettings,
+                  missing: np.ndarray | None = None) -> np.ndarray:
+    """One detection feature: locally normalised leads, weighted by their local quality.
+
+    ``missing`` (bool, as ``feature``): where a lead's signal is missing it gets no weight, so that the other leads
+    carry the feature alone from the first sample of the gap; otherwise the missing lead's past level kept its weight
+    for seconds and the first beats of a gap fell under the threshold."""
     step = max(1, int(LEVEL_STEP_S * fs_hz))
     envelope = _running_max(_block_max(feature, step), settings.envelope_s / LEVEL_STEP_S)
     level = _running_median(envelope, settings.level_window_s / LEVEL_STEP_S)
@@ -215,8 +246,12 @@ def combine_leads(feature: np.ndarray, fs_hz: float, settings: DetectorSettings)
     normalised = feature / _expand(level, step, feature.shape[0])
     if feature.shape[1] == 1:
         return normalised[:, 0]
-    weights = _lead_weights(normalised[::step], envelope, settings)
-    return np.einsum("ij,ij->i", normalised, _expand(weights, step, feature.shape[0]))
+    weights = _expand(_lead_weights(normalised[::step], envelope, settings), step, feature.shape[0])
+    if missing is not None:
+        present = np.where(missing.all(axis=1, keepdims=True), 1.0, ~missing)  # no lead at all: as before
+        weights = weights * present
+        weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    return np.einsum("ij,ij->i", normalised, weights)
 
 
 def _expand(coarse: np.ndarray, step: int, n_samples: int) -> np.ndarray:

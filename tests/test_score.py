@@ -187,6 +187,40 @@ def test_a_one_lead_record_is_scored_from_that_lead_and_its_summary_says_so(scor
     assert not any("one lead" in note for note in two_lead["notes"])
 
 
+def test_beats_where_one_lead_came_off_are_marked_counted_and_not_called_s(scored, tmp_path, excerpts_dir):
+    """A two-lead record whose second lead (V1) is missing for 10 s of every minute (a loose electrode): the beats
+    there are found, classified from the primary lead alone, marked in the beat table's one_lead column, counted in a
+    note, and called as in the intact record. With the primary lead missing, V1 alone finds and classifies less well
+    (``benchmarks/detector_lead_gaps.py``; ``tests/test_bundled_model.py`` holds the classes at the reference
+    positions)."""
+    excerpt = read_record(excerpts_dir / "106")
+    signal = excerpt.signal_mv.copy()
+    t = np.arange(excerpt.n_samples) / excerpt.fs_hz
+    gap = (t >= 20.0) & ((t - 20.0) % 60.0 < 10.0)
+    signal[gap, 1 - excerpt.primary_lead] = np.nan
+    write_record(tmp_path / "in", "leadoff", signal, excerpt.fs_hz, excerpt.lead_names)
+    copy_record(excerpts_dir, "106", tmp_path / "in")
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0, output
+    rows = read_table(tmp_path / "out" / "leadoff" / "leadoff_beats.csv")
+    intact = {row["sample"]: row for row in read_table(tmp_path / "out" / "106" / "106_beats.csv")}
+    marked = [row for row in rows if row["one_lead"] == "True"]
+    in_gap = [row for row in rows if gap[int(row["sample"])]]
+    assert {row["sample"] for row in in_gap} <= {row["sample"] for row in marked}  # every beat in a gap, and
+    assert len(marked) <= len(in_gap) + 2 * 5  # at most the beats whose window reaches into one (two per gap)
+    # the same beats (the detector reads the other lead in the gaps: positions within 150 ms, as EC57 matches them)
+    positions = np.array(sorted(int(k) for k in intact))
+    nearest = {row["sample"]: positions[np.argmin(np.abs(positions - int(row["sample"])))] for row in in_gap}
+    pairs = [(row["class"], intact[str(nearest[row["sample"]])]["class"]) for row in in_gap
+             if abs(nearest[row["sample"]] - int(row["sample"])) <= 0.15 * excerpt.fs_hz]
+    assert len(pairs) >= 0.95 * len(in_gap)
+    assert np.mean([a == b for a, b in pairs]) >= 0.9
+    assert sum(a == "S" for a, _ in pairs) <= sum(b == "S" for _, b in pairs) + 1
+    summary = json.loads((tmp_path / "out" / "leadoff" / "leadoff_summary.json").read_text())
+    assert any(note.startswith(f"{len(marked)} beats where one lead was missing") for note in summary["notes"])
+    assert not any(row["one_lead"] == "True" for row in intact.values())
+
+
 def test_a_record_of_noise_alone_is_scored_unreadable_with_no_beat(tmp_path):
     """Broadband noise (no QRS anywhere): a scored record, not a failed one. The summary says no beat was found and,
     since the detector finds no QRS standing out of the noise, that none of it is readable (the noise rule, relative

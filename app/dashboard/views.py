@@ -726,6 +726,9 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     if details["af_rule"]:
         st.caption("The rules said S; the atrial-fibrillation rule made this beat N: it lies inside an atrial "
                    "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
+    if details["one_lead"]:
+        st.caption("One lead was missing around this beat: it was classified from the other lead alone, from which "
+                   "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
     columns = st.columns([3, 2])
