@@ -37,35 +37,24 @@ results: experiments/results/lead_gap_study.json)
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 import numpy as np
 
 from app.config import require_data_dir
+from benchmarks.detector_lead_gaps import EVERY_S, FIRST_S, GAP_S, blank_lead
 from experiments.s_rule_study import REPO_ROOT, write_results
 from models.atrial_rule import DecisionRules
 from models.bundled import load_default_model
 from models.network import predict_probabilities
 from models.prepare import (InputSettings, clean_record, fill_missing_leads, find_one_lead_gaps, prepare_beats,
                             prepare_leads)
-from pipeline.datasets import encode_classes, order_leads
+from pipeline.datasets import encode_classes
 from pipeline.labels import AAMI_CLASSES, map_symbols_to_aami, select_reference_beats
 from pipeline.records import read_record
 from pipeline.splits import DS1
 
-GAP_S, EVERY_S, FIRST_S = 10.0, 60.0, 20.0
 S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 TALLIES = ("agree_with_intact", "reference_S", "reference_V", "false_S", "true_S", "false_V", "true_V")
-
-
-def blank_lead(record, lead: int):
-    """The record with its primary (``lead`` 0) or other lead (1) set to NaN for :data:`GAP_S` of every
-    :data:`EVERY_S` from :data:`FIRST_S` on."""
-    signal = record.signal_mv.copy()
-    t = np.arange(record.n_samples) / record.fs_hz
-    column = order_leads(signal.shape[1], record.primary_lead)[lead]
-    signal[(t >= FIRST_S) & ((t - FIRST_S) % EVERY_S < GAP_S), column] = np.nan
-    return replace(record, signal_mv=signal)
 
 
 def classify(loaded, settings, rules, prepared) -> np.ndarray:

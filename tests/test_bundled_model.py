@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.detector_lead_gaps import blank_lead
 from models import registry
 from models.bundled import BUNDLED_MODEL, load_default_model, read_model_card_metrics
 from models.atrial_rule import DecisionRules
@@ -58,15 +59,6 @@ def test_a_128_hz_holter_recording_gets_the_same_labels(bundled, excerpts_dir):
     assert agreement(labels_of(bundled, record, holter[: record.n_samples]), labels_of(bundled, record)) >= 0.95
 
 
-def blank_every_minute(record, column: int, gap_s: float = 10.0) -> np.ndarray:
-    """The record's signal with ``column`` missing (NaN) for ``gap_s`` of every minute from 20 s on: a lead that
-    comes off and back, as a loose Holter electrode does."""
-    signal = record.signal_mv.copy()
-    t = np.arange(record.n_samples) / record.fs_hz
-    signal[(t >= 20.0) & ((t - 20.0) % 60.0 < gap_s), column] = np.nan
-    return signal
-
-
 @pytest.mark.parametrize("name", ["100", "106", "119", "201", "208", "232"])
 def test_a_lead_that_comes_off_barely_changes_the_labels(bundled, excerpts_dir, name):
     """Beats missing one lead are read from the other lead alone (models.prepare.read_lead_gaps_from_one_lead). Before
@@ -82,8 +74,8 @@ def test_a_lead_that_comes_off_barely_changes_the_labels(bundled, excerpts_dir, 
     reference = record.annotations.samples[np.isin(record.annotations.symbols, list("NLRejAaJSVEF/fQ"))]
     t = reference / record.fs_hz
     in_gap = (t >= 19.5) & ((t - 20.0) % 60.0 < 10.5)
-    for column in range(2):
-        labels = labels_of(bundled, record, blank_every_minute(record, column))
+    for which in range(2):  # primary lead, then the other, missing for 10 s of every minute from 20 s on
+        labels = labels_of(bundled, record, blank_lead(record, which).signal_mv)
         assert name == "232" or agreement(labels[in_gap], base[in_gap]) >= 0.85
         assert np.sum(labels[in_gap] == "S") - np.sum(base[in_gap] == "S") <= 0.02 * in_gap.sum()
 

@@ -24,6 +24,7 @@ from app.batch import (
     read_table,
 )
 from app.cli import cli
+from benchmarks.detector_lead_gaps import blank_lead, find_gaps
 from app.outputs import read_umask, write_atomic
 from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
@@ -194,11 +195,8 @@ def test_beats_where_one_lead_came_off_are_marked_counted_and_not_called_s(score
     (``benchmarks/detector_lead_gaps.py``; ``tests/test_bundled_model.py`` holds the classes at the reference
     positions)."""
     excerpt = read_record(excerpts_dir / "106")
-    signal = excerpt.signal_mv.copy()
-    t = np.arange(excerpt.n_samples) / excerpt.fs_hz
-    gap = (t >= 20.0) & ((t - 20.0) % 60.0 < 10.0)
-    signal[gap, 1 - excerpt.primary_lead] = np.nan
-    write_record(tmp_path / "in", "leadoff", signal, excerpt.fs_hz, excerpt.lead_names)
+    gap = find_gaps(excerpt.n_samples, excerpt.fs_hz)
+    write_record(tmp_path / "in", "leadoff", blank_lead(excerpt, 1).signal_mv, excerpt.fs_hz, excerpt.lead_names)
     copy_record(excerpts_dir, "106", tmp_path / "in")
     code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
     assert code == 0, output
