@@ -45,6 +45,10 @@ MAX_STRIPS = 3
 """Event strips on page 1."""
 MAX_MORE_STRIPS = 5
 """Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
+STRIP_CONFIDENCE_MIN = 0.5
+"""An event's strip shows the longest region of its kind among those of at least this confidence
+(:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence), when there is one: a clear
+example rather than the longest stretch of noise or doubtful labels (``benchmarks/report_strips.py``)."""
 MAX_EVENT_ROWS = 16
 MAX_DIARY_LINES = 20
 """Lines of diary entries on the diary page (the CSV and JSON hold them all)."""
@@ -103,13 +107,17 @@ def format_number(value: float, digits: int = 0, unit: str = "") -> str:
     return f"{value:.{digits}f}{unit}"
 
 
-def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: int = MAX_STRIPS) -> list[Region]:
-    """Up to ``n_strips`` regions to show, one per kind in :data:`EVENT_PRIORITY` order, the longest of each."""
+def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: int = MAX_STRIPS,
+                        confidence_min: float = STRIP_CONFIDENCE_MIN) -> list[Region]:
+    """Up to ``n_strips`` regions to show, one per kind in :data:`EVENT_PRIORITY` order: the longest of each among its
+    regions of at least ``confidence_min`` confidence, or of all its regions when none is that sure (the strip's title
+    gives the confidence either way)."""
     chosen = []
     for kind in EVENT_PRIORITY:
         candidates = [r for r in regions if r.kind == kind]
+        clear = [r for r in candidates if r.confidence >= confidence_min]
         if candidates:
-            chosen.append(max(candidates, key=lambda r: (r.stop - r.start, r.confidence)))
+            chosen.append(max(clear or candidates, key=lambda r: (r.stop - r.start, r.confidence)))
         if len(chosen) == n_strips:
             break
     return chosen
