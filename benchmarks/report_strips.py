@@ -40,10 +40,19 @@ ECTOPIC_CLASS.update({kind: "S" for kind in ("supraventricular_tachycardia", "su
                                              "supraventricular_trigeminy", "isolated_supraventricular")})
 
 
-def score_strip(region, samples: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
+def match_reference_classes(record, samples: np.ndarray) -> np.ndarray:
+    """Per detected beat, the AAMI class index of the reference beat it matches (EC57, 150 ms), -1 where none."""
+    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
+    truth = np.full(len(samples), -1)
+    truth[np.asarray(match.test_index, int)] = reference_classes(record.annotations)[np.asarray(match.ref_index, int)]
+    return truth
+
+
+def score_strip(region, fs_hz: float, samples: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:
     """A strip's kind, start, confidence and, for an ectopic kind, its ectopic calls and how many the reference
     confirms."""
-    out = {"kind": region.kind, "start_s": None, "confidence": round(float(region.confidence), 3)}
+    out = {"kind": region.kind, "start_s": round(region.start / fs_hz, 1),
+           "confidence": round(float(region.confidence), 3)}
     target = ECTOPIC_CLASS.get(region.kind)
     if target is not None:
         inside = (samples >= region.start) & (samples < region.stop)
@@ -57,19 +66,10 @@ def score_record(name: str, data_dir, model) -> dict:
     record = read_record(data_dir / name)
     analysis = analyse_record(record, model)
     samples, classes = analysis.predictions.samples, analysis.predictions.class_indices
-    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
-    truth = np.full(len(samples), -1)
-    truth[np.asarray(match.test_index, int)] = reference_classes(record.annotations)[np.asarray(match.ref_index, int)]
-    out = {}
-    for way, chosen in (("longest", choose_strip_events(analysis.regions, N_STRIPS, confidence_min=0.0)),
-                        ("clear_first", choose_strip_events(analysis.regions, N_STRIPS))):
-        strips = []
-        for region in chosen:
-            strip = score_strip(region, samples, classes, truth)
-            strip["start_s"] = round(region.start / record.fs_hz, 1)
-            strips.append(strip)
-        out[way] = strips
-    return out
+    truth = match_reference_classes(record, samples)
+    return {way: [score_strip(region, record.fs_hz, samples, classes, truth) for region in chosen]
+            for way, chosen in (("longest", choose_strip_events(analysis.regions, N_STRIPS, confidence_min=0.0)),
+                                ("clear_first", choose_strip_events(analysis.regions, N_STRIPS)))}
 
 
 def pool(records: dict, names) -> dict:

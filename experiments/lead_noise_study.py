@@ -45,6 +45,7 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
+from experiments.context_stage_study import strip
 from experiments.nested_oof import oof_cache_path, read_reference, score_detected_classes, scores
 from experiments.nested_regions import decide_end_to_end
 from experiments.one_lead_training_study import nested_three_ways
@@ -239,10 +240,6 @@ def score_seed(config, data, one_lead) -> dict:
                                     "end_to_end": np.bincount(np.concatenate(list(e2e_choice.values()))[
                                         np.concatenate(list(e2e_choice.values())) >= 0], minlength=2).tolist()}
     return out
-
-
-def strip(figures: dict) -> dict:
-    return {k: v for k, v in figures.items() if k != "matrix"}
 
 
 def describe(variant: dict) -> str:

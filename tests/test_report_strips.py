@@ -6,12 +6,11 @@ import numpy as np
 
 from app.analysis import analyse_record
 from app.report import STRIP_CONFIDENCE_MIN, choose_strip_events
+from benchmarks.report_strips import match_reference_classes
 from models.bundled import load_default_model
-from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.regions import Region
-from pipeline.scoring import compare_beats
 
 V = AAMI_CLASSES.index("V")
 
@@ -41,8 +40,6 @@ def test_record_207s_tachycardia_strip_shows_ventricular_beats_not_flutter_waves
     assert any(r.stop - r.start > shown.stop - shown.start and r.confidence < STRIP_CONFIDENCE_MIN
                for r in tachycardias)  # the old rule, the longest of the kind, would have shown another
     samples, classes = analysis.predictions.samples, analysis.predictions.class_indices
-    match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
-    truth = np.full(len(samples), -1)
-    truth[np.asarray(match.test_index, int)] = reference_classes(record.annotations)[np.asarray(match.ref_index, int)]
+    truth = match_reference_classes(record, samples)
     called_v = (samples >= shown.start) & (samples < shown.stop) & (classes == V)
     assert called_v.sum() >= 3 and np.mean(truth[called_v] == V) > 0.5
