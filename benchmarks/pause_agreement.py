@@ -1,0 +1,100 @@
+"""Pauses the product flags against the reference beats' intervals (MIT-BIH, all 48 records).
+
+A pause (``pipeline.regions``: an RR interval between readable beats longer than ``pause_s``, 2.0 s by default) is
+one of the events a Holter reader checks first, and a false one, two intervals around a missed beat read as one, can
+suggest a conduction problem that is not there. MIT-BIH has no pause annotation, so the reference pauses are the
+intervals between consecutive reference beats longer than ``pause_s``, leaving out those over ventricular flutter
+(between ``[`` and ``]``, or holding flutter waves ``!``, which are not beats) and those holding a signal-quality
+change ``~`` (208's one interval over 2 s is noise in which the annotators marked no beats); a flagged pause over
+such an interval is not scored. For every record, with the bundled
+model as ``ecg score`` runs it (:func:`app.analysis.analyse_record`, default event settings), each flagged pause is
+confirmed when it overlaps a reference pause; a reference pause is found when a flagged one overlaps it. A flagged pause
+that holds a reference beat is a missed beat; one that does not is a pause the detector placed differently or that
+the reference leaves out. Whole records (pauses are not scored from 5 minutes in EC57). Chooses nothing.
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/pause_agreement.py [--records all|ds1|ds2|100,101]   (about 1 minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from app.analysis import analyse_record
+from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_records, write_results
+from models.loading import load_local
+from pipeline.labels import is_beat_symbol
+from pipeline.records import read_record
+from pipeline.regions import RegionSettings
+
+MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
+NOT_A_PAUSE = ("[", "]", "!", "~")
+"""Annotations that leave an interval out of the reference pauses: ventricular flutter (its waves are not beats) and
+a signal-quality change (the annotators marked no beats in noise)."""
+
+
+def reference_pauses(annotations, fs_hz: float, pause_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 2) [start, stop] samples of the reference intervals longer than ``pause_s``: those scored, and those left
+    out because they hold one of :data:`NOT_A_PAUSE`."""
+    beats = annotations.samples[is_beat_symbol(annotations.symbols)]
+    marks = annotations.samples[np.isin(annotations.symbols, NOT_A_PAUSE)]
+    long = np.flatnonzero(np.diff(beats) > pause_s * fs_hz)
+    marked = np.array([np.any((marks > beats[i]) & (marks < beats[i + 1])) for i in long], bool)
+    pairs = np.array([(beats[i], beats[i + 1]) for i in long], dtype=np.int64).reshape(-1, 2)
+    return pairs[~marked], pairs[marked]
+
+
+def overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each interval of ``a``, whether an interval of ``b`` overlaps it."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(len(a), bool)
+    return ((a[:, None, 0] < b[None, :, 1]) & (b[None, :, 0] < a[:, None, 1])).any(axis=1)
+
+
+def score_record(name: str, data_dir, model) -> dict:
+    record = read_record(data_dir / name)
+    settings = RegionSettings()
+    analysis = analyse_record(record, model, settings)
+    flagged = np.array([(r.start, r.stop) for r in analysis.regions if r.kind == "pause"], np.int64).reshape(-1, 2)
+    reference, left_out = reference_pauses(record.annotations, record.fs_hz, settings.pause_s)
+    scored = ~overlaps(flagged, left_out) | overlaps(flagged, reference)
+    flagged = flagged[scored]
+    beats = record.annotations.samples[is_beat_symbol(record.annotations.symbols)]
+    confirmed = overlaps(flagged, reference)
+    # a beat strictly inside (more than 150 ms from either end): the detector missed it
+    margin = int(0.15 * record.fs_hz)
+    holds_beat = np.array([np.any((beats > a + margin) & (beats < b - margin)) for a, b in flagged], bool)
+    return {"reference": len(reference), "found": int(overlaps(reference, flagged).sum()),
+            "not_scored": int(np.sum(~scored)),
+            "flagged": len(flagged), "confirmed": int(confirmed.sum()),
+            "false_with_missed_beat": int(np.sum(~confirmed & holds_beat)),
+            "false_other": int(np.sum(~confirmed & ~holds_beat)),
+            "false_at_s": [round(a / record.fs_hz, 1) for a, b in flagged[~confirmed]],
+            "missed_at_s": [round(a / record.fs_hz, 1) for a, b in reference[~overlaps(reference, flagged)]]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", default="all")
+    args = parser.parse_args(argv)
+    data_dir, model = default_data_dir(), load_local(MODEL)
+    records = {name: score_record(name, data_dir, model) for name in parse_records(args.records)}
+    keys = ("reference", "found", "flagged", "confirmed", "false_with_missed_beat", "false_other", "not_scored")
+    total = {k: sum(r[k] for r in records.values()) for k in keys}
+    total["se_pct"] = round(100 * total["found"] / total["reference"], 1) if total["reference"] else None
+    total["ppv_pct"] = round(100 * total["confirmed"] / total["flagged"], 1) if total["flagged"] else None
+    rows = [[name] + [r[k] for k in keys] for name, r in records.items() if r["reference"] or r["flagged"]]
+    rows.append(["all"] + [total[k] for k in keys])
+    print(format_table(["record", "reference pauses", "found", "flagged", "confirmed", "false: missed beat",
+                        "false: other", "over flutter or noise"], rows))
+    print(f"Se {total['se_pct']} %, +P {total['ppv_pct']} %")
+    write_results("pause_agreement", {"model": str(MODEL.relative_to(REPO_ROOT)), "pause_s": RegionSettings().pause_s,
+                                      "total": total, "records": records})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
