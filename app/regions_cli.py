@@ -48,8 +48,9 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
                              per_record: bool, event_settings: RegionSettings) -> None:
     """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
 
-    EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules) and
-    episode/duration Se/+P per rhythm (WFDB epicmp rules), from 5 minutes into each record.
+    EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules),
+    episode/duration Se/+P per rhythm (WFDB epicmp rules) and pause Se/+P against the reference
+    beats' intervals over the pause threshold, from 5 minutes into each record.
     With --labels reference the figures measure the region rules on perfect beat labels, not the
     end-to-end system.
 

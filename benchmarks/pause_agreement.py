@@ -6,7 +6,8 @@ suggest a conduction problem that is not there. MIT-BIH has no pause annotation,
 intervals between consecutive reference beats longer than ``pause_s``, leaving out those over ventricular flutter
 (between ``[`` and ``]``, or holding flutter waves ``!``, which are not beats) and those holding a signal-quality
 change ``~`` (208's one interval over 2 s is noise in which the annotators marked no beats); a flagged pause over
-such an interval is not scored. For every record, with the bundled
+such an interval is not scored (:func:`pipeline.region_eval.compare_pauses`, which ``ecg evaluate-regions`` reports
+from 5 minutes). For every record, with the bundled
 model as ``ecg score`` runs it (:func:`app.analysis.analyse_record`, default event settings), each flagged pause is
 confirmed when it overlaps a reference pause; a reference pause is found when a flagged one overlaps it. A flagged pause
 that holds a reference beat is a missed beat; one that does not is a pause the detector placed differently or that
@@ -20,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 
@@ -28,52 +30,30 @@ from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_r
 from models.loading import load_local
 from pipeline.labels import is_beat_symbol
 from pipeline.records import read_record
+from pipeline.region_eval import compare_pauses, find_reference_pauses, flagged_pauses, overlapping
 from pipeline.regions import RegionSettings
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
-NOT_A_PAUSE = ("[", "]", "!", "~")
-"""Annotations that leave an interval out of the reference pauses: ventricular flutter (its waves are not beats) and
-a signal-quality change (the annotators marked no beats in noise)."""
-
-
-def reference_pauses(annotations, fs_hz: float, pause_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(k, 2) [start, stop] samples of the reference intervals longer than ``pause_s``: those scored, and those left
-    out because they hold one of :data:`NOT_A_PAUSE`."""
-    beats = annotations.samples[is_beat_symbol(annotations.symbols)]
-    marks = annotations.samples[np.isin(annotations.symbols, NOT_A_PAUSE)]
-    long = np.flatnonzero(np.diff(beats) > pause_s * fs_hz)
-    marked = np.array([np.any((marks > beats[i]) & (marks < beats[i + 1])) for i in long], bool)
-    pairs = np.array([(beats[i], beats[i + 1]) for i in long], dtype=np.int64).reshape(-1, 2)
-    return pairs[~marked], pairs[marked]
-
-
-def overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each interval of ``a``, whether an interval of ``b`` overlaps it."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros(len(a), bool)
-    return ((a[:, None, 0] < b[None, :, 1]) & (b[None, :, 0] < a[:, None, 1])).any(axis=1)
 
 
 def score_record(name: str, data_dir, model) -> dict:
+    """A record's pauses (:func:`pipeline.region_eval.compare_pauses`, whole record) and its false ones, split into
+    those holding a reference beat the detector missed and the others."""
     record = read_record(data_dir / name)
     settings = RegionSettings()
     analysis = analyse_record(record, model, settings)
-    flagged = np.array([(r.start, r.stop) for r in analysis.regions if r.kind == "pause"], np.int64).reshape(-1, 2)
-    reference, left_out = reference_pauses(record.annotations, record.fs_hz, settings.pause_s)
-    scored = ~overlaps(flagged, left_out) | overlaps(flagged, reference)
-    flagged = flagged[scored]
+    counts = compare_pauses(record.annotations, analysis.regions, record.fs_hz, settings.pause_s, start_s=0.0)
+    reference, left_out = find_reference_pauses(record.annotations, record.fs_hz, settings.pause_s)
+    flagged = flagged_pauses(analysis.regions)
+    flagged = flagged[~overlapping(flagged, left_out) | overlapping(flagged, reference)]
+    false = flagged[~overlapping(flagged, reference)]
     beats = record.annotations.samples[is_beat_symbol(record.annotations.symbols)]
-    confirmed = overlaps(flagged, reference)
-    # a beat strictly inside (more than 150 ms from either end): the detector missed it
-    margin = int(0.15 * record.fs_hz)
-    holds_beat = np.array([np.any((beats > a + margin) & (beats < b - margin)) for a, b in flagged], bool)
-    return {"reference": len(reference), "found": int(overlaps(reference, flagged).sum()),
-            "not_scored": int(np.sum(~scored)),
-            "flagged": len(flagged), "confirmed": int(confirmed.sum()),
-            "false_with_missed_beat": int(np.sum(~confirmed & holds_beat)),
-            "false_other": int(np.sum(~confirmed & ~holds_beat)),
-            "false_at_s": [round(a / record.fs_hz, 1) for a, b in flagged[~confirmed]],
-            "missed_at_s": [round(a / record.fs_hz, 1) for a, b in reference[~overlaps(reference, flagged)]]}
+    margin = int(0.15 * record.fs_hz)  # a beat more than 150 ms inside the pause: the detector missed it
+    missed_beat = np.array([np.any((beats > a + margin) & (beats < b - margin)) for a, b in false], bool)
+    return {**dataclasses.asdict(counts), "false_with_missed_beat": int(missed_beat.sum()),
+            "false_other": int(np.sum(~missed_beat)),
+            "false_at_s": [round(a / record.fs_hz, 1) for a, _ in false],
+            "missed_at_s": [round(a / record.fs_hz, 1) for a, _ in reference[~overlapping(reference, flagged)]]}
 
 
 def main(argv=None) -> int:

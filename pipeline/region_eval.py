@@ -42,6 +42,13 @@ AF comparison takes ``(AFIB`` and ``(AFL`` together as the reference. Ventricula
 fibrillation episodes (``vf``) run between the ``[`` and ``]`` marks of either file (EC57's VF
 comparison, ``epicmp -V``).
 
+Pauses
+------
+MIT-BIH has no pause annotation (EC57 scores none): a reference pause is an interval between consecutive reference
+beats longer than the pause threshold, unless it holds a flutter mark or wave (``[ ] !``) or a signal-quality change
+(``~``); a flagged pause is confirmed when it overlaps one, and left unscored when it overlaps only such a left-out
+interval (:class:`PauseCounts`). From 5 minutes, as the rest.
+
 References
 ----------
 ANSI/AAMI EC57:2012; ANSI/AAMI EC38:1998. Moody GB, WFDB Applications Guide (``rxr``, ``epicmp``).
@@ -383,6 +390,80 @@ def compare_runs(reference: Annotations, test: Annotations, fs_hz: float, family
 
 
 # ----------------------------------------------------------------------------------------------
+# Pauses against the reference beats' intervals
+# ----------------------------------------------------------------------------------------------
+
+NOT_A_PAUSE = ("[", "]", "!", "~")
+"""Reference annotations that leave an interval out of the reference pauses: ventricular flutter (its waves are not
+beats) and a signal-quality change (annotators mark no beats in noise: MIT-BIH 208's only interval over 2 s)."""
+
+
+@dataclass(frozen=True)
+class PauseCounts:
+    """Pauses of one record or pooled. MIT-BIH has no pause annotation: the reference pauses are the intervals between
+    consecutive reference beats longer than the pause threshold that hold none of :data:`NOT_A_PAUSE`. A reference
+    pause is found when a flagged pause overlaps it; a flagged pause is confirmed when it overlaps a reference pause,
+    and not scored when it overlaps only an interval left out."""
+
+    reference: int = 0
+    found: int = 0
+    flagged: int = 0
+    confirmed: int = 0
+    not_scored: int = 0
+
+    def __add__(self, other: "PauseCounts") -> "PauseCounts":
+        return PauseCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+    @property
+    def sensitivity(self) -> float:
+        return ratio(self.found, self.reference)
+
+    @property
+    def predictivity(self) -> float:
+        return ratio(self.confirmed, self.flagged)
+
+
+def find_reference_pauses(reference: Annotations, fs_hz: float, pause_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 2) [start, stop] samples of the reference intervals longer than ``pause_s``: those scored, and those left
+    out because they hold one of :data:`NOT_A_PAUSE`."""
+    beats = reference.samples[is_beat_symbol(reference.symbols)]
+    marks = reference.samples[np.isin(reference.symbols, NOT_A_PAUSE)]
+    long = np.flatnonzero(np.diff(beats) > pause_s * fs_hz)
+    pairs = np.array([(beats[i], beats[i + 1]) for i in long], dtype=np.int64).reshape(-1, 2)
+    marked = np.array([np.any((marks > a) & (marks < b)) for a, b in pairs], bool)
+    return pairs[~marked], pairs[marked]
+
+
+def overlapping(intervals: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """For each [start, stop] of ``intervals``, whether one of ``others`` overlaps it.
+
+    >>> overlapping(np.array([[0, 10], [20, 30]]), np.array([[5, 6]])).tolist()
+    [True, False]
+    """
+    if len(intervals) == 0 or len(others) == 0:
+        return np.zeros(len(intervals), bool)
+    return ((intervals[:, None, 0] < others[None, :, 1]) & (others[None, :, 0] < intervals[:, None, 1])).any(axis=1)
+
+
+def flagged_pauses(regions, start: int = 0) -> np.ndarray:
+    """(k, 2) [start, stop] samples of the ``pause`` regions that end after ``start``."""
+    pairs = np.array([(r.start, r.stop) for r in regions if r.kind == "pause"], np.int64).reshape(-1, 2)
+    return pairs[pairs[:, 1] > start]
+
+
+def compare_pauses(reference: Annotations, regions, fs_hz: float, pause_s: float,
+                   start_s: float = SCORE_START_S) -> PauseCounts:
+    """Flagged pauses (``pause`` regions) against the reference pauses (:class:`PauseCounts`), intervals that end after
+    ``start_s``."""
+    start = int(round(start_s * fs_hz))
+    scored, left_out = (p[p[:, 1] > start] for p in find_reference_pauses(reference, fs_hz, pause_s))
+    flagged = flagged_pauses(regions, start)
+    kept = ~overlapping(flagged, left_out) | overlapping(flagged, scored)
+    return PauseCounts(len(scored), int(overlapping(scored, flagged[kept]).sum()), int(kept.sum()),
+                       int(overlapping(flagged[kept], scored).sum()), int(np.sum(~kept)))
+
+
+# ----------------------------------------------------------------------------------------------
 # Beat labellers and the per-record evaluation
 # ----------------------------------------------------------------------------------------------
 
@@ -436,6 +517,7 @@ class RecordRegionEvaluation:
     preparation_s: float
     beats_annotated: bool = True
     summary_s: float = 0.0
+    pauses: PauseCounts = PauseCounts()
 
     def episode(self, name: str) -> EpisodeCounts:
         return dict(self.episodes)[name]
@@ -461,6 +543,10 @@ class RegionReport:
         """Pooled run counts of a family over the records whose reference annotates beats."""
         name = "ventricular_runs" if family == "ventricular" else "supraventricular_runs"
         return sum((getattr(e, name) for e in self.evaluations if e.beats_annotated), RunCounts())
+
+    def pauses(self) -> PauseCounts:
+        """Pooled pause counts over the records whose reference annotates beats."""
+        return sum((e.pauses for e in self.evaluations if e.beats_annotated), PauseCounts())
 
     def records_without_beats(self) -> tuple[str, ...]:
         """Records whose reference holds no beat annotation (rhythm only), left out of the run scores."""
@@ -648,6 +734,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
         episodes=compare_record_episodes(record.annotations, annotations, record.fs_hz, record.n_samples),
         region_s=found - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
         beats_annotated=bool(is_beat_symbol(record.annotations.symbols).any()), summary_s=finished - found,
+        pauses=compare_pauses(record.annotations, regions, record.fs_hz, settings.pause_s),
     )
 
 
@@ -734,6 +821,11 @@ def format_markdown(report: RegionReport, title: str = "Region evaluation") -> s
                  f"{percent(runs.predictivity_of(c))} ({runs.counts(c)[2]}/{sum(runs.counts(c)[2:])})"
                  for c in RUN_CATEGORIES]
         lines.append(f"| {family[0].upper()} | " + " | ".join(cells) + " |")
+    pauses = report.pauses()
+    lines += ["", f"Pauses (reference: beat intervals over {report.settings['regions']['pause_s']:g} s outside flutter "
+              f"and noise marks): Se {percent(pauses.sensitivity)} ({pauses.found}/{pauses.reference}), +P "
+              f"{percent(pauses.predictivity)} ({pauses.confirmed}/{pauses.flagged}); {pauses.not_scored} flagged over "
+              "flutter or noise, not scored."]
     unscored = report.records_without_beats()
     if unscored:
         lines += ["", f"Runs not scored on {len(unscored)} record(s) whose reference annotations hold no beat labels "
@@ -795,6 +887,10 @@ def report_to_dict(report: RegionReport) -> dict:
                         positive_predictivity=finite(runs.predictivity_of(c)))
                 for c in RUN_CATEGORIES}
 
+    def pauses_dict(c: PauseCounts) -> dict:
+        return {**dataclasses.asdict(c), "sensitivity": finite(c.sensitivity),
+                "positive_predictivity": finite(c.predictivity)}
+
     def episodes_dict(c: EpisodeCounts) -> dict:
         return {**{k: (round(v, 2) if isinstance(v, float) else v) for k, v in dataclasses.asdict(c).items()},
                 "episode_sensitivity": finite(c.episode_sensitivity),
@@ -807,6 +903,7 @@ def report_to_dict(report: RegionReport) -> dict:
         "gross": {
             "ventricular_runs": runs_dict(report.runs("ventricular")),
             "supraventricular_runs": runs_dict(report.runs("supraventricular")),
+            "pauses": pauses_dict(report.pauses()),
             "episodes": {name: episodes_dict(report.episodes(name)) for name, _ in EPISODE_ROWS},
             "records_without_reference_beats": list(report.records_without_beats()),
             "episodes_records_with_rhythm": {name: {"records": list(report.records_with(name)),
@@ -817,6 +914,7 @@ def report_to_dict(report: RegionReport) -> dict:
                      "summary_ms": round(1000 * e.summary_s, 2), "detection_ms": round(1000 * e.detection_s, 2), "preparation_ms": round(1000 * e.preparation_s, 2),
                      "ventricular_runs": runs_dict(e.ventricular_runs),
                      "supraventricular_runs": runs_dict(e.supraventricular_runs),
+                     "pauses": pauses_dict(e.pauses),
                      "episodes": {name: episodes_dict(c) for name, c in e.episodes},
                      "summary": summary_to_dict(e.summary)} for e in report.evaluations],
         "failures": [dataclasses.asdict(f) for f in report.failures],

@@ -12,13 +12,17 @@ from app.cli import cli
 from pipeline.records import read_annotations, read_record, write_annotations, write_record
 from pipeline.region_eval import (
     EpisodeCounts,
+    PauseCounts,
     RunCounts,
     compare_episodes,
+    compare_pauses,
     compare_runs,
+    evaluate_regions,
     label_with_detector,
     label_with_reference,
     map_run_codes,
 )
+from pipeline.regions import Region
 from pipeline.types import Annotations, Record
 
 FS = 360.0
@@ -120,6 +124,39 @@ def test_run_counts_add():
     a = RunCounts()
     a.sensitivity[2, 2] = 1
     assert (a + a).sensitivity[2, 2] == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Pauses
+# ------------------------------------------------------------------------------------------------
+
+def pause(start: int, stop: int) -> Region:
+    return Region("pause", start, stop, 0, 2, 20.0, 1.0)
+
+
+def test_pauses_are_intervals_over_the_threshold_outside_flutter_and_noise_marks():
+    t = START + 3600
+    ref = annotations((t, "N"), (t + 900, "N"), (t + 1200, "N"),  # a 2.5 s pause, then 0.83 s
+                      (t + 2200, "N"), (t + 3200, "!"), (t + 3300, "N"),  # 2.8 s, then 3.1 s over a flutter wave
+                      (t + 3500, "N"), (t + 4000, "~"), (t + 4500, "N"),  # 2.8 s over a noise mark
+                      (t + 4800, "N"), (t + 5100, "N"), (t + 5400, "N"))
+    flagged = [pause(t, t + 900),  # confirmed
+               pause(t + 4600, t + 5400),  # overlaps no reference pause (a missed beat): false
+               pause(t + 3500, t + 4500)]  # over the noise mark only: not scored
+    c = compare_pauses(ref, flagged, FS, pause_s=2.0)
+    assert (c.reference, c.found, c.flagged, c.confirmed, c.not_scored) == (2, 1, 2, 1, 1)
+    assert c.sensitivity == pytest.approx(0.5) and c.predictivity == pytest.approx(0.5)
+    early = annotations((1000, "N"), (2000, "N"))
+    assert compare_pauses(early, [pause(1000, 2000)], FS, pause_s=2.0) == PauseCounts()  # before 5 minutes
+    assert (c + c).found == 2 and np.isnan(PauseCounts().sensitivity)
+
+
+def test_reference_pauses_are_recovered_from_the_reference_beats(mitdb_dir):
+    """232 (sinus bradycardia with long pauses): with its own beats as labels, every reference pause is flagged and
+    every flagged pause is one."""
+    report = evaluate_regions(mitdb_dir, ["232"], labels="reference")
+    pauses = report.pauses()
+    assert pauses.reference > 50 and pauses.found == pauses.reference and pauses.confirmed == pauses.flagged
 
 
 # ------------------------------------------------------------------------------------------------
