@@ -195,6 +195,8 @@ def test_evaluate_regions_writes_standard_outputs(mitdb_dir, tmp_path):
     assert "| V |" in result.output and "bigeminy" in result.output
     report = json.loads((tmp_path / "regions_report.json").read_text())
     assert report["gross"]["episodes"]["bigeminy"]["episode_sensitivity"] >= 0.9
+    assert report["gross"]["pauses"]["reference"] == 0 and report["gross"]["pauses"]["flagged"] == 0  # none in 119
+    assert "Pauses (reference: beat intervals over 2 s" in result.output
     timed = report["records"][0]  # region finding and the record summary are timed apart
     assert timed["region_ms"] > 0 and timed["summary_ms"] > 0 and timed["detection_ms"] > 0
     assert "region finding is " in result.output and "record summary (heart rate, HRV, ST, QT)" in result.output
