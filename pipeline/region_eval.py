@@ -118,8 +118,15 @@ _CODES = {**dict.fromkeys("NLRB", "N"), **dict.fromkeys("AaJSjen", "S"), **dict.
 # Episode comparison (epicmp)
 # ----------------------------------------------------------------------------------------------
 
+class SummableCounts:
+    """Counts (a dataclass of numbers) that pool by adding field by field."""
+
+    def __add__(self, other):
+        return type(self)(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
+
+
 @dataclass(frozen=True)
-class EpisodeCounts:
+class EpisodeCounts(SummableCounts):
     """Episode and duration counts of one rhythm (one record, or pooled); durations in seconds."""
 
     detected: int = 0
@@ -130,9 +137,6 @@ class EpisodeCounts:
     test_s: float = 0.0
     overlap_reference_s: float = 0.0
     overlap_test_s: float = 0.0
-
-    def __add__(self, other: "EpisodeCounts") -> "EpisodeCounts":
-        return EpisodeCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
     @property
     def episode_sensitivity(self) -> float:
@@ -399,7 +403,7 @@ beats) and a signal-quality change (annotators mark no beats in noise: MIT-BIH 2
 
 
 @dataclass(frozen=True)
-class PauseCounts:
+class PauseCounts(SummableCounts):
     """Pauses of one record or pooled. MIT-BIH has no pause annotation: the reference pauses are the intervals between
     consecutive reference beats longer than the pause threshold that hold none of :data:`NOT_A_PAUSE`. A reference
     pause is found when a flagged pause overlaps it; a flagged pause is confirmed when it overlaps a reference pause,
@@ -410,9 +414,6 @@ class PauseCounts:
     flagged: int = 0
     confirmed: int = 0
     not_scored: int = 0
-
-    def __add__(self, other: "PauseCounts") -> "PauseCounts":
-        return PauseCounts(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other))))
 
     @property
     def sensitivity(self) -> float:
