@@ -865,9 +865,9 @@ def format_timing(report: RegionReport) -> str:
 
 
 def format_record_table(report: RegionReport) -> str:
-    """Markdown per-record table: AF duration Se/+P, V runs, events found, notes."""
-    lines = ["| record | AF dur Se | AF dur +P | V runs Se/+P (all lengths) | regions | notes |",
-             "|---|---:|---:|---|---:|---|"]
+    """Markdown per-record table: AF duration Se/+P, V runs, pauses, events found, notes."""
+    lines = ["| record | AF dur Se | AF dur +P | V runs Se/+P (all lengths) | pauses found, confirmed | regions | notes |",
+             "|---|---:|---:|---|---|---:|---|"]
     for e in report.evaluations:
         af = e.episode("af")
         tp = sum(e.ventricular_runs.counts(c)[0] for c in RUN_CATEGORIES)
@@ -875,8 +875,10 @@ def format_record_table(report: RegionReport) -> str:
         tpp = sum(e.ventricular_runs.counts(c)[2] for c in RUN_CATEGORIES)
         fp = sum(e.ventricular_runs.counts(c)[3] for c in RUN_CATEGORIES)
         runs = f"{tp}/{tp + fn}, {tpp}/{tpp + fp}" if e.beats_annotated else "- (no reference beats)"
+        p = e.pauses
+        pauses = f"{p.found}/{p.reference}, {p.confirmed}/{p.flagged}" if e.beats_annotated else "-"
         lines.append(f"| {e.record} | {percent(af.duration_sensitivity)} | {percent(af.duration_predictivity)} | "
-                     f"{runs} | {len(e.regions)} | {'; '.join(e.summary.notes)} |")
+                     f"{runs} | {pauses} | {len(e.regions)} | {'; '.join(e.summary.notes)} |")
     return "\n".join(lines) + "\n"
 
 
