@@ -36,7 +36,7 @@ from pipeline.families import UNGROUPED, group_beat_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.region_eval import RUN_CATEGORIES, evaluate_regions, label_with_reference
-from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes
+from pipeline.scoring import NO_BEAT, ClassificationCounts, compare_beats, compare_classes, matched_reference_classes
 from pipeline.splits import DS1, DS2
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
@@ -87,8 +87,7 @@ def simulate_review(record, model) -> dict:
     test = analysis.predictions.class_indices.astype(np.int64)
     ref_classes = reference_classes(record.annotations)
     match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)  # whole records
-    matched_ref = np.full(len(samples), NO_BEAT, np.int64)
-    matched_ref[match.test_index] = ref_classes[match.ref_index]
+    matched_ref = matched_reference_classes(match, ref_classes, len(samples))
     reviewed, actions = review_groups(analysis.families, test, matched_ref)
     letters = np.asarray(AAMI_CLASSES)
     return {"before": compare_classes(match, ref_classes, test), "after": compare_classes(match, ref_classes, reviewed),

@@ -6,7 +6,7 @@ suggest a conduction problem that is not there. MIT-BIH has no pause annotation,
 intervals between consecutive reference beats longer than ``pause_s``, leaving out those over ventricular flutter
 (between ``[`` and ``]``, or holding flutter waves ``!``, which are not beats) and those holding a signal-quality
 change ``~`` (208's one interval over 2 s is noise in which the annotators marked no beats); a flagged pause over
-such an interval is not scored (:func:`pipeline.region_eval.compare_pauses`, which ``ecg evaluate-regions`` reports
+such an interval is not scored (:func:`pipeline.region_eval.match_pauses`, which ``ecg evaluate-regions`` reports
 from 5 minutes). For every record, with the bundled
 model as ``ecg score`` runs it (:func:`app.analysis.analyse_record`, default event settings), each flagged pause is
 confirmed when it overlaps a reference pause; a reference pause is found when a flagged one overlaps it. A flagged pause
@@ -30,30 +30,28 @@ from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_r
 from models.loading import load_local
 from pipeline.labels import is_beat_symbol
 from pipeline.records import read_record
-from pipeline.region_eval import compare_pauses, find_reference_pauses, flagged_pauses, overlapping
+from pipeline.region_eval import match_pauses, overlapping
 from pipeline.regions import RegionSettings
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
 
 
 def score_record(name: str, data_dir, model) -> dict:
-    """A record's pauses (:func:`pipeline.region_eval.compare_pauses`, whole record) and its false ones, split into
+    """A record's pauses (:func:`pipeline.region_eval.match_pauses`, whole record) and its false ones, split into
     those holding a reference beat the detector missed and the others."""
     record = read_record(data_dir / name)
     settings = RegionSettings()
     analysis = analyse_record(record, model, settings)
-    counts = compare_pauses(record.annotations, analysis.regions, record.fs_hz, settings.pause_s, start_s=0.0)
-    reference, left_out = find_reference_pauses(record.annotations, record.fs_hz, settings.pause_s)
-    flagged = flagged_pauses(analysis.regions)
-    flagged = flagged[~overlapping(flagged, left_out) | overlapping(flagged, reference)]
-    false = flagged[~overlapping(flagged, reference)]
+    match = match_pauses(record.annotations, analysis.regions, record.fs_hz, settings.pause_s, start_s=0.0)
+    false = match.flagged[~overlapping(match.flagged, match.reference)]
     beats = record.annotations.samples[is_beat_symbol(record.annotations.symbols)]
     margin = int(0.15 * record.fs_hz)  # a beat more than 150 ms inside the pause: the detector missed it
     missed_beat = np.array([np.any((beats > a + margin) & (beats < b - margin)) for a, b in false], bool)
-    return {**dataclasses.asdict(counts), "false_with_missed_beat": int(missed_beat.sum()),
+    return {**dataclasses.asdict(match.counts()), "false_with_missed_beat": int(missed_beat.sum()),
             "false_other": int(np.sum(~missed_beat)),
             "false_at_s": [round(a / record.fs_hz, 1) for a, _ in false],
-            "missed_at_s": [round(a / record.fs_hz, 1) for a, _ in reference[~overlapping(reference, flagged)]]}
+            "missed_at_s": [round(a / record.fs_hz, 1) for a, _ in
+                            match.reference[~overlapping(match.reference, match.flagged)]]}
 
 
 def main(argv=None) -> int:

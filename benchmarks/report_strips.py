@@ -28,7 +28,7 @@ from models.evaluate import reference_classes
 from models.loading import load_local
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
-from pipeline.scoring import compare_beats
+from pipeline.scoring import compare_beats, matched_reference_classes
 from pipeline.splits import DS1, DS2
 
 MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
@@ -43,9 +43,7 @@ ECTOPIC_CLASS.update({kind: "S" for kind in ("supraventricular_tachycardia", "su
 def match_reference_classes(record, samples: np.ndarray) -> np.ndarray:
     """Per detected beat, the AAMI class index of the reference beat it matches (EC57, 150 ms), -1 where none."""
     match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
-    truth = np.full(len(samples), -1)
-    truth[np.asarray(match.test_index, int)] = reference_classes(record.annotations)[np.asarray(match.ref_index, int)]
-    return truth
+    return matched_reference_classes(match, reference_classes(record.annotations), len(samples))
 
 
 def score_strip(region, fs_hz: float, samples: np.ndarray, classes: np.ndarray, truth: np.ndarray) -> dict:

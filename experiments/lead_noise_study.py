@@ -62,7 +62,7 @@ from pipeline.datasets import encode_classes
 from pipeline.labels import map_symbols_to_aami, select_reference_beats
 from pipeline.quality import find_quality_spans, find_record_quality_spans, spare_beat_trains
 from pipeline.records import read_record
-from pipeline.scoring import compare_beats
+from pipeline.scoring import compare_beats, matched_reference_classes
 from pipeline.splits import DS1
 
 SEEDS = (0, 1)
@@ -205,12 +205,11 @@ def matched_affected(detected: dict, classes: dict, choice: dict) -> tuple[np.nd
     for name, parts in detected.items():
         annotations, fs_hz, n_samples = read_reference(name)
         match = compare_beats(annotations, parts["samples"], fs_hz, n_samples, start_s=0.0)
-        reference = reference_classes(annotations)
-        for r, t in zip(match.ref_index, match.test_index):
-            if choice[name][t] >= 0 and reference[r] >= 0:
-                labels.append(reference[r])
-                calls.append(classes[name][t])
-    return np.asarray(labels, int), np.asarray(calls, int)
+        truth = matched_reference_classes(match, reference_classes(annotations), len(parts["samples"]))
+        rows = (choice[name] >= 0) & (truth >= 0)
+        labels.append(truth[rows])
+        calls.append(np.asarray(classes[name])[rows])
+    return np.concatenate(labels).astype(int), np.concatenate(calls).astype(int)
 
 
 def score_seed(config, data, one_lead) -> dict:

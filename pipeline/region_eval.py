@@ -47,7 +47,7 @@ Pauses
 MIT-BIH has no pause annotation (EC57 scores none): a reference pause is an interval between consecutive reference
 beats longer than the pause threshold, unless it holds a flutter mark or wave (``[ ] !``) or a signal-quality change
 (``~``); a flagged pause is confirmed when it overlaps one, and left unscored when it overlaps only such a left-out
-interval (:class:`PauseCounts`). From 5 minutes, as the rest.
+interval (:func:`match_pauses`, :class:`PauseCounts`). From 5 minutes, as the rest.
 
 References
 ----------
@@ -452,16 +452,28 @@ def flagged_pauses(regions, start: int = 0) -> np.ndarray:
     return pairs[pairs[:, 1] > start]
 
 
-def compare_pauses(reference: Annotations, regions, fs_hz: float, pause_s: float,
-                   start_s: float = SCORE_START_S) -> PauseCounts:
-    """Flagged pauses (``pause`` regions) against the reference pauses (:class:`PauseCounts`), intervals that end after
-    ``start_s``."""
+@dataclass(frozen=True)
+class PauseMatch:
+    """A record's scored pauses: the reference pauses and the flagged ones ((k, 2) [start, stop] samples), and how many
+    flagged pauses were left unscored (over an interval of :data:`NOT_A_PAUSE` only)."""
+
+    reference: np.ndarray
+    flagged: np.ndarray
+    not_scored: int
+
+    def counts(self) -> PauseCounts:
+        return PauseCounts(len(self.reference), int(overlapping(self.reference, self.flagged).sum()),
+                           len(self.flagged), int(overlapping(self.flagged, self.reference).sum()), self.not_scored)
+
+
+def match_pauses(reference: Annotations, regions, fs_hz: float, pause_s: float,
+                 start_s: float = SCORE_START_S) -> PauseMatch:
+    """Flagged pauses (``pause`` regions) and reference pauses (:class:`PauseCounts`) that end after ``start_s``."""
     start = int(round(start_s * fs_hz))
     scored, left_out = (p[p[:, 1] > start] for p in find_reference_pauses(reference, fs_hz, pause_s))
     flagged = flagged_pauses(regions, start)
     kept = ~overlapping(flagged, left_out) | overlapping(flagged, scored)
-    return PauseCounts(len(scored), int(overlapping(scored, flagged[kept]).sum()), int(kept.sum()),
-                       int(overlapping(flagged[kept], scored).sum()), int(np.sum(~kept)))
+    return PauseMatch(scored, flagged[kept], int(np.sum(~kept)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -735,7 +747,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
         episodes=compare_record_episodes(record.annotations, annotations, record.fs_hz, record.n_samples),
         region_s=found - labelled, detection_s=detected - prepared, preparation_s=prepared - started,
         beats_annotated=bool(is_beat_symbol(record.annotations.symbols).any()), summary_s=finished - found,
-        pauses=compare_pauses(record.annotations, regions, record.fs_hz, settings.pause_s),
+        pauses=match_pauses(record.annotations, regions, record.fs_hz, settings.pause_s).counts(),
     )
 
 

@@ -244,6 +244,19 @@ def count_classes(ref_classes: np.ndarray, test_classes: np.ndarray, n_classes: 
     return ClassificationCounts(matrix)
 
 
+def matched_reference_classes(match: BeatMatch, ref_classes: np.ndarray, n_test: int) -> np.ndarray:
+    """Per test beat, the class of the reference beat it matches (``ref_classes`` indexed like the reference
+    annotations), ``NO_BEAT`` where it matches none.
+
+    >>> m = BeatMatch(ref_index=np.array([0]), test_index=np.array([1]), missed=np.array([1]), extra=np.array([0]))
+    >>> matched_reference_classes(m, np.array([2, 0]), 2).tolist()
+    [-1, 2]
+    """
+    matched = np.full(n_test, NO_BEAT, dtype=np.int64)
+    matched[np.asarray(match.test_index, int)] = np.asarray(ref_classes)[np.asarray(match.ref_index, int)]
+    return matched
+
+
 def compare_classes(match: BeatMatch, ref_classes: np.ndarray, test_classes: np.ndarray,
                     n_classes: int = 5) -> ClassificationCounts:
     """Classification matrix of one record from its beat match.

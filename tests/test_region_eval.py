@@ -15,12 +15,12 @@ from pipeline.region_eval import (
     PauseCounts,
     RunCounts,
     compare_episodes,
-    compare_pauses,
     compare_runs,
     evaluate_regions,
     label_with_detector,
     label_with_reference,
     map_run_codes,
+    match_pauses,
 )
 from pipeline.regions import Region
 from pipeline.types import Annotations, Record
@@ -143,11 +143,11 @@ def test_pauses_are_intervals_over_the_threshold_outside_flutter_and_noise_marks
     flagged = [pause(t, t + 900),  # confirmed
                pause(t + 4600, t + 5400),  # overlaps no reference pause (a missed beat): false
                pause(t + 3500, t + 4500)]  # over the noise mark only: not scored
-    c = compare_pauses(ref, flagged, FS, pause_s=2.0)
+    c = match_pauses(ref, flagged, FS, pause_s=2.0).counts()
     assert (c.reference, c.found, c.flagged, c.confirmed, c.not_scored) == (2, 1, 2, 1, 1)
     assert c.sensitivity == pytest.approx(0.5) and c.predictivity == pytest.approx(0.5)
     early = annotations((1000, "N"), (2000, "N"))
-    assert compare_pauses(early, [pause(1000, 2000)], FS, pause_s=2.0) == PauseCounts()  # before 5 minutes
+    assert match_pauses(early, [pause(1000, 2000)], FS, pause_s=2.0).counts() == PauseCounts()  # before 5 minutes
     assert (c + c).found == 2 and np.isnan(PauseCounts().sensitivity)
 
 
