@@ -22,6 +22,7 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/v_run_study.py [--config config
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import tomllib
 from pathlib import Path
@@ -111,7 +112,8 @@ def describe_reference_runs(labels: np.ndarray, predicted: np.ndarray, record_na
 
 
 def region_figures(data_dir: Path, samples: np.ndarray, predicted: np.ndarray, record_names: np.ndarray) -> dict:
-    """EC57 V-run and rhythm-episode figures of the region pipeline with these classes on DS1 (from 5 minutes)."""
+    """EC57 V-run and rhythm-episode figures, and the pause counts, of the region pipeline with these classes on DS1 (from
+    5 minutes)."""
     symbols = np.asarray(AAMI_CLASSES)
     by_record = {str(name): (samples[record_names == name], symbols[predicted[record_names == name]])
                  for name in np.unique(record_names)}
@@ -127,6 +129,7 @@ def region_figures(data_dir: Path, samples: np.ndarray, predicted: np.ndarray, r
         c = report.episodes(name)
         out[name] = {"episode_se": c.episode_sensitivity, "episode_ppv": c.episode_predictivity,
                      "duration_se": c.duration_sensitivity, "duration_ppv": c.duration_predictivity}
+    out["pauses"] = dataclasses.asdict(report.pauses())
     return out
 
 
