@@ -24,6 +24,7 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/nested_oof.py [--config configs
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -41,7 +42,7 @@ from models.prepare import prepare_beats
 from models.train import TrainingConfig, nested_oof_probabilities
 from models.training_run import fingerprint_data
 from models.training_workers import WorkerTrainer, count_usable_cores
-from pipeline.detect import detect_record_peaks
+from pipeline.detect import DetectorSettings, detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
@@ -62,6 +63,14 @@ def oof_cache_path(prefix: str, config: TrainingConfig, ignored: tuple[str, ...]
     return resolve_cache_dir() / "oof" / f"{prefix}-{digest}.npy"
 
 
+def detected_cache_path(path):
+    """The end-to-end cache beside a nested cache ``path`` (:func:`oof_cache_path`): ``STEM-e2e-DIGEST.npz``, the
+    digest over the detector's settings (:class:`pipeline.detect.DetectorSettings`), since the detected beats depend on
+    them as well as on the networks."""
+    settings = json.dumps(dataclasses.asdict(DetectorSettings()), sort_keys=True)
+    return path.with_name(f"{path.stem}-e2e-{hashlib.sha256(settings.encode()).hexdigest()[:8]}.npz")
+
+
 def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=None) -> tuple[np.ndarray, dict | None]:
     """Nested OOF probabilities at the reference positions, and (``end_to_end``) per DS1 record the
     detected beats' positions, probabilities and features; both cached under ``.cache/oof/``.
@@ -71,7 +80,7 @@ def nested_oof(config: TrainingConfig, data, end_to_end: bool = False, extra=Non
     # 2t: one-thread workers whose networks scale their features (the 1t caches of commits 74e7685 to 29b276a did not)
     prefix = "nested2t" if extra is None else f"nested2t-extra{fingerprint_data(data, extra)}"
     path = oof_cache_path(prefix, config)
-    e2e_path = path.with_name(f"{path.stem}-e2e.npz")
+    e2e_path = detected_cache_path(path)
     if path.exists() and (not end_to_end or e2e_path.exists()):
         return np.load(path), read_detected(e2e_path) if end_to_end else None
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)

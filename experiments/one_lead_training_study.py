@@ -54,7 +54,7 @@ import numpy as np
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import describe, score_variant
-from experiments.nested_oof import oof_cache_path, predict_detected, read_detected, scores
+from experiments.nested_oof import detected_cache_path, oof_cache_path, predict_detected, read_detected, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
@@ -72,7 +72,7 @@ def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndar
     """Nested probabilities at the reference positions (two leads), of the detected beats (two leads) and at the
     reference positions of the one-lead copies; cached."""
     path = oof_cache_path("nested2t-onelead", config)
-    e2e_path, one_path = path.with_name(f"{path.stem}-e2e.npz"), path.with_name(f"{path.stem}-one.npy")
+    e2e_path, one_path = detected_cache_path(path), path.with_name(f"{path.stem}-one.npy")
     if path.exists() and e2e_path.exists() and one_path.exists():
         return np.load(path), read_detected(e2e_path), np.load(one_path)
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
