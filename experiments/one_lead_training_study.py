@@ -58,6 +58,7 @@ from experiments.nested_oof import detected_cache_path, oof_cache_path, predict_
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
+from models.loading import read_keras_file
 from models.train import nested_oof_probabilities
 from models.training_data import load_labelled_inputs
 from models.training_workers import WorkerTrainer, count_usable_cores
@@ -70,7 +71,8 @@ WAYS = ("reference", "end_to_end")
 
 def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndarray]:
     """Nested probabilities at the reference positions (two leads), of the detected beats (two leads) and at the
-    reference positions of the one-lead copies; cached."""
+    reference positions of the one-lead copies; cached, with the outer folds' inner ensembles
+    (:func:`fold_ensemble_paths`)."""
     path = oof_cache_path("nested2t-onelead", config)
     e2e_path, one_path = detected_cache_path(path), path.with_name(f"{path.stem}-one.npy")
     if path.exists() and e2e_path.exists() and one_path.exists():
@@ -78,22 +80,60 @@ def nested_three_ways(config, data, one_lead) -> tuple[np.ndarray, dict, np.ndar
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[n] for n in data.record_names])
     detected, one = {}, np.zeros((len(data), config.network.n_classes), np.float32)
+    ensemble_paths = fold_ensemble_paths(config)
 
     def predict_fold(fold: int, ensemble) -> None:
+        ensemble.save(ensemble_paths[fold])
         held_out = outer == fold
         one[held_out] = ensemble.predict(one_lead.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
         for name in sorted({n for n, f in fold_of.items() if f == fold}):
             detected[name] = predict_detected(ensemble, name, config)
         print(f"seed {config.seed}, fraction {config.one_lead_fraction}: outer fold {fold} done", flush=True)
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     with WorkerTrainer(count_usable_cores()) as trainer:
         oof = nested_oof_probabilities(data, config, on_fold=predict_fold, trainer=trainer,
                                        one_lead=one_lead if config.one_lead_fraction else None)
-    path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, oof)
     np.save(one_path, one)
     np.savez(e2e_path, **{f"{n}/{part}": a for n, parts in detected.items() for part, a in parts.items()})
     return oof, detected, one
+
+
+def fold_ensemble_paths(config) -> list:
+    """``.cache/oof/<nested stem>-fold<k>.keras``: the outer folds' inner ensembles of :func:`nested_three_ways`, kept
+    so that a study of what comes before the networks (the detector, the beats' preparation) need not retrain them."""
+    path = oof_cache_path("nested2t-onelead", config)
+    return [path.with_name(f"{path.stem}-fold{k}.keras") for k in range(config.n_folds)]
+
+
+def fold_ensembles(config, data, one_lead) -> list:
+    """The outer folds' inner ensembles of :func:`nested_three_ways`: read from the cache, else retrained and kept
+    (CPU training on one machine reproduces them: :func:`check_fold_ensembles` says how closely)."""
+    paths = fold_ensemble_paths(config)
+    if not all(p.exists() for p in paths):
+        def keep(fold: int, ensemble) -> None:
+            paths[fold].parent.mkdir(parents=True, exist_ok=True)
+            ensemble.save(paths[fold])
+            print(f"seed {config.seed}: outer fold {fold} trained", flush=True)
+
+        with WorkerTrainer(count_usable_cores()) as trainer:
+            nested_oof_probabilities(data, config, on_fold=keep, trainer=trainer,
+                                     one_lead=one_lead if config.one_lead_fraction else None)
+    return [read_keras_file(p) for p in paths]
+
+
+def check_fold_ensembles(ensembles: list, config, data, cached: np.ndarray) -> float:
+    """The largest difference between the ensembles' probabilities of their held-out patients' beats and the cached
+    nested probabilities ``cached``: the ensembles must be those of the cache."""
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    outer = np.array([fold_of[n] for n in data.record_names])
+    largest = 0.0
+    for fold, ensemble in enumerate(ensembles):
+        held_out = outer == fold
+        p = ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        largest = max(largest, float(np.max(np.abs(p - cached[held_out]))))
+    return largest
 
 
 def score_candidate(config, data, one_lead) -> dict:

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.detect import detect_record_peaks
+from pipeline.detect import DetectorSettings, detect_record_peaks
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
 from pipeline.quality import find_quality_spans
@@ -191,9 +191,10 @@ def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str 
 
 
 def report_to_dict(report: EvaluationReport, context: dict) -> dict:
-    """JSON-ready report: gross and per-record metrics and matrices of each mode, calibration."""
+    """JSON-ready report: gross and per-record metrics and matrices of each mode, calibration, and the detector's
+    settings (the end-to-end figures depend on them)."""
     result = {"context": context, "calibration": {"ece_top_label": report.calibration_error(), "n_bins": 15},
-              "failures": report.failures, "modes": {}}
+              "failures": report.failures, "detector": asdict(DetectorSettings()), "modes": {}}
     for mode in MODES:
         gross = report.gross(mode)
         result["modes"][mode] = {

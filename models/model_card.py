@@ -264,7 +264,9 @@ DS2 test set, gross over {ds2['beats']['reference']} beats:
 {format_row("DS2, end to end, EC57 (from 5 min)", ds2['end_to_end_ec57'])}
 {describe_one_lead(ds2)}
 "One lead": every record read from its primary lead alone (MLII), which the networks read as both of their leads, as
-for a one-lead recording (`ecg evaluate --one-lead`).
+for a one-lead recording (`ecg evaluate --one-lead`). "End to end": the beats found by the project's detector
+(`pipeline/detect.py`, its settings under `detector` in `ds2_report/classification_report.json`), matched to the
+reference beats within 150 ms; missed and extra beats count against the figures.
 
 Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 

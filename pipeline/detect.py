@@ -22,7 +22,9 @@ The detector is an offline, two-lead refinement of the Pan-Tompkins family:
    within 80 ms of the feature peak.
 
 Settings were chosen on the 48 MIT-BIH records with the EC57 rules (as every published QRS
-detector is), and are recorded in ``benchmarks/`` with their figures.
+detector is), and are recorded in ``benchmarks/`` with their figures; the search-back's RR factor (1.4, Pan and
+Tompkins's 1.66 before session 28) on DS1's records and DS1 nested end-to-end classification
+(``experiments/searchback_study.py``, EXPERIMENTS.md row AL).
 
 References
 ----------
@@ -71,7 +73,7 @@ class DetectorSettings:
     dominance_after_s: float = 0.36
     threshold_fraction: float = 0.50
     searchback_fraction: float = 0.60
-    searchback_rr_factor: float = 1.66
+    searchback_rr_factor: float = 1.4
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
