@@ -40,8 +40,7 @@ import models.context_stage
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.seed_pair_study import score_staged
-from experiments.v_run_study import fmt_regions
+from experiments.seed_pair_study import describe, score_staged, two_seed_rule
 from models.training_data import load_labelled_inputs
 from pipeline.splits import DS1
 
@@ -72,35 +71,14 @@ def score_seed(config, data, one_lead) -> dict:
     return out
 
 
-def describe(figures: dict) -> str:
-    parts = []
-    for way in WAYS + ("one_lead",):
-        b = figures[way]["beats"]
-        text = (f"{way}: S {100 * b['S_se']:.1f}/{100 * b['S_ppv']:.1f} V {100 * b['V_se']:.1f}/"
-                f"{100 * b['V_ppv']:.1f} score {b['score']:.3f}")
-        if way == "end_to_end":
-            text += f" [{fmt_regions(figures[way]['regions'])}]"
-        parts.append(text)
-    return " | ".join(parts)
-
-
 def check_criterion(by_seed: dict) -> dict:
     """The module docstring's criterion, candidate by candidate, and the choice."""
     def beats(v, way, key, seeds=SEEDS):
         return float(np.mean([by_seed[s][v][way]["beats"][key] for s in seeds]))
 
-    def region(v, name, key):
-        return float(np.mean([by_seed[s][v]["end_to_end"]["regions"][name][key] for s in SEEDS]))
-
     verdicts = {}
     for c in CANDIDATES:
-        a = all(beats(c, w, "score") >= beats("product", w, "score") + 0.01 for w in WAYS)
-        b = all(beats(c, w, "score", (s,)) > beats("product", w, "score", (s,)) for w in WAYS for s in SEEDS)
-        cc = all(beats(c, w, k) >= beats("product", w, k) - 0.015
-                 for w in WAYS for k in ("S_se", "S_ppv", "V_se", "V_ppv"))
-        d = all(region(c, "V_couplet", k) >= region("product", "V_couplet", k) - 0.02 for k in ("se", "ppv"))
-        e = all(region(c, n, "episode_se") >= region("product", n, "episode_se") - 0.02 for n in ("bigeminy", "vt"))
-        f = beats(c, "one_lead", "score") >= beats("product", "one_lead", "score") - 0.01
+        a, b, cc, d, e, f = two_seed_rule(by_seed, SEEDS, c)
         verdicts[c] = {"a_score_gain": a, "b_each_seed": b, "c_se_ppv": cc, "d_couplets": d, "e_bigeminy_vt": e,
                        "f_one_lead": f, "met": a and b and cc and d and e and f,
                        "mean_scores": {w: beats(c, w, "score") for w in WAYS + ("one_lead",)}}
