@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from models.bundled import BUNDLED_MODEL
+from pipeline.detect import DetectorSettings
 from pipeline.records import read_annotations, read_record, write_annotations, write_record
 from tests.made_records import write_twelve_lead_record
 
@@ -130,6 +132,8 @@ def test_evaluate_on_another_database_takes_its_records_file_and_refuses_ds2(run
     assert "does not hold the 48 MIT-BIH records: evaluating its 2 records" in result.output
     report = json.loads((tmp_path / "out" / "classification_report.json").read_text())
     assert report["context"]["records"] == ["t119", "s100"]
+    # the end-to-end figures depend on the detector: its settings are in the report, as the detector ran them
+    assert report["detector"] == json.loads(json.dumps(dataclasses.asdict(DetectorSettings())))
     per_record = report["modes"]["reference"]["per_record"]
     assert sorted(per_record) == ["s100", "t119"] and per_record["t119"]["V_se"] > 0.9
     refused = runner.invoke(cli, ["evaluate", "--data-dir", str(folder), "--model", str(BUNDLED_MODEL),
