@@ -41,7 +41,7 @@ import scipy.signal
 
 from benchmarks.common import (counts_dict, default_data_dir, format_table, load_records, parse_records, pct_text,
                                score_detection, sum_counts, write_results)
-from pipeline.detect import detect_r_peaks, detect_record_peaks
+from pipeline.detect import DetectorSettings, detect_r_peaks, detect_record_peaks
 from pipeline.scoring import DetectionCounts
 from pipeline.types import Record
 
@@ -143,7 +143,8 @@ def make_noise(kind: str, record: Record, lead: int, seed: int) -> np.ndarray:
     return NOISE_GENERATORS[kind](rng, record.n_samples, record.fs_hz)
 
 
-def stress_record(record: Record, kind: str, snrs_db: tuple[float, ...], seed: int) -> dict[float, DetectionCounts]:
+def stress_record(record: Record, kind: str, snrs_db: tuple[float, ...], seed: int,
+                  settings: DetectorSettings = DetectorSettings()) -> dict[float, DetectionCounts]:
     """Detection counts of one record at each SNR of one noise type (noise on every lead)."""
     beats = amplitude_beats(record)
     noises, powers = [], []
@@ -157,19 +158,21 @@ def stress_record(record: Record, kind: str, snrs_db: tuple[float, ...], seed: i
         noisy = record.signal_mv.copy()
         for lead, (noise, (s, n)) in enumerate(zip(noises, powers)):
             noisy[:, lead] += (noise_gain(s, n, snr_db) * noise).astype(np.float32)
-        results[snr_db] = score_detection(record, detect_r_peaks(noisy, record.fs_hz, primary_lead=record.primary_lead).samples)
+        results[snr_db] = score_detection(record, detect_r_peaks(noisy, record.fs_hz, primary_lead=record.primary_lead,
+                                                                 settings=settings).samples)
     return results
 
 
 def run_stress_test(records: list[Record], kinds: tuple[str, ...], snrs_db: tuple[float, ...],
-                    seed: int) -> dict[tuple[str, float], dict[str, DetectionCounts]]:
+                    seed: int, settings: DetectorSettings = DetectorSettings()
+                    ) -> dict[tuple[str, float], dict[str, DetectionCounts]]:
     """Counts per (noise type, SNR), then per record; the clean records come first as ("none", inf)."""
     results: dict[tuple[str, float], dict[str, DetectionCounts]] = {("none", float("inf")): {}}
     for record in records:
         results[("none", float("inf"))][record.name] = score_detection(
-            record, detect_record_peaks(record).samples)
+            record, detect_record_peaks(record, settings).samples)
         for kind in kinds:
-            for snr_db, counts in stress_record(record, kind, snrs_db, seed).items():
+            for snr_db, counts in stress_record(record, kind, snrs_db, seed, settings).items():
                 results.setdefault((kind, snr_db), {})[record.name] = counts
     return results
 

@@ -76,11 +76,14 @@ def detector_settings(name: str) -> DetectorSettings:
     return replace(DetectorSettings(), searchback_rr_factor=rr_factor, searchback_fraction=fraction)
 
 
-def detected_by_setting(config, data, one_lead, cached: np.ndarray) -> tuple[dict, float]:
-    """Per setting, per DS1 record: detected beats, their nested probabilities and features (cached), and the check of
-    :func:`experiments.one_lead_training_study.check_fold_ensembles`."""
+def detected_by_setting(config, data, one_lead, cached: np.ndarray, settings: dict | None = None,
+                        cache_name: str = "searchback") -> tuple[dict, float]:
+    """Per detector setting (``settings``: name -> :class:`DetectorSettings`, default this study's), per DS1 record:
+    detected beats, their nested probabilities and features (cached as ``<nested stem>-<cache_name>.npz``), and the
+    check of :func:`experiments.one_lead_training_study.check_fold_ensembles`."""
+    settings = settings or {name: detector_settings(name) for name in SETTINGS}
     path = oof_cache_path("nested2t-onelead", config)
-    out_path = path.with_name(f"{path.stem}-searchback.npz")
+    out_path = path.with_name(f"{path.stem}-{cache_name}.npz")
     if out_path.exists():
         with np.load(out_path) as z:
             stored = {k: z[k] for k in z.files}
@@ -92,8 +95,8 @@ def detected_by_setting(config, data, one_lead, cached: np.ndarray) -> tuple[dic
         fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
         for name in sorted(fold_of):
             record = read_record(require_data_dir(None) / name)
-            for setting in SETTINGS:
-                samples = detect_record_peaks(record, detector_settings(setting)).samples
+            for setting, detector in settings.items():
+                samples = detect_record_peaks(record, detector).samples
                 prepared = prepare_beats(record, samples, config.inputs)
                 stored[f"{setting}/{name}/samples"] = samples
                 stored[f"{setting}/{name}/probabilities"] = ensembles[fold_of[name]].predict(

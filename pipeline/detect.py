@@ -74,6 +74,7 @@ class DetectorSettings:
     threshold_fraction: float = 0.50
     searchback_fraction: float = 0.60
     searchback_rr_factor: float = 1.4
+    searchback_regular_rr: bool = False
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
@@ -347,17 +348,18 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
     last_slope = 0.0
     beats: list[int] = []
     rr_recent: list[float] = []
+    regular = RegularIntervals()
     first_pending = 0
     i = 0
     while i < len(peak_list):
         threshold = noise_level + settings.threshold_fraction * (signal_level - noise_level)
         if beats and rr_recent:
-            rr_mean = sum(rr_recent) / len(rr_recent)
+            rr_mean = regular.mean() if settings.searchback_regular_rr else sum(rr_recent) / len(rr_recent)
             if peak_list[i] - beats[-1] > settings.searchback_rr_factor * rr_mean:
                 k = _search_back(peaks, heights, eligible, first_pending, i, beats[-1] + refractory,
                                  settings.searchback_fraction * threshold)
                 if k >= 0:
-                    _append_beat(beats, rr_recent, peak_list[k])
+                    _append_beat(beats, rr_recent, peak_list[k], regular)
                     signal_level = 0.25 * height_list[k] + 0.75 * signal_level
                     first_pending = k + 1
                     continue
@@ -366,7 +368,7 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
             beats and peak_list[i] - beats[-1] < t_window and slope_list[i] < settings.t_wave_slope_ratio * last_slope
         ):
             last_slope = slope_list[i]
-            _append_beat(beats, rr_recent, peak_list[i])
+            _append_beat(beats, rr_recent, peak_list[i], regular)
             signal_level = 0.125 * height + 0.875 * signal_level
             first_pending = i + 1
         else:
@@ -382,9 +384,38 @@ def _search_back(peaks, heights, eligible, start, stop, earliest, threshold) -> 
     return int(window[np.argmax(heights[window])]) if window.size else -1
 
 
-def _append_beat(beats: list[int], rr_recent: list[float], sample: int, memory: int = 8) -> None:
+class RegularIntervals:
+    """Pan and Tompkins's second RR average (RR AVERAGE2): the mean of the 8 most recent intervals within 92-116 % of
+    it, so that the short intervals around a false or premature beat do not shorten the search-back's gap. After 8
+    intervals in a row outside those limits (the rhythm changed, or is irregular) it restarts from the last 8
+    intervals, as Pan and Tompkins fall back to the plain average."""
+
+    def __init__(self, memory: int = 8, low: float = 0.92, high: float = 1.16) -> None:
+        self.memory, self.low, self.high = memory, low, high
+        self.kept: list[float] = []
+        self.recent: list[float] = []
+        self.outside = 0
+
+    def add(self, rr: float) -> None:
+        self.recent = (self.recent + [rr])[-self.memory:]
+        mean = self.mean()
+        if not self.kept or self.low * mean <= rr <= self.high * mean:
+            self.kept = (self.kept + [rr])[-self.memory:]
+            self.outside = 0
+        else:
+            self.outside += 1
+            if self.outside >= self.memory:
+                self.kept, self.outside = list(self.recent), 0
+
+    def mean(self) -> float:
+        return sum(self.kept) / len(self.kept) if self.kept else float("nan")
+
+
+def _append_beat(beats: list[int], rr_recent: list[float], sample: int, regular: RegularIntervals,
+                 memory: int = 8) -> None:
     if beats:
         rr_recent.append(sample - beats[-1])
+        regular.add(sample - beats[-1])
         if len(rr_recent) > memory:
             rr_recent.pop(0)
     beats.append(sample)
