@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.detect import DetectorSettings, detect_r_peaks
+from pipeline.detect import DetectorSettings, RegularIntervals, detect_r_peaks
 from pipeline.errors import SamplingRateError
 from pipeline.labels import is_beat_symbol
 from pipeline.records import read_record, resample_signal
@@ -163,3 +163,28 @@ def test_settings_change_behaviour(excerpts_dir):
     record = read_record(excerpts_dir / "201")
     strict = DetectorSettings(threshold_fraction=0.95, searchback_fraction=1.0)
     assert len(detect_r_peaks(record.signal_mv, record.fs_hz, settings=strict)) < len(detect(record))
+
+
+def test_search_back_finds_low_aberrated_beats_of_201(mitdb_dir):
+    """Record 201's low aberrated atrial premature beats sit under the threshold; the shipped search-back (an RR gap
+    over 1.4 times the recent mean, EXPERIMENTS.md row AL) finds more of them than Pan and Tompkins's 1.66."""
+    record = read_record(mitdb_dir / "201")
+    shipped = score_record(record, detect(record).samples)
+    pan_tompkins = score_record(record, detect_r_peaks(record.signal_mv, record.fs_hz, primary_lead=record.primary_lead,
+                                                       settings=DetectorSettings(searchback_rr_factor=1.66)).samples)
+    assert shipped.fn < pan_tompkins.fn - 5, (shipped, pan_tompkins)
+    assert shipped.fp <= pan_tompkins.fp + 2, (shipped, pan_tompkins)
+
+
+def test_regular_intervals_leave_out_a_premature_beat_and_follow_a_new_rate():
+    """Pan and Tompkins's RR AVERAGE2: a premature beat's short and long intervals do not enter it; after 8 intervals in
+    a row outside 92-116 % of it, it restarts from the recent ones."""
+    regular = RegularIntervals()
+    for rr in [300.0] * 8 + [180.0, 400.0, 300.0]:
+        regular.add(rr)
+    assert regular.mean() == pytest.approx(300.0)
+    for rr in [200.0] * 7:
+        regular.add(rr)
+    assert regular.mean() == pytest.approx(300.0)
+    regular.add(200.0)
+    assert regular.mean() == pytest.approx(200.0)
