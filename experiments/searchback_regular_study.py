@@ -39,14 +39,14 @@ import dataclasses
 import sys
 from dataclasses import replace
 
-import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from benchmarks.common import load_records
 from benchmarks.detector_noise import DEFAULT_SNRS_DB, NOISE_GENERATORS, run_stress_test
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from experiments.searchback_study import count_detector_errors, describe, detected_by_setting, score_setting
+from experiments.searchback_study import (choose_fewest_errors, count_detector_errors, describe, detected_by_setting,
+                                          end_to_end_guard, mean_beats, score_setting)
 from models.training_data import load_labelled_inputs
 from pipeline.detect import DetectorSettings
 from pipeline.splits import DS1
@@ -84,26 +84,16 @@ def score_seed(config, data, one_lead) -> dict:
 
 
 def check_criterion(by_seed: dict, noise: dict, errors: dict) -> dict:
-    def beats(setting, key, seeds=SEEDS):
-        return float(np.mean([by_seed[s][setting]["beats"][key] for s in seeds]))
-
-    def false_pauses(setting):
-        return float(np.mean([by_seed[s][setting]["regions"]["pauses"]["flagged"] -
-                              by_seed[s][setting]["regions"]["pauses"]["confirmed"] for s in SEEDS]))
-
+    """The module docstring's criterion, candidate by candidate, and the choice."""
     verdicts = {}
     for c in CANDIDATES:
         a = noise[c]["fp_total"] <= 1.1 * noise["before"]["fp_total"]
         b = errors[c]["fn"] + errors[c]["fp"] <= errors["current"]["fn"] + errors["current"]["fp"] + 10
-        cc = (all(beats(c, "score", (s,)) >= beats("current", "score", (s,)) - 0.002 for s in SEEDS) and
-              all(beats(c, k) >= beats("current", k) - 0.005 for k in BEAT_KEYS) and
-              false_pauses(c) <= false_pauses("current"))
+        cc = all(end_to_end_guard(by_seed, c, "current", SEEDS))
         verdicts[c] = {"a_noise": a, "b_ds1_detection": b, "c_end_to_end": cc, "met": a and b and cc,
                        "ds1_fn_plus_fp": errors[c]["fn"] + errors[c]["fp"]}
-    passing = [c for c in CANDIDATES if verdicts[c]["met"]]
-    chosen = min(passing, key=lambda c: verdicts[c]["ds1_fn_plus_fp"]) if passing else None
-    return {"candidates": verdicts, "chosen": chosen,
-            "means": {s: {k: beats(s, k) for k in BEAT_KEYS + ("score",)} for s in SETTINGS}}
+    return choose_fewest_errors(verdicts, {s: {k: mean_beats(by_seed, s, k, SEEDS) for k in BEAT_KEYS + ("score",)}
+                                           for s in SETTINGS})
 
 
 def main(argv=None) -> int:

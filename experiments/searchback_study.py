@@ -168,32 +168,50 @@ def describe(figures: dict) -> str:
             f"confirmed, {p['found']}/{p['reference']} found")
 
 
+def mean_beats(by_seed: dict, setting: str, key: str, seeds=SEEDS) -> float:
+    """A setting's end-to-end beat figure ``key`` averaged over ``seeds``."""
+    return float(np.mean([by_seed[s][setting]["beats"][key] for s in seeds]))
+
+
+def end_to_end_guard(by_seed: dict, candidate: str, baseline: str, seeds=SEEDS) -> tuple[bool, bool, bool]:
+    """The end-to-end part of the criteria of this study and of ``experiments/searchback_regular_study.py``: the
+    candidate's selection score at least the baseline's - 0.002 at each seed; no averaged V or S Se or +P more than 0.5
+    point lower; DS1 false pauses (flagged, not confirmed; averaged) not more."""
+    def false_pauses(setting):
+        return float(np.mean([by_seed[s][setting]["regions"]["pauses"]["flagged"] -
+                              by_seed[s][setting]["regions"]["pauses"]["confirmed"] for s in seeds]))
+
+    score = all(mean_beats(by_seed, candidate, "score", (s,)) >= mean_beats(by_seed, baseline, "score", (s,)) - 0.002
+                for s in seeds)
+    se_ppv = all(mean_beats(by_seed, candidate, k, seeds) >= mean_beats(by_seed, baseline, k, seeds) - 0.005
+                 for k in BEAT_KEYS)
+    return score, se_ppv, false_pauses(candidate) <= false_pauses(baseline)
+
+
+def choose_fewest_errors(verdicts: dict, settings) -> dict:
+    """The verdicts, the candidate meeting its criterion with the fewest DS1 missed plus extra beats (None when none
+    does), and every setting's averaged end-to-end figures: a study's results."""
+    passing = [c for c, v in verdicts.items() if v["met"]]
+    return {"candidates": verdicts,
+            "chosen": min(passing, key=lambda c: verdicts[c]["ds1_fn_plus_fp"]) if passing else None,
+            "means": settings}
+
+
 def check_criterion(by_seed: dict, errors: dict) -> dict:
     """The module docstring's criterion, candidate by candidate, and the choice."""
-    def beats(setting, key, seeds=SEEDS):
-        return float(np.mean([by_seed[s][setting]["beats"][key] for s in seeds]))
-
     def region(setting, name, key):
         return float(np.mean([by_seed[s][setting]["regions"][name][key] for s in SEEDS]))
 
-    def false_pauses(setting):
-        return float(np.mean([by_seed[s][setting]["regions"]["pauses"]["flagged"] -
-                              by_seed[s][setting]["regions"]["pauses"]["confirmed"] for s in SEEDS]))
-
     verdicts = {}
     for c in CANDIDATES:
-        a = all(beats(c, "score", (s,)) >= beats("shipped", "score", (s,)) - 0.002 for s in SEEDS)
-        b = all(beats(c, k) >= beats("shipped", k) - 0.005 for k in BEAT_KEYS)
+        a, b, d = end_to_end_guard(by_seed, c, "shipped")
         cc = (all(region(c, f"V_{run}", k) >= region("shipped", f"V_{run}", k) - 0.02
                   for run in ("couplet", "short") for k in ("se", "ppv")) and
               all(region(c, n, "episode_se") >= region("shipped", n, "episode_se") - 0.02 for n in ("bigeminy", "vt")))
-        d = false_pauses(c) <= false_pauses("shipped")
         verdicts[c] = {"a_score": a, "b_se_ppv": b, "c_regions": cc, "d_pauses": d, "met": a and b and cc and d,
                        "ds1_fn_plus_fp": errors[c]["fn"] + errors[c]["fp"]}
-    passing = [c for c in CANDIDATES if verdicts[c]["met"]]
-    chosen = min(passing, key=lambda c: verdicts[c]["ds1_fn_plus_fp"]) if passing else None
-    return {"candidates": verdicts, "chosen": chosen,
-            "means": {s: {k: beats(s, k) for k in BEAT_KEYS + ("score",)} for s in SETTINGS}}
+    return choose_fewest_errors(verdicts, {s: {k: mean_beats(by_seed, s, k) for k in BEAT_KEYS + ("score",)}
+                                           for s in SETTINGS})
 
 
 def main(argv=None) -> int:
