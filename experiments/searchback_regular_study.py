@@ -39,7 +39,6 @@ import dataclasses
 import sys
 from dataclasses import replace
 
-
 from app.config import require_data_dir, resolve_cache_dir
 from benchmarks.common import load_records
 from benchmarks.detector_noise import DEFAULT_SNRS_DB, NOISE_GENERATORS, run_stress_test
