@@ -17,21 +17,17 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from app.analysis import analyse_record
 from app.report import MAX_MORE_STRIPS, MAX_STRIPS, STRIP_CONFIDENCE_MIN, choose_strip_events
-from benchmarks.common import REPO_ROOT, default_data_dir, format_table, parse_records, write_results
+from benchmarks.common import BUNDLED_MODEL, REPO_ROOT, compare_with_bundled_model, format_table, write_results
 from models.evaluate import reference_classes
-from models.loading import load_local
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.scoring import compare_beats, matched_reference_classes
 from pipeline.splits import DS1, DS2
 
-MODEL = REPO_ROOT / "models" / "bundled" / "model.keras"
 N_STRIPS = MAX_STRIPS + MAX_MORE_STRIPS
 ECTOPIC_CLASS = {kind: "V" for kind in ("ventricular_tachycardia", "idioventricular_rhythm", "ventricular_couplet",
                                         "ventricular_bigeminy", "ventricular_trigeminy", "isolated_ventricular")}
@@ -89,13 +85,8 @@ def pool(records: dict, names) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir, model = default_data_dir(), load_local(MODEL)
-    names = parse_records(args.records)
-    records = {name: score_record(name, data_dir, model) for name in names}
-    scopes = {"DS1": DS1, "DS2": DS2, "all": names}
+    records = compare_with_bundled_model(score_record, __doc__.splitlines()[0], argv)
+    scopes = {"DS1": DS1, "DS2": DS2, "all": tuple(records)}
     summary = {scope: pool(records, chosen) for scope, chosen in scopes.items()}
     rows = [[scope, way, s[way]["strips"], s[way]["under_confidence_min"], s[way]["ectopic_strips"],
              f"{s[way]['confirmed']}/{s[way]['ectopic_calls']}", s[way]["confirmed_pct"],
@@ -104,7 +95,7 @@ def main(argv=None) -> int:
     print(format_table(["records", "strips chosen", "strips", f"confidence < {STRIP_CONFIDENCE_MIN}",
                         "ectopic strips", "confirmed calls", "%", "mostly unconfirmed"], rows))
     print({scope: s["strips_changed"] for scope, s in summary.items()}, "strips changed")
-    write_results("report_strips", {"model": str(MODEL.relative_to(REPO_ROOT)),
+    write_results("report_strips", {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)),
                                     "confidence_min": STRIP_CONFIDENCE_MIN, "summary": summary, "records": records})
     return 0
 
