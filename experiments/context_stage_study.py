@@ -51,8 +51,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from app.config import require_data_dir
-from experiments.nested_oof import nested_oof, score_detected_classes, scores
-from experiments.nested_regions import decide_end_to_end
+from experiments.nested_oof import decide_end_to_end, nested_oof, score_detected_classes, scores
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from experiments.v_run_study import region_figures

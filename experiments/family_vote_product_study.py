@@ -36,7 +36,7 @@ from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import figures_both_ways
 from experiments.family_vote_study import apply_consensus
-from experiments.nested_regions import decide_end_to_end
+from experiments.nested_oof import decide_end_to_end
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules

@@ -158,6 +158,12 @@ def apply_record_af_rule(name: str, samples: np.ndarray, classes: np.ndarray) ->
                             detected)
 
 
+def decide_end_to_end(name: str, parts: dict, rules, names, af_rule: bool) -> np.ndarray:
+    """Class indices of a record's detected beats: the decision rules, then the atrial-fibrillation rule if on."""
+    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
+    return apply_record_af_rule(name, parts["samples"], classes) if af_rule else classes
+
+
 def labels_by_record(data, classes: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per DS1 record, its reference beat positions and the class letters of ``classes`` (one index per beat of
     ``data``): what a region labeller returns."""

@@ -48,8 +48,7 @@ import numpy as np
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import strip
-from experiments.nested_oof import oof_cache_path, score_detected_classes
-from experiments.nested_regions import decide_end_to_end
+from experiments.nested_oof import decide_end_to_end, oof_cache_path, score_detected_classes
 from experiments.one_lead_training_study import check_fold_ensembles, fold_ensembles, nested_three_ways
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import configured_rules

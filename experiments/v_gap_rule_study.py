@@ -38,8 +38,7 @@ import sys
 import numpy as np
 
 from experiments.context_stage_study import figures_both_ways
-from experiments.nested_oof import nested_oof
-from experiments.nested_regions import decide_end_to_end
+from experiments.nested_oof import decide_end_to_end, nested_oof
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from models.inputs import read_feature_columns
