@@ -76,6 +76,12 @@ class EvaluationReport:
             return None
         return expected_calibration_error(confidence, np.concatenate(self.correct), n_bins)
 
+    def reliability(self) -> list[dict]:
+        """:func:`reliability_table` over every scored beat (empty when none was scored)."""
+        if not self.confidences or not sum(len(c) for c in self.confidences):
+            return []
+        return reliability_table(np.concatenate(self.confidences), np.concatenate(self.correct))
+
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
     """Top-label ECE: beat-weighted mean |accuracy - confidence| over equal-width confidence bins."""
@@ -86,6 +92,27 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
         if in_bin.any():
             total += in_bin.sum() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
     return float(total / max(len(confidence), 1))
+
+
+RELIABILITY_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+"""Confidence bins of the reliability table: what "90 % sure" means is read from the 0.9-0.95 row."""
+
+
+def reliability_table(confidence: np.ndarray, correct: np.ndarray,
+                      edges: tuple[float, ...] = RELIABILITY_EDGES) -> list[dict]:
+    """Per confidence bin [from, to) (the last one closed) holding beats: beats, mean confidence and accuracy.
+
+    >>> rows = reliability_table(np.array([0.55, 0.58, 0.97, 0.98, 1.0]), np.array([True, False, True, False, True]))
+    >>> [(r["confidence_from"], r["beats"], round(r["mean_confidence"], 3), r["accuracy"]) for r in rows]
+    [(0.5, 2, 0.565, 0.5), (0.95, 2, 0.975, 0.5), (0.99, 1, 1.0, 1.0)]
+    """
+    bins = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, len(edges) - 2)
+    rows = []
+    for b in np.unique(bins):
+        in_bin = bins == b
+        rows.append({"confidence_from": edges[b], "confidence_to": edges[b + 1], "beats": int(in_bin.sum()),
+                     "mean_confidence": float(confidence[in_bin].mean()), "accuracy": float(correct[in_bin].mean())})
+    return rows
 
 
 def predict_beats(model: keras.Model, inputs: ModelInputs) -> np.ndarray:
@@ -193,7 +220,8 @@ def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str 
 def report_to_dict(report: EvaluationReport, context: dict) -> dict:
     """JSON-ready report: gross and per-record metrics and matrices of each mode, calibration, and the detector's
     settings (the end-to-end figures depend on them)."""
-    result = {"context": context, "calibration": {"ece_top_label": report.calibration_error(), "n_bins": 15},
+    result = {"context": context, "calibration": {"ece_top_label": report.calibration_error(), "n_bins": 15,
+                                                  "reliability": report.reliability()},
               "failures": report.failures, "detector": asdict(DetectorSettings()), "modes": {}}
     for mode in MODES:
         gross = report.gross(mode)
@@ -215,11 +243,25 @@ def format_calibration(ece: float | None) -> str:
     return "- (no beat scored)" if ece is None else f"{100 * ece:.2f} %"
 
 
+def format_reliability(rows: list[dict]) -> list[str]:
+    """Markdown lines of the reliability table (none when no beat was scored)."""
+    if not rows:
+        return []
+    lines = ["Reliability (reference positions; confidence: the top class probability; accuracy: how often that class "
+             "is the reference's):", "", "| confidence | beats | mean confidence % | accuracy % |", "|---|---:|---:|---:|"]
+    for r in rows:
+        closing = "]" if r["confidence_to"] == 1.0 else ")"
+        lines.append(f"| [{r['confidence_from']:.2f}, {r['confidence_to']:.2f}{closing} | {r['beats']} | "
+                     f"{format_percent(r['mean_confidence'])} | {format_percent(r['accuracy'])} |")
+    return lines + [""]
+
+
 def format_markdown(report_dict: dict) -> str:
     """Human-readable report: gross table per mode, confusion matrices, per-record table."""
     lines = ["# Beat classification report", "", f"Context: `{json.dumps(report_dict['context'])}`", "",
              f"Expected calibration error (top label, reference positions): "
              f"{format_calibration(report_dict['calibration']['ece_top_label'])}", ""]
+    lines += format_reliability(report_dict["calibration"].get("reliability", []))
     titles = {"reference": "Reference beat positions (whole records)",
               "end_to_end": "End to end with the project's detector (whole records)",
               "end_to_end_ec57": "End to end, EC57 convention (from 5 minutes)"}

@@ -19,6 +19,7 @@ def summarize_for_card(report: dict) -> dict:
                for mode in ("reference", "end_to_end", "end_to_end_ec57")}
     summary["beats"] = {mode: report["modes"][mode]["gross"]["beats"] for mode in ("reference", "end_to_end")}
     summary["ece_top_label"] = report["calibration"]["ece_top_label"]
+    summary["reliability"] = report["calibration"].get("reliability", [])
     return summary
 
 
@@ -192,6 +193,27 @@ def training_without_seed(training: dict) -> dict:
     return json.loads(json.dumps({key: value for key, value in training.items() if key != "seed"}))
 
 
+def describe_reliability(ds2: dict) -> str:
+    """The card's reliability table (how often the top class is right, by how sure the model is), when the DS2
+    evaluation has one.
+
+    >>> print(describe_reliability({"reliability": [{"confidence_from": 0.9, "confidence_to": 0.95, "beats": 10,
+    ...                                              "mean_confidence": 0.93, "accuracy": 0.8}]}))
+    <BLANKLINE>
+    | top-class probability | beats | mean probability % | right % |
+    |---|---:|---:|---:|
+    | 0.90-0.95 | 10 | 93.0 | 80.0 |
+    <BLANKLINE>
+    """
+    rows = ds2.get("reliability") or []
+    if not rows:
+        return ""
+    lines = ["", "| top-class probability | beats | mean probability % | right % |", "|---|---:|---:|---:|"]
+    lines += [f"| {r['confidence_from']:.2f}-{r['confidence_to']:.2f} | {r['beats']} | {100 * r['mean_confidence']:.1f} | "
+              f"{100 * r['accuracy']:.1f} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def describe_seed_spread(settings: dict, path: Path = SEED_SPREAD) -> str:
     """The card's paragraph on how far the DS2 figures move with the training seed, from ``path`` when it measured
     this model's configuration (empty otherwise: a card never quotes another configuration's spread)."""
@@ -272,7 +294,7 @@ Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 
 Calibration: expected calibration error (top label, 15 bins, DS2 reference positions)
 {100 * ds2['ece_top_label']:.2f} %.
-{describe_seed_spread(settings)}
+{describe_reliability(ds2)}{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
 {describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce

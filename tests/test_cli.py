@@ -156,6 +156,12 @@ def test_evaluate_from_one_lead_reads_the_primary_lead_alone_and_says_so(runner,
     assert reports["one"]["modes"]["end_to_end"]["gross"]["V_se"] > 0.9
     # The same classes here, from other probabilities: the second lead was left out.
     assert reports["one"]["calibration"]["ece_top_label"] != reports["two"]["calibration"]["ece_top_label"]
+    # The reliability table covers every scored beat once, each mean confidence inside its bin.
+    rows = reports["two"]["calibration"]["reliability"]
+    assert sum(r["beats"] for r in rows) == two_gross["beats"]
+    assert all(r["confidence_from"] <= r["mean_confidence"] <= r["confidence_to"] for r in rows)
+    assert "| confidence | beats | mean confidence % | accuracy % |" in (tmp_path / "two" /
+                                                                        "classification_report.md").read_text()
     assert read_annotations(tmp_path / "one" / "119", "cls", source_fs_hz=360.0).samples.size > 0
 
 
@@ -176,6 +182,7 @@ def test_evaluate_reports_records_whose_annotations_outrun_the_signal_and_surviv
     assert "Expected calibration error (top label, reference positions): - (no beat scored)" in result.output
     report = json.loads((tmp_path / "out" / "classification_report.json").read_text())
     assert report["calibration"]["ece_top_label"] is None and list(report["failures"]) == ["cut"]
+    assert report["calibration"]["reliability"] == []
 
 
 def test_train_refuses_a_configuration_before_any_work(runner, tmp_path):
