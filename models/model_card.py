@@ -197,18 +197,17 @@ def describe_reliability(ds2: dict) -> str:
     """The card's reliability table (how often the top class is right, by how sure the model is), when the DS2
     evaluation has one.
 
-    >>> print(describe_reliability({"reliability": [{"confidence_from": 0.9, "confidence_to": 0.95, "beats": 10,
-    ...                                              "mean_confidence": 0.93, "accuracy": 0.8}]}))
-    <BLANKLINE>
-    | top-class probability | beats | mean probability % | right % |
-    |---|---:|---:|---:|
-    | 0.90-0.95 | 10 | 93.0 | 80.0 |
-    <BLANKLINE>
+    >>> card = describe_reliability({"reliability": [{"confidence_from": 0.9, "confidence_to": 0.95, "beats": 10,
+    ...                                                "mean_confidence": 0.93, "accuracy": 0.8}]})
+    >>> card.splitlines()[-1]
+    '| 0.90-0.95 | 10 | 93.0 | 80.0 |'
     """
     rows = ds2.get("reliability") or []
     if not rows:
         return ""
-    lines = ["", "| top-class probability | beats | mean probability % | right % |", "|---|---:|---:|---:|"]
+    lines = ["", "How often the top class is right, by how sure the model is (DS2 reference positions; where the model is "
+             "calibrated, \"right %\" equals the mean probability; `ecg evaluate` writes this table for any record "
+             "set):", "", "| top-class probability | beats | mean probability % | right % |", "|---|---:|---:|---:|"]
     lines += [f"| {r['confidence_from']:.2f}-{r['confidence_to']:.2f} | {r['beats']} | {100 * r['mean_confidence']:.1f} | "
               f"{100 * r['accuracy']:.1f} |" for r in rows]
     return "\n".join(lines) + "\n"
