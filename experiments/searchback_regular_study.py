@@ -72,56 +72,65 @@ def noise_stress(settings: DetectorSettings, records) -> dict:
             "fn_total": sum(r["fn"] for r in rows.values())}
 
 
-def score_seed(config, data, one_lead) -> dict:
+def score_seed(config, data, one_lead, settings: dict, cache_name: str) -> tuple[dict, dict]:
+    """Figures of every detector setting (``settings``: name -> :class:`DetectorSettings`) at this seed, and the
+    detected beats (cached as ``<nested stem>-<cache_name>.npz``)."""
     nested, _, _ = nested_three_ways(config, data, one_lead)
-    detected, difference = detected_by_setting(config, data, one_lead, nested, SETTINGS, "searchback_regular")
+    detected, difference = detected_by_setting(config, data, one_lead, nested, settings, cache_name)
     out = {"retrain_check_max_abs_difference": difference}
-    for setting in SETTINGS:
+    for setting in settings:
         out[setting] = score_setting(config, data, nested, detected[setting])
         print(f"seed {config.seed}, {setting}: {describe(out[setting])}", flush=True)
     return out, detected
 
 
-def check_criterion(by_seed: dict, noise: dict, errors: dict) -> dict:
+def check_criterion(by_seed: dict, noise: dict, errors: dict, candidates: tuple[str, ...] = CANDIDATES) -> dict:
     """The module docstring's criterion, candidate by candidate, and the choice."""
     verdicts = {}
-    for c in CANDIDATES:
+    for c in candidates:
         a = noise[c]["fp_total"] <= 1.1 * noise["before"]["fp_total"]
         b = errors[c]["fn"] + errors[c]["fp"] <= errors["current"]["fn"] + errors["current"]["fp"] + 10
         cc = all(end_to_end_guard(by_seed, c, "current", SEEDS))
         verdicts[c] = {"a_noise": a, "b_ds1_detection": b, "c_end_to_end": cc, "met": a and b and cc,
                        "ds1_fn_plus_fp": errors[c]["fn"] + errors[c]["fp"]}
     return choose_fewest_errors(verdicts, {s: {k: mean_beats(by_seed, s, k, SEEDS) for k in BEAT_KEYS + ("score",)}
-                                           for s in SETTINGS})
+                                           for s in ("current",) + tuple(candidates)})
 
 
-def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+def run_study(settings: dict, candidates: tuple[str, ...], name: str, description: str, argv=None) -> int:
+    """Noise stress, DS1 detection errors and end-to-end figures of ``settings`` (with ``"current"`` among them), the
+    criterion of this module's docstring for ``candidates``, the confirmation; results in
+    ``experiments/results/<name>_study.json``."""
+    config, data, config_path = load_study_inputs(description, argv)
     one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
                                     progress=False, primary_lead_only=True)
     records = load_records(NOISE_RECORDS, require_data_dir(None))
-    noise = {name: noise_stress(settings, records) for name, settings in (SETTINGS | {"before": BEFORE}).items()}
-    for name, figures in noise.items():
-        print(f"noise stress, {name}: {figures['fp_total']} extra, {figures['fn_total']} missed; {figures['rows']}",
+    noise = {n: noise_stress(s, records) for n, s in (settings | {"before": BEFORE}).items()}
+    for n, figures in noise.items():
+        print(f"noise stress, {n}: {figures['fp_total']} extra, {figures['fn_total']} missed; {figures['rows']}",
               flush=True)
     by_seed, errors = {}, None
     for seed in SEEDS:
-        by_seed[seed], detected = score_seed(dataclasses.replace(config, seed=seed), data, one_lead)
+        by_seed[seed], detected = score_seed(dataclasses.replace(config, seed=seed), data, one_lead, settings, name)
         errors = errors or count_detector_errors(detected)
     print("DS1 detector errors (FN / FP from 5 minutes):", errors)
-    verdict = check_criterion(by_seed, noise, errors)
+    verdict = check_criterion(by_seed, noise, errors, candidates)
     print(verdict["candidates"], "chosen:", verdict["chosen"])
     if verdict["chosen"] is not None:
         c, s = verdict["chosen"], CONFIRMATION_SEED
-        by_seed[s], _ = score_seed(dataclasses.replace(config, seed=s), data, one_lead)
+        by_seed[s], _ = score_seed(dataclasses.replace(config, seed=s), data, one_lead, settings, name)
         verdict["confirmed"] = by_seed[s][c]["beats"]["score"] >= by_seed[s]["current"]["beats"]["score"] - 0.002
         print("confirmation at seed", s, verdict["confirmed"])
-    write_results(results_path("searchback_regular_study", config_path),
-                  {"config": str(config_path), "settings": {k: dataclasses.asdict(v) for k, v in SETTINGS.items()},
+    write_results(results_path(f"{name}_study", config_path),
+                  {"config": str(config_path), "settings": {k: dataclasses.asdict(v) for k, v in settings.items()},
                    "before": dataclasses.asdict(BEFORE), "noise_records": list(NOISE_RECORDS), "noise": noise,
                    "detector_errors_ds1": errors, "by_seed": {str(s): v for s, v in by_seed.items()},
                    "verdict": verdict})
     return 0
+
+
+def main(argv=None) -> int:
+    return run_study(SETTINGS, CANDIDATES, "searchback_regular", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
