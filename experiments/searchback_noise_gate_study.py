@@ -6,7 +6,7 @@ detections on its 10 records). Row AN measured the gap on Pan and Tompkins's reg
 not meet its criterion. The mechanism looked at here is the search-back's threshold: ``searchback_fraction`` (0.6) of
 the detection threshold ``N + 0.5 (S - N)`` (S, N: the running signal and noise peak levels) is ``0.3 S + 0.3 N``,
 which falls below the running noise peak level N as soon as N > 0.43 S, i.e. in heavy noise; the highest candidate in
-the gap is then as likely noise as a beat. With ``DetectorSettings.searchback_above_noise`` the search-back's
+the gap is then as likely noise as a beat. With ``DetectorSettings.searchback_noise_floor = 1`` the search-back's
 threshold is at least N, so it never accepts a candidate smaller than the typical noise peak; in clean signal
 (N < 0.43 S) nothing changes.
 
@@ -26,7 +26,8 @@ seed 2 its score is at least ``current``'s - 0.002. Adopted (the detector's defa
 measured again) when chosen and confirmed; otherwise ``current`` stays.
 
 Usage: PYTHONPATH=. .venv/bin/python experiments/searchback_noise_gate_study.py [--config configs/bundled.toml]
-(results: experiments/results/searchback_noise_gate_study.json)
+(results: experiments/results/searchback_noise_gate_study.json; written when the gate was the switch
+``searchback_above_noise = true``, which behaved as ``searchback_noise_floor = 1.0`` does)
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from dataclasses import replace
 
 from experiments.searchback_regular_study import CURRENT, run_study
 
-SETTINGS = {"current": CURRENT, "gate1.4": replace(CURRENT, searchback_above_noise=True),
-            "gate_regular1.4": replace(CURRENT, searchback_above_noise=True, searchback_regular_rr=True)}
+SETTINGS = {"current": CURRENT, "gate1.4": replace(CURRENT, searchback_noise_floor=1.0),
+            "gate_regular1.4": replace(CURRENT, searchback_noise_floor=1.0, searchback_regular_rr=True)}
 CANDIDATES = ("gate1.4", "gate_regular1.4")
 
 

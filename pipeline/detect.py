@@ -75,8 +75,9 @@ class DetectorSettings:
     searchback_fraction: float = 0.60
     searchback_rr_factor: float = 1.4
     searchback_regular_rr: bool = False
-    searchback_above_noise: bool = False
-    """Search back only over candidates above the running noise peak level as well (EXPERIMENTS.md row AP)."""
+    searchback_noise_floor: float = 0.0
+    """The search-back's threshold is at least this multiple of the running noise peak level (0: off; EXPERIMENTS.md
+    rows AP and AQ)."""
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
@@ -358,9 +359,9 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
         if beats and rr_recent:
             rr_mean = regular.mean() if settings.searchback_regular_rr else sum(rr_recent) / len(rr_recent)
             if peak_list[i] - beats[-1] > settings.searchback_rr_factor * rr_mean:
-                floor = noise_level if settings.searchback_above_noise else 0.0
                 k = _search_back(peaks, heights, eligible, first_pending, i, beats[-1] + refractory,
-                                 max(settings.searchback_fraction * threshold, floor))
+                                 max(settings.searchback_fraction * threshold,
+                                     settings.searchback_noise_floor * noise_level))
                 if k >= 0:
                     _append_beat(beats, rr_recent, peak_list[k], regular)
                     signal_level = 0.25 * height_list[k] + 0.75 * signal_level
