@@ -171,7 +171,8 @@ def test_search_back_finds_low_aberrated_beats_of_201(mitdb_dir):
     record = read_record(mitdb_dir / "201")
     shipped = score_record(record, detect(record).samples)
     pan_tompkins = score_record(record, detect_r_peaks(record.signal_mv, record.fs_hz, primary_lead=record.primary_lead,
-                                                       settings=DetectorSettings(searchback_rr_factor=1.66)).samples)
+                                                       settings=DetectorSettings(searchback_rr_factor=1.66,
+                                                                                 searchback_noise_floor=0.0)).samples)
     assert shipped.fn < pan_tompkins.fn - 5, (shipped, pan_tompkins)
     assert shipped.fp <= pan_tompkins.fp + 2, (shipped, pan_tompkins)
 
@@ -191,16 +192,15 @@ def test_regular_intervals_leave_out_a_premature_beat_and_follow_a_new_rate():
 
 
 def test_search_back_noise_floor_changes_nothing_in_clean_signal_and_cuts_false_beats_in_noise(excerpts_dir):
-    """``searchback_noise_floor`` (EXPERIMENTS.md rows AP and AQ) raises the search-back's threshold to the running noise peak
-    level, which in clean signal lies under it already: the same beats. In white noise as strong as the QRS complexes
-    the gated search-back accepts fewer of the noise's peaks."""
-    gated = DetectorSettings(searchback_noise_floor=1.0)
+    """The shipped floor under the search-back's threshold (1.5 times the running noise peak level, EXPERIMENTS.md row
+    AQ) lies under that threshold in clean signal: the same beats as without it. In white noise as strong as the QRS
+    complexes the search-back without it accepts the noise's peaks."""
     record = read_record(excerpts_dir / "119")
-    clean = detect_r_peaks(record.signal_mv, record.fs_hz, primary_lead=record.primary_lead, settings=gated)
+    no_floor = DetectorSettings(searchback_noise_floor=0.0)
+    clean = detect_r_peaks(record.signal_mv, record.fs_hz, primary_lead=record.primary_lead, settings=no_floor)
     assert np.array_equal(clean.samples, detect(record).samples)
-    noise = np.random.default_rng(0).normal(0.0, 0.5, record.signal_mv.shape)
-    noisy = record.signal_mv + noise
-    plain = score_record(record, detect(record, noisy).samples, start_s=0.0)
-    gated_counts = score_record(record, detect_r_peaks(noisy, record.fs_hz, primary_lead=record.primary_lead,
-                                                      settings=gated).samples, start_s=0.0)
-    assert gated_counts.fp < plain.fp, (gated_counts, plain)
+    noisy = record.signal_mv + np.random.default_rng(0).normal(0.0, 0.5, record.signal_mv.shape)
+    shipped = score_record(record, detect(record, noisy).samples, start_s=0.0)
+    without = score_record(record, detect_r_peaks(noisy, record.fs_hz, primary_lead=record.primary_lead,
+                                                  settings=no_floor).samples, start_s=0.0)
+    assert shipped.fp < without.fp / 2 and shipped.fn <= without.fn + 2, (shipped, without)
