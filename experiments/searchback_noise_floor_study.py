@@ -22,6 +22,9 @@ Of the candidates that meet (a)-(c), the one with the fewest DS1 missed plus ext
 seed 2 its score is at least ``current``'s - 0.002. Adopted (the detector's defaults change, every end-to-end figure is
 measured again) when chosen and confirmed; otherwise ``current`` stays.
 
+Outcome (EXPERIMENTS.md row AQ): ``floor1.5`` met the criterion and was confirmed, then withdrawn in the same session
+for a cost the criterion did not cover: record 207's ventricular flutter (BENCHMARKS.md section 4).
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/searchback_noise_floor_study.py [--config configs/bundled.toml]
 (results: experiments/results/searchback_noise_floor_study.json)
 """
