@@ -51,7 +51,7 @@ from pipeline.detect import DetectorSettings
 from pipeline.splits import DS1
 
 CURRENT = DetectorSettings(searchback_rr_factor=1.4, searchback_regular_rr=False, searchback_noise_floor=0.0)
-"""Row AL's detector, shipped from session 28 until row AQ added the noise floor (session 29)."""
+"""Row AL's detector (shipped since session 28), the search-back's noise floor of rows AP and AQ pinned off."""
 SETTINGS = {"current": CURRENT, "regular1.66": replace(CURRENT, searchback_rr_factor=1.66, searchback_regular_rr=True),
             "regular1.4": replace(CURRENT, searchback_regular_rr=True)}
 BEFORE = replace(CURRENT, searchback_rr_factor=1.66)

@@ -63,9 +63,7 @@ from pipeline.splits import DS1
 
 SETTINGS = {"shipped": (1.66, 0.6), "rr1.4": (1.4, 0.6), "rr1.4-f0.5": (1.4, 0.5), "rr1.3-f0.5": (1.3, 0.5)}
 """name: (searchback_rr_factor, searchback_fraction); the first was the shipped detector's when the study ran
-(Pan and Tompkins's values); since the study the detector ships ``rr1.4``. The other settings are the detector's
-defaults: since session 29 they hold a floor under the search-back's threshold (row AQ), which this study's stored
-results and cached detections (``*-searchback.npz``) were measured without."""
+(Pan and Tompkins's values); since the study the detector ships ``rr1.4``."""
 CANDIDATES = tuple(SETTINGS)[1:]
 SEEDS = (0, 1)
 CONFIRMATION_SEED = 2

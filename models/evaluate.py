@@ -78,7 +78,7 @@ class EvaluationReport:
 
     def reliability(self) -> list[dict]:
         """:func:`reliability_table` over every scored beat (empty when none was scored)."""
-        if not self.confidences or not sum(len(c) for c in self.confidences):
+        if not self.confidences:
             return []
         return reliability_table(np.concatenate(self.confidences), np.concatenate(self.correct))
 
@@ -244,16 +244,17 @@ def format_calibration(ece: float | None) -> str:
 
 
 def format_reliability(rows: list[dict]) -> list[str]:
-    """Markdown lines of the reliability table (none when no beat was scored)."""
+    """Markdown lines of a reliability table (:func:`reliability_table`'s rows; none when no beat was scored).
+
+    >>> format_reliability([{"confidence_from": 0.9, "confidence_to": 0.95, "beats": 10, "mean_confidence": 0.93,
+    ...                      "accuracy": 0.8}])[-1]
+    '| 0.90-0.95 | 10 | 93.0 | 80.0 |'
+    """
     if not rows:
         return []
-    lines = ["Reliability (reference positions; confidence: the top class probability; accuracy: how often that class "
-             "is the reference's):", "", "| confidence | beats | mean confidence % | accuracy % |", "|---|---:|---:|---:|"]
-    for r in rows:
-        closing = "]" if r["confidence_to"] == 1.0 else ")"
-        lines.append(f"| [{r['confidence_from']:.2f}, {r['confidence_to']:.2f}{closing} | {r['beats']} | "
-                     f"{format_percent(r['mean_confidence'])} | {format_percent(r['accuracy'])} |")
-    return lines + [""]
+    return ["| top-class probability | beats | mean probability % | right % |", "|---|---:|---:|---:|"] + [
+        f"| {r['confidence_from']:.2f}-{r['confidence_to']:.2f} | {r['beats']} | {format_percent(r['mean_confidence'])} | "
+        f"{format_percent(r['accuracy'])} |" for r in rows]
 
 
 def format_markdown(report_dict: dict) -> str:
@@ -261,7 +262,10 @@ def format_markdown(report_dict: dict) -> str:
     lines = ["# Beat classification report", "", f"Context: `{json.dumps(report_dict['context'])}`", "",
              f"Expected calibration error (top label, reference positions): "
              f"{format_calibration(report_dict['calibration']['ece_top_label'])}", ""]
-    lines += format_reliability(report_dict["calibration"].get("reliability", []))
+    table = format_reliability(report_dict["calibration"].get("reliability", []))
+    if table:
+        lines += ["Reliability (reference positions): how often the top class is the reference's, by its probability.",
+                  "", *table, ""]
     titles = {"reference": "Reference beat positions (whole records)",
               "end_to_end": "End to end with the project's detector (whole records)",
               "end_to_end_ec57": "End to end, EC57 convention (from 5 minutes)"}

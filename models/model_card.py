@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from models.evaluate import format_reliability
+
 CARD_KEYS = ("accuracy", "N_se", "N_ppv", "S_se", "S_ppv", "V_se", "V_ppv", "F_se", "F_ppv")
 TARGETS = {"V_se": 0.92, "V_ppv": 0.92, "S_se": 0.75, "S_ppv": 0.50, "N_se": 0.95, "accuracy": 0.93}
 
@@ -195,22 +197,13 @@ def training_without_seed(training: dict) -> dict:
 
 def describe_reliability(ds2: dict) -> str:
     """The card's reliability table (how often the top class is right, by how sure the model is), when the DS2
-    evaluation has one.
-
-    >>> card = describe_reliability({"reliability": [{"confidence_from": 0.9, "confidence_to": 0.95, "beats": 10,
-    ...                                                "mean_confidence": 0.93, "accuracy": 0.8}]})
-    >>> card.splitlines()[-1]
-    '| 0.90-0.95 | 10 | 93.0 | 80.0 |'
-    """
-    rows = ds2.get("reliability") or []
-    if not rows:
+    evaluation has one."""
+    table = format_reliability(ds2.get("reliability") or [])
+    if not table:
         return ""
-    lines = ["", "How often the top class is right, by how sure the model is (DS2 reference positions; where the model is "
-             "calibrated, \"right %\" equals the mean probability; `ecg evaluate` writes this table for any record "
-             "set):", "", "| top-class probability | beats | mean probability % | right % |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['confidence_from']:.2f}-{r['confidence_to']:.2f} | {r['beats']} | {100 * r['mean_confidence']:.1f} | "
-              f"{100 * r['accuracy']:.1f} |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(["", "How often the top class is right, by how sure the model is (DS2 reference positions; where the "
+                      "model is calibrated, \"right %\" equals the mean probability; `ecg evaluate` writes this table for "
+                      "any record set):", "", *table]) + "\n"
 
 
 def describe_seed_spread(settings: dict, path: Path = SEED_SPREAD) -> str:

@@ -160,8 +160,8 @@ def test_evaluate_from_one_lead_reads_the_primary_lead_alone_and_says_so(runner,
     rows = reports["two"]["calibration"]["reliability"]
     assert sum(r["beats"] for r in rows) == two_gross["beats"]
     assert all(r["confidence_from"] <= r["mean_confidence"] <= r["confidence_to"] for r in rows)
-    assert "| confidence | beats | mean confidence % | accuracy % |" in (tmp_path / "two" /
-                                                                        "classification_report.md").read_text()
+    assert "| top-class probability | beats | mean probability % | right % |" in (
+        tmp_path / "two" / "classification_report.md").read_text()
     assert read_annotations(tmp_path / "one" / "119", "cls", source_fs_hz=360.0).samples.size > 0
 
 
