@@ -13,14 +13,12 @@ Settings: ``current`` (row AL's detector, shipped); candidates ``floor1.5`` and 
 
 Measured as rows AN and AP (``experiments.searchback_regular_study.run_study``), on DS1 only. DS2 is not read.
 
-Criterion, written before the run: row AN's, unchanged:
-(a) noise stress: total extra detections over all noise rows at most 1.1 times ``before``'s (the pre-AL detector);
-(b) DS1 missed plus extra beats at most ``current``'s + 10;
-(c) end to end, seeds 0 and 1: selection score at least ``current``'s - 0.002 at each seed; no averaged V or S Se or +P
-    more than 0.5 point lower; DS1 false pauses (averaged) not more than ``current``'s.
-Of the candidates that meet (a)-(c), the one with the fewest DS1 missed plus extra beats is chosen. Confirmation: at
-seed 2 its score is at least ``current``'s - 0.002. Adopted (the detector's defaults change, every end-to-end figure is
-measured again) when chosen and confirmed; otherwise ``current`` stays.
+Criterion, written before the run (commit 83ed88a): row AN's, unchanged, as
+``experiments/searchback_regular_study.py``'s docstring states it and ``run_study`` applies it: (a) noise stress
+extra detections at most 1.1 times ``before``'s (the pre-AL detector); (b) DS1 missed plus extra beats at most
+``current``'s + 10; (c) that docstring's end-to-end guard at seeds 0 and 1 (score, Se and +P, false pauses); the
+passing candidate with the fewest DS1 errors is chosen, confirmed at seed 2, and adopted; otherwise ``current``
+stays.
 
 Outcome (EXPERIMENTS.md row AQ): ``floor1.5`` met the criterion and was confirmed, then withdrawn in the same session
 for a cost the criterion did not cover: record 207's ventricular flutter (BENCHMARKS.md section 4).
