@@ -86,9 +86,10 @@ MIN_FREE_BYTES = 50 * 2**20
 GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
-SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "heart_rate_min_bpm",
-                   "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s", "ventricular_burden_pct",
-                   "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms", "st_episodes", "qtc_fridericia_ms",
+SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "unreadable_beats",
+                   "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s",
+                   "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
+                   "st_episodes", "qtc_fridericia_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "events",
                    "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
                    "reviewed_beats", "model", "message")
@@ -521,6 +522,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
     counts = dict(zip(("N", "S", "V", "F", "Q"), s.beat_counts))
     events = sum(t.count for t in s.events if t.kind != "unreadable")
     return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
+            "unreadable_beats": s.n_beats_unreadable,
             "heart_rate_min_bpm": finite_or_none(s.heart_rate_min_bpm, 0),
             "heart_rate_mean_bpm": finite_or_none(s.heart_rate_mean_bpm, 0),
             "heart_rate_max_bpm": finite_or_none(s.heart_rate_max_bpm, 0),

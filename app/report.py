@@ -137,7 +137,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
         f"{format_at(s.heart_rate_max_time_s, start)}",
-        f"Beats: {s.n_beats} ({counts})",
+        f"Beats: {s.n_beats} ({counts})"
+        + (f"; {s.n_beats_unreadable} more in unreadable signal, not counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}"

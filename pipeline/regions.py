@@ -661,11 +661,28 @@ def fibrillation_intervals(regions: list[Region]) -> np.ndarray:
                       dtype=np.int64).reshape(-1, 2)
 
 
-def find_true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start indices and lengths of the runs of True in a boolean array."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    return starts, np.flatnonzero(edges == -1) - starts
+def find_true_runs(mask: np.ndarray, breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Start indices and lengths of the runs of True in a boolean array; ``breaks[i]`` (one fewer than ``mask``)
+    ends a run between elements ``i`` and ``i + 1``.
+
+    >>> find_true_runs(np.array([1, 1, 0, 1, 1, 1], bool), breaks=np.array([0, 0, 0, 1, 0], bool))
+    (array([0, 3, 4]), array([2, 1, 2]))
+    """
+    if breaks is None:
+        edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+        starts = np.flatnonzero(edges == 1)
+        return starts, np.flatnonzero(edges == -1) - starts
+    mask = np.asarray(mask, bool)
+    joined = mask[1:] & mask[:-1] & ~np.asarray(breaks, bool)
+    starts = np.flatnonzero(mask & ~np.concatenate([[False], joined]))
+    ends = np.flatnonzero(mask & ~np.concatenate([joined, [False]]))
+    return starts, ends - starts + 1
+
+
+def find_crossings(context: BeatContext) -> np.ndarray:
+    """Per RR interval, whether both its beats are readable and it crosses an unreadable stretch (no beat was seen
+    there, so the two beats are not neighbours in any run or pattern)."""
+    return context.readable[1:] & context.readable[:-1] & ~context.interval_readable
 
 
 def mean_rates_bpm(samples: np.ndarray, first: np.ndarray, n_beats: np.ndarray, fs_hz: float) -> np.ndarray:
@@ -712,7 +729,7 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
     if family == "ventricular" and settings.ventricular_runs_in_fibrillation:
         usable = usable | inside_intervals(context.samples, context.fibrillation)
     in_group = np.isin(context.classes, members) & usable
-    first, n_beats = find_true_runs(in_group)
+    first, n_beats = find_true_runs(in_group, find_crossings(context))
     keep = interval_share(context.classes == required, first, n_beats) > 0
     isolated_any = first[n_beats == 1]  # including single F beats, which are not reported on their own
     first, n_beats = first[keep], n_beats[keep]
@@ -741,6 +758,9 @@ def find_pattern_regions(context: BeatContext, singles: np.ndarray, period: int,
     if len(singles) < 2:
         return []
     link = np.diff(singles) == period
+    crossings = find_crossings(context)
+    for offset in range(period):
+        link &= ~crossings[np.minimum(singles[:-1] + offset, len(crossings) - 1)]
     for offset in range(1, period):
         between = np.minimum(singles[:-1] + offset, len(context.classes) - 1)
         link &= np.isin(context.classes[between], between_classes) & context.readable[between]

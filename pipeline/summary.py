@@ -84,7 +84,7 @@ class HourSummary:
     readable_s : float
         Its time outside unreadable stretches.
     n_beats : int
-        Beats in the hour; ``beat_counts`` per AAMI class.
+        Readable beats in the hour (as the record's ``n_beats``); ``beat_counts`` per AAMI class.
     heart_rate_min_bpm, heart_rate_mean_bpm, heart_rate_max_bpm : float
         As the record's, over the hour's ``hr_window_s`` windows and readable intervals (NaN when too little).
     ventricular_runs, supraventricular_runs : int
@@ -132,8 +132,12 @@ class RecordSummary:
     ----------
     duration_s, readable_fraction : float
         Record length, and the share of it outside unreadable stretches.
-    beat_counts : tuple of int
-        Beats per AAMI class, in :data:`pipeline.labels.AAMI_CLASSES` order.
+    n_beats, beat_counts : int, tuple of int
+        Readable beats, and those per AAMI class in :data:`pipeline.labels.AAMI_CLASSES` order: beats inside
+        unreadable stretches or ventricular flutter/fibrillation are left out (a Holter analysis leaves artefact out
+        of its counts), as they are from the burdens.
+    n_beats_unreadable : int
+        The beats left out (they keep their class in the beat table and the annotation file).
     heart_rate_min_bpm, heart_rate_mean_bpm, heart_rate_max_bpm : float
         NaN when not computable (see ``notes``).
     heart_rate_min_time_s, heart_rate_max_time_s : float
@@ -144,7 +148,7 @@ class RecordSummary:
     heart_rate_trend_bpm : tuple of float
         Mean rate of each consecutive ``trend_window_s`` (NaN where there is too little readable signal).
     ventricular_burden_pct, supraventricular_burden_pct : float
-        V (S) beats as a percentage of all beats.
+        V (S) beats as a percentage of the readable beats.
     events : tuple of EventTally
         One per kind in :data:`pipeline.regions.REGION_KINDS`, zeros included.
     longest_ventricular_run, longest_supraventricular_run : int
@@ -197,6 +201,7 @@ class RecordSummary:
     st: StSummary = StSummary(False, "ST not measured")
     qt: QtSummary = QtSummary(False, "QT not measured")
     hrt: HrtSummary = HrtSummary(False, "HRT not measured")
+    n_beats_unreadable: int = 0
     longest_ventricular_run_time_s: float = float("nan")
     longest_supraventricular_run_time_s: float = float("nan")
     fastest_ventricular_run_bpm: float = float("nan")
@@ -242,7 +247,8 @@ def summarize_record(
     duration_s = n_samples / fs_hz
     unreadable_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "unreadable")
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0
-    counts = tuple(int(np.count_nonzero(context.classes == k)) for k in range(len(AAMI_CLASSES)))
+    counts = tuple(int(np.count_nonzero(context.classes[context.readable] == k)) for k in range(len(AAMI_CLASSES)))
+    n_readable = int(np.count_nonzero(context.readable))
     minute, mean, peak, trend = summarize_heart_rate(context, summary_settings)
     per_window = binned_rates(context, summary_settings.hr_window_s) if len(context.samples) else np.empty(0)
     minute_at, peak_at = time_heart_rate_extremes(per_window, summary_settings.hr_window_s)
@@ -266,15 +272,16 @@ def summarize_record(
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,
-        n_beats=len(context.samples),
+        n_beats=n_readable,
         beat_counts=counts,
+        n_beats_unreadable=len(context.samples) - n_readable,
         heart_rate_min_bpm=minute,
         heart_rate_mean_bpm=mean,
         heart_rate_max_bpm=peak,
         heart_rate_trend_bpm=trend,
         trend_window_s=summary_settings.trend_window_s,
-        ventricular_burden_pct=percentage(counts[2], len(context.samples)),
-        supraventricular_burden_pct=percentage(counts[1], len(context.samples)),
+        ventricular_burden_pct=percentage(counts[2], n_readable),
+        supraventricular_burden_pct=percentage(counts[1], n_readable),
         events=tally_events(regions, fs_hz),
         af_burden_pct=percentage(af_s, readable_s) if af_assessed else float("nan"),
         notes=notes + ((hrv.note,) if not hrv.assessed and len(context.samples) else ()),
@@ -300,23 +307,37 @@ def summarize_heart_rate(context: BeatContext, settings: SummarySettings) -> tup
     rr_s = context.rr_s[context.interval_readable]
     if len(rr_s) == 0:
         return float("nan"), float("nan"), float("nan"), ()
-    mean = 60.0 * len(rr_s) / rr_s.sum()
-    per_window = binned_rates(context, settings.hr_window_s)
-    valid = per_window[~np.isnan(per_window)]
-    low, high = (float(valid.min()), float(valid.max())) if len(valid) else (float("nan"), float("nan"))
+    beats, covered = bin_intervals(context, settings.hr_window_s)
+    valid = covered >= 0.5 * settings.hr_window_s
+    if np.any(valid):  # the windows the minimum and maximum come from, so that min <= mean <= max
+        rates = 60.0 * beats[valid] / covered[valid]
+        low, mean, high = float(rates.min()), mean_rate_bpm(beats[valid], covered[valid]), float(rates.max())
+    else:
+        low, mean, high = float("nan"), mean_rate_bpm(np.ones(len(rr_s)), rr_s), float("nan")
     trend = tuple(round(float(v), 1) if not np.isnan(v) else float("nan")
                   for v in binned_rates(context, settings.trend_window_s))
     return low, float(mean), high, trend
 
 
-def binned_rates(context: BeatContext, window_s: float) -> np.ndarray:
-    """Mean rate in each consecutive window of ``window_s`` (by interval start); NaN when under half covered."""
+def mean_rate_bpm(intervals, seconds) -> float:
+    """60 times the RR intervals counted over the seconds they cover (both summed); NaN without time."""
+    total_s = float(np.sum(seconds))
+    return 60.0 * float(np.sum(intervals)) / total_s if total_s > 0 else float("nan")
+
+
+def bin_intervals(context: BeatContext, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Readable RR intervals in each consecutive window of ``window_s`` (by interval start), and the seconds they
+    cover."""
     starts_s = context.samples[:-1][context.interval_readable] / context.fs_hz
     rr_s = context.rr_s[context.interval_readable]
     n_bins = max(int(math.ceil((context.samples[-1] / context.fs_hz) / window_s)), 1) if len(context.samples) else 1
     index = np.minimum((starts_s // window_s).astype(np.int64), n_bins - 1)
-    covered = np.bincount(index, weights=rr_s, minlength=n_bins)
-    beats = np.bincount(index, minlength=n_bins)
+    return np.bincount(index, minlength=n_bins), np.bincount(index, weights=rr_s, minlength=n_bins)
+
+
+def binned_rates(context: BeatContext, window_s: float) -> np.ndarray:
+    """Mean rate in each consecutive window of ``window_s`` (by interval start); NaN when under half covered."""
+    beats, covered = bin_intervals(context, window_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = 60.0 * beats / covered
     return np.where(covered >= 0.5 * window_s, rates, np.nan)
@@ -351,10 +372,11 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
     interval_hour = beat_hour[:-1][context.interval_readable] if len(beat_hour) else beat_hour
     rr_s = context.rr_s[context.interval_readable]
     counts = np.zeros((n_hours, len(AAMI_CLASSES)), np.int64)
-    np.add.at(counts, (beat_hour, context.classes), 1)
+    np.add.at(counts, (beat_hour[context.readable], context.classes[context.readable]), 1)
     beats_rr = np.bincount(interval_hour, minlength=n_hours)
     time_rr = np.bincount(interval_hour, weights=rr_s, minlength=n_hours)
     window_hour = np.minimum((np.arange(len(per_window)) * window_s // hour_s).astype(np.int64), n_hours - 1)
+    window_beats, window_time = bin_intervals(context, window_s) if len(per_window) else (np.zeros(0), np.zeros(0))
     region_hour = np.minimum(np.array([int(r.start / fs // hour_s) for r in regions], np.int64), n_hours - 1)
     kinds = np.array([r.kind for r in regions], dtype=object)
 
@@ -367,13 +389,15 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
     rows = []
     for h in range(n_hours):
         start, stop = h * hour_s, min((h + 1) * hour_s, duration_s)
-        windows = per_window[(window_hour == h) & np.isfinite(per_window)]
+        in_hour = (window_hour == h) & np.isfinite(per_window)
+        windows = per_window[in_hour]
         rows.append(HourSummary(
             start_s=start, duration_s=stop - start,
             readable_s=round(stop - start - intervals_overlap_s(unreadable, start, stop, fs), 3),
             n_beats=int(counts[h].sum()), beat_counts=tuple(int(n) for n in counts[h]),
             heart_rate_min_bpm=float(windows.min()) if len(windows) else float("nan"),
-            heart_rate_mean_bpm=float(60.0 * beats_rr[h] / time_rr[h]) if time_rr[h] > 0 else float("nan"),
+            heart_rate_mean_bpm=(mean_rate_bpm(window_beats[in_hour], window_time[in_hour]) if len(windows)
+                                 else mean_rate_bpm(beats_rr[h], time_rr[h])),
             heart_rate_max_bpm=float(windows.max()) if len(windows) else float("nan"),
             ventricular_runs=int(ventricular[h]), supraventricular_runs=int(supraventricular[h]),
             pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
@@ -443,6 +467,13 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
     notes = []
     if len(context.samples) == 0:
         notes.append("no beats found: heart rate, beat counts, ectopy and rhythm cannot be assessed")
+    left_out = len(context.samples) - int(np.count_nonzero(context.readable))
+    if left_out == len(context.samples) and left_out:
+        notes.append(f"no readable beats: the {left_out} beats found all lie inside unreadable stretches or "
+                     "ventricular flutter/fibrillation, so beat counts and ectopy cannot be assessed")
+    elif left_out:
+        notes.append(f"{left_out} beats inside unreadable stretches or ventricular flutter/fibrillation are left out "
+                     "of the beat counts and burdens")
     if readable_fraction < MIN_READABLE_FRACTION:
         notes.append(f"mostly unreadable signal: {100 * readable_fraction:.0f}% readable; events inside "
                      "unreadable stretches are not reported")
@@ -467,6 +498,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "duration_s": clean(summary.duration_s),
         "readable_pct": clean(100 * summary.readable_fraction),
         "n_beats": summary.n_beats,
+        "n_beats_unreadable": summary.n_beats_unreadable,
         "beat_counts": dict(zip(AAMI_CLASSES, summary.beat_counts)),
         "heart_rate_bpm": {"min": clean(summary.heart_rate_min_bpm), "mean": clean(summary.heart_rate_mean_bpm),
                            "max": clean(summary.heart_rate_max_bpm)},

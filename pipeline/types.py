@@ -138,7 +138,8 @@ class Detection:
         Empty when beats were found; otherwise why none were (silence, noise, too short).
     noise_only : tuple of (start, stop)
         Sample stretches (stop exclusive) where the detector found no QRS complex distinguishable from noise: the
-        whole record, or the 30-minute chunks of a long one that hold only noise. The quality spans count them as
+        whole record, or the 30-minute chunks of a long one that hold only noise, or, where such a stretch holds clean
+        30-second blocks (detected on their own), the rest of it. The quality spans count them as
         noise (:func:`pipeline.quality.add_noise_only_spans`), so no summary calls them readable.
     """
 

@@ -153,6 +153,26 @@ def test_chunks_of_a_long_record_that_hold_only_noise_are_reported(excerpts_dir)
     assert detection.reason == ""
 
 
+def test_clean_minutes_of_a_mostly_noisy_stretch_are_detected(excerpts_dir):
+    """Two minutes of excerpt 100, then six of heavy noise (detected as one stretch): as a whole it does not stand out
+    of the noise, but its clean 30-s blocks do, so their beats are found (scored against the reference from the first
+    sample) and only the noise is reported as noise only. Before, the whole stretch was unreadable with no beat."""
+    record = read_record(excerpts_dir / "100")
+    fs = int(record.fs_hz)
+    ecg = record.signal_mv[:120 * fs]
+    noise = np.random.default_rng(5).normal(0, 1.0, (360 * fs, ecg.shape[1]))
+    detection = detect_r_peaks(np.concatenate([ecg, noise]), record.fs_hz)
+    clean = detection.samples[detection.samples < 120 * fs]
+    reference = record.annotations.samples[is_beat_symbol(record.annotations.symbols)]
+    reference = reference[reference < 119 * fs]
+    found = np.min(np.abs(reference[:, None] - clean[None, :]), axis=1) <= 0.15 * fs
+    assert found.mean() > 0.97 and len(clean) <= len(reference) + 3
+    assert detection.noise_only and detection.noise_only[0][0] >= 90 * fs
+    assert all(b <= 480 * fs for _, b in detection.noise_only) and detection.noise_only[-1][1] == 480 * fs
+    only_noise = detect_r_peaks(noise, record.fs_hz)
+    assert len(only_noise) == 0 and only_noise.noise_only == ((0, len(noise)),)
+
+
 def test_out_of_range_rate_is_rejected():
     with pytest.raises(SamplingRateError, match="expected 100 to 1000 Hz"):
         detect_r_peaks(np.zeros(1000), 50.0)

@@ -382,6 +382,59 @@ def test_summary_says_plainly_what_cannot_be_assessed():
     assert any(note.startswith("mostly unreadable signal: 20% readable") for note in mostly_noise.notes)
 
 
+def test_beats_in_unreadable_signal_are_left_out_of_the_counts_and_burdens():
+    """60 N beats in clean signal, then 60 beats called V in a stretch both leads mark as noise (what a classifier
+    makes of artefact): the counts and the burden are those of the clean beats, and the summary says how many were
+    left out; the hourly table counts the same beats."""
+    samples, letters, n = sequence("N" * 60 + "V" * 60)
+    noise = [QualitySpan("noise", lead, int(samples[60] - 50), n) for lead in (0, 1)]
+    regions = find_regions(samples, letters, FS, noise, n, n_leads=2)
+    s = summarize_record(regions, samples, letters, FS, noise, n, n_leads=2)
+    assert s.beat_counts == (60, 0, 0, 0, 0) and s.n_beats == 60 and s.n_beats_unreadable == 60
+    assert s.ventricular_burden_pct == 0.0
+    assert "60 beats inside unreadable stretches or ventricular flutter/fibrillation are left out of the beat counts " \
+           "and burdens" in s.notes
+    assert s.hourly[0].beat_counts == s.beat_counts
+    stored = summary_to_dict(s)
+    assert stored["n_beats_unreadable"] == 60 and stored["beat_counts"]["V"] == 0
+    everything_noisy = [QualitySpan("noise", lead, 0, n) for lead in (0, 1)]
+    none_readable = summarize_record([], samples, letters, FS, everything_noisy, n, n_leads=2)
+    assert np.isnan(none_readable.ventricular_burden_pct)
+    assert any(note.startswith("no readable beats: the 120 beats found all lie inside unreadable")
+               for note in none_readable.notes)
+
+
+def test_no_run_or_pattern_spans_an_unreadable_stretch_without_beats():
+    """A V beat, 30 s held at the amplifier's rail (unreadable, no beat detected), then two V beats: an isolated V and
+    a couplet, not an idioventricular rhythm across the gap at 4 bpm; nor does bigeminy link across such a gap."""
+    samples, letters, n = sequence("N" * 20 + "VVV" + "N" * 20, overrides={21: 30.0})
+    rail = [QualitySpan("saturated", lead, int(samples[20] + FS), int(samples[21] - FS)) for lead in (0, 1)]
+    kinds = [(r.kind, r.first_beat, r.n_beats) for r in find_regions(samples, letters, FS, rail, n, n_leads=2)]
+    assert ("isolated_ventricular", 20, 1) in kinds and ("ventricular_couplet", 21, 2) in kinds
+    assert not any(k in ("idioventricular_rhythm", "ventricular_tachycardia") for k, _, _ in kinds)
+    samples, letters, n = sequence("NV" * 6 + "NV" * 6, overrides={12: 30.0})
+    rail = [QualitySpan("saturated", lead, int(samples[11] + FS), int(samples[12] - FS)) for lead in (0, 1)]
+    bigeminy = [r for r in find_regions(samples, letters, FS, rail, n, n_leads=2) if r.kind == "ventricular_bigeminy"]
+    assert [(r.first_beat, r.n_beats) for r in bigeminy] == [(1, 11), (13, 11)]
+
+
+def test_the_mean_heart_rate_lies_between_the_minimum_and_the_maximum():
+    """90 s at 60 bpm, 40 s of noise, then 20 s at 120 bpm: the last minute is under half readable, so it gives no
+    minimum or maximum, and the mean comes from the same minutes as they do (before, 70.9 bpm against a maximum of
+    60)."""
+    rr = np.concatenate([np.full(90, 1.0), [40.0], np.full(40, 0.5)])
+    samples = beats_from_rr(rr, start_s=0.0)
+    letters = np.full(len(samples), "N")
+    n = int(samples[-1] + FS)
+    noise = [QualitySpan("noise", lead, int(samples[90] + 0.5 * FS), int(samples[91] - 0.5 * FS)) for lead in (0, 1)]
+    regions = find_regions(samples, letters, FS, noise, n, n_leads=2)
+    s = summarize_record(regions, samples, letters, FS, noise, n, n_leads=2)
+    assert s.heart_rate_min_bpm <= s.heart_rate_mean_bpm <= s.heart_rate_max_bpm
+    assert s.heart_rate_mean_bpm == pytest.approx(60.0, abs=0.5)
+    hour, = s.hourly
+    assert hour.heart_rate_min_bpm <= hour.heart_rate_mean_bpm <= hour.heart_rate_max_bpm
+
+
 def test_summary_times_the_rate_extremes_and_the_longest_interval():
     """Three minutes at 50 bpm, one at 120 bpm, then 60 bpm with one 2.5 s pause: the times are known."""
     rr = np.concatenate([np.full(150, 1.2), np.full(120, 0.5), np.full(60, 1.0), [2.5], np.full(60, 1.0)])

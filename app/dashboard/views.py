@@ -473,6 +473,10 @@ def render_overview(analysis) -> None:
     st.markdown("**Beats per class**")
     for column, letter, count in zip(st.columns(len(AAMI_CLASSES)), AAMI_CLASSES, summary.beat_counts):
         column.metric(f"{letter} beats", f"{count}")
+    if summary.n_beats_unreadable:
+        st.caption(f"{summary.n_beats_unreadable} more beats lie in unreadable signal (or ventricular "
+                   "flutter/fibrillation): they keep their labels in the beat table but are not counted here or in "
+                   "the burdens.")
     columns = st.columns(4)
     columns[0].metric("Ventricular burden", tables.format_percent(summary.ventricular_burden_pct))
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
