@@ -171,6 +171,11 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     reason = _find_no_beat_reason(x.shape[0], missing, spread, fs_hz, settings)
     if reason:
         return _empty(fs_hz, reason)
+    held = find_held_samples(x, fs_hz)
+    if held.any():  # a lead held at one value carries no signal: bridged as a gap, so its steps raise no level
+        x[held] = np.nan
+        missing = missing | held
+        x = fill_gaps(x)
     if not (spread >= settings.min_peak_to_peak_mv).all():
         missing = missing[:, spread >= settings.min_peak_to_peak_mv]
         x, primary_lead = _drop_dead_leads(x, spread, primary_lead, settings)
@@ -198,6 +203,33 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     if missing.any():  # filter ringing at the edges of a gap, amplified where the level is low, is not a beat
         located = located[~missing.all(axis=1)[located]]
     return Detection(samples=located, fs_hz=fs_hz)
+
+
+HELD_MIN_S = 0.3
+"""A lead that repeats one value this long is held (flat, or at its amplifier's rail), not recording: on MIT-BIH's 48
+records the longest such stretch is 0.73 s (record 116, clipped), and only one other lasts over 0.2 s (223, 0.47 s)."""
+
+
+def find_held_samples(x: np.ndarray, fs_hz: float) -> np.ndarray:
+    """(n_samples, n_leads) bool: samples of stretches of at least :data:`HELD_MIN_S` in which a lead repeats one
+    value, in leads that are not held throughout (those are dead leads, dropped whole).
+
+    >>> x = np.column_stack([np.r_[np.sin(np.arange(100)), np.full(50, 2.0), np.sin(np.arange(50))], np.ones(200)])
+    >>> held = find_held_samples(x, 100.0)
+    >>> int(held[:, 0].sum()), int(held[:, 1].sum())
+    (50, 0)
+    """
+    held = np.zeros(x.shape, bool)
+    min_run = max(2, int(round(HELD_MIN_S * fs_hz)))
+    for lead in range(x.shape[1]):
+        same = np.diff(x[:, lead]) == 0
+        edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1  # samples starts..stops-1
+        long = stops - starts >= min_run
+        if long.any() and not (starts[0] == 0 and stops[0] == x.shape[0]):
+            for a, b in zip(starts[long], stops[long]):
+                held[a:b, lead] = True
+    return held
 
 
 NOISE_BLOCK_S = 30.0

@@ -173,6 +173,22 @@ def test_clean_minutes_of_a_mostly_noisy_stretch_are_detected(excerpts_dir):
     assert len(only_noise) == 0 and only_noise.noise_only == ((0, len(noise)),)
 
 
+def test_beats_after_a_stretch_held_at_the_rail_are_found(excerpts_dir):
+    """Both leads of excerpt 100 held at the amplifier's rail (10.2 mV, as an 11-bit ADC at 200/mV clips) from 30 to
+    60 s: the steps in and out raised the detector's levels so far that it missed most beats of the next 20 s (five
+    false pauses); the held stretch is now bridged as a gap, and the beats after it are found as before it."""
+    record = read_record(excerpts_dir / "100")
+    fs = int(record.fs_hz)
+    signal = record.signal_mv[:120 * fs].copy()
+    signal[30 * fs:60 * fs] = 10.235
+    samples = detect_r_peaks(signal, record.fs_hz).samples
+    reference = record.annotations.samples[is_beat_symbol(record.annotations.symbols)]
+    after = reference[(reference > 61 * fs) & (reference < 119 * fs)]
+    found = np.min(np.abs(after[:, None] - samples[None, :]), axis=1) <= 0.15 * fs
+    assert found.all() and not np.any((samples > 30.5 * fs) & (samples < 59.5 * fs))
+    assert np.max(np.diff(samples[samples > 60 * fs])) < 1.5 * fs
+
+
 def test_out_of_range_rate_is_rejected():
     with pytest.raises(SamplingRateError, match="expected 100 to 1000 Hz"):
         detect_r_peaks(np.zeros(1000), 50.0)
