@@ -26,6 +26,7 @@ records), so that two records with the same name in different folders do not col
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import errno
 import glob
@@ -38,7 +39,9 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -67,7 +70,6 @@ from app.analysis import (
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
 from pipeline.types import STATED_PACEMAKER
-from pipeline.splits import read_records_file
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
 logger = logging.getLogger(__name__)
@@ -228,10 +230,27 @@ def expand_path(text: str) -> list[RecordSource]:
     if path.is_file() and (path.name in RECORD_LIST_NAMES or path.suffix.lower() in RECORD_LIST_SUFFIXES):
         return read_record_list(path)
     record = as_record_path(path)
+    if record is None and path.is_file():
+        raise BatchUsageError(f"Received {text}: {describe_unsupported_file(path)}")
     if record is None:
         raise BatchUsageError(f"Received {text}: no such record, directory or list file (a WFDB record is given "
                               "without extension, e.g. DIR/100 for DIR/100.hea).")
     return [RecordSource(record, record_stem(record))]
+
+
+def describe_unsupported_file(path: Path) -> str:
+    """Why an existing file that is neither a record, a directory nor a list file cannot be scored, and what to give.
+
+    >>> print(describe_unsupported_file(Path("export.csv")))  # doctest: +NORMALIZE_WHITESPACE
+    export.csv is not a supported recording format (supported: WFDB records, NAME.hea with its signal files;
+    EDF .edf; ISHNE Holter .ecg); export the recording in one of these.
+    """
+    if path.suffix.lower() in (".dat", ".atr", ".ecg"):
+        return (f"{path.name} is a WFDB signal or annotation file without its header {path.stem}.hea beside it, or a "
+                ".ecg that is not an ISHNE Holter file; give a record (DIR/NAME with DIR/NAME.hea), an EDF .edf or an "
+                "ISHNE Holter .ecg.")
+    return (f"{path.name} is not a supported recording format (supported: WFDB records, NAME.hea with its signal "
+            "files; EDF .edf; ISHNE Holter .ecg); export the recording in one of these.")
 
 
 def expand_match(path: Path) -> list[RecordSource]:
@@ -275,13 +294,49 @@ def find_in_directory(directory: Path) -> list[RecordSource]:
 
 
 def read_record_list(list_file: Path) -> list[RecordSource]:
-    """Records named one per line (relative to the list's folder), as in PhysioNet's RECORDS files."""
-    sources = []
-    for name in read_records_file(list_file):
-        record = list_file.parent / name
-        sources.append(RecordSource(record, Path(name).with_suffix("").as_posix()
-                                    if is_file_record(record) else name))
+    """Records named one per line (relative to the list's folder), as in PhysioNet's RECORDS files; a line naming a
+    directory stands for the records under it, as in the RECORDS files of PhysioNet's multi-level databases.
+
+    A line that names no record while others do (a record whose files are missing) stays in the batch, where it
+    fails alone with its own row in the errors table; one bad record never stops a batch.
+
+    Raises
+    ------
+    BatchUsageError
+        No line names a record (a text file that is not a record list): the message names the list file and the lines.
+    """
+    sources, not_records = [], []
+    for line_number, name in list_entries(list_file):
+        entry = list_file.parent / name
+        record = as_record_path(entry)
+        if record is not None:
+            sources.append(RecordSource(record, (Path(name).parent / record_stem(record)).as_posix()))
+        elif entry.is_dir():
+            prefix = Path(name).as_posix()
+            sources += [RecordSource(s.path, f"{prefix}/{s.key}") for s in find_in_directory(entry)]
+        else:
+            not_records.append((line_number, name))
+            sources.append(RecordSource(entry, Path(name).as_posix()))
+    if not_records and len(not_records) == len(sources):
+        raise BatchUsageError(describe_list_errors(list_file, not_records))
     return sources
+
+
+def list_entries(list_file: Path) -> list[tuple[int, str]]:
+    """(line number, name) of each entry of a record list file: blank lines and ``#`` comments left out."""
+    lines = list_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [(number, name) for number, line in enumerate(lines, start=1)
+            if (name := line.strip()) and not name.startswith("#")]
+
+
+def describe_list_errors(list_file: Path, not_records: list[tuple[int, str]]) -> str:
+    """The message for the lines of a list file that name no record: the first in full, the others by number."""
+    line_number, name = not_records[0]
+    text = (f"{list_file.name} line {line_number}: {name!r} is not a record (no {name}.hea, EDF or ISHNE file of that "
+            f"name in {list_file.parent}); expected one record per line, as in PhysioNet's RECORDS files.")
+    if len(not_records) > 1:
+        text += f" Lines {', '.join(str(n) for n, _ in not_records[1:])} name no record either."
+    return text
 
 
 def unique_paths(sources: list[RecordSource]) -> list[RecordSource]:
@@ -426,12 +481,26 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
 
 
 def write_record_folder(folder: Path, files: dict[str, bytes], manifest: dict) -> None:
-    """Write the outputs atomically, then the manifest (last: it vouches for the others)."""
+    """Write the outputs atomically, then the manifest (last: it vouches for the others), then remove the files an
+    earlier run's manifest listed that this run does not write (a format left out, an ST table no longer assessed),
+    so that the folder holds one run's outputs. If a file cannot be written, the files of this attempt are removed
+    and the error raised: no folder is left looking like a partial result."""
+    earlier = set(read_manifest(folder).get("files", {})) if (folder / MANIFEST).is_file() else set()
     (folder / MANIFEST).unlink(missing_ok=True)
-    for name, content in files.items():
-        write_checked(folder / name, content)
-    manifest = {**manifest, "files": {name: hash_bytes(content) for name, content in files.items()}}
-    write_checked(folder / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    written = []
+    try:
+        for name, content in files.items():
+            write_checked(folder / name, content)
+            written.append(name)
+        manifest = {**manifest, "files": {name: hash_bytes(content) for name, content in files.items()}}
+        write_checked(folder / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    except Exception:
+        for name in written:
+            (folder / name).unlink(missing_ok=True)
+        raise
+    for name in sorted(earlier - set(files) - {MANIFEST}):
+        if Path(name).name == name:  # a name the manifest lists, never a path elsewhere
+            (folder / name).unlink(missing_ok=True)
 
 
 def write_checked(path: Path, content: bytes) -> None:
@@ -687,15 +756,35 @@ def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentit
     if pool is None and jobs > 1 and len(sources) > 1:
         pool = start_worker_pool(jobs)
     try:
-        for result in iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
-                                      mlruns_dir):
-            results[result.source.key] = result
+        with stopping_on_sigterm():
+            for result in iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
+                                          mlruns_dir):
+                results[result.source.key] = result
     finally:
         ordered = [results[s.key] for s in sources if s.key in results]
         write_batch_tables(out_dir, ordered)
         if pool is not None:
             pool.shutdown(cancel_futures=True)  # the tables first; then every worker has exited when this returns
     return ordered
+
+
+@contextlib.contextmanager
+def stopping_on_sigterm() -> Iterator[None]:
+    """While inside, SIGTERM (a scheduler's or ``kill``'s stop) ends the batch as Ctrl-C does, so that the batch
+    tables of the records done are written before the process exits (its default action ends it at once). Main
+    thread only; the earlier handler comes back on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_termination)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def raise_termination(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def iterate_results(sources, loaded_model, model, settings, out_dir, pool, force, progress,
@@ -743,13 +832,38 @@ def iterate_results(sources, loaded_model, model, settings, out_dir, pool, force
 
 
 def write_batch_tables(out_dir: Path, results: list[RecordResult]) -> None:
-    """``batch_summary.csv`` (one row per record) and ``errors.csv`` (failed records), in input order."""
+    """``batch_summary.csv`` (one row per record) and ``errors.csv`` (failed records), in input order, merged into
+    the tables an earlier run left in ``out_dir``: this run's rows replace the rows of the same records, and the rows
+    of records it did not score are kept (a second run over one record does not drop the others)."""
     rows = [{"record": r.source.key, "status": r.status, **(r.summary or {}),
              **({"message": r.message} if r.status == "failed" else {})} for r in results]
     errors = [{"record": r.source.key, "path": str(r.source.path), "error_type": r.error_type, "message": r.message}
               for r in results if r.status == "failed"]
-    write_checked(out_dir / BATCH_SUMMARY, outputs.rows_to_csv(rows, SUMMARY_COLUMNS))
-    write_checked(out_dir / BATCH_ERRORS, outputs.rows_to_csv(errors, ERROR_COLUMNS))
+    scored = {r.source.key for r in results}
+    for name, new_rows, columns in ((BATCH_SUMMARY, rows, SUMMARY_COLUMNS), (BATCH_ERRORS, errors, ERROR_COLUMNS)):
+        merged = merge_rows(read_earlier_table(out_dir / name), new_rows, scored)
+        write_checked(out_dir / name, outputs.rows_to_csv(merged, columns))
+
+
+def merge_rows(earlier: list[dict], new_rows: list[dict], scored: set[str]) -> list[dict]:
+    """The earlier rows in their order, those of ``scored`` records replaced by their new row (or dropped when the
+    record has none now), then the new rows of records the earlier table did not list.
+
+    >>> merge_rows([{"record": "a"}, {"record": "b", "v": 1}], [{"record": "c"}, {"record": "b", "v": 2}], {"b", "c"})
+    [{'record': 'a'}, {'record': 'b', 'v': 2}, {'record': 'c'}]
+    """
+    new = {row["record"]: row for row in new_rows}
+    merged = [new.pop(row.get("record"), None) if row.get("record") in scored else row for row in earlier]
+    return [row for row in merged if row is not None] + list(new.values())
+
+
+def read_earlier_table(path: Path) -> list[dict]:
+    """The rows of a batch table an earlier run wrote; none when there is none or it cannot be read."""
+    try:
+        return read_table(path) if path.is_file() else []
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        logger.warning("%s could not be read (%s); it is written anew", path, error)
+        return []
 
 
 def read_table(path: Path) -> list[dict]:

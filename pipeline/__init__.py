@@ -1,7 +1,7 @@
 """Signal-processing stages: read, clean, assess quality, detect, segment, label, build datasets.
 
 Each stage is a module with small functions that take the previous stage's output.
-This package imports numpy, scipy and (in :mod:`pipeline.records` only) wfdb; it never
+This package imports numpy, scipy and (in :mod:`pipeline.records` only) wfdb and edfio; it never
 imports keras, mlflow or streamlit.
 """
 

@@ -17,13 +17,17 @@ flat
     ``flat_merge_s``, like the flat-line checks of the PhysioNet/CinC Challenge 2011 on ECG
     acceptability (Redmond et al. 2012; Clifford et al. 2012).
 saturated
-    Stretches of at least ``saturation_min_s`` stuck (as for flat) at a level within
-    ``saturation_band_fraction`` of the lead's range from its largest or smallest value, kept
-    when the lead spends at least ``saturation_min_total_s`` in all at that extreme: the
-    amplifier or converter sat at its rail (clipping) again and again, which a QRS peak never
-    does and the top of a single slow artefact does only once. On the MIT-BIH Arrhythmia
-    Database this finds the +-5.12 mV converter limits in records 103, 116 and 223 and nothing in
-    the other records.
+    Stretches of at least ``saturation_min_s`` stuck (as for flat) at or beyond the lead's
+    largest or smallest value, give or take a band, kept when the lead spends at least
+    ``saturation_min_total_s`` in all at that extreme: the amplifier or converter sat at its rail
+    (clipping) again and again, which a QRS peak never does and the top of a single slow artefact
+    does only once. The extremes are those of the moving signal (the samples outside stuck
+    stretches), so that a stuck filler far beyond the ECG (an EDF file padded with its physical
+    minimum) does not move the other rail; the band on each side is ``saturation_band_fraction``
+    of twice the distance from the lead's median to that extreme, so that an outlier on one side
+    does not widen the other side's band and bring ordinary isoelectric stretches into it. On the
+    MIT-BIH Arrhythmia Database this finds the +-5.12 mV converter limits in records 103, 116 and
+    223 and nothing in the other records.
 noise
     Each 2 s window (hop 1 s) whose noise floor, the median absolute value of the
     high-frequency component (above ``hf_cutoff_hz``: muscle artefact, mains, electrode noise)
@@ -106,8 +110,8 @@ class QualitySettings:
     saturation_min_s : float
         Shortest stuck-at-the-extreme stretch reported as saturation (50 ms).
     saturation_band_fraction : float
-        How close to the lead's maximum or minimum, as a fraction of its range, a stuck level
-        must lie to count as a rail.
+        How close to the lead's maximum or minimum a stuck level must lie to count as a rail, as a
+        fraction of the lead's range on that side (twice the distance from its median to the extreme).
     saturation_min_total_s : float
         Time the lead must spend stuck at that rail, over the whole record, before any of it is
         reported: a clipping recorder hits its rail again and again, while the top of a single
@@ -273,19 +277,63 @@ def find_saturated_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
                         still: np.ndarray | None = None) -> np.ndarray:
     """(k, 2) runs stuck for at least ``saturation_min_s`` at a level next to the lead's extremes.
 
-    ``still`` may pass in :func:`still_runs` of ``x`` when it is already at hand.
+    ``still`` may pass in :func:`still_runs` of ``x`` when it is already at hand. The extremes and bands are those
+    of :func:`rail_levels`, so that one outlier (a padded end, a spike) does not turn ordinary flat stretches at the
+    other extreme into saturation.
     """
     if np.all(np.isnan(x)):
         return _no_runs()
-    low, high = float(np.nanmin(x)), float(np.nanmax(x))
-    if high - low <= settings.flat_step_mv:
-        return _no_runs()  # a constant lead is flat, not clipped
-    band = settings.saturation_band_fraction * (high - low)
     runs = still_runs(x, settings.flat_step_mv) if still is None else still
+    stuck = keep_long_runs(merge_runs(runs, int(round(settings.flat_merge_s * fs_hz))),
+                           int(round(settings.saturation_min_s * fs_hz)))
+    levels = rail_levels(x, stuck, settings)
+    if levels is None:
+        return _no_runs()  # a constant lead is flat, not clipped
+    high, low = levels
     level = x[runs[:, 0]]
-    sides = [rail_runs(runs[near], fs_hz, settings) for near in (level >= high - band, level <= low + band)]
+    sides = [rail_runs(runs[near], fs_hz, settings) for near in (level >= high, level <= low)]
     runs = np.concatenate(sides)
     return runs[np.argsort(runs[:, 0], kind="stable")]
+
+
+def rail_levels(x: np.ndarray, stuck: np.ndarray, settings: QualitySettings) -> tuple[float, float] | None:
+    """The levels at or beyond which a stuck stretch counts as the high and the low rail; None for a constant lead.
+
+    Each is the extreme of the moving signal (``x`` outside the ``stuck`` runs; the whole lead when nothing moves),
+    moved towards the median by ``saturation_band_fraction`` of twice its distance from the lead's median: a stuck
+    filler far beyond the ECG sets neither the other extreme nor the other band.
+
+    Examples
+    --------
+    >>> x = np.tile([0.0, 0.5, 0.0, 1.0, 0.0, -0.5], 100)
+    >>> x[-50:] = -100.0  # a padded end, stuck far below the signal
+    >>> rail_levels(x, np.array([[550, 600]]), QualitySettings())
+    (0.96, -0.48)
+    """
+    high, low = moving_extremes(x, stuck)
+    if high - low <= settings.flat_step_mv:
+        return None
+    middle = float(np.nanmedian(x[:: max(x.size // 1_000_000, 1)]))
+    fraction = 2 * settings.saturation_band_fraction
+    return high - fraction * max(high - middle, 0.0), low + fraction * max(middle - low, 0.0)
+
+
+def moving_extremes(x: np.ndarray, stuck: np.ndarray) -> tuple[float, float]:
+    """Largest and smallest value of ``x`` outside the sorted, disjoint ``stuck`` runs (of the whole lead when the
+    runs cover it), NaN ignored.
+
+    Examples
+    --------
+    >>> moving_extremes(np.array([0.0, 5.0, 5.0, 5.0, 1.0, -9.0, -9.0]), np.array([[1, 4], [5, 7]]))
+    (1.0, 0.0)
+    """
+    bounds = np.unique(np.concatenate([[0], stuck.ravel()]))
+    bounds = bounds[bounds < x.size]
+    moving = ~np.isin(bounds, stuck[:, 0])
+    highs, lows = np.fmax.reduceat(x, bounds)[moving], np.fmin.reduceat(x, bounds)[moving]
+    if not np.isfinite(highs).any():
+        return float(np.nanmax(x)), float(np.nanmin(x))
+    return float(np.nanmax(highs)), float(np.nanmin(lows))
 
 
 def rail_runs(runs: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Read and write WFDB records and annotations: the only module of the project that imports wfdb.
+"""Read and write WFDB records and annotations: the only module of the project that imports wfdb (and edfio, which
+reads EDF files signal by signal).
 
 Reading validates the files before wfdb sees them (so that a truncated or mislabelled record
 raises a specific :mod:`pipeline.errors` exception instead of a bare wfdb or numpy error),
@@ -7,24 +8,26 @@ selects the ECG leads, converts to millivolts and resamples to the internal rate
 References
 ----------
 WFDB header and signal formats: https://wfdb.io/spec/ ; Moody GB, "WFDB Programmer's Guide".
+Kemp B, Varri A, Rosa AC, Nielsen KD, Gade J, "A simple format for exchange of digitized polygraphic recordings",
+Electroencephalogr Clin Neurophysiol 82(5):391-393, 1992; Kemp B, Olivan J, "European data format 'plus' (EDF+)",
+Clin Neurophysiol 114(9):1755-1761, 2003.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import io
 import logging
 import re
+import warnings
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+import edfio
 import numpy as np
 import requests
 import scipy.signal
 import wfdb
-from wfdb.io.convert.edf import read_edf
 
 from pipeline import INTERNAL_FS_HZ
 from pipeline.clean import fill_gaps
@@ -180,11 +183,17 @@ def _read_optional_annotations(path: Path, annotator: str | None, source_fs_hz: 
 
 
 def read_header(path: Path) -> wfdb.Record:
-    """Read and sanity-check a WFDB header (``path`` without extension)."""
+    """Read and sanity-check a WFDB header (``path`` without extension).
+
+    The optional fields a single-segment header leaves out are filled in: a signal without description is named
+    ``lead N`` (:func:`name_signals`) and a record line without the number of samples gets the number its signal
+    file holds (:func:`infer_signal_length`), as the WFDB specification allows.
+    """
     path = path.with_suffix("") if path.suffix == ".hea" else path
     hea = _with_extension(path, "hea")
     if not hea.exists():
         raise RecordNotFoundError(f"Record header {hea} does not exist; expected a WFDB header file NAME.hea.")
+    check_header_text(hea)
     try:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
@@ -199,12 +208,83 @@ def read_header(path: Path) -> wfdb.Record:
         raise SamplingRateError(
             f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."
         )
+    if not isinstance(header, wfdb.MultiRecord):
+        header.sig_name = name_signals(header.sig_name, header.n_sig, f"Header {hea.name}")
+        if header.sig_len is None:
+            header.sig_len = infer_signal_length(path, header)
     if not header.sig_len:
         raise SignalTooShortError(
             f"Header {hea.name} declares 0 samples (or no length); expected a signal of at least "
             f"{MIN_DURATION_S:g} s."
         )
     return header
+
+
+def check_header_text(hea: Path) -> None:
+    """Refuse a header file without a record line (empty, or comments only), which wfdb fails on with an IndexError.
+
+    Raises
+    ------
+    CorruptRecordError
+        The file is empty or holds no line but blank lines and ``#`` comments.
+    """
+    text = hea.read_text(encoding="latin-1")
+    if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+        return
+    what = "the file is empty" if not text.strip() else "it holds only comments and blank lines"
+    raise CorruptRecordError(f"Header {hea.name}: {what}; expected a WFDB header: a record line (NAME SIGNALS FS "
+                             "SAMPLES) and one line per signal (FILE FORMAT GAIN/UNITS ... DESCRIPTION).")
+
+
+def name_signals(names: list[str | None] | None, n_signals: int, described: str) -> list[str]:
+    """The signals' names, each one the file leaves out (a WFDB signal line without description, a blank EDF label)
+    given as ``lead N``, N its column from 1.
+
+    Nothing tells what an unnamed signal is but its unit: :func:`select_ecg_columns` takes one in mV or uV (or
+    without unit, mV by default in WFDB) for an ECG lead, so that a header that names no signal is read as ECG.
+    Logged, with ``described`` ("Header x.hea") naming the file.
+
+    Examples
+    --------
+    >>> name_signals(["MLII", None], 2, "Header x.hea")
+    ['MLII', 'lead 2']
+    >>> name_signals(None, 2, "Header x.hea")
+    ['lead 1', 'lead 2']
+    """
+    names = list(names) if names is not None else [None] * n_signals
+    unnamed = [c for c, name in enumerate(names) if not (name or "").strip()]
+    if not unnamed:
+        return names
+    named = [f"lead {c + 1}" if c in unnamed else name for c, name in enumerate(names)]
+    logger.info("%s gives no name to %s; read as %s (ECG leads when their unit is mV or uV, or none)", described,
+                "any of its signals" if len(unnamed) == len(names) else f"signals {[c + 1 for c in unnamed]}",
+                ", ".join(named[c] for c in unnamed))
+    return named
+
+
+def infer_signal_length(path: Path, header: wfdb.Record) -> int:
+    """Samples per signal of a header whose record line leaves out their number (allowed by the WFDB specification):
+    the whole frames its first signal file holds, from the file's size, byte offset and storage format, as
+    ``wfdb.rdrecord`` counts them.
+
+    Raises
+    ------
+    UnsupportedFormatError, MissingSignalFileError
+        The file's storage format is not one we read, or the file does not exist.
+    SignalTooShortError
+        The file holds no whole frame.
+    """
+    file_name = header.file_name[0]
+    columns = [c for c, name in enumerate(header.file_name) if name == file_name]
+    fmt = str(header.fmt[columns[0]])
+    signal_path = _find_signal_file(path, file_name, fmt)
+    frame_bits = _FORMAT_BITS[fmt] * sum(int(header.samps_per_frame[c] or 1) for c in columns)
+    n_samples = int((signal_path.stat().st_size - int(header.byte_offset[columns[0]] or 0)) * 8 / frame_bits + 1e-9)
+    if n_samples <= 0:
+        raise SignalTooShortError(f"Header {path.name}.hea gives no number of samples and its signal file {file_name} "
+                                  f"holds none; expected a signal of at least {MIN_DURATION_S:g} s.")
+    logger.info("Header %s.hea gives no number of samples: %d, counted in %s", path.name, n_samples, file_name)
+    return n_samples
 
 
 _RECORD_LINE_FS = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?:/[\d.]+(?:\([-\d.]+\))?)?$")
@@ -385,17 +465,7 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
         files.setdefault(file_name, []).append(i)
     for file_name, columns in files.items():
         fmt = str(header.fmt[columns[0]])
-        if fmt not in _FORMAT_BITS:
-            raise UnsupportedFormatError(
-                f"Record {path.name}: signal file {file_name} uses WFDB format {fmt}; expected one of "
-                f"{sorted(_FORMAT_BITS, key=int)}."
-            )
-        signal_path = path.parent / file_name
-        if not signal_path.exists():
-            raise MissingSignalFileError(
-                f"Record {path.name}: the header names signal file {file_name}, which does not exist in "
-                f"{path.parent}; expected it beside the header."
-            )
+        signal_path = _find_signal_file(path, file_name, fmt)
         frame_samples = sum(int(header.samps_per_frame[c] or 1) for c in columns)
         offset = int(header.byte_offset[columns[0]] or 0)
         expected_bytes = offset + int(np.ceil(header.sig_len * frame_samples * _FORMAT_BITS[fmt] / 8))
@@ -412,6 +482,22 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
                 f"the header declares {header.sig_len} samples ({expected_bytes} bytes). The header does not "
                 "match its signal file."
             )
+
+
+def _find_signal_file(path: Path, file_name: str, fmt: str) -> Path:
+    """The signal file ``file_name`` of record ``path``, checked to exist and to be in a WFDB format we read."""
+    if fmt not in _FORMAT_BITS:
+        raise UnsupportedFormatError(
+            f"Record {path.name}: signal file {file_name} uses WFDB format {fmt}; expected one of "
+            f"{sorted(_FORMAT_BITS, key=int)}."
+        )
+    signal_path = path.parent / file_name
+    if not signal_path.exists():
+        raise MissingSignalFileError(
+            f"Record {path.name}: the header names signal file {file_name}, which does not exist in "
+            f"{path.parent}; expected it beside the header."
+        )
+    return signal_path
 
 
 def _read_signal_mv(path: Path, header: wfdb.Record, columns: list[int]) -> np.ndarray:
@@ -526,6 +612,7 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
     """The :class:`Record` of a file's signals given by name and unit, of which ``read_columns(columns)`` returns the
     physical values (float32, the file's units) of the columns asked for: its ECG leads in mV, only the chosen
     ones read."""
+    names = name_signals(names, len(names), described)
     ecg_columns = select_ecg_columns(names, units)
     if not ecg_columns:
         raise NoEcgLeadError(f"{described}: received signals {names}; expected at least one ECG lead (names such as "
@@ -541,24 +628,77 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,
               max_leads: int | None) -> Record:
+    """An EDF or EDF+C file, read signal by signal with edfio: its ECG leads at their own rate.
+
+    EDF+ annotation signals ("EDF Annotations") are not signals and are left out; so are the signals that are not
+    ECG (by label and unit, :func:`select_ecg_columns`: a pulse oximeter's Pleth at 100 Hz beside ECG at 500 Hz),
+    whatever their rate, with a log line. ECG leads recorded at different rates are each resampled to the highest of
+    their rates (the record's ``source_fs_hz``) and then, like any record, to ``target_fs_hz``. A blank physical
+    dimension is read as mV, as wfdb reads it.
+    """
     if not path.exists():
         raise RecordNotFoundError(f"EDF file {path} does not exist; expected an EDF file NAME.edf.")
-    _check_edf_size(path)
-    printed = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(printed):  # wfdb prints notes (e.g. on an EDF+ annotation channel)
-            rec = read_edf(str(path))
-    except Exception as exc:
-        raise CorruptRecordError(f"EDF file {path.name} cannot be read: {exc}") from exc
-    if printed.getvalue().strip():
-        logger.debug("wfdb on EDF %s: %s", path.name, printed.getvalue().strip())
-    if len(set(rec.samps_per_frame)) > 1:
-        logger.info("EDF %s has signals at several rates; wfdb averages them to the frame rate", path.name)
-    _check_sampling_rate(rec.fs, path.name)
-    record = _record_from_physical(path.stem, f"EDF {path.name}", rec, lead=lead, target_fs_hz=target_fs_hz,
-                                   min_duration_s=min_duration_s, max_leads=max_leads, annotations=None)
+    check_edf_header(path)
+    edf = _open_edf(path)
+    signals = edf.signals
+    names = name_signals([s.label for s in signals], len(signals), f"EDF {path.name}")
+    units = ["mV" if not s.physical_dimension.strip() else s.physical_dimension for s in signals]
+    ecg_columns = select_ecg_columns(names, units)
+    for c in ecg_columns:
+        _check_sampling_rate(signals[c].sampling_frequency, f"{path.name} (lead {names[c]})")
+    fs_hz = max((float(signals[c].sampling_frequency) for c in ecg_columns), default=0.0)
+    if ecg_columns:
+        _log_left_out_signals(f"EDF {path.name}", names, [float(s.sampling_frequency) for s in signals], ecg_columns)
+    n_samples = int(round(edf.num_data_records * edf.data_record_duration * fs_hz))
+    record = _record_from_columns(
+        path.stem, f"EDF {path.name}", names, units, n_samples, fs_hz,
+        lambda columns: np.column_stack([_read_edf_lead(signals[c], fs_hz, n_samples) for c in columns]),
+        lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s, max_leads=max_leads, annotations=None,
+        start_time=_edf_start_time(edf, path.name))
     # EDF requires a start time; anonymised files and writers without a clock put 00.00.00 there
     return replace(record, start_time=None) if record.start_time == datetime.time(0, 0) else record
+
+
+def _open_edf(path: Path) -> edfio.Edf:
+    """The EDF file as edfio reads it (signal data loaded when asked for), with its warnings (a header giving -1 data
+    records, a partial last data record) logged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            edf = edfio.read_edf(path, lazy_load_data=True, header_encoding="latin-1")
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise CorruptRecordError(f"EDF file {path.name} cannot be read ({exc}); expected an EDF or EDF+C file "
+                                     "(Kemp et al. 1992, 2003).") from exc
+    for warning in caught:
+        logger.info("EDF %s: %s", path.name, warning.message)
+    return edf
+
+
+def _log_left_out_signals(described: str, names: list[str], rates_hz: list[float], ecg_columns: list[int]) -> None:
+    """Log the signals of a file that are not read as ECG leads, with their rates."""
+    left_out = [f"{name} ({rate:g} Hz)" for c, (name, rate) in enumerate(zip(names, rates_hz)) if c not in ecg_columns]
+    if left_out:
+        logger.info("%s: signals not read (not ECG): %s", described, ", ".join(left_out))
+
+
+def _read_edf_lead(signal: edfio.EdfSignal, fs_hz: float, n_samples: int) -> np.ndarray:
+    """One EDF signal in its physical unit (float32), resampled to ``fs_hz`` when recorded at another rate, cut or
+    NaN-padded to ``n_samples`` (a sample of rounding at most)."""
+    data = np.asarray(signal.data, dtype=np.float32)
+    if float(signal.sampling_frequency) != fs_hz:
+        data = resample_signal(data[:, None], float(signal.sampling_frequency), fs_hz)[:, 0]
+    lead = np.full(n_samples, np.nan, dtype=np.float32)
+    lead[: min(n_samples, data.size)] = data[:n_samples]
+    return lead
+
+
+def _edf_start_time(edf: edfio.Edf, name: str) -> datetime.time | None:
+    """The EDF header's start time (to the microsecond in EDF+ files); None when it cannot be read."""
+    try:
+        return edf.starttime
+    except (ValueError, IndexError) as exc:
+        logger.info("EDF %s: start time not read (%s)", name, exc)
+        return None
 
 
 def names_file_record(path: Path) -> bool:
@@ -628,26 +768,72 @@ def _read_ishne_reference(path: Path, signal, target_fs_hz: float) -> Annotation
     return Annotations(samples, symbols, np.full(len(samples), "", dtype=object))
 
 
-def _check_edf_size(path: Path) -> None:
-    """Compare an EDF file's size with the data records its header declares."""
+EDF_VERSION = b"0       "
+"""The first field of every EDF header: the format's version, "0" padded to 8 bytes."""
+
+
+def check_edf_header(path: Path) -> None:
+    """Refuse, with a message that says why, a file that is not an EDF file we read: empty, of another kind (text,
+    BDF, EDF+D), a header whose fields are not numbers, or fewer bytes than the data records its header declares.
+
+    Raises
+    ------
+    CorruptRecordError
+        The file is empty, or a numeric header field is not a number.
+    UnsupportedFormatError
+        The file does not start with EDF's version field, or is EDF+D.
+    SamplingRateError
+        The duration of a data record is not positive.
+    NoEcgLeadError
+        The header declares no signal.
+    TruncatedSignalError
+        The file is shorter than its header, or than the data records the header declares.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise CorruptRecordError(f"EDF file {path.name}: the file is empty; expected an EDF file (a 256-byte header, "
+                                 "256 bytes more per signal, then the data records).")
     with open(path, "rb") as f:
         fixed = f.read(256)
-        try:
-            n_signals = int(fixed[252:256])
-            n_records = int(fixed[236:244])
-            f.seek(256 + n_signals * 216)
-            per_record = sum(int(f.read(8)) for _ in range(n_signals))
-        except ValueError as exc:
-            raise CorruptRecordError(
-                f"EDF file {path.name}: the header cannot be parsed ({exc}); expected an EDF header (Kemp et al. 1992)."
-            ) from exc
+        if fixed[:8] != EDF_VERSION:
+            raise UnsupportedFormatError(f"File {path.name} is not an EDF file (its header does not start with the EDF "
+                                         "version field, 0); expected an EDF or EDF+C file.")
+        if len(fixed) < 256:
+            raise TruncatedSignalError(f"EDF file {path.name} holds {size} bytes, fewer than the 256 of an EDF "
+                                       "header's fixed part.")
+        if fixed[192:197] == b"EDF+D":
+            raise UnsupportedFormatError(f"EDF file {path.name} is EDF+D (data records with gaps between them), which "
+                                         "is not supported; expected EDF or EDF+C (export it as continuous).")
+        n_signals = _edf_field(fixed[252:256], "number of signals", path.name)
+        n_records = _edf_field(fixed[236:244], "number of data records", path.name)
+        duration_s = _edf_field(fixed[244:252], "duration of a data record", path.name, float)
+        if duration_s <= 0:
+            raise SamplingRateError(f"EDF file {path.name} gives the duration of a data record as {duration_s:g} s; "
+                                    "expected a positive number of seconds (a signal's rate is its samples per data "
+                                    "record over that duration).")
+        if n_signals < 1:
+            raise NoEcgLeadError(f"EDF file {path.name} declares {n_signals} signals; expected at least one ECG lead.")
+        if size < 256 * (n_signals + 1):
+            raise TruncatedSignalError(f"EDF file {path.name} holds {size} bytes, fewer than the "
+                                       f"{256 * (n_signals + 1)} of its header ({n_signals} signals).")
+        f.seek(256 + n_signals * 216)
+        per_record = sum(_edf_field(f.read(8), "number of samples in a data record", path.name)
+                         for _ in range(n_signals))
     expected = 256 * (n_signals + 1) + n_records * per_record * 2
-    actual = path.stat().st_size
-    if n_records >= 0 and actual < expected:
+    if size < expected and n_records >= 0:
         raise TruncatedSignalError(
-            f"EDF file {path.name} holds {actual} bytes; its header declares {n_records} data records "
+            f"EDF file {path.name} holds {size} bytes; its header declares {n_records} data records "
             f"({expected} bytes)."
         )
+
+
+def _edf_field(raw: bytes, field: str, name: str, kind: type = int) -> int | float:
+    """A numeric field of an EDF header, as ``kind``."""
+    try:
+        return kind(raw.decode("latin-1").strip())
+    except ValueError:
+        raise CorruptRecordError(f"EDF file {name} gives the {field} as {raw.decode('latin-1').strip()!r}; expected "
+                                 "a number (Kemp et al. 1992).") from None
 
 
 def write_edf(path: str | Path, signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...]) -> Path:

@@ -94,6 +94,27 @@ def test_repeated_plateaus_at_the_extreme_are_saturated():
     assert spans_of("saturated", find_quality_spans(x, FS_HZ)) == [(0, a, a + 36) for a in starts]
 
 
+def test_a_padded_end_far_below_the_signal_leaves_ordinary_stretches_unsaturated(excerpts_dir):
+    """wfdb's ``wfdb_to_edf`` pads the last data record with the physical minimum (-163.84 mV at 200 adu/mV). That one
+    outlier used to widen the band of the other extreme to 3.3 mV, and record 100's isoelectric stretches (5 uV
+    steps, still for 50-80 ms) came out as hundreds of saturated fragments; only the padding is stuck at a rail."""
+    record = read_record(excerpts_dir / "100", annotator=None)
+    n = int(60 * FS_HZ)
+    x = np.concatenate([record.signal_mv[:n], np.full((n // 6, 2), -163.84, np.float32)])
+    assert spans_of("saturated", find_quality_spans(x, FS_HZ)) == [(0, n, n + n // 6), (1, n, n + n // 6)]
+
+
+def test_clipping_is_still_found_beside_a_padded_end():
+    x = synthetic_ecg(60.0)
+    rail = float(x.max()) + 0.5
+    starts = [1800, 5400, 9000, 12600]
+    for start in starts:
+        x[start:start + 36] = rail
+    x[-3600:] = -163.84
+    found = spans_of("saturated", find_quality_spans(x, FS_HZ))
+    assert found == [(0, a, a + 36) for a in starts] + [(0, x.size - 3600, x.size)]
+
+
 def test_single_plateau_at_the_maximum_is_not_saturation():
     # The top of one slow artefact that happens to be the lead's maximum (records 108, 111, 121).
     x = synthetic_ecg(60.0)

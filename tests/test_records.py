@@ -302,7 +302,7 @@ def test_an_edf_start_time_is_kept_unless_it_is_the_placeholder_midnight(tmp_pat
 
 
 def test_an_edf_plus_annotation_channel_is_left_out_silently(tmp_path, excerpt_100, capsys):
-    """EDF+ files carry an "EDF Annotations" signal; wfdb prints a note on it, which must not reach stdout."""
+    """EDF+ files carry an "EDF Annotations" signal, which is no lead and prints nothing to stdout."""
     signal = np.concatenate([excerpt_100.signal_mv[:20 * 360], np.zeros((20 * 360, 1), np.float32)], axis=1)
     path = write_edf(tmp_path / "plus.edf", signal, FS_HZ, (*excerpt_100.lead_names, "EDF Annotations"))
     content = bytearray(path.read_bytes())

@@ -167,6 +167,25 @@ def test_a_twelve_lead_record_is_scored_on_ii_and_v1_like_the_two_lead_excerpt(s
     assert summary["leads"] == ["II", "V1"] and summary["primary_lead"] == "II" and len(summary["unused_leads"]) == 10
 
 
+def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadable(scored, tmp_path, excerpts_dir):
+    """A 12-lead record whose II (the primary lead) is zero throughout: its beats were classified with a flat lead as
+    if it were signal, and nothing said so; they are now classified from V1 alone, as where a lead comes off, and the
+    summary says so. A record scaled to 2 % (under 0.05 mV peak to peak: the detector calls it flat) was called 100 %
+    readable; it is now unreadable throughout."""
+    _, out = scored
+    write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve", flat=("II",))
+    excerpt = read_record(excerpts_dir / "100")
+    write_record(tmp_path / "in", "tiny", 0.02 * excerpt.signal_mv[:60 * 360], excerpt.fs_hz, excerpt.lead_names)
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
+    assert code == 0, output
+    beats = read_table(tmp_path / "out" / "twelve" / "twelve_beats.csv")
+    assert len(beats) > 300 and all(row["one_lead"] == "True" for row in beats)
+    summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
+    assert any(note.startswith(f"{len(beats)} beats where one lead was missing") for note in summary["notes"])
+    tiny = json.loads((tmp_path / "out" / "tiny" / "tiny_summary.json").read_text())
+    assert tiny["n_beats"] == 0 and tiny["readable_pct"] == 0.0 and tiny["detection_note"].startswith("flat signal")
+
+
 def test_a_one_lead_record_is_scored_from_that_lead_and_its_summary_says_so(scored, tmp_path, excerpts_dir):
     """A Holter channel on its own: classified from the one lead (read as both of the network's), noted in the summary.
     Before, the per-lead features of the missing lead were left out and the record failed with a settings mismatch."""
@@ -507,6 +526,46 @@ def test_a_killed_batch_resumes_to_the_same_outputs(tmp_path, excerpts_dir):
     summary = read_table(killed / BATCH_SUMMARY)
     assert sum(r["status"] == "skipped" for r in summary) >= done_before
     assert all(r["status"] in ("scored", "skipped") for r in summary)
+
+
+def test_a_terminated_batch_writes_its_tables_for_the_records_done(tmp_path, excerpts_dir):
+    """SIGTERM (a scheduler stopping the job) mid-batch: the batch tables are written for the records scored so far
+    (the default action ended the process without them), and the exit status says it was terminated."""
+    inputs = tmp_path / "in"
+    for name in ("100", "106", "119", "201", "208", "232"):
+        copy_record(excerpts_dir, name, inputs)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "app.cli", "score", "-q", "--model", MODEL, str(inputs), "--out", str(out)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(f"*/{MANIFEST}")):
+        time.sleep(0.02)
+    process.terminate()
+    assert process.wait(timeout=60) == 128 + 15
+    done = {p.parent.name for p in out.glob(f"*/{MANIFEST}")}
+    assert 1 <= len(done) < 6, "the stop should land mid-batch"
+    rows = read_table(out / BATCH_SUMMARY)
+    assert {r["record"] for r in rows} == done and all(r["status"] == "scored" for r in rows)
+
+
+def test_a_second_run_keeps_the_other_records_rows_and_leaves_no_stale_file(tmp_path, excerpts_dir):
+    """A batch with a bad record, then one good record scored again with fewer formats: the tables keep the rows of
+    the records not scored again (the bad one's error too), and the record's folder holds only this run's files
+    (an annotation file and PDF left from the first run would disagree with the new tables)."""
+    inputs = tmp_path / "in"
+    for name in ("100", "119"):
+        copy_record(excerpts_dir, name, inputs)
+    (inputs / "bad.hea").write_text("bad 2 360 1000\nbad.dat 16 200 11 0 0 0 0 MLII\n")
+    out = tmp_path / "out"
+    code, _ = run_score(str(inputs), "--out", str(out), "--format", "csv,json,wfdb")
+    assert code == 1 and (out / "119" / "119.ecg").is_file()
+    code, output = run_score(str(inputs / "119"), "--out", str(out), "--format", "csv,json", "--force")
+    assert code == 0, output
+    assert [r["record"] for r in read_table(out / BATCH_SUMMARY)] == ["100", "119", "bad"]
+    assert [r["record"] for r in read_table(out / BATCH_ERRORS)] == ["bad"]
+    listed = set(json.loads((out / "119" / MANIFEST).read_text())["files"])
+    assert {p.name for p in (out / "119").iterdir()} == listed | {MANIFEST} and "119.ecg" not in listed
 
 
 @pytest.mark.parametrize("name", ["100", "202", "208", "213"])

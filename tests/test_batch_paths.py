@@ -1,0 +1,53 @@
+"""Expanding ``ecg score`` PATH arguments into records: list files none of whose lines is a record, and files that
+exist but are no recording, are refused before any work with a message that names the file (and the line)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.batch import BatchUsageError, find_record_sources
+from tests.score_runs import copy_record, run_score
+
+
+def test_a_text_file_given_as_path_names_its_line_that_is_no_record(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(BatchUsageError, match=r"^notes.txt line 1: 'hello' is not a record \(no hello.hea"):
+        find_record_sources([str(tmp_path / "notes.txt")])
+
+
+def test_a_records_list_names_every_line_that_is_no_record_when_none_is(tmp_path):
+    (tmp_path / "RECORDS").write_text("# a list of nothing\nnothere\n\n232\n")
+    with pytest.raises(BatchUsageError, match=r"RECORDS line 2: 'nothere' is not a record .* Lines 4 name no record"):
+        find_record_sources([str(tmp_path / "RECORDS")])
+
+
+def test_a_records_list_with_missing_records_scores_the_others(tmp_path, excerpts_dir):
+    """One bad record never stops a batch: the missing ones fail alone, each with its own row."""
+    copy_record(excerpts_dir, "100", tmp_path / "in")
+    (tmp_path / "in" / "RECORDS").write_text("100\nnothere\n")
+    code, output = run_score(str(tmp_path / "in" / "RECORDS"), "--out", str(tmp_path / "out"), "--format", "json")
+    assert code == 1 and "1 scored" in output and "1 failed" in output, output
+    assert (tmp_path / "out" / "100" / "100_summary.json").is_file()
+
+
+def test_a_records_list_line_naming_a_directory_stands_for_its_records(tmp_path, excerpts_dir):
+    """PhysioNet's multi-level databases list directories ("p00/") in their top RECORDS file."""
+    copy_record(excerpts_dir, "100", tmp_path / "p00")
+    copy_record(excerpts_dir, "232", tmp_path)
+    (tmp_path / "RECORDS").write_text("p00/\n232.hea\n")
+    sources = find_record_sources([str(tmp_path / "RECORDS")])
+    assert [(s.key, s.path) for s in sources] == [("p00/100", tmp_path / "p00" / "100"), ("232", tmp_path / "232")]
+
+
+@pytest.mark.parametrize("name", ["export.csv", "recording.xml"])
+def test_a_file_in_an_unsupported_format_is_called_that_not_missing(tmp_path, name):
+    (tmp_path / name).write_text("time,MLII,V5\n0.0000,-0.145,-0.065\n")
+    with pytest.raises(BatchUsageError, match=rf"{name} is not a supported recording format \(supported: WFDB"):
+        find_record_sources([str(tmp_path / name)])
+
+
+def test_ecg_score_refuses_a_csv_export_before_any_work(tmp_path):
+    (tmp_path / "export.csv").write_text("time,MLII,V5\n0.0000,-0.145,-0.065\n")
+    code, output = run_score(str(tmp_path / "export.csv"), "--out", str(tmp_path / "out"))
+    assert code == 2 and "not a supported recording format" in output and "no such record" not in output
+    assert not (tmp_path / "out").exists()
