@@ -151,7 +151,7 @@ def read_record(
     return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept]),
                          tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
                          float(header.fs), target_fs_hz, max_leads,
-                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz),
+                         _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz, header.sig_len),
                          start_time=header.base_time)
 
 
@@ -175,11 +175,25 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
 
 
 def _read_optional_annotations(path: Path, annotator: str | None, source_fs_hz: float,
-                               target_fs_hz: float) -> Annotations | None:
-    """``path.<annotator>`` when asked for and present, else None."""
+                               target_fs_hz: float, n_source_samples: int) -> Annotations | None:
+    """``path.<annotator>`` when asked for and present, else None.
+
+    Raises
+    ------
+    CorruptRecordError
+        The file holds annotations past the end of the record (more than a second): it belongs to another record,
+        or it is not an annotation file (random bytes read as one spread thousands of annotations over hours).
+    """
     if annotator is None or not _with_extension(path, annotator).exists():
         return None
-    return read_annotations(path, annotator, source_fs_hz=source_fs_hz, target_fs_hz=target_fs_hz)
+    annotations = read_annotations(path, annotator, source_fs_hz=source_fs_hz, target_fs_hz=target_fs_hz)
+    end = n_source_samples * target_fs_hz / source_fs_hz
+    if len(annotations.samples) and annotations.samples.max() > end + target_fs_hz:
+        raise CorruptRecordError(
+            f"Annotation file {path.name}.{annotator}: received annotations up to "
+            f"{annotations.samples.max() / target_fs_hz:.1f} s in a record of {end / target_fs_hz:.1f} s; expected "
+            "them within the record (the file belongs to another record, or is corrupt).")
+    return annotations
 
 
 def read_header(path: Path) -> wfdb.Record:
@@ -588,7 +602,7 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
     return _record_from_physical(path.name, f"Record {path.name}", joined, lead=lead, target_fs_hz=target_fs_hz,
                                  min_duration_s=min_duration_s, max_leads=max_leads,
                                  annotations=_read_optional_annotations(path, annotator, float(header.fs),
-                                                                        target_fs_hz))
+                                                                        target_fs_hz, joined.sig_len))
 
 
 def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, lead: str | int | None,

@@ -429,3 +429,15 @@ def test_a_multi_segment_record_with_a_missing_segment_says_which(tmp_path, exce
     (tmp_path / "ms_2.dat").unlink()
     with pytest.raises(MissingSignalFileError, match="ms_2.dat"):
         read_record(path)
+
+
+def test_an_annotation_file_reaching_past_the_record_is_refused(tmp_path, excerpts_dir):
+    """Random bytes uploaded as 119.atr were read as 46 invented reference beats (and a detector Se of 0 %): wfdb
+    reads any bytes as annotations, but theirs spread far past the 5-minute record's end."""
+    for ext in ("hea", "dat"):
+        shutil.copyfile(excerpts_dir / f"119.{ext}", tmp_path / f"119.{ext}")
+    (tmp_path / "119.atr").write_bytes(np.random.default_rng(7).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(CorruptRecordError, match=r"119.atr: received annotations up to .* in a record of 300.0 s"):
+        read_record(tmp_path / "119", annotator="atr")
+    shutil.copyfile(excerpts_dir / "119.atr", tmp_path / "119.atr")
+    assert len(read_record(tmp_path / "119", annotator="atr").annotations.samples) > 300
