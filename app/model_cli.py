@@ -12,6 +12,7 @@ import click
 
 from app import config
 from app.options import select_records
+from pipeline.region_eval import REFERENCE_ANNOTATOR
 from pipeline.splits import DS1, holds_mitdb
 
 logger = logging.getLogger(__name__)
@@ -129,18 +130,14 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
 
     Example: ecg evaluate --model models:/ecg-beat-classifier@champion --split ds2 --out out/ds2
     """
+    from app.score_cli import load_chosen_model
     from models.atrial_rule import DecisionRules
-    from models.bundled import load_default_model
     from models.evaluate import evaluate_records, format_markdown, report_to_dict, write_report
     from models.prepare import InputSettings
-    from models import registry
 
     directory, names = select_records(record_list, split, data_dir, default_split="ds2")
-    if model_uri is None:
-        loaded = load_default_model(mlruns_dir)
-    else:
-        registry.configure_tracking(mlruns_dir)
-        loaded = registry.load_model(model_uri)
+    check_annotator_output(out_dir, directory, annotator)
+    loaded = load_chosen_model(model_uri, mlruns_dir)
     if (warning := describe_training_overlap(loaded.settings, directory)) is not None:
         click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
@@ -154,6 +151,16 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     click.echo(format_markdown(result))
     if report.failures:
         sys.exit(1)
+
+
+def check_annotator_output(out_dir: Path | None, data_dir: Path, annotator: str) -> None:
+    """Refuse (usage error, exit 2) annotation files that would replace the reference annotations the evaluation
+    reads: ``--out`` in the data directory with ``--annotator`` the reference's, ``atr``."""
+    if out_dir is None or annotator != REFERENCE_ANNOTATOR or out_dir.resolve() != data_dir.resolve():
+        return
+    raise click.UsageError(f"Received --out {out_dir} and --annotator {annotator}: the written REC.{annotator} files "
+                           f"would replace the reference annotations in {data_dir} that the evaluation reads. "
+                           "Expected another --annotator (e.g. its default) or another --out folder.")
 
 
 def describe_evaluation_context(source: str, version, settings: dict, scope) -> dict:

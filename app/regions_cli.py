@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from app import config
+from app.model_cli import check_annotator_output
 from app.options import event_options, select_records
 from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
@@ -64,6 +65,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory, names = select_records(record_list, split, data_dir)
+    check_annotator_output(out_dir, directory, annotator)
     labeler = build_model_labeler(model_uri, settings) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
@@ -79,14 +81,13 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings()):
     """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
     with ``settings`` and the record's quality spans, as ``ecg score`` applies it)."""
-    from models import registry
+    from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules
-    from models.bundled import load_default_model
     from models.predict import classify_record
     from models.prepare import InputSettings
 
-    loaded = load_default_model() if model_uri is None else registry.load_model(model_uri)
+    loaded = load_chosen_model(model_uri, None)
     input_settings = InputSettings.from_dict(loaded.settings["inputs"])
     decisions = DecisionRules.from_settings(loaded.settings)
 

@@ -153,24 +153,30 @@ def preload_path(model_uri: str | None) -> str | None:
 
 def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
     """Load the model up front (a missing model is a usage error: exit 2 before any work)."""
+    loaded = load_chosen_model(model_uri, mlruns_dir)
+    uri = loaded.source if loaded.name else str(Path(loaded.source).resolve())
+    return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model),
+                                 settings_sha256=fingerprint_model_settings(loaded.settings),
+                                 local_path=loaded.local_path)
+
+
+def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
+    """The model of ``--model`` (a file, or a registry URI in ``mlruns_dir``), else the default one
+    (:func:`models.bundled.load_default_model`). Shared by ``ecg score``, ``ecg evaluate`` and ``ecg
+    evaluate-regions``: a model that cannot be loaded is a usage error, ``Error: Cannot load the model: ...``
+    (exit 2)."""
     from models.errors import ModelError
     from models.loading import is_registry_uri, load_local
 
     try:
         if model_uri is not None and not is_registry_uri(model_uri):
-            loaded = load_local(Path(model_uri).expanduser())  # a file: no MLflow import (about 1.5 s)
-        else:
-            from models import registry
-            from models.bundled import load_default_model
+            return load_local(Path(model_uri).expanduser())  # a file: no MLflow import (about 1.5 s)
+        from models import registry
+        from models.bundled import load_default_model
 
-            if model_uri is None:
-                loaded = load_default_model(mlruns_dir)
-            else:
-                registry.configure_tracking(mlruns_dir)
-                loaded = registry.load_model(model_uri)
+        if model_uri is None:
+            return load_default_model(mlruns_dir)
+        registry.configure_tracking(mlruns_dir)
+        return registry.load_model(model_uri)
     except ModelError as error:
         raise click.UsageError(f"Cannot load the model: {error}") from None
-    uri = loaded.source if loaded.name else str(Path(loaded.source).resolve())
-    return loaded, ModelIdentity(uri=uri, source=loaded.source, weights_sha256=fingerprint_weights(loaded.model),
-                                 settings_sha256=fingerprint_model_settings(loaded.settings),
-                                 local_path=loaded.local_path)

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from models import registry
-from models.errors import EmptyRegistryError, ModelNotFoundError
+from models.errors import ModelNotFoundError, RegistryUnavailableError
 from models.training_run import MODEL_NAME, SELECTION_METRIC
 
 logger = logging.getLogger(__name__)
@@ -32,20 +32,23 @@ def fingerprint_bundled_model() -> str:
     return digest.hexdigest()
 
 
-def register_bundled_model() -> registry.PromotionResult:
-    """Log the bundled model into the configured registry and make it the champion if none exists."""
+def register_bundled_model(promote: bool = True) -> registry.PromotionResult:
+    """Log the bundled model into the configured registry; with ``promote``, make it the champion if none exists
+    (or if it beats the champion on the selection metric). Without, the alias is left alone."""
     loaded = registry.load_model(BUNDLED_MODEL)
     with registry.start_run("bundled-model", tags={"source": "models/bundled"}):
         uri = registry.log_keras_model(loaded.model, loaded.settings)
     metric = float(loaded.settings.get("validation", {}).get(SELECTION_METRIC, float("nan")))
-    result = registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC)
+    result = registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC,
+                                                 promote=promote)
     registry.set_version_tag(MODEL_NAME, result.version, BUNDLED_TAG, fingerprint_bundled_model())
     return result
 
 
 def update_bundled_champion() -> str | None:
-    """After an upgrade ships a new bundled model: register it and, when the champion is an older
-    bundled model, make the new one the champion. A champion the user trained is never displaced.
+    """After an upgrade ships a new bundled model: register it and, when the champion is an older bundled model (a
+    version tagged ``bundled_sha256``) or there is no champion, make the new one the champion. A champion the user
+    trained or promoted by hand is never displaced, whatever the metrics say.
 
     Returns the new version when the champion moved, else None.
     """
@@ -53,39 +56,45 @@ def update_bundled_champion() -> str | None:
     if registry.find_versions_with_tag(MODEL_NAME, BUNDLED_TAG, fingerprint):
         return None
     champion = registry.find_alias_target(MODEL_NAME)
-    champion_is_bundled = champion is not None and BUNDLED_TAG in registry.read_version_tags(MODEL_NAME, champion)
-    result = register_bundled_model()
-    if champion_is_bundled and not result.promoted:
-        registry.set_alias(MODEL_NAME, result.version)
-        logger.info("Champion moved from bundled version %s to the newer bundled version %s", champion,
-                    result.version)
-        return result.version
-    return result.version if result.promoted else None
+    replaceable = champion is None or BUNDLED_TAG in registry.read_version_tags(MODEL_NAME, champion)
+    result = register_bundled_model(promote=False)
+    if not replaceable:
+        logger.info("Registered the shipped bundled model as version %s; the champion, version %s, is kept",
+                    result.version, champion)
+        return None
+    registry.set_alias(MODEL_NAME, result.version)
+    logger.info("Champion moved from %s to the shipped bundled model, version %s",
+                "no version" if champion is None else f"bundled version {champion}", result.version)
+    return result.version
 
 
 def load_default_model(mlruns_dir: str | Path | None = None) -> registry.LoadedModel:
     """The registry's champion; on a fresh machine (empty registry) the bundled model, registered first.
 
     When the project ships a new bundled model, it replaces a champion that was an older bundled
-    model (:func:`update_bundled_champion`). When the registry cannot be used at all (e.g. a
-    read-only checkout), the bundled file is loaded directly.
+    model (:func:`update_bundled_champion`). When the registry cannot be used at all (its folder or
+    database unreadable, the champion's files missing, a read-only checkout), a warning names the
+    problem and the bundled file is loaded directly.
     """
-    registry.configure_tracking(mlruns_dir)
     try:
-        if registry.list_registered_names():
-            try:
-                update_bundled_champion()
-            except OSError as error:  # a read-only registry keeps its champion
-                logger.warning("Could not register the shipped bundled model (%s)", error)
-        return registry.load_model(CHAMPION_URI)
-    except EmptyRegistryError:
-        logger.info("Registry empty: registering the bundled model as %s", CHAMPION_URI)
+        registry.configure_tracking(mlruns_dir)
+        return load_champion()
+    except (RegistryUnavailableError, ModelNotFoundError, OSError) as error:
+        logger.warning("The registry's champion cannot be used (%s); using the bundled model %s instead", error,
+                       BUNDLED_MODEL)
+        return registry.load_model(BUNDLED_MODEL)
+
+
+def load_champion() -> registry.LoadedModel:
+    """The champion of the configured registry, after registering the shipped bundled model where it is new (on an
+    empty registry too, where it becomes the champion). Other processes using the registry wait meanwhile: two
+    starting together on an empty registry would each register it."""
+    with registry.hold_registry_lock():
         try:
-            register_bundled_model()
-            return registry.load_model(CHAMPION_URI)
-        except (OSError, ModelNotFoundError) as error:
-            logger.warning("Could not register the bundled model (%s); loading the file directly", error)
-            return registry.load_model(BUNDLED_MODEL)
+            update_bundled_champion()
+        except OSError as error:  # a read-only registry keeps its champion
+            logger.warning("Could not register the shipped bundled model (%s)", error)
+    return registry.load_model(CHAMPION_URI)
 
 
 def read_model_card_metrics() -> dict:

@@ -25,3 +25,7 @@ class ModelSettingsMismatchError(ModelError, ValueError):
 
 class CorruptModelError(ModelError, ValueError):
     """A model file exists but cannot be read as a Keras model (truncated, not a .keras file, unsafe)."""
+
+
+class RegistryUnavailableError(ModelError):
+    """The model registry (its database or its folder) cannot be read or created at all."""

@@ -11,6 +11,7 @@ import json
 import logging
 import zipfile
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 from models.errors import CorruptModelError, ModelNotFoundError, ModelSettingsMismatchError
@@ -58,7 +59,8 @@ class LoadedModel:
 
 
 def load_local(path: Path) -> LoadedModel:
-    """Load a ``.keras`` file or a downloaded pyfunc folder, with its settings."""
+    """Load a ``.keras`` file or a downloaded pyfunc folder, with its settings, checked against the network
+    (:func:`check_settings_match`)."""
     keras_path = find_keras_file(path)
     settings = read_settings(keras_path)
     model = read_keras_file(keras_path)
@@ -76,7 +78,15 @@ def find_keras_file(path: Path) -> Path:
 
 
 def read_settings(keras_path: Path) -> dict:
-    """Settings JSON beside the model file (``<stem>.json``, else ``settings.json``); {} when absent."""
+    """Settings JSON beside the model file (``<stem>.json``, else ``settings.json``).
+
+    Raises
+    ------
+    ModelNotFoundError
+        Neither file is there: without the settings the model was trained with, beats cannot be prepared for it.
+    CorruptModelError
+        The file is not valid JSON.
+    """
     for candidate in (keras_path.with_suffix(".json"), keras_path.parent / SETTINGS_FILE):
         if candidate.is_file():
             try:
@@ -84,8 +94,11 @@ def read_settings(keras_path: Path) -> dict:
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise CorruptModelError(f"The settings file {candidate} is not valid JSON ({error}). Restore it from "
                                         "the registry or retrain the model.") from None
-    logger.warning("No settings file beside %s; inputs cannot be checked against the training settings", keras_path)
-    return {}
+    raise ModelNotFoundError(f"No settings file beside {keras_path}: expected {keras_path.with_suffix('.json').name} "
+                             f"or {SETTINGS_FILE}, the settings saved with the model (its \"inputs\": how beats are "
+                             "cleaned, cut and described for it). Copy the model's settings file beside it (`ecg train "
+                             "--save-to DIR` and `ecg bundle-model` write model.keras and model.json as a pair), or "
+                             "load the model from the registry (models:/NAME@ALIAS).")
 
 
 def read_keras_file(path: Path):
@@ -109,6 +122,10 @@ def read_keras_file(path: Path):
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        if "safe_mode" in str(error):
+            raise CorruptModelError(f"The model file {path} holds code that could run arbitrary Python when it is "
+                                    "loaded (e.g. a Lambda layer); it is refused. Use a model file from a trusted "
+                                    "source (the registry, the bundled model), or retrain the model.") from None
         raise CorruptModelError(f"The model file {path} cannot be read as a Keras model ({type(error).__name__}: "
                                 f"{str(error)[:300]}). Download it again, or retrain and re-register the "
                                 "model.") from error
@@ -116,20 +133,89 @@ def read_keras_file(path: Path):
 
 
 def check_settings_match(model, settings: dict, path: Path) -> None:
-    """Raise ModelSettingsMismatchError when ``settings['network']`` contradicts the model's inputs."""
+    """Raise ModelSettingsMismatchError when the settings saved with the model cannot prepare its inputs.
+
+    The ``network`` section must describe the model's inputs, and the ``inputs`` section must give, with this code,
+    what the network takes and returns (:func:`find_settings_problems`).
+    """
     from models.network import INPUT_FEATURES, INPUT_WAVEFORM, NetworkConfig, read_input_shapes
 
-    if "network" not in settings:
-        return
+    if "network" in settings:
+        try:
+            config = NetworkConfig.from_dict(settings["network"])
+        except (TypeError, ValueError) as error:
+            raise ModelSettingsMismatchError(f"The network settings beside {path} are not understood by this "
+                                             f"version ({error}). Use the code version the model was trained with, "
+                                             "or retrain.") from None
+        expected = {INPUT_WAVEFORM: (config.window_samples, config.n_channels), INPUT_FEATURES: (config.n_features,)}
+        actual = read_input_shapes(model)
+        if any(actual.get(key) != value for key, value in expected.items()):
+            raise ModelSettingsMismatchError(f"The settings beside {path} describe inputs {expected}, but the model "
+                                             f"takes {actual}. The settings file belongs to another model: restore "
+                                             "the pair from the registry or retrain.")
+    problems = find_settings_problems(model, settings, read_input_settings(settings, path))
+    if problems:
+        raise ModelSettingsMismatchError(f"The settings beside {path} do not fit the model: {'; '.join(problems)}. "
+                                         "The settings file belongs to another model or another code version: "
+                                         "restore the pair from the registry, use the code version the model was "
+                                         "trained with, or retrain.")
+
+
+def read_input_settings(settings: dict, path: Path):
+    """:class:`models.prepare.InputSettings` of the saved ``inputs``; ModelSettingsMismatchError when absent or not
+    understood by this version."""
+    from models.prepare import InputSettings
+
+    if not isinstance(settings.get("inputs"), dict):
+        raise ModelSettingsMismatchError(f"The settings beside {path} lack \"inputs\" (how beats are cleaned, cut "
+                                         "and described for the model), so beats cannot be prepared for it. Restore "
+                                         "the model's settings file from the registry or from where the model was "
+                                         "saved, or retrain.")
     try:
-        config = NetworkConfig.from_dict(settings["network"])
-    except (TypeError, ValueError) as error:
-        raise ModelSettingsMismatchError(f"The network settings beside {path} are not understood by this version "
+        return InputSettings.from_dict(settings["inputs"])
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelSettingsMismatchError(f"The input settings beside {path} are not understood by this version "
                                          f"({error}). Use the code version the model was trained with, or "
                                          "retrain.") from None
-    expected = {INPUT_WAVEFORM: (config.window_samples, config.n_channels), INPUT_FEATURES: (config.n_features,)}
-    actual = read_input_shapes(model)
-    if any(actual.get(key) != value for key, value in expected.items()):
-        raise ModelSettingsMismatchError(f"The settings beside {path} describe inputs {expected}, but the model "
-                                         f"takes {actual}. The settings file belongs to another model: restore "
-                                         "the pair from the registry or retrain.")
+
+
+def find_settings_problems(model, settings: dict, inputs) -> list[str]:
+    """What in the saved settings contradicts the network: the beat window ((pre_s + post_s) x fs_hz against the
+    waveform input), the classes (against the output) and the feature names this code computes with ``inputs``
+    (against the saved ``feature_names`` and the features input). Empty when they agree."""
+    from models.network import INPUT_FEATURES, INPUT_WAVEFORM, read_input_shapes
+
+    shapes = read_input_shapes(model)
+    problems = []
+    window, taken = inputs.segmentation.window_samples, shapes.get(INPUT_WAVEFORM, (None,))[0]
+    if window != taken:
+        problems.append(f"the beat window (pre_s + post_s) x fs_hz is {window} samples, the network takes {taken}")
+    classes, outputs = settings.get("classes"), model.outputs[0].shape[-1]
+    if classes is not None and len(classes) != outputs:
+        problems.append(f"{len(classes)} classes {list(classes)} are named, the network gives {outputs}")
+    names, taken = compute_feature_names(inputs), shapes.get(INPUT_FEATURES, (None,))[0]
+    if len(names) != taken:
+        problems.append(f"this code computes {len(names)} features with these input settings, the network takes "
+                        f"{taken}")
+    saved = tuple(settings.get("feature_names", names))
+    differ = [(i, a, b) for i, (a, b) in enumerate(zip_longest(saved, names, fillvalue="(none)")) if a != b]
+    if differ:
+        i, a, b = differ[0]
+        problems.append(f"the saved feature_names ({len(saved)}) are not those this code computes ({len(names)}): "
+                        f"position {i} is {a!r} saved, {b!r} computed")
+    return problems
+
+
+def compute_feature_names(inputs) -> tuple[str, ...]:
+    """Names of the feature columns this code computes with ``inputs`` (from a synthetic beat train: the names do not
+    depend on the signal)."""
+    import numpy as np
+
+    from models.inputs import N_LEADS
+    from models.prepare import prepare_leads
+
+    fs_hz = inputs.segmentation.fs_hz
+    peaks = np.arange(1, 11) * int(round(fs_hz))
+    signal = np.zeros((12 * int(round(fs_hz)), N_LEADS), dtype=np.float32)
+    signal[peaks] = 1.0
+    return tuple(prepare_leads(fs_hz, peaks, inputs, signal).inputs.feature_names)

@@ -12,7 +12,11 @@ so runs and the registry live in a SQLite database, with the artifacts next to i
     <mlruns>/artifacts/<experiment>/    run and model artifacts
 
 ``<mlruns>`` is, in order: the ``mlruns_dir`` argument, the environment variable
-``ECG_MLRUNS_DIR``, then ``<repo root>/mlruns``.
+``ECG_MLRUNS_DIR``, then ``<repo root>/mlruns``. A function called before :func:`configure_tracking`
+configures that default, unless a tracking URI was set explicitly (``MLFLOW_TRACKING_URI`` or
+``mlflow.set_tracking_uri``); MLflow's own default, ``mlflow.db`` in the current directory, is never used.
+The database is first opened under a lock (``<mlruns>/mlflow.db.lock``): MLflow creates the tables of
+a new database on first use, and two processes creating them at once would collide.
 
 How a model is logged (and why it loads in a fresh process)
 -----------------------------------------------------------
@@ -73,8 +77,9 @@ import mlflow.models  # noqa: E402
 import mlflow.pyfunc  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402  (MLflow's SQL store)
 
-from models.errors import EmptyRegistryError, ModelNotFoundError  # noqa: E402
+from models.errors import EmptyRegistryError, ModelNotFoundError, RegistryUnavailableError  # noqa: E402
 from models.loading import (  # noqa: E402  (LoadedModel is also this module's return type)
     KERAS_FILE,
     SETTINGS_FILE,
@@ -95,6 +100,7 @@ KERAS_ARTIFACT = "keras_model"
 SETTINGS_ARTIFACT = "settings"
 OUTPUT_PROBABILITIES = "probabilities"  # pyfunc predict params {"output": ...}
 OUTPUT_CLASSES = "classes"
+LOCK_FILE = "mlflow.db.lock"
 METRIC_TAG = "selection_metric"
 METRIC_NAME_TAG = "selection_metric_name"
 DIRECTION_TAG = "selection_higher_is_better"
@@ -212,20 +218,91 @@ def configure_tracking(mlruns_dir: str | Path | None = None) -> str:
     """Point MLflow tracking and registry at ``<mlruns>/mlflow.db``; return the tracking URI.
 
     Creates ``<mlruns>`` and ``<mlruns>/artifacts`` when missing, disables telemetry and the
-    artifact download progress bars (unless ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set).
+    artifact download progress bars (unless ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is set), and
+    opens the database (:func:`open_stores`).
+
+    Raises
+    ------
+    RegistryUnavailableError
+        The folder cannot be created or the database cannot be read (e.g. not an SQLite file).
     """
     root = resolve_mlruns_dir(mlruns_dir)
-    (root / "artifacts").mkdir(parents=True, exist_ok=True)
+    try:
+        (root / "artifacts").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RegistryUnavailableError(describe_unavailable(root, error)) from None
     disable_telemetry()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    open_stores(root)
     return uri
 
 
+def open_stores(root: Path) -> None:
+    """Open the tracking and registry stores of ``<mlruns>`` (MLflow keeps them for the process), one process at a
+    time: a new database gets its tables then, and two processes creating them at once fail ("table ... already
+    exists")."""
+    try:
+        with hold_registry_lock(root):
+            MlflowClient().search_registered_models(max_results=1)
+    except (SQLAlchemyError, MlflowException, OSError) as error:
+        raise RegistryUnavailableError(describe_unavailable(root, error)) from None
+
+
+_held_locks: set[Path] = set()
+"""Lock files this process holds (:func:`hold_registry_lock` is re-entrant)."""
+
+
+@contextlib.contextmanager
+def hold_registry_lock(root: Path | None = None):
+    """Run the block holding the exclusive lock ``<mlruns>/mlflow.db.lock`` (``root``, else the configured
+    ``<mlruns>``), so that other processes using the same registry wait.
+
+    No lock where there is nothing to create (a read-only folder), on systems without ``fcntl`` (Windows), or with a
+    tracking URI of the user's own.
+    """
+    root = root or find_configured_mlruns_dir()
+    path = None if root is None else root / LOCK_FILE
+    handle = None if path is None or path in _held_locks else open_lock_file(path)
+    if handle is None:
+        yield
+        return
+    import fcntl
+
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _held_locks.add(path)
+        try:
+            yield
+        finally:
+            _held_locks.discard(path)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_lock_file(path: Path):
+    """``path`` opened to be locked with ``fcntl.flock``; None where it cannot be (a read-only folder, not POSIX)."""
+    if os.name != "posix":
+        return None
+    try:
+        return open(path, "a")
+    except OSError:
+        return None
+
+
+def describe_unavailable(root: Path, error: Exception) -> str:
+    """Message of a :class:`RegistryUnavailableError` about ``<mlruns>`` at ``root``."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (f"The model registry at {root} cannot be read: {type(error).__name__}: {reason}. Move it aside (or repair "
+            f"it), or set {MLRUNS_ENV} to another folder.")
+
+
 def find_configured_mlruns_dir() -> Path | None:
-    """``<mlruns>`` of the current tracking URI when it has this module's layout, else None."""
+    """``<mlruns>`` of the tracking URI set explicitly (by :func:`configure_tracking` or the user) when it has this
+    module's layout, else None (MLflow's default URI included)."""
+    if not mlflow.tracking.is_tracking_uri_set():
+        return None
     uri = mlflow.get_tracking_uri()
     if not uri.startswith("sqlite:///") or not uri.endswith("/mlflow.db"):
         return None
@@ -233,10 +310,11 @@ def find_configured_mlruns_dir() -> Path | None:
     return database.parent if database.is_absolute() else None
 
 
-def require_tracking() -> Path:
-    """The configured ``<mlruns>``; configures the default one (:func:`resolve_mlruns_dir`) if none is."""
+def require_tracking() -> Path | None:
+    """The configured ``<mlruns>``; configures the default one (:func:`resolve_mlruns_dir`) unless a tracking URI
+    was set explicitly. None: the user's own tracking URI, not laid out as ``<mlruns>``."""
     configured = find_configured_mlruns_dir()
-    if configured is None:
+    if configured is None and not mlflow.tracking.is_tracking_uri_set():
         configure_tracking()
         configured = find_configured_mlruns_dir()
     return configured
@@ -248,11 +326,12 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT) -> str:
     MLflow's default experiment would put artifacts under the current directory; named
     experiments created here keep them under ``<mlruns>``.
     """
-    location = require_tracking() / "artifacts" / name
+    root = require_tracking()
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return mlflow.create_experiment(name, artifact_location=location.as_uri())
+    location = None if root is None else (root / "artifacts" / name).as_uri()  # None: the user's own tracking
+    return mlflow.create_experiment(name, artifact_location=location)
 
 
 @contextlib.contextmanager
@@ -407,7 +486,7 @@ def make_input_example(model, n_beats: int = 2) -> dict:
 
 def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: float, *,
                                metric_name: str = "val_macro_f1", alias: str = CHAMPION_ALIAS,
-                               higher_is_better: bool = True) -> PromotionResult:
+                               higher_is_better: bool = True, promote: bool = True) -> PromotionResult:
     """Register ``model_uri`` as a new version of ``name``; move ``alias`` only if it beats the champion.
 
     Parameters
@@ -425,6 +504,8 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
         Alias to move (``champion``).
     higher_is_better : bool
         Direction of the metric.
+    promote : bool
+        False: register only, whatever the metrics (the caller decides about the alias).
 
     Returns
     -------
@@ -441,7 +522,8 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
                        (DIRECTION_TAG, str(bool(higher_is_better)))):
         client.set_model_version_tag(name, version, key, value)
     champion = find_alias_version(client, name, alias)
-    promoted, reason = decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better)
+    promoted, reason = (decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better) if promote
+                        else (False, "registered without promotion; alias not moved"))
     if promoted:
         client.set_registered_model_alias(name, alias, version)
     logger.info("Registered %s version %s; %s", name, version, reason)
@@ -590,11 +672,15 @@ def load_model(uri: str | Path) -> LoadedModel:
     EmptyRegistryError
         A ``models:/`` URI while no model is registered at all.
     ModelNotFoundError
-        The name, alias, version or file does not exist (the message lists what does).
+        The name, alias, version or file does not exist (the message lists what does), the version's files are
+        missing from the artifact store, or no settings file is beside the ``.keras`` file.
+    RegistryUnavailableError
+        The registry's folder or database cannot be read.
     CorruptModelError
         The file is not a readable (or safe) ``.keras`` model.
     ModelSettingsMismatchError
-        The settings saved with the model contradict the model's own input shapes.
+        The settings saved with the model lack ``inputs`` or contradict the network (input shapes, beat window,
+        classes, feature names).
     """
     text = str(uri)
     if is_registry_uri(text):
@@ -610,6 +696,10 @@ def load_registered(uri: str) -> LoadedModel:
     files_uri = locate_model_files(name, version) if name else uri
     stored = local_artifact_path(files_uri)
     if stored is not None:  # a local artifact store: read the files where they are
+        if not stored.exists():
+            raise ModelNotFoundError(f"Cannot load {source}: its files are missing from the artifact store ({stored} "
+                                     "does not exist). Restore the registry's artifacts folder, re-register the "
+                                     "model, or use another version.")
         loaded = load_local(stored)
         return LoadedModel(loaded.model, loaded.settings, source, name, version, loaded.local_path)
     with tempfile.TemporaryDirectory(prefix="ecg-model-") as tmp:
@@ -618,12 +708,11 @@ def load_registered(uri: str) -> LoadedModel:
 
 
 def local_artifact_path(artifact_uri: str) -> Path | None:
-    """The folder a ``file:`` artifact URI (or a plain path) points at, when it exists; else None."""
+    """The folder a ``file:`` artifact URI (or a plain path) points at; None for a remote store."""
     parsed = urllib.parse.urlparse(artifact_uri)
     if parsed.scheme not in ("file", "") or parsed.netloc not in ("", "localhost"):
         return None
-    path = Path(urllib.request.url2pathname(parsed.path))
-    return path if path.exists() else None
+    return Path(urllib.request.url2pathname(parsed.path))
 
 
 def locate_model_files(name: str, version: str) -> str:

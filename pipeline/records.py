@@ -32,6 +32,7 @@ import wfdb
 from pipeline import INTERNAL_FS_HZ
 from pipeline.clean import fill_gaps
 from pipeline.errors import (
+    AnnotationMismatchError,
     CorruptRecordError,
     DataDirectoryError,
     HeaderMismatchError,
@@ -180,19 +181,21 @@ def _read_optional_annotations(path: Path, annotator: str | None, source_fs_hz: 
 
     Raises
     ------
-    CorruptRecordError
-        The file holds annotations past the end of the record (more than a second): it belongs to another record,
-        or it is not an annotation file (random bytes read as one spread thousands of annotations over hours).
+    AnnotationMismatchError
+        The file holds annotations past the end of the signal (more than a second): a signal file cut short, another
+        record's annotation file, or no annotation file at all (random bytes read as one spread thousands of
+        annotations over hours).
     """
     if annotator is None or not _with_extension(path, annotator).exists():
         return None
     annotations = read_annotations(path, annotator, source_fs_hz=source_fs_hz, target_fs_hz=target_fs_hz)
     end = n_source_samples * target_fs_hz / source_fs_hz
     if len(annotations.samples) and annotations.samples.max() > end + target_fs_hz:
-        raise CorruptRecordError(
-            f"Annotation file {path.name}.{annotator}: received annotations up to "
-            f"{annotations.samples.max() / target_fs_hz:.1f} s in a record of {end / target_fs_hz:.1f} s; expected "
-            "them within the record (the file belongs to another record, or is corrupt).")
+        raise AnnotationMismatchError(
+            f"Record {path.name}: its annotations ({path.name}.{annotator}) run to "
+            f"{annotations.samples.max() / target_fs_hz:.1f} s, past the end of its signal ({end / target_fs_hz:.1f} "
+            "s); expected the annotations of this signal (a truncated signal file, another record's annotation file, "
+            "or a corrupt one?).")
     return annotations
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,7 +178,7 @@ def test_evaluate_reports_records_whose_annotations_outrun_the_signal_and_surviv
                                  "--out", str(tmp_path / "out")])
 
     assert result.exit_code == 1, result.output
-    assert "cut: AnnotationMismatchError: Record cut: its reference beats run to 298.8 s, past the end of its " \
+    assert "cut: AnnotationMismatchError: Record cut: its annotations (cut.atr) run to 299.5 s, past the end of its " \
            "signal (60.0 s)" in result.output
     assert "Expected calibration error (top label, reference positions): - (no beat scored)" in result.output
     report = json.loads((tmp_path / "out" / "classification_report.json").read_text())
@@ -202,3 +203,47 @@ def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path
                                  "--cache-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "DS2: 22 records, 49712 beats: N 44259 / S 1837 / V 3221 / F 388 / Q 7" in result.stdout
+
+
+def test_evaluate_commands_refuse_to_overwrite_the_reference_annotations(runner, excerpts_dir, tmp_path):
+    """--out in the data directory with --annotator atr would replace the .atr files the evaluation reads."""
+    for ext in ("hea", "dat", "atr"):
+        (tmp_path / f"100.{ext}").write_bytes((excerpts_dir / f"100.{ext}").read_bytes())
+    reference = (tmp_path / "100.atr").read_bytes()
+    for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"]):
+        result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path), "--records", "100", "--out",
+                                     f"{tmp_path}/", "--annotator", "atr"])
+        assert result.exit_code == 2, result.output
+        assert f"would replace the reference annotations in {tmp_path}" in result.output
+    assert (tmp_path / "100.atr").read_bytes() == reference
+
+
+def make_unloadable_model(case: str, folder: Path) -> str:
+    """A --model value that cannot be loaded."""
+    folder.mkdir()
+    if case == "missing file":
+        return str(folder / "absent.keras")
+    if case == "folder":
+        return str(folder)
+    if case == "registry uri, empty registry":
+        return "models:/ecg-beat-classifier@champion"
+    if case == "text file":
+        (folder / "model.keras").write_text("hello")
+        (folder / "model.json").write_bytes(BUNDLED_MODEL.with_suffix(".json").read_bytes())
+    if case == "no settings file":
+        (folder / "model.keras").write_bytes(BUNDLED_MODEL.read_bytes())
+    return str(folder / "model.keras")
+
+
+@pytest.mark.parametrize("case", ["missing file", "folder", "registry uri, empty registry", "text file",
+                                  "no settings file"])
+def test_evaluate_commands_report_a_model_that_cannot_be_loaded_as_score_does(runner, excerpts_dir, tmp_path,
+                                                                              monkeypatch, case):
+    monkeypatch.setenv("ECG_MLRUNS_DIR", str(tmp_path / "mlruns"))  # an empty registry
+    model = make_unloadable_model(case, tmp_path / "model")
+    records = ["--data-dir", str(excerpts_dir), "--records", "100"]
+    for args in (["score", str(excerpts_dir / "100"), "--out", str(tmp_path / "scores")],
+                 ["evaluate", *records], ["evaluate-regions", "--labels", "model", *records]):
+        result = runner.invoke(cli, [*args, "--model", model])
+        assert result.exit_code == 2, (args, result.output, result.exception)
+        assert "Error: Cannot load the model: " in result.output

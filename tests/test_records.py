@@ -16,6 +16,7 @@ import pytest
 import scipy.signal
 
 from pipeline.errors import (
+    AnnotationMismatchError,
     CorruptRecordError,
     HeaderMismatchError,
     MissingSignalFileError,
@@ -437,7 +438,8 @@ def test_an_annotation_file_reaching_past_the_record_is_refused(tmp_path, excerp
     for ext in ("hea", "dat"):
         shutil.copyfile(excerpts_dir / f"119.{ext}", tmp_path / f"119.{ext}")
     (tmp_path / "119.atr").write_bytes(np.random.default_rng(7).integers(0, 256, 5000, dtype=np.uint8).tobytes())
-    with pytest.raises(CorruptRecordError, match=r"119.atr: received annotations up to .* in a record of 300.0 s"):
+    with pytest.raises(AnnotationMismatchError, match=r"119: its annotations \(119.atr\) run to .* past the end of its "
+                       r"signal \(300.0 s\)"):
         read_record(tmp_path / "119", annotator="atr")
     shutil.copyfile(excerpts_dir / "119.atr", tmp_path / "119.atr")
     assert len(read_record(tmp_path / "119", annotator="atr").annotations.samples) > 300

@@ -6,12 +6,14 @@ repository's own ``mlruns``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,23 +23,30 @@ import pytest
 
 from models import registry
 from models.errors import CorruptModelError, EmptyRegistryError, ModelNotFoundError, ModelSettingsMismatchError
+from models.loading import compute_feature_names
 from models.network import build_classifier
+from models.prepare import InputSettings
 from tests import tiny_network
 from tests.tiny_network import TINY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {"network": TINY.to_dict(), "classes": ["N", "S", "V", "F", "Q"],
-            "segmentation": {"fs_hz": 360.0, "pre_s": 0.25, "post_s": 0.45, "local_window_s": 30.0}}
+INPUTS = InputSettings()
+NAMES = compute_feature_names(INPUTS)
+SMALL = dataclasses.replace(TINY, window_samples=INPUTS.segmentation.window_samples, n_channels=4,
+                            n_features=len(NAMES))
+"""A tiny network taking the real inputs (the default input settings): the settings saved with it must fit it."""
+SETTINGS = json.loads(json.dumps({"network": SMALL.to_dict(), "classes": ["N", "S", "V", "F", "Q"],
+                                  "inputs": INPUTS.to_dict(), "feature_names": list(NAMES)}))  # as read back
 
 
 def random_inputs(n: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
-    return tiny_network.random_inputs(TINY, n, seed)
+    return tiny_network.random_inputs(SMALL, n, seed)
 
 
 @pytest.fixture(scope="module")
 def tiny_model() -> keras.Model:
     keras.utils.set_random_seed(0)
-    return build_classifier(TINY)
+    return build_classifier(SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +268,7 @@ def test_missing_file_is_not_found(tmp_path):
 def test_corrupt_keras_file_is_reported(tiny_model, tmp_path, damage):
     path = tmp_path / "model.keras"
     tiny_model.save(path)
+    (tmp_path / "settings.json").write_text(json.dumps(SETTINGS))
     data = path.read_bytes()
     path.write_bytes(b"not a keras archive" if damage == "garbage" else data[: len(data) // 2])
     with pytest.raises(CorruptModelError, match="Download it again, or retrain"):
@@ -267,7 +277,7 @@ def test_corrupt_keras_file_is_reported(tiny_model, tmp_path, damage):
 
 def test_settings_that_contradict_the_model_are_reported(tiny_model, tmp_path):
     tiny_model.save(tmp_path / "model.keras")
-    wrong = dict(SETTINGS, network=dict(TINY.to_dict(), n_features=7))
+    wrong = dict(SETTINGS, network=dict(SMALL.to_dict(), n_features=7))
     (tmp_path / "settings.json").write_text(json.dumps(wrong))
     with pytest.raises(ModelSettingsMismatchError, match="belongs to another model"):
         registry.load_model(tmp_path / "model.keras")
@@ -278,3 +288,235 @@ def test_unreadable_settings_file_is_reported(tiny_model, tmp_path):
     (tmp_path / "settings.json").write_text("{not json")
     with pytest.raises(CorruptModelError, match="not valid JSON"):
         registry.load_model(tmp_path / "model.keras")
+
+
+def test_a_model_without_its_settings_file_is_refused_when_loaded(tiny_model, tmp_path):
+    tiny_model.save(tmp_path / "model.keras")
+    with pytest.raises(ModelNotFoundError, match=r"No settings file beside .*model\.keras: expected model\.json or "
+                                                 r"settings\.json") as caught:
+        registry.load_model(tmp_path / "model.keras")
+    assert "\"inputs\"" in str(caught.value) and "ecg train --save-to" in str(caught.value)
+
+
+def change_settings(change: str) -> dict:
+    """SETTINGS with one thing changed, as a settings file that does not fit the tiny model."""
+    settings = json.loads(json.dumps(SETTINGS))
+    inputs = settings["inputs"]
+    if change == "no inputs":
+        del settings["inputs"]
+    elif change == "unknown input section":
+        inputs["extra"] = {}
+    elif change == "pre_s":
+        inputs["segmentation"]["pre_s"] = 0.30
+    elif change == "fs_hz":
+        inputs["segmentation"]["fs_hz"] = 250.0
+    elif change == "classes":
+        settings["classes"] = ["N", "S", "V", "F"]
+    elif change == "feature order":
+        settings["feature_names"] = settings["feature_names"][::-1]
+    elif change == "feature missing":
+        settings["feature_names"] = settings["feature_names"][:-1]
+    elif change == "features computed":  # other feature settings, their names saved: the network takes fewer
+        inputs["features"]["neighbour_offsets"] = [-1, 1]
+        settings["feature_names"] = list(compute_feature_names(InputSettings.from_dict(inputs)))
+    return settings
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("no inputs", r"lack \"inputs\" \(how beats are cleaned, cut and described"),
+    ("unknown input section", r"input settings .* are not understood by this version \(Received unknown input"),
+    ("pre_s", r"the beat window \(pre_s \+ post_s\) x fs_hz is 270 samples, the network takes 252"),
+    ("fs_hz", r"the beat window \(pre_s \+ post_s\) x fs_hz is 174 samples, the network takes 252"),
+    ("classes", r"4 classes \['N', 'S', 'V', 'F'\] are named, the network gives 5"),
+    ("feature order", r"the saved feature_names \(43\) are not those this code computes \(43\): position 0 is "),
+    ("feature missing", r"the saved feature_names \(42\) are not those this code computes \(43\): position 42 is "
+                        r"'\(none\)' saved"),
+    ("features computed", r"this code computes \d+ features with these input settings, the network takes 43"),
+])
+def test_settings_that_do_not_fit_the_network_are_refused_when_loaded(tiny_model, tmp_path, change, message):
+    tiny_model.save(tmp_path / "model.keras")
+    (tmp_path / "model.json").write_text(json.dumps(change_settings(change)))
+    with pytest.raises(ModelSettingsMismatchError, match=message) as caught:
+        registry.load_model(tmp_path / "model.keras")
+    assert "retrain" in str(caught.value)
+
+
+def test_a_model_holding_python_code_is_refused_with_our_advice(tmp_path):
+    waveform = keras.Input((4,), name="waveform")
+    model = keras.Model(waveform, keras.layers.Lambda(lambda x: x * 2.0)(waveform))
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "model.json").write_text(json.dumps(SETTINGS))
+    with pytest.raises(CorruptModelError, match="could run arbitrary Python") as caught:
+        registry.load_model(tmp_path / "model.keras")
+    assert "it is refused" in str(caught.value) and "trusted source" in str(caught.value)
+    assert "safe_mode" not in str(caught.value)
+
+
+# --- where the registry is -----------------------------------------------------------------------
+
+
+def run_fresh(script: str, mlruns_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``script`` in a new interpreter started in ``cwd`` (no tracking configured yet), with ``ECG_MLRUNS_DIR``."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("MLFLOW_TRACKING_URI",
+                                                                           "MLFLOW_REGISTRY_URI")}
+    env.update({"PYTHONPATH": str(REPO_ROOT), registry.MLRUNS_ENV: str(mlruns_dir), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=240)
+
+
+def test_a_registry_uri_reads_the_project_registry_in_a_fresh_process(tracking, logged_uri, tmp_path):
+    """The README's library call, before any configure_tracking: ECG_MLRUNS_DIR's registry, not MLflow's default
+    (an mlflow.db in the current folder)."""
+    registry.register_and_maybe_promote(logged_uri, "library-test", 0.5)
+    script = ("from models import registry\n"
+              "print(registry.load_model('models:/library-test@champion').source)")
+    result = run_fresh(script, tracking, tmp_path / "cwd")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("models:/library-test/1")
+    assert not (tmp_path / "cwd" / "mlflow.db").exists()
+
+
+def test_evaluate_regions_reads_the_project_registry(tracking, logged_uri, tmp_path, excerpts_dir):
+    registry.register_and_maybe_promote(logged_uri, "regions-test", 0.5)
+    script = "from app.cli import main; main()"
+    result = run_fresh(script, tracking, tmp_path / "cwd", "evaluate-regions", "--data-dir", str(excerpts_dir),
+                       "--records", "119", "--labels", "model", "--model", "models:/regions-test@champion")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "labels=model" in result.stdout
+    assert not (tmp_path / "cwd" / "mlflow.db").exists()
+
+
+def test_a_tracking_uri_set_by_the_user_is_kept(tracking, tmp_path):
+    import mlflow
+
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    mlflow.set_tracking_uri(own)
+    try:
+        assert registry.find_configured_mlruns_dir() is None
+        assert registry.require_tracking() is None and mlflow.get_tracking_uri() == own
+    finally:
+        registry.configure_tracking(tracking)
+
+
+CREATE_TOGETHER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from models import registry
+
+    Path(sys.argv[2]).touch()  # ready: mlflow imported
+    while not Path(sys.argv[3]).exists():
+        time.sleep(0.01)
+    registry.configure_tracking(sys.argv[1])
+    print(registry.list_registered_names())
+""")
+
+
+def test_two_processes_starting_on_an_empty_registry_both_work(tmp_path):
+    """MLflow creates a new database's tables on first use; started together, both processes must get a registry."""
+    go = tmp_path / "go"
+    processes = []
+    for i in range(2):
+        env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+        env["PYTHONPATH"] = str(REPO_ROOT)
+        processes.append(subprocess.Popen([sys.executable, "-c", CREATE_TOGETHER, str(tmp_path / "mlruns"),
+                                           str(tmp_path / f"ready{i}"), str(go)], cwd=tmp_path, env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready{i}").exists() for i in range(2)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()
+    outputs = [process.communicate(timeout=240) for process in processes]
+    for process, (out, err) in zip(processes, outputs):
+        assert process.returncode == 0, err[-3000:]
+        assert out.strip() == "[]"
+
+
+# --- an unusable registry ------------------------------------------------------------------------
+
+
+def make_unusable(kind: str, tmp_path: Path) -> Path:
+    """An ``<mlruns>`` folder that cannot be used: its database is not one, or it lies below a regular file."""
+    if kind == "corrupt database":
+        (tmp_path / "mlruns").mkdir()
+        (tmp_path / "mlruns" / "mlflow.db").write_text("garbage\n")
+        return tmp_path / "mlruns"
+    (tmp_path / "a-file").write_text("x")
+    return tmp_path / "a-file" / "mlruns"
+
+
+@pytest.mark.parametrize("kind", ["corrupt database", "below a file"])
+def test_an_unusable_registry_is_a_specific_error_for_a_registry_uri(tracking, tmp_path, kind):
+    from models.errors import RegistryUnavailableError
+
+    directory = make_unusable(kind, tmp_path)
+    try:
+        with pytest.raises(RegistryUnavailableError, match=f"The model registry at {directory} cannot be read: "
+                                                           r".*Move it aside .* or set ECG_MLRUNS_DIR"):
+            registry.configure_tracking(directory)
+    finally:
+        registry.configure_tracking(tracking)
+
+
+@pytest.mark.parametrize("kind", ["corrupt database", "below a file"])
+def test_the_default_model_falls_back_to_the_bundled_file_when_the_registry_is_unusable(tracking, tmp_path, kind,
+                                                                                        caplog):
+    from models.bundled import BUNDLED_MODEL, load_default_model
+
+    directory = make_unusable(kind, tmp_path)
+    try:
+        loaded = load_default_model(directory)
+    finally:
+        registry.configure_tracking(tracking)
+    assert loaded.source == str(BUNDLED_MODEL) and loaded.version is None
+    assert f"The model registry at {directory} cannot be read" in caplog.text
+    assert "using the bundled model" in caplog.text
+
+
+def test_a_champion_whose_files_are_missing_falls_back_by_default_and_is_named_when_asked_for(logged_uri, mlruns_dir,
+                                                                                             tiny_model, tmp_path,
+                                                                                             caplog):
+    from models.bundled import BUNDLED_MODEL, BUNDLED_TAG, fingerprint_bundled_model, load_default_model
+    from models.training_run import MODEL_NAME
+
+    directory = tmp_path / "mlruns"
+    registry.configure_tracking(directory)
+    try:
+        with registry.start_run("champion"):
+            uri = registry.log_keras_model(tiny_model, SETTINGS)
+        version = registry.register_and_maybe_promote(uri, MODEL_NAME, 0.5).version
+        registry.set_version_tag(MODEL_NAME, version, BUNDLED_TAG, fingerprint_bundled_model())  # nothing to update
+        for folder in {keras_file.parent for keras_file in (directory / "artifacts").rglob(registry.KERAS_FILE)}:
+            shutil.rmtree(folder)
+        with pytest.raises(ModelNotFoundError, match="its files are missing from the artifact store"):
+            registry.load_model(f"models:/{MODEL_NAME}@champion")
+        loaded = load_default_model(directory)
+    finally:
+        registry.configure_tracking(mlruns_dir)
+    assert loaded.source == str(BUNDLED_MODEL)
+    assert "its files are missing" in caplog.text and "using the bundled model" in caplog.text
+
+
+# --- the bundled model and the user's champion ---------------------------------------------------
+
+
+def test_a_new_bundled_model_never_displaces_a_champion_promoted_by_hand(tiny_model, mlruns_dir, tmp_path):
+    """The shipped model scores better than the user's champion on the selection metric; the champion stays."""
+    from models.bundled import BUNDLED_TAG, update_bundled_champion
+    from models.training_run import MODEL_NAME, SELECTION_METRIC
+
+    registry.configure_tracking(tmp_path / "mlruns")
+    try:
+        with registry.start_run("older-bundled-and-user"):
+            uri = registry.log_keras_model(tiny_model, SETTINGS)
+        old = registry.register_and_maybe_promote(uri, MODEL_NAME, 0.9, metric_name=SELECTION_METRIC)
+        registry.set_version_tag(MODEL_NAME, old.version, BUNDLED_TAG, "an-older-release")
+        user = registry.register_and_maybe_promote(uri, MODEL_NAME, 0.60, metric_name=SELECTION_METRIC)
+        registry.set_alias(MODEL_NAME, user.version)  # promoted by hand over the better-scoring bundled model
+        assert update_bundled_champion() is None
+        versions = registry.list_model_versions(MODEL_NAME)
+        assert [v.version for v in versions] == ["1", "2", "3"]  # the shipped model is registered ...
+        assert registry.find_alias_target(MODEL_NAME) == user.version  # ... and the user's champion kept
+        assert versions[2].metric > 0.60  # although it scores better
+    finally:
+        registry.configure_tracking(mlruns_dir)
