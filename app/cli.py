@@ -17,7 +17,7 @@ from app import config
 from app.dashboard_cli import dashboard_command
 from app.ingest import format_summary, summarize_record, summary_to_dict, write_detections
 from app.logging_setup import configure_logging
-from app.model_cli import bundle_model_command, evaluate_command, train_command
+from app.model_cli import bundle_model_command, check_annotator_output, evaluate_command, train_command
 from app.event_settings import format_event_settings
 from app.options import event_options, select_records
 from app.regions_cli import evaluate_regions_command
@@ -152,6 +152,7 @@ def evaluate_detector_command(data_dir: Path | None, record_list: str | None, sp
     Example: ecg evaluate-detector --split ds2 --out out/detector
     """
     directory, names = select_records(record_list, split, data_dir)
+    check_annotator_output(out_dir, directory, annotator)
     report = evaluate_detector(directory, names, progress=True)
     click.echo(format_table(report))
     if out_dir is not None:

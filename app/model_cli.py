@@ -13,7 +13,7 @@ import click
 from app import config
 from app.options import select_records
 from pipeline.region_eval import REFERENCE_ANNOTATOR
-from pipeline.splits import DS1, holds_mitdb
+from pipeline.splits import DS1, PACED, holds_mitdb
 
 logger = logging.getLogger(__name__)
 
@@ -138,13 +138,17 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     directory, names = select_records(record_list, split, data_dir, default_split="ds2")
     check_annotator_output(out_dir, directory, annotator)
     loaded = load_chosen_model(model_uri, mlruns_dir)
-    if (warning := describe_training_overlap(loaded.settings, directory)) is not None:
+    outside = describe_records_outside_the_test(loaded.settings, names) if holds_mitdb(directory) else []
+    warnings = [w for w in (describe_training_overlap(loaded.settings, directory), *outside) if w]
+    for warning in warnings:
         click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
                               decisions=DecisionRules.from_settings(loaded.settings), one_lead=one_lead)
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
     context = describe_evaluation_context(loaded.source, loaded.version, loaded.settings, scope)
+    if warnings:
+        context["warnings"] = warnings
     if one_lead:
         context["leads"] = "primary lead only"
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)
@@ -192,6 +196,33 @@ def describe_training_overlap(settings: dict, directory: Path) -> str | None:
             return (f"Warning: the model was also trained on {database['records']} records of a database named "
                     f"{directory.name}; figures on them are not test figures.")
     return None
+
+
+def describe_records_outside_the_test(settings: dict, names: list[str]) -> list[str]:
+    """Warnings for the MIT-BIH records among ``names`` whose figures are not inter-patient test figures: those the
+    model was trained on (its ``train_records``: in-sample) and the paced ones (left out of both halves of the split;
+    the classifier never saw a paced beat, and EC57 leaves their Q beats out of the class figures). For MIT-BIH only:
+    another database's records may have the same names.
+
+    >>> describe_records_outside_the_test({"train_records": ["101", "106"]},
+    ...                                   ["100", "101", "102"])  # doctest: +NORMALIZE_WHITESPACE
+    ['Warning: the model was trained on record 101 (DS1); figures on it are in-sample, not test figures (the test set is
+    DS2: --split ds2).', 'Warning: record 102 is paced, outside the inter-patient split: the classifier was not trained
+    on paced beats, and EC57 leaves its paced (Q) beats out of the class figures.']
+    """
+    out = []
+    trained = sorted(set(names) & set(settings.get("train_records", [])))
+    if trained:
+        out.append(f"Warning: the model was trained on record{'s' if len(trained) > 1 else ''} {', '.join(trained)} "
+                   f"(DS1); figures on {'them' if len(trained) > 1 else 'it'} are in-sample, not test figures (the "
+                   "test set is DS2: --split ds2).")
+    paced = sorted(set(names) & set(PACED))
+    if paced:
+        many = len(paced) > 1
+        out.append(f"Warning: record{'s' if many else ''} {', '.join(paced)} {'are' if many else 'is'} paced, outside "
+                   "the inter-patient split: the classifier was not trained on paced beats, and EC57 leaves "
+                   f"{'their' if many else 'its'} paced (Q) beats out of the class figures.")
+    return out
 
 
 @click.command("bundle-model", context_settings=_CONTEXT)

@@ -205,12 +205,24 @@ def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path
     assert "DS2: 22 records, 49712 beats: N 44259 / S 1837 / V 3221 / F 388 / Q 7" in result.stdout
 
 
+def test_evaluate_warns_of_training_and_paced_records(runner, mitdb_dir, tmp_path):
+    """Record 101 trained the bundled model and 102 is paced: both were evaluated without a word (102's paced beats
+    all called N gave N Se / +P 100 / 100); the warnings go to the terminal and into the report."""
+    result = runner.invoke(cli, ["evaluate", "--model", str(BUNDLED_MODEL), "--data-dir", str(mitdb_dir),
+                                 "--records", "101,102", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Warning: the model was trained on record 101 (DS1); figures on it are in-sample" in result.output
+    assert "Warning: record 102 is paced, outside the inter-patient split" in result.output
+    report = json.loads((tmp_path / "classification_report.json").read_text())
+    assert len(report["context"]["warnings"]) == 2
+
+
 def test_evaluate_commands_refuse_to_overwrite_the_reference_annotations(runner, excerpts_dir, tmp_path):
     """--out in the data directory with --annotator atr would replace the .atr files the evaluation reads."""
     for ext in ("hea", "dat", "atr"):
         (tmp_path / f"100.{ext}").write_bytes((excerpts_dir / f"100.{ext}").read_bytes())
     reference = (tmp_path / "100.atr").read_bytes()
-    for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"]):
+    for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"], ["evaluate-detector"]):
         result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path), "--records", "100", "--out",
                                      f"{tmp_path}/", "--annotator", "atr"])
         assert result.exit_code == 2, result.output
