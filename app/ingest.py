@@ -84,6 +84,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
     record = read_record(path, lead=lead, annotator=None)
     cleaned = clean_signal(record.signal_mv, record.fs_hz)
     detection = detect_record_peaks(record)
+    quality_spans = assess_quality(record, detection)
     return RecordSummary(
         name=record.name,
         duration_s=record.duration_s,
@@ -92,19 +93,36 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         fs_hz=record.fs_hz,
         source_fs_hz=record.source_fs_hz,
         detection=detection,
-        mean_heart_rate_bpm=compute_mean_heart_rate(detection),
+        mean_heart_rate_bpm=compute_mean_heart_rate(detection, quality_spans, record.signal_mv.shape[1]),
         median_qrs_amplitude_mv=compute_median_amplitude(cleaned[:, record.primary_lead], detection.samples),
-        quality_spans=assess_quality(record, detection),
+        quality_spans=quality_spans,
         unused_leads=record.unused_leads,
         start_time=record.start_time,
     )
 
 
-def compute_mean_heart_rate(detection: Detection) -> float | None:
-    """60 / mean RR interval in beats per minute, or None with fewer than two beats."""
-    if len(detection) < 2:
+def compute_mean_heart_rate(detection: Detection, quality_spans: tuple[QualitySpan, ...] | None = None,
+                            n_leads: int = 1) -> float | None:
+    """60 / mean RR interval in beats per minute, over the intervals that touch no unreadable stretch (every lead
+    marked by ``quality_spans``: an interval across 30 s held at the rail is no heart rate); None when none is left.
+
+    >>> detection = Detection(np.arange(0, 3600 * 10, 360), 360.0)
+    >>> compute_mean_heart_rate(detection), compute_mean_heart_rate(detection, (QualitySpan("flat", 0, 700, 1500),))
+    (60.0, 60.0)
+    """
+    samples = np.asarray(detection.samples)
+    if len(samples) < 2:
         return None
-    return float(60.0 * detection.fs_hz / np.mean(np.diff(detection.samples)))
+    keep = np.ones(len(samples) - 1, bool)
+    if not quality_spans:
+        return float(60.0 * detection.fs_hz / np.mean(np.diff(samples)))
+    from pipeline.regions import find_unreadable_intervals  # imports pipeline.quality, which spans come from
+
+    for start, stop in find_unreadable_intervals(list(quality_spans), n_leads):
+        keep &= ~((samples[1:] > start) & (samples[:-1] < stop))
+    if not keep.any():
+        return None
+    return float(60.0 * detection.fs_hz / np.mean(np.diff(samples)[keep]))
 
 
 def compute_median_amplitude(lead_mv: np.ndarray, samples: np.ndarray) -> float | None:

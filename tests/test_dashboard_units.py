@@ -109,6 +109,14 @@ def test_size_limit(excerpts_dir):
         read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat"), max_mb=0.1)
 
 
+def test_the_size_limit_counts_megabytes_as_streamlit_does():
+    """Streamlit's server.maxUploadSize counts 2 ** 20 bytes a megabyte: 300.5 million bytes pass its 300 and must
+    pass the app's check too (they were refused, counted as 10 ** 6 bytes a megabyte)."""
+    collect_files([UploadedData("big.hea", b"big 1 360 1000\n"), UploadedData("big.dat", b"\0" * 300_500_000)])
+    with pytest.raises(UploadError, match="the limit is 300 MB"):
+        collect_files([UploadedData("big.dat", b"\0" * (300 * 2 ** 20 + 1))])
+
+
 def test_zip_bomb_limit_uses_uncompressed_size():
     data = zip_bytes({"big.dat": b"\0" * 2_000_000, "big.hea": b"big 1 360 1000\n"})
     with pytest.raises(UploadError, match="uncompressed"):

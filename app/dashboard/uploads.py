@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_MB = 300
 """Largest upload accepted (also ``server.maxUploadSize`` in ``.streamlit/config.toml``): a 24-hour
 two-lead Holter in MIT format 212 at 360 Hz is about 93 MB, at 1 kHz 16-bit about 350 MB as EDF."""
+BYTES_PER_MB = 2 ** 20
+"""Streamlit counts ``server.maxUploadSize`` in units of 2 ** 20 bytes; the app's own checks count the same way, so
+that an upload Streamlit lets through is never refused here for its size."""
 
 REVIEW_ANNOTATOR = "ecg"
 """Annotator of the product's own annotation file (``NAME.ecg``), uploaded to resume a review."""
@@ -66,7 +69,7 @@ class UploadedData:
 
 def check_upload_size(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> None:
     """Raise :class:`UploadError` when the files together exceed ``max_mb`` megabytes."""
-    total_mb = sum(len(f.data) for f in files) / 1e6
+    total_mb = sum(len(f.data) for f in files) / BYTES_PER_MB
     if total_mb > max_mb:
         raise UploadError(f"Received {total_mb:.0f} MB of files; the limit is {max_mb:g} MB per upload.")
 
@@ -76,7 +79,7 @@ def expand_zip(upload: UploadedData, max_mb: float = MAX_UPLOAD_MB) -> list[Uplo
     try:
         with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and not is_hidden(m.filename)]
-            total_mb = sum(m.file_size for m in members) / 1e6
+            total_mb = sum(m.file_size for m in members) / BYTES_PER_MB
             if total_mb > max_mb:
                 raise UploadError(f"Received {upload.name} holding {total_mb:.0f} MB uncompressed; "
                                   f"the limit is {max_mb:g} MB.")
