@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
-from models.errors import CorruptModelError, ModelNotFoundError, ModelSettingsMismatchError
+from models.errors import CorruptModelError, ModelError, ModelNotFoundError, ModelSettingsMismatchError
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,23 @@ def check_settings_match(model, settings: dict, path: Path) -> None:
                                          "The settings file belongs to another model or another code version: "
                                          "restore the pair from the registry, use the code version the model was "
                                          "trained with, or retrain.")
+    check_decision_settings(settings, path)
+
+
+def check_decision_settings(settings: dict, path: Path) -> None:
+    """Build the decision rules and the beat-context stage saved with the model once at load time (the stage's
+    archive is checked against its SHA-256 then, and cached), so that a damaged or edited stage is a load error and
+    not a failure of every record scored. CorruptModelError or ModelSettingsMismatchError."""
+    from models.atrial_rule import DecisionRules
+
+    try:
+        DecisionRules.from_settings(settings)
+    except ModelError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelSettingsMismatchError(f"The decision rules in the settings beside {path} are not understood by "
+                                         f"this version ({error}). Use the code version the model was trained with, "
+                                         "or retrain.") from None
 
 
 def read_input_settings(settings: dict, path: Path):

@@ -520,3 +520,17 @@ def test_a_new_bundled_model_never_displaces_a_champion_promoted_by_hand(tiny_mo
         assert versions[2].metric > 0.60  # although it scores better
     finally:
         registry.configure_tracking(mlruns_dir)
+
+
+def test_a_damaged_context_stage_is_refused_when_the_model_is_loaded(tmp_path):
+    """The bundled model with its context stage's SHA-256 edited: refused at load time with the reason, where before
+    'ecg evaluate' printed a traceback and 'ecg score' failed every record with it."""
+    from models.bundled import BUNDLED_MODEL
+    from models.loading import load_local
+
+    shutil.copyfile(BUNDLED_MODEL, tmp_path / "model.keras")
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
+    settings["context_stage"]["sha256"] = "0" * 64
+    (tmp_path / "model.json").write_text(json.dumps(settings))
+    with pytest.raises(CorruptModelError, match="context_stage archive does not match its SHA-256"):
+        load_local(tmp_path / "model.keras")
