@@ -502,13 +502,40 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     unreadable = subtract_intervals(find_unreadable_intervals(
         [s for s in quality_spans if s.kind in unreadable_kinds or s.kind == ARTEFACT_KIND], n_leads), fibrillation)
     excluded = merge_intervals(np.concatenate([unreadable, fibrillation]))
-    readable = ~inside_intervals(samples, excluded)
+    readable = ~inside_intervals(samples, excluded) & ~near_absent_signal(samples, quality_spans, unreadable_kinds,
+                                                                          n_leads, fs_hz)
     crossing = np.diff(np.searchsorted(excluded[:, 0], samples, side="right")) > 0
     confidence = clean_lead_fraction(samples, quality_spans, n_leads)
     if beat_confidence is not None:
         confidence = confidence * check_beat_confidence(beat_confidence, len(samples))
     return BeatContext(samples, classes, float(fs_hz), readable, readable[1:] & readable[:-1] & ~crossing,
                        confidence, unreadable, fibrillation)
+
+
+BEAT_WINDOW_S = (0.25, 0.45)
+"""Signal a beat's class is read from, before and after its R wave (the bundled model's ``pre_s`` and ``post_s``)."""
+
+ABSENT_KINDS = ("missing", "flat", "saturated")
+"""Quality kinds in which the signal is not there at all (unlike noise, over which a beat still shows)."""
+
+
+def near_absent_signal(samples: np.ndarray, quality_spans: list[QualitySpan], unreadable_kinds: tuple[str, ...],
+                       n_leads: int, fs_hz: float) -> np.ndarray:
+    """Per beat: its window (:data:`BEAT_WINDOW_S`) reaches into a stretch where every lead is missing, flat or at its
+    rail (of ``unreadable_kinds``). Such a beat's waveform is cut (the beat just before a dropout loses its T wave and
+    looked ventricular), so it is as unreadable as the stretch.
+
+    >>> spans = [QualitySpan("flat", lead, 1000, 2000) for lead in (0, 1)]
+    >>> near_absent_signal(np.array([500, 900, 2050, 2300]), spans, ("flat",), 2, 360.0).tolist()
+    [False, True, True, False]
+    """
+    kinds = set(ABSENT_KINDS) & set(unreadable_kinds)
+    absent = find_unreadable_intervals([s for s in quality_spans if s.kind in kinds], n_leads)
+    if not len(absent) or not len(samples):
+        return np.zeros(len(samples), bool)
+    before, after = (int(round(t * fs_hz)) for t in BEAT_WINDOW_S)
+    widened = np.column_stack([absent[:, 0] - after, absent[:, 1] + before])
+    return inside_intervals(samples, merge_intervals(np.clip(widened, 0, None)))
 
 
 def check_intervals(intervals: np.ndarray | None, n_samples: int) -> np.ndarray:

@@ -469,11 +469,11 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
         notes.append("no beats found: heart rate, beat counts, ectopy and rhythm cannot be assessed")
     left_out = len(context.samples) - int(np.count_nonzero(context.readable))
     if left_out == len(context.samples) and left_out:
-        notes.append(f"no readable beats: the {left_out} beats found all lie inside unreadable stretches or "
-                     "ventricular flutter/fibrillation, so beat counts and ectopy cannot be assessed")
+        notes.append(f"no readable beats: the {left_out} beats found all lie in or next to unreadable stretches or "
+                     "in ventricular flutter/fibrillation, so beat counts and ectopy cannot be assessed")
     elif left_out:
-        notes.append(f"{left_out} beats inside unreadable stretches or ventricular flutter/fibrillation are left out "
-                     "of the beat counts and burdens")
+        notes.append(f"{left_out} beats in or next to unreadable stretches or in ventricular flutter/fibrillation are "
+                     "left out of the beat counts and burdens")
     if readable_fraction < MIN_READABLE_FRACTION:
         notes.append(f"mostly unreadable signal: {100 * readable_fraction:.0f}% readable; events inside "
                      "unreadable stretches are not reported")

@@ -392,15 +392,15 @@ def test_beats_in_unreadable_signal_are_left_out_of_the_counts_and_burdens():
     s = summarize_record(regions, samples, letters, FS, noise, n, n_leads=2)
     assert s.beat_counts == (60, 0, 0, 0, 0) and s.n_beats == 60 and s.n_beats_unreadable == 60
     assert s.ventricular_burden_pct == 0.0
-    assert "60 beats inside unreadable stretches or ventricular flutter/fibrillation are left out of the beat counts " \
-           "and burdens" in s.notes
+    assert "60 beats in or next to unreadable stretches or in ventricular flutter/fibrillation are left out of the " \
+           "beat counts and burdens" in s.notes
     assert s.hourly[0].beat_counts == s.beat_counts
     stored = summary_to_dict(s)
     assert stored["n_beats_unreadable"] == 60 and stored["beat_counts"]["V"] == 0
     everything_noisy = [QualitySpan("noise", lead, 0, n) for lead in (0, 1)]
     none_readable = summarize_record([], samples, letters, FS, everything_noisy, n, n_leads=2)
     assert np.isnan(none_readable.ventricular_burden_pct)
-    assert any(note.startswith("no readable beats: the 120 beats found all lie inside unreadable")
+    assert any(note.startswith("no readable beats: the 120 beats found all lie in or next to unreadable")
                for note in none_readable.notes)
 
 
@@ -416,6 +416,23 @@ def test_no_run_or_pattern_spans_an_unreadable_stretch_without_beats():
     rail = [QualitySpan("saturated", lead, int(samples[11] + FS), int(samples[12] - FS)) for lead in (0, 1)]
     bigeminy = [r for r in find_regions(samples, letters, FS, rail, n, n_leads=2) if r.kind == "ventricular_bigeminy"]
     assert [(r.first_beat, r.n_beats) for r in bigeminy] == [(1, 11), (13, 11)]
+
+
+def test_a_beat_whose_window_reaches_into_a_dropout_of_every_lead_is_unreadable():
+    """Both leads flat for 3 s (a recorder dropping data): the V call on the beat just before, whose T wave the
+    dropout cut off, made an isolated ventricular event in readable signal; that beat is now as unreadable as the
+    dropout. A dropout of one lead leaves the beat readable (it is classified from the other lead)."""
+    samples, letters, n = sequence("N" * 20 + "V" + "N" * 20)
+    start = int(samples[20] + 0.2 * FS)  # the signal stops 0.2 s after the V beat's R wave
+    both = [QualitySpan("flat", lead, start, start + int(3 * FS)) for lead in (0, 1)]
+    kinds = [(r.kind, r.first_beat) for r in find_regions(samples, letters, FS, both, n, n_leads=2)]
+    assert ("isolated_ventricular", 20) not in kinds
+    s = summarize_record(find_regions(samples, letters, FS, both, n, n_leads=2), samples, letters, FS, both, n,
+                         n_leads=2)
+    assert s.beat_counts[2] == 0 and s.n_beats_unreadable >= 1
+    one = both[:1]
+    assert ("isolated_ventricular", 20) in [(r.kind, r.first_beat)
+                                            for r in find_regions(samples, letters, FS, one, n, n_leads=2)]
 
 
 def test_the_mean_heart_rate_lies_between_the_minimum_and_the_maximum():
