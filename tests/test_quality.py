@@ -84,14 +84,22 @@ def test_constant_lead_is_flat_not_saturated():
     assert spans == [QualitySpan("flat", 0, 0, 3600)]
 
 
-def test_repeated_plateaus_at_the_extreme_are_saturated():
+CLIPPED_STARTS = (1800, 5400, 9000, 12600)
+
+
+def clipped_ecg() -> np.ndarray:
+    """A minute of synthetic ECG held at a rail above its maximum for 100 ms at each of :data:`CLIPPED_STARTS`."""
     x = synthetic_ecg(60.0)
     rail = float(x.max()) + 0.5
-    starts = [1800, 5400, 9000, 12600]
-    for start in starts:
+    for start in CLIPPED_STARTS:
         x[start:start + 36] = rail
+    return x
+
+
+def test_repeated_plateaus_at_the_extreme_are_saturated():
+    x = clipped_ecg()
     x[15000:15036] = float(x.min()) - 0.5  # a single 100 ms excursion at the other extreme
-    assert spans_of("saturated", find_quality_spans(x, FS_HZ)) == [(0, a, a + 36) for a in starts]
+    assert spans_of("saturated", find_quality_spans(x, FS_HZ)) == [(0, a, a + 36) for a in CLIPPED_STARTS]
 
 
 def test_a_padded_end_far_below_the_signal_leaves_ordinary_stretches_unsaturated(excerpts_dir):
@@ -105,14 +113,10 @@ def test_a_padded_end_far_below_the_signal_leaves_ordinary_stretches_unsaturated
 
 
 def test_clipping_is_still_found_beside_a_padded_end():
-    x = synthetic_ecg(60.0)
-    rail = float(x.max()) + 0.5
-    starts = [1800, 5400, 9000, 12600]
-    for start in starts:
-        x[start:start + 36] = rail
+    x = clipped_ecg()
     x[-3600:] = -163.84
     found = spans_of("saturated", find_quality_spans(x, FS_HZ))
-    assert found == [(0, a, a + 36) for a in starts] + [(0, x.size - 3600, x.size)]
+    assert found == [(0, a, a + 36) for a in CLIPPED_STARTS] + [(0, x.size - 3600, x.size)]
 
 
 def test_single_plateau_at_the_maximum_is_not_saturation():
