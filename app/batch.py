@@ -692,6 +692,9 @@ def warm_worker(threads: int, model_path: str | None = None) -> None:
     # A worker's outputs are written (and its results sent) before it exits, so it skips the
     # interpreter's teardown of TensorFlow (about a second the batch would wait for).
     atexit.register(os._exit, 0)
+    from models.quiet_import import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from models.network import limit_cpu_threads
 
     limit_cpu_threads(threads)

@@ -221,15 +221,23 @@ def _write_json(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
 
+MODEL_COMMANDS = {"score", "evaluate", "evaluate-regions", "train", "bundle-model"}
+"""Commands that load TensorFlow: :func:`main` imports it first, quietly."""
+
+
 def main() -> None:
-    """Console-script entry point (``ecg``). TensorFlow's C++ start-up notices are hidden unless
-    ``TF_CPP_MIN_LOG_LEVEL`` is set (they say nothing a user can act on).
+    """Console-script entry point (``ecg``). TensorFlow's C++ start-up notices are hidden
+    (:func:`models.quiet_import.import_tensorflow_quietly`, for the commands that load it).
 
     After ``ecg score`` has written and synced every output and joined its workers, the process
     ends without the interpreter's teardown, which takes about 2 s once TensorFlow is loaded (5 %
     of scoring the 48 MIT-BIH records). Other commands (MLflow runs, the dashboard) exit normally.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if set(sys.argv[1:2]) & MODEL_COMMANDS:
+        from models.quiet_import import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
     try:
         cli(prog_name="ecg")
     except SystemExit as stop:

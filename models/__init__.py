@@ -1,6 +1,5 @@
-"""Beat classifier: network, training, evaluation and the MLflow registry adapter (planned).
+"""Beat classifier: network, training, evaluation, decision rules and the MLflow registry adapter.
 
-Placeholder package; nothing here yet. It will own everything between the model input built by
-:mod:`pipeline` and the model output, and will be the only package to import keras (and mlflow,
-in one registry adapter).
+It owns everything between the model input built by :mod:`pipeline` and the model output, and is the only package
+to import keras (and mlflow, in :mod:`models.registry` only).
 """

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +274,14 @@ def test_evaluate_commands_report_a_model_that_cannot_be_loaded_as_score_does(ru
         result = runner.invoke(cli, [*args, "--model", model])
         assert result.exit_code == 2, (args, result.output, result.exception)
         assert "Error: Cannot load the model: " in result.output
+
+
+def test_a_command_that_loads_tensorflow_prints_no_start_up_notice(excerpts_dir, tmp_path):
+    """TensorFlow 2.21 printed absl's and oneDNN's C++ notices before every such command's output, whatever
+    TF_CPP_MIN_LOG_LEVEL said (main's docstring said they were hidden); the command's own messages still come."""
+    result = subprocess.run([sys.executable, "-m", "app.cli", "evaluate", "--model", str(BUNDLED_MODEL), "--data-dir",
+                             str(excerpts_dir), "--records", "100,nosuch"], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert result.returncode == 1, result.stderr
+    assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr
+    assert "nosuch" in result.stderr + result.stdout
