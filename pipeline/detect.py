@@ -46,6 +46,7 @@ import scipy.signal
 
 from pipeline.clean import fill_gaps
 from pipeline.errors import SamplingRateError
+from pipeline.quality import keep_long_runs, mask_runs, still_runs
 from pipeline.types import Detection, Record
 
 NOISE_ONLY_REASON = "no QRS complexes distinguishable from noise"
@@ -185,7 +186,7 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     combined = combine_leads(feature, coarse_fs_hz, settings,
                              decimate_signal(missing.astype(np.float64), factor) > 0 if missing.any() else None)
     if _peakiness(combined) < settings.min_peakiness:
-        clear = find_clear_blocks(combined, factor, fs_hz, settings) if split_noise else []
+        clear = find_clear_blocks(combined, factor, fs_hz, x.shape[0]) if split_noise else []
         if not clear:
             return replace(_empty(fs_hz, NOISE_ONLY_REASON), noise_only=((0, x.shape[0]),))
         return _detect_in_clear_blocks(signal_mv, clear, fs_hz, primary_lead, settings)
@@ -212,7 +213,8 @@ records the longest such stretch is 0.73 s (record 116, clipped), and only one o
 
 def find_held_samples(x: np.ndarray, fs_hz: float) -> np.ndarray:
     """(n_samples, n_leads) bool: samples of stretches of at least :data:`HELD_MIN_S` in which a lead repeats one
-    value, in leads that are not held throughout (those are dead leads, dropped whole).
+    value (:func:`pipeline.quality.still_runs` with no step allowed), in leads that are not held throughout (those are
+    dead leads, dropped whole).
 
     >>> x = np.column_stack([np.r_[np.sin(np.arange(100)), np.full(50, 2.0), np.sin(np.arange(50))], np.ones(200)])
     >>> held = find_held_samples(x, 100.0)
@@ -222,12 +224,9 @@ def find_held_samples(x: np.ndarray, fs_hz: float) -> np.ndarray:
     held = np.zeros(x.shape, bool)
     min_run = max(2, int(round(HELD_MIN_S * fs_hz)))
     for lead in range(x.shape[1]):
-        same = np.diff(x[:, lead]) == 0
-        edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) + 1  # samples starts..stops-1
-        long = stops - starts >= min_run
-        if long.any() and not (starts[0] == 0 and stops[0] == x.shape[0]):
-            for a, b in zip(starts[long], stops[long]):
+        runs = keep_long_runs(still_runs(x[:, lead], 0.0), min_run)
+        if len(runs) and not (runs[0, 0] == 0 and runs[0, 1] == x.shape[0]):
+            for a, b in runs:
                 held[a:b, lead] = True
     return held
 
@@ -242,27 +241,19 @@ and with 2 up to 3.9; MIT-BIH records 100, 108, 113, 124, 201, 203, 222, 232 at 
 percentile 5.3-25), the noisiest (105) 3.2, and record 207's flutter 1.9."""
 
 
-def find_clear_blocks(combined: np.ndarray, factor: int, fs_hz: float, settings: DetectorSettings
-                      ) -> list[tuple[int, int]]:
-    """[start, stop) samples of the runs of :data:`NOISE_BLOCK_S` blocks whose detection feature stands clearly out of
-    the noise on its own (:data:`CLEAR_BLOCK_PEAKINESS`), in a stretch that as a whole does not: clean minutes of a
-    mostly noisy recording, which a verdict on the whole stretch would throw away. A last block under half the length
-    joins the one before it."""
+def find_clear_blocks(combined: np.ndarray, factor: int, fs_hz: float, n_samples: int) -> list[tuple[int, int]]:
+    """[start, stop) samples (of the ``n_samples`` the ``factor``-decimated feature ``combined`` came from) of the runs
+    of :data:`NOISE_BLOCK_S` blocks whose detection feature stands clearly out of the noise on its own
+    (:data:`CLEAR_BLOCK_PEAKINESS`), in a stretch that as a whole does not: clean minutes of a mostly noisy recording,
+    which a verdict on the whole stretch would throw away. A last block under half the length joins the one before
+    it."""
     block = int(NOISE_BLOCK_S * fs_hz / factor)
     n_blocks = max(1, int(round(len(combined) / block)))
     if n_blocks < 2:
         return []
     bounds = [i * block for i in range(n_blocks)] + [len(combined)]
     clear = np.array([_peakiness(combined[a:b]) >= CLEAR_BLOCK_PEAKINESS for a, b in zip(bounds[:-1], bounds[1:])])
-    n = len(combined) * factor
-    return [(bounds[i] * factor, n if i + k == n_blocks else bounds[i + k] * factor)
-            for i, k in zip(*_true_runs(clear))]
-
-
-def _true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    return starts, np.flatnonzero(edges == -1) - starts
+    return [(bounds[a] * factor, n_samples if b == n_blocks else bounds[b] * factor) for a, b in mask_runs(clear)]
 
 
 def _detect_in_clear_blocks(signal_mv: np.ndarray, clear: list[tuple[int, int]], fs_hz: float, primary_lead: int,
