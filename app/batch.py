@@ -485,7 +485,7 @@ def write_record_folder(folder: Path, files: dict[str, bytes], manifest: dict) -
     earlier run's manifest listed that this run does not write (a format left out, an ST table no longer assessed),
     so that the folder holds one run's outputs. If a file cannot be written, the files of this attempt are removed
     and the error raised: no folder is left looking like a partial result."""
-    earlier = set(read_manifest(folder).get("files", {})) if (folder / MANIFEST).is_file() else set()
+    earlier = set((read_manifest(folder) or {}).get("files", {}))  # none when absent or unreadable
     (folder / MANIFEST).unlink(missing_ok=True)
     written = []
     try:

@@ -566,6 +566,9 @@ def test_a_second_run_keeps_the_other_records_rows_and_leaves_no_stale_file(tmp_
     assert [r["record"] for r in read_table(out / BATCH_ERRORS)] == ["bad"]
     listed = set(json.loads((out / "119" / MANIFEST).read_text())["files"])
     assert {p.name for p in (out / "119").iterdir()} == listed | {MANIFEST} and "119.ecg" not in listed
+    (out / "119" / MANIFEST).write_text("{not json")  # a damaged manifest: the record is scored again, not failed
+    code, output = run_score(str(inputs / "119"), "--out", str(out), "--format", "csv,json")
+    assert code == 0 and "1 scored" in output, output
 
 
 @pytest.mark.parametrize("name", ["100", "202", "208", "213"])
