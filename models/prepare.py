@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from pipeline.clean import CleaningSettings, clean_signal
+from pipeline.detect import find_held_samples
 from pipeline.datasets import encode_classes, order_leads
 from pipeline.features import BeatContext, FeatureSettings, compute_beat_context
 from pipeline.labels import map_symbols_to_aami, select_reference_beats
@@ -62,9 +63,16 @@ class PreparedBeats:
 
 
 def clean_record(record: Record, settings: InputSettings) -> np.ndarray:
-    """Cleaned signal with the primary lead first."""
+    """Cleaned signal with the primary lead first. Stretches where a lead holds one value (flat, or clipped at its
+    rail: :func:`pipeline.detect.find_held_samples`) are cleaned as gaps and come out missing, as the detector reads
+    them: filtered as signal, the steps into and out of a rail rang through the baseline filter for seconds, and the
+    beats after it were called V."""
     order = order_leads(record.signal_mv.shape[1], record.primary_lead)
-    return clean_signal(record.signal_mv, record.fs_hz, settings.cleaning)[:, order]
+    signal_mv = record.signal_mv
+    held = find_held_samples(np.asarray(signal_mv).reshape(len(signal_mv), -1), record.fs_hz)
+    if held.any():
+        signal_mv = np.where(held.reshape(np.shape(signal_mv)), np.nan, signal_mv).astype(np.float32)
+    return clean_signal(signal_mv, record.fs_hz, settings.cleaning)[:, order]
 
 
 def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,

@@ -186,6 +186,24 @@ def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadab
     assert tiny["n_beats"] == 0 and tiny["readable_pct"] == 0.0 and tiny["detection_note"].startswith("flat signal")
 
 
+def test_beats_after_a_stretch_held_at_the_rail_keep_their_classes(tmp_path, excerpts_dir):
+    """Two minutes of 100 with both leads held at the rail (10.2 mV) from 30 to 60 s: the steps rang through the
+    classifier's baseline filter and the beat after the rail was called V; the beats after it now get the classes
+    they get without the rail, and no V appears."""
+    excerpt = read_record(excerpts_dir / "100")
+    signal = excerpt.signal_mv[:120 * 360].copy()
+    write_record(tmp_path / "in", "plain", signal, excerpt.fs_hz, excerpt.lead_names)
+    signal[30 * 360:60 * 360] = 10.235
+    write_record(tmp_path / "in", "rail", signal, excerpt.fs_hz, excerpt.lead_names)
+    code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv")
+    assert code == 0, output
+    plain, rail = ({row["sample"]: row["class"] for row in read_table(tmp_path / "out" / n / f"{n}_beats.csv")}
+                   for n in ("plain", "rail"))
+    after = [k for k in rail if int(k) > 61 * 360]
+    assert len(after) > 70 and all(rail[k] == plain.get(k) for k in after)
+    assert "V" not in rail.values()
+
+
 def test_a_one_lead_record_is_scored_from_that_lead_and_its_summary_says_so(scored, tmp_path, excerpts_dir):
     """A Holter channel on its own: classified from the one lead (read as both of the network's), noted in the summary.
     Before, the per-lead features of the missing lead were left out and the record failed with a settings mismatch."""
