@@ -28,13 +28,12 @@ from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.inputs import N_LEADS
 from models.loading import LoadedModel
-from pipeline.clean import blank_dead_leads, find_dead_leads
 from pipeline.detect import detect_record_peaks
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
-from pipeline.records import keep_leads
+from pipeline.records import blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, measure_rhythm_evidence,
@@ -126,7 +125,8 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
                    ) -> RecordAnalysis:
     """Quality, beats, classes, regions and summary of ``record`` with ``model`` (on two of its leads at most)."""
     record = keep_leads(record)
-    record = replace(record, signal_mv=blank_dead_leads(record.signal_mv))  # a lead that is flat throughout
+    with_signal = find_leads_with_signal(record.signal_mv)
+    record = replace(record, signal_mv=blank_dead_leads(record.signal_mv, with_signal))  # a lead flat throughout
     timings = {}
     started = time.perf_counter()
     detection = detect_record_peaks(record)
@@ -135,7 +135,7 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     # noise spans over a train of like beats (e.g. ventricular tachycardia) are signal, not noise; noise from end to
     # end, where the detector finds no QRS, is noise
     spans = tuple(find_record_quality_spans(record.signal_mv, record.fs_hz, detection.samples, detection.noise_only))
-    spans += flat_record_spans(record, spans)
+    spans += flat_record_spans(record, spans, with_signal)
     timings["quality"] = time.perf_counter() - started
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
@@ -162,11 +162,12 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
                           timings_s=timings, families=families, region_settings=settings)
 
 
-def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...]) -> tuple[QualitySpan, ...]:
-    """Flat spans over the whole record, one per lead, when every lead is flat or missing throughout
-    (:func:`pipeline.clean.find_dead_leads`) and the quality spans do not already say so: a record the detector calls
-    flat is not readable."""
-    if not find_dead_leads(record.signal_mv).all():
+def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...], with_signal: tuple[bool, ...]
+                      ) -> tuple[QualitySpan, ...]:
+    """Flat spans over the whole record, one per lead, when no lead has signal (``with_signal``:
+    :func:`pipeline.records.find_leads_with_signal`) and the quality spans do not already say so: a record the detector
+    calls flat is not readable."""
+    if any(with_signal):
         return ()
     n = record.signal_mv.shape[0]
     covered = {s.lead for s in spans if s.start == 0 and s.stop >= n}

@@ -109,32 +109,3 @@ def fill_gaps(signal_mv: np.ndarray) -> np.ndarray:
         out[bad, j] = 0.0 if good.size == 0 else np.interp(np.flatnonzero(bad), good, out[good, j])
     return out
 
-
-DEAD_LEAD_PEAK_TO_PEAK_MV = 0.05
-"""A lead whose whole signal spans less than this (mV) records nothing (the detector's ``min_peak_to_peak_mv``)."""
-
-
-def find_dead_leads(signal_mv: np.ndarray, min_peak_to_peak_mv: float = DEAD_LEAD_PEAK_TO_PEAK_MV) -> np.ndarray:
-    """Per lead of ``(n_samples, n_leads)`` ``signal_mv``: flat (peak-to-peak under ``min_peak_to_peak_mv``) or missing
-    throughout.
-
-    >>> find_dead_leads(np.column_stack([np.sin(np.arange(100.0)), np.zeros(100), np.full(100, np.nan)])).tolist()
-    [False, True, True]
-    """
-    x = np.asarray(signal_mv, dtype=np.float64).reshape(len(signal_mv), -1)
-    present = ~np.isnan(x).all(axis=0)
-    spread = np.full(x.shape[1], 0.0)
-    if present.any():
-        spread[present] = np.nanmax(x[:, present], axis=0) - np.nanmin(x[:, present], axis=0)
-    return ~present | (spread < min_peak_to_peak_mv)
-
-
-def blank_dead_leads(signal_mv: np.ndarray) -> np.ndarray:
-    """``signal_mv`` with its dead leads (:func:`find_dead_leads`) set missing (NaN), so that beats are classified from
-    the living lead as in a one-lead recording, and a summary says so; unchanged when every lead, or none, is dead."""
-    dead = find_dead_leads(signal_mv)
-    if not dead.any() or dead.all():
-        return signal_mv
-    blanked = np.array(signal_mv, dtype=np.float32, copy=True)
-    blanked[:, dead] = np.nan
-    return blanked

@@ -400,6 +400,23 @@ def find_leads_with_signal(signal_mv: np.ndarray) -> tuple[bool, ...]:
                  for column in np.asarray(signal_mv).T)
 
 
+def blank_dead_leads(signal_mv: np.ndarray, with_signal: tuple[bool, ...]) -> np.ndarray:
+    """``signal_mv`` with the leads that ``with_signal`` (:func:`find_leads_with_signal`) calls dead set missing (NaN),
+    so that beats are classified from the living lead as in a one-lead recording, and a summary says so; unchanged
+    when every lead, or none, is dead.
+
+    >>> x = np.column_stack([np.sin(np.arange(100.0)), np.zeros(100)])
+    >>> np.isnan(blank_dead_leads(x, find_leads_with_signal(x))).all(axis=0).tolist()
+    [False, True]
+    """
+    dead = ~np.asarray(with_signal, bool)
+    if not dead.any() or dead.all():
+        return signal_mv
+    blanked = np.array(signal_mv, dtype=np.float32, copy=True)
+    blanked[:, dead] = np.nan
+    return blanked
+
+
 def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_leads: int | None
                       ) -> tuple[np.ndarray, list[int]]:
     """The signal of the leads to analyse and their columns: all when ``max_leads`` is None or not exceeded, else
