@@ -39,6 +39,15 @@ noise
     bands follow the noise types of the MIT-BIH noise stress test (Moody et al. 1984) and the
     in-band / out-of-band power split of the spectral quality indices (Li, Mark and Clifford
     2008; Clifford et al. 2012).
+    Baseline steps are noise too: wherever the level of the whole signal (its 10th, 50th and
+    90th percentiles over ``step_window_s``) differs by at least ``step_min_mv``, all three in
+    one direction, between the stretches just before and just after a point, padded by
+    ``step_pad_s`` on each side. An electrode pop or a lead that is moved shifts the whole
+    signal at once, which a window's median alone does not show (it takes up a few samples of a
+    2-s window), while the cleaning's baseline filter rings on it and the beats there look
+    ventricular; a beat, however wide or tall, moves one tail of a window's distribution and
+    leaves the other, and slow baseline wander does not move the level by a millivolt within
+    half a second.
 
 Limitations: the noise rule is relative to the record itself, so a lead that is noisy for most
 of the record raises its own reference and only its worst stretches are flagged; ventricular
@@ -148,6 +157,17 @@ class QualitySettings:
     train_pad_s : float
         Margin cut out of the noise spans before the first and after the last beat of a train
         (0.3 s: the QRS and most of the T wave of a beat at 100-200 bpm).
+    step_min_mv : float
+        Smallest baseline step flagged as noise (1 mV; ``math.inf`` turns the step rule off).
+        Chosen with ``experiments/baseline_step_study.py`` on DS1 and steps added to DS1 records
+        (REGIONS.md, session 31).
+    step_window_s : float
+        Length of the stretches compared before and after each point (0.5 s: at least one whole
+        cardiac cycle at 120 bpm and more, so that a beat is on both sides of a point in a
+        tachycardia).
+    step_pad_s : float
+        Margin added on each side of the points where a step is found (0.5 s: the beats whose window,
+        0.25 s before to 0.45 s after the peak, holds the step, and the cleaning filter's ringing).
     """
 
     flat_min_s: float = 1.0
@@ -168,17 +188,22 @@ class QualitySettings:
     train_qrs_half_s: float = 0.06
     train_max_lag_s: float = 0.0
     train_pad_s: float = 0.3
+    step_min_mv: float = 1.0
+    step_window_s: float = 0.5
+    step_pad_s: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("flat_min_s", "flat_step_mv", "saturation_min_s", "saturation_min_total_s", "window_s",
-                     "hf_cutoff_hz", "noise_factor", "min_floor_mv", "train_max_rr_s", "train_qrs_half_s"):
+                     "hf_cutoff_hz", "noise_factor", "min_floor_mv", "train_max_rr_s", "train_qrs_half_s",
+                     "step_min_mv", "step_window_s"):
             _check_positive(name, getattr(self, name))
         if not -1.0 <= self.train_min_corr <= 1.0:
             raise ValueError(f"Received train_min_corr={self.train_min_corr}; expected a value in [-1, 1].")
         if self.train_min_beats < 2:
             raise ValueError(f"Received train_min_beats={self.train_min_beats}; expected at least 2.")
-        if self.train_pad_s < 0:
-            raise ValueError(f"Received train_pad_s={self.train_pad_s}; expected a value >= 0.")
+        for name in ("train_pad_s", "step_pad_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Received {name}={getattr(self, name)}; expected a value >= 0.")
         if not 0 <= self.train_max_lag_s <= self.train_qrs_half_s:
             raise ValueError(f"Received train_max_lag_s={self.train_max_lag_s}; expected a value in "
                              f"[0, train_qrs_half_s={self.train_qrs_half_s}].")
@@ -253,7 +278,8 @@ def find_lead_spans(x: np.ndarray, fs_hz: float, lead: int, settings: QualitySet
         "flat": find_flat_runs(x, fs_hz, settings, still=still),
         "saturated": find_saturated_runs(x, fs_hz, settings, still=still),
     }
-    found["noise"] = find_noise_runs(x, fs_hz, settings, exclude=_concat_runs(found["missing"], found["flat"]))
+    noise = find_noise_runs(x, fs_hz, settings, exclude=_concat_runs(found["missing"], found["flat"]))
+    found["noise"] = merge_runs(np.sort(_concat_runs(noise, find_step_runs(x, fs_hz, settings)), axis=0), 0)
     return [QualitySpan(kind, lead, int(a), int(b)) for kind in QUALITY_KINDS for a, b in found[kind]]
 
 
@@ -363,6 +389,47 @@ def find_noise_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
     noisy = np.any(floors > settings.noise_factor * typical, axis=1)
     starts = np.flatnonzero(noisy) * hop
     return merge_runs(np.column_stack([starts, starts + win]).astype(np.int64), 0)
+
+
+def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:
+    """(k, 2) runs around abrupt baseline steps of ``x`` (see the module docstring for the rule).
+
+    The signal (NaN held at the last valid value) is averaged over blocks of about 20 ms; stretches of
+    ``step_window_s`` start every other block, and each is compared with the first one that starts at least one
+    block after it ends.
+
+    Examples
+    --------
+    >>> fs_hz = 360.0
+    >>> t = np.arange(int(20 * fs_hz)) / fs_hz
+    >>> x = 0.3 * np.sin(2 * np.pi * 0.3 * t) + np.where(t >= 10.0, 1.5, 0.0)
+    >>> (find_step_runs(x, fs_hz, QualitySettings()) / fs_hz).round(1).tolist()
+    [[9.4, 10.6]]
+    """
+    block = max(int(round(0.02 * fs_hz)), 1)
+    hop = 2  # stretches start every `hop` blocks
+    width = max(int(round(settings.step_window_s * fs_hz / block)), 2)
+    ahead = -(-(width + 1) // hop)  # stretch k is compared with stretch k + ahead
+    n_blocks = x.shape[0] // block
+    n_stretches = (n_blocks - width) // hop + 1
+    if not np.isfinite(settings.step_min_mv) or n_stretches <= ahead or np.all(np.isnan(x)):
+        return _no_runs()
+    filled, _ = hold_gaps(x[:n_blocks * block], _first_valid(x))
+    levels = filled.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
+    ranks = np.array([0.1, 0.5, 0.9]) * (width - 1)
+    ranks = np.round(ranks).astype(int)
+    quantiles = np.empty((n_stretches, 3), np.float32)
+    chunk = _CHUNK_WINDOWS * 64
+    stretches = np.lib.stride_tricks.sliding_window_view(levels, width)[::hop]
+    for a in range(0, n_stretches, chunk):
+        quantiles[a:a + chunk] = np.partition(stretches[a:a + chunk], ranks, axis=1)[:, ranks]
+    shift = quantiles[ahead:] - quantiles[:-ahead]
+    steps = np.all(shift >= settings.step_min_mv, axis=1) | np.all(shift <= -settings.step_min_mv, axis=1)
+    found = mask_runs(steps)  # comparison k: the step lies between the end of stretch k and the start of k + ahead
+    pad = int(round(settings.step_pad_s * fs_hz))
+    starts = (found[:, 0] * hop + width) * block - pad
+    stops = (found[:, 1] - 1 + ahead) * hop * block + pad
+    return merge_runs(np.clip(np.column_stack([starts, stops]), 0, x.shape[0]).astype(np.int64), 0)
 
 
 def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
