@@ -153,15 +153,16 @@ def read_record(
                          tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
                          float(header.fs), target_fs_hz, max_leads,
                          _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz, header.sig_len),
-                         start_time=header.base_time)
+                         start_time=header.base_time, primary_chosen=lead is not None)
 
 
 def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: int, source_fs_hz: float,
                   target_fs_hz: float, max_leads: int | None, annotations: Annotations | None,
-                  start_time: datetime.time | None = None) -> Record:
+                  start_time: datetime.time | None = None, primary_chosen: bool = False) -> Record:
     """The :class:`Record` of ECG leads read at ``source_fs_hz``: the leads kept (:func:`read_chosen_leads`, which
-    calls ``read_leads`` with the columns to read), resampled; ``start_time`` is the header's clock time."""
-    signal_mv, kept = read_chosen_leads(read_leads, lead_names, primary, max_leads)
+    calls ``read_leads`` with the columns to read), resampled; ``start_time`` is the header's clock time;
+    ``primary_chosen`` says the user chose the primary lead."""
+    signal_mv, kept, primary = read_chosen_leads(read_leads, lead_names, primary, max_leads, primary_chosen)
     return Record(
         name=name,
         signal_mv=resample_signal(signal_mv, source_fs_hz, target_fs_hz),
@@ -417,29 +418,55 @@ def blank_dead_leads(signal_mv: np.ndarray, with_signal: tuple[bool, ...]) -> np
     return blanked
 
 
-def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_leads: int | None
-                      ) -> tuple[np.ndarray, list[int]]:
-    """The signal of the leads to analyse and their columns: all when ``max_leads`` is None or not exceeded, else
-    :func:`choose_leads`'s, reading no more leads than needed.
+def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_leads: int | None,
+                      primary_chosen: bool = False) -> tuple[np.ndarray, list[int], int]:
+    """The signal of the leads to analyse, their columns and the primary lead's column: all leads when ``max_leads``
+    is None or not exceeded, else :func:`choose_leads`'s, reading no more leads than needed.
 
     ``read_leads(columns)`` gives the (n_samples, len(columns)) signal of those columns, so that a file's other leads
     are never read. A chosen lead found flat or missing throughout gives way to the next in rank, which is read in
-    turn (the primary stays).
+    turn. So does a primary lead found so, unless the user chose it (``primary_chosen``): the next primary is
+    :func:`next_primary_lead`'s, with a log line.
     """
     if max_leads is None or len(names) <= max_leads:
         kept = list(range(len(names)))
-        return read_leads(kept), kept
+        return read_leads(kept), kept, primary
     flat: set[int] = set()
     while True:
         kept = choose_leads(names, primary, max_leads, tuple(c not in flat for c in range(len(names))))
         signal_mv = read_leads(kept)
-        newly_flat = {c for c, ok in zip(kept, find_leads_with_signal(signal_mv)) if not ok and c != primary} - flat
+        newly_flat = {c for c, ok in zip(kept, find_leads_with_signal(signal_mv)) if not ok} - flat
+        if primary_chosen:
+            newly_flat.discard(primary)
         if not newly_flat:
             break
         flat |= newly_flat
+        if primary in flat:
+            replacement = next_primary_lead(names, flat)
+            if replacement is None:
+                break  # every lead flat: the analysis says the record is unreadable
+            logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
+                           names[primary], names[replacement])
+            primary = replacement
     logger.info("analysing leads %s; %d other ECG leads left out", ", ".join(names[c] for c in kept),
                 len(names) - len(kept))
-    return signal_mv, kept
+    return signal_mv, kept, primary
+
+
+def next_primary_lead(names: tuple[str, ...], flat: set[int]) -> int | None:
+    """The lead to analyse as the main one when the usual one is flat: the first limb (non-precordial) lead in file
+    order not in ``flat``, else the precordial lead farthest from V1 (V1 is the second lead's); None when every lead
+    is in ``flat``.
+
+    >>> next_primary_lead(("I", "II", "III", "V1", "V5"), {1})
+    0
+    >>> next_primary_lead(("II", "V1", "V2", "V5"), {0})
+    3
+    """
+    left = [c for c in range(len(names)) if c not in flat]
+    if not left:
+        return None
+    return min(left, key=lambda c: (_precordial_position(names[c]) != 7, -_precordial_position(names[c]), c))
 
 
 def describe_leads(lead_names: tuple[str, ...], unused_leads: tuple[str, ...] = ()) -> str:
@@ -462,11 +489,11 @@ def keep_leads(record: Record, max_leads: int = ANALYSIS_LEADS) -> Record:
     """
     if len(record.lead_names) <= max_leads:
         return record
-    signal_mv, kept = read_chosen_leads(lambda columns: record.signal_mv[:, columns], record.lead_names,
-                                        record.primary_lead, max_leads)
+    signal_mv, kept, primary = read_chosen_leads(lambda columns: record.signal_mv[:, columns], record.lead_names,
+                                                 record.primary_lead, max_leads)
     unused = tuple(name for c, name in enumerate(record.lead_names) if c not in kept)
     return replace(record, signal_mv=np.ascontiguousarray(signal_mv),
-                   lead_names=tuple(record.lead_names[c] for c in kept), primary_lead=kept.index(record.primary_lead),
+                   lead_names=tuple(record.lead_names[c] for c in kept), primary_lead=kept.index(primary),
                    unused_leads=record.unused_leads + unused)
 
 
@@ -657,7 +684,7 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
     columns = np.asarray(ecg_columns)
     return _build_record(name, lambda kept: read_columns(columns[kept]) * scale[kept],
                          tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), fs_hz,
-                         target_fs_hz, max_leads, annotations, start_time=start_time)
+                         target_fs_hz, max_leads, annotations, start_time=start_time, primary_chosen=lead is not None)
 
 
 def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_duration_s: float,

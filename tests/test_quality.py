@@ -153,6 +153,32 @@ def test_steady_baseline_wander_is_not_noise():
     assert find_quality_spans(x, FS_HZ) == []
 
 
+def test_a_baseline_step_is_noise_in_its_lead_only():
+    """An electrode pop: both leads clean, then one of them 1.5 mV lower from 20 s on, decaying back over seconds."""
+    x = np.column_stack([synthetic_ecg(40.0), synthetic_ecg(40.0, seed=1)])
+    t = np.arange(x.shape[0]) / FS_HZ
+    x[:, 0] -= np.where(t >= 20.0, 1.5 * np.exp(-(t - 20.0) / 3.0), 0.0).astype(np.float32)
+    noise = spans_of("noise", find_quality_spans(x, FS_HZ))
+    assert len(noise) == 1 and noise[0][0] == 0
+    assert 19.0 < noise[0][1] / FS_HZ < 19.8 and 20.2 < noise[0][2] / FS_HZ < 21.0
+
+
+def test_wander_tall_wide_beats_and_fast_rhythms_are_not_steps():
+    x = synthetic_ecg(60.0)
+    x += np.sin(2 * np.pi * 0.3 * np.arange(x.size) / FS_HZ).astype(np.float32)  # 1 mV of respiratory wander
+    wide_beat_run(x, 20.0, 30, rr_s=0.4)  # 12 s at 150 bpm of 2-mV wide complexes
+    wide_beat_run(x, 40.0, 6, rr_s=1.2)  # slow ones, 2 mV up and a long deep S wave
+    assert quality.find_step_runs(x, FS_HZ, QualitySettings()).size == 0
+    assert quality.find_step_runs(x + 1.0, FS_HZ, QualitySettings()).size == 0  # offset, no step
+
+
+def test_the_step_rule_can_be_turned_off():
+    x = synthetic_ecg(30.0)
+    x[5400:] += 3.0
+    assert quality.find_step_runs(x, FS_HZ, QualitySettings()).shape[0] == 1
+    assert find_quality_spans(x, FS_HZ, QualitySettings(step_min_mv=float("inf"))) == []
+
+
 def wide_beat_run(x: np.ndarray, start_s: float, n_beats: int, rr_s: float = 0.4) -> np.ndarray:
     """Replace ``x`` from ``start_s`` by a run of identical wide (120 ms), tall ventricular-like complexes (with
     the recorder noise of :func:`synthetic_ecg`); returns their samples."""
@@ -356,6 +382,16 @@ def test_real_artefact_stays_noise_after_sparing(mitdb_dir, name):
     spans = spare_beat_trains(find_quality_spans(record.signal_mv, record.fs_hz), record.signal_mv,
                               detect_record_peaks(record).samples, record.fs_hz)
     assert noise_seconds(spans, record.primary_lead) > 60.0
+
+
+def test_the_electrode_pop_of_record_208_is_noise_in_mlii_only(mitdb_dir):
+    """At 20:16.8 MLII jumps by about 3 mV and decays back over a second (the reference marks noise, '~', there);
+    V1 is clean."""
+    record = read_record(mitdb_dir / "208")
+    spans = find_quality_spans(record.signal_mv[int(1200 * FS_HZ):int(1230 * FS_HZ)], record.fs_hz)
+    noise = [(lead, start / FS_HZ + 1200, stop / FS_HZ + 1200) for lead, start, stop in spans_of("noise", spans)]
+    assert {lead for lead, _, _ in noise} == {0}
+    assert any(start < 1216.8 < stop for _, start, stop in noise)
 
 
 def test_record_119_has_little_noise(mitdb_dir):

@@ -28,7 +28,7 @@ from pipeline.errors import (
     UnsupportedFormatError,
 )
 from pipeline.quality import find_quality_spans
-from pipeline.records import keep_leads, read_record, write_annotations, write_edf, write_record
+from pipeline.records import find_leads_with_signal, keep_leads, read_record, write_annotations, write_edf, write_record
 from pipeline.types import Annotations
 from tests.made_records import TWELVE_LEADS, write_multi_segment, write_twelve_lead_record
 
@@ -362,6 +362,17 @@ def test_a_twelve_lead_record_is_read_as_ii_and_v1_with_the_others_named(tmp_pat
 def test_a_flat_v1_gives_way_to_the_next_precordial_lead(tmp_path, excerpts_dir):
     record = read_record(write_twelve_lead_record(excerpts_dir, tmp_path, flat=("V1",)))
     assert record.lead_names == ("II", "V2") and "V1" in record.unused_leads
+
+
+def test_a_flat_ii_gives_way_to_lead_i_as_the_main_lead(tmp_path, excerpts_dir, caplog):
+    path = write_twelve_lead_record(excerpts_dir, tmp_path, flat=("II",))
+    with caplog.at_level("WARNING", logger="pipeline.records"):
+        record = read_record(path)
+    assert record.lead_names == ("I", "V1") and record.lead_names[record.primary_lead] == "I"
+    assert "II" in record.unused_leads and "lead II is flat or missing throughout" in caplog.text
+    assert find_leads_with_signal(record.signal_mv) == (True, True)
+    chosen = read_record(path, lead="II")  # the user's choice stands; the analysis then reads it as missing
+    assert chosen.lead_names == ("II", "V1") and chosen.primary_lead == 0
 
 
 def test_only_the_chosen_leads_are_read_from_the_signal_file(tmp_path, excerpts_dir, monkeypatch):
