@@ -40,14 +40,15 @@ noise
     in-band / out-of-band power split of the spectral quality indices (Li, Mark and Clifford
     2008; Clifford et al. 2012).
     Baseline steps are noise too: wherever the level of the whole signal (its 10th, 50th and
-    90th percentiles over ``step_window_s``) differs by at least ``step_min_mv``, all three in
-    one direction, between the stretches just before and just after a point, padded by
-    ``step_pad_s`` on each side. An electrode pop or a lead that is moved shifts the whole
-    signal at once, which a window's median alone does not show (it takes up a few samples of a
-    2-s window), while the cleaning's baseline filter rings on it and the beats there look
-    ventricular; a beat, however wide or tall, moves one tail of a window's distribution and
-    leaves the other, and slow baseline wander does not move the level by a millivolt within
-    half a second.
+    90th percentiles over ``step_window_s``) jumps by at least ``step_min_mv``, all three in one
+    direction, between the stretches just before and just after a point, over and above the
+    mean change between the stretches on either side of them (so that a steady slope, i.e.
+    respiratory wander, cancels), and the median's jump is at least ``step_spread_factor`` times
+    the largest spread of those four stretches; padded by ``step_pad_s`` on each side. An electrode pop or a lead
+    that is moved shifts the whole signal at once, which a window's median alone does not show
+    (it takes up a few samples of a 2-s window), while the cleaning's baseline filter rings on it
+    and the beats there look ventricular; a beat, however wide or tall, moves one tail of a
+    stretch's distribution or widens it.
 
 Limitations: the noise rule is relative to the record itself, so a lead that is noisy for most
 of the record raises its own reference and only its worst stretches are flagged; ventricular
@@ -158,9 +159,11 @@ class QualitySettings:
         Margin cut out of the noise spans before the first and after the last beat of a train
         (0.3 s: the QRS and most of the T wave of a beat at 100-200 bpm).
     step_min_mv : float
-        Smallest baseline step flagged as noise (1 mV; ``math.inf`` turns the step rule off).
-        Chosen with ``experiments/baseline_step_study.py`` on DS1 and steps added to DS1 records
-        (REGIONS.md, session 31).
+        Smallest baseline step flagged as noise (0.7 mV; ``math.inf`` turns the step rule off).
+        Chosen on DS1 with ``experiments/baseline_step_study.py`` (REGIONS.md, session 31): with
+        steps of 1-3 mV added to both leads of DS1 records it takes 89 % of their false V calls
+        away, and on DS1 as recorded it makes 39 reference beats unreadable (0.08 %) and lowers
+        no event figure by more than 0.2 point; 1 mV missed the 1-mV steps.
     step_window_s : float
         Length of the stretches compared before and after each point (0.5 s: at least one whole
         cardiac cycle at 120 bpm and more, so that a beat is on both sides of a point in a
@@ -168,6 +171,10 @@ class QualitySettings:
     step_pad_s : float
         Margin added on each side of the points where a step is found (0.5 s: the beats whose window,
         0.25 s before to 0.45 s after the peak, holds the step, and the cleaning filter's ringing).
+    step_spread_factor : float
+        The median's jump must also be at least this multiple of the largest spread (90th less
+        10th percentile) of the four stretches compared: where beats fill a stretch (a bigeminal
+        rhythm's tall ventricular beats and their T waves), its level moves with them.
     """
 
     flat_min_s: float = 1.0
@@ -188,9 +195,10 @@ class QualitySettings:
     train_qrs_half_s: float = 0.06
     train_max_lag_s: float = 0.0
     train_pad_s: float = 0.3
-    step_min_mv: float = 1.0
+    step_min_mv: float = 0.7
     step_window_s: float = 0.5
     step_pad_s: float = 0.5
+    step_spread_factor: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("flat_min_s", "flat_step_mv", "saturation_min_s", "saturation_min_total_s", "window_s",
@@ -201,7 +209,7 @@ class QualitySettings:
             raise ValueError(f"Received train_min_corr={self.train_min_corr}; expected a value in [-1, 1].")
         if self.train_min_beats < 2:
             raise ValueError(f"Received train_min_beats={self.train_min_beats}; expected at least 2.")
-        for name in ("train_pad_s", "step_pad_s"):
+        for name in ("train_pad_s", "step_pad_s", "step_spread_factor"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Received {name}={getattr(self, name)}; expected a value >= 0.")
         if not 0 <= self.train_max_lag_s <= self.train_qrs_half_s:
@@ -256,7 +264,7 @@ def find_quality_spans(
 
     Examples
     --------
-    >>> x = np.sin(2 * np.pi * 1.2 * np.arange(3600) / 360.0)[:, None]
+    >>> x = 0.3 * np.sin(2 * np.pi * 1.2 * np.arange(3600) / 360.0)[:, None]
     >>> x[1000:1100] = np.nan
     >>> find_quality_spans(x, 360.0)
     [QualitySpan(kind='missing', lead=0, start=1000, stop=1100)]
@@ -396,7 +404,8 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
 
     The signal (NaN held at the last valid value) is averaged over blocks of about 20 ms; stretches of
     ``step_window_s`` start every other block, and each is compared with the first one that starts at least one
-    block after it ends.
+    block after it ends, less the change over the stretches on either side (a steady slope is wander, not a step).
+    Stretches with missing samples are not compared (a gap is its own span).
 
     Examples
     --------
@@ -412,19 +421,31 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     ahead = -(-(width + 1) // hop)  # stretch k is compared with stretch k + ahead
     n_blocks = x.shape[0] // block
     n_stretches = (n_blocks - width) // hop + 1
-    if not np.isfinite(settings.step_min_mv) or n_stretches <= ahead or np.all(np.isnan(x)):
+    if not np.isfinite(settings.step_min_mv) or n_stretches <= 3 * ahead or np.all(np.isnan(x)):
         return _no_runs()
     filled, _ = hold_gaps(x[:n_blocks * block], _first_valid(x))
     levels = filled.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
-    ranks = np.array([0.1, 0.5, 0.9]) * (width - 1)
-    ranks = np.round(ranks).astype(int)
+    missing = np.isnan(x[:n_blocks * block]).reshape(n_blocks, block).any(axis=1)
+    ranks = np.round(np.array([0.1, 0.5, 0.9]) * (width - 1)).astype(int)
     quantiles = np.empty((n_stretches, 3), np.float32)
     chunk = _CHUNK_WINDOWS * 64
     stretches = np.lib.stride_tricks.sliding_window_view(levels, width)[::hop]
     for a in range(0, n_stretches, chunk):
         quantiles[a:a + chunk] = np.partition(stretches[a:a + chunk], ranks, axis=1)[:, ranks]
-    shift = quantiles[ahead:] - quantiles[:-ahead]
-    steps = np.all(shift >= settings.step_min_mv, axis=1) | np.all(shift <= -settings.step_min_mv, axis=1)
+    gappy = np.lib.stride_tricks.sliding_window_view(missing, width)[::hop].any(axis=1)
+    # comparison k: stretches B = k and C = k + ahead, with A = k - ahead before and D = k + 2 ahead after them; the
+    # jump from B to C less the mean of the changes A -> B and C -> D, so that a steady slope (wander) cancels
+    jump = np.zeros((n_stretches, 3), np.float32)
+    k = np.arange(ahead, n_stretches - 2 * ahead)
+    jump[k] = ((quantiles[k + ahead] - quantiles[k])
+               - 0.5 * ((quantiles[k] - quantiles[k - ahead]) + (quantiles[k + 2 * ahead] - quantiles[k + ahead])))
+    steps = np.all(jump >= settings.step_min_mv, axis=1) | np.all(jump <= -settings.step_min_mv, axis=1)
+    spreads = quantiles[:, 2] - quantiles[:, 0]
+    spread = np.zeros(n_stretches, np.float32)
+    spread[k] = np.max([spreads[k + j * ahead] for j in (-1, 0, 1, 2)], axis=0)  # of A, B, C and D
+    steps &= np.abs(jump[:, 1]) >= settings.step_spread_factor * spread  # the level moved more than beats spread it
+    steps[k] &= ~(gappy[k] | gappy[k + ahead])
+    steps = steps[:n_stretches - ahead]
     found = mask_runs(steps)  # comparison k: the step lies between the end of stretch k and the start of k + ahead
     pad = int(round(settings.step_pad_s * fs_hz))
     starts = (found[:, 0] * hop + width) * block - pad
