@@ -39,16 +39,14 @@ noise
     bands follow the noise types of the MIT-BIH noise stress test (Moody et al. 1984) and the
     in-band / out-of-band power split of the spectral quality indices (Li, Mark and Clifford
     2008; Clifford et al. 2012).
-    Baseline steps are noise too: wherever the level of the whole signal (its 10th, 50th and
-    90th percentiles over ``step_window_s``) jumps by at least ``step_min_mv``, all three in one
-    direction, between the stretches just before and just after a point, over and above the
-    mean change between the stretches on either side of them (so that a steady slope, i.e.
-    respiratory wander, cancels), and the median's jump is at least ``step_spread_factor`` times
-    the largest spread of those four stretches; padded by ``step_pad_s`` on each side. An electrode pop or a lead
-    that is moved shifts the whole signal at once, which a window's median alone does not show
-    (it takes up a few samples of a 2-s window), while the cleaning's baseline filter rings on it
-    and the beats there look ventricular; a beat, however wide or tall, moves one tail of a
-    stretch's distribution or widens it.
+    Baseline steps are noise too: wherever the signal's baseline, taken by median filters of
+    200 and 600 ms in turn (``step_median_s``; de Chazal et al. 2004), changes by at least
+    ``step_min_mv`` within 100 ms (``step_lag_s`` each side), padded by ``step_pad_s`` on each
+    side. An electrode pop or a lead that is moved shifts the whole signal at once, which the
+    noise rule's medians hardly show (it takes up a few samples of a 2-s window), while the
+    cleaning's baseline filter rings on it and the beats there look ventricular; the median
+    filters take out the QRS complexes and the P and T waves but keep a step's edge, and
+    respiratory wander moves the baseline far more slowly.
 
 Limitations: the noise rule is relative to the record itself, so a lead that is noisy for most
 of the record raises its own reference and only its worst stretches are flagged; ventricular
@@ -70,6 +68,8 @@ Moody GB, Muldrow WE, Mark RG, "A noise stress test for arrhythmia detectors", C
 Cardiology 11:381-384, 1984.
 Donoho DL, Johnstone IM, "Ideal spatial adaptation by wavelet shrinkage", Biometrika
 81(3):425-455, 1994.
+de Chazal P, O'Dwyer M, Reilly RB, "Automatic classification of heartbeats using ECG morphology and
+heartbeat interval features", IEEE Trans Biomed Eng 51(7):1196-1206, 2004.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 
 from pipeline.errors import EcgInputError, SamplingRateError
@@ -160,21 +161,18 @@ class QualitySettings:
         (0.3 s: the QRS and most of the T wave of a beat at 100-200 bpm).
     step_min_mv : float
         Smallest baseline step flagged as noise (0.7 mV; ``math.inf`` turns the step rule off).
-        Chosen on DS1 with ``experiments/baseline_step_study.py`` (REGIONS.md, session 31): with
-        steps of 1-3 mV added to both leads of DS1 records it takes 89 % of their false V calls
-        away, and on DS1 as recorded it makes 39 reference beats unreadable (0.08 %) and lowers
-        no event figure by more than 0.2 point; 1 mV missed the 1-mV steps.
-    step_window_s : float
-        Length of the stretches compared before and after each point (0.5 s: at least one whole
-        cardiac cycle at 120 bpm and more, so that a beat is on both sides of a point in a
-        tachycardia).
+        Chosen on DS1 with ``experiments/baseline_step_study.py`` (REGIONS.md, session 31).
+    step_median_s : tuple of float
+        Lengths of the median filters, applied in turn, that take the baseline (200 and 600 ms,
+        de Chazal et al. 2004: the first removes the QRS complexes, the second the P and T waves;
+        a median filter keeps a step's edge where a linear filter smears it).
+    step_lag_s : float
+        The baseline's change is measured from ``step_lag_s`` before a point to ``step_lag_s``
+        after it (50 ms: a step is there within that time; respiratory wander of 1 mV at 0.3 Hz
+        moves it by 0.2 mV).
     step_pad_s : float
         Margin added on each side of the points where a step is found (0.5 s: the beats whose window,
         0.25 s before to 0.45 s after the peak, holds the step, and the cleaning filter's ringing).
-    step_spread_factor : float
-        The median's jump must also be at least this multiple of the largest spread (90th less
-        10th percentile) of the four stretches compared: where beats fill a stretch (a bigeminal
-        rhythm's tall ventricular beats and their T waves), its level moves with them.
     """
 
     flat_min_s: float = 1.0
@@ -196,20 +194,20 @@ class QualitySettings:
     train_max_lag_s: float = 0.0
     train_pad_s: float = 0.3
     step_min_mv: float = 0.7
-    step_window_s: float = 0.5
+    step_median_s: tuple[float, float] = (0.2, 0.6)
+    step_lag_s: float = 0.05
     step_pad_s: float = 0.5
-    step_spread_factor: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("flat_min_s", "flat_step_mv", "saturation_min_s", "saturation_min_total_s", "window_s",
                      "hf_cutoff_hz", "noise_factor", "min_floor_mv", "train_max_rr_s", "train_qrs_half_s",
-                     "step_min_mv", "step_window_s"):
+                     "step_min_mv", "step_lag_s"):
             _check_positive(name, getattr(self, name))
         if not -1.0 <= self.train_min_corr <= 1.0:
             raise ValueError(f"Received train_min_corr={self.train_min_corr}; expected a value in [-1, 1].")
         if self.train_min_beats < 2:
             raise ValueError(f"Received train_min_beats={self.train_min_beats}; expected at least 2.")
-        for name in ("train_pad_s", "step_pad_s", "step_spread_factor"):
+        for name in ("train_pad_s", "step_pad_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Received {name}={getattr(self, name)}; expected a value >= 0.")
         if not 0 <= self.train_max_lag_s <= self.train_qrs_half_s:
@@ -221,6 +219,8 @@ class QualitySettings:
             raise ValueError(
                 f"Received saturation_band_fraction={self.saturation_band_fraction}; expected 0 <= value < 0.5."
             )
+        if not self.step_median_s or min(self.step_median_s) <= 0:
+            raise ValueError(f"Received step_median_s={self.step_median_s}; expected positive lengths in seconds.")
         low, high = self.band_hz
         if not 0 < low < high:
             raise ValueError(f"Received band_hz={self.band_hz}; expected (low, high) with 0 < low < high.")
@@ -287,7 +287,8 @@ def find_lead_spans(x: np.ndarray, fs_hz: float, lead: int, settings: QualitySet
         "saturated": find_saturated_runs(x, fs_hz, settings, still=still),
     }
     noise = find_noise_runs(x, fs_hz, settings, exclude=_concat_runs(found["missing"], found["flat"]))
-    found["noise"] = merge_runs(np.sort(_concat_runs(noise, find_step_runs(x, fs_hz, settings)), axis=0), 0)
+    noise = _concat_runs(noise, find_step_runs(x, fs_hz, settings))
+    found["noise"] = merge_runs(noise[np.argsort(noise[:, 0], kind="stable")], 0)
     return [QualitySpan(kind, lead, int(a), int(b)) for kind in QUALITY_KINDS for a, b in found[kind]]
 
 
@@ -402,10 +403,10 @@ def find_noise_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
 def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:
     """(k, 2) runs around abrupt baseline steps of ``x`` (see the module docstring for the rule).
 
-    The signal (NaN held at the last valid value) is averaged over blocks of about 20 ms; stretches of
-    ``step_window_s`` start every other block, and each is compared with the first one that starts at least one
-    block after it ends, less the change over the stretches on either side (a steady slope is wander, not a step).
-    Stretches with missing samples are not compared (a gap is its own span).
+    The signal (NaN held at the last valid value) is averaged over blocks of about 10 ms, its baseline taken by
+    median filters of ``step_median_s`` in turn, and the baseline's change over ``2 * step_lag_s`` compared with
+    ``step_min_mv``. Changes whose filters reach a missing sample, or past either end of the record, are not counted
+    (a gap is its own span).
 
     Examples
     --------
@@ -413,44 +414,32 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     >>> t = np.arange(int(20 * fs_hz)) / fs_hz
     >>> x = 0.3 * np.sin(2 * np.pi * 0.3 * t) + np.where(t >= 10.0, 1.5, 0.0)
     >>> (find_step_runs(x, fs_hz, QualitySettings()) / fs_hz).round(1).tolist()
-    [[9.4, 10.6]]
+    [[9.5, 10.5]]
     """
-    block = max(int(round(0.02 * fs_hz)), 1)
-    hop = 2  # stretches start every `hop` blocks
-    width = max(int(round(settings.step_window_s * fs_hz / block)), 2)
-    ahead = -(-(width + 1) // hop)  # stretch k is compared with stretch k + ahead
+    block = max(int(round(0.01 * fs_hz)), 1)
     n_blocks = x.shape[0] // block
-    n_stretches = (n_blocks - width) // hop + 1
-    if not np.isfinite(settings.step_min_mv) or n_stretches <= 3 * ahead or np.all(np.isnan(x)):
+    rate = fs_hz / block
+    sizes = [int(round(s * rate)) // 2 * 2 + 1 for s in settings.step_median_s]  # odd lengths
+    lag = max(int(round(settings.step_lag_s * rate)), 1)
+    reach = sum(size // 2 for size in sizes) + lag  # blocks on either side that a change depends on
+    if not np.isfinite(settings.step_min_mv) or n_blocks <= 2 * reach + 1 or np.all(np.isnan(x)):
         return _no_runs()
     filled, _ = hold_gaps(x[:n_blocks * block], _first_valid(x))
-    levels = filled.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
+    baseline = filled.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
+    for size in sizes:
+        baseline = scipy.ndimage.median_filter(baseline, size, mode="nearest")
+    change = np.zeros(n_blocks, np.float32)
+    change[lag:n_blocks - lag] = baseline[2 * lag:] - baseline[:-2 * lag]
+    steps = np.abs(change) >= settings.step_min_mv
+    steps[:reach] = steps[n_blocks - reach:] = False
     missing = np.isnan(x[:n_blocks * block]).reshape(n_blocks, block).any(axis=1)
-    ranks = np.round(np.array([0.1, 0.5, 0.9]) * (width - 1)).astype(int)
-    quantiles = np.empty((n_stretches, 3), np.float32)
-    chunk = _CHUNK_WINDOWS * 64
-    stretches = np.lib.stride_tricks.sliding_window_view(levels, width)[::hop]
-    for a in range(0, n_stretches, chunk):
-        quantiles[a:a + chunk] = np.partition(stretches[a:a + chunk], ranks, axis=1)[:, ranks]
-    gappy = np.lib.stride_tricks.sliding_window_view(missing, width)[::hop].any(axis=1)
-    # comparison k: stretches B = k and C = k + ahead, with A = k - ahead before and D = k + 2 ahead after them; the
-    # jump from B to C less the mean of the changes A -> B and C -> D, so that a steady slope (wander) cancels
-    jump = np.zeros((n_stretches, 3), np.float32)
-    k = np.arange(ahead, n_stretches - 2 * ahead)
-    jump[k] = ((quantiles[k + ahead] - quantiles[k])
-               - 0.5 * ((quantiles[k] - quantiles[k - ahead]) + (quantiles[k + 2 * ahead] - quantiles[k + ahead])))
-    steps = np.all(jump >= settings.step_min_mv, axis=1) | np.all(jump <= -settings.step_min_mv, axis=1)
-    spreads = quantiles[:, 2] - quantiles[:, 0]
-    spread = np.zeros(n_stretches, np.float32)
-    spread[k] = np.max([spreads[k + j * ahead] for j in (-1, 0, 1, 2)], axis=0)  # of A, B, C and D
-    steps &= np.abs(jump[:, 1]) >= settings.step_spread_factor * spread  # the level moved more than beats spread it
-    steps[k] &= ~(gappy[k] | gappy[k + ahead])
-    steps = steps[:n_stretches - ahead]
-    found = mask_runs(steps)  # comparison k: the step lies between the end of stretch k and the start of k + ahead
+    if missing.any():
+        steps &= np.convolve(missing, np.ones(2 * reach + 1), mode="same") == 0
     pad = int(round(settings.step_pad_s * fs_hz))
-    starts = (found[:, 0] * hop + width) * block - pad
-    stops = (found[:, 1] - 1 + ahead) * hop * block + pad
-    return merge_runs(np.clip(np.column_stack([starts, stops]), 0, x.shape[0]).astype(np.int64), 0)
+    runs = mask_runs(steps) * block
+    runs[:, 0] -= pad
+    runs[:, 1] += pad
+    return merge_runs(np.clip(runs, 0, x.shape[0]), 0)
 
 
 def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
