@@ -105,12 +105,13 @@ def data_verify(data_dir: Path | None) -> None:
 
 @cli.command(context_settings=_CONTEXT)
 @click.argument("records", nargs=-1, required=True)
-@click.option("--lead", default=None, help="Primary lead name (e.g. MLII, V1) or column index; default MLII.")
+@click.option("--lead", default=None, help="Primary lead name (e.g. MLII, V1) or column index; default MLII, else II, else the first ECG "
+                   "lead.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write NAME.json summaries and NAME.qrs beat annotations here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as one JSON document.")
 def ingest(records: tuple[str, ...], lead: str | None, out_dir: Path | None, as_json: bool) -> None:
-    """Read, clean and detect beats in RECORDS (WFDB paths without extension, or .edf files).
+    """Read, clean and detect beats in RECORDS (WFDB paths without extension, .edf files or ISHNE .ecg files).
 
     A record that fails is reported and the others go on; the exit code is 1 if any failed.
 

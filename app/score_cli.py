@@ -86,8 +86,8 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
                   mlruns_dir: Path | None, quiet: bool, event_settings: RegionSettings) -> None:
     """Score recordings: beats, classes, flagged regions, summary and report for each record.
 
-    PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea
-    and .edf files), a glob ('DIR/1*.hea') or a RECORDS list file. A rerun skips records already
+    PATH is a WFDB record without extension (DIR/100), a directory (searched recursively for .hea,
+    .edf and ISHNE .ecg files), a glob ('DIR/1*.hea') or a RECORDS list file. A rerun skips records already
     scored with the same model and settings (unless --force). Event thresholds (pauses, rate limits, ...)
     come from --events FILE and the single-threshold options, else their clinical defaults. A patient's
     diary, NAME.diary.csv beside the record (or in --diary-dir), adds the rhythm at each of its entries.
