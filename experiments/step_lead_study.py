@@ -44,7 +44,7 @@ from experiments.baseline_step_study import (AMPLITUDES_MV, SHAPES, SYNTHETIC_RE
                                              false_v_calls)
 from experiments.s_rule_study import write_results
 from models.atrial_rule import DecisionRules
-from models.inputs import InputSettings
+from models.prepare import InputSettings
 from models.predict import classify_record
 from models.registry import load_model
 from pipeline.quality import QualitySettings, find_step_runs, merge_runs
