@@ -471,6 +471,9 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
     if left_out == len(context.samples) and left_out:
         notes.append(f"no readable beats: the {left_out} beats found all lie in or next to unreadable stretches or "
                      "in ventricular flutter/fibrillation, so beat counts and ectopy cannot be assessed")
+    elif left_out == 1:
+        notes.append("1 beat in or next to an unreadable stretch or in ventricular flutter/fibrillation is left out of "
+                     "the beat counts and burdens")
     elif left_out:
         notes.append(f"{left_out} beats in or next to unreadable stretches or in ventricular flutter/fibrillation are "
                      "left out of the beat counts and burdens")

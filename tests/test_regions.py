@@ -397,6 +397,11 @@ def test_beats_in_unreadable_signal_are_left_out_of_the_counts_and_burdens():
     assert s.hourly[0].beat_counts == s.beat_counts
     stored = summary_to_dict(s)
     assert stored["n_beats_unreadable"] == 60 and stored["beat_counts"]["V"] == 0
+    one = [QualitySpan("noise", lead, int(samples[60] - 50), int(samples[60] + 50)) for lead in (0, 1)]
+    single = summarize_record(find_regions(samples, letters, FS, one, n, n_leads=2), samples, letters, FS, one, n,
+                              n_leads=2)
+    assert single.n_beats_unreadable == 1 and "1 beat in or next to an unreadable stretch or in ventricular " \
+        "flutter/fibrillation is left out of the beat counts and burdens" in single.notes
     everything_noisy = [QualitySpan("noise", lead, 0, n) for lead in (0, 1)]
     none_readable = summarize_record([], samples, letters, FS, everything_noisy, n, n_leads=2)
     assert np.isnan(none_readable.ventricular_burden_pct)
