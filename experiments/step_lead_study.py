@@ -141,7 +141,7 @@ def class_figures(matrix: np.ndarray) -> dict:
         se = tp / (tp + fn) if tp + fn else math.nan
         pp = tp / (tp + fp) if tp + fp else math.nan
         f1 = 2 * tp / (2 * tp + fn + fp) if tp + fn + fp else math.nan
-        out[c] = {"se": se, "pp": pp, "f1": f1}
+        out[c] = {"se": float(se), "pp": float(pp), "f1": float(f1)}
     out["agreement"] = float(np.trace(matrix) / matrix.sum()) if matrix.sum() else math.nan
     return out
 
@@ -180,10 +180,11 @@ def judge(synthetic: dict, ds1: dict) -> dict:
     a_now, a_cand = ds1["affected_figures"]["now"], ds1["affected_figures"]["candidate"]
     w_now, w_cand = ds1["whole_figures"]["now"], ds1["whole_figures"]["candidate"]
     drops = [100 * (w_now[c][k] - w_cand[c][k]) for c in "SV" for k in ("se", "pp")]
-    return {"a_false_v": [now, cand], "a_met": cand <= 0.5 * now,
-            "b_agreement": [a_now["agreement"], a_cand["agreement"]], "b_v_f1": [a_now["V"]["f1"], a_cand["V"]["f1"]],
-            "b_met": a_cand["agreement"] >= a_now["agreement"] and not a_cand["V"]["f1"] < a_now["V"]["f1"],
-            "c_largest_drop_points": max(drops), "c_met": max(drops) <= 0.2}
+    return {"a_false_v": [now, cand], "a_met": bool(cand <= 0.5 * now),
+            "b_agreement": [float(a_now["agreement"]), float(a_cand["agreement"])],
+            "b_v_f1": [float(a_now["V"]["f1"]), float(a_cand["V"]["f1"])],
+            "b_met": bool(a_cand["agreement"] >= a_now["agreement"] and not a_cand["V"]["f1"] < a_now["V"]["f1"]),
+            "c_largest_drop_points": float(max(drops)), "c_met": bool(max(drops) <= 0.2)}
 
 
 def main(argv=None) -> int:
