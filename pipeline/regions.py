@@ -96,7 +96,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS
+from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS, mask_runs
 from pipeline.rr import check_peaks
 from pipeline.hrt import HrtSettings
 from pipeline.qt import QtSettings
@@ -696,9 +696,8 @@ def find_true_runs(mask: np.ndarray, breaks: np.ndarray | None = None) -> tuple[
     (array([0, 3, 4]), array([2, 1, 2]))
     """
     if breaks is None:
-        edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-        starts = np.flatnonzero(edges == 1)
-        return starts, np.flatnonzero(edges == -1) - starts
+        runs = mask_runs(mask)
+        return runs[:, 0], runs[:, 1] - runs[:, 0]
     mask = np.asarray(mask, bool)
     joined = mask[1:] & mask[:-1] & ~np.asarray(breaks, bool)
     starts = np.flatnonzero(mask & ~np.concatenate([[False], joined]))
