@@ -145,24 +145,32 @@ def readable_beats(analysis) -> np.ndarray:
     return ~inside_intervals(analysis.predictions.samples, unreadable)
 
 
-def run_synthetic(data_dir: Path, quality_on: QualitySettings) -> dict:
-    model = load_model(REPO_ROOT / "models" / "bundled" / "model.keras")
+def synthetic_false_v(data_dir: Path, model, lead_sets: dict, analysers: dict) -> dict:
+    """False V calls of each analyser (name -> function of the model and a record, giving its analysis) on the
+    synthetic records of part A with steps added to each set of leads in ``lead_sets``."""
     out = {}
     for name in SYNTHETIC_RECORDS:
         record = read_record(data_dir / name)
         n = int(300 * record.fs_hz)
         record = replace(record, signal_mv=record.signal_mv[:n].copy(), annotations=None)
         clean = analyse_with(record, model, OFF)
-        for leads_name, leads in LEAD_SETS.items():
+        for leads_name, leads in lead_sets.items():
             for shape_name, tau in SHAPES.items():
                 for amplitude in AMPLITUDES_MV:
                     stepped = replace(record, signal_mv=add_steps(record.signal_mv, record.fs_hz, amplitude, tau,
                                                                   leads))
-                    row = {setting: false_v_calls(analyse_with(stepped, model, quality), clean)
-                           for setting, quality in (("off", OFF), ("on", quality_on))}
+                    row = {setting: false_v_calls(analyse(model, stepped), clean)
+                           for setting, analyse in analysers.items()}
                     out[f"{name} / {leads_name} / {shape_name} / {amplitude:g} mV"] = row
                     print(name, leads_name, shape_name, amplitude, row, flush=True)
     return out
+
+
+def run_synthetic(data_dir: Path, quality_on: QualitySettings) -> dict:
+    model = load_model(REPO_ROOT / "models" / "bundled" / "model.keras")
+    return synthetic_false_v(data_dir, model, LEAD_SETS, {
+        "off": lambda net, record: analyse_with(record, net, OFF),
+        "on": lambda net, record: analyse_with(record, net, quality_on)})
 
 
 def count_new_unreadable(data_dir: Path, quality_on: QualitySettings) -> dict:

@@ -40,8 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.baseline_step_study import (AMPLITUDES_MV, SHAPES, SYNTHETIC_RECORDS, add_steps, analyse_with,
-                                             false_v_calls)
+from experiments.baseline_step_study import analyse_with, synthetic_false_v
 from experiments.s_rule_study import write_results
 from models.atrial_rule import DecisionRules
 from models.prepare import InputSettings
@@ -107,23 +106,9 @@ def analyse_candidate(record, model, quality: QualitySettings):
 
 
 def run_synthetic(data_dir: Path, model, quality: QualitySettings) -> dict:
-    off = replace(quality, step_min_mv=math.inf)
-    out = {}
-    for name in SYNTHETIC_RECORDS:
-        record = read_record(data_dir / name)
-        n = int(300 * record.fs_hz)
-        record = replace(record, signal_mv=record.signal_mv[:n].copy(), annotations=None)
-        clean = analyse_with(record, model, off)
-        for leads_name, leads in LEADS.items():
-            for shape_name, tau in SHAPES.items():
-                for amplitude in AMPLITUDES_MV:
-                    stepped = replace(record, signal_mv=add_steps(record.signal_mv, record.fs_hz, amplitude, tau,
-                                                                  leads))
-                    row = {"now": false_v_calls(analyse_with(stepped, model, quality), clean),
-                           "candidate": false_v_calls(analyse_candidate(stepped, model, quality), clean)}
-                    out[f"{name} / {leads_name} / {shape_name} / {amplitude:g} mV"] = row
-                    print(name, leads_name, shape_name, amplitude, row, flush=True)
-    return out
+    return synthetic_false_v(data_dir, model, LEADS, {
+        "now": lambda net, record: analyse_with(record, net, quality),
+        "candidate": lambda net, record: analyse_candidate(record, net, quality)})
 
 
 def confusion(reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
