@@ -105,8 +105,9 @@ def data_verify(data_dir: Path | None) -> None:
 
 @cli.command(context_settings=_CONTEXT)
 @click.argument("records", nargs=-1, required=True)
-@click.option("--lead", default=None, help="Primary lead name (e.g. MLII, V1) or column index; default MLII, else II, else the first ECG "
-                   "lead.")
+@click.option("--lead", default=None,
+              help="Primary lead name (e.g. MLII, V1) or column index; default MLII, else II, else the first ECG lead "
+                   "(a default one flat throughout gives way to the next limb lead).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write NAME.json summaries and NAME.qrs beat annotations here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summaries as one JSON document.")

@@ -67,8 +67,8 @@ DEFAULT_OUT = Path("out/scores")
                    "annotation file the dashboard saves after a review); regions, summary and report follow them.")
 @click.option("--lead", default=None,
               help="Primary lead of every record, by name (II, V5, ...) or column index (default: MLII or II, else "
-                   "the first ECG lead); the second analysed lead is chosen as usual (V1 first). A record without "
-                   "it fails on its own.")
+                   "the first ECG lead; a default one flat throughout gives way to the next limb lead); the second "
+                   "analysed lead is chosen as usual (V1 first). A record without it fails on its own.")
 @click.option("--diary-dir", "diary_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder of the patients' diaries, NAME.diary.csv (default: beside each record). Each line: the "
                    "time since the start (hh:mm:ss) or the clock time in brackets ([14:32]), a comma, what the "

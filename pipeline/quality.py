@@ -434,7 +434,7 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     steps[:reach] = steps[n_blocks - reach:] = False
     missing = np.isnan(x[:n_blocks * block]).reshape(n_blocks, block).any(axis=1)
     if missing.any():
-        steps &= np.convolve(missing, np.ones(2 * reach + 1), mode="same") == 0
+        steps &= ~scipy.ndimage.maximum_filter1d(missing, 2 * reach + 1)
     pad = int(round(settings.step_pad_s * fs_hz))
     runs = mask_runs(steps) * block
     runs[:, 0] -= pad

@@ -172,6 +172,15 @@ def test_wander_tall_wide_beats_and_fast_rhythms_are_not_steps():
     assert quality.find_step_runs(x + 1.0, FS_HZ, QualitySettings()).size == 0  # offset, no step
 
 
+def test_a_level_change_across_a_gap_is_missing_signal_not_a_step():
+    """A lead off for a second that comes back 1.5 mV higher: the gap is the span; holding its last value would
+    have made a step of the return."""
+    x = synthetic_ecg(30.0)
+    x[5400:] += 1.5
+    x[5040:5400] = np.nan
+    assert find_quality_spans(x, FS_HZ) == [QualitySpan("missing", 0, 5040, 5400)]
+
+
 def test_the_step_rule_can_be_turned_off():
     x = synthetic_ecg(30.0)
     x[5400:] += 3.0
