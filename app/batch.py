@@ -608,7 +608,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
-            "message": " ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
+            "message": "; ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 
 
 def finite_or_none(value: float, digits: int) -> float | None:

@@ -138,7 +138,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
         f"{format_at(s.heart_rate_max_time_s, start)}",
         f"Beats: {s.n_beats} ({counts})"
-        + (f"; {s.n_beats_unreadable} more in unreadable signal, not counted" if s.n_beats_unreadable else ""),
+        + (f"; {s.n_beats_unreadable} more in or next to unreadable signal or in ventricular flutter/fibrillation, not "
+           "counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}"
@@ -179,8 +180,9 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     present = [t for t in analysis.summary.events if t.count > 0]
     if not present:
         return ["No events flagged."]
-    lines = [f"{describe_kind(t.kind)}: {t.count}" + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 else "")
-             for t in present]
+    lines = [f"{describe_kind(t.kind)}: {t.count}"
+             + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 and not t.kind.startswith("isolated_") else "")
+             for t in present]  # an isolated beat is an event, not a stretch: no duration
     return lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                     if len(lines) > MAX_EVENT_ROWS else [])
 
@@ -216,7 +218,7 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
         if len(windows):
             ax.plot(offsets_ms, median_beat(windows), color="black", linewidth=0.8)
         classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
-        title = f"Family {row['family']}: {row['n_beats']} beats\n({classes})"
+        title = f"Family {row['family']}: {count_beats(row['n_beats'])}\n({classes})"
         ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ")\n" if k == 0
                       else "\n") + title, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)

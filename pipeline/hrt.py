@@ -144,11 +144,11 @@ class HrtSummary:
 
 def find_qualifying_vpcs(context: BeatContext, regions: list[Region], settings: HrtSettings = HrtSettings()
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the V beats considered (every V beat) and, for each, whether its tachogram qualifies (step 1 of
-    the module docstring)."""
+    """Indices of the V beats considered (every readable V beat: those the summary counts) and, for each, whether its
+    tachogram qualifies (step 1 of the module docstring)."""
     classes, rr_s = context.classes, context.rr_s
     n_beats = len(classes)
-    vpcs = np.flatnonzero(classes == V)
+    vpcs = np.flatnonzero((classes == V) & context.readable)
     before, after = settings.before_intervals, settings.after_intervals
     inside = vpcs[(vpcs - before - 1 >= 0) & (vpcs + after + 1 < n_beats)]
     qualifies = np.zeros(len(vpcs), bool)
@@ -227,8 +227,10 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     if not len(vpcs):
         return HrtSummary(False, "HRT not assessed: no ventricular premature beats")
     if not qualifies.any():
-        return HrtSummary(False, f"HRT not assessed: none of the {len(vpcs)} ventricular premature beats is an "
-                          "isolated one with a filtered sinus tachogram around it", n_vpcs=len(vpcs))
+        which = ("the one ventricular premature beat is not" if len(vpcs) == 1 else
+                 f"none of the {len(vpcs)} ventricular premature beats is")
+        return HrtSummary(False, f"HRT not assessed: {which} an isolated one with a filtered sinus tachogram around it",
+                          n_vpcs=len(vpcs))
     chosen = vpcs[qualifies]
     before, after = settings.before_intervals, settings.after_intervals
     tachograms = 1000.0 * context.rr_s[chosen[:, None] + np.arange(-before - 1, after + 1)]
@@ -281,7 +283,7 @@ def describe_hrt(summary: HrtSummary) -> str:
     if not summary.assessed:
         return summary.note
     return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms:.1f} ms/RR, "
-            f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} VPCs)"
+            f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} VPC{'' if summary.n_vpcs == 1 else 's'})"
             + (f"; {summary.note}" if summary.note else ""))
 
 

@@ -98,6 +98,20 @@ def test_findings_give_the_rate_and_the_events_within_a_minute_nearest_first():
     assert third.regions == () and describe_finding(third, FS) == "60 bpm; no event within 1 min"
 
 
+def test_report_gives_isolated_beats_a_count_without_a_duration(analysis_119):
+    from dataclasses import replace
+
+    from app.report import event_lines
+
+    # a whole record's isolated beats add up to over a second (MIT-BIH 119: 444 of them, 1.2 s), which is no duration
+    events = tuple(replace(t, total_s=1.5) if t.kind == "isolated_ventricular" else t
+                   for t in analysis_119.summary.events)
+    lines = event_lines(replace(analysis_119, summary=replace(analysis_119.summary, events=events)))
+    isolated = [line for line in lines if line.startswith("isolated ventricular")]
+    assert isolated and all("(" not in line for line in isolated)
+    assert any(line.startswith("ventricular bigeminy: ") and "(00:" in line for line in lines)
+
+
 def test_on_a_real_record_an_entry_at_a_pvc_finds_it(analysis_119):
     """Excerpt 119 (ventricular bigeminy and trigeminy): an entry at a beat the model calls V lists a ventricular
     event at that beat, and the rate is the mean of the beats around it."""

@@ -120,6 +120,9 @@ def test_unreadable_signal_atrial_fibrillation_and_a_pacemaker_leave_tachograms_
     vpcs = np.flatnonzero(classes == "V")
     noise = QualitySpan("noise", 0, int(samples[vpcs[1] + 10]), int(samples[vpcs[1] + 10]) + 500)
     assert compute_hrt(context_of(samples, classes, [noise]), []).vpc_beats == (vpcs[0], vpcs[2], vpcs[3])
+    on_vpc = QualitySpan("noise", 0, int(samples[vpcs[2]]) - 100, int(samples[vpcs[2]]) + 100)
+    in_noise = compute_hrt(context_of(samples, classes, [on_vpc]), [])
+    assert in_noise.n_vpcs == 3 and vpcs[2] not in in_noise.vpc_beats  # a V call in noise is not a VPC the summary counts
     first = int(vpcs[3] - 3)  # atrial fibrillation from three beats before the last VPC to the end
     af = Region("atrial_fibrillation", int(samples[first]), int(samples[-1]) + 1, first, len(samples) - first, 70.0,
                 1.0)
