@@ -42,7 +42,7 @@ from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
-from pipeline.summary import RecordSummary, summary_to_dict
+from pipeline.summary import RecordSummary, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 
 
@@ -352,6 +352,9 @@ def family_rows(analysis: RecordAnalysis) -> list[dict]:
 def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
     """One row per beat: time, sample (at the file's rate), class, unreadable flag, probabilities, RR before/after.
 
+    ``counted`` marks the beats the summary's beat counts and burdens cover: not those in or next to unreadable
+    signal, nor those in ventricular flutter/fibrillation (``unreadable`` marks the first kind only).
+
     ``class`` is the reader's class where corrected (``reviewed``), ``model_class`` the model's;
     ``family`` the morphology family (-1 ungrouped or not formed). Missing values (the RR before the
     first beat, probabilities of a beat with a signal gap) are NaN.
@@ -370,6 +373,9 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "reviewed": analysis.reviewed_mask,
         "family": analysis.families if analysis.families is not None else np.full(n, -1, np.int64),
         "unreadable": beats_in_kind(analysis.regions, "unreadable", n),
+        "counted": summary_context(list(analysis.regions), samples, analysis.classes, record.fs_hz,
+                                   region_spans(analysis), record.n_samples, analysis.region_settings,
+                                   record.signal_mv.shape[1]).readable,
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,

@@ -217,6 +217,15 @@ class RecordSummary:
         raise KeyError(f"Received kind={kind!r}; expected one of {REGION_KINDS}.")
 
 
+def summary_context(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: float,
+                    quality_spans: list[QualitySpan], n_samples: int, settings: RegionSettings = RegionSettings(),
+                    n_leads: int | None = None) -> BeatContext:
+    """The beats as :func:`summarize_record` reads them; ``.readable`` marks the beats its counts and burdens cover
+    (outside unreadable stretches and ventricular flutter/fibrillation, not next to a dropout of every lead)."""
+    return prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
+                         unreadable_kinds=settings.unreadable_kinds, fibrillation_intervals=fibrillation_intervals(regions))
+
+
 def summarize_record(
     regions: list[Region],
     beat_samples: np.ndarray,
@@ -241,9 +250,7 @@ def summarize_record(
     >>> round(s.heart_rate_mean_bpm), s.beat_counts
     (75, (150, 0, 0, 0, 0))
     """
-    context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
-                            unreadable_kinds=settings.unreadable_kinds,
-                            fibrillation_intervals=fibrillation_intervals(regions))
+    context = summary_context(regions, beat_samples, beat_classes, fs_hz, quality_spans, n_samples, settings, n_leads)
     duration_s = n_samples / fs_hz
     unreadable_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "unreadable")
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0

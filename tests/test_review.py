@@ -343,3 +343,18 @@ def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missi
         f"Heart-rate turbulence: {analysis.summary.hrt.note[4:]}"]
     assert analysis.summary.hrt.note.startswith("HRT not assessed: none of the")
 
+
+
+def test_the_beat_table_marks_the_beats_the_summary_counts(mitdb_dir):
+    """MIT-BIH 207 opens with ventricular flutter (from 0:44): its beats are left out of the counts but are not in
+    unreadable signal, so the beat table's ``counted`` column, not ``unreadable``, gives the summary's counts."""
+    from dataclasses import replace
+
+    record = read_record(mitdb_dir / "207", annotator=None)
+    record = replace(record, signal_mv=record.signal_mv[:int(150 * record.fs_hz)])
+    analysis = analyse_record(record, load_default_model())
+    table = beat_table(analysis)
+    assert any(r.kind == "ventricular_flutter_fibrillation" for r in analysis.regions)
+    counted = table[table["counted"]]
+    assert tuple(int((counted["class"] == c).sum()) for c in AAMI_CLASSES) == analysis.summary.beat_counts
+    assert int((~table["counted"]).sum()) == analysis.summary.n_beats_unreadable > int(table["unreadable"].sum())
