@@ -424,15 +424,17 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     reach = sum(size // 2 for size in sizes) + lag  # blocks on either side that a change depends on
     if not np.isfinite(settings.step_min_mv) or n_blocks <= 2 * reach + 1 or np.all(np.isnan(x)):
         return _no_runs()
-    filled, _ = hold_gaps(x[:n_blocks * block], _first_valid(x))
-    baseline = filled.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
+    segment = x[:n_blocks * block]
+    missing = np.isnan(segment).reshape(n_blocks, block).any(axis=1)
+    if missing.any():  # a copy only then (a 24-hour lead in float64 is 250 MB)
+        segment, _ = hold_gaps(segment, _first_valid(x))
+    baseline = segment.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
     for size in sizes:
         baseline = scipy.ndimage.median_filter(baseline, size, mode="nearest")
     change = np.zeros(n_blocks, np.float32)
     change[lag:n_blocks - lag] = baseline[2 * lag:] - baseline[:-2 * lag]
     steps = np.abs(change) >= settings.step_min_mv
     steps[:reach] = steps[n_blocks - reach:] = False
-    missing = np.isnan(x[:n_blocks * block]).reshape(n_blocks, block).any(axis=1)
     if missing.any():
         steps &= ~scipy.ndimage.maximum_filter1d(missing, 2 * reach + 1)
     pad = int(round(settings.step_pad_s * fs_hz))
