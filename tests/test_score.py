@@ -168,20 +168,29 @@ def test_a_twelve_lead_record_is_scored_on_ii_and_v1_like_the_two_lead_excerpt(s
 
 
 def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadable(scored, tmp_path, excerpts_dir):
-    """A 12-lead record whose II (the primary lead) is zero throughout: its beats were classified with a flat lead as
-    if it were signal, and nothing said so; they are now classified from V1 alone, as where a lead comes off, and the
-    summary says so. A record scaled to 2 % (under 0.05 mV peak to peak: the detector calls it flat) was called 100 %
-    readable; it is now unreadable throughout."""
+    """A two-lead record whose second lead is zero throughout: its beats were classified with a flat lead as if it
+    were signal, and nothing said so; they are now classified from the other lead alone, as where a lead comes off,
+    and the summary says so. A 12-lead record whose II (the primary lead) is zero throughout is analysed from I and V1
+    (session 31; it was analysed from V1 alone). A record scaled to 2 % (under 0.05 mV peak to peak: the detector
+    calls it flat) was called 100 % readable; it is now unreadable throughout."""
     _, out = scored
-    write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve", flat=("II",))
     excerpt = read_record(excerpts_dir / "100")
+    one_flat = excerpt.signal_mv.copy()
+    one_flat[:, 1] = 0.0
+    write_record(tmp_path / "in", "oneflat", one_flat, excerpt.fs_hz, excerpt.lead_names)
+    write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve", flat=("II",))
     write_record(tmp_path / "in", "tiny", 0.02 * excerpt.signal_mv[:60 * 360], excerpt.fs_hz, excerpt.lead_names)
     code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
     assert code == 0, output
-    beats = read_table(tmp_path / "out" / "twelve" / "twelve_beats.csv")
+    beats = read_table(tmp_path / "out" / "oneflat" / "oneflat_beats.csv")
     assert len(beats) > 300 and all(row["one_lead"] == "True" for row in beats)
-    summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "oneflat" / "oneflat_summary.json").read_text())
     assert any(note.startswith(f"{len(beats)} beats where one lead was missing") for note in summary["notes"])
+    twelve = read_table(tmp_path / "out" / "twelve" / "twelve_beats.csv")
+    assert len(twelve) > 300 and not any(row["one_lead"] == "True" for row in twelve)
+    twelve_summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
+    assert not any("one lead was missing" in note for note in twelve_summary["notes"])
+    assert twelve_summary["leads"] == ["I", "V1"] and "II" in twelve_summary["unused_leads"]
     tiny = json.loads((tmp_path / "out" / "tiny" / "tiny_summary.json").read_text())
     assert tiny["n_beats"] == 0 and tiny["readable_pct"] == 0.0 and tiny["detection_note"].startswith("flat signal")
 
