@@ -85,7 +85,7 @@ from models.registry import load_model
 from pipeline.quality import QualitySettings, find_record_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import evaluate_regions, label_with_reference
-from pipeline.regions import find_unreadable_intervals, inside_intervals
+from pipeline.regions import beats_in_kind, find_unreadable_intervals, inside_intervals
 from pipeline.splits import DS1
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -125,24 +125,23 @@ def analyse_with(record, model, quality: QualitySettings):
         app.analysis.find_record_quality_spans = original
 
 
-def false_v_calls(analysis, clean) -> int:
-    """Readable V calls on beats that are not V in ``clean`` (unmatched beats count as not V)."""
+def false_v_mask(analysis, clean) -> tuple[np.ndarray, np.ndarray]:
+    """Per beat of ``analysis``: a readable V call on a beat that is not V in ``clean`` (a beat with no beat of
+    ``clean`` within 150 ms counts as not V), and whether it has such a nearest beat."""
     samples, classes = analysis.predictions.samples, analysis.classes
-    readable = readable_beats(analysis)
+    readable = ~beats_in_kind(analysis.regions, "unreadable", len(samples))
     ref_samples, ref_classes = clean.predictions.samples, clean.classes
     index = np.clip(np.searchsorted(ref_samples, samples), 1, len(ref_samples) - 1)
     nearest = np.where(np.abs(ref_samples[index - 1] - samples) <= np.abs(ref_samples[index] - samples),
                        index - 1, index)
     matched = np.abs(ref_samples[nearest] - samples) <= MATCH_S * analysis.record.fs_hz
     was_v = matched & (ref_classes[nearest] == "V")
-    return int(np.sum((classes == "V") & ~was_v & readable))
+    return (classes == "V") & ~was_v & readable, matched
 
 
-def readable_beats(analysis) -> np.ndarray:
-    """Boolean per beat: outside every unreadable region."""
-    unreadable = np.array([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"],
-                          np.int64).reshape(-1, 2)
-    return ~inside_intervals(analysis.predictions.samples, unreadable)
+def false_v_calls(analysis, clean) -> int:
+    """How many :func:`false_v_mask` finds."""
+    return int(false_v_mask(analysis, clean)[0].sum())
 
 
 def synthetic_false_v(data_dir: Path, model, lead_sets: dict, analysers: dict) -> dict:

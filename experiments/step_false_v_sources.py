@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import require_data_dir
-from experiments.baseline_step_study import MATCH_S, OFF, SYNTHETIC_RECORDS, add_steps, analyse_with, readable_beats
+from experiments.baseline_step_study import OFF, SYNTHETIC_RECORDS, add_steps, analyse_with, false_v_mask
 from experiments.s_rule_study import write_results
 from models.registry import load_model
 from pipeline.quality import QualitySettings
@@ -34,13 +34,9 @@ SHAPES = {"decay 2 s": 2.0, "held 5 s": math.inf}
 
 def split_false_v(analysis, clean) -> dict:
     """Readable V calls not V in ``clean``: how many are extra detections, how many are the clean record's beats."""
-    samples, reference = analysis.predictions.samples, clean.predictions.samples
-    index = np.clip(np.searchsorted(reference, samples), 1, len(reference) - 1)
-    nearest = np.where(np.abs(reference[index - 1] - samples) <= np.abs(reference[index] - samples), index - 1, index)
-    matched = np.abs(reference[nearest] - samples) <= MATCH_S * analysis.record.fs_hz
-    false_v = (analysis.classes == "V") & readable_beats(analysis) & ~(matched & (clean.classes[nearest] == "V"))
+    false_v, matched = false_v_mask(analysis, clean)
     return {"false_v": int(false_v.sum()), "extra_detections": int(np.sum(false_v & ~matched)),
-            "beats_detected": len(samples), "beats_clean": len(reference)}
+            "beats_detected": len(matched), "beats_clean": len(clean.predictions.samples)}
 
 
 def main(argv=None) -> int:

@@ -46,7 +46,7 @@ from models.atrial_rule import DecisionRules
 from models.prepare import InputSettings
 from models.predict import classify_record
 from models.registry import load_model
-from pipeline.quality import QualitySettings, find_step_runs, merge_runs
+from pipeline.quality import QualitySettings, find_step_runs, mask_runs
 from pipeline.records import read_record
 from pipeline.region_eval import label_with_reference
 from pipeline.splits import DS1
@@ -69,8 +69,7 @@ def one_lead_step_runs(signal_mv: np.ndarray, fs_hz: float, quality: QualitySett
             mask[a:b] = True
         for a, b in runs[1 - lead]:
             mask[a:b] = False
-        bounds = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-        out.append(merge_runs(bounds.reshape(-1, 2).astype(np.int64), 0))
+        out.append(mask_runs(mask))
     return out
 
 
