@@ -94,6 +94,12 @@ def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
     return f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
 
 
+def format_duration(seconds: float) -> str:
+    """``hh:mm:ss`` of a duration, to the nearest second (a time in the record, :func:`format_clock`, is rounded down
+    as a clock is: 5.8 s into the record is 00:00:05, a 5.8-s episode lasts 00:00:06)."""
+    return format_clock(round(seconds) if math.isfinite(seconds) else seconds)
+
+
 def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
     """`` (14:17:30)``: the clock time of a time in the record when the header gives the start time; else empty."""
     clock = format_clock_time(seconds, start_time) if math.isfinite(seconds) else ""
@@ -130,7 +136,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     start = record.start_time
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
     lines = [
-        f"Duration {format_clock(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
+        f"Duration {format_duration(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
@@ -142,9 +148,10 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
            "counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
-        f"Longest runs: ventricular {count_beats(s.longest_ventricular_run)}"
+        f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
         f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
-        f"{count_beats(s.longest_supraventricular_run)}{format_at(s.longest_supraventricular_run_time_s, start)}",
+        f"{describe_longest_run(s.longest_supraventricular_run)}"
+        f"{format_at(s.longest_supraventricular_run_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}, supraventricular "
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
@@ -181,7 +188,7 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     if not present:
         return ["No events flagged."]
     lines = [f"{describe_kind(t.kind)}: {t.count}"
-             + (f" ({format_clock(t.total_s)})" if t.total_s >= 1 and not t.kind.startswith("isolated_") else "")
+             + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_") else "")
              for t in present]  # an isolated beat is an event, not a stretch: no duration
     return lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                     if len(lines) > MAX_EVENT_ROWS else [])
@@ -236,6 +243,12 @@ class Strip:
     shaded: tuple[float, float] | None = None
     marker_s: float | None = None
     """A time to mark with a vertical line (a diary entry)."""
+
+
+def describe_longest_run(n_beats: int) -> str:
+    """The longest group of consecutive ectopic beats: ``"4 beats"``; ``"none"`` when no two came in a row (a single
+    beat is not a run)."""
+    return count_beats(n_beats) if n_beats >= 2 else "none"
 
 
 def count_beats(n: int) -> str:

@@ -302,7 +302,7 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     summary = summarize_record(find_regions(samples, classes, 360.0, [], n_samples), samples, classes, 360.0, [],
                                n_samples)
     table = tables.event_tally_table(summary).set_index("event")
-    assert list(table.columns) == ["count", "total duration"]
+    assert list(table.columns) == ["count", "time in readable signal"]
     assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s
 
 

@@ -112,6 +112,23 @@ def test_report_gives_isolated_beats_a_count_without_a_duration(analysis_119):
     assert any(line.startswith("ventricular bigeminy: ") and "(00:" in line for line in lines)
 
 
+def test_report_rounds_durations_and_gives_no_run_of_one_beat(analysis_119):
+    from dataclasses import replace
+
+    from app.report import event_lines, summary_lines
+
+    # an episode of 5.8 s lasts 00:00:06 (a time in the record, 5.8 s in, stays 00:00:05: a clock rounds down)
+    events = tuple(replace(t, total_s=5.8) if t.kind == "ventricular_bigeminy" else t
+                   for t in analysis_119.summary.events)
+    summary = replace(analysis_119.summary, events=events, longest_ventricular_run=1, longest_supraventricular_run=3,
+                      longest_ventricular_run_time_s=float("nan"), longest_supraventricular_run_time_s=12.9)
+    edited = replace(analysis_119, summary=summary)
+    lines = event_lines(edited)
+    assert any(line.startswith("ventricular bigeminy: ") and line.endswith("(00:00:06)") for line in lines)
+    runs = next(line for line in summary_lines(edited) if line.startswith("Longest runs"))
+    assert runs.startswith("Longest runs: ventricular none, supraventricular 3 beats at 00:00:12")
+
+
 def test_on_a_real_record_an_entry_at_a_pvc_finds_it(analysis_119):
     """Excerpt 119 (ventricular bigeminy and trigeminy): an entry at a beat the model calls V lists a ventricular
     event at that beat, and the rate is the mean of the beats around it."""

@@ -503,7 +503,8 @@ def test_the_hourly_table_splits_beats_events_and_time_by_hour():
 
 
 def test_af_burden_leaves_out_unreadable_signal_inside_an_episode(mitdb_dir):
-    """Record 203 (AF throughout, short noisy stretches inside its episodes): the burden stays within 100 %."""
+    """Record 203 (AF throughout, short noisy stretches inside its episodes): the burden stays within 100 %, and the
+    AF time of the event tally, the burden and the hourly table are one figure."""
     record = read_record(mitdb_dir / "203", annotator="atr")
     samples, classes = annotated_beats(record.annotations)
     spans = find_quality_spans(record.signal_mv, record.fs_hz)
@@ -518,6 +519,8 @@ def test_af_burden_leaves_out_unreadable_signal_inside_an_episode(mitdb_dir):
     assert summary.af_burden_pct == pytest.approx(100 * af_s / readable_s, abs=0.01)
     assert 95 < summary.af_burden_pct <= 100
     assert summary.hourly[0].af_s == pytest.approx(af_s, abs=0.01)
+    assert summary.event("atrial_fibrillation").total_s == pytest.approx(af_s, abs=0.01)
+    assert summary.event("unreadable").total_s == pytest.approx(record.n_samples / fs - readable_s, abs=0.01)
 
 
 def test_regions_to_rows_are_plain_values():

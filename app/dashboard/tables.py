@@ -110,10 +110,11 @@ def rounded(value: float, digits: int | None = None) -> float | None:
 
 
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
-    """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show)."""
-    rows = [{"event": kind_label(t.kind), "count": t.count, "total duration": format_hms(t.total_s, decimals=1)}
-            for t in summary.events if t.count > 0]
-    return pd.DataFrame(rows, columns=["event", "count", "total duration"])
+    """Events that occurred, by type: count and time outside unreadable stretches (``hh:mm:ss.s``, so that short events
+    show; :class:`pipeline.summary.EventTally`)."""
+    rows = [{"event": kind_label(t.kind), "count": t.count,
+             "time in readable signal": format_hms(t.total_s, decimals=1)} for t in summary.events if t.count > 0]
+    return pd.DataFrame(rows, columns=["event", "count", "time in readable signal"])
 
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
