@@ -11,10 +11,7 @@ The detector is an offline, two-lead refinement of the Pan-Tompkins family:
    not normalised by the level of that pause, whose noise would then pass for beats);
 3. leads combined by a weighted mean, each lead weighted by the inverse of its local noise
    floor (3 s running median) and penalised where its envelope departs from the lead's
-   record-wide level (artefacts, saturation, drop-outs); a lead gets no weight, and places no
-   beat, around its own abrupt baseline steps (an electrode pop in one lead, whose edge passes
-   the band-pass as a QRS complex would) while another lead is there to carry the feature
-   (the step statistic of :func:`pipeline.quality.find_step_runs`, ``step_edge_min_mv``);
+   record-wide level (artefacts, saturation, drop-outs);
 4. candidate peaks at least 200 ms apart; a candidate within 300 ms before or 360 ms after a
    candidate more than twice its height is a P or T wave, or noise riding on a beat, and is
    dropped;
@@ -49,7 +46,7 @@ import scipy.signal
 
 from pipeline.clean import fill_gaps
 from pipeline.errors import SamplingRateError
-from pipeline.quality import QualitySettings, find_step_runs, keep_long_runs, mask_runs, still_runs
+from pipeline.quality import keep_long_runs, mask_runs, still_runs
 from pipeline.types import Detection, Record
 
 NOISE_ONLY_REASON = "no QRS complexes distinguishable from noise"
@@ -90,11 +87,6 @@ class DetectorSettings:
     min_peakiness: float = 2.3
     chunk_s: float = 1800.0
     chunk_margin_s: float = 30.0
-    step_edge_min_mv: float = 0.7
-    """A lead's baseline change (200/600-ms median baseline, within 100 ms) from which the lead gets no weight around
-    it (``step_edge_pad_s`` each side) where another lead is present; ``inf`` turns this off. The quality stage's
-    threshold for the same statistic (REGIONS.md, session 32)."""
-    step_edge_pad_s: float = 0.15
 
 
 def detect_r_peaks(
@@ -188,55 +180,30 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     if not (spread >= settings.min_peak_to_peak_mv).all():
         missing = missing[:, spread >= settings.min_peak_to_peak_mv]
         x, primary_lead = _drop_dead_leads(x, spread, primary_lead, settings)
-    unweighted = missing | find_step_edges(x, missing, fs_hz, settings) if x.shape[1] > 1 else missing
     factor = max(1, int(fs_hz // settings.detection_min_fs_hz))
     coarse_fs_hz = fs_hz / factor
     feature, band = compute_qrs_feature(decimate_signal(x, factor), coarse_fs_hz, settings)
     combined = combine_leads(feature, coarse_fs_hz, settings,
-                             decimate_signal(unweighted.astype(np.float64), factor) > 0 if unweighted.any() else None)
+                             decimate_signal(missing.astype(np.float64), factor) > 0 if missing.any() else None)
     if _peakiness(combined) < settings.min_peakiness:
         clear = find_clear_blocks(combined, factor, fs_hz, x.shape[0]) if split_noise else []
         if not clear:
             return replace(_empty(fs_hz, NOISE_ONLY_REASON), noise_only=((0, x.shape[0]),))
         return _detect_in_clear_blocks(signal_mv, clear, fs_hz, primary_lead, settings)
     peaks, heights, eligible = find_candidates(combined, coarse_fs_hz, settings)
-    leads = choose_placement_leads(peaks * factor + factor // 2, unweighted, primary_lead)
+    leads = choose_placement_leads(peaks * factor + factor // 2, missing, primary_lead)
     slopes = np.zeros(peaks.size)
     for lead in np.unique(leads):
         slopes[leads == lead] = _max_slopes(peaks[leads == lead], band[:, lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
     at = beats * factor + factor // 2
-    leads = choose_placement_leads(at, unweighted, primary_lead)
+    leads = choose_placement_leads(at, missing, primary_lead)
     located = np.unique(np.concatenate([locate_r_peaks(at[leads == lead], x[:, lead], fs_hz, settings)
                                         for lead in np.unique(leads)] + [np.empty(0, np.int64)]))
     if missing.any():  # filter ringing at the edges of a gap, amplified where the level is low, is not a beat
         located = located[~missing.all(axis=1)[located]]
     return Detection(samples=located, fs_hz=fs_hz)
-
-
-def find_step_edges(x: np.ndarray, missing: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:
-    """(n_samples, n_leads) bool: the samples within ``step_edge_pad_s`` of an abrupt baseline step of each lead
-    (:func:`pipeline.quality.find_step_runs` with ``step_edge_min_mv``), gaps (``missing``) left out of the search.
-    A step's edge through the QRS band-pass is a spike that a QRS complex could make; the other leads say whether
-    a beat was there.
-
-    >>> fs_hz = 360.0
-    >>> t = np.arange(int(20 * fs_hz)) / fs_hz
-    >>> x = np.column_stack([0.3 * np.sin(2 * np.pi * 0.3 * t) + np.where(t >= 10.0, 1.5, 0.0), np.sin(t)])
-    >>> edges = find_step_edges(x, np.zeros(x.shape, bool), fs_hz, DetectorSettings())
-    >>> (np.flatnonzero(edges[:, 0])[[0, -1]] / fs_hz).round(1).tolist(), int(edges[:, 1].sum())
-    ([9.8, 10.2], 0)
-    """
-    edges = np.zeros(x.shape, bool)
-    if not np.isfinite(settings.step_edge_min_mv):
-        return edges
-    quality = QualitySettings(step_min_mv=settings.step_edge_min_mv, step_pad_s=settings.step_edge_pad_s)
-    for lead in range(x.shape[1]):
-        lead_mv = np.where(missing[:, lead], np.nan, x[:, lead]) if missing[:, lead].any() else x[:, lead]
-        for a, b in find_step_runs(lead_mv, fs_hz, quality):
-            edges[a:b, lead] = True
-    return edges
 
 
 HELD_MIN_S = 0.3

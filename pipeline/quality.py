@@ -403,7 +403,7 @@ def find_noise_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings,
 def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np.ndarray:
     """(k, 2) runs around abrupt baseline steps of ``x`` (see the module docstring for the rule).
 
-    The signal (NaN held at the last valid value) is averaged over blocks of about 10 ms, its baseline taken by
+    The signal is averaged over blocks of about 10 ms (NaN blocks held at the last valid one), its baseline taken by
     median filters of ``step_median_s`` in turn, and the baseline's change over ``2 * step_lag_s`` compared with
     ``step_min_mv``. Changes whose filters reach a missing sample, or past either end of the record, are not counted
     (a gap is its own span).
@@ -422,13 +422,14 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     sizes = [int(round(s * rate)) // 2 * 2 + 1 for s in settings.step_median_s]  # odd lengths
     lag = max(int(round(settings.step_lag_s * rate)), 1)
     reach = sum(size // 2 for size in sizes) + lag  # blocks on either side that a change depends on
-    if not np.isfinite(settings.step_min_mv) or n_blocks <= 2 * reach + 1 or np.all(np.isnan(x)):
+    if not np.isfinite(settings.step_min_mv) or n_blocks <= 2 * reach + 1:
         return _no_runs()
-    segment = x[:n_blocks * block]
-    missing = np.isnan(segment).reshape(n_blocks, block).any(axis=1)
-    if missing.any():  # a copy only then (a 24-hour lead in float64 is 250 MB)
-        segment, _ = hold_gaps(segment, _first_valid(x))
-    baseline = segment.reshape(n_blocks, block).mean(axis=1, dtype=np.float32)
+    baseline = block_means(x, block)  # NaN where a gap is
+    missing = np.isnan(baseline)
+    if missing.all():
+        return _no_runs()
+    if missing.any():  # held block by block: the blocks whose filters reach a gap are not counted below anyway
+        baseline = hold_gaps(baseline, _first_valid(baseline))[0].astype(np.float32)
     for size in sizes:
         baseline = scipy.ndimage.median_filter(baseline, size, mode="nearest")
     change = np.zeros(n_blocks, np.float32)
@@ -442,6 +443,21 @@ def find_step_runs(x: np.ndarray, fs_hz: float, settings: QualitySettings) -> np
     runs[:, 0] -= pad
     runs[:, 1] += pad
     return merge_runs(np.clip(runs, 0, x.shape[0]), 0)
+
+
+def block_means(x: np.ndarray, block: int) -> np.ndarray:
+    """Float32 means of the consecutive ``block``-sample blocks of ``x`` (a last partial block dropped; NaN where a
+    block holds one), summed slice by slice: several times faster than a reshaped ``mean``.
+
+    >>> block_means(np.array([1.0, 3.0, 5.0, np.nan, 7.0]), 2).tolist()
+    [2.0, nan]
+    """
+    n_blocks = x.shape[0] // block
+    total = x[0:n_blocks * block:block].astype(np.float32)
+    for k in range(1, block):
+        total += x[k:n_blocks * block:block]
+    total /= block
+    return total
 
 
 def spare_beat_trains(spans: list[QualitySpan], signal_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
