@@ -67,6 +67,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import filelock
 import numpy as np
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # before mlflow creates its telemetry client
@@ -258,37 +259,31 @@ _held_locks: set[Path] = set()
 @contextlib.contextmanager
 def hold_registry_lock(root: Path | None = None):
     """Run the block holding the exclusive lock ``<mlruns>/mlflow.db.lock`` (``root``, else the configured
-    ``<mlruns>``), so that other processes using the same registry wait.
+    ``<mlruns>``), so that other processes using the same registry wait (``filelock``: an OS lock on POSIX and Windows
+    alike, released if the process dies).
 
-    No lock where there is nothing to create (a read-only folder), on systems without ``fcntl`` (Windows), or with a
-    tracking URI of the user's own.
+    No lock where there is nothing to create (a read-only folder) or with a tracking URI of the user's own.
     """
     root = root or find_configured_mlruns_dir()
     path = None if root is None else root / LOCK_FILE
-    handle = None if path is None or path in _held_locks else open_lock_file(path)
-    if handle is None:
+    if path is None or path in _held_locks or not can_create_lock(path):
         yield
         return
-    import fcntl
-
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with filelock.FileLock(path):
         _held_locks.add(path)
         try:
             yield
         finally:
             _held_locks.discard(path)
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def open_lock_file(path: Path):
-    """``path`` opened to be locked with ``fcntl.flock``; None where it cannot be (a read-only folder, not POSIX)."""
-    if os.name != "posix":
-        return None
+def can_create_lock(path: Path) -> bool:
+    """Whether the lock file ``path`` exists or can be created (not in a read-only folder)."""
     try:
-        return open(path, "a")
+        with open(path, "a"):
+            return True
     except OSError:
-        return None
+        return False
 
 
 def describe_unavailable(root: Path, error: Exception) -> str:

@@ -534,3 +534,28 @@ def test_a_damaged_context_stage_is_refused_when_the_model_is_loaded(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(settings))
     with pytest.raises(CorruptModelError, match="context_stage archive does not match its SHA-256"):
         load_local(tmp_path / "model.keras")
+
+
+def test_the_registry_lock_makes_another_process_wait_and_is_reentrant(tmp_path):
+    """While another process holds ``<mlruns>/mlflow.db.lock``, entering the lock waits for it; inside, taking it again
+    (the bundled model's registration opens the registry under the same lock) does not wait for itself."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time, filelock
+            with filelock.FileLock({str(tmp_path / registry.LOCK_FILE)!r}):
+                print("held", flush=True)
+                time.sleep(1.5)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with registry.hold_registry_lock(tmp_path):
+            waited = time.monotonic() - started
+            with registry.hold_registry_lock(tmp_path):
+                pass
+        assert waited > 0.5
+    finally:
+        holder.wait(timeout=30)
+    started = time.monotonic()
+    with registry.hold_registry_lock(tmp_path):  # free now: no wait
+        assert time.monotonic() - started < 0.5
