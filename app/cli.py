@@ -23,6 +23,7 @@ from app.options import event_options, select_records
 from app.regions_cli import evaluate_regions_command
 from app import score_cli
 from app.score_cli import score_command
+from models.errors import ModelError
 from pipeline.database import MITDB_NAME, check_database_name, fetch_database, fetch_mitdb, verify_mitdb
 from pipeline.datasets import BeatDataset, build_split_dataset
 from pipeline.detector_eval import evaluate_detector, format_table, write_report
@@ -41,12 +42,13 @@ _data_dir_option = click.option(
 
 
 class EcgGroup(click.Group):
-    """Command group that reports input errors (missing data, bad records) as a message and exit code 1."""
+    """Command group that reports input errors (missing data, bad records) and model or registry errors (an unusable
+    registry met by ``ecg train``) as a message and exit code 1."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except EcgInputError as exc:
+        except (EcgInputError, ModelError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 
@@ -227,6 +229,15 @@ MODEL_COMMANDS = {"score", "evaluate", "evaluate-regions", "train", "bundle-mode
 """Commands that load TensorFlow: :func:`main` imports it first, quietly."""
 
 
+def find_command_name(arguments: list[str]) -> str | None:
+    """The subcommand of an ``ecg`` command line: its first argument that is not an option (``ecg -v score ...``).
+
+    >>> find_command_name(["-vv", "score", "x"]), find_command_name(["--help"])
+    ('score', None)
+    """
+    return next((a for a in arguments if not a.startswith("-")), None)
+
+
 def main() -> None:
     """Console-script entry point (``ecg``). TensorFlow's C++ start-up notices are hidden
     (:func:`models.quiet_import.import_tensorflow_quietly`, for the commands that load it).
@@ -236,7 +247,7 @@ def main() -> None:
     of scoring the 48 MIT-BIH records). Other commands (MLflow runs, the dashboard) exit normally.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if set(sys.argv[1:2]) & MODEL_COMMANDS:
+    if find_command_name(sys.argv[1:]) in MODEL_COMMANDS:
         from models.quiet_import import import_tensorflow_quietly
 
         import_tensorflow_quietly()

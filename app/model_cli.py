@@ -27,12 +27,24 @@ def read_training_config(path: Path | None):
 
     if path is None:
         return TrainingConfig()
+    if path.suffix.lower() not in (".toml", ".json"):
+        raise click.BadParameter(f"{path}: received a {path.suffix or 'suffix-less'} file; expected a .toml or .json "
+                                 "configuration (e.g. configs/bundled.toml).", param_hint="--config")
     text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
         return TrainingConfig.from_dict(data)
     except (ValueError, TypeError, KeyError) as error:
         raise click.BadParameter(f"{path}: {error}", param_hint="--config") from error
+
+
+def describe_config_path(path: Path) -> str:
+    """A configuration's path as the model card records it: relative to the repository when inside it (the card's
+    command then runs from any checkout, and names no folder of this machine)."""
+    try:
+        return path.resolve().relative_to(config.find_repo_root()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def jobs_option(command):
@@ -91,8 +103,8 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
         from models.training_run import describe_databases
 
         click.echo(f"also trained on {describe_databases(outcome.extra)}"
-                   + (f"; {len(outcome.extra.skipped)} records skipped (listed in the run's "
-                      "extra_training_data.json)" if outcome.extra.skipped else ""))
+                   + (f"; {len(outcome.extra.skipped)} records skipped (named in the warnings above; the run "
+                      "counts them by reason, without names)" if outcome.extra.skipped else ""))
     click.echo(f"run {outcome.run_id}: model version {outcome.version} "
                f"({'promoted to champion' if outcome.promoted else 'not promoted'}: {outcome.message})")
     click.echo("DS1 out-of-fold: " + "  ".join(
@@ -229,7 +241,8 @@ def describe_records_outside_the_test(settings: dict, names: list[str]) -> list[
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MIT-BIH directory (default: $ECG_DATA_DIR, else <repo>/data/mitdb).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=Path("configs/bundled.toml"), show_default=True, help="Training configuration.")
+              default=config.find_repo_root() / "configs" / "bundled.toml", show_default="<repo>/configs/bundled.toml",
+              help="Training configuration.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MLflow directory for the training run (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -266,7 +279,7 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
     directory = config.require_data_dir(data_dir)
     target = out_dir or BUNDLED_DIR
     training = read_training_config(config_path)
-    command = f"ecg bundle-model --config {config_path}"
+    command = f"ecg bundle-model --config {describe_config_path(config_path)}"
     if rules_only:
         loaded = registry.load_model(target / "model.keras")
         try:

@@ -168,15 +168,20 @@ def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
     from models.errors import ModelError
     from models.loading import is_registry_uri, load_local
 
+    if model_uri is not None and not model_uri.strip():
+        raise click.BadParameter("received an empty value; expected models:/NAME@ALIAS, models:/NAME/VERSION or the "
+                                 "path of a .keras file (or leave out --model for the default).", param_hint="--model")
     try:
         if model_uri is not None and not is_registry_uri(model_uri):
             return load_local(Path(model_uri).expanduser())  # a file: no MLflow import (about 1.5 s)
         from models import registry
-        from models.bundled import load_default_model
+        from models.bundled import CHAMPION_URI, load_champion, load_default_model
 
         if model_uri is None:
             return load_default_model(mlruns_dir)
         registry.configure_tracking(mlruns_dir)
+        if model_uri == CHAMPION_URI:  # the default, asked for by name: an empty registry gets the shipped model
+            return load_champion()  # first, as without --model, but no fallback when the registry cannot be used
         return registry.load_model(model_uri)
     except ModelError as error:
         raise click.UsageError(f"Cannot load the model: {error}") from None

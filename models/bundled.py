@@ -9,7 +9,7 @@ from pathlib import Path
 
 from models import registry
 from models.errors import ModelNotFoundError, RegistryUnavailableError
-from models.training_run import MODEL_NAME, SELECTION_METRIC
+from models.registry import MODEL_NAME, SELECTION_METRIC
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 
 KERAS_FILE = "model.keras"
 SETTINGS_FILE = "settings.json"
-TRAIN_HINT = ("Train and register one with `ecg train --data-dir DIR`, or pass the path of a .keras file "
-              "(e.g. the bundled model shipped in the models/ package) instead of a models:/ URI.")
+TRAIN_HINT = ("Leave out --model to use the champion, or the shipped bundled model (models/bundled/model.keras) where "
+              "the registry has none; pass the path of a .keras file; or train and register one with `ecg train`.")
 
 
 def is_registry_uri(text: str) -> bool:

@@ -97,6 +97,10 @@ MLRUNS_ENV = "ECG_MLRUNS_DIR"
 DEFAULT_EXPERIMENT = "ecg-beat-classifier"
 DEFAULT_MODEL_NAME = "ecg-beat-classifier"
 CHAMPION_ALIAS = "champion"
+MODEL_NAME = DEFAULT_MODEL_NAME
+"""Registered model name used by the CLI and the dashboard."""
+SELECTION_METRIC = "cv_selection_score"
+"""Metric that decides promotion: out-of-fold mean S/V F1 over DS1 patients."""
 KERAS_ARTIFACT = "keras_model"
 SETTINGS_ARTIFACT = "settings"
 OUTPUT_PROBABILITIES = "probabilities"  # pyfunc predict params {"output": ...}
@@ -512,15 +516,16 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
     """
     require_tracking()
     client = MlflowClient()
-    version = mlflow.register_model(model_uri, name).version
-    for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
-                       (DIRECTION_TAG, str(bool(higher_is_better)))):
-        client.set_model_version_tag(name, version, key, value)
-    champion = find_alias_version(client, name, alias)
-    promoted, reason = (decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better) if promote
-                        else (False, "registered without promotion; alias not moved"))
-    if promoted:
-        client.set_registered_model_alias(name, alias, version)
+    with hold_registry_lock():  # read, compare and move the alias as one step: two runs ending together cannot both win
+        version = mlflow.register_model(model_uri, name).version
+        for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
+                           (DIRECTION_TAG, str(bool(higher_is_better)))):
+            client.set_model_version_tag(name, version, key, value)
+        champion = find_alias_version(client, name, alias)
+        promoted, reason = (decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better)
+                            if promote else (False, "registered without promotion; alias not moved"))
+        if promoted:
+            client.set_registered_model_alias(name, alias, version)
     logger.info("Registered %s version %s; %s", name, version, reason)
     previous = str(champion.version) if champion is not None else None
     return PromotionResult(name, str(version), alias, promoted, float(candidate_metric), previous,
@@ -742,8 +747,11 @@ def split_reference(reference: str) -> tuple[str, str | None, str | None]:
     """``NAME@ALIAS`` -> (name, alias, None); ``NAME/VERSION`` -> (name, None, version)."""
     if "@" in reference:
         name, alias = reference.rsplit("@", 1)
-        return name, alias, None
-    name, _, version = reference.rpartition("/")
+        if name and alias:
+            return name, alias, None
+        version = ""  # an empty name or alias (models:/NAME@, models:/@champion): the usage error below
+    else:
+        name, _, version = reference.rpartition("/")
     if not name or not version.isdigit():
         raise ModelNotFoundError(f"Received model URI models:/{reference}; expected models:/NAME@ALIAS (e.g. "
                                  f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION_ALIAS}) or models:/NAME/VERSION.")
@@ -757,7 +765,7 @@ def download_model(uri: str, directory: Path) -> Path:
     except MlflowException as error:
         if not is_not_found(error):
             raise
-        raise ModelNotFoundError(f"Cannot load {uri}: {error.message} {TRAIN_HINT}") from None
+        raise ModelNotFoundError(f"Cannot load {uri}: {error.message.rstrip('.')}. {TRAIN_HINT}") from None
     except OSError as error:
         raise ModelNotFoundError(f"Cannot load {uri}: its files are missing from the artifact store ({error}). "
                                  f"Re-register the model or use another version. {TRAIN_HINT}") from None

@@ -85,22 +85,29 @@ def concatenate_inputs(parts: list[LabelledInputs]) -> LabelledInputs:
     )
 
 
+NO_LABELLED_BEAT = "no labelled beat"
+"""The kind of reason of an extra record skipped for holding no labelled beat (a rhythm-only reference)."""
+
+
 @dataclass(frozen=True)
 class ExtraTrainingData:
     """Labelled beats of other databases that join every fold's training set (never a validation fold).
 
     ``inputs.record_names`` are ``DATABASE/RECORD`` (the directory's name), so that they never collide with DS1's;
     ``databases`` describes each directory (records used, beats per class) and ``skipped`` lists the records left
-    out, with the reason.
+    out as (``DATABASE/RECORD``, kind of reason, message), for the terminal only: a site's record names can be patient
+    identifiers (a name, a medical record number), so what a run logs and a model keeps counts them by kind.
     """
 
     inputs: LabelledInputs
     databases: tuple[dict, ...]
-    skipped: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, str, str], ...]
 
     def describe(self) -> dict:
-        """What a run logs and a model's settings keep about its extra training data."""
-        return {"databases": list(self.databases), "skipped": [f"{name}: {why}" for name, why in self.skipped]}
+        """What a run logs and a model's settings keep about its extra training data: no record name, no path."""
+        kinds = [kind for _, kind, _ in self.skipped]
+        return {"databases": list(self.databases),
+                "skipped": {"records": len(kinds), "reasons": {kind: kinds.count(kind) for kind in sorted(set(kinds))}}}
 
 
 def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, settings: InputSettings,
@@ -134,11 +141,14 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
             try:
                 arrays = load_or_prepare_record(directory / name, cache_dir, settings)
             except (EcgInputError, OSError, ValueError) as error:
-                skipped.append((f"{directory.name}/{name}", str(error)))
+                skipped.append((f"{directory.name}/{name}", type(error).__name__, str(error)))
                 logger.warning("extra training record %s/%s skipped: %s", directory.name, name, error)
                 continue
             if len(arrays["labels"]) == 0:
-                skipped.append((f"{directory.name}/{name}", "no labelled beat in its reference annotations"))
+                skipped.append((f"{directory.name}/{name}", NO_LABELLED_BEAT,
+                                "no labelled beat in its reference annotations"))
+                logger.warning("extra training record %s/%s skipped: no labelled beat in its reference annotations",
+                               directory.name, name)
                 continue
             used.append(label_record_arrays(arrays, f"{directory.name}/{name}"))
         if not used:

@@ -19,6 +19,7 @@ import numpy as np
 
 from models import registry
 from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY
+from models.bundled import update_bundled_champion
 from models.context_stage import ContextStage, fit_context_stage
 from models.explain import find_attention_members
 from models.folds import compute_class_weights
@@ -31,11 +32,8 @@ from pipeline.splits import DS1
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAME = "ecg-beat-classifier"
-"""Registered model name used by the CLI and the dashboard."""
-
-SELECTION_METRIC = "cv_selection_score"
-"""Metric that decides promotion: out-of-fold mean S/V F1 over DS1 patients."""
+MODEL_NAME = registry.MODEL_NAME
+SELECTION_METRIC = registry.SELECTION_METRIC
 
 
 @dataclass(frozen=True)
@@ -254,10 +252,20 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
             registry.log_metrics({"context_stage_time_s": time.perf_counter() - started})
         settings = log_results(config, data, result, extra, stage)
         model_uri = registry.log_keras_model(result.ensemble, settings)
-    score = result.validation_metrics[SELECTION_METRIC]
-    promotion = registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
+    promotion = register_candidate(model_uri, model_name, result.validation_metrics[SELECTION_METRIC])
     return RunOutcome(run_id, model_uri, str(promotion.version), promotion.promoted, promotion.reason,
                       result.validation_metrics, result.elapsed_s, extra)
+
+
+def register_candidate(model_uri: str, model_name: str, score: float) -> registry.PromotionResult:
+    """Register a trained model; it becomes the champion only if it beats the current one on :data:`SELECTION_METRIC`.
+    Under :data:`MODEL_NAME`, the shipped bundled model is registered first where it is new (as every command that
+    loads the default model does): on an empty registry it is the champion a first candidate must beat, not an empty
+    seat that any candidate takes."""
+    with registry.hold_registry_lock():
+        if model_name == MODEL_NAME:
+            update_bundled_champion()
+        return registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
 
 
 def load_one_lead_inputs(data_dir: str | Path, inputs_dir: Path, config: TrainingConfig,

@@ -213,6 +213,18 @@ def test_train_refuses_a_configuration_before_any_work(runner, tmp_path):
     assert not (tmp_path / "mlruns").exists()
 
 
+def test_train_on_an_unusable_registry_says_so_without_a_traceback(runner, mitdb_dir, tmp_path):
+    """A registry database that is not SQLite: the registry's own message and exit 1, before any training."""
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "mlflow.db").write_text("this is not sqlite")
+    (tmp_path / "short.toml").write_text("n_folds = 2\nepochs = 1\n")
+    result = runner.invoke(cli, ["train", "--config", str(tmp_path / "short.toml"), "--data-dir", str(mitdb_dir),
+                                 "--mlruns", str(tmp_path / "mlruns")])
+    assert result.exit_code == 1, result.output
+    assert f"Error: The model registry at {tmp_path / 'mlruns'} cannot be read" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+
 def test_build_datasets_prints_the_ec57_class_counts(runner, mitdb_dir, tmp_path):
     result = runner.invoke(cli, ["build-datasets", "--data-dir", str(mitdb_dir), "--split", "ds2",
                                  "--cache-dir", str(tmp_path)])
@@ -252,8 +264,8 @@ def make_unloadable_model(case: str, folder: Path) -> str:
         return str(folder / "absent.keras")
     if case == "folder":
         return str(folder)
-    if case == "registry uri, empty registry":
-        return "models:/ecg-beat-classifier@champion"
+    if case == "registry uri, empty registry":  # not the default URI, which gets the shipped model registered first
+        return "models:/ecg-beat-classifier@staging"
     if case == "text file":
         (folder / "model.keras").write_text("hello")
         (folder / "model.json").write_bytes(BUNDLED_MODEL.with_suffix(".json").read_bytes())
@@ -274,6 +286,19 @@ def test_evaluate_commands_report_a_model_that_cannot_be_loaded_as_score_does(ru
         result = runner.invoke(cli, [*args, "--model", model])
         assert result.exit_code == 2, (args, result.output, result.exception)
         assert "Error: Cannot load the model: " in result.output
+
+
+def test_the_default_uri_asked_for_by_name_is_the_default_model_on_an_empty_registry(runner, excerpts_dir, tmp_path,
+                                                                                     monkeypatch):
+    """`--model models:/ecg-beat-classifier@champion` on a fresh registry failed with "holds no model", where leaving
+    --model out registered the shipped model and used it: the same URI, two behaviours."""
+    monkeypatch.setenv("ECG_MLRUNS_DIR", str(tmp_path / "mlruns"))
+    result = runner.invoke(cli, ["evaluate", "--model", "models:/ecg-beat-classifier@champion", "--data-dir",
+                                 str(excerpts_dir), "--records", "100"])
+    assert result.exit_code == 0, result.output
+    from models import registry
+
+    assert registry.find_alias_target("ecg-beat-classifier") == "1"  # the shipped model, registered and champion
 
 
 def test_a_command_that_loads_tensorflow_prints_no_start_up_notice(excerpts_dir, tmp_path):

@@ -57,7 +57,8 @@ def test_another_databases_beats_are_prepared_as_ds1s_and_unlabelled_records_lis
     assert extra.databases == ({"database": "otherdb", "records": 2,
                                 "beats": {c: int(n) for c, n in zip(AAMI_CLASSES, counts)}},)
     assert counts[2] > 50  # 119's and 208's PVCs: the copies carry ventricular beats to learn from
-    assert extra.skipped == (("otherdb/rhythm_only", "no labelled beat in its reference annotations"),)
+    assert extra.skipped == (("otherdb/rhythm_only", "no labelled beat",
+                              "no labelled beat in its reference annotations"),)
     # The copies' inputs are close to the originals' (resampled twice: 360 -> 128 -> 360 Hz).
     waveform, copy = original.inputs.waveform, extra.inputs.inputs.waveform
     assert np.median([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(waveform[::50], copy[::50])]) > 0.9
@@ -116,7 +117,9 @@ def test_a_tracked_run_names_its_extra_databases(excerpts_dir, other_database, t
     run = mlflow.get_run(outcome.run_id)
     assert run.data.tags["split"] == "DS1 (patient-wise CV) + training-only otherdb (2 records)"
     logged = json.loads(mlflow.artifacts.load_text(f"runs:/{outcome.run_id}/extra_training_data.json"))
-    assert logged["databases"][0]["records"] == 2 and logged["skipped"][0].startswith("otherdb/rhythm_only")
+    assert logged["databases"][0]["records"] == 2
+    assert logged["skipped"] == {"records": 1, "reasons": {"no labelled beat": 1}}  # a site's record names stay home
+    assert "rhythm_only" not in json.dumps(logged) and str(other_database) not in json.dumps(logged)
     settings = json.loads(mlflow.artifacts.load_text(f"runs:/{outcome.run_id}/model_settings.json"))
     assert settings["extra_training_data"] == logged
     assert settings["train_records"] == sorted(MAIN)  # the records validated on; the others are named above

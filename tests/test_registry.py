@@ -244,8 +244,9 @@ def test_unknown_uri_names_what_exists(tracking, logged_uri):
 
 def test_malformed_models_uri_says_what_is_expected(tracking, logged_uri):
     registry.register_and_maybe_promote(logged_uri, "listed-model", 0.5)
-    with pytest.raises(ModelNotFoundError, match=r"expected models:/NAME@ALIAS"):
-        registry.load_model("models:/listed-model")
+    for uri in ("models:/listed-model", "models:/listed-model@", "models:/@champion", "models:/listed-model/"):
+        with pytest.raises(ModelNotFoundError, match=r"expected models:/NAME@ALIAS"):  # not MLflow's traceback
+            registry.load_model(uri)
 
 
 def test_empty_registry_says_how_to_get_a_model(empty_mlruns_dir, mlruns_dir):
@@ -518,6 +519,27 @@ def test_a_new_bundled_model_never_displaces_a_champion_promoted_by_hand(tiny_mo
         assert [v.version for v in versions] == ["1", "2", "3"]  # the shipped model is registered ...
         assert registry.find_alias_target(MODEL_NAME) == user.version  # ... and the user's champion kept
         assert versions[2].metric > 0.60  # although it scores better
+    finally:
+        registry.configure_tracking(mlruns_dir)
+
+
+def test_a_first_trained_model_must_beat_the_bundled_one_on_an_empty_registry(tiny_model, mlruns_dir, tmp_path):
+    """Before, the first `ecg train` on a fresh registry took the alias whatever it scored (1 epoch: 0.49 against the
+    bundled model's 0.69), and the bundled model, registered later, never got it back."""
+    from models.bundled import BUNDLED_TAG
+    from models.training_run import MODEL_NAME, register_candidate
+
+    registry.configure_tracking(tmp_path / "mlruns")
+    try:
+        with registry.start_run("weak-and-strong"):
+            uri = registry.log_keras_model(tiny_model, SETTINGS)
+        weak = register_candidate(uri, MODEL_NAME, 0.1)
+        bundled = registry.find_alias_target(MODEL_NAME)
+        assert not weak.promoted and bundled != weak.version
+        assert BUNDLED_TAG in registry.read_version_tags(MODEL_NAME, bundled)  # the shipped model holds the alias
+        strong = register_candidate(uri, MODEL_NAME, 0.99)
+        assert strong.promoted and registry.find_alias_target(MODEL_NAME) == strong.version
+        assert len(registry.list_model_versions(MODEL_NAME)) == 3  # the shipped model registered once
     finally:
         registry.configure_tracking(mlruns_dir)
 
