@@ -35,6 +35,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
                    "(detected beats classified by --model: the end-to-end system).")
 @click.option("--model", "model_uri", default=None,
               help="With --labels model: models:/NAME@ALIAS or a .keras file (default: champion, else bundled).")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --labels model: MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write regions_report.json/.md and, per record, REC.<annotator>, REC_regions.csv, "
                    "REC_summary.json here.")
@@ -45,8 +47,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.option("--per-record", is_flag=True, help="Also print the per-record table.")
 @event_options
 def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
-                             model_uri: str | None, out_dir: Path | None, annotator: str, unreadable_kinds: str | None,
-                             per_record: bool, event_settings: RegionSettings) -> None:
+                             model_uri: str | None, mlruns_dir: Path | None, out_dir: Path | None, annotator: str,
+                             unreadable_kinds: str | None, per_record: bool, event_settings: RegionSettings) -> None:
     """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
 
     EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules),
@@ -66,7 +68,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory, names = select_records(record_list, split, data_dir)
     check_annotator_output(out_dir, directory, annotator)
-    labeler = build_model_labeler(model_uri, settings) if labels.lower() == "model" else None
+    labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
     if per_record:
@@ -78,7 +80,8 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
         sys.exit(1)
 
 
-def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings()):
+def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
+                        mlruns_dir: Path | None = None):
     """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
     with ``settings`` and the record's quality spans, as ``ecg score`` applies it)."""
     from app.score_cli import load_chosen_model
@@ -87,7 +90,7 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     from models.predict import classify_record
     from models.prepare import InputSettings
 
-    loaded = load_chosen_model(model_uri, None)
+    loaded = load_chosen_model(model_uri, mlruns_dir)
     input_settings = InputSettings.from_dict(loaded.settings["inputs"])
     decisions = DecisionRules.from_settings(loaded.settings)
 

@@ -78,7 +78,7 @@ DEFAULT_OUT = Path("out/scores")
                    "say so and leave heart-rate variability out (an ISHNE header may say it of its own patient).")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="MLflow tracking folder (default: <repo>/mlruns).")
+              help="MLflow tracking folder (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,

@@ -327,10 +327,40 @@ def ensure_experiment(name: str = DEFAULT_EXPERIMENT) -> str:
     """
     root = require_tracking()
     experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
+    if experiment is not None and not was_moved(experiment.artifact_location, root):
         return experiment.experiment_id
+    if experiment is not None:  # a registry moved or copied: its experiment still writes to the old folder
+        kept = f"{name} (files in {local_artifact_path(experiment.artifact_location)})"
+        MlflowClient().rename_experiment(experiment.experiment_id, kept)
+        logger.info("The registry was moved: its experiment %s writes to %s; renamed %r, and new runs go to a new %r",
+                    experiment.experiment_id, experiment.artifact_location, kept, name)
     location = None if root is None else (root / "artifacts" / name).as_uri()  # None: the user's own tracking
     return mlflow.create_experiment(name, artifact_location=location)
+
+
+def was_moved(artifact_uri: str, root: Path | None) -> bool:
+    """True when a local artifact location lies outside the configured ``<mlruns>`` (``root``): the registry's folder
+    was moved or copied since the location was recorded (MLflow stores it as an absolute path)."""
+    stored = local_artifact_path(artifact_uri)
+    return root is not None and stored is not None and not stored.resolve().is_relative_to(root.resolve())
+
+
+def rebase_artifact_path(stored: Path, root: Path | None) -> Path:
+    """Where the files recorded at ``stored`` are in a registry that was moved or copied to ``root``: the same folder
+    under ``<root>/artifacts`` when the recorded one lies outside ``root`` and that folder exists; else ``stored``.
+
+    >>> root = Path("/nonexistent/new/mlruns")
+    >>> str(rebase_artifact_path(Path("/old/mlruns/artifacts/ecg/models/m-1/artifacts"), root))
+    '/old/mlruns/artifacts/ecg/models/m-1/artifacts'
+    """
+    if root is None or stored.resolve().is_relative_to(root.resolve()):
+        return stored
+    parts = stored.parts
+    for k, part in enumerate(parts):
+        candidate = root.joinpath("artifacts", *parts[k + 1:])
+        if part == "artifacts" and candidate.exists():
+            return candidate
+    return stored
 
 
 @contextlib.contextmanager
@@ -695,7 +725,8 @@ def load_registered(uri: str) -> LoadedModel:
     source = f"models:/{name}/{version}" if name else uri
     files_uri = locate_model_files(name, version) if name else uri
     stored = local_artifact_path(files_uri)
-    if stored is not None:  # a local artifact store: read the files where they are
+    if stored is not None:  # a local artifact store: read the files where they are (in a moved registry, its own)
+        stored = rebase_artifact_path(stored, find_configured_mlruns_dir())
         if not stored.exists():
             raise ModelNotFoundError(f"Cannot load {source}: its files are missing from the artifact store ({stored} "
                                      "does not exist). Restore the registry's artifacts folder, re-register the "

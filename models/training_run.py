@@ -239,7 +239,8 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
     with registry.start_run(run_name, tags={"code_version": find_code_version(),
                                             "data_fingerprint": fingerprint_data(data, extra),
                                             "split": split}) as run_id:
-        registry.log_params(flatten(config.to_dict()))
+        # the network as built (its input sizes from the data), not the configuration's defaults
+        registry.log_params(flatten({**config.to_dict(), "network": fit_network_config(config, data).to_dict()}))
         if extra is not None:
             registry.log_dict(extra.describe(), "extra_training_data.json")
         result = train_ensemble(data, config, tracker=registry, progress=progress,

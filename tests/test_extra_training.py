@@ -122,4 +122,6 @@ def test_a_tracked_run_names_its_extra_databases(excerpts_dir, other_database, t
     assert "rhythm_only" not in json.dumps(logged) and str(other_database) not in json.dumps(logged)
     settings = json.loads(mlflow.artifacts.load_text(f"runs:/{outcome.run_id}/model_settings.json"))
     assert settings["extra_training_data"] == logged
+    for key in ("n_features", "window_samples", "n_channels"):  # the parameters describe the network as built
+        assert run.data.params[f"network.{key}"] == str(settings["network"][key])
     assert settings["train_records"] == sorted(MAIN)  # the records validated on; the others are named above

@@ -544,6 +544,39 @@ def test_a_first_trained_model_must_beat_the_bundled_one_on_an_empty_registry(ti
         registry.configure_tracking(mlruns_dir)
 
 
+def test_a_moved_or_copied_registry_reads_and_writes_its_own_files(tiny_model, mlruns_dir, tmp_path):
+    """MLflow records artifact folders as absolute paths: a copy of a registry read the old folder's files, and once
+    that folder was gone no version loaded (and the default commands fell back to the bundled model)."""
+    from models.training_run import MODEL_NAME
+
+    old, new = tmp_path / "old" / "mlruns", tmp_path / "new" / "mlruns"
+    registry.configure_tracking(old)
+    try:
+        with registry.start_run("before-the-move"):
+            uri = registry.log_keras_model(tiny_model, SETTINGS)
+        registry.register_and_maybe_promote(uri, MODEL_NAME, 0.5)
+        shutil.copytree(old, new)
+        registry.configure_tracking(new)
+        copied = registry.load_model(f"models:/{MODEL_NAME}@champion")
+        assert Path(copied.local_path).is_relative_to(new)  # the copy's own files, not the original's
+        shutil.rmtree(old)
+        moved = registry.load_model(f"models:/{MODEL_NAME}@champion")
+        np.testing.assert_allclose(moved.model.predict(random_inputs(), verbose=0),
+                                   tiny_model.predict(random_inputs(), verbose=0), rtol=1e-6)
+        with registry.start_run("after-the-move") as run_id:  # new runs write into the moved registry
+            registry.log_metrics({"x": 1.0})
+        assert Path(registry.local_artifact_path(mlflow_run_artifact_uri(run_id))).is_relative_to(new)
+        assert not old.exists()
+    finally:
+        registry.configure_tracking(mlruns_dir)
+
+
+def mlflow_run_artifact_uri(run_id: str) -> str:
+    import mlflow
+
+    return mlflow.get_run(run_id).info.artifact_uri
+
+
 def test_a_damaged_context_stage_is_refused_when_the_model_is_loaded(tmp_path):
     """The bundled model with its context stage's SHA-256 edited: refused at load time with the reason, where before
     'ecg evaluate' printed a traceback and 'ecg score' failed every record with it."""
