@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
 from models import registry
@@ -36,7 +37,10 @@ def register_bundled_model(promote: bool = True) -> registry.PromotionResult:
     """Log the bundled model into the configured registry; with ``promote``, make it the champion if none exists
     (or if it beats the champion on the selection metric). Without, the alias is left alone."""
     loaded = registry.load_model(BUNDLED_MODEL)
-    with registry.start_run("bundled-model", tags={"source": "models/bundled"}):
+    validation = loaded.settings.get("validation", {})
+    with registry.start_run("register-shipped-model", tags={"source": "models/bundled"}):
+        # its DS1 out-of-fold figures, as its training run logged them, so that runs compare in the MLflow UI
+        registry.log_metrics({k: v for k, v in validation.items() if isinstance(v, (int, float)) and math.isfinite(v)})
         uri = registry.log_keras_model(loaded.model, loaded.settings)
     metric = float(loaded.settings.get("validation", {}).get(SELECTION_METRIC, float("nan")))
     result = registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC,

@@ -540,6 +540,12 @@ def test_a_first_trained_model_must_beat_the_bundled_one_on_an_empty_registry(ti
         strong = register_candidate(uri, MODEL_NAME, 0.99)
         assert strong.promoted and registry.find_alias_target(MODEL_NAME) == strong.version
         assert len(registry.list_model_versions(MODEL_NAME)) == 3  # the shipped model registered once
+        import mlflow
+
+        shipped = mlflow.search_runs(experiment_names=[registry.DEFAULT_EXPERIMENT], output_format="list",
+                                     filter_string="tags.source = 'models/bundled'")
+        assert [r.info.run_name for r in shipped] == ["register-shipped-model"]  # not the training runs' name
+        assert shipped[0].data.metrics["cv_selection_score"] > 0.5  # its DS1 figures, comparable in the UI
     finally:
         registry.configure_tracking(mlruns_dir)
 
