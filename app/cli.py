@@ -21,6 +21,7 @@ from app.model_cli import bundle_model_command, check_annotator_output, evaluate
 from app.event_settings import format_event_settings
 from app.options import event_options, select_records
 from app.regions_cli import evaluate_regions_command
+from app.registry_cli import models_group
 from app import score_cli
 from app.score_cli import score_command
 from models.errors import ModelError
@@ -266,6 +267,7 @@ def main() -> None:
 
 
 cli.add_command(evaluate_regions_command)
+cli.add_command(models_group)
 cli.add_command(score_command)
 cli.add_command(train_command)
 cli.add_command(evaluate_command)

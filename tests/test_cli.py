@@ -310,3 +310,24 @@ def test_a_command_that_loads_tensorflow_prints_no_start_up_notice(excerpts_dir,
     assert result.returncode == 1, result.stderr
     assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr
     assert "nosuch" in result.stderr + result.stdout
+
+
+def test_models_lists_the_versions_and_promotes_one_by_hand(runner, tmp_path, monkeypatch):
+    """The documented way to see the registry and to roll the champion back (e.g. to the shipped model after a
+    trained one took it), without the MLflow UI; a mistyped registry folder is refused, not created."""
+    from models import bundled, registry
+
+    monkeypatch.setenv("ECG_MLRUNS_DIR", str(tmp_path / "mlruns"))
+    registry.configure_tracking(tmp_path / "mlruns")
+    bundled.register_bundled_model()  # version 1, champion
+    bundled.register_bundled_model(promote=False)  # version 2
+    listed = runner.invoke(cli, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[:2] for line in listed.output.splitlines()[1:]] == [["1", "champion"], ["2", "-"]]
+    promoted = runner.invoke(cli, ["models", "promote", "2"])
+    assert promoted.exit_code == 0 and "champion: version 2 (was version 1)" in promoted.output, promoted.output
+    assert registry.find_alias_target(registry.MODEL_NAME) == "2"
+    unknown = runner.invoke(cli, ["models", "promote", "7"])
+    assert unknown.exit_code == 2 and "expected one of 1, 2" in unknown.output
+    mistyped = runner.invoke(cli, ["models", "list", "--mlruns", str(tmp_path / "mlrun")])
+    assert mistyped.exit_code == 1 and "No registry at" in mistyped.output and not (tmp_path / "mlrun").exists()
