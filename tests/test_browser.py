@@ -136,3 +136,29 @@ def test_upload_208_shows_its_summary_and_events(browser, dashboard_url, excerpt
         assert external == []
     finally:
         page.close()
+
+
+def test_an_upload_error_leaves_the_event_thresholds_as_they_were(browser, dashboard_url, tmp_path):
+    """After an error page (which stops before the sidebar is drawn) the browser sent the thresholds back at their
+    minimum: the next record was analysed with pauses from 1 s and tachycardia from 60 bpm, VF detection off."""
+    (tmp_path / "letter.hea").write_text("Dear colleague,\nplease find the recording enclosed.\n")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    thresholds = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Event thresholds:")
+    try:
+        page.goto(dashboard_url)
+        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        before = thresholds.first.inner_text()
+        assert "pause RR over 2 s" in before and "detection on" in before
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(tmp_path / "letter.hea"))
+        page.get_by_text("cannot be parsed").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.locator("button[aria-label^=Remove]").first.click()  # back to the samples, then another one
+        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_role("combobox", name="Sample record (MIT-BIH excerpt)", exact=True).click()
+        page.get_by_role("option", name="208", exact=True).first.click()
+        page.get_by_text("Record 208").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                               timeout=ANALYSIS_TIMEOUT_MS)
+        assert thresholds.first.inner_text() == before
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

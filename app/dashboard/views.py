@@ -219,8 +219,35 @@ def restore_saved_settings(settings: RegionSettings | None) -> None:
     if settings is None:
         return
     for name, *_ in EVENT_THRESHOLDS:
-        st.session_state[f"event_{name}"] = float(setting_value(settings, name))
-    st.session_state["event_vf_detection"] = settings.fibrillation.enabled
+        keep_widget_value(f"event_{name}", float(setting_value(settings, name)))
+    keep_widget_value(VF_KEY, settings.fibrillation.enabled)
+
+
+KEPT_VALUES = "kept_widget_values"
+"""Session key of the event-threshold widgets' values, kept outside the widgets. Streamlit drops a widget's state in
+a run that does not draw it (an error page stops before the sidebar); the widgets then came back at their minimum
+(number inputs given no value) and the next record was analysed with pauses from 1 s and tachycardia from 60 bpm."""
+
+VF_KEY = "event_vf_detection"
+
+
+def keep_widget_value(key: str, value) -> None:
+    """Set a kept widget's value (drawn with it on the next run)."""
+    st.session_state.setdefault(KEPT_VALUES, {})[key] = value
+    st.session_state[key] = value
+
+
+def copy_widget_value(key: str) -> None:
+    """Callback of a kept widget: keep the value the reader just entered."""
+    st.session_state.setdefault(KEPT_VALUES, {})[key] = st.session_state[key]
+
+
+def kept_widget_value(key: str, default):
+    """A kept widget's value, put into its state before it is drawn (the same every run unless the reader changed
+    it), else ``default``."""
+    value = st.session_state.setdefault(KEPT_VALUES, {}).get(key, default)
+    st.session_state[key] = value
+    return value
 
 
 def setting_value(settings: RegionSettings, name: str):
@@ -264,8 +291,9 @@ def render_event_settings() -> RegionSettings:
             st.caption(f"Defaults from {Path(source).name}.")
         values = {name: threshold_input(name, label, low, high, step, help_text, setting_value(defaults, name))
                   for name, label, low, high, step, help_text in EVENT_THRESHOLDS}
-        initial = {} if "event_vf_detection" in st.session_state else {"value": defaults.fibrillation.enabled}
-        detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", **initial, key="event_vf_detection",
+        kept_widget_value(VF_KEY, defaults.fibrillation.enabled)
+        detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", key=VF_KEY, on_change=copy_widget_value,
+                                     args=(VF_KEY,),
                                      help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
         try:
             settings = with_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
@@ -274,25 +302,26 @@ def render_event_settings() -> RegionSettings:
             settings = defaults
         if settings != defaults:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
-        st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults)
+        st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults, args=(defaults,))
     return settings
 
 
 def threshold_input(name: str, label: str, low: float, high: float, step: float, help_text: str,
                     default: float) -> float:
-    """One threshold's number input: its range covers the default and a value restored from an uploaded review."""
+    """One threshold's number input, its value kept across runs that do not draw it (:data:`KEPT_VALUES`): its range
+    covers the default and a value restored from an uploaded review."""
     key = f"event_{name}"
-    current = st.session_state.get(key, default)
-    initial = {} if key in st.session_state else {"value": default}  # a widget takes its value from one place
+    current = kept_widget_value(key, default)
     return st.number_input(label, min_value=min(low, default, current), max_value=max(high, default, current),
-                           step=step, key=key, help=help_text, **initial)
+                           step=step, key=key, help=help_text, on_change=copy_widget_value, args=(key,))
 
 
-def restore_event_defaults() -> None:
-    """Callback: put every event threshold back to its default."""
+def restore_event_defaults(defaults: RegionSettings) -> None:
+    """Callback: put every event threshold back to its default, in the widgets as well as in the analysis (removing
+    the widgets' state left the old values in the browser, which sent them back at the next change)."""
     for name, *_ in EVENT_THRESHOLDS:
-        st.session_state.pop(f"event_{name}", None)
-    st.session_state.pop("event_vf_detection", None)
+        keep_widget_value(f"event_{name}", float(setting_value(defaults, name)))
+    keep_widget_value(VF_KEY, defaults.fibrillation.enabled)
 
 
 def render_diary(review: loading.Review, record_key: tuple) -> tuple:
