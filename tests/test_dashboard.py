@@ -249,7 +249,7 @@ def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses,
                                                                "application/octet-stream")])
     assert not at.exception and not at.error
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, edited.summary.beat_counts))
-    assert any("119.ecg uploaded: its 20 beat labels" in i.value and "1 artefact mark(s)" in i.value
+    assert any("119.ecg uploaded: its 20 beat labels" in i.value and "1 artefact mark restored" in i.value
                for i in at.sidebar.info)
     assert len(frame_with(at, "confidence")) == len(edited.regions)
     assert any("20 beat labels corrected" in i.value for i in at.info)
@@ -616,8 +616,8 @@ def test_a_window_chosen_as_a_strip_is_listed_shown_and_removed(analyses):
     next(b for b in at.button if b.label == "Add this window to the report").click().run()  # the form sends both
     assert not at.exception and not at.error
     assert strip_rows(at) == ["Strip 00:00:40: Patient felt a thump"]
-    assert any(c.value.startswith("1 strip(s) chosen for the report") for c in at.caption)
-    assert any(c.value == "The report and the annotation file include the 1 strip(s) chosen on the ECG tab."
+    assert any(c.value.startswith("1 strip chosen for the report") for c in at.caption)
+    assert any(c.value == "The report and the annotation file include the 1 strip chosen on the ECG tab."
                for c in at.caption)  # the downloads hold it
     at.number_input(key="window_start_s").set_value(100.0).run()
     next(b for b in at.button if b.label == "Show").click().run()
@@ -637,7 +637,7 @@ def test_strips_chosen_in_an_earlier_review_come_back_with_it(analyses, excerpts
     at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", saved, "application/octet-stream")])
     assert not at.exception and not at.error
     assert strip_rows(at) == ["Strip 00:00:20: Sinus rhythm", "Strip 00:02:10: (no title)"]
-    assert any("its 2 strip(s) chosen for the report are restored" in i.value for i in at.sidebar.info)
+    assert any("its 2 strips chosen for the report restored" in i.value for i in at.sidebar.info)
 
 
 def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):

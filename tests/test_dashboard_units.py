@@ -143,10 +143,20 @@ def test_signal_file_names_from_header(excerpts_dir):
 # --- charts --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seconds, decimals, text", [(0, 0, "00:00:00"), (3725, 0, "01:02:05"),
-                                                     (86399.4, 0, "23:59:59"), (90000, 0, "25:00:00"),
-                                                     (61.256, 2, "00:01:01.26"), (float("nan"), 0, "--:--:--")])
+                                                     (86399.6, 0, "23:59:59"), (90000, 0, "25:00:00"),
+                                                     (1.94, 0, "00:00:01"), (0.3, 1, "00:00:00.3"),
+                                                     (61.256, 2, "00:01:01.25"), (float("nan"), 0, "--:--:--")])
 def test_format_hms(seconds, decimals, text):
+    """A time in the record is rounded down, as the PDF report gives it (they differed by a second)."""
     assert charts.format_hms(seconds, decimals) == text
+
+
+def test_format_hms_agrees_with_the_report_and_durations_round():
+    from app.report import format_clock
+
+    for seconds in (1.94, 113.525, 1488.7, 3599.99):
+        assert charts.format_hms(seconds) == format_clock(seconds)
+    assert charts.format_duration(5.8) == "00:00:06" and charts.format_duration(0.26, decimals=1) == "00:00:00.3"
 
 
 def test_decimation_keeps_every_bin_extreme():
@@ -298,12 +308,14 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     samples = np.concatenate([[100], 100 + np.cumsum(rr_samples)])
     classes = np.full(200, "N")
     classes[100:103] = "V"
+    classes[150] = "V"  # an isolated beat: an event without a stretch, no duration
     n_samples = int(samples[-1]) + 360
     summary = summarize_record(find_regions(samples, classes, 360.0, [], n_samples), samples, classes, 360.0, [],
                                n_samples)
     table = tables.event_tally_table(summary).set_index("event")
-    assert list(table.columns) == ["count", "time in readable signal"]
+    assert list(table.columns) == ["count", "total duration"]
     assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s
+    assert table.loc[tables.kind_label("isolated_ventricular")].tolist() == [1, "–"]
 
 
 def test_family_corrections_can_be_limited_to_one_current_class():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows
-from app.dashboard.charts import clamp_window, format_hms, kind_label
+from app.dashboard.charts import clamp_window, format_duration, format_hms, kind_label
 from models.evaluate import reference_classes
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
@@ -109,12 +109,23 @@ def rounded(value: float, digits: int | None = None) -> float | None:
     return None if not np.isfinite(value) else round(value, digits)
 
 
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """``"1 beat"``, ``"3 beats"``; ``plural`` where it is not ``singular + "s"`` (``"1 stretch"``, ``"2 stretches"``).
+
+    >>> count_noun(1, "beat"), count_noun(2, "stretch", "stretches")
+    ('1 beat', '2 stretches')
+    """
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
-    """Events that occurred, by type: count and time outside unreadable stretches (``hh:mm:ss.s``, so that short events
-    show; :class:`pipeline.summary.EventTally`)."""
+    """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show), outside
+    unreadable stretches (:class:`pipeline.summary.EventTally`); none for isolated beats, which are events without
+    a stretch (as the PDF report gives them)."""
     rows = [{"event": kind_label(t.kind), "count": t.count,
-             "time in readable signal": format_hms(t.total_s, decimals=1)} for t in summary.events if t.count > 0]
-    return pd.DataFrame(rows, columns=["event", "count", "time in readable signal"])
+             "total duration": "–" if t.kind.startswith("isolated_") else format_duration(t.total_s, decimals=1)}
+            for t in summary.events if t.count > 0]
+    return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
@@ -129,7 +140,8 @@ def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
     """One line naming an event for the event picker: ``"00:01:23 Ventricular couplet (2 beats)"``."""
     region = regions[index]
-    return f"#{index + 1} {format_hms(region.start / fs_hz)} {kind_label(region.kind)} ({region.n_beats} beats)"
+    beats = count_noun(region.n_beats, "beat")
+    return f"#{index + 1} {format_hms(region.start / fs_hz)} {kind_label(region.kind)} ({beats})"
 
 
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:

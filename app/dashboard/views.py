@@ -205,10 +205,10 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
-    marks = (f"; its {len(review.saved_artefacts)} artefact mark(s) are restored (ECG tab)"
+    marks = (f"; its {tables.count_noun(len(review.saved_artefacts), 'artefact mark')} restored (ECG tab)"
              if review.saved_artefacts else "") + ("; its reader's conclusion is restored (Downloads tab)"
                                                    if review.saved_conclusion else "") + (
-        f"; its {len(review.saved_strips)} strip(s) chosen for the report are restored (ECG tab)"
+        f"; its {tables.count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
                     f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
@@ -366,7 +366,7 @@ def render_record_header(analysis) -> None:
     st.subheader(f"Record {record.name}")
     leads = describe_leads(record.lead_names, record.unused_leads)
     started = "" if record.start_time is None else f", started at {record.start_time:%H:%M:%S} (clock time)"
-    st.caption(f"{charts.format_hms(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
+    st.caption(f"{charts.format_duration(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
 
 
@@ -498,7 +498,7 @@ def render_overview(analysis) -> None:
                                                        summary.duration_s), config=CHART_CONFIG, key="hr_trend")
     else:
         st.caption(f"Heart-rate trend: one value per {summary.trend_window_s / 60:g} min; this record is "
-                   f"{charts.format_hms(summary.duration_s)} long, so the mean above is the whole trend.")
+                   f"{charts.format_duration(summary.duration_s)} long, so the mean above is the whole trend.")
     st.markdown("**Beats per class**")
     for column, letter, count in zip(st.columns(len(AAMI_CLASSES)), AAMI_CLASSES, summary.beat_counts):
         column.metric(f"{letter} beats", f"{count}")
@@ -521,6 +521,7 @@ def render_overview(analysis) -> None:
         st.write("No events flagged.")
     else:
         st.table(events.set_index("event"))
+        st.caption("Durations leave out the unreadable stretches inside an event (as the AF burden does).")
     if summary.hourly:
         with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
             st.dataframe(tables.hourly_table(summary), hide_index=True)
@@ -852,7 +853,8 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
         return
     fs = analysis.record.fs_hz
     total = sum(b - a for a, b in marks) / fs
-    columns[1].caption(f"{len(marks)} stretch(es) marked as artefact, {charts.format_hms(total)} in all.")
+    columns[1].caption(f"{tables.count_noun(len(marks), 'stretch', 'stretches')} marked as artefact, "
+                       f"{charts.format_duration(total)} in all.")
     for k, (a, b) in enumerate(marks[:MAX_ARTEFACTS_SHOWN]):
         row = st.columns([5, 1])
         row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
@@ -916,7 +918,7 @@ def render_chosen_strips(analysis, record_key: tuple, start_s: float, window_s: 
         st.caption("No strip chosen for the report.")
         return
     fs = analysis.record.fs_hz
-    st.caption(f"{len(strips)} strip(s) chosen for the report, printed after its first page.")
+    st.caption(f"{tables.count_noun(len(strips), 'strip')} chosen for the report, printed after its first page.")
     for strip in strips:
         row = st.columns([5, 1, 1], vertical_alignment="center")
         row[0].write(f"Strip {charts.format_hms(strip.start / fs)}: {strip.title or '(no title)'}")
@@ -988,7 +990,7 @@ def render_suggestions(analysis, record_key: tuple) -> None:
     for k, suggestion in enumerate(suggestions[:MAX_SUGGESTIONS]):
         columns = st.columns([4, 1])
         columns[0].write(f"Family {suggestion['family']}: {suggestion['v_calls']} of its {suggestion['n_beats']} "
-                         "beats are called V")
+                         f"beats {'is' if suggestion['v_calls'] == 1 else 'are'} called V")
         columns[1].button("Relabel them N", key=record_widget_key(f"suggestion_{suggestion['family']}", record_key),
                           on_click=store_reader_labels,
                           args=(analysis, record_key,
@@ -1008,7 +1010,8 @@ def render_label_review(analysis, record_key: tuple) -> None:
     corrected = int(analysis.reviewed_mask.sum())
     if corrected:
         columns = st.columns([3, 1])
-        columns[0].info(f"{corrected} beat labels corrected (the beat table keeps the model's class next to yours).")
+        columns[0].info(f"{tables.count_noun(corrected, 'beat label')} corrected (the beat table keeps the model's "
+                        "class next to yours).")
         columns[1].button("Undo all corrections", key="undo_corrections", on_click=undo_reader_labels,
                           args=(record_key,))
     rows = family_rows(analysis)
@@ -1132,7 +1135,8 @@ def render_downloads(analysis) -> None:
         return
     name = analysis.record.name
     n_strips = len(analysis.reader_strips)
-    st.caption(f"The report and the annotation file include the {n_strips} strip(s) chosen on the ECG tab." if n_strips
+    st.caption(f"The report and the annotation file include the {tables.count_noun(n_strips, 'strip')} chosen on the "
+               "ECG tab." if n_strips
                else "No strip chosen for the report: \"Add this window to the report\" on the ECG tab chooses one.")
     for label, function_name, file_name, mime in DOWNLOADS:
         if (function_name == "diary_table_csv" and not analysis.diary) or (
