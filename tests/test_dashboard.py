@@ -504,7 +504,8 @@ def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
     assert any("3 or more beats over 150/100 bpm" in c.value for c in at.caption)
     at.number_input(key="event_tachycardia_bpm").set_value(60.0).run()
     at.number_input(key="event_bradycardia_bpm").set_value(70.0).run()
-    assert not at.exception and any("bradycardia_bpm < tachycardia_bpm" in w.value for w in at.warning)
+    expected = '"Bradycardia: heart rate under (bpm)" < "Tachycardia: heart rate over (bpm)"'  # the inputs' labels
+    assert not at.exception and any(expected in w.value for w in at.warning)
     at.button(key="event_defaults").click().run()
     assert not at.exception and not at.warning
     assert at.number_input(key="event_pause_s").value == RegionSettings().pause_s

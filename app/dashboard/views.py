@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import textwrap
 import zlib
 from dataclasses import replace
@@ -83,7 +84,7 @@ EVENT_THRESHOLDS = (
     ("af_min_duration_s", "Atrial fibrillation: shortest episode (s)", 5.0, 600.0, 5.0, "30 s (ESC 2020)."),
     ("st.threshold_mv", "ST episode: change of at least (mV)", 0.05, 0.5, 0.05,
      "0.1 mV (1 mm) for 1 minute or more: the 1 x 1 x 1 rule of ambulatory ST analysis (ACC/AHA 1999)."),
-    ("st.reference_duration_s", "ST reference: length (s; 0: the whole record)", 0.0, 604800.0, 60.0,
+    ("st.reference_duration_s", "ST reference: length (s; 0: the whole record)", 0.0, 604800.0, 120.0,
      "0 measures ST changes from the record's median level. A length (120 s or more) takes the median over a "
      "stretch instead, e.g. the patient at rest at the start: for a record whose ST shift lasts most of it."),
     ("st.reference_start_s", "ST reference: from (s)", 0.0, 604800.0, 60.0,
@@ -298,12 +299,27 @@ def render_event_settings() -> RegionSettings:
         try:
             settings = with_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
         except ValueError as error:
-            st.warning(f"{error} The default thresholds are used.")
+            st.warning(f"{describe_threshold_error(error)} The default thresholds are used.")
             settings = defaults
         if settings != defaults:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
         st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults, args=(defaults,))
     return settings
+
+
+def describe_threshold_error(error: ValueError) -> str:
+    """A settings error in the sidebar's words: each field named as its input is labelled (``bradycardia_bpm=60.0`` ->
+    ``"Bradycardia: heart rate under (bpm)" 60.0``), not as the code names it.
+
+    >>> describe_threshold_error(ValueError("Received pause_s=0.2; expected pause_s > 0.5."))
+    'Received "Pause: RR longer than (s)" 0.2; expected "Pause: RR longer than (s)" > 0.5.'
+    """
+    text = str(error)
+    for name, label, *_ in sorted(EVENT_THRESHOLDS, key=lambda row: -len(row[0])):
+        field = name.rpartition(".")[2]
+        text = re.sub(rf"\b{re.escape(field)}=", f'"{label}" ', text)
+        text = re.sub(rf"\b{re.escape(field)}\b", f'"{label}"', text)
+    return text
 
 
 def threshold_input(name: str, label: str, low: float, high: float, step: float, help_text: str,
