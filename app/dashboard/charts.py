@@ -292,9 +292,19 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                                   text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
                                   yanchor="top", font={"color": DIARY_COLOUR}, row=1, col=1)
     figure.update_xaxes(type="date", tickformat=TIME_FORMAT, range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
-    figure.update_layout(height=220 * n_leads + 80, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.12},
-                         dragmode="zoom")
+    shown = signal_mv[lo:hi, primary_lead]
+    if np.any(np.isfinite(shown)):  # room above the highest beat letter, which autoscaling leaves out
+        low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
+        pad = 0.05 * max(high - low, 0.5)
+        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=primary_lead + 1, col=1)
+    figure.update_layout(height=220 * n_leads + 110, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
+                         legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
     return figure
+
+
+LABEL_ROOM_MV = 0.8
+"""Space above the primary lead's highest point in the detail chart for the beat letters (0.15 mV above the peak,
+:func:`label_heights`, then the letter itself)."""
 
 
 def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray,
@@ -309,6 +319,7 @@ def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, cl
             continue
         traces.append(go.Scatter(x=axis_list(samples[chosen] / fs_hz), y=heights[chosen], mode="markers+text",
                                  text=[letter + mark for mark in marks[chosen]], textposition="top center",
+                                 cliponaxis=False,
                                  textfont={"color": CLASS_COLOURS[letter], "size": 13},
                                  marker={"color": CLASS_COLOURS[letter], "size": 7, "symbol": "triangle-down"},
                                  name=CLASS_NAMES[letter], legendgroup=f"class_{letter}",
