@@ -30,6 +30,7 @@ from app.event_settings import describe_thresholds
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
+from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
@@ -92,12 +93,6 @@ def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
     if not math.isfinite(seconds):
         return ""
     return f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
-
-
-def format_duration(seconds: float) -> str:
-    """``hh:mm:ss`` of a duration, to the nearest second (a time in the record, :func:`format_clock`, is rounded down
-    as a clock is: 5.8 s into the record is 00:00:05, a 5.8-s episode lasts 00:00:06)."""
-    return format_clock(round(seconds) if math.isfinite(seconds) else seconds)
 
 
 def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
@@ -253,7 +248,7 @@ def describe_longest_run(n_beats: int) -> str:
 
 def count_beats(n: int) -> str:
     """``"1 beat"``, ``"3 beats"``."""
-    return f"{n} beat{'' if n == 1 else 's'}"
+    return count_noun(n, "beat")
 
 
 def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None) -> Strip:

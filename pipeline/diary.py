@@ -32,6 +32,7 @@ import numpy as np
 from pipeline.errors import EcgInputError
 from pipeline.regions import Region, describe_kind
 from pipeline.rhythm_annotations import read_timed_notes, timed_note
+from pipeline.wording import format_hms
 
 DIARY_SUFFIX = ".diary.csv"
 """A record's diary file: ``NAME.diary.csv`` (beside the record, or in a folder of diaries)."""
@@ -186,9 +187,8 @@ def decode_diary(data: bytes, name: str) -> str:
 
 
 def format_elapsed(seconds: float) -> str:
-    """``hh:mm:ss`` of a time in seconds (rounded down)."""
-    seconds = max(int(seconds), 0) if math.isfinite(seconds) else 0
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    """``hh:mm:ss`` of a time in seconds (rounded down; 00:00:00 for a negative or unknown time)."""
+    return format_hms(max(seconds, 0.0) if math.isfinite(seconds) else 0.0)
 
 
 def format_clock_time(time_s: float, start_time: datetime.time | None) -> str:

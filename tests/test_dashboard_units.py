@@ -156,7 +156,9 @@ def test_format_hms_agrees_with_the_report_and_durations_round():
 
     for seconds in (1.94, 113.525, 1488.7, 3599.99):
         assert charts.format_hms(seconds) == format_clock(seconds)
-    assert charts.format_duration(5.8) == "00:00:06" and charts.format_duration(0.26, decimals=1) == "00:00:00.3"
+    from pipeline.wording import format_duration
+
+    assert format_duration(5.8) == "00:00:06" and format_duration(0.26, decimals=1) == "00:00:00.3"
 
 
 def test_decimation_keeps_every_bin_extreme():

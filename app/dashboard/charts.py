@@ -10,7 +10,6 @@ envelope of a few thousand points (:func:`decimate_minmax`) and only the detail 
 
 from __future__ import annotations
 
-import math
 import textwrap
 
 import numpy as np
@@ -22,6 +21,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
 from pipeline.qt import LONG_QTC_MS
 from pipeline.st import template_offsets_ms
+from pipeline.wording import format_hms
 from pipeline.regions import REGION_KINDS, Region, describe_kind
 
 MAX_WINDOW_S = 60.0
@@ -62,41 +62,6 @@ HOVER_TIME = "%{x|%H:%M:%S.%L}"
 AXIS_ORIGIN_MS = 946_684_800_000.0
 """2000-01-01 00:00:00 UTC in ms: time zero of every chart (see :func:`to_axis_ms`)."""
 _CHART_MARGIN = {"l": 50, "r": 20, "t": 30, "b": 30}
-
-
-def format_hms(seconds: float, decimals: int = 0) -> str:
-    """A time ``seconds`` from the record start as ``hh:mm:ss`` (hours may exceed 24), rounded down as a clock is and
-    as the PDF report gives it (an event at 1.94 s is at 00:00:01); a duration is :func:`format_duration`.
-
-    Examples
-    --------
-    >>> format_hms(3725.9)
-    '01:02:05'
-    >>> format_hms(61.256, decimals=2)
-    '00:01:01.25'
-    """
-    return _format_hms(seconds, decimals, math.floor)
-
-
-def format_duration(seconds: float, decimals: int = 0) -> str:
-    """A duration as ``hh:mm:ss``, to the nearest second (or ``decimals``): a 5.8-s episode lasts 00:00:06.
-
-    >>> format_duration(5.8), format_duration(0.26, decimals=1)
-    ('00:00:06', '00:00:00.3')
-    """
-    return _format_hms(seconds, decimals, round)
-
-
-def _format_hms(seconds: float, decimals: int, to_int) -> str:
-    if not np.isfinite(seconds):
-        return "--:--:--"
-    scale = 10 ** decimals
-    total = int(to_int(float(seconds) * scale + (1e-6 if to_int is math.floor else 0.0)))  # 0.3 * 10 is 2.9999...
-    whole, fraction = divmod(total, scale)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    return f"{text}.{fraction:0{decimals}d}" if decimals else text
 
 
 def kind_label(kind: str) -> str:

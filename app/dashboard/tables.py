@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows
-from app.dashboard.charts import clamp_window, format_duration, format_hms, kind_label
+from app.dashboard.charts import clamp_window, kind_label
+from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
@@ -107,15 +108,6 @@ def hourly_table(summary: RecordSummary) -> pd.DataFrame:
 def rounded(value: float, digits: int | None = None) -> float | None:
     """A figure rounded (to a whole number by default, e.g. a heart rate in bpm); None when unknown."""
     return None if not np.isfinite(value) else round(value, digits)
-
-
-def count_noun(n: int, singular: str, plural: str | None = None) -> str:
-    """``"1 beat"``, ``"3 beats"``; ``plural`` where it is not ``singular + "s"`` (``"1 stretch"``, ``"2 stretches"``).
-
-    >>> count_noun(1, "beat"), count_noun(2, "stretch", "stretches")
-    ('1 beat', '2 stretches')
-    """
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:

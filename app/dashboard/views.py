@@ -36,6 +36,7 @@ from pipeline.regions import RegionSettings, changed_settings, merge_intervals
 from pipeline.hrt import describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
+from pipeline.wording import count_noun, format_duration
 from pipeline.types import STATED_PACEMAKER
 
 logger = logging.getLogger(__name__)
@@ -206,10 +207,10 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     name = review.analysis.record.name
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
-    marks = (f"; its {tables.count_noun(len(review.saved_artefacts), 'artefact mark')} restored (ECG tab)"
+    marks = (f"; its {count_noun(len(review.saved_artefacts), 'artefact mark')} restored (ECG tab)"
              if review.saved_artefacts else "") + ("; its reader's conclusion is restored (Downloads tab)"
                                                    if review.saved_conclusion else "") + (
-        f"; its {tables.count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
+        f"; its {count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
     st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
                     f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
@@ -382,7 +383,7 @@ def render_record_header(analysis) -> None:
     st.subheader(f"Record {record.name}")
     leads = describe_leads(record.lead_names, record.unused_leads)
     started = "" if record.start_time is None else f", started at {record.start_time:%H:%M:%S} (clock time)"
-    st.caption(f"{charts.format_duration(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
+    st.caption(f"{format_duration(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
 
 
@@ -514,7 +515,7 @@ def render_overview(analysis) -> None:
                                                        summary.duration_s), config=CHART_CONFIG, key="hr_trend")
     else:
         st.caption(f"Heart-rate trend: one value per {summary.trend_window_s / 60:g} min; this record is "
-                   f"{charts.format_duration(summary.duration_s)} long, so the mean above is the whole trend.")
+                   f"{format_duration(summary.duration_s)} long, so the mean above is the whole trend.")
     st.markdown("**Beats per class**")
     for column, letter, count in zip(st.columns(len(AAMI_CLASSES)), AAMI_CLASSES, summary.beat_counts):
         column.metric(f"{letter} beats", f"{count}")
@@ -869,8 +870,8 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
         return
     fs = analysis.record.fs_hz
     total = sum(b - a for a, b in marks) / fs
-    columns[1].caption(f"{tables.count_noun(len(marks), 'stretch', 'stretches')} marked as artefact, "
-                       f"{charts.format_duration(total)} in all.")
+    columns[1].caption(f"{count_noun(len(marks), 'stretch', 'stretches')} marked as artefact, "
+                       f"{format_duration(total)} in all.")
     for k, (a, b) in enumerate(marks[:MAX_ARTEFACTS_SHOWN]):
         row = st.columns([5, 1])
         row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
@@ -934,7 +935,7 @@ def render_chosen_strips(analysis, record_key: tuple, start_s: float, window_s: 
         st.caption("No strip chosen for the report.")
         return
     fs = analysis.record.fs_hz
-    st.caption(f"{tables.count_noun(len(strips), 'strip')} chosen for the report, printed after its first page.")
+    st.caption(f"{count_noun(len(strips), 'strip')} chosen for the report, printed after its first page.")
     for strip in strips:
         row = st.columns([5, 1, 1], vertical_alignment="center")
         row[0].write(f"Strip {charts.format_hms(strip.start / fs)}: {strip.title or '(no title)'}")
@@ -1026,7 +1027,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
     corrected = int(analysis.reviewed_mask.sum())
     if corrected:
         columns = st.columns([3, 1])
-        columns[0].info(f"{tables.count_noun(corrected, 'beat label')} corrected (the beat table keeps the model's "
+        columns[0].info(f"{count_noun(corrected, 'beat label')} corrected (the beat table keeps the model's "
                         "class next to yours).")
         columns[1].button("Undo all corrections", key="undo_corrections", on_click=undo_reader_labels,
                           args=(record_key,))
@@ -1151,7 +1152,7 @@ def render_downloads(analysis) -> None:
         return
     name = analysis.record.name
     n_strips = len(analysis.reader_strips)
-    st.caption(f"The report and the annotation file include the {tables.count_noun(n_strips, 'strip')} chosen on the "
+    st.caption(f"The report and the annotation file include the {count_noun(n_strips, 'strip')} chosen on the "
                "ECG tab." if n_strips
                else "No strip chosen for the report: \"Add this window to the report\" on the ECG tab chooses one.")
     for label, function_name, file_name, mime in DOWNLOADS:
