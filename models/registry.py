@@ -353,7 +353,7 @@ def rebase_artifact_path(stored: Path, root: Path | None) -> Path:
     >>> str(rebase_artifact_path(Path("/old/mlruns/artifacts/ecg/models/m-1/artifacts"), root))
     '/old/mlruns/artifacts/ecg/models/m-1/artifacts'
     """
-    if root is None or stored.resolve().is_relative_to(root.resolve()):
+    if not was_moved(str(stored), root):
         return stored
     parts = stored.parts
     for k, part in enumerate(parts):
@@ -546,7 +546,7 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
     """
     require_tracking()
     client = MlflowClient()
-    with hold_registry_lock():  # read, compare and move the alias as one step: two runs ending together cannot both win
+    with hold_registry_lock():  # read, compare and move the alias in one step: two runs ending together can't both win
         version = mlflow.register_model(model_uri, name).version
         for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
                            (DIRECTION_TAG, str(bool(higher_is_better)))):

@@ -46,7 +46,7 @@ import scipy.signal
 
 from pipeline.clean import fill_gaps
 from pipeline.errors import SamplingRateError
-from pipeline.quality import keep_long_runs, mask_runs, still_runs
+from pipeline.quality import block_means, keep_long_runs, mask_runs, still_runs
 from pipeline.types import Detection, Record
 
 NOISE_ONLY_REASON = "no QRS complexes distinguishable from noise"
@@ -295,12 +295,10 @@ def decimate_signal(x: np.ndarray, factor: int) -> np.ndarray:
     """Average non-overlapping groups of ``factor`` samples per lead (a boxcar anti-alias filter)."""
     if factor == 1:
         return x
-    n = x.shape[0] - x.shape[0] % factor
-    out = np.zeros((n // factor, x.shape[1]), order="F")
+    out = np.empty((x.shape[0] // factor, x.shape[1]), order="F")
     for j in range(x.shape[1]):
-        for k in range(factor):
-            out[:, j] += x[k:n:factor, j]
-    return out / factor
+        out[:, j] = block_means(x[:, j], factor, np.float64)
+    return out
 
 
 def _band_pass(x: np.ndarray, fs_hz: float, settings: DetectorSettings) -> np.ndarray:

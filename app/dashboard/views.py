@@ -217,7 +217,9 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
 
 
 def restore_saved_settings(settings: RegionSettings | None) -> None:
-    """Put an uploaded review's event thresholds into the sidebar's widgets (before they are drawn)."""
+    """Put an uploaded review's event thresholds into the sidebar's widgets (before they are drawn); also the
+    callback of "Restore the defaults", given the defaults (setting the widgets: removing their state left the old
+    values in the browser, which sent them back at the next change)."""
     if settings is None:
         return
     for name, *_ in EVENT_THRESHOLDS:
@@ -304,7 +306,7 @@ def render_event_settings() -> RegionSettings:
             settings = defaults
         if settings != defaults:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
-        st.button("Restore the defaults", key="event_defaults", on_click=restore_event_defaults, args=(defaults,))
+        st.button("Restore the defaults", key="event_defaults", on_click=restore_saved_settings, args=(defaults,))
     return settings
 
 
@@ -331,14 +333,6 @@ def threshold_input(name: str, label: str, low: float, high: float, step: float,
     current = kept_widget_value(key, default)
     return st.number_input(label, min_value=min(low, default, current), max_value=max(high, default, current),
                            step=step, key=key, help=help_text, on_change=copy_widget_value, args=(key,))
-
-
-def restore_event_defaults(defaults: RegionSettings) -> None:
-    """Callback: put every event threshold back to its default, in the widgets as well as in the analysis (removing
-    the widgets' state left the old values in the browser, which sent them back at the next change)."""
-    for name, *_ in EVENT_THRESHOLDS:
-        keep_widget_value(f"event_{name}", float(setting_value(defaults, name)))
-    keep_widget_value(VF_KEY, defaults.fibrillation.enabled)
 
 
 def render_diary(review: loading.Review, record_key: tuple) -> tuple:
