@@ -81,6 +81,9 @@ class Record:
     pacemaker : str or None
         The patient's pacemaker when the header or the user says there is one (e.g. ``"dual chamber bipolar"``,
         ``"stated by the user"``); None otherwise.
+    annotation_problem : str or None
+        Why reference annotations that came with the record were left out (a file that cannot be read or does not
+        fit the signal), when the reader chose to go on without them; None otherwise.
     """
 
     name: str
@@ -93,6 +96,7 @@ class Record:
     unused_leads: tuple[str, ...] = ()
     start_time: datetime.time | None = None
     pacemaker: str | None = None
+    annotation_problem: str | None = None
 
     @property
     def n_samples(self) -> int:

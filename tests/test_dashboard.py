@@ -376,6 +376,14 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert len(at.get("download_button")) == 7  # no diary uploaded: no diary table
 
 
+def test_an_unreadable_reference_file_is_named_and_the_record_still_analysed(analyses, excerpts_dir):
+    hea, dat, atr = files_of(excerpts_dir, "119")
+    at = upload(start_app(), [hea, dat, (atr[0], atr[1][:len(atr[1]) // 2 + 1], atr[2])])
+    assert not at.exception and not at.error
+    assert any("Reference annotations left out" in w.value and "119.atr" in w.value for w in at.warning)
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
+
+
 def test_an_uploaded_twelve_lead_record_can_be_read_on_another_primary_lead(excerpts_dir, tmp_path, analyses):
     from tests.made_records import TWELVE_LEADS, write_twelve_lead_record
 

@@ -75,6 +75,32 @@ def test_read_uploaded_zip_with_folders(excerpts_dir):
     assert record.name == "208" and record.annotations is not None
 
 
+@pytest.mark.parametrize("keep", ["truncated", "random"])
+def test_an_unreadable_reference_file_is_left_out_and_the_signal_still_read(excerpts_dir, keep):
+    atr = (excerpts_dir / "119.atr").read_bytes()
+    bad = atr[:len(atr) // 2 + 1] if keep == "truncated" else np.random.default_rng(0).bytes(5000)
+    record = read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat") + [UploadedData("119.atr", bad)])
+    assert record.annotations is None
+    assert "119.atr" in record.annotation_problem
+    np.testing.assert_array_equal(record.signal_mv, read_record(excerpts_dir / "119", annotator=None).signal_mv)
+    assert read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat", "119.atr")).annotation_problem is None
+
+
+def test_a_reference_that_does_not_fit_the_signal_is_left_out_with_the_reason(excerpts_dir):
+    from dataclasses import replace
+
+    from app.dashboard.loading import check_reference
+    from pipeline.types import Annotations
+    record = read_record(excerpts_dir / "119", annotator="atr")
+    assert check_reference(record) is record
+    ann = record.annotations
+    beat = np.flatnonzero(np.isin(ann.symbols, ["N", "V"]))[5]
+    order = np.r_[np.arange(beat + 1), beat, np.arange(beat + 1, len(ann.samples))]
+    doubled = Annotations(ann.samples[order], ann.symbols[order], ann.aux_notes[order], None)
+    checked = check_reference(replace(record, annotations=doubled))
+    assert checked.annotations is None and "at or before the previous beat" in checked.annotation_problem
+
+
 def test_temporary_directory_is_removed(excerpts_dir, monkeypatch, tmp_path):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat"))

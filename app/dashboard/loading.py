@@ -23,6 +23,8 @@ from models import registry
 from models.bundled import BUNDLED_MODEL, CHAMPION_URI, load_default_model
 from models.registry import LoadedModel
 from pipeline.diary import DIARY_SUFFIX, format_diary, read_diary_notes
+from pipeline.errors import AnnotationMismatchError
+from pipeline.labels import select_reference_beats
 from pipeline.records import read_record
 from pipeline.regions import RegionSettings
 from pipeline.types import Record
@@ -97,11 +99,23 @@ def load_model_cached(reference: str) -> LoadedModel:
 
 
 def review_record(record: Record, loaded: LoadedModel) -> Review:
-    """Analyse ``record`` and compare it with its reference labels when it has them."""
-    analysis = analyse_record(record, loaded)
+    """Analyse ``record`` and compare it with its reference labels when it has them and they fit its signal."""
+    analysis = analyse_record(check_reference(record), loaded)
     logger.info("Analysed %.0f s of signal: %d beats, %d regions (%.2f s)", record.duration_s,
                 len(analysis.predictions), len(analysis.regions), sum(analysis.timings_s.values()))
     return Review(analysis, compare_with_reference(analysis))
+
+
+def check_reference(record: Record) -> Record:
+    """``record``, or ``record`` without its reference annotations (``annotation_problem`` saying why) when they
+    cannot be a reference for its signal (:func:`pipeline.labels.select_reference_beats`)."""
+    if record.annotations is None:
+        return record
+    try:
+        select_reference_beats(record)
+    except AnnotationMismatchError as error:
+        return replace(record, annotations=None, annotation_problem=str(error))
+    return record
 
 
 @st.cache_resource(show_spinner="Analysing the sample record...", max_entries=12)

@@ -17,7 +17,7 @@ import io
 import logging
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from pipeline.diary import DIARY_SUFFIX, decode_diary
@@ -265,15 +265,32 @@ def read_uploaded_record(files: list[UploadedData], record_name: str | None = No
 
 
 def read_with_clear_errors(path: Path, lead: str | None = None) -> Record:
-    """:func:`read_record`, with a parsing failure the reader did not anticipate turned into an UploadError."""
+    """:func:`read_record`, with a parsing failure the reader did not anticipate turned into an UploadError.
+
+    The reference annotations are optional: when they are what fails (an ``.atr`` or ISHNE ``.ann`` that cannot be
+    read, or that does not fit the signal), the record is read without them and ``Record.annotation_problem`` says
+    why, so that the signal is still analysed.
+    """
     try:
         return read_record(path, annotator="atr", lead=lead)
-    except EcgInputError:
-        raise
+    except EcgInputError as error:
+        record = read_without_annotations(path, lead)
+        if record is None:
+            raise
+        logger.info("Upload's reference annotations left out (%s)", type(error).__name__)
+        return replace(record, annotation_problem=str(error))
     except (ValueError, IndexError, KeyError, OSError, UnicodeDecodeError) as error:
         logger.info("Upload could not be parsed (%s)", type(error).__name__)
         raise UploadError(f"Record {path.name}: the files could not be read as a WFDB or EDF record "
                           f"({type(error).__name__}); expected {EXPECTED_TEXT}.") from error
+
+
+def read_without_annotations(path: Path, lead: str | None) -> Record | None:
+    """The record at ``path`` read without its annotation files; None when the signal itself cannot be read."""
+    try:
+        return read_record(path, annotator=None, lead=lead)
+    except (EcgInputError, ValueError, IndexError, KeyError, OSError, UnicodeDecodeError):
+        return None
 
 
 def read_uploaded_review_labels(files: list[UploadedData], record: Record,

@@ -125,7 +125,7 @@ def render_page() -> None:
     with relabel:
         render_label_review(analysis, record_key)
     with reference:
-        render_reference(review.comparison)
+        render_reference(review.comparison, review.analysis.record.annotation_problem)
     with downloads:
         chosen = add_reader_strips(analysis, reader_strip_list(record_key))
         render_downloads(add_conclusion(chosen, render_conclusion(review, record_key)))
@@ -373,12 +373,16 @@ def reset_navigation(record_key: tuple) -> None:
 def render_record_header(analysis) -> None:
     """Record name, length, leads and rate; which model scored it."""
     record = analysis.record
-    reference = "with reference annotations" if record.annotations is not None else "no reference annotations"
+    reference = ("with reference annotations" if record.annotations is not None else
+                 "reference annotations left out" if record.annotation_problem else "no reference annotations")
     st.subheader(f"Record {record.name}")
     leads = describe_leads(record.lead_names, record.unused_leads)
     started = "" if record.start_time is None else f", started at {record.start_time:%H:%M:%S} (clock time)"
     st.caption(f"{format_duration(record.duration_s)} (hh:mm:ss){started}, leads {leads}, "
                f"recorded at {record.source_fs_hz:g} Hz, {reference}. Model: {analysis.model_source}")
+    if record.annotation_problem:
+        st.warning(f"Reference annotations left out (the signal is analysed without them): "
+                   f"{record.annotation_problem}")
 
 
 def render_hrv(hrv) -> None:
@@ -1097,8 +1101,12 @@ def render_attention(analysis, model_reference: str, index: int) -> None:
                     config=CHART_CONFIG, key="attention_chart")
 
 
-def render_reference(comparison: tables.ReferenceComparison | None) -> None:
-    """Per-class Se/+P of this record against its reference annotations."""
+def render_reference(comparison: tables.ReferenceComparison | None, annotation_problem: str | None = None) -> None:
+    """Per-class Se/+P of this record against its reference annotations (why they were left out, when they were)."""
+    if comparison is None and annotation_problem:
+        st.warning(f"The reference annotations were left out, so the beat labels cannot be compared: "
+                   f"{annotation_problem} The signal was analysed without them.")
+        return
     if comparison is None:
         st.info("This record has no reference annotations (.atr), so the beat labels cannot be compared.")
         return
