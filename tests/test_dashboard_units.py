@@ -242,6 +242,19 @@ def test_detail_figure_sends_only_the_window():
     assert sum(text.endswith("*") for text in texts) == 1
 
 
+def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():
+    fs_hz = 360.0
+    signal = np.stack([np.zeros(3600), np.linspace(0, 1, 3600), 2 + np.zeros(3600)], axis=1).astype(np.float32)
+    beats = np.arange(100, 3600, 300)
+    figure = charts.detail_figure(signal, fs_hz, ("I", "II", "V1"), 0.0, 10.0, beats, np.full(len(beats), "N"), (),
+                                  primary_lead=2)
+    rows = {t.name: t.yaxis for t in figure.data if t.name in ("I", "II", "V1")}
+    assert rows == {"V1": "y", "I": "y2", "II": "y3"}
+    (letters,) = [t for t in figure.data if t.name == "N (normal)"]
+    assert letters.yaxis == "y" and np.all(np.asarray(letters.y) >= 2)  # on V1's trace (2 mV), not on I's
+    assert figure.layout.yaxis.title.text == "V1 (mV)"
+
+
 def test_overview_figure_is_small_for_a_long_record():
     fs_hz = 360.0
     signal = np.random.default_rng(1).normal(size=int(24 * 3600 * fs_hz / 8)).astype(np.float32)

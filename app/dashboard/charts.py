@@ -206,7 +206,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
-    """Full-resolution view of one window: every lead, beat labels per class, flagged regions shaded.
+    """Full-resolution view of one window: every lead, the primary one on top with the beat labels per class,
+    flagged regions shaded.
 
     Parameters
     ----------
@@ -236,19 +237,19 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
     figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
     x_ms = axis_list(np.arange(lo, hi) / fs_hz)
-    for lead in range(n_leads):
+    order = [primary_lead] + [lead for lead in range(n_leads) if lead != primary_lead]
+    for row, lead in enumerate(order, start=1):
         figure.add_trace(go.Scatter(x=x_ms, y=contiguous(signal_mv[lo:hi, lead]), mode="lines", name=lead_names[lead],
                                       line={"color": "#222222", "width": 1}, showlegend=False,
-                                      hovertemplate=HOVER_TIME + "<br>%{y:.3f} mV"), row=lead + 1, col=1)
-        figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=lead + 1, col=1)
+                                      hovertemplate=HOVER_TIME + "<br>%{y:.3f} mV"), row=row, col=1)
+        figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
     in_window = (beat_samples >= lo) & (beat_samples < hi)
     for trace in beat_label_traces(signal_mv[:, primary_lead], fs_hz, beat_samples[in_window],
                                    np.asarray(beat_classes)[in_window],
                                    None if reviewed is None else np.asarray(reviewed)[in_window]):
-        figure.add_trace(trace, row=primary_lead + 1, col=1)
+        figure.add_trace(trace, row=1, col=1)
     if disagreements:
-        figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi),
-                         row=primary_lead + 1, col=1)
+        figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi), row=1, col=1)
     shade_regions(figure, regions, fs_hz, lo, hi)
     for time_s, text in diary:
         if lo / fs_hz <= time_s < hi / fs_hz:
@@ -261,7 +262,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     if np.any(np.isfinite(shown)):  # room above the highest beat letter, which autoscaling leaves out
         low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
         pad = 0.05 * max(high - low, 0.5)
-        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=primary_lead + 1, col=1)
+        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=1, col=1)
     figure.update_layout(height=220 * n_leads + 110, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
     return figure
