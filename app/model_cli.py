@@ -134,8 +134,8 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
 @click.option("--one-lead", is_flag=True,
               help="Analyse each record from its primary lead alone (MLII or II, else the first ECG lead), as a "
                    "one-lead recording is analysed: what a one-lead Holter or monitor channel would give.")
-@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="MLflow directory, an existing one (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | None, record_list: str | None,
                      out_dir: Path | None, annotator: str, one_lead: bool, mlruns_dir: Path | None) -> None:
     """EC57 beat classification report: reference positions and end to end with our detector.

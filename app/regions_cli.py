@@ -35,8 +35,9 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
                    "(detected beats classified by --model: the end-to-end system).")
 @click.option("--model", "model_uri", default=None,
               help="With --labels model: models:/NAME@ALIAS or a .keras file (default: champion, else bundled).")
-@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="With --labels model: MLflow directory (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="With --labels model: MLflow directory, an existing one (default $ECG_MLRUNS_DIR, else "
+                   "<repo>/mlruns).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write regions_report.json/.md and, per record, REC.<annotator>, REC_regions.csv, "
                    "REC_summary.json here.")

@@ -77,8 +77,8 @@ DEFAULT_OUT = Path("out/scores")
               help="The patients have pacemakers: the classifier was not trained on paced beats, so the summaries "
                    "say so and leave heart-rate variability out (an ISHNE header may say it of its own patient).")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
-@click.option("--mlruns", "mlruns_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="MLflow tracking folder (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="MLflow tracking folder, an existing one (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @event_options
 def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, formats: str, jobs: int,
