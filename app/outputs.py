@@ -42,8 +42,8 @@ ANNOTATOR = "ecg"
 """Extension of the annotation file the product writes (``NAME.ecg``)."""
 
 HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
-                  "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_runs",
-                  "supraventricular_runs", "pauses", "af_s", "st_lowest_mv", "st_highest_mv", "qtc_fridericia_ms",
+                  "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_couplets",
+                  "ventricular_runs", "supraventricular_couplets", "supraventricular_runs", "pauses", "af_s", "st_lowest_mv", "st_highest_mv", "qtc_fridericia_ms",
                   "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_hf_ratio")
 
 ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviation_mv", "peak_s", "heart_rate_bpm",

@@ -610,15 +610,17 @@ def hourly_lines(analysis: RecordAnalysis) -> list[str]:
         return (f"{value:{width}.{digits}f}" if math.isfinite(value) else "-".rjust(width))
 
     start = analysis.record.start_time
-    header = (f"{'hour':<20}{'min':>5}{'beats':>7}{'S':>6}{'V':>6}{'HR min':>7}{'mean':>5}{'max':>5}{'V runs':>7}"
-              f"{'S runs':>7}{'pauses':>7}{'AF min':>7}{'ST low':>7}{'high':>6}{'QTc':>5}{'SDNN':>6}{'RMSSD':>6}")
+    header = (f"{'hour':<20}{'min':>5}{'beats':>7}{'S':>6}{'V':>6}{'HR min':>7}{'mean':>5}{'max':>5}{'V 2/3+':>7}"
+              f"{'S 2/3+':>7}{'pauses':>7}{'AF min':>7}{'ST low':>7}{'high':>6}{'QTc':>5}{'SDNN':>6}{'RMSSD':>6}")
     lines = [header]
     for hour in analysis.summary.hourly[:MAX_HOURLY_ROWS]:
         label = f"{format_clock(hour.start_s)}{format_clock_suffix(hour.start_s, start)}"
         counts = dict(zip(AAMI_CLASSES, hour.beat_counts))
         lines.append(f"{label:<20}{cell(hour.readable_s / 60, 5)}{hour.n_beats:>7}{counts['S']:>6}{counts['V']:>6}"
                      f"{cell(hour.heart_rate_min_bpm, 7)}{cell(hour.heart_rate_mean_bpm, 5)}"
-                     f"{cell(hour.heart_rate_max_bpm, 5)}{hour.ventricular_runs:>7}{hour.supraventricular_runs:>7}"
+                     f"{cell(hour.heart_rate_max_bpm, 5)}"
+                     f"{f'{hour.ventricular_couplets}/{hour.ventricular_runs}':>7}"
+                     f"{f'{hour.supraventricular_couplets}/{hour.supraventricular_runs}':>7}"
                      f"{hour.pauses:>7}{cell(hour.af_s / 60, 7, 1)}{cell(hour.st_lowest_mv, 7, 2)}"
                      f"{cell(hour.st_highest_mv, 6, 2)}{cell(hour.qtc_fridericia_ms, 5)}{cell(hour.sdnn_ms, 6)}"
                      f"{cell(hour.rmssd_ms, 6)}")
@@ -715,14 +717,14 @@ def draw_tachogram(ax, hrt, settings) -> None:
 
 def draw_hourly_page(analysis: RecordAnalysis) -> Figure:
     """The hourly table of a Holter report (records longer than an hour): per hour its readable minutes, beats,
-    S and V beats, heart rate, runs, pauses, AF, lowest and highest ST change (mV), median QTc (Fridericia, ms), SDNN
+    S and V beats, heart rate, couplets and runs, pauses, AF, lowest and highest ST change (mV), median QTc (Fridericia, ms), SDNN
     and RMSSD (ms)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     figure.suptitle(f"Record {analysis.record.name}: hour by hour", fontsize=11, fontweight="bold", x=0.08, ha="left")
     figure.text(0.08, 0.935, textwrap.fill(
-        "Readable minutes; beats; S and V beats; heart rate (bpm, 1-minute averages); couplets, runs and tachycardias "
-        "starting in the hour; pauses; minutes of AF; lowest and highest ST change from the ST reference (mV, over "
+        "Readable minutes; beats; S and V beats; heart rate (bpm, 1-minute averages); V and S couplets / runs of 3 "
+        "beats or more (tachycardias included) starting in the hour; pauses; minutes of AF; lowest and highest ST change from the ST reference (mV, over "
         "the leads); median QTc (Fridericia, ms); SDNN and RMSSD of the hour's normal-to-normal intervals (ms).",
         SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
     ax = figure.add_axes((0.08, 0.04, 0.89, 0.84))

@@ -42,10 +42,11 @@ from pipeline.regions import (
 )
 from pipeline.types import QualitySpan
 
-RUN_EVENTS = {family: tuple(k for k in kinds if not k.startswith("isolated_"))
+RUN_EVENTS = {family: tuple(k for k in kinds if not k.startswith("isolated_") and not k.endswith("_couplet"))
               for family, kinds in (("ventricular", VENTRICULAR_RUN_KINDS),
                                     ("supraventricular", SUPRAVENTRICULAR_RUN_KINDS))}
-"""Region kinds counted as runs in the hourly table: couplets, runs, tachycardias (not isolated beats)."""
+"""Region kinds counted as runs (3 beats or more) in the hourly table: runs and tachycardias, ventricular also
+idioventricular rhythm; couplets are counted apart, as Holter reports do."""
 
 MIN_READABLE_FRACTION = 0.5
 """Below this share of readable signal the summary says the record is mostly unreadable."""
@@ -89,8 +90,10 @@ class HourSummary:
         Readable beats in the hour (as the record's ``n_beats``); ``beat_counts`` per AAMI class.
     heart_rate_min_bpm, heart_rate_mean_bpm, heart_rate_max_bpm : float
         As the record's, over the hour's ``hr_window_s`` windows and readable intervals (NaN when too little).
+    ventricular_couplets, supraventricular_couplets : int
+        Couplets starting in the hour.
     ventricular_runs, supraventricular_runs : int
-        Couplets, runs and tachycardias (ventricular: also idioventricular rhythm) starting in the hour.
+        Runs of 3 beats or more and tachycardias (ventricular: also idioventricular rhythm) starting in the hour.
     pauses : int
         Pauses starting in the hour.
     af_s : float
@@ -113,7 +116,9 @@ class HourSummary:
     heart_rate_min_bpm: float
     heart_rate_mean_bpm: float
     heart_rate_max_bpm: float
+    ventricular_couplets: int
     ventricular_runs: int
+    supraventricular_couplets: int
     supraventricular_runs: int
     pauses: int
     af_s: float
@@ -394,6 +399,7 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
         return np.bincount(region_hour[chosen], minlength=n_hours)
 
     ventricular, supraventricular = starting(RUN_EVENTS["ventricular"]), starting(RUN_EVENTS["supraventricular"])
+    v_couplets, s_couplets = starting(("ventricular_couplet",)), starting(("supraventricular_couplet",))
     pauses = starting(("pause",))
     rows = []
     for h in range(n_hours):
@@ -408,7 +414,8 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
             heart_rate_mean_bpm=(mean_rate_bpm(window_beats[in_hour], window_time[in_hour]) if len(windows)
                                  else mean_rate_bpm(beats_rr[h], time_rr[h])),
             heart_rate_max_bpm=float(windows.max()) if len(windows) else float("nan"),
-            ventricular_runs=int(ventricular[h]), supraventricular_runs=int(supraventricular[h]),
+            ventricular_couplets=int(v_couplets[h]), ventricular_runs=int(ventricular[h]),
+            supraventricular_couplets=int(s_couplets[h]), supraventricular_runs=int(supraventricular[h]),
             pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
     return tuple(rows)
 
@@ -572,7 +579,9 @@ def hour_to_dict(hour: HourSummary) -> dict:
             "beats": hour.n_beats, **{f"beats_{c}": n for c, n in zip(AAMI_CLASSES, hour.beat_counts)},
             "heart_rate_min_bpm": round_or_none(hour.heart_rate_min_bpm, 1),
             "heart_rate_mean_bpm": round_or_none(hour.heart_rate_mean_bpm, 1),
-            "heart_rate_max_bpm": round_or_none(hour.heart_rate_max_bpm, 1), "ventricular_runs": hour.ventricular_runs,
+            "heart_rate_max_bpm": round_or_none(hour.heart_rate_max_bpm, 1),
+            "ventricular_couplets": hour.ventricular_couplets, "ventricular_runs": hour.ventricular_runs,
+            "supraventricular_couplets": hour.supraventricular_couplets,
             "supraventricular_runs": hour.supraventricular_runs, "pauses": hour.pauses, "af_s": hour.af_s,
             "st_lowest_mv": round_or_none(hour.st_lowest_mv, 3), "st_highest_mv": round_or_none(hour.st_highest_mv, 3),
             "qtc_fridericia_ms": round_or_none(hour.qtc_fridericia_ms, 0), "sdnn_ms": round_or_none(hour.sdnn_ms, 1),

@@ -495,7 +495,8 @@ def test_the_hourly_table_splits_beats_events_and_time_by_hour():
     assert [h.start_s for h in hours] == [0.0, 3600.0, 7200.0]
     assert hours[2].duration_s == pytest.approx(n / FS - 7200.0)
     assert sum(h.n_beats for h in hours) == len(samples)
-    assert [h.beat_counts[2] for h in hours] == [0, 2, 0] and [h.ventricular_runs for h in hours] == [0, 1, 0]
+    assert [h.beat_counts[2] for h in hours] == [0, 2, 0] and [h.ventricular_couplets for h in hours] == [0, 1, 0]
+    assert [h.ventricular_runs for h in hours] == [0, 0, 0]
     af_s = sum(r.duration_s(FS) for r in regions if r.kind == "atrial_fibrillation")
     assert af_s > 1000 and hours[2].af_s == pytest.approx(af_s, abs=0.01) and hours[0].af_s == hours[1].af_s == 0
     assert s.af_burden_pct == pytest.approx(100 * af_s / (n / FS), abs=0.01)

@@ -271,7 +271,7 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
     one_hour = count_pdf_pages(render_pdf_report(analysis))
     hour = analysis.summary.hourly[0]
     second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0,
-                     sdnn_ms=61.4, rmssd_ms=float("nan"))
+                     sdnn_ms=61.4, rmssd_ms=float("nan"), ventricular_couplets=2, ventricular_runs=1)
     longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second)))
     assert count_pdf_pages(render_pdf_report(longer)) == one_hour + 1
     header, first, last = hourly_lines(longer)
@@ -279,6 +279,8 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
     assert header.split()[-5:] == ["low", "high", "QTc", "SDNN", "RMSSD"]
     assert first.startswith("00:00:00") and last.startswith("01:00:00")
     assert last.split()[-5:] == ["-0.21", "0.05", "452", "61", "-"]
+    column = header.index("V 2/3+")  # couplets / runs of 3 or more, right-aligned under their header
+    assert last[column - 1:column + 6].split() == ["2/1"]
     assert int(first.split()[2]) == hour.n_beats == sum(hour.beat_counts)
 
 

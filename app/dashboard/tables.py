@@ -91,12 +91,14 @@ def describe_extremes(summary: RecordSummary) -> str:
 
 
 def hourly_table(summary: RecordSummary) -> pd.DataFrame:
-    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, runs, pauses, AF, the
+    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, couplets, runs (3 beats
+    or more), pauses, AF, the
     ST changes, the QTc and the hour's HRV."""
     rows = [{"hour": format_hms(h.start_s), "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
              **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
-             "HR max": rounded(h.heart_rate_max_bpm), "V runs": h.ventricular_runs, "S runs": h.supraventricular_runs,
+             "HR max": rounded(h.heart_rate_max_bpm), "V couplets": h.ventricular_couplets,
+             "V runs": h.ventricular_runs, "S couplets": h.supraventricular_couplets, "S runs": h.supraventricular_runs,
              "pauses": h.pauses, "AF min": round(h.af_s / 60, 1), "ST lowest (mV)": rounded(h.st_lowest_mv, 2),
              "ST highest (mV)": rounded(h.st_highest_mv, 2), "QTc F (ms)": rounded(h.qtc_fridericia_ms),
              "SDNN (ms)": rounded(h.sdnn_ms), "RMSSD (ms)": rounded(h.rmssd_ms), "pNN50 (%)": rounded(h.pnn50_pct, 1),
