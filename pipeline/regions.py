@@ -52,7 +52,7 @@ atrial fibrillation or flutter
 pause
     An RR interval between readable beats longer than ``pause_s``.
 bradycardia, tachycardia
-    At least ``rate_min_duration_s`` of consecutive readable intervals whose running median
+    At least ``rate_min_duration_s`` of consecutive readable intervals whose running mean
     heart rate (``rate_window_beats`` intervals) is below ``bradycardia_bpm`` (above
     ``tachycardia_bpm``).
 
@@ -179,7 +179,7 @@ class RegionSettings:
     bradycardia_bpm, tachycardia_bpm : float
         Rate limits of bradycardia (50 bpm, ACC/AHA/HRS 2018) and tachycardia (100 bpm).
     rate_window_beats : int
-        Intervals in the running median that gives each interval's heart rate (odd).
+        Intervals in the running mean that gives each interval's heart rate (odd).
     rate_min_duration_s : float
         Shortest bradycardia or tachycardia stretch reported (a project choice: brief rate
         swings are not stretches).
@@ -929,10 +929,16 @@ def find_pause_regions(context: BeatContext, settings: RegionSettings) -> list[R
 
 
 def running_rate_bpm(context: BeatContext, width: int) -> np.ndarray:
-    """Per RR interval, 60 / the median of the readable intervals in a centred window of ``width``."""
-    rr = np.where(context.interval_readable, context.rr_s, np.nan)
+    """Per RR interval, the mean heart rate of the readable intervals in a centred window of ``width``: 60 times
+    their number over their total time (NaN where the window has none).
+
+    A mean, not a median: in bigeminy or trigeminy the intervals alternate between the coupling interval and the
+    pause after it, and the window's median flips between the two (a 76-bpm bigeminy read as a tachycardia), while
+    each coupling interval and its compensatory pause add up to the underlying cycle.
+    """
+    readable = context.interval_readable.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 60.0 / windowed_nanmedian(rr, width)
+        return 60.0 * windowed_mean(readable, width) / windowed_mean(np.where(readable > 0, context.rr_s, 0.0), width)
 
 
 def find_rate_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:

@@ -165,6 +165,22 @@ def test_bradycardia_and_tachycardia_stretches():
     assert {r.kind for r in regions} == {"bradycardia", "tachycardia"}
 
 
+
+def test_repeated_couplets_at_a_normal_rate_are_not_a_tachycardia_and_a_rate_stretch_s_rate_agrees_with_its_kind():
+    """A couplet every third beat, coupling intervals 0.55 s and the pause 1.3 s: 75 bpm, whose running median of 9
+    intervals reads 109 bpm; the rate is the window's beats over its time. In bigeminy the median flips between
+    the two intervals, beat by beat."""
+    samples = beats_from_rr(np.tile([0.55, 0.55, 1.3], 40))
+    letters = np.tile(["N", "V", "V"], 41)[:len(samples)]
+    regions = find_regions(samples, letters, FS, [], int(samples[-1] + FS))
+    assert "ventricular_couplet" in {r.kind for r in regions}
+    assert not {"tachycardia", "bradycardia"} & {r.kind for r in regions}
+    faster = beats_from_rr(np.tile([0.4, 0.7], 60))  # bigeminy at 109 bpm
+    bigeminy = np.tile(["N", "V"], 61)[:len(faster)]
+    rate = [r for r in find_regions(faster, bigeminy, FS, [], int(faster[-1] + FS)) if r.kind == "tachycardia"]
+    assert len(rate) == 1 and rate[0].heart_rate_bpm > 100
+
+
 # ------------------------------------------------------------------------------------------------
 # Atrial fibrillation
 # ------------------------------------------------------------------------------------------------
