@@ -73,7 +73,8 @@ from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami, select_reference_beats
-from pipeline.quality import QualitySettings, add_noise_only_spans, find_quality_spans, spare_beat_trains
+from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
+                              spare_beat_trains)
 from pipeline.records import read_record
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, find_af_regions, find_regions,
                               merge_intervals, prepare_beats, regions_to_rows)
@@ -85,9 +86,10 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
-from pipeline.st import StSummary, analyse_st
+from pipeline.st import PACED_REASON, StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
+from pipeline.wording import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -655,13 +657,28 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
                     pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
-    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, unreadable,
+    af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
+                    int(round(settings.qt.window_s * record.fs_hz)))  # a gap under one QT window is still AF
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
+                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                     pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
+    qt = note_af_left_out(qt, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
     notes = summary.notes + (repolarisation_notes(st, qt) + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms)
                              if summary.n_beats else ())
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
+
+
+def note_af_left_out(qt: QtSummary, af_s: float) -> QtSummary:
+    """``qt`` with its note saying that ``af_s`` seconds of atrial fibrillation (its episodes and the gaps of under
+    one QT window between them) were left out of the QT windows, as its irregular RR intervals make the rate
+    correction unreliable; unchanged without AF or for a paced patient."""
+    if af_s <= 0 or qt.note.endswith(PACED_REASON):
+        return qt
+    left_out = (f"atrial fibrillation ({format_duration(af_s)}, hh:mm:ss, with the gaps of under {qt.window_s:g} s "
+                "between its episodes) left out: QTc needs a steady RR interval, which fibrillation does not give")
+    return replace(qt, note=f"{qt.note}; {left_out}" if qt.note else f"QT measured outside {left_out}")
 
 
 def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration_s: float) -> dict:
@@ -685,12 +702,14 @@ def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration
 
 def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     """The summary's notes on the ST and QT analyses: what could not be assessed and why (one note when both stop
-    for the same reason), and a long QTc (:func:`pipeline.qt.long_qtc_note`)."""
+    for the same reason), what an assessed QT left out (atrial fibrillation), and a long QTc
+    (:func:`pipeline.qt.long_qtc_note`)."""
     st_reason = None if st.assessed else st.note.removeprefix("ST not assessed: ")
     qt_reason = None if qt.assessed else qt.note.removeprefix("QT not assessed: ")
     if st_reason is not None and st_reason == qt_reason:
         return (f"ST and QT not assessed: {st_reason}",)
     notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
+    notes += (qt.note,) if qt.assessed and qt.note else ()  # what an assessed QT left out
     long_qtc = long_qtc_note(qt)
     return notes + ((long_qtc,) if long_qtc else ())
 

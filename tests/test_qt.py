@@ -126,3 +126,28 @@ def test_the_hourly_table_takes_each_hour_s_own_st_windows_and_qtc():
                       "qtc_fridericia_ms": 450.0}
     unmeasured = hourly_repolarisation(StSummary(False), QtSummary(False), 0.0, 3600.0)
     assert all(np.isnan(v) for v in unmeasured.values())
+
+
+def test_qt_is_measured_outside_atrial_fibrillation_and_the_note_says_so(mitdb_dir):
+    """202: sinus rhythm, then atrial flutter and fibrillation. QTc corrects QT by the RR interval, which AF does not
+    hold steady: its windows (and the gaps of under a window between its episodes) are left out, and the note says
+    how much; the sinus windows are still measured."""
+    from pipeline.region_eval import flag_record_regions, summarize_labelled_record
+    from pipeline.regions import RegionSettings
+    from pipeline.summary import region_intervals
+
+    record = read_record(mitdb_dir / "202", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    settings = RegionSettings()
+    regions = flag_record_regions(record, samples, classes, spans, settings)
+    af = region_intervals(regions, "atrial_fibrillation") / record.fs_hz
+    assert af[:, 1].sum() - af[:, 0].sum() > 300
+    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
+    qt = summary.qt
+    assert qt.note in summary.notes and qt.assessed and qt.measured_windows >= 10
+    assert qt.note.startswith("QT measured outside atrial fibrillation (00:") and "steady RR" in qt.note
+    measured = np.flatnonzero(np.isfinite(qt.qt_ms))
+    window_start, window_stop = measured * qt.window_s, (measured + 1) * qt.window_s
+    inside = [(a <= start) and (stop <= b) for start, stop in zip(window_start, window_stop) for a, b in af]
+    assert not any(inside)  # no window measured within an AF episode
