@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
+from app import ecg_paper as paper
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RecordAnalysis, diary_findings, family_rows, lorenz_points,
                           rr_histogram, st_episode_beats)
 from app.event_settings import describe_thresholds
@@ -276,6 +277,20 @@ def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
     return strips
 
 
+def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float) -> None:
+    """ECG paper under a strip (:mod:`app.ecg_paper`): small squares of 0.04 s by 0.1 mV, large ones of 0.2 s by
+    0.5 mV."""
+    for step_s, step_mv, colour, width in (
+            (paper.SMALL_SQUARE_S, paper.SMALL_SQUARE_MV, paper.SMALL_LINE_COLOUR, 0.25),
+            (paper.LARGE_SQUARE_S, paper.LARGE_SQUARE_MV, paper.LARGE_LINE_COLOUR, 0.45)):
+        times = np.arange(np.ceil(start_s / step_s), np.floor(stop_s / step_s) + 1) * step_s
+        levels = np.arange(np.ceil(low_mv / step_mv), np.floor(high_mv / step_mv) + 1) * step_mv
+        ax.vlines(times, low_mv, high_mv, colors=colour, linewidth=width, zorder=0)
+        ax.hlines(levels, start_s, stop_s, colors=colour, linewidth=width, zorder=0)
+    ax.set_ylim(low_mv, high_mv)
+    ax.set_xlim(start_s, stop_s)
+
+
 def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded."""
     record = analysis.record
@@ -301,7 +316,7 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
     ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
     ax.tick_params(labelsize=6.5)
-    ax.grid(True, color="#f4b6b6", linewidth=0.4)
+    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, *ax.get_ylim())
     ticks = ax.get_xticks()
     ax.set_xticks(ticks)
     ax.set_xticklabels([format_clock(x) for x in ticks])

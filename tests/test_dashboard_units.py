@@ -232,7 +232,14 @@ def test_detail_figure_sends_only_the_window():
     names = {t.name for t in figure.data}
     assert {"N (normal)", "V (ventricular ectopic)", "Ventricular couplet", "Reference disagrees"} <= names
     assert len(figure.layout.shapes) == 2  # the region shaded on both leads
-    assert figure.layout.xaxis.tickformat == "%H:%M:%S"
+    paper = figure.layout.xaxis  # ECG paper: 0.2-s large squares, 0.04-s small ones, a time label each second
+    assert len(paper.tickvals) == 51 and np.allclose(np.diff(paper.tickvals), 200.0)
+    assert [t for t in paper.ticktext if t] == [f"00:01:{s:02d}" for s in range(40, 51)]
+    assert paper.minor.dtick == 40 and paper.minor.showgrid and figure.layout.yaxis.dtick == 0.5
+    assert figure.layout.yaxis.minor.dtick == 0.1 and figure.layout.yaxis2.dtick == 0.5  # every lead
+    minute = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 60.0, beats, classes, ())
+    assert np.allclose(np.diff(minute.layout.xaxis.tickvals), 1000.0) and not minute.layout.xaxis.minor.showgrid
+    assert [t for t in minute.layout.xaxis.ticktext if t][:2] == ["00:01:40", "00:01:45"]
     reviewed = np.zeros(len(beats), bool)
     reviewed[[np.flatnonzero(beats >= 100 * fs_hz)[0]]] = True  # the first beat of the window: a reader's label
     figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 10.0, beats, classes, (region,),

@@ -360,3 +360,25 @@ def test_the_beat_table_marks_the_beats_the_summary_counts(mitdb_dir):
     counted = table[table["counted"]]
     assert tuple(int((counted["class"] == c).sum()) for c in AAMI_CLASSES) == analysis.summary.beat_counts
     assert int((~table["counted"]).sum()) == analysis.summary.n_beats_unreadable > int(table["unreadable"].sum())
+
+
+def test_a_report_strip_is_drawn_on_ecg_paper(analysis):
+    """Small squares of 0.04 s by 0.1 mV and large ones of 0.2 s by 0.5 mV under the trace, over the whole strip."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    from app.report import STRIP_S, Strip, draw_strip
+
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    draw_strip(ax, analysis, Strip(20.0, "a strip"))
+    lines = [c for c in ax.collections if isinstance(c, LineCollection)]
+    vertical = [np.array(sorted(seg[0][0] for seg in c.get_segments())) for c in lines[0::2]]
+    horizontal = [np.array(sorted(seg[0][1] for seg in c.get_segments())) for c in lines[1::2]]
+    assert [round(float(np.median(np.diff(x))), 3) for x in vertical] == [0.04, 0.2]
+    assert [round(float(np.median(np.diff(y))), 3) for y in horizontal] == [0.1, 0.5]
+    assert len(vertical[0]) == round(STRIP_S / 0.04) + 1 and all(c.get_zorder() == 0 for c in lines)
+    low, high = ax.get_ylim()
+    assert horizontal[1][0] < 0 < horizontal[1][-1] and low <= horizontal[0][0] and horizontal[0][-1] <= high

@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app import ecg_paper as paper
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
@@ -257,7 +258,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             figure.add_annotation(x=to_axis_ms(time_s), y=1.0, yref="y domain",
                                   text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
                                   yanchor="top", font={"color": DIARY_COLOUR}, row=1, col=1)
-    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
+    figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
+    draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz)
     shown = signal_mv[lo:hi, primary_lead]
     if np.any(np.isfinite(shown)):  # room above the highest beat letter, which autoscaling leaves out
         low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
@@ -266,6 +268,30 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     figure.update_layout(height=220 * n_leads + 110, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
     return figure
+
+
+SMALL_SQUARES_MAX_S = 12.0
+"""Longest window drawn with the small squares (at a 60-s window they would be a pink haze)."""
+
+
+def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float) -> None:
+    """ECG paper (:mod:`app.ecg_paper`) on every subplot: large squares of 0.2 s by 0.5 mV, small ones of 0.04 s by
+    0.1 mV for windows up to :data:`SMALL_SQUARES_MAX_S` (1-s squares and no small ones beyond 30 s); times labelled
+    every 1, 2 or 5 s (hh:mm:ss)."""
+    window_s = stop_s - start_s
+    major_s = paper.LARGE_SQUARE_S if window_s <= 30.0 else 1.0
+    label_s = 1.0 if window_s <= SMALL_SQUARES_MAX_S else 2.0 if window_s <= 30.0 else 5.0
+    ticks = np.arange(np.ceil(start_s / major_s - 1e-9), np.floor(stop_s / major_s + 1e-9) + 1) * major_s
+    labelled = np.isclose(np.remainder(ticks + 1e-9, label_s), 0.0, atol=1e-6)
+    text = [format_hms(t) if keep else "" for t, keep in zip(ticks, labelled)]
+    minor = ({"dtick": 1000 * paper.SMALL_SQUARE_S, "tick0": AXIS_ORIGIN_MS, "showgrid": True,
+              "gridcolor": paper.SMALL_LINE_COLOUR} if window_s <= SMALL_SQUARES_MAX_S else {"showgrid": False})
+    figure.update_xaxes(tickmode="array", tickvals=axis_list(ticks).tolist(), ticktext=text, showgrid=True,
+                        gridcolor=paper.LARGE_LINE_COLOUR, minor=minor)
+    figure.update_yaxes(dtick=paper.LARGE_SQUARE_MV, tick0=0.0, showgrid=True, gridcolor=paper.LARGE_LINE_COLOUR,
+                        zeroline=False, minor={"dtick": paper.SMALL_SQUARE_MV, "gridcolor": paper.SMALL_LINE_COLOUR,
+                                               "showgrid": window_s <= SMALL_SQUARES_MAX_S})
+    figure.update_layout(plot_bgcolor="#ffffff")
 
 
 LABEL_ROOM_MV = 0.8
