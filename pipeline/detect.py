@@ -84,7 +84,7 @@ class DetectorSettings:
     0.25 s each side), with no QRS slope in the leads that do not (under ``step_veto_slope_ratio`` of their median at
     the detections), is a baseline step's edge and is dropped (:func:`veto_step_edges`; 0: off; REGIONS.md session
     33)."""
-    step_veto_slope_ratio: float = 0.15
+    step_veto_slope_ratio: float = 0.25
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
@@ -477,14 +477,13 @@ def veto_step_edges(beats: np.ndarray, x: np.ndarray, band: np.ndarray, missing:
     if beats.size == 0:
         return beats
     present = np.ones((beats.size, x.shape[1]), bool) if missing is None else ~missing[beats]
-    stepping = (measure_level_steps(x, beats, fs_hz) >= settings.step_veto_min_mv) & present
-    suspect = stepping.any(axis=1) & (present & ~stepping).any(axis=1)
-    if not suspect.any():
-        return beats
     slopes = np.column_stack([_max_slopes(beats, band[:, lead], fs_hz) for lead in range(x.shape[1])])
-    typical = np.median(slopes, axis=0) + 1e-12
-    quiet = (slopes < settings.step_veto_slope_ratio * typical) | ~present | stepping
-    return beats[~(suspect & quiet.all(axis=1))]
+    quiet = (slopes < settings.step_veto_slope_ratio * (np.median(slopes, axis=0) + 1e-12)) | ~present
+    checked = np.flatnonzero(quiet.any(axis=1))  # a veto needs a quiet lead: the steps are measured only there
+    stepping = (measure_level_steps(x, beats[checked], fs_hz) >= settings.step_veto_min_mv) & present[checked]
+    vetoed = (stepping.any(axis=1) & (present[checked] & ~stepping).any(axis=1)
+              & (quiet[checked] | stepping).all(axis=1))
+    return np.delete(beats, checked[vetoed])
 
 
 def measure_level_steps(x: np.ndarray, at: np.ndarray, fs_hz: float, gap_s: float = 0.25,
