@@ -79,11 +79,11 @@ class DetectorSettings:
     searchback_noise_floor: float = 0.0
     """The search-back's threshold is at least this multiple of the running noise peak level (0: off; EXPERIMENTS.md
     rows AP and AQ: 1.5 removes most false detections in heavy noise, but cuts record 207's ventricular flutter)."""
-    step_veto_min_mv: float = 0.7
-    """A detection where some leads but not all change level by at least this much (medians over 0.4 s windows from
-    0.25 s each side), with no QRS slope in the leads that do not (under ``step_veto_slope_ratio`` of their median at
-    the detections), is a baseline step's edge and is dropped (:func:`veto_step_edges`; 0: off; REGIONS.md session
-    33)."""
+    step_veto_min_qrs: float = 0.5
+    """A detection where some leads but not all change level by at least this fraction of their median QRS amplitude
+    (medians over 0.4 s windows from 0.25 s each side), with no QRS slope in the leads that do not (under
+    ``step_veto_slope_ratio`` of their median at the detections), is a baseline step's edge and is dropped
+    (:func:`veto_step_edges`; 0: off; REGIONS.md session 33)."""
     step_veto_slope_ratio: float = 0.25
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
@@ -204,7 +204,7 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
         slopes[leads == lead] = _max_slopes(peaks[leads == lead], band[:, lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
-    if settings.step_veto_min_mv > 0 and coarse.shape[1] > 1:
+    if settings.step_veto_min_qrs > 0 and coarse.shape[1] > 1:
         beats = veto_step_edges(beats, coarse, band, coarse_missing, coarse_fs_hz, settings)
     at = beats * factor + factor // 2
     leads = choose_placement_leads(at, missing, primary_lead)
@@ -470,9 +470,9 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
 def veto_step_edges(beats: np.ndarray, x: np.ndarray, band: np.ndarray, missing: np.ndarray | None, fs_hz: float,
                     settings: DetectorSettings) -> np.ndarray:
     """``beats`` (indices of ``x``, the decimated leads in mV, and of ``band``, their band-passed version) without
-    the edges of baseline steps in some leads but not all: where a lead's level changes by at least
-    ``step_veto_min_mv`` across the detection (:func:`measure_level_steps`) and every other present lead shows no
-    QRS slope (its largest band-passed slope within 75 ms under ``step_veto_slope_ratio`` times its median at all
+    the edges of baseline steps in some leads but not all: where a lead's level changes across the detection
+    (:func:`measure_level_steps`) by at least ``step_veto_min_qrs`` times its median QRS amplitude
+    (:func:`measure_qrs_amplitudes`), and every other present lead shows no QRS slope (its largest band-passed slope within 75 ms under ``step_veto_slope_ratio`` times its median at all
     the detections). Only removes detections; a step at a real beat keeps it, as the other leads see its QRS."""
     if beats.size == 0:
         return beats
@@ -480,10 +480,19 @@ def veto_step_edges(beats: np.ndarray, x: np.ndarray, band: np.ndarray, missing:
     slopes = np.column_stack([_max_slopes(beats, band[:, lead], fs_hz) for lead in range(x.shape[1])])
     quiet = (slopes < settings.step_veto_slope_ratio * (np.median(slopes, axis=0) + 1e-12)) | ~present
     checked = np.flatnonzero(quiet.any(axis=1))  # a veto needs a quiet lead: the steps are measured only there
-    stepping = (measure_level_steps(x, beats[checked], fs_hz) >= settings.step_veto_min_mv) & present[checked]
+    bar = settings.step_veto_min_qrs * np.median(measure_qrs_amplitudes(x, beats, fs_hz), axis=0)
+    stepping = (measure_level_steps(x, beats[checked], fs_hz) >= bar) & present[checked]
     vetoed = (stepping.any(axis=1) & (present[checked] & ~stepping).any(axis=1)
               & (quiet[checked] | stepping).all(axis=1))
     return np.delete(beats, checked[vetoed])
+
+
+def measure_qrs_amplitudes(x: np.ndarray, at: np.ndarray, fs_hz: float, half_s: float = 0.06) -> np.ndarray:
+    """(len(at), n_leads): per lead, the peak-to-peak amplitude within ``half_s`` of each index."""
+    half = max(int(round(half_s * fs_hz)), 1)
+    window = np.clip(at[:, None] + np.arange(-half, half + 1), 0, x.shape[0] - 1)
+    values = x[window]
+    return values.max(axis=1) - values.min(axis=1)
 
 
 def measure_level_steps(x: np.ndarray, at: np.ndarray, fs_hz: float, gap_s: float = 0.25,
