@@ -79,12 +79,6 @@ class DetectorSettings:
     searchback_noise_floor: float = 0.0
     """The search-back's threshold is at least this multiple of the running noise peak level (0: off; EXPERIMENTS.md
     rows AP and AQ: 1.5 removes most false detections in heavy noise, but cuts record 207's ventricular flutter)."""
-    step_veto_min_qrs: float = 0.5
-    """A detection where some leads but not all change level by at least this fraction of their median QRS amplitude
-    (medians over 0.4 s windows from 0.25 s each side), with no QRS slope in the leads that do not (under
-    ``step_veto_slope_ratio`` of their median at the detections), is a baseline step's edge and is dropped
-    (:func:`veto_step_edges`; 0: off; REGIONS.md session 33)."""
-    step_veto_slope_ratio: float = 0.25
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
@@ -188,10 +182,9 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
         x, primary_lead = _drop_dead_leads(x, spread, primary_lead, settings)
     factor = max(1, int(fs_hz // settings.detection_min_fs_hz))
     coarse_fs_hz = fs_hz / factor
-    coarse = decimate_signal(x, factor)
-    feature, band = compute_qrs_feature(coarse, coarse_fs_hz, settings)
-    coarse_missing = decimate_signal(missing.astype(np.float64), factor) > 0 if missing.any() else None
-    combined = combine_leads(feature, coarse_fs_hz, settings, coarse_missing)
+    feature, band = compute_qrs_feature(decimate_signal(x, factor), coarse_fs_hz, settings)
+    combined = combine_leads(feature, coarse_fs_hz, settings,
+                             decimate_signal(missing.astype(np.float64), factor) > 0 if missing.any() else None)
     if _peakiness(combined) < settings.min_peakiness:
         clear = find_clear_blocks(combined, factor, fs_hz, x.shape[0]) if split_noise else []
         if not clear:
@@ -204,8 +197,6 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
         slopes[leads == lead] = _max_slopes(peaks[leads == lead], band[:, lead], coarse_fs_hz)
     initial_noise = 0.5 * float(np.mean(combined[: int(8 * coarse_fs_hz)]))
     beats = apply_adaptive_threshold(peaks, heights, eligible, slopes, initial_noise, coarse_fs_hz, settings)
-    if settings.step_veto_min_qrs > 0 and coarse.shape[1] > 1:
-        beats = veto_step_edges(beats, coarse, band, coarse_missing, coarse_fs_hz, settings)
     at = beats * factor + factor // 2
     leads = choose_placement_leads(at, missing, primary_lead)
     located = np.unique(np.concatenate([locate_r_peaks(at[leads == lead], x[:, lead], fs_hz, settings)
@@ -465,45 +456,6 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
             noise_level = 0.125 * height + 0.875 * noise_level
         i += 1
     return np.asarray(beats, dtype=np.int64)
-
-
-def veto_step_edges(beats: np.ndarray, x: np.ndarray, band: np.ndarray, missing: np.ndarray | None, fs_hz: float,
-                    settings: DetectorSettings) -> np.ndarray:
-    """``beats`` (indices of ``x``, the decimated leads in mV, and of ``band``, their band-passed version) without
-    the edges of baseline steps in some leads but not all: where a lead's level changes across the detection
-    (:func:`measure_level_steps`) by at least ``step_veto_min_qrs`` times its median QRS amplitude
-    (:func:`measure_qrs_amplitudes`), and every other present lead shows no QRS slope (its largest band-passed slope within 75 ms under ``step_veto_slope_ratio`` times its median at all
-    the detections). Only removes detections; a step at a real beat keeps it, as the other leads see its QRS."""
-    if beats.size == 0:
-        return beats
-    present = np.ones((beats.size, x.shape[1]), bool) if missing is None else ~missing[beats]
-    slopes = np.column_stack([_max_slopes(beats, band[:, lead], fs_hz) for lead in range(x.shape[1])])
-    quiet = (slopes < settings.step_veto_slope_ratio * (np.median(slopes, axis=0) + 1e-12)) | ~present
-    checked = np.flatnonzero(quiet.any(axis=1))  # a veto needs a quiet lead: the steps are measured only there
-    bar = settings.step_veto_min_qrs * np.median(measure_qrs_amplitudes(x, beats, fs_hz), axis=0)
-    stepping = (measure_level_steps(x, beats[checked], fs_hz) >= bar) & present[checked]
-    vetoed = (stepping.any(axis=1) & (present[checked] & ~stepping).any(axis=1)
-              & (quiet[checked] | stepping).all(axis=1))
-    return np.delete(beats, checked[vetoed])
-
-
-def measure_qrs_amplitudes(x: np.ndarray, at: np.ndarray, fs_hz: float, half_s: float = 0.06) -> np.ndarray:
-    """(len(at), n_leads): per lead, the peak-to-peak amplitude within ``half_s`` of each index."""
-    half = max(int(round(half_s * fs_hz)), 1)
-    window = np.clip(at[:, None] + np.arange(-half, half + 1), 0, x.shape[0] - 1)
-    values = x[window]
-    return values.max(axis=1) - values.min(axis=1)
-
-
-def measure_level_steps(x: np.ndarray, at: np.ndarray, fs_hz: float, gap_s: float = 0.25,
-                        span_s: float = 0.4) -> np.ndarray:
-    """(len(at), n_leads): per lead, the absolute difference between its medians over ``span_s`` starting ``gap_s``
-    after and ``gap_s`` before each index (windows clipped at the ends)."""
-    gap, span = int(round(gap_s * fs_hz)), max(int(round(span_s * fs_hz)), 1)
-    offsets = np.arange(span)
-    after = np.clip(at[:, None] + gap + offsets, 0, x.shape[0] - 1)
-    before = np.clip(at[:, None] - gap - offsets, 0, x.shape[0] - 1)
-    return np.abs(np.median(x[after], axis=1) - np.median(x[before], axis=1))
 
 
 def _search_back(peaks, heights, eligible, start, stop, earliest, threshold) -> int:
