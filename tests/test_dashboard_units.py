@@ -400,3 +400,22 @@ def test_family_table_shows_the_model_confidence_and_the_corrections():
     table = tables.family_table(rows)
     assert table["family"].tolist() == ["0", "-"]
     assert table["model confidence %"].tolist() == [98.8, 50.0] and table["corrected"].tolist() == [0, 1]
+
+
+def test_the_bundled_file_is_named_without_the_server_s_folders():
+    from app.dashboard.loading import name_shipped_file
+    from models import registry
+    from models.bundled import BUNDLED_MODEL
+
+    loaded = registry.load_model(BUNDLED_MODEL)
+    assert loaded.source == str(BUNDLED_MODEL)  # as loaded: the server's absolute path
+    shown = name_shipped_file(loaded)
+    assert shown.source == "models/bundled/model.keras (shipped with the product)"
+    assert shown.model is loaded.model and shown.local_path == loaded.local_path
+    registered = replace_source(loaded, "models:/ecg-beat-classifier/1", "ecg-beat-classifier")
+    assert name_shipped_file(registered) is registered
+
+
+def replace_source(loaded, source: str, name: str):
+    from dataclasses import replace
+    return replace(loaded, source=source, name=name, version="1")

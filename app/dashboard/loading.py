@@ -92,10 +92,19 @@ def list_model_choices() -> list[tuple[str, str]]:
 def load_model_cached(reference: str) -> LoadedModel:
     """The model for a choice of :func:`list_model_choices` (loaded once per process)."""
     if reference == CHAMPION_URI:
-        return load_default_model()
+        return name_shipped_file(load_default_model())
     if reference == BUNDLED_CHOICE:
-        return registry.load_model(BUNDLED_MODEL)
+        return name_shipped_file(registry.load_model(BUNDLED_MODEL))
     return registry.load_model(reference)
+
+
+def name_shipped_file(loaded: LoadedModel) -> LoadedModel:
+    """``loaded``, its source shown as ``models/bundled/model.keras (shipped with the product)`` when it is the bundled
+    file read directly: the page, its reports and downloads name the model without the server's folders."""
+    if loaded.name is None and Path(loaded.source).resolve() == BUNDLED_MODEL.resolve():
+        return replace(loaded, source=f"{BUNDLED_MODEL.relative_to(BUNDLED_MODEL.parents[2]).as_posix()} "
+                                      "(shipped with the product)")
+    return loaded
 
 
 def review_record(record: Record, loaded: LoadedModel) -> Review:
