@@ -123,11 +123,12 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
 
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
-    """The event list: kind, start (hh:mm:ss), duration, beats, rate and confidence."""
-    columns = ["event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
-    rows = [dict(zip(columns, (kind_label(r.kind), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
+    """The event list: its number (as the event picker's ``#N``), kind, start (hh:mm:ss), duration, beats, rate and
+    confidence."""
+    columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
+    rows = [dict(zip(columns, (k, kind_label(r.kind), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
                                r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) else None,
-                               round(r.confidence, 2)))) for r in regions]
+                               round(r.confidence, 2)))) for k, r in enumerate(regions, start=1)]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
+CONFIDENCE_TEXT = ("# is the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads over the "
+                   "event's beats (a beat seen in one noisy lead of two counts half), times the model's confidence "
+                   "in its beats' classes; for AF and rate stretches, also times the share of "
+                   "their intervals that meet the rule on their own. Low values ask for a look at the ECG.")
 NO_EVENT = -1
 ALL_KINDS = "all"
 MAX_EVENT_CHOICES = 2000
@@ -578,6 +582,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
+    st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
