@@ -601,8 +601,8 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
     beats = st_episode_beats(analysis, episode)
     start = analysis.record.start_time
     ax.set_title(f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
-                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm, slope "
-                 f"{format_number(episode.slope_mv, 2, ' mV')}"
+                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm, ST "
+                 f"from J+20 ms to the ST point {format_number(episode.slope_mv, 2, ' mV')}"
                  f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
     if beats is not None:
         reference, at_peak = beats
