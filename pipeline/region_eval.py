@@ -86,7 +86,7 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
-from pipeline.st import PACED_REASON, StSummary, analyse_st
+from pipeline.st import StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
 from pipeline.wording import format_duration
@@ -662,7 +662,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                     pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
-    qt = note_af_left_out(qt, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
+    qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
     notes = summary.notes + (repolarisation_notes(st, qt) + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms)
                              if summary.n_beats else ())
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
@@ -670,11 +670,14 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
 
 
-def note_af_left_out(qt: QtSummary, af_s: float) -> QtSummary:
+def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:
     """``qt`` with its note saying that ``af_s`` seconds of atrial fibrillation (its episodes and the gaps of under
     one QT window between them) were left out of the QT windows, as its irregular RR intervals make the rate
-    correction unreliable; unchanged without AF or for a paced patient."""
-    if af_s <= 0 or qt.note.endswith(PACED_REASON):
+    correction unreliable; unchanged without AF, or when QT stopped for the ST analysis's own reason (a pacemaker, a
+    wide QRS: :func:`repolarisation_notes` then gives both one note)."""
+    same_stop = not qt.assessed and not st.assessed and (qt.note.removeprefix("QT not assessed: ")
+                                                         == st.note.removeprefix("ST not assessed: "))
+    if af_s <= 0 or same_stop:
         return qt
     left_out = (f"atrial fibrillation ({format_duration(af_s)}, hh:mm:ss, with the gaps of under {qt.window_s:g} s "
                 "between its episodes) left out: QTc needs a steady RR interval, which fibrillation does not give")

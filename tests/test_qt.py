@@ -151,3 +151,18 @@ def test_qt_is_measured_outside_atrial_fibrillation_and_the_note_says_so(mitdb_d
     window_start, window_stop = measured * qt.window_s, (measured + 1) * qt.window_s
     inside = [(a <= start) and (stop <= b) for start, stop in zip(window_start, window_stop) for a, b in af]
     assert not any(inside)  # no window measured within an AF episode
+
+
+def test_the_af_note_is_not_added_when_qt_stops_for_the_st_analysis_s_reason():
+    from pipeline.qt import QtSummary
+    from pipeline.region_eval import note_af_left_out, repolarisation_notes
+    from pipeline.st import StSummary
+
+    st = StSummary(False, "ST not assessed: the dominant QRS is 130 ms wide")
+    qt = QtSummary(False, "QT not assessed: the dominant QRS is 130 ms wide")
+    assert note_af_left_out(qt, st, 600.0) is qt
+    assert repolarisation_notes(st, qt) == ("ST and QT not assessed: the dominant QRS is 130 ms wide",)
+    too_few = QtSummary(False, "QT not assessed: too few readable normal beats")
+    assert note_af_left_out(too_few, st, 600.0).note.startswith("QT not assessed: too few readable normal beats; "
+                                                                 "atrial fibrillation (00:10:00")
+    assert note_af_left_out(too_few, st, 0.0) is too_few

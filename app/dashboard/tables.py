@@ -92,8 +92,7 @@ def describe_extremes(summary: RecordSummary) -> str:
 
 def hourly_table(summary: RecordSummary) -> pd.DataFrame:
     """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, couplets, runs (3 beats
-    or more), pauses, AF, the
-    ST changes, the QTc and the hour's HRV."""
+    or more), pauses, AF, the ST changes, the QTc and the hour's HRV."""
     rows = [{"hour": format_hms(h.start_s), "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
              **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
