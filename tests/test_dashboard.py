@@ -80,9 +80,11 @@ def test_default_sample_shows_the_summary_of_the_first_excerpt(analyses):
     assert analyses["100"].model_source in " ".join(c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 2  # overview, detail (a 5-minute record has one trend value)
     keys = {b.key for b in at.get("download_button")}
+    assert expected.st.assessed and expected.qt.assessed and not expected.hrt.assessed  # one PVC: no HRT table
     assert keys == {"download_beat_table_csv", "download_region_table_csv", "download_annotation_file_bytes",
                     "download_ishne_annotation_bytes", "download_pdf_report_bytes", "download_full_disclosure_bytes",
-                    "download_two_lead_disclosure_bytes"}
+                    "download_two_lead_disclosure_bytes", "download_summary_json", "download_hourly_table_csv",
+                    "download_st_table_csv", "download_st_episode_table_csv", "download_qt_table_csv"}
 
 
 def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses):
@@ -373,7 +375,7 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert not at.exception and not at.error
     assert at.subheader[0].value == "Record 119"
     assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
-    assert len(at.get("download_button")) == 7  # no diary uploaded: no diary table
+    assert len(at.get("download_button")) == 12  # no diary uploaded: no diary table; no HRT (too few PVCs)
 
 
 def test_an_unreadable_reference_file_is_named_and_the_record_still_analysed(analyses, excerpts_dir):

@@ -60,6 +60,12 @@ DOWNLOADS = (
     ("WFDB annotations (.ecg)", "annotation_file_bytes", "{name}.ecg", "application/octet-stream"),
     ("ISHNE beat annotations (.ann)", "ishne_annotation_bytes", "{name}.ann", "application/octet-stream"),
     ("PDF report", "pdf_report_bytes", "{name}_report.pdf", "application/pdf"),
+    ("Record summary (JSON)", "summary_json", "{name}_summary.json", "application/json"),
+    ("Hourly table (CSV)", "hourly_table_csv", "{name}_hourly.csv", "text/csv"),
+    ("ST levels per window and lead (CSV)", "st_table_csv", "{name}_st.csv", "text/csv"),
+    ("ST episodes (CSV)", "st_episode_table_csv", "{name}_st_episodes.csv", "text/csv"),
+    ("QT and QTc per minute (CSV)", "qt_table_csv", "{name}_qt.csv", "text/csv"),
+    ("Heart-rate turbulence per PVC (CSV)", "hrt_table_csv", "{name}_hrt.csv", "text/csv"),
     ("Patient diary with findings (CSV)", "diary_table_csv", "{name}_diary.csv", "text/csv"),
     ("Full disclosure: the whole record, a minute per line (PDF)", "full_disclosure_bytes",
      "{name}_full_disclosure.pdf", "application/pdf"),
@@ -1151,8 +1157,9 @@ def render_conclusion(review: loading.Review, record_key: tuple) -> str:
 
 
 def render_downloads(analysis) -> None:
-    """Download buttons for the beat table, regions, WFDB annotations, the PDF report, the diary's findings and the
-    full disclosure (each made when its button is pressed)."""
+    """Download buttons for the beat table, regions, WFDB and ISHNE annotations, the PDF report, the summary, the
+    hourly, ST, QT and heart-rate turbulence tables, the diary's findings and the full disclosure (the files ``ecg
+    score`` writes; each made when its button is pressed)."""
     outputs = import_outputs()
     if outputs is None:
         st.warning("Downloads are not available: the output writers (app.outputs) are missing from this build.")
@@ -1163,13 +1170,23 @@ def render_downloads(analysis) -> None:
                "ECG tab." if n_strips
                else "No strip chosen for the report: \"Add this window to the report\" on the ECG tab chooses one.")
     for label, function_name, file_name, mime in DOWNLOADS:
-        if (function_name == "diary_table_csv" and not analysis.diary) or (
-                function_name == "two_lead_disclosure_bytes" and analysis.record.signal_mv.shape[1] < 2):
+        if not is_download_available(analysis, function_name):
             continue
         writer = getattr(outputs, function_name, None)
         st.download_button(label, data=functools.partial(writer, analysis) if writer else b"",
                            file_name=file_name.format(name=name), mime=mime, key=f"download_{function_name}",
                            on_click="ignore", disabled=writer is None)
+
+
+def is_download_available(analysis, function_name: str) -> bool:
+    """Whether the record has what a download holds (as ``ecg score`` writes the same files): a diary, two leads, an
+    assessed ST, QT or heart-rate turbulence."""
+    summary = analysis.summary
+    needs = {"diary_table_csv": bool(analysis.diary),
+             "two_lead_disclosure_bytes": analysis.record.signal_mv.shape[1] >= 2,
+             "st_table_csv": summary.st.assessed, "st_episode_table_csv": summary.st.assessed,
+             "qt_table_csv": summary.qt.assessed, "hrt_table_csv": summary.hrt.assessed}
+    return needs.get(function_name, True)
 
 
 def import_outputs():
