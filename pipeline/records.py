@@ -992,7 +992,8 @@ def read_annotations(
     try:
         ann = wfdb.rdann(str(path), annotator)
     except Exception as exc:
-        raise CorruptRecordError(f"Annotation file {path.name}.{annotator} cannot be read: {exc}") from exc
+        raise CorruptRecordError(f"Annotation file {path.name}.{annotator} cannot be read: it is cut short or not a "
+                                 f"WFDB annotation file ({type(exc).__name__}: {exc}).") from exc
     samples = np.asarray(ann.sample, dtype=np.int64)
     if source_fs_hz != target_fs_hz:
         samples = np.round(samples * (target_fs_hz / source_fs_hz)).astype(np.int64)

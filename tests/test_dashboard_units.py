@@ -426,3 +426,14 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     table = tables.region_table(regions, 360.0)
     assert table["#"].tolist() == [1, 2]
     assert [tables.event_label(regions, k, 360.0).split()[0] for k in range(2)] == ["#1", "#2"]
+
+
+def test_an_isolated_beat_s_region_is_shaded_wide_enough_to_see():
+    fs_hz = 360.0
+    signal = np.zeros((int(20 * fs_hz), 2), np.float32)
+    one_beat = Region("isolated_supraventricular", int(5 * fs_hz), int(5 * fs_hz) + 1, 7, 1, 80.0, 0.9)
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 0.0, 10.0, np.array([int(5 * fs_hz)]),
+                                  np.array(["S"]), (one_beat,))
+    (shape, *_) = figure.layout.shapes
+    assert float(shape.x1) - float(shape.x0) == pytest.approx(1000 * charts.MIN_SHADE_S, abs=1.0)
+    assert float(shape.x0) < charts.to_axis_ms(5.0) < float(shape.x1)

@@ -276,8 +276,8 @@ SMALL_SQUARES_MAX_S = 12.0
 
 def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float) -> None:
     """ECG paper (:mod:`app.ecg_paper`) on every subplot: large squares of 0.2 s by 0.5 mV, small ones of 0.04 s by
-    0.1 mV for windows up to :data:`SMALL_SQUARES_MAX_S` (1-s squares and no small ones beyond 30 s); times labelled
-    every 1, 2 or 5 s (hh:mm:ss)."""
+    0.1 mV for windows up to :data:`SMALL_SQUARES_MAX_S`, none beyond it, and 1-s large squares beyond 30 s; times
+    labelled every 1, 2 or 5 s (hh:mm:ss)."""
     window_s = stop_s - start_s
     major_s = paper.LARGE_SQUARE_S if window_s <= 30.0 else 1.0
     label_s = 1.0 if window_s <= SMALL_SQUARES_MAX_S else 2.0 if window_s <= 30.0 else 5.0
@@ -341,13 +341,20 @@ def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tu
                       textfont={"size": 11}, name="Reference disagrees", hovertemplate=HOVER_TIME + "<br>%{text}")
 
 
+MIN_SHADE_S = 0.2
+"""Narrowest shading of a region in the detail chart (about a QRS complex and its surroundings)."""
+
+
 def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, lo: int, hi: int) -> None:
-    """Shade the regions overlapping samples ``[lo, hi)`` on every subplot; one legend entry per kind."""
+    """Shade the regions overlapping samples ``[lo, hi)`` on every subplot, at least :data:`MIN_SHADE_S` wide (an
+    isolated beat's region is one sample); one legend entry per kind."""
     shown = []
     for region in regions:
         if region.stop <= lo or region.start >= hi:
             continue
-        figure.add_vrect(x0=to_axis_ms(max(region.start, lo) / fs_hz), x1=to_axis_ms(min(region.stop, hi) / fs_hz),
+        pad = max(MIN_SHADE_S * fs_hz - (region.stop - region.start), 0) / 2
+        start, stop = max(region.start - pad, lo), min(region.stop + pad, hi)
+        figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz),
                          fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=0.35, line_width=0,
                          layer="below", row="all", col=1)
         if region.kind not in shown:

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
-CONFIDENCE_TEXT = ("# is the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads over the "
+CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads over the "
                    "event's beats (a beat seen in one noisy lead of two counts half), times the model's confidence "
                    "in its beats' classes; for AF and rate stretches, also times the share of "
                    "their intervals that meet the rule on their own. Low values ask for a look at the ECG.")
@@ -1116,7 +1116,7 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     """Per-class Se/+P of this record against its reference annotations (why they were left out, when they were)."""
     if comparison is None and annotation_problem:
         st.warning(f"The reference annotations were left out, so the beat labels cannot be compared: "
-                   f"{annotation_problem} The signal was analysed without them.")
+                   f"{annotation_problem.rstrip('.')}. The signal was analysed without them.")
         return
     if comparison is None:
         st.info("This record has no reference annotations (.atr), so the beat labels cannot be compared.")
