@@ -456,15 +456,10 @@ def render_outputs(analysis: RecordAnalysis, settings: ScoreSettings, model: Mod
         files[f"{name}_beats.csv"] = outputs.beat_table_csv(analysis)
         files[f"{name}_regions.csv"] = outputs.region_table_csv(analysis)
         files[f"{name}_hourly.csv"] = outputs.hourly_table_csv(analysis)
-        if analysis.summary.st.assessed:
-            files[f"{name}_st.csv"] = outputs.st_table_csv(analysis)
-            files[f"{name}_st_episodes.csv"] = outputs.st_episode_table_csv(analysis)
-        if analysis.summary.qt.assessed:
-            files[f"{name}_qt.csv"] = outputs.qt_table_csv(analysis)
-        if analysis.summary.hrt.assessed:
-            files[f"{name}_hrt.csv"] = outputs.hrt_table_csv(analysis)
-        if analysis.diary:
-            files[f"{name}_diary.csv"] = outputs.diary_table_csv(analysis)
+        for suffix, writer_name in (("st", "st_table_csv"), ("st_episodes", "st_episode_table_csv"),
+                                    ("qt", "qt_table_csv"), ("hrt", "hrt_table_csv"), ("diary", "diary_table_csv")):
+            if outputs.has_table(analysis, writer_name):
+                files[f"{name}_{suffix}.csv"] = getattr(outputs, writer_name)(analysis)
     if "json" in settings.formats:
         files[f"{name}_summary.json"] = outputs.summary_json(analysis, {"model": model.to_dict()})
     if "wfdb" in settings.formats:

@@ -43,8 +43,9 @@ ANNOTATOR = "ecg"
 
 HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
                   "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_couplets",
-                  "ventricular_runs", "supraventricular_couplets", "supraventricular_runs", "pauses", "af_s", "st_lowest_mv", "st_highest_mv", "qtc_fridericia_ms",
-                  "sdnn_ms", "rmssd_ms", "pnn50_pct", "lf_hf_ratio")
+                  "ventricular_runs", "supraventricular_couplets", "supraventricular_runs", "pauses", "af_s",
+                  "st_lowest_mv", "st_highest_mv", "qtc_fridericia_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct",
+                  "lf_hf_ratio")
 
 ST_EPISODE_COLUMNS = ("lead", "kind", "start_s", "stop_s", "duration_s", "deviation_mv", "peak_s", "heart_rate_bpm",
                       "slope_mv", "qrs_change", "qrs_changed")
@@ -57,6 +58,17 @@ DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "
 
 REGION_COLUMNS = ("kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
                   "heart_rate_bpm", "confidence")
+
+
+def has_table(analysis: RecordAnalysis, writer_name: str) -> bool:
+    """Whether the record has what the table written by ``writer_name`` holds: an assessed ST analysis (its levels
+    and episodes), QT or heart-rate turbulence, a diary; every other output always has content. ``ecg score`` and
+    the dashboard's downloads offer the same files by it."""
+    summary = analysis.summary
+    needs = {"st_table_csv": summary.st.assessed, "st_episode_table_csv": summary.st.assessed,
+             "qt_table_csv": summary.qt.assessed, "hrt_table_csv": summary.hrt.assessed,
+             "diary_table_csv": bool(analysis.diary)}
+    return needs.get(writer_name, True)
 
 
 def rows_to_csv(rows: list[dict], columns: tuple[str, ...]) -> bytes:

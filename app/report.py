@@ -732,15 +732,16 @@ def draw_tachogram(ax, hrt, settings) -> None:
 
 def draw_hourly_page(analysis: RecordAnalysis) -> Figure:
     """The hourly table of a Holter report (records longer than an hour): per hour its readable minutes, beats,
-    S and V beats, heart rate, couplets and runs, pauses, AF, lowest and highest ST change (mV), median QTc (Fridericia, ms), SDNN
-    and RMSSD (ms)."""
+    S and V beats, heart rate, couplets and runs, pauses, AF, lowest and highest ST change (mV), median QTc
+    (Fridericia, ms), SDNN and RMSSD (ms)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     figure.suptitle(f"Record {analysis.record.name}: hour by hour", fontsize=11, fontweight="bold", x=0.08, ha="left")
     figure.text(0.08, 0.935, textwrap.fill(
         "Readable minutes; beats; S and V beats; heart rate (bpm, 1-minute averages); V and S couplets / runs of 3 "
         "beats or more (tachycardias included) starting in the hour; pauses; minutes of AF; lowest and highest ST "
-        "change from the ST reference (mV, over the leads); median QTc (Fridericia, ms); SDNN and RMSSD of the hour's normal-to-normal intervals (ms).",
+        "change from the ST reference (mV, over the leads); median QTc (Fridericia, ms); SDNN and RMSSD of the "
+        "hour's normal-to-normal intervals (ms).",
         SUMMARY_LINE_CHARS + 20), fontsize=7, va="top")
     ax = figure.add_axes((0.08, 0.04, 0.89, 0.84))
     ax.axis("off")

@@ -422,7 +422,8 @@ def replace_source(loaded, source: str, name: str):
 
 
 def test_the_event_list_numbers_events_as_the_event_picker_does():
-    regions = (Region("ventricular_couplet", 3600, 3900, 10, 2, 120.0, 0.9), Region("pause", 7200, 8100, 20, 2, 24.0, 1.0))
+    regions = (Region("ventricular_couplet", 3600, 3900, 10, 2, 120.0, 0.9),
+               Region("pause", 7200, 8100, 20, 2, 24.0, 1.0))
     table = tables.region_table(regions, 360.0)
     assert table["#"].tolist() == [1, 2]
     assert [tables.event_label(regions, k, 360.0).split()[0] for k in range(2)] == ["#1", "#2"]

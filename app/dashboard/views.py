@@ -43,10 +43,10 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
-CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads over the "
-                   "event's beats (a beat seen in one noisy lead of two counts half), times the model's confidence "
-                   "in its beats' classes; for AF and rate stretches, also times the share of "
-                   "their intervals that meet the rule on their own. Low values ask for a look at the ECG.")
+CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
+                   "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
+                   "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
+                   "intervals that meet the rule on their own. Low values ask for a look at the ECG.")
 NO_EVENT = -1
 ALL_KINDS = "all"
 MAX_EVENT_CHOICES = 2000
@@ -1170,23 +1170,13 @@ def render_downloads(analysis) -> None:
                "ECG tab." if n_strips
                else "No strip chosen for the report: \"Add this window to the report\" on the ECG tab chooses one.")
     for label, function_name, file_name, mime in DOWNLOADS:
-        if not is_download_available(analysis, function_name):
+        if not outputs.has_table(analysis, function_name) or (
+                function_name == "two_lead_disclosure_bytes" and analysis.record.signal_mv.shape[1] < 2):
             continue
         writer = getattr(outputs, function_name, None)
         st.download_button(label, data=functools.partial(writer, analysis) if writer else b"",
                            file_name=file_name.format(name=name), mime=mime, key=f"download_{function_name}",
                            on_click="ignore", disabled=writer is None)
-
-
-def is_download_available(analysis, function_name: str) -> bool:
-    """Whether the record has what a download holds (as ``ecg score`` writes the same files): a diary, two leads, an
-    assessed ST, QT or heart-rate turbulence."""
-    summary = analysis.summary
-    needs = {"diary_table_csv": bool(analysis.diary),
-             "two_lead_disclosure_bytes": analysis.record.signal_mv.shape[1] >= 2,
-             "st_table_csv": summary.st.assessed, "st_episode_table_csv": summary.st.assessed,
-             "qt_table_csv": summary.qt.assessed, "hrt_table_csv": summary.hrt.assessed}
-    return needs.get(function_name, True)
 
 
 def import_outputs():
