@@ -533,6 +533,7 @@ def test_marking_the_window_as_artefact_removes_its_events_until_the_mark_is_rem
     at.selectbox(key="sample_record").select("208").run()
     at.select_slider(key="window_s").set_value(20).run()
     at.number_input(key="window_start_s").set_value(60.0).run()
+    assert any("alone, in rows of 10 s" in c.value for c in at.caption)  # a 20-s window: the primary lead's rows
     next(b for b in at.button if b.label == "Mark this window as artefact").click().run()
     assert not at.exception and not at.error
     assert len(frame_with(at, "confidence")) == len(marked.regions)

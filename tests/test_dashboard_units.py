@@ -237,9 +237,6 @@ def test_detail_figure_sends_only_the_window():
     assert [t for t in paper.ticktext if t] == [f"00:01:{s:02d}" for s in range(40, 51)]
     assert paper.minor.dtick == 40 and paper.minor.showgrid and figure.layout.yaxis.dtick == 0.5
     assert figure.layout.yaxis.minor.dtick == 0.1 and figure.layout.yaxis2.dtick == 0.5  # every lead
-    minute = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 60.0, beats, classes, ())
-    assert np.allclose(np.diff(minute.layout.xaxis.tickvals), 1000.0) and not minute.layout.xaxis.minor.showgrid
-    assert [t for t in minute.layout.xaxis.ticktext if t][:2] == ["00:01:40", "00:01:45"]
     reviewed = np.zeros(len(beats), bool)
     reviewed[[np.flatnonzero(beats >= 100 * fs_hz)[0]]] = True  # the first beat of the window: a reader's label
     figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 10.0, beats, classes, (region,),
@@ -247,6 +244,43 @@ def test_detail_figure_sends_only_the_window():
     texts = [text for t in figure.data if t.text is not None for text in t.text]
     assert len(texts) == int(np.sum((beats >= 100 * fs_hz) & (beats < 110 * fs_hz)))
     assert sum(text.endswith("*") for text in texts) == 1
+
+
+def test_a_minute_window_is_the_primary_lead_in_stacked_ten_second_rows_at_one_scale():
+    fs_hz = 360.0
+    t = np.arange(int(300 * fs_hz)) / fs_hz
+    signal = np.stack([np.sin(2 * np.pi * t), 3 + 0.1 * np.cos(2 * np.pi * t)], axis=1).astype(np.float32)
+    beats = np.arange(100, signal.shape[0], 300)
+    classes = np.where(np.arange(len(beats)) % 5 == 0, "V", "N")
+    region = Region("ventricular_couplet", int(118 * fs_hz), int(122 * fs_hz), 0, 2, 120.0, 0.9)  # across rows 2, 3
+    diary = ((135.0, "dizzy"),)
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 60.0, beats, classes, (region,),
+                                  primary_lead=1, disagreements=[(int(101 * fs_hz), "ref N")], diary=diary)
+    lead_traces = [t for t in figure.data if t.name in ("MLII", "V1")]
+    assert [t.name for t in lead_traces] == ["V1"] * 6 and [len(t.y) for t in lead_traces] == [3600] * 6
+    assert np.array_equal(np.concatenate([t.y for t in lead_traces]), signal[36000:57600, 1])  # the window, whole
+    for row, trace in enumerate(lead_traces, start=1):
+        axis = figure.layout[f"xaxis{'' if row == 1 else row}"]
+        start_ms = charts.to_axis_ms(100.0 + 10 * (row - 1))
+        assert trace.x[0] == start_ms and list(axis.range) == [start_ms, start_ms + 10_000.0]
+        assert axis.minor.showgrid and axis.minor.dtick == 40  # small squares on every row
+        assert [x for x in axis.ticktext if x][0] == charts.format_hms(100.0 + 10 * (row - 1))
+    letters = [t for t in figure.data if t.name in ("N (normal)", "V (ventricular ectopic)")]
+    assert sum(len(t.x) for t in letters) == int(np.sum((beats >= 100 * fs_hz) & (beats < 160 * fs_hz)))
+    assert all(np.asarray(t.y).max() > 2.5 for t in letters)  # on V1 (3 mV), the primary lead
+    assert [t.name for t in figure.data if t.showlegend is not False].count("V (ventricular ectopic)") == 1
+    assert [t.name for t in figure.data if t.showlegend is not False].count("Ventricular couplet") == 1
+    shades = [s for s in figure.layout.shapes if s.type == "rect"]
+    assert sorted((s.xref, s.x0, s.x1) for s in shades) == [
+        ("x2", charts.to_axis_ms(118.0), charts.to_axis_ms(120.0)),
+        ("x3", charts.to_axis_ms(120.0), charts.to_axis_ms(122.0))]
+    (line,) = [s for s in figure.layout.shapes if s.line.dash == "dash"]
+    assert line.xref == "x4" and line.x0 == charts.to_axis_ms(135.0)
+    ranges = {tuple(figure.layout[f"yaxis{'' if r == 1 else r}"].range) for r in range(1, 7)}
+    assert len(ranges) == 1 and next(iter(ranges))[1] > 3.0  # one scale for every row
+    assert figure.layout.height == 6 * charts.ROW_HEIGHT_PX + 110
+    short = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 15.0, beats, classes, ())
+    assert [len(t.y) for t in short.data if t.name == "V1" or t.name == "MLII"] == [3600, 1800]  # last row shorter
 
 
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():

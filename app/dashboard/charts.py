@@ -202,13 +202,23 @@ def event_lane_traces(regions: tuple[Region, ...], fs_hz: float, duration_s: flo
     return traces
 
 
+ROW_S = 10.0
+"""Seconds per row of a longer detail window: it shows the primary lead in stacked rows of this length at one scale,
+as a Holter page does, instead of squeezing up to a minute into one chart width."""
+
+ROW_HEIGHT_PX = 170
+"""Height of one stacked row."""
+
+
 def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
                   window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
-    """Full-resolution view of one window: every lead, the primary one on top with the beat labels per class,
-    flagged regions shaded.
+    """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
+
+    A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
+    stacked rows of :data:`ROW_S` (the last one may be shorter), each on ECG paper at the same scale.
 
     Parameters
     ----------
@@ -236,61 +246,107 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
-    figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
-    x_ms = axis_list(np.arange(lo, hi) / fs_hz)
-    order = [primary_lead] + [lead for lead in range(n_leads) if lead != primary_lead]
-    for row, lead in enumerate(order, start=1):
-        figure.add_trace(go.Scatter(x=x_ms, y=contiguous(signal_mv[lo:hi, lead]), mode="lines", name=lead_names[lead],
-                                      line={"color": "#222222", "width": 1}, showlegend=False,
-                                      hovertemplate=HOVER_TIME + "<br>%{y:.3f} mV"), row=row, col=1)
-        figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
-    in_window = (beat_samples >= lo) & (beat_samples < hi)
-    for trace in beat_label_traces(signal_mv[:, primary_lead], fs_hz, beat_samples[in_window],
-                                   np.asarray(beat_classes)[in_window],
-                                   None if reviewed is None else np.asarray(reviewed)[in_window]):
-        figure.add_trace(trace, row=1, col=1)
-    if disagreements:
-        figure.add_trace(disagreement_trace(signal_mv[:, primary_lead], fs_hz, disagreements, lo, hi), row=1, col=1)
-    shade_regions(figure, regions, fs_hz, lo, hi)
-    for time_s, text in diary:
-        if lo / fs_hz <= time_s < hi / fs_hz:
-            figure.add_vline(x=to_axis_ms(time_s), line={"color": DIARY_COLOUR, "dash": "dash", "width": 1.5})
-            figure.add_annotation(x=to_axis_ms(time_s), y=1.0, yref="y domain",
-                                  text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
-                                  yanchor="top", font={"color": DIARY_COLOUR}, row=1, col=1)
-    figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
-    draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz)
-    shown = signal_mv[lo:hi, primary_lead]
+    primary, stacked = signal_mv[:, primary_lead], window_s > ROW_S + 1e-9
+    if stacked:
+        row_n = int(round(ROW_S * fs_hz))
+        spans = [(row_lo, min(row_lo + row_n, hi)) for row_lo in range(lo, hi, row_n)]
+        figure = make_subplots(rows=len(spans), cols=1, vertical_spacing=0.25 / len(spans))
+        for row, (row_lo, row_hi) in enumerate(spans, start=1):
+            add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
+            mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
+                       reviewed)
+            shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
+            mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
+            figure.update_xaxes(type="date", range=[to_axis_ms(row_lo / fs_hz), to_axis_ms(row_lo / fs_hz + ROW_S)],
+                                row=row, col=1)
+            draw_ecg_paper(figure, row_lo / fs_hz, row_lo / fs_hz + ROW_S, row=row)
+        hide_repeated_legend_entries(figure)
+        figure.update_yaxes(title_text=f"{lead_names[primary_lead]} (mV)", row=1, col=1)
+        height = ROW_HEIGHT_PX * len(spans) + 110
+    else:
+        figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
+        order = [primary_lead] + [lead for lead in range(n_leads) if lead != primary_lead]
+        for row, lead in enumerate(order, start=1):
+            add_lead_trace(figure, row, signal_mv[:, lead], fs_hz, lo, hi, lead_names[lead])
+            figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
+        mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed)
+        shade_regions(figure, regions, fs_hz, lo, hi)
+        mark_diary(figure, diary, fs_hz, lo, hi)
+        figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
+        draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz)
+        height = 220 * n_leads + 110
+    shown = primary[lo:hi]
     if np.any(np.isfinite(shown)):  # room above the highest beat letter, which autoscaling leaves out
         low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
         pad = 0.05 * max(high - low, 0.5)
-        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=1, col=1)
-    figure.update_layout(height=220 * n_leads + 110, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
+        # every stacked row at the same scale; with every lead, the primary one only
+        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=None if stacked else 1, col=1)
+    figure.update_layout(height=height, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
     return figure
 
 
-SMALL_SQUARES_MAX_S = 12.0
-"""Longest window drawn with the small squares (at a 60-s window they would be a pink haze)."""
+def add_lead_trace(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
+                   name: str) -> None:
+    """One lead's samples ``[lo, hi)`` as a black line on ``row``."""
+    figure.add_trace(go.Scatter(x=axis_list(np.arange(lo, hi) / fs_hz), y=contiguous(lead_mv[lo:hi]), mode="lines",
+                                name=name, line={"color": "#222222", "width": 1}, showlegend=False,
+                                hovertemplate=HOVER_TIME + "<br>%{y:.3f} mV"), row=row, col=1)
 
 
-def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float) -> None:
-    """ECG paper (:mod:`app.ecg_paper`) on every subplot: large squares of 0.2 s by 0.5 mV, small ones of 0.04 s by
-    0.1 mV for windows up to :data:`SMALL_SQUARES_MAX_S`, none beyond it, and 1-s large squares beyond 30 s; times
-    labelled every 1, 2 or 5 s (hh:mm:ss)."""
-    window_s = stop_s - start_s
-    major_s = paper.LARGE_SQUARE_S if window_s <= 30.0 else 1.0
-    label_s = 1.0 if window_s <= SMALL_SQUARES_MAX_S else 2.0 if window_s <= 30.0 else 5.0
-    ticks = np.arange(np.ceil(start_s / major_s - 1e-9), np.floor(stop_s / major_s + 1e-9) + 1) * major_s
-    labelled = np.isclose(np.remainder(ticks + 1e-9, label_s), 0.0, atol=1e-6)
+def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
+               beat_samples: np.ndarray, beat_classes: np.ndarray, disagreements: list[tuple[int, str]] | None,
+               reviewed: np.ndarray | None) -> None:
+    """The beat letters of samples ``[lo, hi)`` on ``row``, and the reference's disagreements when given."""
+    in_window = (beat_samples >= lo) & (beat_samples < hi)
+    for trace in beat_label_traces(lead_mv, fs_hz, beat_samples[in_window], np.asarray(beat_classes)[in_window],
+                                   None if reviewed is None else np.asarray(reviewed)[in_window]):
+        figure.add_trace(trace, row=row, col=1)
+    if disagreements and any(lo <= s < hi for s, _ in disagreements):
+        figure.add_trace(disagreement_trace(lead_mv, fs_hz, disagreements, lo, hi), row=row, col=1)
+
+
+def mark_diary(figure: go.Figure, diary: tuple[tuple[float, str], ...], fs_hz: float, lo: int, hi: int,
+               row: int | str = "all") -> None:
+    """The diary entries within samples ``[lo, hi)``: a dashed line (on ``row``, every row by default) and the
+    entry's text at the top of the first row it is drawn on."""
+    for time_s, text in diary:
+        if lo / fs_hz <= time_s < hi / fs_hz:
+            figure.add_vline(x=to_axis_ms(time_s), line={"color": DIARY_COLOUR, "dash": "dash", "width": 1.5},
+                             row=row, col=1)
+            first = 1 if row == "all" else row
+            figure.add_annotation(x=to_axis_ms(time_s), y=1.0, yref=f"y{'' if first == 1 else first} domain",
+                                  text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
+                                  yanchor="top", font={"color": DIARY_COLOUR}, row=first, col=1)
+
+
+def hide_repeated_legend_entries(figure: go.Figure) -> None:
+    """One legend entry per name: the stacked rows repeat the class and region traces."""
+    seen = set()
+    for trace in figure.data:
+        if trace.showlegend is False:
+            continue
+        if trace.name in seen:
+            trace.showlegend = False
+        seen.add(trace.name)
+
+
+def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float, row: int | None = None) -> None:
+    """ECG paper (:mod:`app.ecg_paper`) on ``row`` (every subplot by default): large squares of 0.2 s by 0.5 mV,
+    small ones of 0.04 s by 0.1 mV, times labelled every second (hh:mm:ss). A drawn span is at most :data:`ROW_S`
+    long, so the small squares stay readable."""
+    ticks = np.arange(np.ceil(start_s / paper.LARGE_SQUARE_S - 1e-9),
+                      np.floor(stop_s / paper.LARGE_SQUARE_S + 1e-9) + 1) * paper.LARGE_SQUARE_S
+    labelled = np.isclose(np.remainder(ticks + 1e-9, 1.0), 0.0, atol=1e-6)
     text = [format_hms(t) if keep else "" for t, keep in zip(ticks, labelled)]
-    minor = ({"dtick": 1000 * paper.SMALL_SQUARE_S, "tick0": AXIS_ORIGIN_MS, "showgrid": True,
-              "gridcolor": paper.SMALL_LINE_COLOUR} if window_s <= SMALL_SQUARES_MAX_S else {"showgrid": False})
+    where = {} if row is None else {"row": row, "col": 1}
     figure.update_xaxes(tickmode="array", tickvals=axis_list(ticks).tolist(), ticktext=text, showgrid=True,
-                        gridcolor=paper.LARGE_LINE_COLOUR, minor=minor)
+                        gridcolor=paper.LARGE_LINE_COLOUR, minor={"dtick": 1000 * paper.SMALL_SQUARE_S,
+                                                                  "tick0": AXIS_ORIGIN_MS, "showgrid": True,
+                                                                  "gridcolor": paper.SMALL_LINE_COLOUR}, **where)
     figure.update_yaxes(dtick=paper.LARGE_SQUARE_MV, tick0=0.0, showgrid=True, gridcolor=paper.LARGE_LINE_COLOUR,
                         zeroline=False, minor={"dtick": paper.SMALL_SQUARE_MV, "gridcolor": paper.SMALL_LINE_COLOUR,
-                                               "showgrid": window_s <= SMALL_SQUARES_MAX_S})
+                                               "showgrid": True}, **where)
     figure.update_layout(plot_bgcolor="#ffffff")
 
 
@@ -345,9 +401,10 @@ MIN_SHADE_S = 0.2
 """Narrowest shading of a region in the detail chart (about a QRS complex and its surroundings)."""
 
 
-def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, lo: int, hi: int) -> None:
-    """Shade the regions overlapping samples ``[lo, hi)`` on every subplot, at least :data:`MIN_SHADE_S` wide (an
-    isolated beat's region is one sample); one legend entry per kind."""
+def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, lo: int, hi: int,
+                  row: int | str = "all") -> None:
+    """Shade the regions overlapping samples ``[lo, hi)`` on ``row`` (every subplot by default), at least
+    :data:`MIN_SHADE_S` wide (an isolated beat's region is one sample); one legend entry per kind."""
     shown = []
     for region in regions:
         if region.stop <= lo or region.start >= hi:
@@ -356,13 +413,13 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
         start, stop = max(region.start - pad, lo), min(region.stop + pad, hi)
         figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz),
                          fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=0.35, line_width=0,
-                         layer="below", row="all", col=1)
+                         layer="below", row=row, col=1)
         if region.kind not in shown:
             shown.append(region.kind)
     for kind in shown:
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
                                     marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind)},
-                                    legendgroup=kind), row=1, col=1)
+                                    legendgroup=kind), row=1 if row == "all" else row, col=1)
 
 
 def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float, duration_s: float) -> go.Figure:
