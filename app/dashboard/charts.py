@@ -397,6 +397,9 @@ def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tu
                       textfont={"size": 11}, name="Reference disagrees", hovertemplate=HOVER_TIME + "<br>%{text}")
 
 
+SHADE_OPACITY = 0.35
+"""Opacity of a region's shading in the detail chart, and of its legend square, so that the two look alike."""
+
 MIN_SHADE_S = 0.2
 """Narrowest shading of a region in the detail chart (about a QRS complex and its surroundings)."""
 
@@ -412,13 +415,14 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
         pad = max(MIN_SHADE_S * fs_hz - (region.stop - region.start), 0) / 2
         start, stop = max(region.start - pad, lo), min(region.stop + pad, hi)
         figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz),
-                         fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=0.35, line_width=0,
+                         fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=SHADE_OPACITY, line_width=0,
                          layer="below", row=row, col=1)
         if region.kind not in shown:
             shown.append(region.kind)
     for kind in shown:
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
-                                    marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind)},
+                                    marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind),
+                                            "opacity": SHADE_OPACITY},
                                     legendgroup=kind), row=1 if row == "all" else row, col=1)
 
 
