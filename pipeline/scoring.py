@@ -13,6 +13,8 @@ segment measurement algorithms". WFDB ``bxb`` manual page (PhysioNet).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,8 +227,14 @@ class ClassificationCounts:
         return float(self.matrix[k, k] / total) if total else float("nan")
 
     def f1(self, k: int) -> float:
+        """Harmonic mean of Se and +P of class ``k``: 0 when the class's beats were all missed or all its labels
+        wrong (an undefined side counts as 0, as scikit-learn's ``zero_division=0``); NaN only when both are
+        undefined (no beat of the class, none labelled so)."""
         se, ppv = self.sensitivity(k), self.positive_predictivity(k)
-        return float(2 * se * ppv / (se + ppv)) if se + ppv > 0 else float("nan")
+        if math.isnan(se) and math.isnan(ppv):
+            return float("nan")
+        se, ppv = np.nan_to_num(se), np.nan_to_num(ppv)
+        return float(2 * se * ppv / (se + ppv)) if se + ppv > 0 else 0.0
 
     def accuracy(self) -> float:
         """Correctly labelled reference beats over all reference beats (missed beats count as wrong)."""

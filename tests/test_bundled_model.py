@@ -92,6 +92,15 @@ def test_beats_with_both_leads_are_prepared_as_before(excerpts_dir):
     assert np.array_equal(prepared.inputs.features, plain.inputs.features)
 
 
+def test_the_shipped_settings_are_strict_json():
+    """``model.json`` is read by other tools too (jq, JavaScript, the MLflow UI): no bare NaN or Infinity."""
+    def refuse(constant):
+        raise ValueError(f"{constant} in {BUNDLED_MODEL.with_suffix('.json')}")
+
+    settings = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text(), parse_constant=refuse)
+    assert settings["validation"]["cv_F_f1"] == 0.0  # F: every beat missed, so F1 0 (was NaN)
+
+
 def test_known_pvcs_in_a_ds2_record_come_out_v(bundled, mitdb_dir):
     """Record 233 (DS2, never used for training or selection) has 830 premature ventricular beats."""
     record = read_record(mitdb_dir / "233")

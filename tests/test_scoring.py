@@ -167,6 +167,16 @@ def test_classification_counts_follow_ec57_definitions():
     assert counts.accuracy() == pytest.approx(4 / 7)
 
 
+def test_f1_is_zero_for_a_class_entirely_missed_and_undefined_only_without_any_of_its_beats():
+    # reference: N N F F ; labelled: N N N N (no F label at all: +P undefined, Se 0)
+    counts = count_classes(np.array([0, 0, 3, 3]), np.array([0, 0, 0, 0]))
+    assert counts.f1(3) == 0.0  # was NaN, which wrote a bare NaN (invalid JSON) into the bundled model.json
+    assert counts.f1(0) == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+    assert counts.f1(1) != counts.f1(1)  # no S beat and none labelled S: undefined
+    wrong = count_classes(np.array([0, 0]), np.array([0, 1]))  # an S label with no S beat: Se undefined, +P 0
+    assert wrong.f1(1) == 0.0
+
+
 def test_missed_and_extra_beats_count_against_se_and_ppv():
     match = BeatMatch(ref_index=np.array([0, 1]), test_index=np.array([0, 1]),
                       missed=np.array([2]), extra=np.array([2]))
