@@ -249,9 +249,10 @@ def describe_records_outside_the_test(settings: dict, names: list[str]) -> list[
               help="Where to write the model (default: models/bundled).")
 @click.option("--rules-only", is_flag=True,
               help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
-                   "supraventricular_run_rule, af_rule, v_min_probability), ensemble size (ensemble_members) and "
-                   "context stage (context_stage: refitted on DS1 nested cross-validation, which trains networks for "
-                   "it only), test once on DS2 and rewrite the card. The saved networks are not retrained.")
+                   "supraventricular_run_rule, af_rule, v_min_probability, temperature), ensemble size "
+                   "(ensemble_members) and context stage (context_stage: kept when the model has one and the ensemble "
+                   "size is unchanged, else refitted on DS1 nested cross-validation, which trains networks for it "
+                   "only), test once on DS2 and rewrite the card. The saved networks are not retrained.")
 @jobs_option
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
                          out_dir: Path | None, rules_only: bool, jobs: int | None) -> None:
@@ -286,7 +287,10 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
             rule_settings = replace_post_training_settings(loaded.settings, training)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--config") from error
-        if training.context_stage:  # fitted on DS1's nested probabilities: networks trained for it, not kept
+        # the stage is fitted on DS1's nested probabilities of the networks' configuration and ensemble size, before
+        # any rule: a model's fitted stage is kept when those are unchanged (a change of rules or temperature only)
+        same_members = loaded.settings.get("training", {}).get("ensemble_members") == training.ensemble_members
+        if training.context_stage and not (STAGE_CONFIG_KEY in loaded.settings and same_members):
             if "extra_training_data" in loaded.settings:
                 raise click.BadParameter("the model was trained with other databases, which --rules-only cannot "
                                          "read again to fit its context stage; retrain it with ecg train.",

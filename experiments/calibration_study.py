@@ -31,6 +31,7 @@ from scipy.optimize import minimize_scalar
 
 from experiments.nested_regions import nested_product_probabilities
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from models.atrial_rule import apply_temperature
 from models.evaluate import expected_calibration_error, reliability_table
 from models.folds import assign_patient_folds
 
@@ -38,14 +39,6 @@ SEEDS = (0, 1)
 CONFIRMATION_SEED = 2
 ECE_GAIN_MIN = 0.005
 LOG_T_BOUNDS = (np.log(0.25), np.log(4.0))
-
-
-def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Rows of ``probabilities`` raised to 1 / ``temperature`` and renormalised (class order kept)."""
-    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    scaled = np.exp(logits)
-    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -70,6 +63,7 @@ def calibration_figures(probabilities: np.ndarray, labels: np.ndarray) -> dict:
 def score_seed(config, data) -> dict:
     """Calibration without and with a cross-fitted temperature, and the temperature fitted on every beat."""
     staged, _ = nested_product_probabilities(config, data)
+    staged = staged.astype(np.float64)  # scaled in double precision, as when this study ran (row AO)
     labels = data.labels
     fold_of = assign_patient_folds(data.record_names, labels, config.n_folds)
     outer = np.array([fold_of[n] for n in data.record_names])

@@ -19,7 +19,8 @@ relabelled beats are flagged.
 :class:`DecisionRules` gathers everything a model applies after its networks, in this order: the
 minimum V probability (:func:`network_classes`), the sinus-conduction rule
 (:mod:`models.conduction_rule`, V -> N), this rule (N -> S) and the supraventricular run rule
-(:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat).
+(:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat); once the classes are
+decided, the model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
 
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
 """
@@ -38,7 +39,8 @@ from models.run_rule import SupraventricularRunRule, extend_supraventricular_run
 from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
-DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule")
+DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule",
+                      "temperature")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 STAGE_CONFIG_KEY = "context_stage"
 """Training-configuration switch of the beat-context stage (:mod:`models.context_stage`); like the rules, it changes
@@ -46,6 +48,8 @@ what follows the networks, not the networks, but it is fitted (on nested probabi
 settings keep the fitted stage under the same key."""
 V_MIN_KEY = "v_min_probability"
 """Settings key of the minimum probability for a V call (see :func:`network_classes`)."""
+TEMPERATURE_KEY = "temperature"
+"""Settings key of the temperature applied to the reported probabilities (see :func:`apply_temperature`)."""
 FEATURES = ("p_corr_best", "p_template_quality", "rhythm_af_score_rel", "qrs_corr_lead0", "rr_pre_local_ratio")
 _N, _S, _V = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
@@ -85,6 +89,30 @@ def read_v_min_probability(settings: dict) -> float | None:
     return None if value is None else float(value)
 
 
+def read_temperature(settings: dict) -> float | None:
+    """The temperature saved with a model, or None (probabilities reported as the networks give them)."""
+    value = settings.get(TEMPERATURE_KEY)
+    return None if value is None else float(value)
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Each row raised to the power 1 / ``temperature`` and renormalised (Guo et al. 2017, "On calibration of modern
+    neural networks"): a temperature above 1 tempers overconfident probabilities, and every row keeps its class order,
+    so no class changes. Rows with a missing value (a beat in a signal gap) stay missing; the dtype is kept.
+
+    >>> p = np.array([[0.98, 0.01, 0.01, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.0]], np.float32)
+    >>> q = apply_temperature(p, 1.5)
+    >>> q.dtype, bool(np.all(q.argmax(axis=1) == p.argmax(axis=1))), round(float(q[0, 0]), 3), q[1, :2].tolist()
+    (dtype('float32'), True, 0.914, [0.5, 0.5])
+    """
+    values = np.asarray(probabilities, dtype=np.float64)
+    logits = np.log(np.clip(values, 1e-12, 1.0)) / temperature
+    logits -= np.max(logits, axis=1, keepdims=True) if len(logits) else 0.0
+    scaled = np.exp(logits)
+    scaled /= scaled.sum(axis=1, keepdims=True)
+    return scaled.astype(np.asarray(probabilities).dtype, copy=False)
+
+
 def network_classes(probabilities: np.ndarray, v_min_probability: float | None = None) -> np.ndarray:
     """Top class of each beat; with ``v_min_probability``, a V call below it gives way to the next class.
 
@@ -118,8 +146,9 @@ class Decision:
     run: np.ndarray
     """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
     probabilities: np.ndarray | None = None
-    """The probabilities the classes were decided from: the network's, with the beat-context stage's division of
-    p(N) + p(S) when the model has one (:meth:`DecisionRules.decide`)."""
+    """The reported probabilities (:meth:`DecisionRules.decide`): those the classes were decided from (the network's,
+    with the beat-context stage's division of p(N) + p(S) when the model has one), then tempered by the model's
+    temperature when it has one."""
 
 
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
@@ -158,18 +187,24 @@ class DecisionRules:
     per-beat rules only, since that rule needs the record's signal."""
     context_stage: ContextStage | None = None
     """Divides the network's N + S probability from the beats around before the rules (:mod:`models.context_stage`)."""
+    temperature: float | None = None
+    """Applied to the reported probabilities once the classes are decided (:func:`apply_temperature`); chosen on DS1
+    nested cross-validation (EXPERIMENTS.md row AR). None: the probabilities as decided from."""
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
-                   read_af_rule(settings), ContextStage.from_settings(settings))
+                   read_af_rule(settings), ContextStage.from_settings(settings), read_temperature(settings))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the
-        beat-context stage when the model has one; ``probabilities`` of the result are those decided from."""
+        beat-context stage when the model has one; ``probabilities`` of the result are those decided from, tempered
+        by the model's temperature when it has one (the classes do not depend on it)."""
         if self.context_stage is not None and len(probabilities):
             probabilities = self.context_stage.split(probabilities, features, feature_names)
         decision = decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
                                   self.conduction_rule, self.run_rule)
+        if self.temperature is not None:
+            probabilities = apply_temperature(probabilities, self.temperature)
         return replace(decision, probabilities=probabilities)

@@ -67,8 +67,9 @@ def describe_rule(settings: dict) -> str:
             f"{rule['af_max']}), its QRS matches the dominant one (correlation >= {rule['qrs_min']}) and it is not "
             f"late (pre-RR / local RR <= {rule['rr_max']}). Thresholds chosen on DS1 out-of-fold predictions only "
             "(EXPERIMENTS.md row G). The DS1 CV row above is the networks alone; the DS2 rows include the rule; "
-            "calibration is of the probabilities the classes are decided from (the networks', with p(N) + p(S) divided by "
-            "the context stage when there is one). The rule's idea predates the project (CLASSIFIER-NOTES.md "
+            "calibration is of the reported probabilities (those the classes are decided from: the networks', with p(N) + "
+            "p(S) divided by the context stage when there is one, then tempered when the model has a temperature). "
+            "The rule's idea predates the project (CLASSIFIER-NOTES.md "
             "lesson 6), but it was studied after DS2's per-record table had been read (record 232 holds 75% of DS2's "
             "S beats): its DS2 S figures are less independent of the test set than the others.\n")
 
@@ -195,6 +196,17 @@ def training_without_seed(training: dict) -> dict:
     return json.loads(json.dumps({key: value for key, value in training.items() if key != "seed"}))
 
 
+def describe_temperature(settings: dict) -> str:
+    """The card's sentence on the temperature of the reported probabilities ('' when the model has none)."""
+    temperature = settings.get("temperature")
+    if temperature is None:
+        return ""
+    return (f"\nThe reported probabilities are tempered (T = {temperature:g}: each beat's probabilities raised to the "
+            "power 1 / T and renormalised, Guo et al. 2017) once the classes are decided, so no class depends on it; "
+            "the figures above are of the tempered probabilities. T was fitted on DS1 nested out-of-fold probabilities "
+            "and adopted by a criterion on the reliability bins written before its run (EXPERIMENTS.md row AR).\n")
+
+
 def describe_reliability(ds2: dict) -> str:
     """The card's reliability table (how often the top class is right, by how sure the model is), when the DS2
     evaluation has one."""
@@ -286,7 +298,7 @@ Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 
 Calibration: expected calibration error (top label, 15 bins, DS2 reference positions)
 {100 * ds2['ece_top_label']:.2f} %.
-{describe_reliability(ds2)}{describe_seed_spread(settings)}
+{describe_reliability(ds2)}{describe_temperature(settings)}{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
 {describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce

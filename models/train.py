@@ -66,6 +66,10 @@ class TrainingConfig:
     af_rule: bool = False
     """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
     OOF (EXPERIMENTS.md row AC)."""
+    temperature: float | None = None
+    """Applied to the reported probabilities once the classes are decided (:func:`models.atrial_rule.
+    apply_temperature`): above 1 tempers overconfident probabilities; no class changes. Chosen on DS1 nested OOF
+    (EXPERIMENTS.md row AR). None: off."""
     ensemble_members: int | None = None
     """How many folds' networks the delivered ensemble averages, the first ones by fold (``None``: all). Every
     fold is still trained, for the cross-validated figures; fewer members make inference proportionally faster."""
@@ -105,6 +109,10 @@ class TrainingConfig:
         for name in ("af_rule", "context_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected true or false.")
+        temperature = self.temperature
+        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+                                        or not 0.1 <= temperature <= 10.0):
+            raise ValueError(f"Received temperature={temperature!r}; expected a number from 0.1 to 10, or none.")
         momentum = self.ema_momentum
         if momentum is not None and not (isinstance(momentum, float) and 0.0 < momentum < 1.0):
             raise ValueError(f"Received ema_momentum={momentum!r}; expected a momentum in (0, 1), or none.")
@@ -134,6 +142,8 @@ class TrainingConfig:
             del values["seeds_per_fold"]
         if self.ema_momentum is None:
             del values["ema_momentum"]
+        if self.temperature is None:  # configurations from before the option serialise as they did
+            del values["temperature"]
         if not self.af_rule:  # configurations from before the rule serialise as they did
             del values["af_rule"]
         if not self.adversarial_weight:

@@ -99,10 +99,12 @@ def replace_post_training_settings(settings: dict, config: TrainingConfig) -> di
         raise ValueError(f"The configuration asks for {config.n_members} ensemble members; the model has "
                          f"{settings.get('n_members')} (retrain instead).")
     rules = describe_decision_rules(config)
-    training = {k: v for k, v in settings["training"].items() if k not in ("ensemble_members", STAGE_CONFIG_KEY)}
+    replaced = ("ensemble_members", STAGE_CONFIG_KEY) + DECISION_RULE_KEYS  # a rule the configuration drops goes
+    training = {k: v for k, v in settings["training"].items() if k not in replaced}
     members = {} if config.ensemble_members is None else {"ensemble_members": config.ensemble_members}
     stage_flag = {STAGE_CONFIG_KEY: True} if config.context_stage else {}
-    kept = {k: v for k, v in settings.items() if k != STAGE_CONFIG_KEY or config.context_stage}
+    kept = {k: v for k, v in settings.items()
+            if k not in DECISION_RULE_KEYS and (k != STAGE_CONFIG_KEY or config.context_stage)}
     return {**kept, **rules, "n_members": config.n_members, "training": {**training, **rules, **members, **stage_flag}}
 
 

@@ -52,6 +52,42 @@ def test_weak_v_calls_give_way_to_the_next_class():
     assert rules.decide(probabilities, features, NAMES).classes.tolist() == [1, 2, 3]
 
 
+def test_the_temperature_tempers_the_reported_probabilities_and_never_changes_a_class():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(500, 5))
+    probabilities = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
+    probabilities[7] = np.nan  # a beat in a signal gap
+    features = features_for([ATRIAL] * 250 + [{**ATRIAL, "p_corr_best": 0.9}] * 250)
+    plain = DecisionRules.from_settings({"atrial_rule": AtrialRule().to_dict()}).decide(probabilities, features, NAMES)
+    tempered = DecisionRules.from_settings({"atrial_rule": AtrialRule().to_dict(), "temperature": 1.5}).decide(
+        probabilities, features, NAMES)
+    assert np.array_equal(tempered.classes, plain.classes) and np.array_equal(tempered.atrial, plain.atrial)
+    assert np.array_equal(plain.probabilities, probabilities, equal_nan=True)  # no temperature: as decided from
+    rows = np.isfinite(probabilities).all(axis=1)
+    top, top_tempered = probabilities[rows].max(axis=1), tempered.probabilities[rows].max(axis=1)
+    assert np.all(top_tempered <= top + 1e-6) and np.mean(top_tempered < top - 1e-3) > 0.9  # less sure, same order
+    assert np.array_equal(tempered.probabilities[rows].argmax(axis=1), probabilities[rows].argmax(axis=1))
+    assert np.allclose(tempered.probabilities[rows].sum(axis=1), 1.0, atol=1e-5)
+    assert np.isnan(tempered.probabilities[7]).all() and tempered.probabilities.dtype == np.float32
+
+
+def test_the_temperature_is_configuration_saved_with_the_model_and_rules_only_can_drop_it():
+    from models.train import TrainingConfig
+    from models.training_run import replace_post_training_settings
+
+    assert "temperature" not in TrainingConfig().to_dict()  # older configurations serialise as before
+    assert TrainingConfig.from_dict(TrainingConfig(temperature=1.4).to_dict()).temperature == 1.4
+    for wrong in (0.0, -1.0, True, "1.4", 20.0):
+        with pytest.raises(ValueError, match="temperature"):
+            TrainingConfig(temperature=wrong)
+    settings = {"training": TrainingConfig(ensemble_members=2).to_dict(), "n_members": 2}
+    tempered = replace_post_training_settings(settings, TrainingConfig(ensemble_members=2, temperature=1.4))
+    assert tempered["temperature"] == 1.4 and DecisionRules.from_settings(tempered).temperature == 1.4
+    dropped = replace_post_training_settings(tempered, TrainingConfig(ensemble_members=2))
+    assert "temperature" not in dropped and "temperature" not in dropped["training"]
+    assert DecisionRules.from_settings(dropped).temperature is None
+
+
 def test_rule_comes_from_the_model_settings_and_is_absent_otherwise():
     assert AtrialRule.from_settings({}) is None
     assert AtrialRule.from_settings({"atrial_rule": None}) is None

@@ -135,6 +135,7 @@ def test_bundle_model_rules_only_keeps_the_networks_and_rewrites_rules_and_card(
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "model.json").read_text())
     assert saved["conduction_rule"]["p_corr_min"] == 0.6
+    assert saved["context_stage"] == settings["context_stage"]  # same networks and ensemble size: the stage is kept
     assert saved["ds2_evaluation"]["beats"]["reference"] > 49000
     assert (tmp_path / "model.keras").read_bytes() == (BUNDLED_DIR / "model.keras").read_bytes()
     assert "--rules-only" in (tmp_path / "MODEL_CARD.md").read_text()
