@@ -190,10 +190,15 @@ SEED_SPREAD = Path(__file__).resolve().parents[1] / "experiments" / "results" / 
 """DS2 figures of the bundled configuration trained afresh from several seeds (``experiments/seed_spread.py``)."""
 
 
+CLASS_NEUTRAL_KEYS = ("seed", "temperature")
+"""Training keys that change no delivered class: the seed (what a seed spread varies) and the temperature of the
+reported probabilities."""
+
+
 def training_without_seed(training: dict) -> dict:
-    """A training configuration's dict without its seed, as JSON stores it (tuples as lists): what two trainings of
-    one configuration share."""
-    return json.loads(json.dumps({key: value for key, value in training.items() if key != "seed"}))
+    """A training configuration's dict without its seed (or temperature), as JSON stores it (tuples as lists): what
+    two trainings of one configuration share, as far as their classes go."""
+    return json.loads(json.dumps({key: value for key, value in training.items() if key not in CLASS_NEUTRAL_KEYS}))
 
 
 def describe_temperature(settings: dict) -> str:

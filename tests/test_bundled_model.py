@@ -195,6 +195,8 @@ def test_the_seed_spread_is_quoted_only_for_the_configuration_it_measured(tmp_pa
     path.write_text(json.dumps(other))
     assert describe_seed_spread(settings, path) == ""
     assert describe_seed_spread(settings, tmp_path / "absent.json") == ""
+    path.write_text(json.dumps(spread))  # a temperature changes no class: the spread still holds
+    assert describe_seed_spread(settings | {"training": settings["training"] | {"temperature": 3.0}}, path) == text
 
 
 def test_model_labels_drive_region_finding_end_to_end(excerpts_dir):
