@@ -86,7 +86,7 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
-from pipeline.st import StSummary, analyse_st
+from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
 from pipeline.wording import format_duration
@@ -663,8 +663,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                     pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    notes = summary.notes + (repolarisation_notes(st, qt) + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms)
-                             if summary.n_beats else ())
+    notes = summary.notes + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms)
+                             + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms) if summary.n_beats else ())
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
@@ -715,6 +715,20 @@ def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     notes += (qt.note,) if qt.assessed and qt.note else ()  # what an assessed QT left out
     long_qtc = long_qtc_note(qt)
     return notes + ((long_qtc,) if long_qtc else ())
+
+
+def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS_MEASURE_MARGIN_MS
+                        ) -> tuple[str, ...]:
+    """A note when ST was assessed on a dominant QRS measured within ``margin_ms`` under ``max_qrs_ms``: the
+    measurement can fall that far short of a reader's (:data:`pipeline.st.QRS_MEASURE_MARGIN_MS`), so the beats may be
+    bundle branch block beats, whose ST and QT changes are secondary to the conduction (MIT-BIH 124 and 207, right and
+    left bundle branch block, measure 117 and 119 ms). A handful of beats more or less can move such a record across
+    the limit; the note says so either way it falls."""
+    if not st.assessed or st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms - margin_ms:
+        return ()
+    return (f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, within {margin_ms:g} ms of the {max_qrs_ms:g} ms "
+            "of bundle branch block, which the measurement can fall short of: check the dominant beat; with a bundle "
+            "branch block, the ST and QT figures reflect the conduction and do not apply",)
 
 
 def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float) -> tuple[str, ...]:

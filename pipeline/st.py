@@ -137,6 +137,12 @@ class StSettings:
         return cls(**settings_values(cls, values))
 
 
+QRS_MEASURE_MARGIN_MS = 10.0
+"""How far short of a reader's QRS the measured one can fall (the module docstring: the onset and J point up to about
+10 ms inside the complex): a dominant QRS measured within this of ``max_qrs_ms`` is assessed, with a note that it may
+be a bundle branch block (:func:`pipeline.region_eval.borderline_qrs_note`)."""
+
+
 @dataclass(frozen=True)
 class StFiducials:
     """The record's measurement points in ms from the R wave: isoelectric point, QRS onset, J point."""

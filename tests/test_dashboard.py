@@ -367,7 +367,7 @@ def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     assert note.startswith("HRV not assessed")
     assert not any(m.label == "SDNN" for m in at.metric)
     assert any(md.value.startswith("**Heart-rate variability**: not assessed") for md in at.markdown)
-    assert any(note in md.value for md in at.markdown)  # under "Could not be assessed"
+    assert any(note in md.value for md in at.markdown)  # under "Notes: what could not be assessed, ..."
 
 
 def test_uploading_a_real_record(analyses, excerpts_dir):

@@ -102,6 +102,23 @@ def test_bundle_branch_block_and_pacemakers_leave_qt_unassessed(mitdb_dir, excer
                                             "repolarisation changes)",)
 
 
+def test_a_dominant_qrs_just_under_the_bundle_branch_block_limit_is_assessed_with_a_note(mitdb_dir):
+    from pipeline.region_eval import borderline_qrs_note
+    from pipeline.st import StFiducials, StSettings, StSummary
+
+    record = read_record(mitdb_dir / "207", annotator="atr")  # left bundle branch block, measured just under 120 ms
+    samples, classes = annotated_beats(record.annotations)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    limit = StSettings().max_qrs_ms
+    assert st.assessed and limit - 10 < st.fiducials.qrs_ms <= limit
+    (note,) = borderline_qrs_note(st, limit)
+    assert note.startswith(f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, within 10 ms of the 120 ms")
+    narrow = StSummary(True, fiducials=StFiducials(-80.0, -40.0, 60.0))  # 100 ms
+    assert borderline_qrs_note(narrow, limit) == ()
+    wide = StSummary(False, "ST not assessed: the dominant QRS is 125 ms wide", fiducials=StFiducials(-80.0, -60.0, 65.0))
+    assert borderline_qrs_note(wide, limit) == ()  # not assessed: its own note says why
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="min_t_mv"):
         QtSettings(min_t_mv=0)

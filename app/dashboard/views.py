@@ -560,9 +560,10 @@ def render_overview(analysis) -> None:
 
 
 def render_notes(notes: tuple[str, ...]) -> None:
-    """What could not be assessed, as plain sentences."""
+    """What could not be assessed and what to check (a QTc of 500 ms or more, a QRS near the bundle branch block
+    limit), as plain sentences."""
     if notes:
-        st.markdown("**Could not be assessed**")
+        st.markdown("**Notes: what could not be assessed, and what to check**")
         st.markdown("\n".join(f"- {note}" for note in notes))
 
 
