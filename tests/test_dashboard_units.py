@@ -281,6 +281,12 @@ def test_a_minute_window_is_the_primary_lead_in_stacked_ten_second_rows_at_one_s
     assert figure.layout.height == 6 * charts.ROW_HEIGHT_PX + 110
     short = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 100.0, 15.0, beats, classes, ())
     assert [len(t.y) for t in short.data if t.name == "V1" or t.name == "MLII"] == [3600, 1800]  # last row shorter
+    for start_s, window_s, rows in ((100.37, 60.0, 6), (50.01, 20.0, 2), (121.61, 30.0, 3)):  # "Go to event" starts
+        figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), start_s, window_s, beats, classes, (),
+                                      disagreements=[(int(s * fs_hz), "ref N") for s in (start_s + 1, start_s + 15)])
+        assert sum(t.name == "MLII" for t in figure.data) == rows  # no one-sample row from the start's rounding
+        crosses = [t for t in figure.data if t.name == "Reference disagrees"]
+        assert len(crosses) == 2 and {t.legendgroup for t in crosses} == {"reference_disagrees"}  # hidden together
 
 
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():

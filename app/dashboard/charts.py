@@ -248,8 +248,9 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
     primary, stacked = signal_mv[:, primary_lead], window_s > ROW_S + 1e-9
     if stacked:
-        row_n = int(round(ROW_S * fs_hz))
-        spans = [(row_lo, min(row_lo + row_n, hi)) for row_lo in range(lo, hi, row_n)]
+        row_n = int(round(ROW_S * fs_hz))  # rows counted from the window's length, not its samples, which rounding
+        n_rows = int(np.ceil(window_s / ROW_S - 1e-9))  # at a fractional start can make one more than a whole row
+        spans = [(lo + k * row_n, min(lo + (k + 1) * row_n, hi)) for k in range(n_rows)]
         figure = make_subplots(rows=len(spans), cols=1, vertical_spacing=0.25 / len(spans))
         for row, (row_lo, row_hi) in enumerate(spans, start=1):
             add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
@@ -317,7 +318,8 @@ def mark_diary(figure: go.Figure, diary: tuple[tuple[float, str], ...], fs_hz: f
             first = 1 if row == "all" else row
             figure.add_annotation(x=to_axis_ms(time_s), y=1.0, yref=f"y{'' if first == 1 else first} domain",
                                   text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
-                                  yanchor="top", font={"color": DIARY_COLOUR}, row=first, col=1)
+                                  yanchor="top", font={"color": DIARY_COLOUR}, bgcolor="rgba(255, 255, 255, 0.85)",
+                                  row=first, col=1)  # legible over a beat letter
 
 
 def hide_repeated_legend_entries(figure: go.Figure) -> None:
@@ -394,7 +396,8 @@ def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tu
                      else 0.0 for s in samples]) - 0.2
     return go.Scatter(x=axis_list(samples / fs_hz), y=lows, mode="markers+text", text=[t for _, t in chosen],
                       textposition="bottom center", marker={"symbol": "x", "size": 10, "color": "#000000"},
-                      textfont={"size": 11}, name="Reference disagrees", hovertemplate=HOVER_TIME + "<br>%{text}")
+                      textfont={"size": 11}, name="Reference disagrees", legendgroup="reference_disagrees",
+                      hovertemplate=HOVER_TIME + "<br>%{text}")  # one group: the legend hides it on every row
 
 
 SHADE_OPACITY = 0.35
@@ -422,7 +425,7 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
     for kind in shown:
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
                                     marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind),
-                                            "opacity": SHADE_OPACITY},
+                                            "opacity": SHADE_OPACITY, "line": {"color": "#555555", "width": 1}},
                                     legendgroup=kind), row=1 if row == "all" else row, col=1)
 
 
