@@ -328,16 +328,26 @@ def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tupl
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
-    """Winning class probability per beat (1 where the probabilities are NaN: a beat with a gap)."""
+    """The model's confidence in each beat's delivered class: the network's probability of that class, so that a
+    class a rule gave against the network's view (an S from the atrial-origin or supraventricular run rule, an N from
+    the sinus-conduction rule) shows as unsure, for the reader to check; for an S call the atrial-fibrillation rule
+    made N, p(N) + p(S) (inside AF, N and S are one label by MIT-BIH's and AAMI's convention, not a decision). 1 where
+    the probabilities are NaN (a beat with a gap).
+
+    The top probability was used before: a beat the atrial rule made S then carried the network's confidence in N.
+    """
     if len(predictions) == 0:
         return np.empty(0, np.float64)
-    top = np.max(predictions.probabilities, axis=1).astype(np.float64)
-    return np.where(np.isfinite(top), np.clip(top, 0.0, 1.0), 1.0)
+    probabilities = np.asarray(predictions.probabilities, np.float64)
+    confidence = probabilities[np.arange(len(probabilities)), predictions.class_indices]
+    supraventricular = probabilities[:, AAMI_CLASSES.index("N")] + probabilities[:, _S]
+    confidence = np.where(predictions.in_af_mask, supraventricular, confidence)
+    return np.where(np.isfinite(confidence), np.clip(confidence, 0.0, 1.0), 1.0)
 
 
 def family_rows(analysis: RecordAnalysis) -> list[dict]:
     """Per morphology family (largest first, ungrouped last): beats, beats per current class, the model's mean
-    confidence (its top probability) over the family, and the beats a reader corrected."""
+    confidence in its classes (:func:`beat_confidence`) over the family, and the beats a reader corrected."""
     if analysis.families is None or len(analysis.families) == 0:
         return []
     rows = summarize_families(analysis.families, analysis.classes, AAMI_CLASSES)
