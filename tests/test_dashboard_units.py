@@ -346,6 +346,9 @@ def test_beat_window_start_centres_the_beat_within_the_record():
     assert tables.beat_window_start(3600, 360.0, 10.0, 300.0) == 5.0
     assert tables.beat_window_start(360, 360.0, 10.0, 300.0) == 0.0
     assert tables.beat_window_start(360 * 299, 360.0, 10.0, 300.0) == 290.0
+    # a minute in 10-s rows: the beat in the middle of the third row, not on the fourth row's left edge
+    assert tables.beat_window_start(360 * 100, 360.0, 60.0, 300.0) == 75.0
+    assert tables.centred_window_start(100.0, 20.0, 300.0) == 95.0
 
 
 def test_beats_in_window_and_default_beat():

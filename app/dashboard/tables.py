@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows
-from app.dashboard.charts import clamp_window, kind_label
+from app.dashboard.charts import ROW_S, clamp_window, kind_label
 from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
 from pipeline.diary import describe_finding, format_clock_time
@@ -253,9 +253,24 @@ def diary_label(diary, choice: int) -> str:
     return f"{format_hms(entry.time_s)} Diary: {textwrap.shorten(entry.text, 60)}"
 
 
+def middle_offset_s(window_s: float) -> float:
+    """Where a detail window's middle is drawn, from its start: half the window, or, for a window shown in stacked
+    rows of :data:`~app.dashboard.charts.ROW_S`, the middle of the row nearest the window's middle (its middle would
+    fall on a row's first sample, at the left edge of the chart).
+
+    >>> middle_offset_s(10.0), middle_offset_s(20.0), middle_offset_s(30.0), middle_offset_s(60.0)
+    (5.0, 5.0, 15.0, 25.0)
+    """
+    if window_s <= ROW_S + 1e-9:
+        return 0.5 * window_s
+    n_rows = int(np.ceil(window_s / ROW_S - 1e-9))
+    return ((n_rows - 1) // 2 + 0.5) * ROW_S
+
+
 def centred_window_start(time_s: float, window_s: float, duration_s: float) -> float:
-    """Start of a detail window with ``time_s`` in its middle (a diary entry, an ST episode's largest change)."""
-    return round(clamp_window(time_s - 0.5 * window_s, window_s, duration_s)[0], 2)
+    """Start of a detail window with ``time_s`` in its middle (:func:`middle_offset_s`; a diary entry, an ST episode's
+    largest change)."""
+    return round(clamp_window(time_s - middle_offset_s(window_s), window_s, duration_s)[0], 2)
 
 
 def diary_table(analysis: RecordAnalysis) -> pd.DataFrame:
@@ -282,8 +297,8 @@ def st_episode_table(st) -> pd.DataFrame:
 
 
 def beat_window_start(sample: int, fs_hz: float, window_s: float, duration_s: float) -> float:
-    """Start of a detail window with the beat at ``sample`` in its middle."""
-    return round(clamp_window(sample / fs_hz - 0.5 * window_s, window_s, duration_s)[0], 2)
+    """Start of a detail window with the beat at ``sample`` in its middle (:func:`middle_offset_s`)."""
+    return centred_window_start(sample / fs_hz, window_s, duration_s)
 
 
 def beats_in_window(samples: np.ndarray, fs_hz: float, start_s: float, window_s: float) -> np.ndarray:
