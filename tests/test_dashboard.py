@@ -522,6 +522,17 @@ def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
     assert tallied(at, "Pause") == analysis.summary.event("pause").count
 
 
+def test_changing_the_window_length_keeps_its_middle_in_view():
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    at.number_input(key="window_start_s").set_value(100.0).run()  # 10 s: 105 s in the middle
+    at.select_slider(key="window_s").set_value(60).run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(80.0)  # 105 s in the third row's middle
+    at.select_slider(key="window_s").set_value(10).run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(100.0)
+    assert not at.exception
+
+
 def test_marking_the_window_as_artefact_removes_its_events_until_the_mark_is_removed(analyses):
     from app.analysis import mark_artefacts
 

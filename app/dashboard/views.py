@@ -654,7 +654,9 @@ def render_window_controls(analysis) -> tuple[float, float]:
                          help=f"The lowest and highest heart rate, the longest RR interval, the ST episodes and "
                               f"the diary's entries, then at most "
                               f"{MAX_EVENT_CHOICES} events; choose a type to narrow the list.")
-    window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s")
+    window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s",
+                                        on_change=keep_window_middle)
+    st.session_state["shown_window_s"] = window_s
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
     st.session_state["window_start_s"] = float(min(max(st.session_state.get("window_start_s", 0.0), 0.0), max_start))
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
@@ -666,6 +668,15 @@ def render_window_controls(analysis) -> tuple[float, float]:
     st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
                f"of {charts.format_hms(duration_s)}{rows}")
     return start_s, window_s
+
+
+def keep_window_middle() -> None:
+    """When the window's length changes, keep what was in its middle there (:func:`tables.middle_offset_s`), so that
+    an event just chosen stays in view (the start is clamped to the record when the controls are drawn)."""
+    before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
+    start_s = st.session_state.get("window_start_s", 0.0)
+    moved = start_s + tables.middle_offset_s(before) - tables.middle_offset_s(st.session_state["window_s"])
+    st.session_state["window_start_s"] = round(max(moved, 0.0), 2)
 
 
 def render_event_steps(analysis, kind: str, start_s: float) -> None:
