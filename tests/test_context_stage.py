@@ -13,7 +13,7 @@ import skops.io
 
 import models.registry
 import models.training_run
-from models.atrial_rule import DecisionRules
+from models.atrial_rule import DecisionRules, apply_temperature
 from models.bundled import BUNDLED_DIR
 from models.context_stage import (NEIGHBOUR_FEATURES, OFFSETS, SETTINGS_KEY, ContextStage, context_inputs,
                                   split_supraventricular)
@@ -102,10 +102,12 @@ def test_decisions_come_from_the_divided_probabilities(bundled, record_beats):
     decisions = DecisionRules.from_settings(bundled.settings)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
     expected = decisions.context_stage.split(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
-    assert np.array_equal(decision.probabilities, expected)
+    assert decisions.temperature is not None  # the reported probabilities: the divided ones, then tempered
+    assert np.array_equal(decision.probabilities, apply_temperature(expected, decisions.temperature))
     untouched = ~(decision.atrial | decision.conducted | decision.run)
     assert np.array_equal(decision.classes[untouched], np.argmax(expected, axis=1)[untouched])
-    without = DecisionRules.from_settings({k: v for k, v in bundled.settings.items() if k != SETTINGS_KEY})
+    without = DecisionRules.from_settings({k: v for k, v in bundled.settings.items()
+                                           if k not in (SETTINGS_KEY, "temperature")})
     assert without.context_stage is None
     assert np.array_equal(without.decide(probabilities, prepared.inputs.features,
                                          prepared.inputs.feature_names).probabilities, probabilities)
