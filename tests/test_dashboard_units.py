@@ -270,6 +270,9 @@ def test_a_minute_window_is_the_primary_lead_in_stacked_ten_second_rows_at_one_s
     assert all(np.asarray(t.y).max() > 2.5 for t in letters)  # on V1 (3 mV), the primary lead
     assert [t.name for t in figure.data if t.showlegend is not False].count("V (ventricular ectopic)") == 1
     assert [t.name for t in figure.data if t.showlegend is not False].count("Ventricular couplet") == 1
+    legend = sorted((t.legendrank, t.name) for t in figure.data if t.showlegend is not False)
+    assert [name for _, name in legend] == ["N (normal)", "V (ventricular ectopic)", "Reference disagrees",
+                                            "Ventricular couplet"]  # classes, the reference, then the regions
     shades = [s for s in figure.layout.shapes if s.type == "rect"]
     assert sorted((s.xref, s.x0, s.x1) for s in shades) == [
         ("x2", charts.to_axis_ms(118.0), charts.to_axis_ms(120.0)),

@@ -373,6 +373,7 @@ def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, cl
                                  textfont={"color": CLASS_COLOURS[letter], "size": 13},
                                  marker={"color": CLASS_COLOURS[letter], "size": 7, "symbol": "triangle-down"},
                                  name=CLASS_NAMES[letter], legendgroup=f"class_{letter}",
+                                 legendrank=1 + AAMI_CLASSES.index(letter),  # classes first, in their order
                                  hovertemplate=HOVER_TIME + f"<br>beat {letter}<extra></extra>"))
     return traces
 
@@ -397,6 +398,7 @@ def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tu
     return go.Scatter(x=axis_list(samples / fs_hz), y=lows, mode="markers+text", text=[t for _, t in chosen],
                       textposition="bottom center", marker={"symbol": "x", "size": 10, "color": "#000000"},
                       textfont={"size": 11}, name="Reference disagrees", legendgroup="reference_disagrees",
+                      legendrank=50,  # after the beat classes, before the regions
                       hovertemplate=HOVER_TIME + "<br>%{text}")  # one group: the legend hides it on every row
 
 
@@ -426,7 +428,14 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
                                     marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind),
                                             "opacity": SHADE_OPACITY, "line": {"color": "#555555", "width": 1}},
-                                    legendgroup=kind), row=1 if row == "all" else row, col=1)
+                                    legendgroup=kind, legendrank=legend_rank(kind)), row=1 if row == "all" else row,
+                         col=1)
+
+
+def legend_rank(kind: str) -> int:
+    """A region kind's place in the detail chart's legend: after the beat classes, in the order of
+    :data:`REGION_KINDS` (not of first appearance, which differs from row to row)."""
+    return 100 + (REGION_KINDS.index(kind) if kind in REGION_KINDS else len(REGION_KINDS))
 
 
 def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float, duration_s: float) -> go.Figure:
