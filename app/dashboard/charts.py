@@ -210,6 +210,16 @@ ROW_HEIGHT_PX = 170
 """Height of one stacked row."""
 
 
+def count_rows(window_s: float) -> int:
+    """Stacked rows of a detail window of ``window_s``: 1 (every lead) up to :data:`ROW_S`, else one per
+    :data:`ROW_S` begun (the last one may be shorter).
+
+    >>> count_rows(5.0), count_rows(10.0), count_rows(15.0), count_rows(60.0)
+    (1, 1, 2, 6)
+    """
+    return max(int(np.ceil(window_s / ROW_S - 1e-9)), 1)
+
+
 def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
                   window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                   regions: tuple[Region, ...], primary_lead: int = 0,
@@ -246,10 +256,10 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
-    primary, stacked = signal_mv[:, primary_lead], window_s > ROW_S + 1e-9
-    if stacked:
-        row_n = int(round(ROW_S * fs_hz))  # rows counted from the window's length, not its samples, which rounding
-        n_rows = int(np.ceil(window_s / ROW_S - 1e-9))  # at a fractional start can make one more than a whole row
+    primary, n_rows = signal_mv[:, primary_lead], count_rows(window_s)
+    stacked = n_rows > 1
+    if stacked:  # rows counted from the window's length, not its samples, which rounding at a fractional start can
+        row_n = int(round(ROW_S * fs_hz))  # make one more than a whole number of rows
         spans = [(lo + k * row_n, min(lo + (k + 1) * row_n, hi)) for k in range(n_rows)]
         figure = make_subplots(rows=len(spans), cols=1, vertical_spacing=0.25 / len(spans))
         for row, (row_lo, row_hi) in enumerate(spans, start=1):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, diary_findings, family_rows
-from app.dashboard.charts import ROW_S, clamp_window, kind_label
+from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
 from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
 from pipeline.diary import describe_finding, format_clock_time
@@ -261,10 +261,8 @@ def middle_offset_s(window_s: float) -> float:
     >>> middle_offset_s(10.0), middle_offset_s(20.0), middle_offset_s(30.0), middle_offset_s(60.0)
     (5.0, 5.0, 15.0, 25.0)
     """
-    if window_s <= ROW_S + 1e-9:
-        return 0.5 * window_s
-    n_rows = int(np.ceil(window_s / ROW_S - 1e-9))
-    return ((n_rows - 1) // 2 + 0.5) * ROW_S
+    n_rows = count_rows(window_s)
+    return 0.5 * window_s if n_rows == 1 else ((n_rows - 1) // 2 + 0.5) * ROW_S
 
 
 def centred_window_start(time_s: float, window_s: float, duration_s: float) -> float:

@@ -664,7 +664,7 @@ def render_window_controls(analysis) -> tuple[float, float]:
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[record.primary_lead]} alone, in rows of "
-            f"{charts.ROW_S:g} s (every lead at {charts.ROW_S:g} s or less)" if window_s > charts.ROW_S else "")
+            f"{charts.ROW_S:g} s (every lead at {charts.ROW_S:g} s or less)" if charts.count_rows(window_s) > 1 else "")
     st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
                f"of {charts.format_hms(duration_s)}{rows}")
     return start_s, window_s
