@@ -328,11 +328,13 @@ def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tupl
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
-    """The model's confidence in each beat's delivered class: the network's probability of that class, so that a
-    class a rule gave against the network's view (an S from the atrial-origin or supraventricular run rule, an N from
-    the sinus-conduction rule) shows as unsure, for the reader to check; for an S call the atrial-fibrillation rule
-    made N, p(N) + p(S) (inside AF, N and S are one label by MIT-BIH's and AAMI's convention, not a decision). 1 where
-    the probabilities are NaN (a beat with a gap).
+    """The model's confidence in each beat's delivered class: the network's probability of that class; where a rule
+    moved the beat between N and S (the atrial-origin and supraventricular run rules, N -> S; the atrial-fibrillation
+    rule, S -> N), p(N) + p(S), the network's confidence that the beat is conducted from above the ventricles, the
+    rule having decided which of the two (a browser check found the network's p(S) alone made every S event of 232
+    look unsure, 0.01-0.12, though its S beats are right). An N the sinus-conduction rule made of a V call keeps the
+    network's p(N), which shows it as unsure, for the reader to check. 1 where the probabilities are NaN (a beat with
+    a gap).
 
     The top probability was used before: a beat the atrial rule made S then carried the network's confidence in N.
     """
@@ -341,7 +343,8 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
     probabilities = np.asarray(predictions.probabilities, np.float64)
     confidence = probabilities[np.arange(len(probabilities)), predictions.class_indices]
     supraventricular = probabilities[:, AAMI_CLASSES.index("N")] + probabilities[:, _S]
-    confidence = np.where(predictions.in_af_mask, supraventricular, confidence)
+    moved = predictions.relabelled_mask | predictions.in_run_mask | predictions.in_af_mask
+    confidence = np.where(moved, supraventricular, confidence)
     return np.where(np.isfinite(confidence), np.clip(confidence, 0.0, 1.0), 1.0)
 
 
