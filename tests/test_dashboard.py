@@ -409,7 +409,7 @@ def test_an_uploaded_one_lead_record_is_analysed_and_the_notes_say_so(excerpts_d
     at = upload(start_app(), files_of(tmp_path, "mlii", extensions=("hea", "dat")))
     assert not at.exception and not at.error
     assert shown_counts(at)["V"] >= 0.9 * analyses["119"].summary.beat_counts[AAMI_CLASSES.index("V")]
-    assert any("beats classified from one lead" in m.value for m in at.markdown)
+    assert any("Beats classified from one lead" in m.value for m in at.markdown)  # a bullet, capitalised
 
 
 def test_uploading_several_records_asks_which_one(analyses, excerpts_dir):
@@ -530,6 +530,25 @@ def test_changing_the_window_length_keeps_its_middle_in_view():
     assert at.number_input(key="window_start_s").value == pytest.approx(80.0)  # 105 s in the third row's middle
     at.select_slider(key="window_s").set_value(10).run()
     assert at.number_input(key="window_start_s").value == pytest.approx(100.0)
+    assert not at.exception
+
+
+def test_an_event_jumped_to_stays_in_view_when_the_window_shrinks(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    analysis = analyses["208"]
+    fs, duration = analysis.record.fs_hz, analysis.record.duration_s
+    index = next(i for i, r in enumerate(analysis.regions) if r.start / fs > 80)
+    at.select_slider(key="window_s").set_value(60).run()
+    at.selectbox(key="event_choice").select(index).run()
+    for window_s in (20, 5, 60):  # placed again as the jump places it (keeping the middle lost it when shrinking)
+        at.select_slider(key="window_s").set_value(window_s).run()
+        expected = tables.event_window_start(analysis.regions[index], fs, window_s, duration)
+        assert at.number_input(key="window_start_s").value == pytest.approx(expected)
+        assert expected <= analysis.regions[index].start / fs < expected + window_s
+    at.number_input(key="window_start_s").set_value(100.0).run()  # placed by the reader: the middle is kept
+    at.select_slider(key="window_s").set_value(20).run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(120.0)  # 125 s: first row's middle
     assert not at.exception
 
 
@@ -670,12 +689,12 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     box.check().run()
     assert not at.exception and not at.error
     notes = " ".join(m.value for m in at.markdown)
-    assert "pacemaker (stated by the user): the classifier was not trained on paced beats" in notes
+    assert "Pacemaker (stated by the user): the classifier was not trained on paced beats" in notes  # a bullet
     assert "HRV not assessed: the patient has a pacemaker" in notes and not any(m.label == "SDNN" for m in at.metric)
     assert "ST and QT not assessed: pacemaker" in notes
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.uncheck().run()
-    assert "pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)
+    assert "Pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)
 
 
 def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):

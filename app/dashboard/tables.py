@@ -205,14 +205,16 @@ def extreme_label(summary: RecordSummary, choice: int) -> str:
 
 def extreme_window_start(summary: RecordSummary, choice: int, window_s: float, duration_s: float,
                          hr_window_s: float = SummarySettings().hr_window_s) -> float:
-    """Start of a detail window on an extreme: the middle of the minute of the rate, or the longest RR interval
-    from just before its opening beat."""
+    """Start of a detail window on an extreme: the minute of the rate, whole when the window holds it, else its
+    middle in the window's middle (:func:`middle_offset_s`), or the longest RR interval from just before its opening
+    beat."""
     if choice == -4:
         start_s = summary.longest_rr_time_s - EVENT_LEAD_IN * window_s
-    else:
-        at = summary.heart_rate_min_time_s if choice == -2 else summary.heart_rate_max_time_s
-        start_s = at + (hr_window_s - window_s) / 2
-    return round(clamp_window(start_s, window_s, duration_s)[0], 2)
+        return round(clamp_window(start_s, window_s, duration_s)[0], 2)
+    at = summary.heart_rate_min_time_s if choice == -2 else summary.heart_rate_max_time_s
+    if window_s >= hr_window_s:
+        return round(clamp_window(at + (hr_window_s - window_s) / 2, window_s, duration_s)[0], 2)
+    return centred_window_start(at + hr_window_s / 2, window_s, duration_s)
 
 
 ST_CHOICE = -10

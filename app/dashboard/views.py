@@ -48,6 +48,9 @@ CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence 
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
                    "intervals that meet the rule on their own. Low values ask for a look at the ECG.")
 NO_EVENT = -1
+WINDOW_ANCHOR = "window_anchor"
+"""Session key: what the detail window was last moved to (``("event", choice)`` or ``("beat", index)``), so that a
+change of its length places it again; cleared when the reader types a start."""
 ALL_KINDS = "all"
 MAX_EVENT_CHOICES = 2000
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
@@ -378,6 +381,7 @@ def reset_navigation(record_key: tuple) -> None:
     st.session_state["window_start_s"] = 0.0
     st.session_state["event_choice"] = NO_EVENT
     st.session_state.pop("beat_choice", None)
+    st.session_state.pop(WINDOW_ANCHOR, None)
 
 
 def render_record_header(analysis) -> None:
@@ -564,7 +568,7 @@ def render_notes(notes: tuple[str, ...]) -> None:
     limit), as plain sentences."""
     if notes:
         st.markdown("**Notes: what could not be assessed, and what to check**")
-        st.markdown("\n".join(f"- {note}" for note in notes))
+        st.markdown("\n".join(f"- {note[:1].upper()}{note[1:]}" for note in notes))  # notes are clauses
 
 
 def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) -> None:
@@ -655,12 +659,12 @@ def render_window_controls(analysis) -> tuple[float, float]:
                               f"the diary's entries, then at most "
                               f"{MAX_EVENT_CHOICES} events; choose a type to narrow the list.")
     window_s = columns[3].select_slider("Window (s)", WINDOW_CHOICES_S, value=DEFAULT_WINDOW_S, key="window_s",
-                                        on_change=keep_window_middle)
+                                        on_change=change_window_length, args=(analysis,))
     st.session_state["shown_window_s"] = window_s
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
     st.session_state["window_start_s"] = float(min(max(st.session_state.get("window_start_s", 0.0), 0.0), max_start))
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
-                                      key="window_start_s")
+                                      key="window_start_s", on_change=forget_window_anchor)
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[record.primary_lead]} alone, in rows of "
@@ -670,9 +674,22 @@ def render_window_controls(analysis) -> tuple[float, float]:
     return start_s, window_s
 
 
-def keep_window_middle() -> None:
-    """When the window's length changes, keep what was in its middle there (:func:`tables.middle_offset_s`), so that
-    an event just chosen stays in view (the start is clamped to the record when the controls are drawn)."""
+def forget_window_anchor() -> None:
+    """Callback of the window start: the reader placed the window, so a change of length keeps its middle."""
+    st.session_state.pop(WINDOW_ANCHOR, None)
+
+
+def change_window_length(analysis) -> None:
+    """When the window's length changes: after a jump to an event or a beat, place the window on it again as the jump
+    would at the new length (an event stays in view when the window shrinks); otherwise keep what was in the window's
+    middle there (:func:`tables.middle_offset_s`). The start is clamped to the record when the controls are drawn."""
+    kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
+    if kind == "event" and st.session_state.get("event_choice", NO_EVENT) == target:
+        move_to_event(analysis)
+        return
+    if kind == "beat" and 0 <= target < len(analysis.predictions.samples):
+        go_to_beat(analysis, target)
+        return
     before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
     start_s = st.session_state.get("window_start_s", 0.0)
     moved = start_s + tables.middle_offset_s(before) - tables.middle_offset_s(st.session_state["window_s"])
@@ -724,6 +741,7 @@ def move_to_event(analysis) -> None:
     index = st.session_state.get("event_choice", NO_EVENT)
     if index == NO_EVENT:
         return
+    st.session_state[WINDOW_ANCHOR] = ("event", index)
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     if index in tables.EXTREMES:
         st.session_state["window_start_s"] = tables.extreme_window_start(analysis.summary, index, window_s,
@@ -765,6 +783,7 @@ def go_to_beat(analysis, index: int) -> None:
                                                                  analysis.record.duration_s)
     st.session_state["event_choice"] = NO_EVENT
     st.session_state["beat_choice"] = int(index)
+    st.session_state[WINDOW_ANCHOR] = ("beat", int(index))
 
 
 def render_beat(review: loading.Review, model_reference: str, record_key: tuple, start_s: float,
