@@ -83,15 +83,10 @@ def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | lis
             & (column("rr_pre_local_ratio") <= rule.rr_max))
 
 
-def read_v_min_probability(settings: dict) -> float | None:
-    """The minimum V probability saved with a model, or None."""
-    value = settings.get(V_MIN_KEY)
-    return None if value is None else float(value)
-
-
-def read_temperature(settings: dict) -> float | None:
-    """The temperature saved with a model, or None (probabilities reported as the networks give them)."""
-    value = settings.get(TEMPERATURE_KEY)
+def read_optional_number(settings: dict, key: str) -> float | None:
+    """A number saved with a model under ``key`` (:data:`V_MIN_KEY`, :data:`TEMPERATURE_KEY`), or None when the model
+    has none (then the minimum V probability is not applied, and the probabilities are reported as decided from)."""
+    value = settings.get(key)
     return None if value is None else float(value)
 
 
@@ -193,9 +188,10 @@ class DecisionRules:
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
-        return cls(AtrialRule.from_settings(settings), read_v_min_probability(settings),
+        return cls(AtrialRule.from_settings(settings), read_optional_number(settings, V_MIN_KEY),
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
-                   read_af_rule(settings), ContextStage.from_settings(settings), read_temperature(settings))
+                   read_af_rule(settings), ContextStage.from_settings(settings),
+                   read_optional_number(settings, TEMPERATURE_KEY))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the

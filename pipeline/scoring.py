@@ -14,7 +14,6 @@ segment measurement algorithms". WFDB ``bxb`` manual page (PhysioNet).
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np
