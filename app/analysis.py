@@ -23,6 +23,7 @@ import pandas as pd
 from app.conclusion import check_conclusion
 from app.reader_strips import READER_STRIP_S, ReaderStrip, check_reader_strips
 from models.af_rule import apply_af_rule
+from models.family_rule import apply_family_rule
 from models.atrial_rule import DecisionRules
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
@@ -46,7 +47,7 @@ from pipeline.summary import RecordSummary, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 
 
-_S = AAMI_CLASSES.index("S")
+_S, _V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
 MIN_ARTEFACT_S = 0.5
 """Shortest artefact mark recovered from a saved review file (shorter pieces are rounding at the edges of the
@@ -145,19 +146,21 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
     evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings)
-    if decisions.af_rule:  # the model's last rule needs the record's AF episodes: S calls inside them become N
+    if decisions.af_rule:  # a record-level rule: S calls inside the record's AF episodes become N
         predictions = apply_af_rule(record, predictions, list(spans), settings, evidence)
+    families_started = time.perf_counter()
+    families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
+    timings["families"] = time.perf_counter() - families_started
+    if decisions.family_rule:  # the model's last rule: V calls of a mostly non-ventricular family become N
+        predictions = apply_family_rule(predictions, families)
     regions = flag_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
                                   beat_confidence(predictions), evidence=evidence)
-    timings["regions"] = time.perf_counter() - started
+    timings["regions"] = time.perf_counter() - started - timings["families"]
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
                                                              predictions.classes, list(spans), settings), predictions,
                                    record.signal_mv.shape[1])
     timings["summary"] = time.perf_counter() - started
-    started = time.perf_counter()
-    families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
-    timings["families"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
                           timings_s=timings, families=families, region_settings=settings)
 
@@ -223,10 +226,13 @@ def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings) -> Recor
     predictions = analysis.predictions
     if predictions.in_af is None:
         return analysis
-    before_rule = replace(predictions, decided=np.where(predictions.in_af, _S, predictions.class_indices), in_af=None)
+    decided = np.where(predictions.in_af, _S, np.where(predictions.in_family_mask, _V, predictions.class_indices))
+    before_rule = replace(predictions, decided=decided, in_af=None)
     after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings)
     if np.array_equal(after.in_af, predictions.in_af):
         return analysis
+    if predictions.in_family is not None:  # the family rule follows the AF rule, as in analyse_record
+        after = apply_family_rule(after, analysis.families)
     reviewed = analysis.reviewed_classes
     if reviewed is not None:
         reviewed = np.where(analysis.reviewed_mask, reviewed, after.classes)
@@ -277,8 +283,8 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
 
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
-    two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation rule
-    labelled N, when it did."""
+    two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation and
+    morphology-family rules labelled N, when they did."""
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
@@ -295,6 +301,12 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
         notes.append(f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or "
                      "flutter and are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy "
                      "is counted outside AF only)")
+    n_in_family = int(predictions.in_family_mask.sum())
+    if n_in_family:
+        beats = f"{n_in_family} beat{'s' if n_in_family > 1 else ''}"
+        notes.append(f"{beats} the classifier called ventricular are labelled N: their QRS matches a family of like "
+                     "beats the model calls non-ventricular (the beat table's family_rule column); review them with "
+                     "their family")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 
 
@@ -393,6 +405,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,
         "af_rule": predictions.in_af_mask,
+        "family_rule": predictions.in_family_mask,
         "one_lead": predictions.one_lead_mask,
     }
     columns.update({f"p_{c}": np.round(probabilities[:, k], 4) for k, c in enumerate(AAMI_CLASSES)})

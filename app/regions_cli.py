@@ -84,9 +84,10 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
                         mlruns_dir: Path | None = None):
     """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
-    with ``settings`` and the record's quality spans, as ``ecg score`` applies it)."""
+    with ``settings`` and the record's quality spans, then the morphology-family rule, as ``ecg score`` applies them)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
+    from models.family_rule import apply_family_rule_to_record
     from models.atrial_rule import DecisionRules
     from models.predict import classify_record
     from models.prepare import InputSettings
@@ -99,6 +100,8 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
         predictions = classify_record(loaded.model, input_settings, record, decisions=decisions)
         if decisions.af_rule:
             predictions = apply_af_rule_to_record(record, predictions, settings)
+        if decisions.family_rule:
+            predictions = apply_family_rule_to_record(record, predictions)
         return predictions.samples, predictions.classes
 
     return label_with_model

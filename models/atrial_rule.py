@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from models.af_rule import read_af_rule
+from models.family_rule import read_family_rule
 from models.context_stage import ContextStage
 from models.conduction_rule import ConductionRule, find_conducted_beats
 from models.inputs import read_feature_columns
@@ -40,7 +41,7 @@ from pipeline.labels import AAMI_CLASSES
 
 SETTINGS_KEY = "atrial_rule"
 DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule",
-                      "temperature")
+                      "family_rule", "temperature")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 STAGE_CONFIG_KEY = "context_stage"
 """Training-configuration switch of the beat-context stage (:mod:`models.context_stage`); like the rules, it changes
@@ -180,6 +181,9 @@ class DecisionRules:
     af_rule: bool = False
     """Whether the record-level atrial-fibrillation rule follows (:mod:`models.af_rule`); :meth:`decide` covers the
     per-beat rules only, since that rule needs the record's signal."""
+    family_rule: bool = False
+    """Whether the record-level morphology-family rule follows the atrial-fibrillation rule (:mod:`models.family_rule`);
+    like it, outside :meth:`decide`."""
     context_stage: ContextStage | None = None
     """Divides the network's N + S probability from the beats around before the rules (:mod:`models.context_stage`)."""
     temperature: float | None = None
@@ -190,8 +194,9 @@ class DecisionRules:
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_optional_number(settings, V_MIN_KEY),
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
-                   read_af_rule(settings), ContextStage.from_settings(settings),
-                   read_optional_number(settings, TEMPERATURE_KEY))
+                   af_rule=read_af_rule(settings), family_rule=read_family_rule(settings),
+                   context_stage=ContextStage.from_settings(settings),
+                   temperature=read_optional_number(settings, TEMPERATURE_KEY))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the

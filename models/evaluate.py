@@ -39,6 +39,7 @@ from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, comp
                               require_reference_beats)
 from pipeline.types import Annotations, Record
 from models.af_rule import apply_af_rule_to_record
+from models.family_rule import apply_family_rule_to_record
 from models.atrial_rule import DecisionRules
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
@@ -157,12 +158,12 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
-    if decisions is not None and decisions.af_rule:
+    if decisions is not None and (decisions.af_rule or decisions.family_rule):
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
-        predicted = apply_record_af_rule(record, prepared.beats.samples, probabilities, predicted, spans,
-                                         detection.samples)
-        test_classes = apply_record_af_rule(record, detection.samples, test_probabilities, test_classes, spans,
-                                            detection.samples)
+        predicted = apply_record_rules(record, prepared.beats.samples, probabilities, predicted, decisions, spans,
+                                       detection.samples)
+        test_classes = apply_record_rules(record, detection.samples, test_probabilities, test_classes, decisions,
+                                          spans, detection.samples)
     labelled = labels >= 0
     counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     ref_classes = reference_classes(record.annotations)
@@ -175,12 +176,17 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     return counts, confidence, np.argmax(probabilities, axis=1)[labelled] == labels[labelled]
 
 
-def apply_record_af_rule(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
-                         spans: list, detected_samples: np.ndarray) -> np.ndarray:
-    """``classes`` after the atrial-fibrillation rule (:func:`models.af_rule.apply_af_rule_to_record`) with the
-    default event settings."""
+def apply_record_rules(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
+                       decisions: DecisionRules, spans: list, detected_samples: np.ndarray) -> np.ndarray:
+    """``classes`` after the model's record-level rules, as ``ecg score`` applies them: the atrial-fibrillation rule
+    (:func:`models.af_rule.apply_af_rule_to_record`, default event settings), then the morphology-family rule
+    (:func:`models.family_rule.apply_family_rule_to_record`), each when the model has it."""
     predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), probabilities, decided=classes)
-    return apply_af_rule_to_record(record, predictions, RegionSettings(), spans, detected_samples).class_indices
+    if decisions.af_rule:
+        predictions = apply_af_rule_to_record(record, predictions, RegionSettings(), spans, detected_samples)
+    if decisions.family_rule:
+        predictions = apply_family_rule_to_record(record, predictions)
+    return predictions.class_indices
 
 
 def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,

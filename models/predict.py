@@ -40,6 +40,9 @@ class BeatPredictions:
     in_af : np.ndarray or None
         Boolean per beat: the rules said S and the atrial-fibrillation rule (:mod:`models.af_rule`) made the beat
         N, inside an AF or flutter episode of the record. None when that rule was not applied.
+    in_family : np.ndarray or None
+        Boolean per beat: the rules said V and the morphology-family rule (:mod:`models.family_rule`) made the beat N,
+        its QRS matching a family of mostly non-ventricular beats. None when that rule was not applied.
     one_lead : np.ndarray or None
         Boolean per beat: one lead of a two-lead record was missing around the beat, which was classified from the
         other lead alone (:func:`models.prepare.read_lead_gaps_from_one_lead`). None when no beat was.
@@ -53,6 +56,7 @@ class BeatPredictions:
     conducted: np.ndarray | None = None
     in_run: np.ndarray | None = None
     in_af: np.ndarray | None = None
+    in_family: np.ndarray | None = None
     one_lead: np.ndarray | None = None
 
     @property
@@ -88,6 +92,11 @@ class BeatPredictions:
     def in_af_mask(self) -> np.ndarray:
         """Boolean per beat: S -> N by the atrial-fibrillation rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.in_af is None else self.in_af
+
+    @property
+    def in_family_mask(self) -> np.ndarray:
+        """Boolean per beat: V -> N by the morphology-family rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.in_family is None else self.in_family
 
     @property
     def one_lead_mask(self) -> np.ndarray:

@@ -66,6 +66,9 @@ class TrainingConfig:
     af_rule: bool = False
     """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
     OOF (EXPERIMENTS.md row AC)."""
+    family_rule: bool = False
+    """V -> N for the V calls of a morphology family of mostly non-ventricular beats (:mod:`models.family_rule`), after
+    the atrial-fibrillation rule; chosen on DS1 nested OOF (EXPERIMENTS.md row AS)."""
     temperature: float | None = None
     """Applied to the reported probabilities once the classes are decided (:func:`models.atrial_rule.
     apply_temperature`): above 1 tempers overconfident probabilities; no class changes. Chosen on DS1 nested OOF
@@ -106,7 +109,7 @@ class TrainingConfig:
                              f"n_folds={self.n_folds}, or none for all folds.")
         if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
-        for name in ("af_rule", "context_stage"):
+        for name in ("af_rule", "family_rule", "context_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected true or false.")
         temperature = self.temperature
@@ -146,6 +149,8 @@ class TrainingConfig:
             del values["temperature"]
         if not self.af_rule:  # configurations from before the rule serialise as they did
             del values["af_rule"]
+        if not self.family_rule:
+            del values["family_rule"]
         if not self.adversarial_weight:
             del values["adversarial_weight"]
         if not self.context_stage:

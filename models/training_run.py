@@ -72,7 +72,7 @@ def build_model_settings(config: TrainingConfig, data: LabelledInputs, result: T
 
 def describe_decision_rules(config: TrainingConfig) -> dict:
     """The decision-rule settings of ``config`` as saved with a model (``af_rule`` always, so that a configuration
-    without it switches it off in :func:`replace_post_training_settings`)."""
+    without it switches it off in :func:`replace_post_training_settings`; ``family_rule`` when on)."""
     values = config.to_dict() | {"af_rule": config.af_rule}
     return {name: value for name, value in values.items() if name in DECISION_RULE_KEYS}
 

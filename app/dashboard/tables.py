@@ -334,6 +334,7 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
             "conduction_rule": bool(analysis.predictions.conducted_mask[index]),
             "run_rule": bool(analysis.predictions.in_run_mask[index]),
             "af_rule": bool(analysis.predictions.in_af_mask[index]),
+            "family_rule": bool(analysis.predictions.in_family_mask[index]),
             "one_lead": bool(analysis.predictions.one_lead_mask[index]),
             "probabilities": {c: float(probabilities[k]) for k, c in enumerate(AAMI_CLASSES)},
             "rr_before_s": float(rr_before), "rr_after_s": float(rr_after)}

@@ -819,6 +819,10 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     if details["af_rule"]:
         st.caption("The rules said S; the atrial-fibrillation rule made this beat N: it lies inside an atrial "
                    "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
+    if details["family_rule"]:
+        st.caption("The rules said V; the morphology-family rule made this beat N: its QRS matches a family of like "
+                   "beats that the model calls non-ventricular (at most 30 % V, models/family_rule.py). Check its "
+                   "family in the family table.")
     if details["one_lead"]:
         st.caption("One lead was missing around this beat: it was classified from the other lead alone, from which "
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
