@@ -6,14 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models import registry
 from models.atrial_rule import DecisionRules
-from models.family_rule import MAX_V_SHARE, apply_family_rule, apply_family_rule_to_record, find_outvoted_v, \
-    read_family_rule
-from models.predict import BeatPredictions
+from models.bundled import BUNDLED_MODEL
+from models.evaluate import apply_record_rules
+from models.family_rule import (MAX_V_SHARE, apply_family_rule, apply_family_rule_to_record, find_outvoted_v,
+                                read_family_rule)
+from models.predict import BeatPredictions, classify_record
+from models.prepare import InputSettings
 from models.train import TrainingConfig
 from models.training_run import replace_post_training_settings
 from pipeline.families import group_beat_families
-from pipeline.labels import AAMI_CLASSES
+from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami
+from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.splits import DS1, DS2
 
@@ -62,8 +67,6 @@ def test_training_configuration_keeps_the_rule_and_rules_only_can_switch_it():
 
 def reference_predictions(record) -> tuple[BeatPredictions, np.ndarray]:
     """The record's reference beats (N, S, V, F only) as calls, and their labels."""
-    from pipeline.labels import map_symbols_to_aami
-
     annotations = record.annotations
     labels = np.array([AAMI_CLASSES.index(c) if c in AAMI_CLASSES else -1
                        for c in map_symbols_to_aami(annotations.symbols)])
@@ -113,3 +116,27 @@ def test_a_record_without_v_calls_is_returned_unchanged(mitdb_dir):
     after = apply_family_rule_to_record(record, BeatPredictions(predictions.samples, predictions.probabilities,
                                                                 decided=calls))
     assert not after.in_family_mask.any() and np.array_equal(after.class_indices, calls)
+
+
+def test_the_bundled_model_s_false_ventricular_calls_in_noise_are_made_normal(mitdb_dir):
+    """Record 105 (DS2, heavy noise; its 41 PVCs are its only V beats): the bundled model calls noisy normal beats V,
+    and the family rule, as ``ecg evaluate`` applies it, makes at least 20 of them N, every one a reference N beat
+    (32 when written), and keeps every PVC the model found."""
+    loaded = registry.load_model(BUNDLED_MODEL)
+    decisions = DecisionRules.from_settings(loaded.settings)
+    assert decisions.family_rule and decisions.af_rule
+    record = read_record(mitdb_dir / "105")
+    beats = is_beat_symbol(record.annotations.symbols)
+    samples = record.annotations.samples[beats].astype(np.int64)
+    labels = map_symbols_to_aami(record.annotations.symbols[beats])
+    predictions = classify_record(loaded.model, InputSettings.from_dict(loaded.settings["inputs"]), record, samples,
+                                  decisions=decisions)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    without = apply_record_rules(record, samples, predictions.probabilities, predictions.class_indices,
+                                 DecisionRules(af_rule=True), spans, samples)
+    final = apply_record_rules(record, samples, predictions.probabilities, predictions.class_indices, decisions,
+                               spans, samples)
+    made_n = (without == V) & (final == N)
+    assert made_n.sum() >= 20 and np.all(labels[made_n] == "N")
+    assert np.array_equal(final[~made_n], without[~made_n])
+    assert np.sum((final == V) & (labels == "V")) == np.sum((without == V) & (labels == "V")) >= 35
