@@ -34,8 +34,8 @@ import numpy as np
 
 from app.config import require_data_dir, resolve_cache_dir
 from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY, AtrialRule, decide_classes
-from models.evaluate import apply_record_af_rule as evaluate_af_rule
+from models.atrial_rule import DECISION_RULE_KEYS, STAGE_CONFIG_KEY, AtrialRule, DecisionRules, decide_classes
+from models.evaluate import apply_record_rules
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
@@ -152,10 +152,10 @@ def read_rhythm_inputs(name: str) -> tuple:
 
 def apply_record_af_rule(name: str, samples: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Class indices of one DS1 record's beats after the atrial-fibrillation rule as ``ecg evaluate`` applies it
-    (:func:`models.evaluate.apply_record_af_rule`), with the record read once per process."""
+    (:func:`models.evaluate.apply_record_rules` with that rule alone), with the record read once per process."""
     record, spans, detected = read_rhythm_inputs(name)
-    return evaluate_af_rule(record, samples, np.zeros((len(samples), len(AAMI_CLASSES))), np.asarray(classes), spans,
-                            detected)
+    return apply_record_rules(record, samples, np.zeros((len(samples), len(AAMI_CLASSES))), np.asarray(classes),
+                              DecisionRules(af_rule=True), spans, detected)
 
 
 def decide_end_to_end(name: str, parts: dict, rules, names, af_rule: bool) -> np.ndarray:
