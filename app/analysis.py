@@ -23,8 +23,8 @@ import pandas as pd
 from app.conclusion import check_conclusion
 from app.reader_strips import READER_STRIP_S, ReaderStrip, check_reader_strips
 from models.af_rule import apply_af_rule
-from models.family_rule import apply_family_rule
 from models.atrial_rule import DecisionRules
+from models.family_rule import apply_family_rule
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.inputs import N_LEADS
@@ -281,6 +281,15 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
                    region_settings=settings)
 
 
+def count_beats(n: int) -> str:
+    """'1 beat', '2 beats'.
+
+    >>> count_beats(1), count_beats(3)
+    ('1 beat', '3 beats')
+    """
+    return f"{n} beat{'s' if n != 1 else ''}"
+
+
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
     two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation and
@@ -291,19 +300,19 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
     n_one_lead = int(predictions.one_lead_mask.sum())
     if n_one_lead and n_leads >= N_LEADS:
-        beats = f"{n_one_lead} beat{'s' if n_one_lead > 1 else ''}"
+        beats = count_beats(n_one_lead)
         notes.append(f"{beats} where one lead was missing were classified from the other lead alone, from which the "
                      "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
                      "them")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
-        beats = f"{n_in_af} beat{'s' if n_in_af > 1 else ''}"
+        beats = count_beats(n_in_af)
         notes.append(f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or "
                      "flutter and are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy "
                      "is counted outside AF only)")
     n_in_family = int(predictions.in_family_mask.sum())
     if n_in_family:
-        beats = f"{n_in_family} beat{'s' if n_in_family > 1 else ''}"
+        beats = count_beats(n_in_family)
         notes.append(f"{beats} the classifier called ventricular are labelled N: their QRS matches a family of like "
                      "beats the model calls non-ventricular (the beat table's family_rule column); review them with "
                      "their family")

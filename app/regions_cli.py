@@ -87,8 +87,8 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     with ``settings`` and the record's quality spans, then the morphology-family rule, as ``ecg score`` applies them)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
-    from models.family_rule import apply_family_rule_to_record
     from models.atrial_rule import DecisionRules
+    from models.family_rule import apply_family_rule_to_record
     from models.predict import classify_record
     from models.prepare import InputSettings
 

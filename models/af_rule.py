@@ -37,14 +37,6 @@ SETTINGS_KEY = "af_rule"
 _N, _S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 
 
-def read_af_rule(settings: dict) -> bool:
-    """Whether a model's settings switch the rule on (absent: off)."""
-    value = settings.get(SETTINGS_KEY, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"Received {SETTINGS_KEY}={value!r} in the model settings; expected true or false.")
-    return value
-
-
 def find_supraventricular_in_af(class_indices: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     """Boolean per beat: called S and inside an AF episode (the beats the rule makes N).
 

@@ -31,10 +31,10 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from models.af_rule import read_af_rule
-from models.family_rule import read_family_rule
+from models.af_rule import SETTINGS_KEY as AF_RULE_KEY
 from models.context_stage import ContextStage
 from models.conduction_rule import ConductionRule, find_conducted_beats
+from models.family_rule import SETTINGS_KEY as FAMILY_RULE_KEY
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from pipeline.labels import AAMI_CLASSES
@@ -82,6 +82,15 @@ def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | lis
     return ((column("p_corr_best") <= rule.corr_max) & (column("p_template_quality") >= rule.quality_min)
             & (column("rhythm_af_score_rel") <= rule.af_max) & (column("qrs_corr_lead0") >= rule.qrs_min)
             & (column("rr_pre_local_ratio") <= rule.rr_max))
+
+
+def read_switch(settings: dict, key: str) -> bool:
+    """Whether a model's settings switch a record-level rule on (``af_rule``, ``family_rule``; absent: off, so models
+    saved before the rule keep their classes)."""
+    value = settings.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"Received {key}={value!r} in the model settings; expected true or false.")
+    return value
 
 
 def read_optional_number(settings: dict, key: str) -> float | None:
@@ -194,7 +203,7 @@ class DecisionRules:
     def from_settings(cls, settings: dict) -> "DecisionRules":
         return cls(AtrialRule.from_settings(settings), read_optional_number(settings, V_MIN_KEY),
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
-                   af_rule=read_af_rule(settings), family_rule=read_family_rule(settings),
+                   af_rule=read_switch(settings, AF_RULE_KEY), family_rule=read_switch(settings, FAMILY_RULE_KEY),
                    context_stage=ContextStage.from_settings(settings),
                    temperature=read_optional_number(settings, TEMPERATURE_KEY))
 

@@ -39,8 +39,8 @@ from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, comp
                               require_reference_beats)
 from pipeline.types import Annotations, Record
 from models.af_rule import apply_af_rule_to_record
-from models.family_rule import apply_family_rule_to_record
 from models.atrial_rule import DecisionRules
+from models.family_rule import apply_family_rule_to_record
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
 from models.predict import BeatPredictions

@@ -39,14 +39,6 @@ MAX_V_SHARE = 0.3
 _N, _V = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("V")
 
 
-def read_family_rule(settings: dict) -> bool:
-    """Whether a model's settings switch the rule on (absent: off)."""
-    value = settings.get(SETTINGS_KEY, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"Received {SETTINGS_KEY}={value!r} in the model settings; expected true or false.")
-    return value
-
-
 def find_outvoted_v(class_indices: np.ndarray, families: np.ndarray) -> np.ndarray:
     """Boolean per beat: called V in a family of at least :data:`MIN_FAMILY_SIZE` beats with at most
     :data:`MAX_V_SHARE` of them called V (the beats the rule makes N); families are numbered, -1 ungrouped.

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.af_rule import apply_af_rule, find_supraventricular_in_af, read_af_rule
-from models.atrial_rule import DecisionRules
+from models.af_rule import apply_af_rule, find_supraventricular_in_af
+from models.atrial_rule import DecisionRules, read_switch
 from models.predict import BeatPredictions
 from models.train import TrainingConfig
 from models.training_run import replace_post_training_settings
@@ -34,11 +34,11 @@ def test_only_s_calls_inside_af_are_flagged():
 
 
 def test_the_setting_is_read_from_the_model_settings():
-    assert read_af_rule({}) is False  # models saved before the rule keep their classes
-    assert read_af_rule({"af_rule": True}) is True
+    assert read_switch({}, "af_rule") is False  # models saved before the rule keep their classes
+    assert read_switch({"af_rule": True}, "af_rule") is True
     assert DecisionRules.from_settings({"af_rule": True}).af_rule
     with pytest.raises(ValueError, match="expected true or false"):
-        read_af_rule({"af_rule": "yes"})
+        read_switch({"af_rule": "yes"}, "af_rule")
 
 
 def test_training_configuration_keeps_the_rule_and_rules_only_can_switch_it():

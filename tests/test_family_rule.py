@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from models import registry
-from models.atrial_rule import DecisionRules
+from models.atrial_rule import DecisionRules, read_switch
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import apply_record_rules
-from models.family_rule import (MAX_V_SHARE, apply_family_rule, apply_family_rule_to_record, find_outvoted_v,
-                                read_family_rule)
+from models.family_rule import MAX_V_SHARE, apply_family_rule, apply_family_rule_to_record, find_outvoted_v
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.train import TrainingConfig
@@ -42,12 +41,12 @@ def test_the_share_limit_is_inclusive_and_a_larger_share_keeps_the_calls():
 
 
 def test_the_setting_is_read_from_the_model_settings():
-    assert read_family_rule({}) is False  # models saved before the rule keep their classes
-    assert read_family_rule({"family_rule": True}) is True
+    assert read_switch({}, "family_rule") is False  # models saved before the rule keep their classes
+    assert read_switch({"family_rule": True}, "family_rule") is True
     rules = DecisionRules.from_settings({"family_rule": True, "af_rule": True, "temperature": 1.5})
     assert rules.family_rule and rules.af_rule and rules.temperature == 1.5
     with pytest.raises(ValueError, match="expected true or false"):
-        read_family_rule({"family_rule": 1})
+        read_switch({"family_rule": 1}, "family_rule")
 
 
 def test_training_configuration_keeps_the_rule_and_rules_only_can_switch_it():
