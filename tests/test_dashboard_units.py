@@ -327,6 +327,8 @@ def test_diary_entries_are_marked_on_the_overview_and_in_the_detail_window():
     notes = [note.text for note in detail.layout.annotations if note.text.startswith("Diary")]
     assert len(lines) == 2 and {shape.x0 for shape in lines} == {charts.to_axis_ms(95.0)}  # across both leads
     assert notes == ["Diary: palpitations while climbing the [...]"]
+    (note,) = [note for note in detail.layout.annotations if note.text.startswith("Diary")]
+    assert note.y == 0.0 and note.yanchor == "bottom"  # under the trace: the beat letters are at the top
 
 
 def test_clamp_window():
