@@ -339,6 +339,10 @@ def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone
     assert not at.exception
     window_s = at.session_state["window_s"]
     assert at.session_state["window_start_s"] == pytest.approx(peak_s - window_s / 2, abs=1.0)
+    at.select_slider(key="window_s").set_value(30).run()  # stacked rows show the episode's lead, not the primary one
+    assert not at.exception and any("; V5 alone, in rows of 10 s" in c.value for c in at.caption)
+    at.number_input(key="window_start_s").set_value(10.0).run()  # the reader moved on: the primary lead again
+    assert any("; MLII alone, in rows of 10 s" in c.value for c in at.caption)
     # a record with two episodes, the second chosen; then back to one episode: the choice starts again
     write_st_depression_record(excerpts_dir, tmp_path, name="st2", stretches_s=((30, 90), (210, 270)))
     at = upload(at, files_of(tmp_path, "st2"))

@@ -584,9 +584,10 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     show_disagreements = review.comparison is not None and st.checkbox(
         "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
     disagreements = review.comparison.disagreements if show_disagreements else None
+    labelled = stacked_lead(analysis) if charts.count_rows(window_s) > 1 else primary  # every lead at 10 s or less
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         primary, disagreements, analysis.reviewed_mask, diary),
+                                         labelled, disagreements, analysis.reviewed_mask, diary),
                     config=ECG_CHART_CONFIG, key="detail_chart")
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
@@ -667,11 +668,22 @@ def render_window_controls(analysis) -> tuple[float, float]:
                                       key="window_start_s", on_change=forget_window_anchor)
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
     render_event_steps(analysis, kind, start_s)
-    rows = (f"; {record.lead_names[record.primary_lead]} alone, in rows of "
+    rows = (f"; {record.lead_names[stacked_lead(analysis)]} alone, in rows of "
             f"{charts.ROW_S:g} s (every lead at {charts.ROW_S:g} s or less)" if charts.count_rows(window_s) > 1 else "")
     st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
                f"of {charts.format_hms(duration_s)}{rows}")
     return start_s, window_s
+
+
+def stacked_lead(analysis) -> int:
+    """The lead a detail window over :data:`charts.ROW_S` shows in stacked rows: after a jump to an ST episode, the
+    episode's lead (it may not be the primary one: 124's is V4), else the primary lead."""
+    kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
+    episodes = analysis.summary.st.episodes
+    if (kind == "event" and st.session_state.get("event_choice", NO_EVENT) == target and tables.is_st_choice(target)
+            and 0 <= tables.ST_CHOICE - target < len(episodes)):
+        return episodes[tables.ST_CHOICE - target].lead
+    return analysis.record.primary_lead
 
 
 def forget_window_anchor() -> None:
