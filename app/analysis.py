@@ -300,22 +300,21 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
     n_one_lead = int(predictions.one_lead_mask.sum())
     if n_one_lead and n_leads >= N_LEADS:
-        beats = count_beats(n_one_lead)
-        notes.append(f"{beats} where one lead was missing were classified from the other lead alone, from which the "
-                     "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
-                     "them")
+        notes.append(f"{count_beats(n_one_lead)} where one lead was missing {'was' if n_one_lead == 1 else 'were'} "
+                     "classified from the other lead alone, from which the classifier finds fewer ectopic beats than "
+                     "from two (the beat table's one_lead column); review them")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
-        beats = count_beats(n_in_af)
-        notes.append(f"{beats} the classifier called supraventricular ectopic lie inside atrial fibrillation or "
-                     "flutter and are labelled N: no beat is an atrial premature beat in AF (supraventricular ectopy "
-                     "is counted outside AF only)")
+        lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")
+        notes.append(f"{count_beats(n_in_af)} the classifier called supraventricular ectopic {lie} inside atrial "
+                     f"fibrillation or flutter and {are} labelled N: no beat is an atrial premature beat in AF "
+                     "(supraventricular ectopy is counted outside AF only)")
     n_in_family = int(predictions.in_family_mask.sum())
     if n_in_family:
-        beats = count_beats(n_in_family)
-        notes.append(f"{beats} the classifier called ventricular are labelled N: their QRS matches a family of like "
-                     "beats the model calls non-ventricular (the beat table's family_rule column); review them with "
-                     "their family")
+        is_, them = ("is", "it") if n_in_family == 1 else ("are", "them")
+        notes.append(f"{count_beats(n_in_family)} the classifier called ventricular {is_} labelled N: their QRS "
+                     "matches a family of like beats the model calls non-ventricular (the beat table's family_rule "
+                     f"column); review {them} with the family, under Review labels")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 
 

@@ -288,20 +288,25 @@ def test_an_uploaded_review_file_brings_back_its_event_thresholds(analyses, exce
     assert at.number_input(key="event_pause_s").value == 2.0
 
 
-def test_a_suggested_family_review_is_one_click(analyses):
-    from app.dashboard.tables import family_suggestions
+def test_v_calls_the_family_rule_made_n_are_listed_and_undone_in_one_click(analyses):
+    from app.dashboard.tables import family_rule_reviews, family_suggestions
 
     analysis = analyses["208"]
-    suggestions = family_suggestions(analysis)
-    assert suggestions, "208's excerpt has a mostly normal family with a V call"
+    reviews = family_rule_reviews(analysis)
+    assert reviews, "208's excerpt has a V call in a mostly normal family, which the model's family rule made N"
+    assert not family_suggestions(analysis)  # the rule took what the review used to suggest
+    made_n = int(analysis.predictions.in_family_mask.sum())
+    assert sum(r["made_n"] for r in reviews) == made_n >= 1
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()
-    buttons = [b for b in at.button if b.label == "Relabel them N"]
-    assert len(buttons) == min(len(suggestions), 5)
+    assert any(md.value.startswith("**Made N by the family rule**") for md in at.markdown)
+    buttons = [b for b in at.button if b.label == "Relabel them V"]
+    assert len(buttons) == min(len(reviews), 5)
+    before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
     buttons[0].click().run()
     assert not at.exception
-    before = dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
-    assert shown_counts(at)["V"] == before["V"] - suggestions[0]["v_calls"]
+    assert shown_counts(at)["V"] == before["V"] + reviews[0]["made_n"]
+    assert not any(b.label == "Relabel them V" for b in at.button) or len(reviews) > 1  # undone: no longer listed
 
 
 def test_st_analysis_is_shown_with_its_trend_or_why_it_was_not_assessed(analyses):

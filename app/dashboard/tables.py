@@ -428,6 +428,25 @@ normal (EXPERIMENTS.md row U: on DS1, with networks that never saw the patient, 
 normal beats, 18 S or F, 24 V)."""
 
 
+def family_rule_reviews(analysis: RecordAnalysis) -> list[dict]:
+    """Families in which the model's morphology-family rule (:mod:`models.family_rule`) made V calls N, for the reader
+    to confirm or undo: family number, its beats, the beats the rule made N that are still N; most first."""
+    if analysis.families is None:
+        return []
+    made_n = analysis.predictions.in_family_mask & (analysis.classes == "N")
+    rows = [{"family": int(family), "n_beats": int(np.sum(analysis.families == family)),
+             "made_n": int(np.sum(made_n & (analysis.families == family)))}
+            for family in np.unique(analysis.families[made_n])]
+    return sorted(rows, key=lambda r: -r["made_n"])
+
+
+def family_rule_labels(analysis: RecordAnalysis, family: int) -> dict[int, str]:
+    """The beats of ``family`` that the family rule made N and that are still N, as V: the rule undone for one family
+    (beat number -> class letter)."""
+    made_n = analysis.predictions.in_family_mask & (analysis.classes == "N") & (analysis.families == family)
+    return {int(i): "V" for i in np.flatnonzero(made_n)}
+
+
 def family_suggestions(analysis: RecordAnalysis) -> list[dict]:
     """Families whose few V calls are probably not ventricular: family number, its beats, its V calls; most first."""
     out = []

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          diary_findings, family_rows, lorenz_points, rr_histogram,
+                          count_beats, diary_findings, family_rows, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
@@ -1055,8 +1055,28 @@ def relabel_family(analysis, record_key: tuple) -> None:
                         tables.family_labels_for(analysis, family, label, None if only == ANY_CLASS else only))
 
 
+def render_family_rule_reviews(analysis, record_key: tuple) -> None:
+    """Families in which the model's family rule made V calls N: one button each gives those beats back V, for a
+    reader who finds them ventricular after all (on DS1 about one in five such calls is: EXPERIMENTS.md row AS)."""
+    reviews = tables.family_rule_reviews(analysis)
+    if not reviews:
+        return
+    st.markdown("**Made N by the family rule**: the network called these beats V, but their QRS matches a family the "
+                "model calls non-ventricular, so they are labelled N (on MIT-BIH DS1, most such calls were normal "
+                "beats; ventricular beats shaped like the normal QRS are not; check the overlay).")
+    for review in reviews[:MAX_SUGGESTIONS]:
+        columns = st.columns([4, 1])
+        columns[0].write(f"Family {review['family']}: {count_beats(review['made_n'])} of its "
+                         f"{review['n_beats']} made N by the rule")
+        columns[1].button("Relabel them V", key=record_widget_key(f"family_rule_{review['family']}", record_key),
+                          on_click=store_reader_labels,
+                          args=(analysis, record_key, tables.family_rule_labels(analysis, review["family"])))
+
+
 def render_suggestions(analysis, record_key: tuple) -> None:
-    """Families of mostly non-ventricular beats with a few V calls: one button each relabels those calls N."""
+    """Families of mostly non-ventricular beats with a few V calls: one button each relabels those calls N. With the
+    model's family rule such calls are already N; they appear after a reader's corrections, or with a model without
+    the rule."""
     suggestions = tables.family_suggestions(analysis)
     if not suggestions:
         return
@@ -1094,6 +1114,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
         st.write("No families: no beat has a complete QRS window.")
         return
     st.dataframe(tables.family_table(rows), hide_index=True, key="family_table")
+    render_family_rule_reviews(analysis, record_key)
     render_suggestions(analysis, record_key)
     shown = [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILY_TEMPLATES]
     record = analysis.record
