@@ -1057,7 +1057,8 @@ def relabel_family(analysis, record_key: tuple) -> None:
 
 def render_family_rule_reviews(analysis, record_key: tuple) -> None:
     """Families in which the model's family rule made V calls N: one button each gives those beats back V, for a
-    reader who finds them ventricular after all (on DS1 about one in five such calls is: EXPERIMENTS.md row AS)."""
+    reader who finds them ventricular after all (on DS1 nested, 15-23 % of the calls the rule changes are reference V
+    beats: EXPERIMENTS.md row AS)."""
     reviews = tables.family_rule_reviews(analysis)
     if not reviews:
         return
