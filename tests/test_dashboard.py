@@ -13,7 +13,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.analysis import analyse_record, change_region_settings  # noqa: E402
-from app.dashboard import tables  # noqa: E402
+from app.dashboard import tables, views  # noqa: E402
 from models.bundled import load_default_model  # noqa: E402
 from pipeline.labels import AAMI_CLASSES  # noqa: E402
 from pipeline.records import read_record, write_edf, write_record  # noqa: E402
@@ -348,6 +348,9 @@ def test_an_st_episode_is_listed_compared_with_the_dominant_beat_and_can_be_gone
     assert not at.exception and any("; V5 alone, in rows of 10 s" in c.value for c in at.caption)
     at.number_input(key="window_start_s").set_value(10.0).run()  # the reader moved on: the primary lead again
     assert any("; MLII alone, in rows of 10 s" in c.value for c in at.caption)
+    assert at.session_state["event_choice"] == views.NO_EVENT  # so that choosing the episode again goes back to it
+    at.selectbox(key="event_choice").select(tables.ST_CHOICE).run()
+    assert at.session_state["window_start_s"] != 10.0 and any("; V5 alone" in c.value for c in at.caption)
     # a record with two episodes, the second chosen; then back to one episode: the choice starts again
     write_st_depression_record(excerpts_dir, tmp_path, name="st2", stretches_s=((30, 90), (210, 270)))
     at = upload(at, files_of(tmp_path, "st2"))

@@ -320,16 +320,17 @@ def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, l
 def mark_diary(figure: go.Figure, diary: tuple[tuple[float, str], ...], fs_hz: float, lo: int, hi: int,
                row: int | str = "all") -> None:
     """The diary entries within samples ``[lo, hi)``: a dashed line (on ``row``, every row by default) and the
-    entry's text at the bottom of the first row it is drawn on, on a white backing that keeps it legible over the
-    trace; at the top, where it was until session 35, it hid the class letter of the beats beside it."""
+    entry's text at the bottom of the first row it is drawn on, without a backing (the whole entry on hover). At the
+    top, where it was until session 35, its white backing hid the class letters of the beats beside it; at the bottom
+    a backing hid the reference's disagreement crosses. The line is drawn under the traces, clear of the letters."""
     for time_s, text in diary:
         if lo / fs_hz <= time_s < hi / fs_hz:
             figure.add_vline(x=to_axis_ms(time_s), line={"color": DIARY_COLOUR, "dash": "dash", "width": 1.5},
-                             row=row, col=1)
+                             layer="below", row=row, col=1)
             first = 1 if row == "all" else row
             figure.add_annotation(x=to_axis_ms(time_s), y=0.0, yref=f"y{'' if first == 1 else first} domain",
                                   text=f"Diary: {textwrap.shorten(text, 40)}", showarrow=False, xanchor="left",
-                                  yanchor="bottom", font={"color": DIARY_COLOUR}, bgcolor="rgba(255, 255, 255, 0.7)",
+                                  yanchor="bottom", font={"color": DIARY_COLOUR}, hovertext=text,
                                   row=first, col=1)  # under the trace, clear of the beat letters above it
 
 

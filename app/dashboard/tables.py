@@ -335,6 +335,7 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
             "run_rule": bool(analysis.predictions.in_run_mask[index]),
             "af_rule": bool(analysis.predictions.in_af_mask[index]),
             "family_rule": bool(analysis.predictions.in_family_mask[index]),
+            "family": int(analysis.families[index]) if analysis.families is not None else UNGROUPED,
             "one_lead": bool(analysis.predictions.one_lead_mask[index]),
             "probabilities": {c: float(probabilities[k]) for k, c in enumerate(AAMI_CLASSES)},
             "rr_before_s": float(rr_before), "rr_after_s": float(rr_after)}

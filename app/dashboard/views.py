@@ -687,8 +687,10 @@ def stacked_lead(analysis) -> int:
 
 
 def forget_window_anchor() -> None:
-    """Callback of the window start: the reader placed the window, so a change of length keeps its middle."""
+    """Callback of the window start: the reader placed the window, so a change of length keeps its middle, and no
+    event is chosen any more (choosing the same one again then goes back to it: a picker that kept it would not)."""
     st.session_state.pop(WINDOW_ANCHOR, None)
+    st.session_state["event_choice"] = NO_EVENT
 
 
 def change_window_length(analysis) -> None:
@@ -833,8 +835,8 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
     if details["family_rule"]:
         st.caption("The rules said V; the morphology-family rule made this beat N: its QRS matches a family of like "
-                   "beats that the model calls non-ventricular (at most 30 % V, models/family_rule.py). Check its "
-                   "family in the family table.")
+                   "beats that the model mostly calls non-ventricular (at most 30 % V, models/family_rule.py). Check "
+                   f"family {details['family']} on the Review labels tab, where one click gives these beats back V.")
     if details["one_lead"]:
         st.caption("One lead was missing around this beat: it was classified from the other lead alone, from which "
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
