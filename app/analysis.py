@@ -313,8 +313,8 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
     if n_in_family:
         is_, them = ("is", "it") if n_in_family == 1 else ("are", "them")
         notes.append(f"{count_beats(n_in_family)} the classifier called ventricular {is_} labelled N: their QRS "
-                     "matches a family of like beats the model mostly calls non-ventricular (the beat table's family_rule "
-                     f"column); review {them} with the family, under Review labels")
+                     "matches a family of like beats the model mostly calls non-ventricular (the beat table's "
+                     f"family_rule column); review {them} with the family, under Review labels")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 
 
