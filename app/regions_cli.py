@@ -84,7 +84,8 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
                         mlruns_dir: Path | None = None):
     """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
-    with ``settings`` and the record's quality spans, then the morphology-family rule, as ``ecg score`` applies them)."""
+    with ``settings`` and the record's quality spans, then the morphology-family rule, as ``ecg score`` applies
+    them)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules

@@ -67,9 +67,9 @@ def score_seed(config, data, one_lead, families: dict) -> dict:
         voted[rows] = apply_consensus(classes[rows], at_reference, *SETTING)
     out = {"without": v_figures(data.labels, classes), "with": v_figures(data.labels, voted),
            "changed": int(np.sum(voted != classes))}
-    print(f"seed {config.seed}: " + " -> ".join(
-        f"V {100 * out[k]['V_se']:.1f}/{100 * out[k]['V_ppv']:.1f} F1 {out[k]['V_f1']:.4f}" for k in ("without", "with"))
-        + f", {out['changed']} beats changed", flush=True)
+    shown = [f"V {100 * out[k]['V_se']:.1f}/{100 * out[k]['V_ppv']:.1f} F1 {out[k]['V_f1']:.4f}"
+             for k in ("without", "with")]
+    print(f"seed {config.seed}: {' -> '.join(shown)}, {out['changed']} beats changed", flush=True)
     return out
 
 
