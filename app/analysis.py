@@ -45,6 +45,7 @@ from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
 from pipeline.summary import RecordSummary, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
+from pipeline.wording import count_noun
 
 
 _S, _V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
@@ -281,15 +282,6 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
                    region_settings=settings)
 
 
-def count_beats(n: int) -> str:
-    """'1 beat', '2 beats'.
-
-    >>> count_beats(1), count_beats(3)
-    ('1 beat', '3 beats')
-    """
-    return f"{n} beat{'s' if n != 1 else ''}"
-
-
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
     two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation and
@@ -300,20 +292,21 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
     n_one_lead = int(predictions.one_lead_mask.sum())
     if n_one_lead and n_leads >= N_LEADS:
-        notes.append(f"{count_beats(n_one_lead)} where one lead was missing {'was' if n_one_lead == 1 else 'were'} "
-                     "classified from the other lead alone, from which the classifier finds fewer ectopic beats than "
-                     "from two (the beat table's one_lead column); review them")
+        notes.append(f"{count_noun(n_one_lead, 'beat')} where one lead was missing "
+                     f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
+                     "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
+                     "them")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")
-        notes.append(f"{count_beats(n_in_af)} the classifier called supraventricular ectopic {lie} inside atrial "
-                     f"fibrillation or flutter and {are} labelled N: no beat is an atrial premature beat in AF "
+        notes.append(f"{count_noun(n_in_af, 'beat')} the classifier called supraventricular ectopic {lie} inside "
+                     f"atrial fibrillation or flutter and {are} labelled N: no beat is an atrial premature beat in AF "
                      "(supraventricular ectopy is counted outside AF only)")
     n_in_family = int(predictions.in_family_mask.sum())
     if n_in_family:
         is_, them = ("is", "it") if n_in_family == 1 else ("are", "them")
-        notes.append(f"{count_beats(n_in_family)} the classifier called ventricular {is_} labelled N: their QRS "
-                     "matches a family of like beats the model mostly calls non-ventricular (the beat table's "
+        notes.append(f"{count_noun(n_in_family, 'beat')} the classifier called ventricular {is_} labelled N: their "
+                     "QRS matches a family of like beats the model mostly calls non-ventricular (the beat table's "
                      f"family_rule column); review {them} with the family, under Review labels")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis, diary_findings, family_rows
+from app.analysis import RecordAnalysis, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
 from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
+from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -422,39 +423,44 @@ def family_labels_for(analysis: RecordAnalysis, family: int, label: str, only: s
     return {int(i): label for i in np.flatnonzero(members)}
 
 
-SUGGESTION_MIN_BEATS = 5
-SUGGESTION_MAX_V_SHARE = 0.3
-"""A family of at least 5 beats with at most 30 % of them called V: its V calls are suggested for review as
-normal (EXPERIMENTS.md row U: on DS1, with networks that never saw the patient, 192 of the 234 such V calls were
-normal beats, 18 S or F, 24 V)."""
-
-
 def family_rule_reviews(analysis: RecordAnalysis) -> list[dict]:
     """Families in which the model's morphology-family rule (:mod:`models.family_rule`) made V calls N, for the reader
     to confirm or undo: family number, its beats, the beats the rule made N that are still N; most first."""
-    if analysis.families is None:
-        return []
-    made_n = analysis.predictions.in_family_mask & (analysis.classes == "N")
-    rows = [{"family": int(family), "n_beats": int(np.sum(analysis.families == family)),
-             "made_n": int(np.sum(made_n & (analysis.families == family)))}
-            for family in np.unique(analysis.families[made_n])]
-    return sorted(rows, key=lambda r: -r["made_n"])
+    return count_by_family(analysis.families, made_n_by_family_rule(analysis), "made_n")
 
 
 def family_rule_labels(analysis: RecordAnalysis, family: int) -> dict[int, str]:
     """The beats of ``family`` that the family rule made N and that are still N, as V: the rule undone for one family
     (beat number -> class letter)."""
-    made_n = analysis.predictions.in_family_mask & (analysis.classes == "N") & (analysis.families == family)
-    return {int(i): "V" for i in np.flatnonzero(made_n)}
+    return {int(i): "V" for i in np.flatnonzero(made_n_by_family_rule(analysis) & (analysis.families == family))}
+
+
+def made_n_by_family_rule(analysis: RecordAnalysis) -> np.ndarray:
+    """Boolean per beat: the family rule made the model's V call N, and the beat is still N."""
+    return analysis.predictions.in_family_mask & (analysis.classes == "N")
 
 
 def family_suggestions(analysis: RecordAnalysis) -> list[dict]:
-    """Families whose few V calls are probably not ventricular: family number, its beats, its V calls; most first."""
-    out = []
-    for row in family_rows(analysis):
-        if row["family"] == UNGROUPED or row["n_beats"] < SUGGESTION_MIN_BEATS or row["V"] == 0:
-            continue
-        if row["V"] <= SUGGESTION_MAX_V_SHARE * row["n_beats"]:
-            out.append({"family": row["family"], "n_beats": row["n_beats"], "v_calls": row["V"]})
-    return sorted(out, key=lambda r: -r["v_calls"])
+    """Families whose few V calls are probably not ventricular, by the family rule's own test
+    (:func:`models.family_rule.find_outvoted_v`: at least 5 beats, at most 30 % called V) on the current classes:
+    family number, its beats, its V calls; most first. With a model that has the rule, only a reader's corrections
+    make such a family. On DS1, with networks that never saw the patient, 192 of the 234 such V calls were normal
+    beats, 18 S or F, 24 V (EXPERIMENTS.md row U)."""
+    if analysis.families is None:
+        return []
+    return count_by_family(analysis.families, find_outvoted_v(class_indices(analysis), analysis.families), "v_calls")
+
+
+def count_by_family(families: np.ndarray | None, chosen: np.ndarray, key: str) -> list[dict]:
+    """Per family holding chosen beats: its number, its beats and (under ``key``) its chosen beats; most chosen first,
+    then by family number.
+
+    >>> count_by_family(np.array([0, 0, 0, 1, 1, -1]), np.array([True, False, False, True, True, False]), "n")
+    [{'family': 1, 'n_beats': 2, 'n': 2}, {'family': 0, 'n_beats': 3, 'n': 1}]
+    """
+    if families is None:
+        return []
+    rows = [{"family": int(family), "n_beats": int(np.sum(families == family)),
+             key: int(np.sum(chosen & (families == family)))} for family in np.unique(families[chosen])]
+    return sorted(rows, key=lambda r: -r[key])
 

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          count_beats, diary_findings, family_rows, lorenz_points, rr_histogram,
+                          diary_findings, family_rows, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
@@ -1069,7 +1069,7 @@ def render_family_rule_reviews(analysis, record_key: tuple) -> None:
                 "beats; ventricular beats shaped like the normal QRS are not; check the overlay).")
     for review in reviews[:MAX_SUGGESTIONS]:
         columns = st.columns([4, 1])
-        columns[0].write(f"Family {review['family']}: {count_beats(review['made_n'])} of its "
+        columns[0].write(f"Family {review['family']}: {count_noun(review['made_n'], 'beat')} of its "
                          f"{review['n_beats']} made N by the rule")
         columns[1].button("Relabel them V", key=record_widget_key(f"family_rule_{review['family']}", record_key),
                           on_click=store_reader_labels,
