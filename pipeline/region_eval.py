@@ -96,8 +96,9 @@ logger = logging.getLogger(__name__)
 REFERENCE_ANNOTATOR = "atr"
 MAX_RUN = 6
 
-BeatLabeler = Callable[[Record], tuple[np.ndarray, np.ndarray]]
-"""Takes a record, returns (R-peak samples, AAMI class letters): the stage a beat classifier fills."""
+BeatLabeler = Callable[[Record], tuple[np.ndarray, ...]]
+"""Takes a record, returns (R-peak samples, AAMI class letters): the stage a beat classifier fills. A third item, when
+returned, marks the beats the AF evidence leaves out (``af_excluded_beats`` of :func:`pipeline.regions.find_regions`)."""
 
 EPISODE_TYPES = (
     ("af", ("(AFIB", "(AFL"), "(AFIB", ()),
@@ -620,17 +621,20 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
 def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
                         detected_samples: np.ndarray | None = None,
-                        evidence: RhythmEvidence | None = None) -> list[Region]:
+                        evidence: RhythmEvidence | None = None,
+                        af_excluded_beats: np.ndarray | None = None) -> list[Region]:
     """Regions of a labelled record: the rhythm evidence (:func:`measure_rhythm_evidence`, unless given, measured
     with the same ``samples``, ``spans`` and ``settings``), then the rules.
 
-    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence.
+    ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence;
+    ``af_excluded_beats`` (per beat) to the AF evidence (:func:`pipeline.regions.find_regions`).
     """
     if evidence is None:
         evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
-                        beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals)
+                        beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals,
+                        af_excluded_beats=af_excluded_beats)
 
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
@@ -766,11 +770,13 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     detection = detect_record_peaks(record)
     detected_samples = detection.samples
     detected = time.perf_counter()
-    samples, classes = labeler(record)
+    samples, classes, *more = labeler(record)
+    af_excluded = more[0] if more else None
     labelled = time.perf_counter()
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     spans = add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1])
-    regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples)
+    regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples,
+                                  af_excluded_beats=af_excluded)
     found = time.perf_counter()
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
     finished = time.perf_counter()

@@ -35,7 +35,8 @@ bigeminy, trigeminy
 atrial fibrillation or flutter
     For each RR interval, over a centred window of ``af_window_beats`` intervals between
     readable N or S beats (intervals next to V, F or Q beats are left out, which suppresses
-    ventricular ectopy): the dispersion ``median |RR_i - RR_{i-k}| / mean(RR_i, RR_{i-k})``,
+    ventricular ectopy, and so are those next to beats the caller marks in ``af_excluded_beats``,
+    e.g. V calls a record-level rule relabelled N): the dispersion ``median |RR_i - RR_{i-k}| / mean(RR_i, RR_{i-k})``,
     minimised over lags k = 1..``af_max_lag`` (so that the regularly irregular RR of bigeminy
     and trigeminy, whose lag-2 or lag-3 differences vanish, is not taken for AF), in the spirit
     of the RR-dispersion detectors (Tateno and Glass 2001; Dash et al. 2009; Petrenas et al. 2015).
@@ -397,7 +398,8 @@ class BeatContext:
     ``interval_readable[i]`` is true when RR interval ``i`` (from beat ``i`` to beat ``i + 1``)
     has both beats readable and crosses no unreadable stretch. Beats inside ventricular
     flutter/fibrillation (``fibrillation``, [start, stop) rows) are not readable either, but their
-    stretches are not in ``unreadable``.
+    stretches are not in ``unreadable``. ``af_excluded`` marks beats the AF evidence leaves out
+    whatever their class (none when empty).
     """
 
     samples: np.ndarray
@@ -408,6 +410,7 @@ class BeatContext:
     confidence: np.ndarray
     unreadable: np.ndarray
     fibrillation: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
+    af_excluded: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
 
     @property
     def rr_s(self) -> np.ndarray:
@@ -426,6 +429,7 @@ def find_regions(
     p_wave_similarity: np.ndarray | None = None,
     beat_confidence: np.ndarray | None = None,
     fibrillation_intervals: np.ndarray | None = None,
+    af_excluded_beats: np.ndarray | None = None,
 ) -> list[Region]:
     """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
 
@@ -455,6 +459,10 @@ def find_regions(
     fibrillation_intervals : np.ndarray, optional
         (k, 2) [start, stop) samples of ventricular flutter/fibrillation, from
         :func:`pipeline.fibrillation.find_fibrillation_intervals`; none when not given.
+    af_excluded_beats : np.ndarray, optional
+        Boolean per beat: beats whose RR intervals the AF evidence leaves out whatever their class
+        (for example V calls a record-level rule relabelled N, :mod:`models.family_rule`); none when
+        not given.
 
     Returns
     -------
@@ -469,7 +477,7 @@ def find_regions(
     [('isolated_ventricular', 5)]
     """
     context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads, beat_confidence,
-                            settings.unreadable_kinds, fibrillation_intervals)
+                            settings.unreadable_kinds, fibrillation_intervals, af_excluded_beats)
     regions = find_unreadable_regions(context) + find_fibrillation_regions(context)
     for family in _FAMILIES:
         regions += find_ectopic_regions(context, family, settings)
@@ -484,7 +492,8 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
                   quality_spans: list[QualitySpan], n_samples: int, n_leads: int | None = None,
                   beat_confidence: np.ndarray | None = None,
                   unreadable_kinds: tuple[str, ...] = QUALITY_KINDS,
-                  fibrillation_intervals: np.ndarray | None = None) -> BeatContext:
+                  fibrillation_intervals: np.ndarray | None = None,
+                  af_excluded_beats: np.ndarray | None = None) -> BeatContext:
     """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
 
     Only spans of ``unreadable_kinds`` and a reader's artefact marks (:data:`pipeline.quality.ARTEFACT_KIND`)
@@ -509,7 +518,7 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     if beat_confidence is not None:
         confidence = confidence * check_beat_confidence(beat_confidence, len(samples))
     return BeatContext(samples, classes, float(fs_hz), readable, readable[1:] & readable[:-1] & ~crossing,
-                       confidence, unreadable, fibrillation)
+                       confidence, unreadable, fibrillation, check_beat_mask(af_excluded_beats, len(samples)))
 
 
 BEAT_WINDOW_S = (0.25, 0.45)
@@ -592,6 +601,17 @@ def encode_classes(beat_classes: np.ndarray, n_beats: int) -> np.ndarray:
         raise BeatLabelError(f"Received beat class {classes[~known][0]!r}; expected one of {AAMI_CLASSES} "
                              "or an index into them.")
     return order[index]
+
+
+def check_beat_mask(mask: np.ndarray | None, n_beats: int) -> np.ndarray:
+    """A boolean mask of one value per beat (all False when ``mask`` is None), shape checked."""
+    if mask is None:
+        return np.zeros(n_beats, bool)
+    values = np.asarray(mask)
+    if values.shape != (n_beats,) or values.dtype != bool:
+        raise BeatLabelError(f"Received a beat mask of shape {values.shape} and type {values.dtype}; expected "
+                             f"({n_beats},) booleans, one per beat.")
+    return values
 
 
 def check_beat_confidence(beat_confidence: np.ndarray, n_beats: int) -> np.ndarray:
@@ -844,7 +864,7 @@ def score_af_evidence(context: BeatContext, settings: RegionSettings,
     An interval decides when it is readable and at least ``af_min_valid_fraction`` of its window
     is usable; the others get evidence 0 and no vote.
     """
-    eligible = context.readable & np.isin(context.classes, (_N, _S))
+    eligible = af_eligible_beats(context)
     usable = eligible[1:] & eligible[:-1] & context.interval_readable
     width = settings.af_window_beats
     dispersion = measure_rr_dispersion(context.rr_s, usable, width, settings.af_max_lag)
@@ -961,9 +981,15 @@ def find_rate_regions(context: BeatContext, settings: RegionSettings) -> list[Re
     return regions
 
 
+def af_eligible_beats(context: BeatContext) -> np.ndarray:
+    """Beats whose intervals the AF evidence may use: readable N or S beats not in ``context.af_excluded``."""
+    eligible = context.readable & np.isin(context.classes, (_N, _S))
+    return eligible & ~context.af_excluded if len(context.af_excluded) else eligible
+
+
 def count_af_usable_intervals(context: BeatContext) -> int:
     """RR intervals usable for the AF decision (between readable N or S beats, crossing no unreadable stretch)."""
-    eligible = context.readable & np.isin(context.classes, (_N, _S))
+    eligible = af_eligible_beats(context)
     return int(np.count_nonzero(eligible[1:] & eligible[:-1] & context.interval_readable))
 
 
