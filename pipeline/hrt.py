@@ -142,24 +142,41 @@ class HrtSummary:
                 "vpcs": hrt_rows(self)}
 
 
+REJECTIONS = (
+    ("edge", "too near the start or end of the recording for a whole tachogram"),
+    ("af", "in or next to atrial fibrillation"),
+    ("unreadable", "next to unreadable signal"),
+    ("ectopy", "with another non-normal beat in the tachogram"),
+    ("timing", "not premature enough or without a compensatory pause"),
+    ("sinus", "with sinus intervals around it outside the filter's limits"),
+)
+"""Why a VPC's tachogram is left out, in the order the checks are made (the first failing one is given), with the
+words the HRT note uses (step 1 of the module docstring)."""
+
+
 def find_qualifying_vpcs(context: BeatContext, regions: list[Region], settings: HrtSettings = HrtSettings()
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the V beats considered (every readable V beat: those the summary counts) and, for each, whether its
     tachogram qualifies (step 1 of the module docstring)."""
+    vpcs, reasons = check_vpc_tachograms(context, regions, settings)
+    return vpcs, reasons == ""
+
+
+def check_vpc_tachograms(context: BeatContext, regions: list[Region], settings: HrtSettings = HrtSettings()
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the V beats considered and, for each, ``""`` when its tachogram qualifies, else the key in
+    :data:`REJECTIONS` of the first rule it fails."""
     classes, rr_s = context.classes, context.rr_s
     n_beats = len(classes)
     vpcs = np.flatnonzero((classes == V) & context.readable)
     before, after = settings.before_intervals, settings.after_intervals
-    inside = vpcs[(vpcs - before - 1 >= 0) & (vpcs + after + 1 < n_beats)]
-    qualifies = np.zeros(len(vpcs), bool)
+    reasons = np.full(len(vpcs), "edge", dtype=object)
+    whole = (vpcs - before - 1 >= 0) & (vpcs + after + 1 < n_beats)
+    inside = vpcs[whole]
     if not len(inside):
-        return vpcs, qualifies
-    usable = context.interval_readable & ~in_atrial_fibrillation(context, regions)
-    beat_offsets = np.arange(-before - 1, after + 2)
-    beats = inside[:, None] + beat_offsets
-    others_normal = (classes[beats] == N).sum(axis=1) == len(beat_offsets) - 1
+        return vpcs, reasons
     intervals = inside[:, None] + np.arange(-before - 1, after + 1)  # interval i runs from beat i to i + 1
-    all_usable = usable[intervals].all(axis=1)
+    beats = inside[:, None] + np.arange(-before - 1, after + 2)
     tachograms = rr_s[intervals]
     pre, coupling = tachograms[:, :before], tachograms[:, before]
     compensatory, post = tachograms[:, before + 1], tachograms[:, before + 2:]
@@ -169,10 +186,24 @@ def find_qualifying_vpcs(context: BeatContext, regions: list[Region], settings: 
         np.abs(np.diff(post, axis=1)) <= settings.max_step_s).all(axis=1)
     sinus_ok = (((sinus >= settings.min_rr_s) & (sinus <= settings.max_rr_s)).all(axis=1)
                 & (np.abs(sinus - reference[:, None]) <= settings.relative_limit * reference[:, None]).all(axis=1))
-    timing_ok = ((coupling <= settings.coupling_max_fraction * reference)
-                 & (compensatory >= settings.compensatory_min_fraction * reference))
-    qualifies[np.searchsorted(vpcs, inside)] = others_normal & all_usable & steps_ok & sinus_ok & timing_ok
-    return vpcs, qualifies
+    checks = {"af": ~in_atrial_fibrillation(context, regions)[intervals].any(axis=1),
+              "unreadable": context.interval_readable[intervals].all(axis=1),
+              "ectopy": (classes[beats] == N).sum(axis=1) == beats.shape[1] - 1,
+              "timing": (coupling <= settings.coupling_max_fraction * reference)
+              & (compensatory >= settings.compensatory_min_fraction * reference),
+              "sinus": steps_ok & sinus_ok}
+    found = np.full(len(inside), "", dtype=object)
+    for key in reversed(list(checks)):  # the first failing check in REJECTIONS order is the one kept
+        found[~checks[key]] = key
+    reasons[whole] = found
+    return vpcs, reasons
+
+
+def describe_rejections(reasons: np.ndarray) -> str:
+    """How many VPCs each rule left out, in :data:`REJECTIONS` order, e.g. ``"7 in or next to atrial fibrillation,
+    2 next to unreadable signal"``."""
+    counts = [(int(np.count_nonzero(reasons == key)), words) for key, words in REJECTIONS]
+    return ", ".join(f"{n} {words}" for n, words in counts if n)
 
 
 def in_atrial_fibrillation(context: BeatContext, regions: list[Region]) -> np.ndarray:
@@ -223,14 +254,15 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     """
     if pacemaker is not None:
         return HrtSummary(False, f"HRT not assessed: {PACED_REASON}")
-    vpcs, qualifies = find_qualifying_vpcs(context, regions, settings)
+    vpcs, reasons = check_vpc_tachograms(context, regions, settings)
+    qualifies = reasons == ""
     if not len(vpcs):
         return HrtSummary(False, "HRT not assessed: no ventricular premature beats")
     if not qualifies.any():
         which = ("the one ventricular premature beat is not" if len(vpcs) == 1 else
                  f"none of the {len(vpcs)} ventricular premature beats is")
-        return HrtSummary(False, f"HRT not assessed: {which} an isolated one with a filtered sinus tachogram around it",
-                          n_vpcs=len(vpcs))
+        return HrtSummary(False, f"HRT not assessed: {which} an isolated one with a filtered sinus tachogram around it "
+                                 f"({describe_rejections(reasons)})", n_vpcs=len(vpcs))
     chosen = vpcs[qualifies]
     before, after = settings.before_intervals, settings.after_intervals
     tachograms = 1000.0 * context.rr_s[chosen[:, None] + np.arange(-before - 1, after + 1)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.hrt import HrtSettings, classify_turbulence, compute_hrt, describe_hrt, hrt_rows
+from pipeline.hrt import HrtSettings, check_vpc_tachograms, classify_turbulence, compute_hrt, describe_hrt, hrt_rows
 from pipeline.records import read_record
 from pipeline.region_eval import annotated_beats
 from pipeline.regions import Region, RegionSettings, prepare_beats
@@ -102,8 +102,12 @@ def broken(kind: str, rng):
     return intervals, classes
 
 
-@pytest.mark.parametrize("kind", ["couplet", "supraventricular beat after", "not premature", "no compensatory pause",
-                                  "a 210 ms step", "an interval 25 % off", "too short to follow"])
+BROKEN_RULES = {"couplet": "ectopy", "supraventricular beat after": "ectopy", "not premature": "timing",
+                "no compensatory pause": "timing", "a 210 ms step": "sinus", "an interval 25 % off": "sinus",
+                "too short to follow": "edge"}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN_RULES))
 def test_a_tachogram_that_breaks_a_rule_is_left_out_whole(kind):
     rng = np.random.default_rng(11)
     good = [tachogram(rng, 1200.0, -2.0, 5.0) for _ in range(3)]
@@ -112,6 +116,23 @@ def test_a_tachogram_that_breaks_a_rule_is_left_out_whole(kind):
     vpcs = np.flatnonzero(classes == "V")
     assert hrt.vpc_beats == tuple(vpcs[:3]) and hrt.n_vpcs == len(vpcs)
     assert "TS from fewer than 5 VPCs is biased upwards" in describe_hrt(hrt)
+    considered, reasons = check_vpc_tachograms(context_of(samples, classes), [])
+    assert considered.tolist() == vpcs.tolist() and list(reasons[:3]) == ["", "", ""]
+    assert set(reasons[3:]) == {BROKEN_RULES[kind]}  # the rule it breaks is named
+
+
+def test_the_note_says_why_no_vpc_qualifies():
+    rng = np.random.default_rng(4)
+    samples, classes = build_beats([tachogram(rng, 900.0, -2.0, 5.0) for _ in range(3)]
+                                   + [broken("couplet", rng), broken("not premature", rng)])
+    af = Region("atrial_fibrillation", 0, int(samples[-1]) + 1, 0, len(samples), 70.0, 1.0)
+    in_af = compute_hrt(context_of(samples, classes), [af])
+    assert not in_af.assessed and in_af.note == ("HRT not assessed: none of the 6 ventricular premature beats is an "
+                                                 "isolated one with a filtered sinus tachogram around it (6 in or "
+                                                 "next to atrial fibrillation)")
+    mixed = compute_hrt(context_of(*build_beats([broken("couplet", rng), broken("not premature", rng)])), [])
+    assert mixed.note.endswith("(2 with another non-normal beat in the tachogram, 1 not premature enough or "
+                               "without a compensatory pause)")
 
 
 def test_unreadable_signal_atrial_fibrillation_and_a_pacemaker_leave_tachograms_out():

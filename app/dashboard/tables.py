@@ -381,13 +381,14 @@ def list_disagreements(match, ref_samples: np.ndarray, ref_classes: np.ndarray, 
 
 
 def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
-    """Per class: reference beats, beats given that class, sensitivity and positive predictivity (%)."""
+    """Per class: the reference's beats of the class, the analysis's beats given the class, sensitivity and positive
+    predictivity (%)."""
     matrix = comparison.counts.matrix
     rows = []
     for k, letter in enumerate(AAMI_CLASSES):
         se, ppv = comparison.counts.sensitivity(k), comparison.counts.positive_predictivity(k)
         rows.append({"class": letter, "reference beats": int(matrix[k].sum()),
-                     "beats labelled so": int(matrix[:, k].sum()),
+                     "analysis beats": int(matrix[:, k].sum()),
                      "Se %": round(100 * se, 1) if np.isfinite(se) else None,
                      "+P %": round(100 * ppv, 1) if np.isfinite(ppv) else None})
     return pd.DataFrame(rows)

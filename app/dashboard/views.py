@@ -1199,7 +1199,13 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
     columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
     columns[2].metric("Disagreements", f"{len(comparison.disagreements)}")
-    st.dataframe(tables.comparison_table(comparison), hide_index=True, key="comparison_table")
+    st.dataframe(tables.comparison_table(comparison), hide_index=True, key="comparison_table", column_config={
+        "reference beats": st.column_config.NumberColumn(help="Beats of this class in the reference annotations"),
+        "analysis beats": st.column_config.NumberColumn(help="Beats this analysis gives this class"),
+        "Se %": st.column_config.NumberColumn(help="Sensitivity: share of the reference's beats of this class that the "
+                                                   "analysis gives this class"),
+        "+P %": st.column_config.NumberColumn(help="Positive predictivity: share of the analysis's beats of this class "
+                                                   "that the reference gives this class")})
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
 
