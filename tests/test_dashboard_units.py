@@ -486,3 +486,19 @@ def test_an_isolated_beat_s_region_is_shaded_wide_enough_to_see():
     (shape, *_) = figure.layout.shapes
     assert float(shape.x1) - float(shape.x0) == pytest.approx(1000 * charts.MIN_SHADE_S, abs=1.0)
     assert float(shape.x0) < charts.to_axis_ms(5.0) < float(shape.x1)
+
+
+def test_quick_window_length_changes_keep_the_middle_when_a_rerun_is_cut_short(monkeypatch):
+    """Arrow keys held on the window slider: the second change's callback can run before the rerun after the first one
+    has drawn the controls. The window must still end where one change at a time puts it (it landed 10 s off)."""
+    from types import SimpleNamespace
+
+    from app.dashboard import views
+
+    state = {"window_start_s": 100.0, "shown_window_s": 10, "window_s": 60}  # 10 s window at 100 s, then 60 s
+    monkeypatch.setattr(views, "st", SimpleNamespace(session_state=state))
+    views.change_window_length(None)
+    assert state["window_start_s"] == pytest.approx(80.0)  # 105 s in the third row's middle
+    state["window_s"] = 10  # no rerun drew the controls in between
+    views.change_window_length(None)
+    assert state["window_start_s"] == pytest.approx(100.0)

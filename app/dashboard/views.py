@@ -696,15 +696,20 @@ def forget_window_anchor() -> None:
 def change_window_length(analysis) -> None:
     """When the window's length changes: after a jump to an event or a beat, place the window on it again as the jump
     would at the new length (an event stays in view when the window shrinks); otherwise keep what was in the window's
-    middle there (:func:`tables.middle_offset_s`). The start is clamped to the record when the controls are drawn."""
+    middle there (:func:`tables.middle_offset_s`). The start is clamped to the record when the controls are drawn.
+
+    The length the window now has is noted here, not only when the controls are drawn: quick changes (arrow keys held
+    on the slider) can stop a rerun before it draws them, and the next change must start from this length.
+    """
     kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
+    before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
+    st.session_state["shown_window_s"] = st.session_state["window_s"]
     if kind == "event" and st.session_state.get("event_choice", NO_EVENT) == target:
         move_to_event(analysis)
         return
     if kind == "beat" and 0 <= target < len(analysis.predictions.samples):
         go_to_beat(analysis, target)
         return
-    before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
     start_s = st.session_state.get("window_start_s", 0.0)
     moved = start_s + tables.middle_offset_s(before) - tables.middle_offset_s(st.session_state["window_s"])
     st.session_state["window_start_s"] = round(max(moved, 0.0), 2)
