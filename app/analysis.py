@@ -155,11 +155,13 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     if decisions.family_rule:  # the model's last rule: V calls of a mostly non-ventricular family become N
         predictions = apply_family_rule(predictions, families)
     regions = flag_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
-                                  beat_confidence(predictions), evidence=evidence)
+                                  beat_confidence(predictions), evidence=evidence,
+                                  af_excluded_beats=predictions.in_family_mask)
     timings["regions"] = time.perf_counter() - started - timings["families"]
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
-                                                             predictions.classes, list(spans), settings), predictions,
+                                                             predictions.classes, list(spans), settings,
+                                                             predictions.in_family_mask), predictions,
                                    record.signal_mv.shape[1])
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
@@ -273,10 +275,12 @@ def region_spans(analysis: RecordAnalysis) -> list[QualitySpan]:
 
 
 def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
-    """Regions and summary from the analysis's current classes and marks (a corrected beat's confidence is 1)."""
+    """Regions and summary from the analysis's current classes and marks (a corrected beat's confidence is 1; the AF
+    evidence leaves out the family rule's N beats a reader has not corrected, as :func:`analyse_record` does)."""
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
+    af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
-                                           region_spans(analysis), settings, confidence)
+                                           region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1])
     return replace(analysis, regions=tuple(regions), summary=summary,
                    region_settings=settings)

@@ -83,9 +83,9 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
                         mlruns_dir: Path | None = None):
-    """Record -> (detected beats, classes) with the model (its decision rules included; the atrial-fibrillation rule
-    with ``settings`` and the record's quality spans, then the morphology-family rule, as ``ecg score`` applies
-    them)."""
+    """Record -> (detected beats, classes, beats the family rule made N) with the model (its decision rules included;
+    the atrial-fibrillation rule with ``settings`` and the record's quality spans, then the morphology-family rule, as
+    ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules
@@ -103,6 +103,6 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
             predictions = apply_af_rule_to_record(record, predictions, settings)
         if decisions.family_rule:
             predictions = apply_family_rule_to_record(record, predictions)
-        return predictions.samples, predictions.classes
+        return predictions.samples, predictions.classes, predictions.in_family_mask
 
     return label_with_model

@@ -580,10 +580,12 @@ class RegionReport:
 
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
-                        detected_samples: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
+                        detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None
+                        ) -> tuple[list[Region], RecordSummary]:
     """Regions (:func:`flag_record_regions`) and summary of a labelled record."""
-    regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples)
-    return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings)
+    regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
+                                  af_excluded_beats=af_excluded_beats)
+    return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats)
 
 
 @dataclass(frozen=True)
@@ -652,12 +654,14 @@ def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarra
 
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
-                              spans: list, settings: RegionSettings) -> RecordSummary:
+                              spans: list, settings: RegionSettings, af_excluded_beats: np.ndarray | None = None
+                              ) -> RecordSummary:
     """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included) with the
     ST analysis of the signal (:func:`pipeline.st.analyse_st`: N beats outside the unreadable stretches and, per
     lead, outside that lead's quality spans of the kinds counted unreadable)."""
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                               n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker)
+                               n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
+                               af_excluded_beats=af_excluded_beats)
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
                     pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
@@ -778,7 +782,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples,
                                   af_excluded_beats=af_excluded)
     found = time.perf_counter()
-    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
+    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1])
     return RecordRegionEvaluation(

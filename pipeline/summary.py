@@ -226,11 +226,13 @@ class RecordSummary:
 
 def summary_context(regions: list[Region], beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: float,
                     quality_spans: list[QualitySpan], n_samples: int, settings: RegionSettings = RegionSettings(),
-                    n_leads: int | None = None) -> BeatContext:
+                    n_leads: int | None = None, af_excluded_beats: np.ndarray | None = None) -> BeatContext:
     """The beats as :func:`summarize_record` reads them; ``.readable`` marks the beats its counts and burdens cover
-    (outside unreadable stretches and ventricular flutter/fibrillation, not next to a dropout of every lead)."""
+    (outside unreadable stretches and ventricular flutter/fibrillation, not next to a dropout of every lead).
+    ``af_excluded_beats`` as in :func:`pipeline.regions.find_regions`."""
     return prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
-                         unreadable_kinds=settings.unreadable_kinds, fibrillation_intervals=fibrillation_intervals(regions))
+                         unreadable_kinds=settings.unreadable_kinds, fibrillation_intervals=fibrillation_intervals(regions),
+                         af_excluded_beats=af_excluded_beats)
 
 
 def summarize_record(
@@ -246,9 +248,12 @@ def summarize_record(
     n_leads: int | None = None,
     hrv_settings: HrvSettings = HrvSettings(),
     pacemaker: str | None = None,
+    af_excluded_beats: np.ndarray | None = None,
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
     pacemaker (``pacemaker`` describes it), HRV is not assessed and a note says what the classifier cannot do.
+    ``af_excluded_beats`` (per beat) are left out of the AF assessment's usable intervals, as the regions' AF
+    evidence leaves them out (:func:`pipeline.regions.find_regions`).
 
     Examples
     --------
@@ -257,7 +262,8 @@ def summarize_record(
     >>> round(s.heart_rate_mean_bpm), s.beat_counts
     (75, (150, 0, 0, 0, 0))
     """
-    context = summary_context(regions, beat_samples, beat_classes, fs_hz, quality_spans, n_samples, settings, n_leads)
+    context = summary_context(regions, beat_samples, beat_classes, fs_hz, quality_spans, n_samples, settings, n_leads,
+                              af_excluded_beats)
     duration_s = n_samples / fs_hz
     unreadable_s = sum(r.duration_s(fs_hz) for r in regions if r.kind == "unreadable")
     readable_fraction = 1.0 - unreadable_s / duration_s if duration_s > 0 else 0.0

@@ -139,3 +139,27 @@ def test_the_bundled_model_s_false_ventricular_calls_in_noise_are_made_normal(mi
     assert made_n.sum() >= 20 and np.all(labels[made_n] == "N")
     assert np.array_equal(final[~made_n], without[~made_n])
     assert np.sum((final == V) & (labels == "V")) == np.sum((without == V) & (labels == "V")) >= 35
+
+
+def test_the_af_evidence_leaves_out_the_family_rule_beats_wherever_regions_are_found(mitdb_dir):
+    """Record 200 (DS2; ventricular bigeminy, runs and atrial flutter/fibrillation): the bundled model's V calls the
+    family rule makes N would make more of the record AF if the AF evidence counted their intervals; the analysis
+    leaves them out (row AV), and a reader's edit finds the regions again the same way."""
+    from app.analysis import analyse_record, region_spans, relabel_beats
+    from models.bundled import load_default_model
+    from pipeline.region_eval import flag_record_regions
+    from pipeline.regions import beats_in_kind
+
+    analysis = analyse_record(read_record(mitdb_dir / "200"), load_default_model())
+    marked = analysis.predictions.in_family_mask
+    assert marked.sum() >= 10
+
+    def af_beats(regions):
+        return beats_in_kind(regions, "atrial_fibrillation", len(marked))
+
+    found = [flag_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
+                                 region_spans(analysis), analysis.region_settings, af_excluded_beats=excluded)
+             for excluded in (None, marked)]
+    assert af_beats(found[0]).sum() > af_beats(found[1]).sum()
+    assert np.array_equal(af_beats(analysis.regions), af_beats(found[1]))
+    assert np.array_equal(af_beats(relabel_beats(analysis, {}).regions), af_beats(found[1]))

@@ -254,6 +254,35 @@ def test_af_bridges_a_stretch_no_interval_can_judge_but_not_one_that_judges_agai
             RegionSettings(af_bridge_max_s=value)
 
 
+def test_beats_marked_for_the_af_evidence_are_left_out_like_v_calls():
+    """Sinus rhythm with premature beats every 2-4 beats, all labelled N (as the family rule leaves conducted-looking
+    V calls): their short-long intervals read as AF; marked in ``af_excluded_beats`` they are left out as V calls are,
+    and the regular intervals left decide against AF."""
+    rng = np.random.default_rng(3)
+    rr = np.full(600, 0.8)
+    premature = np.cumsum(rng.integers(2, 5, 300)) + 20
+    premature = premature[premature < 580]
+    rr[premature - 1], rr[premature] = 0.45, 1.15
+    samples = beats_from_rr(rr)
+    n = int(samples[-1] + FS)
+    classes = np.full(len(samples), "N")
+    marked = np.zeros(len(samples), bool)
+    marked[premature] = True
+    as_v = np.where(marked, "V", classes)
+
+    def af_beats(beat_classes, excluded=None):
+        return sum(r.n_beats for r in find_regions(samples, beat_classes, FS, [], n, af_excluded_beats=excluded)
+                   if r.kind == "atrial_fibrillation")
+
+    assert af_beats(classes) > 300
+    assert af_beats(classes, marked) == af_beats(as_v) == 0
+    with_marks = {r.kind for r in find_regions(samples, classes, FS, [], n, af_excluded_beats=marked)}
+    assert "isolated_ventricular" not in with_marks  # only the AF evidence reads the marks
+    for bad in (marked[:-1], marked.astype(int)):
+        with pytest.raises(BeatLabelError, match="one per beat"):
+            find_regions(samples, classes, FS, [], n, af_excluded_beats=bad)
+
+
 def test_p_wave_similarity_separates_repeating_and_random_atrial_activity():
     rng = np.random.default_rng(2)
     samples = np.arange(1, 200) * 300
