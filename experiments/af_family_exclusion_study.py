@@ -111,10 +111,10 @@ def duration_mean(af: dict) -> float:
     return (af["duration_se"] + af["duration_ppv"]) / 2
 
 
-def check_criterion(by_seed: dict) -> dict:
-    """The module docstring's criterion, part by part."""
+def check_af_clauses(by_seed: dict, seeds: tuple[int, ...]) -> tuple[bool, bool, bool, dict]:
+    """Clauses (a)-(c) of the criterion, on the AF figures of ``seeds``, and the seed-averaged figures."""
     def mean(way, variant, key):
-        return float(np.mean([by_seed[s][way][variant]["af"][key] for s in SEEDS]))
+        return float(np.mean([by_seed[s][way][variant]["af"][key] for s in seeds]))
 
     means = {w: {v: {k: mean(w, v, k) for k in AF_KEYS} for v in VARIANTS} for w in WAYS}
     a = all(duration_mean(means[w]["candidate"]) > duration_mean(means[w]["product"])
@@ -123,27 +123,38 @@ def check_criterion(by_seed: dict) -> dict:
     b = all(means[w]["candidate"][k] >= means[w]["product"][k] - 0.02 for w in WAYS
             for k in ("episode_se", "episode_ppv"))
     c = all(duration_mean(by_seed[s][w]["candidate"]["af"]) >= duration_mean(by_seed[s][w]["product"]["af"]) - 0.005
-            for s in SEEDS for w in WAYS)
+            for s in seeds for w in WAYS)
+    return bool(a), bool(b), bool(c), means
+
+
+def check_criterion(by_seed: dict) -> dict:
+    """The module docstring's criterion, part by part."""
+    a, b, c, means = check_af_clauses(by_seed, SEEDS)
     d = all(json.dumps(by_seed[s][w]["candidate"]["others"]) == json.dumps(by_seed[s][w]["product"]["others"])
             for s in SEEDS for w in WAYS)  # as text, so that NaN equals NaN
-    return {"a_duration": bool(a), "b_episodes": bool(b), "c_each_seed": bool(c), "d_others_unchanged": bool(d),
+    return {"a_duration": a, "b_episodes": b, "c_each_seed": c, "d_others_unchanged": bool(d),
             "met": bool(a and b and c and d), "means": means}
 
 
-def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+def run_study(description: str, argv, seeds: tuple[int, ...], check, name: str) -> int:
+    """Score ``seeds`` both ways and both variants, judge them with ``check`` and write ``experiments/results/NAME``."""
+    config, data, config_path = load_study_inputs(description, argv)
     one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
                                     progress=False, primary_lead_only=True)
     by_seed, families = {}, None
-    for seed in SEEDS:
+    for seed in seeds:
         by_seed[seed], families = score_seed(dataclasses.replace(config, seed=seed), data, one_lead, families)
-    verdict = check_criterion(by_seed)
+    verdict = check(by_seed)
     for way in WAYS:
         print(f"mean {way}: " + " | ".join(f"{v} {fmt(verdict['means'][way][v])}" for v in VARIANTS))
     print({k: v for k, v in verdict.items() if k != "means"})
-    write_results(results_path("af_family_exclusion_study", config_path),
-                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
+    write_results(results_path(name, config_path),
+                  {"config": str(config_path), "seeds": list(seeds), "by_seed": by_seed, "verdict": verdict})
     return 0
+
+
+def main(argv=None) -> int:
+    return run_study(__doc__.splitlines()[0], argv, SEEDS, check_criterion, "af_family_exclusion_study")
 
 
 if __name__ == "__main__":
