@@ -98,7 +98,8 @@ MAX_RUN = 6
 
 BeatLabeler = Callable[[Record], tuple[np.ndarray, ...]]
 """Takes a record, returns (R-peak samples, AAMI class letters): the stage a beat classifier fills. A third item, when
-returned, marks the beats the AF evidence leaves out (``af_excluded_beats`` of :func:`pipeline.regions.find_regions`)."""
+returned, marks the beats the AF evidence leaves out (``af_excluded_beats`` of
+:func:`pipeline.regions.find_regions`)."""
 
 EPISODE_TYPES = (
     ("af", ("(AFIB", "(AFL"), "(AFIB", ()),

@@ -231,8 +231,8 @@ def summary_context(regions: list[Region], beat_samples: np.ndarray, beat_classe
     (outside unreadable stretches and ventricular flutter/fibrillation, not next to a dropout of every lead).
     ``af_excluded_beats`` as in :func:`pipeline.regions.find_regions`."""
     return prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
-                         unreadable_kinds=settings.unreadable_kinds, fibrillation_intervals=fibrillation_intervals(regions),
-                         af_excluded_beats=af_excluded_beats)
+                         unreadable_kinds=settings.unreadable_kinds,
+                         fibrillation_intervals=fibrillation_intervals(regions), af_excluded_beats=af_excluded_beats)
 
 
 def summarize_record(
