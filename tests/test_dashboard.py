@@ -545,6 +545,34 @@ def test_changing_the_window_length_keeps_its_middle_in_view():
     assert not at.exception
 
 
+def test_a_stale_start_sent_with_a_length_change_does_not_move_the_window():
+    """Arrow keys held on the length slider: a rerun is cut short before the start box shows its new start, and the
+    browser's next request carries the next length with the start it still shows. The window must land where one
+    change at a time puts it (it landed 10 s off), and a chosen event stays chosen."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    at.number_input(key="window_start_s").set_value(100.0).run()  # 10 s: 105 s in the middle
+    at.select_slider(key="window_s").set_value(30).run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(90.0)  # 105 s in the second row's middle
+    at.select_slider(key="window_s").set_value(60)
+    at.number_input(key="window_start_s").set_value(100.0)  # the start the browser showed before, sent back
+    at.run()
+    assert at.number_input(key="window_start_s").value == pytest.approx(80.0)
+    at.number_input(key="window_start_s").set_value(200.0).run()  # typed alone: the reader's start
+    assert at.number_input(key="window_start_s").value == pytest.approx(200.0)
+    at.select_slider(key="window_s").set_value(10).run()
+    at.selectbox(key="event_choice").select(at.selectbox(key="event_choice").options[-1]).run()  # the last event
+    chosen, shown = at.selectbox(key="event_choice").value, at.number_input(key="window_start_s").value
+    at.select_slider(key="window_s").set_value(20)
+    at.number_input(key="window_start_s").set_value(200.0)  # the start shown before the jump, sent back
+    at.run()
+    assert at.selectbox(key="event_choice").value == chosen and shown != pytest.approx(200.0)
+    stale = at.number_input(key="window_start_s").value
+    at.select_slider(key="window_s").set_value(10).run()
+    at.select_slider(key="window_s").set_value(20).run()  # one change at a time: placed on the event again
+    assert at.number_input(key="window_start_s").value == pytest.approx(stale) and not at.exception
+
+
 def test_an_event_jumped_to_stays_in_view_when_the_window_shrinks(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

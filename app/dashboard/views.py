@@ -51,6 +51,15 @@ NO_EVENT = -1
 WINDOW_ANCHOR = "window_anchor"
 """Session key: what the detail window was last moved to (``("event", choice)`` or ``("beat", index)``), so that a
 change of its length places it again; cleared when the reader types a start."""
+PLACED_START = "placed_window_start_s"
+"""Session key: the window start the app last put in the start box (a jump, a length change, or the drawn, clamped
+start). A length change keeps the middle of this window, not of the box's value, which a browser may send back stale:
+when arrow keys held on the length slider cut a rerun short, the next request still carries the start shown before
+it."""
+WINDOW_PLACED = "window_placed"
+"""Session key: a callback of this request placed the window (set by :func:`place_window`, read by the controls)."""
+START_EDITED = "window_start_edited"
+"""Session key: the start box's value changed in this request (set by its callback, read by the controls)."""
 ALL_KINDS = "all"
 MAX_EVENT_CHOICES = 2000
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
@@ -378,7 +387,7 @@ def reset_navigation(record_key: tuple) -> None:
     if st.session_state.get(_SHOWN_RECORD) == record_key:
         return
     st.session_state[_SHOWN_RECORD] = record_key
-    st.session_state["window_start_s"] = 0.0
+    place_window(0.0)
     st.session_state["event_choice"] = NO_EVENT
     st.session_state.pop("beat_choice", None)
     st.session_state.pop(WINDOW_ANCHOR, None)
@@ -645,6 +654,7 @@ def render_window_controls(analysis) -> tuple[float, float]:
     columns = st.columns([2, 3, 2, 2])
     regions = analysis.regions
     kinds = [ALL_KINDS, *dict.fromkeys(r.kind for r in regions)]
+    settle_window_start()
     kind = columns[0].selectbox("Event type", kinds, key="event_kind",
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
     shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
@@ -664,8 +674,9 @@ def render_window_controls(analysis) -> tuple[float, float]:
     st.session_state["shown_window_s"] = window_s
     max_start = max(duration_s - min(window_s, duration_s), 0.0)
     st.session_state["window_start_s"] = float(min(max(st.session_state.get("window_start_s", 0.0), 0.0), max_start))
+    st.session_state[PLACED_START] = st.session_state["window_start_s"]
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
-                                      key="window_start_s", on_change=forget_window_anchor)
+                                      key="window_start_s", on_change=note_start_edit)
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[stacked_lead(analysis)]} alone, in rows of "
@@ -686,11 +697,29 @@ def stacked_lead(analysis) -> int:
     return analysis.record.primary_lead
 
 
-def forget_window_anchor() -> None:
-    """Callback of the window start: the reader placed the window, so a change of length keeps its middle, and no
-    event is chosen any more (choosing the same one again then goes back to it: a picker that kept it would not)."""
-    st.session_state.pop(WINDOW_ANCHOR, None)
-    st.session_state["event_choice"] = NO_EVENT
+def place_window(start_s: float) -> None:
+    """Put the detail window at ``start_s`` (clamped to the record when the controls are drawn), from a callback or
+    when another record is shown."""
+    st.session_state["window_start_s"] = start_s
+    st.session_state[PLACED_START] = start_s
+    st.session_state[WINDOW_PLACED] = True
+
+
+def note_start_edit() -> None:
+    """Callback of the window start: noted, and judged when the controls are drawn (:func:`settle_window_start`)."""
+    st.session_state[START_EDITED] = True
+
+
+def settle_window_start() -> None:
+    """Before the window controls are drawn: when the start box changed and no callback of the same request placed
+    the window, the reader placed it, so a change of length keeps its middle and no event is chosen any more
+    (choosing the same one again then goes back to it: a picker that kept it would not). When a callback did place it
+    (a length change, a jump), the box's change was the browser sending back a start it showed before that rerun was
+    cut short: the callback's start stands (it was set after the browser's value), and the event stays chosen."""
+    placed, edited = st.session_state.pop(WINDOW_PLACED, False), st.session_state.pop(START_EDITED, False)
+    if edited and not placed:
+        st.session_state.pop(WINDOW_ANCHOR, None)
+        st.session_state["event_choice"] = NO_EVENT
 
 
 def change_window_length(analysis) -> None:
@@ -698,8 +727,9 @@ def change_window_length(analysis) -> None:
     would at the new length (an event stays in view when the window shrinks); otherwise keep what was in the window's
     middle there (:func:`tables.middle_offset_s`). The start is clamped to the record when the controls are drawn.
 
-    The length the window now has is noted here, not only when the controls are drawn: quick changes (arrow keys held
-    on the slider) can stop a rerun before it draws them, and the next change must start from this length.
+    The length and start the window now has are noted here (:func:`place_window`), not only when the controls are
+    drawn: quick changes (arrow keys held on the slider) can stop a rerun before it draws them, and the next change must
+    start from this window, not from the start the browser still shows (:data:`PLACED_START`).
     """
     kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
     before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
@@ -710,9 +740,9 @@ def change_window_length(analysis) -> None:
     if kind == "beat" and 0 <= target < len(analysis.predictions.samples):
         go_to_beat(analysis, target)
         return
-    start_s = st.session_state.get("window_start_s", 0.0)
+    start_s = st.session_state.get(PLACED_START, st.session_state.get("window_start_s", 0.0))
     moved = start_s + tables.middle_offset_s(before) - tables.middle_offset_s(st.session_state["window_s"])
-    st.session_state["window_start_s"] = round(max(moved, 0.0), 2)
+    place_window(round(max(moved, 0.0), 2))
 
 
 def render_event_steps(analysis, kind: str, start_s: float) -> None:
@@ -763,24 +793,21 @@ def move_to_event(analysis) -> None:
     st.session_state[WINDOW_ANCHOR] = ("event", index)
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     if index in tables.EXTREMES:
-        st.session_state["window_start_s"] = tables.extreme_window_start(analysis.summary, index, window_s,
-                                                                        analysis.record.duration_s)
+        place_window(tables.extreme_window_start(analysis.summary, index, window_s, analysis.record.duration_s))
         st.session_state.pop("beat_choice", None)
         return
     if tables.is_st_choice(index):
         episode = analysis.summary.st.episodes[tables.ST_CHOICE - index]
-        st.session_state["window_start_s"] = tables.centred_window_start(episode.peak_s, window_s,
-                                                                        analysis.record.duration_s)
+        place_window(tables.centred_window_start(episode.peak_s, window_s, analysis.record.duration_s))
         st.session_state.pop("beat_choice", None)
         return
     if index <= tables.DIARY_CHOICE:
-        st.session_state["window_start_s"] = tables.centred_window_start(
-            analysis.diary[tables.DIARY_CHOICE - index].time_s, window_s, analysis.record.duration_s)
+        place_window(tables.centred_window_start(analysis.diary[tables.DIARY_CHOICE - index].time_s, window_s,
+                                                 analysis.record.duration_s))
         st.session_state.pop("beat_choice", None)
         return
     region = analysis.regions[index]
-    st.session_state["window_start_s"] = tables.event_window_start(region, analysis.record.fs_hz, window_s,
-                                                                  analysis.record.duration_s)
+    place_window(tables.event_window_start(region, analysis.record.fs_hz, window_s, analysis.record.duration_s))
     if region.n_beats > 0:
         st.session_state["beat_choice"] = int(region.first_beat)
     else:
@@ -797,9 +824,8 @@ def move_to_beat(analysis, key: str) -> None:
 def go_to_beat(analysis, index: int) -> None:
     """Centre the detail window on beat ``index`` and choose it."""
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
-    st.session_state["window_start_s"] = tables.beat_window_start(int(analysis.predictions.samples[index]),
-                                                                 analysis.record.fs_hz, window_s,
-                                                                 analysis.record.duration_s)
+    place_window(tables.beat_window_start(int(analysis.predictions.samples[index]), analysis.record.fs_hz, window_s,
+                                          analysis.record.duration_s))
     st.session_state["event_choice"] = NO_EVENT
     st.session_state["beat_choice"] = int(index)
     st.session_state[WINDOW_ANCHOR] = ("beat", int(index))
@@ -974,7 +1000,7 @@ def show_strip(analysis, strip: ReaderStrip) -> None:
     """Callback: centre the detail window on a chosen strip."""
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     middle_s = strip.start / analysis.record.fs_hz + READER_STRIP_S / 2
-    st.session_state["window_start_s"] = tables.centred_window_start(middle_s, window_s, analysis.record.duration_s)
+    place_window(tables.centred_window_start(middle_s, window_s, analysis.record.duration_s))
     st.session_state["event_choice"] = NO_EVENT
     st.session_state.pop("beat_choice", None)
 
