@@ -40,13 +40,11 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from experiments.family_vote_product_study import product_classes, record_families, with_consensus
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.training_data import load_labelled_inputs
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from pipeline.labels import AAMI_CLASSES
 from pipeline.region_eval import evaluate_regions
-from pipeline.splits import DS1
 
 SEEDS = (0, 1, 2, 3)
 WAYS = ("reference", "end_to_end")
@@ -139,8 +137,7 @@ def check_criterion(by_seed: dict) -> dict:
 def run_study(description: str, argv, seeds: tuple[int, ...], check, name: str) -> int:
     """Score ``seeds`` both ways and both variants, judge them with ``check`` and write ``experiments/results/NAME``."""
     config, data, config_path = load_study_inputs(description, argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed, families = {}, None
     for seed in seeds:
         by_seed[seed], families = score_seed(dataclasses.replace(config, seed=seed), data, one_lead, families)

@@ -37,12 +37,9 @@ import sys
 import numpy as np
 
 import models.context_stage
-from app.config import require_data_dir, resolve_cache_dir
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.seed_pair_study import describe, score_staged, two_seed_rule
-from models.training_data import load_labelled_inputs
-from pipeline.splits import DS1
 
 VARIANTS = {"product": (-2, -1, 1, 2), "offsets3": (-3, -2, -1, 1, 2, 3), "offsets4": (-4, -3, -2, -1, 1, 2, 3, 4)}
 CANDIDATES = tuple(VARIANTS)[1:]
@@ -90,8 +87,7 @@ def check_criterion(by_seed: dict) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed = {s: score_seed(dataclasses.replace(config, seed=s), data, one_lead) for s in SEEDS}
     verdict = check_criterion(by_seed)
     print(verdict)

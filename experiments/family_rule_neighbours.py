@@ -16,12 +16,9 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
 from experiments.family_vote_product_study import product_classes, record_families, with_consensus
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.training_data import load_labelled_inputs
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from pipeline.labels import AAMI_CLASSES
-from pipeline.splits import DS1
 
 SEEDS = (0, 1, 2, 3)
 N, V = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("V")
@@ -40,8 +37,7 @@ def has_v_neighbour(classes: np.ndarray, record_names: np.ndarray) -> np.ndarray
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     families, out = None, {}
     for seed in SEEDS:
         classes, e2e, detected = product_classes(dataclasses.replace(config, seed=seed), data, one_lead)

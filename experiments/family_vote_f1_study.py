@@ -37,13 +37,10 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_stage_study import figures_both_ways
 from experiments.family_vote_product_study import SETTING, product_classes, record_families, with_consensus
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
-from models.training_data import load_labelled_inputs
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from pipeline.labels import AAMI_CLASSES
-from pipeline.splits import DS1
 
 SEEDS = (0, 1, 2, 3)
 WAYS = ("reference", "end_to_end")
@@ -127,8 +124,7 @@ def check_criterion(by_seed: dict) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed, families = {}, None
     for seed in SEEDS:
         by_seed[seed], families = score_seed(dataclasses.replace(config, seed=seed), data, one_lead, families)

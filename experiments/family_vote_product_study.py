@@ -32,18 +32,16 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import figures_both_ways
 from experiments.family_vote_study import apply_consensus
 from experiments.nested_oof import decide_end_to_end
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from models.training_data import load_labelled_inputs
 from pipeline.families import group_beat_families
 from pipeline.records import read_record
-from pipeline.splits import DS1
 
 SEEDS = (0, 1)
 CONFIRMATION_SEED = 2
@@ -127,8 +125,7 @@ def check_criterion(by_seed: dict) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed = {}
     for seed in SEEDS + (CONFIRMATION_SEED,):
         by_seed[seed] = score_seed(dataclasses.replace(config, seed=seed), data, one_lead)

@@ -43,18 +43,17 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import strip
 from experiments.nested_oof import decide_end_to_end, oof_cache_path, read_reference, score_detected_classes, scores
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from models.evaluate import reference_classes
 from models.folds import assign_patient_folds
 from models.prepare import clean_record, fill_missing_leads, prepare_leads
 from models.train import nested_oof_probabilities
-from models.training_data import load_labelled_inputs
 from models.training_workers import WorkerTrainer, count_usable_cores
 from pipeline.detect import detect_record_peaks
 from pipeline.datasets import encode_classes
@@ -62,7 +61,6 @@ from pipeline.labels import map_symbols_to_aami, select_reference_beats
 from pipeline.quality import find_quality_spans, find_record_quality_spans, spare_beat_trains
 from pipeline.records import read_record
 from pipeline.scoring import compare_beats, matched_reference_classes
-from pipeline.splits import DS1
 
 SEEDS = (0, 1)
 CONFIRMATION_SEED = 2
@@ -272,8 +270,7 @@ def check_criterion(by_seed: dict) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead)
                for seed in SEEDS + (CONFIRMATION_SEED,)}
     verdict = check_criterion(by_seed)

@@ -23,16 +23,14 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.nested_oof import decide_end_to_end, labels_by_record, nested_oof
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from models.training_data import load_labelled_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.region_eval import evaluate_regions, format_markdown, percent
-from pipeline.splits import DS1
 
 
 def nested_labelers(config, data) -> dict:
@@ -51,8 +49,7 @@ def nested_product_probabilities(config, data) -> tuple[np.ndarray, dict]:
     :func:`experiments.one_lead_training_study.nested_three_ways`) and the beat-context stage fitted fold by fold
     (:func:`experiments.context_plain_fit_study.staged_probabilities`) when the configuration has them."""
     if config.one_lead_fraction:
-        one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                        progress=False, primary_lead_only=True)
+        one_lead = load_one_lead_inputs(config)
         oof, detected, _ = nested_three_ways(config, data, one_lead)
     else:
         oof, detected = nested_oof(config, data, end_to_end=True)

@@ -51,18 +51,15 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import describe, score_variant
 from experiments.nested_oof import detected_cache_path, oof_cache_path, predict_detected, read_detected, scores
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
 from models.loading import read_keras_file
 from models.train import nested_oof_probabilities
-from models.training_data import load_labelled_inputs
 from models.training_workers import WorkerTrainer, count_usable_cores
-from pipeline.splits import DS1
 
 SEEDS = (0, 1)
 CANDIDATE_FRACTION = 0.5
@@ -202,8 +199,7 @@ def main(argv=None) -> int:
         del argv[at:at + 1 + count]
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     config = dataclasses.replace(config, one_lead_fraction=0.0)  # the baseline has no one-lead copies
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed = {}
     for seed in seeds:
         base = dataclasses.replace(config, seed=seed)

@@ -70,6 +70,13 @@ def load_study_inputs(description: str, argv=None) -> tuple[TrainingConfig, obje
     return config, data, args.config
 
 
+def load_one_lead_inputs(config: TrainingConfig):
+    """DS1's labelled inputs prepared from each record cut to its primary lead (the one-lead copies), as
+    :func:`load_study_inputs` loads the two-lead ones."""
+    return load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
+                                progress=False, primary_lead_only=True)
+
+
 def write_results(path: Path, data: dict) -> None:
     """Write a study's results as indented JSON (creating ``experiments/results/``) and say where."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,16 +39,14 @@ import dataclasses
 import sys
 from dataclasses import replace
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from benchmarks.common import load_records
 from benchmarks.detector_noise import DEFAULT_SNRS_DB, NOISE_GENERATORS, run_stress_test
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.searchback_study import (choose_fewest_errors, count_detector_errors, describe, detected_by_setting,
                                           end_to_end_guard, mean_beats, score_setting)
-from models.training_data import load_labelled_inputs
 from pipeline.detect import DetectorSettings
-from pipeline.splits import DS1
 
 CURRENT = DetectorSettings(searchback_rr_factor=1.4, searchback_regular_rr=False, searchback_noise_floor=0.0)
 """Row AL's detector (shipped since session 28), the search-back's noise floor of rows AP and AQ pinned off."""
@@ -103,8 +101,7 @@ def run_study(settings: dict, candidates: tuple[str, ...], name: str, descriptio
     criterion of this module's docstring for ``candidates``, the confirmation; results in
     ``experiments/results/<name>_study.json``."""
     config, data, config_path = load_study_inputs(description, argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     records = load_records(NOISE_RECORDS, require_data_dir(None))
     noise = {n: noise_stress(s, records) for n, s in (settings | {"before": BEFORE}).items()}
     for n, figures in noise.items():

@@ -45,21 +45,19 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
+from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import strip
 from experiments.nested_oof import decide_end_to_end, oof_cache_path, score_detected_classes
 from experiments.one_lead_training_study import check_fold_ensembles, fold_ensembles, nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import configured_rules
 from experiments.v_run_study import fmt_regions, region_figures
 from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
-from models.training_data import load_labelled_inputs
 from pipeline.detect import DetectorSettings, detect_record_peaks
 from pipeline.records import read_record
 from pipeline.scoring import compare_beats
-from pipeline.splits import DS1
 
 SETTINGS = {"shipped": (1.66, 0.6), "rr1.4": (1.4, 0.6), "rr1.4-f0.5": (1.4, 0.5), "rr1.3-f0.5": (1.3, 0.5)}
 """name: (searchback_rr_factor, searchback_fraction); the first was the shipped detector's when the study ran
@@ -215,8 +213,7 @@ def check_criterion(by_seed: dict, errors: dict) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_seed = {s: score_seed(dataclasses.replace(config, seed=s), data, one_lead) for s in SEEDS}
     first = dataclasses.replace(config, seed=SEEDS[0])
     errors = count_detector_errors(detected_by_setting(first, data, one_lead,

@@ -49,17 +49,14 @@ import sys
 
 import numpy as np
 
-from app.config import require_data_dir, resolve_cache_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.context_stage_study import score_variant
 from experiments.nested_oof import scores
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_study_inputs, results_path, write_results
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import classify_with_config
 from experiments.seed_ensemble_study import average_detected
 from experiments.v_run_study import fmt_regions
-from models.training_data import load_labelled_inputs
-from pipeline.splits import DS1
 
 PAIRS = ((0, 1), (1, 2))
 CONFIRMATION_PAIR = (2, 0)
@@ -144,8 +141,7 @@ def check_criterion(by_pair: dict, variant: str) -> dict:
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_labelled_inputs(DS1, require_data_dir(None), resolve_cache_dir() / "model_inputs", config.inputs,
-                                    progress=False, primary_lead_only=True)
+    one_lead = load_one_lead_inputs(config)
     by_pair = {pair: score_pair(config, data, one_lead, pair) for pair in PAIRS + (CONFIRMATION_PAIR,)}
     verdicts = {variant: check_criterion(by_pair, variant) for variant in VARIANTS}
     for variant, verdict in verdicts.items():
