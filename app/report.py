@@ -35,7 +35,7 @@ from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import Region, describe_kind
-from pipeline.hrt import describe_hrt, slope_line, tachogram_labels
+from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
@@ -164,7 +164,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed else ''}",
-        f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else s.hrt.note.removeprefix('HRT ')}",
+        f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())
@@ -668,7 +668,7 @@ def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
         draw_tachogram(ax, hrt, analysis.region_settings.hrt)
     else:
         ax.axis("off")
-        ax.text(0, 0.9, textwrap.fill(f"Heart-rate turbulence: {hrt.note.removeprefix('HRT ')}", SUMMARY_LINE_CHARS),
+        ax.text(0, 0.9, textwrap.fill(f"Heart-rate turbulence: {describe_hrt_absence(hrt)}", SUMMARY_LINE_CHARS),
                 fontsize=8, va="top", transform=ax.transAxes)
     return figure
 

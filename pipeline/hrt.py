@@ -59,6 +59,9 @@ if TYPE_CHECKING:  # pipeline.regions imports this module's settings
 
 N, V = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("V")
 
+NOT_ASSESSED = "HRT not assessed: "
+"""How every note of an unassessed HRT begins."""
+
 PACED_REASON = "the patient has a pacemaker (paced intervals do not follow the sinus node)"
 """Why HRT is not assessed for a paced patient."""
 
@@ -148,7 +151,7 @@ REJECTIONS = (
     ("unreadable", "next to unreadable signal"),
     ("ectopy", "with another non-normal beat in the tachogram"),
     ("timing", "not premature enough or without a compensatory pause"),
-    ("sinus", "with sinus intervals around it outside the filter's limits"),
+    ("sinus", "with sinus intervals around it out of range or too variable"),
 )
 """Why a VPC's tachogram is left out, in the order the checks are made (the first failing one is given), with the
 words the HRT note uses (step 1 of the module docstring)."""
@@ -253,15 +256,15 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     (10, -4.4, 14.0, 'HRT0')
     """
     if pacemaker is not None:
-        return HrtSummary(False, f"HRT not assessed: {PACED_REASON}")
+        return HrtSummary(False, f"{NOT_ASSESSED}{PACED_REASON}")
     vpcs, reasons = check_vpc_tachograms(context, regions, settings)
     qualifies = reasons == ""
     if not len(vpcs):
-        return HrtSummary(False, "HRT not assessed: no ventricular premature beats")
+        return HrtSummary(False, f"{NOT_ASSESSED}no ventricular premature beats")
     if not qualifies.any():
         which = ("the one ventricular premature beat is not" if len(vpcs) == 1 else
                  f"none of the {len(vpcs)} ventricular premature beats is")
-        return HrtSummary(False, f"HRT not assessed: {which} an isolated one with a filtered sinus tachogram around it "
+        return HrtSummary(False, f"{NOT_ASSESSED}{which} isolated with steady sinus rhythm around it "
                                  f"({describe_rejections(reasons)})", n_vpcs=len(vpcs))
     chosen = vpcs[qualifies]
     before, after = settings.before_intervals, settings.after_intervals
@@ -317,6 +320,16 @@ def describe_hrt(summary: HrtSummary) -> str:
     return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms:.1f} ms/RR, "
             f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} VPC{'' if summary.n_vpcs == 1 else 's'})"
             + (f"; {summary.note}" if summary.note else ""))
+
+
+def describe_hrt_absence(summary: HrtSummary) -> str:
+    """Why HRT was not assessed, for a line that names HRT already (``"Heart-rate turbulence: ..."``): the note
+    without its ``"HRT not assessed: "`` head, after a dash (the reasons may hold parentheses of their own).
+
+    >>> describe_hrt_absence(HrtSummary(False, f"{NOT_ASSESSED}no ventricular premature beats"))
+    'not assessed — no ventricular premature beats'
+    """
+    return f"not assessed — {summary.note.removeprefix(NOT_ASSESSED)}"
 
 
 def describe_hrt_method(settings: HrtSettings = HrtSettings()) -> str:

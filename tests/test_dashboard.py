@@ -7,6 +7,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 pytest.importorskip("streamlit")
@@ -47,6 +49,12 @@ def shown_counts(at: AppTest) -> dict[str, int]:
 def frame_with(at: AppTest, column: str):
     """The first table shown that has ``column`` (tables without selection carry no key in AppTest)."""
     return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def shown_values(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table shown that has ``column``, as its formatted cells read (a pandas Styler's display values)."""
+    frame = next(frame for frame in at.dataframe if column in frame.value.columns)
+    return pa.ipc.open_stream(frame.proto.arrow_data.styler.display_values).read_pandas()
 
 
 def picker(at: AppTest, label: str):
@@ -107,6 +115,9 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     assert len(hourly) == 1 and hourly.loc[0, "V beats"] == expected.summary.beat_counts[2]
     comparison = frame_with(at, "Se %").set_index("class")
     assert comparison.loc["V", "reference beats"] > 100 and comparison.loc["V", "Se %"] > 80
+    shown = shown_values(at, "Se %").set_index("class")  # what the reader sees: undefined figures as a dash
+    assert comparison.loc["Q", "reference beats"] == 0 and shown.loc["Q", "Se %"] == "—"
+    assert shown.loc["V", "Se %"] == f"{comparison.loc['V', 'Se %']:.1f}"
 
 
 def test_selecting_an_event_moves_the_detail_window(analyses):
@@ -542,6 +553,9 @@ def test_changing_the_window_length_keeps_its_middle_in_view():
     assert at.number_input(key="window_start_s").value == pytest.approx(80.0)  # 105 s in the third row's middle
     at.select_slider(key="window_s").set_value(10).run()
     assert at.number_input(key="window_start_s").value == pytest.approx(100.0)
+    assert "Detail window 00:01:40 to 00:01:50 of 00:05:00" in [c.value for c in at.caption]
+    at.select_slider(key="window_s").set_value(5).run()  # 105 s in the middle: a start of 102.5 s, said so
+    assert "Detail window 00:01:42.5 to 00:01:47.5 of 00:05:00" in [c.value for c in at.caption]
     assert not at.exception
 
 
@@ -740,7 +754,7 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
 def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
     hrt = analyse_record(read_record(excerpts_dir / "106"), model).summary.hrt
     at = start_app()  # sample 100: no ventricular premature beat
-    expected = "**Heart-rate turbulence**: not assessed: no ventricular premature beats."
+    expected = "**Heart-rate turbulence**: not assessed — no ventricular premature beats."
     assert any(md.value == expected for md in at.markdown)
     at.selectbox(key="sample_record").set_value("106").run()
     assert not at.exception and hrt.assessed

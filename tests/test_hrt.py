@@ -127,9 +127,9 @@ def test_the_note_says_why_no_vpc_qualifies():
                                    + [broken("couplet", rng), broken("not premature", rng)])
     af = Region("atrial_fibrillation", 0, int(samples[-1]) + 1, 0, len(samples), 70.0, 1.0)
     in_af = compute_hrt(context_of(samples, classes), [af])
-    assert not in_af.assessed and in_af.note == ("HRT not assessed: none of the 6 ventricular premature beats is an "
-                                                 "isolated one with a filtered sinus tachogram around it (6 in or "
-                                                 "next to atrial fibrillation)")
+    assert not in_af.assessed and in_af.note == ("HRT not assessed: none of the 6 ventricular premature beats is "
+                                                 "isolated with steady sinus rhythm around it (6 in or next to atrial "
+                                                 "fibrillation)")
     mixed = compute_hrt(context_of(*build_beats([broken("couplet", rng), broken("not premature", rng)])), [])
     assert mixed.note.endswith("(2 with another non-normal beat in the tachogram, 1 not premature enough or "
                                "without a compensatory pause)")

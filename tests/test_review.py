@@ -342,7 +342,7 @@ def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missi
     bars = [sum(p.get_height() for p in container) for container in histogram.containers]
     assert bars == [rr_histogram(analysis)["nn"].sum(), rr_histogram(analysis)["other"].sum()]
     assert [" ".join(t.get_text().split()) for t in text.texts] == [
-        f"Heart-rate turbulence: {analysis.summary.hrt.note[4:]}"]
+        f"Heart-rate turbulence: not assessed — {analysis.summary.hrt.note.removeprefix('HRT not assessed: ')}"]
     assert analysis.summary.hrt.note.startswith("HRT not assessed: none of the")
 
 

@@ -33,7 +33,7 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
 from pipeline.regions import RegionSettings, changed_settings, merge_intervals
-from pipeline.hrt import describe_hrt_method
+from pipeline.hrt import describe_hrt_absence, describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
@@ -447,7 +447,7 @@ def render_hrt(analysis) -> None:
     tachogram (one line when not assessed)."""
     summary, settings = analysis.summary.hrt, analysis.region_settings.hrt
     if not summary.assessed:
-        st.markdown(f"**Heart-rate turbulence**: {summary.note.removeprefix('HRT ')}.")
+        st.markdown(f"**Heart-rate turbulence**: {describe_hrt_absence(summary)}.")
         return
     st.markdown("**Heart-rate turbulence** (after isolated ventricular premature beats)")
     columns = st.columns(4)
@@ -681,7 +681,9 @@ def render_window_controls(analysis) -> tuple[float, float]:
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[stacked_lead(analysis)]} alone, in rows of "
             f"{charts.ROW_S:g} s (every lead at {charts.ROW_S:g} s or less)" if charts.count_rows(window_s) > 1 else "")
-    st.caption(f"Detail window {charts.format_hms(start_s)} to {charts.format_hms(start_s + window_s)} "
+    decimals = 0 if float(start_s).is_integer() and float(window_s).is_integer() else 1  # a start of 102.5 s
+    st.caption(f"Detail window {charts.format_hms(start_s, decimals)} to "
+               f"{charts.format_hms(start_s + window_s, decimals)} "
                f"of {charts.format_hms(duration_s)}{rows}")
     return start_s, window_s
 
@@ -1230,13 +1232,16 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
     columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
     columns[2].metric("Disagreements", f"{len(comparison.disagreements)}")
-    st.dataframe(tables.comparison_table(comparison), hide_index=True, key="comparison_table", column_config={
+    # undefined figures (no beat of the class on that side) read as a dash, not a grey "None"
+    shown = tables.comparison_table(comparison).style.format(precision=1, na_rep="—", subset=["Se %", "+P %"])
+    st.dataframe(shown, hide_index=True, key="comparison_table", column_config={
         "reference beats": st.column_config.NumberColumn(help="Beats of this class in the reference annotations"),
         "analysis beats": st.column_config.NumberColumn(help="Beats this analysis gives this class"),
         "Se %": st.column_config.NumberColumn(help="Sensitivity: share of the reference's beats of this class that the "
-                                                   "analysis gives this class"),
+                                                   "analysis gives this class (—: the reference has none)"),
         "+P %": st.column_config.NumberColumn(help="Positive predictivity: share of the analysis's beats of this class "
-                                                   "that the reference gives this class")})
+                                                   "that the reference gives this class (—: the analysis gives "
+                                                   "none)")})
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
 
