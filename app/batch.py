@@ -735,7 +735,9 @@ def load_worker_model(model: ModelIdentity, mlruns_dir: str | None):
         if fingerprint_weights(loaded.model) != model.weights_sha256:
             raise RuntimeError(f"The model at {model.uri} changed while the batch was starting; rerun.")
         _worker_state.update(uri=model.uri, loaded=loaded)
-    return _worker_state["loaded"]
+    # named as the batch names it (e.g. models:/NAME/VERSION), not by the file the worker read: outputs must not
+    # depend on which process scored the record
+    return replace(_worker_state["loaded"], source=model.source)
 
 
 def score_in_worker(source: RecordSource, model: ModelIdentity, settings: ScoreSettings, out_dir: Path, force: bool,

@@ -695,3 +695,19 @@ def test_heart_rate_turbulence_is_written_where_it_was_measured(tmp_path, excerp
     (row,) = read_table(tmp_path / "out" / BATCH_SUMMARY)
     assert float(row["turbulence_onset_pct"]) == hrt["turbulence_onset_pct"] and row["hrt_category"] == hrt["category"]
     assert float(row["turbulence_slope_ms"]) == round(hrt["turbulence_slope_ms"], 1)
+
+
+def test_a_worker_names_the_model_as_the_batch_does(monkeypatch):
+    """A --jobs worker reads the registered model's .keras file straight from the artifact store; its outputs (the
+    PDF's "Model:" line, the beat table's model column) must still name the model as the main process does."""
+    from app import batch
+    from app.batch import ModelIdentity, fingerprint_weights, load_worker_model
+    from models.loading import load_local
+
+    monkeypatch.setattr(batch, "_worker_state", {})
+    weights = fingerprint_weights(load_local(Path(MODEL)).model)
+    identity = ModelIdentity(uri="models:/ecg-beat-classifier/7", source="models:/ecg-beat-classifier/7",
+                             weights_sha256=weights, settings_sha256="", local_path=MODEL)
+    loaded = load_worker_model(identity, None)
+    assert loaded.source == "models:/ecg-beat-classifier/7" and loaded.local_path == str(Path(MODEL).resolve())
+    assert load_worker_model(identity, None).source == identity.source  # the second record: the same name
