@@ -365,9 +365,42 @@ def deduplicate_keys(sources: list[RecordSource]) -> list[RecordSource]:
     return out
 
 
+def claim_output_folders(sources: list[RecordSource], out_dir: Path) -> list[RecordSource]:
+    """The sources with keys that never name another input's outputs: a key whose folder in ``out_dir`` an earlier
+    run filled from another record of the same name (``a/100`` then ``b/100`` into one ``--out``) takes the next
+    ``_2``, ``_3``... that is free or this record's own, so that no run overwrites another patient's results."""
+    claimed: set[str] = set()
+    out = []
+    for source in sources:
+        key, n = source.key, 1
+        while key in claimed or not holds_outputs_of(out_dir / key, source):
+            n += 1
+            key = f"{source.key}_{n}"
+        if key != source.key:
+            logger.warning("%s: the output folder %s holds another record's results (same name, another input); "
+                           "writing to %s", source.key, source.key, key)
+        claimed.add(key)
+        out.append(RecordSource(source.path, key))
+    return out
+
+
+def holds_outputs_of(folder: Path, source: RecordSource) -> bool:
+    """Whether ``folder`` may take ``source``'s outputs: it has no readable manifest (new, or a failed attempt), an
+    earlier version wrote it (no input path fingerprint), or this very input filled it."""
+    manifest = read_manifest(folder)
+    return not manifest or manifest.get("source_sha256", fingerprint_source_path(source)) == \
+        fingerprint_source_path(source)
+
+
 # ----------------------------------------------------------------------------------------------
 # Fingerprints and manifests
 # ----------------------------------------------------------------------------------------------
+
+def fingerprint_source_path(source: RecordSource) -> str:
+    """SHA-256 of the record's absolute path: which input an output folder belongs to, without writing the path (a
+    folder name may name the patient)."""
+    return hash_bytes(str(source.path.resolve()).encode())
+
 
 def hash_bytes(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
@@ -527,7 +560,8 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         if diary is not None:
             analysis = add_diary(analysis, read_diary(diary, record.duration_s, record.start_time))
         summary = summary_row(analysis, model)
-        manifest = {"record": source.key, "input_sha256": input_sha256, "settings_sha256": settings_sha256,
+        manifest = {"record": source.key, "source_sha256": fingerprint_source_path(source),
+                    "input_sha256": input_sha256, "settings_sha256": settings_sha256,
                     "model": model.to_dict(), "settings": settings.to_dict(), "summary": summary}
         write_record_folder(folder, render_outputs(analysis, settings, model), manifest)
         return RecordResult(source, "scored", summary)
@@ -752,6 +786,7 @@ def score_records(sources: list[RecordSource], loaded_model, model: ModelIdentit
 
     ``pool`` may pass workers started early with :func:`start_worker_pool` (it is shut down here).
     """
+    sources = claim_output_folders(sources, out_dir)
     results: dict[str, RecordResult] = {}
     if pool is None and jobs > 1 and len(sources) > 1:
         pool = start_worker_pool(jobs)

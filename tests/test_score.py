@@ -711,3 +711,26 @@ def test_a_worker_names_the_model_as_the_batch_does(monkeypatch):
     loaded = load_worker_model(identity, None)
     assert loaded.source == "models:/ecg-beat-classifier/7" and loaded.local_path == str(Path(MODEL).resolve())
     assert load_worker_model(identity, None).source == identity.source  # the second record: the same name
+
+
+def test_a_record_of_the_same_name_from_another_folder_never_overwrites_earlier_results(tmp_path, excerpts_dir):
+    """Two runs into one --out, the second over another patient's record named like the first: the first's results
+    stay, the second's go to NAME_2, and each input keeps its own folder on the next runs."""
+    from app.batch import read_table
+
+    first = copy_record(excerpts_dir, "100", tmp_path / "ward_a", "rec")
+    second = copy_record(excerpts_dir, "208", tmp_path / "ward_b", "rec")
+    out = tmp_path / "out"
+    for inputs in (first, second):
+        code, output = run_score(str(inputs), "--out", str(out), "--format", "csv")
+        assert code == 0 and "1 scored" in output, output
+    alone = tmp_path / "alone"
+    code, output = run_score(str(first), "--out", str(alone), "--format", "csv")
+    assert code == 0, output
+    assert (out / "rec" / "rec_beats.csv").read_bytes() == (alone / "rec" / "rec_beats.csv").read_bytes()
+    assert (out / "rec_2" / "rec_beats.csv").read_bytes() != (alone / "rec" / "rec_beats.csv").read_bytes()
+    assert [row["record"] for row in read_table(out / "batch_summary.csv")] == ["rec", "rec_2"]
+    for inputs in (first, second):  # each input finds its own folder up to date
+        code, output = run_score(str(inputs), "--out", str(out), "--format", "csv")
+        assert code == 0 and "1 already up to date" in output, output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["rec", "rec_2"]
