@@ -994,6 +994,11 @@ def read_annotations(
     except Exception as exc:
         raise CorruptRecordError(f"Annotation file {path.name}.{annotator} cannot be read: it is cut short or not a "
                                  f"WFDB annotation file ({type(exc).__name__}: {exc}).") from exc
+    undefined = sum(not isinstance(symbol, str) for symbol in ann.symbol)
+    if undefined:  # wfdb reads any bytes; codes outside its table come back as NaN
+        raise CorruptRecordError(f"Annotation file {path.name}.{annotator} is damaged or not a WFDB annotation file: "
+                                 f"{undefined} of its {len(ann.symbol)} annotations have a code no annotation type "
+                                 f"defines. Use the file as it was written (e.g. download NAME.{annotator} again).")
     samples = np.asarray(ann.sample, dtype=np.int64)
     if source_fs_hz != target_fs_hz:
         samples = np.round(samples * (target_fs_hz / source_fs_hz)).astype(np.int64)

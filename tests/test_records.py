@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal
+import wfdb
 
 from pipeline.errors import (
     AnnotationMismatchError,
@@ -445,10 +446,15 @@ def test_a_multi_segment_record_with_a_missing_segment_says_which(tmp_path, exce
 
 def test_an_annotation_file_reaching_past_the_record_is_refused(tmp_path, excerpts_dir):
     """Random bytes uploaded as 119.atr were read as 46 invented reference beats (and a detector Se of 0 %): wfdb
-    reads any bytes as annotations, but theirs spread far past the 5-minute record's end."""
+    reads any bytes as annotations. Those with codes no annotation type defines are refused as damaged; well-formed
+    ones spread far past the 5-minute record's end are refused too."""
     for ext in ("hea", "dat"):
         shutil.copyfile(excerpts_dir / f"119.{ext}", tmp_path / f"119.{ext}")
     (tmp_path / "119.atr").write_bytes(np.random.default_rng(7).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(CorruptRecordError, match=r"119.atr is damaged or not a WFDB annotation file: \d+ of its \d+ "
+                       r"annotations have a code no annotation type defines"):
+        read_record(tmp_path / "119", annotator="atr")
+    wfdb.wrann("119", "atr", np.arange(1, 41) * 36_000, symbol=["N"] * 40, write_dir=str(tmp_path), fs=360)
     with pytest.raises(AnnotationMismatchError, match=r"119: its annotations \(119.atr\) run to .* past the end of its "
                        r"signal \(300.0 s\)"):
         read_record(tmp_path / "119", annotator="atr")

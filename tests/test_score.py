@@ -432,10 +432,14 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
                          np.concatenate([subtypes, [3, 0]])[order])
     write_annotations(inputs, "119", "ecg", edited, fs_hz=360.0)
     (inputs / "bad.ecg").write_bytes(b"\x00\x01garbage")
+    copy_record(REPO_ROOT / "data" / "excerpts", "100", inputs, "noise")  # bytes wfdb reads, as undefined codes
+    (inputs / "noise.ecg").write_bytes(np.random.default_rng(3).bytes(300))
     out = tmp_path / "out"
     code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
-    assert code == 1  # the corrupt file fails its record only
+    assert code == 1  # the corrupt files fail their records only
     rows = {r["record"]: r for r in read_table(out / BATCH_SUMMARY)}
+    assert rows["bad"]["status"] == rows["noise"]["status"] == "failed"
+    assert "noise.ecg is damaged or not a WFDB annotation file" in rows["noise"]["message"]
     before = {r["record"]: r for r in read_table(first / BATCH_SUMMARY)}
     assert rows["119"]["status"] == "scored" and int(rows["119"]["reviewed_beats"]) == 10
     assert int(rows["208"]["reviewed_beats"]) == 0 and rows["208"]["V"] == before["208"]["V"]
@@ -454,7 +458,7 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     unreadable = [r for r in read_table(out / "119" / "119_regions.csv") if r["kind"] == "unreadable"]
     assert [(float(r["start_s"]), float(r["end_s"])) for r in unreadable] == [(60.0, 90.0)]
     errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
-    assert set(errors) == {"bad"} and "bad.ecg" in errors["bad"]["message"]
+    assert set(errors) == {"bad", "noise"} and "bad.ecg" in errors["bad"]["message"]
     code, output = run_score(str(inputs / "119"), "--out", str(out), "--labels-from", "e.cg")
     assert code == 2 and "--labels-from" in output
 
