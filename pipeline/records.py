@@ -78,6 +78,11 @@ ANALYSIS_LEADS = 2
 MIN_LEAD_PTP_MV = 0.05
 """A lead whose peak-to-peak stays under this is flat (the detector's own limit for a dead lead)."""
 
+MAX_TYPICAL_PTP_MV = 25.0
+"""A lead whose typical 10-s stretch spans more than this is not in mV (:func:`check_amplitude`): QRS complexes reach
+a few mV (under 10 even with ventricular hypertrophy), and wander and artefact move the 1st-99th percentile span of
+a stretch by a few more."""
+
 _PRECORDIAL_NAME = re.compile(r"^(?:MLV|MV|CM|CC|C|V)([1-6])$", re.IGNORECASE)
 """V1-V6 and their modified, Holter and European forms (MLV1, CM5, CC5, C1); the group is the position."""
 
@@ -163,6 +168,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
     calls ``read_leads`` with the columns to read), resampled; ``start_time`` is the header's clock time;
     ``primary_chosen`` says the user chose the primary lead."""
     signal_mv, kept, primary = read_chosen_leads(read_leads, lead_names, primary, max_leads, primary_chosen)
+    check_amplitude(signal_mv, tuple(lead_names[c] for c in kept), source_fs_hz, name)
     return Record(
         name=name,
         signal_mv=resample_signal(signal_mv, source_fs_hz, target_fs_hz),
@@ -174,6 +180,35 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
         unused_leads=tuple(lead for c, lead in enumerate(lead_names) if c not in kept),
         start_time=start_time if isinstance(start_time, datetime.time) else None,
     )
+
+
+def check_amplitude(signal_mv: np.ndarray, lead_names: tuple[str, ...], fs_hz: float, name: str) -> None:
+    """Refuse a lead whose typical 10-s stretch spans more than :data:`MAX_TYPICAL_PTP_MV` (1st to 99th percentile,
+    median over up to 60 stretches spread over the record): its header's gain or units are wrong, and every figure
+    in mV (ST levels, amplitudes) would be too.
+
+    Raises
+    ------
+    HeaderMismatchError
+        Naming the lead, its typical span and what to fix.
+    """
+    block = max(int(10 * fs_hz), 1)
+    n_blocks = max(len(signal_mv) // block, 1)
+    for c, lead in enumerate(lead_names):
+        spans = []
+        for b in np.unique(np.linspace(0, n_blocks - 1, min(n_blocks, 60)).astype(int)):
+            values = signal_mv[b * block:(b + 1) * block, c]
+            values = values[np.isfinite(values)]
+            if len(values) >= 10:
+                low, high = np.percentile(values, [1, 99])
+                spans.append(high - low)
+        typical = float(np.median(spans)) if spans else 0.0
+        if typical > MAX_TYPICAL_PTP_MV:
+            raise HeaderMismatchError(
+                f"Record {name}: lead {lead} spans about {typical:,.0f} mV in a typical 10 s (1st to 99th "
+                f"percentile); expected a few mV for an ECG (under {MAX_TYPICAL_PTP_MV:g}). The header's gain or "
+                "units are probably wrong (e.g. values in microvolts labelled mV): correct them (WFDB: the gain in "
+                "ADC units per mV and the units; EDF: the physical range and dimension) and score it again.")
 
 
 def _read_optional_annotations(path: Path, annotator: str | None, source_fs_hz: float,

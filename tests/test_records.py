@@ -150,6 +150,19 @@ def test_record_without_ecg_signals_raises(tmp_path, excerpt_100):
         read_record(tmp_path / "abp")
 
 
+def test_a_header_whose_gain_is_1000_times_too_small_is_refused(tmp_path, excerpt_100):
+    """Values in microvolts under a header saying mV read as QRS complexes of a volt: refused, with what to fix,
+    rather than analysed into ST episodes of 11 mV (QA pass, session 37)."""
+    write_record(tmp_path, "scaled", excerpt_100.signal_mv[:36000], FS_HZ, excerpt_100.lead_names)
+    header = (tmp_path / "scaled.hea").read_text().replace("212 200.0(1024)", "212 0.2(1024)")
+    (tmp_path / "scaled.hea").write_text(header)
+    with pytest.raises(HeaderMismatchError, match=r"lead MLII spans about [\d,]+ mV in a typical 10 s .* The header's "
+                       r"gain or units are probably wrong"):
+        read_record(tmp_path / "scaled")
+    (tmp_path / "scaled.hea").write_text(header.replace("212 0.2(1024)", "212 200.0(1024)"))
+    assert read_record(tmp_path / "scaled").signal_mv.shape == (36000, 2)
+
+
 def test_unknown_lead_request_raises(excerpts_dir):
     with pytest.raises(NoEcgLeadError, match=r"received lead 'V9'; expected one of \['MLII', 'V5'\]"):
         read_record(excerpts_dir / "100", lead="V9")
