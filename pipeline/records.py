@@ -742,6 +742,7 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     ecg_columns = select_ecg_columns(names, units)
     for c in ecg_columns:
         _check_sampling_rate(signals[c].sampling_frequency, f"{path.name} (lead {names[c]})")
+        _check_edf_calibration(signals[c], names[c], path.name)
     fs_hz = max((float(signals[c].sampling_frequency) for c in ecg_columns), default=0.0)
     if ecg_columns:
         _log_left_out_signals(f"EDF {path.name}", names, [float(s.sampling_frequency) for s in signals], ecg_columns)
@@ -753,6 +754,18 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
         start_time=_edf_start_time(edf, path.name))
     # EDF requires a start time; anonymised files and writers without a clock put 00.00.00 there
     return replace(record, start_time=None) if record.start_time == datetime.time(0, 0) else record
+
+
+def _check_edf_calibration(signal: edfio.EdfSignal, name: str, file_name: str) -> None:
+    """Refuse an ECG signal whose header gives no range to convert its digital values to physical ones (edfio would
+    return them uncalibrated, with a warning, and every figure in mV would be wrong)."""
+    for kind in ("physical", "digital"):
+        low, high = getattr(signal, f"{kind}_min"), getattr(signal, f"{kind}_max")
+        if low == high:
+            raise HeaderMismatchError(
+                f"EDF {file_name}: signal {name} has {kind} minimum = maximum ({low:g}), so its values cannot be "
+                f"converted to mV; expected a range (e.g. -32768 to 32767 digital, -5 to 5 mV physical). Correct "
+                "the header's ranges, or export the file again.")
 
 
 def _open_edf(path: Path) -> edfio.Edf:

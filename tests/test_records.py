@@ -339,6 +339,19 @@ def test_truncated_edf_raises(tmp_path, excerpt_100):
         read_record(path)
 
 
+def test_an_edf_signal_without_a_physical_range_is_refused(tmp_path, excerpt_100):
+    """Physical minimum = maximum: edfio returns the digital values uncalibrated (with a warning that reached the
+    console), and they were analysed as mV (QA pass, session 37)."""
+    path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360, :1], FS_HZ, excerpt_100.lead_names[:1])
+    header = bytearray(path.read_bytes())
+    first = 256 + 16 + 80 + 8  # one signal: label, transducer, dimension, then the physical minimum and maximum
+    header[first + 8:first + 16] = header[first:first + 8]
+    path.write_bytes(bytes(header))
+    with pytest.raises(HeaderMismatchError, match=r"EDF rec.edf: signal MLII has physical minimum = maximum .* cannot "
+                       r"be converted to mV"):
+        read_record(path)
+
+
 def test_missing_edf_raises(tmp_path):
     with pytest.raises(RecordNotFoundError, match=r"nothing.edf does not exist"):
         read_record(tmp_path / "nothing.edf")
