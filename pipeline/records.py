@@ -78,6 +78,10 @@ ANALYSIS_LEADS = 2
 MIN_LEAD_PTP_MV = 0.05
 """A lead whose peak-to-peak stays under this is flat (the detector's own limit for a dead lead)."""
 
+MAX_BRIDGED_GAP_S = 0.02
+"""Runs of missing samples up to this long are filled by interpolation when a record is read (:func:`bridge_short_gaps`):
+a few dropped samples, shorter than any wave of the ECG but the sharpest QRS peak."""
+
 MAX_TYPICAL_PTP_MV = 25.0
 """A lead whose typical 10-s stretch spans more than this is not in mV (:func:`check_amplitude`): QRS complexes reach
 a few mV (under 10 even with ventricular hypertrophy), and wander and artefact move the 1st-99th percentile span of
@@ -169,6 +173,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
     ``primary_chosen`` says the user chose the primary lead."""
     signal_mv, kept, primary = read_chosen_leads(read_leads, lead_names, primary, max_leads, primary_chosen)
     check_amplitude(signal_mv, tuple(lead_names[c] for c in kept), source_fs_hz, name)
+    signal_mv = bridge_short_gaps(signal_mv, source_fs_hz, name)
     return Record(
         name=name,
         signal_mv=resample_signal(signal_mv, source_fs_hz, target_fs_hz),
@@ -180,6 +185,40 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
         unused_leads=tuple(lead for c, lead in enumerate(lead_names) if c not in kept),
         start_time=start_time if isinstance(start_time, datetime.time) else None,
     )
+
+
+def bridge_short_gaps(signal_mv: np.ndarray, fs_hz: float, name: str = "",
+                      max_gap_s: float = MAX_BRIDGED_GAP_S) -> np.ndarray:
+    """``signal_mv`` with every run of missing (NaN) samples of at most ``max_gap_s`` between two valid samples of a
+    lead filled by linear interpolation between them (with a log line); longer gaps, and those at either end, stay
+    missing. Recorders and transmissions drop single samples; left missing, each one made its beat's window
+    unreadable, so that a record 99.7 % readable had two thirds of its beats left out of every figure.
+
+    >>> bridge_short_gaps(np.array([[0.0], [np.nan], [2.0], [np.nan], [np.nan], [np.nan], [1.0]]), 100.0,
+    ...                   max_gap_s=0.02).ravel().tolist()
+    [0.0, 1.0, 2.0, nan, nan, nan, 1.0]
+    """
+    longest = int(np.floor(max_gap_s * fs_hz + 1e-9))
+    missing = np.isnan(signal_mv)
+    if longest < 1 or not missing.any():
+        return signal_mv
+    out, n_bridged = signal_mv, 0
+    for c in range(signal_mv.shape[1]):
+        edges = np.diff(np.r_[0, missing[:, c].astype(np.int8), 0])
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        short = (stops - starts <= longest) & (starts > 0) & (stops < len(signal_mv))
+        if not short.any():
+            continue
+        if out is signal_mv:
+            out = np.array(signal_mv, copy=True)
+        index = np.concatenate([np.arange(a, b) for a, b in zip(starts[short], stops[short])])
+        valid = np.flatnonzero(~missing[:, c])
+        out[index, c] = np.interp(index, valid, signal_mv[valid, c])
+        n_bridged += int(short.sum())
+    if n_bridged:
+        logger.info("Record %s: %d gaps of at most %g ms of missing samples filled by interpolation", name, n_bridged,
+                    1000 * max_gap_s)
+    return out
 
 
 def check_amplitude(signal_mv: np.ndarray, lead_names: tuple[str, ...], fs_hz: float, name: str) -> None:
