@@ -49,5 +49,9 @@ class SignalTooShortError(EcgInputError):
     """The signal is empty or shorter than the minimum the stage needs."""
 
 
+class RecordTooLargeError(EcgInputError):
+    """The record is too long to analyse at once in the memory this machine has."""
+
+
 class DataDirectoryError(EcgInputError):
     """A data directory is missing, incomplete or fails verification."""

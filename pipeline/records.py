@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import re
 import warnings
 from dataclasses import replace
@@ -38,6 +39,7 @@ from pipeline.errors import (
     HeaderMismatchError,
     MissingSignalFileError,
     NoEcgLeadError,
+    RecordTooLargeError,
     RecordNotFoundError,
     SamplingRateError,
     SignalTooShortError,
@@ -77,6 +79,11 @@ ANALYSIS_LEADS = 2
 
 MIN_LEAD_PTP_MV = 0.05
 """A lead whose peak-to-peak stays under this is flat (the detector's own limit for a dead lead)."""
+
+ANALYSIS_BYTES_PER_SAMPLE = 28
+"""Peak memory of a record's analysis per analysed lead and sample at the internal rate (:func:`check_memory_need`):
+BENCHMARKS.md section 3 measured a peak of 1,736 MB for 24 hours of two leads at 360 Hz (62 M samples), its
+imports included, so that the estimate errs on the large side for long records."""
 
 MAX_BRIDGED_GAP_S = 0.02
 """Runs of missing samples up to this long are filled by interpolation when a record is read (:func:`bridge_short_gaps`):
@@ -158,6 +165,8 @@ def read_record(
         )
     primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
     _check_duration(header.sig_len, float(header.fs), min_duration_s, path.name)
+    check_memory_need(header.sig_len, float(header.fs), count_analysed_leads(len(ecg_columns), max_leads), path.name,
+                      target_fs_hz)
     return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept]),
                          tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
                          float(header.fs), target_fs_hz, max_leads,
@@ -172,7 +181,13 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
     calls ``read_leads`` with the columns to read), resampled; ``start_time`` is the header's clock time;
     ``primary_chosen`` says the user chose the primary lead."""
     signal_mv, kept, primary = read_chosen_leads(read_leads, lead_names, primary, max_leads, primary_chosen)
-    check_amplitude(signal_mv, tuple(lead_names[c] for c in kept), source_fs_hz, name)
+    kept_names = tuple(lead_names[c] for c in kept)
+    if not any(find_leads_with_signal(signal_mv)):
+        raise NoEcgLeadError(
+            f"Record {name}: every lead analysed ({', '.join(kept_names)}) is missing or flat throughout (peak to peak "
+            f"under {MIN_LEAD_PTP_MV:g} mV): there is no ECG to analyse. Check the recording (electrodes, recorder) "
+            "or the file's export.")
+    check_amplitude(signal_mv, kept_names, source_fs_hz, name)
     signal_mv = bridge_short_gaps(signal_mv, source_fs_hz, name)
     return Record(
         name=name,
@@ -593,6 +608,49 @@ def _check_duration(n_samples: int, fs_hz: float, min_duration_s: float, name: s
         )
 
 
+def count_analysed_leads(n_ecg_leads: int, max_leads: int | None) -> int:
+    """How many of a record's ECG leads are analysed (:func:`choose_leads`), at least one."""
+    return max(min(n_ecg_leads, max_leads) if max_leads is not None else n_ecg_leads, 1)
+
+
+def check_memory_need(n_samples: int, fs_hz: float, n_leads: int, name: str,
+                      target_fs_hz: float = INTERNAL_FS_HZ, available_bytes: int | None = None) -> None:
+    """Refuse, before reading its signal, a record whose analysis needs more memory than is available
+    (:data:`ANALYSIS_BYTES_PER_SAMPLE` per analysed lead and sample at ``target_fs_hz``; ``available_bytes`` defaults
+    to :func:`read_available_memory`), rather than filling the machine's memory for minutes and failing there.
+
+    Raises
+    ------
+    RecordTooLargeError
+        Naming the duration, the memory needed and available, and what to do.
+    """
+    available = read_available_memory() if available_bytes is None else available_bytes
+    duration_s = n_samples / fs_hz
+    need = ANALYSIS_BYTES_PER_SAMPLE * n_leads * duration_s * target_fs_hz
+    if available is not None and need > available:
+        raise RecordTooLargeError(
+            f"Record {name}: {duration_s / 3600:.1f} hours ({duration_s / 86400:.1f} days) of {n_leads} "
+            f"lead{'s' if n_leads > 1 else ''}; analysing "
+            f"it at once needs about {need / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available. Split "
+            "it into shorter records (e.g. 24 hours each; wfdb: rdrecord with sampfrom/sampto, then wrsamp) and "
+            "score those, or use a machine with more memory.")
+
+
+def read_available_memory() -> int | None:
+    """Bytes of memory available to a new allocation: MemAvailable of ``/proc/meminfo`` (Linux), else the physical
+    memory, else None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def _check_signal_files(path: Path, header: wfdb.Record) -> None:
     """Check formats, presence and size of each signal file against the header."""
     files: dict[str, list[int]] = {}
@@ -713,6 +771,8 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
     Every segment is checked as a single record is (header, signal files, sizes); wfdb then joins them, with
     NaN where a segment lacks a signal and in gaps.
     """
+    check_memory_need(int(header.sig_len), float(header.fs), count_analysed_leads(int(header.n_sig), max_leads),
+                      path.name, target_fs_hz)  # before wfdb joins every segment in memory
     for segment, length in zip(header.seg_name, header.seg_len):
         if segment != "~" and length:  # "~" is a gap; a variable layout's layout segment has no samples
             _check_signal_files(path.parent / segment, read_header(path.parent / segment))
@@ -755,6 +815,7 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
     primary = _choose_primary(names, ecg_columns, lead, name)
     scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
     _check_duration(n_samples, fs_hz, min_duration_s, name)
+    check_memory_need(n_samples, fs_hz, count_analysed_leads(len(ecg_columns), max_leads), name, target_fs_hz)
     columns = np.asarray(ecg_columns)
     return _build_record(name, lambda kept: read_columns(columns[kept]) * scale[kept],
                          tuple(names[c] for c in ecg_columns), ecg_columns.index(primary), fs_hz,

@@ -22,6 +22,7 @@ from pipeline.errors import (
     HeaderMismatchError,
     MissingSignalFileError,
     NoEcgLeadError,
+    RecordTooLargeError,
     RecordNotFoundError,
     SamplingRateError,
     SignalTooShortError,
@@ -161,6 +162,22 @@ def test_a_header_whose_gain_is_1000_times_too_small_is_refused(tmp_path, excerp
         read_record(tmp_path / "scaled")
     (tmp_path / "scaled.hea").write_text(header.replace("212 0.2(1024)", "212 200.0(1024)"))
     assert read_record(tmp_path / "scaled").signal_mv.shape == (36000, 2)
+
+
+def test_a_record_too_long_for_the_memory_is_refused_before_its_signal_is_read(excerpts_dir, monkeypatch):
+    """A 14-day header made the reader fill 11 GB of memory in two minutes with no word (QA pass, session 37): the
+    analysis's memory is estimated from the header and a record needing more than is available is refused."""
+    from pipeline import records
+    from pipeline.records import ANALYSIS_BYTES_PER_SAMPLE, check_memory_need
+
+    day_need = ANALYSIS_BYTES_PER_SAMPLE * 2 * 86400 * 360  # 24 hours of two leads: about 1.7 GB
+    check_memory_need(86400 * 128, 128.0, 2, "holter", available_bytes=day_need + 1)
+    with pytest.raises(RecordTooLargeError, match=r"holter: 336.0 hours \(14.0 days\) of 2 leads; analysing it at "
+                       r"once needs about 24.4 GB of memory and 8.0 GB are available. Split it"):
+        check_memory_need(14 * 86400 * 250, 250.0, 2, "holter", available_bytes=8 * 10**9)
+    monkeypatch.setattr(records, "read_available_memory", lambda: 10**6)  # 1 MB left: a 5-minute excerpt needs 6
+    with pytest.raises(RecordTooLargeError, match=r"Record 100: 0.1 hours"):
+        read_record(excerpts_dir / "100")
 
 
 def test_unknown_lead_request_raises(excerpts_dir):

@@ -172,7 +172,8 @@ def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadab
     were signal, and nothing said so; they are now classified from the other lead alone, as where a lead comes off,
     and the summary says so. A 12-lead record whose II (the primary lead) is zero throughout is analysed from I and V1
     (session 31; it was analysed from V1 alone). A record scaled to 2 % (under 0.05 mV peak to peak: the detector
-    calls it flat) was called 100 % readable; it is now unreadable throughout."""
+    calls it flat) was called 100 % readable; it was then scored as unreadable throughout, and since session 37 it
+    fails with the reason (a record without signal is bad input, not a result)."""
     _, out = scored
     excerpt = read_record(excerpts_dir / "100")
     one_flat = excerpt.signal_mv.copy()
@@ -181,7 +182,7 @@ def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadab
     write_twelve_lead_record(excerpts_dir, tmp_path / "in", name="twelve", flat=("II",))
     write_record(tmp_path / "in", "tiny", 0.02 * excerpt.signal_mv[:60 * 360], excerpt.fs_hz, excerpt.lead_names)
     code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "csv,json")
-    assert code == 0, output
+    assert code == 1, output  # tiny failed, alone
     beats = read_table(tmp_path / "out" / "oneflat" / "oneflat_beats.csv")
     assert len(beats) > 300 and all(row["one_lead"] == "True" for row in beats)
     summary = json.loads((tmp_path / "out" / "oneflat" / "oneflat_summary.json").read_text())
@@ -191,8 +192,10 @@ def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadab
     twelve_summary = json.loads((tmp_path / "out" / "twelve" / "twelve_summary.json").read_text())
     assert not any("one lead was missing" in note for note in twelve_summary["notes"])
     assert twelve_summary["leads"] == ["I", "V1"] and "II" in twelve_summary["unused_leads"]
-    tiny = json.loads((tmp_path / "out" / "tiny" / "tiny_summary.json").read_text())
-    assert tiny["n_beats"] == 0 and tiny["readable_pct"] == 0.0 and tiny["detection_note"].startswith("flat signal")
+    errors = {row["record"]: row for row in read_table(tmp_path / "out" / "errors.csv")}
+    assert list(errors) == ["tiny"] and errors["tiny"]["error_type"] == "NoEcgLeadError"
+    assert "every lead analysed (MLII, V5) is missing or flat throughout" in errors["tiny"]["message"]
+    assert not (tmp_path / "out" / "tiny" / "tiny_summary.json").exists()
 
 
 def test_beats_after_a_stretch_held_at_the_rail_keep_their_classes(tmp_path, excerpts_dir):
