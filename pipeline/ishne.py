@@ -127,7 +127,8 @@ def read_ishne(path: str | Path) -> IshneSignal:
         if var_size < 0 or int(fixed["var_block_offset"]) != HEADER_BYTES or ecg_offset != HEADER_BYTES + var_size:
             raise HeaderMismatchError(f"ISHNE file {path.name}: the header puts its variable block at "
                                       f"{int(fixed['var_block_offset'])} ({var_size} bytes) and the ECG at "
-                                      f"{ecg_offset}; expected {HEADER_BYTES} and {HEADER_BYTES} + the block's size.")
+                                      f"{ecg_offset}; expected {HEADER_BYTES} and {HEADER_BYTES} + the block's size "
+                                      "(the file is damaged or not an ISHNE Holter file: export it again).")
         variable = stream.read(var_size)
     crc = int(np.frombuffer(head, dtype="<u2", count=1, offset=8)[0])
     if header_crc(head[10:] + variable) != crc:

@@ -304,7 +304,9 @@ def read_header(path: Path) -> wfdb.Record:
     try:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
-        raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}") from exc
+        raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}"
+                                 f"{locate_header_problem(hea.read_text(encoding='latin-1'))}. Expected a WFDB "
+                                 f"header: {HEADER_LAYOUT}.") from exc
     check_record_line(hea, header)
     if getattr(header, "n_sig", 0) in (0, None):
         raise NoEcgLeadError(f"Header {hea.name} declares no signals; expected at least one ECG lead.")
@@ -339,8 +341,39 @@ def check_header_text(hea: Path) -> None:
     if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
         return
     what = "the file is empty" if not text.strip() else "it holds only comments and blank lines"
-    raise CorruptRecordError(f"Header {hea.name}: {what}; expected a WFDB header: a record line (NAME SIGNALS FS "
-                             "SAMPLES) and one line per signal (FILE FORMAT GAIN/UNITS ... DESCRIPTION).")
+    raise CorruptRecordError(f"Header {hea.name}: {what}; expected a WFDB header: {HEADER_LAYOUT}.")
+
+
+HEADER_LAYOUT = "a record line (NAME SIGNALS FS SAMPLES), then one line per signal (FILE FORMAT GAIN/UNITS ... DESCRIPTION)"
+"""What a WFDB header holds, for the messages about one that cannot be read."""
+
+
+def locate_header_problem(text: str) -> str:
+    """Where a header that wfdb cannot parse first departs from the layout, as ``" (line 3: '...')"``: a record line
+    whose second field is not a number of signals (or segments, ``n/m``), or a signal line whose second field is not
+    a storage format of :data:`_FORMAT_BITS`; "" when no line looks wrong so.
+
+    >>> locate_header_problem("rec 1 360 100\\nrec.dat 212 200 11 1024 0 0 0 MLII\\n")
+    ''
+    >>> locate_header_problem("rec 2 360 100\\nrec.dat 16 200 16 0 0 0 0 I\\n@@ not a signal 12\\n")
+    " (line 3: '@@ not a signal 12' is not a signal line)"
+    """
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    for k, (n, line) in enumerate(lines):
+        fields = line.split()
+        if k == 0:
+            ok = len(fields) >= 2 and re.fullmatch(r"\d+(/\d+)?", fields[1]) is not None
+        elif "/" in lines[0][1].split()[0]:  # a multi-segment header: segment lines are NAME LENGTH
+            ok = len(fields) >= 2 and fields[1].isdigit()
+        else:
+            ok = len(fields) >= 2 and re.match(r"\d+", fields[1]) is not None and \
+                re.match(r"\d+", fields[1]).group() in _FORMAT_BITS
+        if not ok:
+            kind = "the record line" if k == 0 else "a segment line" if "/" in lines[0][1].split()[0] else "a signal line"
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            return f" (line {n}: {shown!r} is not {kind})"
+    return ""
 
 
 def name_signals(names: list[str | None] | None, n_signals: int, described: str) -> list[str]:
@@ -595,7 +628,8 @@ def _check_sampling_rate(fs_hz: float, name: str) -> None:
     if not (MIN_FS_HZ <= float(fs_hz) <= MAX_FS_HZ):
         raise SamplingRateError(
             f"Record {name}: received a sampling rate of {float(fs_hz):g} Hz; expected {MIN_FS_HZ:g} to "
-            f"{MAX_FS_HZ:g} Hz."
+            f"{MAX_FS_HZ:g} Hz (check the header's rate; a recording outside this range must be resampled into it "
+            "first, e.g. with wfdb.processing.resample_multichan)."
         )
 
 
@@ -667,7 +701,8 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
         if actual_bytes < expected_bytes:
             raise TruncatedSignalError(
                 f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {got} samples per "
-                f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes)."
+                f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes): the file was cut "
+                "short (copy or download it again)."
             )
         if actual_bytes > expected_bytes + int(np.ceil(frame_samples * _FORMAT_BITS[fmt] / 8)):
             raise HeaderMismatchError(
@@ -1032,7 +1067,7 @@ def check_edf_header(path: Path) -> None:
     if size < expected and n_records >= 0:
         raise TruncatedSignalError(
             f"EDF file {path.name} holds {size} bytes; its header declares {n_records} data records "
-            f"({expected} bytes)."
+            f"({expected} bytes): the file was cut short (copy or export it again)."
         )
 
 

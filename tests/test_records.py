@@ -119,7 +119,11 @@ def test_missing_header_raises(tmp_path):
 
 def test_unparsable_header_raises(tmp_path):
     (tmp_path / "bad.hea").write_text("bad two 360 1000\n")
-    with pytest.raises(CorruptRecordError, match=r"bad.hea cannot be parsed"):
+    with pytest.raises(CorruptRecordError, match=r"bad.hea cannot be parsed: .*\(line 1: 'bad two 360 1000' is not the "
+                       r"record line\)\. Expected a WFDB header: a record line"):
+        read_record(tmp_path / "bad")
+    (tmp_path / "bad.hea").write_text("# a comment\nbad 2 360 1000\nbad.dat 16 200 16 0 0 0 0 I\n@@ xx 16\n")
+    with pytest.raises(CorruptRecordError, match=r"\(line 4: '@@ xx 16' is not a signal line\)"):
         read_record(tmp_path / "bad")
 
 
