@@ -296,7 +296,7 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
     n_one_lead = int(predictions.one_lead_mask.sum())
     if n_one_lead and n_leads >= N_LEADS:
-        notes.append(f"{count_noun(n_one_lead, 'beat')} where one lead was missing "
+        notes.append(f"{count_noun(n_one_lead, 'beat')} where one lead was missing or flat "
                      f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
                      "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
                      "them")

@@ -8,6 +8,7 @@ writable, model missing).
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -130,6 +131,11 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     except DiskFullError as error:
         click.echo(f"Error: {error.strerror}", err=True)
         sys.exit(1)
+    except SystemExit as stop:  # SIGTERM (app.batch.stopping_on_sigterm): say so, then end with its code
+        if stop.code == 128 + signal.SIGTERM:
+            click.echo(f"Stopped by SIGTERM: the records done are in {out_dir / BATCH_SUMMARY}; run the same command "
+                       "again to score the rest (those done are skipped).", err=True)
+        raise
     _state["finished"] = True  # outputs written, workers joined: the process may skip its teardown
     counts = {status: sum(r.status == status for r in results) for status in ("scored", "skipped", "failed")}
     click.echo(f"{counts['scored']} scored, {counts['skipped']} already up to date, {counts['failed']} failed; "

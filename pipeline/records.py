@@ -86,8 +86,8 @@ BENCHMARKS.md section 3 measured a peak of 1,736 MB for 24 hours of two leads at
 imports included, so that the estimate errs on the large side for long records."""
 
 MAX_BRIDGED_GAP_S = 0.02
-"""Runs of missing samples up to this long are filled by interpolation when a record is read (:func:`bridge_short_gaps`):
-a few dropped samples, shorter than any wave of the ECG but the sharpest QRS peak."""
+"""Runs of missing samples up to this long are filled by interpolation when a record is read
+(:func:`bridge_short_gaps`): a few dropped samples, shorter than any wave of the ECG but the sharpest QRS peak."""
 
 MAX_TYPICAL_PTP_MV = 25.0
 """A lead whose typical 10-s stretch spans more than this is not in mV (:func:`check_amplitude`): QRS complexes reach
@@ -344,7 +344,8 @@ def check_header_text(hea: Path) -> None:
     raise CorruptRecordError(f"Header {hea.name}: {what}; expected a WFDB header: {HEADER_LAYOUT}.")
 
 
-HEADER_LAYOUT = "a record line (NAME SIGNALS FS SAMPLES), then one line per signal (FILE FORMAT GAIN/UNITS ... DESCRIPTION)"
+HEADER_LAYOUT = ("a record line (NAME SIGNALS FS SAMPLES), then one line per signal (FILE FORMAT GAIN/UNITS ... "
+                 "DESCRIPTION)")
 """What a WFDB header holds, for the messages about one that cannot be read."""
 
 
@@ -360,17 +361,18 @@ def locate_header_problem(text: str) -> str:
     """
     lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)
              if line.strip() and not line.lstrip().startswith("#")]
+    segments = "/" in lines[0][1].split()[0] if lines else False
     for k, (n, line) in enumerate(lines):
         fields = line.split()
         if k == 0:
             ok = len(fields) >= 2 and re.fullmatch(r"\d+(/\d+)?", fields[1]) is not None
-        elif "/" in lines[0][1].split()[0]:  # a multi-segment header: segment lines are NAME LENGTH
+        elif segments:  # a multi-segment header: segment lines are NAME LENGTH
             ok = len(fields) >= 2 and fields[1].isdigit()
         else:
             ok = len(fields) >= 2 and re.match(r"\d+", fields[1]) is not None and \
                 re.match(r"\d+", fields[1]).group() in _FORMAT_BITS
         if not ok:
-            kind = "the record line" if k == 0 else "a segment line" if "/" in lines[0][1].split()[0] else "a signal line"
+            kind = "the record line" if k == 0 else "a segment line" if segments else "a signal line"
             shown = line if len(line) <= 60 else line[:57] + "..."
             return f" (line {n}: {shown!r} is not {kind})"
     return ""
