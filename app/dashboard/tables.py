@@ -394,6 +394,16 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def show_comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
+    """:func:`comparison_table` as the dashboard shows it: Se and +P as text to one decimal, a dash where undefined (no
+    beat of the class on that side), since the grid draws a number column's empty cell as a grey "None"."""
+    table = comparison_table(comparison)
+    for column in ("Se %", "+P %"):
+        table[column] = ["—" if value is None or not np.isfinite(value) else f"{value:.1f}"
+                         for value in table[column]]
+    return table
+
+
 def family_label(row: dict) -> str:
     """How a family is named in pickers and chart titles, e.g. ``"Family 2: 548 beats (V 546, F 2)"``."""
     classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
@@ -446,10 +456,12 @@ def family_suggestions(analysis: RecordAnalysis) -> list[dict]:
     (:func:`models.family_rule.find_outvoted_v`: at least 5 beats, at most 30 % called V) on the current classes:
     family number, its beats, its V calls; most first. With a model that has the rule, only a reader's corrections
     make such a family. On DS1, with networks that never saw the patient, 192 of the 234 such V calls were normal
-    beats, 18 S or F, 24 V (EXPERIMENTS.md row U)."""
+    beats, 18 S or F, 24 V (EXPERIMENTS.md row U). Beats the reader labelled V are not suggested: giving a family's
+    beats back V (:func:`family_rule_labels`) must not bring them straight back as a suggestion to undo it."""
     if analysis.families is None:
         return []
-    return count_by_family(analysis.families, find_outvoted_v(class_indices(analysis), analysis.families), "v_calls")
+    outvoted = find_outvoted_v(class_indices(analysis), analysis.families) & ~analysis.reviewed_mask
+    return count_by_family(analysis.families, outvoted, "v_calls")
 
 
 def count_by_family(families: np.ndarray | None, chosen: np.ndarray, key: str) -> list[dict]:

@@ -294,6 +294,34 @@ def with_settings(settings: RegionSettings, values: dict) -> RegionSettings:
     return replace(settings, **top, **nested)
 
 
+def apply_valid_settings(settings: RegionSettings, values: dict) -> tuple[RegionSettings, list[ValueError]]:
+    """``settings`` with as many of the ``values`` (:func:`with_settings`) as make valid settings, and the errors of
+    those left out: one threshold out of range no longer throws away the reader's other changes. The values are
+    tried together, then one at a time until none more fits (so that raising both rate limits works in either order).
+
+    >>> done, errors = apply_valid_settings(RegionSettings(), {"pause_s": 3.0, "bradycardia_bpm": 150.0})
+    >>> done.pause_s, done.bradycardia_bpm == RegionSettings().bradycardia_bpm, len(errors)
+    (3.0, True, 1)
+    """
+    try:
+        return with_settings(settings, values), []
+    except ValueError:
+        pass
+    pending = dict(values)
+    while True:
+        errors, applied = [], False
+        for name in list(pending):
+            try:
+                settings = with_settings(settings, {name: pending[name]})
+            except ValueError as error:
+                errors.append(error)
+            else:
+                del pending[name]
+                applied = True
+        if not applied or not pending:
+            return settings, errors
+
+
 def describe_saved_settings(review: loading.Review) -> str:
     """What became of an uploaded review's event thresholds, for the sidebar's note ("" when it kept the defaults)."""
     if review.saved_settings is None:
@@ -321,11 +349,9 @@ def render_event_settings() -> RegionSettings:
         detect_flutter = st.checkbox("Find ventricular flutter/fibrillation", key=VF_KEY, on_change=copy_widget_value,
                                      args=(VF_KEY,),
                                      help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
-        try:
-            settings = with_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
-        except ValueError as error:
-            st.warning(f"{describe_threshold_error(error)} The default thresholds are used.")
-            settings = defaults
+        settings, errors = apply_valid_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
+        for error in errors:
+            st.warning(f"{describe_threshold_error(error)} That threshold is left at its default; the others are used.")
         if settings != defaults:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
         st.button("Restore the defaults", key="event_defaults", on_click=restore_saved_settings, args=(defaults,))
@@ -875,7 +901,7 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
-    columns = st.columns([3, 2])
+    columns = st.columns([3, 2], vertical_alignment="bottom")  # the button level with the box, not its label
     # the beat's class is part of the key: a picker kept from before a family relabel would show the old class
     picker_key = record_widget_key(f"beat_class_{index}_{details['class']}", record_key)
     columns[0].selectbox("Correct this beat's class", AAMI_CLASSES, index=AAMI_CLASSES.index(details["class"]),
@@ -1045,6 +1071,16 @@ def store_reader_labels(analysis, record_key: tuple, labels: dict[int, str]) -> 
     model_classes = analysis.predictions.classes
     for index in [i for i, label in stored.items() if model_classes[i] == label]:
         del stored[index]
+    refresh_class_pickers(record_key)
+
+
+def refresh_class_pickers(record_key: tuple) -> None:
+    """Callback part: the pickers whose options name a class (the beat picker's "#208 at 00:02:00.77: V", the family
+    picker's "Family 6: 7 beats (F 7)") are given their own choice again, so that the browser redraws the box with
+    the corrected label (it kept the label it showed, while the list below it followed)."""
+    for key in ("beat_choice", record_widget_key("family_choice", record_key)):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def render_event_relabel(analysis, record_key: tuple) -> None:
@@ -1131,6 +1167,7 @@ def render_suggestions(analysis, record_key: tuple) -> None:
 def undo_reader_labels(record_key: tuple) -> None:
     """Callback: drop every correction of the shown record."""
     reader_labels(record_key).clear()
+    refresh_class_pickers(record_key)
 
 
 def render_label_review(analysis, record_key: tuple) -> None:
@@ -1163,7 +1200,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
                     config=CHART_CONFIG, key="family_chart")
     st.caption(f"Median beat of the {len(shown)} largest families (-300 to +300 ms, {record.lead_names[primary]}).")
     labels = {row["family"]: tables.family_label(row) for row in rows}
-    columns = st.columns([3, 2, 2, 1])
+    columns = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
     family = columns[0].selectbox("Family", list(labels), format_func=labels.get,
                                   key=record_widget_key("family_choice", record_key))
     columns[1].selectbox("Which of its beats", [ANY_CLASS, *AAMI_CLASSES],
@@ -1232,16 +1269,15 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
     columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
     columns[2].metric("Disagreements", f"{len(comparison.disagreements)}")
-    # undefined figures (no beat of the class on that side) read as a dash, not a grey "None"
-    shown = tables.comparison_table(comparison).style.format(precision=1, na_rep="—", subset=["Se %", "+P %"])
-    st.dataframe(shown, hide_index=True, key="comparison_table", column_config={
+    st.dataframe(tables.show_comparison_table(comparison), hide_index=True, key="comparison_table", column_config={
         "reference beats": st.column_config.NumberColumn(help="Beats of this class in the reference annotations"),
         "analysis beats": st.column_config.NumberColumn(help="Beats this analysis gives this class"),
-        "Se %": st.column_config.NumberColumn(help="Sensitivity: share of the reference's beats of this class that the "
-                                                   "analysis gives this class (—: the reference has none)"),
-        "+P %": st.column_config.NumberColumn(help="Positive predictivity: share of the analysis's beats of this class "
-                                                   "that the reference gives this class (—: the analysis gives "
-                                                   "none)")})
+        "Se %": st.column_config.TextColumn(
+            alignment="right", help="Sensitivity: share of the reference's beats of this class that the analysis "
+                                    "gives this class (—: the reference has none)"),
+        "+P %": st.column_config.TextColumn(
+            alignment="right", help="Positive predictivity: share of the analysis's beats of this class that the "
+                                    "reference gives this class (—: the analysis gives none)")})
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
 
