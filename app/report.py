@@ -242,9 +242,9 @@ class Strip:
 
 
 def describe_longest_run(n_beats: int) -> str:
-    """The longest group of consecutive ectopic beats: ``"4 beats"``; ``"none"`` when no two came in a row (a single
-    beat is not a run)."""
-    return count_beats(n_beats) if n_beats >= 2 else "none"
+    """The longest group of consecutive ectopic beats: ``"4 beats"``, ``"2 beats (a couplet)"`` (a run is 3 or more);
+    ``"none"`` when no two came in a row (a single beat is not a run)."""
+    return "none" if n_beats < 2 else count_beats(n_beats) + (" (a couplet)" if n_beats == 2 else "")
 
 
 def count_beats(n: int) -> str:

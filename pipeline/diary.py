@@ -117,8 +117,11 @@ def parse_diary(text: str, duration_s: float, start_time: datetime.time | None =
                              "(fewer with accented letters or other symbols: their UTF-8 bytes count).")
         time_s = parse_diary_time(row[0].strip(), start_time, where)
         if not 0 <= time_s <= duration_s:
-            raise DiaryError(f"{where}: time {row[0].strip()} is {format_elapsed(time_s)} into the recording; "
-                             f"expected a time within it (00:00:00 to {format_elapsed(duration_s)}).")
+            token = row[0].strip()
+            said = ("is past the end of the recording" if format_elapsed(time_s) == token else
+                    f"is {format_elapsed(time_s)} into the recording")  # a clock time: where it falls
+            raise DiaryError(f"{where}: time {token} {said}; expected a time within it (00:00:00 to "
+                             f"{format_elapsed(duration_s)}).")
         entries.append(DiaryEntry(time_s, entry_text))
         if len(entries) > MAX_ENTRIES:
             raise DiaryError(f"{source}: more than {MAX_ENTRIES} entries; expected a patient's diary.")

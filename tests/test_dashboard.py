@@ -112,6 +112,20 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     assert comparison.loc["V", "+P %"] == f"{expected_table.loc['V', '+P %']:.1f}"
 
 
+def test_a_longest_run_of_two_beats_is_called_a_couplet(analyses):
+    """A couplet is not a run (3 beats or more): the overview's sentence and the report's line say which (QA pass,
+    session 37: "longest ventricular run 2 beats")."""
+    from dataclasses import replace
+
+    from app.report import describe_longest_run
+
+    assert [describe_longest_run(n) for n in (0, 1, 2, 4)] == ["none", "none", "2 beats (a couplet)", "4 beats"]
+    summary = analyses["208"].summary  # couplets, no run
+    assert summary.longest_ventricular_run == 2
+    assert "longest ventricular run 2 beats (a couplet: no run of 3 or more) at" in tables.describe_extremes(summary)
+    assert "longest ventricular run 4 beats at" in tables.describe_extremes(replace(summary, longest_ventricular_run=4))
+
+
 def test_selecting_an_event_moves_the_detail_window(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

@@ -34,6 +34,7 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
 
 # --- uploads -------------------------------------------------------------------------------------
 
+
 def test_read_uploaded_wfdb_files_match_the_record_on_disk(excerpts_dir):
     record = read_uploaded_record(upload(excerpts_dir, "119.hea", "119.dat", "119.atr"))
     assert record.name == "119"

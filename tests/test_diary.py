@@ -66,7 +66,7 @@ def test_clock_times_use_the_recording_s_start_and_cross_midnight():
     ("00:12:30\n", "line 1: received '00:12:30'; expected a time, a comma"),
     ("00:01:00, ok\nnoon, lunch\n", "line 2: received time 'noon'"),
     ("00:01:00, ok\n00:75:00, late\n", "line 2: received time '00:75:00'"),
-    ("03:00:00, late\n", "line 1: time 03:00:00 is 03:00:00 into the recording; expected a time within it "
+    ("03:00:00, late\n", "line 1: time 03:00:00 is past the end of the recording; expected a time within it "
                          "(00:00:00 to 00:30:00)"),
     ("[14:32], chest pain\n", "line 1: received clock time [14:32], but the recording's header gives no start time"),
     ("[25:00], chest pain\n", "line 1: received clock time [25:00]; expected [hh:mm] or [hh:mm:ss]"),

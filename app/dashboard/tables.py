@@ -84,7 +84,8 @@ def describe_extremes(summary: RecordSummary) -> str:
                         ("supraventricular", summary.longest_supraventricular_run)):
         at = getattr(summary, f"longest_{name}_run_time_s")
         if np.isfinite(at):
-            parts.append(f"longest {name} run {beats} beats at {format_hms(at)}")
+            couplet = " (a couplet: no run of 3 or more)" if beats == 2 else ""
+            parts.append(f"longest {name} run {beats} beats{couplet} at {format_hms(at)}")
         rate, at = getattr(summary, f"fastest_{name}_run_bpm"), getattr(summary, f"fastest_{name}_run_time_s")
         if np.isfinite(rate):
             parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {format_hms(at)}")

@@ -234,8 +234,10 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
                                                    if review.saved_conclusion else "") + (
         f"; its {count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
-    st.sidebar.info(f"{name}.ecg uploaded: its {len(review.saved_labels)} beat labels that differ from the model's "
-                    f"are taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
+    n_labels = len(review.saved_labels)
+    st.sidebar.info(f"{name}.ecg uploaded: its {count_noun(n_labels, 'beat label')} that "
+                    f"{'differs' if n_labels == 1 else 'differ'} from the model's {'is' if n_labels == 1 else 'are'} "
+                    f"taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
 
 
 def restore_saved_settings(settings: RegionSettings | None) -> None:
@@ -399,12 +401,13 @@ def render_diary(review: loading.Review, record_key: tuple) -> tuple:
                                  "the overview and the report show the rhythm at each entry. Upload NAME.diary.csv "
                                  "with the record to fill it.", **initial)
         try:
-            entries = parse_diary(text, record.duration_s, record.start_time, source="the diary")
+            entries = parse_diary(text, record.duration_s, record.start_time, source="The diary")
         except DiaryError as error:
             st.error(f"{error} The diary is left out until this is corrected.")
             return ()
         if entries:
-            st.caption(f"{len(entries)} entries: Overview tab, the event picker and the report.")
+            st.caption(f"{count_noun(len(entries), 'entry', 'entries')}: Overview tab, the event picker and the "
+                       "report.")
     return entries
 
 
@@ -1186,7 +1189,8 @@ def render_label_review(analysis, record_key: tuple) -> None:
     if not rows:
         st.write("No families: no beat has a complete QRS window.")
         return
-    st.dataframe(tables.family_table(rows), hide_index=True, key="family_table")
+    st.dataframe(tables.family_table(rows), hide_index=True, key="family_table", column_config={
+        "model confidence %": st.column_config.NumberColumn(format="%.1f")})  # 47.0 beside 91.6, not 47
     render_family_rule_reviews(analysis, record_key)
     render_suggestions(analysis, record_key)
     shown = [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILY_TEMPLATES]
