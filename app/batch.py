@@ -388,8 +388,7 @@ def holds_outputs_of(folder: Path, source: RecordSource) -> bool:
     """Whether ``folder`` may take ``source``'s outputs: it has no readable manifest (new, or a failed attempt), an
     earlier version wrote it (no input path fingerprint), or this very input filled it."""
     manifest = read_manifest(folder)
-    return not manifest or manifest.get("source_sha256", fingerprint_source_path(source)) == \
-        fingerprint_source_path(source)
+    return not manifest or manifest.get("source_sha256") in (None, fingerprint_source_path(source))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -368,9 +368,9 @@ def locate_header_problem(text: str) -> str:
             ok = len(fields) >= 2 and re.fullmatch(r"\d+(/\d+)?", fields[1]) is not None
         elif segments:  # a multi-segment header: segment lines are NAME LENGTH
             ok = len(fields) >= 2 and fields[1].isdigit()
-        else:
-            ok = len(fields) >= 2 and re.match(r"\d+", fields[1]) is not None and \
-                re.match(r"\d+", fields[1]).group() in _FORMAT_BITS
+        else:  # the format may carry modifiers (16x2, 212:8)
+            storage = re.match(r"\d+", fields[1]) if len(fields) >= 2 else None
+            ok = storage is not None and storage.group() in _FORMAT_BITS
         if not ok:
             kind = "the record line" if k == 0 else "a segment line" if segments else "a signal line"
             shown = line if len(line) <= 60 else line[:57] + "..."
