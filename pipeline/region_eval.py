@@ -89,7 +89,7 @@ from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import Annotations, Record
-from pipeline.wording import format_duration
+from pipeline.wording import count_noun, format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -870,9 +870,15 @@ def describe_changed_settings(regions: dict) -> str:
 
 def format_markdown(report: RegionReport, title: str = "Region evaluation") -> str:
     """Markdown tables: run-by-run, episodes (all records and records with the rhythm), timing."""
+    start_s = report.settings["score_start_s"]
+    too_short = [e.record for e in report.evaluations if e.summary.duration_s <= start_s]
+    short_note = ([f"Note: {count_noun(len(too_short), 'record')} ({', '.join(too_short[:5])}"
+                   f"{', ...' if len(too_short) > 5 else ''}) last{'s' if len(too_short) == 1 else ''} no longer than "
+                   f"the {start_s:g} s before scoring starts (EC57's 5-minute learning period): nothing of "
+                   f"{'it' if len(too_short) == 1 else 'them'} is scored.", ""] if too_short else [])
     lines = [f"## {title}", "", f"Labels: `{report.settings['labels']}`; {len(report.evaluations)} records; "
-             f"scoring from {report.settings['score_start_s']:g} s; "
-             f"{describe_changed_settings(report.settings['regions'])}.", "",
+             f"scoring from {start_s:g} s; "
+             f"{describe_changed_settings(report.settings['regions'])}.", "", *short_note,
              "| runs | couplet Se | couplet +P | short Se | short +P | long Se | long +P |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for family in ("ventricular", "supraventricular"):

@@ -273,6 +273,18 @@ def test_a_rhythm_only_reference_scores_rhythms_and_leaves_runs_out(mitdb_dir, t
     assert report_to_dict(report)["gross"]["records_without_reference_beats"] == ["201"]
     full = evaluate_regions(mitdb_dir, ["201"], labels="detector")  # the same record with its beats: runs scored
     assert full.records_without_beats() == () and sum(full.runs("supraventricular").counts("long")) > 0
+    assert "Note:" not in format_markdown(full)
+
+
+def test_records_too_short_to_score_are_said_so(excerpts_dir):
+    """5-minute excerpts end where EC57's scoring starts: every figure is 0/0, and the report says why (QA pass,
+    session 37)."""
+    from pipeline.region_eval import evaluate_regions, format_markdown
+
+    report = evaluate_regions(excerpts_dir, ["100", "208"], labels="reference")
+    assert not report.failures and report.runs("ventricular").counts("couplet") == (0, 0, 0, 0)
+    assert ("Note: 2 records (100, 208) last no longer than the 300 s before scoring starts (EC57's 5-minute "
+            "learning period): nothing of them is scored.") in format_markdown(report)
 
 
 def test_beats_are_not_scored_against_a_rhythm_only_reference(mitdb_dir, tmp_path):
