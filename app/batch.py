@@ -568,7 +568,9 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         raise
     except Exception as error:  # one bad record never stops the batch
         logger.debug("record %s failed", source.key, exc_info=True)
-        return RecordResult(source, "failed", None, type(error).__name__, describe_error(error))
+        earlier = (f" (the files in {source.key}/ are an earlier run's, of the record as it was then)"
+                   if read_manifest(folder) else "")  # kept, as nothing written is lost; said, so not taken as new
+        return RecordResult(source, "failed", None, type(error).__name__, describe_error(error) + earlier)
 
 
 def find_diary(source: RecordSource, diary_dir: str | None) -> Path | None:

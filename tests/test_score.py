@@ -605,6 +605,12 @@ def test_a_second_run_keeps_the_other_records_rows_and_leaves_no_stale_file(tmp_
     (out / "119" / MANIFEST).write_text("{not json")  # a damaged manifest: the record is scored again, not failed
     code, output = run_score(str(inputs / "119"), "--out", str(out), "--format", "csv,json")
     assert code == 0 and "1 scored" in output, output
+    data = (inputs / "119.dat").read_bytes()  # the record damaged since: it fails, its earlier files stay, said so
+    (inputs / "119.dat").write_bytes(data[: len(data) // 2])
+    code, output = run_score(str(inputs / "119"), "--out", str(out), "--format", "csv,json")
+    assert code == 1 and (out / "119" / "119_beats.csv").is_file()
+    message = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}["119"]["message"]
+    assert message.endswith("(the files in 119/ are an earlier run's, of the record as it was then)")
 
 
 @pytest.mark.parametrize("name", ["100", "202", "208", "213"])
