@@ -461,6 +461,13 @@ def flat_record(tmp_path: Path) -> list[tuple[str, bytes, str]]:
     return [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(tmp_path.glob("flat.*"))]
 
 
+def noise_record(tmp_path: Path) -> list[tuple[str, bytes, str]]:
+    """30 s of noise in both leads: signal, but no QRS complex standing out of it."""
+    noise = 0.2 * np.random.default_rng(1).normal(size=(30 * 360, 2))
+    write_record(tmp_path, "noise", noise.astype(np.float32), 360.0, ("MLII", "V1"))
+    return [(p.name, p.read_bytes(), "application/octet-stream") for p in sorted(tmp_path.glob("noise.*"))]
+
+
 def no_ecg_record(tmp_path: Path) -> list[tuple[str, bytes, str]]:
     write_record(tmp_path, "resp", np.random.default_rng(0).normal(size=(3600, 1)).astype(np.float32), 360.0,
                  ("RESP",))
@@ -484,7 +491,8 @@ ERROR_CASES = {
     "corrupt zip": (lambda d, t: corrupt_zip(), "not a readable zip archive"),
     "too short EDF": (lambda d, t: short_edf(t), "expected at least 2 s"),
     "no ECG lead": (lambda d, t: no_ecg_record(t), "expected at least one ECG lead"),
-    "no beats": (lambda d, t: flat_record(t), "No beats found in record flat"),
+    "flat record": (lambda d, t: flat_record(t), "every lead analysed (MLII, V1) is missing or flat throughout"),
+    "no beats": (lambda d, t: noise_record(t), "No beats found in record noise"),
 }
 
 
