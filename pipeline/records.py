@@ -47,6 +47,7 @@ from pipeline.errors import (
     UnsupportedFormatError,
 )
 from pipeline.ishne import is_ishne_file, read_ishne, read_ishne_annotations
+from pipeline.quality import mask_runs
 from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
@@ -219,17 +220,16 @@ def bridge_short_gaps(signal_mv: np.ndarray, fs_hz: float, name: str = "",
         return signal_mv
     out, n_bridged = signal_mv, 0
     for c in range(signal_mv.shape[1]):
-        edges = np.diff(np.r_[0, missing[:, c].astype(np.int8), 0])
-        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        short = (stops - starts <= longest) & (starts > 0) & (stops < len(signal_mv))
-        if not short.any():
+        runs = mask_runs(missing[:, c])
+        short = runs[(runs[:, 1] - runs[:, 0] <= longest) & (runs[:, 0] > 0) & (runs[:, 1] < len(signal_mv))]
+        if not len(short):
             continue
         if out is signal_mv:
             out = np.array(signal_mv, copy=True)
-        index = np.concatenate([np.arange(a, b) for a, b in zip(starts[short], stops[short])])
+        index = np.concatenate([np.arange(a, b) for a, b in short])
         valid = np.flatnonzero(~missing[:, c])
         out[index, c] = np.interp(index, valid, signal_mv[valid, c])
-        n_bridged += int(short.sum())
+        n_bridged += len(short)
     if n_bridged:
         logger.info("Record %s: %d gaps of at most %g ms of missing samples filled by interpolation", name, n_bridged,
                     1000 * max_gap_s)
