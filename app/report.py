@@ -34,7 +34,7 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import Region, describe_kind
+from pipeline.regions import SUSTAINED_VT_MIN_S, Region, describe_kind, describe_region, describe_region_measure
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
@@ -52,6 +52,8 @@ STRIP_CONFIDENCE_MIN = 0.5
 (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence), when there is one: a clear
 example rather than the longest stretch of noise or doubtful labels (``benchmarks/report_strips.py``)."""
 MAX_EVENT_ROWS = 16
+EVENT_LINE_CHARS = 51
+"""Width at which the event tally's lines are wrapped: page 1 sets them in two columns."""
 MAX_DIARY_LINES = 20
 """Lines of diary entries on the diary page (the CSV and JSON hold them all)."""
 DIARY_LINES_WITH_ALL_STRIPS = 10
@@ -60,6 +62,8 @@ DIARY_LINE_CHARS = 130
 MAX_DIARY_STRIPS = 5
 """Diary entries with a strip on the diary page."""
 THRESHOLD_LINE_CHARS = 150
+FOOTER_LINE_FRACTION = 0.011
+"""Height of one line of page 1's 6-pt footer, as a fraction of the page."""
 CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
 SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
@@ -84,6 +88,9 @@ EVENT_PRIORITY = (
     "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
 )
 """Region kinds in the order their strips are chosen for the report (most urgent first)."""
+ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
+                  "supraventricular_tachycardia", "pause")
+"""Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
 CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f"}
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
 
@@ -136,14 +143,14 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
-        f"Heart rate (bpm): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s, start)}, mean "
+        f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
         f"{format_at(s.heart_rate_max_time_s, start)}",
         f"Beats: {s.n_beats} ({counts})"
         + (f"; {s.n_beats_unreadable} more in or next to unreadable signal or in ventricular flutter/fibrillation, not "
            "counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
-        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF burden {format_number(s.af_burden_pct, 1, ' %')}",
+        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF/flutter burden {format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
         f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
         f"{describe_longest_run(s.longest_supraventricular_run)}"
@@ -179,15 +186,35 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:
-    """Counts and total durations of the event kinds present, then the first events of the most urgent kinds."""
-    present = [t for t in analysis.summary.events if t.count > 0]
+    """Count and total time (readable, hh:mm:ss) of each event kind present, the most urgent kinds first
+    (:data:`EVENT_PRIORITY`) and unreadable signal last, with how many ventricular tachycardias were sustained (the
+    page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED` not found. Wrapped at :data:`EVENT_LINE_CHARS`,
+    the continuations indented."""
+    order = {kind: k for k, kind in enumerate(EVENT_PRIORITY)}
+    present = sorted((t for t in analysis.summary.events if t.count > 0),
+                     key=lambda t: order.get(t.kind, len(order) + (t.kind == "unreadable")))
+    absent = [describe_kind(kind) for kind in ALWAYS_TALLIED if not any(t.kind == kind for t in present)]
+    none_found = [f"none found: {', '.join(absent)}"] if absent else []
     if not present:
-        return ["No events flagged."]
+        return ["No events flagged."] + none_found
     lines = [f"{describe_kind(t.kind)}: {t.count}"
-             + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_") else "")
-             for t in present]  # an isolated beat is an event, not a stretch: no duration
-    return lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
-                                    if len(lines) > MAX_EVENT_ROWS else [])
+             + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
+                else "")  # an isolated beat is an event, not a stretch: no duration
+             + describe_sustained(t.kind, analysis)
+             for t in present]
+    lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
+                                     if len(lines) > MAX_EVENT_ROWS else []) + none_found
+    return [part for line in lines for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
+
+
+def describe_sustained(kind: str, analysis: RecordAnalysis) -> str:
+    """For ventricular tachycardia, how many of the episodes lasted :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or
+    more (sustained; the others are non-sustained); empty for other kinds."""
+    if kind != "ventricular_tachycardia":
+        return ""
+    fs = analysis.record.fs_hz
+    n = sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in analysis.regions)
+    return f", {n} sustained"
 
 
 def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, columns: int = 1) -> None:
@@ -254,9 +281,10 @@ def count_beats(n: int) -> str:
 
 def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None) -> Strip:
     """The strip of a flagged region: its onset with some context, the region shaded."""
-    title = (f"{describe_kind(region.kind)}{format_at(region.start / fs_hz, start_time)}, "
-             f"{count_beats(region.n_beats)}, "
-             f"{format_number(region.heart_rate_bpm, 0, ' bpm')}, confidence {region.confidence:.2f}")
+    measure = describe_region_measure(region)
+    title = (f"{describe_region(region, fs_hz)}{format_at(region.start / fs_hz, start_time)}, "
+             f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
+             f"confidence {region.confidence:.2f}")
     return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
 
 
@@ -480,14 +508,15 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
               + [1.3] * len(strips))
     text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
                   1 + bool(conclusion): math.ceil(len(events) / 2)}
-    ratios = fit_text_rows(ratios, text_lines, (0.91 - 0.05) * A4_PORTRAIT_IN[1], hspace=0.6)
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=0.05,
+    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
+    bottom = 0.05 + FOOTER_LINE_FRACTION * max(0, footer.count("\n") - 1)  # room over a footer of 3 lines or more
+    ratios = fit_text_rows(ratios, text_lines, (0.91 - bottom) * A4_PORTRAIT_IN[1], hspace=0.6)
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=bottom,
                                hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
-    figure.text(0.08, 0.012, textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS),
-                fontsize=6, color="#555555")
+    figure.text(0.08, 0.012, footer, fontsize=6, color="#555555")
     rows = iter(range(len(ratios)))
     draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary)
     if conclusion:

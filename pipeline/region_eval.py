@@ -688,9 +688,11 @@ def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:
                                                          == st.note.removeprefix("ST not assessed: "))
     if af_s <= 0 or same_stop:
         return qt
-    left_out = (f"atrial fibrillation ({format_duration(af_s)}, hh:mm:ss, with the gaps of under {qt.window_s:g} s "
-                "between its episodes) left out: QTc needs a steady RR interval, which fibrillation does not give")
-    return replace(qt, note=f"{qt.note}; {left_out}" if qt.note else f"QT measured outside {left_out}")
+    stretch = (f"atrial fibrillation ({format_duration(af_s)}, hh:mm:ss, with the gaps of under {qt.window_s:g} s "
+               "between its episodes)")
+    reason = "QTc needs a steady RR interval, which fibrillation does not give"
+    return replace(qt, note=f"{qt.note}; {stretch} left out: {reason}" if qt.note else
+                   f"QT measured outside {stretch}: {reason}")
 
 
 def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration_s: float) -> dict:

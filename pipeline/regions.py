@@ -128,7 +128,14 @@ REGION_KINDS = (
 )
 """Every region kind, in the order regions starting at the same sample are listed."""
 
-_KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation"}
+_KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation",
+               "atrial_fibrillation": "atrial fibrillation/flutter"}
+"""Kinds whose words are not their names': the AF kind is found from RR irregularity, which atrial flutter with
+varying conduction shares (its reference is `(AFIB` and `(AFL` together, REGIONS.md), so it is not called AF alone."""
+
+SUSTAINED_VT_MIN_S = 30.0
+"""Ventricular tachycardia lasting this long or longer is sustained, shorter non-sustained (the 2017 AHA/ACC/HRS
+guideline for ventricular arrhythmias: non-sustained VT is 3 or more beats over 100 bpm lasting under 30 s)."""
 
 
 _ZERO_ALLOWED = frozenset({"af_bridge_max_s"})
@@ -144,6 +151,42 @@ def describe_kind(kind: str) -> str:
     'ventricular flutter/fibrillation'
     """
     return _KIND_WORDS.get(kind, kind.replace("_", " "))
+
+
+def describe_region(region: Region, fs_hz: float) -> str:
+    """A flagged region's kind in words, ventricular tachycardia qualified as a reader expects (non-sustained under
+    :data:`SUSTAINED_VT_MIN_S`, sustained from it).
+
+    >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
+    'non-sustained ventricular tachycardia'
+    >>> describe_region(Region("pause", 0, 720, 0, 2, 30.0, 1.0), 360.0)
+    'pause'
+    """
+    words = describe_kind(region.kind)
+    if region.kind == "ventricular_tachycardia":
+        return ("sustained " if region.duration_s(fs_hz) >= SUSTAINED_VT_MIN_S else "non-sustained ") + words
+    return words
+
+
+def describe_region_measure(region: Region) -> str:
+    """The figure a reader looks for in a region: a pause's length (s), an isolated ectopic beat's coupling interval
+    (ms), otherwise the mean heart rate (bpm); ``""`` when it is undefined (an unreadable stretch).
+
+    >>> describe_region_measure(Region("pause", 0, 2113, 0, 2, 60 / 5.87, 1.0))
+    '5.87 s'
+    >>> describe_region_measure(Region("isolated_ventricular", 100, 101, 3, 1, 150.0, 1.0))
+    'coupling interval 400 ms'
+    >>> describe_region_measure(Region("ventricular_couplet", 100, 300, 3, 2, 151.4, 1.0))
+    '151 bpm'
+    """
+    rate = region.heart_rate_bpm
+    if not np.isfinite(rate) or rate <= 0:
+        return ""
+    if region.kind == "pause":
+        return f"{60.0 / rate:.2f} s"
+    if region.kind.startswith("isolated_"):
+        return f"coupling interval {60000.0 / rate:.0f} ms"
+    return f"{rate:.0f} bpm"
 
 
 VENTRICULAR_RUN_KINDS = ("isolated_ventricular", "ventricular_couplet", "ventricular_tachycardia",

@@ -476,6 +476,10 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     table = tables.region_table(regions, 360.0)
     assert table["#"].tolist() == [1, 2]
     assert [tables.event_label(regions, k, 360.0).split()[0] for k in range(2)] == ["#1", "#2"]
+    assert tables.event_label(regions, 1, 360.0) == "#2 00:00:20 Pause (2 beats, 2.50 s)"  # a length, not 24 bpm
+    assert table["heart rate (bpm)"].tolist()[0] == 120 and table["heart rate (bpm)"].isna().tolist()[1]
+    run = (Region("ventricular_tachycardia", 0, 720, 0, 4, 140.0, 0.9),)
+    assert tables.region_table(run, 360.0)["event"].tolist() == ["Non-sustained ventricular tachycardia"]
 
 
 def test_an_isolated_beat_s_region_is_shaded_wide_enough_to_see():

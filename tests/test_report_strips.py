@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from app.analysis import analyse_record
@@ -43,3 +45,44 @@ def test_record_207s_tachycardia_strip_shows_ventricular_beats_not_flutter_waves
     truth = match_reference_classes(record, samples)
     called_v = (samples >= shown.start) & (samples < shown.stop) & (classes == V)
     assert called_v.sum() >= 3 and np.mean(truth[called_v] == V) > 0.5
+
+
+def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
+    from app.report import event_strip
+
+    pause = Region("pause", 3600, 3600 + 2113, 10, 2, 60 / 5.87, 0.9)
+    assert event_strip(pause, 360.0).title == "pause at 00:00:10, 2 beats, 5.87 s, confidence 0.90"
+    isolated = Region("isolated_ventricular", 7200, 7201, 20, 1, 150.0, 0.8)
+    assert "coupling interval 400 ms" in event_strip(isolated, 360.0).title
+    run = Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 0.7)
+    assert event_strip(run, 360.0).title.startswith("non-sustained ventricular tachycardia at 00:00:00, 6 beats, "
+                                                    "120 bpm")
+    assert event_strip(replace(run, stop=360 * 31), 360.0).title.startswith("sustained ventricular tachycardia")
+
+
+def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_sustained_vt(excerpts_dir):
+    from app.report import EVENT_LINE_CHARS, event_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "232", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    sustained = Region("ventricular_tachycardia", 0, int(40 * fs), 0, 80, 120.0, 0.9)
+    brief = Region("ventricular_tachycardia", int(50 * fs), int(52 * fs), 90, 4, 120.0, 0.9)
+    unreadable = Region("unreadable", int(60 * fs), int(62 * fs), -1, 0, float("nan"), 1.0)
+    regions = (*analysis.regions, sustained, brief, unreadable)
+    from pipeline.summary import tally_events
+    edited = replace(analysis, regions=regions,
+                     summary=replace(analysis.summary, events=tally_events(list(regions), fs)))
+    lines = event_lines(edited)
+    assert all(len(line) <= EVENT_LINE_CHARS for line in lines)  # two columns on page 1
+    text = "\n".join(lines).replace("\n  ", " ")  # the wrapped lines joined again
+    entries = text.split("\n")
+    assert entries[0] == "ventricular tachycardia: 2 (00:00:42), 1 sustained"
+    assert entries[-2].startswith("unreadable: 1")
+    # the kinds a reader must not miss are named when none was found
+    assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
+    absent = entries[-1].removeprefix("none found: ").split(", ")
+    assert "ventricular tachycardia" not in absent and not any(kind.startswith("pause") for kind in absent)
+    plain = replace(analysis, summary=replace(analysis.summary, events=tally_events(list(analysis.regions), fs)))
+    assert "ventricular tachycardia" in "\n".join(event_lines(plain)).replace("\n  ", " ").split("\n")[-1]
+    pauses = next(line for line in entries if line.startswith("pause"))  # 232: long sinus pauses
+    assert pauses.startswith("pause: ")

@@ -21,7 +21,7 @@ from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import Region
+from pipeline.regions import Region, describe_region, describe_region_measure
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -124,20 +124,29 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
 
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
-    """The event list: its number (as the event picker's ``#N``), kind, start (hh:mm:ss), duration, beats, rate and
+    """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
+    or not), start (hh:mm:ss), duration, beats, rate (none for a pause: its duration is its measure) and
     confidence."""
     columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
-    rows = [dict(zip(columns, (k, kind_label(r.kind), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
-                               r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) else None,
+    rows = [dict(zip(columns, (k, region_label(r, fs_hz), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
+                               r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
+                               r.kind != "pause" else None,
                                round(r.confidence, 2)))) for k, r in enumerate(regions, start=1)]
     return pd.DataFrame(rows, columns=columns)
 
 
+def region_label(region: Region, fs_hz: float) -> str:
+    """A region's kind as the event list names it: ``"Non-sustained ventricular tachycardia"``."""
+    return describe_region(region, fs_hz).capitalize()
+
+
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
-    """One line naming an event for the event picker: ``"00:01:23 Ventricular couplet (2 beats)"``."""
+    """One line naming an event for the event picker: ``"#3 00:01:23 Ventricular couplet (2 beats, 151 bpm)"``; a
+    pause gives its length, an isolated beat its coupling interval."""
     region = regions[index]
-    beats = count_noun(region.n_beats, "beat")
-    return f"#{index + 1} {format_hms(region.start / fs_hz)} {kind_label(region.kind)} ({beats})"
+    measure = describe_region_measure(region)
+    details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
+    return f"#{index + 1} {format_hms(region.start / fs_hz)} {region_label(region, fs_hz)} ({details})"
 
 
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:

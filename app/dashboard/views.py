@@ -576,7 +576,7 @@ def render_overview(analysis) -> None:
     columns = st.columns(4)
     columns[0].metric("Ventricular burden", tables.format_percent(summary.ventricular_burden_pct))
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
-    columns[2].metric("AF burden", tables.format_percent(summary.af_burden_pct))
+    columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
     render_hrv(summary.hrv)
     render_hrt(analysis)
@@ -588,7 +588,7 @@ def render_overview(analysis) -> None:
         st.write("No events flagged.")
     else:
         st.table(events.set_index("event"))
-        st.caption("Durations leave out the unreadable stretches inside an event (as the AF burden does).")
+        st.caption("Durations leave out the unreadable stretches inside an event (as the AF/flutter burden does).")
     if summary.hourly:
         with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
             st.dataframe(tables.hourly_table(summary), hide_index=True)
