@@ -34,7 +34,8 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import SUSTAINED_VT_MIN_S, Region, describe_kind, describe_region, describe_region_measure
+from pipeline.regions import (RATE_KINDS, SUSTAINED_VT_MIN_S, Region, describe_kind, describe_region, describe_region_measure,
+                              find_af_intervals, is_in_af)
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
@@ -143,14 +144,16 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
-        f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}{format_at(s.heart_rate_min_time_s, start)}, mean "
+        f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
+        f"{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
         f"{format_at(s.heart_rate_max_time_s, start)}",
         f"Beats: {s.n_beats} ({counts})"
         + (f"; {s.n_beats_unreadable} more in or next to unreadable signal or in ventricular flutter/fibrillation, not "
            "counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
-        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF/flutter burden {format_number(s.af_burden_pct, 1, ' %')}",
+        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF/flutter burden "
+        f"{format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
         f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
         f"{describe_longest_run(s.longest_supraventricular_run)}"
@@ -188,8 +191,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
 def event_lines(analysis: RecordAnalysis) -> list[str]:
     """Count and total time (readable, hh:mm:ss) of each event kind present, the most urgent kinds first
     (:data:`EVENT_PRIORITY`) and unreadable signal last, with how many ventricular tachycardias were sustained (the
-    page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED` not found. Wrapped at :data:`EVENT_LINE_CHARS`,
-    the continuations indented."""
+    page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED` not found. Wrapped at
+    :data:`EVENT_LINE_CHARS`, the continuations indented."""
     order = {kind: k for k, kind in enumerate(EVENT_PRIORITY)}
     present = sorted((t for t in analysis.summary.events if t.count > 0),
                      key=lambda t: order.get(t.kind, len(order) + (t.kind == "unreadable")))
@@ -209,12 +212,16 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
 
 def describe_sustained(kind: str, analysis: RecordAnalysis) -> str:
     """For ventricular tachycardia, how many of the episodes lasted :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or
-    more (sustained; the others are non-sustained); empty for other kinds."""
-    if kind != "ventricular_tachycardia":
-        return ""
-    fs = analysis.record.fs_hz
-    n = sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in analysis.regions)
-    return f", {n} sustained"
+    more (sustained; the others are non-sustained); for bradycardia and tachycardia, how many lay in atrial
+    fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); empty for other kinds."""
+    fs, regions = analysis.record.fs_hz, analysis.regions
+    if kind == "ventricular_tachycardia":
+        return f", {sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in regions)} sustained"
+    if kind in RATE_KINDS:
+        af = find_af_intervals(regions)
+        n = sum(r.kind == kind and is_in_af(r, af) for r in regions)
+        return f", {n} in AF/flutter" if n else ""
+    return ""
 
 
 def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, columns: int = 1) -> None:
@@ -279,10 +286,11 @@ def count_beats(n: int) -> str:
     return count_noun(n, "beat")
 
 
-def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None) -> Strip:
-    """The strip of a flagged region: its onset with some context, the region shaded."""
+def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=()) -> Strip:
+    """The strip of a flagged region: its onset with some context, the region shaded; titled as
+    :func:`pipeline.regions.describe_region` names it among the record's ``regions``."""
     measure = describe_region_measure(region)
-    title = (f"{describe_region(region, fs_hz)}{format_at(region.start / fs_hz, start_time)}, "
+    title = (f"{describe_region(region, fs_hz, find_af_intervals(regions))}{format_at(region.start / fs_hz, start_time)}, "
              f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
              f"confidence {region.confidence:.2f}")
     return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
@@ -365,9 +373,9 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     fs = analysis.record.fs_hz
     events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
     start = analysis.record.start_time
-    first = [event_strip(r, fs, start) for r in events[:MAX_STRIPS]] or [
+    first = [event_strip(r, fs, start, analysis.regions) for r in events[:MAX_STRIPS]] or [
         Strip(0.0, "No event flagged: first seconds of the record")]
-    more = reference_strips(analysis) + [event_strip(r, fs, start) for r in events[MAX_STRIPS:]]
+    more = reference_strips(analysis) + [event_strip(r, fs, start, analysis.regions) for r in events[MAX_STRIPS:]]
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first))

@@ -133,6 +133,9 @@ _KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrilla
 """Kinds whose words are not their names': the AF kind is found from RR irregularity, which atrial flutter with
 varying conduction shares (its reference is `(AFIB` and `(AFL` together, REGIONS.md), so it is not called AF alone."""
 
+RATE_KINDS = ("bradycardia", "tachycardia")
+"""Kinds found from the heart rate alone, whatever the rhythm."""
+
 SUSTAINED_VT_MIN_S = 30.0
 """Ventricular tachycardia lasting this long or longer is sustained, shorter non-sustained (the 2017 AHA/ACC/HRS
 guideline for ventricular arrhythmias: non-sustained VT is 3 or more beats over 100 bpm lasting under 30 s)."""
@@ -153,19 +156,35 @@ def describe_kind(kind: str) -> str:
     return _KIND_WORDS.get(kind, kind.replace("_", " "))
 
 
-def describe_region(region: Region, fs_hz: float) -> str:
-    """A flagged region's kind in words, ventricular tachycardia qualified as a reader expects (non-sustained under
-    :data:`SUSTAINED_VT_MIN_S`, sustained from it).
+def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | None = None) -> str:
+    """A flagged region's kind in words, qualified as a reader expects: ventricular tachycardia non-sustained under
+    :data:`SUSTAINED_VT_MIN_S`, sustained from it; a bradycardia or tachycardia stretch mostly inside the record's
+    atrial fibrillation/flutter episodes (``af_intervals``, :func:`find_af_intervals`; :func:`is_in_af`) is the
+    ventricular response to it, not a sinus rate.
 
     >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
     'non-sustained ventricular tachycardia'
-    >>> describe_region(Region("pause", 0, 720, 0, 2, 30.0, 1.0), 360.0)
-    'pause'
+    >>> fast = Region("tachycardia", 3600, 7200, 10, 20, 130.0, 1.0)
+    >>> describe_region(fast, 360.0, find_af_intervals([Region("atrial_fibrillation", 0, 36000, 0, 200, 110.0, 1.0)]))
+    'tachycardia in atrial fibrillation/flutter'
     """
     words = describe_kind(region.kind)
     if region.kind == "ventricular_tachycardia":
         return ("sustained " if region.duration_s(fs_hz) >= SUSTAINED_VT_MIN_S else "non-sustained ") + words
+    if region.kind in RATE_KINDS and af_intervals is not None and is_in_af(region, af_intervals):
+        return f"{words} in {describe_kind('atrial_fibrillation')}"
     return words
+
+
+def find_af_intervals(regions) -> np.ndarray:
+    """The atrial fibrillation/flutter episodes among ``regions`` as merged [start, stop) sample rows."""
+    return merge_intervals([(r.start, r.stop) for r in regions if r.kind == "atrial_fibrillation"])
+
+
+def is_in_af(region: Region, af_intervals: np.ndarray) -> bool:
+    """Whether at least half of ``region`` lies inside ``af_intervals`` (:func:`find_af_intervals`)."""
+    inside = intersect_intervals(af_intervals, np.array([[region.start, region.stop]], np.int64))
+    return bool(len(inside)) and 2 * int(np.sum(inside[:, 1] - inside[:, 0])) >= region.stop - region.start
 
 
 def describe_region_measure(region: Region) -> str:

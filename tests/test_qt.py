@@ -163,7 +163,8 @@ def test_qt_is_measured_outside_atrial_fibrillation_and_the_note_says_so(mitdb_d
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
     qt = summary.qt
     assert qt.note in summary.notes and qt.assessed and qt.measured_windows >= 10
-    assert qt.note.startswith("QT measured outside atrial fibrillation (00:") and "between its episodes): QTc needs a steady RR" in qt.note
+    assert qt.note.startswith("QT measured outside atrial fibrillation (00:")
+    assert "between its episodes): QTc needs a steady RR" in qt.note
     assert "left out" not in qt.note  # "QT measured outside AF (...) left out" said it twice
     measured = np.flatnonzero(np.isfinite(qt.qt_ms))
     window_start, window_stop = measured * qt.window_s, (measured + 1) * qt.window_s

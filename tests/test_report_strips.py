@@ -12,7 +12,7 @@ from benchmarks.report_strips import match_reference_classes
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
-from pipeline.regions import Region
+from pipeline.regions import Region, find_af_intervals, is_in_af
 
 V = AAMI_CLASSES.index("V")
 
@@ -86,3 +86,25 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert "ventricular tachycardia" in "\n".join(event_lines(plain)).replace("\n  ", " ").split("\n")[-1]
     pauses = next(line for line in entries if line.startswith("pause"))  # 232: long sinus pauses
     assert pauses.startswith("pause: ")
+
+
+def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_dir):
+    """MIT-BIH 203 (atrial fibrillation and flutter throughout): its tachycardia stretches are the ventricular
+    response to AF, which the tally, the strips and the dashboard's event list say; a stretch outside AF is a plain
+    tachycardia."""
+    from app.dashboard.tables import region_table
+    from app.report import event_lines, event_strip
+
+    analysis = analyse_record(read_record(mitdb_dir / "203"), load_default_model())
+    fs = analysis.record.fs_hz
+    fast = [r for r in analysis.regions if r.kind == "tachycardia"]
+    af = find_af_intervals(analysis.regions)
+    assert fast and all(is_in_af(r, af) for r in fast)
+    tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
+    assert f"{len(fast)} in AF/flutter" in next(line for line in tally if line.startswith("tachycardia: "))
+    title = event_strip(fast[0], fs, None, analysis.regions).title
+    assert title.startswith("tachycardia in atrial fibrillation/flutter")
+    events = region_table(analysis.regions, fs)["event"].tolist()
+    assert events.count("Tachycardia in atrial fibrillation/flutter") == len(fast)
+    elsewhere = replace(fast[0], start=analysis.record.n_samples + 10, stop=analysis.record.n_samples + 3610)
+    assert not is_in_af(elsewhere, af)

@@ -21,7 +21,7 @@ from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import Region, describe_region, describe_region_measure
+from pipeline.regions import RATE_KINDS, Region, describe_region, describe_region_measure, find_af_intervals
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -128,16 +128,20 @@ def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     or not), start (hh:mm:ss), duration, beats, rate (none for a pause: its duration is its measure) and
     confidence."""
     columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
-    rows = [dict(zip(columns, (k, region_label(r, fs_hz), format_hms(r.start / fs_hz), round(r.duration_s(fs_hz), 2),
+    af = find_af_intervals(regions)
+    rows = [dict(zip(columns, (k, region_label(r, fs_hz, af), format_hms(r.start / fs_hz),
+                               round(r.duration_s(fs_hz), 2),
                                r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
                                r.kind != "pause" else None,
                                round(r.confidence, 2)))) for k, r in enumerate(regions, start=1)]
     return pd.DataFrame(rows, columns=columns)
 
 
-def region_label(region: Region, fs_hz: float) -> str:
-    """A region's kind as the event list names it: ``"Non-sustained ventricular tachycardia"``."""
-    return describe_region(region, fs_hz).capitalize()
+def region_label(region: Region, fs_hz: float, af_intervals: np.ndarray | None = None) -> str:
+    """A region's kind as the event list names it (:func:`pipeline.regions.describe_region`, with the record's AF
+    episodes ``af_intervals``): ``"Non-sustained ventricular tachycardia"``, ``"Tachycardia in atrial
+    fibrillation/flutter"``."""
+    return describe_region(region, fs_hz, af_intervals).capitalize()
 
 
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
@@ -145,8 +149,9 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
     pause gives its length, an isolated beat its coupling interval."""
     region = regions[index]
     measure = describe_region_measure(region)
+    af = find_af_intervals(regions) if region.kind in RATE_KINDS else None  # a picker labels hundreds of events
     details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
-    return f"#{index + 1} {format_hms(region.start / fs_hz)} {region_label(region, fs_hz)} ({details})"
+    return f"#{index + 1} {format_hms(region.start / fs_hz)} {region_label(region, fs_hz, af)} ({details})"
 
 
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:
