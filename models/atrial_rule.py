@@ -27,6 +27,7 @@ Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -38,6 +39,7 @@ from models.family_rule import SETTINGS_KEY as FAMILY_RULE_KEY
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from pipeline.labels import AAMI_CLASSES
+from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "atrial_rule"
 DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule",
@@ -64,6 +66,10 @@ class AtrialRule:
     af_max: float = 0.03
     qrs_min: float = 0.95
     rr_max: float = 1.05
+
+    def __post_init__(self) -> None:
+        check_number_ranges(self, {"corr_max": (-1.0, 1.0), "quality_min": (0.0, 1.0), "af_max": (0.0, math.inf),
+                                   "qrs_min": (-1.0, 1.0), "rr_max": (0.0, math.inf)})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -34,11 +34,13 @@ Reference: the AAMI/MIT-BIH definition of a ventricular ectopic beat; CLASSIFIER
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from models.inputs import read_feature_columns
+from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "conduction_rule"
 FEATURES = ("p_corr_best", "p_template_quality", "rr_pre_local_ratio", "rr_post_pre_ratio", "qrs_width_diff_ms")
@@ -54,6 +56,11 @@ class ConductionRule:
     post_pre_max: float = 1.1
     v_probability_max: float = 0.9
     width_diff_max_ms: float = 40.0
+
+    def __post_init__(self) -> None:
+        check_number_ranges(self, {"p_corr_min": (-1.0, 1.0), "quality_min": (0.0, 1.0), "rr_min": (0.0, math.inf),
+                                   "post_pre_max": (0.0, math.inf), "v_probability_max": (0.0, 1.0),
+                                   "width_diff_max_ms": (-math.inf, math.inf)})
 
     def to_dict(self) -> dict:
         return asdict(self)

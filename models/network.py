@@ -26,13 +26,14 @@ networks", IEEE Trans Signal Process 45(11), 1997. Bahdanau D, Cho K, Bengio Y, 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
 
 from models.attention import AdditiveAttention
 from models.errors import ModelSettingsMismatchError
+from pipeline.types import settings_values
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +142,9 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "NetworkConfig":
-        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
-        tuples = {f.name for f in fields(cls) if "tuple" in str(f.type)}
-        return cls(**{key: tuple(value) if key in tuples else value for key, value in values.items()})
+        """Inverse of :meth:`to_dict`; an unknown key or a value of the wrong kind raises ``ValueError``
+        (:func:`pipeline.types.settings_values`)."""
+        return cls(**settings_values(cls, values))
 
 
 def check_positive(name: str, value) -> None:

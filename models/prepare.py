@@ -17,7 +17,7 @@ from pipeline.datasets import encode_classes, order_leads
 from pipeline.features import BeatContext, FeatureSettings, compute_beat_context
 from pipeline.labels import map_symbols_to_aami, select_reference_beats
 from pipeline.segment import anchor_beats, segment_beats
-from pipeline.types import Beats, Record, SegmentationSettings
+from pipeline.types import Beats, Record, SegmentationSettings, settings_values
 from models.inputs import N_LEADS, ModelInputs, assemble_inputs
 
 
@@ -40,8 +40,7 @@ class InputSettings:
         if unknown:
             raise ValueError(f"Received unknown input section(s) {', '.join(unknown)}; expected segmentation, "
                              "cleaning and features.")
-        cleaning = dict(data.get("cleaning", asdict(CleaningSettings())))
-        cleaning["powerline_hz"] = tuple(cleaning["powerline_hz"])
+        cleaning = settings_values(CleaningSettings, data.get("cleaning", {}))  # keys left out keep their defaults
         segmentation = data.get("segmentation")
         return cls(SegmentationSettings() if segmentation is None else SegmentationSettings.from_dict(segmentation),
                    CleaningSettings(**cleaning), FeatureSettings.from_dict(data.get("features", {})))

@@ -30,12 +30,14 @@ Reference: the MIT-BIH and AAMI EC57 definitions (an SVTA run is a run of S beat
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
+from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "supraventricular_run_rule"
 FEATURES = ("rr_pre_record_ratio", "qrs_corr_lead0", "rhythm_af_score_rel")
@@ -50,6 +52,10 @@ class SupraventricularRunRule:
     rate_ratio_max: float = 0.7
     qrs_min: float = 0.9
     af_max: float = 0.03
+
+    def __post_init__(self) -> None:
+        check_number_ranges(self, {"rr_change_max": (0.0, math.inf), "rate_ratio_max": (0.0, math.inf),
+                                   "qrs_min": (-1.0, 1.0), "af_max": (0.0, math.inf)})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -35,6 +35,7 @@ from models.run_rule import SupraventricularRunRule
 from models.training_data import LabelledInputs, concatenate_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import ClassificationCounts, count_classes
+from pipeline.types import settings_values
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +108,17 @@ class TrainingConfig:
         if self.ensemble_members is not None and not 1 <= self.ensemble_members <= self.n_folds:
             raise ValueError(f"Received ensemble_members={self.ensemble_members!r}; expected from 1 to "
                              f"n_folds={self.n_folds}, or none for all folds.")
-        if not (isinstance(self.seeds_per_fold, int) and self.seeds_per_fold >= 1):
+        if isinstance(self.seeds_per_fold, bool) or not (isinstance(self.seeds_per_fold, int)
+                                                         and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
         for name in ("af_rule", "family_rule", "context_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected true or false.")
+        v_min = self.v_min_probability
+        if v_min is not None and (isinstance(v_min, bool) or not isinstance(v_min, (int, float))
+                                  or not 0.0 < v_min < 1.0):
+            raise ValueError(f"Received v_min_probability={v_min!r}; expected a probability between 0 and 1 (a V call "
+                             "needs at least this much), or none.")
         temperature = self.temperature
         if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
                                         or not 0.1 <= temperature <= 10.0):
@@ -167,14 +174,25 @@ class TrainingConfig:
         if unknown:
             raise ValueError(f"Received unknown key(s) {', '.join(unknown)}; expected keys among "
                              f"{', '.join(sorted(f.name for f in fields(cls)))}.")
-        network = NetworkConfig.from_dict(data.pop("network")) if "network" in data else NetworkConfig()
-        inputs = InputSettings.from_dict(data.pop("inputs")) if "inputs" in data else InputSettings()
-        rule = data.pop("atrial_rule", None)
-        conduction = data.pop("conduction_rule", None)
-        run_rule = data.pop("supraventricular_run_rule", None)
-        return cls(network=network, inputs=inputs, atrial_rule=AtrialRule(**rule) if rule else None,
-                   conduction_rule=ConductionRule(**conduction) if conduction else None,
-                   supraventricular_run_rule=SupraventricularRunRule(**run_rule) if run_rule else None, **data)
+        sections = {"network": NetworkConfig, "inputs": InputSettings, "atrial_rule": AtrialRule,
+                    "conduction_rule": ConductionRule, "supraventricular_run_rule": SupraventricularRunRule}
+        built = {name: read_section(name, kind, data.pop(name, None)) for name, kind in sections.items()}
+        return cls(**{name: value for name, value in built.items() if value is not None}, **data)
+
+
+def read_section(name: str, kind, values: dict | None):
+    """One nested section of a training configuration (``[network]``, ``[atrial_rule]``, ...) built and checked:
+    each key known and of its default's kind (:func:`pipeline.types.settings_values`), then the section's own range
+    checks; the error names the section. None when the section is absent or empty (a rule left out is off; the
+    network and inputs take their defaults)."""
+    if not values:
+        return None
+    if not isinstance(values, dict):
+        raise ValueError(f"Received {name}={values!r}; expected a section of keys ([{name}] in TOML).")
+    try:
+        return kind.from_dict(values) if hasattr(kind, "from_dict") else kind(**settings_values(kind, values))
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"[{name}]: {error}") from None
 
 
 class Tracker(Protocol):

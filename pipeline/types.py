@@ -301,6 +301,26 @@ def settings_values(cls, values: dict) -> dict:
     return {name: check_setting_value(name, value, defaults[name]) for name, value in values.items()}
 
 
+def check_number_ranges(settings, ranges: dict[str, tuple[float, float]]) -> None:
+    """Raise ``ValueError`` unless each field of ``settings`` named in ``ranges`` is a number (not a bool) within its
+    closed range ``(low, high)``; the message names the field and the range.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Rule:
+    ...     corr_max: float = 0.2
+    >>> check_number_ranges(Rule(-5.0), {"corr_max": (-1.0, 1.0)})
+    Traceback (most recent call last):
+    ...
+    ValueError: Received corr_max=-5.0; expected a number from -1 to 1.
+    """
+    for name, (low, high) in ranges.items():
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not low <= value <= high:
+            raise ValueError(f"Received {name}={value!r}; expected a number from {low:g} to {high:g}.")
+
+
 def check_setting_value(name: str, value, default):
     """``value`` converted to the kind of ``default`` (see :func:`settings_values`)."""
     def fail(expected: str):

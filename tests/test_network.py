@@ -47,8 +47,10 @@ def test_config_dict_round_trip_through_json():
 
 
 def test_config_rejects_unknown_keys():
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) recurrent_dropout; expected keys among"):
         NetworkConfig.from_dict({"gru_units": 8, "recurrent_dropout": 0.2})
+    with pytest.raises(ValueError, match=r"Received gru_units='8'; expected a number"):
+        NetworkConfig.from_dict({"gru_units": "8"})
 
 
 @pytest.mark.parametrize(("change", "message"), [

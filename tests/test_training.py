@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from models.atrial_rule import AtrialRule
 from models.evaluate import evaluate_records, expected_calibration_error, reference_classes, write_report
 from models.folds import assign_patient_folds, compute_class_weights
 from models.inputs import build_waveform, compute_lead_scales, select_rr_columns
@@ -15,6 +16,7 @@ from models.network import NetworkConfig
 from models.prepare import InputSettings, prepare_beats, prepare_reference_beats
 from models.train import NullTracker, TrainingConfig, ValidationMonitor, build_training_model, train_ensemble
 from models.training_data import LabelledInputs, load_labelled_inputs
+from pipeline.clean import CleaningSettings
 from pipeline.detect import detect_record_peaks
 from pipeline.records import read_annotations, read_record
 from pipeline.scoring import NO_BEAT, match_beats
@@ -166,12 +168,35 @@ def test_seeds_per_fold_is_checked_and_saved_only_when_used():
     ({"max_class_weight_ratio": 0.5}, r"max_class_weight_ratio=0.5; expected a number, 1 or more"),
     ({"epoch": 15}, r"unknown key\(s\) epoch; expected keys among .*epochs"),
     ({"inputs": {"segmentaton": {}}}, r"unknown input section\(s\) segmentaton; expected segmentation"),
+    # the nested sections: a mistyped key, a value of the wrong kind or out of its range, named with its section
+    ({"network": {"gru_unit": 8}}, r"\[network\]: Received unknown setting\(s\) gru_unit; expected keys among .*gru_units"),
+    ({"atrial_rule": {"rr_max": "x"}}, r"\[atrial_rule\]: Received rr_max='x'; expected a number"),
+    ({"atrial_rule": {"corr_max": -5}}, r"\[atrial_rule\]: Received corr_max=-5.0; expected a number from -1 to 1"),
+    ({"atrial_rule": {"af_max": None}}, r"\[atrial_rule\]: Received af_max=None; expected a number"),
+    ({"conduction_rule": {"rr_min": "a"}}, r"\[conduction_rule\]: Received rr_min='a'"),
+    ({"conduction_rule": {"v_probability_max": 2}}, r"v_probability_max=2.0; expected a number from 0 to 1"),
+    ({"supraventricular_run_rule": {"qrs_mn": 0.9}}, r"\[supraventricular_run_rule\]: Received unknown setting"),
+    ({"atrial_rule": 0.2}, r"atrial_rule=0.2; expected a section of keys"),
+    ({"v_min_probability": 2}, r"v_min_probability=2; expected a probability between 0 and 1"),
+    ({"v_min_probability": "x"}, r"v_min_probability='x'"),
+    ({"seeds_per_fold": True}, r"seeds_per_fold=True; expected a whole number"),
+    ({"inputs": {"cleaning": {"lowpass_hz": "35"}}}, r"lowpass_hz='35'; expected a number"),
 ])
 def test_a_training_configuration_is_checked_where_it_is_read(values, message):
     """A mistyped or out-of-range value in a configuration file is refused before any training starts (a string or a
     float epoch count used to fail deep inside Keras; an unknown key, as a Python argument error)."""
     with pytest.raises(ValueError, match=message):
         TrainingConfig.from_dict(values)
+
+
+def test_a_partial_section_keeps_the_defaults_of_the_keys_left_out():
+    """``[inputs.cleaning]`` with one key was refused with a bare ``'powerline_hz'``; like the other sections, the keys
+    left out keep their defaults. A rule section given in part is the rule with the rest at the DS1 defaults."""
+    config = TrainingConfig.from_dict({"inputs": {"cleaning": {"lowpass_hz": 35}},
+                                       "atrial_rule": {"rr_max": 1.1}})
+    assert config.inputs.cleaning == CleaningSettings(lowpass_hz=35.0)
+    assert config.atrial_rule == AtrialRule(rr_max=1.1)
+    assert TrainingConfig.from_dict(config.to_dict()) == config
 
 
 @pytest.mark.slow
