@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -36,6 +38,27 @@ def read_training_config(path: Path | None):
         return TrainingConfig.from_dict(data)
     except (ValueError, TypeError, KeyError) as error:
         raise click.BadParameter(f"{path}: {error}", param_hint="--config") from error
+
+
+@contextlib.contextmanager
+def reporting_a_stop(what: str):
+    """While inside, SIGTERM (``kill``, a scheduler, ``timeout``) stops ``what`` as Ctrl-C does; either ends the
+    command with one line instead of a traceback, exit code 130 (Ctrl-C) or 143 (SIGTERM). The MLflow run, if one
+    was open, is marked failed by its own context, and the worker processes are ended
+    (:class:`models.training_workers.WorkerTrainer`)."""
+    from app.batch import stopping_on_sigterm
+
+    note = "its MLflow run, if one had started, is marked failed; run the command again to start over"
+    try:
+        with stopping_on_sigterm():
+            yield
+    except KeyboardInterrupt:
+        click.echo(f"\n{what} stopped (Ctrl-C): {note}.", err=True)
+        raise SystemExit(128 + signal.SIGINT) from None
+    except SystemExit as stop:
+        if stop.code == 128 + signal.SIGTERM:
+            click.echo(f"\n{what} stopped by SIGTERM: {note}.", err=True)
+        raise
 
 
 def describe_config_path(path: Path) -> str:
@@ -96,8 +119,9 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
                                  f"{len(DS1)}, DS1's patients (each fold holds whole patients).",
                                  param_hint="--config")
     directory = config.require_data_dir(data_dir)
-    outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
-                           run_name=run_name, extra_dirs=extra_dirs, jobs=resolve_training_jobs(jobs))
+    with reporting_a_stop("Training"):
+        outcome = run_training(directory, config.resolve_cache_dir(), training_config, mlruns_dir=mlruns_dir,
+                               run_name=run_name, extra_dirs=extra_dirs, jobs=resolve_training_jobs(jobs))
     metrics = outcome.metrics
     if outcome.extra is not None:
         from models.training_run import describe_databases
@@ -263,6 +287,13 @@ def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: P
 
     Example: ecg bundle-model --config configs/bundled.toml
     """
+    with reporting_a_stop("Bundling the model"):
+        bundle_model(data_dir, config_path, mlruns_dir, out_dir, rules_only, jobs)
+
+
+def bundle_model(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None, out_dir: Path | None,
+                 rules_only: bool, jobs: int | None) -> None:
+    """What ``ecg bundle-model`` does (its docstring)."""
     from models import registry
     from models.atrial_rule import DecisionRules
     from models.bundled import BUNDLED_DIR

@@ -17,8 +17,12 @@ curve.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -66,11 +70,14 @@ class WorkerTrainer:
     def __enter__(self) -> "WorkerTrainer":
         self._executor = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=start_training_worker)
-        for _ in range(self.jobs):  # start the workers now: their imports overlap the caller's data loading
-            self._executor.submit(int)
+        with ignoring_sigint():  # the workers start with Ctrl-C ignored, from their first import on
+            for _ in range(self.jobs):  # start the workers now: their imports overlap the caller's data loading
+                self._executor.submit(int)
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is not None:  # stopped (Ctrl-C, SIGTERM) or failed: end the networks in training now
+            stop_workers(self._executor)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
 
@@ -107,8 +114,35 @@ def raise_worker_error(future: Future) -> None:
     raise error
 
 
+@contextlib.contextmanager
+def ignoring_sigint() -> Iterator[None]:
+    """While inside, SIGINT is ignored (main thread only; elsewhere nothing changes): processes started here inherit
+    the ignored disposition, so a Ctrl-C that reaches the whole process group while a worker is still importing does
+    not print its traceback. The earlier handler comes back on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Terminate the executor's worker processes (SIGTERM), so that a stopped training does not wait for the networks
+    in training nor leave a worker behind. ``ProcessPoolExecutor`` has no public way to do this before Python 3.14
+    (``terminate_workers``); its ``_processes`` map is read defensively."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+
+
 def start_training_worker() -> None:
-    """Worker start-up: one TensorFlow thread, GPU memory taken as needed (workers may share one GPU)."""
+    """Worker start-up: one TensorFlow thread, GPU memory taken as needed (workers may share one GPU). Ctrl-C, which a
+    terminal sends to the whole process group, is left to the parent: it stops the training and ends the workers
+    (:meth:`WorkerTrainer.__exit__`), without a traceback from each worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     limit_cpu_threads(1)

@@ -15,7 +15,7 @@ from models.prepare import InputSettings
 from models.train import (InProcessTrainer, NetworkTask, NullTracker, TrainingConfig, plan_ensemble, train_ensemble,
                           train_network)
 from models.training_data import load_labelled_inputs
-from models.training_workers import (TrainedWeights, TrainingWorkerError, WorkerTrainer, count_usable_cores,
+from models.training_workers import (TrainedWeights, TrainingWorkerError, WorkerTrainer, count_usable_cores, train_in_worker,
                                     raise_worker_error, restore_network)
 
 EXCERPTS = ("100", "106", "119", "201", "208", "232")
@@ -110,3 +110,44 @@ def test_the_plan_trains_each_fold_once_on_the_other_patients(excerpt_inputs):
     delivered, _ = plan_ensemble(excerpt_inputs, TINY, delivered_only=True)
     assert [t.fold for t in delivered] == [0, 1]
     assert isinstance(InProcessTrainer().train_networks([], TINY, NullTracker()), list)
+
+
+def test_a_stopped_training_ends_its_workers_at_once(excerpt_inputs):
+    """Ctrl-C (or SIGTERM, made a SystemExit by the command) while networks train: the workers are terminated when the
+    trainer is left, instead of finishing their networks (or, the parent gone, being left behind); and they were
+    started with Ctrl-C ignored, which the parent alone handles."""
+    import signal
+    import time
+
+    config = replace(TINY, epochs=50, patience=50)
+    task = plan_ensemble(excerpt_inputs, config)[0][0]
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with WorkerTrainer(jobs=1) as trainer:
+            executor = trainer._executor
+            processes = list(executor._processes.values())
+            future = executor.submit(train_in_worker, task, config)
+            time.sleep(3.0)  # the worker is busy with it (importing, then training for minutes)
+            assert not future.done()
+            with open(f"/proc/{processes[0].pid}/status") as status:
+                ignored = int(next(line for line in status if line.startswith("SigIgn")).split()[1], 16)
+            assert ignored & (1 << (signal.SIGINT - 1))
+            raise KeyboardInterrupt
+    assert all(not p.is_alive() for p in processes) and time.monotonic() - started < 30
+
+
+def test_sigterm_stops_a_training_command_with_one_line_and_its_exit_code(capsys):
+    import os
+    import signal
+
+    from app.model_cli import reporting_a_stop
+
+    with pytest.raises(SystemExit) as stop:
+        with reporting_a_stop("Training"):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.value.code == 143 and "Training stopped by SIGTERM" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        with reporting_a_stop("Training"):
+            raise KeyboardInterrupt
+    assert stop.value.code == 130 and "Training stopped (Ctrl-C)" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
