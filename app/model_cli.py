@@ -131,10 +131,11 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
                       "counts them by reason, without names)" if outcome.extra.skipped else ""))
     click.echo(f"run {outcome.run_id}: model version {outcome.version} "
                f"({'promoted to champion' if outcome.promoted else 'not promoted'}: {outcome.message})")
-    click.echo("DS1 out-of-fold: " + "  ".join(
-        f"{c} Se {100 * metrics[f'cv_{c}_se']:.1f} +P {100 * metrics[f'cv_{c}_ppv']:.1f}" for c in "NSVF")
-        + f"  acc {100 * metrics['cv_accuracy']:.2f}  score {metrics['cv_selection_score']:.3f}"
-        + f"  ({outcome.elapsed_s:.0f} s)")
+    figures = "  ".join(f"{c} Se {100 * metrics[f'cv_{c}_se']:.1f} +P {100 * metrics[f'cv_{c}_ppv']:.1f}"
+                        for c in "NSVF")
+    click.echo(f"DS1 out-of-fold, networks alone (the champion's score; the context stage and rules come after): "
+               f"{figures}  acc {100 * metrics['cv_accuracy']:.2f}  score {metrics['cv_selection_score']:.3f}  "
+               f"(networks trained in {outcome.elapsed_s:.0f} s)")
     if save_to is not None:
         from models import registry
         from models.training_run import MODEL_NAME
@@ -194,8 +195,13 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
 
 
 def check_annotator_output(out_dir: Path | None, data_dir: Path, annotator: str) -> None:
-    """Refuse (usage error, exit 2) annotation files that would replace the reference annotations the evaluation
-    reads: ``--out`` in the data directory with ``--annotator`` the reference's, ``atr``."""
+    """Refuse (usage error, exit 2), before any work, an ``--annotator`` that WFDB cannot name a file with (letters
+    only: an empty one wrote ``REC.``, which no tool reads, and ``a/b`` failed every record after its analysis) and
+    annotation files that would replace the reference annotations the evaluation reads: ``--out`` in the data
+    directory with ``--annotator`` the reference's, ``atr``."""
+    if not (annotator.isascii() and annotator.isalpha()):
+        raise click.BadParameter(f"received {annotator!r}; expected the extension of a WFDB annotation file, letters "
+                                 "only (e.g. cls, qrs, rhy).", param_hint="--annotator")
     if out_dir is None or annotator != REFERENCE_ANNOTATOR or out_dir.resolve() != data_dir.resolve():
         return
     raise click.UsageError(f"Received --out {out_dir} and --annotator {annotator}: the written REC.{annotator} files "

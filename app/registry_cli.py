@@ -22,6 +22,10 @@ def models_group() -> None:
     """List the registered versions of the beat classifier; promote one to champion (or roll back)."""
 
 
+SCORE_NOTE = ("DS1 score: mean of the S and V F1 of the networks' out-of-fold predictions, before the context stage "
+              "and the rules (which it does not see); the champion moves to a trained version that scores higher.")
+
+
 def open_registry(mlruns_dir: Path | None):
     """The registry module, pointed at ``mlruns_dir``; a folder that does not exist is refused, not created (a
     mistyped path would otherwise be a new, empty registry)."""
@@ -30,7 +34,8 @@ def open_registry(mlruns_dir: Path | None):
     root = registry.resolve_mlruns_dir(mlruns_dir)
     if not (root / "mlflow.db").is_file():
         raise click.ClickException(f"No registry at {root} (no mlflow.db there); expected the folder of an MLflow "
-                                   "registry, e.g. <repo>/mlruns, which the first command that loads a model creates.")
+                                   "registry, e.g. <repo>/mlruns, which the first command that loads a model creates "
+                                   "(e.g. ecg evaluate --records 100).")
     registry.configure_tracking(root)
     return registry
 
@@ -72,6 +77,7 @@ def list_command(mlruns_dir: Path | None) -> None:
         return
     bundled = {v.version for v in versions if BUNDLED_TAG in registry.read_version_tags(registry.MODEL_NAME, v.version)}
     click.echo("\n".join(format_version_rows(versions, bundled)))
+    click.echo(SCORE_NOTE)
 
 
 @models_group.command("promote", context_settings=_CONTEXT)
@@ -90,5 +96,9 @@ def promote_command(version: str, mlruns_dir: Path | None) -> None:
         raise click.BadParameter(f"received version {version}; expected one of {listed} (see `ecg models list`).",
                                  param_hint="VERSION")
     previous = registry.find_alias_target(registry.MODEL_NAME)
+    registry.check_registry_writable(mlruns_dir)
     registry.set_alias(registry.MODEL_NAME, version)
-    click.echo(f"champion: version {version} (was {'none' if previous is None else f'version {previous}'})")
+    if previous == version:
+        click.echo(f"champion: version {version} (it already was)")
+    else:
+        click.echo(f"champion: version {version} (was {'none' if previous is None else f'version {previous}'})")

@@ -190,4 +190,6 @@ def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
             return load_champion()  # first, as without --model, but no fallback when the registry cannot be used
         return registry.load_model(model_uri)
     except ModelError as error:
-        raise click.UsageError(f"Cannot load the model: {error}") from None
+        message = str(error)  # the registry's own messages start "Cannot load URI: ..."
+        raise click.UsageError(message if message.startswith("Cannot load") else f"Cannot load the model: {message}"
+                               ) from None

@@ -245,6 +245,32 @@ def configure_tracking(mlruns_dir: str | Path | None = None) -> str:
     return uri
 
 
+def check_registry_writable(mlruns_dir: str | Path | None = None) -> None:
+    """Raise :class:`RegistryUnavailableError` unless the registry ``<mlruns>`` (``mlruns_dir``, else the configured
+    one) can be written: its folder (SQLite writes its journal beside the database), ``mlflow.db`` and
+    ``artifacts/``. A command that registers a model checks this first, so that a read-only registry is said before
+    minutes of training are spent, not by a traceback at their end."""
+    root = resolve_mlruns_dir(mlruns_dir) if mlruns_dir is not None else find_configured_mlruns_dir()
+    if root is None:  # a tracking URI of the user's own: MLflow's to check
+        return
+    database = root / "mlflow.db"
+    for folder in (root, root / "artifacts"):
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise RegistryUnavailableError(describe_unwritable(root, folder, error)) from None
+    if database.exists() and not os.access(database, os.W_OK):
+        raise RegistryUnavailableError(describe_unwritable(root, database, PermissionError("not writable")))
+
+
+def describe_unwritable(root: Path, path: Path, error: Exception) -> str:
+    """Message of a :class:`RegistryUnavailableError` about a registry that cannot be written."""
+    reason = getattr(error, "strerror", None) or str(error)
+    return (f"The model registry at {root} cannot be written ({path}: {reason}); nothing can be registered there. "
+            f"Make it writable, or give another folder with --mlruns or {MLRUNS_ENV}.")
+
+
 def open_stores(root: Path) -> None:
     """Open the tracking and registry stores of ``<mlruns>`` (MLflow keeps them for the process), one process at a
     time: a new database gets its tables then, and two processes creating them at once fail ("table ... already

@@ -224,6 +224,7 @@ def run_training(data_dir: str | Path, cache_dir: str | Path, config: TrainingCo
     process, with TensorFlow's threads as they are.
     """
     registry.configure_tracking(mlruns_dir)
+    registry.check_registry_writable(mlruns_dir)
     with WorkerTrainer(jobs) if jobs is not None else nullcontext() as trainer:
         return train_and_register(data_dir, cache_dir, config, model_name=model_name, run_name=run_name,
                                   progress=progress, extra_dirs=extra_dirs, trainer=trainer)

@@ -255,6 +255,12 @@ def test_evaluate_commands_refuse_to_overwrite_the_reference_annotations(runner,
         assert result.exit_code == 2, result.output
         assert f"would replace the reference annotations in {tmp_path}" in result.output
     assert (tmp_path / "100.atr").read_bytes() == reference
+    for annotator in ("", "a/b", "cls2"):  # WFDB names annotation files with letters only
+        for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"], ["evaluate-detector"]):
+            result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path), "--records", "100", "--out",
+                                         str(tmp_path / "out"), "--annotator", annotator])
+            assert result.exit_code == 2 and "letters only" in result.output, result.output
+            assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def make_unloadable_model(case: str, folder: Path) -> str:
@@ -323,10 +329,13 @@ def test_models_lists_the_versions_and_promotes_one_by_hand(runner, tmp_path, mo
     bundled.register_bundled_model(promote=False)  # version 2
     listed = runner.invoke(cli, ["models", "list"])
     assert listed.exit_code == 0, listed.output
-    assert [line.split()[:2] for line in listed.output.splitlines()[1:]] == [["1", "champion"], ["2", "-"]]
+    assert [line.split()[:2] for line in listed.output.splitlines()[1:3]] == [["1", "champion"], ["2", "-"]]
+    assert listed.output.splitlines()[3].startswith("DS1 score: mean of the S and V F1 of the networks' out-of-fold")
     promoted = runner.invoke(cli, ["models", "promote", "2"])
     assert promoted.exit_code == 0 and "champion: version 2 (was version 1)" in promoted.output, promoted.output
     assert registry.find_alias_target(registry.MODEL_NAME) == "2"
+    again = runner.invoke(cli, ["models", "promote", "2"])
+    assert again.exit_code == 0 and "champion: version 2 (it already was)" in again.output, again.output
     unknown = runner.invoke(cli, ["models", "promote", "7"])
     assert unknown.exit_code == 2 and "expected one of 1, 2" in unknown.output
     mistyped = runner.invoke(cli, ["models", "list", "--mlruns", str(tmp_path / "mlrun")])
@@ -336,3 +345,37 @@ def test_models_lists_the_versions_and_promotes_one_by_hand(runner, tmp_path, mo
         mistyped = runner.invoke(cli, [*command, "--mlruns", str(tmp_path / "mlrun")])
         assert mistyped.exit_code == 2 and "'--mlruns'" in mistyped.output and "does not exist" in mistyped.output
         assert not (tmp_path / "mlrun").exists() and not (tmp_path / "out").exists()
+
+
+def test_a_registry_that_cannot_be_written_is_refused_before_any_work(runner, tmp_path, monkeypatch, mitdb_dir):
+    """A read-only artifact folder used to be found after the whole training (its traceback at the end, the networks
+    lost), and a read-only registry gave SQLAlchemy tracebacks: now ``train`` and ``models promote`` stop first with
+    the folder named, exit 1, and nothing changes."""
+    import errno
+    import tempfile
+
+    from models import bundled, registry
+
+    root = tmp_path / "mlruns"
+    registry.configure_tracking(root)
+    bundled.register_bundled_model()  # version 1, champion
+    bundled.register_bundled_model(promote=False)  # version 2
+    real = tempfile.TemporaryFile
+
+    def read_only_artifacts(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == root / "artifacts":
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(registry.tempfile, "TemporaryFile", read_only_artifacts)
+    (tmp_path / "short.toml").write_text("n_folds = 2\nepochs = 1\n")
+    for command in (["train", "--config", str(tmp_path / "short.toml"), "--data-dir", str(mitdb_dir)],
+                    ["models", "promote", "2"]):
+        result = runner.invoke(cli, [*command, "--mlruns", str(root)])
+        assert result.exit_code == 1, result.output
+        assert (f"The model registry at {root} cannot be written ({root / 'artifacts'}: Read-only file system)"
+                in " ".join(result.output.split()))
+    assert registry.find_alias_target(registry.MODEL_NAME) == "1"
+    assert [run.info.run_name for run in registry.mlflow.search_runs(search_all_experiments=True,
+                                                                     output_format="list")] == [
+        "register-shipped-model", "register-shipped-model"]  # no training run was started
