@@ -33,9 +33,12 @@ def open_registry(mlruns_dir: Path | None):
 
     root = registry.resolve_mlruns_dir(mlruns_dir)
     if not (root / "mlflow.db").is_file():
-        raise click.ClickException(f"No registry at {root} (no mlflow.db there); expected the folder of an MLflow "
-                                   "registry, e.g. <repo>/mlruns, which the first command that loads a model creates "
-                                   "(e.g. ecg evaluate --records 100).")
+        message = (f"No registry at {root} (no mlflow.db there); expected the folder of an MLflow registry, e.g. "
+                   "<repo>/mlruns, which the first command that loads a model creates (e.g. ecg evaluate --records "
+                   "100).")
+        if mlruns_dir is not None:  # a folder given on the command line: a usage error (exit 2), as for ecg evaluate
+            raise click.BadParameter(message, param_hint="--mlruns")
+        raise click.ClickException(message)
     registry.configure_tracking(root)
     return registry
 

@@ -339,7 +339,7 @@ def test_models_lists_the_versions_and_promotes_one_by_hand(runner, tmp_path, mo
     unknown = runner.invoke(cli, ["models", "promote", "7"])
     assert unknown.exit_code == 2 and "expected one of 1, 2" in unknown.output
     mistyped = runner.invoke(cli, ["models", "list", "--mlruns", str(tmp_path / "mlrun")])
-    assert mistyped.exit_code == 1 and "No registry at" in mistyped.output and not (tmp_path / "mlrun").exists()
+    assert mistyped.exit_code == 2 and "No registry at" in mistyped.output and not (tmp_path / "mlrun").exists()
     for command in (["score", str(excerpts_dir / "100"), "--out", str(tmp_path / "out")],
                     ["evaluate", "--split", "ds2"], ["evaluate-regions", "--labels", "model", "--split", "ds2"]):
         mistyped = runner.invoke(cli, [*command, "--mlruns", str(tmp_path / "mlrun")])
