@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from tqdm import tqdm
+
 _HANDLER_NAME = "ecg-cli"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -18,8 +20,19 @@ def configure_logging(verbosity: int) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(handler)  # a second call (tests, nested runs) replaces rather than duplicates
-    handler = logging.StreamHandler()
+    handler = ProgressAwareHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(level)
+
+
+class ProgressAwareHandler(logging.StreamHandler):
+    """A stderr handler that writes through :func:`tqdm.tqdm.write`, so that a warning given while a progress bar is
+    drawn gets a line of its own instead of being glued to the bar's."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - logging's own convention: report and go on
+            self.handleError(record)
