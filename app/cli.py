@@ -248,6 +248,8 @@ def main() -> None:
     of scoring the 48 MIT-BIH records). Other commands (MLflow runs, the dashboard) exit normally.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow's own INFO lines (tables created, input
+    # example validated) on every command that opens the registry; -v shows them (app.logging_setup)
     if find_command_name(sys.argv[1:]) in MODEL_COMMANDS:
         from models.quiet_import import import_tensorflow_quietly
 

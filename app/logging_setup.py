@@ -25,6 +25,8 @@ def configure_logging(verbosity: int) -> None:
     handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(level)
+    if verbosity > 0:  # MLflow's loggers keep their own level (MLFLOW_LOGGING_LEVEL, WARNING from the ecg command)
+        logging.getLogger("mlflow").setLevel(level)
 
 
 class ProgressAwareHandler(logging.StreamHandler):
