@@ -34,8 +34,9 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (RATE_KINDS, SUSTAINED_VT_MIN_S, Region, describe_kind, describe_region, describe_region_measure,
-                              find_af_intervals, is_in_af)
+from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
+                              Region, describe_kind, describe_region, describe_region_measure, find_af_intervals,
+                              is_in_af)
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
@@ -159,9 +160,11 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{describe_longest_run(s.longest_supraventricular_run)}"
         f"{format_at(s.longest_supraventricular_run_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
-        f"{format_at(s.fastest_ventricular_run_time_s, start)}, supraventricular "
+        f"{format_at(s.fastest_ventricular_run_time_s, start)}"
+        f"{describe_doubt(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
-        f"{format_at(s.fastest_supraventricular_run_time_s, start)}   longest RR "
+        f"{format_at(s.fastest_supraventricular_run_time_s, start)}"
+        f"{describe_doubt(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}   longest RR "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
@@ -186,6 +189,18 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
+
+
+def describe_doubt(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
+    """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of ``kinds`` starting at
+    ``start_s``, is less than :data:`STRIP_CONFIDENCE_MIN` sure (beats in noise, doubtful labels: the figure needs
+    checking before it is quoted); empty otherwise."""
+    if not math.isfinite(start_s):
+        return ""
+    fs = analysis.record.fs_hz
+    sure = [r.confidence for r in analysis.regions
+            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+    return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < STRIP_CONFIDENCE_MIN else ""
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:

@@ -108,3 +108,19 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     assert events.count("Tachycardia in atrial fibrillation/flutter") == len(fast)
     elsewhere = replace(fast[0], start=analysis.record.n_samples + 10, stop=analysis.record.n_samples + 3610)
     assert not is_in_af(elsewhere, af)
+
+
+def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
+    """The summary's fastest run is quoted with its doubt when its region is under the strips' confidence: a
+    236-bpm "VT" of three beats in 203's artefact read as a fact on page 1."""
+    from app.report import summary_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "119", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    run = Region("ventricular_tachycardia", int(100 * fs), int(101 * fs), 10, 3, 236.0, 0.29)
+    summary = replace(analysis.summary, fastest_ventricular_run_bpm=236.0, fastest_ventricular_run_time_s=100.0)
+    doubtful = replace(analysis, regions=(*analysis.regions, run), summary=summary)
+    text = " ".join(" ".join(summary_lines(doubtful)).split())
+    assert "ventricular 236 bpm at 00:01:40 (low confidence, 0.29), supraventricular" in text
+    sure = replace(doubtful, regions=(*analysis.regions, replace(run, confidence=0.9)))
+    assert "ventricular 236 bpm at 00:01:40, supraventricular" in " ".join(" ".join(summary_lines(sure)).split())
