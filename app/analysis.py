@@ -50,6 +50,10 @@ from pipeline.wording import count_noun
 
 _S, _V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
+CONFIDENT_EVENT_MIN = 0.5
+"""An event's confidence (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence) from
+which the report shows it as a clear example (:data:`app.report.STRIP_CONFIDENCE_MIN`) and quotes a headline run
+without a doubt (:func:`describe_doubtful_run`)."""
 MIN_ARTEFACT_S = 0.5
 """Shortest artefact mark recovered from a saved review file (shorter pieces are rounding at the edges of the
 product's own unreadable stretches)."""
@@ -166,6 +170,18 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
                           timings_s=timings, families=families, region_settings=settings)
+
+
+def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
+    """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of 3 beats or more of
+    ``kinds`` starting at ``start_s``, is less than :data:`CONFIDENT_EVENT_MIN` sure (beats in noise, doubtful labels:
+    the figure needs checking before it is quoted); empty otherwise."""
+    if not np.isfinite(start_s):
+        return ""
+    fs = analysis.record.fs_hz
+    sure = [r.confidence for r in analysis.regions
+            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+    return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < CONFIDENT_EVENT_MIN else ""
 
 
 def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...], with_signal: tuple[bool, ...]

@@ -25,8 +25,8 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app import ecg_paper as paper
-from app.analysis import (RR_HISTOGRAM_BIN_MS, RecordAnalysis, diary_findings, family_rows, lorenz_points,
-                          rr_histogram, st_episode_beats)
+from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
+                          diary_findings, family_rows, lorenz_points, rr_histogram, st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
@@ -49,7 +49,7 @@ MAX_STRIPS = 3
 """Event strips on page 1."""
 MAX_MORE_STRIPS = 5
 """Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
-STRIP_CONFIDENCE_MIN = 0.5
+STRIP_CONFIDENCE_MIN = CONFIDENT_EVENT_MIN
 """An event's strip shows the longest region of its kind among those of at least this confidence
 (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence), when there is one: a clear
 example rather than the longest stretch of noise or doubtful labels (``benchmarks/report_strips.py``)."""
@@ -161,10 +161,10 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_at(s.longest_supraventricular_run_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}"
-        f"{describe_doubt(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "
+        f"{describe_doubtful_run(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_supraventricular_run_time_s, start)}"
-        f"{describe_doubt(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}   longest RR "
+        f"{describe_doubtful_run(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}   longest RR "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
@@ -189,18 +189,6 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
-
-
-def describe_doubt(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
-    """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of ``kinds`` starting at
-    ``start_s``, is less than :data:`STRIP_CONFIDENCE_MIN` sure (beats in noise, doubtful labels: the figure needs
-    checking before it is quoted); empty otherwise."""
-    if not math.isfinite(start_s):
-        return ""
-    fs = analysis.record.fs_hz
-    sure = [r.confidence for r in analysis.regions
-            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
-    return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < STRIP_CONFIDENCE_MIN else ""
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:

@@ -102,7 +102,7 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     tally = at.table[0].value
     couplets = expected.summary.event("ventricular_couplet").count
     assert couplets > 0 and int(tally.loc["Ventricular couplet", "count"]) == couplets
-    assert tables.describe_extremes(expected.summary) in [c.value for c in at.caption]
+    assert tables.describe_extremes(expected) in [c.value for c in at.caption]
     hourly = frame_with(at, "HR mean")  # the "By hour" table: one row for a 5-minute excerpt
     assert len(hourly) == 1 and hourly.loc[0, "V beats"] == expected.summary.beat_counts[2]
     comparison = frame_with(at, "Se %").set_index("class")  # as the reader sees it: undefined figures as a dash
@@ -120,10 +120,11 @@ def test_a_longest_run_of_two_beats_is_called_a_couplet(analyses):
     from app.report import describe_longest_run
 
     assert [describe_longest_run(n) for n in (0, 1, 2, 4)] == ["none", "none", "2 beats (a couplet)", "4 beats"]
-    summary = analyses["208"].summary  # couplets, no run
-    assert summary.longest_ventricular_run == 2
-    assert "longest ventricular run 2 beats (a couplet: no run of 3 or more) at" in tables.describe_extremes(summary)
-    assert "longest ventricular run 4 beats at" in tables.describe_extremes(replace(summary, longest_ventricular_run=4))
+    analysis = analyses["208"]  # couplets, no run
+    assert analysis.summary.longest_ventricular_run == 2
+    assert "longest ventricular run 2 beats (a couplet: no run of 3 or more) at" in tables.describe_extremes(analysis)
+    longer = replace(analysis, summary=replace(analysis.summary, longest_ventricular_run=4))
+    assert "longest ventricular run 4 beats at" in tables.describe_extremes(longer)
 
 
 def test_selecting_an_event_moves_the_detail_window(analyses):

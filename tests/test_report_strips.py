@@ -124,3 +124,7 @@ def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
     assert "ventricular 236 bpm at 00:01:40 (low confidence, 0.29), supraventricular" in text
     sure = replace(doubtful, regions=(*analysis.regions, replace(run, confidence=0.9)))
     assert "ventricular 236 bpm at 00:01:40, supraventricular" in " ".join(" ".join(summary_lines(sure)).split())
+    from app.dashboard.tables import describe_extremes  # the dashboard's overview says the same
+    assert "fastest ventricular run (3 beats or more) 236 bpm at 00:01:40 (low confidence, 0.29)" in describe_extremes(
+        doubtful)
+    assert "236 bpm at 00:01:40;" in describe_extremes(sure) or describe_extremes(sure).endswith("236 bpm at 00:01:40.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis, diary_findings
+from app.analysis import RecordAnalysis, describe_doubtful_run, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
 from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
@@ -21,7 +21,8 @@ from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import RATE_KINDS, Region, describe_region, describe_region_measure, find_af_intervals
+from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, Region, describe_region,
+                              describe_region_measure, find_af_intervals)
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -71,9 +72,11 @@ def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
                          "share_pct": [round(100 * c / total, 1) for c in summary.beat_counts]})
 
 
-def describe_extremes(summary: RecordSummary) -> str:
+def describe_extremes(analysis: RecordAnalysis) -> str:
     """When the lowest and highest heart rates occurred, the longest RR interval, and when the longest and the fastest
-    ventricular and supraventricular runs started, in one sentence."""
+    ventricular and supraventricular runs started (a fastest run of low confidence said so,
+    :func:`app.analysis.describe_doubtful_run`), in one sentence."""
+    summary = analysis.summary
     parts = []
     if np.isfinite(summary.heart_rate_min_time_s):
         parts.append(f"Lowest rate at {format_hms(summary.heart_rate_min_time_s)}, highest at "
@@ -88,7 +91,9 @@ def describe_extremes(summary: RecordSummary) -> str:
             parts.append(f"longest {name} run {beats} beats{couplet} at {format_hms(at)}")
         rate, at = getattr(summary, f"fastest_{name}_run_bpm"), getattr(summary, f"fastest_{name}_run_time_s")
         if np.isfinite(rate):
-            parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {format_hms(at)}")
+            kinds = VENTRICULAR_RUN_KINDS if name == "ventricular" else SUPRAVENTRICULAR_RUN_KINDS
+            parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {format_hms(at)}"
+                         f"{describe_doubtful_run(analysis, at, kinds)}")
     return "; ".join(parts) + "." if parts else "No readable RR interval."
 
 

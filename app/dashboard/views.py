@@ -559,7 +559,7 @@ def render_overview(analysis) -> None:
     columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
     columns[2].metric("Heart rate max", tables.format_rate(summary.heart_rate_max_bpm))
-    st.caption(tables.describe_extremes(summary))
+    st.caption(tables.describe_extremes(analysis))
     if len(summary.heart_rate_trend_bpm) > 1:
         st.plotly_chart(charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s,
                                                        summary.duration_s), config=CHART_CONFIG, key="hr_trend")
