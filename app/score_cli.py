@@ -168,9 +168,9 @@ def load_scoring_model(model_uri: str | None, mlruns_dir: Path | None):
 
 def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
     """The model of ``--model`` (a file, or a registry URI in ``mlruns_dir``), else the default one
-    (:func:`models.bundled.load_default_model`). Shared by ``ecg score``, ``ecg evaluate`` and ``ecg
-    evaluate-regions``: a model that cannot be loaded is a usage error, ``Error: Cannot load the model: ...``
-    (exit 2)."""
+    (:func:`models.bundled.load_default_model`), which falls back to the bundled file when the registry cannot be
+    used, unless ``--mlruns`` named it. Shared by ``ecg score``, ``ecg evaluate`` and ``ecg evaluate-regions``: a
+    model that cannot be loaded is a usage error, ``Error: Cannot load the model: ...`` (exit 2)."""
     from models.errors import ModelError
     from models.loading import is_registry_uri, load_local
 
@@ -183,11 +183,13 @@ def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
         from models import registry
         from models.bundled import CHAMPION_URI, load_champion, load_default_model
 
-        if model_uri is None:
-            return load_default_model(mlruns_dir)
+        if model_uri is None and mlruns_dir is None:
+            return load_default_model(None)  # the default registry, else the bundled file with a warning
         registry.configure_tracking(mlruns_dir)
-        if model_uri == CHAMPION_URI:  # the default, asked for by name: an empty registry gets the shipped model
-            return load_champion()  # first, as without --model, but no fallback when the registry cannot be used
+        if model_uri is None or model_uri == CHAMPION_URI:  # the champion, of a registry named on the command line or
+            # by name: an empty registry gets the shipped model first, as by default, but no fall-back to the bundled
+            # file when that registry cannot be used (the user asked for it)
+            return load_champion()
         return registry.load_model(model_uri)
     except ModelError as error:
         message = str(error)  # the registry's own messages start "Cannot load URI: ..."

@@ -379,3 +379,17 @@ def test_a_registry_that_cannot_be_written_is_refused_before_any_work(runner, tm
     assert [run.info.run_name for run in registry.mlflow.search_runs(search_all_experiments=True,
                                                                      output_format="list")] == [
         "register-shipped-model", "register-shipped-model"]  # no training run was started
+
+
+def test_a_registry_named_with_mlruns_that_cannot_be_used_is_an_error_not_a_fallback(runner, tmp_path, excerpts_dir):
+    """Without --mlruns an unusable default registry falls back to the bundled file with a warning (a fresh or
+    read-only checkout still works); a registry the user named with --mlruns is what they asked for: its problem is
+    the error, exit 2, before any output is written."""
+    (tmp_path / "mlruns").mkdir()
+    (tmp_path / "mlruns" / "mlflow.db").write_text("this is not sqlite")
+    result = runner.invoke(cli, ["score", str(excerpts_dir / "100"), "--out", str(tmp_path / "out"), "--mlruns",
+                                 str(tmp_path / "mlruns")])
+    assert result.exit_code == 2, result.output
+    assert f"Cannot load the model: The model registry at {tmp_path / 'mlruns'} cannot be read" in " ".join(
+        result.output.split())
+    assert not (tmp_path / "out" / "100").exists()
