@@ -286,6 +286,7 @@ def summarize_record(
         hrv = not_assessed_hrv(pacemaker)
     hrt = compute_hrt(context, regions, settings.hrt, pacemaker=pacemaker)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
+    notes += describe_fusion_in_runs(regions, context.classes)
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or "
                  "V; review the ventricular events and the beat classes",) + notes
@@ -511,6 +512,32 @@ def not_assessed_hrv(pacemaker: str) -> HrvSummary:
     """HRV left out for a paced patient: paced intervals follow the pacemaker, not the autonomic system."""
     return not_assessed(f"HRV not assessed: the patient has a pacemaker ({pacemaker}), whose paced intervals are not "
                         "heart-rate variability")
+
+
+FUSION_RUN_KINDS = ("ventricular_couplet", "ventricular_tachycardia", "idioventricular_rhythm")
+"""Ventricular groups a fusion beat can be part of (EC57 counts V and F beats together in a run)."""
+_F = AAMI_CLASSES.index("F")
+
+
+def describe_fusion_in_runs(regions: list[Region], classes: np.ndarray) -> tuple[str, ...]:
+    """A note when ventricular couplets or runs hold a fusion beat (F), which EC57 counts with the ventricular beats
+    of a run, so that a reader does not take a fusion-led couplet for two premature ventricular beats (MIT-BIH 208:
+    over half of its couplets); none otherwise.
+
+    >>> from pipeline.regions import Region
+    >>> runs = [Region("ventricular_couplet", 0, 300, 0, 2, 120.0, 1.0), Region("ventricular_couplet", 900, 1200, 4, 2,
+    ...         120.0, 1.0), Region("ventricular_tachycardia", 2000, 2600, 8, 3, 130.0, 1.0)]
+    >>> classes = np.array([3, 2, 0, 0, 2, 2, 0, 0, 2, 2, 2])  # F V N N V V N N V V V
+    >>> print(*describe_fusion_in_runs(runs, classes))  # doctest: +NORMALIZE_WHITESPACE
+    1 of the 3 ventricular couplets and runs holds a fusion beat (F), which EC57 counts with the ventricular beats of a
+    run: review them
+    """
+    runs = [r for r in regions if r.kind in FUSION_RUN_KINDS and r.n_beats]
+    fused = sum(bool(np.any(classes[r.beats] == _F)) for r in runs)
+    if not fused:
+        return ()
+    return (f"{fused} of the {len(runs)} ventricular couplets and runs {'holds' if fused == 1 else 'hold'} a fusion "
+            "beat (F), which EC57 counts with the ventricular beats of a run: review them",)
 
 
 def describe_limits(context: BeatContext, readable_fraction: float, af_assessed: bool, hr_min: float,

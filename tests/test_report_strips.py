@@ -128,3 +128,19 @@ def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
     assert "fastest ventricular run (3 beats or more) 236 bpm at 00:01:40 (low confidence, 0.29)" in describe_extremes(
         doubtful)
     assert "236 bpm at 00:01:40;" in describe_extremes(sure) or describe_extremes(sure).endswith("236 bpm at 00:01:40.")
+
+
+def test_couplets_and_runs_holding_a_fusion_beat_are_noted(excerpts_dir, mitdb_dir):
+    """MIT-BIH 208 (fusion beats among frequent PVCs): the summary says how many ventricular couplets and runs hold an
+    F beat, which EC57 counts with the ventricular beats of a run (a clinical read took its fusion-led couplets for
+    two PVCs); record 100, without fusion beats, has no such note."""
+    model = load_default_model()
+    analysis = analyse_record(read_record(mitdb_dir / "208", annotator=None), model)
+    classes = analysis.predictions.class_indices
+    runs = [r for r in analysis.regions if r.kind in ("ventricular_couplet", "ventricular_tachycardia")]
+    fused = sum(bool(np.any(classes[r.beats] == AAMI_CLASSES.index("F"))) for r in runs)
+    assert fused > 0
+    note = next(n for n in analysis.summary.notes if "fusion beat" in n)
+    assert note.startswith(f"{fused} of the {len(runs)} ventricular couplets and runs ")
+    plain = analyse_record(read_record(excerpts_dir / "100", annotator=None), model)
+    assert not any("fusion beat" in n for n in plain.summary.notes)
