@@ -205,7 +205,7 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
         return ["No events flagged."] + none_found
     lines = [f"{describe_kind(t.kind)}: {t.count}"
              + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
-                else "")  # an isolated beat is an event, not a stretch: no duration
+                and not t.kind.endswith("_couplet") else "")  # isolated beats and couplets are counted, not timed
              + describe_sustained(t.kind, analysis)
              for t in present]
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]

@@ -68,7 +68,9 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     sustained = Region("ventricular_tachycardia", 0, int(40 * fs), 0, 80, 120.0, 0.9)
     brief = Region("ventricular_tachycardia", int(50 * fs), int(52 * fs), 90, 4, 120.0, 0.9)
     unreadable = Region("unreadable", int(60 * fs), int(62 * fs), -1, 0, float("nan"), 1.0)
-    regions = (*analysis.regions, sustained, brief, unreadable)
+    couplets = tuple(Region("ventricular_couplet", int(k * fs), int((k + 0.4) * fs), 0, 2, 150.0, 0.9)
+                     for k in range(100, 110))
+    regions = (*analysis.regions, sustained, brief, unreadable, *couplets)
     from pipeline.summary import tally_events
     edited = replace(analysis, regions=regions,
                      summary=replace(analysis.summary, events=tally_events(list(regions), fs)))
@@ -78,6 +80,7 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     entries = text.split("\n")
     assert entries[0] == "ventricular tachycardia: 2 (00:00:42), 1 sustained"
     assert entries[-2].startswith("unreadable: 1")
+    assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
     # the kinds a reader must not miss are named when none was found
     assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
     absent = entries[-1].removeprefix("none found: ").split(", ")
