@@ -140,6 +140,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     s, record, st = analysis.summary, analysis.record, analysis.region_settings.st
     start = record.start_time
     counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
+    fastest_doubts = (describe_doubtful_run(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS),
+                      describe_doubtful_run(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS))
     lines = [
         f"Duration {format_duration(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
         f"{', '.join(record.lead_names)}"
@@ -160,11 +162,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{describe_longest_run(s.longest_supraventricular_run)}"
         f"{format_at(s.longest_supraventricular_run_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
-        f"{format_at(s.fastest_ventricular_run_time_s, start)}"
-        f"{describe_doubtful_run(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "
+        f"{format_at(s.fastest_ventricular_run_time_s, start)}{fastest_doubts[0]}, supraventricular "
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
-        f"{format_at(s.fastest_supraventricular_run_time_s, start)}"
-        f"{describe_doubtful_run(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}   longest RR "
+        f"{format_at(s.fastest_supraventricular_run_time_s, start)}{fastest_doubts[1]}   longest RR "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
@@ -192,10 +192,10 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:
-    """Count and total time (readable, hh:mm:ss) of each event kind present, the most urgent kinds first
-    (:data:`EVENT_PRIORITY`) and unreadable signal last, with how many ventricular tachycardias were sustained (the
-    page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED` not found. Wrapped at
-    :data:`EVENT_LINE_CHARS`, the continuations indented."""
+    """Count and total time (readable, hh:mm:ss; none for isolated beats and couplets, which are counted, not timed)
+    of each event kind present, the most urgent kinds first (:data:`EVENT_PRIORITY`) and unreadable signal last, with
+    :func:`describe_tally_detail` (the page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED`
+    not found. Wrapped at :data:`EVENT_LINE_CHARS`, the continuations indented."""
     order = {kind: k for k, kind in enumerate(EVENT_PRIORITY)}
     present = sorted((t for t in analysis.summary.events if t.count > 0),
                      key=lambda t: order.get(t.kind, len(order) + (t.kind == "unreadable")))
@@ -206,15 +206,15 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     lines = [f"{describe_kind(t.kind)}: {t.count}"
              + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
                 and not t.kind.endswith("_couplet") else "")  # isolated beats and couplets are counted, not timed
-             + describe_sustained(t.kind, analysis)
+             + describe_tally_detail(t.kind, analysis)
              for t in present]
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                      if len(lines) > MAX_EVENT_ROWS else []) + none_found
     return [part for line in lines for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
 
 
-def describe_sustained(kind: str, analysis: RecordAnalysis) -> str:
-    """For ventricular tachycardia, how many of the episodes lasted :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or
+def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
+    """What a kind's tally adds to its count: for ventricular tachycardia, how many of the episodes lasted :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or
     more (sustained; the others are non-sustained); for bradycardia and tachycardia, how many lay in atrial
     fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); empty for other kinds."""
     fs, regions = analysis.record.fs_hz, analysis.regions
