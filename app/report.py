@@ -35,7 +35,7 @@ from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
-                              Region, describe_kind, describe_region, describe_region_measure, find_af_intervals,
+                              Region, describe_kind, describe_region, describe_region_measure, region_intervals,
                               is_in_af)
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
@@ -221,7 +221,7 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     if kind == "ventricular_tachycardia":
         return f", {sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in regions)} sustained"
     if kind in RATE_KINDS:
-        af = find_af_intervals(regions)
+        af = region_intervals(regions, "atrial_fibrillation")
         n = sum(r.kind == kind and is_in_af(r, af) for r in regions)
         return f", {n} in AF/flutter" if n else ""
     return ""
@@ -293,7 +293,8 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     """The strip of a flagged region: its onset with some context, the region shaded; titled as
     :func:`pipeline.regions.describe_region` names it among the record's ``regions``."""
     measure = describe_region_measure(region)
-    title = (f"{describe_region(region, fs_hz, find_af_intervals(regions))}{format_at(region.start / fs_hz, start_time)}, "
+    kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
+    title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
              f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
              f"confidence {region.confidence:.2f}")
     return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))

@@ -568,7 +568,7 @@ def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_lead
         if primary in flat:
             replacement = next_primary_lead(names, flat)
             if replacement is None:
-                break  # every lead flat: the analysis says the record is unreadable
+                break  # every lead flat: _build_record refuses the record (NoEcgLeadError)
             logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
                            names[primary], names[replacement])
             primary = replacement

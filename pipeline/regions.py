@@ -159,13 +159,14 @@ def describe_kind(kind: str) -> str:
 def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | None = None) -> str:
     """A flagged region's kind in words, qualified as a reader expects: ventricular tachycardia non-sustained under
     :data:`SUSTAINED_VT_MIN_S`, sustained from it; a bradycardia or tachycardia stretch mostly inside the record's
-    atrial fibrillation/flutter episodes (``af_intervals``, :func:`find_af_intervals`; :func:`is_in_af`) is the
+    atrial fibrillation/flutter episodes (``af_intervals``, :func:`region_intervals`; :func:`is_in_af`) is the
     ventricular response to it, not a sinus rate.
 
     >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
     'non-sustained ventricular tachycardia'
     >>> fast = Region("tachycardia", 3600, 7200, 10, 20, 130.0, 1.0)
-    >>> describe_region(fast, 360.0, find_af_intervals([Region("atrial_fibrillation", 0, 36000, 0, 200, 110.0, 1.0)]))
+    >>> af = region_intervals([Region("atrial_fibrillation", 0, 36000, 0, 200, 110.0, 1.0)], "atrial_fibrillation")
+    >>> describe_region(fast, 360.0, af)
     'tachycardia in atrial fibrillation/flutter'
     """
     words = describe_kind(region.kind)
@@ -176,13 +177,14 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     return words
 
 
-def find_af_intervals(regions) -> np.ndarray:
-    """The atrial fibrillation/flutter episodes among ``regions`` as merged [start, stop) sample rows."""
-    return merge_intervals([(r.start, r.stop) for r in regions if r.kind == "atrial_fibrillation"])
+def region_intervals(regions, kind: str) -> np.ndarray:
+    """[start, stop) samples of the regions of ``kind``, merged (e.g. the atrial fibrillation/flutter episodes that
+    :func:`is_in_af` reads)."""
+    return merge_intervals([(r.start, r.stop) for r in regions if r.kind == kind])
 
 
 def is_in_af(region: Region, af_intervals: np.ndarray) -> bool:
-    """Whether at least half of ``region`` lies inside ``af_intervals`` (:func:`find_af_intervals`)."""
+    """Whether at least half of ``region`` lies inside ``af_intervals`` (:func:`region_intervals`)."""
     inside = intersect_intervals(af_intervals, np.array([[region.start, region.stop]], np.int64))
     return bool(len(inside)) and 2 * int(np.sum(inside[:, 1] - inside[:, 0])) >= region.stop - region.start
 

@@ -38,6 +38,7 @@ from pipeline.regions import (
     fibrillation_intervals,
     merge_intervals,
     prepare_beats,
+    region_intervals,
     subtract_intervals,
 )
 from pipeline.types import QualitySpan
@@ -425,11 +426,6 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
             supraventricular_couplets=int(s_couplets[h]), supraventricular_runs=int(supraventricular[h]),
             pauses=int(pauses[h]), af_s=round(intervals_overlap_s(af, start, stop, fs), 3)))
     return tuple(rows)
-
-
-def region_intervals(regions: list[Region], kind: str) -> np.ndarray:
-    """[start, stop) samples of the regions of ``kind``, merged."""
-    return merge_intervals([(r.start, r.stop) for r in regions if r.kind == kind])
 
 
 def intervals_overlap_s(intervals: np.ndarray, start_s: float, stop_s: float, fs_hz: float) -> float:

@@ -12,7 +12,7 @@ from benchmarks.report_strips import match_reference_classes
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
-from pipeline.regions import Region, find_af_intervals, is_in_af
+from pipeline.regions import Region, is_in_af, region_intervals
 
 V = AAMI_CLASSES.index("V")
 
@@ -101,7 +101,7 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     analysis = analyse_record(read_record(mitdb_dir / "203"), load_default_model())
     fs = analysis.record.fs_hz
     fast = [r for r in analysis.regions if r.kind == "tachycardia"]
-    af = find_af_intervals(analysis.regions)
+    af = region_intervals(analysis.regions, "atrial_fibrillation")
     assert fast and all(is_in_af(r, af) for r in fast)
     tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
     assert f"{len(fast)} in AF/flutter" in next(line for line in tally if line.startswith("tachycardia: "))

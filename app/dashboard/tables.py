@@ -22,7 +22,7 @@ from pipeline.diary import describe_finding, format_clock_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, Region, describe_region,
-                              describe_region_measure, find_af_intervals)
+                              describe_region_measure, region_intervals)
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -133,7 +133,7 @@ def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     or not), start (hh:mm:ss), duration, beats, rate (none for a pause: its duration is its measure) and
     confidence."""
     columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
-    af = find_af_intervals(regions)
+    af = region_intervals(regions, "atrial_fibrillation")
     rows = [dict(zip(columns, (k, region_label(r, fs_hz, af), format_hms(r.start / fs_hz),
                                round(r.duration_s(fs_hz), 2),
                                r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
@@ -154,7 +154,8 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
     pause gives its length, an isolated beat its coupling interval."""
     region = regions[index]
     measure = describe_region_measure(region)
-    af = find_af_intervals(regions) if region.kind in RATE_KINDS else None  # a picker labels hundreds of events
+    # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
+    af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
     details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
     return f"#{index + 1} {format_hms(region.start / fs_hz)} {region_label(region, fs_hz, af)} ({details})"
 
