@@ -9,13 +9,17 @@ idioventricular decisions at 100 bpm) and coupling intervals are read off these 
 For every pair of consecutive reference beats (AAMI classes, Q left out) that both match a detected beat within
 150 ms (:func:`pipeline.scoring.match_beats`), the detected interval is compared with the reference one, by the pair's
 classes (N-N, N-V, V-N, V-V); the same with both sets of positions moved to the same point of their QRS by
-:func:`pipeline.segment.anchor_beats` (row N's settings; how the product could measure event rates without changing
-the classifier's inputs). Reports the median absolute error (ms) and the share of intervals off by more than 50 ms,
+:func:`pipeline.segment.time_beats` (row N's anchoring on the cleaned primary lead: where the product reports beats
+since session 39, while the classifier keeps the detector's positions). Reports the median absolute error (ms) and the share of intervals off by more than 50 ms,
 and for V-V pairs the share whose rate differs by more than 10 bpm. Whole records; chooses nothing.
 
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/ectopic_interval_error.py [--records all|ds1|ds2|100,101]  (about 2 min)
+
+Results go to ``benchmarks/results/ectopic_interval_error-reported-RECORDS.json`` (session 38's, from
+``anchor_beats`` on the lead at the record's primary index of the reordered cleaned signal, in
+``ectopic_interval_error-all.json``).
 """
 
 from __future__ import annotations
@@ -30,11 +34,8 @@ from models.prepare import InputSettings, clean_record
 from pipeline.detect import detect_record_peaks
 from pipeline.records import read_record
 from pipeline.scoring import match_beats
-from pipeline.segment import anchor_beats
-from pipeline.types import SegmentationSettings
+from pipeline.segment import time_beats
 
-ANCHORED = SegmentationSettings(anchor_search_s=0.08, anchor_smooth_s=0.1, anchor_fine_s=0.1)
-"""EXPERIMENTS.md row N's anchoring (``configs/experiments/n_anchor.toml``)."""
 PAIRS = ("N-N", "N-V", "V-N", "V-V")
 CLASS_LETTERS = "NSVFQ"
 OFF_MS = 50.0
@@ -51,9 +52,9 @@ def measure_record(name: str, data_dir) -> dict[str, dict[str, list]]:
     ref_index, det_index = match_beats(reference, detected, record.fs_hz)
     matched = np.full(len(reference), -1)
     matched[ref_index] = det_index
-    lead = clean_record(record, InputSettings())[:, record.primary_lead]
-    anchored_detected = anchor_beats(lead, detected, record.fs_hz, ANCHORED)
-    anchored_reference = anchor_beats(lead, reference, record.fs_hz, ANCHORED)
+    lead = clean_record(record, InputSettings())[:, :1]  # the primary lead, which clean_record puts first
+    anchored_detected = time_beats(lead, detected, record.fs_hz)
+    anchored_reference = time_beats(lead, reference, record.fs_hz)
     both = (matched[:-1] >= 0) & (matched[1:] >= 0)
     out = {pair: {"reference": [], "raw": [], "anchored": [], "anchored_reference": []} for pair in PAIRS}
     for k in np.flatnonzero(both):
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
             for pair, ways in results.items() for way, r in ways.items()]
     print(format_table(["pair", "positions", "intervals", "median |error| ms", "> 50 ms %", "V-V rate > 10 bpm %"],
                        rows))
-    path = write_results(f"ectopic_interval_error-{args.records.replace(',', '_')}", {"records": args.records,
+    path = write_results(f"ectopic_interval_error-reported-{args.records.replace(',', '_')}", {"records": args.records,
                                                                                       "pairs": results})
     print(f"written {path}")
     return 0

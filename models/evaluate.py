@@ -35,6 +35,7 @@ from pipeline.datasets import encode_classes
 from pipeline.quality import find_quality_spans
 from pipeline.records import ANALYSIS_LEADS, read_record, write_annotations
 from pipeline.regions import RegionSettings
+from pipeline.segment import time_beats
 from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
                               require_reference_beats)
 from pipeline.types import Annotations, Record
@@ -158,20 +159,20 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
+    timed = time_beats(clean[:, :1], detection.samples, record.fs_hz)  # reported where ecg score reports them
     if decisions is not None and (decisions.af_rule or decisions.family_rule):
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
         predicted = apply_record_rules(record, prepared.beats.samples, probabilities, predicted, decisions, spans,
                                        detection.samples)
-        test_classes = apply_record_rules(record, detection.samples, test_probabilities, test_classes, decisions,
-                                          spans, detection.samples)
+        test_classes = apply_record_rules(record, timed, test_probabilities, test_classes, decisions, spans, timed)
     labelled = labels >= 0
     counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     ref_classes = reference_classes(record.annotations)
     for mode, start_s in (("end_to_end", 0.0), ("end_to_end_ec57", 300.0)):
-        match = compare_beats(record.annotations, detection.samples, record.fs_hz, record.n_samples, start_s=start_s)
+        match = compare_beats(record.annotations, timed, record.fs_hz, record.n_samples, start_s=start_s)
         counts[mode] = compare_classes(match, ref_classes, test_classes)
     if out_dir is not None:
-        write_predicted_annotations(out_dir, record, detection.samples, test_classes, annotator)
+        write_predicted_annotations(out_dir, record, timed, test_classes, annotator)
     confidence = probabilities[labelled].max(axis=1)
     return counts, confidence, np.argmax(probabilities, axis=1)[labelled] == labels[labelled]
 

@@ -71,7 +71,7 @@ def explain_beats(loaded_model: LoadedModel, record: Record, beat_samples: np.nd
     beat_samples : np.ndarray
         R-peak samples of the beats to explain; each must be one of ``r_peaks``.
     r_peaks : np.ndarray, optional
-        Every beat of the record (e.g. ``analysis.predictions.samples``). The beats' context (RR
+        Every beat of the record as detected (e.g. ``analysis.predictions.detected_samples``). The beats' context (RR
         ratios, the record's dominant beat) comes from all of them, exactly as in
         :func:`models.predict.classify_record`; detected when not given.
 
@@ -91,8 +91,8 @@ def explain_beats(loaded_model: LoadedModel, record: Record, beat_samples: np.nd
 
     Examples
     --------
-    >>> probabilities, attention, starts = explain_beats(model, record, predictions.samples[:3],
-    ...                                                  predictions.samples)  # doctest: +SKIP
+    >>> probabilities, attention, starts = explain_beats(model, record, predictions.detected_samples[:3],
+    ...                                                  predictions.detected_samples)  # doctest: +SKIP
     >>> attention.sum(axis=1)  # doctest: +SKIP
     array([1., 1., 1.], dtype=float32)
     """

@@ -10,6 +10,7 @@ from models.atrial_rule import DecisionRules
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
+from pipeline.segment import time_beats
 from pipeline.types import Record
 
 
@@ -20,7 +21,8 @@ class BeatPredictions:
     Attributes
     ----------
     samples : np.ndarray
-        int64 R-peak positions at the record's internal rate.
+        int64 beat positions at the record's internal rate, as reported (:func:`pipeline.segment.time_beats`: the
+        same point of every QRS, where annotators mark it).
     probabilities : np.ndarray
         float32 (n_beats, 5) class probabilities in :data:`AAMI_CLASSES` order.
     reason : str
@@ -46,6 +48,9 @@ class BeatPredictions:
     one_lead : np.ndarray or None
         Boolean per beat: one lead of a two-lead record was missing around the beat, which was classified from the
         other lead alone (:func:`models.prepare.read_lead_gaps_from_one_lead`). None when no beat was.
+    detected : np.ndarray or None
+        int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
+        same as ``samples``. :func:`models.explain.explain_beats` needs these.
     """
 
     samples: np.ndarray
@@ -58,6 +63,7 @@ class BeatPredictions:
     in_af: np.ndarray | None = None
     in_family: np.ndarray | None = None
     one_lead: np.ndarray | None = None
+    detected: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -104,6 +110,11 @@ class BeatPredictions:
         was)."""
         return np.zeros(len(self.samples), bool) if self.one_lead is None else self.one_lead
 
+    @property
+    def detected_samples(self) -> np.ndarray:
+        """Positions the classifier's inputs were taken at (``samples`` when not recorded apart)."""
+        return self.samples if self.detected is None else self.detected
+
     def __len__(self) -> int:
         return len(self.samples)
 
@@ -146,7 +157,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            None if decisions is None else np.concatenate([p.class_indices for p in parts]),
                            None if decisions is None else np.concatenate([p.conducted_mask for p in parts]),
                            None if decisions is None else np.concatenate([p.in_run_mask for p in parts]),
-                           one_lead=np.concatenate([p.one_lead_mask for p in parts]))
+                           one_lead=np.concatenate([p.one_lead_mask for p in parts]),
+                           detected=np.concatenate([p.detected_samples for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -155,16 +167,20 @@ def empty_predictions(reason: str = "") -> BeatPredictions:
 
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
                    reason: str = "", decisions: DecisionRules | None = None) -> BeatPredictions:
-    """Prepare and classify the beats of a whole (short enough) record."""
+    """Prepare and classify the beats of a whole (short enough) record; report them at their timed positions
+    (:func:`pipeline.segment.time_beats` on the cleaned primary lead)."""
     from models.evaluate import predict_beats  # Keras on first use: this module stays light to import
 
-    prepared = prepare_beats(record, r_peaks, settings, clean_record(record, settings))
+    clean_mv = clean_record(record, settings)
+    prepared = prepare_beats(record, r_peaks, settings, clean_mv)
     probabilities = predict_beats(model, prepared.inputs)
+    detected = prepared.beats.samples
+    timed = time_beats(clean_mv[:, :1], detected, record.fs_hz)
     if decisions is None:
-        return BeatPredictions(prepared.beats.samples, probabilities, reason, one_lead=prepared.one_lead)
+        return BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
-    return BeatPredictions(prepared.beats.samples, decision.probabilities, reason, decision.atrial, decision.classes,
-                           decision.conducted, decision.run, one_lead=prepared.one_lead)
+    return BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
+                           decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -176,8 +192,9 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     if len(peaks) == 0:
         return empty_predictions()
     predictions = classify_piece(model, settings, piece, peaks, decisions=decisions)
-    samples = predictions.samples + lo
-    core = (samples >= start) & (samples < stop)
-    return BeatPredictions(samples[core], predictions.probabilities[core], "", predictions.relabelled_mask[core],
-                           predictions.class_indices[core], predictions.conducted_mask[core],
-                           predictions.in_run_mask[core], one_lead=predictions.one_lead_mask[core])
+    detected = predictions.detected_samples + lo
+    core = (detected >= start) & (detected < stop)  # by the detector's positions, which split the record exactly
+    return BeatPredictions(predictions.samples[core] + lo, predictions.probabilities[core], "",
+                           predictions.relabelled_mask[core], predictions.class_indices[core],
+                           predictions.conducted_mask[core], predictions.in_run_mask[core],
+                           one_lead=predictions.one_lead_mask[core], detected=detected[core])

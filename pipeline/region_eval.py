@@ -69,6 +69,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.atrial import measure_p_wave_similarity
+from pipeline.clean import clean_signal
 from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
@@ -85,6 +86,7 @@ from pipeline.rhythm_annotations import (
     write_region_annotations,
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
+from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
@@ -501,8 +503,10 @@ def annotated_beats(annotations: Annotations) -> tuple[np.ndarray, np.ndarray]:
 
 
 def label_with_detector(record: Record) -> tuple[np.ndarray, np.ndarray]:
-    """The project's detected beats, every one labelled N (rhythm from RR intervals and P waves only)."""
-    samples = detect_record_peaks(record).samples
+    """The project's detected beats at their reported positions (:func:`pipeline.segment.time_beats` on the cleaned
+    primary lead), every one labelled N (rhythm from RR intervals and P waves only)."""
+    lead = clean_signal(record.signal_mv[:, [record.primary_lead]], record.fs_hz)
+    samples = time_beats(lead, detect_record_peaks(record).samples, record.fs_hz)
     return samples, np.full(len(samples), "N")
 
 

@@ -650,6 +650,7 @@ def test_long_records_are_classified_in_chunks_without_dropping_or_repeating_bea
     whole = classify_record(loaded.model, settings, record, peaks)
     chunked = classify_record(loaded.model, settings, record, peaks, chunk_s=420.0, margin_s=30.0)
     assert np.array_equal(chunked.samples, whole.samples)
+    assert np.array_equal(chunked.detected_samples, peaks)
     assert np.mean(chunked.classes == whole.classes) > 0.97
 
 

@@ -1239,13 +1239,13 @@ def render_attention(analysis, model_reference: str, index: int) -> None:
     from models.explain import explain_beats  # keras-heavy: only when asked for
 
     record = analysis.record
-    sample = int(analysis.predictions.samples[index])
+    sample = int(analysis.predictions.detected_samples[index])  # where the classifier's window was taken
     key = ("attention", st.session_state.get(_SHOWN_RECORD), model_reference, sample)
     cached = st.session_state.get("attention_cache")
     if cached is None or cached[0] != key:
         with st.spinner("Computing attention..."):
             result = explain_beats(loading.load_model_cached(model_reference), record, np.array([sample]),
-                                   analysis.predictions.samples)
+                                   analysis.predictions.detected_samples)
         cached = (key, result)
         st.session_state["attention_cache"] = cached
     _, attention, starts = cached[1]
