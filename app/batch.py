@@ -641,8 +641,16 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "message": "; ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 
 
-def finite_or_none(value: float, digits: int) -> float | None:
-    return round(float(value), digits) if np.isfinite(value) else None
+def finite_or_none(value: float, digits: int) -> float | int | None:
+    """``value`` rounded to ``digits`` (a whole number, written without ".0", when ``digits`` is 0); None when not
+    finite.
+
+    >>> finite_or_none(88.96, 0), finite_or_none(88.96, 1), finite_or_none(float("nan"), 1)
+    (89, 89.0, None)
+    """
+    if not np.isfinite(value):
+        return None
+    return int(round(float(value))) if digits == 0 else round(float(value), digits)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -36,9 +36,15 @@ def fingerprint_bundled_model() -> str:
 def register_bundled_model(promote: bool = True) -> registry.PromotionResult:
     """Log the bundled model into the configured registry; with ``promote``, make it the champion if none exists
     (or if it beats the champion on the selection metric). Without, the alias is left alone."""
+    from models.training_run import find_code_version  # Keras is loaded by now; training_run imports this module
+
     loaded = registry.load_model(BUNDLED_MODEL)
     validation = loaded.settings.get("validation", {})
-    with registry.start_run("register-shipped-model", tags={"source": "models/bundled"}):
+    # the checkout that shipped it (its training run's tags stay on the machine it was trained on), and which records
+    # it was trained on (the data fingerprint needs the database, which a fresh machine may not have)
+    tags = {"source": "models/bundled", "code_version": find_code_version(),
+            "train_records": ",".join(map(str, loaded.settings.get("train_records", [])))}
+    with registry.start_run("register-shipped-model", tags=tags):
         # its DS1 out-of-fold figures, as its training run logged them, so that runs compare in the MLflow UI
         registry.log_metrics({k: v for k, v in validation.items() if isinstance(v, (int, float)) and math.isfinite(v)})
         uri = registry.log_keras_model(loaded.model, loaded.settings)

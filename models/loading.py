@@ -183,6 +183,12 @@ def read_input_settings(settings: dict, path: Path):
     understood by this version."""
     from models.prepare import InputSettings
 
+    if "inputs" in settings and not isinstance(settings["inputs"], dict):
+        raise ModelSettingsMismatchError(f"The settings beside {path} hold \"inputs\" as "
+                                         f"{type(settings['inputs']).__name__} {settings['inputs']!r:.40}; expected a "
+                                         "table of how beats are cleaned, cut and described for the model. Restore "
+                                         "the model's settings file from the registry or from where the model was "
+                                         "saved, or retrain.")
     if not isinstance(settings.get("inputs"), dict):
         raise ModelSettingsMismatchError(f"The settings beside {path} lack \"inputs\" (how beats are cleaned, cut "
                                          "and described for the model), so beats cannot be prepared for it. Restore "

@@ -26,6 +26,7 @@ from models.errors import CorruptModelError, EmptyRegistryError, ModelNotFoundEr
 from models.loading import compute_feature_names
 from models.network import build_classifier
 from models.prepare import InputSettings
+from pipeline.splits import DS1
 from tests import tiny_network
 from tests.tiny_network import TINY
 
@@ -305,6 +306,8 @@ def change_settings(change: str) -> dict:
     inputs = settings["inputs"]
     if change == "no inputs":
         del settings["inputs"]
+    elif change == "inputs not a table":
+        settings["inputs"] = 5
     elif change == "unknown input section":
         inputs["extra"] = {}
     elif change == "pre_s":
@@ -325,6 +328,7 @@ def change_settings(change: str) -> dict:
 
 @pytest.mark.parametrize(("change", "message"), [
     ("no inputs", r"lack \"inputs\" \(how beats are cleaned, cut and described"),
+    ("inputs not a table", r"hold \"inputs\" as int 5; expected a table of how beats are cleaned"),
     ("unknown input section", r"input settings .* are not understood by this version \(Received unknown input"),
     ("pre_s", r"the beat window \(pre_s \+ post_s\) x fs_hz is 270 samples, the network takes 252"),
     ("fs_hz", r"the beat window \(pre_s \+ post_s\) x fs_hz is 174 samples, the network takes 252"),
@@ -546,6 +550,10 @@ def test_a_first_trained_model_must_beat_the_bundled_one_on_an_empty_registry(ti
                                      filter_string="tags.source = 'models/bundled'")
         assert [r.info.run_name for r in shipped] == ["register-shipped-model"]  # not the training runs' name
         assert shipped[0].data.metrics["cv_selection_score"] > 0.5  # its DS1 figures, comparable in the UI
+        from models.training_run import find_code_version
+
+        assert shipped[0].data.tags["code_version"] == find_code_version()  # the checkout that shipped it
+        assert shipped[0].data.tags["train_records"].split(",") == [str(n) for n in DS1]  # DS1 only
     finally:
         registry.configure_tracking(mlruns_dir)
 

@@ -294,6 +294,7 @@ def test_batch_summary_lists_each_record(scored):
     assert int(rows[1]["V"]) > 100  # 208: frequent PVCs
     for row in rows:
         summary = json.loads((out / row["record"] / f"{row['record']}_summary.json").read_text())
+        assert row["heart_rate_mean_bpm"].isdigit()  # whole bpm, as Holter reports give them, without a ".0"
         assert float(row["heart_rate_min_bpm"]) == round(summary["heart_rate_bpm"]["min"])
         assert float(row["heart_rate_max_bpm"]) == round(summary["heart_rate_bpm"]["max"])
         assert float(row["longest_rr_s"]) == round(summary["longest_rr_s"], 2)
