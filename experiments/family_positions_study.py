@@ -1,0 +1,130 @@
+"""Row AY: the morphology-family rule groups beats at the classifier's positions, DS1 nested, seeds 8 and 9, end to end.
+
+Row AX adopted reporting beats at their anchored positions (:func:`pipeline.segment.time_beats`), with every rule after
+the classifier moved to them. Its V sensitivity fell 0.27 point (mean of seeds 6 and 7), all of it from the family
+rule (:mod:`models.family_rule`): families grouped on windows around the anchored positions made 15 more true V beats
+N at seed 7 (records 124, 207, 223, 109). The rule was chosen (rows AS, AT) on windows around the detector's positions,
+where the networks take theirs. Candidate: the family rule groups beats at the positions the classifier took its inputs
+at (the detector's); the AF rule, the regions, the summary, the annotation files and the matching keep the anchored
+ones.
+
+The product after row AX and the candidate, on each held-out record's detected beats (``configs/bundled.toml``, nested
+ensembles, every rule; regions as ``ecg evaluate-regions --labels model`` finds them), at seeds 8 and 9, whose nested
+networks had never been trained.
+
+Criterion, written before the run:
+(a) beats end to end, averaged over the seeds: V gross Se higher with the candidate, V +P not lower by more than 0.3
+    point, N and S gross Se and +P not lower by more than 0.3 point;
+(b) V runs, per category (couplet, short, long), summed over the seeds: at most 2 fewer reference runs found and at
+    most 2 more false runs;
+(c) VT and bigeminy episodes, summed: reference episodes found not fewer, false episodes at most 1 more;
+(d) AF+AFL duration Se and +P, averaged, not lower by more than 0.5 point.
+Adopted when (a)-(d) hold: the family rule then groups beats at the classifier's positions wherever the product applies
+it (``ecg score``, the dashboard, ``ecg evaluate``, ``ecg evaluate-regions``). Otherwise the row is logged as not
+adopted. DS2 is not read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/family_positions_study.py [--config configs/bundled.toml]
+(nested networks trained for each seed, about 10 minutes a seed; results: experiments/results/family_positions_study.json)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+
+from experiments.context_plain_fit_study import staged_probabilities
+from experiments.event_timing_study import CATEGORIES, score_variant
+from experiments.family_vote_product_study import SETTING
+from experiments.family_vote_study import apply_consensus
+from experiments.nested_oof import read_rhythm_inputs
+from experiments.one_lead_training_study import nested_three_ways
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
+from experiments.s_run_rule_study import configured_rules
+from models.atrial_rule import DecisionRules
+from models.evaluate import apply_record_rules
+from models.prepare import clean_record
+from pipeline.families import group_beat_families
+from pipeline.labels import AAMI_CLASSES
+from pipeline.segment import time_beats
+
+SEEDS = (8, 9)
+VARIANTS = ("product", "candidate")
+V = AAMI_CLASSES.index("V")
+
+
+def label_record(name: str, parts: dict, rules, names, config, families_at_detected: bool) -> tuple:
+    """(anchored positions, class indices after every rule, beats the family rule made N) of one held-out record,
+    its families grouped at the anchored or at the detector's positions."""
+    record, spans, _ = read_rhythm_inputs(name)
+    detected = parts["samples"]
+    positions = time_beats(clean_record(record, config.inputs)[:, :1], detected, record.fs_hz)
+    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
+    if config.af_rule:
+        classes = apply_record_rules(record, positions, np.zeros((len(positions), len(AAMI_CLASSES))), classes,
+                                     DecisionRules(af_rule=True), spans, positions)
+    families = group_beat_families(record.signal_mv, detected if families_at_detected else positions, record.fs_hz)
+    voted = apply_consensus(classes, families, *SETTING)
+    return positions, voted, (classes == V) & (voted != V)
+
+
+def score_seed(config, data, one_lead) -> dict:
+    nested, detected, _ = nested_three_ways(config, data, one_lead)
+    _, e2e, _ = staged_probabilities(nested, config, data, nested, detected)
+    rules, names = configured_rules(config), data.inputs.feature_names
+    out = {}
+    for variant in VARIANTS:
+        labelled = {n: label_record(n, p, rules, names, config, variant == "candidate") for n, p in sorted(e2e.items())}
+        out[variant] = score_variant(labelled)
+        b = out[variant]["beats"]
+        print(f"seed {config.seed} {variant}: V {100 * b['V_se_gross']:.2f}/{100 * b['V_ppv_gross']:.2f}; "
+              f"V runs {out[variant]['runs']['ventricular']}; VT {out[variant]['episodes']['vt']}", flush=True)
+    return out
+
+
+def check_criterion(by_seed: dict) -> dict:
+    """The module docstring's criterion, part by part."""
+    def mean(variant, part, name, key):
+        return float(np.mean([by_seed[s][variant][part][name][key] if name else by_seed[s][variant][part][key]
+                              for s in SEEDS]))
+
+    def beats(variant, key):
+        return mean(variant, "beats", None, key)
+
+    a = (beats("candidate", "V_se_gross") > beats("product", "V_se_gross")
+         and all(beats("candidate", f"{c}_{k}_gross") >= beats("product", f"{c}_{k}_gross") - 0.003
+                 for c in "NSV" for k in ("se", "ppv")))
+
+    def run_sums(variant, category):
+        counts = [by_seed[s][variant]["runs"]["ventricular"][category] for s in SEEDS]
+        return sum(c[0] for c in counts), sum(c[3] for c in counts)
+
+    b = all(run_sums("candidate", c)[0] >= run_sums("product", c)[0] - 2
+            and run_sums("candidate", c)[1] <= run_sums("product", c)[1] + 2 for c in CATEGORIES)
+
+    def episode_sum(variant, name, key):
+        return sum(by_seed[s][variant]["episodes"][name][key] for s in SEEDS)
+
+    c = all(episode_sum("candidate", n, "detected") >= episode_sum("product", n, "detected")
+            and episode_sum("candidate", n, "false") <= episode_sum("product", n, "false") + 1 for n in ("vt", "bigeminy"))
+    d = all(mean("candidate", "episodes", "af", k) >= mean("product", "episodes", "af", k) - 0.005
+            for k in ("duration_se", "duration_ppv"))
+    verdict = {"a_beats": bool(a), "b_v_runs": bool(b), "c_vt_bigeminy": bool(c), "d_af": bool(d)}
+    verdict["met"] = all(verdict.values())
+    return verdict
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    one_lead = load_one_lead_inputs(config)
+    by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead) for seed in SEEDS}
+    verdict = check_criterion(by_seed)
+    print(verdict)
+    write_results(results_path("family_positions_study", config_path),
+                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
