@@ -1,0 +1,132 @@
+"""Row AZ: one-lead recordings after row AX: the family rule groups their beats at the classifier's positions? DS1 nested.
+
+Row AX (beats reported at their anchored positions, every rule after the classifier on them) was decided on two-lead
+records. Read afterwards from one lead (``ecg evaluate --one-lead``), the bundled model's V Se end to end fell on DS1
+(in-sample, 96.17 -> 94.06; record 223 91.5 -> 76.5, 207 93.3 -> 89.0) and on DS2 (the model card, 76.3 -> 74.7): the
+morphology-family rule, whose QRS window (80 ms each side of the position) starts early on a wide beat at its anchored
+position, joined more true V beats to families mostly called N. Over two leads the second lead keeps them apart, and
+row AY found the anchored grouping the better one there. Candidate: a record read from one lead has its families
+grouped at the positions the classifier took its inputs at (the detector's); two-lead records keep row AX's grouping.
+
+Measured on DS1 read from its primary lead (``read_record(..., max_leads=1)``, as ``--one-lead``), end to end: the
+nested fold ensembles of seeds 6 and 7 (trained for row AX, cached; their one-lead detected beats never scored) classify
+each held-out record's detected beats, the context stage fitted fold by fold as in row AX, every rule; the AF rule on
+the one-lead record at the anchored positions; families from the primary lead at the anchored (product) or detected
+(candidate) positions. Regions as ``ecg evaluate-regions --labels model`` finds them (its quality spans and P waves from
+the record's two leads, the same for both variants). For context only, the figures from before row AX (everything at
+the detector's positions) are reported too.
+
+Criterion, written before the run (product = row AX; averaged or summed over seeds 6 and 7 as said):
+(a) beats end to end, averaged: V gross Se higher with the candidate, V +P not lower by more than 0.3 point, N and S
+    gross Se and +P not lower by more than 0.3 point;
+(b) V runs, per category (couplet, short, long), summed: at most 2 fewer reference runs found and at most 2 more false;
+(c) VT and bigeminy episodes, summed: reference episodes found not fewer, false episodes at most 1 more;
+(d) AF+AFL duration Se and +P, averaged, not lower by more than 0.5 point.
+Adopted when (a)-(d) hold: records read from one lead then group their families at the classifier's positions
+(``ecg score``, the dashboard, ``ecg evaluate --one-lead``). Otherwise logged as not adopted. DS2 is not read.
+
+Usage: PYTHONPATH=. .venv/bin/python experiments/one_lead_timing_study.py [--config configs/bundled.toml]
+(needs the caches of ``experiments/event_timing_study.py``; about 10 minutes; results:
+experiments/results/one_lead_timing_study.json)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+
+import numpy as np
+
+from app.config import require_data_dir
+from experiments.context_plain_fit_study import staged_probabilities
+from experiments.event_timing_study import score_variant
+from experiments.family_positions_study import check_criterion as check_family_criterion
+from experiments.family_vote_product_study import SETTING
+from experiments.family_vote_study import apply_consensus
+from experiments.one_lead_training_study import fold_ensembles, nested_three_ways
+from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
+from experiments.s_run_rule_study import configured_rules
+from models.atrial_rule import DecisionRules
+from models.evaluate import apply_record_rules
+from models.folds import assign_patient_folds
+from models.prepare import clean_record, prepare_beats
+from pipeline.detect import detect_record_peaks
+from pipeline.families import group_beat_families
+from pipeline.labels import AAMI_CLASSES
+from pipeline.quality import find_quality_spans
+from pipeline.records import read_record
+from pipeline.segment import time_beats
+
+SEEDS = (6, 7)
+VARIANTS = ("before", "product", "candidate")
+V = AAMI_CLASSES.index("V")
+
+
+@functools.lru_cache(maxsize=None)
+def read_one_lead(name: str) -> tuple:
+    """A DS1 record read from its primary lead, its quality spans and its detected beats."""
+    record = read_record(require_data_dir(None) / name, max_leads=1)
+    return record, find_quality_spans(record.signal_mv, record.fs_hz), detect_record_peaks(record).samples
+
+
+def one_lead_detected(config, data, one_lead) -> dict:
+    """Per held-out record: its one-lead detected beats, their nested ensemble probabilities and features."""
+    ensembles = fold_ensembles(config, data, one_lead)
+    fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
+    out = {}
+    for name in sorted(set(data.record_names.tolist())):
+        record, _, samples = read_one_lead(name)
+        prepared = prepare_beats(record, samples, config.inputs)
+        probabilities = ensembles[fold_of[name]].predict(prepared.inputs.as_dict(), batch_size=1024, verbose=0)
+        out[name] = {"samples": samples, "probabilities": probabilities, "features": prepared.inputs.features}
+    return out
+
+
+def label_record(name: str, parts: dict, rules, names, config, variant: str) -> tuple:
+    """(reported positions, class indices after every rule, beats the family rule made N) of one one-lead record."""
+    record, spans, detected = read_one_lead(name)
+    positions = detected
+    if variant != "before":
+        positions = time_beats(clean_record(record, config.inputs)[:, :1], detected, record.fs_hz)
+    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
+    if config.af_rule:
+        classes = apply_record_rules(record, positions, np.zeros((len(positions), len(AAMI_CLASSES))), classes,
+                                     DecisionRules(af_rule=True), spans, positions)
+    families = group_beat_families(record.signal_mv, detected if variant == "candidate" else positions, record.fs_hz)
+    voted = apply_consensus(classes, families, *SETTING)
+    return positions, voted, (classes == V) & (voted != V)
+
+
+def score_seed(config, data, one_lead) -> dict:
+    nested, _, _ = nested_three_ways(config, data, one_lead)
+    _, e2e, _ = staged_probabilities(nested, config, data, nested, one_lead_detected(config, data, one_lead))
+    rules, names = configured_rules(config), data.inputs.feature_names
+    out = {}
+    for variant in VARIANTS:
+        labelled = {n: label_record(n, p, rules, names, config, variant) for n, p in sorted(e2e.items())}
+        out[variant] = score_variant(labelled)
+        b = out[variant]["beats"]
+        print(f"seed {config.seed} {variant}: V {100 * b['V_se_gross']:.2f}/{100 * b['V_ppv_gross']:.2f}; "
+              f"V runs {out[variant]['runs']['ventricular']}; VT {out[variant]['episodes']['vt']}", flush=True)
+    return out
+
+
+def check_criterion(by_seed: dict) -> dict:
+    """The module docstring's criterion: row AY's clauses, at this row's seeds."""
+    return check_family_criterion(by_seed, SEEDS)
+
+
+def main(argv=None) -> int:
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+    one_lead = load_one_lead_inputs(config)
+    by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead) for seed in SEEDS}
+    verdict = check_criterion(by_seed)
+    print(verdict)
+    write_results(results_path("one_lead_timing_study", config_path),
+                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
