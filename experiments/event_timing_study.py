@@ -68,19 +68,25 @@ SYMBOLS = np.asarray(AAMI_CLASSES)
 V = AAMI_CLASSES.index("V")
 
 
-def label_record(name: str, parts: dict, rules, names, config, timed: bool) -> tuple:
-    """(positions, class indices after every rule, beats the family rule made N) of one held-out record."""
-    record, spans, _ = read_rhythm_inputs(name)
-    positions = parts["samples"]
-    if timed:
-        positions = time_beats(clean_record(record, config.inputs)[:, :1], positions, record.fs_hz)
+def label_beats(record, spans: list, detected: np.ndarray, parts: dict, rules, names, config, *, timed: bool = True,
+                families_at_detected: bool = False) -> tuple:
+    """(reported positions, class indices after every rule, beats the family rule made N) of one held-out record's
+    ``detected`` beats: reported at their anchored positions when ``timed``, else at the detector's; the AF rule at the
+    reported positions, the families grouped there or, with ``families_at_detected``, at the detector's."""
+    positions = time_beats(clean_record(record, config.inputs)[:, :1], detected, record.fs_hz) if timed else detected
     classes = rules.decide(parts["probabilities"], parts["features"], names).classes
     if config.af_rule:
         classes = apply_record_rules(record, positions, np.zeros((len(positions), len(AAMI_CLASSES))), classes,
                                      DecisionRules(af_rule=True), spans, positions)
-    families = group_beat_families(record.signal_mv, positions, record.fs_hz)
+    families = group_beat_families(record.signal_mv, detected if families_at_detected else positions, record.fs_hz)
     voted = apply_consensus(classes, families, *SETTING)
     return positions, voted, (classes == V) & (voted != V)
+
+
+def label_record(name: str, parts: dict, rules, names, config, timed: bool) -> tuple:
+    """:func:`label_beats` of one held-out DS1 record as read (two leads)."""
+    record, spans, _ = read_rhythm_inputs(name)
+    return label_beats(record, spans, parts["samples"], parts, rules, names, config, timed=timed)
 
 
 def score_variant(labelled: dict) -> dict:
@@ -165,15 +171,21 @@ def check_criterion(by_seed: dict) -> dict:
     return verdict
 
 
-def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+def run_seeds(description: str, argv, seeds: tuple[int, ...], score, check, name: str) -> int:
+    """``score(config, data, one_lead)`` at each of ``seeds``, judged by ``check(by_seed)``; results written to
+    ``experiments/results/NAME.json``."""
+    config, data, config_path = load_study_inputs(description, argv)
     one_lead = load_one_lead_inputs(config)
-    by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead) for seed in SEEDS}
-    verdict = check_criterion(by_seed)
+    by_seed = {seed: score(dataclasses.replace(config, seed=seed), data, one_lead) for seed in seeds}
+    verdict = check(by_seed)
     print(verdict)
-    write_results(results_path("event_timing_study", config_path),
-                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
+    write_results(results_path(name, config_path),
+                  {"config": str(config_path), "seeds": list(seeds), "by_seed": by_seed, "verdict": verdict})
     return 0
+
+
+def main(argv=None) -> int:
+    return run_seeds(__doc__.splitlines()[0], argv, SEEDS, score_seed, check_criterion, "event_timing_study")
 
 
 if __name__ == "__main__":

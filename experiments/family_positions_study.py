@@ -29,44 +29,26 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/family_positions_study.py [--co
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import numpy as np
 
 from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import CATEGORIES, score_variant
-from experiments.family_vote_product_study import SETTING
-from experiments.family_vote_study import apply_consensus
+from experiments.event_timing_study import CATEGORIES, label_beats, run_seeds, score_variant
 from experiments.nested_oof import read_rhythm_inputs
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import configured_rules
-from models.atrial_rule import DecisionRules
-from models.evaluate import apply_record_rules
-from models.prepare import clean_record
-from pipeline.families import group_beat_families
-from pipeline.labels import AAMI_CLASSES
-from pipeline.segment import time_beats
 
 SEEDS = (8, 9)
 VARIANTS = ("product", "candidate")
-V = AAMI_CLASSES.index("V")
 
 
 def label_record(name: str, parts: dict, rules, names, config, families_at_detected: bool) -> tuple:
-    """(anchored positions, class indices after every rule, beats the family rule made N) of one held-out record,
-    its families grouped at the anchored or at the detector's positions."""
+    """:func:`experiments.event_timing_study.label_beats` of one held-out DS1 record (two leads), reported at the
+    anchored positions, its families grouped there or at the detector's."""
     record, spans, _ = read_rhythm_inputs(name)
-    detected = parts["samples"]
-    positions = time_beats(clean_record(record, config.inputs)[:, :1], detected, record.fs_hz)
-    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
-    if config.af_rule:
-        classes = apply_record_rules(record, positions, np.zeros((len(positions), len(AAMI_CLASSES))), classes,
-                                     DecisionRules(af_rule=True), spans, positions)
-    families = group_beat_families(record.signal_mv, detected if families_at_detected else positions, record.fs_hz)
-    voted = apply_consensus(classes, families, *SETTING)
-    return positions, voted, (classes == V) & (voted != V)
+    return label_beats(record, spans, parts["samples"], parts, rules, names, config,
+                       families_at_detected=families_at_detected)
 
 
 def score_seed(config, data, one_lead) -> dict:
@@ -116,14 +98,7 @@ def check_criterion(by_seed: dict, seeds: tuple[int, ...] = SEEDS) -> dict:
 
 
 def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_one_lead_inputs(config)
-    by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead) for seed in SEEDS}
-    verdict = check_criterion(by_seed)
-    print(verdict)
-    write_results(results_path("family_positions_study", config_path),
-                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
-    return 0
+    return run_seeds(__doc__.splitlines()[0], argv, SEEDS, score_seed, check_criterion, "family_positions_study")
 
 
 if __name__ == "__main__":

@@ -32,35 +32,23 @@ experiments/results/one_lead_timing_study.json)
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sys
 
-import numpy as np
-
 from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import score_variant
+from experiments.event_timing_study import label_beats, run_seeds, score_variant
 from experiments.family_positions_study import check_criterion as check_family_criterion
-from experiments.family_vote_product_study import SETTING
-from experiments.family_vote_study import apply_consensus
 from experiments.one_lead_training_study import fold_ensembles, nested_three_ways
-from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
 from experiments.s_run_rule_study import configured_rules
-from models.atrial_rule import DecisionRules
-from models.evaluate import apply_record_rules
 from models.folds import assign_patient_folds
-from models.prepare import clean_record, prepare_beats
+from models.prepare import prepare_beats
 from pipeline.detect import detect_record_peaks
-from pipeline.families import group_beat_families
-from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.segment import time_beats
 
 SEEDS = (6, 7)
 VARIANTS = ("before", "product", "candidate")
-V = AAMI_CLASSES.index("V")
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,18 +72,11 @@ def one_lead_detected(config, data, one_lead) -> dict:
 
 
 def label_record(name: str, parts: dict, rules, names, config, variant: str) -> tuple:
-    """(reported positions, class indices after every rule, beats the family rule made N) of one one-lead record."""
+    """:func:`experiments.event_timing_study.label_beats` of one record read from one lead: ``"before"`` everything
+    at the detector's positions, ``"product"`` row AX, ``"candidate"`` families grouped at the detector's positions."""
     record, spans, detected = read_one_lead(name)
-    positions = detected
-    if variant != "before":
-        positions = time_beats(clean_record(record, config.inputs)[:, :1], detected, record.fs_hz)
-    classes = rules.decide(parts["probabilities"], parts["features"], names).classes
-    if config.af_rule:
-        classes = apply_record_rules(record, positions, np.zeros((len(positions), len(AAMI_CLASSES))), classes,
-                                     DecisionRules(af_rule=True), spans, positions)
-    families = group_beat_families(record.signal_mv, detected if variant == "candidate" else positions, record.fs_hz)
-    voted = apply_consensus(classes, families, *SETTING)
-    return positions, voted, (classes == V) & (voted != V)
+    return label_beats(record, spans, detected, parts, rules, names, config, timed=variant != "before",
+                       families_at_detected=variant == "candidate")
 
 
 def score_seed(config, data, one_lead) -> dict:
@@ -118,14 +99,7 @@ def check_criterion(by_seed: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_one_lead_inputs(config)
-    by_seed = {seed: score_seed(dataclasses.replace(config, seed=seed), data, one_lead) for seed in SEEDS}
-    verdict = check_criterion(by_seed)
-    print(verdict)
-    write_results(results_path("one_lead_timing_study", config_path),
-                  {"config": str(config_path), "seeds": list(SEEDS), "by_seed": by_seed, "verdict": verdict})
-    return 0
+    return run_seeds(__doc__.splitlines()[0], argv, SEEDS, score_seed, check_criterion, "one_lead_timing_study")
 
 
 if __name__ == "__main__":
