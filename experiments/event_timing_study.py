@@ -83,10 +83,11 @@ def label_beats(record, spans: list, detected: np.ndarray, parts: dict, rules, n
     return positions, voted, (classes == V) & (voted != V)
 
 
-def label_record(name: str, parts: dict, rules, names, config, timed: bool) -> tuple:
-    """:func:`label_beats` of one held-out DS1 record as read (two leads)."""
+def label_record(name: str, parts: dict, rules, names, config, variant: str) -> tuple:
+    """:func:`label_beats` of one held-out DS1 record as read (two leads): the ``"candidate"`` reported at the anchored
+    positions, the ``"product"`` (before row AX) at the detector's."""
     record, spans, _ = read_rhythm_inputs(name)
-    return label_beats(record, spans, parts["samples"], parts, rules, names, config, timed=timed)
+    return label_beats(record, spans, parts["samples"], parts, rules, names, config, timed=variant == "candidate")
 
 
 def score_variant(labelled: dict) -> dict:
@@ -118,16 +119,23 @@ def score_variant(labelled: dict) -> dict:
             "failures": [f.record for f in report.failures]}
 
 
-def score_seed(config, data, one_lead) -> dict:
-    nested, detected, _ = nested_three_ways(config, data, one_lead)
-    _, e2e, _ = staged_probabilities(nested, config, data, nested, detected)
+def score_variants(config, data, one_lead, label, variants: tuple[str, ...] = VARIANTS, detected: dict | None = None
+                   ) -> dict:
+    """Each variant's figures: ``label(name, parts, rules, names, config, variant)`` for every held-out record's
+    detected beats (``detected``: the nested two-lead ones unless given), with the context stage fitted fold by fold."""
+    nested, two_leads, _ = nested_three_ways(config, data, one_lead)
+    _, e2e, _ = staged_probabilities(nested, config, data, nested, two_leads if detected is None else detected)
     rules, names = configured_rules(config), data.inputs.feature_names
     out = {}
-    for variant in VARIANTS:
-        labelled = {n: label_record(n, p, rules, names, config, variant == "candidate") for n, p in sorted(e2e.items())}
+    for variant in variants:
+        labelled = {n: label(n, p, rules, names, config, variant) for n, p in sorted(e2e.items())}
         out[variant] = score_variant(labelled)
         print(f"seed {config.seed} {variant}: {describe(out[variant])}", flush=True)
     return out
+
+
+def score_seed(config, data, one_lead) -> dict:
+    return score_variants(config, data, one_lead, label_record)
 
 
 def describe(variant: dict) -> str:

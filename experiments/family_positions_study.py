@@ -33,36 +33,23 @@ import sys
 
 import numpy as np
 
-from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import CATEGORIES, label_beats, run_seeds, score_variant
+from experiments.event_timing_study import CATEGORIES, label_beats, run_seeds, score_variants
 from experiments.nested_oof import read_rhythm_inputs
-from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_run_rule_study import configured_rules
 
 SEEDS = (8, 9)
 VARIANTS = ("product", "candidate")
 
 
-def label_record(name: str, parts: dict, rules, names, config, families_at_detected: bool) -> tuple:
+def label_record(name: str, parts: dict, rules, names, config, variant: str) -> tuple:
     """:func:`experiments.event_timing_study.label_beats` of one held-out DS1 record (two leads), reported at the
-    anchored positions, its families grouped there or at the detector's."""
+    anchored positions, its families grouped there (``"product"``) or at the detector's (``"candidate"``)."""
     record, spans, _ = read_rhythm_inputs(name)
     return label_beats(record, spans, parts["samples"], parts, rules, names, config,
-                       families_at_detected=families_at_detected)
+                       families_at_detected=variant == "candidate")
 
 
 def score_seed(config, data, one_lead) -> dict:
-    nested, detected, _ = nested_three_ways(config, data, one_lead)
-    _, e2e, _ = staged_probabilities(nested, config, data, nested, detected)
-    rules, names = configured_rules(config), data.inputs.feature_names
-    out = {}
-    for variant in VARIANTS:
-        labelled = {n: label_record(n, p, rules, names, config, variant == "candidate") for n, p in sorted(e2e.items())}
-        out[variant] = score_variant(labelled)
-        b = out[variant]["beats"]
-        print(f"seed {config.seed} {variant}: V {100 * b['V_se_gross']:.2f}/{100 * b['V_ppv_gross']:.2f}; "
-              f"V runs {out[variant]['runs']['ventricular']}; VT {out[variant]['episodes']['vt']}", flush=True)
-    return out
+    return score_variants(config, data, one_lead, label_record, VARIANTS)
 
 
 def check_criterion(by_seed: dict, seeds: tuple[int, ...] = SEEDS) -> dict:

@@ -36,11 +36,9 @@ import functools
 import sys
 
 from app.config import require_data_dir
-from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import label_beats, run_seeds, score_variant
+from experiments.event_timing_study import label_beats, run_seeds, score_variants
 from experiments.family_positions_study import check_criterion as check_family_criterion
-from experiments.one_lead_training_study import fold_ensembles, nested_three_ways
-from experiments.s_run_rule_study import configured_rules
+from experiments.one_lead_training_study import fold_ensembles
 from models.folds import assign_patient_folds
 from models.prepare import prepare_beats
 from pipeline.detect import detect_record_peaks
@@ -80,17 +78,8 @@ def label_record(name: str, parts: dict, rules, names, config, variant: str) -> 
 
 
 def score_seed(config, data, one_lead) -> dict:
-    nested, _, _ = nested_three_ways(config, data, one_lead)
-    _, e2e, _ = staged_probabilities(nested, config, data, nested, one_lead_detected(config, data, one_lead))
-    rules, names = configured_rules(config), data.inputs.feature_names
-    out = {}
-    for variant in VARIANTS:
-        labelled = {n: label_record(n, p, rules, names, config, variant) for n, p in sorted(e2e.items())}
-        out[variant] = score_variant(labelled)
-        b = out[variant]["beats"]
-        print(f"seed {config.seed} {variant}: V {100 * b['V_se_gross']:.2f}/{100 * b['V_ppv_gross']:.2f}; "
-              f"V runs {out[variant]['runs']['ventricular']}; VT {out[variant]['episodes']['vt']}", flush=True)
-    return out
+    return score_variants(config, data, one_lead, label_record, VARIANTS,
+                          detected=one_lead_detected(config, data, one_lead))
 
 
 def check_criterion(by_seed: dict) -> dict:
