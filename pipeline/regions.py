@@ -766,12 +766,6 @@ def find_fibrillation_regions(context: BeatContext) -> list[Region]:
     return regions
 
 
-def fibrillation_intervals(regions: list[Region]) -> np.ndarray:
-    """(k, 2) [start, stop) samples of the ventricular flutter/fibrillation regions."""
-    return np.asarray([(r.start, r.stop) for r in regions if r.kind == "ventricular_flutter_fibrillation"],
-                      dtype=np.int64).reshape(-1, 2)
-
-
 def find_true_runs(mask: np.ndarray, breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Start indices and lengths of the runs of True in a boolean array; ``breaks[i]`` (one fewer than ``mask``)
     ends a run between elements ``i`` and ``i + 1``.

@@ -35,7 +35,6 @@ from pipeline.regions import (
     Region,
     RegionSettings,
     count_af_usable_intervals,
-    fibrillation_intervals,
     merge_intervals,
     prepare_beats,
     region_intervals,
@@ -233,7 +232,8 @@ def summary_context(regions: list[Region], beat_samples: np.ndarray, beat_classe
     ``af_excluded_beats`` as in :func:`pipeline.regions.find_regions`."""
     return prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads,
                          unreadable_kinds=settings.unreadable_kinds,
-                         fibrillation_intervals=fibrillation_intervals(regions), af_excluded_beats=af_excluded_beats)
+                         fibrillation_intervals=region_intervals(regions, "ventricular_flutter_fibrillation"),
+                         af_excluded_beats=af_excluded_beats)
 
 
 def summarize_record(
