@@ -19,7 +19,8 @@ relabelled beats are flagged.
 :class:`DecisionRules` gathers everything a model applies after its networks, in this order: the
 minimum V probability (:func:`network_classes`), the sinus-conduction rule
 (:mod:`models.conduction_rule`, V -> N), this rule (N -> S) and the supraventricular run rule
-(:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat); once the classes are
+(:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat), then the wide-QRS rule
+(:mod:`models.wide_qrs_rule`, S -> V for the S calls whose QRS is wide and unlike the patient's); once the classes are
 decided, the model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
 
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
@@ -38,12 +39,13 @@ from models.conduction_rule import ConductionRule, find_conducted_beats
 from models.family_rule import SETTINGS_KEY as FAMILY_RULE_KEY
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
+from models.wide_qrs_rule import WideQrsRule, find_wide_beats
 from pipeline.labels import AAMI_CLASSES
 from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "atrial_rule"
-DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule", "af_rule",
-                      "family_rule", "temperature")
+DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule",
+                      "wide_qrs_rule", "af_rule", "family_rule", "temperature")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 STAGE_CONFIG_KEY = "context_stage"
 """Training-configuration switch of the beat-context stage (:mod:`models.context_stage`); like the rules, it changes
@@ -156,6 +158,8 @@ class Decision:
     """True where the sinus-conduction rule (:mod:`models.conduction_rule`) turned the network's V into N."""
     run: np.ndarray
     """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
+    wide: np.ndarray | None = None
+    """True where the wide-QRS rule (:mod:`models.wide_qrs_rule`) turned an S call into V; None: all False."""
     probabilities: np.ndarray | None = None
     """The reported probabilities (:meth:`DecisionRules.decide`): those the classes were decided from (the network's,
     with the beat-context stage's division of p(N) + p(S) when the model has one), then tempered by the model's
@@ -164,10 +168,11 @@ class Decision:
 
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
                    v_min_probability: float | None = None, conduction: ConductionRule | None = None,
-                   run_rule: SupraventricularRunRule | None = None) -> Decision:
+                   run_rule: SupraventricularRunRule | None = None, wide_rule: WideQrsRule | None = None
+                   ) -> Decision:
     """Final classes and rule flags: V threshold, then the sinus-conduction rule (V -> N), then the
     atrial-origin rule (N -> S), then the supraventricular run rule (N -> S; it needs the beats of one
-    recording in time order). A beat the conduction rule made N is not then made S (with the default
+    recording in time order), then the wide-QRS rule (S -> V). A beat the conduction rule made N is not then made S (with the default
     thresholds the atrial rule and the conduction rule cannot meet: one needs a P wave like the sinus P,
     the other one unlike it)."""
     classes = network_classes(probabilities, v_min_probability)
@@ -182,7 +187,11 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
     run = np.zeros(len(classes), bool)
     if run_rule is not None and len(classes):
         run = extend_supraventricular_runs(classes, features, feature_names, run_rule, eligible=~conducted)
-    return Decision(np.where(run, _S, classes), relabelled, conducted, run)
+    classes = np.where(run, _S, classes)
+    wide = np.zeros(len(classes), bool)
+    if wide_rule is not None and len(classes):
+        wide = (classes == _S) & find_wide_beats(features, feature_names, wide_rule)
+    return Decision(np.where(wide, _V, classes), relabelled, conducted, run, wide)
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,8 @@ class DecisionRules:
     temperature: float | None = None
     """Applied to the reported probabilities once the classes are decided (:func:`apply_temperature`); chosen on DS1
     nested cross-validation (EXPERIMENTS.md row AR). None: the probabilities as decided from."""
+    wide_rule: WideQrsRule | None = None
+    """S -> V for the S calls whose QRS is wide and unlike the patient's dominant one (:mod:`models.wide_qrs_rule`)."""
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
@@ -211,7 +222,8 @@ class DecisionRules:
                    ConductionRule.from_settings(settings), SupraventricularRunRule.from_settings(settings),
                    af_rule=read_switch(settings, AF_RULE_KEY), family_rule=read_switch(settings, FAMILY_RULE_KEY),
                    context_stage=ContextStage.from_settings(settings),
-                   temperature=read_optional_number(settings, TEMPERATURE_KEY))
+                   temperature=read_optional_number(settings, TEMPERATURE_KEY),
+                   wide_rule=WideQrsRule.from_settings(settings))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the
@@ -220,7 +232,7 @@ class DecisionRules:
         if self.context_stage is not None and len(probabilities):
             probabilities = self.context_stage.split(probabilities, features, feature_names)
         decision = decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
-                                  self.conduction_rule, self.run_rule)
+                                  self.conduction_rule, self.run_rule, self.wide_rule)
         if self.temperature is not None:
             probabilities = apply_temperature(probabilities, self.temperature)
         return replace(decision, probabilities=probabilities)

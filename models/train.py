@@ -32,6 +32,7 @@ from models.folds import assign_patient_folds, compute_class_weights
 from models.network import OUTPUT_PROBABILITIES, NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
 from models.run_rule import SupraventricularRunRule
+from models.wide_qrs_rule import WideQrsRule
 from models.training_data import LabelledInputs, concatenate_inputs
 from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import ClassificationCounts, count_classes
@@ -64,6 +65,9 @@ class TrainingConfig:
     """V -> N for beats the sinus node conducted (:mod:`models.conduction_rule`); chosen on DS1 nested OOF."""
     supraventricular_run_rule: SupraventricularRunRule | None = None
     """N -> S for the beats that continue a supraventricular run (:mod:`models.run_rule`); chosen on DS1 nested OOF."""
+    wide_qrs_rule: WideQrsRule | None = None
+    """S -> V for the S calls whose QRS is wide and unlike the dominant one (:mod:`models.wide_qrs_rule`); judged on
+    DS1 nested OOF (EXPERIMENTS.md row BA). None: off."""
     af_rule: bool = False
     """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
     OOF (EXPERIMENTS.md row AC)."""
@@ -154,6 +158,10 @@ class TrainingConfig:
             del values["ema_momentum"]
         if self.temperature is None:  # configurations from before the option serialise as they did
             del values["temperature"]
+        if self.wide_qrs_rule is None:  # configurations from before the rule serialise as they did
+            del values["wide_qrs_rule"]
+        else:
+            values["wide_qrs_rule"] = self.wide_qrs_rule.to_dict()
         if not self.af_rule:  # configurations from before the rule serialise as they did
             del values["af_rule"]
         if not self.family_rule:
@@ -175,7 +183,8 @@ class TrainingConfig:
             raise ValueError(f"Received unknown key(s) {', '.join(unknown)}; expected keys among "
                              f"{', '.join(sorted(f.name for f in fields(cls)))}.")
         sections = {"network": NetworkConfig, "inputs": InputSettings, "atrial_rule": AtrialRule,
-                    "conduction_rule": ConductionRule, "supraventricular_run_rule": SupraventricularRunRule}
+                    "conduction_rule": ConductionRule, "supraventricular_run_rule": SupraventricularRunRule,
+                    "wide_qrs_rule": WideQrsRule}
         built = {name: read_section(name, kind, data.pop(name, None)) for name, kind in sections.items()}
         return cls(**{name: value for name, value in built.items() if value is not None}, **data)
 
