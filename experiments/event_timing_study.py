@@ -90,8 +90,9 @@ def label_record(name: str, parts: dict, rules, names, config, variant: str) -> 
     return label_beats(record, spans, parts["samples"], parts, rules, names, config, timed=variant == "candidate")
 
 
-def score_variant(labelled: dict) -> dict:
-    """Beats end to end, V and S runs, VT, bigeminy and AF+AFL of one variant's labels."""
+def score_variant(labelled: dict, by_record: bool = False) -> dict:
+    """Beats end to end, V and S runs, VT, bigeminy and AF+AFL of one variant's labels; with ``by_record``, also each
+    record's episode counts and seconds (``episodes_by_record``)."""
     counts = None
     for name, (positions, classes, _) in labelled.items():
         record, _, _ = read_rhythm_inputs(name)
@@ -115,8 +116,15 @@ def score_variant(labelled: dict) -> dict:
         episodes[name] = {"detected": e.detected, "missed": e.missed, "confirmed": e.confirmed, "false": e.false,
                           "episode_se": e.episode_sensitivity, "episode_ppv": e.episode_predictivity,
                           "duration_se": e.duration_sensitivity, "duration_ppv": e.duration_predictivity}
-    return {"beats": {k: v for k, v in beats.items() if k != "matrix"}, "runs": runs, "episodes": episodes,
-            "failures": [f.record for f in report.failures]}
+    out = {"beats": {k: v for k, v in beats.items() if k != "matrix"}, "runs": runs, "episodes": episodes,
+           "failures": [f.record for f in report.failures]}
+    if by_record:
+        out["episodes_by_record"] = {
+            e.record: {name: {k: getattr(e.episode(name), k) for k in ("detected", "missed", "confirmed", "false",
+                                                                      "reference_s", "test_s", "overlap_reference_s",
+                                                                      "overlap_test_s")} for name in EPISODES}
+            for e in report.evaluations}
+    return out
 
 
 def score_variants(config, data, one_lead, label, variants: tuple[str, ...] = VARIANTS, detected: dict | None = None

@@ -12,8 +12,8 @@ same session and left alone (EXPERIMENTS.md, observations).
 
 The product (``configs/bundled.toml``: nested ensembles, context stage fold by fold, decision rules, the AF rule, the
 family rule; beats reported at their timed positions; regions as ``ecg evaluate-regions --labels model`` finds them)
-with the rule off ("product") and on ("candidate", :class:`models.wide_qrs_rule.WideQrsRule` defaults, after the
-supraventricular run rule and before the AF and family rules), at seeds 8 and 9 (their nested networks were trained
+with the rule off ("product") and on ("candidate", :class:`models.wide_qrs_rule.WideQrsRule`'s two QRS thresholds, no
+rhythm condition (row BB added one), after the supraventricular run rule and before the AF and family rules), at seeds 8 and 9 (their nested networks were trained
 for row AY; this rule never looked at them).
 
 Criterion, written before the run (end to end unless said; averaged over seeds 8 and 9, counts summed):
@@ -38,6 +38,7 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/wide_qrs_rule_study.py [--confi
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 import numpy as np
@@ -58,9 +59,13 @@ CATEGORIES = ("couplet", "short", "long")
 S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
 
-def variant_rules(config, variant: str):
+CANDIDATE = WideQrsRule(af_max=math.inf)
+"""The rule as this row asked it: without the rhythm condition that row BB added (:mod:`models.wide_qrs_rule`)."""
+
+
+def variant_rules(config, variant: str, candidate: WideQrsRule = CANDIDATE):
     rules = configured_rules(config)
-    return dataclasses.replace(rules, wide_rule=WideQrsRule() if variant == "candidate" else None)
+    return dataclasses.replace(rules, wide_rule=candidate if variant == "candidate" else None)
 
 
 def reference_figures(probabilities: np.ndarray, data, rules, config) -> dict:
@@ -90,19 +95,19 @@ def correct_by_record(labelled: dict) -> dict:
     return out
 
 
-def score_seed(config, data, one_lead) -> dict:
+def score_seed(config, data, one_lead, candidate: WideQrsRule = CANDIDATE) -> dict:
     nested, two_leads, one = nested_three_ways(config, data, one_lead)
     staged, e2e, one_staged = staged_probabilities(nested, config, data, nested, two_leads,
                                                    also=(one, one_lead.inputs.features))
     names = data.inputs.feature_names
     out = {}
     for variant in VARIANTS:
-        rules = variant_rules(config, variant)
+        rules = variant_rules(config, variant, candidate)
         labelled = {}
         for name, parts in sorted(e2e.items()):
             record, spans, _ = read_rhythm_inputs(name)
             labelled[name] = label_beats(record, spans, parts["samples"], parts, rules, names, config)
-        out[variant] = score_variant(labelled)
+        out[variant] = score_variant(labelled, by_record=True)
         out[variant]["reference"] = reference_figures(staged, data, rules, config)
         out[variant]["one_lead_reference"] = reference_figures(one_staged, one_lead, rules, config)
         out[variant]["correct_by_record"] = correct_by_record(labelled)
@@ -114,50 +119,68 @@ def score_seed(config, data, one_lead) -> dict:
     return out
 
 
-def check_criterion(by_seed: dict) -> dict:
-    """The module docstring's criterion, part by part."""
-    def mean(variant, *path):
+class Figures:
+    """Averages, differences and sums over ``seeds`` of both variants' figures (:func:`score_seed`)."""
+
+    def __init__(self, by_seed: dict, seeds: tuple[int, ...]):
+        self.by_seed, self.seeds = by_seed, seeds
+
+    def mean(self, variant: str, *path) -> float:
         values = []
-        for s in SEEDS:
-            x = by_seed[s][variant]
+        for s in self.seeds:
+            x = self.by_seed[s][variant]
             for key in path:
                 x = x[key]
             values.append(x)
         return float(np.mean(values))
 
-    def delta(*path):
-        return mean("candidate", *path) - mean("product", *path)
+    def delta(self, *path) -> float:
+        return self.mean("candidate", *path) - self.mean("product", *path)
 
-    def run_sums(variant, family, category):
-        counts = [by_seed[s][variant]["runs"][family][category] for s in SEEDS]
+    def run_sums(self, variant: str, family: str, category: str) -> tuple[int, int]:
+        """(reference runs found, false runs) summed over the seeds."""
+        counts = [self.by_seed[s][variant]["runs"][family][category] for s in self.seeds]
         return sum(c[0] for c in counts), sum(c[3] for c in counts)
 
-    def episode_sum(variant, name, key):
-        return sum(by_seed[s][variant]["episodes"][name][key] for s in SEEDS)
+    def runs_hold(self, family: str, fewer_found: int, more_false: int) -> bool:
+        return all(self.run_sums("candidate", family, k)[0] >= self.run_sums("product", family, k)[0] - fewer_found
+                   and self.run_sums("candidate", family, k)[1] <= self.run_sums("product", family, k)[1] + more_false
+                   for k in CATEGORIES)
 
-    a = (delta("beats", "V_se_gross") >= 0.01 and delta("reference", "V_se") >= 0.01
-         and delta("beats", "V_ppv_gross") >= -0.005 and delta("reference", "V_ppv") >= -0.005)
-    b = (delta("beats", "S_se_gross") >= -0.003 and delta("reference", "S_se") >= -0.003
-         and delta("beats", "S_ppv_gross") >= 0 and delta("reference", "S_ppv") >= 0
-         and delta("beats", "N_se_gross") >= -0.001 and delta("beats", "N_ppv_gross") >= -0.001)
-    c = (all(run_sums("candidate", "ventricular", k)[0] >= run_sums("product", "ventricular", k)[0]
-             and run_sums("candidate", "ventricular", k)[1] <= run_sums("product", "ventricular", k)[1] + 2
-             for k in CATEGORIES)
-         and all(episode_sum("candidate", n, "detected") >= episode_sum("product", n, "detected")
-                 and episode_sum("candidate", n, "false") <= episode_sum("product", n, "false") + 1
-                 for n in ("vt", "bigeminy")))
-    d = (delta("episodes", "af", "duration_se") >= -0.005 and delta("episodes", "af", "duration_ppv") >= -0.005
-         and all(run_sums("candidate", "supraventricular", k)[0] >= run_sums("product", "supraventricular", k)[0] - 2
-                 and run_sums("candidate", "supraventricular", k)[1]
-                 <= run_sums("product", "supraventricular", k)[1] + 2 for k in CATEGORIES))
-    losses = {}
-    for s in SEEDS:
-        for name, n in by_seed[s]["product"]["correct_by_record"].items():
-            losses[name] = losses.get(name, 0) + n - by_seed[s]["candidate"]["correct_by_record"][name]
-    e = max(losses.values()) <= 5
-    f = delta("one_lead_reference", "V_se") >= 0 and delta("one_lead_reference", "S_se") >= -0.005
-    verdict = {"a_v_gain": bool(a), "b_s_and_n": bool(b), "c_v_events": bool(c), "d_af_and_s_runs": bool(d),
-               "e_no_record_harmed": bool(e), "f_one_lead": bool(f), "largest_record_loss": int(max(losses.values()))}
+    def episode_sum(self, variant: str, name: str, key: str) -> float:
+        return sum(self.by_seed[s][variant]["episodes"][name][key] for s in self.seeds)
+
+    def largest_record_loss(self) -> int:
+        losses = {}
+        for s in self.seeds:
+            for name, n in self.by_seed[s]["product"]["correct_by_record"].items():
+                losses[name] = losses.get(name, 0) + n - self.by_seed[s]["candidate"]["correct_by_record"][name]
+        return int(max(losses.values()))
+
+
+def check_common(f: Figures) -> dict:
+    """Clauses (a), (b), the AF and S-run clause (d), (e) and (f) of the module docstring, and the V-run half of (c)."""
+    a = (f.delta("beats", "V_se_gross") >= 0.01 and f.delta("reference", "V_se") >= 0.01
+         and f.delta("beats", "V_ppv_gross") >= -0.005 and f.delta("reference", "V_ppv") >= -0.005)
+    b = (f.delta("beats", "S_se_gross") >= -0.003 and f.delta("reference", "S_se") >= -0.003
+         and f.delta("beats", "S_ppv_gross") >= 0 and f.delta("reference", "S_ppv") >= 0
+         and f.delta("beats", "N_se_gross") >= -0.001 and f.delta("beats", "N_ppv_gross") >= -0.001)
+    d = (f.delta("episodes", "af", "duration_se") >= -0.005 and f.delta("episodes", "af", "duration_ppv") >= -0.005
+         and f.runs_hold("supraventricular", 2, 2))
+    loss = f.largest_record_loss()
+    one = f.delta("one_lead_reference", "V_se") >= 0 and f.delta("one_lead_reference", "S_se") >= -0.005
+    return {"a_v_gain": bool(a), "b_s_and_n": bool(b), "c_v_runs": f.runs_hold("ventricular", 0, 2),
+            "d_af_and_s_runs": bool(d), "e_no_record_harmed": loss <= 5, "f_one_lead": bool(one),
+            "largest_record_loss": loss}
+
+
+def check_criterion(by_seed: dict) -> dict:
+    """The module docstring's criterion, part by part."""
+    f = Figures(by_seed, SEEDS)
+    verdict = check_common(f)
+    verdict["c_vt_bigeminy_episodes"] = all(
+        f.episode_sum("candidate", n, "detected") >= f.episode_sum("product", n, "detected")
+        and f.episode_sum("candidate", n, "false") <= f.episode_sum("product", n, "false") + 1 for n in ("vt", "bigeminy"))
     verdict["met"] = all(v for k, v in verdict.items() if k != "largest_record_loss")
     return verdict
 

@@ -9,11 +9,17 @@ beats called S per seed, each breaking a couplet or a run). The rule applies the
 record's own dominant beat (:func:`pipeline.features.compute_morphology_features`): a beat classified S becomes V when
 
 - its QRS is wider than the dominant one by at least ``width_diff_min_ms`` (``qrs_width_diff_ms``),
-- and its first-lead QRS is unlike the dominant one (``qrs_corr_lead0 < qrs_corr_max``).
+- its first-lead QRS is unlike the dominant one (``qrs_corr_lead0 < qrs_corr_max``),
+- and the rhythm around it is not fibrillation-like (``rhythm_af_score_rel <= af_max``, the measure the atrial-origin
+  and supraventricular run rules use): in atrial fibrillation a wide beat is often a conducted one with aberration
+  (the Ashman phenomenon), and the atrial-fibrillation rule decides the S calls there (:mod:`models.af_rule`).
 
 A supraventricular beat conducted with aberration (rate-dependent bundle branch block: MIT-BIH symbol ``a``) meets both
 conditions too and is then called V; DS1 has 100 such beats (97 in record 201, most inside its atrial fibrillation),
-too few to weigh that cost (EXPERIMENTS.md row BA). Beats whose width or shape could not be measured keep their call.
+too few to weigh that cost (EXPERIMENTS.md rows BA and BB). Beats whose width or shape could not be measured keep
+their call. Row BA, without the rhythm condition, turned record 203's conducted beats in atrial fibrillation into V
+(false ventricular runs and VT, shorter AF episodes); the condition's 0.05 is the upper end of the plateau the
+supraventricular run rule's limit was chosen from (EXPERIMENTS.md row P).
 
 The thresholds travel with the model (``wide_qrs_rule`` in its settings); a model saved without them is used without
 the rule. The network's probabilities are kept; the relabelled beats are flagged.
@@ -34,7 +40,7 @@ from models.inputs import read_feature_columns
 from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "wide_qrs_rule"
-FEATURES = ("qrs_width_diff_ms", "qrs_corr_lead0")
+FEATURES = ("qrs_width_diff_ms", "qrs_corr_lead0", "rhythm_af_score_rel")
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,11 @@ class WideQrsRule:
 
     width_diff_min_ms: float = 15.0
     qrs_corr_max: float = 0.9
+    af_max: float = 0.05
 
     def __post_init__(self) -> None:
-        check_number_ranges(self, {"width_diff_min_ms": (0.0, math.inf), "qrs_corr_max": (-1.0, 1.0)})
+        check_number_ranges(self, {"width_diff_min_ms": (0.0, math.inf), "qrs_corr_max": (-1.0, 1.0),
+                                   "af_max": (0.0, math.inf)})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,8 +66,9 @@ class WideQrsRule:
 
 
 def find_wide_beats(features: np.ndarray, feature_names: tuple[str, ...] | list[str], rule: WideQrsRule) -> np.ndarray:
-    """Boolean per beat: its QRS is wider than the dominant one by the rule's margin and unlike it on the first lead
-    (False where either is not measured)."""
+    """Boolean per beat: its QRS is wider than the dominant one by the rule's margin and unlike it on the first lead,
+    outside fibrillation-like rhythm (False where any of these is not measured)."""
     column = read_feature_columns(features, feature_names, FEATURES)
     with np.errstate(invalid="ignore"):
-        return (column("qrs_width_diff_ms") >= rule.width_diff_min_ms) & (column("qrs_corr_lead0") < rule.qrs_corr_max)
+        return ((column("qrs_width_diff_ms") >= rule.width_diff_min_ms) & (column("qrs_corr_lead0") < rule.qrs_corr_max)
+                & (column("rhythm_af_score_rel") <= rule.af_max))
