@@ -425,6 +425,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "atrial_rule": predictions.relabelled_mask,
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,
+        "wide_qrs_rule": predictions.wide_mask,
         "af_rule": predictions.in_af_mask,
         "family_rule": predictions.in_family_mask,
         "one_lead": predictions.one_lead_mask,

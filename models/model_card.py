@@ -138,6 +138,20 @@ def describe_family_rule(settings: dict) -> str:
             "one (record 223: about 30 per seed) are made N.\n")
 
 
+def describe_wide_rule(settings: dict) -> str:
+    """A paragraph on the wide-QRS rule saved with the model ('' when it has none)."""
+    rule = settings.get("wide_qrs_rule")
+    if not rule:
+        return ""
+    return ("\nThen the wide-QRS rule (`models/wide_qrs_rule.py`) relabels a beat called S as V when its QRS is at "
+            f"least {rule['width_diff_min_ms']:g} ms wider than the record's dominant beat and unlike it on the first "
+            f"lead (correlation < {rule['qrs_corr_max']}), outside AF-like rhythm (AF score <= {rule['af_max']}): a "
+            "beat conducted from above the ventricles has the dominant QRS. Thresholds set on DS1 (EXPERIMENTS.md rows "
+            "BA and BB); most of its DS1 evidence is one record (223's ventricular tachycardia, whose V beats the "
+            "networks call S). An atrial premature beat conducted with aberration meets the same conditions and is "
+            "called V.\n")
+
+
 def describe_af_rule(settings: dict) -> str:
     """A paragraph on the atrial-fibrillation rule ('' when the model does not apply it)."""
     if not settings.get("af_rule"):
@@ -321,7 +335,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 {describe_reliability(ds2)}{describe_temperature(settings)}{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_af_rule(settings)}{describe_family_rule(settings)}{describe_v_threshold(settings)}
+{describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_wide_rule(settings)}{describe_af_rule(settings)}{describe_family_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 {describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

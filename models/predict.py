@@ -48,6 +48,9 @@ class BeatPredictions:
     one_lead : np.ndarray or None
         Boolean per beat: one lead of a two-lead record was missing around the beat, which was classified from the
         other lead alone (:func:`models.prepare.read_lead_gaps_from_one_lead`). None when no beat was.
+    wide : np.ndarray or None
+        Boolean per beat: the rules said S and the wide-QRS rule (:mod:`models.wide_qrs_rule`) made the beat V, its
+        QRS wide and unlike the patient's dominant one. None when no rule was applied.
     detected : np.ndarray or None
         int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
         same as ``samples``. :func:`models.explain.explain_beats` needs these.
@@ -64,6 +67,7 @@ class BeatPredictions:
     in_family: np.ndarray | None = None
     one_lead: np.ndarray | None = None
     detected: np.ndarray | None = None
+    wide: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -93,6 +97,11 @@ class BeatPredictions:
     def in_run_mask(self) -> np.ndarray:
         """Boolean per beat: N -> S by the supraventricular run rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.in_run is None else self.in_run
+
+    @property
+    def wide_mask(self) -> np.ndarray:
+        """Boolean per beat: S -> V by the wide-QRS rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.wide is None else self.wide
 
     @property
     def in_af_mask(self) -> np.ndarray:
@@ -137,7 +146,7 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     patient's dominant-beat template is then taken per chunk (an hour of signal) rather than over
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
     in one piece. ``decisions`` (the model's, :meth:`DecisionRules.from_settings`) turn probabilities
-    into classes: V threshold, sinus-conduction rule, atrial-origin rule.
+    into classes: V threshold, sinus-conduction rule, atrial-origin rule, supraventricular run rule, wide-QRS rule.
     """
     reason = ""
     if r_peaks is None:
@@ -158,7 +167,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            None if decisions is None else np.concatenate([p.conducted_mask for p in parts]),
                            None if decisions is None else np.concatenate([p.in_run_mask for p in parts]),
                            one_lead=np.concatenate([p.one_lead_mask for p in parts]),
-                           detected=np.concatenate([p.detected_samples for p in parts]))
+                           detected=np.concatenate([p.detected_samples for p in parts]),
+                           wide=None if decisions is None else np.concatenate([p.wide_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -180,7 +190,8 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
         return BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected)
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
     return BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
-                           decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected)
+                           decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected,
+                           wide=decision.wide)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -197,4 +208,5 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     return BeatPredictions(predictions.samples[core] + lo, predictions.probabilities[core], "",
                            predictions.relabelled_mask[core], predictions.class_indices[core],
                            predictions.conducted_mask[core], predictions.in_run_mask[core],
-                           one_lead=predictions.one_lead_mask[core], detected=detected[core])
+                           one_lead=predictions.one_lead_mask[core], detected=detected[core],
+                           wide=None if predictions.wide is None else predictions.wide[core])

@@ -892,6 +892,11 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     if details["run_rule"]:
         st.caption("The network said N; the supraventricular run rule made this beat S: it continues, at the same "
                    "fast rate and with a normal QRS, a run that an S beat started (models/run_rule.py).")
+    if details["wide_qrs_rule"]:
+        st.caption("The rules said S; the wide-QRS rule made this beat V: its QRS is wider than the patient's dominant "
+                   "beat and shaped unlike it, which a beat conducted from above the ventricles is not, outside "
+                   "atrial fibrillation (models/wide_qrs_rule.py). An atrial premature beat conducted with "
+                   "aberration looks the same: check for a premature P wave in front of it.")
     if details["af_rule"]:
         st.caption("The rules said S; the atrial-fibrillation rule made this beat N: it lies inside an atrial "
                    "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
