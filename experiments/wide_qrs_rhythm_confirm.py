@@ -32,8 +32,8 @@ from __future__ import annotations
 import sys
 
 from experiments.event_timing_study import run_seeds
-from experiments.wide_qrs_rhythm_study import RHYTHMS, rhythm_figures, score_with_rhythm_condition
-from experiments.wide_qrs_rule_study import Figures, check_common
+from experiments.wide_qrs_rhythm_study import check_rhythms, rhythm_figures, score_with_rhythm_condition
+from experiments.wide_qrs_rule_study import Figures
 
 SEEDS = (12, 13)
 
@@ -56,16 +56,8 @@ def rhythm_f1(f: Figures, variant: str, name: str) -> tuple[int, int, float]:
 
 def check_criterion(by_seed: dict) -> dict:
     """The module docstring's criterion, part by part."""
-    f = Figures(by_seed, SEEDS)
-    verdict = check_common(f)
-    rhythms = {}
-    for name in RHYTHMS:
-        before, after = rhythm_f1(f, "product", name), rhythm_f1(f, "candidate", name)
-        rhythms[name] = {"product": before, "candidate": after}
-        verdict[f"c_{name}"] = bool(after[0] >= before[0] and after[1] <= before[1] + 1 and after[2] >= before[2])
-    verdict["rhythm_figures"] = rhythms
-    verdict["met"] = all(v for k, v in verdict.items() if k not in ("largest_record_loss", "rhythm_figures"))
-    return verdict
+    return check_rhythms(by_seed, SEEDS, rhythm_f1, lambda before, after: (
+        after[0] >= before[0] and after[1] <= before[1] + 1 and after[2] >= before[2]))
 
 
 def main(argv=None) -> int:
