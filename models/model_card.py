@@ -147,7 +147,7 @@ def describe_wide_rule(settings: dict) -> str:
             f"least {rule['width_diff_min_ms']:g} ms wider than the record's dominant beat and unlike it on the first "
             f"lead (correlation < {rule['qrs_corr_max']}), outside AF-like rhythm (AF score <= {rule['af_max']}): a "
             "beat conducted from above the ventricles has the dominant QRS. Thresholds set on DS1 (EXPERIMENTS.md rows "
-            "BA and BB); most of its DS1 evidence is one record (223's ventricular tachycardia, whose V beats the "
+            "BA-BC); most of its DS1 evidence is one record (223's ventricular tachycardia, whose V beats the "
             "networks call S). An atrial premature beat conducted with aberration meets the same conditions and is "
             "called V.\n")
 
