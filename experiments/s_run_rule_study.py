@@ -61,10 +61,11 @@ def configured_rules(config: TrainingConfig) -> DecisionRules:
                          config.supraventricular_run_rule, wide_rule=config.wide_qrs_rule)
 
 
-def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig) -> np.ndarray:
-    """Final classes of every beat with the configuration's decision rules, record by record (the record-level
-    atrial-fibrillation rule last, when the configuration has it)."""
-    rules, names = configured_rules(config), data.inputs.feature_names
+def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig,
+                         rules: DecisionRules | None = None) -> np.ndarray:
+    """Final classes of every beat with the configuration's decision rules (or ``rules``), record by record (the
+    record-level atrial-fibrillation rule last, when the configuration has it)."""
+    rules, names = rules or configured_rules(config), data.inputs.feature_names
     classes = classify_by_record(probabilities, data, lambda p, f: rules.decide(p, f, names).classes)
     if config.af_rule:
         for name in dict.fromkeys(data.record_names):

@@ -45,9 +45,9 @@ import numpy as np
 
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.event_timing_study import label_beats, run_seeds, score_variant
-from experiments.nested_oof import apply_record_af_rule, read_rhythm_inputs
+from experiments.nested_oof import read_rhythm_inputs
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_run_rule_study import classify_by_record, configured_rules
+from experiments.s_run_rule_study import classify_with_config, configured_rules
 from models.evaluate import reference_classes
 from models.wide_qrs_rule import WideQrsRule
 from pipeline.labels import AAMI_CLASSES
@@ -70,12 +70,7 @@ def variant_rules(config, variant: str, candidate: WideQrsRule = CANDIDATE):
 
 def reference_figures(probabilities: np.ndarray, data, rules, config) -> dict:
     """Gross Se / +P of S and V at the reference positions: per-beat rules, then the AF rule."""
-    names = data.inputs.feature_names
-    classes = classify_by_record(probabilities, data, lambda p, f: rules.decide(p, f, names).classes)
-    if config.af_rule:
-        for name in dict.fromkeys(data.record_names):
-            rows = data.record_names == name
-            classes[rows] = apply_record_af_rule(str(name), data.samples[rows], classes[rows])
+    classes = classify_with_config(probabilities, data, config, rules)
     out = {}
     for c, letter in ((S, "S"), (V, "V")):
         truth, said = data.labels == c, classes == c

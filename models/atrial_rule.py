@@ -158,8 +158,8 @@ class Decision:
     """True where the sinus-conduction rule (:mod:`models.conduction_rule`) turned the network's V into N."""
     run: np.ndarray
     """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
-    wide: np.ndarray | None = None
-    """True where the wide-QRS rule (:mod:`models.wide_qrs_rule`) turned an S call into V; None: all False."""
+    wide: np.ndarray
+    """True where the wide-QRS rule (:mod:`models.wide_qrs_rule`) turned an S call into V."""
     probabilities: np.ndarray | None = None
     """The reported probabilities (:meth:`DecisionRules.decide`): those the classes were decided from (the network's,
     with the beat-context stage's division of p(N) + p(S) when the model has one), then tempered by the model's

@@ -209,4 +209,4 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
                            predictions.relabelled_mask[core], predictions.class_indices[core],
                            predictions.conducted_mask[core], predictions.in_run_mask[core],
                            one_lead=predictions.one_lead_mask[core], detected=detected[core],
-                           wide=None if predictions.wide is None else predictions.wide[core])
+                           wide=predictions.wide_mask[core])

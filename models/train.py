@@ -160,8 +160,6 @@ class TrainingConfig:
             del values["temperature"]
         if self.wide_qrs_rule is None:  # configurations from before the rule serialise as they did
             del values["wide_qrs_rule"]
-        else:
-            values["wide_qrs_rule"] = self.wide_qrs_rule.to_dict()
         if not self.af_rule:  # configurations from before the rule serialise as they did
             del values["af_rule"]
         if not self.family_rule:
