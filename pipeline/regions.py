@@ -253,6 +253,11 @@ class RegionSettings:
         is VT (SVT): 100 bpm (AHA/ACC/HRS 2017; ACC/AHA/HRS 2015).
     run_min_beats : int
         Consecutive ectopic beats that make a run (3).
+    vt_min_v_beats : int
+        V beats a ventricular group needs to be a rhythm (VT or idioventricular rhythm); a group of three
+        or more V and F beats with fewer is reported as a couplet. F beats extend ventricular runs as
+        EC57 counts them, but a fusion beat is partly conducted. 1: every group qualifies (until session
+        41); 3: three ventricular beats, as MIT-BIH's annotators mark ``(VT`` (REGIONS.md, session 41).
     bigeminy_min_ectopics, trigeminy_min_ectopics : int
         Isolated ectopic beats in a bigeminal (trigeminal) pattern that make an episode (3: the
         shortest episodes the MIT-BIH annotators marked ``(B`` and ``(T``).
@@ -316,6 +321,7 @@ class RegionSettings:
     vt_rate_bpm: float = 100.0
     svt_rate_bpm: float = 100.0
     run_min_beats: int = 3
+    vt_min_v_beats: int = 1
     bigeminy_min_ectopics: int = 3
     trigeminy_min_ectopics: int = 3
     ventricular_pattern_allows_s: bool = False
@@ -834,14 +840,18 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
         usable = usable | inside_intervals(context.samples, context.fibrillation)
     in_group = np.isin(context.classes, members) & usable
     first, n_beats = find_true_runs(in_group, find_crossings(context))
-    keep = interval_share(context.classes == required, first, n_beats) > 0
+    required_count = np.rint(interval_share(context.classes == required, first, n_beats) * n_beats)
+    keep = required_count > 0
     isolated_any = first[n_beats == 1]  # including single F beats, which are not reported on their own
-    first, n_beats = first[keep], n_beats[keep]
+    first, n_beats, required_count = first[keep], n_beats[keep], required_count[keep]
     rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
     fast_limit = settings.vt_rate_bpm if family == "ventricular" else settings.svt_rate_bpm
     kind = np.where(n_beats == 1, kinds[0], np.where(n_beats == 2, kinds[1], np.where(
         rates > fast_limit, kinds[2], kinds[3])))
-    kind = np.where((n_beats > 2) & (n_beats < settings.run_min_beats), kinds[1], kind)
+    short = n_beats < settings.run_min_beats
+    if family == "ventricular":
+        short |= required_count < settings.vt_min_v_beats
+    kind = np.where((n_beats > 2) & short, kinds[1], kind)
     confidence = group_confidence(context, first, n_beats)
     regions = make_regions(kind.astype(object), context, first, n_beats, rates, confidence)
     singles = first[n_beats == 1]
