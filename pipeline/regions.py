@@ -23,9 +23,10 @@ ventricular and supraventricular ectopy
     (F extends ventricular runs as in the EC57 run-by-run comparison, WFDB ``rxr``; a group of F
     beats only is not reported), supraventricular groups of S beats. One beat: isolated ectopic;
     two: couplet; three or more: a run, called ventricular tachycardia (VT) when its mean rate
-    exceeds ``vt_rate_bpm`` and idioventricular rhythm otherwise; supraventricular tachycardia
-    (SVT) above ``svt_rate_bpm`` and a slow supraventricular run otherwise (AHA/ACC/HRS 2017;
-    ACC/AHA/HRS 2015).
+    exceeds ``vt_rate_bpm`` and idioventricular rhythm otherwise (a ventricular group needs
+    ``vt_min_v_beats`` V beats for either, else it is reported as a couplet: ``F V V`` is a fusion
+    beat and a couplet); supraventricular tachycardia (SVT) above ``svt_rate_bpm`` and a slow
+    supraventricular run otherwise (AHA/ACC/HRS 2017; ACC/AHA/HRS 2015).
 bigeminy, trigeminy
     At least ``bigeminy_min_ectopics`` (``trigeminy_min_ectopics``) isolated ectopic beats of the
     same family, each separated from the next by exactly one (two) readable N beats. Two options,
@@ -256,8 +257,9 @@ class RegionSettings:
     vt_min_v_beats : int
         V beats a ventricular group needs to be a rhythm (VT or idioventricular rhythm); a group of three
         or more V and F beats with fewer is reported as a couplet. F beats extend ventricular runs as
-        EC57 counts them, but a fusion beat is partly conducted. 1: every group qualifies (until session
-        41); 3: three ventricular beats, as MIT-BIH's annotators mark ``(VT`` (REGIONS.md, session 41).
+        EC57 counts them, but a fusion beat is partly conducted. 3: three ventricular beats, as MIT-BIH's
+        annotators mark ``(VT`` (REGIONS.md, session 41; EXPERIMENTS.md rows BD-BE); 1: every group
+        qualifies (until session 41).
     bigeminy_min_ectopics, trigeminy_min_ectopics : int
         Isolated ectopic beats in a bigeminal (trigeminal) pattern that make an episode (3: the
         shortest episodes the MIT-BIH annotators marked ``(B`` and ``(T``).
@@ -321,7 +323,7 @@ class RegionSettings:
     vt_rate_bpm: float = 100.0
     svt_rate_bpm: float = 100.0
     run_min_beats: int = 3
-    vt_min_v_beats: int = 1
+    vt_min_v_beats: int = 3
     bigeminy_min_ectopics: int = 3
     trigeminy_min_ectopics: int = 3
     ventricular_pattern_allows_s: bool = False

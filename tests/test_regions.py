@@ -91,7 +91,32 @@ def test_supraventricular_runs_are_split_by_rate():
 
 def test_fusion_beats_extend_ventricular_runs_but_alone_are_not_reported():
     samples, letters, n = sequence("NNNNVFVNNNNFNNNN", overrides={5: 0.5, 6: 0.5})
-    assert kinds_of(find_regions(samples, letters, FS, [], n)) == [("ventricular_tachycardia", 4, 3)]
+    every_group = RegionSettings(vt_min_v_beats=1)
+    assert kinds_of(find_regions(samples, letters, FS, [], n, every_group)) == [("ventricular_tachycardia", 4, 3)]
+
+
+@pytest.mark.parametrize("letters", ["FVV", "VFV", "VVF"])
+def test_a_fast_group_with_two_v_beats_and_a_fusion_beat_is_a_couplet_not_vt(letters):
+    # MIT-BIH's annotators mark no (VT on such triplets (record 208's F V V, 215's V F V): a fusion beat is partly
+    # conducted; EC57's run comparison still counts the three beats, from the beat labels
+    samples, classes, n = sequence(f"NNNN{letters}NNNNN", overrides={5: 0.45, 6: 0.45})
+    assert kinds_of(find_regions(samples, classes, FS, [], n, RegionSettings(vt_min_v_beats=3))) == [
+        ("ventricular_couplet", 4, 3)]
+
+
+def test_fusion_triplets_are_not_vt_by_default_on_real_records(mitdb_dir):
+    # with reference labels: 208's seven F V V and 215's V F V, not marked (VT by the annotators, are no longer false
+    # VT episodes; 215's reference VT episode scored (V V V, from 5 minutes) is still found
+    before = pooled(mitdb_dir, ("208", "215"), "vt", RegionSettings(vt_min_v_beats=1))
+    after = pooled(mitdb_dir, ("208", "215"), "vt")
+    assert before.false == 8 and after.false == 0
+    assert after.detected == before.detected == 1
+
+
+def test_a_run_with_a_fusion_beat_and_three_v_beats_is_vt():
+    samples, classes, n = sequence("NNNNFVVVNNNN", overrides={5: 0.45, 6: 0.45, 7: 0.45})
+    assert kinds_of(find_regions(samples, classes, FS, [], n, RegionSettings(vt_min_v_beats=3))) == [
+        ("ventricular_tachycardia", 4, 4)]
 
 
 def test_bigeminy_from_three_alternations_and_not_from_two():
@@ -740,10 +765,16 @@ def test_reference_vt_episodes_are_flagged_as_vt_or_flutter_by_default(mitdb_dir
             missed += not np.any((flagged[:, 0] < stop) & (flagged[:, 1] > start))
         if name == "205":
             assert any(r.kind == "ventricular_flutter_fibrillation" for r in evaluation.regions)
-    assert total >= 40 and missed / total <= 0.2
+    # 0.22 since session 41 (0.2 before): two reference (VT are V V F triplets (200, 213), which need three V beats
+    # to be VT now (RegionSettings.vt_min_v_beats) and are reported as couplets; REGIONS.md, session 41
+    assert total >= 40 and missed / total <= 0.22
 
 
 def test_reference_vt_episodes_are_recovered_when_noise_spans_do_not_hide_them(mitdb_dir):
     settings = dataclasses.replace(NO_FLUTTER_DETECTOR, unreadable_kinds=("missing", "flat", "saturated"))
     counts = pooled(mitdb_dir, VT_RECORDS, "vt", settings)
-    assert counts.episode_sensitivity >= 0.9 and counts.episode_predictivity >= 0.8
+    # Se 0.86 since session 41 (0.9 before): 200's and 213's reference (VT, V V F, are couplets with three V beats
+    # required (RegionSettings.vt_min_v_beats); every group qualifying, the rules find 0.9 of these episodes
+    assert counts.episode_sensitivity >= 0.86 and counts.episode_predictivity >= 0.8
+    every_group = pooled(mitdb_dir, VT_RECORDS, "vt", dataclasses.replace(settings, vt_min_v_beats=1))
+    assert every_group.episode_sensitivity >= 0.9 and every_group.detected == counts.detected + 2
