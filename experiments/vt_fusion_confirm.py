@@ -28,7 +28,7 @@ import dataclasses
 import sys
 
 from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
-from experiments.vt_fusion_study import VARIANTS, label_seed, model_labeler, score_labels
+from experiments.vt_fusion_study import label_seed, model_labeler, print_vt, score_labels
 from pipeline.splits import DS1
 
 SEEDS = (14, 15)
@@ -74,10 +74,7 @@ def main(argv=None) -> int:
     for seed in SEEDS:
         labelled = label_seed(dataclasses.replace(config, seed=seed), data, one_lead)
         by_seed[str(seed)] = score_labels(sorted(DS1), "ds1-nested", model_labeler(labelled))
-        for variant in VARIANTS:
-            vt, ivr = by_seed[str(seed)][variant]["vt"], by_seed[str(seed)][variant]["ivr"]
-            print(f"seed {seed} {variant}: VT found {vt['detected']} missed {vt['missed']} false {vt['false']}; "
-                  f"IVR found {ivr['detected']} false {ivr['false']}", flush=True)
+        print_vt(f"seed {seed}", by_seed[str(seed)])
     verdict = check_criterion(by_seed)
     print(verdict)
     write_results(results_path("vt_fusion_confirm", config_path),

@@ -80,6 +80,14 @@ def model_labeler(labelled: dict):
     return labeler
 
 
+def print_vt(where: str, figures: dict) -> None:
+    """VT and idioventricular episode counts of each variant."""
+    for variant in VARIANTS:
+        vt, ivr = figures[variant]["vt"], figures[variant]["ivr"]
+        print(f"{where} {variant}: VT found {vt['detected']} missed {vt['missed']} false {vt['false']}; "
+              f"IVR found {ivr['detected']} false {ivr['false']}", flush=True)
+
+
 def unchanged(before: dict, after: dict) -> bool:
     return before["runs"] == after["runs"] and all(before[n] == after[n] for n in UNCHANGED)
 
@@ -110,10 +118,7 @@ def main(argv=None) -> int:
     verdict = check_criterion(results)
     for where, figures in [("reference", results["reference"])] + [
             (f"seed {s}", results["end_to_end"][str(s)]) for s in SEEDS]:
-        for variant in VARIANTS:
-            vt, ivr = figures[variant]["vt"], figures[variant]["ivr"]
-            print(f"{where} {variant}: VT found {vt['detected']} missed {vt['missed']} false {vt['false']}; "
-                  f"IVR found {ivr['detected']} false {ivr['false']}")
+        print_vt(where, figures)
     print(verdict)
     write_results(results_path("vt_fusion_study", config_path),
                   {"config": str(config_path), "seeds": list(SEEDS), "results": results, "verdict": verdict})
