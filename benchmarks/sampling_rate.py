@@ -8,9 +8,12 @@ written as a WFDB record with its reference annotations moved to the new rate, t
 as a user would (the bundled model, reference positions and end to end with the project's detector). The model was
 not trained at these rates; DS2 is read for this statement, nothing is chosen from it.
 
+With ``--round-trip`` each signal is resampled to the rate and back to 360 Hz and keeps its annotations as they are:
+the bandwidth lost without the positions moved to the coarser grid, to tell the two apart.
+
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/sampling_rate.py [--rates 128 250 500] [--records 100,103]
-(about 3 minutes a rate on 2 cores; records written under .cache/resampled/; results:
-benchmarks/results/sampling_rate.json, BENCHMARKS.md section 18)
+[--round-trip] (about 3 minutes a rate on 2 cores; records written under .cache/resampled/; results:
+benchmarks/results/sampling_rate[-round_trip].json, BENCHMARKS.md section 18)
 """
 
 from __future__ import annotations
@@ -35,11 +38,19 @@ FIGURES = ("accuracy", "N_se", "N_ppv", "S_se", "S_ppv", "V_se", "V_ppv")
 MODES = ("reference", "end_to_end")
 
 
-def write_resampled_record(source: Path, target_dir: Path, fs_hz: float) -> None:
-    """``source`` (a 360-Hz MIT-BIH record) rewritten at ``fs_hz`` with its ``.atr`` moved to the new rate."""
+def resample(signal: np.ndarray, source_fs_hz: float, target_fs_hz: float) -> np.ndarray:
+    ratio = Fraction(target_fs_hz / source_fs_hz).limit_denominator(1000)
+    return resample_poly(signal, ratio.numerator, ratio.denominator, axis=0)
+
+
+def write_resampled_record(source: Path, target_dir: Path, fs_hz: float, round_trip: bool = False) -> None:
+    """``source`` (a 360-Hz MIT-BIH record) rewritten at ``fs_hz`` with its ``.atr`` moved to the new rate; with
+    ``round_trip``, resampled to ``fs_hz`` and back, at 360 Hz with its annotations as they are (the bandwidth lost,
+    the annotated positions kept)."""
     record = wfdb.rdrecord(str(source))
-    ratio = Fraction(fs_hz / record.fs).limit_denominator(1000)
-    signal = resample_poly(record.p_signal, ratio.numerator, ratio.denominator, axis=0)
+    signal = resample(record.p_signal, record.fs, fs_hz)
+    if round_trip:
+        signal, fs_hz = resample(signal, fs_hz, record.fs)[:record.sig_len], record.fs
     wfdb.wrsamp(source.name, fs=fs_hz, units=record.units, sig_name=record.sig_name, p_signal=signal,
                 fmt=["16"] * signal.shape[1], adc_gain=[200.0] * signal.shape[1], baseline=[0] * signal.shape[1],
                 write_dir=str(target_dir))
@@ -64,22 +75,25 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES_HZ))
     parser.add_argument("--records", default=",".join(DS2))
+    parser.add_argument("--round-trip", action="store_true",
+                        help="Each rate's signal resampled back to 360 Hz, the annotations kept: the bandwidth alone.")
     args = parser.parse_args(argv)
     records = tuple(args.records.split(","))
     data_dir = default_data_dir()
     results = {"360 (as recorded)": evaluate_directory(data_dir, records, CACHE_DIR / "resampled" / "report_360")}
+    suffix = "-round_trip" if args.round_trip else ""
     for fs_hz in args.rates:
-        directory = CACHE_DIR / "resampled" / f"mitdb_{fs_hz:g}"
+        directory = CACHE_DIR / "resampled" / f"mitdb_{fs_hz:g}{suffix}"
         directory.mkdir(parents=True, exist_ok=True)
         for name in records:
             if not (directory / f"{name}.atr").exists():
-                write_resampled_record(data_dir / name, directory, fs_hz)
+                write_resampled_record(data_dir / name, directory, fs_hz, args.round_trip)
         results[f"{fs_hz:g}"] = evaluate_directory(directory, records, directory / "report")
         print(f"{fs_hz:g} Hz: {results[f'{fs_hz:g}']}", flush=True)
     rows = [[rate, mode, *(round(100 * figures[mode][k], 1) for k in FIGURES)]
             for rate, figures in results.items() for mode in MODES]
     print(format_table(["Hz", "positions", *FIGURES], rows))
-    path = write_results("sampling_rate", {"records": list(records), "model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)),
+    path = write_results(f"sampling_rate{suffix}", {"round_trip": args.round_trip, "records": list(records), "model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)),
                                            "results": results})
     print(f"results: {path}")
     return 0
