@@ -140,6 +140,10 @@ RATE_KINDS = ("bradycardia", "tachycardia")
 SUSTAINED_VT_MIN_S = 30.0
 """Ventricular tachycardia lasting this long or longer is sustained, shorter non-sustained (the 2017 AHA/ACC/HRS
 guideline for ventricular arrhythmias: non-sustained VT is 3 or more beats over 100 bpm lasting under 30 s)."""
+ACCELERATED_IVR_MIN_BPM = 40.0
+"""An idioventricular rhythm at this rate or faster (up to the VT rate) is accelerated (AIVR, "slow VT"); slower, it
+is the ventricles' own escape rhythm (20-40 bpm). Sources differ on the lower bound (40, 50 or 60 bpm); 40 is the
+ventricular escape rate's upper end."""
 
 
 _ZERO_ALLOWED = frozenset({"af_bridge_max_s"})
@@ -159,12 +163,17 @@ def describe_kind(kind: str) -> str:
 
 def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | None = None) -> str:
     """A flagged region's kind in words, qualified as a reader expects: ventricular tachycardia non-sustained under
-    :data:`SUSTAINED_VT_MIN_S`, sustained from it; a bradycardia or tachycardia stretch mostly inside the record's
+    :data:`SUSTAINED_VT_MIN_S`, sustained from it; an idioventricular rhythm accelerated from
+    :data:`ACCELERATED_IVR_MIN_BPM` (under it, the ventricles' own escape rate); a bradycardia or tachycardia stretch mostly inside the record's
     atrial fibrillation/flutter episodes (``af_intervals``, :func:`region_intervals`; :func:`is_in_af`) is the
     ventricular response to it, not a sinus rate.
 
     >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
     'non-sustained ventricular tachycardia'
+    >>> describe_region(Region("idioventricular_rhythm", 0, 360 * 3, 0, 4, 80.0, 1.0), 360.0)
+    'accelerated idioventricular rhythm'
+    >>> describe_region(Region("idioventricular_rhythm", 0, 360 * 6, 0, 4, 35.0, 1.0), 360.0)
+    'idioventricular rhythm'
     >>> fast = Region("tachycardia", 3600, 7200, 10, 20, 130.0, 1.0)
     >>> af = region_intervals([Region("atrial_fibrillation", 0, 36000, 0, 200, 110.0, 1.0)], "atrial_fibrillation")
     >>> describe_region(fast, 360.0, af)
@@ -173,6 +182,8 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     words = describe_kind(region.kind)
     if region.kind == "ventricular_tachycardia":
         return ("sustained " if region.duration_s(fs_hz) >= SUSTAINED_VT_MIN_S else "non-sustained ") + words
+    if region.kind == "idioventricular_rhythm" and region.heart_rate_bpm >= ACCELERATED_IVR_MIN_BPM:
+        return "accelerated " + words
     if region.kind in RATE_KINDS and af_intervals is not None and is_in_af(region, af_intervals):
         return f"{words} in {describe_kind('atrial_fibrillation')}"
     return words
