@@ -128,7 +128,8 @@ def describe_thresholds(settings: RegionSettings) -> str:
     return (f"Event thresholds: pause RR over {settings.pause_s:g} s; bradycardia under {settings.bradycardia_bpm:g} "
             f"bpm and tachycardia over {settings.tachycardia_bpm:g} bpm for {settings.rate_min_duration_s:g} s or "
             f"more; VT/SVT {settings.run_min_beats} or more beats over {settings.vt_rate_bpm:g}/"
-            f"{settings.svt_rate_bpm:g} bpm (VT with {settings.vt_min_v_beats} or more V beats), VT sustained from {SUSTAINED_VT_MIN_S:g} s; AF episodes of "
+            f"{settings.svt_rate_bpm:g} bpm (VT with {settings.vt_min_v_beats} or more V beats), VT sustained from "
+            f"{SUSTAINED_VT_MIN_S:g} s; AF episodes of "
             f"{settings.af_min_duration_s:g} s or more; "
             f"ventricular flutter/fibrillation detection {fibrillation}; ST episodes {settings.st.threshold_mv:g} mV "
             f"for {settings.st.min_duration_s / 60:g} min or more from {describe_reference(settings.st)}.")

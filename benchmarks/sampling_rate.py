@@ -93,8 +93,9 @@ def main(argv=None) -> int:
     rows = [[rate, mode, *(round(100 * figures[mode][k], 1) for k in FIGURES)]
             for rate, figures in results.items() for mode in MODES]
     print(format_table(["Hz", "positions", *FIGURES], rows))
-    path = write_results(f"sampling_rate{suffix}", {"round_trip": args.round_trip, "records": list(records), "model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)),
-                                           "results": results})
+    path = write_results(f"sampling_rate{suffix}", {
+        "round_trip": args.round_trip, "records": list(records),
+        "model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "results": results})
     print(f"results: {path}")
     return 0
 

@@ -164,9 +164,9 @@ def describe_kind(kind: str) -> str:
 def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | None = None) -> str:
     """A flagged region's kind in words, qualified as a reader expects: ventricular tachycardia non-sustained under
     :data:`SUSTAINED_VT_MIN_S`, sustained from it; an idioventricular rhythm accelerated from
-    :data:`ACCELERATED_IVR_MIN_BPM` (under it, the ventricles' own escape rate); a bradycardia or tachycardia stretch mostly inside the record's
-    atrial fibrillation/flutter episodes (``af_intervals``, :func:`region_intervals`; :func:`is_in_af`) is the
-    ventricular response to it, not a sinus rate.
+    :data:`ACCELERATED_IVR_MIN_BPM` (under it, the ventricles' own escape rate); a bradycardia or tachycardia stretch
+    mostly inside the record's atrial fibrillation/flutter episodes (``af_intervals``, :func:`region_intervals`;
+    :func:`is_in_af`) is the ventricular response to it, not a sinus rate.
 
     >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
     'non-sustained ventricular tachycardia'
