@@ -77,24 +77,31 @@ def tally_offsets(data, reference_classes: np.ndarray, e2e: dict, rules, names, 
             "lost_at_20_ms_or_more_by_record": dict(lost.most_common(10))}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_seed_probabilities(description: str, argv=None) -> tuple:
+    """``--config`` and ``--seed`` parsed; (configuration at the seed, DS1 inputs, configuration path, seed, staged
+    nested probabilities at the reference positions, the held-out records' detected beats), from the cache."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--config", default=str(BUNDLED_CONFIG))
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args(argv)
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], ["--config", args.config])
+    config, data, config_path = load_study_inputs(description, ["--config", args.config])
     one_lead = load_one_lead_inputs(config)
     config = dataclasses.replace(config, seed=args.seed)
     nested, two_leads, _ = nested_three_ways(config, data, one_lead)
     staged, e2e, _ = staged_probabilities(nested, config, data, nested, two_leads)
+    return config, data, config_path, args.seed, staged, e2e
+
+
+def main(argv=None) -> int:
+    config, data, config_path, seed, staged, e2e = load_seed_probabilities(__doc__.splitlines()[0], argv)
     rules = configured_rules(config)
     out = tally_offsets(data, classify_with_config(staged, data, config, rules), e2e, rules,
                         data.inputs.feature_names, INTERNAL_FS_HZ)
     for key, counts in out["table"].items():
         print(key, counts)
     print(out["lost_at_20_ms_or_more_by_record"])
-    write_results(results_path(f"detector_offset_errors-seed{args.seed}", config_path),
-                  {"config": str(config_path), "seed": args.seed, **out})
+    write_results(results_path(f"detector_offset_errors-seed{seed}", config_path),
+                  {"config": str(config_path), "seed": seed, **out})
     return 0
 
 

@@ -14,23 +14,14 @@ experiments/results/wide_n_call_scan-seed12.json)
 
 from __future__ import annotations
 
-import argparse
 import collections
-import dataclasses
 import math
 import sys
 
 import numpy as np
 
-from experiments.context_plain_fit_study import staged_probabilities
-from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import (
-    BUNDLED_CONFIG,
-    load_one_lead_inputs,
-    load_study_inputs,
-    results_path,
-    write_results,
-)
+from experiments.detector_offset_errors import load_seed_probabilities
+from experiments.s_rule_study import results_path, write_results
 from experiments.s_run_rule_study import classify_with_config, configured_rules
 from models.inputs import read_feature_columns
 from pipeline.labels import AAMI_CLASSES
@@ -61,15 +52,7 @@ def scan(classes: np.ndarray, data) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(BUNDLED_CONFIG))
-    parser.add_argument("--seed", type=int, default=12)
-    args = parser.parse_args(argv)
-    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], ["--config", args.config])
-    one_lead = load_one_lead_inputs(config)
-    config = dataclasses.replace(config, seed=args.seed)
-    nested, two_leads, _ = nested_three_ways(config, data, one_lead)
-    staged, _, _ = staged_probabilities(nested, config, data, nested, two_leads)
+    config, data, config_path, seed, staged, _ = load_seed_probabilities(__doc__.splitlines()[0], argv)
     classes = classify_with_config(staged, data, config, configured_rules(config))
     called_n = classes == AAMI_CLASSES.index("N")
     counts = {c: int(np.sum(called_n & (data.labels == i))) for i, c in enumerate(AAMI_CLASSES)}
@@ -77,8 +60,8 @@ def main(argv=None) -> int:
     print("called N, by reference class:", counts)
     for row in rows:
         print(row["width_ms"], row["corr_max"], row["af_max"], row["by_reference_class"], row["top_records"])
-    write_results(results_path(f"wide_n_call_scan-seed{args.seed}", config_path),
-                  {"config": str(config_path), "seed": args.seed, "called_n": counts, "rows": rows})
+    write_results(results_path(f"wide_n_call_scan-seed{seed}", config_path),
+                  {"config": str(config_path), "seed": seed, "called_n": counts, "rows": rows})
     return 0
 
 
