@@ -90,6 +90,15 @@ def label_record(name: str, parts: dict, rules, names, config, variant: str) -> 
     return label_beats(record, spans, parts["samples"], parts, rules, names, config, timed=variant == "candidate")
 
 
+def model_labeler(labelled: dict):
+    """The beat labeller of :func:`pipeline.region_eval.evaluate_regions` that gives each record's ``labelled``
+    (positions, class indices, family-rule beats)."""
+    def labeler(record):
+        positions, classes, in_family = labelled[record.name]
+        return positions, SYMBOLS[classes], in_family
+    return labeler
+
+
 def score_variant(labelled: dict, by_record: bool = False) -> dict:
     """Beats end to end, V and S runs, VT, bigeminy and AF+AFL of one variant's labels; with ``by_record``, also each
     record's episode counts and seconds (``episodes_by_record``)."""
@@ -103,11 +112,8 @@ def score_variant(labelled: dict, by_record: bool = False) -> dict:
     for c, letter in enumerate("NSV"):
         beats[f"{letter}_se_gross"], beats[f"{letter}_ppv_gross"] = counts.sensitivity(c), counts.positive_predictivity(c)
 
-    def labeler(record):
-        positions, classes, in_family = labelled[record.name]
-        return positions, SYMBOLS[classes], in_family
-
-    report = evaluate_regions(require_data_dir(None), sorted(labelled), labels="ds1-nested", labeler=labeler)
+    report = evaluate_regions(require_data_dir(None), sorted(labelled), labels="ds1-nested",
+                              labeler=model_labeler(labelled))
     runs = {family: {c: list(report.runs(family).counts(c)) for c in CATEGORIES}
             for family in ("ventricular", "supraventricular")}
     episodes = {}

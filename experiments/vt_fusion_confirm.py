@@ -24,12 +24,10 @@ Usage: PYTHONPATH=. .venv/bin/python experiments/vt_fusion_confirm.py [--config 
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
-from experiments.vt_fusion_study import label_seed, model_labeler, print_vt, score_labels
-from pipeline.splits import DS1
+from experiments.vt_fusion_study import end_to_end_holds, score_end_to_end
 
 SEEDS = (14, 15)
 
@@ -58,23 +56,14 @@ def others_hold(before: dict, after: dict) -> bool:
 
 
 def check_criterion(by_seed: dict) -> dict:
-    def summed(variant, name, key):
-        return sum(by_seed[str(s)][variant][name][key] for s in SEEDS)
-    b = (summed("candidate", "vt", "detected") >= summed("product", "vt", "detected")
-         and summed("candidate", "vt", "false") <= summed("product", "vt", "false")
-         and summed("candidate", "ivr", "detected") >= summed("product", "ivr", "detected"))
+    b = end_to_end_holds(by_seed, SEEDS)
     c = all(others_hold(by_seed[str(s)]["product"], by_seed[str(s)]["candidate"]) for s in SEEDS)
     return {"b_end_to_end": b, "c_others": c, "met": b and c}
 
 
 def main(argv=None) -> int:
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
-    one_lead = load_one_lead_inputs(config)
-    by_seed = {}
-    for seed in SEEDS:
-        labelled = label_seed(dataclasses.replace(config, seed=seed), data, one_lead)
-        by_seed[str(seed)] = score_labels(sorted(DS1), "ds1-nested", model_labeler(labelled))
-        print_vt(f"seed {seed}", by_seed[str(seed)])
+    by_seed = score_end_to_end(config, data, load_one_lead_inputs(config), SEEDS)
     verdict = check_criterion(by_seed)
     print(verdict)
     write_results(results_path("vt_fusion_confirm", config_path),

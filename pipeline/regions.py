@@ -853,7 +853,7 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
         usable = usable | inside_intervals(context.samples, context.fibrillation)
     in_group = np.isin(context.classes, members) & usable
     first, n_beats = find_true_runs(in_group, find_crossings(context))
-    required_count = np.rint(interval_share(context.classes == required, first, n_beats) * n_beats)
+    required_count = interval_count(context.classes == required, first, n_beats)
     keep = required_count > 0
     isolated_any = first[n_beats == 1]  # including single F beats, which are not reported on their own
     first, n_beats, required_count = first[keep], n_beats[keep], required_count[keep]
@@ -1008,10 +1008,15 @@ def bridge_undecided(flags: np.ndarray, undecided: np.ndarray, samples: np.ndarr
     return out
 
 
+def interval_count(flags: np.ndarray, first: np.ndarray, n_intervals: np.ndarray) -> np.ndarray:
+    """Number of True among ``flags[first : first + n]`` for each group."""
+    counts = np.cumsum(np.concatenate([[0], flags.astype(np.int64)]))
+    return counts[first + n_intervals] - counts[first]
+
+
 def interval_share(flags: np.ndarray, first: np.ndarray, n_intervals: np.ndarray) -> np.ndarray:
     """Share of True among ``flags[first : first + n]`` for each group."""
-    counts = np.cumsum(np.concatenate([[0], flags.astype(np.int64)]))
-    return (counts[first + n_intervals] - counts[first]) / np.maximum(n_intervals, 1)
+    return interval_count(flags, first, n_intervals) / np.maximum(n_intervals, 1)
 
 
 def group_mean(values: np.ndarray, first: np.ndarray, n_beats: np.ndarray) -> np.ndarray:
