@@ -1,12 +1,12 @@
 """Beat classification at the sampling rates users' recorders use: DS2 rewritten at 128, 250 and 500 Hz.
 
-The product reads a record at its own rate and resamples it to 360 Hz (:func:`pipeline.records.resample_signal`),
-so a recording at another rate loses what its rate never held: a 128-Hz Holter keeps nothing above 64 Hz, the
-notches and slurs of a QRS among it. This benchmark measures what that costs on the test set: each DS2 record is
-resampled from 360 Hz (``scipy.signal.resample_poly``, whose anti-alias filter stands in for the recorder's) and
-written as a WFDB record with its reference annotations moved to the new rate, then scored with ``ecg evaluate``
-as a user would (the bundled model, reference positions and end to end with the project's detector). The model was
-not trained at these rates; DS2 is read for this statement, nothing is chosen from it.
+The product reads a record at its own rate and resamples it to 360 Hz (:func:`pipeline.records.resample_signal`), so a
+recording at another rate loses what its rate never held: a 128-Hz Holter keeps nothing above 64 Hz, the notches and
+slurs of a QRS among it. This benchmark measures what that costs on the test set: each DS2 record is resampled from
+360 Hz (:func:`pipeline.records.resample_signal`, the product's own polyphase resampler, whose anti-alias filter
+stands in for the recorder's) and written as a WFDB record with its reference annotations moved to the new rate, then
+scored with ``ecg evaluate`` as a user would (the bundled model, reference positions and end to end with the project's
+detector). The model was not trained at these rates; DS2 is read for this statement, nothing is chosen from it.
 
 With ``--round-trip`` each signal is resampled to the rate and back to 360 Hz and keeps its annotations as they are:
 the bandwidth lost without the positions moved to the coarser grid, to tell the two apart.
@@ -22,14 +22,13 @@ import argparse
 import json
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import wfdb
-from scipy.signal import resample_poly
 
 from benchmarks.common import BUNDLED_MODEL, CACHE_DIR, REPO_ROOT, default_data_dir, format_table, write_results
+from pipeline.records import resample_signal
 from pipeline.splits import DS2
 
 RATES_HZ = (128.0, 250.0, 500.0)
@@ -38,19 +37,14 @@ FIGURES = ("accuracy", "N_se", "N_ppv", "S_se", "S_ppv", "V_se", "V_ppv")
 MODES = ("reference", "end_to_end")
 
 
-def resample(signal: np.ndarray, source_fs_hz: float, target_fs_hz: float) -> np.ndarray:
-    ratio = Fraction(target_fs_hz / source_fs_hz).limit_denominator(1000)
-    return resample_poly(signal, ratio.numerator, ratio.denominator, axis=0)
-
-
 def write_resampled_record(source: Path, target_dir: Path, fs_hz: float, round_trip: bool = False) -> None:
     """``source`` (a 360-Hz MIT-BIH record) rewritten at ``fs_hz`` with its ``.atr`` moved to the new rate; with
     ``round_trip``, resampled to ``fs_hz`` and back, at 360 Hz with its annotations as they are (the bandwidth lost,
     the annotated positions kept)."""
     record = wfdb.rdrecord(str(source))
-    signal = resample(record.p_signal, record.fs, fs_hz)
+    signal = resample_signal(record.p_signal, record.fs, fs_hz)
     if round_trip:
-        signal, fs_hz = resample(signal, fs_hz, record.fs)[:record.sig_len], record.fs
+        signal, fs_hz = resample_signal(signal, fs_hz, record.fs)[:record.sig_len], record.fs
     wfdb.wrsamp(source.name, fs=fs_hz, units=record.units, sig_name=record.sig_name, p_signal=signal,
                 fmt=["16"] * signal.shape[1], adc_gain=[200.0] * signal.shape[1], baseline=[0] * signal.shape[1],
                 write_dir=str(target_dir))
