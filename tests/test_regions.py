@@ -27,6 +27,7 @@ from pipeline.regions import (
     BeatLabelError,
     Region,
     RegionSettings,
+    describe_region,
     find_regions,
     merge_intervals,
     regions_to_rows,
@@ -100,8 +101,17 @@ def test_a_fast_group_with_two_v_beats_and_a_fusion_beat_is_a_couplet_not_vt(let
     # MIT-BIH's annotators mark no (VT on such triplets (record 208's F V V, 215's V F V): a fusion beat is partly
     # conducted; EC57's run comparison still counts the three beats, from the beat labels
     samples, classes, n = sequence(f"NNNN{letters}NNNNN", overrides={5: 0.45, 6: 0.45})
-    assert kinds_of(find_regions(samples, classes, FS, [], n, RegionSettings(vt_min_v_beats=3))) == [
-        ("ventricular_couplet", 4, 3)]
+    regions = find_regions(samples, classes, FS, [], n, RegionSettings(vt_min_v_beats=3))
+    assert kinds_of(regions) == [("ventricular_couplet", 4, 3)]
+    # a reader expects a couplet to be two beats: the words name the fusion beat that makes it three
+    assert describe_region(regions[0], FS) == "ventricular couplet with fusion beats"
+
+
+def test_a_two_beat_couplet_is_described_as_a_couplet():
+    samples, classes, n = sequence("NNNNVVNNNNN", overrides={5: 0.45})
+    regions = find_regions(samples, classes, FS, [], n)
+    assert kinds_of(regions) == [("ventricular_couplet", 4, 2)]
+    assert describe_region(regions[0], FS) == "ventricular couplet"
 
 
 def test_fusion_triplets_are_not_vt_by_default_on_real_records(mitdb_dir):
