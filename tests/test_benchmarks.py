@@ -108,3 +108,41 @@ def test_intervals_next_to_ventricular_beats_are_measured_raw_and_anchored(excer
     raw = summarise(ectopic["reference"], ectopic["raw"], "N-V")
     anchored = summarise(ectopic["reference"], ectopic["anchored"], "N-V")
     assert raw["intervals"] > 50 and raw["off_over_50_ms_pct"] > 50 > 10 > anchored["off_over_50_ms_pct"]
+
+
+def tiny_network_config():
+    from models.network import NetworkConfig
+    return NetworkConfig(window_samples=64, n_channels=2, n_features=3)
+
+
+def test_gpu_check_times_training_both_ways_and_sees_no_cudnn_run_on_a_cpu():
+    from benchmarks import gpu_check
+    config = tiny_network_config()
+    inputs, labels = gpu_check.make_inputs(config, 300)
+    for allow in (True, False):
+        timed = gpu_check.time_training(config, inputs, labels, epochs=2, allow_cudnn=allow)
+        assert len(timed["seconds_per_epoch"]) == 2 and all(s > 0 for s in timed["seconds_per_epoch"])
+        assert timed["cudnn_gru_runs"] == 0  # Keras calls the cuDNN GRU only where it sees a GPU
+
+
+def test_gpu_check_counts_the_cudnn_gru_where_keras_would_take_it(monkeypatch):
+    # with a GPU made visible to Keras's test, tracing the product's bidirectional GRU takes the cuDNN function once
+    # per direction (the graph is built, never run, so no GPU is needed); refused, Keras traces its generic loop
+    import importlib
+
+    import tensorflow as tf
+
+    from benchmarks import gpu_check
+    from models.network import build_classifier
+    tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")  # the package's ``rnn`` is a function
+    monkeypatch.setattr(tf_rnn, "_is_gpu_available", lambda: True)
+    layer = build_classifier(tiny_network_config()).get_layer("bigru_1")
+    spec = tf.TensorSpec((None, *layer.input.shape[1:]), tf.float32)
+    with gpu_check.watch_cudnn_gru() as counter:
+        allowed = tf.function(lambda x: layer(x)).get_concrete_function(spec)
+    assert counter["calls"] == 2
+    assert any(op.type.startswith("CudnnRNN") for op in allowed.graph.get_operations())
+    with gpu_check.watch_cudnn_gru(allow=False) as refused:
+        traced = tf.function(lambda x: layer(x)).get_concrete_function(spec)
+    assert refused["calls"] == 0
+    assert not any(op.type.startswith("CudnnRNN") for op in traced.graph.get_operations())
