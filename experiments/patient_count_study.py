@@ -39,7 +39,7 @@ from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
 from pipeline.labels import AAMI_CLASSES
-from models.train import NullTracker, assemble_ensemble, inner_configuration, plan_ensemble
+from models.train import inner_configuration, plan_outer_fold, predict_outer_folds
 from models.training_workers import WorkerTrainer, count_usable_cores
 from pipeline.scoring import ClassificationCounts
 
@@ -63,20 +63,10 @@ def fewer_patients_probabilities(config, data, one_lead, share: float) -> tuple[
     plans, chosen = [], {}
     for fold in range(config.n_folds):
         names = sorted({n for n, f in fold_of.items() if f != fold})
-        patients = draw_patients(names, share, config.seed, fold, least=inner.n_folds + 1)
-        chosen[fold] = patients
-        keep = np.isin(data.record_names, patients)
-        subset = data.select(keep)
-        plans.append((fold, subset, *plan_ensemble(subset, inner, delivered_only=True, one_lead=one_lead.select(keep))))
+        chosen[fold] = draw_patients(names, share, config.seed, fold, least=inner.n_folds + 1)
+        plans.append(plan_outer_fold(data, inner, fold, np.isin(data.record_names, chosen[fold]), one_lead=one_lead))
     with WorkerTrainer(count_usable_cores()) as trainer:
-        results = trainer.train_networks([task for *_, tasks, _ in plans for task in tasks], inner, NullTracker(),
-                                         progress=False, desc="networks")
-    oof = np.zeros((len(data), config.network.n_classes), np.float32)
-    for fold, subset, tasks, beat_fold in plans:
-        fold_results, results = results[:len(tasks)], results[len(tasks):]
-        ensemble = assemble_ensemble(subset, inner, fold_results, beat_fold, NullTracker(), 0.0).ensemble
-        held_out = outer == fold
-        oof[held_out] = ensemble.predict(data.select(held_out).inputs.as_dict(), batch_size=1024, verbose=0)
+        oof = predict_outer_folds(data, inner, plans, outer, trainer)
     return oof, chosen
 
 

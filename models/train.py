@@ -517,15 +517,26 @@ def nested_oof_probabilities(data: LabelledInputs, config: TrainingConfig, extra
     fold_of = assign_patient_folds(data.record_names, data.labels, config.n_folds)
     outer = np.array([fold_of[name] for name in data.record_names])
     inner = inner_configuration(config)
-    plans = []
-    for fold in range(config.n_folds):
-        keep = outer != fold
-        subset = data.select(keep)
-        plans.append((fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True,
-                                                   one_lead=None if one_lead is None else one_lead.select(keep))))
+    plans = [plan_outer_fold(data, inner, fold, outer != fold, extra, one_lead) for fold in range(config.n_folds)]
+    return predict_outer_folds(data, inner, plans, outer, trainer, progress, on_fold)
+
+
+def plan_outer_fold(data: LabelledInputs, inner: TrainingConfig, fold: int, keep: np.ndarray,
+                    extra: LabelledInputs | None = None, one_lead: LabelledInputs | None = None) -> tuple:
+    """The inner ensemble of outer fold ``fold`` trained on ``data``'s beats where ``keep`` (the other folds' patients
+    in :func:`nested_oof_probabilities`): ``(fold, subset, tasks, beat_fold)``."""
+    subset = data.select(keep)
+    return (fold, subset, *plan_ensemble(subset, inner, extra, delivered_only=True,
+                                         one_lead=None if one_lead is None else one_lead.select(keep)))
+
+
+def predict_outer_folds(data: LabelledInputs, inner: TrainingConfig, plans: list[tuple], outer: np.ndarray,
+                        trainer: NetworkTrainer | None = None, progress: bool = False, on_fold=None) -> np.ndarray:
+    """Train every plan's networks (:func:`plan_outer_fold`, handed to ``trainer`` all at once) and predict each outer
+    fold's beats (``outer == fold``) with its inner ensemble; ``on_fold(fold, ensemble)`` after each."""
     results = (trainer or InProcessTrainer()).train_networks([task for *_, tasks, _ in plans for task in tasks],
                                                              inner, NullTracker(), progress, desc="nested networks")
-    oof = np.zeros((len(data), config.network.n_classes), np.float32)
+    oof = np.zeros((len(data), inner.network.n_classes), np.float32)
     for fold, subset, tasks, beat_fold in plans:
         fold_results, results = results[:len(tasks)], results[len(tasks):]
         ensemble = assemble_ensemble(subset, inner, fold_results, beat_fold, NullTracker(), 0.0).ensemble
