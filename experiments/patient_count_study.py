@@ -10,7 +10,8 @@ least one inner fold's worth), the inner ensemble retrained on them as the produ
 one-lead copies, the two delivered members), and the held-out patients classified at their reference positions with
 every per-beat rule and the AF rule (no context stage: it is fitted on nested probabilities of its own). The full
 share is the cached nested ensemble of the same seed (``experiments/one_lead_training_study.py``'s cache), read the same
-way. Seeds 12 and 13 (cached at the full share).
+way, and also with the product's context stage fitted fold by fold on it (``staged_probabilities``), for comparison
+with the product. Seeds 12 and 13 (cached at the full share).
 
 Reading, fixed before the run: the figures at each share, pooled over the seeds. If half the patients costs less than
 the score's seed spread (0.013, EXPERIMENTS.md session 18), DS1 shows no sign that more patients help; otherwise the
@@ -32,6 +33,7 @@ import sys
 
 import numpy as np
 
+from experiments.context_plain_fit_study import staged_probabilities
 from experiments.nested_oof import scores, summarise
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
@@ -105,6 +107,8 @@ def main(argv=None) -> int:
         seeded = dataclasses.replace(config, seed=seed)
         full, _, _ = nested_three_ways(seeded, data, one_lead)
         by_share.setdefault("1.0", {})[str(seed)] = figures(seeded, data, full)
+        staged, _, _ = staged_probabilities(full, seeded, data, full, {})
+        by_share.setdefault("1.0 with the context stage", {})[str(seed)] = figures(seeded, data, staged)
         print(f"seed {seed}, all patients: {by_share['1.0'][str(seed)]['score']:.4f}", flush=True)
         for share in args.shares:
             probabilities, chosen = fewer_patients_probabilities(seeded, data, one_lead, share)
