@@ -146,11 +146,11 @@ def list_gru_kernels(config: NetworkConfig, inputs: dict, labels: np.ndarray) ->
 
 def run_check(config: NetworkConfig, n_beats: int, epochs: int) -> dict:
     """Every figure of the module docstring."""
-    model = build_classifier(config)
-    problems = [p for gru in iter_gru_layers(model) for p in describe_cudnn_problems(gru)]
+    grus = list(iter_gru_layers(build_classifier(config)))
+    problems = [p for gru in grus for p in describe_cudnn_problems(gru)]
     inputs, labels = make_inputs(config, n_beats)
     return {**describe_accelerator(), "date": datetime.date.today().isoformat(), "n_beats": n_beats,
-            "batch_size": BATCH_SIZE, "gru_layers": len(list(iter_gru_layers(model))), "cudnn_problems": problems,
+            "batch_size": BATCH_SIZE, "gru_layers": len(grus), "cudnn_problems": problems,
             "gpu_kernels": list_gru_kernels(config, inputs, labels),
             "cudnn_allowed": time_training(config, inputs, labels, epochs, allow_cudnn=True),
             "cudnn_refused": time_training(config, inputs, labels, epochs, allow_cudnn=False)}

@@ -40,9 +40,9 @@ from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load
                                       write_results)
 from experiments.s_run_rule_study import classify_with_config
 from models.folds import assign_patient_folds
-from pipeline.labels import AAMI_CLASSES
 from models.train import inner_configuration, plan_outer_fold, predict_outer_folds
 from models.training_workers import WorkerTrainer, count_usable_cores
+from pipeline.labels import AAMI_CLASSES
 from pipeline.scoring import ClassificationCounts
 
 
