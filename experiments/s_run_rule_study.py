@@ -58,7 +58,8 @@ def classify_by_record(probabilities: np.ndarray, data, decide) -> np.ndarray:
 def configured_rules(config: TrainingConfig) -> DecisionRules:
     """The configuration's decision rules as the studies apply them (the default atrial rule when it has none)."""
     return DecisionRules(config.atrial_rule or AtrialRule(), config.v_min_probability, config.conduction_rule,
-                         config.supraventricular_run_rule, wide_rule=config.wide_qrs_rule)
+                         config.supraventricular_run_rule, wide_rule=config.wide_qrs_rule,
+                         fusion_rule=config.fusion_rule)
 
 
 def classify_with_config(probabilities: np.ndarray, data, config: TrainingConfig,

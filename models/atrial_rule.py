@@ -20,8 +20,8 @@ relabelled beats are flagged.
 minimum V probability (:func:`network_classes`), the sinus-conduction rule
 (:mod:`models.conduction_rule`, V -> N), this rule (N -> S) and the supraventricular run rule
 (:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat), then the wide-QRS rule
-(:mod:`models.wide_qrs_rule`, S -> V for the S calls whose QRS is wide and unlike the patient's); once the classes are
-decided, the model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
+(:mod:`models.wide_qrs_rule`, S -> V for the S calls whose QRS is wide and unlike the patient's), then the fusion rule
+(:mod:`models.fusion_rule`, F -> N for the F calls with no V call near them); once the classes are decided, the model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
 
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
 """
@@ -37,6 +37,7 @@ from models.af_rule import SETTINGS_KEY as AF_RULE_KEY
 from models.context_stage import ContextStage
 from models.conduction_rule import ConductionRule, find_conducted_beats
 from models.family_rule import SETTINGS_KEY as FAMILY_RULE_KEY
+from models.fusion_rule import SETTINGS_KEY as FUSION_RULE_KEY, find_lone_fusion_calls
 from models.inputs import read_feature_columns
 from models.run_rule import SupraventricularRunRule, extend_supraventricular_runs
 from models.wide_qrs_rule import WideQrsRule, find_wide_beats
@@ -45,7 +46,7 @@ from pipeline.types import check_number_ranges
 
 SETTINGS_KEY = "atrial_rule"
 DECISION_RULE_KEYS = ("atrial_rule", "v_min_probability", "conduction_rule", "supraventricular_run_rule",
-                      "wide_qrs_rule", "af_rule", "family_rule", "temperature")
+                      "wide_qrs_rule", "fusion_rule", "af_rule", "family_rule", "temperature")
 """Settings (and training-configuration keys) applied after the networks, read by :class:`DecisionRules`."""
 STAGE_CONFIG_KEY = "context_stage"
 """Training-configuration switch of the beat-context stage (:mod:`models.context_stage`); like the rules, it changes
@@ -93,7 +94,7 @@ def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | lis
 
 
 def read_switch(settings: dict, key: str) -> bool:
-    """Whether a model's settings switch a record-level rule on (``af_rule``, ``family_rule``; absent: off, so models
+    """Whether a model's settings switch a rule on (``af_rule``, ``family_rule``, ``fusion_rule``; absent: off, so models
     saved before the rule keep their classes)."""
     value = settings.get(key, False)
     if not isinstance(value, bool):
@@ -160,6 +161,8 @@ class Decision:
     """True where the supraventricular run rule (:mod:`models.run_rule`) turned an N call into S."""
     wide: np.ndarray
     """True where the wide-QRS rule (:mod:`models.wide_qrs_rule`) turned an S call into V."""
+    fusion: np.ndarray | None = None
+    """True where the fusion rule (:mod:`models.fusion_rule`) turned an F call into N; None without the rule."""
     probabilities: np.ndarray | None = None
     """The reported probabilities (:meth:`DecisionRules.decide`): those the classes were decided from (the network's,
     with the beat-context stage's division of p(N) + p(S) when the model has one), then tempered by the model's
@@ -168,11 +171,11 @@ class Decision:
 
 def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_names, rule: AtrialRule | None,
                    v_min_probability: float | None = None, conduction: ConductionRule | None = None,
-                   run_rule: SupraventricularRunRule | None = None, wide_rule: WideQrsRule | None = None
-                   ) -> Decision:
+                   run_rule: SupraventricularRunRule | None = None, wide_rule: WideQrsRule | None = None,
+                   fusion_rule: bool = False) -> Decision:
     """Final classes and rule flags: V threshold, then the sinus-conduction rule (V -> N), then the
     atrial-origin rule (N -> S), then the supraventricular run rule (N -> S; it needs the beats of one
-    recording in time order), then the wide-QRS rule (S -> V). A beat the conduction rule made N is not then made S (with the default
+    recording in time order), then the wide-QRS rule (S -> V), then the fusion rule (F -> N, also in time order). A beat the conduction rule made N is not then made S (with the default
     thresholds the atrial rule and the conduction rule cannot meet: one needs a P wave like the sinus P,
     the other one unlike it)."""
     classes = network_classes(probabilities, v_min_probability)
@@ -191,7 +194,10 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
     wide = np.zeros(len(classes), bool)
     if wide_rule is not None and len(classes):
         wide = (classes == _S) & find_wide_beats(features, feature_names, wide_rule)
-    return Decision(np.where(wide, _V, classes), relabelled, conducted, run, wide)
+    classes = np.where(wide, _V, classes)
+    fusion = find_lone_fusion_calls(classes) if fusion_rule and len(classes) else None
+    return Decision(classes if fusion is None else np.where(fusion, _N, classes), relabelled, conducted, run, wide,
+                    fusion)
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,8 @@ class DecisionRules:
     nested cross-validation (EXPERIMENTS.md row AR). None: the probabilities as decided from."""
     wide_rule: WideQrsRule | None = None
     """S -> V for the S calls whose QRS is wide and unlike the patient's dominant one (:mod:`models.wide_qrs_rule`)."""
+    fusion_rule: bool = False
+    """F -> N for the F calls with no V call within two beats (:mod:`models.fusion_rule`), after the wide-QRS rule."""
 
     @classmethod
     def from_settings(cls, settings: dict) -> "DecisionRules":
@@ -223,7 +231,8 @@ class DecisionRules:
                    af_rule=read_switch(settings, AF_RULE_KEY), family_rule=read_switch(settings, FAMILY_RULE_KEY),
                    context_stage=ContextStage.from_settings(settings),
                    temperature=read_optional_number(settings, TEMPERATURE_KEY),
-                   wide_rule=WideQrsRule.from_settings(settings))
+                   wide_rule=WideQrsRule.from_settings(settings),
+                   fusion_rule=read_switch(settings, FUSION_RULE_KEY))
 
     def decide(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> Decision:
         """Final class indices and rule flags (:func:`decide_classes`; one recording's beats in time order), after the
@@ -232,7 +241,7 @@ class DecisionRules:
         if self.context_stage is not None and len(probabilities):
             probabilities = self.context_stage.split(probabilities, features, feature_names)
         decision = decide_classes(probabilities, features, feature_names, self.atrial_rule, self.v_min_probability,
-                                  self.conduction_rule, self.run_rule, self.wide_rule)
+                                  self.conduction_rule, self.run_rule, self.wide_rule, self.fusion_rule)
         if self.temperature is not None:
             probabilities = apply_temperature(probabilities, self.temperature)
         return replace(decision, probabilities=probabilities)

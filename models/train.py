@@ -68,6 +68,9 @@ class TrainingConfig:
     wide_qrs_rule: WideQrsRule | None = None
     """S -> V for the S calls whose QRS is wide and unlike the dominant one (:mod:`models.wide_qrs_rule`); judged on
     DS1 nested OOF (EXPERIMENTS.md row BA). None: off."""
+    fusion_rule: bool = False
+    """F -> N for the F calls with no V call within two beats (:mod:`models.fusion_rule`), after the wide-QRS rule;
+    judged on DS1 nested OOF (EXPERIMENTS.md row BF)."""
     af_rule: bool = False
     """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
     OOF (EXPERIMENTS.md row AC)."""
@@ -115,7 +118,7 @@ class TrainingConfig:
         if isinstance(self.seeds_per_fold, bool) or not (isinstance(self.seeds_per_fold, int)
                                                          and self.seeds_per_fold >= 1):
             raise ValueError(f"Received seeds_per_fold={self.seeds_per_fold!r}; expected a whole number, 1 or more.")
-        for name in ("af_rule", "family_rule", "context_stage"):
+        for name in ("af_rule", "family_rule", "fusion_rule", "context_stage"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"Received {name}={getattr(self, name)!r}; expected true or false.")
         v_min = self.v_min_probability
@@ -164,6 +167,8 @@ class TrainingConfig:
             del values["af_rule"]
         if not self.family_rule:
             del values["family_rule"]
+        if not self.fusion_rule:
+            del values["fusion_rule"]
         if not self.adversarial_weight:
             del values["adversarial_weight"]
         if not self.context_stage:

@@ -1,0 +1,48 @@
+"""Fusion rule: an F call with no V call near it becomes N.
+
+A fusion beat is one ventricular activation shaped by two wavefronts: the sinus impulse conducted down the bundle
+branches and an ectopic ventricular one firing at about the same moment. It needs a ventricular focus that fires, so
+it belongs to a recording's ventricular ectopy: a fusion-led couplet (``F V``), a late-coupled premature beat in
+bigeminy that fuses (``N F N V``). The networks of the shipped configuration almost never call a DS1 patient's
+fusion beats F when they have not seen the patient (DS1 nested, seeds 6-15: none of the 415 reference F beats, at any
+seed); their F calls are mostly conducted beats whose shape has drifted from the record's dominant one (record 109's
+left bundle branch block beats, grown to about twice their early amplitude after 26 minutes: 11-200 F calls at six
+seeds of ten, in runs that EC57's run comparison and the region finder count as ventricular couplets and runs).
+
+After the per-beat rules, an F call none of whose :data:`NEIGHBOUR_BEATS` beats before and after is called V becomes
+N. Two beats reach the ventricular beat of bigeminy with a fusion beat in it. Fixed from that pattern before any
+figure was taken, not scanned. F calls next to a V call keep their class, so no ventricular couplet or run the model
+calls loses a beat. A model's settings switch it on (``"fusion_rule": true``, from the training configuration's
+``fusion_rule = true``); a model saved without the key is used without it. Judged on DS1 nested cross-validation
+(EXPERIMENTS.md row BF, ``experiments/fusion_call_study.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.labels import AAMI_CLASSES
+
+SETTINGS_KEY = "fusion_rule"
+NEIGHBOUR_BEATS = 2
+"""An F call keeps its class when a V call lies within this many beats before or after it."""
+_F, _V = AAMI_CLASSES.index("F"), AAMI_CLASSES.index("V")
+
+
+def find_lone_fusion_calls(class_indices: np.ndarray, neighbour_beats: int = NEIGHBOUR_BEATS) -> np.ndarray:
+    """Boolean per beat (one recording's beats in time order): called F with no V call within ``neighbour_beats``
+    beats before or after it.
+
+    Examples
+    --------
+    >>> find_lone_fusion_calls(np.array([0, 3, 3, 0, 0, 0, 3, 0, 0, 2, 0, 3, 2])).tolist()
+    [False, True, True, False, False, False, True, False, False, False, False, False, False]
+    """
+    classes = np.asarray(class_indices)
+    if isinstance(neighbour_beats, bool) or not (isinstance(neighbour_beats, int) and neighbour_beats >= 1):
+        raise ValueError(f"Received neighbour_beats={neighbour_beats!r}; expected a whole number, 1 or more.")
+    is_v = np.r_[np.zeros(neighbour_beats, bool), classes == _V, np.zeros(neighbour_beats, bool)]
+    counts = np.cumsum(np.r_[0, is_v.astype(np.int64)])
+    width = 2 * neighbour_beats + 1
+    v_near = counts[width:] - counts[:-width] > 0  # V calls within the window centred on each beat
+    return (classes == _F) & ~v_near
