@@ -426,6 +426,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "conduction_rule": predictions.conducted_mask,
         "run_rule": predictions.in_run_mask,
         "wide_qrs_rule": predictions.wide_mask,
+        "fusion_rule": predictions.fused_mask,
         "af_rule": predictions.in_af_mask,
         "family_rule": predictions.in_family_mask,
         "one_lead": predictions.one_lead_mask,

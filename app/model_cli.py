@@ -279,10 +279,11 @@ def describe_records_outside_the_test(settings: dict, names: list[str]) -> list[
               help="Where to write the model (default: models/bundled).")
 @click.option("--rules-only", is_flag=True,
               help="Keep the saved networks; apply the configuration's decision rules (atrial_rule, conduction_rule, "
-                   "supraventricular_run_rule, wide_qrs_rule, af_rule, v_min_probability, temperature), ensemble size "
-                   "(ensemble_members) and context stage (context_stage: kept when the model has one and the ensemble "
-                   "size is unchanged, else refitted on DS1 nested cross-validation, which trains networks for it "
-                   "only), test once on DS2 and rewrite the card. The saved networks are not retrained.")
+                   "supraventricular_run_rule, wide_qrs_rule, fusion_rule, af_rule, family_rule, v_min_probability, "
+                   "temperature), ensemble size (ensemble_members) and context stage (context_stage: kept when the "
+                   "model has one and the ensemble size is unchanged, else refitted on DS1 nested cross-validation, "
+                   "which trains networks for it only), test once on DS2 and rewrite the card. The saved networks are "
+                   "not retrained.")
 @jobs_option
 def bundle_model_command(data_dir: Path | None, config_path: Path, mlruns_dir: Path | None,
                          out_dir: Path | None, rules_only: bool, jobs: int | None) -> None:

@@ -27,14 +27,20 @@ Criterion, written before the run (DS1 only; DS2 not read):
 Adopted when (a)-(d) hold: ``fusion_rule = true`` joins ``configs/bundled.toml`` and the shipped model (``ecg
 bundle-model --rules-only``). Otherwise the rule stays off, with the figures logged.
 
+The first run's check of clause (c) compared every S run count, the confirmed test runs too, which is stricter than
+the clause as written (found and false) and failed on them: at seeds 9, 12 and 16 the candidate has 1-2 fewer
+confirmed S runs, found and false unchanged. The check was corrected to the clause and read again from the saved
+results (``--check``); EXPERIMENTS.md row BF gives both readings and why those counts move.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/fusion_call_study.py [--config configs/bundled.toml]
 (about 3 minutes a cached seed; a seed not cached trains its nested networks, about 10 minutes; results:
-experiments/results/fusion_call_study.json)
+experiments/results/fusion_call_study.json; ``--check`` reads the criterion again from that file)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 
 import numpy as np
@@ -44,7 +50,8 @@ from experiments.context_plain_fit_study import staged_probabilities
 from experiments.event_timing_study import label_record, model_labeler
 from experiments.nested_oof import read_rhythm_inputs
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
+from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
+                                      write_results)
 from experiments.s_run_rule_study import configured_rules
 from experiments.vt_fusion_study import summarise_report
 from models.evaluate import reference_classes
@@ -69,7 +76,8 @@ def label_variants(config, data, one_lead) -> dict:
     for variant, fusion in (("product", False), ("candidate", True)):
         variant_config = dataclasses.replace(config, fusion_rule=fusion)
         rules = configured_rules(variant_config)
-        out[variant] = {n: label_record(n, p, rules, names, variant_config, "candidate") for n, p in sorted(e2e.items())}
+        out[variant] = {n: label_record(n, p, rules, names, variant_config, "candidate")
+                        for n, p in sorted(e2e.items())}
     return out
 
 
@@ -109,8 +117,9 @@ def others_hold(before: dict, after: dict) -> bool:
         if after[name]["detected"] < before[name]["detected"] or after[name]["false"] > before[name]["false"]:
             return False
     (se0, ppv0), (se1, ppv1) = duration(before["af"]), duration(after["af"])
-    return se1 >= se0 - 0.001 and ppv1 >= ppv0 - 0.001 and before["runs"]["supraventricular"] == \
-        after["runs"]["supraventricular"]
+    return se1 >= se0 - 0.001 and ppv1 >= ppv0 - 0.001 and all(
+        before["runs"]["supraventricular"][c][k] == after["runs"]["supraventricular"][c][k]
+        for c in CATEGORIES for k in (0, 3))  # found and false, as the criterion says
 
 
 def v_run_sums(by_seed: dict, seeds, variant: str) -> dict:
@@ -133,7 +142,20 @@ def check_criterion(by_seed: dict) -> dict:
     return {"a_study_v_runs": a, "b_calls": b, "c_others": c, "d_confirmation": d, "met": a and b and c and d}
 
 
+def check_saved(path=None) -> dict:
+    """The criterion read again from the saved results (``--check``), without labelling anything."""
+    path = path or results_path("fusion_call_study", BUNDLED_CONFIG)
+    results = json.loads(path.read_text())
+    results["verdict"] = check_criterion(results["by_seed"])
+    write_results(path, results)
+    return results["verdict"]
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--check" in argv:
+        print(check_saved())
+        return 0
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     one_lead = load_one_lead_inputs(config)
     by_seed = {}

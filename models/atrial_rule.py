@@ -21,7 +21,8 @@ minimum V probability (:func:`network_classes`), the sinus-conduction rule
 (:mod:`models.conduction_rule`, V -> N), this rule (N -> S) and the supraventricular run rule
 (:mod:`models.run_rule`, N -> S for the beats that continue a run started by an S beat), then the wide-QRS rule
 (:mod:`models.wide_qrs_rule`, S -> V for the S calls whose QRS is wide and unlike the patient's), then the fusion rule
-(:mod:`models.fusion_rule`, F -> N for the F calls with no V call near them); once the classes are decided, the model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
+(:mod:`models.fusion_rule`, F -> N for the F calls with no V call near them); once the classes are decided, the
+model's temperature (:func:`apply_temperature`) makes the reported probabilities mean what they say.
 
 Reference: CLASSIFIER-NOTES.md lesson 6; de Chazal et al. 2004 (P-wave features for S beats).
 """
@@ -94,8 +95,8 @@ def find_atrial_beats(features: np.ndarray, feature_names: tuple[str, ...] | lis
 
 
 def read_switch(settings: dict, key: str) -> bool:
-    """Whether a model's settings switch a rule on (``af_rule``, ``family_rule``, ``fusion_rule``; absent: off, so models
-    saved before the rule keep their classes)."""
+    """Whether a model's settings switch a rule on (``af_rule``, ``family_rule``, ``fusion_rule``; absent: off, so
+    models saved before the rule keep their classes)."""
     value = settings.get(key, False)
     if not isinstance(value, bool):
         raise ValueError(f"Received {key}={value!r} in the model settings; expected true or false.")
@@ -162,7 +163,7 @@ class Decision:
     wide: np.ndarray
     """True where the wide-QRS rule (:mod:`models.wide_qrs_rule`) turned an S call into V."""
     fusion: np.ndarray | None = None
-    """True where the fusion rule (:mod:`models.fusion_rule`) turned an F call into N; None without the rule."""
+    """True where the fusion rule (:mod:`models.fusion_rule`) turned an F call into N."""
     probabilities: np.ndarray | None = None
     """The reported probabilities (:meth:`DecisionRules.decide`): those the classes were decided from (the network's,
     with the beat-context stage's division of p(N) + p(S) when the model has one), then tempered by the model's
@@ -175,9 +176,9 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
                    fusion_rule: bool = False) -> Decision:
     """Final classes and rule flags: V threshold, then the sinus-conduction rule (V -> N), then the
     atrial-origin rule (N -> S), then the supraventricular run rule (N -> S; it needs the beats of one
-    recording in time order), then the wide-QRS rule (S -> V), then the fusion rule (F -> N, also in time order). A beat the conduction rule made N is not then made S (with the default
-    thresholds the atrial rule and the conduction rule cannot meet: one needs a P wave like the sinus P,
-    the other one unlike it)."""
+    recording in time order), then the wide-QRS rule (S -> V), then the fusion rule (F -> N, also in time order). A
+    beat the conduction rule made N is not then made S (with the default thresholds the atrial rule and the
+    conduction rule cannot meet: one needs a P wave like the sinus P, the other one unlike it)."""
     classes = network_classes(probabilities, v_min_probability)
     conducted = np.zeros(len(classes), bool)
     if conduction is not None and len(classes):
@@ -195,9 +196,8 @@ def decide_classes(probabilities: np.ndarray, features: np.ndarray, feature_name
     if wide_rule is not None and len(classes):
         wide = (classes == _S) & find_wide_beats(features, feature_names, wide_rule)
     classes = np.where(wide, _V, classes)
-    fusion = find_lone_fusion_calls(classes) if fusion_rule and len(classes) else None
-    return Decision(classes if fusion is None else np.where(fusion, _N, classes), relabelled, conducted, run, wide,
-                    fusion)
+    fusion = find_lone_fusion_calls(classes) if fusion_rule and len(classes) else np.zeros(len(classes), bool)
+    return Decision(np.where(fusion, _N, classes), relabelled, conducted, run, wide, fusion)
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,18 @@ def describe_wide_rule(settings: dict) -> str:
             "called V.\n")
 
 
+def describe_fusion_rule(settings: dict) -> str:
+    """A paragraph on the fusion rule ('' when the model does not apply it)."""
+    if not settings.get("fusion_rule"):
+        return ""
+    return ("\nThen the fusion rule (`models/fusion_rule.py`) relabels a beat called F as N when no beat within two of it "
+            "is called V: a fusion beat needs a ventricular beat to fuse with. On DS1 patients they had not seen, the "
+            "networks called none of the reference fusion beats F and made runs of F calls on conducted beats whose "
+            "shape had drifted (record 109), which count as ventricular runs. Adopted on DS1 nested cross-validation "
+            "(EXPERIMENTS.md row BF). By the reference labels a quarter of DS1's fusion beats are more than two beats "
+            "from a ventricular one: an F call on such a beat becomes N.\n")
+
+
 def describe_af_rule(settings: dict) -> str:
     """A paragraph on the atrial-fibrillation rule ('' when the model does not apply it)."""
     if not settings.get("af_rule"):
@@ -335,7 +347,7 @@ Calibration: expected calibration error (top label, 15 bins, DS2 reference posit
 {100 * ds2['ece_top_label']:.2f} %.
 {describe_reliability(ds2)}{describe_temperature(settings)}{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.
-{describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_wide_rule(settings)}{describe_af_rule(settings)}{describe_family_rule(settings)}{describe_v_threshold(settings)}
+{describe_context_stage(settings)}{describe_rule(settings)}{describe_conduction_rule(settings)}{describe_run_rule(settings)}{describe_wide_rule(settings)}{describe_fusion_rule(settings)}{describe_af_rule(settings)}{describe_family_rule(settings)}{describe_v_threshold(settings)}
 ## How to reproduce
 {describe_reproduction(command, rules_only)}
 `ecg evaluate --model models/bundled/model.keras --split ds2 --out DIR` re-measures the DS2 figures alone and

@@ -51,6 +51,9 @@ class BeatPredictions:
     wide : np.ndarray or None
         Boolean per beat: the rules said S and the wide-QRS rule (:mod:`models.wide_qrs_rule`) made the beat V, its
         QRS wide and unlike the patient's dominant one. None when no rule was applied.
+    fused : np.ndarray or None
+        Boolean per beat: the rules said F and the fusion rule (:mod:`models.fusion_rule`) made the beat N, no V call
+        being within two beats of it. None when no rule was applied.
     detected : np.ndarray or None
         int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
         same as ``samples``. :func:`models.explain.explain_beats` needs these.
@@ -68,6 +71,7 @@ class BeatPredictions:
     one_lead: np.ndarray | None = None
     detected: np.ndarray | None = None
     wide: np.ndarray | None = None
+    fused: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -102,6 +106,11 @@ class BeatPredictions:
     def wide_mask(self) -> np.ndarray:
         """Boolean per beat: S -> V by the wide-QRS rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.wide is None else self.wide
+
+    @property
+    def fused_mask(self) -> np.ndarray:
+        """Boolean per beat: F -> N by the fusion rule (all False without it)."""
+        return np.zeros(len(self.samples), bool) if self.fused is None else self.fused
 
     @property
     def in_af_mask(self) -> np.ndarray:
@@ -168,7 +177,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            None if decisions is None else np.concatenate([p.in_run_mask for p in parts]),
                            one_lead=np.concatenate([p.one_lead_mask for p in parts]),
                            detected=np.concatenate([p.detected_samples for p in parts]),
-                           wide=None if decisions is None else np.concatenate([p.wide_mask for p in parts]))
+                           wide=None if decisions is None else np.concatenate([p.wide_mask for p in parts]),
+                           fused=None if decisions is None else np.concatenate([p.fused_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -191,7 +201,7 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
     return BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
                            decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected,
-                           wide=decision.wide)
+                           wide=decision.wide, fused=decision.fusion)
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
@@ -209,4 +219,4 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
                            predictions.relabelled_mask[core], predictions.class_indices[core],
                            predictions.conducted_mask[core], predictions.in_run_mask[core],
                            one_lead=predictions.one_lead_mask[core], detected=detected[core],
-                           wide=predictions.wide_mask[core])
+                           wide=predictions.wide_mask[core], fused=predictions.fused_mask[core])

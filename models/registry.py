@@ -165,8 +165,8 @@ with warnings.catch_warnings(record=True):
         ``atrial_rule`` (true where the atrial-origin rule turned the network's N into S) and
         ``conduction_rule`` (true where the sinus-conduction rule turned the network's V into N) and
         ``run_rule`` (true where the supraventricular run rule turned an N call into S; the beats must
-        then be one recording's, in time order) and ``wide_qrs_rule`` (true where the wide-QRS rule turned an S
-        call into V).
+        then be one recording's, in time order), ``wide_qrs_rule`` (true where the wide-QRS rule turned an S
+        call into V) and ``fusion_rule`` (true where the fusion rule turned an F call into N).
         """
 
         def load_context(self, context) -> None:
@@ -195,7 +195,7 @@ with warnings.catch_warnings(record=True):
                                              tuple(self.settings.get("feature_names", ())))
             return {"probabilities": decision.probabilities, "class_index": decision.classes, "atrial_rule": decision.atrial,
                     "conduction_rule": decision.conducted, "run_rule": decision.run,
-                    "wide_qrs_rule": decision.wide}
+                    "wide_qrs_rule": decision.wide, "fusion_rule": decision.fusion}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def test_every_output_is_written_and_consistent(scored):
         top = probabilities == probabilities.max(axis=1, keepdims=True)
         network = [row["class"] if top[i, AAMI_CLASSES.index(row["class"])] else AAMI_CLASSES[int(top[i].argmax())]
                    for i, row in enumerate(beats)]
-        final = ["N" if "True" in (row["af_rule"], row["family_rule"]) else "V" if row["wide_qrs_rule"] == "True"
+        final = ["N" if "True" in (row["af_rule"], row["family_rule"], row["fusion_rule"])
+                 else "V" if row["wide_qrs_rule"] == "True"
                  else "S" if "True" in (row["atrial_rule"], row["run_rule"])
                  else "N" if row["conduction_rule"] == "True" else c for row, c in zip(beats, network)]
         assert final == [row["class"] for row in beats]
@@ -88,6 +89,7 @@ def test_every_output_is_written_and_consistent(scored):
         assert all(c == "V" or row["wide_qrs_rule"] == "True"  # the family rule may take back a wide-QRS rule's V
                    for row, c in zip(beats, network) if "True" in (row["conduction_rule"], row["family_rule"]))
         assert all(c == "S" for row, c in zip(beats, network) if row["wide_qrs_rule"] == "True")
+        assert all(c == "F" for row, c in zip(beats, network) if row["fusion_rule"] == "True")
         regions = read_table(folder / f"{name}_regions.csv")
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)
         hourly = read_table(folder / f"{name}_hourly.csv")  # a 5-minute excerpt: one (short) hour

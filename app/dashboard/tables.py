@@ -356,6 +356,7 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
             "conduction_rule": bool(analysis.predictions.conducted_mask[index]),
             "run_rule": bool(analysis.predictions.in_run_mask[index]),
             "wide_qrs_rule": bool(analysis.predictions.wide_mask[index]),
+            "fusion_rule": bool(analysis.predictions.fused_mask[index]),
             "af_rule": bool(analysis.predictions.in_af_mask[index]),
             "family_rule": bool(analysis.predictions.in_family_mask[index]),
             "family": int(analysis.families[index]) if analysis.families is not None else UNGROUPED,

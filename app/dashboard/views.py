@@ -897,6 +897,10 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "beat and shaped unlike it, which a beat conducted from above the ventricles is not, outside "
                    "atrial fibrillation (models/wide_qrs_rule.py). An atrial premature beat conducted with "
                    "aberration looks the same: check for a premature P wave in front of it.")
+    if details["fusion_rule"]:
+        st.caption("The network said F; the fusion rule made this beat N: no beat within two of it is called V, and "
+                   "a fusion beat needs a ventricular beat to fuse with (models/fusion_rule.py). A fusion beat farther "
+                   "from the ventricular ones looks the same: compare its QRS with the patient's V beats.")
     if details["af_rule"]:
         st.caption("The rules said S; the atrial-fibrillation rule made this beat N: it lies inside an atrial "
                    "fibrillation or flutter episode, where no beat is an atrial premature beat (models/af_rule.py).")
