@@ -53,6 +53,7 @@ from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
                                       write_results)
 from experiments.s_run_rule_study import configured_rules
+from experiments.vt_fusion_confirm import duration_figures
 from experiments.vt_fusion_study import summarise_report
 from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
@@ -106,17 +107,12 @@ def calls_unchanged(labelled: dict) -> bool:
     return True
 
 
-def duration(af: dict) -> tuple[float, float]:
-    return (af["overlap_reference_s"] / af["reference_s"] if af["reference_s"] else 1.0,
-            af["overlap_test_s"] / af["test_s"] if af["test_s"] else 1.0)
-
-
 def others_hold(before: dict, after: dict) -> bool:
     """Clause (c) at one seed."""
     for name in RHYTHMS:
         if after[name]["detected"] < before[name]["detected"] or after[name]["false"] > before[name]["false"]:
             return False
-    (se0, ppv0), (se1, ppv1) = duration(before["af"]), duration(after["af"])
+    (se0, ppv0), (se1, ppv1) = duration_figures(before["af"]), duration_figures(after["af"])
     return se1 >= se0 - 0.001 and ppv1 >= ppv0 - 0.001 and all(
         before["runs"]["supraventricular"][c][k] == after["runs"]["supraventricular"][c][k]
         for c in CATEGORIES for k in (0, 3))  # found and false, as the criterion says
