@@ -57,7 +57,7 @@ from models.prepare import clean_record
 from pipeline.families import group_beat_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.region_eval import evaluate_regions
-from pipeline.scoring import compare_beats, compare_classes
+from pipeline.scoring import ClassificationCounts, compare_beats, compare_classes
 from pipeline.segment import time_beats
 
 SEEDS = (6, 7)
@@ -99,15 +99,21 @@ def model_labeler(labelled: dict):
     return labeler
 
 
-def score_variant(labelled: dict, by_record: bool = False) -> dict:
-    """Beats end to end, V and S runs, VT, bigeminy and AF+AFL of one variant's labels; with ``by_record``, also each
-    record's episode counts and seconds (``episodes_by_record``)."""
-    counts = None
+def count_labelled_beats(labelled: dict) -> dict[str, ClassificationCounts]:
+    """Per record, the EC57 class counts of its labelled beats (``labelled``: record -> (positions, class indices,
+    ...)) against the reference, over the whole record."""
+    out = {}
     for name, (positions, classes, _) in labelled.items():
         record, _, _ = read_rhythm_inputs(name)
         match = compare_beats(record.annotations, positions, record.fs_hz, record.n_samples, start_s=0.0)
-        one = compare_classes(match, reference_classes(record.annotations), classes)
-        counts = one if counts is None else counts + one
+        out[name] = compare_classes(match, reference_classes(record.annotations), classes)
+    return out
+
+
+def score_variant(labelled: dict, by_record: bool = False) -> dict:
+    """Beats end to end, V and S runs, VT, bigeminy and AF+AFL of one variant's labels; with ``by_record``, also each
+    record's episode counts and seconds (``episodes_by_record``)."""
+    counts = sum(count_labelled_beats(labelled).values(), ClassificationCounts.empty())
     beats = summarise(counts)
     for c, letter in enumerate("NSV"):
         beats[f"{letter}_se_gross"], beats[f"{letter}_ppv_gross"] = counts.sensitivity(c), counts.positive_predictivity(c)

@@ -47,18 +47,16 @@ import numpy as np
 
 from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import label_record, model_labeler
-from experiments.nested_oof import read_rhythm_inputs
+from experiments.event_timing_study import count_labelled_beats, label_record, model_labeler
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
                                       write_results)
 from experiments.s_run_rule_study import configured_rules
 from experiments.vt_fusion_confirm import duration_figures
 from experiments.vt_fusion_study import summarise_report
-from models.evaluate import reference_classes
 from pipeline.labels import AAMI_CLASSES
 from pipeline.region_eval import evaluate_regions
-from pipeline.scoring import compare_beats, compare_classes
+from pipeline.scoring import ClassificationCounts
 
 STUDY_SEEDS = (8, 9, 10, 11, 12, 13)
 CONFIRMATION_SEEDS = (16, 17)
@@ -84,15 +82,10 @@ def label_variants(config, data, one_lead) -> dict:
 
 def score_labels(labelled: dict) -> dict:
     """Regions (runs, episodes) and the beat matrix end to end (rows reference N S V F Q, columns the calls)."""
-    matrix = None
-    for name, (positions, classes, _) in labelled.items():
-        record, _, _ = read_rhythm_inputs(name)
-        match = compare_beats(record.annotations, positions, record.fs_hz, record.n_samples, start_s=0.0)
-        counts = compare_classes(match, reference_classes(record.annotations), classes)
-        matrix = counts.matrix if matrix is None else matrix + counts.matrix
+    counts = sum(count_labelled_beats(labelled).values(), ClassificationCounts.empty())
     report = evaluate_regions(require_data_dir(None), sorted(labelled), "ds1-nested", labeler=model_labeler(labelled))
     out = summarise_report(report)
-    out["matrix"] = np.asarray(matrix).tolist()
+    out["matrix"] = np.asarray(counts.matrix).tolist()
     out["f_calls"] = int(sum((c == _F).sum() for _, c, _ in labelled.values()))
     return out
 

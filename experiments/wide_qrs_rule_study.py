@@ -44,14 +44,12 @@ import sys
 import numpy as np
 
 from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import label_beats, run_seeds, score_variant
+from experiments.event_timing_study import count_labelled_beats, label_beats, run_seeds, score_variant
 from experiments.nested_oof import read_rhythm_inputs
 from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_run_rule_study import classify_with_config, configured_rules
-from models.evaluate import reference_classes
 from models.wide_qrs_rule import WideQrsRule
 from pipeline.labels import AAMI_CLASSES
-from pipeline.scoring import compare_beats, compare_classes
 
 SEEDS = (8, 9)
 VARIANTS = ("product", "candidate")
@@ -81,13 +79,8 @@ def reference_figures(probabilities: np.ndarray, data, rules, config) -> dict:
 
 def correct_by_record(labelled: dict) -> dict:
     """Correctly classified S and V beats end to end, per record."""
-    out = {}
-    for name, (positions, classes, _) in labelled.items():
-        record, _, _ = read_rhythm_inputs(name)
-        match = compare_beats(record.annotations, positions, record.fs_hz, record.n_samples, start_s=0.0)
-        m = compare_classes(match, reference_classes(record.annotations), classes).matrix
-        out[name] = int(m[S, S] + m[V, V])
-    return out
+    return {name: int(counts.matrix[S, S] + counts.matrix[V, V])
+            for name, counts in count_labelled_beats(labelled).items()}
 
 
 def score_seed(config, data, one_lead, candidate: WideQrsRule = CANDIDATE) -> dict:

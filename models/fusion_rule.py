@@ -24,6 +24,7 @@ end to end (EXPERIMENTS.md row BF, ``experiments/fusion_call_study.py``: false v
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage
 
 from pipeline.labels import AAMI_CLASSES
 
@@ -45,8 +46,9 @@ def find_lone_fusion_calls(class_indices: np.ndarray, neighbour_beats: int = NEI
     classes = np.asarray(class_indices)
     if isinstance(neighbour_beats, bool) or not (isinstance(neighbour_beats, int) and neighbour_beats >= 1):
         raise ValueError(f"Received neighbour_beats={neighbour_beats!r}; expected a whole number, 1 or more.")
-    is_v = np.r_[np.zeros(neighbour_beats, bool), classes == _V, np.zeros(neighbour_beats, bool)]
-    counts = np.cumsum(np.r_[0, is_v.astype(np.int64)])
-    width = 2 * neighbour_beats + 1
-    v_near = counts[width:] - counts[:-width] > 0  # V calls within the window centred on each beat
-    return (classes == _F) & ~v_near
+    if len(classes) == 0:
+        return np.zeros(0, bool)
+    # a V call within the window centred on each beat (beyond the record's ends: none)
+    v_near = scipy.ndimage.maximum_filter1d((classes == _V).astype(np.uint8), 2 * neighbour_beats + 1,
+                                            mode="constant", cval=0)
+    return (classes == _F) & (v_near == 0)

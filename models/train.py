@@ -70,7 +70,7 @@ class TrainingConfig:
     DS1 nested OOF (EXPERIMENTS.md row BA). None: off."""
     fusion_rule: bool = False
     """F -> N for the F calls with no V call within two beats (:mod:`models.fusion_rule`), after the wide-QRS rule;
-    judged on DS1 nested OOF (EXPERIMENTS.md row BF)."""
+    adopted on DS1 nested cross-validation end to end (EXPERIMENTS.md row BF)."""
     af_rule: bool = False
     """S -> N inside the record's atrial fibrillation/flutter episodes (:mod:`models.af_rule`); chosen on DS1 nested
     OOF (EXPERIMENTS.md row AC)."""
