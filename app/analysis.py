@@ -25,6 +25,7 @@ from app.reader_strips import READER_STRIP_S, ReaderStrip, check_reader_strips
 from models.af_rule import apply_af_rule
 from models.atrial_rule import DecisionRules
 from models.family_rule import apply_family_rule
+from models.pacing_rule import PacingRule
 from models.predict import BeatPredictions, classify_record
 from models.prepare import InputSettings
 from models.inputs import N_LEADS
@@ -146,8 +147,9 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
     decisions = DecisionRules.from_settings(model.settings)
+    pacing = None if record.pacemaker is None else PacingRule()  # a stated pacemaker: its paced beats are Q
     predictions = replace(classify_record(model.model, input_settings, record, detection.samples,
-                                          decisions=decisions), reason=detection.reason)
+                                          decisions=decisions, pacing=pacing), reason=detection.reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
     evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings)

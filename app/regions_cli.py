@@ -14,9 +14,11 @@ import click
 from app import config
 from app.model_cli import check_annotator_output
 from app.options import event_options, select_records
+from models.pacing_rule import PacingRule
 from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
+from pipeline.splits import PACED
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -46,10 +48,15 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
               help="Quality-span kinds that make a stretch unreadable (no event is claimed there; default "
                    f"{','.join(QUALITY_KINDS)}; overrides --events).")
 @click.option("--per-record", is_flag=True, help="Also print the per-record table.")
+@click.option("--pacemaker-records", default=None,
+              help="Comma-separated records whose patients have a pacemaker (MIT-BIH's paced records are "
+                   f"{','.join(PACED)}): stated for them as 'ecg score --pacemaker' states it, so that with --labels "
+                   "model the pacing rule finds their paced beats.")
 @event_options
 def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
                              model_uri: str | None, mlruns_dir: Path | None, out_dir: Path | None, annotator: str,
-                             unreadable_kinds: str | None, per_record: bool, event_settings: RegionSettings) -> None:
+                             unreadable_kinds: str | None, per_record: bool, pacemaker_records: str | None,
+                             event_settings: RegionSettings) -> None:
     """Find regions (runs, bigeminy, AF, pauses, ...) and score them against the reference .atr.
 
     EC57 run-by-run Se/+P for V and S couplets, short and long runs (WFDB rxr rules),
@@ -70,7 +77,9 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
     directory, names = select_records(record_list, split, data_dir)
     check_annotator_output(out_dir, directory, annotator)
     labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
-    report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler)
+    paced = tuple(n.strip() for n in (pacemaker_records or "").split(",") if n.strip())
+    report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler,
+                              pacemaker_records=paced)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
     if per_record:
         click.echo(format_record_table(report))
@@ -82,10 +91,11 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 
 
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
-                        mlruns_dir: Path | None = None):
+                        mlruns_dir: Path | None = None, pacing: PacingRule | None = PacingRule()):
     """Record -> (detected beats, classes, beats the family rule made N) with the model (its decision rules included;
     the atrial-fibrillation rule with ``settings`` and the record's quality spans, then the morphology-family rule, as
-    ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there)."""
+    ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there); for a
+    patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules
@@ -98,7 +108,8 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     decisions = DecisionRules.from_settings(loaded.settings)
 
     def label_with_model(record):
-        predictions = classify_record(loaded.model, input_settings, record, decisions=decisions)
+        stated = None if record.pacemaker is None else pacing
+        predictions = classify_record(loaded.model, input_settings, record, decisions=decisions, pacing=stated)
         if decisions.af_rule:
             predictions = apply_af_rule_to_record(record, predictions, settings)
         if decisions.family_rule:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.atrial_rule import DecisionRules
+from models.pacing_rule import PacingRule, find_paced_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
@@ -54,6 +55,10 @@ class BeatPredictions:
     fused : np.ndarray or None
         Boolean per beat: the rules said F and the fusion rule (:mod:`models.fusion_rule`) made the beat N, no V call
         being within two beats of it. None when no rule was applied.
+    paced : np.ndarray or None
+        Boolean per beat: with a pacemaker stated, the pacing rule (:mod:`models.pacing_rule`) found the beat paced
+        (wide and on time) and made it Q, whatever the networks and the other rules said. None when no pacemaker was
+        stated.
     detected : np.ndarray or None
         int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
         same as ``samples``. :func:`models.explain.explain_beats` needs these.
@@ -72,6 +77,7 @@ class BeatPredictions:
     detected: np.ndarray | None = None
     wide: np.ndarray | None = None
     fused: np.ndarray | None = None
+    paced: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -113,6 +119,11 @@ class BeatPredictions:
         return np.zeros(len(self.samples), bool) if self.fused is None else self.fused
 
     @property
+    def paced_mask(self) -> np.ndarray:
+        """Boolean per beat: made Q by the pacing rule (all False without a stated pacemaker)."""
+        return np.zeros(len(self.samples), bool) if self.paced is None else self.paced
+
+    @property
     def in_af_mask(self) -> np.ndarray:
         """Boolean per beat: S -> N by the atrial-fibrillation rule (all False without it)."""
         return np.zeros(len(self.samples), bool) if self.in_af is None else self.in_af
@@ -137,6 +148,8 @@ class BeatPredictions:
         return len(self.samples)
 
 
+_Q = AAMI_CLASSES.index("Q")
+
 CHUNK_S = 3600.0
 """Records longer than :data:`CHUNK_S` + :data:`CHUNK_MARGIN_S` are classified one hour at a time."""
 CHUNK_MARGIN_S = 60.0
@@ -146,7 +159,7 @@ CHUNK_MARGIN_S = 60.0
 
 def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None,
                     *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S,
-                    decisions: DecisionRules | None = None) -> BeatPredictions:
+                    decisions: DecisionRules | None = None, pacing: PacingRule | None = None) -> BeatPredictions:
     """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``.
 
     Long records (Holter recordings) are prepared and classified in chunks of ``chunk_s`` with
@@ -156,6 +169,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
     in one piece. ``decisions`` (the model's, :meth:`DecisionRules.from_settings`) turn probabilities
     into classes: V threshold, sinus-conduction rule, atrial-origin rule, supraventricular run rule, wide-QRS rule.
+    ``pacing`` (for a patient with a stated pacemaker) finds the paced beats, reads the other beats against their own
+    dominant beat and makes the paced ones Q (:mod:`models.pacing_rule`).
     """
     reason = ""
     if r_peaks is None:
@@ -166,9 +181,9 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
         return empty_predictions(reason)
     chunk, margin = int(round(chunk_s * record.fs_hz)), int(round(margin_s * record.fs_hz))
     if record.n_samples <= chunk + margin:
-        return classify_piece(model, settings, record, r_peaks, reason, decisions)
+        return classify_piece(model, settings, record, r_peaks, reason, decisions, pacing)
     parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin,
-                            decisions) for start in range(0, record.n_samples, chunk)]
+                            decisions, pacing) for start in range(0, record.n_samples, chunk)]
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
                            np.concatenate([p.probabilities for p in parts]), reason,
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
@@ -178,7 +193,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            one_lead=np.concatenate([p.one_lead_mask for p in parts]),
                            detected=np.concatenate([p.detected_samples for p in parts]),
                            wide=None if decisions is None else np.concatenate([p.wide_mask for p in parts]),
-                           fused=None if decisions is None else np.concatenate([p.fused_mask for p in parts]))
+                           fused=None if decisions is None else np.concatenate([p.fused_mask for p in parts]),
+                           paced=None if pacing is None else np.concatenate([p.paced_mask for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
@@ -186,37 +202,56 @@ def empty_predictions(reason: str = "") -> BeatPredictions:
 
 
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
-                   reason: str = "", decisions: DecisionRules | None = None) -> BeatPredictions:
+                   reason: str = "", decisions: DecisionRules | None = None,
+                   pacing: PacingRule | None = None) -> BeatPredictions:
     """Prepare and classify the beats of a whole (short enough) record; report them at their timed positions
     (:func:`pipeline.segment.time_beats` on the cleaned primary lead)."""
     from models.evaluate import predict_beats  # Keras on first use: this module stays light to import
 
     clean_mv = clean_record(record, settings)
     prepared = prepare_beats(record, r_peaks, settings, clean_mv)
+    paced = None
+    if pacing is not None:
+        paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing)
+        if pacing.own_template and paced.any():  # the patient's own beats read against their own dominant beat
+            prepared = prepare_beats(record, r_peaks, settings, clean_mv, template_excluded=paced)
     probabilities = predict_beats(model, prepared.inputs)
     detected = prepared.beats.samples
     timed = time_beats(clean_mv[:, :1], detected, record.fs_hz)
     if decisions is None:
-        return BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected)
-    decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
-    return BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
-                           decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected,
-                           wide=decision.wide, fused=decision.fusion)
+        predictions = BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected)
+    else:
+        decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
+        predictions = BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
+                                      decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected,
+                                      wide=decision.wide, fused=decision.fusion)
+    return predictions if paced is None else mark_paced_beats(predictions, paced)
+
+
+def mark_paced_beats(predictions: BeatPredictions, paced: np.ndarray) -> BeatPredictions:
+    """``predictions`` with the ``paced`` beats Q and flagged paced, and no other rule's flag on them."""
+    def unflag(mask):
+        return None if mask is None else mask & ~paced
+    return replace(predictions, decided=np.where(paced, _Q, predictions.class_indices), paced=paced,
+                   relabelled=unflag(predictions.relabelled), conducted=unflag(predictions.conducted),
+                   in_run=unflag(predictions.in_run), wide=unflag(predictions.wide), fused=unflag(predictions.fused))
 
 
 def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.ndarray, start: int, stop: int,
-                   margin: int, decisions: DecisionRules | None = None) -> BeatPredictions:
+                   margin: int, decisions: DecisionRules | None = None,
+                   pacing: PacingRule | None = None) -> BeatPredictions:
     """Beats with ``start <= sample < stop``, classified on the signal from ``start - margin`` to ``stop + margin``."""
     lo, hi = max(start - margin, 0), min(stop + margin, record.n_samples)
     piece = replace(record, signal_mv=record.signal_mv[lo:hi], annotations=None)
     peaks = r_peaks[(r_peaks >= lo) & (r_peaks < hi)] - lo
     if len(peaks) == 0:
         return empty_predictions()
-    predictions = classify_piece(model, settings, piece, peaks, decisions=decisions)
+    predictions = classify_piece(model, settings, piece, peaks, decisions=decisions, pacing=pacing)
     detected = predictions.detected_samples + lo
     core = (detected >= start) & (detected < stop)  # by the detector's positions, which split the record exactly
     return BeatPredictions(predictions.samples[core] + lo, predictions.probabilities[core], "",
                            predictions.relabelled_mask[core], predictions.class_indices[core],
                            predictions.conducted_mask[core], predictions.in_run_mask[core],
                            one_lead=predictions.one_lead_mask[core], detected=detected[core],
-                           wide=predictions.wide_mask[core], fused=predictions.fused_mask[core])
+                           wide=predictions.wide_mask[core], fused=predictions.fused_mask[core],
+                           paced=None if pacing is None else predictions.paced_mask[core])

@@ -75,8 +75,9 @@ def clean_record(record: Record, settings: InputSettings) -> np.ndarray:
 
 
 def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
-                  clean_mv: np.ndarray | None = None) -> PreparedBeats:
-    """Segment the beats at ``r_peaks`` (all the record's beats) and build their network inputs.
+                  clean_mv: np.ndarray | None = None, template_excluded: np.ndarray | None = None) -> PreparedBeats:
+    """Segment the beats at ``r_peaks`` (all the record's beats) and build their network inputs; beats in
+    ``template_excluded`` take no part in the record's dominant beat (:func:`pipeline.features.compute_beat_context`).
 
     With anchoring on (``settings.segmentation.anchor_search_s > 0``) windows, RR intervals and
     context are taken at the anchored positions (:func:`pipeline.segment.anchor_beats`); the
@@ -87,15 +88,16 @@ def prepare_beats(record: Record, r_peaks: np.ndarray, settings: InputSettings,
                          f"{settings.segmentation.fs_hz:g} Hz (read the record with read_record).")
     clean_mv = clean_record(record, settings) if clean_mv is None else clean_mv
     given = np.asarray(r_peaks, dtype=np.int64)
-    prepared = prepare_leads(record.fs_hz, given, settings, fill_missing_leads(clean_mv))
-    return read_lead_gaps_from_one_lead(record.fs_hz, given, settings, clean_mv, prepared)
+    prepared = prepare_leads(record.fs_hz, given, settings, fill_missing_leads(clean_mv), template_excluded)
+    return read_lead_gaps_from_one_lead(record.fs_hz, given, settings, clean_mv, prepared, template_excluded)
 
 
-def prepare_leads(fs_hz: float, given: np.ndarray, settings: InputSettings, clean_mv: np.ndarray) -> PreparedBeats:
+def prepare_leads(fs_hz: float, given: np.ndarray, settings: InputSettings, clean_mv: np.ndarray,
+                  template_excluded: np.ndarray | None = None) -> PreparedBeats:
     """:func:`prepare_beats` from a cleaned signal of the network's leads, as it is (gaps included)."""
     peaks = anchor_beats(clean_mv, given, fs_hz, settings.segmentation)
     beats = segment_beats(clean_mv, peaks, fs_hz, settings.segmentation)
-    context = compute_beat_context(clean_mv, peaks, fs_hz, beats, settings.features)
+    context = compute_beat_context(clean_mv, peaks, fs_hz, beats, settings.features, template_excluded)
     return PreparedBeats(replace(beats, samples=given), context, assemble_inputs(beats, context))
 
 
@@ -111,7 +113,8 @@ def find_one_lead_gaps(windows: np.ndarray) -> np.ndarray:
 
 
 def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: InputSettings, clean_mv: np.ndarray,
-                                 prepared: PreparedBeats) -> PreparedBeats:
+                                 prepared: PreparedBeats, template_excluded: np.ndarray | None = None
+                                 ) -> PreparedBeats:
     """``prepared`` with the beats that miss one lead (a lead-off stretch of one channel) read from the other lead
     alone, as a one-lead recording's beats are (:func:`fill_missing_leads`): their waveform and features come from the
     record prepared from that lead. Left as they were, the missing lead's samples read as the template (waveform) and
@@ -123,7 +126,8 @@ def read_lead_gaps_from_one_lead(fs_hz: float, given: np.ndarray, settings: Inpu
     waveform, features = prepared.inputs.waveform, prepared.inputs.features
     for lead in np.flatnonzero(gaps.any(axis=0)):
         rows = gaps[:, lead]
-        alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, [1 - lead]])).inputs
+        alone = prepare_leads(fs_hz, given, settings, fill_missing_leads(clean_mv[:, [1 - lead]]),
+                              template_excluded).inputs
         waveform = np.where(rows[:, None, None], alone.waveform, waveform)
         features = np.where(rows[:, None], alone.features, features)
     return replace(prepared, inputs=replace(prepared.inputs, waveform=waveform, features=features),

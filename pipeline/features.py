@@ -256,6 +256,7 @@ def compute_beat_context(
     fs_hz: float,
     beats: Beats,
     settings: FeatureSettings = FeatureSettings(),
+    template_excluded: np.ndarray | None = None,
 ) -> BeatContext:
     """Template channels and morphology, rhythm and P-wave features of every beat of one record.
 
@@ -272,6 +273,9 @@ def compute_beat_context(
     beats : Beats
         :func:`pipeline.segment.segment_beats` output for ``r_peaks``.
     settings : FeatureSettings
+    template_excluded : np.ndarray, optional
+        Boolean per beat: beats that may not form the dominant beat (e.g. paced beats, whose dominant
+        beat is not the patient's own); ignored when fewer than ``min_template_beats`` others are usable.
 
     Returns
     -------
@@ -312,7 +316,7 @@ def compute_beat_context(
     windows = beats.windows_mv
     usable = ~(beats.truncated | beats.has_gap)
     pre_local = rr_column(beats, "rr_pre_local_ratio")
-    template, typical = build_record_template(windows, usable, pre_local, pre, fs_hz, settings)
+    template, typical = build_record_template(windows, usable, pre_local, pre, fs_hz, settings, template_excluded)
     morphology, morphology_names = compute_morphology_features(windows, template, pre, fs_hz, settings)
     rhythm, rhythm_names = compute_rhythm_features(peaks, beats, fs_hz, settings)
     p_wave, p_names, p_template, p_count = compute_p_wave_features(signal, peaks, typical, fs_hz, settings)
@@ -436,14 +440,16 @@ def subtract_template(windows_mv: np.ndarray, template_mv: np.ndarray) -> np.nda
 
 
 def build_record_template(windows: np.ndarray, usable: np.ndarray, pre_local_ratio: np.ndarray, pre: int,
-                          fs_hz: float, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+                          fs_hz: float, settings: FeatureSettings, excluded: np.ndarray | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """The record's dominant beat (per-sample median of typical beats) and the typical-beat mask.
 
     A seed is the median of the largest group of mutually similar beats (QRS correlation above
     ``template_min_corr``) among non-premature usable beats, so a record with many ectopic
     beats still gets its dominant beat; then, ``template_iterations`` times, typical beats are
     the non-premature ones correlating above ``template_min_corr`` with the template, whose
-    median becomes the new template (Moody and Mark 1982).
+    median becomes the new template (Moody and Mark 1982). Beats in ``excluded`` take no part
+    while at least ``min_template_beats`` usable beats are left without them.
 
     Returns
     -------
@@ -452,6 +458,8 @@ def build_record_template(windows: np.ndarray, usable: np.ndarray, pre_local_rat
     typical : np.ndarray
         bool (n_beats,).
     """
+    if excluded is not None and np.count_nonzero(usable & ~excluded) >= settings.min_template_beats:
+        usable = usable & ~excluded
     candidates = usable & (pre_local_ratio >= settings.typical_min_pre_rr_ratio)
     if candidates.sum() < settings.min_template_beats:
         candidates = usable

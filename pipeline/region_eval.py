@@ -90,7 +90,7 @@ from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
 from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
-from pipeline.types import Annotations, Record
+from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.wording import count_noun, format_duration
 
 logger = logging.getLogger(__name__)
@@ -764,8 +764,10 @@ def st_exclusions(regions: list[Region], spans: list, settings: RegionSettings) 
 
 
 def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSettings = RegionSettings(),
-                    quality: QualitySettings = QualitySettings()) -> RecordRegionEvaluation:
-    """Find the regions of one annotated record and compare them with its reference annotations.
+                    quality: QualitySettings = QualitySettings(), *, pacemaker: bool = False
+                    ) -> RecordRegionEvaluation:
+    """Find the regions of one annotated record and compare them with its reference annotations; with
+    ``pacemaker``, the patient's pacemaker is stated (``Record.pacemaker``) for the labeller and the summary.
 
     Quality spans come from ``quality``; their noise spans over trains of like beats are spared
     (:func:`pipeline.quality.spare_beat_trains`, with the labeller's beats) unless
@@ -773,6 +775,8 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     """
     started = time.perf_counter()
     record = read_record(path, annotator=REFERENCE_ANNOTATOR)
+    if pacemaker and record.pacemaker is None:
+        record = replace(record, pacemaker=STATED_PACEMAKER)
     if record.annotations is None:
         raise EcgInputError(f"Record {record.name} has no reference annotations ({record.name}."
                             f"{REFERENCE_ANNOTATOR}); expected an annotated record to score against.")
@@ -831,9 +835,10 @@ def episode_intervals(annotations: Annotations, label: str, n_samples: int) -> n
 
 def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[str], labels: str = "reference",
                      settings: RegionSettings = RegionSettings(), *, progress: bool = False,
-                     labeler: BeatLabeler | None = None, quality: QualitySettings = QualitySettings()
-                     ) -> RegionReport:
+                     labeler: BeatLabeler | None = None, quality: QualitySettings = QualitySettings(),
+                     pacemaker_records: tuple[str, ...] | list[str] = ()) -> RegionReport:
     """Evaluate region finding on ``record_names`` in ``data_dir``; a failing record does not stop the others.
+    The patients of ``pacemaker_records`` have a pacemaker (:func:`evaluate_record`).
 
     ``labels`` names the beat labeller (:data:`LABELERS`), or, with ``labeler`` given (e.g. a
     trained classifier wrapped by the app, which this package cannot import), only describes it.
@@ -844,13 +849,16 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
     evaluations, failures = [], []
     for name in tqdm(record_names, desc="regions", unit="record", disable=not progress):
         try:
-            evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings, quality))
+            evaluations.append(evaluate_record(Path(data_dir) / name, labeler, settings, quality,
+                                               pacemaker=name in pacemaker_records))
         except Exception as exc:  # batch boundary: one bad record never stops the others
             logger.warning("record %s failed: %s", name, exc)
             failures.append(RecordFailure(name, str(exc) if isinstance(exc, EcgInputError)
                                           else f"{type(exc).__name__}: {exc}"))
     run_settings = {"labels": labels, "regions": settings.to_dict(), "score_start_s": SCORE_START_S,
                     "match_window_ms": 1000 * MATCH_WINDOW_S}
+    if pacemaker_records:
+        run_settings["pacemaker_records"] = sorted(pacemaker_records)
     return RegionReport(tuple(evaluations), tuple(failures), run_settings)
 
 

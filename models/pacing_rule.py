@@ -1,0 +1,62 @@
+"""Pacing rule: with a pacemaker stated, wide beats that come on time are paced (AAMI class Q, written ``/``).
+
+The networks never saw a paced beat (MIT-BIH's four paced records, 102, 104, 107 and 217, are outside DS1 and DS2).
+Read against a record's dominant beat, which in a paced patient is the paced one, they call the paced beats N or V and
+the patient's own narrow conducted beats V ("unlike the dominant beat"): on record 217 the bundled model called 416
+paced beats and 153 of 235 conducted beats V, and over all 48 records 179 of the 231 false ventricular runs were
+217's (``ecg evaluate-regions --split all --labels model``, session 44).
+
+Only where the user states a pacemaker (``Record.pacemaker``: ``ecg score --pacemaker``, the dashboard's checkbox, an
+ISHNE header), a beat is paced when its QRS is wide on the product's own width estimate (``qrs_width_ms`` >=
+:attr:`PacingRule.min_width_ms`) and it is not premature (``rr_pre_local_ratio`` >= :attr:`PacingRule.on_time_min`):
+a pacemaker fires when the patient's own rhythm does not come in time, and its impulse spreads through the ventricles
+from cell to cell, slowly. The record's dominant beat is then taken from the other beats
+(:attr:`PacingRule.own_template`), so that the patient's own beats are read against their own morphology, and the
+networks classify every beat again; the paced beats are Q whatever the networks say.
+
+The thresholds were fixed on DS1, which holds no paced beat, before any paced record was scored with them
+(``experiments/pacing_rule_study.py``): :attr:`PacingRule.min_width_ms` is the 99th percentile of the width estimate
+over DS1's reference N beats (113.9 ms, bundle branch block beats included, rounded to 115; the estimate has its own
+scale: record 100's normal beats about 33 ms, paced beats 120-150 ms), and the on-time limit is the sinus-conduction
+rule's (:mod:`models.conduction_rule`). Pacemaker spikes cannot be used: MIT-BIH's recorder bandwidth rounds them off
+(``experiments/paced_records_scan.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.inputs import read_feature_columns
+
+
+@dataclass(frozen=True)
+class PacingRule:
+    """When a beat of a patient with a pacemaker is paced (module docstring)."""
+
+    min_width_ms: float = 115.0
+    on_time_min: float = 0.9
+    own_template: bool = True
+    """Take the record's dominant beat from the beats not found paced, and classify again."""
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.min_width_ms) and self.min_width_ms > 0):
+            raise ValueError(f"Received min_width_ms={self.min_width_ms}; expected a positive number of ms.")
+        if not (np.isfinite(self.on_time_min) and self.on_time_min > 0):
+            raise ValueError(f"Received on_time_min={self.on_time_min}; expected a positive ratio.")
+
+
+def find_paced_beats(features: np.ndarray, feature_names, rule: PacingRule) -> np.ndarray:
+    """Boolean per beat: wide (``qrs_width_ms`` >= ``rule.min_width_ms``) and on time (``rr_pre_local_ratio`` >=
+    ``rule.on_time_min``).
+
+    Examples
+    --------
+    >>> names = ("qrs_width_ms", "rr_pre_local_ratio")
+    >>> x = np.array([[140.0, 1.0], [140.0, 0.7], [40.0, 1.0], [115.0, 0.9]], np.float32)
+    >>> find_paced_beats(x, names, PacingRule()).tolist()
+    [True, False, False, True]
+    """
+    column = read_feature_columns(features, feature_names, ("qrs_width_ms", "rr_pre_local_ratio"))
+    return (column("qrs_width_ms") >= rule.min_width_ms) & (column("rr_pre_local_ratio") >= rule.on_time_min)
