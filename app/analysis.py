@@ -240,6 +240,17 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     return refind_regions(edited, settings)
 
 
+def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str) -> RecordAnalysis:
+    """The record analysed again with a pacemaker its header did not state, so that the pacing rule finds its paced
+    beats (:mod:`models.pacing_rule`); the reader's diary, conclusion and strips are kept (corrections, artefact marks
+    and event thresholds are the caller's to apply again, :func:`edit_analysis`). The same analysis when a pacemaker
+    is stated already."""
+    if analysis.record.pacemaker is not None:
+        return analysis
+    again = analyse_record(replace(analysis.record, pacemaker=pacemaker), model, analysis.region_settings)
+    return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
+
+
 def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
     """The model's labels with its atrial-fibrillation rule (:mod:`models.af_rule`) applied again for these event
     settings and the reader's artefact marks, which decide the AF episodes; the reader's corrections are kept. The
@@ -306,8 +317,8 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
 
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
-    two-lead record classified from one lead where the other was missing, and the beats its atrial-fibrillation and
-    morphology-family rules labelled N, when they did."""
+    two-lead record classified from one lead where the other was missing, the beats the pacing rule labelled paced,
+    and the beats its atrial-fibrillation and morphology-family rules labelled N, when they did."""
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
@@ -318,6 +329,11 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
                      "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
                      "them")
+    n_paced = int(predictions.paced_mask.sum())
+    if n_paced:
+        notes.append(f"{count_noun(n_paced, 'beat')} wide and on time {'is' if n_paced == 1 else 'are'} labelled paced "
+                     "(Q; written / in the annotation file, the beat table's pacing_rule column: the pacing rule, for "
+                     "a stated pacemaker)")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")
@@ -369,7 +385,8 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
     rule having decided which of the two (a browser check found the network's p(S) alone made every S event of 232
     look unsure, 0.01-0.12, though its S beats are right). An N the sinus-conduction rule made of a V call keeps the
     network's p(N), which shows it as unsure, for the reader to check. 1 where the probabilities are NaN (a beat with
-    a gap).
+    a gap), and for a beat the pacing rule made Q (a stated pacemaker and the beat's width decided it, not the
+    networks, which never saw a paced beat).
 
     The top probability was used before: a beat the atrial rule made S then carried the network's confidence in N.
     """
@@ -380,6 +397,7 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
     supraventricular = probabilities[:, AAMI_CLASSES.index("N")] + probabilities[:, _S]
     moved = predictions.relabelled_mask | predictions.in_run_mask | predictions.in_af_mask
     confidence = np.where(moved, supraventricular, confidence)
+    confidence = np.where(predictions.paced_mask, np.nan, confidence)
     return np.where(np.isfinite(confidence), np.clip(confidence, 0.0, 1.0), 1.0)
 
 
@@ -429,6 +447,7 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
         "run_rule": predictions.in_run_mask,
         "wide_qrs_rule": predictions.wide_mask,
         "fusion_rule": predictions.fused_mask,
+        "pacing_rule": predictions.paced_mask,
         "af_rule": predictions.in_af_mask,
         "family_rule": predictions.in_family_mask,
         "one_lead": predictions.one_lead_mask,

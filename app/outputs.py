@@ -142,7 +142,7 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
     annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
     their starts (:func:`app.reader_strips.strip_notes`), the ST episodes as ST change annotations
-    (:func:`pipeline.st.st_episode_marks`)."""
+    (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
                                   unreadable_as_q=False,
@@ -150,7 +150,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   + conclusion_notes(analysis.conclusion),
                                   timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
                                   + strip_notes(analysis.reader_strips),
-                                  st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz))
+                                  st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
+                                  paced_beats=analysis.predictions.paced_mask)
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:
@@ -166,13 +167,16 @@ def ishne_annotation_bytes(analysis: RecordAnalysis) -> bytes:
     """Content of the ISHNE annotation file ``NAME.ann``: every beat's label (:data:`pipeline.ishne.CLASS_LABELS`,
     the AAMI class as the second label), at the record file's own rate when it is a whole number of Hz, else at the
     internal rate; the header gives the recording's length, rate, leads, start time and pacemaker, never the
-    patient. Beats only: the events are in the WFDB annotation file and the tables."""
+    patient. Beats only: the events are in the WFDB annotation file and the tables. A beat the pacing rule found paced
+    (and still Q) is labelled ``P``, the standard's paced beat."""
     record = analysis.record
     fs_hz = record.source_fs_hz if float(record.source_fs_hz).is_integer() else record.fs_hz
     scale = fs_hz / record.fs_hz
     samples = np.round(np.asarray(analysis.predictions.samples, dtype=np.float64) * scale).astype(np.int64)
     classes = [str(c) for c in analysis.classes]
-    return format_ishne_annotations(samples, [CLASS_LABELS[c] for c in classes], fs_hz,
+    paced = analysis.predictions.paced_mask.tolist()
+    labels = ["P" if is_paced and c == "Q" else CLASS_LABELS[c] for c, is_paced in zip(classes, paced)]
+    return format_ishne_annotations(samples, labels, fs_hz,
                                     int(round(record.n_samples * scale)), internal=classes,
                                     lead_names=record.lead_names, start_time=record.start_time,
                                     pacemaker_code=pacemaker_code(record.pacemaker))

@@ -187,7 +187,8 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
                            np.concatenate([p.probabilities for p in parts]), reason,
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
-                           None if decisions is None else np.concatenate([p.class_indices for p in parts]),
+                           None if decisions is None and pacing is None
+                           else np.concatenate([p.class_indices for p in parts]),
                            None if decisions is None else np.concatenate([p.conducted_mask for p in parts]),
                            None if decisions is None else np.concatenate([p.in_run_mask for p in parts]),
                            one_lead=np.concatenate([p.one_lead_mask for p in parts]),

@@ -600,13 +600,14 @@ class RhythmEvidence:
 
     Attributes
     ----------
-    p_wave_similarity : np.ndarray
-        Per beat, :func:`pipeline.atrial.measure_p_wave_similarity` on the primary lead.
+    p_wave_similarity : np.ndarray or None
+        Per beat, :func:`pipeline.atrial.measure_p_wave_similarity` on the primary lead; None for a patient with a
+        stated pacemaker, whose AF evidence is read from the RR intervals alone.
     fibrillation_intervals : np.ndarray
         (k, 2) [start, stop) samples of ventricular flutter/fibrillation (:mod:`pipeline.fibrillation`).
     """
 
-    p_wave_similarity: np.ndarray
+    p_wave_similarity: np.ndarray | None
     fibrillation_intervals: np.ndarray
 
 
@@ -617,10 +618,18 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
     ``detected_samples``, the beat detector's beats, give the wave rate inside a flutter stretch (its rate
     check); by default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH
     marks flutter waves ``!``, not beats).
+
+    With a stated pacemaker (``record.pacemaker``) no P-wave similarity is measured: the paced beats' intervals are
+    left out of the AF evidence, and before the beats left, the stretch where a P wave would be mixes pacing
+    artefacts, paced and dissociated P waves; the region finder then reads AF from the RR intervals alone
+    (:func:`pipeline.regions.find_af_regions`). Found on MIT-BIH's paced records 102 and 104, where, once the pacing
+    rule had made their paced beats Q, regular sinus stretches between paced ones were called AF for want of a
+    consistent P wave in their blocks (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG).
     """
     lead = record.signal_mv[:, record.primary_lead]
     waves = samples if detected_samples is None else detected_samples
-    return RhythmEvidence(measure_p_wave_similarity(lead, samples, record.fs_hz),
+    similarity = None if record.pacemaker is not None else measure_p_wave_similarity(lead, samples, record.fs_hz)
+    return RhythmEvidence(similarity,
                           find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation,
                                                       waves))
 

@@ -44,7 +44,7 @@ import numpy as np
 
 from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL
 from pipeline.records import write_annotations
-from pipeline.regions import Region, beats_in_kind, encode_classes
+from pipeline.regions import Region, beats_in_kind, check_beat_mask, encode_classes
 from pipeline.types import Annotations
 
 NORMAL_RHYTHM = "(N"
@@ -73,14 +73,16 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
                            fs_hz: float, *, n_leads: int, unreadable_as_q: bool = True,
                            record_notes: tuple[str, ...] = (),
                            timed_notes: tuple[tuple[int, str], ...] = (),
-                           st_marks: tuple[tuple[int, str], ...] = ()) -> Annotations:
+                           st_marks: tuple[tuple[int, str], ...] = (),
+                           paced_beats: np.ndarray | None = None) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
     ``record_notes`` are written as comment (``"``) annotations at sample 1, in order (wfdb's ``rdann`` takes
     every comment at sample 0 for a definition of the file's and drops it); ``timed_notes`` (sample, text) are
     comments at their own samples (e.g. a patient's diary entries); ``st_marks`` (sample, text) are ST change
-    (``s``) annotations (:func:`pipeline.st.st_episode_marks`).
+    (``s``) annotations (:func:`pipeline.st.st_episode_marks`). ``paced_beats`` (boolean per beat) marks the Q beats
+    found paced, written ``/`` (MIT-BIH's paced beat, AAMI class Q) instead of ``Q``.
 
     Examples
     --------
@@ -94,6 +96,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     classes = encode_classes(beat_classes, len(samples))
     unreadable = beats_in_kind(regions, "unreadable", len(samples))
     symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[classes]
+    if paced_beats is not None:
+        symbols[check_beat_mask(paced_beats, len(samples)) & (symbols == "Q")] = "/"
     if unreadable_as_q:
         symbols[unreadable] = "Q"
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)

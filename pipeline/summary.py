@@ -289,8 +289,8 @@ def summarize_record(
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
     notes += describe_fusion_in_runs(regions, context.classes)
     if pacemaker is not None:
-        notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats, which it may call N or "
-                 "V; review the ventricular events and the beat classes",) + notes
+        notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
+                 "does not find may be called N or V: review the ventricular events and the beat classes",) + notes
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,

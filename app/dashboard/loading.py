@@ -13,7 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections
+from app.analysis import (RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections,
+                          state_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -164,9 +165,12 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
 
 
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings,
-                pacemaker: str | None = None) -> Review:
+                pacemaker: str | None = None, model: LoadedModel | None = None) -> Review:
     """The review with a reader's corrections, artefact marks, event thresholds and a pacemaker the header did not
-    state (regions, summary and comparison found again)."""
-    analysis = edit_analysis(review.analysis, labels=labels, artefacts=artefacts, settings=settings,
-                             pacemaker=pacemaker)
+    state (regions, summary and comparison found again; with ``model``, the beats are classified again for the
+    pacemaker, :func:`app.analysis.state_pacemaker`)."""
+    analysis = review.analysis
+    if pacemaker is not None and model is not None:
+        analysis = state_pacemaker(analysis, model, pacemaker)
+    analysis = edit_analysis(analysis, labels=labels, artefacts=artefacts, settings=settings, pacemaker=pacemaker)
     return replace(review, analysis=analysis, comparison=compare_with_reference(analysis))

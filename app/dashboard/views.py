@@ -127,7 +127,7 @@ def render_page() -> None:
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
-    review = apply_reader_edits(review, record_key, render_event_settings())
+    review = apply_reader_edits(review, record_key, render_event_settings(), model_reference)
     review = replace(review, analysis=add_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
     reset_navigation(record_key)
@@ -940,9 +940,10 @@ def reader_labels(record_key: tuple) -> dict[int, str]:
     return st.session_state.setdefault(_READER_LABELS, {}).setdefault(record_key, {})
 
 
-def apply_reader_edits(review: loading.Review, record_key: tuple, settings: RegionSettings) -> loading.Review:
+def apply_reader_edits(review: loading.Review, record_key: tuple, settings: RegionSettings,
+                       model_reference: str) -> loading.Review:
     """The review with the reader's corrections, artefact marks, event thresholds and pacemaker (computed once per
-    set)."""
+    set; a pacemaker stated here has the beats classified again with the model, for the pacing rule)."""
     labels, marks = reader_labels(record_key), reader_artefacts(record_key)
     pacemaker = render_pacemaker(review.analysis.record, record_key)
     if not labels and not marks and settings == review.analysis.region_settings and pacemaker is None:
@@ -950,8 +951,10 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
     key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker)
     cached = st.session_state.get(_RELABELLED)
     if cached is None or cached[0] != key:
-        with st.spinner("Finding the events again..."):
-            cached = (key, loading.edit_review(review, labels, marks, settings, pacemaker))
+        model = None if pacemaker is None else loading.load_model_cached(model_reference)
+        with st.spinner("Finding the events again..." if model is None else
+                        "Classifying the beats again for a patient with a pacemaker..."):
+            cached = (key, loading.edit_review(review, labels, marks, settings, pacemaker, model))
         st.session_state[_RELABELLED] = cached
     return cached[1]
 
@@ -963,7 +966,9 @@ def render_pacemaker(record, record_key: tuple) -> str | None:
     checked = st.sidebar.checkbox("The patient has a pacemaker", value=stated, disabled=stated,
                                   key=record_widget_key("pacemaker", shown_record(record_key)),
                                   help=(f"The header says so ({record.pacemaker})." if stated else
-                                        "The classifier was not trained on paced beats: the summary then says so "
+                                        "The classifier was not trained on paced beats: with a pacemaker stated, "
+                                        "wide beats that come on time are labelled paced (Q), and the summary "
+                                        "says so "
                                         "and leaves heart-rate variability out."))
     return STATED_PACEMAKER if checked and not stated else None
 

@@ -1,0 +1,172 @@
+"""The pacing rule (models/pacing_rule.py): with a stated pacemaker, wide on-time beats are paced (Q, written /).
+
+Checked on MIT-BIH's record 217 (a paced patient, outside DS1 and DS2, as the rule's study read it) and on synthetic
+beats for the dominant beat taken without the paced ones (the rule's option, off by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from app.analysis import analyse_record, beat_table, state_pacemaker
+from app.outputs import ishne_annotation_bytes, output_annotations
+from models.bundled import load_default_model
+from models.pacing_rule import PacingRule, find_paced_beats
+from models.predict import classify_record
+from models.prepare import InputSettings
+from pipeline.features import compute_beat_context
+from pipeline.region_eval import evaluate_regions, measure_rhythm_evidence
+from pipeline.records import read_annotations, read_record
+from pipeline.regions import RegionSettings
+from pipeline.ishne import read_ishne_annotations
+from pipeline.rhythm_annotations import write_region_annotations
+from pipeline.scoring import compare_beats
+from pipeline.segment import segment_beats
+from pipeline.types import STATED_PACEMAKER
+
+FS = 360.0
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_default_model()
+
+
+@pytest.fixture(scope="module")
+def record_217(mitdb_dir):
+    return read_record(mitdb_dir / "217")
+
+
+@pytest.fixture(scope="module")
+def analyses_217(model, record_217):
+    plain = analyse_record(record_217, model)
+    paced = analyse_record(dataclasses.replace(record_217, pacemaker=STATED_PACEMAKER), model)
+    return plain, paced
+
+
+def reference_of(record, analysis) -> tuple[np.ndarray, np.ndarray]:
+    """(reference symbol, delivered class) of every matched reference beat."""
+    match = compare_beats(record.annotations, analysis.predictions.samples, record.fs_hz, record.n_samples,
+                          start_s=0.0)
+    return np.asarray(record.annotations.symbols)[match.ref_index], np.asarray(analysis.classes)[match.test_index]
+
+
+def test_the_rule_finds_wide_on_time_beats_and_checks_its_settings():
+    names = ("rr_pre_local_ratio", "qrs_width_ms")
+    beats = np.array([[1.0, 150.0], [0.7, 150.0], [1.0, 40.0], [0.95, 114.0]], np.float32)
+    assert find_paced_beats(beats, names, PacingRule()).tolist() == [True, False, False, False]
+    assert find_paced_beats(beats, names, PacingRule(min_width_ms=100.0)).tolist() == [True, False, False, True]
+    with pytest.raises(ValueError, match="qrs_width_ms"):
+        find_paced_beats(beats[:, :1], names[:1], PacingRule())
+    for bad in ({"min_width_ms": 0.0}, {"min_width_ms": float("nan")}, {"on_time_min": -1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            PacingRule(**bad)
+
+
+def two_shapes(n_beats: int = 120, wide_every: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mostly wide (paced-like) beats, one in ``wide_every`` narrow, at a steady rate; (signal, peaks, narrow mask)."""
+    peaks = np.arange(1, n_beats + 1) * 300
+    signal = np.zeros((peaks[-1] + 400, 1), np.float32)
+    narrow = np.arange(n_beats) % wide_every == 0
+    for r, is_narrow in zip(peaks, narrow):
+        width = 8 if is_narrow else 50
+        signal[r - width:r + width, 0] += np.hanning(2 * width).astype(np.float32)
+    return signal, peaks, narrow
+
+
+def test_beats_left_out_of_the_template_leave_the_dominant_beat_to_the_others():
+    signal, peaks, narrow = two_shapes()
+    beats = segment_beats(signal, peaks, FS)
+    plain = compute_beat_context(signal, peaks, FS, beats)
+    own = compute_beat_context(signal, peaks, FS, beats, template_excluded=~narrow)
+    width = plain.column("qrs_width_diff_ms")
+    assert np.median(width[narrow]) < -20 and abs(np.median(width[~narrow])) < 5  # the wide beats are dominant
+    own_width = own.column("qrs_width_diff_ms")
+    assert abs(np.median(own_width[narrow])) < 5 and np.median(own_width[~narrow]) > 20
+    assert own.typical[narrow].all() and not own.typical[~narrow].any()
+    # too few beats left without the excluded ones: the template is formed as before
+    few = np.ones(len(peaks), bool)
+    few[:3] = False
+    again = compute_beat_context(signal, peaks, FS, beats, template_excluded=few)
+    np.testing.assert_array_equal(again.template_mv, plain.template_mv)
+
+
+def test_a_stated_pacemaker_labels_217s_paced_beats_q_and_takes_back_false_ventricular_events(analyses_217,
+                                                                                            record_217):
+    plain, paced = analyses_217
+    assert plain.predictions.paced is None and not np.any(plain.classes == "Q")
+    symbols, classes = reference_of(record_217, paced)
+    assert np.mean(classes[symbols == "/"] == "Q") >= 0.8  # the study: 1,407 of 1,542 (91 %)
+    assert np.mean(classes[symbols == "V"] == "V") >= np.mean(reference_of(record_217, plain)[1][symbols == "V"]
+                                                              == "V") - 0.02
+    assert paced.predictions.paced_mask.sum() == np.sum(paced.classes == "Q")
+    v_calls = (np.sum(plain.classes == "V"), np.sum(paced.classes == "V"))
+    assert v_calls[1] < 0.6 * v_calls[0]  # the study: 938 -> 406
+
+    def count(analysis, kind):
+        return sum(r.kind == kind for r in analysis.regions)
+    assert count(paced, "idioventricular_rhythm") <= count(plain, "idioventricular_rhythm") / 2
+    assert count(paced, "ventricular_couplet") < count(plain, "ventricular_couplet")
+    assert any("labelled paced" in note for note in paced.summary.notes)
+    assert not any("labelled paced" in note for note in plain.summary.notes)
+    table = beat_table(paced)
+    assert table["pacing_rule"].sum() == paced.predictions.paced_mask.sum()
+    assert not table.loc[table["pacing_rule"], "conduction_rule"].any()  # no other rule's flag on a paced beat
+
+
+def test_paced_beats_are_written_as_paced_and_read_back(analyses_217, tmp_path):
+    _, paced = analyses_217
+    record, n_paced = paced.record, paced.predictions.paced_mask.sum()
+    write_region_annotations(tmp_path, "217", "ecg", output_annotations(paced), record.fs_hz, record.source_fs_hz)
+    symbols = np.asarray(read_annotations(tmp_path / "217", "ecg", source_fs_hz=record.source_fs_hz).symbols)
+    assert np.sum(symbols == "/") == n_paced and not np.any(symbols == "Q")
+    (tmp_path / "217.ann").write_bytes(ishne_annotation_bytes(paced))
+    _, ishne_symbols, _ = read_ishne_annotations(tmp_path / "217.ann")
+    assert np.sum(ishne_symbols == "/") == n_paced  # ISHNE's P, read back as MIT-BIH's paced beat
+
+
+def test_stating_the_pacemaker_after_the_analysis_gives_the_same_classes(model, analyses_217):
+    plain, paced = analyses_217
+    later = state_pacemaker(dataclasses.replace(plain, conclusion="paced rhythm"), model, STATED_PACEMAKER)
+    assert later.record.pacemaker == STATED_PACEMAKER and later.conclusion == "paced rhythm"
+    np.testing.assert_array_equal(later.classes, paced.classes)
+    assert state_pacemaker(paced, model, "other") is paced  # stated already: nothing to do
+
+
+def test_hour_long_chunks_mark_the_paced_beats_too(model, record_217):
+    settings = InputSettings.from_dict(model.settings["inputs"])
+    stated = dataclasses.replace(record_217, pacemaker=STATED_PACEMAKER)
+    whole = classify_record(model.model, settings, stated, pacing=PacingRule())
+    chunked = classify_record(model.model, settings, stated, pacing=PacingRule(), chunk_s=600.0, margin_s=60.0)
+    assert len(chunked.paced_mask) == len(chunked) == len(whole)
+    assert np.mean(chunked.paced_mask == whole.paced_mask) > 0.99
+    assert np.all(chunked.classes[chunked.paced_mask] == "Q")
+
+
+def test_a_paced_patients_af_evidence_is_read_from_rr_alone(record_217):
+    samples = record_217.annotations.samples[np.isin(record_217.annotations.symbols, ["/", "N", "V", "f"])]
+    plain = measure_rhythm_evidence(record_217, samples, [], RegionSettings())
+    stated = measure_rhythm_evidence(dataclasses.replace(record_217, pacemaker="VVI"), samples, [], RegionSettings())
+    assert plain.p_wave_similarity.shape == samples.shape and stated.p_wave_similarity is None
+
+
+def test_evaluate_regions_states_the_pacemaker_for_the_named_records(mitdb_dir):
+    report = evaluate_regions(mitdb_dir, ["217", "100"], "reference", pacemaker_records=("217",))
+    notes = {e.record: " ".join(e.summary.notes) for e in report.evaluations}
+    assert "pacemaker (stated by the user)" in notes["217"] and "pacemaker" not in notes["100"]
+    assert report.settings["pacemaker_records"] == ["217"]
+
+
+def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    out = tmp_path / "regions"
+    result = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217,100",
+                                      "--pacemaker-records", "217", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "pacemaker (stated by the user)" in (out / "217_summary.json").read_text()
+    assert "pacemaker" not in (out / "100_summary.json").read_text()
