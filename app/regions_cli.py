@@ -76,8 +76,11 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory, names = select_records(record_list, split, data_dir)
     check_annotator_output(out_dir, directory, annotator)
-    labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
     paced = tuple(n.strip() for n in (pacemaker_records or "").split(",") if n.strip())
+    if set(paced) - set(names):
+        raise click.BadParameter(f"{sorted(set(paced) - set(names))} are not among the records evaluated; expected "
+                                 "names of records in --split or --records.", param_hint="--pacemaker-records")
+    labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler,
                               pacemaker_records=paced)
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))

@@ -169,8 +169,9 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     the whole recording. Records up to ``chunk_s + margin_s`` (MIT-BIH's 30 minutes) are prepared
     in one piece. ``decisions`` (the model's, :meth:`DecisionRules.from_settings`) turn probabilities
     into classes: V threshold, sinus-conduction rule, atrial-origin rule, supraventricular run rule, wide-QRS rule.
-    ``pacing`` (for a patient with a stated pacemaker) finds the paced beats, reads the other beats against their own
-    dominant beat and makes the paced ones Q (:mod:`models.pacing_rule`).
+    ``pacing`` (for a patient with a stated pacemaker) finds the paced beats and makes them Q, with its
+    ``own_template`` option after classifying the other beats against their own dominant beat
+    (:mod:`models.pacing_rule`).
     """
     reason = ""
     if r_peaks is None:

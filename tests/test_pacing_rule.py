@@ -170,3 +170,6 @@ def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, 
     assert result.exit_code == 0, result.output
     assert "pacemaker (stated by the user)" in (out / "217_summary.json").read_text()
     assert "pacemaker" not in (out / "100_summary.json").read_text()
+    typo = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217",
+                                    "--pacemaker-records", "271"])
+    assert typo.exit_code == 2 and "['271'] are not among the records evaluated" in typo.output

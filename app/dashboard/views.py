@@ -968,8 +968,7 @@ def render_pacemaker(record, record_key: tuple) -> str | None:
                                   help=(f"The header says so ({record.pacemaker})." if stated else
                                         "The classifier was not trained on paced beats: with a pacemaker stated, "
                                         "wide beats that come on time are labelled paced (Q), and the summary "
-                                        "says so "
-                                        "and leaves heart-rate variability out."))
+                                        "says so and leaves heart-rate variability out."))
     return STATED_PACEMAKER if checked and not stated else None
 
 
