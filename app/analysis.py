@@ -331,9 +331,10 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "them")
     n_paced = int(predictions.paced_mask.sum())
     if n_paced:
-        notes.append(f"{count_noun(n_paced, 'beat')} wide and on time {'is' if n_paced == 1 else 'are'} labelled paced "
-                     "(Q; written / in the annotation file, the beat table's pacing_rule column: the pacing rule, for "
-                     "a stated pacemaker)")
+        share = 100.0 * n_paced / len(predictions)
+        notes.append(f"{count_noun(n_paced, 'beat')} ({share:.1f} % of the beats) wide and on time "
+                     f"{'is' if n_paced == 1 else 'are'} labelled paced (Q; written / in the annotation file, the beat "
+                     "table's pacing_rule column: the pacing rule, for a stated pacemaker)")
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")

@@ -286,7 +286,8 @@ def summarize_record(
     else:
         hrv = not_assessed_hrv(pacemaker)
     hrt = compute_hrt(context, regions, settings.hrt, pacemaker=pacemaker)
-    notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings)
+    notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings,
+                            paced=pacemaker is not None)
     notes += describe_fusion_in_runs(regions, context.classes)
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
@@ -537,8 +538,10 @@ def describe_fusion_in_runs(regions: list[Region], classes: np.ndarray) -> tuple
 
 
 def describe_limits(context: BeatContext, readable_fraction: float, af_assessed: bool, hr_min: float,
-                    settings: RegionSettings, summary_settings: SummarySettings) -> tuple[str, ...]:
-    """Plain statements of what the record does not allow to assess."""
+                    settings: RegionSettings, summary_settings: SummarySettings, *, paced: bool = False
+                    ) -> tuple[str, ...]:
+    """Plain statements of what the record does not allow to assess (``paced``: the patient has a stated pacemaker,
+    whose paced beats, class Q, leave their intervals out of the AF evidence)."""
     notes = []
     if len(context.samples) == 0:
         notes.append("no beats found: heart rate, beat counts, ectopy and rhythm cannot be assessed")
@@ -558,7 +561,8 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
     if not af_assessed:
         usable = count_af_usable_intervals(context)
         notes.append(f"insufficient readable signal for AF assessment: {usable} usable RR intervals, "
-                     f"at least {settings.af_window_beats} needed")
+                     f"at least {settings.af_window_beats} needed"
+                     + ("; the intervals next to paced beats do not count" if paced else ""))
     if len(context.samples) and np.isnan(hr_min):
         notes.append(f"too little readable signal for a minimum and maximum heart rate (each needs "
                      f"{summary_settings.hr_window_s:g} s windows at least half readable)")

@@ -173,3 +173,13 @@ def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, 
     typo = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217",
                                     "--pacemaker-records", "271"])
     assert typo.exit_code == 2 and "['271'] are not among the records evaluated" in typo.output
+
+
+def test_a_mostly_paced_record_says_how_much_is_paced_and_why_af_was_not_assessed(model, mitdb_dir):
+    analysis = analyse_record(dataclasses.replace(read_record(mitdb_dir / "107"), pacemaker="VVI"), model)
+    paced = analysis.predictions.paced_mask
+    assert paced.mean() > 0.8  # 107 is paced throughout (the study: 94 % of its paced beats found)
+    assert any(f"({100 * paced.mean():.1f} % of the beats) wide and on time are labelled paced" in note
+               for note in analysis.summary.notes)
+    note = next(n for n in analysis.summary.notes if n.startswith("insufficient readable signal for AF assessment"))
+    assert note.endswith("; the intervals next to paced beats do not count")
