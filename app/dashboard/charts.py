@@ -36,7 +36,7 @@ OVERVIEW_BINS = 2000
 
 CLASS_COLOURS = {"N": "#2b7bba", "S": "#e69f00", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f"}
 CLASS_NAMES = {"N": "N (normal)", "S": "S (supraventricular ectopic)", "V": "V (ventricular ectopic)",
-               "F": "F (fusion)", "Q": "Q (unclassifiable)"}
+               "F": "F (fusion)", "Q": "Q (paced or unclassifiable)"}
 REGION_COLOURS = {
     "unreadable": "#9e9e9e",
     "ventricular_flutter_fibrillation": "#67001f",
