@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from app import config
-from app.options import select_records
+from app.options import pacemaker_records_option, read_pacemaker_records, select_records
 from pipeline.region_eval import REFERENCE_ANNOTATOR
 from pipeline.splits import DS1, PACED, holds_mitdb
 
@@ -161,8 +161,10 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
                    "one-lead recording is analysed: what a one-lead Holter or monitor channel would give.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="MLflow directory, an existing one (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")
+@pacemaker_records_option
 def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | None, record_list: str | None,
-                     out_dir: Path | None, annotator: str, one_lead: bool, mlruns_dir: Path | None) -> None:
+                     out_dir: Path | None, annotator: str, one_lead: bool, mlruns_dir: Path | None,
+                     pacemaker_records: str | None) -> None:
     """EC57 beat classification report: reference positions and end to end with our detector.
 
     Example: ecg evaluate --model models:/ecg-beat-classifier@champion --split ds2 --out out/ds2
@@ -173,6 +175,7 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
     from models.prepare import InputSettings
 
     directory, names = select_records(record_list, split, data_dir, default_split="ds2")
+    paced = read_pacemaker_records(pacemaker_records, names)
     check_annotator_output(out_dir, directory, annotator)
     loaded = load_chosen_model(model_uri, mlruns_dir)
     outside = describe_records_outside_the_test(loaded.settings, names) if holds_mitdb(directory) else []
@@ -181,11 +184,14 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
         click.echo(warning, err=True)
     settings = InputSettings.from_dict(loaded.settings["inputs"])
     report = evaluate_records(loaded.model, settings, directory, names, out_dir, annotator,
-                              decisions=DecisionRules.from_settings(loaded.settings), one_lead=one_lead)
+                              decisions=DecisionRules.from_settings(loaded.settings), one_lead=one_lead,
+                              pacemaker_records=paced)
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
     context = describe_evaluation_context(loaded.source, loaded.version, loaded.settings, scope)
     if warnings:
         context["warnings"] = warnings
+    if paced:
+        context["pacemaker_records"] = list(paced)
     if one_lead:
         context["leads"] = "primary lead only"
     result = write_report(report, out_dir, context) if out_dir is not None else report_to_dict(report, context)

@@ -10,7 +10,23 @@ import click
 from app import config
 from app.event_settings import EventSettingsError, override_event_settings, read_event_settings
 from pipeline.regions import RegionSettings
-from pipeline.splits import DS1, holds_mitdb, list_directory_records, records_for_split
+from pipeline.splits import DS1, PACED, holds_mitdb, list_directory_records, records_for_split
+
+pacemaker_records_option = click.option(
+    "--pacemaker-records", default=None,
+    help=f"Comma-separated records whose patients have a pacemaker (MIT-BIH's paced records are {','.join(PACED)}): "
+         "stated for them as 'ecg score --pacemaker' states it, so that the pacing rule labels their paced beats.")
+"""The evaluation commands' ``--pacemaker-records`` (read with :func:`read_pacemaker_records`)."""
+
+
+def read_pacemaker_records(text: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The record names of ``--pacemaker-records``, each among ``names`` (the records evaluated), else a usage
+    error."""
+    paced = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    if set(paced) - set(names):
+        raise click.BadParameter(f"{sorted(set(paced) - set(names))} are not among the records evaluated; expected "
+                                 "names of records in --split or --records.", param_hint="--pacemaker-records")
+    return paced
 
 
 def select_records(record_list: str | None, split: str | None, data_dir: Path | None, default_split: str = "all"

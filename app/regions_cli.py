@@ -13,12 +13,11 @@ import click
 
 from app import config
 from app.model_cli import check_annotator_output
-from app.options import event_options, select_records
+from app.options import event_options, pacemaker_records_option, read_pacemaker_records, select_records
 from models.pacing_rule import PacingRule
 from pipeline.quality import QUALITY_KINDS
 from pipeline.region_eval import LABELERS, evaluate_regions, format_markdown, format_record_table, write_outputs
 from pipeline.regions import RegionSettings
-from pipeline.splits import PACED
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -48,10 +47,7 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
               help="Quality-span kinds that make a stretch unreadable (no event is claimed there; default "
                    f"{','.join(QUALITY_KINDS)}; overrides --events).")
 @click.option("--per-record", is_flag=True, help="Also print the per-record table.")
-@click.option("--pacemaker-records", default=None,
-              help="Comma-separated records whose patients have a pacemaker (MIT-BIH's paced records are "
-                   f"{','.join(PACED)}): stated for them as 'ecg score --pacemaker' states it, so that with --labels "
-                   "model the pacing rule finds their paced beats.")
+@pacemaker_records_option
 @event_options
 def evaluate_regions_command(data_dir: Path | None, split: str | None, record_list: str | None, labels: str,
                              model_uri: str | None, mlruns_dir: Path | None, out_dir: Path | None, annotator: str,
@@ -76,10 +72,7 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
             raise click.BadParameter(str(exc), param_hint="--unreadable-kinds") from exc
     directory, names = select_records(record_list, split, data_dir)
     check_annotator_output(out_dir, directory, annotator)
-    paced = tuple(n.strip() for n in (pacemaker_records or "").split(",") if n.strip())
-    if set(paced) - set(names):
-        raise click.BadParameter(f"{sorted(set(paced) - set(names))} are not among the records evaluated; expected "
-                                 "names of records in --split or --records.", param_hint="--pacemaker-records")
+    paced = read_pacemaker_records(pacemaker_records, names)
     labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler,
                               pacemaker_records=paced)

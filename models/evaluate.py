@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -38,12 +38,13 @@ from pipeline.regions import RegionSettings
 from pipeline.segment import time_beats
 from pipeline.scoring import (NO_BEAT, ClassificationCounts, compare_beats, compare_classes, count_classes,
                               require_reference_beats)
-from pipeline.types import Annotations, Record
+from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from models.af_rule import apply_af_rule_to_record
 from models.atrial_rule import DecisionRules
 from models.family_rule import apply_family_rule_to_record
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
+from models.pacing_rule import PacingRule, find_paced_beats
 from models.predict import BeatPredictions
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
 from models.train import summarize_counts
@@ -145,12 +146,13 @@ def classify_prepared(model: keras.Model, inputs: ModelInputs, decisions: Decisi
 
 
 def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
-                    out_dir: Path | None, annotator: str, decisions: DecisionRules | None = None
-                    ) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
+                    out_dir: Path | None, annotator: str, decisions: DecisionRules | None = None,
+                    pacing: PacingRule | None = None) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
     """Classification matrices of one record in every mode, and its calibration pairs.
 
     Calibration pairs are the network's own (top probability, whether its top class is right);
-    the matrices use the final classes, with the model's decision rules when given.
+    the matrices use the final classes, with the model's decision rules when given, and for a patient with a
+    pacemaker the pacing rule ``pacing`` (:mod:`models.pacing_rule`: paced beats Q, written ``/``).
     """
     require_reference_beats(record)
     clean = clean_record(record, settings)
@@ -159,6 +161,12 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
+    test_paced = np.zeros(len(test_classes), bool)
+    if pacing is not None:
+        predicted = np.where(find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing),
+                             AAMI_CLASSES.index("Q"), predicted)
+        test_paced = find_paced_beats(detected.inputs.features, detected.inputs.feature_names, pacing)
+        test_classes = np.where(test_paced, AAMI_CLASSES.index("Q"), test_classes)
     timed = time_beats(clean[:, :1], detection.samples, record.fs_hz)  # reported where ecg score reports them
     if decisions is not None and (decisions.af_rule or decisions.family_rule):
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
@@ -172,7 +180,7 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
         match = compare_beats(record.annotations, timed, record.fs_hz, record.n_samples, start_s=start_s)
         counts[mode] = compare_classes(match, ref_classes, test_classes)
     if out_dir is not None:
-        write_predicted_annotations(out_dir, record, timed, test_classes, annotator)
+        write_predicted_annotations(out_dir, record, timed, test_classes, annotator, test_paced)
     confidence = probabilities[labelled].max(axis=1)
     return counts, confidence, np.argmax(probabilities, axis=1)[labelled] == labels[labelled]
 
@@ -191,9 +199,12 @@ def apply_record_rules(record: Record, samples: np.ndarray, probabilities: np.nd
 
 
 def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,
-                                annotator: str) -> Path:
-    """WFDB annotation file of the predicted beat labels (MIT-BIH symbols), at the file's own rate."""
+                                annotator: str, paced: np.ndarray | None = None) -> Path:
+    """WFDB annotation file of the predicted beat labels (MIT-BIH symbols; ``/`` for the Q beats in ``paced``), at
+    the file's own rate."""
     symbols = np.array([AAMI_TO_SYMBOL[AAMI_CLASSES[c]] for c in classes], dtype="<U2")
+    if paced is not None:
+        symbols[paced & (symbols == "Q")] = "/"
     scale = record.source_fs_hz / record.fs_hz
     positions = np.round(samples * scale).astype(np.int64)
     annotations = Annotations(positions, symbols, np.full(len(samples), "", dtype=object))
@@ -203,16 +214,20 @@ def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarr
 def evaluate_records(model: keras.Model, settings: InputSettings, data_dir: str | Path, records: tuple[str, ...],
                      out_dir: str | Path | None = None, annotator: str = "cls",
                      progress: bool = True, decisions: DecisionRules | None = None,
-                     one_lead: bool = False) -> EvaluationReport:
+                     one_lead: bool = False, pacemaker_records: tuple[str, ...] = ()) -> EvaluationReport:
     """Evaluate ``model`` on ``records``; one failing record is reported and the others go on. ``one_lead``: each
-    record read with its primary lead only, as a one-lead recording is analysed (detection and classification)."""
+    record read with its primary lead only, as a one-lead recording is analysed (detection and classification).
+    The patients of ``pacemaker_records`` have a stated pacemaker: the pacing rule labels their paced beats."""
     report = EvaluationReport()
     out = Path(out_dir) if out_dir is not None else None
     for name in tqdm(records, desc="evaluate", unit="record", disable=not progress):
         try:
             record = read_record(Path(data_dir) / name, target_fs_hz=settings.segmentation.fs_hz,
                                  max_leads=1 if one_lead else ANALYSIS_LEADS)
-            counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, decisions)
+            pacing = None
+            if name in pacemaker_records:
+                record, pacing = replace(record, pacemaker=STATED_PACEMAKER), PacingRule()
+            counts, confidence, correct = evaluate_record(model, record, settings, out, annotator, decisions, pacing)
         except Exception as exc:  # batch boundary: report and go on
             logger.error("record %s failed: %s", name, exc)
             report.failures[name] = f"{type(exc).__name__}: {exc}"

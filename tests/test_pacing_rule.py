@@ -7,6 +7,7 @@ beats for the dominant beat taken without the paced ones (the rule's option, off
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -183,3 +184,21 @@ def test_a_mostly_paced_record_says_how_much_is_paced_and_why_af_was_not_assesse
                for note in analysis.summary.notes)
     note = next(n for n in analysis.summary.notes if n.startswith("insufficient readable signal for AF assessment"))
     assert note.endswith("; the intervals next to paced beats do not count")
+
+
+def test_the_beat_report_labels_a_stated_patients_paced_beats_q(mitdb_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    out = tmp_path / "beats"
+    result = CliRunner().invoke(cli, ["evaluate", "--model", "models/bundled/model.keras", "--data-dir", str(mitdb_dir),
+                                      "--records", "107", "--pacemaker-records", "107", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "classification_report.json").read_text())
+    assert report["context"]["pacemaker_records"] == ["107"]
+    confusion = np.array(report["modes"]["end_to_end"]["confusion"]["matrix"])
+    q = report["modes"]["end_to_end"]["confusion"]["rows_reference"].index("Q")
+    assert confusion[q, q] >= 0.8 * confusion[q].sum()  # 107's paced beats, labelled paced end to end
+    record = read_record(mitdb_dir / "107")
+    written = read_annotations(out / "107", "cls", source_fs_hz=record.source_fs_hz)
+    assert np.sum(np.asarray(written.symbols) == "/") == confusion[:, q].sum()
