@@ -360,7 +360,9 @@ writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
 - Supraventricular ectopic beats (S) are the weak class: premature beats in irregular rhythms (atrial
   fibrillation) are confused with S, and non-premature atrial beats are often missed.
 - Fusion beats (F) are almost never recognised (DS1 holds 415, nearly all from one patient).
-- Q (paced, unclassifiable) is essentially untrained (8 DS1 beats); paced recordings are out of scope.
+- Q (paced, unclassifiable) is essentially untrained (8 DS1 beats); paced recordings are out of scope for the
+  networks. Where a pacemaker is stated, the product's pacing rule (not this model) labels wide on-time beats paced
+  (`models/pacing_rule.py`; README, "Patients with pacemakers").
 - Trained on 22 patients from one 1970s database: performance on other populations, devices and lead
   placements is unknown until measured.
 """
