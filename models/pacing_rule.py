@@ -67,7 +67,7 @@ def find_paced_beats(features: np.ndarray, feature_names, rule: PacingRule) -> n
     Examples
     --------
     >>> names = ("qrs_width_ms", "rr_pre_local_ratio")
-    >>> x = np.array([[140.0, 1.0], [140.0, 0.7], [40.0, 1.0], [115.0, 0.9]], np.float32)
+    >>> x = np.array([[140.0, 1.0], [140.0, 0.7], [40.0, 1.0], [115.0, 0.95]], np.float32)
     >>> find_paced_beats(x, names, PacingRule()).tolist()
     [True, False, False, True]
     """
