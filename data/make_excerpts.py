@@ -20,7 +20,7 @@ import numpy as np
 from pipeline.records import read_record, write_annotations, write_record
 from pipeline.types import Record
 
-EXCERPT_RECORDS = ("100", "106", "119", "201", "208", "232")
+EXCERPT_RECORDS = ("100", "106", "119", "201", "208", "217", "232")
 EXCERPT_DURATION_S = 300.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data" / "mitdb"

@@ -771,6 +771,20 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     assert "Pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)
 
 
+def test_stating_the_pacemaker_of_sample_217_labels_its_paced_beats(analyses):
+    """Sample 217 is a paced patient: ticked, the pacing rule labels the paced beats Q and the V calls drop."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("217").run()
+    before = shown_counts(at)
+    box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
+    box.check().run()
+    assert not at.exception and not at.error
+    after = shown_counts(at)
+    assert after["Q"] > 0.7 * sum(after.values()) and before.get("Q", 0) == 0  # 5 minutes: 301 paced of 372 beats
+    assert after["V"] < before["V"]
+    assert "labelled paced" in " ".join(m.value for m in at.markdown)
+
+
 def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
     hrt = analyse_record(read_record(excerpts_dir / "106"), model).summary.hrt
     at = start_app()  # sample 100: no ventricular premature beat

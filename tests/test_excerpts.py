@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.records import read_record
 
-EXCERPT_RECORDS = ("100", "106", "119", "201", "208", "232")
+EXCERPT_RECORDS = ("100", "106", "119", "201", "208", "217", "232")
 EXCERPT_SAMPLES = 300 * 360
 
 
