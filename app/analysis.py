@@ -35,7 +35,7 @@ from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
-from pipeline.records import blank_dead_leads, find_leads_with_signal, keep_leads
+from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, measure_rhythm_evidence,
@@ -168,7 +168,7 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
                                                              predictions.classes, list(spans), settings,
                                                              predictions.in_family_mask), predictions,
-                                   record.signal_mv.shape[1])
+                                   record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
                           timings_s=timings, families=families, region_settings=settings)
@@ -238,6 +238,40 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
         edited = reapply_af_rule(edited, settings)
     return refind_regions(edited, settings)
+
+
+REVIEWED_PACEMAKER = "paced beats in the reviewed labels"
+"""``Record.pacemaker`` when only a reader's saved labels say the patient is paced (:func:`state_reviewed_pacemaker`)."""
+
+
+def state_reviewed_pacemaker(record: Record, saved: Annotations | None) -> Record:
+    """``record`` with a pacemaker stated when a reader's saved labels (``saved``, e.g. the ``.ecg`` file of a review)
+    hold paced beats (``/``) and no pacemaker is stated: the reader has said the patient is paced, and the analysis
+    should treat it so (the pacing rule, no HRV, no ST) rather than write those beats back as unclassifiable."""
+    if saved is None or record.pacemaker is not None or not np.any(np.asarray(saved.symbols) == "/"):
+        return record
+    return replace(record, pacemaker=REVIEWED_PACEMAKER)
+
+
+def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, primary_lead: str | None = None) -> str:
+    """The note on the pacing rule's work for a patient with a stated pacemaker: how many of the beats found are
+    labelled paced (still Q in ``classes``), or that none was found; and, when the primary lead is not one of
+    :data:`pipeline.records.PREFERRED_PRIMARY_LEADS`, that its width limit was set on MLII (record 217 read with V1 as
+    its primary lead: 122 beats found paced instead of 1,431, a QA pass of session 44)."""
+    n_paced, n_beats = int(np.sum(predictions.paced_mask & (np.asarray(classes) == "Q"))), len(predictions)
+    if not n_paced:
+        text = ("no beat was found paced (wide and on time): the pacemaker did not pace during the recording, or its "
+                "paced beats are narrower than the pacing rule's limit on the classifier's width estimate; review "
+                "the beat classes")
+    else:
+        text = (f"{n_paced} of the {n_beats} beats found ({100.0 * n_paced / n_beats:.1f} %) are labelled paced (Q; "
+                "written / in the annotation file, the beat table's pacing_rule column): the pacing rule, for a "
+                "stated pacemaker, labels a beat paced when it is wide and on time, or called V in a family of "
+                "mostly paced beats")
+    if primary_lead is not None and primary_lead.strip().upper() not in PREFERRED_PRIMARY_LEADS:
+        text += (f"; its width limit was set with MLII as the primary lead, and with {primary_lead} it may find far "
+                 "fewer paced beats")
+    return text
 
 
 def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str) -> RecordAnalysis:
@@ -310,15 +344,19 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
     af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded)
-    summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1])
+    summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
+                                   primary_lead=analysis.record.primary_lead_name)
     return replace(analysis, regions=tuple(regions), summary=summary,
                    region_settings=settings)
 
 
-def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int) -> RecordSummary:
+def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int,
+                         classes: np.ndarray | None = None, *, primary_lead: str | None = None) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
-    two-lead record classified from one lead where the other was missing, the beats the pacing rule labelled paced,
-    and the beats its atrial-fibrillation and morphology-family rules labelled N, when they did."""
+    two-lead record classified from one lead where the other was missing, the beats the pacing rule labelled paced
+    (of ``classes``, the final ones, a reader's where corrected; the model's by default; ``primary_lead``, the
+    record's, says whether its width limit applies as measured), and the beats its
+    atrial-fibrillation and morphology-family rules labelled N, when they did."""
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
@@ -329,12 +367,9 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
                      "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
                      "them")
-    n_paced = int(predictions.paced_mask.sum())
-    if n_paced:
-        share = 100.0 * n_paced / len(predictions)
-        notes.append(f"{count_noun(n_paced, 'beat')} ({share:.1f} % of the beats) wide and on time "
-                     f"{'is' if n_paced == 1 else 'are'} labelled paced (Q; written / in the annotation file, the beat "
-                     "table's pacing_rule column: the pacing rule, for a stated pacemaker)")
+    if predictions.paced is not None:  # a stated pacemaker
+        notes.append(describe_paced_beats(predictions, predictions.classes if classes is None else classes,
+                                          primary_lead))
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")

@@ -66,10 +66,11 @@ from app.analysis import (
     edit_analysis,
     read_artefacts,
     read_corrections,
+    state_reviewed_pacemaker,
 )
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.regions import RegionSettings
-from pipeline.types import STATED_PACEMAKER
+from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
 logger = logging.getLogger(__name__)
@@ -554,8 +555,9 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         record = read_record(source.path, annotator=None, lead=settings.lead)
         if settings.pacemaker and record.pacemaker is None:
             record = replace(record, pacemaker=STATED_PACEMAKER)
-        analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), source,
-                                      settings.labels_from)
+        saved = read_saved_labels(source, settings.labels_from, record)
+        record = state_reviewed_pacemaker(record, saved)  # a reader's paced beats (/) say the patient is paced
+        analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), saved)
         if diary is not None:
             analysis = add_diary(analysis, read_diary(diary, record.duration_s, record.start_time))
         summary = summary_row(analysis, model)
@@ -580,9 +582,22 @@ def find_diary(source: RecordSource, diary_dir: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator: str | None) -> RecordAnalysis:
-    """The analysis with the reviewed labels and artefact marks of ``NAME.<annotator>`` beside the record, when that
-    file exists.
+def read_saved_labels(source: RecordSource, annotator: str | None, record: Record) -> Annotations | None:
+    """The reviewed labels ``NAME.<annotator>`` beside the record, at the record's internal rate; None when there is
+    no such file (or no annotator was asked for)."""
+    if annotator is None:
+        return None
+    one_file = is_file_record(source.path)
+    stem = source.path.with_suffix("") if one_file else source.path
+    saved_file = stem.with_name(f"{stem.name}.{annotator}")
+    if not saved_file.is_file() or (one_file and saved_file == source.path):  # an ISHNE record is NAME.ecg itself
+        return None
+    return read_annotations(stem, annotator, source_fs_hz=record.source_fs_hz, target_fs_hz=record.fs_hz)
+
+
+def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> RecordAnalysis:
+    """The analysis with the reviewed labels and artefact marks of a saved file (:func:`read_saved_labels`), when
+    there is one.
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
@@ -591,18 +606,11 @@ def apply_saved_labels(analysis: RecordAnalysis, source: RecordSource, annotator
     and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) and chosen strips
     (:func:`app.reader_strips.read_strip_notes`) are kept.
     """
-    if annotator is None:
+    if saved is None:
         return analysis
-    one_file = is_file_record(source.path)
-    stem = source.path.with_suffix("") if one_file else source.path
-    saved_file = stem.with_name(f"{stem.name}.{annotator}")
-    if not saved_file.is_file() or (one_file and saved_file == source.path):  # an ISHNE record is NAME.ecg itself
-        return analysis
-    saved = read_annotations(stem, annotator, source_fs_hz=analysis.record.source_fs_hz,
-                             target_fs_hz=analysis.record.fs_hz)
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
-        logger.debug("%s: %d reviewed beats matched no detected beat", source.key, unmatched)
+        logger.debug("%d reviewed beats matched no detected beat", unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))

@@ -22,10 +22,14 @@ pacemaker_records_option = click.option(
 def read_pacemaker_records(text: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
     """The record names of ``--pacemaker-records``, each among ``names`` (the records evaluated), else a usage
     error."""
-    paced = tuple(n.strip() for n in (text or "").split(",") if n.strip())
-    if set(paced) - set(names):
-        raise click.BadParameter(f"{sorted(set(paced) - set(names))} are not among the records evaluated; expected "
-                                 "names of records in --split or --records.", param_hint="--pacemaker-records")
+    paced = tuple(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
+    if text is not None and not paced:
+        raise click.BadParameter(f"Received {text!r}; expected comma-separated record names such as 102,217.",
+                                 param_hint="--pacemaker-records")
+    outside = [n for n in paced if n not in names]
+    if outside:
+        raise click.BadParameter(f"{', '.join(outside)}: not among the records evaluated; expected names of records "
+                                 "in --split or --records.", param_hint="--pacemaker-records")
     return paced
 
 

@@ -161,18 +161,20 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     detection = detect_record_peaks(record)
     detected = prepare_beats(record, detection.samples, settings, clean)
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
-    test_paced = np.zeros(len(test_classes), bool)
+    paced = test_paced = None
     if pacing is not None:
-        predicted = np.where(find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing),
-                             AAMI_CLASSES.index("Q"), predicted)
+        paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing)
         test_paced = find_paced_beats(detected.inputs.features, detected.inputs.feature_names, pacing)
+        predicted = np.where(paced, AAMI_CLASSES.index("Q"), predicted)
         test_classes = np.where(test_paced, AAMI_CLASSES.index("Q"), test_classes)
     timed = time_beats(clean[:, :1], detection.samples, record.fs_hz)  # reported where ecg score reports them
     if decisions is not None and (decisions.af_rule or decisions.family_rule):
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
         predicted = apply_record_rules(record, prepared.beats.samples, probabilities, predicted, decisions, spans,
-                                       detection.samples)
-        test_classes = apply_record_rules(record, timed, test_probabilities, test_classes, decisions, spans, timed)
+                                       detection.samples, paced)
+        after = decide_record_rules(record, timed, test_probabilities, test_classes, decisions, spans, timed,
+                                    test_paced)
+        test_classes, test_paced = after.class_indices, after.paced
     labelled = labels >= 0
     counts = {"reference": count_classes(labels[labelled], predicted[labelled])}
     ref_classes = reference_classes(record.annotations)
@@ -186,16 +188,26 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
 
 
 def apply_record_rules(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
-                       decisions: DecisionRules, spans: list, detected_samples: np.ndarray) -> np.ndarray:
-    """``classes`` after the model's record-level rules, as ``ecg score`` applies them: the atrial-fibrillation rule
+                       decisions: DecisionRules, spans: list, detected_samples: np.ndarray,
+                       paced: np.ndarray | None = None) -> np.ndarray:
+    """``classes`` after the model's record-level rules (:func:`decide_record_rules`)."""
+    return decide_record_rules(record, samples, probabilities, classes, decisions, spans, detected_samples,
+                               paced).class_indices
+
+
+def decide_record_rules(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
+                        decisions: DecisionRules, spans: list, detected_samples: np.ndarray,
+                        paced: np.ndarray | None = None) -> BeatPredictions:
+    """The beats after the model's record-level rules, as ``ecg score`` applies them: the atrial-fibrillation rule
     (:func:`models.af_rule.apply_af_rule_to_record`, default event settings), then the morphology-family rule
-    (:func:`models.family_rule.apply_family_rule_to_record`), each when the model has it."""
-    predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), probabilities, decided=classes)
+    (:func:`models.family_rule.apply_family_rule_to_record`), each when the model has it. ``paced``: the pacing rule's
+    beats (None without a stated pacemaker), which the family rule extends to the V calls of paced families."""
+    predictions = BeatPredictions(np.asarray(samples, dtype=np.int64), probabilities, decided=classes, paced=paced)
     if decisions.af_rule:
         predictions = apply_af_rule_to_record(record, predictions, RegionSettings(), spans, detected_samples)
     if decisions.family_rule:
         predictions = apply_family_rule_to_record(record, predictions)
-    return predictions.class_indices
+    return predictions
 
 
 def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarray, classes: np.ndarray,

@@ -465,9 +465,14 @@ def select_ecg_columns(sig_names: list[str], units: list[str | None]) -> list[in
     return columns
 
 
+PREFERRED_PRIMARY_LEADS = ("MLII", "II", "ML2")
+"""The primary lead by default, the first of these a record has: MIT-BIH's MLII, on which the classifier and its
+rules were developed, or its standard-lead equivalents."""
+
+
 def _choose_primary(sig_names: list[str], ecg_columns: list[int], lead: str | int | None, name: str) -> int:
     if lead is None:
-        for preferred in ("MLII", "II", "ML2"):
+        for preferred in PREFERRED_PRIMARY_LEADS:
             for c in ecg_columns:
                 if sig_names[c].strip().upper() == preferred:
                     return c

@@ -101,7 +101,7 @@ MAX_RUN = 6
 BeatLabeler = Callable[[Record], tuple[np.ndarray, ...]]
 """Takes a record, returns (R-peak samples, AAMI class letters): the stage a beat classifier fills. A third item, when
 returned, marks the beats the AF evidence leaves out (``af_excluded_beats`` of
-:func:`pipeline.regions.find_regions`)."""
+:func:`pipeline.regions.find_regions`); a fourth, the Q beats that are paced, written ``/`` (None or absent: none)."""
 
 EPISODE_TYPES = (
     ("af", ("(AFIB", "(AFL"), "(AFIB", ()),
@@ -495,6 +495,13 @@ def label_with_reference(record: Record) -> tuple[np.ndarray, np.ndarray]:
     return annotated_beats(record.annotations)
 
 
+def label_with_reference_paced(record: Record) -> tuple[np.ndarray, np.ndarray, None, np.ndarray]:
+    """:func:`label_with_reference` and which beats are paced (``/``), so that the written files keep them ``/``."""
+    samples, classes = label_with_reference(record)
+    symbols = np.asarray(record.annotations.symbols)
+    return samples, classes, None, symbols[is_beat_symbol(symbols)] == "/"
+
+
 def annotated_beats(annotations: Annotations) -> tuple[np.ndarray, np.ndarray]:
     """Samples and AAMI classes of the beat annotations of a file (MIT-BIH symbols; beats outside the classes are Q)."""
     beats = annotations.select(is_beat_symbol(annotations.symbols))
@@ -510,7 +517,7 @@ def label_with_detector(record: Record) -> tuple[np.ndarray, np.ndarray]:
     return samples, np.full(len(samples), "N")
 
 
-LABELERS: dict[str, BeatLabeler] = {"reference": label_with_reference, "detector": label_with_detector}
+LABELERS: dict[str, BeatLabeler] = {"reference": label_with_reference_paced, "detector": label_with_detector}
 
 
 @dataclass(frozen=True)
@@ -796,6 +803,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     detected = time.perf_counter()
     samples, classes, *more = labeler(record)
     af_excluded = more[0] if more else None
+    paced = more[1] if len(more) > 1 else None
     labelled = time.perf_counter()
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     spans = add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1])
@@ -804,7 +812,8 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     found = time.perf_counter()
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded)
     finished = time.perf_counter()
-    annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1])
+    annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1],
+                                         paced_beats=paced)
     return RecordRegionEvaluation(
         record=record.name, fs_hz=record.fs_hz, source_fs_hz=record.source_fs_hz, regions=tuple(regions),
         summary=summary, annotations=annotations,
@@ -901,7 +910,9 @@ def format_markdown(report: RegionReport, title: str = "Region evaluation") -> s
                    f"{'it' if len(too_short) == 1 else 'them'} is scored.", ""] if too_short else [])
     lines = [f"## {title}", "", f"Labels: `{report.settings['labels']}`; {len(report.evaluations)} records; "
              f"scoring from {start_s:g} s; "
-             f"{describe_changed_settings(report.settings['regions'])}.", "", *short_note,
+             f"{describe_changed_settings(report.settings['regions'])}"
+             + (f"; a pacemaker stated for {', '.join(report.settings['pacemaker_records'])}"
+                if report.settings.get("pacemaker_records") else "") + ".", "", *short_note,
              "| runs | couplet Se | couplet +P | short Se | short +P | long Se | long +P |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for family in ("ventricular", "supraventricular"):

@@ -11,8 +11,10 @@ import json
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from app.analysis import analyse_record, beat_table, state_pacemaker
+from app.cli import cli
 from app.outputs import ishne_annotation_bytes, output_annotations
 from models.bundled import load_default_model
 from models.pacing_rule import PacingRule, find_paced_beats
@@ -23,10 +25,12 @@ from pipeline.region_eval import evaluate_regions, measure_rhythm_evidence
 from pipeline.records import read_annotations, read_record
 from pipeline.regions import RegionSettings
 from pipeline.ishne import read_ishne_annotations
+from pipeline.labels import AAMI_CLASSES
 from pipeline.rhythm_annotations import write_region_annotations
 from pipeline.scoring import compare_beats
 from pipeline.segment import segment_beats
 from pipeline.types import STATED_PACEMAKER
+from tests.score_runs import run_score
 
 FS = 360.0
 
@@ -162,9 +166,6 @@ def test_evaluate_regions_states_the_pacemaker_for_the_named_records(mitdb_dir):
 
 
 def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, tmp_path):
-    from click.testing import CliRunner
-
-    from app.cli import cli
     out = tmp_path / "regions"
     result = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217,100",
                                       "--pacemaker-records", "217", "--out", str(out)])
@@ -173,23 +174,25 @@ def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, 
     assert "pacemaker" not in (out / "100_summary.json").read_text()
     typo = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217",
                                     "--pacemaker-records", "271"])
-    assert typo.exit_code == 2 and "['271'] are not among the records evaluated" in typo.output
+    assert typo.exit_code == 2 and "271: not among the records evaluated" in typo.output
+    for empty in ("", " ", ","):
+        result = CliRunner().invoke(cli, ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217",
+                                          "--pacemaker-records", empty])
+        assert result.exit_code == 2 and "expected comma-separated record names" in result.output, empty
 
 
 def test_a_mostly_paced_record_says_how_much_is_paced_and_why_af_was_not_assessed(model, mitdb_dir):
     analysis = analyse_record(dataclasses.replace(read_record(mitdb_dir / "107"), pacemaker="VVI"), model)
     paced = analysis.predictions.paced_mask
     assert paced.mean() > 0.8  # 107 is paced throughout (the study: 94 % of its paced beats found)
-    assert any(f"({100 * paced.mean():.1f} % of the beats) wide and on time are labelled paced" in note
-               for note in analysis.summary.notes)
+    n_paced = int(np.sum(paced & (analysis.classes == "Q")))
+    assert any(note.startswith(f"{n_paced} of the {len(paced)} beats found ({100 * n_paced / len(paced):.1f} %) are "
+                               "labelled paced") for note in analysis.summary.notes)
     note = next(n for n in analysis.summary.notes if n.startswith("insufficient readable signal for AF assessment"))
     assert note.endswith("; the intervals next to paced beats do not count")
 
 
 def test_the_beat_report_labels_a_stated_patients_paced_beats_q(mitdb_dir, tmp_path):
-    from click.testing import CliRunner
-
-    from app.cli import cli
     out = tmp_path / "beats"
     result = CliRunner().invoke(cli, ["evaluate", "--model", "models/bundled/model.keras", "--data-dir", str(mitdb_dir),
                                       "--records", "107", "--pacemaker-records", "107", "--out", str(out)])
@@ -202,3 +205,71 @@ def test_the_beat_report_labels_a_stated_patients_paced_beats_q(mitdb_dir, tmp_p
     record = read_record(mitdb_dir / "107")
     written = read_annotations(out / "107", "cls", source_fs_hz=record.source_fs_hz)
     assert np.sum(np.asarray(written.symbols) == "/") == confusion[:, q].sum()
+
+
+def test_v_calls_in_a_paced_family_become_paced_not_normal():
+    """A QA pass found 132 of 217's paced beats labelled N: V calls the family rule outvoted in the paced family."""
+    from models.family_rule import apply_family_rule
+    from models.predict import BeatPredictions
+    q, v, n = (AAMI_CLASSES.index(c) for c in "QVN")
+    classes = np.array([q] * 8 + [v] * 2 + [n] * 8 + [v] * 2)
+    families = np.array([0] * 10 + [1] * 10)
+    probabilities = np.zeros((20, len(AAMI_CLASSES)), np.float32)
+    paced = classes == q
+    after = apply_family_rule(BeatPredictions(np.arange(20) * 300, probabilities, decided=classes, paced=paced),
+                              families)
+    assert after.classes.tolist() == ["Q"] * 10 + ["N"] * 10
+    assert after.paced_mask.tolist() == [True] * 10 + [False] * 10
+    assert after.in_family_mask.tolist() == [False] * 18 + [True] * 2
+    unstated = apply_family_rule(BeatPredictions(np.arange(20) * 300, probabilities, decided=classes), families)
+    assert unstated.classes.tolist()[8:10] == ["N", "N"] and unstated.paced is None
+
+
+def test_217_has_no_paced_beat_labelled_normal_by_the_family_rule(analyses_217):
+    _, paced = analyses_217
+    largest = paced.families == 0  # the paced family (families are numbered by size)
+    assert paced.predictions.paced_mask[largest].mean() > 0.5
+    assert not np.any(paced.predictions.in_family_mask & largest)
+
+
+def test_a_reviewed_file_with_paced_beats_states_the_pacemaker(analyses_217, mitdb_dir, tmp_path):
+    _, paced = analyses_217
+    folder = tmp_path / "reviewed"
+    folder.mkdir()
+    for ext in ("hea", "dat"):
+        (folder / f"217.{ext}").write_bytes((mitdb_dir / f"217.{ext}").read_bytes())
+    write_region_annotations(folder, "217", "ecg", output_annotations(paced), paced.record.fs_hz,
+                             paced.record.source_fs_hz)
+    out = tmp_path / "out"
+    code, output = run_score(str(folder), "--out", str(out), "--labels-from", "ecg", "--format", "json,wfdb")
+    assert code == 0, output
+    summary = json.loads((out / "217" / "217_summary.json").read_text())
+    assert summary["pacemaker"] == "paced beats in the reviewed labels"
+    written = read_annotations(out / "217" / "217", "ecg", source_fs_hz=paced.record.source_fs_hz)
+    assert np.sum(np.asarray(written.symbols) == "/") > 0.8 * paced.predictions.paced_mask.sum()
+
+
+def test_the_note_says_when_no_beat_is_found_paced_and_when_the_lead_is_not_mlii(model, mitdb_dir):
+    analysis = analyse_record(dataclasses.replace(read_record(mitdb_dir / "100"), pacemaker="VVI"), model)
+    assert any(n.startswith("no beat was found paced") for n in analysis.summary.notes)
+    v1 = analyse_record(dataclasses.replace(read_record(mitdb_dir / "217", lead="V1"), pacemaker="VVI"), model)
+    note = next(n for n in v1.summary.notes if "labelled paced" in n or n.startswith("no beat was found paced"))
+    assert note.endswith("with V1 it may find far fewer paced beats")
+
+
+def test_region_files_write_paced_beats_as_paced(mitdb_dir, tmp_path):
+    for labels in ("reference", "model"):
+        out = tmp_path / labels
+        args = ["evaluate-regions", "--data-dir", str(mitdb_dir), "--records", "217", "--labels", labels,
+                "--pacemaker-records", "217", "--out", str(out)]
+        if labels == "model":
+            args += ["--model", "models/bundled/model.keras"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert "a pacemaker stated for 217" in result.output
+        symbols = np.asarray(read_annotations(out / "217", "rhy", source_fs_hz=360.0).symbols)
+        if labels == "reference":  # the reference's paced beats (its paced fusion beats, f, are written Q)
+            assert np.sum(symbols == "/") >= 0.99 * np.sum(np.asarray(read_record(mitdb_dir / "217").annotations
+                                                                        .symbols) == "/")
+        else:
+            assert np.sum(symbols == "/") > 1000 and np.sum(symbols == "Q") < 100

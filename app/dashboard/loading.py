@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.analysis import (RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections,
-                          state_pacemaker)
+                          state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -150,6 +150,7 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         record = read_uploaded_record(files, record_name, lead=lead)
         saved = read_uploaded_review_labels(files, record)
         diary = read_uploaded_diary(files, record)
+        record = state_reviewed_pacemaker(record, saved)  # a saved review's paced beats (/) say the patient is paced
         review = review_record(record, load_model_cached(model_reference))
     if saved is not None:
         labels, unmatched = read_corrections(review.analysis, saved)

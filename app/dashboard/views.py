@@ -965,7 +965,7 @@ def render_pacemaker(record, record_key: tuple) -> str | None:
     stated = record.pacemaker is not None
     checked = st.sidebar.checkbox("The patient has a pacemaker", value=stated, disabled=stated,
                                   key=record_widget_key("pacemaker", shown_record(record_key)),
-                                  help=(f"The header says so ({record.pacemaker})." if stated else
+                                  help=(f"Stated with the record: {record.pacemaker}." if stated else
                                         "The classifier was not trained on paced beats: with a pacemaker stated, "
                                         "wide beats that come on time are labelled paced (Q), and the summary "
                                         "says so and leaves heart-rate variability out."))
