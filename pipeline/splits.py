@@ -59,7 +59,7 @@ def list_directory_records(directory: str | Path) -> tuple[str, ...]:
     Examples
     --------
     >>> list_directory_records("data/excerpts")
-    ('100', '106', '119', '201', '208', '232')
+    ('100', '106', '119', '201', '208', '217', '232')
     """
     directory = Path(directory)
     listing = directory / RECORDS_FILE
