@@ -626,10 +626,10 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
     check); by default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH
     marks flutter waves ``!``, not beats).
 
-    With a stated pacemaker (``record.pacemaker``) no P-wave similarity is measured: the paced beats' intervals are
-    left out of the AF evidence, and before the beats left, the stretch where a P wave would be mixes pacing
-    artefacts, paced and dissociated P waves; the region finder then reads AF from the RR intervals alone
-    (:func:`pipeline.regions.find_af_regions`). Found on MIT-BIH's paced records 102 and 104, where, once the pacing
+    With a stated pacemaker (``record.pacemaker``) no P-wave similarity is measured, and the region finder reads AF
+    from the RR intervals alone (:func:`pipeline.regions.find_af_regions`): the paced beats' intervals are left out of
+    the AF evidence, and before the beats that remain, the segment where a P wave would be mixes pacing artefacts with
+    paced and dissociated P waves. Found on MIT-BIH's paced records 102 and 104, where, once the pacing
     rule had made their paced beats Q, regular sinus stretches between paced ones were called AF for want of a
     consistent P wave in their blocks (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG).
     """
