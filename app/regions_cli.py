@@ -88,10 +88,10 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
 
 def build_model_labeler(model_uri: str | None, settings: RegionSettings = RegionSettings(),
                         mlruns_dir: Path | None = None, pacing: PacingRule | None = PacingRule()):
-    """Record -> (detected beats, classes, beats the family rule made N, paced beats) with the model (its decision rules included;
-    the atrial-fibrillation rule with ``settings`` and the record's quality spans, then the morphology-family rule, as
-    ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there); for a
-    patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none)."""
+    """Record -> (detected beats, classes, beats the family rule made N, paced beats) with the model (its decision rules
+    included; the atrial-fibrillation rule with ``settings`` and the record's quality spans, then the morphology-family
+    rule, as ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there);
+    for a patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none)."""
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
     from models.atrial_rule import DecisionRules

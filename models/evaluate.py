@@ -30,7 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.detect import DetectorSettings, detect_record_peaks
-from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL, is_beat_symbol, map_symbols_to_aami
+from pipeline.labels import AAMI_CLASSES, encode_beat_symbols, is_beat_symbol, map_symbols_to_aami
 from pipeline.datasets import encode_classes
 from pipeline.quality import find_quality_spans
 from pipeline.records import ANALYSIS_LEADS, read_record, write_annotations
@@ -214,9 +214,7 @@ def write_predicted_annotations(out_dir: Path, record: Record, samples: np.ndarr
                                 annotator: str, paced: np.ndarray | None = None) -> Path:
     """WFDB annotation file of the predicted beat labels (MIT-BIH symbols; ``/`` for the Q beats in ``paced``), at
     the file's own rate."""
-    symbols = np.array([AAMI_TO_SYMBOL[AAMI_CLASSES[c]] for c in classes], dtype="<U2")
-    if paced is not None:
-        symbols[paced & (symbols == "Q")] = "/"
+    symbols = encode_beat_symbols(classes, paced)
     scale = record.source_fs_hz / record.fs_hz
     positions = np.round(samples * scale).astype(np.int64)
     annotations = Annotations(positions, symbols, np.full(len(samples), "", dtype=object))

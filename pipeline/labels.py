@@ -33,6 +33,24 @@ BEAT_SYMBOLS = np.array(
 AAMI_TO_SYMBOL = {"N": "N", "S": "S", "V": "V", "F": "F", "Q": "Q"}
 """MIT-BIH symbol written for each predicted class in output annotation files."""
 
+PACED_SYMBOL = "/"
+"""MIT-BIH's paced beat (class Q), written for the Q beats a pacing rule found paced."""
+
+
+def encode_beat_symbols(class_indices: np.ndarray, paced: np.ndarray | None = None) -> np.ndarray:
+    """The MIT-BIH symbol of each class index (:data:`AAMI_TO_SYMBOL`), :data:`PACED_SYMBOL` for the Q beats marked
+    in ``paced`` (boolean per beat; None: none).
+
+    Examples
+    --------
+    >>> encode_beat_symbols(np.array([0, 2, 4, 4]), np.array([False, True, True, False])).tolist()
+    ['N', 'V', '/', 'Q']
+    """
+    symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[np.asarray(class_indices, np.int64)]
+    if paced is not None:
+        symbols[np.asarray(paced, bool) & (symbols == AAMI_TO_SYMBOL["Q"])] = PACED_SYMBOL
+    return symbols
+
 
 def map_symbols_to_aami(symbols: np.ndarray) -> np.ndarray:
     """Map MIT-BIH beat symbols to AAMI classes; unmapped symbols become ``""``.

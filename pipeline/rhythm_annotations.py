@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.labels import AAMI_CLASSES, AAMI_TO_SYMBOL
+from pipeline.labels import encode_beat_symbols
 from pipeline.records import write_annotations
 from pipeline.regions import Region, beats_in_kind, check_beat_mask, encode_classes
 from pipeline.types import Annotations
@@ -95,9 +95,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     samples = np.asarray(beat_samples, dtype=np.int64)
     classes = encode_classes(beat_classes, len(samples))
     unreadable = beats_in_kind(regions, "unreadable", len(samples))
-    symbols = np.array([AAMI_TO_SYMBOL[c] for c in AAMI_CLASSES], dtype="<U2")[classes]
-    if paced_beats is not None:
-        symbols[check_beat_mask(paced_beats, len(samples)) & (symbols == "Q")] = "/"
+    symbols = encode_beat_symbols(classes, None if paced_beats is None else check_beat_mask(paced_beats, len(samples)))
     if unreadable_as_q:
         symbols[unreadable] = "Q"
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
