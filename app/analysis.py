@@ -144,19 +144,30 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     spans = tuple(find_record_quality_spans(record.signal_mv, record.fs_hz, detection.samples, detection.noise_only))
     spans += flat_record_spans(record, spans, with_signal)
     timings["quality"] = time.perf_counter() - started
+    return classify_detected_beats(record, model, detection.samples, detection.reason, spans, settings, timings)
+
+
+def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndarray, reason: str,
+                            spans: tuple[QualitySpan, ...], settings: RegionSettings, timings: dict,
+                            families: np.ndarray | None = None) -> RecordAnalysis:
+    """:func:`analyse_record` from its detected beats ``r_peaks`` (with the detector's ``reason`` when it found none)
+    and quality ``spans`` on: classes, families (``families`` when already grouped for these beats), regions and
+    summary. ``timings`` (seconds per stage) gets the stages run here."""
+    timings = dict(timings)
     started = time.perf_counter()
     input_settings = InputSettings.from_dict(model.settings["inputs"])
     decisions = DecisionRules.from_settings(model.settings)
     pacing = None if record.pacemaker is None else PacingRule()  # a stated pacemaker: its paced beats are Q
-    predictions = replace(classify_record(model.model, input_settings, record, detection.samples,
-                                          decisions=decisions, pacing=pacing), reason=detection.reason)
+    predictions = replace(classify_record(model.model, input_settings, record, r_peaks,
+                                          decisions=decisions, pacing=pacing), reason=reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
     evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings)
     if decisions.af_rule:  # a record-level rule: S calls inside the record's AF episodes become N
         predictions = apply_af_rule(record, predictions, list(spans), settings, evidence)
     families_started = time.perf_counter()
-    families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
+    if families is None:
+        families = group_beat_families(record.signal_mv, predictions.samples, record.fs_hz)
     timings["families"] = time.perf_counter() - families_started
     if decisions.family_rule:  # the model's last rule: V calls of a mostly non-ventricular family become N
         predictions = apply_family_rule(predictions, families)
@@ -275,13 +286,17 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
 
 
 def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str) -> RecordAnalysis:
-    """The record analysed again with a pacemaker its header did not state, so that the pacing rule finds its paced
-    beats (:mod:`models.pacing_rule`); the reader's diary, conclusion and strips are kept (corrections, artefact marks
-    and event thresholds are the caller's to apply again, :func:`edit_analysis`). The same analysis when a pacemaker
-    is stated already."""
+    """The record classified again with a pacemaker its header did not state, so that the pacing rule finds its paced
+    beats (:mod:`models.pacing_rule`): the detected beats, quality spans and morphology families, which a pacemaker
+    does not change, are kept, and classification, regions and summary are done again. The reader's diary,
+    conclusion and strips are kept (corrections, artefact marks and event thresholds are the caller's to apply again,
+    :func:`edit_analysis`). The same analysis when a pacemaker is stated already."""
     if analysis.record.pacemaker is not None:
         return analysis
-    again = analyse_record(replace(analysis.record, pacemaker=pacemaker), model, analysis.region_settings)
+    predictions = analysis.predictions
+    again = classify_detected_beats(replace(analysis.record, pacemaker=pacemaker), model,
+                                    predictions.detected_samples, predictions.reason, analysis.quality_spans,
+                                    analysis.region_settings, analysis.timings_s, families=analysis.families)
     return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
 
 

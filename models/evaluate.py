@@ -72,8 +72,9 @@ class EvaluationReport:
         return total
 
     def calibration_error(self, n_bins: int = 15) -> float | None:
-        """Expected calibration error over every scored beat; None when no beat was scored (every record failed or
-        none held a labelled beat), which no figure describes."""
+        """Expected calibration error over every scored beat (reference N, S, V and F beats:
+        :func:`evaluate_record`); None when no beat was scored (every record failed or none held such a beat), which
+        no figure describes."""
         confidence = np.concatenate(self.confidences) if self.confidences else np.empty(0)
         if len(confidence) == 0:
             return None
@@ -150,8 +151,10 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
                     pacing: PacingRule | None = None) -> tuple[dict[str, ClassificationCounts], np.ndarray, np.ndarray]:
     """Classification matrices of one record in every mode, and its calibration pairs.
 
-    Calibration pairs are the network's own (top probability, whether its top class is right);
-    the matrices use the final classes, with the model's decision rules when given, and for a patient with a
+    Calibration pairs are the network's own (top probability, whether its top class is right) over the reference
+    N, S, V and F beats: reference Q beats (paced or unclassifiable) are left out, since the network is not trained
+    to name them (eight Q beats in DS1) and a paced patient's beats, Q by the pacing rule and not by the network,
+    would otherwise count as the network's confident mistakes. The matrices use the final classes, with the model's decision rules when given, and for a patient with a
     pacemaker the pacing rule ``pacing`` (:mod:`models.pacing_rule`: paced beats Q, written ``/``).
     """
     require_reference_beats(record)
@@ -183,8 +186,9 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
         counts[mode] = compare_classes(match, ref_classes, test_classes)
     if out_dir is not None:
         write_predicted_annotations(out_dir, record, timed, test_classes, annotator, test_paced)
-    confidence = probabilities[labelled].max(axis=1)
-    return counts, confidence, np.argmax(probabilities, axis=1)[labelled] == labels[labelled]
+    calibrated = labelled & (labels != AAMI_CLASSES.index("Q"))
+    confidence = probabilities[calibrated].max(axis=1)
+    return counts, confidence, np.argmax(probabilities, axis=1)[calibrated] == labels[calibrated]
 
 
 def apply_record_rules(record: Record, samples: np.ndarray, probabilities: np.ndarray, classes: np.ndarray,
@@ -253,6 +257,8 @@ def report_to_dict(report: EvaluationReport, context: dict) -> dict:
     """JSON-ready report: gross and per-record metrics and matrices of each mode, calibration, and the detector's
     settings (the end-to-end figures depend on them)."""
     result = {"context": context, "calibration": {"ece_top_label": report.calibration_error(), "n_bins": 15,
+                                                  "beats": int(sum(len(c) for c in report.confidences)),
+                                                  "beat_classes": "reference N, S, V and F (Q left out)",
                                                   "reliability": report.reliability()},
               "failures": report.failures, "detector": asdict(DetectorSettings()), "modes": {}}
     for mode in MODES:
@@ -294,6 +300,10 @@ def format_markdown(report_dict: dict) -> str:
     lines = ["# Beat classification report", "", f"Context: `{json.dumps(report_dict['context'])}`", "",
              f"Expected calibration error (top label, reference positions): "
              f"{format_calibration(report_dict['calibration']['ece_top_label'])}", ""]
+    if report_dict["calibration"].get("beats"):
+        lines += [f"Calibration is measured over the {report_dict['calibration']['beats']:,} reference N, S, V and F "
+                  "beats; reference Q beats (paced or unclassifiable) are left out, as the network is not trained to "
+                  "name them.", ""]
     table = format_reliability(report_dict["calibration"].get("reliability", []))
     if table:
         lines += ["Reliability (reference positions): how often the top class is the reference's, by its probability.",

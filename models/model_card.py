@@ -343,7 +343,8 @@ reference beats within 150 ms; missed and extra beats count against the figures.
 
 Targets of issue 3 (reference positions): {format_targets(ds2['reference'])}.
 
-Calibration: expected calibration error (top label, 15 bins, DS2 reference positions)
+Calibration: expected calibration error (top label, 15 bins, DS2 reference positions, over the reference N, S, V and F
+beats; Q beats, paced or unclassifiable, are left out as the network is not trained to name them)
 {100 * ds2['ece_top_label']:.2f} %.
 {describe_reliability(ds2)}{describe_temperature(settings)}{describe_seed_spread(settings)}
 Per-record tables and confusion matrices: `models/bundled/ds2_report/classification_report.md`.

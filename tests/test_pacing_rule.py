@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.analysis import analyse_record, beat_table, state_pacemaker
+from app.analysis import analyse_record, beat_table, state_pacemaker, summary_dict
 from app.cli import cli
 from app.outputs import ishne_annotation_bytes, output_annotations
 from models.bundled import load_default_model
@@ -138,6 +138,14 @@ def test_stating_the_pacemaker_after_the_analysis_gives_the_same_classes(model, 
     later = state_pacemaker(dataclasses.replace(plain, conclusion="paced rhythm"), model, STATED_PACEMAKER)
     assert later.record.pacemaker == STATED_PACEMAKER and later.conclusion == "paced rhythm"
     np.testing.assert_array_equal(later.classes, paced.classes)
+    np.testing.assert_array_equal(later.predictions.samples, paced.predictions.samples)
+    np.testing.assert_array_equal(later.families, paced.families)
+    np.testing.assert_array_equal([dataclasses.astuple(r) for r in later.regions],  # NaN rates compare equal
+                                  [dataclasses.astuple(r) for r in paced.regions])
+    assert later.quality_spans == paced.quality_spans
+    assert summary_dict(later) | {"reader_conclusion": None} == summary_dict(paced)
+    # detection and quality are kept from the first analysis, not run again
+    assert later.timings_s["detect"] == plain.timings_s["detect"]
     assert state_pacemaker(paced, model, "other") is paced  # stated already: nothing to do
 
 
@@ -205,6 +213,11 @@ def test_the_beat_report_labels_a_stated_patients_paced_beats_q(mitdb_dir, tmp_p
     record = read_record(mitdb_dir / "107")
     written = read_annotations(out / "107", "cls", source_fs_hz=record.source_fs_hz)
     assert np.sum(np.asarray(written.symbols) == "/") == confusion[:, q].sum()
+    # Calibration leaves the reference Q beats out (paced here: Q by the rule, not by the network's probabilities).
+    reference = np.array(report["modes"]["reference"]["confusion"]["matrix"])
+    assert report["calibration"]["beats"] == reference[:q].sum() < reference.sum()
+    assert sum(row["beats"] for row in report["calibration"]["reliability"]) == report["calibration"]["beats"]
+    assert "reference Q beats (paced or unclassifiable) are left out" in (out / "classification_report.md").read_text()
 
 
 def test_v_calls_in_a_paced_family_become_paced_not_normal():
