@@ -173,7 +173,7 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
         predictions = apply_family_rule(predictions, families)
     regions = flag_record_regions(record, predictions.samples, predictions.classes, list(spans), settings,
                                   beat_confidence(predictions), evidence=evidence,
-                                  af_excluded_beats=predictions.in_family_mask)
+                                  af_excluded_beats=predictions.in_family_mask, paced_beats=predictions.paced_mask)
     timings["regions"] = time.perf_counter() - started - timings["families"]
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
@@ -358,7 +358,8 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> Record
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
-                                           region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded)
+                                           region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
+                                           paced_beats=analysis.predictions.paced_mask)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name)
     return replace(analysis, regions=tuple(regions), summary=summary,

@@ -111,6 +111,7 @@ EPISODE_TYPES = (
     ("vt", ("(VT",), "(VT", ()),
     ("svta", ("(SVTA",), "(SVTA", ()),
     ("ivr", ("(IVR",), "(IVR", ()),
+    ("paced", ("(P",), "(P", ()),
     ("vf", ("[",), "[", ()),
 )
 """Per comparison: name, reference labels (merged), test label, reference labels excluded from +P. The label
@@ -592,11 +593,11 @@ class RegionReport:
 
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
-                        detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None
-                        ) -> tuple[list[Region], RecordSummary]:
+                        detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None,
+                        paced_beats: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
     """Regions (:func:`flag_record_regions`) and summary of a labelled record."""
     regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
-                                  af_excluded_beats=af_excluded_beats)
+                                  af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats)
 
 
@@ -645,19 +646,21 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
                         detected_samples: np.ndarray | None = None,
                         evidence: RhythmEvidence | None = None,
-                        af_excluded_beats: np.ndarray | None = None) -> list[Region]:
+                        af_excluded_beats: np.ndarray | None = None,
+                        paced_beats: np.ndarray | None = None) -> list[Region]:
     """Regions of a labelled record: the rhythm evidence (:func:`measure_rhythm_evidence`, unless given, measured
     with the same ``samples``, ``spans`` and ``settings``), then the rules.
 
     ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence;
-    ``af_excluded_beats`` (per beat) to the AF evidence (:func:`pipeline.regions.find_regions`).
+    ``af_excluded_beats`` (per beat) to the AF evidence, and ``paced_beats`` (per beat, the pacing rule's) to the
+    paced rhythms (:func:`pipeline.regions.find_regions`).
     """
     if evidence is None:
         evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals,
-                        af_excluded_beats=af_excluded_beats)
+                        af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
 
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
@@ -808,7 +811,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     spans = spare_beat_trains(spans, record.signal_mv, samples, record.fs_hz, quality)  # beat trains are not noise
     spans = add_noise_only_spans(spans, detection.noise_only, record.signal_mv.shape[1])
     regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples,
-                                  af_excluded_beats=af_excluded)
+                                  af_excluded_beats=af_excluded, paced_beats=paced)
     found = time.perf_counter()
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded)
     finished = time.perf_counter()
@@ -887,7 +890,7 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
 RUN_CATEGORIES = ("couplet", "short", "long")
 EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy (B"),
                 ("trigeminy", "trigeminy (T"), ("vt", "VT (VT"), ("svta", "SVT (SVTA"), ("ivr", "IVR (IVR"),
-                ("vf", "VF/VFL [ ]"))
+                ("paced", "paced (P"), ("vf", "VF/VFL [ ]"))
 
 
 def percent(value: float) -> str:

@@ -51,6 +51,11 @@ atrial fibrillation or flutter
     ``af_bridge_max_s`` where no interval can decide, e.g. dense ventricular ectopy, is bridged
     the same way) and kept as episodes of at least ``af_min_duration_s`` (the 30 s of the ESC 2020
     definition of an AF episode). Flutter with fixed conduction is regular and is not found this way.
+paced rhythm
+    For a patient with a stated pacemaker, whose paced beats the pacing rule found (:mod:`models.pacing_rule`, given
+    as ``paced_beats``): at least ``paced_min_beats`` consecutive readable paced beats, from the first to the beat
+    after the last, as MIT-BIH's annotators mark ``(P``; ``paced_end_beats`` beats in a row that are not paced (or
+    an unreadable stretch) end it (REGIONS.md, session 45). It takes part in no other event.
 pause
     An RR interval between readable beats longer than ``pause_s``.
 bradycardia, tachycardia
@@ -111,6 +116,7 @@ REGION_KINDS = (
     "unreadable",
     "ventricular_flutter_fibrillation",
     "atrial_fibrillation",
+    "paced_rhythm",
     "ventricular_tachycardia",
     "idioventricular_rhythm",
     "ventricular_couplet",
@@ -290,6 +296,12 @@ class RegionSettings:
         but the same rule for trigeminy made false episodes out of record 208's fusion beats, and
         on the DS2 reference labels (looked at after the DS1 choice) it made 29 false bigeminy
         episodes (+P 100 -> 79.4 %).
+    paced_min_beats : int
+        Consecutive paced beats that make a paced rhythm (3, a run's length; REGIONS.md, session 45).
+    paced_end_beats : int
+        Beats in a row that are not paced and end a paced rhythm: 2, so that a single fusion or conducted beat stays
+        inside it, as in MIT-BIH's ``(P`` episodes (chosen by a criterion written before measuring on MIT-BIH's four
+        paced records: duration Se 74.6 -> 83.4 %, +P 99.8 -> 99.4 % against 1; REGIONS.md, session 45).
     af_window_beats : int
         RR intervals in the centred window of the AF evidence (odd; 31 is about 25 s at 75 bpm).
     af_max_lag : int
@@ -345,6 +357,8 @@ class RegionSettings:
     trigeminy_min_ectopics: int = 3
     ventricular_pattern_allows_s: bool = False
     bigeminy_counts_fusion: bool = False
+    paced_min_beats: int = 3
+    paced_end_beats: int = 2
     af_window_beats: int = 31
     af_max_lag: int = 3
     af_p_weight: float = 0.2
@@ -488,7 +502,7 @@ class BeatContext:
     has both beats readable and crosses no unreadable stretch. Beats inside ventricular
     flutter/fibrillation (``fibrillation``, [start, stop) rows) are not readable either, but their
     stretches are not in ``unreadable``. ``af_excluded`` marks beats the AF evidence leaves out
-    whatever their class (none when empty).
+    whatever their class (none when empty); ``paced`` the beats the pacing rule found paced (none when empty).
     """
 
     samples: np.ndarray
@@ -500,6 +514,7 @@ class BeatContext:
     unreadable: np.ndarray
     fibrillation: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.int64))
     af_excluded: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    paced: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
 
     @property
     def rr_s(self) -> np.ndarray:
@@ -519,6 +534,7 @@ def find_regions(
     beat_confidence: np.ndarray | None = None,
     fibrillation_intervals: np.ndarray | None = None,
     af_excluded_beats: np.ndarray | None = None,
+    paced_beats: np.ndarray | None = None,
 ) -> list[Region]:
     """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
 
@@ -552,6 +568,9 @@ def find_regions(
         Boolean per beat: beats whose RR intervals the AF evidence leaves out whatever their class
         (for example V calls a record-level rule relabelled N, :mod:`models.family_rule`); none when
         not given.
+    paced_beats : np.ndarray, optional
+        Boolean per beat: the Q beats the pacing rule found paced, for a patient with a stated pacemaker
+        (:mod:`models.pacing_rule`); they make the paced rhythms. None: no paced beat.
 
     Returns
     -------
@@ -566,8 +585,9 @@ def find_regions(
     [('isolated_ventricular', 5)]
     """
     context = prepare_beats(beat_samples, beat_classes, fs_hz, quality_spans, n_samples, n_leads, beat_confidence,
-                            settings.unreadable_kinds, fibrillation_intervals, af_excluded_beats)
-    regions = find_unreadable_regions(context) + find_fibrillation_regions(context)
+                            settings.unreadable_kinds, fibrillation_intervals, af_excluded_beats, paced_beats)
+    regions = find_unreadable_regions(context) + find_fibrillation_regions(context) + find_paced_regions(context,
+                                                                                                         settings)
     for family in _FAMILIES:
         regions += find_ectopic_regions(context, family, settings)
     regions += find_af_regions(context, settings, p_wave_similarity)
@@ -582,7 +602,7 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
                   beat_confidence: np.ndarray | None = None,
                   unreadable_kinds: tuple[str, ...] = QUALITY_KINDS,
                   fibrillation_intervals: np.ndarray | None = None,
-                  af_excluded_beats: np.ndarray | None = None) -> BeatContext:
+                  af_excluded_beats: np.ndarray | None = None, paced_beats: np.ndarray | None = None) -> BeatContext:
     """Check the inputs and derive readability and confidence per beat (:class:`BeatContext`).
 
     Only spans of ``unreadable_kinds`` and a reader's artefact marks (:data:`pipeline.quality.ARTEFACT_KIND`)
@@ -607,7 +627,8 @@ def prepare_beats(beat_samples: np.ndarray, beat_classes: np.ndarray, fs_hz: flo
     if beat_confidence is not None:
         confidence = confidence * check_beat_confidence(beat_confidence, len(samples))
     return BeatContext(samples, classes, float(fs_hz), readable, readable[1:] & readable[:-1] & ~crossing,
-                       confidence, unreadable, fibrillation, check_beat_mask(af_excluded_beats, len(samples)))
+                       confidence, unreadable, fibrillation, check_beat_mask(af_excluded_beats, len(samples)),
+                       check_beat_mask(paced_beats, len(samples)))
 
 
 BEAT_WINDOW_S = (0.25, 0.45)
@@ -880,6 +901,40 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
     regions += find_pattern_regions(context, bigeminal, 2, settings.bigeminy_min_ectopics, kinds[4], between)
     regions += find_pattern_regions(context, singles, 3, settings.trigeminy_min_ectopics, kinds[5], between)
     return regions
+
+
+def find_paced_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
+    """Paced rhythms: at least ``paced_min_beats`` readable paced Q beats, where fewer than ``paced_end_beats``
+    readable beats in a row that are not paced, between two paced ones, stay inside the rhythm; an unreadable
+    stretch ends it.
+
+    >>> t = np.arange(12) * 300
+    >>> classes = np.array(list("QQQNQQQNNQQQ"))
+    >>> context = prepare_beats(t, classes, 360.0, [], 4000, paced_beats=classes == "Q")
+    >>> [(r.first_beat, r.n_beats) for r in find_paced_regions(context, RegionSettings())]
+    [(0, 7), (9, 3)]
+    >>> [(r.first_beat, r.n_beats) for r in find_paced_regions(context, RegionSettings(paced_end_beats=1))]
+    [(0, 3), (4, 3), (9, 3)]
+    """
+    if not context.paced.any():
+        return []
+    paced = context.paced & (context.classes == _Q) & context.readable
+    breaks = find_crossings(context)
+    member = paced.copy()
+    if settings.paced_end_beats > 1:
+        gap_first, gap_n = find_true_runs(~paced & context.readable, breaks)
+        after = gap_first + gap_n  # the beat after each gap
+        inside = (gap_first > 0) & (after < len(paced)) & (gap_n < settings.paced_end_beats)
+        before, after = np.maximum(gap_first - 1, 0), np.minimum(after, len(paced) - 1)
+        inside &= paced[before] & paced[after] & ~breaks[np.minimum(before, len(breaks) - 1)]
+        inside &= ~breaks[np.maximum(after - 1, 0)]
+        for a, n in zip(gap_first[inside].tolist(), gap_n[inside].tolist()):
+            member[a:a + n] = True
+    first, n_beats = find_true_runs(member, breaks)
+    keep = interval_count(paced, first, n_beats) >= settings.paced_min_beats
+    first, n_beats = first[keep], n_beats[keep]
+    rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
+    return make_regions("paced_rhythm", context, first, n_beats, rates, group_confidence(context, first, n_beats))
 
 
 def find_pattern_regions(context: BeatContext, singles: np.ndarray, period: int, min_ectopics: int,

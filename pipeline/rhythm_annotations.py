@@ -50,6 +50,7 @@ from pipeline.types import Annotations
 NORMAL_RHYTHM = "(N"
 RHYTHM_LABELS = (
     ("bradycardia", "(SBR"),
+    ("paced_rhythm", "(P"),
     ("supraventricular_bigeminy", "(AB"),
     ("atrial_fibrillation", "(AFIB"),
     ("ventricular_trigeminy", "(T"),
@@ -59,10 +60,11 @@ RHYTHM_LABELS = (
     ("ventricular_flutter_fibrillation", "(VFL"),
     ("ventricular_tachycardia", "(VT"),
 )
-"""Region kinds written as rhythms, lowest priority first, with their MIT-BIH labels (bradycardia is
-written ``(SBR``, sinus bradycardia, whatever its origin: RR intervals alone do not tell; ventricular flutter and
-fibrillation are written ``(VFL``, MIT-BIH's only label for them, since the detector does not tell them apart). Other kinds
-(isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
+"""Region kinds written as rhythms, lowest priority first, with their MIT-BIH labels (bradycardia is written ``(SBR``,
+sinus bradycardia, whatever its origin: RR intervals alone do not tell; a paced rhythm ``(P``, above bradycardia and
+below every ectopic rhythm, as MIT-BIH's paced records mark ``(B`` and ``(VT`` inside paced stretches; ventricular
+flutter and fibrillation are written ``(VFL``, MIT-BIH's only label for them, since the detector does not tell them
+apart). Other kinds (isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
 have no MIT-BIH rhythm label and go to the CSV and JSON tables only."""
 
 _LABELS = (NORMAL_RHYTHM,) + tuple(label for _, label in RHYTHM_LABELS)

@@ -26,7 +26,7 @@ from pipeline.records import read_annotations, read_record
 from pipeline.regions import RegionSettings
 from pipeline.ishne import read_ishne_annotations
 from pipeline.labels import AAMI_CLASSES
-from pipeline.rhythm_annotations import write_region_annotations
+from pipeline.rhythm_annotations import rhythm_intervals, write_region_annotations
 from pipeline.scoring import compare_beats
 from pipeline.segment import segment_beats
 from pipeline.types import STATED_PACEMAKER
@@ -128,6 +128,13 @@ def test_paced_beats_are_written_as_paced_and_read_back(analyses_217, tmp_path):
     write_region_annotations(tmp_path, "217", "ecg", output_annotations(paced), record.fs_hz, record.source_fs_hz)
     symbols = np.asarray(read_annotations(tmp_path / "217", "ecg", source_fs_hz=record.source_fs_hz).symbols)
     assert np.sum(symbols == "/") == n_paced and not np.any(symbols == "Q")
+    # the paced rhythms are written (P, which WFDB readers get back where no ectopic rhythm covers them
+    written = read_annotations(tmp_path / "217", "ecg", source_fs_hz=record.source_fs_hz)
+    read_back = rhythm_intervals(written, "(P", record.n_samples)
+    paced_rhythms = [r for r in paced.regions if r.kind == "paced_rhythm"]
+    found_s = sum(r.stop - r.start for r in paced_rhythms) / record.fs_hz
+    assert found_s > 0.5 * record.n_samples / record.fs_hz  # 217: paced about 80 % of the time
+    assert 0.9 * found_s <= np.sum(read_back[:, 1] - read_back[:, 0]) / record.fs_hz <= found_s + 60
     (tmp_path / "217.ann").write_bytes(ishne_annotation_bytes(paced))
     _, ishne_symbols, _ = read_ishne_annotations(tmp_path / "217.ann")
     assert np.sum(ishne_symbols == "/") == n_paced  # ISHNE's P, read back as MIT-BIH's paced beat
@@ -171,6 +178,11 @@ def test_evaluate_regions_states_the_pacemaker_for_the_named_records(mitdb_dir):
     notes = {e.record: " ".join(e.summary.notes) for e in report.evaluations}
     assert "pacemaker (stated by the user)" in notes["217"] and "pacemaker" not in notes["100"]
     assert report.settings["pacemaker_records"] == ["217"]
+    # paced rhythm against MIT-BIH's (P: with the reference's paced beats, duration Se 85.6 / +P 99.3 % (217 alone)
+    paced = {e.record: e.episode("paced") for e in report.evaluations}
+    assert paced["217"].duration_sensitivity >= 0.8 and paced["217"].duration_predictivity >= 0.95
+    assert paced["100"].test_s == 0 and not any(r.kind == "paced_rhythm" for e in report.evaluations
+                                                 if e.record == "100" for r in e.regions)
 
 
 def test_the_command_line_states_the_pacemaker_for_the_named_records(mitdb_dir, tmp_path):

@@ -41,6 +41,7 @@ REGION_COLOURS = {
     "unreadable": "#9e9e9e",
     "ventricular_flutter_fibrillation": "#67001f",
     "atrial_fibrillation": "#7b3294",
+    "paced_rhythm": "#4d9221",
     "ventricular_tachycardia": "#b2182b",
     "idioventricular_rhythm": "#d6604d",
     "ventricular_couplet": "#f4a582",
