@@ -95,7 +95,7 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "st_episodes", "qtc_fridericia_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "events",
                    "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
-                   "reviewed_beats", "model", "message")
+                   "reviewed_beats", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -888,7 +888,8 @@ def write_batch_tables(out_dir: Path, results: list[RecordResult]) -> None:
     the tables an earlier run left in ``out_dir``: this run's rows replace the rows of the same records, and the rows
     of records it did not score are kept (a second run over one record does not drop the others)."""
     rows = [{"record": r.source.key, "status": r.status, **(r.summary or {}),
-             **({"message": r.message} if r.status == "failed" else {})} for r in results]
+             **({"message": r.message} if r.status == "failed" else {}), "path": str(r.source.path)}
+            for r in results]
     errors = [{"record": r.source.key, "path": str(r.source.path), "error_type": r.error_type, "message": r.message}
               for r in results if r.status == "failed"]
     scored = {r.source.key for r in results}

@@ -192,7 +192,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def event_lines(analysis: RecordAnalysis) -> list[str]:
-    """Count and total time (readable, hh:mm:ss; none for isolated beats and couplets, which are counted, not timed)
+    """Count and total time (readable, "total hh:mm:ss", so that it is not read as a time of day as the heart-rate
+    line's times are; none for isolated beats and couplets, which are counted, not timed)
     of each event kind present, the most urgent kinds first (:data:`EVENT_PRIORITY`) and unreadable signal last, with
     :func:`describe_tally_detail` (the page's footer gives the thresholds); then the kinds of :data:`ALWAYS_TALLIED`
     not found. Wrapped at :data:`EVENT_LINE_CHARS`, the continuations indented."""
@@ -204,7 +205,7 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     if not present:
         return ["No events flagged."] + none_found
     lines = [f"{describe_kind(t.kind)}: {t.count}"
-             + (f" ({format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
+             + (f" (total {format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
                 and not t.kind.endswith("_couplet") else "")  # isolated beats and couplets are counted, not timed
              + describe_tally_detail(t.kind, analysis)
              for t in present]

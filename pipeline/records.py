@@ -187,7 +187,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
         raise NoEcgLeadError(
             f"Record {name}: every lead analysed ({', '.join(kept_names)}) is missing or flat throughout (peak to peak "
             f"under {MIN_LEAD_PTP_MV:g} mV): there is no ECG to analyse. Check the recording (electrodes, recorder) "
-            "or the file's export.")
+            f"or the file's export.{describe_tiny_leads(signal_mv, kept_names)}")
     check_amplitude(signal_mv, kept_names, source_fs_hz, name)
     signal_mv = bridge_short_gaps(signal_mv, source_fs_hz, name)
     return Record(
@@ -522,6 +522,23 @@ def _precordial_position(name: str) -> int:
     """1-6 for a precordial lead (V1 ... V6 and their Holter forms), 7 for any other lead."""
     match = _PRECORDIAL_NAME.match(name.strip().replace(" ", ""))
     return int(match.group(1)) if match else 7
+
+
+def describe_tiny_leads(signal_mv: np.ndarray, names: tuple[str, ...]) -> str:
+    """A hint when leads that are not constant vary by less than :data:`MIN_LEAD_PTP_MV`: their values move, so the
+    header's gain or units may be wrong rather than the recording flat ("" when every lead is missing or constant).
+
+    >>> describe_tiny_leads(np.array([[0.0, 1.0], [2e-6, 1.0]]), ("MLII", "V1"))
+    ' MLII varies by 2e-06 mV only: if the recording is not flat, the header may give the wrong gain or units.'
+    """
+    tiny = [(name, span) for name, x in zip(names, np.asarray(signal_mv).T) if np.isfinite(x).any()
+            and 0 < (span := float(np.nanmax(x) - np.nanmin(x))) < MIN_LEAD_PTP_MV]
+    if not tiny:
+        return ""
+    several = len(tiny) > 1
+    return (f" {', '.join(name for name, _ in tiny)} var{'y' if several else 'ies'} by "
+            f"{max(span for _, span in tiny):.2g} mV {'at most' if several else 'only'}: if the recording is not "
+            "flat, the header may give the wrong gain or units.")
 
 
 def find_leads_with_signal(signal_mv: np.ndarray) -> tuple[bool, ...]:
@@ -1034,7 +1051,7 @@ def check_edf_header(path: Path) -> None:
     UnsupportedFormatError
         The file does not start with EDF's version field, or is EDF+D.
     SamplingRateError
-        The duration of a data record is not positive.
+        The duration of a data record is not positive, or a signal has no sample in a data record.
     NoEcgLeadError
         The header declares no signal.
     TruncatedSignalError
@@ -1068,8 +1085,12 @@ def check_edf_header(path: Path) -> None:
             raise TruncatedSignalError(f"EDF file {path.name} holds {size} bytes, fewer than the "
                                        f"{256 * (n_signals + 1)} of its header ({n_signals} signals).")
         f.seek(256 + n_signals * 216)
-        per_record = sum(_edf_field(f.read(8), "number of samples in a data record", path.name)
-                         for _ in range(n_signals))
+        counts = [_edf_field(f.read(8), "number of samples in a data record", path.name) for _ in range(n_signals)]
+        if min(counts) < 1:
+            raise SamplingRateError(f"EDF file {path.name} gives signal {counts.index(min(counts)) + 1} "
+                                    f"{min(counts)} samples per data record; expected a positive number (a signal's "
+                                    "rate is its samples per data record over the record's duration).")
+        per_record = sum(counts)
     expected = 256 * (n_signals + 1) + n_records * per_record * 2
     if size < expected and n_records >= 0:
         raise TruncatedSignalError(

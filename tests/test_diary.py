@@ -109,7 +109,7 @@ def test_report_gives_isolated_beats_a_count_without_a_duration(analysis_119):
     lines = event_lines(replace(analysis_119, summary=replace(analysis_119.summary, events=events)))
     isolated = [line for line in lines if line.startswith("isolated ventricular")]
     assert isolated and all("(" not in line for line in isolated)
-    assert any(line.startswith("ventricular bigeminy: ") and "(00:" in line for line in lines)
+    assert any(line.startswith("ventricular bigeminy: ") and "(total 00:" in line for line in lines)
 
 
 def test_report_rounds_durations_and_gives_no_run_of_one_beat(analysis_119):
@@ -124,7 +124,7 @@ def test_report_rounds_durations_and_gives_no_run_of_one_beat(analysis_119):
                       longest_ventricular_run_time_s=float("nan"), longest_supraventricular_run_time_s=12.9)
     edited = replace(analysis_119, summary=summary)
     lines = event_lines(edited)
-    assert any(line.startswith("ventricular bigeminy: ") and line.endswith("(00:00:06)") for line in lines)
+    assert any(line.startswith("ventricular bigeminy: ") and line.endswith("(total 00:00:06)") for line in lines)
     runs = next(line for line in summary_lines(edited) if line.startswith("Longest runs"))
     assert runs.startswith("Longest runs: ventricular none, supraventricular 3 beats at 00:00:12")
 

@@ -377,6 +377,18 @@ def test_truncated_edf_raises(tmp_path, excerpt_100):
         read_record(path)
 
 
+def test_an_edf_signal_without_samples_in_a_data_record_is_refused(tmp_path, excerpt_100):
+    """0 samples per data record gave edfio's ZeroDivisionError, reported as an unexpected error (QA pass, session
+    45)."""
+    path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360, :1], FS_HZ, excerpt_100.lead_names[:1])
+    header = bytearray(path.read_bytes())
+    counts = 256 + 216  # one signal: its field of samples per data record follows 216 bytes of other fields
+    header[counts:counts + 8] = b"0".ljust(8)
+    path.write_bytes(bytes(header))
+    with pytest.raises(SamplingRateError, match=r"EDF file rec.edf gives signal 1 0 samples per data record"):
+        read_record(path)
+
+
 def test_an_edf_signal_without_a_physical_range_is_refused(tmp_path, excerpt_100):
     """Physical minimum = maximum: edfio returns the digital values uncalibrated (with a warning that reached the
     console), and they were analysed as mV (QA pass, session 37)."""

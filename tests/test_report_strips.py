@@ -78,7 +78,7 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert all(len(line) <= EVENT_LINE_CHARS for line in lines)  # two columns on page 1
     text = "\n".join(lines).replace("\n  ", " ")  # the wrapped lines joined again
     entries = text.split("\n")
-    assert entries[0] == "ventricular tachycardia: 2 (00:00:42), 1 sustained"
+    assert entries[0] == "ventricular tachycardia: 2 (total 00:00:42), 1 sustained"
     assert entries[-2].startswith("unreadable: 1")
     assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
     # the kinds a reader must not miss are named when none was found

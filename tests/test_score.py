@@ -200,6 +200,8 @@ def test_a_lead_flat_throughout_is_read_as_missing_and_a_flat_record_as_unreadab
     errors = {row["record"]: row for row in read_table(tmp_path / "out" / "errors.csv")}
     assert list(errors) == ["tiny"] and errors["tiny"]["error_type"] == "NoEcgLeadError"
     assert "every lead analysed (MLII, V5) is missing or flat throughout" in errors["tiny"]["message"]
+    # its values move, though by little: the message points at the gain or units too (QA pass, session 45)
+    assert "MLII, V5 vary by" in errors["tiny"]["message"] and "wrong gain or units" in errors["tiny"]["message"]
     assert not (tmp_path / "out" / "tiny" / "tiny_summary.json").exists()
 
 
@@ -751,7 +753,10 @@ def test_a_record_of_the_same_name_from_another_folder_never_overwrites_earlier_
     assert code == 0, output
     assert (out / "rec" / "rec_beats.csv").read_bytes() == (alone / "rec" / "rec_beats.csv").read_bytes()
     assert (out / "rec_2" / "rec_beats.csv").read_bytes() != (alone / "rec" / "rec_beats.csv").read_bytes()
-    assert [row["record"] for row in read_table(out / "batch_summary.csv")] == ["rec", "rec_2"]
+    rows = read_table(out / "batch_summary.csv")
+    assert [row["record"] for row in rows] == ["rec", "rec_2"]
+    # the table names each row's input, which the output key alone does not (QA pass, session 45)
+    assert [row["path"] for row in rows] == [str(tmp_path / "ward_a" / "rec"), str(tmp_path / "ward_b" / "rec")]
     for inputs in (first, second):  # each input finds its own folder up to date
         code, output = run_score(str(inputs), "--out", str(out), "--format", "csv")
         assert code == 0 and "1 already up to date" in output, output
