@@ -31,6 +31,7 @@ from models.prepare import InputSettings
 from models.inputs import N_LEADS
 from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
+from pipeline.errors import EcgInputError
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
@@ -415,6 +416,17 @@ def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[
     return tuple((int(a), int(b)) for a, b in left if b - a >= MIN_ARTEFACT_S * fs)
 
 
+REVIEW_MAX_UNMATCHED = 0.2
+"""Largest share of a saved review file's beats that may match no detected beat: the file the product saved for a
+record holds the detected beats themselves, so more than this means the file is another record's, or not a review
+file at all (a QA pass found a few bytes of garbage read as 14 beats, and another record's labels taken as 90
+corrections)."""
+
+
+class ReviewFileMismatchError(EcgInputError):
+    """A saved review file (``NAME.ecg``) whose beats do not fit the record's."""
+
+
 def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:
     """A reader's corrections recovered from a beat annotation file, e.g. the ``NAME.ecg`` saved after a review.
 
@@ -422,12 +434,24 @@ def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tupl
     paired with a detected beat within 150 ms (EC57 matching); where its class differs from the
     model's, it is a correction. Returns the corrections (beat number -> class) and the number of
     annotated beats that matched no detected beat (left out).
+
+    Raises
+    ------
+    ReviewFileMismatchError
+        More than :data:`REVIEW_MAX_UNMATCHED` of the file's beats match no detected beat.
     """
     samples, classes = annotated_beats(annotations)
     file_index, beat_index = match_beats(samples, analysis.predictions.samples, analysis.record.fs_hz)
+    unmatched = len(samples) - len(file_index)
+    if unmatched > REVIEW_MAX_UNMATCHED * len(samples):
+        raise ReviewFileMismatchError(
+            f"The review file of {analysis.record.name} does not fit this recording: {unmatched} of its "
+            f"{len(samples)} beats match no beat found in it (at most {100 * REVIEW_MAX_UNMATCHED:g} % may), so it "
+            "is another record's labels or not a saved review; its labels were not used. Give the file saved "
+            "for this recording.")
     model = analysis.predictions.classes
     corrections = {int(b): str(classes[f]) for f, b in zip(file_index, beat_index) if classes[f] != model[b]}
-    return corrections, len(samples) - len(file_index)
+    return corrections, unmatched
 
 
 def beat_confidence(predictions: BeatPredictions) -> np.ndarray:

@@ -409,6 +409,29 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert len(at.get("download_button")) == 12  # no diary uploaded: no diary table; no HRT (too few PVCs)
 
 
+def test_upper_case_extensions_are_read_as_their_lower_case_names(analyses, excerpts_dir):
+    """A Windows export's 119.HEA and 119.DAT were refused as 'no header 119.hea' (QA pass, session 45)."""
+    files = [(name.replace(".hea", ".HEA").replace(".dat", ".DAT").replace(".atr", ".Atr"), data, kind)
+             for name, data, kind in files_of(excerpts_dir, "119")]
+    at = upload(start_app(), files)
+    assert not at.exception and not at.error
+    assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))
+    assert any("with reference annotations" in c.value for c in at.caption)  # the .Atr is read as the reference
+
+
+def test_a_review_file_of_another_record_or_name_is_not_used_and_says_so(analyses, excerpts_dir):
+    """A QA pass found bytes of garbage read as 14 beats and 4 corrections, another record's labels taken as 90
+    corrections, and '119 (1).ecg' (a browser's second download) ignored without a word (session 45)."""
+    for review in (b"\x00\x01garbage" * 10, (excerpts_dir / "208.atr").read_bytes()):
+        at = upload(start_app(), files_of(excerpts_dir, "119") + [("119.ecg", review, "application/octet-stream")])
+        assert not at.exception
+        assert any("does not fit this recording" in e.value for e in at.sidebar.error)
+        assert shown_counts(at) == dict(zip(AAMI_CLASSES, analyses["119"].summary.beat_counts))  # the model's
+    at = upload(start_app(), files_of(excerpts_dir, "119") + [("119 (1).ecg", b"", "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert any(w.value.startswith("Not used: 119 (1).ecg.") for w in at.sidebar.warning)
+
+
 def test_an_unreadable_reference_file_is_named_and_the_record_still_analysed(analyses, excerpts_dir):
     hea, dat, atr = files_of(excerpts_dir, "119")
     at = upload(start_app(), [hea, dat, (atr[0], atr[1][:len(atr[1]) // 2 + 1], atr[2])])

@@ -445,6 +445,8 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     (inputs / "bad.ecg").write_bytes(b"\x00\x01garbage")
     copy_record(REPO_ROOT / "data" / "excerpts", "100", inputs, "noise")  # bytes wfdb reads, as undefined codes
     (inputs / "noise.ecg").write_bytes(np.random.default_rng(3).bytes(300))
+    copy_record(REPO_ROOT / "data" / "excerpts", "100", inputs, "other")  # another record's labels (QA, session 45)
+    (inputs / "other.ecg").write_bytes((REPO_ROOT / "data" / "excerpts" / "208.atr").read_bytes())
     out = tmp_path / "out"
     code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
     assert code == 1  # the corrupt files fail their records only
@@ -469,7 +471,9 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     unreadable = [r for r in read_table(out / "119" / "119_regions.csv") if r["kind"] == "unreadable"]
     assert [(float(r["start_s"]), float(r["end_s"])) for r in unreadable] == [(60.0, 90.0)]
     errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
-    assert set(errors) == {"bad", "noise"} and "bad.ecg" in errors["bad"]["message"]
+    assert set(errors) == {"bad", "noise", "other"} and "bad.ecg" in errors["bad"]["message"]
+    assert errors["other"]["error_type"] == "ReviewFileMismatchError"
+    assert "does not fit this recording" in errors["other"]["message"]
     code, output = run_score(str(inputs / "119"), "--out", str(out), "--labels-from", "e.cg")
     assert code == 2 and "--labels-from" in output
 

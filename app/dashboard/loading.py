@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import (RecordAnalysis, analyse_record, edit_analysis, read_artefacts, read_corrections,
-                          state_pacemaker, state_reviewed_pacemaker)
+from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_artefacts,
+                          read_corrections, state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -61,6 +61,8 @@ class Review:
     """The reader's conclusion in the uploaded ``NAME.ecg``."""
     saved_strips: tuple[ReaderStrip, ...] = ()
     """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
+    saved_problem: str = ""
+    """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's), ``""`` when it was or none came."""
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
@@ -147,13 +149,19 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         return cached[1]
     st.session_state.pop(_UPLOAD_STATE, None)
     with st.spinner("Reading and analysing the uploaded record..."):
-        record = read_uploaded_record(files, record_name, lead=lead)
-        saved = read_uploaded_review_labels(files, record)
-        diary = read_uploaded_diary(files, record)
-        record = state_reviewed_pacemaker(record, saved)  # a saved review's paced beats (/) say the patient is paced
+        as_read = read_uploaded_record(files, record_name, lead=lead)
+        saved = read_uploaded_review_labels(files, as_read)
+        diary = read_uploaded_diary(files, as_read)
+        record = state_reviewed_pacemaker(as_read, saved)  # a saved review's paced beats (/) say the patient is paced
         review = review_record(record, load_model_cached(model_reference))
+        try:
+            fitted = None if saved is None else read_corrections(review.analysis, saved)
+        except ReviewFileMismatchError as error:  # the record is shown all the same, with the reason
+            if record is not as_read:  # the pacemaker the unfitting file stated is not taken either
+                record, review = as_read, review_record(as_read, load_model_cached(model_reference))
+            saved, fitted, review = None, None, replace(review, saved_problem=str(error))
     if saved is not None:
-        labels, unmatched = read_corrections(review.analysis, saved)
+        labels, unmatched = fitted
         review = Review(review.analysis, review.comparison, labels, unmatched,
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
         noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)

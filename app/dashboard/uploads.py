@@ -115,12 +115,32 @@ def collect_files(files: list[UploadedData], max_mb: float = MAX_UPLOAD_MB) -> l
         raise UploadError(f"Received a .zip together with other files ({len(files)} files); upload either one "
                           ".zip or the record's files themselves.")
     if not zips:
-        return list(files)
+        return match_name_case(list(files))
     inside = [f for f in expand_zip(zips[0], max_mb) if f.extension in RECORD_EXTENSIONS or is_diary(f.name)]
     if not any(f.extension == ".hea" or is_file_upload(f) for f in inside):
         raise UploadError(f"Received {zips[0].name} with no record in it (no .hea or .edf file); "
                           f"expected {ZIP_EXPECTED_TEXT}.")
-    return inside
+    return match_name_case(inside)
+
+
+def match_name_case(files: list[UploadedData]) -> list[UploadedData]:
+    """The files with the names WFDB looks for, whatever the case a computer gave them (``119.HEA`` and ``119.DAT``
+    from a Windows export): the extensions of headers and annotation files in lower case (WFDB reads ``NAME.hea``,
+    ``NAME.atr``), and each signal file named as its header names it when only the case differs. Names already as
+    wanted are kept.
+
+    >>> [f.name for f in match_name_case([UploadedData("119.HEA", b"119 1 360 10\\n119.dat 16 200 11 0 0 0 0 MLII\\n"),
+    ...                                   UploadedData("119.DAT", b""), UploadedData("119.Atr", b"")])]
+    ['119.hea', '119.dat', '119.atr']
+    """
+    lowered = {".hea", ".atr", f".{REVIEW_ANNOTATOR}", ".ann", ".edf"}
+    named = [replace(f, name=f"{f.stem}{f.extension}") if f.extension in lowered and not f.name.endswith(f.extension)
+             else f for f in files]
+    by_lower = {f.name.lower(): f.name for f in named}
+    wanted = {name for f in named if f.extension == ".hea" for name in read_signal_file_names(f.data)}
+    renames = {by_lower[name.lower()]: name for name in wanted
+               if name not in by_lower.values() and name.lower() in by_lower}
+    return [replace(f, name=renames.get(f.name, f.name)) for f in named]
 
 
 def is_file_upload(upload: UploadedData) -> bool:
@@ -147,6 +167,28 @@ def read_uploaded_diary(files: list[UploadedData], record: Record, max_mb: float
     if not found:
         return None
     return decode_diary(found[0].data, found[0].name)
+
+
+def list_unused_files(files: list[UploadedData], record_names: list[str]) -> list[str]:
+    """The reference, review and diary files of an upload that are named after none of its records, so that nothing
+    reads them (a browser saves a second download of ``119.ecg`` as ``119 (1).ecg``), sorted.
+
+    >>> list_unused_files([UploadedData("119.hea", b""), UploadedData("119 (1).ecg", b""),
+    ...                    UploadedData("119.atr", b""), UploadedData("119.Diary.csv", b"")], ["119"])
+    ['119 (1).ecg']
+    """
+    stems = {name.lower() for name in record_names} | {PurePosixPath(name).stem.lower() for name in record_names}
+    unused = []
+    for f in files:
+        if is_diary(f.name):
+            stem = f.name[:-len(DIARY_SUFFIX)]
+        elif f.extension in (".atr", f".{REVIEW_ANNOTATOR}", ".ann") and not is_file_upload(f):
+            stem = f.stem
+        else:
+            continue
+        if stem.lower() not in stems:
+            unused.append(f.name)
+    return sorted(unused)
 
 
 def list_record_names(files: list[UploadedData]) -> list[str]:

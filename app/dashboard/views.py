@@ -24,7 +24,7 @@ from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusi
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
                                check_reader_strips, strip_for_window)
 from app.dashboard import charts, loading, tables
-from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names
+from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names, list_unused_files
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
 from pipeline.diary import DiaryError, parse_diary, summarize_findings
@@ -189,7 +189,8 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
     """Review of the uploaded files (asks which record to take when there are several)."""
     files = [UploadedData(f.name.replace("\\", "/").split("/")[-1], f.getvalue()) for f in uploaded]
     upload_key = tuple((f.file_id, f.name, f.size) for f in uploaded)
-    names = list_record_names(collect_files(files))
+    collected = collect_files(files)
+    names = list_record_names(collected)
     record_name = None
     if len(names) > 1:
         st.sidebar.warning(f"The upload holds {len(names)} records; choose one.")
@@ -206,6 +207,13 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
                              "first; the second lead analysed is the one most like V1. Changing it analyses the "
                              "record again (corrections made with another primary lead stay with it).")
     st.sidebar.info("Showing the uploaded record; remove the files to return to the samples.")
+    if review.saved_problem:
+        st.sidebar.error(review.saved_problem)
+    unused = list_unused_files(collected, names or [record.name])
+    if unused:
+        st.sidebar.warning(f"Not used: {', '.join(unused)}. A record's files are named after it (for {record.name}: "
+                           f"{record.name}.atr, {record.name}.ecg of an earlier review, {record.name}.diary.csv); "
+                           "rename the file and upload it again.")
     record_key = ("upload", upload_key, record_name, model_reference, primary)
     restore_saved_labels(review, record_key)
     return review, record_key
