@@ -154,8 +154,9 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     Calibration pairs are the network's own (top probability, whether its top class is right) over the reference
     N, S, V and F beats: reference Q beats (paced or unclassifiable) are left out, since the network is not trained
     to name them (eight Q beats in DS1) and a paced patient's beats, Q by the pacing rule and not by the network,
-    would otherwise count as the network's confident mistakes. The matrices use the final classes, with the model's decision rules when given, and for a patient with a
-    pacemaker the pacing rule ``pacing`` (:mod:`models.pacing_rule`: paced beats Q, written ``/``).
+    would otherwise count as the network's confident mistakes. The matrices use the final classes, with the model's
+    decision rules when given, and for a patient with a pacemaker the pacing rule ``pacing`` (:mod:`models.pacing_rule`:
+    paced beats Q, written ``/``).
     """
     require_reference_beats(record)
     clean = clean_record(record, settings)

@@ -507,3 +507,22 @@ def test_quick_window_length_changes_keep_the_middle_when_a_rerun_is_cut_short(m
     state["window_s"] = 10  # no rerun drew the controls in between
     views.change_window_length(None)
     assert state["window_start_s"] == pytest.approx(100.0)
+
+
+def test_charts_past_24_hours_name_the_day_and_shorter_ones_do_not():
+    """A date axis's hh:mm:ss starts again at 00:00:00 after 24 h: a QA pass found a 26-h trend reading 21:00:00 then
+    00:00:00 (session 45). Past 24 h the ticks, hover times and axis title name the day."""
+    trend = tuple(70.0 + np.zeros(26 * 12))
+    long = charts.heart_rate_trend_figure(trend, 300.0, 26 * 3600.0)
+    short = charts.heart_rate_trend_figure(trend[:12 * 23], 300.0, 23 * 3600.0)
+    assert long.layout.xaxis.tickformat == "day %-d, %H:%M:%S"
+    assert "day 1 is the first 24 h" in long.layout.xaxis.title.text
+    assert long.data[0].hovertemplate.startswith("%{x|day %-d, %H:%M:%S.%L}")
+    assert short.layout.xaxis.tickformat == "%H:%M:%S" and short.data[0].hovertemplate.startswith("%{x|%H:%M:%S.%L}")
+    fs = 100.0
+    signal = np.zeros((int(25 * 3600 * fs), 1), np.float32)
+    detail = charts.detail_figure(signal, fs, ("MLII",), 24.5 * 3600, 10.0, np.array([], np.int64), np.array([]), ())
+    overview = charts.overview_figure(signal[:, 0], fs, "MLII", ())
+    assert detail.layout.xaxis.tickformat.startswith("day") and overview.layout.xaxis.tickformat.startswith("day")
+    early = charts.detail_figure(signal, fs, ("MLII",), 600.0, 10.0, np.array([], np.int64), np.array([]), ())
+    assert early.layout.xaxis.tickformat is None  # a window within the first day reads hh:mm:ss as before

@@ -61,6 +61,12 @@ REGION_COLOURS = {
 DIARY_COLOUR = "#1f77b4"
 TIME_FORMAT = "%H:%M:%S"
 HOVER_TIME = "%{x|%H:%M:%S.%L}"
+DAY_S = 86_400.0
+DAY_TIME_FORMAT = "day %-d, %H:%M:%S"
+"""Times on charts that reach past 24 h: a date axis's hh:mm:ss starts again at 00:00:00 there, so the day is named
+(day 1 the first 24 h of the record: :data:`AXIS_ORIGIN_MS` is the first of a month)."""
+DAY_HOVER_TIME = "%{x|day %-d, %H:%M:%S.%L}"
+TIME_TITLE, DAY_TIME_TITLE = "Time (hh:mm:ss)", "Time (day, hh:mm:ss; day 1 is the first 24 h)"
 AXIS_ORIGIN_MS = 946_684_800_000.0
 """2000-01-01 00:00:00 UTC in ms: time zero of every chart (see :func:`to_axis_ms`)."""
 _CHART_MARGIN = {"l": 50, "r": 20, "t": 30, "b": 30}
@@ -69,6 +75,21 @@ _CHART_MARGIN = {"l": 50, "r": 20, "t": 30, "b": 30}
 def kind_label(kind: str) -> str:
     """A region kind as words: ``"ventricular_couplet"`` -> ``"Ventricular couplet"``."""
     return describe_kind(kind).capitalize()
+
+
+def label_days(figure: go.Figure, end_s: float, milliseconds: bool = False) -> go.Figure:
+    """The figure with its time ticks, axis titles and hover times naming the day when it reaches past 24 h from the
+    record's start (``end_s``; a QA pass found a 26-h trend's ticks reading 21:00:00 then 00:00:00); unchanged
+    otherwise. ``milliseconds``: ticks to the millisecond."""
+    if end_s <= DAY_S:
+        return figure
+    figure.update_xaxes(tickformat=DAY_TIME_FORMAT + (".%L" if milliseconds else ""))
+    figure.for_each_xaxis(lambda axis: axis.update(title_text=DAY_TIME_TITLE) if axis.title.text == TIME_TITLE
+                          else None)
+    for trace in figure.data:
+        if trace.hovertemplate:
+            trace.hovertemplate = trace.hovertemplate.replace(HOVER_TIME, DAY_HOVER_TIME)
+    return figure
 
 
 def to_axis_ms(seconds) -> np.ndarray:
@@ -185,7 +206,7 @@ def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions
     figure.update_yaxes(title_text=f"{lead_name} (mV)", row=1, col=1)
     figure.update_yaxes(showticklabels=False, fixedrange=True, row=2, col=1)
     figure.update_layout(height=300, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.25})
-    return figure
+    return label_days(figure, duration_s)
 
 
 def event_lane_traces(regions: tuple[Region, ...], fs_hz: float, duration_s: float) -> list[go.Scatter]:
@@ -295,7 +316,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=None if stacked else 1, col=1)
     figure.update_layout(height=height, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
-    return figure
+    return label_days(figure, hi / fs_hz)
 
 
 def add_lead_trace(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
@@ -457,11 +478,11 @@ def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float,
     centres_s = (np.arange(len(rates)) + 0.5) * trend_window_s
     figure = go.Figure(go.Scatter(x=axis_list(centres_s), y=rates, mode="lines+markers", name="Heart rate",
                                   line={"color": "#c0392b"}, hovertemplate=HOVER_TIME + "<br>%{y:.0f} bpm"))
-    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text=TIME_TITLE,
                         range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
     figure.update_yaxes(title_text="Heart rate (bpm)")
     figure.update_layout(height=260, margin=_CHART_MARGIN)
-    return figure
+    return label_days(figure, duration_s)
 
 
 def attention_figure(window_mv: np.ndarray, attention: np.ndarray, fs_hz: float, window_start: int,
@@ -478,7 +499,7 @@ def attention_figure(window_mv: np.ndarray, attention: np.ndarray, fs_hz: float,
     figure.update_yaxes(title_text=f"{lead_name} (mV)", secondary_y=False)
     figure.update_yaxes(title_text="Attention", showgrid=False, secondary_y=True)
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.2})
-    return figure
+    return label_days(figure, (window_start + len(attention)) / fs_hz, milliseconds=True)
 
 
 def family_templates_figure(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, families: np.ndarray,
@@ -547,11 +568,11 @@ def st_trend_figure(summary, duration_s: float) -> go.Figure:
     for episode in summary.episodes:
         figure.add_vrect(x0=to_axis_ms(episode.start_s), x1=to_axis_ms(episode.stop_s), line_width=0, opacity=0.15,
                          fillcolor=ST_COLOURS[episode.lead % len(ST_COLOURS)])
-    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text=TIME_TITLE,
                         range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
     figure.update_yaxes(title_text="ST change (mV)", zeroline=True)
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.35})
-    return figure
+    return label_days(figure, duration_s)
 
 
 def st_template_figure(template: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], fiducials,
@@ -605,11 +626,11 @@ def qtc_trend_figure(summary, duration_s: float) -> go.Figure:
         figure.add_trace(go.Scatter(x=centres_s, y=values, mode="lines", name=name, line=style,
                                     hovertemplate=HOVER_TIME + "<br>%{y:.0f} ms"))
     figure.add_hline(y=LONG_QTC_MS, line={"dash": "dot", "color": "#d62728", "width": 1})
-    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text="Time (hh:mm:ss)",
+    figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text=TIME_TITLE,
                         range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
     figure.update_yaxes(title_text="QTc (ms)")
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.35})
-    return figure
+    return label_days(figure, duration_s)
 
 
 def qt_beat_figure(beat: np.ndarray, fs_hz: float, before_s: float, onset_ms: float, t_end_ms: float,

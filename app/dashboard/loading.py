@@ -62,7 +62,8 @@ class Review:
     saved_strips: tuple[ReaderStrip, ...] = ()
     """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
     saved_problem: str = ""
-    """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's), ``""`` when it was or none came."""
+    """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's); ``""`` when it was, or when none
+    came."""
 
 
 def list_sample_records(samples_dir: Path = SAMPLES_DIR) -> list[str]:
