@@ -257,6 +257,30 @@ def test_relabelling_a_family_and_a_beat_updates_the_page_and_undo_restores_it(a
     assert at.selectbox(key="beat_choice").value == last
 
 
+def test_another_model_keeps_the_reader_s_corrections_and_artefact_marks(analyses):
+    """The same beats, classified by another model: a QA pass found a reader's corrections and marks hidden after
+    choosing another model, while the diary and conclusion stayed (session 45)."""
+    from app.dashboard.loading import BUNDLED_CHOICE
+    at = start_app()
+    at.selectbox(key="sample_record").select("119").run()
+    analysis = analyses["119"]
+    called_v = analysis.families[analysis.classes == "V"]
+    picker(at, "Family").select(int(np.bincount(called_v[called_v >= 0]).argmax()))
+    picker(at, "New class").select("N")
+    at.button(key="relabel_family").click().run()
+    at.button(key=next(b.key for b in at.button if b.key.startswith("mark_artefact"))).click().run()
+    corrected = shown_counts(at)
+    assert corrected != dict(zip(AAMI_CLASSES, analysis.summary.beat_counts))
+    first_model = at.selectbox(key="model_choice").value
+    assert first_model != BUNDLED_CHOICE
+    at.selectbox(key="model_choice").set_value(BUNDLED_CHOICE).run()
+    assert not at.exception and at.selectbox(key="model_choice").value == BUNDLED_CHOICE
+    assert shown_counts(at) == corrected
+    assert any(b.key.startswith("remove_artefact") for b in at.button)  # the mark is listed, removable
+    at.selectbox(key="model_choice").set_value(first_model).run()
+    assert shown_counts(at) == corrected
+
+
 def test_an_uploaded_review_file_restores_the_corrections_until_undone(analyses, excerpts_dir):
     from app.analysis import edit_analysis
     from app.outputs import annotation_file_bytes

@@ -225,8 +225,8 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     if review.saved_labels is None:
         return
     restored = st.session_state.setdefault(_RESTORED, set())
-    if record_key not in restored:
-        restored.add(record_key)
+    if reader_key(record_key) not in restored:
+        restored.add(reader_key(record_key))
         reader_labels(record_key).update(review.saved_labels)
         reader_artefacts(record_key).extend(review.saved_artefacts)
         upload = ("thresholds", *record_key[1:3])  # once per uploaded record, not again for another primary lead
@@ -938,6 +938,13 @@ def shown_record(record_key: tuple) -> tuple:
     return record_key[:2] if record_key[0] == "sample" else record_key[:3]
 
 
+def reader_key(record_key: tuple) -> tuple:
+    """The record as its beats are found, whatever model classifies them (its primary lead kept: another lead finds
+    other beats): the key of the reader's corrections and artefact marks, which a change of model keeps (a QA pass
+    found them hidden, while the diary and conclusion stayed, after choosing another model; session 45)."""
+    return record_key[:2] if record_key[0] == "sample" else record_key[:3] + record_key[4:]
+
+
 def record_widget_key(name: str, record_key: tuple) -> str:
     """A widget key of its own per record, so that a picker never shows another record's choice or options."""
     return f"{name}_{zlib.crc32(repr(record_key).encode()):08x}"
@@ -945,7 +952,7 @@ def record_widget_key(name: str, record_key: tuple) -> str:
 
 def reader_labels(record_key: tuple) -> dict[int, str]:
     """The reader's corrections for the shown record (beat number -> class), kept for the session."""
-    return st.session_state.setdefault(_READER_LABELS, {}).setdefault(record_key, {})
+    return st.session_state.setdefault(_READER_LABELS, {}).setdefault(reader_key(record_key), {})
 
 
 def apply_reader_edits(review: loading.Review, record_key: tuple, settings: RegionSettings,
@@ -982,7 +989,7 @@ def render_pacemaker(record, record_key: tuple) -> str | None:
 
 def reader_artefacts(record_key: tuple) -> list[tuple[int, int]]:
     """The reader's artefact marks for the shown record ((start, stop) samples), kept for the session."""
-    return st.session_state.setdefault(_ARTEFACTS, {}).setdefault(record_key, [])
+    return st.session_state.setdefault(_ARTEFACTS, {}).setdefault(reader_key(record_key), [])
 
 
 def mark_window_as_artefact(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
