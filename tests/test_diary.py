@@ -313,3 +313,19 @@ def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
     bom = tmp_path / "c.diary.csv"
     bom.write_bytes("\ufeff00:01:00, vertige\n".encode("utf-8"))
     assert read_diary(bom, 600) == (DiaryEntry(60.0, "vertige"),)
+
+
+def test_the_dashboard_gives_clock_times_beside_times_into_the_recording(analysis_119):
+    """A record started at 23:30: 01:22:00 into it is 00:52:00 on the clock, and a QA pass found the dashboard's
+    extremes and hourly table giving only the first (session 45); the report already gave both."""
+    from dataclasses import replace
+    from app.dashboard.tables import describe_extremes, hourly_table
+    from pipeline.diary import format_clock_time
+    from pipeline.wording import format_hms
+    started = replace(analysis_119, record=replace(analysis_119.record, start_time=datetime.time(23, 30)))
+    lowest = analysis_119.summary.heart_rate_min_time_s
+    clock = format_clock_time(lowest, datetime.time(23, 30))
+    assert f"Lowest rate at {format_hms(lowest)} (clock {clock})" in describe_extremes(started)
+    assert "(clock" not in describe_extremes(analysis_119)
+    table = hourly_table(started.summary, started.record.start_time)
+    assert table["clock"].tolist()[0] == "23:30:00" and "clock" not in hourly_table(analysis_119.summary).columns

@@ -75,32 +75,41 @@ def beat_count_table(summary: RecordSummary) -> pd.DataFrame:
 def describe_extremes(analysis: RecordAnalysis) -> str:
     """When the lowest and highest heart rates occurred, the longest RR interval, and when the longest and the fastest
     ventricular and supraventricular runs started (a fastest run of low confidence said so,
-    :func:`app.analysis.describe_doubtful_run`), in one sentence."""
-    summary = analysis.summary
+    :func:`app.analysis.describe_doubtful_run`), in one sentence; times into the recording, each with its clock time
+    when the header gives the start (a QA pass found 01:22:00 read as a clock time on a record started at 23:30)."""
+    summary, start = analysis.summary, analysis.record.start_time
+
+    def at_time(seconds: float) -> str:  # the time in the recording, and its clock time where the header gives it
+        clock = format_clock_time(seconds, start)
+        return format_hms(seconds) + (f" (clock {clock})" if clock else "")
+
     parts = []
     if np.isfinite(summary.heart_rate_min_time_s):
-        parts.append(f"Lowest rate at {format_hms(summary.heart_rate_min_time_s)}, highest at "
-                     f"{format_hms(summary.heart_rate_max_time_s)} (1-minute averages)")
+        parts.append(f"Lowest rate at {at_time(summary.heart_rate_min_time_s)}, highest at "
+                     f"{at_time(summary.heart_rate_max_time_s)} (1-minute averages)")
     if np.isfinite(summary.longest_rr_s):
-        parts.append(f"longest RR interval {summary.longest_rr_s:.2f} s at {format_hms(summary.longest_rr_time_s)}")
+        parts.append(f"longest RR interval {summary.longest_rr_s:.2f} s at {at_time(summary.longest_rr_time_s)}")
     for name, beats in (("ventricular", summary.longest_ventricular_run),
                         ("supraventricular", summary.longest_supraventricular_run)):
         at = getattr(summary, f"longest_{name}_run_time_s")
         if np.isfinite(at):
             couplet = " (a couplet: no run of 3 or more)" if beats == 2 else ""
-            parts.append(f"longest {name} run {beats} beats{couplet} at {format_hms(at)}")
+            parts.append(f"longest {name} run {beats} beats{couplet} at {at_time(at)}")
         rate, at = getattr(summary, f"fastest_{name}_run_bpm"), getattr(summary, f"fastest_{name}_run_time_s")
         if np.isfinite(rate):
             kinds = VENTRICULAR_RUN_KINDS if name == "ventricular" else SUPRAVENTRICULAR_RUN_KINDS
-            parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {format_hms(at)}"
+            parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {at_time(at)}"
                          f"{describe_doubtful_run(analysis, at, kinds)}")
     return "; ".join(parts) + "." if parts else "No readable RR interval."
 
 
-def hourly_table(summary: RecordSummary) -> pd.DataFrame:
-    """The hourly table: hour (start, hh:mm:ss), readable minutes, beats per class, heart rate, couplets, runs (3 beats
-    or more), pauses, AF, the ST changes, the QTc and the hour's HRV."""
-    rows = [{"hour": format_hms(h.start_s), "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
+def hourly_table(summary: RecordSummary, start_time=None) -> pd.DataFrame:
+    """The hourly table: hour (its start into the recording, hh:mm:ss; and its clock time when ``start_time``, the
+    header's, is known), readable minutes, beats per class, heart rate, couplets, runs (3 beats or more), pauses, AF,
+    the ST changes, the QTc and the hour's HRV."""
+    rows = [{"hour": format_hms(h.start_s),
+             **({} if start_time is None else {"clock": format_clock_time(h.start_s, start_time)}),
+             "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
              **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
              "HR max": rounded(h.heart_rate_max_bpm), "V couplets": h.ventricular_couplets,

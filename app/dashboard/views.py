@@ -599,7 +599,7 @@ def render_overview(analysis) -> None:
         st.caption("Durations leave out the unreadable stretches inside an event (as the AF/flutter burden does).")
     if summary.hourly:
         with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
-            st.dataframe(tables.hourly_table(summary), hide_index=True)
+            st.dataframe(tables.hourly_table(summary, analysis.record.start_time), hide_index=True)
     if analysis.diary:
         st.markdown(f"**Patient diary**: {summarize_findings(diary_findings(analysis))}")
         st.dataframe(tables.diary_table(analysis), hide_index=True, key="diary_table",
