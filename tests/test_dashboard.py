@@ -456,6 +456,14 @@ def test_a_review_file_of_another_record_or_name_is_not_used_and_says_so(analyse
     assert any(w.value.startswith("Not used: 119 (1).ecg.") for w in at.sidebar.warning)
 
 
+def test_a_reference_of_another_record_is_said_not_to_fit(analyses, excerpts_dir):
+    hea, dat, _ = files_of(excerpts_dir, "119")
+    at = upload(start_app(), [hea, dat, ("119.atr", (excerpts_dir / "208.atr").read_bytes(), "application/octet-stream")])
+    assert not at.exception and any("The reference annotations fit this signal poorly" in w.value for w in at.warning)
+    at = upload(start_app(), files_of(excerpts_dir, "119"))
+    assert not any("fit this signal poorly" in w.value for w in at.warning)
+
+
 def test_an_unreadable_reference_file_is_named_and_the_record_still_analysed(analyses, excerpts_dir):
     hea, dat, atr = files_of(excerpts_dir, "119")
     at = upload(start_app(), [hea, dat, (atr[0], atr[1][:len(atr[1]) // 2 + 1], atr[2])])
@@ -603,7 +611,9 @@ def test_event_thresholds_change_the_events_until_restored(model, excerpts_dir):
     expected = '"Bradycardia: heart rate under (bpm)" < "Tachycardia: heart rate over (bpm)"'  # the inputs' labels
     assert not at.exception and any(expected in w.value for w in at.warning)
     # one threshold left out, not the reader's others (all were dropped before session 37): pause and VT rate stay
-    assert any("left at its default; the others are used" in w.value for w in at.warning)
+    # ... and the warning names the one left out, whose box still shows the value typed (QA pass, session 45)
+    assert any('"Tachycardia: heart rate over (bpm)" is left at its default, 100.0, not the 60.0 shown; the others '
+               'are used' in w.value for w in at.warning)
     assert tallied(at, "Pause") == raised.summary.event("pause").count
     assert any("3 or more beats over 150/" in c.value for c in at.caption)
     at.button(key="event_defaults").click().run()

@@ -19,6 +19,7 @@ from app.analysis import (
     edit_analysis,
     mark_artefacts,
     read_artefacts,
+    ReviewFileMismatchError,
     read_corrections,
     region_rows,
     relabel_beats,
@@ -135,10 +136,15 @@ def test_saved_review_labels_come_back_from_the_annotation_file(analysis, tmp_pa
     assert corrections == {i: c for i, c in edits.items() if analysis.classes[i] != c}
     assert (relabel_beats(analysis, corrections).classes == edited.classes).all()
     # a beat annotated where nothing was detected is left out and counted; MIT-BIH symbols map to classes
-    lone = Annotations(np.array([int(analysis.predictions.samples[0]) - 200, int(analysis.predictions.samples[5])]),
-                       np.array(["A", "A"]), np.array(["", ""], dtype=object))
+    beats = analysis.predictions.samples
+    lone = Annotations(np.array([int(beats[0]) - 200, *beats[5:10].tolist()]), np.array(["A"] * 6),
+                       np.full(6, "", dtype=object))
     corrections, unmatched = read_corrections(analysis, lone)
-    assert unmatched == 1 and corrections == ({5: "S"} if analysis.classes[5] != "S" else {})
+    assert unmatched == 1 and corrections == {i: "S" for i in range(5, 10) if analysis.classes[i] != "S"}
+    # ... but a file most of whose beats match none is not this record's review: refused, with the reason
+    with pytest.raises(ReviewFileMismatchError, match=r"2 of its 3 beats match no beat found in it"):
+        read_corrections(analysis, Annotations(np.array([int(beats[0]) - 200, int(beats[0]) - 100, int(beats[5])]),
+                                               np.array(["A"] * 3), np.full(3, "", dtype=object)))
 
 
 def test_v_calls_in_a_mostly_normal_family_are_suggested_for_review(analysis):

@@ -116,6 +116,10 @@ EVENT_THRESHOLDS = (
 """Sidebar event thresholds: RegionSettings field (``table.key`` for a key of one of its tables), label, lowest,
 highest, step, help."""
 MAX_ARTEFACTS_SHOWN = 20
+REFERENCE_FIT_MIN = 0.5
+"""Beat detection Se or +P against an uploaded reference under this: the reference is said not to fit the signal
+(another record's .atr uploaded with it gave 34 % with no word; the detector reaches over 99 % on MIT-BIH's
+records)."""
 MAX_FAMILY_TEMPLATES = 12
 MAX_SUGGESTIONS = 5
 ANY_CLASS = "any"
@@ -304,9 +308,9 @@ def with_settings(settings: RegionSettings, values: dict) -> RegionSettings:
     return replace(settings, **top, **nested)
 
 
-def apply_valid_settings(settings: RegionSettings, values: dict) -> tuple[RegionSettings, list[ValueError]]:
-    """``settings`` with as many of the ``values`` (:func:`with_settings`) as make valid settings, and the errors of
-    those left out: one threshold out of range no longer throws away the reader's other changes. The values are
+def apply_valid_settings(settings: RegionSettings, values: dict) -> tuple[RegionSettings, list[tuple[str, ValueError]]]:
+    """``settings`` with as many of the ``values`` (:func:`with_settings`) as make valid settings, and the names and
+    errors of those left out: one threshold out of range no longer throws away the reader's other changes. The values are
     tried together, then one at a time until none more fits (so that raising both rate limits works in either order).
 
     >>> done, errors = apply_valid_settings(RegionSettings(), {"pause_s": 3.0, "bradycardia_bpm": 150.0})
@@ -324,7 +328,7 @@ def apply_valid_settings(settings: RegionSettings, values: dict) -> tuple[Region
             try:
                 settings = with_settings(settings, {name: pending[name]})
             except ValueError as error:
-                errors.append(error)
+                errors.append((name, error))
             else:
                 del pending[name]
                 applied = True
@@ -360,8 +364,10 @@ def render_event_settings() -> RegionSettings:
                                      args=(VF_KEY,),
                                      help="From the signal itself (VF filter of Kuo and Dillman, REGIONS.md).")
         settings, errors = apply_valid_settings(defaults, {**values, "fibrillation.enabled": detect_flutter})
-        for error in errors:
-            st.warning(f"{describe_threshold_error(error)} That threshold is left at its default; the others are used.")
+        for name, error in errors:  # the box still shows the value typed, so the warning says which one is not used
+            label = next((label for key, label, *_ in EVENT_THRESHOLDS if key == name), name)
+            st.warning(f"{describe_threshold_error(error)} \"{label}\" is left at its default, "
+                       f"{setting_value(defaults, name)}, not the {values[name]} shown; the others are used.")
         if settings != defaults:
             st.caption("Changed from the defaults: the events, summary, report and downloads use these thresholds.")
         st.button("Restore the defaults", key="event_defaults", on_click=restore_saved_settings, args=(defaults,))
@@ -1297,6 +1303,10 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
         st.info("This record has no reference annotations (.atr), so the beat labels cannot be compared.")
         return
     detection = comparison.detection
+    if min(detection.sensitivity, detection.positive_predictivity) < REFERENCE_FIT_MIN:
+        st.warning(f"The reference annotations fit this signal poorly: beat detection Se "
+                   f"{100 * detection.sensitivity:.0f} %, +P {100 * detection.positive_predictivity:.0f} %. They may "
+                   "be another record's, or the header's sampling rate wrong; the figures below compare unlike things.")
     columns = st.columns(3)
     columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
     columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
