@@ -565,7 +565,7 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
                     "input_sha256": input_sha256, "settings_sha256": settings_sha256,
                     "model": model.to_dict(), "settings": settings.to_dict(), "summary": summary}
         write_record_folder(folder, render_outputs(analysis, settings, model), manifest)
-        return RecordResult(source, "scored", summary)
+        return RecordResult(source, "scored", summary, message=describe_no_beats(analysis))
     except DiskFullError:
         raise
     except Exception as error:  # one bad record never stops the batch
@@ -621,6 +621,15 @@ def describe_error(error: Exception) -> str:
     """A one-line message for the errors table."""
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+def describe_no_beats(analysis: RecordAnalysis) -> str:
+    """For a record scored without a single beat (every part noise, or no QRS found), why, for the batch summary's
+    message column and the command's last lines: its outputs exist, but a status of "scored" alone hid that they are
+    empty (QA pass, session 45). ``""`` when beats were found."""
+    if len(analysis.predictions):
+        return ""
+    return f"no beat found: {analysis.predictions.reason or 'no QRS complexes found'}"
 
 
 def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
@@ -888,7 +897,7 @@ def write_batch_tables(out_dir: Path, results: list[RecordResult]) -> None:
     the tables an earlier run left in ``out_dir``: this run's rows replace the rows of the same records, and the rows
     of records it did not score are kept (a second run over one record does not drop the others)."""
     rows = [{"record": r.source.key, "status": r.status, **(r.summary or {}),
-             **({"message": r.message} if r.status == "failed" else {}), "path": str(r.source.path)}
+             **({"message": r.message} if r.message else {}), "path": str(r.source.path)}
             for r in results]
     errors = [{"record": r.source.key, "path": str(r.source.path), "error_type": r.error_type, "message": r.message}
               for r in results if r.status == "failed"]

@@ -144,6 +144,8 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
     for result in results:
         if result.status == "failed":
             click.echo(f"  {result.source.key}: {result.error_type}: {result.message}", err=True)
+        elif result.status == "scored" and result.message:  # scored, but nothing in it to read (no beat found)
+            click.echo(f"  {result.source.key}: scored, {result.message}", err=True)
     if counts["failed"]:
         sys.exit(1)
 

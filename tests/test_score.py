@@ -284,6 +284,11 @@ def test_a_record_of_noise_alone_is_scored_unreadable_with_no_beat(tmp_path):
     write_record(tmp_path / "in", "noise", noise, 360.0, ("MLII", "V1"))
     code, output = run_score(str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--format", "json,wfdb")
     assert code == 0 and "1 scored" in output, output
+    # ... and the command and the batch table say that it holds no beat (QA pass, session 45)
+    assert "noise: scored, no beat found: no QRS complexes distinguishable from noise" in output
+    from app.batch import read_table
+    (row,) = read_table(tmp_path / "out" / "batch_summary.csv")
+    assert row["status"] == "scored" and row["message"].startswith("no beat found")
     summary = json.loads((tmp_path / "out" / "noise" / "noise_summary.json").read_text())
     assert summary["n_beats"] == 0 and any(note.startswith("no beats found") for note in summary["notes"])
     assert summary["readable_pct"] == 0.0 and summary["detection_note"] == "no QRS complexes distinguishable from noise"
