@@ -80,6 +80,23 @@ def test_isolated_couplet_vt_and_idioventricular_run_are_found_exactly():
     assert all(r.confidence == 1.0 for r in regions)
 
 
+def test_paced_rhythms_come_from_paced_beats_only_and_end_at_two_unpaced_beats_or_noise():
+    """Session 45's paced rhythm: 3 or more paced beats; one unpaced beat (a fusion beat) inside, two in a row or an
+    unreadable stretch end it; Q beats not found paced (unclassifiable) make none, nor does a record without any."""
+    letters = "QQQQNQQQQNNQQQQQQQQQ" + "QQQQ"
+    samples, classes, n = sequence(letters)
+    paced = classes == "Q"
+    paced[-4:] = False  # unclassifiable Q beats, not paced
+    noise = [QualitySpan("noise", lead, int(samples[15]) - 40, int(samples[15]) + 40) for lead in (0, 1)]
+    regions = [r for r in find_regions(samples, classes, FS, noise, n, n_leads=2, paced_beats=paced)
+               if r.kind != "unreadable"]
+    assert kinds_of(regions) == [("paced_rhythm", 0, 9), ("paced_rhythm", 11, 4), ("paced_rhythm", 16, 4)]
+    assert regions[0].stop == samples[8] + 1 and regions[0].heart_rate_bpm == pytest.approx(75.0, abs=0.5)
+    assert not find_regions(samples, classes, FS, [], n)  # no paced beat given: Q beats alone make no event
+    annotations = regions_to_annotations(regions, samples, classes, FS, n_leads=2, paced_beats=paced)
+    assert rhythm_intervals(annotations, "(P", n).tolist()[0] == [int(samples[0]) - 1, int(samples[9]) - 1]
+
+
 def test_supraventricular_runs_are_split_by_rate():
     classes = ["N"] * 50
     classes[10:14] = ["S"] * 4
