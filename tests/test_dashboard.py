@@ -840,6 +840,9 @@ def test_stating_the_pacemaker_of_sample_217_labels_its_paced_beats(analyses):
     assert after["Q"] > 0.7 * sum(after.values()) and before.get("Q", 0) == 0  # 5 minutes: 301 paced of 372 beats
     assert after["V"] < before["V"]
     assert "labelled paced" in " ".join(m.value for m in at.markdown)
+    # the paced stretches are an event of their own (session 45), absent before the pacemaker was stated
+    assert tallied(at, "Paced rhythm") >= 1
+    assert any('"name":"Paced rhythm"' in chart.proto.spec for chart in at.get("plotly_chart"))  # the event lane
 
 
 def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
