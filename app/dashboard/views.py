@@ -197,7 +197,7 @@ def review_uploaded(uploaded: list, model_reference: str) -> tuple[loading.Revie
     names = list_record_names(collected)
     record_name = None
     if len(names) > 1:
-        st.sidebar.warning(f"The upload holds {len(names)} records; choose one.")
+        st.sidebar.info(f"The upload holds {len(names)} records: the one analysed is chosen here.")
         record_name = st.sidebar.selectbox("Record to analyse", names, key="upload_record")
     lead_key = record_widget_key("upload_lead", (upload_key, record_name))
     lead = st.session_state.get(lead_key)
