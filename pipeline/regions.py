@@ -898,8 +898,10 @@ def find_ectopic_regions(context: BeatContext, family: str, settings: RegionSett
     ventricular = family == "ventricular"
     between = (_N, _S) if ventricular and settings.ventricular_pattern_allows_s else (_N,)
     bigeminal = isolated_any if ventricular and settings.bigeminy_counts_fusion else singles
-    regions += find_pattern_regions(context, bigeminal, 2, settings.bigeminy_min_ectopics, kinds[4], between)
-    regions += find_pattern_regions(context, singles, 3, settings.trigeminy_min_ectopics, kinds[5], between)
+    regions += find_pattern_regions(context, bigeminal, 2, settings.bigeminy_min_ectopics, kinds[4], between,
+                                    paced_between=ventricular)
+    regions += find_pattern_regions(context, singles, 3, settings.trigeminy_min_ectopics, kinds[5], between,
+                                    paced_between=ventricular)
     return regions
 
 
@@ -938,10 +940,13 @@ def find_paced_regions(context: BeatContext, settings: RegionSettings) -> list[R
 
 
 def find_pattern_regions(context: BeatContext, singles: np.ndarray, period: int, min_ectopics: int,
-                         kind: str, between_classes: tuple[int, ...] = (_N,)) -> list[Region]:
+                         kind: str, between_classes: tuple[int, ...] = (_N,), paced_between: bool = False
+                         ) -> list[Region]:
     """Bigeminy (``period`` 2) or trigeminy (3): chains of isolated ectopic beats ``period`` beats apart.
 
-    Every beat between two links of a chain must be a readable beat of ``between_classes``.
+    Every beat between two links of a chain must be a readable beat of ``between_classes``, or, with
+    ``paced_between``, a paced beat (``context.paced``, Q by the pacing rule): a paced patient's ventricular bigeminy
+    alternates V and paced beats, as MIT-BIH's annotators mark ``(B`` (REGIONS.md, session 45).
     """
     if len(singles) < 2:
         return []
@@ -951,7 +956,10 @@ def find_pattern_regions(context: BeatContext, singles: np.ndarray, period: int,
         link &= ~crossings[np.minimum(singles[:-1] + offset, len(crossings) - 1)]
     for offset in range(1, period):
         between = np.minimum(singles[:-1] + offset, len(context.classes) - 1)
-        link &= np.isin(context.classes[between], between_classes) & context.readable[between]
+        allowed = np.isin(context.classes[between], between_classes)
+        if paced_between and context.paced.any():
+            allowed |= context.paced[between] & (context.classes[between] == _Q)
+        link &= allowed & context.readable[between]
     starts, n_links = find_true_runs(link)
     keep = n_links + 1 >= min_ectopics
     first = singles[starts[keep]]

@@ -97,6 +97,20 @@ def test_paced_rhythms_come_from_paced_beats_only_and_end_at_two_unpaced_beats_o
     assert rhythm_intervals(annotations, "(P", n).tolist()[0] == [int(samples[0]) - 1, int(samples[9]) - 1]
 
 
+def test_ventricular_bigeminy_and_trigeminy_stand_on_paced_beats_too():
+    """V beats alternating with paced beats are bigeminy, as MIT-BIH marks 217's (session 45); without the pacing
+    rule's beats, Q beats between do not make one."""
+    samples, classes, n = sequence("QQVQVQVQVQQQ" + "VQQVQQVQQ")
+    paced = classes == "Q"
+    assert kinds_of([r for r in find_regions(samples, classes, FS, [], n, paced_beats=paced)
+                     if r.kind.startswith("ventricular_")]) == [("ventricular_bigeminy", 2, 7),
+                                                                ("ventricular_trigeminy", 12, 7)]
+    assert not [r for r in find_regions(samples, classes, FS, [], n) if r.kind.startswith("ventricular_")]
+    supraventricular = np.where(classes == "V", "S", classes)
+    assert not [r for r in find_regions(samples, supraventricular, FS, [], n, paced_beats=paced)
+                if r.kind.startswith("supraventricular_") and r.kind.endswith("geminy")]
+
+
 def test_supraventricular_runs_are_split_by_rate():
     classes = ["N"] * 50
     classes[10:14] = ["S"] * 4
