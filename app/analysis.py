@@ -265,9 +265,12 @@ def state_reviewed_pacemaker(record: Record, saved: Annotations | None) -> Recor
     return replace(record, pacemaker=REVIEWED_PACEMAKER)
 
 
-def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, primary_lead: str | None = None) -> str:
+def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, primary_lead: str | None = None,
+                         n_unreadable: int = 0) -> str:
     """The note on the pacing rule's work for a patient with a stated pacemaker: how many of the beats found are
-    labelled paced (still Q in ``classes``), or that none was found; and, when the primary lead is not one of
+    labelled paced (still Q in ``classes``), or that none was found, with a word that the class counts leave out the
+    ``n_unreadable`` beats in unreadable stretches (a QA pass read 299 paced against a Q count of 287); and, when the
+    primary lead is not one of
     :data:`pipeline.records.PREFERRED_PRIMARY_LEADS`, that its width limit was set on MLII (record 217 read with V1 as
     its primary lead: 122 beats found paced instead of 1,431, a QA pass of session 44)."""
     n_paced, n_beats = int(np.sum(predictions.paced_mask & (np.asarray(classes) == "Q"))), len(predictions)
@@ -280,6 +283,9 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
                 "written / in the annotation file, the beat table's pacing_rule column): the pacing rule, for a "
                 "stated pacemaker, labels a beat paced when it is wide and on time, or called V in a family of "
                 "mostly paced beats")
+        if n_unreadable:
+            text += (f"; the class counts leave out the {count_noun(n_unreadable, 'beat')} in or next to unreadable "
+                     "stretches or in ventricular flutter/fibrillation, paced or not")
     if primary_lead is not None and primary_lead.strip().upper() not in PREFERRED_PRIMARY_LEADS:
         text += (f"; its width limit was set with MLII as the primary lead, and with {primary_lead} it may find far "
                  "fewer paced beats")
@@ -386,7 +392,7 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "them")
     if predictions.paced is not None:  # a stated pacemaker
         notes.append(describe_paced_beats(predictions, predictions.classes if classes is None else classes,
-                                          primary_lead))
+                                          primary_lead, summary.n_beats_unreadable))
     n_in_af = int(predictions.in_af_mask.sum())
     if n_in_af:
         lie, are = ("lies", "is") if n_in_af == 1 else ("lie", "are")

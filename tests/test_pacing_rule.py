@@ -116,6 +116,10 @@ def test_a_stated_pacemaker_labels_217s_paced_beats_q_and_takes_back_false_ventr
     assert count(paced, "idioventricular_rhythm") <= count(plain, "idioventricular_rhythm") / 2
     assert count(paced, "ventricular_couplet") < count(plain, "ventricular_couplet")
     assert any("labelled paced" in note for note in paced.summary.notes)
+    # the note counts every beat found; it says that the class counts leave out the unreadable ones (QA, session 45)
+    unreadable = paced.summary.n_beats_unreadable
+    assert unreadable > 0 and any(f"the class counts leave out the {unreadable} beats" in note
+                                  for note in paced.summary.notes)
     assert not any("labelled paced" in note for note in plain.summary.notes)
     table = beat_table(paced)
     assert table["pacing_rule"].sum() == paced.predictions.paced_mask.sum()
