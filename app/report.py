@@ -48,6 +48,8 @@ READER_STRIPS_PER_PAGE = 8
 MAX_STRIPS = 3
 """Event strips on page 1."""
 MAX_MORE_STRIPS = 5
+STRIP_PAGE_STRIPS = MAX_MORE_STRIPS + 3
+"""Strips a strip page holds: the heart-rate extremes' and the longest RR's, and the further events'."""
 """Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
 STRIP_CONFIDENCE_MIN = CONFIDENT_EVENT_MIN
 """An event's strip shows the longest region of its kind among those of at least this confidence
@@ -380,15 +382,18 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     start = analysis.record.start_time
     first = [event_strip(r, fs, start, analysis.regions) for r in events[:MAX_STRIPS]] or [
         Strip(0.0, "No event flagged: first seconds of the record")]
-    more = reference_strips(analysis) + [event_strip(r, fs, start, analysis.regions) for r in events[MAX_STRIPS:]]
+    fitting = count_first_page_strips(analysis, len(first))  # a long summary moves strips to the strip page
+    first, moved = first[:fitting], [strip for strip in first[fitting:] if events]
+    more = moved + reference_strips(analysis) + [event_strip(r, fs, start, analysis.regions)
+                                                 for r in events[MAX_STRIPS:]]
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first))
         chosen = chosen_strips(analysis)
         for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
             pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen)))
-        if more:
-            pages.savefig(draw_strip_page(analysis, more))
+        for k in range(0, len(more), STRIP_PAGE_STRIPS):  # a second strip page when strips moved from the first
+            pages.savefig(draw_strip_page(analysis, more[k:k + STRIP_PAGE_STRIPS], with_trend=k == 0))
         if len(analysis.summary.hourly) > 1:
             pages.savefig(draw_hourly_page(analysis))
         points, total = lorenz_points(analysis)
@@ -508,22 +513,46 @@ def fit_text_rows(ratios: list[float], text_lines: dict[int, int], height_in: fl
     return ratios
 
 
+MIN_FIRST_PAGE_STRIP_IN = 0.6
+"""Height a strip needs on the first page to stay readable (about 0.84 in on a 30-minute record's page): a strip
+that would be squeezed under it goes to the strip page instead (a QA pass found a 24-h record's seven notes leaving its
+strips about 15 px high)."""
+
+
+def first_page_layout(analysis: RecordAnalysis, n_strips: int) -> tuple[list[float], str, float]:
+    """Height ratios of the first page's rows (summary, conclusion, events, families, ``n_strips`` strips), its
+    footer and the grid's bottom, with every text row tall enough for its lines (:func:`fit_text_rows`)."""
+    conclusion, summary, events = conclusion_lines(analysis), summary_lines(analysis), event_lines(analysis)
+    ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
+              + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
+              + [1.3] * n_strips)
+    text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
+                  1 + bool(conclusion): math.ceil(len(events) / 2)}
+    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
+    bottom = 0.05 + FOOTER_LINE_FRACTION * max(0, footer.count("\n") - 1)  # room over a footer of 3 lines or more
+    return fit_text_rows(ratios, text_lines, (0.91 - bottom) * A4_PORTRAIT_IN[1], hspace=0.6), footer, bottom
+
+
+def count_first_page_strips(analysis: RecordAnalysis, n_strips: int) -> int:
+    """How many of ``n_strips`` fit on the first page beside its text, each at least :data:`MIN_FIRST_PAGE_STRIP_IN`
+    tall."""
+    for n in range(n_strips, 0, -1):
+        ratios, _, bottom = first_page_layout(analysis, n)
+        rows_in = (0.91 - bottom) * A4_PORTRAIT_IN[1] * len(ratios) / (len(ratios) + 0.6 * (len(ratios) - 1))
+        if min(ratios[-n:]) / sum(ratios) * rows_in >= MIN_FIRST_PAGE_STRIP_IN:
+            return n
+    return 0
+
+
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     """Summary, the reader's conclusion when there is one, events, beat families and the strips of the most urgent
-    events."""
+    events (as many as :func:`count_first_page_strips` allows: the caller puts the others on the strip page)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     conclusion = conclusion_lines(analysis)
     summary = summary_lines(analysis)
     events = event_lines(analysis)
-    ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
-              + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
-              + [1.3] * len(strips))
-    text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
-                  1 + bool(conclusion): math.ceil(len(events) / 2)}
-    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
-    bottom = 0.05 + FOOTER_LINE_FRACTION * max(0, footer.count("\n") - 1)  # room over a footer of 3 lines or more
-    ratios = fit_text_rows(ratios, text_lines, (0.91 - bottom) * A4_PORTRAIT_IN[1], hspace=0.6)
+    ratios, footer, bottom = first_page_layout(analysis, len(strips))
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=bottom,
                                hspace=0.6)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
@@ -541,13 +570,13 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     return figure
 
 
-def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
-    """Page 2: the heart-rate trend (when the record has two trend values or more), then heart-rate, RR and further
-    event strips, eight at most, top to bottom."""
+def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: bool = True) -> Figure:
+    """Page 2: the heart-rate trend (when the record has two trend values or more, and ``with_trend``), then
+    heart-rate, RR and further event strips, eight at most, top to bottom."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    trend = len(analysis.summary.heart_rate_trend_bpm) > 1
-    ratios = ([1.6] if trend else []) + [1.0] * (MAX_MORE_STRIPS + 3)
+    trend = with_trend and len(analysis.summary.heart_rate_trend_bpm) > 1
+    ratios = ([1.6] if trend else []) + [1.0] * STRIP_PAGE_STRIPS
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.93, bottom=0.04,
                                hspace=0.7)
     figure.suptitle(f"Record {analysis.record.name}: heart rate and strips", fontsize=11, fontweight="bold", x=0.08,
