@@ -39,8 +39,8 @@ from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
-from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions, measure_rhythm_evidence,
-                                  st_exclusions, summarize_labelled_record)
+from pipeline.region_eval import (PACED_SHARE_RR_ONLY, annotated_beats, find_record_regions, flag_record_regions,
+                                  measure_rhythm_evidence, st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -163,7 +163,8 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
                                           decisions=decisions, pacing=pacing), reason=reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
-    evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings)
+    evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings,
+                                       paced_beats=predictions.paced)
     if decisions.af_rule:  # a record-level rule: S calls inside the record's AF episodes become N
         predictions = apply_af_rule(record, predictions, list(spans), settings, evidence)
     families_started = time.perf_counter()
@@ -286,6 +287,11 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
         if n_unreadable:
             text += (f"; the class counts leave out the {count_noun(n_unreadable, 'beat')} in or next to unreadable "
                      "stretches or in ventricular flutter/fibrillation, paced or not")
+    share = float(np.mean(predictions.paced_mask)) if len(predictions) else 0.0
+    text += ("; atrial fibrillation is read from the RR intervals alone, the P-wave segments of a paced rhythm being "
+             "no evidence" if share >= PACED_SHARE_RR_ONLY else
+             f"; with under {100 * PACED_SHARE_RR_ONLY:g} % of the beats paced, atrial fibrillation is read from the "
+             "RR intervals and the P waves, as for any patient")
     if primary_lead is not None and primary_lead.strip().upper() not in PREFERRED_PRIMARY_LEADS:
         text += (f"; its width limit was set with MLII as the primary lead, and with {primary_lead} it may find far "
                  "fewer paced beats")

@@ -66,7 +66,7 @@ def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, set
     if not (classes == _S).any():  # nothing to change: the episodes are not looked for
         return replace(predictions, in_af=np.zeros(len(predictions), bool))
     in_af = find_record_af_beats(record, predictions.samples, predictions.classes, spans, settings, detected_samples,
-                                 evidence)
+                                 evidence, predictions.paced)
     changed = find_supraventricular_in_af(classes, in_af)
     return replace(predictions, decided=np.where(changed, _N, classes), in_af=changed)
 

@@ -619,8 +619,29 @@ class RhythmEvidence:
     fibrillation_intervals: np.ndarray
 
 
+PACED_SHARE_RR_ONLY = 0.1
+"""Share of a stated paced patient's beats found paced from which AF is read from the RR intervals alone; under it
+(a demand pacemaker that seldom paced) the intrinsic beats' P waves are evidence as for any patient (REGIONS.md,
+session 45: MIT-BIH's AF patients with a pacemaker stated by mistake lost a third of their AF duration read RR-only)."""
+
+
+def reads_af_from_rr_only(record: Record, paced_beats: np.ndarray | None) -> bool:
+    """Whether the AF evidence of ``record`` leaves the P waves out: a stated pacemaker that paced at least
+    :data:`PACED_SHARE_RR_ONLY` of the beats (``paced_beats``, the pacing rule's; None: not counted, as paced).
+
+    >>> from pipeline.types import Record
+    >>> paced = Record("r", np.zeros((10, 1)), 360.0, ("MLII",), pacemaker="VVI")
+    >>> reads_af_from_rr_only(paced, np.array([True] + [False] * 19)), reads_af_from_rr_only(paced, None)
+    (False, True)
+    """
+    if record.pacemaker is None:
+        return False
+    return paced_beats is None or not len(paced_beats) or float(np.mean(paced_beats)) >= PACED_SHARE_RR_ONLY
+
+
 def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, settings: RegionSettings,
-                            detected_samples: np.ndarray | None = None) -> RhythmEvidence:
+                            detected_samples: np.ndarray | None = None,
+                            paced_beats: np.ndarray | None = None) -> RhythmEvidence:
     """P-wave similarity on the primary lead and ventricular flutter/fibrillation in the signal.
 
     ``detected_samples``, the beat detector's beats, give the wave rate inside a flutter stretch (its rate
@@ -632,11 +653,14 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
     the AF evidence, and before the beats that remain, the segment where a P wave would be mixes pacing artefacts with
     paced and dissociated P waves. Found on MIT-BIH's paced records 102 and 104, where, once the pacing
     rule had made their paced beats Q, regular sinus stretches between paced ones were called AF for want of a
-    consistent P wave in their blocks (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG).
+    consistent P wave in their blocks (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG). Since session 45
+    only when the pacing rule found at least :data:`PACED_SHARE_RR_ONLY` of ``paced_beats`` paced
+    (:func:`reads_af_from_rr_only`).
     """
     lead = record.signal_mv[:, record.primary_lead]
     waves = samples if detected_samples is None else detected_samples
-    similarity = None if record.pacemaker is not None else measure_p_wave_similarity(lead, samples, record.fs_hz)
+    similarity = (None if reads_af_from_rr_only(record, paced_beats)
+                  else measure_p_wave_similarity(lead, samples, record.fs_hz))
     return RhythmEvidence(similarity,
                           find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation,
                                                       waves))
@@ -656,7 +680,7 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     paced rhythms (:func:`pipeline.regions.find_regions`).
     """
     if evidence is None:
-        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
+        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples, paced_beats)
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals,
@@ -665,11 +689,11 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                          settings: RegionSettings, detected_samples: np.ndarray | None = None,
-                         evidence: RhythmEvidence | None = None) -> np.ndarray:
+                         evidence: RhythmEvidence | None = None, paced_beats: np.ndarray | None = None) -> np.ndarray:
     """Boolean per beat: inside an atrial fibrillation episode of the regions :func:`flag_record_regions` finds with
     the same arguments (only that kind is looked for)."""
     if evidence is None:
-        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples)
+        evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples, paced_beats)
     context = prepare_beats(samples, classes, record.fs_hz, spans, record.n_samples, record.signal_mv.shape[1],
                             unreadable_kinds=settings.unreadable_kinds,
                             fibrillation_intervals=evidence.fibrillation_intervals)

@@ -175,6 +175,29 @@ def test_a_paced_patients_af_evidence_is_read_from_rr_alone(record_217):
     plain = measure_rhythm_evidence(record_217, samples, [], RegionSettings())
     stated = measure_rhythm_evidence(dataclasses.replace(record_217, pacemaker="VVI"), samples, [], RegionSettings())
     assert plain.p_wave_similarity.shape == samples.shape and stated.p_wave_similarity is None
+    # ... when the pacemaker paced: with under a tenth of the beats paced, the P waves are evidence again (session 45)
+    symbols = record_217.annotations.symbols[np.isin(record_217.annotations.symbols, ["/", "N", "V", "f"])]
+    paced = measure_rhythm_evidence(dataclasses.replace(record_217, pacemaker="VVI"), samples, [], RegionSettings(),
+                                    paced_beats=symbols == "/")
+    few = np.zeros(len(samples), bool)
+    few[:len(samples) // 20] = True
+    seldom = measure_rhythm_evidence(dataclasses.replace(record_217, pacemaker="VVI"), samples, [], RegionSettings(),
+                                     paced_beats=few)
+    assert paced.p_wave_similarity is None
+    np.testing.assert_array_equal(seldom.p_wave_similarity, plain.p_wave_similarity)
+
+
+def test_a_pacemaker_stated_for_af_patients_who_are_not_paced_keeps_their_af(model, mitdb_dir):
+    """MIT-BIH 221, in AF throughout, with a pacemaker stated by mistake: 3 beats found paced, so its AF is read as
+    for any patient (1,798 s without the statement; 705 s when a stated pacemaker always meant RR alone, a QA pass)."""
+    record = read_record(mitdb_dir / "221")
+    plain = analyse_record(record, model)
+    stated = analyse_record(dataclasses.replace(record, pacemaker=STATED_PACEMAKER), model)
+    assert stated.predictions.paced_mask.mean() < 0.1
+    af = {name: sum(r.stop - r.start for r in a.regions if r.kind == "atrial_fibrillation") / record.fs_hz
+          for name, a in (("plain", plain), ("stated", stated))}
+    assert af["stated"] >= 0.98 * af["plain"] > 1500
+    assert any("atrial fibrillation is read from the RR intervals and the P waves" in n for n in stated.summary.notes)
 
 
 def test_evaluate_regions_states_the_pacemaker_for_the_named_records(mitdb_dir):
