@@ -858,3 +858,13 @@ def test_heart_rate_turbulence_is_shown_or_why_not(model, excerpts_dir):
     assert any("RR (ms)" in chart.proto.spec and "TS " in chart.proto.spec for chart in at.get("plotly_chart"))
     lorenz = [c for c in at.get("plotly_chart") if "RR before the beat (ms)" in c.proto.spec]  # the ECG tab's
     assert len(lorenz) == 1 and '"name":"V (' in lorenz[0].proto.spec
+
+
+def test_the_event_picker_says_when_it_lists_only_the_first_events(monkeypatch):
+    """A 24-h record has thousands of events and the picker lists the first MAX_EVENT_CHOICES; a QA pass found the cut
+    said only in its help (session 45)."""
+    monkeypatch.setattr(views, "MAX_EVENT_CHOICES", 5)
+    at = start_app()
+    at.selectbox(key="sample_record").select("119").run()
+    assert not at.exception
+    assert any(c.value.startswith("The first 5 of ") and "events are listed" in c.value for c in at.caption)

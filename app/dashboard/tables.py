@@ -158,15 +158,19 @@ def region_label(region: Region, fs_hz: float, af_intervals: np.ndarray | None =
     return describe_region(region, fs_hz, af_intervals).capitalize()
 
 
-def event_label(regions: tuple[Region, ...], index: int, fs_hz: float) -> str:
-    """One line naming an event for the event picker: ``"#3 00:01:23 Ventricular couplet (2 beats, 151 bpm)"``; a
-    pause gives its length, an isolated beat its coupling interval."""
+def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_time=None) -> str:
+    """One line naming an event for the event picker: ``"#3 00:01:23 Ventricular couplet (2 beats, 151 bpm)"``, the
+    time into the recording followed by its clock time when the header's ``start_time`` is known (``"00:01:23, clock
+    08:16:23"``: a 24-h QA pass read times into the recording as clock times); a pause gives its length, an isolated
+    beat its coupling interval."""
     region = regions[index]
     measure = describe_region_measure(region)
     # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
     af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
     details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
-    return f"#{index + 1} {format_hms(region.start / fs_hz)} {region_label(region, fs_hz, af)} ({details})"
+    clock = format_clock_time(region.start / fs_hz, start_time)
+    at = format_hms(region.start / fs_hz) + (f", clock {clock}" if clock else "")
+    return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
 
 
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:

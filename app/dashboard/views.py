@@ -721,6 +721,10 @@ def render_window_controls(analysis) -> tuple[float, float]:
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
                                       key="window_start_s", on_change=note_start_edit)
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
+    n_of_kind = sum(kind == ALL_KINDS or r.kind == kind for r in regions)
+    if n_of_kind > MAX_EVENT_CHOICES:  # the picker's cut said on the page, not only in its help (a 24-h QA pass)
+        columns[1].caption(f"The first {MAX_EVENT_CHOICES:,} of {n_of_kind:,} events are listed; Previous and Next "
+                           "step through them all, or choose a type.")
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[stacked_lead(analysis)]} alone, in rows of "
             f"{charts.ROW_S:g} s (every lead at {charts.ROW_S:g} s or less)" if charts.count_rows(window_s) > 1 else "")
@@ -827,7 +831,7 @@ def event_choice_label(analysis, choice: int) -> str:
         return tables.st_label(analysis.summary.st, choice)
     if choice <= tables.DIARY_CHOICE:
         return tables.diary_label(analysis.diary, choice)
-    return tables.event_label(analysis.regions, choice, analysis.record.fs_hz)
+    return tables.event_label(analysis.regions, choice, analysis.record.fs_hz, analysis.record.start_time)
 
 
 def move_to_event(analysis) -> None:
@@ -1129,7 +1133,8 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
     region = analysis.regions[index]
     columns = st.columns([3, 2, 2], vertical_alignment="bottom")
     picker_key = record_widget_key("event_class", record_key)
-    columns[0].caption(f"Chosen event: {tables.event_label(analysis.regions, index, analysis.record.fs_hz)}")
+    chosen = tables.event_label(analysis.regions, index, analysis.record.fs_hz, analysis.record.start_time)
+    columns[0].caption(f"Chosen event: {chosen}")
     columns[1].selectbox("Its beats are", AAMI_CLASSES, index=0, format_func=charts.CLASS_NAMES.get, key=picker_key)
     columns[2].button(f"Relabel the event's {region.n_beats} beat{'s' if region.n_beats != 1 else ''}",
                       key=record_widget_key("relabel_event", record_key), on_click=relabel_event,
