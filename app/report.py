@@ -47,6 +47,9 @@ STRIP_S = READER_STRIP_S
 READER_STRIPS_PER_PAGE = 8
 MAX_STRIPS = 3
 """Event strips on page 1."""
+ST_TITLE_CHARS = 60
+"""Width of an ST episode plot's title, wrapped to the half page the plot takes (a 24-h QA pass found the titles of
+plots side by side running into each other)."""
 MAX_MORE_STRIPS = 5
 STRIP_PAGE_STRIPS = MAX_MORE_STRIPS + 3
 """Strips a strip page holds: the heart-rate extremes' and the longest RR's, and the further events'."""
@@ -671,10 +674,12 @@ def draw_st_beats(ax, analysis: RecordAnalysis, episode) -> None:
     st_summary, fs, settings = analysis.summary.st, analysis.record.fs_hz, analysis.region_settings.st
     beats = st_episode_beats(analysis, episode)
     start = analysis.record.start_time
-    ax.set_title(f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
-                 f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm, ST "
-                 f"from J+20 ms to the ST point {format_number(episode.slope_mv, 2, ' mV')}"
-                 f"{'; QRS changed' if episode.qrs_changed else ''}", fontsize=7, loc="left")
+    title = (f"{episode.lead_name} {episode.kind} {episode.deviation_mv:+.2f} mV at {format_clock(episode.peak_s)}"
+             f"{format_clock_suffix(episode.peak_s, start)}, {format_number(episode.heart_rate_bpm)} bpm, ST "
+             f"from J+20 ms to the ST point {format_number(episode.slope_mv, 2, ' mV')}"
+             f"{'; QRS changed' if episode.qrs_changed else ''}")
+    # wrapped to the half page the plot takes: in one line, the titles of plots side by side ran into each other
+    ax.set_title(textwrap.fill(title, ST_TITLE_CHARS), fontsize=7, loc="left")
     if beats is not None:
         reference, at_peak = beats
         offsets_ms = template_offsets_ms(len(reference), fs, settings.template_before_s)

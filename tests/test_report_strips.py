@@ -161,3 +161,18 @@ def test_a_long_summary_moves_the_first_page_strips_to_the_strip_page(excerpts_d
     fitting = count_first_page_strips(wordy, 3)
     assert fitting < 3
     assert count_pdf_pages(render_pdf_report(wordy)) >= count_pdf_pages(render_pdf_report(analysis))
+
+
+def test_st_episode_titles_side_by_side_do_not_run_into_each_other(mitdb_dir):
+    """A 24-h QA pass found the titles of the ST page's episode plots, side by side, running into each other: they are
+    wrapped to the half page (record 230's pre-excitation gives ST episodes)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from app.report import draw_st_page
+    analysis = analyse_record(read_record(mitdb_dir / "230", annotator=None), load_default_model())
+    assert len(analysis.summary.st.episodes) >= 2
+    figure = draw_st_page(analysis)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    titles = [ax._left_title for ax in figure.axes]  # the Text of each title set with loc="left"
+    boxes = [t.get_window_extent(renderer) for t in titles if t.get_text().startswith(analysis.record.lead_names)]
+    assert len(boxes) >= 2
+    assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
