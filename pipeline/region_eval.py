@@ -630,7 +630,7 @@ def reads_af_from_rr_only(record: Record, paced_beats: np.ndarray | None) -> boo
     :data:`PACED_SHARE_RR_ONLY` of the beats (``paced_beats``, the pacing rule's; None: not counted, as paced).
 
     >>> from pipeline.types import Record
-    >>> paced = Record("r", np.zeros((10, 1)), 360.0, ("MLII",), pacemaker="VVI")
+    >>> paced = Record("r", np.zeros((10, 1)), 360.0, ("MLII",), 0, 360.0, pacemaker="VVI")
     >>> reads_af_from_rr_only(paced, np.array([True] + [False] * 19)), reads_af_from_rr_only(paced, None)
     (False, True)
     """
