@@ -496,6 +496,12 @@ TEXT_OFFSET_PT = 18.0
 TEXT_LINE_SPACING = 1.3
 
 
+def rows_height_in(height_in: float, n_rows: int, hspace: float) -> float:
+    """Inches a gridspec column of ``height_in`` leaves to its ``n_rows`` rows: the gaps are ``hspace`` times the mean
+    row height."""
+    return height_in * n_rows / (n_rows + hspace * (n_rows - 1))
+
+
 def fit_text_rows(ratios: list[float], text_lines: dict[int, int], height_in: float, hspace: float,
                   fontsize: float = 8.0) -> list[float]:
     """Height ratios of a column of rows (a gridspec's) in which the text rows (index -> lines) are tall enough for
@@ -504,8 +510,7 @@ def fit_text_rows(ratios: list[float], text_lines: dict[int, int], height_in: fl
     the rest of the page shrinks, until each text row holds its lines (a few rounds: each growth shrinks the others).
     """
     ratios = list(ratios)
-    n = len(ratios)
-    rows_in = height_in * n / (n + hspace * (n - 1))  # gridspec: the gaps are hspace times the mean row height
+    rows_in = rows_height_in(height_in, len(ratios), hspace)
     line_in = fontsize * TEXT_LINE_SPACING / 72.0
     for _ in range(8):
         total = sum(ratios)
@@ -522,26 +527,39 @@ that would be squeezed under it goes to the strip page instead (a QA pass found 
 strips about 15 px high)."""
 
 
-def first_page_layout(analysis: RecordAnalysis, n_strips: int) -> tuple[list[float], str, float]:
-    """Height ratios of the first page's rows (summary, conclusion, events, families, ``n_strips`` strips), its
-    footer and the grid's bottom, with every text row tall enough for its lines (:func:`fit_text_rows`)."""
-    conclusion, summary, events = conclusion_lines(analysis), summary_lines(analysis), event_lines(analysis)
+FIRST_PAGE_TOP, FIRST_PAGE_HSPACE = 0.91, 0.6
+"""Top of the first page's grid (a fraction of the page) and the gaps between its rows."""
+
+
+def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
+    """The first page's lines: summary, the reader's conclusion (none when not written), events; and its footer."""
+    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
+    return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
+
+
+def first_page_layout(text: tuple[list[str], list[str], list[str], str], n_strips: int
+                      ) -> tuple[list[float], float, float]:
+    """Height ratios of the first page's rows (summary, conclusion, events, families, ``n_strips`` strips) for its
+    ``text`` (:func:`first_page_text`), with every text row tall enough for its lines (:func:`fit_text_rows`); the
+    grid's bottom, and the inches its rows share."""
+    summary, conclusion, events, footer = text
     ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
               + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
               + [1.3] * n_strips)
     text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
                   1 + bool(conclusion): math.ceil(len(events) / 2)}
-    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
     bottom = 0.05 + FOOTER_LINE_FRACTION * max(0, footer.count("\n") - 1)  # room over a footer of 3 lines or more
-    return fit_text_rows(ratios, text_lines, (0.91 - bottom) * A4_PORTRAIT_IN[1], hspace=0.6), footer, bottom
+    height_in = (FIRST_PAGE_TOP - bottom) * A4_PORTRAIT_IN[1]
+    ratios = fit_text_rows(ratios, text_lines, height_in, hspace=FIRST_PAGE_HSPACE)
+    return ratios, bottom, rows_height_in(height_in, len(ratios), FIRST_PAGE_HSPACE)
 
 
 def count_first_page_strips(analysis: RecordAnalysis, n_strips: int) -> int:
     """How many of ``n_strips`` fit on the first page beside its text, each at least :data:`MIN_FIRST_PAGE_STRIP_IN`
     tall."""
+    text = first_page_text(analysis)
     for n in range(n_strips, 0, -1):
-        ratios, _, bottom = first_page_layout(analysis, n)
-        rows_in = (0.91 - bottom) * A4_PORTRAIT_IN[1] * len(ratios) / (len(ratios) + 0.6 * (len(ratios) - 1))
+        ratios, _, rows_in = first_page_layout(text, n)
         if min(ratios[-n:]) / sum(ratios) * rows_in >= MIN_FIRST_PAGE_STRIP_IN:
             return n
     return 0
@@ -552,12 +570,11 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     events (as many as :func:`count_first_page_strips` allows: the caller puts the others on the strip page)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    conclusion = conclusion_lines(analysis)
-    summary = summary_lines(analysis)
-    events = event_lines(analysis)
-    ratios, footer, bottom = first_page_layout(analysis, len(strips))
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.91, bottom=bottom,
-                               hspace=0.6)
+    text = first_page_text(analysis)
+    summary, conclusion, events, footer = text
+    ratios, bottom, _ = first_page_layout(text, len(strips))
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=FIRST_PAGE_TOP,
+                               bottom=bottom, hspace=FIRST_PAGE_HSPACE)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
