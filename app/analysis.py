@@ -40,7 +40,7 @@ from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_lea
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (PACED_SHARE_RR_ONLY, annotated_beats, find_record_regions, flag_record_regions,
-                                  measure_rhythm_evidence, st_exclusions, summarize_labelled_record)
+                                  measure_rhythm_evidence, paces_often, st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -287,9 +287,8 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
         if n_unreadable:
             text += (f"; the class counts leave out the {count_noun(n_unreadable, 'beat')} in or next to unreadable "
                      "stretches or in ventricular flutter/fibrillation, paced or not")
-    share = float(np.mean(predictions.paced_mask)) if len(predictions) else 0.0
     text += ("; atrial fibrillation is read from the RR intervals alone, the P-wave segments of a paced rhythm being "
-             "no evidence" if share >= PACED_SHARE_RR_ONLY else
+             "no evidence" if paces_often(predictions.paced_mask) else
              f"; with under {100 * PACED_SHARE_RR_ONLY:g} % of the beats paced, atrial fibrillation is read from the "
              "RR intervals and the P waves, as for any patient")
     if primary_lead is not None and primary_lead.strip().upper() not in PREFERRED_PRIMARY_LEADS:

@@ -625,9 +625,15 @@ PACED_SHARE_RR_ONLY = 0.1
 session 45: MIT-BIH's AF patients with a pacemaker stated by mistake lost a third of their AF duration read RR-only)."""
 
 
+def paces_often(paced_beats: np.ndarray) -> bool:
+    """Whether at least :data:`PACED_SHARE_RR_ONLY` of the beats are paced (``paced_beats``, the pacing rule's; a
+    record without beats counts as paced, nothing saying otherwise)."""
+    return not len(paced_beats) or float(np.mean(paced_beats)) >= PACED_SHARE_RR_ONLY
+
+
 def reads_af_from_rr_only(record: Record, paced_beats: np.ndarray | None) -> bool:
-    """Whether the AF evidence of ``record`` leaves the P waves out: a stated pacemaker that paced at least
-    :data:`PACED_SHARE_RR_ONLY` of the beats (``paced_beats``, the pacing rule's; None: not counted, as paced).
+    """Whether the AF evidence of ``record`` leaves the P waves out: a stated pacemaker that paced often
+    (:func:`paces_often`; ``paced_beats`` None: not counted, as paced).
 
     >>> from pipeline.types import Record
     >>> paced = Record("r", np.zeros((10, 1)), 360.0, ("MLII",), 0, 360.0, pacemaker="VVI")
@@ -636,7 +642,7 @@ def reads_af_from_rr_only(record: Record, paced_beats: np.ndarray | None) -> boo
     """
     if record.pacemaker is None:
         return False
-    return paced_beats is None or not len(paced_beats) or float(np.mean(paced_beats)) >= PACED_SHARE_RR_ONLY
+    return paced_beats is None or paces_often(paced_beats)
 
 
 def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, settings: RegionSettings,
