@@ -254,7 +254,8 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
 
 
 REVIEWED_PACEMAKER = "paced beats in the reviewed labels"
-"""``Record.pacemaker`` when only a reader's saved labels say the patient is paced (:func:`state_reviewed_pacemaker`)."""
+"""``Record.pacemaker`` when only a reader's saved labels say the patient is paced
+(:func:`state_reviewed_pacemaker`)."""
 
 
 def state_reviewed_pacemaker(record: Record, saved: Annotations | None) -> Record:

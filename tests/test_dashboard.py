@@ -458,7 +458,8 @@ def test_a_review_file_of_another_record_or_name_is_not_used_and_says_so(analyse
 
 def test_a_reference_of_another_record_is_said_not_to_fit(analyses, excerpts_dir):
     hea, dat, _ = files_of(excerpts_dir, "119")
-    at = upload(start_app(), [hea, dat, ("119.atr", (excerpts_dir / "208.atr").read_bytes(), "application/octet-stream")])
+    other = ("119.atr", (excerpts_dir / "208.atr").read_bytes(), "application/octet-stream")  # another record's
+    at = upload(start_app(), [hea, dat, other])
     assert not at.exception and any("The reference annotations fit this signal poorly" in w.value for w in at.warning)
     at = upload(start_app(), files_of(excerpts_dir, "119"))
     assert not any("fit this signal poorly" in w.value for w in at.warning)

@@ -310,8 +310,9 @@ def with_settings(settings: RegionSettings, values: dict) -> RegionSettings:
 
 def apply_valid_settings(settings: RegionSettings, values: dict) -> tuple[RegionSettings, list[tuple[str, ValueError]]]:
     """``settings`` with as many of the ``values`` (:func:`with_settings`) as make valid settings, and the names and
-    errors of those left out: one threshold out of range no longer throws away the reader's other changes. The values are
-    tried together, then one at a time until none more fits (so that raising both rate limits works in either order).
+    errors of those left out: one threshold out of range no longer throws away the reader's other changes. The values
+    are tried together, then one at a time until none more fits (so that raising both rate limits works in either
+    order).
 
     >>> done, errors = apply_valid_settings(RegionSettings(), {"pause_s": 3.0, "bradycardia_bpm": 150.0})
     >>> done.pause_s, done.bradycardia_bpm == RegionSettings().bradycardia_bpm, len(errors)
@@ -700,7 +701,8 @@ def render_window_controls(analysis) -> tuple[float, float]:
     settle_window_start()
     kind = columns[0].selectbox("Event type", kinds, key="event_kind",
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
-    shown = tables.filter_events(regions, kind, MAX_EVENT_CHOICES)
+    matching = tables.filter_events(regions, kind, len(regions))
+    shown = matching[:MAX_EVENT_CHOICES]
     if kind == ALL_KINDS:
         shown = (tables.list_extremes(analysis.summary) + tables.list_st_choices(analysis.summary.st)
                  + tables.list_diary_choices(analysis.diary) + shown)
@@ -721,9 +723,8 @@ def render_window_controls(analysis) -> tuple[float, float]:
     start_s = columns[2].number_input("Window start (s)", min_value=0.0, max_value=float(max_start), step=1.0,
                                       key="window_start_s", on_change=note_start_edit)
     start_s, window_s = charts.clamp_window(start_s, window_s, duration_s)
-    n_of_kind = sum(kind == ALL_KINDS or r.kind == kind for r in regions)
-    if n_of_kind > MAX_EVENT_CHOICES:  # the picker's cut said on the page, not only in its help (a 24-h QA pass)
-        columns[1].caption(f"The first {MAX_EVENT_CHOICES:,} of {n_of_kind:,} events are listed; Previous and Next "
+    if len(matching) > MAX_EVENT_CHOICES:  # the picker's cut said on the page, not only in its help (a 24-h QA pass)
+        columns[1].caption(f"The first {MAX_EVENT_CHOICES:,} of {len(matching):,} events are listed; Previous and Next "
                            "step through them all, or choose a type.")
     render_event_steps(analysis, kind, start_s)
     rows = (f"; {record.lead_names[stacked_lead(analysis)]} alone, in rows of "
