@@ -39,7 +39,7 @@ from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
-from pipeline.region_eval import (PACED_SHARE_RR_ONLY, annotated_beats, find_record_regions, flag_record_regions,
+from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions,
                                   measure_rhythm_evidence, paces_often, st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
@@ -180,7 +180,8 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
                                                              predictions.classes, list(spans), settings,
-                                                             predictions.in_family_mask), predictions,
+                                                             predictions.in_family_mask, predictions.paced_mask),
+                                   predictions,
                                    record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
@@ -288,10 +289,9 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
         if n_unreadable:
             text += (f"; the class counts leave out the {count_noun(n_unreadable, 'beat')} in or next to unreadable "
                      "stretches or in ventricular flutter/fibrillation, paced or not")
-    text += ("; atrial fibrillation is read from the RR intervals alone, the P-wave segments of a paced rhythm being "
-             "no evidence" if paces_often(predictions.paced_mask) else
-             f"; with under {100 * PACED_SHARE_RR_ONLY:g} % of the beats paced, atrial fibrillation is read from the "
-             "RR intervals and the P waves, as for any patient")
+    if paces_often(predictions.paced_mask):  # under that share the summary's note says how the record is read
+        text += ("; atrial fibrillation is read from the RR intervals alone, the P-wave segments of a paced rhythm "
+                 "being no evidence")
     if primary_lead is not None and primary_lead.strip().upper() not in PREFERRED_PRIMARY_LEADS:
         text += (f"; its width limit was set with MLII as the primary lead, and with {primary_lead} it may find far "
                  "fewer paced beats")

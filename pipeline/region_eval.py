@@ -89,7 +89,7 @@ from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
-from pipeline.summary import RecordSummary, region_intervals, summarize_record, summary_to_dict
+from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.wording import count_noun, format_duration
 
@@ -598,7 +598,8 @@ def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     """Regions (:func:`flag_record_regions`) and summary of a labelled record."""
     regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
                                   af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
-    return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats)
+    return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats,
+                                              paced_beats)
 
 
 @dataclass(frozen=True)
@@ -619,25 +620,23 @@ class RhythmEvidence:
     fibrillation_intervals: np.ndarray
 
 
-PACED_SHARE_RR_ONLY = 0.1
-"""Share of a stated paced patient's beats found paced from which AF is read from the RR intervals alone; under it
-(a demand pacemaker that seldom paced) the intrinsic beats' P waves are evidence as for any patient (REGIONS.md,
-session 45: MIT-BIH's AF patients with a pacemaker stated by mistake lost a third of their AF duration read RR-only)."""
-
 
 def paces_often(paced_beats: np.ndarray) -> bool:
-    """Whether at least :data:`PACED_SHARE_RR_ONLY` of the beats are paced (``paced_beats``, the pacing rule's; a
+    """Whether at least :data:`PACED_SHARE_MIN` of the beats are paced (``paced_beats``, the pacing rule's; a
     record without beats counts as paced, nothing saying otherwise)."""
-    return not len(paced_beats) or float(np.mean(paced_beats)) >= PACED_SHARE_RR_ONLY
+    return not len(paced_beats) or float(np.mean(paced_beats)) >= PACED_SHARE_MIN
 
 
-def reads_af_from_rr_only(record: Record, paced_beats: np.ndarray | None) -> bool:
-    """Whether the AF evidence of ``record`` leaves the P waves out: a stated pacemaker that paced often
-    (:func:`paces_often`; ``paced_beats`` None: not counted, as paced).
+def reads_as_paced(record: Record, paced_beats: np.ndarray | None) -> bool:
+    """Whether ``record`` is read as a paced patient's: a stated pacemaker that paced often (:func:`paces_often`;
+    ``paced_beats`` None: not counted, as paced). Its AF evidence then leaves the P waves out
+    (:func:`measure_rhythm_evidence`) and its HRV, heart-rate turbulence, ST and QT are not assessed
+    (:func:`summarize_labelled_record`); a stated pacemaker that seldom paced leaves all of them to the intrinsic
+    beats, as for any patient.
 
     >>> from pipeline.types import Record
     >>> paced = Record("r", np.zeros((10, 1)), 360.0, ("MLII",), 0, 360.0, pacemaker="VVI")
-    >>> reads_af_from_rr_only(paced, np.array([True] + [False] * 19)), reads_af_from_rr_only(paced, None)
+    >>> reads_as_paced(paced, np.array([True] + [False] * 19)), reads_as_paced(paced, None)
     (False, True)
     """
     if record.pacemaker is None:
@@ -660,12 +659,12 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
     paced and dissociated P waves. Found on MIT-BIH's paced records 102 and 104, where, once the pacing
     rule had made their paced beats Q, regular sinus stretches between paced ones were called AF for want of a
     consistent P wave in their blocks (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG). Since session 45
-    only when the pacing rule found at least :data:`PACED_SHARE_RR_ONLY` of ``paced_beats`` paced
-    (:func:`reads_af_from_rr_only`).
+    only when the pacing rule found at least :data:`PACED_SHARE_MIN` of ``paced_beats`` paced
+    (:func:`reads_as_paced`).
     """
     lead = record.signal_mv[:, record.primary_lead]
     waves = samples if detected_samples is None else detected_samples
-    similarity = (None if reads_af_from_rr_only(record, paced_beats)
+    similarity = (None if reads_as_paced(record, paced_beats)
                   else measure_p_wave_similarity(lead, samples, record.fs_hz))
     return RhythmEvidence(similarity,
                           find_fibrillation_intervals(record.signal_mv, record.fs_hz, spans, settings.fibrillation,
@@ -708,22 +707,26 @@ def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarra
 
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
-                              spans: list, settings: RegionSettings, af_excluded_beats: np.ndarray | None = None
-                              ) -> RecordSummary:
+                              spans: list, settings: RegionSettings, af_excluded_beats: np.ndarray | None = None,
+                              paced_beats: np.ndarray | None = None) -> RecordSummary:
     """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included) with the
     ST analysis of the signal (:func:`pipeline.st.analyse_st`: N beats outside the unreadable stretches and, per
-    lead, outside that lead's quality spans of the kinds counted unreadable)."""
+    lead, outside that lead's quality spans of the kinds counted unreadable). A stated pacemaker leaves HRV, heart-rate
+    turbulence, ST and QT out unless the pacing rule found it seldom pacing (``paced_beats``, per beat:
+    :func:`reads_as_paced`)."""
+    paced = reads_as_paced(record, paced_beats)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
-                               af_excluded_beats=af_excluded_beats)
+                               af_excluded_beats=af_excluded_beats, paced_often=paced)
+    measured_pacemaker = record.pacemaker if paced else None  # a pacemaker that seldom paced: intrinsic beats measured
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
-                    pacemaker=record.pacemaker, unreadable=unreadable, settings=settings.st)
+                    pacemaker=measured_pacemaker, unreadable=unreadable, settings=settings.st)
     af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
                     int(round(settings.qt.window_s * record.fs_hz)))  # a gap under one QT window is still AF
     qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
-                    pacemaker=record.pacemaker, st_settings=settings.st, settings=settings.qt)
+                    pacemaker=measured_pacemaker, st_settings=settings.st, settings=settings.qt)
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
     notes = summary.notes + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms)
                              + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms) if summary.n_beats else ())
@@ -843,7 +846,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     regions = flag_record_regions(record, samples, classes, spans, settings, detected_samples=detected_samples,
                                   af_excluded_beats=af_excluded, paced_beats=paced)
     found = time.perf_counter()
-    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded)
+    summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded, paced)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1],
                                          paced_beats=paced)

@@ -250,9 +250,12 @@ def summarize_record(
     hrv_settings: HrvSettings = HrvSettings(),
     pacemaker: str | None = None,
     af_excluded_beats: np.ndarray | None = None,
+    paced_often: bool = True,
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
-    pacemaker (``pacemaker`` describes it), HRV is not assessed and a note says what the classifier cannot do.
+    pacemaker (``pacemaker`` describes it), a note says what the classifier cannot do, and HRV and heart-rate
+    turbulence are not assessed unless the pacemaker seldom paced (``paced_often`` False: then they are measured on the
+    intrinsic beats, the paced ones being Q, and a note says so).
     ``af_excluded_beats`` (per beat) are left out of the AF assessment's usable intervals, as the regions' AF
     evidence leaves them out (:func:`pipeline.regions.find_regions`).
 
@@ -280,18 +283,20 @@ def summarize_record(
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
     hours = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af)
-    if pacemaker is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
+    paced = pacemaker if paced_often else None  # a pacemaker that seldom paced: the intrinsic beats are measured
+    if paced is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
         hrv, by_hour = compute_hrv_by_hour(context, regions, len(hours), settings=hrv_settings)
         hours = tuple(replace(hour, **asdict(values)) for hour, values in zip(hours, by_hour))
     else:
-        hrv = not_assessed_hrv(pacemaker)
-    hrt = compute_hrt(context, regions, settings.hrt, pacemaker=pacemaker)
+        hrv = not_assessed_hrv(paced)
+    hrt = compute_hrt(context, regions, settings.hrt, pacemaker=paced)
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings,
                             paced=pacemaker is not None)
     notes += describe_fusion_in_runs(regions, context.classes)
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
-                 "does not find may be called N or V: review the ventricular events and the beat classes",) + notes
+                 "does not find may be called N or V: review the ventricular events and the beat classes",
+                 *(() if paced_often else (SELDOM_PACED_NOTE,))) + notes
     return RecordSummary(
         duration_s=duration_s,
         readable_fraction=readable_fraction,
@@ -503,6 +508,20 @@ def time_run_extremes(regions: list[Region], kinds: tuple[str, ...], fs_hz: floa
             f"longest_{name}_run_time_s": longest.start / fs_hz if longest and longest.n_beats >= 2 else float("nan"),
             f"fastest_{name}_run_bpm": float(fastest.heart_rate_bpm) if fastest else float("nan"),
             f"fastest_{name}_run_time_s": fastest.start / fs_hz if fastest else float("nan")}
+
+
+PACED_SHARE_MIN = 0.1
+"""Share of a stated paced patient's beats found paced from which the record is read as paced
+(:func:`pipeline.region_eval.reads_as_paced`): AF from the RR intervals alone, no HRV, heart-rate turbulence, ST or
+QT. Under it (a demand pacemaker that seldom paced) the intrinsic beats' P waves are AF evidence and their intervals
+and waves are measured, as for any patient (REGIONS.md, session 45: MIT-BIH's AF patients with a pacemaker stated by
+mistake lost a third of their AF duration read RR-only; session 46: HRV, ST and QT)."""
+
+SELDOM_PACED_NOTE = (f"the pacemaker paced under {100 * PACED_SHARE_MIN:g} % of the beats: atrial fibrillation (from "
+                     "the RR intervals and the P waves), HRV, heart-rate turbulence, ST and QT are assessed on the "
+                     "intrinsic beats, as for any patient (paced beats and the intervals next to them left out); T "
+                     "waves of intrinsic beats can change after pacing (cardiac memory)")
+"""The summary's note for a stated pacemaker that seldom paced (``summarize_record(paced_often=False)``)."""
 
 
 def not_assessed_hrv(pacemaker: str) -> HrvSummary:

@@ -814,7 +814,7 @@ def test_strips_chosen_in_an_earlier_review_come_back_with_it(analyses, excerpts
     assert any("its 2 strips chosen for the report restored" in i.value for i in at.sidebar.info)
 
 
-def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
+def test_the_pacemaker_checkbox_says_so_and_what_a_pacemaker_that_never_paced_leaves(analyses):
     at = start_app()
     assert any(m.label == "SDNN" for m in at.metric)  # sample 100: five minutes of normal beats
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
@@ -822,8 +822,10 @@ def test_the_pacemaker_checkbox_says_so_and_leaves_hrv_out(analyses):
     assert not at.exception and not at.error
     notes = " ".join(m.value for m in at.markdown)
     assert "Pacemaker (stated by the user): the classifier was not trained on paced beats" in notes  # a bullet
-    assert "HRV not assessed: the patient has a pacemaker" in notes and not any(m.label == "SDNN" for m in at.metric)
-    assert "ST and QT not assessed: pacemaker" in notes
+    assert "No beat was found paced" in notes
+    # no beat paced: HRV, ST and QT are measured on the intrinsic beats (until session 46 they were left out)
+    assert "The pacemaker paced under 10 % of the beats" in notes and any(m.label == "SDNN" for m in at.metric)
+    assert "HRV not assessed" not in notes and "ST and QT not assessed" not in notes
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.uncheck().run()
     assert "Pacemaker (stated by the user)" not in " ".join(m.value for m in at.markdown)

@@ -104,6 +104,27 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     assert not any(n.startswith("the dominant beats are wide") for n in notes)
 
 
+def test_a_pacemaker_that_seldom_paced_leaves_hrv_st_and_qt_to_the_intrinsic_beats(excerpt_100):
+    # a stated pacemaker left HRV, ST and QT out even when it never paced (MIT-BIH 100 stated, a QA pass of session
+    # 45); now only when the pacing rule found a tenth of the beats paced or more
+    record, samples, classes = excerpt_100
+    plain = summarize_labelled_record(record, [], samples, classes, [], RegionSettings())
+    stated = dataclasses.replace(record, pacemaker="stated by the user")
+    never = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings(),
+                                      paced_beats=np.zeros(len(samples), bool))
+    assert plain.hrv.note == "" and plain.st.assessed
+    for part in ("hrv", "hrt", "st", "qt"):  # the same figures (repr: NaN equals NaN)
+        assert repr(getattr(never, part)) == repr(getattr(plain, part)), part
+    assert any(n.startswith("the pacemaker paced under 10 % of the beats") for n in never.notes)
+    often = np.zeros(len(samples), bool)
+    often[::9] = True  # 11 % of the beats
+    for paced_beats in (often, None):  # None: not counted, read as paced
+        paced = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings(), paced_beats=paced_beats)
+        assert paced.hrv.note.startswith("HRV not assessed: the patient has a pacemaker")
+        assert not paced.st.assessed and not paced.qt.assessed and not paced.hrt.assessed
+        assert not any(n.startswith("the pacemaker paced under") for n in paced.notes)
+
+
 def test_st_shifts_with_pre_excitation_are_marked_as_qrs_changes(mitdb_dir):
     # record 230 switches between normal conduction and pre-excitation (its reference (PREX rhythm labels)
     record, samples, classes = read_beats(mitdb_dir / "230")
