@@ -480,7 +480,7 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     # with the header's start time, the clock time follows the time into the recording (24-h QA pass, session 45)
     import datetime
     assert tables.event_label(regions, 1, 360.0, datetime.time(23, 59, 50)) == (
-        "#2 00:00:20, clock 00:00:10 Pause (2 beats, 2.50 s)")
+        "#2 00:00:20 (clock 00:00:10) Pause (2 beats, 2.50 s)")
     assert table["heart rate (bpm)"].tolist()[0] == 120 and table["heart rate (bpm)"].isna().tolist()[1]
     run = (Region("ventricular_tachycardia", 0, 720, 0, 4, 140.0, 0.9),)
     assert tables.region_table(run, 360.0)["event"].tolist() == ["Non-sustained ventricular tachycardia"]

@@ -79,9 +79,8 @@ def describe_extremes(analysis: RecordAnalysis) -> str:
     when the header gives the start (a QA pass found 01:22:00 read as a clock time on a record started at 23:30)."""
     summary, start = analysis.summary, analysis.record.start_time
 
-    def at_time(seconds: float) -> str:  # the time in the recording, and its clock time where the header gives it
-        clock = format_clock_time(seconds, start)
-        return format_hms(seconds) + (f" (clock {clock})" if clock else "")
+    def at_time(seconds: float) -> str:
+        return format_record_time(seconds, start)
 
     parts = []
     if np.isfinite(summary.heart_rate_min_time_s):
@@ -160,17 +159,27 @@ def region_label(region: Region, fs_hz: float, af_intervals: np.ndarray | None =
 
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_time=None) -> str:
     """One line naming an event for the event picker: ``"#3 00:01:23 Ventricular couplet (2 beats, 151 bpm)"``, the
-    time into the recording followed by its clock time when the header's ``start_time`` is known (``"00:01:23, clock
-    08:16:23"``: a 24-h QA pass read times into the recording as clock times); a pause gives its length, an isolated
-    beat its coupling interval."""
+    time into the recording followed by its clock time when the header's ``start_time`` is known
+    (:func:`format_record_time`); a pause gives its length, an isolated beat its coupling interval."""
     region = regions[index]
     measure = describe_region_measure(region)
     # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
     af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
     details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
-    clock = format_clock_time(region.start / fs_hz, start_time)
-    at = format_hms(region.start / fs_hz) + (f", clock {clock}" if clock else "")
+    at = format_record_time(region.start / fs_hz, start_time)
     return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
+
+
+def format_record_time(seconds: float, start_time=None) -> str:
+    """A time into the recording (hh:mm:ss) and, when the header's ``start_time`` is known, its clock time: the one
+    form of the dashboard's captions and event picker (a 24-h QA pass read times into the recording as clock times).
+
+    >>> import datetime
+    >>> format_record_time(83.0), format_record_time(83.0, datetime.time(8, 15))
+    ('00:01:23', '00:01:23 (clock 08:16:23)')
+    """
+    clock = format_clock_time(seconds, start_time)
+    return format_hms(seconds) + (f" (clock {clock})" if clock else "")
 
 
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:
