@@ -284,19 +284,26 @@ def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysi
     assert len(draw_diary_page(add_diary(analysis_119, entries[:2])).axes) == 1 + 2
 
 
-def test_score_pacemaker_says_so_and_leaves_hrv_out(excerpts_dir, tmp_path):
+def test_score_pacemaker_says_so_and_leaves_hrv_out_where_it_paced(excerpts_dir, tmp_path):
     records = tmp_path / "records"
-    copy_record(excerpts_dir, "100", records)
+    for name in ("100", "217"):
+        copy_record(excerpts_dir, name, records)
     out = tmp_path / "out"
     assert run_score(str(records), "--out", str(out), "--format", "json")[0] == 0
     plain = json.loads((out / "100" / "100_summary.json").read_text())
     code, output = run_score(str(records), "--out", str(out), "--format", "json", "--pacemaker")
-    assert code == 0 and "1 scored" in output  # a changed setting rescores
+    assert code == 0 and "2 scored" in output  # a changed setting rescores
     paced = json.loads((out / "100" / "100_summary.json").read_text())
     assert plain["pacemaker"] is None and plain["hrv"]["sdnn_ms"] is not None
-    assert paced["pacemaker"] == "stated by the user" and paced["hrv"]["sdnn_ms"] is None
+    assert paced["pacemaker"] == "stated by the user"
     assert paced["notes"][0].startswith("pacemaker (stated by the user): the classifier was not trained on paced")
     assert paced["beat_counts"] == plain["beat_counts"]
+    # 100's pacemaker paced no beat: HRV is measured on its own beats, as without one (since session 46)
+    assert paced["hrv"]["sdnn_ms"] == plain["hrv"]["sdnn_ms"]
+    assert paced["notes"][1].startswith("the pacemaker paced under 10 % of the beats")
+    paced_217 = json.loads((out / "217" / "217_summary.json").read_text())  # paced most of the time: no HRV
+    assert paced_217["hrv"]["sdnn_ms"] is None
+    assert any(n.startswith("HRV not assessed: the patient has a pacemaker") for n in paced_217["notes"])
 
 
 def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
