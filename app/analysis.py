@@ -26,7 +26,7 @@ from models.af_rule import apply_af_rule
 from models.atrial_rule import DecisionRules
 from models.family_rule import apply_family_rule
 from models.pacing_rule import PacingRule
-from models.predict import BeatPredictions, classify_record
+from models.predict import BeatPredictions, classify_record, mark_paced_beats, undo_record_rules
 from models.prepare import InputSettings
 from models.inputs import N_LEADS
 from models.loading import LoadedModel
@@ -50,7 +50,7 @@ from pipeline.types import Annotations, QualitySpan, Record
 from pipeline.wording import count_noun
 
 
-_S, _V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+_S = AAMI_CLASSES.index("S")
 
 CONFIDENT_EVENT_MIN = 0.5
 """An event's confidence (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence) from
@@ -150,17 +150,20 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
 
 def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndarray, reason: str,
                             spans: tuple[QualitySpan, ...], settings: RegionSettings, timings: dict,
-                            families: np.ndarray | None = None) -> RecordAnalysis:
+                            families: np.ndarray | None = None,
+                            classified: BeatPredictions | None = None) -> RecordAnalysis:
     """:func:`analyse_record` from its detected beats ``r_peaks`` (with the detector's ``reason`` when it found none)
-    and quality ``spans`` on: classes, families (``families`` when already grouped for these beats), regions and
-    summary. ``timings`` (seconds per stage) gets the stages run here."""
+    and quality ``spans`` on: classes (``classified``, what :func:`models.predict.classify_record` gives for these
+    beats, when known), families (``families`` when already grouped for these beats), regions and summary.
+    ``timings`` (seconds per stage) gets the stages run here."""
     timings = dict(timings)
     started = time.perf_counter()
-    input_settings = InputSettings.from_dict(model.settings["inputs"])
     decisions = DecisionRules.from_settings(model.settings)
-    pacing = None if record.pacemaker is None else PacingRule()  # a stated pacemaker: its paced beats are Q
-    predictions = replace(classify_record(model.model, input_settings, record, r_peaks,
-                                          decisions=decisions, pacing=pacing), reason=reason)
+    if classified is None:
+        input_settings = InputSettings.from_dict(model.settings["inputs"])
+        pacing = None if record.pacemaker is None else PacingRule()  # a stated pacemaker: its paced beats are Q
+        classified = classify_record(model.model, input_settings, record, r_peaks, decisions=decisions, pacing=pacing)
+    predictions = replace(classified, reason=reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
     evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings,
@@ -251,6 +254,8 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
     if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
         edited = reapply_af_rule(edited, settings)
+    elif "record" not in changes and np.array_equal(edited.classes, analysis.classes):
+        return analysis  # nothing to find again (a pacemaker stated by state_pacemaker, which found them already)
     return refind_regions(edited, settings)
 
 
@@ -298,18 +303,24 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
     return text
 
 
-def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str) -> RecordAnalysis:
+def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str,
+                    settings: RegionSettings | None = None) -> RecordAnalysis:
     """The record classified again with a pacemaker its header did not state, so that the pacing rule finds its paced
     beats (:mod:`models.pacing_rule`): the detected beats, quality spans and morphology families, which a pacemaker
     does not change, are kept, and classification, regions and summary are done again. The reader's diary,
     conclusion and strips are kept (corrections, artefact marks and event thresholds are the caller's to apply again,
-    :func:`edit_analysis`). The same analysis when a pacemaker is stated already."""
+    :func:`edit_analysis`); ``settings``, the event thresholds, the analysis's by default. The same analysis when a
+    pacemaker is stated already."""
     if analysis.record.pacemaker is not None:
         return analysis
     predictions = analysis.predictions
+    classified = None
+    if predictions.paceable is not None and not PacingRule().own_template:  # the networks' inputs are the same
+        classified = mark_paced_beats(undo_record_rules(predictions), predictions.paceable)
     again = classify_detected_beats(replace(analysis.record, pacemaker=pacemaker), model,
                                     predictions.detected_samples, predictions.reason, analysis.quality_spans,
-                                    analysis.region_settings, analysis.timings_s, families=analysis.families)
+                                    analysis.region_settings if settings is None else settings, analysis.timings_s,
+                                    families=analysis.families, classified=classified)
     return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
 
 
@@ -320,8 +331,7 @@ def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings) -> Recor
     predictions = analysis.predictions
     if predictions.in_af is None:
         return analysis
-    decided = np.where(predictions.in_af, _S, np.where(predictions.in_family_mask, _V, predictions.class_indices))
-    before_rule = replace(predictions, decided=decided, in_af=None)
+    before_rule = replace(undo_record_rules(predictions), in_family=predictions.in_family)
     after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings)
     if np.array_equal(after.in_af, predictions.in_af):
         return analysis

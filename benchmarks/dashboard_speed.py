@@ -17,7 +17,13 @@ The page's response to moving the detail window (to the middle of the record) af
 recorded as ``window_move_s``. A 24-hour record (built by ``benchmarks/long_record.py``):
 ``--record-dir .cache/long --record mitdb24h --repeats 1``.
 
+``--interactions`` times, after one upload, the page's response to each thing a reader does (moving the window,
+picking an event, changing a threshold, stating a pacemaker, a plain rerun) and the size of what the charts send
+(the overview's JSON and its points), on the 24-h record by default (built once by
+:func:`benchmarks.long_record.ensure_long_records`; results in ``dashboard_interactions_mitdb24h.json``).
+
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/dashboard_speed.py [--record 208] [--repeats 5] [--browser]
+       PYTHONPATH=. .venv/bin/python benchmarks/dashboard_speed.py --interactions [--record-dir DIR --record NAME]
 """
 
 from __future__ import annotations
@@ -65,6 +71,64 @@ def time_upload(files: list[tuple[str, bytes, str]]) -> tuple[float, dict]:
     shown["regions_in_event_list"] = len(at.selectbox(key="event_choice").options) - 1
     shown["download_buttons"] = len(at.get("download_button"))
     return seconds, shown
+
+
+def chart_sizes(at: AppTest) -> dict[str, int]:
+    """Bytes of each Plotly chart's JSON on the page, by its key."""
+    sizes = {}
+    for element in at.get("plotly_chart"):
+        chart = element.proto
+        sizes[chart.id.rsplit("-", 1)[-1] or str(len(sizes))] = len(chart.spec)
+    return sizes
+
+
+def time_interactions(files: list[tuple[str, bytes, str]]) -> dict:
+    """Seconds of each interaction after one upload (in order: they build on each other), and chart sizes."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.run()
+    at.file_uploader(key="upload").set_value(files)
+    steps = {}
+
+    def step(name: str, action) -> None:
+        started = time.perf_counter()
+        action()
+        steps[name] = round(time.perf_counter() - started, 3)
+        if at.exception or at.error:
+            raise RuntimeError(f"{name}: {[e.value for e in at.exception] + [e.value for e in at.error]}")
+
+    def pacemaker_box():
+        return next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
+
+    step("upload_s", at.run)
+    sizes = chart_sizes(at)
+    step("plain_rerun_s", at.run)
+    step("window_move_s", lambda: at.number_input(key="window_start_s").set_value(3600.0).run())
+    step("event_pick_s", lambda: at.selectbox(key="event_choice").select_index(8).run())
+    step("pause_threshold_s", lambda: at.number_input(key="event_pause_s").set_value(2.5).run())
+    step("rerun_after_threshold_s", at.run)
+    step("pacemaker_tick_s", lambda: pacemaker_box().check().run())
+    step("pacemaker_untick_s", lambda: pacemaker_box().uncheck().run())
+    return {"steps_s": steps, "chart_json_bytes": sizes,
+            "events_in_picker": len(at.selectbox(key="event_choice").options) - 1}
+
+
+def main_interactions(args) -> int:
+    from benchmarks.long_record import ensure_long_records, long_record_path
+
+    if args.record_dir is None:
+        ensure_long_records(default_data_dir(), (24,))
+        record_dir, record = long_record_path(24).parent, long_record_path(24).name
+    else:
+        record_dir, record = args.record_dir, args.record
+    files = read_upload(record_dir, record)
+    time_upload(read_upload(default_data_dir(), "208"))  # loads the model and compiles the classifier
+    shown = time_interactions(files)
+    print(format_table(["step", "s"], [[k, v] for k, v in shown["steps_s"].items()]))
+    print(format_table(["chart", "JSON bytes"], [[k, v] for k, v in shown["chart_json_bytes"].items()]))
+    payload = {"record": record, "upload_mb": round(sum(len(d) for _, d, _ in files) / 1e6, 3),
+               "driver": "streamlit AppTest (no browser), one session, steps in order", **shown}
+    print(f"results: {write_results(f'dashboard_interactions_{record}', payload)}")
+    return 0
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -155,9 +219,13 @@ def main(argv=None) -> int:
     parser.add_argument("--record-dir", type=Path, default=None,
                         help="folder of the record (default: MIT-BIH); e.g. .cache/long with --record mitdb24h")
     parser.add_argument("--browser", action="store_true", help="time the flow in Debian chromium (Playwright)")
+    parser.add_argument("--interactions", action="store_true",
+                        help="time each interaction after one upload (default record: the 24-h one)")
     args = parser.parse_args(argv)
     if args.browser:
         return main_browser(args)
+    if args.interactions:
+        return main_interactions(args)
     files = read_upload(args.record_dir or default_data_dir(), args.record)
     upload_mb = sum(len(data) for _, data, _ in files) / 1e6
     warm_up_s, shown = time_upload(files)  # loads the model and compiles the classifier

@@ -62,6 +62,10 @@ class BeatPredictions:
     detected : np.ndarray or None
         int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
         same as ``samples``. :func:`models.explain.explain_beats` needs these.
+    paceable : np.ndarray or None
+        Boolean per beat: what the default pacing rule would find paced (wide and on time), whether or not a
+        pacemaker is stated, so that a pacemaker stated afterwards needs no second classification
+        (:func:`undo_record_rules`, :func:`mark_paced_beats`). None when not computed.
     """
 
     samples: np.ndarray
@@ -78,6 +82,7 @@ class BeatPredictions:
     wide: np.ndarray | None = None
     fused: np.ndarray | None = None
     paced: np.ndarray | None = None
+    paceable: np.ndarray | None = None
 
     @property
     def class_indices(self) -> np.ndarray:
@@ -148,7 +153,7 @@ class BeatPredictions:
         return len(self.samples)
 
 
-_Q = AAMI_CLASSES.index("Q")
+_S, _V, _Q = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V"), AAMI_CLASSES.index("Q")
 
 CHUNK_S = 3600.0
 """Records longer than :data:`CHUNK_S` + :data:`CHUNK_MARGIN_S` are classified one hour at a time."""
@@ -196,11 +201,13 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
                            detected=np.concatenate([p.detected_samples for p in parts]),
                            wide=None if decisions is None else np.concatenate([p.wide_mask for p in parts]),
                            fused=None if decisions is None else np.concatenate([p.fused_mask for p in parts]),
-                           paced=None if pacing is None else np.concatenate([p.paced_mask for p in parts]))
+                           paced=None if pacing is None else np.concatenate([p.paced_mask for p in parts]),
+                           paceable=np.concatenate([p.paceable for p in parts]))
 
 
 def empty_predictions(reason: str = "") -> BeatPredictions:
-    return BeatPredictions(np.empty(0, np.int64), np.zeros((0, len(AAMI_CLASSES)), np.float32), reason)
+    return BeatPredictions(np.empty(0, np.int64), np.zeros((0, len(AAMI_CLASSES)), np.float32), reason,
+                           paceable=np.zeros(0, bool))
 
 
 def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.ndarray,
@@ -212,6 +219,7 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
 
     clean_mv = clean_record(record, settings)
     prepared = prepare_beats(record, r_peaks, settings, clean_mv)
+    paceable = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, PacingRule())
     paced = None
     if pacing is not None:
         paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing)
@@ -221,13 +229,22 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     detected = prepared.beats.samples
     timed = time_beats(clean_mv[:, :1], detected, record.fs_hz)
     if decisions is None:
-        predictions = BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected)
+        predictions = BeatPredictions(timed, probabilities, reason, one_lead=prepared.one_lead, detected=detected,
+                                      paceable=paceable)
     else:
         decision = decisions.decide(probabilities, prepared.inputs.features, prepared.inputs.feature_names)
         predictions = BeatPredictions(timed, decision.probabilities, reason, decision.atrial, decision.classes,
                                       decision.conducted, decision.run, one_lead=prepared.one_lead, detected=detected,
-                                      wide=decision.wide, fused=decision.fusion)
+                                      wide=decision.wide, fused=decision.fusion, paceable=paceable)
     return predictions if paced is None else mark_paced_beats(predictions, paced)
+
+
+def undo_record_rules(predictions: BeatPredictions) -> BeatPredictions:
+    """``predictions`` as :func:`classify_record` gave them, before an analysis's record-level rules: the beats the
+    atrial-fibrillation rule made N are S again, those the morphology-family rule made N are V again (``in_af`` and
+    ``in_family`` then None). Beats a family rule made paced stay so (``paced``)."""
+    decided = np.where(predictions.in_af_mask, _S, np.where(predictions.in_family_mask, _V, predictions.class_indices))
+    return replace(predictions, decided=decided, in_af=None, in_family=None)
 
 
 def mark_paced_beats(predictions: BeatPredictions, paced: np.ndarray) -> BeatPredictions:
@@ -256,4 +273,5 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
                            predictions.conducted_mask[core], predictions.in_run_mask[core],
                            one_lead=predictions.one_lead_mask[core], detected=detected[core],
                            wide=predictions.wide_mask[core], fused=predictions.fused_mask[core],
-                           paced=None if pacing is None else predictions.paced_mask[core])
+                           paced=None if pacing is None else predictions.paced_mask[core],
+                           paceable=predictions.paceable[core])

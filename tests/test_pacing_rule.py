@@ -155,8 +155,10 @@ def test_stating_the_pacemaker_after_the_analysis_gives_the_same_classes(model, 
                                   [dataclasses.astuple(r) for r in paced.regions])
     assert later.quality_spans == paced.quality_spans
     assert summary_dict(later) | {"reader_conclusion": None} == summary_dict(paced)
-    # detection and quality are kept from the first analysis, not run again
+    # detection and quality are kept from the first analysis, not run again; nor are the networks (their inputs do
+    # not depend on the pacemaker: a 24-h record's tick took 20 s, 11 of them classifying again, session 46)
     assert later.timings_s["detect"] == plain.timings_s["detect"]
+    assert later.predictions.probabilities is plain.predictions.probabilities
     assert state_pacemaker(paced, model, "other") is paced  # stated already: nothing to do
 
 
@@ -168,6 +170,9 @@ def test_hour_long_chunks_mark_the_paced_beats_too(model, record_217):
     assert len(chunked.paced_mask) == len(chunked) == len(whole)
     assert np.mean(chunked.paced_mask == whole.paced_mask) > 0.99
     assert np.all(chunked.classes[chunked.paced_mask] == "Q")
+    # without the pacemaker, the beats the rule would find are kept, chunk by chunk, for a pacemaker stated later
+    unstated = classify_record(model.model, settings, record_217, chunk_s=600.0, margin_s=60.0)
+    np.testing.assert_array_equal(unstated.paceable, chunked.paced_mask)
 
 
 def test_a_paced_patients_af_evidence_is_read_from_rr_alone(record_217):

@@ -23,7 +23,7 @@ from pipeline.hrt import slope_line, tachogram_labels
 from pipeline.qt import LONG_QTC_MS
 from pipeline.st import template_offsets_ms
 from pipeline.wording import format_hms
-from pipeline.regions import REGION_KINDS, Region, describe_kind
+from pipeline.regions import REGION_KINDS, Region, describe_kind, merge_intervals
 
 MAX_WINDOW_S = 60.0
 """Longest detail window drawn at full resolution."""
@@ -164,7 +164,8 @@ def clamp_window(start_s: float, window_s: float, duration_s: float) -> tuple[fl
 
 def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions: tuple[Region, ...],
                     window: tuple[float, float] | None = None, n_bins: int = OVERVIEW_BINS,
-                    diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
+                    diary: tuple[tuple[float, str], ...] = (),
+                    envelope: tuple[np.ndarray, np.ndarray] | None = None) -> go.Figure:
     """Whole record at low resolution (one lead's envelope) with an event lane and the detail window.
 
     Parameters
@@ -183,8 +184,10 @@ def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions
         Envelope bins (see :func:`decimate_minmax`).
     diary : tuple of (time_s, text)
         The patient's diary entries, marked under the event lane (their text on hover).
+    envelope : (indices, values), optional
+        :func:`decimate_minmax` of ``signal_mv`` when already computed (a 24-h record's takes 0.2-0.9 s).
     """
-    indices, envelope = decimate_minmax(signal_mv, n_bins)
+    indices, envelope = decimate_minmax(signal_mv, n_bins) if envelope is None else envelope
     duration_s = len(signal_mv) / fs_hz
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.04)
     figure.add_trace(go.Scatter(x=axis_list(indices / fs_hz), y=envelope, mode="lines", name=lead_name,
@@ -210,13 +213,16 @@ def overview_figure(signal_mv: np.ndarray, fs_hz: float, lead_name: str, regions
 
 
 def event_lane_traces(regions: tuple[Region, ...], fs_hz: float, duration_s: float) -> list[go.Scatter]:
-    """One bar trace per region kind (x pairs separated by gaps); short events widened to stay visible."""
-    min_width_s = duration_s / 500.0
+    """One bar trace per region kind (x pairs separated by gaps); short events widened to stay visible, and bars
+    that then overlap or touch drawn as one (the same picture: a 24-h record's 21,000 isolated V beats made 73,000
+    points, 1.9 MB sent with every window move, where 500 bars show the same)."""
+    min_width = int(np.ceil(duration_s / 500.0 * fs_hz))
     traces = []
     for level, kind in enumerate(kind for kind in REGION_KINDS if any(r.kind == kind for r in regions)):
-        starts = np.array([r.start / fs_hz for r in regions if r.kind == kind])
-        stops = np.maximum(np.array([r.stop / fs_hz for r in regions if r.kind == kind]), starts + min_width_s)
-        x = np.stack([starts, stops, np.full(len(starts), np.nan)], axis=1).reshape(-1)
+        starts = np.array([r.start for r in regions if r.kind == kind], np.int64)
+        stops = np.maximum(np.array([r.stop for r in regions if r.kind == kind], np.int64), starts + min_width)
+        bars = merge_intervals(np.stack([starts, stops], axis=1)) / fs_hz
+        x = np.concatenate([bars, np.full((len(bars), 1), np.nan)], axis=1).reshape(-1)
         traces.append(go.Scatter(x=axis_list(x), y=np.full(len(x), -level, dtype=float), mode="lines",
                                  name=kind_label(kind),
                                    line={"color": REGION_COLOURS[kind], "width": 8}, hoverinfo="name",
@@ -565,9 +571,10 @@ def st_trend_figure(summary, duration_s: float) -> go.Figure:
                                     hovertemplate=HOVER_TIME + "<br>%{y:+.2f} mV"))
     for limit in (-summary.threshold_mv, summary.threshold_mv):
         figure.add_hline(y=limit, line={"dash": "dot", "color": "#7f7f7f", "width": 1})
-    for episode in summary.episodes:
-        figure.add_vrect(x0=to_axis_ms(episode.start_s), x1=to_axis_ms(episode.stop_s), line_width=0, opacity=0.15,
-                         fillcolor=ST_COLOURS[episode.lead % len(ST_COLOURS)])
+    shaded = [{"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "x0": to_axis_ms(episode.start_s),
+               "x1": to_axis_ms(episode.stop_s), "line": {"width": 0}, "opacity": 0.15,
+               "fillcolor": ST_COLOURS[episode.lead % len(ST_COLOURS)]} for episode in summary.episodes]
+    figure.update_layout(shapes=[*figure.layout.shapes, *shaded])  # at once: add_vrect took 4.6 s for a 24-h record
     figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text=TIME_TITLE,
                         range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
     figure.update_yaxes(title_text="ST change (mV)", zeroline=True)

@@ -181,6 +181,6 @@ def edit_review(review: Review, labels: dict[int, str], artefacts, settings: Reg
     pacemaker, :func:`app.analysis.state_pacemaker`)."""
     analysis = review.analysis
     if pacemaker is not None and model is not None:
-        analysis = state_pacemaker(analysis, model, pacemaker)
+        analysis = state_pacemaker(analysis, model, pacemaker, settings)  # regions found once, with the thresholds
     analysis = edit_analysis(analysis, labels=labels, artefacts=artefacts, settings=settings, pacemaker=pacemaker)
     return replace(review, analysis=analysis, comparison=compare_with_reference(analysis))

@@ -85,9 +85,14 @@ DOWNLOADS = (
      "{name}_full_disclosure_2leads.pdf", "application/pdf"),
 )
 _SHOWN_RECORD = "shown_record"
+_KEPT = "kept_per_analysis"
+"""Session state: per name, (the analysis or record it was computed from, the value) (:func:`keep_per_source`)."""
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
 _RELABELLED = "relabelled_review"
+"""Session state: the reviews of the last :data:`KEPT_EDITS` sets of edits {(record key, thresholds, corrections,
+marks, pacemaker): review}."""
+KEPT_EDITS = 3
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
 _STRIPS = "reader_strips"
@@ -519,8 +524,9 @@ def render_st(analysis) -> None:
               f"the ST level of {charts.format_hms(stretch[0])}-{charts.format_hms(stretch[1])} (median over its "
               "windows; sidebar, Event thresholds)")
     st.caption(f"The reference, {source}, against which changes are measured: {levels}.")
-    st.plotly_chart(charts.st_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
-                    key="st_trend")
+    st.plotly_chart(keep_per_source("st_trend", analysis,
+                                    lambda: charts.st_trend_figure(summary, analysis.summary.duration_s)),
+                    config=CHART_CONFIG, key="st_trend")
     if summary.episodes:
         st.dataframe(tables.st_episode_table(summary), hide_index=True, key="st_episodes")
         chosen = st.selectbox("ST episode to compare with the dominant beat", range(len(summary.episodes)),
@@ -530,7 +536,7 @@ def render_st(analysis) -> None:
             st.plotly_chart(charts.st_beats_figure(*beats, analysis.record.fs_hz, summary.episodes[chosen],
                                                    summary.fiducials, settings.template_before_s,
                                                    settings.st_offset_ms), config=CHART_CONFIG, key="st_beats")
-    template = st_template(analysis)
+    template = keep_per_source("st_template", analysis, lambda: st_template(analysis))
     if template is not None:
         with st.expander("Measurement points on the dominant beat"):
             st.plotly_chart(charts.st_template_figure(template, analysis.record.fs_hz, summary.lead_names,
@@ -558,7 +564,7 @@ def render_qt(analysis) -> None:
                       "the running median of five windows, so that one window's T end does not make it")
     st.plotly_chart(charts.qtc_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
                     key="qtc_trend")
-    beat = qt_dominant_beat(analysis)
+    beat = keep_per_source("qt_dominant_beat", analysis, lambda: qt_dominant_beat(analysis))
     if beat is not None:
         with st.expander("QRS onset and T end on the dominant beat"):
             st.plotly_chart(charts.qt_beat_figure(beat[0], analysis.record.fs_hz, settings.st.template_before_s,
@@ -631,8 +637,10 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     start_s, window_s = render_window_controls(analysis)
     primary = record.primary_lead
     diary = tuple((entry.time_s, entry.text) for entry in analysis.diary)
+    envelope = keep_per_source(f"overview_envelope_{primary}", record.signal_mv,  # the same with a pacemaker stated
+                               lambda: charts.decimate_minmax(record.signal_mv[:, primary]))
     st.plotly_chart(charts.overview_figure(record.signal_mv[:, primary], record.fs_hz, record.lead_names[primary],
-                                           analysis.regions, (start_s, window_s), diary=diary),
+                                           analysis.regions, (start_s, window_s), diary=diary, envelope=envelope),
                     config=ECG_CHART_CONFIG, key="overview_chart")
     show_disagreements = review.comparison is not None and st.checkbox(
         "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
@@ -646,7 +654,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
-    st.dataframe(tables.region_table(analysis.regions, record.fs_hz), hide_index=True, key="event_table")
+    st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(analysis.regions, record.fs_hz)),
+                 hide_index=True, key="event_table")
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
@@ -655,12 +664,13 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
 
 def render_lorenz(analysis) -> None:
     """The record's RR scatter (Lorenz plot) by beat class; clicking a point shows that beat."""
-    points, total = lorenz_points(analysis)
+    points, total = keep_per_source("lorenz_points", analysis, lambda: lorenz_points(analysis))
     st.markdown("**RR scatter (Lorenz plot)**")
     if points.empty:
         st.caption("Too few beats with readable intervals on both sides for an RR scatter.")
         return
-    st.plotly_chart(charts.lorenz_figure(points), config=CHART_CONFIG, key="lorenz_chart", selection_mode="points",
+    st.plotly_chart(keep_per_source("lorenz_figure", analysis, lambda: charts.lorenz_figure(points)),
+                    config=CHART_CONFIG, key="lorenz_chart", selection_mode="points",
                     on_select=functools.partial(go_to_lorenz_point, analysis))
     thinned = (f" {len(points)} of {total} beats drawn: normal beats thinned evenly, every other beat kept."
                if len(points) < total else "")
@@ -894,7 +904,7 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     options = [int(i) for i in indices]
     if st.session_state.get("beat_choice") not in options:
         st.session_state["beat_choice"] = tables.default_beat(analysis.classes, indices)
-    index = st.selectbox("Beat", options, key="beat_choice", format_func=functools.partial(tables.beat_label, analysis))
+    index = st.selectbox("Beat", options, key="beat_choice", format_func=tables.beat_labeller(analysis))
     details = tables.beat_details(analysis, index)
     columns = st.columns(3)
     columns[0].metric("Class", details["class"])
@@ -961,6 +971,17 @@ def record_widget_key(name: str, record_key: tuple) -> str:
     return f"{name}_{zlib.crc32(repr(record_key).encode()):08x}"
 
 
+def keep_per_source(name: str, source: object, compute):
+    """``compute()``'s value, computed once while ``source`` (the analysis or record it is computed from) stays the same
+    object: a rerun for a widget keeps the analysis object, an edit replaces it. A 24-h record's figures and tables
+    took 1-2 s of every rerun when computed again (session 46's profile: the overview's envelope of 31 million
+    samples, the event table of 24,000 rows, the RR scatter, the ST and QT dominant beats)."""
+    kept = st.session_state.setdefault(_KEPT, {})
+    if name not in kept or kept[name][0] is not source:
+        kept[name] = (source, compute())
+    return kept[name][1]
+
+
 def reader_labels(record_key: tuple) -> dict[int, str]:
     """The reader's corrections for the shown record (beat number -> class), kept for the session."""
     return st.session_state.setdefault(_READER_LABELS, {}).setdefault(reader_key(record_key), {})
@@ -975,14 +996,16 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
     if not labels and not marks and settings == review.analysis.region_settings and pacemaker is None:
         return review
     key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker)
-    cached = st.session_state.get(_RELABELLED)
-    if cached is None or cached[0] != key:
+    edits = st.session_state.setdefault(_RELABELLED, {})  # the last few, so that undoing an edit is immediate
+    if key not in edits:
         model = None if pacemaker is None else loading.load_model_cached(model_reference)
         with st.spinner("Finding the events again..." if model is None else
                         "Classifying the beats again for a patient with a pacemaker..."):
-            cached = (key, loading.edit_review(review, labels, marks, settings, pacemaker, model))
-        st.session_state[_RELABELLED] = cached
-    return cached[1]
+            edited = loading.edit_review(review, labels, marks, settings, pacemaker, model)
+        while len(edits) >= KEPT_EDITS:
+            edits.pop(next(iter(edits)))  # the oldest
+        edits[key] = edited
+    return edits[key]
 
 
 def render_pacemaker(record, record_key: tuple) -> str | None:
@@ -1263,8 +1286,9 @@ def render_label_review(analysis, record_key: tuple) -> None:
                "superimposed (grey) with their median (black).")
     members = np.flatnonzero(analysis.families == family)[:MAX_EVENT_CHOICES]
     beat_key = record_widget_key(f"family_beat_{family}", record_key)
+    label = tables.beat_labeller(analysis)
     st.selectbox("Show one of its beats on the ECG tab", [NO_EVENT, *map(int, members)], key=beat_key,
-                 format_func=lambda i: "-" if i == NO_EVENT else tables.beat_label(analysis, i),
+                 format_func=lambda i: "-" if i == NO_EVENT else label(i),
                  on_change=move_to_beat, args=(analysis, beat_key),
                  help=f"Its first {MAX_EVENT_CHOICES} beats at most; the ECG tab's window moves to the beat.")
 
