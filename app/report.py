@@ -37,6 +37,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
                               Region, describe_kind, describe_region, describe_region_measure, region_intervals,
                               is_in_af)
+from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
@@ -397,7 +398,7 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
             pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen)))
         for k in range(0, len(more), STRIP_PAGE_STRIPS):  # a second strip page when strips moved from the first
             pages.savefig(draw_strip_page(analysis, more[k:k + STRIP_PAGE_STRIPS], with_trend=k == 0))
-        if len(analysis.summary.hourly) > 1:
+        if analysis.summary.duration_s > HOUR_S:  # a record started at 10:45 has two clock hours in 30 minutes
             pages.savefig(draw_hourly_page(analysis))
         points, total = lorenz_points(analysis)
         if total >= MIN_RHYTHM_PAGE_BEATS:

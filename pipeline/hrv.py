@@ -72,6 +72,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import lombscargle
 
+from pipeline.hours import HourGrid
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import BeatContext, Region, beats_in_kind
 
@@ -198,10 +199,10 @@ def compute_hrv(context: BeatContext, regions: list[Region], settings: HrvSettin
     return compute_hrv_by_hour(context, regions, 1, settings=settings)[0]
 
 
-def compute_hrv_by_hour(context: BeatContext, regions: list[Region], n_hours: int, hour_s: float = 3600.0,
+def compute_hrv_by_hour(context: BeatContext, regions: list[Region], n_hours: int, grid: HourGrid = HourGrid(),
                         settings: HrvSettings = HrvSettings()) -> tuple[HrvSummary, tuple[HourHrv, ...]]:
-    """The record's HRV (:func:`compute_hrv`) and each of its ``n_hours`` hours' (module docstring), from one
-    selection of the NN intervals and one set of segment spectra.
+    """The record's HRV (:func:`compute_hrv`) and each of its ``n_hours`` hours' (module docstring; the rows of
+    ``grid``, :mod:`pipeline.hours`), from one selection of the NN intervals and one set of segment spectra.
 
     Examples
     --------
@@ -216,7 +217,7 @@ def compute_hrv_by_hour(context: BeatContext, regions: list[Region], n_hours: in
     enough = context.rr_s[kept].sum() >= settings.min_total_s
     spectra = compute_segment_spectra(context, kept, settings) if enough else SegmentSpectra.empty()
     return summarize_hrv(context, regions, kept, spectra, settings), hourly_hrv(context, kept, spectra, n_hours,
-                                                                                  hour_s, settings)
+                                                                                  grid, settings)
 
 
 def summarize_hrv(context: BeatContext, regions: list[Region], kept: np.ndarray, spectra: SegmentSpectra,
@@ -271,12 +272,12 @@ class HourHrv:
     lf_hf_ratio: float = float("nan")
 
 
-def hourly_hrv(context: BeatContext, kept: np.ndarray, spectra: SegmentSpectra, n_hours: int, hour_s: float,
+def hourly_hrv(context: BeatContext, kept: np.ndarray, spectra: SegmentSpectra, n_hours: int, grid: HourGrid,
                settings: HrvSettings) -> tuple[HourHrv, ...]:
     """SDNN, RMSSD and pNN50 of each hour's kept NN intervals (those whose opening beat lies in it) and LF/HF of its
-    segments' spectra; an hour with under ``min_total_s`` of NN intervals gets NaN."""
-    hour = np.minimum((context.samples[:-1] / context.fs_hz // hour_s).astype(np.int64), n_hours - 1)
-    segment_hour = np.minimum((spectra.starts_s // hour_s).astype(np.int64), n_hours - 1)
+    segments' spectra (those starting in it); an hour with under ``min_total_s`` of NN intervals gets NaN."""
+    hour = grid.index(context.samples[:-1] / context.fs_hz, n_hours)
+    segment_hour = grid.index(spectra.starts_s, n_hours)
     rows = []
     for h in range(n_hours):
         in_hour = kept & (hour == h)

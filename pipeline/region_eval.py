@@ -89,6 +89,7 @@ from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
+from pipeline.hours import clock_hour_grid
 from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.wording import count_noun, format_duration
@@ -711,13 +712,15 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                               paced_beats: np.ndarray | None = None) -> RecordSummary:
     """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included) with the
     ST analysis of the signal (:func:`pipeline.st.analyse_st`: N beats outside the unreadable stretches and, per
-    lead, outside that lead's quality spans of the kinds counted unreadable). A stated pacemaker leaves HRV, heart-rate
+    lead, outside that lead's quality spans of the kinds counted unreadable); the hourly table on clock hours when the
+    header gives the start time (:func:`pipeline.hours.clock_hour_grid`). A stated pacemaker leaves HRV, heart-rate
     turbulence, ST and QT out unless the pacing rule found it seldom pacing (``paced_beats``, per beat:
     :func:`reads_as_paced`)."""
     paced = reads_as_paced(record, paced_beats)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
-                               af_excluded_beats=af_excluded_beats, paced_often=paced)
+                               af_excluded_beats=af_excluded_beats, paced_often=paced,
+                               hours=clock_hour_grid(record.start_time))
     measured_pacemaker = record.pacemaker if paced else None  # a pacemaker that seldom paced: intrinsic beats measured
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,

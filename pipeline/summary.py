@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
@@ -251,11 +252,13 @@ def summarize_record(
     pacemaker: str | None = None,
     af_excluded_beats: np.ndarray | None = None,
     paced_often: bool = True,
+    hours: HourGrid = HourGrid(),
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
     pacemaker (``pacemaker`` describes it), a note says what the classifier cannot do, and HRV and heart-rate
     turbulence are not assessed unless the pacemaker seldom paced (``paced_often`` False: then they are measured on the
-    intrinsic beats, the paced ones being Q, and a note says so).
+    intrinsic beats, the paced ones being Q, and a note says so). ``hours``: the hourly table's rows
+    (:func:`pipeline.hours.clock_hour_grid` of the start time; hours from the start by default).
     ``af_excluded_beats`` (per beat) are left out of the AF assessment's usable intervals, as the regions' AF
     evidence leaves them out (:func:`pipeline.regions.find_regions`).
 
@@ -282,11 +285,12 @@ def summarize_record(
     af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
-    hours = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af)
+    hourly = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af,
+                             hours)
     paced = pacemaker if paced_often else None  # a pacemaker that seldom paced: the intrinsic beats are measured
     if paced is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
-        hrv, by_hour = compute_hrv_by_hour(context, regions, len(hours), settings=hrv_settings)
-        hours = tuple(replace(hour, **asdict(values)) for hour, values in zip(hours, by_hour))
+        hrv, by_hour = compute_hrv_by_hour(context, regions, len(hourly), hours, settings=hrv_settings)
+        hourly = tuple(replace(hour, **asdict(values)) for hour, values in zip(hourly, by_hour))
     else:
         hrv = not_assessed_hrv(paced)
     hrt = compute_hrt(context, regions, settings.hrt, pacemaker=paced)
@@ -319,7 +323,7 @@ def summarize_record(
         heart_rate_max_time_s=peak_at,
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
-        hourly=hours,
+        hourly=hourly,
         **time_run_extremes(regions, VENTRICULAR_RUN_KINDS, fs_hz, "ventricular"),
         **time_run_extremes(regions, SUPRAVENTRICULAR_RUN_KINDS, fs_hz, "supraventricular"),
     )
@@ -390,22 +394,24 @@ def find_longest_interval(context: BeatContext) -> tuple[float, float]:
 
 def summarize_hours(context: BeatContext, regions: list[Region], duration_s: float, per_window: np.ndarray,
                     window_s: float, unreadable: np.ndarray, af: np.ndarray,
-                    hour_s: float = 3600.0) -> tuple[HourSummary, ...]:
-    """The hourly table (:class:`HourSummary`): beats by the hour of their sample, events by the hour they start
-    in, unreadable and AF time (``unreadable``, ``af``: [start, stop) sample rows) by overlap; heart-rate extremes
-    from the ``window_s`` windows' rates ``per_window`` (:func:`binned_rates`)."""
+                    grid: HourGrid = HourGrid()) -> tuple[HourSummary, ...]:
+    """The hourly table (:class:`HourSummary`, one per row of ``grid``): beats by the hour of their sample, events by
+    the hour they start in, unreadable and AF time (``unreadable``, ``af``: [start, stop) sample rows) by overlap;
+    heart-rate extremes from the ``window_s`` windows' rates ``per_window`` (:func:`binned_rates`), each window in
+    the hour it starts in."""
     fs = context.fs_hz
-    n_hours = max(int(math.ceil(duration_s / hour_s)), 1)
-    beat_hour = np.minimum((context.samples / fs // hour_s).astype(np.int64), n_hours - 1)
+    bounds = grid.bounds(duration_s)
+    n_hours = len(bounds)
+    beat_hour = grid.index(context.samples / fs, n_hours)
     interval_hour = beat_hour[:-1][context.interval_readable] if len(beat_hour) else beat_hour
     rr_s = context.rr_s[context.interval_readable]
     counts = np.zeros((n_hours, len(AAMI_CLASSES)), np.int64)
     np.add.at(counts, (beat_hour[context.readable], context.classes[context.readable]), 1)
     beats_rr = np.bincount(interval_hour, minlength=n_hours)
     time_rr = np.bincount(interval_hour, weights=rr_s, minlength=n_hours)
-    window_hour = np.minimum((np.arange(len(per_window)) * window_s // hour_s).astype(np.int64), n_hours - 1)
+    window_hour = grid.index(np.arange(len(per_window)) * window_s, n_hours)
     window_beats, window_time = bin_intervals(context, window_s) if len(per_window) else (np.zeros(0), np.zeros(0))
-    region_hour = np.minimum(np.array([int(r.start / fs // hour_s) for r in regions], np.int64), n_hours - 1)
+    region_hour = grid.index(np.array([r.start / fs for r in regions], np.float64), n_hours)
     kinds = np.array([r.kind for r in regions], dtype=object)
 
     def starting(kinds_counted: tuple[str, ...]) -> np.ndarray:
@@ -416,8 +422,7 @@ def summarize_hours(context: BeatContext, regions: list[Region], duration_s: flo
     v_couplets, s_couplets = starting(("ventricular_couplet",)), starting(("supraventricular_couplet",))
     pauses = starting(("pause",))
     rows = []
-    for h in range(n_hours):
-        start, stop = h * hour_s, min((h + 1) * hour_s, duration_s)
+    for h, (start, stop) in enumerate(bounds):
         in_hour = (window_hour == h) & np.isfinite(per_window)
         windows = per_window[in_hour]
         rows.append(HourSummary(

@@ -21,6 +21,7 @@ from pipeline.region_eval import (
     find_record_regions,
     label_with_reference,
     map_run_codes,
+    summarize_labelled_record,
 )
 from pipeline.regions import (
     REGION_KINDS,
@@ -460,6 +461,32 @@ def test_summary_counts_burden_rate_events_and_longest_run():
     assert s.notes == (s.hrv.note,) and s.hrv.note.startswith("HRV not assessed")  # under 4 minutes of sinus
     assert {t.kind for t in s.events} == set(REGION_KINDS)
     assert summary_to_dict(s)["beat_counts"]["V"] == 3
+
+
+def test_the_hourly_table_follows_clock_hours_when_the_start_time_is_known():
+    # a Holter report tabulates by clock hour; hours from the start of the recording were read as clock hours
+    import datetime
+
+    from app.dashboard.tables import hourly_table
+    from pipeline.types import Record
+
+    fs, duration_s = 360.0, 2 * 3600.0
+    samples = np.arange(int(0.4 * fs), int(duration_s * fs), int(0.8 * fs))  # 75 bpm for two hours
+    classes = np.full(len(samples), "N")
+    classes[np.searchsorted(samples, 1000 * fs)] = "V"  # in the first full clock hour
+    signal = np.zeros((int(duration_s * fs), 1), np.float32)
+    record = Record("r", signal, fs, ("MLII",), 0, fs, start_time=datetime.time(10, 45, 30))
+    regions = find_regions(samples, classes, fs, [], len(signal))
+    hourly = summarize_labelled_record(record, regions, samples, classes, [], RegionSettings()).hourly
+    assert [(h.start_s, h.duration_s) for h in hourly] == [(0.0, 870.0), (870.0, 3600.0), (4470.0, 2730.0)]
+    assert sum(h.n_beats for h in hourly) == len(samples) and [h.beat_counts[2] for h in hourly] == [0, 1, 0]
+    assert [h.n_beats for h in hourly] == pytest.approx([870 / 0.8, 3600 / 0.8, 2730 / 0.8], abs=1)
+    assert [h.sdnn_ms for h in hourly] == pytest.approx([0, 0, 0], abs=1)  # each row's own NN intervals
+    assert hourly_table(summarize_labelled_record(record, regions, samples, classes, [], RegionSettings()),
+                        record.start_time)["clock"].tolist() == ["10:45:30", "11:00:00", "12:00:00"]
+    unknown = dataclasses.replace(record, start_time=None)  # hours from the start
+    hourly = summarize_labelled_record(unknown, regions, samples, classes, [], RegionSettings()).hourly
+    assert [(h.start_s, h.duration_s) for h in hourly] == [(0.0, 3600.0), (3600.0, 3600.0)]
 
 
 def test_summary_times_the_longest_run_and_finds_the_fastest_of_three_beats_or_more():

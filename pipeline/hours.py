@@ -1,0 +1,68 @@
+"""The rows of a Holter report's hourly table: clock hours when the recording's start time is known.
+
+A Holter report tabulates by clock hour (10:00-11:00, 11:00-12:00, ...), the first row running from the start of the
+recording to the first full hour (a recording started at 10:45:30 has a first row of 14 min 30 s); without a start
+time, hours are counted from the start of the recording. The last row ends with the recording.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class HourGrid:
+    """Row boundaries of the hourly table: the first row is ``first_s`` long (0 < ``first_s`` <= ``hour_s``), every
+    later one ``hour_s``, counted from the start of the recording (seconds).
+
+    >>> grid = HourGrid(first_s=870.0)  # started at 10:45:30
+    >>> grid.count(7200.0), grid.bounds(7200.0)
+    (3, [(0.0, 870.0), (870.0, 4470.0), (4470.0, 7200.0)])
+    >>> grid.index(np.array([0.0, 869.9, 870.0, 4470.0, 7199.0]), 3).tolist()
+    [0, 0, 1, 2, 2]
+    >>> HourGrid().bounds(5400.0)
+    [(0.0, 3600.0), (3600.0, 5400.0)]
+    """
+
+    first_s: float = HOUR_S
+    hour_s: float = HOUR_S
+
+    def count(self, duration_s: float) -> int:
+        """Rows of a recording of ``duration_s`` (at least one)."""
+        return 1 + max(int(math.ceil((duration_s - self.first_s) / self.hour_s - 1e-9)), 0)
+
+    def start_s(self, row: int) -> float:
+        """Where row ``row`` starts."""
+        return 0.0 if row == 0 else self.first_s + (row - 1) * self.hour_s
+
+    def bounds(self, duration_s: float) -> list[tuple[float, float]]:
+        """[start, stop) seconds of each row; the last one ends at ``duration_s``."""
+        n_rows = self.count(duration_s)
+        return [(self.start_s(k), min(self.start_s(k + 1), duration_s)) for k in range(n_rows)]
+
+    def index(self, seconds: np.ndarray, n_rows: int) -> np.ndarray:
+        """The row of each time (seconds from the start), the last row taking any time past it."""
+        seconds = np.asarray(seconds, dtype=np.float64)
+        later = 1 + np.floor((seconds - self.first_s) / self.hour_s)
+        return np.minimum(np.where(seconds < self.first_s, 0, later), n_rows - 1).astype(np.int64)
+
+
+def clock_hour_grid(start_time: datetime.time | None, hour_s: float = HOUR_S) -> HourGrid:
+    """The grid of a recording started at ``start_time`` (its header's clock time): rows on clock hours; hours from
+    the start when the start time is unknown or on the hour.
+
+    >>> clock_hour_grid(datetime.time(10, 45, 30))
+    HourGrid(first_s=870.0, hour_s=3600.0)
+    >>> clock_hour_grid(None).first_s, clock_hour_grid(datetime.time(9)).first_s
+    (3600.0, 3600.0)
+    """
+    if start_time is None:
+        return HourGrid(hour_s, hour_s)
+    into_hour_s = (start_time.minute * 60 + start_time.second + start_time.microsecond / 1e6) % hour_s
+    return HourGrid(hour_s - into_hour_s if into_hour_s > 0 else hour_s, hour_s)
