@@ -39,7 +39,7 @@ from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
-from pipeline.region_eval import (annotated_beats, find_record_regions, flag_record_regions,
+from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
                                   measure_rhythm_evidence, paces_often, st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
@@ -253,8 +253,11 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
         changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
     edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
     if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
-        edited = reapply_af_rule(edited, settings)
-    elif "record" not in changes and np.array_equal(edited.classes, analysis.classes):
+        # the rhythm evidence (P waves, the VF filter: 2.5 s on a 24-h record) measured once for the rule and regions
+        evidence = measure_rhythm_evidence(edited.record, edited.predictions.samples, region_spans(edited), settings,
+                                           paced_beats=edited.predictions.paced_mask)
+        return refind_regions(reapply_af_rule(edited, settings, evidence), settings, evidence)
+    if "record" not in changes and np.array_equal(edited.classes, analysis.classes):
         return analysis  # nothing to find again (a pacemaker stated by state_pacemaker, which found them already)
     return refind_regions(edited, settings)
 
@@ -324,15 +327,17 @@ def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str
     return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
 
 
-def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings,
+                    evidence: RhythmEvidence | None = None) -> RecordAnalysis:
     """The model's labels with its atrial-fibrillation rule (:mod:`models.af_rule`) applied again for these event
-    settings and the reader's artefact marks, which decide the AF episodes; the reader's corrections are kept. The
-    same analysis when the model has no such rule or nothing changes."""
+    settings and the reader's artefact marks, which decide the AF episodes (``evidence``, the rhythm evidence, when
+    already measured with them); the reader's corrections are kept. The same analysis when the model has no such rule
+    or nothing changes."""
     predictions = analysis.predictions
     if predictions.in_af is None:
         return analysis
     before_rule = replace(undo_record_rules(predictions), in_family=predictions.in_family)
-    after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings)
+    after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings, evidence)
     if np.array_equal(after.in_af, predictions.in_af):
         return analysis
     if predictions.in_family is not None:  # the family rule follows the AF rule, as in analyse_record
@@ -375,14 +380,16 @@ def region_spans(analysis: RecordAnalysis) -> list[QualitySpan]:
     return list(analysis.quality_spans) + marks
 
 
-def refind_regions(analysis: RecordAnalysis, settings: RegionSettings) -> RecordAnalysis:
+def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
+                   evidence: RhythmEvidence | None = None) -> RecordAnalysis:
     """Regions and summary from the analysis's current classes and marks (a corrected beat's confidence is 1; the AF
-    evidence leaves out the family rule's N beats a reader has not corrected, as :func:`analyse_record` does)."""
+    evidence leaves out the family rule's N beats a reader has not corrected, as :func:`analyse_record` does;
+    ``evidence``, the rhythm evidence, when already measured with these marks and settings)."""
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
-                                           paced_beats=analysis.predictions.paced_mask)
+                                           paced_beats=analysis.predictions.paced_mask, evidence=evidence)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name)
     return replace(analysis, regions=tuple(regions), summary=summary,

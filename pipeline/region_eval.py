@@ -595,10 +595,12 @@ class RegionReport:
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
                         detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None,
-                        paced_beats: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
-    """Regions (:func:`flag_record_regions`) and summary of a labelled record."""
+                        paced_beats: np.ndarray | None = None,
+                        evidence: RhythmEvidence | None = None) -> tuple[list[Region], RecordSummary]:
+    """Regions (:func:`flag_record_regions`; ``evidence`` when already measured for these arguments) and summary of
+    a labelled record."""
     regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
-                                  af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
+                                  evidence, af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats,
                                               paced_beats)
 
