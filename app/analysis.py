@@ -564,8 +564,11 @@ def beat_table(analysis: RecordAnalysis) -> pd.DataFrame:
 
 
 def add_diary(analysis: RecordAnalysis, entries) -> RecordAnalysis:
-    """The analysis with the patient's diary (entries within the record, put in time order)."""
+    """The analysis with the patient's diary (entries within the record, put in time order); the same analysis
+    object when its diary is that already (the dashboard keeps figures per analysis object across reruns)."""
     entries = tuple(sorted(entries, key=lambda e: e.time_s))
+    if entries == analysis.diary:
+        return analysis
     duration_s = analysis.record.duration_s
     outside = [e for e in entries if not 0 <= e.time_s <= duration_s]
     if outside:

@@ -531,7 +531,8 @@ def render_st(analysis) -> None:
         st.dataframe(tables.st_episode_table(summary), hide_index=True, key="st_episodes")
         chosen = st.selectbox("ST episode to compare with the dominant beat", range(len(summary.episodes)),
                               key="st_episode", format_func=lambda k: tables.st_label(summary, tables.ST_CHOICE - k))
-        beats = st_episode_beats(analysis, summary.episodes[chosen])
+        beats = keep_per_source(f"st_episode_beats_{chosen}", analysis,
+                                lambda: st_episode_beats(analysis, summary.episodes[chosen]))
         if beats is not None:
             st.plotly_chart(charts.st_beats_figure(*beats, analysis.record.fs_hz, summary.episodes[chosen],
                                                    summary.fiducials, settings.template_before_s,
@@ -1259,12 +1260,10 @@ def render_label_review(analysis, record_key: tuple) -> None:
     shown = [row for row in rows if row["family"] != UNGROUPED][:MAX_FAMILY_TEMPLATES]
     record = analysis.record
     primary = record.primary_lead
-    st.plotly_chart(charts.family_templates_figure(record.signal_mv[:, primary], record.fs_hz,
-                                                   analysis.predictions.samples, analysis.families,
-                                                   [row["family"] for row in shown],
-                                                   [tables.family_label(row) for row in shown],
-                                                   record.lead_names[primary]),
-                    config=CHART_CONFIG, key="family_chart")
+    figure = keep_per_source("family_templates", analysis, lambda: charts.family_templates_figure(
+        record.signal_mv[:, primary], record.fs_hz, analysis.predictions.samples, analysis.families,
+        [row["family"] for row in shown], [tables.family_label(row) for row in shown], record.lead_names[primary]))
+    st.plotly_chart(figure, config=CHART_CONFIG, key="family_chart")
     st.caption(f"Median beat of the {len(shown)} largest families (-300 to +300 ms, {record.lead_names[primary]}).")
     labels = {row["family"]: tables.family_label(row) for row in rows}
     columns = st.columns([3, 2, 2, 1], vertical_alignment="bottom")
