@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from app.analysis import analyse_record, beat_table, state_pacemaker, summary_dict
+from app.analysis import analyse_record, beat_table, edit_analysis, state_pacemaker, summary_dict
 from app.cli import cli
 from app.outputs import ishne_annotation_bytes, output_annotations
 from models.bundled import load_default_model
@@ -160,6 +160,23 @@ def test_stating_the_pacemaker_after_the_analysis_gives_the_same_classes(model, 
     assert later.timings_s["detect"] == plain.timings_s["detect"]
     assert later.predictions.probabilities is plain.predictions.probabilities
     assert state_pacemaker(paced, model, "other") is paced  # stated already: nothing to do
+
+
+def test_a_reader_who_relabels_the_paced_beats_has_the_record_read_as_unpaced(analyses_217):
+    # a QA pass (session 46): 217's paced family relabelled N left 9 paced beats in the note while HRV, ST and QT
+    # stayed out for the 1,561 the rule had found; the reader's labels now decide the paced share too
+    _, paced = analyses_217
+    left = np.flatnonzero(paced.predictions.paced_mask)[:-5]  # all but five paced beats relabelled N
+    edited = edit_analysis(paced, labels={int(i): "N" for i in left})
+    notes = " ".join(edited.summary.notes)
+    assert "5 of the" in notes and "the pacemaker paced under 10 % of the beats" in notes
+    assert "atrial fibrillation is read from the RR intervals alone" not in notes
+    assert "HRV not assessed: the patient has a pacemaker" not in notes
+    assert "ST and QT not assessed: pacemaker" not in notes
+    def paced_rhythm_beats(analysis):
+        return sum(r.n_beats for r in analysis.regions if r.kind == "paced_rhythm")
+    assert paced_rhythm_beats(edited) <= 15 < 1000 < paced_rhythm_beats(paced)  # the five left, and the beats between
+    assert "HRV not assessed: the patient has a pacemaker" in " ".join(paced.summary.notes)  # as the rule found it
 
 
 def test_hour_long_chunks_mark_the_paced_beats_too(model, record_217):

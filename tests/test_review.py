@@ -285,7 +285,7 @@ def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
     hour = analysis.summary.hourly[0]
     second = replace(hour, start_s=3600.0, st_lowest_mv=-0.21, st_highest_mv=0.05, qtc_fridericia_ms=452.0,
                      sdnn_ms=61.4, rmssd_ms=float("nan"), ventricular_couplets=2, ventricular_runs=1)
-    longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second)))
+    longer = replace(analysis, summary=replace(analysis.summary, hourly=(hour, second), duration_s=3600.0 + 300.0))
     assert count_pdf_pages(render_pdf_report(longer)) == one_hour + 1
     header, first, last = hourly_lines(longer)
     assert header.split()[:4] == ["hour", "min", "beats", "S"]
