@@ -45,7 +45,7 @@ from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
-from pipeline.summary import RecordSummary, summary_context, summary_to_dict
+from pipeline.summary import RecordSummary, hour_to_dict, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
 from pipeline.wording import count_noun
 
@@ -659,6 +659,15 @@ def region_rows(analysis: RecordAnalysis) -> list[dict]:
     return regions_to_rows(list(analysis.regions), analysis.record.fs_hz)
 
 
+def hour_rows(analysis: RecordAnalysis) -> list[dict]:
+    """The hourly table's rows (:func:`pipeline.summary.hour_to_dict`), each with the clock time it starts at when
+    the header gives the start (``clock_time``, hh:mm:ss; None otherwise), as the report and the dashboard label
+    them."""
+    start = analysis.record.start_time
+    return [{"clock_time": format_clock_time(hour.start_s, start) or None, **hour_to_dict(hour)}
+            for hour in analysis.summary.hourly]
+
+
 def summary_dict(analysis: RecordAnalysis) -> dict:
     """The summary as JSON-ready content, with what was analysed and by which model."""
     record = analysis.record
@@ -673,6 +682,7 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "detection_note": analysis.predictions.reason,
         "reviewed_beats": int(analysis.reviewed_mask.sum()),
         **summary_to_dict(analysis.summary),
+        "hourly": hour_rows(analysis),
         "event_settings": analysis.region_settings.to_dict(),
         "start_time": None if record.start_time is None else record.start_time.isoformat(),
         "pacemaker": record.pacemaker,

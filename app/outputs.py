@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis import RecordAnalysis, beat_table, diary_rows, region_rows, summary_dict
+from app.analysis import RecordAnalysis, beat_table, diary_rows, hour_rows, region_rows, summary_dict
 from app.conclusion import conclusion_notes
 from app.reader_strips import strip_notes
 from app.event_settings import format_settings_notes
@@ -35,14 +35,13 @@ from pipeline.hrt import hrt_rows
 from pipeline.ishne import CLASS_LABELS, format_ishne_annotations, pacemaker_code
 from pipeline.qt import qt_rows
 from pipeline.st import st_episode_marks, st_rows
-from pipeline.summary import hour_to_dict
 from pipeline.types import Annotations
 
 ANNOTATOR = "ecg"
 """Extension of the annotation file the product writes (``NAME.ecg``)."""
 
-HOURLY_COLUMNS = ("start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V", "beats_F", "beats_Q",
-                  "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_couplets",
+HOURLY_COLUMNS = ("clock_time", "start_s", "duration_s", "readable_s", "beats", "beats_N", "beats_S", "beats_V",
+                  "beats_F", "beats_Q", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "ventricular_couplets",
                   "ventricular_runs", "supraventricular_couplets", "supraventricular_runs", "pauses", "af_s",
                   "st_lowest_mv", "st_highest_mv", "qtc_fridericia_ms", "sdnn_ms", "rmssd_ms", "pnn50_pct",
                   "lf_hf_ratio")
@@ -93,8 +92,9 @@ def region_table_csv(analysis: RecordAnalysis) -> bytes:
 
 
 def hourly_table_csv(analysis: RecordAnalysis) -> bytes:
-    """The hourly table of a Holter report: one row per hour (beats per class, heart rate, runs, pauses, AF)."""
-    return rows_to_csv([hour_to_dict(h) for h in analysis.summary.hourly], HOURLY_COLUMNS)
+    """The hourly table of a Holter report: one row per hour (its clock time when known, beats per class, heart rate,
+    runs, pauses, AF)."""
+    return rows_to_csv(hour_rows(analysis), HOURLY_COLUMNS)
 
 
 def st_table_csv(analysis: RecordAnalysis) -> bytes:

@@ -719,13 +719,14 @@ def hourly_lines(analysis: RecordAnalysis) -> list[str]:
         return (f"{value:{width}.{digits}f}" if math.isfinite(value) else "-".rjust(width))
 
     start = analysis.record.start_time
-    header = (f"{'hour':<20}{'min':>5}{'beats':>7}{'S':>6}{'V':>6}{'HR min':>7}{'mean':>5}{'max':>5}{'V 2/3+':>7}"
+    header = (f"{'hour':<22}{'min':>5}{'beats':>7}{'S':>6}{'V':>6}{'HR min':>7}{'mean':>5}{'max':>5}{'V 2/3+':>7}"
               f"{'S 2/3+':>7}{'pauses':>7}{'AF min':>7}{'ST low':>7}{'high':>6}{'QTc':>5}{'SDNN':>6}{'RMSSD':>6}")
     lines = [header]
     for hour in analysis.summary.hourly[:MAX_HOURLY_ROWS]:
-        label = f"{format_clock(hour.start_s)}{format_clock_suffix(hour.start_s, start)}"
+        clock = format_clock_time(hour.start_s, start)  # clock hours: the clock time, then the time from the start
+        label = f"{clock} (+{format_clock(hour.start_s)})" if clock else format_clock(hour.start_s)
         counts = dict(zip(AAMI_CLASSES, hour.beat_counts))
-        lines.append(f"{label:<20}{cell(hour.readable_s / 60, 5)}{hour.n_beats:>7}{counts['S']:>6}{counts['V']:>6}"
+        lines.append(f"{label:<22}{cell(hour.readable_s / 60, 5)}{hour.n_beats:>7}{counts['S']:>6}{counts['V']:>6}"
                      f"{cell(hour.heart_rate_min_bpm, 7)}{cell(hour.heart_rate_mean_bpm, 5)}"
                      f"{cell(hour.heart_rate_max_bpm, 5)}"
                      f"{f'{hour.ventricular_couplets}/{hour.ventricular_runs}':>7}"

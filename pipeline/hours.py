@@ -2,7 +2,9 @@
 
 A Holter report tabulates by clock hour (10:00-11:00, 11:00-12:00, ...), the first row running from the start of the
 recording to the first full hour (a recording started at 10:45:30 has a first row of 14 min 30 s); without a start
-time, hours are counted from the start of the recording. The last row ends with the recording.
+time, hours are counted from the start of the recording. The last row ends with the recording. A first part shorter
+than :data:`MIN_FIRST_ROW_S` joins the next hour (started at 09:59:59, the first row runs to 11:00), so that no row
+holds a few beats and figures measured over windows that lie mostly in the next hour (a QA pass of session 46).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 HOUR_S = 3600.0
+MIN_FIRST_ROW_S = 300.0
+"""The shortest first row on clock hours (5 minutes: HRV's segment, and five of the heart rate's 1-minute windows)."""
 
 
 @dataclass(frozen=True)
 class HourGrid:
-    """Row boundaries of the hourly table: the first row is ``first_s`` long (0 < ``first_s`` <= ``hour_s``), every
-    later one ``hour_s``, counted from the start of the recording (seconds).
+    """Row boundaries of the hourly table: the first row is ``first_s`` long (more than 0, and under ``hour_s`` +
+    :data:`MIN_FIRST_ROW_S`), every later one ``hour_s``, counted from the start of the recording (seconds).
 
     >>> grid = HourGrid(first_s=870.0)  # started at 10:45:30
     >>> grid.count(7200.0), grid.bounds(7200.0)
@@ -54,15 +58,19 @@ class HourGrid:
 
 
 def clock_hour_grid(start_time: datetime.time | None, hour_s: float = HOUR_S) -> HourGrid:
-    """The grid of a recording started at ``start_time`` (its header's clock time): rows on clock hours; hours from
-    the start when the start time is unknown or on the hour.
+    """The grid of a recording started at ``start_time`` (its header's clock time, to the second as every clock time
+    the product shows: :func:`pipeline.diary.format_clock_time`): rows on clock hours, a first part under
+    :data:`MIN_FIRST_ROW_S` joined to the next hour; hours from the start when the start time is unknown or on the hour.
 
     >>> clock_hour_grid(datetime.time(10, 45, 30))
     HourGrid(first_s=870.0, hour_s=3600.0)
+    >>> clock_hour_grid(datetime.time(9, 59, 59)).first_s, clock_hour_grid(datetime.time(14, 59, 59, 600000)).first_s
+    (3601.0, 3601.0)
     >>> clock_hour_grid(None).first_s, clock_hour_grid(datetime.time(9)).first_s
     (3600.0, 3600.0)
     """
     if start_time is None:
         return HourGrid(hour_s, hour_s)
-    into_hour_s = (start_time.minute * 60 + start_time.second + start_time.microsecond / 1e6) % hour_s
-    return HourGrid(hour_s - into_hour_s if into_hour_s > 0 else hour_s, hour_s)
+    into_hour_s = (start_time.minute * 60 + start_time.second) % hour_s
+    first_s = hour_s - into_hour_s if into_hour_s > 0 else hour_s
+    return HourGrid(first_s + hour_s if first_s < MIN_FIRST_ROW_S else first_s, hour_s)

@@ -240,6 +240,8 @@ def test_score_takes_clock_times_from_a_diary_folder(excerpts_dir, tmp_path):
     summary = json.loads((out / "holter" / "holter_summary.json").read_text())
     assert summary["start_time"] == "14:05:00"
     assert summary["diary"][0]["time_s"] == 150.0 and summary["diary"][0]["clock_time"] == "14:07:30"
+    assert [row["clock_time"] for row in summary["hourly"]] == ["14:05:00"]  # the hourly rows say their clock time
+    assert (out / "holter" / "holter_hourly.csv").read_text().splitlines()[1].startswith("14:05:00,0.0,")
 
 
 def test_score_labels_from_a_review_brings_its_diary(analysis_119, excerpts_dir, tmp_path):

@@ -94,6 +94,7 @@ def test_every_output_is_written_and_consistent(scored):
         assert sum(e["count"] for e in summary["events"].values()) == len(regions)
         hourly = read_table(folder / f"{name}_hourly.csv")  # a 5-minute excerpt: one (short) hour
         assert len(hourly) == 1 and int(hourly[0]["beats"]) == len(beats)
+        assert hourly[0]["clock_time"] == "" and summary["hourly"][0]["clock_time"] is None  # no start time
         assert [int(hourly[0][f"beats_{c}"]) for c in AAMI_CLASSES] == [summary["beat_counts"][c] for c in AAMI_CLASSES]
         assert int(hourly[0]["pauses"]) == summary["events"]["pause"]["count"]
         longest = max(float(row["rr_before_s"]) for row in beats[1:])

@@ -104,12 +104,17 @@ def describe_extremes(analysis: RecordAnalysis) -> str:
 
 
 def hourly_table(summary: RecordSummary, start_time=None) -> pd.DataFrame:
-    """The hourly table: hour (its start into the recording, hh:mm:ss; and its clock time when ``start_time``, the
-    header's, is known), readable minutes, beats per class, heart rate, couplets, runs (3 beats or more), pauses, AF,
-    the ST changes, the QTc and the hour's HRV."""
-    rows = [{"hour": format_hms(h.start_s),
-             **({} if start_time is None else {"clock": format_clock_time(h.start_s, start_time)}),
-             "readable min": round(h.readable_s / 60, 1), "beats": h.n_beats,
+    """The hourly table: each row's start (its clock time when ``start_time``, the header's, is known, the rows then
+    being clock hours, and its time from the start of the recording; else that time, as "hour"), its length and
+    readable minutes, beats per class, heart rate, couplets, runs (3 beats or more), pauses, AF, the ST changes, the
+    QTc and the hour's HRV."""
+    def start(h) -> dict:
+        if start_time is None:
+            return {"hour": format_hms(h.start_s)}
+        return {"clock": format_clock_time(h.start_s, start_time), "from start": f"+{format_hms(h.start_s)}"}
+
+    rows = [{**start(h), "minutes": round(h.duration_s / 60, 1), "readable min": round(h.readable_s / 60, 1),
+             "beats": h.n_beats,
              **{f"{c} beats": n for c, n in zip(AAMI_CLASSES, h.beat_counts)},
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
              "HR max": rounded(h.heart_rate_max_bpm), "V couplets": h.ventricular_couplets,

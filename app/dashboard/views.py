@@ -612,7 +612,8 @@ def render_overview(analysis) -> None:
         st.table(events.set_index("event"))
         st.caption("Durations leave out the unreadable stretches inside an event (as the AF/flutter burden does).")
     if summary.hourly:
-        with st.expander(f"By hour ({len(summary.hourly)} {'hour' if len(summary.hourly) == 1 else 'hours'})"):
+        kind = "clock hours" if analysis.record.start_time else "hours from the start"
+        with st.expander(f"By hour ({count_noun(len(summary.hourly), 'row')}, {kind})"):
             st.dataframe(tables.hourly_table(summary, analysis.record.start_time), hide_index=True)
     if analysis.diary:
         st.markdown(f"**Patient diary**: {summarize_findings(diary_findings(analysis))}")
