@@ -90,8 +90,8 @@ _KEPT = "kept_per_analysis"
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
 _RELABELLED = "relabelled_review"
-"""Session state: the reviews of the last :data:`KEPT_EDITS` sets of edits {(record key, thresholds, corrections,
-marks, pacemaker): review}."""
+"""Session state: the reviews of the shown record's last :data:`KEPT_EDITS` sets of edits {(record key, thresholds,
+corrections, marks, pacemaker): review}."""
 KEPT_EDITS = 3
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
@@ -139,6 +139,7 @@ def render_page() -> None:
     review = apply_reader_edits(review, record_key, render_event_settings(), model_reference)
     review = replace(review, analysis=add_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
+    forget_other_sources(analysis, analysis.record.signal_mv)
     reset_navigation(record_key)
     render_record_header(analysis)
     if len(analysis.predictions) == 0:
@@ -984,6 +985,14 @@ def keep_per_source(name: str, source: object, compute):
     return kept[name][1]
 
 
+def forget_other_sources(*sources: object) -> None:
+    """Drop what :func:`keep_per_source` kept for any other source than ``sources`` (the shown analysis and its
+    signal), so that a figure of a record no longer shown does not keep that record in memory."""
+    kept = st.session_state.get(_KEPT, {})
+    for name in [name for name, (source, _) in kept.items() if not any(source is s for s in sources)]:
+        del kept[name]
+
+
 def reader_labels(record_key: tuple) -> dict[int, str]:
     """The reader's corrections for the shown record (beat number -> class), kept for the session."""
     return st.session_state.setdefault(_READER_LABELS, {}).setdefault(reader_key(record_key), {})
@@ -999,6 +1008,8 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
         return review
     key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker)
     edits = st.session_state.setdefault(_RELABELLED, {})  # the last few, so that undoing an edit is immediate
+    for other in [k for k in edits if k[0] != record_key]:  # another record's: not kept in memory
+        del edits[other]
     if key not in edits:
         model = None if pacemaker is None else loading.load_model_cached(model_reference)
         with st.spinner("Finding the events again..." if model is None else
