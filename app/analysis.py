@@ -255,7 +255,7 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
         # the rhythm evidence (P waves, the VF filter: 2.5 s on a 24-h record) measured once for the rule and regions
         evidence = measure_rhythm_evidence(edited.record, edited.predictions.samples, region_spans(edited), settings,
-                                           paced_beats=find_paced_beats_left(edited))
+                                           paced_beats=find_paced_beats_left(edited.predictions, edited.classes))
         return refind_regions(reapply_af_rule(edited, settings, evidence), settings, evidence)
     if "record" not in changes and np.array_equal(edited.classes, analysis.classes):
         return analysis  # nothing to find again (a pacemaker stated by state_pacemaker, which found them already)
@@ -284,7 +284,7 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
     primary lead is not one of
     :data:`pipeline.records.PREFERRED_PRIMARY_LEADS`, that its width limit was set on MLII (record 217 read with V1 as
     its primary lead: 122 beats found paced instead of 1,431, a QA pass of session 44)."""
-    paced = predictions.paced_mask & (np.asarray(classes) == "Q")
+    paced = find_paced_beats_left(predictions, classes)
     n_paced, n_beats = int(np.sum(paced)), len(predictions)
     if not n_paced:
         text = ("no beat was found paced (wide and on time): the pacemaker did not pace during the recording, or its "
@@ -381,12 +381,12 @@ def region_spans(analysis: RecordAnalysis) -> list[QualitySpan]:
     return list(analysis.quality_spans) + marks
 
 
-def find_paced_beats_left(analysis: RecordAnalysis) -> np.ndarray:
-    """Boolean per beat: found paced by the pacing rule and still Q, a reader's corrections included (a reader who
-    relabels 217's paced family N says they are not paced: the paced rhythm, the paced share that decides whether
-    HRV, ST and QT are assessed and how AF is read, and the paced-beat note all follow; a QA pass of session 46 found
-    the note counting 9 paced beats while HRV was left out for 1,561)."""
-    return analysis.predictions.paced_mask & (analysis.classes == "Q")
+def find_paced_beats_left(predictions: BeatPredictions, classes: np.ndarray) -> np.ndarray:
+    """Boolean per beat: found paced by the pacing rule and still Q in ``classes``, a reader's corrections included (a
+    reader who relabels 217's paced family N says they are not paced: the paced rhythm, the paced share that decides
+    whether HRV, ST and QT are assessed and how AF is read, and the paced-beat note all follow; a QA pass of session
+    46 found the note counting 9 paced beats while HRV was left out for 1,561)."""
+    return predictions.paced_mask & (np.asarray(classes) == "Q")
 
 
 def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
@@ -398,7 +398,8 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
     af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
-                                           paced_beats=find_paced_beats_left(analysis), evidence=evidence)
+                                           paced_beats=find_paced_beats_left(analysis.predictions, analysis.classes),
+                                           evidence=evidence)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name)
     return replace(analysis, regions=tuple(regions), summary=summary,

@@ -52,9 +52,9 @@ ST_TITLE_CHARS = 60
 """Width of an ST episode plot's title, wrapped to the half page the plot takes (a 24-h QA pass found the titles of
 plots side by side running into each other)."""
 MAX_MORE_STRIPS = 5
+"""Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
 STRIP_PAGE_STRIPS = MAX_MORE_STRIPS + 3
 """Strips a strip page holds: the heart-rate extremes' and the longest RR's, and the further events'."""
-"""Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
 STRIP_CONFIDENCE_MIN = CONFIDENT_EVENT_MIN
 """An event's strip shows the longest region of its kind among those of at least this confidence
 (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence), when there is one: a clear
