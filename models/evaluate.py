@@ -44,7 +44,7 @@ from models.atrial_rule import DecisionRules
 from models.family_rule import apply_family_rule_to_record
 from models.inputs import ModelInputs
 from models.network import predict_probabilities
-from models.pacing_rule import PacingRule, find_paced_beats
+from models.pacing_rule import PacingRule, find_prepared_paced_beats
 from models.predict import BeatPredictions
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
 from models.train import summarize_counts
@@ -167,8 +167,8 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
     paced = test_paced = None
     if pacing is not None:
-        paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing)
-        test_paced = find_paced_beats(detected.inputs.features, detected.inputs.feature_names, pacing)
+        paced = find_prepared_paced_beats(prepared, pacing)
+        test_paced = find_prepared_paced_beats(detected, pacing)
         predicted = np.where(paced, AAMI_CLASSES.index("Q"), predicted)
         test_classes = np.where(test_paced, AAMI_CLASSES.index("Q"), test_classes)
     timed = time_beats(clean[:, :1], detection.samples, record.fs_hz)  # reported where ecg score reports them

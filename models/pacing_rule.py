@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.inputs import read_feature_columns
+from pipeline.features import rr_column
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class PacingRule:
 
     min_width_ms: float = 115.0
     on_time_min: float = 0.9
+    max_rate_bpm: float | None = None
+    """A beat faster than this on its preceding interval is not paced, however wide: a pacemaker does not pace the
+    ventricles above its upper rate limit, and wide fast beats are the ventricular tachycardia a reader must see
+    (None: no ceiling)."""
     own_template: bool = False
     """Take the record's dominant beat from the beats not found paced, and classify again (off: it failed the study's
     criterion on two of record 217's couplets, module docstring)."""
@@ -59,18 +64,36 @@ class PacingRule:
             raise ValueError(f"Received min_width_ms={self.min_width_ms}; expected a positive number of ms.")
         if not (np.isfinite(self.on_time_min) and self.on_time_min > 0):
             raise ValueError(f"Received on_time_min={self.on_time_min}; expected a positive ratio.")
+        if self.max_rate_bpm is not None and not (np.isfinite(self.max_rate_bpm) and self.max_rate_bpm > 0):
+            raise ValueError(f"Received max_rate_bpm={self.max_rate_bpm}; expected a positive rate in bpm or None.")
 
 
-def find_paced_beats(features: np.ndarray, feature_names, rule: PacingRule) -> np.ndarray:
-    """Boolean per beat: wide (``qrs_width_ms`` >= ``rule.min_width_ms``) and on time (``rr_pre_local_ratio`` >=
-    ``rule.on_time_min``).
+def find_paced_beats(features: np.ndarray, feature_names, rr_pre_s: np.ndarray, rule: PacingRule) -> np.ndarray:
+    """Boolean per beat: wide (``qrs_width_ms`` >= ``rule.min_width_ms``), on time (``rr_pre_local_ratio`` >=
+    ``rule.on_time_min``) and, with a ceiling, not faster than ``rule.max_rate_bpm`` on its preceding interval
+    ``rr_pre_s`` (seconds per beat, as :func:`pipeline.rr.compute_rr_features` gives it).
 
     Examples
     --------
     >>> names = ("qrs_width_ms", "rr_pre_local_ratio")
-    >>> x = np.array([[140.0, 1.0], [140.0, 0.7], [40.0, 1.0], [115.0, 0.95]], np.float32)
-    >>> find_paced_beats(x, names, PacingRule()).tolist()
-    [True, False, False, True]
+    >>> x = np.array([[140.0, 1.0], [140.0, 0.7], [40.0, 1.0], [115.0, 0.95], [140.0, 1.0]], np.float32)
+    >>> rr_pre_s = np.array([0.8, 0.5, 0.8, 0.8, 0.35])
+    >>> find_paced_beats(x, names, rr_pre_s, PacingRule()).tolist()
+    [True, False, False, True, True]
+    >>> find_paced_beats(x, names, rr_pre_s, PacingRule(max_rate_bpm=130.0)).tolist()
+    [True, False, False, True, False]
     """
     column = read_feature_columns(features, feature_names, ("qrs_width_ms", "rr_pre_local_ratio"))
-    return (column("qrs_width_ms") >= rule.min_width_ms) & (column("rr_pre_local_ratio") >= rule.on_time_min)
+    rr_pre_s = np.asarray(rr_pre_s, np.float64)
+    if rr_pre_s.shape != (len(features),):
+        raise ValueError(f"Received {rr_pre_s.shape} RR intervals for {len(features)} beats; expected one per beat.")
+    paced = (column("qrs_width_ms") >= rule.min_width_ms) & (column("rr_pre_local_ratio") >= rule.on_time_min)
+    if rule.max_rate_bpm is not None:
+        paced &= rr_pre_s >= 60.0 / rule.max_rate_bpm
+    return paced
+
+
+def find_prepared_paced_beats(prepared, rule: PacingRule) -> np.ndarray:
+    """:func:`find_paced_beats` on a record's prepared beats (:class:`models.prepare.PreparedBeats`)."""
+    return find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names,
+                            rr_column(prepared.beats, "rr_pre_s"), rule)

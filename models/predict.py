@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.atrial_rule import DecisionRules
-from models.pacing_rule import PacingRule, find_paced_beats
+from models.pacing_rule import PacingRule, find_prepared_paced_beats
 from models.prepare import InputSettings, clean_record, prepare_beats
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
@@ -219,10 +219,10 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
 
     clean_mv = clean_record(record, settings)
     prepared = prepare_beats(record, r_peaks, settings, clean_mv)
-    paceable = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, PacingRule())
+    paceable = find_prepared_paced_beats(prepared, PacingRule())
     paced = None
     if pacing is not None:
-        paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names, pacing)
+        paced = find_prepared_paced_beats(prepared, pacing)
         if pacing.own_template and paced.any():  # the patient's own beats read against their own dominant beat
             prepared = prepare_beats(record, r_peaks, settings, clean_mv, template_excluded=paced)
     probabilities = predict_beats(model, prepared.inputs)

@@ -61,12 +61,21 @@ def reference_of(record, analysis) -> tuple[np.ndarray, np.ndarray]:
 
 def test_the_rule_finds_wide_on_time_beats_and_checks_its_settings():
     names = ("rr_pre_local_ratio", "qrs_width_ms")
-    beats = np.array([[1.0, 150.0], [0.7, 150.0], [1.0, 40.0], [0.95, 114.0]], np.float32)
-    assert find_paced_beats(beats, names, PacingRule()).tolist() == [True, False, False, False]
-    assert find_paced_beats(beats, names, PacingRule(min_width_ms=100.0)).tolist() == [True, False, False, True]
+    beats = np.array([[1.0, 150.0], [0.7, 150.0], [1.0, 40.0], [0.95, 114.0], [1.0, 150.0]], np.float32)
+    rr_pre_s = np.array([0.8, 0.8, 0.8, 0.8, 0.4])  # the last beat at 150 bpm, as inside a ventricular tachycardia
+    assert find_paced_beats(beats, names, rr_pre_s, PacingRule(max_rate_bpm=None)).tolist() == [
+        True, False, False, False, True]
+    assert find_paced_beats(beats, names, rr_pre_s, PacingRule(min_width_ms=100.0, max_rate_bpm=None)).tolist() == [
+        True, False, False, True, True]
+    assert find_paced_beats(beats, names, rr_pre_s, PacingRule(max_rate_bpm=130.0)).tolist() == [
+        True, False, False, False, False]
+    assert find_paced_beats(beats, names, rr_pre_s, PacingRule(max_rate_bpm=160.0))[-1]
     with pytest.raises(ValueError, match="qrs_width_ms"):
-        find_paced_beats(beats[:, :1], names[:1], PacingRule())
-    for bad in ({"min_width_ms": 0.0}, {"min_width_ms": float("nan")}, {"on_time_min": -1.0}):
+        find_paced_beats(beats[:, :1], names[:1], rr_pre_s, PacingRule())
+    with pytest.raises(ValueError, match="one per beat"):
+        find_paced_beats(beats, names, rr_pre_s[:-1], PacingRule())
+    for bad in ({"min_width_ms": 0.0}, {"min_width_ms": float("nan")}, {"on_time_min": -1.0},
+                {"max_rate_bpm": 0.0}, {"max_rate_bpm": float("inf")}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             PacingRule(**bad)
 
