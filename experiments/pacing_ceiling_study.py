@@ -30,6 +30,15 @@ Criterion, written before the run (the paced records are outside DS1 and DS2; no
 Adopted (``PacingRule().max_rate_bpm = 130``) if (a) and (b) hold; otherwise the ceiling stays off and the figures are
 logged.
 
+After the run (session 47, EXPERIMENTS.md row BH): **not adopted**, clause (b)'s "fewer reference V beats made Q"
+fails (335 with and without the ceiling); every other clause holds. On the four paced records the ceiling changes no
+beat (all their paced beats are slower than 123 bpm). Stated by mistake, it changes two records: 203 (3 beats) and
+207, where 224 detections with no reference beat under them (the waves of 207's ventricular flutter, which MIT-BIH
+marks ``!``, not beats) go from Q (paced) back to V. The V beats of MIT-BIH's runs that the rule makes Q are slow
+ones (on time and slower than 130 bpm: escape and idioventricular beats, wide beats of bundle branch block called
+V): a short run is premature against its local intervals and already fails the on-time clause, so the ceiling only
+acts on sustained fast wide rhythms, which the 48 records hold only as 207's flutter. The option stays, off.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/pacing_ceiling_study.py (about half an hour on 2 cores; results:
 experiments/results/pacing_ceiling_study.json)
 """

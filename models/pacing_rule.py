@@ -31,6 +31,11 @@ on false alarms: 217's own narrow beats called V 154 -> 0, V +P 81.5 %, false V 
 2, V Se 89.4 %. It failed the criterion's clause on runs found: 217's reference couplets found 8 -> 5. It stays an
 option, off; judging it again needs paced patients these four records are not (they chose it out).
 
+:attr:`PacingRule.max_rate_bpm`, a rate ceiling (a pacemaker does not pace above its upper rate), is an option, off:
+at 130 bpm it changed no beat of the four paced records, and stated by mistake on the other 44 no reference V beat
+either, only 224 detections on the waves of record 207's ventricular flutter (Q -> V), so it failed its criterion's
+clause of fewer V beats made Q (``experiments/pacing_ceiling_study.py``, EXPERIMENTS.md row BH, session 47).
+
 Stated by mistake on the 44 records without a pacemaker, the rule makes Q 550 N, 334 V, 13 S and 2 F beats of about
 100,000 (wide on-time beats: bundle branch block, ventricular escape and noisy stretches).
 """
