@@ -37,10 +37,12 @@ from pipeline.families import group_beat_families, summarize_families
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
+from pipeline.fibrillation import FibrillationSettings
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
-                                  measure_rhythm_evidence, paces_often, st_exclusions, summarize_labelled_record)
+                                  measure_rhythm_evidence, paces_often, reads_as_paced, st_exclusions,
+                                  summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -59,6 +61,20 @@ without a doubt (:func:`describe_doubtful_run`)."""
 MIN_ARTEFACT_S = 0.5
 """Shortest artefact mark recovered from a saved review file (shorter pieces are rounding at the edges of the
 product's own unreadable stretches)."""
+
+
+@dataclass(frozen=True)
+class KeptEvidence:
+    """An analysis's rhythm evidence (:func:`pipeline.region_eval.measure_rhythm_evidence`: the P-wave similarity and
+    the VF filter, 3.8 s on a 24-hour record) with what it depends on besides the record and its beats, which a
+    reader's edits leave as they are: the spans the regions are found from (the quality spans and the reader's
+    artefact marks), the flutter/fibrillation settings, and whether the record reads as a paced patient's
+    (:func:`pipeline.region_eval.reads_as_paced`)."""
+
+    spans: tuple[QualitySpan, ...]
+    fibrillation: FibrillationSettings
+    as_paced: bool
+    evidence: RhythmEvidence
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,9 @@ class RecordAnalysis:
         The reader's conclusion (:mod:`app.conclusion`), ``""`` when none was written.
     reader_strips : tuple of ReaderStrip
         Strips the reader chose for the report (:mod:`app.reader_strips`), in time order.
+    rhythm_evidence : KeptEvidence or None
+        The rhythm evidence the regions were found with and what it was measured from, so that an edit that changes
+        none of that reuses it (:func:`keep_rhythm_evidence`).
     """
 
     record: Record
@@ -115,6 +134,7 @@ class RecordAnalysis:
     diary: tuple[DiaryEntry, ...] = ()
     conclusion: str = ""
     reader_strips: tuple[ReaderStrip, ...] = ()
+    rhythm_evidence: KeptEvidence | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -168,6 +188,7 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
     started = time.perf_counter()
     evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings,
                                        paced_beats=predictions.paced)
+    kept = KeptEvidence(tuple(spans), settings.fibrillation, reads_as_paced(record, predictions.paced), evidence)
     if decisions.af_rule:  # a record-level rule: S calls inside the record's AF episodes become N
         predictions = apply_af_rule(record, predictions, list(spans), settings, evidence)
     families_started = time.perf_counter()
@@ -188,7 +209,7 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
                                    record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
-                          timings_s=timings, families=families, region_settings=settings)
+                          timings_s=timings, families=families, region_settings=settings, rhythm_evidence=kept)
 
 
 def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
@@ -253,13 +274,27 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
         changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
     edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
     if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
-        # the rhythm evidence (P waves, the VF filter: 2.5 s on a 24-h record) measured once for the rule and regions
-        evidence = measure_rhythm_evidence(edited.record, edited.predictions.samples, region_spans(edited), settings,
-                                           paced_beats=find_paced_beats_left(edited.predictions, edited.classes))
-        return refind_regions(reapply_af_rule(edited, settings, evidence), settings, evidence)
+        kept = keep_rhythm_evidence(edited, settings)  # one evidence for the rule and the regions
+        return refind_regions(reapply_af_rule(edited, settings, kept.evidence), settings, kept)
     if "record" not in changes and np.array_equal(edited.classes, analysis.classes):
         return analysis  # nothing to find again (a pacemaker stated by state_pacemaker, which found them already)
     return refind_regions(edited, settings)
+
+
+def keep_rhythm_evidence(analysis: RecordAnalysis, settings: RegionSettings) -> KeptEvidence:
+    """The rhythm evidence for the analysis's current artefact marks, classes (a paced patient's or not) and
+    ``settings``: the analysis's own when measured from the same (:class:`KeptEvidence`), else measured again, so that a
+    pause threshold or a relabelled beat does not run the VF filter over 24 hours again."""
+    spans = tuple(region_spans(analysis))
+    paced = find_paced_beats_left(analysis.predictions, analysis.classes)
+    as_paced = reads_as_paced(analysis.record, paced)
+    kept = analysis.rhythm_evidence
+    if (kept is not None and kept.spans == spans and kept.fibrillation == settings.fibrillation
+            and kept.as_paced == as_paced):
+        return kept
+    evidence = measure_rhythm_evidence(analysis.record, analysis.predictions.samples, list(spans), settings,
+                                       paced_beats=paced)
+    return KeptEvidence(spans, settings.fibrillation, as_paced, evidence)
 
 
 REVIEWED_PACEMAKER = "paced beats in the reviewed labels"
@@ -390,20 +425,21 @@ def find_paced_beats_left(predictions: BeatPredictions, classes: np.ndarray) -> 
 
 
 def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
-                   evidence: RhythmEvidence | None = None) -> RecordAnalysis:
+                   kept: KeptEvidence | None = None) -> RecordAnalysis:
     """Regions and summary from the analysis's current classes and marks (a corrected beat's confidence is 1; the AF
     evidence leaves out the family rule's N beats a reader has not corrected, as :func:`analyse_record` does;
-    ``evidence``, the rhythm evidence, when already measured with these marks and settings)."""
+    ``kept``, the rhythm evidence for these marks and settings, :func:`keep_rhythm_evidence` when None)."""
+    kept = keep_rhythm_evidence(analysis, settings) if kept is None else kept
     confidence = np.where(analysis.reviewed_mask, 1.0, beat_confidence(analysis.predictions))
     af_excluded = analysis.predictions.in_family_mask & ~analysis.reviewed_mask
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
                                            paced_beats=find_paced_beats_left(analysis.predictions, analysis.classes),
-                                           evidence=evidence)
+                                           evidence=kept.evidence)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name)
-    return replace(analysis, regions=tuple(regions), summary=summary,
-                   region_settings=settings)
+    return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings,
+                   rhythm_evidence=kept)
 
 
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int,

@@ -3,6 +3,7 @@ summary and every output follow them; the model's classes stay available."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -220,6 +221,30 @@ def test_event_thresholds_keep_the_corrections_and_corrections_keep_the_threshol
     assert analysis.summary.event("bradycardia").count == 0
     assert threshold_last.summary.event("bradycardia").count > 0
     assert np.array_equal(threshold_last.predictions.classes, analysis.predictions.classes)
+
+
+def test_edits_reuse_the_rhythm_evidence_only_when_it_was_measured_from_the_same(analysis):
+    """A threshold or a correction leaves the P waves and the VF filter as they were (3.8 s on a 24-hour record): the
+    analysis's evidence is reused and gives exactly what measuring it again gives; an artefact mark or other flutter
+    settings measure it again."""
+    settings = dataclasses.replace(analysis.region_settings, pause_s=1.2,
+                                   af_threshold=0.8 * RegionSettings().af_threshold)
+    fs = analysis.record.fs_hz
+    edits = [lambda a: change_region_settings(a, settings), lambda a: relabel_beats(a, {3: "S", 40: "V"}),
+             lambda a: mark_artefacts(a, [(int(20 * fs), int(50 * fs))]),
+             lambda a: change_region_settings(a, dataclasses.replace(
+                 settings, fibrillation=dataclasses.replace(settings.fibrillation, enabled=False)))]
+    reused = [True, True, False, False]
+    warm = analysis
+    for edit, same in zip(edits, reused):
+        before, warm = warm, edit(warm)
+        cold = edit(dataclasses.replace(before, rhythm_evidence=None))
+        assert (warm.rhythm_evidence is before.rhythm_evidence) == same
+        kept, measured = warm.rhythm_evidence.evidence, cold.rhythm_evidence.evidence
+        assert np.array_equal(kept.p_wave_similarity, measured.p_wave_similarity, equal_nan=True)
+        assert np.array_equal(kept.fibrillation_intervals, measured.fibrillation_intervals)
+        assert pd.DataFrame(region_rows(warm)).equals(pd.DataFrame(region_rows(cold)))
+        assert json.dumps(summary_dict(warm), default=str) == json.dumps(summary_dict(cold), default=str)
 
 
 def test_a_stretch_marked_as_artefact_claims_no_event_and_comes_back_from_the_saved_file(analysis, tmp_path):
