@@ -195,11 +195,31 @@ def format_elapsed(seconds: float) -> str:
 
 
 def format_clock_time(time_s: float, start_time: datetime.time | None) -> str:
-    """The clock time (``hh:mm:ss``) of a time in the recording, or ``""`` when the start time is unknown."""
+    """The clock time (``hh:mm:ss``, rounded down as a clock is) of a time in the recording, or ``""`` when the start
+    time is unknown; a start with a fraction of a second counts it (a QA pass of session 47 found a diary entry at
+    10:50:00 shown at 10:49:59 under a start of 10:45:30.250).
+
+    >>> format_clock_time(269.75, datetime.time(10, 45, 30, 250000)), format_clock_time(3.5, datetime.time(23, 59, 58))
+    ('10:50:00', '00:00:01')
+    """
     if start_time is None:
         return ""
-    start_s = start_time.hour * 3600 + start_time.minute * 60 + start_time.second
-    return format_elapsed((start_s + int(time_s)) % int(SECONDS_PER_DAY))
+    start_s = start_time.hour * 3600 + start_time.minute * 60 + start_time.second + start_time.microsecond / 1e6
+    elapsed_s = max(time_s, 0.0) if math.isfinite(time_s) else 0.0
+    clock_s = math.floor(round(start_s + elapsed_s, 6))  # 0.25 + 269.75 must not floor to 269.999...
+    return format_elapsed(clock_s % int(SECONDS_PER_DAY))
+
+
+def format_record_time(seconds: float, start_time: datetime.time | None = None) -> str:
+    """A time into the recording (hh:mm:ss) and, when the header's ``start_time`` is known, its clock time: the one
+    form of the dashboard's captions and event picker and of the diary's findings (a 24-h QA pass read times into the
+    recording as clock times).
+
+    >>> format_record_time(83.0), format_record_time(83.0, datetime.time(8, 15))
+    ('00:01:23', '00:01:23 (clock 08:16:23)')
+    """
+    clock = format_clock_time(seconds, start_time)
+    return format_elapsed(seconds) + (f" (clock {clock})" if clock else "")
 
 
 def correlate_diary(entries: tuple[DiaryEntry, ...], regions: list[Region] | tuple[Region, ...],
@@ -231,15 +251,20 @@ def mean_rate_bpm(samples: np.ndarray, at: float, half_window: float, fs_hz: flo
     return 60.0 * fs_hz * (len(inside) - 1) / float(inside[-1] - inside[0])
 
 
-def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, with_rate: bool = True) -> str:
+def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, with_rate: bool = True,
+                     start_time: datetime.time | None = None) -> str:
     """The rhythm at a diary entry in words: the heart rate (unless ``with_rate`` is False), then the kinds of event
-    within the window, the nearest first, each with its count and the time of its nearest occurrence.
+    within the window, the nearest first, each with its count and the time of its nearest occurrence (with its clock
+    time when the recording's ``start_time`` is known, :func:`format_record_time`).
 
     Examples
     --------
     >>> couplet = Region("ventricular_couplet", 3600, 3800, 10, 2, 120.0, 0.9)
     >>> describe_finding(DiaryFinding(DiaryEntry(12.0, "dizzy"), 71.6, True, (couplet,)), 360.0)
     '72 bpm; ventricular couplet at 00:00:10'
+    >>> describe_finding(DiaryFinding(DiaryEntry(12.0, "dizzy"), 71.6, True, (couplet,)), 360.0,
+    ...                  start_time=datetime.time(8, 0))
+    '72 bpm; ventricular couplet at 00:00:10 (clock 08:00:10)'
     >>> describe_finding(DiaryFinding(DiaryEntry(10.0, "dizzy"), 71.6, True, ()), 360.0)
     '72 bpm; no event within 1 min'
     """
@@ -251,7 +276,7 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     for region in finding.regions:  # nearest first, so each kind's first region is its nearest
         by_kind.setdefault(region.kind, []).append(region)
     shown = [(f"{describe_kind(kind)} at " if len(found) == 1 else f"{len(found)} x {describe_kind(kind)}, nearest at ")
-             + format_elapsed(found[0].start / fs_hz) for kind, found in list(by_kind.items())[:max_kinds]]
+             + format_record_time(found[0].start / fs_hz, start_time) for kind, found in list(by_kind.items())[:max_kinds]]
     more = len(by_kind) - len(shown)
     if shown:
         parts.append(", ".join(shown) + (f" and {more} more kinds" if more else ""))
@@ -293,7 +318,7 @@ def finding_to_dict(finding: DiaryFinding, fs_hz: float, start_time: datetime.ti
         "readable": finding.readable,
         "events": [{"kind": r.kind, "start_s": round(r.start / fs_hz, 3), "end_s": round(r.stop / fs_hz, 3)}
                    for r in finding.regions],
-        "finding": describe_finding(finding, fs_hz),
+        "finding": describe_finding(finding, fs_hz, start_time=start_time),
     }
 
 

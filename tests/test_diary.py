@@ -21,6 +21,7 @@ from pipeline.diary import (
     DiaryError,
     correlate_diary,
     describe_finding,
+    finding_to_dict,
     format_diary,
     parse_diary,
     read_diary_notes,
@@ -338,3 +339,17 @@ def test_the_dashboard_gives_clock_times_beside_times_into_the_recording(analysi
     assert "(clock" not in describe_extremes(analysis_119)
     table = hourly_table(started.summary, started.record.start_time)
     assert table["clock"].tolist()[0] == "23:30:00" and "clock" not in hourly_table(analysis_119.summary).columns
+
+
+def test_a_start_with_a_fraction_of_a_second_keeps_the_diary_s_clock_time(analysis_119):
+    """A header starting at 10:45:30.250 and a diary entry at [10:50:00]: the entry is 269.75 s into the recording
+    and shown at 10:50:00, not 10:49:59 (a QA pass of session 47); the events near it carry their clock time too."""
+    from dataclasses import replace
+    start = datetime.time(10, 45, 30, 250000)
+    entries = parse_diary("[10:50:00], chest pain\n", 300, start)
+    assert entries[0].time_s == pytest.approx(269.75)
+    analysis = add_diary(replace(analysis_119, record=replace(analysis_119.record, start_time=start)), entries)
+    finding = finding_to_dict(diary_findings(analysis)[0], analysis.record.fs_hz, start)
+    assert finding["clock_time"] == "10:50:00"
+    assert re.search(r" at 00:04:\d\d \(clock 10:(49|50):\d\d\)", finding["finding"])  # 119: bigeminy throughout
+    assert diary_lines(analysis)[0].startswith("00:04:29 (10:50:00)")

@@ -19,7 +19,7 @@ from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
 from pipeline.wording import count_noun, format_duration, format_hms
 from models.evaluate import reference_classes
 from models.family_rule import find_outvoted_v
-from pipeline.diary import describe_finding, format_clock_time
+from pipeline.diary import describe_finding, format_clock_time, format_record_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, Region, describe_region,
@@ -176,18 +176,6 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_tim
     return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
 
 
-def format_record_time(seconds: float, start_time=None) -> str:
-    """A time into the recording (hh:mm:ss) and, when the header's ``start_time`` is known, its clock time: the one
-    form of the dashboard's captions and event picker (a 24-h QA pass read times into the recording as clock times).
-
-    >>> import datetime
-    >>> format_record_time(83.0), format_record_time(83.0, datetime.time(8, 15))
-    ('00:01:23', '00:01:23 (clock 08:16:23)')
-    """
-    clock = format_clock_time(seconds, start_time)
-    return format_hms(seconds) + (f" (clock {clock})" if clock else "")
-
-
 def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[int]:
     """Indices of the regions of ``kind`` (every kind for ``"all"``), the first ``limit`` of them."""
     chosen = [i for i, r in enumerate(regions) if kind == "all" or r.kind == kind]
@@ -332,7 +320,8 @@ def diary_table(analysis: RecordAnalysis) -> pd.DataFrame:
         if record.start_time is not None:
             row["clock time"] = format_clock_time(finding.entry.time_s, record.start_time)
         row.update({"noted": finding.entry.text, "heart rate (bpm)": rounded(finding.heart_rate_bpm),
-                    "ECG within a minute": describe_finding(finding, record.fs_hz, with_rate=False)})
+                    "ECG within a minute": describe_finding(finding, record.fs_hz, with_rate=False,
+                                                                  start_time=record.start_time)})
         rows.append(row)
     return pd.DataFrame(rows)
 
