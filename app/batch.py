@@ -582,9 +582,9 @@ def find_diary(source: RecordSource, diary_dir: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_saved_labels(source: RecordSource, annotator: str | None, record: Record) -> Annotations | None:
-    """The reviewed labels ``NAME.<annotator>`` beside the record, at the record's internal rate; None when there is
-    no such file (or no annotator was asked for)."""
+def find_saved_labels(source: RecordSource, annotator: str | None) -> Path | None:
+    """The file of reviewed labels ``NAME.<annotator>`` beside the record; None when there is none (or no annotator
+    was asked for)."""
     if annotator is None:
         return None
     one_file = is_file_record(source.path)
@@ -592,7 +592,33 @@ def read_saved_labels(source: RecordSource, annotator: str | None, record: Recor
     saved_file = stem.with_name(f"{stem.name}.{annotator}")
     if not saved_file.is_file() or (one_file and saved_file == source.path):  # an ISHNE record is NAME.ecg itself
         return None
-    return read_annotations(stem, annotator, source_fs_hz=record.source_fs_hz, target_fs_hz=record.fs_hz)
+    return saved_file
+
+
+def read_saved_labels(source: RecordSource, annotator: str | None, record: Record) -> Annotations | None:
+    """The reviewed labels ``NAME.<annotator>`` beside the record (:func:`find_saved_labels`), at the record's
+    internal rate; None when there is no such file (or no annotator was asked for)."""
+    saved_file = find_saved_labels(source, annotator)
+    if saved_file is None:
+        return None
+    return read_annotations(saved_file.with_suffix(""), annotator, source_fs_hz=record.source_fs_hz,
+                            target_fs_hz=record.fs_hz)
+
+
+def describe_saved_labels(sources: list[RecordSource], annotator: str | None) -> str:
+    """A warning when ``--labels-from`` finds reviewed labels beside none or only some of the records (a mistyped or
+    wrongly cased extension would otherwise report the model's labels for the whole batch without a word; a QA pass of
+    session 47); empty when every record has them or none was asked for."""
+    if annotator is None:
+        return ""
+    found = sum(find_saved_labels(source, annotator) is not None for source in sources)
+    if found == len(sources):
+        return ""
+    if found == 0:
+        return (f"Warning: --labels-from {annotator}: no record has a NAME.{annotator} file beside it; every record is "
+                "scored with the model's labels.")
+    return (f"Note: --labels-from {annotator}: {found} of {len(sources)} records have a NAME.{annotator} file; the "
+            "others are scored with the model's labels.")
 
 
 def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> RecordAnalysis:

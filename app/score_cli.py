@@ -24,6 +24,7 @@ from app.batch import (
     ModelIdentity,
     ScoreSettings,
     check_output_dir,
+    describe_saved_labels,
     find_record_sources,
     fingerprint_model_settings,
     fingerprint_weights,
@@ -125,6 +126,8 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
             pool.shutdown(cancel_futures=True)
         raise
     click.echo(f"Scoring {len(sources)} record(s) with {identity.source} into {out_dir} ({jobs} job(s))", err=True)
+    if (saved_note := describe_saved_labels(sources, labels_from)):
+        click.echo(saved_note, err=True)
     try:
         results = score_records(sources, loaded, identity, settings, out_dir, jobs=jobs, force=force,
                                 progress=not quiet, mlruns_dir=None if mlruns_dir is None else str(mlruns_dir),

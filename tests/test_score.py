@@ -20,6 +20,7 @@ from app.batch import (
     BATCH_SUMMARY,
     MANIFEST,
     BatchUsageError,
+    describe_saved_labels,
     find_record_sources,
     read_table,
 )
@@ -426,6 +427,16 @@ def test_mixed_batch_scores_good_records_and_reports_each_bad_one(tmp_path, exce
         assert (out / name / MANIFEST).exists()
 
 
+def test_labels_from_an_extension_no_record_has_is_said(tmp_path):
+    """A mistyped --labels-from extension (or another case, .ECG for .ecg) scored the whole batch with the model's
+    labels without a word (QA pass, session 47): now a warning says so; none when every record has the file."""
+    copy_record(REPO_ROOT / "data" / "excerpts", "100", tmp_path)
+    (tmp_path / "100.ecg").write_bytes((REPO_ROOT / "data" / "excerpts" / "100.atr").read_bytes())
+    sources = find_record_sources([str(tmp_path)])
+    assert describe_saved_labels(sources, "xyz").startswith("Warning: --labels-from xyz: no record has a NAME.xyz")
+    assert describe_saved_labels(sources, "ecg") == describe_saved_labels(sources, None) == ""
+
+
 def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scored):
     """A first run's NAME.ecg, edited as a reader would, put beside the record: --labels-from ecg scores with it;
     a record without the file keeps the model's labels; a corrupt one fails alone."""
@@ -456,6 +467,7 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     out = tmp_path / "out"
     code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
     assert code == 1  # the corrupt files fail their records only
+    assert f"--labels-from ecg: 4 of {len(GOOD) + 3} records have a NAME.ecg file" in output
     rows = {r["record"]: r for r in read_table(out / BATCH_SUMMARY)}
     assert rows["bad"]["status"] == rows["noise"]["status"] == "failed"
     assert "noise.ecg is damaged or not a WFDB annotation file" in rows["noise"]["message"]
