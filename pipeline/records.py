@@ -722,6 +722,15 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
         expected_bytes = offset + int(np.ceil(header.sig_len * frame_samples * _FORMAT_BITS[fmt] / 8))
         actual_bytes = signal_path.stat().st_size
         got = max(int((actual_bytes - offset) * 8 / _FORMAT_BITS[fmt] / frame_samples), 0)
+        fitting = [k for k in range(1, frame_samples)
+                   if offset + int(np.ceil(header.sig_len * k * _FORMAT_BITS[fmt] / 8)) == actual_bytes]
+        if actual_bytes < expected_bytes and fitting:  # whole frames of fewer signals: the header lists too many
+            raise HeaderMismatchError(
+                f"Record {path.name}: {file_name} holds {actual_bytes} bytes, exactly {header.sig_len} samples of "
+                f"{fitting[0]} signal{'s' if fitting[0] > 1 else ''}; the header declares {frame_samples} signals in "
+                f"it ({expected_bytes} bytes). The header does not match its signal file (check its number of "
+                "signals)."
+            )
         if actual_bytes < expected_bytes:
             raise TruncatedSignalError(
                 f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {got} samples per "
@@ -825,7 +834,9 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
                         target_fs_hz: float, min_duration_s: float, max_leads: int | None) -> Record:
     """A multi-segment WFDB record (a master header naming segment records, ``~`` for gaps) read as one signal.
 
-    Gaps exist in variable-layout records only (their first segment, of length 0, lists the signals), as in MIMIC.
+    Gaps are most common in variable-layout records (their first segment, of length 0, lists the signals), as in
+    MIMIC; wfdb joins a fixed-layout record with gaps wrongly (it fails on the gap's missing segment), so such a
+    record is joined here (:func:`join_fixed_segments`; a QA pass of session 47).
 
     Every segment is checked as a single record is (header, signal files, sizes); wfdb then joins them, with
     NaN where a segment lacks a signal and in gaps.
@@ -835,14 +846,36 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
     for segment, length in zip(header.seg_name, header.seg_len):
         if segment != "~" and length:  # "~" is a gap; a variable layout's layout segment has no samples
             _check_signal_files(path.parent / segment, read_header(path.parent / segment))
+    fixed_with_gaps = header.layout == "fixed" and "~" in header.seg_name
     try:
-        joined = wfdb.rdrecord(str(path), m2s=True, physical=True, return_res=32)
+        joined = (join_fixed_segments(path, header) if fixed_with_gaps
+                  else wfdb.rdrecord(str(path), m2s=True, physical=True, return_res=32))
     except Exception as exc:
         raise CorruptRecordError(f"Record {path.name}: its segments cannot be joined: {exc}") from exc
     return _record_from_physical(path.name, f"Record {path.name}", joined, lead=lead, target_fs_hz=target_fs_hz,
                                  min_duration_s=min_duration_s, max_leads=max_leads,
                                  annotations=_read_optional_annotations(path, annotator, float(header.fs),
                                                                         target_fs_hz, joined.sig_len))
+
+
+def join_fixed_segments(path: Path, header: wfdb.MultiRecord) -> wfdb.Record:
+    """A fixed-layout multi-segment record's segments joined in physical units, its gaps (``~``) as NaN: every
+    segment holds the same signals, so the first one present names them."""
+    read = {name: wfdb.rdrecord(str(path.parent / name), physical=True, return_res=32)
+            for name in dict.fromkeys(header.seg_name) if name != "~"}
+    if not read:
+        raise ValueError("every segment is a gap")
+    first = next(iter(read.values()))
+    for name, segment in read.items():
+        if list(segment.sig_name) != list(first.sig_name):
+            raise ValueError(f"segment {name} holds signals {list(segment.sig_name)}, not {list(first.sig_name)} as "
+                             "a fixed layout requires")
+    blocks = [np.full((int(length), first.n_sig), np.nan, np.float32) if name == "~"
+              else read[name].p_signal.astype(np.float32) for name, length in zip(header.seg_name, header.seg_len)]
+    signal = np.concatenate(blocks)
+    return wfdb.Record(record_name=header.record_name, n_sig=first.n_sig, fs=header.fs, sig_len=len(signal),
+                       p_signal=signal, sig_name=list(first.sig_name), units=list(first.units),
+                       base_time=header.base_time)
 
 
 def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, lead: str | int | None,

@@ -94,6 +94,18 @@ def test_header_shorter_than_its_data_raises(excerpt_copy):
         read_record(excerpt_copy)
 
 
+def test_header_with_more_signals_than_its_data_says_so(excerpt_copy):
+    """A third signal line for a file of two: the file is not cut short, the header is wrong (a QA pass of session 47
+    was told to copy the file again)."""
+    header = excerpt_copy.parent / "rec.hea"
+    lines = header.read_text().splitlines()
+    lines[0] = lines[0].replace("rec 2 ", "rec 3 ")
+    lines.insert(3, lines[2].replace(" V5", " V2"))
+    header.write_text("\n".join(lines) + "\n")
+    with pytest.raises(HeaderMismatchError, match=r"exactly 108000 samples of 2 signals; the header declares 3 signals"):
+        read_record(excerpt_copy)
+
+
 def test_header_longer_than_its_data_raises(excerpt_copy):
     edit_header(excerpt_copy, "rec 2 360 108000", "rec 2 360 120000")
     with pytest.raises(TruncatedSignalError, match=r"declares 120000 samples"):
@@ -511,6 +523,26 @@ def test_a_multi_segment_record_is_read_as_one_signal_with_its_gap_missing(tmp_p
     missing = [(s.lead, s.start, s.stop) for s in find_quality_spans(record.signal_mv, record.fs_hz)
                if s.kind == "missing"]
     assert missing == [(0, n, n + gap), (1, n, 2 * n + gap)]
+
+
+def test_a_fixed_layout_multi_segment_record_with_a_gap_is_read_too(tmp_path, excerpt_100):
+    """No layout segment, every segment with both leads, a gap between: wfdb itself fails to join it (a QA pass of
+    session 47 got an internal error), so the reader joins it, the gap missing in both leads."""
+    n, gap = int(60 * FS_HZ), int(10 * FS_HZ)
+    for name, part in (("fx_1", excerpt_100.signal_mv[:n]), ("fx_2", excerpt_100.signal_mv[n:2 * n])):
+        write_record(tmp_path, name, part, FS_HZ, excerpt_100.lead_names, fmt="16", adc_gain=1000.0)
+    (tmp_path / "fx.hea").write_text(f"fx/3 2 {FS_HZ:g} {2 * n + gap}\nfx_1 {n}\n~ {gap}\nfx_2 {n}\n")
+
+    record = read_record(tmp_path / "fx")
+
+    assert record.lead_names == excerpt_100.lead_names and record.n_samples == 2 * n + gap
+    np.testing.assert_allclose(record.signal_mv[:n], excerpt_100.signal_mv[:n], atol=1e-3)
+    np.testing.assert_allclose(record.signal_mv[n + gap:], excerpt_100.signal_mv[n:2 * n], atol=1e-3)
+    assert np.isnan(record.signal_mv[n:n + gap]).all() and not np.isnan(record.signal_mv[n + gap:]).any()
+    write_record(tmp_path, "fx_2", excerpt_100.signal_mv[n:2 * n, :1], FS_HZ, excerpt_100.lead_names[:1], fmt="16",
+                 adc_gain=1000.0)
+    with pytest.raises(CorruptRecordError, match="segment fx_2 holds signals"):
+        read_record(tmp_path / "fx")
 
 
 def test_a_multi_segment_record_with_a_missing_segment_says_which(tmp_path, excerpt_100):
