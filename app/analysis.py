@@ -34,10 +34,10 @@ from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
 from pipeline.families import group_beat_families, summarize_families
+from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
-from pipeline.fibrillation import FibrillationSettings
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
