@@ -445,7 +445,8 @@ def diary_lines(analysis: RecordAnalysis) -> list[str]:
         clock = format_clock_time(finding.entry.time_s, record.start_time)
         entry = textwrap.wrap(f"{at}{f' ({clock})' if clock else ''}  {finding.entry.text}", DIARY_LINE_CHARS,
                               subsequent_indent="    ")
-        entry += textwrap.wrap(describe_finding(finding, record.fs_hz, start_time=record.start_time), DIARY_LINE_CHARS, initial_indent="    ",
+        described = describe_finding(finding, record.fs_hz, start_time=record.start_time)
+        entry += textwrap.wrap(described, DIARY_LINE_CHARS, initial_indent="    ",
                                subsequent_indent="      ")
         if len(lines) + len(entry) > MAX_DIARY_LINES - (shown < len(findings) - 1):
             lines.append(f"... and {len(findings) - shown} more entries (NAME_diary.csv, summary JSON)")

@@ -276,7 +276,8 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     for region in finding.regions:  # nearest first, so each kind's first region is its nearest
         by_kind.setdefault(region.kind, []).append(region)
     shown = [(f"{describe_kind(kind)} at " if len(found) == 1 else f"{len(found)} x {describe_kind(kind)}, nearest at ")
-             + format_record_time(found[0].start / fs_hz, start_time) for kind, found in list(by_kind.items())[:max_kinds]]
+             + format_record_time(found[0].start / fs_hz, start_time)
+             for kind, found in list(by_kind.items())[:max_kinds]]
     more = len(by_kind) - len(shown)
     if shown:
         parts.append(", ".join(shown) + (f" and {more} more kinds" if more else ""))

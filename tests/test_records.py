@@ -102,7 +102,8 @@ def test_header_with_more_signals_than_its_data_says_so(excerpt_copy):
     lines[0] = lines[0].replace("rec 2 ", "rec 3 ")
     lines.insert(3, lines[2].replace(" V5", " V2"))
     header.write_text("\n".join(lines) + "\n")
-    with pytest.raises(HeaderMismatchError, match=r"exactly 108000 samples of 2 signals; the header declares 3 signals"):
+    with pytest.raises(HeaderMismatchError,
+                       match=r"exactly 108000 samples of 2 signals; the header declares 3 signals"):
         read_record(excerpt_copy)
 
 
