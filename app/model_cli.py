@@ -188,6 +188,7 @@ def evaluate_command(model_uri: str | None, data_dir: Path | None, split: str | 
                               pacemaker_records=paced)
     scope = (split or "ds2") if holds_mitdb(directory) and not record_list else names
     context = describe_evaluation_context(loaded.source, loaded.version, loaded.settings, scope)
+    context |= describe_evaluation_provenance(loaded, mlruns_dir, directory, annotator if out_dir is not None else None)
     if warnings:
         context["warnings"] = warnings
     if paced:
@@ -204,11 +205,12 @@ def check_annotator_output(out_dir: Path | None, data_dir: Path, annotator: str)
     """Refuse (usage error, exit 2), before any work, an ``--annotator`` that WFDB cannot name a file with (letters
     only: an empty one wrote ``REC.``, which no tool reads, and ``a/b`` failed every record after its analysis) and
     annotation files that would replace the reference annotations the evaluation reads: ``--out`` in the data
-    directory with ``--annotator`` the reference's, ``atr``."""
+    directory with ``--annotator`` the reference's, ``atr``, in any case (``ATR`` is the same file on the
+    case-insensitive file systems of macOS and Windows)."""
     if not (annotator.isascii() and annotator.isalpha()):
         raise click.BadParameter(f"received {annotator!r}; expected the extension of a WFDB annotation file, letters "
                                  "only (e.g. cls, qrs, rhy).", param_hint="--annotator")
-    if out_dir is None or annotator != REFERENCE_ANNOTATOR or out_dir.resolve() != data_dir.resolve():
+    if out_dir is None or annotator.lower() != REFERENCE_ANNOTATOR or out_dir.resolve() != data_dir.resolve():
         return
     raise click.UsageError(f"Received --out {out_dir} and --annotator {annotator}: the written REC.{annotator} files "
                            f"would replace the reference annotations in {data_dir} that the evaluation reads. "
@@ -227,6 +229,30 @@ def describe_evaluation_context(source: str, version, settings: dict, scope) -> 
     if "extra_training_data" in settings:
         context["extra_training_data"] = [d["database"] for d in settings["extra_training_data"]["databases"]]
     return context
+
+
+def describe_evaluation_provenance(loaded, mlruns_dir: Path | None, directory: Path, annotator: str | None) -> dict:
+    """What a researcher needs to know which model scored which data how (a QA pass of session 47: a registry version
+    number names different models in different registries): the weights' and settings' SHA-256 (as ``ecg score``
+    records them), the registry folder a registry model came from, the data folder, the code version, the matching
+    rules and what the written annotation files hold."""
+    from app.batch import fingerprint_model_settings, fingerprint_weights
+    from models.registry import resolve_mlruns_dir
+    from pipeline.detector_eval import find_git_commit, find_package_version
+    from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
+
+    provenance = {"weights_sha256": fingerprint_weights(loaded.model),
+                  "settings_sha256": fingerprint_model_settings(loaded.settings),
+                  "registry": str(resolve_mlruns_dir(mlruns_dir)) if loaded.name else None,
+                  "data_dir": str(directory.resolve()), "package_version": find_package_version(),
+                  "git_commit": find_git_commit(), "match_window_ms": MATCH_WINDOW_S * 1000.0,
+                  "ec57_score_start_s": SCORE_START_S}
+    if annotator is not None:
+        provenance["annotation_files"] = (f"REC.{annotator}: the beats the project's detector found over the whole "
+                                          "record, each with its class as an MIT-BIH symbol (N, S, V, F, Q; / paced), "
+                                          "the end-to-end modes' input; re-score with bxb (from 5 minutes, the EC57 "
+                                          "mode) or over the whole record")
+    return provenance
 
 
 def describe_training_overlap(settings: dict, directory: Path) -> str | None:

@@ -8,6 +8,7 @@ writable, model missing).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -189,6 +190,10 @@ def load_chosen_model(model_uri: str | None, mlruns_dir: Path | None):
         from models import registry
         from models.bundled import CHAMPION_URI, load_champion, load_default_model
 
+        if mlruns_dir is None and os.environ.get(registry.MLRUNS_ENV) and not registry.resolve_mlruns_dir().exists():
+            click.echo(f"Note: {registry.MLRUNS_ENV}={os.environ[registry.MLRUNS_ENV]} does not exist: a new, empty "
+                       "registry is made there (check the variable if you meant an existing one; --mlruns refuses a "
+                       "folder that does not exist).", err=True)  # a mistyped variable (QA pass, session 47)
         if model_uri is None and mlruns_dir is None:
             return load_default_model(None)  # the default registry, else the bundled file with a warning
         registry.configure_tracking(mlruns_dir)

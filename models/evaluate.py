@@ -267,7 +267,8 @@ def report_to_dict(report: EvaluationReport, context: dict) -> dict:
         result["modes"][mode] = {
             "gross": summarize_counts(gross) | {"beats": int(gross.matrix[:-1].sum())},
             "confusion": {"rows_reference": list(AAMI_CLASSES) + ["none"], "matrix": gross.matrix.tolist()},
-            "per_record": {name: summarize_counts(c[mode]) | {"beats": int(c[mode].matrix[:-1].sum())}
+            "per_record": {name: summarize_counts(c[mode]) | {"beats": int(c[mode].matrix[:-1].sum()),
+                                                                "matrix": c[mode].matrix.tolist()}
                            for name, c in report.per_record.items()},
         }
     return result

@@ -152,6 +152,14 @@ def test_evaluate_on_another_database_takes_its_records_file_and_refuses_ds2(run
     assert report["detector"] == json.loads(json.dumps(dataclasses.asdict(DetectorSettings())))
     per_record = report["modes"]["reference"]["per_record"]
     assert sorted(per_record) == ["s100", "t119"] and per_record["t119"]["V_se"] > 0.9
+    # which model scored which data how, and per-record matrices that pool to the gross one (QA pass, session 47)
+    context = report["context"]
+    assert len(context["weights_sha256"]) == 64 and context["registry"] is None
+    assert context["data_dir"] == str(folder.resolve()) and context["annotation_files"].startswith("REC.cls: ")
+    assert context["match_window_ms"] == 150.0 and context["ec57_score_start_s"] == 300.0
+    for mode in report["modes"].values():
+        pooled = np.sum([r["matrix"] for r in mode["per_record"].values()], axis=0)
+        assert pooled.tolist() == mode["confusion"]["matrix"]
     refused = runner.invoke(cli, ["evaluate", "--data-dir", str(folder), "--model", str(BUNDLED_MODEL),
                                   "--split", "ds2"])
     assert refused.exit_code == 2 and "DS1 and DS2 are the MIT-BIH" in refused.output
@@ -249,9 +257,10 @@ def test_evaluate_commands_refuse_to_overwrite_the_reference_annotations(runner,
     for ext in ("hea", "dat", "atr"):
         (tmp_path / f"100.{ext}").write_bytes((excerpts_dir / f"100.{ext}").read_bytes())
     reference = (tmp_path / "100.atr").read_bytes()
-    for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"], ["evaluate-detector"]):
+    for command, annotator in ((["evaluate", "--model", str(BUNDLED_MODEL)], "atr"), (["evaluate-regions"], "atr"),
+                               (["evaluate-detector"], "ATR")):  # the same file on macOS's and Windows's disks
         result = runner.invoke(cli, [*command, "--data-dir", str(tmp_path), "--records", "100", "--out",
-                                     f"{tmp_path}/", "--annotator", "atr"])
+                                     f"{tmp_path}/", "--annotator", annotator])
         assert result.exit_code == 2, result.output
         assert f"would replace the reference annotations in {tmp_path}" in result.output
     assert (tmp_path / "100.atr").read_bytes() == reference
@@ -305,6 +314,14 @@ def test_the_default_uri_asked_for_by_name_is_the_default_model_on_an_empty_regi
     from models import registry
 
     assert registry.find_alias_target("ecg-beat-classifier") == "1"  # the shipped model, registered and champion
+    # a variable naming a folder that did not exist is said (a mistyped one made a new registry silently: QA, session
+    # 47), and the report names the registry its model came from
+    assert f"Note: ECG_MLRUNS_DIR={tmp_path / 'mlruns'} does not exist: a new, empty registry" in result.output
+    again = runner.invoke(cli, ["evaluate", "--model", "models:/ecg-beat-classifier@champion", "--data-dir",
+                                str(excerpts_dir), "--records", "100", "--out", str(tmp_path / "out")])
+    assert again.exit_code == 0 and "does not exist" not in again.output, again.output
+    context = json.loads((tmp_path / "out" / "classification_report.json").read_text())["context"]
+    assert context["registry"] == str((tmp_path / "mlruns").resolve()) and context["version"] == "1"
 
 
 def test_a_command_that_loads_tensorflow_prints_no_start_up_notice(excerpts_dir, tmp_path):
