@@ -78,6 +78,16 @@ def load_records(names: tuple[str, ...], data_dir: Path) -> list[Record]:
     return [read_record(Path(data_dir) / name) for name in names]
 
 
+def read_record_args(description: str, argv=None) -> tuple[list[Record], bool]:
+    """``--records`` (default all 48) and ``--no-write`` of a detector benchmark: the records read from the data
+    directory, and whether to write the results file."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--records", default="all")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    return load_records(parse_records(args.records), default_data_dir()), not args.no_write
+
+
 def score_detection(record: Record, test_samples) -> DetectionCounts:
     """EC57 QRS detection counts (150 ms window, from 5 min) of one record."""
     match = compare_beats(record.annotations, test_samples, record.fs_hz, record.n_samples)

@@ -14,13 +14,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.common import (counts_dict, default_data_dir, format_table, load_records, parse_records, pct_text,
-                               score_detection, sum_counts, write_results)
+from benchmarks.common import (counts_dict, format_table, pct_text, read_record_args, score_detection, sum_counts,
+                               write_results)
 from pipeline.datasets import order_leads
 from pipeline.detect import detect_record_peaks
 from pipeline.scoring import BEAT_SYMBOLS, SCORE_START_S
@@ -81,16 +80,12 @@ def run(records) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
-    records = load_records(parse_records(args.records), default_data_dir())
+    records, write = read_record_args(__doc__.splitlines()[0], argv)
     results = run(records)
     rows = [[name, results[name]["in_gaps"]["reference"], pct_text(results[name]["in_gaps"]["se"]),
              pct_text(results[name]["in_gaps"]["ppv"])] for name in ("primary_blanked", "other_blanked")]
     print(format_table(["lead blanked", "reference beats in gaps", "Se", "+P"], rows))
-    if not args.no_write:
+    if write:
         print(write_results("detector_lead_gaps", results))
     return 0
 

@@ -18,13 +18,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.common import (counts_dict, default_data_dir, format_table, load_records, parse_records,
-                               score_detection, sum_counts, write_results)
+from benchmarks.common import (counts_dict, format_table, read_record_args, score_detection, sum_counts,
+                               write_results)
 from pipeline.datasets import order_leads
 from pipeline.detect import detect_record_peaks
 
@@ -56,11 +55,7 @@ def run(records) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
-    records = load_records(parse_records(args.records), default_data_dir())
+    records, write = read_record_args(__doc__.splitlines()[0], argv)
     results = run(records)
     rows = []
     for name in MISSING:
@@ -69,7 +64,7 @@ def main(argv=None) -> int:
         rows.append([name, f"{results[key]['se_pct']:.2f}", f"{results[key]['ppv_pct']:.2f}",
                      ", ".join(f"{r} {se:.1f}" for r, se in below) or "-"])
     print(format_table(["lead missing", "Se (%)", "+P (%)", "records under 97 % Se (Se %)"], rows))
-    if not args.no_write:
+    if write:
         print(write_results("detector_one_lead", results))
     return 0
 
