@@ -442,6 +442,11 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
                    rhythm_evidence=kept)
 
 
+ONE_LEAD_DETECTION = ("from one lead the detector can miss normal beats that are small in it beside large ventricular "
+                      "ones (MIT-BIH 208 from V1 alone: 73 % of its beats found; BENCHMARKS.md section 14)")
+"""The detector's caveat for a record (or most of one) read from one lead (a QA pass of session 47)."""
+
+
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int,
                          classes: np.ndarray | None = None, *, primary_lead: str | None = None) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
@@ -452,13 +457,15 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
-                     "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review them")
+                     "lead it finds fewer ectopic beats than from two (the model card's one-lead figures); review "
+                     f"them, and check the beat marks: {ONE_LEAD_DETECTION}")
     n_one_lead = int(predictions.one_lead_mask.sum())
     if n_one_lead and n_leads >= N_LEADS:
+        mostly = n_one_lead > len(predictions) / 2  # the detector's caveat too, when most of the record is one lead's
         notes.append(f"{count_noun(n_one_lead, 'beat')} where one lead was missing or flat "
                      f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
                      "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
-                     "them")
+                     f"them{', and check the beat marks: ' + ONE_LEAD_DETECTION if mostly else ''}")
     if predictions.paced is not None:  # a stated pacemaker
         notes.append(describe_paced_beats(predictions, predictions.classes if classes is None else classes,
                                           primary_lead, summary.n_beats_unreadable))
