@@ -592,7 +592,7 @@ def find_regions(
         regions += find_ectopic_regions(context, family, settings)
     regions += find_af_regions(context, settings, p_wave_similarity)
     regions += find_pause_regions(context, settings)
-    regions += find_rate_regions(context, settings)
+    regions += find_rate_regions(context, settings, regions)
     regions.sort(key=lambda r: (r.start, _KIND_ORDER[r.kind]))
     return regions
 
@@ -1116,17 +1116,28 @@ def running_rate_bpm(context: BeatContext, width: int) -> np.ndarray:
         return 60.0 * windowed_mean(readable, width) / windowed_mean(np.where(readable > 0, context.rr_s, 0.0), width)
 
 
-def find_rate_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
-    """Bradycardia and tachycardia stretches of at least ``rate_min_duration_s``."""
+NAMED_RATE_KINDS = ("ventricular_tachycardia", "supraventricular_tachycardia", "idioventricular_rhythm")
+"""Rhythms whose rate is part of their name: their intervals make no bradycardia or tachycardia stretch of their own
+(a clinical read of the PDF reports, session 47, found record 223's sustained VT listed again as three "tachycardia"
+events, its strip titled "tachycardia", and 207's escape rhythm as "bradycardia")."""
+
+
+def find_rate_regions(context: BeatContext, settings: RegionSettings, named: list[Region] = ()) -> list[Region]:
+    """Bradycardia and tachycardia stretches of at least ``rate_min_duration_s``, outside the ``named`` regions of
+    :data:`NAMED_RATE_KINDS` (those found already)."""
     if len(context.samples) < 2:
         return []
     rate = running_rate_bpm(context, settings.rate_window_beats)
     with np.errstate(divide="ignore"):
         instant = 60.0 / context.rr_s
+    outside = np.ones(len(context.samples) - 1, bool)
+    for region in named:
+        if region.kind in NAMED_RATE_KINDS and region.n_beats > 1:
+            outside[region.first_beat:region.first_beat + region.n_beats - 1] = False
     regions = []
     for kind, running, raw in (("bradycardia", rate < settings.bradycardia_bpm, instant < settings.bradycardia_bpm),
                                ("tachycardia", rate > settings.tachycardia_bpm, instant > settings.tachycardia_bpm)):
-        first, n_intervals = find_true_runs(running & context.interval_readable)
+        first, n_intervals = find_true_runs(running & context.interval_readable & outside)
         duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
         keep = duration_s >= settings.rate_min_duration_s
         first, n_beats = first[keep], n_intervals[keep] + 1

@@ -233,6 +233,24 @@ def test_bradycardia_and_tachycardia_stretches():
 
 
 
+def test_a_sustained_ventricular_tachycardia_is_not_also_a_tachycardia_and_an_escape_rhythm_no_bradycardia():
+    """30 s of VT at 150 bpm between sinus stretches was listed again as "tachycardia" (and its report strip titled
+    so), and a slow idioventricular rhythm as "bradycardia" (a clinical read of the PDF reports, session 47); sinus
+    tachycardia and bradycardia of N beats stay."""
+    rr = np.concatenate([np.full(40, 0.8), np.full(75, 0.4), np.full(40, 0.8), np.full(60, 0.5), np.full(40, 0.8),
+                         np.full(30, 1.4), np.full(40, 0.8)])
+    classes = np.array(["N"] * 41 + ["V"] * 74 + ["N"] * 141 + ["V"] * 29 + ["N"] * 41)
+    samples = beats_from_rr(rr)
+    regions = find_regions(samples, classes, FS, [], int(samples[-1] + FS))
+    vt = [r for r in regions if r.kind == "ventricular_tachycardia"]
+    assert len(vt) == 1 and vt[0].n_beats == 74
+    assert len([r for r in regions if r.kind == "idioventricular_rhythm"]) == 1
+    tachy = [r for r in regions if r.kind == "tachycardia"]
+    assert len(tachy) == 1 and samples[156] <= tachy[0].start and tachy[0].stop <= samples[217] + 1  # the sinus one
+    assert all(r.stop <= vt[0].start or r.start >= vt[0].stop for r in tachy)
+    assert not [r for r in regions if r.kind == "bradycardia"]
+
+
 def test_repeated_couplets_at_a_normal_rate_are_not_a_tachycardia_and_a_rate_stretch_s_rate_agrees_with_its_kind():
     """A couplet every third beat, coupling intervals 0.55 s and the pause 1.3 s: 75 bpm, whose running median of 9
     intervals reads 109 bpm; the rate is the window's beats over its time. In bigeminy the median flips between
