@@ -740,12 +740,19 @@ MAX_LORENZ_POINTS = 20_000
 """Most points of the RR scatter plot: every beat other than N, then evenly spaced N beats up to this."""
 
 
+UNCOUNTED_KINDS = ("unreadable", "ventricular_flutter_fibrillation")
+"""Stretches whose detections are not counted as beats (noise, flutter or fibrillation waves): the RR scatter and
+histogram leave out their intervals, as the summary's counts leave out their beats (a clinical read of the PDF reports,
+session 47, found record 207's flutter waves drawn as 457 beats on the rhythm page, which page 1 does not count)."""
+
+
 def find_readable_intervals(analysis: RecordAnalysis) -> np.ndarray:
-    """Boolean per RR interval (beat i to beat i + 1): True unless it overlaps an unreadable stretch."""
+    """Boolean per RR interval (beat i to beat i + 1): True unless it overlaps an unreadable stretch or ventricular
+    flutter/fibrillation (:data:`UNCOUNTED_KINDS`)."""
     samples = analysis.predictions.samples
     if len(samples) < 2:
         return np.zeros(0, bool)
-    unreadable = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
+    unreadable = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind in UNCOUNTED_KINDS])
     # interval i overlaps an unreadable stretch when the first stretch ending after beat i starts before beat i + 1
     after = np.searchsorted(unreadable[:, 1], samples[:-1], side="right")
     crossing = np.zeros(len(samples) - 1, bool)

@@ -339,6 +339,18 @@ def test_the_rr_scatter_places_bigeminal_pvcs_below_the_identity_line_and_leaves
     assert kept_total == len(kept) < total
     before, after = samples[kept["beat"] - 1], samples[kept["beat"] + 1]
     assert not np.any((before < 90 * fs) & (after > 60 * fs))  # no interval crosses the artefact
+    # flutter or fibrillation waves are not beats: their intervals leave the scatter and the histogram as the summary
+    # leaves out their beats (207's flutter waves were drawn as 457 beats; clinical read of the reports, session 47)
+    from app.analysis import rr_histogram
+    from pipeline.regions import Region
+    first = int(np.searchsorted(samples, 120 * fs))
+    flutter = Region("ventricular_flutter_fibrillation", int(samples[first]), int(samples[first + 20]) + 1, first, 21,
+                     240.0, 1.0)
+    waved = dataclasses.replace(analysis, regions=tuple(sorted(analysis.regions + (flutter,), key=lambda r: r.start)))
+    kept_waved, waved_total = lorenz_points(waved)
+    assert waved_total == total - 22 and not kept_waved["beat"].between(first, first + 20).any()
+    histogram = rr_histogram(waved)
+    assert int(histogram[["nn", "other"]].to_numpy().sum()) == len(samples) - 1 - 21  # the 20 inside and the last
     thinned, _ = lorenz_points(analysis, max_points=len(pvcs) + 20)
     assert (thinned["class"] != "N").sum() == (points["class"] != "N").sum() and (thinned["class"] == "N").sum() == 20
     assert thinned["beat"].is_monotonic_increasing
