@@ -25,9 +25,10 @@ international consensus (Bauer et al. 2008), with the tachogram filter rules of 
    HRT1 when one of them is abnormal, HRT2 when both are.
 
 TS is the largest of eleven slopes, so the fewer tachograms are averaged the more noise lifts it (Hallstrom et al.
-2004): figures from fewer than ``reliable_vpcs`` VPCs carry a note. HRT is not assessed for a patient with a
-pacemaker (paced intervals do not follow the sinus node) or without a qualifying VPC, and needs the beat classes
-to be right: a supraventricular beat called N inside a tachogram shifts TO. The thresholds are the consensus's;
+2004): figures from fewer than ``reliable_vpcs`` VPCs carry a note (the category then not reliable). HRT is not
+assessed for a patient with a pacemaker (paced intervals do not follow the sinus node) or without a qualifying VPC,
+and needs the beat classes to be right: a supraventricular beat called N inside a tachogram shifts TO. The
+thresholds are the consensus's;
 nothing here is tuned on the MIT-BIH records.
 
 References
@@ -275,7 +276,7 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     average = tachograms.mean(axis=0)
     slope, timing = turbulence_slope(average[before + 2:], settings.slope_intervals)
     onset = float(onsets.mean())
-    note = (f"TS from fewer than {settings.reliable_vpcs} VPCs is biased upwards"
+    note = (f"TS from fewer than {settings.reliable_vpcs} VPCs is biased upwards, so the category is not reliable"
             if len(chosen) < settings.reliable_vpcs else "")
     return HrtSummary(
         True, note, n_vpcs=len(vpcs), vpc_beats=tuple(int(b) for b in chosen),
