@@ -641,7 +641,13 @@ def describe_reference(settings: StSettings) -> str:
 
 
 def describe_st(summary: StSummary) -> str:
-    """One line for a report: the episodes per kind with the largest deviation, or why ST was not assessed."""
+    """One line for a report: the episodes per kind with the largest deviation, or why ST was not assessed.
+
+    The deviation is a change from the record's own level (:func:`describe_reference`); where that level is itself
+    off the baseline, so that an "elevation" leaves the ST segment below it (or a "depression" above it), the line
+    gives the ST level at the peak too (a clinical read of the PDF reports, session 47: record 223's "+0.13 mV
+    elevation" was a depression of -0.18 mV lessened to -0.05 mV, and "ST elevation" reads as an injury pattern).
+    """
     if not summary.assessed:
         return summary.note
     parts = []
@@ -652,7 +658,11 @@ def describe_st(summary: StSummary) -> str:
             continue
         worst = max(found, key=lambda e: abs(e.deviation_mv))
         changed = sum(e.qrs_changed for e in found)
+        level = (summary.reference_mv[worst.lead] + worst.deviation_mv if worst.lead < len(summary.reference_mv)
+                 else float("nan"))
+        opposite = (kind == "elevation" and level < 0) or (kind == "depression" and level > 0)
+        at_peak = f", the ST level there {level:+.2f} mV" if opposite else ""
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
-                     f"mV in {worst.lead_name}, {worst.duration_s / 60:.1f} min"
+                     f"mV in {worst.lead_name}{at_peak}, {worst.duration_s / 60:.1f} min"
                      f"{f'; {changed} with a QRS change' if changed else ''})")
     return "; ".join(parts)

@@ -312,3 +312,17 @@ def test_a_shift_over_most_of_the_record_is_found_from_a_reference_stretch(excer
     late = StSettings(reference_start_s=600.0, reference_duration_s=60.0, min_reference_windows=4)  # after the end
     assert analyse_st(changed, record.fs_hz, samples, classes, settings=late).note == (
         "ST not assessed: fewer than 4 measured windows in the reference stretch (600-660 s)")
+
+
+def test_an_elevation_that_leaves_the_st_segment_below_the_baseline_says_where_it_is():
+    """Record 223's "+0.13 mV elevation" rose from a record level of -0.18 mV, leaving the ST segment at -0.05 mV
+    (a clinical read of the PDF reports, session 47): the line gives that level, which a change from a level near
+    the baseline does not need."""
+    from pipeline.st import StEpisode, StSummary
+
+    rise = StEpisode(0, "MLII", "elevation", 600.0, 720.0, 0.13, 660.0, 105.0)
+    fall = StEpisode(1, "V1", "depression", 60.0, 180.0, -0.2, 90.0, 80.0)
+    summary = StSummary(True, lead_names=("MLII", "V1"), reference_mv=(-0.18, 0.01), episodes=(fall, rise))
+    text = describe_st(summary)
+    assert "1 elevation episode (largest +0.13 mV in MLII, the ST level there -0.05 mV, 2.0 min)" in text
+    assert "1 depression episode (largest -0.20 mV in V1, 2.0 min)" in text
