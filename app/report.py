@@ -234,13 +234,32 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     return ""
 
 
+def split_columns(lines: list[str], columns: int) -> list[list[str]]:
+    """``lines`` in ``columns`` about equal chunks, no chunk opening with a wrapped line's continuation (indented):
+    record 119's "none found: ..." list, wrapped, put "ventricular tachycardia, atrial fibrillation/flutter" at the top
+    of the second column without its head, where it read as found (a clinical read of the PDF reports, session 47).
+
+    >>> split_columns(["a: 1", "b: 2", "none found: x,", "  y, z"], 2)
+    [['a: 1', 'b: 2'], ['none found: x,', '  y, z']]
+    >>> split_columns(["a: 1", "none found: x,", "  y,", "  z"], 2)
+    [['a: 1'], ['none found: x,', '  y,', '  z']]
+    """
+    per_column = math.ceil(len(lines) / columns)
+    chunks, start = [], 0
+    for k in range(columns):
+        stop = len(lines) if k == columns - 1 else min((k + 1) * per_column, len(lines))
+        while start < stop < len(lines) and lines[stop].startswith(" "):
+            stop -= 1  # keep a wrapped line with its head
+        chunks.append(lines[start:stop])
+        start = stop
+    return chunks
+
+
 def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, columns: int = 1) -> None:
-    """A bold title and monospaced lines, split into ``columns`` side by side."""
+    """A bold title and monospaced lines, split into ``columns`` side by side (:func:`split_columns`)."""
     ax.axis("off")
     ax.text(0, 1, title, fontsize=10, fontweight="bold", va="top", transform=ax.transAxes)
-    per_column = math.ceil(len(lines) / columns)
-    for k in range(columns):
-        chunk = lines[k * per_column:(k + 1) * per_column]
+    for k, chunk in enumerate(split_columns(lines, columns)):
         ax.annotate("\n".join(chunk), (k / columns, 1), xycoords="axes fraction", xytext=(0, -TEXT_OFFSET_PT),
                     textcoords="offset points", fontsize=fontsize, va="top", family="monospace",
                     linespacing=TEXT_LINE_SPACING)
