@@ -124,14 +124,29 @@ def format_number(value: float, digits: int = 0, unit: str = "") -> str:
     return f"{value:.{digits}f}{unit}"
 
 
+PATTERN_KINDS = ("ventricular_bigeminy", "ventricular_trigeminy", "supraventricular_bigeminy",
+                 "supraventricular_trigeminy")
+"""Episodes of which an ectopic beat is a part rather than isolated (for the choice of a strip)."""
+
+MIN_SHADE_S = 0.3
+"""A strip's event is shaded at least this wide, centred on it, so that a single beat's event shows which beat is
+meant (its region spans one sample)."""
+
+
 def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: int = MAX_STRIPS,
                         confidence_min: float = STRIP_CONFIDENCE_MIN) -> list[Region]:
     """Up to ``n_strips`` regions to show, one per kind in :data:`EVENT_PRIORITY` order: the longest of each among its
     regions of at least ``confidence_min`` confidence, or of all its regions when none is that sure (the strip's title
-    gives the confidence either way)."""
+    gives the confidence either way). An isolated beat is taken outside the bigeminy and trigeminy episodes when
+    there is one (a clinical read of the PDF reports, session 47, found the "isolated ventricular" strips of 201 and
+    223 showing 10 s of their own trigeminy and bigeminy)."""
     chosen = []
+    patterns = [(r.start, r.stop) for r in regions if r.kind in PATTERN_KINDS]
     for kind in EVENT_PRIORITY:
         candidates = [r for r in regions if r.kind == kind]
+        if kind.startswith("isolated_"):  # a truly isolated beat, not one of a bigeminy or trigeminy, where one is
+            alone = [r for r in candidates if not any(a <= r.start and r.stop <= b for a, b in patterns)]
+            candidates = alone or candidates
         clear = [r for r in candidates if r.confidence >= confidence_min]
         if candidates:
             chosen.append(max(clear or candidates, key=lambda r: (r.stop - r.start, r.confidence)))
@@ -323,7 +338,9 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
              f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
              f"confidence {region.confidence:.2f}")
-    return Strip(strip_start_s(region, fs_hz), title, (region.start / fs_hz, region.stop / fs_hz))
+    middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
+                                                                      MIN_SHADE_S / 2)
+    return Strip(strip_start_s(region, fs_hz), title, (middle_s - half_s, middle_s + half_s))
 
 
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from app.analysis import analyse_record
 from app.report import STRIP_CONFIDENCE_MIN, choose_strip_events
@@ -29,6 +30,20 @@ def test_the_longest_clear_region_of_a_kind_is_shown_else_the_longest():
     assert choose_strip_events([doubtful, clear, shorter_clear, pause], 3) == [clear, pause]
     assert choose_strip_events([doubtful, clear], 3, confidence_min=0.0) == [doubtful]
     assert choose_strip_events([doubtful, region("ventricular_tachycardia", 0, 2000, 0.4)], 3) == [doubtful]
+
+
+def test_an_isolated_beat_strip_is_taken_outside_bigeminy_and_shows_which_beat_it_is():
+    """201's and 223's "isolated ventricular" strips showed 10 s of their own trigeminy and bigeminy, and no beat was
+    marked (a clinical read of the PDF reports, session 47)."""
+    from app.report import MIN_SHADE_S, event_strip
+
+    bigeminy = region("ventricular_bigeminy", 1000, 9000, 0.9)
+    inside = region("isolated_ventricular", 3000, 3001, 0.99)
+    alone = region("isolated_ventricular", 20000, 20001, 0.9)
+    assert choose_strip_events([bigeminy, inside, alone], 3) == [bigeminy, alone]
+    assert choose_strip_events([bigeminy, inside], 3) == [bigeminy, inside]  # none outside: the one there is
+    low, high = event_strip(alone, 360.0).shaded
+    assert high - low == pytest.approx(MIN_SHADE_S) and low < 20000 / 360 < high
 
 
 def test_record_207s_tachycardia_strip_shows_ventricular_beats_not_flutter_waves(mitdb_dir):
