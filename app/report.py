@@ -374,6 +374,46 @@ def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: fl
     ax.set_xlim(start_s, stop_s)
 
 
+STRIP_BLOCKS = 200
+"""At most this many 10-s blocks, evenly spread over the record, set its strips' gain (:func:`strip_span_mv`)."""
+
+
+def strip_span_mv(record) -> float:
+    """The amplitude every strip of a record shows (mV, in 0.5 mV steps, 1 to 8): 1.2 times the 90th percentile of
+    the primary lead's extent over 10-s blocks (its 1st to 99th percentile, so that a spike does not set it). One gain
+    per record, as ECG paper has: a clinical read of the PDF reports (session 47) found each strip scaled to its own
+    trace, so that beats of one record could not be compared from strip to strip.
+
+    >>> from pipeline.types import Record
+    >>> t = np.arange(60 * 360) / 360
+    >>> strip_span_mv(Record("r", (1.5 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
+    2.0
+    """
+    lead = record.signal_mv[:, record.primary_lead]
+    block = int(STRIP_S * record.fs_hz)
+    starts = np.unique(np.linspace(0, max(len(lead) - block, 0), min(STRIP_BLOCKS, max(len(lead) // block, 1)))
+                       .astype(np.int64))
+    extents = []
+    for start in starts:
+        values = lead[start:start + block]
+        values = values[np.isfinite(values)]
+        if values.size:
+            low, high = np.percentile(values, (1, 99))
+            extents.append(high - low)
+    extent = float(np.percentile(extents, 90)) if extents else 1.0
+    return float(np.clip(np.ceil(1.2 * extent / 0.5) * 0.5, 1.0, 8.0))
+
+
+def describe_strip_scale(ax) -> str:
+    """The strip's paper speed and gain on the printed page, ``"18 mm/s, 12 mm/mV"`` (the page is narrower than 10 s
+    at the standard 25 mm/s)."""
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return (f"{25.4 * box.width * width_in / (x1 - x0):.0f} mm/s, "
+            f"{25.4 * box.height * height_in / (y1 - y0):.0f} mm/mV")
+
+
 def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded."""
     record = analysis.record
@@ -390,14 +430,17 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     samples, classes = analysis.predictions.samples, analysis.classes
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
-    span = max(high - low, 0.5)
+    middle = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
+    span = strip_span_mv(record)  # one gain for every strip of the record, as on paper
+    low, high = middle - span / 2, middle + span / 2
     ax.set_ylim(low - 0.05 * span, high + 0.3 * span)
     for sample, label in zip(samples[inside], classes[inside]):
         ax.text(sample / fs, high + 0.12 * span, label, fontsize=6.5, ha="center", va="bottom",
                 color=CLASS_COLOURS.get(label, "k"))
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
     ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
+    ax.text(1.0, 1.02, describe_strip_scale(ax), transform=ax.transAxes, fontsize=6, ha="right", va="bottom",
+            color="#555555")
     ax.tick_params(labelsize=6.5)
     draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, *ax.get_ylim())
     ticks = ax.get_xticks()
