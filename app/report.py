@@ -204,6 +204,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     reviewed = int(analysis.reviewed_mask.sum())
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
+    elif not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one (session 47)
+        lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")
     lines += [f"Note: {note}" for note in s.notes]

@@ -74,6 +74,10 @@ def test_the_conclusion_is_in_the_summary_and_on_the_report_s_first_page(analysi
     assert lines[0].startswith("Rythme sinusal") and "" in lines and lines[-1] == "Dr A. Lecteur — 1 déc. 2026"
     assert all(len(line) <= 110 for line in lines) and conclusion_lines(analysis_119) == []
     assert outputs.pdf_report_bytes(edited) != outputs.pdf_report_bytes(analysis_119)
+    # an automatic analysis says it is one (a clinical read of the reports, session 47: no line told it from a read one)
+    from app.report import summary_lines
+    assert any(line.startswith("Review: none yet") for line in summary_lines(analysis_119))
+    assert not any(line.startswith("Review: none yet") for line in summary_lines(edited))
 
 
 def test_score_labels_from_a_review_keeps_its_conclusion(analysis_119, excerpts_dir, tmp_path):
