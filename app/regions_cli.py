@@ -76,6 +76,8 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
     labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler,
                               pacemaker_records=paced)
+    if labeler is not None:  # which model labelled the beats (as ecg evaluate's report says it)
+        report.settings["model"] = labeler.provenance
     click.echo(format_markdown(report, f"Regions, {split or 'selected records'}, labels={labels}"))
     if per_record:
         click.echo(format_record_table(report))
@@ -91,9 +93,12 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     """Record -> (detected beats, classes, beats the family rule made N, paced beats) with the model (its decision rules
     included; the atrial-fibrillation rule with ``settings`` and the record's quality spans, then the morphology-family
     rule, as ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there);
-    for a patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none)."""
+    for a patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none). Its
+    ``provenance`` names the model: source, version, weights' and settings' SHA-256, registry folder."""
+    from app.batch import fingerprint_model_settings, fingerprint_weights
     from app.score_cli import load_chosen_model
     from models.af_rule import apply_af_rule_to_record
+    from models.registry import resolve_mlruns_dir
     from models.atrial_rule import DecisionRules
     from models.family_rule import apply_family_rule_to_record
     from models.predict import classify_record
@@ -112,4 +117,8 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
             predictions = apply_family_rule_to_record(record, predictions)
         return predictions.samples, predictions.classes, predictions.in_family_mask, predictions.paced
 
+    label_with_model.provenance = {"source": loaded.source, "version": loaded.version,
+                                   "weights_sha256": fingerprint_weights(loaded.model),
+                                   "settings_sha256": fingerprint_model_settings(loaded.settings),
+                                   "registry": str(resolve_mlruns_dir(mlruns_dir)) if loaded.name else None}
     return label_with_model

@@ -71,6 +71,7 @@ from tqdm import tqdm
 from pipeline.atrial import measure_p_wave_similarity
 from pipeline.clean import clean_signal
 from pipeline.detect import detect_record_peaks
+from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import is_beat_symbol, map_symbols_to_aami, select_reference_beats
@@ -915,7 +916,8 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
             failures.append(RecordFailure(name, str(exc) if isinstance(exc, EcgInputError)
                                           else f"{type(exc).__name__}: {exc}"))
     run_settings = {"labels": labels, "regions": settings.to_dict(), "score_start_s": SCORE_START_S,
-                    "match_window_ms": 1000 * MATCH_WINDOW_S}
+                    "match_window_ms": 1000 * MATCH_WINDOW_S, "data_dir": str(Path(data_dir).resolve()),
+                    "package_version": find_package_version(), "git_commit": find_git_commit()}
     if pacemaker_records:
         run_settings["pacemaker_records"] = sorted(pacemaker_records)
     return RegionReport(tuple(evaluations), tuple(failures), run_settings)

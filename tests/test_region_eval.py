@@ -214,6 +214,8 @@ def test_evaluate_regions_writes_standard_outputs(mitdb_dir, tmp_path):
     assert "| V |" in result.output and "bigeminy" in result.output
     report = json.loads((tmp_path / "regions_report.json").read_text())
     assert report["gross"]["episodes"]["bigeminy"]["episode_sensitivity"] >= 0.9
+    assert report["settings"]["data_dir"] == str(mitdb_dir.resolve()) and "git_commit" in report["settings"]
+    assert "model" not in report["settings"]  # reference labels: no model labelled the beats
     assert report["gross"]["pauses"]["reference"] == 0 and report["gross"]["pauses"]["flagged"] == 0  # none in 119
     assert "Pauses (reference: beat intervals over 2 s" in result.output
     timed = report["records"][0]  # region finding and the record summary are timed apart

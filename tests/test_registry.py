@@ -386,10 +386,14 @@ def test_evaluate_regions_reads_the_project_registry(tracking, logged_uri, tmp_p
     registry.register_and_maybe_promote(logged_uri, "regions-test", 0.5)
     script = "from app.cli import main; main()"
     result = run_fresh(script, tracking, tmp_path / "cwd", "evaluate-regions", "--data-dir", str(excerpts_dir),
-                       "--records", "119", "--labels", "model", "--model", "models:/regions-test@champion")
+                       "--records", "119", "--labels", "model", "--model", "models:/regions-test@champion",
+                       "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "labels=model" in result.stdout
     assert not (tmp_path / "cwd" / "mlflow.db").exists()
+    model = json.loads((tmp_path / "out" / "regions_report.json").read_text())["settings"]["model"]
+    assert model["source"] == "models:/regions-test/1" and len(model["weights_sha256"]) == 64  # which model labelled
+    assert model["registry"] == str(Path(tracking).resolve())
 
 
 def test_a_tracking_uri_set_by_the_user_is_kept(tracking, tmp_path):
