@@ -236,14 +236,11 @@ def describe_evaluation_provenance(loaded, mlruns_dir: Path | None, directory: P
     number names different models in different registries): the weights' and settings' SHA-256 (as ``ecg score``
     records them), the registry folder a registry model came from, the data folder, the code version, the matching
     rules and what the written annotation files hold."""
-    from app.batch import fingerprint_model_settings, fingerprint_weights
-    from models.registry import resolve_mlruns_dir
+    from app.score_cli import describe_model_identity
     from pipeline.detector_eval import find_git_commit, find_package_version
     from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 
-    provenance = {"weights_sha256": fingerprint_weights(loaded.model),
-                  "settings_sha256": fingerprint_model_settings(loaded.settings),
-                  "registry": str(resolve_mlruns_dir(mlruns_dir)) if loaded.name else None,
+    provenance = {**describe_model_identity(loaded, mlruns_dir),
                   "data_dir": str(directory.resolve()), "package_version": find_package_version(),
                   "git_commit": find_git_commit(), "match_window_ms": MATCH_WINDOW_S * 1000.0,
                   "ec57_score_start_s": SCORE_START_S}

@@ -95,10 +95,8 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     rule, as ``ecg score`` applies them; the region finder's AF evidence leaves out the family rule's beats, as there);
     for a patient with a pacemaker, the pacing rule ``pacing`` (:mod:`models.pacing_rule`; None for none). Its
     ``provenance`` names the model: source, version, weights' and settings' SHA-256, registry folder."""
-    from app.batch import fingerprint_model_settings, fingerprint_weights
-    from app.score_cli import load_chosen_model
+    from app.score_cli import describe_model_identity, load_chosen_model
     from models.af_rule import apply_af_rule_to_record
-    from models.registry import resolve_mlruns_dir
     from models.atrial_rule import DecisionRules
     from models.family_rule import apply_family_rule_to_record
     from models.predict import classify_record
@@ -118,7 +116,5 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
         return predictions.samples, predictions.classes, predictions.in_family_mask, predictions.paced
 
     label_with_model.provenance = {"source": loaded.source, "version": loaded.version,
-                                   "weights_sha256": fingerprint_weights(loaded.model),
-                                   "settings_sha256": fingerprint_model_settings(loaded.settings),
-                                   "registry": str(resolve_mlruns_dir(mlruns_dir)) if loaded.name else None}
+                                   **describe_model_identity(loaded, mlruns_dir)}
     return label_with_model

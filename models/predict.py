@@ -221,8 +221,8 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
     prepared = prepare_beats(record, r_peaks, settings, clean_mv)
     paceable = find_prepared_paced_beats(prepared, PacingRule())
     paced = None
-    if pacing is not None:
-        paced = find_prepared_paced_beats(prepared, pacing)
+    if pacing is not None:  # the default rule's beats are those found already
+        paced = paceable if pacing == PacingRule() else find_prepared_paced_beats(prepared, pacing)
         if pacing.own_template and paced.any():  # the patient's own beats read against their own dominant beat
             prepared = prepare_beats(record, r_peaks, settings, clean_mv, template_excluded=paced)
     probabilities = predict_beats(model, prepared.inputs)

@@ -58,8 +58,9 @@ class HourGrid:
 
 
 def clock_hour_grid(start_time: datetime.time | None, hour_s: float = HOUR_S) -> HourGrid:
-    """The grid of a recording started at ``start_time`` (its header's clock time, to the second as every clock time
-    the product shows: :func:`pipeline.diary.format_clock_time`): rows on clock hours, a first part under
+    """The grid of a recording started at ``start_time`` (its header's clock time, to the second: a start with a
+    fraction of a second has its rows begin that fraction after the clock hour, which their clock time, rounded down as
+    :func:`pipeline.diary.format_clock_time` gives it, still reads): rows on clock hours, a first part under
     :data:`MIN_FIRST_ROW_S` joined to the next hour; hours from the start when the start time is unknown or on the hour.
 
     >>> clock_hour_grid(datetime.time(10, 45, 30))
