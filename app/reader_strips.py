@@ -16,10 +16,11 @@ from pipeline.rhythm_annotations import read_timed_notes, timed_note
 
 NOTE_PREFIX = "strip: "
 """Start of the note that keeps a chosen strip."""
-READER_STRIP_S = 10.0
-"""Length of a chosen strip (seconds): the report's strip length."""
+READER_STRIP_S = 7.5
+"""Length of a chosen strip (seconds): the report's strip length, what an A4 page's width holds at the standard
+25 mm/s."""
 MAX_READER_STRIPS = 24
-"""Most strips a record keeps: three report pages of eight."""
+"""Most strips a record keeps: four report pages of six."""
 MAX_TITLE_CHARS = 80
 """Longest title (characters): one line above the strip."""
 MAX_TITLE_BYTES = 240
@@ -83,9 +84,9 @@ def strip_for_window(start_s: float, window_s: float, duration_s: float, fs_hz: 
     Examples
     --------
     >>> strip_for_window(100.0, 20.0, 1800.0, 360.0) / 360.0
-    105.0
+    106.25
     >>> strip_for_window(1795.0, 10.0, 1800.0, 360.0) / 360.0, strip_for_window(0.0, 4.0, 1800.0, 360.0)
-    (1790.0, 0)
+    (1792.5, 0)
     """
     start_s = start_s + window_s / 2 - READER_STRIP_S / 2
     start_s = min(max(start_s, 0.0), max(duration_s - READER_STRIP_S, 0.0))

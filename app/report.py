@@ -1,11 +1,15 @@
-"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list, the largest beat
-families and ECG strips of the most important events. Then the strips the reader chose (:mod:`app.reader_strips`),
-eight a page, when there are any. Next, the heart-rate trend and the strips a Holter report
-keeps: the lowest and highest heart rate, the longest RR interval, and one strip of each further kind of event. Then,
-for a record longer than an hour, the hourly table; the rhythm page: the RR scatter (Lorenz plot) by beat class and
-heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when the record has ST episodes (:mod:`pipeline.st`),
-an ST page: each lead's ST trend and the beats of the largest episodes against the dominant beat. Last, when the
-patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the first entries.
+"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list and ECG strips of
+the most important events. Then the strips the reader chose (:mod:`app.reader_strips`), six a page, when there are
+any. Next, the heart-rate trend and the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
+interval, and one strip of each further kind of event. Then, for a record longer than an hour, the hourly table; the
+rhythm page: the RR scatter (Lorenz plot) by beat class, the RR histogram, the median beat of the largest morphology
+families and heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when the record has ST episodes
+(:mod:`pipeline.st`), an ST page: each lead's ST trend and the beats of the largest episodes against the dominant beat.
+Last, when the patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the
+first entries.
+
+Every strip is printed as an electrocardiograph prints it: 7.5 s of the primary lead at 25 mm/s, at the record's
+standard gain (10 mm/mV, or 5 for tall signals), on 1-mm and 5-mm squares (:func:`draw_strip`).
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -44,17 +48,32 @@ from pipeline.st import describe_method, describe_reference, describe_st, templa
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 STRIP_S = READER_STRIP_S
-"""Length of every strip (seconds)."""
-READER_STRIPS_PER_PAGE = 8
+"""Length of every strip (seconds): 7.5 s at the standard 25 mm/s is 187.5 mm, what an A4 page's width holds."""
+PAPER_SPEED_MM_S = 25.0
+"""Paper speed of every strip on the printed page, the standard one (a clinical read of the PDF reports, session 47,
+found 10-s strips squeezed to 19 mm/s, so that a reader's ECG ruler and calipers measured them wrong)."""
+STANDARD_GAINS_MM_PER_MV = (20.0, 10.0, 5.0, 2.5)
+"""The gains an electrocardiograph offers (10 mm/mV standard, 20 double, 5 and 2.5 half and quarter): a record's
+strips take the largest its signal fits at (:func:`strip_gain_mm_per_mv`)."""
+STRIP_LEFT_MM = 14.0
+"""Left edge of every strip's trace on the page (the lead's name and millivolts to its left)."""
+STRIP_HEIGHT_MM = 31.0
+"""Height of a strip's box on the page: its trace, then :data:`STRIP_LABEL_MM` for the beat classes above it."""
+STRIP_LABEL_MM = 4.0
+STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
+"""From one strip's top to the next one's on a strip page: the box, the times under it, the next title."""
+PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
+"""Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
+TREND_HEIGHT_MM = 32.0
+"""Height of the heart-rate trend atop the first strip page."""
+READER_STRIPS_PER_PAGE = 6
 MAX_STRIPS = 3
 """Event strips on page 1."""
 ST_TITLE_CHARS = 60
 """Width of an ST episode plot's title, wrapped to the half page the plot takes (a 24-h QA pass found the titles of
 plots side by side running into each other)."""
 MAX_MORE_STRIPS = 5
-"""Event strips on page 2, after the heart-rate trend and the heart-rate and RR strips."""
-STRIP_PAGE_STRIPS = MAX_MORE_STRIPS + 3
-"""Strips a strip page holds: the heart-rate extremes' and the longest RR's, and the further events'."""
+"""Event strips after page 1, following the heart-rate trend and the heart-rate and RR strips."""
 STRIP_CONFIDENCE_MIN = CONFIDENT_EVENT_MIN
 """An event's strip shows the longest region of its kind among those of at least this confidence
 (:mod:`pipeline.regions`: the clean-lead share times the weakest beat-label confidence), when there is one: a clear
@@ -64,14 +83,11 @@ EVENT_LINE_CHARS = 51
 """Width at which the event tally's lines are wrapped: page 1 sets them in two columns."""
 MAX_DIARY_LINES = 20
 """Lines of diary entries on the diary page (the CSV and JSON hold them all)."""
-DIARY_LINES_WITH_ALL_STRIPS = 10
-"""Up to this many lines, the page has :data:`MAX_DIARY_STRIPS` strips; three with more."""
 DIARY_LINE_CHARS = 130
 MAX_DIARY_STRIPS = 5
-"""Diary entries with a strip on the diary page."""
+"""Diary entries with a strip on the diary page, those of them that fit under its lines."""
 THRESHOLD_LINE_CHARS = 150
-FOOTER_LINE_FRACTION = 0.011
-"""Height of one line of page 1's 6-pt footer, as a fraction of the page."""
+"""Width of the event-threshold footer lines (6 pt on A4)."""
 CONCLUSION_LINE_CHARS = 105
 """Width of the reader's conclusion lines (8 pt monospace on A4)."""
 SUMMARY_LINE_CHARS = CONCLUSION_LINE_CHARS
@@ -83,9 +99,6 @@ MAX_ST_EPISODE_PLOTS = 4
 MAX_CONCLUSION_LINES = 8
 MIN_RHYTHM_PAGE_BEATS = 10
 """Beats with readable intervals on both sides that a record needs for the rhythm page (RR scatter, HRT)."""
-TEXT_BLOCK_RATIO, TEXT_LINE_RATIO = 0.3, 0.16
-"""Height of a text block in a page's grid (rows of 1.0 hold a strip): its title, then so much per line."""
-"""Width of the event-threshold footer lines (6 pt on A4)."""
 MAX_FAMILIES = 4
 TEMPLATE_HALF_S = 0.3
 TEMPLATE_BEATS = 200
@@ -312,7 +325,8 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
 
 @dataclass(frozen=True)
 class Strip:
-    """A 10 s strip of the primary lead: where it starts, its title, and the stretch to shade (seconds)."""
+    """A strip of the primary lead (:data:`STRIP_S`): where it starts, its title, and the stretch to shade
+    (seconds)."""
 
     start_s: float
     title: str
@@ -347,29 +361,32 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
 
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
     """The strips of the lowest and highest 1-minute heart rate (the middle of that minute) and of the longest
-    RR interval (its opening beat 2 s in), those that the summary could measure."""
+    RR interval (placed as an event's, :func:`show_stretch_s`), those that the summary could measure."""
     s, start = analysis.summary, analysis.record.start_time
     strips = []
     for label, rate, at in (("Lowest", s.heart_rate_min_bpm, s.heart_rate_min_time_s),
                             ("Highest", s.heart_rate_max_bpm, s.heart_rate_max_time_s)):
         if math.isfinite(rate) and math.isfinite(at):
             strips.append(Strip(at + 30.0 - STRIP_S / 2, f"{label} heart rate: {rate:.0f} bpm, 1-minute average "
-                                f"from {format_clock(at)}{format_clock_suffix(at, start)} (its middle 10 s)"))
+                                f"from {format_clock(at)}{format_clock_suffix(at, start)} (its middle {STRIP_S:g} s)"))
     if math.isfinite(s.longest_rr_s) and math.isfinite(s.longest_rr_time_s):
-        strips.append(Strip(s.longest_rr_time_s - 2.0, f"Longest RR interval: {s.longest_rr_s:.2f} s from "
+        strips.append(Strip(show_stretch_s(s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s),
+                            f"Longest RR interval: {s.longest_rr_s:.2f} s from "
                             f"{format_clock(s.longest_rr_time_s)}{format_clock_suffix(s.longest_rr_time_s, start)}",
                             (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)))
     return strips
 
 
-def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float) -> None:
-    """ECG paper under a strip (:mod:`app.ecg_paper`): small squares of 0.04 s by 0.1 mV, large ones of 0.2 s by
-    0.5 mV."""
+def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float,
+                   gain_mm_per_mv: float = 10.0) -> None:
+    """ECG paper under a strip (:mod:`app.ecg_paper`): squares of 1 mm and 5 mm, that is 0.04 s and 0.2 s across at
+    25 mm/s, and 0.1 mV and 0.5 mV high at 10 mm/mV (0.2 mV and 1 mV at 5 mm/mV, as paper printed at half gain)."""
+    small_mv = 1.0 / gain_mm_per_mv
     for step_s, step_mv, colour, width in (
-            (paper.SMALL_SQUARE_S, paper.SMALL_SQUARE_MV, paper.SMALL_LINE_COLOUR, 0.25),
-            (paper.LARGE_SQUARE_S, paper.LARGE_SQUARE_MV, paper.LARGE_LINE_COLOUR, 0.45)):
-        times = np.arange(np.ceil(start_s / step_s), np.floor(stop_s / step_s) + 1) * step_s
-        levels = np.arange(np.ceil(low_mv / step_mv), np.floor(high_mv / step_mv) + 1) * step_mv
+            (paper.SMALL_SQUARE_S, small_mv, paper.SMALL_LINE_COLOUR, 0.25),
+            (paper.LARGE_SQUARE_S, 5 * small_mv, paper.LARGE_LINE_COLOUR, 0.45)):
+        times = np.arange(np.ceil(start_s / step_s - 1e-9), np.floor(stop_s / step_s + 1e-9) + 1) * step_s
+        levels = np.arange(np.ceil(low_mv / step_mv - 1e-9), np.floor(high_mv / step_mv + 1e-9) + 1) * step_mv
         ax.vlines(times, low_mv, high_mv, colors=colour, linewidth=width, zorder=0)
         ax.hlines(levels, start_s, stop_s, colors=colour, linewidth=width, zorder=0)
     ax.set_ylim(low_mv, high_mv)
@@ -377,19 +394,25 @@ def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: fl
 
 
 STRIP_BLOCKS = 200
-"""At most this many 10-s blocks, evenly spread over the record, set its strips' gain (:func:`strip_span_mv`)."""
+"""At most this many blocks of :data:`STRIP_S`, evenly spread over the record, set its strips' gain
+(:func:`strip_gain_mm_per_mv`)."""
 
 
-def strip_span_mv(record) -> float:
-    """The amplitude every strip of a record shows (mV, in 0.5 mV steps, 1 to 8): 1.2 times the 90th percentile of
-    the primary lead's extent over 10-s blocks (its 1st to 99th percentile, so that a spike does not set it). One gain
-    per record, as ECG paper has: a clinical read of the PDF reports (session 47) found each strip scaled to its own
-    trace, so that beats of one record could not be compared from strip to strip.
+def strip_gain_mm_per_mv(record) -> float:
+    """The gain every strip of a record is printed at: the largest of :data:`STANDARD_GAINS_MM_PER_MV` at which the
+    primary lead's typical strip (the 75th percentile of its extent, highest less lowest value, over strip-long
+    blocks) fits the strip's trace (:data:`STRIP_HEIGHT_MM` less the label band), else the smallest; a stretch of
+    larger extent (noise, a tall ectopic beat) runs off its strip's box, as on paper. One gain per record, as ECG
+    paper has: a clinical read of the PDF reports (session 47) found each strip scaled to its own trace, so that beats
+    of one record could not be compared from strip to strip, and at gains no electrocardiograph uses. On MIT-BIH's 48
+    records: 10 mm/mV for 24 (their typical strip spans 1.5 to 2.6 mV), 5 mm/mV for the other 24 (up to 5.2 mV).
 
     >>> from pipeline.types import Record
     >>> t = np.arange(60 * 360) / 360
-    >>> strip_span_mv(Record("r", (1.5 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
-    2.0
+    >>> strip_gain_mm_per_mv(Record("r", (1.5 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
+    10.0
+    >>> strip_gain_mm_per_mv(Record("r", (4.0 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
+    5.0
     """
     lead = record.signal_mv[:, record.primary_lead]
     block = int(STRIP_S * record.fs_hz)
@@ -400,30 +423,60 @@ def strip_span_mv(record) -> float:
         values = lead[start:start + block]
         values = values[np.isfinite(values)]
         if values.size:
-            low, high = np.percentile(values, (1, 99))
-            extents.append(high - low)
-    extent = float(np.percentile(extents, 90)) if extents else 1.0
-    return float(np.clip(np.ceil(1.2 * extent / 0.5) * 0.5, 1.0, 8.0))
+            extents.append(float(np.ptp(values)))
+    extent_mv = float(np.percentile(extents, 75)) if extents else 1.0
+    trace_mm = STRIP_HEIGHT_MM - STRIP_LABEL_MM
+    return next((gain for gain in STANDARD_GAINS_MM_PER_MV if extent_mv * gain <= trace_mm),
+                STANDARD_GAINS_MM_PER_MV[-1])
+
+
+def place_strip_box(ax) -> None:
+    """Make a strip's axes its printed size, :data:`STRIP_S` at :data:`PAPER_SPEED_MM_S` across and
+    :data:`STRIP_HEIGHT_MM` high, from :data:`STRIP_LEFT_MM` and the top of the space it was given (a grid cell at
+    least that high)."""
+    width_mm, height_mm = (25.4 * size for size in ax.figure.get_size_inches())
+    top = ax.get_position().y1
+    height = STRIP_HEIGHT_MM / height_mm
+    ax.set_position([STRIP_LEFT_MM / width_mm, top - height, STRIP_S * PAPER_SPEED_MM_S / width_mm, height])
+
+
+def add_strip_axes(figure: Figure, top_mm: float):
+    """A strip's axes whose box starts ``top_mm`` below the top of the page (:func:`place_strip_box`)."""
+    ax = figure.add_axes((0.0, 0.0, 1.0, 1.0 - top_mm / (25.4 * figure.get_size_inches()[1])))
+    place_strip_box(ax)
+    return ax
+
+
+def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM) -> int:
+    """How many strips a page holds from ``top_mm`` down, :data:`STRIP_PITCH_MM` apart, none of their boxes
+    reaching below ``bottom_mm`` (mm from the top of the page; an A4 page less its bottom margin).
+
+    >>> fit_strips(24.0), fit_strips(24.0, 54.9), fit_strips(24.0, 55.0)
+    (6, 0, 1)
+    """
+    return max(0, int((bottom_mm - top_mm - STRIP_HEIGHT_MM) // STRIP_PITCH_MM) + 1)
 
 
 def describe_strip_scale(ax) -> str:
-    """The strip's paper speed and gain on the printed page, ``"18 mm/s, 12 mm/mV"`` (the page is narrower than 10 s
-    at the standard 25 mm/s)."""
+    """The strip's paper speed and gain as printed, measured from its box on the page: ``"25 mm/s, 10 mm/mV"``."""
     box = ax.get_position()
     width_in, height_in = ax.figure.get_size_inches()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    return (f"{25.4 * box.width * width_in / (x1 - x0):.0f} mm/s, "
-            f"{25.4 * box.height * height_in / (y1 - y0):.0f} mm/mV")
+    return (f"{25.4 * box.width * width_in / (x1 - x0):.3g} mm/s, "
+            f"{25.4 * box.height * height_in / (y1 - y0):.3g} mm/mV")
 
 
 def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
-    """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded."""
+    """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded; at
+    25 mm/s and the record's gain (:func:`strip_gain_mm_per_mv`) on ECG paper, the box placed by
+    :func:`place_strip_box`."""
     record = analysis.record
     fs = record.fs_hz
     lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * fs)
     hi = min(lo + int(STRIP_S * fs), record.n_samples)
     t = np.arange(lo, hi) / fs
     lead = record.signal_mv[lo:hi, record.primary_lead]
+    place_strip_box(ax)
     ax.plot(t, lead, color="black", linewidth=0.5)
     if strip.shaded is not None:
         ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
@@ -433,31 +486,44 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
     middle = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
-    span = strip_span_mv(record)  # one gain for every strip of the record, as on paper
-    low, high = middle - span / 2, middle + span / 2
-    ax.set_ylim(low - 0.05 * span, high + 0.3 * span)
+    gain = strip_gain_mm_per_mv(record)  # one gain for every strip of the record, as on paper
+    half_mv = (STRIP_HEIGHT_MM - STRIP_LABEL_MM) / 2 / gain
+    low, high = middle - half_mv, middle + half_mv
     for sample, label in zip(samples[inside], classes[inside]):
-        ax.text(sample / fs, high + 0.12 * span, label, fontsize=6.5, ha="center", va="bottom",
+        ax.text(sample / fs, high + 0.5 / gain, label, fontsize=6.5, ha="center", va="bottom",
                 color=CLASS_COLOURS.get(label, "k"))
-    ax.set_xlim(lo / fs, lo / fs + STRIP_S)
     ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
-    ax.text(1.0, 1.02, describe_strip_scale(ax), transform=ax.transAxes, fontsize=6, ha="right", va="bottom",
-            color="#555555")
     ax.tick_params(labelsize=6.5)
-    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, *ax.get_ylim())
+    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, low, high + STRIP_LABEL_MM / gain, gain)
+    ax.set_yticks(np.arange(np.ceil(low), np.floor(high) + 1))
     ticks = ax.get_xticks()
     ax.set_xticks(ticks)
     ax.set_xticklabels([format_clock(x) for x in ticks])
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
+    ax.text(1.0, 1.02, describe_strip_scale(ax), transform=ax.transAxes, fontsize=6, ha="right", va="bottom",
+            color="#555555")
     ax.set_title(strip.title, fontsize=8, loc="left")
 
 
+STRIP_CONTEXT_S = 1.5
+"""Signal a strip shows before an event's onset when the event does not fit whole."""
+
+
+def show_stretch_s(start_s: float, stop_s: float) -> float:
+    """Start of a strip that shows a stretch: centred when it fits with 0.5 s to spare on each side (a pause with the
+    beats that bound it), else from :data:`STRIP_CONTEXT_S` before its onset.
+
+    >>> show_stretch_s(10.0, 16.0), show_stretch_s(10.0, 20.0)
+    (9.25, 8.5)
+    """
+    if stop_s - start_s <= STRIP_S - 1.0:
+        return (start_s + stop_s) / 2 - STRIP_S / 2
+    return start_s - STRIP_CONTEXT_S
+
+
 def strip_start_s(region: Region, fs_hz: float) -> float:
-    """Start of a 10 s strip that shows the region's onset with 2 s of context (or centres a short one)."""
-    duration_s = (region.stop - region.start) / fs_hz
-    if duration_s < STRIP_S - 4:
-        return region.start / fs_hz - (STRIP_S - duration_s) / 2
-    return region.start / fs_hz - 2.0
+    """Start of the strip of a region (:func:`show_stretch_s`)."""
+    return show_stretch_s(region.start / fs_hz, region.stop / fs_hz)
 
 
 def render_pdf_report(analysis: RecordAnalysis) -> bytes:
@@ -477,8 +543,8 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         chosen = chosen_strips(analysis)
         for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
             pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen)))
-        for k in range(0, len(more), STRIP_PAGE_STRIPS):  # a second strip page when strips moved from the first
-            pages.savefig(draw_strip_page(analysis, more[k:k + STRIP_PAGE_STRIPS], with_trend=k == 0))
+        for k, page in enumerate(split_strip_pages(more, has_trend(analysis))):  # the trend atop the first only
+            pages.savefig(draw_strip_page(analysis, page, with_trend=k == 0))
         if analysis.summary.duration_s > HOUR_S:  # a record started at 10:45 has two clock hours in 30 minutes
             pages.savefig(draw_hourly_page(analysis))
         points, total = lorenz_points(analysis)
@@ -504,13 +570,12 @@ def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first:
     the number of its first strip among ``total``."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    grid = figure.add_gridspec(READER_STRIPS_PER_PAGE, 1, left=0.08, right=0.97, top=0.93, bottom=0.04, hspace=0.7)
     last = first + len(strips) - 1
     numbers = f"{first}-{last} of {total}" if total > len(strips) else f"{total}"
     figure.suptitle(f"Record {analysis.record.name}: strips chosen by the reader ({numbers})", fontsize=11,
                     fontweight="bold", x=0.08, ha="left")
     for k, strip in enumerate(strips):
-        draw_strip(figure.add_subplot(grid[k]), analysis, strip)
+        draw_strip(add_strip_axes(figure, PAGE_TOP_MM + k * STRIP_PITCH_MM), analysis, strip)
     return figure
 
 
@@ -537,7 +602,7 @@ def diary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
-    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time 5 s in and marked."""
+    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time in the middle and marked."""
     start = analysis.record.start_time
     return [Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}"
                   f"{format_clock_suffix(entry.time_s, start)}: "
@@ -545,22 +610,24 @@ def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
             for entry in analysis.diary[:MAX_DIARY_STRIPS]]
 
 
+DIARY_FONT_PT = 6.5
+
+
 def draw_diary_page(analysis: RecordAnalysis) -> Figure:
-    """The patient's diary: each entry with the rhythm at that time, then strips of the first entries."""
+    """The patient's diary: each entry with the rhythm at that time, then strips of the first entries, as many of
+    :data:`MAX_DIARY_STRIPS` as fit under the lines."""
     lines = diary_lines(analysis)
-    n_strips = MAX_DIARY_STRIPS if len(lines) <= DIARY_LINES_WITH_ALL_STRIPS else 3
-    strips = diary_strips(analysis)[:n_strips]
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    ratios = [TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(lines)] + [1.0] * n_strips  # strips keep their size
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.93, bottom=0.04,
-                               hspace=0.7)
+    text_mm = text_block_mm(len(lines), DIARY_FONT_PT)
     figure.suptitle(f"Record {analysis.record.name}: patient diary", fontsize=11, fontweight="bold", x=0.08,
                     ha="left")
-    draw_text_block(figure.add_subplot(grid[0]), f"Entries and the ECG within {WINDOW_S / 60:g} minute", lines,
-                    fontsize=6.5)
+    draw_text_block(add_page_axes(figure, PAGE_TOP_MM, text_mm), f"Entries and the ECG within {WINDOW_S / 60:g} minute",
+                    lines, fontsize=DIARY_FONT_PT)
+    top_mm = PAGE_TOP_MM + text_mm + STRIP_PITCH_MM - STRIP_HEIGHT_MM
+    strips = diary_strips(analysis)[:fit_strips(top_mm)]
     for k, strip in enumerate(strips):
-        draw_strip(figure.add_subplot(grid[1 + k]), analysis, strip)
+        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip)
     return figure
 
 
@@ -579,39 +646,41 @@ TEXT_OFFSET_PT = 18.0
 TEXT_LINE_SPACING = 1.3
 
 
-def rows_height_in(height_in: float, n_rows: int, hspace: float) -> float:
-    """Inches a gridspec column of ``height_in`` leaves to its ``n_rows`` rows: the gaps are ``hspace`` times the mean
-    row height."""
-    return height_in * n_rows / (n_rows + hspace * (n_rows - 1))
+def text_block_mm(n_lines: int, fontsize: float = 8.0) -> float:
+    """Height of a :func:`draw_text_block` of ``n_lines`` lines at ``fontsize`` (its title above them), in mm."""
+    return 25.4 / 72.0 * (TEXT_OFFSET_PT + n_lines * fontsize * TEXT_LINE_SPACING)
 
 
-def fit_text_rows(ratios: list[float], text_lines: dict[int, int], height_in: float, hspace: float,
-                  fontsize: float = 8.0) -> list[float]:
-    """Height ratios of a column of rows (a gridspec's) in which the text rows (index -> lines) are tall enough for
-    their lines at ``fontsize`` (:func:`draw_text_block`): ratios are proportions, so a long summary next to several
-    strips needs more than its share by line count. Rows already tall enough keep their ratio; the others grow, and
-    the rest of the page shrinks, until each text row holds its lines (a few rounds: each growth shrinks the others).
-    """
-    ratios = list(ratios)
-    rows_in = rows_height_in(height_in, len(ratios), hspace)
-    line_in = fontsize * TEXT_LINE_SPACING / 72.0
-    for _ in range(8):
-        total = sum(ratios)
-        for row, n_lines in text_lines.items():
-            need_in, have_in = TEXT_OFFSET_PT / 72.0 + n_lines * line_in, ratios[row] / total * rows_in
-            if have_in < need_in:
-                ratios[row] *= need_in / have_in
-    return ratios
+FIRST_PAGE_TOP_MM = 24.0
+"""Where the first page's summary starts, under the report's title and disclaimer."""
+BLOCK_GAP_MM = 4.0
+"""Space under each text block of the first page."""
+FOOTER_LINE_MM = 2.6
+"""Height of one line of the first page's 6-pt footer (the event thresholds), which starts 3.5 mm over the foot."""
 
 
-MIN_FIRST_PAGE_STRIP_IN = 0.6
-"""Height a strip needs on the first page to stay readable (about 0.84 in on a 30-minute record's page): a strip
-that would be squeezed under it goes to the strip page instead (a QA pass found a 24-h record's seven notes leaving its
-strips about 15 px high)."""
+@dataclass(frozen=True)
+class FirstPageLayout:
+    """Where the first page's rows start (mm from the top of the page): summary, conclusion, events and the first
+    strip's box; and the lowest a strip's box may reach, over the footer."""
+
+    summary_mm: float
+    conclusion_mm: float
+    events_mm: float
+    strips_mm: float
+    strips_bottom_mm: float
 
 
-FIRST_PAGE_TOP, FIRST_PAGE_HSPACE = 0.91, 0.6
-"""Top of the first page's grid (a fraction of the page) and the gaps between its rows."""
+def lay_out_first_page(text: tuple[list[str], list[str], list[str], str]) -> FirstPageLayout:
+    """The first page's rows for its ``text`` (:func:`first_page_text`), each text block as tall as its lines."""
+    summary, conclusion, events, footer = text
+    top = FIRST_PAGE_TOP_MM
+    conclusion_mm = top + text_block_mm(len(summary)) + BLOCK_GAP_MM
+    events_mm = conclusion_mm + (text_block_mm(len(conclusion)) + BLOCK_GAP_MM if conclusion else 0.0)
+    strips_mm = events_mm + text_block_mm(math.ceil(len(events) / 2)) + STRIP_PITCH_MM - STRIP_HEIGHT_MM
+    footer_mm = 3.5 + FOOTER_LINE_MM * (footer.count("\n") + 1)
+    return FirstPageLayout(top, conclusion_mm, events_mm, strips_mm,
+                           25.4 * A4_PORTRAIT_IN[1] - footer_mm - (STRIP_PITCH_MM - STRIP_HEIGHT_MM))
 
 
 def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
@@ -620,74 +689,81 @@ def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], lis
     return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
 
 
-def first_page_layout(text: tuple[list[str], list[str], list[str], str], n_strips: int
-                      ) -> tuple[list[float], float, float]:
-    """Height ratios of the first page's rows (summary, conclusion, events, families, ``n_strips`` strips) for its
-    ``text`` (:func:`first_page_text`), with every text row tall enough for its lines (:func:`fit_text_rows`); the
-    grid's bottom, and the inches its rows share."""
-    summary, conclusion, events, footer = text
-    ratios = ([max(1.5, TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(summary))]
-              + ([TEXT_BLOCK_RATIO + TEXT_LINE_RATIO * len(conclusion)] if conclusion else []) + [1.0, 0.9]
-              + [1.3] * n_strips)
-    text_lines = {0: len(summary), **({1: len(conclusion)} if conclusion else {}),
-                  1 + bool(conclusion): math.ceil(len(events) / 2)}
-    bottom = 0.05 + FOOTER_LINE_FRACTION * max(0, footer.count("\n") - 1)  # room over a footer of 3 lines or more
-    height_in = (FIRST_PAGE_TOP - bottom) * A4_PORTRAIT_IN[1]
-    ratios = fit_text_rows(ratios, text_lines, height_in, hspace=FIRST_PAGE_HSPACE)
-    return ratios, bottom, rows_height_in(height_in, len(ratios), FIRST_PAGE_HSPACE)
-
-
 def count_first_page_strips(analysis: RecordAnalysis, n_strips: int) -> int:
-    """How many of ``n_strips`` fit on the first page beside its text, each at least :data:`MIN_FIRST_PAGE_STRIP_IN`
-    tall."""
-    text = first_page_text(analysis)
-    for n in range(n_strips, 0, -1):
-        ratios, _, rows_in = first_page_layout(text, n)
-        if min(ratios[-n:]) / sum(ratios) * rows_in >= MIN_FIRST_PAGE_STRIP_IN:
-            return n
-    return 0
+    """How many of ``n_strips`` fit on the first page under its text, each its printed size
+    (:func:`place_strip_box`): a long summary sends the others to the strip page (a QA pass found a 24-h record's seven
+    notes leaving its strips about 15 px high)."""
+    layout = lay_out_first_page(first_page_text(analysis))
+    return min(n_strips, fit_strips(layout.strips_mm, layout.strips_bottom_mm))
+
+
+def add_page_axes(figure: Figure, top_mm: float, height_mm: float, left: float = 0.08, right: float = 0.97):
+    """Axes ``height_mm`` high from ``top_mm`` below the top of the page, between ``left`` and ``right`` (fractions
+    of the page's width)."""
+    page_mm = 25.4 * figure.get_size_inches()[1]
+    return figure.add_axes((left, 1 - (top_mm + height_mm) / page_mm, right - left, height_mm / page_mm))
 
 
 def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
-    """Summary, the reader's conclusion when there is one, events, beat families and the strips of the most urgent
-    events (as many as :func:`count_first_page_strips` allows: the caller puts the others on the strip page)."""
+    """Summary, the reader's conclusion when there is one, events and the strips of the most urgent events (as many
+    as :func:`count_first_page_strips` allows: the caller puts the others on the strip page). The beat families are
+    on the rhythm page since the strips are printed at their true size (session 48): page 1 holds its strips first."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
     text = first_page_text(analysis)
     summary, conclusion, events, footer = text
-    ratios, bottom, _ = first_page_layout(text, len(strips))
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=FIRST_PAGE_TOP,
-                               bottom=bottom, hspace=FIRST_PAGE_HSPACE)
+    layout = lay_out_first_page(text)
     figure.suptitle(f"ECG analysis report: record {analysis.record.name}", fontsize=13, fontweight="bold",
                     x=0.08, ha="left")
     figure.text(0.08, 0.94, DISCLAIMER, fontsize=7, color="#555555")
     figure.text(0.08, 0.012, footer, fontsize=6, color="#555555")
-    rows = iter(range(len(ratios)))
-    draw_text_block(figure.add_subplot(grid[next(rows)]), "Summary", summary)
+    draw_text_block(add_page_axes(figure, layout.summary_mm, text_block_mm(len(summary))), "Summary", summary)
     if conclusion:
-        draw_text_block(figure.add_subplot(grid[next(rows)]), "Reader's conclusion", conclusion)
-    draw_text_block(figure.add_subplot(grid[next(rows)]), "Events", events, columns=2)
-    draw_family_templates(figure, grid[next(rows)], analysis)
-    for strip in strips:
-        draw_strip(figure.add_subplot(grid[next(rows)]), analysis, strip)
+        draw_text_block(add_page_axes(figure, layout.conclusion_mm, text_block_mm(len(conclusion))),
+                        "Reader's conclusion", conclusion)
+    draw_text_block(add_page_axes(figure, layout.events_mm, text_block_mm(math.ceil(len(events) / 2))), "Events",
+                    events, columns=2)
+    for k, strip in enumerate(strips):
+        draw_strip(add_strip_axes(figure, layout.strips_mm + k * STRIP_PITCH_MM), analysis, strip)
     return figure
+
+
+def has_trend(analysis: RecordAnalysis) -> bool:
+    """Whether the first strip page opens with the heart-rate trend: two trend values or more."""
+    return len(analysis.summary.heart_rate_trend_bpm) > 1
+
+
+def first_strip_top_mm(trend: bool) -> float:
+    """Where a strip page's first strip starts: under the page title, or under the heart-rate trend."""
+    return PAGE_TOP_MM + (TREND_HEIGHT_MM + STRIP_PITCH_MM - STRIP_HEIGHT_MM if trend else 0.0)
+
+
+def split_strip_pages(strips: list[Strip], trend: bool) -> list[list[Strip]]:
+    """The strip pages' strips: as many as fit under the trend on the first (:func:`fit_strips`), then full pages.
+
+    >>> [len(page) for page in split_strip_pages([Strip(0.0, "")] * 13, trend=True)]
+    [5, 6, 2]
+    """
+    first = fit_strips(first_strip_top_mm(trend))
+    pages, rest = [strips[:first]], strips[first:]
+    per_page = fit_strips(first_strip_top_mm(False))
+    pages += [rest[k:k + per_page] for k in range(0, len(rest), per_page)]
+    return [page for page in pages if page]
 
 
 def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: bool = True) -> Figure:
     """Page 2: the heart-rate trend (when the record has two trend values or more, and ``with_trend``), then
-    heart-rate, RR and further event strips, eight at most, top to bottom."""
+    heart-rate, RR and further event strips, as many as fit (:func:`split_strip_pages`), top to bottom."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    trend = with_trend and len(analysis.summary.heart_rate_trend_bpm) > 1
-    ratios = ([1.6] if trend else []) + [1.0] * STRIP_PAGE_STRIPS
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, left=0.08, right=0.97, top=0.93, bottom=0.04,
-                               hspace=0.7)
+    trend = with_trend and has_trend(analysis)
     figure.suptitle(f"Record {analysis.record.name}: heart rate and strips", fontsize=11, fontweight="bold", x=0.08,
                     ha="left")
     if trend:
-        draw_heart_rate_trend(figure.add_subplot(grid[0]), analysis)
+        draw_heart_rate_trend(add_page_axes(figure, PAGE_TOP_MM, TREND_HEIGHT_MM), analysis)
+    top_mm = first_strip_top_mm(trend)
     for k, strip in enumerate(strips):
-        draw_strip(figure.add_subplot(grid[k + trend]), analysis, strip)
+        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip)
     return figure
 
 
@@ -823,12 +899,13 @@ def hourly_lines(analysis: RecordAnalysis) -> list[str]:
 
 def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
     """The rhythm page: the RR scatter (Lorenz plot) of the record's beats by class
-    (:func:`app.analysis.lorenz_points`), the RR interval histogram (:func:`app.analysis.rr_histogram`), and the
-    averaged tachogram of heart-rate turbulence when it was assessed (else why not)."""
+    (:func:`app.analysis.lorenz_points`), the RR interval histogram (:func:`app.analysis.rr_histogram`), the median
+    beat of the largest morphology families (:func:`draw_family_templates`), and the averaged tachogram of heart-rate
+    turbulence when it was assessed (else why not)."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
-    figure.suptitle(f"Record {analysis.record.name}: RR scatter, RR histogram and heart-rate turbulence", fontsize=11,
-                    fontweight="bold", x=0.08, ha="left")
+    figure.suptitle(f"Record {analysis.record.name}: RR scatter and histogram, beat families, heart-rate turbulence",
+                    fontsize=11, fontweight="bold", x=0.08, ha="left")
     thinned = f"; {len(points)} of {total} beats drawn, normal beats thinned evenly" if len(points) < total else ""
     figure.text(0.08, 0.935, textwrap.fill(
         "Left, each beat's RR interval after it against the one before it (Lorenz plot): sinus beats lie along the "
@@ -837,9 +914,11 @@ def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
         "others stacked: sinus rhythm gives one narrow peak, atrial fibrillation a broad one, 2:1 conduction or "
         f"bigeminy two. Intervals across unreadable signal left out{thinned}.", SUMMARY_LINE_CHARS + 20),
         fontsize=7, va="top")
-    draw_lorenz(figure.add_axes((0.08, 0.45, 0.44, 0.42)), points)
-    draw_rr_histogram(figure.add_axes((0.6, 0.55, 0.35, 0.25)), rr_histogram(analysis))
-    ax = figure.add_axes((0.1, 0.07, 0.85, 0.25))
+    draw_lorenz(figure.add_axes((0.08, 0.52, 0.44, 0.36)), points)
+    draw_rr_histogram(figure.add_axes((0.6, 0.6, 0.35, 0.22)), rr_histogram(analysis))
+    draw_family_templates(figure, figure.add_gridspec(1, 1, left=0.08, right=0.97, top=0.385, bottom=0.32)[0],
+                          analysis)
+    ax = figure.add_axes((0.1, 0.05, 0.85, 0.19))
     hrt = analysis.summary.hrt
     if hrt.assessed:
         draw_tachogram(ax, hrt, analysis.region_settings.hrt)
@@ -904,7 +983,8 @@ def draw_tachogram(ax, hrt, settings) -> None:
     ax.set_ylabel("RR (ms)", fontsize=7)
     ax.set_xlabel("RR interval (C: coupling, P: compensatory pause)", fontsize=7)
     ax.grid(True, color="#eeeeee", linewidth=0.4)
-    ax.set_title(f"Heart-rate turbulence: {describe_hrt(hrt)}", fontsize=7.5, loc="left")
+    ax.set_title(textwrap.fill(f"Heart-rate turbulence: {describe_hrt(hrt)}", SUMMARY_LINE_CHARS + 20), fontsize=7.5,
+                 loc="left")  # a long description ran off the page (session 48)
 
 
 def draw_hourly_page(analysis: RecordAnalysis) -> Figure:

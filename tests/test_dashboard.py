@@ -789,7 +789,7 @@ def test_a_window_chosen_as_a_strip_is_listed_shown_and_removed(analyses):
     box.set_value("Patient felt a thump")
     next(b for b in at.button if b.label == "Add this window to the report").click().run()  # the form sends both
     assert not at.exception and not at.error
-    assert strip_rows(at) == ["Strip 00:00:40: Patient felt a thump"]
+    assert strip_rows(at) == ["Strip 00:00:41: Patient felt a thump"]  # the 10-s window's middle 7.5 s
     assert any(c.value.startswith("1 strip chosen for the report") for c in at.caption)
     assert any(c.value == "The report and the annotation file include the 1 strip chosen on the ECG tab."
                for c in at.caption)  # the downloads hold it

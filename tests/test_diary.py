@@ -14,7 +14,7 @@ import wfdb
 from app import outputs
 from app.analysis import add_diary, analyse_record, diary_findings, edit_analysis
 from app.batch import read_table
-from app.report import diary_lines, diary_strips
+from app.report import STRIP_S, diary_lines, diary_strips
 from models.bundled import load_default_model
 from pipeline.diary import (
     DiaryEntry,
@@ -178,7 +178,8 @@ def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
     from app.report import summary_lines
 
     assert "Patient diary: 2 entries: 2 with an event within 1 min, 0 without (diary page)" in summary_lines(edited)
-    assert [(s.start_s, s.marker_s) for s in diary_strips(edited)] == [(65.0, 70.0), (285.0, 290.0)]
+    assert [(s.start_s, s.marker_s) for s in diary_strips(edited)] == [(70.0 - STRIP_S / 2, 70.0),
+                                                                        (290.0 - STRIP_S / 2, 290.0)]
     assert json.loads(outputs.summary_json(analysis_119))["diary"] == []
 
 
@@ -275,7 +276,7 @@ def test_with_the_header_s_start_time_the_report_gives_clock_times(analysis_119)
 
 
 def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysis_119):
-    from app.report import MAX_DIARY_LINES, draw_diary_page
+    from app.report import MAX_DIARY_LINES, MAX_DIARY_STRIPS, draw_diary_page
 
     entries = tuple(DiaryEntry(10.0 + 15 * k, f"entry {k}: dizzy and short of breath while walking") for k in range(16))
     lines = diary_lines(add_diary(analysis_119, entries))
@@ -283,7 +284,10 @@ def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysi
     shown = sum(line[:2] == "00" for line in lines)
     assert 0 < shown < 16 and lines[-1] == f"... and {16 - shown} more entries (NAME_diary.csv, summary JSON)"
     figure = draw_diary_page(add_diary(analysis_119, entries))
-    assert len(figure.axes) == 1 + 3  # a long list leaves room for three strips
+    text, *strips = figure.axes
+    assert len(strips) == 4 < MAX_DIARY_STRIPS  # a long list leaves room for four strips of the five
+    boxes = [ax.get_position() for ax in figure.axes]  # top to bottom, none over another, all on the page
+    assert all(upper.y0 > lower.y1 for upper, lower in zip(boxes, boxes[1:])) and boxes[-1].y0 > 0.03
     assert len(draw_diary_page(add_diary(analysis_119, entries[:2])).axes) == 1 + 2
 
 

@@ -223,4 +223,4 @@ def test_the_report_draws_the_averaged_tachogram_with_the_slope_line():
     x, y = slope_line.get_xdata(), slope_line.get_ydata()
     assert len(x) == 5 and x[0] == hrt.turbulence_timing + 1  # positions: the first sinus interval after P is 2
     assert np.polyfit(x, y, 1)[0] == pytest.approx(hrt.turbulence_slope_ms)
-    assert ax.get_title(loc="left") == f"Heart-rate turbulence: {describe_hrt(hrt)}"
+    assert ax.get_title(loc="left").replace("\n", " ") == f"Heart-rate turbulence: {describe_hrt(hrt)}"  # wrapped

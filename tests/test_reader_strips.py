@@ -54,7 +54,7 @@ def test_strips_are_checked_put_in_time_order_and_one_per_start():
 def test_a_strip_shows_the_middle_of_the_window_within_the_record():
     assert strip_for_window(100.0, 30.0, 1800.0, 250.0) == round((115.0 - READER_STRIP_S / 2) * 250)
     assert strip_for_window(0.0, 5.0, 1800.0, 250.0) == 0  # never before the start
-    assert strip_for_window(1790.0, 10.0, 1800.0, 250.0) == round((1800.0 - READER_STRIP_S) * 250)
+    assert strip_for_window(1795.0, 10.0, 1800.0, 250.0) == round((1800.0 - READER_STRIP_S) * 250)  # nor past the end
     assert strip_for_window(0.0, 5.0, 4.0, 250.0) == 0  # a record shorter than a strip
 
 
@@ -78,8 +78,8 @@ def test_strips_are_in_the_summary_and_on_their_own_report_pages(analysis_119):
     strips = strips_of(analysis_119, (30.0, "Palpitations"), (120.0, ""))
     edited = add_reader_strips(analysis_119, strips)
     rows = json.loads(outputs.summary_json(edited))["reader_strips"]
-    assert rows == [{"start_s": 30.0, "end_s": 40.0, "clock_time": None, "title": "Palpitations"},
-                    {"start_s": 120.0, "end_s": 130.0, "clock_time": None, "title": ""}]
+    assert rows == [{"start_s": 30.0, "end_s": 30.0 + READER_STRIP_S, "clock_time": None, "title": "Palpitations"},
+                    {"start_s": 120.0, "end_s": 120.0 + READER_STRIP_S, "clock_time": None, "title": ""}]
     assert json.loads(outputs.summary_json(analysis_119))["reader_strips"] == []
     titles = [strip.title for strip in chosen_strips(edited)]
     assert titles == ["Palpitations (00:00:30)", "Chosen by the reader (00:02:00)"]
@@ -98,4 +98,4 @@ def test_score_labels_from_a_review_keeps_its_strips(analysis_119, excerpts_dir,
     code, output = run_score(str(records), "--out", str(tmp_path / "out"), "--labels-from", "ecg")
     assert code == 0, output
     summary = json.loads((tmp_path / "out" / "119" / "119_summary.json").read_text())
-    assert summary["reader_strips"] == [{"start_s": 45.0, "end_s": 55.0, "clock_time": None, "title": "Couplet"}]
+    assert summary["reader_strips"] == [{"start_s": 45.0, "end_s": 45.0 + READER_STRIP_S, "clock_time": None, "title": "Couplet"}]

@@ -187,12 +187,13 @@ def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysi
 
     from tests.score_runs import count_pdf_pages
 
-    from app.report import reference_strips, render_pdf_report
+    from app.report import STRIP_S, reference_strips, render_pdf_report
 
     s = analysis.summary
     lowest, highest, longest = reference_strips(analysis)
     assert f"{s.heart_rate_min_bpm:.0f} bpm" in lowest.title and f"{s.heart_rate_max_bpm:.0f} bpm" in highest.title
-    assert lowest.start_s == s.heart_rate_min_time_s + 25 and highest.start_s == s.heart_rate_max_time_s + 25
+    middle = 30 - STRIP_S / 2  # the middle of the minute
+    assert lowest.start_s == s.heart_rate_min_time_s + middle and highest.start_s == s.heart_rate_max_time_s + middle
     assert longest.shaded == (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)
     assert f"{s.longest_rr_s:.2f} s" in longest.title
     beats = analysis.predictions.samples / analysis.record.fs_hz  # the shaded interval is between two beats
@@ -381,11 +382,13 @@ def test_the_rr_histogram_counts_every_readable_interval_in_its_bin_and_splits_n
 
 def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missing(analysis):
     from app.analysis import lorenz_points, rr_histogram
-    from app.report import draw_rhythm_page
+    from app.report import count_beats, draw_rhythm_page, family_template_rows
 
     points, total = lorenz_points(analysis)  # 119's excerpt: bigeminy, so no isolated VPC qualifies for HRT
     figure = draw_rhythm_page(analysis, points, total)
-    scatter, histogram, text = figure.axes
+    scatter, histogram, *families, text = figure.axes
+    assert [ax.get_title(loc="left").splitlines()[-2] for ax in families] == [
+        f"Family {row['family']}: {count_beats(row['n_beats'])}" for row in family_template_rows(analysis)]
     drawn = {c.get_label(): len(c.get_offsets()) for c in scatter.collections}
     assert drawn == {f"{c} ({n})": n for c, n in points["class"].value_counts().items()}
     assert sum(drawn.values()) == total and scatter.get_xlim() == scatter.get_ylim()
@@ -412,23 +415,33 @@ def test_the_beat_table_marks_the_beats_the_summary_counts(mitdb_dir):
     assert int((~table["counted"]).sum()) == analysis.summary.n_beats_unreadable > int(table["unreadable"].sum())
 
 
-def test_a_report_strip_is_drawn_on_ecg_paper(analysis):
-    """Small squares of 0.04 s by 0.1 mV and large ones of 0.2 s by 0.5 mV under the trace, over the whole strip."""
+def test_a_report_strip_is_printed_at_25_mm_s_and_a_standard_gain_on_ecg_paper(analysis):
+    """A strip's box on an A4 page is 25 mm a second across and the record's standard gain (10 or 5 mm/mV, 119's
+    excerpt 5) high, as printed, and its squares are 1 mm and 5 mm: 0.04 s and 0.2 s across, 1/gain and 5/gain mV
+    high. A clinical read (session 47) found strips at 19 mm/s and 8-9 mm/mV, which an ECG ruler measures wrong."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
-    from app.report import STRIP_S, Strip, draw_strip
+    from app.report import (A4_PORTRAIT_IN, STRIP_S, Strip, describe_strip_scale, draw_strip,
+                            strip_gain_mm_per_mv)
 
-    figure = Figure()
+    figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     draw_strip(ax, analysis, Strip(20.0, "a strip"))
+    gain = strip_gain_mm_per_mv(analysis.record)
+    assert gain == 5.0 and describe_strip_scale(ax) == "25 mm/s, 5 mm/mV"
+    box, (x0, x1), (y0, y1) = ax.get_position(), ax.get_xlim(), ax.get_ylim()
+    width_mm, height_mm = (25.4 * size for size in A4_PORTRAIT_IN)
+    assert box.width * width_mm / (x1 - x0) == pytest.approx(25.0) and x1 - x0 == STRIP_S
+    assert box.height * height_mm / (y1 - y0) == pytest.approx(gain)
+    assert 0 < box.x0 and box.x1 < 1  # on the page
     lines = [c for c in ax.collections if isinstance(c, LineCollection)]
     vertical = [np.array(sorted(seg[0][0] for seg in c.get_segments())) for c in lines[0::2]]
     horizontal = [np.array(sorted(seg[0][1] for seg in c.get_segments())) for c in lines[1::2]]
     assert [round(float(np.median(np.diff(x))), 3) for x in vertical] == [0.04, 0.2]
-    assert [round(float(np.median(np.diff(y))), 3) for y in horizontal] == [0.1, 0.5]
-    assert len(vertical[0]) == round(STRIP_S / 0.04) + 1 and all(c.get_zorder() == 0 for c in lines)
+    assert [round(float(np.median(np.diff(y))), 3) for y in horizontal] == [1 / gain, 5 / gain]
+    assert len(vertical[0]) == int(STRIP_S / 0.04) + 1 and all(c.get_zorder() == 0 for c in lines)  # 187.5 mm
     low, high = ax.get_ylim()
-    assert horizontal[1][0] < 0 < horizontal[1][-1] and low <= horizontal[0][0] and horizontal[0][-1] <= high
+    assert low <= horizontal[0][0] and horizontal[0][-1] <= high
