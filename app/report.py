@@ -200,7 +200,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_supraventricular_run_time_s, start)}{fastest_doubts[1]}   longest RR "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
-        f"HRV (normal-to-normal intervals{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
+        f"HRV (normal-to-normal intervals{describe_nn_share(s)}"
+        f"{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
         f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
         f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}, Poincare SD1 "
@@ -227,6 +228,17 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
 
 
+def describe_nn_share(summary) -> str:
+    """``", 6.2 min, 21 % of the readable time"``: how much of the record the HRV figures come from (the
+    normal-to-normal intervals kept), empty when HRV was not assessed. A clinical read (session 47) found HRV printed
+    for 232, where the intervals between two normal beats cover a fifth of the record, as if it described it all."""
+    readable_s = summary.duration_s * summary.readable_fraction
+    if not summary.hrv.assessed or not readable_s > 0:
+        return ""
+    return (f", {summary.hrv.nn_total_s / 60:.1f} min, "
+            f"{format_number(100 * summary.hrv.nn_total_s / readable_s, 0, ' %')} of the readable time")
+
+
 def event_lines(analysis: RecordAnalysis) -> list[str]:
     """Count and total time (readable, "total hh:mm:ss", so that it is not read as a time of day as the heart-rate
     line's times are; none for isolated beats and couplets, which are counted, not timed)
@@ -251,16 +263,22 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
-    """What a kind's tally adds to its count: for ventricular tachycardia, how many of the episodes lasted :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or
-    more (sustained; the others are non-sustained); for bradycardia and tachycardia, how many lay in atrial
-    fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); empty for other kinds."""
+    """What a kind's tally adds to its count: for ventricular tachycardia, how many of the episodes lasted
+    :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or more (sustained; the others are non-sustained); for bradycardia and
+    tachycardia, the slowest or fastest stretch's rate (the summary's heart rates are 1-minute averages: a clinical
+    read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them) and how many
+    lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); empty for other
+    kinds."""
     fs, regions = analysis.record.fs_hz, analysis.regions
     if kind == "ventricular_tachycardia":
         return f", {sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in regions)} sustained"
     if kind in RATE_KINDS:
+        rates = [r.heart_rate_bpm for r in regions if r.kind == kind and math.isfinite(r.heart_rate_bpm)]
+        extreme = (f", {'slowest' if kind == 'bradycardia' else 'fastest'} "
+                   f"{(min if kind == 'bradycardia' else max)(rates):.0f} bpm" if rates else "")
         af = region_intervals(regions, "atrial_fibrillation")
         n = sum(r.kind == kind and is_in_af(r, af) for r in regions)
-        return f", {n} in AF/flutter" if n else ""
+        return extreme + (f", {n} in AF/flutter" if n else "")
     return ""
 
 

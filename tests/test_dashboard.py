@@ -425,6 +425,15 @@ def test_hrv_not_assessed_is_one_line_with_the_reason_in_the_notes(analyses):
     assert any(note in md.value for md in at.markdown)  # under "Notes: what could not be assessed, ..."
 
 
+def test_hrv_says_how_much_of_the_readable_time_its_intervals_cover(analyses):
+    at = start_app()
+    at.selectbox(key="sample_record").set_value("100").run()
+    s = analyses["100"].summary
+    share = 100 * s.hrv.nn_total_s / (s.duration_s * s.readable_fraction)
+    assert any(f"({s.hrv.nn_total_s / 60:.1f} min, {share:.0f} % of the readable time)" in c.value
+               for c in at.caption)
+
+
 def test_uploading_a_real_record(analyses, excerpts_dir):
     at = upload(start_app(), files_of(excerpts_dir, "119"))
     assert not at.exception and not at.error

@@ -85,7 +85,9 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     unreadable = Region("unreadable", int(60 * fs), int(62 * fs), -1, 0, float("nan"), 1.0)
     couplets = tuple(Region("ventricular_couplet", int(k * fs), int((k + 0.4) * fs), 0, 2, 150.0, 0.9)
                      for k in range(100, 110))
-    regions = (*analysis.regions, sustained, brief, unreadable, *couplets)
+    slow = (Region("bradycardia", int(120 * fs), int(135 * fs), 0, 11, 44.2, 0.9),
+            Region("bradycardia", int(150 * fs), int(170 * fs), 0, 12, 37.6, 0.9))
+    regions = (*analysis.regions, sustained, brief, unreadable, *couplets, *slow)
     from pipeline.summary import tally_events
     edited = replace(analysis, regions=regions,
                      summary=replace(analysis.summary, events=tally_events(list(regions), fs)))
@@ -96,6 +98,7 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert entries[0] == "ventricular tachycardia: 2 (total 00:00:42), 1 sustained"
     assert entries[-2].startswith("unreadable: 1")
     assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
+    assert "bradycardia: 2 (total 00:00:35), slowest 38 bpm" in entries  # beside the summary's 1-minute rates
     # the kinds a reader must not miss are named when none was found
     assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
     absent = entries[-1].removeprefix("none found: ").split(", ")
@@ -104,6 +107,24 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert "ventricular tachycardia" in "\n".join(event_lines(plain)).replace("\n  ", " ").split("\n")[-1]
     pauses = next(line for line in entries if line.startswith("pause"))  # 232: long sinus pauses
     assert pauses.startswith("pause: ")
+
+
+def test_the_hrv_line_says_how_much_of_the_record_its_intervals_cover(excerpts_dir):
+    """A clinical read (session 47) found HRV printed for 232, where intervals between two normal beats cover a fifth
+    of the record, as if it described all of it: the line gives their minutes and share of the readable time."""
+    from app.report import summary_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+    s = analysis.summary
+    assert s.hrv.assessed and s.readable_fraction > 0.9
+    share = 100 * s.hrv.nn_total_s / (s.duration_s * s.readable_fraction)
+    line = next(line for line in summary_lines(analysis) if line.startswith("HRV"))
+    assert line.startswith(f"HRV (normal-to-normal intervals, {s.hrv.nn_total_s / 60:.1f} min, {share:.0f} % of "
+                           "the readable time): SDNN ")
+    unassessed = analyse_record(read_record(excerpts_dir / "208", annotator=None), load_default_model())
+    assert not unassessed.summary.hrv.assessed
+    assert next(line for line in summary_lines(unassessed) if line.startswith("HRV")).startswith(
+        "HRV (normal-to-normal intervals): SDNN n/a")
 
 
 def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_dir):
@@ -119,7 +140,9 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     af = region_intervals(analysis.regions, "atrial_fibrillation")
     assert fast and all(is_in_af(r, af) for r in fast)
     tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
-    assert f"{len(fast)} in AF/flutter" in next(line for line in tally if line.startswith("tachycardia: "))
+    fastest = max(r.heart_rate_bpm for r in fast)  # the summary's rates are 1-minute averages: the stretch's own
+    assert f"fastest {fastest:.0f} bpm, {len(fast)} in AF/flutter" in next(line for line in tally
+                                                                            if line.startswith("tachycardia: "))
     title = event_strip(fast[0], fs, None, analysis.regions).title
     assert title.startswith("tachycardia in atrial fibrillation/flutter")
     events = region_table(analysis.regions, fs)["event"].tolist()

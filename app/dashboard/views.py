@@ -458,8 +458,10 @@ def render_record_header(analysis) -> None:
                    f"{record.annotation_problem}")
 
 
-def render_hrv(hrv) -> None:
-    """Time-domain heart-rate variability of the normal-to-normal intervals (one line when not assessed)."""
+def render_hrv(summary) -> None:
+    """Heart-rate variability of the record summary's normal-to-normal intervals, with how much of the readable time
+    they cover (one line when not assessed)."""
+    hrv = summary.hrv
     if not hrv.assessed:
         st.markdown("**Heart-rate variability**: not assessed (see the notes below).")
         return
@@ -485,8 +487,10 @@ def render_hrv(hrv) -> None:
                       if np.isfinite(hrv.deceleration_capacity_ms) else "not assessed",
                       help="Phase-rectified signal averaging (Bauer 2006): after myocardial infarction, 2.5 ms or "
                            "less marks a high risk, over 4.5 ms a low one.")
-    st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min), outside "
-               "atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
+    readable_s = summary.duration_s * summary.readable_fraction
+    share = f", {100 * hrv.nn_total_s / readable_s:.0f} % of the readable time" if readable_s > 0 else ""
+    st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min{share}), "
+               "outside atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
                "(0.15-0.4 Hz) power: Lomb-Scargle spectra of the 5-minute segments at least 80 % covered, averaged; "
                "SD1 and SD2: spread of successive interval pairs across and along the identity line (Brennan 2001)."
                + (f" {hrv.af_left_out_s / 60:.1f} min of atrial fibrillation left out." if hrv.af_left_out_s else ""))
@@ -601,7 +605,7 @@ def render_overview(analysis) -> None:
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
     columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
-    render_hrv(summary.hrv)
+    render_hrv(summary)
     render_hrt(analysis)
     render_st(analysis)
     render_qt(analysis)
