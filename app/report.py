@@ -22,7 +22,7 @@ import datetime
 import io
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 
 from app import ecg_paper as paper
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
-                          diary_findings, family_rows, lorenz_points, rr_histogram, st_episode_beats)
+                          diary_findings, family_rows, find_paced_beats_left, lorenz_points, rr_histogram,
+                          st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
@@ -112,7 +113,12 @@ EVENT_PRIORITY = (
 ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
                   "supraventricular_tachycardia", "pause")
 """Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
-CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f"}
+CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f", "P": "#7f7f7f"}
+PACED_LABEL = "P"
+"""A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
+session 48)."""
+BEAT_LABEL_KEY = ("Beat labels on the strips: N normal, S supraventricular ectopic, V ventricular ectopic, F fusion, "
+                  "Q unclassifiable, P paced (counted as Q).")
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
 
 
@@ -314,28 +320,48 @@ def draw_text_block(ax, title: str, lines: list[str], fontsize: float = 8.0, col
 
 
 def family_template_rows(analysis: RecordAnalysis) -> list[dict]:
-    """The :data:`MAX_FAMILIES` largest morphology families: number, beats and beats per class (current labels)."""
-    return [row for row in family_rows(analysis) if row["family"] != UNGROUPED][:MAX_FAMILIES]
+    """The morphology families the rhythm page shows (number, beats and beats per class, current labels): the
+    :data:`MAX_FAMILIES` largest, then the largest mostly called V and the largest mostly called S when those are not
+    among them (a clinical read, session 48, found 203's four largest families all N, so that none of its 441 V beats'
+    shapes was shown)."""
+    rows = [row for row in family_rows(analysis) if row["family"] != UNGROUPED]
+    shown = rows[:MAX_FAMILIES]
+    for name in ("V", "S"):
+        mostly = next((row for row in rows if 2 * row[name] > row["n_beats"]), None)
+        if mostly is not None and mostly not in shown:
+            shown.append(mostly)
+    return shown
 
 
 def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> None:
-    """Median beat (primary lead, +-:data:`TEMPLATE_HALF_S`) of each of the largest families, side by side."""
+    """Median beat (primary lead, +-:data:`TEMPLATE_HALF_S`) of each family :func:`family_template_rows` chooses,
+    side by side on one millivolt scale (each panel on its own made a small beat look as tall as a large one)."""
     rows = family_template_rows(analysis)
     record = analysis.record
-    cells = cell.subgridspec(1, MAX_FAMILIES, wspace=0.25)
+    cells = cell.subgridspec(1, MAX_FAMILIES + 2, wspace=0.3)
     half, offsets_ms = window_offsets(TEMPLATE_HALF_S, record.fs_hz)
     lead = record.signal_mv[:, record.primary_lead]
-    for k, row in enumerate(rows):
-        ax = figure.add_subplot(cells[k])
+    medians = []
+    for row in rows:
         windows = beat_windows(lead, analysis.predictions.samples[analysis.families == row["family"]], half,
                                TEMPLATE_BEATS)
-        if len(windows):
-            ax.plot(offsets_ms, median_beat(windows), color="black", linewidth=0.8)
+        medians.append(median_beat(windows) if len(windows) else None)
+    drawn = [m for m in medians if m is not None and np.any(np.isfinite(m))]
+    low = min((float(np.nanmin(m)) for m in drawn), default=-1.0)
+    high = max((float(np.nanmax(m)) for m in drawn), default=1.0)
+    margin = 0.1 * max(high - low, 0.5)
+    for k, (row, median) in enumerate(zip(rows, medians)):
+        ax = figure.add_subplot(cells[k])
+        if median is not None:
+            ax.plot(offsets_ms, median, color="black", linewidth=0.8)
+        ax.set_ylim(low - margin, high + margin)
         classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
         title = f"Family {row['family']}: {count_beats(row['n_beats'])}\n({classes})"
-        ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ")\n" if k == 0
+        ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ", mV)\n" if k == 0
                       else "\n") + title, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
+        if k:
+            ax.tick_params(labelleft=False)  # one scale: its values once, on the left
         ax.set_xticks([-200, 0, 200])
         ax.set_xlabel("ms", fontsize=6)
         ax.grid(True, color="#f4b6b6", linewidth=0.4)
@@ -351,6 +377,9 @@ class Strip:
     shaded: tuple[float, float] | None = None
     marker_s: float | None = None
     """A time to mark with a vertical line (a diary entry)."""
+    name: str = ""
+    """What the strip shows, short, for the title of another strip that shows the same stretch
+    (:func:`merge_repeated_strips`)."""
 
 
 def describe_longest_run(n_beats: int) -> str:
@@ -364,17 +393,23 @@ def count_beats(n: int) -> str:
     return count_noun(n, "beat")
 
 
-def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=()) -> Strip:
-    """The strip of a flagged region: its onset with some context, the region shaded; titled as
+def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=(),
+                duration_s: float = math.inf) -> Strip:
+    """The strip of a flagged region (:func:`strip_start_s`; the record's ``duration_s`` tells whether an episode
+    that began with the recording ends within it), the region shaded; titled as
     :func:`pipeline.regions.describe_region` names it among the record's ``regions``."""
     measure = describe_region_measure(region)
     kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
+    start_s = strip_start_s(region, fs_hz, duration_s)
+    shows_end = start_s > region.start / fs_hz  # an episode that began with the recording: its end is shown
     title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
              f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
-             f"confidence {region.confidence:.2f}")
+             f"confidence {region.confidence:.2f}"
+             + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
                                                                       MIN_SHADE_S / 2)
-    return Strip(strip_start_s(region, fs_hz), title, (middle_s - half_s, middle_s + half_s))
+    name = f"{kind} ({measure or count_beats(region.n_beats)})"
+    return Strip(start_s, title, (middle_s - half_s, middle_s + half_s), name=name)
 
 
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
@@ -386,12 +421,14 @@ def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
                             ("Highest", s.heart_rate_max_bpm, s.heart_rate_max_time_s)):
         if math.isfinite(rate) and math.isfinite(at):
             strips.append(Strip(at + 30.0 - STRIP_S / 2, f"{label} heart rate: {rate:.0f} bpm, 1-minute average "
-                                f"from {format_clock(at)}{format_clock_suffix(at, start)} (its middle {STRIP_S:g} s)"))
+                                f"from {format_clock(at)}{format_clock_suffix(at, start)} (its middle {STRIP_S:g} s)",
+                                name=f"{label.lower()} 1-minute heart rate ({rate:.0f} bpm)"))
     if math.isfinite(s.longest_rr_s) and math.isfinite(s.longest_rr_time_s):
-        strips.append(Strip(show_stretch_s(s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s),
+        strips.append(Strip(show_stretch_s(s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s, PAUSE_MARGIN_S),
                             f"Longest RR interval: {s.longest_rr_s:.2f} s from "
                             f"{format_clock(s.longest_rr_time_s)}{format_clock_suffix(s.longest_rr_time_s, start)}",
-                            (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s)))
+                            (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s),
+                            name=f"the longest RR interval ({s.longest_rr_s:.2f} s)"))
     return strips
 
 
@@ -500,7 +537,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
         ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
     if strip.marker_s is not None:
         ax.axvline(strip.marker_s, color="#1f77b4", linewidth=1.0, linestyle="--")
-    samples, classes = analysis.predictions.samples, analysis.classes
+    samples = analysis.predictions.samples
+    classes = np.where(find_paced_beats_left(analysis.predictions, analysis.classes), PACED_LABEL, analysis.classes)
     inside = (samples >= lo) & (samples < hi)
     finite = lead[np.isfinite(lead)]
     middle = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
@@ -509,7 +547,7 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     low, high = middle - half_mv, middle + half_mv
     for sample, label in zip(samples[inside], classes[inside]):
         ax.text(sample / fs, high + 0.5 / gain, label, fontsize=6.5, ha="center", va="bottom",
-                color=CLASS_COLOURS.get(label, "k"))
+                color=CLASS_COLOURS.get(label, "k"), clip_on=True)  # none straddling the box's edge
     ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
     ax.tick_params(labelsize=6.5)
     draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, low, high + STRIP_LABEL_MM / gain, gain)
@@ -525,36 +563,101 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
 
 STRIP_CONTEXT_S = 1.5
 """Signal a strip shows before an event's onset when the event does not fit whole."""
+EVENT_MARGIN_S, PAUSE_MARGIN_S = 0.5, 0.2
+"""Signal a strip keeps on each side of an event it centres: a pause needs only the QRS complexes that bound it, so
+one of up to 7.1 s is shown whole (a clinical read, session 48, noted 6.5-7.4-s pauses losing their closing beat)."""
 
 
-def show_stretch_s(start_s: float, stop_s: float) -> float:
-    """Start of a strip that shows a stretch: centred when it fits with 0.5 s to spare on each side (a pause with the
-    beats that bound it), else from :data:`STRIP_CONTEXT_S` before its onset.
+def show_stretch_s(start_s: float, stop_s: float, margin_s: float = EVENT_MARGIN_S) -> float:
+    """Start of a strip that shows a stretch: centred when it fits with ``margin_s`` to spare on each side (a pause
+    with the beats that bound it), else from :data:`STRIP_CONTEXT_S` before its onset.
 
-    >>> show_stretch_s(10.0, 16.0), show_stretch_s(10.0, 20.0)
-    (9.25, 8.5)
+    >>> show_stretch_s(10.0, 16.0), show_stretch_s(10.0, 17.0), show_stretch_s(10.0, 17.0, PAUSE_MARGIN_S)
+    (9.25, 8.5, 9.75)
     """
-    if stop_s - start_s <= STRIP_S - 1.0:
+    if stop_s - start_s <= STRIP_S - 2 * margin_s:
         return (start_s + stop_s) / 2 - STRIP_S / 2
     return start_s - STRIP_CONTEXT_S
 
 
-def strip_start_s(region: Region, fs_hz: float) -> float:
-    """Start of the strip of a region (:func:`show_stretch_s`)."""
-    return show_stretch_s(region.start / fs_hz, region.stop / fs_hz)
+def strip_start_s(region: Region, fs_hz: float, duration_s: float = math.inf) -> float:
+    """Start of the strip of a region (:func:`show_stretch_s`). An episode longer than a strip that began with the
+    recording (within :data:`STRIP_CONTEXT_S`) has no onset to show: its end is shown instead when it ends within the
+    record's ``duration_s`` (a clinical read, session 48, found 201's first strip 7.5 s of atrial fibrillation from the
+    first second, while the episode's end, into a 3.7-s pause, was shown nowhere)."""
+    start_s, stop_s = region.start / fs_hz, region.stop / fs_hz
+    margin_s = PAUSE_MARGIN_S if region.kind == "pause" else EVENT_MARGIN_S
+    if (start_s < STRIP_CONTEXT_S and stop_s - start_s > STRIP_S - 2 * margin_s
+            and stop_s + STRIP_CONTEXT_S <= duration_s):
+        return stop_s + STRIP_CONTEXT_S - STRIP_S
+    return show_stretch_s(start_s, stop_s, margin_s)
+
+
+REPEAT_OVERLAP = 0.6
+"""Share of a strip's length another must show as well to be left out as a repeat (:func:`merge_repeated_strips`)."""
+
+
+def repeats(strip: Strip, other: Strip) -> bool:
+    """Whether two strips show the same thing: :data:`REPEAT_OVERLAP` of the same stretch or more, and nothing shaded in
+    one outside what the other shades (an isolated beat beside a bigeminy keeps a strip that marks it)."""
+    if STRIP_S - abs(other.start_s - strip.start_s) < REPEAT_OVERLAP * STRIP_S:
+        return False
+    if strip.shaded is None or other.shaded is None:
+        return True
+    (a0, a1), (b0, b1) = strip.shaded, other.shaded
+    return (b0 <= a0 + 0.01 and a1 <= b1 + 0.01) or (a0 <= b0 + 0.01 and b1 <= a1 + 0.01)
+
+
+def shaded_s(strip: Strip) -> float:
+    """How long a stretch the strip shades (seconds); -1 when it shades none."""
+    return -1.0 if strip.shaded is None else strip.shaded[1] - strip.shaded[0]
+
+
+def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
+    """``strips`` without those that repeat an earlier one (:func:`repeats`): the two become one, in the earlier's
+    place, that shows the one with a shaded stretch (the wider, when both have one) and is titled with both
+    ("...; also the longest RR interval (2.40 s)"). A clinical read (session 48) found 207's longest-RR strip printed
+    under its pause strip, and its lowest-rate strip over its idioventricular rhythm's, the same 7.5 s twice.
+
+    >>> merged = merge_repeated_strips([Strip(10.0, "pause", (11.0, 14.0), name="pause"),
+    ...                                 Strip(11.0, "RR", (11.0, 14.0), name="the longest RR"),
+    ...                                 Strip(12.0, "beat", (16.0, 16.3)), Strip(12.5, "rate", name="the lowest rate"),
+    ...                                 Strip(40.0, "lowest", name="the lowest"), Strip(41.0, "run", (42.0, 47.0))])
+    >>> [(strip.start_s, strip.title) for strip in merged]
+    [(10.0, 'pause; also the longest RR; also the lowest rate'), (12.0, 'beat'), (41.0, 'run; also the lowest')]
+    """
+    kept: list[Strip] = []
+    for strip in strips:
+        same = next((k for k, other in enumerate(kept) if repeats(strip, other)), None)
+        if same is None:
+            kept.append(strip)
+            continue
+        other = kept[same]
+        shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
+        kept[same] = replace(shown, title=f"{shown.title}; also {named.name or named.title}",
+                             name=shown.name or named.name)
+    return kept
+
+
+def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
+    """The strips of page 1 (the most urgent events', as many as fit: :func:`count_first_page_strips`) and of the
+    strip pages (those that did not fit, the heart-rate and RR strips, further events'), none repeating another
+    (:func:`merge_repeated_strips`: a repeat's name joins the title of the strip that shows it)."""
+    fs = analysis.record.fs_hz
+    events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
+    start, duration_s = analysis.record.start_time, analysis.record.duration_s
+    strips = [event_strip(r, fs, start, analysis.regions, duration_s) for r in events]
+    first = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
+    rest = merge_repeated_strips(first + reference_strips(analysis) + strips[MAX_STRIPS:])  # page 1's come first
+    first, rest = rest[:len(first)], rest[len(first):]
+    fitting = count_first_page_strips(analysis, len(first))  # a long summary moves strips to the strip page
+    first, moved = first[:fitting], [strip for strip in first[fitting:] if events]
+    return first, moved + rest
 
 
 def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     """The report as PDF bytes (module docstring); page 2 only when there is a strip to put on it."""
-    fs = analysis.record.fs_hz
-    events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
-    start = analysis.record.start_time
-    first = [event_strip(r, fs, start, analysis.regions) for r in events[:MAX_STRIPS]] or [
-        Strip(0.0, "No event flagged: first seconds of the record")]
-    fitting = count_first_page_strips(analysis, len(first))  # a long summary moves strips to the strip page
-    first, moved = first[:fitting], [strip for strip in first[fitting:] if events]
-    more = moved + reference_strips(analysis) + [event_strip(r, fs, start, analysis.regions)
-                                                 for r in events[MAX_STRIPS:]]
+    first, more = plan_strips(analysis)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first))
@@ -703,7 +806,7 @@ def lay_out_first_page(text: tuple[list[str], list[str], list[str], str]) -> Fir
 
 def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
     """The first page's lines: summary, the reader's conclusion (none when not written), events; and its footer."""
-    footer = textwrap.fill(describe_thresholds(analysis.region_settings), THRESHOLD_LINE_CHARS)
+    footer = textwrap.fill(f"{BEAT_LABEL_KEY} {describe_thresholds(analysis.region_settings)}", THRESHOLD_LINE_CHARS)
     return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
 
 
@@ -785,6 +888,11 @@ def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: b
     return figure
 
 
+MIN_TREND_SPAN_BPM = 40.0
+"""Least span of the heart-rate trend's axis: a clinical read (session 48) found a 9-bpm drift drawn across the whole
+plot, as dramatic as a swing from 60 to 150."""
+
+
 def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
     """The trend of the summary (mean rate of each ``trend_window_s``), atrial fibrillation shaded, the lowest and
     highest 1-minute rates marked at their minute."""
@@ -792,6 +900,7 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
     window_s = s.trend_window_s
     rates = np.asarray(s.heart_rate_trend_bpm, dtype=float)
     hours = np.arange(len(rates) + 1) * window_s / 3600.0
+    hours[-1] = max(min(hours[-1], s.duration_s / 3600.0), hours[-2])  # the last window ends with the record
     ax.stairs(rates, hours, color="black", linewidth=0.9, baseline=None)
     for region in analysis.regions:
         if region.kind == "atrial_fibrillation":
@@ -803,6 +912,10 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
             ax.plot([(at + 30.0) / 3600.0], [rate], marker="o", markersize=3.5, color=colour, linestyle="none",
                     label=f"{label} 1-minute rate {rate:.0f} bpm")
     set_clock_axis(ax, max(hours[-1], s.duration_s / 3600.0))
+    low, high = ax.get_ylim()
+    if high - low < MIN_TREND_SPAN_BPM:  # a drift of a few bpm is not drawn as a swing
+        middle = (low + high) / 2
+        ax.set_ylim(middle - MIN_TREND_SPAN_BPM / 2, middle + MIN_TREND_SPAN_BPM / 2)
     ax.set_ylabel("bpm", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#dddddd", linewidth=0.4)

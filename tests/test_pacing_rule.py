@@ -291,6 +291,29 @@ def test_the_beat_report_labels_a_stated_patients_paced_beats_q(mitdb_dir, tmp_p
     assert "reference Q beats (paced or unclassifiable) are left out" in (out / "classification_report.md").read_text()
 
 
+def test_report_strips_label_paced_beats_p_not_q(analyses_217):
+    """A clinical read (session 48): "Q" over a paced beat reads as unclassifiable; the strips print P, and page 1's
+    footer gives the key to the letters."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from app.analysis import find_paced_beats_left
+    from app.report import A4_PORTRAIT_IN, BEAT_LABEL_KEY, Strip, draw_strip, first_page_text
+
+    plain, paced = analyses_217
+    at = paced.predictions.samples[find_paced_beats_left(paced.predictions, paced.classes)][100] / FS - 3.0
+    labels = {}
+    for name, analysis in (("plain", plain), ("paced", paced)):
+        figure = Figure(figsize=A4_PORTRAIT_IN)
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        draw_strip(ax, analysis, Strip(at, "paced beats"))
+        labels[name] = [t.get_text() for t in ax.texts if len(t.get_text()) == 1]
+    assert labels["paced"].count("P") >= 3 and "Q" not in labels["paced"]
+    assert "P" not in labels["plain"]  # no pacemaker stated: no beat is paced
+    assert first_page_text(paced)[3].replace("\n", " ").startswith(BEAT_LABEL_KEY)
+
+
 def test_v_calls_in_a_paced_family_become_paced_not_normal():
     """A QA pass found 132 of 217's paced beats labelled N: V calls the family rule outvoted in the paced family."""
     from models.family_rule import apply_family_rule

@@ -62,6 +62,35 @@ def test_record_207s_tachycardia_strip_shows_ventricular_beats_not_flutter_waves
     assert called_v.sum() >= 3 and np.mean(truth[called_v] == V) > 0.5
 
 
+def test_a_strip_repeating_another_is_left_out_and_named_in_its_title(excerpts_dir):
+    """207's longest-RR strip was its pause strip printed again (a clinical read, session 48): 232's excerpt, whose
+    longest RR interval is its longest pause, prints the stretch once, titled with both."""
+    from app.report import plan_strips
+
+    analysis = analyse_record(read_record(excerpts_dir / "232", annotator=None), load_default_model())
+    first, more = plan_strips(analysis)
+    titles = [strip.title for strip in first + more]
+    pause = next(title for title in titles if title.startswith("pause at "))
+    assert pause.endswith(f"; also the longest RR interval ({analysis.summary.longest_rr_s:.2f} s)")
+    assert not any(title.startswith("Longest RR interval") for title in titles)
+    assert any(title.startswith("Lowest heart rate") for title in titles)  # a stretch of its own: still printed
+
+
+def test_an_episode_that_began_with_the_recording_shows_its_end():
+    """201's first strip was 7.5 s of atrial fibrillation from the first second, while its end, into a pause, was
+    shown nowhere (a clinical read, session 48): such an episode's strip shows its end, an ongoing one its start."""
+    from app.report import STRIP_CONTEXT_S, STRIP_S, event_strip
+
+    af = Region("atrial_fibrillation", 100, 381 * 360, 0, 400, 95.0, 0.9)
+    strip = event_strip(af, 360.0, None, (af,), duration_s=1800.0)
+    assert strip.start_s == pytest.approx(381.0 + STRIP_CONTEXT_S - STRIP_S)
+    assert strip.title.endswith("; its end at 00:06:21 shown")
+    ongoing = event_strip(replace(af, stop=1800 * 360), 360.0, None, (af,), duration_s=1800.0)
+    assert ongoing.start_s < 0 and "its end" not in ongoing.title
+    later = event_strip(replace(af, start=600 * 360, stop=900 * 360), 360.0, None, (af,), duration_s=1800.0)
+    assert later.start_s == pytest.approx(600.0 - STRIP_CONTEXT_S) and "its end" not in later.title
+
+
 def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
     from app.report import event_strip
 

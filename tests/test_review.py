@@ -168,13 +168,21 @@ def test_v_calls_in_a_mostly_normal_family_are_suggested_for_review(analysis):
     assert relabel_beats(analysis, corrections | back).classes[called_v].tolist() == ["N"] * len(called_v)
 
 
-def test_the_report_shows_the_largest_families_with_the_current_labels(analysis):
+def test_the_report_shows_the_largest_families_with_the_current_labels(analysis, monkeypatch):
     from dataclasses import replace
 
+    from app import report
     from app.report import MAX_FAMILIES, family_template_rows, render_pdf_report
 
     rows = family_template_rows(analysis)
     assert 2 <= len(rows) <= MAX_FAMILIES and [r["family"] for r in rows] == list(range(len(rows)))
+    # beyond the largest, the largest family mostly called V and the largest mostly called S (203's four largest are
+    # all N): with room for one, 119's excerpt shows its N family, then its V family, then a family relabelled S
+    monkeypatch.setattr(report, "MAX_FAMILIES", 1)
+    assert [r["family"] for r in family_template_rows(analysis)] == [0, 1]
+    third = {int(i): "S" for i in np.flatnonzero(analysis.families == 2)}
+    assert [r["family"] for r in family_template_rows(relabel_beats(analysis, third))] == [0, 1, 2]
+    monkeypatch.undo()
     family = ventricular_family(analysis)
     edited = relabel_beats(analysis, {int(i): "N" for i in np.flatnonzero(analysis.families == family)})
     assert next(r for r in family_template_rows(edited) if r["family"] == family)["V"] == 0
@@ -299,6 +307,8 @@ def test_page_two_opens_with_the_heart_rate_trend_when_there_is_one(mitdb_dir):
     assert markers[f"lowest 1-minute rate {analysis.summary.heart_rate_min_bpm:.0f} bpm"] == \
         analysis.summary.heart_rate_min_bpm
     assert len(figure.axes) == 1 + len(reference_strips(analysis))
+    low, high = trend.get_ylim()  # a few bpm of drift are not drawn across the whole plot (session 48)
+    assert high - low >= 40 and trend.get_xlim()[1] == pytest.approx(analysis.summary.duration_s / 3600)
 
 
 def test_a_record_longer_than_an_hour_gets_an_hourly_page(analysis):
