@@ -61,7 +61,9 @@ STRIP_LEFT_MM = 14.0
 STRIP_HEIGHT_MM = 31.0
 """Height of a strip's box on the page: its trace, then :data:`STRIP_LABEL_MM` for the beat classes above it."""
 STRIP_LABEL_MM = 4.0
-STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
+STRIP_TIMES_MM = 6.0
+"""Under a strip's box: its times."""
+STRIP_PITCH_MM = STRIP_HEIGHT_MM + 11.0
 """From one strip's top to the next one's on a strip page: the box, the times under it, the next title."""
 PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
 """Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
@@ -801,7 +803,7 @@ def lay_out_first_page(text: tuple[list[str], list[str], list[str], str]) -> Fir
     strips_mm = events_mm + text_block_mm(math.ceil(len(events) / 2)) + STRIP_PITCH_MM - STRIP_HEIGHT_MM
     footer_mm = 3.5 + FOOTER_LINE_MM * (footer.count("\n") + 1)
     return FirstPageLayout(top, conclusion_mm, events_mm, strips_mm,
-                           25.4 * A4_PORTRAIT_IN[1] - footer_mm - (STRIP_PITCH_MM - STRIP_HEIGHT_MM))
+                           25.4 * A4_PORTRAIT_IN[1] - footer_mm - STRIP_TIMES_MM)
 
 
 def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
