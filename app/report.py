@@ -725,12 +725,25 @@ def diary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
-    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time in the middle and marked."""
-    start = analysis.record.start_time
-    return [Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}"
-                  f"{format_clock_suffix(entry.time_s, start)}: "
-                  f"{textwrap.shorten(entry.text, 90)}", marker_s=entry.time_s)
-            for entry in analysis.diary[:MAX_DIARY_STRIPS]]
+    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time marked: centred on it, or on it
+    and the nearest event the diary page lists for it, shaded, when both fit in a strip (a clinical read, session 48,
+    found an entry's strip cutting off the pause its line named)."""
+    start, fs = analysis.record.start_time, analysis.record.fs_hz
+    strips = []
+    for finding in diary_findings(analysis)[:MAX_DIARY_STRIPS]:
+        entry = finding.entry
+        strip = Strip(entry.time_s - STRIP_S / 2, f"Diary {format_clock(entry.time_s)}"
+                      f"{format_clock_suffix(entry.time_s, start)}: {textwrap.shorten(entry.text, 90)}",
+                      marker_s=entry.time_s)
+        if finding.regions:
+            nearest = finding.regions[0]
+            low = min(entry.time_s, nearest.start / fs)
+            high = max(entry.time_s, max(nearest.stop / fs, nearest.start / fs + MIN_SHADE_S))
+            if high - low <= STRIP_S - 2 * PAUSE_MARGIN_S:
+                strip = replace(strip, start_s=(low + high) / 2 - STRIP_S / 2,
+                                shaded=(nearest.start / fs, max(nearest.stop / fs, nearest.start / fs + MIN_SHADE_S)))
+        strips.append(strip)
+    return strips
 
 
 DIARY_FONT_PT = 6.5

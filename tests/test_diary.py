@@ -178,8 +178,18 @@ def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
     from app.report import summary_lines
 
     assert "Patient diary: 2 entries: 2 with an event within 1 min, 0 without (diary page)" in summary_lines(edited)
-    assert [(s.start_s, s.marker_s) for s in diary_strips(edited)] == [(70.0 - STRIP_S / 2, 70.0),
-                                                                        (290.0 - STRIP_S / 2, 290.0)]
+    strips, findings = diary_strips(edited), diary_findings(edited)
+    assert [s.marker_s for s in strips] == [70.0, 290.0]
+    fs = edited.record.fs_hz
+    for strip, finding in zip(strips, findings):  # the entry and the nearest event it lists, both on the strip
+        nearest = finding.regions[0]
+        assert strip.start_s < strip.marker_s < strip.start_s + STRIP_S
+        if strip.shaded is None:  # an event too long to show with the entry: the entry in the middle
+            assert strip.start_s == strip.marker_s - STRIP_S / 2 and (nearest.stop - nearest.start) / fs > STRIP_S - 1
+        else:
+            assert strip.shaded[0] == nearest.start / fs and strip.start_s < strip.shaded[0]
+            assert strip.shaded[1] < strip.start_s + STRIP_S
+    assert strips[0].shaded is not None and strips[1].shaded is None  # a V beat at 70.2 s; a 8-s trigeminy
     assert json.loads(outputs.summary_json(analysis_119))["diary"] == []
 
 
