@@ -414,6 +414,28 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     return Strip(start_s, title, (middle_s - half_s, middle_s + half_s), name=name)
 
 
+ENDED_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
+               "supraventricular_tachycardia", "idioventricular_rhythm")
+"""Episodes whose end a report shows on a strip of its own when their strip cannot (a Holter report's onset and
+termination strips: an AF episode ending in a pause is the tachycardia-bradycardia finding; a clinical read,
+session 48)."""
+
+
+def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.time | None = None, regions=(),
+              duration_s: float = math.inf) -> Strip | None:
+    """The strip of an episode's end (:data:`ENDED_KINDS`), :data:`STRIP_CONTEXT_S` after it, the episode's last part
+    shaded: None when its own ``strip`` shows the end or when it runs to the end of the record."""
+    stop_s = region.stop / fs_hz
+    if region.kind not in ENDED_KINDS or stop_s <= strip.start_s + STRIP_S or stop_s + STRIP_CONTEXT_S > duration_s:
+        return None
+    kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
+    first_s = stop_s + STRIP_CONTEXT_S - STRIP_S
+    return Strip(first_s, f"{kind}: its end{format_at(stop_s, start_time)} (from"
+                          f"{format_at(region.start / fs_hz, start_time).removeprefix(' at')}, "
+                          f"{count_beats(region.n_beats)})",
+                 (max(region.start / fs_hz, first_s), stop_s), name=f"the end of the {kind}")
+
+
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
     """The strips of the lowest and highest 1-minute heart rate (the middle of that minute) and of the longest
     RR interval (placed as an event's, :func:`show_stretch_s`), those that the summary could measure."""
@@ -649,8 +671,11 @@ def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
     events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
     start, duration_s = analysis.record.start_time, analysis.record.duration_s
     strips = [event_strip(r, fs, start, analysis.regions, duration_s) for r in events]
+    ends = [end_strip(r, strip, fs, start, analysis.regions, duration_s) for r, strip in zip(events, strips)]
+    later = [strip for pair in zip(strips[MAX_STRIPS:], ends[MAX_STRIPS:]) for strip in pair if strip is not None]
     first = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
-    rest = merge_repeated_strips(first + reference_strips(analysis) + strips[MAX_STRIPS:])  # page 1's come first
+    rest = merge_repeated_strips(first + [end for end in ends[:MAX_STRIPS] if end is not None]
+                                 + reference_strips(analysis) + later)  # page 1's come first
     first, rest = rest[:len(first)], rest[len(first):]
     fitting = count_first_page_strips(analysis, len(first))  # a long summary moves strips to the strip page
     first, moved = first[:fitting], [strip for strip in first[fitting:] if events]

@@ -91,6 +91,25 @@ def test_an_episode_that_began_with_the_recording_shows_its_end():
     assert later.start_s == pytest.approx(600.0 - STRIP_CONTEXT_S) and "its end" not in later.title
 
 
+def test_a_long_episode_gets_a_strip_of_its_end():
+    """Onset and termination strips, as a Holter report has them (an AF episode ending in a pause is the
+    tachycardia-bradycardia finding): an episode longer than its strip gets a second strip at its end, none when its
+    own strip shows the end or when it runs to the end of the record, none for a bigeminy."""
+    from app.report import STRIP_CONTEXT_S, STRIP_S, end_strip, event_strip
+
+    af = Region("atrial_fibrillation", 600 * 360, 900 * 360, 500, 400, 95.0, 0.9)
+    end = end_strip(af, event_strip(af, 360.0, None, (af,), 1800.0), 360.0, None, (af,), 1800.0)
+    assert end.start_s == pytest.approx(900.0 + STRIP_CONTEXT_S - STRIP_S) and end.shaded == (end.start_s, 900.0)
+    assert end.title == "atrial fibrillation/flutter: its end at 00:15:00 (from 00:10:00, 400 beats)"
+    from_start = replace(af, start=100)  # its own strip shows its end
+    assert end_strip(from_start, event_strip(from_start, 360.0, None, (af,), 1800.0), 360.0, None, (af,), 1800.0) \
+        is None
+    ongoing = replace(af, stop=1800 * 360)
+    assert end_strip(ongoing, event_strip(ongoing, 360.0, None, (af,), 1800.0), 360.0, None, (af,), 1800.0) is None
+    bigeminy = replace(af, kind="ventricular_bigeminy")
+    assert end_strip(bigeminy, event_strip(bigeminy, 360.0), 360.0, None, (), 1800.0) is None
+
+
 def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
     from app.report import event_strip
 
