@@ -88,8 +88,9 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
-from pipeline.qt import QtSummary, analyse_qt, long_qtc_note
-from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, analyse_st
+from pipeline.qt import QtSummary, long_qtc_note
+from pipeline.repolarisation import measure_repolarisation
+from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary
 from pipeline.hours import clock_hour_grid
 from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
@@ -726,13 +727,11 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                hours=clock_hour_grid(record.start_time))
     measured_pacemaker = record.pacemaker if paced else None  # a pacemaker that seldom paced: intrinsic beats measured
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
-    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
-                    pacemaker=measured_pacemaker, unreadable=unreadable, settings=settings.st)
     af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
                     int(round(settings.qt.window_s * record.fs_hz)))  # a gap under one QT window is still AF
-    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
-                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
-                    pacemaker=measured_pacemaker, st_settings=settings.st, settings=settings.qt)
+    st, qt = measure_repolarisation(record, samples, classes, kept_spans, unreadable,
+                                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
+                                    measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
     notes = summary.notes + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms)
                              + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms) if summary.n_beats else ())
