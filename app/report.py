@@ -63,7 +63,7 @@ STRIP_HEIGHT_MM = 31.0
 STRIP_LABEL_MM = 4.0
 STRIP_TIMES_MM = 6.0
 """Under a strip's box: its times."""
-STRIP_PITCH_MM = STRIP_HEIGHT_MM + 11.0
+STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
 """From one strip's top to the next one's on a strip page: the box, the times under it, the next title."""
 PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
 """Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
@@ -120,7 +120,10 @@ PACED_LABEL = "P"
 """A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
 session 48)."""
 BEAT_LABEL_KEY = ("Beat labels on the strips: N normal, S supraventricular ectopic, V ventricular ectopic, F fusion, "
-                  "Q unclassifiable, P paced (counted as Q).")
+                  "Q unclassifiable")
+PACED_KEY = ", P paced (the stated pacemaker's; counted as Q)."
+"""The key's paced label, given only when a beat is labelled paced (a clinical read, session 48, found it beside a
+note that paced beats are not classified as such)."""
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
 
 
@@ -145,6 +148,11 @@ def format_number(value: float, digits: int = 0, unit: str = "") -> str:
     return f"{value:.{digits}f}{unit}"
 
 
+EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation",)
+"""Kinds of which the report shows every episode (up to :data:`MAX_EPISODES_SHOWN`), not only the longest: a clinical
+read (session 48) found 205's second flutter/fibrillation episode on no strip."""
+MAX_EPISODES_SHOWN = 4
+
 PATTERN_KINDS = ("ventricular_bigeminy", "ventricular_trigeminy", "supraventricular_bigeminy",
                  "supraventricular_trigeminy")
 """Episodes of which an ectopic beat is a part rather than isolated (for the choice of a strip)."""
@@ -158,22 +166,26 @@ def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: in
                         confidence_min: float = STRIP_CONFIDENCE_MIN) -> list[Region]:
     """Up to ``n_strips`` regions to show, one per kind in :data:`EVENT_PRIORITY` order: the longest of each among its
     regions of at least ``confidence_min`` confidence, or of all its regions when none is that sure (the strip's title
-    gives the confidence either way). An isolated beat is taken outside the bigeminy and trigeminy episodes when
-    there is one (a clinical read of the PDF reports, session 47, found the "isolated ventricular" strips of 201 and
-    223 showing 10 s of their own trigeminy and bigeminy)."""
+    gives the confidence either way); every episode of the kinds in :data:`EVERY_EPISODE_KINDS`. An isolated beat is
+    taken outside the bigeminy and trigeminy episodes and atrial fibrillation when there is one (a clinical read of the
+    PDF reports, session 47, found the "isolated ventricular" strips of 201 and 223 showing 10 s of their own
+    trigeminy and bigeminy; session 48's, 222's taken inside AF)."""
     chosen = []
-    patterns = [(r.start, r.stop) for r in regions if r.kind in PATTERN_KINDS]
+    patterns = [(r.start, r.stop) for r in regions if r.kind in PATTERN_KINDS + ("atrial_fibrillation",)]
     for kind in EVENT_PRIORITY:
         candidates = [r for r in regions if r.kind == kind]
-        if kind.startswith("isolated_"):  # a truly isolated beat, not one of a bigeminy or trigeminy, where one is
+        if kind.startswith("isolated_"):  # a truly isolated beat, not one of a pattern or in AF, where one is
             alone = [r for r in candidates if not any(a <= r.start and r.stop <= b for a, b in patterns)]
             candidates = alone or candidates
         clear = [r for r in candidates if r.confidence >= confidence_min]
-        if candidates:
+        if kind in EVERY_EPISODE_KINDS:  # every one, the clear ones first
+            chosen += sorted(candidates, key=lambda r: (r.confidence >= confidence_min, r.stop - r.start),
+                             reverse=True)[:MAX_EPISODES_SHOWN]
+        elif candidates:
             chosen.append(max(clear or candidates, key=lambda r: (r.stop - r.start, r.confidence)))
-        if len(chosen) == n_strips:
+        if len(chosen) >= n_strips:
             break
-    return chosen
+    return chosen[:n_strips]
 
 
 def summary_lines(analysis: RecordAnalysis) -> list[str]:
@@ -202,12 +214,12 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
         f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
         f"{describe_longest_run(s.longest_supraventricular_run)}"
-        f"{format_at(s.longest_supraventricular_run_time_s, start)}",
+        f"{format_at(s.longest_supraventricular_run_time_s, start)}; longest RR interval "
+        f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}{fastest_doubts[0]}, supraventricular "
         f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
-        f"{format_at(s.fastest_supraventricular_run_time_s, start)}{fastest_doubts[1]}   longest RR "
-        f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
+        f"{format_at(s.fastest_supraventricular_run_time_s, start)}{fastest_doubts[1]}",
         f"HRV (normal-to-normal intervals{describe_nn_share(s)}"
         f"{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
@@ -279,15 +291,32 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     kinds."""
     fs, regions = analysis.record.fs_hz, analysis.regions
     if kind == "ventricular_tachycardia":
-        return f", {sum(r.kind == kind and r.duration_s(fs) >= SUSTAINED_VT_MIN_S for r in regions)} sustained"
+        n, sustained = count_all(regions, kind, lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
+        return f", {describe_share(sustained, n)} sustained"
     if kind in RATE_KINDS:
         rates = [r.heart_rate_bpm for r in regions if r.kind == kind and math.isfinite(r.heart_rate_bpm)]
         extreme = (f", {'slowest' if kind == 'bradycardia' else 'fastest'} "
                    f"{(min if kind == 'bradycardia' else max)(rates):.0f} bpm" if rates else "")
         af = region_intervals(regions, "atrial_fibrillation")
-        n = sum(r.kind == kind and is_in_af(r, af) for r in regions)
-        return extreme + (f", {n} in AF/flutter" if n else "")
+        n, in_af = count_all(regions, kind, lambda r: is_in_af(r, af))
+        return extreme + (f", {describe_share(in_af, n)} in AF/flutter" if in_af else "")
     return ""
+
+
+def count_all(regions, kind: str, condition) -> tuple[int, int]:
+    """How many regions are of ``kind``, and how many of them meet ``condition``."""
+    of_kind = [r for r in regions if r.kind == kind]
+    return len(of_kind), sum(bool(condition(r)) for r in of_kind)
+
+
+def describe_share(k: int, n: int) -> str:
+    """``"none"``, ``"all"`` or the number, of ``n``: "0 sustained" wrapped as "0 / sustained" (a clinical read,
+    session 48).
+
+    >>> describe_share(0, 2), describe_share(2, 2), describe_share(1, 2)
+    ('none', 'all', '1')
+    """
+    return "none" if k == 0 else "all" if k == n else str(k)
 
 
 def split_columns(lines: list[str], columns: int) -> list[list[str]]:
@@ -410,7 +439,7 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
              + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
                                                                       MIN_SHADE_S / 2)
-    name = f"{kind} ({measure or count_beats(region.n_beats)})"
+    name = f"{kind}{format_at(region.start / fs_hz, start_time)}"  # short: another title holds it
     return Strip(start_s, title, (middle_s - half_s, middle_s + half_s), name=name)
 
 
@@ -421,12 +450,19 @@ termination strips: an AF episode ending in a pause is the tachycardia-bradycard
 session 48)."""
 
 
+END_STRIP_MIN_UNSHOWN = 0.5
+"""An episode's end gets a strip when at least this share of a strip's length of it lies past its onset strip (205's
+8-s flutter/fibrillation had two strips sharing 4 s: a clinical read, session 48)."""
+
+
 def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.time | None = None, regions=(),
               duration_s: float = math.inf) -> Strip | None:
     """The strip of an episode's end (:data:`ENDED_KINDS`), :data:`STRIP_CONTEXT_S` after it, the episode's last part
-    shaded: None when its own ``strip`` shows the end or when it runs to the end of the record."""
+    shaded: None when its own ``strip`` shows the end or nearly (:data:`END_STRIP_MIN_UNSHOWN`) or when it runs to the
+    end of the record."""
     stop_s = region.stop / fs_hz
-    if region.kind not in ENDED_KINDS or stop_s <= strip.start_s + STRIP_S or stop_s + STRIP_CONTEXT_S > duration_s:
+    if (region.kind not in ENDED_KINDS or stop_s <= strip.start_s + STRIP_S * (1 + END_STRIP_MIN_UNSHOWN)
+            or stop_s + STRIP_CONTEXT_S > duration_s):
         return None
     kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
     first_s = stop_s + STRIP_CONTEXT_S - STRIP_S
@@ -452,7 +488,8 @@ def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
                             f"Longest RR interval: {s.longest_rr_s:.2f} s from "
                             f"{format_clock(s.longest_rr_time_s)}{format_clock_suffix(s.longest_rr_time_s, start)}",
                             (s.longest_rr_time_s, s.longest_rr_time_s + s.longest_rr_s),
-                            name=f"the longest RR interval ({s.longest_rr_s:.2f} s)"))
+                            name=f"the longest RR interval ({s.longest_rr_s:.2f} s"
+                                 f"{format_at(s.longest_rr_time_s, start)})"))
     return strips
 
 
@@ -545,14 +582,57 @@ def describe_strip_scale(ax) -> str:
             f"{25.4 * box.height * height_in / (y1 - y0):.3g} mm/mV")
 
 
-def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
+def strip_window(record, strip: Strip) -> tuple[int, int]:
+    """First and last (excluded) sample a strip shows: :data:`STRIP_S` from its start, kept within the record."""
+    lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * record.fs_hz)
+    return lo, min(lo + int(STRIP_S * record.fs_hz), record.n_samples)
+
+
+def strip_extent_mv(record, strip: Strip) -> tuple[float, float]:
+    """Lowest and highest value a strip's trace reaches, its 0.2nd and 99.8th percentiles (a lone spike of a sample or
+    two left out; a QRS complex, tens of samples, kept); NaN, NaN when the strip has no signal."""
+    lo, hi = strip_window(record, strip)
+    values = record.signal_mv[lo:hi, record.primary_lead]
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return float("nan"), float("nan")
+    low, high = np.percentile(values, (0.2, 99.8))
+    return float(low), float(high)
+
+
+def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
+    """The gain of a report's strips: the largest of :data:`STANDARD_GAINS_MM_PER_MV` at which every strip it prints
+    fits its box (:func:`strip_extent_mv`; a tall one reaching into the band of beat labels), but not under 5 mm/mV
+    unless the record's typical gain is (:func:`strip_gain_mm_per_mv`; the tallest strips of a record of tall complexes
+    then run off their box rather than every strip shrink to 2.5 mm/mV), nor over the standard 10 mm/mV unless it is
+    (a low-voltage record). A clinical read (session 48) found 231's couplet clipped at the record's typical
+    gain, the strip's reason cut off."""
+    typical = strip_gain_mm_per_mv(record)
+    extents = [high - low for low, high in (strip_extent_mv(record, s) for s in strips) if math.isfinite(high - low)]
+    if not extents:
+        return typical
+    fitting = next((gain for gain in STANDARD_GAINS_MM_PER_MV if max(extents) * gain <= STRIP_HEIGHT_MM - 1.0),
+                   STANDARD_GAINS_MM_PER_MV[-1])  # into the label band, 1 mm under the box's top
+    return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
+
+
+STANDARD_GAIN_MM_PER_MV = 10.0
+MIN_REPORT_GAIN_MM_PER_MV = 5.0
+"""Half the standard gain: printed strips too tall for it still take it, unless the whole record is (none of
+MIT-BIH's)."""
+
+
+STRIP_TITLE_CHARS = 100
+"""Width of a strip's title lines (8 pt), leaving the strip's scale at the right (a merged title ran into it)."""
+
+
+def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float | None = None) -> None:
     """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded; at
-    25 mm/s and the record's gain (:func:`strip_gain_mm_per_mv`) on ECG paper, the box placed by
-    :func:`place_strip_box`."""
+    25 mm/s and the report's gain (``gain_mm_per_mv``; the record's typical, :func:`strip_gain_mm_per_mv`, when None)
+    on ECG paper, the box placed by :func:`place_strip_box`."""
     record = analysis.record
     fs = record.fs_hz
-    lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * fs)
-    hi = min(lo + int(STRIP_S * fs), record.n_samples)
+    lo, hi = strip_window(record, strip)
     t = np.arange(lo, hi) / fs
     lead = record.signal_mv[lo:hi, record.primary_lead]
     place_strip_box(ax)
@@ -564,11 +644,12 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     samples = analysis.predictions.samples
     classes = np.where(find_paced_beats_left(analysis.predictions, analysis.classes), PACED_LABEL, analysis.classes)
     inside = (samples >= lo) & (samples < hi)
-    finite = lead[np.isfinite(lead)]
-    middle = float(finite.min() + finite.max()) / 2 if finite.size else 0.0
-    gain = strip_gain_mm_per_mv(record)  # one gain for every strip of the record, as on paper
+    lowest, highest = strip_extent_mv(record, strip)
+    middle = (lowest + highest) / 2 if math.isfinite(highest - lowest) else 0.0
+    gain = strip_gain_mm_per_mv(record) if gain_mm_per_mv is None else gain_mm_per_mv  # one for every strip
     half_mv = (STRIP_HEIGHT_MM - STRIP_LABEL_MM) / 2 / gain
-    low, high = middle - half_mv, middle + half_mv
+    low = min(middle - half_mv, lowest) if math.isfinite(lowest) else middle - half_mv  # a tall trace: up to the labels
+    high = low + 2 * half_mv
     for sample, label in zip(samples[inside], classes[inside]):
         ax.text(sample / fs, high + 0.5 / gain, label, fontsize=6.5, ha="center", va="bottom",
                 color=CLASS_COLOURS.get(label, "k"), clip_on=True)  # none straddling the box's edge
@@ -582,7 +663,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip) -> None:
     ax.set_xlim(lo / fs, lo / fs + STRIP_S)
     ax.text(1.0, 1.02, describe_strip_scale(ax), transform=ax.transAxes, fontsize=6, ha="right", va="bottom",
             color="#555555")
-    ax.set_title(strip.title, fontsize=8, loc="left")
+    title = textwrap.fill(textwrap.shorten(strip.title, 2 * STRIP_TITLE_CHARS, placeholder=" ..."), STRIP_TITLE_CHARS)
+    ax.set_title(title, fontsize=8 if "\n" not in title else 7, loc="left")  # two lines fit the gap at 7 pt
 
 
 STRIP_CONTEXT_S = 1.5
@@ -621,15 +703,20 @@ REPEAT_OVERLAP = 0.6
 """Share of a strip's length another must show as well to be left out as a repeat (:func:`merge_repeated_strips`)."""
 
 
+SHADE_GAP_S = 0.3
+"""Shaded stretches this close or overlapping are one finding (a ventricular beat and the long interval after it)."""
+
+
 def repeats(strip: Strip, other: Strip) -> bool:
-    """Whether two strips show the same thing: :data:`REPEAT_OVERLAP` of the same stretch or more, and nothing shaded in
-    one outside what the other shades (an isolated beat beside a bigeminy keeps a strip that marks it)."""
+    """Whether two strips show the same thing: :data:`REPEAT_OVERLAP` of the same stretch or more, and shaded
+    stretches, where both have one, that overlap or touch (an isolated beat a few seconds from a run keeps a strip
+    that marks it)."""
     if STRIP_S - abs(other.start_s - strip.start_s) < REPEAT_OVERLAP * STRIP_S:
         return False
     if strip.shaded is None or other.shaded is None:
         return True
     (a0, a1), (b0, b1) = strip.shaded, other.shaded
-    return (b0 <= a0 + 0.01 and a1 <= b1 + 0.01) or (a0 <= b0 + 0.01 and b1 <= a1 + 0.01)
+    return a0 <= b1 + SHADE_GAP_S and b0 <= a1 + SHADE_GAP_S
 
 
 def shaded_s(strip: Strip) -> float:
@@ -639,16 +726,19 @@ def shaded_s(strip: Strip) -> float:
 
 def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
     """``strips`` without those that repeat an earlier one (:func:`repeats`): the two become one, in the earlier's
-    place, that shows the one with a shaded stretch (the wider, when both have one) and is titled with both
-    ("...; also the longest RR interval (2.40 s)"). A clinical read (session 48) found 207's longest-RR strip printed
-    under its pause strip, and its lowest-rate strip over its idioventricular rhythm's, the same 7.5 s twice.
+    place, that shows the one with the longer shaded stretch, shades both and is titled with both ("...; also the
+    longest RR interval (2.40 s)"). Clinical reads (session 48) found 207's longest-RR strip printed under its pause
+    strip, its lowest-rate minute over its idioventricular rhythm's, and 202's longest RR beside the isolated
+    ventricular beat before it: the same 7.5 s twice.
 
     >>> merged = merge_repeated_strips([Strip(10.0, "pause", (11.0, 14.0), name="pause"),
     ...                                 Strip(11.0, "RR", (11.0, 14.0), name="the longest RR"),
     ...                                 Strip(12.0, "beat", (16.0, 16.3)), Strip(12.5, "rate", name="the lowest rate"),
-    ...                                 Strip(40.0, "lowest", name="the lowest"), Strip(41.0, "run", (42.0, 47.0))])
-    >>> [(strip.start_s, strip.title) for strip in merged]
-    [(10.0, 'pause; also the longest RR; also the lowest rate'), (12.0, 'beat'), (41.0, 'run; also the lowest')]
+    ...                                 Strip(40.0, "lowest", name="the lowest"), Strip(41.0, "run", (42.0, 47.0)),
+    ...                                 Strip(41.5, "V", (41.8, 42.1), name="a V beat")])
+    >>> [(strip.start_s, strip.title, strip.shaded) for strip in merged]  # doctest: +NORMALIZE_WHITESPACE
+    [(10.0, 'pause; also the longest RR; also the lowest rate', (11.0, 14.0)), (12.0, 'beat', (16.0, 16.3)),
+     (41.0, 'run; also the lowest; also a V beat', (41.8, 47.0))]
     """
     kept: list[Strip] = []
     for strip in strips:
@@ -658,8 +748,10 @@ def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
             continue
         other = kept[same]
         shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
+        shaded = shown.shaded if named.shaded is None else (min(shown.shaded[0], named.shaded[0]),
+                                                            max(shown.shaded[1], named.shaded[1]))
         kept[same] = replace(shown, title=f"{shown.title}; also {named.name or named.title}",
-                             name=shown.name or named.name)
+                             name=shown.name or named.name, shaded=shaded)
     return kept
 
 
@@ -687,12 +779,14 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     first, more = plan_strips(analysis)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
-        pages.savefig(draw_first_page(analysis, first))
+        gain = report_gain_mm_per_mv(analysis.record, first + more + chosen_strips(analysis) + diary_strips(analysis))
+        pages.savefig(draw_first_page(analysis, first, gain))
         chosen = chosen_strips(analysis)
         for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
-            pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen)))
+            pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen),
+                                                 gain))
         for k, page in enumerate(split_strip_pages(more, has_trend(analysis))):  # the trend atop the first only
-            pages.savefig(draw_strip_page(analysis, page, with_trend=k == 0))
+            pages.savefig(draw_strip_page(analysis, page, with_trend=k == 0, gain_mm_per_mv=gain))
         if analysis.summary.duration_s > HOUR_S:  # a record started at 10:45 has two clock hours in 30 minutes
             pages.savefig(draw_hourly_page(analysis))
         points, total = lorenz_points(analysis)
@@ -701,7 +795,7 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
         if analysis.summary.st.episodes:
             pages.savefig(draw_st_page(analysis))
         if analysis.diary:
-            pages.savefig(draw_diary_page(analysis))
+            pages.savefig(draw_diary_page(analysis, gain))
     return buffer.getvalue()
 
 
@@ -713,7 +807,8 @@ def chosen_strips(analysis: RecordAnalysis) -> list[Strip]:
             for s in analysis.reader_strips]
 
 
-def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first: int, total: int) -> Figure:
+def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first: int, total: int,
+                           gain_mm_per_mv: float | None = None) -> Figure:
     """A page of the strips the reader chose, :data:`READER_STRIPS_PER_PAGE` at most, top to bottom; ``first`` is
     the number of its first strip among ``total``."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
@@ -723,7 +818,7 @@ def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first:
     figure.suptitle(f"Record {analysis.record.name}: strips chosen by the reader ({numbers})", fontsize=11,
                     fontweight="bold", x=0.08, ha="left")
     for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, PAGE_TOP_MM + k * STRIP_PITCH_MM), analysis, strip)
+        draw_strip(add_strip_axes(figure, PAGE_TOP_MM + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
     return figure
 
 
@@ -750,9 +845,10 @@ def diary_lines(analysis: RecordAnalysis) -> list[str]:
 
 
 def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
-    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time marked: centred on it, or on it
-    and the nearest event the diary page lists for it, shaded, when both fit in a strip (a clinical read, session 48,
-    found an entry's strip cutting off the pause its line named)."""
+    """Strips of the first :data:`MAX_DIARY_STRIPS` diary entries, each entry's time marked: centred on it and the
+    nearest event the diary page lists for it, shaded, when both fit in a strip, else centred on the entry with the part
+    of that event it shows shaded (clinical reads, session 48, found an entry's strip cutting off the pause its line
+    named, and a listed trigeminy filling a strip unshaded)."""
     start, fs = analysis.record.start_time, analysis.record.fs_hz
     strips = []
     for finding in diary_findings(analysis)[:MAX_DIARY_STRIPS]:
@@ -762,11 +858,12 @@ def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
                       marker_s=entry.time_s)
         if finding.regions:
             nearest = finding.regions[0]
-            low = min(entry.time_s, nearest.start / fs)
-            high = max(entry.time_s, max(nearest.stop / fs, nearest.start / fs + MIN_SHADE_S))
+            event = (nearest.start / fs, max(nearest.stop / fs, nearest.start / fs + MIN_SHADE_S))
+            low, high = min(entry.time_s, event[0]), max(entry.time_s, event[1])
             if high - low <= STRIP_S - 2 * PAUSE_MARGIN_S:
-                strip = replace(strip, start_s=(low + high) / 2 - STRIP_S / 2,
-                                shaded=(nearest.start / fs, max(nearest.stop / fs, nearest.start / fs + MIN_SHADE_S)))
+                strip = replace(strip, start_s=(low + high) / 2 - STRIP_S / 2, shaded=event)
+            elif event[0] < strip.start_s + STRIP_S and event[1] > strip.start_s:  # the part of it the strip shows
+                strip = replace(strip, shaded=(max(event[0], strip.start_s), min(event[1], strip.start_s + STRIP_S)))
         strips.append(strip)
     return strips
 
@@ -774,7 +871,7 @@ def diary_strips(analysis: RecordAnalysis) -> list[Strip]:
 DIARY_FONT_PT = 6.5
 
 
-def draw_diary_page(analysis: RecordAnalysis) -> Figure:
+def draw_diary_page(analysis: RecordAnalysis, gain_mm_per_mv: float | None = None) -> Figure:
     """The patient's diary: each entry with the rhythm at that time, then strips of the first entries, as many of
     :data:`MAX_DIARY_STRIPS` as fit under the lines."""
     lines = diary_lines(analysis)
@@ -788,7 +885,7 @@ def draw_diary_page(analysis: RecordAnalysis) -> Figure:
     top_mm = PAGE_TOP_MM + text_mm + STRIP_PITCH_MM - STRIP_HEIGHT_MM
     strips = diary_strips(analysis)[:fit_strips(top_mm)]
     for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip)
+        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
     return figure
 
 
@@ -846,7 +943,9 @@ def lay_out_first_page(text: tuple[list[str], list[str], list[str], str]) -> Fir
 
 def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
     """The first page's lines: summary, the reader's conclusion (none when not written), events; and its footer."""
-    footer = textwrap.fill(f"{BEAT_LABEL_KEY} {describe_thresholds(analysis.region_settings)}", THRESHOLD_LINE_CHARS)
+    paced = bool(np.any(find_paced_beats_left(analysis.predictions, analysis.classes)))
+    key = BEAT_LABEL_KEY + (PACED_KEY if paced else ".")
+    footer = textwrap.fill(f"{key} {describe_thresholds(analysis.region_settings)}", THRESHOLD_LINE_CHARS)
     return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
 
 
@@ -865,7 +964,7 @@ def add_page_axes(figure: Figure, top_mm: float, height_mm: float, left: float =
     return figure.add_axes((left, 1 - (top_mm + height_mm) / page_mm, right - left, height_mm / page_mm))
 
 
-def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
+def draw_first_page(analysis: RecordAnalysis, strips: list[Strip], gain_mm_per_mv: float | None = None) -> Figure:
     """Summary, the reader's conclusion when there is one, events and the strips of the most urgent events (as many
     as :func:`count_first_page_strips` allows: the caller puts the others on the strip page). The beat families are
     on the rhythm page since the strips are printed at their true size (session 48): page 1 holds its strips first."""
@@ -885,7 +984,7 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip]) -> Figure:
     draw_text_block(add_page_axes(figure, layout.events_mm, text_block_mm(math.ceil(len(events) / 2))), "Events",
                     events, columns=2)
     for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, layout.strips_mm + k * STRIP_PITCH_MM), analysis, strip)
+        draw_strip(add_strip_axes(figure, layout.strips_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
     return figure
 
 
@@ -912,7 +1011,8 @@ def split_strip_pages(strips: list[Strip], trend: bool) -> list[list[Strip]]:
     return [page for page in pages if page]
 
 
-def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: bool = True) -> Figure:
+def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: bool = True,
+                    gain_mm_per_mv: float | None = None) -> Figure:
     """Page 2: the heart-rate trend (when the record has two trend values or more, and ``with_trend``), then
     heart-rate, RR and further event strips, as many as fit (:func:`split_strip_pages`), top to bottom."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
@@ -924,7 +1024,7 @@ def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: b
         draw_heart_rate_trend(add_page_axes(figure, PAGE_TOP_MM, TREND_HEIGHT_MM), analysis)
     top_mm = first_strip_top_mm(trend)
     for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip)
+        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
     return figure
 
 
@@ -959,7 +1059,7 @@ def draw_heart_rate_trend(ax, analysis: RecordAnalysis) -> None:
     ax.set_ylabel("bpm", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#dddddd", linewidth=0.4)
-    ax.legend(fontsize=6, loc="upper right", frameon=False)
+    ax.legend(fontsize=6, loc="best", frameon=False)  # not over the marked extremes
     ax.set_title(f"Heart rate: mean of each {window_s / 60:g} minutes"
                  + ("; atrial fibrillation shaded" if any(r.kind == "atrial_fibrillation" for r in analysis.regions)
                     else ""), fontsize=8, loc="left")

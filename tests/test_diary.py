@@ -184,12 +184,15 @@ def test_the_diary_is_in_the_csv_the_json_and_the_pdf(analysis_119):
     for strip, finding in zip(strips, findings):  # the entry and the nearest event it lists, both on the strip
         nearest = finding.regions[0]
         assert strip.start_s < strip.marker_s < strip.start_s + STRIP_S
-        if strip.shaded is None:  # an event too long to show with the entry: the entry in the middle
-            assert strip.start_s == strip.marker_s - STRIP_S / 2 and (nearest.stop - nearest.start) / fs > STRIP_S - 1
+        event = (nearest.start / fs, nearest.stop / fs)
+        if event[1] - event[0] > STRIP_S - 1:  # too long to show with the entry: the entry in the middle, and what
+            assert strip.start_s == strip.marker_s - STRIP_S / 2  # the strip shows of the event shaded
+            assert strip.shaded == (max(event[0], strip.start_s), min(event[1], strip.start_s + STRIP_S))
         else:
-            assert strip.shaded[0] == nearest.start / fs and strip.start_s < strip.shaded[0]
+            assert strip.shaded[0] == event[0] and strip.start_s < strip.shaded[0]
             assert strip.shaded[1] < strip.start_s + STRIP_S
-    assert strips[0].shaded is not None and strips[1].shaded is None  # a V beat at 70.2 s; a 8-s trigeminy
+    assert strips[0].shaded[1] - strips[0].shaded[0] < 1  # a V beat at 70.2 s, then a trigeminy filling the strip
+    assert strips[1].shaded[0] == strips[1].start_s and strips[1].shaded[1] - strips[1].shaded[0] > 5
     assert json.loads(outputs.summary_json(analysis_119))["diary"] == []
 
 

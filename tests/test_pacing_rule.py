@@ -298,7 +298,7 @@ def test_report_strips_label_paced_beats_p_not_q(analyses_217):
     from matplotlib.figure import Figure
 
     from app.analysis import find_paced_beats_left
-    from app.report import A4_PORTRAIT_IN, BEAT_LABEL_KEY, Strip, draw_strip, first_page_text
+    from app.report import A4_PORTRAIT_IN, BEAT_LABEL_KEY, PACED_KEY, Strip, draw_strip, first_page_text
 
     plain, paced = analyses_217
     at = paced.predictions.samples[find_paced_beats_left(paced.predictions, paced.classes)][100] / FS - 3.0
@@ -311,7 +311,8 @@ def test_report_strips_label_paced_beats_p_not_q(analyses_217):
         labels[name] = [t.get_text() for t in ax.texts if len(t.get_text()) == 1]
     assert labels["paced"].count("P") >= 3 and "Q" not in labels["paced"]
     assert "P" not in labels["plain"]  # no pacemaker stated: no beat is paced
-    assert first_page_text(paced)[3].replace("\n", " ").startswith(BEAT_LABEL_KEY)
+    footers = [first_page_text(a)[3].replace("\n", " ") for a in (paced, plain)]
+    assert footers[0].startswith(BEAT_LABEL_KEY + PACED_KEY) and footers[1].startswith(BEAT_LABEL_KEY + ". ")
 
 
 def test_v_calls_in_a_paced_family_become_paced_not_normal():

@@ -32,6 +32,37 @@ def test_the_longest_clear_region_of_a_kind_is_shown_else_the_longest():
     assert choose_strip_events([doubtful, region("ventricular_tachycardia", 0, 2000, 0.4)], 3) == [doubtful]
 
 
+def test_every_flutter_fibrillation_episode_gets_a_strip():
+    """205's second flutter/fibrillation episode was on no strip (a clinical read, session 48): every episode of it is
+    shown, the clear ones first, the other kinds one each."""
+    first = region("ventricular_flutter_fibrillation", 0, 3000, 0.9)
+    second = region("ventricular_flutter_fibrillation", 9000, 9900, 0.4)
+    pause = region("pause", 20000, 21000, 0.9)
+    assert choose_strip_events([second, pause, first], 8) == [first, second, pause]
+    assert choose_strip_events([second, pause, first], 2) == [first, second]
+
+
+def test_the_report_gain_fits_the_printed_strips_between_half_and_standard_gain(excerpts_dir):
+    """One gain for a report's strips: the largest standard one at which every printed strip fits its box (231's
+    couplet was clipped at the record's typical gain: a clinical read, session 48), but not under 5 mm/mV (a record's
+    tallest strip runs off its box instead) nor over 10 (unless the record's own typical gain is)."""
+    from app.report import Strip, report_gain_mm_per_mv, strip_gain_mm_per_mv
+
+    record = read_record(excerpts_dir / "100", annotator=None)
+    assert strip_gain_mm_per_mv(record) == 10.0
+    quiet = [Strip(20.0, "a"), Strip(100.0, "b")]
+    assert report_gain_mm_per_mv(record, quiet) == 10.0
+    signal = record.signal_mv.copy()
+    signal[int(102 * 360), record.primary_lead] += 2.0  # one spike: left out (the strip's 0.5-99.5th percentiles)
+    assert report_gain_mm_per_mv(replace(record, signal_mv=signal), quiet) == 10.0
+    signal[int(100 * 360):int(108 * 360), record.primary_lead] *= 2.5  # one strip of tall complexes: half gain
+    assert report_gain_mm_per_mv(replace(record, signal_mv=signal), quiet) == 5.0
+    signal[int(100 * 360):int(108 * 360), record.primary_lead] *= 4.0  # taller: no lower than 5
+    assert report_gain_mm_per_mv(replace(record, signal_mv=signal), quiet) == 5.0
+    small = replace(record, signal_mv=0.3 * record.signal_mv)  # a low-voltage record's own gain is 20
+    assert strip_gain_mm_per_mv(small) == 20.0 and report_gain_mm_per_mv(small, quiet) == 20.0
+
+
 def test_an_isolated_beat_strip_is_taken_outside_bigeminy_and_shows_which_beat_it_is():
     """201's and 223's "isolated ventricular" strips showed 10 s of their own trigeminy and bigeminy, and no beat was
     marked (a clinical read of the PDF reports, session 47)."""
@@ -65,13 +96,15 @@ def test_record_207s_tachycardia_strip_shows_ventricular_beats_not_flutter_waves
 def test_a_strip_repeating_another_is_left_out_and_named_in_its_title(excerpts_dir):
     """207's longest-RR strip was its pause strip printed again (a clinical read, session 48): 232's excerpt, whose
     longest RR interval is its longest pause, prints the stretch once, titled with both."""
-    from app.report import plan_strips
+    from app.report import format_clock, plan_strips
 
     analysis = analyse_record(read_record(excerpts_dir / "232", annotator=None), load_default_model())
     first, more = plan_strips(analysis)
     titles = [strip.title for strip in first + more]
     pause = next(title for title in titles if title.startswith("pause at "))
-    assert pause.endswith(f"; also the longest RR interval ({analysis.summary.longest_rr_s:.2f} s)")
+    s = analysis.summary
+    at = format_clock(s.longest_rr_time_s)
+    assert pause.endswith(f"; also the longest RR interval ({s.longest_rr_s:.2f} s at {at})")
     assert not any(title.startswith("Longest RR interval") for title in titles)
     assert any(title.startswith("Lowest heart rate") for title in titles)  # a stretch of its own: still printed
 
@@ -189,8 +222,8 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     assert fast and all(is_in_af(r, af) for r in fast)
     tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
     fastest = max(r.heart_rate_bpm for r in fast)  # the summary's rates are 1-minute averages: the stretch's own
-    assert f"fastest {fastest:.0f} bpm, {len(fast)} in AF/flutter" in next(line for line in tally
-                                                                            if line.startswith("tachycardia: "))
+    assert f"fastest {fastest:.0f} bpm, all in AF/flutter" in next(line for line in tally
+                                                                      if line.startswith("tachycardia: "))
     title = event_strip(fast[0], fs, None, analysis.regions).title
     assert title.startswith("tachycardia in atrial fibrillation/flutter")
     events = region_table(analysis.regions, fs)["event"].tolist()
