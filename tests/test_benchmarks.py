@@ -146,3 +146,18 @@ def test_gpu_check_counts_the_cudnn_gru_where_keras_would_take_it(monkeypatch):
         traced = tf.function(lambda x: layer(x)).get_concrete_function(spec)
     assert refused["calls"] == 0
     assert not any(op.type.startswith("CudnnRNN") for op in traced.graph.get_operations())
+
+
+def test_edit_speed_times_each_edit_with_st_and_qt_kept_and_measured_again(excerpts_dir):
+    """benchmarks/edit_speed.py on a 5-minute excerpt: every edit runs both ways (its figures are timings, written by
+    the benchmark, not checked here)."""
+    from app.analysis import analyse_record
+    from benchmarks.edit_speed import time_edits
+    from models.bundled import load_default_model
+    from pipeline.records import read_record
+
+    analysis = analyse_record(read_record(excerpts_dir / "100"), load_default_model())
+    for forget in (False, True):
+        timings = time_edits(analysis, repeats=2, forget=forget)
+        assert sorted(timings) == ["artefact mark", "bradycardia limit", "pause threshold", "relabel one beat"]
+        assert all(seconds > 0 for seconds in timings.values())
