@@ -749,8 +749,8 @@ def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:
                                                          == st.note.removeprefix("ST not assessed: "))
     if af_s <= 0 or same_stop:
         return qt
-    stretch = (f"atrial fibrillation ({format_duration(af_s)}, hh:mm:ss, with the gaps of under {qt.window_s:g} s "
-               "between its episodes)")
+    stretch = (f"atrial fibrillation (its episodes and the gaps of under {qt.window_s:g} s between them, "
+               f"{format_duration(af_s)} in all)")  # more than the AF tally: a clinical read (session 48)
     reason = "QTc needs a steady RR interval, which fibrillation does not give"
     return replace(qt, note=f"{qt.note}; {stretch} left out: {reason}" if qt.note else
                    f"QT measured outside {stretch}: {reason}")

@@ -163,8 +163,9 @@ def test_qt_is_measured_outside_atrial_fibrillation_and_the_note_says_so(mitdb_d
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings)
     qt = summary.qt
     assert qt.note in summary.notes and qt.assessed and qt.measured_windows >= 10
-    assert qt.note.startswith("QT measured outside atrial fibrillation (00:")
-    assert "between its episodes): QTc needs a steady RR" in qt.note
+    assert qt.note.startswith("QT measured outside atrial fibrillation (its episodes and the gaps of under 60 s "
+                              "between them, 00:")
+    assert " in all): QTc needs a steady RR" in qt.note
     assert "left out" not in qt.note  # "QT measured outside AF (...) left out" said it twice
     measured = np.flatnonzero(np.isfinite(qt.qt_ms))
     window_start, window_stop = measured * qt.window_s, (measured + 1) * qt.window_s
@@ -183,5 +184,5 @@ def test_the_af_note_is_not_added_when_qt_stops_for_the_st_analysis_s_reason():
     assert repolarisation_notes(st, qt) == ("ST and QT not assessed: the dominant QRS is 130 ms wide",)
     too_few = QtSummary(False, "QT not assessed: too few readable normal beats")
     assert note_af_left_out(too_few, st, 600.0).note.startswith("QT not assessed: too few readable normal beats; "
-                                                                 "atrial fibrillation (00:10:00")
+                                                                 "atrial fibrillation (its episodes and the gaps")
     assert note_af_left_out(too_few, st, 0.0) is too_few
