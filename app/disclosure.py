@@ -3,8 +3,11 @@
 Holter reports offer it so that a reader can check any stretch on paper, and so that nothing the analysis left out
 goes unseen. Each line is the primary lead in the monitoring bandwidth (0.5-40 Hz, :func:`pipeline.clean.clean_signal`,
 so that baseline wander does not push a line into its neighbours; clipped so that they never overlap), with the
-class of each beat that is not N above it, the unreadable stretches shaded grey and the patient's diary entries
-marked. With two leads (``leads=2``, a record's analysed pair), each minute prints both, one above the other, and a
+class of each beat that is not N above it (none inside ventricular flutter/fibrillation, whose waves ran together as
+"VVWVV"), the flagged episodes shaded and named where they start (:data:`EPISODE_SHADES`), the unreadable stretches
+shaded grey and the patient's diary entries marked; times are clock times when the header gives the start, and the
+header states the print scale (about 3.1 mm/s and 3.6 mm/mV). A clinical read (session 48) found none of the events
+marked, elapsed times only and no scale. With two leads (``leads=2``, a record's analysed pair), each minute prints both, one above the other, and a
 page holds 15 minutes: artefact in one lead is then told from an arrhythmia, which shows in both. The traces are drawn
 as images
 (:data:`RASTER_DPI`) so that a 24-hour record stays a PDF of a few megabytes; the text stays text.
@@ -16,14 +19,17 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis
-from app.report import A4_PORTRAIT_IN, CLASS_COLOURS, DISCLAIMER, format_clock
+from app.report import A4_PORTRAIT_IN, CLASS_COLOURS, DISCLAIMER, format_clock, format_clock_suffix
 from pipeline.clean import clean_signal
+from pipeline.diary import format_clock_time
+from pipeline.regions import Region
 
 LINE_S = 60.0
 """Seconds of signal per line."""
@@ -33,6 +39,22 @@ LINE_SPACING_MV = 2.5
 """Vertical distance between two lines' baselines, in mV of the trace: a line is clipped to +-0.5 of it around its
 median, so R waves up to about 1.2 mV are whole."""
 FILTER_MARGIN_S = 10.0
+EPISODE_SHADES = {
+    "ventricular_flutter_fibrillation": ("VF", "#e41a1c"),
+    "ventricular_tachycardia": ("VT", "#e41a1c"),
+    "idioventricular_rhythm": ("IVR", "#fb9a99"),
+    "atrial_fibrillation": ("AF", "#984ea3"),
+    "supraventricular_tachycardia": ("SVT", "#377eb8"),
+    "pause": ("pause", "#ff7f00"),
+}
+"""Episodes shaded behind the lines, with the short name written where each starts (a clinical read, session 48,
+found none of the analysis's events marked: a reader could not check them in context)."""
+DIARY_COLOUR = "#2ca02c"
+"""A diary entry's line: green, not the blue of the S labels."""
+HEADER_CHARS = 170
+"""Width of the header's lines (6 pt on A4)."""
+AXES_BOX = (0.09, 0.03, 0.89, 0.905)
+"""The page's drawing area (fractions of the page): its size gives the print scale stated in the header."""
 MAX_PAGES = 200
 """Longest full disclosure (100 hours at 30 minutes a page); a longer record gets its first pages and a note."""
 
@@ -89,20 +111,33 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
     FigureCanvasPdf(figure)
     start_s = page * LINE_S * minutes_per_page(len(leads))
     end_s = min(start_s + LINE_S * minutes_per_page(len(leads)), record.duration_s)
-    figure.suptitle(f"Record {record.name}: full disclosure, {format_clock(start_s)} to {format_clock(end_s)} "
-                    f"(page {page + 1} of {n_pages})", fontsize=10, fontweight="bold", x=0.06, ha="left")
+    clock = record.start_time
+    figure.suptitle(f"Record {record.name}: full disclosure, {format_clock(start_s)}{format_clock_suffix(start_s, clock)}"
+                    f" to {format_clock(end_s)}{format_clock_suffix(end_s, clock)} (page {page + 1} of {n_pages})",
+                    fontsize=10, fontweight="bold", x=0.06, ha="left")
     names = " and ".join(record.lead_names[k] for k in leads)
-    figure.text(0.06, 0.962, f"{names} (0.5-40 Hz), one minute per line{' each' if len(leads) > 1 else ''}, "
-                f"{LINE_SPACING_MV:g} mV between lines; beats other than N labelled with their class; grey: unreadable; "
-                "blue line: a diary entry.", fontsize=6, color="#555555")
-    figure.text(0.06, 0.952, DISCLAIMER, fontsize=6, color="#555555")
-    ax = figure.add_axes((0.09, 0.03, 0.89, 0.91))
+    y_range_mv = (LINES_PER_PAGE + 0.1) * LINE_SPACING_MV
+    mm_per_s = 25.4 * A4_PORTRAIT_IN[0] * AXES_BOX[2] / LINE_S
+    mm_per_mv = 25.4 * A4_PORTRAIT_IN[1] * AXES_BOX[3] / y_range_mv
+    shades = ", ".join(f"{short} {colour_name(colour)}" for short, colour in dict(EPISODE_SHADES.values()).items())
+    figure.text(0.06, 0.968, textwrap.fill(
+        f"{names} (0.5-40 Hz), one minute per line{' each' if len(leads) > 1 else ''}, {LINE_SPACING_MV:g} mV between "
+        f"lines ({mm_per_s:.1f} mm/s, {mm_per_mv:.1f} mm/mV); beats other than N labelled with their class (none "
+        f"inside flutter/fibrillation); shaded: {shades}, unreadable grey; green line: a diary entry.", HEADER_CHARS),
+        fontsize=6, color="#555555", va="top")
+    figure.text(0.06, 0.946, DISCLAIMER, fontsize=6, color="#555555")
+    ax = figure.add_axes(AXES_BOX)
     ax.set_xlim(0, LINE_S)
     ax.set_ylim(-(LINES_PER_PAGE - 0.5) * LINE_SPACING_MV, 0.6 * LINE_SPACING_MV)
     ax.axis("off")
     traces = [page_trace(record, start_s, end_s, lead) for lead in leads]
     samples, classes = analysis.predictions.samples, analysis.classes
     unreadable = [r for r in analysis.regions if r.kind == "unreadable"]
+    episodes = [r for r in analysis.regions if r.kind in EPISODE_SHADES]
+    fibrillation = np.zeros(len(samples), bool)
+    for region in analysis.regions:
+        if region.kind == "ventricular_flutter_fibrillation":
+            fibrillation |= (samples >= region.start) & (samples < region.stop)
     half = 0.5 * LINE_SPACING_MV
     for minute in range(minutes_per_page(len(leads))):
         line_start = start_s + minute * LINE_S
@@ -118,7 +153,8 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
             centre = float(np.median(finite)) if finite.size else 0.0  # about 0 once filtered
             ax.plot(np.arange(hi - lo) / fs, np.clip(trace - centre, -half, 1.2 * half) + baseline, color="black",
                     linewidth=0.3, rasterized=True)
-            label = format_clock(line_start) if k == 0 else ""
+            stamp = format_clock_time(line_start, clock) or format_clock(line_start)  # clock time when known
+            label = stamp if k == 0 else ""
             if len(leads) > 1:
                 label = f"{label} {record.lead_names[lead]}".strip()
             ax.text(-0.4, baseline, label, fontsize=5.5, ha="right", va="center", family="monospace")
@@ -127,12 +163,34 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
             if a < b:
                 ax.fill_between([(a - lo) / fs, (b - lo) / fs], bottom - half, top + 1.2 * half,
                                 color="#bdbdbd", alpha=0.5, linewidth=0)
-        inside = (samples >= lo) & (samples < hi) & (classes != "N")
+        for region in episodes:
+            shade_episode(ax, region, lo, hi, fs, bottom - half, top + half)  # bands that meet, not overlap
+        if minute and len(leads) > 1:  # a faint rule between minutes: each minute's pair of leads reads as one
+            ax.axhline(top + half, color="#cccccc", linewidth=0.4)
+        inside = (samples >= lo) & (samples < hi) & (classes != "N") & ~fibrillation
         for sample, label in zip(samples[inside], classes[inside]):
             ax.text((sample - lo) / fs, top + 1.25 * half, label, fontsize=4, ha="center", va="bottom",
                     color=CLASS_COLOURS.get(label, "k"))
         for entry in analysis.diary:
             if line_start <= entry.time_s < line_start + LINE_S:
-                ax.plot([entry.time_s - line_start] * 2, [bottom - half, top + 1.2 * half], color="#1f77b4",
+                ax.plot([entry.time_s - line_start] * 2, [bottom - half, top + 1.2 * half], color=DIARY_COLOUR,
                         linewidth=0.8)
     return figure
+
+
+def shade_episode(ax, region: Region, lo: int, hi: int, fs: float, low_mv: float, high_mv: float) -> None:
+    """The part of an episode (:data:`EPISODE_SHADES`) on the line from sample ``lo`` to ``hi`` shaded in its colour,
+    its short name (a pause's with its length) written where it starts."""
+    short, colour = EPISODE_SHADES[region.kind]
+    a, b = max(region.start, lo), min(region.stop, hi)
+    if a >= b:
+        return
+    ax.fill_between([(a - lo) / fs, (b - lo) / fs], low_mv, high_mv, color=colour, alpha=0.15, linewidth=0)
+    if lo <= region.start < hi:
+        name = f"{short} {(region.stop - region.start) / fs:.1f} s" if region.kind == "pause" else short
+        ax.text((region.start - lo) / fs, low_mv, name, fontsize=4, ha="left", va="bottom", color=colour)
+
+
+def colour_name(colour: str) -> str:
+    """The word for one of :data:`EPISODE_SHADES`'s colours, for the page's key."""
+    return {"#e41a1c": "red", "#fb9a99": "pink", "#984ea3": "purple", "#377eb8": "blue", "#ff7f00": "orange"}[colour]

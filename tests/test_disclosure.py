@@ -91,7 +91,7 @@ def test_the_two_lead_disclosure_prints_both_leads_for_each_minute(analysis_208)
     labels = [t for t in texts if t in ("N", "S", "V", "F", "Q")]
     assert sorted(labels) == sorted(analysis.classes[analysis.classes != "N"].tolist())
     traces = [line for line in ax.lines if line.get_rasterized()]
-    assert len(traces) == 10 and len(ax.lines) == 11
+    assert len(traces) == 10 and len(ax.lines) == 11 + 4  # the diary entry, and a rule between minutes
     record = analysis.record
     first, second = (np.asarray(t.get_ydata()) for t in traces[:2])
     mlii, _ = page_trace(record, 0.0, 60.0, 0)
@@ -100,3 +100,32 @@ def test_the_two_lead_disclosure_prints_both_leads_for_each_minute(analysis_208)
     assert [count_pages(s, 2) for s in (900.0, 900.5, 24 * 3600.0)] == [1, 2, 96]
     pdf = render_full_disclosure(analysis_208, leads=2)
     assert count_pdf_pages(pdf) == 1 and pdf != render_full_disclosure(analysis_208)
+
+
+def test_episodes_are_shaded_and_named_times_are_clock_times_and_the_scale_is_stated(excerpts_dir, analysis_208):
+    """A clinical read (session 48) found none of the analysis's events marked on the full disclosure, flutter waves
+    labelled V one by one, elapsed times only under a header with a start time, and no print scale: episodes are shaded
+    and named where they start (a pause with its length), no beat label inside flutter/fibrillation, line times are
+    clock times when the header gives the start, and the header states mm/s and mm/mV."""
+    import dataclasses
+    import datetime
+
+    from app.disclosure import EPISODE_SHADES
+    from pipeline.regions import Region
+
+    fs = analysis_208.record.fs_hz
+    called = analysis_208.predictions.samples[analysis_208.classes != "N"]
+    flutter = Region("ventricular_flutter_fibrillation", int(called[0]) - 10, int(called[3]) + 10, 0, 4, 250.0, 0.9)
+    pause = Region("pause", int(200 * fs), int(203.4 * fs), 0, 2, 17.6, 0.9)
+    analysis = dataclasses.replace(analysis_208, regions=analysis_208.regions + (flutter, pause),
+                                   record=dataclasses.replace(analysis_208.record, start_time=datetime.time(8, 30)))
+    figure = draw_disclosure_page(analysis, 0, 1)
+    (ax,) = figure.axes
+    texts = [t.get_text() for t in ax.texts]
+    assert "VF" in texts and "pause 3.4 s" in texts
+    labels = [t for t in texts if t in ("S", "V", "F", "Q")]
+    assert len(labels) == int(np.sum(analysis.classes != "N")) - 4  # the four inside the flutter left unlabelled
+    assert [t for t in texts if ":" in t][:2] == ["08:30:00", "08:31:00"]
+    header = " ".join(t.get_text() for t in figure.texts).replace("\n", " ")
+    assert "3.1 mm/s, 3.6 mm/mV" in header and "(08:30:00)" in figure._suptitle.get_text()
+    assert {short for short, _ in EPISODE_SHADES.values()} <= set(header.replace(",", " ").split())
