@@ -7,10 +7,10 @@ class of each beat that is not N above it (none inside ventricular flutter/fibri
 "VVWVV"), the flagged episodes shaded and named where they start (:data:`EPISODE_SHADES`), the unreadable stretches
 shaded grey and the patient's diary entries marked; times are clock times when the header gives the start, and the
 header states the print scale (about 3.1 mm/s and 3.6 mm/mV). A clinical read (session 48) found none of the events
-marked, elapsed times only and no scale. With two leads (``leads=2``, a record's analysed pair), each minute prints both, one above the other, and a
-page holds 15 minutes: artefact in one lead is then told from an arrhythmia, which shows in both. The traces are drawn
-as images
-(:data:`RASTER_DPI`) so that a 24-hour record stays a PDF of a few megabytes; the text stays text.
+marked, elapsed times only and no scale. With two leads (``leads=2``, a record's analysed pair), each minute prints
+both, one above the other, and a page holds 15 minutes: artefact in one lead is then told from an arrhythmia, which
+shows in both. The traces are drawn as images (:data:`RASTER_DPI`) so that the text stays text and a 24-hour record a
+PDF of about 11 MB (one lead) or 20 MB (two; a QA pass, session 48).
 
 Drawn with matplotlib's object API, headless; the PDF carries no creation date (same analysis, same bytes).
 """
