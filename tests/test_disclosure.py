@@ -110,7 +110,7 @@ def test_episodes_are_shaded_and_named_times_are_clock_times_and_the_scale_is_st
     import dataclasses
     import datetime
 
-    from app.disclosure import EPISODE_SHADES
+    from app.disclosure import AXES_BOX, EPISODE_SHADES, lead_scale
     from pipeline.regions import Region
 
     fs = analysis_208.record.fs_hz
@@ -127,5 +127,30 @@ def test_episodes_are_shaded_and_named_times_are_clock_times_and_the_scale_is_st
     assert len(labels) == int(np.sum(analysis.classes != "N")) - 4  # the four inside the flutter left unlabelled
     assert [t for t in texts if ":" in t][:2] == ["08:30:00", "08:31:00"]
     header = " ".join(t.get_text() for t in figure.texts).replace("\n", " ")
-    assert "3.1 mm/s, 3.6 mm/mV" in header and "(08:30:00)" in figure._suptitle.get_text()
+    scale = lead_scale(analysis.record, analysis.record.primary_lead)
+    mm_per_mv = 25.4 * 11.69 * AXES_BOX[3] / ((LINES_PER_PAGE + 0.1) * LINE_SPACING_MV)
+    assert f"(3.1 mm/s; MLII {mm_per_mv * scale.factor:.1f} mm/mV)" in header
+    assert "(08:30:00)" in figure._suptitle.get_text()
     assert {short for short, _ in EPISODE_SHADES.values()} <= set(header.replace(",", " ").split())
+
+
+def test_each_lead_is_scaled_so_that_its_complexes_fit_their_line(mitdb_dir):
+    """Record 208's tall MLII complexes were clipped at the fixed scale (2,340 of 2,956 QRS complexes: a clinical read,
+    session 48): each lead now prints at the scale that fits its typical 10 s into its line's band, so that most of its
+    beats' complexes are whole, and the labels have a band of their own above it."""
+    from app.disclosure import LABEL_OFFSET_MV, TRACE_BAND_MV, lead_scale
+
+    record = read_record(mitdb_dir / "208")
+    scale = lead_scale(record, record.primary_lead)
+    assert 0.3 < scale.factor < 1.0
+    trace, _ = page_trace(record, 0.0, 1800.0)
+    beats = record.annotations.samples[(record.annotations.samples > 36) & (record.annotations.samples < len(trace) - 36)]
+    assert len(beats) > 2000
+
+    def whole_share(printed, low, high):  # beats whose +-0.1 s lie inside the band
+        return np.mean([low < printed[k - 36:k + 36].min() and printed[k - 36:k + 36].max() < high for k in beats])
+
+    before = whole_share(trace - np.nanmedian(trace), -1.25, 1.5)  # the former fixed scale and clip
+    now = whole_share(scale.factor * trace + scale.shift_mv, *TRACE_BAND_MV)
+    assert before < 0.3 and now > 0.9
+    assert TRACE_BAND_MV[1] < LABEL_OFFSET_MV and LABEL_OFFSET_MV + 0.4 < LINE_SPACING_MV + TRACE_BAND_MV[0]
