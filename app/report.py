@@ -39,9 +39,9 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import count_noun, format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
-                              Region, describe_kind, describe_region, describe_region_measure, region_intervals,
-                              is_in_af)
+from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S,
+                              VENTRICULAR_RUN_KINDS, Region, describe_kind, describe_region, describe_region_measure,
+                              region_intervals, is_in_af)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
@@ -293,6 +293,9 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     if kind == "ventricular_tachycardia":
         n, sustained = count_all(regions, kind, lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
         return f", {describe_share(sustained, n)} sustained"
+    if kind == "idioventricular_rhythm":  # the strips name each "accelerated" or not (session 48's clinical read)
+        n, accelerated = count_all(regions, kind, lambda r: r.heart_rate_bpm >= ACCELERATED_IVR_MIN_BPM)
+        return f", {describe_share(accelerated, n)} accelerated"
     if kind in RATE_KINDS:
         rates = [r.heart_rate_bpm for r in regions if r.kind == kind and math.isfinite(r.heart_rate_bpm)]
         extreme = (f", {'slowest' if kind == 'bradycardia' else 'fastest'} "

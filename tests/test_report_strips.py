@@ -168,7 +168,9 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
                      for k in range(100, 110))
     slow = (Region("bradycardia", int(120 * fs), int(135 * fs), 0, 11, 44.2, 0.9),
             Region("bradycardia", int(150 * fs), int(170 * fs), 0, 12, 37.6, 0.9))
-    regions = (*analysis.regions, sustained, brief, unreadable, *couplets, *slow)
+    ivr = (Region("idioventricular_rhythm", int(180 * fs), int(190 * fs), 0, 6, 35.0, 0.9),
+           Region("idioventricular_rhythm", int(200 * fs), int(205 * fs), 0, 6, 72.0, 0.9))
+    regions = (*analysis.regions, sustained, brief, unreadable, *couplets, *slow, *ivr)
     from pipeline.summary import tally_events
     edited = replace(analysis, regions=regions,
                      summary=replace(analysis.summary, events=tally_events(list(regions), fs)))
@@ -180,6 +182,7 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert entries[-2].startswith("unreadable: 1")
     assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
     assert "bradycardia: 2 (total 00:00:35), slowest 38 bpm" in entries  # beside the summary's 1-minute rates
+    assert "idioventricular rhythm: 2 (total 00:00:15), 1 accelerated" in entries  # as the strips name them
     # the kinds a reader must not miss are named when none was found
     assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
     absent = entries[-1].removeprefix("none found: ").split(", ")
