@@ -29,7 +29,8 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import RecordAnalysis
-from app.report import A4_PORTRAIT_IN, CLASS_COLOURS, DISCLAIMER, format_clock, format_clock_suffix
+from app.report import DISCLAIMER, format_clock
+from app.strips import A4_PORTRAIT_IN, CLASS_COLOURS, format_clock_suffix
 from pipeline.clean import clean_signal
 from pipeline.diary import format_clock_time
 from pipeline.regions import Region
@@ -165,8 +166,9 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
     start_s = page * LINE_S * minutes_per_page(len(leads))
     end_s = min(start_s + LINE_S * minutes_per_page(len(leads)), record.duration_s)
     clock = record.start_time
-    figure.suptitle(f"Record {record.name}: full disclosure, {format_clock(start_s)}{format_clock_suffix(start_s, clock)}"
-                    f" to {format_clock(end_s)}{format_clock_suffix(end_s, clock)} (page {page + 1} of {n_pages})",
+    figure.suptitle(f"Record {record.name}: full disclosure, {format_clock(start_s)}"
+                    f"{format_clock_suffix(start_s, clock)} to {format_clock(end_s)}{format_clock_suffix(end_s, clock)} "
+                    f"(page {page + 1} of {n_pages})",
                     fontsize=10, fontweight="bold", x=0.06, ha="left")
     names = " and ".join(record.lead_names[k] for k in leads)
     scales = [lead_scale(record, lead) for lead in leads] if scales is None else scales

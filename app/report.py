@@ -18,7 +18,6 @@ the same bytes (``ecg score`` reruns compare outputs).
 
 from __future__ import annotations
 
-import datetime
 import io
 import math
 import textwrap
@@ -28,45 +27,26 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app import ecg_paper as paper
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
                           diary_findings, family_rows, find_paced_beats_left, lorenz_points, rr_histogram,
                           st_episode_beats)
 from app.event_settings import describe_thresholds
-from app.reader_strips import READER_STRIP_S
+from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
+                        STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, add_strip_axes, count_beats, draw_strip,
+                        end_strip, event_strip, fit_strips, format_at, format_clock_suffix, merge_repeated_strips,
+                        report_gain_mm_per_mv, show_stretch_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.wording import count_noun, format_duration
+from pipeline.wording import format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S,
-                              VENTRICULAR_RUN_KINDS, Region, describe_kind, describe_region, describe_region_measure,
-                              region_intervals, is_in_af)
+                              VENTRICULAR_RUN_KINDS, Region, describe_kind, region_intervals, is_in_af)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
-A4_PORTRAIT_IN = (8.27, 11.69)
-STRIP_S = READER_STRIP_S
-"""Length of every strip (seconds): 7.5 s at the standard 25 mm/s is 187.5 mm, what an A4 page's width holds."""
-PAPER_SPEED_MM_S = 25.0
-"""Paper speed of every strip on the printed page, the standard one (a clinical read of the PDF reports, session 47,
-found 10-s strips squeezed to 19 mm/s, so that a reader's ECG ruler and calipers measured them wrong)."""
-STANDARD_GAINS_MM_PER_MV = (20.0, 10.0, 5.0, 2.5)
-"""The gains an electrocardiograph offers (10 mm/mV standard, 20 double, 5 and 2.5 half and quarter): a record's
-strips take the largest its signal fits at (:func:`strip_gain_mm_per_mv`)."""
-STRIP_LEFT_MM = 14.0
-"""Left edge of every strip's trace on the page (the lead's name and millivolts to its left)."""
-STRIP_HEIGHT_MM = 31.0
-"""Height of a strip's box on the page: its trace, then :data:`STRIP_LABEL_MM` for the beat classes above it."""
-STRIP_LABEL_MM = 4.0
-STRIP_TIMES_MM = 6.0
-"""Under a strip's box: its times."""
-STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
-"""From one strip's top to the next one's on a strip page: the box, the times under it, the next title."""
-PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
-"""Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
 TREND_HEIGHT_MM = 32.0
 """Height of the heart-rate trend atop the first strip page."""
 READER_STRIPS_PER_PAGE = 6
@@ -115,30 +95,12 @@ EVENT_PRIORITY = (
 ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
                   "supraventricular_tachycardia", "pause")
 """Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
-CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f", "P": "#7f7f7f"}
-PACED_LABEL = "P"
-"""A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
-session 48)."""
 BEAT_LABEL_KEY = ("Beat labels on the strips: N normal, S supraventricular ectopic, V ventricular ectopic, F fusion, "
                   "Q unclassifiable")
 PACED_KEY = ", P paced (the stated pacemaker's; counted as Q)."
 """The key's paced label, given only when a beat is labelled paced (a clinical read, session 48, found it beside a
 note that paced beats are not classified as such)."""
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
-
-
-def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
-    """`` at hh:mm:ss`` for a time in the record, with its clock time when the start time is known
-    (:func:`format_clock_suffix`); empty when the time is unknown."""
-    if not math.isfinite(seconds):
-        return ""
-    return f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
-
-
-def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
-    """`` (14:17:30)``: the clock time of a time in the record when the header gives the start time; else empty."""
-    clock = format_clock_time(seconds, start_time) if math.isfinite(seconds) else ""
-    return f" ({clock})" if clock else ""
 
 
 def format_number(value: float, digits: int = 0, unit: str = "") -> str:
@@ -156,10 +118,6 @@ MAX_EPISODES_SHOWN = 4
 PATTERN_KINDS = ("ventricular_bigeminy", "ventricular_trigeminy", "supraventricular_bigeminy",
                  "supraventricular_trigeminy")
 """Episodes of which an ectopic beat is a part rather than isolated (for the choice of a strip)."""
-
-MIN_SHADE_S = 0.3
-"""A strip's event is shaded at least this wide, centred on it, so that a single beat's event shows which beat is
-meant (its region spans one sample)."""
 
 
 def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: int = MAX_STRIPS,
@@ -401,78 +359,10 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
         ax.grid(True, color="#f4b6b6", linewidth=0.4)
 
 
-@dataclass(frozen=True)
-class Strip:
-    """A strip of the primary lead (:data:`STRIP_S`): where it starts, its title, and the stretch to shade
-    (seconds)."""
-
-    start_s: float
-    title: str
-    shaded: tuple[float, float] | None = None
-    marker_s: float | None = None
-    """A time to mark with a vertical line (a diary entry)."""
-    name: str = ""
-    """What the strip shows, short, for the title of another strip that shows the same stretch
-    (:func:`merge_repeated_strips`)."""
-
-
 def describe_longest_run(n_beats: int) -> str:
     """The longest group of consecutive ectopic beats: ``"4 beats"``, ``"2 beats (a couplet)"`` (a run is 3 or more);
     ``"none"`` when no two came in a row (a single beat is not a run)."""
     return "none" if n_beats < 2 else count_beats(n_beats) + (" (a couplet)" if n_beats == 2 else "")
-
-
-def count_beats(n: int) -> str:
-    """``"1 beat"``, ``"3 beats"``."""
-    return count_noun(n, "beat")
-
-
-def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=(),
-                duration_s: float = math.inf) -> Strip:
-    """The strip of a flagged region (:func:`strip_start_s`; the record's ``duration_s`` tells whether an episode
-    that began with the recording ends within it), the region shaded; titled as
-    :func:`pipeline.regions.describe_region` names it among the record's ``regions``."""
-    measure = describe_region_measure(region)
-    kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
-    start_s = strip_start_s(region, fs_hz, duration_s)
-    shows_end = start_s > region.start / fs_hz  # an episode that began with the recording: its end is shown
-    title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
-             f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
-             f"confidence {region.confidence:.2f}"
-             + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
-    middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
-                                                                      MIN_SHADE_S / 2)
-    name = f"{kind}{format_at(region.start / fs_hz, start_time)}"  # short: another title holds it
-    return Strip(start_s, title, (middle_s - half_s, middle_s + half_s), name=name)
-
-
-ENDED_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
-               "supraventricular_tachycardia", "idioventricular_rhythm")
-"""Episodes whose end a report shows on a strip of its own when their strip cannot (a Holter report's onset and
-termination strips: an AF episode ending in a pause is the tachycardia-bradycardia finding; a clinical read,
-session 48)."""
-
-
-END_STRIP_MIN_UNSHOWN = 0.5
-"""An episode's end gets a strip when at least this share of a strip's length of it lies past its onset strip (205's
-8-s flutter/fibrillation had two strips sharing 4 s: a clinical read, session 48)."""
-
-
-def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.time | None = None, regions=(),
-              duration_s: float = math.inf) -> Strip | None:
-    """The strip of an episode's end (:data:`ENDED_KINDS`), :data:`STRIP_CONTEXT_S` after it, the episode's last part
-    shaded: None when its own ``strip`` shows the end or nearly (:data:`END_STRIP_MIN_UNSHOWN`) or when it runs to the
-    end of the record."""
-    stop_s = region.stop / fs_hz
-    if (region.kind not in ENDED_KINDS or stop_s <= strip.start_s + STRIP_S * (1 + END_STRIP_MIN_UNSHOWN)
-            or stop_s + STRIP_CONTEXT_S > duration_s):
-        return None
-    kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
-    first_s = stop_s + STRIP_CONTEXT_S - STRIP_S
-    return Strip(first_s, f"{kind}: its end{format_at(stop_s, start_time)} (from"
-                          f"{format_at(region.start / fs_hz, start_time).removeprefix(' at')}, "
-                          f"{count_beats(region.n_beats)})",
-                 (max(region.start / fs_hz, first_s), stop_s), name=f"the end of the {kind}")
 
 
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
@@ -494,268 +384,6 @@ def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
                             name=f"the longest RR interval ({s.longest_rr_s:.2f} s"
                                  f"{format_at(s.longest_rr_time_s, start)})"))
     return strips
-
-
-def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float,
-                   gain_mm_per_mv: float = 10.0) -> None:
-    """ECG paper under a strip (:mod:`app.ecg_paper`): squares of 1 mm and 5 mm, that is 0.04 s and 0.2 s across at
-    25 mm/s, and 0.1 mV and 0.5 mV high at 10 mm/mV (0.2 mV and 1 mV at 5 mm/mV, as paper printed at half gain)."""
-    small_mv = 1.0 / gain_mm_per_mv
-    for step_s, step_mv, colour, width in (
-            (paper.SMALL_SQUARE_S, small_mv, paper.SMALL_LINE_COLOUR, 0.25),
-            (paper.LARGE_SQUARE_S, 5 * small_mv, paper.LARGE_LINE_COLOUR, 0.45)):
-        times = np.arange(np.ceil(start_s / step_s - 1e-9), np.floor(stop_s / step_s + 1e-9) + 1) * step_s
-        levels = np.arange(np.ceil(low_mv / step_mv - 1e-9), np.floor(high_mv / step_mv + 1e-9) + 1) * step_mv
-        ax.vlines(times, low_mv, high_mv, colors=colour, linewidth=width, zorder=0)
-        ax.hlines(levels, start_s, stop_s, colors=colour, linewidth=width, zorder=0)
-    ax.set_ylim(low_mv, high_mv)
-    ax.set_xlim(start_s, stop_s)
-
-
-STRIP_BLOCKS = 200
-"""At most this many blocks of :data:`STRIP_S`, evenly spread over the record, set its strips' gain
-(:func:`strip_gain_mm_per_mv`)."""
-
-
-def strip_gain_mm_per_mv(record) -> float:
-    """The gain every strip of a record is printed at: the largest of :data:`STANDARD_GAINS_MM_PER_MV` at which the
-    primary lead's typical strip (the 75th percentile of its extent, highest less lowest value, over strip-long
-    blocks) fits the strip's trace (:data:`STRIP_HEIGHT_MM` less the label band), else the smallest; a stretch of
-    larger extent (noise, a tall ectopic beat) runs off its strip's box, as on paper. One gain per record, as ECG
-    paper has: a clinical read of the PDF reports (session 47) found each strip scaled to its own trace, so that beats
-    of one record could not be compared from strip to strip, and at gains no electrocardiograph uses. On MIT-BIH's 48
-    records: 10 mm/mV for 24 (their typical strip spans 1.5 to 2.6 mV), 5 mm/mV for the other 24 (up to 5.2 mV).
-
-    >>> from pipeline.types import Record
-    >>> t = np.arange(60 * 360) / 360
-    >>> strip_gain_mm_per_mv(Record("r", (1.5 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
-    10.0
-    >>> strip_gain_mm_per_mv(Record("r", (4.0 * (np.sin(2 * np.pi * t) > 0.99))[:, None], 360.0, ("MLII",), 0, 360.0))
-    5.0
-    """
-    lead = record.signal_mv[:, record.primary_lead]
-    block = int(STRIP_S * record.fs_hz)
-    starts = np.unique(np.linspace(0, max(len(lead) - block, 0), min(STRIP_BLOCKS, max(len(lead) // block, 1)))
-                       .astype(np.int64))
-    extents = []
-    for start in starts:
-        values = lead[start:start + block]
-        values = values[np.isfinite(values)]
-        if values.size:
-            extents.append(float(np.ptp(values)))
-    extent_mv = float(np.percentile(extents, 75)) if extents else 1.0
-    trace_mm = STRIP_HEIGHT_MM - STRIP_LABEL_MM
-    return next((gain for gain in STANDARD_GAINS_MM_PER_MV if extent_mv * gain <= trace_mm),
-                STANDARD_GAINS_MM_PER_MV[-1])
-
-
-def place_strip_box(ax) -> None:
-    """Make a strip's axes its printed size, :data:`STRIP_S` at :data:`PAPER_SPEED_MM_S` across and
-    :data:`STRIP_HEIGHT_MM` high, from :data:`STRIP_LEFT_MM` and the top of the space it was given (a grid cell at
-    least that high)."""
-    width_mm, height_mm = (25.4 * size for size in ax.figure.get_size_inches())
-    top = ax.get_position().y1
-    height = STRIP_HEIGHT_MM / height_mm
-    ax.set_position([STRIP_LEFT_MM / width_mm, top - height, STRIP_S * PAPER_SPEED_MM_S / width_mm, height])
-
-
-def add_strip_axes(figure: Figure, top_mm: float):
-    """A strip's axes whose box starts ``top_mm`` below the top of the page (:func:`place_strip_box`)."""
-    ax = figure.add_axes((0.0, 0.0, 1.0, 1.0 - top_mm / (25.4 * figure.get_size_inches()[1])))
-    place_strip_box(ax)
-    return ax
-
-
-def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM) -> int:
-    """How many strips a page holds from ``top_mm`` down, :data:`STRIP_PITCH_MM` apart, none of their boxes
-    reaching below ``bottom_mm`` (mm from the top of the page; an A4 page less its bottom margin).
-
-    >>> fit_strips(24.0), fit_strips(24.0, 54.9), fit_strips(24.0, 55.0)
-    (6, 0, 1)
-    """
-    return max(0, int((bottom_mm - top_mm - STRIP_HEIGHT_MM) // STRIP_PITCH_MM) + 1)
-
-
-def describe_strip_scale(ax) -> str:
-    """The strip's paper speed and gain as printed, measured from its box on the page: ``"25 mm/s, 10 mm/mV"``."""
-    box = ax.get_position()
-    width_in, height_in = ax.figure.get_size_inches()
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    return (f"{25.4 * box.width * width_in / (x1 - x0):.3g} mm/s, "
-            f"{25.4 * box.height * height_in / (y1 - y0):.3g} mm/mV")
-
-
-def strip_window(record, strip: Strip) -> tuple[int, int]:
-    """First and last (excluded) sample a strip shows: :data:`STRIP_S` from its start, kept within the record."""
-    lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * record.fs_hz)
-    return lo, min(lo + int(STRIP_S * record.fs_hz), record.n_samples)
-
-
-def strip_extent_mv(record, strip: Strip) -> tuple[float, float]:
-    """Lowest and highest value a strip's trace reaches, its 0.2nd and 99.8th percentiles (a lone spike of a sample or
-    two left out; a QRS complex, tens of samples, kept); NaN, NaN when the strip has no signal."""
-    lo, hi = strip_window(record, strip)
-    values = record.signal_mv[lo:hi, record.primary_lead]
-    values = values[np.isfinite(values)]
-    if not values.size:
-        return float("nan"), float("nan")
-    low, high = np.percentile(values, (0.2, 99.8))
-    return float(low), float(high)
-
-
-def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
-    """The gain of a report's strips: the largest of :data:`STANDARD_GAINS_MM_PER_MV` at which every strip it prints
-    fits its box (:func:`strip_extent_mv`; a tall one reaching into the band of beat labels), but not under 5 mm/mV
-    unless the record's typical gain is (:func:`strip_gain_mm_per_mv`; the tallest strips of a record of tall complexes
-    then run off their box rather than every strip shrink to 2.5 mm/mV), nor over the standard 10 mm/mV unless it is
-    (a low-voltage record). A clinical read (session 48) found 231's couplet clipped at the record's typical
-    gain, the strip's reason cut off."""
-    typical = strip_gain_mm_per_mv(record)
-    extents = [high - low for low, high in (strip_extent_mv(record, s) for s in strips) if math.isfinite(high - low)]
-    if not extents:
-        return typical
-    fitting = next((gain for gain in STANDARD_GAINS_MM_PER_MV if max(extents) * gain <= STRIP_HEIGHT_MM - 1.0),
-                   STANDARD_GAINS_MM_PER_MV[-1])  # into the label band, 1 mm under the box's top
-    return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
-
-
-STANDARD_GAIN_MM_PER_MV = 10.0
-MIN_REPORT_GAIN_MM_PER_MV = 5.0
-"""Half the standard gain: printed strips too tall for it still take it, unless the whole record is (none of
-MIT-BIH's)."""
-
-
-STRIP_TITLE_CHARS = 100
-"""Width of a strip's title lines (8 pt), leaving the strip's scale at the right (a merged title ran into it)."""
-
-
-def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float | None = None) -> None:
-    """Primary lead from the strip's start for :data:`STRIP_S`, beats marked with their class, its stretch shaded; at
-    25 mm/s and the report's gain (``gain_mm_per_mv``; the record's typical, :func:`strip_gain_mm_per_mv`, when None)
-    on ECG paper, the box placed by :func:`place_strip_box`."""
-    record = analysis.record
-    fs = record.fs_hz
-    lo, hi = strip_window(record, strip)
-    t = np.arange(lo, hi) / fs
-    lead = record.signal_mv[lo:hi, record.primary_lead]
-    place_strip_box(ax)
-    ax.plot(t, lead, color="black", linewidth=0.5)
-    if strip.shaded is not None:
-        ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
-    if strip.marker_s is not None:
-        ax.axvline(strip.marker_s, color="#1f77b4", linewidth=1.0, linestyle="--")
-    samples = analysis.predictions.samples
-    classes = np.where(find_paced_beats_left(analysis.predictions, analysis.classes), PACED_LABEL, analysis.classes)
-    inside = (samples >= lo) & (samples < hi)
-    lowest, highest = strip_extent_mv(record, strip)
-    middle = (lowest + highest) / 2 if math.isfinite(highest - lowest) else 0.0
-    gain = strip_gain_mm_per_mv(record) if gain_mm_per_mv is None else gain_mm_per_mv  # one for every strip
-    half_mv = (STRIP_HEIGHT_MM - STRIP_LABEL_MM) / 2 / gain
-    low = min(middle - half_mv, lowest) if math.isfinite(lowest) else middle - half_mv  # a tall trace: up to the labels
-    high = low + 2 * half_mv
-    for sample, label in zip(samples[inside], classes[inside]):
-        ax.text(sample / fs, high + 0.5 / gain, label, fontsize=6.5, ha="center", va="bottom",
-                color=CLASS_COLOURS.get(label, "k"), clip_on=True)  # none straddling the box's edge
-    ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
-    ax.tick_params(labelsize=6.5)
-    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, low, high + STRIP_LABEL_MM / gain, gain)
-    ax.set_yticks(np.arange(np.ceil(low), np.floor(high) + 1))
-    ticks = ax.get_xticks()
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([format_clock(x) for x in ticks])
-    ax.set_xlim(lo / fs, lo / fs + STRIP_S)
-    ax.text(1.0, 1.02, describe_strip_scale(ax), transform=ax.transAxes, fontsize=6, ha="right", va="bottom",
-            color="#555555")
-    title = textwrap.fill(textwrap.shorten(strip.title, 2 * STRIP_TITLE_CHARS, placeholder=" ..."), STRIP_TITLE_CHARS)
-    ax.set_title(title, fontsize=8 if "\n" not in title else 7, loc="left")  # two lines fit the gap at 7 pt
-
-
-STRIP_CONTEXT_S = 1.5
-"""Signal a strip shows before an event's onset when the event does not fit whole."""
-EVENT_MARGIN_S, PAUSE_MARGIN_S = 0.5, 0.2
-"""Signal a strip keeps on each side of an event it centres: a pause needs only the QRS complexes that bound it, so
-one of up to 7.1 s is shown whole (a clinical read, session 48, noted 6.5-7.4-s pauses losing their closing beat)."""
-
-
-def show_stretch_s(start_s: float, stop_s: float, margin_s: float = EVENT_MARGIN_S) -> float:
-    """Start of a strip that shows a stretch: centred when it fits with ``margin_s`` to spare on each side (a pause
-    with the beats that bound it), else from :data:`STRIP_CONTEXT_S` before its onset.
-
-    >>> show_stretch_s(10.0, 16.0), show_stretch_s(10.0, 17.0), show_stretch_s(10.0, 17.0, PAUSE_MARGIN_S)
-    (9.25, 8.5, 9.75)
-    """
-    if stop_s - start_s <= STRIP_S - 2 * margin_s:
-        return (start_s + stop_s) / 2 - STRIP_S / 2
-    return start_s - STRIP_CONTEXT_S
-
-
-def strip_start_s(region: Region, fs_hz: float, duration_s: float = math.inf) -> float:
-    """Start of the strip of a region (:func:`show_stretch_s`). An episode longer than a strip that began with the
-    recording (within :data:`STRIP_CONTEXT_S`) has no onset to show: its end is shown instead when it ends within the
-    record's ``duration_s`` (a clinical read, session 48, found 201's first strip 7.5 s of atrial fibrillation from the
-    first second, while the episode's end, into a 3.7-s pause, was shown nowhere)."""
-    start_s, stop_s = region.start / fs_hz, region.stop / fs_hz
-    margin_s = PAUSE_MARGIN_S if region.kind == "pause" else EVENT_MARGIN_S
-    if (start_s < STRIP_CONTEXT_S and stop_s - start_s > STRIP_S - 2 * margin_s
-            and stop_s + STRIP_CONTEXT_S <= duration_s):
-        return stop_s + STRIP_CONTEXT_S - STRIP_S
-    return show_stretch_s(start_s, stop_s, margin_s)
-
-
-REPEAT_OVERLAP = 0.6
-"""Share of a strip's length another must show as well to be left out as a repeat (:func:`merge_repeated_strips`)."""
-
-
-SHADE_GAP_S = 0.3
-"""Shaded stretches this close or overlapping are one finding (a ventricular beat and the long interval after it)."""
-
-
-def repeats(strip: Strip, other: Strip) -> bool:
-    """Whether two strips show the same thing: :data:`REPEAT_OVERLAP` of the same stretch or more, and shaded
-    stretches, where both have one, that overlap or touch (an isolated beat a few seconds from a run keeps a strip
-    that marks it)."""
-    if STRIP_S - abs(other.start_s - strip.start_s) < REPEAT_OVERLAP * STRIP_S:
-        return False
-    if strip.shaded is None or other.shaded is None:
-        return True
-    (a0, a1), (b0, b1) = strip.shaded, other.shaded
-    return a0 <= b1 + SHADE_GAP_S and b0 <= a1 + SHADE_GAP_S
-
-
-def shaded_s(strip: Strip) -> float:
-    """How long a stretch the strip shades (seconds); -1 when it shades none."""
-    return -1.0 if strip.shaded is None else strip.shaded[1] - strip.shaded[0]
-
-
-def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
-    """``strips`` without those that repeat an earlier one (:func:`repeats`): the two become one, in the earlier's
-    place, that shows the one with the longer shaded stretch, shades both and is titled with both ("...; also the
-    longest RR interval (2.40 s)"). Clinical reads (session 48) found 207's longest-RR strip printed under its pause
-    strip, its lowest-rate minute over its idioventricular rhythm's, and 202's longest RR beside the isolated
-    ventricular beat before it: the same 7.5 s twice.
-
-    >>> merged = merge_repeated_strips([Strip(10.0, "pause", (11.0, 14.0), name="pause"),
-    ...                                 Strip(11.0, "RR", (11.0, 14.0), name="the longest RR"),
-    ...                                 Strip(12.0, "beat", (16.0, 16.3)), Strip(12.5, "rate", name="the lowest rate"),
-    ...                                 Strip(40.0, "lowest", name="the lowest"), Strip(41.0, "run", (42.0, 47.0)),
-    ...                                 Strip(41.5, "V", (41.8, 42.1), name="a V beat")])
-    >>> [(strip.start_s, strip.title, strip.shaded) for strip in merged]  # doctest: +NORMALIZE_WHITESPACE
-    [(10.0, 'pause; also the longest RR; also the lowest rate', (11.0, 14.0)), (12.0, 'beat', (16.0, 16.3)),
-     (41.0, 'run; also the lowest; also a V beat', (41.8, 47.0))]
-    """
-    kept: list[Strip] = []
-    for strip in strips:
-        same = next((k for k, other in enumerate(kept) if repeats(strip, other)), None)
-        if same is None:
-            kept.append(strip)
-            continue
-        other = kept[same]
-        shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
-        shaded = shown.shaded if named.shaded is None else (min(shown.shaded[0], named.shaded[0]),
-                                                            max(shown.shaded[1], named.shaded[1]))
-        kept[same] = replace(shown, title=f"{shown.title}; also {named.name or named.title}",
-                             name=shown.name or named.name, shaded=shaded)
-    return kept
 
 
 def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:

@@ -14,7 +14,8 @@ import wfdb
 from app import outputs
 from app.analysis import add_diary, analyse_record, diary_findings, edit_analysis
 from app.batch import read_table
-from app.report import STRIP_S, diary_lines, diary_strips
+from app.report import diary_lines, diary_strips
+from app.strips import STRIP_S
 from models.bundled import load_default_model
 from pipeline.diary import (
     DiaryEntry,
@@ -273,7 +274,8 @@ def test_score_labels_from_a_review_brings_its_diary(analysis_119, excerpts_dir,
 def test_with_the_header_s_start_time_the_report_gives_clock_times(analysis_119):
     from dataclasses import replace
 
-    from app.report import event_strip, reference_strips, summary_lines
+    from app.report import reference_strips, summary_lines
+    from app.strips import event_strip
 
     record = replace(analysis_119.record, start_time=datetime.time(23, 58, 0))
     analysis = add_diary(replace(analysis_119, record=record), (DiaryEntry(70.0, "dizzy"),))

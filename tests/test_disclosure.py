@@ -144,7 +144,8 @@ def test_each_lead_is_scaled_so_that_its_complexes_fit_their_line(mitdb_dir):
     scale = lead_scale(record, record.primary_lead)
     assert 0.3 < scale.factor < 1.0
     trace, _ = page_trace(record, 0.0, 1800.0)
-    beats = record.annotations.samples[(record.annotations.samples > 36) & (record.annotations.samples < len(trace) - 36)]
+    samples = record.annotations.samples
+    beats = samples[(samples > 36) & (samples < len(trace) - 36)]
     assert len(beats) > 2000
 
     def whole_share(printed, low, high):  # beats whose +-0.1 s lie inside the band

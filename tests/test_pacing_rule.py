@@ -298,7 +298,8 @@ def test_report_strips_label_paced_beats_p_not_q(analyses_217):
     from matplotlib.figure import Figure
 
     from app.analysis import find_paced_beats_left
-    from app.report import A4_PORTRAIT_IN, BEAT_LABEL_KEY, PACED_KEY, Strip, draw_strip, first_page_text
+    from app.report import BEAT_LABEL_KEY, PACED_KEY, first_page_text
+    from app.strips import A4_PORTRAIT_IN, Strip, draw_strip
 
     plain, paced = analyses_217
     at = paced.predictions.samples[find_paced_beats_left(paced.predictions, paced.classes)][100] / FS - 3.0

@@ -98,4 +98,5 @@ def test_score_labels_from_a_review_keeps_its_strips(analysis_119, excerpts_dir,
     code, output = run_score(str(records), "--out", str(tmp_path / "out"), "--labels-from", "ecg")
     assert code == 0, output
     summary = json.loads((tmp_path / "out" / "119" / "119_summary.json").read_text())
-    assert summary["reader_strips"] == [{"start_s": 45.0, "end_s": 45.0 + READER_STRIP_S, "clock_time": None, "title": "Couplet"}]
+    assert summary["reader_strips"] == [{"start_s": 45.0, "end_s": 45.0 + READER_STRIP_S, "clock_time": None,
+                                         "title": "Couplet"}]

@@ -46,7 +46,7 @@ def test_the_report_gain_fits_the_printed_strips_between_half_and_standard_gain(
     """One gain for a report's strips: the largest standard one at which every printed strip fits its box (231's
     couplet was clipped at the record's typical gain: a clinical read, session 48), but not under 5 mm/mV (a record's
     tallest strip runs off its box instead) nor over 10 (unless the record's own typical gain is)."""
-    from app.report import Strip, report_gain_mm_per_mv, strip_gain_mm_per_mv
+    from app.strips import Strip, report_gain_mm_per_mv, strip_gain_mm_per_mv
 
     record = read_record(excerpts_dir / "100", annotator=None)
     assert strip_gain_mm_per_mv(record) == 10.0
@@ -66,7 +66,7 @@ def test_the_report_gain_fits_the_printed_strips_between_half_and_standard_gain(
 def test_an_isolated_beat_strip_is_taken_outside_bigeminy_and_shows_which_beat_it_is():
     """201's and 223's "isolated ventricular" strips showed 10 s of their own trigeminy and bigeminy, and no beat was
     marked (a clinical read of the PDF reports, session 47)."""
-    from app.report import MIN_SHADE_S, event_strip
+    from app.strips import MIN_SHADE_S, event_strip
 
     bigeminy = region("ventricular_bigeminy", 1000, 9000, 0.9)
     inside = region("isolated_ventricular", 3000, 3001, 0.99)
@@ -112,7 +112,7 @@ def test_a_strip_repeating_another_is_left_out_and_named_in_its_title(excerpts_d
 def test_an_episode_that_began_with_the_recording_shows_its_end():
     """201's first strip was 7.5 s of atrial fibrillation from the first second, while its end, into a pause, was
     shown nowhere (a clinical read, session 48): such an episode's strip shows its end, an ongoing one its start."""
-    from app.report import STRIP_CONTEXT_S, STRIP_S, event_strip
+    from app.strips import STRIP_CONTEXT_S, STRIP_S, event_strip
 
     af = Region("atrial_fibrillation", 100, 381 * 360, 0, 400, 95.0, 0.9)
     strip = event_strip(af, 360.0, None, (af,), duration_s=1800.0)
@@ -128,7 +128,7 @@ def test_a_long_episode_gets_a_strip_of_its_end():
     """Onset and termination strips, as a Holter report has them (an AF episode ending in a pause is the
     tachycardia-bradycardia finding): an episode longer than its strip gets a second strip at its end, none when its
     own strip shows the end or when it runs to the end of the record, none for a bigeminy."""
-    from app.report import STRIP_CONTEXT_S, STRIP_S, end_strip, event_strip
+    from app.strips import STRIP_CONTEXT_S, STRIP_S, end_strip, event_strip
 
     af = Region("atrial_fibrillation", 600 * 360, 900 * 360, 500, 400, 95.0, 0.9)
     end = end_strip(af, event_strip(af, 360.0, None, (af,), 1800.0), 360.0, None, (af,), 1800.0)
@@ -144,7 +144,7 @@ def test_a_long_episode_gets_a_strip_of_its_end():
 
 
 def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
-    from app.report import event_strip
+    from app.strips import event_strip
 
     pause = Region("pause", 3600, 3600 + 2113, 10, 2, 60 / 5.87, 0.9)
     assert event_strip(pause, 360.0).title == "pause at 00:00:10, 2 beats, 5.87 s, confidence 0.90"
@@ -216,7 +216,8 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     response to AF, which the tally, the strips and the dashboard's event list say; a stretch outside AF is a plain
     tachycardia."""
     from app.dashboard.tables import region_table
-    from app.report import event_lines, event_strip
+    from app.report import event_lines
+    from app.strips import event_strip
 
     analysis = analyse_record(read_record(mitdb_dir / "203"), load_default_model())
     fs = analysis.record.fs_hz

@@ -195,7 +195,8 @@ def test_the_report_has_a_page_of_heart_rate_rr_and_further_event_strips(analysi
 
     from tests.score_runs import count_pdf_pages
 
-    from app.report import STRIP_S, reference_strips, render_pdf_report
+    from app.report import reference_strips, render_pdf_report
+    from app.strips import STRIP_S
 
     s = analysis.summary
     lowest, highest, longest = reference_strips(analysis)
@@ -392,7 +393,8 @@ def test_the_rr_histogram_counts_every_readable_interval_in_its_bin_and_splits_n
 
 def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missing(analysis):
     from app.analysis import lorenz_points, rr_histogram
-    from app.report import count_beats, draw_rhythm_page, family_template_rows
+    from app.report import draw_rhythm_page, family_template_rows
+    from app.strips import count_beats
 
     points, total = lorenz_points(analysis)  # 119's excerpt: bigeminy, so no isolated VPC qualifies for HRT
     figure = draw_rhythm_page(analysis, points, total)
@@ -433,8 +435,7 @@ def test_a_report_strip_is_printed_at_25_mm_s_and_a_standard_gain_on_ecg_paper(a
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
-    from app.report import (A4_PORTRAIT_IN, STRIP_S, Strip, describe_strip_scale, draw_strip,
-                            strip_gain_mm_per_mv)
+    from app.strips import A4_PORTRAIT_IN, STRIP_S, Strip, describe_strip_scale, draw_strip, strip_gain_mm_per_mv
 
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasAgg(figure)
