@@ -26,54 +26,41 @@ from pipeline.regions import Region, describe_region, describe_region_measure, r
 from pipeline.wording import count_noun
 
 
-
 A4_PORTRAIT_IN = (8.27, 11.69)
-
 
 STRIP_S = READER_STRIP_S
 """Length of every strip (seconds): 7.5 s at the standard 25 mm/s is 187.5 mm, what an A4 page's width holds."""
-
 
 PAPER_SPEED_MM_S = 25.0
 """Paper speed of every strip on the printed page, the standard one (a clinical read of the PDF reports, session 47,
 found 10-s strips squeezed to 19 mm/s, so that a reader's ECG ruler and calipers measured them wrong)."""
 
-
 STANDARD_GAINS_MM_PER_MV = (20.0, 10.0, 5.0, 2.5)
 """The gains an electrocardiograph offers (10 mm/mV standard, 20 double, 5 and 2.5 half and quarter): a record's
 strips take the largest its signal fits at (:func:`strip_gain_mm_per_mv`)."""
 
-
 STRIP_LEFT_MM = 14.0
 """Left edge of every strip's trace on the page (the lead's name and millivolts to its left)."""
-
 
 STRIP_HEIGHT_MM = 31.0
 """Height of a strip's box on the page: its trace, then :data:`STRIP_LABEL_MM` for the beat classes above it."""
 
-
 STRIP_LABEL_MM = 4.0
-
 
 STRIP_TIMES_MM = 6.0
 """Under a strip's box: its times."""
 
-
 STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
 """From one strip's top to the next one's on a strip page: the box, the times under it, the next title."""
-
 
 PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
 """Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
 
-
 CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f", "P": "#7f7f7f"}
-
 
 PACED_LABEL = "P"
 """A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
 session 48)."""
-
 
 
 def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
@@ -84,18 +71,15 @@ def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
     return f" at {format_clock(seconds)}{format_clock_suffix(seconds, start_time)}"
 
 
-
 def format_clock_suffix(seconds: float, start_time: datetime.time | None) -> str:
     """`` (14:17:30)``: the clock time of a time in the record when the header gives the start time; else empty."""
     clock = format_clock_time(seconds, start_time) if math.isfinite(seconds) else ""
     return f" ({clock})" if clock else ""
 
 
-
 MIN_SHADE_S = 0.3
 """A strip's event is shaded at least this wide, centred on it, so that a single beat's event shows which beat is
 meant (its region spans one sample)."""
-
 
 
 @dataclass(frozen=True)
@@ -113,11 +97,9 @@ class Strip:
     (:func:`merge_repeated_strips`)."""
 
 
-
 def count_beats(n: int) -> str:
     """``"1 beat"``, ``"3 beats"``."""
     return count_noun(n, "beat")
-
 
 
 def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=(),
@@ -139,18 +121,15 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     return Strip(start_s, title, (middle_s - half_s, middle_s + half_s), name=name)
 
 
-
 ENDED_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
                "supraventricular_tachycardia", "idioventricular_rhythm")
 """Episodes whose end a report shows on a strip of its own when their strip cannot (a Holter report's onset and
 termination strips: an AF episode ending in a pause is the tachycardia-bradycardia finding; a clinical read,
 session 48)."""
 
-
 END_STRIP_MIN_UNSHOWN = 0.5
 """An episode's end gets a strip when at least this share of a strip's length of it lies past its onset strip (205's
 8-s flutter/fibrillation had two strips sharing 4 s: a clinical read, session 48)."""
-
 
 
 def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.time | None = None, regions=(),
@@ -170,7 +149,6 @@ def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.t
                  (max(region.start / fs_hz, first_s), stop_s), name=f"the end of the {kind}")
 
 
-
 def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float,
                    gain_mm_per_mv: float = 10.0) -> None:
     """ECG paper under a strip (:mod:`app.ecg_paper`): squares of 1 mm and 5 mm, that is 0.04 s and 0.2 s across at
@@ -187,11 +165,9 @@ def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: fl
     ax.set_xlim(start_s, stop_s)
 
 
-
 STRIP_BLOCKS = 200
 """At most this many blocks of :data:`STRIP_S`, evenly spread over the record, set its strips' gain
 (:func:`strip_gain_mm_per_mv`)."""
-
 
 
 def strip_gain_mm_per_mv(record) -> float:
@@ -226,7 +202,6 @@ def strip_gain_mm_per_mv(record) -> float:
                 STANDARD_GAINS_MM_PER_MV[-1])
 
 
-
 def place_strip_box(ax) -> None:
     """Make a strip's axes its printed size, :data:`STRIP_S` at :data:`PAPER_SPEED_MM_S` across and
     :data:`STRIP_HEIGHT_MM` high, from :data:`STRIP_LEFT_MM` and the top of the space it was given (a grid cell at
@@ -237,13 +212,11 @@ def place_strip_box(ax) -> None:
     ax.set_position([STRIP_LEFT_MM / width_mm, top - height, STRIP_S * PAPER_SPEED_MM_S / width_mm, height])
 
 
-
 def add_strip_axes(figure: Figure, top_mm: float):
     """A strip's axes whose box starts ``top_mm`` below the top of the page (:func:`place_strip_box`)."""
     ax = figure.add_axes((0.0, 0.0, 1.0, 1.0 - top_mm / (25.4 * figure.get_size_inches()[1])))
     place_strip_box(ax)
     return ax
-
 
 
 def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM) -> int:
@@ -256,7 +229,6 @@ def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE
     return max(0, int((bottom_mm - top_mm - STRIP_HEIGHT_MM) // STRIP_PITCH_MM) + 1)
 
 
-
 def describe_strip_scale(ax) -> str:
     """The strip's paper speed and gain as printed, measured from its box on the page: ``"25 mm/s, 10 mm/mV"``."""
     box = ax.get_position()
@@ -266,12 +238,10 @@ def describe_strip_scale(ax) -> str:
             f"{25.4 * box.height * height_in / (y1 - y0):.3g} mm/mV")
 
 
-
 def strip_window(record, strip: Strip) -> tuple[int, int]:
     """First and last (excluded) sample a strip shows: :data:`STRIP_S` from its start, kept within the record."""
     lo = int(min(max(strip.start_s, 0), max(record.duration_s - STRIP_S, 0)) * record.fs_hz)
     return lo, min(lo + int(STRIP_S * record.fs_hz), record.n_samples)
-
 
 
 def strip_extent_mv(record, strip: Strip) -> tuple[float, float]:
@@ -284,7 +254,6 @@ def strip_extent_mv(record, strip: Strip) -> tuple[float, float]:
         return float("nan"), float("nan")
     low, high = np.percentile(values, (0.2, 99.8))
     return float(low), float(high)
-
 
 
 def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
@@ -303,18 +272,14 @@ def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
     return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
 
 
-
 STANDARD_GAIN_MM_PER_MV = 10.0
-
 
 MIN_REPORT_GAIN_MM_PER_MV = 5.0
 """Half the standard gain: printed strips too tall for it still take it, unless the whole record is (none of
 MIT-BIH's)."""
 
-
 STRIP_TITLE_CHARS = 100
 """Width of a strip's title lines (8 pt), leaving the strip's scale at the right (a merged title ran into it)."""
-
 
 
 def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float | None = None) -> None:
@@ -358,15 +323,12 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     ax.set_title(title, fontsize=8 if "\n" not in title else 7, loc="left")  # two lines fit the gap at 7 pt
 
 
-
 STRIP_CONTEXT_S = 1.5
 """Signal a strip shows before an event's onset when the event does not fit whole."""
-
 
 EVENT_MARGIN_S, PAUSE_MARGIN_S = 0.5, 0.2
 """Signal a strip keeps on each side of an event it centres: a pause needs only the QRS complexes that bound it, so
 one of up to 7.1 s is shown whole (a clinical read, session 48, noted 6.5-7.4-s pauses losing their closing beat)."""
-
 
 
 def show_stretch_s(start_s: float, stop_s: float, margin_s: float = EVENT_MARGIN_S) -> float:
@@ -379,7 +341,6 @@ def show_stretch_s(start_s: float, stop_s: float, margin_s: float = EVENT_MARGIN
     if stop_s - start_s <= STRIP_S - 2 * margin_s:
         return (start_s + stop_s) / 2 - STRIP_S / 2
     return start_s - STRIP_CONTEXT_S
-
 
 
 def strip_start_s(region: Region, fs_hz: float, duration_s: float = math.inf) -> float:
@@ -395,14 +356,11 @@ def strip_start_s(region: Region, fs_hz: float, duration_s: float = math.inf) ->
     return show_stretch_s(start_s, stop_s, margin_s)
 
 
-
 REPEAT_OVERLAP = 0.6
 """Share of a strip's length another must show as well to be left out as a repeat (:func:`merge_repeated_strips`)."""
 
-
 SHADE_GAP_S = 0.3
 """Shaded stretches this close or overlapping are one finding (a ventricular beat and the long interval after it)."""
-
 
 
 def repeats(strip: Strip, other: Strip) -> bool:
@@ -417,11 +375,9 @@ def repeats(strip: Strip, other: Strip) -> bool:
     return a0 <= b1 + SHADE_GAP_S and b0 <= a1 + SHADE_GAP_S
 
 
-
 def shaded_s(strip: Strip) -> float:
     """How long a stretch the strip shades (seconds); -1 when it shades none."""
     return -1.0 if strip.shaded is None else strip.shaded[1] - strip.shaded[0]
-
 
 
 def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
