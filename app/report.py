@@ -388,7 +388,8 @@ def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
 
 def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
     """The strips of page 1 (the most urgent events', as many as fit: :func:`count_first_page_strips`) and of the
-    strip pages (those that did not fit, the heart-rate and RR strips, further events'), none repeating another
+    strip pages (those that did not fit, each followed by its episode's end strip, :func:`end_strip`; the ends of page
+    1's episodes; the heart-rate and RR strips; further events', each with its end), none repeating another
     (:func:`merge_repeated_strips`: a repeat's name joins the title of the strip that shows it)."""
     fs = analysis.record.fs_hz
     events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
@@ -396,13 +397,16 @@ def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
     strips = [event_strip(r, fs, start, analysis.regions, duration_s) for r in events]
     ends = [end_strip(r, strip, fs, start, analysis.regions, duration_s) for r, strip in zip(events, strips)]
     later = [strip for pair in zip(strips[MAX_STRIPS:], ends[MAX_STRIPS:]) for strip in pair if strip is not None]
-    first = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
-    rest = merge_repeated_strips(first + [end for end in ends[:MAX_STRIPS] if end is not None]
-                                 + reference_strips(analysis) + later)  # page 1's come first
-    first, rest = rest[:len(first)], rest[len(first):]
-    fitting = count_first_page_strips(analysis, len(first))  # a long summary moves strips to the strip page
-    first, moved = first[:fitting], [strip for strip in first[fitting:] if events]
-    return first, moved + rest
+    head = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
+    fitting = count_first_page_strips(analysis, len(head))  # a long summary moves strips to the strip page
+    head_ends = [end for end in ends[:MAX_STRIPS] if end is not None]
+    moved = []
+    for strip in (head[fitting:] if events else []):  # each moved strip followed by its episode's end
+        moved.append(strip)
+        moved += [end for end in head_ends if strip.shaded is not None and end.shaded[1] == strip.shaded[1]]
+    kept_ends = [end for end in head_ends if not any(end is m for m in moved)]
+    merged = merge_repeated_strips(head[:fitting] + moved + kept_ends + reference_strips(analysis) + later)
+    return merged[:fitting], merged[fitting:]
 
 
 def render_pdf_report(analysis: RecordAnalysis) -> bytes:
