@@ -105,17 +105,13 @@ def lead_scale(record, lead: int) -> LeadScale:
     >>> round(s.factor, 2), round(s.shift_mv, 2)  # a 3.6-mV wave in 1.8 mV, centred in TRACE_BAND_MV
     (0.5, 0.15)
     """
-    fs, n = record.fs_hz, record.n_samples
-    block, margin = int(10 * fs), int(2 * fs)
+    fs = record.fs_hz
+    block_s = 10.0
     lows, highs = [], []
-    for start in np.unique(np.linspace(0, max(n - block, 0), SCALE_BLOCKS).astype(np.int64)):
-        a, b = max(start - margin, 0), min(start + block + margin, n)
-        chunk = record.signal_mv[a:b, lead]
-        if np.isfinite(chunk).sum() < 3 * fs:
-            continue
-        values = clean_signal(chunk, fs)[start - a:start - a + block]
+    for start_s in np.unique(np.linspace(0, max(record.duration_s - block_s, 0), SCALE_BLOCKS)):
+        values, _ = page_trace(record, start_s, start_s + block_s, lead)  # cleaned as the page prints it
         values = values[np.isfinite(values)]
-        if values.size:
+        if values.size >= 3 * fs:
             low, high = np.percentile(values, (0.2, 99.8))
             lows.append(low)
             highs.append(high)

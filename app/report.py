@@ -32,8 +32,8 @@ from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalys
                           st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
-                        STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, add_strip_axes, count_beats, draw_strip,
-                        end_strip, event_strip, fit_strips, format_at, format_clock_suffix, merge_repeated_strips,
+                        STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
+                        event_strip, fit_strips, format_at, format_clock_suffix, merge_repeated_strips,
                         report_gain_mm_per_mv, show_stretch_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
@@ -413,10 +413,10 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     """The report as PDF bytes (module docstring); page 2 only when there is a strip to put on it."""
     first, more = plan_strips(analysis)
     buffer = io.BytesIO()
+    chosen = chosen_strips(analysis)
+    gain = report_gain_mm_per_mv(analysis.record, first + more + chosen + diary_strips(analysis))
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
-        gain = report_gain_mm_per_mv(analysis.record, first + more + chosen_strips(analysis) + diary_strips(analysis))
         pages.savefig(draw_first_page(analysis, first, gain))
-        chosen = chosen_strips(analysis)
         for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
             pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen),
                                                  gain))
@@ -452,8 +452,7 @@ def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first:
     numbers = f"{first}-{last} of {total}" if total > len(strips) else f"{total}"
     figure.suptitle(f"Record {analysis.record.name}: strips chosen by the reader ({numbers})", fontsize=11,
                     fontweight="bold", x=0.08, ha="left")
-    for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, PAGE_TOP_MM + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
+    draw_strip_column(figure, analysis, strips, PAGE_TOP_MM, gain_mm_per_mv)
     return figure
 
 
@@ -519,8 +518,7 @@ def draw_diary_page(analysis: RecordAnalysis, gain_mm_per_mv: float | None = Non
                     lines, fontsize=DIARY_FONT_PT)
     top_mm = PAGE_TOP_MM + text_mm + STRIP_PITCH_MM - STRIP_HEIGHT_MM
     strips = diary_strips(analysis)[:fit_strips(top_mm)]
-    for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
+    draw_strip_column(figure, analysis, strips, top_mm, gain_mm_per_mv)
     return figure
 
 
@@ -618,8 +616,7 @@ def draw_first_page(analysis: RecordAnalysis, strips: list[Strip], gain_mm_per_m
                         "Reader's conclusion", conclusion)
     draw_text_block(add_page_axes(figure, layout.events_mm, text_block_mm(math.ceil(len(events) / 2))), "Events",
                     events, columns=2)
-    for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, layout.strips_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
+    draw_strip_column(figure, analysis, strips, layout.strips_mm, gain_mm_per_mv)
     return figure
 
 
@@ -658,8 +655,7 @@ def draw_strip_page(analysis: RecordAnalysis, strips: list[Strip], with_trend: b
     if trend:
         draw_heart_rate_trend(add_page_axes(figure, PAGE_TOP_MM, TREND_HEIGHT_MM), analysis)
     top_mm = first_strip_top_mm(trend)
-    for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
+    draw_strip_column(figure, analysis, strips, top_mm, gain_mm_per_mv)
     return figure
 
 

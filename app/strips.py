@@ -197,8 +197,16 @@ def strip_gain_mm_per_mv(record) -> float:
         if values.size:
             extents.append(float(np.ptp(values)))
     extent_mv = float(np.percentile(extents, 75)) if extents else 1.0
-    trace_mm = STRIP_HEIGHT_MM - STRIP_LABEL_MM
-    return next((gain for gain in STANDARD_GAINS_MM_PER_MV if extent_mv * gain <= trace_mm),
+    return largest_gain_fitting(extent_mv, STRIP_HEIGHT_MM - STRIP_LABEL_MM)
+
+
+def largest_gain_fitting(extent_mv: float, height_mm: float) -> float:
+    """The largest of :data:`STANDARD_GAINS_MM_PER_MV` at which ``extent_mv`` fits ``height_mm``, else the smallest.
+
+    >>> largest_gain_fitting(2.5, 27.0), largest_gain_fitting(3.0, 27.0), largest_gain_fitting(20.0, 27.0)
+    (10.0, 5.0, 2.5)
+    """
+    return next((gain for gain in STANDARD_GAINS_MM_PER_MV if extent_mv * gain <= height_mm),
                 STANDARD_GAINS_MM_PER_MV[-1])
 
 
@@ -217,6 +225,14 @@ def add_strip_axes(figure: Figure, top_mm: float):
     ax = figure.add_axes((0.0, 0.0, 1.0, 1.0 - top_mm / (25.4 * figure.get_size_inches()[1])))
     place_strip_box(ax)
     return ax
+
+
+def draw_strip_column(figure: Figure, analysis: RecordAnalysis, strips: list[Strip], top_mm: float,
+                      gain_mm_per_mv: float | None = None) -> None:
+    """``strips`` one under the other, :data:`STRIP_PITCH_MM` apart, the first box ``top_mm`` below the top of the
+    page (:func:`add_strip_axes`, :func:`draw_strip`)."""
+    for k, strip in enumerate(strips):
+        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
 
 
 def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM) -> int:
@@ -267,8 +283,7 @@ def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
     extents = [high - low for low, high in (strip_extent_mv(record, s) for s in strips) if math.isfinite(high - low)]
     if not extents:
         return typical
-    fitting = next((gain for gain in STANDARD_GAINS_MM_PER_MV if max(extents) * gain <= STRIP_HEIGHT_MM - 1.0),
-                   STANDARD_GAINS_MM_PER_MV[-1])  # into the label band, 1 mm under the box's top
+    fitting = largest_gain_fitting(max(extents), STRIP_HEIGHT_MM - 1.0)  # into the label band, 1 mm under the top
     return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
 
 
