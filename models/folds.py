@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.labels import AAMI_CLASSES
+
 MINORITY_ORDER = (1, 2, 3)
 """Classes used to balance folds, in priority order: S, V, F (indices of AAMI_CLASSES)."""
 
@@ -69,3 +71,44 @@ def compute_class_weights(labels: np.ndarray, n_classes: int = 5, power: float =
     weights[present] = counts[present] ** -power
     weights = np.minimum(weights, max_ratio * weights[present].min())
     return weights / (weights[labels].mean() if labels.size else 1.0)
+
+
+V_CLASS = AAMI_CLASSES.index("V")
+
+
+def find_ventricular_run_beats(labels: np.ndarray, record_names: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """True for the V beats whose previous or next labelled beat of the same record is V too: the beats of
+    ventricular couplets and runs. Rows may come in any order and repeat a beat (one-lead copies share their beat's
+    record and sample): runs are read over the distinct beats in time order.
+
+    >>> labels = np.array([0, 2, 2, 0, 2, 0, 2, 2, 2, 2])
+    >>> names = np.array(list("aaaaaabbba") )
+    >>> samples = np.array([1, 2, 3, 4, 5, 6, 1, 2, 3, 2])
+    >>> find_ventricular_run_beats(labels, names, samples).astype(int).tolist()
+    [0, 1, 1, 0, 0, 0, 1, 1, 1, 1]
+    """
+    keys, index = np.unique(np.rec.fromarrays([record_names, samples]), return_index=True)
+    beat = np.searchsorted(keys, np.rec.fromarrays([record_names, samples]))
+    distinct_v, distinct_names = labels[index] == V_CLASS, record_names[index]
+    same_record = distinct_names[1:] == distinct_names[:-1]
+    pair = distinct_v[1:] & distinct_v[:-1] & same_record
+    member = np.zeros(len(keys), bool)
+    member[1:] |= pair
+    member[:-1] |= pair
+    return member[beat]
+
+
+def weight_ventricular_runs(weights: np.ndarray, labels: np.ndarray, runs: np.ndarray, factor: float) -> np.ndarray:
+    """Per-beat ``weights`` with the V beats of ``runs`` weighing ``factor`` times the other V beats, the V class's
+    total weight unchanged.
+
+    >>> w = weight_ventricular_runs(np.full(4, 2.0), np.array([0, 2, 2, 2]), np.array([0, 1, 1, 0], bool), 3.0)
+    >>> w.round(3).tolist(), round(float(w[1:].sum()), 9)
+    ([2.0, 2.571, 2.571, 0.857], 6.0)
+    """
+    v = labels == V_CLASS
+    share = np.where(runs & v, factor, 1.0)
+    if not v.any():
+        return weights.astype(np.float64)
+    scale = weights[v].sum() / (weights[v] * share[v]).sum()
+    return np.where(v, weights * share * scale, weights)

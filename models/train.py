@@ -28,7 +28,8 @@ from tqdm import tqdm
 from models.adversarial import OUTPUT_PATIENT, AdversarialRamp, build_adversarial_model, encode_patients
 from models.atrial_rule import AtrialRule
 from models.conduction_rule import ConductionRule
-from models.folds import assign_patient_folds, compute_class_weights
+from models.folds import (assign_patient_folds, compute_class_weights, find_ventricular_run_beats,
+                          weight_ventricular_runs)
 from models.network import OUTPUT_PROBABILITIES, NetworkConfig, adapt_feature_scaling, build_classifier
 from models.prepare import InputSettings
 from models.run_rule import SupraventricularRunRule
@@ -102,6 +103,10 @@ class TrainingConfig:
     the primary lead, as the product prepares a one-lead recording (:func:`models.prepare.fill_missing_leads`), so that
     the networks learn to read one lead too. Copies follow their patient's fold and never validate; 0: off. Training
     time grows with the copies; inference cost unchanged (EXPERIMENTS.md row AI)."""
+    v_run_weight: float = 1.0
+    """Weight of a training V beat that belongs to a ventricular couplet or run (its previous or next labelled beat of
+    the record is V too) against an isolated V beat's; the V class keeps its total weight, shared out again
+    (:func:`models.folds.weight_ventricular_runs`). 1: off. Training only (EXPERIMENTS.md row BI)."""
 
     def __post_init__(self) -> None:
         for name, least in (("n_folds", 2), ("epochs", 1), ("patience", 1), ("batch_size", 1), ("seed", 0)):
@@ -139,6 +144,9 @@ class TrainingConfig:
         share = self.one_lead_fraction
         if isinstance(share, bool) or not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
             raise ValueError(f"Received one_lead_fraction={share!r}; expected a share from 0 (off) to 1.")
+        run_weight = self.v_run_weight
+        if isinstance(run_weight, bool) or not (isinstance(run_weight, (int, float)) and 1.0 <= run_weight <= 10.0):
+            raise ValueError(f"Received v_run_weight={run_weight!r}; expected a weight from 1 (off) to 10.")
 
     @property
     def n_members(self) -> int:
@@ -175,6 +183,8 @@ class TrainingConfig:
             del values["context_stage"]
         if not self.one_lead_fraction:
             del values["one_lead_fraction"]
+        if self.v_run_weight == 1.0:  # configurations from before the option serialise as they did
+            del values["v_run_weight"]
         return values | {"network": self.network.to_dict(), "inputs": self.inputs.to_dict()} | {
             name: None if getattr(self, name) is None else getattr(self, name).to_dict() for name in rules}
 
@@ -329,8 +339,11 @@ def build_training_model(train: LabelledInputs, config: TrainingConfig) -> tuple
     model = build_network(config, train)
     adapt_feature_scaling(model, train.inputs.features)
     weights = compute_class_weights(train.labels, power=config.class_weight_power,
-                                    max_ratio=config.max_class_weight_ratio)
-    return model, weights[train.labels].astype(np.float32)
+                                    max_ratio=config.max_class_weight_ratio)[train.labels]
+    if config.v_run_weight != 1.0:
+        runs = find_ventricular_run_beats(train.labels, train.record_names, train.samples)
+        weights = weight_ventricular_runs(weights, train.labels, runs, config.v_run_weight)
+    return model, weights.astype(np.float32)
 
 
 @dataclass(frozen=True)

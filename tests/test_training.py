@@ -10,7 +10,7 @@ import pytest
 
 from models.atrial_rule import AtrialRule
 from models.evaluate import evaluate_records, expected_calibration_error, reference_classes, write_report
-from models.folds import assign_patient_folds, compute_class_weights
+from models.folds import assign_patient_folds, compute_class_weights, find_ventricular_run_beats
 from models.inputs import build_waveform, compute_lead_scales, select_rr_columns
 from models.network import NetworkConfig
 from models.prepare import InputSettings, clean_record, prepare_beats, prepare_reference_beats
@@ -103,6 +103,33 @@ def test_class_weights_are_square_root_inverse_and_capped():
     assert weights[1] / weights[0] == pytest.approx(3.0)
     assert weights[4] / weights[0] == pytest.approx(5.0)  # 30x uncapped
     assert weights[2] == 0.0 and weights[labels].mean() == pytest.approx(1.0)
+
+
+def test_run_weight_moves_v_weight_onto_couplets_and_runs_only(excerpt_inputs):
+    """``v_run_weight``: the V beats of couplets and runs (208's, 119's, 106's, read from the reference labels) weigh
+    that many times an isolated V beat; the V class's total weight and every other beat's weight stay."""
+    data = excerpt_inputs
+    runs = find_ventricular_run_beats(data.labels, data.record_names, data.samples)
+    v = data.labels == 2
+    assert runs[v].sum() >= 10 and (~runs[v]).sum() >= 10 and not runs[~v].any()
+    for name in np.unique(data.record_names[runs]):  # every run beat has a V neighbour in its record, in time order
+        mine = data.record_names == name
+        order = np.argsort(data.samples[mine])
+        is_v, member = v[mine][order], runs[mine][order]
+        neighbour = np.zeros_like(is_v)
+        neighbour[1:] |= is_v[:-1]
+        neighbour[:-1] |= is_v[1:]
+        np.testing.assert_array_equal(member, is_v & neighbour)
+    _, plain = build_training_model(data, TrainingConfig())
+    _, weighted = build_training_model(data, TrainingConfig(v_run_weight=3.0))
+    np.testing.assert_array_equal(plain[~v], weighted[~v])
+    assert weighted[v].sum() == pytest.approx(plain[v].sum(), rel=1e-5)
+    assert np.allclose(weighted[runs] / weighted[v & ~runs].mean(), 3.0)
+    assert "v_run_weight" not in TrainingConfig().to_dict()  # earlier configurations serialise as they did
+    assert TrainingConfig.from_dict(TrainingConfig(v_run_weight=3.0).to_dict()).v_run_weight == 3.0
+    for value in (0.5, True, "3", 11.0):
+        with pytest.raises(ValueError, match="v_run_weight"):
+            TrainingConfig(v_run_weight=value)
 
 
 def test_cached_inputs_are_reused(excerpt_inputs, excerpts_dir, tmp_path):
