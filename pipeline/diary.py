@@ -267,6 +267,9 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     '72 bpm; ventricular couplet at 00:00:10 (clock 08:00:10)'
     >>> describe_finding(DiaryFinding(DiaryEntry(10.0, "dizzy"), 71.6, True, ()), 360.0)
     '72 bpm; no event within 1 min'
+    >>> af = Region("atrial_fibrillation", 1800, 36000, 5, 120, 110.0, 0.9)
+    >>> describe_finding(DiaryFinding(DiaryEntry(12.0, "palpitations"), 110.0, True, (af,)), 360.0)
+    '110 bpm; atrial fibrillation/flutter under way from 00:00:05 to 00:01:40'
     """
     rate = "heart rate n/a" if not math.isfinite(finding.heart_rate_bpm) else f"{finding.heart_rate_bpm:.0f} bpm"
     parts = [rate] if with_rate else []
@@ -275,8 +278,8 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     by_kind: dict[str, list[Region]] = {}
     for region in finding.regions:  # nearest first, so each kind's first region is its nearest
         by_kind.setdefault(region.kind, []).append(region)
-    shown = [(f"{describe_kind(kind)} at " if len(found) == 1 else f"{len(found)} x {describe_kind(kind)}, nearest at ")
-             + format_record_time(found[0].start / fs_hz, start_time)
+    shown = [(describe_kind(kind) if len(found) == 1 else f"{len(found)} x {describe_kind(kind)}, nearest")
+             + describe_occurrence(found[0], finding.entry.time_s, fs_hz, start_time)
              for kind, found in list(by_kind.items())[:max_kinds]]
     more = len(by_kind) - len(shown)
     if shown:
@@ -284,6 +287,17 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
     else:
         parts.append(f"no event within {WINDOW_S / 60:g} min")
     return "; ".join(parts)
+
+
+def describe_occurrence(region: Region, at_s: float, fs_hz: float, start_time: datetime.time | None = None) -> str:
+    """When ``region`` happened against a diary entry at ``at_s``: " at START", or, for an event still running at the
+    entry (an AF episode the patient noted during it), " under way from START to END" (a session-48 read found "nearest at
+    <start>" written for an episode the entry fell inside)."""
+    start_s, stop_s = region.start / fs_hz, region.stop / fs_hz
+    if start_s <= at_s < stop_s:
+        return (f" under way from {format_record_time(start_s, start_time)} to "
+                f"{format_record_time(stop_s, start_time)}")
+    return f" at {format_record_time(start_s, start_time)}"
 
 
 def count_with_events(findings: tuple[DiaryFinding, ...]) -> int:

@@ -98,6 +98,11 @@ def test_findings_give_the_rate_and_the_events_within_a_minute_nearest_first():
                                            "nearest at 00:01:35")
     assert not second.readable and describe_finding(second, FS).startswith("signal unreadable at that time; 60 bpm")
     assert third.regions == () and describe_finding(third, FS) == "60 bpm; no event within 1 min"
+    # An episode the entry falls inside is under way, not "at" its start (session 48's read).
+    af = Region("atrial_fibrillation", int(400 * FS), int(530 * FS), 400, 130, 60.0, 0.9)
+    (inside,) = correlate_diary((DiaryEntry(500.0, "fluttering"),), [af], beats, FS)
+    assert describe_finding(inside, FS, start_time=datetime.time(8, 0)) == (
+        "60 bpm; atrial fibrillation/flutter under way from 00:06:40 (clock 08:06:40) to 00:08:50 (clock 08:08:50)")
 
 
 def test_report_gives_isolated_beats_a_count_without_a_duration(analysis_119):
