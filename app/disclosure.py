@@ -221,7 +221,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
         inside = (samples >= lo) & (samples < hi) & (classes != "N") & ~fibrillation
         for sample, label in zip(samples[inside], classes[inside]):
             ax.text((sample - lo) / fs, top + LABEL_OFFSET_MV, label, fontsize=4, ha="center", va="bottom",
-                    color=CLASS_COLOURS.get(label, "k"))
+                    color=CLASS_COLOURS.get(label, "k"), fontweight="bold")  # bold: 4-pt letters told apart
         for entry in analysis.diary:
             if line_start <= entry.time_s < line_start + LINE_S:
                 ax.plot([entry.time_s - line_start] * 2, [bottom - half, top + 1.2 * half], color=DIARY_COLOUR,

@@ -56,7 +56,9 @@ STRIP_PITCH_MM = STRIP_HEIGHT_MM + 13.0
 PAGE_TOP_MM, PAGE_BOTTOM_MM = 24.0, 12.0
 """Where a strip page's first box starts under the page title, and the margin its last box keeps to the foot."""
 
-CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#9467bd", "Q": "#7f7f7f", "P": "#7f7f7f"}
+CLASS_COLOURS = {"N": "#2b2b2b", "S": "#1f77b4", "V": "#d62728", "F": "#a6611a", "Q": "#7f7f7f", "P": "#7f7f7f"}
+"""Printed beat labels: S blue, V red, F brown (it was purple, which beside blue at 4 pt a read of the full
+disclosure could not tell from S: session 48), Q and paced grey."""
 
 PACED_LABEL = "P"
 """A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
