@@ -67,7 +67,10 @@ def detected_cache_path(path):
     """The end-to-end cache beside a nested cache ``path`` (:func:`oof_cache_path`): ``STEM-e2e-DIGEST.npz``, the
     digest over the detector's settings (:class:`pipeline.detect.DetectorSettings`), since the detected beats depend on
     them as well as on the networks."""
-    settings = json.dumps(dataclasses.asdict(DetectorSettings()), sort_keys=True)
+    values = dataclasses.asdict(DetectorSettings())
+    if not values["searchback_clean_fraction"]:  # settings from before the option hash as they did (row BJ)
+        del values["searchback_clean_fraction"], values["searchback_clean_noise_ratio"]
+    settings = json.dumps(values, sort_keys=True)
     return path.with_name(f"{path.stem}-e2e-{hashlib.sha256(settings.encode()).hexdigest()[:8]}.npz")
 
 

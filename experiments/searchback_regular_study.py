@@ -83,23 +83,29 @@ def score_seed(config, data, one_lead, settings: dict, cache_name: str) -> tuple
     return out, detected
 
 
-def check_criterion(by_seed: dict, noise: dict, errors: dict, candidates: tuple[str, ...] = CANDIDATES) -> dict:
-    """The module docstring's criterion, candidate by candidate, and the choice."""
+def check_criterion(by_seed: dict, noise: dict, errors: dict, candidates: tuple[str, ...] = CANDIDATES,
+                    seeds: tuple[int, ...] = SEEDS, extra_clause=None) -> dict:
+    """The module docstring's criterion, candidate by candidate, and the choice; ``extra_clause(by_seed, candidate,
+    seeds)``, when given, must hold too (a later study's own clause)."""
     verdicts = {}
     for c in candidates:
         a = noise[c]["fp_total"] <= 1.1 * noise["before"]["fp_total"]
         b = errors[c]["fn"] + errors[c]["fp"] <= errors["current"]["fn"] + errors["current"]["fp"] + 10
-        cc = all(end_to_end_guard(by_seed, c, "current", SEEDS))
-        verdicts[c] = {"a_noise": a, "b_ds1_detection": b, "c_end_to_end": cc, "met": a and b and cc,
+        cc = all(end_to_end_guard(by_seed, c, "current", seeds))
+        d = True if extra_clause is None else bool(extra_clause(by_seed, c, seeds))
+        verdicts[c] = {"a_noise": a, "b_ds1_detection": b, "c_end_to_end": cc, "met": a and b and cc and d,
                        "ds1_fn_plus_fp": errors[c]["fn"] + errors[c]["fp"]}
-    return choose_fewest_errors(verdicts, {s: {k: mean_beats(by_seed, s, k, SEEDS) for k in BEAT_KEYS + ("score",)}
+        if extra_clause is not None:
+            verdicts[c]["d_extra"] = d
+    return choose_fewest_errors(verdicts, {s: {k: mean_beats(by_seed, s, k, seeds) for k in BEAT_KEYS + ("score",)}
                                            for s in ("current",) + tuple(candidates)})
 
 
-def run_study(settings: dict, candidates: tuple[str, ...], name: str, description: str, argv=None) -> int:
+def run_study(settings: dict, candidates: tuple[str, ...], name: str, description: str, argv=None,
+              seeds: tuple[int, ...] = SEEDS, confirmation_seed: int = CONFIRMATION_SEED, extra_clause=None) -> int:
     """Noise stress, DS1 detection errors and end-to-end figures of ``settings`` (with ``"current"`` among them), the
-    criterion of this module's docstring for ``candidates``, the confirmation; results in
-    ``experiments/results/<name>_study.json``."""
+    criterion of this module's docstring for ``candidates`` (with ``extra_clause``, :func:`check_criterion`) at
+    ``seeds``, the confirmation at ``confirmation_seed``; results in ``experiments/results/<name>_study.json``."""
     config, data, config_path = load_study_inputs(description, argv)
     one_lead = load_one_lead_inputs(config)
     records = load_records(NOISE_RECORDS, require_data_dir(None))
@@ -108,14 +114,14 @@ def run_study(settings: dict, candidates: tuple[str, ...], name: str, descriptio
         print(f"noise stress, {n}: {figures['fp_total']} extra, {figures['fn_total']} missed; {figures['rows']}",
               flush=True)
     by_seed, errors = {}, None
-    for seed in SEEDS:
+    for seed in seeds:
         by_seed[seed], detected = score_seed(dataclasses.replace(config, seed=seed), data, one_lead, settings, name)
         errors = errors or count_detector_errors(detected)
     print("DS1 detector errors (FN / FP from 5 minutes):", errors)
-    verdict = check_criterion(by_seed, noise, errors, candidates)
+    verdict = check_criterion(by_seed, noise, errors, candidates, seeds, extra_clause)
     print(verdict["candidates"], "chosen:", verdict["chosen"])
     if verdict["chosen"] is not None:
-        c, s = verdict["chosen"], CONFIRMATION_SEED
+        c, s = verdict["chosen"], confirmation_seed
         by_seed[s], _ = score_seed(dataclasses.replace(config, seed=s), data, one_lead, settings, name)
         verdict["confirmed"] = by_seed[s][c]["beats"]["score"] >= by_seed[s]["current"]["beats"]["score"] - 0.002
         print("confirmation at seed", s, verdict["confirmed"])

@@ -125,7 +125,7 @@ def region_figures(data_dir: Path, samples: np.ndarray, predicted: np.ndarray, r
         tp_s, fn, tp_p, fp = runs.counts(category)
         out[f"V_{category}"] = {"se": runs.sensitivity_of(category), "ppv": runs.predictivity_of(category),
                                 "reference": tp_s + fn, "test": tp_p + fp}
-    for name in ("vt", "bigeminy"):
+    for name in ("vt", "bigeminy", "vf"):
         c = report.episodes(name)
         out[name] = {"episode_se": c.episode_sensitivity, "episode_ppv": c.episode_predictivity,
                      "duration_se": c.duration_sensitivity, "duration_ppv": c.duration_predictivity}

@@ -79,6 +79,12 @@ class DetectorSettings:
     searchback_noise_floor: float = 0.0
     """The search-back's threshold is at least this multiple of the running noise peak level (0: off; EXPERIMENTS.md
     rows AP and AQ: 1.5 removes most false detections in heavy noise, but cuts record 207's ventricular flutter)."""
+    searchback_clean_fraction: float = 0.0
+    """Where the signal is clean (the running noise peak level at most ``searchback_clean_noise_ratio`` of the signal
+    peak level), the search-back looks at this fraction of the threshold instead of ``searchback_fraction`` (0: off;
+    EXPERIMENTS.md row BJ): a low wide beat (a PVC, a bundle-branch beat on a dipping lead) stands out of clean signal
+    at a height noise reaches in noisy signal."""
+    searchback_clean_noise_ratio: float = 0.2
     t_wave_window_s: float = 0.36
     t_wave_slope_ratio: float = 0.5
     locate_s: float = 0.08
@@ -436,9 +442,12 @@ def apply_adaptive_threshold(peaks: np.ndarray, heights: np.ndarray, eligible: n
         if beats and rr_recent:
             rr_mean = regular.mean() if settings.searchback_regular_rr else sum(rr_recent) / len(rr_recent)
             if peak_list[i] - beats[-1] > settings.searchback_rr_factor * rr_mean:
+                fraction = settings.searchback_fraction
+                if settings.searchback_clean_fraction and (
+                        noise_level <= settings.searchback_clean_noise_ratio * signal_level):
+                    fraction = settings.searchback_clean_fraction
                 k = _search_back(peaks, heights, eligible, first_pending, i, beats[-1] + refractory,
-                                 max(settings.searchback_fraction * threshold,
-                                     settings.searchback_noise_floor * noise_level))
+                                 max(fraction * threshold, settings.searchback_noise_floor * noise_level))
                 if k >= 0:
                     _append_beat(beats, rr_recent, peak_list[k], regular)
                     signal_level = 0.25 * height_list[k] + 0.75 * signal_level

@@ -291,8 +291,8 @@ def describe_finding(finding: DiaryFinding, fs_hz: float, max_kinds: int = 4, wi
 
 def describe_occurrence(region: Region, at_s: float, fs_hz: float, start_time: datetime.time | None = None) -> str:
     """When ``region`` happened against a diary entry at ``at_s``: " at START", or, for an event still running at the
-    entry (an AF episode the patient noted during it), " under way from START to END" (a session-48 read found "nearest at
-    <start>" written for an episode the entry fell inside)."""
+    entry (an AF episode the patient noted during it), " under way from START to END" (a session-48 read found
+    "nearest at <start>" written for an episode the entry fell inside)."""
     start_s, stop_s = region.start / fs_hz, region.stop / fs_hz
     if start_s <= at_s < stop_s:
         return (f" under way from {format_record_time(start_s, start_time)} to "
