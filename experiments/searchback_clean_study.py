@@ -3,8 +3,9 @@
 Session 48's read of the report found "longest RR interval" headlines made by missed beats: a wide PVC (MIT-BIH 223 at
 00:03:07) and two left bundle branch block beats on a dipping lead (214 at 00:03:30) whose QRS feature reached about
 0.3 of the running signal peak level S, just under the search-back's threshold (0.6 of the threshold, 0.3 S + 0.3 N,
-N: the running noise peak level), in clean signal (N about 0.05-0.1 S). Those are DS2 records and were not used to
-choose anything below; DS1's missed beats are mostly 201's low aberrated atrial premature beats (36 of 60), also in
+N: the running noise peak level), in clean signal (N about 0.05-0.1 S). 214 is a DS2 record and was not used to
+choose anything below (223 is a DS1 record: this docstring first called both DS2, corrected after the run); DS1's
+missed beats are mostly 201's low aberrated atrial premature beats (36 of 60), also in
 clean signal. Row AL (session 28) found that a lower search-back fraction everywhere (0.5) finds most of them but its
 extra detections in noise become false V calls end to end. ``DetectorSettings.searchback_clean_fraction`` lowers the
 fraction only while N is at most ``searchback_clean_noise_ratio`` of S, i.e. where noise cannot reach it.
