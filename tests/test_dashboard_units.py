@@ -293,6 +293,36 @@ def test_a_minute_window_is_the_primary_lead_in_stacked_ten_second_rows_at_one_s
         assert len(crosses) == 2 and {t.legendgroup for t in crosses} == {"reference_disagrees"}  # hidden together
 
 
+def test_the_detail_chart_keeps_one_amplitude_scale_from_window_to_window():
+    """A QA pass (session 49) found each window scaled to its own trace (1 mV 106 px in one window, 59 px in another)
+    and the squares 2.8 times taller than wide. Now every window of a record is drawn at one gain on a fixed number of
+    pixels per millimetre (25 mm/s across a 1,100-px row), the grid's large square 5 mm whatever the gain; a window
+    whose trace does not fit its rows at the record's gain takes the next lower standard gain."""
+    fs_hz = 360.0
+    t = np.arange(int(60 * fs_hz)) / fs_hz
+    spikes = (np.sin(2 * np.pi * t) > 0.99).astype(np.float32)
+    lead = np.where(t < 20, 1.0, np.where(t < 40, 2.0, 11.0)) * spikes - 0.3
+    signal = np.stack([lead, 0.5 * lead], axis=1)
+    none = (np.array([], np.int64), np.array([]), ())
+    spans = []
+    for start_s in (0.0, 20.0):  # 1-mV and 2-mV complexes: the same scale
+        gain = charts.window_gain_mm_per_mv(signal, fs_hz, start_s, 10.0, 0)
+        figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), start_s, 10.0, *none, gain_mm_per_mv=gain)
+        low, high = figure.layout.yaxis.range
+        spans.append((gain, round(high - low, 6), round(np.subtract(*figure.layout.yaxis2.range[::-1]), 6)))
+        assert low < float(signal[int(start_s * fs_hz):int((start_s + 10) * fs_hz), 0].min()) and high > 1.0
+    assert spans[0] == spans[1] and spans[0][0] == 10.0 and spans[0][1] == spans[0][2]
+    row_px = charts.row_span_mv(figure.layout.height, 2, 0.03, 10.0) * 10.0 * charts.PX_PER_MM
+    assert abs(spans[0][1] * 10.0 * charts.PX_PER_MM - row_px) < 1e-3  # 1 mV = 10 mm = 44 px
+    assert figure.layout.yaxis.dtick == 0.5 and figure.layout.yaxis.minor.dtick == 0.1
+    tall = charts.window_gain_mm_per_mv(signal, fs_hz, 45.0, 10.0, 0)  # 11-mV complexes fit neither 10 nor 5
+    assert tall == 2.5 and charts.window_gain_mm_per_mv(signal, fs_hz, 45.0, 10.0, 0, 5.0) == 2.5
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 45.0, 10.0, *none, gain_mm_per_mv=tall)
+    assert figure.layout.yaxis.dtick == 2.0 and figure.layout.yaxis.minor.dtick == 0.4  # 5-mm and 1-mm squares
+    minute = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 0.0, 60.0, *none)  # stacked rows: one gain for all
+    assert minute.layout.yaxis.dtick == 2.0
+
+
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():
     fs_hz = 360.0
     signal = np.stack([np.zeros(3600), np.linspace(0, 1, 3600), 2 + np.zeros(3600)], axis=1).astype(np.float32)
@@ -501,9 +531,16 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     import datetime
     assert tables.event_label(regions, 1, 360.0, datetime.time(23, 59, 50)) == (
         "#2 00:00:20 (clock 00:00:10) Pause (2 beats, 2.50 s)")
-    assert table["heart rate (bpm)"].tolist()[0] == 120 and table["heart rate (bpm)"].isna().tolist()[1]
+    assert table["heart rate (bpm)"].tolist() == [120, "–"]  # a pause has no rate: "–", not "None" (QA, session 49)
+    isolated = (Region("isolated_ventricular", 3600, 3601, 10, 1, 80.0, 0.9),)
+    assert tables.region_table(isolated, 360.0)["duration (s)"].tolist() == ["–"]
     run = (Region("ventricular_tachycardia", 0, 720, 0, 4, 140.0, 0.9),)
     assert tables.region_table(run, 360.0)["event"].tolist() == ["Non-sustained ventricular tachycardia"]
+    # flutter/fibrillation: its detections are waves, so its length, no beats or rate (QA, session 49)
+    flutter = (Region("ventricular_flutter_fibrillation", 3600, 3600 + 36 * 360, 10, 36, 136.0, 0.9),)
+    assert tables.event_label(flutter, 0, 360.0) == "#1 00:00:10 Ventricular flutter/fibrillation (36.0 s)"
+    row = tables.region_table(flutter, 360.0).iloc[0]
+    assert (row["duration (s)"], row["beats"], row["heart rate (bpm)"]) == (36.0, "–", "–")
 
 
 def test_an_isolated_beat_s_region_is_shaded_wide_enough_to_see():

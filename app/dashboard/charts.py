@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app import ecg_paper as paper
+from app.strips import STANDARD_GAIN_MM_PER_MV, STANDARD_GAINS_MM_PER_MV
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
@@ -39,7 +40,7 @@ CLASS_NAMES = {"N": "N (normal)", "S": "S (supraventricular ectopic)", "V": "V (
                "F": "F (fusion)", "Q": "Q (paced or unclassifiable)"}
 REGION_COLOURS = {
     "unreadable": "#9e9e9e",
-    "ventricular_flutter_fibrillation": "#67001f",
+    "ventricular_flutter_fibrillation": "#1a1a1a",
     "atrial_fibrillation": "#7b3294",
     "paced_rhythm": "#4d9221",
     "ventricular_tachycardia": "#b2182b",
@@ -237,6 +238,18 @@ as a Holter page does, instead of squeezing up to a minute into one chart width.
 ROW_HEIGHT_PX = 170
 """Height of one stacked row."""
 
+LEAD_ROW_PX = 220
+"""Height per lead of a detail window of :data:`ROW_S` or less (every lead)."""
+
+DETAIL_MARGIN = {**_CHART_MARGIN, "b": 40, "t": 60}
+
+PX_PER_MM = 4.4
+"""The detail chart's nominal scale on screen: a :data:`ROW_S` row 1,100 pixels wide is 250 mm of paper at 25 mm/s,
+and millivolts are drawn at the window's gain on the same pixels per millimetre, so that at that width the squares
+are square. A wider or narrower screen stretches time only; the amplitude scale stays the record's (a QA pass of
+session 49 found it rescaled to each window's trace: 1 mV 106 px in one window of 232 and 59 px in one of 207, with
+squares 2.8 times taller than wide)."""
+
 
 def count_rows(window_s: float) -> int:
     """Stacked rows of a detail window of ``window_s``: 1 (every lead) up to :data:`ROW_S`, else one per
@@ -248,15 +261,72 @@ def count_rows(window_s: float) -> int:
     return max(int(np.ceil(window_s / ROW_S - 1e-9)), 1)
 
 
+def row_span_mv(height_px: float, n_rows: int, spacing: float, gain_mm_per_mv: float) -> float:
+    """Millivolts one row of a detail chart ``height_px`` high with ``n_rows`` rows (``spacing``: the gap between
+    rows, a share of the plot's height) spans at ``gain_mm_per_mv`` on :data:`PX_PER_MM`.
+
+    >>> round(row_span_mv(2 * LEAD_ROW_PX + 110, 2, 0.03, 10.0), 2), round(row_span_mv(6 * ROW_HEIGHT_PX + 110, 6,
+    ...                                                                              0.25 / 6, 10.0), 2)
+    (4.96, 3.09)
+    """
+    plot_px = height_px - DETAIL_MARGIN["t"] - DETAIL_MARGIN["b"]
+    row_px = plot_px * (1 - (n_rows - 1) * spacing) / n_rows
+    return row_px / (gain_mm_per_mv * PX_PER_MM)
+
+
+def trace_extent(values: np.ndarray, room_mv: float = 0.0) -> tuple[float, float]:
+    """Lowest and highest value of a row's trace, with ``room_mv`` above it (for beat letters); (0, 0) when the row
+    holds no finite value."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, room_mv
+    return float(finite.min()), float(finite.max()) + room_mv
+
+
+def centred_range(low: float, high: float, span_mv: float) -> list[float]:
+    """A row's millivolt range: ``span_mv`` wide, centred on ``[low, high]``."""
+    middle = (low + high) / 2
+    return [middle - span_mv / 2, middle + span_mv / 2]
+
+
+def window_gain_mm_per_mv(signal_mv: np.ndarray, fs_hz: float, start_s: float, window_s: float, primary_lead: int,
+                          record_gain_mm_per_mv: float = STANDARD_GAIN_MM_PER_MV) -> float:
+    """The gain a detail window is drawn at: the record's (:func:`app.strips.strip_gain_mm_per_mv`, what its report's
+    strips use), or the next lower standard gain at which every row's trace fits its row (a tall artefact or ectopic
+    beat; the caption then says so), down to the lowest.
+
+    >>> t = np.arange(3600) / 360.0
+    >>> tall = np.stack([5.0 * (np.sin(2 * np.pi * t) > 0.99), np.zeros(3600)], axis=1)
+    >>> window_gain_mm_per_mv(tall, 360.0, 0.0, 10.0, 0), window_gain_mm_per_mv(tall / 4, 360.0, 0.0, 10.0, 0)
+    (5.0, 10.0)
+    """
+    n_samples, n_leads = signal_mv.shape
+    start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
+    lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
+    stacked = count_rows(window_s) > 1
+    leads = [primary_lead] if stacked else list(range(n_leads))
+    needed = max(float(np.subtract(*trace_extent(signal_mv[lo:hi, lead],
+                                                    LABEL_ROOM_MV if lead == primary_lead else 0.0)[::-1]))
+                 for lead in leads)
+    n_rows = count_rows(window_s) if stacked else n_leads
+    height = (ROW_HEIGHT_PX if stacked else LEAD_ROW_PX) * n_rows + 110
+    spacing = 0.25 / n_rows if stacked else 0.03
+    gains = [g for g in STANDARD_GAINS_MM_PER_MV if g <= record_gain_mm_per_mv] or [STANDARD_GAINS_MM_PER_MV[-1]]
+    return next((g for g in gains if needed <= row_span_mv(height, n_rows, spacing, g)), gains[-1])
+
+
 def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
                   window_s: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
-                  reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
+                  reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = (),
+                  gain_mm_per_mv: float | None = None) -> go.Figure:
     """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
 
     A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
-    stacked rows of :data:`ROW_S` (the last one may be shorter), each on ECG paper at the same scale.
+    stacked rows of :data:`ROW_S` (the last one may be shorter), each on ECG paper at the same scale: the gain
+    ``gain_mm_per_mv`` (:func:`window_gain_mm_per_mv` of the window at the standard 10 mm/mV when None) on
+    :data:`PX_PER_MM`, every row centred on its trace.
 
     Parameters
     ----------
@@ -280,10 +350,14 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         Boolean per beat: a reader corrected its class (its letter gets an asterisk).
     diary : tuple of (time_s, text)
         The patient's diary entries; those in the window are dashed lines with their text.
+    gain_mm_per_mv : float, optional
+        One of the standard gains (:data:`app.strips.STANDARD_GAINS_MM_PER_MV`).
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
+    if gain_mm_per_mv is None:
+        gain_mm_per_mv = window_gain_mm_per_mv(signal_mv, fs_hz, start_s, window_s, primary_lead)
     primary, n_rows = signal_mv[:, primary_lead], count_rows(window_s)
     stacked = n_rows > 1
     if stacked:  # rows counted from the window's length, not its samples, which rounding at a fractional start can
@@ -298,10 +372,14 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
             figure.update_xaxes(type="date", range=[to_axis_ms(row_lo / fs_hz), to_axis_ms(row_lo / fs_hz + ROW_S)],
                                 row=row, col=1)
-            draw_ecg_paper(figure, row_lo / fs_hz, row_lo / fs_hz + ROW_S, row=row)
+            draw_ecg_paper(figure, row_lo / fs_hz, row_lo / fs_hz + ROW_S, row=row, gain_mm_per_mv=gain_mm_per_mv)
         hide_repeated_legend_entries(figure)
         figure.update_yaxes(title_text=f"{lead_names[primary_lead]} (mV)", row=1, col=1)
         height = ROW_HEIGHT_PX * len(spans) + 110
+        span_mv = row_span_mv(height, len(spans), 0.25 / len(spans), gain_mm_per_mv)
+        low, high = trace_extent(primary[lo:hi], LABEL_ROOM_MV)
+        for row in range(1, len(spans) + 1):  # every row at one scale and one level, as on a Holter page
+            figure.update_yaxes(range=centred_range(low, high, span_mv), row=row, col=1)
     else:
         figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
         order = [primary_lead] + [lead for lead in range(n_leads) if lead != primary_lead]
@@ -312,15 +390,13 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         shade_regions(figure, regions, fs_hz, lo, hi)
         mark_diary(figure, diary, fs_hz, lo, hi)
         figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
-        draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz)
-        height = 220 * n_leads + 110
-    shown = primary[lo:hi]
-    if np.any(np.isfinite(shown)):  # room above the highest beat letter, which autoscaling leaves out
-        low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
-        pad = 0.05 * max(high - low, 0.5)
-        # every stacked row at the same scale; with every lead, the primary one only
-        figure.update_yaxes(range=[low - pad, high + LABEL_ROOM_MV], row=None if stacked else 1, col=1)
-    figure.update_layout(height=height, margin={**_CHART_MARGIN, "b": 40, "t": 60}, dragmode="zoom",
+        draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz, gain_mm_per_mv=gain_mm_per_mv)
+        height = LEAD_ROW_PX * n_leads + 110
+        span_mv = row_span_mv(height, n_leads, 0.03, gain_mm_per_mv)
+        for row, lead in enumerate(order, start=1):  # room above the primary lead's beat letters
+            low, high = trace_extent(signal_mv[lo:hi, lead], LABEL_ROOM_MV if lead == primary_lead else 0.0)
+            figure.update_yaxes(range=centred_range(low, high, span_mv), row=row, col=1)
+    figure.update_layout(height=height, margin=DETAIL_MARGIN, dragmode="zoom",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"})  # above: clear of times
     return label_days(figure, hi / fs_hz)
 
@@ -373,10 +449,13 @@ def hide_repeated_legend_entries(figure: go.Figure) -> None:
         seen.add(trace.name)
 
 
-def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float, row: int | None = None) -> None:
-    """ECG paper (:mod:`app.ecg_paper`) on ``row`` (every subplot by default): large squares of 0.2 s by 0.5 mV,
-    small ones of 0.04 s by 0.1 mV, times labelled every second (hh:mm:ss). A drawn span is at most :data:`ROW_S`
-    long, so the small squares stay readable."""
+def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float, row: int | None = None,
+                   gain_mm_per_mv: float = STANDARD_GAIN_MM_PER_MV) -> None:
+    """ECG paper (:mod:`app.ecg_paper`) on ``row`` (every subplot by default): large squares of 0.2 s by 5 mm (0.5 mV
+    at the standard 10 mm/mV, 1 mV at 5 mm/mV), small ones of 0.04 s by 1 mm, times labelled every second (hh:mm:ss).
+    A drawn span is at most :data:`ROW_S` long, so the small squares stay readable."""
+    large_mv = paper.LARGE_SQUARE_MV * STANDARD_GAIN_MM_PER_MV / gain_mm_per_mv
+    small_mv = paper.SMALL_SQUARE_MV * STANDARD_GAIN_MM_PER_MV / gain_mm_per_mv
     ticks = np.arange(np.ceil(start_s / paper.LARGE_SQUARE_S - 1e-9),
                       np.floor(stop_s / paper.LARGE_SQUARE_S + 1e-9) + 1) * paper.LARGE_SQUARE_S
     labelled = np.isclose(np.remainder(ticks + 1e-9, 1.0), 0.0, atol=1e-6)
@@ -386,8 +465,8 @@ def draw_ecg_paper(figure: go.Figure, start_s: float, stop_s: float, row: int | 
                         gridcolor=paper.LARGE_LINE_COLOUR, minor={"dtick": 1000 * paper.SMALL_SQUARE_S,
                                                                   "tick0": AXIS_ORIGIN_MS, "showgrid": True,
                                                                   "gridcolor": paper.SMALL_LINE_COLOUR}, **where)
-    figure.update_yaxes(dtick=paper.LARGE_SQUARE_MV, tick0=0.0, showgrid=True, gridcolor=paper.LARGE_LINE_COLOUR,
-                        zeroline=False, minor={"dtick": paper.SMALL_SQUARE_MV, "gridcolor": paper.SMALL_LINE_COLOUR,
+    figure.update_yaxes(dtick=large_mv, tick0=0.0, showgrid=True, gridcolor=paper.LARGE_LINE_COLOUR,
+                        zeroline=False, minor={"dtick": small_mv, "gridcolor": paper.SMALL_LINE_COLOUR,
                                                "showgrid": True}, **where)
     figure.update_layout(plot_bgcolor="#ffffff")
 
@@ -445,6 +524,11 @@ def disagreement_trace(lead_mv: np.ndarray, fs_hz: float, disagreements: list[tu
 SHADE_OPACITY = 0.35
 """Opacity of a region's shading in the detail chart, and of its legend square, so that the two look alike."""
 
+OUTLINED_KINDS = {"ventricular_flutter_fibrillation": "#d62728"}
+"""Kinds whose shading is also outlined, in this colour: ventricular flutter/fibrillation, dark with a red edge, so
+that it cannot be read for ventricular tachycardia's red at a glance (a QA pass, session 49, found the two pale pinks
+alike)."""
+
 MIN_SHADE_S = 0.2
 """Narrowest shading of a region in the detail chart (about a QRS complex and its surroundings)."""
 
@@ -459,15 +543,18 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
             continue
         pad = max(MIN_SHADE_S * fs_hz - (region.stop - region.start), 0) / 2
         start, stop = max(region.start - pad, lo), min(region.stop + pad, hi)
+        edge = OUTLINED_KINDS.get(region.kind)
         figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz),
-                         fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=SHADE_OPACITY, line_width=0,
-                         layer="below", row=row, col=1)
+                         fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=SHADE_OPACITY,
+                         line={"width": 2, "color": edge} if edge else {"width": 0}, layer="below", row=row, col=1)
         if region.kind not in shown:
             shown.append(region.kind)
     for kind in shown:
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=kind_label(kind),
                                     marker={"symbol": "square", "size": 12, "color": REGION_COLOURS.get(kind),
-                                            "opacity": SHADE_OPACITY, "line": {"color": "#555555", "width": 1}},
+                                            "opacity": SHADE_OPACITY,
+                                            "line": {"color": OUTLINED_KINDS.get(kind, "#555555"),
+                                                     "width": 2 if kind in OUTLINED_KINDS else 1}},
                                     legendgroup=kind, legendrank=legend_rank(kind)), row=1 if row == "all" else row,
                          col=1)
 

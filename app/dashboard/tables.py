@@ -142,16 +142,23 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
+WAVE_KINDS = ("ventricular_flutter_fibrillation",)
+"""Events whose detections are waves, not beats (ventricular flutter/fibrillation): named by their length, with no
+beat count or rate (a QA pass, session 49, read "36 beats, 136 bpm" on a fibrillation episode)."""
+
+
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
-    or not), start (hh:mm:ss), duration, beats, rate (none for a pause: its duration is its measure) and
-    confidence."""
+    or not), start (hh:mm:ss), duration, beats, rate and confidence; "–" where a figure does not apply: the rate of a
+    pause (its duration is its measure), the duration of an isolated beat, the beats and rate of flutter/fibrillation
+    (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors)."""
     columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
     af = region_intervals(regions, "atrial_fibrillation")
     rows = [dict(zip(columns, (k, region_label(r, fs_hz, af), format_hms(r.start / fs_hz),
-                               round(r.duration_s(fs_hz), 2),
-                               r.n_beats, round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
-                               r.kind != "pause" else None,
+                               "–" if r.kind.startswith("isolated_") else round(r.duration_s(fs_hz), 2),
+                               "–" if r.kind in WAVE_KINDS else r.n_beats,
+                               round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
+                               r.kind not in ("pause",) + WAVE_KINDS else "–",
                                round(r.confidence, 2)))) for k, r in enumerate(regions, start=1)]
     return pd.DataFrame(rows, columns=columns)
 
@@ -172,6 +179,8 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_tim
     # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
     af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
     details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
+    if region.kind in WAVE_KINDS:  # its detections are flutter/fibrillation waves, not beats: its length
+        details = f"{region.duration_s(fs_hz):.1f} s"
     at = format_record_time(region.start / fs_hz, start_time)
     return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
 

@@ -21,6 +21,7 @@ from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusi
                           diary_findings, family_rows, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
+from app.strips import strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
                                check_reader_strips, strip_for_window)
 from app.dashboard import charts, loading, tables
@@ -507,7 +508,11 @@ def render_hrt(analysis) -> None:
     columns = st.columns(4)
     columns[0].metric("Turbulence onset", f"{summary.turbulence_onset_pct:.2f} %")
     columns[1].metric("Turbulence slope", f"{summary.turbulence_slope_ms:.1f} ms/RR")
-    columns[2].metric("Category", summary.category)
+    # below the consensus's VPC count the category is not given as a headline (a QA pass, session 49: "HRT1" from 2
+    # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
+    unreliable = summary.n_qualifying < settings.reliable_vpcs
+    columns[2].metric("Category", "not reliable" if unreliable else summary.category,
+                      help=f"From {summary.n_qualifying} VPCs it would read {summary.category}." if unreliable else None)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
     st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
@@ -653,10 +658,13 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
         "Mark disagreements with the reference annotations", value=True, key="show_disagreements")
     disagreements = review.comparison.disagreements if show_disagreements else None
     labelled = stacked_lead(analysis) if charts.count_rows(window_s) > 1 else primary  # every lead at 10 s or less
+    record_gain = keep_per_source("strip_gain", record.signal_mv, lambda: strip_gain_mm_per_mv(record))
+    gain = charts.window_gain_mm_per_mv(record.signal_mv, record.fs_hz, start_s, window_s, labelled, record_gain)
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         labelled, disagreements, analysis.reviewed_mask, diary),
+                                         labelled, disagreements, analysis.reviewed_mask, diary, gain),
                     config=ECG_CHART_CONFIG, key="detail_chart")
+    st.caption(describe_paper(gain, record_gain))
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
@@ -749,7 +757,7 @@ def render_window_controls(analysis) -> tuple[float, float]:
     decimals = 0 if float(start_s).is_integer() and float(window_s).is_integer() else 1  # a start of 102.5 s
     st.caption(f"Detail window {charts.format_hms(start_s, decimals)} to "
                f"{charts.format_hms(start_s + window_s, decimals)} "
-               f"of {charts.format_hms(duration_s)}{rows}")
+               f"of {format_duration(duration_s)}{rows}")  # the record's length, as its caption above gives it
     return start_s, window_s
 
 
@@ -1165,6 +1173,25 @@ def refresh_class_pickers(record_key: tuple) -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def describe_paper(gain_mm_per_mv: float, record_gain_mm_per_mv: float) -> str:
+    """The detail chart's scale in a reader's terms: the paper speed and gain it stands for, and why a window is
+    drawn at a lower gain than the record's.
+
+    >>> print(describe_paper(10.0, 10.0))
+    Paper: 25 mm/s, 10 mm/mV (the record's gain, as on its report); squares square on a chart 1,100 pixels wide.
+    >>> print(describe_paper(5.0, 10.0).split(";")[0])
+    Paper: 25 mm/s, 5 mm/mV (half the record's 10 mm/mV: this window's tallest deflection needs it)
+    """
+    if gain_mm_per_mv == record_gain_mm_per_mv:
+        why = "the record's gain, as on its report"
+    else:
+        share = {0.5: "half", 0.25: "a quarter of"}.get(gain_mm_per_mv / record_gain_mm_per_mv,
+                                                         f"{gain_mm_per_mv / record_gain_mm_per_mv:g} of")
+        why = f"{share} the record's {record_gain_mm_per_mv:g} mm/mV: this window's tallest deflection needs it"
+    width = f"{charts.PX_PER_MM * 25 * charts.ROW_S:,.0f}"
+    return f"Paper: 25 mm/s, {gain_mm_per_mv:g} mm/mV ({why}); squares square on a chart {width} pixels wide."
+
+
 def render_event_relabel(analysis, record_key: tuple) -> None:
     """For the chosen event, one correction of all its beats (a false couplet's beats to N, say), as Holter editing
     relabels an event at once."""
@@ -1172,9 +1199,13 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
     if not 0 <= index < len(analysis.regions) or analysis.regions[index].n_beats == 0:
         return
     region = analysis.regions[index]
+    chosen = tables.event_label(analysis.regions, index, analysis.record.fs_hz, analysis.record.start_time)
+    if region.kind in tables.WAVE_KINDS:  # no "its beats are N" for fibrillation waves (a QA pass, session 49)
+        st.caption(f"Chosen event: {chosen}. Its detections are flutter/fibrillation waves, left out of the beat "
+                   "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
+        return
     columns = st.columns([3, 2, 2], vertical_alignment="bottom")
     picker_key = record_widget_key("event_class", record_key)
-    chosen = tables.event_label(analysis.regions, index, analysis.record.fs_hz, analysis.record.start_time)
     columns[0].caption(f"Chosen event: {chosen}")
     columns[1].selectbox("Its beats are", AAMI_CLASSES, index=0, format_func=charts.CLASS_NAMES.get, key=picker_key)
     columns[2].button(f"Relabel the event's {region.n_beats} beat{'s' if region.n_beats != 1 else ''}",
