@@ -194,8 +194,9 @@ def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[in
 def step_event(regions: tuple[Region, ...], kind: str, current: int, window_start_s: float, fs_hz: float,
                step: int) -> int | None:
     """The region of ``kind`` (every kind for ``"all"``) after (``step`` 1) or before (-1) the chosen one, in time
-    order; with no region chosen (``current`` not one of them), the first starting after the window's start or the
-    last starting before it. None when there is none.
+    order; with no region chosen (``current`` not one of them), the first starting after the window's start (the
+    first of all when every one starts before it: a QA pass, session 49, found "Next" disabled after choosing a type
+    whose events all lay behind the window) or the last starting before it. None when there is none.
 
     >>> from pipeline.regions import Region
     >>> rs = tuple(Region("pause", s, s + 10, -1, 0, 30.0, 1.0) for s in (100, 300, 500))
@@ -203,6 +204,8 @@ def step_event(regions: tuple[Region, ...], kind: str, current: int, window_star
     (2, None)
     >>> step_event(rs, "pause", -1, 2.5, 100.0, 1), step_event(rs, "pause", -1, 2.5, 100.0, -1)  # at 1, 3, 5 s
     (1, 0)
+    >>> step_event(rs, "pause", -1, 9.0, 100.0, 1)  # every pause behind the window: the first
+    0
     """
     chosen = events_in_time_order(regions, kind)
     if current in chosen:
@@ -210,6 +213,8 @@ def step_event(regions: tuple[Region, ...], kind: str, current: int, window_star
     else:
         starts = [regions[i].start / fs_hz for i in chosen]
         k = bisect.bisect_right(starts, window_start_s) if step > 0 else bisect.bisect_left(starts, window_start_s) - 1
+        if step > 0 and k == len(chosen):
+            k = 0
     return chosen[k] if 0 <= k < len(chosen) else None
 
 
