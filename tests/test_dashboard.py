@@ -18,7 +18,7 @@ from models.bundled import load_default_model  # noqa: E402
 from pipeline.hrt import HrtSettings  # noqa: E402
 from pipeline.labels import AAMI_CLASSES  # noqa: E402
 from pipeline.records import read_record, write_edf, write_record  # noqa: E402
-from pipeline.regions import RegionSettings  # noqa: E402
+from pipeline.regions import REGION_KINDS, RegionSettings  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"
 TIMEOUT_S = 180
@@ -149,6 +149,8 @@ def test_previous_and_next_step_through_the_events_of_a_type(analyses):
     couplets = sorted((i for i, r in enumerate(analysis.regions) if r.kind == "ventricular_couplet"),
                       key=lambda i: analysis.regions[i].start)
     assert len(couplets) > 3
+    kinds = sorted({r.kind for r in analysis.regions}, key=REGION_KINDS.index)  # the finder's order (QA, session 49)
+    assert at.selectbox(key="event_kind").options == ["All events"] + [views.charts.kind_label(k) for k in kinds]
     at.selectbox(key="event_kind").select("ventricular_couplet").run()
     assert next(b for b in at.button if b.key == "event_step_-1").disabled  # the window opens at the start
     at.button(key="event_step_1").click().run()

@@ -33,7 +33,7 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
-from pipeline.regions import RegionSettings, changed_settings, merge_intervals
+from pipeline.regions import REGION_KINDS, RegionSettings, changed_settings, merge_intervals
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
@@ -722,7 +722,9 @@ def render_window_controls(analysis) -> tuple[float, float]:
     duration_s = record.duration_s
     columns = st.columns([2, 3, 2, 2])
     regions = analysis.regions
-    kinds = [ALL_KINDS, *dict.fromkeys(r.kind for r in regions)]
+    # the record's kinds in the region finder's order (flutter/fibrillation, AF, ventricular, supraventricular, pauses,
+    # rates), not as they first occur (a QA pass, session 49)
+    kinds = [ALL_KINDS, *sorted({r.kind for r in regions}, key=REGION_KINDS.index)]
     settle_window_start()
     kind = columns[0].selectbox("Event type", kinds, key="event_kind",
                                 format_func=lambda k: "All events" if k == ALL_KINDS else charts.kind_label(k))
