@@ -41,14 +41,11 @@ import sys
 
 import numpy as np
 
-from experiments.context_plain_fit_study import staged_probabilities
-from experiments.event_timing_study import label_record
 from experiments.fusion_call_study import score_labels
-from experiments.one_lead_training_study import nested_three_ways
 from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
                                       write_results)
-from experiments.s_run_rule_study import configured_rules
 from experiments.vt_fusion_confirm import duration_figures
+from experiments.vt_fusion_study import label_seed
 from models.folds import find_ventricular_run_beats
 from pipeline.labels import AAMI_CLASSES
 
@@ -58,14 +55,6 @@ CONFIRMATION_SEEDS = (20, 21)
 CATEGORIES = ("couplet", "short", "long")
 VARIANTS = ("product", "candidate")
 _N, _S, _V = (AAMI_CLASSES.index(c) for c in "NSV")
-
-
-def label_variant(config, data, one_lead) -> dict:
-    """``{record: (positions, classes, family-rule beats)}`` of one variant at one seed (its own nested networks)."""
-    nested, two_leads, _ = nested_three_ways(config, data, one_lead)
-    _, e2e, _ = staged_probabilities(nested, config, data, nested, two_leads)
-    rules, names = configured_rules(config), data.inputs.feature_names
-    return {n: label_record(n, p, rules, names, config, "candidate") for n, p in sorted(e2e.items())}
 
 
 def beat_figures(matrix) -> dict:
@@ -160,7 +149,7 @@ def main(argv=None) -> int:
     for seed in STUDY_SEEDS + CONFIRMATION_SEEDS:
         seeded = dataclasses.replace(config, seed=seed)
         variants = {"product": seeded, "candidate": dataclasses.replace(seeded, v_run_weight=FACTOR)}
-        results["by_seed"][str(seed)] = {v: score_labels(label_variant(c, data, one_lead)) for v, c in variants.items()}
+        results["by_seed"][str(seed)] = {v: score_labels(label_seed(c, data, one_lead)) for v, c in variants.items()}
         print(describe_seed(seed, results["by_seed"][str(seed)]), flush=True)
         results["verdict"] = check_criterion(results["by_seed"])
         write_results(out_path, results)
