@@ -511,8 +511,8 @@ def render_hrt(analysis) -> None:
     # below the consensus's VPC count the category is not given as a headline (a QA pass, session 49: "HRT1" from 2
     # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
     unreliable = summary.n_qualifying < settings.reliable_vpcs
-    columns[2].metric("Category", "not reliable" if unreliable else summary.category,
-                      help=f"From {summary.n_qualifying} VPCs it would read {summary.category}." if unreliable else None)
+    would = f"From {summary.n_qualifying} VPCs it would read {summary.category}."
+    columns[2].metric("Category", "not reliable" if unreliable else summary.category, help=would if unreliable else None)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
     st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
