@@ -885,3 +885,24 @@ def test_the_event_picker_says_when_it_lists_only_the_first_events(monkeypatch):
     at.selectbox(key="sample_record").select("119").run()
     assert not at.exception
     assert any(c.value.startswith("The first 5 of ") and "events are listed" in c.value for c in at.caption)
+
+
+def test_the_ecg_window_states_its_paper_speed_and_the_record_s_gain(excerpts_dir):
+    """The detail chart is drawn at the record's strip gain (QA pass, session 49: it was rescaled to each window), and
+    the caption under it says which: 10 mm/mV for sample 100, 5 mm/mV for 208's tall ventricular beats, as their
+    reports' strips."""
+    from app.dashboard import charts
+    from app.strips import strip_gain_mm_per_mv
+
+    at = start_app()
+    for name, expected in (("100", 10.0), ("208", 5.0)):
+        if name != "100":
+            at.selectbox(key="sample_record").select(name).run()
+        record = read_record(excerpts_dir / name)
+        record_gain = strip_gain_mm_per_mv(record)
+        assert record_gain == expected
+        start_s, window_s = at.number_input(key="window_start_s").value, at.session_state["window_s"]
+        gain = charts.window_gain_mm_per_mv(record.signal_mv, record.fs_hz, start_s, window_s, record.primary_lead,
+                                            record_gain)
+        assert views.describe_paper(gain, record_gain) in [c.value for c in at.caption], name
+        assert any(c.value.startswith(f"Paper: 25 mm/s, {expected:g} mm/mV") for c in at.caption), name
