@@ -216,6 +216,10 @@ class RecordSummary:
     fastest_ventricular_run_time_s: float = float("nan")
     fastest_supraventricular_run_bpm: float = float("nan")
     fastest_supraventricular_run_time_s: float = float("nan")
+    heart_rate_minutes_bpm: tuple[float, ...] = ()
+    """Mean rate of each consecutive ``hr_window_s`` (the windows the minimum and maximum come from; NaN where under
+    half readable): the dashboard's fine trend (a QA pass, session 49, found 5-minute values alone too coarse)."""
+    hr_window_s: float = 60.0
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -324,6 +328,8 @@ def summarize_record(
         longest_rr_s=longest_rr,
         longest_rr_time_s=longest_rr_at,
         hourly=hourly,
+        heart_rate_minutes_bpm=tuple(round(float(v), 1) if np.isfinite(v) else float("nan") for v in per_window),
+        hr_window_s=summary_settings.hr_window_s,
         **time_run_extremes(regions, VENTRICULAR_RUN_KINDS, fs_hz, "ventricular"),
         **time_run_extremes(regions, SUPRAVENTRICULAR_RUN_KINDS, fs_hz, "supraventricular"),
     )

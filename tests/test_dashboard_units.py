@@ -587,3 +587,24 @@ def test_charts_past_24_hours_name_the_day_and_shorter_ones_do_not():
     assert detail.layout.xaxis.tickformat.startswith("day") and overview.layout.xaxis.tickformat.startswith("day")
     early = charts.detail_figure(signal, fs, ("MLII",), 600.0, 10.0, np.array([], np.int64), np.array([]), ())
     assert early.layout.xaxis.tickformat is None  # a window within the first day reads hh:mm:ss as before
+
+
+def test_the_heart_rate_trend_draws_the_one_minute_rates_under_the_five_minute_means(excerpts_dir):
+    """A QA pass (session 49) found six 5-minute values the whole trend of a 30-minute record; the 1-minute rates the
+    minimum and maximum come from are drawn under them, in grey."""
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+    from pipeline.records import read_record
+
+    summary = analyse_record(read_record(excerpts_dir / "119"), load_default_model()).summary
+    minutes = np.asarray(summary.heart_rate_minutes_bpm)
+    assert len(minutes) == int(np.ceil(summary.duration_s / 60)) and summary.hr_window_s == 60.0
+    assert np.nanmin(minutes) == pytest.approx(summary.heart_rate_min_bpm, abs=0.05)
+    assert np.nanmax(minutes) == pytest.approx(summary.heart_rate_max_bpm, abs=0.05)
+    figure = charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s, summary.duration_s,
+                                            summary.heart_rate_minutes_bpm, summary.hr_window_s)
+    fine, coarse = figure.data
+    assert (fine.name, coarse.name) == ("1-min mean", "5-min mean") and fine.line.color == "#9e9e9e"
+    assert len(fine.x) == len(minutes) and fine.x[0] == charts.to_axis_ms(30.0)
+    alone = charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s, summary.duration_s)
+    assert [t.name for t in alone.data] == ["5-min mean"]

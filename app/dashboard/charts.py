@@ -565,12 +565,18 @@ def legend_rank(kind: str) -> int:
     return 100 + (REGION_KINDS.index(kind) if kind in REGION_KINDS else len(REGION_KINDS))
 
 
-def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float, duration_s: float) -> go.Figure:
-    """Mean heart rate of each consecutive ``trend_window_s`` over the record (gaps where not measurable)."""
-    rates = np.asarray(trend_bpm, dtype=np.float64)
-    centres_s = (np.arange(len(rates)) + 0.5) * trend_window_s
-    figure = go.Figure(go.Scatter(x=axis_list(centres_s), y=rates, mode="lines+markers", name="Heart rate",
-                                  line={"color": "#c0392b"}, hovertemplate=HOVER_TIME + "<br>%{y:.0f} bpm"))
+def heart_rate_trend_figure(trend_bpm: tuple[float, ...], trend_window_s: float, duration_s: float,
+                            fine_bpm: tuple[float, ...] = (), fine_window_s: float = 60.0) -> go.Figure:
+    """Mean heart rate of each consecutive ``trend_window_s`` over the record (gaps where not measurable), over the
+    finer means of each ``fine_window_s`` (``fine_bpm``: the 1-minute rates the extremes come from) in grey."""
+    series = [(fine_bpm, fine_window_s, {"color": "#9e9e9e", "width": 1}, "lines")] if len(fine_bpm) > 1 else []
+    series.append((trend_bpm, trend_window_s, {"color": "#c0392b"}, "lines+markers"))
+    figure = go.Figure()
+    for values, window_s, style, mode in series:
+        rates = np.asarray(values, dtype=np.float64)
+        centres_s = (np.arange(len(rates)) + 0.5) * window_s
+        figure.add_trace(go.Scatter(x=axis_list(centres_s), y=rates, mode=mode, name=f"{window_s / 60:g}-min mean",
+                                    line=style, hovertemplate=HOVER_TIME + "<br>%{y:.0f} bpm"))
     figure.update_xaxes(type="date", tickformat=TIME_FORMAT, title_text=TIME_TITLE,
                         range=[to_axis_ms(0.0), to_axis_ms(duration_s)])
     figure.update_yaxes(title_text="Heart rate (bpm)")

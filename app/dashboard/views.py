@@ -594,7 +594,8 @@ def render_overview(analysis) -> None:
     st.caption(tables.describe_extremes(analysis))
     if len(summary.heart_rate_trend_bpm) > 1:
         st.plotly_chart(charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s,
-                                                       summary.duration_s), config=CHART_CONFIG, key="hr_trend")
+                                                       summary.duration_s, summary.heart_rate_minutes_bpm,
+                                                       summary.hr_window_s), config=CHART_CONFIG, key="hr_trend")
     else:
         st.caption(f"Heart-rate trend: one value per {summary.trend_window_s / 60:g} min; this record is "
                    f"{format_duration(summary.duration_s)} long, so the mean above is the whole trend.")
