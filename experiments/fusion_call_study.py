@@ -40,7 +40,6 @@ experiments/results/fusion_call_study.json; ``--check`` reads the criterion agai
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 
 import numpy as np
@@ -49,7 +48,7 @@ from app.config import require_data_dir
 from experiments.context_plain_fit_study import staged_probabilities
 from experiments.event_timing_study import count_labelled_beats, label_record, model_labeler
 from experiments.one_lead_training_study import nested_three_ways
-from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
+from experiments.s_rule_study import (load_one_lead_inputs, load_study_inputs, recheck_saved, results_path,
                                       write_results)
 from experiments.s_run_rule_study import configured_rules
 from experiments.vt_fusion_confirm import duration_figures
@@ -131,19 +130,10 @@ def check_criterion(by_seed: dict) -> dict:
     return {"a_study_v_runs": a, "b_calls": b, "c_others": c, "d_confirmation": d, "met": a and b and c and d}
 
 
-def check_saved(path=None) -> dict:
-    """The criterion read again from the saved results (``--check``), without labelling anything."""
-    path = path or results_path("fusion_call_study", BUNDLED_CONFIG)
-    results = json.loads(path.read_text())
-    results["verdict"] = check_criterion(results["by_seed"])
-    write_results(path, results)
-    return results["verdict"]
-
-
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--check" in argv:
-        print(check_saved())
+        print(recheck_saved("fusion_call_study", check_criterion))
         return 0
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     one_lead = load_one_lead_inputs(config)

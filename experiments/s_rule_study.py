@@ -84,6 +84,16 @@ def write_results(path: Path, data: dict) -> None:
     print(f"results: {path}")
 
 
+def recheck_saved(name: str, check, config_path: Path = BUNDLED_CONFIG) -> dict:
+    """A study's criterion, ``check(by_seed)``, read again from its saved results (``--check``), which then hold the
+    new verdict; nothing is trained or labelled."""
+    path = results_path(name, config_path)
+    results = json.loads(path.read_text())
+    results["verdict"] = check(results["by_seed"])
+    write_results(path, results)
+    return results["verdict"]
+
+
 def results_path(name: str, config_path: Path) -> Path:
     """``experiments/results/NAME.json`` for the bundled configuration, ``NAME-STEM.json`` for another one."""
     same = config_path.resolve() == BUNDLED_CONFIG.resolve()

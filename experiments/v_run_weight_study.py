@@ -36,13 +36,12 @@ the criterion again from that file)
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 
 import numpy as np
 
 from experiments.fusion_call_study import score_labels
-from experiments.s_rule_study import (BUNDLED_CONFIG, load_one_lead_inputs, load_study_inputs, results_path,
+from experiments.s_rule_study import (load_one_lead_inputs, load_study_inputs, recheck_saved, results_path,
                                       write_results)
 from experiments.vt_fusion_confirm import duration_figures
 from experiments.vt_fusion_study import label_seed
@@ -125,19 +124,10 @@ def describe_seed(seed: int, figures: dict) -> str:
     return "\n".join(lines)
 
 
-def check_saved(path=None) -> dict:
-    """The criterion read again from the saved results (``--check``), without training anything."""
-    path = path or results_path("v_run_weight_study", BUNDLED_CONFIG)
-    results = json.loads(path.read_text())
-    results["verdict"] = check_criterion(results["by_seed"])
-    write_results(path, results)
-    return results["verdict"]
-
-
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--check" in argv:
-        print(check_saved())
+        print(recheck_saved("v_run_weight_study", check_criterion))
         return 0
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     one_lead = load_one_lead_inputs(config)
