@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app import ecg_paper as paper
-from app.strips import STANDARD_GAIN_MM_PER_MV, STANDARD_GAINS_MM_PER_MV
+from app.strips import STANDARD_GAIN_MM_PER_MV, largest_gain_fitting
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
@@ -274,6 +274,19 @@ def row_span_mv(height_px: float, n_rows: int, spacing: float, gain_mm_per_mv: f
     return row_px / (gain_mm_per_mv * PX_PER_MM)
 
 
+def detail_layout(window_s: float, n_leads: int) -> tuple[int, int, float]:
+    """A detail window's rows, height (px) and gap between rows (a share of the plot's height): one row per lead up
+    to :data:`ROW_S`, else one per :data:`ROW_S` of the primary lead (:func:`count_rows`).
+
+    >>> detail_layout(10.0, 2), detail_layout(60.0, 2)
+    ((2, 550, 0.03), (6, 1130, 0.041666666666666664))
+    """
+    rows = count_rows(window_s)
+    if rows > 1:
+        return rows, ROW_HEIGHT_PX * rows + 110, 0.25 / rows
+    return n_leads, LEAD_ROW_PX * n_leads + 110, 0.03
+
+
 def trace_extent(values: np.ndarray, room_mv: float = 0.0) -> tuple[float, float]:
     """Lowest and highest value of a row's trace, with ``room_mv`` above it (for beat letters); (0, 0) when the row
     holds no finite value."""
@@ -303,16 +316,13 @@ def window_gain_mm_per_mv(signal_mv: np.ndarray, fs_hz: float, start_s: float, w
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
     lo, hi = int(start_s * fs_hz), min(int(np.ceil((start_s + window_s) * fs_hz)), n_samples)
-    stacked = count_rows(window_s) > 1
-    leads = [primary_lead] if stacked else list(range(n_leads))
+    leads = [primary_lead] if count_rows(window_s) > 1 else list(range(n_leads))
     needed = max(float(np.subtract(*trace_extent(signal_mv[lo:hi, lead],
                                                     LABEL_ROOM_MV if lead == primary_lead else 0.0)[::-1]))
                  for lead in leads)
-    n_rows = count_rows(window_s) if stacked else n_leads
-    height = (ROW_HEIGHT_PX if stacked else LEAD_ROW_PX) * n_rows + 110
-    spacing = 0.25 / n_rows if stacked else 0.03
-    gains = [g for g in STANDARD_GAINS_MM_PER_MV if g <= record_gain_mm_per_mv] or [STANDARD_GAINS_MM_PER_MV[-1]]
-    return next((g for g in gains if needed <= row_span_mv(height, n_rows, spacing, g)), gains[-1])
+    rows, height, spacing = detail_layout(window_s, n_leads)
+    row_mm = row_span_mv(height, rows, spacing, 1.0)  # millivolts at 1 mm/mV: the row's height in mm
+    return min(record_gain_mm_per_mv, largest_gain_fitting(needed, row_mm))
 
 
 def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ...], start_s: float,
@@ -363,7 +373,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     if stacked:  # rows counted from the window's length, not its samples, which rounding at a fractional start can
         row_n = int(round(ROW_S * fs_hz))  # make one more than a whole number of rows
         spans = [(lo + k * row_n, min(lo + (k + 1) * row_n, hi)) for k in range(n_rows)]
-        figure = make_subplots(rows=len(spans), cols=1, vertical_spacing=0.25 / len(spans))
+        _, height, spacing = detail_layout(window_s, n_leads)
+        figure = make_subplots(rows=len(spans), cols=1, vertical_spacing=spacing)
         for row, (row_lo, row_hi) in enumerate(spans, start=1):
             add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
             mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
@@ -375,13 +386,13 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             draw_ecg_paper(figure, row_lo / fs_hz, row_lo / fs_hz + ROW_S, row=row, gain_mm_per_mv=gain_mm_per_mv)
         hide_repeated_legend_entries(figure)
         figure.update_yaxes(title_text=f"{lead_names[primary_lead]} (mV)", row=1, col=1)
-        height = ROW_HEIGHT_PX * len(spans) + 110
-        span_mv = row_span_mv(height, len(spans), 0.25 / len(spans), gain_mm_per_mv)
+        span_mv = row_span_mv(height, len(spans), spacing, gain_mm_per_mv)
         low, high = trace_extent(primary[lo:hi], LABEL_ROOM_MV)
         for row in range(1, len(spans) + 1):  # every row at one scale and one level, as on a Holter page
             figure.update_yaxes(range=centred_range(low, high, span_mv), row=row, col=1)
     else:
-        figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=0.03)
+        _, height, spacing = detail_layout(window_s, n_leads)
+        figure = make_subplots(rows=n_leads, cols=1, shared_xaxes=True, vertical_spacing=spacing)
         order = [primary_lead] + [lead for lead in range(n_leads) if lead != primary_lead]
         for row, lead in enumerate(order, start=1):
             add_lead_trace(figure, row, signal_mv[:, lead], fs_hz, lo, hi, lead_names[lead])
@@ -391,8 +402,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         mark_diary(figure, diary, fs_hz, lo, hi)
         figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
         draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz, gain_mm_per_mv=gain_mm_per_mv)
-        height = LEAD_ROW_PX * n_leads + 110
-        span_mv = row_span_mv(height, n_leads, 0.03, gain_mm_per_mv)
+        span_mv = row_span_mv(height, n_leads, spacing, gain_mm_per_mv)
         for row, lead in enumerate(order, start=1):  # room above the primary lead's beat letters
             low, high = trace_extent(signal_mv[lo:hi, lead], LABEL_ROOM_MV if lead == primary_lead else 0.0)
             figure.update_yaxes(range=centred_range(low, high, span_mv), row=row, col=1)

@@ -21,7 +21,7 @@ from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusi
                           diary_findings, family_rows, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
-from app.strips import strip_gain_mm_per_mv
+from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
                                check_reader_strips, strip_for_window)
 from app.dashboard import charts, loading, tables
@@ -1191,8 +1191,8 @@ def describe_paper(gain_mm_per_mv: float, record_gain_mm_per_mv: float) -> str:
         share = {0.5: "half", 0.25: "a quarter of"}.get(gain_mm_per_mv / record_gain_mm_per_mv,
                                                          f"{gain_mm_per_mv / record_gain_mm_per_mv:g} of")
         why = f"{share} the record's {record_gain_mm_per_mv:g} mm/mV: this window's tallest deflection needs it"
-    width = f"{charts.PX_PER_MM * 25 * charts.ROW_S:,.0f}"
-    return f"Paper: 25 mm/s, {gain_mm_per_mv:g} mm/mV ({why}); squares square on a chart {width} pixels wide."
+    width = f"{charts.PX_PER_MM * PAPER_SPEED_MM_S * charts.ROW_S:,.0f}"
+    return f"Paper: {PAPER_SPEED_MM_S:g} mm/s, {gain_mm_per_mv:g} mm/mV ({why}); squares square on a chart {width} pixels wide."
 
 
 def render_event_relabel(analysis, record_key: tuple) -> None:
