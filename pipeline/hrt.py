@@ -109,6 +109,11 @@ class HrtSettings:
         """Inverse of :meth:`to_dict` (``[hrt]`` of an event settings file; :func:`pipeline.types.settings_values`)."""
         return cls(**settings_values(cls, values))
 
+    def is_reliable(self, n_qualifying: int) -> bool:
+        """Whether TS and the category from ``n_qualifying`` VPCs are reliable (at least :attr:`reliable_vpcs`; fewer
+        bias TS upwards)."""
+        return n_qualifying >= self.reliable_vpcs
+
 
 @dataclass(frozen=True)
 class HrtSummary:
@@ -277,7 +282,7 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     slope, timing = turbulence_slope(average[before + 2:], settings.slope_intervals)
     onset = float(onsets.mean())
     note = (f"TS from fewer than {settings.reliable_vpcs} VPCs is biased upwards, so the category is not reliable"
-            if len(chosen) < settings.reliable_vpcs else "")
+            if not settings.is_reliable(len(chosen)) else "")
     return HrtSummary(
         True, note, n_vpcs=len(vpcs), vpc_beats=tuple(int(b) for b in chosen),
         vpc_times_s=tuple(float(s) for s in context.samples[chosen] / context.fs_hz),

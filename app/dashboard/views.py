@@ -510,7 +510,7 @@ def render_hrt(analysis) -> None:
     columns[1].metric("Turbulence slope", f"{summary.turbulence_slope_ms:.1f} ms/RR")
     # below the consensus's VPC count the category is not given as a headline (a QA pass, session 49: "HRT1" from 2
     # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
-    unreliable = summary.n_qualifying < settings.reliable_vpcs
+    unreliable = not settings.is_reliable(summary.n_qualifying)
     would = f"From {summary.n_qualifying} VPCs it would read {summary.category}."
     columns[2].metric("Category", "not reliable" if unreliable else summary.category, help=would if unreliable else None)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
