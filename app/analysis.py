@@ -38,7 +38,7 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
-from pipeline.regions import (Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
+from pipeline.regions import (WAVE_KINDS, Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
                               subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
                                   measure_rhythm_evidence, paces_often, reads_as_paced, st_exclusions,
@@ -740,10 +740,21 @@ MAX_LORENZ_POINTS = 20_000
 """Most points of the RR scatter plot: every beat other than N, then evenly spaced N beats up to this."""
 
 
-UNCOUNTED_KINDS = ("unreadable", "ventricular_flutter_fibrillation")
+UNCOUNTED_KINDS = ("unreadable",) + WAVE_KINDS
 """Stretches whose detections are not counted as beats (noise, flutter or fibrillation waves): the RR scatter and
 histogram leave out their intervals, as the summary's counts leave out their beats (a clinical read of the PDF reports,
 session 47, found record 207's flutter waves drawn as 457 beats on the rhythm page, which page 1 does not count)."""
+
+
+def find_wave_detections(analysis: RecordAnalysis) -> np.ndarray:
+    """Boolean per detection: inside ventricular flutter or fibrillation (:data:`pipeline.regions.WAVE_KINDS`), a wave
+    and not a beat, which the strips and the full disclosure print without a beat letter."""
+    samples = analysis.predictions.samples
+    waves = np.zeros(len(samples), bool)
+    for region in analysis.regions:
+        if region.kind in WAVE_KINDS:
+            waves |= (samples >= region.start) & (samples < region.stop)
+    return waves
 
 
 def find_readable_intervals(analysis: RecordAnalysis) -> np.ndarray:

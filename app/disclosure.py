@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import RecordAnalysis
+from app.analysis import RecordAnalysis, find_wave_detections
 from app.report import DISCLAIMER, format_clock
 from app.strips import A4_PORTRAIT_IN, CLASS_COLOURS, format_clock_suffix
 from pipeline.clean import clean_signal
@@ -187,10 +187,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
     samples, classes = analysis.predictions.samples, analysis.classes
     unreadable = [r for r in analysis.regions if r.kind == "unreadable"]
     episodes = [r for r in analysis.regions if r.kind in EPISODE_SHADES]
-    fibrillation = np.zeros(len(samples), bool)
-    for region in analysis.regions:
-        if region.kind == "ventricular_flutter_fibrillation":
-            fibrillation |= (samples >= region.start) & (samples < region.stop)
+    fibrillation = find_wave_detections(analysis)
     half = 0.5 * LINE_SPACING_MV
     for minute in range(minutes_per_page(len(leads))):
         line_start = start_s + minute * LINE_S

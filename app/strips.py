@@ -18,11 +18,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from app import ecg_paper as paper
-from app.analysis import RecordAnalysis, find_paced_beats_left
+from app.analysis import RecordAnalysis, find_paced_beats_left, find_wave_detections
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import format_clock_time
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.regions import Region, describe_region, describe_region_measure, region_intervals
+from pipeline.regions import (Region, describe_region, describe_region_measure, describe_region_size,
+                              region_intervals)
 from pipeline.wording import count_noun
 
 
@@ -114,7 +115,7 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     start_s = strip_start_s(region, fs_hz, duration_s)
     shows_end = start_s > region.start / fs_hz  # an episode that began with the recording: its end is shown
     title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
-             f"{count_beats(region.n_beats)}, {f'{measure}, ' if measure else ''}"
+             f"{describe_region_size(region, fs_hz)}, {f'{measure}, ' if measure else ''}"
              f"confidence {region.confidence:.2f}"
              + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
@@ -147,7 +148,7 @@ def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.t
     first_s = stop_s + STRIP_CONTEXT_S - STRIP_S
     return Strip(first_s, f"{kind}: its end{format_at(stop_s, start_time)} (from"
                           f"{format_at(region.start / fs_hz, start_time).removeprefix(' at')}, "
-                          f"{count_beats(region.n_beats)})",
+                          f"{describe_region_size(region, fs_hz)})",
                  (max(region.start / fs_hz, first_s), stop_s), name=f"the end of the {kind}")
 
 
@@ -316,7 +317,7 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
         ax.axvline(strip.marker_s, color="#1f77b4", linewidth=1.0, linestyle="--")
     samples = analysis.predictions.samples
     classes = np.where(find_paced_beats_left(analysis.predictions, analysis.classes), PACED_LABEL, analysis.classes)
-    inside = (samples >= lo) & (samples < hi)
+    inside = (samples >= lo) & (samples < hi) & ~find_wave_detections(analysis)  # no letters on fibrillation waves
     lowest, highest = strip_extent_mv(record, strip)
     middle = (lowest + highest) / 2 if math.isfinite(highest - lowest) else 0.0
     gain = strip_gain_mm_per_mv(record) if gain_mm_per_mv is None else gain_mm_per_mv  # one for every strip

@@ -109,6 +109,7 @@ from pipeline.hrt import HrtSettings
 from pipeline.qt import QtSettings
 from pipeline.st import StSettings
 from pipeline.types import QualitySpan, settings_values
+from pipeline.wording import count_noun
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,11 @@ REGION_KINDS = (
     "tachycardia",
 )
 """Every region kind, in the order regions starting at the same sample are listed."""
+
+WAVE_KINDS = ("ventricular_flutter_fibrillation",)
+"""Regions whose detections are flutter or fibrillation waves, not beats: named by their length, with no beat count,
+rate or beat letters (QA passes of the dashboard, session 49, and of the reports, session 50, read "36 beats, 136 bpm"
+on a fibrillation episode and N and V letters on its waves)."""
 
 _KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation",
                "atrial_fibrillation": "atrial fibrillation/flutter"}
@@ -215,7 +221,8 @@ def is_in_af(region: Region, af_intervals: np.ndarray) -> bool:
 
 def describe_region_measure(region: Region) -> str:
     """The figure a reader looks for in a region: a pause's length (s), an isolated ectopic beat's coupling interval
-    (ms), otherwise the mean heart rate (bpm); ``""`` when it is undefined (an unreadable stretch).
+    (ms), otherwise the mean heart rate (bpm); ``""`` when it is undefined (an unreadable stretch, or flutter or
+    fibrillation waves, :data:`WAVE_KINDS`, whose rate is not a heart rate).
 
     >>> describe_region_measure(Region("pause", 0, 2113, 0, 2, 60 / 5.87, 1.0))
     '5.87 s'
@@ -225,13 +232,27 @@ def describe_region_measure(region: Region) -> str:
     '151 bpm'
     """
     rate = region.heart_rate_bpm
-    if not np.isfinite(rate) or rate <= 0:
+    if not np.isfinite(rate) or rate <= 0 or region.kind in WAVE_KINDS:
         return ""
     if region.kind == "pause":
         return f"{60.0 / rate:.2f} s"
     if region.kind.startswith("isolated_"):
         return f"coupling interval {60000.0 / rate:.0f} ms"
     return f"{rate:.0f} bpm"
+
+
+def describe_region_size(region: Region, fs_hz: float) -> str:
+    """How big a region is: its beats (``"2 beats"``), or the length of flutter or fibrillation (:data:`WAVE_KINDS`),
+    whose detections are waves (``"92.0 s"``).
+
+    >>> describe_region_size(Region("ventricular_couplet", 100, 300, 3, 2, 151.4, 1.0), 360.0)
+    '2 beats'
+    >>> describe_region_size(Region("ventricular_flutter_fibrillation", 0, 33120, 0, 330, 204.0, 1.0), 360.0)
+    '92.0 s'
+    """
+    if region.kind in WAVE_KINDS:
+        return f"{region.duration_s(fs_hz):.1f} s"
+    return count_noun(region.n_beats, "beat")
 
 
 VENTRICULAR_RUN_KINDS = ("isolated_ventricular", "ventricular_couplet", "ventricular_tachycardia",

@@ -158,7 +158,7 @@ def test_a_page_1_strip_moved_to_the_strip_page_is_followed_by_its_end(mitdb_dir
 
 
 def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
-    from app.strips import event_strip
+    from app.strips import end_strip, event_strip
 
     pause = Region("pause", 3600, 3600 + 2113, 10, 2, 60 / 5.87, 0.9)
     assert event_strip(pause, 360.0).title == "pause at 00:00:10, 2 beats, 5.87 s, confidence 0.90"
@@ -168,6 +168,35 @@ def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interv
     assert event_strip(run, 360.0).title.startswith("non-sustained ventricular tachycardia at 00:00:00, 6 beats, "
                                                     "120 bpm")
     assert event_strip(replace(run, stop=360 * 31), 360.0).title.startswith("sustained ventricular tachycardia")
+    # flutter/fibrillation: its detections are waves, so its length, not "330 beats, 204 bpm" (QA pass, session 50)
+    flutter = Region("ventricular_flutter_fibrillation", 3600, 3600 + 33120, 10, 330, 204.0, 0.9)
+    assert event_strip(flutter, 360.0).title == ("ventricular flutter/fibrillation at 00:00:10, 92.0 s, "
+                                                 "confidence 0.90")
+    assert end_strip(flutter, event_strip(flutter, 360.0), 360.0).title == (
+        "ventricular flutter/fibrillation: its end at 00:01:42 (from 00:00:10, 92.0 s)")
+
+
+def test_a_flutter_strip_prints_no_beat_letters_on_its_waves(mitdb_dir):
+    """The full disclosure writes no beat letter inside flutter/fibrillation; a QA pass (session 50) found N and V
+    on 207's flutter waves in its strips. The beats around an episode keep theirs."""
+    from matplotlib.figure import Figure
+
+    from app.analysis import find_wave_detections
+    from app.strips import STRIP_S, Strip, add_strip_axes, draw_strip
+
+    analysis = analyse_record(read_record(mitdb_dir / "207"), load_default_model())
+    flutter = next(r for r in analysis.regions if r.kind == "ventricular_flutter_fibrillation")
+    fs = analysis.record.fs_hz
+    strip = Strip(flutter.start / fs - 3.0, "flutter's onset")
+    ax = add_strip_axes(Figure(figsize=(8.27, 11.69)), 20.0)
+    draw_strip(ax, analysis, strip)
+    letters = [t for t in ax.texts if t.get_text() in AAMI_CLASSES]
+    samples = analysis.predictions.samples
+    shown = (samples >= strip.start_s * fs) & (samples < (strip.start_s + STRIP_S) * fs)
+    waves = find_wave_detections(analysis)
+    assert (shown & waves).sum() >= 5 and (shown & ~waves).sum() >= 2  # waves in the strip, and beats before them
+    assert len(letters) == (shown & ~waves).sum()
+    assert all(t.get_position()[0] < flutter.start / fs for t in letters)
 
 
 def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_sustained_vt(excerpts_dir):

@@ -16,14 +16,14 @@ import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
-from pipeline.wording import count_noun, format_duration, format_hms
+from pipeline.wording import format_duration, format_hms
 from models.evaluate import reference_classes
 from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time, format_record_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, Region, describe_region,
-                              describe_region_measure, region_intervals)
+from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region,
+                              describe_region, describe_region_measure, describe_region_size, region_intervals)
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -142,10 +142,6 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
-WAVE_KINDS = ("ventricular_flutter_fibrillation",)
-"""Events whose detections are waves, not beats (ventricular flutter/fibrillation): named by their length, with no
-beat count or rate (a QA pass, session 49, read "36 beats, 136 bpm" on a fibrillation episode)."""
-
 
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
@@ -178,9 +174,7 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_tim
     measure = describe_region_measure(region)
     # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
     af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
-    details = count_noun(region.n_beats, "beat") + (f", {measure}" if measure else "")
-    if region.kind in WAVE_KINDS:  # its detections are flutter/fibrillation waves, not beats: its length
-        details = f"{region.duration_s(fs_hz):.1f} s"
+    details = describe_region_size(region, fs_hz) + (f", {measure}" if measure else "")
     at = format_record_time(region.start / fs_hz, start_time)
     return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
 

@@ -33,7 +33,7 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
-from pipeline.regions import REGION_KINDS, RegionSettings, changed_settings, merge_intervals
+from pipeline.regions import REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, merge_intervals
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
@@ -1203,7 +1203,7 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
         return
     region = analysis.regions[index]
     chosen = tables.event_label(analysis.regions, index, analysis.record.fs_hz, analysis.record.start_time)
-    if region.kind in tables.WAVE_KINDS:  # no "its beats are N" for fibrillation waves (a QA pass, session 49)
+    if region.kind in WAVE_KINDS:  # no "its beats are N" for fibrillation waves (a QA pass, session 49)
         st.caption(f"Chosen event: {chosen}. Its detections are flutter/fibrillation waves, left out of the beat "
                    "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
         return
