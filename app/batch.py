@@ -69,7 +69,7 @@ from app.analysis import (
     state_reviewed_pacemaker,
 )
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
-from pipeline.regions import RegionSettings
+from pipeline.regions import RegionSettings, is_counted_not_timed
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
@@ -93,8 +93,8 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s",
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms",
-                   "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "events",
-                   "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
+                   "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "hrt_vpcs", "episodes",
+                   "ventricular_couplets", "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
                    "reviewed_beats", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
@@ -662,7 +662,11 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
     """The record's row of the batch summary table."""
     s = analysis.summary
     counts = dict(zip(("N", "S", "V", "F", "Q"), s.beat_counts))
-    events = sum(t.count for t in s.events if t.kind != "unreadable")
+    # runs, rhythms, patterns, pauses and rate stretches; not isolated beats and couplets, which are counted, not
+    # episodes (a QA pass, session 50, read 119's 507 "events" as 444 isolated VPCs and 63 bigeminy and trigeminy)
+    episodes = sum(t.count for t in s.events if t.kind != "unreadable" and not is_counted_not_timed(t.kind))
+    hrt_caution = (f"heart-rate turbulence from {s.hrt.n_qualifying} VPCs: {s.hrt.note}"
+                   if s.hrt.assessed and s.hrt.note else "")  # the category is not reliable
     return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
             "unreadable_beats": s.n_beats_unreadable,
             "heart_rate_min_bpm": finite_or_none(s.heart_rate_min_bpm, 0),
@@ -673,15 +677,18 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
-            "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "events": events,
+            "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
+            "ventricular_couplets": s.event("ventricular_couplet").count,
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,
             "qtc_fridericia_ms": finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0) if s.qt.assessed else None,
             "turbulence_onset_pct": finite_or_none(s.hrt.turbulence_onset_pct, 2),
             "turbulence_slope_ms": finite_or_none(s.hrt.turbulence_slope_ms, 1), "hrt_category": s.hrt.category or None,
+            "hrt_vpcs": s.hrt.n_qualifying if s.hrt.assessed else None,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
-            "message": "; ".join(s.notes + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
+            "message": "; ".join(s.notes + ((hrt_caution,) if hrt_caution else ())
+                                 + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 
 
 def finite_or_none(value: float, digits: int) -> float | int | None:

@@ -41,7 +41,8 @@ from pipeline.wording import format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S,
-                              VENTRICULAR_RUN_KINDS, Region, describe_kind, region_intervals, is_in_af)
+                              VENTRICULAR_RUN_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af,
+                              region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
@@ -231,8 +232,8 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     if not present:
         return ["No events flagged."] + none_found
     lines = [f"{describe_kind(t.kind)}: {t.count}"
-             + (f" (total {format_duration(t.total_s)})" if t.total_s >= 0.5 and not t.kind.startswith("isolated_")
-                and not t.kind.endswith("_couplet") else "")  # isolated beats and couplets are counted, not timed
+             + (f" (total {format_duration(t.total_s)})" if t.total_s >= 0.5 and not is_counted_not_timed(t.kind)
+                else "")
              + describe_tally_detail(t.kind, analysis)
              for t in present]
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]

@@ -241,6 +241,15 @@ def describe_region_measure(region: Region) -> str:
     return f"{rate:.0f} bpm"
 
 
+def is_counted_not_timed(kind: str) -> bool:
+    """Isolated ectopic beats and couplets: events a Holter report counts but does not time or call episodes.
+
+    >>> is_counted_not_timed("ventricular_couplet"), is_counted_not_timed("ventricular_bigeminy")
+    (True, False)
+    """
+    return kind.startswith("isolated_") or kind.endswith("_couplet")
+
+
 def describe_region_size(region: Region, fs_hz: float) -> str:
     """How big a region is: its beats (``"2 beats"``), or the length of flutter or fibrillation (:data:`WAVE_KINDS`),
     whose detections are waves (``"92.0 s"``).

@@ -36,6 +36,7 @@ from pipeline.regions import (
     Region,
     RegionSettings,
     count_af_usable_intervals,
+    is_counted_not_timed,
     merge_intervals,
     prepare_beats,
     region_intervals,
@@ -43,7 +44,7 @@ from pipeline.regions import (
 )
 from pipeline.types import QualitySpan
 
-RUN_EVENTS = {family: tuple(k for k in kinds if not k.startswith("isolated_") and not k.endswith("_couplet"))
+RUN_EVENTS = {family: tuple(k for k in kinds if not is_counted_not_timed(k))
               for family, kinds in (("ventricular", VENTRICULAR_RUN_KINDS),
                                     ("supraventricular", SUPRAVENTRICULAR_RUN_KINDS))}
 """Region kinds counted as runs (3 beats or more) in the hourly table: runs and tachycardias, ventricular also

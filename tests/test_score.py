@@ -318,6 +318,12 @@ def test_batch_summary_lists_each_record(scored):
         assert float(row["longest_rr_s"]) == round(summary["longest_rr_s"], 2)
         assert int(row["pauses"]) == summary["events"]["pause"]["count"]
         assert int(row["ventricular_tachycardia"]) == summary["events"]["ventricular_tachycardia"]["count"]
+        assert int(row["ventricular_couplets"]) == summary["events"]["ventricular_couplet"]["count"]
+        # episodes: not the isolated beats and couplets, which are counted (a QA pass, session 50, read 119's 507
+        # "events" as mostly isolated VPCs)
+        episodes = {k: e["count"] for k, e in summary["events"].items() if k != "unreadable"
+                    and not k.startswith("isolated_") and not k.endswith("_couplet")}
+        assert int(row["episodes"]) == sum(episodes.values())
         assert int(row["st_episodes"]) == len(summary["st"]["episodes"])
         assert float(row["qtc_fridericia_ms"]) == summary["qt"]["qtc_fridericia_ms"]
     assert read_table(out / BATCH_ERRORS) == []
@@ -745,6 +751,10 @@ def test_heart_rate_turbulence_is_written_where_it_was_measured(tmp_path, excerp
     (row,) = read_table(tmp_path / "out" / BATCH_SUMMARY)
     assert float(row["turbulence_onset_pct"]) == hrt["turbulence_onset_pct"] and row["hrt_category"] == hrt["category"]
     assert float(row["turbulence_slope_ms"]) == round(hrt["turbulence_slope_ms"], 1)
+    # how many VPCs the category rests on, and, under five, the caution the report gives (QA pass, session 50)
+    assert int(row["hrt_vpcs"]) == hrt["n_qualifying"]
+    assert (f"heart-rate turbulence from {hrt['n_qualifying']} VPCs: {hrt['note']}" in row["message"]) == bool(hrt["note"])
+    assert hrt["n_qualifying"] >= 5 or "not reliable" in row["message"]
 
 
 def test_a_worker_names_the_model_as_the_batch_does(monkeypatch):
