@@ -103,6 +103,10 @@ class BatchUsageError(ValueError):
     """The batch cannot start: no record found, output folder unusable, no disk space."""
 
 
+class NotARecordError(ValueError):
+    """A command-line path names no record, directory or list file, among paths that do: it fails alone."""
+
+
 class DiskFullError(OSError):
     """The output disk is full: the batch stops."""
 
@@ -110,10 +114,12 @@ class DiskFullError(OSError):
 @dataclass(frozen=True)
 class RecordSource:
     """One record to score: its path (WFDB record without extension, an ``.edf`` or ISHNE ``.ecg`` file) and output
-    key."""
+    key; ``problem`` says why a command-line path names no record it can score, which then fails alone in the batch
+    (:func:`find_record_sources`)."""
 
     path: Path
     key: str
+    problem: str = ""
 
     @property
     def name(self) -> str:
@@ -198,18 +204,26 @@ class ModelIdentity:
 # ----------------------------------------------------------------------------------------------
 
 def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource]:
-    """Expand records, directories (recursively), globs and RECORDS list files into record sources.
+    """Expand records, directories (recursively), globs and RECORDS list files into record sources. A path that is
+    none of these, among paths that name records, is a source that fails alone with its reason (``problem``), as a
+    record list's bad line does: one typo in a long list of paths does not stop the batch (a QA pass, session 50).
 
     Raises
     ------
     BatchUsageError
-        A path that is none of these, or no record at all.
+        No path names a record: the reasons of those that are none of the above, else that none holds a record.
     """
     found: list[RecordSource] = []
+    problems: list[str] = []
     for text in paths:
-        found += expand_path(text)
-    if not found:
-        raise BatchUsageError(f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
+        try:
+            found += expand_path(text)
+        except BatchUsageError as error:
+            problems.append(str(error))
+            found.append(RecordSource(Path(text).expanduser(), record_stem(Path(text)) or "path", problem=str(error)))
+    if all(source.problem for source in found):
+        raise BatchUsageError(" ".join(problems) if problems else
+                              f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
                               "files), .edf files, ISHNE .ecg files, directories holding them, globs or RECORDS "
                               "list files.")
     return deduplicate_keys(found)
@@ -362,7 +376,7 @@ def deduplicate_keys(sources: list[RecordSource]) -> list[RecordSource]:
             key = f"{key}_{used[source.key]}"
         else:
             used[key] = 1
-        out.append(RecordSource(source.path, key))
+        out.append(replace(source, key=key))
     return out
 
 
@@ -381,7 +395,7 @@ def claim_output_folders(sources: list[RecordSource], out_dir: Path) -> list[Rec
             logger.warning("%s: the output folder %s holds another record's results (same name, another input); "
                            "writing to %s", source.key, source.key, key)
         claimed.add(key)
-        out.append(RecordSource(source.path, key))
+        out.append(replace(source, key=key))
     return out
 
 
@@ -547,6 +561,8 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
     """Score one record into ``out_dir/<key>``; never raises for a problem of the record itself."""
     folder = out_dir / source.key
     try:
+        if source.problem:
+            raise NotARecordError(source.problem)
         diary = find_diary(source, settings.diary_dir)
         input_sha256 = fingerprint_record_files(source, diary)
         settings_sha256 = fingerprint_settings(settings, model)

@@ -506,6 +506,22 @@ def test_reviewed_labels_beside_a_record_replace_the_model_labels(tmp_path, scor
     assert code == 2 and "--labels-from" in output
 
 
+def test_a_path_naming_no_record_fails_alone_beside_the_records(tmp_path, excerpts_dir):
+    """One typo in a list of paths cost the whole batch (a QA pass, session 50): it now fails alone, with its reason in
+    the errors table, as a record list's bad line does; the batch exits 1."""
+    (tmp_path / "export.csv").write_text("time,MLII,V5\n0.0000,-0.145,-0.065\n")
+    out = tmp_path / "out"
+    code, output = run_score(str(excerpts_dir / "100"), str(tmp_path / "nothing-here"), str(tmp_path / "export.csv"),
+                             "--out", str(out), "--format", "json")
+    assert code == 1, output
+    assert [(r["record"], r["status"]) for r in read_table(out / BATCH_SUMMARY)] == [
+        ("100", "scored"), ("nothing-here", "failed"), ("export.csv", "failed")]
+    errors = {r["record"]: r for r in read_table(out / BATCH_ERRORS)}
+    assert "no such record" in errors["nothing-here"]["message"]
+    assert "not a supported recording format" in errors["export.csv"]["message"]
+    assert (out / "100" / "100_summary.json").is_file() and not (out / "nothing-here").exists()
+
+
 def test_usage_errors_exit_2_before_any_work(tmp_path, excerpts_dir):
     code, output = run_score(str(tmp_path / "nothing-here"), "--out", str(tmp_path / "o1"))
     assert code == 2 and "no such record" in output
