@@ -38,7 +38,10 @@ from pipeline.regions import Region
 LINE_S = 60.0
 """Seconds of signal per line."""
 LINES_PER_PAGE = 30
-RASTER_DPI = 200
+RASTER_DPI = 100
+"""Resolution of the traces' image (matplotlib's default figure resolution, which the pages have always had: until
+session 50 this said 200 and was not used). At 3.1 mm/s a pixel is 0.08 s; 200 dpi would take four times the memory
+each page keeps until the PDF is closed (:data:`TRACE_ZORDER`)."""
 LINE_SPACING_MV = 2.5
 """Vertical distance between two lines' baselines, in the page's mV (the trace is scaled: :func:`lead_scale`)."""
 TRACE_BAND_MV = (-0.75, 1.05)
@@ -64,6 +67,12 @@ HEADER_CHARS = 170
 """Width of the header's lines (6 pt on A4)."""
 AXES_BOX = (0.09, 0.03, 0.89, 0.905)
 """The page's drawing area (fractions of the page): its size gives the print scale stated in the header."""
+TRACE_ZORDER = 2.0
+"""The traces' drawing order; nothing else is drawn at it. Matplotlib draws each unbroken run of rasterized artists
+into an image of its own, which keeps a view of a whole-page raster (4 MB at the figure's 100 dpi) until the PDF is
+closed: when the rules between the two-lead pages' minutes were drawn in the traces' order, a page made 14 images and
+held 55 MB, and a 24-hour two-lead disclosure about 5 GB more than the analysis (a QA pass, session 50;
+``benchmarks/disclosure_memory.py``). All the traces of a page now make one image."""
 MAX_PAGES = 200
 """Longest full disclosure (100 hours at 30 minutes a page); a longer record gets its first pages and a note."""
 
@@ -157,7 +166,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
     record = analysis.record
     fs = record.fs_hz
     leads = (record.primary_lead,) if leads is None else leads
-    figure = Figure(figsize=A4_PORTRAIT_IN)
+    figure = Figure(figsize=A4_PORTRAIT_IN, dpi=RASTER_DPI)
     FigureCanvasPdf(figure)
     start_s = page * LINE_S * minutes_per_page(len(leads))
     end_s = min(start_s + LINE_S * minutes_per_page(len(leads)), record.duration_s)
@@ -200,7 +209,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
             baseline = top - k * LINE_SPACING_MV
             trace = scale.factor * trace_mv[lo - offset:hi - offset] + scale.shift_mv
             ax.plot(np.arange(hi - lo) / fs, np.clip(trace, *TRACE_BAND_MV) + baseline, color="black",
-                    linewidth=0.3, rasterized=True)
+                    linewidth=0.3, rasterized=True, zorder=TRACE_ZORDER)
             stamp = format_clock_time(line_start, clock) or format_clock(line_start)  # clock time when known
             label = stamp if k == 0 else ""
             if len(leads) > 1:
@@ -214,7 +223,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
         for region in episodes:
             shade_episode(ax, region, lo, hi, fs, bottom - half, top + half)  # bands that meet, not overlap
         if minute and len(leads) > 1:  # a faint rule between minutes: each minute's pair of leads reads as one
-            ax.axhline(top + half, color="#cccccc", linewidth=0.4)
+            ax.axhline(top + half, color="#cccccc", linewidth=0.4, zorder=TRACE_ZORDER - 0.5)
         inside = (samples >= lo) & (samples < hi) & (classes != "N") & ~fibrillation
         for sample, label in zip(samples[inside], classes[inside]):
             ax.text((sample - lo) / fs, top + LABEL_OFFSET_MV, label, fontsize=4, ha="center", va="bottom",
@@ -222,7 +231,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
         for entry in analysis.diary:
             if line_start <= entry.time_s < line_start + LINE_S:
                 ax.plot([entry.time_s - line_start] * 2, [bottom - half, top + 1.2 * half], color=DIARY_COLOUR,
-                        linewidth=0.8)
+                        linewidth=0.8, zorder=TRACE_ZORDER + 0.5)
     return figure
 
 

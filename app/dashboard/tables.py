@@ -142,7 +142,6 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
-
 def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
     """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
     or not), start (hh:mm:ss), duration, beats, rate and confidence; "–" where a figure does not apply: the rate of a
