@@ -477,8 +477,8 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
                      "(supraventricular ectopy is counted outside AF only)")
     n_in_family = int(predictions.in_family_mask.sum())
     if n_in_family:
-        is_, them = ("is", "it") if n_in_family == 1 else ("are", "them")
-        notes.append(f"{count_noun(n_in_family, 'beat')} the classifier called ventricular {is_} labelled N: their "
+        is_, them, its = ("is", "it", "its") if n_in_family == 1 else ("are", "them", "their")
+        notes.append(f"{count_noun(n_in_family, 'beat')} the classifier called ventricular {is_} labelled N: {its} "
                      "QRS matches a family of like beats the model mostly calls non-ventricular (the beat table's "
                      f"family_rule column); review {them} with the family, under Review labels")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary

@@ -111,7 +111,7 @@ def parse_diary(text: str, duration_s: float, start_time: datetime.time | None =
         if len(row) < 2 or not ",".join(row[1:]).strip():
             raise DiaryError(f"{where}: received {','.join(row)!r}; expected a time, a comma and what the patient "
                              "noted, e.g. '00:12:30, dizzy'.")
-        entry_text = " ".join(",".join(row[1:]).split())
+        entry_text = " ".join(", ".join(row[1:]).split())  # the reader took the space after each comma
         if len(entry_text.encode("utf-8")) > MAX_TEXT_BYTES:
             raise DiaryError(f"{where}: the text has {len(entry_text)} characters; expected at most {MAX_TEXT_BYTES} "
                              "(fewer with accented letters or other symbols: their UTF-8 bytes count).")
@@ -179,14 +179,17 @@ def check_diary_size(n_bytes: int, name: str) -> None:
 
 
 def decode_diary(data: bytes, name: str) -> str:
-    """A diary file's text (UTF-8, with or without a byte-order mark), checked for size; :class:`DiaryError` when it
-    is too large or not UTF-8."""
+    """A diary file's text (UTF-8, with or without a byte-order mark, else Windows-1252, the encoding Windows' editors
+    long saved in), checked for size; :class:`DiaryError` when it is too large or neither."""
     check_diary_size(len(data), name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DiaryError(f"Diary {name} is not UTF-8 text ({error.reason} at byte {error.start}); expected lines "
-                         "such as '00:12:30, dizzy'.") from error
+        try:  # Windows' own encoding, in which Notepad and Excel long saved text (a QA pass, session 50)
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise DiaryError(f"Diary {name} is not UTF-8 text ({error.reason} at byte {error.start}); expected lines "
+                             "such as '00:12:30, dizzy'.") from error
 
 
 def format_elapsed(seconds: float) -> str:

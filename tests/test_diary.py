@@ -336,10 +336,13 @@ def test_score_pacemaker_says_so_and_leaves_hrv_out_where_it_paced(excerpts_dir,
 def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
     from pipeline.diary import MAX_DIARY_BYTES, read_diary
 
-    latin = tmp_path / "a.diary.csv"
-    latin.write_bytes("00:01:00, douleur thoracique \u00e9".encode("latin-1"))
-    with pytest.raises(DiaryError, match="Diary a.diary.csv is not UTF-8 text"):
-        read_diary(latin, 600)
+    latin = tmp_path / "a.diary.csv"  # Windows' encoding, as Notepad long saved: read (a QA pass, session 50)
+    latin.write_bytes("00:01:00, douleur thoracique \u00e9, puis vertige".encode("cp1252"))
+    assert read_diary(latin, 600) == (DiaryEntry(60.0, "douleur thoracique \u00e9, puis vertige"),)
+    binary = tmp_path / "d.diary.csv"  # bytes that are text in neither
+    binary.write_bytes(b"00:01:00, \x81\x8d\xff")
+    with pytest.raises(DiaryError, match="Diary d.diary.csv is not UTF-8 text"):
+        read_diary(binary, 600)
     large = tmp_path / "b.diary.csv"
     large.write_bytes(b"00:01:00, x\n" * (MAX_DIARY_BYTES // 12 + 1))
     with pytest.raises(DiaryError, match=f"expected a text file of at most {MAX_DIARY_BYTES} bytes"):
