@@ -297,8 +297,11 @@ def format_ishne_annotations(samples: np.ndarray, labels, fs_hz: float, n_sample
                          "ascending sample numbers from 0.")
     if not float(fs_hz).is_integer() or not 0 < fs_hz <= np.iinfo(np.int16).max:
         raise ValueError(f"Received fs_hz={fs_hz!r}; an ISHNE header holds a whole number of Hz (up to 32767).")
+    # the "ECG block" of an annotation file is its annotation block, from the first annotation's sample on: where
+    # ishneholterlib's reader ends the header's checksum (until session 50 it pointed 4 bytes further, past that
+    # sample, and the reader warned that every file written here was corrupt)
     header = build_fixed_header(n_samples, fs_hz, lead_names[:MAX_LEADS], start_time, pacemaker_code,
-                                HEADER_BYTES + 4, 0)  # the "ECG block" of an annotation file: its annotations
+                                HEADER_BYTES, 0)
     seconds = [b"\x00"] * len(samples) if internal is None else [str(c).encode("latin-1")[:1] for c in internal]
     first = int(samples[0]) if len(samples) else 0
     rows, previous = [], first

@@ -245,6 +245,8 @@ def test_score_writes_the_beat_labels_as_an_ishne_annotation_file_that_reads_bac
     assert [v.decode() for v in entries["internal"]] == beats["class"].tolist()  # the AAMI class, F included
     header = read_ishne(holter)  # the recording's own header, for comparison
     assert content[:8] == b"ANN  1.0" and content[8:10] == header_crc(content[10:HEADER_BYTES]).to_bytes(2, "little")
+    # the annotation block's offset is where the checksummed header ends, as other readers take it (QA, session 50)
+    assert int(np.frombuffer(content, dtype="<i4", count=1, offset=22)[0]) == HEADER_BYTES
     assert int(np.frombuffer(content, dtype="<i4", count=1, offset=14)[0]) == len(header.samples)
     assert int(np.frombuffer(content, dtype="<i2", count=1, offset=156)[0]) == 2  # leads
     assert np.frombuffer(content, dtype="<i2", count=2, offset=158).tolist() == [6, 11]  # II, V1 (Table 1)
