@@ -630,6 +630,12 @@ def add_diary(analysis: RecordAnalysis, entries) -> RecordAnalysis:
     return replace(analysis, diary=entries)
 
 
+def add_summary_notes(analysis: RecordAnalysis, notes) -> RecordAnalysis:
+    """The analysis with ``notes`` after its summary's (what the batch learnt of a record beyond its analysis: a diary
+    line left out). An edit that finds the summary again drops them."""
+    return replace(analysis, summary=replace(analysis.summary, notes=analysis.summary.notes + tuple(notes)))
+
+
 def add_conclusion(analysis: RecordAnalysis, text: str) -> RecordAnalysis:
     """The analysis with the reader's conclusion (:func:`app.conclusion.check_conclusion`; too long a text raises
     :class:`app.conclusion.ConclusionError`)."""

@@ -61,6 +61,7 @@ from app.analysis import (
     add_conclusion,
     add_diary,
     add_reader_strips,
+    add_summary_notes,
     analyse_record,
     diary_findings,
     edit_analysis,
@@ -575,7 +576,10 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
         record = state_reviewed_pacemaker(record, saved)  # a reader's paced beats (/) say the patient is paced
         analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), saved)
         if diary is not None:
-            analysis = add_diary(analysis, read_diary(diary, record.duration_s, record.start_time))
+            entries, outside = read_diary(diary, record.duration_s, record.start_time)
+            analysis = add_diary(analysis, entries)
+            if outside:  # left out, and said, rather than the whole record failed
+                analysis = add_summary_notes(analysis, [f"{line}: outside the recording, left out" for line in outside])
         summary = summary_row(analysis, model)
         manifest = {"record": source.key, "source_sha256": fingerprint_source_path(source),
                     "input_sha256": input_sha256, "settings_sha256": settings_sha256,

@@ -97,7 +97,20 @@ def parse_diary(text: str, duration_s: float, start_time: datetime.time | None =
         when the recording's start time is unknown, too many entries or too long a text; ``source`` names the
         diary in the message.
     """
-    entries = []
+    entries, outside = split_diary(text, duration_s, start_time, source)
+    if outside:
+        raise DiaryError(f"{outside[0]}; expected a time within it (00:00:00 to {format_elapsed(duration_s)}).")
+    return entries
+
+
+def split_diary(text: str, duration_s: float, start_time: datetime.time | None = None,
+                source: str = "the diary") -> tuple[tuple[DiaryEntry, ...], tuple[str, ...]]:
+    """:func:`parse_diary`'s entries, in time order, and for each line whose time lies outside the recording what
+    it is (``"diary a.diary.csv, line 5: time [23:49:00] is 23:59:00 into the recording"``) instead of an error: a
+    batch leaves those out and says so, so that a watch a minute off the recorder's clock does not cost the whole
+    report (a QA pass, session 50). Every other bad line raises :class:`DiaryError` as :func:`parse_diary` does.
+    """
+    entries, outside = [], []
     rows = csv.reader(io.StringIO(text), skipinitialspace=True)
     first = True
     for number, row in enumerate(rows, start=1):
@@ -118,14 +131,15 @@ def parse_diary(text: str, duration_s: float, start_time: datetime.time | None =
         time_s = parse_diary_time(row[0].strip(), start_time, where)
         if not 0 <= time_s <= duration_s:
             token = row[0].strip()
-            said = ("is past the end of the recording" if format_elapsed(time_s) == token else
-                    f"is {format_elapsed(time_s)} into the recording")  # a clock time: where it falls
-            raise DiaryError(f"{where}: time {token} {said}; expected a time within it (00:00:00 to "
-                             f"{format_elapsed(duration_s)}).")
+            said = (f"is {format_elapsed(time_s)} into the recording (a clock time earlier than its start, "
+                    f"{start_time:%H:%M:%S}, is the next day's)" if token.startswith("[")
+                    else "is past the end of the recording")
+            outside.append(f"{where}: time {token} {said}")
+            continue
         entries.append(DiaryEntry(time_s, entry_text))
         if len(entries) > MAX_ENTRIES:
             raise DiaryError(f"{source}: more than {MAX_ENTRIES} entries; expected a patient's diary.")
-    return tuple(sorted(entries, key=lambda e: e.time_s))
+    return tuple(sorted(entries, key=lambda e: e.time_s)), tuple(outside)
 
 
 def parse_diary_time(token: str, start_time: datetime.time | None, where: str = "the diary") -> float:
@@ -161,15 +175,16 @@ def parse_diary_time(token: str, start_time: datetime.time | None, where: str = 
 
 
 def read_diary(path: str | Path, duration_s: float, start_time: datetime.time | None = None
-               ) -> tuple[DiaryEntry, ...]:
-    """The entries of a diary file (:func:`parse_diary`); a file too large or not text is a :class:`DiaryError`."""
+               ) -> tuple[tuple[DiaryEntry, ...], tuple[str, ...]]:
+    """The entries of a diary file and its lines outside the recording (:func:`split_diary`); a file too large or not
+    text is a :class:`DiaryError`."""
     path = Path(path)
     try:
         check_diary_size(path.stat().st_size, path.name)  # before reading a file that is not a diary whole
         text = decode_diary(path.read_bytes(), path.name)
     except OSError as error:
         raise DiaryError(f"Diary {path.name} cannot be read: {error.strerror or error}.") from error
-    return parse_diary(text, duration_s, start_time, source=f"diary {path.name}")
+    return split_diary(text, duration_s, start_time, source=f"diary {path.name}")
 
 
 def check_diary_size(n_bytes: int, name: str) -> None:

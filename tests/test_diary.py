@@ -263,6 +263,18 @@ def test_score_takes_clock_times_from_a_diary_folder(excerpts_dir, tmp_path):
     assert summary["diary"][0]["time_s"] == 150.0 and summary["diary"][0]["clock_time"] == "14:07:30"
     assert [row["clock_time"] for row in summary["hourly"]] == ["14:05:00"]  # the hourly rows say their clock time
     assert (out / "holter" / "holter_hourly.csv").read_text().splitlines()[1].startswith("14:05:00,0.0,")
+    # a line a minute before the recording started (the patient's watch a minute off): left out and said, the rest
+    # of the diary and the record kept (it failed the whole record until a QA pass, session 50)
+    (diaries / "holter.diary.csv").write_text("[14:04:00], chest pain\n[14:07:30], short of breath\n", encoding="utf-8")
+    code, output = run_score(str(folder / "holter"), "--out", str(out), "--diary-dir", str(diaries))
+    assert code == 0, output
+    summary = json.loads((out / "holter" / "holter_summary.json").read_text())
+    assert [d["text"] for d in summary["diary"]] == ["short of breath"]
+    note = ("diary holter.diary.csv, line 1: time [14:04:00] is 23:59:00 into the recording (a clock time earlier "
+            "than its start, 14:05:00, is the next day's): outside the recording, left out")
+    assert note in summary["notes"]
+    (row,) = read_table(out / "batch_summary.csv")
+    assert note in row["message"] and row["diary_entries"] == "1"
 
 
 def test_score_labels_from_a_review_brings_its_diary(analysis_119, excerpts_dir, tmp_path):
@@ -338,7 +350,7 @@ def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
 
     latin = tmp_path / "a.diary.csv"  # Windows' encoding, as Notepad long saved: read (a QA pass, session 50)
     latin.write_bytes("00:01:00, douleur thoracique \u00e9, puis vertige".encode("cp1252"))
-    assert read_diary(latin, 600) == (DiaryEntry(60.0, "douleur thoracique \u00e9, puis vertige"),)
+    assert read_diary(latin, 600) == ((DiaryEntry(60.0, "douleur thoracique \u00e9, puis vertige"),), ())
     binary = tmp_path / "d.diary.csv"  # bytes that are text in neither
     binary.write_bytes(b"00:01:00, \x81\x8d\xff")
     with pytest.raises(DiaryError, match="Diary d.diary.csv is not UTF-8 text"):
@@ -349,7 +361,7 @@ def test_a_diary_file_that_is_not_text_or_too_large_is_refused(tmp_path):
         read_diary(large, 600)
     bom = tmp_path / "c.diary.csv"
     bom.write_bytes("\ufeff00:01:00, vertige\n".encode("utf-8"))
-    assert read_diary(bom, 600) == (DiaryEntry(60.0, "vertige"),)
+    assert read_diary(bom, 600) == ((DiaryEntry(60.0, "vertige"),), ())
 
 
 def test_the_dashboard_gives_clock_times_beside_times_into_the_recording(analysis_119):
