@@ -50,8 +50,9 @@ def reporting_a_stop(what: str):
 
     note = "its MLflow run, if one had started, is marked failed; run the command again to start over"
     try:
-        with stopping_on_sigterm():
+        with stopping_on_sigterm() as check_stop:
             yield
+            check_stop()  # a stop whose exit was lost in a finaliser still ends the command with 143
     except KeyboardInterrupt:
         click.echo(f"\n{what} stopped (Ctrl-C): {note}.", err=True)
         raise SystemExit(128 + signal.SIGINT) from None
