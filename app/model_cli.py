@@ -207,15 +207,24 @@ def check_annotator_output(out_dir: Path | None, data_dir: Path, annotator: str)
     only: an empty one wrote ``REC.``, which no tool reads, and ``a/b`` failed every record after its analysis) and
     annotation files that would replace the reference annotations the evaluation reads: ``--out`` in the data
     directory with ``--annotator`` the reference's, ``atr``, in any case (``ATR`` is the same file on the
-    case-insensitive file systems of macOS and Windows)."""
+    case-insensitive file systems of macOS and Windows); and an ``--out`` folder that cannot be created or written
+    (:func:`app.batch.check_output_dir`: a QA pass, session 50, saw an evaluation score every record and then end
+    in a traceback)."""
+    from app.batch import BatchUsageError, check_output_dir
+
     if not (annotator.isascii() and annotator.isalpha()):
         raise click.BadParameter(f"received {annotator!r}; expected the extension of a WFDB annotation file, letters "
                                  "only (e.g. cls, qrs, rhy).", param_hint="--annotator")
-    if out_dir is None or annotator.lower() != REFERENCE_ANNOTATOR or out_dir.resolve() != data_dir.resolve():
+    if out_dir is None:
         return
-    raise click.UsageError(f"Received --out {out_dir} and --annotator {annotator}: the written REC.{annotator} files "
-                           f"would replace the reference annotations in {data_dir} that the evaluation reads. "
-                           "Expected another --annotator (e.g. its default) or another --out folder.")
+    if annotator.lower() == REFERENCE_ANNOTATOR and out_dir.resolve() == data_dir.resolve():
+        raise click.UsageError(f"Received --out {out_dir} and --annotator {annotator}: the written REC.{annotator} "
+                               f"files would replace the reference annotations in {data_dir} that the evaluation "
+                               "reads. Expected another --annotator (e.g. its default) or another --out folder.")
+    try:
+        check_output_dir(out_dir)
+    except BatchUsageError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def describe_evaluation_context(source: str, version, settings: dict, scope) -> dict:

@@ -272,6 +272,20 @@ def test_evaluate_commands_refuse_to_overwrite_the_reference_annotations(runner,
             assert not (tmp_path / "out").exists()  # refused before any work
 
 
+def test_evaluate_commands_refuse_an_output_folder_they_cannot_write_before_any_work(runner, excerpts_dir,
+                                                                                     tmp_path):
+    """A QA pass (session 50) saw ``ecg evaluate --out`` score every record and then end in a traceback from mkdir:
+    each evaluation command now checks its folder first, as ``ecg score`` does (exit 2, one line)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for command in (["evaluate", "--model", str(BUNDLED_MODEL)], ["evaluate-regions"], ["evaluate-detector"]):
+        result = runner.invoke(cli, [*command, "--data-dir", str(excerpts_dir), "--records", "100", "--out",
+                                     str(blocker / "out")])
+        assert result.exit_code == 2 and f"Output folder {blocker / 'out'} is not writable" in result.output, \
+            result.output
+        assert "Traceback" not in result.output and "record 100" not in result.output.lower()
+
+
 def make_unloadable_model(case: str, folder: Path) -> str:
     """A --model value that cannot be loaded."""
     folder.mkdir()
