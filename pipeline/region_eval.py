@@ -927,9 +927,11 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
 # ----------------------------------------------------------------------------------------------
 
 RUN_CATEGORIES = ("couplet", "short", "long")
-EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy (B"),
-                ("trigeminy", "trigeminy (T"), ("vt", "VT (VT"), ("svta", "SVT (SVTA"), ("ivr", "IVR (IVR"),
-                ("paced", "paced (P"), ("vf", "VF/VFL [ ]"))
+EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy, `(B`"),
+                ("trigeminy", "trigeminy, `(T`"), ("vt", "VT, `(VT`"), ("svta", "SVT, `(SVTA`"), ("ivr", "IVR, `(IVR`"),
+                ("paced", "paced, `(P`"), ("vf", "VF/VFL, `[` `]`"))
+"""The report's episode rows and their names, with the MIT-BIH rhythm codes they are scored against in code quotes
+(written bare, ``bigeminy (B`` read as a cut-off bracket: a QA pass, session 50)."""
 
 
 def percent(value: float) -> str:
