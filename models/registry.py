@@ -495,10 +495,14 @@ def write_entry_point(directory: Path) -> Path:
     return path
 
 
+LOGGED_PACKAGES = ("models", "pipeline")
+"""The project's packages a logged model carries as its code (:func:`stage_code`)."""
+
+
 def stage_code(directory: Path) -> list[str]:
-    """Copy the ``.py`` files (and data tables) of ``models`` and ``pipeline`` for ``code_paths``."""
+    """Copy the ``.py`` files (and data tables) of :data:`LOGGED_PACKAGES` for ``code_paths``."""
     staged = []
-    for package in ("models", "pipeline"):
+    for package in LOGGED_PACKAGES:
         target = directory / "code" / package
         shutil.copytree(find_repo_root() / package, target, ignore=ignore_non_code)
         staged.append(str(target))

@@ -145,17 +145,24 @@ def fingerprint_data(data: LabelledInputs, extra: ExtraTrainingData | None = Non
     return digest.hexdigest()[:16]
 
 
-def find_code_version() -> str:
-    """Git commit of the code (with ``-dirty`` when there are local changes), or ``unknown``."""
-    root = Path(__file__).resolve().parent.parent
+def find_code_version(root: Path | None = None) -> str:
+    """Git commit of the code in ``root`` (this checkout by default), with ``-dirty`` when there are local changes: a
+    tracked file changed, or a file git does not know in a package the logged model carries
+    (:data:`models.registry.LOGGED_PACKAGES`, which a QA pass, session 50, noted would travel with the model under a
+    clean commit); ``unknown`` without git."""
+    root = Path(__file__).resolve().parent.parent if root is None else root
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = run_git(root, "rev-parse", "HEAD")
+        dirty = (run_git(root, "status", "--porcelain", "--untracked-files=no")
+                 or run_git(root, "status", "--porcelain", "--untracked-files=all", "--", *registry.LOGGED_PACKAGES))
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def run_git(root: Path, *args: str) -> str:
+    """The stripped output of ``git ARGS`` in ``root`` (raises when git fails)."""
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def flatten(values: dict, prefix: str = "") -> dict[str, str]:

@@ -632,3 +632,30 @@ def test_the_registry_lock_makes_another_process_wait_and_is_reentrant(tmp_path)
     started = time.monotonic()
     with registry.hold_registry_lock(tmp_path):  # free now: no wait
         assert time.monotonic() - started < 0.5
+
+
+def test_the_code_version_is_dirty_when_a_file_the_model_carries_is_not_committed(tmp_path):
+    """A run's code_version tag names the commit, with -dirty for local changes. A new, uncommitted module under
+    models/ (or pipeline/) travels with the logged model, so it makes the version dirty too; an untracked file
+    elsewhere (a scratch script, an output) does not (a QA pass, session 50)."""
+    import subprocess
+
+    from models.training_run import find_code_version
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "network.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    commit = find_code_version(tmp_path)
+    assert len(commit) == 40 and not commit.endswith("-dirty")
+    (tmp_path / "scratch.py").write_text("y = 2\n")
+    assert find_code_version(tmp_path) == commit
+    (tmp_path / "models" / "new_rule.py").write_text("z = 3\n")
+    assert find_code_version(tmp_path) == f"{commit}-dirty"
+    (tmp_path / "models" / "new_rule.py").unlink()
+    (tmp_path / "models" / "network.py").write_text("x = 2\n")
+    assert find_code_version(tmp_path) == f"{commit}-dirty"
