@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +165,14 @@ def run_git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
 
+def describe_run_params(config: TrainingConfig, data: LabelledInputs) -> dict[str, str]:
+    """A training run's MLflow parameters: every setting of ``config``, those at their defaults too (which
+    :meth:`TrainingConfig.to_dict` leaves out so that older configurations hash as they did: a QA pass, session 50,
+    found runs that could not be compared in MLflow's table for blanks), and the network as built (its input sizes
+    from the data, not the configuration's placeholders)."""
+    return flatten({**asdict(config), "network": fit_network_config(config, data).to_dict()})
+
+
 def flatten(values: dict, prefix: str = "") -> dict[str, str]:
     """Nested dict -> flat ``a.b.c`` keys with string values (MLflow parameters)."""
     flat = {}
@@ -249,8 +257,7 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
     with registry.start_run(run_name, tags={"code_version": find_code_version(),
                                             "data_fingerprint": fingerprint_data(data, extra),
                                             "split": split}) as run_id:
-        # the network as built (its input sizes from the data), not the configuration's defaults
-        registry.log_params(flatten({**config.to_dict(), "network": fit_network_config(config, data).to_dict()}))
+        registry.log_params(describe_run_params(config, data))
         if extra is not None:
             registry.log_dict(extra.describe(), "extra_training_data.json")
         result = train_ensemble(data, config, tracker=registry, progress=progress,

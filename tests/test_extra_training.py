@@ -124,4 +124,7 @@ def test_a_tracked_run_names_its_extra_databases(excerpts_dir, other_database, t
     assert settings["extra_training_data"] == logged
     for key in ("n_features", "window_samples", "n_channels"):  # the parameters describe the network as built
         assert run.data.params[f"network.{key}"] == str(settings["network"][key])
+    # settings left at their defaults are parameters too, so that runs compare in MLflow's table (QA, session 50)
+    assert run.data.params["seeds_per_fold"] == "1" and run.data.params["context_stage"] == "False"
+    assert run.data.params["one_lead_fraction"] == "0.0" and "seeds_per_fold" not in settings["training"]
     assert settings["train_records"] == sorted(MAIN)  # the records validated on; the others are named above
