@@ -49,8 +49,11 @@ def register_bundled_model(promote: bool = True) -> registry.PromotionResult:
         registry.log_metrics({k: v for k, v in validation.items() if isinstance(v, (int, float)) and math.isfinite(v)})
         uri = registry.log_keras_model(loaded.model, loaded.settings)
     metric = float(loaded.settings.get("validation", {}).get(SELECTION_METRIC, float("nan")))
+    n_folds = loaded.settings.get("training", {}).get("n_folds")
     result = registry.register_and_maybe_promote(uri, MODEL_NAME, metric, metric_name=SELECTION_METRIC,
-                                                 promote=promote)
+                                                 promote=promote,
+                                                 scheme=None if n_folds is None else
+                                                 registry.describe_selection_scheme(n_folds))
     registry.set_version_tag(MODEL_NAME, result.version, BUNDLED_TAG, fingerprint_bundled_model())
     return result
 

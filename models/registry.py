@@ -109,6 +109,10 @@ LOCK_FILE = "mlflow.db.lock"
 METRIC_TAG = "selection_metric"
 METRIC_NAME_TAG = "selection_metric_name"
 DIRECTION_TAG = "selection_higher_is_better"
+SCHEME_TAG = "selection_scheme"
+"""How a version's selection metric was measured (``"4-fold patient-wise CV"``): out-of-fold scores of networks trained
+on a half or on three quarters of DS1 are not comparable (a QA pass, session 50, saw a 2-fold candidate measured against
+the 4-fold champion), so versions whose schemes are both known and differ are not compared."""
 
 ENTRY_POINT = '''"""MLflow "models from code" entry point of the ECG beat classifier (written by models.registry)."""
 import mlflow
@@ -547,7 +551,8 @@ def make_input_example(model, n_beats: int = 2) -> dict:
 
 def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: float, *,
                                metric_name: str = "val_macro_f1", alias: str = CHAMPION_ALIAS,
-                               higher_is_better: bool = True, promote: bool = True) -> PromotionResult:
+                               higher_is_better: bool = True, promote: bool = True,
+                               scheme: str | None = None) -> PromotionResult:
     """Register ``model_uri`` as a new version of ``name``; move ``alias`` only if it beats the champion.
 
     Parameters
@@ -567,6 +572,8 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
         Direction of the metric.
     promote : bool
         False: register only, whatever the metrics (the caller decides about the alias).
+    scheme : str, optional
+        How the metric was measured (:data:`SCHEME_TAG`); a champion whose known scheme differs is not compared.
 
     Returns
     -------
@@ -581,10 +588,11 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
     with hold_registry_lock():  # read, compare and move the alias in one step: two runs ending together can't both win
         version = mlflow.register_model(model_uri, name).version
         for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
-                           (DIRECTION_TAG, str(bool(higher_is_better)))):
-            client.set_model_version_tag(name, version, key, value)
+                           (DIRECTION_TAG, str(bool(higher_is_better))), (SCHEME_TAG, scheme)):
+            if value is not None:
+                client.set_model_version_tag(name, version, key, value)
         champion = find_alias_version(client, name, alias)
-        promoted, reason = (decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better)
+        promoted, reason = (decide_promotion(champion, float(candidate_metric), metric_name, higher_is_better, scheme)
                             if promote else (False, "registered without promotion; alias not moved"))
         if promoted:
             client.set_registered_model_alias(name, alias, version)
@@ -594,12 +602,28 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
                            read_metric(champion, metric_name), reason)
 
 
-def decide_promotion(champion, candidate: float, metric_name: str, higher_is_better: bool) -> tuple[bool, str]:
-    """Whether a candidate with metric ``candidate`` takes the alias from ``champion``, and why."""
+def describe_selection_scheme(n_folds: int) -> str:
+    """How a model's selection metric was measured (:data:`SCHEME_TAG`).
+
+    >>> describe_selection_scheme(4)
+    '4-fold patient-wise CV'
+    """
+    return f"{n_folds}-fold patient-wise CV"
+
+
+def decide_promotion(champion, candidate: float, metric_name: str, higher_is_better: bool,
+                     scheme: str | None = None) -> tuple[bool, str]:
+    """Whether a candidate with metric ``candidate`` (measured by ``scheme``, when known) takes the alias from
+    ``champion``, and why."""
     if math.isnan(candidate):
         return False, f"candidate {metric_name} is NaN; alias not moved"
     if champion is None:
         return True, "no champion yet; candidate promoted"
+    champion_scheme = champion.tags.get(SCHEME_TAG)
+    if scheme is not None and champion_scheme is not None and champion_scheme != scheme:
+        return False, (f"champion version {champion.version}'s {metric_name} comes from a {champion_scheme}, the "
+                       f"candidate's from a {scheme}: not comparable; alias not moved (use set_alias to promote by "
+                       "hand)")
     current = read_metric(champion, metric_name)
     if current is None:
         return False, (f"champion version {champion.version} has no {metric_name} to compare with; alias not moved "

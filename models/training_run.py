@@ -270,20 +270,24 @@ def train_and_register(data_dir: str | Path, cache_dir: str | Path, config: Trai
             registry.log_metrics({"context_stage_time_s": time.perf_counter() - started})
         settings = log_results(config, data, result, extra, stage)
         model_uri = registry.log_keras_model(result.ensemble, settings)
-    promotion = register_candidate(model_uri, model_name, result.validation_metrics[SELECTION_METRIC])
+    promotion = register_candidate(model_uri, model_name, result.validation_metrics[SELECTION_METRIC],
+                                   registry.describe_selection_scheme(config.n_folds))
     return RunOutcome(run_id, model_uri, str(promotion.version), promotion.promoted, promotion.reason,
                       result.validation_metrics, result.elapsed_s, extra)
 
 
-def register_candidate(model_uri: str, model_name: str, score: float) -> registry.PromotionResult:
-    """Register a trained model; it becomes the champion only if it beats the current one on :data:`SELECTION_METRIC`.
+def register_candidate(model_uri: str, model_name: str, score: float,
+                       scheme: str | None = None) -> registry.PromotionResult:
+    """Register a trained model; it becomes the champion only if it beats the current one on :data:`SELECTION_METRIC`
+    measured the same way (``scheme``: :func:`models.registry.describe_selection_scheme`).
     Under :data:`MODEL_NAME`, the shipped bundled model is registered first where it is new (as every command that
     loads the default model does): on an empty registry it is the champion a first candidate must beat, not an empty
     seat that any candidate takes."""
     with registry.hold_registry_lock():
         if model_name == MODEL_NAME:
             update_bundled_champion()
-        return registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC)
+        return registry.register_and_maybe_promote(model_uri, model_name, score, metric_name=SELECTION_METRIC,
+                                                   scheme=scheme)
 
 
 def load_one_lead_inputs(data_dir: str | Path, inputs_dir: Path, config: TrainingConfig,

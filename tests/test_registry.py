@@ -160,6 +160,21 @@ def test_promotion_decision(champion, candidate, promoted, reason):
     assert reason in why
 
 
+def test_scores_measured_by_another_cross_validation_are_not_compared():
+    """A QA pass (session 50) saw a 2-fold candidate's out-of-fold score compared with the 4-fold champion's: with
+    both schemes known and different the alias stays (promote by hand); unknown on either side, they compare as
+    before."""
+    tags = {"selection_metric": "0.5", "selection_metric_name": "val_macro_f1",
+            "selection_scheme": registry.describe_selection_scheme(4)}
+    champion = SimpleNamespace(version="3", tags=tags)
+    decided, why = registry.decide_promotion(champion, 0.9, "val_macro_f1", True, registry.describe_selection_scheme(2))
+    assert not decided and "4-fold patient-wise CV, the candidate's from a 2-fold patient-wise CV" in why
+    assert registry.decide_promotion(champion, 0.9, "val_macro_f1", True, registry.describe_selection_scheme(4))[0]
+    assert registry.decide_promotion(champion, 0.9, "val_macro_f1", True)[0]
+    legacy = SimpleNamespace(version="3", tags={k: v for k, v in tags.items() if k != "selection_scheme"})
+    assert registry.decide_promotion(legacy, 0.9, "val_macro_f1", True, registry.describe_selection_scheme(2))[0]
+
+
 def test_set_alias_promotes_by_hand(tracking, logged_uri):
     name = "manual-test"
     registry.register_and_maybe_promote(logged_uri, name, 0.9)
