@@ -152,7 +152,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     indented)."""
     s, record, st = analysis.summary, analysis.record, analysis.region_settings.st
     start = record.start_time
-    counts = ", ".join(f"{c} {n}" for c, n in zip(AAMI_CLASSES, s.beat_counts))
+    paced = bool(np.any(find_paced_beats_left(analysis.predictions, analysis.classes)))
+    counts = ", ".join(f"{c} {n}" + (", the paced beats among them" if c == "Q" and paced else "")
+                       for c, n in zip(AAMI_CLASSES, s.beat_counts))  # Q alone reads "unclassifiable" (QA, session 50)
     fastest_doubts = (describe_doubtful_run(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS),
                       describe_doubtful_run(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS))
     lines = [

@@ -7,6 +7,7 @@ beats for the dominant beat taken without the paced ones (the rule's option, off
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 
 import numpy as np
@@ -130,6 +131,16 @@ def test_a_stated_pacemaker_labels_217s_paced_beats_q_and_takes_back_false_ventr
     assert unreadable > 0 and any(f"the class counts leave out the {unreadable} beats" in note
                                   for note in paced.summary.notes)
     assert not any("labelled paced" in note for note in plain.summary.notes)
+    from app.report import summary_lines  # the report's beats line says the paced beats are among the Q beats
+
+    def beats_line(analysis):  # the summary's beats line, its wrapped continuation joined
+        lines = summary_lines(analysis)
+        first = next(k for k, line in enumerate(lines) if line.startswith("Beats:"))
+        wrapped = itertools.takewhile(lambda line: line.startswith("  "), lines[first + 1:])
+        return " ".join(" ".join([lines[first], *wrapped]).split())
+    n_q = paced.summary.beat_counts[AAMI_CLASSES.index("Q")]
+    assert f"Q {n_q}, the paced beats among them)" in beats_line(paced)
+    assert "paced beats among" not in beats_line(plain)
     table = beat_table(paced)
     assert table["pacing_rule"].sum() == paced.predictions.paced_mask.sum()
     assert not table.loc[table["pacing_rule"], "conduction_rule"].any()  # no other rule's flag on a paced beat
