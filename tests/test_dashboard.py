@@ -758,6 +758,12 @@ def test_an_uploaded_diary_is_shown_with_the_rhythm_and_can_be_gone_to(analyses,
     box.set_value("00:01:10, dizzy\nlater, tired\n").run()
     assert any("line 2: received time 'later'" in e.value for e in at.sidebar.error)
     assert not any("noted" in frame.value.columns for frame in at.dataframe)  # left out until corrected
+    # a line outside the recording is left out and said, the others kept, as the batch does (QA pass, session 50)
+    box.set_value("00:01:10, dizzy\n02:00:00, tired\n").run()
+    assert not at.sidebar.error
+    assert any("line 2: time 02:00:00 is past the end of the recording: outside the recording (00:00:00 to "
+               "00:05:00), left out" in w.value for w in at.sidebar.warning)
+    assert list(frame_with(at, "noted")["noted"]) == ["dizzy"]
 
 
 def test_sample_119_opens_with_its_example_diary(analyses):

@@ -28,7 +28,7 @@ from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names, list_unused_files
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
-from pipeline.diary import DiaryError, parse_diary, summarize_findings
+from pipeline.diary import DiaryError, format_elapsed, split_diary, summarize_findings
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -423,10 +423,12 @@ def render_diary(review: loading.Review, record_key: tuple) -> tuple:
                                  "the overview and the report show the rhythm at each entry. Upload NAME.diary.csv "
                                  "with the record to fill it.", **initial)
         try:
-            entries = parse_diary(text, record.duration_s, record.start_time, source="The diary")
+            entries, outside = split_diary(text, record.duration_s, record.start_time, source="The diary")
         except DiaryError as error:
             st.error(f"{error} The diary is left out until this is corrected.")
             return ()
+        for line in outside:  # left out and said, as the batch does (a watch a minute off the recorder's clock)
+            st.warning(f"{line}: outside the recording (00:00:00 to {format_elapsed(record.duration_s)}), left out.")
         if entries:
             st.caption(f"{count_noun(len(entries), 'entry', 'entries')}: Overview tab, the event picker and the "
                        "report.")
