@@ -4,7 +4,9 @@ A Holter report tabulates by clock hour (10:00-11:00, 11:00-12:00, ...), the fir
 recording to the first full hour (a recording started at 10:45:30 has a first row of 14 min 30 s); without a start
 time, hours are counted from the start of the recording. The last row ends with the recording. A first part shorter
 than :data:`MIN_FIRST_ROW_S` joins the next hour (started at 09:59:59, the first row runs to 11:00), so that no row
-holds a few beats and figures measured over windows that lie mostly in the next hour (a QA pass of session 46).
+holds a few beats and figures measured over windows that lie mostly in the next hour (a QA pass of session 46); a last
+part as short joins the hour before it (a recording of 24:00:07 has 24 rows, the last 3,607 s long, not a 25th of 7 s
+whose lowest, mean and highest rate are one minute's: a QA pass of session 50).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 
 HOUR_S = 3600.0
 MIN_FIRST_ROW_S = 300.0
-"""The shortest first row on clock hours (5 minutes: HRV's segment, and five of the heart rate's 1-minute windows)."""
+"""The shortest first row on clock hours, and the shortest last row (5 minutes: HRV's segment, and five of the heart
+rate's 1-minute windows)."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +33,20 @@ class HourGrid:
     (3, [(0.0, 870.0), (870.0, 4470.0), (4470.0, 7200.0)])
     >>> grid.index(np.array([0.0, 869.9, 870.0, 4470.0, 7199.0]), 3).tolist()
     [0, 0, 1, 2, 2]
-    >>> HourGrid().bounds(5400.0)
-    [(0.0, 3600.0), (3600.0, 5400.0)]
+    >>> HourGrid().bounds(5400.0), HourGrid().bounds(7207.0)
+    ([(0.0, 3600.0), (3600.0, 5400.0)], [(0.0, 3600.0), (3600.0, 7207.0)])
     """
 
     first_s: float = HOUR_S
     hour_s: float = HOUR_S
 
     def count(self, duration_s: float) -> int:
-        """Rows of a recording of ``duration_s`` (at least one)."""
-        return 1 + max(int(math.ceil((duration_s - self.first_s) / self.hour_s - 1e-9)), 0)
+        """Rows of a recording of ``duration_s`` (at least one): a last part under :data:`MIN_FIRST_ROW_S` is not a
+        row of its own."""
+        n_rows = 1 + max(int(math.ceil((duration_s - self.first_s) / self.hour_s - 1e-9)), 0)
+        if n_rows > 1 and duration_s - self.start_s(n_rows - 1) < MIN_FIRST_ROW_S:
+            n_rows -= 1
+        return n_rows
 
     def start_s(self, row: int) -> float:
         """Where row ``row`` starts."""
@@ -48,7 +55,7 @@ class HourGrid:
     def bounds(self, duration_s: float) -> list[tuple[float, float]]:
         """[start, stop) seconds of each row; the last one ends at ``duration_s``."""
         n_rows = self.count(duration_s)
-        return [(self.start_s(k), min(self.start_s(k + 1), duration_s)) for k in range(n_rows)]
+        return [(self.start_s(k), duration_s if k == n_rows - 1 else self.start_s(k + 1)) for k in range(n_rows)]
 
     def index(self, seconds: np.ndarray, n_rows: int) -> np.ndarray:
         """The row of each time (seconds from the start), the last row taking any time past it."""

@@ -196,13 +196,15 @@ def test_spectral_settings_are_validated(kwargs):
 
 
 def test_each_hour_gets_the_hrv_of_its_own_normal_intervals():
-    """Two hours and a bit: a variable first hour, a steadier second one with ectopic beats, then 3 minutes (too
-    little for HRV). Each hour's figures are those of its own kept intervals; a paced patient gets none."""
+    """Two hours and a bit: a variable first hour, a steadier second one with ectopic beats, then 7 minutes of
+    bigeminy (no normal-to-normal interval: too little for HRV; a part under 5 minutes would join the hour before).
+    Each hour's figures are those of its own kept intervals; a paced patient gets none."""
     first, second = sinus_rr(4500, seed=1), 0.8 + (sinus_rr(4500, seed=2) - 0.8) / 4  # 1 h each at 75 bpm
-    rr = np.concatenate([first, second, sinus_rr(225, seed=3)])
+    rr = np.concatenate([first, second, sinus_rr(525, seed=3)])
     samples = beats_from_rr(rr)
     classes = np.full(len(samples), "N")
     classes[4500 + np.arange(100, 4400, 50)] = "V"  # intervals on both sides of each left out
+    classes[9001::2] = "V"  # the last 7 minutes in bigeminy
     n = int(samples[-1] + FS)
     s = summarize_record([], samples, classes, FS, [], n)
     hours = s.hourly
@@ -218,7 +220,7 @@ def test_each_hour_gets_the_hrv_of_its_own_normal_intervals():
         assert hours[h].lf_hf_ratio > 0
     assert hours[1].sdnn_ms < hours[0].sdnn_ms / 2 and hours[1].rmssd_ms < hours[0].rmssd_ms / 2
     assert hours[0].pnn50_pct > hours[1].pnn50_pct
-    assert np.isnan(hours[2].sdnn_ms) and np.isnan(hours[2].rmssd_ms)  # 3 minutes: under min_total_s
+    assert np.isnan(hours[2].sdnn_ms) and np.isnan(hours[2].rmssd_ms)  # no NN interval: under min_total_s
     row = summary_to_dict(s)["hourly"][0]
     assert row["sdnn_ms"] == round(hours[0].sdnn_ms, 1) and summary_to_dict(s)["hourly"][2]["sdnn_ms"] is None
     paced = summarize_record([], samples, classes, FS, [], n, pacemaker="stated by the user").hourly

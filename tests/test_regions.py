@@ -514,6 +514,12 @@ def test_the_hourly_table_follows_clock_hours_when_the_start_time_is_known():
         late = dataclasses.replace(record, start_time=start)
         hourly = summarize_labelled_record(late, regions, samples, classes, [], RegionSettings()).hourly
         assert [(h.start_s, h.duration_s) for h in hourly] == [(0.0, 3601.0), (3601.0, 3599.0)]
+    # and a last part under 5 minutes joins the hour before (a 24:00:07 recording had a 25th row of 7 s whose lowest,
+    # mean and highest rate were one minute's: a QA pass, session 50); every beat stays in a row
+    early = dataclasses.replace(record, start_time=datetime.time(10, 2, 0))  # 58 min, 1 h, then 2 min
+    hourly = summarize_labelled_record(early, regions, samples, classes, [], RegionSettings()).hourly
+    assert [(h.start_s, h.duration_s) for h in hourly] == [(0.0, 3480.0), (3480.0, 3720.0)]
+    assert sum(h.n_beats for h in hourly) == len(samples)
 
 
 def test_summary_times_the_longest_run_and_finds_the_fastest_of_three_beats_or_more():
