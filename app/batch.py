@@ -95,7 +95,8 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "hrt_vpcs", "episodes",
-                   "ventricular_couplets", "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries", "diary_entries_with_events",
+                   "ventricular_couplets", "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries",
+                   "diary_entries_with_events",
                    "reviewed_beats", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
@@ -215,15 +216,13 @@ def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource
         No path names a record: the reasons of those that are none of the above, else that none holds a record.
     """
     found: list[RecordSource] = []
-    problems: list[str] = []
     for text in paths:
         try:
             found += expand_path(text)
         except BatchUsageError as error:
-            problems.append(str(error))
             found.append(RecordSource(Path(text).expanduser(), record_stem(Path(text)) or "path", problem=str(error)))
     if all(source.problem for source in found):
-        raise BatchUsageError(" ".join(problems) if problems else
+        raise BatchUsageError(" ".join(source.problem for source in found) if found else
                               f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
                               "files), .edf files, ISHNE .ecg files, directories holding them, globs or RECORDS "
                               "list files.")

@@ -413,7 +413,8 @@ def segment_band_powers(times_s: np.ndarray, nn_ms: np.ndarray, settings: HrvSet
     >>> round(lf, -1), round(hf, -1)  # a sine of amplitude A has power A^2 / 2: 450 and 200 ms^2
     (450.0, 200.0)
     >>> t = np.arange(0, 300, 0.6)  # 100 bpm, and variability at 0.7 Hz, under this heart's Nyquist frequency of 0.83
-    >>> nn = 600 + 30 * np.sin(2 * np.pi * 0.1 * t) + 20 * np.sin(2 * np.pi * 0.25 * t) + 10 * np.sin(2 * np.pi * 0.7 * t)
+    >>> nn = (600 + 30 * np.sin(2 * np.pi * 0.1 * t) + 20 * np.sin(2 * np.pi * 0.25 * t)
+    ...       + 10 * np.sin(2 * np.pi * 0.7 * t))
     >>> lf, hf = segment_band_powers(t, nn, HrvSettings())
     >>> round(lf, -1), round(hf, -1)  # outside both bands (a spectrum scaled over 0-0.5 Hz gave 480 and 210)
     (450.0, 200.0)
