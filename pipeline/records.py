@@ -86,6 +86,11 @@ ANALYSIS_BYTES_PER_SAMPLE = 28
 BENCHMARKS.md section 3 measured a peak of 1,736 MB for 24 hours of two leads at 360 Hz (62 M samples), its
 imports included, so that the estimate errs on the large side for long records."""
 
+READ_BYTES_PER_FILE_SAMPLE = 4
+"""Peak memory of reading a WFDB record per sample of every signal in its files (:func:`check_memory_need`): wfdb
+decodes them all, as 32-bit integers. A 3-hour 12-lead record at 1,000 Hz (130 M file samples) peaked at 479 MB,
+imports included (3.7 bytes per sample; a QA pass of session 51)."""
+
 MAX_BRIDGED_GAP_S = 0.02
 """Runs of missing samples up to this long are filled by interpolation when a record is read
 (:func:`bridge_short_gaps`): a few dropped samples, shorter than any wave of the ECG but the sharpest QRS peak."""
@@ -98,7 +103,13 @@ a stretch by a few more."""
 _PRECORDIAL_NAME = re.compile(r"^(?:MLV|MV|CM|CC|C|V)([1-6])$", re.IGNORECASE)
 """V1-V6 and their modified, Holter and European forms (MLV1, CM5, CC5, C1); the group is the position."""
 
-_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0}
+_UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nu": 1.0, "": 1.0,
+               "millivolt": 1.0, "millivolts": 1.0, "microvolt": 1e-3, "microvolts": 1e-3, "volt": 1e3, "volts": 1e3}
+"""Units an ECG lead may be recorded in, and their factor to mV (lower case; the words too, as some exporters
+write them)."""
+
+_ECG_UNITS = ("mv", "uv", "µv", "μv", "millivolt", "millivolts", "microvolt", "microvolts")
+"""Units that make a signal an ECG lead whatever its name."""
 
 
 def read_record(
@@ -150,7 +161,7 @@ def read_record(
     if path.suffix.lower() == ".ecg" and not path.with_name(f"{path.name}.hea").exists():
         return _read_ishne(path, lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s,
                            max_leads=max_leads, with_annotations=annotator is not None)
-    if path.suffix == ".hea":
+    if path.suffix == ".hea" or path.suffix == ".dat" and path.with_suffix(".hea").exists():  # as ecg score takes it
         path = path.with_suffix("")
     header = read_header(path)
     _check_sampling_rate(header.fs, path.name)
@@ -160,17 +171,16 @@ def read_record(
     _check_signal_files(path, header)
     ecg_columns = select_ecg_columns(list(header.sig_name), list(header.units))
     if not ecg_columns:
-        raise NoEcgLeadError(
-            f"Record {path.name}: received signals {list(header.sig_name)}; expected at least one ECG lead "
-            "(names such as MLII, II, V1, ECG; units mV or uV)."
-        )
+        raise NoEcgLeadError(describe_no_ecg_lead(f"Record {path.name}", list(header.sig_name), list(header.units)))
     primary = _choose_primary(list(header.sig_name), ecg_columns, lead, path.name)
     _check_duration(header.sig_len, float(header.fs), min_duration_s, path.name)
     check_memory_need(header.sig_len, float(header.fs), count_analysed_leads(len(ecg_columns), max_leads), path.name,
-                      target_fs_hz)
-    return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept]),
+                      target_fs_hz, file_signals=count_file_signals(header, ecg_columns))
+    source_fs_hz = float(header.fs) * max(samples_per_frame(header, c) for c in ecg_columns)
+    return _build_record(path.name, lambda kept: _read_signal_mv(path, header, [ecg_columns[c] for c in kept],
+                                                                 source_fs_hz),
                          tuple(header.sig_name[c] for c in ecg_columns), ecg_columns.index(primary),
-                         float(header.fs), target_fs_hz, max_leads,
+                         source_fs_hz, target_fs_hz, max_leads,
                          _read_optional_annotations(path, annotator, float(header.fs), target_fs_hz, header.sig_len),
                          start_time=header.base_time, primary_chosen=lead is not None)
 
@@ -460,9 +470,23 @@ def select_ecg_columns(sig_names: list[str], units: list[str | None]) -> list[in
             continue
         if unit_key not in _UNIT_TO_MV:
             continue
-        if _ECG_NAME.match(name) or unit_key in ("mv", "uv", "µv", "μv"):
+        if _ECG_NAME.match(name) or unit_key in _ECG_UNITS:
             columns.append(i)
     return columns
+
+
+def describe_no_ecg_lead(described: str, names: list[str], units: list[str | None]) -> str:
+    """Why no signal of a record reads as an ECG lead (:func:`select_ecg_columns`): the message of its
+    :class:`NoEcgLeadError`, naming ECG-named signals whose unit is not a voltage (a QA pass of session 51 got "expected
+    at least one ECG lead (names such as MLII ...)" for leads named MLII and V5 in a unit written ``millivolt``)."""
+    odd_units = [f"{name} in {unit!r}" for name, unit in zip(names, units)
+                 if _ECG_NAME.match((name or "").strip()) and (unit or "").strip().lower() not in _UNIT_TO_MV]
+    text = (f"{described}: received signals {names}; expected at least one ECG lead (names such as MLII, II, V1, ECG; "
+            "units mV or uV)")
+    if odd_units:
+        text += (f". The ECG-named signals are in units not read as a voltage ({', '.join(odd_units)}): check the "
+                 "header's units (mV, uV or V)")
+    return text + "."
 
 
 PREFERRED_PRIMARY_LEADS = ("MLII", "II", "ML2")
@@ -574,9 +598,15 @@ def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_lead
     turn. So does a primary lead found so, unless the user chose it (``primary_chosen``): the next primary is
     :func:`next_primary_lead`'s, with a log line.
     """
-    if max_leads is None or len(names) <= max_leads:
+    if max_leads is None or len(names) <= max_leads:  # every lead read at once; a dead primary gives way all the same
         kept = list(range(len(names)))
-        return read_leads(kept), kept, primary
+        signal_mv = read_leads(kept)
+        flat = {c for c, ok in enumerate(find_leads_with_signal(signal_mv)) if not ok}
+        replacement = None if primary_chosen or primary not in flat else next_primary_lead(names, flat)
+        if replacement is not None:
+            logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
+                           names[primary], names[replacement])
+        return signal_mv, kept, primary if replacement is None else replacement
     flat: set[int] = set()
     while True:
         kept = choose_leads(names, primary, max_leads, tuple(c not in flat for c in range(len(names))))
@@ -672,10 +702,16 @@ def count_analysed_leads(n_ecg_leads: int, max_leads: int | None) -> int:
 
 
 def check_memory_need(n_samples: int, fs_hz: float, n_leads: int, name: str,
-                      target_fs_hz: float = INTERNAL_FS_HZ, available_bytes: int | None = None) -> None:
+                      target_fs_hz: float = INTERNAL_FS_HZ, available_bytes: int | None = None,
+                      file_signals: int = 0) -> None:
     """Refuse, before reading its signal, a record whose analysis needs more memory than is available
     (:data:`ANALYSIS_BYTES_PER_SAMPLE` per analysed lead and sample at ``target_fs_hz``; ``available_bytes`` defaults
     to :func:`read_available_memory`), rather than filling the machine's memory for minutes and failing there.
+
+    Reading can need more than the analysis: wfdb decodes every signal of a file to take the leads asked for
+    (``file_signals``, the samples per frame of those files' signals, :func:`count_file_signals`; ``n_samples`` frames
+    at ``fs_hz``), :data:`READ_BYTES_PER_FILE_SAMPLE` each. A QA pass of session 51 measured a 3-hour 12-lead record at
+    1,000 Hz peaking at 479 MB while read, against an estimate of 218 MB from its two analysed leads.
 
     Raises
     ------
@@ -684,7 +720,8 @@ def check_memory_need(n_samples: int, fs_hz: float, n_leads: int, name: str,
     """
     available = read_available_memory() if available_bytes is None else available_bytes
     duration_s = n_samples / fs_hz
-    need = ANALYSIS_BYTES_PER_SAMPLE * n_leads * duration_s * target_fs_hz
+    need = max(ANALYSIS_BYTES_PER_SAMPLE * n_leads * duration_s * target_fs_hz,
+               READ_BYTES_PER_FILE_SAMPLE * file_signals * n_samples)
     if available is not None and need > available:
         raise RecordTooLargeError(
             f"Record {name}: {duration_s / 3600:.1f} hours ({duration_s / 86400:.1f} days) of {n_leads} "
@@ -761,38 +798,64 @@ def _find_signal_file(path: Path, file_name: str, fmt: str) -> Path:
     return signal_path
 
 
-def _read_signal_mv(path: Path, header: wfdb.Record, columns: list[int]) -> np.ndarray:
-    """Read the chosen columns as float32 millivolts, NaN where samples are invalid."""
+def samples_per_frame(header: wfdb.Record, column: int) -> int:
+    """Samples of signal ``column`` in each frame of a WFDB record: 1, or more for a signal sampled faster than the
+    header's frame rate (a multi-frequency record, format ``16x2`` in the header)."""
+    return int(header.samps_per_frame[column] or 1) if header.samps_per_frame else 1
+
+
+def count_file_signals(header: wfdb.Record, columns: list[int]) -> int:
+    """Samples per frame of every signal in the files that hold ``columns``: what wfdb decodes to read them."""
+    files = {header.file_name[c] for c in columns}
+    return sum(samples_per_frame(header, c) for c, name in enumerate(header.file_name) if name in files)
+
+
+def _read_signal_mv(path: Path, header: wfdb.Record, columns: list[int], source_fs_hz: float) -> np.ndarray:
+    """Read the chosen columns as float32 millivolts at ``source_fs_hz``, NaN where samples are invalid.
+
+    A signal of a multi-frequency record is read at its own rate (``samples_per_frame`` times the frame rate) and
+    resampled to ``source_fs_hz``, the fastest ECG lead's; wfdb's default would average each frame's samples, reading
+    a 360-Hz lead of a record framed at 180 Hz at 180 Hz (a QA pass of session 51 found such a record refused, its
+    checksums taken on the averages)."""
+    multi_frequency = any(samples_per_frame(header, c) > 1 for c in columns)
     try:
-        rec = wfdb.rdrecord(str(path), channels=columns, physical=False, return_res=32)
+        rec = wfdb.rdrecord(str(path), channels=columns, physical=False, return_res=32,
+                            smooth_frames=not multi_frequency)
     except Exception as exc:
         raise CorruptRecordError(f"Record {path.name}: the signal file cannot be decoded: {exc}") from exc
-    digital = rec.d_signal
-    if digital is None or digital.shape[0] != header.sig_len:
-        got = 0 if digital is None else digital.shape[0]
-        raise HeaderMismatchError(
-            f"Record {path.name}: decoded {got} samples; the header declares {header.sig_len}."
-        )
+    digital = list(rec.e_d_signal) if multi_frequency else None if rec.d_signal is None else list(rec.d_signal.T)
+    for column, c in zip(digital or [None], columns):
+        expected = header.sig_len * samples_per_frame(header, c)
+        if column is None or len(column) != expected:
+            raise HeaderMismatchError(f"Record {path.name}: decoded {0 if column is None else len(column)} samples of "
+                                      f"{header.sig_name[c]}; the header declares {expected}.")
     _check_checksums(path, header, columns, digital)
-    signal_mv = np.empty(digital.shape, dtype=np.float32)
-    for j, c in enumerate(columns):
+    signal_mv = np.empty((header.sig_len * round(source_fs_hz / header.fs), len(columns)), dtype=np.float32)
+    for j, (c, column) in enumerate(zip(columns, digital)):
         gain = float(header.adc_gain[c] or 200.0)
         baseline = float(header.baseline[c] or 0)
         scale = _UNIT_TO_MV[(header.units[c] or "").strip().lower()]
-        column = digital[:, j]
-        signal_mv[:, j] = (column - baseline) * (scale / gain)
-        invalid = column == _FORMAT_INVALID[str(header.fmt[c])]
-        signal_mv[invalid, j] = np.nan
+        lead_mv = ((column - baseline) * (scale / gain)).astype(np.float32)
+        lead_mv[column == _FORMAT_INVALID[str(header.fmt[c])]] = np.nan
+        lead_fs_hz = float(header.fs) * samples_per_frame(header, c)
+        signal_mv[:, j] = fit_length(resample_signal(lead_mv[:, None], lead_fs_hz, source_fs_hz)[:, 0],
+                                     signal_mv.shape[0])
     return signal_mv
 
 
-def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digital: np.ndarray) -> None:
-    for j, c in enumerate(columns):
+def fit_length(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` cut or padded (with its last value) to ``n`` samples: a resampled lead's length made that of the
+    others, from which it can differ by a sample."""
+    return values[:n] if len(values) >= n else np.concatenate([values, np.full(n - len(values), values[-1])])
+
+
+def _check_checksums(path: Path, header: wfdb.Record, columns: list[int], digital: list[np.ndarray]) -> None:
+    for column, c in zip(digital, columns):
         expected = header.checksum[c] if header.checksum else None
         if expected is None:
             continue
         # A 16-bit checksum: written signed by the WFDB C library, unsigned by wfdb-python.
-        actual = int(np.sum(digital[:, j], dtype=np.int64))
+        actual = int(np.sum(column, dtype=np.int64))
         actual = (actual + 32768) % 65536 - 32768
         if actual % 65536 != int(expected) % 65536:
             raise HeaderMismatchError(
@@ -842,10 +905,8 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
     NaN where a segment lacks a signal and in gaps.
     """
     check_memory_need(int(header.sig_len), float(header.fs), count_analysed_leads(int(header.n_sig), max_leads),
-                      path.name, target_fs_hz)  # before wfdb joins every segment in memory
-    for segment, length in zip(header.seg_name, header.seg_len):
-        if segment != "~" and length:  # "~" is a gap; a variable layout's layout segment has no samples
-            _check_signal_files(path.parent / segment, read_header(path.parent / segment))
+                      path.name, target_fs_hz, file_signals=int(header.n_sig))  # before wfdb joins every segment
+    check_segments(path, header)
     fixed_with_gaps = header.layout == "fixed" and "~" in header.seg_name
     try:
         joined = (join_fixed_segments(path, header) if fixed_with_gaps
@@ -856,6 +917,44 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
                                  min_duration_s=min_duration_s, max_leads=max_leads,
                                  annotations=_read_optional_annotations(path, annotator, float(header.fs),
                                                                         target_fs_hz, joined.sig_len))
+
+
+def check_segments(path: Path, header: wfdb.MultiRecord) -> None:
+    """Check each data segment of a multi-segment record as a single record (header, signal files, sizes) and against
+    the master header: its sampling rate and length the master's, and in a fixed layout the first segment's signals.
+    wfdb joins segments at other rates or with other signals as they come (a QA pass of session 51 read a 250-Hz
+    segment at 360 Hz, and V1 as V5, without a word).
+
+    Raises
+    ------
+    HeaderMismatchError
+        Naming the segment and what differs.
+    """
+    first_signals = None
+    for segment, length in zip(header.seg_name, header.seg_len):
+        if segment == "~" or not length:  # "~" is a gap; a variable layout's layout segment has no samples
+            continue
+        segment_header = read_header(path.parent / segment)
+        if isinstance(segment_header, wfdb.MultiRecord):
+            raise HeaderMismatchError(f"Record {path.name}: segment {segment} is itself a multi-segment record; "
+                                      "expected a single-segment record.")
+        problem = None
+        if float(segment_header.fs) != float(header.fs):
+            problem = (f"is sampled at {float(segment_header.fs):g} Hz and the record at {float(header.fs):g} Hz; "
+                       "every segment must be at the record's rate")
+        elif int(segment_header.sig_len) != int(length):
+            problem = (f"holds {segment_header.sig_len} samples by its header and {length} by the record's; the "
+                       "two must agree")
+        elif any(samples_per_frame(segment_header, c) > 1 for c in range(segment_header.n_sig)):
+            problem = "has signals sampled faster than its frame rate, which is not read in a segment"
+        elif header.layout == "fixed" and first_signals is not None and list(segment_header.sig_name) != first_signals:
+            problem = (f"holds signals {list(segment_header.sig_name)}, not {first_signals} as a fixed layout (no "
+                       "layout segment) requires")
+        if problem:
+            raise HeaderMismatchError(f"Record {path.name}: segment {segment} {problem}. Check the record's header "
+                                      f"({path.name}.hea) and the segment's ({segment}.hea).")
+        first_signals = list(segment_header.sig_name) if first_signals is None else first_signals
+        _check_signal_files(path.parent / segment, segment_header)
 
 
 def join_fixed_segments(path: Path, header: wfdb.MultiRecord) -> wfdb.Record:
@@ -902,8 +1001,7 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
     names = name_signals(names, len(names), described)
     ecg_columns = select_ecg_columns(names, units)
     if not ecg_columns:
-        raise NoEcgLeadError(f"{described}: received signals {names}; expected at least one ECG lead (names such as "
-                             "MLII, II, V1, ECG; units mV or uV).")
+        raise NoEcgLeadError(describe_no_ecg_lead(described, names, units))
     primary = _choose_primary(names, ecg_columns, lead, name)
     scale = np.array([_UNIT_TO_MV[(units[c] or "").strip().lower()] for c in ecg_columns], dtype=np.float32)
     _check_duration(n_samples, fs_hz, min_duration_s, name)
@@ -1233,6 +1331,10 @@ def read_annotations(
 ) -> Annotations:
     """Read ``path.<annotator>`` and rescale its sample indices to ``target_fs_hz``."""
     path = Path(path)
+    if _with_extension(path, annotator).stat().st_size == 0:  # wfdb reads no bytes as no annotation
+        raise CorruptRecordError(f"Annotation file {path.name}.{annotator} is empty (0 bytes): it was cut short or not "
+                                 "written through (an annotation file with no annotation still holds its end mark). "
+                                 f"Use the file as it was written (e.g. download NAME.{annotator} again).")
     try:
         ann = wfdb.rdann(str(path), annotator)
     except Exception as exc:

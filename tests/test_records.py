@@ -474,7 +474,8 @@ def test_only_the_chosen_leads_are_read_from_the_signal_file(tmp_path, excerpts_
     read_columns = []
     decode = records._read_signal_mv
     monkeypatch.setattr(records, "_read_signal_mv",
-                        lambda path, header, columns: read_columns.append(columns) or decode(path, header, columns))
+                        lambda path, header, columns, *rate: read_columns.append(columns) or decode(path, header,
+                                                                                                     columns, *rate))
     read_record(complete)
     assert read_columns == [[1, 6]]  # II and V1
     read_columns.clear()
@@ -542,7 +543,7 @@ def test_a_fixed_layout_multi_segment_record_with_a_gap_is_read_too(tmp_path, ex
     assert np.isnan(record.signal_mv[n:n + gap]).all() and not np.isnan(record.signal_mv[n + gap:]).any()
     write_record(tmp_path, "fx_2", excerpt_100.signal_mv[n:2 * n, :1], FS_HZ, excerpt_100.lead_names[:1], fmt="16",
                  adc_gain=1000.0)
-    with pytest.raises(CorruptRecordError, match="segment fx_2 holds signals"):
+    with pytest.raises(HeaderMismatchError, match="segment fx_2 holds signals"):
         read_record(tmp_path / "fx")
 
 
@@ -569,3 +570,113 @@ def test_an_annotation_file_reaching_past_the_record_is_refused(tmp_path, excerp
         read_record(tmp_path / "119", annotator="atr")
     shutil.copyfile(excerpts_dir / "119.atr", tmp_path / "119.atr")
     assert len(read_record(tmp_path / "119", annotator="atr").annotations.samples) > 300
+
+
+# --- session 51: a QA pass of reading ------------------------------------------------------------------------------
+
+
+def write_multi_frequency(folder: Path, excerpt, spf: tuple[int, int]) -> Path:
+    """Record ``mf``: the excerpt's first 60 s at 360 Hz in a record framed at 180 Hz, each lead with ``spf`` samples
+    per frame (2: its every sample; 1: every other one), and a respiration signal at the frame rate; checksums on
+    every sample, as the WFDB library writes them."""
+    n = int(60 * FS_HZ)
+    digital = [np.round(excerpt.signal_mv[:n:3 - k, lead] * 200).astype(np.int64) for lead, k in enumerate(spf)]
+    digital.append(np.round(np.sin(np.arange(n // 2) / 100) * 100).astype(np.int64))
+    record = wfdb.Record(record_name="mf", n_sig=3, fs=FS_HZ / 2, sig_len=n // 2, file_name=["mf.dat"] * 3,
+                         fmt=["16"] * 3, samps_per_frame=[*spf, 1], adc_gain=[200.0, 200.0, 10.0], baseline=[0] * 3,
+                         units=["mV"] * 3, sig_name=[*excerpt.lead_names, "RESP"], e_d_signal=digital,
+                         adc_res=[16] * 3, adc_zero=[0] * 3)
+    record.init_value = [int(column[0]) for column in digital]
+    record.checksum = [int(np.sum(column)) % 65536 for column in digital]
+    record.block_size = [0] * 3
+    folder.mkdir(parents=True, exist_ok=True)
+    record.wrsamp(expanded=True, write_dir=str(folder))
+    return folder / "mf"
+
+
+def test_a_multi_frequency_record_is_read_at_its_ecg_rate(tmp_path, excerpt_100):
+    """ECG sampled twice per frame (``16x2`` in the header) was refused for its checksums, taken on wfdb's frame
+    averages, and without them read at the frame rate (180 Hz for 360; a QA pass of session 51)."""
+    n = int(60 * FS_HZ)
+
+    record = read_record(write_multi_frequency(tmp_path / "a", excerpt_100, (2, 2)), annotator=None)
+
+    assert (record.source_fs_hz, record.n_samples, record.lead_names) == (FS_HZ, n, excerpt_100.lead_names)
+    np.testing.assert_allclose(record.signal_mv, excerpt_100.signal_mv[:n], atol=0.003)
+    mixed = read_record(write_multi_frequency(tmp_path / "b", excerpt_100, (2, 1)), annotator=None)
+    assert (mixed.source_fs_hz, mixed.n_samples) == (FS_HZ, n)  # the slower lead resampled to the faster
+    np.testing.assert_allclose(mixed.signal_mv[:, 0], excerpt_100.signal_mv[:n, 0], atol=0.003)
+    inner = slice(100, n - 100)
+    assert np.corrcoef(mixed.signal_mv[inner, 1], excerpt_100.signal_mv[inner, 1])[0, 1] > 0.99
+
+
+def test_multi_segment_records_whose_segments_disagree_with_the_record_are_refused(tmp_path, excerpt_100):
+    """wfdb joined a 250-Hz segment into a 360-Hz record, and a fixed layout's segments holding other leads when no
+    gap came between them (read as the first segment's leads), without a word (a QA pass of session 51)."""
+    n = int(60 * FS_HZ)
+    for name, part, leads in (("s_1", excerpt_100.signal_mv[:n], excerpt_100.lead_names),
+                              ("s_2", excerpt_100.signal_mv[n:2 * n], excerpt_100.lead_names),
+                              ("s_v1", excerpt_100.signal_mv[n:2 * n], ("MLII", "V1"))):
+        write_record(tmp_path, name, part, FS_HZ, leads, fmt="16", adc_gain=1000.0)
+    (tmp_path / "ok.hea").write_text(f"ok/2 2 {FS_HZ:g} {2 * n}\ns_1 {n}\ns_2 {n}\n")
+    assert read_record(tmp_path / "ok").n_samples == 2 * n
+    (tmp_path / "leads.hea").write_text(f"leads/2 2 {FS_HZ:g} {2 * n}\ns_1 {n}\ns_v1 {n}\n")
+    with pytest.raises(HeaderMismatchError, match=r"segment s_v1 holds signals \['MLII', 'V1'\], not \['MLII', 'V5'\]"):
+        read_record(tmp_path / "leads")
+    (tmp_path / "length.hea").write_text(f"length/2 2 {FS_HZ:g} {2 * n + 100}\ns_1 {n}\ns_2 {n + 100}\n")
+    with pytest.raises(HeaderMismatchError, match=rf"segment s_2 holds {n} samples by its header and {n + 100} by the "
+                       "record's"):
+        read_record(tmp_path / "length")
+    edit_header(tmp_path / "s_2", f"s_2 2 {FS_HZ:g}", "s_2 2 250")
+    with pytest.raises(HeaderMismatchError, match="segment s_2 is sampled at 250 Hz and the record at 360 Hz"):
+        read_record(tmp_path / "ok")
+
+
+def test_an_empty_annotation_file_is_refused_not_read_as_no_beats(excerpt_copy):
+    """wfdb reads a 0-byte file as no annotation: a reference comparison then showed no reference beat at all."""
+    (excerpt_copy.parent / f"{excerpt_copy.name}.atr").write_bytes(b"")
+    with pytest.raises(CorruptRecordError, match=r"\.atr is empty \(0 bytes\)"):
+        read_record(excerpt_copy)
+    assert read_record(excerpt_copy, annotator=None).annotations is None
+
+
+def test_units_in_words_read_and_an_ecg_lead_in_another_unit_is_named(excerpt_copy):
+    """Leads named MLII and V5 in ``mmHg`` were refused with "expected at least one ECG lead (names such as MLII ...)",
+    blaming the names; ``millivolt`` was not read as mV (a QA pass of session 51)."""
+    header = excerpt_copy.parent / f"{excerpt_copy.name}.hea"
+    text = header.read_text()
+    header.write_text(text.replace("/mV", "/millivolt").replace("MLII", "chan1").replace("V5", "chan2"))
+    assert read_record(excerpt_copy).lead_names == ("chan1", "chan2")  # ECG by their unit, as mV would make them
+    header.write_text(text.replace("/mV", "/mmHg"))
+    with pytest.raises(NoEcgLeadError, match=r"units not read as a voltage \(MLII in 'mmHg', V5 in 'mmHg'\)"):
+        read_record(excerpt_copy)
+
+
+def test_a_signal_file_path_reads_as_its_record(excerpt_copy):
+    """``ecg score`` took ``NAME.dat`` for the record and ``ecg ingest`` looked for ``NAME.dat.hea``."""
+    assert read_record(excerpt_copy.with_suffix(".dat")).n_samples == read_record(excerpt_copy).n_samples
+
+
+def test_a_dead_primary_lead_of_a_two_lead_record_gives_way(tmp_path, excerpt_100):
+    """MLII missing throughout in a two-lead record: it was still named the primary lead (its amplitude shown as -,
+    its T waves "under 0.08 mV in every lead"), as only records of more leads than analysed let it give way."""
+    signal = excerpt_100.signal_mv.copy()
+    signal[:, 0] = np.nan
+    write_record(tmp_path, "dead", signal, FS_HZ, excerpt_100.lead_names, fmt="16")
+
+    record = read_record(tmp_path / "dead")
+
+    assert (record.lead_names, record.primary_lead) == (("MLII", "V5"), 1)
+    assert read_record(tmp_path / "dead", lead="MLII").primary_lead == 0  # chosen: kept
+
+
+def test_the_memory_estimate_counts_every_signal_wfdb_decodes():
+    """wfdb decodes every signal of a file to read two of them: a 3-hour 12-lead file at 1,000 Hz peaked at 479 MB
+    while read, against 218 MB estimated from its two analysed leads (a QA pass of session 51)."""
+    from pipeline.records import READ_BYTES_PER_FILE_SAMPLE, check_memory_need
+
+    frames = 3 * 3600 * 1000
+    check_memory_need(frames, 1000.0, 2, "twelve", available_bytes=300 * 10**6)
+    with pytest.raises(RecordTooLargeError, match="needs about 0.5 GB"):
+        check_memory_need(frames, 1000.0, 2, "twelve", available_bytes=300 * 10**6, file_signals=12)
+    assert READ_BYTES_PER_FILE_SAMPLE * 12 * frames > 479 * 10**6
