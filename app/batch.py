@@ -70,7 +70,7 @@ from app.analysis import (
     state_reviewed_pacemaker,
 )
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
-from pipeline.regions import RegionSettings, is_counted_not_timed
+from pipeline.regions import WAVE_KINDS, RegionSettings, is_counted_not_timed
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
@@ -669,12 +669,15 @@ def describe_error(error: Exception) -> str:
 
 
 def describe_no_beats(analysis: RecordAnalysis) -> str:
-    """For a record scored without a single beat (every part noise, or no QRS found), why, for the batch summary's
+    """For a record scored without a single beat (every part noise, or no QRS found), why (and the flutter or
+    fibrillation found in it from the signal, a QA pass of session 51), for the batch summary's
     message column and the command's last lines: its outputs exist, but a status of "scored" alone hid that they are
     empty (QA pass, session 45). ``""`` when beats were found."""
     if len(analysis.predictions):
         return ""
-    return f"no beat found: {analysis.predictions.reason or 'no QRS complexes found'}"
+    text = f"no beat found: {analysis.predictions.reason or 'no QRS complexes found'}"
+    waves_s = sum(r.duration_s(analysis.record.fs_hz) for r in analysis.regions if r.kind in WAVE_KINDS)
+    return text + (f"; ventricular flutter/fibrillation for {waves_s:.0f} s of it (see the events)" if waves_s else "")
 
 
 def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:

@@ -188,24 +188,57 @@ def find_fibrillation_intervals(signal_mv: np.ndarray, fs_hz: float, quality_spa
     checking = beat_samples is not None and settings.min_rate_bpm > 0
     if checking and settings.rate_check == "stretch":  # each run of VF-like windows on its own, then joined
         marked = join_stretches(marked, 0)
-        marked = marked[wave_rates_bpm(marked, np.asarray(beat_samples), fs_hz) >= settings.min_rate_bpm]
+        marked = marked[wave_rates_bpm(marked, np.asarray(beat_samples), fs_hz, x) >= settings.min_rate_bpm]
         if len(marked) == 0:
             return np.empty((0, 2), np.int64)
     stretches = keep_long_stretches(marked, fs_hz, settings)
     if not checking or settings.rate_check == "stretch":
         return stretches
-    return stretches[wave_rates_bpm(stretches, np.asarray(beat_samples), fs_hz) >= settings.min_rate_bpm].reshape(-1, 2)
+    return stretches[wave_rates_bpm(stretches, np.asarray(beat_samples), fs_hz, x) >= settings.min_rate_bpm
+                     ].reshape(-1, 2)
 
 
-def wave_rates_bpm(stretches: np.ndarray, beat_samples: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Rate of the beats detected inside each stretch (0 with fewer than two)."""
+def wave_rates_bpm(stretches: np.ndarray, beat_samples: np.ndarray, fs_hz: float,
+                   signal_mv: np.ndarray | None = None) -> np.ndarray:
+    """Rate of the beats detected inside each stretch (0 with fewer than two).
+
+    In a stretch where none was detected (the beat detector found no QRS standing out of the noise there, no rhythm
+    under the oscillation), the rate is the oscillation's, given ``signal_mv`` (:func:`count_waves_bpm`). A QA pass
+    of session 51 found 100 s of record 207's flutter, scored alone, called unreadable: the detector finds no beat in
+    a recording that is all flutter, and the rate check then threw the flutter away.
+    """
     first = np.searchsorted(beat_samples, stretches[:, 0])
     after = np.searchsorted(beat_samples, stretches[:, 1])
     rates = np.zeros(len(stretches))
     for i, (f, a) in enumerate(zip(first.tolist(), after.tolist())):
         if a - f >= 2 and beat_samples[a - 1] > beat_samples[f]:
             rates[i] = 60.0 * fs_hz * (a - f - 1) / (beat_samples[a - 1] - beat_samples[f])
+        elif a == f and signal_mv is not None:
+            rates[i] = count_waves_bpm(signal_mv[stretches[i, 0]:stretches[i, 1]], fs_hz)
     return rates
+
+
+def count_waves_bpm(signal_mv: np.ndarray, fs_hz: float) -> float:
+    """Waves a minute of the oscillation in ``signal_mv`` (n_samples, n_leads): the VF filter's frequency
+    (:func:`measure_leakage`) over the whole stretch, the median over the leads with signal; 0 when none has.
+
+    >>> fs = 360.0
+    >>> t = np.arange(int(20 * fs)) / fs
+    >>> flutter = np.column_stack([np.sin(2 * np.pi * 4 * t), 0.5 * np.sin(2 * np.pi * 4 * t + 1)])
+    >>> round(count_waves_bpm(flutter, fs))  # 4 Hz, 240 a minute, to the half-period's whole samples
+    245
+    """
+    rates = []
+    for lead in np.asarray(signal_mv).reshape(len(signal_mv), -1).T:
+        if not np.isfinite(lead).any():
+            continue
+        reduced, rate_hz = filter_lead(lead, fs_hz)
+        if len(reduced) < 2:
+            continue
+        _, frequency_hz = measure_leakage(reduced, np.array([0]), len(reduced), rate_hz)
+        if frequency_hz[0] > 0:
+            rates.append(60.0 * frequency_hz[0])
+    return float(np.median(rates)) if rates else 0.0
 
 
 def decimation_factor(fs_hz: float) -> int:

@@ -134,6 +134,27 @@ def test_record_207_flutter_is_found_and_records_without_it_stay_clear(mitdb_dir
         assert find_fibrillation_intervals(other.signal_mv, other.fs_hz, spans).size == 0
 
 
+def test_a_recording_of_flutter_alone_is_flutter_not_noise(mitdb_dir):
+    """100 s of record 207's flutter scored on its own (a monitor's or event recorder's strip) came out as 100 s of
+    noise and "none found: ventricular flutter/fibrillation" (a QA pass of session 51): the detector finds no QRS
+    there, and the rate check threw the flutter away for want of detected waves. Where none was detected, the
+    oscillation's own rate counts."""
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+
+    whole = read_record(mitdb_dir / "207", annotator=None)
+    fs = whole.fs_hz
+    strip = dataclasses.replace(whole, signal_mv=whole.signal_mv[int(1540 * fs):int(1640 * fs)])  # (VFL 0.9-99.3 s
+    detection = detect_record_peaks(strip)
+    assert detection.samples.size == 0  # no QRS standing out of the noise
+    found = find_fibrillation_intervals(strip.signal_mv, fs, find_quality_spans(strip.signal_mv, fs),
+                                        beat_samples=detection.samples) / fs
+    assert found.tolist() == [[1.5, 98.5]]
+    analysis = analyse_record(strip, load_default_model())
+    kinds = {r.kind: r.duration_s(fs) for r in analysis.regions}
+    assert kinds["ventricular_flutter_fibrillation"] == 97.0 and kinds["unreadable"] <= 1.5
+
+
 def single_lead(record, lead: int):
     return dataclasses.replace(record, signal_mv=record.signal_mv[:, [lead]], lead_names=(record.lead_names[lead],),
                                primary_lead=0)
