@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -142,7 +143,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
     annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
     their starts (:func:`app.reader_strips.strip_notes`), the ST episodes as ST change annotations
-    (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``."""
+    (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``; no rhythm stream of
+    ``(N`` alone where the rhythm could not be assessed."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
                                   unreadable_as_q=False,
@@ -151,7 +153,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
                                   + strip_notes(analysis.reader_strips),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
-                                  paced_beats=analysis.predictions.paced_mask)
+                                  paced_beats=analysis.predictions.paced_mask,
+                                  rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct))
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

@@ -41,7 +41,7 @@ from pipeline.wording import format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S,
-                              VENTRICULAR_RUN_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af,
+                              VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af,
                               region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
@@ -229,8 +229,12 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     order = {kind: k for k, kind in enumerate(EVENT_PRIORITY)}
     present = sorted((t for t in analysis.summary.events if t.count > 0),
                      key=lambda t: order.get(t.kind, len(order) + (t.kind == "unreadable")))
-    absent = [describe_kind(kind) for kind in ALWAYS_TALLIED if not any(t.kind == kind for t in present)]
-    none_found = [f"none found: {', '.join(absent)}"] if absent else []
+    absent = [kind for kind in ALWAYS_TALLIED if not any(t.kind == kind for t in present)]
+    unassessed = find_unassessed_kinds(analysis, absent)
+    none_found = [f"{heading}: {', '.join(describe_kind(kind) for kind in kinds)}{reason}"
+                  for heading, kinds, reason in (("none found", [k for k in absent if k not in unassessed], ""),
+                                                 ("not assessed", unassessed, describe_unassessed(analysis)))
+                  if kinds]
     if not present:
         return ["No events flagged."] + none_found
     lines = [f"{describe_kind(t.kind)}: {t.count}"
@@ -241,6 +245,21 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                      if len(lines) > MAX_EVENT_ROWS else []) + none_found
     return [part for line in lines for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
+
+
+def find_unassessed_kinds(analysis: RecordAnalysis, kinds: list[str]) -> list[str]:
+    """Those of ``kinds`` the record did not allow to look for: with no beat found, every kind found from the beats
+    (flutter/fibrillation is found from the signal); atrial fibrillation/flutter where too few RR intervals were usable
+    (the summary's AF burden is then NaN). A QA pass of session 51 read "none found: ..., atrial fibrillation/flutter"
+    on 20 s of atrial fibrillation whose notes said it could not be assessed, and the whole list on records of noise."""
+    no_beats = analysis.summary.n_beats == 0
+    return [kind for kind in kinds if (no_beats and kind not in WAVE_KINDS)
+            or (kind == "atrial_fibrillation" and not math.isfinite(analysis.summary.af_burden_pct))]
+
+
+def describe_unassessed(analysis: RecordAnalysis) -> str:
+    """Why the kinds of :func:`find_unassessed_kinds` were not assessed, for the tally's line."""
+    return " (no beats found)" if analysis.summary.n_beats == 0 else " (too few usable RR intervals)"
 
 
 def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:

@@ -76,7 +76,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
                            record_notes: tuple[str, ...] = (),
                            timed_notes: tuple[tuple[int, str], ...] = (),
                            st_marks: tuple[tuple[int, str], ...] = (),
-                           paced_beats: np.ndarray | None = None) -> Annotations:
+                           paced_beats: np.ndarray | None = None, rhythm_assessed: bool = True) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
@@ -84,7 +84,10 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     every comment at sample 0 for a definition of the file's and drops it); ``timed_notes`` (sample, text) are
     comments at their own samples (e.g. a patient's diary entries); ``st_marks`` (sample, text) are ST change
     (``s``) annotations (:func:`pipeline.st.st_episode_marks`). ``paced_beats`` (boolean per beat) marks the Q beats
-    found paced, written ``/`` (MIT-BIH's paced beat, AAMI class Q) instead of ``Q``.
+    found paced, written ``/`` (MIT-BIH's paced beat, AAMI class Q) instead of ``Q``. ``rhythm_assessed`` False (too
+    few usable RR intervals for the AF decision) leaves out a rhythm stream that would say ``(N`` alone: MIT-BIH's
+    normal sinus rhythm, which a QA pass of session 51 found written on 20 s of atrial fibrillation whose summary said
+    the rhythm could not be assessed.
 
     Examples
     --------
@@ -102,6 +105,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
         symbols[unreadable] = "Q"
     rhythm = hold_through(assign_rhythm(regions, len(samples)), unreadable)
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
+    if not rhythm_assessed and not rhythm[changes].any():  # "(N" alone: not a finding here
+        changes = np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
     quality_marks = unreadable_marks(regions, n_leads)
     flutter = sorted((r for r in regions if r.kind == "ventricular_flutter_fibrillation"), key=lambda r: r.start)

@@ -589,11 +589,11 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
     if readable_fraction < MIN_READABLE_FRACTION:
         notes.append(f"mostly unreadable signal: {100 * readable_fraction:.0f}% readable; events inside "
                      "unreadable stretches are not reported")
-    if not af_assessed:
+    if not af_assessed and len(context.samples):  # with no beat, the note above says the rhythm cannot be assessed
         usable = count_af_usable_intervals(context)
         notes.append(f"insufficient readable signal for AF assessment: {usable} usable RR intervals, "
-                     f"at least {settings.af_window_beats} needed"
-                     + ("; the intervals next to paced beats do not count" if paced else ""))
+                     f"at least {settings.af_window_beats} needed (only the intervals between two readable N or S "
+                     "beats count)" + ("; the intervals next to paced beats do not count" if paced else ""))
     if len(context.samples) and np.isnan(hr_min):
         notes.append(f"too little readable signal for a minimum and maximum heart rate (each needs "
                      f"{summary_settings.hr_window_s:g} s windows at least half readable)")
@@ -623,7 +623,8 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "trend_window_s": summary.trend_window_s,
         "ventricular_burden_pct": clean(summary.ventricular_burden_pct),
         "supraventricular_burden_pct": clean(summary.supraventricular_burden_pct),
-        "events": {t.kind: {"count": t.count, "total_s": t.total_s} for t in summary.events},
+        "events": {t.kind: {"count": t.count, "total_s": None if is_counted_not_timed(t.kind) else t.total_s}
+                   for t in summary.events},  # isolated beats and couplets are counted, not timed (a sum of 0.003 s)
         "longest_ventricular_run_beats": summary.longest_ventricular_run,
         "longest_supraventricular_run_beats": summary.longest_supraventricular_run,
         **{key: clean(getattr(summary, key)) for key in RUN_EXTREME_KEYS},

@@ -16,7 +16,7 @@ from app.dashboard_cli import build_streamlit_command
 from pipeline.errors import SignalTooShortError, TruncatedSignalError
 from pipeline.records import read_record, write_edf
 from pipeline.regions import Region, find_regions
-from pipeline.summary import summarize_record
+from pipeline.summary import summarize_record, summary_to_dict
 from tests.made_records import write_multi_segment
 
 
@@ -456,6 +456,7 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     classes = np.full(200, "N")
     classes[100:103] = "V"
     classes[150] = "V"  # an isolated beat: an event without a stretch, no duration
+    classes[170:172] = "V"  # a couplet: counted, not timed either
     n_samples = int(samples[-1]) + 360
     summary = summarize_record(find_regions(samples, classes, 360.0, [], n_samples), samples, classes, 360.0, [],
                                n_samples)
@@ -463,6 +464,10 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     assert list(table.columns) == ["count", "total duration"]
     assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s
     assert table.loc[tables.kind_label("isolated_ventricular")].tolist() == [1, "–"]
+    assert table.loc[tables.kind_label("ventricular_couplet")].tolist() == [1, "–"]
+    events = summary_to_dict(summary)["events"]  # the summary JSON: a sum of couplet or single-beat lengths is no time
+    assert events["ventricular_couplet"] == {"count": 1, "total_s": None}
+    assert events["isolated_ventricular"]["total_s"] is None and events["ventricular_tachycardia"]["total_s"] > 0
 
 
 def test_family_corrections_can_be_limited_to_one_current_class():

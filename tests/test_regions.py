@@ -544,6 +544,7 @@ def test_summary_says_plainly_what_cannot_be_assessed():
     empty = summarize_record([], np.empty(0, np.int64), np.empty(0, "<U1"), FS, [], int(20 * FS))
     assert any(note.startswith("no beats found") for note in empty.notes)
     assert np.isnan(empty.heart_rate_mean_bpm) and np.isnan(empty.af_burden_pct)
+    assert not any("AF assessment" in note for note in empty.notes)  # said once: no beat, no rhythm
     samples, letters, n = sequence("N" * 12)
     short = summarize_record([], samples, letters, FS, [], n)
     assert any("insufficient readable signal for AF assessment" in note for note in short.notes)

@@ -342,3 +342,31 @@ def test_st_episode_titles_side_by_side_do_not_run_into_each_other(mitdb_dir):
     boxes = [t.get_window_extent(renderer) for t in titles if t.get_text().startswith(analysis.record.lead_names)]
     assert len(boxes) >= 2
     assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+def test_kinds_the_record_did_not_allow_to_assess_are_not_reported_as_none_found(excerpts_dir):
+    """20 s of a record (too few RR intervals for the AF decision) and a minute of noise (no beat): the report's
+    tally said "none found: ..., atrial fibrillation/flutter, ..." beside notes saying it could not be assessed, and
+    the annotation file opened a rhythm stream with ``(N``, normal sinus rhythm (a QA pass of session 51)."""
+    from app.outputs import output_annotations
+    from app.report import event_lines
+
+    model = load_default_model()
+    whole = read_record(excerpts_dir / "201", annotator=None)
+    fs = whole.fs_hz
+    short = analyse_record(replace(whole, signal_mv=whole.signal_mv[:int(20 * fs)]), model)
+    assert np.isnan(short.summary.af_burden_pct) and short.summary.n_beats > 10
+    text = "\n".join(event_lines(short)).replace("\n  ", " ").split("\n")
+    assert text[-1] == "not assessed: atrial fibrillation/flutter (too few usable RR intervals)"
+    assert text[-2].startswith("none found: ventricular flutter/fibrillation") and "atrial" not in text[-2]
+    assert "+" not in output_annotations(short).symbols.tolist()  # no "(N" where the rhythm was not assessed
+    noise = np.random.default_rng(3).normal(0.0, 0.3, (int(60 * fs), 2)).astype(np.float32)
+    empty = analyse_record(replace(whole, signal_mv=noise), model)
+    assert empty.summary.n_beats == 0
+    text = "\n".join(event_lines(empty)).replace("\n  ", " ").split("\n")
+    assert text[-2:] == ["none found: ventricular flutter/fibrillation",  # looked for in the signal itself
+                         "not assessed: ventricular tachycardia, atrial fibrillation/flutter, supraventricular "
+                         "tachycardia, pause (no beats found)"]
+    full = analyse_record(whole, model)  # 5 minutes: assessed, the rhythm stream written
+    assert np.isfinite(full.summary.af_burden_pct) and "+" in output_annotations(full).symbols.tolist()
+    assert not any(line.startswith("not assessed") for line in event_lines(full))

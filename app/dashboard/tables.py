@@ -23,7 +23,8 @@ from pipeline.diary import describe_finding, format_clock_time, format_record_ti
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region,
-                              describe_region, describe_region_measure, describe_region_size, region_intervals)
+                              describe_region, describe_region_measure, describe_region_size, is_counted_not_timed,
+                              region_intervals)
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -134,10 +135,10 @@ def rounded(value: float, digits: int | None = None) -> float | None:
 
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show), outside
-    unreadable stretches (:class:`pipeline.summary.EventTally`); none for isolated beats, which are events without
-    a stretch (as the PDF report gives them)."""
+    unreadable stretches (:class:`pipeline.summary.EventTally`); none for isolated beats and couplets, which are
+    counted, not timed (:func:`pipeline.regions.is_counted_not_timed`, as the PDF report gives them)."""
     rows = [{"event": kind_label(t.kind), "count": t.count,
-             "total duration": "–" if t.kind.startswith("isolated_") else format_duration(t.total_s, decimals=1)}
+             "total duration": "–" if is_counted_not_timed(t.kind) else format_duration(t.total_s, decimals=1)}
             for t in summary.events if t.count > 0]
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
