@@ -445,6 +445,22 @@ def test_uploading_a_real_record(analyses, excerpts_dir):
     assert len(at.get("download_button")) == 12  # no diary uploaded: no diary table; no HRT (too few PVCs)
 
 
+def test_an_uploaded_strip_of_flutter_alone_is_shown_as_flutter(mitdb_dir, tmp_path):
+    """100 s of record 207's ventricular flutter: no beat is found in it, and the page stopped at "No beats found ...
+    nothing else can be reported" (a QA pass of session 51 found the flutter lost on such a strip; the analysis now
+    finds it). The page says what the signal holds and shows the ECG and the event."""
+    whole = read_record(mitdb_dir / "207", annotator=None)
+    fs = whole.fs_hz
+    write_record(tmp_path, "vfl", whole.signal_mv[int(1540 * fs):int(1640 * fs)], fs, whole.lead_names, fmt="16")
+    at = upload(start_app(), files_of(tmp_path, "vfl", ("hea", "dat")))
+    assert not at.exception
+    assert [e.value for e in at.error] == ["No beats found in record vfl: no QRS complexes distinguishable from noise; "
+                                           "but its signal holds ventricular flutter/fibrillation: 1.5-98.5 s "
+                                           "(97.0 s). Review the ECG."]
+    events = frame_with(at, "event")
+    assert "Ventricular flutter/fibrillation" in events["event"].tolist()
+
+
 def test_upper_case_extensions_are_read_as_their_lower_case_names(analyses, excerpts_dir):
     """A Windows export's 119.HEA and 119.DAT were refused as 'no header 119.hea' (QA pass, session 45)."""
     files = [(name.replace(".hea", ".HEA").replace(".dat", ".DAT").replace(".atr", ".Atr"), data, kind)

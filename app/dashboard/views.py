@@ -33,7 +33,8 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
-from pipeline.regions import REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, merge_intervals
+from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
+                              merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
 from pipeline.qt import describe_qt_method
 from pipeline.st import describe_method, describe_st
@@ -145,10 +146,17 @@ def render_page() -> None:
     render_record_header(analysis)
     if len(analysis.predictions) == 0:
         reason = analysis.predictions.reason or "no QRS complex detected"
-        st.error(f"No beats found in record {analysis.record.name}: {reason}. "
-                 "Check that the file holds an ECG; nothing else can be reported.")
-        render_notes(analysis.summary.notes)
-        st.stop()
+        waves = [r for r in analysis.regions if r.kind in WAVE_KINDS]
+        if not waves:
+            st.error(f"No beats found in record {analysis.record.name}: {reason}. "
+                     "Check that the file holds an ECG; nothing else can be reported.")
+            render_notes(analysis.summary.notes)
+            st.stop()
+        fs = analysis.record.fs_hz
+        st.error(f"No beats found in record {analysis.record.name}: {reason}; but its signal holds ventricular "
+                 "flutter/fibrillation: " + ", ".join(f"{r.start / fs:.1f}-{r.stop / fs:.1f} s "
+                                                      f"({describe_region_size(r, fs)})" for r in waves)
+                 + ". Review the ECG.")
     overview, ecg, relabel, reference, downloads = st.tabs(["Overview", "ECG", "Review labels", "Reference comparison",
                                                             "Downloads"])
     with overview:
