@@ -12,8 +12,9 @@ The measurement is the usual one of automatic QT analysis on averaged beats:
    ``smooth_ms``, the T peak is the largest deviation from the isoelectric level between J + ``t_search_from_ms``
    and the next beat's P wave (:func:`find_t_end`); the tangent at the steepest point of its descending limb
    crosses the isoelectric level at the T end.
-   One lead is measured, the one whose dominant T wave is the largest (at least ``min_t_mv``): the lead where the
-   end of the T wave is clearest.
+   One lead is measured: the one with the largest dominant T wave (at least ``min_t_mv``), or another whose T
+   wave is clear and ends more than :data:`LATER_T_END_MS` later (:func:`choose_t_lead`), as a global QT ends at the
+   latest T end over the leads.
 4. **QT** = T end - QRS onset; **QTc** by Fridericia (QT / RR^(1/3), RR in s, the correction drug-safety studies
    prefer, closer to rate-independent than Bazett's) and by Bazett (QT / RR^(1/2), the one most clinicians know; it
    over-corrects at fast rates and under-corrects at slow ones), RR the window's median interval between normal
@@ -56,6 +57,14 @@ from pipeline.types import settings_to_dict, settings_values
 
 LONG_QTC_MS = 500.0
 """A Fridericia QTc at or above this is reported in the notes (a high risk of torsade de pointes)."""
+CLEAR_T_FRACTION = 0.5
+"""A lead's dominant T wave at least this share of the largest one's height shows the T wave clearly enough for its
+end to make the QT (:func:`choose_t_lead`)."""
+UNSTEADY_QT_MS = 60.0
+UNSTEADY_SHARE = 0.2
+"""A QT this far from its median in this share of the windows is noted as uncertain (:func:`unsteady_qt_note`)."""
+LATER_T_END_MS = 40.0
+"""A clear T wave ending more than this after the largest one's makes the QT (:func:`choose_t_lead`)."""
 TREND_WINDOWS = 5
 """Windows of the running median the longest QTc is taken from (5 minutes with 1-minute windows)."""
 
@@ -167,11 +176,14 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if not measured.any():
         return QtSummary(False, "QT not assessed: too few readable normal beats")
     dominant = build_template(signal_mv, fs_hz, beats[measured.any(axis=1)], long_settings, fiducials.iso_ms)
-    lead = choose_t_lead(dominant, fs_hz, fiducials.j_ms, long_settings, settings)
-    if lead is None:
-        return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead")
-    lead_name = st_summary.lead_names[lead] if lead < len(st_summary.lead_names) else f"lead {lead}"
     window, n_windows = assign_windows(beats, np.shape(signal_mv)[0], fs_hz, settings.window_s)
+    typical_rr_s = float(np.nanmedian(60.0 / window_heart_rates(beats, measured.any(axis=1), window, n_windows,
+                                                                  fs_hz)))
+    lead = choose_t_lead(dominant, fs_hz, fiducials.j_ms, typical_rr_s, long_settings, settings)
+    if lead is None:
+        return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead, or none "
+                                "whose end the tangent method finds")
+    lead_name = st_summary.lead_names[lead] if lead < len(st_summary.lead_names) else f"lead {lead}"
     rr_s = 60.0 / window_heart_rates(beats, measured[:, lead], window, n_windows, fs_hz)
     qt = np.full(n_windows, np.nan)
     column = np.asarray(signal_mv)[:, lead:lead + 1]
@@ -222,17 +234,41 @@ def dominant_t_wave(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarra
     return beat, find_t_end(beat, fs_hz, st_summary.fiducials.j_ms, rr_s, long_settings, settings)
 
 
-def choose_t_lead(template: np.ndarray, fs_hz: float, j_ms: float, st_settings: StSettings,
+def choose_t_lead(template: np.ndarray, fs_hz: float, j_ms: float, rr_s: float, st_settings: StSettings,
                   settings: QtSettings) -> int | None:
-    """The lead whose dominant T wave (largest deviation from the isoelectric level after J +
-    ``t_search_from_ms``) is the largest, when at least ``min_t_mv``; None otherwise."""
-    r_index = int(st_settings.template_before_s * fs_hz)
-    first = r_index + int(round((j_ms + settings.t_search_from_ms) / 1000 * fs_hz))
-    if first >= len(template):
+    """The lead with the largest dominant T wave (:func:`locate_t_wave` at the typical interval ``rr_s``), or, when
+    another lead's T wave is at least :data:`CLEAR_T_FRACTION` of its height and ends more than
+    :data:`LATER_T_END_MS` later, the one of those that ends latest; None when no lead's T end is found (T waves under
+    ``min_t_mv``, or no end the tangent method finds).
+
+    The rule of a global QT, which ends at the latest T end over the leads, kept to the leads that show the T wave
+    clearly and to clear disagreements: where one lead shows its end early (an elevated ST segment taken for it),
+    another shows it, while a low flat T wave, whose tangent meets the baseline anywhere, does not make the QT, nor
+    does a few milliseconds' difference move it to a noisier lead. The lead with the largest deviation from J + 60 ms
+    to 0.7 s was taken before (the next beat's P wave and QRS included), and a QA pass of session 51 found it on the
+    wrong wave: record 228's V1, where an elevated ST segment passed for the T wave (QT 302 ms, QTc 310, against 414
+    ms on MLII). On MIT-BIH's 37 records with a QT (reference beats, ``experiments/repolarisation.py``) 4 changed:
+    228, 213 (V1 327 -> MLII 391 ms), 223 (MLII 324 -> V1 367) and 233 (MLII 318 -> V1 336).
+
+    >>> t = np.arange(-0.25, 0.7, 1 / 360.0)[:, None]
+    >>> early, late = np.exp(-0.5 * ((t - 0.22) / 0.03) ** 2), 0.6 * np.exp(-0.5 * ((t - 0.30) / 0.04) ** 2)
+    >>> settings = StSettings(template_after_s=0.7)
+    >>> choose_t_lead(np.hstack([early, late]), 360.0, 40.0, 1.0, settings, QtSettings())  # both clear: the later
+    1
+    >>> choose_t_lead(np.hstack([early, late / 6]), 360.0, 40.0, 1.0, settings, QtSettings())  # a low one: the clear
+    0
+    """
+    if not math.isfinite(rr_s):
         return None
-    sizes = np.abs(smooth(template, fs_hz, settings.smooth_ms)[first:]).max(axis=0)
-    lead = int(np.argmax(sizes))
-    return lead if sizes[lead] >= settings.min_t_mv else None
+    waves = np.array([locate_t_wave(template[:, lead], fs_hz, j_ms, rr_s, st_settings, settings)
+                      for lead in range(np.shape(template)[1])]).reshape(-1, 2)
+    ends, heights = waves[:, 0], np.abs(waves[:, 1])
+    if np.all(np.isnan(ends)):
+        return None
+    heights = np.where(np.isfinite(ends), heights, np.nan)
+    largest = int(np.nanargmax(heights))
+    latest = int(np.nanargmax(np.where(heights >= CLEAR_T_FRACTION * heights[largest], ends, np.nan)))
+    return latest if ends[latest] - ends[largest] > LATER_T_END_MS else largest
 
 
 def smooth(values: np.ndarray, fs_hz: float, width_ms: float) -> np.ndarray:
@@ -249,7 +285,14 @@ def find_t_end(beat: np.ndarray, fs_hz: float, j_ms: float, rr_s: float, st_sett
                settings: QtSettings) -> float:
     """End of the T wave of one lead's median beat (isoelectric level 0), in ms from the R wave, by the tangent
     method (module docstring); NaN when the T wave is under ``min_t_mv`` or the tangent does not end it in the
-    search window.
+    search window (:func:`locate_t_wave`)."""
+    return locate_t_wave(beat, fs_hz, j_ms, rr_s, st_settings, settings)[0]
+
+
+def locate_t_wave(beat: np.ndarray, fs_hz: float, j_ms: float, rr_s: float, st_settings: StSettings,
+                  settings: QtSettings) -> tuple[float, float]:
+    """End of the T wave of one lead's median beat (:func:`find_t_end`) and its height (mV, signed; NaN when no peak
+    is found).
 
     The T peak is looked for up to the next beat's P wave (``p_wave_s`` before the next R wave, and no later than
     ``t_peak_max_s`` after this one), and must be a turning point inside that stretch (a largest deviation at its
@@ -263,23 +306,23 @@ def find_t_end(beat: np.ndarray, fs_hz: float, j_ms: float, rr_s: float, st_sett
     peak_last = min(len(beat) - 1, r_index + int(peak_limit_s * fs_hz))
     last = min(len(beat) - 1, r_index + int(min(settings.after_s, rr_s - settings.next_beat_margin_s) * fs_hz))
     if peak_last - first < 3 or last <= peak_last:
-        return float("nan")
+        return float("nan"), float("nan")
     values = smooth(beat, fs_hz, settings.smooth_ms)
     peak = first + int(np.argmax(np.abs(values[first:peak_last + 1])))
     height = values[peak]
     if abs(height) < settings.min_t_mv or peak in (first, peak_last):  # at an edge: the ST segment or a P wave
-        return float("nan")
+        return float("nan"), float(height)
     returned = np.flatnonzero(np.sign(height) * values[peak:last + 1] <= settings.return_fraction * abs(height))
     steep_last = min(peak_last, peak + int(returned[0])) if len(returned) else peak_last
     slope = np.diff(values) * fs_hz  # mV/s between samples k and k + 1
     steepest = peak + int(np.argmin(np.sign(height) * slope[peak:max(steep_last, peak + 1)]))
     if np.sign(height) * slope[steepest] >= 0:
-        return float("nan")
+        return float("nan"), float(height)
     level = 0.5 * (values[steepest] + values[steepest + 1])
     end = steepest + 0.5 - level / slope[steepest] * fs_hz
     if not peak < end <= last:
-        return float("nan")
-    return float((end - r_index) * 1000.0 / fs_hz)
+        return float("nan"), float(height)
+    return float((end - r_index) * 1000.0 / fs_hz), float(height)
 
 
 def qt_rows(summary: QtSummary) -> list[dict]:
@@ -308,8 +351,38 @@ def describe_qt(summary: QtSummary) -> str:
 def describe_qt_method() -> str:
     """The measurement in a sentence, for the dashboard."""
     return ("QT from the QRS onset to the end of the T wave (tangent method) on the median normal beat of each window, "
-            "in the lead with the largest T wave; QTc by Fridericia (QT/RR^1/3) and Bazett (QT/RR^1/2). A measurement "
-            "to check on the dominant beat; not validated here against reference QT annotations.")
+            "in the lead with the largest T wave, or another that shows it clearly and ends it more than "
+            f"{LATER_T_END_MS:.0f} ms later (a global QT's rule); QTc by Fridericia (QT/RR^1/3) and Bazett (QT/RR^1/2). "
+            "A measurement to check on the dominant beat; not validated here against reference QT annotations.")
+
+
+def unsteady_qt_note(summary: QtSummary) -> str | None:
+    """The note for a QT that differs from its median by more than :data:`UNSTEADY_QT_MS` in at least
+    :data:`UNSTEADY_SHARE` of the measured windows: the T end is uncertain there (a low T wave whose end the tangent
+    finds in some minutes and not in others, or the next beat's P wave); None otherwise.
+
+    A QA pass of session 51 found record 122 reported at a median QT of 304 ms with minutes from 281 to 452 ms and no
+    word. On MIT-BIH's 37 records with a QT (their reference beats), the note is given on 122, 202 and 207 (36, 25 and
+    46 % of their windows; every other record 13 % or less: ``experiments/repolarisation.py``).
+
+    >>> steady = QtSummary(True, lead_name="II", qt_ms=(400.0,) * 8 + (480.0,), rr_s=(1.0,) * 9)
+    >>> unsteady_qt_note(steady) is None
+    True
+    >>> print(unsteady_qt_note(replace(steady, qt_ms=(400.0,) * 6 + (300.0, 480.0, 490.0))))
+    QT 60 ms or more from its median (400 ms) in 3 of the 9 windows measured (300-490 ms): the end of the T wave \
+in II is uncertain; check it on the dominant beat and in the windows of the QT table
+    """
+    qt = np.asarray(summary.qt_ms, np.float64)
+    qt = qt[np.isfinite(qt)]
+    if not summary.assessed or not len(qt):
+        return None
+    median = float(np.median(qt))
+    off = int(np.count_nonzero(np.abs(qt - median) >= UNSTEADY_QT_MS))
+    if off < UNSTEADY_SHARE * len(qt):
+        return None
+    return (f"QT {UNSTEADY_QT_MS:.0f} ms or more from its median ({median:.0f} ms) in {off} of the {len(qt)} windows "
+            f"measured ({qt.min():.0f}-{qt.max():.0f} ms): the end of the T wave in {summary.lead_name} is uncertain; "
+            "check it on the dominant beat and in the windows of the QT table")
 
 
 def long_qtc_note(summary: QtSummary) -> str | None:

@@ -88,7 +88,7 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
-from pipeline.qt import QtSummary, long_qtc_note
+from pipeline.qt import QtSummary, long_qtc_note, unsteady_qt_note
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary
 from pipeline.hours import clock_hour_grid
@@ -752,8 +752,16 @@ def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:
     stretch = (f"atrial fibrillation (its episodes and the gaps of under {qt.window_s:g} s between them, "
                f"{format_duration(af_s)} in all)")  # more than the AF tally: a clinical read (session 48)
     reason = "QTc needs a steady RR interval, which fibrillation does not give"
+    if not qt.assessed and qt.note.endswith(TOO_FEW_REASONS):  # too few outside AF: AF is the reason, not the signal
+        return replace(qt, note=f"{qt.note} outside {stretch}, which is left out: {reason}")
     return replace(qt, note=f"{qt.note}; {stretch} left out: {reason}" if qt.note else
                    f"QT measured outside {stretch}: {reason}")
+
+
+TOO_FEW_REASONS = ("too few readable normal beats", "with a measurable T wave")
+"""Ends of the notes of a QT not assessed for want of beats or windows (:func:`note_af_left_out`: the AF left out
+is then the reason, which a QA pass of session 51 found put after "too few readable normal beats" on record 221,
+in atrial fibrillation throughout, as if the signal were poor)."""
 
 
 def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration_s: float) -> dict:
@@ -777,16 +785,23 @@ def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration
 
 def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     """The summary's notes on the ST and QT analyses: what could not be assessed and why (one note when both stop
-    for the same reason), what an assessed QT left out (atrial fibrillation), and a long QTc
-    (:func:`pipeline.qt.long_qtc_note`)."""
+    for the same reason), what an assessed QT left out (atrial fibrillation), a QT that differs much between windows
+    (:func:`pipeline.qt.unsteady_qt_note`) and a long QTc (:func:`pipeline.qt.long_qtc_note`)."""
     st_reason = None if st.assessed else st.note.removeprefix("ST not assessed: ")
     qt_reason = None if qt.assessed else qt.note.removeprefix("QT not assessed: ")
     if st_reason is not None and st_reason == qt_reason:
         return (f"ST and QT not assessed: {st_reason}",)
     notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
     notes += (qt.note,) if qt.assessed and qt.note else ()  # what an assessed QT left out
-    long_qtc = long_qtc_note(qt)
-    return notes + ((long_qtc,) if long_qtc else ())
+    one_lead = ONE_LEAD_QT_NOTE if qt.assessed and len(st.lead_names) == 1 else None
+    return notes + tuple(note for note in (one_lead, unsteady_qt_note(qt), long_qtc_note(qt)) if note)
+
+
+ONE_LEAD_QT_NOTE = ("QT from one lead: the QRS onset and width are measured on that lead alone, where a bundle branch "
+                    "block can measure narrow and the QRS start late, so the QT can read short and a conduction block "
+                    "go unnoticed; check the QRS width on the dominant beat")
+"""A QA pass of session 51 read MIT-BIH's bundle branch block records from MLII alone: their dominant QRS measured
+narrow enough for QT to be assessed (the QRS width is what rules it out), with no word."""
 
 
 def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS_MEASURE_MARGIN_MS
