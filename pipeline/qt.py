@@ -352,8 +352,9 @@ def describe_qt_method() -> str:
     """The measurement in a sentence, for the dashboard."""
     return ("QT from the QRS onset to the end of the T wave (tangent method) on the median normal beat of each window, "
             "in the lead with the largest T wave, or another that shows it clearly and ends it more than "
-            f"{LATER_T_END_MS:.0f} ms later (a global QT's rule); QTc by Fridericia (QT/RR^1/3) and Bazett (QT/RR^1/2). "
-            "A measurement to check on the dominant beat; not validated here against reference QT annotations.")
+            f"{LATER_T_END_MS:.0f} ms later (a global QT's rule); QTc by Fridericia (QT/RR^1/3) and Bazett "
+            "(QT/RR^1/2). A measurement to check on the dominant beat; not validated here against reference QT "
+            "annotations.")
 
 
 def unsteady_qt_note(summary: QtSummary) -> str | None:
