@@ -1194,6 +1194,10 @@ def check_edf_header(path: Path) -> None:
                                  "256 bytes more per signal, then the data records).")
     with open(path, "rb") as f:
         fixed = f.read(256)
+        if fixed[:8] == b"\xffBIOSEMI":  # BDF, EDF's 24-bit sibling (BioSemi), often named .edf
+            raise UnsupportedFormatError(f"File {path.name} is a BDF file (24-bit samples, BioSemi's variant of EDF), "
+                                         "which is not read; expected an EDF or EDF+C file (16-bit samples): convert "
+                                         "it, e.g. with MNE or EDFbrowser.")
         if fixed[:8] != EDF_VERSION:
             raise UnsupportedFormatError(f"File {path.name} is not an EDF file (its header does not start with the EDF "
                                          "version field, 0); expected an EDF or EDF+C file.")

@@ -166,6 +166,8 @@ def test_ecg_leads_at_different_rates_are_resampled_to_the_highest(tmp_path, exc
     (b"", CorruptRecordError, "EDF file rec.edf: the file is empty"),
     (b"this is not an EDF file\n", UnsupportedFormatError,
      "rec.edf is not an EDF file (its header does not start with the EDF version field, 0)"),
+    (b"\xffBIOSEMI" + b" " * 248, UnsupportedFormatError,  # a QA pass (session 51) got "not an EDF file" for one
+     "rec.edf is a BDF file (24-bit samples, BioSemi's variant of EDF), which is not read"),
 ])
 def test_a_file_that_is_not_edf_says_why(tmp_path, content, error, message):
     (tmp_path / "rec.edf").write_bytes(content)
