@@ -38,8 +38,8 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
-from pipeline.regions import (WAVE_KINDS, Region, RegionSettings, beats_in_kind, merge_intervals, regions_to_rows,
-                              subtract_intervals)
+from pipeline.regions import (WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region, merge_intervals,
+                              regions_to_rows, subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
                                   measure_rhythm_evidence, paces_often, reads_as_paced, st_exclusions,
                                   summarize_labelled_record)
@@ -222,6 +222,23 @@ def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple
     sure = [r.confidence for r in analysis.regions
             if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
     return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < CONFIDENT_EVENT_MIN else ""
+
+
+def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
+    """`` (idioventricular rhythm, 59 bpm)`` after a headline run (the longest) of 3 beats or more: the rhythm the run
+    of ``kinds`` starting at ``start_s`` was called and its rate, as its strip names it; empty otherwise. A clinical
+    read of session 51 read record 207's "longest runs: ventricular 55 beats" as sustained ventricular tachycardia: it
+    was an escape rhythm at 59 bpm."""
+    if not np.isfinite(start_s):
+        return ""
+    fs = analysis.record.fs_hz
+    runs = [r for r in analysis.regions
+            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+    if not runs:
+        return ""
+    run = max(runs, key=lambda r: r.n_beats)
+    rate = f", {run.heart_rate_bpm:.0f} bpm" if np.isfinite(run.heart_rate_bpm) else ""
+    return f" ({describe_region(run, fs)}{rate})"
 
 
 def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...], with_signal: tuple[bool, ...]

@@ -28,8 +28,8 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
-                          diary_findings, family_rows, find_paced_beats_left, lorenz_points, rr_histogram,
-                          st_episode_beats)
+                          describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
+                          rr_histogram, st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
                         STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
@@ -173,9 +173,12 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF/flutter burden "
         f"{format_number(s.af_burden_pct, 1, ' %')}",
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
-        f"{format_at(s.longest_ventricular_run_time_s, start)}, supraventricular "
+        f"{format_at(s.longest_ventricular_run_time_s, start)}"
+        f"{describe_run_kind(analysis, s.longest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "
         f"{describe_longest_run(s.longest_supraventricular_run)}"
-        f"{format_at(s.longest_supraventricular_run_time_s, start)}; longest RR interval "
+        f"{format_at(s.longest_supraventricular_run_time_s, start)}"
+        f"{describe_run_kind(analysis, s.longest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}; "
+        "longest RR interval "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}{fastest_doubts[0]}, supraventricular "

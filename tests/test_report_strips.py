@@ -370,3 +370,20 @@ def test_kinds_the_record_did_not_allow_to_assess_are_not_reported_as_none_found
     full = analyse_record(whole, model)  # 5 minutes: assessed, the rhythm stream written
     assert np.isfinite(full.summary.af_burden_pct) and "+" in output_annotations(full).symbols.tolist()
     assert not any(line.startswith("not assessed") for line in event_lines(full))
+
+
+def test_the_longest_run_is_named_by_the_rhythm_it_was_called(excerpts_dir):
+    """A clinical read (session 51) took record 207's "Longest runs: ventricular 55 beats" for sustained ventricular
+    tachycardia: it was an escape rhythm at 59 bpm. The longest run of 3 beats or more now says what it was called."""
+    from app.dashboard.tables import describe_extremes
+    from app.report import summary_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "119", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    escape = Region("idioventricular_rhythm", int(100 * fs), int(160 * fs), 0, 55, 59.0, 0.9)
+    edited = replace(analysis, regions=(*analysis.regions, escape),
+                     summary=replace(analysis.summary, longest_ventricular_run=55, longest_ventricular_run_time_s=100.0))
+    text = " ".join(" ".join(summary_lines(edited)).split())  # the wrapped lines as one
+    assert "Longest runs: ventricular 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)," in text
+    assert "longest ventricular run 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)" in \
+        describe_extremes(edited)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from app.analysis import RecordAnalysis, describe_doubtful_run, diary_findings
+from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
 from pipeline.wording import format_duration, format_hms
 from models.evaluate import reference_classes
@@ -93,12 +93,13 @@ def describe_extremes(analysis: RecordAnalysis) -> str:
     for name, beats in (("ventricular", summary.longest_ventricular_run),
                         ("supraventricular", summary.longest_supraventricular_run)):
         at = getattr(summary, f"longest_{name}_run_time_s")
+        kinds = VENTRICULAR_RUN_KINDS if name == "ventricular" else SUPRAVENTRICULAR_RUN_KINDS
         if np.isfinite(at):
             couplet = " (a couplet: no run of 3 or more)" if beats == 2 else ""
-            parts.append(f"longest {name} run {beats} beats{couplet} at {at_time(at)}")
+            parts.append(f"longest {name} run {beats} beats{couplet} at {at_time(at)}"
+                         f"{describe_run_kind(analysis, at, kinds)}")
         rate, at = getattr(summary, f"fastest_{name}_run_bpm"), getattr(summary, f"fastest_{name}_run_time_s")
         if np.isfinite(rate):
-            kinds = VENTRICULAR_RUN_KINDS if name == "ventricular" else SUPRAVENTRICULAR_RUN_KINDS
             parts.append(f"fastest {name} run (3 beats or more) {rate:.0f} bpm at {at_time(at)}"
                          f"{describe_doubtful_run(analysis, at, kinds)}")
     return "; ".join(parts) + "." if parts else "No readable RR interval."
