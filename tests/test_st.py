@@ -94,6 +94,8 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     notes = summarize_labelled_record(record, [], samples, classes, [], RegionSettings()).notes
     hint = [n for n in notes if n.startswith("the dominant beats are wide")]
     assert len(hint) == 1 and "if the patient has a pacemaker, state it" in hint[0]
+    assert ("a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or pacing"
+            in hint[0])  # the commoner causes first (a clinical read of session 51 found 207's LBBB sent to pacing)
     assert any("paced rhythm" in n for n in notes)  # the ST note names pacing among the causes of a wide QRS
     stated = dataclasses.replace(record, pacemaker="stated by the user")
     notes = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings()).notes
