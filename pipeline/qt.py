@@ -343,9 +343,24 @@ def describe_qt(summary: QtSummary) -> str:
         return summary.note
     qt, qtc = summary.median(np.asarray(summary.qt_ms)), summary.median(summary.qtc_fridericia_ms)
     bazett = summary.median(summary.qtc_bazett_ms)
-    return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett), medians in "
+    return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett{describe_bazett_bias(summary)}), "
+            "medians in "
             f"{summary.lead_name} over {summary.measured_windows} windows of {summary.window_s / 60:g} min; longest "
             f"QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)")
+
+
+def describe_bazett_bias(summary: QtSummary) -> str:
+    """``", over-corrected at 108 bpm"`` when the record's median rate is over 100 bpm (Bazett's QTc reads long
+    there) and ``", under-corrected at 52 bpm"`` under 60 bpm; empty between. A clinical read of session 51 found
+    record 213's "522 ms (Bazett)" at 108 bpm beside 474 ms by Fridericia, with nothing to say which to believe.
+
+    >>> describe_bazett_bias(QtSummary(True, qt_ms=(390.0,) * 3, rr_s=(0.555,) * 3))
+    ', over-corrected at 108 bpm'
+    """
+    rr_s = summary.median(np.asarray(summary.rr_s, np.float64)) if summary.measured_windows else float("nan")
+    if not math.isfinite(rr_s) or 0.6 <= rr_s <= 1.0:
+        return ""
+    return f", {'over' if rr_s < 0.6 else 'under'}-corrected at {60.0 / rr_s:.0f} bpm"
 
 
 def describe_qt_method() -> str:

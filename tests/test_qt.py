@@ -227,3 +227,13 @@ def test_a_qt_from_one_lead_says_its_qrs_width_is_from_that_lead_alone(excerpts_
         assert qt.assessed
         notes[len(leads)] = [n for n in repolarisation_notes(st, qt) if n.startswith("QT from one lead")]
     assert notes[2] == [] and len(notes[1]) == 1 and "bundle branch block can measure narrow" in notes[1][0]
+
+
+def test_bazett_s_qtc_says_when_the_rate_biases_it():
+    """A clinical read (session 51) found record 213's "522 ms (Bazett)" at 108 bpm beside 474 ms by Fridericia."""
+    fast = measure(*beat_train(0.55, t_centre_s=0.2, t_width_s=0.03))[1]
+    assert "(Bazett, over-corrected at 109 bpm)" in describe_qt(fast)
+    steady = measure(*beat_train(0.8, t_centre_s=0.28, t_width_s=0.04))[1]
+    assert "(Bazett)" in describe_qt(steady)
+    slow = measure(*beat_train(1.2, t_centre_s=0.3, t_width_s=0.04))[1]
+    assert "(Bazett, under-corrected at 50 bpm)" in describe_qt(slow)
