@@ -62,8 +62,11 @@ def select_split(directory: Path, split: str | None, default_split: str) -> tupl
     click.echo(f"{directory} does not hold the 48 MIT-BIH records: evaluating its {len(names)} records.", err=True)
     trained = [name for name in names if name in DS1]
     if trained:
-        click.echo(f"Warning: {', '.join(trained)} bear the names of MIT-BIH DS1 records, on which the bundled "
-                   "model was trained; figures on them are not test figures.", err=True)
+        several = len(trained) > 1
+        named = "have the names of MIT-BIH DS1 records" if several else "has the name of an MIT-BIH DS1 record"
+        click.echo(f"Warning: {', '.join(trained)} {named}, on which the bundled model was trained; if "
+                   f"{'they are' if several else 'it is'} MIT-BIH's, the classifier's figures on "
+                   f"{'them' if several else 'it'} are not test figures.", err=True)
     return names
 
 

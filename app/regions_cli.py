@@ -35,7 +35,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
                    "measures the region rules alone), 'detector' (detected beats, all labelled N) or 'model' "
                    "(detected beats classified by --model: the end-to-end system).")
 @click.option("--model", "model_uri", default=None,
-              help="With --labels model: models:/NAME@ALIAS or a .keras file (default: champion, else bundled).")
+              help="With --labels model: models:/NAME@ALIAS, models:/NAME/VERSION or a .keras file (default: "
+                   "champion, else bundled).")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="With --labels model: MLflow directory, an existing one (default $ECG_MLRUNS_DIR, else "
                    "<repo>/mlruns).")

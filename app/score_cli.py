@@ -59,10 +59,10 @@ DEFAULT_OUT = Path("out/scores")
               show_default=True, help="Output folder: one sub-folder per record, plus batch_summary.csv and "
                                       "errors.csv.")
 @click.option("--format", "formats", default=",".join(DEFAULT_FORMATS), show_default=True,
-              help=f"Comma-separated outputs among {', '.join(FORMATS)} (csv: beat and region tables; json: "
-                   "summary; wfdb: annotation file; ishne: the beat labels as an ISHNE annotation file, NAME.ann; "
-                   "pdf: report; disclosure: the whole record printed, one minute per line, 30 minutes a page; "
-                   "disclosure2: the same with both analysed leads, 15 minutes a page).")
+              help=f"Comma-separated outputs among {', '.join(FORMATS)} (csv: beat, region, hourly, QT, ST, heart-rate "
+                   "turbulence and diary tables; json: summary; wfdb: annotation file; ishne: the beat labels as an "
+                   "ISHNE annotation file, NAME.ann; pdf: report; disclosure: the whole record printed, one minute per "
+                   "line, 30 minutes a page; disclosure2: the same with both analysed leads, 15 minutes a page).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Records scored in parallel processes (each loads the model once).")
 @click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",
