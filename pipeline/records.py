@@ -835,9 +835,14 @@ def _read_signal_mv(path: Path, header: wfdb.Record, columns: list[int], source_
         gain = float(header.adc_gain[c] or 200.0)
         baseline = float(header.baseline[c] or 0)
         scale = _UNIT_TO_MV[(header.units[c] or "").strip().lower()]
-        lead_mv = ((column - baseline) * (scale / gain)).astype(np.float32)
-        lead_mv[column == _FORMAT_INVALID[str(header.fmt[c])]] = np.nan
+        invalid = column == _FORMAT_INVALID[str(header.fmt[c])]
         lead_fs_hz = float(header.fs) * samples_per_frame(header, c)
+        if lead_fs_hz == source_fs_hz:  # every sample read straight into place (a 24-hour record: no copy more)
+            signal_mv[:, j] = (column - baseline) * (scale / gain)
+            signal_mv[invalid, j] = np.nan
+            continue
+        lead_mv = ((column - baseline) * (scale / gain)).astype(np.float32)
+        lead_mv[invalid] = np.nan
         signal_mv[:, j] = fit_length(resample_signal(lead_mv[:, None], lead_fs_hz, source_fs_hz)[:, 0],
                                      signal_mv.shape[0])
     return signal_mv
