@@ -25,7 +25,9 @@ Decision
     central ``hop_s``. With the detected beats given, each run of marked seconds is kept only when
     those beats run at ``min_rate_bpm`` (150/min, the lower bound of flutter's rate) or faster
     inside it: where the beat detector follows a normal rhythm under the oscillation, the
-    oscillation is not the heart's. The runs kept that lie within ``merge_gap_s`` (15 s) of each
+    oscillation is not the heart's; in a run where it detected no beat at all (a recording of flutter
+    alone: no QRS stands out of it), the oscillation's own frequency stands for the wave rate
+    (session 51). The runs kept that lie within ``merge_gap_s`` (15 s) of each
     other are one episode, reported when it lasts at least ``min_duration_s``.
 
 The leakage threshold and the lead rule's idea come from the literature; the lead rule and minimum
@@ -34,8 +36,8 @@ DS1 for single-lead recordings (``experiments/vf_single_lead_study.py``), the me
 (``experiments/vf_merge_study.py``; REGIONS.md).
 Limitations: MIT-BIH holds one patient with ventricular flutter (record 207, six episodes); fast
 monomorphic ventricular tachycardia with a sinusoidal waveform (record 205, about 190 bpm) passes
-the same test, as it does for the VF filter in Amann et al.; fine fibrillation whose waves the
-beat detector misses fails the rate check. The MIT-BIH Malignant Ventricular Ectopy and Creighton
+the same test, as it does for the VF filter in Amann et al.; fine fibrillation of which the beat
+detector finds only a few waves fails the rate check. The MIT-BIH Malignant Ventricular Ectopy and Creighton
 University databases are the standard test sets for this detector.
 
 References
