@@ -57,6 +57,7 @@ Circulation 115(10):1306-1324, 2007.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -382,18 +383,29 @@ def build_template(signal_mv: np.ndarray, fs_hz: float, beats: np.ndarray, setti
     """The median beat (time, leads) of up to ``template_beats`` of ``beats`` spread over the record, from
     ``template_before_s`` before to ``template_after_s`` after the R wave, each segment less its median, or less its
     isoelectric level (the mean over ``level_width_ms`` around ``iso_ms`` from the R wave) when ``iso_ms`` is given,
-    so that its ST level reads off the amplitude axis."""
+    so that its ST level reads off the amplitude axis.
+
+    A beat's segment with a missing sample (NaN) in a lead takes no part in that lead's median: the beats are those
+    readable in some lead, and one such beat made the lead's whole template NaN, which dropped the lead from the
+    measurement points and the QRS-change check of every episode (a QA pass of session 51: a 10-s gap in V1 of record
+    113 moved the J point and measured the QRS 44 ms wide instead of 75)."""
     chosen = beats[np.unique(np.linspace(0, len(beats) - 1, min(len(beats), settings.template_beats)).astype(int))]
     before = int(settings.template_before_s * fs_hz)
     offsets = np.arange(-before, int(settings.template_after_s * fs_hz) + 1)
     segments = np.asarray(signal_mv[chosen[:, None] + offsets[None, :]], np.float64)  # beats, time, leads
-    if iso_ms is None:
-        segments -= np.median(segments, axis=1, keepdims=True)
-    else:
-        half = level_half_width(fs_hz, settings)
-        centre = before + int(round(iso_ms / 1000 * fs_hz))
-        segments -= segments[:, centre - half:centre + half + 1].mean(axis=1, keepdims=True)
-    return np.median(segments, axis=0)
+    gaps = np.isnan(segments)
+    if gaps.any():
+        segments[np.broadcast_to(gaps.any(axis=1, keepdims=True), segments.shape)] = np.nan  # the whole segment
+    median, mean = (np.nanmedian, np.nanmean) if gaps.any() else (np.median, np.mean)
+    with warnings.catch_warnings():  # a lead missing in every chosen beat: NaN, as before
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if iso_ms is None:
+            segments -= median(segments, axis=1, keepdims=True)
+        else:
+            half = level_half_width(fs_hz, settings)
+            centre = before + int(round(iso_ms / 1000 * fs_hz))
+            segments -= mean(segments[:, centre - half:centre + half + 1], axis=1, keepdims=True)
+        return median(segments, axis=0)
 
 
 def template_offsets_ms(length: int, fs_hz: float, before_s: float) -> np.ndarray:
@@ -638,6 +650,41 @@ def describe_reference(settings: StSettings) -> str:
     """
     stretch = settings.reference_stretch_s
     return "the record's own level" if stretch is None else f"the level of {stretch[0]:g}-{stretch[1]:g} s"
+
+
+SHIFTED_REFERENCE_SHARE = 0.4
+"""Share of a lead's measured windows whose ST lies at least the threshold from the record's own level from which
+that level is said to be doubtful (:func:`shifted_reference_note`)."""
+
+
+def shifted_reference_note(summary: StSummary) -> str | None:
+    """The note for a record measured against its own median level (no reference stretch) whose ST lies at least the
+    threshold from that level in :data:`SHIFTED_REFERENCE_SHARE` of a lead's measured windows or more: the level may
+    itself be shifted, and episodes of the other sign be false; None otherwise.
+
+    A QA pass of session 51 added -0.3 mV to MLII over the second half of 2-minute stretches of record 113: the
+    median fell between the halves, and "elevation +0.15 mV" was reported where there was none, beside a depression
+    of half its size, with no word. On MIT-BIH's 36 records with ST assessed (their reference beats), only 230, in
+    intermittent pre-excitation, reaches the share (42 and 47 % in its two leads; every other record 12 % or less).
+
+    >>> flat = StSummary(True, lead_names=("II",), reference_mv=(0.0,), levels_mv=((0.0,) * 6 + (-0.3,) * 4,))
+    >>> print(shifted_reference_note(flat))
+    ST in II lies 0.1 mV or more from the record's own level in 4 of its 10 measured windows: that level (the \
+median of the record) may itself be shifted, and episodes of the other sign be false; take the reference from a \
+stretch at baseline (the ST reference of the dashboard, or reference_start_s under [st] of an events file)
+    """
+    if not summary.assessed or summary.reference_stretch_s is not None:
+        return None
+    for lead, name in enumerate(summary.lead_names):
+        deviations = summary.deviations_mv(lead)
+        deviations = deviations[np.isfinite(deviations)]
+        off = int(np.count_nonzero(np.abs(deviations) >= summary.threshold_mv))
+        if len(deviations) and off >= SHIFTED_REFERENCE_SHARE * len(deviations):
+            return (f"ST in {name} lies {summary.threshold_mv:g} mV or more from the record's own level in {off} of "
+                    f"its {len(deviations)} measured windows: that level (the median of the record) may itself be "
+                    "shifted, and episodes of the other sign be false; take the reference from a stretch at baseline "
+                    "(the ST reference of the dashboard, or reference_start_s under [st] of an events file)")
+    return None
 
 
 def describe_st(summary: StSummary) -> str:

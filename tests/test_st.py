@@ -328,3 +328,45 @@ def test_an_elevation_that_leaves_the_st_segment_below_the_baseline_says_where_i
     text = describe_st(summary)
     assert "1 elevation episode (largest +0.13 mV in MLII, the ST level there -0.05 mV, 2.0 min)" in text
     assert "1 depression episode (largest -0.20 mV in V1, 2.0 min)" in text
+
+
+def test_a_short_gap_in_one_lead_leaves_the_measurement_points_and_the_qrs_check_as_they_were(excerpt_100):
+    """A 10-s gap (missing samples) in one lead made that lead's median beat NaN: the lead dropped out of the
+    measurement points (a QA pass of session 51 measured record 113's QRS 44 ms wide instead of 75) and every
+    episode's QRS-change check came out null."""
+    from pipeline.st import dominant_template
+
+    record, samples, classes = excerpt_100
+    fs = record.fs_hz
+    shifted = add_st_change(record.signal_mv, samples, classes, fs, 1, 120, 240, -0.2, 30.0)
+    gapped = shifted.copy()
+    gapped[int(60 * fs):int(70 * fs), 1] = np.nan
+    runs = [analyse_st(x, fs, samples, classes, find_quality_spans(x, fs), record.lead_names)
+            for x in (shifted, gapped)]
+    assert runs[1].fiducials == runs[0].fiducials
+    assert np.isfinite(dominant_template(gapped, fs, samples, classes, find_quality_spans(gapped, fs))).all()
+    assert len(runs[1].episodes) == len(runs[0].episodes) >= 1
+    assert all(np.isfinite(e.qrs_change) for e in runs[1].episodes)
+
+
+def test_a_shift_over_half_the_record_says_the_record_s_own_level_is_doubtful(excerpt_100):
+    """-0.3 mV over the second half of a stretch: the record's median fell between the halves and an elevation was
+    reported where there was none, with no word (a QA pass of session 51). A note now says the reference level may
+    itself be shifted; a reference stretch at baseline takes it away."""
+    from pipeline.qt import QtSummary
+    from pipeline.region_eval import repolarisation_notes
+
+    no_qt = QtSummary(False, "QT not assessed: not asked here")
+    record, samples, classes = excerpt_100
+    fs = record.fs_hz
+    shifted = add_st_change(record.signal_mv, samples, classes, fs, 0, 150, 300, -0.3, 30.0)
+    st = analyse_st(shifted, fs, samples, classes, find_quality_spans(shifted, fs), record.lead_names)
+    notes = [n for n in repolarisation_notes(st, no_qt) if "from the record's own level" in n]
+    assert len(notes) == 1 and notes[0].startswith("ST in MLII lies 0.1 mV or more from the record's own level")
+    at_rest = StSettings(reference_start_s=0.0, reference_duration_s=120.0)
+    anchored = analyse_st(shifted, fs, samples, classes, find_quality_spans(shifted, fs), record.lead_names,
+                          settings=at_rest)
+    assert [e.kind for e in anchored.episodes] == ["depression"]  # the true change alone
+    assert not any("from the record's own level" in n for n in repolarisation_notes(anchored, no_qt))
+    plain = analyse_st(record.signal_mv, fs, samples, classes, lead_names=record.lead_names)
+    assert not any("from the record's own level" in n for n in repolarisation_notes(plain, no_qt))
