@@ -90,7 +90,7 @@ from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, long_qtc_note, unsteady_qt_note
 from pipeline.repolarisation import measure_repolarisation
-from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary
+from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
 from pipeline.hours import clock_hour_grid
 from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
@@ -794,7 +794,8 @@ def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
     notes += (qt.note,) if qt.assessed and qt.note else ()  # what an assessed QT left out
     one_lead = ONE_LEAD_QT_NOTE if qt.assessed and len(st.lead_names) == 1 else None
-    return notes + tuple(note for note in (one_lead, unsteady_qt_note(qt), long_qtc_note(qt)) if note)
+    return notes + tuple(note for note in (shifted_reference_note(st), one_lead, unsteady_qt_note(qt),
+                                           long_qtc_note(qt)) if note)
 
 
 ONE_LEAD_QT_NOTE = ("QT from one lead: the QRS onset and width are measured on that lead alone, where a bundle branch "
