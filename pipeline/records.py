@@ -86,10 +86,11 @@ ANALYSIS_BYTES_PER_SAMPLE = 28
 BENCHMARKS.md section 3 measured a peak of 1,736 MB for 24 hours of two leads at 360 Hz (62 M samples), its
 imports included, so that the estimate errs on the large side for long records."""
 
-READ_BYTES_PER_FILE_SAMPLE = 4
+READ_BYTES_PER_FILE_SAMPLE = 2.5
 """Peak memory of reading a WFDB record per sample of every signal in its files (:func:`check_memory_need`): wfdb
-decodes them all, as 32-bit integers. A 3-hour 12-lead record at 1,000 Hz (130 M file samples) peaked at 479 MB,
-imports included (3.7 bytes per sample; a QA pass of session 51)."""
+reads every byte of a file to take the leads asked for. BENCHMARKS.md section 11 measured the read of two leads of a
+6-hour 12-lead record at 1,000 Hz (259 M file samples) at 605 MB (2.3 bytes per sample); a QA pass of session 51 saw a
+3-hour one peak at 479 MB, imports included."""
 
 MAX_BRIDGED_GAP_S = 0.02
 """Runs of missing samples up to this long are filled by interpolation when a record is read
@@ -711,7 +712,7 @@ def check_memory_need(n_samples: int, fs_hz: float, n_leads: int, name: str,
     Reading can need more than the analysis: wfdb decodes every signal of a file to take the leads asked for
     (``file_signals``, the samples per frame of those files' signals, :func:`count_file_signals`; ``n_samples`` frames
     at ``fs_hz``), :data:`READ_BYTES_PER_FILE_SAMPLE` each. A QA pass of session 51 measured a 3-hour 12-lead record at
-    1,000 Hz peaking at 479 MB while read, against an estimate of 218 MB from its two analysed leads.
+    1,000 Hz peaking at 479 MB while read, against an estimate of 218 MB from its two analysed leads (now 324 MB).
 
     Raises
     ------
