@@ -704,7 +704,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,
             "qtc_fridericia_ms": finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0) if s.qt.assessed else None,
             "turbulence_onset_pct": finite_or_none(s.hrt.turbulence_onset_pct, 2),
-            "turbulence_slope_ms": finite_or_none(s.hrt.turbulence_slope_ms, 1), "hrt_category": s.hrt.category or None,
+            "turbulence_slope_ms": finite_or_none(s.hrt.turbulence_slope_ms, 2), "hrt_category": s.hrt.category or None,
             "hrt_vpcs": s.hrt.n_qualifying if s.hrt.assessed else None,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),

@@ -319,13 +319,15 @@ def hrt_rows(summary: HrtSummary) -> list[dict]:
 
 
 def describe_hrt(summary: HrtSummary) -> str:
-    """One line for a report: TO, TS, the category and how many VPCs (and the few-VPC caution), or why HRT was not
-    assessed."""
+    """One line for a report: TO, TS, the category and how many of the V beats qualified (and the few-VPC caution),
+    or why HRT was not assessed. TS to two decimals, as in the summary JSON: at one, 2.46 (abnormal) and 2.54 (normal)
+    both read "2.5" beside different categories (a QA pass of session 51); the V beats counted include those of
+    couplets and runs, which are not VPCs in the consensus's sense ("from 2 of 520 VPCs" read oddly)."""
     if not summary.assessed:
         return summary.note
-    return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms:.1f} ms/RR, "
-            f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} VPC{'' if summary.n_vpcs == 1 else 's'})"
-            + (f"; {summary.note}" if summary.note else ""))
+    return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms:.2f} ms/RR, "
+            f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} "
+            f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
 
 
 def describe_hrt_absence(summary: HrtSummary) -> str:

@@ -70,6 +70,7 @@ def test_onset_slope_and_timing_follow_their_definitions():
     assert all(r["coupling_ms"] < 0.8 * r["reference_ms"] < 1.2 * r["reference_ms"] < r["compensatory_ms"]
                for r in rows)
     assert len(hrt.tachogram_ms) == 5 + 2 + 15 and describe_hrt(hrt).startswith(f"TO {onset:.2f} %, TS ")
+    assert f"TS {hrt.turbulence_slope_ms:.2f} ms/RR" in describe_hrt(hrt) and " V beat" in describe_hrt(hrt)
 
 
 def test_a_healthy_and_a_blunted_response_fall_in_the_right_category():
