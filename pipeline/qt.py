@@ -177,8 +177,8 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
         return QtSummary(False, "QT not assessed: too few readable normal beats")
     dominant = build_template(signal_mv, fs_hz, beats[measured.any(axis=1)], long_settings, fiducials.iso_ms)
     window, n_windows = assign_windows(beats, np.shape(signal_mv)[0], fs_hz, settings.window_s)
-    typical_rr_s = float(np.nanmedian(60.0 / window_heart_rates(beats, measured.any(axis=1), window, n_windows,
-                                                                  fs_hz)))
+    window_rr_s = 60.0 / window_heart_rates(beats, measured.any(axis=1), window, n_windows, fs_hz)
+    typical_rr_s = float(np.nanmedian(window_rr_s)) if np.isfinite(window_rr_s).any() else float("nan")
     lead = choose_t_lead(dominant, fs_hz, fiducials.j_ms, typical_rr_s, long_settings, settings)
     if lead is None:
         return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead, or none "
@@ -373,7 +373,7 @@ def describe_qt_method() -> str:
 
 
 def unsteady_qt_note(summary: QtSummary) -> str | None:
-    """The note for a QT that differs from its median by more than :data:`UNSTEADY_QT_MS` in at least
+    """The note for a QT that differs from its median by :data:`UNSTEADY_QT_MS` or more in at least
     :data:`UNSTEADY_SHARE` of the measured windows: the T end is uncertain there (a low T wave whose end the tangent
     finds in some minutes and not in others, or the next beat's P wave); None otherwise.
 
