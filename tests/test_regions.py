@@ -505,6 +505,7 @@ def test_the_hourly_table_follows_clock_hours_when_the_start_time_is_known():
     assert table["clock"].tolist() == ["10:45:30", "11:00:00", "12:00:00"]
     assert table["from start"].tolist() == ["+00:00:00", "+00:14:30", "+01:14:30"]
     assert table["minutes"].tolist() == [14.5, 60.0, 45.5]
+    assert {"ST change low (mV)", "ST change high (mV)"} <= set(table.columns)  # changes, not levels (session 51)
     unknown = dataclasses.replace(record, start_time=None)  # hours from the start
     hourly = summarize_labelled_record(unknown, regions, samples, classes, [], RegionSettings()).hourly
     assert [(h.start_s, h.duration_s) for h in hourly] == [(0.0, 3600.0), (3600.0, 3600.0)]

@@ -121,8 +121,8 @@ def hourly_table(summary: RecordSummary, start_time=None) -> pd.DataFrame:
              "HR min": rounded(h.heart_rate_min_bpm), "HR mean": rounded(h.heart_rate_mean_bpm),
              "HR max": rounded(h.heart_rate_max_bpm), "V couplets": h.ventricular_couplets,
              "V runs": h.ventricular_runs, "S couplets": h.supraventricular_couplets, "S runs": h.supraventricular_runs,
-             "pauses": h.pauses, "AF min": round(h.af_s / 60, 1), "ST lowest (mV)": rounded(h.st_lowest_mv, 2),
-             "ST highest (mV)": rounded(h.st_highest_mv, 2), "QTc F (ms)": rounded(h.qtc_fridericia_ms),
+             "pauses": h.pauses, "AF min": round(h.af_s / 60, 1), "ST change low (mV)": rounded(h.st_lowest_mv, 2),
+             "ST change high (mV)": rounded(h.st_highest_mv, 2), "QTc F (ms)": rounded(h.qtc_fridericia_ms),
              "SDNN (ms)": rounded(h.sdnn_ms), "RMSSD (ms)": rounded(h.rmssd_ms), "pNN50 (%)": rounded(h.pnn50_pct, 1),
              "LF/HF": rounded(h.lf_hf_ratio, 2)}
             for h in summary.hourly]

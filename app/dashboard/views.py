@@ -638,6 +638,9 @@ def render_overview(analysis) -> None:
         kind = "clock hours" if analysis.record.start_time else "hours from the start"
         with st.expander(f"By hour ({count_noun(len(summary.hourly), 'row')}, {kind})"):
             st.dataframe(tables.hourly_table(summary, analysis.record.start_time), hide_index=True)
+            st.caption("ST change low and high: the lowest and highest change of the ST level from the ST reference "
+                       "(the record's own level unless a reference stretch is set), over the leads, in mV; not the "
+                       "ST level itself.")
     if analysis.diary:
         st.markdown(f"**Patient diary**: {summarize_findings(diary_findings(analysis))}")
         st.dataframe(tables.diary_table(analysis), hide_index=True, key="diary_table",
