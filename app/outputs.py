@@ -154,7 +154,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   + strip_notes(analysis.reader_strips),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
                                   paced_beats=analysis.predictions.paced_mask,
-                                  rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct))
+                                  rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct),
+                                  n_samples=analysis.record.n_samples)
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

@@ -873,7 +873,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     summary = summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded, paced)
     finished = time.perf_counter()
     annotations = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=record.signal_mv.shape[1],
-                                         paced_beats=paced)
+                                         paced_beats=paced, n_samples=record.n_samples)
     return RecordRegionEvaluation(
         record=record.name, fs_hz=record.fs_hz, source_fs_hz=record.source_fs_hz, regions=tuple(regions),
         summary=summary, annotations=annotations,

@@ -76,7 +76,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
                            record_notes: tuple[str, ...] = (),
                            timed_notes: tuple[tuple[int, str], ...] = (),
                            st_marks: tuple[tuple[int, str], ...] = (),
-                           paced_beats: np.ndarray | None = None, rhythm_assessed: bool = True) -> Annotations:
+                           paced_beats: np.ndarray | None = None, rhythm_assessed: bool = True,
+                           n_samples: int | None = None) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
@@ -87,7 +88,9 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     found paced, written ``/`` (MIT-BIH's paced beat, AAMI class Q) instead of ``Q``. ``rhythm_assessed`` False (too
     few usable RR intervals for the AF decision) leaves out a rhythm stream that would say ``(N`` alone: MIT-BIH's
     normal sinus rhythm, which a QA pass of session 51 found written on 20 s of atrial fibrillation whose summary said
-    the rhythm could not be assessed.
+    the rhythm could not be assessed. ``n_samples``, the record's length: an unreadable stretch that runs to the end
+    gets no closing ``~`` (it would lie one past the last sample; :func:`quality_mark_intervals` reads an open stretch
+    to the end, as before).
 
     Examples
     --------
@@ -108,7 +111,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     if not rhythm_assessed and not rhythm[changes].any():  # "(N" alone: not a finding here
         changes = np.empty(0, int)
     pauses = [r for r in regions if r.kind == "pause"]
-    quality_marks = unreadable_marks(regions, n_leads)
+    quality_marks = unreadable_marks(regions, n_leads, n_samples)
     flutter = sorted((r for r in regions if r.kind == "ventricular_flutter_fibrillation"), key=lambda r: r.start)
     flutter_marks = np.array([mark for r in flutter for mark in (r.start, r.stop - 1)], dtype=np.int64)
     parts = [  # (samples, symbols, aux notes, subtypes)
@@ -144,10 +147,18 @@ def noisy_subtype(n_leads: int) -> int:
     return (1 << min(n_leads, 4)) - 1
 
 
-def unreadable_marks(regions: list[Region], n_leads: int) -> np.ndarray:
-    """(k, 2) rows (sample, subtype) of the ``~`` annotations that open and close (0) each unreadable region."""
+def unreadable_marks(regions: list[Region], n_leads: int, n_samples: int | None = None) -> np.ndarray:
+    """(k, 2) rows (sample, subtype) of the ``~`` annotations that open and close (0) each unreadable region; none
+    closes a region that runs to ``n_samples``, the record's end (a QA pass of session 51 found the mark one past
+    the last sample).
+
+    >>> unreadable_marks([Region("unreadable", 0, 360, -1, 0, float("nan"), 1.0),
+    ...                   Region("unreadable", 700, 1000, -1, 0, float("nan"), 1.0)], 2, 1000).tolist()
+    [[0, 3], [360, 0], [700, 3]]
+    """
     rows = [row for r in sorted((r for r in regions if r.kind == "unreadable"), key=lambda r: r.start)
-            for row in ((r.start, noisy_subtype(n_leads)), (r.stop, 0))]
+            for row in ((r.start, noisy_subtype(n_leads)), (r.stop, 0))
+            if row[1] or n_samples is None or row[0] < n_samples]
     return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 

@@ -301,7 +301,9 @@ def test_a_record_of_noise_alone_is_scored_unreadable_with_no_beat(tmp_path):
     assert any(note.startswith("mostly unreadable signal: 0% readable") for note in summary["notes"])
     annotations = read_annotations(tmp_path / "out" / "noise" / "noise", "ecg", source_fs_hz=360.0)
     assert set(annotations.symbols.tolist()) == {"~"}  # quality marks only, no beat
-    assert annotations.samples.tolist() == [0, 60 * 360] and annotations.subtypes[0] != 0 == annotations.subtypes[-1]
+    assert annotations.samples.tolist() == [0] and annotations.subtypes[0] != 0  # no closing mark past the end
+    from pipeline.rhythm_annotations import quality_mark_intervals
+    assert quality_mark_intervals(annotations, 60 * 360).tolist() == [[0, 60 * 360]]  # open to the end: read whole
 
 
 def test_batch_summary_lists_each_record(scored):
