@@ -216,11 +216,7 @@ def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple
     """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of 3 beats or more of
     ``kinds`` starting at ``start_s``, is less than :data:`CONFIDENT_EVENT_MIN` sure (beats in noise, doubtful labels:
     the figure needs checking before it is quoted); empty otherwise."""
-    if not np.isfinite(start_s):
-        return ""
-    fs = analysis.record.fs_hz
-    sure = [r.confidence for r in analysis.regions
-            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+    sure = [r.confidence for r in find_runs_at(analysis, start_s, kinds)]
     return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < CONFIDENT_EVENT_MIN else ""
 
 
@@ -229,16 +225,22 @@ def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str
     of ``kinds`` starting at ``start_s`` was called and its rate, as its strip names it; empty otherwise. A clinical
     read of session 51 read record 207's "longest runs: ventricular 55 beats" as sustained ventricular tachycardia: it
     was an escape rhythm at 59 bpm."""
-    if not np.isfinite(start_s):
-        return ""
-    fs = analysis.record.fs_hz
-    runs = [r for r in analysis.regions
-            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+    runs = find_runs_at(analysis, start_s, kinds)
     if not runs:
         return ""
     run = max(runs, key=lambda r: r.n_beats)
     rate = f", {run.heart_rate_bpm:.0f} bpm" if np.isfinite(run.heart_rate_bpm) else ""
-    return f" ({describe_region(run, fs)}{rate})"
+    return f" ({describe_region(run, analysis.record.fs_hz)}{rate})"
+
+
+def find_runs_at(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> list[Region]:
+    """The regions of ``kinds`` of 3 beats or more starting at ``start_s`` (a headline run's time in the summary);
+    none when ``start_s`` is NaN."""
+    if not np.isfinite(start_s):
+        return []
+    fs = analysis.record.fs_hz
+    return [r for r in analysis.regions
+            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
 
 
 def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...], with_signal: tuple[bool, ...]

@@ -431,7 +431,7 @@ def infer_signal_length(path: Path, header: wfdb.Record) -> int:
     columns = [c for c, name in enumerate(header.file_name) if name == file_name]
     fmt = str(header.fmt[columns[0]])
     signal_path = _find_signal_file(path, file_name, fmt)
-    frame_bits = _FORMAT_BITS[fmt] * sum(int(header.samps_per_frame[c] or 1) for c in columns)
+    frame_bits = _FORMAT_BITS[fmt] * sum(samples_per_frame(header, c) for c in columns)
     n_samples = int((signal_path.stat().st_size - int(header.byte_offset[columns[0]] or 0)) * 8 / frame_bits + 1e-9)
     if n_samples <= 0:
         raise SignalTooShortError(f"Header {path.name}.hea gives no number of samples and its signal file {file_name} "
@@ -603,10 +603,7 @@ def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_lead
         kept = list(range(len(names)))
         signal_mv = read_leads(kept)
         flat = {c for c, ok in enumerate(find_leads_with_signal(signal_mv)) if not ok}
-        replacement = None if primary_chosen or primary not in flat else next_primary_lead(names, flat)
-        if replacement is not None:
-            logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
-                           names[primary], names[replacement])
+        replacement = None if primary_chosen or primary not in flat else replace_flat_primary(names, primary, flat)
         return signal_mv, kept, primary if replacement is None else replacement
     flat: set[int] = set()
     while True:
@@ -619,15 +616,23 @@ def read_chosen_leads(read_leads, names: tuple[str, ...], primary: int, max_lead
             break
         flat |= newly_flat
         if primary in flat:
-            replacement = next_primary_lead(names, flat)
+            replacement = replace_flat_primary(names, primary, flat)
             if replacement is None:
                 break  # every lead flat: _build_record refuses the record (NoEcgLeadError)
-            logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
-                           names[primary], names[replacement])
             primary = replacement
     logger.info("analysing leads %s; %d other ECG leads left out", ", ".join(names[c] for c in kept),
                 len(names) - len(kept))
     return signal_mv, kept, primary
+
+
+def replace_flat_primary(names: tuple[str, ...], primary: int, flat: set[int]) -> int | None:
+    """:func:`next_primary_lead` for a primary lead found flat or missing throughout, said in a log line when there is
+    one."""
+    replacement = next_primary_lead(names, flat)
+    if replacement is not None:
+        logger.warning("lead %s is flat or missing throughout; lead %s is analysed as the main lead instead",
+                       names[primary], names[replacement])
+    return replacement
 
 
 def next_primary_lead(names: tuple[str, ...], flat: set[int]) -> int | None:
@@ -755,7 +760,7 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
     for file_name, columns in files.items():
         fmt = str(header.fmt[columns[0]])
         signal_path = _find_signal_file(path, file_name, fmt)
-        frame_samples = sum(int(header.samps_per_frame[c] or 1) for c in columns)
+        frame_samples = sum(samples_per_frame(header, c) for c in columns)
         offset = int(header.byte_offset[columns[0]] or 0)
         expected_bytes = offset + int(np.ceil(header.sig_len * frame_samples * _FORMAT_BITS[fmt] / 8))
         actual_bytes = signal_path.stat().st_size
