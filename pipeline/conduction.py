@@ -1,0 +1,244 @@
+"""Atrioventricular conduction: P waves that no QRS follows (second-degree AV block).
+
+In second-degree AV block the sinus node keeps its rhythm while some of its P waves are not conducted: an RR interval
+then holds a P wave of the patient's sinus shape that no QRS follows, on time in the atrial rhythm, i.e. about halfway
+between the P waves of the two beats around it. In 2:1 block every other P wave is blocked and the ventricular rate is
+half the atrial one, which RR intervals alone read as a steady sinus bradycardia; a single blocked P wave makes a pause
+of about two atrial cycles. A non-conducted *premature* atrial beat (a blocked APC, MIT-BIH's ``x``) also leaves a P
+wave without a QRS, but early, usually on the T wave, and is not AV block: :func:`find_blocked_p_waves` keeps only P
+waves on time.
+
+Per RR interval of two beats of the dominant rhythm (``normal_beats``): the stretch from ``search_start_s`` after the
+first R peak to the start of the second beat's own P region, minus the record's T-wave template placed at the first R
+peak, is searched for the record's sinus P-wave template (both from :func:`pipeline.features.compute_p_wave_features`'s
+steps: long-RR beats, detrended, both leads together); the best match is a blocked P wave when it correlates at least
+``min_corr`` with the template, its size is within ``amplitude_range`` of the template's, and the atrial cycles before
+and after it (from the first beat's P wave to it, from it to the second beat's P wave) differ by a ratio within
+``on_time_ratio``.
+
+Beside the signal, this needs a P-wave template: a record whose long-RR normal beats are too few, or whose template
+is not clear (``min_template_quality``; low in atrial fibrillation and in noise), gets no blocked P waves.
+
+References
+----------
+Barold SS, Hayes DL, "Second-degree atrioventricular block: a reappraisal", Mayo Clin Proc 76(1):44-57, 2001
+(the definitions: a single non-conducted P wave with constant atrial rhythm; 2:1 block). Moody GB, Mark RG, MIT-BIH
+Arrhythmia Database Directory (record 231: 2:1 and Mobitz II block, each blocked P wave marked ``MISSB``; ``x``,
+non-conducted atrial premature beats). Template of the longest-RR beats and T-wave subtraction: this project
+(:func:`pipeline.features.compute_p_wave_features`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.features import (FeatureSettings, build_t_template, detrend_segments, detrended_match, gather_segments,
+                               p_geometry, p_segments, safe_divide, select_long_rr_beats)
+from pipeline.rr import check_peaks
+
+logger = logging.getLogger(__name__)
+
+QRS_HALF_S = 0.05
+"""Half-width of the stretch around a normal beat's R peak whose range is its QRS size."""
+
+
+@dataclass(frozen=True)
+class BlockedPSettings:
+    """How a P wave without a QRS is told from the T wave, noise and early atrial beats.
+
+    Attributes
+    ----------
+    search_start_s : float
+        The search starts this long after the first beat's R peak. From 0.20 s, what the T-wave template leaves of a
+        T wave whose shape or timing differs from it matched the P template in sinus rhythm (MIT-BIH 101, 103, 115,
+        117, 119, 123: every false match 0.20-0.28 s after the R peak; EXPERIMENTS.md row BK); past the T wave's peak,
+        at 0.35 s, none did. A P wave blocked earlier than this (an atrial rate over about 125 bpm with 2:1 block) is
+        not looked for.
+    min_corr : float
+        Correlation (both leads together, detrended) with the sinus P template.
+    amplitude_range : tuple of float
+        Size of the match relative to the template (its projection coefficient): a sinus P wave repeats its size.
+    on_time_ratio : tuple of float
+        Range of the atrial cycle before the P wave over the one after it: 1 for a P wave halfway between the
+        conducted ones; a premature atrial beat comes early (ratio well under 1).
+    min_template_quality : float
+        Median correlation of the long-RR beats' P regions with their template (``p_template_quality`` of
+        :func:`pipeline.features.compute_p_wave_features`) below which the record has no clear sinus P wave.
+    max_qrs_fraction : float
+        Largest range of the searched stretch (T wave subtracted), relative to the normal beats' QRS range, in the
+        lead where it is smallest: more is a QRS the detector missed, whose P wave was conducted (MIT-BIH 201's low
+        aberrated atrial premature beats, end to end: 0.46 or more; 231's blocked P waves: 0.25 at most).
+    """
+
+    search_start_s: float = 0.35
+    min_corr: float = 0.8
+    amplitude_range: tuple[float, float] = (0.5, 2.0)
+    on_time_ratio: tuple[float, float] = (0.7, 1.43)
+    min_template_quality: float = 0.5
+    max_qrs_fraction: float = 0.4
+
+    def __post_init__(self) -> None:
+        low, high = self.amplitude_range
+        early, late = self.on_time_ratio
+        checks = (
+            ("search_start_s", self.search_start_s > 0, "a positive duration in s"),
+            ("min_corr", -1 <= self.min_corr <= 1, "a correlation in [-1, 1]"),
+            ("amplitude_range", 0 < low < high, "(low, high) with 0 < low < high"),
+            ("on_time_ratio", 0 < early < 1 < late, "(early, late) with 0 < early < 1 < late"),
+            ("min_template_quality", -1 <= self.min_template_quality <= 1, "a correlation in [-1, 1]"),
+            ("max_qrs_fraction", self.max_qrs_fraction > 0, "a positive fraction"),
+        )
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"Received {name}={getattr(self, name)}; expected {expected}.")
+
+
+@dataclass(frozen=True)
+class PTemplate:
+    """A record's sinus P wave and the T wave that precedes it (:func:`build_p_template`).
+
+    Attributes
+    ----------
+    p_mv : np.ndarray
+        (p_samples, n_leads), detrended; its first sample lies ``p_start_s`` before the R peak of its beat.
+    t_mv : np.ndarray
+        (t_samples, n_leads), from the R peak on, ending at 0; empty when there is no room for one.
+    quality : float
+        Median correlation of the long-RR beats' P regions with ``p_mv`` (mean over leads).
+    qrs_range_mv : np.ndarray
+        (n_leads,) median range of the long-RR beats' QRS (+-``QRS_HALF_S`` around the R peak).
+    """
+
+    p_mv: np.ndarray
+    t_mv: np.ndarray
+    quality: float
+    qrs_range_mv: np.ndarray
+
+
+def build_p_template(signal_mv: np.ndarray, beat_samples: np.ndarray, normal_beats: np.ndarray, fs_hz: float,
+                     features: FeatureSettings = FeatureSettings()) -> PTemplate | None:
+    """The sinus P-wave and T-wave templates of the normal beats with the longest preceding RR intervals, or None
+    when fewer than ``features.min_p_template_beats`` of them exist."""
+    long_beats = select_long_rr_beats(beat_samples, normal_beats, features)
+    if len(long_beats) < features.min_p_template_beats:
+        return None
+    geometry = p_geometry(fs_hz, features)
+    t_template = build_t_template(signal_mv, beat_samples, long_beats, geometry, fs_hz, features)
+    segments = p_segments(signal_mv, beat_samples, long_beats, t_template, geometry)
+    core = segments[:, geometry["lag"]:geometry["lag"] + geometry["length"]]
+    p_template = detrend_segments(np.median(core, axis=0)[None])[0]
+    dot, energy = detrended_match(core, p_template)
+    per_lead = safe_divide(dot[:, 0], np.sqrt(energy[:, 0] * (p_template ** 2).sum(axis=0)))
+    half = int(round(QRS_HALF_S * fs_hz))
+    qrs = gather_segments(signal_mv, beat_samples[long_beats] - half, 2 * half + 1)
+    return PTemplate(p_template, t_template, float(np.median(per_lead.mean(axis=1))),
+                     np.median(np.ptp(qrs, axis=1), axis=0))
+
+
+def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal_beats: np.ndarray, fs_hz: float,
+                         settings: BlockedPSettings = BlockedPSettings(),
+                         features: FeatureSettings = FeatureSettings()) -> np.ndarray:
+    """P waves that no QRS follows, on time in the atrial rhythm, between beats of the dominant rhythm.
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples,) or (n_samples, n_leads) in mV; NaN for missing samples (read as 0).
+    beat_samples : np.ndarray
+        R-peak samples of every beat, strictly ascending.
+    normal_beats : np.ndarray
+        Boolean per beat: beats of the dominant rhythm (e.g. classified N). Only intervals between two of them are
+        searched, and they form the templates.
+    fs_hz : float
+        Sampling rate (required).
+    settings : BlockedPSettings
+    features : FeatureSettings
+        The P region and template settings (:func:`pipeline.features.compute_p_wave_features`'s).
+
+    Returns
+    -------
+    np.ndarray
+        int64 (k, 2): per blocked P wave, the index of the beat that opens its RR interval and the sample of the
+        P wave's largest deflection on the first lead; empty (0, 2) without a clear P template.
+
+    Examples
+    --------
+    >>> fs = 250.0
+    >>> t = np.arange(int(60 * fs)) / fs
+    >>> def p_wave(centre_s):
+    ...     return 0.15 * np.exp(-0.5 * ((t - centre_s) / 0.025) ** 2)
+    >>> p_times = np.arange(0.5, 59.0, 0.8)  # atrial rate 75 bpm, every other P wave conducted (2:1 block)
+    >>> conducted = p_times[::2]
+    >>> ecg = sum(p_wave(c) for c in p_times) + sum(np.exp(-0.5 * ((t - c - 0.16) / 0.01) ** 2) for c in conducted)
+    >>> beats = np.round((conducted + 0.16) * fs).astype(int)
+    >>> blocked = find_blocked_p_waves(ecg, beats, np.ones(len(beats), bool), fs)
+    >>> len(blocked), len(beats) - 1
+    (36, 36)
+    >>> bool(np.all(np.abs(blocked[:, 1] / fs - p_times[1::2][:36]) < 0.02))
+    True
+    """
+    signal = np.asarray(signal_mv, dtype=np.float64)
+    signal = signal[:, None] if signal.ndim == 1 else signal
+    beat_samples = check_peaks(beat_samples, len(signal))
+    normal_beats = np.asarray(normal_beats, bool)
+    if normal_beats.shape != beat_samples.shape:
+        raise ValueError(f"Received normal_beats of shape {normal_beats.shape}; expected one per beat "
+                         f"({beat_samples.shape}).")
+    none = np.zeros((0, 2), np.int64)
+    template = build_p_template(signal, beat_samples, normal_beats, fs_hz, features)
+    if template is None or template.quality < settings.min_template_quality:
+        logger.debug("No clear sinus P template: no blocked P waves looked for")
+        return none
+    found = [match_blocked_p(signal, beat_samples, i, template, fs_hz, settings, features)
+             for i in find_searchable_intervals(beat_samples, normal_beats, len(template.p_mv), fs_hz, settings,
+                                                features)]
+    found = [row for row in found if row is not None]
+    return np.array(found, np.int64).reshape(-1, 2) if found else none
+
+
+def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray, p_samples: int, fs_hz: float,
+                              settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
+    """Indices of the beats opening an RR interval between two normal beats long enough to hold a P wave between
+    ``search_start_s`` and the second beat's own P region."""
+    if len(beat_samples) < 2:
+        return np.zeros(0, np.int64)
+    geometry = p_geometry(fs_hz, features)
+    shortest = int(round(settings.search_start_s * fs_hz)) + p_samples + geometry["start"] + geometry["lag"]
+    return np.flatnonzero(normal_beats[:-1] & normal_beats[1:] & (np.diff(beat_samples) > shortest))
+
+
+def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, i: int, template: PTemplate, fs_hz: float,
+                    settings: BlockedPSettings, features: FeatureSettings) -> tuple[int, int] | None:
+    """``(i, sample)`` of the blocked P wave in the RR interval after beat ``i``, or None when its best match with
+    the P template is not one (:func:`find_blocked_p_waves`)."""
+    geometry = p_geometry(fs_hz, features)
+    start = beat_samples[i] + int(round(settings.search_start_s * fs_hz))
+    stop = beat_samples[i + 1] - geometry["start"] - geometry["lag"]
+    stretch = gather_segments(signal, np.array([start]), stop - start)
+    offsets = start - beat_samples[i] + np.arange(stop - start)
+    inside = offsets < len(template.t_mv)
+    stretch[0, inside] -= template.t_mv[offsets[inside]]
+    dot, energy = detrended_match(stretch, template.p_mv)
+    template_energy = float((template.p_mv ** 2).sum())
+    corr = safe_divide(dot.sum(axis=2), np.sqrt(energy.sum(axis=2) * template_energy))[0]
+    best = int(np.argmax(corr))
+    amplitude = dot[0, best].sum() / template_energy
+    before = start + best - (beat_samples[i] - geometry["start"])
+    after = beat_samples[i + 1] - geometry["start"] - (start + best)
+    low, high = settings.amplitude_range
+    early, late = settings.on_time_ratio
+    if corr[best] < settings.min_corr or not low <= amplitude <= high or not early <= before / after <= late:
+        return None
+    if holds_qrs(stretch[0], template.qrs_range_mv, settings.max_qrs_fraction):
+        return None
+    return i, start + best + int(np.argmax(np.abs(template.p_mv[:, 0])))
+
+
+def holds_qrs(stretch: np.ndarray, qrs_range_mv: np.ndarray, max_fraction: float) -> bool:
+    """Whether a (samples, leads) stretch spans more than ``max_fraction`` of the normal QRS range in every lead that
+    has a QRS (a beat shows in every lead; a P wave and what is left of a T wave stay small in at least one)."""
+    leads = qrs_range_mv > 0
+    return bool(leads.any() and np.min(np.ptp(stretch[:, leads], axis=0) / qrs_range_mv[leads]) > max_fraction)
