@@ -88,9 +88,9 @@ TEMPLATE_HALF_S = 0.3
 TEMPLATE_BEATS = 200
 EVENT_PRIORITY = (
     "ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation", "supraventricular_tachycardia", "pause",
-    "idioventricular_rhythm", "ventricular_couplet", "ventricular_bigeminy", "supraventricular_run",
-    "ventricular_trigeminy", "supraventricular_couplet", "supraventricular_bigeminy", "bradycardia",
-    "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
+    "av_block_2_to_1", "idioventricular_rhythm", "dropped_beat", "ventricular_couplet", "ventricular_bigeminy",
+    "supraventricular_run", "ventricular_trigeminy", "supraventricular_couplet", "supraventricular_bigeminy",
+    "bradycardia", "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
 )
 """Region kinds in the order their strips are chosen for the report (most urgent first)."""
 ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",

@@ -34,15 +34,19 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import fftconvolve
 
-from pipeline.features import (FeatureSettings, build_t_template, detrend_segments, detrended_match, gather_segments,
-                               p_geometry, p_segments, safe_divide, select_long_rr_beats)
+from pipeline.features import (FeatureSettings, build_t_template, chunk_slices, detrend_segments, detrended_match,
+                               gather_segments, p_geometry, p_segments, safe_divide, select_long_rr_beats)
 from pipeline.rr import check_peaks
+from pipeline.types import settings_to_dict, settings_values
 
 logger = logging.getLogger(__name__)
 
 QRS_HALF_S = 0.05
 """Half-width of the stretch around a normal beat's R peak whose range is its QRS size."""
+CHUNK_INTERVALS = 1024
+"""RR intervals searched at once (bounds memory on 24-hour records)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class BlockedPSettings:
     min_template_quality : float
         Median correlation of the long-RR beats' P regions with their template (``p_template_quality`` of
         :func:`pipeline.features.compute_p_wave_features`) below which the record has no clear sinus P wave.
+    max_rr_s : float
+        Longest RR interval searched (3 s: a blocked P wave halfway through a longer one means an atrial rate under
+        40 bpm, not a sinus rhythm; it also bounds the memory of the search).
     max_qrs_fraction : float
         Largest range of the searched stretch (T wave subtracted), relative to the normal beats' QRS range, in the
         lead where it is smallest: more is a QRS the detector missed, whose P wave was conducted (MIT-BIH 201's low
@@ -78,6 +85,7 @@ class BlockedPSettings:
     amplitude_range: tuple[float, float] = (0.5, 2.0)
     on_time_ratio: tuple[float, float] = (0.7, 1.43)
     min_template_quality: float = 0.5
+    max_rr_s: float = 3.0
     max_qrs_fraction: float = 0.4
 
     def __post_init__(self) -> None:
@@ -89,11 +97,21 @@ class BlockedPSettings:
             ("amplitude_range", 0 < low < high, "(low, high) with 0 < low < high"),
             ("on_time_ratio", 0 < early < 1 < late, "(early, late) with 0 < early < 1 < late"),
             ("min_template_quality", -1 <= self.min_template_quality <= 1, "a correlation in [-1, 1]"),
+            ("max_rr_s", self.max_rr_s > self.search_start_s, "a duration in s over search_start_s"),
             ("max_qrs_fraction", self.max_qrs_fraction > 0, "a positive fraction"),
         )
         for name, ok, expected in checks:
             if not ok:
                 raise ValueError(f"Received {name}={getattr(self, name)}; expected {expected}.")
+
+    def to_dict(self) -> dict:
+        return settings_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "BlockedPSettings":
+        """Inverse of :meth:`to_dict` (``[blocked_p]`` of an event settings file;
+        :func:`pipeline.types.settings_values`)."""
+        return cls(**settings_values(cls, values))
 
 
 @dataclass(frozen=True)
@@ -192,53 +210,94 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
     if template is None or template.quality < settings.min_template_quality:
         logger.debug("No clear sinus P template: no blocked P waves looked for")
         return none
-    found = [match_blocked_p(signal, beat_samples, i, template, fs_hz, settings, features)
-             for i in find_searchable_intervals(beat_samples, normal_beats, len(template.p_mv), fs_hz, settings,
-                                                features)]
-    found = [row for row in found if row is not None]
-    return np.array(found, np.int64).reshape(-1, 2) if found else none
+    searchable = find_searchable_intervals(beat_samples, normal_beats, len(template.p_mv), fs_hz, settings, features)
+    found = [match_blocked_p(signal, beat_samples, searchable[part], template, fs_hz, settings, features)
+             for part in chunk_slices(len(searchable), CHUNK_INTERVALS)]
+    return np.concatenate([none, *found])
 
 
 def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray, p_samples: int, fs_hz: float,
                               settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
     """Indices of the beats opening an RR interval between two normal beats long enough to hold a P wave between
-    ``search_start_s`` and the second beat's own P region."""
+    ``search_start_s`` and the second beat's own P region, and at most ``max_rr_s`` long."""
     if len(beat_samples) < 2:
         return np.zeros(0, np.int64)
     geometry = p_geometry(fs_hz, features)
     shortest = int(round(settings.search_start_s * fs_hz)) + p_samples + geometry["start"] + geometry["lag"]
-    return np.flatnonzero(normal_beats[:-1] & normal_beats[1:] & (np.diff(beat_samples) > shortest))
+    rr = np.diff(beat_samples)
+    return np.flatnonzero(normal_beats[:-1] & normal_beats[1:] & (rr > shortest) & (rr <= settings.max_rr_s * fs_hz))
 
 
-def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, i: int, template: PTemplate, fs_hz: float,
-                    settings: BlockedPSettings, features: FeatureSettings) -> tuple[int, int] | None:
-    """``(i, sample)`` of the blocked P wave in the RR interval after beat ``i``, or None when its best match with
-    the P template is not one (:func:`find_blocked_p_waves`)."""
+def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.ndarray, template: PTemplate,
+                    fs_hz: float, settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
+    """Rows ``(i, sample)`` of :func:`find_blocked_p_waves` for the RR intervals opened by the beats ``opening``: the
+    best match of the P template in each searched stretch, kept when it is a blocked P wave."""
     geometry = p_geometry(fs_hz, features)
-    start = beat_samples[i] + int(round(settings.search_start_s * fs_hz))
-    stop = beat_samples[i + 1] - geometry["start"] - geometry["lag"]
-    stretch = gather_segments(signal, np.array([start]), stop - start)
-    offsets = start - beat_samples[i] + np.arange(stop - start)
-    inside = offsets < len(template.t_mv)
-    stretch[0, inside] -= template.t_mv[offsets[inside]]
-    dot, energy = detrended_match(stretch, template.p_mv)
-    template_energy = float((template.p_mv ** 2).sum())
-    corr = safe_divide(dot.sum(axis=2), np.sqrt(energy.sum(axis=2) * template_energy))[0]
-    best = int(np.argmax(corr))
-    amplitude = dot[0, best].sum() / template_energy
-    before = start + best - (beat_samples[i] - geometry["start"])
-    after = beat_samples[i + 1] - geometry["start"] - (start + best)
+    starts = beat_samples[opening] + int(round(settings.search_start_s * fs_hz))
+    lengths = beat_samples[opening + 1] - geometry["start"] - geometry["lag"] - starts
+    stretches = gather_stretches(signal, starts, lengths, starts - beat_samples[opening], template.t_mv)
+    corr, amplitude = match_template(stretches, lengths, template.p_mv)
+    best = np.argmax(corr, axis=1)
+    rows = np.arange(len(opening))
+    before = starts + best - (beat_samples[opening] - geometry["start"])
+    after = beat_samples[opening + 1] - geometry["start"] - (starts + best)
     low, high = settings.amplitude_range
     early, late = settings.on_time_ratio
-    if corr[best] < settings.min_corr or not low <= amplitude <= high or not early <= before / after <= late:
-        return None
-    if holds_qrs(stretch[0], template.qrs_range_mv, settings.max_qrs_fraction):
-        return None
-    return i, start + best + int(np.argmax(np.abs(template.p_mv[:, 0])))
+    ratio = before / np.maximum(after, 1)
+    keep = ((corr[rows, best] >= settings.min_corr) & (amplitude[rows, best] >= low) & (amplitude[rows, best] <= high)
+            & (ratio >= early) & (ratio <= late))
+    keep &= ~holds_qrs(stretches, lengths, template.qrs_range_mv, settings.max_qrs_fraction)
+    peak = int(np.argmax(np.abs(template.p_mv[:, 0])))
+    return np.column_stack([opening[keep], starts[keep] + best[keep] + peak]).astype(np.int64)
 
 
-def holds_qrs(stretch: np.ndarray, qrs_range_mv: np.ndarray, max_fraction: float) -> bool:
-    """Whether a (samples, leads) stretch spans more than ``max_fraction`` of the normal QRS range in every lead that
-    has a QRS (a beat shows in every lead; a P wave and what is left of a T wave stay small in at least one)."""
+def gather_stretches(signal: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
+                     t_template: np.ndarray) -> np.ndarray:
+    """(n, longest, leads) stretches of ``lengths`` samples from ``starts``, minus the T-wave template placed
+    ``offsets`` samples before each start; 0 past each stretch's end."""
+    width = int(lengths.max()) if len(lengths) else 0
+    stretches = gather_segments(signal, starts, width)
+    position = offsets[:, None] + np.arange(width)
+    if len(t_template):
+        inside = position < len(t_template)
+        stretches -= np.where(inside[:, :, None], t_template[np.minimum(position, len(t_template) - 1)], 0.0)
+    stretches[np.arange(width)[None, :] >= lengths[:, None]] = 0.0
+    return stretches
+
+
+def match_template(stretches: np.ndarray, lengths: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per stretch and shift, the correlation of the detrended window with the (detrended) template, all leads
+    together, and the window's size relative to the template (projection coefficient); correlation -inf where the
+    window runs past the stretch's end.
+
+    The same figures as :func:`pipeline.features.detrended_match` (the template's dot products by FFT, the window's
+    projections on a constant and a line from cumulative sums), in one pass over every stretch.
+    """
+    length = len(template)
+    dot = fftconvolve(stretches, template[::-1][None], mode="valid", axes=1).sum(axis=2)
+    shifts = dot.shape[1]
+    index = np.arange(stretches.shape[1])[None, :, None]
+    window = [np.concatenate([np.zeros_like(c[:, :1]), c], axis=1) for c in
+              (np.cumsum(stretches, axis=1), np.cumsum(index * stretches, axis=1), np.cumsum(stretches ** 2, axis=1))]
+    total, weighted, squares = (c[:, length:length + shifts] - c[:, :shifts] for c in window)
+    start = np.arange(shifts)[None, :, None]
+    ramp = np.arange(length) - (length - 1) / 2.0
+    line = (weighted - (start + (length - 1) / 2.0) * total) / np.sqrt((ramp ** 2).sum())
+    energy = np.maximum(squares - total ** 2 / length - line ** 2, 0.0).sum(axis=2)
+    template_energy = float((template ** 2).sum())
+    corr = safe_divide(dot, np.sqrt(energy * template_energy))
+    corr[np.arange(shifts)[None, :] > (lengths - length)[:, None]] = -np.inf
+    return corr, dot / template_energy
+
+
+def holds_qrs(stretches: np.ndarray, lengths: np.ndarray, qrs_range_mv: np.ndarray, max_fraction: float) -> np.ndarray:
+    """Per (samples, leads) stretch (its first ``lengths`` samples), whether it spans more than ``max_fraction`` of the
+    normal QRS range in every lead that has a QRS (a beat shows in every lead; a P wave and what is left of a T wave
+    stay small in at least one)."""
     leads = qrs_range_mv > 0
-    return bool(leads.any() and np.min(np.ptp(stretch[:, leads], axis=0) / qrs_range_mv[leads]) > max_fraction)
+    if not leads.any():
+        return np.zeros(len(stretches), bool)
+    inside = (np.arange(stretches.shape[1])[None, :] < lengths[:, None])[:, :, None]
+    part = stretches[:, :, leads]
+    spread = np.where(inside, part, -np.inf).max(axis=1) - np.where(inside, part, np.inf).min(axis=1)
+    return np.min(spread / qrs_range_mv[leads], axis=1) > max_fraction

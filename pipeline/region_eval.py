@@ -70,16 +70,17 @@ from tqdm import tqdm
 
 from pipeline.atrial import measure_p_wave_similarity
 from pipeline.clean import clean_signal
+from pipeline.conduction import find_blocked_p_waves
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
-from pipeline.labels import is_beat_symbol, map_symbols_to_aami, select_reference_beats
+from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami, select_reference_beats
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
                               spare_beat_trains)
 from pipeline.records import read_record
-from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, find_af_regions, find_regions,
-                              merge_intervals, prepare_beats, regions_to_rows)
+from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, encode_classes, find_af_regions,
+                              find_regions, merge_intervals, prepare_beats, regions_to_rows)
 from pipeline.rhythm_annotations import (
     flutter_intervals,
     regions_to_annotations,
@@ -115,6 +116,7 @@ EPISODE_TYPES = (
     ("svta", ("(SVTA",), "(SVTA", ()),
     ("ivr", ("(IVR",), "(IVR", ()),
     ("paced", ("(P",), "(P", ()),
+    ("av_block", ("(BII",), "(BII", ()),
     ("vf", ("[",), "[", ()),
 )
 """Per comparison: name, reference labels (merged), test label, reference labels excluded from +P. The label
@@ -694,7 +696,19 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
     return find_regions(samples, classes, record.fs_hz, spans, record.n_samples, settings,
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals,
-                        af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
+                        af_excluded_beats=af_excluded_beats, paced_beats=paced_beats,
+                        blocked_p_waves=find_record_blocked_p_waves(record, samples, classes, settings, paced_beats))
+
+
+def find_record_blocked_p_waves(record: Record, samples: np.ndarray, classes: np.ndarray, settings: RegionSettings,
+                                paced_beats: np.ndarray | None = None) -> np.ndarray | None:
+    """The blocked P waves between the N beats of a labelled record (:func:`pipeline.conduction.find_blocked_p_waves`
+    on its leads); None for a patient read as paced (:func:`reads_as_paced`), whose atrial and ventricular activity the
+    pacemaker links."""
+    if reads_as_paced(record, paced_beats):
+        return None
+    normal = encode_classes(classes, len(samples)) == AAMI_CLASSES.index("N")
+    return find_blocked_p_waves(record.signal_mv, samples, normal, record.fs_hz, settings.blocked_p)
 
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
@@ -948,7 +962,7 @@ def evaluate_regions(data_dir: str | Path, record_names: tuple[str, ...] | list[
 RUN_CATEGORIES = ("couplet", "short", "long")
 EPISODE_ROWS = (("af", "AF+AFL (issue)"), ("af_ec57", "AFIB (EC57 epicmp)"), ("bigeminy", "bigeminy, `(B`"),
                 ("trigeminy", "trigeminy, `(T`"), ("vt", "VT, `(VT`"), ("svta", "SVT, `(SVTA`"), ("ivr", "IVR, `(IVR`"),
-                ("paced", "paced, `(P`"), ("vf", "VF/VFL, `[` `]`"))
+                ("paced", "paced, `(P`"), ("av_block", "2:1 AV block, `(BII`"), ("vf", "VF/VFL, `[` `]`"))
 """The report's episode rows and their names, with the MIT-BIH rhythm codes they are scored against in code quotes
 (written bare, ``bigeminy (B`` read as a cut-off bracket: a QA pass, session 50)."""
 

@@ -56,6 +56,12 @@ paced rhythm
     as ``paced_beats``): at least ``paced_min_beats`` consecutive readable paced beats, from the first to the beat
     after the last, as MIT-BIH's annotators mark ``(P``; ``paced_end_beats`` beats in a row that are not paced (or
     an unreadable stretch) end it (REGIONS.md, session 45). It takes part in no other event.
+2:1 AV block, dropped beat
+    From the P waves that no QRS follows, on time in the atrial rhythm, which
+    :func:`pipeline.conduction.find_blocked_p_waves` finds between N beats (given as ``blocked_p_waves``): at least
+    ``av_block_min_cycles`` consecutive readable RR intervals each holding one are 2:1 AV block (every other P wave
+    conducted), from its first beat to its last; any other such interval is a dropped beat (second-degree AV block
+    with a single non-conducted P wave; Mobitz I and II are not told apart). None inside atrial fibrillation/flutter.
 pause
     An RR interval between readable beats longer than ``pause_s``.
 bradycardia, tachycardia
@@ -100,6 +106,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from pipeline.conduction import BlockedPSettings
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
@@ -130,6 +137,8 @@ REGION_KINDS = (
     "isolated_supraventricular",
     "supraventricular_bigeminy",
     "supraventricular_trigeminy",
+    "av_block_2_to_1",
+    "dropped_beat",
     "pause",
     "bradycardia",
     "tachycardia",
@@ -142,7 +151,8 @@ rate or beat letters (QA passes of the dashboard, session 49, and of the reports
 on a fibrillation episode and N and V letters on its waves)."""
 
 _KIND_WORDS = {"ventricular_flutter_fibrillation": "ventricular flutter/fibrillation",
-               "atrial_fibrillation": "atrial fibrillation/flutter"}
+               "atrial_fibrillation": "atrial fibrillation/flutter", "av_block_2_to_1": "2:1 AV block",
+               "dropped_beat": "dropped beat (AV block)"}
 """Kinds whose words are not their names': the AF kind is found from RR irregularity, which atrial flutter with
 varying conduction shares (its reference is `(AFIB` and `(AFL` together, REGIONS.md), so it is not called AF alone."""
 
@@ -234,7 +244,7 @@ def describe_region_measure(region: Region) -> str:
     rate = region.heart_rate_bpm
     if not np.isfinite(rate) or rate <= 0 or region.kind in WAVE_KINDS:
         return ""
-    if region.kind == "pause":
+    if region.kind in ("pause", "dropped_beat"):
         return f"{60.0 / rate:.2f} s"
     if region.kind.startswith("isolated_"):
         return f"coupling interval {60000.0 / rate:.0f} ms"
@@ -361,6 +371,11 @@ class RegionSettings:
         ``"noise"`` trades noise suppression for ventricular-run sensitivity (REGIONS.md).
     fibrillation : FibrillationSettings
         The ventricular flutter/fibrillation detector (:mod:`pipeline.fibrillation`).
+    av_block_min_cycles : int
+        Consecutive RR intervals each holding a blocked P wave that make 2:1 AV block (3, as for a run: two cycles of
+        2:1 conduction in a row can be two dropped beats of Mobitz block).
+    blocked_p : BlockedPSettings
+        How a blocked P wave is found (:mod:`pipeline.conduction`).
     ventricular_runs_in_fibrillation : bool
         The beats inside a ventricular flutter/fibrillation stretch still make ventricular runs
         (VT), written as the rhythm there; off, they take part in no other event (chosen on DS1,
@@ -401,6 +416,8 @@ class RegionSettings:
     af_bridge_max_s: float = 30.0
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
     fibrillation: FibrillationSettings = FibrillationSettings()
+    av_block_min_cycles: int = 3
+    blocked_p: BlockedPSettings = BlockedPSettings()
     ventricular_runs_in_fibrillation: bool = False
     st: StSettings = StSettings()
     qt: QtSettings = QtSettings()
@@ -455,7 +472,8 @@ class RegionSettings:
 
 
 NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis"),
-                   "qt": (QtSettings, "QT measurement"), "hrt": (HrtSettings, "heart-rate turbulence")}
+                   "qt": (QtSettings, "QT measurement"), "hrt": (HrtSettings, "heart-rate turbulence"),
+                   "blocked_p": (BlockedPSettings, "blocked P-wave")}
 """The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]``,
 ``[hrt]`` in a file)."""
 
@@ -565,6 +583,7 @@ def find_regions(
     fibrillation_intervals: np.ndarray | None = None,
     af_excluded_beats: np.ndarray | None = None,
     paced_beats: np.ndarray | None = None,
+    blocked_p_waves: np.ndarray | None = None,
 ) -> list[Region]:
     """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
 
@@ -601,6 +620,9 @@ def find_regions(
     paced_beats : np.ndarray, optional
         Boolean per beat: the Q beats the pacing rule found paced, for a patient with a stated pacemaker
         (:mod:`models.pacing_rule`); they make the paced rhythms. None: no paced beat.
+    blocked_p_waves : np.ndarray, optional
+        (k, 2) rows of :func:`pipeline.conduction.find_blocked_p_waves` (the beat opening the RR interval, the P
+        wave's sample); they make 2:1 AV block and dropped beats. None: none looked for.
 
     Returns
     -------
@@ -621,6 +643,7 @@ def find_regions(
     for family in _FAMILIES:
         regions += find_ectopic_regions(context, family, settings)
     regions += find_af_regions(context, settings, p_wave_similarity)
+    regions += find_av_block_regions(context, settings, blocked_p_waves, regions)
     regions += find_pause_regions(context, settings)
     regions += find_rate_regions(context, settings, regions)
     regions.sort(key=lambda r: (r.start, _KIND_ORDER[r.kind]))
@@ -1124,6 +1147,40 @@ def group_mean(values: np.ndarray, first: np.ndarray, n_beats: np.ndarray) -> np
     return (totals[first + n_beats] - totals[first]) / np.maximum(n_beats, 1)
 
 
+def find_av_block_regions(context: BeatContext, settings: RegionSettings, blocked_p_waves: np.ndarray | None,
+                          found: list[Region] = ()) -> list[Region]:
+    """2:1 AV block (at least ``av_block_min_cycles`` consecutive readable intervals holding a blocked P wave) and
+    dropped beats (the other such intervals, one region each), outside the atrial fibrillation/flutter episodes of
+    ``found``.
+
+    >>> t = np.arange(12) * 600  # 36 bpm at 360 Hz
+    >>> context = prepare_beats(t, np.array(["N"] * 12), 360.0, [], 7200)
+    >>> blocked = np.array([[1, 900], [4, 2700], [5, 3300], [6, 3900], [9, 5700]])
+    >>> [(r.kind, r.first_beat, r.n_beats) for r in find_av_block_regions(context, RegionSettings(), blocked)]
+    [('av_block_2_to_1', 4, 4), ('dropped_beat', 1, 2), ('dropped_beat', 9, 2)]
+    """
+    n_intervals = max(len(context.samples) - 1, 0)
+    if blocked_p_waves is None or not n_intervals:
+        return []
+    opening = np.asarray(blocked_p_waves, np.int64).reshape(-1, 2)[:, 0]
+    if np.any((opening < 0) | (opening >= n_intervals)):
+        raise ValueError(f"Received blocked P waves opening beats {opening.min()}..{opening.max()}; expected beat "
+                         f"indices below {n_intervals} (one per RR interval).")
+    in_af = beats_in_kind(found, "atrial_fibrillation", len(context.samples))
+    blocked = np.zeros(n_intervals, bool)
+    blocked[opening] = True
+    blocked &= context.interval_readable & ~in_af[1:] & ~in_af[:-1]
+    first, length = find_true_runs(blocked)
+    block = length >= settings.av_block_min_cycles
+    dropped = np.concatenate([np.arange(f, f + n) for f, n in zip(first[~block], length[~block])] + [[]]).astype(int)
+    regions = []
+    for kind, starts, n_beats in (("av_block_2_to_1", first[block], length[block] + 1),
+                                  ("dropped_beat", dropped, np.full(len(dropped), 2))):
+        rates = mean_rates_bpm(context.samples, starts, n_beats, context.fs_hz)
+        regions += make_regions(kind, context, starts, n_beats, rates, group_mean(context.confidence, starts, n_beats))
+    return regions
+
+
 def find_pause_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
     """RR intervals longer than ``pause_s`` between readable beats (region: the two bounding beats)."""
     rr_s = context.rr_s
@@ -1146,7 +1203,8 @@ def running_rate_bpm(context: BeatContext, width: int) -> np.ndarray:
         return 60.0 * windowed_mean(readable, width) / windowed_mean(np.where(readable > 0, context.rr_s, 0.0), width)
 
 
-NAMED_RATE_KINDS = ("ventricular_tachycardia", "supraventricular_tachycardia", "idioventricular_rhythm")
+NAMED_RATE_KINDS = ("ventricular_tachycardia", "supraventricular_tachycardia", "idioventricular_rhythm",
+                    "av_block_2_to_1")
 """Rhythms whose rate is part of their name: their intervals make no bradycardia or tachycardia stretch of their own
 (a clinical read of the PDF reports, session 47, found record 223's sustained VT listed again as three "tachycardia"
 events, its strip titled "tachycardia", and 207's escape rhythm as "bradycardia")."""

@@ -50,6 +50,7 @@ from pipeline.types import Annotations
 NORMAL_RHYTHM = "(N"
 RHYTHM_LABELS = (
     ("bradycardia", "(SBR"),
+    ("av_block_2_to_1", "(BII"),
     ("paced_rhythm", "(P"),
     ("supraventricular_bigeminy", "(AB"),
     ("atrial_fibrillation", "(AFIB"),
@@ -61,7 +62,8 @@ RHYTHM_LABELS = (
     ("ventricular_tachycardia", "(VT"),
 )
 """Region kinds written as rhythms, lowest priority first, with their MIT-BIH labels (bradycardia is written ``(SBR``,
-sinus bradycardia, whatever its origin: RR intervals alone do not tell; a paced rhythm ``(P``, above bradycardia and
+sinus bradycardia, whatever its origin: RR intervals alone do not tell; 2:1 AV block ``(BII``, MIT-BIH's label for
+second-degree block, above bradycardia, whose rate it explains; a paced rhythm ``(P``, above bradycardia and
 below every ectopic rhythm, as MIT-BIH's paced records mark ``(B`` and ``(VT`` inside paced stretches; ventricular
 flutter and fibrillation are written ``(VFL``, MIT-BIH's only label for them, since the detector does not tell them
 apart). Other kinds (isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)

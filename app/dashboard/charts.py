@@ -55,6 +55,8 @@ REGION_COLOURS = {
     "isolated_supraventricular": "#fee0b6",
     "supraventricular_bigeminy": "#bf812d",
     "supraventricular_trigeminy": "#dfc27d",
+    "av_block_2_to_1": "#2166ac",
+    "dropped_beat": "#92c5de",
     "pause": "#8c510a",
     "bradycardia": "#35978f",
     "tachycardia": "#01665e",
