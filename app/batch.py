@@ -95,7 +95,8 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms", "hrt_category", "hrt_vpcs", "episodes",
-                   "ventricular_couplets", "ventricular_tachycardia", "pauses", "readable_pct", "diary_entries",
+                   "ventricular_couplets", "ventricular_tachycardia", "pauses", "av_block_2_to_1", "dropped_beats",
+                   "readable_pct", "diary_entries",
                    "diary_entries_with_events",
                    "reviewed_beats", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
@@ -696,6 +697,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "heart_rate_max_bpm": finite_or_none(s.heart_rate_max_bpm, 0),
             "longest_rr_s": finite_or_none(s.longest_rr_s, 2),
             "ventricular_tachycardia": s.event("ventricular_tachycardia").count, "pauses": s.event("pause").count,
+            "av_block_2_to_1": s.event("av_block_2_to_1").count, "dropped_beats": s.event("dropped_beat").count,
             "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),

@@ -37,7 +37,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from pipeline.features import (FeatureSettings, build_t_template, chunk_slices, detrend_segments, detrended_match,
-                               gather_segments, p_geometry, p_segments, safe_divide, select_long_rr_beats)
+                               gather_segments, p_geometry, p_segments, safe_divide, select_long_rr_beats,
+                               spread_indices)
 from pipeline.rr import check_peaks
 from pipeline.types import settings_to_dict, settings_values
 
@@ -45,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 QRS_HALF_S = 0.05
 """Half-width of the stretch around a normal beat's R peak whose range is its QRS size."""
+DECIMATED_FS_HZ = 120.0
+"""The search runs on the signal averaged down to about this rate (:func:`decimate_signal`)."""
+TEMPLATE_MAX_BEATS = 64
+"""Long-RR beats (evenly spread) whose medians form the templates (bounds the cost on 24-hour records)."""
 CHUNK_INTERVALS = 1024
 """RR intervals searched at once (bounds memory on 24-hour records)."""
 
@@ -138,11 +143,12 @@ class PTemplate:
 
 def build_p_template(signal_mv: np.ndarray, beat_samples: np.ndarray, normal_beats: np.ndarray, fs_hz: float,
                      features: FeatureSettings = FeatureSettings()) -> PTemplate | None:
-    """The sinus P-wave and T-wave templates of the normal beats with the longest preceding RR intervals, or None
-    when fewer than ``features.min_p_template_beats`` of them exist."""
+    """The sinus P-wave and T-wave templates of the normal beats with the longest preceding RR intervals (at most
+    :data:`TEMPLATE_MAX_BEATS` of them), or None when fewer than ``features.min_p_template_beats`` exist."""
     long_beats = select_long_rr_beats(beat_samples, normal_beats, features)
     if len(long_beats) < features.min_p_template_beats:
         return None
+    long_beats = long_beats[spread_indices(np.arange(len(long_beats)), TEMPLATE_MAX_BEATS)]
     geometry = p_geometry(fs_hz, features)
     t_template = build_t_template(signal_mv, beat_samples, long_beats, geometry, fs_hz, features)
     segments = p_segments(signal_mv, beat_samples, long_beats, t_template, geometry)
@@ -198,7 +204,7 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
     >>> bool(np.all(np.abs(blocked[:, 1] / fs - p_times[1::2][:36]) < 0.02))
     True
     """
-    signal = np.asarray(signal_mv, dtype=np.float64)
+    signal = np.asarray(signal_mv)
     signal = signal[:, None] if signal.ndim == 1 else signal
     beat_samples = check_peaks(beat_samples, len(signal))
     normal_beats = np.asarray(normal_beats, bool)
@@ -206,24 +212,39 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
         raise ValueError(f"Received normal_beats of shape {normal_beats.shape}; expected one per beat "
                          f"({beat_samples.shape}).")
     none = np.zeros((0, 2), np.int64)
-    template = build_p_template(signal, beat_samples, normal_beats, fs_hz, features)
+    searchable = find_searchable_intervals(beat_samples, normal_beats, fs_hz, settings, features)
+    if not len(searchable):
+        return none
+    factor = max(int(round(fs_hz / DECIMATED_FS_HZ)), 1)
+    signal, beats, fs_hz = decimate_signal(signal, factor), beat_samples // factor, fs_hz / factor
+    template = build_p_template(signal, beats, normal_beats, fs_hz, features)
     if template is None or template.quality < settings.min_template_quality:
         logger.debug("No clear sinus P template: no blocked P waves looked for")
         return none
-    searchable = find_searchable_intervals(beat_samples, normal_beats, len(template.p_mv), fs_hz, settings, features)
-    found = [match_blocked_p(signal, beat_samples, searchable[part], template, fs_hz, settings, features)
+    found = [match_blocked_p(signal, beats, searchable[part], template, fs_hz, settings, features)
              for part in chunk_slices(len(searchable), CHUNK_INTERVALS)]
-    return np.concatenate([none, *found])
+    found = np.concatenate([none, *found])
+    return np.column_stack([found[:, 0], found[:, 1] * factor + factor // 2]).astype(np.int64)
 
 
-def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray, p_samples: int, fs_hz: float,
+def decimate_signal(signal: np.ndarray, factor: int) -> np.ndarray:
+    """Means of ``factor`` consecutive samples (a short tail dropped), float64, NaN as 0: the P and T waves have
+    little energy above 15 Hz, and the search costs a ninth at a third of the rate."""
+    blocks = signal[:len(signal) // factor * factor].reshape(-1, factor, signal.shape[1])
+    total = blocks[:, 0].astype(np.float64)
+    for k in range(1, factor):  # a sum of strided views: several times faster than a mean over a new axis
+        total += blocks[:, k]
+    return np.nan_to_num(total / factor, copy=False)
+
+
+def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray, fs_hz: float,
                               settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
     """Indices of the beats opening an RR interval between two normal beats long enough to hold a P wave between
     ``search_start_s`` and the second beat's own P region, and at most ``max_rr_s`` long."""
     if len(beat_samples) < 2:
         return np.zeros(0, np.int64)
     geometry = p_geometry(fs_hz, features)
-    shortest = int(round(settings.search_start_s * fs_hz)) + p_samples + geometry["start"] + geometry["lag"]
+    shortest = int(round(settings.search_start_s * fs_hz)) + geometry["length"] + geometry["start"] + geometry["lag"]
     rr = np.diff(beat_samples)
     return np.flatnonzero(normal_beats[:-1] & normal_beats[1:] & (rr > shortest) & (rr <= settings.max_rr_s * fs_hz))
 

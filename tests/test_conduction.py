@@ -1,0 +1,144 @@
+"""Blocked P waves and AV block: synthetic rhythms of known conduction, then MIT-BIH record 231's 2:1 and Mobitz II
+block against its reference ``MISSB`` marks and ``(BII`` episodes, and records where no P wave is blocked (sinus
+pauses, blocked atrial premature beats, slow sinus rhythm)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.conduction import BlockedPSettings, find_blocked_p_waves
+from pipeline.labels import map_symbols_to_aami
+from pipeline.records import read_record
+from pipeline.region_eval import compare_episodes, find_record_regions
+from pipeline.regions import RegionSettings, find_regions
+from pipeline.rhythm_annotations import regions_to_annotations, rhythm_intervals
+
+FS = 250.0
+PR_S = 0.16
+
+
+def wave(t: np.ndarray, centre_s: float, width_s: float, height_mv: float) -> np.ndarray:
+    return height_mv * np.exp(-0.5 * ((t - centre_s) / width_s) ** 2)
+
+
+def rhythm(p_times_s: np.ndarray, conducted: np.ndarray, duration_s: float = 60.0,
+           extra_qrs_s: tuple[float, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """A lead with a P wave at each of ``p_times_s``, a QRS and T wave ``PR_S`` after the conducted ones (and at
+    ``extra_qrs_s``, beats no P wave leads), and 10 uV of noise; returns the signal and the R-peak samples of the
+    conducted beats."""
+    t = np.arange(int(duration_s * FS)) / FS
+    x = 0.01 * np.random.default_rng(1).standard_normal(len(t)) + sum(wave(t, p, 0.025, 0.15) for p in p_times_s)
+    beats_s = np.sort(np.concatenate([p_times_s[conducted] + PR_S, extra_qrs_s]))
+    x = x + sum(wave(t, r, 0.012, 1.0) + wave(t, r + 0.3, 0.05, 0.25) for r in beats_s)
+    return x, np.round(p_times_s[conducted] * FS + PR_S * FS).astype(int)
+
+
+def test_two_to_one_block_finds_every_blocked_p_wave_on_time():
+    p_times = np.arange(0.5, 59.0, 0.8)
+    conducted = np.arange(len(p_times)) % 2 == 0
+    x, beats = rhythm(p_times, conducted)
+    found = find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)
+    assert found[:, 0].tolist() == list(range(len(beats) - 1))
+    assert np.abs(found[:, 1] / FS - p_times[~conducted][:len(found)]).max() < 0.02
+
+
+def test_conducted_sinus_rhythm_and_a_sinus_pause_hold_no_blocked_p_wave():
+    p_times = np.concatenate([np.arange(0.5, 30.0, 0.8), np.arange(32.5, 59.0, 0.8)])  # a 2.5-s sinus pause, no P
+    x, beats = rhythm(p_times, np.ones(len(p_times), bool))
+    assert len(find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)) == 0
+
+
+def test_a_single_dropped_beat_is_found_but_an_early_blocked_atrial_beat_is_not():
+    p_times = np.arange(0.5, 59.0, 0.8)
+    conducted = np.ones(len(p_times), bool)
+    conducted[[20, 50]] = False  # Mobitz-like dropped beats: the P wave comes on time, no QRS follows
+    x, beats = rhythm(p_times, conducted)
+    found = find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)
+    assert np.abs(found[:, 1] / FS - p_times[[20, 50]]).max() < 0.02
+    # a blocked atrial premature beat: its P wave comes 0.75 s after the last sinus one (past the T wave), and the
+    # sinus node, reset, fires a full cycle (1.2 s) after it
+    sinus = np.arange(0.5, 30.0, 1.2)
+    premature = sinus[-1] + 0.75
+    p_times = np.concatenate([sinus, [premature], premature + np.arange(1.2, 29.0, 1.2)])
+    conducted = p_times != premature
+    y, beats = rhythm(p_times, conducted)
+    assert len(find_blocked_p_waves(y, beats, np.ones(len(beats), bool), FS)) == 0
+
+
+def test_a_p_wave_before_a_missed_beat_is_conducted_not_blocked():
+    p_times = np.arange(0.5, 59.0, 0.8)
+    x, beats = rhythm(p_times, np.ones(len(p_times), bool))  # every P wave conducted, every other beat missed
+    assert len(find_blocked_p_waves(x, beats[::2], np.ones(len(beats[::2]), bool), FS)) == 0
+
+
+def test_no_clear_p_wave_means_none_looked_for_and_bad_settings_are_named():
+    rng = np.random.default_rng(0)
+    t = np.arange(int(60 * FS)) / FS
+    beats = np.round(np.cumsum(rng.uniform(1.0, 1.6, 45)) * FS).astype(int)
+    x = 0.05 * np.sin(2 * np.pi * 6.0 * t + rng.uniform(0, 6, len(t)).cumsum() * 0.01)  # fibrillatory waves
+    x = x + sum(wave(t, b / FS, 0.012, 1.0) for b in beats)
+    assert len(find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)) == 0
+    with pytest.raises(ValueError, match="on_time_ratio"):
+        BlockedPSettings(on_time_ratio=(1.2, 1.5))
+    with pytest.raises(ValueError, match="normal_beats"):
+        find_blocked_p_waves(x, beats, np.ones(3, bool), FS)
+    assert BlockedPSettings.from_dict(BlockedPSettings(min_corr=0.9).to_dict()) == BlockedPSettings(min_corr=0.9)
+
+
+def test_blocked_p_waves_make_two_to_one_block_regions_outside_atrial_fibrillation():
+    p_times = np.arange(0.5, 59.0, 0.8)
+    conducted = np.arange(len(p_times)) % 2 == 0
+    x, beats = rhythm(p_times, conducted)
+    blocked = find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)
+    classes = np.array(["N"] * len(beats))
+    regions = find_regions(beats, classes, FS, [], len(x), blocked_p_waves=blocked)
+    assert [r.kind for r in regions] == ["av_block_2_to_1"]  # its rate (37.5 bpm) is named, not a bradycardia
+    assert regions[0].heart_rate_bpm == pytest.approx(37.5, abs=0.1)
+    assert "bradycardia" in {r.kind for r in find_regions(beats, classes, FS, [], len(x))}
+    annotations = regions_to_annotations(regions, beats, classes, FS, n_leads=1)
+    assert "(BII" in [str(note) for note in annotations.aux_notes]
+
+
+def reference_beats(record) -> tuple[np.ndarray, np.ndarray]:
+    ann = record.annotations
+    classes = map_symbols_to_aami(np.asarray(ann.symbols))
+    keep = classes != ""
+    return np.asarray(ann.samples)[keep], classes[keep]
+
+
+def marks(record, symbol: str, note: str | None = None) -> np.ndarray:
+    ann = record.annotations
+    keep = np.asarray(ann.symbols) == symbol
+    if note is not None:
+        keep &= np.char.startswith(np.asarray([str(n) for n in ann.aux_notes]), note)
+    return np.asarray(ann.samples)[keep]
+
+
+def count_matched(found: np.ndarray, reference: np.ndarray, fs_hz: float) -> int:
+    return sum(bool(len(found)) and np.abs(found - s).min() <= 0.15 * fs_hz for s in reference)
+
+
+def test_record_231_blocked_p_waves_and_2_to_1_block_match_the_reference(mitdb_dir):
+    record = read_record(mitdb_dir / "231")
+    samples, classes = reference_beats(record)
+    found = find_blocked_p_waves(record.signal_mv, samples, classes == "N", record.fs_hz)
+    missb = marks(record, '"', "MISSB")
+    assert len(missb) > 400
+    assert count_matched(found[:, 1], missb, record.fs_hz) >= 0.95 * len(missb)
+    assert count_matched(found[:, 1], marks(record, "x"), record.fs_hz) == 0  # its blocked atrial premature beats
+    regions, _ = find_record_regions(record, samples, classes, [], RegionSettings())
+    test = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=2)
+    comparison = compare_episodes(rhythm_intervals(record.annotations, "(BII", record.n_samples),
+                                  rhythm_intervals(test, "(BII", record.n_samples), record.fs_hz)
+    assert comparison.duration_sensitivity > 0.95 and comparison.duration_predictivity > 0.95
+    assert sum(r.kind == "dropped_beat" for r in regions) >= 5  # its Mobitz II beats outside the (BII episodes
+
+
+@pytest.mark.parametrize("name", ["232", "201", "117", "219"])
+def test_no_blocked_p_wave_is_claimed_where_none_is_av_block(mitdb_dir, name):
+    """232: long sinus pauses; 201 and 219: atrial fibrillation and blocked atrial premature beats (``x``); 117: slow
+    sinus rhythm whose T waves the first search (from 0.20 s) took for P waves."""
+    record = read_record(mitdb_dir / name)
+    samples, classes = reference_beats(record)
+    assert len(find_blocked_p_waves(record.signal_mv, samples, classes == "N", record.fs_hz)) == 0
