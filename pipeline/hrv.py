@@ -2,7 +2,8 @@
 
 A Holter report gives the variability of the sinus rhythm next to the rate (Task Force 1996). Only intervals
 between two consecutive readable N beats count, so ectopic beats, the intervals next to them, unreadable signal
-and atrial fibrillation (whose irregularity is not sinus variability) are left out. The remaining intervals are
+and atrial fibrillation (whose irregularity is not sinus variability) are left out, and so are the intervals of 2:1 AV
+block and dropped beats (:data:`BLOCKED_KINDS`, a P wave not conducted between their beats). The remaining intervals are
 edited as HRV software does before any statistic: an interval outside [``min_nn_s``, ``max_nn_s``], or differing
 by more than ``relative_limit`` from the median of the ``reference_intervals`` NN intervals centred on it, is dropped
 (a missed or extra beat, or an unflagged ectopic beat, doubles or halves an interval). The PhysioNet HRV Toolkit's
@@ -81,6 +82,7 @@ from scipy.signal import lombscargle
 from pipeline.hours import HourGrid
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import BeatContext, Region, beats_in_kind
+from pipeline.wording import count_noun
 
 N = AAMI_CLASSES.index("N")
 
@@ -177,6 +179,7 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
     in_af = beats_in_kind(regions, "atrial_fibrillation", n_beats)
     rr_s = context.rr_s
     candidate = (normal[:-1] & normal[1:] & context.interval_readable & ~in_af[:-1] & ~in_af[1:]
+                 & ~find_blocked_intervals(regions, n_beats - 1)
                  & (rr_s >= settings.min_nn_s) & (rr_s <= settings.max_nn_s))
     kept = np.zeros(len(rr_s), bool)
     index = np.flatnonzero(candidate)
@@ -184,6 +187,25 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
         local = median_filter(rr_s[index], size=settings.reference_intervals, mode="nearest")
         kept[index] = np.abs(rr_s[index] - local) <= settings.relative_limit * local
     return kept
+
+
+BLOCKED_KINDS = ("av_block_2_to_1", "dropped_beat")
+"""Regions whose RR intervals hold a P wave that was not conducted (:mod:`pipeline.conduction`): not NN intervals,
+since the two beats are not successive sinus beats (231's 2:1 block made an SDNN of 318 ms of its 36-bpm and 70-bpm
+stretches before session 52)."""
+
+
+def find_blocked_intervals(regions: list[Region], n_intervals: int) -> np.ndarray:
+    """Boolean per RR interval: inside a region of :data:`BLOCKED_KINDS`.
+
+    >>> find_blocked_intervals([Region("dropped_beat", 0, 1, 2, 2, 30.0, 1.0)], 5).tolist()
+    [False, False, True, False, False]
+    """
+    blocked = np.zeros(n_intervals, bool)
+    for region in regions:
+        if region.kind in BLOCKED_KINDS:
+            blocked[region.first_beat:region.first_beat + region.n_beats - 1] = True
+    return blocked
 
 
 def not_assessed(note: str, n_intervals: int = 0, nn_total_s: float = 0.0, af_left_out_s: float = 0.0
@@ -234,8 +256,13 @@ def summarize_hrv(context: BeatContext, regions: list[Region], kept: np.ndarray,
     nn_s = context.rr_s[kept]
     total_s = float(nn_s.sum())
     af_s = sum(r.duration_s(context.fs_hz) for r in regions if r.kind == "atrial_fibrillation")
-    af_note = (f"HRV from the stretches outside atrial fibrillation only ({af_s / 60:.1f} min of atrial "
-               "fibrillation left out)") if af_s else ""
+    note = (f"HRV from the stretches outside atrial fibrillation only ({af_s / 60:.1f} min of atrial "
+            "fibrillation left out)") if af_s else ""
+    n_blocked = int(find_blocked_intervals(regions, len(context.rr_s)).sum())
+    if n_blocked:
+        blocked_note = (f"HRV from conducted beats only ({count_noun(n_blocked, 'RR interval')} holding a "
+                        "non-conducted P wave, of AV block, left out)")
+        note = "; ".join(filter(None, (note, blocked_note)))
     if total_s < settings.min_total_s:
         return not_assessed(f"HRV not assessed: {total_s:.0f} s of normal-to-normal intervals, at least "
                             f"{settings.min_total_s:g} s needed", int(kept.sum()), total_s, af_s)
@@ -247,7 +274,7 @@ def summarize_hrv(context: BeatContext, regions: list[Region], kept: np.ndarray,
     return HrvSummary(
         n_intervals=int(kept.sum()), nn_total_s=total_s, af_left_out_s=af_s, mean_nn_ms=1000.0 * float(nn_s.mean()),
         sdnn_ms=sdnn, rmssd_ms=rmssd, pnn50_pct=pnn50,
-        sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=af_note, lf_ms2=lf, hf_ms2=hf,
+        sdann_ms=sdann, sdnn_index_ms=sdnn_index, note=note, lf_ms2=lf, hf_ms2=hf,
         lf_hf_ratio=lf / hf if hf > 0 else float("nan"), spectral_segments=n_spectra, sd1_ms=sd1, sd2_ms=sd2,
         triangular_index=triangular_index(nn_s, settings) if total_s >= settings.geometric_min_s else float("nan"),
         deceleration_capacity_ms=deceleration_capacity(context.rr_s, kept, settings))

@@ -127,12 +127,15 @@ def test_record_231_blocked_p_waves_and_2_to_1_block_match_the_reference(mitdb_d
     assert len(missb) > 400
     assert count_matched(found[:, 1], missb, record.fs_hz) >= 0.95 * len(missb)
     assert count_matched(found[:, 1], marks(record, "x"), record.fs_hz) == 0  # its blocked atrial premature beats
-    regions, _ = find_record_regions(record, samples, classes, [], RegionSettings())
+    regions, summary = find_record_regions(record, samples, classes, [], RegionSettings())
     test = regions_to_annotations(regions, samples, classes, record.fs_hz, n_leads=2)
     comparison = compare_episodes(rhythm_intervals(record.annotations, "(BII", record.n_samples),
                                   rhythm_intervals(test, "(BII", record.n_samples), record.fs_hz)
     assert comparison.duration_sensitivity > 0.95 and comparison.duration_predictivity > 0.95
     assert sum(r.kind == "dropped_beat" for r in regions) >= 5  # its Mobitz II beats outside the (BII episodes
+    assert not any(r.kind == "bradycardia" for r in regions)  # the 2:1 block's rate is named with it
+    # HRV from the conducted beats: 2:1 stretches at 36 bpm beside 1:1 ones at 70 bpm are not sinus variability
+    assert "non-conducted P wave" in summary.hrv.note and summary.hrv.sdnn_ms < 100
 
 
 @pytest.mark.parametrize("name", ["232", "201", "117", "219"])
