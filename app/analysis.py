@@ -38,11 +38,11 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
-from pipeline.regions import (WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region, merge_intervals,
-                              regions_to_rows, subtract_intervals)
-from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_regions, flag_record_regions,
-                                  measure_rhythm_evidence, paces_often, reads_as_paced, st_exclusions,
-                                  summarize_labelled_record)
+from pipeline.regions import (BLOCKED_KINDS, WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region,
+                              find_blocked_intervals, merge_intervals, regions_to_rows, subtract_intervals)
+from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_blocked_p_waves, find_record_regions,
+                                  flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
+                                  st_exclusions, summarize_labelled_record)
 from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -769,6 +769,22 @@ UNCOUNTED_KINDS = ("unreadable",) + WAVE_KINDS
 """Stretches whose detections are not counted as beats (noise, flutter or fibrillation waves): the RR scatter and
 histogram leave out their intervals, as the summary's counts leave out their beats (a clinical read of the PDF reports,
 session 47, found record 207's flutter waves drawn as 457 beats on the rhythm page, which page 1 does not count)."""
+
+
+def find_blocked_p_samples(analysis: RecordAnalysis) -> np.ndarray:
+    """Samples of the non-conducted P waves of the analysis's 2:1 AV block and dropped beats (in the RR intervals of
+    its regions of :data:`pipeline.regions.BLOCKED_KINDS`), for the strips, the charts and the annotation file: found
+    again (:func:`pipeline.region_eval.find_record_blocked_p_waves`, up to 60 ms for 30 minutes of 2:1 block), not
+    kept with the analysis."""
+    regions = [r for r in analysis.regions if r.kind in BLOCKED_KINDS]
+    samples = analysis.predictions.samples
+    if not regions:
+        return np.zeros(0, np.int64)
+    found = find_record_blocked_p_waves(analysis.record, samples, analysis.classes, analysis.region_settings,
+                                        find_paced_beats_left(analysis.predictions, analysis.classes))
+    if found is None or not len(found):
+        return np.zeros(0, np.int64)
+    return found[find_blocked_intervals(regions, len(samples) - 1)[found[:, 0]], 1]
 
 
 def find_wave_detections(analysis: RecordAnalysis) -> np.ndarray:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis import RecordAnalysis, beat_table, diary_rows, hour_rows, region_rows, summary_dict
+from app.analysis import (RecordAnalysis, beat_table, diary_rows, find_blocked_p_samples, hour_rows, region_rows,
+                          summary_dict)
 from app.conclusion import conclusion_notes
 from app.reader_strips import strip_notes
 from app.event_settings import format_settings_notes
@@ -137,21 +138,33 @@ def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
     return (json.dumps(content, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
+BLOCKED_P_NOTE = "MISSB"
+"""The comment written at each non-conducted P wave: MIT-BIH's own mark for them (record 231), so that the file can be
+compared with the reference's."""
+
+
+def blocked_p_notes(analysis: RecordAnalysis) -> tuple[tuple[int, str], ...]:
+    """A ``MISSB`` comment (:data:`BLOCKED_P_NOTE`) at each non-conducted P wave of the analysis's AV block
+    (:func:`app.analysis.find_blocked_p_samples`)."""
+    return tuple((int(sample), BLOCKED_P_NOTE) for sample in find_blocked_p_samples(analysis))
+
+
 def output_annotations(analysis: RecordAnalysis) -> Annotations:
     """Beat labels as classified (or as a reader corrected them), rhythm changes and pauses, at the internal rate;
     thresholds changed from the defaults and the reader's conclusion in comment annotations at the start
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
     annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
     their starts (:func:`app.reader_strips.strip_notes`), the ST episodes as ST change annotations
-    (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``; no rhythm stream of
-    ``(N`` alone where the rhythm could not be assessed."""
+    (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``; a ``MISSB`` comment at each
+    non-conducted P wave (:func:`blocked_p_notes`); no rhythm stream of ``(N`` alone where the rhythm could not be
+    assessed."""
     return regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
                                   analysis.record.fs_hz, n_leads=analysis.record.signal_mv.shape[1],
                                   unreadable_as_q=False,
                                   record_notes=format_settings_notes(analysis.region_settings)
                                   + conclusion_notes(analysis.conclusion),
                                   timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
-                                  + strip_notes(analysis.reader_strips),
+                                  + strip_notes(analysis.reader_strips) + blocked_p_notes(analysis),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
                                   paced_beats=analysis.predictions.paced_mask,
                                   rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct),

@@ -40,9 +40,9 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import format_duration
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S,
-                              VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af,
-                              region_intervals)
+from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS,
+                              SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind,
+                              is_counted_not_timed, is_in_af, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.qt import describe_qt
@@ -98,9 +98,11 @@ ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia",
 """Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
 BEAT_LABEL_KEY = ("Beat labels on the strips: N normal, S supraventricular ectopic, V ventricular ectopic, F fusion, "
                   "Q unclassifiable")
-PACED_KEY = ", P paced (the stated pacemaker's; counted as Q)."
+PACED_KEY = ", P paced (the stated pacemaker's; counted as Q)"
 """The key's paced label, given only when a beat is labelled paced (a clinical read, session 48, found it beside a
 note that paced beats are not classified as such)."""
+BLOCKED_P_KEY = ", p non-conducted P wave (AV block)"
+"""The key's label for a blocked P wave (:data:`app.strips.BLOCKED_P_LABEL`), given when the record has AV block."""
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
 
 
@@ -602,7 +604,8 @@ def lay_out_first_page(text: tuple[list[str], list[str], list[str], str]) -> Fir
 def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], list[str], str]:
     """The first page's lines: summary, the reader's conclusion (none when not written), events; and its footer."""
     paced = bool(np.any(find_paced_beats_left(analysis.predictions, analysis.classes)))
-    key = BEAT_LABEL_KEY + (PACED_KEY if paced else ".")
+    blocked = any(r.kind in BLOCKED_KINDS for r in analysis.regions)
+    key = BEAT_LABEL_KEY + (PACED_KEY if paced else "") + (BLOCKED_P_KEY if blocked else "") + "."
     footer = textwrap.fill(f"{key} {describe_thresholds(analysis.region_settings)}", THRESHOLD_LINE_CHARS)
     return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
 

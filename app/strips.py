@@ -18,11 +18,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from app import ecg_paper as paper
-from app.analysis import RecordAnalysis, find_paced_beats_left, find_wave_detections
+from app.analysis import RecordAnalysis, find_blocked_p_samples, find_paced_beats_left, find_wave_detections
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import format_clock_time
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.regions import (Region, describe_region, describe_region_measure, describe_region_size,
+from pipeline.regions import (BLOCKED_KINDS, Region, describe_region, describe_region_measure, describe_region_size,
                               region_intervals)
 from pipeline.wording import count_noun
 
@@ -64,6 +64,9 @@ disclosure could not tell from S: session 48), Q and paced grey."""
 PACED_LABEL = "P"
 """A paced beat's label on the strips (its class is Q, which a reader takes for "unclassifiable": a clinical read,
 session 48)."""
+BLOCKED_P_LABEL = "p"
+"""A non-conducted P wave's label on the strips, above the P wave (WFDB's code for a P-wave peak is ``p``)."""
+BLOCKED_P_COLOUR = "#2166ac"
 
 
 def format_at(seconds: float, start_time: datetime.time | None = None) -> str:
@@ -327,6 +330,9 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     for sample, label in zip(samples[inside], classes[inside]):
         ax.text(sample / fs, high + 0.5 / gain, label, fontsize=6.5, ha="center", va="bottom",
                 color=CLASS_COLOURS.get(label, "k"), clip_on=True)  # none straddling the box's edge
+    for sample in find_strip_blocked_p(analysis, lo, hi):
+        ax.text(sample / fs, high + 0.5 / gain, BLOCKED_P_LABEL, fontsize=6.5, ha="center", va="bottom",
+                color=BLOCKED_P_COLOUR, style="italic", clip_on=True)
     ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
     ax.tick_params(labelsize=6.5)
     draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, low, high + STRIP_LABEL_MM / gain, gain)
@@ -339,6 +345,15 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
             color="#555555")
     title = textwrap.fill(textwrap.shorten(strip.title, 2 * STRIP_TITLE_CHARS, placeholder=" ..."), STRIP_TITLE_CHARS)
     ax.set_title(title, fontsize=8 if "\n" not in title else 7, loc="left")  # two lines fit the gap at 7 pt
+
+
+def find_strip_blocked_p(analysis: RecordAnalysis, lo: int, hi: int) -> np.ndarray:
+    """The non-conducted P waves in samples ``[lo, hi)`` (:func:`app.analysis.find_blocked_p_samples`, looked for only
+    when an AV-block region reaches the strip)."""
+    if not any(r.kind in BLOCKED_KINDS and r.start < hi and r.stop > lo for r in analysis.regions):
+        return np.zeros(0, np.int64)
+    blocked = find_blocked_p_samples(analysis)
+    return blocked[(blocked >= lo) & (blocked < hi)]
 
 
 STRIP_CONTEXT_S = 1.5

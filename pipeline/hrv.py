@@ -3,7 +3,7 @@
 A Holter report gives the variability of the sinus rhythm next to the rate (Task Force 1996). Only intervals
 between two consecutive readable N beats count, so ectopic beats, the intervals next to them, unreadable signal
 and atrial fibrillation (whose irregularity is not sinus variability) are left out, and so are the intervals of 2:1 AV
-block and dropped beats (:data:`BLOCKED_KINDS`, a P wave not conducted between their beats). The remaining intervals are
+block and dropped beats (:data:`pipeline.regions.BLOCKED_KINDS`, a P wave not conducted between their beats). The remaining intervals are
 edited as HRV software does before any statistic: an interval outside [``min_nn_s``, ``max_nn_s``], or differing
 by more than ``relative_limit`` from the median of the ``reference_intervals`` NN intervals centred on it, is dropped
 (a missed or extra beat, or an unflagged ectopic beat, doubles or halves an interval). The PhysioNet HRV Toolkit's
@@ -81,7 +81,7 @@ from scipy.signal import lombscargle
 
 from pipeline.hours import HourGrid
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import BeatContext, Region, beats_in_kind
+from pipeline.regions import BeatContext, Region, beats_in_kind, find_blocked_intervals
 from pipeline.wording import count_noun
 
 N = AAMI_CLASSES.index("N")
@@ -187,25 +187,6 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
         local = median_filter(rr_s[index], size=settings.reference_intervals, mode="nearest")
         kept[index] = np.abs(rr_s[index] - local) <= settings.relative_limit * local
     return kept
-
-
-BLOCKED_KINDS = ("av_block_2_to_1", "dropped_beat")
-"""Regions whose RR intervals hold a P wave that was not conducted (:mod:`pipeline.conduction`): not NN intervals,
-since the two beats are not successive sinus beats (231's 2:1 block made an SDNN of 318 ms of its 36-bpm and 70-bpm
-stretches before session 52)."""
-
-
-def find_blocked_intervals(regions: list[Region], n_intervals: int) -> np.ndarray:
-    """Boolean per RR interval: inside a region of :data:`BLOCKED_KINDS`.
-
-    >>> find_blocked_intervals([Region("dropped_beat", 0, 1, 2, 2, 30.0, 1.0)], 5).tolist()
-    [False, False, True, False, False]
-    """
-    blocked = np.zeros(n_intervals, bool)
-    for region in regions:
-        if region.kind in BLOCKED_KINDS:
-            blocked[region.first_beat:region.first_beat + region.n_beats - 1] = True
-    return blocked
 
 
 def not_assessed(note: str, n_intervals: int = 0, nn_total_s: float = 0.0, af_left_out_s: float = 0.0

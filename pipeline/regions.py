@@ -1181,6 +1181,24 @@ def find_av_block_regions(context: BeatContext, settings: RegionSettings, blocke
     return regions
 
 
+BLOCKED_KINDS = ("av_block_2_to_1", "dropped_beat")
+"""Regions whose RR intervals hold a P wave that was not conducted (:mod:`pipeline.conduction`): not NN intervals,
+since the two beats are not successive sinus beats (:mod:`pipeline.hrv`)."""
+
+
+def find_blocked_intervals(regions: list[Region], n_intervals: int) -> np.ndarray:
+    """Boolean per RR interval: inside a region of :data:`BLOCKED_KINDS`.
+
+    >>> find_blocked_intervals([Region("dropped_beat", 0, 1, 2, 2, 30.0, 1.0)], 5).tolist()
+    [False, False, True, False, False]
+    """
+    blocked = np.zeros(n_intervals, bool)
+    for region in regions:
+        if region.kind in BLOCKED_KINDS:
+            blocked[region.first_beat:region.first_beat + region.n_beats - 1] = True
+    return blocked
+
+
 def find_pause_regions(context: BeatContext, settings: RegionSettings) -> list[Region]:
     """RR intervals longer than ``pause_s`` between readable beats (region: the two bounding beats)."""
     rr_s = context.rr_s

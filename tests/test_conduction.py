@@ -145,3 +145,31 @@ def test_no_blocked_p_wave_is_claimed_where_none_is_av_block(mitdb_dir, name):
     record = read_record(mitdb_dir / name)
     samples, classes = reference_beats(record)
     assert len(find_blocked_p_waves(record.signal_mv, samples, classes == "N", record.fs_hz)) == 0
+
+
+def test_record_231_end_to_end_reports_marks_and_writes_the_blocked_p_waves(mitdb_dir):
+    """What a reader gets from ``ecg score`` and the dashboard: the events, the ``p`` marks on the strips and the
+    detail chart, the key, and a ``MISSB`` comment at each blocked P wave of the annotation file."""
+    from app.analysis import analyse_record, find_blocked_p_samples
+    from app.dashboard.charts import detail_figure
+    from app.outputs import output_annotations
+    from app.report import BLOCKED_P_KEY, first_page_text
+    from app.strips import find_strip_blocked_p
+    from models.bundled import BUNDLED_MODEL
+    from models.loading import load_local
+
+    record = read_record(mitdb_dir / "231")
+    analysis = analyse_record(record, load_local(BUNDLED_MODEL))
+    kinds = [r.kind for r in analysis.regions]
+    assert kinds.count("av_block_2_to_1") == 5 and kinds.count("dropped_beat") >= 5 and "bradycardia" not in kinds
+    written = output_annotations(analysis)
+    notes = np.asarray([str(n) for n in written.aux_notes])
+    missb = marks(record, '"', "MISSB")
+    assert count_matched(written.samples[notes == "MISSB"], missb, record.fs_hz) >= 0.95 * len(missb)
+    dropped = next(r for r in analysis.regions if r.kind == "dropped_beat")
+    assert len(find_strip_blocked_p(analysis, dropped.start, dropped.stop)) == 1
+    assert BLOCKED_P_KEY in first_page_text(analysis)[3]
+    figure = detail_figure(record.signal_mv, record.fs_hz, record.lead_names, dropped.start / record.fs_hz - 2, 6.0,
+                           analysis.predictions.samples, analysis.classes, analysis.regions,
+                           blocked_p_samples=find_blocked_p_samples(analysis))
+    assert [len(t.x) for t in figure.data if t.name == "non-conducted P wave"] == [1]

@@ -324,7 +324,7 @@ def test_report_strips_label_paced_beats_p_not_q(analyses_217):
     assert labels["paced"].count("P") >= 3 and "Q" not in labels["paced"]
     assert "P" not in labels["plain"]  # no pacemaker stated: no beat is paced
     footers = [first_page_text(a)[3].replace("\n", " ") for a in (paced, plain)]
-    assert footers[0].startswith(BEAT_LABEL_KEY + PACED_KEY) and footers[1].startswith(BEAT_LABEL_KEY + ". ")
+    assert footers[0].startswith(BEAT_LABEL_KEY + PACED_KEY + ".") and footers[1].startswith(BEAT_LABEL_KEY + ". ")
 
 
 def test_v_calls_in_a_paced_family_become_paced_not_normal():

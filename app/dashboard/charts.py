@@ -332,7 +332,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = (),
-                  gain_mm_per_mv: float | None = None) -> go.Figure:
+                  gain_mm_per_mv: float | None = None, blocked_p_samples: np.ndarray | None = None) -> go.Figure:
     """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
 
     A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
@@ -364,6 +364,9 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         The patient's diary entries; those in the window are dashed lines with their text.
     gain_mm_per_mv : float, optional
         One of the standard gains (:data:`app.strips.STANDARD_GAINS_MM_PER_MV`).
+    blocked_p_samples : np.ndarray, optional
+        Non-conducted P waves (:func:`app.analysis.find_blocked_p_samples`), marked ``p`` above them on the primary
+        lead.
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
@@ -381,6 +384,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
             mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
                        reviewed)
+            mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
             mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
             figure.update_xaxes(type="date", range=[to_axis_ms(row_lo / fs_hz), to_axis_ms(row_lo / fs_hz + ROW_S)],
@@ -400,6 +404,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             add_lead_trace(figure, row, signal_mv[:, lead], fs_hz, lo, hi, lead_names[lead])
             figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
         mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed)
+        mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
         mark_diary(figure, diary, fs_hz, lo, hi)
         figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
@@ -431,6 +436,25 @@ def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, l
         figure.add_trace(trace, row=row, col=1)
     if disagreements and any(lo <= s < hi for s, _ in disagreements):
         figure.add_trace(disagreement_trace(lead_mv, fs_hz, disagreements, lo, hi), row=row, col=1)
+
+
+BLOCKED_P_COLOUR = "#2166ac"
+"""The colour of a non-conducted P wave's mark (the 2:1 AV block's region colour)."""
+
+
+def mark_blocked_p(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
+                   blocked_p_samples: np.ndarray | None) -> None:
+    """An italic ``p`` over each non-conducted P wave of samples ``[lo, hi)`` on ``row``, nothing when none."""
+    samples = np.asarray([] if blocked_p_samples is None else blocked_p_samples, np.int64)
+    samples = samples[(samples >= lo) & (samples < hi)]
+    if not len(samples):
+        return
+    figure.add_trace(go.Scatter(x=axis_list(samples / fs_hz), y=label_heights(lead_mv, samples), mode="text",
+                                text=["<i>p</i>"] * len(samples), textposition="top center", cliponaxis=False,
+                                textfont={"color": BLOCKED_P_COLOUR, "size": 13}, name="non-conducted P wave",
+                                legendgroup="blocked_p",
+                                hovertemplate=HOVER_TIME + "<br>non-conducted P wave (AV block)<extra></extra>"),
+                     row=row, col=1)
 
 
 def mark_diary(figure: go.Figure, diary: tuple[tuple[float, str], ...], fs_hz: float, lo: int, hi: int,

@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          diary_findings, family_rows, lorenz_points, rr_histogram,
+                          diary_findings, family_rows, find_blocked_p_samples, lorenz_points, rr_histogram,
                           qt_dominant_beat, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
@@ -678,7 +678,9 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     gain = charts.window_gain_mm_per_mv(record.signal_mv, record.fs_hz, start_s, window_s, labelled, record_gain)
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         labelled, disagreements, analysis.reviewed_mask, diary, gain),
+                                         labelled, disagreements, analysis.reviewed_mask, diary, gain,
+                                         keep_per_source("blocked_p", analysis,
+                                                         lambda: find_blocked_p_samples(analysis))),
                     config=ECG_CHART_CONFIG, key="detail_chart")
     st.caption(describe_paper(gain, record_gain))
     render_event_relabel(analysis, record_key)
