@@ -374,6 +374,12 @@ class RegionSettings:
     av_block_min_cycles : int
         Consecutive RR intervals each holding a blocked P wave that make 2:1 AV block (3, as for a run: two cycles of
         2:1 conduction in a row can be two dropped beats of Mobitz block).
+    av_block_max_locking_ratio : float
+        A run's blocked P waves must keep time with the atrial rhythm at least twice as well as with the QRS before
+        them (0.5; :func:`follows_atrial_rhythm`), so that U waves in a slow sinus rhythm are not 2:1 block.
+    dropped_beat_min_rr_ratio : float
+        A dropped beat's interval over the intervals around it (1.5: two atrial cycles, or a little less after a
+        Wenckebach sequence's lengthening PR; :func:`is_dropped_beat`).
     blocked_p : BlockedPSettings
         How a blocked P wave is found (:mod:`pipeline.conduction`).
     ventricular_runs_in_fibrillation : bool
@@ -417,6 +423,8 @@ class RegionSettings:
     unreadable_kinds: tuple[str, ...] = QUALITY_KINDS
     fibrillation: FibrillationSettings = FibrillationSettings()
     av_block_min_cycles: int = 3
+    av_block_max_locking_ratio: float = 0.5
+    dropped_beat_min_rr_ratio: float = 1.5
     blocked_p: BlockedPSettings = BlockedPSettings()
     ventricular_runs_in_fibrillation: bool = False
     st: StSettings = StSettings()
@@ -1149,36 +1157,84 @@ def group_mean(values: np.ndarray, first: np.ndarray, n_beats: np.ndarray) -> np
 
 def find_av_block_regions(context: BeatContext, settings: RegionSettings, blocked_p_waves: np.ndarray | None,
                           found: list[Region] = ()) -> list[Region]:
-    """2:1 AV block (at least ``av_block_min_cycles`` consecutive readable intervals holding a blocked P wave) and
-    dropped beats (the other such intervals, one region each), outside the atrial fibrillation/flutter episodes of
-    ``found``.
+    """2:1 AV block and dropped beats from the blocked P waves (rows of
+    :func:`pipeline.conduction.find_blocked_p_waves`), outside the atrial fibrillation/flutter episodes of ``found``.
 
-    >>> t = np.arange(12) * 600  # 36 bpm at 360 Hz
-    >>> context = prepare_beats(t, np.array(["N"] * 12), 360.0, [], 7200)
-    >>> blocked = np.array([[1, 900], [4, 2700], [5, 3300], [6, 3900], [9, 5700]])
+    At least ``av_block_min_cycles`` consecutive readable intervals holding one are 2:1 AV block when their P waves
+    keep time with the atrial rhythm rather than with the QRS before them (:func:`follows_atrial_rhythm`); a wave a
+    fixed time after every QRS, as a U wave in a slow sinus rhythm, is not a blocked P wave, and the run is dropped. Any
+    other such interval is a dropped beat when it is at least ``dropped_beat_min_rr_ratio`` times the intervals
+    around it without one (:func:`is_dropped_beat`).
+
+    >>> t = np.cumsum(np.r_[0, [300] * 4, 600, [300] * 4, 590, 610, 600, 620, [300] * 4])  # 72 bpm, 2:1 at 36
+    >>> context = prepare_beats(t, np.array(["N"] * len(t)), 360.0, [], int(t[-1]) + 100)
+    >>> atrial = t[:-1] + (t[1:] - t[:-1]) // 2  # halfway: on time with the atrial rhythm
+    >>> blocked = np.column_stack([[4, 9, 10, 11, 12], atrial[[4, 9, 10, 11, 12]]])
     >>> [(r.kind, r.first_beat, r.n_beats) for r in find_av_block_regions(context, RegionSettings(), blocked)]
-    [('av_block_2_to_1', 4, 4), ('dropped_beat', 1, 2), ('dropped_beat', 9, 2)]
+    [('av_block_2_to_1', 9, 5), ('dropped_beat', 4, 2)]
+    >>> u_waves = np.column_stack([[9, 10, 11, 12], t[[9, 10, 11, 12]] + 250])  # a fixed time after each QRS
+    >>> find_av_block_regions(context, RegionSettings(), u_waves)
+    []
     """
     n_intervals = max(len(context.samples) - 1, 0)
     if blocked_p_waves is None or not n_intervals:
         return []
-    opening = np.asarray(blocked_p_waves, np.int64).reshape(-1, 2)[:, 0]
-    if np.any((opening < 0) | (opening >= n_intervals)):
-        raise ValueError(f"Received blocked P waves opening beats {opening.min()}..{opening.max()}; expected beat "
-                         f"indices below {n_intervals} (one per RR interval).")
+    rows = np.asarray(blocked_p_waves, np.int64).reshape(-1, 2)
+    if np.any((rows[:, 0] < 0) | (rows[:, 0] >= n_intervals)):
+        raise ValueError(f"Received blocked P waves opening beats {rows[:, 0].min()}..{rows[:, 0].max()}; expected "
+                         f"beat indices below {n_intervals} (one per RR interval).")
     in_af = beats_in_kind(found, "atrial_fibrillation", len(context.samples))
     blocked = np.zeros(n_intervals, bool)
-    blocked[opening] = True
+    blocked[rows[:, 0]] = True
     blocked &= context.interval_readable & ~in_af[1:] & ~in_af[:-1]
+    p_sample = np.zeros(n_intervals, np.int64)
+    p_sample[rows[:, 0]] = rows[:, 1]
     first, length = find_true_runs(blocked)
-    block = length >= settings.av_block_min_cycles
-    dropped = np.concatenate([np.arange(f, f + n) for f, n in zip(first[~block], length[~block])] + [[]]).astype(int)
+    long_run = length >= settings.av_block_min_cycles
+    block = np.array([follows_atrial_rhythm(context, p_sample, f, n, settings) for f, n in
+                      zip(first[long_run], length[long_run])], bool)
+    short = [np.arange(f, f + n) for f, n in zip(first[~long_run], length[~long_run])]
+    candidates = np.concatenate(short + [np.zeros(0, np.int64)]).astype(np.int64)
+    dropped = candidates[[is_dropped_beat(context, blocked, i, settings) for i in candidates]]
     regions = []
-    for kind, starts, n_beats in (("av_block_2_to_1", first[block], length[block] + 1),
+    for kind, starts, n_beats in (("av_block_2_to_1", first[long_run][block], length[long_run][block] + 1),
                                   ("dropped_beat", dropped, np.full(len(dropped), 2))):
         rates = mean_rates_bpm(context.samples, starts, n_beats, context.fs_hz)
         regions += make_regions(kind, context, starts, n_beats, rates, group_mean(context.confidence, starts, n_beats))
     return regions
+
+
+def follows_atrial_rhythm(context: BeatContext, p_sample: np.ndarray, first: int, n_intervals: int,
+                          settings: RegionSettings) -> bool:
+    """Whether the blocked P waves of intervals ``first .. first + n - 1`` keep time with the atrial rhythm: in 2:1
+    block each lies half an interval after the P wave of the beat before it, so its delay after that beat's R wave
+    grows by half of any lengthening of the interval, while a wave tied to the QRS (a U wave) keeps its delay. The
+    variance of the delays about "half the interval" must be at most ``av_block_max_locking_ratio`` of their variance
+    about a constant (a steady rhythm, which cannot tell the two apart, fails). MIT-BIH 231's five 2:1 runs: 0.30-0.39
+    (their delays grow by 0.44-0.55 of the interval's lengthening); synthetic U waves in a slow sinus rhythm: 1.0 or
+    more (EXPERIMENTS.md row BK)."""
+    index = np.arange(first, first + n_intervals)
+    delay_s = (p_sample[index] - context.samples[index]) / context.fs_hz
+    rr_s = context.rr_s[index]
+    tied_to_qrs = float(np.var(delay_s))
+    return tied_to_qrs > 0 and float(np.var(delay_s - rr_s / 2)) <= settings.av_block_max_locking_ratio * tied_to_qrs
+
+
+DROPPED_BEAT_NEIGHBOURS = 4
+"""Readable intervals without a blocked P wave looked at on each side of a dropped beat (:func:`is_dropped_beat`)."""
+
+
+def is_dropped_beat(context: BeatContext, blocked: np.ndarray, i: int, settings: RegionSettings) -> bool:
+    """Whether interval ``i`` is at least ``dropped_beat_min_rr_ratio`` times the median of the nearest
+    :data:`DROPPED_BEAT_NEIGHBOURS` readable intervals on each side that hold no blocked P wave: a dropped beat
+    lengthens the interval to about two atrial cycles (Mobitz II; a little less after a Wenckebach sequence), while a
+    wave found in every interval of a slow rhythm leaves it as long as its neighbours."""
+    usable = np.flatnonzero(context.interval_readable & ~blocked)
+    before = usable[usable < i][-DROPPED_BEAT_NEIGHBOURS:]
+    after = usable[usable > i][:DROPPED_BEAT_NEIGHBOURS]
+    neighbours = np.concatenate([before, after])
+    return bool(len(neighbours)) and context.rr_s[i] >= settings.dropped_beat_min_rr_ratio * float(
+        np.median(context.rr_s[neighbours]))
 
 
 BLOCKED_KINDS = ("av_block_2_to_1", "dropped_beat")
