@@ -58,6 +58,8 @@ EPISODE_SHADES = {
     "atrial_fibrillation": ("AF", "#984ea3"),
     "supraventricular_tachycardia": ("SVT", "#377eb8"),
     "pause": ("pause", "#ff7f00"),
+    "av_block_2_to_1": ("AVB", "#a65628"),  # second-degree AV block: 2:1, or a dropped beat
+    "dropped_beat": ("AVB", "#a65628"),
 }
 """Episodes shaded behind the lines, with the short name written where each starts (a clinical read, session 48,
 found none of the analysis's events marked: a reader could not check them in context)."""
@@ -250,4 +252,5 @@ def shade_episode(ax, region: Region, lo: int, hi: int, fs: float, low_mv: float
 
 def colour_name(colour: str) -> str:
     """The word for one of :data:`EPISODE_SHADES`'s colours, for the page's key."""
-    return {"#e41a1c": "red", "#fb9a99": "pink", "#984ea3": "purple", "#377eb8": "blue", "#ff7f00": "orange"}[colour]
+    return {"#e41a1c": "red", "#fb9a99": "pink", "#984ea3": "purple", "#377eb8": "blue", "#ff7f00": "orange",
+            "#a65628": "brown"}[colour]
