@@ -37,7 +37,7 @@ from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM,
                         report_gain_mm_per_mv, show_stretch_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.wording import format_duration
+from pipeline.wording import format_duration, format_share
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS,
@@ -113,6 +113,11 @@ def format_number(value: float, digits: int = 0, unit: str = "") -> str:
     return f"{value:.{digits}f}{unit}"
 
 
+def format_percent(value: float, digits: int) -> str:
+    """A share in % (:func:`pipeline.wording.format_share`: 0 and 100 only when exact), or ``n/a`` when it is NaN."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{format_share(value, digits)} %"
+
+
 EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation",)
 """Kinds of which the report shows every episode (up to :data:`MAX_EPISODES_SHOWN`), not only the longest: a clinical
 read (session 48) found 205's second flutter/fibrillation episode on no strip."""
@@ -163,7 +168,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Duration {format_duration(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
-        f"readable signal {format_number(100 * s.readable_fraction, 1, ' %')}",
+        f"readable signal {format_percent(100 * s.readable_fraction, 1)}",
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
         f"{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
@@ -171,9 +176,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Beats: {s.n_beats} ({counts})"
         + (f"; {s.n_beats_unreadable} more in or next to unreadable signal or in ventricular flutter/fibrillation, not "
            "counted" if s.n_beats_unreadable else ""),
-        f"Ectopic burden: ventricular {format_number(s.ventricular_burden_pct, 2, ' %')}, supraventricular "
-        f"{format_number(s.supraventricular_burden_pct, 2, ' %')}   AF/flutter burden "
-        f"{format_number(s.af_burden_pct, 1, ' %')}",
+        f"Ectopic burden: ventricular {format_percent(s.ventricular_burden_pct, 2)}, supraventricular "
+        f"{format_percent(s.supraventricular_burden_pct, 2)}   AF/flutter burden "
+        f"{format_percent(s.af_burden_pct, 1)}",
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
         f"{format_at(s.longest_ventricular_run_time_s, start)}"
         f"{describe_run_kind(analysis, s.longest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS)}, supraventricular "

@@ -48,3 +48,23 @@ def _format_hms(seconds: float, decimals: int, to_int) -> str:
     minutes, secs = divmod(rest, 60)
     text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
     return f"{text}.{fraction:0{decimals}d}" if decimals else text
+
+
+def format_share(value_pct: float, digits: int) -> str:
+    """A percentage to ``digits`` decimals that reads 0 or 100 only when it is: ``<0.1`` for a share above 0 that would
+    round to 0, ``>99.9`` for one under 100 that would round to 100 (a QA pass, session 51, read an AF burden of 99.95 %
+    printed "100.0 %", i.e. continuous AF, beside a short stretch without it).
+
+    >>> [format_share(v, 1) for v in (99.95, 0.04, 100.0, 0.0, 12.36)]
+    ['>99.9', '<0.1', '100.0', '0.0', '12.4']
+    >>> format_share(0.004, 2)
+    '<0.01'
+    """
+    text = f"{value_pct:.{digits}f}"
+    step = 10.0 ** -digits
+    if 0 < value_pct and float(text) == 0:
+        return f"<{step:.{digits}f}"
+    if value_pct < 100 and float(text) >= 100:
+        return f">{100 - step:.{digits}f}"
+    return text
+

@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
-from pipeline.wording import format_duration, format_hms
+from pipeline.wording import format_duration, format_hms, format_share
 from models.evaluate import reference_classes
 from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time, format_record_time
@@ -58,8 +58,9 @@ def format_rate(bpm: float) -> str:
 
 
 def format_percent(value: float, digits: int = 1) -> str:
-    """A percentage for display; ``"not assessed"`` for NaN."""
-    return f"{value:.{digits}f} %" if np.isfinite(value) else "not assessed"
+    """A percentage for display (:func:`pipeline.wording.format_share`: 0 and 100 only when exact); ``"not assessed"``
+    for NaN."""
+    return f"{format_share(value, digits)} %" if np.isfinite(value) else "not assessed"
 
 
 def format_ms(value: float) -> str:
