@@ -64,18 +64,32 @@ class BlockedPSettings:
         The search starts this long after the first beat's R peak. From 0.20 s, what the T-wave template leaves of a
         T wave whose shape or timing differs from it matched the P template in sinus rhythm (MIT-BIH 101, 103, 115,
         117, 119, 123: every false match 0.20-0.28 s after the R peak; EXPERIMENTS.md row BK); past the T wave's peak,
-        at 0.35 s, none did. A P wave blocked earlier than this (an atrial rate over about 125 bpm with 2:1 block) is
-        not looked for.
+        at 0.35 s, none did. A blocked P wave whose peak comes earlier than about 0.49 s after the R peak (the search
+        start and the template's 0.14 s to its peak) is not found: with a PR interval of 0.16 s, 2:1 block at atrial
+        rates over about 88 bpm, and Wenckebach block whose last PR is long (a QA pass of session 52; the docstring
+        said 125 bpm before it).
     min_corr : float
         Correlation (both leads together, detrended) with the sinus P template.
     amplitude_range : tuple of float
         Size of the match relative to the template (its projection coefficient): a sinus P wave repeats its size.
     on_time_ratio : tuple of float
-        Range of the atrial cycle before the P wave over the one after it: 1 for a P wave halfway between the
-        conducted ones; a premature atrial beat comes early (ratio well under 1).
+        Range of the atrial cycle before the P wave (from the opening beat's own P wave, :func:`locate_conducted_p`)
+        over the one after it: 1 for a P wave halfway between the conducted ones, within sinus rhythm's usual change
+        from one cycle to the next (0.85-1.18, i.e. 15 % either way; MIT-BIH 231: 0.90-1.11); a premature atrial beat
+        comes early (a QA pass of session 52 found non-conducted atrial premature beats coupled at 0.72-0.8 of the cycle
+        taken for blocked P waves with the first limits, 0.7-1.43), and a U wave late in a long interval comes late.
     min_template_quality : float
         Median correlation of the long-RR beats' P regions with their template (``p_template_quality`` of
         :func:`pipeline.features.compute_p_wave_features`) below which the record has no clear sinus P wave.
+    conducted_pr_max_s : float
+        How far before the R wave the opening beat's own P wave is looked for (0.6 s from the template's start: a P
+        wave peaking up to about 0.45 s before the R wave, as before a dropped beat of Wenckebach block;
+        :func:`locate_conducted_p`).
+    second_p_gap_s : float
+        A second match of the P template in the same interval, at least this far from the best one and passing the
+        same correlation and size limits, means more than one P wave was blocked (3:1 or higher-grade block, whose
+        middle P wave is on time for 2:1): the interval is left (0.25 s; a QA pass of session 52 found 4:1 block at
+        an atrial rate of 120 bpm reported as 2:1).
     max_rr_s : float
         Longest RR interval searched (3 s: a blocked P wave halfway through a longer one means an atrial rate under
         40 bpm, not a sinus rhythm; it also bounds the memory of the search).
@@ -88,8 +102,10 @@ class BlockedPSettings:
     search_start_s: float = 0.35
     min_corr: float = 0.8
     amplitude_range: tuple[float, float] = (0.5, 2.0)
-    on_time_ratio: tuple[float, float] = (0.7, 1.43)
+    on_time_ratio: tuple[float, float] = (0.85, 1.18)
     min_template_quality: float = 0.5
+    conducted_pr_max_s: float = 0.6
+    second_p_gap_s: float = 0.25
     max_rr_s: float = 3.0
     max_qrs_fraction: float = 0.4
 
@@ -185,8 +201,9 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
     Returns
     -------
     np.ndarray
-        int64 (k, 2): per blocked P wave, the index of the beat that opens its RR interval and the sample of the
-        P wave's largest deflection on the first lead; empty (0, 2) without a clear P template.
+        int64 (k, 3): per blocked P wave, the index of the beat that opens its RR interval, the sample of the P wave's
+        largest deflection on the first lead, and that of the opening beat's own P wave (:func:`locate_conducted_p`);
+        empty (0, 3) without a clear P template.
 
     Examples
     --------
@@ -211,7 +228,7 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
     if normal_beats.shape != beat_samples.shape:
         raise ValueError(f"Received normal_beats of shape {normal_beats.shape}; expected one per beat "
                          f"({beat_samples.shape}).")
-    none = np.zeros((0, 2), np.int64)
+    none = np.zeros((0, 3), np.int64)
     searchable = find_searchable_intervals(beat_samples, normal_beats, fs_hz, settings, features)
     if not len(searchable):
         return none
@@ -224,7 +241,7 @@ def find_blocked_p_waves(signal_mv: np.ndarray, beat_samples: np.ndarray, normal
     found = [match_blocked_p(signal, beats, searchable[part], template, fs_hz, settings, features)
              for part in chunk_slices(len(searchable), CHUNK_INTERVALS)]
     found = np.concatenate([none, *found])
-    return np.column_stack([found[:, 0], found[:, 1] * factor + factor // 2]).astype(np.int64)
+    return np.column_stack([found[:, 0], found[:, 1:] * factor + factor // 2]).astype(np.int64)
 
 
 def decimate_signal(signal: np.ndarray, factor: int) -> np.ndarray:
@@ -251,25 +268,60 @@ def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray
 
 def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.ndarray, template: PTemplate,
                     fs_hz: float, settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
-    """Rows ``(i, sample)`` of :func:`find_blocked_p_waves` for the RR intervals opened by the beats ``opening``: the
-    best match of the P template in each searched stretch, kept when it is a blocked P wave."""
+    """Rows of :func:`find_blocked_p_waves` (in samples of ``signal``) for the RR intervals opened by the beats
+    ``opening``: the best match of the P template in each searched stretch, kept when it is a blocked P wave."""
     geometry = p_geometry(fs_hz, features)
+    peak = int(np.argmax(np.abs(template.p_mv[:, 0])))
     starts = beat_samples[opening] + int(round(settings.search_start_s * fs_hz))
     lengths = beat_samples[opening + 1] - geometry["start"] - geometry["lag"] - starts
     stretches = gather_stretches(signal, starts, lengths, starts - beat_samples[opening], template.t_mv)
     corr, amplitude = match_template(stretches, lengths, template.p_mv)
     best = np.argmax(corr, axis=1)
     rows = np.arange(len(opening))
-    before = starts + best - (beat_samples[opening] - geometry["start"])
-    after = beat_samples[opening + 1] - geometry["start"] - (starts + best)
     low, high = settings.amplitude_range
-    early, late = settings.on_time_ratio
-    ratio = before / np.maximum(after, 1)
     keep = ((corr[rows, best] >= settings.min_corr) & (amplitude[rows, best] >= low) & (amplitude[rows, best] <= high)
-            & (ratio >= early) & (ratio <= late))
-    keep &= ~holds_qrs(stretches, lengths, template.qrs_range_mv, settings.max_qrs_fraction)
-    peak = int(np.argmax(np.abs(template.p_mv[:, 0])))
-    return np.column_stack([opening[keep], starts[keep] + best[keep] + peak]).astype(np.int64)
+            & ~holds_qrs(stretches, lengths, template.qrs_range_mv, settings.max_qrs_fraction)
+            & ~holds_second_p(corr, amplitude, best, int(round(settings.second_p_gap_s * fs_hz)), settings))
+    opening, blocked = opening[keep], (starts + best + peak)[keep]
+    conducted = locate_conducted_p(signal, beat_samples, opening, template, fs_hz, settings, features) + peak
+    following = beat_samples[opening + 1] - geometry["start"] + peak  # the next beat's P wave, at the usual PR
+    ratio = (blocked - conducted) / np.maximum(following - blocked, 1)
+    early, late = settings.on_time_ratio
+    on_time = (ratio >= early) & (ratio <= late)
+    return np.column_stack([opening[on_time], blocked[on_time], conducted[on_time]]).astype(np.int64)
+
+
+def holds_second_p(corr: np.ndarray, amplitude: np.ndarray, best: np.ndarray, gap: int,
+                   settings: BlockedPSettings) -> np.ndarray:
+    """Per stretch, whether a match at least ``gap`` shifts from its best one also meets ``min_corr`` and
+    ``amplitude_range`` (a second P wave that no QRS follows)."""
+    shifts = np.arange(corr.shape[1])[None, :]
+    low, high = settings.amplitude_range
+    other = ((np.abs(shifts - best[:, None]) >= gap) & (corr >= settings.min_corr) & (amplitude >= low)
+             & (amplitude <= high))
+    return other.any(axis=1)
+
+
+def locate_conducted_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.ndarray, template: PTemplate,
+                       fs_hz: float, settings: BlockedPSettings, features: FeatureSettings) -> np.ndarray:
+    """Where each opening beat's own P wave starts (the template's first sample): the best match of the P template
+    from ``conducted_pr_max_s`` before the R wave to the usual place (``p_start_s`` before it), the previous beat's T
+    wave subtracted, when it correlates at least ``min_corr``; the usual place otherwise. Before a dropped beat of
+    Wenckebach block the PR interval is long, and the atrial cycle up to the blocked P wave must be measured from where
+    the P wave is, not from where it usually is."""
+    if not len(opening):
+        return np.zeros(0, np.int64)
+    geometry = p_geometry(fs_hz, features)
+    usual = beat_samples[opening] - geometry["start"]
+    starts = np.maximum(beat_samples[opening] - int(round(settings.conducted_pr_max_s * fs_hz)), 0)
+    lengths = np.maximum(usual + len(template.p_mv) - starts, len(template.p_mv))
+    previous = beat_samples[np.maximum(opening - 1, 0)]
+    stretches = gather_stretches(signal, starts, lengths, np.where(opening > 0, starts - previous, 10 ** 9),
+                                 template.t_mv)
+    corr, _ = match_template(stretches, lengths, template.p_mv)
+    best = np.argmax(corr, axis=1)
+    found = corr[np.arange(len(opening)), best] >= settings.min_corr
+    return np.where(found, starts + best, usual)
 
 
 def gather_stretches(signal: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
