@@ -95,8 +95,9 @@ def format_event_settings(settings: RegionSettings = RegionSettings()) -> str:
     lines = ["# Event thresholds of ecg-arrhythmia (ecg score --events FILE, ecg evaluate-regions --events FILE).",
              "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings),",
              "# pipeline/fibrillation.py (FibrillationSettings), pipeline/st.py (StSettings, the ST analysis),",
-             "# pipeline/qt.py (QtSettings, the QT measurement) and pipeline/hrt.py (HrtSettings, heart-rate",
-             "# turbulence).", ""]
+             "# pipeline/qt.py (QtSettings, the QT measurement), pipeline/hrt.py (HrtSettings, heart-rate",
+             "# turbulence) and pipeline/conduction.py (BlockedPSettings, the search for P waves that were not",
+             "# conducted: AV block).", ""]
     values = settings.to_dict()
     tables = {name: values.pop(name) for name in NESTED_SETTINGS}
     lines += [f"{name} = {format_toml_value(value)}" for name, value in values.items()]

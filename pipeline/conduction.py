@@ -118,6 +118,8 @@ class BlockedPSettings:
             ("amplitude_range", 0 < low < high, "(low, high) with 0 < low < high"),
             ("on_time_ratio", 0 < early < 1 < late, "(early, late) with 0 < early < 1 < late"),
             ("min_template_quality", -1 <= self.min_template_quality <= 1, "a correlation in [-1, 1]"),
+            ("conducted_pr_max_s", self.conducted_pr_max_s > 0, "a positive duration in s"),
+            ("second_p_gap_s", self.second_p_gap_s > 0, "a positive duration in s"),
             ("max_rr_s", self.max_rr_s > self.search_start_s, "a duration in s over search_start_s"),
             ("max_qrs_fraction", self.max_qrs_fraction > 0, "a positive fraction"),
         )

@@ -59,9 +59,11 @@ paced rhythm
 2:1 AV block, dropped beat
     From the P waves that no QRS follows, on time in the atrial rhythm, which
     :func:`pipeline.conduction.find_blocked_p_waves` finds between N beats (given as ``blocked_p_waves``): at least
-    ``av_block_min_cycles`` consecutive readable RR intervals each holding one are 2:1 AV block (every other P wave
-    conducted), from its first beat to its last; any other such interval is a dropped beat (second-degree AV block
-    with a single non-conducted P wave; Mobitz I and II are not told apart). None inside atrial fibrillation/flutter.
+    ``av_block_min_cycles`` consecutive readable RR intervals each holding one, whose P waves keep time with the atrial
+    rhythm rather than with the QRS (:func:`follows_atrial_rhythm`), are 2:1 AV block (every other P wave conducted),
+    from its first beat to its last; any other such interval at least ``dropped_beat_min_rr_ratio`` times the longer
+    interval next to it is a dropped beat (second-degree AV block with a single non-conducted P wave; Mobitz I and II
+    are not told apart; :func:`is_dropped_beat`). None inside atrial fibrillation/flutter (Barold and Hayes 2001).
 pause
     An RR interval between readable beats longer than ``pause_s``.
 bradycardia, tachycardia

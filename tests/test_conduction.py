@@ -82,6 +82,10 @@ def test_no_clear_p_wave_means_none_looked_for_and_bad_settings_are_named():
     assert len(find_blocked_p_waves(x, beats, np.ones(len(beats), bool), FS)) == 0
     with pytest.raises(ValueError, match="on_time_ratio"):
         BlockedPSettings(on_time_ratio=(1.2, 1.5))
+    with pytest.raises(ValueError, match="second_p_gap_s"):
+        BlockedPSettings(second_p_gap_s=0.0)
+    with pytest.raises(ValueError, match="dropped_beat_cycle_range"):
+        RegionSettings(dropped_beat_cycle_range=(0.9, 0.95))
     with pytest.raises(ValueError, match="normal_beats"):
         find_blocked_p_waves(x, beats, np.ones(3, bool), FS)
     assert BlockedPSettings.from_dict(BlockedPSettings(min_corr=0.9).to_dict()) == BlockedPSettings(min_corr=0.9)
