@@ -98,6 +98,8 @@ long-term monitoring", Comput Biol Med 65:184-191, 2015.
 Babaeizadeh S, Gregg RE, Helfenbein ED, Lindauer JM, Zhou SH, "Improvements in atrial
 fibrillation detection for real-time monitoring", J Electrocardiol 42(6):522-526, 2009.
 ANSI/AAMI EC57:2012 and the WFDB ``rxr`` comparator (runs of V and F beats).
+Barold SS, Hayes DL, "Second-degree atrioventricular block: a reappraisal", Mayo Clin Proc 76(1):44-57, 2001 (2:1
+block and single non-conducted P waves; :mod:`pipeline.conduction`).
 """
 
 from __future__ import annotations
