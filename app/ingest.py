@@ -179,11 +179,22 @@ def format_quality(summary: RecordSummary) -> str:
     if not spans:
         return "no problem found"
     shown = "; ".join(
-        f"{s.kind} {summary.lead_names[s.lead]} {s.start / summary.fs_hz:.1f}-{s.stop / summary.fs_hz:.1f} s"
+        f"{s.kind} {summary.lead_names[s.lead]} {format_span_times(s.start / summary.fs_hz, s.stop / summary.fs_hz)}"
         for s in spans[:_MAX_SPANS_SHOWN]
     )
     more = f"; ... ({len(spans) - _MAX_SPANS_SHOWN} more)" if len(spans) > _MAX_SPANS_SHOWN else ""
     return f"{len(spans)} span(s): {shown}{more}"
+
+
+def format_span_times(start_s: float, stop_s: float) -> str:
+    """A quality span's times, to 0.1 s, or to the millisecond when it is shorter than a second (a QA pass, session 51,
+    read a single missing sample at the start as "missing 0.0-0.0 s").
+
+    >>> format_span_times(12.34, 15.0), format_span_times(0.0, 1 / 360)
+    ('12.3-15.0 s', '0.000-0.003 s')
+    """
+    decimals = 1 if stop_s - start_s >= 1.0 else 3
+    return f"{start_s:.{decimals}f}-{stop_s:.{decimals}f} s"
 
 
 def summary_to_dict(summary: RecordSummary) -> dict:
