@@ -68,3 +68,13 @@ def format_share(value_pct: float, digits: int) -> str:
         return f">{100 - step:.{digits}f}"
     return text
 
+
+def capitalise_first(text: str) -> str:
+    """``text`` with its first letter upper case and the rest as it is (``str.capitalize`` lowers the rest: "2:1 AV
+    block" became "2:1 av block" in the dashboard's legend and event list, session 52).
+
+    >>> capitalise_first("dropped beat (AV block)"), capitalise_first("2:1 AV block")
+    ('Dropped beat (AV block)', '2:1 AV block')
+    """
+    return text[:1].upper() + text[1:]
+

@@ -199,6 +199,7 @@ def test_record_231_end_to_end_reports_marks_and_writes_the_blocked_p_waves(mitd
                            analysis.predictions.samples, analysis.classes, analysis.regions,
                            blocked_p_samples=find_blocked_p_samples(analysis))
     assert [len(t.x) for t in figure.data if t.name == "non-conducted P wave"] == [1]
+    assert {t.name for t in figure.data} >= {"Dropped beat (AV block)"}  # "AV" kept upper case in the legend
 
 
 def av_kinds(x: np.ndarray, beats: np.ndarray) -> list[str]:

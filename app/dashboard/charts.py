@@ -23,7 +23,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
 from pipeline.qt import LONG_QTC_MS
 from pipeline.st import template_offsets_ms
-from pipeline.wording import format_hms
+from pipeline.wording import capitalise_first, format_hms
 from pipeline.regions import REGION_KINDS, Region, describe_kind, merge_intervals
 
 MAX_WINDOW_S = 60.0
@@ -77,7 +77,7 @@ _CHART_MARGIN = {"l": 50, "r": 20, "t": 30, "b": 30}
 
 def kind_label(kind: str) -> str:
     """A region kind as words: ``"ventricular_couplet"`` -> ``"Ventricular couplet"``."""
-    return describe_kind(kind).capitalize()
+    return capitalise_first(describe_kind(kind))
 
 
 def label_days(figure: go.Figure, end_s: float, milliseconds: bool = False) -> go.Figure:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
-from pipeline.wording import format_duration, format_hms, format_share
+from pipeline.wording import capitalise_first, format_duration, format_hms, format_share
 from models.evaluate import reference_classes
 from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time, format_record_time
@@ -165,7 +165,7 @@ def region_label(region: Region, fs_hz: float, af_intervals: np.ndarray | None =
     """A region's kind as the event list names it (:func:`pipeline.regions.describe_region`, with the record's AF
     episodes ``af_intervals``): ``"Non-sustained ventricular tachycardia"``, ``"Tachycardia in atrial
     fibrillation/flutter"``."""
-    return describe_region(region, fs_hz, af_intervals).capitalize()
+    return capitalise_first(describe_region(region, fs_hz, af_intervals))
 
 
 def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_time=None) -> str:
