@@ -67,6 +67,8 @@ session 48)."""
 BLOCKED_P_LABEL = "p"
 """A non-conducted P wave's label on the strips, above the P wave (WFDB's code for a P-wave peak is ``p``)."""
 BLOCKED_P_COLOUR = "#2166ac"
+"""The colour of a blocked P wave's mark, on the strips and the dashboard's charts (its 2:1 AV block's region
+colour)."""
 
 
 def format_at(seconds: float, start_time: datetime.time | None = None) -> str:

@@ -34,11 +34,9 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 
-from pipeline.features import (FeatureSettings, build_t_template, chunk_slices, detrend_segments, detrended_match,
-                               gather_segments, p_geometry, p_segments, safe_divide, select_long_rr_beats,
-                               spread_indices)
+from pipeline.features import (FeatureSettings, build_sinus_p_template, chunk_slices, detrended_match, gather_segments,
+                               p_geometry, safe_divide, select_long_rr_beats, spread_indices)
 from pipeline.rr import check_peaks
 from pipeline.types import settings_to_dict, settings_values
 
@@ -167,11 +165,8 @@ def build_p_template(signal_mv: np.ndarray, beat_samples: np.ndarray, normal_bea
     if len(long_beats) < features.min_p_template_beats:
         return None
     long_beats = long_beats[spread_indices(np.arange(len(long_beats)), TEMPLATE_MAX_BEATS)]
-    geometry = p_geometry(fs_hz, features)
-    t_template = build_t_template(signal_mv, beat_samples, long_beats, geometry, fs_hz, features)
-    segments = p_segments(signal_mv, beat_samples, long_beats, t_template, geometry)
-    core = segments[:, geometry["lag"]:geometry["lag"] + geometry["length"]]
-    p_template = detrend_segments(np.median(core, axis=0)[None])[0]
+    p_template, t_template, core = build_sinus_p_template(signal_mv, beat_samples, long_beats,
+                                                          p_geometry(fs_hz, features), fs_hz, features)
     dot, energy = detrended_match(core, p_template)
     per_lead = safe_divide(dot[:, 0], np.sqrt(energy[:, 0] * (p_template ** 2).sum(axis=0)))
     half = int(round(QRS_HALF_S * fs_hz))
@@ -279,11 +274,11 @@ def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.nd
     stretches = gather_stretches(signal, starts, lengths, starts - beat_samples[opening], template.t_mv)
     corr, amplitude = match_template(stretches, lengths, template.p_mv)
     best = np.argmax(corr, axis=1)
-    rows = np.arange(len(opening))
     low, high = settings.amplitude_range
-    keep = ((corr[rows, best] >= settings.min_corr) & (amplitude[rows, best] >= low) & (amplitude[rows, best] <= high)
+    like_p = (corr >= settings.min_corr) & (amplitude >= low) & (amplitude <= high)
+    keep = (like_p[np.arange(len(opening)), best]
             & ~holds_qrs(stretches, lengths, template.qrs_range_mv, settings.max_qrs_fraction)
-            & ~holds_second_p(corr, amplitude, best, int(round(settings.second_p_gap_s * fs_hz)), settings))
+            & ~holds_second_p(like_p, best, int(round(settings.second_p_gap_s * fs_hz))))
     opening, blocked = opening[keep], (starts + best + peak)[keep]
     conducted = locate_conducted_p(signal, beat_samples, opening, template, fs_hz, settings, features) + peak
     following = beat_samples[opening + 1] - geometry["start"] + peak  # the next beat's P wave, at the usual PR
@@ -293,15 +288,11 @@ def match_blocked_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.nd
     return np.column_stack([opening[on_time], blocked[on_time], conducted[on_time]]).astype(np.int64)
 
 
-def holds_second_p(corr: np.ndarray, amplitude: np.ndarray, best: np.ndarray, gap: int,
-                   settings: BlockedPSettings) -> np.ndarray:
-    """Per stretch, whether a match at least ``gap`` shifts from its best one also meets ``min_corr`` and
-    ``amplitude_range`` (a second P wave that no QRS follows)."""
-    shifts = np.arange(corr.shape[1])[None, :]
-    low, high = settings.amplitude_range
-    other = ((np.abs(shifts - best[:, None]) >= gap) & (corr >= settings.min_corr) & (amplitude >= low)
-             & (amplitude <= high))
-    return other.any(axis=1)
+def holds_second_p(like_p: np.ndarray, best: np.ndarray, gap: int) -> np.ndarray:
+    """Per stretch, whether a shift at least ``gap`` from its best one is also P-like (``like_p``, per stretch and
+    shift: the correlation and size limits met), i.e. a second P wave that no QRS follows."""
+    shifts = np.arange(like_p.shape[1])[None, :]
+    return (like_p & (np.abs(shifts - best[:, None]) >= gap)).any(axis=1)
 
 
 def locate_conducted_p(signal: np.ndarray, beat_samples: np.ndarray, opening: np.ndarray, template: PTemplate,
@@ -342,26 +333,13 @@ def gather_stretches(signal: np.ndarray, starts: np.ndarray, lengths: np.ndarray
 
 def match_template(stretches: np.ndarray, lengths: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per stretch and shift, the correlation of the detrended window with the (detrended) template, all leads
-    together, and the window's size relative to the template (projection coefficient); correlation -inf where the
-    window runs past the stretch's end.
-
-    The same figures as :func:`pipeline.features.detrended_match` (the template's dot products by FFT, the window's
-    projections on a constant and a line from cumulative sums), in one pass over every stretch.
-    """
-    length = len(template)
-    dot = fftconvolve(stretches, template[::-1][None], mode="valid", axes=1).sum(axis=2)
-    shifts = dot.shape[1]
-    index = np.arange(stretches.shape[1])[None, :, None]
-    window = [np.concatenate([np.zeros_like(c[:, :1]), c], axis=1) for c in
-              (np.cumsum(stretches, axis=1), np.cumsum(index * stretches, axis=1), np.cumsum(stretches ** 2, axis=1))]
-    total, weighted, squares = (c[:, length:length + shifts] - c[:, :shifts] for c in window)
-    start = np.arange(shifts)[None, :, None]
-    ramp = np.arange(length) - (length - 1) / 2.0
-    line = (weighted - (start + (length - 1) / 2.0) * total) / np.sqrt((ramp ** 2).sum())
-    energy = np.maximum(squares - total ** 2 / length - line ** 2, 0.0).sum(axis=2)
+    together (:func:`pipeline.features.detrended_match`), and the window's size relative to the template (projection
+    coefficient); correlation -inf where the window runs past the stretch's end."""
+    dot, energy = detrended_match(stretches, template)
+    dot = dot.sum(axis=2)
     template_energy = float((template ** 2).sum())
-    corr = safe_divide(dot, np.sqrt(energy * template_energy))
-    corr[np.arange(shifts)[None, :] > (lengths - length)[:, None]] = -np.inf
+    corr = safe_divide(dot, np.sqrt(energy.sum(axis=2) * template_energy))
+    corr[np.arange(dot.shape[1])[None, :] > (lengths - len(template))[:, None]] = -np.inf
     return corr, dot / template_energy
 
 

@@ -886,10 +886,8 @@ def compute_p_wave_features(signal: np.ndarray, peaks: np.ndarray, typical: np.n
     if len(long_beats) < settings.min_p_template_beats:
         logger.debug("No sinus P template: %d long-RR typical beats", len(long_beats))
         return out, names, np.zeros((geometry["length"], signal.shape[1]), np.float32), 0
-    t_template = build_t_template(signal, peaks, long_beats, geometry, fs_hz, settings)
-    segments = p_segments(signal, peaks, long_beats, t_template, geometry)
-    core = segments[:, geometry["lag"]:geometry["lag"] + geometry["length"]]
-    p_template = detrend_segments(np.median(core, axis=0)[None])[0].astype(np.float32)
+    p_template, t_template, _ = build_sinus_p_template(signal, peaks, long_beats, geometry, fs_hz, settings)
+    p_template = p_template.astype(np.float32)
     for part in chunk_slices(len(peaks), settings.chunk_beats):
         chunk = p_segments(signal, peaks, np.arange(part.start, part.stop), t_template, geometry)
         out[part, :-3] = match_p_template(chunk, p_template, geometry, fs_hz)
@@ -937,6 +935,17 @@ def select_long_rr_beats(peaks: np.ndarray, typical: np.ndarray, settings: Featu
         return index
     threshold = np.quantile(pre_rr[index], 1.0 - settings.p_long_rr_fraction)
     return index[pre_rr[index] >= threshold]
+
+
+def build_sinus_p_template(signal: np.ndarray, peaks: np.ndarray, long_beats: np.ndarray, geometry: dict[str, int],
+                           fs_hz: float, settings: FeatureSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2-4 of :func:`compute_p_wave_features` for the long-RR beats ``long_beats``: the sinus P template
+    (length, leads; detrended median, float64), the T-wave template (:func:`build_t_template`) and the beats' P regions
+    it was formed from (n, length, leads). Also :func:`pipeline.conduction.build_p_template`'s."""
+    t_template = build_t_template(signal, peaks, long_beats, geometry, fs_hz, settings)
+    segments = p_segments(signal, peaks, long_beats, t_template, geometry)
+    core = segments[:, geometry["lag"]:geometry["lag"] + geometry["length"]]
+    return detrend_segments(np.median(core, axis=0)[None])[0], t_template, core
 
 
 def build_t_template(signal: np.ndarray, peaks: np.ndarray, long_beats: np.ndarray, geometry: dict[str, int],

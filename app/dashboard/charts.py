@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app import ecg_paper as paper
-from app.strips import STANDARD_GAIN_MM_PER_MV, largest_gain_fitting
+from app.strips import BLOCKED_P_COLOUR, STANDARD_GAIN_MM_PER_MV, largest_gain_fitting
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.hrt import slope_line, tachogram_labels
@@ -55,7 +55,7 @@ REGION_COLOURS = {
     "isolated_supraventricular": "#fee0b6",
     "supraventricular_bigeminy": "#bf812d",
     "supraventricular_trigeminy": "#dfc27d",
-    "av_block_2_to_1": "#2166ac",
+    "av_block_2_to_1": BLOCKED_P_COLOUR,  # its blocked P waves' marks take its colour
     "dropped_beat": "#92c5de",
     "pause": "#8c510a",
     "bradycardia": "#35978f",
@@ -436,10 +436,6 @@ def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, l
         figure.add_trace(trace, row=row, col=1)
     if disagreements and any(lo <= s < hi for s, _ in disagreements):
         figure.add_trace(disagreement_trace(lead_mv, fs_hz, disagreements, lo, hi), row=row, col=1)
-
-
-BLOCKED_P_COLOUR = "#2166ac"
-"""The colour of a non-conducted P wave's mark (the 2:1 AV block's region colour)."""
 
 
 def mark_blocked_p(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
