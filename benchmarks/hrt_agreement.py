@@ -44,7 +44,7 @@ def describe(hrt: HrtSummary) -> str:
     """``TO / TS (category, qualifying of all)`` or ``-``."""
     if not hrt.assessed:
         return f"- (0 of {hrt.n_vpcs})"
-    return (f"{hrt.turbulence_onset_pct:.2f} / {hrt.turbulence_slope_ms:.1f} ({hrt.category}, "
+    return (f"{hrt.turbulence_onset_pct:.2f} / {hrt.turbulence_slope_ms_per_rr:.1f} ({hrt.category}, "
             f"{hrt.n_qualifying} of {hrt.n_vpcs})")
 
 
@@ -64,7 +64,8 @@ def summarise(records: dict) -> dict:
     product_vpcs = sum(r["product"]["n_qualifying"] for r in records.values())
     matched = sum(r["matched_vpcs"] for r in records.values())
     onset = np.array([r["product"]["turbulence_onset_pct"] - r["reference"]["turbulence_onset_pct"] for r in both])
-    slope = np.array([r["product"]["turbulence_slope_ms"] - r["reference"]["turbulence_slope_ms"] for r in both])
+    key = "turbulence_slope_ms_per_rr"
+    slope = np.array([r["product"][key] - r["reference"][key] for r in both])
     return {
         "records_assessed_reference": sum(r["reference"]["assessed"] for r in records.values()),
         "records_assessed_product": sum(r["product"]["assessed"] for r in records.values()),

@@ -133,7 +133,7 @@ class HrtSummary:
     onsets_pct: tuple[float, ...] = ()
     tachogram_ms: tuple[float, ...] = ()
     turbulence_onset_pct: float = float("nan")
-    turbulence_slope_ms: float = float("nan")
+    turbulence_slope_ms_per_rr: float = float("nan")
     turbulence_timing: int = 0
     category: str = ""
 
@@ -145,7 +145,7 @@ class HrtSummary:
         """JSON-ready content: the figures (NaN as None) and the qualifying VPCs as rows."""
         return {"assessed": self.assessed, "note": self.note, "n_vpcs": self.n_vpcs,
                 "n_qualifying": self.n_qualifying, "turbulence_onset_pct": none_if_nan(self.turbulence_onset_pct, 2),
-                "turbulence_slope_ms": none_if_nan(self.turbulence_slope_ms, 2),
+                "turbulence_slope_ms_per_rr": none_if_nan(self.turbulence_slope_ms_per_rr, 2),
                 "turbulence_timing": self.turbulence_timing,
                 "category": self.category, "tachogram_ms": [round(v, 1) for v in self.tachogram_ms],
                 "vpcs": hrt_rows(self)}
@@ -258,7 +258,7 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     >>> t = np.r_[0, np.cumsum(rr_ms * 0.36)].round().astype(int)  # beat samples at 360 Hz
     >>> classes = np.array((["N"] * 21 + ["V"] + ["N"] * 20) * 10 + ["N"])
     >>> hrt = compute_hrt(prepare_beats(t, classes, 360.0, [], t[-1] + 1), [])
-    >>> hrt.n_qualifying, round(hrt.turbulence_onset_pct, 1), round(hrt.turbulence_slope_ms, 1), hrt.category
+    >>> hrt.n_qualifying, round(hrt.turbulence_onset_pct, 1), round(hrt.turbulence_slope_ms_per_rr, 1), hrt.category
     (10, -4.4, 14.0, 'HRT0')
     """
     if pacemaker is not None:
@@ -289,7 +289,7 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
         coupling_ms=tuple(float(v) for v in tachograms[:, before]),
         compensatory_ms=tuple(float(v) for v in tachograms[:, before + 1]),
         reference_ms=tuple(float(v) for v in reference), onsets_pct=tuple(float(v) for v in onsets),
-        tachogram_ms=tuple(float(v) for v in average), turbulence_onset_pct=onset, turbulence_slope_ms=slope,
+        tachogram_ms=tuple(float(v) for v in average), turbulence_onset_pct=onset, turbulence_slope_ms_per_rr=slope,
         turbulence_timing=timing, category=classify_turbulence(onset, slope, settings))
 
 
@@ -306,7 +306,7 @@ def slope_line(summary: HrtSummary, settings: HrtSettings = HrtSettings()) -> tu
     first = settings.before_intervals + 1 + summary.turbulence_timing
     index = np.arange(first, first + settings.slope_intervals)
     values = np.asarray(summary.tachogram_ms, np.float64)[index]
-    return index, values.mean() + summary.turbulence_slope_ms * (index - index.mean())
+    return index, values.mean() + summary.turbulence_slope_ms_per_rr * (index - index.mean())
 
 
 def hrt_rows(summary: HrtSummary) -> list[dict]:
@@ -325,7 +325,7 @@ def describe_hrt(summary: HrtSummary) -> str:
     couplets and runs, which are not VPCs in the consensus's sense ("from 2 of 520 VPCs" read oddly)."""
     if not summary.assessed:
         return summary.note
-    return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms:.2f} ms/RR, "
+    return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms_per_rr:.2f} ms/RR, "
             f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} "
             f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
 

@@ -63,22 +63,22 @@ def test_onset_slope_and_timing_follow_their_definitions():
     assert hrt.assessed and hrt.vpc_beats == tuple(vpcs) and hrt.n_vpcs == 8 and hrt.note == ""
     onset, slope, timing = expected_figures(samples, vpcs)
     assert hrt.turbulence_onset_pct == pytest.approx(onset, abs=1e-9)
-    assert hrt.turbulence_slope_ms == pytest.approx(slope, abs=1e-9) and hrt.turbulence_timing == timing
+    assert hrt.turbulence_slope_ms_per_rr == pytest.approx(slope, abs=1e-9) and hrt.turbulence_timing == timing
     assert hrt.category == classify_turbulence(onset, slope)
     rows = hrt_rows(hrt)
     assert [r["time_s"] for r in rows] == [round(samples[v] / FS_HZ, 3) for v in vpcs]
     assert all(r["coupling_ms"] < 0.8 * r["reference_ms"] < 1.2 * r["reference_ms"] < r["compensatory_ms"]
                for r in rows)
     assert len(hrt.tachogram_ms) == 5 + 2 + 15 and describe_hrt(hrt).startswith(f"TO {onset:.2f} %, TS ")
-    assert f"TS {hrt.turbulence_slope_ms:.2f} ms/RR" in describe_hrt(hrt) and " V beat" in describe_hrt(hrt)
+    assert f"TS {hrt.turbulence_slope_ms_per_rr:.2f} ms/RR" in describe_hrt(hrt) and " V beat" in describe_hrt(hrt)
 
 
 def test_a_healthy_and_a_blunted_response_fall_in_the_right_category():
     rng = np.random.default_rng(5)
     healthy = compute_hrt(context_of(*build_beats([tachogram(rng, 850.0, -3.0, 6.0) for _ in range(6)])), [])
     blunted = compute_hrt(context_of(*build_beats([tachogram(rng, 850.0, 1.5, 0.0) for _ in range(6)])), [])
-    assert healthy.turbulence_onset_pct < 0 and healthy.turbulence_slope_ms > 2.5 and healthy.category == "HRT0"
-    assert blunted.turbulence_onset_pct > 0 and blunted.turbulence_slope_ms < 2.5 and blunted.category == "HRT2"
+    assert healthy.turbulence_onset_pct < 0 and healthy.turbulence_slope_ms_per_rr > 2.5 and healthy.category == "HRT0"
+    assert blunted.turbulence_onset_pct > 0 and blunted.turbulence_slope_ms_per_rr < 2.5 and blunted.category == "HRT2"
     assert classify_turbulence(-1.0, 2.0) == classify_turbulence(0.5, 7.0) == "HRT1"
 
 
@@ -191,8 +191,8 @@ def test_a_real_record_s_qualifying_vpcs_are_the_ones_the_rules_select(mitdb_dir
     expected = loop_qualifying(samples, classes, record.fs_hz)
     assert len(expected) >= 25 and list(hrt.vpc_beats) == expected
     onset, slope, timing = expected_figures(samples, expected)
-    assert hrt.turbulence_onset_pct == pytest.approx(onset) and hrt.turbulence_slope_ms == pytest.approx(slope * 1000
-                                                                                                         / record.fs_hz)
+    assert hrt.turbulence_onset_pct == pytest.approx(onset)
+    assert hrt.turbulence_slope_ms_per_rr == pytest.approx(slope * 1000 / record.fs_hz)
     assert hrt.turbulence_timing == timing
 
 
@@ -205,7 +205,7 @@ def test_end_to_end_hrt_agrees_with_the_reference_beats(mitdb_dir):
     product = analyse_record(read_record(mitdb_dir / "116", annotator=None), load_default_model()).summary.hrt
     assert reference.assessed and product.assessed and product.category == reference.category
     assert abs(product.turbulence_onset_pct - reference.turbulence_onset_pct) < 0.5
-    assert abs(product.turbulence_slope_ms - reference.turbulence_slope_ms) < 0.5
+    assert abs(product.turbulence_slope_ms_per_rr - reference.turbulence_slope_ms_per_rr) < 0.5
     found = [t for t in reference.vpc_times_s if np.min(np.abs(np.asarray(product.vpc_times_s) - t)) <= 0.15]
     assert len(found) >= 0.8 * reference.n_qualifying
 
@@ -223,5 +223,5 @@ def test_the_report_draws_the_averaged_tachogram_with_the_slope_line():
     assert np.allclose(tachogram_line.get_ydata(), hrt.tachogram_ms)
     x, y = slope_line.get_xdata(), slope_line.get_ydata()
     assert len(x) == 5 and x[0] == hrt.turbulence_timing + 1  # positions: the first sinus interval after P is 2
-    assert np.polyfit(x, y, 1)[0] == pytest.approx(hrt.turbulence_slope_ms)
+    assert np.polyfit(x, y, 1)[0] == pytest.approx(hrt.turbulence_slope_ms_per_rr)
     assert ax.get_title(loc="left").replace("\n", " ") == f"Heart-rate turbulence: {describe_hrt(hrt)}"  # wrapped

@@ -768,7 +768,8 @@ def test_heart_rate_turbulence_is_written_where_it_was_measured(tmp_path, excerp
     assert len(hrt["tachogram_ms"]) == 22 and hrt["category"] in ("HRT0", "HRT1", "HRT2")
     (row,) = read_table(tmp_path / "out" / BATCH_SUMMARY)
     assert float(row["turbulence_onset_pct"]) == hrt["turbulence_onset_pct"] and row["hrt_category"] == hrt["category"]
-    assert float(row["turbulence_slope_ms"]) == round(hrt["turbulence_slope_ms"], 2)  # 2.46 and 2.54 not both 2.5
+    slope = hrt["turbulence_slope_ms_per_rr"]
+    assert float(row["turbulence_slope_ms_per_rr"]) == round(slope, 2)  # 2.46 and 2.54 not both 2.5
     # how many VPCs the category rests on, and, under five, the caution the report gives (QA pass, session 50)
     assert int(row["hrt_vpcs"]) == hrt["n_qualifying"]
     caution = f"heart-rate turbulence from {hrt['n_qualifying']} VPCs: {hrt['note']}"

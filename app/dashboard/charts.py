@@ -795,7 +795,7 @@ def hrt_tachogram_figure(summary, settings) -> go.Figure:
                      annotation_font_size=10)
     index, line = slope_line(summary, settings)
     figure.add_trace(go.Scatter(x=[labels[i] for i in index], y=line, mode="lines",
-                                name=f"TS {summary.turbulence_slope_ms:.2f} ms/RR", line={"color": "#d62728"}))
+                                name=f"TS {summary.turbulence_slope_ms_per_rr:.2f} ms/RR", line={"color": "#d62728"}))
     figure.update_xaxes(type="category", title_text="RR interval (C: coupling, P: compensatory pause)")
     figure.update_yaxes(title_text="RR (ms)")
     figure.update_layout(height=260, margin=_CHART_MARGIN, legend={"orientation": "h", "y": -0.45})

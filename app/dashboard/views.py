@@ -517,7 +517,7 @@ def render_hrt(analysis) -> None:
     st.markdown("**Heart-rate turbulence** (after isolated ventricular premature beats)")
     columns = st.columns(4)
     columns[0].metric("Turbulence onset", f"{summary.turbulence_onset_pct:.2f} %")
-    columns[1].metric("Turbulence slope", f"{summary.turbulence_slope_ms:.2f} ms/RR")
+    columns[1].metric("Turbulence slope", f"{summary.turbulence_slope_ms_per_rr:.2f} ms/RR")
     # below the consensus's VPC count the category is not given as a headline (a QA pass, session 49: "HRT1" from 2
     # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
     unreliable = not settings.is_reliable(summary.n_qualifying)
