@@ -26,21 +26,34 @@ SCORE_NOTE = ("DS1 score: mean of the S and V F1 of the networks' out-of-fold pr
               "and the rules (which it does not see); the champion moves to a trained version that scores higher.")
 
 
+FIRST_USE_HINT = ("the first command that loads the default model creates it and registers the shipped bundled model "
+                  "as champion, e.g. `ecg score data/excerpts/100` (a sample that ships with the project) or the "
+                  "dashboard (`make run`)")
+"""How a fresh clone's registry comes to exist: commands that need no MIT-BIH download (``ecg evaluate`` does)."""
+
+
 def open_registry(mlruns_dir: Path | None):
     """The registry module, pointed at ``mlruns_dir``; a folder that does not exist is refused, not created (a
-    mistyped path would otherwise be a new, empty registry)."""
+    mistyped path would otherwise be a new, empty registry). None for the default registry before its first use
+    (a fresh clone): nothing is registered yet, which is not an error."""
     from models import registry
 
     root = registry.resolve_mlruns_dir(mlruns_dir)
     if not (root / "mlflow.db").is_file():
-        message = (f"No registry at {root} (no mlflow.db there); expected the folder of an MLflow registry, e.g. "
-                   "<repo>/mlruns, which the first command that loads a model creates (e.g. ecg evaluate --records "
-                   "100).")
-        if mlruns_dir is not None:  # a folder given on the command line: a usage error (exit 2), as for ecg evaluate
-            raise click.BadParameter(message, param_hint="--mlruns")
-        raise click.ClickException(message)
+        if mlruns_dir is None:
+            return None
+        raise click.BadParameter(f"No registry at {root} (no mlflow.db there); expected the folder of an MLflow "
+                                 f"registry, e.g. <repo>/mlruns ({FIRST_USE_HINT}).", param_hint="--mlruns")
     registry.configure_tracking(root)
     return registry
+
+
+def describe_missing_registry() -> str:
+    """What ``ecg models`` says about the default registry before its first use."""
+    from models import registry
+
+    return (f"No registry yet at {registry.resolve_mlruns_dir(None)}, so no version is registered: {FIRST_USE_HINT}. "
+            "Until then every command uses that bundled model.")
 
 
 def format_version_rows(versions, bundled_versions: set[str]) -> list[str]:
@@ -71,6 +84,9 @@ def list_command(mlruns_dir: Path | None) -> None:
     Example: ecg models list
     """
     registry = open_registry(mlruns_dir)
+    if registry is None:
+        click.echo(describe_missing_registry())
+        return
     from models.bundled import BUNDLED_TAG
 
     versions = registry.list_model_versions(registry.MODEL_NAME)
@@ -93,6 +109,8 @@ def promote_command(version: str, mlruns_dir: Path | None) -> None:
     Example: ecg models promote 1
     """
     registry = open_registry(mlruns_dir)
+    if registry is None:
+        raise click.BadParameter(f"received version {version}; {describe_missing_registry()}", param_hint="VERSION")
     known = [v.version for v in registry.list_model_versions(registry.MODEL_NAME)]
     if version not in known:
         listed = ", ".join(known) or "none (the registry is empty)"

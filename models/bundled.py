@@ -6,10 +6,11 @@ import hashlib
 import json
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from models import registry
-from models.errors import ModelNotFoundError, RegistryUnavailableError
+from models.errors import ModelError
 from models.registry import MODEL_NAME, SELECTION_METRIC
 
 logger = logging.getLogger(__name__)
@@ -85,17 +86,21 @@ def load_default_model(mlruns_dir: str | Path | None = None) -> registry.LoadedM
     """The registry's champion; on a fresh machine (empty registry) the bundled model, registered first.
 
     When the project ships a new bundled model, it replaces a champion that was an older bundled
-    model (:func:`update_bundled_champion`). When the registry cannot be used at all (its folder or
-    database unreadable, the champion's files missing, a read-only checkout), a warning names the
-    problem and the bundled file is loaded directly.
+    model (:func:`update_bundled_champion`). When the registry or its champion cannot be used (its
+    folder or database unreadable, the champion's files missing, truncated or not fitting its network,
+    a read-only checkout), a warning names the problem and the bundled file is loaded directly, with
+    that warning as its ``note`` (the dashboard shows it; every output names the model used). One rule
+    for all of these: a QA pass of session 53 found a truncated champion stopping every command while
+    a deleted one fell back.
     """
     try:
         registry.configure_tracking(mlruns_dir)
         return load_champion()
-    except (RegistryUnavailableError, ModelNotFoundError, OSError) as error:
-        logger.warning("The registry's champion cannot be used (%s); using the bundled model %s instead", error,
-                       BUNDLED_MODEL)
-        return registry.load_model(BUNDLED_MODEL)
+    except (ModelError, OSError) as error:
+        note = (f"The registry's champion cannot be used ({error}); the shipped bundled model "
+                "(models/bundled/model.keras) is used instead.")
+        logger.warning("%s", note)
+        return replace(registry.load_model(BUNDLED_MODEL), note=note)
 
 
 def load_champion() -> registry.LoadedModel:

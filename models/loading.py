@@ -22,6 +22,11 @@ KERAS_FILE = "model.keras"
 SETTINGS_FILE = "settings.json"
 TRAIN_HINT = ("Leave out --model to use the champion, or the shipped bundled model (models/bundled/model.keras) where "
               "the registry has none; pass the path of a .keras file; or train and register one with `ecg train`.")
+CORRUPT_HINT = "Download it again, or retrain and re-register the model."
+REGISTRY_HINT = ("Choose another version (`ecg models list`, then `ecg models promote N` or --model models:/NAME/N), "
+                 "restore the registry's artifacts folder, or use the shipped bundled model (--model "
+                 "models/bundled/model.keras).")
+"""What to do when a registered version's own files cannot be used (:func:`reword_registered_error`)."""
 
 
 def is_registry_uri(text: str) -> bool:
@@ -48,6 +53,9 @@ class LoadedModel:
         The ``.keras`` file it was read from, when that file stays in place (a path, or a local
         artifact store); None for a temporary download. Worker processes load this file without
         MLflow.
+    note : str
+        Why this model stands in for the one asked for (the registry's champion could not be used:
+        :func:`models.bundled.load_default_model`); ``""`` otherwise.
     """
 
     model: object
@@ -56,16 +64,32 @@ class LoadedModel:
     name: str | None = None
     version: str | None = None
     local_path: str | None = None
+    note: str = ""
 
 
 def load_local(path: Path) -> LoadedModel:
     """Load a ``.keras`` file or a downloaded pyfunc folder, with its settings, checked against the network
     (:func:`check_settings_match`)."""
     keras_path = find_keras_file(path)
+    check_keras_archive(keras_path)  # before the settings: a file of another kind is named as such
     settings = read_settings(keras_path)
     model = read_keras_file(keras_path)
     check_settings_match(model, settings, keras_path)
     return LoadedModel(model, settings, str(path), local_path=str(keras_path.resolve()))
+
+
+def reword_registered_error(error: ModelError, source: str, stored: Path) -> ModelError:
+    """``error`` from reading a registered version's files, as a message about that version: its files' folder and
+    :data:`REGISTRY_HINT` in place of the hints for a file given with --model (leave out --model, download again),
+    which a user who left out --model, or named the version, cannot follow.
+
+    >>> error = ModelNotFoundError(f"No model file at /r/artifacts (expected a .keras file). {TRAIN_HINT}")
+    >>> text = str(reword_registered_error(error, "models:/m/2", Path("/r/artifacts")))
+    >>> text.startswith("Cannot load models:/m/2 (its files at /r/artifacts): No model file"), "--model to" in text
+    (True, False)
+    """
+    message = " ".join(str(error).replace(TRAIN_HINT, "").replace(CORRUPT_HINT, "").split())
+    return type(error)(f"Cannot load {source} (its files at {stored}): {message} {REGISTRY_HINT}")
 
 
 def find_keras_file(path: Path) -> Path:
@@ -75,6 +99,14 @@ def find_keras_file(path: Path) -> Path:
             return candidate
     raise ModelNotFoundError(f"No model file at {path} (expected a .keras file or a folder holding "
                              f"artifacts/{KERAS_FILE}). {TRAIN_HINT}")
+
+
+def check_keras_archive(path: Path) -> None:
+    """Raise :class:`CorruptModelError` unless ``path`` is a zip archive, as every ``.keras`` file is (a QA pass,
+    session 53: ``--model README.md`` was answered with the settings file missing beside it)."""
+    if not zipfile.is_zipfile(path):
+        raise CorruptModelError(f"The model file {path} is not a .keras archive (truncated download or another "
+                                f"format?). {CORRUPT_HINT}")
 
 
 def read_settings(keras_path: Path) -> dict:
@@ -116,9 +148,7 @@ def read_keras_file(path: Path):
     import models.attention  # noqa: F401  (registers ecg>AdditiveAttention)
     from models.network import prepare_for_inference
 
-    if not zipfile.is_zipfile(path):
-        raise CorruptModelError(f"The model file {path} is not a .keras archive (truncated download or another "
-                                "format?). Download it again, or retrain and re-register the model.")
+    check_keras_archive(path)
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
@@ -127,8 +157,7 @@ def read_keras_file(path: Path):
                                     "loaded (e.g. a Lambda layer); it is refused. Use a model file from a trusted "
                                     "source (the registry, the bundled model), or retrain the model.") from None
         raise CorruptModelError(f"The model file {path} cannot be read as a Keras model ({type(error).__name__}: "
-                                f"{str(error)[:300]}). Download it again, or retrain and re-register the "
-                                "model.") from error
+                                f"{str(error)[:300]}). {CORRUPT_HINT}") from error
     return prepare_for_inference(model)
 
 

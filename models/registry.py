@@ -80,7 +80,7 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402  (MLflow's SQL store)
 
-from models.errors import EmptyRegistryError, ModelNotFoundError, RegistryUnavailableError  # noqa: E402
+from models.errors import EmptyRegistryError, ModelError, ModelNotFoundError, RegistryUnavailableError  # noqa: E402
 from models.loading import (  # noqa: E402  (LoadedModel is also this module's return type)
     KERAS_FILE,
     SETTINGS_FILE,
@@ -89,6 +89,7 @@ from models.loading import (  # noqa: E402  (LoadedModel is also this module's r
     is_registry_uri,
     load_local,
     read_keras_file,
+    reword_registered_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -787,10 +788,17 @@ def load_registered(uri: str) -> LoadedModel:
             raise ModelNotFoundError(f"Cannot load {source}: its files are missing from the artifact store ({stored} "
                                      "does not exist). Restore the registry's artifacts folder, re-register the "
                                      "model, or use another version.")
-        loaded = load_local(stored)
+        try:
+            loaded = load_local(stored)
+        except ModelError as error:
+            raise reword_registered_error(error, source, stored) from None
         return LoadedModel(loaded.model, loaded.settings, source, name, version, loaded.local_path)
     with tempfile.TemporaryDirectory(prefix="ecg-model-") as tmp:
-        loaded = load_local(download_model(files_uri, Path(tmp)))
+        folder = download_model(files_uri, Path(tmp))
+        try:
+            loaded = load_local(folder)
+        except ModelError as error:
+            raise reword_registered_error(error, source, Path(files_uri)) from None
     return LoadedModel(loaded.model, loaded.settings, source, name, version)
 
 

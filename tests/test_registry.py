@@ -307,6 +307,14 @@ def test_unreadable_settings_file_is_reported(tiny_model, tmp_path):
         registry.load_model(tmp_path / "model.keras")
 
 
+def test_a_file_of_another_kind_is_named_as_not_a_keras_archive_before_its_settings(tmp_path):
+    """``--model README.md`` was answered with "No settings file beside README.md" (a QA pass, session 53): the kind
+    of file is what is wrong, and is said first."""
+    (tmp_path / "README.md").write_text("# notes\n")
+    with pytest.raises(CorruptModelError, match=r"README\.md is not a \.keras archive"):
+        registry.load_model(tmp_path / "README.md")
+
+
 def test_a_model_without_its_settings_file_is_refused_when_loaded(tiny_model, tmp_path):
     tiny_model.save(tmp_path / "model.keras")
     with pytest.raises(ModelNotFoundError, match=r"No settings file beside .*model\.keras: expected model\.json or "
@@ -494,7 +502,8 @@ def test_the_default_model_falls_back_to_the_bundled_file_when_the_registry_is_u
         registry.configure_tracking(tracking)
     assert loaded.source == str(BUNDLED_MODEL) and loaded.version is None
     assert f"The model registry at {directory} cannot be read" in caplog.text
-    assert "using the bundled model" in caplog.text
+    assert "the shipped bundled model (models/bundled/model.keras) is used instead" in caplog.text
+    assert loaded.note.startswith("The registry's champion cannot be used (The model registry at")
 
 
 def test_a_champion_whose_files_are_missing_falls_back_by_default_and_is_named_when_asked_for(logged_uri, mlruns_dir,
@@ -518,7 +527,8 @@ def test_a_champion_whose_files_are_missing_falls_back_by_default_and_is_named_w
     finally:
         registry.configure_tracking(mlruns_dir)
     assert loaded.source == str(BUNDLED_MODEL)
-    assert "its files are missing" in caplog.text and "using the bundled model" in caplog.text
+    assert "its files are missing" in caplog.text
+    assert "bundled model (models/bundled/model.keras) is used" in caplog.text
 
 
 # --- the bundled model and the user's champion ---------------------------------------------------

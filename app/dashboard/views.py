@@ -173,11 +173,22 @@ def render_page() -> None:
 
 
 def render_model_picker() -> str:
-    """Model selectbox in the sidebar (champion first); returns the chosen model reference."""
+    """Model selectbox in the sidebar (champion first); returns the chosen model reference. When the registry's
+    champion cannot be used and the bundled model stands in for it (:func:`models.bundled.load_default_model`), the
+    sidebar says so: a lab whose own champion is skipped sees it on the page, not only in the server's log."""
     choices = loading.list_model_choices()
     labels = dict((reference, label) for label, reference in choices)
-    return st.sidebar.selectbox("Model", [reference for _, reference in choices], format_func=labels.get,
-                                key="model_choice", help="Registered versions of the beat classifier.")
+    reference = st.sidebar.selectbox("Model", [reference for _, reference in choices], format_func=labels.get,
+                                     key="model_choice", help="Registered versions of the beat classifier.")
+    if reference == loading.CHAMPION_URI:
+        try:
+            note = loading.load_model_cached(reference).note  # cached: the analysis loads the same
+        except ModelError:
+            note = ""  # said where the record is analysed
+        if note:
+            st.sidebar.warning(f"{note} Choose another model here, or mend the registry (`ecg models list`, "
+                               "`ecg models promote N`).")
+    return reference
 
 
 def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
@@ -196,7 +207,8 @@ def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
     except EcgInputError as error:
         st.error(str(error))
     except ModelError as error:
-        st.error(f"The model could not be loaded: {error}")
+        st.error(f"The model could not be loaded: {error} Choose another model in the sidebar (\"Bundled model "
+                 "file\" is always there).")
     except Exception as error:  # noqa: BLE001 - the page must show a message, never a traceback
         logger.exception("Record could not be analysed")
         st.error(f"The record could not be analysed ({type(error).__name__}). Check the files, or report this "
