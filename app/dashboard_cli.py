@@ -7,7 +7,9 @@ privacy settings are also passed as flags, so they hold from any working directo
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +22,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_SCRIPT = REPO_ROOT / "app" / "dashboard" / "main.py"
 DEFAULT_PORT = 8501
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def find_port_in_use(address: str, port: int) -> str | None:
+    """The address (of those ``address`` resolves to) where ``port`` is already taken, e.g. by a dashboard started
+    before; None when the server can bind it. Streamlit itself said only "Port 8501 is not available" after this
+    command had printed the address to open (a QA pass, session 53)."""
+    try:
+        found = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return None  # the server says what is wrong with the address
+    for family, kind, protocol, _, where in found:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is free
+            try:
+                probe.bind(where)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return str(where[0])
+    return None
 
 
 def build_streamlit_command(port: int, address: str) -> list[str]:
@@ -53,6 +74,11 @@ def dashboard_command(port: int, address: str, events_file: Path | None) -> None
     if address not in LOCAL_ADDRESSES:
         click.echo(f"Warning: binding to {address}: the dashboard (and any uploaded record) is reachable "
                    "from other machines.", err=True)
+    taken = find_port_in_use(address, port)
+    if taken is not None:
+        raise click.BadParameter(f"port {port} is already in use on {taken} (a dashboard started before?); stop that "
+                                 "server or choose another port, e.g. --port 8502 (with make: PORT=8502 make run).",
+                                 param_hint="--port")
     click.echo(f"ECG dashboard: http://{address}:{port}", err=True)
     command = build_streamlit_command(port, address)
     os.chdir(REPO_ROOT)  # streamlit reads .streamlit/config.toml from the working directory

@@ -75,6 +75,10 @@ def evaluate_regions_command(data_dir: Path | None, split: str | None, record_li
     check_annotator_output(out_dir, directory, annotator)
     paced = read_pacemaker_records(pacemaker_records, names)
     labeler = build_model_labeler(model_uri, settings, mlruns_dir) if labels.lower() == "model" else None
+    unused = [name for name, value in (("--model", model_uri), ("--mlruns", mlruns_dir)) if value is not None]
+    if labeler is None and unused:  # a QA pass (session 53): a model file that does not exist passed without a word
+        click.echo(f"Note: {' and '.join(unused)} {'are' if len(unused) > 1 else 'is'} used with --labels model only; "
+                   f"these figures use the {labels.lower()} labels.", err=True)
     report = evaluate_regions(directory, names, labels.lower(), settings, progress=True, labeler=labeler,
                               pacemaker_records=paced)
     if labeler is not None:  # which model labelled the beats (as ecg evaluate's report says it)

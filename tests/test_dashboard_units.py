@@ -423,6 +423,31 @@ def test_dashboard_command_binds_localhost_without_usage_statistics():
     assert flags["--browser.gatherUsageStats"] == "false" and flags["--server.headless"] == "true"
 
 
+def test_dashboard_command_says_when_its_port_is_taken(monkeypatch):
+    """A second ``ecg dashboard`` on a port in use printed the address to open, then Streamlit's "Port ... is not
+    available" (a QA pass, session 53): it now stops first, exit 2, and says how to choose another port."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from app import dashboard_cli
+    from app.cli import cli
+
+    started = []
+    monkeypatch.setattr(dashboard_cli.os, "execv", lambda path, argv: started.append(argv))
+    monkeypatch.setattr(dashboard_cli.os, "chdir", lambda path: None)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        result = CliRunner().invoke(cli, ["dashboard", "--port", str(port), "--address", "127.0.0.1"])
+        assert result.exit_code == 2 and not started, result.output
+        assert f"port {port} is already in use on 127.0.0.1" in result.output and "--port 8502" in result.output
+    assert dashboard_cli.find_port_in_use("127.0.0.1", port) is None  # free again once that server stopped
+    result = CliRunner().invoke(cli, ["dashboard", "--port", str(port), "--address", "127.0.0.1"])
+    assert result.exit_code == 0 and len(started) == 1, result.output
+
+
 def test_streamlit_config_keeps_data_local():
     import tomllib
 
