@@ -237,3 +237,20 @@ def test_bazett_s_qtc_says_when_the_rate_biases_it():
     assert "(Bazett)" in describe_qt(steady)
     slow = measure(*beat_train(1.2, t_centre_s=0.3, t_width_s=0.04))[1]
     assert "(Bazett, under-corrected at 50 bpm)" in describe_qt(slow)
+
+
+def test_minutes_of_ventricular_bigeminy_do_not_lengthen_the_qt(mitdb_dir):
+    """Record 106 (DS1) has ventricular bigeminy from 00:12:26 to 00:14:50: every N beat of those minutes is
+    followed by a PVC, and the median beat's "T end" was found at it, a QTc of 539-555 ms in those three minutes
+    (about 400 around them), reported as 3 minutes of QTc over 500 ms (a clinical read of its report, session 53).
+    Only N beats followed by an N beat are measured now."""
+    record = read_record(mitdb_dir / "106", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names)
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, spans)
+    around = np.nanmedian(qt.qtc_fridericia_ms)
+    assert qt.assessed and 380 <= around <= 420
+    assert qt.long_qtc_s() == 0 and qt.longest_qtc()[0] < 450
+    bigeminy = qt.qtc_fridericia_ms[12:15]
+    assert np.all(np.isnan(bigeminy) | (np.abs(bigeminy - around) < 40))
