@@ -281,8 +281,8 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     average = tachograms.mean(axis=0)
     slope, timing = turbulence_slope(average[before + 2:], settings.slope_intervals)
     onset = float(onsets.mean())
-    note = (f"TS from fewer than {settings.reliable_vpcs} VPCs is biased upwards, so the category is not reliable"
-            if not settings.is_reliable(len(chosen)) else "")
+    note = (f"from fewer than {settings.reliable_vpcs} VPCs TO and TS are unsteady and TS is biased upwards, so the "
+            "category is not reliable" if not settings.is_reliable(len(chosen)) else "")
     return HrtSummary(
         True, note, n_vpcs=len(vpcs), vpc_beats=tuple(int(b) for b in chosen),
         vpc_times_s=tuple(float(s) for s in context.samples[chosen] / context.fs_hz),
@@ -322,11 +322,14 @@ def describe_hrt(summary: HrtSummary) -> str:
     """One line for a report: TO, TS, the category and how many of the V beats qualified (and the few-VPC caution),
     or why HRT was not assessed. TS to two decimals, as in the summary JSON: at one, 2.46 (abnormal) and 2.54 (normal)
     both read "2.5" beside different categories (a QA pass of session 51); the V beats counted include those of
-    couplets and runs, which are not VPCs in the consensus's sense ("from 2 of 520 VPCs" read oddly)."""
+    couplets and runs, which are not VPCs in the consensus's sense ("from 2 of 520 VPCs" read oddly). With too few VPCs
+    (``note`` set) the category is not given as a finding but as what it would be, as the dashboard shows it: a
+    clinical read of four reports (session 53) found "HRT0" and "HRT1" printed from one or two VPCs."""
     if not summary.assessed:
         return summary.note
+    category = f"category not reliable (would be {summary.category})" if summary.note else summary.category
     return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms_per_rr:.2f} ms/RR, "
-            f"{summary.category} (from {summary.n_qualifying} of {summary.n_vpcs} "
+            f"{category} (from {summary.n_qualifying} of {summary.n_vpcs} "
             f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
 
 
