@@ -93,6 +93,9 @@ EVENT_PRIORITY = (
     "bradycardia", "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
 )
 """Region kinds in the order their strips are chosen for the report (most urgent first)."""
+LONG_PAUSE_S = 3.0
+"""Pauses at least this long are counted apart in the tally (the length guidelines weigh in sinus rhythm, e.g. the
+2018 ACC/AHA/HRS bradycardia guideline's 3 s)."""
 ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
                   "supraventricular_tachycardia", "pause")
 """Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
@@ -174,8 +177,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
         f"{format_at(s.heart_rate_max_time_s, start)}",
         f"Beats: {s.n_beats} ({counts})"
-        + (f"; {s.n_beats_unreadable} more in or next to unreadable signal or in ventricular flutter/fibrillation, not "
-           "counted" if s.n_beats_unreadable else ""),
+        + (f"; {s.n_beats_unreadable} more in or next to unreadable signal"
+           f"{' or in ventricular flutter/fibrillation' if any(r.kind in WAVE_KINDS for r in analysis.regions) else ''}"
+           ", not counted" if s.n_beats_unreadable else ""),
         f"Ectopic burden: ventricular {format_percent(s.ventricular_burden_pct, 2)}, supraventricular "
         f"{format_percent(s.supraventricular_burden_pct, 2)}   AF/flutter burden "
         f"{format_percent(s.af_burden_pct, 1)}",
@@ -187,15 +191,15 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{describe_run_kind(analysis, s.longest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}; "
         "longest RR interval "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
-        f"Fastest runs of 3 beats or more: ventricular {format_number(s.fastest_ventricular_run_bpm, 0, ' bpm')}"
+        f"Fastest runs of 3 beats or more: ventricular {format_run_rate(s.fastest_ventricular_run_bpm)}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}{fastest_doubts[0]}, supraventricular "
-        f"{format_number(s.fastest_supraventricular_run_bpm, 0, ' bpm')}"
+        f"{format_run_rate(s.fastest_supraventricular_run_bpm)}"
         f"{format_at(s.fastest_supraventricular_run_time_s, start)}{fastest_doubts[1]}",
         f"HRV (normal-to-normal intervals{describe_nn_share(s)}"
         f"{', outside atrial fibrillation' if s.hrv.af_left_out_s else ''}): SDNN "
         f"{format_number(s.hrv.sdnn_ms, 0, ' ms')}, RMSSD {format_number(s.hrv.rmssd_ms, 0, ' ms')}, pNN50 "
-        f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms2')}, HF "
-        f"{format_number(s.hrv.hf_ms2, 0, ' ms2')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}, Poincare SD1 "
+        f"{format_number(s.hrv.pnn50_pct, 1, ' %')}, LF {format_number(s.hrv.lf_ms2, 0, ' ms²')}, HF "
+        f"{format_number(s.hrv.hf_ms2, 0, ' ms²')}, LF/HF {format_number(s.hrv.lf_hf_ratio, 2)}, Poincare SD1 "
         f"{format_number(s.hrv.sd1_ms, 0, ' ms')}, SD2 {format_number(s.hrv.sd2_ms, 0, ' ms')}, triangular index "
         f"{format_number(s.hrv.triangular_index, 1)}, deceleration capacity "
         f"{format_number(s.hrv.deceleration_capacity_ms, 1, ' ms')}",
@@ -277,9 +281,16 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or more (sustained; the others are non-sustained); for bradycardia and
     tachycardia, the slowest or fastest stretch's rate (the summary's heart rates are 1-minute averages: a clinical
     read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them) and how many
-    lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); empty for other
-    kinds."""
+    lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); for pauses, the
+    longest and how many lasted :data:`LONG_PAUSE_S` or more (a clinical read, session 53: 201's "pause: 16 (total
+    00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds."""
     fs, regions = analysis.record.fs_hz, analysis.regions
+    if kind == "pause":
+        lengths = [60.0 / r.heart_rate_bpm for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
+        if not lengths:
+            return ""
+        long = sum(length >= LONG_PAUSE_S for length in lengths)
+        return f", longest {max(lengths):.2f} s, {describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
     if kind == "ventricular_tachycardia":
         n, sustained = count_all(regions, kind, lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
         return f", {describe_share(sustained, n)} sustained"
@@ -389,6 +400,15 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
         ax.set_xticks([-200, 0, 200])
         ax.set_xlabel("ms", fontsize=6)
         ax.grid(True, color="#f4b6b6", linewidth=0.4)
+
+
+def format_run_rate(rate_bpm: float) -> str:
+    """A fastest run's rate, ``"none"`` when the record has no run of 3 beats or more (it read "n/a").
+
+    >>> format_run_rate(float("nan")), format_run_rate(146.4)
+    ('none', '146 bpm')
+    """
+    return format_number(rate_bpm, 0, " bpm") if math.isfinite(rate_bpm) else "none"
 
 
 def describe_longest_run(n_beats: int) -> str:

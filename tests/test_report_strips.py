@@ -234,6 +234,10 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert "ventricular tachycardia" in "\n".join(event_lines(plain)).replace("\n  ", " ").split("\n")[-1]
     pauses = next(line for line in entries if line.startswith("pause"))  # 232: long sinus pauses
     assert pauses.startswith("pause: ")
+    lengths = [60.0 / r.heart_rate_bpm for r in analysis.regions if r.kind == "pause"]
+    long = sum(length >= 3.0 for length in lengths)  # the tally tells the long pauses from those just over 2 s
+    share = "none" if long == 0 else "all" if long == len(lengths) else str(long)
+    assert f", longest {max(lengths):.2f} s, {share} lasting 3 s or more" in pauses, pauses
 
 
 def test_the_hrv_line_says_how_much_of_the_record_its_intervals_cover(excerpts_dir):
