@@ -91,7 +91,8 @@ GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "unreadable_beats",
-                   "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s",
+                   "predominant_rhythm", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
+                   "longest_rr_s",
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms_per_rr", "hrt_category", "hrt_vpcs", "episodes",
@@ -701,6 +702,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "ventricular_burden_pct": finite_or_none(s.ventricular_burden_pct, 2),
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
+            "predominant_rhythm": s.predominant_rhythm.name,
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
             "ventricular_couplets": s.event("ventricular_couplet").count,
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,

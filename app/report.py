@@ -172,6 +172,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_percent(100 * s.readable_fraction, 1)}",
+        f"Predominant rhythm: {s.predominant_rhythm.describe()}",
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
         f"{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"

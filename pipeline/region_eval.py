@@ -90,6 +90,7 @@ from pipeline.rhythm_annotations import (
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, long_qtc_note, unsteady_qt_note
+from pipeline.rhythm import find_predominant_rhythm
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
 from pipeline.hours import clock_hour_grid
@@ -733,7 +734,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     lead, outside that lead's quality spans of the kinds counted unreadable); the hourly table on clock hours when the
     header gives the start time (:func:`pipeline.hours.clock_hour_grid`). A stated pacemaker leaves HRV, heart-rate
     turbulence, ST and QT out unless the pacing rule found it seldom pacing (``paced_beats``, per beat:
-    :func:`reads_as_paced`)."""
+    :func:`reads_as_paced`). With the predominant rhythm (:func:`pipeline.rhythm.find_predominant_rhythm`)."""
     paced = reads_as_paced(record, paced_beats)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
@@ -751,7 +752,10 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                              + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms) if summary.n_beats else ())
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
-    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly)
+    letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
+    rhythm = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct,
+                                     record.pacemaker, settings.bradycardia_bpm, settings.tachycardia_bpm)
+    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
 
 
 def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:

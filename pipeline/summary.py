@@ -26,6 +26,7 @@ from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
+from pipeline.rhythm import PredominantRhythm
 from pipeline.st import StSummary
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (
@@ -183,6 +184,9 @@ class RecordSummary:
         QT interval and QTc (:mod:`pipeline.qt`), measured with the ST analysis.
     hrt : HrtSummary
         Heart-rate turbulence after isolated ventricular premature beats (:mod:`pipeline.hrt`).
+    predominant_rhythm : PredominantRhythm
+        The rhythm the events interrupted (:mod:`pipeline.rhythm`); read from the signal, so only by
+        :func:`pipeline.region_eval.summarize_labelled_record` (not determined here).
     """
 
     duration_s: float
@@ -221,6 +225,7 @@ class RecordSummary:
     """Mean rate of each consecutive ``hr_window_s`` (the windows the minimum and maximum come from; NaN where under
     half readable): the dashboard's fine trend (a QA pass, session 49, found 5-minute values alone too coarse)."""
     hr_window_s: float = 60.0
+    predominant_rhythm: PredominantRhythm = PredominantRhythm()
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -629,6 +634,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "longest_supraventricular_run_beats": summary.longest_supraventricular_run,
         **{key: clean(getattr(summary, key)) for key in RUN_EXTREME_KEYS},
         "af_burden_pct": clean(summary.af_burden_pct),
+        "predominant_rhythm": summary.predominant_rhythm.to_dict(),
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),
         "qt": summary.qt.to_dict(),

@@ -609,8 +609,13 @@ def render_qt(analysis) -> None:
 
 
 def render_overview(analysis) -> None:
-    """Heart rate, beat counts, burdens, events, readable signal, AF burden and what could not be assessed."""
+    """The predominant rhythm, heart rate, beat counts, burdens, events, readable signal, AF burden and what could not
+    be assessed."""
     summary = analysis.summary
+    st.markdown(f"**Predominant rhythm:** {summary.predominant_rhythm.describe()}",
+                help="The rhythm the events interrupt: paced (a stated pacemaker pacing most beats), atrial "
+                     "fibrillation/flutter (half the readable time or more), or sinus when the normal beats show a "
+                     "consistent P wave, named by the rate of consecutive normal beats; to be confirmed on the ECG.")
     columns = st.columns(3)
     columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))

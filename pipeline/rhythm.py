@@ -1,0 +1,130 @@
+"""The predominant rhythm of a record: what a Holter report states first ("sinus rhythm", "atrial fibrillation").
+
+The events (runs, AF episodes, pauses, ...) say what interrupted the rhythm; a reader also wants the rhythm they
+interrupted. It is named from what the product already measures, in this order:
+
+1. **Paced rhythm**: a stated pacemaker, and at least :data:`PREDOMINANT_SHARE` of the beats labelled paced (class Q
+   by the pacing rule, :mod:`models.pacing_rule`). Without a stated pacemaker no rhythm is called paced.
+2. **Atrial fibrillation/flutter**: an AF/flutter burden (:mod:`pipeline.summary`) of at least
+   :data:`PREDOMINANT_SHARE` of the readable time.
+3. **Sinus rhythm**: the record's normal beats show a clear sinus P wave: the P-wave template of the normal beats with
+   the longest preceding intervals (:func:`pipeline.conduction.build_p_template`, the AV-block search's) correlates
+   with their P regions at least :data:`SINUS_P_QUALITY` (the AV-block search's ``min_template_quality``). Named by
+   the sinus rate, the median interval between consecutive normal beats: sinus bradycardia under the bradycardia
+   threshold of the event settings (50 bpm, the 2018 ACC/AHA/HRS guideline's), sinus tachycardia over the tachycardia
+   one (100 bpm), sinus rhythm between.
+4. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
+   ectopic atrial rhythm, fine AF under half the record, P waves too small; or too few normal beats).
+
+This is a statement for the reader to confirm on the strips, not a diagnosis: ectopic atrial rhythm with a P wave
+like the sinus one, or atrial flutter with fixed conduction that the AF detector does not find, would read as sinus.
+On MIT-BIH (``experiments/predominant_rhythm_study.py``) it is checked against the reference rhythm that lasts
+longest in each record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.conduction import build_p_template
+
+PREDOMINANT_SHARE = 0.5
+"""A rhythm is predominant over at least this share of the beats (paced) or of the readable time (AF/flutter)."""
+SINUS_P_QUALITY = 0.5
+"""A P-wave template at least this consistent with the normal beats' P regions shows sinus P waves."""
+MIN_NORMAL_BEATS = 20
+"""Fewer normal beats than this give no sinus template and no sinus rate."""
+
+NOT_DETERMINED = "not determined"
+
+
+@dataclass(frozen=True)
+class PredominantRhythm:
+    """The predominant rhythm (module docstring): ``name`` (``"sinus rhythm"``, ``"sinus bradycardia"``, ``"sinus
+    tachycardia"``, ``"atrial fibrillation/flutter"``, ``"paced rhythm"`` or :data:`NOT_DETERMINED`), the rate it is
+    named by (bpm: the sinus rate, else NaN) and what it was read from, or why it was not determined (``basis``)."""
+
+    name: str = NOT_DETERMINED
+    rate_bpm: float = float("nan")
+    basis: str = "not measured"
+
+    def describe(self) -> str:
+        """One line for a report.
+
+        >>> PredominantRhythm("sinus rhythm", 74.6, "sinus P waves").describe()
+        'sinus rhythm, 75 bpm (sinus P waves)'
+        >>> PredominantRhythm(NOT_DETERMINED, float("nan"), "no consistent P wave").describe()
+        'not determined (no consistent P wave)'
+        """
+        rate = f", {self.rate_bpm:.0f} bpm" if math.isfinite(self.rate_bpm) else ""
+        return f"{self.name}{rate} ({self.basis})"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "rate_bpm": None if not math.isfinite(self.rate_bpm) else round(self.rate_bpm, 1),
+                "basis": self.basis}
+
+
+def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
+                            af_burden_pct: float, pacemaker: str | None, bradycardia_bpm: float,
+                            tachycardia_bpm: float) -> PredominantRhythm:
+    """The predominant rhythm of a record (module docstring).
+
+    Parameters
+    ----------
+    signal_mv : np.ndarray
+        (n_samples, n_leads) in mV.
+    fs_hz : float
+        Sampling rate (required).
+    beat_samples, beat_classes : np.ndarray
+        Beats in time order and their AAMI class letters (paced beats Q).
+    af_burden_pct : float
+        AF/flutter as a percentage of the readable time (NaN: not assessed, read as none).
+    pacemaker : str or None
+        The stated pacemaker, if any.
+    bradycardia_bpm, tachycardia_bpm : float
+        The event settings' rate limits, which name sinus bradycardia and tachycardia.
+
+    Examples
+    --------
+    >>> beats = np.arange(1, 100) * 300
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "Q"), 0.0, "VVI", 50, 100).name
+    'paced rhythm'
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 80.0, None, 50, 100).name
+    'atrial fibrillation/flutter'
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 50, 100).basis
+    'no consistent P wave before the normal beats'
+    """
+    samples = np.asarray(beat_samples, np.int64)
+    classes = np.asarray(beat_classes)
+    if pacemaker is not None and len(classes) and np.mean(classes == "Q") >= PREDOMINANT_SHARE:
+        return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
+    if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
+        return PredominantRhythm("atrial fibrillation/flutter", float("nan"),
+                                 f"AF/flutter {af_burden_pct:.0f} % of the readable time")
+    normal = classes == "N"
+    if normal.sum() < MIN_NORMAL_BEATS:
+        return PredominantRhythm(NOT_DETERMINED, float("nan"), f"fewer than {MIN_NORMAL_BEATS} normal beats")
+    template = build_p_template(np.asarray(signal_mv, np.float64).reshape(len(signal_mv), -1), samples, normal,
+                                fs_hz)
+    if template is None or not template.quality >= SINUS_P_QUALITY:
+        return PredominantRhythm(NOT_DETERMINED, float("nan"), "no consistent P wave before the normal beats")
+    rate = measure_sinus_rate_bpm(samples, normal, fs_hz)
+    name = ("sinus bradycardia" if rate < bradycardia_bpm else "sinus tachycardia" if rate > tachycardia_bpm
+            else "sinus rhythm")
+    return PredominantRhythm(name, rate, "sinus P waves; the rate of consecutive normal beats")
+
+
+def measure_sinus_rate_bpm(samples: np.ndarray, normal: np.ndarray, fs_hz: float) -> float:
+    """60 over the median interval between consecutive normal beats (NaN without one): the sinus rate, which ectopic
+    beats and their pauses do not move (208's ventricular couplets and bigeminy make its mean rate 104 bpm).
+
+    >>> measure_sinus_rate_bpm(np.array([0, 360, 540, 1080, 1440]), np.array([True, True, False, True, True]), 360.0)
+    60.0
+    """
+    pairs = normal[1:] & normal[:-1]
+    if not pairs.any():
+        return float("nan")
+    return float(60.0 / np.median(np.diff(samples)[pairs] / fs_hz))

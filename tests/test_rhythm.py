@@ -1,0 +1,81 @@
+"""The predominant rhythm (pipeline/rhythm.py) on real records: sinus, paced, atrial fibrillation, and its outputs."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from app.cli import cli
+from pipeline.region_eval import evaluate_record, label_with_reference
+from pipeline.rhythm import NOT_DETERMINED, find_predominant_rhythm, measure_sinus_rate_bpm
+
+
+def test_a_sinus_record_is_named_by_the_rate_of_its_consecutive_normal_beats(excerpts_dir):
+    """Record 100's first five minutes: sinus rhythm at about 75 bpm (MIT-BIH: normal sinus rhythm throughout)."""
+    rhythm = evaluate_record(excerpts_dir / "100", label_with_reference).summary.predominant_rhythm
+    assert rhythm.name == "sinus rhythm" and 65 <= rhythm.rate_bpm <= 85, rhythm
+    assert rhythm.describe() == f"sinus rhythm, {rhythm.rate_bpm:.0f} bpm (sinus P waves; the rate of consecutive " \
+                                "normal beats)"
+
+
+def test_the_rate_limits_of_the_event_settings_name_sinus_bradycardia_and_tachycardia(excerpts_dir):
+    """The same beats named against other limits: the names follow the event settings' bradycardia and tachycardia
+    thresholds (50 and 100 bpm by default)."""
+    from pipeline.records import read_record
+    from pipeline.region_eval import annotated_beats
+
+    record = read_record(excerpts_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    letters = np.asarray(classes)
+    rate = measure_sinus_rate_bpm(samples, letters == "N", record.fs_hz)
+    named = {limits: find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, 0.0, None,
+                                             *limits).name
+             for limits in ((rate + 5, rate + 50), (rate - 50, rate - 5), (rate - 5, rate + 5))}
+    assert list(named.values()) == ["sinus bradycardia", "sinus tachycardia", "sinus rhythm"]
+
+
+def test_a_stated_pacemaker_pacing_most_beats_is_paced_rhythm(excerpts_dir):
+    """Record 217's first five minutes: its pacemaker paces most beats (MIT-BIH `(P`); without the pacemaker stated
+    no rhythm is called paced."""
+    paced = evaluate_record(excerpts_dir / "217", label_with_reference, pacemaker=True).summary.predominant_rhythm
+    assert paced.name == "paced rhythm", paced
+    unstated = evaluate_record(excerpts_dir / "217", label_with_reference).summary.predominant_rhythm
+    assert unstated.name != "paced rhythm"
+
+
+@pytest.mark.mitdb
+def test_atrial_fibrillation_most_of_the_record_is_named_before_any_sinus_p_wave(mitdb_dir):
+    """Record 210: atrial fibrillation for 98 % of its reference rhythm labels; 201: AF for a third of the record,
+    sinus rhythm the rest (both DS1-independent checks of the rule, which reads the AF burden the summary reports)."""
+    fibrillation = evaluate_record(mitdb_dir / "210", label_with_reference).summary
+    assert fibrillation.predominant_rhythm.name == "atrial fibrillation/flutter"
+    assert f"AF/flutter {fibrillation.af_burden_pct:.0f} % of the readable time" == \
+        fibrillation.predominant_rhythm.basis
+    assert evaluate_record(mitdb_dir / "201", label_with_reference).summary.predominant_rhythm.name.startswith("sinus")
+
+
+def test_no_consistent_p_wave_is_not_determined_with_the_reason():
+    """Beats with nothing before them (a junctional rhythm, or P waves lost in noise) are not called sinus."""
+    rng = np.random.default_rng(3)
+    fs = 360.0
+    beats = np.cumsum(rng.integers(250, 330, size=300)) + 400
+    signal = rng.normal(0.0, 0.05, size=(int(beats[-1]) + 400, 1))
+    for b in beats:
+        signal[b - 10:b + 10, 0] += np.hanning(20) * 1.5
+    rhythm = find_predominant_rhythm(signal, fs, beats, np.full(len(beats), "N"), 0.0, None, 50.0, 100.0)
+    assert rhythm.name == NOT_DETERMINED and rhythm.basis == "no consistent P wave before the normal beats"
+    assert rhythm.to_dict() == {"name": NOT_DETERMINED, "rate_bpm": None,
+                                "basis": "no consistent P wave before the normal beats"}
+
+
+def test_the_predominant_rhythm_is_written_to_the_summary_and_the_batch_table(tmp_path, excerpts_dir):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["score", str(excerpts_dir / "100"), "--out", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "100" / "100_summary.json").read_text())
+    assert summary["predominant_rhythm"]["name"] == "sinus rhythm"
+    with open(out / "batch_summary.csv", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["predominant_rhythm"] == "sinus rhythm"
