@@ -687,6 +687,21 @@ stretch at baseline (the ST reference of the dashboard, or reference_start_s und
     return None
 
 
+def describe_qrs_changes(changed: int, n: int) -> str:
+    """The share of a kind's episodes whose QRS complex changed too, and what that means for reading them (a clinical
+    read, session 53: record 223's one "elevation episode" came with its R wave halved before a VT, an axis or
+    conduction change that the count alone presented as an ischaemic episode).
+
+    >>> describe_qrs_changes(1, 1), describe_qrs_changes(1, 3), describe_qrs_changes(0, 2)
+    ('; with a QRS change: an axis or conduction change, not read as ischaemia', '; 1 with a QRS change (axis or conduction), not read as ischaemia', '')
+    """
+    if not changed:
+        return ""
+    if changed == n:
+        return f"; {'all ' if n > 1 else ''}with a QRS change: an axis or conduction change, not read as ischaemia"
+    return f"; {changed} with a QRS change (axis or conduction), not read as ischaemia"
+
+
 def describe_st(summary: StSummary) -> str:
     """One line for a report: the episodes per kind with the largest deviation, or why ST was not assessed.
 
@@ -711,5 +726,5 @@ def describe_st(summary: StSummary) -> str:
         at_peak = f", the ST level there {level:+.2f} mV" if opposite else ""
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
                      f"mV in {worst.lead_name}{at_peak}, {worst.duration_s / 60:.1f} min"
-                     f"{f'; {changed} with a QRS change' if changed else ''})")
+                     f"{describe_qrs_changes(changed, len(found))})")
     return "; ".join(parts)
