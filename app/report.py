@@ -281,7 +281,9 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     """What a kind's tally adds to its count: for ventricular tachycardia, how many of the episodes lasted
     :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or more (sustained; the others are non-sustained); for bradycardia and
     tachycardia, the slowest or fastest stretch's rate (the summary's heart rates are 1-minute averages: a clinical
-    read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them) and how many
+    read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them; a stretch's mean,
+    and said to be, since a 113-bpm "fastest" beside a 115-bpm 1-minute maximum read as a contradiction, session 53)
+    and how many
     lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); for pauses, the
     longest and how many lasted :data:`LONG_PAUSE_S` or more (a clinical read, session 53: 201's "pause: 16 (total
     00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds."""
@@ -300,8 +302,8 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
         return f", {describe_share(accelerated, n)} accelerated"
     if kind in RATE_KINDS:
         rates = [r.heart_rate_bpm for r in regions if r.kind == kind and math.isfinite(r.heart_rate_bpm)]
-        extreme = (f", {'slowest' if kind == 'bradycardia' else 'fastest'} "
-                   f"{(min if kind == 'bradycardia' else max)(rates):.0f} bpm" if rates else "")
+        extreme = (f", {'slowest' if kind == 'bradycardia' else 'fastest'} stretch "
+                   f"{(min if kind == 'bradycardia' else max)(rates):.0f} bpm (its mean)" if rates else "")
         af = region_intervals(regions, "atrial_fibrillation")
         n, in_af = count_all(regions, kind, lambda r: is_in_af(r, af))
         return extreme + (f", {describe_share(in_af, n)} in AF/flutter" if in_af else "")

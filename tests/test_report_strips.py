@@ -224,7 +224,7 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert entries[0] == "ventricular tachycardia: 2 (total 00:00:42), 1 sustained"
     assert entries[-2].startswith("unreadable: 1")
     assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
-    assert "bradycardia: 2 (total 00:00:35), slowest 38 bpm" in entries  # beside the summary's 1-minute rates
+    assert "bradycardia: 2 (total 00:00:35), slowest stretch 38 bpm (its mean)" in entries  # beside the summary's 1-minute rates
     assert "idioventricular rhythm: 2 (total 00:00:15), 1 accelerated" in entries  # as the strips name them
     # the kinds a reader must not miss are named when none was found
     assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
@@ -273,7 +273,7 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     assert fast and all(is_in_af(r, af) for r in fast)
     tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
     fastest = max(r.heart_rate_bpm for r in fast)  # the summary's rates are 1-minute averages: the stretch's own
-    assert f"fastest {fastest:.0f} bpm, all in AF/flutter" in next(line for line in tally
+    assert f"fastest stretch {fastest:.0f} bpm (its mean), all in AF/flutter" in next(line for line in tally
                                                                       if line.startswith("tachycardia: "))
     title = event_strip(fast[0], fs, None, analysis.regions).title
     assert title.startswith("tachycardia in atrial fibrillation/flutter")
