@@ -13,7 +13,10 @@ interrupted. It is named from what the product already measures, in this order:
    the sinus rate, the median interval between consecutive normal beats: sinus bradycardia under the bradycardia
    threshold of the event settings (50 bpm, the 2018 ACC/AHA/HRS guideline's), sinus tachycardia over the tachycardia
    one (100 bpm), sinus rhythm between.
-4. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
+4. **Paced rhythm** again when neither holds but a stated pacemaker paced at least :data:`PACED_SHARE_MIN` of the
+   beats (MIT-BIH's 104, whose pacemaker runs close to the sinus rate: many of its beats are fusion beats, labelled
+   normal, and under half are labelled paced; this step was added after seeing 104 come out "not determined").
+5. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
    ectopic atrial rhythm, fine AF under half the record, P waves too small; or too few normal beats).
 
 This is a statement for the reader to confirm on the strips, not a diagnosis: ectopic atrial rhythm with a P wave
@@ -35,6 +38,9 @@ PREDOMINANT_SHARE = 0.5
 """A rhythm is predominant over at least this share of the beats (paced) or of the readable time (AF/flutter)."""
 SINUS_P_QUALITY = 0.5
 """A P-wave template at least this consistent with the normal beats' P regions shows sinus P waves."""
+PACED_SHARE_MIN = 0.1
+"""With a stated pacemaker and no sinus P wave, this share of paced beats names the rhythm paced (the share from which
+:func:`pipeline.region_eval.reads_as_paced` reads a patient as paced)."""
 MIN_NORMAL_BEATS = 20
 """Fewer normal beats than this give no sinus template and no sinus rate."""
 
@@ -96,21 +102,31 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     'atrial fibrillation/flutter'
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 50, 100).basis
     'no consistent P wave before the normal beats'
+    >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 50, 100).describe()
+    'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
     """
     samples = np.asarray(beat_samples, np.int64)
     classes = np.asarray(beat_classes)
-    if pacemaker is not None and len(classes) and np.mean(classes == "Q") >= PREDOMINANT_SHARE:
+    paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
+    if paced >= PREDOMINANT_SHARE:
         return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
     if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
         return PredominantRhythm("atrial fibrillation/flutter", float("nan"),
                                  f"AF/flutter {af_burden_pct:.0f} % of the readable time")
     normal = classes == "N"
     if normal.sum() < MIN_NORMAL_BEATS:
-        return PredominantRhythm(NOT_DETERMINED, float("nan"), f"fewer than {MIN_NORMAL_BEATS} normal beats")
-    template = build_p_template(np.asarray(signal_mv, np.float64).reshape(len(signal_mv), -1), samples, normal,
-                                fs_hz)
-    if template is None or not template.quality >= SINUS_P_QUALITY:
-        return PredominantRhythm(NOT_DETERMINED, float("nan"), "no consistent P wave before the normal beats")
+        reason = f"fewer than {MIN_NORMAL_BEATS} normal beats"
+    else:
+        template = build_p_template(np.asarray(signal_mv, np.float64).reshape(len(signal_mv), -1), samples, normal,
+                                    fs_hz)
+        reason = "" if template is not None and template.quality >= SINUS_P_QUALITY else \
+            "no consistent P wave before the normal beats"
+    if reason and paced >= PACED_SHARE_MIN:
+        return PredominantRhythm("paced rhythm", float("nan"), f"a stated pacemaker pacing {100 * paced:.0f} % of the "
+                                                               f"beats; {reason}")
+    if reason:
+        return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
     rate = measure_sinus_rate_bpm(samples, normal, fs_hz)
     name = ("sinus bradycardia" if rate < bradycardia_bpm else "sinus tachycardia" if rate > tachycardia_bpm
             else "sinus rhythm")
