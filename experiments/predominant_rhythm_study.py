@@ -97,7 +97,9 @@ def tally(records: dict, key: str) -> dict:
         else:
             counts["disagree"] += 1
             wrong[name] = f"{said} (reference: {r['reference_group']})"
-    return {**counts, "disagreements": wrong,
+    named = {n: f"{r[key]['name']}, {r[key]['rate_bpm']} bpm" for n, r in records.items()
+             if r[key]["name"] in ("sinus bradycardia", "sinus tachycardia")}
+    return {**counts, "disagreements": wrong, "sinus_bradycardia_or_tachycardia": named,
             "not_determined": {n: r["reference_group"] for n, r in records.items() if r[key]["name"] == NOT_DETERMINED}}
 
 

@@ -754,7 +754,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
     rhythm = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct,
-                                     record.pacemaker, settings.bradycardia_bpm, settings.tachycardia_bpm)
+                                     record.pacemaker, summary.heart_rate_mean_bpm)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
 
 

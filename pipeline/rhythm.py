@@ -10,17 +10,22 @@ interrupted. It is named from what the product already measures, in this order:
 3. **Sinus rhythm**: the record's normal beats show a clear sinus P wave: the P-wave template of the normal beats with
    the longest preceding intervals (:func:`pipeline.conduction.build_p_template`, the AV-block search's) correlates
    with their P regions at least :data:`SINUS_P_QUALITY` (the AV-block search's ``min_template_quality``). Named by
-   the sinus rate, the median interval between consecutive normal beats: sinus bradycardia under the bradycardia
-   threshold of the event settings (50 bpm, the 2018 ACC/AHA/HRS guideline's), sinus tachycardia over the tachycardia
-   one (100 bpm), sinus rhythm between.
+   the record's mean heart rate, the one the summary prints beside it: sinus bradycardia under
+   :data:`SINUS_BRADYCARDIA_BPM` (the 2018 ACC/AHA/HRS guideline's 50 bpm), sinus tachycardia over
+   :data:`SINUS_TACHYCARDIA_BPM`, sinus rhythm between; fixed definitions, not the event settings' alert limits. (The
+   rate of consecutive normal beats was taken first; a QA pass of session 53 found it above the record's highest
+   1-minute rate in 232, whose consecutive "normal" beats were its ectopic atrial runs, and in irregular rhythms.)
 4. **Paced rhythm** again when neither holds but a stated pacemaker paced at least :data:`PACED_SHARE_MIN` of the
    beats (MIT-BIH's 104, whose pacemaker runs close to the sinus rate: many of its beats are fusion beats, labelled
    normal, and under half are labelled paced; this step was added after seeing 104 come out "not determined").
 5. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
    ectopic atrial rhythm, fine AF under half the record, P waves too small; or too few normal beats).
 
-This is a statement for the reader to confirm on the strips, not a diagnosis: ectopic atrial rhythm with a P wave
-like the sinus one, or atrial flutter with fixed conduction that the AF detector does not find, would read as sinus.
+This is a statement for the reader to confirm on the strips, not a diagnosis. Known to read as sinus (a QA pass of
+session 53): atrial fibrillation the AF detector misses (a 115-s cut of 202's organised AF), an idioventricular rhythm
+the classifier calls normal (a cut of 207's), an ectopic atrial rhythm with a P wave like the sinus one, flutter with
+fixed conduction; 2:1 AV block over most of a record reads as sinus bradycardia (the ventricular rate; the block is
+its own event).
 On MIT-BIH (``experiments/predominant_rhythm_study.py``) it is checked against the reference rhythm that lasts
 longest in each record.
 """
@@ -41,6 +46,9 @@ SINUS_P_QUALITY = 0.5
 PACED_SHARE_MIN = 0.1
 """With a stated pacemaker and no sinus P wave, this share of paced beats names the rhythm paced (the share from which
 :func:`pipeline.region_eval.reads_as_paced` reads a patient as paced)."""
+SINUS_BRADYCARDIA_BPM = 50.0
+SINUS_TACHYCARDIA_BPM = 100.0
+"""A sinus rhythm's mean rate under (over) these names it sinus bradycardia (tachycardia)."""
 MIN_NORMAL_BEATS = 20
 """Fewer normal beats than this give no sinus template and no sinus rate."""
 
@@ -74,8 +82,8 @@ class PredominantRhythm:
 
 
 def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
-                            af_burden_pct: float, pacemaker: str | None, bradycardia_bpm: float,
-                            tachycardia_bpm: float) -> PredominantRhythm:
+                            af_burden_pct: float, pacemaker: str | None,
+                            heart_rate_mean_bpm: float) -> PredominantRhythm:
     """The predominant rhythm of a record (module docstring).
 
     Parameters
@@ -90,24 +98,26 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         AF/flutter as a percentage of the readable time (NaN: not assessed, read as none).
     pacemaker : str or None
         The stated pacemaker, if any.
-    bradycardia_bpm, tachycardia_bpm : float
-        The event settings' rate limits, which name sinus bradycardia and tachycardia.
+    heart_rate_mean_bpm : float
+        The record's mean heart rate (the summary's), which names a sinus rhythm.
 
     Examples
     --------
     >>> beats = np.arange(1, 100) * 300
-    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "Q"), 0.0, "VVI", 50, 100).name
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "Q"), 0.0, "VVI", 70.0).name
     'paced rhythm'
-    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 80.0, None, 50, 100).name
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 80.0, None, 70.0).name
     'atrial fibrillation/flutter'
-    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 50, 100).basis
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0).basis
     'no consistent P wave before the normal beats'
     >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
-    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 50, 100).describe()
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 70.0).describe()
     'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
     """
     samples = np.asarray(beat_samples, np.int64)
     classes = np.asarray(beat_classes)
+    if not len(classes):
+        return PredominantRhythm(NOT_DETERMINED, float("nan"), "no beats found")
     paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
     if paced >= PREDOMINANT_SHARE:
         return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
@@ -127,20 +137,7 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
                                                                f"beats; {reason}")
     if reason:
         return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
-    rate = measure_sinus_rate_bpm(samples, normal, fs_hz)
-    name = ("sinus bradycardia" if rate < bradycardia_bpm else "sinus tachycardia" if rate > tachycardia_bpm
+    rate = heart_rate_mean_bpm
+    name = ("sinus bradycardia" if rate < SINUS_BRADYCARDIA_BPM else "sinus tachycardia" if rate > SINUS_TACHYCARDIA_BPM
             else "sinus rhythm")
-    return PredominantRhythm(name, rate, "sinus P waves; the rate of consecutive normal beats")
-
-
-def measure_sinus_rate_bpm(samples: np.ndarray, normal: np.ndarray, fs_hz: float) -> float:
-    """60 over the median interval between consecutive normal beats (NaN without one): the sinus rate, which ectopic
-    beats and their pauses do not move (208's ventricular couplets and bigeminy make its mean rate 104 bpm).
-
-    >>> measure_sinus_rate_bpm(np.array([0, 360, 540, 1080, 1440]), np.array([True, True, False, True, True]), 360.0)
-    60.0
-    """
-    pairs = normal[1:] & normal[:-1]
-    if not pairs.any():
-        return float("nan")
-    return float(60.0 / np.median(np.diff(samples)[pairs] / fs_hz))
+    return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate")

@@ -9,31 +9,34 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from pipeline.region_eval import evaluate_record, label_with_reference
-from pipeline.rhythm import NOT_DETERMINED, find_predominant_rhythm, measure_sinus_rate_bpm
+from pipeline.rhythm import NOT_DETERMINED, find_predominant_rhythm
 
 
-def test_a_sinus_record_is_named_by_the_rate_of_its_consecutive_normal_beats(excerpts_dir):
-    """Record 100's first five minutes: sinus rhythm at about 75 bpm (MIT-BIH: normal sinus rhythm throughout)."""
-    rhythm = evaluate_record(excerpts_dir / "100", label_with_reference).summary.predominant_rhythm
-    assert rhythm.name == "sinus rhythm" and 65 <= rhythm.rate_bpm <= 85, rhythm
-    assert rhythm.describe() == f"sinus rhythm, {rhythm.rate_bpm:.0f} bpm (sinus P waves; the rate of consecutive " \
-                                "normal beats)"
+def test_a_sinus_record_is_named_by_its_mean_heart_rate(excerpts_dir):
+    """Record 100's first five minutes: sinus rhythm at about 75 bpm (MIT-BIH: normal sinus rhythm throughout), the
+    rate the summary's heart-rate line gives (a QA pass, session 53: the rate of consecutive normal beats read above
+    record 232's highest 1-minute rate)."""
+    summary = evaluate_record(excerpts_dir / "100", label_with_reference).summary
+    rhythm = summary.predominant_rhythm
+    assert rhythm.name == "sinus rhythm" and rhythm.rate_bpm == summary.heart_rate_mean_bpm, rhythm
+    assert 65 <= rhythm.rate_bpm <= 85
+    assert rhythm.describe() == f"sinus rhythm, {rhythm.rate_bpm:.0f} bpm (sinus P waves before the normal beats; " \
+                                "the mean heart rate)"
 
 
-def test_the_rate_limits_of_the_event_settings_name_sinus_bradycardia_and_tachycardia(excerpts_dir):
-    """The same beats named against other limits: the names follow the event settings' bradycardia and tachycardia
-    thresholds (50 and 100 bpm by default)."""
+def test_sinus_bradycardia_and_tachycardia_are_fixed_definitions_not_alert_limits(excerpts_dir):
+    """Under 50 bpm sinus bradycardia (the 2018 ACC/AHA/HRS guideline), over 100 sinus tachycardia, whatever the event
+    settings' alert limits (a QA pass, session 53: --tachycardia-bpm 70 renamed a 74-bpm sinus rhythm)."""
     from pipeline.records import read_record
     from pipeline.region_eval import annotated_beats
 
     record = read_record(excerpts_dir / "100", annotator="atr")
     samples, classes = annotated_beats(record.annotations)
-    letters = np.asarray(classes)
-    rate = measure_sinus_rate_bpm(samples, letters == "N", record.fs_hz)
-    named = {limits: find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, 0.0, None,
-                                             *limits).name
-             for limits in ((rate + 5, rate + 50), (rate - 50, rate - 5), (rate - 5, rate + 5))}
-    assert list(named.values()) == ["sinus bradycardia", "sinus tachycardia", "sinus rhythm"]
+    named = [find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, np.asarray(classes), 0.0, None,
+                                     rate).name for rate in (45.0, 50.0, 100.0, 120.0)]
+    assert named == ["sinus bradycardia", "sinus rhythm", "sinus rhythm", "sinus tachycardia"]
+    assert find_predominant_rhythm(record.signal_mv, record.fs_hz, samples[:0], np.asarray(classes)[:0], float("nan"),
+                                   None, float("nan")).basis == "no beats found"
 
 
 def test_a_stated_pacemaker_pacing_most_beats_is_paced_rhythm(excerpts_dir):
@@ -64,7 +67,7 @@ def test_no_consistent_p_wave_is_not_determined_with_the_reason():
     signal = rng.normal(0.0, 0.05, size=(int(beats[-1]) + 400, 1))
     for b in beats:
         signal[b - 10:b + 10, 0] += np.hanning(20) * 1.5
-    rhythm = find_predominant_rhythm(signal, fs, beats, np.full(len(beats), "N"), 0.0, None, 50.0, 100.0)
+    rhythm = find_predominant_rhythm(signal, fs, beats, np.full(len(beats), "N"), 0.0, None, 75.0)
     assert rhythm.name == NOT_DETERMINED and rhythm.basis == "no consistent P wave before the normal beats"
     assert rhythm.to_dict() == {"name": NOT_DETERMINED, "rate_bpm": None,
                                 "basis": "no consistent P wave before the normal beats"}
