@@ -753,8 +753,12 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
-    rhythm = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct,
-                                     record.pacemaker, summary.heart_rate_mean_bpm)
+    readable_s = summary.duration_s * summary.readable_fraction
+    rhythm = find_predominant_rhythm(
+        record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct, record.pacemaker,
+        summary.heart_rate_mean_bpm,
+        fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
+        av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
 
 

@@ -3,11 +3,14 @@
 The events (runs, AF episodes, pauses, ...) say what interrupted the rhythm; a reader also wants the rhythm they
 interrupted. It is named from what the product already measures, in this order:
 
-1. **Paced rhythm**: a stated pacemaker, and at least :data:`PREDOMINANT_SHARE` of the beats labelled paced (class Q
+1. **Ventricular flutter/fibrillation** over at least :data:`PREDOMINANT_SHARE` of the record
+   (:mod:`pipeline.fibrillation`; a QA pass of session 53 found a recording of 207's flutter reading "fewer than 20
+   normal beats").
+2. **Paced rhythm**: a stated pacemaker, and at least :data:`PREDOMINANT_SHARE` of the beats labelled paced (class Q
    by the pacing rule, :mod:`models.pacing_rule`). Without a stated pacemaker no rhythm is called paced.
-2. **Atrial fibrillation/flutter**: an AF/flutter burden (:mod:`pipeline.summary`) of at least
+3. **Atrial fibrillation/flutter**: an AF/flutter burden (:mod:`pipeline.summary`) of at least
    :data:`PREDOMINANT_SHARE` of the readable time.
-3. **Sinus rhythm**: the record's normal beats show a clear sinus P wave: the P-wave template of the normal beats with
+4. **Sinus rhythm**: the record's normal beats show a clear sinus P wave: the P-wave template of the normal beats with
    the longest preceding intervals (:func:`pipeline.conduction.build_p_template`, the AV-block search's) correlates
    with their P regions at least :data:`SINUS_P_QUALITY` (the AV-block search's ``min_template_quality``). Named by
    the record's mean heart rate, the one the summary prints beside it: sinus bradycardia under
@@ -15,17 +18,19 @@ interrupted. It is named from what the product already measures, in this order:
    :data:`SINUS_TACHYCARDIA_BPM`, sinus rhythm between; fixed definitions, not the event settings' alert limits. (The
    rate of consecutive normal beats was taken first; a QA pass of session 53 found it above the record's highest
    1-minute rate in 232, whose consecutive "normal" beats were its ectopic atrial runs, and in irregular rhythms.)
-4. **Paced rhythm** again when neither holds but a stated pacemaker paced at least :data:`PACED_SHARE_MIN` of the
+   Where 2:1 AV block (:func:`pipeline.regions.find_av_block_regions`) covers at least :data:`PREDOMINANT_SHARE` of the
+   readable time, the name is "sinus rhythm with 2:1 AV block" and the rate the ventricular one (the same QA pass:
+   a stretch of 231's block read "sinus bradycardia, 36 bpm", which points at the sinus node, not the AV node).
+5. **Paced rhythm** again when neither holds but a stated pacemaker paced at least :data:`PACED_SHARE_MIN` of the
    beats (MIT-BIH's 104, whose pacemaker runs close to the sinus rate: many of its beats are fusion beats, labelled
    normal, and under half are labelled paced; this step was added after seeing 104 come out "not determined").
-5. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
+6. Otherwise **not determined**, with the reason (no consistent P wave before the normal beats: junctional or
    ectopic atrial rhythm, fine AF under half the record, P waves too small; or too few normal beats).
 
 This is a statement for the reader to confirm on the strips, not a diagnosis. Known to read as sinus (a QA pass of
 session 53): atrial fibrillation the AF detector misses (a 115-s cut of 202's organised AF), an idioventricular rhythm
 the classifier calls normal (a cut of 207's), an ectopic atrial rhythm with a P wave like the sinus one, flutter with
-fixed conduction; 2:1 AV block over most of a record reads as sinus bradycardia (the ventricular rate; the block is
-its own event).
+fixed conduction.
 On MIT-BIH (``experiments/predominant_rhythm_study.py``) it is checked against the reference rhythm that lasts
 longest in each record.
 """
@@ -82,8 +87,8 @@ class PredominantRhythm:
 
 
 def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
-                            af_burden_pct: float, pacemaker: str | None,
-                            heart_rate_mean_bpm: float) -> PredominantRhythm:
+                            af_burden_pct: float, pacemaker: str | None, heart_rate_mean_bpm: float, *,
+                            fibrillation_share: float = 0.0, av_block_share: float = 0.0) -> PredominantRhythm:
     """The predominant rhythm of a record (module docstring).
 
     Parameters
@@ -100,6 +105,8 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         The stated pacemaker, if any.
     heart_rate_mean_bpm : float
         The record's mean heart rate (the summary's), which names a sinus rhythm.
+    fibrillation_share, av_block_share : float
+        Ventricular flutter/fibrillation's share of the record, 2:1 AV block's of the readable time (0-1).
 
     Examples
     --------
@@ -110,12 +117,18 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     'atrial fibrillation/flutter'
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0).basis
     'no consistent P wave before the normal beats'
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats[:0], np.full(0, "N"), float("nan"), None,
+    ...                         float("nan"), fibrillation_share=0.97).describe()
+    'ventricular flutter/fibrillation (97 % of the record)'
     >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 70.0).describe()
     'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
     """
     samples = np.asarray(beat_samples, np.int64)
     classes = np.asarray(beat_classes)
+    if fibrillation_share >= PREDOMINANT_SHARE:
+        return PredominantRhythm("ventricular flutter/fibrillation", float("nan"),
+                                 f"{100 * fibrillation_share:.0f} % of the record")
     if not len(classes):
         return PredominantRhythm(NOT_DETERMINED, float("nan"), "no beats found")
     paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
@@ -138,6 +151,10 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     if reason:
         return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
     rate = heart_rate_mean_bpm
+    if av_block_share >= PREDOMINANT_SHARE:
+        return PredominantRhythm("sinus rhythm with 2:1 AV block", rate,
+                                 f"every other sinus P wave not conducted for {100 * av_block_share:.0f} % of the "
+                                 "readable time; the mean (ventricular) heart rate")
     name = ("sinus bradycardia" if rate < SINUS_BRADYCARDIA_BPM else "sinus tachycardia" if rate > SINUS_TACHYCARDIA_BPM
             else "sinus rhythm")
     return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate")

@@ -82,3 +82,25 @@ def test_the_predominant_rhythm_is_written_to_the_summary_and_the_batch_table(tm
     with open(out / "batch_summary.csv", newline="") as handle:
         row = next(csv.DictReader(handle))
     assert row["predominant_rhythm"] == "sinus rhythm"
+
+
+def test_two_to_one_block_over_most_of_the_record_names_the_block_not_a_sinus_bradycardia(excerpts_dir):
+    """A stretch of 231's 2:1 AV block read "sinus bradycardia, 36 bpm" (a QA pass, session 53), which points at the
+    sinus node; with the block over half the readable time or more the rhythm is named with it, at the ventricular
+    rate. Ventricular flutter/fibrillation over most of a record is named too (it read "fewer than 20 normal beats")."""
+    from pipeline.records import read_record
+    from pipeline.region_eval import annotated_beats
+
+    record = read_record(excerpts_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    letters = np.asarray(classes)
+    blocked = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, 0.0, None, 36.0,
+                                      av_block_share=0.9)
+    assert blocked.describe() == ("sinus rhythm with 2:1 AV block, 36 bpm (every other sinus P wave not conducted for "
+                                  "90 % of the readable time; the mean (ventricular) heart rate)")
+    some = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples, letters, 0.0, None, 36.0,
+                                   av_block_share=0.3)
+    assert some.name == "sinus bradycardia"  # a third of the time: the block is its own event
+    fibrillation = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples[:0], letters[:0], float("nan"),
+                                           None, float("nan"), fibrillation_share=0.9)
+    assert fibrillation.name == "ventricular flutter/fibrillation"
