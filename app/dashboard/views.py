@@ -613,9 +613,11 @@ def render_overview(analysis) -> None:
     be assessed."""
     summary = analysis.summary
     st.markdown(f"**Predominant rhythm:** {summary.predominant_rhythm.describe()}",
-                help="The rhythm the events interrupt: paced (a stated pacemaker pacing most beats), atrial "
-                     "fibrillation/flutter (half the readable time or more), or sinus when the normal beats show a "
-                     "consistent P wave, named by the rate of consecutive normal beats; to be confirmed on the ECG.")
+                help="The rhythm the events interrupt: ventricular flutter/fibrillation or atrial fibrillation/flutter "
+                     "over half the record or more, paced (a stated pacemaker pacing most beats), or sinus when the "
+                     "normal beats show a consistent P wave, named by the mean heart rate (bradycardia under 50 bpm, "
+                     "tachycardia over 100) or with 2:1 AV block when the block covers half the record; to be "
+                     "confirmed on the ECG.")
     columns = st.columns(3)
     columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
