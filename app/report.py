@@ -283,10 +283,9 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     tachycardia, the slowest or fastest stretch's rate (the summary's heart rates are 1-minute averages: a clinical
     read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them; a stretch's mean,
     and said to be, since a 113-bpm "fastest" beside a 115-bpm 1-minute maximum read as a contradiction, session 53)
-    and how many
-    lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); for pauses, the
-    longest and how many lasted :data:`LONG_PAUSE_S` or more (a clinical read, session 53: 201's "pause: 16 (total
-    00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds."""
+    and how many lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); for
+    pauses, the longest and how many lasted :data:`LONG_PAUSE_S` or more (a clinical read, session 53: 201's "pause:
+    16 (total 00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds."""
     fs, regions = analysis.record.fs_hz, analysis.regions
     if kind == "pause":
         lengths = [60.0 / r.heart_rate_bpm for r in regions if r.kind == kind and r.heart_rate_bpm > 0]

@@ -141,8 +141,8 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     if normal.sum() < MIN_NORMAL_BEATS:
         reason = f"fewer than {MIN_NORMAL_BEATS} normal beats"
     else:
-        template = build_p_template(np.asarray(signal_mv, np.float64).reshape(len(signal_mv), -1), samples, normal,
-                                    fs_hz)
+        signal = np.asarray(signal_mv)  # float32 as read: the template gathers only its beats' segments
+        template = build_p_template(signal[:, None] if signal.ndim == 1 else signal, samples, normal, fs_hz)
         reason = "" if template is not None and template.quality >= SINUS_P_QUALITY else \
             "no consistent P wave before the normal beats"
     if reason and paced >= PACED_SHARE_MIN:
