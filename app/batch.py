@@ -55,6 +55,7 @@ from tqdm import tqdm
 
 from app import outputs
 from app.conclusion import read_conclusion_notes
+from app.logging_setup import RECORD_LABEL
 from app.reader_strips import read_strip_notes
 from app.analysis import (
     RecordAnalysis,
@@ -124,6 +125,9 @@ class RecordSource:
     path: Path
     key: str
     problem: str = ""
+    position: int = 0
+    """Place in the batch from 1 (the row of ``batch_summary.csv``), by which log lines name the record
+    (:data:`app.logging_setup.RECORD_LABEL`); 0 before :func:`claim_output_folders` numbers the batch."""
 
     @property
     def name(self) -> str:
@@ -388,16 +392,16 @@ def claim_output_folders(sources: list[RecordSource], out_dir: Path) -> list[Rec
     ``_2``, ``_3``... that is free or this record's own, so that no run overwrites another patient's results."""
     claimed: set[str] = set()
     out = []
-    for source in sources:
+    for position, source in enumerate(sources, start=1):
         key, n = source.key, 1
         while key in claimed or not holds_outputs_of(out_dir / key, source):
             n += 1
             key = f"{source.key}_{n}"
-        if key != source.key:
-            logger.warning("%s: the output folder %s holds another record's results (same name, another input); "
-                           "writing to %s", source.key, source.key, key)
+        if key != source.key:  # the log names no record (app.logging_setup); batch_summary.csv gives the folder
+            logger.warning("batch record %d: its output folder holds another record's results (same name, another "
+                           "input); writing to the same name with the suffix _%d", position, n)
         claimed.add(key)
-        out.append(replace(source, key=key))
+        out.append(replace(source, key=key, position=position))
     return out
 
 
@@ -560,7 +564,18 @@ def write_checked(path: Path, content: bytes) -> None:
 
 def score_record(source: RecordSource, loaded_model, model: ModelIdentity, settings: ScoreSettings, out_dir: Path,
                  force: bool = False) -> RecordResult:
-    """Score one record into ``out_dir/<key>``; never raises for a problem of the record itself."""
+    """Score one record into ``out_dir/<key>``; never raises for a problem of the record itself. Log lines given
+    meanwhile name it by its place in the batch (:data:`app.logging_setup.RECORD_LABEL`)."""
+    label = RECORD_LABEL.set(f"batch record {source.position}" if source.position else "")
+    try:
+        return score_labelled_record(source, loaded_model, model, settings, out_dir, force)
+    finally:
+        RECORD_LABEL.reset(label)
+
+
+def score_labelled_record(source: RecordSource, loaded_model, model: ModelIdentity, settings: ScoreSettings,
+                          out_dir: Path, force: bool) -> RecordResult:
+    """:func:`score_record` once its log label is set."""
     folder = out_dir / source.key
     try:
         if source.problem:
@@ -590,7 +605,7 @@ def score_record(source: RecordSource, loaded_model, model: ModelIdentity, setti
     except DiskFullError:
         raise
     except Exception as error:  # one bad record never stops the batch
-        logger.debug("record %s failed", source.key, exc_info=True)
+        logger.debug("the record failed", exc_info=True)
         earlier = (f" (the files in {source.key}/ are an earlier run's, of the record as it was then)"
                    if read_manifest(folder) else "")  # kept, as nothing written is lost; said, so not taken as new
         return RecordResult(source, "failed", None, type(error).__name__, describe_error(error) + earlier)

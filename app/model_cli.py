@@ -128,8 +128,10 @@ def train_command(data_dir: Path | None, config_path: Path | None, mlruns_dir: P
         from models.training_run import describe_databases
 
         click.echo(f"also trained on {describe_databases(outcome.extra)}"
-                   + (f"; {len(outcome.extra.skipped)} records skipped (named in the warnings above; the run "
-                      "counts them by reason, without names)" if outcome.extra.skipped else ""))
+                   + (f"; {len(outcome.extra.skipped)} records skipped (the run counts them by reason, without "
+                      "names):" if outcome.extra.skipped else ""))
+        for name, _, reason in outcome.extra.skipped:  # named on the terminal only, never in a log or the run
+            click.echo(f"  {name}: {reason}")
     click.echo(f"run {outcome.run_id}: model version {outcome.version} "
                f"({'promoted to champion' if outcome.promoted else 'not promoted'}: {outcome.message})")
     figures = "  ".join(f"{c} Se {100 * metrics[f'cv_{c}_se']:.1f} +P {100 * metrics[f'cv_{c}_ppv']:.1f}"

@@ -142,13 +142,12 @@ def load_extra_inputs(directories: tuple[Path, ...], cache_dir: str | Path, sett
                 arrays = load_or_prepare_record(directory / name, cache_dir, settings)
             except (EcgInputError, OSError, ValueError) as error:
                 skipped.append((f"{directory.name}/{name}", type(error).__name__, str(error)))
-                logger.warning("extra training record %s/%s skipped: %s", directory.name, name, error)
+                logger.warning("an extra training record was skipped (%s)", type(error).__name__)  # named by the CLI
                 continue
             if len(arrays["labels"]) == 0:
                 skipped.append((f"{directory.name}/{name}", NO_LABELLED_BEAT,
                                 "no labelled beat in its reference annotations"))
-                logger.warning("extra training record %s/%s skipped: no labelled beat in its reference annotations",
-                               directory.name, name)
+                logger.warning("an extra training record was skipped (no labelled beat)")
                 continue
             used.append(label_record_arrays(arrays, f"{directory.name}/{name}"))
         if not used:

@@ -56,7 +56,7 @@ def clean_signal(signal_mv: np.ndarray, fs_hz: float, settings: CleaningSettings
     >>> float(np.abs(y[720:-720]).max()) < 1.1
     True
     """
-    if fs_hz <= 2 * settings.lowpass_hz:
+    if not fs_hz > 2 * settings.lowpass_hz:  # NaN too
         raise SamplingRateError(
             f"Received fs_hz={fs_hz:g}; expected more than twice the low-pass cut-off ({settings.lowpass_hz:g} Hz)."
         )

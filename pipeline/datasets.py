@@ -221,10 +221,10 @@ def load_or_build_record(record_path: Path, cache_dir: Path, settings: Segmentat
     key = compute_cache_key(record_path, settings, cleaning, features)
     cache_path = cache_dir / f"beats-{record_path.name}-{key}.npz"
     if cache_path.exists():
-        logger.debug("Record %s: using cached beats %s", record_path.name, cache_path.name)
+        logger.debug("using a record's cached beats")  # no record name in a log line: it may be the patient's
         with np.load(cache_path, allow_pickle=False) as cached:
             return dict(cached)
-    logger.info("Record %s: building beats (cache %s)", record_path.name, cache_path.name)
+    logger.info("building a record's beats (then cached)")
     arrays = build_record_arrays(record_path, settings, cleaning, features)
     save_arrays(cache_path, arrays)
     return arrays
@@ -318,7 +318,7 @@ def select_labelled_beats(name: str, beats: Beats, symbols: np.ndarray) -> tuple
     labelled = classes != ""
     excluded = Counter(symbols[~labelled].tolist())
     if excluded:
-        logger.info("Record %s: excluded beats without an AAMI class: %s", name, dict(excluded))
+        logger.info("beats without an AAMI class excluded: %s", dict(excluded))
     return beats.select(labelled), encode_classes(classes[labelled]), excluded
 
 

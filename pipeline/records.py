@@ -200,7 +200,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
             f"under {MIN_LEAD_PTP_MV:g} mV): there is no ECG to analyse. Check the recording (electrodes, recorder) "
             f"or the file's export.{describe_tiny_leads(signal_mv, kept_names)}")
     check_amplitude(signal_mv, kept_names, source_fs_hz, name)
-    signal_mv = bridge_short_gaps(signal_mv, source_fs_hz, name)
+    signal_mv = bridge_short_gaps(signal_mv, source_fs_hz)
     return Record(
         name=name,
         signal_mv=resample_signal(signal_mv, source_fs_hz, target_fs_hz),
@@ -214,8 +214,7 @@ def _build_record(name: str, read_leads, lead_names: tuple[str, ...], primary: i
     )
 
 
-def bridge_short_gaps(signal_mv: np.ndarray, fs_hz: float, name: str = "",
-                      max_gap_s: float = MAX_BRIDGED_GAP_S) -> np.ndarray:
+def bridge_short_gaps(signal_mv: np.ndarray, fs_hz: float, max_gap_s: float = MAX_BRIDGED_GAP_S) -> np.ndarray:
     """``signal_mv`` with every run of missing (NaN) samples of at most ``max_gap_s`` between two valid samples of a
     lead filled by linear interpolation between them (with a log line); longer gaps, and those at either end, stay
     missing. Recorders and transmissions drop single samples; left missing, each one made its beat's window
@@ -242,8 +241,8 @@ def bridge_short_gaps(signal_mv: np.ndarray, fs_hz: float, name: str = "",
         out[index, c] = np.interp(index, valid, signal_mv[valid, c])
         n_bridged += len(short)
     if n_bridged:
-        logger.info("Record %s: %d gaps of at most %g ms of missing samples filled by interpolation", name, n_bridged,
-                    1000 * max_gap_s)
+        logger.info("%d gaps of at most %g ms of missing samples filled by interpolation", n_bridged,
+                    1000 * max_gap_s)  # no record name in a log line: it may be the patient's
     return out
 
 
@@ -329,7 +328,7 @@ def read_header(path: Path) -> wfdb.Record:
             f"Header {hea.name} declares no sampling rate; expected {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz."
         )
     if not isinstance(header, wfdb.MultiRecord):
-        header.sig_name = name_signals(header.sig_name, header.n_sig, f"Header {hea.name}")
+        header.sig_name = name_signals(header.sig_name, header.n_sig, "The header")
         if header.sig_len is None:
             header.sig_len = infer_signal_length(path, header)
     if not header.sig_len:
@@ -395,13 +394,14 @@ def name_signals(names: list[str | None] | None, n_signals: int, described: str)
 
     Nothing tells what an unnamed signal is but its unit: :func:`select_ecg_columns` takes one in mV or uV (or
     without unit, mV by default in WFDB) for an ECG lead, so that a header that names no signal is read as ECG.
-    Logged, with ``described`` ("Header x.hea") naming the file.
+    Logged, with ``described`` ("The header") naming the kind of file, never the file (its name may be the
+    patient's).
 
     Examples
     --------
-    >>> name_signals(["MLII", None], 2, "Header x.hea")
+    >>> name_signals(["MLII", None], 2, "The header")
     ['MLII', 'lead 2']
-    >>> name_signals(None, 2, "Header x.hea")
+    >>> name_signals(None, 2, "The header")
     ['lead 1', 'lead 2']
     """
     names = list(names) if names is not None else [None] * n_signals
@@ -436,7 +436,7 @@ def infer_signal_length(path: Path, header: wfdb.Record) -> int:
     if n_samples <= 0:
         raise SignalTooShortError(f"Header {path.name}.hea gives no number of samples and its signal file {file_name} "
                                   f"holds none; expected a signal of at least {MIN_DURATION_S:g} s.")
-    logger.info("Header %s.hea gives no number of samples: %d, counted in %s", path.name, n_samples, file_name)
+    logger.info("The header gives no number of samples: %d, counted in its signal file", n_samples)
     return n_samples
 
 
@@ -1009,7 +1009,7 @@ def _record_from_columns(name: str, described: str, names: list[str], units: lis
     """The :class:`Record` of a file's signals given by name and unit, of which ``read_columns(columns)`` returns the
     physical values (float32, the file's units) of the columns asked for: its ECG leads in mV, only the chosen
     ones read."""
-    names = name_signals(names, len(names), described)
+    names = name_signals(names, len(names), "The record")
     ecg_columns = select_ecg_columns(names, units)
     if not ecg_columns:
         raise NoEcgLeadError(describe_no_ecg_lead(described, names, units))
@@ -1038,7 +1038,7 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
     check_edf_header(path)
     edf = _open_edf(path)
     signals = edf.signals
-    names = name_signals([s.label for s in signals], len(signals), f"EDF {path.name}")
+    names = name_signals([s.label for s in signals], len(signals), "The EDF file")
     units = ["mV" if not s.physical_dimension.strip() else s.physical_dimension for s in signals]
     ecg_columns = select_ecg_columns(names, units)
     for c in ecg_columns:
@@ -1046,7 +1046,7 @@ def _read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_du
         _check_edf_calibration(signals[c], names[c], path.name)
     fs_hz = max((float(signals[c].sampling_frequency) for c in ecg_columns), default=0.0)
     if ecg_columns:
-        _log_left_out_signals(f"EDF {path.name}", names, [float(s.sampling_frequency) for s in signals], ecg_columns)
+        _log_left_out_signals("The EDF file", names, [float(s.sampling_frequency) for s in signals], ecg_columns)
     n_samples = int(round(edf.num_data_records * edf.data_record_duration * fs_hz))
     record = _record_from_columns(
         path.stem, f"EDF {path.name}", names, units, n_samples, fs_hz,
@@ -1080,7 +1080,7 @@ def _open_edf(path: Path) -> edfio.Edf:
             raise CorruptRecordError(f"EDF file {path.name} cannot be read ({exc}); expected an EDF or EDF+C file "
                                      "(Kemp et al. 1992, 2003).") from exc
     for warning in caught:
-        logger.info("EDF %s: %s", path.name, warning.message)
+        logger.info("EDF: %s", warning.message)
     return edf
 
 
@@ -1107,7 +1107,7 @@ def _edf_start_time(edf: edfio.Edf, name: str) -> datetime.time | None:
     try:
         return edf.starttime
     except (ValueError, IndexError) as exc:
-        logger.info("EDF %s: start time not read (%s)", name, exc)
+        logger.info("EDF: start time not read (%s)", exc)
         return None
 
 
@@ -1421,8 +1421,7 @@ def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, f
     limit = 2047 if fmt == "212" else 32767
     unclipped = np.round(np.nan_to_num(signal_mv, nan=0.0) * adc_gain) + 1024 * (fmt == "212")
     if np.any(np.abs(unclipped) > limit):
-        logger.warning("Record %s: samples beyond the range of format %s at gain %g were clipped",
-                       record_name, fmt, adc_gain)
+        logger.warning("Samples beyond the range of format %s at gain %g were clipped", fmt, adc_gain)
     digital = np.clip(unclipped, -limit, limit).astype(np.int32)
     digital[np.isnan(signal_mv)] = _FORMAT_INVALID[fmt]
     wfdb.wrsamp(

@@ -954,3 +954,22 @@ def test_the_ecg_window_states_its_paper_speed_and_the_record_s_gain(excerpts_di
                                             record_gain)
         assert views.describe_paper(gain, record_gain) in [c.value for c in at.caption], name
         assert any(c.value.startswith(f"Paper: 25 mm/s, {expected:g} mm/mV") for c in at.caption), name
+
+
+def test_the_dashboard_refuses_to_run_where_streamlit_would_send_usage_statistics():
+    """`streamlit run` started outside the repository reads no `.streamlit/config.toml`, and Streamlit's default
+    gathers usage statistics: the page says how to start it instead (code review, session 54)."""
+    from streamlit import config
+
+    assert config.get_option("browser.gatherUsageStats") is False  # the project's settings, as `ecg dashboard` has
+    config.set_option("browser.gatherUsageStats", True)
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+        at.run()
+    finally:
+        config.set_option("browser.gatherUsageStats", False)
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] and "would send usage statistics" in at.error[0].value
+    assert not at.sidebar.selectbox  # nothing of the page was drawn
+    normal = start_app()
+    assert normal.sidebar.selectbox and "would send usage statistics" not in " ".join(e.value for e in normal.error)

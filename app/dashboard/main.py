@@ -1,6 +1,9 @@
-"""Streamlit entry point of the clinician dashboard: ``streamlit run app/dashboard/main.py`` (or ``ecg dashboard``).
+"""Streamlit entry point of the clinician dashboard: ``ecg dashboard`` (or ``streamlit run app/dashboard/main.py`` from
+the repository's root, where Streamlit reads the project's ``.streamlit/config.toml``).
 
-The page only renders (:mod:`app.dashboard.views`); the work is done by plain modules.
+The page only renders (:mod:`app.dashboard.views`); the work is done by plain modules. It refuses to run where
+Streamlit would gather usage statistics (its default, true, applies when ``streamlit run`` starts elsewhere without
+the project's settings): no telemetry leaves the machine.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ def main() -> None:
     from app.dashboard.views import render_page
 
     st.set_page_config(page_title="ECG arrhythmia review", layout="wide", menu_items={})
+    if st.get_option("browser.gatherUsageStats"):  # a code review (session 54): `streamlit run` from elsewhere
+        st.error("Streamlit was started without this project's settings and would send usage statistics. Start the "
+                 "dashboard with `ecg dashboard` (or `make run`), or run `streamlit run app/dashboard/main.py` from "
+                 "the repository's root.")
+        st.stop()
     render_page()
 
 

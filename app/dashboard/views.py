@@ -210,7 +210,8 @@ def render_record_source(model_reference: str) -> tuple[loading.Review, tuple]:
         st.error(f"The model could not be loaded: {error} Choose another model in the sidebar (\"Bundled model "
                  "file\" is always there).")
     except Exception as error:  # noqa: BLE001 - the page must show a message, never a traceback
-        logger.exception("Record could not be analysed")
+        logger.error("Record could not be analysed (%s)", type(error).__name__)  # a traceback may name the file:
+        logger.debug("Record could not be analysed", exc_info=True)  # for a developer who turns DEBUG on
         st.error(f"The record could not be analysed ({type(error).__name__}). Check the files, or report this "
                  "problem with the record's format (not its content).")
     st.stop()
