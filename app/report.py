@@ -279,7 +279,8 @@ def describe_unassessed(analysis: RecordAnalysis) -> str:
 
 def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     """What a kind's tally adds to its count: for ventricular tachycardia, how many of the episodes lasted
-    :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or more (sustained; the others are non-sustained); for bradycardia and
+    :data:`pipeline.regions.SUSTAINED_VT_MIN_S` or more (sustained; the others are non-sustained); for isolated
+    ectopic beats, how many are the ectopic beats of a bigeminy or trigeminy episode; for bradycardia and
     tachycardia, the slowest or fastest stretch's rate (the summary's heart rates are 1-minute averages: a clinical
     read, session 47, found "min 53 bpm" beside 33-bpm bradycardia strips with nothing to square them; a stretch's mean,
     and said to be, since a 113-bpm "fastest" beside a 115-bpm 1-minute maximum read as a contradiction, session 53)
@@ -293,6 +294,14 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
             return ""
         long = sum(length >= LONG_PAUSE_S for length in lengths)
         return f", longest {max(lengths):.2f} s, {describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
+    if kind in ("isolated_ventricular", "isolated_supraventricular"):  # a clinical read (session 54) took 228's
+        origin = kind.removeprefix("isolated_")  # "isolated ventricular: 360" for PVCs besides its 20 bigeminies
+        patterns = [r for r in regions if r.kind in (f"{origin}_bigeminy", f"{origin}_trigeminy")]
+        holding = {p.kind.removeprefix(f"{origin}_") for r in regions if r.kind == kind for p in patterns
+                   if p.start <= r.start and r.stop <= p.stop}
+        n, inside = count_all(regions, kind, lambda r: any(p.start <= r.start and r.stop <= p.stop for p in patterns))
+        where = "bi-/trigeminy" if len(holding) == 2 else "".join(holding)  # short: the tally's column is narrow
+        return f", {describe_share(inside, n)} in {where}" if inside else ""
     if kind == "ventricular_tachycardia":
         n, sustained = count_all(regions, kind, lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
         return f", {describe_share(sustained, n)} sustained"

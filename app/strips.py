@@ -119,8 +119,8 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
     start_s = strip_start_s(region, fs_hz, duration_s)
     shows_end = start_s > region.start / fs_hz  # an episode that began with the recording: its end is shown
-    title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, "
-             f"{describe_region_size(region, fs_hz)}, {f'{measure}, ' if measure else ''}"
+    details = [part for part in (describe_region_size(region, fs_hz), measure) if part]
+    title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, {', '.join(details + [''])}"
              f"confidence {region.confidence:.2f}"
              + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,

@@ -268,13 +268,18 @@ def is_counted_not_timed(kind: str) -> bool:
 
 def describe_region_size(region: Region, fs_hz: float) -> str:
     """How big a region is: its beats (``"2 beats"``), or the length of flutter or fibrillation (:data:`WAVE_KINDS`),
-    whose detections are waves (``"92.0 s"``).
+    whose detections are waves (``"92.0 s"``); nothing for a pause or a dropped beat, whose measure is its length
+    (:func:`describe_region_measure`: a clinical read, session 54, found "pause at 00:17:31, 2 beats").
 
     >>> describe_region_size(Region("ventricular_couplet", 100, 300, 3, 2, 151.4, 1.0), 360.0)
     '2 beats'
     >>> describe_region_size(Region("ventricular_flutter_fibrillation", 0, 33120, 0, 330, 204.0, 1.0), 360.0)
     '92.0 s'
+    >>> describe_region_size(Region("pause", 0, 2113, 0, 2, 60 / 5.87, 1.0), 360.0)
+    ''
     """
+    if region.kind in ("pause", "dropped_beat"):
+        return ""
     if region.kind in WAVE_KINDS:
         return f"{region.duration_s(fs_hz):.1f} s"
     return count_noun(region.n_beats, "beat")

@@ -556,11 +556,11 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     table = tables.region_table(regions, 360.0)
     assert table["#"].tolist() == [1, 2]
     assert [tables.event_label(regions, k, 360.0).split()[0] for k in range(2)] == ["#1", "#2"]
-    assert tables.event_label(regions, 1, 360.0) == "#2 00:00:20 Pause (2 beats, 2.50 s)"  # a length, not 24 bpm
+    assert tables.event_label(regions, 1, 360.0) == "#2 00:00:20 Pause (2.50 s)"  # a length, not 24 bpm
     # with the header's start time, the clock time follows the time into the recording (24-h QA pass, session 45)
     import datetime
     assert tables.event_label(regions, 1, 360.0, datetime.time(23, 59, 50)) == (
-        "#2 00:00:20 (clock 00:00:10) Pause (2 beats, 2.50 s)")
+        "#2 00:00:20 (clock 00:00:10) Pause (2.50 s)")
     assert table["heart rate (bpm)"].tolist() == [120, "–"]  # a pause has no rate: "–", not "None" (QA, session 49)
     isolated = (Region("isolated_ventricular", 3600, 3601, 10, 1, 80.0, 0.9),)
     assert tables.region_table(isolated, 360.0)["duration (s)"].tolist() == ["–"]

@@ -161,7 +161,7 @@ def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interv
     from app.strips import end_strip, event_strip
 
     pause = Region("pause", 3600, 3600 + 2113, 10, 2, 60 / 5.87, 0.9)
-    assert event_strip(pause, 360.0).title == "pause at 00:00:10, 2 beats, 5.87 s, confidence 0.90"
+    assert event_strip(pause, 360.0).title == "pause at 00:00:10, 5.87 s, confidence 0.90"  # not "2 beats"
     isolated = Region("isolated_ventricular", 7200, 7201, 20, 1, 150.0, 0.8)
     assert "coupling interval 400 ms" in event_strip(isolated, 360.0).title
     run = Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 0.7)
@@ -238,6 +238,32 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     long = sum(length >= 3.0 for length in lengths)  # the tally tells the long pauses from those just over 2 s
     share = "none" if long == 0 else "all" if long == len(lengths) else str(long)
     assert f", longest {max(lengths):.2f} s, {share} lasting 3 s or more" in pauses, pauses
+
+
+def test_the_isolated_beat_tally_says_how_many_belong_to_a_bigeminy_or_trigeminy(excerpts_dir):
+    """A clinical read (session 54) took 228's "isolated ventricular: 360" beside "ventricular bigeminy: 20" for 360
+    PVCs besides the bigeminies: the line says how many of them are the bigeminies' and trigeminies' ectopic beats."""
+    from app.report import event_lines
+    from pipeline.summary import tally_events
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    beats = [Region("isolated_ventricular", int(t * fs), int(t * fs) + 1, 0, 1, float("nan"), 0.9)
+             for t in (21.0, 23.0, 25.0, 61.0, 81.0)]
+    patterns = (Region("ventricular_bigeminy", int(20 * fs), int(26 * fs), 0, 8, 70.0, 0.9),
+                Region("ventricular_trigeminy", int(80 * fs), int(83 * fs), 0, 4, 70.0, 0.9),
+                Region("supraventricular_bigeminy", int(60 * fs), int(62 * fs), 0, 4, 70.0, 0.9))
+    kept = tuple(r for r in analysis.regions if not r.kind.startswith(("isolated_", "ventricular_b", "ventricular_t")))
+
+    def tally(regions) -> str:
+        edited = replace(analysis, regions=regions, summary=replace(analysis.summary,
+                                                                    events=tally_events(list(regions), fs)))
+        return "\n".join(event_lines(edited)).replace("\n  ", " ")
+
+    assert "isolated ventricular: 5, 4 in bi-/trigeminy" in tally((*kept, *beats, *patterns))
+    assert "isolated ventricular: 5\n" in tally((*kept, *beats, patterns[2]))  # an S pattern holds no V beat
+    every = tally((*kept, *beats[:3], patterns[0]))
+    assert "isolated ventricular: 3, all in bigeminy" in every
 
 
 def test_the_hrv_line_says_how_much_of_the_record_its_intervals_cover(excerpts_dir):
