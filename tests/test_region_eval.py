@@ -15,6 +15,7 @@ from pipeline.region_eval import (
     PauseCounts,
     RunCounts,
     compare_episodes,
+    compare_record_episodes,
     compare_runs,
     evaluate_regions,
     label_with_detector,
@@ -322,3 +323,40 @@ def test_beats_are_not_scored_against_a_rhythm_only_reference(mitdb_dir, tmp_pat
     classifier = evaluate_records(loaded.model, InputSettings.from_dict(loaded.settings["inputs"]), data, ("201",),
                                   progress=False)
     assert not classifier.records and expected in classifier.failures["201"]
+
+
+def test_a_reference_couplet_or_short_run_is_found_by_a_longer_test_run():
+    """rxr: a couplet is matched by a run of 2 or more of the other file, a short run (3-5) by one of 3 or more, 6 and
+    more included, and a test AF episode counts as a run of 6 (the other tests only had runs as long as or shorter than
+    the reference's; mutation audit, session 54)."""
+    ref = annotations(*beats("NNSSNNNNSSSNNNNN"))
+    test = annotations((START + 3500, "+", "(AFIB"), *beats("N" * 16), (START + 3600 + 16 * 288, "+", "(N"))
+    runs = compare_runs(ref, test, FS, "supraventricular")
+    assert runs.counts("couplet")[:2] == (1, 0)
+    assert runs.counts("short")[:2] == (1, 0)
+
+
+def test_the_rarer_beat_symbols_get_their_rxr_codes():
+    """rxr's map: r (R-on-T PVC) is V, n (supraventricular escape) S, B (bundle branch block) N, ? Q."""
+    assert "".join(map_run_codes(annotations((10, "r"), (20, "n"), (30, "B"), (40, "?"), (50, "e")))) == "VSNQS"
+    ref = annotations(*beats("NNVrVNNNN"))  # an R-on-T beat inside a ventricular triplet
+    assert compare_runs(ref, ref, FS, "ventricular").counts("short") == (1, 0, 1, 0)
+
+
+def test_a_reference_interval_of_exactly_the_pause_threshold_is_no_pause():
+    t = START + 3600
+    ref = annotations((t, "N"), (t + 720, "N"), (t + 1441, "N"))  # 2.0 s exactly, then one sample more
+    assert match_pauses(ref, [], FS, pause_s=2.0).counts().reference == 1
+
+
+def test_the_af_comparisons_take_flutter_as_issue_4_and_ec57_say():
+    """Reference: 100 s of (AFIB then 100 s of (AFL; test: (AFIB over the 200 s. Issue 4's ``af`` takes both as the
+    reference (all 200 s found); EC57's ``af_ec57`` takes (AFIB alone and leaves the flutter out of the test
+    episode too."""
+    t = START + 3600
+    reference = annotations((t, "+", "(AFIB"), (t + 36000, "+", "(AFL"), (t + 72000, "+", "(N"))
+    test = annotations((t, "+", "(AFIB"), (t + 72000, "+", "(N"))
+    episodes = dict(compare_record_episodes(reference, test, FS, 10**7))
+    af, ec57 = episodes["af"], episodes["af_ec57"]
+    assert af.reference_s == 200.0 and af.duration_sensitivity == 1.0 and af.duration_predictivity == 1.0
+    assert ec57.reference_s == 100.0 and ec57.test_s == 100.0 and ec57.duration_predictivity == 1.0

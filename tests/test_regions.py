@@ -881,3 +881,44 @@ def test_reference_vt_episodes_are_recovered_when_noise_spans_do_not_hide_them(m
     assert counts.episode_sensitivity >= 0.86 and counts.episode_predictivity >= 0.8
     every_group = pooled(mitdb_dir, VT_RECORDS, "vt", dataclasses.replace(settings, vt_min_v_beats=1))
     assert every_group.episode_sensitivity >= 0.9 and every_group.detected == counts.detected + 2
+
+
+def test_an_interval_of_exactly_the_pause_threshold_is_no_pause():
+    """A pause is an RR interval longer than ``pause_s``, strictly (mutation audit, session 54: the tests' pauses lay
+    far from the threshold)."""
+    rr = np.full(29, 288)
+    rr[9], rr[19] = 720, 721  # exactly 2.0 s at 360 Hz, then one sample longer
+    samples = 360 + np.concatenate([[0], np.cumsum(rr)])
+    pauses = [r for r in find_regions(samples, np.array(["N"] * 30), FS, [], int(samples[-1] + FS))
+              if r.kind == "pause"]
+    assert [(r.first_beat, r.n_beats) for r in pauses] == [(19, 2)]
+
+
+def test_a_ventricular_run_at_exactly_100_bpm_is_idioventricular_and_faster_is_tachycardia():
+    rr = np.full(29, 288)
+    rr[10:12] = 216  # V V V 0.6 s apart: exactly 100 bpm
+    rr[20:22] = 215  # one sample faster: over 100 bpm
+    samples = 360 + np.concatenate([[0], np.cumsum(rr)])
+    letters = np.array(list("N" * 10 + "VVV" + "N" * 7 + "VVV" + "N" * 7))
+    runs = [(r.kind, r.first_beat) for r in find_regions(samples, letters, FS, [], int(samples[-1] + FS))
+            if r.n_beats == 3]
+    assert runs == [("idioventricular_rhythm", 10), ("ventricular_tachycardia", 20)]
+
+
+def test_each_burden_counts_its_own_class_over_the_readable_beats():
+    """The ventricular burden counts V beats, not fusion beats; both burdens are shares of the beats outside unreadable
+    signal (mutation audit, session 54: the burden tests had V beats only, none in noise)."""
+    letters = np.array(list("N" * 20 + "V" + "N" * 20 + "F" + "N" * 20 + "F" + "N" * 20 + "S" + "N" * 16))
+    samples = 360 + np.arange(100) * 288
+    n = int(samples[-1] + FS)
+    s = summarize_record(find_regions(samples, letters, FS, [], n), samples, letters, FS, [], n)
+    assert s.beat_counts == (96, 1, 1, 2, 0)
+    assert s.ventricular_burden_pct == 1.0 and s.supraventricular_burden_pct == 1.0
+    letters = np.array(list("N" * 30 + "S" + "N" * 29 + "V" * 60))  # 60 clean beats, then 60 in noise
+    samples = 360 + np.arange(120) * 288
+    n = int(samples[-1] + FS)
+    noise = [QualitySpan("noise", lead, int(samples[60] - 50), n) for lead in (0, 1)]
+    s = summarize_record(find_regions(samples, letters, FS, noise, n, n_leads=2), samples, letters, FS, noise, n,
+                         n_leads=2)
+    assert s.n_beats == 60 and s.beat_counts[1] == 1
+    assert s.supraventricular_burden_pct == 100 / 60 and s.ventricular_burden_pct == 0.0
