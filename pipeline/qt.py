@@ -50,7 +50,7 @@ import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from pipeline.st import (PACED_REASON, StSettings, StSummary, assign_windows, build_template, none_if_nan,
                          select_measured_beats, window_heart_rates)
@@ -134,8 +134,7 @@ class QtSummary:
         """The Fridericia QTc as a running median over :data:`TREND_WINDOWS` windows (at least half of them
         measured): what the longest QTc and the time over :data:`LONG_QTC_MS` are taken from, so that one window's
         misplaced T end does not make them."""
-        values = pd.Series(self.qtc_fridericia_ms)
-        return values.rolling(TREND_WINDOWS, center=True, min_periods=(TREND_WINDOWS + 1) // 2).median().to_numpy()
+        return running_median(self.qtc_fridericia_ms, TREND_WINDOWS, (TREND_WINDOWS + 1) // 2)
 
     def longest_qtc(self) -> tuple[float, float]:
         """The longest QTc of :attr:`qtc_trend_ms` and the middle of its window (s); NaN when none was measured."""
@@ -160,6 +159,34 @@ class QtSummary:
                 "qtc_bazett_ms": none_if_nan(self.median(self.qtc_bazett_ms), 0),
                 "longest_qtc_fridericia_ms": none_if_nan(longest, 0), "longest_qtc_time_s": none_if_nan(at, 1),
                 "qtc_fridericia_500_ms_or_more_s": self.long_qtc_s() if self.assessed else None}
+
+
+def running_median(values: np.ndarray, width: int, min_count: int) -> np.ndarray:
+    """Centred running median of ``values`` over ``width`` of them, NaN where fewer than ``min_count`` in the
+    window are finite.
+
+    The window of value ``i`` is ``[i - width + 1 + (width - 1) // 2, i + (width - 1) // 2]``, cut at the ends;
+    NaNs and infinities are left out of the median and the count. This is what pandas'
+    ``Series.rolling(width, center=True, min_periods=min_count).median()`` gives, in numpy since ``pipeline/``
+    does not import pandas.
+
+    Examples
+    --------
+    >>> running_median(np.array([400.0, np.nan, 410.0, 430.0, 420.0]), 5, 3)
+    array([ nan, 410., 415., 420., 420.])
+    """
+    values = np.asarray(values, np.float64)
+    medians = np.full(len(values), np.nan)
+    if len(values) == 0:
+        return medians
+    after = (width - 1) // 2
+    padded = np.pad(np.where(np.isfinite(values), values, np.nan), (width - 1 - after, after),
+                    constant_values=np.nan)
+    windows = sliding_window_view(padded, width)
+    enough = np.count_nonzero(~np.isnan(windows), axis=1) >= min_count
+    if enough.any():
+        medians[enough] = np.nanmedian(windows[enough], axis=1)
+    return medians
 
 
 def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,

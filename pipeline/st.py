@@ -61,7 +61,6 @@ import warnings
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
-import pandas as pd
 from scipy.interpolate import CubicSpline
 
 from pipeline.quality import find_missing_runs
@@ -516,9 +515,31 @@ def window_heart_rates(beats: np.ndarray, normal: np.ndarray, window: np.ndarray
     rr_s = np.diff(beats) / fs_hz
     ends = np.flatnonzero(normal[1:]) + 1
     if len(ends):
-        medians = pd.Series(rr_s[ends - 1]).groupby(window[ends]).median()
-        rates[medians.index.to_numpy()] = 60.0 / medians.to_numpy()
+        index, medians, _ = group_medians(rr_s[ends - 1], window[ends])
+        rates[index] = 60.0 / medians
     return rates
+
+
+def group_medians(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``groups`` (ascending), the median of each one's ``values`` less their NaNs (NaN where all are
+    NaN) and each one's size (NaNs included).
+
+    What pandas' ``Series(values).groupby(groups).agg(["median", "size"])`` gives, in numpy since ``pipeline/``
+    does not import pandas.
+
+    Examples
+    --------
+    >>> group_medians(np.array([3.0, 1.0, np.nan, 2.0, 5.0]), np.array([4, 4, 7, 4, 4]))
+    (array([4, 7]), array([2.5, nan]), array([4, 1]))
+    """
+    values = np.asarray(values, np.float64)
+    keys, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    ordered = values[np.lexsort((values, inverse))]  # group by group, each ascending with its NaNs last
+    counts = np.bincount(inverse, weights=~np.isnan(values), minlength=len(keys)).astype(np.int64)
+    starts = np.cumsum(sizes) - sizes
+    low, high = ordered[starts + np.maximum(counts - 1, 0) // 2], ordered[starts + counts // 2]
+    with np.errstate(invalid="ignore"):  # -inf and inf in the middle: NaN, as pandas gives it
+        return keys, np.where(counts > 0, (low + high) / 2, np.nan), sizes
 
 
 def measure_lead(lead_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: np.ndarray, rates: np.ndarray,
@@ -540,14 +561,14 @@ def measure_lead(lead_mv: np.ndarray, fs_hz: float, beats: np.ndarray, window: n
     per_beat = {}
     for offset in (settings.st_offset_ms, settings.fast_st_offset_ms):
         centres, values = mean_at(fiducials.j_ms + offset)
-        per_beat[offset] = pd.Series(values - baseline(centres)).groupby(window).agg(["median", "size"])
+        per_beat[offset] = group_medians(values - baseline(centres), window)
     fast = np.nan_to_num(rates, nan=0.0) > settings.fast_rate_bpm
     for offset, chosen in ((settings.st_offset_ms, ~fast), (settings.fast_st_offset_ms, fast)):
-        table = per_beat[offset]
-        table = table[table["size"] >= settings.min_beats]
-        index = table.index.to_numpy()
+        index, medians, sizes = per_beat[offset]
+        enough = sizes >= settings.min_beats
+        index, medians = index[enough], medians[enough]
         keep = chosen[index]
-        levels[index[keep]] = table["median"].to_numpy()[keep]
+        levels[index[keep]] = medians[keep]
     return levels
 
 
