@@ -70,6 +70,7 @@ from app.analysis import (
     read_corrections,
     state_reviewed_pacemaker,
 )
+from models.errors import ModelError
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.regions import WAVE_KINDS, RegionSettings, is_counted_not_timed
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
@@ -114,6 +115,11 @@ class NotARecordError(ValueError):
 
 class DiskFullError(OSError):
     """The output disk is full: the batch stops."""
+
+
+class ModelChangedError(ModelError, RuntimeError):
+    """A worker loaded other weights than those of the model the batch started with (the file or the registry entry
+    changed in between): the batch stops."""
 
 
 @dataclass(frozen=True)
@@ -867,8 +873,11 @@ def load_worker_model(model: ModelIdentity, mlruns_dir: str | None):
 
             registry.configure_tracking(mlruns_dir)
             loaded = registry.load_model(model.uri)
-        if fingerprint_weights(loaded.model) != model.weights_sha256:
-            raise RuntimeError(f"The model at {model.uri} changed while the batch was starting; rerun.")
+        weights = fingerprint_weights(loaded.model)
+        if weights != model.weights_sha256:
+            raise ModelChangedError(f"The model at {model.uri} changed while the batch was starting: a worker "
+                                    f"received weights {weights[:12]}...; expected {model.weights_sha256[:12]}..., "
+                                    "those the batch started with. Rerun the batch.")
         _worker_state.update(uri=model.uri, loaded=loaded)
     # named as the batch names it (e.g. models:/NAME/VERSION), not by the file the worker read: outputs must not
     # depend on which process scored the record

@@ -319,7 +319,8 @@ def predict_probabilities(model: keras.Model, waveform: np.ndarray, features: np
         The arrays do not have the model's per-beat shapes.
     """
     if not 0 < tail_batch_size <= batch_size:
-        raise ValueError(f"tail_batch_size must be in 1..batch_size ({batch_size}), got {tail_batch_size}")
+        raise ValueError(f"Received tail_batch_size={tail_batch_size!r}; expected a whole number from 1 to "
+                         f"batch_size ({batch_size}).")
     check_inputs_match(model, waveform, features)
     n_beats = len(waveform)
     probabilities = np.empty((n_beats, model.output_shape[-1]), dtype=np.float32)
@@ -451,7 +452,9 @@ def assert_cudnn_eligible(model: keras.Model) -> None:
         raise ValueError(f"Received model {model.name!r} without any GRU layer; expected at least one.")
     problems = find_cudnn_ineligible_layers(model)
     if problems:
-        raise ValueError("GRU layers not eligible for the cuDNN kernel:\n  " + "\n  ".join(problems))
+        raise ValueError(f"Received model {model.name!r} with {len(problems)} setting(s) not eligible for the cuDNN "
+                         "kernel; expected every GRU on cuDNN's settings and no Masking layer:\n  "
+                         + "\n  ".join(problems))
 
 
 def read_input_shapes(model: keras.Model) -> dict[str, tuple]:

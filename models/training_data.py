@@ -23,6 +23,7 @@ from pipeline.errors import DataDirectoryError, EcgInputError
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import ANALYSIS_LEADS, read_record
 from pipeline.splits import list_directory_records
+from models.errors import ModelSettingsMismatchError
 from models.inputs import ModelInputs, concatenate_inputs as join_model_inputs
 from models.prepare import InputSettings, prepare_reference_beats
 
@@ -73,10 +74,24 @@ def label_record_arrays(arrays: dict[str, np.ndarray], record_name: str) -> Labe
 
 
 def concatenate_inputs(parts: list[LabelledInputs]) -> LabelledInputs:
-    """Several :class:`LabelledInputs` as one, rows in order; their feature columns must agree."""
-    if len({p.inputs.feature_names for p in parts}) != 1:
-        raise ValueError("Records disagree on feature names (inputs cached by another version?); clear the cache "
-                         "directory.")
+    """Several :class:`LabelledInputs` as one, rows in order; their feature columns must agree.
+
+    Raises
+    ------
+    ModelSettingsMismatchError
+        When the parts' feature names differ (the message names the records of each).
+    """
+    if not parts:
+        raise ValueError("Received no records' inputs; expected at least one to join.")
+    records_of = {}  # feature names -> the records holding them, in order
+    for part in parts:
+        records_of.setdefault(part.inputs.feature_names, {}).update(dict.fromkeys(part.record_names.astype(str)))
+    if len(records_of) > 1:
+        received = "; ".join(f"{list(names)} for record(s) {', '.join(list(records)[:5])}"
+                             f"{', ...' if len(records) > 5 else ''}" for names, records in records_of.items())
+        raise ModelSettingsMismatchError(f"Received feature names {received}; expected the same feature names for "
+                                         "every record (inputs cached by another version?): clear the cache "
+                                         "directory.")
     return LabelledInputs(
         inputs=join_model_inputs([p.inputs for p in parts]),
         labels=np.concatenate([p.labels for p in parts]),

@@ -56,11 +56,10 @@ def clean_signal(signal_mv: np.ndarray, fs_hz: float, settings: CleaningSettings
     >>> float(np.abs(y[720:-720]).max()) < 1.1
     True
     """
-    if not fs_hz > 2 * settings.lowpass_hz:  # NaN too
-        raise SamplingRateError(
-            f"Received fs_hz={fs_hz:g}; expected more than twice the low-pass cut-off ({settings.lowpass_hz:g} Hz)."
-        )
+    check_filter_rate(fs_hz, settings)
     x = np.asarray(signal_mv)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"Received signal_mv of shape {x.shape}; expected (n_samples,) or (n_samples, n_leads).")
     squeeze = x.ndim == 1
     if squeeze:
         x = x[:, None]
@@ -89,8 +88,26 @@ def _clean_lead(lead_mv: np.ndarray, sos: np.ndarray, notches: list[tuple[np.nda
     return y
 
 
+def check_filter_rate(fs_hz: float, settings: CleaningSettings) -> None:
+    """Raise :class:`SamplingRateError` unless ``fs_hz`` is above twice the low-pass cut-off (NaN is not).
+
+    >>> check_filter_rate(50.0, CleaningSettings())
+    Traceback (most recent call last):
+    ...
+    pipeline.errors.SamplingRateError: Received fs_hz=50; expected more than twice the low-pass cut-off (40 Hz).
+    """
+    if not fs_hz > 2 * settings.lowpass_hz:  # NaN too
+        raise SamplingRateError(
+            f"Received fs_hz={fs_hz:g}; expected more than twice the low-pass cut-off ({settings.lowpass_hz:g} Hz)."
+        )
+
+
 def design_bandpass(fs_hz: float, settings: CleaningSettings = CleaningSettings()) -> np.ndarray:
-    """Second-order sections of the cleaning band-pass (Butterworth, order 2 each side)."""
+    """Second-order sections of the cleaning band-pass (Butterworth, order 2 each side).
+
+    Raises :class:`SamplingRateError` for a rate not above twice the low-pass cut-off (:func:`check_filter_rate`).
+    """
+    check_filter_rate(fs_hz, settings)
     return scipy.signal.butter(2, (settings.highpass_hz, settings.lowpass_hz), btype="bandpass", fs=fs_hz, output="sos")
 
 

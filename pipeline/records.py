@@ -36,6 +36,7 @@ from pipeline.errors import (
     AnnotationMismatchError,
     CorruptRecordError,
     DataDirectoryError,
+    EcgInputError,
     HeaderMismatchError,
     MissingSignalFileError,
     NoEcgLeadError,
@@ -922,6 +923,8 @@ def _read_multi_segment(path: Path, header: wfdb.MultiRecord, *, lead: str | int
     try:
         joined = (join_fixed_segments(path, header) if fixed_with_gaps
                   else wfdb.rdrecord(str(path), m2s=True, physical=True, return_res=32))
+    except EcgInputError:
+        raise
     except Exception as exc:
         raise CorruptRecordError(f"Record {path.name}: its segments cannot be joined: {exc}") from exc
     return _record_from_physical(path.name, f"Record {path.name}", joined, lead=lead, target_fs_hz=target_fs_hz,
@@ -970,16 +973,25 @@ def check_segments(path: Path, header: wfdb.MultiRecord) -> None:
 
 def join_fixed_segments(path: Path, header: wfdb.MultiRecord) -> wfdb.Record:
     """A fixed-layout multi-segment record's segments joined in physical units, its gaps (``~``) as NaN: every
-    segment holds the same signals, so the first one present names them."""
+    segment holds the same signals, so the first one present names them.
+
+    Raises
+    ------
+    HeaderMismatchError
+        When every segment is a gap, or a segment holds other signals than the first.
+    """
     read = {name: wfdb.rdrecord(str(path.parent / name), physical=True, return_res=32)
             for name in dict.fromkeys(header.seg_name) if name != "~"}
     if not read:
-        raise ValueError("every segment is a gap")
-    first = next(iter(read.values()))
+        raise HeaderMismatchError(f"Record {path.name}: received {len(header.seg_name)} segments, every one a gap "
+                                  "(~); expected at least one segment record holding samples. Check the record's "
+                                  f"header ({path.name}.hea).")
+    first_name, first = next(iter(read.items()))
     for name, segment in read.items():
         if list(segment.sig_name) != list(first.sig_name):
-            raise ValueError(f"segment {name} holds signals {list(segment.sig_name)}, not {list(first.sig_name)} as "
-                             "a fixed layout requires")
+            raise HeaderMismatchError(f"Record {path.name}: segment {name} holds signals {list(segment.sig_name)}; "
+                                      f"expected {list(first.sig_name)} as segment {first_name} does, since a fixed "
+                                      "layout (no layout segment) needs the same signals in every segment.")
     blocks = [np.full((int(length), first.n_sig), np.nan, np.float32) if name == "~"
               else read[name].p_signal.astype(np.float32) for name, length in zip(header.seg_name, header.seg_len)]
     signal = np.concatenate(blocks)

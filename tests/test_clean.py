@@ -156,6 +156,26 @@ def test_sampling_rate_too_low_for_the_lowpass_raises():
         clean_signal(np.zeros(600), 60.0)
 
 
+def test_the_bandpass_designed_for_a_rate_too_low_says_what_was_expected():
+    """design_bandpass passed scipy's own error on ("Digital filter critical frequencies must be 0 < Wn < 1"; a code
+    review of session 54)."""
+    for fs_hz in (50.0, 80.0, float("nan")):
+        with pytest.raises(SamplingRateError, match=r"Received fs_hz=(50|80|nan); expected more than twice the "
+                           r"low-pass cut-off \(40 Hz\)"):
+            design_bandpass(fs_hz)
+    with pytest.raises(SamplingRateError, match=r"Received fs_hz=100; .*\(60 Hz\)"):
+        design_bandpass(100.0, CleaningSettings(lowpass_hz=60.0))
+
+
+@pytest.mark.parametrize("shape", [(), (100, 2, 3)])
+def test_a_signal_neither_one_nor_two_dimensional_is_refused_with_its_shape(shape):
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(f"Received signal_mv of shape {shape}; expected (n_samples,) or "
+                                                   "(n_samples, n_leads).")):
+        clean_signal(np.zeros(shape), 360.0)
+
+
 def test_fill_gaps_interpolates_linearly_and_zeroes_empty_leads():
     x = np.array([[0.0, np.nan], [np.nan, np.nan], [np.nan, np.nan], [3.0, np.nan]])
     np.testing.assert_array_equal(fill_gaps(x), [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])

@@ -128,3 +128,27 @@ def test_a_tracked_run_names_its_extra_databases(excerpts_dir, other_database, t
     assert run.data.params["seeds_per_fold"] == "1" and run.data.params["context_stage"] == "False"
     assert run.data.params["one_lead_fraction"] == "0.0" and "seeds_per_fold" not in settings["training"]
     assert settings["train_records"] == sorted(MAIN)  # the records validated on; the others are named above
+
+
+def test_records_whose_feature_names_differ_are_named_with_what_was_expected():
+    """The message read "Records disagree on feature names", naming neither the records nor the names (a code review
+    of session 54)."""
+    import re
+
+    from models.errors import ModelSettingsMismatchError
+    from models.inputs import ModelInputs
+    from models.training_data import LabelledInputs, concatenate_inputs
+
+    def part(name, feature_names):
+        inputs = ModelInputs(np.zeros((2, 4, 1), np.float32), np.zeros((2, len(feature_names)), np.float32),
+                             feature_names)
+        return LabelledInputs(inputs, np.zeros(2, np.int64), np.full(2, name), np.arange(2))
+
+    joined = concatenate_inputs([part("100", ("rr_pre",)), part("101", ("rr_pre",))])
+    assert len(joined) == 4 and joined.record_names.tolist() == ["100", "100", "101", "101"]
+    with pytest.raises(ModelSettingsMismatchError, match=re.escape(
+            "Received feature names ['rr_pre'] for record(s) 100, 102; ['rr_pre', 'qrs_ms'] for record(s) 101; "
+            "expected the same feature names for every record")):
+        concatenate_inputs([part("100", ("rr_pre",)), part("101", ("rr_pre", "qrs_ms")), part("102", ("rr_pre",))])
+    with pytest.raises(ValueError, match="Received no records' inputs; expected at least one"):
+        concatenate_inputs([])

@@ -133,6 +133,17 @@ def test_model_without_gru_fails_the_check():
         assert_cudnn_eligible(keras.Model(inputs, keras.layers.Dense(2)(inputs)))
 
 
+def test_an_ineligible_model_is_named_with_what_was_expected():
+    """The message said only "GRU layers not eligible for the cuDNN kernel:" before the problems (a code review of
+    session 54)."""
+    inputs = keras.Input((10, 3))
+    model = keras.Model(inputs, keras.layers.GRU(4, unroll=True, name="plain_gru")(inputs), name="unrolled")
+    with pytest.raises(ValueError, match=r"Received model 'unrolled' with 1 setting\(s\) not eligible for the cuDNN "
+                       r"kernel; expected every GRU on cuDNN's settings and no Masking layer:\n  plain_gru: Received "
+                       r"unroll=True; expected False\."):
+        assert_cudnn_eligible(model)
+
+
 def test_explanation_model_shares_the_classifier(tiny_model):
     x = random_inputs(TINY)
     explained = build_attention_model(tiny_model).predict(x, verbose=0)
@@ -246,3 +257,12 @@ def test_batched_prediction_matches_predict_and_pads_the_tail(tiny_model):
         predict_probabilities(tiny_model, x["waveform"], x["features"], batch_size=4, tail_batch_size=8)
     with pytest.raises(ModelSettingsMismatchError):
         predict_probabilities(tiny_model, x["waveform"][:, :32], x["features"])
+
+
+def test_a_tail_batch_size_out_of_range_says_what_was_received_and_expected(tiny_model):
+    """The message read "tail_batch_size must be in 1..batch_size (4), got 8" (a code review of session 54)."""
+    x = random_inputs(TINY, n=3)
+    for tail in (8, 0):
+        with pytest.raises(ValueError, match=rf"Received tail_batch_size={tail}; expected a whole number from 1 to "
+                           r"batch_size \(4\)\."):
+            predict_probabilities(tiny_model, x["waveform"], x["features"], batch_size=4, tail_batch_size=tail)

@@ -547,6 +547,26 @@ def test_a_fixed_layout_multi_segment_record_with_a_gap_is_read_too(tmp_path, ex
         read_record(tmp_path / "fx")
 
 
+def test_a_fixed_layout_record_of_gaps_or_of_unlike_segments_says_what_was_expected(tmp_path, excerpt_100):
+    """Joining a fixed layout raised a bare ValueError ("every segment is a gap"), read as a CorruptRecordError
+    naming neither what was received nor what was expected (a code review of session 54)."""
+    from pipeline.records import join_fixed_segments
+
+    (tmp_path / "gaps.hea").write_text(f"gaps/2 2 {FS_HZ:g} 7200\n~ 3600\n~ 3600\n")
+    with pytest.raises(HeaderMismatchError, match=r"Record gaps: received 2 segments, every one a gap \(~\); "
+                       r"expected at least one segment record holding samples"):
+        read_record(tmp_path / "gaps")
+    n = int(10 * FS_HZ)
+    write_record(tmp_path, "fx_1", excerpt_100.signal_mv[:n], FS_HZ, excerpt_100.lead_names, fmt="16", adc_gain=1000.0)
+    write_record(tmp_path, "fx_2", excerpt_100.signal_mv[:n, :1], FS_HZ, excerpt_100.lead_names[:1], fmt="16",
+                 adc_gain=1000.0)
+    (tmp_path / "fx.hea").write_text(f"fx/3 2 {FS_HZ:g} {3 * n}\nfx_1 {n}\n~ {n}\nfx_2 {n}\n")
+    expected = (f"Record fx: segment fx_2 holds signals {list(excerpt_100.lead_names[:1])}; expected "
+                f"{list(excerpt_100.lead_names)} as segment fx_1 does")
+    with pytest.raises(HeaderMismatchError, match=re.escape(expected)):  # check_segments stops read_record first
+        join_fixed_segments(tmp_path / "fx", wfdb.rdheader(str(tmp_path / "fx")))
+
+
 def test_a_multi_segment_record_with_a_missing_segment_says_which(tmp_path, excerpt_100):
     path = write_multi_segment(tmp_path, excerpt_100)
     (tmp_path / "ms_2.dat").unlink()

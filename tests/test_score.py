@@ -793,6 +793,26 @@ def test_a_worker_names_the_model_as_the_batch_does(monkeypatch):
     assert load_worker_model(identity, None).source == identity.source  # the second record: the same name
 
 
+def test_a_worker_given_other_weights_than_the_batchs_says_which_it_received_and_expected(monkeypatch):
+    """A bare RuntimeError ("changed while the batch was starting; rerun") ended the command with a traceback; a
+    ModelError is reported as a message (a code review of session 54)."""
+    import re
+
+    from app import batch
+    from app.batch import ModelChangedError, ModelIdentity, fingerprint_weights, load_worker_model
+    from models.errors import ModelError
+    from models.loading import load_local
+
+    monkeypatch.setattr(batch, "_worker_state", {})
+    weights = fingerprint_weights(load_local(Path(MODEL)).model)
+    identity = ModelIdentity(uri="models:/ecg-beat-classifier/7", source="models:/ecg-beat-classifier/7",
+                             weights_sha256="0" * 64, settings_sha256="", local_path=MODEL)
+    with pytest.raises(ModelChangedError, match=re.escape(
+            f"a worker received weights {weights[:12]}...; expected 000000000000..., those the batch started with")):
+        load_worker_model(identity, None)
+    assert issubclass(ModelChangedError, ModelError)
+
+
 def test_a_record_of_the_same_name_from_another_folder_never_overwrites_earlier_results(tmp_path, excerpts_dir):
     """Two runs into one --out, the second over another patient's record named like the first: the first's results
     stay, the second's go to NAME_2, and each input keeps its own folder on the next runs."""
