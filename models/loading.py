@@ -223,6 +223,13 @@ def read_input_settings(settings: dict, path: Path):
                                          "and described for the model), so beats cannot be prepared for it. Restore "
                                          "the model's settings file from the registry or from where the model was "
                                          "saved, or retrain.")
+    segmentation = settings["inputs"].get("segmentation")
+    if not isinstance(segmentation, dict) or "fs_hz" not in segmentation:  # a training config may leave it out; a
+        # saved model's settings always carry it, and without it beats would be cut at the default rate unsaid
+        raise ModelSettingsMismatchError(f"The settings beside {path} lack inputs.segmentation.fs_hz; expected the "
+                                         "sampling rate the model's beats were cut at (every saved model's settings "
+                                         "carry it). Restore the model's settings file from the registry or from "
+                                         "where the model was saved, or retrain.")
     try:
         return InputSettings.from_dict(settings["inputs"])
     except (TypeError, ValueError, KeyError) as error:

@@ -337,6 +337,8 @@ def change_settings(change: str) -> dict:
         inputs["segmentation"]["pre_s"] = 0.30
     elif change == "fs_hz":
         inputs["segmentation"]["fs_hz"] = 250.0
+    elif change == "no fs_hz":  # would cut beats at the default rate, unsaid (code review, session 54)
+        del inputs["segmentation"]["fs_hz"]
     elif change == "classes":
         settings["classes"] = ["N", "S", "V", "F"]
     elif change == "feature order":
@@ -355,6 +357,7 @@ def change_settings(change: str) -> dict:
     ("unknown input section", r"input settings .* are not understood by this version \(Received unknown input"),
     ("pre_s", r"the beat window \(pre_s \+ post_s\) x fs_hz is 270 samples, the network takes 252"),
     ("fs_hz", r"the beat window \(pre_s \+ post_s\) x fs_hz is 174 samples, the network takes 252"),
+    ("no fs_hz", r"lack inputs\.segmentation\.fs_hz; expected the sampling rate the model's beats were cut at"),
     ("classes", r"4 classes \['N', 'S', 'V', 'F'\] are named, the network gives 5"),
     ("feature order", r"the saved feature_names \(43\) are not those this code computes \(43\): position 0 is "),
     ("feature missing", r"the saved feature_names \(42\) are not those this code computes \(43\): position 42 is "
