@@ -39,7 +39,8 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (BLOCKED_KINDS, WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region,
-                              find_blocked_intervals, merge_intervals, regions_to_rows, subtract_intervals)
+                              find_blocked_intervals, find_noisy_leads, merge_intervals, regions_to_rows,
+                              subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_blocked_p_waves, find_record_regions,
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
@@ -204,7 +205,8 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
     started = time.perf_counter()
     summary = add_classifier_notes(summarize_labelled_record(record, regions, predictions.samples,
                                                              predictions.classes, list(spans), settings,
-                                                             predictions.in_family_mask, predictions.paced_mask),
+                                                             predictions.in_family_mask, predictions.paced_mask,
+                                                             families=families),
                                    predictions,
                                    record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
     timings["summary"] = time.perf_counter() - started
@@ -454,7 +456,7 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
                                            paced_beats=find_paced_beats_left(analysis.predictions, analysis.classes),
-                                           evidence=kept.evidence)
+                                           evidence=kept.evidence, families=analysis.families)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name)
     return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings,
@@ -724,8 +726,19 @@ def qt_dominant_beat(analysis: RecordAnalysis) -> tuple[np.ndarray, float] | Non
 
 
 def region_rows(analysis: RecordAnalysis) -> list[dict]:
-    """The flagged regions as plain rows (times in seconds, samples at the internal rate)."""
-    return regions_to_rows(list(analysis.regions), analysis.record.fs_hz)
+    """The flagged regions as plain rows (times in seconds, samples at the internal rate), each with the leads noisy
+    over it (``noisy_leads``, names joined by ``;``, empty for none: :func:`noisy_lead_names`)."""
+    rows = regions_to_rows(list(analysis.regions), analysis.record.fs_hz)
+    return [{**row, "noisy_leads": ";".join(names)} for row, names in zip(rows, noisy_lead_names(analysis))]
+
+
+def noisy_lead_names(analysis: RecordAnalysis, regions=None) -> list[tuple[str, ...]]:
+    """For each of ``regions`` (the record's by default), the leads with a quality problem over the signal it was read
+    from, by name; none when no lead or every lead has one (:func:`pipeline.regions.find_noisy_leads`)."""
+    record = analysis.record
+    found = find_noisy_leads(analysis.regions if regions is None else regions, list(analysis.quality_spans),
+                             record.signal_mv.shape[1], record.fs_hz)
+    return [tuple(record.lead_names[lead] for lead in leads) for leads in found]
 
 
 def hour_rows(analysis: RecordAnalysis) -> list[dict]:

@@ -58,7 +58,7 @@ HRT_COLUMNS = ("time_s", "coupling_ms", "compensatory_ms", "reference_ms", "turb
 DIARY_COLUMNS = ("time_s", "clock_time", "text", "heart_rate_bpm", "readable", "events", "finding")
 
 REGION_COLUMNS = ("kind", "start_s", "end_s", "duration_s", "start_sample", "stop_sample", "first_beat", "n_beats",
-                  "heart_rate_bpm", "confidence")
+                  "heart_rate_bpm", "confidence", "noisy_leads")
 
 
 def has_table(analysis: RecordAnalysis, writer_name: str) -> bool:

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
                           describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
-                          rr_histogram, st_episode_beats)
+                          noisy_lead_names, rr_histogram, st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
                         STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
@@ -107,6 +107,9 @@ note that paced beats are not classified as such)."""
 BLOCKED_P_KEY = ", p non-conducted P wave (AV block)"
 """The key's label for a blocked P wave (:data:`app.strips.BLOCKED_P_LABEL`), given when the record has AV block."""
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
+NOT_ASSESSED = "Not assessed: PR interval (first-degree AV block), Mobitz type, complete AV block."
+"""The footer's statement of what the report never looks for, so that its silence is not read as normal conduction (a
+clinical read, session 54: 108, 228 and 232 have first-degree AV block, which the report did not mention)."""
 
 
 def format_number(value: float, digits: int = 0, unit: str = "") -> str:
@@ -181,7 +184,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         + (f"; {s.n_beats_unreadable} more in or next to unreadable signal"
            f"{' or in ventricular flutter/fibrillation' if any(r.kind in WAVE_KINDS for r in analysis.regions) else ''}"
            ", not counted" if s.n_beats_unreadable else ""),
-        f"Ectopic burden: ventricular {format_percent(s.ventricular_burden_pct, 2)}, supraventricular "
+        f"Ectopic burden: ventricular {format_percent(s.ventricular_burden_pct, 2)}"
+        f"{describe_forms_briefly(s.ventricular_forms)}, supraventricular "
         f"{format_percent(s.supraventricular_burden_pct, 2)}   AF/flutter burden "
         f"{format_percent(s.af_burden_pct, 1)}",
         f"Longest runs: ventricular {describe_longest_run(s.longest_ventricular_run)}"
@@ -235,6 +239,12 @@ def describe_nn_share(summary) -> str:
             f"{format_number(100 * summary.hrv.nn_total_s / readable_s, 0, ' %')} of the readable time")
 
 
+def describe_forms_briefly(forms) -> str:
+    """`` (multiform)`` or `` (uniform)`` after the ventricular burden (:class:`pipeline.families.VentricularForms`;
+    the number of shapes is in the summary JSON and the dashboard, the report's line being full); empty otherwise."""
+    return f" ({forms.name})" if forms.name in ("uniform", "multiform") else ""
+
+
 def event_lines(analysis: RecordAnalysis) -> list[str]:
     """Count and total time (readable, "total hh:mm:ss", so that it is not read as a time of day as the heart-rate
     line's times are; none for isolated beats and couplets, which are counted, not timed)
@@ -286,7 +296,34 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
     and said to be, since a 113-bpm "fastest" beside a 115-bpm 1-minute maximum read as a contradiction, session 53)
     and how many lay in atrial fibrillation/flutter (:func:`pipeline.regions.is_in_af`: its ventricular response); for
     pauses, the longest and how many lasted :data:`LONG_PAUSE_S` or more (a clinical read, session 53: 201's "pause:
-    16 (total 00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds."""
+    16 (total 00:00:36)" hid that 14 were 2.0-2.3 s and two 3.7 s at the end of AF); empty for other kinds; then, for
+    the kinds of :data:`NOISE_TALLIED_KINDS`, how many lay in noise on one lead (:func:`describe_noisy_events`)."""
+    return describe_kind_detail(kind, analysis) + describe_noisy_events(kind, analysis)
+
+
+NOISE_TALLIED_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "idioventricular_rhythm",
+                       "ventricular_couplet", "supraventricular_tachycardia", "supraventricular_run",
+                       "supraventricular_couplet", "pause", "dropped_beat", "av_block_2_to_1")
+"""Event kinds whose tally says how many lay in noise on one lead (:func:`describe_noisy_events`)."""
+
+
+def describe_noisy_events(kind: str, analysis: RecordAnalysis) -> str:
+    """``", 6 in noise on MLII"`` (or "on one lead", the leads differing) after a tally of :data:`NOISE_TALLIED_KINDS`:
+    how many of its events lie where a lead is noisy (:func:`app.analysis.noisy_lead_names`). A clinical read (session
+    54) found MIT-BIH 105's seven ventricular tachycardias false, five of them inside noise on MLII, with nothing on the
+    report to say so; on DS2 end to end, 20 of the 31 ventricular couplets, tachycardias and idioventricular rhythms so
+    marked are false, against 8 of the 114 unmarked (`experiments/noisy_lead_events.py`); empty when none."""
+    if kind not in NOISE_TALLIED_KINDS:
+        return ""
+    noisy = [names for names in noisy_lead_names(analysis, [r for r in analysis.regions if r.kind == kind]) if names]
+    if not noisy:
+        return ""
+    leads = set(noisy)
+    return f", {len(noisy)} in noise on {', '.join(noisy[0]) if len(leads) == 1 else 'one lead'}"
+
+
+def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
+    """What :func:`describe_tally_detail` says of the kind itself (the noise apart)."""
     fs, regions = analysis.record.fs_hz, analysis.regions
     if kind == "pause":
         lengths = [60.0 / r.heart_rate_bpm for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
@@ -457,7 +494,8 @@ def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
     fs = analysis.record.fs_hz
     events = choose_strip_events(analysis.regions, MAX_STRIPS + MAX_MORE_STRIPS)
     start, duration_s = analysis.record.start_time, analysis.record.duration_s
-    strips = [event_strip(r, fs, start, analysis.regions, duration_s) for r in events]
+    strips = [event_strip(r, fs, start, analysis.regions, duration_s, noisy)
+              for r, noisy in zip(events, noisy_lead_names(analysis, events))]
     ends = [end_strip(r, strip, fs, start, analysis.regions, duration_s) for r, strip in zip(events, strips)]
     later = [strip for pair in zip(strips[MAX_STRIPS:], ends[MAX_STRIPS:]) for strip in pair if strip is not None]
     head = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
@@ -642,7 +680,8 @@ def first_page_text(analysis: RecordAnalysis) -> tuple[list[str], list[str], lis
     paced = bool(np.any(find_paced_beats_left(analysis.predictions, analysis.classes)))
     blocked = any(r.kind in BLOCKED_KINDS for r in analysis.regions)
     key = BEAT_LABEL_KEY + (PACED_KEY if paced else "") + (BLOCKED_P_KEY if blocked else "") + "."
-    footer = textwrap.fill(f"{key} {describe_thresholds(analysis.region_settings)}", THRESHOLD_LINE_CHARS)
+    footer = textwrap.fill(f"{key} {describe_thresholds(analysis.region_settings)} {NOT_ASSESSED}",
+                           THRESHOLD_LINE_CHARS)
     return summary_lines(analysis), conclusion_lines(analysis), event_lines(analysis), footer
 
 

@@ -111,10 +111,11 @@ def count_beats(n: int) -> str:
 
 
 def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None = None, regions=(),
-                duration_s: float = math.inf) -> Strip:
+                duration_s: float = math.inf, noisy_leads: tuple[str, ...] = ()) -> Strip:
     """The strip of a flagged region (:func:`strip_start_s`; the record's ``duration_s`` tells whether an episode
     that began with the recording ends within it), the region shaded; titled as
-    :func:`pipeline.regions.describe_region` names it among the record's ``regions``."""
+    :func:`pipeline.regions.describe_region` names it among the record's ``regions``, with the leads noisy over it
+    (``noisy_leads``: :func:`app.analysis.noisy_lead_names`)."""
     measure = describe_region_measure(region)
     kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
     start_s = strip_start_s(region, fs_hz, duration_s)
@@ -122,6 +123,7 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     details = [part for part in (describe_region_size(region, fs_hz), measure) if part]
     title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, {', '.join(details + [''])}"
              f"confidence {region.confidence:.2f}"
+             + (f"; noise on {', '.join(noisy_leads)}" if noisy_leads else "")
              + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
                                                                       MIN_SHADE_S / 2)

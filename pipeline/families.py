@@ -211,3 +211,91 @@ def median_beat(windows: np.ndarray) -> np.ndarray:
     columns = finite.any(axis=0)
     out[columns] = np.nanmedian(filled[:, columns], axis=0)
     return out
+
+
+MIN_FORM_BEATS = 2
+"""Ventricular beats of one family that make a QRS shape of the record's ventricular ectopy: one beat alone may be
+noise or a misplaced detection (:func:`find_ventricular_forms`; 2 chosen on DS1:
+``experiments/ventricular_forms_study.py``)."""
+
+
+@dataclass(frozen=True)
+class VentricularForms:
+    """Whether a record's ventricular ectopic beats share one QRS shape (uniform) or show several (multiform, Lown and
+    Wolf's grade 3): the morphology families (:func:`group_beat_families`) holding at least ``min_beats`` of its
+    counted V beats.
+
+    Attributes
+    ----------
+    assessed : bool
+        False where the families were not formed (a summary made without them).
+    n_beats : int
+        Counted V beats (outside unreadable signal).
+    form_sizes : tuple of int
+        V beats of each such family, largest first.
+    min_beats : int
+    """
+
+    assessed: bool = False
+    n_beats: int = 0
+    form_sizes: tuple[int, ...] = ()
+    min_beats: int = MIN_FORM_BEATS
+
+    @property
+    def name(self) -> str:
+        """``uniform``, ``multiform``, ``not determined`` (no shape repeats) or ``none`` (no V beat); ``not assessed``
+        without families."""
+        if not self.assessed:
+            return "not assessed"
+        if self.n_beats == 0:
+            return "none"
+        return {0: "not determined", 1: "uniform"}.get(len(self.form_sizes), "multiform")
+
+    def describe(self) -> str:
+        """The report's words.
+
+        >>> VentricularForms(True, 120, (80, 30, 2)).describe()
+        'multiform, 3 QRS shapes (the commonest 67 % of the 120 V beats)'
+        >>> VentricularForms(True, 41, (41,)).describe()
+        'uniform, one QRS shape'
+        >>> VentricularForms(True, 2, ()).describe(), VentricularForms(True, 1, ()).describe()
+        ('not determined (no QRS shape shared by 2 of the 2 V beats)', 'not determined (a single V beat)')
+        """
+        name = self.name
+        if name == "multiform":
+            share = 100.0 * self.form_sizes[0] / self.n_beats
+            return (f"multiform, {len(self.form_sizes)} QRS shapes (the commonest {share:.0f} % of the {self.n_beats} "
+                    "V beats)")
+        if name == "uniform":
+            return "uniform, one QRS shape"
+        if name == "not determined":
+            return ("not determined (a single V beat)" if self.n_beats == 1 else
+                    f"not determined (no QRS shape shared by {self.min_beats} of the {self.n_beats} V beats)")
+        return name
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "n_beats": self.n_beats, "form_sizes": list(self.form_sizes),
+                "min_beats": self.min_beats}
+
+
+def find_ventricular_forms(families: np.ndarray, classes: np.ndarray, counted: np.ndarray,
+                           min_beats: int = MIN_FORM_BEATS) -> VentricularForms:
+    """The QRS shapes of a record's counted V beats: the families (``families``, per beat) holding ``min_beats`` or
+    more of them (``classes``: a letter per beat; ``counted``: the beats the summary counts).
+
+    Holter reports state whether the ventricular ectopic beats are uniform or multiform (the MIT-BIH headers do, for
+    31 of its 48 records); a family is a shape at the dashboard's grouping, QRS correlation 0.9 over both leads, which
+    splits a shape that changes with the axis or noise, so the count of shapes is an upper bound and the word is what
+    the report leads with.
+
+    >>> find_ventricular_forms(np.array([0, 1, 1, 2, 1, 3]), np.array(list("NVVVVV")), np.ones(6, bool)).form_sizes
+    (3,)
+    """
+    families, classes, counted = np.asarray(families), np.asarray(classes), np.asarray(counted, bool)
+    if not (len(families) == len(classes) == len(counted)):
+        raise ValueError(f"Received {len(families)} families, {len(classes)} classes and {len(counted)} counted "
+                         "flags; expected one of each per beat.")
+    ventricular = families[(classes == "V") & counted]
+    sizes = np.bincount(ventricular[ventricular >= 0]) if np.any(ventricular >= 0) else np.zeros(0, np.int64)
+    forms = tuple(int(n) for n in sorted(sizes[sizes >= min_beats], reverse=True))
+    return VentricularForms(True, int(len(ventricular)), forms, min_beats)

@@ -74,6 +74,7 @@ from pipeline.conduction import find_blocked_p_waves
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
+from pipeline.families import VentricularForms, find_ventricular_forms
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami, select_reference_beats
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
@@ -94,7 +95,8 @@ from pipeline.rhythm import find_predominant_rhythm
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
 from pipeline.hours import clock_hour_grid
-from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
+from pipeline.summary import (PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_context,
+                              summary_to_dict)
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.wording import count_noun, format_duration
 
@@ -600,14 +602,14 @@ class RegionReport:
 def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
                         detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None,
-                        paced_beats: np.ndarray | None = None,
-                        evidence: RhythmEvidence | None = None) -> tuple[list[Region], RecordSummary]:
+                        paced_beats: np.ndarray | None = None, evidence: RhythmEvidence | None = None,
+                        families: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
     """Regions (:func:`flag_record_regions`; ``evidence`` when already measured for these arguments) and summary of
-    a labelled record."""
+    a labelled record (``families`` as :func:`summarize_labelled_record` takes them)."""
     regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
                                   evidence, af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats,
-                                              paced_beats)
+                                              paced_beats, families=families)
 
 
 @dataclass(frozen=True)
@@ -728,13 +730,16 @@ def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarra
 
 def summarize_labelled_record(record: Record, regions: list[Region], samples: np.ndarray, classes: np.ndarray,
                               spans: list, settings: RegionSettings, af_excluded_beats: np.ndarray | None = None,
-                              paced_beats: np.ndarray | None = None) -> RecordSummary:
+                              paced_beats: np.ndarray | None = None, *, families: np.ndarray | None = None
+                              ) -> RecordSummary:
     """The record summary (:func:`pipeline.summary.summarize_record`, heart-rate variability included) with the
     ST analysis of the signal (:func:`pipeline.st.analyse_st`: N beats outside the unreadable stretches and, per
     lead, outside that lead's quality spans of the kinds counted unreadable); the hourly table on clock hours when the
     header gives the start time (:func:`pipeline.hours.clock_hour_grid`). A stated pacemaker leaves HRV, heart-rate
     turbulence, ST and QT out unless the pacing rule found it seldom pacing (``paced_beats``, per beat:
-    :func:`reads_as_paced`). With the predominant rhythm (:func:`pipeline.rhythm.find_predominant_rhythm`)."""
+    :func:`reads_as_paced`). With the predominant rhythm (:func:`pipeline.rhythm.find_predominant_rhythm`) and, given
+    the beats' morphology ``families`` (:func:`pipeline.families.group_beat_families`), whether the ventricular
+    ectopic beats are uniform or multiform (:func:`pipeline.families.find_ventricular_forms`)."""
     paced = reads_as_paced(record, paced_beats)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
@@ -759,7 +764,13 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         summary.heart_rate_mean_bpm,
         fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
         av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0)
-    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
+    forms = VentricularForms()
+    if families is not None:
+        counted = summary_context(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
+                                  record.signal_mv.shape[1], af_excluded_beats).readable
+        forms = find_ventricular_forms(families, letters, counted)
+    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
+                   ventricular_forms=forms)
 
 
 def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:

@@ -743,6 +743,42 @@ def near_absent_signal(samples: np.ndarray, quality_spans: list[QualitySpan], un
     return inside_intervals(samples, merge_intervals(np.clip(widened, 0, None)))
 
 
+def find_noisy_leads(regions, quality_spans: list[QualitySpan], n_leads: int, fs_hz: float
+                     ) -> list[tuple[int, ...]]:
+    """For each of ``regions``, the leads with a quality problem (:class:`pipeline.types.QualitySpan`: noise, missing,
+    flat or saturated signal) over the signal a region was read from: its stretch, widened by the first beat's and the
+    last beat's window (:data:`BEAT_WINDOW_S`); none when every lead has one there (the stretch is unreadable, where no
+    event is claimed) or none has.
+
+    An event can be claimed where one lead is noisy and the other is not, and a classifier reads both: a clinical read
+    of the PDF reports (session 54) found MIT-BIH 105's seven ventricular tachycardias false, five of them inside noise
+    flagged on MLII alone, which the report did not say (``readable signal 98.7 %``). The report and the tables name
+    such leads, for the reader to check the event on the ECG; the event itself is kept (read from the clean lead alone,
+    such beats were classified worse: EXPERIMENTS.md, session 26).
+
+    >>> noisy = [QualitySpan("noise", 0, 1000, 2000)]
+    >>> couplets = [Region("ventricular_couplet", 2050, 2150, 5, 2, 150.0, 0.9),  # its first window from 1960
+    ...             Region("ventricular_couplet", 2400, 2500, 6, 2, 150.0, 0.9)]
+    >>> find_noisy_leads(couplets, noisy, 2, 360.0)
+    [(0,), ()]
+    >>> find_noisy_leads([Region("pause", 1500, 2300, 4, 2, 25.0, 1.0)], noisy + [QualitySpan("flat", 1, 0, 9000)], 2,
+    ...                  360.0)
+    [()]
+    """
+    before, after = (int(round(t * fs_hz)) for t in BEAT_WINDOW_S)
+    waves = np.array([r.kind in WAVE_KINDS for r in regions], bool)
+    lo = np.array([r.start for r in regions], np.int64) - np.where(waves, 0, before)
+    hi = np.array([r.stop for r in regions], np.int64) + np.where(waves, 0, after - 1)
+    flags = np.zeros((len(regions), n_leads), bool)
+    for lead in range(n_leads):
+        spans = merge_intervals([(s.start, s.stop) for s in quality_spans if s.lead == lead])
+        if len(spans):  # disjoint and sorted: the first span ending after a region's start overlaps it, or none does
+            first = np.searchsorted(spans[:, 1], lo, side="right")
+            inside = first < len(spans)
+            flags[inside, lead] = spans[first[inside], 0] < hi[inside]
+    return [() if row.all() else tuple(int(k) for k in np.flatnonzero(row)) for row in flags]
+
+
 def check_intervals(intervals: np.ndarray | None, n_samples: int) -> np.ndarray:
     """(k, 2) int64 [start, stop) rows within ``[0, n_samples]``, merged; empty for None."""
     if intervals is None:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from pipeline.families import VentricularForms
 from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
@@ -187,6 +188,9 @@ class RecordSummary:
     predominant_rhythm : PredominantRhythm
         The rhythm the events interrupted (:mod:`pipeline.rhythm`); read from the signal, so only by
         :func:`pipeline.region_eval.summarize_labelled_record` (not determined here).
+    ventricular_forms : VentricularForms
+        Uniform or multiform ventricular ectopic beats (:func:`pipeline.families.find_ventricular_forms`); from the
+        morphology families, so only where :func:`pipeline.region_eval.summarize_labelled_record` is given them.
     """
 
     duration_s: float
@@ -226,6 +230,7 @@ class RecordSummary:
     half readable): the dashboard's fine trend (a QA pass, session 49, found 5-minute values alone too coarse)."""
     hr_window_s: float = 60.0
     predominant_rhythm: PredominantRhythm = PredominantRhythm()
+    ventricular_forms: VentricularForms = VentricularForms()
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -635,6 +640,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         **{key: clean(getattr(summary, key)) for key in RUN_EXTREME_KEYS},
         "af_burden_pct": clean(summary.af_burden_pct),
         "predominant_rhythm": summary.predominant_rhythm.to_dict(),
+        "ventricular_forms": summary.ventricular_forms.to_dict(),
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),
         "qt": summary.qt.to_dict(),

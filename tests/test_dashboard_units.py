@@ -562,6 +562,8 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     assert tables.event_label(regions, 1, 360.0, datetime.time(23, 59, 50)) == (
         "#2 00:00:20 (clock 00:00:10) Pause (2.50 s)")
     assert table["heart rate (bpm)"].tolist() == [120, "–"]  # a pause has no rate: "–", not "None" (QA, session 49)
+    assert table["noise on"].tolist() == ["", ""]
+    assert tables.region_table(regions, 360.0, [("MLII",), ()])["noise on"].tolist() == ["MLII", ""]
     isolated = (Region("isolated_ventricular", 3600, 3601, 10, 1, 80.0, 0.9),)
     assert tables.region_table(isolated, 360.0)["duration (s)"].tolist() == ["–"]
     run = (Region("ventricular_tachycardia", 0, 720, 0, 4, 140.0, 0.9),)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.families import UNGROUPED, FamilySettings, group_beat_families, number_by_size, summarize_families
+from pipeline.families import (UNGROUPED, FamilySettings, VentricularForms, find_ventricular_forms, group_beat_families,
+                               number_by_size, summarize_families)
 from pipeline.records import read_record
 from pipeline.region_eval import label_with_reference
 from pipeline.splits import DS1, DS2
@@ -114,3 +115,41 @@ def test_families_follow_the_reference_classes_on_mitdb(mitdb_dir):
     assert minority / total < 0.03
     # nearly every PVC sits in a family of PVCs: relabelling families corrects ventricular calls at once
     assert ventricular_minority / ventricular < 0.02
+
+
+def test_ventricular_forms_count_the_families_of_counted_v_beats_holding_two_or_more():
+    """Uniform: one family holds the repeated V shapes (a lone odd beat is no shape: noise or a misplaced detection);
+    multiform: two or more; V beats in unreadable signal (not counted) and N beats play no part."""
+    families = np.array([0, 1, 1, 1, 2, 3, 3, 0, 3])
+    classes = np.array(list("NVVVVVVNV"))
+    counted = np.ones(9, bool)
+    assert find_ventricular_forms(families, classes, counted) == VentricularForms(True, 7, (3, 3), 2)
+    assert find_ventricular_forms(families, classes, counted).name == "multiform"
+    counted[[5, 6]] = False  # family 3 keeps one counted V beat: no shape
+    uniform = find_ventricular_forms(families, classes, counted)
+    assert (uniform.name, uniform.n_beats, uniform.form_sizes) == ("uniform", 5, (3,))
+    assert find_ventricular_forms(families, classes, counted, min_beats=4).name == "not determined"
+    assert find_ventricular_forms(families, np.array(list("NNNNNNNNN")), counted).name == "none"
+    assert VentricularForms().name == "not assessed"  # a summary made without families
+    with pytest.raises(ValueError, match="expected one of each per beat"):
+        find_ventricular_forms(families, classes[:-1], counted)
+
+
+@pytest.mark.mitdb
+def test_the_summary_says_119_uniform_and_106_multiform_as_their_headers_do(mitdb_dir):
+    """MIT-BIH's headers: 119 "The PVCs are uniform", 106 "The PVCs are multiform" (the product's word end to end;
+    experiments/ventricular_forms_study.py reads all 31 headers that say)."""
+    from app.analysis import analyse_record
+    from app.report import summary_lines
+    from models.bundled import load_default_model
+    from pipeline.summary import summary_to_dict
+
+    model = load_default_model()
+    for name, word in (("119", "uniform"), ("106", "multiform")):
+        analysis = analyse_record(read_record(mitdb_dir / name), model)
+        forms = analysis.summary.ventricular_forms
+        assert forms.name == word and forms.n_beats == analysis.summary.beat_counts[2]
+        assert summary_to_dict(analysis.summary)["ventricular_forms"]["name"] == word
+        burden = next(line for line in summary_lines(analysis) if line.startswith("Ectopic burden"))
+        burden_pct = analysis.summary.ventricular_burden_pct
+        assert burden.startswith(f"Ectopic burden: ventricular {burden_pct:.2f} % ({word}),")

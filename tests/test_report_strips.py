@@ -417,3 +417,45 @@ def test_the_longest_run_is_named_by_the_rhythm_it_was_called(excerpts_dir):
     assert "Longest runs: ventricular 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)," in text
     assert "longest ventricular run 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)" in \
         describe_extremes(edited)
+
+
+def test_events_in_noise_on_one_lead_are_said_so_in_the_tally_the_strip_and_the_table(excerpts_dir):
+    """A clinical read (session 54) found five of MIT-BIH 105's seven false ventricular tachycardias inside noise the
+    quality module flags on MLII alone; nothing on the report said so. The tally counts them, the strip's title and
+    the region table's ``noisy_leads`` name the lead; noise on every lead is unreadable signal, not a lead's noise."""
+    from app.analysis import region_rows
+    from app.report import event_lines
+    from app.strips import event_strip
+    from pipeline.summary import tally_events
+    from pipeline.types import QualitySpan
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    couplets = (Region("ventricular_couplet", int(30 * fs), int(30.5 * fs), 0, 2, 150.0, 0.9),
+                Region("ventricular_couplet", int(90 * fs), int(90.5 * fs), 0, 2, 150.0, 0.9))
+    noise = (QualitySpan("noise", 0, int(29 * fs), int(31 * fs)),)
+
+    def edit(spans):
+        regions = (*analysis.regions, *couplets)
+        return replace(analysis, regions=regions, quality_spans=tuple(analysis.quality_spans) + spans,
+                       summary=replace(analysis.summary, events=tally_events(list(regions), fs)))
+
+    noisy = edit(noise)
+    lines = "\n".join(event_lines(noisy)).replace("\n  ", " ").split("\n")
+    assert "ventricular couplet: 2, 1 in noise on MLII" in lines
+    rows = {row["start_s"]: row["noisy_leads"] for row in region_rows(noisy)}
+    assert rows[30.0] == "MLII" and rows[90.0] == ""
+    assert event_strip(couplets[0], fs, noisy_leads=("MLII",)).title.endswith("confidence 0.90; noise on MLII")
+    both = edit(noise + (QualitySpan("noise", 1, int(29 * fs), int(31 * fs)),))
+    assert "ventricular couplet: 2" in "\n".join(event_lines(both)).split("\n")
+    assert {row["noisy_leads"] for row in region_rows(both)} == {""}
+
+
+def test_the_footer_says_what_the_report_never_looks_for(excerpts_dir):
+    """A clinical read (session 54): 108, 228 and 232 have first-degree AV block, which the report did not mention,
+    so its silence read as normal conduction."""
+    from app.report import first_page_text
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+    footer = first_page_text(analysis)[3].replace("\n", " ")
+    assert footer.endswith("Not assessed: PR interval (first-degree AV block), Mobitz type, complete AV block.")

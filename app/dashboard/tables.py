@@ -145,19 +145,22 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
-def region_table(regions: tuple[Region, ...], fs_hz: float) -> pd.DataFrame:
+def region_table(regions: tuple[Region, ...], fs_hz: float, noisy_leads=None) -> pd.DataFrame:
     """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
-    or not), start (hh:mm:ss), duration, beats, rate and confidence; "–" where a figure does not apply: the rate of a
-    pause (its duration is its measure), the duration of an isolated beat, the beats and rate of flutter/fibrillation
-    (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors)."""
-    columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence"]
+    or not), start (hh:mm:ss), duration, beats, rate, confidence and the leads noisy over it (``noisy_leads``, per
+    region: :func:`app.analysis.noisy_lead_names`; empty when not given); "–" where a figure does not apply: the rate
+    of a pause (its duration is its measure), the duration of an isolated beat, the beats and rate of
+    flutter/fibrillation (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors)."""
+    columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence", "noise on"]
+    noisy_leads = [()] * len(regions) if noisy_leads is None else noisy_leads
     af = region_intervals(regions, "atrial_fibrillation")
     rows = [dict(zip(columns, (k, region_label(r, fs_hz, af), format_hms(r.start / fs_hz),
                                "–" if r.kind.startswith("isolated_") else round(r.duration_s(fs_hz), 2),
                                "–" if r.kind in WAVE_KINDS else r.n_beats,
                                round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and
                                r.kind not in ("pause",) + WAVE_KINDS else "–",
-                               round(r.confidence, 2)))) for k, r in enumerate(regions, start=1)]
+                               round(r.confidence, 2), ", ".join(leads))))
+            for k, (r, leads) in enumerate(zip(regions, noisy_leads), start=1)]
     return pd.DataFrame(rows, columns=columns)
 
 

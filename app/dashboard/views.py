@@ -18,8 +18,8 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          diary_findings, family_rows, find_blocked_p_samples, lorenz_points, rr_histogram,
-                          qt_dominant_beat, st_episode_beats, st_template)
+                          diary_findings, family_rows, find_blocked_p_samples, lorenz_points, noisy_lead_names,
+                          qt_dominant_beat, rr_histogram, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
@@ -48,7 +48,9 @@ DEFAULT_WINDOW_S = 10
 CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
                    "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
-                   "intervals that meet the rule on their own. Low values ask for a look at the ECG.")
+                   "intervals that meet the rule on their own. Low values ask for a look at the ECG. \"Noise on\" "
+                   "names a lead noisy over the event (the other lead is readable, so the event stands): check it "
+                   "on the ECG, as artefact on one lead can look like ectopic beats.")
 NO_EVENT = -1
 WINDOW_ANCHOR = "window_anchor"
 """Session key: what the detail window was last moved to (``("event", choice)`` or ``("beat", index)``), so that a
@@ -643,6 +645,10 @@ def render_overview(analysis) -> None:
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
     columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
+    if summary.ventricular_forms.name not in ("none", "not assessed"):
+        st.caption(f"Ventricular ectopic beats: {summary.ventricular_forms.describe()}. A QRS shape is a morphology "
+                   "family of at least two of them (\"Review labels\" shows the families); a shape that changes "
+                   "with the axis or noise splits, so the number is an upper bound.")
     render_hrv(summary)
     render_hrt(analysis)
     render_st(analysis)
@@ -707,8 +713,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
-    st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(analysis.regions, record.fs_hz)),
-                 hide_index=True, key="event_table")
+    st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(
+        analysis.regions, record.fs_hz, noisy_lead_names(analysis))), hide_index=True, key="event_table")
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
