@@ -19,20 +19,18 @@ Writes ``experiments/results/noisy_lead_events.json``.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import dataclasses
 
 import numpy as np
 
 from app.analysis import analyse_record
-from app.config import require_data_dir
-from benchmarks.common import BUNDLED_MODEL, parse_records
+from benchmarks.common import BUNDLED_MODEL
+from experiments.record_study import run_record_study, split_scopes
 from experiments.s_rule_study import REPO_ROOT, write_results
-from models.registry import load_model
 from pipeline.records import read_record
 from pipeline.regions import find_noisy_leads
-from pipeline.splits import DS1, DS2, PACED
+from pipeline.splits import PACED
 from pipeline.types import STATED_PACEMAKER
 
 GROUPS = {"ventricular events": ("ventricular_couplet", "ventricular_tachycardia", "idioventricular_rhythm"),
@@ -97,18 +95,8 @@ def pool(records: dict, names) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir = require_data_dir(None)
-    model = load_model(BUNDLED_MODEL)
-    records = {}
-    for name in parse_records(args.records):
-        records[name] = study_record(name, data_dir, model)
-        print(name, records[name], flush=True)
-    scopes = {"ds1": [n for n in records if n in DS1], "ds2": [n for n in records if n in DS2],
-              "paced": [n for n in records if n in PACED], "all": list(records)}
-    summary = {scope: pool(records, names) for scope, names in scopes.items() if names}
+    records = run_record_study(argv, __doc__.splitlines()[0], study_record, lambda name, r: f"{name} {r}")
+    summary = {scope: pool(records, names) for scope, names in split_scopes(records).items()}
     for scope, value in summary.items():
         print(scope, value)
     write_results(REPO_ROOT / "experiments" / "results" / "noisy_lead_events.json",

@@ -26,15 +26,13 @@ Writes ``experiments/results/predominant_rhythm_study.json``.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import dataclasses
 
 from app.analysis import analyse_record
-from app.config import require_data_dir
-from benchmarks.common import BUNDLED_MODEL, parse_records
+from benchmarks.common import BUNDLED_MODEL
+from experiments.record_study import run_record_study
 from experiments.s_rule_study import REPO_ROOT, write_results
-from models.registry import load_model
 from pipeline.records import read_record
 from pipeline.region_eval import evaluate_record, label_with_reference
 from pipeline.rhythm import NOT_DETERMINED
@@ -103,19 +101,13 @@ def tally(records: dict, key: str) -> dict:
             "not_determined": {n: r["reference_group"] for n, r in records.items() if r[key]["name"] == NOT_DETERMINED}}
 
 
+def describe(name: str, r: dict) -> str:
+    return (f"{name}: reference {r['reference_group']} {r['reference_shares_pct']}; reference labels: "
+            f"{r['reference_labels']['name']}; product: {r['product']['name']} ({r['product']['basis']})")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir = require_data_dir(None)
-    model = load_model(BUNDLED_MODEL)
-    records = {}
-    for name in parse_records(args.records):
-        records[name] = study_record(name, data_dir, model)
-        r = records[name]
-        print(f"{name}: reference {r['reference_group']} {r['reference_shares_pct']}; reference labels: "
-              f"{r['reference_labels']['name']}; product: {r['product']['name']} "
-              f"({r['product']['basis']})", flush=True)
+    records = run_record_study(argv, __doc__.splitlines()[0], study_record, describe)
     summary = {key: tally(records, key) for key in ("reference_labels", "product")}
     for key, value in summary.items():
         print(f"{key}: {value}")

@@ -20,21 +20,19 @@ Writes ``experiments/results/ventricular_forms_study.json``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 
 import numpy as np
 
 from app.analysis import analyse_record, beat_table
-from app.config import require_data_dir
-from benchmarks.common import BUNDLED_MODEL, parse_records
+from benchmarks.common import BUNDLED_MODEL
+from experiments.record_study import run_record_study, split_scopes
 from experiments.s_rule_study import REPO_ROOT, write_results
-from models.registry import load_model
 from pipeline.families import find_ventricular_forms, group_beat_families
 from pipeline.labels import map_symbols_to_aami
 from pipeline.records import read_record
-from pipeline.splits import DS1, DS2, PACED
+from pipeline.splits import PACED
 from pipeline.types import STATED_PACEMAKER
 
 MIN_BEATS = (2, 3, 4, 5)
@@ -86,25 +84,18 @@ def tally(records: dict, names, key: str, min_beats: int) -> dict:
     return {"records": len(names), "agree": agree, "disagree": disagree}
 
 
+def describe(name: str, r: dict) -> str:
+    return (f"{name}: header {r['statement']}; reference labels "
+            f"{[(k, v['name'], v['form_sizes'][:4]) for k, v in r['reference_labels'].items()]}; product "
+            f"{[(k, v['name'], v['form_sizes'][:4]) for k, v in r['product'].items()]}")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", default="all")
-    args = parser.parse_args(argv)
-    data_dir = require_data_dir(None)
-    model = load_model(BUNDLED_MODEL)
-    records = {}
-    for name in parse_records(args.records):
-        if read_statement((data_dir / f"{name}.hea").read_text()) is None:
-            continue
-        records[name] = study_record(name, data_dir, model)
-        r = records[name]
-        print(f"{name}: header {r['statement']}; reference labels "
-              f"{[(k, v['name'], v['form_sizes'][:4]) for k, v in r['reference_labels'].items()]}; product "
-              f"{[(k, v['name'], v['form_sizes'][:4]) for k, v in r['product'].items()]}", flush=True)
-    scopes = {"ds1": [n for n in records if n in DS1], "ds2": [n for n in records if n in DS2],
-              "paced": [n for n in records if n in PACED], "all": list(records)}
-    summary = {key: {scope: {k: tally(records, names, key, k) for k in MIN_BEATS} for scope, names in scopes.items()
-                     if names} for key in ("reference_labels", "product")}
+    records = run_record_study(argv, __doc__.splitlines()[0], study_record, describe,
+                               keep=lambda name, data_dir: read_statement((data_dir / f"{name}.hea").read_text())
+                               is not None)
+    summary = {key: {scope: {k: tally(records, names, key, k) for k in MIN_BEATS}
+                     for scope, names in split_scopes(records).items()} for key in ("reference_labels", "product")}
     for key, scoped in summary.items():
         for scope, by_k in scoped.items():
             print(key, scope, {k: f"{t['agree']}/{t['records']} {sorted(t['disagree'])}" for k, t in by_k.items()})
