@@ -23,12 +23,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
-import wfdb
 from scipy.signal import lombscargle
 
 from benchmarks.common import default_data_dir, format_table, write_results
+from pipeline.records import read_annotations, read_header
 from pipeline.splits import MITDB_RECORDS
 
 LINE_HZ = 1.0 / 6.0
@@ -47,17 +48,18 @@ SINUS_SYMBOLS = ("N", "L", "R")
 def annotated_nn_intervals(path) -> tuple[np.ndarray, np.ndarray]:
     """Times (s, closing beat) and lengths (ms) of the intervals between two consecutive annotated sinus beats
     (:data:`SINUS_SYMBOLS`) outside the reference's atrial fibrillation and flutter (whose beats MIT-BIH labels N)."""
-    annotation = wfdb.rdann(str(path), "atr")
-    symbols = np.asarray(annotation.symbol)
+    fs_hz = float(read_header(Path(path)).fs)
+    annotation = read_annotations(path, "atr", source_fs_hz=fs_hz, target_fs_hz=fs_hz)
+    symbols = np.asarray(annotation.symbols)
     rhythm, in_af = "", np.zeros(len(symbols), bool)
-    for k, (symbol, note) in enumerate(zip(symbols, annotation.aux_note)):
+    for k, (symbol, note) in enumerate(zip(symbols, annotation.aux_notes)):
         if symbol == "+":
             rhythm = note.strip("\x00")
         in_af[k] = rhythm in AF_RHYTHMS
     beats = np.isin(symbols, list("NLRBAaJSVrFejnE/fQ?"))
-    samples, normal = annotation.sample[beats], np.isin(symbols[beats], SINUS_SYMBOLS) & ~in_af[beats]
+    samples, normal = annotation.samples[beats], np.isin(symbols[beats], SINUS_SYMBOLS) & ~in_af[beats]
     pairs = normal[:-1] & normal[1:]
-    return samples[1:][pairs] / annotation.fs, 1000.0 * np.diff(samples)[pairs] / annotation.fs
+    return samples[1:][pairs] / fs_hz, 1000.0 * np.diff(samples)[pairs] / fs_hz
 
 
 def segment_spectrum(times_s: np.ndarray, nn_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
