@@ -29,12 +29,13 @@ from matplotlib.figure import Figure
 
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
                           describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
-                          noisy_lead_names, rr_histogram, st_episode_beats)
+                          MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names, rr_histogram,
+                          st_episode_beats)
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
                         STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
                         event_strip, fit_strips, format_at, format_clock_suffix, merge_repeated_strips,
-                        report_gain_mm_per_mv, show_stretch_s)
+                        report_gain_mm_per_mv, show_stretch_s, strip_start_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import format_duration, format_share
@@ -256,8 +257,10 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
                      key=lambda t: order.get(t.kind, len(order) + (t.kind == "unreadable")))
     absent = [kind for kind in ALWAYS_TALLIED if not any(t.kind == kind for t in present)]
     unassessed = find_unassessed_kinds(analysis, absent)
+    hidden = find_hidden_ventricular_runs(analysis)  # runs called V in unreadable signal: not "none" but unseen
     none_found = [f"{heading}: {', '.join(describe_kind(kind) for kind in kinds)}{reason}"
-                  for heading, kinds, reason in (("none found", [k for k in absent if k not in unassessed], ""),
+                  for heading, kinds, reason in (("none found in readable signal" if hidden else "none found",
+                                                  [k for k in absent if k not in unassessed], ""),
                                                  ("not assessed", unassessed, describe_unassessed(analysis)))
                   if kinds]
     if not present:
@@ -325,6 +328,10 @@ def describe_noisy_events(kind: str, analysis: RecordAnalysis) -> str:
 def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
     """What :func:`describe_tally_detail` says of the kind itself (the noise apart)."""
     fs, regions = analysis.record.fs_hz, analysis.regions
+    if kind == "unreadable":
+        hidden = find_hidden_ventricular_runs(analysis)
+        return (f", {len(hidden)} with {MIN_HIDDEN_RUN_BEATS} or more beats called V in a row (not counted: check "
+                f"{'the strip' if len(hidden) == 1 else 'them, the longest on a strip'})" if hidden else "")
     if kind == "pause":
         lengths = [60.0 / r.heart_rate_bpm for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
         if not lengths:
@@ -465,6 +472,21 @@ def describe_longest_run(n_beats: int) -> str:
     return "none" if n_beats < 2 else count_beats(n_beats) + (" (a couplet)" if n_beats == 2 else "")
 
 
+def hidden_run_strip(analysis: RecordAnalysis) -> Strip | None:
+    """The strip of the unreadable stretch holding the longest run of beats called V
+    (:func:`app.analysis.find_hidden_ventricular_runs`), for the reader to check for a tachycardia the noise rule hid;
+    None when there is none."""
+    hidden = find_hidden_ventricular_runs(analysis)
+    if not hidden:
+        return None
+    region, longest = max(hidden, key=lambda pair: (pair[1], pair[0].n_beats))
+    fs, start = analysis.record.fs_hz, analysis.record.start_time
+    at = format_at(region.start / fs, start)
+    return Strip(strip_start_s(region, fs, analysis.record.duration_s),
+                 f"unreadable signal{at} with {longest} beats called V in a row: check for a ventricular run "
+                 "(not counted)", (region.start / fs, region.stop / fs), name=f"unreadable signal{at}")
+
+
 def reference_strips(analysis: RecordAnalysis) -> list[Strip]:
     """The strips of the lowest and highest 1-minute heart rate (the middle of that minute) and of the longest
     RR interval (placed as an event's, :func:`show_stretch_s`), those that the summary could measure."""
@@ -496,7 +518,12 @@ def plan_strips(analysis: RecordAnalysis) -> tuple[list[Strip], list[Strip]]:
     start, duration_s = analysis.record.start_time, analysis.record.duration_s
     strips = [event_strip(r, fs, start, analysis.regions, duration_s, noisy)
               for r, noisy in zip(events, noisy_lead_names(analysis, events))]
-    ends = [end_strip(r, strip, fs, start, analysis.regions, duration_s) for r, strip in zip(events, strips)]
+    hidden = hidden_run_strip(analysis)
+    if hidden is not None:  # after the flutter/fibrillation and tachycardia strips, as urgent as a tachycardia
+        at = sum(r.kind in ("ventricular_flutter_fibrillation", "ventricular_tachycardia") for r in events)
+        events, strips = events[:at] + [None] + events[at:], strips[:at] + [hidden] + strips[at:]
+    ends = [None if r is None else end_strip(r, strip, fs, start, analysis.regions, duration_s)
+            for r, strip in zip(events, strips)]
     later = [strip for pair in zip(strips[MAX_STRIPS:], ends[MAX_STRIPS:]) for strip in pair if strip is not None]
     head = merge_repeated_strips(strips[:MAX_STRIPS]) or [Strip(0.0, "No event flagged: first seconds of the record")]
     fitting = count_first_page_strips(analysis, len(head))  # a long summary moves strips to the strip page

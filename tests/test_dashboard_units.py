@@ -564,6 +564,9 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     assert table["heart rate (bpm)"].tolist() == [120, "–"]  # a pause has no rate: "–", not "None" (QA, session 49)
     assert table["noise on"].tolist() == ["", ""]
     assert tables.region_table(regions, 360.0, [("MLII",), ()])["noise on"].tolist() == ["MLII", ""]
+    hidden = (Region("unreadable", 3600, 4320, 10, 4, float("nan"), 1.0),)
+    assert tables.region_table(hidden, 360.0, hidden_runs={0: 4})["event"].tolist() == [
+        "Unreadable (4 beats called V in a row: check)"]
     isolated = (Region("isolated_ventricular", 3600, 3601, 10, 1, 80.0, 0.9),)
     assert tables.region_table(isolated, 360.0)["duration (s)"].tolist() == ["–"]
     run = (Region("ventricular_tachycardia", 0, 720, 0, 4, 140.0, 0.9),)

@@ -459,3 +459,29 @@ def test_the_footer_says_what_the_report_never_looks_for(excerpts_dir):
     analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
     footer = first_page_text(analysis)[3].replace("\n", " ")
     assert footer.endswith("Not assessed: PR interval (first-degree AV block), Mobitz type, complete AV block.")
+
+
+@pytest.mark.mitdb
+def test_runs_called_ventricular_in_unreadable_signal_are_shown_for_checking_not_counted(mitdb_dir):
+    """200: the noise rule flags runs of wide beats of changing shape as noise, and a clinical read (session 54) found
+    three of its reference ventricular tachycardias (18:20, 18:53, 24:54) in such stretches while the report said
+    "none found: ventricular tachycardia". They are now named in the tally and shown on a strip, not counted."""
+    from app.analysis import find_hidden_ventricular_runs
+    from app.report import event_lines, plan_strips
+
+    analysis = analyse_record(read_record(mitdb_dir / "200"), load_default_model())
+    fs = analysis.record.fs_hz
+    hidden = find_hidden_ventricular_runs(analysis)
+    starts_s = [region.start / fs for region, _ in hidden]
+    assert all(any(abs(s - t) < 3 for s in starts_s) for t in (1100, 1133, 1494))
+    assert all(region.kind == "unreadable" and longest >= 3 for region, longest in hidden)
+    assert not any(r.kind == "ventricular_tachycardia" and any(r.start < h.stop and r.stop > h.start
+                                                               for h, _ in hidden) for r in analysis.regions)
+    lines = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
+    unreadable = next(line for line in lines if line.startswith("unreadable:"))
+    assert f"{len(hidden)} with 3 or more beats called V in a row (not counted" in unreadable
+    assert lines[-1].startswith("none found in readable signal: ventricular flutter/fibrillation, ventricular "
+                                "tachycardia")
+    first, more = plan_strips(analysis)
+    shown = [s for s in first + more if "beats called V in a row: check for a ventricular run (not counted)" in s.title]
+    assert len(shown) == 1 and shown[0].title.startswith("unreadable signal at ")

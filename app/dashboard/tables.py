@@ -145,16 +145,21 @@ def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 
 
-def region_table(regions: tuple[Region, ...], fs_hz: float, noisy_leads=None) -> pd.DataFrame:
+def region_table(regions: tuple[Region, ...], fs_hz: float, noisy_leads=None, hidden_runs=None) -> pd.DataFrame:
     """The event list: its number (as the event picker's ``#N``), kind (ventricular tachycardia qualified sustained
     or not), start (hh:mm:ss), duration, beats, rate, confidence and the leads noisy over it (``noisy_leads``, per
     region: :func:`app.analysis.noisy_lead_names`; empty when not given); "–" where a figure does not apply: the rate
     of a pause (its duration is its measure), the duration of an isolated beat, the beats and rate of
-    flutter/fibrillation (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors)."""
+    flutter/fibrillation (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors); an
+    unreadable stretch holding a run of beats called V (``hidden_runs``: region index to the run's beats,
+    :func:`app.analysis.find_hidden_ventricular_runs`) says so, for checking."""
     columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence", "noise on"]
     noisy_leads = [()] * len(regions) if noisy_leads is None else noisy_leads
+    hidden_runs = hidden_runs or {}
     af = region_intervals(regions, "atrial_fibrillation")
-    rows = [dict(zip(columns, (k, region_label(r, fs_hz, af), format_hms(r.start / fs_hz),
+    rows = [dict(zip(columns, (k, region_label(r, fs_hz, af) + (f" ({hidden_runs[k - 1]} beats called V in a row: "
+                                                                 "check)" if k - 1 in hidden_runs else ""),
+                               format_hms(r.start / fs_hz),
                                "–" if r.kind.startswith("isolated_") else round(r.duration_s(fs_hz), 2),
                                "–" if r.kind in WAVE_KINDS else r.n_beats,
                                round(r.heart_rate_bpm) if np.isfinite(r.heart_rate_bpm) and

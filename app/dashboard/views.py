@@ -18,8 +18,9 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          diary_findings, family_rows, find_blocked_p_samples, lorenz_points, noisy_lead_names,
-                          qt_dominant_beat, rr_histogram, st_episode_beats, st_template)
+                          diary_findings, family_rows, find_blocked_p_samples, find_hidden_ventricular_runs,
+                          lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
+                          st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
@@ -714,7 +715,9 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_chosen_strips(analysis, record_key, start_s, window_s)
     st.markdown("**Event list**")
     st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(
-        analysis.regions, record.fs_hz, noisy_lead_names(analysis))), hide_index=True, key="event_table")
+        analysis.regions, record.fs_hz, noisy_lead_names(analysis),
+        {analysis.regions.index(region): longest for region, longest in find_hidden_ventricular_runs(analysis)})),
+        hide_index=True, key="event_table")
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
