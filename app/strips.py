@@ -123,7 +123,7 @@ def event_strip(region: Region, fs_hz: float, start_time: datetime.time | None =
     details = [part for part in (describe_region_size(region, fs_hz), measure) if part]
     title = (f"{kind}{format_at(region.start / fs_hz, start_time)}, {', '.join(details + [''])}"
              f"confidence {region.confidence:.2f}"
-             + (f"; noise on {', '.join(noisy_leads)}" if noisy_leads else "")
+             + (f"; noise flagged on {', '.join(noisy_leads)}" if noisy_leads else "")
              + (f"; its end{format_at(region.stop / fs_hz, start_time)} shown" if shows_end else ""))
     middle_s, half_s = (region.start + region.stop) / 2 / fs_hz, max((region.stop - region.start) / 2 / fs_hz,
                                                                       MIN_SHADE_S / 2)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.conduction import build_p_template
+from pipeline.wording import format_share
 
 PREDOMINANT_SHARE = 0.5
 """A rhythm is predominant over at least this share of the beats (paced) or of the readable time (AF/flutter)."""
@@ -128,15 +129,15 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     classes = np.asarray(beat_classes)
     if fibrillation_share >= PREDOMINANT_SHARE:
         return PredominantRhythm("ventricular flutter/fibrillation", float("nan"),
-                                 f"{100 * fibrillation_share:.0f} % of the record")
+                                 f"{format_share(100 * fibrillation_share, 0)} % of the record")
     if not len(classes):
         return PredominantRhythm(NOT_DETERMINED, float("nan"), "no beats found")
     paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
     if paced >= PREDOMINANT_SHARE:
         return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
     if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
-        return PredominantRhythm("atrial fibrillation/flutter", float("nan"),
-                                 f"AF/flutter {af_burden_pct:.0f} % of the readable time")
+        return PredominantRhythm("atrial fibrillation/flutter", float("nan"),  # ">99 %", not "100 %" beside a 99.9
+                                 f"AF/flutter {format_share(af_burden_pct, 0)} % of the readable time")  # burden
     normal = classes == "N"
     if normal.sum() < MIN_NORMAL_BEATS:
         reason = f"fewer than {MIN_NORMAL_BEATS} normal beats"
@@ -146,15 +147,15 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         reason = "" if template is not None and template.quality >= SINUS_P_QUALITY else \
             "no consistent P wave before the normal beats"
     if reason and paced >= PACED_SHARE_MIN:
-        return PredominantRhythm("paced rhythm", float("nan"), f"a stated pacemaker pacing {100 * paced:.0f} % of the "
-                                                               f"beats; {reason}")
+        return PredominantRhythm("paced rhythm", float("nan"),
+                                 f"a stated pacemaker pacing {format_share(100 * paced, 0)} % of the beats; {reason}")
     if reason:
         return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
     rate = heart_rate_mean_bpm
     if av_block_share >= PREDOMINANT_SHARE:
         return PredominantRhythm("sinus rhythm with 2:1 AV block", rate,
-                                 f"every other sinus P wave not conducted for {100 * av_block_share:.0f} % of the "
-                                 "readable time; the mean (ventricular) heart rate")
+                                 f"every other sinus P wave not conducted for {format_share(100 * av_block_share, 0)} "
+                                 "% of the readable time; the mean (ventricular) heart rate")
     name = ("sinus bradycardia" if rate < SINUS_BRADYCARDIA_BPM else "sinus tachycardia" if rate > SINUS_TACHYCARDIA_BPM
             else "sinus rhythm")
     return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate")

@@ -562,8 +562,8 @@ def test_the_event_list_numbers_events_as_the_event_picker_does():
     assert tables.event_label(regions, 1, 360.0, datetime.time(23, 59, 50)) == (
         "#2 00:00:20 (clock 00:00:10) Pause (2.50 s)")
     assert table["heart rate (bpm)"].tolist() == [120, "–"]  # a pause has no rate: "–", not "None" (QA, session 49)
-    assert table["noise on"].tolist() == ["", ""]
-    assert tables.region_table(regions, 360.0, [("MLII",), ()])["noise on"].tolist() == ["MLII", ""]
+    assert table["noise flagged on"].tolist() == ["", ""]
+    assert tables.region_table(regions, 360.0, [("MLII",), ()])["noise flagged on"].tolist() == ["MLII", ""]
     hidden = (Region("unreadable", 3600, 4320, 10, 4, float("nan"), 1.0),)
     assert tables.region_table(hidden, 360.0, hidden_runs={0: 4})["event"].tolist() == [
         "Unreadable (4 beats called V in a row: check)"]

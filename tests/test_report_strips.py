@@ -442,10 +442,10 @@ def test_events_in_noise_on_one_lead_are_said_so_in_the_tally_the_strip_and_the_
 
     noisy = edit(noise)
     lines = "\n".join(event_lines(noisy)).replace("\n  ", " ").split("\n")
-    assert "ventricular couplet: 2, 1 in noise on MLII" in lines
+    assert "ventricular couplet: 2, 1 with noise flagged on MLII" in lines
     rows = {row["start_s"]: row["noisy_leads"] for row in region_rows(noisy)}
     assert rows[30.0] == "MLII" and rows[90.0] == ""
-    assert event_strip(couplets[0], fs, noisy_leads=("MLII",)).title.endswith("confidence 0.90; noise on MLII")
+    assert event_strip(couplets[0], fs, noisy_leads=("MLII",)).title.endswith("confidence 0.90; noise flagged on MLII")
     both = edit(noise + (QualitySpan("noise", 1, int(29 * fs), int(31 * fs)),))
     assert "ventricular couplet: 2" in "\n".join(event_lines(both)).split("\n")
     assert {row["noisy_leads"] for row in region_rows(both)} == {""}

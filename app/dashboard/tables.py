@@ -153,7 +153,7 @@ def region_table(regions: tuple[Region, ...], fs_hz: float, noisy_leads=None, hi
     flutter/fibrillation (:data:`WAVE_KINDS`; a QA pass of session 49 read "None" and "0" there as errors); an
     unreadable stretch holding a run of beats called V (``hidden_runs``: region index to the run's beats,
     :func:`app.analysis.find_hidden_ventricular_runs`) says so, for checking."""
-    columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence", "noise on"]
+    columns = ["#", "event", "start", "duration (s)", "beats", "heart rate (bpm)", "confidence", "noise flagged on"]
     noisy_leads = [()] * len(regions) if noisy_leads is None else noisy_leads
     hidden_runs = hidden_runs or {}
     af = region_intervals(regions, "atrial_fibrillation")

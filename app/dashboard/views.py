@@ -49,7 +49,7 @@ DEFAULT_WINDOW_S = 10
 CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
                    "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
-                   "intervals that meet the rule on their own. Low values ask for a look at the ECG. \"Noise on\" "
+                   "intervals that meet the rule on their own. Low values ask for a look at the ECG. \"Noise flagged on\" "
                    "names a lead noisy over the event (the other lead is readable, so the event stands): check it "
                    "on the ECG, as artefact on one lead can look like ectopic beats.")
 NO_EVENT = -1
