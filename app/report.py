@@ -263,8 +263,9 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
                                                   [k for k in absent if k not in unassessed], ""),
                                                  ("not assessed", unassessed, describe_unassessed(analysis)))
                   if kinds]
-    if not present:
-        return ["No events flagged."] + none_found
+    if not present:  # wrapped too: 122's "none found" line ran off the page (a clinical read, session 54)
+        return [part for line in ["No events flagged."] + none_found
+                for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
     lines = [f"{describe_kind(t.kind)}: {t.count}"
              + (f" (total {format_duration(t.total_s)})" if t.total_s >= 0.5 and not is_counted_not_timed(t.kind)
                 else "")

@@ -730,6 +730,8 @@ def describe_st(summary: StSummary) -> str:
     off the baseline, so that an "elevation" leaves the ST segment below it (or a "depression" above it), the line
     gives the ST level at the peak too (a clinical read of the PDF reports, session 47: record 223's "+0.13 mV
     elevation" was a depression of -0.18 mV lessened to -0.05 mV, and "ST elevation" reads as an injury pattern).
+    A lead whose reference level lies the threshold or more off the baseline is named with it
+    (:func:`describe_own_level`).
     """
     if not summary.assessed:
         return summary.note
@@ -748,4 +750,21 @@ def describe_st(summary: StSummary) -> str:
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
                      f"mV in {worst.lead_name}{at_peak}, {worst.duration_s / 60:.1f} min"
                      f"{describe_qrs_changes(changed, len(found))})")
-    return "; ".join(parts)
+    return "; ".join(parts + describe_own_level(summary))
+
+
+def describe_own_level(summary: StSummary) -> list[str]:
+    """The leads whose reference level, against the PR baseline, lies ``threshold_mv`` or more off it, for
+    :func:`describe_st`: a depression or elevation that lasts the whole record is the record's own level, so it makes
+    no episode (a clinical read, session 54: MIT-BIH 112, "S-T segment depression in the upper channel" by its
+    header, read "no depression episode" while its MLII level was -0.14 mV); empty otherwise.
+
+    >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.02)))
+    ["the record's median ST level -0.14 mV in MLII, what the episodes are measured from"]
+    """
+    off = [f"{level:+.2f} mV in {name}" for name, level in zip(summary.lead_names, summary.reference_mv)
+           if math.isfinite(level) and abs(level) >= summary.threshold_mv]
+    if not off:
+        return []
+    whose = "the record's median" if summary.reference_stretch_s is None else "the reference stretch's"
+    return [f"{whose} ST level {', '.join(off)}, what the episodes are measured from"]

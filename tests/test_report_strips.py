@@ -485,3 +485,31 @@ def test_runs_called_ventricular_in_unreadable_signal_are_shown_for_checking_not
     first, more = plan_strips(analysis)
     shown = [s for s in first + more if "beats called V in a row: check for a ventricular run (not counted)" in s.title]
     assert len(shown) == 1 and shown[0].title.startswith("unreadable signal at ")
+
+
+def test_a_record_without_events_keeps_its_negative_findings_within_the_column(excerpts_dir):
+    """122's "none found: ..." line ran off the page beside "No events flagged." (a clinical read, session 54): the
+    lines of a record without events are wrapped as the others are."""
+    from app.report import EVENT_LINE_CHARS, event_lines
+    from pipeline.summary import tally_events
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+    quiet = replace(analysis, regions=(), summary=replace(analysis.summary,
+                                                          events=tally_events([], analysis.record.fs_hz)))
+    lines = event_lines(quiet)
+    assert lines[0] == "No events flagged." and all(len(line) <= EVENT_LINE_CHARS for line in lines)
+    assert " ".join(line.strip() for line in lines[1:]).startswith("none found: ventricular flutter/fibrillation, "
+                                                                   "ventricular tachycardia")
+
+
+@pytest.mark.mitdb
+def test_the_st_line_gives_a_lead_level_that_lasts_the_whole_record(mitdb_dir):
+    """112's header: "S-T segment depression in the upper channel"; its report read "no depression episode", the
+    depression being the record's own level (a clinical read, session 54)."""
+    from app.report import summary_lines
+
+    analysis = analyse_record(read_record(mitdb_dir / "112"), load_default_model())
+    level = analysis.summary.st.reference_mv[0]
+    assert level <= -0.1
+    st_line = " ".join(line.strip() for line in summary_lines(analysis) if line.startswith(("ST segment", "  ")))
+    assert f"the record's median ST level {level:+.2f} mV in MLII, what the episodes are measured from" in st_line
