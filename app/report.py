@@ -307,7 +307,8 @@ def describe_tally_detail(kind: str, analysis: RecordAnalysis) -> str:
 
 NOISE_TALLIED_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "idioventricular_rhythm",
                        "ventricular_couplet", "supraventricular_tachycardia", "supraventricular_run",
-                       "supraventricular_couplet", "pause", "dropped_beat", "av_block_2_to_1")
+                       "supraventricular_couplet", "pause", "dropped_beat", "av_block_2_to_1", "isolated_ventricular",
+                       "isolated_supraventricular")
 """Event kinds whose tally says how many lay in noise on one lead (:func:`describe_noisy_events`)."""
 
 

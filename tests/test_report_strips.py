@@ -144,17 +144,20 @@ def test_a_long_episode_gets_a_strip_of_its_end():
 
 
 def test_a_page_1_strip_moved_to_the_strip_page_is_followed_by_its_end(mitdb_dir):
-    """207 (three flutter/fibrillation episodes): page 1 holds two, the third moves to the strip page with its end
-    strip right after it (session 48: the ends once came after all the moved strips), then page 1's ends."""
+    """207 (three flutter/fibrillation episodes): page 1 holds what fits, the others move to the strip page each with
+    its end strip right after it (session 48: the ends once came after all the moved strips), then page 1's ends."""
     from app.report import plan_strips
 
     analysis = analyse_record(read_record(mitdb_dir / "207"), load_default_model())
-    first, more = plan_strips(analysis)
-    assert len(first) == 2 and all(s.title.startswith("ventricular flutter/fibrillation at") for s in first)
-    moved, its_end, *rest = more
-    assert moved.title.startswith("ventricular flutter/fibrillation at")
-    assert its_end.title.startswith("ventricular flutter/fibrillation: its end") and its_end.shaded[1] == moved.shaded[1]
-    assert sorted(e.shaded[1] for e in rest[:2]) == sorted(s.shaded[1] for s in first)  # then page 1's ends
+    first, more = plan_strips(analysis)  # how many fit on page 1 depends on the summary's length: 1 or 2
+    assert 1 <= len(first) <= 2 and all(s.title.startswith("ventricular flutter/fibrillation at") for s in first)
+    for k in range(3 - len(first)):  # each moved episode, then its end
+        moved, its_end = more[2 * k], more[2 * k + 1]
+        assert moved.title.startswith("ventricular flutter/fibrillation at")
+        assert its_end.title.startswith("ventricular flutter/fibrillation: its end")
+        assert its_end.shaded[1] == moved.shaded[1]
+    rest = more[2 * (3 - len(first)):]
+    assert sorted(e.shaded[1] for e in rest[:len(first)]) == sorted(s.shaded[1] for s in first)  # then page 1's ends
 
 
 def test_strip_titles_give_a_pauses_length_and_an_isolated_beats_coupling_interval():
