@@ -15,9 +15,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from app.analysis import analyse_record, change_region_settings  # noqa: E402
 from app.dashboard import tables, views  # noqa: E402
 from models.bundled import load_default_model  # noqa: E402
+from pipeline.edf import write_edf  # noqa: E402
 from pipeline.hrt import HrtSettings  # noqa: E402
 from pipeline.labels import AAMI_CLASSES  # noqa: E402
-from pipeline.records import read_record, write_edf, write_record  # noqa: E402
+from pipeline.records import read_record, write_record  # noqa: E402
 from pipeline.regions import REGION_KINDS, RegionSettings  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app" / "dashboard" / "main.py"

@@ -13,8 +13,9 @@ from app.dashboard import charts, tables
 from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, list_record_names,
                                    read_signal_file_names, read_uploaded_record, read_uploaded_review_labels)
 from app.dashboard_cli import build_streamlit_command
+from pipeline.edf import write_edf
 from pipeline.errors import SignalTooShortError, TruncatedSignalError
-from pipeline.records import read_record, write_edf
+from pipeline.records import read_record
 from pipeline.regions import Region, find_regions
 from pipeline.summary import summarize_record, summary_to_dict
 from tests.made_records import write_multi_segment

@@ -29,8 +29,9 @@ from pipeline.errors import (
     TruncatedSignalError,
     UnsupportedFormatError,
 )
+from pipeline.edf import write_edf
 from pipeline.quality import find_quality_spans
-from pipeline.records import find_leads_with_signal, keep_leads, read_record, write_annotations, write_edf, write_record
+from pipeline.records import find_leads_with_signal, keep_leads, read_record, write_annotations, write_record
 from pipeline.types import Annotations
 from tests.made_records import TWELVE_LEADS, write_multi_segment, write_twelve_lead_record
 

@@ -140,7 +140,7 @@ def test_a_pleth_signal_at_another_rate_is_left_out_and_the_ecg_keeps_its_rate(t
     path = write_edf_signals(tmp_path / "pleth.edf", [("ECG II", "mV", ecg_500[:, 0]), ("ECG V1", "mV", ecg_500[:, 1]),
                                                       ("Pleth", "", pleth)], N_SECONDS)
 
-    with caplog.at_level(logging.INFO, logger="pipeline.records"):
+    with caplog.at_level(logging.INFO, logger="pipeline.edf"):
         record = read_record(path)
 
     assert record.source_fs_hz == 500.0 and record.fs_hz == FS_HZ

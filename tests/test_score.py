@@ -31,8 +31,9 @@ from app.outputs import read_umask, write_atomic
 from models.atrial_rule import DecisionRules
 from models.bundled import BUNDLED_MODEL
 from models.evaluate import reference_classes
+from pipeline.edf import write_edf
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import read_annotations, read_record, write_edf, write_record
+from pipeline.records import read_annotations, read_record, write_record
 from pipeline.rhythm_annotations import rhythm_intervals
 from pipeline.scoring import compare_beats, compare_classes
 from pipeline.types import Annotations
