@@ -947,7 +947,9 @@ def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
         "identity line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as a "
         f"fan. Right, the RR intervals in {RR_HISTOGRAM_BIN_MS:.0f} ms bins, those between two normal beats and the "
         "others stacked: sinus rhythm gives one narrow peak, atrial fibrillation a broad one, 2:1 conduction or "
-        f"bigeminy two. Intervals across unreadable signal left out{thinned}.", SUMMARY_LINE_CHARS + 20),
+        f"bigeminy two. Intervals across unreadable signal left out{thinned}; a beat is drawn when both its intervals "
+        "are readable, so the legend's counts fall a few short of the summary's (the first and last beats, those by "
+        "unreadable signal).", SUMMARY_LINE_CHARS + 20),
         fontsize=7, va="top")
     draw_lorenz(figure.add_axes((0.08, 0.52, 0.44, 0.36)), points)
     draw_rr_histogram(figure.add_axes((0.6, 0.6, 0.35, 0.22)), rr_histogram(analysis))

@@ -738,7 +738,8 @@ def render_lorenz(analysis) -> None:
                if len(points) < total else "")
     st.caption("Each beat's RR interval after it against the one before it: sinus beats lie along the identity "
                "line, premature beats with a pause after them above it on the left, atrial fibrillation spreads as "
-               "a fan. Click a point to show its beat in the window above." + thinned)
+               "a fan. A beat is drawn when both its intervals are readable, so the counts fall a few short of the "
+               "summary's. Click a point to show its beat in the window above." + thinned)
 
 
 def render_rr_histogram(analysis) -> None:
