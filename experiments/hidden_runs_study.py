@@ -25,9 +25,7 @@ import dataclasses
 import numpy as np
 
 from app.analysis import analyse_record, find_hidden_ventricular_runs
-from benchmarks.common import BUNDLED_MODEL
-from experiments.record_study import run_record_study, split_scopes
-from experiments.s_rule_study import REPO_ROOT, write_results
+from experiments.record_study import run_record_study, split_scopes, write_record_study
 from pipeline.labels import map_symbols_to_aami
 from pipeline.records import read_record
 from pipeline.splits import PACED
@@ -72,10 +70,7 @@ def main(argv=None) -> int:
         for name in names:
             total.update({k: v for k, v in records[name].items() if isinstance(v, int)})
         summary[scope] = dict(total)
-    for scope, value in summary.items():
-        print(scope, value)
-    write_results(REPO_ROOT / "experiments" / "results" / "hidden_runs_study.json",
-                  {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "summary": summary, "records": records})
+    write_record_study("hidden_runs_study", summary, records)
     return 0
 
 

@@ -25,9 +25,7 @@ import dataclasses
 import numpy as np
 
 from app.analysis import analyse_record
-from benchmarks.common import BUNDLED_MODEL
-from experiments.record_study import run_record_study, split_scopes
-from experiments.s_rule_study import REPO_ROOT, write_results
+from experiments.record_study import run_record_study, split_scopes, write_record_study
 from pipeline.records import read_record
 from pipeline.regions import find_noisy_leads
 from pipeline.splits import PACED
@@ -96,11 +94,8 @@ def pool(records: dict, names) -> dict:
 
 def main(argv=None) -> int:
     records = run_record_study(argv, __doc__.splitlines()[0], study_record, lambda name, r: f"{name} {r}")
-    summary = {scope: pool(records, names) for scope, names in split_scopes(records).items()}
-    for scope, value in summary.items():
-        print(scope, value)
-    write_results(REPO_ROOT / "experiments" / "results" / "noisy_lead_events.json",
-                  {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "summary": summary, "records": records})
+    write_record_study("noisy_lead_events", {scope: pool(records, names)
+                                             for scope, names in split_scopes(records).items()}, records)
     return 0
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from pathlib import Path
+
 from app.config import require_data_dir
 from benchmarks.common import BUNDLED_MODEL, parse_records
 from models.registry import load_model
 from pipeline.splits import DS1, DS2, PACED
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def run_record_study(argv, description: str, study_record: Callable, describe: Callable[[str, dict], str],
@@ -34,3 +38,13 @@ def split_scopes(records: dict) -> dict[str, list[str]]:
     scopes = {"ds1": [n for n in records if n in DS1], "ds2": [n for n in records if n in DS2],
               "paced": [n for n in records if n in PACED], "all": list(records)}
     return {scope: names for scope, names in scopes.items() if names}
+
+
+def write_record_study(name: str, summary: dict, records: dict) -> None:
+    """Print each scope's summary and write ``experiments/results/NAME.json`` (the model, the summary, the records)."""
+    from experiments.s_rule_study import REPO_ROOT, write_results
+
+    for scope, value in summary.items():
+        print(scope, value)
+    write_results(RESULTS_DIR / f"{name}.json",
+                  {"model": str(BUNDLED_MODEL.relative_to(REPO_ROOT)), "summary": summary, "records": records})
