@@ -131,6 +131,9 @@ def test_choosing_another_sample_shows_its_ventricular_beats_and_events(analyses
     couplets = expected.summary.event("ventricular_couplet").count
     assert couplets > 0 and int(tally.loc["Ventricular couplet", "count"]) == couplets
     assert tables.describe_extremes(expected) in [c.value for c in at.caption]
+    forms = expected.summary.ventricular_forms.describe()  # uniform or multiform, as the report's burden line
+    assert any(c.value.startswith(f"Ventricular ectopic beats: {forms}.") for c in at.caption)
+    assert "noise flagged on" in events.columns
     hourly = frame_with(at, "HR mean")  # the "By hour" table: one row for a 5-minute excerpt
     assert len(hourly) == 1 and hourly.loc[0, "V beats"] == expected.summary.beat_counts[2]
     comparison = frame_with(at, "Se %").set_index("class")  # as the reader sees it: undefined figures as a dash
