@@ -36,7 +36,7 @@ from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to
 from pipeline.families import group_beat_families, summarize_families
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans
+from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans, mask_runs
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
 from pipeline.regions import (BLOCKED_KINDS, WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region,
                               find_blocked_intervals, find_noisy_leads, merge_intervals, regions_to_rows,
@@ -759,9 +759,8 @@ def find_hidden_ventricular_runs(analysis: RecordAnalysis) -> list[tuple[Region,
     out = []
     for region in analysis.regions:
         if region.kind == "unreadable" and region.n_beats >= MIN_HIDDEN_RUN_BEATS:
-            called = np.concatenate([[False], classes[region.beats] == "V", [False]])
-            edges = np.flatnonzero(np.diff(called.astype(np.int8)))
-            longest = int(np.max(edges[1::2] - edges[::2])) if len(edges) else 0
+            runs = mask_runs(classes[region.beats] == "V")
+            longest = int(np.max(runs[:, 1] - runs[:, 0])) if len(runs) else 0
             if longest >= MIN_HIDDEN_RUN_BEATS:
                 out.append((region, longest))
     return out

@@ -263,14 +263,11 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
                                                   [k for k in absent if k not in unassessed], ""),
                                                  ("not assessed", unassessed, describe_unassessed(analysis)))
                   if kinds]
-    if not present:  # wrapped too: 122's "none found" line ran off the page (a clinical read, session 54)
-        return [part for line in ["No events flagged."] + none_found
-                for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
     lines = [f"{describe_kind(t.kind)}: {t.count}"
              + (f" (total {format_duration(t.total_s)})" if t.total_s >= 0.5 and not is_counted_not_timed(t.kind)
                 else "")
              + describe_tally_detail(t.kind, analysis)
-             for t in present]
+             for t in present] or ["No events flagged."]  # its negative findings wrapped too (122's ran off the page)
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]
                                      if len(lines) > MAX_EVENT_ROWS else []) + none_found
     return [part for line in lines for part in textwrap.wrap(line, EVENT_LINE_CHARS, subsequent_indent="  ")]
@@ -344,11 +341,11 @@ def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
     if kind in ("isolated_ventricular", "isolated_supraventricular"):  # a clinical read (session 54) took 228's
         origin = kind.removeprefix("isolated_")  # "isolated ventricular: 360" for PVCs besides its 20 bigeminies
         patterns = [r for r in regions if r.kind in (f"{origin}_bigeminy", f"{origin}_trigeminy")]
-        holding = {p.kind.removeprefix(f"{origin}_") for r in regions if r.kind == kind for p in patterns
-                   if p.start <= r.start and r.stop <= p.stop}
-        n, inside = count_all(regions, kind, lambda r: any(p.start <= r.start and r.stop <= p.stop for p in patterns))
-        where = "bi-/trigeminy" if len(holding) == 2 else "".join(holding)  # short: the tally's column is narrow
-        return f", {describe_share(inside, n)} in {where}" if inside else ""
+        holding = [{p.kind.removeprefix(f"{origin}_") for p in patterns if p.start <= r.start and r.stop <= p.stop}
+                   for r in regions if r.kind == kind]  # per isolated beat, the patterns it is part of
+        inside, kinds = sum(map(bool, holding)), set().union(*holding)
+        where = "bi-/trigeminy" if len(kinds) == 2 else "".join(kinds)  # short: the tally's column is narrow
+        return f", {describe_share(inside, len(holding))} in {where}" if inside else ""
     if kind == "ventricular_tachycardia":
         n, sustained = count_all(regions, kind, lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
         return f", {describe_share(sustained, n)} sustained"

@@ -27,6 +27,7 @@ import numpy as np
 from app.analysis import analyse_record, find_hidden_ventricular_runs
 from experiments.record_study import run_record_study, split_scopes, write_record_study
 from pipeline.labels import map_symbols_to_aami
+from pipeline.quality import mask_runs
 from pipeline.records import read_record
 from pipeline.splits import PACED
 from pipeline.types import STATED_PACEMAKER
@@ -37,9 +38,7 @@ def reference_runs(annotations) -> list[tuple[int, int]]:
     classes = map_symbols_to_aami(np.asarray(annotations.symbols))
     beats = classes != ""
     samples, ventricular = annotations.samples[beats], np.isin(classes[beats], ("V", "F"))
-    padded = np.concatenate([[False], ventricular, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return [(int(samples[a]), int(samples[b - 1])) for a, b in zip(edges[::2], edges[1::2]) if b - a >= 3]
+    return [(int(samples[a]), int(samples[b - 1])) for a, b in mask_runs(ventricular) if b - a >= 3]
 
 
 def study_record(name: str, data_dir, model) -> dict:

@@ -74,7 +74,6 @@ from pipeline.conduction import find_blocked_p_waves
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
-from pipeline.families import VentricularForms, find_ventricular_forms
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami, select_reference_beats
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
@@ -95,8 +94,7 @@ from pipeline.rhythm import find_predominant_rhythm
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
 from pipeline.hours import clock_hour_grid
-from pipeline.summary import (PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_context,
-                              summary_to_dict)
+from pipeline.summary import PACED_SHARE_MIN, RecordSummary, region_intervals, summarize_record, summary_to_dict
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.wording import count_noun, format_duration
 
@@ -744,7 +742,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
                                af_excluded_beats=af_excluded_beats, paced_often=paced,
-                               hours=clock_hour_grid(record.start_time))
+                               hours=clock_hour_grid(record.start_time), families=families)
     measured_pacemaker = record.pacemaker if paced else None  # a pacemaker that seldom paced: intrinsic beats measured
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
@@ -764,13 +762,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         summary.heart_rate_mean_bpm,
         fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
         av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0)
-    forms = VentricularForms()
-    if families is not None:
-        counted = summary_context(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
-                                  record.signal_mv.shape[1], af_excluded_beats).readable
-        forms = find_ventricular_forms(families, letters, counted)
-    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
-                   ventricular_forms=forms)
+    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
 
 
 def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:

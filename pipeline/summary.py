@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from pipeline.families import VentricularForms
+from pipeline.families import VentricularForms, find_ventricular_forms
 from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import HrtSummary, compute_hrt
@@ -268,12 +268,15 @@ def summarize_record(
     af_excluded_beats: np.ndarray | None = None,
     paced_often: bool = True,
     hours: HourGrid = HourGrid(),
+    families: np.ndarray | None = None,
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
     pacemaker (``pacemaker`` describes it), a note says what the classifier cannot do, and HRV and heart-rate
     turbulence are not assessed unless the pacemaker seldom paced (``paced_often`` False: then they are measured on the
     intrinsic beats, the paced ones being Q, and a note says so). ``hours``: the hourly table's rows
-    (:func:`pipeline.hours.clock_hour_grid` of the start time; hours from the start by default).
+    (:func:`pipeline.hours.clock_hour_grid` of the start time; hours from the start by default). Given the beats'
+    morphology ``families`` (:func:`pipeline.families.group_beat_families`), whether the counted V beats are uniform or
+    multiform (:func:`pipeline.families.find_ventricular_forms`).
     ``af_excluded_beats`` (per beat) are left out of the AF assessment's usable intervals, as the regions' AF
     evidence leaves them out (:func:`pipeline.regions.find_regions`).
 
@@ -343,6 +346,8 @@ def summarize_record(
         hr_window_s=summary_settings.hr_window_s,
         **time_run_extremes(regions, VENTRICULAR_RUN_KINDS, fs_hz, "ventricular"),
         **time_run_extremes(regions, SUPRAVENTRICULAR_RUN_KINDS, fs_hz, "supraventricular"),
+        ventricular_forms=VentricularForms() if families is None else find_ventricular_forms(
+            families, np.asarray(AAMI_CLASSES)[context.classes], context.readable),
     )
 
 
