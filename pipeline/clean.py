@@ -56,14 +56,13 @@ def clean_signal(signal_mv: np.ndarray, fs_hz: float, settings: CleaningSettings
     >>> float(np.abs(y[720:-720]).max()) < 1.1
     True
     """
-    check_filter_rate(fs_hz, settings)
+    sos = design_bandpass(fs_hz, settings)  # first: it refuses a rate the filters cannot have (check_filter_rate)
     x = np.asarray(signal_mv)
     if x.ndim not in (1, 2):
         raise ValueError(f"Received signal_mv of shape {x.shape}; expected (n_samples,) or (n_samples, n_leads).")
     squeeze = x.ndim == 1
     if squeeze:
         x = x[:, None]
-    sos = design_bandpass(fs_hz, settings)
     notches = [scipy.signal.iirnotch(f0, settings.notch_quality, fs=fs_hz) for f0 in settings.powerline_hz
                if f0 < fs_hz / 2 and f0 < settings.lowpass_hz * 2]
     # Lead by lead, so that the float64 working copies hold one lead at a time (a 24 h
