@@ -42,7 +42,9 @@ def test_no_beats_in_the_pause_that_opens_a_record(excerpts_dir):
 
 @pytest.mark.slow
 def test_all_48_records_meet_the_target(mitdb_dir):
-    """Gross QRS Se and +P over all 48 MIT-BIH records (EC57, from 5 min, VF excluded) >= 99.8%."""
+    """Gross QRS Se and +P over all 48 MIT-BIH records (EC57, from 5 min, VF excluded) >= 99.8%, the issue's target;
+    and no more than about 20 beats missed or extra beyond what the shipped detector gives (82 missed, 112 extra,
+    session 55), since the target alone would let ~100 more of each through."""
     total = DetectionCounts(0, 0, 0)
     for name in MITDB_RECORDS:
         record = read_record(mitdb_dir / name)
@@ -50,6 +52,7 @@ def test_all_48_records_meet_the_target(mitdb_dir):
     assert total.tp > 90_000
     assert total.sensitivity >= 0.998, total
     assert total.positive_predictivity >= 0.998, total
+    assert total.fn <= 100 and total.fp <= 130, total
 
 
 @pytest.mark.parametrize("name", ["105", "108", "203"])
