@@ -196,7 +196,7 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if pacemaker is not None:
         return QtSummary(False, f"QT not assessed: {PACED_REASON}")
     fiducials = st_summary.fiducials
-    if fiducials is None or fiducials.qrs_ms > st_settings.max_qrs_ms:  # the ST analysis says why
+    if fiducials is None or not st_settings.min_qrs_ms <= fiducials.qrs_ms <= st_settings.max_qrs_ms:  # ST says why
         reason = st_summary.note.removeprefix("ST not assessed: ") or "no measurement points"
         return QtSummary(False, f"QT not assessed: {reason}")
     beats, measured, long_settings = select_qt_beats(signal_mv, fs_hz, beat_samples, beat_classes, quality_spans,

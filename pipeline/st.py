@@ -33,8 +33,11 @@ electrocardiography). The measurement follows the one of the European ST-T and L
    (0, the default: the whole record), with at least ``min_reference_windows`` measured windows in it.
 
 Not assessed, with the reason in ``note``: a dominant QRS wider than ``max_qrs_ms`` (bundle branch block, a
-ventricular or paced rhythm: repolarisation is then secondary to the conduction and ST criteria do not apply), a
-stated pacemaker, or fewer than ``min_reference_windows`` measured windows in every lead.
+ventricular or paced rhythm: repolarisation is then secondary to the conduction and ST criteria do not apply), one
+measured narrower than ``min_qrs_ms`` (40 ms, under any QRS complex: the onset and J point were not found, and the
+ST and QT would be read inside the complex; 55-165 ms on MIT-BIH's other records, 31 ms on paced record 104's mix of
+paced and fusion beats, whose QT then read 187 ms, a clinical read of session 55), a stated pacemaker, or fewer than
+``min_reference_windows`` measured windows in every lead.
 
 This is a measurement for a reader to review, not a diagnosis of ischaemia: on ambulatory leads, changes of body
 position, axis shifts and rate-related changes also move the ST segment. The MIT-BIH Arrhythmia Database has no
@@ -92,6 +95,7 @@ class StSettings:
     slope_smooth_ms: float = 10.0
     qrs_search_ms: float = 150.0
     max_qrs_ms: float = 120.0
+    min_qrs_ms: float = 40.0
     iso_search_ms: float = 80.0
     level_width_ms: float = 20.0
     st_offset_ms: float = 80.0
@@ -293,6 +297,10 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if fiducials.qrs_ms > settings.max_qrs_ms:
         return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
                             "block, a ventricular or a paced rhythm)", lead_names, fiducials, settings)
+    if fiducials.qrs_ms < settings.min_qrs_ms:
+        return not_assessed(f"ST not assessed: the dominant QRS measures {fiducials.qrs_ms:.0f} ms, too narrow for a "
+                            "QRS complex, so its onset and end were not found (beats of several shapes, such as paced "
+                            "and fusion beats, or noise)", lead_names, fiducials, settings)
     window, n_windows = assign_windows(beats, signal_mv.shape[0], fs_hz, settings.window_s)
     rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
     levels = [measure_lead(signal_mv[:, k], fs_hz, beats[normal[:, k]], window[normal[:, k]], rates, n_windows,

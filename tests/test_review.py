@@ -406,6 +406,8 @@ def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missi
     assert sum(drawn.values()) == total and scatter.get_xlim() == scatter.get_ylim()
     bars = [sum(p.get_height() for p in container) for container in histogram.containers]
     assert bars == [rr_histogram(analysis)["nn"].sum(), rr_histogram(analysis)["other"].sum()]
+    stacks = [sum(p.get_height() for p in bar) for bar in zip(*histogram.containers)]
+    assert histogram.get_ylim()[1] >= 1.3 * max(stacks)  # the legend sits above the tallest bar, not over it
     assert [" ".join(t.get_text().split()) for t in text.texts] == [
         f"Heart-rate turbulence: not assessed — {analysis.summary.hrt.note.removeprefix('HRT not assessed: ')}"]
     assert analysis.summary.hrt.note.startswith("HRT not assessed: none of the")

@@ -86,6 +86,19 @@ def test_a_left_bundle_branch_block_record_is_not_assessed(mitdb_dir):
     assert st_rows(st) == [] and st.to_dict()["episodes"] == []
 
 
+def test_a_dominant_qrs_too_narrow_to_be_one_leaves_st_and_qt_unassessed(mitdb_dir):
+    # record 104: paced and fusion beats, which the classifier takes for the patient's normal ones; their mixed
+    # template measured a 31-ms QRS, and the report gave a QT of 187 ms and five ST episodes (a clinical read of
+    # session 55)
+    record, samples, _ = read_beats(mitdb_dir / "104")
+    classes = np.full(len(samples), "N")
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    assert not st.assessed and st.fiducials.qrs_ms < StSettings().min_qrs_ms
+    assert "too narrow for a QRS complex" in st.note and st_rows(st) == []
+    summary = summarize_labelled_record(record, [], samples, classes, [], RegionSettings())
+    assert not summary.qt.assessed and "too narrow for a QRS complex" in summary.qt.note
+
+
 def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir, excerpt_100):
     # record 107 is paced throughout; the classifier takes its paced beats for the patient's normal ones (N), as
     # here, where every beat is labelled N
