@@ -64,14 +64,25 @@ def describe_rule(settings: dict) -> str:
     return (f"\nAfter the networks, the atrial-origin rule (`models/atrial_rule.py`) relabels a beat called N as S when "
             f"its P wave does not match the patient's sinus P template (correlation <= {rule['corr_max']}) while that "
             f"template is clear (quality >= {rule['quality_min']}), the rhythm is not AF-like (AF score <= "
-            f"{rule['af_max']}), its QRS matches the dominant one (correlation >= {rule['qrs_min']}) and it is not "
-            f"late (pre-RR / local RR <= {rule['rr_max']}). Thresholds chosen on DS1 out-of-fold predictions only "
-            "(EXPERIMENTS.md row G). The DS1 CV row above is the networks alone; the DS2 rows include the rule; "
+            f"{rule['af_max']}), its QRS matches the dominant one (correlation >= {rule['qrs_min']}) and "
+            f"{describe_timing(rule['rr_max'])}. Thresholds chosen on DS1 out-of-fold predictions only "
+            "(EXPERIMENTS.md rows G and BL). The DS1 CV row above is the networks alone; the DS2 rows include the "
+            "rule; "
             "calibration is of the reported probabilities (those the classes are decided from: the networks', with p(N) + "
             "p(S) divided by the context stage when there is one, then tempered when the model has a temperature). "
             "The rule's idea predates the project (CLASSIFIER-NOTES.md "
             "lesson 6), but it was studied after DS2's per-record table had been read (record 232 holds 75% of DS2's "
             "S beats): its DS2 S figures are less independent of the test set than the others.\n")
+
+
+def describe_timing(rr_max: float) -> str:
+    """The atrial-origin rule's timing condition in words: a premature beat (``rr_max`` under 1, row BL) or one that
+    is not late (row G's 1.05).
+
+    >>> describe_timing(0.9), describe_timing(1.05)
+    ('it comes early (pre-RR / local RR <= 0.9)', 'it is not late (pre-RR / local RR <= 1.05)')
+    """
+    return f"it {'comes early' if rr_max < 1 else 'is not late'} (pre-RR / local RR <= {rr_max:g})"
 
 
 def describe_context_stage(settings: dict) -> str:
