@@ -25,19 +25,26 @@ figures evaluated after the decision. Otherwise the rule stays as it is, with th
 
 Also written, for the log and no clause: per record, the S calls on reference N beats of both variants.
 
+After the adoption (session 55), ``--precision`` labels the same seeds with the configuration's rule and without any,
+and reads the rule's calls off the S column (the beats it adds, by reference class, end to end, whole records): how
+often a beat the rule makes S is a reference S beat, the confidence the product gives such a beat
+(:data:`app.analysis.ATRIAL_RULE_PRECISION`). Chooses nothing.
+
 Usage: PYTHONPATH=. .venv/bin/python experiments/atrial_prematurity_study.py [--config configs/bundled.toml]
 (a seed not cached trains the product's nested networks, about 10-12 minutes on 2 cores, then labels both variants,
 about 3 minutes each; results: experiments/results/atrial_prematurity_study.json, written after every seed;
-``--check`` reads the criterion again from that file)
+``--check`` reads the criterion again from that file; ``--precision`` adds the rule's precision to it)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 
 from experiments.event_timing_study import count_labelled_beats
 from experiments.fusion_call_study import score_labels
+from experiments.rule_seed_check import NEVER_ATRIAL
 from experiments.s_rule_study import (load_one_lead_inputs, load_study_inputs, recheck_saved, results_path,
                                       write_results)
 from experiments.v_run_weight_study import beat_figures
@@ -104,10 +111,45 @@ def describe_seed(seed: int, figures: dict) -> str:
     return "\n".join(lines)
 
 
+def rule_calls(by_seed: dict) -> list[int]:
+    """Beats per reference class (N, S, V, F, Q, none) that the atrial rule adds to the S column, summed over the
+    seeds (the S column with the rule less the one without it; the other rules run either way)."""
+    total = [0] * 6
+    for figures in by_seed.values():
+        with_rule, without = ([row[_S] for row in figures[v]["matrix"]] for v in ("with", "without"))
+        total = [t + a - b for t, a, b in zip(total, with_rule, without)]
+    return total
+
+
+def measure_precision(config, data, one_lead, seeds) -> dict:
+    """The configuration's atrial rule at ``seeds``: labelled with and without it (the detector of today, which the
+    study's own labels predate), its calls by reference class and its precision."""
+    by_seed = {}
+    for seed in seeds:
+        seeded = dataclasses.replace(config, seed=seed)
+        by_seed[str(seed)] = {"with": score_labels(label_seed(seeded, data, one_lead)),
+                              "without": score_labels(label_seed(dataclasses.replace(seeded, atrial_rule=NEVER_ATRIAL),
+                                                                 data, one_lead))}
+    calls = rule_calls(by_seed)
+    made = sum(max(n, 0) for n in calls)
+    return {"rule": dataclasses.asdict(config.atrial_rule), "seeds": list(seeds), "calls_by_reference_class": calls,
+            "precision": round(calls[_S] / made, 3) if made else None}
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--check" in argv:
         print(recheck_saved("atrial_prematurity_study", check_criterion))
+        return 0
+    if "--precision" in argv:
+        argv.remove("--precision")
+        config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
+        out_path = results_path("atrial_prematurity_study", config_path)
+        results = json.loads(out_path.read_text())
+        results["rule_precision_end_to_end"] = measure_precision(config, data, load_one_lead_inputs(config),
+                                                                 STUDY_SEEDS + CONFIRMATION_SEEDS)
+        print(results["rule_precision_end_to_end"])
+        write_results(out_path, results)
         return 0
     config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
     one_lead = load_one_lead_inputs(config)

@@ -27,8 +27,9 @@ from experiments.s_rule_study import load_study_inputs, results_path, write_resu
 from experiments.seed_ensemble_study import SECOND_SEED, score_probabilities
 from models.atrial_rule import AtrialRule
 
-NEVER_ATRIAL = AtrialRule(corr_max=-2.0)
-"""An atrial rule that never fires (a P-wave correlation is never below -1)."""
+NEVER_ATRIAL = AtrialRule(rr_max=0.0)
+"""An atrial rule that never fires (an RR interval is never 0 s long; a correlation threshold of -2, its first form,
+is refused since the rule's thresholds are range-checked)."""
 
 WITHOUT = {"without the atrial rule (G)": {"atrial_rule": NEVER_ATRIAL},
            "without the conduction rule (K)": {"conduction_rule": None},
