@@ -84,6 +84,18 @@ def write_results(path: Path, data: dict) -> None:
     print(f"results: {path}")
 
 
+def run_variant_seeds(results: dict, seeds, variants_of, score, describe, check, out_path: Path) -> None:
+    """A study's loop over ``seeds``: each seed's variants (``variants_of(seed)``: name -> configuration) scored
+    (``score(configuration)``) into ``results["by_seed"]``, described, the criterion (``check(by_seed)``) read again
+    and the results written after every seed, so that a stopped run keeps what it measured."""
+    for seed in seeds:
+        results["by_seed"][str(seed)] = {name: score(c) for name, c in variants_of(seed).items()}
+        print(describe(seed, results["by_seed"][str(seed)]), flush=True)
+        results["verdict"] = check(results["by_seed"])
+        write_results(out_path, results)
+    print(results["verdict"])
+
+
 def recheck_saved(name: str, check, config_path: Path = BUNDLED_CONFIG) -> dict:
     """A study's criterion, ``check(by_seed)``, read again from its saved results (``--check``), which then hold the
     new verdict; nothing is trained or labelled."""

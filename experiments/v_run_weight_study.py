@@ -42,7 +42,7 @@ import numpy as np
 
 from experiments.fusion_call_study import score_labels
 from experiments.s_rule_study import (load_one_lead_inputs, load_study_inputs, recheck_saved, results_path,
-                                      write_results)
+                                      run_variant_seeds)
 from experiments.vt_fusion_confirm import duration_figures
 from experiments.vt_fusion_study import label_seed
 from models.folds import find_ventricular_run_beats
@@ -136,14 +136,12 @@ def main(argv=None) -> int:
     out_path = results_path("v_run_weight_study", config_path)
     results = {"config": str(config_path), "factor": FACTOR, "study_seeds": list(STUDY_SEEDS),
                "confirmation_seeds": list(CONFIRMATION_SEEDS), "v_beats_in_runs": int(runs.sum()), "by_seed": {}}
-    for seed in STUDY_SEEDS + CONFIRMATION_SEEDS:
+    def variants_of(seed: int) -> dict:
         seeded = dataclasses.replace(config, seed=seed)
-        variants = {"product": seeded, "candidate": dataclasses.replace(seeded, v_run_weight=FACTOR)}
-        results["by_seed"][str(seed)] = {v: score_labels(label_seed(c, data, one_lead)) for v, c in variants.items()}
-        print(describe_seed(seed, results["by_seed"][str(seed)]), flush=True)
-        results["verdict"] = check_criterion(results["by_seed"])
-        write_results(out_path, results)
-    print(results["verdict"])
+        return {"product": seeded, "candidate": dataclasses.replace(seeded, v_run_weight=FACTOR)}
+
+    run_variant_seeds(results, STUDY_SEEDS + CONFIRMATION_SEEDS, variants_of,
+                      lambda c: score_labels(label_seed(c, data, one_lead)), describe_seed, check_criterion, out_path)
     return 0
 
 
