@@ -8,7 +8,8 @@ before the context stage; ``experiments/rule_precision.py``), and a clinical rea
 than the local median RR, the smallest prematurity Holter systems commonly let a user set (10-30 %); it is fixed
 before the run, not scanned. The P-wave, QRS and rhythm conditions are unchanged.
 
-The product (``configs/bundled.toml``) and the candidate (the same with ``rr_max = RR_MAX``), end to end on DS1: the
+The product as it was (``configs/bundled.toml`` with row G's ``rr_max``, ``PRODUCT_RR_MAX``) and the candidate (the
+same with ``rr_max = RR_MAX``), end to end on DS1: the
 product's nested ensembles (one-lead copies, context stage fitted fold by fold), every per-beat rule, the AF rule,
 the morphology-family rule, beats at their timed positions, regions as ``ecg evaluate-regions --labels model`` finds
 them (``experiments.vt_fusion_study.label_seed``). The two variants share their networks (a decision rule is not
@@ -75,6 +76,8 @@ def false_s_by_record(labelled: dict) -> dict[str, int]:
 
 
 def score_variant(labelled: dict) -> dict:
+    """A variant's regions and beat matrix (:func:`experiments.fusion_call_study.score_labels`) and its reference N
+    beats called S, record by record."""
     out = score_labels(labelled)
     out["false_s_by_record"] = false_s_by_record(labelled)
     return out
@@ -87,6 +90,7 @@ def sv_run_sums(by_seed: dict, seeds, variant: str) -> list[int]:
 
 
 def check_criterion(by_seed: dict) -> dict:
+    """The docstring's clauses (a)-(c) over the seeds in ``by_seed`` (seed -> variant -> figures)."""
     seeds = [s for s in STUDY_SEEDS + CONFIRMATION_SEEDS if str(s) in by_seed]
     study = [s for s in STUDY_SEEDS if str(s) in by_seed]
     a = b = bool(seeds)
@@ -125,8 +129,9 @@ def rule_calls(by_seed: dict) -> list[int]:
 
 
 def measure_precision(config, data, one_lead, seeds) -> dict:
-    """The configuration's atrial rule at ``seeds``: labelled with and without it (the detector of today, which the
-    study's own labels predate), its calls by reference class and its precision."""
+    """The configuration's atrial rule at ``seeds``: labelled with and without it, the beats it adds to the S column by
+    reference class (the net change, which also holds any run-rule beats its calls start and any of them a later rule
+    undoes) and their precision."""
     by_seed = {}
     for seed in seeds:
         seeded = dataclasses.replace(config, seed=seed)
@@ -148,6 +153,10 @@ def main(argv=None) -> int:
         argv.remove("--precision")
         config, data, config_path = load_study_inputs(__doc__.splitlines()[0], argv)
         out_path = results_path("atrial_prematurity_study", config_path)
+        if not out_path.is_file():
+            raise SystemExit(f"Received no {out_path}; expected the study's results (run the study first).")
+        if config.atrial_rule is None:
+            raise SystemExit(f"Received {config_path} without an atrial rule; expected one to measure.")
         results = json.loads(out_path.read_text())
         results["rule_precision_end_to_end"] = measure_precision(config, data, load_one_lead_inputs(config),
                                                                  STUDY_SEEDS + CONFIRMATION_SEEDS)
@@ -160,6 +169,7 @@ def main(argv=None) -> int:
     rule = config.atrial_rule or AtrialRule()
     results = {"config": str(config_path), "rr_max": RR_MAX, "study_seeds": list(STUDY_SEEDS),
                "confirmation_seeds": list(CONFIRMATION_SEEDS), "by_seed": {}}
+
     def variants_of(seed: int) -> dict:
         seeded = dataclasses.replace(config, seed=seed)
         return {"product": dataclasses.replace(seeded, atrial_rule=dataclasses.replace(rule, rr_max=PRODUCT_RR_MAX)),

@@ -27,9 +27,10 @@ from experiments.s_rule_study import load_study_inputs, results_path, write_resu
 from experiments.seed_ensemble_study import SECOND_SEED, score_probabilities
 from models.atrial_rule import AtrialRule
 
-NEVER_ATRIAL = AtrialRule(rr_max=0.0)
-"""An atrial rule that never fires (an RR interval is never 0 s long; a correlation threshold of -2, its first form,
-is refused since the rule's thresholds are range-checked)."""
+NEVER_ATRIAL = AtrialRule(corr_max=-1.0, rr_max=0.0)
+"""An atrial rule that never fires: a P-wave correlation of exactly -1 and an RR ratio of 0 at once (the smallest
+ratio over MIT-BIH's reference beats is 0.021). Its first form, a correlation threshold of -2, is refused since the
+rule's thresholds are range-checked."""
 
 WITHOUT = {"without the atrial rule (G)": {"atrial_rule": NEVER_ATRIAL},
            "without the conduction rule (K)": {"conduction_rule": None},

@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     out_path = results_path("v_run_weight_study", config_path)
     results = {"config": str(config_path), "factor": FACTOR, "study_seeds": list(STUDY_SEEDS),
                "confirmation_seeds": list(CONFIRMATION_SEEDS), "v_beats_in_runs": int(runs.sum()), "by_seed": {}}
+
     def variants_of(seed: int) -> dict:
         seeded = dataclasses.replace(config, seed=seed)
         return {"product": seeded, "candidate": dataclasses.replace(seeded, v_run_weight=FACTOR)}

@@ -72,7 +72,8 @@ def describe_rule(settings: dict) -> str:
             "p(S) divided by the context stage when there is one, then tempered when the model has a temperature). "
             "The rule's idea predates the project (CLASSIFIER-NOTES.md "
             "lesson 6), but it was studied after DS2's per-record table had been read (record 232 holds 75% of DS2's "
-            "S beats): its DS2 S figures are less independent of the test set than the others.\n")
+            "S beats): its DS2 S figures are less independent of the test set than the others."
+            f"{describe_timing_caveat(rule['rr_max'])}\n")
 
 
 def describe_timing(rr_max: float) -> str:
@@ -83,6 +84,15 @@ def describe_timing(rr_max: float) -> str:
     ('it comes early (pre-RR / local RR <= 0.9)', 'it is not late (pre-RR / local RR <= 1.05)')
     """
     return f"it {'comes early' if rr_max < 1 else 'is not late'} (pre-RR / local RR <= {rr_max:g})"
+
+
+def describe_timing_caveat(rr_max: float) -> str:
+    """What a prematurity condition on the local median RR misses ('' for row G's "not late")."""
+    if rr_max >= 1:
+        return ""
+    return (" The local RR is the median of the intervals around the beat, not the sinus cycle: atrial beats that are "
+            "themselves the rhythm are not premature against it, and the rule does not make them S (DS2's record 232, "
+            "whose atrial beats outnumber its sinus beats 3.5 to 1: EXPERIMENTS.md row BL).")
 
 
 def describe_context_stage(settings: dict) -> str:

@@ -94,9 +94,12 @@ def test_a_dominant_qrs_too_narrow_to_be_one_leaves_st_and_qt_unassessed(mitdb_d
     classes = np.full(len(samples), "N")
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
     assert not st.assessed and st.fiducials.qrs_ms < StSettings().min_qrs_ms
-    assert "too narrow for a QRS complex" in st.note and st_rows(st) == []
+    assert "under any real QRS complex" in st.note and "if the patient has a pacemaker" in st.note
+    assert st_rows(st) == []
     summary = summarize_labelled_record(record, [], samples, classes, [], RegionSettings())
-    assert not summary.qt.assessed and "too narrow for a QRS complex" in summary.qt.note
+    assert not summary.qt.assessed and "could not be found" in summary.qt.note
+    with pytest.raises(ValueError, match="min_qrs_ms < max_qrs_ms"):
+        StSettings(min_qrs_ms=130.0)
 
 
 def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir, excerpt_100):
