@@ -578,8 +578,8 @@ def beat_confidence(predictions: BeatPredictions) -> np.ndarray:
 
     A beat the atrial-origin rule made S (and left S) gets at most :data:`ATRIAL_RULE_PRECISION`: that rule reads the
     P wave and the beat's prematurity, and on DS1 nested little more than half of its calls were right, where the run
-    rule's all are; three clinical reads of session 54 found "confidence 1.00" on its S events over beats the reference calls N
-    (232, 121, 220). Before p(N) + p(S), the top probability was used: a beat the atrial rule made S carried the
+    rule's all are; three clinical reads of session 54 found "confidence 1.00" on its S events over beats the reference
+    calls N (232, 121, 220). Before p(N) + p(S), the top probability was used: a beat the atrial rule made S carried the
     network's confidence in N.
     """
     if len(predictions) == 0:

@@ -301,10 +301,10 @@ def analyse_st(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
         return not_assessed(f"ST not assessed: the dominant QRS is {fiducials.qrs_ms:.0f} ms wide (bundle branch "
                             "block, a ventricular or a paced rhythm)", lead_names, fiducials, settings)
     if fiducials.qrs_ms < settings.min_qrs_ms:
-        return not_assessed(f"ST not assessed: the QRS onset and end of the dominant beat could not be found (measured "
-                            f"width {fiducials.qrs_ms:.0f} ms, under any real QRS complex: beats of several shapes, such "
-                            "as paced and fusion beats, or noise); if the patient has a pacemaker, state it",
-                            lead_names, fiducials, settings)
+        return not_assessed(f"ST not assessed: the QRS onset and end of the dominant beat could not be found "
+                            f"(measured width {fiducials.qrs_ms:.0f} ms, under any real QRS complex: beats of several "
+                            "shapes, such as paced and fusion beats, or noise); if the patient has a pacemaker, state "
+                            "it", lead_names, fiducials, settings)
     window, n_windows = assign_windows(beats, signal_mv.shape[0], fs_hz, settings.window_s)
     rates = window_heart_rates(beats, usable, window, n_windows, fs_hz)
     levels = [measure_lead(signal_mv[:, k], fs_hz, beats[normal[:, k]], window[normal[:, k]], rates, n_windows,
