@@ -44,11 +44,13 @@ import json
 import sys
 
 from experiments.event_timing_study import count_labelled_beats
-from experiments.fusion_call_study import score_labels
+from experiments.fusion_call_study import labelled_matrix, score_labels
+from experiments.rule_precision import measure_precision, sum_s_column_gains
 from experiments.rule_seed_check import NEVER_ATRIAL
 from experiments.s_rule_study import (load_one_lead_inputs, load_study_inputs, recheck_saved, results_path,
                                       run_variant_seeds, write_results)
-from experiments.v_run_weight_study import beat_figures
+from experiments.v_run_weight_study import beat_figures, run_sums
+from experiments.vf_region_study import f1
 from experiments.vt_fusion_study import label_seed
 from models.atrial_rule import AtrialRule
 from pipeline.labels import AAMI_CLASSES
@@ -66,27 +68,22 @@ _N, _S = AAMI_CLASSES.index("N"), AAMI_CLASSES.index("S")
 
 def s_f1(matrix) -> float:
     """S F1 (%) from a 5 x 5 matrix (rows reference, columns calls)."""
-    se, ppv = beat_figures(matrix)["S"]
-    return 2 * se * ppv / (se + ppv) if se + ppv else 0.0
-
-
-def false_s_by_record(labelled: dict) -> dict[str, int]:
-    """Per record, its reference N beats called S."""
-    return {name: int(counts.matrix[_N][_S]) for name, counts in count_labelled_beats(labelled).items()}
+    return f1(*beat_figures(matrix)["S"])
 
 
 def score_variant(labelled: dict) -> dict:
     """A variant's regions and beat matrix (:func:`experiments.fusion_call_study.score_labels`) and its reference N
-    beats called S, record by record."""
-    out = score_labels(labelled)
-    out["false_s_by_record"] = false_s_by_record(labelled)
+    beats called S, record by record (each record's beats counted once for both)."""
+    by_record = count_labelled_beats(labelled)
+    out = score_labels(labelled, by_record)
+    out["false_s_by_record"] = {name: int(counts.matrix[_N][_S]) for name, counts in by_record.items()}
     return out
 
 
 def sv_run_sums(by_seed: dict, seeds, variant: str) -> list[int]:
     """[found, missed, confirmed, false] of the supraventricular runs, all categories, summed over ``seeds``."""
-    return [sum(by_seed[str(s)][variant]["runs"]["supraventricular"][c][k] for s in seeds for c in CATEGORIES)
-            for k in range(4)]
+    per_category = run_sums(by_seed, seeds, variant, "supraventricular")
+    return [sum(counts[k] for counts in per_category.values()) for k in range(4)]
 
 
 def check_criterion(by_seed: dict) -> dict:
@@ -118,30 +115,20 @@ def describe_seed(seed: int, figures: dict) -> str:
     return "\n".join(lines)
 
 
-def rule_calls(by_seed: dict) -> list[int]:
-    """Beats per reference class (N, S, V, F, Q, none) that the atrial rule adds to the S column, summed over the
-    seeds (the S column with the rule less the one without it; the other rules run either way)."""
-    total = [0] * 6
-    for figures in by_seed.values():
-        with_rule, without = ([row[_S] for row in figures[v]["matrix"]] for v in ("with", "without"))
-        total = [t + a - b for t, a, b in zip(total, with_rule, without)]
-    return total
-
-
-def measure_precision(config, data, one_lead, seeds) -> dict:
+def measure_rule_precision(config, data, one_lead, seeds) -> dict:
     """The configuration's atrial rule at ``seeds``: labelled with and without it, the beats it adds to the S column by
-    reference class (the net change, which also holds any run-rule beats its calls start and any of them a later rule
-    undoes) and their precision."""
-    by_seed = {}
+    reference class (:func:`experiments.rule_precision.sum_s_column_gains`) and their precision."""
+    def matrix_of(variant) -> list[list[int]]:
+        return labelled_matrix(label_seed(variant, data, one_lead))
+
+    pairs = []
     for seed in seeds:
         seeded = dataclasses.replace(config, seed=seed)
-        by_seed[str(seed)] = {"with": score_labels(label_seed(seeded, data, one_lead)),
-                              "without": score_labels(label_seed(dataclasses.replace(seeded, atrial_rule=NEVER_ATRIAL),
-                                                                 data, one_lead))}
-    calls = rule_calls(by_seed)
-    made = sum(max(n, 0) for n in calls)
+        pairs.append((matrix_of(seeded), matrix_of(dataclasses.replace(seeded, atrial_rule=NEVER_ATRIAL))))
+    calls = sum_s_column_gains(pairs)
+    precision = measure_precision(calls)
     return {"rule": dataclasses.asdict(config.atrial_rule), "seeds": list(seeds), "calls_by_reference_class": calls,
-            "precision": round(calls[_S] / made, 3) if made else None}
+            "precision": None if precision is None else round(precision, 3)}
 
 
 def main(argv=None) -> int:
@@ -158,8 +145,8 @@ def main(argv=None) -> int:
         if config.atrial_rule is None:
             raise SystemExit(f"Received {config_path} without an atrial rule; expected one to measure.")
         results = json.loads(out_path.read_text())
-        results["rule_precision_end_to_end"] = measure_precision(config, data, load_one_lead_inputs(config),
-                                                                 STUDY_SEEDS + CONFIRMATION_SEEDS)
+        results["rule_precision_end_to_end"] = measure_rule_precision(config, data, load_one_lead_inputs(config),
+                                                                      STUDY_SEEDS + CONFIRMATION_SEEDS)
         print(results["rule_precision_end_to_end"])
         write_results(out_path, results)
         return 0

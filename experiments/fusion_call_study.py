@@ -79,12 +79,19 @@ def label_variants(config, data, one_lead) -> dict:
     return out
 
 
-def score_labels(labelled: dict) -> dict:
-    """Regions (runs, episodes) and the beat matrix end to end (rows reference N S V F Q, columns the calls)."""
-    counts = sum(count_labelled_beats(labelled).values(), ClassificationCounts.empty())
+def labelled_matrix(labelled: dict, by_record: dict | None = None) -> list[list[int]]:
+    """The beat matrix end to end (rows reference N S V F Q, columns the calls), summed over the records' counts
+    (``by_record``: :func:`experiments.event_timing_study.count_labelled_beats` of ``labelled``, counted here if
+    not given)."""
+    counts = sum((by_record or count_labelled_beats(labelled)).values(), ClassificationCounts.empty())
+    return np.asarray(counts.matrix).tolist()
+
+
+def score_labels(labelled: dict, by_record: dict | None = None) -> dict:
+    """Regions (runs, episodes) and the beat matrix end to end (:func:`labelled_matrix`)."""
     report = evaluate_regions(require_data_dir(None), sorted(labelled), "ds1-nested", labeler=model_labeler(labelled))
     out = summarise_report(report)
-    out["matrix"] = np.asarray(counts.matrix).tolist()
+    out["matrix"] = labelled_matrix(labelled, by_record)
     out["f_calls"] = int(sum((c == _F).sum() for _, c, _ in labelled.values()))
     return out
 

@@ -30,15 +30,26 @@ RULES = {"atrial rule (G)": "without the atrial rule (G)", "run rule (P)": "with
 CLASSES = ("N", "S", "V", "F", "Q", "unmatched")
 
 
+def sum_s_column_gains(pairs) -> list[int]:
+    """The beats per reference class (rows of the matrices: N, S, V, F, Q, unmatched) that a rule adds to the S
+    column, summed over ``pairs`` of matrices (with the rule, without it): the net change, which also holds beats a
+    later rule moves because of the rule's calls."""
+    total = [0] * len(CLASSES)
+    for with_rule, without_rule in pairs:
+        total = [t + a[1] - b[1] for t, a, b in zip(total, with_rule, without_rule)]
+    return total
+
+
+def measure_precision(calls: list[int]) -> float | None:
+    """The share of a rule's S calls (:func:`sum_s_column_gains`) that are reference S beats; None without a call."""
+    made = sum(max(n, 0) for n in calls)
+    return calls[1] / made if made else None
+
+
 def rule_calls(results: dict, without: str, mode: str) -> list[int]:
     """The beats per reference class that a rule adds to the S column, summed over the seeds."""
-    total = [0] * len(CLASSES)
-    for seed in (key for key in results if key.startswith("seed")):
-        rows = results[seed]["settings"]
-        with_rule = [row[1] for row in rows["product"][mode]["matrix"]]
-        without_rule = [row[1] for row in rows[without][mode]["matrix"]]
-        total = [t + a - b for t, a, b in zip(total, with_rule, without_rule)]
-    return total
+    seeds = [results[key]["settings"] for key in results if key.startswith("seed")]
+    return sum_s_column_gains((rows["product"][mode]["matrix"], rows[without][mode]["matrix"]) for rows in seeds)
 
 
 def main() -> int:
@@ -46,9 +57,9 @@ def main() -> int:
     for rule, without in RULES.items():
         for mode in ("reference", "end_to_end"):
             calls = rule_calls(results, without, mode)
-            made = sum(max(n, 0) for n in calls)
+            precision = measure_precision(calls)
             print(f"{rule}, {mode}: S calls added by reference class {dict(zip(CLASSES, calls))}; precision "
-                  f"{calls[1] / made:.3f}" if made else f"{rule}, {mode}: no call")
+                  f"{precision:.3f}" if precision is not None else f"{rule}, {mode}: no call")
     return 0
 
 

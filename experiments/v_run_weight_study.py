@@ -66,9 +66,9 @@ def beat_figures(matrix) -> dict:
     return out
 
 
-def run_sums(by_seed: dict, seeds, variant: str) -> dict:
-    """Per category [found, missed, confirmed, false] summed over ``seeds``."""
-    return {c: [sum(by_seed[str(s)][variant]["runs"]["ventricular"][c][k] for s in seeds) for k in range(4)]
+def run_sums(by_seed: dict, seeds, variant: str, family: str = "ventricular") -> dict:
+    """Per category [found, missed, confirmed, false] of the ``family``'s runs summed over ``seeds``."""
+    return {c: [sum(by_seed[str(s)][variant]["runs"][family][c][k] for s in seeds) for k in range(4)]
             for c in CATEGORIES}
 
 
