@@ -119,6 +119,9 @@ class RecordAnalysis:
     rhythm_evidence : KeptEvidence or None
         The rhythm evidence the regions were found with and what it was measured from, so that an edit that changes
         none of that reuses it (:func:`keep_rhythm_evidence`).
+    waves : np.ndarray or None
+        The detector's placed beats with those its refractory check removed (:attr:`pipeline.types.Detection.waves`),
+        which the flutter finder's rate check counts; None when it removed none (the beats are the waves).
     """
 
     record: Record
@@ -136,6 +139,7 @@ class RecordAnalysis:
     conclusion: str = ""
     reader_strips: tuple[ReaderStrip, ...] = ()
     rhythm_evidence: KeptEvidence | None = None
+    waves: np.ndarray | None = None
 
     @property
     def classes(self) -> np.ndarray:
@@ -166,17 +170,20 @@ def analyse_record(record: Record, model: LoadedModel, settings: RegionSettings 
     spans = tuple(find_record_quality_spans(record.signal_mv, record.fs_hz, detection.samples, detection.noise_only))
     spans += flat_record_spans(record, spans, with_signal)
     timings["quality"] = time.perf_counter() - started
-    return classify_detected_beats(record, model, detection.samples, detection.reason, spans, settings, timings)
+    return classify_detected_beats(record, model, detection.samples, detection.reason, spans, settings, timings,
+                                   waves=detection.waves)
 
 
 def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndarray, reason: str,
                             spans: tuple[QualitySpan, ...], settings: RegionSettings, timings: dict,
                             families: np.ndarray | None = None,
-                            classified: BeatPredictions | None = None) -> RecordAnalysis:
+                            classified: BeatPredictions | None = None,
+                            waves: np.ndarray | None = None) -> RecordAnalysis:
     """:func:`analyse_record` from its detected beats ``r_peaks`` (with the detector's ``reason`` when it found none)
     and quality ``spans`` on: classes (``classified``, what :func:`models.predict.classify_record` gives for these
     beats, when known), families (``families`` when already grouped for these beats), regions and summary.
-    ``timings`` (seconds per stage) gets the stages run here."""
+    ``timings`` (seconds per stage) gets the stages run here; ``waves`` (:attr:`RecordAnalysis.waves`) go to the
+    flutter finder's rate check."""
     timings = dict(timings)
     started = time.perf_counter()
     decisions = DecisionRules.from_settings(model.settings)
@@ -187,7 +194,7 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
     predictions = replace(classified, reason=reason)
     timings["classify"] = time.perf_counter() - started
     started = time.perf_counter()
-    evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings,
+    evidence = measure_rhythm_evidence(record, predictions.samples, list(spans), settings, waves,
                                        paced_beats=predictions.paced)
     kept = KeptEvidence(tuple(spans), settings.fibrillation, reads_as_paced(record, predictions.paced), evidence)
     if decisions.af_rule:  # a record-level rule: S calls inside the record's AF episodes become N
@@ -211,7 +218,8 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
                                    record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
-                          timings_s=timings, families=families, region_settings=settings, rhythm_evidence=kept)
+                          timings_s=timings, families=families, region_settings=settings, rhythm_evidence=kept,
+                          waves=waves)
 
 
 def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
@@ -314,7 +322,7 @@ def keep_rhythm_evidence(analysis: RecordAnalysis, settings: RegionSettings) -> 
             and kept.as_paced == as_paced):
         return kept
     evidence = measure_rhythm_evidence(analysis.record, analysis.predictions.samples, list(spans), settings,
-                                       paced_beats=paced)
+                                       analysis.waves, paced_beats=paced)
     return KeptEvidence(spans, settings.fibrillation, as_paced, evidence)
 
 
@@ -380,7 +388,7 @@ def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str
     again = classify_detected_beats(replace(analysis.record, pacemaker=pacemaker), model,
                                     predictions.detected_samples, predictions.reason, analysis.quality_spans,
                                     analysis.region_settings if settings is None else settings, analysis.timings_s,
-                                    families=analysis.families, classified=classified)
+                                    families=analysis.families, classified=classified, waves=analysis.waves)
     return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
 
 

@@ -106,6 +106,7 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
     from models.family_rule import apply_family_rule_to_record
     from models.predict import classify_record
     from models.prepare import InputSettings
+    from pipeline.detect import detect_record_peaks
 
     loaded = load_chosen_model(model_uri, mlruns_dir)
     input_settings = InputSettings.from_dict(loaded.settings["inputs"])
@@ -113,9 +114,11 @@ def build_model_labeler(model_uri: str | None, settings: RegionSettings = Region
 
     def label_with_model(record):
         stated = None if record.pacemaker is None else pacing
-        predictions = classify_record(loaded.model, input_settings, record, decisions=decisions, pacing=stated)
-        if decisions.af_rule:
-            predictions = apply_af_rule_to_record(record, predictions, settings)
+        detection = detect_record_peaks(record)
+        predictions = classify_record(loaded.model, input_settings, record, detection.samples, decisions=decisions,
+                                      pacing=stated)
+        if decisions.af_rule:  # the flutter finder counts the detector's waves, as in ecg score
+            predictions = apply_af_rule_to_record(record, predictions, settings, detected_samples=detection.waves)
         if decisions.family_rule:
             predictions = apply_family_rule_to_record(record, predictions)
         return predictions.samples, predictions.classes, predictions.in_family_mask, predictions.paced

@@ -42,7 +42,7 @@ from models.prepare import prepare_beats
 from models.train import TrainingConfig, nested_oof_probabilities
 from models.training_run import fingerprint_data
 from models.training_workers import WorkerTrainer, count_usable_cores
-from pipeline.detect import DetectorSettings, detect_record_peaks
+from pipeline.detect import LOCATED_MIN_GAP_S, DetectorSettings, detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
@@ -70,6 +70,7 @@ def detected_cache_path(path):
     values = dataclasses.asdict(DetectorSettings())
     if not values["searchback_clean_fraction"]:  # settings from before the option hash as they did (row BJ)
         del values["searchback_clean_fraction"], values["searchback_clean_noise_ratio"]
+    values["located_min_gap_s"] = LOCATED_MIN_GAP_S  # since session 55; detections cached before it are not reused
     settings = json.dumps(values, sort_keys=True)
     return path.with_name(f"{path.stem}-e2e-{hashlib.sha256(settings.encode()).hexdigest()[:8]}.npz")
 

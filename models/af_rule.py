@@ -58,7 +58,8 @@ def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, set
 
     ``spans`` are the quality spans the regions are found from, ``settings`` the event settings, ``evidence``
     the record's rhythm evidence for these beats when already measured (:func:`measure_rhythm_evidence`), and
-    ``detected_samples`` the detector's beats for the flutter rate check when ``predictions`` are not them.
+    ``detected_samples`` the detector's waves for the flutter rate check (:attr:`pipeline.types.Detection.waves`,
+    the placed beats with those its refractory check removed) when ``predictions`` are not them.
     """
     from pipeline.region_eval import find_record_af_beats
 

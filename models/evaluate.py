@@ -175,8 +175,9 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     if decisions is not None and (decisions.af_rule or decisions.family_rule):
         spans = find_quality_spans(record.signal_mv, record.fs_hz)
         predicted = apply_record_rules(record, prepared.beats.samples, probabilities, predicted, decisions, spans,
-                                       detection.samples, paced)
-        after = decide_record_rules(record, timed, test_probabilities, test_classes, decisions, spans, timed,
+                                       detection.wave_samples, paced)
+        waves = timed if detection.waves is None else time_beats(clean[:, :1], detection.waves, record.fs_hz)
+        after = decide_record_rules(record, timed, test_probabilities, test_classes, decisions, spans, waves,
                                     test_paced)
         test_classes, test_paced = after.class_indices, after.paced
     labelled = labels >= 0

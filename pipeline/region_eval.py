@@ -657,9 +657,10 @@ def measure_rhythm_evidence(record: Record, samples: np.ndarray, spans: list, se
                             paced_beats: np.ndarray | None = None) -> RhythmEvidence:
     """P-wave similarity on the primary lead and ventricular flutter/fibrillation in the signal.
 
-    ``detected_samples``, the beat detector's beats, give the wave rate inside a flutter stretch (its rate
-    check); by default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH
-    marks flutter waves ``!``, not beats).
+    ``detected_samples``, the beat detector's placed beats with those its refractory check removed
+    (:attr:`pipeline.types.Detection.wave_samples`), give the wave rate inside a flutter stretch (its rate check); by
+    default ``samples``, which are the detector's beats except with reference labels (where MIT-BIH marks flutter
+    waves ``!``, not beats).
 
     With a stated pacemaker (``record.pacemaker``) no P-wave similarity is measured, and the region finder reads AF
     from the RR intervals alone (:func:`pipeline.regions.find_af_regions`): the paced beats' intervals are left out of
@@ -884,7 +885,7 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     spans = find_quality_spans(record.signal_mv, record.fs_hz, quality)
     prepared = time.perf_counter()
     detection = detect_record_peaks(record)
-    detected_samples = detection.samples
+    detected_samples = detection.wave_samples  # for the flutter finder's rate check
     detected = time.perf_counter()
     samples, classes, *more = labeler(record)
     af_excluded = more[0] if more else None

@@ -145,15 +145,26 @@ class Detection:
         whole record, or the 30-minute chunks of a long one that hold only noise, or, where such a stretch holds clean
         30-second blocks (detected on their own), the rest of it. The quality spans count them as
         noise (:func:`pipeline.quality.add_noise_only_spans`), so no summary calls them readable.
+    waves : np.ndarray or None
+        Every beat as placed, before the check that keeps one of two placed closer than a ventricle can beat again
+        (:func:`pipeline.detect.drop_refractory_neighbours`); None when that check removed none. In ventricular
+        flutter such pairs are neighbouring waves, which the flutter finder's rate check counts
+        (:func:`pipeline.fibrillation.wave_rates_bpm`): :attr:`wave_samples` is what it is given.
     """
 
     samples: np.ndarray
     fs_hz: float
     reason: str = ""
     noise_only: tuple[tuple[int, int], ...] = ()
+    waves: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    @property
+    def wave_samples(self) -> np.ndarray:
+        """Every placed beat, those the refractory check removed included (``samples`` when it removed none)."""
+        return self.samples if self.waves is None else self.waves
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def test_record_207_flutter_is_found_and_records_without_it_stay_clear(mitdb_dir
     reference = flutter_intervals(record.annotations, record.n_samples)
     found = find_fibrillation_intervals(record.signal_mv, record.fs_hz,
                                         find_quality_spans(record.signal_mv, record.fs_hz),
-                                        beat_samples=detect_record_peaks(record).samples)
+                                        beat_samples=detect_record_peaks(record).wave_samples)
     counts = compare_episodes(reference, found, record.fs_hz, start_s=0.0)
     assert (counts.detected, counts.missed) == (6, 0)  # every episode
     assert counts.duration_sensitivity > 0.9 and counts.duration_predictivity > 0.8  # DS1 study: 96.1 / 84.4 %
@@ -168,7 +168,7 @@ def test_single_lead_recordings_keep_the_flutter_and_drop_an_oscillating_v1(mitd
         record = single_lead(read_record(mitdb_dir / name, annotator="atr"), lead)
         found = find_fibrillation_intervals(record.signal_mv, record.fs_hz,
                                             find_quality_spans(record.signal_mv, record.fs_hz),
-                                            beat_samples=detect_record_peaks(record).samples)
+                                            beat_samples=detect_record_peaks(record).wave_samples)
         counts = compare_episodes(flutter_intervals(record.annotations, record.n_samples), found, record.fs_hz,
                                   start_s=0.0)
         assert counts.test_s - counts.overlap_test_s <= false_max_s
