@@ -76,6 +76,7 @@ from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
 from pipeline.fibrillation import find_fibrillation_intervals
 from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami, select_reference_beats
+from pipeline.pacing import find_beats_outside, measure_spike_share, reads_as_spiked
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
                               spare_beat_trains)
 from pipeline.records import read_record
@@ -738,7 +739,10 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     turbulence, ST and QT out unless the pacing rule found it seldom pacing (``paced_beats``, per beat:
     :func:`reads_as_paced`). With the predominant rhythm (:func:`pipeline.rhythm.find_predominant_rhythm`) and, given
     the beats' morphology ``families`` (:func:`pipeline.families.group_beat_families`), whether the ventricular
-    ectopic beats are uniform or multiform (:func:`pipeline.families.find_ventricular_forms`)."""
+    ectopic beats are uniform or multiform (:func:`pipeline.families.find_ventricular_forms`). Without a stated
+    pacemaker, the share of the readable beats with a pacing spike (:func:`pipeline.pacing.measure_spike_share`):
+    when the record reads as paced, a note first asks the reader to state the pacemaker, and the predominant rhythm is
+    a paced rhythm."""
     paced = reads_as_paced(record, paced_beats)
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
@@ -752,8 +756,14 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    notes = summary.notes + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms)
-                             + pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms) if summary.n_beats else ())
+    spike_share = (float("nan") if record.pacemaker is not None else
+                   measure_spike_share(record.signal_mv, record.fs_hz, samples, find_beats_outside(samples, spans),
+                                       recorded_fs_hz=record.source_fs_hz))
+    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share) if summary.n_beats else ()
+    spiked = reads_as_spiked(spike_share)  # an unstated pacemaker changes how everything else reads: its note first
+    notes = ((hint if spiked else ()) + summary.notes
+             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
+                else ()) + (() if spiked else hint))
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
@@ -762,7 +772,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct, record.pacemaker,
         summary.heart_rate_mean_bpm,
         fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
-        av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0)
+        av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0,
+        pacing_spike_share=spike_share)
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
 
 
@@ -845,14 +856,23 @@ def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS
             "branch block, the ST and QT figures reflect the conduction and do not apply",)
 
 
-def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float) -> tuple[str, ...]:
-    """A note when the dominant beats are wide and no pacemaker was stated: they may be paced beats, which the
-    classifier was not trained on (it tends to take a paced rhythm's beats as the patient's normal ones, and paced
-    beats among others as V). The product cannot tell pacing from the signal (a pacing spike is lost at the
-    recording's bandwidth on MIT-BIH's paced records), so the reader is asked; nothing else changes. The note names the
-    commoner causes first: a clinical read of session 51 found it on records 207 and 231 (left and right bundle branch
-    block) pointing to a pacemaker alone."""
-    if pacemaker is not None or st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
+def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
+                spike_share: float = float("nan")) -> tuple[str, ...]:
+    """A note when no pacemaker was stated and the beats show pacing spikes (``spike_share``,
+    :func:`pipeline.pacing.measure_spike_share`), or else the dominant beats are wide: they may be paced beats, which
+    the classifier was not trained on (it tends to take a paced rhythm's beats as the patient's normal ones, and paced
+    beats among others as V), so the reader is asked to state the pacemaker; nothing else changes. The wide-beat note
+    names the commoner causes first: a clinical read of session 51 found it on records 207 and 231 (left and right
+    bundle branch block) pointing to a pacemaker alone. Spikes are found on MIT-BIH's four paced records and none of
+    the others (session 56; session 42 had taken them for lost at the recording's bandwidth, and clinical reads of
+    session 55 saw them on 102's and 104's strips)."""
+    if pacemaker is not None:
+        return ()
+    if reads_as_spiked(spike_share):
+        return (f"pacing spikes before {100 * spike_share:.0f} % of the readable beats, and no pacemaker stated: if "
+                "the patient has one, state it (paced beats are not classified as such without it, and the beat "
+                "classes, ventricular events and heart-rate variability need review)",)
+    if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return ()
     return (f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): a bundle branch block or another "
             "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a pacemaker, state "

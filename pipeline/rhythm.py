@@ -7,7 +7,9 @@ interrupted. It is named from what the product already measures, in this order:
    (:mod:`pipeline.fibrillation`; a QA pass of session 53 found a recording of 207's flutter reading "fewer than 20
    normal beats").
 2. **Paced rhythm**: a stated pacemaker, and at least :data:`PREDOMINANT_SHARE` of the beats labelled paced (class Q
-   by the pacing rule, :mod:`models.pacing_rule`). Without a stated pacemaker no rhythm is called paced.
+   by the pacing rule, :mod:`models.pacing_rule`). Without a stated pacemaker, a record whose beats show pacing spikes
+   (:mod:`pipeline.pacing`: at least ``record_share_min`` of the readable beats with a spike that keeps its place;
+   session 56, after clinical reads found paced 102 reported as "sinus rhythm").
 3. **Atrial fibrillation/flutter**: an AF/flutter burden (:mod:`pipeline.summary`) of at least
    :data:`PREDOMINANT_SHARE` of the readable time.
 4. **Sinus rhythm**: the record's normal beats show a clear sinus P wave: the P-wave template of the normal beats with
@@ -43,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.conduction import build_p_template
+from pipeline.pacing import reads_as_spiked
 from pipeline.wording import format_share
 
 PREDOMINANT_SHARE = 0.5
@@ -89,7 +92,8 @@ class PredominantRhythm:
 
 def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                             af_burden_pct: float, pacemaker: str | None, heart_rate_mean_bpm: float, *,
-                            fibrillation_share: float = 0.0, av_block_share: float = 0.0) -> PredominantRhythm:
+                            fibrillation_share: float = 0.0, av_block_share: float = 0.0,
+                            pacing_spike_share: float = float("nan")) -> PredominantRhythm:
     """The predominant rhythm of a record (module docstring).
 
     Parameters
@@ -108,6 +112,9 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         The record's mean heart rate (the summary's), which names a sinus rhythm.
     fibrillation_share, av_block_share : float
         Ventricular flutter/fibrillation's share of the record, 2:1 AV block's of the readable time (0-1).
+    pacing_spike_share : float
+        Share of the readable beats with a pacing spike (:func:`pipeline.pacing.measure_spike_share`; NaN: not
+        measured), read when no pacemaker is stated.
 
     Examples
     --------
@@ -121,6 +128,9 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats[:0], np.full(0, "N"), float("nan"), None,
     ...                         float("nan"), fibrillation_share=0.97).describe()
     'ventricular flutter/fibrillation (97 % of the record)'
+    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0,
+    ...                         pacing_spike_share=0.77).describe()
+    'paced rhythm (pacing spikes before 77 % of the readable beats; no pacemaker stated)'
     >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 70.0).describe()
     'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
@@ -135,6 +145,10 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
     if paced >= PREDOMINANT_SHARE:
         return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
+    if pacemaker is None and reads_as_spiked(pacing_spike_share):
+        return PredominantRhythm("paced rhythm", float("nan"), f"pacing spikes before "
+                                 f"{format_share(100 * pacing_spike_share, 0)} % of the readable beats; no pacemaker "
+                                 "stated")
     if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
         return PredominantRhythm("atrial fibrillation/flutter", float("nan"),  # ">99 %", not "100 %" beside a 99.9
                                  f"AF/flutter {format_share(af_burden_pct, 0)} % of the readable time")  # burden

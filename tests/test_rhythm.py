@@ -40,12 +40,13 @@ def test_sinus_bradycardia_and_tachycardia_are_fixed_definitions_not_alert_limit
 
 
 def test_a_stated_pacemaker_pacing_most_beats_is_paced_rhythm(excerpts_dir):
-    """Record 217's first five minutes: its pacemaker paces most beats (MIT-BIH `(P`); without the pacemaker stated
-    no rhythm is called paced."""
+    """Record 217's first five minutes: its pacemaker paces most beats (MIT-BIH `(P`). Without the pacemaker stated
+    the rhythm is called paced from its pacing spikes only (session 56), and says that none was stated."""
     paced = evaluate_record(excerpts_dir / "217", label_with_reference, pacemaker=True).summary.predominant_rhythm
-    assert paced.name == "paced rhythm", paced
+    assert paced.name == "paced rhythm" and paced.basis.startswith("a stated pacemaker"), paced
     unstated = evaluate_record(excerpts_dir / "217", label_with_reference).summary.predominant_rhythm
-    assert unstated.name != "paced rhythm"
+    assert unstated.name == "paced rhythm" and unstated.basis.startswith("pacing spikes before"), unstated
+    assert unstated.basis.endswith("no pacemaker stated")
 
 
 @pytest.mark.mitdb

@@ -103,9 +103,9 @@ def test_a_dominant_qrs_too_narrow_to_be_one_leaves_st_and_qt_unassessed(mitdb_d
 
 
 def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir, excerpt_100):
-    # record 107 is paced throughout; the classifier takes its paced beats for the patient's normal ones (N), as
-    # here, where every beat is labelled N
-    record, samples, _ = read_beats(mitdb_dir / "107")
+    # record 231's conducted beats are wide (right bundle branch block): every beat labelled N, as a classifier that
+    # took them for the patient's normal ones would; no pacing spike
+    record, samples, _ = read_beats(mitdb_dir / "231")
     classes = np.full(len(samples), "N")
     notes = summarize_labelled_record(record, [], samples, classes, [], RegionSettings()).notes
     hint = [n for n in notes if n.startswith("the dominant beats are wide")]
@@ -113,6 +113,7 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     assert ("a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or pacing"
             in hint[0])  # the commoner causes first (a clinical read of session 51 found 207's LBBB sent to pacing)
     assert any("paced rhythm" in n for n in notes)  # the ST note names pacing among the causes of a wide QRS
+    assert not any(n.startswith("pacing spikes") for n in notes)
     stated = dataclasses.replace(record, pacemaker="stated by the user")
     notes = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings()).notes
     assert not any(n.startswith("the dominant beats are wide") for n in notes)
@@ -120,6 +121,26 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     narrow, narrow_samples, narrow_classes = excerpt_100
     notes = summarize_labelled_record(narrow, [], narrow_samples, narrow_classes, [], RegionSettings()).notes
     assert not any(n.startswith("the dominant beats are wide") for n in notes)
+
+
+def test_pacing_spikes_without_a_stated_pacemaker_come_first_and_name_the_rhythm(mitdb_dir, excerpt_100):
+    """Record 107 is paced throughout; with every beat labelled N (as the classifier labels its paced beats) it read
+    "sinus" or "not determined" and asked about a pacemaker only among the wide-QRS notes. Its pacing spikes now put
+    the question first and make the rhythm a paced one; a stated pacemaker, or a record without spikes, has neither."""
+    record, samples, _ = read_beats(mitdb_dir / "107")
+    classes = np.full(len(samples), "N")
+    summary = summarize_labelled_record(record, [], samples, classes, [], RegionSettings())
+    assert summary.notes[0].startswith("pacing spikes before ") and "state it" in summary.notes[0]
+    assert not any(n.startswith("the dominant beats are wide") for n in summary.notes)  # one question, not two
+    assert summary.predominant_rhythm.name == "paced rhythm"
+    assert "no pacemaker stated" in summary.predominant_rhythm.basis
+    stated = dataclasses.replace(record, pacemaker="stated by the user")
+    summary = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings())
+    assert not any(n.startswith("pacing spikes") for n in summary.notes)
+    narrow, narrow_samples, narrow_classes = excerpt_100
+    summary = summarize_labelled_record(narrow, [], narrow_samples, narrow_classes, [], RegionSettings())
+    assert not any(n.startswith("pacing spikes") for n in summary.notes)
+    assert summary.predominant_rhythm.name.startswith("sinus")
 
 
 def test_a_pacemaker_that_seldom_paced_leaves_hrv_st_and_qt_to_the_intrinsic_beats(excerpt_100):
