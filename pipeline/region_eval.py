@@ -774,7 +774,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
         av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0,
         pacing_spike_share=spike_share)
-    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm)
+    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
+                   pacing_spike_share=spike_share)
 
 
 def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:

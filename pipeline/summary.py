@@ -188,6 +188,9 @@ class RecordSummary:
     predominant_rhythm : PredominantRhythm
         The rhythm the events interrupted (:mod:`pipeline.rhythm`); read from the signal, so only by
         :func:`pipeline.region_eval.summarize_labelled_record` (not determined here).
+    pacing_spike_share : float
+        Share of the readable beats with a pacing spike (:func:`pipeline.pacing.measure_spike_share`), measured when
+        no pacemaker is stated, by :func:`pipeline.region_eval.summarize_labelled_record`; NaN when not measured.
     ventricular_forms : VentricularForms
         Uniform or multiform ventricular ectopic beats (:func:`pipeline.families.find_ventricular_forms`); from the
         morphology families, so only where :func:`pipeline.region_eval.summarize_labelled_record` is given them.
@@ -231,6 +234,7 @@ class RecordSummary:
     hr_window_s: float = 60.0
     predominant_rhythm: PredominantRhythm = PredominantRhythm()
     ventricular_forms: VentricularForms = VentricularForms()
+    pacing_spike_share: float = float("nan")
 
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
@@ -645,6 +649,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         **{key: clean(getattr(summary, key)) for key in RUN_EXTREME_KEYS},
         "af_burden_pct": clean(summary.af_burden_pct),
         "predominant_rhythm": summary.predominant_rhythm.to_dict(),
+        "pacing_spike_share": clean(summary.pacing_spike_share),
         "ventricular_forms": summary.ventricular_forms.to_dict(),
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),

@@ -881,6 +881,7 @@ def test_strips_chosen_in_an_earlier_review_come_back_with_it(analyses, excerpts
 def test_the_pacemaker_checkbox_says_so_and_what_a_pacemaker_that_never_paced_leaves(analyses):
     at = start_app()
     assert any(m.label == "SDNN" for m in at.metric)  # sample 100: five minutes of normal beats
+    assert not any("Pacing spikes" in w.value for w in at.warning)
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.check().run()
     assert not at.exception and not at.error
@@ -900,9 +901,13 @@ def test_stating_the_pacemaker_of_sample_217_labels_its_paced_beats(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("217").run()
     before = shown_counts(at)
+    # its pacing spikes ask for the checkbox (session 56)
+    assert any(w.value.startswith("Pacing spikes before") and "The patient has a pacemaker" in w.value
+               for w in at.warning)
     box = next(b for b in at.sidebar.checkbox if b.label == "The patient has a pacemaker")
     box.check().run()
     assert not at.exception and not at.error
+    assert not any("Pacing spikes" in w.value for w in at.warning)
     after = shown_counts(at)
     assert after["Q"] > 0.7 * sum(after.values()) and before.get("Q", 0) == 0  # 5 minutes: 301 paced of 372 beats
     assert after["V"] < before["V"]

@@ -34,6 +34,7 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import describe_leads
+from pipeline.pacing import reads_as_spiked
 from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
@@ -618,10 +619,15 @@ def render_overview(analysis) -> None:
     summary = analysis.summary
     st.markdown(f"**Predominant rhythm:** {summary.predominant_rhythm.describe()}",
                 help="The rhythm the events interrupt: ventricular flutter/fibrillation or atrial fibrillation/flutter "
-                     "over half the record or more, paced (a stated pacemaker pacing most beats), or sinus when the "
+                     "over half the record or more, paced (a stated pacemaker pacing most beats, or, with none stated, "
+                     "pacing spikes before a quarter of the readable beats or more), or sinus when the "
                      "normal beats show a consistent P wave, named by the mean heart rate (bradycardia under 50 bpm, "
                      "tachycardia over 100) or with 2:1 AV block when the block covers half the record; to be "
                      "confirmed on the ECG.")
+    if analysis.record.pacemaker is None and reads_as_spiked(summary.pacing_spike_share):
+        st.warning(f"Pacing spikes before {100 * summary.pacing_spike_share:.0f} % of the readable beats: if the "
+                   "patient has a pacemaker, tick **The patient has a pacemaker** in the sidebar, so that the paced "
+                   "beats are labelled paced and the events are found again.")
     columns = st.columns(3)
     columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
