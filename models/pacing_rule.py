@@ -16,8 +16,9 @@ The thresholds were fixed on DS1, which holds no paced beat, before any paced re
 (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG): :attr:`PacingRule.min_width_ms` is the 99th percentile
 of the width estimate over DS1's reference N beats (113.9 ms, bundle branch block beats included, rounded to 115; the
 estimate has its own scale: record 100's normal beats about 33 ms, paced beats 120-150 ms), and the on-time limit is
-the sinus-conduction rule's (:mod:`models.conduction_rule`). Pacemaker spikes cannot be used: MIT-BIH's recorder bandwidth rounds them off
-(``experiments/paced_records_scan.py``).
+the sinus-conduction rule's (:mod:`models.conduction_rule`). Pacemaker spikes were taken for rounded off by MIT-BIH's
+recorder bandwidth (``experiments/paced_records_scan.py``, session 42); session 56 found them with another measure
+(:mod:`pipeline.pacing`), which the product uses to ask for a pacemaker nobody stated, not in this rule.
 
 On MIT-BIH's four paced records (102, 104, 107, 217; the pacemaker stated, end to end, the bundled model), pooled:
 88.5 % of the paced beats are called Q (6,214 of 7,025; 104's, narrower, 60 %), V Se 88.5 % (unchanged; 1 V beat of 226
