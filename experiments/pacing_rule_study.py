@@ -146,10 +146,11 @@ def judge(pooled: dict, base: dict) -> dict:
     return {"clauses": clauses, "met": all(clauses.values())}
 
 
-def mistaken_statement(names) -> dict:
-    """Beats the candidate makes Q on records without a pacemaker, were one stated, by reference AAMI class."""
+def mistaken_statement(names, rule: PacingRule = VARIANTS["candidate"]) -> dict:
+    """Beats ``rule`` (the candidate by default) makes Q on records without a pacemaker, were one stated, by reference
+    AAMI class."""
     store = {}
-    labeler = capture(build_model_labeler(BUNDLED, pacing=VARIANTS["candidate"]), store)
+    labeler = capture(build_model_labeler(BUNDLED, pacing=rule), store)
     directory = require_data_dir(None)
     totals = collections.Counter()
     by_record = {}

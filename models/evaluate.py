@@ -167,8 +167,8 @@ def evaluate_record(model: keras.Model, record: Record, settings: InputSettings,
     test_probabilities, test_classes = classify_prepared(model, detected.inputs, decisions)
     paced = test_paced = None
     if pacing is not None:
-        paced = find_prepared_paced_beats(prepared, pacing)
-        test_paced = find_prepared_paced_beats(detected, pacing)
+        paced = find_prepared_paced_beats(prepared, pacing, record)
+        test_paced = find_prepared_paced_beats(detected, pacing, record)
         predicted = np.where(paced, AAMI_CLASSES.index("Q"), predicted)
         test_classes = np.where(test_paced, AAMI_CLASSES.index("Q"), test_classes)
     timed = time_beats(clean[:, :1], detection.samples, record.fs_hz)  # reported where ecg score reports them

@@ -49,6 +49,8 @@ import numpy as np
 
 from models.inputs import read_feature_columns
 from pipeline.features import rr_column
+from pipeline.pacing import find_spiked_beats
+from pipeline.types import Record
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class PacingRule:
     own_template: bool = False
     """Take the record's dominant beat from the beats not found paced, and classify again (off: it failed the study's
     criterion on two of record 217's couplets, module docstring)."""
+    spikes: bool = False
+    """A beat with a pacing spike (:func:`pipeline.pacing.find_spiked_beats`, on the raw signal) is paced too, wide or
+    not, on time or not (``experiments/pacing_spike_rule_study.py``)."""
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.min_width_ms) and self.min_width_ms > 0):
@@ -99,7 +104,15 @@ def find_paced_beats(features: np.ndarray, feature_names, rr_pre_s: np.ndarray, 
     return paced
 
 
-def find_prepared_paced_beats(prepared, rule: PacingRule) -> np.ndarray:
-    """:func:`find_paced_beats` on a record's prepared beats (:class:`models.prepare.PreparedBeats`)."""
-    return find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names,
-                            rr_column(prepared.beats, "rr_pre_s"), rule)
+def find_prepared_paced_beats(prepared, rule: PacingRule, record: Record | None = None) -> np.ndarray:
+    """:func:`find_paced_beats` on a record's prepared beats (:class:`models.prepare.PreparedBeats`); with
+    ``rule.spikes``, the beats with a pacing spike in ``record``'s signal too (required then)."""
+    paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names,
+                             rr_column(prepared.beats, "rr_pre_s"), rule)
+    if rule.spikes:
+        if record is None:
+            raise ValueError("Received rule.spikes=True and no record; expected the record whose signal holds the "
+                             "spikes.")
+        paced |= find_spiked_beats(record.signal_mv, record.fs_hz, prepared.beats.samples,
+                                   recorded_fs_hz=record.source_fs_hz)
+    return paced

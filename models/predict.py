@@ -219,10 +219,10 @@ def classify_piece(model, settings: InputSettings, record: Record, r_peaks: np.n
 
     clean_mv = clean_record(record, settings)
     prepared = prepare_beats(record, r_peaks, settings, clean_mv)
-    paceable = find_prepared_paced_beats(prepared, PacingRule())
+    paceable = find_prepared_paced_beats(prepared, PacingRule(), record)
     paced = None
     if pacing is not None:  # the default rule's beats are those found already
-        paced = paceable if pacing == PacingRule() else find_prepared_paced_beats(prepared, pacing)
+        paced = paceable if pacing == PacingRule() else find_prepared_paced_beats(prepared, pacing, record)
         if pacing.own_template and paced.any():  # the patient's own beats read against their own dominant beat
             prepared = prepare_beats(record, r_peaks, settings, clean_mv, template_excluded=paced)
     probabilities = predict_beats(model, prepared.inputs)

@@ -221,10 +221,11 @@ def find_consistent_spikes(spikes: BeatSpikes, settings: SpikeSettings = SpikeSe
 
 
 def find_spiked_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray,
-                      settings: SpikeSettings = SpikeSettings()) -> np.ndarray:
+                      settings: SpikeSettings = SpikeSettings(), *, recorded_fs_hz: float | None = None) -> np.ndarray:
     """Boolean per beat: a pacing spike near it, where the record's spikes keep their place
-    (:func:`find_consistent_spikes`); all False under ``settings.min_fs_hz``."""
-    if fs_hz < settings.min_fs_hz:
+    (:func:`find_consistent_spikes`); all False under ``settings.min_fs_hz``, or for a recording made under it
+    (``recorded_fs_hz``) and resampled to ``fs_hz``."""
+    if min(fs_hz, fs_hz if recorded_fs_hz is None else recorded_fs_hz) < settings.min_fs_hz:
         return np.zeros(len(beat_samples), bool)
     return find_consistent_spikes(measure_beat_spikes(signal_mv, fs_hz, beat_samples, settings), settings)
 
