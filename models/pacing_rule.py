@@ -69,10 +69,15 @@ class PacingRule:
     spikes: bool = False
     """A beat with a pacing spike (:func:`pipeline.pacing.find_spiked_beats`, on the raw signal) is paced too, wide or
     not, on time or not (``experiments/pacing_spike_rule_study.py``)."""
+    spike_share_min: float = 0.0
+    """With ``spikes``, the spikes count only where at least this share of the record's beats (of the piece
+    classified, an hour at most) have one (0: wherever found)."""
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.min_width_ms) and self.min_width_ms > 0):
             raise ValueError(f"Received min_width_ms={self.min_width_ms}; expected a positive number of ms.")
+        if not 0.0 <= self.spike_share_min <= 1.0:
+            raise ValueError(f"Received spike_share_min={self.spike_share_min}; expected a share in [0, 1].")
         if not (np.isfinite(self.on_time_min) and self.on_time_min > 0):
             raise ValueError(f"Received on_time_min={self.on_time_min}; expected a positive ratio.")
         if self.max_rate_bpm is not None and not (np.isfinite(self.max_rate_bpm) and self.max_rate_bpm > 0):
@@ -106,13 +111,16 @@ def find_paced_beats(features: np.ndarray, feature_names, rr_pre_s: np.ndarray, 
 
 def find_prepared_paced_beats(prepared, rule: PacingRule, record: Record | None = None) -> np.ndarray:
     """:func:`find_paced_beats` on a record's prepared beats (:class:`models.prepare.PreparedBeats`); with
-    ``rule.spikes``, the beats with a pacing spike in ``record``'s signal too (required then)."""
+    ``rule.spikes``, the beats with a pacing spike in ``record``'s signal too (required then), where at least
+    ``rule.spike_share_min`` of the beats have one."""
     paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names,
                              rr_column(prepared.beats, "rr_pre_s"), rule)
     if rule.spikes:
         if record is None:
             raise ValueError("Received rule.spikes=True and no record; expected the record whose signal holds the "
                              "spikes.")
-        paced |= find_spiked_beats(record.signal_mv, record.fs_hz, prepared.beats.samples,
+        spiked = find_spiked_beats(record.signal_mv, record.fs_hz, prepared.beats.samples,
                                    recorded_fs_hz=record.source_fs_hz)
+        if len(spiked) and spiked.mean() >= rule.spike_share_min:
+            paced |= spiked
     return paced

@@ -23,6 +23,7 @@ bandwidth than MIT-BIH's, which rounds the spike further. The product uses it as
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +179,9 @@ def find_narrow_peaks(values: np.ndarray, beats: np.ndarray, span: np.ndarray, b
     peaks, owner = peaks[inside], owner[inside]
     if not len(peaks):
         return none
-    prominences, left, right = scipy.signal.peak_prominences(values, peaks, wlen=before + after + 1)
+    with warnings.catch_warnings():  # a peak whose prominence is 0 within the window is simply not tall
+        warnings.simplefilter("ignore", scipy.signal.PeakPropertyWarning)
+        prominences, left, right = scipy.signal.peak_prominences(values, peaks, wlen=before + after + 1)
     tall = (prominences >= settings.min_prominence_fraction * span[owner]) & (span[owner] >= settings.min_amplitude_mv)
     if not tall.any():
         return none
