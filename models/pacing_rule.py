@@ -26,6 +26,12 @@ taken), beat-level V +P 20.1 -> 43.4 %, false ventricular runs 179 -> 71 and fal
 every reference run found kept. Adopted by the study's criterion. Since the morphology-family rule makes the V calls of
 a mostly paced family paced rather than N (:mod:`models.family_rule`, a QA pass's finding), 90.2 % (6,336).
 
+Since session 56 a beat with a pacing spike is paced too (:attr:`PacingRule.spikes`), where at least a quarter of the
+record's beats have one (:mod:`pipeline.pacing`; ``experiments/pacing_spike_rule_study.py --gated``, EXPERIMENTS.md
+row BN): paced beats labelled paced 90.2 -> 95.4 % on the four records, V Se, V +P (43.6 -> 43.7 %), the false
+ventricular runs and idioventricular episodes unchanged, and a pacemaker stated by mistake on the other 44 makes the
+same 905 beats paced (no unpaced record has spikes before a quarter of its beats).
+
 The variant with :attr:`PacingRule.own_template` (the record's dominant beat taken from the beats not found paced,
 every beat classified again, so that a paced patient's own beats are read against their own morphology) went further
 on false alarms: 217's own narrow beats called V 154 -> 0, V +P 81.5 %, false V runs 9, false idioventricular episodes
@@ -66,12 +72,14 @@ class PacingRule:
     own_template: bool = False
     """Take the record's dominant beat from the beats not found paced, and classify again (off: it failed the study's
     criterion on two of record 217's couplets, module docstring)."""
-    spikes: bool = False
+    spikes: bool = True
     """A beat with a pacing spike (:func:`pipeline.pacing.find_spiked_beats`, on the raw signal) is paced too, wide or
-    not, on time or not (``experiments/pacing_spike_rule_study.py``)."""
-    spike_share_min: float = 0.0
+    not, on time or not (``experiments/pacing_spike_rule_study.py``, EXPERIMENTS.md rows BM and BN)."""
+    spike_share_min: float = 0.25
     """With ``spikes``, the spikes count only where at least this share of the record's beats (of the piece
-    classified, an hour at most) have one (0: wherever found)."""
+    classified, an hour at most) have one (0: wherever found; 0.25, the summary's threshold for a record that reads
+    as paced, :attr:`pipeline.pacing.SpikeSettings.record_share_min`: row BN; at 0, row BM, a pacemaker stated by
+    mistake made 116 more normal beats paced over the 44 unpaced records)."""
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.min_width_ms) and self.min_width_ms > 0):

@@ -180,7 +180,7 @@ def find_narrow_peaks(values: np.ndarray, beats: np.ndarray, span: np.ndarray, b
     if not len(peaks):
         return none
     with warnings.catch_warnings():  # a peak whose prominence is 0 within the window is simply not tall
-        warnings.simplefilter("ignore", scipy.signal.PeakPropertyWarning)
+        warnings.filterwarnings("ignore", message="some peaks have a prominence of 0")
         prominences, left, right = scipy.signal.peak_prominences(values, peaks, wlen=before + after + 1)
     tall = (prominences >= settings.min_prominence_fraction * span[owner]) & (span[owner] >= settings.min_amplitude_mv)
     if not tall.any():
