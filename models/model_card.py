@@ -383,8 +383,9 @@ writes WFDB annotation files (`REC.cls`) that the WFDB tool `bxb` can re-score.
   fibrillation) are confused with S, and non-premature atrial beats are often missed.
 - Fusion beats (F) are almost never recognised (DS1 holds 415, nearly all from one patient).
 - Q (paced, unclassifiable) is essentially untrained (8 DS1 beats); paced recordings are out of scope for the
-  networks. Where a pacemaker is stated, the product's pacing rule (not this model) labels wide on-time beats paced
-  (`models/pacing_rule.py`; README, "Patients with pacemakers").
+  networks. Where a pacemaker is stated, the product's pacing rule (not this model) labels wide on-time beats and
+  beats with a pacing spike paced (`models/pacing_rule.py`; README, "Patients with pacemakers"); where none is
+  stated and pacing spikes are found, the summary asks the reader to state it (`pipeline/pacing.py`).
 - Trained on 22 patients from one 1970s database: performance on other populations, devices and lead
   placements is unknown until measured.
 """
