@@ -46,6 +46,7 @@ from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS
                               is_counted_not_timed, is_in_af, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
+from pipeline.region_eval import describe_pacing_spikes
 from pipeline.qt import describe_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
@@ -169,6 +170,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     paced = bool(np.any(find_paced_beats_left(analysis.predictions, analysis.classes)))
     counts = ", ".join(f"{c} {n}" + (", the paced beats among them" if c == "Q" and paced else "")
                        for c, n in zip(AAMI_CLASSES, s.beat_counts))  # Q alone reads "unclassifiable" (QA, session 50)
+    spike_note = describe_pacing_spikes(s.pacing_spike_share)  # under the rhythm, not among the notes (session 56)
     fastest_doubts = (describe_doubtful_run(analysis, s.fastest_ventricular_run_time_s, VENTRICULAR_RUN_KINDS),
                       describe_doubtful_run(analysis, s.fastest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS))
     lines = [
@@ -177,6 +179,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_percent(100 * s.readable_fraction, 1)}",
         f"Predominant rhythm: {s.predominant_rhythm.describe()}",
+        *(f"PACEMAKER? {note[0].upper()}{note[1:]}" for note in s.notes if note == spike_note),
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
         f"{format_at(s.heart_rate_min_time_s, start)}, mean "
         f"{format_number(s.heart_rate_mean_bpm)}, max {format_number(s.heart_rate_max_bpm)}"
@@ -223,7 +226,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")
-    lines += [f"Note: {note}" for note in s.notes]
+    lines += [f"Note: {note}" for note in s.notes if note != spike_note]
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]

@@ -744,10 +744,14 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     when the record reads as paced, a note first asks the reader to state the pacemaker, and the predominant rhythm is
     a paced rhythm."""
     paced = reads_as_paced(record, paced_beats)
+    spike_share = (float("nan") if record.pacemaker is not None else
+                   measure_spike_share(record.signal_mv, record.fs_hz, samples, find_beats_outside(samples, spans),
+                                       recorded_fs_hz=record.source_fs_hz))
+    spiked = reads_as_spiked(spike_share)  # an unstated pacemaker changes how everything else reads
     summary = summarize_record(regions, samples, classes, record.fs_hz, spans, record.n_samples, settings,
                                n_leads=record.signal_mv.shape[1], pacemaker=record.pacemaker,
                                af_excluded_beats=af_excluded_beats, paced_often=paced,
-                               hours=clock_hour_grid(record.start_time), families=families)
+                               hours=clock_hour_grid(record.start_time), families=families, spiked=spiked)
     measured_pacemaker = record.pacemaker if paced else None  # a pacemaker that seldom paced: intrinsic beats measured
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
@@ -756,11 +760,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    spike_share = (float("nan") if record.pacemaker is not None else
-                   measure_spike_share(record.signal_mv, record.fs_hz, samples, find_beats_outside(samples, spans),
-                                       recorded_fs_hz=record.source_fs_hz))
     hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share) if summary.n_beats else ()
-    spiked = reads_as_spiked(spike_share)  # an unstated pacemaker changes how everything else reads: its note first
     notes = ((hint if spiked else ()) + summary.notes
              + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
                 else ()) + (() if spiked else hint))
@@ -870,14 +870,26 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     if pacemaker is not None:
         return ()
     if reads_as_spiked(spike_share):
-        return (f"pacing spikes before {100 * spike_share:.0f} % of the readable beats, and no pacemaker stated: if "
-                "the patient has one, state it (paced beats are not classified as such without it, and the beat "
-                "classes, ventricular events and heart-rate variability need review)",)
+        return (describe_pacing_spikes(spike_share),)
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return ()
     return (f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): a bundle branch block or another "
             "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a pacemaker, state "
             "it (paced beats are not classified as such, and the ventricular events and beat classes need review)",)
+
+
+def describe_pacing_spikes(spike_share: float) -> str:
+    """The note for pacing spikes seen with no pacemaker stated (``spike_share``: the share of the readable beats with
+    one, which undercounts the paced beats: a spike counts only where it keeps its place). A clinical read of session
+    56 asked that it say how to state the pacemaker and what is unreliable until then.
+
+    >>> describe_pacing_spikes(0.764)[:72]
+    'pacing spikes before at least 76 % of the readable beats, and no pacemak'
+    """
+    return (f"pacing spikes before at least {100 * spike_share:.0f} % of the readable beats, and no pacemaker was "
+            "stated: if the patient has one, state it (ecg score --pacemaker, or the dashboard's pacemaker "
+            "checkbox). Until then paced beats are counted as normal or ventricular, so the beat counts, ectopic "
+            "burdens and ventricular events are unreliable; heart-rate variability and turbulence are not assessed")
 
 
 def st_exclusions(regions: list[Region], spans: list, settings: RegionSettings) -> tuple[list, np.ndarray]:

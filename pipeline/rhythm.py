@@ -130,7 +130,7 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     'ventricular flutter/fibrillation (97 % of the record)'
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0,
     ...                         pacing_spike_share=0.77).describe()
-    'paced rhythm (pacing spikes before 77 % of the readable beats; no pacemaker stated)'
+    'paced rhythm (pacing spikes before at least 77 % of the readable beats; pacemaker not stated)'
     >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 70.0).describe()
     'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
@@ -146,8 +146,8 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     if paced >= PREDOMINANT_SHARE:
         return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
     if pacemaker is None and reads_as_spiked(pacing_spike_share):
-        return PredominantRhythm("paced rhythm", float("nan"), f"pacing spikes before "
-                                 f"{format_share(100 * pacing_spike_share, 0)} % of the readable beats; no pacemaker "
+        return PredominantRhythm("paced rhythm", float("nan"), f"pacing spikes before at least "
+                                 f"{format_share(100 * pacing_spike_share, 0)} % of the readable beats; pacemaker not "
                                  "stated")
     if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
         return PredominantRhythm("atrial fibrillation/flutter", float("nan"),  # ">99 %", not "100 %" beside a 99.9

@@ -273,6 +273,7 @@ def summarize_record(
     paced_often: bool = True,
     hours: HourGrid = HourGrid(),
     families: np.ndarray | None = None,
+    spiked: bool = False,
 ) -> RecordSummary:
     """Summarise one record from its beats, quality spans and regions (module docstring). For a patient with a
     pacemaker (``pacemaker`` describes it), a note says what the classifier cannot do, and HRV and heart-rate
@@ -280,7 +281,9 @@ def summarize_record(
     intrinsic beats, the paced ones being Q, and a note says so). ``hours``: the hourly table's rows
     (:func:`pipeline.hours.clock_hour_grid` of the start time; hours from the start by default). Given the beats'
     morphology ``families`` (:func:`pipeline.families.group_beat_families`), whether the counted V beats are uniform or
-    multiform (:func:`pipeline.families.find_ventricular_forms`).
+    multiform (:func:`pipeline.families.find_ventricular_forms`). ``spiked``: no pacemaker is stated but the beats show
+    pacing spikes (:mod:`pipeline.pacing`), which leaves HRV and heart-rate turbulence out as a stated pacemaker that
+    paced often does (:data:`UNSTATED_PACEMAKER` names it in their notes).
     ``af_excluded_beats`` (per beat) are left out of the AF assessment's usable intervals, as the regions' AF
     evidence leaves them out (:func:`pipeline.regions.find_regions`).
 
@@ -310,6 +313,8 @@ def summarize_record(
     hourly = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af,
                              hours)
     paced = pacemaker if paced_often else None  # a pacemaker that seldom paced: the intrinsic beats are measured
+    if pacemaker is None and spiked:  # paced intervals are not heart-rate variability, stated or not
+        paced = UNSTATED_PACEMAKER
     if paced is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
         hrv, by_hour = compute_hrv_by_hour(context, regions, len(hourly), hours, settings=hrv_settings)
         hourly = tuple(replace(hour, **asdict(values)) for hour, values in zip(hourly, by_hour))
@@ -553,6 +558,11 @@ SELDOM_PACED_NOTE = (f"the pacemaker paced under {100 * PACED_SHARE_MIN:g} % of 
                      "intrinsic beats, as for any patient (paced beats and the intervals next to them left out); T "
                      "waves of intrinsic beats can change after pacing (cardiac memory)")
 """The summary's note for a stated pacemaker that seldom paced (``summarize_record(paced_often=False)``)."""
+
+
+UNSTATED_PACEMAKER = "not stated, but pacing spikes are seen"
+"""How HRV's and heart-rate turbulence's notes name a pacemaker found from its spikes alone (``spiked``): a clinical
+read of session 56 found HRV reported from paced intervals (102's LF/HF 0.03) beside the spike note."""
 
 
 def not_assessed_hrv(pacemaker: str) -> HrvSummary:

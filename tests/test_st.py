@@ -133,14 +133,18 @@ def test_pacing_spikes_without_a_stated_pacemaker_come_first_and_name_the_rhythm
     assert summary.notes[0].startswith("pacing spikes before ") and "state it" in summary.notes[0]
     assert not any(n.startswith("the dominant beats are wide") for n in summary.notes)  # one question, not two
     assert summary.predominant_rhythm.name == "paced rhythm"
-    assert "no pacemaker stated" in summary.predominant_rhythm.basis
+    assert "pacemaker not stated" in summary.predominant_rhythm.basis
+    # paced intervals are not heart-rate variability, stated or not (a clinical read of session 56)
+    assert not summary.hrv.assessed and "pacing spikes are seen" in summary.hrv.note
+    assert not summary.hrt.assessed
     stated = dataclasses.replace(record, pacemaker="stated by the user")
     summary = summarize_labelled_record(stated, [], samples, classes, [], RegionSettings())
     assert not any(n.startswith("pacing spikes") for n in summary.notes)
+    assert "stated by the user" in summary.hrv.note
     narrow, narrow_samples, narrow_classes = excerpt_100
     summary = summarize_labelled_record(narrow, [], narrow_samples, narrow_classes, [], RegionSettings())
     assert not any(n.startswith("pacing spikes") for n in summary.notes)
-    assert summary.predominant_rhythm.name.startswith("sinus")
+    assert summary.predominant_rhythm.name.startswith("sinus") and summary.hrv.assessed
 
 
 def test_a_pacemaker_that_seldom_paced_leaves_hrv_st_and_qt_to_the_intrinsic_beats(excerpt_100):
