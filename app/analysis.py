@@ -351,14 +351,14 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
     paced = find_paced_beats_left(predictions, classes)
     n_paced, n_beats = int(np.sum(paced)), len(predictions)
     if not n_paced:
-        text = ("no beat was found paced (wide and on time): the pacemaker did not pace during the recording, or its "
-                "paced beats are narrower than the pacing rule's limit on the classifier's width estimate; review "
-                "the beat classes")
+        text = ("no beat was found paced (wide and on time, or with a pacing spike): the pacemaker did not pace "
+                "during the recording, or its paced beats are narrower than the pacing rule's limit on the "
+                "classifier's width estimate and show no spike; review the beat classes")
     else:
         text = (f"{n_paced} of the {n_beats} beats found ({100.0 * n_paced / n_beats:.1f} %) are labelled paced (Q; "
                 "written / in the annotation file, the beat table's pacing_rule column): the pacing rule, for a "
-                "stated pacemaker, labels a beat paced when it is wide and on time, or called V in a family of "
-                "mostly paced beats")
+                "stated pacemaker, labels a beat paced when it is wide and on time, when a pacing spike precedes it "
+                "(where a quarter of the beats show one), or when it is called V in a family of mostly paced beats")
         if n_unreadable:
             text += (f"; the class counts leave out the {count_noun(n_unreadable, 'beat')} in or next to unreadable "
                      "stretches or in ventricular flutter/fibrillation, paced or not")

@@ -53,8 +53,8 @@ from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
 from models.pacing_rule import PacingRule
 from pipeline.splits import MITDB_RECORDS, PACED
 
-CANDIDATE = PacingRule(max_rate_bpm=130.0)
-TODAY = PacingRule(max_rate_bpm=None)
+CANDIDATE = PacingRule(max_rate_bpm=130.0, spikes=False)  # the rule as it was when the study ran (session 47)
+TODAY = PacingRule(max_rate_bpm=None, spikes=False)
 
 
 def pool_mistaken(by_record: dict) -> dict:

@@ -66,7 +66,8 @@ from pipeline.scoring import compare_beats
 from pipeline.splits import MITDB_RECORDS, PACED
 
 BUNDLED = "models/bundled/model.keras"
-VARIANTS = {"none": None, "rule": PacingRule(own_template=False), "candidate": PacingRule(own_template=True)}
+VARIANTS = {"none": None, "rule": PacingRule(own_template=False, spikes=False),  # as when the study ran (session 44)
+            "candidate": PacingRule(own_template=True, spikes=False)}
 RUN_CATEGORIES = ("couplet", "short", "long")
 
 

@@ -58,7 +58,7 @@ def prepare(data_dir) -> dict:
         reference = flutter_intervals(record.annotations, record.n_samples)
         for view, version in zip(VIEWS, (record, one_lead(record, 0), one_lead(record, 1))):
             spans = find_quality_spans(version.signal_mv, version.fs_hz)
-            prepared[view].append((name, version, spans, detect_record_peaks(version).samples, reference))
+            prepared[view].append((name, version, spans, detect_record_peaks(version).wave_samples, reference))
     return prepared
 
 

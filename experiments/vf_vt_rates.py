@@ -64,7 +64,7 @@ def main() -> None:
     for name in RECORDS:
         record = read_record(data_dir / name, annotator="atr")
         fs = record.fs_hz
-        beats = detect_record_peaks(record).samples
+        beats = detect_record_peaks(record).wave_samples
         spans = find_quality_spans(record.signal_mv, fs)
         found = find_fibrillation_intervals(record.signal_mv, fs, spans, FibrillationSettings(), beats)
         rows = {

@@ -1,4 +1,5 @@
-"""Pacing rule: with a pacemaker stated, wide beats that come on time are paced (AAMI class Q, written ``/``).
+"""Pacing rule: with a pacemaker stated, wide beats that come on time, and beats with a pacing spike, are paced (AAMI
+class Q, written ``/``).
 
 The networks never saw a paced beat (MIT-BIH's four paced records, 102, 104, 107 and 217, are outside DS1 and DS2).
 Read against a record's dominant beat, which in a paced patient is the paced one, they call the paced beats N or V and
@@ -10,7 +11,9 @@ Only where the user states a pacemaker (``Record.pacemaker``: ``ecg score --pace
 ISHNE header), a beat is paced when its QRS is wide on the product's own width estimate (``qrs_width_ms`` >=
 :attr:`PacingRule.min_width_ms`) and it is not premature (``rr_pre_local_ratio`` >= :attr:`PacingRule.on_time_min`):
 a pacemaker fires when the patient's own rhythm does not come in time, and its impulse spreads through the ventricles
-from cell to cell, slowly. The paced beats are Q whatever the networks and the other rules say.
+from cell to cell, slowly. Since session 56 a beat with a pacing spike is paced too (:attr:`PacingRule.spikes`, where
+at least a quarter of the beats, and 50 or more, have one). The paced beats are Q whatever the networks and the other
+rules say.
 
 The thresholds were fixed on DS1, which holds no paced beat, before any paced record was scored with them
 (``experiments/pacing_rule_study.py``, EXPERIMENTS.md row BG): :attr:`PacingRule.min_width_ms` is the 99th percentile
@@ -18,7 +21,7 @@ of the width estimate over DS1's reference N beats (113.9 ms, bundle branch bloc
 estimate has its own scale: record 100's normal beats about 33 ms, paced beats 120-150 ms), and the on-time limit is
 the sinus-conduction rule's (:mod:`models.conduction_rule`). Pacemaker spikes were taken for rounded off by MIT-BIH's
 recorder bandwidth (``experiments/paced_records_scan.py``, session 42); session 56 found them with another measure
-(:mod:`pipeline.pacing`), which the product uses to ask for a pacemaker nobody stated, not in this rule.
+(:mod:`pipeline.pacing`), which the product uses to ask for a pacemaker nobody stated and, since row BN, in this rule.
 
 On MIT-BIH's four paced records (102, 104, 107, 217; the pacemaker stated, end to end, the bundled model), pooled:
 88.5 % of the paced beats are called Q (6,214 of 7,025; 104's, narrower, 60 %), V Se 88.5 % (unchanged; 1 V beat of 226
@@ -55,7 +58,7 @@ import numpy as np
 
 from models.inputs import read_feature_columns
 from pipeline.features import rr_column
-from pipeline.pacing import find_spiked_beats
+from pipeline.pacing import SpikeSettings, find_spiked_beats
 from pipeline.types import Record
 
 
@@ -75,7 +78,7 @@ class PacingRule:
     spikes: bool = True
     """A beat with a pacing spike (:func:`pipeline.pacing.find_spiked_beats`, on the raw signal) is paced too, wide or
     not, on time or not (``experiments/pacing_spike_rule_study.py``, EXPERIMENTS.md rows BM and BN)."""
-    spike_share_min: float = 0.25
+    spike_share_min: float = SpikeSettings().record_share_min
     """With ``spikes``, the spikes count only where at least this share of the record's beats (of the piece
     classified, an hour at most) have one (0: wherever found; 0.25, the summary's threshold for a record that reads
     as paced, :attr:`pipeline.pacing.SpikeSettings.record_share_min`: row BN; at 0, row BM, a pacemaker stated by
@@ -120,7 +123,7 @@ def find_paced_beats(features: np.ndarray, feature_names, rr_pre_s: np.ndarray, 
 def find_prepared_paced_beats(prepared, rule: PacingRule, record: Record | None = None) -> np.ndarray:
     """:func:`find_paced_beats` on a record's prepared beats (:class:`models.prepare.PreparedBeats`); with
     ``rule.spikes``, the beats with a pacing spike in ``record``'s signal too (required then), where at least
-    ``rule.spike_share_min`` of the beats have one."""
+    ``rule.spike_share_min`` of the beats, and :attr:`pipeline.pacing.SpikeSettings.min_beats` or more, have one."""
     paced = find_paced_beats(prepared.inputs.features, prepared.inputs.feature_names,
                              rr_column(prepared.beats, "rr_pre_s"), rule)
     if rule.spikes:
@@ -129,6 +132,6 @@ def find_prepared_paced_beats(prepared, rule: PacingRule, record: Record | None 
                              "spikes.")
         spiked = find_spiked_beats(record.signal_mv, record.fs_hz, prepared.beats.samples,
                                    recorded_fs_hz=record.source_fs_hz)
-        if len(spiked) and spiked.mean() >= rule.spike_share_min:
-            paced |= spiked
+        if len(spiked) >= SpikeSettings().min_beats and spiked.mean() >= rule.spike_share_min:
+            paced |= spiked  # on a few beats (a strip) spikes that keep their place can be chance (a review, s56)
     return paced

@@ -39,6 +39,7 @@ BioMed Eng OnLine 3:28, 2004 (multi-lead combination).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -145,8 +146,9 @@ def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
                       settings: DetectorSettings) -> Detection:
     """Detect chunk by chunk with overlapping margins (bounded memory for 24-hour recordings).
 
-    Each chunk keeps the beats of its core; a beat found on both sides of a border (within the
-    refractory period) is kept once. The margins let the adaptive levels settle before the core.
+    Each chunk keeps the beats of its core; a beat found on both sides of a border (closer than
+    :data:`LOCATED_MIN_GAP_S`, as beats of one chunk are) is kept once. The margins let the adaptive levels settle
+    before the core.
     """
     chunk = int(settings.chunk_s * fs_hz)
     margin = int(settings.chunk_margin_s * fs_hz)
@@ -160,15 +162,15 @@ def _detect_in_chunks(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
         for a, b in detection.noise_only:  # stretches of the chunk (margins included) that hold only noise
             if min(b + lo, start + chunk, n) > max(a + lo, start):
                 noise_only.append((max(a + lo, start), min(b + lo, start + chunk, n)))
-    samples, waves = (join_chunk_beats(found, settings.refractory_s * fs_hz) for found in (kept, kept_waves))
+    samples, waves = (join_chunk_beats(found, LOCATED_MIN_GAP_S * fs_hz) for found in (kept, kept_waves))
     reason = "" if samples.size else "no QRS complexes found in any part of the recording"
     return Detection(samples=samples, fs_hz=fs_hz, reason=reason, noise_only=tuple(noise_only),
-                     waves=None if waves.size == samples.size else waves)
+                     waves=None if np.array_equal(waves, samples) else waves)
 
 
-def join_chunk_beats(pieces: list[np.ndarray], refractory: float) -> np.ndarray:
+def join_chunk_beats(pieces: list[np.ndarray], min_gap: float) -> np.ndarray:
     """The ascending beats of consecutive chunks' cores as one array, less a chunk's first beat when it lies within
-    ``refractory`` samples of the last beat kept before it (one beat at a border, placed on both sides of it). Beats
+    ``min_gap`` samples of the last beat kept before it (one beat at a border, placed on both sides of it). Beats
     of one chunk are left as its detection placed them.
 
     >>> join_chunk_beats([np.array([10, 95]), np.array([100, 160]), np.array([]), np.array([400])], 20)
@@ -176,7 +178,7 @@ def join_chunk_beats(pieces: list[np.ndarray], refractory: float) -> np.ndarray:
     """
     joined, last = [], -np.inf
     for piece in pieces:
-        if piece.size and piece[0] - last < refractory:
+        if piece.size and piece[0] - last < min_gap:
             piece = piece[1:]
         if piece.size:
             joined.append(piece)
@@ -226,12 +228,13 @@ def _detect_in_memory(signal_mv: np.ndarray, fs_hz: float, primary_lead: int,
     located = np.empty(at.size, np.int64)
     for lead in np.unique(leads):
         located[leads == lead] = locate_r_peaks(at[leads == lead], x[:, lead], fs_hz, settings)
-    waves = np.unique(located)
-    located = drop_refractory_neighbours(located, combined[beats], LOCATED_MIN_GAP_S * fs_hz)
+    strengths = combined[beats]
     if missing.any():  # filter ringing at the edges of a gap, amplified where the level is low, is not a beat
-        located = located[~missing.all(axis=1)[located]]
-        waves = waves[~missing.all(axis=1)[waves]]
-    return Detection(samples=located, fs_hz=fs_hz, waves=None if waves.size == located.size else waves)
+        outside = ~missing.all(axis=1)[located]
+        located, strengths = located[outside], strengths[outside]
+    waves = np.unique(located)
+    located = drop_refractory_neighbours(located, strengths, LOCATED_MIN_GAP_S * fs_hz)
+    return Detection(samples=located, fs_hz=fs_hz, waves=None if np.array_equal(waves, located) else waves)
 
 
 HELD_MIN_S = 0.3
@@ -301,7 +304,7 @@ def _detect_in_clear_blocks(signal_mv: np.ndarray, clear: list[tuple[int, int]],
         noise_only.append((previous, n))
     samples, waves = np.concatenate(found).astype(np.int64), np.concatenate(found_waves).astype(np.int64)
     return Detection(samples=samples, fs_hz=fs_hz, reason="" if samples.size else NOISE_ONLY_REASON,
-                     noise_only=tuple(noise_only), waves=None if waves.size == samples.size else waves)
+                     noise_only=tuple(noise_only), waves=None if np.array_equal(waves, samples) else waves)
 
 
 def choose_placement_leads(samples: np.ndarray, missing: np.ndarray, primary_lead: int) -> np.ndarray:
@@ -565,18 +568,22 @@ def drop_refractory_neighbours(samples: np.ndarray, strengths: np.ndarray, min_g
     ventricular tachycardia, found by clinical reads of session 55). Ventricles cannot beat again so soon (their
     refractory period), so of such a pair the beat whose QRS feature (``strengths``) is larger is kept.
 
+    The strongest beats are kept first, so that a chain of close beats does not take away one that is far enough from
+    every beat kept.
+
     >>> drop_refractory_neighbours(np.array([100, 500, 540, 900, 900]), np.array([1.0, 2.0, 3.0, 1.0, 1.0]), 72)
     array([100, 540, 900])
+    >>> drop_refractory_neighbours(np.array([0, 100, 200]), np.array([1.0, 2.0, 3.0]), 150)  # 0 and 200 both stay
+    array([  0, 200])
     """
-    order = np.argsort(samples, kind="stable")
-    kept: list[int] = []
-    for i in order:
-        if kept and samples[i] - samples[kept[-1]] < min_gap:
-            if strengths[i] > strengths[kept[-1]]:
-                kept[-1] = i
+    samples = np.asarray(samples, np.int64)
+    kept: list[int] = []  # ascending
+    for i in np.lexsort((samples, -np.asarray(strengths, np.float64))):  # strongest first; ties: the earlier
+        k = bisect.bisect_left(kept, samples[i])
+        if (k < len(kept) and kept[k] - samples[i] < min_gap) or (k > 0 and samples[i] - kept[k - 1] < min_gap):
             continue
-        kept.append(i)
-    return np.asarray(samples, np.int64)[kept]
+        kept.insert(k, int(samples[i]))
+    return np.asarray(kept, np.int64)
 
 
 def _find_no_beat_reason(n_samples: int, missing: np.ndarray, spread: np.ndarray, fs_hz: float,

@@ -152,6 +152,7 @@ def measure_beat_spikes(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.nd
                                                       mode="nearest")
         window = values.reshape(segments.shape)[:, half - before:half + after + 1]
         span = window.max(axis=1) - window.min(axis=1)
+        span[missing[:, half - before:half + after + 1].any(axis=1)] = 0.0  # a gap filled flat: not assessed
         for downward in (0, 1):
             owner, apex, width = find_narrow_peaks(-values if downward else values, centres, span, before, after,
                                                    settings)
@@ -208,7 +209,7 @@ def find_consistent_spikes(spikes: BeatSpikes, settings: SpikeSettings = SpikeSe
         return consistent
     tolerance = settings.offset_tolerance_ms
     centres = np.arange(-1000 * settings.before_s, 1000 * settings.after_s + 1.0, 1.0)
-    best = (0, None)
+    best = (0, consistent)
     for channel in np.unique(spikes.channel[spiked]).tolist():
         on = spiked & (spikes.channel == channel)
         near = np.abs(spikes.offset_ms[on][:, None] - centres[None, :]) <= tolerance
@@ -255,9 +256,17 @@ def reads_as_spiked(share: float, settings: SpikeSettings = SpikeSettings()) -> 
 
 
 def find_beats_outside(beat_samples: np.ndarray, spans) -> np.ndarray:
-    """Boolean per beat: outside every quality span (:class:`pipeline.types.QualitySpan`, any lead and kind)."""
+    """Boolean per beat: outside every quality span (:class:`pipeline.types.QualitySpan`, any lead and kind).
+
+    >>> from pipeline.types import QualitySpan
+    >>> spans = [QualitySpan("noise", 1, 400, 950), QualitySpan("flat", 0, 900, 1000)]
+    >>> find_beats_outside(np.array([100, 500, 960, 1000, 1300]), spans).tolist()
+    [True, False, False, True, True]
+    """
     samples = np.asarray(beat_samples, np.int64)
-    outside = np.ones(len(samples), bool)
-    for span in spans:
-        outside &= ~((samples >= span.start) & (samples < span.stop))
-    return outside
+    if not len(spans):
+        return np.ones(len(samples), bool)
+    bounds = np.array(sorted((span.start, span.stop) for span in spans), np.int64)
+    reach = np.maximum.accumulate(bounds[:, 1])  # the furthest stop of the spans starting at or before each start
+    k = np.searchsorted(bounds[:, 0], samples, side="right") - 1
+    return ~((k >= 0) & (samples < reach[np.maximum(k, 0)]))

@@ -174,3 +174,27 @@ def test_single_lead_recordings_keep_the_flutter_and_drop_an_oscillating_v1(mitd
         assert counts.test_s - counts.overlap_test_s <= false_max_s
         if flutter_expected:
             assert counts.duration_sensitivity > 0.7
+
+
+def test_the_analysis_hands_the_flutter_finder_every_placed_wave(mitdb_dir):
+    """207's first flutter episode (40-60 s) needs the waves the detector's refractory check takes out of the beats
+    (session 55 found it reported as ventricular tachycardia without them): ``ecg score``'s analysis keeps them
+    (``RecordAnalysis.waves``), and an edit whose settings make the evidence be measured again (an artefact mark)
+    keeps the episode too."""
+    from app.analysis import analyse_record, edit_analysis
+    from models.bundled import load_default_model
+
+    record = read_record(mitdb_dir / "207", annotator=None)
+    fs = record.fs_hz
+    strip = dataclasses.replace(record, signal_mv=record.signal_mv[:int(120 * fs)])
+    analysis = analyse_record(strip, load_default_model())
+    assert analysis.waves is not None and len(analysis.waves) > len(analysis.predictions)
+
+    def flutter_s(a):
+        return sum(r.duration_s(fs) for r in a.regions if r.kind == "ventricular_flutter_fibrillation"
+                   and r.start < 60 * fs and r.stop > 40 * fs)
+
+    assert flutter_s(analysis) >= 10
+    edited = edit_analysis(analysis, artefacts=[(int(100 * fs), int(101 * fs))])
+    assert edited.rhythm_evidence is not analysis.rhythm_evidence  # measured again, from the waves
+    assert flutter_s(edited) == flutter_s(analysis)

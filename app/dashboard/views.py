@@ -33,8 +33,8 @@ from pipeline.diary import DiaryError, format_elapsed, split_diary, summarize_fi
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.records import describe_leads
 from pipeline.pacing import reads_as_spiked
+from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
