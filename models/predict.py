@@ -57,15 +57,14 @@ class BeatPredictions:
         being within two beats of it. None when no rule was applied.
     paced : np.ndarray or None
         Boolean per beat: with a pacemaker stated, the pacing rule (:mod:`models.pacing_rule`) found the beat paced
-        (wide and on time, or with a pacing spike) and made it Q, whatever the networks and the other rules said. None when no pacemaker was
-        stated.
+        (wide and on time, or with a pacing spike) and made it Q, whatever the networks and the other rules said.
+        None when no pacemaker was stated.
     detected : np.ndarray or None
         int64 positions the classifier's inputs were taken at (the detector's R peaks), one per beat; None: the
         same as ``samples``. :func:`models.explain.explain_beats` needs these.
     paceable : np.ndarray or None
         Boolean per beat: what the default pacing rule would find paced (wide and on time, or with a pacing spike),
-        whether or not a
-        pacemaker is stated, so that a pacemaker stated afterwards needs no second classification
+        whether or not a pacemaker is stated, so that a pacemaker stated afterwards needs no second classification
         (:func:`undo_record_rules`, :func:`mark_paced_beats`). None when not computed.
     """
 
