@@ -769,14 +769,18 @@ def describe_own_level(summary: StSummary) -> list[str]:
     """The leads whose reference level, against the PR baseline, lies ``threshold_mv`` or more off it, for
     :func:`describe_st`: a depression or elevation that lasts the whole record is the record's own level, so it makes
     no episode (a clinical read, session 54: MIT-BIH 112, "S-T segment depression in the upper channel" by its
-    header, read "no depression episode" while its MLII level was -0.14 mV); empty otherwise.
+    header, read "no depression episode" while its MLII level was -0.14 mV); empty otherwise. Said as a persistent
+    offset from the PR baseline, neither an episode nor a diagnosis (a clinical read of session 55 took "median ST
+    level +0.12 mV ..., what the episodes are measured from" for an elevation episode).
 
     >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.02)))
-    ["the record's median ST level -0.14 mV in MLII, what the episodes are measured from"]
+    ["a persistent ST offset from the PR baseline, the record's median level: -0.14 mV in MLII (not an episode; \
+episodes are changes from it)"]
     """
     off = [f"{level:+.2f} mV in {name}" for name, level in zip(summary.lead_names, summary.reference_mv)
            if math.isfinite(level) and abs(level) >= summary.threshold_mv]
     if not off:
         return []
-    whose = "the record's median" if summary.reference_stretch_s is None else "the reference stretch's"
-    return [f"{whose} ST level {', '.join(off)}, what the episodes are measured from"]
+    whose = "the record's median level" if summary.reference_stretch_s is None else "the reference stretch's level"
+    return [f"a persistent ST offset from the PR baseline, {whose}: {', '.join(off)} (not an episode; episodes are "
+            "changes from it)"]

@@ -515,4 +515,5 @@ def test_the_st_line_gives_a_lead_level_that_lasts_the_whole_record(mitdb_dir):
     level = analysis.summary.st.reference_mv[0]
     assert level <= -0.1
     st_line = " ".join(line.strip() for line in summary_lines(analysis) if line.startswith(("ST segment", "  ")))
-    assert f"the record's median ST level {level:+.2f} mV in MLII, what the episodes are measured from" in st_line
+    assert (f"a persistent ST offset from the PR baseline, the record's median level: {level:+.2f} mV in MLII (not an "
+            "episode; episodes are changes from it)") in st_line
