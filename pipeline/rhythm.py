@@ -68,7 +68,9 @@ NOT_DETERMINED = "not determined"
 class PredominantRhythm:
     """The predominant rhythm (module docstring): ``name`` (``"sinus rhythm"``, ``"sinus bradycardia"``, ``"sinus
     tachycardia"``, ``"atrial fibrillation/flutter"``, ``"paced rhythm"`` or :data:`NOT_DETERMINED`), the rate it is
-    named by (bpm: the sinus rate, else NaN) and what it was read from, or why it was not determined (``basis``)."""
+    named by (bpm: the sinus rate, or a paced rhythm's mean heart rate, else NaN) and what it was read from, or why it
+    was not determined (``basis``). A paced rhythm's rate since session 56 (a clinical read: a steady rate at the
+    pacemaker's lower limit is itself a sign of pacing)."""
 
     name: str = NOT_DETERMINED
     rate_bpm: float = float("nan")
@@ -128,12 +130,14 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats[:0], np.full(0, "N"), float("nan"), None,
     ...                         float("nan"), fibrillation_share=0.97).describe()
     'ventricular flutter/fibrillation (97 % of the record)'
-    >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0,
-    ...                         pacing_spike_share=0.77).describe()
-    'paced rhythm (pacing spikes before at least 77 % of the readable beats; pacemaker not stated)'
+    >>> spiked = find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, np.full(99, "N"), 0.0, None, 70.0,
+    ...                                  pacing_spike_share=0.77)
+    >>> spiked.name, spiked.rate_bpm, spiked.basis.split("; ")
+    ('paced rhythm', 70.0, ['pacing spikes before at least 77 % of the readable beats', 'pacemaker not stated', \
+'the mean heart rate'])
     >>> some_paced = np.where(np.arange(99) % 3 == 0, "Q", "N")
     >>> find_predominant_rhythm(np.zeros((30300, 1)), 360.0, beats, some_paced, 0.0, "VVI", 70.0).describe()
-    'paced rhythm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
+    'paced rhythm, 70 bpm (a stated pacemaker pacing 33 % of the beats; no consistent P wave before the normal beats)'
     """
     samples = np.asarray(beat_samples, np.int64)
     classes = np.asarray(beat_classes)
@@ -144,11 +148,12 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         return PredominantRhythm(NOT_DETERMINED, float("nan"), "no beats found")
     paced = float(np.mean(classes == "Q")) if pacemaker is not None and len(classes) else 0.0
     if paced >= PREDOMINANT_SHARE:
-        return PredominantRhythm("paced rhythm", float("nan"), "a stated pacemaker; most beats paced")
+        return PredominantRhythm("paced rhythm", heart_rate_mean_bpm, "a stated pacemaker; most beats paced; the "
+                                 "mean heart rate")
     if pacemaker is None and reads_as_spiked(pacing_spike_share):
-        return PredominantRhythm("paced rhythm", float("nan"), f"pacing spikes before at least "
+        return PredominantRhythm("paced rhythm", heart_rate_mean_bpm, f"pacing spikes before at least "
                                  f"{format_share(100 * pacing_spike_share, 0)} % of the readable beats; pacemaker not "
-                                 "stated")
+                                 "stated; the mean heart rate")
     if math.isfinite(af_burden_pct) and af_burden_pct >= 100 * PREDOMINANT_SHARE:
         return PredominantRhythm("atrial fibrillation/flutter", float("nan"),  # ">99 %", not "100 %" beside a 99.9
                                  f"AF/flutter {format_share(af_burden_pct, 0)} % of the readable time")  # burden
@@ -161,7 +166,7 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
         reason = "" if template is not None and template.quality >= SINUS_P_QUALITY else \
             "no consistent P wave before the normal beats"
     if reason and paced >= PACED_SHARE_MIN:
-        return PredominantRhythm("paced rhythm", float("nan"),
+        return PredominantRhythm("paced rhythm", heart_rate_mean_bpm,
                                  f"a stated pacemaker pacing {format_share(100 * paced, 0)} % of the beats; {reason}")
     if reason:
         return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
