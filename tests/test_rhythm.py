@@ -46,7 +46,7 @@ def test_a_stated_pacemaker_pacing_most_beats_is_paced_rhythm(excerpts_dir):
     assert paced.name == "paced rhythm" and paced.basis.startswith("a stated pacemaker"), paced
     unstated = evaluate_record(excerpts_dir / "217", label_with_reference).summary.predominant_rhythm
     assert unstated.name == "paced rhythm" and unstated.basis.startswith("pacing spikes before"), unstated
-    assert unstated.basis.endswith("pacemaker not stated")
+    assert "pacemaker not stated" in unstated.basis and 60 <= unstated.rate_bpm <= 90  # the mean rate
 
 
 @pytest.mark.mitdb
