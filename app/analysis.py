@@ -33,7 +33,7 @@ from models.loading import LoadedModel
 from pipeline.detect import detect_record_peaks
 from pipeline.errors import EcgInputError
 from pipeline.diary import DiaryEntry, DiaryFinding, correlate_diary, finding_to_dict, format_clock_time
-from pipeline.families import group_beat_families, summarize_families
+from pipeline.families import find_split_families, group_beat_families, summarize_families
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans, mask_runs
@@ -215,7 +215,7 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
                                                              predictions.in_family_mask, predictions.paced_mask,
                                                              families=families),
                                    predictions,
-                                   record.signal_mv.shape[1], primary_lead=record.primary_lead_name)
+                                   record.signal_mv.shape[1], primary_lead=record.primary_lead_name, families=families)
     timings["summary"] = time.perf_counter() - started
     return RecordAnalysis(record, predictions, spans, tuple(regions), summary, model_source=model.source,
                           timings_s=timings, families=families, region_settings=settings, rhythm_evidence=kept,
@@ -466,7 +466,7 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
                                            paced_beats=find_paced_beats_left(analysis.predictions, analysis.classes),
                                            evidence=kept.evidence, families=analysis.families)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
-                                   primary_lead=analysis.record.primary_lead_name)
+                                   primary_lead=analysis.record.primary_lead_name, families=analysis.families)
     return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings,
                    rhythm_evidence=kept)
 
@@ -477,12 +477,14 @@ ONE_LEAD_DETECTION = ("from one lead the detector can miss normal beats that are
 
 
 def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n_leads: int,
-                         classes: np.ndarray | None = None, *, primary_lead: str | None = None) -> RecordSummary:
+                         classes: np.ndarray | None = None, *, primary_lead: str | None = None,
+                         families: np.ndarray | None = None) -> RecordSummary:
     """The summary with notes on the classifier's work: a one-lead record (the network reads two leads), beats of a
     two-lead record classified from one lead where the other was missing, the beats the pacing rule labelled paced
     (of ``classes``, the final ones, a reader's where corrected; the model's by default; ``primary_lead``, the
-    record's, says whether its width limit applies as measured), and the beats its
-    atrial-fibrillation and morphology-family rules labelled N, when they did."""
+    record's, says whether its width limit applies as measured), the beats its
+    atrial-fibrillation and morphology-family rules labelled N, when they did, and, given the beats' morphology
+    ``families``, the families labelled both N and V (:func:`pipeline.families.find_split_families`)."""
     notes = []
     if n_leads < N_LEADS:
         notes.append("beats classified from one lead: the classifier reads this lead as both of its two, and from one "
@@ -510,6 +512,14 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
         notes.append(f"{count_noun(n_in_family, 'beat')} the classifier called ventricular {is_} labelled N: {its} "
                      "QRS matches a family of like beats the model mostly calls non-ventricular (the beat table's "
                      f"family_rule column); review {them} with the family, under Review labels")
+    split = [] if families is None else find_split_families(families, predictions.classes if classes is None
+                                                                 else classes)
+    if split:
+        listed = ", ".join(f"family {family} ({n} beats: N {n_normal}, V {n_ventricular})"
+                           for family, n, n_normal, n_ventricular in split)
+        notes.append(f"{count_noun(len(split), 'morphology family', 'morphology families')} of one QRS shape each "
+                     f"{'is' if len(split) == 1 else 'are'} labelled both N and V, {listed}: the classifier reads "
+                     "like beats two ways; review each family at once, under Review labels")
     return replace(summary, notes=summary.notes + tuple(notes)) if notes else summary
 
 

@@ -435,3 +435,19 @@ def test_a_short_strip_takes_no_pacing_spike(model, mitdb_dir):
     without = classify_record(model.model, settings, strip, pacing=PacingRule(spikes=False))
     assert len(with_spikes) < 50
     np.testing.assert_array_equal(with_spikes.paced_mask, without.paced_mask)
+
+
+def test_a_family_labelled_both_n_and_v_is_named_for_review(analyses_217, model, excerpts_dir):
+    """217 scored without its pacemaker: its paced family (1,576 beats) is labelled N and V at once, which a clinical
+    read of session 56 found nowhere on page 1. Stated, the paced family is paced and drops out of the note; a record
+    whose families are labelled one way (sample 100) has no such note."""
+    plain, paced = analyses_217
+
+    def split_note(analysis):
+        return [n for n in analysis.summary.notes if "labelled both N and V" in n]
+
+    assert len(split_note(plain)) == 1 and "family 0 (" in split_note(plain)[0]
+    assert not split_note(paced) or "family 0 (" not in split_note(paced)[0]
+    relabelled = edit_analysis(plain, labels={int(i): "V" for i in np.flatnonzero(plain.families == 0)})
+    assert not split_note(relabelled) or "family 0 (" not in split_note(relabelled)[0]  # after the reader's review
+    assert not split_note(analyse_record(read_record(excerpts_dir / "100"), model))
