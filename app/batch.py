@@ -93,7 +93,7 @@ GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "unreadable_beats",
-                   "predominant_rhythm", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
+                   "predominant_rhythm", "pacing_spike_pct", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
                    "longest_rr_s",
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms",
@@ -724,6 +724,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "predominant_rhythm": s.predominant_rhythm.name,
+            "pacing_spike_pct": finite_or_none(100 * s.pacing_spike_share, 0),  # a pacemaker nobody stated
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
             "ventricular_couplets": s.event("ventricular_couplet").count,
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,

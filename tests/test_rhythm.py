@@ -83,6 +83,7 @@ def test_the_predominant_rhythm_is_written_to_the_summary_and_the_batch_table(tm
     with open(out / "batch_summary.csv", newline="") as handle:
         row = next(csv.DictReader(handle))
     assert row["predominant_rhythm"] == "sinus rhythm"
+    assert row["pacing_spike_pct"] == "0" and summary["pacing_spike_share"] < 0.05  # the share of beats with a spike
 
 
 def test_two_to_one_block_over_most_of_the_record_names_the_block_not_a_sinus_bradycardia(excerpts_dir):
