@@ -25,6 +25,7 @@ import numpy as np
 from pipeline.families import VentricularForms, find_ventricular_forms
 from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
+from pipeline.hrt import NOT_ASSESSED as HRT_NOT_ASSESSED
 from pipeline.hrt import HrtSummary, compute_hrt
 from pipeline.qt import QtSummary
 from pipeline.rhythm import PredominantRhythm
@@ -313,14 +314,15 @@ def summarize_record(
     hourly = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af,
                              hours)
     paced = pacemaker if paced_often else None  # a pacemaker that seldom paced: the intrinsic beats are measured
-    if pacemaker is None and spiked:  # paced intervals are not heart-rate variability, stated or not
-        paced = UNSTATED_PACEMAKER
-    if paced is None:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
+    unstated = pacemaker is None and spiked  # paced intervals are not heart-rate variability, stated or not
+    if paced is None and not unstated:  # paced intervals follow the pacemaker: no HRV, for the record or by the hour
         hrv, by_hour = compute_hrv_by_hour(context, regions, len(hourly), hours, settings=hrv_settings)
         hourly = tuple(replace(hour, **asdict(values)) for hour, values in zip(hourly, by_hour))
     else:
-        hrv = not_assessed_hrv(paced)
-    hrt = compute_hrt(context, regions, settings.hrt, pacemaker=paced)
+        hrv = not_assessed(f"HRV not assessed: {UNSTATED_PACEMAKER} (paced intervals are not heart-rate "
+                           "variability)") if unstated else not_assessed_hrv(paced)
+    hrt = (HrtSummary(False, f"{HRT_NOT_ASSESSED}{UNSTATED_PACEMAKER} (paced intervals do not follow the sinus node)")
+           if unstated else compute_hrt(context, regions, settings.hrt, pacemaker=paced))
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings,
                             paced=pacemaker is not None)
     notes += describe_fusion_in_runs(regions, context.classes)
@@ -560,9 +562,9 @@ SELDOM_PACED_NOTE = (f"the pacemaker paced under {100 * PACED_SHARE_MIN:g} % of 
 """The summary's note for a stated pacemaker that seldom paced (``summarize_record(paced_often=False)``)."""
 
 
-UNSTATED_PACEMAKER = "not stated, but pacing spikes are seen"
-"""How HRV's and heart-rate turbulence's notes name a pacemaker found from its spikes alone (``spiked``): a clinical
-read of session 56 found HRV reported from paced intervals (102's LF/HF 0.03) beside the spike note."""
+UNSTATED_PACEMAKER = "pacing spikes are seen, and no pacemaker was stated"
+"""Why HRV and heart-rate turbulence are not assessed for a pacemaker found from its spikes alone (``spiked``): a
+clinical read of session 56 found HRV reported from paced intervals (102's LF/HF 0.03) beside the spike note."""
 
 
 def not_assessed_hrv(pacemaker: str) -> HrvSummary:
