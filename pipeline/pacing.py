@@ -31,6 +31,7 @@ import scipy.ndimage
 import scipy.signal
 
 from pipeline.errors import SamplingRateError
+from pipeline.regions import inside_intervals, merge_intervals
 
 
 @dataclass(frozen=True)
@@ -224,12 +225,18 @@ def find_consistent_spikes(spikes: BeatSpikes, settings: SpikeSettings = SpikeSe
     return best[1]
 
 
+def sees_spikes(fs_hz: float, recorded_fs_hz: float | None, settings: SpikeSettings) -> bool:
+    """Whether a signal at ``fs_hz``, recorded at ``recorded_fs_hz`` (None: the same) before any resampling, is fast
+    enough for spikes (``settings.min_fs_hz``)."""
+    return min(fs_hz, fs_hz if recorded_fs_hz is None else recorded_fs_hz) >= settings.min_fs_hz
+
+
 def find_spiked_beats(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray,
                       settings: SpikeSettings = SpikeSettings(), *, recorded_fs_hz: float | None = None) -> np.ndarray:
     """Boolean per beat: a pacing spike near it, where the record's spikes keep their place
     (:func:`find_consistent_spikes`); all False under ``settings.min_fs_hz``, or for a recording made under it
     (``recorded_fs_hz``) and resampled to ``fs_hz``."""
-    if min(fs_hz, fs_hz if recorded_fs_hz is None else recorded_fs_hz) < settings.min_fs_hz:
+    if not sees_spikes(fs_hz, recorded_fs_hz, settings):
         return np.zeros(len(beat_samples), bool)
     return find_consistent_spikes(measure_beat_spikes(signal_mv, fs_hz, beat_samples, settings), settings)
 
@@ -241,8 +248,7 @@ def measure_spike_share(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.nd
     ``settings.min_fs_hz``, or a recording made at one (``recorded_fs_hz``) before it was resampled to ``fs_hz``;
     fewer than ``settings.min_beats`` readable beats."""
     readable = np.asarray(readable, bool)
-    slowest_hz = fs_hz if recorded_fs_hz is None else min(fs_hz, recorded_fs_hz)
-    if slowest_hz < settings.min_fs_hz or readable.sum() < settings.min_beats:
+    if not sees_spikes(fs_hz, recorded_fs_hz, settings) or readable.sum() < settings.min_beats:
         return float("nan")
     beats = np.asarray(beat_samples, np.int64)[readable]
     if len(beats) > settings.max_beats:
@@ -263,10 +269,4 @@ def find_beats_outside(beat_samples: np.ndarray, spans) -> np.ndarray:
     >>> find_beats_outside(np.array([100, 500, 960, 1000, 1300]), spans).tolist()
     [True, False, False, True, True]
     """
-    samples = np.asarray(beat_samples, np.int64)
-    if not len(spans):
-        return np.ones(len(samples), bool)
-    bounds = np.array(sorted((span.start, span.stop) for span in spans), np.int64)
-    reach = np.maximum.accumulate(bounds[:, 1])  # the furthest stop of the spans starting at or before each start
-    k = np.searchsorted(bounds[:, 0], samples, side="right") - 1
-    return ~((k >= 0) & (samples < reach[np.maximum(k, 0)]))
+    return ~inside_intervals(np.asarray(beat_samples, np.int64), merge_intervals([(s.start, s.stop) for s in spans]))
