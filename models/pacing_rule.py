@@ -39,7 +39,9 @@ The variant with :attr:`PacingRule.own_template` (the record's dominant beat tak
 every beat classified again, so that a paced patient's own beats are read against their own morphology) went further
 on false alarms: 217's own narrow beats called V 154 -> 0, V +P 81.5 %, false V runs 9, false idioventricular episodes
 2, V Se 89.4 %. It failed the criterion's clause on runs found: 217's reference couplets found 8 -> 5. It stays an
-option, off; judging it again needs paced patients these four records are not (they chose it out).
+option, off; judging it again needs paced patients these four records are not (they chose it out). Asked again on
+the rule with spikes (``experiments/pacing_template_study.py``, EXPERIMENTS.md row BO, session 57): false V runs 71 -> 7,
+V +P 43.7 -> 83.8 %, and the same clause failed, 217's couplets found 8 -> 5.
 
 :attr:`PacingRule.max_rate_bpm`, a rate ceiling (a pacemaker does not pace above its upper rate), is an option, off:
 at 130 bpm it changed no beat of the four paced records, and stated by mistake on the other 44 no reference V beat
@@ -73,8 +75,8 @@ class PacingRule:
     ventricles above its upper rate limit, and wide fast beats are the ventricular tachycardia a reader must see
     (None: no ceiling)."""
     own_template: bool = False
-    """Take the record's dominant beat from the beats not found paced, and classify again (off: it failed the study's
-    criterion on two of record 217's couplets, module docstring)."""
+    """Take the record's dominant beat from the beats not found paced, and classify again (off: it failed the studies'
+    clause on runs found, three of record 217's eight couplets lost, rows BG and BO; module docstring)."""
     spikes: bool = True
     """A beat with a pacing spike (:func:`pipeline.pacing.find_spiked_beats`, on the raw signal) is paced too, wide or
     not, on time or not (``experiments/pacing_spike_rule_study.py``, EXPERIMENTS.md rows BM and BN)."""
