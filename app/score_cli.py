@@ -77,8 +77,8 @@ DEFAULT_OUT = Path("out/scores")
                    "time since the start (hh:mm:ss) or the clock time in brackets ([14:32]), a comma, what the "
                    "patient noted; the outputs give the rhythm at each entry.")
 @click.option("--pacemaker", is_flag=True,
-              help="The patients have pacemakers: wide beats that come on time are labelled paced (Q, written /; the "
-                   "classifier was not trained on paced beats), and the summaries say so; where 10 % of the beats or "
+              help="The patients have pacemakers: wide beats that come on time, and beats with a pacing spike, are "
+                   "labelled paced (Q, written /; the classifier was not trained on paced beats), and the summaries say so; where 10 % of the beats or "
                    "more are paced, HRV, heart-rate turbulence, ST and QT are left out and AF is read from the RR "
                    "intervals alone (an ISHNE header may say it of its own patient).")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")

@@ -1097,7 +1097,8 @@ def render_pacemaker(record, record_key: tuple) -> str | None:
                                   key=record_widget_key("pacemaker", shown_record(record_key)),
                                   help=(f"Stated with the record: {record.pacemaker}." if stated else
                                         "The classifier was not trained on paced beats: with a pacemaker stated, "
-                                        "wide beats that come on time are labelled paced (Q), and the summary "
+                                        "wide beats that come on time, and beats with a pacing spike, are labelled "
+                                        "paced (Q), and the summary "
                                         "says so and leaves heart-rate variability out."))
     return STATED_PACEMAKER if checked and not stated else None
 
