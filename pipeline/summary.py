@@ -324,7 +324,8 @@ def summarize_record(
     hrt = (HrtSummary(False, f"{HRT_NOT_ASSESSED}{UNSTATED_PACEMAKER} (paced intervals do not follow the sinus node)")
            if unstated else compute_hrt(context, regions, settings.hrt, pacemaker=paced))
     notes = describe_limits(context, readable_fraction, af_assessed, minute, settings, summary_settings,
-                            paced=pacemaker is not None)
+                            paced=pacemaker is not None,
+                            in_vf=count_beats_in(regions, "ventricular_flutter_fibrillation", context.readable))
     notes += describe_fusion_in_runs(regions, context.classes)
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
@@ -599,24 +600,51 @@ def describe_fusion_in_runs(regions: list[Region], classes: np.ndarray) -> tuple
             "beat (F), which EC57 counts with the ventricular beats of a run: review them",)
 
 
+def count_beats_in(regions: list[Region], kind: str, readable: np.ndarray) -> int:
+    """Beats that are not ``readable`` (boolean per beat) inside the regions of ``kind``."""
+    inside = np.zeros(len(readable), bool)
+    for r in regions:
+        if r.kind == kind:
+            inside[r.first_beat:r.first_beat + r.n_beats] = True
+    return int(np.count_nonzero(inside & ~np.asarray(readable, bool)))
+
+
+def describe_left_out_beats(left_out: int, in_vf: int) -> str:
+    """Where the ``left_out`` beats lie, ``in_vf`` of them in ventricular flutter/fibrillation, the rest in or next to
+    unreadable signal: only the reasons that apply (a clinical read of session 57 found flutter/fibrillation named on
+    records that have none).
+
+    >>> describe_left_out_beats(1, 0)
+    '1 beat in or next to an unreadable stretch is'
+    >>> describe_left_out_beats(22, 22)
+    '22 beats in ventricular flutter/fibrillation are'
+    >>> describe_left_out_beats(30, 22)
+    '30 beats in or next to unreadable stretches or in ventricular flutter/fibrillation are'
+    """
+    beats = f"{left_out} beat{'s' if left_out != 1 else ''}"
+    verb = "are" if left_out != 1 else "is"
+    if in_vf >= left_out:
+        return f"{beats} in ventricular flutter/fibrillation {verb}"
+    unreadable = "unreadable stretches" if left_out != 1 else "an unreadable stretch"
+    return f"{beats} in or next to {unreadable}{' or in ventricular flutter/fibrillation' if in_vf else ''} {verb}"
+
+
 def describe_limits(context: BeatContext, readable_fraction: float, af_assessed: bool, hr_min: float,
-                    settings: RegionSettings, summary_settings: SummarySettings, *, paced: bool = False
-                    ) -> tuple[str, ...]:
+                    settings: RegionSettings, summary_settings: SummarySettings, *, paced: bool = False,
+                    in_vf: int = 0) -> tuple[str, ...]:
     """Plain statements of what the record does not allow to assess (``paced``: the patient has a stated pacemaker,
-    whose paced beats, class Q, leave their intervals out of the AF evidence)."""
+    whose paced beats, class Q, leave their intervals out of the AF evidence; ``in_vf``: how many of the beats that are
+    not readable lie in ventricular flutter/fibrillation, :func:`count_beats_in`)."""
     notes = []
     if len(context.samples) == 0:
         notes.append("no beats found: heart rate, beat counts, ectopy and rhythm cannot be assessed")
     left_out = len(context.samples) - int(np.count_nonzero(context.readable))
     if left_out == len(context.samples) and left_out:
-        notes.append(f"no readable beats: the {left_out} beats found all lie in or next to unreadable stretches or "
-                     "in ventricular flutter/fibrillation, so beat counts and ectopy cannot be assessed")
-    elif left_out == 1:
-        notes.append("1 beat in or next to an unreadable stretch or in ventricular flutter/fibrillation is left out of "
-                     "the beat counts and burdens")
+        where = "unreadable stretches" + (" or in ventricular flutter/fibrillation" if in_vf else "")
+        notes.append(f"no readable beats: the {left_out} beats found all lie in or next to {where}, so beat counts "
+                     "and ectopy cannot be assessed")
     elif left_out:
-        notes.append(f"{left_out} beats in or next to unreadable stretches or in ventricular flutter/fibrillation are "
-                     "left out of the beat counts and burdens")
+        notes.append(f"{describe_left_out_beats(left_out, in_vf)} left out of the beat counts and burdens")
     if readable_fraction < MIN_READABLE_FRACTION:
         notes.append(f"mostly unreadable signal: {100 * readable_fraction:.0f}% readable; events inside "
                      "unreadable stretches are not reported")

@@ -558,23 +558,28 @@ def test_summary_says_plainly_what_cannot_be_assessed():
 def test_beats_in_unreadable_signal_are_left_out_of_the_counts_and_burdens():
     """60 N beats in clean signal, then 60 beats called V in a stretch both leads mark as noise (what a classifier
     makes of artefact): the counts and the burden are those of the clean beats, and the summary says how many were
-    left out; the hourly table counts the same beats."""
+    left out, and why: noise, or ventricular flutter/fibrillation only where there is some (a clinical read of session
+    57); the hourly table counts the same beats."""
     samples, letters, n = sequence("N" * 60 + "V" * 60)
     noise = [QualitySpan("noise", lead, int(samples[60] - 50), n) for lead in (0, 1)]
     regions = find_regions(samples, letters, FS, noise, n, n_leads=2)
     s = summarize_record(regions, samples, letters, FS, noise, n, n_leads=2)
     assert s.beat_counts == (60, 0, 0, 0, 0) and s.n_beats == 60 and s.n_beats_unreadable == 60
     assert s.ventricular_burden_pct == 0.0
-    assert "60 beats in or next to unreadable stretches or in ventricular flutter/fibrillation are left out of the " \
-           "beat counts and burdens" in s.notes
+    assert "60 beats in or next to unreadable stretches are left out of the beat counts and burdens" in s.notes
     assert s.hourly[0].beat_counts == s.beat_counts
     stored = summary_to_dict(s)
     assert stored["n_beats_unreadable"] == 60 and stored["beat_counts"]["V"] == 0
     one = [QualitySpan("noise", lead, int(samples[60] - 50), int(samples[60] + 50)) for lead in (0, 1)]
     single = summarize_record(find_regions(samples, letters, FS, one, n, n_leads=2), samples, letters, FS, one, n,
                               n_leads=2)
-    assert single.n_beats_unreadable == 1 and "1 beat in or next to an unreadable stretch or in ventricular " \
-        "flutter/fibrillation is left out of the beat counts and burdens" in single.notes
+    assert single.n_beats_unreadable == 1 and "1 beat in or next to an unreadable stretch is left out of the beat " \
+        "counts and burdens" in single.notes
+    flutter = np.array([[int(samples[60] - 50), n]])  # the same 60 beats in ventricular flutter, not noise
+    regions = find_regions(samples, letters, FS, [], n, n_leads=2, fibrillation_intervals=flutter)
+    in_flutter = summarize_record(regions, samples, letters, FS, [], n, n_leads=2)
+    assert in_flutter.n_beats_unreadable == 60
+    assert "60 beats in ventricular flutter/fibrillation are left out of the beat counts and burdens" in in_flutter.notes
     everything_noisy = [QualitySpan("noise", lead, 0, n) for lead in (0, 1)]
     none_readable = summarize_record([], samples, letters, FS, everything_noisy, n, n_leads=2)
     assert np.isnan(none_readable.ventricular_burden_pct)
