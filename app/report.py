@@ -47,7 +47,7 @@ from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.region_eval import describe_pacing_spikes
-from pipeline.qt import describe_qt
+from pipeline.qt import describe_qt, is_steady_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
 TREND_HEIGHT_MM = 32.0
@@ -215,7 +215,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"ST segment (J+{st.st_offset_ms:g} ms, change from {describe_reference(st)}; {st.threshold_mv:g} mV for "
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
-        f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed else ''}",
+        f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed and is_steady_qt(s.qt) else ''}",
         f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}",
         f"Model: {analysis.model_source}",
     ]

@@ -381,15 +381,18 @@ def qt_rows(summary: QtSummary) -> list[dict]:
 
 
 def describe_qt(summary: QtSummary) -> str:
-    """One line for a report: the medians and the longest QTc, or why QT was not assessed."""
+    """One line for a report: the medians and the longest QTc, or why QT was not assessed. Where the T end is
+    uncertain (:func:`unsteady_qt_note`) the longest QTc is not given: a clinical read of session 57 found record
+    122's "longest QTc 494 ms" headline beside a median of 335 ms, taken from the minutes whose T end was misplaced."""
     if not summary.assessed:
         return summary.note
     qt, qtc = summary.median(np.asarray(summary.qt_ms)), summary.median(summary.qtc_fridericia_ms)
     bazett = summary.median(summary.qtc_bazett_ms)
+    longest = (f"longest QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)"
+               if is_steady_qt(summary) else "no longest QTc: the T end is uncertain (see the note)")
     return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett{describe_bazett_bias(summary)}), "
-            "medians in "
-            f"{summary.lead_name} over {summary.measured_windows} windows of {summary.window_s / 60:g} min; longest "
-            f"QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)")
+            f"medians in {summary.lead_name} over {summary.measured_windows} windows of {summary.window_s / 60:g} min; "
+            f"{longest}")
 
 
 def describe_bazett_bias(summary: QtSummary) -> str:
@@ -401,9 +404,10 @@ def describe_bazett_bias(summary: QtSummary) -> str:
     ', over-corrected at 108 bpm'
     """
     rr_s = summary.median(np.asarray(summary.rr_s, np.float64)) if summary.measured_windows else float("nan")
-    if not math.isfinite(rr_s) or 0.6 <= rr_s <= 1.0:
+    rate_bpm = round(60.0 / rr_s) if math.isfinite(rr_s) and rr_s > 0 else None
+    if rate_bpm is None or 60 <= rate_bpm <= 100:  # the rate as printed (a read of session 57: "under-corrected at 60")
         return ""
-    return f", {'over' if rr_s < 0.6 else 'under'}-corrected at {60.0 / rr_s:.0f} bpm"
+    return f", {'over' if rate_bpm > 100 else 'under'}-corrected at {rate_bpm} bpm"
 
 
 def describe_qt_method() -> str:
@@ -413,6 +417,24 @@ def describe_qt_method() -> str:
             f"{LATER_T_END_MS:.0f} ms later (a global QT's rule); QTc by Fridericia (QT/RR^1/3) and Bazett "
             "(QT/RR^1/2). A measurement to check on the dominant beat; not validated here against reference QT "
             "annotations.")
+
+
+def count_unsteady_windows(summary: QtSummary) -> tuple[int, int, float]:
+    """Measured windows whose QT is :data:`UNSTEADY_QT_MS` or more from the median, the windows measured and that
+    median (ms)."""
+    qt = np.asarray(summary.qt_ms, np.float64)
+    qt = qt[np.isfinite(qt)]
+    if not len(qt):
+        return 0, 0, float("nan")
+    median = float(np.median(qt))
+    return int(np.count_nonzero(np.abs(qt - median) >= UNSTEADY_QT_MS)), len(qt), median
+
+
+def is_steady_qt(summary: QtSummary) -> bool:
+    """Whether fewer than :data:`UNSTEADY_SHARE` of the measured windows have a QT :data:`UNSTEADY_QT_MS` or more from
+    its median (:func:`unsteady_qt_note` says when not)."""
+    off, measured, _ = count_unsteady_windows(summary)
+    return off < UNSTEADY_SHARE * measured or not measured
 
 
 def unsteady_qt_note(summary: QtSummary) -> str | None:
@@ -431,17 +453,13 @@ def unsteady_qt_note(summary: QtSummary) -> str | None:
     QT 60 ms or more from its median (400 ms) in 3 of the 9 windows measured (300-490 ms): the end of the T wave \
 in II is uncertain; check it on the dominant beat and in the windows of the QT table
     """
+    if not summary.assessed or is_steady_qt(summary):
+        return None
+    off, measured, median = count_unsteady_windows(summary)
     qt = np.asarray(summary.qt_ms, np.float64)
-    qt = qt[np.isfinite(qt)]
-    if not summary.assessed or not len(qt):
-        return None
-    median = float(np.median(qt))
-    off = int(np.count_nonzero(np.abs(qt - median) >= UNSTEADY_QT_MS))
-    if off < UNSTEADY_SHARE * len(qt):
-        return None
-    return (f"QT {UNSTEADY_QT_MS:.0f} ms or more from its median ({median:.0f} ms) in {off} of the {len(qt)} windows "
-            f"measured ({qt.min():.0f}-{qt.max():.0f} ms): the end of the T wave in {summary.lead_name} is uncertain; "
-            "check it on the dominant beat and in the windows of the QT table")
+    return (f"QT {UNSTEADY_QT_MS:.0f} ms or more from its median ({median:.0f} ms) in {off} of the {measured} windows "
+            f"measured ({np.nanmin(qt):.0f}-{np.nanmax(qt):.0f} ms): the end of the T wave in {summary.lead_name} is "
+            "uncertain; check it on the dominant beat and in the windows of the QT table")
 
 
 def long_qtc_note(summary: QtSummary) -> str | None:

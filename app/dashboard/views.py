@@ -38,7 +38,7 @@ from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
-from pipeline.qt import describe_bazett_bias, describe_qt_method
+from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
 from pipeline.types import STATED_PACEMAKER
@@ -600,8 +600,12 @@ def render_qt(analysis) -> None:
     bias = describe_bazett_bias(summary).removeprefix(", ")
     columns[2].metric("QTc Bazett", tables.format_ms(summary.median(summary.qtc_bazett_ms)),
                       help=f"Bazett's correction, {bias}: Fridericia's is the one to read here" if bias else None)
-    columns[3].metric("Longest QTc (Fridericia)", tables.format_ms(longest), help=f"at {charts.format_hms(at)}; "
-                      "the running median of five windows, so that one window's T end does not make it")
+    if is_steady_qt(summary):
+        columns[3].metric("Longest QTc (Fridericia)", tables.format_ms(longest), help=f"at {charts.format_hms(at)}; "
+                          "the running median of five windows, so that one window's T end does not make it")
+    else:
+        columns[3].metric("Longest QTc (Fridericia)", "not given", help="The end of the T wave is uncertain in many "
+                          "windows (see the notes): check the windows of the QT table on the dominant beat")
     st.plotly_chart(charts.qtc_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
                     key="qtc_trend")
     beat = keep_per_source("qt_dominant_beat", analysis, lambda: qt_dominant_beat(analysis))
