@@ -762,7 +762,7 @@ def describe_st(summary: StSummary) -> str:
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
                      f"mV in {worst.lead_name}{at_peak}, {worst.duration_s / 60:.1f} min"
                      f"{describe_qrs_changes(changed, len(found))})")
-    return "; ".join(parts + describe_own_level(summary))
+    return "; ".join(describe_own_level(summary) + parts)  # the record's own level first (a read of session 57)
 
 
 def describe_own_level(summary: StSummary) -> list[str]:
@@ -773,14 +773,20 @@ def describe_own_level(summary: StSummary) -> list[str]:
     offset from the PR baseline, neither an episode nor a diagnosis (a clinical read of session 55 took "median ST
     level +0.12 mV ..., what the episodes are measured from" for an elevation episode).
 
+    A clinical read of session 57 found 112's "persistent ST offset ... -0.14 mV in MLII" easy to miss after "no
+    depression episode": the line now names the direction and the size in mm (10 mm/mV) and comes first.
+
     >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.02)))
-    ["a persistent ST offset from the PR baseline, the record's median level: -0.14 mV in MLII (not an episode; \
-episodes are changes from it)"]
+    ["persistent ST depression of 0.14 mV (1.4 mm) in MLII from the PR baseline, the record's median level (not an \
+episode; episodes are changes from it)"]
+    >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.12)))[0][:92]
+    'persistent ST depression of 0.14 mV (1.4 mm) in MLII and elevation of 0.12 mV (1.2 mm) in V1'
     """
-    off = [f"{level:+.2f} mV in {name}" for name, level in zip(summary.lead_names, summary.reference_mv)
+    off = [f"{'depression' if level < 0 else 'elevation'} of {abs(level):.2f} mV ({10 * abs(level):.1f} mm) in {name}"
+           for name, level in zip(summary.lead_names, summary.reference_mv)
            if math.isfinite(level) and abs(level) >= summary.threshold_mv]
     if not off:
         return []
     whose = "the record's median level" if summary.reference_stretch_s is None else "the reference stretch's level"
-    return [f"a persistent ST offset from the PR baseline, {whose}: {', '.join(off)} (not an episode; episodes are "
-            "changes from it)"]
+    return [f"persistent ST {' and '.join(off)} from the PR baseline, {whose} (not an episode; episodes are changes "
+            "from it)"]

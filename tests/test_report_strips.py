@@ -515,5 +515,6 @@ def test_the_st_line_gives_a_lead_level_that_lasts_the_whole_record(mitdb_dir):
     level = analysis.summary.st.reference_mv[0]
     assert level <= -0.1
     st_line = " ".join(line.strip() for line in summary_lines(analysis) if line.startswith(("ST segment", "  ")))
-    assert (f"a persistent ST offset from the PR baseline, the record's median level: {level:+.2f} mV in MLII (not an "
-            "episode; episodes are changes from it)") in st_line
+    assert (
+        f"persistent ST depression of {-level:.2f} mV ({-10 * level:.1f} mm) in MLII from the PR baseline, the record's "
+        "median level (not an episode; episodes are changes from it); no depression episode") in st_line
