@@ -509,9 +509,9 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
     n_in_family = int(predictions.in_family_mask.sum())
     if n_in_family:
         is_, them, its = ("is", "it", "its") if n_in_family == 1 else ("are", "them", "their")
-        notes.append(f"{count_noun(n_in_family, 'beat')} the classifier called ventricular {is_} labelled N: {its} "
-                     "QRS matches a family of like beats the model mostly calls non-ventricular (the beat table's "
-                     f"family_rule column); review {them} with the family, under Review labels")
+        notes.append(f"{count_noun(n_in_family, 'beat')} first called ventricular {is_} counted as normal (N), "
+                     f"because {its} QRS matches a family of like beats mostly not called ventricular: review {them} "
+                     "with that family (the dashboard's Review labels; the beat table's family_rule column)")
     split = [] if families is None else find_split_families(families, predictions.classes if classes is None
                                                                  else classes)
     if split:
