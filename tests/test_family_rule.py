@@ -153,6 +153,9 @@ def test_the_af_evidence_leaves_out_the_family_rule_beats_wherever_regions_are_f
     analysis = analyse_record(read_record(mitdb_dir / "200"), load_default_model())
     marked = analysis.predictions.in_family_mask
     assert marked.sum() >= 10
+    assert (f"{marked.sum()} beats first called ventricular are counted as normal (N), because their QRS matches a "
+            "family of like beats mostly not called ventricular: review them with that family (the dashboard's "
+            "Review labels; the beat table's family_rule column)") in analysis.summary.notes  # said in plain words
 
     def af_beats(regions):
         return beats_in_kind(regions, "atrial_fibrillation", len(marked))
