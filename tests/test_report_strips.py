@@ -14,6 +14,7 @@ from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
 from pipeline.regions import Region, is_in_af, region_intervals
+from pipeline.wording import format_share
 
 V = AAMI_CLASSES.index("V")
 
@@ -227,7 +228,10 @@ def test_the_event_tally_puts_the_urgent_kinds_first_unreadable_last_and_counts_
     assert entries[0] == "ventricular tachycardia: 2 (total 00:00:42), 1 sustained"
     assert entries[-2].startswith("unreadable: 1")
     assert "ventricular couplet: 10" in entries  # counted, not timed: a sum of couplet lengths means nothing
-    assert "bradycardia: 2 (total 00:00:35), slowest stretch 38 bpm (its mean)" in entries  # beside the summary's 1-minute rates
+    readable_s = analysis.summary.duration_s * analysis.summary.readable_fraction
+    share = f"{format_share(100 * 35 / readable_s, 0)} % of the readable time"  # what the count does not say (s57)
+    # the stretch's own rate, beside the summary's 1-minute rates
+    assert f"bradycardia: 2 (total 00:00:35, {share}), slowest stretch 38 bpm (its mean)" in entries
     assert "idioventricular rhythm: 2 (total 00:00:15), 1 accelerated" in entries  # as the strips name them
     # the kinds a reader must not miss are named when none was found
     assert entries[-1].startswith("none found: ventricular flutter/fibrillation, atrial fibrillation/flutter")
