@@ -324,10 +324,12 @@ def describe_hrt(summary: HrtSummary) -> str:
     both read "2.5" beside different categories (a QA pass of session 51); the V beats counted include those of
     couplets and runs, which are not VPCs in the consensus's sense ("from 2 of 520 VPCs" read oddly). With too few VPCs
     (``note`` set) the category is not given as a finding but as what it would be, as the dashboard shows it: a
-    clinical read of four reports (session 53) found "HRT0" and "HRT1" printed from one or two VPCs."""
+    clinical read of four reports (session 53) found "HRT0" and "HRT1" printed from one or two VPCs; a read of session
+    57 found "category not reliable (would be HRT1)" from three still printing the abnormal label, so no category is
+    given then (the dashboard says what it would be, in its help)."""
     if not summary.assessed:
         return summary.note
-    category = f"category not reliable (would be {summary.category})" if summary.note else summary.category
+    category = "no category" if summary.note else summary.category
     return (f"TO {summary.turbulence_onset_pct:.2f} %, TS {summary.turbulence_slope_ms_per_rr:.2f} ms/RR, "
             f"{category} (from {summary.n_qualifying} of {summary.n_vpcs} "
             f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
