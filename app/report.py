@@ -46,6 +46,7 @@ from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS
                               is_counted_not_timed, is_in_af, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
+from pipeline.hrv import describe_hrv_span
 from pipeline.region_eval import describe_pacing_spikes
 from pipeline.qt import describe_qt, is_steady_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
@@ -239,8 +240,10 @@ def describe_nn_share(summary) -> str:
     readable_s = summary.duration_s * summary.readable_fraction
     if not summary.hrv.assessed or not readable_s > 0:
         return ""
+    span = describe_hrv_span(summary.hrv.nn_total_s)
     return (f", {summary.hrv.nn_total_s / 60:.1f} min, "
-            f"{format_number(100 * summary.hrv.nn_total_s / readable_s, 0, ' %')} of the readable time")
+            f"{format_number(100 * summary.hrv.nn_total_s / readable_s, 0, ' %')} of the readable time"
+            + (f"; {span}" if span else ""))
 
 
 def describe_forms_briefly(forms) -> str:

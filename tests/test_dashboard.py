@@ -465,6 +465,8 @@ def test_hrv_says_how_much_of_the_readable_time_its_intervals_cover(analyses):
     share = 100 * s.hrv.nn_total_s / (s.duration_s * s.readable_fraction)
     assert any(f"({s.hrv.nn_total_s / 60:.1f} min, {share:.0f} % of the readable time)" in c.value
                for c in at.caption)
+    assert any(md.value.startswith("**Heart-rate variability** (normal-to-normal intervals; short-term: not "
+                                   "comparable with 24-hour norms)") for md in at.markdown)  # 30 minutes (s57)
 
 
 def test_uploading_a_real_record(analyses, excerpts_dir):

@@ -38,6 +38,7 @@ from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
+from pipeline.hrv import describe_hrv_span
 from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
@@ -493,7 +494,8 @@ def render_hrv(summary) -> None:
     if not hrv.assessed:
         st.markdown("**Heart-rate variability**: not assessed (see the notes below).")
         return
-    st.markdown("**Heart-rate variability** (normal-to-normal intervals)")
+    span = describe_hrv_span(hrv.nn_total_s)
+    st.markdown(f"**Heart-rate variability** (normal-to-normal intervals{'; ' + span if span else ''})")
     columns = st.columns(4)
     columns[0].metric("SDNN", tables.format_ms(hrv.sdnn_ms))
     columns[1].metric("RMSSD", tables.format_ms(hrv.rmssd_ms))
