@@ -463,7 +463,8 @@ def draw_family_templates(figure: Figure, cell, analysis: RecordAnalysis) -> Non
         ax.set_ylim(low - margin, high + margin)
         classes = ", ".join(f"{c} {row[c]}" for c in AAMI_CLASSES if row[c])
         title = f"Family {row['family']}: {count_beats(row['n_beats'])}\n({classes})"
-        ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ", mV)\n" if k == 0
+        ax.set_title(("Beat families (median beat, " + record.primary_lead_name + ", mV; the largest, then the "
+                      "largest mostly V or S; every detected beat, those in unreadable signal too)\n" if k == 0
                       else "\n") + title, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
         if k:
@@ -1009,8 +1010,9 @@ def draw_lorenz(ax, points) -> None:
     for letter in AAMI_CLASSES:
         chosen = points[points["class"] == letter]
         if len(chosen):
-            ax.scatter(chosen["rr_before_ms"], chosen["rr_after_ms"], s=1.5 if letter == "N" else 3,
-                       color=CLASS_COLOURS[letter], alpha=0.5, linewidths=0, rasterized=True,
+            normal = letter == "N"  # the ectopic beats larger and opaque, over the normal cloud (a read of s57)
+            ax.scatter(chosen["rr_before_ms"], chosen["rr_after_ms"], s=1.5 if normal else 8,
+                       color=CLASS_COLOURS[letter], alpha=0.5 if normal else 0.9, linewidths=0, rasterized=True,
                        label=f"{letter} ({len(chosen)})")
     ax.plot([0, top], [0, top], color="#999999", linewidth=0.5, linestyle=":")
     ax.set_xlim(0, top)
@@ -1020,7 +1022,7 @@ def draw_lorenz(ax, points) -> None:
     ax.set_ylabel("RR after the beat (ms)", fontsize=7)
     ax.tick_params(labelsize=6.5)
     ax.grid(True, color="#eeeeee", linewidth=0.4)
-    ax.legend(fontsize=6.5, loc="lower right", frameon=False, markerscale=3)
+    ax.legend(fontsize=6.5, loc="lower right", frameon=False, markerscale=2)
 
 
 def draw_tachogram(ax, hrt, settings) -> None:

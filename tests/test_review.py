@@ -403,6 +403,8 @@ def test_the_report_s_rhythm_page_draws_the_rr_scatter_and_says_why_hrt_is_missi
         f"Family {row['family']}: {count_beats(row['n_beats'])}" for row in family_template_rows(analysis)]
     drawn = {c.get_label(): len(c.get_offsets()) for c in scatter.collections}
     assert drawn == {f"{c} ({n})": n for c, n in points["class"].value_counts().items()}
+    sizes = {c.get_label()[0]: c.get_sizes()[0] for c in scatter.collections}
+    assert sizes["V"] > 4 * sizes["N"]  # the ectopic beats stand out of the normal cloud (a read of session 57)
     assert sum(drawn.values()) == total and scatter.get_xlim() == scatter.get_ylim()
     bars = [sum(p.get_height() for p in container) for container in histogram.containers]
     assert bars == [rr_histogram(analysis)["nn"].sum(), rr_histogram(analysis)["other"].sum()]
