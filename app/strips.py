@@ -103,6 +103,9 @@ class Strip:
     name: str = ""
     """What the strip shows, short, for the title of another strip that shows the same stretch
     (:func:`merge_repeated_strips`)."""
+    also_shaded: tuple[tuple[float, float], ...] = ()
+    """More stretches to shade: those of strips merged into this one whose stretch lies apart from its own
+    (:func:`merge_repeated_strips`)."""
 
 
 def count_beats(n: int) -> str:
@@ -318,8 +321,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     lead = record.signal_mv[lo:hi, record.primary_lead]
     place_strip_box(ax)
     ax.plot(t, lead, color="black", linewidth=0.5)
-    if strip.shaded is not None:
-        ax.axvspan(*strip.shaded, color="#ffbf00", alpha=0.25, linewidth=0)
+    for shaded in ((strip.shaded,) if strip.shaded is not None else ()) + strip.also_shaded:
+        ax.axvspan(*shaded, color="#ffbf00", alpha=0.25, linewidth=0)
     if strip.marker_s is not None:
         ax.axvline(strip.marker_s, color="#1f77b4", linewidth=1.0, linestyle="--")
     samples = analysis.predictions.samples
@@ -402,14 +405,26 @@ SHADE_GAP_S = 0.3
 
 def repeats(strip: Strip, other: Strip) -> bool:
     """Whether two strips show the same thing: :data:`REPEAT_OVERLAP` of the same stretch or more, and shaded
-    stretches, where both have one, that overlap or touch (an isolated beat a few seconds from a run keeps a strip
-    that marks it)."""
+    stretches, where both have one, that overlap or touch (:func:`shades_touch`) or that both strips show whole (an
+    isolated beat a few seconds from a run, off the run's strip, keeps a strip that marks it; a clinical read of
+    session 57 found 121's supraventricular beat and its longest RR interval, 2 s apart, on two strips of the same
+    7 s)."""
     if STRIP_S - abs(other.start_s - strip.start_s) < REPEAT_OVERLAP * STRIP_S:
         return False
-    if strip.shaded is None or other.shaded is None:
+    if strip.shaded is None or other.shaded is None or shades_touch(strip, other):
         return True
+    return all(shows_whole(s, shaded) for s in (strip, other) for shaded in (strip.shaded, other.shaded))
+
+
+def shades_touch(strip: Strip, other: Strip) -> bool:
+    """Whether the two strips' shaded stretches overlap or lie within :data:`SHADE_GAP_S` of each other."""
     (a0, a1), (b0, b1) = strip.shaded, other.shaded
     return a0 <= b1 + SHADE_GAP_S and b0 <= a1 + SHADE_GAP_S
+
+
+def shows_whole(strip: Strip, stretch: tuple[float, float]) -> bool:
+    """Whether ``stretch`` (seconds) lies inside the strip, :data:`SHADE_GAP_S` from its edges."""
+    return strip.start_s + SHADE_GAP_S <= stretch[0] and stretch[1] <= strip.start_s + STRIP_S - SHADE_GAP_S
 
 
 def shaded_s(strip: Strip) -> float:
@@ -432,6 +447,15 @@ def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
     >>> [(strip.start_s, strip.title, strip.shaded) for strip in merged]  # doctest: +NORMALIZE_WHITESPACE
     [(10.0, 'pause; also the longest RR; also the lowest rate', (11.0, 14.0)), (12.0, 'beat', (16.0, 16.3)),
      (41.0, 'run; also the lowest; also a V beat', (41.8, 47.0))]
+
+    Two findings 2 s apart that both strips show whole: one strip, each stretch shaded (121, session 57).
+
+    >>> one = merge_repeated_strips([Strip(1010.7, "RR", (1013.5, 1015.1), name="the longest RR"),
+    ...                              Strip(1008.1, "S beat", (1011.7, 1012.0), name="an S beat")])
+    >>> [(strip.title, strip.shaded, strip.also_shaded) for strip in one]
+    [('RR; also an S beat', (1013.5, 1015.1), ((1011.7, 1012.0),))]
+    >>> merge_repeated_strips(one + [Strip(1011.0, "V beat", (1013.5, 1013.8), name="a V beat")])[0].title
+    'RR; also an S beat; also a V beat'
     """
     kept: list[Strip] = []
     for strip in strips:
@@ -441,8 +465,12 @@ def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
             continue
         other = kept[same]
         shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
-        shaded = shown.shaded if named.shaded is None else (min(shown.shaded[0], named.shaded[0]),
-                                                            max(shown.shaded[1], named.shaded[1]))
+        shaded, also = shown.shaded, shown.also_shaded + named.also_shaded
+        if named.shaded is not None and shades_touch(shown, named):
+            shaded = (min(shown.shaded[0], named.shaded[0]), max(shown.shaded[1], named.shaded[1]))
+        elif named.shaded is not None:  # apart on the same strip: each shaded on its own
+            also += (named.shaded,)
         kept[same] = replace(shown, title=f"{shown.title}; also {named.name or named.title}",
-                             name=shown.name or named.name, shaded=shaded)
+                             name="; also ".join(part for part in (shown.name, named.name) if part), shaded=shaded,
+                             also_shaded=also)  # a strip merged twice names all three (121, session 57)
     return kept

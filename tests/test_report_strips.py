@@ -110,6 +110,22 @@ def test_a_strip_repeating_another_is_left_out_and_named_in_its_title(excerpts_d
     assert any(title.startswith("Lowest heart rate") for title in titles)  # a stretch of its own: still printed
 
 
+
+@pytest.mark.mitdb
+def test_findings_apart_that_one_strip_shows_whole_share_it_each_shaded(mitdb_dir):
+    """121's supraventricular beat, 2 s before its PVC and longest RR interval, was printed on a strip of its own that
+    showed the same 7 s again (a clinical read, session 57): one strip names all three and shades each stretch."""
+    from app.report import plan_strips
+
+    analysis = analyse_record(read_record(mitdb_dir / "121"), load_default_model())
+    first, more = plan_strips(analysis)
+    strip = next(strip for strip in first if strip.title.startswith("Longest RR interval"))
+    assert "; also isolated ventricular at " in strip.title and "; also isolated supraventricular at " in strip.title
+    s_beat = next(r for r in analysis.regions if r.kind == "isolated_supraventricular")
+    fs = analysis.record.fs_hz
+    assert any(a <= s_beat.start / fs and s_beat.stop / fs <= b for a, b in strip.also_shaded)
+    assert not any(other is not strip and abs(other.start_s - strip.start_s) < 3.0 for other in first + more)
+
 def test_an_episode_that_began_with_the_recording_shows_its_end():
     """201's first strip was 7.5 s of atrial fibrillation from the first second, while its end, into a pause, was
     shown nowhere (a clinical read, session 48): such an episode's strip shows its end, an ongoing one its start."""
