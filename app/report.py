@@ -199,7 +199,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{describe_longest_run(s.longest_supraventricular_run)}"
         f"{format_at(s.longest_supraventricular_run_time_s, start)}"
         f"{describe_run_kind(analysis, s.longest_supraventricular_run_time_s, SUPRAVENTRICULAR_RUN_KINDS)}; "
-        "longest RR interval "
+        f"longest RR interval{' between readable beats' if s.readable_fraction < 1 else ''} "
         f"{format_number(s.longest_rr_s, 2, ' s')}{format_at(s.longest_rr_time_s, start)}",
         f"Fastest runs of 3 beats or more: ventricular {format_run_rate(s.fastest_ventricular_run_bpm)}"
         f"{format_at(s.fastest_ventricular_run_time_s, start)}{fastest_doubts[0]}, supraventricular "

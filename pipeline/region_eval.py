@@ -852,9 +852,9 @@ def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS
     the limit; the note says so either way it falls."""
     if not st.assessed or st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms - margin_ms:
         return ()
-    return (f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, within {margin_ms:g} ms of the {max_qrs_ms:g} ms "
-            "of bundle branch block, which the measurement can fall short of: check the dominant beat; with a bundle "
-            "branch block, the ST and QT figures reflect the conduction and do not apply",)
+    return (f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, close to bundle branch block's "
+            f"{max_qrs_ms:g} ms (this measurement can read up to {margin_ms:g} ms short): check the QRS width on the "
+            "dominant beat; with a bundle branch block, the ST and QT figures reflect the conduction and do not apply",)
 
 
 def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,

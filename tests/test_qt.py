@@ -116,7 +116,8 @@ def test_a_dominant_qrs_just_under_the_bundle_branch_block_limit_is_assessed_wit
     limit = StSettings().max_qrs_ms
     assert st.assessed and limit - 10 < st.fiducials.qrs_ms <= limit
     (note,) = borderline_qrs_note(st, limit)
-    assert note.startswith(f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, within 10 ms of the 120 ms")
+    assert note.startswith(f"the dominant QRS measures {st.fiducials.qrs_ms:.0f} ms, close to bundle branch block's "
+                           "120 ms (this measurement can read up to 10 ms short): check the QRS width")  # plain (s57)
     narrow = StSummary(True, fiducials=StFiducials(-80.0, -40.0, 60.0))  # 100 ms
     assert borderline_qrs_note(narrow, limit) == ()
     wide = StSummary(False, "ST not assessed: the dominant QRS is 125 ms wide", fiducials=StFiducials(-80.0, -60.0, 65.0))

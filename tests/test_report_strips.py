@@ -540,3 +540,18 @@ def test_the_st_line_gives_a_lead_level_that_lasts_the_whole_record(mitdb_dir):
     assert (
         f"persistent ST depression of {-level:.2f} mV ({-10 * level:.1f} mm) in MLII from the PR baseline, the record's "
         "median level (not an episode; episodes are changes from it); no depression episode") in st_line
+
+
+def test_the_longest_rr_line_says_it_is_read_between_readable_beats_when_some_signal_is_not(excerpts_dir):
+    """A clinical read (session 57) found 101's longest RR interval, 1.27 s, beside a reference one of 1.89 s inside
+    its noise, with nothing to say that intervals across unreadable signal are left out."""
+    from app.report import summary_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
+
+    def runs_line(a):
+        return next(line for line in summary_lines(a) if line.startswith("Longest runs"))
+
+    assert analysis.summary.readable_fraction == 1.0 and "; longest RR interval 1.00 s" in runs_line(analysis)
+    noisy = replace(analysis, summary=replace(analysis.summary, readable_fraction=0.9))
+    assert "; longest RR interval between readable beats 1.00 s" in runs_line(noisy)
