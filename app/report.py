@@ -1,15 +1,16 @@
-"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list and ECG strips of
-the most important events. Then the strips the reader chose (:mod:`app.reader_strips`), six a page, when there are
-any. Next, the heart-rate trend and the strips a Holter report keeps: the lowest and highest heart rate, the longest RR
-interval, and one strip of each further kind of event. Then, for a record longer than an hour, the hourly table; the
-rhythm page: the RR scatter (Lorenz plot) by beat class, the RR histogram, the median beat of the largest morphology
-families and heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when the record has ST episodes
-(:mod:`pipeline.st`), an ST page: each lead's ST trend and the beats of the largest episodes against the dominant beat.
-Last, when the patient kept a diary: each entry with the rhythm at that time (:mod:`pipeline.diary`) and strips of the
-first entries.
+"""The PDF report of a record. Page 1: summary, the reader's conclusion (when written), event list and ECG strips of the
+most important events. Then the strips the reader chose (:mod:`app.reader_strips`), six a page (three of a two-lead
+record), when there are any. Next, the heart-rate trend and the strips a Holter report keeps: the lowest and highest
+heart rate, the longest RR interval, and one strip of each further kind of event. Then, for a record longer than an
+hour, the hourly table; the rhythm page: the RR scatter (Lorenz plot) by beat class, the RR histogram, the median
+beat of the largest morphology families and heart-rate turbulence's averaged tachogram (:mod:`pipeline.hrt`); when
+the record has ST episodes (:mod:`pipeline.st`), an ST page: each lead's ST trend and the beats of the largest
+episodes against the dominant beat. Last, when the patient kept a diary: each entry with the rhythm at that time
+(:mod:`pipeline.diary`) and strips of the first entries.
 
-Every strip is printed as an electrocardiograph prints it: 7.5 s of the primary lead at 25 mm/s, at the record's
-standard gain (10 mm/mV, or 5 for tall signals), on 1-mm and 5-mm squares (:func:`draw_strip`).
+Every strip is printed as an electrocardiograph prints it: 7.5 s of the primary lead, and of the second analysed lead
+under it for a two-lead record (session 57), at 25 mm/s, at the record's standard gain (10 mm/mV, or 5 for tall
+signals), on 1-mm and 5-mm squares (:func:`draw_strip`).
 
 Drawn with matplotlib's object API (no pyplot state, Agg/PDF backends only) so it works headless
 and in parallel processes. The PDF carries no creation date, so the same analysis always gives
@@ -35,7 +36,7 @@ from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
                         STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
                         event_strip, fit_strips, format_at, format_clock_suffix, merge_repeated_strips,
-                        report_gain_mm_per_mv, show_stretch_s, strip_start_s)
+                        report_gain_mm_per_mv, show_stretch_s, strip_leads, strip_start_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import format_duration, format_share
@@ -562,10 +563,11 @@ def render_pdf_report(analysis: RecordAnalysis) -> bytes:
     gain = report_gain_mm_per_mv(analysis.record, first + more + chosen + diary_strips(analysis))
     with PdfPages(buffer, metadata={"CreationDate": None, "Creator": "ecg-arrhythmia"}) as pages:
         pages.savefig(draw_first_page(analysis, first, gain))
-        for k in range(0, len(chosen), READER_STRIPS_PER_PAGE):
-            pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + READER_STRIPS_PER_PAGE], k + 1, len(chosen),
+        per_page = reader_strips_per_page(analysis.record)
+        for k in range(0, len(chosen), per_page):
+            pages.savefig(draw_chosen_strip_page(analysis, chosen[k:k + per_page], k + 1, len(chosen),
                                                  gain))
-        for k, page in enumerate(split_strip_pages(more, has_trend(analysis))):  # the trend atop the first only
+        for k, page in enumerate(split_strip_pages(more, has_trend(analysis), len(strip_leads(analysis.record)))):
             pages.savefig(draw_strip_page(analysis, page, with_trend=k == 0, gain_mm_per_mv=gain))
         if analysis.summary.duration_s > HOUR_S:  # a record started at 10:45 has two clock hours in 30 minutes
             pages.savefig(draw_hourly_page(analysis))
@@ -587,9 +589,15 @@ def chosen_strips(analysis: RecordAnalysis) -> list[Strip]:
             for s in analysis.reader_strips]
 
 
+def reader_strips_per_page(record) -> int:
+    """How many of the reader's strips a page holds: :data:`READER_STRIPS_PER_PAGE` of one lead, fewer of two
+    (:func:`app.strips.strip_leads`)."""
+    return min(READER_STRIPS_PER_PAGE, fit_strips(PAGE_TOP_MM, n_leads=len(strip_leads(record))))
+
+
 def draw_chosen_strip_page(analysis: RecordAnalysis, strips: list[Strip], first: int, total: int,
                            gain_mm_per_mv: float | None = None) -> Figure:
-    """A page of the strips the reader chose, :data:`READER_STRIPS_PER_PAGE` at most, top to bottom; ``first`` is
+    """A page of the strips the reader chose, :func:`reader_strips_per_page` at most, top to bottom; ``first`` is
     the number of its first strip among ``total``."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     FigureCanvasPdf(figure)
@@ -662,7 +670,7 @@ def draw_diary_page(analysis: RecordAnalysis, gain_mm_per_mv: float | None = Non
     draw_text_block(add_page_axes(figure, PAGE_TOP_MM, text_mm), f"Entries and the ECG within {WINDOW_S / 60:g} minute",
                     lines, fontsize=DIARY_FONT_PT)
     top_mm = PAGE_TOP_MM + text_mm + STRIP_PITCH_MM - STRIP_HEIGHT_MM
-    strips = diary_strips(analysis)[:fit_strips(top_mm)]
+    strips = diary_strips(analysis)[:fit_strips(top_mm, n_leads=len(strip_leads(analysis.record)))]
     draw_strip_column(figure, analysis, strips, top_mm, gain_mm_per_mv)
     return figure
 
@@ -734,7 +742,7 @@ def count_first_page_strips(analysis: RecordAnalysis, n_strips: int) -> int:
     (:func:`place_strip_box`): a long summary sends the others to the strip page (a QA pass found a 24-h record's seven
     notes leaving its strips about 15 px high)."""
     layout = lay_out_first_page(first_page_text(analysis))
-    return min(n_strips, fit_strips(layout.strips_mm, layout.strips_bottom_mm))
+    return min(n_strips, fit_strips(layout.strips_mm, layout.strips_bottom_mm, len(strip_leads(analysis.record))))
 
 
 def add_page_axes(figure: Figure, top_mm: float, height_mm: float, left: float = 0.08, right: float = 0.97):
@@ -777,15 +785,18 @@ def first_strip_top_mm(trend: bool) -> float:
     return PAGE_TOP_MM + (TREND_HEIGHT_MM + STRIP_PITCH_MM - STRIP_HEIGHT_MM if trend else 0.0)
 
 
-def split_strip_pages(strips: list[Strip], trend: bool) -> list[list[Strip]]:
-    """The strip pages' strips: as many as fit under the trend on the first (:func:`fit_strips`), then full pages.
+def split_strip_pages(strips: list[Strip], trend: bool, n_leads: int = 1) -> list[list[Strip]]:
+    """The strip pages' strips of ``n_leads`` leads: as many as fit under the trend on the first (:func:`fit_strips`),
+    then full pages.
 
     >>> [len(page) for page in split_strip_pages([Strip(0.0, "")] * 13, trend=True)]
     [5, 6, 2]
+    >>> [len(page) for page in split_strip_pages([Strip(0.0, "")] * 7, trend=True, n_leads=2)]
+    [3, 3, 1]
     """
-    first = fit_strips(first_strip_top_mm(trend))
+    first = fit_strips(first_strip_top_mm(trend), n_leads=n_leads)
     pages, rest = [strips[:first]], strips[first:]
-    per_page = fit_strips(first_strip_top_mm(False))
+    per_page = fit_strips(first_strip_top_mm(False), n_leads=n_leads)
     pages += [rest[k:k + per_page] for k in range(0, len(rest), per_page)]
     return [page for page in pages if page]
 

@@ -1,4 +1,5 @@
-"""The ECG strips of a report, printed as an electrocardiograph prints them: 7.5 s of the primary lead at 25 mm/s (what an
+"""The ECG strips of a report, printed as an electrocardiograph prints them: 7.5 s of the primary lead, and of the other
+analysed lead in a band under it for a two-lead record (:func:`strip_leads`, session 57), at 25 mm/s (what an
 A4 page's width holds) on 1-mm and 5-mm squares, at one standard gain for the report (:func:`report_gain_mm_per_mv`),
 each placed on the page in millimetres (:func:`place_strip_box`); how an event's strip is framed (its onset, a pause
 centred, an episode that began with the recording at its end, a second strip at a long episode's end) and how strips
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
 from app import ecg_paper as paper
 from app.analysis import RecordAnalysis, find_blocked_p_samples, find_paced_beats_left, find_wave_detections
@@ -47,6 +49,9 @@ STRIP_HEIGHT_MM = 31.0
 """Height of a strip's box on the page: its trace, then :data:`STRIP_LABEL_MM` for the beat classes above it."""
 
 STRIP_LABEL_MM = 4.0
+LEAD_BAND_MM = STRIP_HEIGHT_MM - STRIP_LABEL_MM
+"""Height of the second lead's band, under the first lead's trace, on a strip of a two-lead record
+(:func:`strip_leads`)."""
 
 STRIP_TIMES_MM = 6.0
 """Under a strip's box: its times."""
@@ -223,13 +228,36 @@ def largest_gain_fitting(extent_mv: float, height_mm: float) -> float:
                 STANDARD_GAINS_MM_PER_MV[-1])
 
 
-def place_strip_box(ax) -> None:
-    """Make a strip's axes its printed size, :data:`STRIP_S` at :data:`PAPER_SPEED_MM_S` across and
-    :data:`STRIP_HEIGHT_MM` high, from :data:`STRIP_LEFT_MM` and the top of the space it was given (a grid cell at
+def strip_leads(record) -> tuple[int, ...]:
+    """The leads a strip prints, top to bottom: the primary lead, then the record's other analysed lead when it has
+    one. A clinical read of session 57 found strips of the primary lead alone hiding what made a beat's call: 115's
+    "ventricular" beat was an artefact on V1, and 113's aberrated atrial premature beats showed their right bundle
+    branch block shape on V1 only; a Holter report's event strips print two or three channels."""
+    return (record.primary_lead, *[k for k in range(record.signal_mv.shape[1]) if k != record.primary_lead][:1])
+
+
+def strip_height_mm(n_leads: int = 1) -> float:
+    """Height of a strip's box printing ``n_leads`` leads: :data:`STRIP_HEIGHT_MM`, and :data:`LEAD_BAND_MM` for each
+    lead under the first.
+
+    >>> strip_height_mm(1), strip_height_mm(2)
+    (31.0, 58.0)
+    """
+    return STRIP_HEIGHT_MM + (n_leads - 1) * LEAD_BAND_MM
+
+
+def strip_pitch_mm(n_leads: int = 1) -> float:
+    """From one strip's top to the next one's on a page (:data:`STRIP_PITCH_MM` for a one-lead strip)."""
+    return strip_height_mm(n_leads) + STRIP_PITCH_MM - STRIP_HEIGHT_MM
+
+
+def place_strip_box(ax, height_mm: float = STRIP_HEIGHT_MM) -> None:
+    """Make a strip's axes its printed size, :data:`STRIP_S` at :data:`PAPER_SPEED_MM_S` across and ``height_mm``
+    high (:func:`strip_height_mm`), from :data:`STRIP_LEFT_MM` and the top of the space it was given (a grid cell at
     least that high)."""
-    width_mm, height_mm = (25.4 * size for size in ax.figure.get_size_inches())
+    width_mm, page_mm = (25.4 * size for size in ax.figure.get_size_inches())
     top = ax.get_position().y1
-    height = STRIP_HEIGHT_MM / height_mm
+    height = height_mm / page_mm
     ax.set_position([STRIP_LEFT_MM / width_mm, top - height, STRIP_S * PAPER_SPEED_MM_S / width_mm, height])
 
 
@@ -242,20 +270,22 @@ def add_strip_axes(figure: Figure, top_mm: float):
 
 def draw_strip_column(figure: Figure, analysis: RecordAnalysis, strips: list[Strip], top_mm: float,
                       gain_mm_per_mv: float | None = None) -> None:
-    """``strips`` one under the other, :data:`STRIP_PITCH_MM` apart, the first box ``top_mm`` below the top of the
+    """``strips`` one under the other, :func:`strip_pitch_mm` apart, the first box ``top_mm`` below the top of the
     page (:func:`add_strip_axes`, :func:`draw_strip`)."""
+    pitch_mm = strip_pitch_mm(len(strip_leads(analysis.record)))
     for k, strip in enumerate(strips):
-        draw_strip(add_strip_axes(figure, top_mm + k * STRIP_PITCH_MM), analysis, strip, gain_mm_per_mv)
+        draw_strip(add_strip_axes(figure, top_mm + k * pitch_mm), analysis, strip, gain_mm_per_mv)
 
 
-def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM) -> int:
-    """How many strips a page holds from ``top_mm`` down, :data:`STRIP_PITCH_MM` apart, none of their boxes
-    reaching below ``bottom_mm`` (mm from the top of the page; an A4 page less its bottom margin).
+def fit_strips(top_mm: float, bottom_mm: float = 25.4 * A4_PORTRAIT_IN[1] - PAGE_BOTTOM_MM, n_leads: int = 1) -> int:
+    """How many strips of ``n_leads`` leads a page holds from ``top_mm`` down, :func:`strip_pitch_mm` apart, none of
+    their boxes reaching below ``bottom_mm`` (mm from the top of the page; an A4 page less its bottom margin).
 
-    >>> fit_strips(24.0), fit_strips(24.0, 54.9), fit_strips(24.0, 55.0)
-    (6, 0, 1)
+    >>> fit_strips(24.0), fit_strips(24.0, 54.9), fit_strips(24.0, 55.0), fit_strips(24.0, n_leads=2)
+    (6, 0, 1, 3)
     """
-    return max(0, int((bottom_mm - top_mm - STRIP_HEIGHT_MM) // STRIP_PITCH_MM) + 1)
+    height_mm = strip_height_mm(n_leads)
+    return max(0, int((bottom_mm - top_mm - height_mm) // strip_pitch_mm(n_leads)) + 1)
 
 
 def describe_strip_scale(ax) -> str:
@@ -273,11 +303,12 @@ def strip_window(record, strip: Strip) -> tuple[int, int]:
     return lo, min(lo + int(STRIP_S * record.fs_hz), record.n_samples)
 
 
-def strip_extent_mv(record, strip: Strip) -> tuple[float, float]:
-    """Lowest and highest value a strip's trace reaches, its 0.2nd and 99.8th percentiles (a lone spike of a sample or
-    two left out; a QRS complex, tens of samples, kept); NaN, NaN when the strip has no signal."""
+def strip_extent_mv(record, strip: Strip, lead: int | None = None) -> tuple[float, float]:
+    """Lowest and highest value a strip's trace of ``lead`` (the primary lead by default) reaches, its 0.2nd and 99.8th
+    percentiles (a lone spike of a sample or two left out; a QRS complex, tens of samples, kept); NaN, NaN when the
+    strip has no signal."""
     lo, hi = strip_window(record, strip)
-    values = record.signal_mv[lo:hi, record.primary_lead]
+    values = record.signal_mv[lo:hi, record.primary_lead if lead is None else lead]
     values = values[np.isfinite(values)]
     if not values.size:
         return float("nan"), float("nan")
@@ -293,11 +324,15 @@ def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
     (a low-voltage record). A clinical read (session 48) found 231's couplet clipped at the record's typical
     gain, the strip's reason cut off."""
     typical = strip_gain_mm_per_mv(record)
-    extents = [high - low for low, high in (strip_extent_mv(record, s) for s in strips) if math.isfinite(high - low)]
-    if not extents:
+    fitting = []
+    for k, lead in enumerate(strip_leads(record)):  # the first into the label band, 1 mm under the top; the second
+        extents = [high - low for low, high in (strip_extent_mv(record, s, lead) for s in strips)  # into its band
+                   if math.isfinite(high - low)]
+        if extents:
+            fitting.append(largest_gain_fitting(max(extents), STRIP_HEIGHT_MM - 1.0 if k == 0 else LEAD_BAND_MM))
+    if not fitting:
         return typical
-    fitting = largest_gain_fitting(max(extents), STRIP_HEIGHT_MM - 1.0)  # into the label band, 1 mm under the top
-    return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
+    return min(max(min(fitting), min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
 
 
 STANDARD_GAIN_MM_PER_MV = 10.0
@@ -319,7 +354,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     lo, hi = strip_window(record, strip)
     t = np.arange(lo, hi) / fs
     lead = record.signal_mv[lo:hi, record.primary_lead]
-    place_strip_box(ax)
+    leads = strip_leads(record)
+    place_strip_box(ax, strip_height_mm(len(leads)))
     ax.plot(t, lead, color="black", linewidth=0.5)
     for shaded in ((strip.shaded,) if strip.shaded is not None else ()) + strip.also_shaded:
         ax.axvspan(*shaded, color="#ffbf00", alpha=0.25, linewidth=0)
@@ -340,10 +376,18 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     for sample in find_strip_blocked_p(analysis, lo, hi):
         ax.text(sample / fs, high + 0.5 / gain, BLOCKED_P_LABEL, fontsize=6.5, ha="center", va="bottom",
                 color=BLOCKED_P_COLOUR, style="italic", clip_on=True)
-    ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
+    ticks = [(float(v), float(v)) for v in np.arange(np.ceil(low), np.floor(high) + 1)]  # (position, mV)
+    bottom = low
+    for other in leads[1:]:  # each further lead in its band under the first, at the same gain (module docstring)
+        bottom, band_ticks = draw_lower_lead(ax, analysis, strip, other, t, bottom, gain)
+        ticks += band_ticks
     ax.tick_params(labelsize=6.5)
-    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, low, high + STRIP_LABEL_MM / gain, gain)
-    ax.set_yticks(np.arange(np.ceil(low), np.floor(high) + 1))
+    draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, bottom, high + STRIP_LABEL_MM / gain, gain)
+    ax.set_yticks([p for p, _ in ticks], labels=[f"{v:g}" for _, v in ticks])
+    if len(leads) == 1:
+        ax.set_ylabel(f"{record.primary_lead_name} (mV)", fontsize=7)
+    else:  # each lead named beside its band
+        name_lead(ax, record.primary_lead_name, (low + high) / 2)
     ticks = ax.get_xticks()
     ax.set_xticks(ticks)
     ax.set_xticklabels([format_clock(x) for x in ticks])
@@ -352,6 +396,31 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
             color="#555555")
     title = textwrap.fill(textwrap.shorten(strip.title, 2 * STRIP_TITLE_CHARS, placeholder=" ..."), STRIP_TITLE_CHARS)
     ax.set_title(title, fontsize=8 if "\n" not in title else 7, loc="left")  # two lines fit the gap at 7 pt
+
+
+def draw_lower_lead(ax, analysis: RecordAnalysis, strip: Strip, lead: int, t: np.ndarray, top: float, gain: float
+                    ) -> tuple[float, list[tuple[float, float]]]:
+    """Lead ``lead`` of the strip in a band of :data:`LEAD_BAND_MM` under ``top`` (in the first lead's millivolts),
+    centred on the middle of its trace to the nearest large square, named beside it; returns the band's bottom and its
+    ticks (position, the lead's own mV)."""
+    record = analysis.record
+    lo, hi = strip_window(record, strip)
+    band_mv = LEAD_BAND_MM / gain
+    lowest, highest = strip_extent_mv(record, strip, lead)
+    middle = (lowest + highest) / 2 if math.isfinite(highest - lowest) else 0.0
+    large_mv = 5.0 / gain  # moved by whole large squares, so that its millivolts fall on the paper's thick lines
+    shift = round((top - band_mv / 2 - middle) / large_mv) * large_mv
+    ax.plot(t, record.signal_mv[lo:hi, lead] + shift, color="black", linewidth=0.5)
+    ticks = [(float(v + shift), float(v)) for v in np.arange(np.ceil(top - band_mv - shift + 1e-9),
+                                                             np.floor(top - shift - 1e-9) + 1)]
+    name_lead(ax, record.lead_names[lead], top - band_mv / 2)
+    return top - band_mv, ticks
+
+
+def name_lead(ax, name: str, at_mv: float) -> None:
+    """The lead's name and unit beside its band of a two-lead strip, where a one-lead strip has its axis label."""
+    ax.text(-0.045, at_mv, f"{name} (mV)", rotation=90, fontsize=7, ha="center", va="center",
+            transform=blended_transform_factory(ax.transAxes, ax.transData))
 
 
 def find_strip_blocked_p(analysis: RecordAnalysis, lo: int, hi: int) -> np.ndarray:

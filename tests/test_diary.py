@@ -317,7 +317,7 @@ def test_a_long_diary_lists_what_fits_on_its_page_and_says_how_many_more(analysi
     assert 0 < shown < 16 and lines[-1] == f"... and {16 - shown} more entries (NAME_diary.csv, summary JSON)"
     figure = draw_diary_page(add_diary(analysis_119, entries))
     text, *strips = figure.axes
-    assert len(strips) == 4 < MAX_DIARY_STRIPS  # a long list leaves room for four strips of the five
+    assert len(strips) == 2 < MAX_DIARY_STRIPS  # a long list leaves room for two two-lead strips of the five
     boxes = [ax.get_position() for ax in figure.axes]  # top to bottom, none over another, all on the page
     assert all(upper.y0 > lower.y1 for upper, lower in zip(boxes, boxes[1:])) and boxes[-1].y0 > 0.03
     assert len(draw_diary_page(add_diary(analysis_119, entries[:2])).axes) == 1 + 2

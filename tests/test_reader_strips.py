@@ -22,7 +22,7 @@ from app.reader_strips import (
     read_strip_notes,
     strip_for_window,
 )
-from app.report import READER_STRIPS_PER_PAGE, chosen_strips
+from app.report import READER_STRIPS_PER_PAGE, chosen_strips, reader_strips_per_page
 from models.bundled import load_default_model
 from pipeline.diary import DiaryEntry, read_diary_notes
 from pipeline.records import read_annotations, read_record
@@ -85,8 +85,9 @@ def test_strips_are_in_the_summary_and_on_their_own_report_pages(analysis_119):
     assert titles == ["Palpitations (00:00:30)", "Chosen by the reader (00:02:00)"]
     without = count_pdf_pages(outputs.pdf_report_bytes(analysis_119))
     assert count_pdf_pages(outputs.pdf_report_bytes(edited)) == without + 1
-    many = add_reader_strips(analysis_119, [ReaderStrip(k * 3600, f"strip {k}")
-                                            for k in range(READER_STRIPS_PER_PAGE + 1)])
+    per_page = reader_strips_per_page(analysis_119.record)
+    assert per_page == 3 < READER_STRIPS_PER_PAGE  # a two-lead record's strips print both leads (session 57)
+    many = add_reader_strips(analysis_119, [ReaderStrip(k * 3600, f"strip {k}") for k in range(per_page + 1)])
     assert count_pdf_pages(outputs.pdf_report_bytes(many)) == without + 2
 
 

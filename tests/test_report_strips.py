@@ -377,7 +377,7 @@ def test_a_long_summary_moves_the_first_page_strips_to_the_strip_page(excerpts_d
     from tests.score_runs import count_pdf_pages
     analysis = analyse_record(read_record(excerpts_dir / "119", annotator=None), load_default_model())
     fitting = count_first_page_strips(analysis, 3)
-    assert fitting == 3  # at their printed size (25 mm/s, session 48), the beat families on the rhythm page
+    assert fitting == 2  # at their printed size (25 mm/s, session 48), both leads (session 57), families elsewhere
     notes = tuple(f"note {k}: " + "a long explanation of what could not be assessed and why " * 3 for k in range(9))
     wordy = replace(analysis, summary=replace(analysis.summary, notes=analysis.summary.notes + notes))
     assert count_first_page_strips(wordy, 3) < fitting
@@ -555,3 +555,34 @@ def test_the_longest_rr_line_says_it_is_read_between_readable_beats_when_some_si
     assert analysis.summary.readable_fraction == 1.0 and "; longest RR interval 1.00 s" in runs_line(analysis)
     noisy = replace(analysis, summary=replace(analysis.summary, readable_fraction=0.9))
     assert "; longest RR interval between readable beats 1.00 s" in runs_line(noisy)
+
+
+def test_a_two_lead_record_s_strips_print_both_leads_at_one_gain(excerpts_dir):
+    """A clinical read (session 57) found strips of the primary lead alone hiding what made a beat's call (115's
+    "ventricular" beat an artefact on V1; 113's aberrated beats' shape on V1): a two-lead record's strips print the
+    second lead in a band under the first, at the same gain, on whole large squares, named beside it."""
+    from matplotlib.figure import Figure
+
+    from app.strips import (A4_PORTRAIT_IN, STRIP_S, Strip, add_strip_axes, describe_strip_scale, draw_strip,
+                            strip_height_mm, strip_window)
+
+    analysis = analyse_record(read_record(excerpts_dir / "119", annotator=None), load_default_model())
+    record = analysis.record
+    assert record.lead_names == ("MLII", "V1")
+    ax = add_strip_axes(Figure(figsize=A4_PORTRAIT_IN), 20.0)
+    draw_strip(ax, analysis, Strip(20.0, "a strip"), 10.0)
+    assert ax.get_position().height * 25.4 * A4_PORTRAIT_IN[1] == pytest.approx(strip_height_mm(2)) == 58.0
+    assert describe_strip_scale(ax) == "25 mm/s, 10 mm/mV" and ax.get_xlim()[1] - ax.get_xlim()[0] == STRIP_S
+    first, second = ax.get_lines()
+    lo, hi = strip_window(record, Strip(20.0, ""))
+    assert np.array_equal(first.get_ydata(), record.signal_mv[lo:hi, 0])
+    shift = second.get_ydata() - record.signal_mv[lo:hi, 1]
+    bottom = ax.get_ylim()[0]  # the second band: 27 mm under the first lead's, 2.7 mV at 10 mm/mV
+    assert np.ptp(shift) < 1e-5 and bottom < np.median(second.get_ydata()) < bottom + 2.7 < np.median(first.get_ydata())
+    assert round(shift[0] / 0.5, 4) == round(shift[0] / 0.5)  # by whole 5-mm squares at 10 mm/mV
+    assert [t.get_text() for t in ax.texts if t.get_text().endswith("(mV)")] == ["V1 (mV)", "MLII (mV)"]
+    one = replace(analysis, record=replace(record, signal_mv=record.signal_mv[:, :1], lead_names=("MLII",)))
+    ax = add_strip_axes(Figure(figsize=A4_PORTRAIT_IN), 20.0)
+    draw_strip(ax, one, Strip(20.0, "a strip"), 10.0)
+    assert len(ax.get_lines()) == 1 and ax.get_ylabel() == "MLII (mV)"
+    assert ax.get_position().height * 25.4 * A4_PORTRAIT_IN[1] == pytest.approx(31.0)
