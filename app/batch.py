@@ -711,7 +711,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
     # episodes (a QA pass, session 50, read 119's 507 "events" as 444 isolated VPCs and 63 bigeminy and trigeminy)
     episodes = sum(t.count for t in s.events if t.kind != "unreadable" and not is_counted_not_timed(t.kind))
     hrt_caution = (f"heart-rate turbulence from {s.hrt.n_qualifying} VPCs: {s.hrt.note}"
-                   if s.hrt.assessed and s.hrt.note else "")  # the category is not reliable
+                   if s.hrt.assessed and s.hrt.note else "")  # too few VPCs for the category beside it
     return {"duration_s": round(s.duration_s, 1), "beats": s.n_beats, **counts,
             "unreadable_beats": s.n_beats_unreadable,
             "heart_rate_min_bpm": finite_or_none(s.heart_rate_min_bpm, 0),

@@ -128,9 +128,10 @@ def format_percent(value: float, digits: int) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{format_share(value, digits)} %"
 
 
-EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation",)
+EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia")
 """Kinds of which the report shows every episode (up to :data:`MAX_EPISODES_SHOWN`), not only the longest: a clinical
-read (session 48) found 205's second flutter/fibrillation episode on no strip."""
+read (session 48) found 205's second flutter/fibrillation episode on no strip, and one of session 57 208's two
+ventricular tachycardias counted and one shown, a couplet with a narrow third beat: each is a finding to confirm."""
 MAX_EPISODES_SHOWN = 4
 
 PATTERN_KINDS = ("ventricular_bigeminy", "ventricular_trigeminy", "supraventricular_bigeminy",

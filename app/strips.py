@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Bbox, TransformedBbox, blended_transform_factory
 
 from app import ecg_paper as paper
 from app.analysis import RecordAnalysis, find_blocked_p_samples, find_paced_beats_left, find_wave_detections
@@ -322,17 +322,15 @@ def report_gain_mm_per_mv(record, strips: list[Strip]) -> float:
     unless the record's typical gain is (:func:`strip_gain_mm_per_mv`; the tallest strips of a record of tall complexes
     then run off their box rather than every strip shrink to 2.5 mm/mV), nor over the standard 10 mm/mV unless it is
     (a low-voltage record). A clinical read (session 48) found 231's couplet clipped at the record's typical
-    gain, the strip's reason cut off."""
+    gain, the strip's reason cut off. The primary lead sets it: a second lead is clipped to its band
+    (:func:`draw_lower_lead`; a read of session 57 found five of eight reports halved to 5 mm/mV when its extent
+    counted too, P waves half a millimetre high)."""
     typical = strip_gain_mm_per_mv(record)
-    fitting = []
-    for k, lead in enumerate(strip_leads(record)):  # the first into the label band, 1 mm under the top; the second
-        extents = [high - low for low, high in (strip_extent_mv(record, s, lead) for s in strips)  # into its band
-                   if math.isfinite(high - low)]
-        if extents:
-            fitting.append(largest_gain_fitting(max(extents), STRIP_HEIGHT_MM - 1.0 if k == 0 else LEAD_BAND_MM))
-    if not fitting:
+    extents = [high - low for low, high in (strip_extent_mv(record, s) for s in strips) if math.isfinite(high - low)]
+    if not extents:
         return typical
-    return min(max(min(fitting), min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
+    fitting = largest_gain_fitting(max(extents), STRIP_HEIGHT_MM - 1.0)  # into the label band, 1 mm under the top
+    return min(max(fitting, min(typical, MIN_REPORT_GAIN_MM_PER_MV)), max(typical, STANDARD_GAIN_MM_PER_MV))
 
 
 STANDARD_GAIN_MM_PER_MV = 10.0
@@ -376,7 +374,7 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     for sample in find_strip_blocked_p(analysis, lo, hi):
         ax.text(sample / fs, high + 0.5 / gain, BLOCKED_P_LABEL, fontsize=6.5, ha="center", va="bottom",
                 color=BLOCKED_P_COLOUR, style="italic", clip_on=True)
-    ticks = [(float(v), float(v)) for v in np.arange(np.ceil(low), np.floor(high) + 1)]  # (position, mV)
+    ticks = [(float(v), float(v) + 0.0) for v in np.arange(np.ceil(low), np.floor(high) + 1)]  # (position, mV; no -0)
     bottom = low
     for other in leads[1:]:  # each further lead in its band under the first, at the same gain (module docstring)
         bottom, band_ticks = draw_lower_lead(ax, analysis, strip, other, t, bottom, gain)
@@ -410,9 +408,13 @@ def draw_lower_lead(ax, analysis: RecordAnalysis, strip: Strip, lead: int, t: np
     middle = (lowest + highest) / 2 if math.isfinite(highest - lowest) else 0.0
     large_mv = 5.0 / gain  # moved by whole large squares, so that its millivolts fall on the paper's thick lines
     shift = round((top - band_mv / 2 - middle) / large_mv) * large_mv
-    ax.plot(t, record.signal_mv[lo:hi, lead] + shift, color="black", linewidth=0.5)
-    ticks = [(float(v + shift), float(v)) for v in np.arange(np.ceil(top - band_mv - shift + 1e-9),
-                                                             np.floor(top - shift - 1e-9) + 1)]
+    (trace,) = ax.plot(t, record.signal_mv[lo:hi, lead] + shift, color="black", linewidth=0.5)
+    x0, x1 = (float(t[0]), float(t[-1])) if len(t) else (0.0, 1.0)
+    trace.set_clip_box(TransformedBbox(Bbox([[x0, top - band_mv], [x1, top]]), ax.transData))  # the report's gain is
+    # the first lead's: the second keeps to its band
+    ax.axhline(top, color="#b0b0b0", linewidth=0.6, zorder=1)  # where one lead's band ends and the next begins
+    ticks = [(float(v + shift), float(v) + 0.0) for v in np.arange(np.ceil(top - band_mv - shift + 1e-9),
+                                                                   np.floor(top - shift - 1e-9) + 1)]
     name_lead(ax, record.lead_names[lead], top - band_mv / 2)
     return top - band_mv, ticks
 

@@ -25,7 +25,7 @@ international consensus (Bauer et al. 2008), with the tachogram filter rules of 
    HRT1 when one of them is abnormal, HRT2 when both are.
 
 TS is the largest of eleven slopes, so the fewer tachograms are averaged the more noise lifts it (Hallstrom et al.
-2004): figures from fewer than ``reliable_vpcs`` VPCs carry a note (the category then not reliable). HRT is not
+2004): figures from fewer than ``reliable_vpcs`` VPCs carry a note (the category then not given). HRT is not
 assessed for a patient with a pacemaker (paced intervals do not follow the sinus node) or without a qualifying VPC,
 and needs the beat classes to be right: a supraventricular beat called N inside a tachogram shifts TO. The
 thresholds are the consensus's;
@@ -281,8 +281,9 @@ def compute_hrt(context: BeatContext, regions: list[Region], settings: HrtSettin
     average = tachograms.mean(axis=0)
     slope, timing = turbulence_slope(average[before + 2:], settings.slope_intervals)
     onset = float(onsets.mean())
-    note = (f"from fewer than {settings.reliable_vpcs} VPCs TO and TS are unsteady and TS is biased upwards, so the "
-            "category is not reliable" if not settings.is_reliable(len(chosen)) else "")
+    note = (f"from fewer than {settings.reliable_vpcs} VPCs TO and TS are unsteady and TS is biased upwards: too few "
+            "for a category" if not settings.is_reliable(len(chosen)) else "")  # "no category ... so the category is
+    # not reliable" read as a contradiction (a read of session 57)
     return HrtSummary(
         True, note, n_vpcs=len(vpcs), vpc_beats=tuple(int(b) for b in chosen),
         vpc_times_s=tuple(float(s) for s in context.samples[chosen] / context.fs_hz),

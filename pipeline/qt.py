@@ -382,17 +382,20 @@ def qt_rows(summary: QtSummary) -> list[dict]:
 
 def describe_qt(summary: QtSummary) -> str:
     """One line for a report: the medians and the longest QTc, or why QT was not assessed. Where the T end is
-    uncertain (:func:`unsteady_qt_note`) the longest QTc is not given: a clinical read of session 57 found record
-    122's "longest QTc 494 ms" headline beside a median of 335 ms, taken from the minutes whose T end was misplaced."""
+    uncertain (:func:`unsteady_qt_note`) no figure is given: clinical reads of session 57 found record 122's "longest
+    QTc 494 ms" headline beside a median of 335 ms, and then that median itself short of the QT of about 450 ms a
+    reader measured on its averaged beat (the windows keep their figures in the QT table and the JSON)."""
     if not summary.assessed:
         return summary.note
+    if not is_steady_qt(summary):
+        off, measured, _ = count_unsteady_windows(summary)
+        return (f"not reported: the end of the T wave in {summary.lead_name} is uncertain ({off} of the {measured} "
+                "windows 60 ms or more from the median; see the note)")
     qt, qtc = summary.median(np.asarray(summary.qt_ms)), summary.median(summary.qtc_fridericia_ms)
     bazett = summary.median(summary.qtc_bazett_ms)
-    longest = (f"longest QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)"
-               if is_steady_qt(summary) else "no longest QTc: the T end is uncertain (see the note)")
     return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett{describe_bazett_bias(summary)}), "
             f"medians in {summary.lead_name} over {summary.measured_windows} windows of {summary.window_s / 60:g} min; "
-            f"{longest}")
+            f"longest QTc {summary.longest_qtc()[0]:.0f} ms (Fridericia, {TREND_WINDOWS}-window median)")
 
 
 def describe_bazett_bias(summary: QtSummary) -> str:

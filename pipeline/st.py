@@ -774,19 +774,24 @@ def describe_own_level(summary: StSummary) -> list[str]:
     level +0.12 mV ..., what the episodes are measured from" for an elevation episode).
 
     A clinical read of session 57 found 112's "persistent ST offset ... -0.14 mV in MLII" easy to miss after "no
-    depression episode": the line now names the direction and the size in mm (10 mm/mV) and comes first.
+    depression episode": the line now names the direction and the size in mm at the standard 10 mm/mV, and comes
+    first; a second read found "from the PR baseline, the record's median level" ambiguous.
 
     >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.02)))
-    ["persistent ST depression of 0.14 mV (1.4 mm) in MLII from the PR baseline, the record's median level (not an \
-episode; episodes are changes from it)"]
-    >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.12)))[0][:92]
-    'persistent ST depression of 0.14 mV (1.4 mm) in MLII and elevation of 0.12 mV (1.2 mm) in V1'
+    ["persistent ST depression in MLII: the record's median ST level lies 0.14 mV (1.4 mm at 10 mm/mV) below the PR \
+baseline (not an episode; episodes are changes from it)"]
+    >>> print(describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.12)))[0])
+    persistent ST depression in MLII and elevation in V1: the record's median ST level lies 0.14 mV (1.4 mm at 10 \
+mm/mV) below the PR baseline in MLII and 0.12 mV (1.2 mm) above it in V1 (not an episode; episodes are changes from it)
     """
-    off = [f"{'depression' if level < 0 else 'elevation'} of {abs(level):.2f} mV ({10 * abs(level):.1f} mm) in {name}"
-           for name, level in zip(summary.lead_names, summary.reference_mv)
+    off = [(name, level) for name, level in zip(summary.lead_names, summary.reference_mv)
            if math.isfinite(level) and abs(level) >= summary.threshold_mv]
     if not off:
         return []
-    whose = "the record's median level" if summary.reference_stretch_s is None else "the reference stretch's level"
-    return [f"persistent ST {' and '.join(off)} from the PR baseline, {whose} (not an episode; episodes are changes "
-            "from it)"]
+    kinds = " and ".join(f"{'depression' if level < 0 else 'elevation'} in {name}" for name, level in off)
+    levels = [f"{abs(level):.2f} mV ({10 * abs(level):.1f} mm{' at 10 mm/mV' if k == 0 else ''}) "
+              f"{'below' if level < 0 else 'above'} {'the PR baseline' if k == 0 else 'it'}"
+              + (f" in {name}" if len(off) > 1 else "") for k, (name, level) in enumerate(off)]
+    whose = "the record's median" if summary.reference_stretch_s is None else "the reference stretch's"
+    return [f"persistent ST {kinds}: {whose} ST level lies {' and '.join(levels)} (not an episode; episodes are "
+            "changes from it)"]

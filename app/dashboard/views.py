@@ -39,7 +39,7 @@ from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method
 from pipeline.hrv import describe_hrv_span
-from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt
+from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt, unsteady_qt_note
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
 from pipeline.types import STATED_PACEMAKER
@@ -541,7 +541,7 @@ def render_hrt(analysis) -> None:
     # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
     unreliable = not settings.is_reliable(summary.n_qualifying)
     would = f"From {summary.n_qualifying} VPCs it would read {summary.category}."
-    columns[2].metric("Category", "not reliable" if unreliable else summary.category, help=would if unreliable else None)
+    columns[2].metric("Category", "too few VPCs" if unreliable else summary.category, help=would if unreliable else None)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
     st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
@@ -596,6 +596,8 @@ def render_qt(analysis) -> None:
     longest, at = summary.longest_qtc()
     st.markdown(f"**QT interval** ({summary.lead_name}, medians over {summary.measured_windows} windows of "
                 f"{summary.window_s / 60:g} min)")
+    if not is_steady_qt(summary):  # the report gives no figure then; here the reader checks the dominant beat below
+        st.warning(f"Not reported on the PDF report: {unsteady_qt_note(summary)}.")
     columns = st.columns(4)
     columns[0].metric("QT", tables.format_ms(summary.median(np.asarray(summary.qt_ms))))
     columns[1].metric("QTc Fridericia", tables.format_ms(summary.median(summary.qtc_fridericia_ms)))
