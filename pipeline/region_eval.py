@@ -91,7 +91,7 @@ from pipeline.rhythm_annotations import (
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
 from pipeline.qt import QtSummary, long_qtc_note, unsteady_qt_note
-from pipeline.rhythm import find_predominant_rhythm
+from pipeline.rhythm import find_predominant_rhythm, mean_rate_outside_bpm
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
 from pipeline.hours import clock_hour_grid
@@ -773,7 +773,10 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         summary.heart_rate_mean_bpm,
         fibrillation_share=summary.event("ventricular_flutter_fibrillation").total_s / max(summary.duration_s, 1e-9),
         av_block_share=summary.event("av_block_2_to_1").total_s / readable_s if readable_s > 0 else 0.0,
-        pacing_spike_share=spike_share)
+        pacing_spike_share=spike_share,
+        rate_outside_af_bpm=mean_rate_outside_bpm(samples, record.fs_hz, merge_intervals(
+            [tuple(i) for kind in ("atrial_fibrillation", "unreadable", "ventricular_flutter_fibrillation")
+             for i in region_intervals(regions, kind).reshape(-1, 2).tolist()])))
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
                    pacing_spike_share=spike_share)
 

@@ -92,10 +92,32 @@ class PredominantRhythm:
                 "basis": self.basis}
 
 
+def mean_rate_outside_bpm(beat_samples: np.ndarray, fs_hz: float, excluded: np.ndarray) -> float:
+    """Mean heart rate (bpm) over the RR intervals that lie wholly outside the ``excluded`` (k, 2) [start, stop)
+    sample intervals (disjoint, sorted): 60 times their number over their total time; NaN without any.
+
+    >>> beats = np.arange(0, 20) * 360  # 60 bpm, then 120 bpm in [7200, 10800)
+    >>> beats = np.concatenate([beats, 7200 + np.arange(1, 21) * 180])
+    >>> round(mean_rate_outside_bpm(beats, 360.0, np.array([[7100, 11000]])), 1)
+    60.0
+    """
+    samples = np.asarray(beat_samples, np.int64)
+    if len(samples) < 2:
+        return float("nan")
+    excluded = np.asarray(excluded, np.int64).reshape(-1, 2)
+    ends = np.searchsorted(excluded[:, 1], samples[:-1], side="right") if len(excluded) else None
+    clear = np.ones(len(samples) - 1, bool)
+    if len(excluded):  # an excluded interval starting before the interval's end and ending after its start
+        clear = ~((ends < len(excluded)) & (excluded[np.minimum(ends, len(excluded) - 1), 0] < samples[1:]))
+    rr_s = np.diff(samples)[clear] / fs_hz
+    return 60.0 * len(rr_s) / float(rr_s.sum()) if rr_s.sum() > 0 else float("nan")
+
+
 def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                             af_burden_pct: float, pacemaker: str | None, heart_rate_mean_bpm: float, *,
                             fibrillation_share: float = 0.0, av_block_share: float = 0.0,
-                            pacing_spike_share: float = float("nan")) -> PredominantRhythm:
+                            pacing_spike_share: float = float("nan"),
+                            rate_outside_af_bpm: float = float("nan")) -> PredominantRhythm:
     """The predominant rhythm of a record (module docstring).
 
     Parameters
@@ -117,6 +139,11 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     pacing_spike_share : float
         Share of the readable beats with a pacing spike (:func:`pipeline.pacing.measure_spike_share`; NaN: not
         measured), read when no pacemaker is stated.
+    rate_outside_af_bpm : float
+        The mean heart rate outside AF/flutter and unreadable signal (:func:`mean_rate_outside_bpm`), which names a
+        sinus rhythm when the record has some AF/flutter (NaN: the mean heart rate does). A second clinical read of
+        session 57 found 201, 35 % AF at about 88 bpm, reported "sinus rhythm, 64 bpm", its sinus stretches at about
+        51 bpm.
 
     Examples
     --------
@@ -170,11 +197,13 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
                                  f"a stated pacemaker pacing {format_share(100 * paced, 0)} % of the beats; {reason}")
     if reason:
         return PredominantRhythm(NOT_DETERMINED, float("nan"), reason)
-    rate = heart_rate_mean_bpm
+    outside_af = math.isfinite(af_burden_pct) and af_burden_pct > 0 and math.isfinite(rate_outside_af_bpm)
+    rate = rate_outside_af_bpm if outside_af else heart_rate_mean_bpm
     if av_block_share >= PREDOMINANT_SHARE:
         return PredominantRhythm("sinus rhythm with 2:1 AV block", rate,
                                  f"every other sinus P wave not conducted for {format_share(100 * av_block_share, 0)} "
                                  "% of the readable time; the mean (ventricular) heart rate")
     name = ("sinus bradycardia" if rate < SINUS_BRADYCARDIA_BPM else "sinus tachycardia" if rate > SINUS_TACHYCARDIA_BPM
             else "sinus rhythm")
-    return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate")
+    return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate"
+                             + (" outside AF/flutter" if outside_af else ""))

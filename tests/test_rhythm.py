@@ -60,6 +60,17 @@ def test_atrial_fibrillation_most_of_the_record_is_named_before_any_sinus_p_wave
     assert evaluate_record(mitdb_dir / "201", label_with_reference).summary.predominant_rhythm.name.startswith("sinus")
 
 
+@pytest.mark.mitdb
+def test_a_sinus_rhythm_with_paroxysmal_af_is_named_by_its_rate_outside_the_af(mitdb_dir):
+    """Record 201: AF/flutter for about a third of the record at a faster rate; a clinical read (session 57) found its
+    sinus rhythm reported at the whole record's mean (64 bpm), its sinus stretches running at about 51."""
+    summary = evaluate_record(mitdb_dir / "201", label_with_reference).summary
+    rhythm = summary.predominant_rhythm
+    assert 20 <= summary.af_burden_pct <= 50 and rhythm.name.startswith("sinus")
+    assert rhythm.rate_bpm < summary.heart_rate_mean_bpm - 5 and 45 <= rhythm.rate_bpm <= 60
+    assert rhythm.basis == "sinus P waves before the normal beats; the mean heart rate outside AF/flutter"
+
+
 def test_no_consistent_p_wave_is_not_determined_with_the_reason():
     """Beats with nothing before them (a junctional rhythm, or P waves lost in noise) are not called sinus."""
     rng = np.random.default_rng(3)
