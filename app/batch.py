@@ -72,6 +72,7 @@ from app.analysis import (
 )
 from models.errors import ModelError
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
+from pipeline.qt import is_steady_qt
 from pipeline.regions import WAVE_KINDS, RegionSettings, is_counted_not_timed
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
@@ -728,7 +729,9 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
             "ventricular_couplets": s.event("ventricular_couplet").count,
             "st_episodes": len(s.st.episodes) if s.st.assessed else None,
-            "qtc_fridericia_ms": finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0) if s.qt.assessed else None,
+            "qtc_fridericia_ms": (finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0)
+                                  if s.qt.assessed and is_steady_qt(s.qt) else None),  # none where the T end is
+            # uncertain, as on the report (session 57)
             "turbulence_onset_pct": finite_or_none(s.hrt.turbulence_onset_pct, 2),
             "turbulence_slope_ms_per_rr": finite_or_none(s.hrt.turbulence_slope_ms_per_rr, 2),
             "hrt_category": s.hrt.category or None,

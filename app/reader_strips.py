@@ -2,7 +2,8 @@
 symptom's rhythm, an example of each finding), each with a title, printed on the report's "Strips chosen by the
 reader" pages after the first page and kept in the review's annotation file (``NAME.ecg``).
 
-A strip is :data:`READER_STRIP_S` seconds of the primary lead, the length of the report's other strips. In the
+A strip is :data:`READER_STRIP_S` seconds of the primary lead (and of the second analysed lead under it, on the report,
+since session 57), the length of the report's other strips. In the
 annotation file it is one comment annotation (``"``) at the strip's first sample whose note is ``strip: TITLE``, so
 that a WFDB viewer shows the title where the strip starts. The title is kept as its UTF-8 bytes
 (:func:`pipeline.rhythm_annotations.to_note_chars`), under WFDB's 255 bytes a note.

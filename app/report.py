@@ -131,7 +131,8 @@ def format_percent(value: float, digits: int) -> str:
 EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia")
 """Kinds of which the report shows every episode (up to :data:`MAX_EPISODES_SHOWN`), not only the longest: a clinical
 read (session 48) found 205's second flutter/fibrillation episode on no strip, and one of session 57 208's two
-ventricular tachycardias counted and one shown, a couplet with a narrow third beat: each is a finding to confirm."""
+ventricular tachycardias counted and one shown, a couplet with a narrow third beat: each is a finding to confirm. The
+kinds share :data:`MAX_EPISODES_SHOWN`, each found kind keeping one."""
 MAX_EPISODES_SHOWN = 4
 
 PATTERN_KINDS = ("ventricular_bigeminy", "ventricular_trigeminy", "supraventricular_bigeminy",
@@ -155,9 +156,11 @@ def choose_strip_events(regions: tuple[Region, ...] | list[Region], n_strips: in
             alone = [r for r in candidates if not any(a <= r.start and r.stop <= b for a, b in patterns)]
             candidates = alone or candidates
         clear = [r for r in candidates if r.confidence >= confidence_min]
-        if kind in EVERY_EPISODE_KINDS:  # every one, the clear ones first
+        if kind in EVERY_EPISODE_KINDS:  # every one, the clear ones first; the kinds share MAX_EPISODES_SHOWN, one of
+            # each kind found kept (a review of session 57: four of each would leave no strip for AF or a pause)
+            shown = sum(r.kind in EVERY_EPISODE_KINDS for r in chosen)
             chosen += sorted(candidates, key=lambda r: (r.confidence >= confidence_min, r.stop - r.start),
-                             reverse=True)[:MAX_EPISODES_SHOWN]
+                             reverse=True)[:max(MAX_EPISODES_SHOWN - shown, 1)]
         elif candidates:
             chosen.append(max(clear or candidates, key=lambda r: (r.stop - r.start, r.confidence)))
         if len(chosen) >= n_strips:
@@ -237,7 +240,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
 
 def describe_nn_share(summary) -> str:
     """``", 6.2 min, 21 % of the readable time"``: how much of the record the HRV figures come from (the
-    normal-to-normal intervals kept), empty when HRV was not assessed. A clinical read (session 47) found HRV printed
+    normal-to-normal intervals kept), then, under 18 hours of them, that the figures are short-term
+    (:func:`pipeline.hrv.describe_hrv_span`); empty when HRV was not assessed. A clinical read (session 47) found HRV printed
     for 232, where the intervals between two normal beats cover a fifth of the record, as if it described it all."""
     readable_s = summary.duration_s * summary.readable_fraction
     if not summary.hrv.assessed or not readable_s > 0:

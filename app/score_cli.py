@@ -78,9 +78,9 @@ DEFAULT_OUT = Path("out/scores")
                    "patient noted; the outputs give the rhythm at each entry.")
 @click.option("--pacemaker", is_flag=True,
               help="The patients have pacemakers: wide beats that come on time, and beats with a pacing spike, are "
-                   "labelled paced (Q, written /; the classifier was not trained on paced beats), and the summaries say so; where 10 % of the beats or "
-                   "more are paced, HRV, heart-rate turbulence, ST and QT are left out and AF is read from the RR "
-                   "intervals alone (an ISHNE header may say it of its own patient).")
+                   "labelled paced (Q, written /; the classifier was not trained on paced beats), and the summaries "
+                   "say so; where 10 % of the beats or more are paced, HRV, heart-rate turbulence, ST and QT are left "
+                   "out and AF is read from the RR intervals alone (an ISHNE header may say it of its own patient).")
 @click.option("--force", is_flag=True, help="Rescore records whose outputs are already up to date.")
 @click.option("--mlruns", "mlruns_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="MLflow tracking folder, an existing one (default $ECG_MLRUNS_DIR, else <repo>/mlruns).")

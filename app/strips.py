@@ -97,8 +97,8 @@ meant (its region spans one sample)."""
 
 @dataclass(frozen=True)
 class Strip:
-    """A strip of the primary lead (:data:`STRIP_S`): where it starts, its title, and the stretch to shade
-    (seconds)."""
+    """A strip (:data:`STRIP_S` of the primary lead, and of the second analysed lead under it: :func:`strip_leads`):
+    where it starts, its title, and the stretch to shade (seconds)."""
 
     start_s: float
     title: str
@@ -233,7 +233,29 @@ def strip_leads(record) -> tuple[int, ...]:
     one. A clinical read of session 57 found strips of the primary lead alone hiding what made a beat's call: 115's
     "ventricular" beat was an artefact on V1, and 113's aberrated atrial premature beats showed their right bundle
     branch block shape on V1 only; a Holter report's event strips print two or three channels."""
-    return (record.primary_lead, *[k for k in range(record.signal_mv.shape[1]) if k != record.primary_lead][:1])
+    others = [k for k in range(record.signal_mv.shape[1]) if k != record.primary_lead and shows_signal(record, k)]
+    return (record.primary_lead, *others[:1])
+
+
+LEAD_CHECK_SAMPLES = 20_000
+"""Samples, evenly spread, that tell whether a lead holds a signal at all (:func:`shows_signal`)."""
+
+
+def shows_signal(record, lead: int) -> bool:
+    """Whether ``lead`` varies anywhere (over :data:`LEAD_CHECK_SAMPLES` samples spread over the record): a second lead
+    missing or flat throughout, which a file may keep, would print an empty band (a review of session 57).
+
+    >>> from pipeline.types import Record
+    >>> x = np.zeros((3600, 2), np.float32); x[::360, 0] = 1.0
+    >>> record = Record("r", x, 360.0, ("II", "V1"), 0, 360.0)
+    >>> shows_signal(record, 1), shows_signal(record, 0), strip_leads(record)
+    (False, True, (0,))
+    """
+    column = record.signal_mv[:, lead]
+    step = max(len(column) // LEAD_CHECK_SAMPLES, 1)
+    values = column[::step]
+    values = values[np.isfinite(values)]
+    return bool(values.size) and float(np.ptp(values)) > 0.0
 
 
 def strip_height_mm(n_leads: int = 1) -> float:
@@ -354,7 +376,7 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     lead = record.signal_mv[lo:hi, record.primary_lead]
     leads = strip_leads(record)
     place_strip_box(ax, strip_height_mm(len(leads)))
-    ax.plot(t, lead, color="black", linewidth=0.5)
+    (first_trace,) = ax.plot(t, lead, color="black", linewidth=0.5)
     for shaded in ((strip.shaded,) if strip.shaded is not None else ()) + strip.also_shaded:
         ax.axvspan(*shaded, color="#ffbf00", alpha=0.25, linewidth=0)
     if strip.marker_s is not None:
@@ -379,6 +401,8 @@ def draw_strip(ax, analysis: RecordAnalysis, strip: Strip, gain_mm_per_mv: float
     for other in leads[1:]:  # each further lead in its band under the first, at the same gain (module docstring)
         bottom, band_ticks = draw_lower_lead(ax, analysis, strip, other, t, bottom, gain)
         ticks += band_ticks
+    if len(leads) > 1:  # a deep deflection stops at its band rather than cross the next lead's (a review of s57)
+        clip_to_band(ax, first_trace, t, low, high + STRIP_LABEL_MM / gain)
     ax.tick_params(labelsize=6.5)
     draw_ecg_paper(ax, lo / fs, lo / fs + STRIP_S, bottom, high + STRIP_LABEL_MM / gain, gain)
     ax.set_yticks([p for p, _ in ticks], labels=[f"{v:g}" for _, v in ticks])
@@ -409,14 +433,18 @@ def draw_lower_lead(ax, analysis: RecordAnalysis, strip: Strip, lead: int, t: np
     large_mv = 5.0 / gain  # moved by whole large squares, so that its millivolts fall on the paper's thick lines
     shift = round((top - band_mv / 2 - middle) / large_mv) * large_mv
     (trace,) = ax.plot(t, record.signal_mv[lo:hi, lead] + shift, color="black", linewidth=0.5)
-    x0, x1 = (float(t[0]), float(t[-1])) if len(t) else (0.0, 1.0)
-    trace.set_clip_box(TransformedBbox(Bbox([[x0, top - band_mv], [x1, top]]), ax.transData))  # the report's gain is
-    # the first lead's: the second keeps to its band
+    clip_to_band(ax, trace, t, top - band_mv, top)  # the report's gain is the first lead's: this one keeps to its band
     ax.axhline(top, color="#b0b0b0", linewidth=0.6, zorder=1)  # where one lead's band ends and the next begins
     ticks = [(float(v + shift), float(v) + 0.0) for v in np.arange(np.ceil(top - band_mv - shift + 1e-9),
                                                                    np.floor(top - shift - 1e-9) + 1)]
     name_lead(ax, record.lead_names[lead], top - band_mv / 2)
     return top - band_mv, ticks
+
+
+def clip_to_band(ax, trace, t: np.ndarray, low: float, high: float) -> None:
+    """Clip ``trace`` (a line of ``ax``) to the band from ``low`` to ``high`` (the axes' units) over the times ``t``."""
+    x0, x1 = (float(t[0]), float(t[-1])) if len(t) else (0.0, 1.0)
+    trace.set_clip_box(TransformedBbox(Bbox([[x0, low], [x1, high]]), ax.transData))
 
 
 def name_lead(ax, name: str, at_mv: float) -> None:
@@ -527,21 +555,39 @@ def merge_repeated_strips(strips: list[Strip]) -> list[Strip]:
     [('RR; also an S beat', (1013.5, 1015.1), ((1011.7, 1012.0),))]
     >>> merge_repeated_strips(one + [Strip(1011.0, "V beat", (1013.5, 1013.8), name="a V beat")])[0].title
     'RR; also an S beat; also a V beat'
+
+    A strip whose longer stretch would show it but not an S beat merged into the other before keeps its own strip.
+
+    >>> kept = merge_repeated_strips([Strip(10.0, "V", (15.0, 15.3), also_shaded=((10.5, 10.8),)),
+    ...                               Strip(12.5, "run", (14.0, 16.5))])
+    >>> [(strip.start_s, strip.title) for strip in kept]
+    [(10.0, 'V'), (12.5, 'run')]
     """
     kept: list[Strip] = []
     for strip in strips:
-        same = next((k for k, other in enumerate(kept) if repeats(strip, other)), None)
-        if same is None:
+        merged = next(((k, m) for k, other in enumerate(kept) if repeats(strip, other)
+                       for m in [merge_strips(strip, other)] if m is not None), None)
+        if merged is None:
             kept.append(strip)
-            continue
-        other = kept[same]
-        shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
-        shaded, also = shown.shaded, shown.also_shaded + named.also_shaded
-        if named.shaded is not None and shades_touch(shown, named):
-            shaded = (min(shown.shaded[0], named.shaded[0]), max(shown.shaded[1], named.shaded[1]))
-        elif named.shaded is not None:  # apart on the same strip: each shaded on its own
-            also += (named.shaded,)
-        kept[same] = replace(shown, title=f"{shown.title}; also {named.name or named.title}",
-                             name="; also ".join(part for part in (shown.name, named.name) if part), shaded=shaded,
-                             also_shaded=also)  # a strip merged twice names all three (121, session 57)
+        else:
+            kept[merged[0]] = merged[1]
     return kept
+
+
+def merge_strips(strip: Strip, other: Strip) -> Strip | None:
+    """One strip for two that repeat each other (:func:`repeats`): the one with the longer shaded stretch, titled with
+    both; the other's stretch joined to its shading where they touch, else shaded on its own
+    (:attr:`Strip.also_shaded`).
+    None when a stretch either had shaded would fall outside the strip shown (one merged before from a third strip:
+    a review of session 57), so that nothing its title names is off it."""
+    shown, named = (strip, other) if shaded_s(strip) > shaded_s(other) else (other, strip)
+    shaded, also = shown.shaded, shown.also_shaded + named.also_shaded
+    if named.shaded is not None and shades_touch(shown, named):
+        shaded = (min(shown.shaded[0], named.shaded[0]), max(shown.shaded[1], named.shaded[1]))
+    elif named.shaded is not None:  # apart on the same strip: each shaded on its own
+        also += (named.shaded,)
+    if any(not shows_whole(shown, stretch) for stretch in also):
+        return None
+    return replace(shown, title=f"{shown.title}; also {named.name or named.title}",
+                   name="; also ".join(part for part in (shown.name, named.name) if part), shaded=shaded,
+                   also_shaded=also)  # a strip merged twice names all three (121, session 57)

@@ -40,8 +40,8 @@ every beat classified again, so that a paced patient's own beats are read agains
 on false alarms: 217's own narrow beats called V 154 -> 0, V +P 81.5 %, false V runs 9, false idioventricular episodes
 2, V Se 89.4 %. It failed the criterion's clause on runs found: 217's reference couplets found 8 -> 5. It stays an
 option, off; judging it again needs paced patients these four records are not (they chose it out). Asked again on
-the rule with spikes (``experiments/pacing_template_study.py``, EXPERIMENTS.md row BO, session 57): false V runs 71 -> 7,
-V +P 43.7 -> 83.8 %, and the same clause failed, 217's couplets found 8 -> 5.
+the rule with spikes (``experiments/pacing_template_study.py``, EXPERIMENTS.md row BO, session 57): false V runs
+71 -> 7, V +P 43.7 -> 83.8 %, and the same clause failed, 217's couplets found 8 -> 5.
 
 :attr:`PacingRule.max_rate_bpm`, a rate ceiling (a pacemaker does not pace above its upper rate), is an option, off:
 at 130 bpm it changed no beat of the four paced records, and stated by mistake on the other 44 no reference V beat

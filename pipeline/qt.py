@@ -158,7 +158,8 @@ class QtSummary:
                 "qtc_fridericia_ms": none_if_nan(self.median(self.qtc_fridericia_ms), 0),
                 "qtc_bazett_ms": none_if_nan(self.median(self.qtc_bazett_ms), 0),
                 "longest_qtc_fridericia_ms": none_if_nan(longest, 0), "longest_qtc_time_s": none_if_nan(at, 1),
-                "qtc_fridericia_500_ms_or_more_s": self.long_qtc_s() if self.assessed else None}
+                "qtc_fridericia_500_ms_or_more_s": self.long_qtc_s() if self.assessed else None,
+                "t_end_uncertain": self.assessed and not is_steady_qt(self)}  # the report gives no figure then
 
 
 def running_median(values: np.ndarray, width: int, min_count: int) -> np.ndarray:
@@ -390,7 +391,7 @@ def describe_qt(summary: QtSummary) -> str:
     if not is_steady_qt(summary):
         off, measured, _ = count_unsteady_windows(summary)
         return (f"not reported: the end of the T wave in {summary.lead_name} is uncertain ({off} of the {measured} "
-                "windows 60 ms or more from the median; see the note)")
+                f"windows {UNSTEADY_QT_MS:.0f} ms or more from the median; see the note)")
     qt, qtc = summary.median(np.asarray(summary.qt_ms)), summary.median(summary.qtc_fridericia_ms)
     bazett = summary.median(summary.qtc_bazett_ms)
     return (f"QT {qt:.0f} ms, QTc {qtc:.0f} ms (Fridericia), {bazett:.0f} ms (Bazett{describe_bazett_bias(summary)}), "
@@ -466,8 +467,9 @@ in II is uncertain; check it on the dominant beat and in the windows of the QT t
 
 
 def long_qtc_note(summary: QtSummary) -> str | None:
-    """The note for a Fridericia QTc of :data:`LONG_QTC_MS` or more, None when there is none."""
-    long_s = summary.long_qtc_s() if summary.assessed else 0.0
+    """The note for a Fridericia QTc of :data:`LONG_QTC_MS` or more, None when there is none or when the T end is
+    uncertain (:func:`unsteady_qt_note` then says so, and the report gives no QT figure: session 57)."""
+    long_s = summary.long_qtc_s() if summary.assessed and is_steady_qt(summary) else 0.0
     if not long_s:
         return None
     return (f"QTc (Fridericia) {LONG_QTC_MS:.0f} ms or more for {long_s / 60:.0f} min (longest "

@@ -90,7 +90,7 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
-from pipeline.qt import QtSummary, long_qtc_note, unsteady_qt_note
+from pipeline.qt import QtSummary, is_steady_qt, long_qtc_note, unsteady_qt_note
 from pipeline.rhythm import find_predominant_rhythm, mean_rate_outside_bpm
 from pipeline.repolarisation import measure_repolarisation
 from pipeline.st import QRS_MEASURE_MARGIN_MS, StSummary, shifted_reference_note
@@ -817,7 +817,8 @@ def hourly_repolarisation(st: StSummary, qt: QtSummary, start_s: float, duration
     if st.assessed:
         part = inside(st.window_s, len(st.heart_rate_bpm))
         changes = np.concatenate([st.deviations_mv(k)[part] for k in range(len(st.lead_names))])
-    qtc = qt.qtc_fridericia_ms[inside(qt.window_s, len(qt.qt_ms))] if qt.assessed else np.empty(0)
+    steady = qt.assessed and is_steady_qt(qt)  # where the T end is uncertain, no QTc for the hour either (s57)
+    qtc = qt.qtc_fridericia_ms[inside(qt.window_s, len(qt.qt_ms))] if steady else np.empty(0)
     changes, qtc = changes[np.isfinite(changes)], qtc[np.isfinite(qtc)]
     return {"st_lowest_mv": float(changes.min()) if len(changes) else float("nan"),
             "st_highest_mv": float(changes.max()) if len(changes) else float("nan"),

@@ -202,7 +202,8 @@ def find_predominant_rhythm(signal_mv: np.ndarray, fs_hz: float, beat_samples: n
     if av_block_share >= PREDOMINANT_SHARE:
         return PredominantRhythm("sinus rhythm with 2:1 AV block", rate,
                                  f"every other sinus P wave not conducted for {format_share(100 * av_block_share, 0)} "
-                                 "% of the readable time; the mean (ventricular) heart rate")
+                                 "% of the readable time; the mean (ventricular) heart rate"
+                                 + (" outside AF/flutter" if outside_af else ""))
     name = ("sinus bradycardia" if rate < SINUS_BRADYCARDIA_BPM else "sinus tachycardia" if rate > SINUS_TACHYCARDIA_BPM
             else "sinus rhythm")
     return PredominantRhythm(name, rate, "sinus P waves before the normal beats; the mean heart rate"

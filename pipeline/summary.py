@@ -38,6 +38,7 @@ from pipeline.regions import (
     BeatContext,
     Region,
     RegionSettings,
+    beats_in_kind,
     count_af_usable_intervals,
     is_counted_not_timed,
     merge_intervals,
@@ -602,11 +603,7 @@ def describe_fusion_in_runs(regions: list[Region], classes: np.ndarray) -> tuple
 
 def count_beats_in(regions: list[Region], kind: str, readable: np.ndarray) -> int:
     """Beats that are not ``readable`` (boolean per beat) inside the regions of ``kind``."""
-    inside = np.zeros(len(readable), bool)
-    for r in regions:
-        if r.kind == kind:
-            inside[r.first_beat:r.first_beat + r.n_beats] = True
-    return int(np.count_nonzero(inside & ~np.asarray(readable, bool)))
+    return int(np.count_nonzero(beats_in_kind(regions, kind, len(readable)) & ~np.asarray(readable, bool)))
 
 
 def describe_left_out_beats(left_out: int, in_vf: int) -> str:
@@ -640,9 +637,10 @@ def describe_limits(context: BeatContext, readable_fraction: float, af_assessed:
         notes.append("no beats found: heart rate, beat counts, ectopy and rhythm cannot be assessed")
     left_out = len(context.samples) - int(np.count_nonzero(context.readable))
     if left_out == len(context.samples) and left_out:
-        where = "unreadable stretches" + (" or in ventricular flutter/fibrillation" if in_vf else "")
-        notes.append(f"no readable beats: the {left_out} beats found all lie in or next to {where}, so beat counts "
-                     "and ectopy cannot be assessed")
+        where = ("in ventricular flutter/fibrillation" if in_vf >= left_out else "in or next to unreadable stretches"
+                 + (" or in ventricular flutter/fibrillation" if in_vf else ""))
+        notes.append(f"no readable beats: the {left_out} beats found all lie {where}, so beat counts and ectopy cannot "
+                     "be assessed")
     elif left_out:
         notes.append(f"{describe_left_out_beats(left_out, in_vf)} left out of the beat counts and burdens")
     if readable_fraction < MIN_READABLE_FRACTION:

@@ -16,7 +16,7 @@ from pipeline.qt import (QtSettings, QtSummary, analyse_qt, describe_bazett_bias
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import annotated_beats, hourly_repolarisation, repolarisation_notes
-from pipeline.st import analyse_st
+from pipeline.st import StSummary, analyse_st
 
 FS_HZ = 360.0
 
@@ -270,6 +270,12 @@ def test_an_uncertain_t_end_gives_no_qt_figure_and_the_bazett_note_follows_the_p
     assert unsteady_qt_note(unsteady) is not None
     assert describe_qt(unsteady) == ("not reported: the end of the T wave in II is uncertain (3 of the 9 windows 60 ms "
                                      "or more from the median; see the note)")  # neither the median nor the longest
+    long = replace(steady, qt_ms=(520.0,) * 9)
+    assert long_qtc_note(long) is not None and not long.to_dict()["t_end_uncertain"]
+    shaky = replace(steady, qt_ms=(520.0,) * 6 + (400.0, 410.0, 420.0))  # nor a long-QTc note, nor an hour's QTc
+    assert long_qtc_note(shaky) is None and shaky.to_dict()["t_end_uncertain"]
+    assert np.isnan(hourly_repolarisation(StSummary(False), shaky, 0.0, 3600.0)["qtc_fridericia_ms"])
+    assert hourly_repolarisation(StSummary(False), long, 0.0, 3600.0)["qtc_fridericia_ms"] > 500
     assert describe_bazett_bias(replace(steady, rr_s=(1.004,) * 9)) == ""  # 59.8 bpm, printed 60
     assert describe_bazett_bias(replace(steady, rr_s=(1.02,) * 9)) == ", under-corrected at 59 bpm"
     assert describe_bazett_bias(replace(steady, rr_s=(0.5985,) * 9)) == ""  # 100.3 bpm, printed 100

@@ -579,7 +579,8 @@ def test_beats_in_unreadable_signal_are_left_out_of_the_counts_and_burdens():
     regions = find_regions(samples, letters, FS, [], n, n_leads=2, fibrillation_intervals=flutter)
     in_flutter = summarize_record(regions, samples, letters, FS, [], n, n_leads=2)
     assert in_flutter.n_beats_unreadable == 60
-    assert "60 beats in ventricular flutter/fibrillation are left out of the beat counts and burdens" in in_flutter.notes
+    assert ("60 beats in ventricular flutter/fibrillation are left out of the beat counts and burdens"
+            in in_flutter.notes)
     everything_noisy = [QualitySpan("noise", lead, 0, n) for lead in (0, 1)]
     none_readable = summarize_record([], samples, letters, FS, everything_noisy, n, n_leads=2)
     assert np.isnan(none_readable.ventricular_burden_pct)

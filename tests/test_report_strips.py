@@ -45,6 +45,8 @@ def test_every_flutter_fibrillation_and_tachycardia_episode_gets_a_strip():
     vts = [region("ventricular_tachycardia", 30000 + 2000 * k, 30300 + 2000 * k + 10 * k, 0.9 - 0.6 * (k == 4))
            for k in range(5)]
     assert choose_strip_events(vts + [pause], 8) == [vts[3], vts[2], vts[1], vts[0], pause]
+    # the two kinds share the four: with two flutter episodes, two tachycardias (a review of session 57)
+    assert choose_strip_events(vts + [pause, first, second], 8) == [first, second, vts[3], vts[2], pause]
 
 
 def test_the_report_gain_fits_the_printed_strips_between_half_and_standard_gain(excerpts_dir):
@@ -112,7 +114,6 @@ def test_a_strip_repeating_another_is_left_out_and_named_in_its_title(excerpts_d
     assert pause.endswith(f"; also the longest RR interval ({s.longest_rr_s:.2f} s at {at})")
     assert not any(title.startswith("Longest RR interval") for title in titles)
     assert any(title.startswith("Lowest heart rate") for title in titles)  # a stretch of its own: still printed
-
 
 
 @pytest.mark.mitdb

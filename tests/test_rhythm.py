@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from pipeline.region_eval import evaluate_record, label_with_reference
-from pipeline.rhythm import NOT_DETERMINED, find_predominant_rhythm
+from pipeline.rhythm import NOT_DETERMINED, find_predominant_rhythm, mean_rate_outside_bpm
 
 
 def test_a_sinus_record_is_named_by_its_mean_heart_rate(excerpts_dir):
@@ -117,3 +117,16 @@ def test_two_to_one_block_over_most_of_the_record_names_the_block_not_a_sinus_br
     fibrillation = find_predominant_rhythm(record.signal_mv, record.fs_hz, samples[:0], letters[:0], float("nan"),
                                            None, float("nan"), fibrillation_share=0.9)
     assert fibrillation.name == "ventricular flutter/fibrillation"
+
+
+def test_the_rate_outside_af_leaves_out_every_interval_that_touches_an_excluded_stretch():
+    """Beats every second (60 bpm) but faster (120 bpm) from 10 s to 20 s, the excluded stretch; an interval ending
+    where the stretch starts is kept (stretches are [start, stop)), one starting at its stop too, one crossing it not."""
+    fs = 100.0
+    beats = np.concatenate([np.arange(0, 1000, 100), np.arange(1000, 2000, 50), np.arange(2000, 3100, 100)])
+    assert round(mean_rate_outside_bpm(beats, fs, np.array([[1000, 2000]])), 6) == 60.0
+    assert round(mean_rate_outside_bpm(beats, fs, np.empty((0, 2))), 1) == round(60 * 40 / 30.0, 1)  # all of it
+    assert round(mean_rate_outside_bpm(beats, fs, np.array([[950, 2000]])), 6) == 60.0  # 900-1000 crosses it: out
+    assert len(beats) - 1 == 40
+    assert np.isnan(mean_rate_outside_bpm(beats[:1], fs, np.empty((0, 2))))
+    assert np.isnan(mean_rate_outside_bpm(beats, fs, np.array([[0, 4000]])))  # nothing outside

@@ -541,7 +541,8 @@ def render_hrt(analysis) -> None:
     # VPCs, its caution in the fine print); the figure it would be is in the help and the caption
     unreliable = not settings.is_reliable(summary.n_qualifying)
     would = f"From {summary.n_qualifying} VPCs it would read {summary.category}."
-    columns[2].metric("Category", "too few VPCs" if unreliable else summary.category, help=would if unreliable else None)
+    columns[2].metric("Category", "no category" if unreliable else summary.category,
+                      help=would if unreliable else None)  # as the report says it (session 57)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
     st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
@@ -1199,9 +1200,9 @@ def render_chosen_strips(analysis, record_key: tuple, start_s: float, window_s: 
         columns[1].form_submit_button(
             "Add this window to the report", on_click=choose_window_strip,
             args=(analysis, record_key, start_s, window_s, title_key),
-            help=f"{READER_STRIP_S:g} s of the primary lead, centred on the window, are printed on the report's "
-                 f"'strips chosen by the reader' pages with this title (at most {MAX_READER_STRIPS}; the same window "
-                 "again changes its title). Saved in the annotation file as a note where the strip starts.")
+            help=f"{READER_STRIP_S:g} s of the record's leads (two at most), centred on the window, are printed on "
+                 f"the report's 'strips chosen by the reader' pages with this title (at most {MAX_READER_STRIPS}; the "
+                 "same window again changes its title). Saved in the annotation file as a note where the strip starts.")
     error = st.session_state.pop(_STRIP_ERROR, None)
     if error:
         st.error(error)
