@@ -147,9 +147,14 @@ def judge(pooled: dict, base: dict) -> dict:
     return {"clauses": clauses, "met": all(clauses.values())}
 
 
-def mistaken_statement(names, rule: PacingRule = VARIANTS["candidate"]) -> dict:
+def made_q(reference: np.ndarray, called: np.ndarray) -> np.ndarray:
+    """The matched beats a stated pacemaker's rule called Q."""
+    return called == "Q"
+
+
+def mistaken_statement(names, rule: PacingRule = VARIANTS["candidate"], counted=made_q) -> dict:
     """Beats ``rule`` (the candidate by default) makes Q on records without a pacemaker, were one stated, by reference
-    AAMI class."""
+    AAMI class; ``counted`` (reference classes, delivered classes -> boolean per matched beat) picks other beats."""
     store = {}
     labeler = capture(build_model_labeler(BUNDLED, pacing=rule), store)
     directory = require_data_dir(None)
@@ -160,8 +165,7 @@ def mistaken_statement(names, rule: PacingRule = VARIANTS["candidate"]) -> dict:
         samples, classes, *_ = labeler(record)
         match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
         reference = map_symbols_to_aami(np.asarray(record.annotations.symbols)[match.ref_index])
-        made_q = np.asarray(classes)[match.test_index] == "Q"
-        counts = collections.Counter(reference[made_q].tolist())
+        counts = collections.Counter(reference[counted(reference, np.asarray(classes)[match.test_index])].tolist())
         by_record[name] = dict(sorted(counts.items()))
         totals.update(counts)
     return {"by_record": by_record, "totals": dict(sorted(totals.items()))}

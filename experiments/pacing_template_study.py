@@ -34,43 +34,29 @@ experiments/results/pacing_template_study.json)
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import sys
 
 import numpy as np
 
-from app.config import require_data_dir
-from app.regions_cli import build_model_labeler
 from experiments import pacing_rule_study as base
 from experiments.s_rule_study import BUNDLED_CONFIG, results_path, write_results
 from models.pacing_rule import PacingRule
-from pipeline.labels import map_symbols_to_aami
-from pipeline.records import read_record
-from pipeline.scoring import compare_beats
 from pipeline.splits import MITDB_RECORDS, PACED
 
 VARIANTS = {"rule": PacingRule(), "candidate": PacingRule(own_template=True)}
 
 
+def called_another_class(reference: np.ndarray, called: np.ndarray) -> np.ndarray:
+    """The matched reference N, S, V and F beats delivered as another class (Q included)."""
+    return np.isin(reference, ("N", "S", "V", "F")) & (called != reference)
+
+
 def count_mistaken_errors(names, rule: PacingRule) -> dict:
     """With a pacemaker stated by mistake on ``names``, the matched reference N, S, V and F beats ``rule``'s labels
-    call another class (Q included), by reference class and record."""
-    store = {}
-    labeler = base.capture(build_model_labeler(base.BUNDLED, pacing=rule), store)
-    directory = require_data_dir(None)
-    totals, by_record = collections.Counter(), {}
-    for name in names:
-        record = dataclasses.replace(read_record(directory / name), pacemaker="stated for the study")
-        samples, classes, *_ = labeler(record)
-        match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
-        reference = map_symbols_to_aami(np.asarray(record.annotations.symbols)[match.ref_index])
-        called = np.asarray(classes)[match.test_index]
-        wrong = np.isin(reference, ("N", "S", "V", "F")) & (called != reference)
-        counts = collections.Counter(reference[wrong].tolist())
-        by_record[name] = dict(sorted(counts.items()))
-        totals.update(counts)
-    return {"by_record": by_record, "totals": dict(sorted(totals.items())), "wrong": int(sum(totals.values()))}
+    call another class (Q included), by reference class and record (:func:`pacing_rule_study.mistaken_statement`)."""
+    counts = base.mistaken_statement(names, rule, counted=called_another_class)
+    return {**counts, "wrong": int(sum(counts["totals"].values()))}
 
 
 def judge(pooled: dict, reference: dict, wrong: int, wrong_reference: int) -> dict:
