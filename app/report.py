@@ -243,7 +243,7 @@ def describe_nn_share(summary) -> str:
     normal-to-normal intervals kept), then, under 18 hours of them, that the figures are short-term
     (:func:`pipeline.hrv.describe_hrv_span`); empty when HRV was not assessed. A clinical read (session 47) found HRV printed
     for 232, where the intervals between two normal beats cover a fifth of the record, as if it described it all."""
-    readable_s = summary.duration_s * summary.readable_fraction
+    readable_s = summary.readable_s
     if not summary.hrv.assessed or not readable_s > 0:
         return ""
     span = describe_hrv_span(summary.hrv.nn_total_s)
@@ -289,7 +289,7 @@ def describe_time_share(tally, analysis: RecordAnalysis) -> str:
     """``", 51 % of the readable time"`` after a bradycardia or tachycardia total: a clinical read of session 57 found
     record 123 (sinus rhythm at a mean of 50 bpm) reported with "bradycardia: 45", stretches that come and go at the
     limit, where the share says what the count does not; empty for other kinds."""
-    readable_s = analysis.summary.duration_s * analysis.summary.readable_fraction
+    readable_s = analysis.summary.readable_s
     if tally.kind not in RATE_KINDS or not readable_s > 0:
         return ""
     return f", {format_share(100 * min(tally.total_s / readable_s, 1.0), 0)} % of the readable time"

@@ -767,7 +767,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
-    readable_s = summary.duration_s * summary.readable_fraction
+    readable_s = summary.readable_s
     rhythm = find_predominant_rhythm(
         record.signal_mv, record.fs_hz, samples, letters, summary.af_burden_pct, record.pacemaker,
         summary.heart_rate_mean_bpm,

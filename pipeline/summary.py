@@ -238,6 +238,11 @@ class RecordSummary:
     ventricular_forms: VentricularForms = VentricularForms()
     pacing_spike_share: float = float("nan")
 
+    @property
+    def readable_s(self) -> float:
+        """The record's readable time (s): its duration times :attr:`readable_fraction`."""
+        return self.duration_s * self.readable_fraction
+
     def event(self, kind: str) -> EventTally:
         """The tally of one region kind."""
         for tally in self.events:

@@ -517,7 +517,7 @@ def render_hrv(summary) -> None:
                       if np.isfinite(hrv.deceleration_capacity_ms) else "not assessed",
                       help="Phase-rectified signal averaging (Bauer 2006): after myocardial infarction, 2.5 ms or "
                            "less marks a high risk, over 4.5 ms a low one.")
-    readable_s = summary.duration_s * summary.readable_fraction
+    readable_s = summary.readable_s
     share = f", {100 * hrv.nn_total_s / readable_s:.0f} % of the readable time" if readable_s > 0 else ""
     st.caption(f"{hrv.n_intervals} intervals between readable normal beats ({hrv.nn_total_s / 60:.1f} min{share}), "
                "outside atrial fibrillation, edited as HRV software does (Task Force 1996); LF (0.04-0.15 Hz) and HF "
