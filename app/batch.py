@@ -48,7 +48,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from tqdm import tqdm
@@ -135,6 +135,12 @@ class RecordSource:
     position: int = 0
     """Place in the batch from 1 (the row of ``batch_summary.csv``), by which log lines name the record
     (:data:`app.logging_setup.RECORD_LABEL`); 0 before :func:`claim_output_folders` numbers the batch."""
+
+    def __post_init__(self) -> None:
+        key = PurePosixPath(self.key)
+        if key.is_absolute() or ".." in key.parts or not key.parts:
+            raise ValueError(f"Received key={self.key!r}; expected a relative path inside the output folder "
+                             "(confine_key).")
 
     @property
     def name(self) -> str:
@@ -338,16 +344,28 @@ def read_record_list(list_file: Path) -> list[RecordSource]:
         entry = list_file.parent / name
         record = as_record_path(entry)
         if record is not None:
-            sources.append(RecordSource(record, (Path(name).parent / record_stem(record)).as_posix()))
+            sources.append(RecordSource(record, confine_key((Path(name).parent / record_stem(record)).as_posix())))
         elif entry.is_dir():
-            prefix = Path(name).as_posix()
+            prefix = confine_key(Path(name).as_posix())
             sources += [RecordSource(s.path, f"{prefix}/{s.key}") for s in find_in_directory(entry)]
         else:
             not_records.append((line_number, name))
-            sources.append(RecordSource(entry, Path(name).as_posix()))
+            sources.append(RecordSource(entry, confine_key(Path(name).as_posix())))
     if not_records and len(not_records) == len(sources):
         raise BatchUsageError(describe_list_errors(list_file, not_records))
     return sources
+
+
+def confine_key(name: str) -> str:
+    """A record list's entry as an output key that stays inside ``--out``: as written when it is relative and does not
+    climb out with ``..``; else its last part. A list naming records by absolute path wrote each record's outputs
+    beside the record, into the database's own folder (session 58).
+
+    >>> confine_key("p00/100"), confine_key("/data/mitdb/105"), confine_key("../other/105"), confine_key("./100")
+    ('p00/100', '105', '105', '100')
+    """
+    path = PurePosixPath(name)
+    return path.name if path.is_absolute() or ".." in path.parts else path.as_posix()
 
 
 def list_entries(list_file: Path) -> list[tuple[int, str]]:
@@ -368,11 +386,12 @@ def describe_list_errors(list_file: Path, not_records: list[tuple[int, str]]) ->
 
 
 def unique_paths(sources: list[RecordSource]) -> list[RecordSource]:
-    """Drop repeated record paths (a glob matching both 100.hea and 100.dat), keeping the first."""
+    """Drop repeated record paths (a glob matching both 100.hea and 100.dat; a list naming a record twice, by
+    ``../`` and by its folder), keeping the first."""
     seen, unique = set(), []
     for source in sources:
-        if source.path not in seen:
-            seen.add(source.path)
+        if (path := source.path.resolve()) not in seen:
+            seen.add(path)
             unique.append(source)
     return unique
 

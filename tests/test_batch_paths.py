@@ -51,3 +51,21 @@ def test_ecg_score_refuses_a_csv_export_before_any_work(tmp_path):
     code, output = run_score(str(tmp_path / "export.csv"), "--out", str(tmp_path / "out"))
     assert code == 2 and "not a supported recording format" in output and "no such record" not in output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_records_list_of_absolute_or_outside_paths_writes_inside_the_output_folder(tmp_path, excerpts_dir):
+    """A list naming its records by absolute path (or ../) once wrote each record's outputs beside the record, into the
+    database's folder, which must stay untouched (session 58)."""
+    data = tmp_path / "data"
+    copy_record(excerpts_dir, "100", data)
+    copy_record(excerpts_dir, "232", data / "p00")
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "RECORDS").write_text(f"{data / '100'}\n../data/p00/232\n{data / 'p00'}/\n")
+    sources = find_record_sources([str(tmp_path / "lists" / "RECORDS")])
+    assert [s.key for s in sources] == ["100", "232"]  # p00/232 is ../data/p00/232 again
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    code, output = run_score(str(tmp_path / "lists" / "RECORDS"), "--out", str(tmp_path / "out"), "--format", "json")
+    assert code == 0 and "2 scored" in output, output
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert (tmp_path / "out" / "100" / "100_summary.json").is_file()
+    assert (tmp_path / "out" / "232" / "232_summary.json").is_file()
