@@ -86,6 +86,18 @@ def test_a_left_bundle_branch_block_record_is_not_assessed(mitdb_dir):
     assert st_rows(st) == [] and st.to_dict()["episodes"] == []
 
 
+def test_a_lead_with_almost_no_qrs_does_not_widen_the_dominant_qrs(mitdb_dir):
+    # record 200: V1's steepest slope is 0.05 of MLII's, and its normalised slope (noise, T wave) set the QRS end; the
+    # product's report gave its narrow normal beats a 197-ms QRS and withheld ST and QT (a clinical read of session 58)
+    record, samples, classes = read_beats(mitdb_dir / "200")
+    both = analyse_st(record.signal_mv, record.fs_hz, samples, classes, lead_names=record.lead_names)
+    mlii = analyse_st(record.signal_mv[:, :1], record.fs_hz, samples, classes, lead_names=record.lead_names[:1])
+    assert both.assessed and both.fiducials.qrs_ms < 90
+    assert (both.fiducials.onset_ms, both.fiducials.j_ms) == (mlii.fiducials.onset_ms, mlii.fiducials.j_ms)
+    with pytest.raises(ValueError, match="min_lead_slope_fraction"):
+        StSettings(min_lead_slope_fraction=1.0)
+
+
 def test_a_dominant_qrs_too_narrow_to_be_one_leaves_st_and_qt_unassessed(mitdb_dir):
     # record 104: paced and fusion beats, which the classifier takes for the patient's normal ones; their mixed
     # template measured a 31-ms QRS, and the report gave a QT of 187 ms and five ST episodes (a clinical read of
