@@ -44,7 +44,7 @@ from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offse
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS,
                               SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind,
-                              is_counted_not_timed, is_in_af, region_intervals)
+                              ends_af, is_counted_not_timed, is_in_af, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
@@ -359,7 +359,11 @@ def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
         if not lengths:
             return ""
         long = sum(length >= LONG_PAUSE_S for length in lengths)
-        return f", longest {max(lengths):.2f} s, {describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
+        af = region_intervals(regions, "atrial_fibrillation")
+        at_end = sum(ends_af(r, af, fs) and not is_in_af(r, af) for r in regions if r.kind == kind)
+        ends = f", {describe_share(at_end, len(lengths))} at the end of atrial fibrillation/flutter" if at_end else ""
+        lasting = f"{describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
+        return f", longest {max(lengths):.2f} s, {lasting}{ends}"
     if kind in ("isolated_ventricular", "isolated_supraventricular"):  # a clinical read (session 54) took 228's
         origin = kind.removeprefix("isolated_")  # "isolated ventricular: 360" for PVCs besides its 20 bigeminies
         patterns = [r for r in regions if r.kind in (f"{origin}_bigeminy", f"{origin}_trigeminy")]

@@ -171,6 +171,11 @@ ACCELERATED_IVR_MIN_BPM = 40.0
 is the ventricles' own escape rhythm (20-40 bpm). Sources differ on the lower bound (40, 50 or 60 bpm); 40 is the
 ventricular escape rate's upper end."""
 
+AF_END_PAUSE_S = 3.0
+"""A pause that starts at most this long after an atrial fibrillation/flutter episode ends is the pause at its end
+(:func:`describe_region`): MIT-BIH 219's episodes, as the product finds them, end 0-2.3 s before their conversion
+pauses, a beat or two of the last fibrillation being read as regular."""
+
 
 _ZERO_ALLOWED = frozenset({"af_bridge_max_s"})
 """Float settings where 0 means "off" rather than being out of range."""
@@ -195,7 +200,11 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     :func:`is_in_af`) is the ventricular response to it, not a sinus rate; a ventricular couplet of more than two beats
     (a group with fusion beats and fewer than ``RegionSettings.vt_min_v_beats`` V beats, e.g. ``F V V``) is named a
     triplet (or run) counted as a couplet: "couplet with fusion beats" beside "3 beats" read as a contradiction (a
-    clinical read, session 53; MIT-BIH's own notes on record 208 call them triplets).
+    clinical read, session 53; MIT-BIH's own notes on record 208 call them triplets); a pause inside an atrial
+    fibrillation/flutter episode is a pause in it, and one that starts at an episode's end, or within
+    :data:`AF_END_PAUSE_S` after it, a pause at its end: the conversion pause of the tachy-brady pattern (a clinical
+    read of session 58 found 219's three pauses, each where its AF stops, reported as bare pauses; MIT-BIH marks them
+    PSE).
 
     >>> describe_region(Region("ventricular_couplet", 0, 360, 0, 3, 150.0, 1.0), 360.0)
     'ventricular triplet with fusion beats, counted as a couplet'
@@ -209,6 +218,8 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     >>> af = region_intervals([Region("atrial_fibrillation", 0, 36000, 0, 200, 110.0, 1.0)], "atrial_fibrillation")
     >>> describe_region(fast, 360.0, af)
     'tachycardia in atrial fibrillation/flutter'
+    >>> describe_region(Region("pause", 36000 + 360, 36000 + 1440, 200, 2, 20.0, 1.0), 360.0, af)
+    'pause at the end of atrial fibrillation/flutter'
     """
     words = describe_kind(region.kind)
     if region.kind == "ventricular_tachycardia":
@@ -218,9 +229,18 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     if region.kind == "ventricular_couplet" and region.n_beats > 2:  # "couplet" alone beside "3 beats" contradicted it
         run = "triplet" if region.n_beats == 3 else f"run of {region.n_beats} beats"
         return f"ventricular {run} with fusion beats, counted as a couplet"
-    if region.kind in RATE_KINDS and af_intervals is not None and is_in_af(region, af_intervals):
+    if region.kind in RATE_KINDS + ("pause",) and af_intervals is not None and is_in_af(region, af_intervals):
         return f"{words} in {describe_kind('atrial_fibrillation')}"
+    if region.kind == "pause" and af_intervals is not None and ends_af(region, af_intervals, fs_hz):
+        return f"{words} at the end of {describe_kind('atrial_fibrillation')}"
     return words
+
+
+def ends_af(region: Region, af_intervals: np.ndarray, fs_hz: float) -> bool:
+    """Whether an episode of ``af_intervals`` ends inside ``region`` or at most :data:`AF_END_PAUSE_S` before it
+    starts (the episode's end is set from beats, a beat or two off the last fibrillation wave)."""
+    ends = np.asarray(af_intervals, np.int64).reshape(-1, 2)[:, 1]
+    return bool(np.any((ends >= region.start - AF_END_PAUSE_S * fs_hz) & (ends <= region.stop)))
 
 
 def region_intervals(regions, kind: str) -> np.ndarray:

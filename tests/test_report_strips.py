@@ -13,7 +13,7 @@ from benchmarks.report_strips import match_reference_classes
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_record
-from pipeline.regions import Region, is_in_af, region_intervals
+from pipeline.regions import Region, describe_region, ends_af, is_in_af, region_intervals
 from pipeline.wording import format_share
 
 V = AAMI_CLASSES.index("V")
@@ -340,6 +340,30 @@ def test_rate_stretches_inside_af_are_named_as_its_ventricular_response(mitdb_di
     assert events.count("Tachycardia in atrial fibrillation/flutter") == len(fast)
     elsewhere = replace(fast[0], start=analysis.record.n_samples + 10, stop=analysis.record.n_samples + 3610)
     assert not is_in_af(elsewhere, af)
+
+
+def test_pauses_where_af_stops_are_named_conversion_pauses(mitdb_dir):
+    """MIT-BIH 219: each of its three pauses comes where an AF episode stops (the reference marks them PSE), which a
+    clinical read (session 58) found reported as bare pauses: the tally, the strips and the dashboard's event list say
+    so; the same pause far from any AF episode is a plain pause."""
+    from app.dashboard.tables import region_table
+    from app.report import event_lines
+    from app.strips import event_strip
+
+    analysis = analyse_record(read_record(mitdb_dir / "219"), load_default_model())
+    fs = analysis.record.fs_hz
+    pauses = [r for r in analysis.regions if r.kind == "pause"]
+    af = region_intervals(analysis.regions, "atrial_fibrillation")
+    assert len(pauses) == 3 and all(ends_af(r, af, fs) for r in pauses)
+    tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
+    assert next(line for line in tally if line.startswith("pause: ")).endswith(
+        "all at the end of atrial fibrillation/flutter")
+    assert event_strip(pauses[0], fs, None, analysis.regions).title.startswith(
+        "pause at the end of atrial fibrillation/flutter")
+    events = region_table(analysis.regions, fs)["event"].tolist()
+    assert events.count("Pause at the end of atrial fibrillation/flutter") == 3
+    apart = replace(pauses[0], start=analysis.record.n_samples + 3600, stop=analysis.record.n_samples + 4600)
+    assert describe_region(apart, fs, af) == "pause"
 
 
 def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
