@@ -870,16 +870,23 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     names the commoner causes first: a clinical read of session 51 found it on records 207 and 231 (left and right
     bundle branch block) pointing to a pacemaker alone. Spikes are found on MIT-BIH's four paced records and none of
     the others (session 56; session 42 had taken them for lost at the recording's bandwidth, and clinical reads of
-    session 55 saw them on 102's and 104's strips)."""
+    session 55 saw them on 102's and 104's strips). Where spikes were looked for (``spike_share`` finite) and not found,
+    the wide-beat note says so and puts pacing last: a clinical read of session 58 read the bare question on 108's and
+    118's reports (neither paced) as boilerplate."""
     if pacemaker is not None:
         return ()
     if reads_as_spiked(spike_share):
         return (describe_pacing_spikes(spike_share),)
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return ()
-    return (f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): a bundle branch block or another "
-            "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a pacemaker, state "
-            "it (paced beats are not classified as such, and the ventricular events and beat classes need review)",)
+    wide = f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): a bundle branch block or another "
+    if math.isfinite(spike_share):  # looked for and not found: pacing is the unlikely cause (a clinical read of
+        return (wide + "intraventricular conduction delay, or a ventricular rhythm; no pacing spike was found (if the "
+                "patient has a pacemaker all the same, its spikes filtered out by the recorder, state it: paced beats "
+                "are not classified as such)",)  # session 58 read 108's and 118's pacemaker question as boilerplate)
+    return (wide + "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a pacemaker, "
+            "state it (paced beats are not classified as such, and the ventricular events and beat classes need "
+            "review)",)
 
 
 def describe_pacing_spikes(spike_share: float) -> str:

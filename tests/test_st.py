@@ -13,7 +13,7 @@ import wfdb
 
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
-from pipeline.region_eval import annotated_beats, summarize_labelled_record
+from pipeline.region_eval import annotated_beats, pacing_hint, summarize_labelled_record
 from pipeline.regions import RegionSettings
 from pipeline.st import StSettings, analyse_st, describe_st, read_st_marks, st_rows
 from tests.made_records import add_st_change
@@ -121,9 +121,11 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     classes = np.full(len(samples), "N")
     notes = summarize_labelled_record(record, [], samples, classes, [], RegionSettings()).notes
     hint = [n for n in notes if n.startswith("the dominant beats are wide")]
-    assert len(hint) == 1 and "if the patient has a pacemaker, state it" in hint[0]
-    assert ("a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or pacing"
-            in hint[0])  # the commoner causes first (a clinical read of session 51 found 207's LBBB sent to pacing)
+    assert len(hint) == 1 and "state it" in hint[0]
+    assert ("a bundle branch block or another intraventricular conduction delay, or a ventricular rhythm; no pacing "
+            "spike was found" in hint[0])  # the commoner causes first (session 51 found 207's LBBB sent to pacing)
+    unlooked = pacing_hint(analyse_st(record.signal_mv, record.fs_hz, samples, classes), None, 120.0)
+    assert "a ventricular rhythm, or pacing; if the patient has a pacemaker, state it" in unlooked[0]  # no spike share
     assert any("paced rhythm" in n for n in notes)  # the ST note names pacing among the causes of a wide QRS
     assert not any(n.startswith("pacing spikes") for n in notes)
     stated = dataclasses.replace(record, pacemaker="stated by the user")
