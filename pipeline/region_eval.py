@@ -884,9 +884,9 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
         return (wide + "intraventricular conduction delay, or a ventricular rhythm; no pacing spike was found (if the "
                 "patient has a pacemaker all the same, its spikes filtered out by the recorder, state it: paced beats "
                 "are not classified as such)",)  # session 58 read 108's and 118's pacemaker question as boilerplate)
-    return (wide + "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a pacemaker, "
-            "state it (paced beats are not classified as such, and the ventricular events and beat classes need "
-            "review)",)
+    return (wide + "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a "
+            "pacemaker, state it (paced beats are not classified as such, and the ventricular events and beat classes "
+            "need review)",)
 
 
 def describe_pacing_spikes(spike_share: float) -> str:
