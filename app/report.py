@@ -46,7 +46,7 @@ from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS
                               SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind,
                               ends_af, is_counted_not_timed, is_in_af, region_intervals)
 from pipeline.hours import HOUR_S
-from pipeline.hrt import describe_hrt, describe_hrt_absence, slope_line, tachogram_labels
+from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
 from pipeline.region_eval import describe_pacing_spikes
 from pipeline.qt import describe_qt, is_steady_qt
@@ -222,7 +222,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed and is_steady_qt(s.qt) else ''}",
-        f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}",
+        f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}"
+        f"{'; ' + span if s.hrt.assessed and not s.hrt.note and (span := describe_hrt_span(s.duration_s)) else ''}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())

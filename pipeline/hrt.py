@@ -336,6 +336,24 @@ def describe_hrt(summary: HrtSummary) -> str:
             f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
 
 
+LONG_TERM_RECORDING_S = 18 * 3600.0
+"""A recording shorter than this is short for HRT's categories (:func:`describe_hrt_span`), as for HRV's norms
+(:data:`pipeline.hrv.LONG_TERM_NN_S`)."""
+
+
+def describe_hrt_span(recording_s: float) -> str:
+    """``"short recording: the categories' risk figures come from 24-hour Holter recordings"`` under
+    :data:`LONG_TERM_RECORDING_S`, empty otherwise. TO and TS were validated as risk markers after myocardial infarction
+    on 24-hour recordings (Schmidt 1999; the ISHNE consensus, Bauer 2008); a clinical read of session 58 found "HRT2", a
+    strong risk label, printed from a 30-minute record with none of the HRV line's short-term word.
+
+    >>> describe_hrt_span(1800.0), describe_hrt_span(24 * 3600.0)
+    ("short recording: the categories' risk figures come from 24-hour Holter recordings", '')
+    """
+    return ("short recording: the categories' risk figures come from 24-hour Holter recordings"
+            if recording_s < LONG_TERM_RECORDING_S else "")
+
+
 def describe_hrt_absence(summary: HrtSummary) -> str:
     """Why HRT was not assessed, for a line that names HRT already (``"Heart-rate turbulence: ..."``): the note
     without its ``"HRT not assessed: "`` head, after a dash (the reasons may hold parentheses of their own).

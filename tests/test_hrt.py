@@ -228,3 +228,24 @@ def test_the_report_draws_the_averaged_tachogram_with_the_slope_line():
     assert len(x) == 5 and x[0] == hrt.turbulence_timing + 1  # positions: the first sinus interval after P is 2
     assert np.polyfit(x, y, 1)[0] == pytest.approx(hrt.turbulence_slope_ms_per_rr)
     assert ax.get_title(loc="left").replace("\n", " ") == f"Heart-rate turbulence: {describe_hrt(hrt)}"  # wrapped
+
+
+def test_a_category_from_a_short_recording_says_its_risk_figures_are_from_24_hours(mitdb_dir):
+    """124 (30 minutes) has its HRT category from enough VPCs: a clinical read of session 58 found such categories
+    (105's HRT2) printed with none of the HRV line's short-term word; a day-long recording has none."""
+    from dataclasses import replace
+
+    from app.analysis import analyse_record
+    from app.report import summary_lines
+    from models.bundled import load_default_model
+    from pipeline.records import read_record
+
+    analysis = analyse_record(read_record(mitdb_dir / "124"), load_default_model())
+    assert analysis.summary.hrt.assessed and not analysis.summary.hrt.note
+    text = " ".join(" ".join(summary_lines(analysis)).split())  # the summary's lines are wrapped
+    hrt = analysis.summary.hrt
+    assert (f"{hrt.category} (from {hrt.n_qualifying} of {hrt.n_vpcs} V beats); short recording: the categories' risk "
+            "figures come from 24-hour Holter recordings" in text)
+    day = replace(analysis, summary=replace(analysis.summary, duration_s=24 * 3600.0))
+    assert f"{hrt.n_vpcs} V beats) " in " ".join(" ".join(summary_lines(day)).split())
+    assert "short recording" not in " ".join(" ".join(summary_lines(day)).split())

@@ -37,7 +37,7 @@ from pipeline.pacing import reads_as_spiked
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
                               merge_intervals)
-from pipeline.hrt import describe_hrt_absence, describe_hrt_method
+from pipeline.hrt import describe_hrt_absence, describe_hrt_method, describe_hrt_span
 from pipeline.hrv import describe_hrv_span
 from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt, unsteady_qt_note
 from pipeline.st import describe_method, describe_st
@@ -545,7 +545,9 @@ def render_hrt(analysis) -> None:
                       help=would if unreliable else None)  # as the report says it (session 57)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
-    st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else ""))
+    span = describe_hrt_span(analysis.summary.duration_s)
+    st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else "")
+               + (f" {span[0].upper()}{span[1:]}." if span else ""))
 
 
 def render_st(analysis) -> None:
