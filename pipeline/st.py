@@ -774,23 +774,26 @@ def describe_st(summary: StSummary) -> str:
 
 
 def describe_own_level(summary: StSummary) -> list[str]:
-    """The leads whose reference level, against the PR baseline, lies ``threshold_mv`` or more off it, for
+    """The leads whose reference level, against the baseline before the QRS, lies ``threshold_mv`` or more off it, for
     :func:`describe_st`: a depression or elevation that lasts the whole record is the record's own level, so it makes
     no episode (a clinical read, session 54: MIT-BIH 112, "S-T segment depression in the upper channel" by its
     header, read "no depression episode" while its MLII level was -0.14 mV); empty otherwise. Said as a persistent
-    offset from the PR baseline, neither an episode nor a diagnosis (a clinical read of session 55 took "median ST
+    offset from that baseline, neither an episode nor a diagnosis (a clinical read of session 55 took "median ST
     level +0.12 mV ..., what the episodes are measured from" for an elevation episode).
 
     A clinical read of session 57 found 112's "persistent ST offset ... -0.14 mV in MLII" easy to miss after "no
     depression episode": the line now names the direction and the size in mm at the standard 10 mm/mV, and comes
-    first; a second read found "from the PR baseline, the record's median level" ambiguous.
+    first; a second read found "from the PR baseline, the record's median level" ambiguous. A read of session 58 found
+    "the PR baseline" wrong in atrial fibrillation (210, 219), which has no PR segment: the baseline is the level just
+    before the QRS onset (module docstring), whatever the rhythm.
 
     >>> describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.02)))
-    ["persistent ST depression in MLII: the record's median ST level lies 0.14 mV (1.4 mm at 10 mm/mV) below the PR \
-baseline (not an episode; episodes are changes from it)"]
+    ["persistent ST depression in MLII: the record's median ST level lies 0.14 mV (1.4 mm at 10 mm/mV) below the \
+baseline before the QRS (not an episode; episodes are changes from it)"]
     >>> print(describe_own_level(StSummary(True, "", lead_names=("MLII", "V1"), reference_mv=(-0.139, 0.12)))[0])
     persistent ST depression in MLII and elevation in V1: the record's median ST level lies 0.14 mV (1.4 mm at 10 \
-mm/mV) below the PR baseline in MLII and 0.12 mV (1.2 mm) above it in V1 (not an episode; episodes are changes from it)
+mm/mV) below the baseline before the QRS in MLII and 0.12 mV (1.2 mm) above it in V1 (not an episode; episodes are \
+changes from it)
     """
     off = [(name, level) for name, level in zip(summary.lead_names, summary.reference_mv)
            if math.isfinite(level) and abs(level) >= summary.threshold_mv]
@@ -798,7 +801,7 @@ mm/mV) below the PR baseline in MLII and 0.12 mV (1.2 mm) above it in V1 (not an
         return []
     kinds = " and ".join(f"{'depression' if level < 0 else 'elevation'} in {name}" for name, level in off)
     levels = [f"{abs(level):.2f} mV ({10 * abs(level):.1f} mm{' at 10 mm/mV' if k == 0 else ''}) "
-              f"{'below' if level < 0 else 'above'} {'the PR baseline' if k == 0 else 'it'}"
+              f"{'below' if level < 0 else 'above'} {'the baseline before the QRS' if k == 0 else 'it'}"
               + (f" in {name}" if len(off) > 1 else "") for k, (name, level) in enumerate(off)]
     whose = "the record's median" if summary.reference_stretch_s is None else "the reference stretch's"
     return [f"persistent ST {kinds}: {whose} ST level lies {' and '.join(levels)} (not an episode; episodes are "

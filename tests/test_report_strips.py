@@ -571,7 +571,7 @@ def test_the_st_line_gives_a_lead_level_that_lasts_the_whole_record(mitdb_dir):
     st_line = " ".join(line.strip() for line in summary_lines(analysis) if line.startswith(("ST segment", "  ")))
     assert (
         f"persistent ST depression in MLII: the record's median ST level lies {-level:.2f} mV ({-10 * level:.1f} mm at "
-        "10 mm/mV) below the PR baseline (not an episode; episodes are changes from it); no depression "
+        "10 mm/mV) below the baseline before the QRS (not an episode; episodes are changes from it); no depression "
         "episode") in st_line
 
 
