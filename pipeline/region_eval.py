@@ -861,6 +861,14 @@ def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS
             "dominant beat; with a bundle branch block, the ST and QT figures reflect the conduction and do not apply",)
 
 
+def wide_qrs_ms(st: StSummary, max_qrs_ms: float) -> float:
+    """The dominant QRS width (ms) where it is over ``max_qrs_ms`` (:attr:`pipeline.st.StSettings.max_qrs_ms`), else
+    NaN: what :meth:`pipeline.rhythm.PredominantRhythm.describe` names beside a sinus rhythm."""
+    if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
+        return float("nan")
+    return float(st.fiducials.qrs_ms)
+
+
 def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
                 spike_share: float = float("nan")) -> tuple[str, ...]:
     """A note when no pacemaker was stated and the beats show pacing spikes (``spike_share``,

@@ -366,6 +366,21 @@ def test_pauses_where_af_stops_are_named_conversion_pauses(mitdb_dir):
     assert describe_region(apart, fs, af) == "pause"
 
 
+def test_a_sinus_rhythm_with_wide_dominant_beats_says_so_in_its_headline(mitdb_dir, excerpts_dir):
+    """214 (left bundle branch block): a clinical read of session 58 found "sinus rhythm, 75 bpm" on top, the wide
+    QRS only in a note further down; record 100's narrow beats add nothing."""
+    from app.report import summary_lines
+
+    model = load_default_model()
+    wide = analyse_record(read_record(mitdb_dir / "214"), model)
+    qrs_ms = wide.summary.st.fiducials.qrs_ms
+    line = next(line for line in summary_lines(wide) if line.startswith("Predominant rhythm: "))
+    assert line.startswith(f"Predominant rhythm: sinus rhythm with a wide QRS ({qrs_ms:.0f} ms), ") and qrs_ms > 120
+    narrow = analyse_record(read_record(excerpts_dir / "100"), model)
+    line = next(line for line in summary_lines(narrow) if line.startswith("Predominant rhythm: "))
+    assert line.startswith("Predominant rhythm: sinus rhythm, ") and "wide" not in line
+
+
 def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
     """The summary's fastest run is quoted with its doubt when its region is under the strips' confidence: a
     236-bpm "VT" of three beats in 203's artefact read as a fact on page 1."""
