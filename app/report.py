@@ -364,7 +364,7 @@ def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
         at_end = sum(ends_af(r, af, fs) and not is_in_af(r, af) for r in regions if r.kind == kind)
         ends = f", {describe_share(at_end, len(lengths))} at the end of atrial fibrillation/flutter" if at_end else ""
         lasting = f"{describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
-        return f", longest {max(lengths):.2f} s, {lasting}{ends}"
+        return f"{ends}, longest {max(lengths):.2f} s, {lasting}"  # "all at the end" read as of the long ones, last
     if kind in ("isolated_ventricular", "isolated_supraventricular"):  # a clinical read (session 54) took 228's
         origin = kind.removeprefix("isolated_")  # "isolated ventricular: 360" for PVCs besides its 20 bigeminies
         patterns = [r for r in regions if r.kind in (f"{origin}_bigeminy", f"{origin}_trigeminy")]
@@ -993,7 +993,7 @@ def draw_rhythm_page(analysis: RecordAnalysis, points, total: int) -> Figure:
     ax = figure.add_axes((0.1, 0.05, 0.85, 0.19))
     hrt = analysis.summary.hrt
     if hrt.assessed:
-        draw_tachogram(ax, hrt, analysis.region_settings.hrt)
+        draw_tachogram(ax, hrt, analysis.region_settings.hrt, analysis.summary.duration_s)
     else:
         ax.axis("off")
         ax.text(0, 0.9, textwrap.fill(f"Heart-rate turbulence: {describe_hrt_absence(hrt)}", SUMMARY_LINE_CHARS),
@@ -1046,8 +1046,9 @@ def draw_lorenz(ax, points) -> None:
     ax.legend(fontsize=6.5, loc="lower right", frameon=False, markerscale=2)
 
 
-def draw_tachogram(ax, hrt, settings) -> None:
-    """Heart-rate turbulence's averaged tachogram with its reference level and the turbulence slope's line."""
+def draw_tachogram(ax, hrt, settings, recording_s: float = math.inf) -> None:
+    """Heart-rate turbulence's averaged tachogram with its reference level and the turbulence slope's line; its title
+    says a short recording's category is one (:func:`pipeline.hrt.describe_hrt_span`), as the summary line does."""
     tachogram = np.asarray(hrt.tachogram_ms, np.float64)
     before = settings.before_intervals
     positions = np.arange(len(tachogram)) - before
@@ -1060,7 +1061,9 @@ def draw_tachogram(ax, hrt, settings) -> None:
     ax.set_ylabel("RR (ms)", fontsize=7)
     ax.set_xlabel("RR interval (C: coupling, P: compensatory pause)", fontsize=7)
     ax.grid(True, color="#eeeeee", linewidth=0.4)
-    ax.set_title(textwrap.fill(f"Heart-rate turbulence: {describe_hrt(hrt)}", SUMMARY_LINE_CHARS + 20), fontsize=7.5,
+    span = describe_hrt_span(recording_s) if not hrt.note else ""
+    ax.set_title(textwrap.fill(f"Heart-rate turbulence: {describe_hrt(hrt)}{'; ' + span if span else ''}",
+                               SUMMARY_LINE_CHARS + 20), fontsize=7.5,
                  loc="left")  # a long description ran off the page (session 48)
 
 

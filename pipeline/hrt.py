@@ -342,15 +342,15 @@ LONG_TERM_RECORDING_S = 18 * 3600.0
 
 
 def describe_hrt_span(recording_s: float) -> str:
-    """``"short recording: the categories' risk figures come from 24-hour Holter recordings"`` under
+    """``"short recording: the categories were validated on 24-hour Holter recordings"`` under
     :data:`LONG_TERM_RECORDING_S`, empty otherwise. TO and TS were validated as risk markers after myocardial infarction
     on 24-hour recordings (Schmidt 1999; the ISHNE consensus, Bauer 2008); a clinical read of session 58 found "HRT2", a
     strong risk label, printed from a 30-minute record with none of the HRV line's short-term word.
 
     >>> describe_hrt_span(1800.0), describe_hrt_span(24 * 3600.0)
-    ("short recording: the categories' risk figures come from 24-hour Holter recordings", '')
+    ('short recording: the categories were validated on 24-hour Holter recordings', '')
     """
-    return ("short recording: the categories' risk figures come from 24-hour Holter recordings"
+    return ("short recording: the categories were validated on 24-hour Holter recordings"
             if recording_s < LONG_TERM_RECORDING_S else "")
 
 

@@ -760,7 +760,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share) if summary.n_beats else ()
+    sinus = summary.predominant_rhythm.name.startswith("sinus")
+    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
     notes = ((hint if spiked else ()) + summary.notes
              + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
                 else ()) + (() if spiked else hint))
@@ -870,7 +871,7 @@ def wide_qrs_ms(st: StSummary, max_qrs_ms: float) -> float:
 
 
 def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
-                spike_share: float = float("nan")) -> tuple[str, ...]:
+                spike_share: float = float("nan"), sinus: bool = False) -> tuple[str, ...]:
     """A note when no pacemaker was stated and the beats show pacing spikes (``spike_share``,
     :func:`pipeline.pacing.measure_spike_share`), or else the dominant beats are wide: they may be paced beats, which
     the classifier was not trained on (it tends to take a paced rhythm's beats as the patient's normal ones, and paced
@@ -880,21 +881,24 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     the others (session 56; session 42 had taken them for lost at the recording's bandwidth, and clinical reads of
     session 55 saw them on 102's and 104's strips). Where spikes were looked for (``spike_share`` finite) and not found,
     the wide-beat note says so and puts pacing last: a clinical read of session 58 read the bare question on 108's and
-    118's reports (neither paced) as boilerplate."""
+    118's reports (neither paced) as boilerplate; with a ``sinus`` predominant rhythm (sinus P waves before the
+    dominant beats) a ventricular rhythm is not among the causes either (a second read of session 58)."""
     if pacemaker is not None:
         return ()
     if reads_as_spiked(spike_share):
         return (describe_pacing_spikes(spike_share),)
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return ()
-    wide = f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms): a bundle branch block or another "
-    if math.isfinite(spike_share):  # looked for and not found: pacing is the unlikely cause (a clinical read of
-        return (wide + "intraventricular conduction delay, or a ventricular rhythm; no pacing spike was found (if the "
-                "patient has a pacemaker all the same, its spikes filtered out by the recorder, state it: paced beats "
-                "are not classified as such)",)  # session 58 read 108's and 118's pacemaker question as boilerplate)
-    return (wide + "intraventricular conduction delay, a ventricular rhythm, or pacing; if the patient has a "
-            "pacemaker, state it (paced beats are not classified as such, and the ventricular events and beat classes "
-            "need review)",)
+    wide = f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms)"
+    if math.isfinite(spike_share):  # looked for and not found: pacing is the unlikely cause
+        causes = (" with sinus P waves before them: a bundle branch block or another intraventricular conduction delay"
+                  if sinus else ": a bundle branch block or another intraventricular conduction delay, or a "
+                  "ventricular rhythm")
+        return (wide + causes + "; no pacing spike was found (if the patient does have a pacemaker, the recorder may "
+                "have filtered its spikes out: state it; paced beats are not classified as such)",)
+    return (wide + ": a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or "
+            "pacing; if the patient has a pacemaker, state it (paced beats are not classified as such, and the "
+            "ventricular events and beat classes need review)",)
 
 
 def describe_pacing_spikes(spike_share: float) -> str:

@@ -279,9 +279,9 @@ def describe_region_measure(region: Region) -> str:
     An interval under :data:`MIN_BEAT_INTERVAL_MS` is one no heart makes, and the figure says so:
 
     >>> describe_region_measure(Region("isolated_ventricular", 100, 101, 3, 1, 60000 / 186, 1.0))
-    'coupling interval 186 ms (shorter than a heartbeat can follow another: artefact?)'
+    "coupling interval 186 ms (within the heart's refractory period: artefact?)"
     >>> describe_region_measure(Region("ventricular_couplet", 100, 160, 3, 2, 366.0, 1.0))
-    '366 bpm (faster than a heart can beat: artefact?)'
+    "366 bpm (beats under 200 ms apart, within the heart's refractory period: artefact?)"
     """
     rate = region.heart_rate_bpm
     if not np.isfinite(rate) or rate <= 0 or region.kind in WAVE_KINDS:
@@ -289,10 +289,11 @@ def describe_region_measure(region: Region) -> str:
     if region.kind in ("pause", "dropped_beat"):
         return f"{60.0 / rate:.2f} s"
     implausible = 60000.0 / rate < MIN_BEAT_INTERVAL_MS
+    refractory = "within the heart's refractory period: artefact?"
     if region.kind.startswith("isolated_"):
-        doubt = " (shorter than a heartbeat can follow another: artefact?)" if implausible else ""
-        return f"coupling interval {60000.0 / rate:.0f} ms{doubt}"
-    return f"{rate:.0f} bpm" + (" (faster than a heart can beat: artefact?)" if implausible else "")
+        return f"coupling interval {60000.0 / rate:.0f} ms" + (f" ({refractory})" if implausible else "")
+    apart = f"beats under {MIN_BEAT_INTERVAL_MS:.0f} ms apart"
+    return f"{rate:.0f} bpm" + (f" ({apart}, {refractory})" if implausible else "")
 
 
 def is_counted_not_timed(kind: str) -> bool:

@@ -244,8 +244,15 @@ def test_a_category_from_a_short_recording_says_its_risk_figures_are_from_24_hou
     assert analysis.summary.hrt.assessed and not analysis.summary.hrt.note
     text = " ".join(" ".join(summary_lines(analysis)).split())  # the summary's lines are wrapped
     hrt = analysis.summary.hrt
-    assert (f"{hrt.category} (from {hrt.n_qualifying} of {hrt.n_vpcs} V beats); short recording: the categories' risk "
-            "figures come from 24-hour Holter recordings" in text)
+    assert (f"{hrt.category} (from {hrt.n_qualifying} of {hrt.n_vpcs} V beats); short recording: the categories were "
+            "validated on 24-hour Holter recordings" in text)
     day = replace(analysis, summary=replace(analysis.summary, duration_s=24 * 3600.0))
     assert f"{hrt.n_vpcs} V beats) " in " ".join(" ".join(summary_lines(day)).split())
     assert "short recording" not in " ".join(" ".join(summary_lines(day)).split())
+    from matplotlib.figure import Figure
+
+    from app.report import draw_tachogram
+    ax = Figure().add_subplot()
+    draw_tachogram(ax, hrt, analysis.region_settings.hrt, analysis.summary.duration_s)  # the tachogram page's title too
+    assert ax.get_title(loc="left").replace("\n", " ").endswith("; short recording: the categories were validated on "
+                                                                 "24-hour Holter recordings")

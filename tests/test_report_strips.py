@@ -356,8 +356,8 @@ def test_pauses_where_af_stops_are_named_conversion_pauses(mitdb_dir):
     af = region_intervals(analysis.regions, "atrial_fibrillation")
     assert len(pauses) == 3 and all(ends_af(r, af, fs) for r in pauses)
     tally = "\n".join(event_lines(analysis)).replace("\n  ", " ").split("\n")
-    assert next(line for line in tally if line.startswith("pause: ")).endswith(
-        "all at the end of atrial fibrillation/flutter")
+    line = next(line for line in tally if line.startswith("pause: "))
+    assert line.split("), ", 1)[1].startswith("all at the end of atrial fibrillation/flutter, longest ")  # first
     assert event_strip(pauses[0], fs, None, analysis.regions).title.startswith(
         "pause at the end of atrial fibrillation/flutter")
     events = region_table(analysis.regions, fs)["event"].tolist()

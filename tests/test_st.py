@@ -124,6 +124,10 @@ def test_wide_dominant_beats_without_a_stated_pacemaker_ask_the_reader(mitdb_dir
     assert len(hint) == 1 and "state it" in hint[0]
     assert ("a bundle branch block or another intraventricular conduction delay, or a ventricular rhythm; no pacing "
             "spike was found" in hint[0])  # the commoner causes first (session 51 found 207's LBBB sent to pacing)
+    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes)
+    sinus = pacing_hint(st, None, 120.0, 0.0, sinus=True)[0]  # sinus P waves before them: not a ventricular rhythm
+    assert "with sinus P waves before them: a bundle branch block or another intraventricular conduction delay; no " \
+        "pacing spike was found" in sinus and "ventricular rhythm" not in sinus
     unlooked = pacing_hint(analyse_st(record.signal_mv, record.fs_hz, samples, classes), None, 120.0)
     assert "a ventricular rhythm, or pacing; if the patient has a pacemaker, state it" in unlooked[0]  # no spike share
     assert any("paced rhythm" in n for n in notes)  # the ST note names pacing among the causes of a wide QRS
