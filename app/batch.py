@@ -38,6 +38,7 @@ import json
 import logging
 import multiprocessing
 import os
+import posixpath
 import shutil
 import signal
 import sys
@@ -48,7 +49,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 from tqdm import tqdm
@@ -137,8 +138,7 @@ class RecordSource:
     (:data:`app.logging_setup.RECORD_LABEL`); 0 before :func:`claim_output_folders` numbers the batch."""
 
     def __post_init__(self) -> None:
-        key = PurePosixPath(self.key)
-        if key.is_absolute() or ".." in key.parts or not key.parts:
+        if not is_inside_key(self.key):
             raise ValueError(f"Received key={self.key!r}; expected a relative path inside the output folder "
                              "(confine_key).")
 
@@ -239,7 +239,8 @@ def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource
         try:
             found += expand_path(text)
         except BatchUsageError as error:
-            found.append(RecordSource(Path(text).expanduser(), record_stem(Path(text)) or "path", problem=str(error)))
+            found.append(RecordSource(Path(text).expanduser(), confine_key(record_stem(Path(text)) or "path"),
+                                      problem=str(error)))
     if all(source.problem for source in found):
         raise BatchUsageError(" ".join(source.problem for source in found) if found else
                               f"No record found in {', '.join(paths)}: expected WFDB records (NAME.hea + signal "
@@ -329,7 +330,9 @@ def find_in_directory(directory: Path) -> list[RecordSource]:
 
 def read_record_list(list_file: Path) -> list[RecordSource]:
     """Records named one per line (relative to the list's folder), as in PhysioNet's RECORDS files; a line naming a
-    directory stands for the records under it, as in the RECORDS files of PhysioNet's multi-level databases.
+    directory stands for the records under it, as in the RECORDS files of PhysioNet's multi-level databases. A line may
+    also name a record or folder by absolute path or above the list's folder (``../``): its output key is then its last
+    part (:func:`confine_key`), so that outputs never land outside ``--out``.
 
     A line that names no record while others do (a record whose files are missing) stays in the batch, where it
     fails alone with its own row in the errors table; one bad record never stops a batch.
@@ -345,9 +348,9 @@ def read_record_list(list_file: Path) -> list[RecordSource]:
         record = as_record_path(entry)
         if record is not None:
             sources.append(RecordSource(record, confine_key((Path(name).parent / record_stem(record)).as_posix())))
-        elif entry.is_dir():
-            prefix = confine_key(Path(name).as_posix())
-            sources += [RecordSource(s.path, f"{prefix}/{s.key}") for s in find_in_directory(entry)]
+        elif entry.is_dir():  # the list's own folder ("." or "./") adds no prefix
+            prefix = "" if posixpath.normpath(name) == "." else confine_key(Path(name).as_posix()) + "/"
+            sources += [RecordSource(s.path, f"{prefix}{s.key}") for s in find_in_directory(entry)]
         else:
             not_records.append((line_number, name))
             sources.append(RecordSource(entry, confine_key(Path(name).as_posix())))
@@ -357,15 +360,28 @@ def read_record_list(list_file: Path) -> list[RecordSource]:
 
 
 def confine_key(name: str) -> str:
-    """A record list's entry as an output key that stays inside ``--out``: as written when it is relative and does not
-    climb out with ``..``; else its last part. A list naming records by absolute path wrote each record's outputs
-    beside the record, into the database's own folder (session 58).
+    """A record list's entry (or a path's name) as an output key that stays inside ``--out``: the entry normalised
+    (``./100`` and ``x/../100`` are ``100``) when it is relative and does not climb out with ``..``; else its last
+    part, or ``record`` when it has none. A list naming records by absolute path wrote each record's outputs beside the
+    record, into the database's own folder (session 58); a Windows path with a drive or a backslash counts as absolute.
 
-    >>> confine_key("p00/100"), confine_key("/data/mitdb/105"), confine_key("../other/105"), confine_key("./100")
-    ('p00/100', '105', '105', '100')
+    >>> [confine_key(k) for k in ("p00/100", "/data/mitdb/105", "../other/105", "./100", "x/../100", "..", ".")]
+    ['p00/100', '105', '105', '100', '100', 'record', 'record']
+    >>> confine_key("C:/data/105")
+    '105'
     """
-    path = PurePosixPath(name)
-    return path.name if path.is_absolute() or ".." in path.parts else path.as_posix()
+    path = posixpath.normpath(name.replace("\\", "/"))
+    if is_inside_key(path):
+        return path
+    last = PurePosixPath(path).name
+    return last if last not in ("", ".", "..") and is_inside_key(last) else "record"
+
+
+def is_inside_key(key: str) -> bool:
+    """Whether ``out_dir / key`` stays inside ``out_dir`` on any system: relative, no drive, no ``..``, not ``.``."""
+    posix = PurePosixPath(key)
+    return (bool(posix.parts) and key != "." and not posix.is_absolute() and ".." not in posix.parts
+            and not PureWindowsPath(key).anchor and "\\" not in key)
 
 
 def list_entries(list_file: Path) -> list[tuple[int, str]]:

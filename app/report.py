@@ -44,7 +44,7 @@ from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offse
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS,
                               SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind,
-                              ends_af, is_counted_not_timed, is_in_af, region_intervals)
+                              is_counted_not_timed, is_in_af, place_pause, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
@@ -356,12 +356,13 @@ def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
         return (f", {len(hidden)} with {MIN_HIDDEN_RUN_BEATS} or more beats called V in a row (not counted: check "
                 f"{'the strip' if len(hidden) == 1 else 'them, the longest on a strip'})" if hidden else "")
     if kind == "pause":
-        lengths = [60.0 / r.heart_rate_bpm for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
-        if not lengths:
+        pauses = [r for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
+        if not pauses:
             return ""
+        lengths = [60.0 / r.heart_rate_bpm for r in pauses]
         long = sum(length >= LONG_PAUSE_S for length in lengths)
         af = region_intervals(regions, "atrial_fibrillation")
-        at_end = sum(ends_af(r, af, fs) and not is_in_af(r, af) for r in regions if r.kind == kind)
+        at_end = sum(place_pause(r, af, fs) == "at the end of" for r in pauses)
         ends = f", {describe_share(at_end, len(lengths))} at the end of atrial fibrillation/flutter" if at_end else ""
         lasting = f"{describe_share(long, len(lengths))} lasting {LONG_PAUSE_S:g} s or more"
         return f"{ends}, longest {max(lengths):.2f} s, {lasting}"  # "all at the end" read as of the long ones, last

@@ -760,11 +760,6 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    sinus = summary.predominant_rhythm.name.startswith("sinus")
-    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
-    notes = ((hint if spiked else ()) + summary.notes
-             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
-                else ()) + (() if spiked else hint))
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
@@ -778,6 +773,11 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         rate_outside_af_bpm=mean_rate_outside_bpm(samples, record.fs_hz, merge_intervals(
             [tuple(i) for kind in ("atrial_fibrillation", "unreadable", "ventricular_flutter_fibrillation")
              for i in region_intervals(regions, kind).reshape(-1, 2).tolist()])))
+    sinus = rhythm.name.startswith("sinus")  # sinus P waves before the dominant beats
+    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
+    notes = ((hint if spiked else ()) + summary.notes
+             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
+                else ()) + (() if spiked else hint))
     return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
                    pacing_spike_share=spike_share)
 
@@ -890,12 +890,14 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return ()
     wide = f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms)"
-    if math.isfinite(spike_share):  # looked for and not found: pacing is the unlikely cause
+    if math.isfinite(spike_share):  # looked for, under the paced share: pacing is the unlikely cause
         causes = (" with sinus P waves before them: a bundle branch block or another intraventricular conduction delay"
                   if sinus else ": a bundle branch block or another intraventricular conduction delay, or a "
                   "ventricular rhythm")
-        return (wide + causes + "; no pacing spike was found (if the patient does have a pacemaker, the recorder may "
-                "have filtered its spikes out: state it; paced beats are not classified as such)",)
+        found = ("no pacing spike was found" if spike_share == 0 else
+                 f"pacing spikes before only {100 * spike_share:.0f} % of the readable beats")
+        return (wide + causes + f"; {found} (if the patient does have a pacemaker, the recorder may have filtered its "
+                "spikes out: state it; paced beats are not classified as such)",)
     return (wide + ": a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or "
             "pacing; if the patient has a pacemaker, state it (paced beats are not classified as such, and the "
             "ventricular events and beat classes need review)",)

@@ -174,8 +174,8 @@ ventricular escape rate's upper end."""
 MIN_BEAT_INTERVAL_MS = 200.0
 """The shortest interval between two heartbeats (300 bpm): the ventricles' refractory period after a beat lasts about
 200-250 ms, the earliest premature beats (R on T) come some 250 ms after the one before, and QRS detectors blank
-200 ms after each beat (Pan and Tompkins 1985). A shorter coupling interval or a faster couplet is named a doubtful
-figure (:func:`describe_region_measure`): a clinical read of session 58 found 105's "couplet" at 366 bpm and
+200 ms after each beat (Pan and Tompkins 1985). A shorter coupling interval, or a couplet or run whose mean interval
+is shorter, is named a doubtful figure (:func:`describe_region_measure`): a clinical read of session 58 found 105's "couplet" at 366 bpm and
 "isolated ventricular" beat coupled at 186 ms, both artefact, printed as findings. Over DS1 end to end (nested
 classes, seed 18) 3 intervals this short join two reference V beats, 25 join detections in record 207 that no
 reference beat matches (its flutter) and 4 join a reference beat to such a detection."""
@@ -238,11 +238,27 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     if region.kind == "ventricular_couplet" and region.n_beats > 2:  # "couplet" alone beside "3 beats" contradicted it
         run = "triplet" if region.n_beats == 3 else f"run of {region.n_beats} beats"
         return f"ventricular {run} with fusion beats, counted as a couplet"
-    if region.kind in RATE_KINDS + ("pause",) and af_intervals is not None and is_in_af(region, af_intervals):
+    if region.kind == "pause" and af_intervals is not None and (where := place_pause(region, af_intervals, fs_hz)):
+        return f"{words} {where} {describe_kind('atrial_fibrillation')}"
+    if region.kind in RATE_KINDS and af_intervals is not None and is_in_af(region, af_intervals):
         return f"{words} in {describe_kind('atrial_fibrillation')}"
-    if region.kind == "pause" and af_intervals is not None and ends_af(region, af_intervals, fs_hz):
-        return f"{words} at the end of {describe_kind('atrial_fibrillation')}"
     return words
+
+
+def place_pause(region: Region, af_intervals: np.ndarray, fs_hz: float) -> str:
+    """Where a pause lies against the atrial fibrillation/flutter episodes: ``"at the end of"`` one that ends inside it
+    or shortly before it (:func:`ends_af`; first: an episode's end, set from beats, often falls on the beat that closes
+    the conversion pause, which then lies inside it, as 201's 3.7-s pause at 378 s does), ``"in"`` one that holds it
+    (:func:`is_in_af`), else ``""``.
+
+    >>> af = np.array([[0, 3600]])
+    >>> [place_pause(Region("pause", a, b, 0, 2, 20.0, 1.0), af, 360.0) for a, b in ((2000, 3000), (2700, 3600),
+    ...                                                                            (4000, 5000), (7000, 8000))]
+    ['in', 'at the end of', 'at the end of', '']
+    """
+    if ends_af(region, af_intervals, fs_hz):
+        return "at the end of"
+    return "in" if is_in_af(region, af_intervals) else ""
 
 
 def ends_af(region: Region, af_intervals: np.ndarray, fs_hz: float) -> bool:

@@ -85,12 +85,15 @@ class PredominantRhythm:
         'sinus rhythm, 75 bpm (sinus P waves)'
         >>> PredominantRhythm("sinus rhythm", 74.6, "sinus P waves").describe(wide_qrs_ms=146.7)
         'sinus rhythm with a wide QRS (147 ms), 75 bpm (sinus P waves)'
+        >>> PredominantRhythm("sinus rhythm with 2:1 AV block", 40.0, "P waves").describe(wide_qrs_ms=125.0)
+        'sinus rhythm with 2:1 AV block and a wide QRS (125 ms), 40 bpm (P waves)'
         >>> PredominantRhythm(NOT_DETERMINED, float("nan"), "no consistent P wave").describe()
         'not determined (no consistent P wave)'
         """
         rate = f", {self.rate_bpm:.0f} bpm" if math.isfinite(self.rate_bpm) else ""
         sinus = self.name.startswith("sinus")
-        wide = f" with a wide QRS ({wide_qrs_ms:.0f} ms)" if sinus and math.isfinite(wide_qrs_ms) else ""
+        joint = " and" if " with " in self.name else " with"  # "sinus rhythm with 2:1 AV block and a wide QRS"
+        wide = f"{joint} a wide QRS ({wide_qrs_ms:.0f} ms)" if sinus and math.isfinite(wide_qrs_ms) else ""
         return f"{self.name}{wide}{rate} ({self.basis})"
 
     def to_dict(self) -> dict:

@@ -456,9 +456,10 @@ def find_fiducials(template: np.ndarray, fs_hz: float, settings: StSettings) -> 
     r_index = int(settings.template_before_s * fs_hz)
     slope = np.abs(np.diff(template, axis=0))
     peaks = slope.max(axis=0)
-    if not np.any(peaks > 1e-6):
+    if not np.any(peaks > 1e-6):  # NaN (a lead missing in every beat) compares False
         return None
-    used = peaks > max(1e-6, settings.min_lead_slope_fraction * peaks.max())
+    steepest = np.nanmax(np.where(peaks > 1e-6, peaks, np.nan))
+    used = peaks > max(1e-6, settings.min_lead_slope_fraction * steepest)
     combined = (slope[:, used] / peaks[used]).max(axis=1)
     smooth = max(1, int(round(settings.slope_smooth_ms / 1000 * fs_hz)))
     combined = np.convolve(combined, np.ones(smooth) / smooth, mode="same")

@@ -69,3 +69,16 @@ def test_a_records_list_of_absolute_or_outside_paths_writes_inside_the_output_fo
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
     assert (tmp_path / "out" / "100" / "100_summary.json").is_file()
     assert (tmp_path / "out" / "232" / "232_summary.json").is_file()
+
+
+def test_records_list_entries_with_dots_key_their_records_inside_the_output_folder(tmp_path, excerpts_dir):
+    """``./100`` and ``p00/../100`` are record 100 (scored once, keyed ``100``); a ``.`` line is the list's own folder,
+    its records keyed as found there; ``..`` names the folder above, whose records are keyed by their last part, never
+    with a ``..`` that would leave ``--out`` (a review of session 58)."""
+    copy_record(excerpts_dir, "100", tmp_path / "lists")
+    copy_record(excerpts_dir, "232", tmp_path)
+    (tmp_path / "lists" / "p00").mkdir()
+    (tmp_path / "lists" / "RECORDS").write_text("./100\np00/../100\n.\n..\n")
+    sources = find_record_sources([str(tmp_path / "lists" / "RECORDS")])
+    assert sorted(s.key for s in sources) == ["100", "record/232"]
+    assert all(".." not in s.key.split("/") for s in sources)

@@ -376,6 +376,8 @@ def test_a_sinus_rhythm_with_wide_dominant_beats_says_so_in_its_headline(mitdb_d
     qrs_ms = wide.summary.st.fiducials.qrs_ms
     line = next(line for line in summary_lines(wide) if line.startswith("Predominant rhythm: "))
     assert line.startswith(f"Predominant rhythm: sinus rhythm with a wide QRS ({qrs_ms:.0f} ms), ") and qrs_ms > 120
+    note = next(n for n in wide.summary.notes if n.startswith("the dominant beats are wide"))  # sinus P waves: not a
+    assert "with sinus P waves before them" in note and "ventricular rhythm" not in note  # ventricular rhythm (review)
     narrow = analyse_record(read_record(excerpts_dir / "100"), model)
     line = next(line for line in summary_lines(narrow) if line.startswith("Predominant rhythm: "))
     assert line.startswith("Predominant rhythm: sinus rhythm, ") and "wide" not in line

@@ -182,8 +182,8 @@ def event_label(regions: tuple[Region, ...], index: int, fs_hz: float, start_tim
     (:func:`format_record_time`); a pause gives its length, an isolated beat its coupling interval."""
     region = regions[index]
     measure = describe_region_measure(region)
-    # only a rate stretch's words depend on the AF episodes (a picker labels hundreds of events)
-    af = region_intervals(regions, "atrial_fibrillation") if region.kind in RATE_KINDS else None
+    # only a rate stretch's and a pause's words depend on the AF episodes (a picker labels hundreds of events)
+    af = region_intervals(regions, "atrial_fibrillation") if region.kind in (*RATE_KINDS, "pause") else None
     details = ", ".join(part for part in (describe_region_size(region, fs_hz), measure) if part)
     at = format_record_time(region.start / fs_hz, start_time)
     return f"#{index + 1} {at} {region_label(region, fs_hz, af)} ({details})"
