@@ -46,6 +46,7 @@ from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, RATE_KINDS
                               SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region, describe_kind,
                               is_counted_not_timed, is_in_af, place_pause, region_intervals)
 from pipeline.hours import HOUR_S
+from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
 from pipeline.region_eval import describe_pacing_spikes, wide_qrs_ms
@@ -128,6 +129,26 @@ def format_percent(value: float, digits: int) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{format_share(value, digits)} %"
 
 
+LEAD_PROBLEM_MIN_PCT = 1.0
+"""A lead noisy, flat, clipped or missing for at least this share of the record is named beside the readable share
+(:func:`describe_lead_problems`)."""
+
+
+def describe_lead_problems(analysis: RecordAnalysis) -> str:
+    """``" (MLII noisy or unusable 5.6 %, V1 2.3 %)"``: each lead's share of the record under a quality span
+    (:func:`pipeline.quality.summarize_quality`), where one reaches :data:`LEAD_PROBLEM_MIN_PCT`; empty otherwise. The
+    readable share counts the time every lead is unreadable, so a record noisy on one lead at a time read 98.7 %
+    readable (MIT-BIH 105, a clinical read of session 58: the reference marks about 14 % of it noisy), beside events
+    "with noise flagged on MLII" that said more."""
+    record = analysis.record
+    shares = [(record.lead_names[q.lead], 100 * (1 - q.usable_fraction)) for q in summarize_quality(
+        list(analysis.quality_spans), record.n_samples, record.fs_hz, record.signal_mv.shape[1])]
+    if not any(share >= LEAD_PROBLEM_MIN_PCT for _, share in shares):
+        return ""
+    parts = [f"{name} {format_percent(share, 1)}" for name, share in shares if share > 0]
+    return f" ({parts[0].replace(' ', ' noisy or unusable ', 1)}{''.join(', ' + p for p in parts[1:])})"
+
+
 EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia")
 """Kinds of which the report shows every episode (up to :data:`MAX_EPISODES_SHOWN`), not only the longest: a clinical
 read (session 48) found 205's second flutter/fibrillation episode on no strip, and one of session 57 208's two
@@ -183,7 +204,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"Duration {format_duration(s.duration_s)}{'' if start is None else f' from {start:%H:%M:%S}'}   leads "
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
-        f"readable signal {format_percent(100 * s.readable_fraction, 1)}",
+        f"readable signal {format_percent(100 * s.readable_fraction, 1)}{describe_lead_problems(analysis)}",
         f"Predominant rhythm: {s.predominant_rhythm.describe(wide_qrs_ms(s.st, st.max_qrs_ms))}",
         *(f"PACEMAKER? {note[0].upper()}{note[1:]}" for note in s.notes if note == spike_note),
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"

@@ -383,6 +383,24 @@ def test_a_sinus_rhythm_with_wide_dominant_beats_says_so_in_its_headline(mitdb_d
     assert line.startswith("Predominant rhythm: sinus rhythm, ") and "wide" not in line
 
 
+def test_the_readable_share_names_a_lead_noisy_for_part_of_the_record(mitdb_dir, excerpts_dir):
+    """108's V1 is noisy for about a seventh of the record while one lead or the other stays readable: page 1 read
+    "readable signal 99.3 %" alone (a clinical read of session 58, of 105); each lead's share under a quality span now
+    follows it, and a clean record (100) has none."""
+    from app.report import summary_lines
+    from pipeline.quality import summarize_quality
+
+    model = load_default_model()
+    noisy = analyse_record(read_record(mitdb_dir / "108"), model)
+    record = noisy.record
+    v1 = summarize_quality(list(noisy.quality_spans), record.n_samples, record.fs_hz, 2)[1]
+    line = summary_lines(noisy)[0]
+    assert f", V1 {100 * (1 - v1.usable_fraction):.1f} %)" in line and "(MLII noisy or unusable " in line
+    assert 1 - v1.usable_fraction > 0.05
+    clean = analyse_record(read_record(excerpts_dir / "100"), model)
+    assert summary_lines(clean)[0].endswith("readable signal 100.0 %")
+
+
 def test_a_doubtful_fastest_run_is_marked_in_the_summary(excerpts_dir):
     """The summary's fastest run is quoted with its doubt when its region is under the strips' confidence: a
     236-bpm "VT" of three beats in 203's artefact read as a fact on page 1."""
