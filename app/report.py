@@ -145,8 +145,9 @@ def describe_lead_problems(analysis: RecordAnalysis) -> str:
         list(analysis.quality_spans), record.n_samples, record.fs_hz, record.signal_mv.shape[1])]
     if not any(share >= LEAD_PROBLEM_MIN_PCT for _, share in shares):
         return ""
-    parts = [f"{name} {format_percent(share, 1)}" for name, share in shares if share > 0]
-    return f" ({parts[0].replace(' ', ' noisy or unusable ', 1)}{''.join(', ' + p for p in parts[1:])})"
+    (first, share), *others = [(name, share) for name, share in shares if share > 0]
+    return (f" ({first} noisy or unusable {format_percent(share, 1)}"
+            + "".join(f", {name} {format_percent(share, 1)}" for name, share in others) + ")")
 
 
 EVERY_EPISODE_KINDS = ("ventricular_flutter_fibrillation", "ventricular_tachycardia")

@@ -397,6 +397,8 @@ def test_the_readable_share_names_a_lead_noisy_for_part_of_the_record(mitdb_dir,
     line = summary_lines(noisy)[0]
     assert f", V1 {100 * (1 - v1.usable_fraction):.1f} %)" in line and "(MLII noisy or unusable " in line
     assert 1 - v1.usable_fraction > 0.05
+    spaced = replace(noisy, record=replace(record, lead_names=("ECG 1", "ECG 2")))  # EDF labels hold spaces
+    assert "(ECG 1 noisy or unusable " in summary_lines(spaced)[0]
     clean = analyse_record(read_record(excerpts_dir / "100"), model)
     assert summary_lines(clean)[0].endswith("readable signal 100.0 %")
 
