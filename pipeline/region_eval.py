@@ -864,7 +864,8 @@ def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS
 
 def wide_qrs_ms(st: StSummary, max_qrs_ms: float) -> float:
     """The dominant QRS width (ms) where it is over ``max_qrs_ms`` (:attr:`pipeline.st.StSettings.max_qrs_ms`), else
-    NaN: what :meth:`pipeline.rhythm.PredominantRhythm.describe` names beside a sinus rhythm."""
+    NaN: what :meth:`pipeline.rhythm.PredominantRhythm.describe` names beside a sinus rhythm, and what
+    :func:`pacing_hint` asks about."""
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return float("nan")
     return float(st.fiducials.qrs_ms)
@@ -887,9 +888,10 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
         return ()
     if reads_as_spiked(spike_share):
         return (describe_pacing_spikes(spike_share),)
-    if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
+    qrs_ms = wide_qrs_ms(st, max_qrs_ms)
+    if not math.isfinite(qrs_ms):
         return ()
-    wide = f"the dominant beats are wide ({st.fiducials.qrs_ms:.0f} ms)"
+    wide = f"the dominant beats are wide ({qrs_ms:.0f} ms)"
     if math.isfinite(spike_share):  # looked for, under the paced share: pacing is the unlikely cause
         causes = (" with sinus P waves before them: a bundle branch block or another intraventricular conduction delay"
                   if sinus else ": a bundle branch block or another intraventricular conduction delay, or a "
