@@ -245,7 +245,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed and is_steady_qt(s.qt) else ''}",
         f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}"
-        f"{'; ' + span if s.hrt.assessed and not s.hrt.note and (span := describe_hrt_span(s.duration_s)) else ''}",
+        f"{'; ' + span if (span := describe_hrt_span(s.hrt, s.duration_s)) else ''}",
         f"Model: {analysis.model_source}",
     ]
     reviewed = int(analysis.reviewed_mask.sum())
@@ -1084,7 +1084,7 @@ def draw_tachogram(ax, hrt, settings, recording_s: float = math.inf) -> None:
     ax.set_ylabel("RR (ms)", fontsize=7)
     ax.set_xlabel("RR interval (C: coupling, P: compensatory pause)", fontsize=7)
     ax.grid(True, color="#eeeeee", linewidth=0.4)
-    span = describe_hrt_span(recording_s) if not hrt.note else ""
+    span = describe_hrt_span(hrt, recording_s)
     ax.set_title(textwrap.fill(f"Heart-rate turbulence: {describe_hrt(hrt)}{'; ' + span if span else ''}",
                                SUMMARY_LINE_CHARS + 20), fontsize=7.5,
                  loc="left")  # a long description ran off the page (session 48)

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 HOUR_S = 3600.0
+LONG_TERM_S = 18 * HOUR_S
+"""Less than this makes a recording short for figures whose norms come from 24-hour Holter recordings: HRV's
+(:func:`pipeline.hrv.describe_hrv_span`, on the NN intervals' span) and heart-rate turbulence's categories
+(:func:`pipeline.hrt.describe_hrt_span`); 18 hours is the least most Holter studies accept as one."""
 MIN_FIRST_ROW_S = 300.0
 """The shortest first row on clock hours, and the shortest last row (5 minutes: HRV's segment, and five of the heart
 rate's 1-minute windows)."""

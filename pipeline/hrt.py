@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.hours import LONG_TERM_S
 from pipeline.labels import AAMI_CLASSES
 from pipeline.st import none_if_nan
 from pipeline.types import settings_to_dict, settings_values
@@ -336,22 +337,23 @@ def describe_hrt(summary: HrtSummary) -> str:
             f"V beat{'' if summary.n_vpcs == 1 else 's'})" + (f"; {summary.note}" if summary.note else ""))
 
 
-LONG_TERM_RECORDING_S = 18 * 3600.0
-"""A recording shorter than this is short for HRT's categories (:func:`describe_hrt_span`), as for HRV's norms
-(:data:`pipeline.hrv.LONG_TERM_NN_S`)."""
+def describe_hrt_span(summary: HrtSummary, recording_s: float) -> str:
+    """``"short recording: the categories were validated on 24-hour Holter recordings"`` beside a category (``summary``
+    assessed from enough VPCs, no ``note``) from a recording under :data:`pipeline.hours.LONG_TERM_S`, the length HRV's
+    short-term word uses; empty otherwise. TO and TS were validated as risk markers after myocardial infarction on
+    24-hour recordings (Schmidt 1999; the ISHNE consensus, Bauer 2008); a clinical read of session 58 found "HRT2", a
+    strong risk label, printed from a 30-minute record with none of the HRV line's short-term word. The report's
+    summary line, its tachogram's title and the dashboard's caption all take it from here.
 
-
-def describe_hrt_span(recording_s: float) -> str:
-    """``"short recording: the categories were validated on 24-hour Holter recordings"`` under
-    :data:`LONG_TERM_RECORDING_S`, empty otherwise. TO and TS were validated as risk markers after myocardial infarction
-    on 24-hour recordings (Schmidt 1999; the ISHNE consensus, Bauer 2008); a clinical read of session 58 found "HRT2", a
-    strong risk label, printed from a 30-minute record with none of the HRV line's short-term word.
-
-    >>> describe_hrt_span(1800.0), describe_hrt_span(24 * 3600.0)
+    >>> graded = HrtSummary(True, "", category="HRT1")
+    >>> describe_hrt_span(graded, 1800.0), describe_hrt_span(graded, 24 * 3600.0)
     ('short recording: the categories were validated on 24-hour Holter recordings', '')
+    >>> describe_hrt_span(HrtSummary(True, "too few for a category", category="HRT1"), 1800.0)
+    ''
     """
-    return ("short recording: the categories were validated on 24-hour Holter recordings"
-            if recording_s < LONG_TERM_RECORDING_S else "")
+    if not summary.assessed or summary.note or recording_s >= LONG_TERM_S:
+        return ""
+    return "short recording: the categories were validated on 24-hour Holter recordings"
 
 
 def describe_hrt_absence(summary: HrtSummary) -> str:

@@ -79,7 +79,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 from scipy.signal import lombscargle
 
-from pipeline.hours import HourGrid
+from pipeline.hours import LONG_TERM_S, HourGrid
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import BeatContext, Region, beats_in_kind, find_blocked_intervals
 from pipeline.wording import count_noun
@@ -189,13 +189,9 @@ def select_nn_intervals(context: BeatContext, regions: list[Region], settings: H
     return kept
 
 
-LONG_TERM_NN_S = 18 * 3600.0
-"""NN intervals covering less than this make short-term figures (:func:`describe_hrv_span`): the Task Force's long-term
-norms are for 24-hour recordings, and 18 hours is the least most Holter studies accept as one."""
-
-
 def describe_hrv_span(nn_total_s: float) -> str:
-    """``"short-term: not comparable with 24-hour norms"`` where the NN intervals cover under :data:`LONG_TERM_NN_S`,
+    """``"short-term: not comparable with 24-hour norms"`` where the NN intervals cover under
+    :data:`pipeline.hours.LONG_TERM_S` (the Task Force's long-term norms are for 24-hour recordings),
     empty otherwise. SDNN, the triangular index and deceleration capacity grow with the recording's length, so figures
     over 30 minutes read against 24-hour limits mislead (Task Force 1996: recordings of different lengths are not to be
     compared; a clinical read of session 57 found a 30-minute SDNN of 18 ms printed with no such word).
@@ -203,7 +199,7 @@ def describe_hrv_span(nn_total_s: float) -> str:
     >>> describe_hrv_span(1800.0), describe_hrv_span(23 * 3600.0)
     ('short-term: not comparable with 24-hour norms', '')
     """
-    return "short-term: not comparable with 24-hour norms" if nn_total_s < LONG_TERM_NN_S else ""
+    return "short-term: not comparable with 24-hour norms" if nn_total_s < LONG_TERM_S else ""
 
 
 def not_assessed(note: str, n_intervals: int = 0, nn_total_s: float = 0.0, af_left_out_s: float = 0.0

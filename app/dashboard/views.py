@@ -546,7 +546,7 @@ def render_hrt(analysis) -> None:
                       help=would if unreliable else None)  # as the report says it (session 57)
     columns[3].metric("VPCs measured", f"{summary.n_qualifying} of {summary.n_vpcs}")
     st.plotly_chart(charts.hrt_tachogram_figure(summary, settings), config=CHART_CONFIG, key="hrt_tachogram")
-    span = "" if summary.note else describe_hrt_span(analysis.summary.duration_s)  # with a category, as the report
+    span = describe_hrt_span(summary, analysis.summary.duration_s)  # as the report says it
     st.caption(describe_hrt_method(settings) + (f" Caution: {summary.note}." if summary.note else "")
                + (f" {span[0].upper()}{span[1:]}." if span else ""))
 
