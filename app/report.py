@@ -49,7 +49,7 @@ from pipeline.hours import HOUR_S
 from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
-from pipeline.region_eval import describe_pacing_spikes, wide_qrs_ms
+from pipeline.region_eval import describe_pacing_spikes
 from pipeline.qt import describe_qt, is_steady_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
@@ -206,7 +206,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{', '.join(record.lead_names)}"
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_percent(100 * s.readable_fraction, 1)}{describe_lead_problems(analysis)}",
-        f"Predominant rhythm: {s.predominant_rhythm.describe(wide_qrs_ms(s.st, st.max_qrs_ms))}",
+        f"Predominant rhythm: {s.predominant_rhythm.describe()}",
         *(f"PACEMAKER? {note[0].upper()}{note[1:]}" for note in s.notes if note == spike_note),
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
         f"{format_at(s.heart_rate_min_time_s, start)}, mean "

@@ -773,6 +773,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
         rate_outside_af_bpm=mean_rate_outside_bpm(samples, record.fs_hz, merge_intervals(
             [tuple(i) for kind in ("atrial_fibrillation", "unreadable", "ventricular_flutter_fibrillation")
              for i in region_intervals(regions, kind).reshape(-1, 2).tolist()])))
+    rhythm = replace(rhythm, wide_qrs_ms=wide_qrs_ms(st, settings.st.max_qrs_ms))  # named beside a sinus rhythm
     sinus = rhythm.name.startswith("sinus")  # sinus P waves before the dominant beats
     hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
     notes = ((hint if spiked else ()) + summary.notes
@@ -864,8 +865,8 @@ def borderline_qrs_note(st: StSummary, max_qrs_ms: float, margin_ms: float = QRS
 
 def wide_qrs_ms(st: StSummary, max_qrs_ms: float) -> float:
     """The dominant QRS width (ms) where it is over ``max_qrs_ms`` (:attr:`pipeline.st.StSettings.max_qrs_ms`), else
-    NaN: what :meth:`pipeline.rhythm.PredominantRhythm.describe` names beside a sinus rhythm, and what
-    :func:`pacing_hint` asks about."""
+    NaN: the predominant rhythm's ``wide_qrs_ms`` (:class:`pipeline.rhythm.PredominantRhythm`, named beside a sinus
+    rhythm), and what :func:`pacing_hint` asks about."""
     if st.fiducials is None or not st.fiducials.qrs_ms > max_qrs_ms:
         return float("nan")
     return float(st.fiducials.qrs_ms)

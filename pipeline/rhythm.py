@@ -70,22 +70,23 @@ class PredominantRhythm:
     tachycardia"``, ``"atrial fibrillation/flutter"``, ``"paced rhythm"`` or :data:`NOT_DETERMINED`), the rate it is
     named by (bpm: the sinus rate, or a paced rhythm's mean heart rate, else NaN) and what it was read from, or why it
     was not determined (``basis``). A paced rhythm's rate since session 56 (a clinical read: a steady rate at the
-    pacemaker's lower limit is itself a sign of pacing)."""
+    pacemaker's lower limit is itself a sign of pacing). ``wide_qrs_ms``: the dominant QRS width where it is wide (ST's
+    measurement over its limit, :func:`pipeline.region_eval.wide_qrs_ms`, set where the summary is made), else NaN."""
 
     name: str = NOT_DETERMINED
     rate_bpm: float = float("nan")
     basis: str = "not measured"
+    wide_qrs_ms: float = float("nan")
 
-    def describe(self, wide_qrs_ms: float = float("nan")) -> str:
-        """One line for a report; a sinus rhythm whose dominant QRS is wide (``wide_qrs_ms``, finite: ST's measurement
-        over its limit) says so: a clinical read of session 58 found 118's and 214's bundle branch block named only in
-        a note, under "sinus rhythm".
+    def describe(self) -> str:
+        """One line for a report; a sinus rhythm whose dominant QRS is wide (``wide_qrs_ms``) says so: a clinical read
+        of session 58 found 118's and 214's bundle branch block named only in a note, under "sinus rhythm".
 
         >>> PredominantRhythm("sinus rhythm", 74.6, "sinus P waves").describe()
         'sinus rhythm, 75 bpm (sinus P waves)'
-        >>> PredominantRhythm("sinus rhythm", 74.6, "sinus P waves").describe(wide_qrs_ms=146.7)
+        >>> PredominantRhythm("sinus rhythm", 74.6, "sinus P waves", wide_qrs_ms=146.7).describe()
         'sinus rhythm with a wide QRS (147 ms), 75 bpm (sinus P waves)'
-        >>> PredominantRhythm("sinus rhythm with 2:1 AV block", 40.0, "P waves").describe(wide_qrs_ms=125.0)
+        >>> PredominantRhythm("sinus rhythm with 2:1 AV block", 40.0, "P waves", wide_qrs_ms=125.0).describe()
         'sinus rhythm with 2:1 AV block and a wide QRS (125 ms), 40 bpm (P waves)'
         >>> PredominantRhythm(NOT_DETERMINED, float("nan"), "no consistent P wave").describe()
         'not determined (no consistent P wave)'
@@ -93,7 +94,7 @@ class PredominantRhythm:
         rate = f", {self.rate_bpm:.0f} bpm" if math.isfinite(self.rate_bpm) else ""
         sinus = self.name.startswith("sinus")
         joint = " and" if " with " in self.name else " with"  # "sinus rhythm with 2:1 AV block and a wide QRS"
-        wide = f"{joint} a wide QRS ({wide_qrs_ms:.0f} ms)" if sinus and math.isfinite(wide_qrs_ms) else ""
+        wide = f"{joint} a wide QRS ({self.wide_qrs_ms:.0f} ms)" if sinus and math.isfinite(self.wide_qrs_ms) else ""
         return f"{self.name}{wide}{rate} ({self.basis})"
 
     def to_dict(self) -> dict:

@@ -40,7 +40,6 @@ from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method, describe_hrt_span
 from pipeline.hrv import describe_hrv_span
 from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt, unsteady_qt_note
-from pipeline.region_eval import wide_qrs_ms
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
 from pipeline.types import STATED_PACEMAKER
@@ -629,8 +628,7 @@ def render_overview(analysis) -> None:
     """The predominant rhythm, heart rate, beat counts, burdens, events, readable signal, AF burden and what could not
     be assessed."""
     summary = analysis.summary
-    wide = wide_qrs_ms(summary.st, analysis.region_settings.st.max_qrs_ms)
-    st.markdown(f"**Predominant rhythm:** {summary.predominant_rhythm.describe(wide)}",
+    st.markdown(f"**Predominant rhythm:** {summary.predominant_rhythm.describe()}",
                 help="The rhythm the events interrupt: ventricular flutter/fibrillation or atrial fibrillation/flutter "
                      "over half the record or more, paced (a stated pacemaker pacing most beats, or, with none stated, "
                      "pacing spikes before a quarter of the readable beats or more), or sinus when the "
