@@ -50,6 +50,7 @@ from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
 from pipeline.hrv import describe_hrv_span
 from pipeline.region_eval import describe_pacing_spikes
+from pipeline.pr import describe_pr
 from pipeline.qt import describe_qt, is_steady_qt
 from pipeline.st import describe_method, describe_reference, describe_st, template_offsets_ms
 
@@ -112,9 +113,10 @@ note that paced beats are not classified as such)."""
 BLOCKED_P_KEY = ", p non-conducted P wave (AV block)"
 """The key's label for a blocked P wave (:data:`app.strips.BLOCKED_P_LABEL`), given when the record has AV block."""
 DISCLAIMER = "Research and review use only. Not a medical device: findings must be confirmed by a qualified reader."
-NOT_ASSESSED = "Not assessed: PR interval (first-degree AV block), Mobitz type, complete AV block."
+NOT_ASSESSED = "Not assessed: Mobitz type, complete AV block; the PR interval is the median beat's, not beat by beat."
 """The footer's statement of what the report never looks for, so that its silence is not read as normal conduction (a
-clinical read, session 54: 108, 228 and 232 have first-degree AV block, which the report did not mention)."""
+clinical read, session 54: 108, 228 and 232 have first-degree AV block, which the report did not mention; the PR
+interval is measured since session 59, :mod:`pipeline.pr`)."""
 
 
 def format_number(value: float, digits: int = 0, unit: str = "") -> str:
@@ -244,6 +246,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{st.min_duration_s / 60:g} min): {describe_st(s.st) if s.st.assessed else 'not assessed (see the note)'}",
         f"QT interval: {describe_qt(s.qt) if s.qt.assessed else 'not assessed (see the note)'}"
         f"{format_at(s.qt.longest_qtc()[1], start) if s.qt.assessed and is_steady_qt(s.qt) else ''}",
+        f"PR interval: {describe_pr(s.pr)}",
         f"Heart-rate turbulence: {describe_hrt(s.hrt) if s.hrt.assessed else describe_hrt_absence(s.hrt)}"
         f"{'; ' + span if (span := describe_hrt_span(s.hrt, s.duration_s)) else ''}",
         f"Model: {analysis.model_source}",

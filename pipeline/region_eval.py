@@ -90,6 +90,7 @@ from pipeline.rhythm_annotations import (
 )
 from pipeline.scoring import MATCH_WINDOW_S, SCORE_START_S
 from pipeline.segment import time_beats
+from pipeline.pr import analyse_pr, long_pr_note
 from pipeline.qt import QtSummary, is_steady_qt, long_qtc_note, unsteady_qt_note
 from pipeline.rhythm import find_predominant_rhythm, mean_rate_outside_bpm
 from pipeline.repolarisation import measure_repolarisation
@@ -760,6 +761,9 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
                                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
+    pr = analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
+                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]), record.lead_names,
+                    pacemaker=measured_pacemaker, settings=settings.pr)  # outside AF/flutter: no P wave there
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]
@@ -777,9 +781,9 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     sinus = rhythm.name.startswith("sinus")  # sinus P waves before the dominant beats
     hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
     notes = ((hint if spiked else ()) + summary.notes
-             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) if summary.n_beats
-                else ()) + (() if spiked else hint))
-    return replace(summary, st=st, qt=qt, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
+             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) + long_pr_note(pr)
+                if summary.n_beats else ()) + (() if spiked else hint))
+    return replace(summary, st=st, qt=qt, pr=pr, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
                    pacing_spike_share=spike_share)
 
 

@@ -117,6 +117,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS, mask_runs
 from pipeline.rr import check_peaks
 from pipeline.hrt import HrtSettings
+from pipeline.pr import PrSettings
 from pipeline.qt import QtSettings
 from pipeline.st import StSettings
 from pipeline.types import QualitySpan, settings_values
@@ -464,6 +465,8 @@ class RegionSettings:
         The ST-segment analysis of the record summary: measurement points and the episode rule (:mod:`pipeline.st`).
     qt : QtSettings
         The QT measurement of the record summary (:mod:`pipeline.qt`).
+    pr : PrSettings
+        The PR measurement of the record summary (:mod:`pipeline.pr`).
     hrt : HrtSettings
         The heart-rate turbulence of the record summary: tachogram filter rules and category limits
         (:mod:`pipeline.hrt`).
@@ -505,6 +508,7 @@ class RegionSettings:
     ventricular_runs_in_fibrillation: bool = False
     st: StSettings = StSettings()
     qt: QtSettings = QtSettings()
+    pr: PrSettings = PrSettings()
     hrt: HrtSettings = HrtSettings()
 
     def __post_init__(self) -> None:
@@ -560,7 +564,8 @@ class RegionSettings:
 
 
 NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (StSettings, "ST analysis"),
-                   "qt": (QtSettings, "QT measurement"), "hrt": (HrtSettings, "heart-rate turbulence"),
+                   "qt": (QtSettings, "QT measurement"), "pr": (PrSettings, "PR measurement"),
+                   "hrt": (HrtSettings, "heart-rate turbulence"),
                    "blocked_p": (BlockedPSettings, "blocked P-wave")}
 """The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]``,
 ``[hrt]`` in a file)."""

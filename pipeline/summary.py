@@ -27,6 +27,7 @@ from pipeline.hours import HourGrid
 from pipeline.hrv import HrvSettings, HrvSummary, compute_hrv_by_hour, not_assessed
 from pipeline.hrt import NOT_ASSESSED as HRT_NOT_ASSESSED
 from pipeline.hrt import HrtSummary, compute_hrt
+from pipeline.pr import PrSummary
 from pipeline.qt import QtSummary
 from pipeline.rhythm import PredominantRhythm
 from pipeline.st import StSummary
@@ -185,6 +186,8 @@ class RecordSummary:
         :func:`pipeline.region_eval.summarize_labelled_record` (not assessed here).
     qt : QtSummary
         QT interval and QTc (:mod:`pipeline.qt`), measured with the ST analysis.
+    pr : PrSummary
+        PR interval of the dominant beat (:mod:`pipeline.pr`), measured with the ST analysis.
     hrt : HrtSummary
         Heart-rate turbulence after isolated ventricular premature beats (:mod:`pipeline.hrt`).
     predominant_rhythm : PredominantRhythm
@@ -222,6 +225,7 @@ class RecordSummary:
     hourly: tuple[HourSummary, ...] = ()
     st: StSummary = StSummary(False, "ST not measured")
     qt: QtSummary = QtSummary(False, "QT not measured")
+    pr: PrSummary = PrSummary(False, "PR not measured")
     hrt: HrtSummary = HrtSummary(False, "HRT not measured")
     n_beats_unreadable: int = 0
     longest_ventricular_run_time_s: float = float("nan")
@@ -697,6 +701,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "hrv": summary.hrv.to_dict(),
         "st": summary.st.to_dict(),
         "qt": summary.qt.to_dict(),
+        "pr": summary.pr.to_dict(),
         "hrt": summary.hrt.to_dict(),
         "notes": list(summary.notes),
         "hourly": [hour_to_dict(h) for h in summary.hourly],

@@ -545,14 +545,19 @@ def test_events_in_noise_on_one_lead_are_said_so_in_the_tally_the_strip_and_the_
     assert {row["noisy_leads"] for row in region_rows(both)} == {""}
 
 
-def test_the_footer_says_what_the_report_never_looks_for(excerpts_dir):
+def test_the_footer_says_what_the_report_never_looks_for_and_page_1_gives_the_pr_interval(excerpts_dir):
     """A clinical read (session 54): 108, 228 and 232 have first-degree AV block, which the report did not mention,
-    so its silence read as normal conduction."""
+    so its silence read as normal conduction. The PR interval is measured since session 59."""
     from app.report import first_page_text
 
     analysis = analyse_record(read_record(excerpts_dir / "100", annotator=None), load_default_model())
-    footer = first_page_text(analysis)[3].replace("\n", " ")
-    assert footer.endswith("Not assessed: PR interval (first-degree AV block), Mobitz type, complete AV block.")
+    pages = first_page_text(analysis)
+    footer = pages[3].replace("\n", " ")
+    assert footer.endswith("Not assessed: Mobitz type, complete AV block; the PR interval is the median beat's, not "
+                           "beat by beat.")
+    pr = analysis.summary.pr
+    assert pr.assessed and 120 <= pr.pr_ms <= 200 and not pr.first_degree_block
+    assert f"PR interval: {pr.pr_ms:.0f} ms (MLII)" in pages[0]
 
 
 @pytest.mark.mitdb

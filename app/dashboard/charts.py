@@ -768,10 +768,22 @@ def qtc_trend_figure(summary, duration_s: float) -> go.Figure:
 def qt_beat_figure(beat: np.ndarray, fs_hz: float, before_s: float, onset_ms: float, t_end_ms: float,
                    lead_name: str) -> go.Figure:
     """The QT lead's dominant beat from its isoelectric level, with the QRS onset and the T end marked."""
+    return marked_beat_figure(beat, fs_hz, before_s, (("QRS onset", onset_ms), ("T end", t_end_ms)), lead_name)
+
+
+def pr_beat_figure(summary, fs_hz: float, before_s: float) -> go.Figure:
+    """The PR lead's median beat (:class:`pipeline.pr.PrSummary`) with the P onset and the QRS onset marked."""
+    return marked_beat_figure(np.asarray(summary.beat_mv), fs_hz, before_s,
+                              (("P onset", summary.p_wave.onset_ms), ("QRS onset", summary.qrs_onset_ms)),
+                              summary.lead_name)
+
+
+def marked_beat_figure(beat: np.ndarray, fs_hz: float, before_s: float, marks, lead_name: str) -> go.Figure:
+    """One lead's median beat with the ``(label, ms from the R wave)`` ``marks`` (those that are finite) drawn."""
     offsets_ms = template_offsets_ms(len(beat), fs_hz, before_s)
     figure = go.Figure(go.Scatter(x=offsets_ms, y=beat, mode="lines", name=lead_name, line={"color": "#222222"},
                                   hovertemplate="%{x:.0f} ms<br>%{y:.2f} mV"))
-    for label, at_ms in (("QRS onset", onset_ms), ("T end", t_end_ms)):
+    for label, at_ms in marks:
         if np.isfinite(at_ms):
             figure.add_vline(x=at_ms, line={"dash": "dash", "color": "#555555", "width": 1}, annotation_text=label,
                              annotation_position="top", annotation_font_size=10)

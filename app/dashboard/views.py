@@ -39,6 +39,7 @@ from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_
                               merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method, describe_hrt_span
 from pipeline.hrv import describe_hrv_span
+from pipeline.pr import describe_pr
 from pipeline.qt import describe_bazett_bias, describe_qt_method, is_steady_qt, unsteady_qt_note
 from pipeline.st import describe_method, describe_st
 from pipeline.wording import count_noun, format_duration
@@ -624,6 +625,21 @@ def render_qt(analysis) -> None:
     st.caption(describe_qt_method())
 
 
+def render_pr(analysis) -> None:
+    """The PR interval of the median beat (:mod:`pipeline.pr`), with that beat's P onset and QRS onset for the reader
+    to check; one line when not assessed."""
+    summary = analysis.summary.pr
+    if not summary.assessed:
+        st.markdown(f"**PR interval**: {describe_pr(summary)}.")
+        return
+    st.markdown(f"**PR interval**: {describe_pr(summary)}, on the median of {summary.n_beats} "
+                "normal beats outside atrial fibrillation/flutter")
+    with st.expander("P onset and QRS onset on the median beat"):
+        st.plotly_chart(charts.pr_beat_figure(summary, analysis.record.fs_hz,
+                                              analysis.region_settings.pr.template_before_s),
+                        config=CHART_CONFIG, key="pr_beat")
+
+
 def render_overview(analysis) -> None:
     """The predominant rhythm, heart rate, beat counts, burdens, events, readable signal, AF burden and what could not
     be assessed."""
@@ -671,6 +687,7 @@ def render_overview(analysis) -> None:
     render_hrt(analysis)
     render_st(analysis)
     render_qt(analysis)
+    render_pr(analysis)
     st.markdown("**Events by type**")
     events = tables.event_tally_table(summary)
     if events.empty:
