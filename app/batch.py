@@ -95,10 +95,10 @@ GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "unreadable_beats",
-                   "predominant_rhythm", "pacing_spike_pct", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
+                   "predominant_rhythm", "wide_qrs_ms", "pacing_spike_pct", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
                    "longest_rr_s",
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
-                   "st_episodes", "qtc_fridericia_ms",
+                   "st_episodes", "qtc_fridericia_ms", "pr_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms_per_rr", "hrt_category", "hrt_vpcs", "episodes",
                    "ventricular_couplets", "ventricular_tachycardia", "pauses", "av_block_2_to_1", "dropped_beats",
                    "readable_pct", "diary_entries",
@@ -259,7 +259,7 @@ def expand_path(text: str) -> list[RecordSource]:
         sources = []
         for match in matches:
             sources += expand_match(Path(match))
-        return unique_paths(sources)
+        return unique_paths(sources, log=False)  # one record's files
     if path.is_dir():
         return find_in_directory(path)
     if path.is_file() and (path.name in RECORD_LIST_NAMES or path.suffix.lower() in RECORD_LIST_SUFFIXES):
@@ -401,14 +401,19 @@ def describe_list_errors(list_file: Path, not_records: list[tuple[int, str]]) ->
     return text
 
 
-def unique_paths(sources: list[RecordSource]) -> list[RecordSource]:
+def unique_paths(sources: list[RecordSource], log: bool = True) -> list[RecordSource]:
     """Drop repeated record paths (a glob matching both 100.hea and 100.dat; a list naming a record twice, by
-    ``../`` and by its folder), keeping the first."""
-    seen, unique = set(), []
+    ``../`` and by its folder), keeping the first. With ``log``, the repeats are logged by count only (no record name
+    in the log): the user, who named a record twice, may have meant two records (a review of session 58)."""
+    seen, unique, repeated = set(), [], 0
     for source in sources:
         if (path := source.path.resolve()) not in seen:
             seen.add(path)
             unique.append(source)
+        else:
+            repeated += 1
+    if repeated and log:
+        logger.warning("%d input(s) named a record already named; each record is scored once", repeated)
     return unique
 
 
@@ -760,6 +765,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "predominant_rhythm": s.predominant_rhythm.name,
+            "wide_qrs_ms": s.predominant_rhythm.to_dict()["wide_qrs_ms"],  # "with a wide QRS" on the report
             "pacing_spike_pct": finite_or_none(100 * s.pacing_spike_share, 0),  # a pacemaker nobody stated
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
             "ventricular_couplets": s.event("ventricular_couplet").count,
@@ -767,6 +773,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "qtc_fridericia_ms": (finite_or_none(s.qt.median(s.qt.qtc_fridericia_ms), 0)
                                   if s.qt.assessed and is_steady_qt(s.qt) else None),  # none where the T end is
             # uncertain, as on the report (session 57)
+            "pr_ms": finite_or_none(s.pr.pr_ms, 0) if s.pr.assessed else None,  # over 200: first-degree AV block?
             "turbulence_onset_pct": finite_or_none(s.hrt.turbulence_onset_pct, 2),
             "turbulence_slope_ms_per_rr": finite_or_none(s.hrt.turbulence_slope_ms_per_rr, 2),
             "hrt_category": s.hrt.category or None,

@@ -3,7 +3,8 @@
 The file holds any of the :class:`pipeline.regions.RegionSettings` keys at its top level, and the
 ventricular flutter/fibrillation detector's (:class:`pipeline.fibrillation.FibrillationSettings`) under a
 ``[fibrillation]`` table, the ST analysis's (:class:`pipeline.st.StSettings`) under ``[st]``, the QT
-measurement's (:class:`pipeline.qt.QtSettings`) under ``[qt]`` and heart-rate turbulence's
+measurement's (:class:`pipeline.qt.QtSettings`) under ``[qt]``, the PR measurement's (:class:`pipeline.pr.PrSettings`)
+under ``[pr]`` and heart-rate turbulence's
 (:class:`pipeline.hrt.HrtSettings`) under ``[hrt]``; keys left out keep their defaults (clinical
 sources in those classes' docstrings). ``ecg event-settings`` prints every key with its default, a starting point to
 edit::
@@ -95,7 +96,8 @@ def format_event_settings(settings: RegionSettings = RegionSettings()) -> str:
     lines = ["# Event thresholds of ecg-arrhythmia (ecg score --events FILE, ecg evaluate-regions --events FILE).",
              "# Every key is optional; sources of the defaults: pipeline/regions.py (RegionSettings),",
              "# pipeline/fibrillation.py (FibrillationSettings), pipeline/st.py (StSettings, the ST analysis),",
-             "# pipeline/qt.py (QtSettings, the QT measurement), pipeline/hrt.py (HrtSettings, heart-rate",
+             "# pipeline/qt.py (QtSettings, the QT measurement), pipeline/pr.py (PrSettings, the PR",
+             "# measurement), pipeline/hrt.py (HrtSettings, heart-rate",
              "# turbulence) and pipeline/conduction.py (BlockedPSettings, the search for P waves that were not",
              "# conducted: AV block).", ""]
     values = settings.to_dict()

@@ -15,16 +15,24 @@ on the median beat, as the QT is (:mod:`pipeline.qt`):
    RR interval after the previous R wave (the previous beat's T wave, often larger, ends at about 40 % of the RR
    interval at usual rates); of those within ``relative_prominence`` of the largest (1: the largest), the latest.
 4. **P onset**: walking back from the P peak, the first point where the wave has fallen to ``onset_fraction`` of its
-   prominence above the level it rises from, or stops falling. A P wave that does not come down inside the search
-   window is not measured on that lead. ``relative_prominence``, ``onset_fraction`` and ``after_rr_fraction`` were
+   prominence above the level it rises from (over a notch: a bifid P wave is one wave), at the latest the lowest point
+   it rises from within ``prominence_reach_ms``. A P wave whose onset is not inside the search window is not measured
+   on that lead. ``relative_prominence``, ``onset_fraction`` and ``after_rr_fraction`` were
    chosen on DS1's header statements (``experiments/pr_interval.py``).
 5. **PR** = QRS onset - P onset on the lead whose P wave stands out most (with two leads and averaged beats, the
    clearest P wave is the safer choice than the earliest onset over leads that a 12-lead measurement takes,
    Kligfield et al. 2007).
 
-Not assessed, with the reason: a pacemaker, too few normal beats outside AF/flutter, no QRS onset (the ST analysis
-says why), or no P wave found in any lead (atrial fibrillation or flutter throughout, a junctional rhythm, P waves
-too small).
+Not assessed, with the reason: a pacemaker (stated, or pacing spikes found without one: the spike-to-QRS time is the
+device's), too few normal beats outside AF/flutter, no QRS onset (the ST analysis says why), a median heart rate over
+``max_rate_bpm`` (the P wave runs into the previous T wave, which was taken for it), or no P wave found in any lead
+(atrial fibrillation or flutter throughout, P waves too small). A junctional rhythm with a retrograde P wave can read
+as a short PR; a short PR is not interpreted.
+
+Each lead's median beat is built from the beats readable on that lead. The beats are aligned on the detector's R
+peaks: where the detector's point wanders between two peaks of a wide QRS (MIT-BIH 111), the median beat blurs a
+small P wave, and a dip before the QRS can be taken for it (111 reads 125 ms end to end against 219 ms on its
+reference beats; aligning the beats on the QRS first is not done).
 
 This is a measurement for a reader to check on the median beat (the dashboard marks its P onset and QRS onset), and
 "first-degree AV block?" a question for the reader. MIT-BIH has no reference PR annotations; its headers state
@@ -51,7 +59,7 @@ import scipy.signal
 from pipeline.st import StSettings, StSummary, build_template, none_if_nan, select_measured_beats
 from pipeline.types import settings_to_dict, settings_values
 
-PACED_REASON = "pacemaker, a paced beat does not follow the P wave"
+PACED_REASON = "pacemaker, whose paced beats' AV delay is the device's"
 """Why a paced record's PR is not measured."""
 
 FIRST_DEGREE_MS = 200.0
@@ -64,6 +72,7 @@ class PrSettings:
 
     template_before_s: float = 0.6
     min_beats: int = 20
+    max_rate_bpm: float = 120.0
     smooth_ms: float = 20.0
     search_ms: float = 450.0
     gap_ms: float = 20.0
@@ -81,6 +90,8 @@ class PrSettings:
         if bad:
             raise ValueError(f"Received {bad[0]}={getattr(self, bad[0])!r}; expected a positive value (at most 1 for "
                              "relative_prominence, below 1 for onset_fraction).")
+        if self.min_beats < 2:
+            raise ValueError(f"Received min_beats={self.min_beats}; expected at least 2 (the RR interval is needed).")
         if not self.gap_ms < self.search_ms:
             raise ValueError(f"Received gap_ms={self.gap_ms:g} and search_ms={self.search_ms:g}; expected "
                              "gap_ms < search_ms.")
@@ -127,7 +138,8 @@ class PrSummary:
 
     def to_dict(self) -> dict:
         return {"assessed": self.assessed, "note": self.note or None, "pr_ms": none_if_nan(self.pr_ms, 0),
-                "lead": self.lead_name or None, "first_degree_av_block": self.first_degree_block,
+                "lead": self.lead_name or None,
+                "first_degree_av_block": self.first_degree_block if self.assessed else None,
                 "p_onset_ms": None if self.p_wave is None else round(self.p_wave.onset_ms, 1),
                 "p_amplitude_mv": None if self.p_wave is None else round(self.p_wave.prominence_mv, 3),
                 "beats": self.n_beats}
@@ -135,14 +147,14 @@ class PrSummary:
 
 def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                st_summary: StSummary, quality_spans=(), left_out=(), lead_names=(), *, pacemaker: str | None = None,
-               settings: PrSettings = PrSettings()) -> PrSummary:
+               settings: PrSettings = PrSettings(), st_settings: StSettings = StSettings()) -> PrSummary:
     """The PR interval of a record whose ST analysis is ``st_summary`` (its QRS onset; module docstring), on the
     normal beats outside ``left_out`` (the unreadable stretches and the AF/flutter episodes) and, per lead, outside
-    that lead's ``quality_spans``."""
+    that lead's ``quality_spans``. ``pacemaker``: a stated pacemaker, or pacing spikes found without one."""
     if pacemaker is not None:
         return PrSummary(False, f"PR not assessed: {PACED_REASON}")
     fiducials = st_summary.fiducials
-    if fiducials is None:
+    if fiducials is None or fiducials.qrs_ms < st_settings.min_qrs_ms:  # ST says why it found no QRS onset
         reason = st_summary.note.removeprefix("ST not assessed: ") or "no QRS onset found"
         return PrSummary(False, f"PR not assessed: {reason}")
     window = StSettings(template_before_s=settings.template_before_s, template_after_s=0.1)
@@ -153,14 +165,21 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if usable.sum() < settings.min_beats:
         return PrSummary(False, f"PR not assessed: fewer than {settings.min_beats} readable normal beats outside "
                                 "atrial fibrillation/flutter")
-    template = build_template(signal_mv, fs_hz, beats[usable], window)
+    rr = np.diff(beats)
+    preceding = rr[usable[1:]]  # the interval before each measured beat: its median beat holds that T wave
+    rr_samples = float(np.median(preceding if len(preceding) else rr))
+    if 60.0 * fs_hz / rr_samples > settings.max_rate_bpm:
+        return PrSummary(False, f"PR not assessed: heart rate over {settings.max_rate_bpm:g} bpm, where the P wave "
+                                "runs into the previous T wave", n_beats=int(usable.sum()))
     r_index = int(settings.template_before_s * fs_hz)
     onset_index = r_index + int(round(fiducials.onset_ms / 1000 * fs_hz))
-    rr = np.diff(beats)
-    rr_samples = float(np.median(rr[usable[1:]])) if usable[1:].any() else float(np.median(rr))
     earliest = r_index - int(round((1 - settings.after_rr_fraction) * rr_samples))  # after the previous T wave
-    waves = [find_p_wave(template[:, lead], fs_hz, onset_index, settings, earliest) if measured[:, lead].any()
-             else None for lead in range(template.shape[1])]
+    waves, templates = [None] * measured.shape[1], {}
+    for lead in range(measured.shape[1]):
+        if measured[:, lead].sum() >= settings.min_beats:  # the lead's own readable beats
+            templates[lead] = build_template(np.asarray(signal_mv)[:, lead:lead + 1], fs_hz,
+                                             beats[measured[:, lead]], window)[:, 0]
+            waves[lead] = find_p_wave(templates[lead], fs_hz, onset_index, settings, earliest)
     found = [lead for lead, wave in enumerate(waves) if wave is not None]
     if not found:
         return PrSummary(False, "PR not assessed: no P wave found before the dominant QRS", n_beats=int(usable.sum()))
@@ -169,9 +188,10 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     to_ms = 1000.0 / fs_hz
     wave = PWave((onset - r_index) * to_ms, (peak - r_index) * to_ms, prominence)
     name = lead_names[lead] if lead < len(lead_names) else f"lead {lead}"
-    level = template[onset_index - max(1, int(round(settings.level_ms / 1000 * fs_hz))):onset_index, lead].mean()
-    return PrSummary(True, "", (onset_index - onset) * to_ms, name, wave, fiducials.onset_ms, int(usable.sum()),
-                     tuple(float(v) for v in template[:, lead] - level))
+    beat = templates[lead]
+    level = beat[onset_index - max(1, int(round(settings.level_ms / 1000 * fs_hz))):onset_index].mean()
+    return PrSummary(True, "", (onset_index - onset) * to_ms, name, wave, fiducials.onset_ms,
+                     int(measured[:, lead].sum()), tuple(float(v) for v in beat - level))
 
 
 def find_p_wave(beat: np.ndarray, fs_hz: float, qrs_onset: int, settings: PrSettings, earliest_peak: int = 0
@@ -204,16 +224,17 @@ def find_p_wave(beat: np.ndarray, fs_hz: float, qrs_onset: int, settings: PrSett
         reach = int(round(settings.prominence_reach_ms / 1000 * fs_hz))
         peaks, properties = scipy.signal.find_peaks(sign * deviation[lo:hi], prominence=settings.min_p_mv,
                                                     wlen=2 * reach + 1)
-        candidates += [(lo + int(p), sign, float(height)) for p, height in zip(peaks, properties["prominences"])
+        candidates += [(lo + int(p), sign, float(height), lo + int(base))
+                       for p, height, base in zip(peaks, properties["prominences"], properties["left_bases"])
                        if lo + p >= earliest_peak]
     if not candidates:
         return None
-    largest = max(height for _, _, height in candidates)
-    peak, sign, height = max((c for c in candidates if c[2] >= settings.relative_prominence * largest),
-                             key=lambda c: c[0])
+    largest = max(c[2] for c in candidates)
+    peak, sign, height, base = max((c for c in candidates if c[2] >= settings.relative_prominence * largest),
+                                   key=lambda c: c[0])
     floor = sign * deviation[peak] - (1 - settings.onset_fraction) * height
-    onset = peak
-    while onset > lo and sign * deviation[onset] > floor and deviation[onset - 1] * sign <= deviation[onset] * sign:
+    onset = peak  # back to the threshold, over a notch (a bifid P wave), no further than the wave's base
+    while onset > max(base, lo) and sign * deviation[onset] > floor:
         onset -= 1
     if onset <= lo:
         return None
@@ -227,7 +248,8 @@ def long_pr_note(summary: PrSummary) -> tuple[str, ...]:
     if not summary.first_degree_block:
         return ()
     return (f"PR interval {summary.pr_ms:.0f} ms on the median beat ({summary.lead_name}), over "
-            f"{FIRST_DEGREE_MS:g} ms: first-degree AV block? Check the P-wave onset on the median beat",)
+            f"{FIRST_DEGREE_MS:g} ms: first-degree AV block? Check the P-wave onset (the dashboard marks it on the "
+            "median beat)",)
 
 
 def describe_pr(summary: PrSummary) -> str:

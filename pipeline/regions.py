@@ -567,7 +567,7 @@ NESTED_SETTINGS = {"fibrillation": (FibrillationSettings, "detector"), "st": (St
                    "qt": (QtSettings, "QT measurement"), "pr": (PrSettings, "PR measurement"),
                    "hrt": (HrtSettings, "heart-rate turbulence"),
                    "blocked_p": (BlockedPSettings, "blocked P-wave")}
-"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]``,
+"""The settings of :class:`RegionSettings` that are tables of their own (``[fibrillation]``, ``[st]``, ``[qt]``, ``[pr]``,
 ``[hrt]`` in a file)."""
 
 

@@ -99,7 +99,8 @@ class PredominantRhythm:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "rate_bpm": None if not math.isfinite(self.rate_bpm) else round(self.rate_bpm, 1),
-                "basis": self.basis}
+                "basis": self.basis,
+                "wide_qrs_ms": None if not math.isfinite(self.wide_qrs_ms) else round(self.wide_qrs_ms)}
 
 
 def mean_rate_outside_bpm(beat_samples: np.ndarray, fs_hz: float, excluded: np.ndarray) -> float:

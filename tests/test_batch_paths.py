@@ -82,3 +82,19 @@ def test_records_list_entries_with_dots_key_their_records_inside_the_output_fold
     sources = find_record_sources([str(tmp_path / "lists" / "RECORDS")])
     assert sorted(s.key for s in sources) == ["100", "record/232"]
     assert all(".." not in s.key.split("/") for s in sources)
+
+
+def test_a_record_named_twice_is_scored_once_and_logged_without_its_name(tmp_path, excerpts_dir, caplog):
+    """A review of session 58: a record named again by another path was dropped with no word; the user may have meant
+    two records. The log gives the count only (no record name leaves in a log)."""
+    copy_record(excerpts_dir, "100", tmp_path / "data")
+    (tmp_path / "data" / "RECORDS").write_text("100\n")
+    with caplog.at_level("WARNING", logger="app.batch"):
+        sources = find_record_sources([str(tmp_path / "data" / "RECORDS"), str(tmp_path / "data" / "100")])
+    assert [s.key for s in sources] == ["100"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 input(s) named a record already named; each record is scored once"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="app.batch"):  # a glob of one record's files names it once
+        sources = find_record_sources([str(tmp_path / "data" / "100.*")])
+    assert [s.key for s in sources] == ["100"] and caplog.records == []

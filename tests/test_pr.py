@@ -117,3 +117,37 @@ def test_first_degree_block_stated_in_the_header_is_measured_and_af_has_no_pr(mi
     assert normal.assessed and 150 <= normal.pr_ms <= FIRST_DEGREE_MS
     fibrillation = reference_pr(mitdb_dir / "221")  # atrial fibrillation throughout
     assert not fibrillation.assessed
+
+
+def test_a_notched_p_wave_is_measured_from_its_first_hump():
+    """A bifid P wave (two humps 50 ms apart, as with left atrial enlargement) is one wave: its onset is the first
+    hump's, not the notch (a review of session 59 found the walk stopping at the notch, a PR 60 ms short)."""
+    fs, qrs_onset = 360.0, 300
+    t = (np.arange(400) - qrs_onset) / fs
+    single = 0.12 * np.exp(-0.5 * ((t + 0.17) / 0.02) ** 2)
+    bifid = single + 0.12 * np.exp(-0.5 * ((t + 0.12) / 0.02) ** 2)
+    onset_single, _, _ = find_p_wave(single, fs, qrs_onset, PrSettings())
+    onset_bifid, peak_bifid, _ = find_p_wave(bifid, fs, qrs_onset, PrSettings())
+    assert abs(onset_bifid - onset_single) <= 3 and peak_bifid > onset_single + 0.03 * fs
+
+
+def test_a_fast_rate_is_not_assessed():
+    # at 150 bpm the P wave runs into the previous T wave: no PR, rather than the T wave's
+    fast = measure(*beat_train(0.14, rr_s=0.4, t_after_r_s=0.18))
+    assert not fast.assessed and fast.note == ("PR not assessed: heart rate over 120 bpm, where the P wave runs into "
+                                               "the previous T wave")
+    assert fast.to_dict()["first_degree_av_block"] is None  # not "no block"
+
+
+def test_pacing_spikes_without_a_stated_pacemaker_leave_the_pr_out(excerpts_dir):
+    """A review of session 59: paced records with no pacemaker stated (MIT-BIH 104, 107) read "first-degree AV
+    block?" from the spike-to-QRS time; with pacing spikes found, as for heart-rate variability, the PR is not
+    measured."""
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+
+    analysis = analyse_record(read_record(excerpts_dir / "217", annotator=None), load_default_model())
+    assert analysis.summary.pacing_spike_share >= 0.25  # reads as paced
+    pr = analysis.summary.pr
+    assert not pr.assessed and pr.note.startswith("PR not assessed: pacemaker")
+    assert not any(note.startswith("PR interval") for note in analysis.summary.notes)

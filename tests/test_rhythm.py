@@ -82,19 +82,26 @@ def test_no_consistent_p_wave_is_not_determined_with_the_reason():
     rhythm = find_predominant_rhythm(signal, fs, beats, np.full(len(beats), "N"), 0.0, None, 75.0)
     assert rhythm.name == NOT_DETERMINED and rhythm.basis == "no consistent P wave before the normal beats"
     assert rhythm.to_dict() == {"name": NOT_DETERMINED, "rate_bpm": None,
-                                "basis": "no consistent P wave before the normal beats"}
+                                "basis": "no consistent P wave before the normal beats", "wide_qrs_ms": None}
 
 
 def test_the_predominant_rhythm_is_written_to_the_summary_and_the_batch_table(tmp_path, excerpts_dir):
+    """With the dominant QRS width where it is wide, as the report's headline says it (232's right bundle branch
+    block; a review of session 58 found it missing from the batch table)."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["score", str(excerpts_dir / "100"), "--out", str(out), "--format", "json"])
+    result = CliRunner().invoke(cli, ["score", str(excerpts_dir / "100"), str(excerpts_dir / "232"), "--out", str(out),
+                                      "--format", "json"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "100" / "100_summary.json").read_text())
     assert summary["predominant_rhythm"]["name"] == "sinus rhythm"
     with open(out / "batch_summary.csv", newline="") as handle:
-        row = next(csv.DictReader(handle))
-    assert row["predominant_rhythm"] == "sinus rhythm"
+        rows = {row["record"]: row for row in csv.DictReader(handle)}
+    row = rows["100"]
+    assert row["predominant_rhythm"] == "sinus rhythm" and row["wide_qrs_ms"] == ""
     assert row["pacing_spike_pct"] == "0" and summary["pacing_spike_share"] < 0.05  # the share of beats with a spike
+    wide = json.loads((out / "232" / "232_summary.json").read_text())["predominant_rhythm"]
+    assert wide["name"].startswith("sinus") and wide["wide_qrs_ms"] > 120
+    assert rows["232"]["wide_qrs_ms"] == str(wide["wide_qrs_ms"])
 
 
 def test_two_to_one_block_over_most_of_the_record_names_the_block_not_a_sinus_bradycardia(excerpts_dir):

@@ -329,6 +329,7 @@ def test_batch_summary_lists_each_record(scored):
         assert int(row["episodes"]) == sum(episodes.values())
         assert int(row["st_episodes"]) == len(summary["st"]["episodes"])
         assert float(row["qtc_fridericia_ms"]) == summary["qt"]["qtc_fridericia_ms"]
+        assert float(row["pr_ms"]) == summary["pr"]["pr_ms"] and 100 < summary["pr"]["pr_ms"] < 300
     assert read_table(out / BATCH_ERRORS) == []
 
 

@@ -632,8 +632,8 @@ def render_pr(analysis) -> None:
     if not summary.assessed:
         st.markdown(f"**PR interval**: {describe_pr(summary)}.")
         return
-    st.markdown(f"**PR interval**: {describe_pr(summary)}, on the median of {summary.n_beats} "
-                "normal beats outside atrial fibrillation/flutter")
+    st.markdown(f"**PR interval** (the median of {summary.n_beats} normal beats outside atrial fibrillation/flutter): "
+                f"{describe_pr(summary)}")
     with st.expander("P onset and QRS onset on the median beat"):
         st.plotly_chart(charts.pr_beat_figure(summary, analysis.record.fs_hz,
                                               analysis.region_settings.pr.template_before_s),
