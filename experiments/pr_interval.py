@@ -37,6 +37,7 @@ import numpy as np
 from app.config import require_data_dir
 from experiments.s_rule_study import REPO_ROOT, write_results
 from pipeline.pr import PrSettings, analyse_pr, describe_pr
+from pipeline.qt import analyse_qt
 from pipeline.quality import find_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import annotated_beats, episode_intervals
@@ -53,8 +54,8 @@ AFTER_RR = (0.4, 0.45, 0.5)
 
 
 def reference_inputs(name: str, data_dir) -> tuple:
-    """A record, its reference beats and classes, its quality spans, its ST summary and its reference AF/flutter
-    episodes."""
+    """A record, its reference beats and classes, its quality spans, its ST and QT summaries, its reference AF/flutter
+    episodes and its pacemaker."""
     record = read_record(data_dir / name, annotator="atr")
     samples, classes = annotated_beats(record.annotations)
     spans = find_quality_spans(record.signal_mv, record.fs_hz)
@@ -62,13 +63,14 @@ def reference_inputs(name: str, data_dir) -> tuple:
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names, pacemaker=pacemaker)
     af = np.concatenate([episode_intervals(record.annotations, label, record.n_samples).reshape(-1, 2)
                          for label in ("(AFIB", "(AFL")])
-    return record, samples, classes, spans, st, af, pacemaker
+    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, spans, af, pacemaker=pacemaker)
+    return record, samples, classes, spans, (st, qt), af, pacemaker
 
 
 def measure(inputs, settings: PrSettings):
-    record, samples, classes, spans, st, af, pacemaker = inputs
+    record, samples, classes, spans, (st, qt), af, pacemaker = inputs
     return analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, spans, af, record.lead_names,
-                      pacemaker=pacemaker, settings=settings)
+                      pacemaker=pacemaker, settings=settings, qt_summary=qt)
 
 
 def agrees(name: str, summary) -> bool:

@@ -13,7 +13,8 @@ on the median beat, as the QT is (:mod:`pipeline.qt`):
    level just before the QRS onset: the waves of either polarity standing out by ``min_p_mv`` or more over
    ``prominence_reach_ms`` on either side (their prominence), peaking later than ``after_rr_fraction`` of the median
    RR interval after the previous R wave (the previous beat's T wave, often larger, ends at about 40 % of the RR
-   interval at usual rates); of those within ``relative_prominence`` of the largest (1: the largest), the latest.
+   interval at usual rates) and, where the QT was measured, after the previous beat's T end (QRS onset + median QT
+   after the previous R wave); of those within ``relative_prominence`` of the largest (1: the largest), the latest.
 4. **P onset**: walking back from the P peak, the first point where the wave has fallen to ``onset_fraction`` of its
    prominence above the level it rises from (over a notch: a bifid P wave is one wave), at the latest the lowest point
    it rises from within ``prominence_reach_ms``. A P wave whose onset is not inside the search window is not measured
@@ -38,8 +39,8 @@ This is a measurement for a reader to check on the median beat (the dashboard ma
 "first-degree AV block?" a question for the reader. MIT-BIH has no reference PR annotations; its headers state
 first-degree AV block for 108 (borderline), 109, 111, 207, 228 and 232. End to end with the bundled model
 (``experiments/pr_interval.py --ds2 --end-to-end``) the measurement finds the block in 109 and 232, not in 111 and
-228 (207 not assessed), and calls it in 114, 123, 213 and 219, whose headers do not state it: at fast rates the
-previous T wave can still be taken for the P wave (213), and the headers' silence is not a measured normal PR.
+228 (207 not assessed), and calls it in 114, 123 and 219, whose headers do not state it (the headers' silence is not
+a measured normal PR: a reader's check put 123 and 219 over 200 ms too, REGIONS.md session 59).
 
 References
 ----------
@@ -56,6 +57,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import scipy.signal
 
+from pipeline.qt import QtSummary
 from pipeline.st import StSettings, StSummary, build_template, none_if_nan, select_measured_beats
 from pipeline.types import settings_to_dict, settings_values
 
@@ -147,10 +149,12 @@ class PrSummary:
 
 def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
                st_summary: StSummary, quality_spans=(), left_out=(), lead_names=(), *, pacemaker: str | None = None,
-               settings: PrSettings = PrSettings(), st_settings: StSettings = StSettings()) -> PrSummary:
+               settings: PrSettings = PrSettings(), st_settings: StSettings = StSettings(),
+               qt_summary: QtSummary | None = None) -> PrSummary:
     """The PR interval of a record whose ST analysis is ``st_summary`` (its QRS onset; module docstring), on the
     normal beats outside ``left_out`` (the unreadable stretches and the AF/flutter episodes) and, per lead, outside
-    that lead's ``quality_spans``. ``pacemaker``: a stated pacemaker, or pacing spikes found without one."""
+    that lead's ``quality_spans``. ``pacemaker``: a stated pacemaker, or pacing spikes found without one. With an
+    assessed ``qt_summary``, the P wave also peaks after the previous beat's T end (its median QT)."""
     if pacemaker is not None:
         return PrSummary(False, f"PR not assessed: {PACED_REASON}")
     fiducials = st_summary.fiducials
@@ -174,6 +178,10 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     r_index = int(settings.template_before_s * fs_hz)
     onset_index = r_index + int(round(fiducials.onset_ms / 1000 * fs_hz))
     earliest = r_index - int(round((1 - settings.after_rr_fraction) * rr_samples))  # after the previous T wave
+    if qt_summary is not None and qt_summary.assessed:  # and after its measured end
+        t_end_ms = fiducials.onset_ms + qt_summary.median(np.asarray(qt_summary.qt_ms, np.float64))
+        if np.isfinite(t_end_ms):
+            earliest = max(earliest, r_index - int(round(rr_samples)) + int(round(t_end_ms / 1000 * fs_hz)))
     waves, templates = [None] * measured.shape[1], {}
     for lead in range(measured.shape[1]):
         if measured[:, lead].sum() >= settings.min_beats:  # the lead's own readable beats
@@ -244,7 +252,7 @@ def find_p_wave(beat: np.ndarray, fs_hz: float, qrs_onset: int, settings: PrSett
 def long_pr_note(summary: PrSummary) -> tuple[str, ...]:
     """The summary's note when the PR interval is over :data:`FIRST_DEGREE_MS`: a measurement on the median beat,
     for the reader to confirm: on MIT-BIH end to end it finds 2 of the 5 records whose headers state the block and
-    calls it in 4 whose headers do not (``experiments/pr_interval.py``, REGIONS.md session 59)."""
+    calls it in 3 whose headers do not (``experiments/pr_interval.py``, REGIONS.md session 59)."""
     if not summary.first_degree_block:
         return ()
     return (f"PR interval {summary.pr_ms:.0f} ms on the median beat ({summary.lead_name}), over "

@@ -764,7 +764,7 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     pr = analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
                     np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]), record.lead_names,
                     pacemaker=measured_pacemaker or ("pacing spikes" if spiked else None), settings=settings.pr,
-                    st_settings=settings.st)  # outside AF/flutter, which has no P wave; none with pacing spikes
+                    st_settings=settings.st, qt_summary=qt)  # outside AF/flutter (no P wave); none with pacing spikes
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))
                    for hour in summary.hourly)
     letters = np.asarray(AAMI_CLASSES)[encode_classes(classes, len(samples))]

@@ -151,3 +151,17 @@ def test_pacing_spikes_without_a_stated_pacemaker_leave_the_pr_out(excerpts_dir)
     pr = analysis.summary.pr
     assert not pr.assessed and pr.note.startswith("PR not assessed: pacemaker")
     assert not any(note.startswith("PR interval") for note in analysis.summary.notes)
+
+
+def test_a_p_wave_peaks_after_the_previous_t_end_where_the_qt_was_measured():
+    """A reader's check (session 59) found 213's PR measured from its previous beat's large T wave, which peaked after
+    45 % of the RR interval; where the QT was measured, the P wave is looked for after that T wave's end."""
+    from pipeline.qt import QtSummary
+
+    signal, beats, classes = beat_train(0.16, rr_s=0.6, t_after_r_s=0.3)  # T peak 300 ms before the next R wave
+    st = analyse_st(signal, FS_HZ, beats, classes, lead_names=("II", "V1"))
+    without = analyse_pr(signal, FS_HZ, beats, classes, st, lead_names=("II", "V1"))
+    assert without.p_wave.peak_ms == pytest.approx(-300, abs=3)  # the T wave
+    qt = QtSummary(True, "", "II", 60.0, (390.0,) * 3, (0.6,) * 3)  # T end 390 ms after the QRS onset
+    measured = analyse_pr(signal, FS_HZ, beats, classes, st, lead_names=("II", "V1"), qt_summary=qt)
+    assert measured.p_wave.peak_ms == pytest.approx(-160, abs=3) and not measured.first_degree_block
