@@ -120,15 +120,16 @@ def test_first_degree_block_stated_in_the_header_is_measured_and_af_has_no_pr(mi
 
 
 def test_a_notched_p_wave_is_measured_from_its_first_hump():
-    """A bifid P wave (two humps 50 ms apart, as with left atrial enlargement) is one wave: its onset is the first
-    hump's, not the notch (a review of session 59 found the walk stopping at the notch, a PR 60 ms short)."""
+    """A bifid P wave (two humps 55 ms apart, the second taller, as with left atrial enlargement) is one wave: its onset
+    is the first hump's, not the notch (a review of session 59 found the walk stopping at the notch: 53 ms short
+    here)."""
     fs, qrs_onset = 360.0, 300
     t = (np.arange(400) - qrs_onset) / fs
-    single = 0.12 * np.exp(-0.5 * ((t + 0.17) / 0.02) ** 2)
-    bifid = single + 0.12 * np.exp(-0.5 * ((t + 0.12) / 0.02) ** 2)
-    onset_single, _, _ = find_p_wave(single, fs, qrs_onset, PrSettings())
+    first = 0.10 * np.exp(-0.5 * ((t + 0.175) / 0.015) ** 2)
+    bifid = first + 0.15 * np.exp(-0.5 * ((t + 0.12) / 0.015) ** 2)
+    onset_first, _, _ = find_p_wave(first, fs, qrs_onset, PrSettings())
     onset_bifid, peak_bifid, _ = find_p_wave(bifid, fs, qrs_onset, PrSettings())
-    assert abs(onset_bifid - onset_single) <= 3 and peak_bifid > onset_single + 0.03 * fs
+    assert abs(onset_bifid - onset_first) <= 2 and (peak_bifid - qrs_onset) / fs == pytest.approx(-0.12, abs=0.005)
 
 
 def test_a_fast_rate_is_not_assessed():
