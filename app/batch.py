@@ -765,7 +765,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "predominant_rhythm": s.predominant_rhythm.name,
-            "wide_qrs_ms": s.predominant_rhythm.to_dict()["wide_qrs_ms"],  # "with a wide QRS" on the report
+            "wide_qrs_ms": finite_or_none(s.predominant_rhythm.wide_qrs_ms, 0),  # "with a wide QRS" on the report
             "pacing_spike_pct": finite_or_none(100 * s.pacing_spike_share, 0),  # a pacemaker nobody stated
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,
             "ventricular_couplets": s.event("ventricular_couplet").count,

@@ -69,8 +69,8 @@ def reference_inputs(name: str, data_dir) -> tuple:
 
 def measure(inputs, settings: PrSettings):
     record, samples, classes, spans, (st, qt), af, pacemaker = inputs
-    return analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, spans, af, record.lead_names,
-                      pacemaker=pacemaker, settings=settings, qt_summary=qt)
+    return analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, spans, af, pacemaker=pacemaker,
+                      settings=settings, qt_summary=qt)
 
 
 def agrees(name: str, summary) -> bool:

@@ -148,13 +148,14 @@ class PrSummary:
 
 
 def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, beat_classes: np.ndarray,
-               st_summary: StSummary, quality_spans=(), left_out=(), lead_names=(), *, pacemaker: str | None = None,
+               st_summary: StSummary, quality_spans=(), left_out=(), *, pacemaker: str | None = None,
                settings: PrSettings = PrSettings(), st_settings: StSettings = StSettings(),
                qt_summary: QtSummary | None = None) -> PrSummary:
     """The PR interval of a record whose ST analysis is ``st_summary`` (its QRS onset; module docstring), on the
     normal beats outside ``left_out`` (the unreadable stretches and the AF/flutter episodes) and, per lead, outside
-    that lead's ``quality_spans``. ``pacemaker``: a stated pacemaker, or pacing spikes found without one. With an
-    assessed ``qt_summary``, the P wave also peaks after the previous beat's T end (its median QT)."""
+    that lead's ``quality_spans``; leads are named as ``st_summary`` names them. ``pacemaker``: a stated pacemaker,
+    or pacing spikes found without one. With an assessed ``qt_summary``, the P wave also peaks after the previous
+    beat's T end (its median QT)."""
     if pacemaker is not None:
         return PrSummary(False, f"PR not assessed: {PACED_REASON}")
     fiducials = st_summary.fiducials
@@ -166,7 +167,8 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     measured = select_measured_beats(beats, np.asarray(beat_classes), signal_mv, fs_hz, quality_spans, left_out,
                                      window)
     usable = measured.any(axis=1)
-    if usable.sum() < settings.min_beats:
+    n_usable = int(usable.sum())
+    if n_usable < settings.min_beats:
         return PrSummary(False, f"PR not assessed: fewer than {settings.min_beats} readable normal beats outside "
                                 "atrial fibrillation/flutter")
     rr = np.diff(beats)
@@ -174,7 +176,7 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     rr_samples = float(np.median(preceding if len(preceding) else rr))
     if 60.0 * fs_hz / rr_samples > settings.max_rate_bpm:
         return PrSummary(False, f"PR not assessed: heart rate over {settings.max_rate_bpm:g} bpm, where the P wave "
-                                "runs into the previous T wave", n_beats=int(usable.sum()))
+                                "runs into the previous T wave", n_beats=n_usable)
     r_index = int(settings.template_before_s * fs_hz)
     onset_index = r_index + int(round(fiducials.onset_ms / 1000 * fs_hz))
     earliest = r_index - int(round((1 - settings.after_rr_fraction) * rr_samples))  # after the previous T wave
@@ -190,15 +192,14 @@ def analyse_pr(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
             waves[lead] = find_p_wave(templates[lead], fs_hz, onset_index, settings, earliest)
     found = [lead for lead, wave in enumerate(waves) if wave is not None]
     if not found:
-        return PrSummary(False, "PR not assessed: no P wave found before the dominant QRS", n_beats=int(usable.sum()))
+        return PrSummary(False, "PR not assessed: no P wave found before the dominant QRS", n_beats=n_usable)
     lead = max(found, key=lambda k: abs(waves[k][2]))
     onset, peak, prominence = waves[lead]
     to_ms = 1000.0 / fs_hz
     wave = PWave((onset - r_index) * to_ms, (peak - r_index) * to_ms, prominence)
-    name = lead_names[lead] if lead < len(lead_names) else f"lead {lead}"
     beat = templates[lead]
-    level = beat[onset_index - max(1, int(round(settings.level_ms / 1000 * fs_hz))):onset_index].mean()
-    return PrSummary(True, "", (onset_index - onset) * to_ms, name, wave, fiducials.onset_ms,
+    level = beat[level_window(fs_hz, onset_index, settings)].mean()
+    return PrSummary(True, "", (onset_index - onset) * to_ms, st_summary.lead_name(lead), wave, fiducials.onset_ms,
                      int(measured[:, lead].sum()), tuple(float(v) for v in beat - level))
 
 
@@ -221,15 +222,15 @@ def find_p_wave(beat: np.ndarray, fs_hz: float, qrs_onset: int, settings: PrSett
         return None
     width = max(1, int(round(settings.smooth_ms / 1000 * fs_hz)))
     smooth = np.convolve(beat, np.ones(width) / width, mode="same")
-    level_from = qrs_onset - max(1, int(round(settings.level_ms / 1000 * fs_hz)))
+    level = level_window(fs_hz, qrs_onset, settings)
     lo = max(width, qrs_onset - int(round(settings.search_ms / 1000 * fs_hz)))
     hi = qrs_onset - int(round(settings.gap_ms / 1000 * fs_hz))
-    if level_from < 0 or hi - lo < 3:
+    if level.start < 0 or hi - lo < 3:
         return None
-    deviation = smooth - smooth[level_from:qrs_onset].mean()
+    deviation = smooth - smooth[level].mean()
+    reach = int(round(settings.prominence_reach_ms / 1000 * fs_hz))
     candidates = []
     for sign in (1.0, -1.0):
-        reach = int(round(settings.prominence_reach_ms / 1000 * fs_hz))
         peaks, properties = scipy.signal.find_peaks(sign * deviation[lo:hi], prominence=settings.min_p_mv,
                                                     wlen=2 * reach + 1)
         candidates += [(lo + int(p), sign, float(height), lo + int(base))
@@ -247,6 +248,12 @@ def find_p_wave(beat: np.ndarray, fs_hz: float, qrs_onset: int, settings: PrSett
     if onset <= lo:
         return None
     return onset, peak, sign * height
+
+
+def level_window(fs_hz: float, qrs_onset: int, settings: PrSettings) -> slice:
+    """The ``level_ms`` just before the QRS onset (sample ``qrs_onset``): the level the P wave is measured from and
+    the shown median beat is drawn from."""
+    return slice(qrs_onset - max(1, int(round(settings.level_ms / 1000 * fs_hz))), qrs_onset)
 
 
 def long_pr_note(summary: PrSummary) -> tuple[str, ...]:

@@ -212,7 +212,7 @@ def analyse_qt(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray, be
     if lead is None:
         return QtSummary(False, f"QT not assessed: T waves under {settings.min_t_mv:g} mV in every lead, or none "
                                 "whose end the tangent method finds")
-    lead_name = st_summary.lead_names[lead] if lead < len(st_summary.lead_names) else f"lead {lead}"
+    lead_name = st_summary.lead_name(lead)
     rr_s = 60.0 / window_heart_rates(beats, measured[:, lead], window, n_windows, fs_hz)
     qt = np.full(n_windows, np.nan)
     column = np.asarray(signal_mv)[:, lead:lead + 1]

@@ -757,12 +757,11 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     kept_spans, unreadable = st_exclusions(regions, spans, settings)
     af = merge_runs(region_intervals(regions, "atrial_fibrillation").reshape(-1, 2),
                     int(round(settings.qt.window_s * record.fs_hz)))  # a gap under one QT window is still AF
-    st, qt = measure_repolarisation(record, samples, classes, kept_spans, unreadable,
-                                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]),
+    left_out = np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af])  # what QT and PR skip
+    st, qt = measure_repolarisation(record, samples, classes, kept_spans, unreadable, left_out,
                                     measured_pacemaker, settings.st, settings.qt)  # kept when an edit leaves them
     qt = note_af_left_out(qt, st, float(np.sum(af[:, 1] - af[:, 0])) / record.fs_hz)
-    pr = analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans,
-                    np.concatenate([np.asarray(unreadable, np.int64).reshape(-1, 2), af]), record.lead_names,
+    pr = analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, left_out,
                     pacemaker=measured_pacemaker or ("pacing spikes" if spiked else None), settings=settings.pr,
                     st_settings=settings.st, qt_summary=qt)  # outside AF/flutter (no P wave); none with pacing spikes
     hourly = tuple(replace(hour, **hourly_repolarisation(st, qt, hour.start_s, hour.duration_s))

@@ -231,6 +231,11 @@ class StSummary:
     measured_beats: int = 0
     reference_stretch_s: tuple[float, float] | None = None
 
+    def lead_name(self, lead: int) -> str:
+        """Lead ``lead``'s name (``lead K`` past the names known): what the QT and PR measurements report their lead
+        by."""
+        return self.lead_names[lead] if lead < len(self.lead_names) else f"lead {lead}"
+
     def deviations_mv(self, lead: int) -> np.ndarray:
         """Lead ``lead``'s ST level minus its reference, per window (NaN where not measured)."""
         return np.asarray(self.levels_mv[lead], np.float64) - self.reference_mv[lead]

@@ -39,7 +39,7 @@ def beat_train(p_before_r_s: float, rr_s: float = 0.9, p_mv: float = 0.15, minut
 
 def measure(signal, beats, classes, **kwargs):
     st = analyse_st(signal, FS_HZ, beats, classes, lead_names=("II", "V1"))
-    return analyse_pr(signal, FS_HZ, beats, classes, st, lead_names=("II", "V1"), **kwargs)
+    return analyse_pr(signal, FS_HZ, beats, classes, st, **kwargs)
 
 
 def test_the_measured_pr_moves_with_the_p_wave_and_over_200_ms_reads_as_first_degree_block():
@@ -106,7 +106,7 @@ def reference_pr(path) -> PrSummary:
     st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, spans, record.lead_names)
     af = np.concatenate([episode_intervals(record.annotations, label, record.n_samples).reshape(-1, 2)
                          for label in ("(AFIB", "(AFL")])
-    return analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, spans, af, record.lead_names)
+    return analyse_pr(record.signal_mv, record.fs_hz, samples, classes, st, spans, af)
 
 
 @pytest.mark.slow
@@ -161,8 +161,8 @@ def test_a_p_wave_peaks_after_the_previous_t_end_where_the_qt_was_measured():
 
     signal, beats, classes = beat_train(0.16, rr_s=0.6, t_after_r_s=0.3)  # T peak 300 ms before the next R wave
     st = analyse_st(signal, FS_HZ, beats, classes, lead_names=("II", "V1"))
-    without = analyse_pr(signal, FS_HZ, beats, classes, st, lead_names=("II", "V1"))
+    without = analyse_pr(signal, FS_HZ, beats, classes, st)
     assert without.p_wave.peak_ms == pytest.approx(-300, abs=3)  # the T wave
     qt = QtSummary(True, "", "II", 60.0, (390.0,) * 3, (0.6,) * 3)  # T end 390 ms after the QRS onset
-    measured = analyse_pr(signal, FS_HZ, beats, classes, st, lead_names=("II", "V1"), qt_summary=qt)
+    measured = analyse_pr(signal, FS_HZ, beats, classes, st, qt_summary=qt)
     assert measured.p_wave.peak_ms == pytest.approx(-160, abs=3) and not measured.first_degree_block
