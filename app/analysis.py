@@ -38,9 +38,9 @@ from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, find_record_quality_spans, mask_runs
 from pipeline.records import PREFERRED_PRIMARY_LEADS, blank_dead_leads, find_leads_with_signal, keep_leads
-from pipeline.regions import (BLOCKED_KINDS, WAVE_KINDS, Region, RegionSettings, beats_in_kind, describe_region,
-                              find_blocked_intervals, find_noisy_leads, merge_intervals, regions_to_rows,
-                              subtract_intervals)
+from pipeline.regions import (BLOCKED_KINDS, MIN_BEAT_INTERVAL_MS, WAVE_KINDS, Region, RegionSettings, beats_in_kind,
+                              describe_region, find_blocked_intervals, find_noisy_leads, is_within_refractory,
+                              merge_intervals, regions_to_rows, subtract_intervals)
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_blocked_p_waves, find_record_regions,
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
@@ -225,32 +225,48 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
 def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
     """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of 3 beats or more of
     ``kinds`` starting at ``start_s``, is less than :data:`CONFIDENT_EVENT_MIN` sure (beats in noise, doubtful labels:
-    the figure needs checking before it is quoted); empty otherwise."""
-    sure = [r.confidence for r in find_runs_at(analysis, start_s, kinds)]
-    return f" (low confidence, {min(sure):.2f})" if sure and min(sure) < CONFIDENT_EVENT_MIN else ""
+    the figure needs checking before it is quoted); `` (beats under 200 ms apart: artefact?)`` when its beats come
+    closer than any heart's (:func:`pipeline.regions.is_within_refractory`: the strips and the event list said so
+    since session 58, page 1's headline runs not, a second read of session 58), both in one bracket; empty
+    otherwise."""
+    runs = find_runs_at(analysis, start_s, kinds)
+    sure = [r.confidence for r in runs]
+    marks = ([f"low confidence, {min(sure):.2f}"] if sure and min(sure) < CONFIDENT_EVENT_MIN else []) + \
+        ([REFRACTORY_MARK] if any(is_within_refractory(r) for r in runs) else [])
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+REFRACTORY_MARK = f"beats under {MIN_BEAT_INTERVAL_MS:.0f} ms apart: artefact?"
+"""The mark of a headline run or a tally whose beats come closer than any heart's
+(:func:`pipeline.regions.is_within_refractory`)."""
 
 
 def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
     """`` (idioventricular rhythm, 59 bpm)`` after a headline run (the longest) of 3 beats or more: the rhythm the run
     of ``kinds`` starting at ``start_s`` was called and its rate, as its strip names it; empty otherwise. A clinical
     read of session 51 read record 207's "longest runs: ventricular 55 beats" as sustained ventricular tachycardia: it
-    was an escape rhythm at 59 bpm."""
-    runs = find_runs_at(analysis, start_s, kinds)
+    was an escape rhythm at 59 bpm. A run or a couplet whose beats come closer than any heart's is marked
+    (:data:`REFRACTORY_MARK`)."""
+    runs = find_runs_at(analysis, start_s, kinds, min_beats=2)
     if not runs:
         return ""
     run = max(runs, key=lambda r: r.n_beats)
+    if run.n_beats < 3:  # a couplet: named by the count ("2 beats (a couplet)"), an impossible rate marked
+        return f" ({REFRACTORY_MARK})" if is_within_refractory(run) else ""
     rate = f", {run.heart_rate_bpm:.0f} bpm" if np.isfinite(run.heart_rate_bpm) else ""
-    return f" ({describe_region(run, analysis.record.fs_hz)}{rate})"
+    mark = f"; {REFRACTORY_MARK}" if is_within_refractory(run) else ""
+    return f" ({describe_region(run, analysis.record.fs_hz)}{rate}{mark})"
 
 
-def find_runs_at(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> list[Region]:
-    """The regions of ``kinds`` of 3 beats or more starting at ``start_s`` (a headline run's time in the summary);
-    none when ``start_s`` is NaN."""
+def find_runs_at(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...], min_beats: int = 3
+                 ) -> list[Region]:
+    """The regions of ``kinds`` of ``min_beats`` or more starting at ``start_s`` (a headline run's time in the
+    summary); none when ``start_s`` is NaN."""
     if not np.isfinite(start_s):
         return []
     fs = analysis.record.fs_hz
     return [r for r in analysis.regions
-            if r.kind in kinds and r.n_beats >= 3 and abs(r.start / fs - start_s) < 0.5 / fs]
+            if r.kind in kinds and r.n_beats >= min_beats and abs(r.start / fs - start_s) < 0.5 / fs]
 
 
 def flat_record_spans(record: Record, spans: tuple[QualitySpan, ...], with_signal: tuple[bool, ...]

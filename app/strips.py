@@ -24,8 +24,8 @@ from app.analysis import RecordAnalysis, find_blocked_p_samples, find_paced_beat
 from app.reader_strips import READER_STRIP_S
 from pipeline.diary import format_clock_time
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.regions import (BLOCKED_KINDS, Region, describe_region, describe_region_measure, describe_region_size,
-                              region_intervals)
+from pipeline.regions import (AF_END_PAUSE_S, BLOCKED_KINDS, Region, describe_region, describe_region_measure,
+                              describe_region_size, region_intervals)
 from pipeline.wording import count_noun
 
 
@@ -154,17 +154,41 @@ def end_strip(region: Region, strip: Strip, fs_hz: float, start_time: datetime.t
               duration_s: float = math.inf) -> Strip | None:
     """The strip of an episode's end (:data:`ENDED_KINDS`), :data:`STRIP_CONTEXT_S` after it, the episode's last part
     shaded: None when its own ``strip`` shows the end or nearly (:data:`END_STRIP_MIN_UNSHOWN`) or when it runs to the
-    end of the record."""
+    end of the record. Where a pause follows the end (one of ``regions`` starting within
+    :data:`pipeline.regions.AF_END_PAUSE_S` of it), the strip runs on to the beat that ends the pause
+    (:func:`show_end_after_s`)."""
     stop_s = region.stop / fs_hz
     if (region.kind not in ENDED_KINDS or stop_s <= strip.start_s + STRIP_S * (1 + END_STRIP_MIN_UNSHOWN)
             or stop_s + STRIP_CONTEXT_S > duration_s):
         return None
     kind = describe_region(region, fs_hz, region_intervals(regions, "atrial_fibrillation"))
-    first_s = stop_s + STRIP_CONTEXT_S - STRIP_S
+    first_s = stop_s + min(show_end_after_s(region, fs_hz, regions), duration_s - stop_s) - STRIP_S
     return Strip(first_s, f"{kind}: its end{format_at(stop_s, start_time)} (from"
                           f"{format_at(region.start / fs_hz, start_time).removeprefix(' at')}, "
                           f"{describe_region_size(region, fs_hz)})",
                  (max(region.start / fs_hz, first_s), stop_s), name=f"the end of the {kind}")
+
+
+END_SHOWN_MIN_S = 2.0
+"""An end strip shows at least this much of its episode before the end (:func:`show_end_after_s`)."""
+
+
+def show_end_after_s(region: Region, fs_hz: float, regions=()) -> float:
+    """How much an episode's end strip shows after the end (s): :data:`STRIP_CONTEXT_S`, or, where a pause among
+    ``regions`` starts within :data:`pipeline.regions.AF_END_PAUSE_S` of the end, up to half a second past the beat
+    that ends the pause, keeping :data:`END_SHOWN_MIN_S` of the episode. A second clinical read of session 58 found
+    219's AF-end strip stopping inside the 2.6-s pause that followed it, before the first sinus beat.
+
+    >>> af = Region("atrial_fibrillation", 0, 3600, 0, 50, 80.0, 0.9)
+    >>> show_end_after_s(af, 360.0), show_end_after_s(af, 360.0, [Region("pause", 3600, 4536, 50, 2, 60 / 2.6, 0.9)])
+    (1.5, 3.1)
+    """
+    stop_s = region.stop / fs_hz
+    resumed_s = [r.stop / fs_hz for r in regions if r.kind == "pause" and r.start >= region.start
+                 and r.start / fs_hz <= stop_s + AF_END_PAUSE_S and r.stop / fs_hz > stop_s]
+    if not resumed_s:
+        return STRIP_CONTEXT_S
+    return round(min(STRIP_S - END_SHOWN_MIN_S, max(STRIP_CONTEXT_S, min(resumed_s) - stop_s + 0.5)), 6)
 
 
 def draw_ecg_paper(ax, start_s: float, stop_s: float, low_mv: float, high_mv: float,

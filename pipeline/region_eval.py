@@ -779,10 +779,13 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
              for i in region_intervals(regions, kind).reshape(-1, 2).tolist()])))
     rhythm = replace(rhythm, wide_qrs_ms=wide_qrs_ms(st, settings.st.max_qrs_ms))  # named beside a sinus rhythm
     sinus = rhythm.name.startswith("sinus")  # sinus P waves before the dominant beats
-    hint = pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus) if summary.n_beats else ()
+    hinted = bool(summary.n_beats) and not spiked and record.pacemaker is None  # the wide-beat note, if wide
+    folded = fold_wide_qrs_stop(st, qt, settings.st.max_qrs_ms, hinted)  # the width said once among the notes
+    hint = (pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus, folded)
+            if summary.n_beats else ())
     notes = ((hint if spiked else ()) + summary.notes
-             + (repolarisation_notes(st, qt) + borderline_qrs_note(st, settings.st.max_qrs_ms) + long_pr_note(pr)
-                if summary.n_beats else ()) + (() if spiked else hint))
+             + ((() if folded else repolarisation_notes(st, qt)) + borderline_qrs_note(st, settings.st.max_qrs_ms)
+                + long_pr_note(pr) if summary.n_beats else ()) + (() if spiked else hint))
     return replace(summary, st=st, qt=qt, pr=pr, notes=notes, hourly=hourly, predominant_rhythm=rhythm,
                    pacing_spike_share=spike_share)
 
@@ -877,7 +880,8 @@ def wide_qrs_ms(st: StSummary, max_qrs_ms: float) -> float:
 
 
 def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
-                spike_share: float = float("nan"), sinus: bool = False) -> tuple[str, ...]:
+                spike_share: float = float("nan"), sinus: bool = False, repolarisation_stopped: bool = False
+                ) -> tuple[str, ...]:
     """A note when no pacemaker was stated and the beats show pacing spikes (``spike_share``,
     :func:`pipeline.pacing.measure_spike_share`), or else the dominant beats are wide: they may be paced beats, which
     the classifier was not trained on (it tends to take a paced rhythm's beats as the patient's normal ones, and paced
@@ -888,7 +892,10 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     session 55 saw them on 102's and 104's strips). Where spikes were looked for (``spike_share`` finite) and not found,
     the wide-beat note says so and puts pacing last: a clinical read of session 58 read the bare question on 108's and
     118's reports (neither paced) as boilerplate; with a ``sinus`` predominant rhythm (sinus P waves before the
-    dominant beats) a ventricular rhythm is not among the causes either (a second read of session 58)."""
+    dominant beats) a ventricular rhythm is not among the causes either (a second read of session 58). With
+    ``repolarisation_stopped`` (ST and QT stopped for this width: :func:`fold_wide_qrs_stop`) the note says that too, so
+    that the width is not given a third time on page 1 (a second read of session 58: 118's and 214's in the headline,
+    the ST/QT note and this one)."""
     if pacemaker is not None:
         return ()
     if reads_as_spiked(spike_share):
@@ -897,17 +904,28 @@ def pacing_hint(st: StSummary, pacemaker: str | None, max_qrs_ms: float,
     if not math.isfinite(qrs_ms):
         return ()
     wide = f"the dominant beats are wide ({qrs_ms:.0f} ms)"
+    stopped = "; ST and QT are not assessed on such beats" if repolarisation_stopped else ""
     if math.isfinite(spike_share):  # looked for, under the paced share: pacing is the unlikely cause
         causes = (" with sinus P waves before them: a bundle branch block or another intraventricular conduction delay"
                   if sinus else ": a bundle branch block or another intraventricular conduction delay, or a "
                   "ventricular rhythm")
         found = ("no pacing spike was found" if spike_share == 0 else
                  f"pacing spikes before only {100 * spike_share:.0f} % of the readable beats")
-        return (wide + causes + f"; {found} (if the patient does have a pacemaker, the recorder may have filtered its "
-                "spikes out: state it; paced beats are not classified as such)",)
+        return (wide + causes + stopped + f"; {found} (if the patient does have a pacemaker, the recorder may have "
+                "filtered its spikes out: state it; paced beats are not classified as such)",)
     return (wide + ": a bundle branch block or another intraventricular conduction delay, a ventricular rhythm, or "
-            "pacing; if the patient has a pacemaker, state it (paced beats are not classified as such, and the "
-            "ventricular events and beat classes need review)",)
+            f"pacing{stopped}; if the patient has a pacemaker, state it (paced beats are not classified as such, and "
+            "the ventricular events and beat classes need review)",)
+
+
+def fold_wide_qrs_stop(st: StSummary, qt: QtSummary, max_qrs_ms: float, hinted: bool) -> bool:
+    """Whether ST and QT both stopped for the dominant QRS's width (over ``max_qrs_ms``) and the wide-beat note of
+    :func:`pacing_hint` is given (``hinted``): that note then says so, and :func:`repolarisation_notes`' own note,
+    which lists the causes again ("bundle branch block, a ventricular or a paced rhythm", beside "no pacing spike was
+    found"), is left out."""
+    same_stop = not st.assessed and not qt.assessed and (st.note.removeprefix("ST not assessed: ")
+                                                         == qt.note.removeprefix("QT not assessed: "))
+    return hinted and same_stop and math.isfinite(wide_qrs_ms(st, max_qrs_ms))
 
 
 def describe_pacing_spikes(spike_share: float) -> str:

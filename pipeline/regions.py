@@ -305,12 +305,27 @@ def describe_region_measure(region: Region) -> str:
         return ""
     if region.kind in ("pause", "dropped_beat"):
         return f"{60.0 / rate:.2f} s"
-    implausible = 60000.0 / rate < MIN_BEAT_INTERVAL_MS
+    implausible = is_within_refractory(region)
     refractory = "within the heart's refractory period: artefact?"
     if region.kind.startswith("isolated_"):
         return f"coupling interval {60000.0 / rate:.0f} ms" + (f" ({refractory})" if implausible else "")
     apart = f"beats under {MIN_BEAT_INTERVAL_MS:.0f} ms apart"
     return f"{rate:.0f} bpm" + (f" ({apart}, {refractory})" if implausible else "")
+
+
+def is_within_refractory(region: Region) -> bool:
+    """Whether a region of beats (not a pause, nor flutter or fibrillation waves) has an interval no heart makes: an
+    isolated ectopic beat's coupling interval, or a couplet's or run's mean interval, under
+    :data:`MIN_BEAT_INTERVAL_MS`.
+
+    >>> is_within_refractory(Region("ventricular_couplet", 100, 160, 3, 2, 366.0, 1.0))
+    True
+    >>> is_within_refractory(Region("ventricular_couplet", 100, 300, 3, 2, 151.4, 1.0))
+    False
+    """
+    rate = region.heart_rate_bpm
+    return bool(np.isfinite(rate) and rate > 0 and region.kind not in WAVE_KINDS
+                and region.kind not in ("pause", "dropped_beat") and 60000.0 / rate < MIN_BEAT_INTERVAL_MS)
 
 
 def is_counted_not_timed(kind: str) -> bool:

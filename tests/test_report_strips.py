@@ -364,6 +364,15 @@ def test_pauses_where_af_stops_are_named_conversion_pauses(mitdb_dir):
     assert events.count("Pause at the end of atrial fibrillation/flutter") == 3
     apart = replace(pauses[0], start=analysis.record.n_samples + 3600, stop=analysis.record.n_samples + 4600)
     assert describe_region(apart, fs, af) == "pause"
+    # each AF end strip runs on to the beat that ends the pause after it (a second read of session 58 found 219's
+    # stopping inside the pause), with the end of the episode still on it
+    from app.report import plan_strips
+    from app.strips import STRIP_S
+    ends = [s for page in plan_strips(analysis) for s in page if s.title.startswith("atrial fibrillation/flutter: its")]
+    resumed = [(strip, r.stop / fs) for strip in ends for r in pauses
+               if strip.shaded[1] - 0.01 <= r.start / fs <= strip.shaded[1] + 3.0]
+    assert resumed and all(strip.start_s <= strip.shaded[1] - 2.0 and first_s < strip.start_s + STRIP_S
+                           for strip, first_s in resumed)
 
 
 def test_a_sinus_rhythm_with_wide_dominant_beats_says_so_in_its_headline(mitdb_dir, excerpts_dir):
@@ -378,6 +387,8 @@ def test_a_sinus_rhythm_with_wide_dominant_beats_says_so_in_its_headline(mitdb_d
     assert line.startswith(f"Predominant rhythm: sinus rhythm with a wide QRS ({qrs_ms:.0f} ms), ") and qrs_ms > 120
     note = next(n for n in wide.summary.notes if n.startswith("the dominant beats are wide"))  # sinus P waves: not a
     assert "with sinus P waves before them" in note and "ventricular rhythm" not in note  # ventricular rhythm (review)
+    text = " ".join(" ".join(summary_lines(wide)).split())  # the width twice (headline, the note), not three times
+    assert text.count(f"{qrs_ms:.0f} ms") == 2 and "ST and QT are not assessed on such beats" in note
     narrow = analyse_record(read_record(excerpts_dir / "100"), model)
     line = next(line for line in summary_lines(narrow) if line.startswith("Predominant rhythm: "))
     assert line.startswith("Predominant rhythm: sinus rhythm, ") and "wide" not in line
@@ -494,6 +505,35 @@ def test_kinds_the_record_did_not_allow_to_assess_are_not_reported_as_none_found
     full = analyse_record(whole, model)  # 5 minutes: assessed, the rhythm stream written
     assert np.isfinite(full.summary.af_burden_pct) and "+" in output_annotations(full).symbols.tolist()
     assert not any(line.startswith("not assessed") for line in event_lines(full))
+
+
+def test_beats_closer_than_any_heart_s_are_marked_on_page_1_as_on_the_strips(excerpts_dir):
+    """A second clinical read of session 58: the strips and the event list marked 105's "couplet" at 366 bpm and 200's
+    supraventricular couplet at 360 bpm as artefact?, while page 1's tallies and headline runs counted them plain."""
+    from app.dashboard.tables import describe_extremes
+    from app.report import describe_tally_detail, summary_lines
+
+    analysis = analyse_record(read_record(excerpts_dir / "119", annotator=None), load_default_model())
+    fs = analysis.record.fs_hz
+    couplet = Region("supraventricular_couplet", int(100 * fs), int(100.17 * fs), 10, 2, 360.0, 0.9)
+    run = Region("ventricular_tachycardia", int(200 * fs), int(200.4 * fs), 20, 3, 366.0, 0.9)
+    summary = replace(analysis.summary, longest_supraventricular_run=2, longest_supraventricular_run_time_s=100.0,
+                      fastest_ventricular_run_bpm=366.0, fastest_ventricular_run_time_s=200.0)
+    edited = replace(analysis, regions=(*analysis.regions, couplet, run), summary=summary)
+    text = " ".join(" ".join(summary_lines(edited)).split())
+    assert "supraventricular 2 beats (a couplet) at 00:01:40 (beats under 200 ms apart: artefact?);" in text
+    assert "ventricular 366 bpm at 00:03:20 (beats under 200 ms apart: artefact?), supraventricular" in text
+    assert "fastest ventricular run (3 beats or more) 366 bpm at 00:03:20 (beats under 200 ms apart: artefact?)" in \
+        describe_extremes(edited)
+    assert describe_tally_detail("supraventricular_couplet", edited).endswith(
+        ", 1 with beats under 200 ms apart (artefact?)")
+    doubtful = replace(edited, regions=(*analysis.regions, couplet, replace(run, confidence=0.3)))
+    assert "366 bpm at 00:03:20 (low confidence, 0.30; beats under 200 ms apart: artefact?)" in \
+        " ".join(" ".join(summary_lines(doubtful)).split())
+    plain = replace(edited, regions=(*analysis.regions, replace(couplet, heart_rate_bpm=150.0),
+                                     replace(run, heart_rate_bpm=150.0)))
+    text = " ".join(" ".join(summary_lines(plain)).split())
+    assert "artefact?" not in text and "artefact?" not in describe_tally_detail("supraventricular_couplet", plain)
 
 
 def test_the_longest_run_is_named_by_the_rhythm_it_was_called(excerpts_dir):
