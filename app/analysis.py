@@ -246,16 +246,19 @@ def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str
     of ``kinds`` starting at ``start_s`` was called and its rate, as its strip names it; empty otherwise. A clinical
     read of session 51 read record 207's "longest runs: ventricular 55 beats" as sustained ventricular tachycardia: it
     was an escape rhythm at 59 bpm. A run or a couplet whose beats come closer than any heart's is marked
-    (:data:`REFRACTORY_MARK`)."""
+    (:data:`REFRACTORY_MARK`), and one less than :data:`CONFIDENT_EVENT_MIN` sure says so, as the fastest run does (a
+    clinical read of session 60 found 116's "longest" ventricular run, 3 beats at confidence 0.18 on a lead off its
+    scale, quoted plain)."""
     runs = find_runs_at(analysis, start_s, kinds, min_beats=2)
     if not runs:
         return ""
     run = max(runs, key=lambda r: r.n_beats)
-    if run.n_beats < 3:  # a couplet: named by the count ("2 beats (a couplet)"), an impossible rate marked
-        return f" ({REFRACTORY_MARK})" if is_within_refractory(run) else ""
+    marks = ([f"low confidence, {run.confidence:.2f}"] if run.confidence < CONFIDENT_EVENT_MIN else []) + \
+        ([REFRACTORY_MARK] if is_within_refractory(run) else [])
+    if run.n_beats < 3:  # a couplet: named by the count ("2 beats (a couplet)"), only its marks
+        return f" ({'; '.join(marks)})" if marks else ""
     rate = f", {run.heart_rate_bpm:.0f} bpm" if np.isfinite(run.heart_rate_bpm) else ""
-    mark = f"; {REFRACTORY_MARK}" if is_within_refractory(run) else ""
-    return f" ({describe_region(run, analysis.record.fs_hz)}{rate}{mark})"
+    return f" ({'; '.join([describe_region(run, analysis.record.fs_hz) + rate] + marks)})"
 
 
 def find_runs_at(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...], min_beats: int = 3
@@ -527,7 +530,7 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
         is_, them, its = ("is", "it", "its") if n_in_family == 1 else ("are", "them", "their")
         notes.append(f"{count_noun(n_in_family, 'beat')} first called ventricular {is_} counted as normal (N), "
                      f"because {its} QRS matches a family of like beats mostly not called ventricular: review {them} "
-                     "with that family (the dashboard's Review labels; the beat table's family_rule column)")
+                     "with that family on the dashboard")
     split = [] if families is None else find_split_families(families, predictions.classes if classes is None
                                                                  else classes)
     if split:

@@ -209,15 +209,16 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
     mostly inside the record's atrial fibrillation/flutter episodes (``af_intervals``, :func:`region_intervals`;
     :func:`is_in_af`) is the ventricular response to it, not a sinus rate; a ventricular couplet of more than two beats
     (a group with fusion beats and fewer than ``RegionSettings.vt_min_v_beats`` V beats, e.g. ``F V V``) is named a
-    triplet (or run) counted as a couplet: "couplet with fusion beats" beside "3 beats" read as a contradiction (a
-    clinical read, session 53; MIT-BIH's own notes on record 208 call them triplets); a pause inside an atrial
+    triplet (or run) tallied with the couplets: "couplet with fusion beats" beside "3 beats" read as a contradiction (a
+    clinical read, session 53; MIT-BIH's own notes on record 208 call them triplets), and so did "triplet ... counted as
+    a couplet" (a clinical read, session 60); a pause inside an atrial
     fibrillation/flutter episode is a pause in it, and one that starts at an episode's end, or within
     :data:`AF_END_PAUSE_S` after it, a pause at its end: the conversion pause of the tachy-brady pattern (a clinical
     read of session 58 found 219's three pauses, each where its AF stops, reported as bare pauses; MIT-BIH marks them
     PSE).
 
     >>> describe_region(Region("ventricular_couplet", 0, 360, 0, 3, 150.0, 1.0), 360.0)
-    'ventricular triplet with fusion beats, counted as a couplet'
+    'ventricular triplet with fusion beats, tallied with the couplets'
     >>> describe_region(Region("ventricular_tachycardia", 0, 360 * 3, 0, 6, 120.0, 1.0), 360.0)
     'non-sustained ventricular tachycardia'
     >>> describe_region(Region("idioventricular_rhythm", 0, 360 * 3, 0, 4, 80.0, 1.0), 360.0)
@@ -238,7 +239,7 @@ def describe_region(region: Region, fs_hz: float, af_intervals: np.ndarray | Non
         return "accelerated " + words
     if region.kind == "ventricular_couplet" and region.n_beats > 2:  # "couplet" alone beside "3 beats" contradicted it
         run = "triplet" if region.n_beats == 3 else f"run of {region.n_beats} beats"
-        return f"ventricular {run} with fusion beats, counted as a couplet"
+        return f"ventricular {run} with fusion beats, tallied with the couplets"
     if region.kind == "pause" and af_intervals is not None and (where := place_pause(region, af_intervals, fs_hz)):
         return f"{words} {where} {describe_kind('atrial_fibrillation')}"
     if region.kind in RATE_KINDS and af_intervals is not None and is_in_af(region, af_intervals):

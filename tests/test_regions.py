@@ -136,7 +136,7 @@ def test_a_fast_group_with_two_v_beats_and_a_fusion_beat_is_a_couplet_not_vt(let
     regions = find_regions(samples, classes, FS, [], n, RegionSettings(vt_min_v_beats=3))
     assert kinds_of(regions) == [("ventricular_couplet", 4, 3)]
     # a reader expects a couplet to be two beats: the words name the fusion beat that makes it three
-    assert describe_region(regions[0], FS) == "ventricular triplet with fusion beats, counted as a couplet"
+    assert describe_region(regions[0], FS) == "ventricular triplet with fusion beats, tallied with the couplets"
 
 
 def test_a_two_beat_couplet_is_described_as_a_couplet():

@@ -448,6 +448,12 @@ def test_couplets_and_runs_holding_a_fusion_beat_are_noted(excerpts_dir, mitdb_d
     assert note.startswith(f"{fused} of the {len(runs)} ventricular couplets and runs ")
     plain = analyse_record(read_record(excerpts_dir / "100", annotator=None), model)
     assert not any("fusion beat" in n for n in plain.summary.notes)
+    # 208's ventricular burden (about 40 %) is noted with what it can mean (a clinical read of session 60 found it a
+    # bare number); 100's is not
+    burden = analysis.summary.ventricular_burden_pct
+    assert burden > 30 and f"frequent ventricular ectopic beats: {burden:.1f} % of the beats" in " ".join(
+        analysis.summary.notes)
+    assert not any("frequent ventricular ectopic" in n for n in plain.summary.notes)
 
 
 def test_a_long_summary_moves_the_first_page_strips_to_the_strip_page(excerpts_dir):
@@ -551,6 +557,10 @@ def test_the_longest_run_is_named_by_the_rhythm_it_was_called(excerpts_dir):
     assert "Longest runs: ventricular 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)," in text
     assert "longest ventricular run 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm)" in \
         describe_extremes(edited)
+    # one of low confidence says so, as the fastest run does (116's 3 beats at 0.18 on a lead off its scale, s60)
+    doubtful = replace(edited, regions=(*analysis.regions, replace(escape, confidence=0.18)))
+    assert "ventricular 55 beats at 00:01:40 (accelerated idioventricular rhythm, 59 bpm; low confidence, 0.18)," in \
+        " ".join(" ".join(summary_lines(doubtful)).split())
 
 
 def test_events_in_noise_on_one_lead_are_said_so_in_the_tally_the_strip_and_the_table(excerpts_dir):
