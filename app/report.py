@@ -32,6 +32,7 @@ from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalys
                           describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
                           MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names, rr_histogram,
                           st_episode_beats)
+from app.findings import LONG_PAUSE_S, describe_main_findings
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
                         STRIP_PITCH_MM, STRIP_S, STRIP_TIMES_MM, Strip, count_beats, draw_strip_column, end_strip,
@@ -100,9 +101,6 @@ EVENT_PRIORITY = (
     "bradycardia", "tachycardia", "isolated_ventricular", "supraventricular_trigeminy", "isolated_supraventricular",
 )
 """Region kinds in the order their strips are chosen for the report (most urgent first)."""
-LONG_PAUSE_S = 3.0
-"""Pauses at least this long are counted apart in the tally (the length guidelines weigh in sinus rhythm, e.g. the
-2018 ACC/AHA/HRS bradycardia guideline's 3 s)."""
 ALWAYS_TALLIED = ("ventricular_flutter_fibrillation", "ventricular_tachycardia", "atrial_fibrillation",
                   "supraventricular_tachycardia", "pause")
 """Kinds the event tally names even when none was found, as a Holter report states its negative findings."""
@@ -210,6 +208,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         f"{f' (+{len(record.unused_leads)} not analysed)' if record.unused_leads else ''}   "
         f"readable signal {format_percent(100 * s.readable_fraction, 1)}{describe_lead_problems(analysis)}",
         f"Predominant rhythm: {s.predominant_rhythm.describe()}",
+        *([f"Main findings: {findings}"] if (findings := describe_main_findings(analysis)) else []),
         *(f"PACEMAKER? {note[0].upper()}{note[1:]}" for note in s.notes if note == spike_note),
         f"Heart rate (bpm, 1-minute averages): min {format_number(s.heart_rate_min_bpm)}"
         f"{format_at(s.heart_rate_min_time_s, start)}, mean "

@@ -102,6 +102,10 @@ def test_the_predominant_rhythm_is_written_to_the_summary_and_the_batch_table(tm
     wide = json.loads((out / "232" / "232_summary.json").read_text())["predominant_rhythm"]
     assert wide["name"].startswith("sinus") and wide["wide_qrs_ms"] > 120
     assert rows["232"]["wide_qrs_ms"] == str(wide["wide_qrs_ms"])
+    # the main findings of page 1 (app.findings), as a list in the JSON and one cell of the batch table
+    assert summary["main_findings"] == [] and row["main_findings"] == "none found in readable signal"
+    findings = json.loads((out / "232" / "232_summary.json").read_text())["main_findings"]
+    assert findings and rows["232"]["main_findings"] == "; ".join(findings)
 
 
 def test_two_to_one_block_over_most_of_the_record_names_the_block_not_a_sinus_bradycardia(excerpts_dir):

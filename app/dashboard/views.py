@@ -22,6 +22,7 @@ from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusi
                           lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
                           st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
+from app.findings import describe_main_findings
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
                                check_reader_strips, strip_for_window)
@@ -651,6 +652,14 @@ def render_overview(analysis) -> None:
                      "normal beats show a consistent P wave, named by the mean heart rate (bradycardia under 50 bpm, "
                      "tachycardia over 100) or with 2:1 AV block when the block covers half the record; to be "
                      "confirmed on the ECG.")
+    findings = describe_main_findings(analysis)
+    if findings:
+        st.markdown(f"**Main findings:** {findings}",
+                    help="The events and measurements a reader looks for first, most urgent first: ventricular "
+                         "flutter/fibrillation and tachycardia, atrial fibrillation/flutter (when not the predominant "
+                         "rhythm), AV block, pauses of 3 s or more, supraventricular tachycardia, a long QTc, ST "
+                         "episodes, a ventricular burden of 10 % or more and a long PR interval; \"check\" where "
+                         "every event of a kind is of low confidence or in noise. Details in the events below.")
     if analysis.record.pacemaker is None and reads_as_spiked(summary.pacing_spike_share):
         st.warning(f"Pacing spikes before {100 * summary.pacing_spike_share:.0f} % of the readable beats: if the "
                    "patient has a pacemaker, tick **The patient has a pacemaker** in the sidebar, so that the paced "
