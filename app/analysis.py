@@ -375,7 +375,7 @@ def describe_paced_beats(predictions: BeatPredictions, classes: np.ndarray, prim
                 "classifier's width estimate and show no spike; review the beat classes")
     else:
         text = (f"{n_paced} of the {n_beats} beats found ({100.0 * n_paced / n_beats:.1f} %) are labelled paced (Q; "
-                "written / in the annotation file, the beat table's pacing_rule column): the pacing rule, for a "
+                "written / in the annotation file and marked in the beat table): the pacing rule, for a "
                 "stated pacemaker, labels a beat paced when it is wide and on time, when a pacing spike precedes it "
                 "(where a quarter of the beats show one), or when it is called V in a family of mostly paced beats")
         if n_unreadable:
@@ -514,7 +514,7 @@ def add_classifier_notes(summary: RecordSummary, predictions: BeatPredictions, n
         mostly = n_one_lead > len(predictions) / 2  # the detector's caveat too, when most of the record is one lead's
         notes.append(f"{count_noun(n_one_lead, 'beat')} where one lead was missing or flat "
                      f"{'was' if n_one_lead == 1 else 'were'} classified from the other lead alone, from which the "
-                     "classifier finds fewer ectopic beats than from two (the beat table's one_lead column); review "
+                     "classifier finds fewer ectopic beats than from two (the beat table marks them); review "
                      f"them{', and check the beat marks: ' + ONE_LEAD_DETECTION if mostly else ''}")
     if predictions.paced is not None:  # a stated pacemaker
         notes.append(describe_paced_beats(predictions, predictions.classes if classes is None else classes,
