@@ -222,23 +222,23 @@ def classify_detected_beats(record: Record, model: LoadedModel, r_peaks: np.ndar
                           waves=waves)
 
 
+REFRACTORY_MARK = f"beats under {MIN_BEAT_INTERVAL_MS:.0f} ms apart: artefact?"
+"""The mark of a headline run or a tally whose beats come closer than any heart's
+(:func:`pipeline.regions.is_within_refractory`)."""
+
+
 def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:
     """`` (low confidence, 0.29)`` after a headline run (the fastest) whose region, the run of 3 beats or more of
     ``kinds`` starting at ``start_s``, is less than :data:`CONFIDENT_EVENT_MIN` sure (beats in noise, doubtful labels:
     the figure needs checking before it is quoted); `` (beats under 200 ms apart: artefact?)`` when its beats come
-    closer than any heart's (:func:`pipeline.regions.is_within_refractory`: the strips and the event list said so
-    since session 58, page 1's headline runs not, a second read of session 58), both in one bracket; empty
+    closer than any heart's (:func:`pipeline.regions.is_within_refractory`; since session 58 the strips and the event
+    list said so, and a second read that session found page 1's headline runs silent); both in one bracket; empty
     otherwise."""
     runs = find_runs_at(analysis, start_s, kinds)
     sure = [r.confidence for r in runs]
     marks = ([f"low confidence, {min(sure):.2f}"] if sure and min(sure) < CONFIDENT_EVENT_MIN else []) + \
         ([REFRACTORY_MARK] if any(is_within_refractory(r) for r in runs) else [])
     return f" ({'; '.join(marks)})" if marks else ""
-
-
-REFRACTORY_MARK = f"beats under {MIN_BEAT_INTERVAL_MS:.0f} ms apart: artefact?"
-"""The mark of a headline run or a tally whose beats come closer than any heart's
-(:func:`pipeline.regions.is_within_refractory`)."""
 
 
 def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...]) -> str:

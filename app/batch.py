@@ -56,7 +56,7 @@ from tqdm import tqdm
 
 from app import outputs
 from app.conclusion import read_conclusion_notes
-from app.findings import NONE_FOUND_SHORT, list_main_findings
+from app.findings import NONE_FOUND_SHORT, main_findings_json
 from app.logging_setup import RECORD_LABEL
 from app.reader_strips import read_strip_notes
 from app.analysis import (
@@ -96,8 +96,8 @@ GLOB_CHARS = set("*?[")
 RECORD_LIST_NAMES = ("RECORDS",)
 RECORD_LIST_SUFFIXES = (".txt", ".list")
 SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F", "Q", "unreadable_beats",
-                   "predominant_rhythm", "main_findings", "wide_qrs_ms", "pacing_spike_pct", "heart_rate_min_bpm", "heart_rate_mean_bpm", "heart_rate_max_bpm",
-                   "longest_rr_s",
+                   "predominant_rhythm", "main_findings", "wide_qrs_ms", "pacing_spike_pct", "heart_rate_min_bpm",
+                   "heart_rate_mean_bpm", "heart_rate_max_bpm", "longest_rr_s",
                    "ventricular_burden_pct", "supraventricular_burden_pct", "af_burden_pct", "sdnn_ms", "rmssd_ms",
                    "st_episodes", "qtc_fridericia_ms", "pr_ms",
                    "turbulence_onset_pct", "turbulence_slope_ms_per_rr", "hrt_category", "hrt_vpcs", "episodes",
@@ -766,7 +766,8 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "supraventricular_burden_pct": finite_or_none(s.supraventricular_burden_pct, 2),
             "af_burden_pct": finite_or_none(s.af_burden_pct, 1), "sdnn_ms": finite_or_none(s.hrv.sdnn_ms, 1),
             "predominant_rhythm": s.predominant_rhythm.name,
-            "main_findings": ("; ".join(list_main_findings(analysis)) or NONE_FOUND_SHORT) if s.n_beats else None,
+            "main_findings": None if (findings := main_findings_json(analysis)) is None else (
+                "; ".join(findings) or NONE_FOUND_SHORT),  # page 1's, as one cell
             "wide_qrs_ms": finite_or_none(s.predominant_rhythm.wide_qrs_ms, 0),  # "with a wide QRS" on the report
             "pacing_spike_pct": finite_or_none(100 * s.pacing_spike_share, 0),  # a pacemaker nobody stated
             "rmssd_ms": finite_or_none(s.hrv.rmssd_ms, 1), "episodes": episodes,

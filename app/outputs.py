@@ -29,7 +29,7 @@ import numpy as np
 from app.analysis import (RecordAnalysis, beat_table, diary_rows, find_blocked_p_samples, hour_rows, region_rows,
                           summary_dict)
 from app.conclusion import conclusion_notes
-from app.findings import list_main_findings
+from app.findings import main_findings_json
 from app.reader_strips import strip_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
@@ -135,7 +135,7 @@ def diary_table_csv(analysis: RecordAnalysis) -> bytes:
 
 def summary_json(analysis: RecordAnalysis, extra: dict | None = None) -> bytes:
     """The record summary as indented JSON (NaN written as null), with the main findings (:mod:`app.findings`)."""
-    content = {**summary_dict(analysis), "main_findings": list_main_findings(analysis), **(extra or {})}
+    content = {**summary_dict(analysis), "main_findings": main_findings_json(analysis), **(extra or {})}
     return (json.dumps(content, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 

@@ -73,7 +73,7 @@ BAZETT_OVER_BPM = 80
 over-corrects above 60 bpm and under-corrects below (AHA/ACCF/HRS recommendations for the standardisation of the ECG,
 part IV, Rautaharju 2009); at 80 bpm it reads about 5 % (some 20 ms) longer than Fridericia's, the size of a step
 between the QTc categories. The mark started at 100 bpm until a second read of session 58 found record 200's "480 ms
-(Bazett)" at 87 bpm, beside 450 ms by Fridericia, unmarked."""
+(Bazett)" at 85 bpm (its mean heart rate 87), beside 450 ms by Fridericia, unmarked."""
 BAZETT_UNDER_BPM = 60
 """Under this median rate Bazett's QTc is marked under-corrected (:func:`describe_bazett_bias`)."""
 

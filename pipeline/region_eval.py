@@ -795,9 +795,7 @@ def note_af_left_out(qt: QtSummary, st: StSummary, af_s: float) -> QtSummary:
     one QT window between them) were left out of the QT windows, as its irregular RR intervals make the rate
     correction unreliable; unchanged without AF, or when QT stopped for the ST analysis's own reason (a pacemaker, a
     wide QRS: :func:`repolarisation_notes` then gives both one note)."""
-    same_stop = not qt.assessed and not st.assessed and (qt.note.removeprefix("QT not assessed: ")
-                                                         == st.note.removeprefix("ST not assessed: "))
-    if af_s <= 0 or same_stop:
+    if af_s <= 0 or stop_for_one_reason(st, qt):
         return qt
     stretch = (f"atrial fibrillation (its episodes and the gaps of under {qt.window_s:g} s between them, "
                f"{format_duration(af_s)} in all)")  # more than the AF tally: a clinical read (session 48)
@@ -840,7 +838,7 @@ def repolarisation_notes(st: StSummary, qt: QtSummary) -> tuple[str, ...]:
     (:func:`pipeline.qt.unsteady_qt_note`) and a long QTc (:func:`pipeline.qt.long_qtc_note`)."""
     st_reason = None if st.assessed else st.note.removeprefix("ST not assessed: ")
     qt_reason = None if qt.assessed else qt.note.removeprefix("QT not assessed: ")
-    if st_reason is not None and st_reason == qt_reason:
+    if stop_for_one_reason(st, qt):
         return (f"ST and QT not assessed: {st_reason}",)
     notes = tuple(note for note, reason in ((st.note, st_reason), (qt.note, qt_reason)) if reason is not None)
     notes += (qt.note,) if qt.assessed and qt.note else ()  # what an assessed QT left out
@@ -923,9 +921,13 @@ def fold_wide_qrs_stop(st: StSummary, qt: QtSummary, max_qrs_ms: float, hinted: 
     :func:`pacing_hint` is given (``hinted``): that note then says so, and :func:`repolarisation_notes`' own note,
     which lists the causes again ("bundle branch block, a ventricular or a paced rhythm", beside "no pacing spike was
     found"), is left out."""
-    same_stop = not st.assessed and not qt.assessed and (st.note.removeprefix("ST not assessed: ")
-                                                         == qt.note.removeprefix("QT not assessed: "))
-    return hinted and same_stop and math.isfinite(wide_qrs_ms(st, max_qrs_ms))
+    return hinted and stop_for_one_reason(st, qt) and math.isfinite(wide_qrs_ms(st, max_qrs_ms))
+
+
+def stop_for_one_reason(st: StSummary, qt: QtSummary) -> bool:
+    """Whether ST and QT were both not assessed, for the same reason (their notes past "ST/QT not assessed: ")."""
+    return (not st.assessed and not qt.assessed
+            and st.note.removeprefix("ST not assessed: ") == qt.note.removeprefix("QT not assessed: "))
 
 
 def describe_pacing_spikes(spike_share: float) -> str:

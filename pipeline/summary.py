@@ -337,7 +337,7 @@ def summarize_record(
                             paced=pacemaker is not None,
                             in_vf=count_beats_in(regions, "ventricular_flutter_fibrillation", context.readable))
     notes += describe_fusion_in_runs(regions, context.classes)
-    notes += high_burden_note(percentage(counts[2], n_readable))
+    notes += high_burden_note(percentage(counts[2], n_readable)) if pacemaker is None and not spiked else ()
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
                  "does not find may be called N or V: review the ventricular events and the beat classes",
@@ -595,19 +595,21 @@ bare numbers."""
 
 
 def high_burden_note(ventricular_burden_pct: float) -> tuple[str, ...]:
-    """A note when the ventricular ectopic burden reaches :data:`HIGH_V_BURDEN_PCT`; none otherwise (NaN: none).
+    """A note when the ventricular ectopic burden reaches :data:`HIGH_V_BURDEN_PCT`; none otherwise (NaN: none). The
+    burden itself is on the report's burden line and among its main findings: the note does not give it a third time
+    (a review of session 60). :func:`summarize_record` leaves it out with pacing (a stated pacemaker or pacing
+    spikes), whose paced beats may be called V.
 
-    >>> high_burden_note(39.47)
-    ('frequent ventricular ectopic beats: 39.5 % of the beats in this recording (from 10 %, PVC-induced \
-cardiomyopathy is possible): left ventricular function may need assessing',)
+    >>> print(*high_burden_note(39.47))  # doctest: +NORMALIZE_WHITESPACE
+    frequent ventricular ectopic beats: from a burden of 10 % of the beats, as in this recording, PVC-induced
+    cardiomyopathy is possible; left ventricular function may need assessing
     >>> high_burden_note(9.9), high_burden_note(float("nan"))
     ((), ())
     """
     if not ventricular_burden_pct >= HIGH_V_BURDEN_PCT:
         return ()
-    return (f"frequent ventricular ectopic beats: {ventricular_burden_pct:.1f} % of the beats in this recording (from "
-            f"{HIGH_V_BURDEN_PCT:g} %, PVC-induced cardiomyopathy is possible): left ventricular function may need "
-            "assessing",)
+    return (f"frequent ventricular ectopic beats: from a burden of {HIGH_V_BURDEN_PCT:g} % of the beats, as in this "
+            "recording, PVC-induced cardiomyopathy is possible; left ventricular function may need assessing",)
 
 
 FUSION_RUN_KINDS = ("ventricular_couplet", "ventricular_tachycardia", "idioventricular_rhythm")

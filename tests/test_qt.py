@@ -279,5 +279,5 @@ def test_an_uncertain_t_end_gives_no_qt_figure_and_the_bazett_note_follows_the_p
     assert describe_bazett_bias(replace(steady, rr_s=(1.004,) * 9)) == ""  # 59.8 bpm, printed 60
     assert describe_bazett_bias(replace(steady, rr_s=(1.02,) * 9)) == ", under-corrected at 59 bpm"
     assert describe_bazett_bias(replace(steady, rr_s=(0.7485,) * 9)) == ""  # 80.2 bpm, printed 80
-    # a second read of session 58: record 200's "480 ms (Bazett)" at 87 bpm, beside 450 ms by Fridericia, unmarked
+    # a second read of session 58: record 200's "480 ms (Bazett)" at 85 bpm, beside 450 ms by Fridericia, unmarked
     assert describe_bazett_bias(replace(steady, rr_s=(0.69,) * 9)) == ", over-corrected at 87 bpm"

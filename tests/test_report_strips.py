@@ -450,9 +450,8 @@ def test_couplets_and_runs_holding_a_fusion_beat_are_noted(excerpts_dir, mitdb_d
     assert not any("fusion beat" in n for n in plain.summary.notes)
     # 208's ventricular burden (about 40 %) is noted with what it can mean (a clinical read of session 60 found it a
     # bare number); 100's is not
-    burden = analysis.summary.ventricular_burden_pct
-    assert burden > 30 and f"frequent ventricular ectopic beats: {burden:.1f} % of the beats" in " ".join(
-        analysis.summary.notes)
+    assert analysis.summary.ventricular_burden_pct > 30
+    assert any(n.startswith("frequent ventricular ectopic beats: from a burden of 10 %") for n in analysis.summary.notes)
     assert not any("frequent ventricular ectopic" in n for n in plain.summary.notes)
 
 
