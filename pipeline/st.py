@@ -755,7 +755,9 @@ def describe_st(summary: StSummary) -> str:
     The deviation is a change from the record's own level (:func:`describe_reference`); where that level is itself
     off the baseline, so that an "elevation" leaves the ST segment below it (or a "depression" above it), the line
     gives the ST level at the peak too (a clinical read of the PDF reports, session 47: record 223's "+0.13 mV
-    elevation" was a depression of -0.18 mV lessened to -0.05 mV, and "ST elevation" reads as an injury pattern).
+    elevation" was a depression of -0.18 mV lessened to -0.05 mV, and "ST elevation" reads as an injury pattern), in
+    words ("the ST segment still 0.05 mV below the baseline": a clinical read of session 60 found a signed level beside
+    the signed change confusing).
     A lead whose reference level lies the threshold or more off the baseline is named with it
     (:func:`describe_own_level`).
     """
@@ -772,7 +774,8 @@ def describe_st(summary: StSummary) -> str:
         level = (summary.reference_mv[worst.lead] + worst.deviation_mv if worst.lead < len(summary.reference_mv)
                  else float("nan"))
         opposite = (kind == "elevation" and level < 0) or (kind == "depression" and level > 0)
-        at_peak = f", the ST level there {level:+.2f} mV" if opposite else ""
+        at_peak = (f", the ST segment still {abs(level):.2f} mV {'below' if level < 0 else 'above'} the baseline"
+                   if opposite else "")  # "the ST level there -0.06 mV" beside "+0.13 mV" confused a reader (s60)
         parts.append(f"{len(found)} {kind} episode{'s' if len(found) > 1 else ''} (largest {worst.deviation_mv:+.2f} "
                      f"mV in {worst.lead_name}{at_peak}, {worst.duration_s / 60:.1f} min"
                      f"{describe_qrs_changes(changed, len(found))})")

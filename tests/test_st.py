@@ -389,7 +389,8 @@ def test_an_elevation_that_leaves_the_st_segment_below_the_baseline_says_where_i
     fall = StEpisode(1, "V1", "depression", 60.0, 180.0, -0.2, 90.0, 80.0)
     summary = StSummary(True, lead_names=("MLII", "V1"), reference_mv=(-0.18, 0.01), episodes=(fall, rise))
     text = describe_st(summary)
-    assert "1 elevation episode (largest +0.13 mV in MLII, the ST level there -0.05 mV, 2.0 min)" in text
+    assert ("1 elevation episode (largest +0.13 mV in MLII, the ST segment still 0.05 mV below the baseline, 2.0 min)"
+            in text)  # in words, not a signed level beside the signed change (a clinical read of session 60)
     assert "1 depression episode (largest -0.20 mV in V1, 2.0 min)" in text
 
 
