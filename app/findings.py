@@ -8,9 +8,11 @@ where it is not the predominant rhythm; 2:1 AV block and dropped beats (P waves 
 :data:`LONG_PAUSE_S` or more; supraventricular tachycardia; a Fridericia QTc of 500 ms or more; ST episodes without a
 QRS change (one with it is an axis or conduction change, not read as ischaemia); a ventricular ectopic burden of
 :data:`pipeline.summary.HIGH_V_BURDEN_PCT` or more (not with pacing, where paced beats may be called V); a PR interval
-over 200 ms. An event kind all of whose events are of low confidence or lie in noise on a lead says "check", and one
-whose quoted (longest) event is says so of it: the line repeats what the product found and claims no more than the
-tally and the strips do. With none of them, the line says so of what was looked for, "in readable signal" (an event in
+over 200 ms. Short words (VT, SVT, AF), and the time of the longest sustained VT only: the line costs page 1 no strip
+it can spare (207's three lines of them left none). An event kind all of whose events are of low confidence or lie in
+noise on a lead says "check", and one whose quoted (longest) event is says so of it: the line repeats what the
+product found and claims no more than the tally and the strips do. The burden's finding says what it can mean, where a
+note said it first (a review of session 60: the burden was then given three times on page 1). With none of them, the line says so of what was looked for, "in readable signal" (an event in
 unreadable signal is not looked for), and names what could not be assessed. It adds no measurement of its own.
 """
 
@@ -50,18 +52,17 @@ def describe_ventricular_findings(analysis: RecordAnalysis) -> list[str]:
     flutter = select_regions(analysis, "ventricular_flutter_fibrillation")
     if flutter:
         total = sum(r.duration_s(fs) for r in flutter)
-        findings.append(f"ventricular flutter/fibrillation ({len(flutter)}, total {format_duration(total)}"
+        findings.append(f"ventricular flutter/fibrillation ({len(flutter)}, {format_duration(total)}"
                         f"{doubt_events(analysis, flutter)})")
     sustained = select_regions(analysis, "ventricular_tachycardia", lambda r: r.duration_s(fs) >= SUSTAINED_VT_MIN_S)
     if sustained:
         longest = max(sustained, key=lambda r: r.duration_s(fs))
-        findings.append(f"sustained ventricular tachycardia ({len(sustained)}, longest {longest.duration_s(fs):.0f} s"
+        findings.append(f"sustained VT ({len(sustained)}, longest {longest.duration_s(fs):.0f} s"
                         f"{format_at(longest.start / fs, start)}{doubt_events(analysis, sustained, longest)})")
     brief = select_regions(analysis, "ventricular_tachycardia", lambda r: r.duration_s(fs) < SUSTAINED_VT_MIN_S)
     if brief:
         longest = max(brief, key=lambda r: r.n_beats)
-        findings.append(f"non-sustained ventricular tachycardia ({len(brief)}, longest "
-                        f"{count_noun(longest.n_beats, 'beat')}{format_at(longest.start / fs, start)}"
+        findings.append(f"non-sustained VT ({len(brief)}, longest {count_noun(longest.n_beats, 'beat')}"
                         f"{doubt_events(analysis, brief, longest)})")
     return findings
 
@@ -69,18 +70,17 @@ def describe_ventricular_findings(analysis: RecordAnalysis) -> list[str]:
 def describe_atrial_findings(analysis: RecordAnalysis) -> list[str]:
     """Atrial fibrillation/flutter where it is not the predominant rhythm, 2:1 AV block where it is not, dropped
     beats, long pauses and supraventricular tachycardia."""
-    fs, start, summary = analysis.record.fs_hz, analysis.record.start_time, analysis.summary
+    fs, summary = analysis.record.fs_hz, analysis.summary
     rhythm = summary.predominant_rhythm.name
     findings = []
     af = select_regions(analysis, "atrial_fibrillation")
     if af and not rhythm.startswith("atrial fibrillation"):
-        share = f", {summary.af_burden_pct:.1f} % of the readable time" if math.isfinite(summary.af_burden_pct) else ""
-        findings.append(f"atrial fibrillation/flutter ({count_noun(len(af), 'episode')}{share}"
-                        f"{doubt_events(analysis, af)})")
+        share = f", burden {summary.af_burden_pct:.1f} %" if math.isfinite(summary.af_burden_pct) else ""
+        findings.append(f"AF/flutter ({count_noun(len(af), 'episode')}{share}{doubt_events(analysis, af)})")
     block = select_regions(analysis, "av_block_2_to_1")
     if block and "2:1 AV block" not in rhythm:
         total = sum(r.duration_s(fs) for r in block)
-        findings.append(f"2:1 AV block ({count_noun(len(block), 'episode')}, total {format_duration(total)}"
+        findings.append(f"2:1 AV block ({count_noun(len(block), 'episode')}, {format_duration(total)}"
                         f"{doubt_events(analysis, block)})")
     dropped = select_regions(analysis, "dropped_beat")
     if dropped:
@@ -93,8 +93,8 @@ def describe_atrial_findings(analysis: RecordAnalysis) -> list[str]:
     svt = select_regions(analysis, "supraventricular_tachycardia")
     if svt:
         longest = max(svt, key=lambda r: r.n_beats)
-        findings.append(f"supraventricular tachycardia ({len(svt)}, longest {count_noun(longest.n_beats, 'beat')}"
-                        f"{format_at(longest.start / fs, start)}{doubt_events(analysis, svt, longest)})")
+        findings.append(f"SVT ({len(svt)}, longest {count_noun(longest.n_beats, 'beat')}"
+                        f"{doubt_events(analysis, svt, longest)})")
     return findings
 
 
@@ -104,16 +104,17 @@ def describe_measured_findings(analysis: RecordAnalysis) -> list[str]:
     findings = []
     qt = summary.qt
     if qt.assessed and is_steady_qt(qt) and qt.long_qtc_s() > 0:
-        findings.append(f"QTc (Fridericia) {LONG_QTC_MS:.0f} ms or more (longest {qt.longest_qtc()[0]:.0f} ms)")
+        findings.append(f"QTc {LONG_QTC_MS:.0f} ms or more (longest {qt.longest_qtc()[0]:.0f} ms, Fridericia)")
     episodes = [e for e in summary.st.episodes if not e.qrs_changed] if summary.st.assessed else []
     for kind in ("depression", "elevation"):
         n = sum(e.kind == kind for e in episodes)
         if n:
             findings.append(f"ST {kind} ({count_noun(n, 'episode')})")
     if shows_high_burden(analysis):
-        findings.append(f"frequent ventricular ectopic beats ({summary.ventricular_burden_pct:.1f} % of the beats)")
+        findings.append(f"ventricular burden {summary.ventricular_burden_pct:.1f} % (from {HIGH_V_BURDEN_PCT:g} %, "
+                        "PVC-induced cardiomyopathy is possible)")
     if summary.pr.assessed and summary.pr.first_degree_block:
-        findings.append(f"PR interval {summary.pr.pr_ms:.0f} ms (first-degree AV block?)")
+        findings.append(f"PR {summary.pr.pr_ms:.0f} ms (first-degree AV block?)")
     return findings
 
 
@@ -132,18 +133,17 @@ def select_regions(analysis: RecordAnalysis, kind: str, condition=lambda r: True
 
 
 def doubt_events(analysis: RecordAnalysis, regions: list[Region], quoted: Region | None = None) -> str:
-    """``", check: all of low confidence or in noise"`` when none of ``regions`` (one kind's) is sure (its confidence
-    at least :data:`app.analysis.CONFIDENT_EVENT_MIN` and, for :data:`NOISE_DOUBTED_KINDS`, no lead noisy over it);
-    else ``", the longest of low confidence or in noise"`` when the ``quoted`` one is not sure (a review of session 60
-    found 223's longest sustained VT quoted plain, at confidence 0.35, three lines above "low confidence, 0.35");
-    empty otherwise."""
+    """``", check: all low confidence or noise"`` when none of ``regions`` (one kind's) is sure (its confidence at
+    least :data:`app.analysis.CONFIDENT_EVENT_MIN` and, for :data:`NOISE_DOUBTED_KINDS`, no lead noisy over it); else
+    ``", the longest: low confidence or noise"`` when the ``quoted`` one is not sure (a review of session 60 found
+    223's longest sustained VT quoted plain, at confidence 0.35, three lines above "low confidence, 0.35"); empty
+    otherwise."""
     noisy = (noisy_lead_names(analysis, regions) if regions[0].kind in NOISE_DOUBTED_KINDS
              else [()] * len(regions))
     sure = {id(r): r.confidence >= CONFIDENT_EVENT_MIN and not leads for r, leads in zip(regions, noisy)}
     if not any(sure.values()):
-        return ", check: all of low confidence or in noise" if len(regions) > 1 else \
-            ", check: low confidence or in noise"
-    return ", the longest of low confidence or in noise" if quoted is not None and not sure[id(quoted)] else ""
+        return f", check: {'all ' if len(regions) > 1 else ''}low confidence or noise"
+    return ", the longest: low confidence or noise" if quoted is not None and not sure[id(quoted)] else ""
 
 
 def describe_none_found(analysis: RecordAnalysis) -> str:

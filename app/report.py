@@ -43,10 +43,10 @@ from pipeline.diary import format_elapsed as format_clock
 from pipeline.wording import format_duration, format_share
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, MIN_BEAT_INTERVAL_MS, RATE_KINDS,
-                              SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region,
-                              describe_kind, is_counted_not_timed, is_in_af, is_within_refractory, place_pause,
-                              region_intervals)
+from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, LENGTH_KINDS, MIN_BEAT_INTERVAL_MS,
+                              RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
+                              WAVE_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af, is_within_refractory,
+                              place_pause, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
@@ -303,7 +303,7 @@ def event_lines(analysis: RecordAnalysis) -> list[str]:
                   if kinds]
     lines = [f"{describe_kind(t.kind)}: {t.count}"
              + (f" (total {format_duration(t.total_s)}{describe_time_share(t, analysis)})"
-                if t.total_s >= 0.5 and not is_counted_not_timed(t.kind) else "")
+                if t.total_s >= 0.5 and not is_counted_not_timed(t.kind) and t.kind not in LENGTH_KINDS else "")
              + describe_tally_detail(t.kind, analysis)
              for t in present] or ["No events flagged."]  # its negative findings wrapped too (122's ran off the page)
     lines = lines[:MAX_EVENT_ROWS] + ([f"... and {len(lines) - MAX_EVENT_ROWS} more kinds"]

@@ -304,7 +304,7 @@ def describe_region_measure(region: Region) -> str:
     rate = region.heart_rate_bpm
     if not np.isfinite(rate) or rate <= 0 or region.kind in WAVE_KINDS:
         return ""
-    if region.kind in ("pause", "dropped_beat"):
+    if region.kind in LENGTH_KINDS:
         return f"{60.0 / rate:.2f} s"
     implausible = is_within_refractory(region)
     refractory = "within the heart's refractory period: artefact?"
@@ -326,7 +326,13 @@ def is_within_refractory(region: Region) -> bool:
     """
     rate = region.heart_rate_bpm
     return bool(np.isfinite(rate) and rate > 0 and region.kind not in WAVE_KINDS
-                and region.kind not in ("pause", "dropped_beat") and 60000.0 / rate < MIN_BEAT_INTERVAL_MS)
+                and region.kind not in LENGTH_KINDS and 60000.0 / rate < MIN_BEAT_INTERVAL_MS)
+
+
+LENGTH_KINDS = ("pause", "dropped_beat")
+"""Kinds whose measure is their own length (:func:`describe_region_measure`): no heart rate, and a sum of their
+lengths is no time a reader uses (a clinical read of the dashboard, session 60: 232's nine pauses "total duration
+00:00:22.6")."""
 
 
 def is_counted_not_timed(kind: str) -> bool:

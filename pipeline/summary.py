@@ -337,7 +337,6 @@ def summarize_record(
                             paced=pacemaker is not None,
                             in_vf=count_beats_in(regions, "ventricular_flutter_fibrillation", context.readable))
     notes += describe_fusion_in_runs(regions, context.classes)
-    notes += high_burden_note(percentage(counts[2], n_readable)) if pacemaker is None and not spiked else ()
     if pacemaker is not None:
         notes = (f"pacemaker ({pacemaker}): the classifier was not trained on paced beats; those the pacing rule "
                  "does not find may be called N or V: review the ventricular events and the beat classes",
@@ -586,30 +585,12 @@ def not_assessed_hrv(pacemaker: str) -> HrvSummary:
 
 
 HIGH_V_BURDEN_PCT = 10.0
-"""A ventricular ectopic burden at or over this share of the beats is noted (:func:`high_burden_note`): the level
+"""A ventricular ectopic burden at or over this share of the beats is a main finding (:mod:`app.findings`): the level
 from which PVC-induced cardiomyopathy is looked for (Baman TS et al., "Relationship between burden of premature
 ventricular complexes and left ventricular function", Heart Rhythm 7(7):865-869, 2010: burdens from about 10 % in the
 patients with reduced function, 24 % the best single cut-off; the 2017 AHA/ACC/HRS ventricular arrhythmia guideline
 and later consensus statements use 10-15 %). A clinical read of session 60 found 208's 39.5 % and 233's 27 % given as
 bare numbers."""
-
-
-def high_burden_note(ventricular_burden_pct: float) -> tuple[str, ...]:
-    """A note when the ventricular ectopic burden reaches :data:`HIGH_V_BURDEN_PCT`; none otherwise (NaN: none). The
-    burden itself is on the report's burden line and among its main findings: the note does not give it a third time
-    (a review of session 60). :func:`summarize_record` leaves it out with pacing (a stated pacemaker or pacing
-    spikes), whose paced beats may be called V.
-
-    >>> print(*high_burden_note(39.47))  # doctest: +NORMALIZE_WHITESPACE
-    frequent ventricular ectopic beats: from a burden of 10 % of the beats, as in this recording, PVC-induced
-    cardiomyopathy is possible; left ventricular function may need assessing
-    >>> high_burden_note(9.9), high_burden_note(float("nan"))
-    ((), ())
-    """
-    if not ventricular_burden_pct >= HIGH_V_BURDEN_PCT:
-        return ()
-    return (f"frequent ventricular ectopic beats: from a burden of {HIGH_V_BURDEN_PCT:g} % of the beats, as in this "
-            "recording, PVC-induced cardiomyopathy is possible; left ventricular function may need assessing",)
 
 
 FUSION_RUN_KINDS = ("ventricular_couplet", "ventricular_tachycardia", "idioventricular_rhythm")

@@ -478,6 +478,7 @@ def test_dashboard_is_an_ecg_command():
 def test_event_tally_shows_one_duration_column_with_tenths():
     rr_samples = np.full(199, 288)  # 75 bpm, with a three-beat ventricular run at 150 bpm from beat 100
     rr_samples[99:102] = 144
+    rr_samples[130] = 900  # a 2.5-s pause: its length is its measure, and lengths do not add up to a time (s60)
     samples = np.concatenate([[100], 100 + np.cumsum(rr_samples)])
     classes = np.full(200, "N")
     classes[100:103] = "V"
@@ -491,6 +492,7 @@ def test_event_tally_shows_one_duration_column_with_tenths():
     assert table.loc[tables.kind_label("ventricular_tachycardia")].tolist() == [1, "00:00:00.8"]  # 2 RR of 0.4 s
     assert table.loc[tables.kind_label("isolated_ventricular")].tolist() == [1, "–"]
     assert table.loc[tables.kind_label("ventricular_couplet")].tolist() == [1, "–"]
+    assert table.loc[tables.kind_label("pause")].tolist() == [1, "–"]
     events = summary_to_dict(summary)["events"]  # the summary JSON: a sum of couplet or single-beat lengths is no time
     assert events["ventricular_couplet"] == {"count": 1, "total_s": None}
     assert events["isolated_ventricular"]["total_s"] is None and events["ventricular_tachycardia"]["total_s"] > 0

@@ -22,9 +22,9 @@ from models.family_rule import find_outvoted_v
 from pipeline.diary import describe_finding, format_clock_time, format_record_time
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
-from pipeline.regions import (RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS, Region,
-                              describe_region, describe_region_measure, describe_region_size, is_counted_not_timed,
-                              region_intervals)
+from pipeline.regions import (LENGTH_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS,
+                              WAVE_KINDS, Region, describe_region, describe_region_measure, describe_region_size,
+                              is_counted_not_timed, region_intervals)
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -138,9 +138,11 @@ def rounded(value: float, digits: int | None = None) -> float | None:
 def event_tally_table(summary: RecordSummary) -> pd.DataFrame:
     """Events that occurred, by type: count and total duration (``hh:mm:ss.s``, so that short events show), outside
     unreadable stretches (:class:`pipeline.summary.EventTally`); none for isolated beats and couplets, which are
-    counted, not timed (:func:`pipeline.regions.is_counted_not_timed`, as the PDF report gives them)."""
+    counted, not timed (:func:`pipeline.regions.is_counted_not_timed`, as the PDF report gives them), nor for pauses
+    and dropped beats, whose lengths do not add up to a time (:data:`pipeline.regions.LENGTH_KINDS`)."""
     rows = [{"event": kind_label(t.kind), "count": t.count,
-             "total duration": "–" if is_counted_not_timed(t.kind) else format_duration(t.total_s, decimals=1)}
+             "total duration": "–" if is_counted_not_timed(t.kind) or t.kind in LENGTH_KINDS
+             else format_duration(t.total_s, decimals=1)}
             for t in summary.events if t.count > 0]
     return pd.DataFrame(rows, columns=["event", "count", "total duration"])
 

@@ -658,16 +658,20 @@ def render_overview(analysis) -> None:
                     help="The events and measurements a reader looks for first, most urgent first: ventricular "
                          "flutter/fibrillation and tachycardia, atrial fibrillation/flutter (when not the predominant "
                          "rhythm), AV block, pauses of 3 s or more, supraventricular tachycardia, a long QTc, ST "
-                         "episodes, a ventricular burden of 10 % or more and a long PR interval; \"check\" where "
-                         "every event of a kind is of low confidence or in noise. Details in the events below.")
+                         "episodes, a ventricular burden of 10 % or more (not with pacing) and a long PR interval; "
+                         "\"check\" where every event of a kind is of low confidence or in noise. Details in the "
+                         "events below.")
     if analysis.record.pacemaker is None and reads_as_spiked(summary.pacing_spike_share):
         st.warning(f"Pacing spikes before {100 * summary.pacing_spike_share:.0f} % of the readable beats: if the "
                    "patient has a pacemaker, tick **The patient has a pacemaker** in the sidebar, so that the paced "
                    "beats are labelled paced and the events are found again.")
     columns = st.columns(3)
-    columns[0].metric("Heart rate min", tables.format_rate(summary.heart_rate_min_bpm))
+    # 1-minute averages: a clinical read of the dashboard (session 60) found 223's "max 98 bpm" beside its VT at 105
+    columns[0].metric("Heart rate min (1-min average)", tables.format_rate(summary.heart_rate_min_bpm),
+                      help="A pause or a slower stretch can last under a minute: see the events.")
     columns[1].metric("Heart rate mean", tables.format_rate(summary.heart_rate_mean_bpm))
-    columns[2].metric("Heart rate max", tables.format_rate(summary.heart_rate_max_bpm))
+    columns[2].metric("Heart rate max (1-min average)", tables.format_rate(summary.heart_rate_max_bpm),
+                      help="A faster run or tachycardia can last under a minute: see the events.")
     st.caption(tables.describe_extremes(analysis))
     if len(summary.heart_rate_trend_bpm) > 1:
         st.plotly_chart(charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s,
@@ -692,11 +696,6 @@ def render_overview(analysis) -> None:
         st.caption(f"Ventricular ectopic beats: {summary.ventricular_forms.describe()}. A QRS shape is a morphology "
                    "family of at least two of them (\"Review labels\" shows the families); a shape that changes "
                    "with the axis or noise splits, so the number is an upper bound.")
-    render_hrv(summary)
-    render_hrt(analysis)
-    render_st(analysis)
-    render_qt(analysis)
-    render_pr(analysis)
     st.markdown("**Events by type**")
     events = tables.event_tally_table(summary)
     if events.empty:
@@ -704,6 +703,11 @@ def render_overview(analysis) -> None:
     else:
         st.table(events.set_index("event"))
         st.caption("Durations leave out the unreadable stretches inside an event (as the AF/flutter burden does).")
+    render_hrv(summary)
+    render_hrt(analysis)
+    render_st(analysis)
+    render_qt(analysis)
+    render_pr(analysis)
     if summary.hourly:
         kind = "clock hours" if analysis.record.start_time else "hours from the start"
         with st.expander(f"By hour ({count_noun(len(summary.hourly), 'row')}, {kind})"):
