@@ -12,8 +12,9 @@ over 200 ms. Short words (VT, SVT, AF), and the time of the longest sustained VT
 it can spare (207's three lines of them left none). An event kind all of whose events are of low confidence or lie in
 noise on a lead says "check", and one whose quoted (longest) event is says so of it: the line repeats what the
 product found and claims no more than the tally and the strips do. The burden's finding says what it can mean, where a
-note said it first (a review of session 60: the burden was then given three times on page 1). With none of them, the line says so of what was looked for, "in readable signal" (an event in
-unreadable signal is not looked for), and names what could not be assessed. It adds no measurement of its own.
+note said it first (a review of session 60: the burden was then given three times on page 1). With none of them, the
+line says so of what was looked for, "in readable signal" (an event in unreadable signal is not looked for), and names
+what could not be assessed. It adds no measurement of its own.
 """
 
 from __future__ import annotations
@@ -60,11 +61,7 @@ def describe_ventricular_findings(analysis: RecordAnalysis) -> list[str]:
         findings.append(f"sustained VT ({len(sustained)}, longest {longest.duration_s(fs):.0f} s"
                         f"{format_at(longest.start / fs, start)}{doubt_events(analysis, sustained, longest)})")
     brief = select_regions(analysis, "ventricular_tachycardia", lambda r: r.duration_s(fs) < SUSTAINED_VT_MIN_S)
-    if brief:
-        longest = max(brief, key=lambda r: r.n_beats)
-        findings.append(f"non-sustained VT ({len(brief)}, longest {count_noun(longest.n_beats, 'beat')}"
-                        f"{doubt_events(analysis, brief, longest)})")
-    return findings
+    return findings + describe_runs(analysis, "non-sustained VT", brief)
 
 
 def describe_atrial_findings(analysis: RecordAnalysis) -> list[str]:
@@ -90,12 +87,17 @@ def describe_atrial_findings(analysis: RecordAnalysis) -> list[str]:
         longest = min(pauses, key=lambda r: r.heart_rate_bpm)
         findings.append(f"pauses of {LONG_PAUSE_S:g} s or more ({len(pauses)}, longest "
                         f"{60 / longest.heart_rate_bpm:.2f} s{doubt_events(analysis, pauses, longest)})")
-    svt = select_regions(analysis, "supraventricular_tachycardia")
-    if svt:
-        longest = max(svt, key=lambda r: r.n_beats)
-        findings.append(f"SVT ({len(svt)}, longest {count_noun(longest.n_beats, 'beat')}"
-                        f"{doubt_events(analysis, svt, longest)})")
-    return findings
+    return findings + describe_runs(analysis, "SVT", select_regions(analysis, "supraventricular_tachycardia"))
+
+
+def describe_runs(analysis: RecordAnalysis, name: str, runs: list[Region]) -> list[str]:
+    """``["non-sustained VT (5, longest 5 beats)"]`` for ``runs`` named ``name``, with the doubt of
+    :func:`doubt_events`; none without runs."""
+    if not runs:
+        return []
+    longest = max(runs, key=lambda r: r.n_beats)
+    doubt = doubt_events(analysis, runs, longest)
+    return [f"{name} ({len(runs)}, longest {count_noun(longest.n_beats, 'beat')}{doubt})"]
 
 
 def describe_measured_findings(analysis: RecordAnalysis) -> list[str]:
