@@ -235,9 +235,9 @@ def describe_doubtful_run(analysis: RecordAnalysis, start_s: float, kinds: tuple
     list said so, and a second read that session found page 1's headline runs silent); both in one bracket; empty
     otherwise."""
     runs = find_runs_at(analysis, start_s, kinds)
-    sure = [r.confidence for r in runs]
-    marks = ([f"low confidence, {min(sure):.2f}"] if sure and min(sure) < CONFIDENT_EVENT_MIN else []) + \
-        ([REFRACTORY_MARK] if any(is_within_refractory(r) for r in runs) else [])
+    if not runs:
+        return ""
+    marks = list_run_marks(min(r.confidence for r in runs), any(is_within_refractory(r) for r in runs))
     return f" ({'; '.join(marks)})" if marks else ""
 
 
@@ -253,12 +253,24 @@ def describe_run_kind(analysis: RecordAnalysis, start_s: float, kinds: tuple[str
     if not runs:
         return ""
     run = max(runs, key=lambda r: r.n_beats)
-    marks = ([f"low confidence, {run.confidence:.2f}"] if run.confidence < CONFIDENT_EVENT_MIN else []) + \
-        ([REFRACTORY_MARK] if is_within_refractory(run) else [])
+    marks = list_run_marks(run.confidence, is_within_refractory(run))
     if run.n_beats < 3:  # a couplet: named by the count ("2 beats (a couplet)"), only its marks
         return f" ({'; '.join(marks)})" if marks else ""
     rate = f", {run.heart_rate_bpm:.0f} bpm" if np.isfinite(run.heart_rate_bpm) else ""
     return f" ({'; '.join([describe_region(run, analysis.record.fs_hz) + rate] + marks)})"
+
+
+def list_run_marks(confidence: float, refractory: bool) -> list[str]:
+    """The marks of a headline run: ``"low confidence, 0.29"`` under :data:`CONFIDENT_EVENT_MIN`, and
+    :data:`REFRACTORY_MARK` where its beats come closer than any heart's; in that order, either or both or none.
+
+    >>> list_run_marks(0.29, True)
+    ['low confidence, 0.29', 'beats under 200 ms apart: artefact?']
+    >>> list_run_marks(0.9, False)
+    []
+    """
+    return ([f"low confidence, {confidence:.2f}"] if confidence < CONFIDENT_EVENT_MIN else []) + \
+        ([REFRACTORY_MARK] if refractory else [])
 
 
 def find_runs_at(analysis: RecordAnalysis, start_s: float, kinds: tuple[str, ...], min_beats: int = 3

@@ -25,7 +25,7 @@ from app.analysis import CONFIDENT_EVENT_MIN, RecordAnalysis, noisy_lead_names
 from app.strips import format_at
 from pipeline.pacing import reads_as_spiked
 from pipeline.qt import LONG_QTC_MS, is_steady_qt
-from pipeline.regions import SUSTAINED_VT_MIN_S, Region
+from pipeline.regions import SUSTAINED_VT_MIN_S, Region, measure_length_s
 from pipeline.summary import HIGH_V_BURDEN_PCT
 from pipeline.wording import count_noun, format_duration
 
@@ -82,11 +82,11 @@ def describe_atrial_findings(analysis: RecordAnalysis) -> list[str]:
     dropped = select_regions(analysis, "dropped_beat")
     if dropped:
         findings.append(f"dropped beats, second-degree AV block ({len(dropped)}{doubt_events(analysis, dropped)})")
-    pauses = select_regions(analysis, "pause", lambda r: r.heart_rate_bpm > 0 and 60 / r.heart_rate_bpm >= LONG_PAUSE_S)
+    pauses = select_regions(analysis, "pause", lambda r: measure_length_s(r) >= LONG_PAUSE_S)
     if pauses:
-        longest = min(pauses, key=lambda r: r.heart_rate_bpm)
+        longest = max(pauses, key=measure_length_s)
         findings.append(f"pauses of {LONG_PAUSE_S:g} s or more ({len(pauses)}, longest "
-                        f"{60 / longest.heart_rate_bpm:.2f} s{doubt_events(analysis, pauses, longest)})")
+                        f"{measure_length_s(longest):.2f} s{doubt_events(analysis, pauses, longest)})")
     return findings + describe_runs(analysis, "SVT", select_regions(analysis, "supraventricular_tachycardia"))
 
 

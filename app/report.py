@@ -46,7 +46,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, LENGTH_KINDS, MIN_BEAT_INTERVAL_MS,
                               RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
                               WAVE_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af, is_within_refractory,
-                              place_pause, region_intervals)
+                              measure_length_s, place_pause, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
@@ -394,10 +394,10 @@ def describe_kind_detail(kind: str, analysis: RecordAnalysis) -> str:
         return (f", {len(hidden)} with {MIN_HIDDEN_RUN_BEATS} or more beats called V in a row (not counted: check "
                 f"{'the strip' if len(hidden) == 1 else 'them, the longest on a strip'})" if hidden else "")
     if kind == "pause":
-        pauses = [r for r in regions if r.kind == kind and r.heart_rate_bpm > 0]
+        pauses = [r for r in regions if r.kind == kind and measure_length_s(r) > 0]
         if not pauses:
             return ""
-        lengths = [60.0 / r.heart_rate_bpm for r in pauses]
+        lengths = [measure_length_s(r) for r in pauses]
         long = sum(length >= LONG_PAUSE_S for length in lengths)
         af = region_intervals(regions, "atrial_fibrillation")
         at_end = sum(place_pause(r, af, fs) == "at the end of" for r in pauses)

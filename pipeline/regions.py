@@ -305,7 +305,7 @@ def describe_region_measure(region: Region) -> str:
     if not np.isfinite(rate) or rate <= 0 or region.kind in WAVE_KINDS:
         return ""
     if region.kind in LENGTH_KINDS:
-        return f"{60.0 / rate:.2f} s"
+        return f"{measure_length_s(region):.2f} s"
     implausible = is_within_refractory(region)
     refractory = "within the heart's refractory period: artefact?"
     if region.kind.startswith("isolated_"):
@@ -333,6 +333,20 @@ LENGTH_KINDS = ("pause", "dropped_beat")
 """Kinds whose measure is their own length (:func:`describe_region_measure`): no heart rate, and a sum of their
 lengths is no time a reader uses (a clinical read of the dashboard, session 60: 232's nine pauses "total duration
 00:00:22.6")."""
+
+
+def measure_length_s(region: Region) -> float:
+    """The length (s) of a region of :data:`LENGTH_KINDS` (a pause, a dropped beat): its one RR interval, kept as the
+    rate ``60 / RR``; NaN for another kind or an undefined rate. The one place the report's pause tally, the main
+    findings and the event list read a pause's length from.
+
+    >>> round(measure_length_s(Region("pause", 0, 2113, 0, 2, 60 / 5.87, 1.0)), 2)
+    5.87
+    >>> measure_length_s(Region("ventricular_couplet", 100, 300, 3, 2, 151.4, 1.0))
+    nan
+    """
+    rate = region.heart_rate_bpm
+    return 60.0 / rate if region.kind in LENGTH_KINDS and np.isfinite(rate) and rate > 0 else float("nan")
 
 
 def is_counted_not_timed(kind: str) -> bool:
