@@ -162,3 +162,34 @@ def test_an_upload_error_leaves_the_event_thresholds_as_they_were(browser, dashb
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url, excerpts_dir):
+    """A clinical read of the dashboard (session 60) found the event list's rows could not be clicked: 223's first VT
+    was row 47 of 350, reached only through the picker. A click on a row now chooses its event and moves the detail
+    window to it (the grid is a canvas: the row is clicked at its place, 35 px a row under a 35 px header)."""
+    regions = analyse_record(read_record(excerpts_dir / "100"), load_default_model()).regions
+    assert len(regions) >= 3
+    row = 2  # the third event
+    start_s = regions[row].start / 360.0
+    assert start_s > 10.0  # out of the first window, the one shown before the click
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(dashboard_url)
+        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_role("tab", name="ECG").click()
+        page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                               timeout=ANALYSIS_TIMEOUT_MS)
+        caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Detail window")
+        table = page.locator(".st-key-event_table [data-testid='stDataFrame']")
+        table.scroll_into_view_if_needed()
+        box = table.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * row + 17)
+        page.get_by_text(f"Chosen event: #{row + 1} ").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        words = caption.first.inner_text().split()  # "Detail window 00:03:26.2 to 00:03:36.2 of 00:05:00"
+        shown = [sum(float(part) * 60 ** (2 - i) for i, part in enumerate(words[k].split(":"))) for k in (2, 4)]
+        assert shown[0] <= start_s <= shown[1], (words, start_s)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

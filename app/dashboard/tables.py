@@ -197,6 +197,24 @@ def filter_events(regions: tuple[Region, ...], kind: str, limit: int) -> list[in
     return chosen[:limit]
 
 
+def choose_listed_event(regions: tuple[Region, ...], kind: str, rows: list, limit: int) -> tuple[str, int] | None:
+    """The event picker's type and event for a row clicked in the event list (row k shows region k): the type stays
+    where the picker lists the event under it (among its first ``limit``), else it becomes the event's own kind, so the
+    picker names it and Previous and Next step from it; None when no row is chosen (a second click clears the row).
+
+    >>> from pipeline.regions import Region
+    >>> rs = (Region("pause", 100, 400, 1, 2, 20.0, 1.0), Region("isolated_ventricular", 500, 501, 3, 1, 90.0, 1.0))
+    >>> choose_listed_event(rs, "all", [1], 10), choose_listed_event(rs, "pause", [1], 10)
+    (('all', 1), ('isolated_ventricular', 1))
+    >>> choose_listed_event(rs, "pause", [], 10) is None, choose_listed_event(rs, "pause", [7], 10) is None
+    (True, True)
+    """
+    index = rows[0] if rows else None
+    if not isinstance(index, int) or not 0 <= index < len(regions):
+        return None
+    return (kind if index in filter_events(regions, kind, limit) else regions[index].kind), index
+
+
 def step_event(regions: tuple[Region, ...], kind: str, current: int, window_start_s: float, fs_hz: float,
                step: int) -> int | None:
     """The region of ``kind`` (every kind for ``"all"``) after (``step`` 1) or before (-1) the chosen one, in time

@@ -50,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
-CONFIDENCE_TEXT = ("Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
+CONFIDENCE_TEXT = ("Click a row to show its event in the detail window above (a second click clears the row). "
+                   "Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
                    "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
                    "intervals that meet the rule on their own. Low values ask for a look at the ECG. \"Noise flagged on\" "
@@ -764,11 +765,25 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(
         analysis.regions, record.fs_hz, noisy_lead_names(analysis),
         {analysis.regions.index(region): longest for region, longest in find_hidden_ventricular_runs(analysis)})),
-        hide_index=True, key="event_table")
+        hide_index=True, key="event_table", on_select=functools.partial(go_to_listed_event, analysis),
+        selection_mode="single-row")
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
+
+
+def go_to_listed_event(analysis) -> None:
+    """Callback of the event list: the clicked row's event is chosen in the picker (with its type, where the picker's
+    type does not list it) and shown in the detail window, as Previous and Next show theirs. A clinical read of the
+    dashboard (session 60) found the rows could not be clicked: 223's first VT was row 47 of 350, reached only through
+    the picker."""
+    rows = st.session_state.get("event_table", {}).get("selection", {}).get("rows", [])
+    chosen = tables.choose_listed_event(analysis.regions, st.session_state.get("event_kind", ALL_KINDS), rows,
+                                        MAX_EVENT_CHOICES)
+    if chosen is not None:
+        st.session_state["event_kind"], index = chosen
+        step_to_event(analysis, index)
 
 
 def render_lorenz(analysis) -> None:
