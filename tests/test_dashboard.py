@@ -986,3 +986,23 @@ def test_the_dashboard_refuses_to_run_where_streamlit_would_send_usage_statistic
     assert not at.sidebar.selectbox  # nothing of the page was drawn
     normal = start_app()
     assert normal.sidebar.selectbox and "would send usage statistics" not in " ".join(e.value for e in normal.error)
+
+
+def test_an_event_found_from_the_rhythm_offers_no_relabelling_of_its_beats(analyses):
+    """A clinical read of the dashboard (session 60) found "Its beats are N" and "Relabel the event's N beats" offered
+    on pauses and AF episodes, whose beats' classes do not make them: 232's pauses say how to correct them instead."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("232").run()
+    regions = analyses["232"].regions
+    pauses = [i for i, r in enumerate(regions) if r.kind == "pause"]
+    assert pauses
+    at.selectbox(key="event_kind").select("pause").run()
+    at.button(key="event_step_1").click().run()
+    assert at.selectbox(key="event_choice").value in pauses
+    assert not any(b.label.startswith("Relabel the event") for b in at.button)
+    assert any(c.value.startswith("Chosen event: ") and "found from the rhythm" in c.value for c in at.caption)
+    isolated = [r.kind for r in regions if r.kind.startswith("isolated_")]
+    assert isolated  # an ectopic event of the same record still offers it
+    at.selectbox(key="event_kind").select(isolated[0]).run()
+    at.button(key="event_step_1").click().run()
+    assert any(b.label == "Relabel the event's 1 beat" for b in at.button)

@@ -36,8 +36,8 @@ from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
 from pipeline.records import describe_leads
-from pipeline.regions import (REGION_KINDS, WAVE_KINDS, RegionSettings, changed_settings, describe_region_size,
-                              merge_intervals)
+from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
+                              RegionSettings, changed_settings, describe_region_size, merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method, describe_hrt_span
 from pipeline.hrv import describe_hrv_span
 from pipeline.pr import describe_pr
@@ -1305,9 +1305,18 @@ def describe_paper(gain_mm_per_mv: float, record_gain_mm_per_mv: float) -> str:
     return f"Paper: {PAPER_SPEED_MM_S:g} mm/s, {gain_mm_per_mv:g} mm/mV ({why}); squares square on a chart {width} pixels wide."
 
 
+RELABELLED_KINDS = (*VENTRICULAR_RUN_KINDS, *SUPRAVENTRICULAR_RUN_KINDS, "ventricular_bigeminy", "ventricular_trigeminy",
+                    "supraventricular_bigeminy", "supraventricular_trigeminy")
+"""Events made of their beats' classes, whose beats the reader may relabel at once. Not the rhythms found from the RR
+intervals, the P waves or the waves (AF, pauses, dropped beats, AV block, rate stretches, paced rhythm, unreadable
+stretches): a clinical read of the dashboard (session 60) found "Its beats are N" offered on AF episodes and pauses,
+where it changes nothing or relabels hundreds of beats the event does not depend on."""
+
+
 def render_event_relabel(analysis, record_key: tuple) -> None:
     """For the chosen event, one correction of all its beats (a false couplet's beats to N, say), as Holter editing
-    relabels an event at once."""
+    relabels an event at once; for an event of a kind not in :data:`RELABELLED_KINDS`, a line saying how to correct
+    it."""
     index = st.session_state.get("event_choice", NO_EVENT)
     if not 0 <= index < len(analysis.regions) or analysis.regions[index].n_beats == 0:
         return
@@ -1316,6 +1325,10 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
     if region.kind in WAVE_KINDS:  # no "its beats are N" for fibrillation waves (a QA pass, session 49)
         st.caption(f"Chosen event: {chosen}. Its detections are flutter/fibrillation waves, left out of the beat "
                    "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
+        return
+    if region.kind not in RELABELLED_KINDS:
+        st.caption(f"Chosen event: {chosen}. It is found from the rhythm, not from its beats' classes: relabel one "
+                   "beat under 'Beat in the window' below, or remove a false one with 'Mark this window as artefact'.")
         return
     columns = st.columns([3, 2, 2], vertical_alignment="bottom")
     picker_key = record_widget_key("event_class", record_key)
