@@ -997,15 +997,16 @@ def evaluate_record(path: str | Path, labeler: BeatLabeler, settings: RegionSett
     )
 
 
-def compare_record_episodes(reference: Annotations, test: Annotations, fs_hz: float,
-                            n_samples: int) -> tuple[tuple[str, EpisodeCounts], ...]:
-    """Every comparison of :data:`EPISODE_TYPES` for one record."""
+def compare_record_episodes(reference: Annotations, test: Annotations, fs_hz: float, n_samples: int, *,
+                            start_s: float = SCORE_START_S) -> tuple[tuple[str, EpisodeCounts], ...]:
+    """Every comparison of :data:`EPISODE_TYPES` for one record, scored from ``start_s`` (EC57's 5 minutes unless
+    told)."""
     out = []
     for name, ref_labels, test_label, excluded_labels in EPISODE_TYPES:
         ref = merge_labels(reference, ref_labels, n_samples)
         excluded = merge_labels(reference, excluded_labels, n_samples)
         test_episodes = episode_intervals(test, test_label, n_samples)
-        out.append((name, compare_episodes(ref, test_episodes, fs_hz, excluded=excluded)))
+        out.append((name, compare_episodes(ref, test_episodes, fs_hz, start_s=start_s, excluded=excluded)))
     return tuple(out)
 
 

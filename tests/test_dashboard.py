@@ -1006,3 +1006,34 @@ def test_an_event_found_from_the_rhythm_offers_no_relabelling_of_its_beats(analy
     at.selectbox(key="event_kind").select(isolated[0]).run()
     at.button(key="event_step_1").click().run()
     assert any(b.label == "Relabel the event's 1 beat" for b in at.button)
+
+
+def count_runs_of(symbols, members: str, length: int) -> int:
+    """Maximal runs of exactly ``length`` beats among ``symbols`` whose symbol is in ``members``."""
+    import itertools
+
+    return sum(len(list(group)) == length for inside, group in itertools.groupby(symbols, lambda s: s in members)
+               if inside)
+
+
+def test_the_reference_comparison_scores_the_events_run_by_run_and_by_episode(analyses, excerpts_dir):
+    """A clinical read of the dashboard (session 60) found the reference comparison beat by beat only. The couplets of
+    208 and the bigeminy episodes of 119 are counted here from the .atr file and the analysis's own labels."""
+    from pipeline.labels import is_beat_symbol
+
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    assert not at.exception
+    runs = frame_with(at, "confirmed").set_index("runs")
+    reference = read_record(excerpts_dir / "208").annotations
+    beats = [s for s in reference.symbols if is_beat_symbol(np.array([s]))[0]]
+    assert runs.loc["Ventricular couplets", "reference"] == count_runs_of(beats, "VErF", 2) > 50
+    analysed = count_runs_of(list(analyses["208"].classes), "VF", 2)
+    assert runs.loc["Ventricular couplets", "analysis"] == analysed > 0
+    found = runs.loc["Ventricular couplets", "found"]
+    assert runs.loc["Ventricular couplets", "Se %"] == f"{100 * found / count_runs_of(beats, 'VErF', 2):.1f}"
+    at.selectbox(key="sample_record").select("119").run()
+    episodes = frame_with(at, "episode Se %").set_index("rhythm")
+    notes = read_record(excerpts_dir / "119").annotations.aux_notes
+    assert episodes.loc["Bigeminy", "reference episodes"] == sum(n.strip("\x00") == "(B" for n in notes) > 0
+    assert "Events against the reference" in [m.value.strip("*") for m in at.markdown]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
 from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
+from app.outputs import output_annotations
 from pipeline.wording import capitalise_first, format_duration, format_hms, format_share
 from models.evaluate import reference_classes
 from models.family_rule import find_outvoted_v
@@ -25,6 +26,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (LENGTH_KINDS, RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS,
                               WAVE_KINDS, Region, describe_region, describe_region_measure, describe_region_size,
                               is_counted_not_timed, region_intervals)
+from pipeline.region_eval import EpisodeCounts, RunCounts, compare_record_episodes, compare_runs
 from pipeline.scoring import ClassificationCounts, DetectionCounts, compare_beats, compare_classes, count_detections
 from pipeline.summary import RecordSummary, SummarySettings
 
@@ -45,11 +47,17 @@ class ReferenceComparison:
     disagreements : list of (sample, text)
         Beats where the two differ: a different class (``"ref V"``), a missed reference beat
         (``"missed V"``) or an extra detection (``"extra"``); samples at the internal rate.
+    runs : tuple of (family, RunCounts)
+        Ventricular and supraventricular runs compared run by run as WFDB's ``rxr`` does.
+    episodes : tuple of (name, EpisodeCounts)
+        The rhythm episodes compared as WFDB's ``epicmp`` does (:data:`pipeline.region_eval.EPISODE_TYPES`).
     """
 
     counts: ClassificationCounts
     detection: DetectionCounts
     disagreements: list[tuple[int, str]]
+    runs: tuple[tuple[str, RunCounts], ...] = ()
+    episodes: tuple[tuple[str, EpisodeCounts], ...] = ()
 
 
 def format_rate(bpm: float) -> str:
@@ -440,7 +448,11 @@ def compare_with_reference(analysis: RecordAnalysis) -> ReferenceComparison | No
     match = compare_beats(record.annotations, samples, record.fs_hz, record.n_samples, start_s=0.0)
     counts = compare_classes(match, ref_classes, test_classes)
     disagreements = list_disagreements(match, record.annotations.samples, ref_classes, samples, test_classes)
-    return ReferenceComparison(counts, count_detections(match), disagreements)
+    written = output_annotations(analysis)  # the events as the annotation file gives them to rxr and epicmp
+    runs = tuple((family, compare_runs(record.annotations, written, record.fs_hz, family, start_s=0.0))
+                 for family in ("ventricular", "supraventricular"))
+    episodes = compare_record_episodes(record.annotations, written, record.fs_hz, record.n_samples, start_s=0.0)
+    return ReferenceComparison(counts, count_detections(match), disagreements, runs, episodes)
 
 
 def class_indices(analysis: RecordAnalysis) -> np.ndarray:
@@ -475,6 +487,55 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
                      "Se %": round(100 * se, 1) if np.isfinite(se) else None,
                      "+P %": round(100 * ppv, 1) if np.isfinite(ppv) else None})
     return pd.DataFrame(rows)
+
+
+RUN_ROWS = (("couplet", "couplets"), ("short", "runs of 3-5 beats"), ("long", "runs of 6 beats or more"))
+"""The run categories of EC57's run-by-run comparison and how the event comparison names them."""
+
+EPISODE_NAMES = {"af": "Atrial fibrillation/flutter", "vt": "Ventricular tachycardia", "bigeminy": "Bigeminy",
+                 "trigeminy": "Trigeminy", "svta": "Supraventricular tachyarrhythmia", "ivr": "Idioventricular rhythm",
+                 "vf": "Ventricular flutter/fibrillation", "av_block": "2:1 AV block", "paced": "Paced rhythm"}
+"""The rhythm episodes the event comparison shows (AF and flutter together, as issue 4 scores them)."""
+
+
+def format_ratio(numerator: float, denominator: float) -> str:
+    """``"80.0"`` (a percentage to one decimal), ``"—"`` when the denominator is 0."""
+    return f"{100 * numerator / denominator:.1f}" if denominator > 0 else "—"
+
+
+def run_comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
+    """Per family and run category present on either side: the reference's runs and how many the analysis found
+    (Se), the analysis's runs and how many the reference confirms (+P), as ``rxr`` counts them: a run is found when
+    the other side has a run at least as long in its category within 150 ms of its beats."""
+    rows = []
+    for family, counts in comparison.runs:
+        for category, name in RUN_ROWS:
+            found, missed, confirmed, false = counts.counts(category)
+            if found + missed + confirmed + false:
+                rows.append({"runs": f"{capitalise_first(family)} {name}", "reference": found + missed,
+                             "found": found, "Se %": format_ratio(found, found + missed),
+                             "analysis": confirmed + false, "confirmed": confirmed,
+                             "+P %": format_ratio(confirmed, confirmed + false)})
+    return pd.DataFrame(rows, columns=["runs", "reference", "found", "Se %", "analysis", "confirmed", "+P %"])
+
+
+def episode_comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
+    """Per rhythm present on either side (:data:`EPISODE_NAMES`): episodes of the reference and found, of the
+    analysis and confirmed, with episode Se and +P, then the seconds of each side and the share of them the other
+    side covers (duration Se and +P), as ``epicmp`` counts them."""
+    rows = []
+    for name, c in comparison.episodes:
+        if name in EPISODE_NAMES and (c.detected + c.missed + c.confirmed + c.false):
+            rows.append({"rhythm": EPISODE_NAMES[name], "reference episodes": c.detected + c.missed,
+                         "found": c.detected, "analysis episodes": c.confirmed + c.false, "confirmed": c.confirmed,
+                         "episode Se %": format_ratio(c.detected, c.detected + c.missed),
+                         "episode +P %": format_ratio(c.confirmed, c.confirmed + c.false),
+                         "reference s": round(c.reference_s, 1), "analysis s": round(c.test_s, 1),
+                         "duration Se %": format_ratio(c.overlap_reference_s, c.reference_s),
+                         "duration +P %": format_ratio(c.overlap_test_s, c.test_s)})
+    return pd.DataFrame(rows, columns=["rhythm", "reference episodes", "found", "analysis episodes", "confirmed",
+                                       "episode Se %", "episode +P %", "reference s", "analysis s", "duration Se %",
+                                       "duration +P %"])
 
 
 def show_comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:

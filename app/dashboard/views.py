@@ -1524,6 +1524,27 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
                                     "reference gives this class (—: the analysis gives none)")})
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
+    render_event_comparison(comparison)
+
+
+def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
+    """The events against the reference's: runs run by run and rhythm episodes, as WFDB's rxr and epicmp score the
+    annotation file the downloads hold (a clinical read of the dashboard, session 60: the comparison was beat by beat
+    only, while a reader checks the events)."""
+    st.markdown("**Events against the reference**")
+    runs, episodes = tables.run_comparison_table(comparison), tables.episode_comparison_table(comparison)
+    if runs.empty and episodes.empty:
+        st.caption("Neither the reference nor this analysis has an ectopic run or a rhythm episode to compare.")
+        return
+    if not runs.empty:
+        st.dataframe(runs, hide_index=True, key="run_comparison_table")
+    if not episodes.empty:
+        st.dataframe(episodes, hide_index=True, key="episode_comparison_table")
+    st.caption("Whole record, from the annotation file the downloads hold (its beat labels and rhythm changes), "
+               "scored as WFDB's rxr and epicmp score it: a run is found (or confirmed) when the other side has a run "
+               "at least as long in its category within 150 ms of its beats; an episode when the other side's episodes "
+               "overlap it; durations are the seconds each side's episodes share. AF and flutter count together. "
+               "Benchmarks score from the fifth minute (ecg evaluate-regions); this table scores the whole record.")
 
 
 def render_conclusion(review: loading.Review, record_key: tuple) -> str:
