@@ -324,6 +324,30 @@ def test_the_detail_chart_keeps_one_amplitude_scale_from_window_to_window():
     assert minute.layout.yaxis.dtick == 2.0
 
 
+def test_the_detail_chart_writes_each_rr_interval_under_its_middle():
+    """A clinical read of the dashboard (session 60) found no RR values on the chart. Each interval whose middle lies
+    in the window is written in ms at the foot of the row it falls in: on the primary lead's row of a short window,
+    on every row of a long one."""
+    fs_hz = 360.0
+    signal = np.zeros((int(120 * fs_hz), 2), np.float32)
+    beats = np.r_[np.arange(100, int(20 * fs_hz), 288), int(21.5 * fs_hz), int(24 * fs_hz)]  # 800 ms, then a pause
+
+    def rr_texts(figure, yref=None):
+        return [(a.text, a.x) for a in figure.layout.annotations
+                if a.font.color == charts.RR_TEXT_COLOUR and (yref is None or a.yref == yref)]
+
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 0.0, 10.0, beats, np.full(len(beats), "N"), ())
+    texts = rr_texts(figure)
+    middles = (beats[:-1] + beats[1:]) / 2
+    assert len(texts) == int(((middles >= 0) & (middles < 10 * fs_hz)).sum()) > 10
+    assert {t for t, _ in texts} == {"800"} and all(a.yref == "y domain" for a in figure.layout.annotations
+                                                     if a.font.color == charts.RR_TEXT_COLOUR)
+    assert texts[0][1] == charts.to_axis_ms(middles[0] / fs_hz)
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 20.0, beats, np.full(len(beats), "N"), ())
+    assert [t for t, _ in rr_texts(figure, "y2 domain")][-2:] == [f"{1000 * (beats[-2] - beats[-3]) / fs_hz:.0f}",
+                                                                  "2500"]  # the pause, on the second row
+
+
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():
     fs_hz = 360.0
     signal = np.stack([np.zeros(3600), np.linspace(0, 1, 3600), 2 + np.zeros(3600)], axis=1).astype(np.float32)

@@ -384,6 +384,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
             mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
                        reviewed)
+            mark_rr_intervals(figure, row, fs_hz, row_lo, row_hi, beat_samples)
             mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
             mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
@@ -404,6 +405,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             add_lead_trace(figure, row, signal_mv[:, lead], fs_hz, lo, hi, lead_names[lead])
             figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
         mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed)
+        mark_rr_intervals(figure, 1, fs_hz, lo, hi, beat_samples)
         mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
         mark_diary(figure, diary, fs_hz, lo, hi)
@@ -436,6 +438,22 @@ def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, l
         figure.add_trace(trace, row=row, col=1)
     if disagreements and any(lo <= s < hi for s, _ in disagreements):
         figure.add_trace(disagreement_trace(lead_mv, fs_hz, disagreements, lo, hi), row=row, col=1)
+
+
+RR_TEXT_COLOUR = "#555555"
+
+
+def mark_rr_intervals(figure: go.Figure, row: int, fs_hz: float, lo: int, hi: int, beat_samples: np.ndarray) -> None:
+    """Each RR interval (ms) whose middle lies in samples ``[lo, hi)``, written small at the bottom of ``row`` under
+    the middle of the interval, as a Holter strip prints them (a clinical read of the dashboard, session 60: no RR
+    values on the chart; a pause's length or a premature beat's coupling was read off the grid). An interval is
+    between consecutive detected beats, so one across a stretch of undetected signal reads as long."""
+    samples = np.asarray(beat_samples, np.int64)
+    middles = (samples[:-1] + samples[1:]) / 2
+    for k in np.flatnonzero((middles >= lo) & (middles < hi)).tolist():
+        figure.add_annotation(x=to_axis_ms(middles[k] / fs_hz), y=0.0, yref=f"y{'' if row == 1 else row} domain",
+                              text=f"{1000 * (samples[k + 1] - samples[k]) / fs_hz:.0f}", showarrow=False,
+                              yanchor="bottom", font={"color": RR_TEXT_COLOUR, "size": 10}, row=row, col=1)
 
 
 def mark_blocked_p(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,

@@ -757,7 +757,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          keep_per_source("blocked_p", analysis,
                                                          lambda: find_blocked_p_samples(analysis))),
                     config=ECG_CHART_CONFIG, key="detail_chart")
-    st.caption(describe_paper(gain, record_gain))
+    st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
+               "found.")
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
