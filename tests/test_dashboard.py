@@ -168,7 +168,11 @@ def test_selecting_an_event_moves_the_detail_window(analyses):
     expected = tables.event_window_start(analysis.regions[index], analysis.record.fs_hz, 10, analysis.record.duration_s)
     assert expected > 50
     assert at.number_input(key="window_start_s").value == pytest.approx(expected)
-    assert at.selectbox(key="beat_choice").value == analysis.regions[index].first_beat
+    first = analysis.regions[index].first_beat
+    assert at.selectbox(key="beat_choice").value == first
+    samples = analysis.predictions.samples  # the beat panel's RR in ms, as the chart writes it (session 61)
+    rr_ms = 1000 * (samples[first] - samples[first - 1]) / analysis.record.fs_hz
+    assert next(m.value for m in at.metric if m.label == "RR before") == f"{rr_ms:.0f} ms"
 
 
 def test_previous_and_next_step_through_the_events_of_a_type(analyses):

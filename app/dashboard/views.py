@@ -1036,8 +1036,8 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     details = tables.beat_details(analysis, index)
     columns = st.columns(3)
     columns[0].metric("Class", details["class"])
-    columns[1].metric("RR before", format_seconds(details["rr_before_s"]))
-    columns[2].metric("RR after", format_seconds(details["rr_after_s"]))
+    columns[1].metric("RR before", format_interval_ms(details["rr_before_s"]))
+    columns[2].metric("RR after", format_interval_ms(details["rr_after_s"]))
     if details["atrial_rule"]:
         st.caption("The network said N; the atrial-origin rule made this beat S: its P wave does not match the "
                    "patient's sinus P wave while its QRS is normal (models/atrial_rule.py).")
@@ -1466,9 +1466,14 @@ def render_label_review(analysis, record_key: tuple) -> None:
                  help=f"Its first {MAX_EVENT_CHOICES} beats at most; the ECG tab's window moves to the beat.")
 
 
-def format_seconds(value: float) -> str:
-    """An interval in seconds for display; ``"-"`` when there is none."""
-    return f"{value:.3f} s" if np.isfinite(value) else "-"
+def format_interval_ms(value_s: float) -> str:
+    """An interval given in seconds, shown in ms as the chart's RR values, the RR scatter and the report give it (a
+    clinical read of the dashboard, session 60: the beat panel alone said "0.653 s"); ``"-"`` when there is none.
+
+    >>> format_interval_ms(0.6528), format_interval_ms(float("nan"))
+    ('653 ms', '-')
+    """
+    return f"{1000 * value_s:.0f} ms" if np.isfinite(value_s) else "-"
 
 
 def render_attention(analysis, model_reference: str, index: int) -> None:
