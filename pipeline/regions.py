@@ -337,8 +337,8 @@ lengths is no time a reader uses (a clinical read of the dashboard, session 60: 
 
 def measure_length_s(region: Region) -> float:
     """The length (s) of a region of :data:`LENGTH_KINDS` (a pause, a dropped beat): its one RR interval, kept as the
-    rate ``60 / RR``; NaN for another kind or an undefined rate. The one place the report's pause tally, the main
-    findings and the event list read a pause's length from.
+    rate ``60 / RR``; NaN for another kind or an undefined rate. The report's pause tally, the main findings and
+    the region measure read a pause's length here.
 
     >>> round(measure_length_s(Region("pause", 0, 2113, 0, 2, 60 / 5.87, 1.0)), 2)
     5.87

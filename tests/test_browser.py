@@ -182,7 +182,7 @@ def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                timeout=ANALYSIS_TIMEOUT_MS)
         caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Detail window")
-        table = page.locator(".st-key-event_table [data-testid='stDataFrame']")
+        table = page.locator("[class*='st-key-event_table_'] [data-testid='stDataFrame']")
         table.scroll_into_view_if_needed()
         box = table.bounding_box()
         page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * row + 17)

@@ -952,6 +952,23 @@ def test_the_event_picker_says_when_it_lists_only_the_first_events(monkeypatch):
     assert any(c.value.startswith("The first 5 of ") and "events are listed" in c.value for c in at.caption)
 
 
+def test_an_event_past_the_picker_s_first_events_stays_chosen(monkeypatch, analyses):
+    """Previous and Next (and a row of the event list) reach every event, but the picker lists the first
+    MAX_EVENT_CHOICES: an event past them was un-chosen at the next rerun, so its "Chosen event" line and relabelling
+    vanished while the window showed it (a code review, session 61)."""
+    monkeypatch.setattr(views, "MAX_EVENT_CHOICES", 2)
+    at = start_app()
+    at.selectbox(key="sample_record").select("119").run()
+    regions = analyses["119"].regions
+    kind = next(k for k in {r.kind for r in regions} if sum(r.kind == k for r in regions) >= 4)
+    at.selectbox(key="event_kind").select(kind).run()
+    for _ in range(3):
+        at.button(key="event_step_1").click().run()
+    third = sorted((i for i, r in enumerate(regions) if r.kind == kind), key=lambda i: regions[i].start)[2]
+    assert at.selectbox(key="event_choice").value == third
+    assert any(c.value.startswith("Chosen event: #") for c in at.caption)
+
+
 def test_the_ecg_window_states_its_paper_speed_and_the_record_s_gain(excerpts_dir):
     """The detail chart is drawn at the record's strip gain (QA pass, session 49: it was rescaled to each window), and
     the caption under it says which: 10 mm/mV for sample 100, 5 mm/mV for 208's tall ventricular beats, as their
@@ -1004,7 +1021,7 @@ def test_an_event_found_from_the_rhythm_offers_no_relabelling_of_its_beats(analy
     at.button(key="event_step_1").click().run()
     assert at.selectbox(key="event_choice").value in pauses
     assert not any(b.label.startswith("Relabel the event") for b in at.button)
-    assert any(c.value.startswith("Chosen event: ") and "found from the rhythm" in c.value for c in at.caption)
+    assert any(c.value.startswith("Chosen event: ") and "not from its beats' classes" in c.value for c in at.caption)
     isolated = [r.kind for r in regions if r.kind.startswith("isolated_")]
     assert isolated  # an ectopic event of the same record still offers it
     at.selectbox(key="event_kind").select(isolated[0]).run()
@@ -1039,5 +1056,5 @@ def test_the_reference_comparison_scores_the_events_run_by_run_and_by_episode(an
     at.selectbox(key="sample_record").select("119").run()
     episodes = frame_with(at, "episode Se %").set_index("rhythm")
     notes = read_record(excerpts_dir / "119").annotations.aux_notes
-    assert episodes.loc["Bigeminy", "reference episodes"] == sum(n.strip("\x00") == "(B" for n in notes) > 0
+    assert episodes.loc["Ventricular bigeminy", "reference episodes"] == sum(n.strip("\x00") == "(B" for n in notes) > 0
     assert "Events against the reference" in [m.value.strip("*") for m in at.markdown]

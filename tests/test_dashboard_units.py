@@ -346,6 +346,10 @@ def test_the_detail_chart_writes_each_rr_interval_under_its_middle():
     figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 20.0, beats, np.full(len(beats), "N"), ())
     assert [t for t, _ in rr_texts(figure, "y2 domain")][-2:] == [f"{1000 * (beats[-2] - beats[-3]) / fs_hz:.0f}",
                                                                   "2500"]  # the pause, on the second row
+    unreadable = Region("unreadable", int(21 * fs_hz), int(25 * fs_hz), -1, 0, float("nan"), 1.0)
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 20.0, beats, np.full(len(beats), "N"),
+                                  (unreadable,))
+    assert "2500" not in [t for t, _ in rr_texts(figure)]  # an interval across unreadable signal is no pause
 
 
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():

@@ -50,7 +50,8 @@ class ReferenceComparison:
     runs : tuple of (family, RunCounts)
         Ventricular and supraventricular runs compared run by run as WFDB's ``rxr`` does.
     episodes : tuple of (name, EpisodeCounts)
-        The rhythm episodes compared as WFDB's ``epicmp`` does (:data:`pipeline.region_eval.EPISODE_TYPES`).
+        The rhythm episodes compared as WFDB's ``epicmp`` does (:data:`pipeline.region_eval.EPISODE_TYPES`); empty when
+        the reference annotates no rhythm (every episode of the analysis would count as false).
     """
 
     counts: ClassificationCounts
@@ -434,7 +435,9 @@ def beat_details(analysis: RecordAnalysis, index: int) -> dict:
 
 
 def compare_with_reference(analysis: RecordAnalysis) -> ReferenceComparison | None:
-    """Beat-by-beat comparison with the record's reference annotations (None when it has none).
+    """Beat-by-beat comparison with the record's reference annotations, and of the events: runs run by run and rhythm
+    episodes, from the annotation file the downloads hold (:func:`app.outputs.output_annotations`); None when the
+    record has no reference annotations.
 
     Scored over the whole record (not from 5 minutes as in EC57 benchmarks: here the clinician
     looks at this record as it is), outside ventricular flutter episodes, matching within 150 ms.
@@ -451,7 +454,9 @@ def compare_with_reference(analysis: RecordAnalysis) -> ReferenceComparison | No
     written = output_annotations(analysis)  # the events as the annotation file gives them to rxr and epicmp
     runs = tuple((family, compare_runs(record.annotations, written, record.fs_hz, family, start_s=0.0))
                  for family in ("ventricular", "supraventricular"))
-    episodes = compare_record_episodes(record.annotations, written, record.fs_hz, record.n_samples, start_s=0.0)
+    annotated = any(note.strip("\x00").startswith("(") for note in record.annotations.aux_notes)
+    episodes = (compare_record_episodes(record.annotations, written, record.fs_hz, record.n_samples, start_s=0.0)
+                if annotated else ())
     return ReferenceComparison(counts, count_detections(match), disagreements, runs, episodes)
 
 
@@ -492,10 +497,14 @@ def comparison_table(comparison: ReferenceComparison) -> pd.DataFrame:
 RUN_ROWS = (("couplet", "couplets"), ("short", "runs of 3-5 beats"), ("long", "runs of 6 beats or more"))
 """The run categories of EC57's run-by-run comparison and how the event comparison names them."""
 
-EPISODE_NAMES = {"af": "Atrial fibrillation/flutter", "vt": "Ventricular tachycardia", "bigeminy": "Bigeminy",
-                 "trigeminy": "Trigeminy", "svta": "Supraventricular tachyarrhythmia", "ivr": "Idioventricular rhythm",
-                 "vf": "Ventricular flutter/fibrillation", "av_block": "2:1 AV block", "paced": "Paced rhythm"}
-"""The rhythm episodes the event comparison shows (AF and flutter together, as issue 4 scores them)."""
+EPISODE_NAMES = {"af": "Atrial fibrillation/flutter", "vt": "Ventricular tachycardia",
+                 "bigeminy": "Ventricular bigeminy", "trigeminy": "Ventricular trigeminy",
+                 "svta": "Supraventricular tachyarrhythmia", "ivr": "Idioventricular rhythm",
+                 "vf": "Ventricular flutter/fibrillation", "av_block": "Second-degree AV block",
+                 "paced": "Paced rhythm"}
+"""The rhythm episodes the event comparison shows, named as MIT-BIH's rhythm codes mean them (``(B`` is ventricular
+bigeminy; ``(BII`` any second-degree block, the analysis's 2:1 block and dropped beats' episodes); AF and flutter
+together, as issue 4 scores them."""
 
 
 def format_ratio(numerator: float, denominator: float) -> str:

@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
-CONFIDENCE_TEXT = ("Click a row to show its event in the detail window above (a second click clears the row). "
+CONFIDENCE_TEXT = ("Click a row to show its event in the detail window above. "
                    "Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
                    "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
@@ -96,6 +96,10 @@ DOWNLOADS = (
 )
 _SHOWN_RECORD = "shown_record"
 _KEPT = "kept_per_analysis"
+_LISTED_TABLES = "event_tables_shown"
+"""How many analyses' event lists were shown this session (:func:`list_table_key`)."""
+_LISTED_ROW = "event_table_row"
+"""(the event list's key, the region index) of the row last clicked (:func:`go_to_listed_event`)."""
 """Session state: per name, (the analysis or record it was computed from, the value) (:func:`keep_per_source`)."""
 _READER_LABELS = "reader_labels"
 """Session state: per shown record (record key), the reader's corrections {beat number: class}."""
@@ -766,24 +770,39 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(
         analysis.regions, record.fs_hz, noisy_lead_names(analysis),
         {analysis.regions.index(region): longest for region, longest in find_hidden_ventricular_runs(analysis)})),
-        hide_index=True, key="event_table", on_select=functools.partial(go_to_listed_event, analysis),
-        selection_mode="single-row")
+        hide_index=True, key=(key := list_table_key(analysis)), selection_mode="single-row",
+        on_select=functools.partial(go_to_listed_event, analysis, key))
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
 
 
-def go_to_listed_event(analysis) -> None:
-    """Callback of the event list: the clicked row's event is chosen in the picker (with its type, where the picker's
-    type does not list it) and shown in the detail window, as Previous and Next show theirs. A clinical read of the
-    dashboard (session 60) found the rows could not be clicked: 223's first VT was row 47 of 350, reached only through
-    the picker."""
-    rows = st.session_state.get("event_table", {}).get("selection", {}).get("rows", [])
+def list_table_key(analysis) -> str:
+    """The event list's widget key, a new one for each analysis shown (another record, a reader's edit, a threshold):
+    Streamlit keeps a keyed table's selection whatever its rows, so a row chosen before an edit stayed highlighted
+    over another event after it (a code review, session 61)."""
+    def count_analyses() -> int:
+        st.session_state[_LISTED_TABLES] = st.session_state.get(_LISTED_TABLES, 0) + 1
+        return st.session_state[_LISTED_TABLES]
+    return f"event_table_{keep_per_source('event_table_serial', analysis, count_analyses)}"
+
+
+def go_to_listed_event(analysis, key: str) -> None:
+    """Callback of the event list ``key``: the clicked row's event is chosen in the picker (with its type, where the
+    picker's type does not list it) and shown in the detail window, as Previous and Next show theirs; a click that
+    clears the row chosen (the grid's second click on it) goes to its event again, after Previous or Next moved away
+    (in a browser the first click on it after such a move was seen to do nothing, session 61). A clinical read
+    of the dashboard (session 60) found the rows could not be clicked: 223's first VT was row 47 of 350, reached only
+    through the picker."""
+    rows = st.session_state.get(key, {}).get("selection", {}).get("rows", [])
+    last_key, last_row = st.session_state.get(_LISTED_ROW, (None, None))
+    rows = rows or ([last_row] if last_key == key else [])
     chosen = tables.choose_listed_event(analysis.regions, st.session_state.get("event_kind", ALL_KINDS), rows,
                                         MAX_EVENT_CHOICES)
     if chosen is not None:
         st.session_state["event_kind"], index = chosen
+        st.session_state[_LISTED_ROW] = (key, index)
         step_to_event(analysis, index)
 
 
@@ -844,7 +863,10 @@ def render_window_controls(analysis) -> tuple[float, float]:
     if kind == ALL_KINDS:
         shown = (tables.list_extremes(analysis.summary) + tables.list_st_choices(analysis.summary.st)
                  + tables.list_diary_choices(analysis.diary) + shown)
-    if st.session_state.get("event_choice", NO_EVENT) not in shown:
+    choice = st.session_state.get("event_choice", NO_EVENT)
+    if 0 <= choice < len(regions) and choice not in shown and choice in set(matching):
+        shown = [*shown, choice]  # one past the picker's first events (a row of the event list, Previous, Next)
+    if choice not in shown:
         st.session_state["event_choice"] = NO_EVENT
     columns[1].selectbox("Go to event", [NO_EVENT, *shown], key="event_choice",
                          format_func=functools.partial(event_choice_label, analysis),
@@ -1306,8 +1328,8 @@ def describe_paper(gain_mm_per_mv: float, record_gain_mm_per_mv: float) -> str:
     return f"Paper: {PAPER_SPEED_MM_S:g} mm/s, {gain_mm_per_mv:g} mm/mV ({why}); squares square on a chart {width} pixels wide."
 
 
-RELABELLED_KINDS = (*VENTRICULAR_RUN_KINDS, *SUPRAVENTRICULAR_RUN_KINDS, "ventricular_bigeminy", "ventricular_trigeminy",
-                    "supraventricular_bigeminy", "supraventricular_trigeminy")
+RELABELLED_KINDS = (*VENTRICULAR_RUN_KINDS, *SUPRAVENTRICULAR_RUN_KINDS, "ventricular_bigeminy",
+                    "ventricular_trigeminy", "supraventricular_bigeminy", "supraventricular_trigeminy")
 """Events made of their beats' classes, whose beats the reader may relabel at once. Not the rhythms found from the RR
 intervals, the P waves or the waves (AF, pauses, dropped beats, AV block, rate stretches, paced rhythm, unreadable
 stretches): a clinical read of the dashboard (session 60) found "Its beats are N" offered on AF episodes and pauses,
@@ -1328,8 +1350,8 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
                    "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
         return
     if region.kind not in RELABELLED_KINDS:
-        st.caption(f"Chosen event: {chosen}. It is found from the rhythm, not from its beats' classes: relabel one "
-                   "beat under 'Beat in the window' below, or remove a false one with 'Mark this window as artefact'.")
+        st.caption(f"Chosen event: {chosen}. It is found from the RR intervals, the P waves or the signal's quality, "
+                   "not from its beats' classes: a false one is removed with 'Mark this window as artefact' below.")
         return
     columns = st.columns([3, 2, 2], vertical_alignment="bottom")
     picker_key = record_widget_key("event_class", record_key)
@@ -1539,8 +1561,11 @@ def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
     only, while a reader checks the events)."""
     st.markdown("**Events against the reference**")
     runs, episodes = tables.run_comparison_table(comparison), tables.episode_comparison_table(comparison)
+    rhythms = ("" if comparison.episodes else
+               " The reference annotates no rhythm, so the analysis's rhythm episodes are not compared.")
     if runs.empty and episodes.empty:
-        st.caption("Neither the reference nor this analysis has an ectopic run or a rhythm episode to compare.")
+        st.caption("Neither the reference nor this analysis has an ectopic run or a rhythm episode to compare."
+                   + rhythms)
         return
     if not runs.empty:
         st.dataframe(runs, hide_index=True, key="run_comparison_table")
@@ -1550,7 +1575,8 @@ def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
                "scored as WFDB's rxr and epicmp score it: a run is found (or confirmed) when the other side has a run "
                "at least as long in its category within 150 ms of its beats; an episode when the other side's episodes "
                "overlap it; durations are the seconds each side's episodes share. AF and flutter count together. "
-               "Benchmarks score from the fifth minute (ecg evaluate-regions); this table scores the whole record.")
+               "Benchmarks score from the fifth minute (ecg evaluate-regions); this table scores the whole record."
+               + rhythms)
 
 
 def render_conclusion(review: loading.Review, record_key: tuple) -> str:
