@@ -50,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 WINDOW_CHOICES_S = (5, 10, 20, 30, 60)
 DEFAULT_WINDOW_S = 10
-CONFIDENCE_TEXT = ("Click a row to show its event in the detail window above. "
+CONFIDENCE_TEXT = ("Click a row to show its event in the detail window above; click a column's header to sort by it "
+                   "(by confidence, the events most in doubt come first). "
                    "Column # holds the number \"Go to event\" shows. Confidence (0 to 1): the share of clean leads "
                    "over the event's beats (a beat seen in one noisy lead of two counts half), times the model's "
                    "confidence in its beats' classes; for AF and rate stretches, also times the share of their "
