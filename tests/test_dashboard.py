@@ -1058,3 +1058,17 @@ def test_the_reference_comparison_scores_the_events_run_by_run_and_by_episode(an
     notes = read_record(excerpts_dir / "119").annotations.aux_notes
     assert episodes.loc["Ventricular bigeminy", "reference episodes"] == sum(n.strip("\x00") == "(B" for n in notes) > 0
     assert "Events against the reference" in [m.value.strip("*") for m in at.markdown]
+
+
+def test_a_time_typed_as_hh_mm_ss_centres_the_window_on_it():
+    """A clinical read of the dashboard (session 60) found the window's start typed in seconds only, while every time
+    on the page reads hh:mm:ss; a time that cannot be read, or lies outside the recording, says so."""
+    at = start_app()
+    at.text_input(key="go_to_time").input("00:02:30").run()
+    assert not at.exception
+    assert at.number_input(key="window_start_s").value == pytest.approx(150 - tables.middle_offset_s(10))
+    at.text_input(key="go_to_time").input("2:3x").run()
+    assert any(c.value.startswith("Go to time: received time '2:3x'; expected") for c in at.caption)
+    assert at.number_input(key="window_start_s").value == pytest.approx(150 - tables.middle_offset_s(10))
+    at.text_input(key="go_to_time").input("01:00:00").run()
+    assert any(c.value == "Go to time: 01:00:00 lies outside the recording, which lasts 00:05:00." for c in at.caption)

@@ -30,7 +30,7 @@ from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names, list_unused_files
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
-from pipeline.diary import DiaryError, format_elapsed, split_diary, summarize_findings
+from pipeline.diary import DiaryError, format_elapsed, parse_diary_time, split_diary, summarize_findings
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -63,6 +63,8 @@ WINDOW_ANCHOR = "window_anchor"
 """Session key: what the detail window was last moved to (``("event", choice)`` or ``("beat", index)``), so that a
 change of its length places it again; cleared when the reader types a start."""
 PLACED_START = "placed_window_start_s"
+GO_TO_TIME = "go_to_time"
+_TIME_PROBLEM = "go_to_time_problem"
 """Session key: the window start the app last put in the start box (a jump, a length change, or the drawn, clamped
 start). A length change keeps the middle of this window, not of the box's value, which a browser may send back stale:
 when arrow keys held on the length slider cut a rerun short, the next request still carries the start shown before
@@ -961,17 +963,54 @@ def render_event_steps(analysis, kind: str, start_s: float) -> None:
     the other as a Holter reader does; where the chosen event stands among them."""
     regions, fs = analysis.regions, analysis.record.fs_hz
     current = st.session_state.get("event_choice", NO_EVENT)
-    columns = st.columns([1, 1, 4], vertical_alignment="center")
+    columns = st.columns([1, 1, 1.3, 2.7], vertical_alignment="center")
     for column, label, step in ((columns[0], "◀ Previous event", -1), (columns[1], "Next event ▶", 1)):
         target = tables.step_event(regions, kind, current, start_s, fs, step)
         column.button(label, key=f"event_step_{step}", on_click=step_to_event, args=(analysis, target),
                       disabled=target is None, use_container_width=True)
+    render_time_jump(analysis, columns[2])
     position, total = tables.event_position(regions, kind, current)
     what = "Event" if kind == ALL_KINDS else charts.kind_label(kind)
-    columns[2].caption(f"{what} {position} of {total}" if position else
+    columns[3].caption(f"{what} {position} of {total}" if position else
                        f"{'Events' if kind == ALL_KINDS else 'Events of this type'} in the record: {total}; "
                        "Previous and Next step from the window shown." if total
                        else "No event of this type.")
+
+
+def render_time_jump(analysis, column) -> None:
+    """A box to go to a time typed as a reader has it (hh:mm:ss into the recording, or a clock time in brackets when
+    the header gives the start), beside Previous and Next; what was wrong with it, when it could not be read. A
+    clinical read of the dashboard (session 60) found the window's start typed in seconds only, while every time on
+    the page is hh:mm:ss."""
+    clock = " or a clock time [14:32]" if analysis.record.start_time is not None else ""
+    column.text_input("Go to time", key=GO_TO_TIME, placeholder="Go to time: hh:mm:ss", label_visibility="collapsed",
+                      on_change=go_to_time, args=(analysis,),
+                      help=f"A time into the recording (hh:mm:ss, mm:ss or seconds){clock}: the window is centred "
+                           "on it.")
+    problem = st.session_state.pop(_TIME_PROBLEM, None)
+    if problem:
+        column.caption(problem)
+
+
+def go_to_time(analysis) -> None:
+    """Callback of the time box: centre the window on the time typed (no event chosen any more), or say why not."""
+    text = st.session_state.get(GO_TO_TIME, "").strip()
+    if not text:
+        return
+    duration_s = analysis.record.duration_s
+    try:
+        time_s = parse_diary_time(text, analysis.record.start_time, where="Go to time")
+    except DiaryError as error:
+        st.session_state[_TIME_PROBLEM] = str(error)
+        return
+    if not 0.0 <= time_s <= duration_s:
+        st.session_state[_TIME_PROBLEM] = (f"Go to time: {text} lies outside the recording, which lasts "
+                                           f"{format_duration(duration_s)}.")
+        return
+    st.session_state.pop(WINDOW_ANCHOR, None)
+    st.session_state["event_choice"] = NO_EVENT
+    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    place_window(tables.centred_window_start(time_s, window_s, duration_s))
 
 
 def step_to_event(analysis, index: int | None) -> None:
