@@ -1072,3 +1072,16 @@ def test_a_time_typed_as_hh_mm_ss_centres_the_window_on_it():
     assert at.number_input(key="window_start_s").value == pytest.approx(150 - tables.middle_offset_s(10))
     at.text_input(key="go_to_time").input("01:00:00").run()
     assert any(c.value == "Go to time: 01:00:00 lies outside the recording, which lasts 00:05:00." for c in at.caption)
+
+
+def test_a_record_with_a_diary_keeps_its_analysis_from_rerun_to_rerun():
+    """Sample 119 opens with a diary: the analysis with it was made anew at every rerun, so every figure and table was
+    computed again and the event list got a new key at each click (scrolled back to the top, its sort dropped; a
+    clinical read through a browser, session 61)."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("119").run()
+    shown = at.session_state["event_tables_shown"]
+    for _ in range(2):
+        at.button(key="event_step_1").click().run()
+    assert not at.exception
+    assert at.session_state["event_tables_shown"] == shown

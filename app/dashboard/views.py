@@ -99,6 +99,8 @@ DOWNLOADS = (
 )
 _SHOWN_RECORD = "shown_record"
 _KEPT = "kept_per_analysis"
+_WITH_DIARY = "analysis_with_diary"
+"""(the analysis, its diary entries, the analysis with them) last shown (:func:`keep_diary`)."""
 _LISTED_TABLES = "event_tables_shown"
 """How many analyses' event lists were shown this session (:func:`list_table_key`)."""
 _LISTED_ROW = "event_table_row"
@@ -154,7 +156,7 @@ def render_page() -> None:
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
     review = apply_reader_edits(review, record_key, render_event_settings(), model_reference)
-    review = replace(review, analysis=add_diary(review.analysis, render_diary(review, record_key)))
+    review = replace(review, analysis=keep_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
     forget_other_sources(analysis, analysis.record.signal_mv)
     reset_navigation(record_key)
@@ -1159,6 +1161,19 @@ def reader_key(record_key: tuple) -> tuple:
 def record_widget_key(name: str, record_key: tuple) -> str:
     """A widget key of its own per record, so that a picker never shows another record's choice or options."""
     return f"{name}_{zlib.crc32(repr(record_key).encode()):08x}"
+
+
+def keep_diary(analysis, entries) -> object:
+    """:func:`app.analysis.add_diary`, the same object from rerun to rerun while neither the analysis nor the diary
+    changes: a new object at every rerun made :func:`keep_per_source` compute every figure and table again for each
+    record with a diary (sample 119, an upload with ``NAME.diary.csv``), and gave its event list a new key at every
+    click, which scrolled it back to the top and dropped its sort (a clinical read through a browser, session 61)."""
+    entries = tuple(entries)
+    kept = st.session_state.get(_WITH_DIARY)
+    if kept is None or kept[0] is not analysis or kept[1] != entries:
+        kept = (analysis, entries, add_diary(analysis, entries))
+        st.session_state[_WITH_DIARY] = kept
+    return kept[2]
 
 
 def keep_per_source(name: str, source: object, compute):
