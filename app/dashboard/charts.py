@@ -443,6 +443,11 @@ def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, l
 
 
 RR_TEXT_COLOUR = "#555555"
+RR_TEXT_BACKING = "rgba(255, 255, 255, 0.8)"
+"""Behind each RR label: on the grid and an event's shading (AF with a tachycardia over it) the grey figures were lost
+(a clinical read through a browser, session 61)."""
+RR_EDGE_S = 0.12
+"""A label whose interval's middle lies this close to the row's end is set flush right of it, not centred."""
 RR_SKIPPED_KINDS = (*WAVE_KINDS, "unreadable")
 """Regions whose detections make no RR interval worth writing: flutter/fibrillation waves, unreadable signal (an
 interval across it reads as a pause never flagged; the RR histogram leaves them out too)."""
@@ -461,8 +466,10 @@ def list_rr_labels(row: int, fs_hz: float, lo: int, hi: int, beat_samples: np.nd
         if region.kind in RR_SKIPPED_KINDS:
             keep &= ~((middles >= region.start) & (middles < region.stop))
     axis = "" if row == 1 else str(row)
+    near_end = hi - RR_EDGE_S * fs_hz  # a label centred there ran off the chart's right edge (session 61)
     return [{"x": to_axis_ms(middles[k] / fs_hz), "xref": f"x{axis}", "y": 0.0, "yref": f"y{axis} domain",
              "text": f"{1000 * (samples[k + 1] - samples[k]) / fs_hz:.0f}", "showarrow": False, "yanchor": "bottom",
+             "xanchor": "right" if middles[k] > near_end else "center", "bgcolor": RR_TEXT_BACKING,
              "font": {"color": RR_TEXT_COLOUR, "size": 10}} for k in np.flatnonzero(keep).tolist()]
 
 

@@ -1396,10 +1396,17 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
     relabels an event at once; for an event of a kind not in :data:`RELABELLED_KINDS`, a line saying how to correct
     it."""
     index = st.session_state.get("event_choice", NO_EVENT)
-    if not 0 <= index < len(analysis.regions) or analysis.regions[index].n_beats == 0:
+    if not 0 <= index < len(analysis.regions):
         return
     region = analysis.regions[index]
     chosen = tables.event_label(analysis.regions, index, analysis.record.fs_hz, analysis.record.start_time)
+    if region.kind == "unreadable":  # a clinical read (session 61): "removed with 'Mark this window as artefact'"
+        st.caption(f"Chosen event: {chosen}. Signal the analysis could not read on any lead (noise, a lead off or "
+                   "flat): no event is found in it and its beats are left out of the rhythm; check it on the ECG.")
+        return
+    if region.n_beats == 0:
+        st.caption(f"Chosen event: {chosen}.")
+        return
     if region.kind in WAVE_KINDS:  # no "its beats are N" for fibrillation waves (a QA pass, session 49)
         st.caption(f"Chosen event: {chosen}. Its detections are flutter/fibrillation waves, left out of the beat "
                    "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
@@ -1627,11 +1634,15 @@ def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
     if not episodes.empty:
         st.dataframe(episodes, hide_index=True, key="episode_comparison_table")
     st.caption("Whole record, from the annotation file the downloads hold (its beat labels and rhythm changes), "
-               "scored as WFDB's rxr and epicmp score it: a run is found (or confirmed) when the other side has a run "
-               "at least as long in its category within 150 ms of its beats; an episode when the other side's episodes "
-               "overlap it; durations are the seconds each side's episodes share. AF and flutter count together. "
-               "Benchmarks score from the fifth minute (ecg evaluate-regions); this table scores the whole record."
-               + rhythms)
+               "scored as WFDB's rxr and epicmp score it, so the counts can differ from the events list's: a run is "
+               "found (or confirmed) when the other side has a run at least as long in its category within 150 ms of "
+               "its beats; fusion beats (F) count in ventricular runs; an AF/flutter episode counts as one "
+               "supraventricular run of 6 beats or more. An episode is found when the other side's episodes of the "
+               "same rhythm overlap it (3 beats at 90 bpm that the reference calls VT and this analysis idioventricular "
+               "rhythm count as a missed VT and a false idioventricular rhythm), and an episode interrupted by another "
+               "rhythm counts as two; durations are the seconds each side's episodes share. AF and flutter count "
+               "together. Benchmarks score from the fifth minute (ecg evaluate-regions); this table scores the whole "
+               "record." + rhythms)
 
 
 def render_conclusion(review: loading.Review, record_key: tuple) -> str:
