@@ -19,6 +19,7 @@ import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
                           diary_findings, family_rows, find_blocked_p_samples, find_hidden_ventricular_runs,
+                          find_wave_detections,
                           lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
                           st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
@@ -760,9 +761,11 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     labelled = stacked_lead(analysis) if charts.count_rows(window_s) > 1 else primary  # every lead at 10 s or less
     record_gain = keep_per_source("strip_gain", record.signal_mv, lambda: strip_gain_mm_per_mv(record))
     gain = charts.window_gain_mm_per_mv(record.signal_mv, record.fs_hz, start_s, window_s, labelled, record_gain)
+    beats = keep_per_source("lettered_beats", analysis, lambda: ~find_wave_detections(analysis))  # as the strips:
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
-                                         analysis.predictions.samples, analysis.classes, analysis.regions,
-                                         labelled, disagreements, analysis.reviewed_mask, diary, gain,
+                                         analysis.predictions.samples[beats], analysis.classes[beats],  # no letter on
+                                         analysis.regions, labelled, disagreements,  # a flutter wave (session 61)
+                                         analysis.reviewed_mask[beats], diary, gain,
                                          keep_per_source("blocked_p", analysis,
                                                          lambda: find_blocked_p_samples(analysis))),
                     config=ECG_CHART_CONFIG, key="detail_chart")
