@@ -774,12 +774,15 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
-    st.markdown("**Event list**")
-    st.dataframe(keep_per_source("event_table", analysis, lambda: tables.region_table(
+    kind = st.session_state.get("event_kind", ALL_KINDS)
+    listed = tables.filter_events(analysis.regions, kind, len(analysis.regions))  # the picker's type, as its list
+    st.markdown("**Event list**" if kind == ALL_KINDS else f"**Event list: {charts.kind_label(kind)}**")
+    table = keep_per_source("event_table", analysis, lambda: tables.region_table(
         analysis.regions, record.fs_hz, noisy_lead_names(analysis),
-        {analysis.regions.index(region): longest for region, longest in find_hidden_ventricular_runs(analysis)})),
-        hide_index=True, key=(key := list_table_key(analysis)), selection_mode="single-row",
-        on_select=functools.partial(go_to_listed_event, analysis, key))
+        {analysis.regions.index(region): longest for region, longest in find_hidden_ventricular_runs(analysis)}))
+    st.dataframe(table if kind == ALL_KINDS else table.iloc[listed], hide_index=True,
+                 key=(key := f"{list_table_key(analysis)}_{kind}"), selection_mode="single-row",
+                 on_select=functools.partial(go_to_listed_event, analysis, key, listed))
     st.caption(CONFIDENCE_TEXT)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
@@ -796,14 +799,16 @@ def list_table_key(analysis) -> str:
     return f"event_table_{keep_per_source('event_table_serial', analysis, count_analyses)}"
 
 
-def go_to_listed_event(analysis, key: str) -> None:
-    """Callback of the event list ``key``: the clicked row's event is chosen in the picker (with its type, where the
-    picker's type does not list it) and shown in the detail window, as Previous and Next show theirs; a click that
+def go_to_listed_event(analysis, key: str, listed: list[int]) -> None:
+    """Callback of the event list ``key``, whose rows show the regions ``listed``: the clicked row's event is chosen in
+    the picker (with its type, where the picker's type does not list it) and shown in the detail window, as Previous
+    and Next show theirs; a click that
     clears the row chosen (the grid's second click on it) goes to its event again, after Previous or Next moved away
     (in a browser the first click on it after such a move was seen to do nothing, session 61). A clinical read
     of the dashboard (session 60) found the rows could not be clicked: 223's first VT was row 47 of 350, reached only
     through the picker."""
-    rows = st.session_state.get(key, {}).get("selection", {}).get("rows", [])
+    rows = [listed[row] for row in st.session_state.get(key, {}).get("selection", {}).get("rows", [])
+            if 0 <= row < len(listed)]
     last_key, last_row = st.session_state.get(_LISTED_ROW, (None, None))
     rows = rows or ([last_row] if last_key == key else [])
     chosen = tables.choose_listed_event(analysis.regions, st.session_state.get("event_kind", ALL_KINDS), rows,
