@@ -352,6 +352,27 @@ def test_the_detail_chart_writes_each_rr_interval_under_its_middle():
     assert "2500" not in [t for t, _ in rr_texts(figure)]  # an interval across unreadable signal is no pause
 
 
+def test_the_chosen_event_is_outlined_on_every_row_it_crosses():
+    """A clinical read through a browser (session 61): the chosen event looked the same as its neighbours."""
+    fs_hz = 360.0
+    signal = np.zeros((int(120 * fs_hz), 2), np.float32)
+    beats = np.arange(100, signal.shape[0], 288)
+    run = Region("ventricular_tachycardia", int(18 * fs_hz), int(23 * fs_hz), 60, 9, 130.0, 0.9)
+
+    def outlines(figure):
+        return [shape for shape in figure.layout.shapes if shape.line.dash == charts.CHOSEN_OUTLINE["dash"]]
+
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 20.0, beats, np.full(len(beats), "V"), (run,),
+                                  chosen=run)
+    assert len(outlines(figure)) == 2  # the run crosses from the first 10-s row into the second
+    assert {shape.yref for shape in outlines(figure)} == {"y domain", "y2 domain"}
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 60.0, 10.0, beats, np.full(len(beats), "V"), (run,),
+                                  chosen=run)
+    assert outlines(figure) == []  # outside the window
+    assert outlines(charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 15.0, 10.0, beats, np.full(len(beats), "V"),
+                                         (run,))) == []  # none chosen
+
+
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():
     fs_hz = 360.0
     signal = np.stack([np.zeros(3600), np.linspace(0, 1, 3600), 2 + np.zeros(3600)], axis=1).astype(np.float32)

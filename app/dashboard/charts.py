@@ -332,7 +332,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   regions: tuple[Region, ...], primary_lead: int = 0,
                   disagreements: list[tuple[int, str]] | None = None,
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = (),
-                  gain_mm_per_mv: float | None = None, blocked_p_samples: np.ndarray | None = None) -> go.Figure:
+                  gain_mm_per_mv: float | None = None, blocked_p_samples: np.ndarray | None = None,
+                  chosen: Region | None = None) -> go.Figure:
     """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
 
     A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
@@ -367,6 +368,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     blocked_p_samples : np.ndarray, optional
         Non-conducted P waves (:func:`app.analysis.find_blocked_p_samples`), marked ``p`` above them on the primary
         lead.
+    chosen : Region, optional
+        The event chosen in the picker or the event list, outlined (:func:`outline_chosen`).
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
@@ -388,6 +391,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             rr_labels += list_rr_labels(row, fs_hz, row_lo, row_hi, beat_samples, regions)
             mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
+            outline_chosen(figure, chosen, fs_hz, row_lo, row_hi, row=row)
             mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
             figure.update_xaxes(type="date", range=[to_axis_ms(row_lo / fs_hz), to_axis_ms(row_lo / fs_hz + ROW_S)],
                                 row=row, col=1)
@@ -409,6 +413,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         rr_labels = list_rr_labels(1, fs_hz, lo, hi, beat_samples, regions)
         mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
+        outline_chosen(figure, chosen, fs_hz, lo, hi)
         mark_diary(figure, diary, fs_hz, lo, hi)
         figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
         draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz, gain_mm_per_mv=gain_mm_per_mv)
@@ -624,6 +629,23 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
                                                      "width": 2 if kind in OUTLINED_KINDS else 1}},
                                     legendgroup=kind, legendrank=legend_rank(kind)), row=1 if row == "all" else row,
                          col=1)
+
+
+CHOSEN_OUTLINE = {"width": 2, "color": "#000000", "dash": "dot"}
+"""The chosen event's outline, unlike any kind's shading or edge (a clinical read through a browser, session 61: the
+chosen event looked the same as its neighbours, which Holter review software outlines)."""
+
+
+def outline_chosen(figure: go.Figure, chosen: Region | None, fs_hz: float, lo: int, hi: int,
+                   row: int | str = "all") -> None:
+    """Outline the ``chosen`` event where it overlaps samples ``[lo, hi)`` on ``row`` (every subplot by default), at
+    least :data:`MIN_SHADE_S` wide as its shading; nothing when none is chosen or it lies outside."""
+    if chosen is None or chosen.stop <= lo or chosen.start >= hi:
+        return
+    pad = max(MIN_SHADE_S * fs_hz - (chosen.stop - chosen.start), 0) / 2
+    start, stop = max(chosen.start - pad, lo), min(chosen.stop + pad, hi)
+    figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz), fillcolor="rgba(0, 0, 0, 0)",
+                     line=CHOSEN_OUTLINE, layer="above", row=row, col=1)
 
 
 def legend_rank(kind: str) -> int:

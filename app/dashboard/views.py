@@ -38,7 +38,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
-                              RegionSettings, changed_settings, describe_region_size, merge_intervals)
+                              Region, RegionSettings, changed_settings, describe_region_size, merge_intervals)
 from pipeline.hrt import describe_hrt_absence, describe_hrt_method, describe_hrt_span
 from pipeline.hrv import describe_hrv_span
 from pipeline.pr import describe_pr
@@ -767,7 +767,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          analysis.regions, labelled, disagreements,  # a flutter wave (session 61)
                                          analysis.reviewed_mask[beats], diary, gain,
                                          keep_per_source("blocked_p", analysis,
-                                                         lambda: find_blocked_p_samples(analysis))),
+                                                         lambda: find_blocked_p_samples(analysis)),
+                                         chosen_region(analysis)),
                     config=ECG_CHART_CONFIG, key="detail_chart")
     st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
                "found.")
@@ -985,6 +986,13 @@ def render_event_steps(analysis, kind: str, start_s: float) -> None:
                        f"{'Events' if kind == ALL_KINDS else 'Events of this type'} in the record: {total}; "
                        "Previous and Next step from the window shown." if total
                        else "No event of this type.")
+
+
+def chosen_region(analysis) -> Region | None:
+    """The event chosen in the picker (or the event list), None when an extreme, an ST episode, a diary entry or
+    nothing is."""
+    index = st.session_state.get("event_choice", NO_EVENT)
+    return analysis.regions[index] if 0 <= index < len(analysis.regions) else None
 
 
 def render_time_jump(analysis, column) -> None:
