@@ -1085,3 +1085,22 @@ def test_a_record_with_a_diary_keeps_its_analysis_from_rerun_to_rerun():
         at.button(key="event_step_1").click().run()
     assert not at.exception
     assert at.session_state["event_tables_shown"] == shown
+
+
+def test_an_unreadable_stretch_says_what_it_is_when_chosen(tmp_path, excerpts_dir):
+    """A clinical read through a browser (session 61): an unreadable stretch's line said it was found from the rhythm
+    and "removed with 'Mark this window as artefact'", and one without beats had no line."""
+    record = read_record(excerpts_dir / "100")
+    signal = record.signal_mv.astype(np.float32).copy()
+    lo, hi = int(40 * record.fs_hz), int(70 * record.fs_hz)
+    signal[lo:hi] += 1.5 * np.random.default_rng(3).normal(size=(hi - lo, signal.shape[1])).astype(np.float32)
+    write_record(tmp_path, "noisy", signal, record.fs_hz, record.lead_names)
+    at = upload(start_app(), [(p.name, p.read_bytes(), "application/octet-stream")
+                              for p in sorted(tmp_path.glob("noisy.*"))])
+    assert not at.exception
+    assert "Unreadable" in at.selectbox(key="event_kind").options  # shown by label, selected by kind
+    at.selectbox(key="event_kind").select("unreadable").run()
+    at.button(key="event_step_1").click().run()
+    lines = [c.value for c in at.caption if c.value.startswith("Chosen event: ")]
+    assert len(lines) == 1 and "Signal the analysis could not read on any lead" in lines[0], lines
+    assert not any(b.label.startswith("Relabel the event") for b in at.button)
