@@ -1104,3 +1104,23 @@ def test_an_unreadable_stretch_says_what_it_is_when_chosen(tmp_path, excerpts_di
     lines = [c.value for c in at.caption if c.value.startswith("Chosen event: ")]
     assert len(lines) == 1 and "Signal the analysis could not read on any lead" in lines[0], lines
     assert not any(b.label.startswith("Relabel the event") for b in at.button)
+
+
+def test_a_disagreement_with_the_reference_can_be_gone_to(analyses):
+    """A clinical read of the dashboard (session 60): the disagreements were crosses on the chart with no way to step
+    through them. Choosing one moves the ECG tab's window to it and chooses the beat for relabelling."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    analysis = analyses["208"]
+    disagreements = tables.compare_with_reference(analysis).disagreements
+    k = next(k for k, (sample, text) in enumerate(disagreements) if text.startswith("ref ") and sample > 60 * 360)
+    sample, text = disagreements[k]
+    picker = at.selectbox(key="disagreement_choice")
+    assert picker.options[k + 1].endswith(f"reference {text[4:]}, analysis "
+                                          f"{analysis.classes[np.searchsorted(analysis.predictions.samples, sample)]}")
+    picker.select(k).run()
+    assert not at.exception
+    beat = int(np.searchsorted(analysis.predictions.samples, sample))
+    assert at.selectbox(key="beat_choice").value == beat
+    start = at.number_input(key="window_start_s").value
+    assert start < sample / 360 < start + 10

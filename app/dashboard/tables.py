@@ -460,6 +460,27 @@ def compare_with_reference(analysis: RecordAnalysis) -> ReferenceComparison | No
     return ReferenceComparison(counts, count_detections(match), disagreements, runs, episodes)
 
 
+def describe_disagreement(analysis: RecordAnalysis, sample: int, text: str) -> str:
+    """One disagreement of :func:`list_disagreements` as a picker names it: ``"00:01:23.4 reference V, analysis N"``,
+    ``"... reference V, not detected"`` (a missed beat) or ``"... no reference beat, analysis N"`` (an extra
+    detection)."""
+    at = format_hms(sample / analysis.record.fs_hz, 1)
+    index = find_beat_at(analysis, sample)
+    called = "?" if index is None else analysis.classes[index]
+    if text.startswith("missed "):
+        return f"{at} reference {text.removeprefix('missed ')}, not detected"
+    if text.startswith("ref "):
+        return f"{at} reference {text.removeprefix('ref ')}, analysis {called}"
+    return f"{at} no reference beat, analysis {called}"
+
+
+def find_beat_at(analysis: RecordAnalysis, sample: int) -> int | None:
+    """The index of the analysis's beat at ``sample``, None when none is there (a missed reference beat)."""
+    samples = analysis.predictions.samples
+    index = int(np.searchsorted(samples, sample))
+    return index if index < len(samples) and samples[index] == sample else None
+
+
 def class_indices(analysis: RecordAnalysis) -> np.ndarray:
     """Predicted class index of every beat."""
     lookup = {c: k for k, c in enumerate(AAMI_CLASSES)}

@@ -65,6 +65,7 @@ WINDOW_ANCHOR = "window_anchor"
 change of its length places it again; cleared when the reader types a start."""
 PLACED_START = "placed_window_start_s"
 GO_TO_TIME = "go_to_time"
+DISAGREEMENT_CHOICE = "disagreement_choice"
 _TIME_PROBLEM = "go_to_time_problem"
 """Session key: the window start the app last put in the start box (a jump, a length change, or the drawn, clamped
 start). A length change keeps the middle of this window, not of the box's value, which a browser may send back stale:
@@ -184,7 +185,7 @@ def render_page() -> None:
     with relabel:
         render_label_review(analysis, record_key)
     with reference:
-        render_reference(review.comparison, review.analysis.record.annotation_problem)
+        render_reference(review.comparison, review.analysis.record.annotation_problem, review.analysis)
     with downloads:
         chosen = add_reader_strips(analysis, reader_strip_list(record_key))
         render_downloads(add_conclusion(chosen, render_conclusion(review, record_key)))
@@ -1601,8 +1602,10 @@ def render_attention(analysis, model_reference: str, index: int) -> None:
                     config=CHART_CONFIG, key="attention_chart")
 
 
-def render_reference(comparison: tables.ReferenceComparison | None, annotation_problem: str | None = None) -> None:
-    """Per-class Se/+P of this record against its reference annotations (why they were left out, when they were)."""
+def render_reference(comparison: tables.ReferenceComparison | None, annotation_problem: str | None = None,
+                     analysis=None) -> None:
+    """Per-class Se/+P of this record against its reference annotations (why they were left out, when they were),
+    a picker of the disagreements (with ``analysis``), then the events against the reference's."""
     if comparison is None and annotation_problem:
         st.warning(f"The reference annotations were left out, so the beat labels cannot be compared: "
                    f"{annotation_problem.rstrip('.')}. The signal was analysed without them.")
@@ -1619,6 +1622,8 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     columns[0].metric("Beat detection Se", tables.format_percent(100 * detection.sensitivity, 2))
     columns[1].metric("Beat detection +P", tables.format_percent(100 * detection.positive_predictivity, 2))
     columns[2].metric("Disagreements", f"{len(comparison.disagreements)}")
+    if analysis is not None and comparison.disagreements:
+        render_disagreement_picker(analysis, comparison)
     st.dataframe(tables.show_comparison_table(comparison), hide_index=True, key="comparison_table", column_config={
         "reference beats": st.column_config.NumberColumn(help="Beats of this class in the reference annotations"),
         "analysis beats": st.column_config.NumberColumn(help="Beats this analysis gives this class"),
@@ -1631,6 +1636,37 @@ def render_reference(comparison: tables.ReferenceComparison | None, annotation_p
     st.caption("Whole record, beats matched within 150 ms; ventricular flutter episodes are not scored. "
                "Disagreements are marked with a cross on the ECG chart.")
     render_event_comparison(comparison)
+
+
+def render_disagreement_picker(analysis, comparison: tables.ReferenceComparison) -> None:
+    """A picker of the beats where the analysis and the reference disagree, in time order (the first
+    :data:`MAX_EVENT_CHOICES`): choosing one centres the ECG tab's window on it and, for a beat the analysis has,
+    chooses it in the beat panel for relabelling (a clinical read of the dashboard, session 60: the disagreements were
+    crosses on the chart with no way to step through them)."""
+    shown = comparison.disagreements[:MAX_EVENT_CHOICES]
+    if not -1 <= st.session_state.get(DISAGREEMENT_CHOICE, NO_EVENT) < len(shown):  # another record's, or fewer after
+        st.session_state[DISAGREEMENT_CHOICE] = NO_EVENT  # an edit
+    st.selectbox("Show a disagreement on the ECG tab", [NO_EVENT, *range(len(shown))], key=DISAGREEMENT_CHOICE,
+                 format_func=lambda k: "-" if k == NO_EVENT else tables.describe_disagreement(analysis, *shown[k]),
+                 on_change=go_to_disagreement, args=(analysis, shown),
+                 help="The window on the ECG tab moves to the beat; a beat the analysis has is chosen in 'Beat in the "
+                      "window' there, where it can be relabelled.")
+
+
+def go_to_disagreement(analysis, shown: list[tuple[int, str]]) -> None:
+    """Callback of the disagreement picker: the window on the beat (chosen when the analysis has it)."""
+    choice = st.session_state.get(DISAGREEMENT_CHOICE, NO_EVENT)
+    if not 0 <= choice < len(shown):
+        return
+    sample = shown[choice][0]
+    index = tables.find_beat_at(analysis, sample)
+    if index is not None:
+        go_to_beat(analysis, index)
+        return
+    st.session_state.pop(WINDOW_ANCHOR, None)
+    st.session_state["event_choice"] = NO_EVENT
+    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
+    place_window(tables.centred_window_start(sample / analysis.record.fs_hz, window_s, analysis.record.duration_s))
 
 
 def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
