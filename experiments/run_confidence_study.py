@@ -54,7 +54,7 @@ from experiments.s_rule_study import load_one_lead_inputs, load_study_inputs, re
 from experiments.s_run_rule_study import configured_rules
 from pipeline.detect import detect_record_peaks
 from pipeline.labels import AAMI_CLASSES
-from pipeline.quality import QualitySettings, add_noise_only_spans, find_quality_spans, spare_beat_trains
+from pipeline.quality import find_record_quality_spans
 from pipeline.records import read_record
 from pipeline.region_eval import (REFERENCE_ANNOTATOR, find_episode_spans, flag_record_regions, longest_run_in_window,
                                   map_run_codes)
@@ -107,13 +107,10 @@ def score_runs(name: str, labelled: tuple) -> list[dict]:
     and quality spans as :func:`pipeline.region_eval.evaluate_record` makes them)."""
     positions, classes, in_family, label = labelled
     record = read_record(require_data_dir(None) / name, annotator=REFERENCE_ANNOTATOR)
-    quality, settings = QualitySettings(), RegionSettings()
     detection = detect_record_peaks(record)
     n_leads = record.signal_mv.shape[1]
-    spans = find_quality_spans(record.signal_mv, record.fs_hz, quality)
-    spans = spare_beat_trains(spans, record.signal_mv, positions, record.fs_hz, quality)
-    spans = add_noise_only_spans(spans, detection.noise_only, n_leads)
-    regions = flag_record_regions(record, positions, SYMBOLS[classes], spans, settings,
+    spans = find_record_quality_spans(record.signal_mv, record.fs_hz, positions, detection.noise_only)
+    regions = flag_record_regions(record, positions, SYMBOLS[classes], spans, RegionSettings(),
                                   detected_samples=detection.wave_samples, af_excluded_beats=in_family)
     clean = clean_lead_fraction(positions, spans, n_leads)
     beat_values = clean * label

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app import ecg_paper as paper
+from app.analysis import UNCOUNTED_KINDS
 from app.strips import BLOCKED_P_COLOUR, STANDARD_GAIN_MM_PER_MV, largest_gain_fitting
 from pipeline.families import beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
@@ -24,7 +25,7 @@ from pipeline.hrt import slope_line, tachogram_labels
 from pipeline.qt import LONG_QTC_MS
 from pipeline.st import template_offsets_ms
 from pipeline.wording import capitalise_first, format_hms
-from pipeline.regions import REGION_KINDS, WAVE_KINDS, Region, describe_kind, merge_intervals
+from pipeline.regions import REGION_KINDS, Region, describe_kind, merge_intervals
 
 MAX_WINDOW_S = 60.0
 """Longest detail window drawn at full resolution."""
@@ -453,22 +454,20 @@ RR_TEXT_BACKING = "rgba(255, 255, 255, 0.8)"
 (a clinical read through a browser, session 61)."""
 RR_EDGE_S = 0.12
 """A label whose interval's middle lies this close to the row's end is set flush right of it, not centred."""
-RR_SKIPPED_KINDS = (*WAVE_KINDS, "unreadable")
-"""Regions whose detections make no RR interval worth writing: flutter/fibrillation waves, unreadable signal (an
-interval across it reads as a pause never flagged; the RR histogram leaves them out too)."""
 
 
 def list_rr_labels(row: int, fs_hz: float, lo: int, hi: int, beat_samples: np.ndarray,
                    regions: tuple[Region, ...] = ()) -> list[dict]:
     """The RR intervals (ms) whose middle lies in samples ``[lo, hi)``, as annotations for the foot of ``row`` under
     the middle of each interval, as a Holter strip prints them (a clinical read of the dashboard, session 60: no RR
-    values on the chart); none whose middle lies in a region of :data:`RR_SKIPPED_KINDS`. Plain dicts, added to the
+    values on the chart); none whose middle lies in a region of :data:`app.analysis.UNCOUNTED_KINDS` (flutter or
+    fibrillation waves, unreadable signal: an interval across it reads as a pause never flagged). Plain dicts, added to the
     figure at once: one ``add_annotation`` each took 2.9 s for a 60-s window at 200 bpm (a code review, session 61)."""
     samples = np.asarray(beat_samples, np.int64)
     middles = (samples[:-1] + samples[1:]) / 2
     keep = (middles >= lo) & (middles < hi)
     for region in regions:
-        if region.kind in RR_SKIPPED_KINDS:
+        if region.kind in UNCOUNTED_KINDS:
             keep &= ~((middles >= region.start) & (middles < region.stop))
     axis = "" if row == 1 else str(row)
     near_end = hi - RR_EDGE_S * fs_hz  # a label centred there ran off the chart's right edge (session 61)
@@ -605,6 +604,13 @@ MIN_SHADE_S = 0.2
 """Narrowest shading of a region in the detail chart (about a QRS complex and its surroundings)."""
 
 
+def shaded_span(region: Region, fs_hz: float, lo: int, hi: int) -> tuple[float, float]:
+    """The samples a region's shading covers within ``[lo, hi)``: the region, widened about its middle to at least
+    :data:`MIN_SHADE_S` (an isolated beat's region is one sample)."""
+    pad = max(MIN_SHADE_S * fs_hz - (region.stop - region.start), 0) / 2
+    return max(region.start - pad, lo), min(region.stop + pad, hi)
+
+
 def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, lo: int, hi: int,
                   row: int | str = "all") -> None:
     """Shade the regions overlapping samples ``[lo, hi)`` on ``row`` (every subplot by default), at least
@@ -613,8 +619,7 @@ def shade_regions(figure: go.Figure, regions: tuple[Region, ...], fs_hz: float, 
     for region in regions:
         if region.stop <= lo or region.start >= hi:
             continue
-        pad = max(MIN_SHADE_S * fs_hz - (region.stop - region.start), 0) / 2
-        start, stop = max(region.start - pad, lo), min(region.stop + pad, hi)
+        start, stop = shaded_span(region, fs_hz, lo, hi)
         edge = OUTLINED_KINDS.get(region.kind)
         figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz),
                          fillcolor=REGION_COLOURS.get(region.kind, "#cccccc"), opacity=SHADE_OPACITY,
@@ -642,8 +647,7 @@ def outline_chosen(figure: go.Figure, chosen: Region | None, fs_hz: float, lo: i
     least :data:`MIN_SHADE_S` wide as its shading; nothing when none is chosen or it lies outside."""
     if chosen is None or chosen.stop <= lo or chosen.start >= hi:
         return
-    pad = max(MIN_SHADE_S * fs_hz - (chosen.stop - chosen.start), 0) / 2
-    start, stop = max(chosen.start - pad, lo), min(chosen.stop + pad, hi)
+    start, stop = shaded_span(chosen, fs_hz, lo, hi)
     figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz), fillcolor="rgba(0, 0, 0, 0)",
                      line=CHOSEN_OUTLINE, layer="above", row=row, col=1)
 

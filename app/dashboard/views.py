@@ -1029,10 +1029,16 @@ def go_to_time(analysis) -> None:
         st.session_state[_TIME_PROBLEM] = (f"Go to time: {text} lies outside the recording, which lasts "
                                            f"{format_duration(duration_s)}.")
         return
+    centre_window(analysis, time_s)
+
+
+def centre_window(analysis, time_s: float) -> None:
+    """Centre the detail window on ``time_s`` (s into the recording), no event chosen any more: a time typed, a
+    disagreement without a beat of the analysis."""
     st.session_state.pop(WINDOW_ANCHOR, None)
     st.session_state["event_choice"] = NO_EVENT
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
-    place_window(tables.centred_window_start(time_s, window_s, duration_s))
+    place_window(tables.centred_window_start(time_s, window_s, analysis.record.duration_s))
 
 
 def step_to_event(analysis, index: int | None) -> None:
@@ -1665,11 +1671,8 @@ def go_to_disagreement(analysis, shown: list[tuple[int, str]]) -> None:
     index = tables.find_beat_at(analysis, sample)
     if index is not None:
         go_to_beat(analysis, index)
-        return
-    st.session_state.pop(WINDOW_ANCHOR, None)
-    st.session_state["event_choice"] = NO_EVENT
-    window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
-    place_window(tables.centred_window_start(sample / analysis.record.fs_hz, window_s, analysis.record.duration_s))
+    else:
+        centre_window(analysis, sample / analysis.record.fs_hz)
 
 
 def render_event_comparison(comparison: tables.ReferenceComparison) -> None:
