@@ -8,6 +8,7 @@ never downloads a browser here: it launches the system chromium. A screenshot go
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.analysis import analyse_record
@@ -190,6 +192,81 @@ def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url
         words = caption.first.inner_text().split()  # "Detail window 00:03:26.2 to 00:03:36.2 of 00:05:00"
         shown = [sum(float(part) * 60 ** (2 - i) for i, part in enumerate(words[k].split(":"))) for k in (2, 4)]
         assert shown[0] <= start_s <= shown[1], (words, start_s)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def wait_for_rerun(page) -> None:
+    """Until the app's rerun after an input has finished (the status widget shows while it runs)."""
+    time.sleep(1.0)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=ANALYSIS_TIMEOUT_MS)
+    time.sleep(0.5)
+
+
+def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measure_a_span(browser, dashboard_url,
+                                                                                           excerpts_dir):
+    """A clinical read of the dashboard (session 60) found no calipers, and a beat relabelled through a picker of its
+    number, a class box and a button. A click on a beat's mark now chooses it, its letter's key relabels it, PageDown
+    steps to the next beat, and a span dragged with Box Select is measured."""
+    analysis = analyse_record(read_record(excerpts_dir / "100"), load_default_model())
+    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
+    normal = [int(i) for i in np.flatnonzero((samples < 10 * fs_hz) & (analysis.classes == "N"))]
+    assert len(normal) > 8 and "V" not in analysis.classes[samples < 10 * fs_hz]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(dashboard_url)
+        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_role("tab", name="ECG").click()
+        page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        wait_for_rerun(page)
+        chart = page.locator(".st-key-detail_chart")
+        chart.scroll_into_view_if_needed()
+        marks = chart.locator("g.trace.scatter").filter(has=page.locator("g.textpoint")).first.locator("path.point")
+        marks.first.wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        assert marks.count() == len(normal)  # the first class trace is N's, its marks in time order
+
+        def centre(k: int) -> tuple[float, float]:
+            box = marks.nth(k).bounding_box()
+            return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+        chosen = page.locator(".st-key-beat_choice input")
+        x, y = centre(3)
+        page.mouse.move(x - 4, y - 4)
+        page.mouse.move(x, y, steps=4)
+        time.sleep(0.3)
+        page.mouse.click(x, y)
+        wait_for_rerun(page)
+        assert chosen.input_value() == f"#{normal[3]} at " + chosen.input_value().split(" at ")[1]
+        assert chosen.input_value().endswith(": N")
+        page.keyboard.press("v")
+        page.get_by_text("1 beat label corrected").wait_for(state="attached", timeout=ANALYSIS_TIMEOUT_MS)  # Review tab
+        wait_for_rerun(page)
+        assert chosen.input_value().startswith(f"#{normal[3]} ") and chosen.input_value().endswith(": V")
+        page.keyboard.press("PageDown")
+        wait_for_rerun(page)
+        assert chosen.input_value().startswith(f"#{normal[3] + 1} ")
+        # calipers from one N mark to the next: the RR interval between them, to a few pixels
+        marks = chart.locator("g.trace.scatter").filter(has=page.locator("g.textpoint")).first.locator("path.point")
+        still_normal = [i for i in normal if i != normal[3]]
+        k = next(k for k in range(4, len(still_normal) - 1) if still_normal[k + 1] == still_normal[k] + 1)
+        (x1, y), (x2, _) = centre(k), centre(k + 1)
+        rr_ms = 1000 * (samples[still_normal[k + 1]] - samples[still_normal[k]]) / fs_hz
+        page.mouse.move(x1, y + 60)
+        chart.locator('.modebar-btn[data-title="Box Select"]').click()
+        page.mouse.move(x1, y + 60)
+        page.mouse.down()
+        page.mouse.move((x1 + x2) / 2, y + 60, steps=8)
+        page.mouse.move(x2, y + 60, steps=4)
+        page.mouse.up()
+        measured = page.get_by_text(re.compile(r"^Calipers: \d"))  # not the caption saying how to use them
+        measured.wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        words = measured.inner_text().split(", ")  # "Calipers: a to b", "812 ms", "74 bpm. ..."
+        assert abs(float(words[1].split()[0]) - rr_ms) <= 25, (words, rr_ms)
+        page.get_by_role("button", name="Remove calipers").click()
+        wait_for_rerun(page)
+        assert measured.count() == 0
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

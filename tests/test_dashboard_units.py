@@ -373,6 +373,46 @@ def test_the_chosen_event_is_outlined_on_every_row_it_crosses():
                                          (run,))) == []  # none chosen
 
 
+def test_the_chosen_beat_and_the_calipers_are_drawn_and_a_click_finds_its_beat():
+    """A clinical read of the dashboard (session 60): no calipers, and a beat chosen only from a picker. The chart now
+    marks the chosen beat, draws the calipers with their length on every row they cross, lets a drag measure again while
+    they are shown, and gives each beat letter its sample for a click."""
+    fs_hz = 360.0
+    signal = np.zeros((int(120 * fs_hz), 2), np.float32)
+    beats = np.arange(100, signal.shape[0], 288)
+    classes = np.where(np.arange(len(beats)) % 5 == 0, "V", "N")
+
+    def caliper_lines(figure):
+        return [shape for shape in figure.layout.shapes if shape.type == "line"
+                and shape.line.color == charts.CALIPER_COLOUR]
+
+    def bands(figure):
+        return [shape for shape in figure.layout.shapes if shape.fillcolor == charts.CHOSEN_BEAT_FILL]
+
+    plain = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 10.0, beats, classes, ())
+    assert caliper_lines(plain) == [] and bands(plain) == [] and plain.layout.dragmode == "zoom"
+    letters = [trace for trace in plain.data if trace.mode == "markers+text"]
+    in_window = beats[(beats >= 10 * fs_hz) & (beats < 20 * fs_hz)]
+    assert sorted(np.concatenate([trace.customdata for trace in letters]).tolist()) == in_window.tolist()
+    assert all(trace.unselected.marker.opacity == 1 for trace in letters)  # a click greys no letter
+    chosen = int(in_window[2])
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 10.0, beats, classes, (), chosen_beat=chosen,
+                                  calipers_s=(12.0, 12.8))
+    assert len(bands(figure)) == 1 and bands(figure)[0].yref == "y domain"  # on the primary lead
+    assert charts.from_axis_value(bands(figure)[0].x0) < chosen / fs_hz < charts.from_axis_value(bands(figure)[0].x1)
+    assert len(caliper_lines(figure)) == 4  # each end on both leads
+    assert [a.text for a in figure.layout.annotations if a.text == "800 ms, 75 bpm"] == ["800 ms, 75 bpm"]
+    assert figure.layout.dragmode == "select"  # a drag measures again
+    stacked = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 30.0, beats, classes, (),
+                                   calipers_s=(18.0, 21.5))
+    assert [shape.yref for shape in caliper_lines(stacked)] == ["y domain", "y2 domain"]  # from row 1 into row 2
+    assert [a.text for a in stacked.layout.annotations if "bpm" in str(a.text)] == ["3500 ms, 17 bpm"]
+    assert caliper_lines(charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 40.0, 10.0, beats, classes, (),
+                                              calipers_s=(12.0, 12.8))) == []  # outside the window
+    assert tables.find_nearest_beat(beats, fs_hz, (chosen + 30) / fs_hz) == int(np.flatnonzero(beats == chosen)[0])
+    assert tables.find_nearest_beat(beats, fs_hz, (chosen + 144) / fs_hz) is None  # between two beats 0.8 s apart
+
+
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():
     fs_hz = 360.0
     signal = np.stack([np.zeros(3600), np.linspace(0, 1, 3600), 2 + np.zeros(3600)], axis=1).astype(np.float32)

@@ -334,7 +334,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   disagreements: list[tuple[int, str]] | None = None,
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = (),
                   gain_mm_per_mv: float | None = None, blocked_p_samples: np.ndarray | None = None,
-                  chosen: Region | None = None) -> go.Figure:
+                  chosen: Region | None = None, chosen_beat: int | None = None,
+                  calipers_s: tuple[float, float] | None = None) -> go.Figure:
     """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
 
     A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
@@ -371,6 +372,16 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         lead.
     chosen : Region, optional
         The event chosen in the picker or the event list, outlined (:func:`outline_chosen`).
+    chosen_beat : int, optional
+        The sample of the beat chosen in the beat panel, marked on the primary lead (:func:`mark_chosen_beat`).
+    calipers_s : (float, float), optional
+        A span (s into the recording) measured with the calipers, drawn with its length (:func:`draw_calipers`).
+
+    With Streamlit's ``on_select``, a click gives a point (the beat's sample is the ``customdata`` of its letter,
+    :func:`beat_label_traces`), and a drag with the toolbar's Box Select tool a span across the chart's whole height
+    (``selectdirection="h"``) for the calipers. A drag zooms until that tool is chosen, and measures again while
+    calipers are shown (``dragmode``): Streamlit turns a click into a selection only while a drag zooms or pans, and
+    sets the tool the figure names at every rerun.
     """
     n_samples, n_leads = signal_mv.shape
     start_s, window_s = clamp_window(start_s, window_s, n_samples / fs_hz)
@@ -393,6 +404,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
             outline_chosen(figure, chosen, fs_hz, row_lo, row_hi, row=row)
+            mark_chosen_beat(figure, chosen_beat, fs_hz, row_lo, row_hi, row=row)
+            draw_calipers(figure, calipers_s, fs_hz, row_lo, row_lo + row_n, row=row)
             mark_diary(figure, diary, fs_hz, row_lo, row_hi, row=row)
             figure.update_xaxes(type="date", range=[to_axis_ms(row_lo / fs_hz), to_axis_ms(row_lo / fs_hz + ROW_S)],
                                 row=row, col=1)
@@ -415,6 +428,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
         outline_chosen(figure, chosen, fs_hz, lo, hi)
+        mark_chosen_beat(figure, chosen_beat, fs_hz, lo, hi)
+        draw_calipers(figure, calipers_s, fs_hz, lo, hi)
         mark_diary(figure, diary, fs_hz, lo, hi)
         figure.update_xaxes(type="date", range=[to_axis_ms(lo / fs_hz), to_axis_ms(hi / fs_hz)])
         draw_ecg_paper(figure, lo / fs_hz, hi / fs_hz, gain_mm_per_mv=gain_mm_per_mv)
@@ -422,9 +437,11 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         for row, lead in enumerate(order, start=1):  # room above the primary lead's beat letters
             low, high = trace_extent(signal_mv[lo:hi, lead], LABEL_ROOM_MV if lead == primary_lead else 0.0)
             figure.update_yaxes(range=centred_range(low, high, span_mv), row=row, col=1)
-    figure.update_layout(height=height, margin=DETAIL_MARGIN, dragmode="zoom",
+    figure.update_layout(height=height, margin=DETAIL_MARGIN, selectdirection="h",
+                         dragmode="zoom" if calipers_s is None else "select",
                          legend={"orientation": "h", "x": 0, "y": 1.03, "yanchor": "bottom"},  # above: clear of times
                          annotations=[*figure.layout.annotations, *rr_labels])
+    keep_undimmed(figure)
     return label_days(figure, hi / fs_hz)
 
 
@@ -549,7 +566,8 @@ LABEL_ROOM_MV = 0.8
 
 def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray,
                       reviewed: np.ndarray | None = None) -> list[go.Scatter]:
-    """One marker-and-letter trace per class, placed just above each R peak (``*``: corrected by a reader)."""
+    """One marker-and-letter trace per class, placed just above each R peak (``*``: corrected by a reader); each
+    point's ``customdata`` is its beat's sample."""
     heights = label_heights(lead_mv, samples)
     marks = np.where(np.zeros(len(samples), bool) if reviewed is None else reviewed, "*", "")
     traces = []
@@ -558,6 +576,7 @@ def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, cl
         if not np.any(chosen):
             continue
         traces.append(go.Scatter(x=axis_list(samples[chosen] / fs_hz), y=heights[chosen], mode="markers+text",
+                                 customdata=np.asarray(samples[chosen], np.int64),  # the beat, for a click on it
                                  text=[letter + mark for mark in marks[chosen]], textposition="top center",
                                  cliponaxis=False,
                                  textfont={"color": CLASS_COLOURS[letter], "size": 13},
@@ -650,6 +669,82 @@ def outline_chosen(figure: go.Figure, chosen: Region | None, fs_hz: float, lo: i
     start, stop = shaded_span(chosen, fs_hz, lo, hi)
     figure.add_vrect(x0=to_axis_ms(start / fs_hz), x1=to_axis_ms(stop / fs_hz), fillcolor="rgba(0, 0, 0, 0)",
                      line=CHOSEN_OUTLINE, layer="above", row=row, col=1)
+
+
+CHOSEN_BEAT_FILL = "rgba(31, 119, 180, 0.3)"
+CHOSEN_BEAT_HALF_S = 0.08
+"""The beat chosen in the beat panel is marked by a blue band this far either side of its R peak: a beat clicked on the
+chart, or stepped to from the keyboard, shows which one the panel's class, probabilities and relabel buttons
+concern."""
+
+
+def mark_chosen_beat(figure: go.Figure, sample: int | None, fs_hz: float, lo: int, hi: int,
+                     row: int | str = 1) -> None:
+    """A band over the beat at ``sample`` on ``row`` (the primary lead's: the first), when it lies in ``[lo, hi)``."""
+    if sample is None or not lo <= sample < hi:
+        return
+    half = CHOSEN_BEAT_HALF_S * fs_hz
+    figure.add_vrect(x0=to_axis_ms(max(sample - half, lo) / fs_hz), x1=to_axis_ms(min(sample + half, hi) / fs_hz),
+                     fillcolor=CHOSEN_BEAT_FILL, line={"width": 0}, layer="below", row=row, col=1)
+
+
+CALIPER_COLOUR = "#0b3d91"
+
+
+def draw_calipers(figure: go.Figure, span_s: tuple[float, float] | None, fs_hz: float, lo: int, hi: int,
+                  row: int | str = "all") -> None:
+    """The calipers over the part of ``span_s`` (s) that lies in samples ``[lo, hi)``: a solid line at each end that
+    falls there, on ``row`` (every subplot by default), and the span's length and rate (:func:`describe_span`) at the
+    top of the first row they cross."""
+    if span_s is None:
+        return
+    start_s, end_s = sorted(span_s)
+    if end_s <= lo / fs_hz or start_s >= hi / fs_hz:
+        return
+    for edge_s in (start_s, end_s):
+        if lo / fs_hz <= edge_s <= hi / fs_hz:
+            figure.add_vline(x=to_axis_ms(edge_s), line={"color": CALIPER_COLOUR, "width": 1.5}, row=row, col=1)
+    first = 1 if row == "all" else row
+    if start_s >= lo / fs_hz or first == 1:
+        middle_s = (max(start_s, lo / fs_hz) + min(end_s, hi / fs_hz)) / 2
+        figure.add_annotation(x=to_axis_ms(middle_s), y=1.0, yref=f"y{'' if first == 1 else first} domain",
+                              text=describe_span(end_s - start_s), showarrow=False, yanchor="top",
+                              bgcolor="rgba(255, 255, 255, 0.85)", font={"color": CALIPER_COLOUR, "size": 12},
+                              row=first, col=1)
+
+
+def describe_span(length_s: float) -> str:
+    """A caliper span as a reader measures one: its length in ms, and the rate it stands for as an RR interval.
+
+    >>> describe_span(0.8125)
+    '812 ms, 74 bpm'
+    >>> describe_span(2.4)
+    '2400 ms, 25 bpm'
+    """
+    return f"{1000 * length_s:.0f} ms, {60 / length_s:.0f} bpm" if length_s > 0 else "0 ms"
+
+
+def keep_undimmed(figure: go.Figure) -> None:
+    """Letters and marks keep their look when a point is clicked or a span dragged: Plotly dims every unselected point,
+    which would grey all the beat letters but the one clicked."""
+    for trace in figure.data:
+        if isinstance(trace, go.Scatter) and trace.mode and trace.mode != "lines":
+            trace.unselected = {"marker": {"opacity": 1}, "textfont": {"color": trace.textfont.color}}
+
+
+def from_axis_value(value) -> float:
+    """A date-axis value as a chart's selection sends it back (a date string such as ``"2000-01-01 00:01:23.456"``, or
+    milliseconds) as seconds from the record start: the inverse of :func:`to_axis_ms`.
+
+    >>> from_axis_value("2000-01-01 00:01:23.456")
+    83.456
+    >>> from_axis_value(to_axis_ms(1.5).item())
+    1.5
+    """
+    if isinstance(value, (int, float)):
+        return (float(value) - AXIS_ORIGIN_MS) / 1000.0
+    stamp = np.datetime64(str(value).strip().replace(" ", "T"), "ns")
+    return float((stamp - np.datetime64("2000-01-01T00:00:00", "ns")) / np.timedelta64(1, "ns")) / 1e9
 
 
 def legend_rank(kind: str) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
-from app.dashboard.charts import ROW_S, clamp_window, count_rows, kind_label
+from app.dashboard.charts import ROW_S, clamp_window, count_rows, describe_span, kind_label
 from app.outputs import output_annotations
 from pipeline.wording import capitalise_first, format_duration, format_hms, format_share
 from models.evaluate import reference_classes
@@ -479,6 +479,38 @@ def find_beat_at(analysis: RecordAnalysis, sample: int) -> int | None:
     samples = analysis.predictions.samples
     index = int(np.searchsorted(samples, sample))
     return index if index < len(samples) and samples[index] == sample else None
+
+
+CLICK_REACH_S = 0.25
+"""A click on the detail chart chooses the beat whose R peak lies within this of it: on its letter, on its QRS, or on
+the trace just beside it (a QRS and its T wave; not the next beat at 240 bpm)."""
+
+
+def find_nearest_beat(samples: np.ndarray, fs_hz: float, time_s: float, reach_s: float = CLICK_REACH_S) -> int | None:
+    """The index of the beat nearest ``time_s`` (s into the recording), None when none lies within ``reach_s``.
+
+    >>> find_nearest_beat(np.array([100, 460, 820]), 360.0, 1.2)
+    1
+    >>> find_nearest_beat(np.array([100, 460, 820]), 360.0, 1.8) is None
+    True
+    """
+    if len(samples) == 0:
+        return None
+    sample = time_s * fs_hz
+    index = int(np.searchsorted(samples, sample))
+    nearest = min((k for k in (index - 1, index) if 0 <= k < len(samples)), key=lambda k: abs(samples[k] - sample))
+    return nearest if abs(samples[nearest] - sample) <= reach_s * fs_hz else None
+
+
+def describe_calipers(start_s: float, end_s: float) -> str:
+    """The calipers' line under the detail chart: where the span lies (times into the recording, as the window's
+    caption gives them) and what it measures.
+
+    >>> describe_calipers(83.25, 84.0625).split(". ")[0]
+    'Calipers: 00:01:23.25 to 00:01:24.06, 812 ms, 74 bpm'
+    """
+    return (f"Calipers: {format_hms(start_s, 2)} to {format_hms(end_s, 2)}, {describe_span(end_s - start_s)}. Drag "
+            "again to measure another span.")
 
 
 def class_indices(analysis: RecordAnalysis) -> np.ndarray:

@@ -72,6 +72,10 @@ GO_TO_TIME = "go_to_time"
 """Widget key: the "Go to time" box (:func:`render_time_jump`)."""
 _TIME_PROBLEM = "go_to_time_problem"
 """Session key: why the time typed could not be gone to, shown under the box at the next rerun (:func:`go_to_time`)."""
+DETAIL_CHART = "detail_chart"
+"""Widget key: the detail chart, whose clicks and drags :func:`use_chart_selection` reads."""
+CALIPERS = "detail_calipers"
+"""The span measured with the calipers: ((window start, length) it was measured in, (start, end)), all in s."""
 DISAGREEMENT_CHOICE = "disagreement_choice"
 """Widget key: the picker of the disagreements with the reference (:func:`render_disagreement_picker`)."""
 WINDOW_PLACED = "window_placed"
@@ -766,16 +770,29 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     record_gain = keep_per_source("strip_gain", record.signal_mv, lambda: strip_gain_mm_per_mv(record))
     gain = charts.window_gain_mm_per_mv(record.signal_mv, record.fs_hz, start_s, window_s, labelled, record_gain)
     beats = keep_per_source("lettered_beats", analysis, lambda: ~find_wave_detections(analysis))  # as the strips:
+    chosen_beat = settle_beat_choice(analysis, start_s, window_s)
+    chosen_sample = None if chosen_beat is None else int(analysis.predictions.samples[chosen_beat])
+    calipers = shown_calipers(start_s, window_s)
     st.plotly_chart(charts.detail_figure(record.signal_mv, record.fs_hz, record.lead_names, start_s, window_s,
                                          analysis.predictions.samples[beats], analysis.classes[beats],  # no letter on
                                          analysis.regions, labelled, disagreements,  # a flutter wave (session 61)
                                          analysis.reviewed_mask[beats], diary, gain,
                                          keep_per_source("blocked_p", analysis,
                                                          lambda: find_blocked_p_samples(analysis)),
-                                         chosen_region(analysis)),
-                    config=ECG_CHART_CONFIG, key="detail_chart")
+                                         chosen_region(analysis),
+                                         chosen_sample, calipers),
+                    config=ECG_CHART_CONFIG, key=DETAIL_CHART, selection_mode=("points", "box"),
+                    on_select=functools.partial(use_chart_selection, analysis, start_s, window_s))
     st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
                "found.")
+    if calipers is None:
+        st.caption("Click a beat to choose it (blue band) for the beat panel below. Calipers: choose Box Select in "
+                   "the chart's toolbar, then drag across the chart.")
+    else:
+        columns = st.columns([5, 1], vertical_alignment="center")
+        columns[0].markdown(tables.describe_calipers(*calipers))
+        columns[1].button("Remove calipers", key="remove_calipers", on_click=st.session_state.pop,
+                          args=(CALIPERS, None), help="Clicking a beat chooses it again.")
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
@@ -792,6 +809,55 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
     render_lorenz(analysis)
     render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
+
+
+def settle_beat_choice(analysis, start_s: float, window_s: float) -> int | None:
+    """The beat chosen in the beat panel, set before the detail chart is drawn so that the chart marks it: the one
+    chosen when it lies in the window, else the window's first ectopic beat, else its first beat; None when the window
+    has no beat."""
+    indices = tables.beats_in_window(analysis.predictions.samples, analysis.record.fs_hz, start_s, window_s)
+    if len(indices) == 0:
+        return None
+    if st.session_state.get("beat_choice") not in set(indices.tolist()):
+        st.session_state["beat_choice"] = tables.default_beat(analysis.classes, indices)
+    return int(st.session_state["beat_choice"])
+
+
+def shown_calipers(start_s: float, window_s: float) -> tuple[float, float] | None:
+    """The span measured with the calipers in this window; none once the window has moved or changed length."""
+    window, span = st.session_state.get(CALIPERS, (None, None))
+    if window is None:
+        return None
+    if not np.allclose(window, (start_s, window_s)):
+        st.session_state.pop(CALIPERS, None)
+        return None
+    return span
+
+
+def use_chart_selection(analysis, start_s: float, window_s: float) -> None:
+    """Callback of the detail chart. A span dragged across it is measured (calipers); a click on a beat, its letter or
+    the trace near it (:data:`tables.CLICK_REACH_S`), chooses it in the beat panel; a double-click, which clears the
+    chart's selection, removes the calipers when the chart still holds the span. A clinical read of the dashboard
+    (session 60) found no calipers and a beat chosen only from a picker of its number and time."""
+    selection = st.session_state.get(DETAIL_CHART, {}).get("selection", {})
+    boxes = [box for box in selection.get("box", []) if len(box.get("x", [])) >= 2]
+    if boxes:
+        edges = sorted(charts.from_axis_value(x) for x in boxes[0]["x"][:2])
+        st.session_state[CALIPERS] = ((start_s, window_s), (max(edges[0], start_s), min(edges[1], start_s + window_s)))
+        return
+    points = selection.get("points", [])
+    if not points:
+        st.session_state.pop(CALIPERS, None)
+        return
+    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
+    sample = points[0].get("customdata")
+    if isinstance(sample, (int, float)):
+        index = tables.find_nearest_beat(samples, fs_hz, sample / fs_hz, 0.0)
+    else:
+        index = tables.find_nearest_beat(samples, fs_hz, charts.from_axis_value(points[0].get("x")))
+    if index is not None:
+        st.session_state["beat_choice"] = index
+        st.session_state[WINDOW_ANCHOR] = ("beat", index)
 
 
 def list_table_key(analysis) -> str:
@@ -1120,9 +1186,15 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
         st.write("No beats in this window.")
         return
     options = [int(i) for i in indices]
-    if st.session_state.get("beat_choice") not in options:
-        st.session_state["beat_choice"] = tables.default_beat(analysis.classes, indices)
-    index = st.selectbox("Beat", options, key="beat_choice", format_func=tables.beat_labeller(analysis))
+    columns = st.columns([4, 1, 1], vertical_alignment="bottom")
+    index = columns[0].selectbox("Beat", options, key="beat_choice", format_func=tables.beat_labeller(analysis))
+    for column, label, step, key in ((columns[1], "◀ Beat", -1, "PageUp"), (columns[2], "Beat ▶", 1, "PageDown")):
+        target = index + step
+        column.button(label, key=f"beat_step_{step}", on_click=go_to_beat_step, args=(analysis, target, start_s,
+                                                                                      window_s),
+                      disabled=not 0 <= target < len(analysis.predictions.samples), shortcut=key,
+                      use_container_width=True, help=f"The {'previous' if step < 0 else 'next'} beat (key {key}); "
+                                                    "the window moves with it past its edge.")
     details = tables.beat_details(analysis, index)
     columns = st.columns(3)
     columns[0].metric("Class", details["class"])
@@ -1160,15 +1232,33 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
-    columns = st.columns([3, 2], vertical_alignment="bottom")  # the button level with the box, not its label
-    # the beat's class is part of the key: a picker kept from before a family relabel would show the old class
-    picker_key = record_widget_key(f"beat_class_{index}_{details['class']}", record_key)
-    columns[0].selectbox("Correct this beat's class", AAMI_CLASSES, index=AAMI_CLASSES.index(details["class"]),
-                         format_func=charts.CLASS_NAMES.get, key=picker_key)
-    columns[1].button("Relabel beat", key="relabel_beat", on_click=relabel_beat,
-                      args=(review.analysis, record_key, index, picker_key))
+    render_beat_relabel(analysis, record_key, index, details["class"])
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
         render_attention(analysis, model_reference, index)
+
+
+def render_beat_relabel(analysis, record_key: tuple, index: int, label: str) -> None:
+    """One button per class that relabels the chosen beat, each on its letter's key: a beat clicked on the chart is
+    relabelled with one key press, as Holter review software does it (a clinical read of the dashboard, session 60,
+    found no keyboard relabelling; a beat took a picker, a class box and a button)."""
+    st.markdown("Relabel this beat (or press its letter)")
+    columns = st.columns(len(AAMI_CLASSES))
+    for column, new_label in zip(columns, AAMI_CLASSES):
+        column.button(new_label, key=f"relabel_as_{new_label}", on_click=relabel_beat,
+                      args=(analysis, record_key, index, new_label), disabled=new_label == label,
+                      shortcut=new_label, use_container_width=True,
+                      help=f"{charts.CLASS_NAMES[new_label]} (key {new_label})")
+
+
+def go_to_beat_step(analysis, index: int, start_s: float, window_s: float) -> None:
+    """Callback of the beat panel's step buttons: choose beat ``index``; the window is centred on it when it lies
+    outside the window shown."""
+    time_s = analysis.predictions.samples[index] / analysis.record.fs_hz
+    if start_s <= time_s < start_s + window_s:
+        st.session_state["beat_choice"] = int(index)
+        st.session_state[WINDOW_ANCHOR] = ("beat", int(index))
+    else:
+        go_to_beat(analysis, index)
 
 
 def shown_record(record_key: tuple) -> tuple:
@@ -1463,9 +1553,9 @@ def relabel_event(analysis, record_key: tuple, index: int, picker_key: str) -> N
     st.session_state["event_choice"] = NO_EVENT
 
 
-def relabel_beat(analysis, record_key: tuple, index: int, picker_key: str) -> None:
-    """Callback: give the chosen beat the class picked for it in the widget ``picker_key``."""
-    store_reader_labels(analysis, record_key, {index: st.session_state[picker_key]})
+def relabel_beat(analysis, record_key: tuple, index: int, label: str) -> None:
+    """Callback: give the chosen beat class ``label``."""
+    store_reader_labels(analysis, record_key, {index: label})
 
 
 def relabel_family(analysis, record_key: tuple) -> None:
