@@ -209,7 +209,7 @@ def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measu
                                                                                            excerpts_dir):
     """A clinical read of the dashboard (session 60) found no calipers, and a beat relabelled through a picker of its
     number, a class box and a button. A click on a beat's mark now chooses it, its letter's key relabels it, PageDown
-    steps to the next beat, and a span dragged with Box Select is measured."""
+    steps to the next beat, a span dragged with Box Select is measured, and Shift+PageDown goes to the next event."""
     analysis = analyse_record(read_record(excerpts_dir / "100"), load_default_model())
     samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
     normal = [int(i) for i in np.flatnonzero((samples < 10 * fs_hz) & (analysis.classes == "N"))]
@@ -267,6 +267,8 @@ def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measu
         page.get_by_role("button", name="Remove calipers").click()
         wait_for_rerun(page)
         assert measured.count() == 0
+        page.keyboard.press("Shift+PageDown")  # Next event
+        page.get_by_text(re.compile(r"^Event 1 of \d+$")).wait_for(timeout=ANALYSIS_TIMEOUT_MS)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

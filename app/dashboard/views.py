@@ -1041,14 +1041,17 @@ def change_window_length(analysis) -> None:
 
 def render_event_steps(analysis, kind: str, start_s: float) -> None:
     """Previous and next event of the chosen type (every event for "All events"), for reviewing events one after
-    the other as a Holter reader does; where the chosen event stands among them."""
+    the other as a Holter reader does, also from the keyboard (Shift+PageUp, Shift+PageDown); where the chosen event
+    stands among them."""
     regions, fs = analysis.regions, analysis.record.fs_hz
     current = st.session_state.get("event_choice", NO_EVENT)
     columns = st.columns([1, 1, 1.3, 2.7], vertical_alignment="center")
-    for column, label, step in ((columns[0], "◀ Previous event", -1), (columns[1], "Next event ▶", 1)):
+    for column, label, step, key in ((columns[0], "◀ Previous event", -1, "Shift+PageUp"),
+                                     (columns[1], "Next event ▶", 1, "Shift+PageDown")):
         target = tables.step_event(regions, kind, current, start_s, fs, step)
         column.button(label, key=f"event_step_{step}", on_click=step_to_event, args=(analysis, target),
-                      disabled=target is None, use_container_width=True)
+                      disabled=target is None, use_container_width=True, shortcut=key,
+                      help=f"Key {key}; PageUp and PageDown alone step beat by beat.")
     render_time_jump(analysis, columns[2])
     position, total = tables.event_position(regions, kind, current)
     what = "Event" if kind == ALL_KINDS else charts.kind_label(kind)
