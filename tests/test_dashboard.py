@@ -175,6 +175,33 @@ def test_selecting_an_event_moves_the_detail_window(analyses):
     assert next(m.value for m in at.metric if m.label == "RR before") == f"{rr_ms:.0f} ms"
 
 
+def test_with_advance_on_a_relabel_or_a_confirmation_chooses_the_next_beat(analyses):
+    """Keyboard relabelling with auto-advance, which Holter review software offers (left by a clinical read of the
+    dashboard, session 61): a class's button (or key) relabels the beat and chooses the next one; the beat's own class
+    confirms it and moves on; the window follows past its edge."""
+    analysis = analyses["100"]
+    at = start_app()
+    first = at.selectbox(key="beat_choice").value
+    assert at.button(key=f"relabel_as_{analysis.classes[first]}").disabled  # no advance: its own class is off
+    at.toggle(key="advance_after_relabel").set_value(True).run()
+    assert not at.button(key=f"relabel_as_{analysis.classes[first]}").disabled
+    other = next(c for c in "VSN" if c != analysis.classes[first])
+    at.button(key=f"relabel_as_{other}").click().run()
+    assert not at.exception
+    assert at.selectbox(key="beat_choice").value == first + 1
+    assert any("1 beat label corrected" in i.value for i in at.info)
+    at.button(key=f"relabel_as_{analysis.classes[first + 1]}").click().run()  # confirmed: no correction
+    assert at.selectbox(key="beat_choice").value == first + 2
+    assert any("1 beat label corrected" in i.value for i in at.info)
+    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
+    last = int(np.searchsorted(samples, 10 * fs_hz)) - 1  # the window's last beat (the window opens at 0 s, 10 s long)
+    at.selectbox(key="beat_choice").select(last).run()
+    at.button(key=f"relabel_as_{analysis.classes[last]}").click().run()
+    assert at.selectbox(key="beat_choice").value == last + 1
+    start = at.number_input(key="window_start_s").value
+    assert start > 0 and start <= samples[last + 1] / fs_hz < start + 10  # the window followed the beat
+
+
 def test_previous_and_next_step_through_the_events_of_a_type(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

@@ -1235,21 +1235,32 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
-    render_beat_relabel(analysis, record_key, index, details["class"])
+    render_beat_relabel(analysis, record_key, index, details["class"], start_s, window_s)
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
         render_attention(analysis, model_reference, index)
 
 
-def render_beat_relabel(analysis, record_key: tuple, index: int, label: str) -> None:
+ADVANCE = "advance_after_relabel"
+"""Widget key: whether a beat's relabel button (or key) then chooses the next beat (:func:`render_beat_relabel`)."""
+
+
+def render_beat_relabel(analysis, record_key: tuple, index: int, label: str, start_s: float,
+                        window_s: float) -> None:
     """One button per class that relabels the chosen beat, each on its letter's key: a beat clicked on the chart is
     relabelled with one key press, as Holter review software does it (a clinical read of the dashboard, session 60,
-    found no keyboard relabelling; a beat took a picker, a class box and a button)."""
-    st.markdown("Relabel this beat (or press its letter)")
+    found no keyboard relabelling; a beat took a picker, a class box and a button). With "then go to the next beat",
+    the next beat is chosen after each press, and the beat's own class confirms it and moves on, so that a stretch is
+    edited beat by beat from the keyboard (the button of its class is otherwise off)."""
+    columns = st.columns([3, 2], vertical_alignment="bottom")
+    columns[0].markdown("Relabel this beat (or press its letter)")
+    advance = columns[1].toggle("Then go to the next beat", key=ADVANCE,
+                                help="After a relabel, choose the next beat (the window follows past its edge); "
+                                     "its own class's key then confirms a beat and moves on.")
     columns = st.columns(len(AAMI_CLASSES))
     for column, new_label in zip(columns, AAMI_CLASSES):
         column.button(new_label, key=f"relabel_as_{new_label}", on_click=relabel_beat,
-                      args=(analysis, record_key, index, new_label), disabled=new_label == label,
-                      shortcut=new_label, use_container_width=True,
+                      args=(analysis, record_key, index, new_label, (start_s, window_s) if advance else None),
+                      disabled=new_label == label and not advance, shortcut=new_label, use_container_width=True,
                       help=f"{charts.CLASS_NAMES[new_label]} (key {new_label})")
 
 
@@ -1556,9 +1567,14 @@ def relabel_event(analysis, record_key: tuple, index: int, picker_key: str) -> N
     st.session_state["event_choice"] = NO_EVENT
 
 
-def relabel_beat(analysis, record_key: tuple, index: int, label: str) -> None:
-    """Callback: give the chosen beat class ``label``."""
-    store_reader_labels(analysis, record_key, {index: label})
+def relabel_beat(analysis, record_key: tuple, index: int, label: str,
+                 advance_in: tuple[float, float] | None = None) -> None:
+    """Callback: give the chosen beat class ``label``; then, given the window shown (``advance_in``: start and
+    length, s), choose the next beat."""
+    if label != analysis.classes[index]:
+        store_reader_labels(analysis, record_key, {index: label})
+    if advance_in is not None and index + 1 < len(analysis.predictions.samples):
+        go_to_beat_step(analysis, index + 1, *advance_in)
 
 
 def relabel_family(analysis, record_key: tuple) -> None:
