@@ -13,7 +13,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.analysis import analyse_record, change_region_settings  # noqa: E402
-from app.dashboard import tables, views  # noqa: E402
+from app.dashboard import charts, tables, views  # noqa: E402
 from models.bundled import load_default_model  # noqa: E402
 from pipeline.edf import write_edf  # noqa: E402
 from pipeline.hrt import HrtSettings  # noqa: E402
@@ -193,6 +193,10 @@ def test_with_advance_on_a_relabel_or_a_confirmation_chooses_the_next_beat(analy
     at.button(key=f"relabel_as_{analysis.classes[first + 1]}").click().run()  # confirmed: no correction
     assert at.selectbox(key="beat_choice").value == first + 2
     assert any("1 beat label corrected" in i.value for i in at.info)
+    listed = frame_with(at, "reader")  # the corrections, listed on the Review labels tab
+    assert listed.to_dict("records") == [{"beat": first, "time": charts.format_hms(
+        analysis.predictions.samples[first] / analysis.record.fs_hz, 2), "model": analysis.classes[first],
+        "reader": other}]
     samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
     last = int(np.searchsorted(samples, 10 * fs_hz)) - 1  # the window's last beat (the window opens at 0 s, 10 s long)
     at.selectbox(key="beat_choice").select(last).run()

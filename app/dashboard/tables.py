@@ -513,6 +513,16 @@ def describe_calipers(start_s: float, end_s: float) -> str:
             "again to measure another span.")
 
 
+def correction_table(analysis: RecordAnalysis, limit: int) -> pd.DataFrame:
+    """The reader's corrections in time order (the first ``limit``): beat number, time, the model's class and the
+    reader's, for checking what was changed before the report is made."""
+    corrected = np.flatnonzero(analysis.reviewed_mask)[:limit]
+    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
+    return pd.DataFrame({"beat": corrected.astype(np.int64),
+                         "time": [format_hms(samples[i] / fs_hz, 2) for i in corrected],
+                         "model": analysis.predictions.classes[corrected], "reader": analysis.classes[corrected]})
+
+
 def class_indices(analysis: RecordAnalysis) -> np.ndarray:
     """Predicted class index of every beat."""
     lookup = {c: k for k, c in enumerate(AAMI_CLASSES)}

@@ -1642,6 +1642,7 @@ def render_label_review(analysis, record_key: tuple) -> None:
                         "class next to yours).")
         columns[1].button("Undo all corrections", key="undo_corrections", on_click=undo_reader_labels,
                           args=(record_key,))
+        render_corrections(analysis)
     rows = family_rows(analysis)
     if not rows:
         st.write("No families: no beat has a complete QRS window.")
@@ -1683,6 +1684,27 @@ def render_label_review(analysis, record_key: tuple) -> None:
                  format_func=lambda i: "-" if i == NO_EVENT else label(i),
                  on_change=move_to_beat, args=(analysis, beat_key),
                  help=f"Its first {MAX_EVENT_CHOICES} beats at most; the ECG tab's window moves to the beat.")
+
+
+def render_corrections(analysis) -> None:
+    """The reader's corrections listed in time order (beat, time, the model's class and the reader's); a click on a
+    row moves the ECG tab's window to the beat and chooses it. An edit log left by session 61's list of what Holter
+    review software offers: the corrections were counted, and listed only in the downloaded beat table."""
+    with st.expander("List the corrections"):
+        table = keep_per_source("correction_table", analysis,
+                                lambda: tables.correction_table(analysis, MAX_EVENT_CHOICES))
+        key = f"corrections_{list_table_key(analysis)}"
+        st.dataframe(table, hide_index=True, key=key, selection_mode="single-row",
+                     on_select=functools.partial(go_to_corrected_beat, analysis, key, table["beat"].tolist()))
+        st.caption(f"Click a row to show its beat on the ECG tab. The first {MAX_EVENT_CHOICES:,} at most; the "
+                   "downloaded beat table (CSV) gives every beat's class and the model's.")
+
+
+def go_to_corrected_beat(analysis, key: str, beats: list[int]) -> None:
+    """Callback of the corrections list: the clicked row's beat, chosen and in the ECG tab's window."""
+    rows = st.session_state.get(key, {}).get("selection", {}).get("rows", [])
+    if rows and 0 <= rows[0] < len(beats):
+        go_to_beat(analysis, beats[rows[0]])
 
 
 def format_interval_ms(value_s: float) -> str:
