@@ -166,6 +166,23 @@ def test_an_upload_error_leaves_the_event_thresholds_as_they_were(browser, dashb
         page.close()
 
 
+def wait_for_rerun(page) -> None:
+    """Until the app's rerun after an input has finished (the status widget shows while it runs)."""
+    time.sleep(1.0)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=ANALYSIS_TIMEOUT_MS)
+    time.sleep(0.5)
+
+
+def show_sample_ecg_tab(page, dashboard_url: str) -> None:
+    """The dashboard's opening sample (record 100) on its ECG tab, the app idle."""
+    page.goto(dashboard_url)
+    page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+    page.get_by_role("tab", name="ECG").click()
+    page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+    wait_for_rerun(page)
+
+
 def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url, excerpts_dir):
     """A clinical read of the dashboard (session 60) found the event list's rows could not be clicked: 223's first VT
     was row 47 of 350, reached only through the picker. A click on a row now chooses its event and moves the detail
@@ -177,12 +194,7 @@ def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url
     assert start_s > 10.0  # out of the first window, the one shown before the click
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(dashboard_url)
-        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
-        page.get_by_role("tab", name="ECG").click()
-        page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                               timeout=ANALYSIS_TIMEOUT_MS)
+        show_sample_ecg_tab(page, dashboard_url)
         caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Detail window")
         table = page.locator("[class*='st-key-event_table_'] [data-testid='stDataFrame']")
         table.scroll_into_view_if_needed()
@@ -197,14 +209,6 @@ def test_clicking_a_row_of_the_event_list_shows_its_event(browser, dashboard_url
         page.close()
 
 
-def wait_for_rerun(page) -> None:
-    """Until the app's rerun after an input has finished (the status widget shows while it runs)."""
-    time.sleep(1.0)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=ANALYSIS_TIMEOUT_MS)
-    time.sleep(0.5)
-
-
 def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measure_a_span(browser, dashboard_url,
                                                                                            excerpts_dir):
     """A clinical read of the dashboard (session 60) found no calipers, and a beat relabelled through a picker of its
@@ -216,11 +220,7 @@ def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measu
     assert len(normal) > 8 and "V" not in analysis.classes[samples < 10 * fs_hz]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(dashboard_url)
-        page.get_by_text("Record 100").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
-        page.get_by_role("tab", name="ECG").click()
-        page.get_by_text("Event list").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
-        wait_for_rerun(page)
+        show_sample_ecg_tab(page, dashboard_url)
         chart = page.locator(".st-key-detail_chart")
         chart.scroll_into_view_if_needed()
         marks = chart.locator("g.trace.scatter").filter(has=page.locator("g.textpoint")).first.locator("path.point")
