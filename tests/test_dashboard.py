@@ -530,6 +530,23 @@ def test_an_uploaded_strip_of_flutter_alone_is_shown_as_flutter(mitdb_dir, tmp_p
     assert "Ventricular flutter/fibrillation" in events["event"].tolist()
 
 
+def test_full_disclosure_follows_the_window_and_a_page_moves_the_window(mitdb_dir):
+    """The full disclosure on screen (session 62; a clinical read of session 60 found it only in the PDF): a page of
+    ten minutes holds the detail window; choosing another page moves the window to its start."""
+    at = upload(start_app(), files_of(mitdb_dir, "208"))
+    assert not at.exception
+    at.toggle(key="show_disclosure").set_value(True).run()
+    assert not at.exception
+    pages = at.selectbox(key="disclosure_page")
+    assert len(pages.options) == 4 and pages.value == 0  # 30 min 5 s; the window opens at the start
+    assert pages.options[-1] == "00:30:00 to 00:30:05"
+    pages.select(2).run()
+    assert not at.exception
+    assert at.number_input(key="window_start_s").value == pytest.approx(1200.0)
+    at.number_input(key="window_start_s").set_value(700.0).run()
+    assert at.selectbox(key="disclosure_page").value == 1  # the page follows the window
+
+
 def test_upper_case_extensions_are_read_as_their_lower_case_names(analyses, excerpts_dir):
     """A Windows export's 119.HEA and 119.DAT were refused as 'no header 119.hea' (QA pass, session 45)."""
     files = [(name.replace(".hea", ".HEA").replace(".dat", ".DAT").replace(".atr", ".Atr"), data, kind)

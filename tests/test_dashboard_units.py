@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app import disclosure
 from app.dashboard import charts, tables
 from app.dashboard.uploads import (UploadedData, UploadError, choose_record, collect_files, list_record_names,
                                    read_signal_file_names, read_uploaded_record, read_uploaded_review_labels)
@@ -411,6 +412,29 @@ def test_the_chosen_beat_and_the_calipers_are_drawn_and_a_click_finds_its_beat()
                                               calipers_s=(12.0, 12.8))) == []  # outside the window
     assert tables.find_nearest_beat(beats, fs_hz, (chosen + 30) / fs_hz) == int(np.flatnonzero(beats == chosen)[0])
     assert tables.find_nearest_beat(beats, fs_hz, (chosen + 144) / fs_hz) is None  # between two beats 0.8 s apart
+
+
+def test_a_full_disclosure_page_draws_a_minute_a_row_its_letters_episodes_and_the_window():
+    fs_hz = 360.0
+    minutes = 3
+    trace = np.sin(np.arange(int(minutes * 60 * fs_hz)) / 30.0)
+    samples = np.array([int(605 * fs_hz), int(690 * fs_hz)])  # row 0 at 5 s, row 1 at 30 s (page from 600 s)
+    vt = Region("ventricular_tachycardia", int(650 * fs_hz), int(670 * fs_hz), 0, 20, 150.0, 0.9)
+    figure = charts.disclosure_figure(trace, fs_hz, 600.0, ["00:10:00", "00:11:00", "00:12:00"],
+                                      (samples, np.array(["V", "S"])), (vt,), (655.0, 10.0))
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert len(lines) == minutes and all(len(t.x) <= 2 * charts.DISCLOSURE_BINS for t in lines)
+    letters = {t.text[0]: (list(t.x), list(t.y)) for t in figure.data if t.mode == "text"}
+    assert letters == {"V": ([5.0], [disclosure.LABEL_OFFSET_MV]),
+                       "S": ([30.0], [disclosure.LABEL_OFFSET_MV - disclosure.LINE_SPACING_MV])}
+    shaded = [s for s in figure.layout.shapes if s.fillcolor == disclosure.EPISODE_SHADES["ventricular_tachycardia"][1]]
+    assert [(s.x0, s.x1) for s in shaded] == [(50.0, 60.0), (0.0, 10.0)]  # across the end of a row
+    outlined = [s for s in figure.layout.shapes if s.line.color == charts.WINDOW_OUTLINE["color"]]
+    assert [(s.x0, s.x1) for s in outlined] == [(55.0, 60.0), (0.0, 5.0)]
+    assert [a.text for a in figure.layout.annotations] == ["VT"]
+    assert list(figure.layout.yaxis.ticktext) == ["00:10:00", "00:11:00", "00:12:00"]
+    targets = next(t for t in figure.data if t.mode == "markers")  # a click on a row gives a point, and its time
+    assert charts.disclosure_time(targets.x[-1], targets.y[-1], 600.0) == pytest.approx(600.0 + 180.0 - 0.25)
 
 
 def test_detail_figure_draws_the_primary_lead_on_top_with_the_beat_letters():

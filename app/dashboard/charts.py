@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app import ecg_paper as paper
+from app import disclosure, ecg_paper as paper
 from app.analysis import UNCOUNTED_KINDS
 from app.strips import BLOCKED_P_COLOUR, STANDARD_GAIN_MM_PER_MV, largest_gain_fitting
 from pipeline.families import beat_windows, median_beat, window_offsets
@@ -745,6 +745,130 @@ def from_axis_value(value) -> float:
         return (float(value) - AXIS_ORIGIN_MS) / 1000.0
     stamp = np.datetime64(str(value).strip().replace(" ", "T"), "ns")
     return float((stamp - np.datetime64("2000-01-01T00:00:00", "ns")) / np.timedelta64(1, "ns")) / 1e9
+
+
+DISCLOSURE_MINUTES = 10
+"""Minutes on a page of the on-screen full disclosure, a minute per row (:func:`disclosure_figure`)."""
+DISCLOSURE_BINS = 1000
+"""Min/max bins of a row (2,000 points a minute): every QRS stays drawn, and a page is about 20,000 points."""
+DISCLOSURE_ROW_PX = 62
+DISCLOSURE_TARGET_S = 0.25
+"""Invisible click targets along each row's baseline, this far apart (about 3.5 pixels on a 1,100-pixel chart): a click
+anywhere on a row gives a point, which the trace's line alone would not."""
+WINDOW_OUTLINE = {"width": 1.5, "color": "#1f77b4"}
+"""Where the detail window lies on the full disclosure page."""
+
+
+def disclosure_figure(trace_mv: np.ndarray, fs_hz: float, start_s: float, row_names: list[str],
+                      letters: tuple[np.ndarray, np.ndarray], regions: tuple[Region, ...],
+                      window_s: tuple[float, float]) -> go.Figure:
+    """A page of the full disclosure on screen, as the PDF's (:mod:`app.disclosure`) prints it: a minute of the primary
+    lead per row, from ``start_s``.
+
+    Parameters
+    ----------
+    trace_mv : np.ndarray
+        The page's trace from ``start_s``, cleaned and at the lead's print scale (:func:`app.disclosure.page_trace`,
+        :func:`app.disclosure.lead_scale`), in the page's mV.
+    fs_hz : float
+        Its sampling rate.
+    start_s : float
+        The page's start, s into the recording (a whole minute).
+    row_names : list of str
+        Each row's time, written at its left.
+    letters : (np.ndarray, np.ndarray)
+        Samples and class letters of the beats to label (those other than N, none on flutter waves).
+    regions : tuple of Region
+        The episodes of :data:`app.disclosure.EPISODE_SHADES` are shaded in their colour and named where they start,
+        the unreadable stretches grey.
+    window_s : (float, float)
+        The detail window's start and length: outlined where it lies on the page.
+
+    A row's baseline is ``-row * LINE_SPACING_MV``: a click's point (a target on it, :data:`DISCLOSURE_TARGET_S`, or a
+    letter) gives its time back (:func:`disclosure_time`).
+    """
+    n_rows = len(row_names)
+    line_n = int(round(disclosure.LINE_S * fs_hz))
+    figure = go.Figure()
+    half = disclosure.LINE_SPACING_MV / 2
+    for row in range(n_rows):
+        segment = np.clip(trace_mv[row * line_n:(row + 1) * line_n], *disclosure.TRACE_BAND_MV)
+        if not len(segment):
+            break
+        indices, envelope = decimate_minmax(segment, DISCLOSURE_BINS)
+        figure.add_trace(go.Scatter(x=contiguous(indices / fs_hz), y=envelope - row * disclosure.LINE_SPACING_MV,
+                                    mode="lines", line={"color": "#222222", "width": 0.7}, showlegend=False,
+                                    hovertemplate=f"{row_names[row]} +%{{x:.1f}} s<extra></extra>"))
+    targets = np.arange(0.0, disclosure.LINE_S, DISCLOSURE_TARGET_S)  # Plotly selects markers and text, not lines
+    figure.add_trace(go.Scatter(x=np.tile(targets, n_rows),
+                                y=np.repeat([-row * disclosure.LINE_SPACING_MV for row in range(n_rows)], len(targets)),
+                                mode="markers", marker={"size": 10, "opacity": 0}, showlegend=False,
+                                unselected={"marker": {"opacity": 0}}, selected={"marker": {"opacity": 0}},
+                                hovertemplate="%{x:.1f} s<extra></extra>"))
+    samples, classes = letters
+    row_of = ((samples / fs_hz - start_s) // disclosure.LINE_S).astype(np.int64)
+    for letter in AAMI_CLASSES:
+        chosen = (classes == letter) & (row_of >= 0) & (row_of < n_rows)
+        if np.any(chosen):
+            figure.add_trace(go.Scatter(
+                x=contiguous(samples[chosen] / fs_hz - start_s - row_of[chosen] * disclosure.LINE_S),
+                y=disclosure.LABEL_OFFSET_MV - row_of[chosen] * disclosure.LINE_SPACING_MV, mode="text",
+                text=[letter] * int(chosen.sum()), textfont={"color": CLASS_COLOURS[letter], "size": 10},
+                name=CLASS_NAMES[letter], hovertemplate=f"beat {letter}<extra></extra>"))
+    shapes, notes = [], []
+    for region in regions:
+        short, colour = (("unreadable", "#bdbdbd") if region.kind == "unreadable"
+                         else disclosure.EPISODE_SHADES.get(region.kind, (None, None)))
+        if short is None:
+            continue
+        for row, a_s, b_s in split_rows(region.start / fs_hz, region.stop / fs_hz, start_s, n_rows):
+            baseline = -row * disclosure.LINE_SPACING_MV
+            shapes.append({"type": "rect", "x0": a_s, "x1": b_s, "y0": baseline - half, "y1": baseline + half,
+                           "fillcolor": colour, "opacity": 0.25, "line": {"width": 0}, "layer": "below"})
+        if start_s <= region.start / fs_hz < start_s + n_rows * disclosure.LINE_S and region.kind != "unreadable":
+            row, offset = divmod(region.start / fs_hz - start_s, disclosure.LINE_S)
+            notes.append({"x": offset, "y": -row * disclosure.LINE_SPACING_MV - half, "text": short,
+                          "showarrow": False, "xanchor": "left", "yanchor": "bottom",
+                          "font": {"color": colour, "size": 10}})
+    for row, a_s, b_s in split_rows(window_s[0], window_s[0] + window_s[1], start_s, n_rows):
+        baseline = -row * disclosure.LINE_SPACING_MV
+        shapes.append({"type": "rect", "x0": a_s, "x1": b_s, "y0": baseline - half, "y1": baseline + half,
+                       "line": WINDOW_OUTLINE, "fillcolor": "rgba(0, 0, 0, 0)", "layer": "above"})
+    baselines = [-row * disclosure.LINE_SPACING_MV for row in range(n_rows)]
+    figure.update_layout(height=n_rows * DISCLOSURE_ROW_PX + 70, margin={"l": 80, "r": 10, "t": 30, "b": 40},
+                         shapes=shapes, annotations=notes, showlegend=False, hovermode="closest", dragmode="zoom",
+                         plot_bgcolor="white")
+    figure.update_xaxes(range=[0, disclosure.LINE_S], dtick=5, title_text="s into the minute", fixedrange=True,
+                        showgrid=True, gridcolor="#eeeeee")
+    figure.update_yaxes(tickvals=baselines, ticktext=row_names, showgrid=False, zeroline=False, fixedrange=True,
+                        range=[-(n_rows - 0.5) * disclosure.LINE_SPACING_MV, 0.6 * disclosure.LINE_SPACING_MV])
+    return figure
+
+
+def split_rows(start_s: float, stop_s: float, page_start_s: float, n_rows: int) -> list[tuple[int, float, float]]:
+    """The part of the span ``[start_s, stop_s)`` (s) on each row of a full disclosure page: (row, from, to), seconds
+    into the row's minute; none off the page.
+
+    >>> split_rows(125.0, 190.0, 120.0, 10)
+    [(0, 5.0, 60.0), (1, 0.0, 10.0)]
+    """
+    parts = []
+    for row in range(n_rows):
+        row_start = page_start_s + row * disclosure.LINE_S
+        a, b = max(start_s, row_start), min(stop_s, row_start + disclosure.LINE_S)
+        if a < b:
+            parts.append((row, a - row_start, b - row_start))
+    return parts
+
+
+def disclosure_time(x_s: float, y_mv: float, page_start_s: float) -> float:
+    """The time (s into the recording) of a point clicked on a full disclosure page: its row from its height.
+
+    >>> disclosure_time(12.5, -5.3, 600.0)
+    732.5
+    """
+    row = max(int(round(-y_mv / disclosure.LINE_SPACING_MV)), 0)
+    return page_start_s + row * disclosure.LINE_S + x_s
 
 
 def legend_rank(kind: str) -> int:

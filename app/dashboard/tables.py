@@ -482,8 +482,8 @@ def find_beat_at(analysis: RecordAnalysis, sample: int) -> int | None:
 
 
 CLICK_REACH_S = 0.25
-"""A click on the detail chart chooses the beat whose R peak lies within this of it: on its letter, on its QRS, or on
-the trace just beside it (a QRS and its T wave; not the next beat at 240 bpm)."""
+"""A click on a mark of the detail chart that is not a beat's letter (a reference disagreement's cross) chooses the beat
+whose R peak lies within this of it (a QRS and its T wave; not the next beat at 240 bpm)."""
 
 
 def find_nearest_beat(samples: np.ndarray, fs_hz: float, time_s: float, reach_s: float = CLICK_REACH_S) -> int | None:

@@ -27,11 +27,13 @@ from app.findings import describe_main_findings
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
 from app.reader_strips import (MAX_READER_STRIPS, MAX_TITLE_CHARS, READER_STRIP_S, ReaderStrip, ReaderStripError,
                                check_reader_strips, strip_for_window)
+from app import disclosure
 from app.dashboard import charts, loading, tables
 from app.dashboard.uploads import MAX_UPLOAD_MB, UploadedData, collect_files, list_record_names, list_unused_files
 from app.event_settings import EventSettingsError, describe_thresholds, read_default_event_settings
 from models.errors import ModelError
-from pipeline.diary import DiaryError, format_elapsed, parse_diary_time, split_diary, summarize_findings
+from pipeline.diary import (DiaryError, format_clock_time, format_elapsed, parse_diary_time, split_diary,
+                            summarize_findings)
 from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
@@ -806,6 +808,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                  key=(key := f"{list_table_key(analysis)}_{kind}"), selection_mode="single-row",
                  on_select=functools.partial(go_to_listed_event, analysis, key, listed))
     st.caption(CONFIDENCE_TEXT)
+    render_disclosure(analysis, start_s, window_s)
     render_lorenz(analysis)
     render_rr_histogram(analysis)
     render_beat(review, model_reference, record_key, start_s, window_s)
@@ -835,10 +838,11 @@ def shown_calipers(start_s: float, window_s: float) -> tuple[float, float] | Non
 
 
 def use_chart_selection(analysis, start_s: float, window_s: float) -> None:
-    """Callback of the detail chart. A span dragged across it is measured (calipers); a click on a beat, its letter or
-    the trace near it (:data:`tables.CLICK_REACH_S`), chooses it in the beat panel; a double-click, which clears the
-    chart's selection, removes the calipers when the chart still holds the span. A clinical read of the dashboard
-    (session 60) found no calipers and a beat chosen only from a picker of its number and time."""
+    """Callback of the detail chart. A span dragged across it is measured (calipers); a click on a beat's letter, or on
+    a mark beside a beat (a reference disagreement's cross: :data:`tables.CLICK_REACH_S`), chooses the beat in the
+    beat panel (a click on the trace itself selects nothing: Plotly selects markers and text only); a double-click,
+    which clears the chart's selection, removes the calipers when the chart still holds the span. A clinical read of
+    the dashboard (session 60) found no calipers and a beat chosen only from a picker of its number and time."""
     selection = st.session_state.get(DETAIL_CHART, {}).get("selection", {})
     boxes = [box for box in selection.get("box", []) if len(box.get("x", [])) >= 2]
     if boxes:
@@ -888,6 +892,67 @@ def go_to_listed_event(analysis, key: str, listed: list[int]) -> None:
         st.session_state["event_kind"], index = chosen
         st.session_state[_LISTED_ROW] = (key, index)
         step_to_event(analysis, index)
+
+
+DISCLOSURE_PAGE = "disclosure_page"
+"""Widget key: the page of the on-screen full disclosure (:func:`render_disclosure`)."""
+DISCLOSURE_CHART = "disclosure_chart"
+
+
+def render_disclosure(analysis, start_s: float, window_s: float) -> None:
+    """The full disclosure on screen, when asked for: the page of :data:`charts.DISCLOSURE_MINUTES` minutes holding the
+    detail window, a minute of the primary lead per row as the PDF prints it (cleaned, one scale for the record, the
+    beats other than N labelled, the episodes shaded), with the detail window outlined; a click on a row centres the
+    window there, and another page moves the window to its start. Holter review software scans a recording this way;
+    a clinical read of the dashboard (session 60) found it only in the PDF."""
+    record = analysis.record
+    if not st.toggle("Full disclosure", key="show_disclosure",
+                     help=f"{charts.DISCLOSURE_MINUTES} minutes a page, a minute per row, around the window above."):
+        return
+    page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
+    n_pages = max(int(np.ceil(record.duration_s / page_s)), 1)
+    page = min(int(start_s // page_s), n_pages - 1)
+    st.session_state[DISCLOSURE_PAGE] = page  # the page follows the window; choosing a page moves the window
+    def name_page(k: int) -> str:
+        return f"{charts.format_hms(k * page_s)} to {charts.format_hms(min((k + 1) * page_s, record.duration_s))}"
+
+    st.selectbox("Page", range(n_pages), key=DISCLOSURE_PAGE, on_change=go_to_disclosure_page, args=(analysis,),
+                 format_func=name_page)
+    page_start = page * page_s
+    scale = keep_per_source("disclosure_scale", record.signal_mv,
+                            lambda: disclosure.lead_scale(record, record.primary_lead))
+    trace, _ = disclosure.page_trace(record, page_start, min(page_start + page_s, record.duration_s))
+    n_rows = int(np.ceil((min(page_start + page_s, record.duration_s) - page_start) / disclosure.LINE_S))
+    clock = record.start_time
+    starts = [page_start + k * disclosure.LINE_S for k in range(n_rows)]
+    names = [format_clock_time(t, clock) or charts.format_hms(t) for t in starts]
+    samples, classes = analysis.predictions.samples, analysis.classes
+    labelled = keep_per_source("disclosure_letters", analysis,
+                               lambda: (classes != "N") & ~find_wave_detections(analysis))
+    figure = charts.disclosure_figure(scale.factor * trace + scale.shift_mv, record.fs_hz, page_start, names,
+                                      (samples[labelled], classes[labelled]), analysis.regions, (start_s, window_s))
+    st.plotly_chart(figure, config=CHART_CONFIG, key=DISCLOSURE_CHART, selection_mode="points",
+                    on_select=functools.partial(go_to_disclosure_point, analysis, page_start))
+    shades = ", ".join(f"{short}" for short, _ in dict(disclosure.EPISODE_SHADES.values()).items())
+    st.caption(f"{record.lead_names[record.primary_lead]} (0.5-40 Hz), one minute per row at one scale for the record "
+               f"(x {scale.factor:.2f}); beats other than N labelled; shaded and named: {shades}, unreadable grey; "
+               "blue outline: the detail window. Click a row to show that moment in the detail window.")
+
+
+def go_to_disclosure_page(analysis) -> None:
+    """Callback of the full disclosure's page picker: the detail window to the page's start."""
+    page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
+    st.session_state.pop(WINDOW_ANCHOR, None)
+    st.session_state["event_choice"] = NO_EVENT
+    place_window(st.session_state.get(DISCLOSURE_PAGE, 0) * page_s)
+
+
+def go_to_disclosure_point(analysis, page_start_s: float) -> None:
+    """Callback of the full disclosure chart: the detail window centred on the point clicked."""
+    points = st.session_state.get(DISCLOSURE_CHART, {}).get("selection", {}).get("points", [])
+    if points and isinstance(points[0].get("x"), (int, float)) and isinstance(points[0].get("y"), (int, float)):
+        time_s = charts.disclosure_time(points[0]["x"], points[0]["y"], page_start_s)
+        centre_window(analysis, min(max(time_s, 0.0), analysis.record.duration_s))
 
 
 def render_lorenz(analysis) -> None:
