@@ -198,7 +198,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
     samples, classes = analysis.predictions.samples, analysis.classes
     unreadable = [r for r in analysis.regions if r.kind == "unreadable"]
     episodes = [r for r in analysis.regions if r.kind in EPISODE_SHADES]
-    fibrillation = find_wave_detections(analysis)
+    lettered = lettered_beats(analysis)
     half = 0.5 * LINE_SPACING_MV
     for minute in range(minutes_per_page(len(leads))):
         line_start = start_s + minute * LINE_S
@@ -226,7 +226,7 @@ def draw_disclosure_page(analysis: RecordAnalysis, page: int, n_pages: int, lead
             shade_episode(ax, region, lo, hi, fs, bottom - half, top + half)  # bands that meet, not overlap
         if minute and len(leads) > 1:  # a faint rule between minutes: each minute's pair of leads reads as one
             ax.axhline(top + half, color="#cccccc", linewidth=0.4, zorder=TRACE_ZORDER - 0.5)
-        inside = (samples >= lo) & (samples < hi) & (classes != "N") & ~fibrillation
+        inside = (samples >= lo) & (samples < hi) & lettered
         for sample, label in zip(samples[inside], classes[inside]):
             ax.text((sample - lo) / fs, top + LABEL_OFFSET_MV, label, fontsize=4, ha="center", va="bottom",
                     color=CLASS_COLOURS.get(label, "k"), fontweight="bold")  # bold: 4-pt letters told apart
@@ -246,8 +246,24 @@ def shade_episode(ax, region: Region, lo: int, hi: int, fs: float, low_mv: float
         return
     ax.fill_between([(a - lo) / fs, (b - lo) / fs], low_mv, high_mv, color=colour, alpha=0.15, linewidth=0)
     if lo <= region.start < hi:
-        name = f"{short} {(region.stop - region.start) / fs:.1f} s" if region.kind == "pause" else short
-        ax.text((region.start - lo) / fs, low_mv, name, fontsize=4, ha="left", va="bottom", color=colour)
+        ax.text((region.start - lo) / fs, low_mv, name_episode(region, fs), fontsize=4, ha="left", va="bottom",
+                color=colour)
+
+
+def name_episode(region: Region, fs_hz: float) -> str:
+    """An episode's short name on a full disclosure line (:data:`EPISODE_SHADES`), a pause's with its length.
+
+    >>> name_episode(Region("pause", 0, 900, 10, 2, 24.0, 1.0), 360.0)
+    'pause 2.5 s'
+    """
+    short, _ = EPISODE_SHADES[region.kind]
+    return f"{short} {(region.stop - region.start) / fs_hz:.1f} s" if region.kind == "pause" else short
+
+
+def lettered_beats(analysis: RecordAnalysis) -> np.ndarray:
+    """Boolean per beat: labelled with its class on a full disclosure line (those other than N, none inside flutter or
+    fibrillation, whose waves ran together as "VVWVV")."""
+    return (analysis.classes != "N") & ~find_wave_detections(analysis)
 
 
 def colour_name(colour: str) -> str:

@@ -269,6 +269,11 @@ def test_a_beat_clicked_on_the_chart_is_relabelled_by_its_key_and_calipers_measu
         assert measured.count() == 0
         page.keyboard.press("Shift+PageDown")  # Next event
         page.get_by_text(re.compile(r"^Event 1 of \d+$")).wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        page.get_by_role("tab", name="Review labels").click()  # the keys are the ECG tab's only (every tab is drawn)
+        wait_for_rerun(page)
+        page.keyboard.press("q")
+        wait_for_rerun(page)
+        assert page.get_by_text("1 beat label corrected").is_visible()
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

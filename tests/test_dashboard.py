@@ -545,6 +545,9 @@ def test_full_disclosure_follows_the_window_and_a_page_moves_the_window(mitdb_di
     assert at.number_input(key="window_start_s").value == pytest.approx(1200.0)
     at.number_input(key="window_start_s").set_value(700.0).run()
     assert at.selectbox(key="disclosure_page").value == 1  # the page follows the window
+    at.selectbox(key="disclosure_page").select(3).run()  # the last 5.6 s: the window ends with the record
+    assert at.selectbox(key="disclosure_page").value == 3  # and the page stays (a code review, session 62)
+    assert at.number_input(key="window_start_s").value == pytest.approx(1805.56 - 10, abs=0.01)
 
 
 def test_upper_case_extensions_are_read_as_their_lower_case_names(analyses, excerpts_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -412,6 +413,14 @@ def test_the_chosen_beat_and_the_calipers_are_drawn_and_a_click_finds_its_beat()
                                               calipers_s=(12.0, 12.8))) == []  # outside the window
     assert tables.find_nearest_beat(beats, fs_hz, (chosen + 30) / fs_hz) == int(np.flatnonzero(beats == chosen)[0])
     assert tables.find_nearest_beat(beats, fs_hz, (chosen + 144) / fs_hz) is None  # between two beats 0.8 s apart
+    # a click on any letter finds its beat: the sample, not seconds and back (a code review, session 62, found 1 beat
+    # in 8 lost that way at 360 Hz, e.g. samples 370 and 1809)
+    odd = np.array([370, 1809, *range(2000, 40000, 331)])
+    analysis = SimpleNamespace(predictions=SimpleNamespace(samples=odd), record=SimpleNamespace(fs_hz=fs_hz))
+    assert [tables.find_clicked_beat(analysis, {"customdata": int(sample), "x": "ignored"}) for sample in odd] == list(
+        range(len(odd)))
+    cross = {"x": charts.to_axis_ms((odd[5] + 20) / fs_hz).item()}  # a disagreement's cross, beside its beat
+    assert tables.find_clicked_beat(analysis, cross) == 5 and tables.find_clicked_beat(analysis, {}) is None
 
 
 def test_a_full_disclosure_page_draws_a_minute_a_row_its_letters_episodes_and_the_window():
@@ -421,7 +430,7 @@ def test_a_full_disclosure_page_draws_a_minute_a_row_its_letters_episodes_and_th
     samples = np.array([int(605 * fs_hz), int(690 * fs_hz)])  # row 0 at 5 s, row 1 at 30 s (page from 600 s)
     vt = Region("ventricular_tachycardia", int(650 * fs_hz), int(670 * fs_hz), 0, 20, 150.0, 0.9)
     figure = charts.disclosure_figure(trace, fs_hz, 600.0, ["00:10:00", "00:11:00", "00:12:00"],
-                                      (samples, np.array(["V", "S"])), (vt,), (655.0, 10.0))
+                                      (samples, np.array(["V", "S"])), (vt,), (655.0, 10.0), ((725.5, "dizzy"),))
     lines = [t for t in figure.data if t.mode == "lines"]
     assert len(lines) == minutes and all(len(t.x) <= 2 * charts.DISCLOSURE_BINS for t in lines)
     letters = {t.text[0]: (list(t.x), list(t.y)) for t in figure.data if t.mode == "text"}
@@ -432,6 +441,8 @@ def test_a_full_disclosure_page_draws_a_minute_a_row_its_letters_episodes_and_th
     outlined = [s for s in figure.layout.shapes if s.line.color == charts.WINDOW_OUTLINE["color"]]
     assert [(s.x0, s.x1) for s in outlined] == [(55.0, 60.0), (0.0, 5.0)]
     assert [a.text for a in figure.layout.annotations] == ["VT"]
+    diary = [s for s in figure.layout.shapes if s.type == "line"]
+    assert [(s.x0, s.y1) for s in diary] == [(5.5, -2 * disclosure.LINE_SPACING_MV + disclosure.LINE_SPACING_MV / 2)]
     assert list(figure.layout.yaxis.ticktext) == ["00:10:00", "00:11:00", "00:12:00"]
     targets = next(t for t in figure.data if t.mode == "markers")  # a click on a row gives a point, and its time
     assert charts.disclosure_time(targets.x[-1], targets.y[-1], 600.0) == pytest.approx(600.0 + 180.0 - 0.25)

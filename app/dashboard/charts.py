@@ -761,7 +761,7 @@ WINDOW_OUTLINE = {"width": 1.5, "color": "#1f77b4"}
 
 def disclosure_figure(trace_mv: np.ndarray, fs_hz: float, start_s: float, row_names: list[str],
                       letters: tuple[np.ndarray, np.ndarray], regions: tuple[Region, ...],
-                      window_s: tuple[float, float]) -> go.Figure:
+                      window_s: tuple[float, float], diary: tuple[tuple[float, str], ...] = ()) -> go.Figure:
     """A page of the full disclosure on screen, as the PDF's (:mod:`app.disclosure`) prints it: a minute of the primary
     lead per row, from ``start_s``.
 
@@ -783,6 +783,8 @@ def disclosure_figure(trace_mv: np.ndarray, fs_hz: float, start_s: float, row_na
         the unreadable stretches grey.
     window_s : (float, float)
         The detail window's start and length: outlined where it lies on the page.
+    diary : tuple of (time_s, text)
+        The patient's diary entries: a green line at each, as the PDF draws them.
 
     A row's baseline is ``-row * LINE_SPACING_MV``: a click's point (a target on it, :data:`DISCLOSURE_TARGET_S`, or a
     letter) gives its time back (:func:`disclosure_time`).
@@ -827,9 +829,15 @@ def disclosure_figure(trace_mv: np.ndarray, fs_hz: float, start_s: float, row_na
                            "fillcolor": colour, "opacity": 0.25, "line": {"width": 0}, "layer": "below"})
         if start_s <= region.start / fs_hz < start_s + n_rows * disclosure.LINE_S and region.kind != "unreadable":
             row, offset = divmod(region.start / fs_hz - start_s, disclosure.LINE_S)
-            notes.append({"x": offset, "y": -row * disclosure.LINE_SPACING_MV - half, "text": short,
+            notes.append({"x": offset, "y": -row * disclosure.LINE_SPACING_MV - half,
+                          "text": disclosure.name_episode(region, fs_hz),
                           "showarrow": False, "xanchor": "left", "yanchor": "bottom",
                           "font": {"color": colour, "size": 10}})
+    for time_s, text in diary:
+        for row, a_s, _ in split_rows(time_s, time_s + 1e-6, start_s, n_rows):
+            baseline = -row * disclosure.LINE_SPACING_MV
+            shapes.append({"type": "line", "x0": a_s, "x1": a_s, "y0": baseline - half, "y1": baseline + half,
+                           "line": {"color": disclosure.DIARY_COLOUR, "width": 1.5}})
     for row, a_s, b_s in split_rows(window_s[0], window_s[0] + window_s[1], start_s, n_rows):
         baseline = -row * disclosure.LINE_SPACING_MV
         shapes.append({"type": "rect", "x0": a_s, "x1": b_s, "y0": baseline - half, "y1": baseline + half,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from app.analysis import RecordAnalysis, describe_doubtful_run, describe_run_kind, diary_findings
-from app.dashboard.charts import ROW_S, clamp_window, count_rows, describe_span, kind_label
+from app.dashboard.charts import ROW_S, clamp_window, count_rows, describe_span, from_axis_value, kind_label
 from app.outputs import output_annotations
 from pipeline.wording import capitalise_first, format_duration, format_hms, format_share
 from models.evaluate import reference_classes
@@ -500,6 +500,17 @@ def find_nearest_beat(samples: np.ndarray, fs_hz: float, time_s: float, reach_s:
     index = int(np.searchsorted(samples, sample))
     nearest = min((k for k in (index - 1, index) if 0 <= k < len(samples)), key=lambda k: abs(samples[k] - sample))
     return nearest if abs(samples[nearest] - sample) <= reach_s * fs_hz else None
+
+
+def find_clicked_beat(analysis: RecordAnalysis, point: dict) -> int | None:
+    """The beat a click on the detail chart chose: the one whose letter was clicked (its sample is the point's
+    ``customdata``), else the one within :data:`CLICK_REACH_S` of the point clicked; None when none."""
+    sample = point.get("customdata")
+    if isinstance(sample, (int, float)):
+        return find_beat_at(analysis, int(sample))
+    if point.get("x") is None:
+        return None
+    return find_nearest_beat(analysis.predictions.samples, analysis.record.fs_hz, from_axis_value(point["x"]))
 
 
 def describe_calipers(start_s: float, end_s: float) -> str:

@@ -74,6 +74,12 @@ GO_TO_TIME = "go_to_time"
 """Widget key: the "Go to time" box (:func:`render_time_jump`)."""
 _TIME_PROBLEM = "go_to_time_problem"
 """Session key: why the time typed could not be gone to, shown under the box at the next rerun (:func:`go_to_time`)."""
+PAGE_TABS = "page_tabs"
+"""Widget key: the page's tabs, whose open tab is followed (a rerun on each change) for :func:`ecg_shortcut`."""
+_SHORTCUTS_ON = "ecg_shortcuts_on"
+"""Session key: whether the ECG tab is the one shown. Every tab's content is drawn, and a button's shortcut fires
+whatever tab shows: a code review (session 62) found N-Q relabelling a beat on the hidden ECG tab and PageUp/PageDown
+moving its window instead of scrolling the Overview."""
 DETAIL_CHART = "detail_chart"
 """Widget key: the detail chart, whose clicks and drags :func:`use_chart_selection` reads."""
 CALIPERS = "detail_calipers"
@@ -186,7 +192,8 @@ def render_page() -> None:
                                                       f"({describe_region_size(r, fs)})" for r in waves)
                  + ". Review the ECG.")
     overview, ecg, relabel, reference, downloads = st.tabs(["Overview", "ECG", "Review labels", "Reference comparison",
-                                                            "Downloads"])
+                                                            "Downloads"], key=PAGE_TABS, on_change="rerun")
+    st.session_state[_SHORTCUTS_ON] = bool(ecg.open)
     with overview:
         render_overview(analysis)
     with ecg:
@@ -846,22 +853,17 @@ def use_chart_selection(analysis, start_s: float, window_s: float) -> None:
     selection = st.session_state.get(DETAIL_CHART, {}).get("selection", {})
     boxes = [box for box in selection.get("box", []) if len(box.get("x", [])) >= 2]
     if boxes:
-        edges = sorted(charts.from_axis_value(x) for x in boxes[0]["x"][:2])
-        st.session_state[CALIPERS] = ((start_s, window_s), (max(edges[0], start_s), min(edges[1], start_s + window_s)))
+        edges = sorted(min(max(charts.from_axis_value(x), start_s), start_s + window_s) for x in boxes[0]["x"][:2])
+        if edges[1] > edges[0]:  # not a span dragged wholly past the window's end
+            st.session_state[CALIPERS] = ((start_s, window_s), tuple(edges))
         return
     points = selection.get("points", [])
     if not points:
         st.session_state.pop(CALIPERS, None)
         return
-    samples, fs_hz = analysis.predictions.samples, analysis.record.fs_hz
-    sample = points[0].get("customdata")
-    if isinstance(sample, (int, float)):
-        index = tables.find_nearest_beat(samples, fs_hz, sample / fs_hz, 0.0)
-    else:
-        index = tables.find_nearest_beat(samples, fs_hz, charts.from_axis_value(points[0].get("x")))
+    index = tables.find_clicked_beat(analysis, points[0])
     if index is not None:
-        st.session_state["beat_choice"] = index
-        st.session_state[WINDOW_ANCHOR] = ("beat", index)
+        st.session_state["beat_choice"] = index  # the window, and what anchors it, stay
 
 
 def list_table_key(analysis) -> str:
@@ -897,6 +899,8 @@ def go_to_listed_event(analysis, key: str, listed: list[int]) -> None:
 DISCLOSURE_PAGE = "disclosure_page"
 """Widget key: the page of the on-screen full disclosure (:func:`render_disclosure`)."""
 DISCLOSURE_CHART = "disclosure_chart"
+_DISCLOSURE_SHOWN = "disclosure_page_shown"
+"""Session key: the full disclosure page shown, kept while the detail window overlaps it."""
 
 
 def render_disclosure(analysis, start_s: float, window_s: float) -> None:
@@ -911,8 +915,11 @@ def render_disclosure(analysis, start_s: float, window_s: float) -> None:
         return
     page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
     n_pages = max(int(np.ceil(record.duration_s / page_s)), 1)
-    page = min(int(start_s // page_s), n_pages - 1)
-    st.session_state[DISCLOSURE_PAGE] = page  # the page follows the window; choosing a page moves the window
+    page = st.session_state.get(_DISCLOSURE_SHOWN)
+    if not isinstance(page, int) or not 0 <= page < n_pages or not (page * page_s < start_s + window_s
+                                                                    and start_s < (page + 1) * page_s):
+        page = min(int(start_s // page_s), n_pages - 1)  # the page follows the window when it leaves the page
+    st.session_state[_DISCLOSURE_SHOWN] = st.session_state[DISCLOSURE_PAGE] = page
     def name_page(k: int) -> str:
         return f"{charts.format_hms(k * page_s)} to {charts.format_hms(min((k + 1) * page_s, record.duration_s))}"
 
@@ -927,24 +934,28 @@ def render_disclosure(analysis, start_s: float, window_s: float) -> None:
     starts = [page_start + k * disclosure.LINE_S for k in range(n_rows)]
     names = [format_clock_time(t, clock) or charts.format_hms(t) for t in starts]
     samples, classes = analysis.predictions.samples, analysis.classes
-    labelled = keep_per_source("disclosure_letters", analysis,
-                               lambda: (classes != "N") & ~find_wave_detections(analysis))
+    lettered = keep_per_source("disclosure_letters", analysis, lambda: disclosure.lettered_beats(analysis))
     figure = charts.disclosure_figure(scale.factor * trace + scale.shift_mv, record.fs_hz, page_start, names,
-                                      (samples[labelled], classes[labelled]), analysis.regions, (start_s, window_s))
+                                      (samples[lettered], classes[lettered]), analysis.regions, (start_s, window_s),
+                                      tuple((entry.time_s, entry.text) for entry in analysis.diary))
     st.plotly_chart(figure, config=CHART_CONFIG, key=DISCLOSURE_CHART, selection_mode="points",
                     on_select=functools.partial(go_to_disclosure_point, analysis, page_start))
     shades = ", ".join(f"{short}" for short, _ in dict(disclosure.EPISODE_SHADES.values()).items())
     st.caption(f"{record.lead_names[record.primary_lead]} (0.5-40 Hz), one minute per row at one scale for the record "
                f"(x {scale.factor:.2f}); beats other than N labelled; shaded and named: {shades}, unreadable grey; "
-               "blue outline: the detail window. Click a row to show that moment in the detail window.")
+               "green line: a diary entry; blue outline: the detail window. Click a row to show that moment in the "
+               "detail window.")
 
 
 def go_to_disclosure_page(analysis) -> None:
-    """Callback of the full disclosure's page picker: the detail window to the page's start."""
+    """Callback of the full disclosure's page picker: that page shown, the detail window at its start (the last
+    page's window ends with the record, so it may start on the page before: the page stays chosen while the window
+    overlaps it, a code review of session 62)."""
     page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
     st.session_state.pop(WINDOW_ANCHOR, None)
     st.session_state["event_choice"] = NO_EVENT
-    place_window(st.session_state.get(DISCLOSURE_PAGE, 0) * page_s)
+    st.session_state[_DISCLOSURE_SHOWN] = st.session_state.get(DISCLOSURE_PAGE, 0)
+    place_window(st.session_state[_DISCLOSURE_SHOWN] * page_s)
 
 
 def go_to_disclosure_point(analysis, page_start_s: float) -> None:
@@ -1104,6 +1115,11 @@ def change_window_length(analysis) -> None:
     place_window(round(max(moved, 0.0), 2))
 
 
+def ecg_shortcut(key: str) -> str | None:
+    """``key`` as a button's shortcut on the ECG tab while that tab is shown, else none (:data:`_SHORTCUTS_ON`)."""
+    return key if st.session_state.get(_SHORTCUTS_ON, False) else None
+
+
 def render_event_steps(analysis, kind: str, start_s: float) -> None:
     """Previous and next event of the chosen type (every event for "All events"), for reviewing events one after
     the other as a Holter reader does, also from the keyboard (Shift+PageUp, Shift+PageDown); where the chosen event
@@ -1114,9 +1130,9 @@ def render_event_steps(analysis, kind: str, start_s: float) -> None:
     for column, label, step, key in ((columns[0], "◀ Previous event", -1, "Shift+PageUp"),
                                      (columns[1], "Next event ▶", 1, "Shift+PageDown")):
         target = tables.step_event(regions, kind, current, start_s, fs, step)
-        column.button(label, key=f"event_step_{step}", on_click=step_to_event, args=(analysis, target),
-                      disabled=target is None, use_container_width=True, shortcut=key,
-                      help=f"Key {key}; PageUp and PageDown alone step beat by beat.")
+        column.button(label, key=f"event_step_{step}", on_click=step_event_now, args=(analysis, step),
+                      disabled=target is None, use_container_width=True, shortcut=ecg_shortcut(key),
+                      help=f"Key {key} (on this tab); PageUp and PageDown alone step beat by beat.")
     render_time_jump(analysis, columns[2])
     position, total = tables.event_position(regions, kind, current)
     what = "Event" if kind == ALL_KINDS else charts.kind_label(kind)
@@ -1173,6 +1189,23 @@ def centre_window(analysis, time_s: float) -> None:
     st.session_state["event_choice"] = NO_EVENT
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     place_window(tables.centred_window_start(time_s, window_s, analysis.record.duration_s))
+
+
+def step_event_now(analysis, step: int) -> None:
+    """Callback of the Previous and Next buttons: the event ``step`` from the one chosen (or from the window), of the
+    type chosen, as they are when the button is pressed: a key pressed again before the page was drawn again would
+    otherwise repeat the step the page was drawn with (a code review, session 62)."""
+    target = tables.step_event(analysis.regions, st.session_state.get("event_kind", ALL_KINDS),
+                               st.session_state.get("event_choice", NO_EVENT), current_window()[0],
+                               analysis.record.fs_hz, step)
+    step_to_event(analysis, target)
+
+
+def current_window() -> tuple[float, float]:
+    """The detail window's start and length (s) as a callback finds them: the start last placed (which a rerun cut
+    short may not have drawn, :data:`PLACED_START`) and the length chosen."""
+    return (st.session_state.get(PLACED_START, st.session_state.get("window_start_s", 0.0)),
+            st.session_state.get("window_s", DEFAULT_WINDOW_S))
 
 
 def step_to_event(analysis, index: int | None) -> None:
@@ -1257,10 +1290,8 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
     columns = st.columns([4, 1, 1], vertical_alignment="bottom")
     index = columns[0].selectbox("Beat", options, key="beat_choice", format_func=tables.beat_labeller(analysis))
     for column, label, step, key in ((columns[1], "◀ Beat", -1, "PageUp"), (columns[2], "Beat ▶", 1, "PageDown")):
-        target = index + step
-        column.button(label, key=f"beat_step_{step}", on_click=go_to_beat_step, args=(analysis, target, start_s,
-                                                                                      window_s),
-                      disabled=not 0 <= target < len(analysis.predictions.samples), shortcut=key,
+        column.button(label, key=f"beat_step_{step}", on_click=step_beat, args=(analysis, step),
+                      disabled=not 0 <= index + step < len(analysis.predictions.samples), shortcut=ecg_shortcut(key),
                       use_container_width=True, help=f"The {'previous' if step < 0 else 'next'} beat (key {key}); "
                                                     "the window moves with it past its edge.")
     details = tables.beat_details(analysis, index)
@@ -1300,7 +1331,7 @@ def render_beat(review: loading.Review, model_reference: str, record_key: tuple,
                    "the classifier finds fewer ectopic beats than from two (models/prepare.py).")
     st.dataframe([{"class": c, "probability": round(p, 4)} for c, p in details["probabilities"].items()],
                  hide_index=True, key="beat_probabilities")
-    render_beat_relabel(analysis, record_key, index, details["class"], start_s, window_s)
+    render_beat_relabel(analysis, record_key, details["class"])
     if st.toggle("Show where the model looked (attention)", key="show_attention"):
         render_attention(analysis, model_reference, index)
 
@@ -1309,8 +1340,7 @@ ADVANCE = "advance_after_relabel"
 """Widget key: whether a beat's relabel button (or key) then chooses the next beat (:func:`render_beat_relabel`)."""
 
 
-def render_beat_relabel(analysis, record_key: tuple, index: int, label: str, start_s: float,
-                        window_s: float) -> None:
+def render_beat_relabel(analysis, record_key: tuple, label: str) -> None:
     """One button per class that relabels the chosen beat, each on its letter's key: a beat clicked on the chart is
     relabelled with one key press, as Holter review software does it (a clinical read of the dashboard, session 60,
     found no keyboard relabelling; a beat took a picker, a class box and a button). With "then go to the next beat",
@@ -1324,18 +1354,26 @@ def render_beat_relabel(analysis, record_key: tuple, index: int, label: str, sta
     columns = st.columns(len(AAMI_CLASSES))
     for column, new_label in zip(columns, AAMI_CLASSES):
         column.button(new_label, key=f"relabel_as_{new_label}", on_click=relabel_beat,
-                      args=(analysis, record_key, index, new_label, (start_s, window_s) if advance else None),
-                      disabled=new_label == label and not advance, shortcut=new_label, use_container_width=True,
-                      help=f"{charts.CLASS_NAMES[new_label]} (key {new_label})")
+                      args=(analysis, record_key, new_label), disabled=new_label == label and not advance,
+                      shortcut=ecg_shortcut(new_label), use_container_width=True,
+                      help=f"{charts.CLASS_NAMES[new_label]} (key {new_label}, on this tab)")
 
 
-def go_to_beat_step(analysis, index: int, start_s: float, window_s: float) -> None:
-    """Callback of the beat panel's step buttons: choose beat ``index``; the window is centred on it when it lies
-    outside the window shown."""
+def step_beat(analysis, step: int) -> None:
+    """Callback of the beat panel's step buttons: the beat ``step`` from the one chosen when the button is pressed
+    (:func:`choose_beat_in_view`)."""
+    index = st.session_state.get("beat_choice")
+    if isinstance(index, int) and 0 <= index + step < len(analysis.predictions.samples):
+        choose_beat_in_view(analysis, index + step)
+
+
+def choose_beat_in_view(analysis, index: int) -> None:
+    """Choose beat ``index``: the window stays where it is when the beat lies in it (an event jumped to stays the
+    window's anchor, and an ST episode's lead stays on the stacked rows), and is centred on the beat otherwise."""
+    start_s, window_s = current_window()
     time_s = analysis.predictions.samples[index] / analysis.record.fs_hz
     if start_s <= time_s < start_s + window_s:
         st.session_state["beat_choice"] = int(index)
-        st.session_state[WINDOW_ANCHOR] = ("beat", int(index))
     else:
         go_to_beat(analysis, index)
 
@@ -1632,14 +1670,17 @@ def relabel_event(analysis, record_key: tuple, index: int, picker_key: str) -> N
     st.session_state["event_choice"] = NO_EVENT
 
 
-def relabel_beat(analysis, record_key: tuple, index: int, label: str,
-                 advance_in: tuple[float, float] | None = None) -> None:
-    """Callback: give the chosen beat class ``label``; then, given the window shown (``advance_in``: start and
-    length, s), choose the next beat."""
+def relabel_beat(analysis, record_key: tuple, label: str) -> None:
+    """Callback: give the beat chosen when the button is pressed class ``label`` (not the one the page was drawn with:
+    a key pressed before the page was drawn again relabelled the beat before, a code review of session 62); then, with
+    "Then go to the next beat", choose the next beat."""
+    index = st.session_state.get("beat_choice")
+    if not isinstance(index, int) or not 0 <= index < len(analysis.predictions.samples):
+        return
     if label != analysis.classes[index]:
         store_reader_labels(analysis, record_key, {index: label})
-    if advance_in is not None and index + 1 < len(analysis.predictions.samples):
-        go_to_beat_step(analysis, index + 1, *advance_in)
+    if st.session_state.get(ADVANCE, False) and index + 1 < len(analysis.predictions.samples):
+        choose_beat_in_view(analysis, index + 1)
 
 
 def relabel_family(analysis, record_key: tuple) -> None:
