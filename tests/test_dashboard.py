@@ -206,6 +206,34 @@ def test_with_advance_on_a_relabel_or_a_confirmation_chooses_the_next_beat(analy
     assert start > 0 and start <= samples[last + 1] / fs_hz < start + 10  # the window followed the beat
 
 
+def test_relabelling_the_chosen_event_s_beat_leaves_no_other_event_chosen_in_its_place(analyses):
+    """A clinical read through a browser (session 62): event 1 of 208, an isolated V, relabelled N from the beat panel;
+    the events found again had another event 1, which the caption and outline then showed under the picker's old text,
+    and the next step stopped the page. The chosen event is followed by what it is, and is no longer chosen once it
+    has gone."""
+    analysis = analyses["208"]
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    at.button(key="event_step_1").click().run()
+    first = analysis.regions[0]
+    assert at.selectbox(key="event_choice").value == 0 and first.kind == "isolated_ventricular"
+    assert at.selectbox(key="beat_choice").value == first.first_beat
+    at.button(key="relabel_as_N").click().run()
+    assert not at.exception
+    assert at.selectbox(key="event_choice").value == -1  # the isolated V has gone, nothing stands in for it
+    assert not any(c.value.startswith("Chosen event") for c in at.caption)
+    at.button(key="event_step_1").click().run()
+    assert not at.exception and at.selectbox(key="event_choice").value == 0
+    # an event that stays after an edit stays chosen, at its new place in the list
+    at.button(key="event_step_1").click().run()
+    chosen = at.selectbox(key="event_choice").value
+    kept = at.session_state["chosen_region_identity"]
+    at.button(key="undo_corrections").click().run()  # the isolated V comes back before it
+    assert not at.exception
+    assert at.selectbox(key="event_choice").value == chosen + 1
+    assert at.session_state["chosen_region_identity"] == kept
+
+
 def test_previous_and_next_step_through_the_events_of_a_type(analyses):
     at = start_app()
     at.selectbox(key="sample_record").select("208").run()

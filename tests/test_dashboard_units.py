@@ -400,7 +400,8 @@ def test_the_chosen_beat_and_the_calipers_are_drawn_and_a_click_finds_its_beat()
     chosen = int(in_window[2])
     figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 10.0, beats, classes, (), chosen_beat=chosen,
                                   calipers_s=(12.0, 12.8))
-    assert len(bands(figure)) == 1 and bands(figure)[0].yref == "y domain"  # on the primary lead
+    assert [band.yref for band in bands(figure)] == ["y domain", "y2 domain"]  # on both leads, over the paper
+    assert {band.layer for band in bands(figure)} == {"above"}
     assert charts.from_axis_value(bands(figure)[0].x0) < chosen / fs_hz < charts.from_axis_value(bands(figure)[0].x1)
     assert len(caliper_lines(figure)) == 4  # each end on both leads
     assert [a.text for a in figure.layout.annotations if a.text == "800 ms, 75 bpm"] == ["800 ms, 75 bpm"]

@@ -373,7 +373,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
     chosen : Region, optional
         The event chosen in the picker or the event list, outlined (:func:`outline_chosen`).
     chosen_beat : int, optional
-        The sample of the beat chosen in the beat panel, marked on the primary lead (:func:`mark_chosen_beat`).
+        The sample of the beat chosen in the beat panel, marked on every lead shown (:func:`mark_chosen_beat`).
     calipers_s : (float, float), optional
         A span (s into the recording) measured with the calipers, drawn with its length (:func:`draw_calipers`).
 
@@ -671,7 +671,8 @@ def outline_chosen(figure: go.Figure, chosen: Region | None, fs_hz: float, lo: i
                      line=CHOSEN_OUTLINE, layer="above", row=row, col=1)
 
 
-CHOSEN_BEAT_FILL = "rgba(31, 119, 180, 0.3)"
+CHOSEN_BEAT_FILL = "rgba(31, 119, 180, 0.15)"
+CHOSEN_BEAT_EDGE = "rgba(31, 119, 180, 0.8)"
 CHOSEN_BEAT_HALF_S = 0.08
 """The beat chosen in the beat panel is marked by a blue band this far either side of its R peak: a beat clicked on the
 chart, or stepped to from the keyboard, shows which one the panel's class, probabilities and relabel buttons
@@ -679,13 +680,16 @@ concern."""
 
 
 def mark_chosen_beat(figure: go.Figure, sample: int | None, fs_hz: float, lo: int, hi: int,
-                     row: int | str = 1) -> None:
-    """A band over the beat at ``sample`` on ``row`` (the primary lead's: the first), when it lies in ``[lo, hi)``."""
+                     row: int | str = "all") -> None:
+    """A band over the beat at ``sample`` on ``row`` (every lead's by default), when it lies in ``[lo, hi)``: drawn
+    over the ECG paper and edged, where under the paper it read as a grey stripe fainter than an event's shading (a
+    clinical read through a browser, session 62)."""
     if sample is None or not lo <= sample < hi:
         return
     half = CHOSEN_BEAT_HALF_S * fs_hz
     figure.add_vrect(x0=to_axis_ms(max(sample - half, lo) / fs_hz), x1=to_axis_ms(min(sample + half, hi) / fs_hz),
-                     fillcolor=CHOSEN_BEAT_FILL, line={"width": 0}, layer="below", row=row, col=1)
+                     fillcolor=CHOSEN_BEAT_FILL, line={"width": 1, "color": CHOSEN_BEAT_EDGE}, layer="above",
+                     row=row, col=1)
 
 
 CALIPER_COLOUR = "#0b3d91"

@@ -513,6 +513,19 @@ def find_clicked_beat(analysis: RecordAnalysis, point: dict) -> int | None:
     return find_nearest_beat(analysis.predictions.samples, analysis.record.fs_hz, from_axis_value(point["x"]))
 
 
+def describe_chosen_beat(analysis: RecordAnalysis, index: int) -> str:
+    """The chosen beat in one line under the detail chart, so that its class and intervals show where it is clicked
+    (the beat panel, with its probabilities and the rules that made its class, lies far below the chart: a clinical
+    read through a browser, session 62): ``"Chosen beat #7 at 00:00:05.67: **S**, RR before 653 ms, after 997 ms"``,
+    with ``(corrected; the model said N)`` after a reader's relabel."""
+    details = beat_details(analysis, index)
+    corrected = f" (corrected; the model said {details['model_class']})" if details["reviewed"] else ""
+    rr = [f"{1000 * details[key]:.0f} ms" if np.isfinite(details[key]) else "-"
+          for key in ("rr_before_s", "rr_after_s")]
+    return (f"Chosen beat #{index} at {format_hms(analysis.predictions.samples[index] / analysis.record.fs_hz, 2)}: "
+            f"**{details['class']}**{corrected}, RR before {rr[0]}, after {rr[1]}")
+
+
 def describe_calipers(start_s: float, end_s: float) -> str:
     """The calipers' line under the detail chart: where the span lies (times into the recording, as the window's
     caption gives them) and what it measures.

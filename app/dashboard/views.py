@@ -80,10 +80,15 @@ _SHORTCUTS_ON = "ecg_shortcuts_on"
 """Session key: whether the ECG tab is the one shown. Every tab's content is drawn, and a button's shortcut fires
 whatever tab shows: a code review (session 62) found N-Q relabelling a beat on the hidden ECG tab and PageUp/PageDown
 moving its window instead of scrolling the Overview."""
+_CHOSEN_REGION = "chosen_region_identity"
+"""Session key: :func:`region_identity` of the event last chosen, for :func:`follow_chosen_event`."""
 DETAIL_CHART = "detail_chart"
 """Widget key: the detail chart, whose clicks and drags :func:`use_chart_selection` reads."""
 CALIPERS = "detail_calipers"
-"""The span measured with the calipers: ((window start, length) it was measured in, (start, end)), all in s."""
+"""The span measured with the calipers: ((window start, length) it was measured in, (start, end), whether the drag was
+cut at the window's edge), in s."""
+MIN_CALIPERS_S = 0.02
+"""Shortest span the calipers measure (a drag of a pixel or two gave "1 ms, 60000 bpm")."""
 DISAGREEMENT_CHOICE = "disagreement_choice"
 """Widget key: the picker of the disagreements with the reference (:func:`render_disagreement_picker`)."""
 WINDOW_PLACED = "window_placed"
@@ -789,17 +794,21 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          keep_per_source("blocked_p", analysis,
                                                          lambda: find_blocked_p_samples(analysis)),
                                          chosen_region(analysis),
-                                         chosen_sample, calipers),
+                                         chosen_sample, None if calipers is None else calipers[0]),
                     config=ECG_CHART_CONFIG, key=DETAIL_CHART, selection_mode=("points", "box"),
                     on_select=functools.partial(use_chart_selection, analysis, start_s, window_s))
     st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
                "found.")
+    if chosen_beat is not None:
+        st.markdown(tables.describe_chosen_beat(analysis, chosen_beat))
     if calipers is None:
-        st.caption("Click a beat to choose it (blue band) for the beat panel below. Calipers: choose Box Select in "
-                   "the chart's toolbar, then drag across the chart.")
+        st.caption("Click a beat's letter to choose it (blue band) for the beat panel below; then its class's key "
+                   "(N, S, V, F, Q) relabels it and PageDown goes to the next beat. Calipers: choose Box Select in the "
+                   "chart's toolbar, then drag across the chart (within one row of a stacked window).")
     else:
         columns = st.columns([5, 1], vertical_alignment="center")
-        columns[0].markdown(tables.describe_calipers(*calipers))
+        columns[0].markdown(tables.describe_calipers(*calipers[0]) + (" The drag went past the window's edge: the "
+                                                                      "span stops there." if calipers[1] else ""))
         columns[1].button("Remove calipers", key="remove_calipers", on_click=st.session_state.pop,
                           args=(CALIPERS, None), help="Clicking a beat chooses it again.")
     render_event_relabel(analysis, record_key)
@@ -833,15 +842,16 @@ def settle_beat_choice(analysis, start_s: float, window_s: float) -> int | None:
     return int(st.session_state["beat_choice"])
 
 
-def shown_calipers(start_s: float, window_s: float) -> tuple[float, float] | None:
-    """The span measured with the calipers in this window; none once the window has moved or changed length."""
-    window, span = st.session_state.get(CALIPERS, (None, None))
+def shown_calipers(start_s: float, window_s: float) -> tuple[tuple[float, float], bool] | None:
+    """The span measured with the calipers in this window and whether it was cut at the window's edge; none once the
+    window has moved or changed length."""
+    window, span, cut = st.session_state.get(CALIPERS, (None, None, False))
     if window is None:
         return None
     if not np.allclose(window, (start_s, window_s)):
         st.session_state.pop(CALIPERS, None)
         return None
-    return span
+    return span, cut
 
 
 def use_chart_selection(analysis, start_s: float, window_s: float) -> None:
@@ -853,9 +863,10 @@ def use_chart_selection(analysis, start_s: float, window_s: float) -> None:
     selection = st.session_state.get(DETAIL_CHART, {}).get("selection", {})
     boxes = [box for box in selection.get("box", []) if len(box.get("x", [])) >= 2]
     if boxes:
-        edges = sorted(min(max(charts.from_axis_value(x), start_s), start_s + window_s) for x in boxes[0]["x"][:2])
-        if edges[1] > edges[0]:  # not a span dragged wholly past the window's end
-            st.session_state[CALIPERS] = ((start_s, window_s), tuple(edges))
+        dragged = sorted(charts.from_axis_value(x) for x in boxes[0]["x"][:2])
+        edges = [min(max(edge, start_s), start_s + window_s) for edge in dragged]
+        if edges[1] - edges[0] >= MIN_CALIPERS_S:  # not a click's jitter, nor a span wholly past the window's end
+            st.session_state[CALIPERS] = ((start_s, window_s), tuple(edges), edges != dragged)
         return
     points = selection.get("points", [])
     if not points:
@@ -1023,7 +1034,7 @@ def render_window_controls(analysis) -> tuple[float, float]:
     if kind == ALL_KINDS:
         shown = (tables.list_extremes(analysis.summary) + tables.list_st_choices(analysis.summary.st)
                  + tables.list_diary_choices(analysis.diary) + shown)
-    choice = st.session_state.get("event_choice", NO_EVENT)
+    choice = follow_chosen_event(analysis)
     if 0 <= choice < len(regions) and choice not in shown and choice in set(matching):
         shown = [*shown, choice]  # one past the picker's first events (a row of the event list, Previous, Next)
     if choice not in shown:
@@ -1061,7 +1072,7 @@ def stacked_lead(analysis) -> int:
     episode's lead (it may not be the primary one: 124's is V4), else the primary lead."""
     kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
     episodes = analysis.summary.st.episodes
-    if (kind == "event" and st.session_state.get("event_choice", NO_EVENT) == target and tables.is_st_choice(target)
+    if (kind == "event" and event_choice() == target and tables.is_st_choice(target)
             and 0 <= tables.ST_CHOICE - target < len(episodes)):
         return episodes[tables.ST_CHOICE - target].lead
     return analysis.record.primary_lead
@@ -1104,7 +1115,7 @@ def change_window_length(analysis) -> None:
     kind, target = st.session_state.get(WINDOW_ANCHOR, (None, None))
     before = st.session_state.get("shown_window_s", DEFAULT_WINDOW_S)
     st.session_state["shown_window_s"] = st.session_state["window_s"]
-    if kind == "event" and st.session_state.get("event_choice", NO_EVENT) == target:
+    if kind == "event" and event_choice() == target:
         move_to_event(analysis)
         return
     if kind == "beat" and 0 <= target < len(analysis.predictions.samples):
@@ -1125,8 +1136,8 @@ def render_event_steps(analysis, kind: str, start_s: float) -> None:
     the other as a Holter reader does, also from the keyboard (Shift+PageUp, Shift+PageDown); where the chosen event
     stands among them."""
     regions, fs = analysis.regions, analysis.record.fs_hz
-    current = st.session_state.get("event_choice", NO_EVENT)
-    columns = st.columns([1, 1, 1.3, 2.7], vertical_alignment="center")
+    current = event_choice()
+    columns = st.columns([1.6, 1.6, 1.3, 1.5], vertical_alignment="center")  # room for the key's badge
     for column, label, step, key in ((columns[0], "◀ Previous event", -1, "Shift+PageUp"),
                                      (columns[1], "Next event ▶", 1, "Shift+PageDown")):
         target = tables.step_event(regions, kind, current, start_s, fs, step)
@@ -1145,7 +1156,7 @@ def render_event_steps(analysis, kind: str, start_s: float) -> None:
 def chosen_region(analysis) -> Region | None:
     """The event chosen in the picker (or the event list), None when an extreme, an ST episode, a diary entry or
     nothing is."""
-    index = st.session_state.get("event_choice", NO_EVENT)
+    index = event_choice()
     return analysis.regions[index] if 0 <= index < len(analysis.regions) else None
 
 
@@ -1196,7 +1207,7 @@ def step_event_now(analysis, step: int) -> None:
     type chosen, as they are when the button is pressed: a key pressed again before the page was drawn again would
     otherwise repeat the step the page was drawn with (a code review, session 62)."""
     target = tables.step_event(analysis.regions, st.session_state.get("event_kind", ALL_KINDS),
-                               st.session_state.get("event_choice", NO_EVENT), current_window()[0],
+                               event_choice(), current_window()[0],
                                analysis.record.fs_hz, step)
     step_to_event(analysis, target)
 
@@ -1230,12 +1241,49 @@ def event_choice_label(analysis, choice: int) -> str:
     return tables.event_label(analysis.regions, choice, analysis.record.fs_hz, analysis.record.start_time)
 
 
+def event_choice() -> int:
+    """The event picker's choice (:data:`NO_EVENT` for none): an int, whatever the browser sent back. A clinical read
+    through a browser (session 62) found the picker's value turned into its text after a beat relabel changed the
+    events, and the next step of the events stopped the page with a TypeError."""
+    choice = st.session_state.get("event_choice", NO_EVENT)
+    if isinstance(choice, (int, np.integer)) and not isinstance(choice, bool):
+        return int(choice)
+    st.session_state["event_choice"] = NO_EVENT
+    return NO_EVENT
+
+
+def region_identity(region: Region) -> tuple:
+    """What makes an event the same one in the events found again after an edit: its kind and its samples."""
+    return region.kind, region.start, region.stop
+
+
+def follow_chosen_event(analysis) -> int:
+    """Before the event picker is drawn: the chosen event in this analysis's events. An edit (a beat relabelled, a
+    threshold, an artefact mark) finds the events again, so the chosen one may have moved in the list or gone: it is
+    found again by :func:`region_identity` (no event chosen when it went). A clinical read through a browser (session
+    62) found event 1, an isolated V relabelled N, replaced by another event 1 under the picker's old text."""
+    choice = event_choice()
+    kept = st.session_state.get(_CHOSEN_REGION)
+    regions = analysis.regions
+    if not 0 <= choice < len(regions) or kept is None or region_identity(regions[choice]) == kept:
+        return choice
+    found = next((k for k, region in enumerate(regions) if region_identity(region) == kept), NO_EVENT)
+    st.session_state["event_choice"] = found
+    if found == NO_EVENT:
+        st.session_state.pop(WINDOW_ANCHOR, None)
+    else:
+        st.session_state[WINDOW_ANCHOR] = ("event", found)
+    return found
+
+
 def move_to_event(analysis) -> None:
     """Callback of the event picker: move the detail window to the chosen event (or extreme)."""
-    index = st.session_state.get("event_choice", NO_EVENT)
+    index = event_choice()
     if index == NO_EVENT:
         return
     st.session_state[WINDOW_ANCHOR] = ("event", index)
+    if 0 <= index < len(analysis.regions):
+        st.session_state[_CHOSEN_REGION] = region_identity(analysis.regions[index])
     window_s = st.session_state.get("window_s", DEFAULT_WINDOW_S)
     if index in tables.EXTREMES:
         place_window(tables.extreme_window_start(analysis.summary, index, window_s, analysis.record.duration_s))
@@ -1628,7 +1676,7 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
     """For the chosen event, one correction of all its beats (a false couplet's beats to N, say), as Holter editing
     relabels an event at once; for an event of a kind not in :data:`RELABELLED_KINDS`, a line saying how to correct
     it."""
-    index = st.session_state.get("event_choice", NO_EVENT)
+    index = event_choice()
     if not 0 <= index < len(analysis.regions):
         return
     region = analysis.regions[index]
