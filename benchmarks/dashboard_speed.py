@@ -104,6 +104,9 @@ def time_interactions(files: list[tuple[str, bytes, str]]) -> dict:
     step("plain_rerun_s", at.run)
     step("window_move_s", lambda: at.number_input(key="window_start_s").set_value(3600.0).run())
     step("event_pick_s", lambda: at.selectbox(key="event_choice").select_index(8).run())
+    step("beat_step_s", lambda: at.button(key="beat_step_1").click().run())  # PageDown in a browser
+    new_class = next(c for c in "QFVS" if not at.button(key=f"relabel_as_{c}").disabled)
+    step("beat_relabel_s", lambda: at.button(key=f"relabel_as_{new_class}").click().run())  # its letter's key
     step("pause_threshold_s", lambda: at.number_input(key="event_pause_s").set_value(2.5).run())
     step("rerun_after_threshold_s", at.run)
     step("pacemaker_tick_s", lambda: pacemaker_box().check().run())
