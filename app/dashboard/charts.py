@@ -753,6 +753,7 @@ def from_axis_value(value) -> float:
 
 DISCLOSURE_MINUTES = 10
 """Minutes on a page of the on-screen full disclosure, a minute per row (:func:`disclosure_figure`)."""
+DISCLOSURE_PAGE_S = DISCLOSURE_MINUTES * disclosure.LINE_S
 DISCLOSURE_BINS = 1000
 """Min/max bins of a row (2,000 points a minute): every QRS stays drawn, and a page is about 20,000 points."""
 DISCLOSURE_ROW_PX = 62

@@ -924,7 +924,7 @@ def render_disclosure(analysis, start_s: float, window_s: float) -> None:
     if not st.toggle("Full disclosure", key="show_disclosure",
                      help=f"{charts.DISCLOSURE_MINUTES} minutes a page, a minute per row, around the window above."):
         return
-    page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
+    page_s = charts.DISCLOSURE_PAGE_S
     n_pages = max(int(np.ceil(record.duration_s / page_s)), 1)
     page = st.session_state.get(_DISCLOSURE_SHOWN)
     if not isinstance(page, int) or not 0 <= page < n_pages or not (page * page_s < start_s + window_s
@@ -951,7 +951,7 @@ def render_disclosure(analysis, start_s: float, window_s: float) -> None:
                                       tuple((entry.time_s, entry.text) for entry in analysis.diary))
     st.plotly_chart(figure, config=CHART_CONFIG, key=DISCLOSURE_CHART, selection_mode="points",
                     on_select=functools.partial(go_to_disclosure_point, analysis, page_start))
-    shades = ", ".join(f"{short}" for short, _ in dict(disclosure.EPISODE_SHADES.values()).items())
+    shades = ", ".join(dict(disclosure.EPISODE_SHADES.values()))  # each short name once
     st.caption(f"{record.lead_names[record.primary_lead]} (0.5-40 Hz), one minute per row at one scale for the record "
                f"(x {scale.factor:.2f}); beats other than N labelled; shaded and named: {shades}, unreadable grey; "
                "green line: a diary entry; blue outline: the detail window. Click a row to show that moment in the "
@@ -962,7 +962,7 @@ def go_to_disclosure_page(analysis) -> None:
     """Callback of the full disclosure's page picker: that page shown, the detail window at its start (the last
     page's window ends with the record, so it may start on the page before: the page stays chosen while the window
     overlaps it, a code review of session 62)."""
-    page_s = charts.DISCLOSURE_MINUTES * disclosure.LINE_S
+    page_s = charts.DISCLOSURE_PAGE_S
     st.session_state.pop(WINDOW_ANCHOR, None)
     st.session_state["event_choice"] = NO_EVENT
     st.session_state[_DISCLOSURE_SHOWN] = st.session_state.get(DISCLOSURE_PAGE, 0)
@@ -1407,11 +1407,18 @@ def render_beat_relabel(analysis, record_key: tuple, label: str) -> None:
                       help=f"{charts.CLASS_NAMES[new_label]} (key {new_label}, on this tab)")
 
 
+def chosen_beat_now(analysis) -> int | None:
+    """The beat chosen in the beat panel as a callback finds it (a key may come before the page is drawn again), None
+    when none is."""
+    index = st.session_state.get("beat_choice")
+    return index if isinstance(index, int) and 0 <= index < len(analysis.predictions.samples) else None
+
+
 def step_beat(analysis, step: int) -> None:
     """Callback of the beat panel's step buttons: the beat ``step`` from the one chosen when the button is pressed
     (:func:`choose_beat_in_view`)."""
-    index = st.session_state.get("beat_choice")
-    if isinstance(index, int) and 0 <= index + step < len(analysis.predictions.samples):
+    index = chosen_beat_now(analysis)
+    if index is not None and 0 <= index + step < len(analysis.predictions.samples):
         choose_beat_in_view(analysis, index + step)
 
 
@@ -1722,8 +1729,8 @@ def relabel_beat(analysis, record_key: tuple, label: str) -> None:
     """Callback: give the beat chosen when the button is pressed class ``label`` (not the one the page was drawn with:
     a key pressed before the page was drawn again relabelled the beat before, a code review of session 62); then, with
     "Then go to the next beat", choose the next beat."""
-    index = st.session_state.get("beat_choice")
-    if not isinstance(index, int) or not 0 <= index < len(analysis.predictions.samples):
+    index = chosen_beat_now(analysis)
+    if index is None:
         return
     if label != analysis.classes[index]:
         store_reader_labels(analysis, record_key, {index: label})
