@@ -44,7 +44,9 @@ from pipeline.regions import (BLOCKED_KINDS, MIN_BEAT_INTERVAL_MS, WAVE_KINDS, R
 from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_blocked_p_waves, find_record_regions,
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
-from pipeline.rhythm_annotations import quality_mark_intervals
+from pipeline.reader_rhythm import AfEdit, check_af_edits
+from pipeline.rhythm_annotations import (AF_LABEL, quality_mark_intervals, regions_to_annotations,
+                                         rhythm_intervals)
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -109,6 +111,10 @@ class RecordAnalysis:
     artefacts : tuple of (int, int)
         Stretches a reader marked as artefact (:func:`mark_artefacts`), [start, stop) samples at the internal
         rate, sorted and disjoint: unreadable, so no event is claimed there.
+    af_edits : tuple of (int, int, bool)
+        A reader's word on the atrial rhythm (:func:`edit_analysis`, :mod:`pipeline.reader_rhythm`): stretches
+        stated atrial fibrillation/flutter (True) or not (False), in the order made; the AF episodes, the AF rule and
+        every figure built on them follow it.
     diary : tuple of DiaryEntry
         The patient's diary (:mod:`pipeline.diary`), in time order; what the ECG showed at each entry is
         :func:`diary_findings`.
@@ -135,6 +141,7 @@ class RecordAnalysis:
     region_settings: RegionSettings = field(default_factory=RegionSettings)
     reviewed_classes: np.ndarray | None = None
     artefacts: tuple[tuple[int, int], ...] = ()
+    af_edits: tuple[AfEdit, ...] = ()
     diary: tuple[DiaryEntry, ...] = ()
     conclusion: str = ""
     reader_strips: tuple[ReaderStrip, ...] = ()
@@ -320,10 +327,13 @@ def change_region_settings(analysis: RecordAnalysis, settings: RegionSettings) -
 
 
 def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None = None, artefacts=None,
-                  settings: RegionSettings | None = None, pacemaker: str | None = None) -> RecordAnalysis:
+                  settings: RegionSettings | None = None, pacemaker: str | None = None,
+                  af_edits=None) -> RecordAnalysis:
     """A reader's edits at once (None keeps what the analysis has): every class correction (:func:`relabel_beats`),
     every artefact mark (:func:`mark_artefacts`), the event thresholds, a pacemaker the header did not state
-    (``Record.pacemaker``); one pass of region finding and summary."""
+    (``Record.pacemaker``), every word on the atrial rhythm (``af_edits``, :mod:`pipeline.reader_rhythm`: the AF
+    rule follows it, so a stretch ruled not AF gets back the model's S calls); one pass of region finding and
+    summary."""
     changes = {}
     if pacemaker is not None and analysis.record.pacemaker is None:
         changes["record"] = replace(analysis.record, pacemaker=pacemaker)
@@ -332,8 +342,11 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
         changes["reviewed_classes"] = classes if np.any(classes != analysis.predictions.classes) else None
     if artefacts is not None:
         changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
+    if af_edits is not None:
+        changes["af_edits"] = check_af_edits(af_edits, analysis.record.n_samples)
     edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
-    if settings != analysis.region_settings or edited.artefacts != analysis.artefacts:
+    if (settings != analysis.region_settings or edited.artefacts != analysis.artefacts
+            or edited.af_edits != analysis.af_edits):
         kept = keep_rhythm_evidence(edited, settings)  # one evidence for the rule and the regions
         return refind_regions(reapply_af_rule(edited, settings, kept.evidence), settings, kept)
     if "record" not in changes and np.array_equal(edited.classes, analysis.classes):
@@ -433,7 +446,8 @@ def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings,
     if predictions.in_af is None:
         return analysis
     before_rule = replace(undo_record_rules(predictions), in_family=predictions.in_family)
-    after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings, evidence)
+    after = apply_af_rule(analysis.record, before_rule, region_spans(analysis), settings, evidence,
+                          af_edits=analysis.af_edits)
     if np.array_equal(after.in_af, predictions.in_af):
         return analysis
     if predictions.in_family is not None:  # the family rule follows the AF rule, as in analyse_record
@@ -495,7 +509,8 @@ def refind_regions(analysis: RecordAnalysis, settings: RegionSettings,
     regions, summary = find_record_regions(analysis.record, analysis.predictions.samples, analysis.classes,
                                            region_spans(analysis), settings, confidence, af_excluded_beats=af_excluded,
                                            paced_beats=find_paced_beats_left(analysis.predictions, analysis.classes),
-                                           evidence=kept.evidence, families=analysis.families)
+                                           evidence=kept.evidence, families=analysis.families,
+                                           af_edits=analysis.af_edits)
     summary = add_classifier_notes(summary, analysis.predictions, analysis.record.signal_mv.shape[1], analysis.classes,
                                    primary_lead=analysis.record.primary_lead_name, families=analysis.families)
     return replace(analysis, regions=tuple(regions), summary=summary, region_settings=settings,
@@ -566,6 +581,25 @@ def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[
     own = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
     left = subtract_intervals(saved, own)
     return tuple((int(a), int(b)) for a, b in left if b - a >= MIN_ARTEFACT_S * fs)
+
+
+def read_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[AfEdit, ...]:
+    """A reader's word on the atrial rhythm recovered from an annotation file saved after a review (``NAME.ecg``).
+
+    The file's ``(AFIB`` stretches are compared with those the product writes for ``analysis`` itself (with the
+    file's corrections and artefact marks already applied, and no rhythm edit): what only the file has was stated
+    atrial fibrillation/flutter by the reader, what only the product has was ruled out; pieces shorter than
+    :data:`MIN_ARTEFACT_S` are rounding at the edges. Ruled-out stretches come first, then stated ones.
+    """
+    record = analysis.record
+    written = regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
+                                     record.fs_hz, n_leads=record.signal_mv.shape[1], n_samples=record.n_samples)
+    own = rhythm_intervals(written, AF_LABEL, record.n_samples)
+    saved = rhythm_intervals(annotations, AF_LABEL, record.n_samples)
+    shortest = MIN_ARTEFACT_S * record.fs_hz
+    return tuple((int(a), int(b), is_af) for is_af, pieces in ((False, subtract_intervals(own, saved)),
+                                                               (True, subtract_intervals(saved, own)))
+                 for a, b in pieces if b - a >= shortest)
 
 
 REVIEW_MAX_UNMATCHED = 0.2

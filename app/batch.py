@@ -68,6 +68,7 @@ from app.analysis import (
     analyse_record,
     diary_findings,
     edit_analysis,
+    read_af_edits,
     read_artefacts,
     read_corrections,
     state_reviewed_pacemaker,
@@ -711,7 +712,9 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
-    are a reader's artefact marks (:func:`app.analysis.read_artefacts`). Regions and summary are found again. Its
+    are a reader's artefact marks (:func:`app.analysis.read_artefacts`), and its atrial fibrillation/flutter
+    stretches that differ from the product's a reader's word on the rhythm (:func:`app.analysis.read_af_edits`).
+    Regions and summary are found again. Its
     diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary (a diary file replaces them),
     and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) and chosen strips
     (:func:`app.reader_strips.read_strip_notes`) are kept.
@@ -722,6 +725,7 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
+    edited = edit_analysis(edited, af_edits=read_af_edits(edited, saved))
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))

@@ -254,7 +254,9 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     reviewed = int(analysis.reviewed_mask.sum())
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
-    elif not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one (session 47)
+    if analysis.af_edits:
+        lines.append(describe_af_edits(analysis.af_edits, analysis.record.fs_hz))
+    elif not reviewed and not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one (session 47)
         lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")
@@ -262,6 +264,19 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
+
+
+def describe_af_edits(af_edits, fs_hz: float) -> str:
+    """The report's line on a reader's word on the atrial rhythm (:mod:`pipeline.reader_rhythm`).
+
+    >>> describe_af_edits(((0, 3600, False), (7200, 28800, True)), 360.0)  # doctest: +ELLIPSIS
+    'Atrial rhythm corrected by the reader: atrial fibrillation/flutter stated over 00:01:00, ruled out over 00:00:10; ...'
+    """
+    said = {is_af: sum(b - a for a, b, af in af_edits if af == is_af) / fs_hz for is_af in (True, False)}
+    parts = [f"{word} over {format_duration(said[is_af])}" for is_af, word in ((True, "stated"), (False, "ruled out"))
+             if said[is_af] > 0]
+    return (f"Atrial rhythm corrected by the reader: atrial fibrillation/flutter {', '.join(parts)}; the AF episodes "
+            "and burden use it")
 
 
 def describe_nn_share(summary) -> str:

@@ -53,13 +53,14 @@ def find_supraventricular_in_af(class_indices: np.ndarray, in_af: np.ndarray) ->
 
 def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, settings: RegionSettings,
                   evidence: RhythmEvidence | None = None,
-                  detected_samples: np.ndarray | None = None) -> BeatPredictions:
+                  detected_samples: np.ndarray | None = None, af_edits: tuple = ()) -> BeatPredictions:
     """``predictions`` with every S call inside the record's AF episodes made N (``in_af`` marks them).
 
     ``spans`` are the quality spans the regions are found from, ``settings`` the event settings, ``evidence``
-    the record's rhythm evidence for these beats when already measured (:func:`measure_rhythm_evidence`), and
+    the record's rhythm evidence for these beats when already measured (:func:`measure_rhythm_evidence`),
     ``detected_samples`` the detector's waves for the flutter rate check (:attr:`pipeline.types.Detection.waves`,
-    the placed beats with those its refractory check removed) when ``predictions`` are not them.
+    the placed beats with those its refractory check removed) when ``predictions`` are not them, and ``af_edits`` a
+    reader's word on the atrial rhythm (:mod:`pipeline.reader_rhythm`), which the episodes follow.
     """
     from pipeline.region_eval import find_record_af_beats
 
@@ -67,7 +68,7 @@ def apply_af_rule(record: Record, predictions: BeatPredictions, spans: list, set
     if not (classes == _S).any():  # nothing to change: the episodes are not looked for
         return replace(predictions, in_af=np.zeros(len(predictions), bool))
     in_af = find_record_af_beats(record, predictions.samples, predictions.classes, spans, settings, detected_samples,
-                                 evidence, predictions.paced)
+                                 evidence, predictions.paced, af_edits)
     changed = find_supraventricular_in_af(classes, in_af)
     return replace(predictions, decided=np.where(changed, _N, classes), in_af=changed)
 

@@ -80,6 +80,7 @@ from pipeline.pacing import find_beats_outside, measure_spike_share, reads_as_sp
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
                               spare_beat_trains)
 from pipeline.records import read_record
+from pipeline.reader_rhythm import AfEdit, check_af_edits
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, encode_classes, find_af_regions,
                               find_regions, merge_intervals, prepare_beats, regions_to_rows)
 from pipeline.rhythm_annotations import (
@@ -603,11 +604,14 @@ def find_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
                         settings: RegionSettings, beat_confidence: np.ndarray | None = None,
                         detected_samples: np.ndarray | None = None, af_excluded_beats: np.ndarray | None = None,
                         paced_beats: np.ndarray | None = None, evidence: RhythmEvidence | None = None,
-                        families: np.ndarray | None = None) -> tuple[list[Region], RecordSummary]:
-    """Regions (:func:`flag_record_regions`; ``evidence`` when already measured for these arguments) and summary of
-    a labelled record (``families`` as :func:`summarize_labelled_record` takes them)."""
+                        families: np.ndarray | None = None,
+                        af_edits: tuple[AfEdit, ...] = ()) -> tuple[list[Region], RecordSummary]:
+    """Regions (:func:`flag_record_regions`; ``evidence`` when already measured for these arguments; ``af_edits``, a
+    reader's word on the atrial rhythm) and summary of a labelled record (``families`` as
+    :func:`summarize_labelled_record` takes them)."""
     regions = flag_record_regions(record, samples, classes, spans, settings, beat_confidence, detected_samples,
-                                  evidence, af_excluded_beats=af_excluded_beats, paced_beats=paced_beats)
+                                  evidence, af_excluded_beats=af_excluded_beats, paced_beats=paced_beats,
+                                  af_edits=af_edits)
     return regions, summarize_labelled_record(record, regions, samples, classes, spans, settings, af_excluded_beats,
                                               paced_beats, families=families)
 
@@ -687,13 +691,14 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
                         detected_samples: np.ndarray | None = None,
                         evidence: RhythmEvidence | None = None,
                         af_excluded_beats: np.ndarray | None = None,
-                        paced_beats: np.ndarray | None = None) -> list[Region]:
+                        paced_beats: np.ndarray | None = None, af_edits: tuple[AfEdit, ...] = ()) -> list[Region]:
     """Regions of a labelled record: the rhythm evidence (:func:`measure_rhythm_evidence`, unless given, measured
     with the same ``samples``, ``spans`` and ``settings``), then the rules.
 
     ``beat_confidence`` (per beat, e.g. the classifier's top probability) goes to the regions' confidence;
-    ``af_excluded_beats`` (per beat) to the AF evidence, and ``paced_beats`` (per beat, the pacing rule's) to the
-    paced rhythms (:func:`pipeline.regions.find_regions`).
+    ``af_excluded_beats`` (per beat) to the AF evidence, ``paced_beats`` (per beat, the pacing rule's) to the
+    paced rhythms and ``af_edits`` (a reader's word on the atrial rhythm) to the AF episodes
+    (:func:`pipeline.regions.find_regions`).
     """
     if evidence is None:
         evidence = measure_rhythm_evidence(record, samples, spans, settings, detected_samples, paced_beats)
@@ -701,7 +706,8 @@ def flag_record_regions(record: Record, samples: np.ndarray, classes: np.ndarray
                         n_leads=record.signal_mv.shape[1], p_wave_similarity=evidence.p_wave_similarity,
                         beat_confidence=beat_confidence, fibrillation_intervals=evidence.fibrillation_intervals,
                         af_excluded_beats=af_excluded_beats, paced_beats=paced_beats,
-                        blocked_p_waves=find_record_blocked_p_waves(record, samples, classes, settings, paced_beats))
+                        blocked_p_waves=find_record_blocked_p_waves(record, samples, classes, settings, paced_beats),
+                        af_edits=af_edits)
 
 
 def find_record_blocked_p_waves(record: Record, samples: np.ndarray, classes: np.ndarray, settings: RegionSettings,
@@ -717,7 +723,8 @@ def find_record_blocked_p_waves(record: Record, samples: np.ndarray, classes: np
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
                          settings: RegionSettings, detected_samples: np.ndarray | None = None,
-                         evidence: RhythmEvidence | None = None, paced_beats: np.ndarray | None = None) -> np.ndarray:
+                         evidence: RhythmEvidence | None = None, paced_beats: np.ndarray | None = None,
+                         af_edits: tuple[AfEdit, ...] = ()) -> np.ndarray:
     """Boolean per beat: inside an atrial fibrillation episode of the regions :func:`flag_record_regions` finds with
     the same arguments (only that kind is looked for)."""
     if evidence is None:
@@ -725,7 +732,8 @@ def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarra
     context = prepare_beats(samples, classes, record.fs_hz, spans, record.n_samples, record.signal_mv.shape[1],
                             unreadable_kinds=settings.unreadable_kinds,
                             fibrillation_intervals=evidence.fibrillation_intervals)
-    return beats_in_kind(find_af_regions(context, settings, evidence.p_wave_similarity), "atrial_fibrillation",
+    edits = check_af_edits(af_edits, record.n_samples)
+    return beats_in_kind(find_af_regions(context, settings, evidence.p_wave_similarity, edits), "atrial_fibrillation",
                          len(samples))
 
 

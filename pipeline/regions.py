@@ -51,6 +51,7 @@ atrial fibrillation or flutter
     ``af_bridge_max_s`` where no interval can decide, e.g. dense ventricular ectopy, is bridged
     the same way) and kept as episodes of at least ``af_min_duration_s`` (the 30 s of the ESC 2020
     definition of an AF episode). Flutter with fixed conduction is regular and is not found this way.
+    A reader's word on the rhythm (``af_edits``, :mod:`pipeline.reader_rhythm`) is applied last.
 paced rhythm
     For a patient with a stated pacemaker, whose paced beats the pacing rule found (:mod:`models.pacing_rule`, given
     as ``paced_beats``): at least ``paced_min_beats`` consecutive readable paced beats, from the first to the beat
@@ -115,6 +116,7 @@ from pipeline.errors import EcgInputError
 from pipeline.fibrillation import FibrillationSettings
 from pipeline.labels import AAMI_CLASSES
 from pipeline.quality import ARTEFACT_KIND, QUALITY_KINDS, mask_runs
+from pipeline.reader_rhythm import AfEdit, apply_af_edits, check_af_edits
 from pipeline.rr import check_peaks
 from pipeline.hrt import HrtSettings
 from pipeline.pr import PrSettings
@@ -713,6 +715,7 @@ def find_regions(
     af_excluded_beats: np.ndarray | None = None,
     paced_beats: np.ndarray | None = None,
     blocked_p_waves: np.ndarray | None = None,
+    af_edits: tuple[AfEdit, ...] = (),
 ) -> list[Region]:
     """Flag the ectopy, runs, rhythms, pauses, rate stretches and unreadable stretches of a record.
 
@@ -752,6 +755,9 @@ def find_regions(
     blocked_p_waves : np.ndarray, optional
         (k, 2) rows of :func:`pipeline.conduction.find_blocked_p_waves` (the beat opening the RR interval, the P
         wave's sample); they make 2:1 AV block and dropped beats. None: none looked for.
+    af_edits : tuple of (int, int, bool)
+        A reader's word on the atrial rhythm: stretches stated atrial fibrillation/flutter or not
+        (:mod:`pipeline.reader_rhythm`), applied in order over the episodes the rules find.
 
     Returns
     -------
@@ -771,7 +777,7 @@ def find_regions(
                                                                                                          settings)
     for family in _FAMILIES:
         regions += find_ectopic_regions(context, family, settings)
-    regions += find_af_regions(context, settings, p_wave_similarity)
+    regions += find_af_regions(context, settings, p_wave_similarity, check_af_edits(af_edits, n_samples))
     regions += find_av_block_regions(context, settings, blocked_p_waves, regions)
     regions += find_pause_regions(context, settings)
     regions += find_rate_regions(context, settings, regions)
@@ -1251,8 +1257,10 @@ def score_af_evidence(context: BeatContext, settings: RegionSettings,
 
 
 def find_af_regions(context: BeatContext, settings: RegionSettings,
-                    p_wave_similarity: np.ndarray | None = None) -> list[Region]:
-    """Atrial fibrillation (or flutter with irregular conduction) episodes of at least ``af_min_duration_s``."""
+                    p_wave_similarity: np.ndarray | None = None, af_edits: tuple[AfEdit, ...] = ()) -> list[Region]:
+    """Atrial fibrillation (or flutter with irregular conduction) episodes of at least ``af_min_duration_s``, with a
+    reader's ``af_edits`` over them (:mod:`pipeline.reader_rhythm`: an episode the reader stated or extended is kept
+    whatever its length, at confidence 1)."""
     if len(context.samples) < 3:
         return []
     if p_wave_similarity is not None and np.shape(p_wave_similarity) != context.samples.shape:
@@ -1265,15 +1273,32 @@ def find_af_regions(context: BeatContext, settings: RegionSettings,
     smoothed = (voters > 0) & (votes > 0.5 * voters)
     if settings.af_bridge_max_s > 0:
         smoothed = bridge_undecided(smoothed, voters == 0, context.samples, context.fs_hz, settings.af_bridge_max_s)
-    first, n_intervals = find_true_runs(smoothed)
-    duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
-    keep = duration_s >= settings.af_min_duration_s
-    first, n_intervals = first[keep], n_intervals[keep]
+    first, n_intervals = keep_long_runs(smoothed, context, settings.af_min_duration_s)
+    stated = np.zeros(len(smoothed), bool)
+    if af_edits:
+        flags = np.zeros(len(smoothed), bool)
+        for start, count in zip(first.tolist(), n_intervals.tolist()):
+            flags[start:start + count] = True
+        flags, stated = apply_af_edits(flags, context.samples, context.interval_readable, af_edits)
+        first, n_intervals = keep_long_runs(flags, context, settings.af_min_duration_s, stated)
     n_beats = n_intervals + 1
     support = interval_share(above, first, n_intervals)
-    confidence = support * group_mean(context.confidence, first, n_beats)
+    confidence = np.where(interval_count(stated, first, n_intervals) > 0, 1.0,
+                          support * group_mean(context.confidence, first, n_beats))
     rates = mean_rates_bpm(context.samples, first, n_beats, context.fs_hz)
     return make_regions("atrial_fibrillation", context, first, n_beats, rates, confidence)
+
+
+def keep_long_runs(flags: np.ndarray, context: BeatContext, min_s: float,
+                   kept: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length (in RR intervals) of the runs of ``flags`` lasting at least ``min_s``, and of those holding
+    an interval of ``kept`` whatever their length."""
+    first, n_intervals = find_true_runs(flags)
+    duration_s = (context.samples[first + n_intervals] - context.samples[first]) / context.fs_hz
+    keep = duration_s >= min_s
+    if kept is not None:
+        keep |= interval_count(kept, first, n_intervals) > 0
+    return first[keep], n_intervals[keep]
 
 
 def bridge_undecided(flags: np.ndarray, undecided: np.ndarray, samples: np.ndarray, fs_hz: float,

@@ -69,6 +69,9 @@ flutter and fibrillation are written ``(VFL``, MIT-BIH's only label for them, si
 apart). Other kinds (isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
 have no MIT-BIH rhythm label and go to the CSV and JSON tables only."""
 
+AF_LABEL = dict(RHYTHM_LABELS)["atrial_fibrillation"]
+"""The label of the atrial fibrillation/flutter episodes, ``(AFIB``."""
+
 _LABELS = (NORMAL_RHYTHM,) + tuple(label for _, label in RHYTHM_LABELS)
 _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
 

@@ -853,6 +853,53 @@ def test_marking_the_window_as_artefact_removes_its_events_until_the_mark_is_rem
     assert not any(b.label == "Remove" for b in at.button)
 
 
+def af_burden_shown(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "AF/flutter burden")
+
+
+def test_an_af_episode_ruled_out_by_the_reader_leaves_the_burden_until_the_correction_is_removed():
+    """201's excerpt, atrial fibrillation throughout: chosen in the event list, the episode is ruled out with one
+    button (before, only 'Mark this window as artefact' removed it, which took its beats out of the readable time)."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("201").run()
+    before = af_burden_shown(at)
+    assert float(before.rstrip(" %")) > 95
+    at.selectbox(key="event_kind").select("atrial_fibrillation").run()
+    at.button(key="event_step_1").click().run()
+    next(b for b in at.button if b.label == "Not atrial fibrillation/flutter").click().run()
+    assert not at.exception and not at.error
+    assert af_burden_shown(at) == "0.0 %"
+    assert next(m.value for m in at.metric if m.label == "Readable signal") == "100.0 %"
+    assert any(md.value.startswith("Not atrial fibrillation/flutter: 00:00:00 to") for md in at.markdown)
+    at.button(key=next(b.key for b in at.button if b.key.startswith("remove_af_edit"))).click().run()
+    assert not at.exception and af_burden_shown(at) == before
+
+
+def test_a_window_the_reader_marks_as_af_is_an_episode_that_a_saved_review_brings_back(analyses, excerpts_dir):
+    """100's excerpt, sinus rhythm: the 60-s window from 1 min marked as atrial fibrillation/flutter is an episode
+    (a fifth of the excerpt); the review file saved with it restores it on upload."""
+    from app.analysis import edit_analysis
+    from app.outputs import annotation_file_bytes
+
+    at = start_app()
+    at.selectbox(key="sample_record").select("100").run()
+    assert af_burden_shown(at) == "0.0 %"
+    at.select_slider(key="window_s").set_value(60).run()
+    at.number_input(key="window_start_s").set_value(60.0).run()
+    next(b for b in at.button if b.label == "Mark this window as atrial fibrillation/flutter").click().run()
+    assert not at.exception and not at.error
+    fs = analyses["100"].record.fs_hz
+    stated = edit_analysis(analyses["100"], af_edits=[(int(60 * fs), int(120 * fs), True)])
+    assert af_burden_shown(at) == tables.format_percent(stated.summary.af_burden_pct) != "0.0 %"
+    assert len(frame_with(at, "confidence")) == len(stated.regions)
+    assert any(md.value == "Atrial fibrillation/flutter: 00:01:00 to 00:02:00" for md in at.markdown)
+    at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", annotation_file_bytes(stated),
+                                                               "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert any("1 atrial-rhythm correction restored" in i.value for i in at.sidebar.info)
+    assert af_burden_shown(at) == tables.format_percent(stated.summary.af_burden_pct)
+
+
 def test_the_dashboard_starts_from_a_laboratory_s_event_thresholds(tmp_path, monkeypatch):
     """``ecg dashboard --events FILE`` sets ECG_EVENTS_FILE; the sidebar starts from it and restores to it."""
     from app.event_settings import EVENTS_ENV

@@ -19,6 +19,7 @@ from app.analysis import (
     change_region_settings,
     edit_analysis,
     mark_artefacts,
+    read_af_edits,
     read_artefacts,
     ReviewFileMismatchError,
     read_corrections,
@@ -285,6 +286,71 @@ def test_a_stretch_marked_as_artefact_claims_no_event_and_comes_back_from_the_sa
     assert pd.DataFrame(region_rows(restored)).equals(pd.DataFrame(region_rows(analysis)))
     both = edit_analysis(analysis, labels={0: "S"}, artefacts=[mark, (0, int(5 * fs))])
     assert both.artefacts == ((0, int(5 * fs)), mark) and both.reviewed_mask.sum() == (analysis.classes[0] != "S")
+
+
+def af_stretches(analysis) -> list[tuple[int, int]]:
+    return [(r.start, r.stop) for r in analysis.regions if r.kind == "atrial_fibrillation"]
+
+
+def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_and_comes_back_from_the_file(
+        excerpts_dir, tmp_path):
+    """201's excerpt (atrial fibrillation throughout): the reader rules the episode out; the AF burden goes to 0 while
+    every beat stays counted and readable, the report says so, and the saved annotation file gives the same analysis
+    back through the dashboard's and the batch command's reading of it."""
+    from app.batch import apply_saved_labels
+
+    analysis = analyse_record(read_record(excerpts_dir / "201"), load_default_model())
+    (episode,) = af_stretches(analysis)
+    assert analysis.summary.af_burden_pct > 95
+    ruled_out = edit_analysis(analysis, af_edits=[(*episode, False)])
+    assert af_stretches(ruled_out) == [] and ruled_out.summary.af_burden_pct == 0
+    assert ruled_out.summary.readable_fraction == analysis.summary.readable_fraction
+    assert ruled_out.summary.beat_counts == analysis.summary.beat_counts
+    assert any(line.startswith("Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out over")
+               for line in summary_lines(ruled_out))
+    (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(ruled_out))
+    saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=analysis.record.fs_hz,
+                             target_fs_hz=analysis.record.fs_hz)
+    restored = edit_analysis(analysis, af_edits=read_af_edits(analysis, saved))
+    assert restored.af_edits and restored.regions == ruled_out.regions
+    assert apply_saved_labels(analysis, saved).regions == ruled_out.regions
+    assert edit_analysis(ruled_out, af_edits=[]).regions == analysis.regions
+
+
+def test_atrial_fibrillation_stated_by_the_reader_on_a_regular_stretch_is_an_episode_and_comes_back(
+        excerpts_dir, tmp_path):
+    """100's excerpt (sinus rhythm): a minute the reader states is atrial fibrillation/flutter becomes one episode
+    of that minute's beats at confidence 1, a fifth of the AF burden; the saved file gives it back."""
+    analysis = analyse_record(read_record(excerpts_dir / "100"), load_default_model())
+    fs = analysis.record.fs_hz
+    assert af_stretches(analysis) == []
+    stated = edit_analysis(analysis, af_edits=[(int(60 * fs), int(120 * fs), True)])
+    (region,) = [r for r in stated.regions if r.kind == "atrial_fibrillation"]
+    inside = np.flatnonzero((analysis.predictions.samples >= 60 * fs) & (analysis.predictions.samples < 120 * fs))
+    assert (region.first_beat, region.n_beats, region.confidence) == (inside[0], len(inside), 1.0)
+    assert stated.summary.af_burden_pct == pytest.approx(20, abs=1)
+    (tmp_path / "100.ecg").write_bytes(outputs.annotation_file_bytes(stated))
+    saved = read_annotations(tmp_path / "100", "ecg", source_fs_hz=fs, target_fs_hz=fs)
+    (back,) = read_af_edits(analysis, saved)
+    after = analysis.predictions.samples[inside[-1] + 1]  # the first beat after the minute
+    assert back[2] and 60 * fs <= back[0] < region.start and region.stop <= back[1] < after
+    assert edit_analysis(analysis, af_edits=[back]).regions == stated.regions
+
+
+def test_ruling_out_an_af_episode_gives_back_the_model_s_s_calls_the_af_rule_made_n(mitdb_dir):
+    """MIT-BIH 222 (atrial fibrillation and flutter with junctional stretches): inside an AF episode the AF rule makes
+    the model's S calls N; once the reader rules the episode out, they are S again, and the rest of the record is
+    untouched."""
+    analysis = analyse_record(read_record(mitdb_dir / "222"), load_default_model())
+    samples = analysis.predictions.samples
+    made_n = analysis.predictions.in_af
+    start, stop = max(af_stretches(analysis), key=lambda s: np.sum(made_n[(samples >= s[0]) & (samples < s[1])]))
+    inside = (samples >= start) & (samples < stop)
+    assert np.sum(made_n & inside) >= 5 and np.all(analysis.classes[made_n] == "N")
+    ruled_out = edit_analysis(analysis, af_edits=[(start, stop, False)])
+    assert np.all(ruled_out.classes[made_n & inside] == "S")
+    assert np.array_equal(ruled_out.classes[~inside], analysis.classes[~inside])
+    assert (start, stop) not in af_stretches(ruled_out)
 
 
 @pytest.mark.parametrize("marks", [[(10, 5)], [(-1, 100)], [(0, 10 ** 9)], [(0, float("nan"))]])

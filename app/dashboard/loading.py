@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_artefacts,
-                          read_corrections, state_pacemaker, state_reviewed_pacemaker)
+from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_af_edits,
+                          read_artefacts, read_corrections, state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -26,9 +26,10 @@ from models.registry import LoadedModel
 from pipeline.diary import DIARY_SUFFIX, format_diary, read_diary_notes
 from pipeline.errors import AnnotationMismatchError
 from pipeline.labels import select_reference_beats
+from pipeline.reader_rhythm import AfEdit
 from pipeline.records import read_record
 from pipeline.regions import RegionSettings
-from pipeline.types import Record
+from pipeline.types import Annotations, Record
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Review:
     """The reader's conclusion in the uploaded ``NAME.ecg``."""
     saved_strips: tuple[ReaderStrip, ...] = ()
     """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
+    saved_af_edits: tuple[AfEdit, ...] = ()
+    """The reader's word on the atrial rhythm in the uploaded ``NAME.ecg`` (:func:`app.analysis.read_af_edits`)."""
     saved_problem: str = ""
     """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's); ``""`` when it was, or when none
     came."""
@@ -168,19 +171,30 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
-                         saved_strips=read_strip_notes(saved.samples, saved.aux_notes))
+                         saved_strips=read_strip_notes(saved.samples, saved.aux_notes),
+                         saved_af_edits=read_saved_af_edits(review, saved))
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 
 
+def read_saved_af_edits(review: Review, saved: Annotations) -> tuple[AfEdit, ...]:
+    """The reader's word on the atrial rhythm in an uploaded review file, against the analysis with that file's
+    corrections, artefact marks and thresholds (the AF episodes depend on them)."""
+    settings = review.analysis.region_settings if review.saved_settings is None else review.saved_settings
+    edited = edit_analysis(review.analysis, labels=review.saved_labels or {}, artefacts=review.saved_artefacts,
+                           settings=settings)
+    return read_af_edits(edited, saved)
+
+
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings,
-                pacemaker: str | None = None, model: LoadedModel | None = None) -> Review:
-    """The review with a reader's corrections, artefact marks, event thresholds and a pacemaker the header did not
-    state (regions, summary and comparison found again; with ``model``, the beats are classified again for the
-    pacemaker, :func:`app.analysis.state_pacemaker`)."""
+                pacemaker: str | None = None, model: LoadedModel | None = None, af_edits=()) -> Review:
+    """The review with a reader's corrections, artefact marks, event thresholds, a pacemaker the header did not
+    state and words on the atrial rhythm (regions, summary and comparison found again; with ``model``, the beats are
+    classified again for the pacemaker, :func:`app.analysis.state_pacemaker`)."""
     analysis = review.analysis
     if pacemaker is not None and model is not None:
         analysis = state_pacemaker(analysis, model, pacemaker, settings)  # regions found once, with the thresholds
-    analysis = edit_analysis(analysis, labels=labels, artefacts=artefacts, settings=settings, pacemaker=pacemaker)
+    analysis = edit_analysis(analysis, labels=labels, artefacts=artefacts, settings=settings, pacemaker=pacemaker,
+                             af_edits=af_edits)
     return replace(review, analysis=analysis, comparison=compare_with_reference(analysis))

@@ -38,6 +38,7 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
+from pipeline.reader_rhythm import AfEdit
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
                               Region, RegionSettings, changed_settings, describe_region_size, merge_intervals)
@@ -136,6 +137,9 @@ corrections, marks, pacemaker): review}."""
 KEPT_EDITS = 3
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
+_AF_EDITS = "reader_af_edits"
+"""Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
+the order given (:mod:`pipeline.reader_rhythm`)."""
 _STRIPS = "reader_strips"
 """Session state: per shown record (:func:`shown_record`), the strips the reader chose for the report
 [ReaderStrip]."""
@@ -301,6 +305,7 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         restored.add(reader_key(record_key))
         reader_labels(record_key).update(review.saved_labels)
         reader_artefacts(record_key).extend(review.saved_artefacts)
+        reader_af_edits(record_key).extend(review.saved_af_edits)
         upload = ("thresholds", *record_key[1:3])  # once per uploaded record, not again for another primary lead
         if upload not in restored:
             restored.add(upload)
@@ -310,7 +315,9 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     skipped = (f"; {review.unmatched_saved} of its beats matched no detected beat and were left out"
                if review.unmatched_saved else "")
     marks = (f"; its {count_noun(len(review.saved_artefacts), 'artefact mark')} restored (ECG tab)"
-             if review.saved_artefacts else "") + ("; its reader's conclusion is restored (Downloads tab)"
+             if review.saved_artefacts else "") + (
+        f"; its {count_noun(len(review.saved_af_edits), 'atrial-rhythm correction')} restored (ECG tab)"
+        if review.saved_af_edits else "") + ("; its reader's conclusion is restored (Downloads tab)"
                                                    if review.saved_conclusion else "") + (
         f"; its {count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
@@ -813,6 +820,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                           args=(CALIPERS, None), help="Clicking a beat chooses it again.")
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
+    render_af_edits(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
     kind = st.session_state.get("event_kind", ALL_KINDS)
     listed = tables.filter_events(analysis.regions, kind, len(analysis.regions))  # the picker's type, as its list
@@ -1492,11 +1500,12 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
                        model_reference: str) -> loading.Review:
     """The review with the reader's corrections, artefact marks, event thresholds and pacemaker (computed once per
     set; a pacemaker stated here has the beats classified again with the model, for the pacing rule)."""
-    labels, marks = reader_labels(record_key), reader_artefacts(record_key)
+    labels, marks, af_edits = reader_labels(record_key), reader_artefacts(record_key), reader_af_edits(record_key)
     pacemaker = render_pacemaker(review.analysis.record, record_key)
-    if not labels and not marks and settings == review.analysis.region_settings and pacemaker is None:
+    if (not labels and not marks and not af_edits and settings == review.analysis.region_settings
+            and pacemaker is None):
         return review
-    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker)
+    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker, tuple(af_edits))
     edits = st.session_state.setdefault(_RELABELLED, {})  # the last few, so that undoing an edit is immediate
     for other in [k for k in edits if k[0] != record_key]:  # another record's: not kept in memory
         del edits[other]
@@ -1504,7 +1513,7 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
         model = None if pacemaker is None else loading.load_model_cached(model_reference)
         with st.spinner("Finding the events again..." if model is None else
                         "Classifying the beats again for a patient with a pacemaker..."):
-            edited = loading.edit_review(review, labels, marks, settings, pacemaker, model)
+            edited = loading.edit_review(review, labels, marks, settings, pacemaker, model, af_edits)
         while len(edits) >= KEPT_EDITS:
             edits.pop(next(iter(edits)))  # the oldest
         edits[key] = edited
@@ -1565,6 +1574,50 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
         row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
         row[1].button("Remove", key=record_widget_key(f"remove_artefact_{a}_{b}", record_key),
                       on_click=remove_artefact, args=(record_key, (a, b)))
+
+
+def reader_af_edits(record_key: tuple) -> list[AfEdit]:
+    """The reader's word on the atrial rhythm for the shown record, in the order given, kept for the session."""
+    return st.session_state.setdefault(_AF_EDITS, {}).setdefault(reader_key(record_key), [])
+
+
+def state_window_af(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Callback: the reader says the detail window shown is atrial fibrillation/flutter."""
+    fs, n = analysis.record.fs_hz, analysis.record.n_samples
+    reader_af_edits(record_key).append((int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n),
+                                        True))
+
+
+def remove_af_edit(record_key: tuple, position: int) -> None:
+    """Callback: drop the reader's ``position``-th word on the atrial rhythm (the others apply as before)."""
+    edits = reader_af_edits(record_key)
+    if 0 <= position < len(edits):
+        del edits[position]
+
+
+def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Stating the detail window atrial fibrillation/flutter, and the reader's words on the atrial rhythm so far
+    (ruling an episode out is offered with the chosen episode), each removable."""
+    columns = st.columns([2, 5])
+    columns[0].button("Mark this window as atrial fibrillation/flutter", key=record_widget_key("state_af", record_key),
+                      on_click=state_window_af, args=(analysis, record_key, start_s, window_s),
+                      help="AF/flutter the rules did not find (regular flutter, say): its readable RR intervals "
+                           "become an episode, joined to any episode it touches, whatever its length. Saved in the "
+                           "annotation file as (AFIB.")
+    edits = reader_af_edits(record_key)
+    if not edits:
+        columns[1].caption("Atrial rhythm: as the analysis found it (an AF/flutter episode chosen in the event list "
+                           "can be ruled out).")
+        return
+    fs = analysis.record.fs_hz
+    columns[1].caption(f"Atrial rhythm: {count_noun(len(edits), 'correction')} of yours; where two overlap, the "
+                       "later one counts.")
+    for position, (a, b, is_af) in enumerate(edits[:MAX_ARTEFACTS_SHOWN]):
+        row = st.columns([5, 1])
+        said = "Atrial fibrillation/flutter" if is_af else "Not atrial fibrillation/flutter"
+        row[0].write(f"{said}: {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
+        row[1].button("Remove", key=record_widget_key(f"remove_af_edit_{position}_{a}_{b}", record_key),
+                      on_click=remove_af_edit, args=(record_key, position))
 
 
 def reader_strip_list(record_key: tuple) -> list[ReaderStrip]:
@@ -1699,6 +1752,17 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
         st.caption(f"Chosen event: {chosen}. Its detections are flutter/fibrillation waves, left out of the beat "
                    "counts; an episode that is not one is removed with 'Mark this window as artefact' below.")
         return
+    if region.kind == "atrial_fibrillation":
+        columns = st.columns([5, 2], vertical_alignment="center")
+        columns[0].caption(f"Chosen event: {chosen}. It is found from the RR intervals' irregularity and the P waves; "
+                           "if the rhythm is another (sinus arrhythmia, frequent atrial premature beats), say so: the "
+                           "beats stay counted and readable, and the AF burden leaves the episode out.")
+        columns[1].button("Not atrial fibrillation/flutter", key=record_widget_key("rule_out_af", record_key),
+                          on_click=rule_out_af, args=(analysis, record_key, index),
+                          help="The episode's stretch is not AF/flutter whatever the rules find there (listed "
+                               "under 'Atrial rhythm', where it can be removed); the model's S calls the AF rule "
+                               "had made N come back.")
+        return
     if region.kind not in RELABELLED_KINDS:
         st.caption(f"Chosen event: {chosen}. It is found from the RR intervals, the P waves or the signal's quality, "
                    "not from its beats' classes: a false one is removed with 'Mark this window as artefact' below.")
@@ -1713,6 +1777,13 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
                       help="Every beat of the event takes this class; the events are found again, so the event "
                            "disappears or changes when its beats no longer make it ('Undo all corrections' on the "
                            "Review labels tab takes it back).")
+
+
+def rule_out_af(analysis, record_key: tuple, index: int) -> None:
+    """Callback: the reader says atrial fibrillation/flutter episode ``index`` is not one; no event stays chosen."""
+    region = analysis.regions[index]
+    reader_af_edits(record_key).append((int(region.start), int(region.stop), False))
+    st.session_state["event_choice"] = NO_EVENT
 
 
 def relabel_event(analysis, record_key: tuple, index: int, picker_key: str) -> None:

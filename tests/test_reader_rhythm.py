@@ -1,0 +1,83 @@
+"""A reader's word on the atrial rhythm (pipeline.reader_rhythm) over the AF episodes find_regions finds, on synthetic
+beat sequences whose rhythm is known: irregular (AF-like) and regular (sinus) RR intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.reader_rhythm import check_af_edits
+from pipeline.regions import RegionSettings, find_regions
+from pipeline.types import QualitySpan
+
+FS_HZ = 360.0
+
+
+def irregular_beats(n_beats: int = 300, seed: int = 0) -> np.ndarray:
+    """Beat samples with RR intervals drawn uniformly from 0.45-1.1 s (about 3.9 minutes for 300 beats)."""
+    rr_s = np.random.default_rng(seed).uniform(0.45, 1.1, n_beats - 1)
+    return np.concatenate([[FS_HZ], FS_HZ + np.cumsum(rr_s) * FS_HZ]).round().astype(np.int64)
+
+
+def regular_beats(n_beats: int = 300) -> np.ndarray:
+    """Beat samples at 75 bpm (0.8 s apart)."""
+    return (FS_HZ + np.arange(n_beats) * 0.8 * FS_HZ).round().astype(np.int64)
+
+
+def af_episodes(samples: np.ndarray, edits=(), spans=()) -> list[tuple[int, int, float]]:
+    regions = find_regions(samples, np.array(["N"] * len(samples)), FS_HZ, list(spans), int(samples[-1] + FS_HZ),
+                           n_leads=1, af_edits=edits)
+    return [(r.first_beat, r.n_beats, r.confidence) for r in regions if r.kind == "atrial_fibrillation"]
+
+
+def test_irregular_beats_are_af_until_the_reader_rules_it_out():
+    samples = irregular_beats()
+    found = af_episodes(samples)
+    assert len(found) == 1 and found[0][1] > 250 and found[0][2] < 1.0
+    assert af_episodes(samples, ((0, int(samples[-1] + 1), False),)) == []
+
+
+def test_ruling_out_the_middle_leaves_two_episodes_and_drops_a_piece_shorter_than_the_minimum():
+    samples = irregular_beats()
+    (first, n_beats, _), = af_episodes(samples)
+    middle = (int(samples[120]), int(samples[180]), False)
+    pieces = af_episodes(samples, (middle,))
+    assert len(pieces) == 2
+    assert pieces[0][0] == first and pieces[0][0] + pieces[0][1] - 1 <= 120  # ends at or before the stretch
+    assert pieces[1][0] >= 180 and pieces[1][0] + pieces[1][1] == first + n_beats
+    most = (int(samples[first + 10]), int(samples[first + n_beats - 80]), False)  # 10 beats before, 80 after
+    left = af_episodes(samples, (most,))
+    assert len(left) == 1 and left[0][0] == first + n_beats - 80  # the piece of 10 beats before (under 30 s) is gone
+    assert (samples[left[0][0] + left[0][1] - 1] - samples[left[0][0]]) / FS_HZ >= RegionSettings().af_min_duration_s
+
+
+def test_a_regular_stretch_the_reader_states_is_one_episode_at_confidence_1_whatever_its_length():
+    samples = regular_beats()
+    assert af_episodes(samples) == []
+    stated = (int(samples[100]) - 10, int(samples[112]) + 10, True)  # 13 beats, under 10 s: shorter than 30 s
+    assert af_episodes(samples, (stated,)) == [(100, 13, 1.0)]
+
+
+def test_later_edits_override_earlier_ones_where_they_overlap():
+    samples = regular_beats()
+    stated = (int(samples[50]) - 10, int(samples[150]) + 10, True)
+    ruled_out = (int(samples[90]), int(samples[110]), False)
+    assert af_episodes(samples, (stated, ruled_out)) == [(50, 41, 1.0), (110, 41, 1.0)]  # beats 90 and 110 end AF intervals
+    assert af_episodes(samples, (ruled_out, stated)) == [(50, 101, 1.0)]
+
+
+def test_a_stated_stretch_claims_no_af_inside_noise():
+    samples = regular_beats()
+    noise = QualitySpan("noise", 0, int(samples[60]) - 20, int(samples[80]) + 20)
+    stated = (int(samples[40]) - 10, int(samples[100]) + 10, True)
+    episodes = af_episodes(samples, (stated,), spans=(noise,))
+    covered = {beat for first, n, _ in episodes for beat in range(first, first + n)}
+    assert covered and not covered & set(range(60, 81))
+    assert min(covered) == 40 and max(covered) == 100
+
+
+@pytest.mark.parametrize("edits", [[(10, 5, True)], [(-1, 100, False)], [(0, 10 ** 9, True)], [(0, 100, "AF")],
+                                   [(0, float("nan"), True)], [(0, 100)]])
+def test_bad_rhythm_edits_are_refused(edits):
+    with pytest.raises(ValueError, match="rhythm edit"):
+        check_af_edits(edits, 100_000)
