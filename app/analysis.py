@@ -45,8 +45,7 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
 from pipeline.reader_rhythm import AfEdit, check_af_edits
-from pipeline.rhythm_annotations import (AF_LABEL, quality_mark_intervals, regions_to_annotations,
-                                         rhythm_intervals)
+from pipeline.rhythm_annotations import quality_mark_intervals
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -348,7 +347,10 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     if (settings != analysis.region_settings or edited.artefacts != analysis.artefacts
             or edited.af_edits != analysis.af_edits):
         kept = keep_rhythm_evidence(edited, settings)  # one evidence for the rule and the regions
-        return refind_regions(reapply_af_rule(edited, settings, kept.evidence), settings, kept)
+        reapplied = reapply_af_rule(edited, settings, kept.evidence)
+        if labels is not None:  # over the model's classes as the rule now leaves them: an S call the AF rule gave
+            reapplied = overlay_labels(reapplied, labels)  # back and the reader made N stays N (session 63's review)
+        return refind_regions(reapplied, settings, kept)
     if "record" not in changes and np.array_equal(edited.classes, analysis.classes):
         return analysis  # nothing to find again (a pacemaker stated by state_pacemaker, which found them already)
     return refind_regions(edited, settings)
@@ -457,6 +459,12 @@ def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings,
         reviewed = np.where(analysis.reviewed_mask, reviewed, after.classes)
         reviewed = reviewed if np.any(reviewed != after.classes) else None
     return replace(analysis, predictions=after, reviewed_classes=reviewed)
+
+
+def overlay_labels(analysis: RecordAnalysis, labels: Mapping[int, str]) -> RecordAnalysis:
+    """The analysis with the reader's ``labels`` over the model's current classes (no region found again)."""
+    classes = check_labels(analysis, labels)
+    return replace(analysis, reviewed_classes=classes if np.any(classes != analysis.predictions.classes) else None)
 
 
 def check_labels(analysis: RecordAnalysis, labels: Mapping[int, str]) -> np.ndarray:
@@ -581,25 +589,6 @@ def read_artefacts(analysis: RecordAnalysis, annotations: Annotations) -> tuple[
     own = merge_intervals([(r.start, r.stop) for r in analysis.regions if r.kind == "unreadable"])
     left = subtract_intervals(saved, own)
     return tuple((int(a), int(b)) for a, b in left if b - a >= MIN_ARTEFACT_S * fs)
-
-
-def read_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[AfEdit, ...]:
-    """A reader's word on the atrial rhythm recovered from an annotation file saved after a review (``NAME.ecg``).
-
-    The file's ``(AFIB`` stretches are compared with those the product writes for ``analysis`` itself (with the
-    file's corrections and artefact marks already applied, and no rhythm edit): what only the file has was stated
-    atrial fibrillation/flutter by the reader, what only the product has was ruled out; pieces shorter than
-    :data:`MIN_ARTEFACT_S` are rounding at the edges. Ruled-out stretches come first, then stated ones.
-    """
-    record = analysis.record
-    written = regions_to_annotations(list(analysis.regions), analysis.predictions.samples, analysis.classes,
-                                     record.fs_hz, n_leads=record.signal_mv.shape[1], n_samples=record.n_samples)
-    own = rhythm_intervals(written, AF_LABEL, record.n_samples)
-    saved = rhythm_intervals(annotations, AF_LABEL, record.n_samples)
-    shortest = MIN_ARTEFACT_S * record.fs_hz
-    return tuple((int(a), int(b), is_af) for is_af, pieces in ((False, subtract_intervals(own, saved)),
-                                                               (True, subtract_intervals(saved, own)))
-                 for a, b in pieces if b - a >= shortest)
 
 
 REVIEW_MAX_UNMATCHED = 0.2
@@ -883,6 +872,8 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "model": analysis.model_source,
         "detection_note": analysis.predictions.reason,
         "reviewed_beats": int(analysis.reviewed_mask.sum()),
+        "reader_af_edits": [{"start_s": a / analysis.record.fs_hz, "stop_s": b / analysis.record.fs_hz,
+                             "atrial_fibrillation": is_af} for a, b, is_af in analysis.af_edits],
         **summary_to_dict(analysis.summary),
         "hourly": hour_rows(analysis),
         "event_settings": analysis.region_settings.to_dict(),

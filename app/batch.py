@@ -68,7 +68,6 @@ from app.analysis import (
     analyse_record,
     diary_findings,
     edit_analysis,
-    read_af_edits,
     read_artefacts,
     read_corrections,
     state_reviewed_pacemaker,
@@ -77,6 +76,7 @@ from models.errors import ModelError
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.qt import is_steady_qt
 from pipeline.regions import WAVE_KINDS, RegionSettings, is_counted_not_timed
+from pipeline.rhythm_annotations import read_af_edit_notes
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
@@ -712,20 +712,21 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
-    are a reader's artefact marks (:func:`app.analysis.read_artefacts`), and its atrial fibrillation/flutter
-    stretches that differ from the product's a reader's word on the rhythm (:func:`app.analysis.read_af_edits`).
-    Regions and summary are found again. Its
+    are a reader's artefact marks (:func:`app.analysis.read_artefacts`), and its notes on the atrial rhythm
+    (:func:`pipeline.rhythm_annotations.read_af_edit_notes`) are applied first, so that the S calls the AF rule gives
+    back or takes are not read as corrections. Regions and summary are found again. Its
     diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary (a diary file replaces them),
     and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) and chosen strips
     (:func:`app.reader_strips.read_strip_notes`) are kept.
     """
     if saved is None:
         return analysis
+    af_edits = read_af_edit_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz, analysis.record.n_samples)
+    analysis = edit_analysis(analysis, af_edits=af_edits) if af_edits else analysis  # the AF rule as it was saved
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
-    edited = edit_analysis(edited, af_edits=read_af_edits(edited, saved))
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))

@@ -7,10 +7,12 @@ without marking the stretch as artefact (which would take its beats out of the r
 
 An edit is ``(start, stop, is_af)``: [start, stop) samples at the record's rate, and whether the reader says the
 rhythm there is atrial fibrillation/flutter (True) or is not (False). Edits apply in order over the RR intervals
-(interval ``i`` runs from beat ``i`` to beat ``i + 1``), so a later edit overrides an earlier one where they overlap:
+(interval ``i`` runs from beat ``i`` to beat ``i + 1``) whose middle lies in the stretch, so that windows marked one
+after another join into one episode (a code review of session 63: an interval across the edge belonged to neither),
+and a later edit overrides an earlier one where they overlap:
 
-- "not AF" clears every interval that overlaps the stretch;
-- "AF" sets every readable interval with both beats in the stretch (no event is claimed inside noise).
+- "not AF" clears those intervals;
+- "AF" sets those of them that are readable (no event is claimed inside noise).
 
 Episodes the reader made or extended are kept whatever their length; what is left of an automatic episode after a
 "not AF" edit keeps the product's minimum duration (:attr:`pipeline.regions.RegionSettings.af_min_duration_s`).
@@ -58,21 +60,21 @@ def apply_af_edits(flags: np.ndarray, samples: np.ndarray, interval_readable: np
     --------
     >>> flags = np.array([0, 1, 1, 1, 0, 0], bool)  # intervals between beats 0, 100, ..., 600
     >>> samples, readable = np.arange(7) * 100, np.ones(6, bool)
-    >>> [f.astype(int).tolist() for f in apply_af_edits(flags, samples, readable, ((150, 250, False),))]
+    >>> [f.astype(int).tolist() for f in apply_af_edits(flags, samples, readable, ((100, 300, False),))]
     [[0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0]]
-    >>> [f.astype(int).tolist() for f in apply_af_edits(flags, samples, readable, ((350, 601, True),))]
+    >>> [f.astype(int).tolist() for f in apply_af_edits(flags, samples, readable, ((400, 500, True), (500, 600, True)))]
     [[0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]]
     """
     out = np.array(flags, dtype=bool, copy=True)
     stated = np.zeros(len(out), bool)
-    before, after = np.asarray(samples[:-1]), np.asarray(samples[1:])
+    middle = (np.asarray(samples[:-1], np.float64) + np.asarray(samples[1:], np.float64)) / 2
     for start, stop, is_af in edits:
+        inside = (middle >= start) & (middle < stop)
         if is_af:
-            inside = (before >= start) & (after < stop) & interval_readable
+            inside &= interval_readable
             out |= inside
             stated |= inside
         else:
-            overlap = (before < stop) & (after > start)
-            out &= ~overlap
-            stated &= ~overlap
+            out &= ~inside
+            stated &= ~inside
     return out, stated

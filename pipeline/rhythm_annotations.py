@@ -38,6 +38,7 @@ Moody GB, Mark RG, "The impact of the MIT-BIH Arrhythmia Database", IEEE Eng Med
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,6 @@ below every ectopic rhythm, as MIT-BIH's paced records mark ``(B`` and ``(VT`` i
 flutter and fibrillation are written ``(VFL``, MIT-BIH's only label for them, since the detector does not tell them
 apart). Other kinds (isolated ectopics, couplets, slow supraventricular runs, supraventricular trigeminy, tachycardia)
 have no MIT-BIH rhythm label and go to the CSV and JSON tables only."""
-
-AF_LABEL = dict(RHYTHM_LABELS)["atrial_fibrillation"]
-"""The label of the atrial fibrillation/flutter episodes, ``(AFIB``."""
 
 _LABELS = (NORMAL_RHYTHM,) + tuple(label for _, label in RHYTHM_LABELS)
 _PRIORITY = {kind: i + 1 for i, (kind, _) in enumerate(RHYTHM_LABELS)}
@@ -292,6 +290,41 @@ def read_timed_notes(samples, aux_notes, prefix: str) -> list[tuple[int, str]]:
     """
     return [(0 if int(sample) <= 1 else int(sample), from_note_chars(str(note)[len(prefix):]))
             for sample, note in zip(samples, aux_notes) if str(note).startswith(prefix)]
+
+
+AF_EDIT_PREFIX = "rhythm: "
+"""Start of the note that keeps a reader's word on the atrial rhythm (:mod:`pipeline.reader_rhythm`)."""
+_AF_EDIT_TEXT = re.compile(r"(\d+) (AF|not AF) for (\d+(?:\.\d+)?) s")
+
+
+def af_edit_notes(af_edits, fs_hz: float) -> tuple[tuple[int, str], ...]:
+    """(sample, note) of each of a reader's words on the atrial rhythm, at its start: its place in the order given and
+    its length in seconds (the rate the file is read at may differ), for :func:`read_af_edit_notes`.
+
+    >>> af_edit_notes(((720, 1080, True), (0, 360, False)), 360.0)
+    ((720, 'rhythm: 1 AF for 1.000 s'), (1, 'rhythm: 2 not AF for 1.000 s'))
+    """
+    return tuple(timed_note(start, AF_EDIT_PREFIX,
+                            f"{k} {'AF' if is_af else 'not AF'} for {(stop - start) / fs_hz:.3f} s")
+                 for k, (start, stop, is_af) in enumerate(af_edits, start=1))
+
+
+def read_af_edit_notes(samples, aux_notes, fs_hz: float, n_samples: int) -> tuple[tuple[int, int, bool], ...]:
+    """A reader's words on the atrial rhythm from the notes :func:`af_edit_notes` wrote (among any other
+    annotations), in the order given, cut to the record's ``n_samples``; a note that does not read as one, or that
+    starts after the record's end, is left out.
+
+    >>> read_af_edit_notes([1, 720, 900], ["rhythm: 2 not AF for 1.000 s", "rhythm: 1 AF for 1.000 s", "rhythm: ?"],
+    ...                    360.0, 1000)
+    ((720, 1000, True), (0, 360, False))
+    """
+    found = []
+    for sample, text in read_timed_notes(samples, aux_notes, AF_EDIT_PREFIX):
+        match = _AF_EDIT_TEXT.fullmatch(text.strip())
+        stop = min(sample + int(round(float(match[3]) * fs_hz)), n_samples) if match is not None else sample
+        if stop > sample >= 0:
+            found.append((int(match[1]), sample, stop, match[2] == "AF"))
+    return tuple((start, stop, is_af) for _, start, stop, is_af in sorted(found))
 
 
 def from_note_chars(note: str) -> str:

@@ -318,7 +318,9 @@ def summarize_record(
     longest_rr, longest_rr_at = find_longest_interval(context)
     unreadable = region_intervals(regions, "unreadable")
     af = subtract_intervals(region_intervals(regions, "atrial_fibrillation"), unreadable)  # not AF time: noise
-    af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats
+    # an episode is an assessment too: one a reader stated over fewer intervals (pipeline.reader_rhythm) is not "not
+    # assessed" (session 63's code review found its burden NaN beside it)
+    af_assessed = count_af_usable_intervals(context) >= settings.af_window_beats or len(af) > 0
     af_s = intervals_overlap_s(af, 0.0, duration_s, fs_hz)
     readable_s = duration_s * readable_fraction
     hourly = summarize_hours(context, regions, duration_s, per_window, summary_settings.hr_window_s, unreadable, af,

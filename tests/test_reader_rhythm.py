@@ -58,6 +58,26 @@ def test_a_regular_stretch_the_reader_states_is_one_episode_at_confidence_1_what
     assert af_episodes(samples, (stated,)) == [(100, 13, 1.0)]
 
 
+def test_windows_marked_one_after_another_join_into_one_episode_as_one_long_mark_does():
+    """A code review (session 63): with intervals taken when both beats lay in the window, the interval across each
+    edge belonged to neither, and three 10-s windows made three episodes."""
+    samples = regular_beats()
+    fs = int(FS_HZ)
+    windows = tuple((t * fs, (t + 10) * fs, True) for t in (60, 70, 80))
+    assert af_episodes(samples, windows) == af_episodes(samples, ((60 * fs, 90 * fs, True),))
+    assert len(af_episodes(samples, windows)) == 1
+
+
+def test_a_stated_window_that_starts_where_an_episode_ends_extends_it():
+    irregular = irregular_beats(200)
+    samples = np.concatenate([irregular, irregular[-1] + regular_beats(101)[1:] - regular_beats(101)[0]])
+    (first, n_beats, _), = af_episodes(samples)
+    end = int(samples[first + n_beats - 1]) + 1  # the episode's stop, as the dashboard shows it
+    assert first + n_beats < len(samples) - 50
+    (extended,) = af_episodes(samples, ((end, int(samples[-1]), True),))
+    assert extended[0] == first and extended[0] + extended[1] == len(samples) and extended[2] == 1.0
+
+
 def test_later_edits_override_earlier_ones_where_they_overlap():
     samples = regular_beats()
     stated = (int(samples[50]) - 10, int(samples[150]) + 10, True)

@@ -19,7 +19,6 @@ from app.analysis import (
     change_region_settings,
     edit_analysis,
     mark_artefacts,
-    read_af_edits,
     read_artefacts,
     ReviewFileMismatchError,
     read_corrections,
@@ -30,6 +29,7 @@ from app.analysis import (
 from models.bundled import load_default_model
 from pipeline.labels import AAMI_CLASSES
 from pipeline.records import read_annotations, read_record
+from pipeline.rhythm_annotations import read_af_edit_notes
 from pipeline.regions import RegionSettings
 from pipeline.types import Annotations
 
@@ -311,9 +311,11 @@ def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_a
     (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(ruled_out))
     saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=analysis.record.fs_hz,
                              target_fs_hz=analysis.record.fs_hz)
-    restored = edit_analysis(analysis, af_edits=read_af_edits(analysis, saved))
-    assert restored.af_edits and restored.regions == ruled_out.regions
-    assert apply_saved_labels(analysis, saved).regions == ruled_out.regions
+    assert read_af_edit_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz,
+                              analysis.record.n_samples) == ruled_out.af_edits
+    restored = apply_saved_labels(analysis, saved)
+    assert restored.af_edits == ruled_out.af_edits and restored.regions == ruled_out.regions
+    assert not restored.reviewed_mask.any()
     assert edit_analysis(ruled_out, af_edits=[]).regions == analysis.regions
 
 
@@ -326,15 +328,26 @@ def test_atrial_fibrillation_stated_by_the_reader_on_a_regular_stretch_is_an_epi
     assert af_stretches(analysis) == []
     stated = edit_analysis(analysis, af_edits=[(int(60 * fs), int(120 * fs), True)])
     (region,) = [r for r in stated.regions if r.kind == "atrial_fibrillation"]
-    inside = np.flatnonzero((analysis.predictions.samples >= 60 * fs) & (analysis.predictions.samples < 120 * fs))
-    assert (region.first_beat, region.n_beats, region.confidence) == (inside[0], len(inside), 1.0)
+    samples = analysis.predictions.samples
+    intervals = np.flatnonzero(((samples[:-1] + samples[1:]) / 2 >= 60 * fs) & ((samples[:-1] + samples[1:]) / 2
+                                                                                 < 120 * fs))  # middles in the minute
+    assert (region.first_beat, region.n_beats, region.confidence) == (intervals[0], len(intervals) + 1, 1.0)
     assert stated.summary.af_burden_pct == pytest.approx(20, abs=1)
     (tmp_path / "100.ecg").write_bytes(outputs.annotation_file_bytes(stated))
     saved = read_annotations(tmp_path / "100", "ecg", source_fs_hz=fs, target_fs_hz=fs)
-    (back,) = read_af_edits(analysis, saved)
-    after = analysis.predictions.samples[inside[-1] + 1]  # the first beat after the minute
-    assert back[2] and 60 * fs <= back[0] < region.start and region.stop <= back[1] < after
-    assert edit_analysis(analysis, af_edits=[back]).regions == stated.regions
+    assert read_af_edit_notes(saved.samples, saved.aux_notes, fs, analysis.record.n_samples) == stated.af_edits
+
+
+def test_a_short_af_stretch_the_reader_states_is_assessed_not_insufficient(excerpts_dir):
+    """A code review (session 63): 20 s stated AF on 100's excerpt read under 'insufficient readable signal for AF
+    assessment' with a burden of NaN, beside the episode; an episode is an assessment."""
+    record = read_record(excerpts_dir / "100")
+    short = dataclasses.replace(record, signal_mv=record.signal_mv[: int(25 * record.fs_hz)])
+    analysis = analyse_record(short, load_default_model())
+    assert np.isnan(analysis.summary.af_burden_pct)
+    stated = edit_analysis(analysis, af_edits=[(0, short.n_samples, True)])
+    assert stated.summary.af_burden_pct > 80
+    assert not any("AF assessment" in note for note in stated.summary.notes)
 
 
 def test_ruling_out_an_af_episode_gives_back_the_model_s_s_calls_the_af_rule_made_n(mitdb_dir):
@@ -348,9 +361,15 @@ def test_ruling_out_an_af_episode_gives_back_the_model_s_s_calls_the_af_rule_mad
     inside = (samples >= start) & (samples < stop)
     assert np.sum(made_n & inside) >= 5 and np.all(analysis.classes[made_n] == "N")
     ruled_out = edit_analysis(analysis, af_edits=[(start, stop, False)])
-    assert np.all(ruled_out.classes[made_n & inside] == "S")
+    given_back = np.flatnonzero(made_n & inside)
+    assert np.all(ruled_out.classes[given_back] == "S") and not ruled_out.reviewed_mask.any()
     assert np.array_equal(ruled_out.classes[~inside], analysis.classes[~inside])
     assert (start, stop) not in af_stretches(ruled_out)
+    # the reader then makes one of those S calls N: it stays N (it was lost when the labels were laid over the
+    # classes from before the rule was applied again, a code review of session 63)
+    relabelled = edit_analysis(analysis, labels={int(given_back[0]): "N"}, af_edits=[(start, stop, False)])
+    assert relabelled.classes[given_back[0]] == "N" and relabelled.reviewed_mask.sum() == 1
+    assert np.array_equal(relabelled.classes[given_back[1:]], ruled_out.classes[given_back[1:]])
 
 
 @pytest.mark.parametrize("marks", [[(10, 5)], [(-1, 100)], [(0, 10 ** 9)], [(0, float("nan"))]])

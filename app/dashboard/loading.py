@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_af_edits,
-                          read_artefacts, read_corrections, state_pacemaker, state_reviewed_pacemaker)
+from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_artefacts,
+                          read_corrections, state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -28,8 +28,9 @@ from pipeline.errors import AnnotationMismatchError
 from pipeline.labels import select_reference_beats
 from pipeline.reader_rhythm import AfEdit
 from pipeline.records import read_record
+from pipeline.rhythm_annotations import read_af_edit_notes
 from pipeline.regions import RegionSettings
-from pipeline.types import Annotations, Record
+from pipeline.types import Record
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ class Review:
     saved_strips: tuple[ReaderStrip, ...] = ()
     """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
     saved_af_edits: tuple[AfEdit, ...] = ()
-    """The reader's word on the atrial rhythm in the uploaded ``NAME.ecg`` (:func:`app.analysis.read_af_edits`)."""
+    """The reader's words on the atrial rhythm in the uploaded ``NAME.ecg``
+    (:func:`pipeline.rhythm_annotations.read_af_edit_notes`)."""
     saved_problem: str = ""
     """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's); ``""`` when it was, or when none
     came."""
@@ -158,8 +160,11 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = read_uploaded_diary(files, as_read)
         record = state_reviewed_pacemaker(as_read, saved)  # a saved review's paced beats (/) say the patient is paced
         review = review_record(record, load_model_cached(model_reference))
-        try:
-            fitted = None if saved is None else read_corrections(review.analysis, saved)
+        af_edits = () if saved is None else read_af_edit_notes(saved.samples, saved.aux_notes, record.fs_hz,
+                                                               record.n_samples)
+        try:  # against the AF rule as the saved words on the atrial rhythm leave it: its S calls are not corrections
+            fitted = None if saved is None else read_corrections(
+                edit_analysis(review.analysis, af_edits=af_edits) if af_edits else review.analysis, saved)
         except ReviewFileMismatchError as error:  # the record is shown all the same, with the reason
             if record is not as_read:  # the pacemaker the unfitting file stated is not taken either
                 record, review = as_read, review_record(as_read, load_model_cached(model_reference))
@@ -172,19 +177,10 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
                          saved_strips=read_strip_notes(saved.samples, saved.aux_notes),
-                         saved_af_edits=read_saved_af_edits(review, saved))
+                         saved_af_edits=af_edits)
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
-
-
-def read_saved_af_edits(review: Review, saved: Annotations) -> tuple[AfEdit, ...]:
-    """The reader's word on the atrial rhythm in an uploaded review file, against the analysis with that file's
-    corrections, artefact marks and thresholds (the AF episodes depend on them)."""
-    settings = review.analysis.region_settings if review.saved_settings is None else review.saved_settings
-    edited = edit_analysis(review.analysis, labels=review.saved_labels or {}, artefacts=review.saved_artefacts,
-                           settings=settings)
-    return read_af_edits(edited, saved)
 
 
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings,

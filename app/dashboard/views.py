@@ -1612,7 +1612,7 @@ def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float
     fs = analysis.record.fs_hz
     columns[1].caption(f"Atrial rhythm: {count_noun(len(edits), 'correction')} of yours; where two overlap, the "
                        "later one counts.")
-    for position, (a, b, is_af) in enumerate(edits[:MAX_ARTEFACTS_SHOWN]):
+    for position, (a, b, is_af) in enumerate(edits):
         row = st.columns([5, 1])
         said = "Atrial fibrillation/flutter" if is_af else "Not atrial fibrillation/flutter"
         row[0].write(f"{said}: {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
@@ -1754,9 +1754,12 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
         return
     if region.kind == "atrial_fibrillation":
         columns = st.columns([5, 2], vertical_alignment="center")
-        columns[0].caption(f"Chosen event: {chosen}. It is found from the RR intervals' irregularity and the P waves; "
-                           "if the rhythm is another (sinus arrhythmia, frequent atrial premature beats), say so: the "
-                           "beats stay counted and readable, and the AF burden leaves the episode out.")
+        stated = any(is_af and a < region.stop and b > region.start for a, b, is_af in reader_af_edits(record_key))
+        columns[0].caption(f"Chosen event: {chosen}. " + (
+            "You stated it, or part of it (listed under the buttons below); " if stated else
+            "It is found from the RR intervals' irregularity and the P waves; ") +
+            "if the rhythm is another (sinus arrhythmia, frequent atrial premature beats), say so: the beats stay "
+            "counted and readable, and the AF burden leaves the episode out.")
         columns[1].button("Not atrial fibrillation/flutter", key=record_widget_key("rule_out_af", record_key),
                           on_click=rule_out_af, args=(analysis, record_key, index),
                           help="The episode's stretch is not AF/flutter whatever the rules find there (listed "
