@@ -51,7 +51,7 @@ from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
 from pipeline.summary import RecordSummary, hour_to_dict, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
-from pipeline.wording import count_noun
+from pipeline.wording import count_noun, format_duration
 
 
 _S = AAMI_CLASSES.index("S")
@@ -459,6 +459,40 @@ def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings,
         reviewed = np.where(analysis.reviewed_mask, reviewed, after.classes)
         reviewed = reviewed if np.any(reviewed != after.classes) else None
     return replace(analysis, predictions=after, reviewed_classes=reviewed)
+
+
+MAX_TIMED_AF_EDITS = 3
+"""Up to this many stretches of one kind (stated, ruled out), :func:`describe_af_edits` gives their times; more, their
+total length."""
+
+
+def describe_af_edits(af_edits, fs_hz: float) -> str:
+    """The line on a reader's words on the atrial rhythm (:mod:`pipeline.reader_rhythm`), for the report and the
+    dashboard's overview: the stretches that stand once later words have overridden earlier ones, with their times
+    (a clinical read of session 63 found a length alone, "ruled out over 00:00:31", and overridden words added in).
+
+    >>> describe_af_edits(((0, 3600, False), (7200, 28800, True)), 360.0)  # doctest: +ELLIPSIS
+    'Atrial rhythm corrected by the reader: atrial fibrillation/flutter stated at 00:00:20-00:01:20, ruled out at ...'
+    >>> describe_af_edits(((7200, 28800, True), (7200, 28800, False)), 360.0)  # doctest: +ELLIPSIS
+    'Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out at 00:00:20-00:01:20; the AF ...'
+    >>> describe_af_edits(tuple((k * 3600, k * 3600 + 360, False) for k in range(4)), 360.0)  # doctest: +ELLIPSIS
+    '... ruled out in 4 stretches, 00:00:04 in all; ...'
+    """
+    said = {True: np.empty((0, 2), np.int64), False: np.empty((0, 2), np.int64)}
+    for a, b, is_af in af_edits:  # a later word counts where two overlap
+        said[is_af] = merge_intervals(np.concatenate([said[is_af], [[a, b]]]))
+        said[not is_af] = subtract_intervals(said[not is_af], np.array([[a, b]]))
+    parts = []
+    for is_af, word in ((True, "stated"), (False, "ruled out")):
+        rows = said[is_af]
+        if len(rows) > MAX_TIMED_AF_EDITS:
+            parts.append(f"{word} in {len(rows)} stretches, {format_duration(np.sum(np.diff(rows, axis=1)) / fs_hz)} "
+                         "in all")
+        elif len(rows):
+            parts.append(f"{word} at " + ", ".join(f"{format_duration(a / fs_hz)}-{format_duration(b / fs_hz)}"
+                                                   for a, b in rows))
+    return (f"Atrial rhythm corrected by the reader: atrial fibrillation/flutter {', '.join(parts)}; the AF episodes "
+            "and burden use it")
 
 
 def overlay_labels(analysis: RecordAnalysis, labels: Mapping[int, str]) -> RecordAnalysis:

@@ -151,10 +151,14 @@ def doubt_events(analysis: RecordAnalysis, regions: list[Region], quoted: Region
 def describe_none_found(analysis: RecordAnalysis) -> str:
     """The line when no main finding is present: what was looked for and not found, in readable signal, then what
     could not be assessed (a review of session 60 found "no ... QTc of 500 ms or more, ST episode" on 118, whose ST and
-    QT were not assessed, and "no AF/flutter" beside the tally's "not assessed: atrial fibrillation/flutter")."""
+    QT were not assessed, and "no AF/flutter" beside the tally's "not assessed: atrial fibrillation/flutter").
+    AF/flutter is not named when the record has it: then it is the predominant rhythm, said above (a clinical read of
+    session 63 found 201's "none found (no VT or VF, AF/flutter, ...)" under "Predominant rhythm: atrial
+    fibrillation/flutter")."""
     summary = analysis.summary
     qt = summary.qt
     af = math.isfinite(summary.af_burden_pct)
+    has_af = bool(select_regions(analysis, "atrial_fibrillation"))
     unpaced = analysis.record.pacemaker is None and not reads_as_spiked(summary.pacing_spike_share)
     checks = (("VT or VF", "", True), ("AF/flutter", "AF/flutter", af), ("AV block", "", True),
               (f"pause of {LONG_PAUSE_S:g} s or more", "", True), ("SVT", "", True),
@@ -162,6 +166,7 @@ def describe_none_found(analysis: RecordAnalysis) -> str:
               ("ST episode", "ST", summary.st.assessed),
               (f"ventricular burden of {HIGH_V_BURDEN_PCT:g} % or more", "ventricular burden (pacing)", unpaced),
               ("PR over 200 ms", "PR", summary.pr.assessed))
+    checks = [check for check in checks if not (has_af and check[0] == "AF/flutter")]
     looked = [name for name, _, assessed in checks if assessed]
     unassessed = [short for _, short, assessed in checks if not assessed]
     listed = ", ".join(looked[:-1]) + f" or {looked[-1]}"

@@ -28,7 +28,8 @@ import numpy as np
 from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
-from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_doubtful_run,
+from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_af_edits,
+                          describe_doubtful_run,
                           describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
                           MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names, rr_histogram,
                           st_episode_beats)
@@ -46,7 +47,7 @@ from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, LENGTH_KINDS, MIN_BEAT_INTERVAL_MS,
                               RATE_KINDS, SUPRAVENTRICULAR_RUN_KINDS, SUSTAINED_VT_MIN_S, VENTRICULAR_RUN_KINDS,
                               WAVE_KINDS, Region, describe_kind, is_counted_not_timed, is_in_af, is_within_refractory,
-                              measure_length_s, merge_intervals, place_pause, region_intervals, subtract_intervals)
+                              measure_length_s, place_pause, region_intervals)
 from pipeline.hours import HOUR_S
 from pipeline.quality import summarize_quality
 from pipeline.hrt import describe_hrt, describe_hrt_absence, describe_hrt_span, slope_line, tachogram_labels
@@ -264,25 +265,6 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     if analysis.predictions.reason:
         lines.append(f"Note: {analysis.predictions.reason}")
     return [part for line in lines for part in textwrap.wrap(line, SUMMARY_LINE_CHARS, subsequent_indent="  ")]
-
-
-def describe_af_edits(af_edits, fs_hz: float) -> str:
-    """The report's line on a reader's word on the atrial rhythm (:mod:`pipeline.reader_rhythm`).
-
-    >>> describe_af_edits(((0, 3600, False), (7200, 28800, True)), 360.0)  # doctest: +ELLIPSIS
-    'Atrial rhythm corrected by the reader: atrial fibrillation/flutter stated over 00:01:00, ruled out over 00:00:10; ...'
-    >>> describe_af_edits(((7200, 28800, True), (7200, 28800, False)), 360.0)  # doctest: +ELLIPSIS
-    'Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out over 00:01:00; ...'
-    """
-    said = {True: np.empty((0, 2), np.int64), False: np.empty((0, 2), np.int64)}
-    for a, b, is_af in af_edits:  # a later word counts where two overlap
-        said[is_af] = merge_intervals(np.concatenate([said[is_af], [[a, b]]]))
-        said[not is_af] = subtract_intervals(said[not is_af], np.array([[a, b]]))
-    said = {is_af: float(np.sum(np.diff(rows, axis=1))) / fs_hz for is_af, rows in said.items()}
-    parts = [f"{word} over {format_duration(said[is_af])}" for is_af, word in ((True, "stated"), (False, "ruled out"))
-             if said[is_af] > 0]
-    return (f"Atrial rhythm corrected by the reader: atrial fibrillation/flutter {', '.join(parts)}; the AF episodes "
-            "and burden use it")
 
 
 def describe_nn_share(summary) -> str:

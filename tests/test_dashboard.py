@@ -866,11 +866,13 @@ def test_an_af_episode_ruled_out_by_the_reader_leaves_the_burden_until_the_corre
     assert float(before.rstrip(" %")) > 95
     at.selectbox(key="event_kind").select("atrial_fibrillation").run()
     at.button(key="event_step_1").click().run()
-    next(b for b in at.button if b.label == "Not atrial fibrillation/flutter").click().run()
+    next(b for b in at.button if b.label == "Rule out atrial fibrillation/flutter").click().run()
     assert not at.exception and not at.error
     assert af_burden_shown(at) == "0.0 %"
     assert next(m.value for m in at.metric if m.label == "Readable signal") == "100.0 %"
-    assert any(md.value.startswith("Not atrial fibrillation/flutter: 00:00:00 to") for md in at.markdown)
+    assert any(md.value.startswith("Atrial fibrillation/flutter ruled out: 00:00:00 to") for md in at.markdown)
+    assert any(c.value.startswith("Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out at "
+                                  "00:00:00-") for c in at.caption)  # the overview says so (a clinical read)
     at.button(key=next(b.key for b in at.button if b.key.startswith("remove_af_edit"))).click().run()
     assert not at.exception and af_burden_shown(at) == before
 
@@ -892,11 +894,12 @@ def test_a_window_the_reader_marks_as_af_is_an_episode_that_a_saved_review_bring
     stated = edit_analysis(analyses["100"], af_edits=[(int(60 * fs), int(120 * fs), True)])
     assert af_burden_shown(at) == tables.format_percent(stated.summary.af_burden_pct) != "0.0 %"
     assert len(frame_with(at, "confidence")) == len(stated.regions)
-    assert any(md.value == "Atrial fibrillation/flutter: 00:01:00 to 00:02:00" for md in at.markdown)
+    assert any(md.value == "Atrial fibrillation/flutter stated: 00:01:00 to 00:02:00" for md in at.markdown)
     at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", annotation_file_bytes(stated),
                                                                "application/octet-stream")])
     assert not at.exception and not at.error
-    assert any("1 atrial-rhythm correction restored" in i.value for i in at.sidebar.info)
+    assert any("no beat label of it differs from the model's; its 1 atrial-rhythm correction restored" in i.value
+               for i in at.sidebar.info)
     assert af_burden_shown(at) == tables.format_percent(stated.summary.af_burden_pct)
 
 

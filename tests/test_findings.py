@@ -45,6 +45,15 @@ def test_a_record_with_none_of_them_says_so_under_its_rhythm_of_what_was_assesse
     assert main_findings_json(analysis) == []
 
 
+def test_a_record_in_af_throughout_is_not_said_to_have_no_af_under_its_rhythm(excerpts_dir):
+    """A clinical read (session 63): 201's excerpt, AF throughout, read "Predominant rhythm: atrial
+    fibrillation/flutter" over "Main findings: none found in readable signal (no VT or VF, AF/flutter, ...)"."""
+    analysis = analyse_record(read_record(excerpts_dir / "201", annotator=None), load_default_model())
+    assert analysis.summary.predominant_rhythm.name.startswith("atrial fibrillation")
+    text = describe_main_findings(analysis)
+    assert text.startswith("none found in readable signal (no VT or VF, AV block") and "AF/flutter" not in text
+
+
 def test_the_most_urgent_come_first_with_their_size_and_doubtful_ones_are_marked(analysis_119):
     """A clinical read of session 60: 223's two sustained ventricular tachycardias sat inside "Longest runs" under
     "Predominant rhythm: sinus rhythm"."""

@@ -306,7 +306,7 @@ def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_a
     assert af_stretches(ruled_out) == [] and ruled_out.summary.af_burden_pct == 0
     assert ruled_out.summary.readable_fraction == analysis.summary.readable_fraction
     assert ruled_out.summary.beat_counts == analysis.summary.beat_counts
-    assert any(line.startswith("Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out over")
+    assert any(line.startswith("Atrial rhythm corrected by the reader: atrial fibrillation/flutter ruled out at")
                for line in summary_lines(ruled_out))
     (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(ruled_out))
     saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=analysis.record.fs_hz,

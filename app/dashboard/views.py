@@ -18,8 +18,8 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          diary_findings, family_rows, find_blocked_p_samples, find_hidden_ventricular_runs,
-                          find_wave_detections,
+                          describe_af_edits, diary_findings, family_rows, find_blocked_p_samples,
+                          find_hidden_ventricular_runs, find_wave_detections,
                           lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
                           st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
@@ -322,9 +322,10 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         f"; its {count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
     n_labels = len(review.saved_labels)
-    st.sidebar.info(f"{name}.ecg uploaded: its {count_noun(n_labels, 'beat label')} that "
-                    f"{'differs' if n_labels == 1 else 'differ'} from the model's {'is' if n_labels == 1 else 'are'} "
-                    f"taken as corrections (Review labels tab){marks}{describe_saved_settings(review)}{skipped}.")
+    labels = (f"its {count_noun(n_labels, 'beat label')} that {'differs' if n_labels == 1 else 'differ'} from the "
+              f"model's {'is' if n_labels == 1 else 'are'} taken as corrections (Review labels tab)" if n_labels else
+              "no beat label of it differs from the model's")  # a clinical read (session 63): "its 0 beat labels"
+    st.sidebar.info(f"{name}.ecg uploaded: {labels}{marks}{describe_saved_settings(review)}{skipped}.")
 
 
 def restore_saved_settings(settings: RegionSettings | None) -> None:
@@ -732,6 +733,9 @@ def render_overview(analysis) -> None:
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
     columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
+    if analysis.af_edits:  # a clinical read (session 63): corrected figures read as the analysis's own
+        st.caption(f"{describe_af_edits(analysis.af_edits, analysis.record.fs_hz)} (ECG tab, under the event "
+                   "buttons).")
     if summary.ventricular_forms.name not in ("none", "not assessed"):
         st.caption(f"Ventricular ectopic beats: {summary.ventricular_forms.describe()}. A QRS shape is a morphology "
                    "family of at least two of them (\"Review labels\" shows the families); a shape that changes "
@@ -1602,8 +1606,8 @@ def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float
     columns[0].button("Mark this window as atrial fibrillation/flutter", key=record_widget_key("state_af", record_key),
                       on_click=state_window_af, args=(analysis, record_key, start_s, window_s),
                       help="AF/flutter the rules did not find (regular flutter, say): its readable RR intervals "
-                           "become an episode, joined to any episode it touches, whatever its length. Saved in the "
-                           "annotation file as (AFIB.")
+                           "become an episode, joined to any episode it touches, whatever its length (none inside "
+                           "unreadable signal or a stretch marked as artefact). Saved in the annotation file.")
     edits = reader_af_edits(record_key)
     if not edits:
         columns[1].caption("Atrial rhythm: as the analysis found it (an AF/flutter episode chosen in the event list "
@@ -1614,8 +1618,8 @@ def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float
                        "later one counts.")
     for position, (a, b, is_af) in enumerate(edits):
         row = st.columns([5, 1])
-        said = "Atrial fibrillation/flutter" if is_af else "Not atrial fibrillation/flutter"
-        row[0].write(f"{said}: {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
+        said = "stated" if is_af else "ruled out"
+        row[0].write(f"Atrial fibrillation/flutter {said}: {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
         row[1].button("Remove", key=record_widget_key(f"remove_af_edit_{position}_{a}_{b}", record_key),
                       on_click=remove_af_edit, args=(record_key, position))
 
@@ -1760,7 +1764,7 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
             "It is found from the RR intervals' irregularity and the P waves; ") +
             "if the rhythm is another (sinus arrhythmia, frequent atrial premature beats), say so: the beats stay "
             "counted and readable, and the AF burden leaves the episode out.")
-        columns[1].button("Not atrial fibrillation/flutter", key=record_widget_key("rule_out_af", record_key),
+        columns[1].button("Rule out atrial fibrillation/flutter", key=record_widget_key("rule_out_af", record_key),
                           on_click=rule_out_af, args=(analysis, record_key, index),
                           help="The episode's stretch is not AF/flutter whatever the rules find there (listed "
                                "under 'Atrial rhythm', where it can be removed); the model's S calls the AF rule "
