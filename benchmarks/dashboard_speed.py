@@ -7,11 +7,12 @@ everything (summary, overview and detail charts, event list, reference compariso
 model is loaded once beforehand (warm, as for every upload after the first); a warm-up upload is
 not counted. Browser rendering is not included (the charts carry at most a few thousand points).
 
-``--browser`` times the same flow in a real browser instead: ``ecg dashboard`` on localhost, Debian's
-chromium driven by Playwright; each repeat opens a fresh page (a new session: the default sample is
-shown first, so the model is warm), uploads the record through the file input and stops the clock
-when the summary and the event table are shown, the app is idle and, on the ECG tab, the overview and
-detail charts are drawn (regions shaded). Results go to ``dashboard_speed_browser.json``.
+``--browser`` times the same flow in a real browser instead (``--steps N``: then N beat steps, PageDown on the ECG
+tab, each from the key to the next beat named under the detail chart; ``dashboard_steps_browser.json``):
+``ecg dashboard`` on localhost, Debian's chromium driven by Playwright; each repeat opens a fresh page (a new
+session: the default sample is shown first, so the model is warm), uploads the record through the file input and stops
+the clock when the summary and the event table are shown, the app is idle and, on the ECG tab, the overview and detail
+charts are drawn (regions shaded). Results go to ``dashboard_speed_browser.json``.
 
 The page's response to moving the detail window (to the middle of the record) after the upload is
 recorded as ``window_move_s``. A 24-hour record (built by ``benchmarks/long_record.py``):
@@ -29,6 +30,7 @@ Usage: PYTHONPATH=. .venv/bin/python benchmarks/dashboard_speed.py [--record 208
 from __future__ import annotations
 
 import argparse
+import re
 import socket
 import statistics
 import subprocess
@@ -157,8 +159,9 @@ def start_dashboard() -> tuple[subprocess.Popen, str]:
     raise RuntimeError("ecg dashboard did not start within 90 s")
 
 
-def time_browser_upload(browser, url: str, paths: list[str]) -> float:
-    """Seconds from choosing the files to the complete flagged view, in a fresh page."""
+def time_browser_upload(browser, url: str, paths: list[str], steps: int = 0) -> float | list[float]:
+    """Seconds from choosing the files to the complete flagged view, in a fresh page; with ``steps``, instead, the
+    seconds of each of that many PageDown presses on the ECG tab after it (:func:`time_beat_steps`)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url)
@@ -177,9 +180,28 @@ def time_browser_upload(browser, url: str, paths: list[str]) -> float:
             if time.monotonic() > deadline:
                 raise TimeoutError("the ECG charts were not drawn")
             time.sleep(0.02)
-        return time.perf_counter() - started
+        return time_beat_steps(page, steps) if steps else time.perf_counter() - started
     finally:
         page.close()
+
+
+def time_beat_steps(page, steps: int) -> list[float]:
+    """Seconds of each PageDown press on the ECG tab (the next beat chosen, the window following it): from the key to
+    the line under the detail chart naming the next beat, with the app idle."""
+    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    chosen = page.get_by_text(re.compile(r"^Chosen beat #\d+ at"))
+    page.wait_for_function(idle, timeout=BROWSER_TIMEOUT_MS)  # the rerun of the tab change
+    times = []
+    for _ in range(steps):
+        index = int(re.search(r"#(\d+)", chosen.first.inner_text())[1])
+        chosen.first.click()  # the page, not a widget, has the keyboard (a focused slider takes PageDown)
+        page.wait_for_timeout(300)  # as a reader reads the line before the next key (not timed)
+        started = time.perf_counter()
+        page.keyboard.press("PageDown")
+        page.get_by_text(re.compile(rf"^Chosen beat #{index + 1} at")).wait_for(timeout=BROWSER_TIMEOUT_MS)
+        page.wait_for_function(idle, timeout=BROWSER_TIMEOUT_MS)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def main_browser(args) -> int:
@@ -199,12 +221,23 @@ def main_browser(args) -> int:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
                 warm_up_s = time_browser_upload(browser, url, paths)
-                times = [time_browser_upload(browser, url, paths) for _ in range(args.repeats)]
+                if args.steps:
+                    times = time_browser_upload(browser, url, paths, args.steps)
+                else:
+                    times = [time_browser_upload(browser, url, paths) for _ in range(args.repeats)]
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=15)
     median = statistics.median(times)
+    if args.steps:
+        print(format_table(["record", "beat steps", "median s", "min s", "max s"],
+                           [[args.record, len(times), round(median, 2), round(min(times), 2), round(max(times), 2)]]))
+        payload = {"record": args.record, "driver": "Playwright + Debian chromium, ecg dashboard on localhost",
+                   "action": "PageDown on the ECG tab (next beat) after the upload",
+                   "times_s": [round(t, 3) for t in times], "median_s": round(median, 3)}
+        print(f"results: {write_results('dashboard_steps_browser', payload)}")
+        return 0
     print(format_table(["record", "warm-up s", "median s", "min s", "max s", "target"],
                        [[args.record, round(warm_up_s, 2), round(median, 2), round(min(times), 2),
                          round(max(times), 2), f"<= {TARGET_S}"]]))
@@ -222,6 +255,8 @@ def main(argv=None) -> int:
     parser.add_argument("--record-dir", type=Path, default=None,
                         help="folder of the record (default: MIT-BIH); e.g. .cache/long with --record mitdb24h")
     parser.add_argument("--browser", action="store_true", help="time the flow in Debian chromium (Playwright)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="with --browser: time this many beat steps (PageDown) after one upload instead")
     parser.add_argument("--interactions", action="store_true",
                         help="time each interaction after one upload (default record: the 24-h one)")
     args = parser.parse_args(argv)
