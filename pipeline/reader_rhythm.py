@@ -78,3 +78,23 @@ def apply_af_edits(flags: np.ndarray, samples: np.ndarray, interval_readable: np
             out &= ~inside
             stated &= ~inside
     return out, stated
+
+
+def drop_overridden_af_edits(edits: tuple[AfEdit, ...]) -> tuple[AfEdit, ...]:
+    """The edits without those whose whole stretch later edits cover (they change nothing any more), in order; a
+    reader's list then shows what stands (a clinical read of session 63 found four entries, two of them overridden).
+
+    >>> drop_overridden_af_edits(((100, 200, True), (0, 150, False), (150, 300, False), (400, 500, True)))
+    ((0, 150, False), (150, 300, False), (400, 500, True))
+    """
+    kept = []
+    for k, (start, stop, is_af) in enumerate(edits):
+        later = sorted((a, b) for a, b, _ in edits[k + 1:])
+        reach = start
+        for a, b in later:
+            if a > reach:
+                break
+            reach = max(reach, b)
+        if reach < stop:
+            kept.append((start, stop, is_af))
+    return tuple(kept)

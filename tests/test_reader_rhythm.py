@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.reader_rhythm import check_af_edits
+from pipeline.reader_rhythm import check_af_edits, drop_overridden_af_edits
 from pipeline.regions import RegionSettings, find_regions
 from pipeline.types import QualitySpan
 
@@ -101,3 +101,12 @@ def test_a_stated_stretch_claims_no_af_inside_noise():
 def test_bad_rhythm_edits_are_refused(edits):
     with pytest.raises(ValueError, match="rhythm edit"):
         check_af_edits(edits, 100_000)
+
+
+def test_an_edit_later_ones_cover_is_dropped_and_the_episodes_stay_the_same():
+    samples = irregular_beats()
+    edits = ((int(samples[50]), int(samples[100]), False), (int(samples[40]), int(samples[80]), True),
+             (int(samples[70]), int(samples[120]), True))
+    kept = drop_overridden_af_edits(edits)
+    assert kept == edits[1:]
+    assert af_episodes(samples, kept) == af_episodes(samples, edits)

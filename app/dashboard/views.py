@@ -38,7 +38,7 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
-from pipeline.reader_rhythm import AfEdit
+from pipeline.reader_rhythm import AfEdit, drop_overridden_af_edits
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
                               Region, RegionSettings, changed_settings, describe_region_size, merge_intervals)
@@ -1588,8 +1588,13 @@ def reader_af_edits(record_key: tuple) -> list[AfEdit]:
 def state_window_af(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
     """Callback: the reader says the detail window shown is atrial fibrillation/flutter."""
     fs, n = analysis.record.fs_hz, analysis.record.n_samples
-    reader_af_edits(record_key).append((int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n),
-                                        True))
+    add_af_edit(record_key, (int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n), True))
+
+
+def add_af_edit(record_key: tuple, edit: AfEdit) -> None:
+    """Add a word on the atrial rhythm after the others, dropping those it leaves without effect."""
+    edits = reader_af_edits(record_key)
+    edits[:] = drop_overridden_af_edits((*edits, edit))
 
 
 def remove_af_edit(record_key: tuple, position: int) -> None:
@@ -1789,7 +1794,7 @@ def render_event_relabel(analysis, record_key: tuple) -> None:
 def rule_out_af(analysis, record_key: tuple, index: int) -> None:
     """Callback: the reader says atrial fibrillation/flutter episode ``index`` is not one; no event stays chosen."""
     region = analysis.regions[index]
-    reader_af_edits(record_key).append((int(region.start), int(region.stop), False))
+    add_af_edit(record_key, (int(region.start), int(region.stop), False))
     st.session_state["event_choice"] = NO_EVENT
 
 
