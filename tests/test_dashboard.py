@@ -877,6 +877,20 @@ def test_an_af_episode_ruled_out_by_the_reader_leaves_the_burden_until_the_corre
     assert not at.exception and af_burden_shown(at) == before
 
 
+def test_a_window_ruled_free_of_af_trims_the_episode_around_it():
+    """A clinical read (session 63): only a whole episode could be ruled out, so a wrong onset could not be trimmed.
+    201's excerpt (AF throughout) with 60-70 s ruled free of AF: two episodes, on either side."""
+    at = start_app()
+    at.selectbox(key="sample_record").select("201").run()
+    at.number_input(key="window_start_s").set_value(60.0).run()
+    next(b for b in at.button if b.label == "No atrial fibrillation/flutter in this window").click().run()
+    assert not at.exception and not at.error
+    events = frame_with(at, "confidence")
+    af = events[events["event"].str.startswith("Atrial fibrillation")]
+    assert len(af) == 2 and list(af["start"]) == ["00:00:00", "00:01:09"], af  # the interval across 70 s is AF
+    assert any(md.value == "Atrial fibrillation/flutter ruled out: 00:01:00 to 00:01:10" for md in at.markdown)
+
+
 def test_a_window_the_reader_marks_as_af_is_an_episode_that_a_saved_review_brings_back(analyses, excerpts_dir):
     """100's excerpt, sinus rhythm: the 60-s window from 1 min marked as atrial fibrillation/flutter is an episode
     (a fifth of the excerpt); the review file saved with it restores it on upload."""

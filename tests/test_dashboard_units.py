@@ -771,3 +771,27 @@ def test_the_heart_rate_trend_draws_the_one_minute_rates_under_the_five_minute_m
     assert len(fine.x) == len(minutes) and fine.x[0] == charts.to_axis_ms(30.0)
     alone = charts.heart_rate_trend_figure(summary.heart_rate_trend_bpm, summary.trend_window_s, summary.duration_s)
     assert [t.name for t in alone.data] == ["5-min mean"]
+
+
+@pytest.mark.parametrize("row", ["all", 2])
+def test_span_shapes_are_the_rectangles_plotly_s_add_vrect_draws(row):
+    """The detail chart's shading, outlines and chosen-beat band are built as plain shapes (session 63: Plotly's
+    add_vrect took a third of the chart's time on every beat step); they must stay what add_vrect drew, including that
+    "all" skips a subplot without a trace."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    def grid():
+        figure = make_subplots(rows=3, cols=1, shared_xaxes=True)
+        for r in (1, 2):  # the third subplot holds no trace
+            figure.add_trace(go.Scatter(x=[0, 10], y=[0, 1]), row=r, col=1)
+        return figure
+
+    style = {"fillcolor": "#ff0000", "opacity": 0.3, "line": {"width": 2, "color": "#000000"}, "layer": "below"}
+    plotly_way, ours = grid(), grid()
+    plotly_way.add_vrect(x0=1, x1=2, row=row, col=1, **style)
+    plotly_way.add_vrect(x0=4, x1=6, row=row, col=1, **style)
+    charts.add_shapes(ours, charts.span_shapes(ours, 1, 2, row, **style)
+                      + charts.span_shapes(ours, 4, 6, row, **style))
+    assert [s.to_plotly_json() for s in ours.layout.shapes] == [s.to_plotly_json() for s in plotly_way.layout.shapes]
+    assert len(ours.layout.shapes) == (4 if row == "all" else 2)

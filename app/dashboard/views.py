@@ -618,16 +618,16 @@ def render_st(analysis) -> None:
                               key="st_episode", format_func=lambda k: tables.st_label(summary, tables.ST_CHOICE - k))
         beats = keep_per_source(f"st_episode_beats_{chosen}", analysis,
                                 lambda: st_episode_beats(analysis, summary.episodes[chosen]))
-        if beats is not None:
-            st.plotly_chart(charts.st_beats_figure(*beats, analysis.record.fs_hz, summary.episodes[chosen],
-                                                   summary.fiducials, settings.template_before_s,
-                                                   settings.st_offset_ms), config=CHART_CONFIG, key="st_beats")
+        if beats is not None:  # the figures too are kept per analysis (every rerun drew them: session 63's profile)
+            st.plotly_chart(keep_per_source(f"st_beats_figure_{chosen}", analysis, lambda: charts.st_beats_figure(
+                *beats, analysis.record.fs_hz, summary.episodes[chosen], summary.fiducials, settings.template_before_s,
+                settings.st_offset_ms)), config=CHART_CONFIG, key="st_beats")
     template = keep_per_source("st_template", analysis, lambda: st_template(analysis))
     if template is not None:
         with st.expander("Measurement points on the dominant beat"):
-            st.plotly_chart(charts.st_template_figure(template, analysis.record.fs_hz, summary.lead_names,
-                                                      summary.fiducials, settings.template_before_s,
-                                                      settings.st_offset_ms), config=CHART_CONFIG, key="st_points")
+            st.plotly_chart(keep_per_source("st_template_figure", analysis, lambda: charts.st_template_figure(
+                template, analysis.record.fs_hz, summary.lead_names, summary.fiducials, settings.template_before_s,
+                settings.st_offset_ms)), config=CHART_CONFIG, key="st_points")
     st.caption(describe_method(settings))
 
 
@@ -656,14 +656,14 @@ def render_qt(analysis) -> None:
     else:
         columns[3].metric("Longest QTc (Fridericia)", "not given", help="The end of the T wave is uncertain in many "
                           "windows (see the notes): check the windows of the QT table on the dominant beat")
-    st.plotly_chart(charts.qtc_trend_figure(summary, analysis.summary.duration_s), config=CHART_CONFIG,
-                    key="qtc_trend")
+    st.plotly_chart(keep_per_source("qtc_trend_figure", analysis, lambda: charts.qtc_trend_figure(
+        summary, analysis.summary.duration_s)), config=CHART_CONFIG, key="qtc_trend")
     beat = keep_per_source("qt_dominant_beat", analysis, lambda: qt_dominant_beat(analysis))
     if beat is not None:
         with st.expander("QRS onset and T end on the dominant beat"):
-            st.plotly_chart(charts.qt_beat_figure(beat[0], analysis.record.fs_hz, settings.st.template_before_s,
-                                                  analysis.summary.st.fiducials.onset_ms, beat[1], summary.lead_name),
-                            config=CHART_CONFIG, key="qt_beat")
+            st.plotly_chart(keep_per_source("qt_beat_figure", analysis, lambda: charts.qt_beat_figure(
+                beat[0], analysis.record.fs_hz, settings.st.template_before_s, analysis.summary.st.fiducials.onset_ms,
+                beat[1], summary.lead_name)), config=CHART_CONFIG, key="qt_beat")
     st.caption(describe_qt_method())
 
 
@@ -1585,10 +1585,10 @@ def reader_af_edits(record_key: tuple) -> list[AfEdit]:
     return st.session_state.setdefault(_AF_EDITS, {}).setdefault(reader_key(record_key), [])
 
 
-def state_window_af(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
-    """Callback: the reader says the detail window shown is atrial fibrillation/flutter."""
+def state_window_af(analysis, record_key: tuple, start_s: float, window_s: float, is_af: bool) -> None:
+    """Callback: the reader says the detail window shown is atrial fibrillation/flutter (``is_af``), or is not."""
     fs, n = analysis.record.fs_hz, analysis.record.n_samples
-    add_af_edit(record_key, (int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n), True))
+    add_af_edit(record_key, (int(round(start_s * fs)), min(int(round((start_s + window_s) * fs)), n), is_af))
 
 
 def add_af_edit(record_key: tuple, edit: AfEdit) -> None:
@@ -1605,21 +1605,25 @@ def remove_af_edit(record_key: tuple, position: int) -> None:
 
 
 def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
-    """Stating the detail window atrial fibrillation/flutter, and the reader's words on the atrial rhythm so far
-    (ruling an episode out is offered with the chosen episode), each removable."""
-    columns = st.columns([2, 5])
+    """Stating the detail window atrial fibrillation/flutter or ruling it out there (a whole episode is ruled out with
+    the chosen episode), and the reader's words on the atrial rhythm so far, each removable."""
+    columns = st.columns([2, 2, 3])
     columns[0].button("Mark this window as atrial fibrillation/flutter", key=record_widget_key("state_af", record_key),
-                      on_click=state_window_af, args=(analysis, record_key, start_s, window_s),
+                      on_click=state_window_af, args=(analysis, record_key, start_s, window_s, True),
                       help="AF/flutter the rules did not find (regular flutter, say): its readable RR intervals "
                            "become an episode, joined to any episode it touches, whatever its length (none inside "
                            "unreadable signal or a stretch marked as artefact). Saved in the annotation file.")
+    columns[1].button("No atrial fibrillation/flutter in this window", key=record_widget_key("clear_af", record_key),
+                      on_click=state_window_af, args=(analysis, record_key, start_s, window_s, False),
+                      help="The window is not AF/flutter whatever the rules find: an episode's wrong onset or end "
+                           "is trimmed so (a clinical read, session 63); the rest of the episode stays.")
     edits = reader_af_edits(record_key)
     if not edits:
-        columns[1].caption("Atrial rhythm: as the analysis found it (an AF/flutter episode chosen in the event list "
-                           "can be ruled out).")
+        columns[2].caption("Atrial rhythm: as the analysis found it (an AF/flutter episode chosen in the event list "
+                           "can be ruled out whole).")
         return
     fs = analysis.record.fs_hz
-    columns[1].caption(f"Atrial rhythm: {count_noun(len(edits), 'correction')} of yours; where two overlap, the "
+    columns[2].caption(f"Atrial rhythm: {count_noun(len(edits), 'correction')} of yours; where two overlap, the "
                        "later one counts.")
     for position, (a, b, is_af) in enumerate(edits):
         row = st.columns([5, 1])
