@@ -1619,8 +1619,8 @@ def render_af_edits(analysis, record_key: tuple, start_s: float, window_s: float
                            "is trimmed so (a clinical read, session 63); the rest of the episode stays.")
     edits = reader_af_edits(record_key)
     if not edits:
-        columns[2].caption("Atrial rhythm: as the analysis found it (an AF/flutter episode chosen in the event list "
-                           "can be ruled out whole).")
+        columns[2].caption("Atrial rhythm: as the analysis found it (a chosen AF/flutter episode can be ruled out "
+                           "whole).")  # no "event list" here: the browser tests find that heading by its text
         return
     fs = analysis.record.fs_hz
     columns[2].caption(f"Atrial rhythm: {count_noun(len(edits), 'correction')} of yours; where two overlap, the "
