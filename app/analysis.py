@@ -489,8 +489,8 @@ def describe_af_edits(af_edits, fs_hz: float) -> str:
             parts.append(f"{word} in {len(rows)} stretches, {format_duration(np.sum(np.diff(rows, axis=1)) / fs_hz)} "
                          "in all")
         elif len(rows):
-            parts.append(f"{word} at " + ", ".join(f"{format_duration(a / fs_hz)}-{format_duration(b / fs_hz)}"
-                                                   for a, b in rows))
+            parts.append(f"{word} at " + ", ".join(f"{format_duration(a // fs_hz)}-{format_duration(b // fs_hz)}"
+                                                   for a, b in rows))  # whole seconds down, as the ECG tab lists them
     return (f"Atrial rhythm corrected by the reader: atrial fibrillation/flutter {', '.join(parts)}; the AF episodes "
             "and burden use it")
 

@@ -105,7 +105,7 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "ventricular_couplets", "ventricular_tachycardia", "pauses", "av_block_2_to_1", "dropped_beats",
                    "readable_pct", "diary_entries",
                    "diary_entries_with_events",
-                   "reviewed_beats", "model", "message", "path")
+                   "reviewed_beats", "reader_af_edits", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -788,7 +788,9 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "hrt_vpcs": s.hrt.n_qualifying if s.hrt.assessed else None,
             "readable_pct": finite_or_none(100 * s.readable_fraction, 1), "diary_entries": len(analysis.diary),
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
-            "reviewed_beats": int(analysis.reviewed_mask.sum()), "model": model.source,
+            "reviewed_beats": int(analysis.reviewed_mask.sum()),
+            "reader_af_edits": len(analysis.af_edits),  # a review's AF corrections are no automatic result (s63)
+            "model": model.source,
             "message": "; ".join(s.notes + ((hrt_caution,) if hrt_caution else ())
                                  + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}
 

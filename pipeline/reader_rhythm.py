@@ -83,13 +83,17 @@ def apply_af_edits(flags: np.ndarray, samples: np.ndarray, interval_readable: np
 def drop_overridden_af_edits(edits: tuple[AfEdit, ...]) -> tuple[AfEdit, ...]:
     """The edits without those whose whole stretch later edits cover (they change nothing any more), in order; a
     reader's list then shows what stands (a clinical read of session 63 found four entries, two of them overridden).
+    A "not AF" edit is covered by later "not AF" edits only: a later "AF" sets the readable intervals alone, and the
+    first still clears the unreadable ones an automatic episode bridges (a code review of session 63).
 
     >>> drop_overridden_af_edits(((100, 200, True), (0, 150, False), (150, 300, False), (400, 500, True)))
     ((0, 150, False), (150, 300, False), (400, 500, True))
+    >>> drop_overridden_af_edits(((0, 100, False), (0, 100, True)))
+    ((0, 100, False), (0, 100, True))
     """
     kept = []
     for k, (start, stop, is_af) in enumerate(edits):
-        later = sorted((a, b) for a, b, _ in edits[k + 1:])
+        later = sorted((a, b) for a, b, later_af in edits[k + 1:] if is_af or not later_af)
         reach = start
         for a, b in later:
             if a > reach:

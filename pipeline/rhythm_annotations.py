@@ -255,10 +255,14 @@ def flutter_intervals(annotations: Annotations, n_samples: int) -> np.ndarray:
 
 def write_region_annotations(out_dir: str | Path, record_name: str, annotator: str, annotations: Annotations,
                              fs_hz: float, file_fs_hz: float) -> Path:
-    """Write ``out_dir/record_name.<annotator>``, samples converted to the record file's rate ``file_fs_hz``."""
+    """Write ``out_dir/record_name.<annotator>``, samples converted to the record file's rate ``file_fs_hz``; a note
+    (``"``) never lands on sample 0, which wfdb's rdann takes for a definition of the file's and drops (a code review
+    of session 63: at 128 Hz the notes written at sample 1, the thresholds, the conclusion and a rhythm correction
+    from the record's start, became sample 0 and were lost)."""
     samples = annotations.samples
     if file_fs_hz != fs_hz:
         samples = np.round(samples * (file_fs_hz / fs_hz)).astype(np.int64)
+        samples = np.where((np.asarray(annotations.symbols) == '"') & (samples < 1), 1, samples)
     converted = Annotations(samples, annotations.symbols, annotations.aux_notes, annotations.subtypes)
     return write_annotations(out_dir, record_name, annotator, converted, fs_hz=file_fs_hz)
 

@@ -105,8 +105,40 @@ def test_bad_rhythm_edits_are_refused(edits):
 
 def test_an_edit_later_ones_cover_is_dropped_and_the_episodes_stay_the_same():
     samples = irregular_beats()
-    edits = ((int(samples[50]), int(samples[100]), False), (int(samples[40]), int(samples[80]), True),
+    edits = ((int(samples[50]), int(samples[100]), True), (int(samples[40]), int(samples[80]), False),
              (int(samples[70]), int(samples[120]), True))
     kept = drop_overridden_af_edits(edits)
     assert kept == edits[1:]
     assert af_episodes(samples, kept) == af_episodes(samples, edits)
+
+
+def test_a_not_af_word_is_kept_after_a_later_af_word_over_it():
+    """A code review (session 63): a later "AF" word sets the readable intervals only, so an earlier "not AF" still
+    clears the unreadable ones an automatic episode bridges and must stay in the list."""
+    samples = irregular_beats()
+    noise = QualitySpan("noise", 0, int(samples[150]) + 20, int(samples[152]) - 20)  # inside the automatic episode
+    stretch = (int(samples[100]), int(samples[200]))
+    edits = ((*stretch, False), (*stretch, True))
+    assert drop_overridden_af_edits(edits) == edits
+    assert len(af_episodes(samples, edits, spans=(noise,))) == 2
+
+
+@pytest.mark.parametrize("file_fs_hz", [128.0, 250.0, 360.0])
+def test_rhythm_notes_come_back_from_a_file_at_the_record_s_own_rate(tmp_path, file_fs_hz):
+    """A code review (session 63): written at 128 Hz, a note at sample 1 (a word from the record's start, the
+    thresholds, the conclusion) became sample 0, which wfdb's rdann drops as a definition of the file's."""
+    from pipeline.records import read_annotations
+    from pipeline.rhythm_annotations import af_edit_notes, read_af_edit_notes, write_region_annotations
+    from pipeline.types import Annotations
+
+    edits = ((0, 3600, False), (1, 7200, True), (50_000, 60_000, True))
+    notes = af_edit_notes(edits, FS_HZ)
+    written = Annotations(np.array([s for s, _ in notes]), np.array(['"'] * len(notes)),
+                          np.array([text for _, text in notes], dtype=object))
+    write_region_annotations(tmp_path, "r", "ecg", written, FS_HZ, file_fs_hz)
+    back = read_annotations(tmp_path / "r", "ecg", source_fs_hz=file_fs_hz, target_fs_hz=FS_HZ)
+    restored = read_af_edit_notes(back.samples, back.aux_notes, FS_HZ, 100_000)
+    assert [is_af for _, _, is_af in restored] == [False, True, True]
+    step = FS_HZ / file_fs_hz  # one sample of the file
+    assert all(abs(a - b) <= step + 1 and abs((a1 - a) - (b1 - b)) <= 1
+               for (a, a1, _), (b, b1, _) in zip(restored, edits))

@@ -297,7 +297,7 @@ def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_a
     """201's excerpt (atrial fibrillation throughout): the reader rules the episode out; the AF burden goes to 0 while
     every beat stays counted and readable, the report says so, and the saved annotation file gives the same analysis
     back through the dashboard's and the batch command's reading of it."""
-    from app.batch import apply_saved_labels
+    from app.batch import ModelIdentity, apply_saved_labels, summary_row
 
     analysis = analyse_record(read_record(excerpts_dir / "201"), load_default_model())
     (episode,) = af_stretches(analysis)
@@ -316,6 +316,10 @@ def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_a
     restored = apply_saved_labels(analysis, saved)
     assert restored.af_edits == ruled_out.af_edits and restored.regions == ruled_out.regions
     assert not restored.reviewed_mask.any()
+    assert summary_row(restored, ModelIdentity("m", "m", "x", "y"))["reader_af_edits"] == 1  # the batch table says so
+    assert summary_dict(restored)["reader_af_edits"] == [{"start_s": episode[0] / analysis.record.fs_hz,
+                                                          "stop_s": episode[1] / analysis.record.fs_hz,
+                                                          "atrial_fibrillation": False}]
     assert edit_analysis(ruled_out, af_edits=[]).regions == analysis.regions
 
 
