@@ -45,7 +45,7 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
 from pipeline.reader_rhythm import AfEdit, check_af_edits
-from pipeline.rhythm_annotations import quality_mark_intervals
+from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -336,14 +336,13 @@ def edit_analysis(analysis: RecordAnalysis, *, labels: Mapping[int, str] | None 
     changes = {}
     if pacemaker is not None and analysis.record.pacemaker is None:
         changes["record"] = replace(analysis.record, pacemaker=pacemaker)
-    if labels is not None:
-        classes = check_labels(analysis, labels)
-        changes["reviewed_classes"] = classes if np.any(classes != analysis.predictions.classes) else None
     if artefacts is not None:
         changes["artefacts"] = check_artefacts(artefacts, analysis.record.n_samples)
     if af_edits is not None:
         changes["af_edits"] = check_af_edits(af_edits, analysis.record.n_samples)
     edited, settings = replace(analysis, **changes), analysis.region_settings if settings is None else settings
+    if labels is not None:
+        edited = overlay_labels(edited, labels)
     if (settings != analysis.region_settings or edited.artefacts != analysis.artefacts
             or edited.af_edits != analysis.af_edits):
         kept = keep_rhythm_evidence(edited, settings)  # one evidence for the rule and the regions
@@ -634,6 +633,15 @@ corrections)."""
 
 class ReviewFileMismatchError(EcgInputError):
     """A saved review file (``NAME.ecg``) whose beats do not fit the record's."""
+
+
+def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> RecordAnalysis:
+    """The analysis with the reader's words on the atrial rhythm kept in a saved review file's notes
+    (:func:`pipeline.rhythm_annotations.read_af_edit_notes`), before its beat labels are read
+    (:func:`read_corrections`): the S calls the AF rule then gives back or takes are not the reader's corrections."""
+    record = analysis.record
+    return edit_analysis(analysis, af_edits=read_af_edit_notes(annotations.samples, annotations.aux_notes,
+                                                               record.fs_hz, record.n_samples))
 
 
 def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:

@@ -66,6 +66,7 @@ from app.analysis import (
     add_reader_strips,
     add_summary_notes,
     analyse_record,
+    apply_saved_af_edits,
     diary_findings,
     edit_analysis,
     read_artefacts,
@@ -76,7 +77,6 @@ from models.errors import ModelError
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.qt import is_steady_qt
 from pipeline.regions import WAVE_KINDS, RegionSettings, is_counted_not_timed
-from pipeline.rhythm_annotations import read_af_edit_notes
 from pipeline.types import STATED_PACEMAKER, Annotations, Record
 from pipeline.records import is_file_record, list_segment_names, read_annotations, read_record, record_stem
 
@@ -713,7 +713,7 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
     are a reader's artefact marks (:func:`app.analysis.read_artefacts`), and its notes on the atrial rhythm
-    (:func:`pipeline.rhythm_annotations.read_af_edit_notes`) are applied first, so that the S calls the AF rule gives
+    (:func:`app.analysis.apply_saved_af_edits`) are applied first, so that the S calls the AF rule gives
     back or takes are not read as corrections. Regions and summary are found again. Its
     diary entries (:func:`pipeline.diary.read_diary_notes`) become the record's diary (a diary file replaces them),
     and its reader's conclusion (:func:`app.conclusion.read_conclusion_notes`) and chosen strips
@@ -721,8 +721,7 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
     """
     if saved is None:
         return analysis
-    af_edits = read_af_edit_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz, analysis.record.n_samples)
-    analysis = edit_analysis(analysis, af_edits=af_edits) if af_edits else analysis  # the AF rule as it was saved
+    analysis = apply_saved_af_edits(analysis, saved)
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)

@@ -29,10 +29,9 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_af_edits,
-                          describe_doubtful_run,
-                          describe_run_kind, diary_findings, family_rows, find_paced_beats_left, lorenz_points,
-                          MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names, rr_histogram,
-                          st_episode_beats)
+                          describe_doubtful_run, describe_run_kind, diary_findings, family_rows, find_paced_beats_left,
+                          lorenz_points, MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names,
+                          rr_histogram, st_episode_beats)
 from app.findings import LONG_PAUSE_S, describe_main_findings
 from app.event_settings import describe_thresholds
 from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM, PAUSE_MARGIN_S, STRIP_HEIGHT_MM,
@@ -257,7 +256,7 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
     if analysis.af_edits:
         lines.append(describe_af_edits(analysis.af_edits, analysis.record.fs_hz))
-    elif not reviewed and not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one (session 47)
+    elif not reviewed and not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one
         lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")

@@ -82,7 +82,8 @@ def test_later_edits_override_earlier_ones_where_they_overlap():
     samples = regular_beats()
     stated = (int(samples[50]) - 10, int(samples[150]) + 10, True)
     ruled_out = (int(samples[90]), int(samples[110]), False)
-    assert af_episodes(samples, (stated, ruled_out)) == [(50, 41, 1.0), (110, 41, 1.0)]  # beats 90 and 110 end AF intervals
+    # beats 90 and 110 end AF intervals
+    assert af_episodes(samples, (stated, ruled_out)) == [(50, 41, 1.0), (110, 41, 1.0)]
     assert af_episodes(samples, (ruled_out, stated)) == [(50, 101, 1.0)]
 
 

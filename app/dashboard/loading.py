@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, edit_analysis, read_artefacts,
-                          read_corrections, state_pacemaker, state_reviewed_pacemaker)
+from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, apply_saved_af_edits, edit_analysis,
+                          read_artefacts, read_corrections, state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -28,7 +28,6 @@ from pipeline.errors import AnnotationMismatchError
 from pipeline.labels import select_reference_beats
 from pipeline.reader_rhythm import AfEdit
 from pipeline.records import read_record
-from pipeline.rhythm_annotations import read_af_edit_notes
 from pipeline.regions import RegionSettings
 from pipeline.types import Record
 
@@ -65,7 +64,7 @@ class Review:
     """The strips the reader chose for the report, in the uploaded ``NAME.ecg``."""
     saved_af_edits: tuple[AfEdit, ...] = ()
     """The reader's words on the atrial rhythm in the uploaded ``NAME.ecg``
-    (:func:`pipeline.rhythm_annotations.read_af_edit_notes`)."""
+    (:func:`app.analysis.apply_saved_af_edits`)."""
     saved_problem: str = ""
     """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's); ``""`` when it was, or when none
     came."""
@@ -160,11 +159,9 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = read_uploaded_diary(files, as_read)
         record = state_reviewed_pacemaker(as_read, saved)  # a saved review's paced beats (/) say the patient is paced
         review = review_record(record, load_model_cached(model_reference))
-        af_edits = () if saved is None else read_af_edit_notes(saved.samples, saved.aux_notes, record.fs_hz,
-                                                               record.n_samples)
+        with_rhythm = None if saved is None else apply_saved_af_edits(review.analysis, saved)
         try:  # against the AF rule as the saved words on the atrial rhythm leave it: its S calls are not corrections
-            fitted = None if saved is None else read_corrections(
-                edit_analysis(review.analysis, af_edits=af_edits) if af_edits else review.analysis, saved)
+            fitted = None if saved is None else read_corrections(with_rhythm, saved)
         except ReviewFileMismatchError as error:  # the record is shown all the same, with the reason
             if record is not as_read:  # the pacemaker the unfitting file stated is not taken either
                 record, review = as_read, review_record(as_read, load_model_cached(model_reference))
@@ -177,7 +174,7 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
                          saved_strips=read_strip_notes(saved.samples, saved.aux_notes),
-                         saved_af_edits=af_edits)
+                         saved_af_edits=with_rhythm.af_edits)
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
