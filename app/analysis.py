@@ -45,13 +45,14 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
 from pipeline.reader_rhythm import AfEdit, check_af_edits
-from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes
+from pipeline.reader_beats import BeatEdit, apply_beat_edits, check_beat_edits
+from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
 from pipeline.summary import RecordSummary, hour_to_dict, summary_context, summary_to_dict
 from pipeline.types import Annotations, QualitySpan, Record
-from pipeline.wording import count_noun, format_duration
+from pipeline.wording import count_noun, format_duration, format_hms
 
 
 _S = AAMI_CLASSES.index("S")
@@ -141,6 +142,7 @@ class RecordAnalysis:
     reviewed_classes: np.ndarray | None = None
     artefacts: tuple[tuple[int, int], ...] = ()
     af_edits: tuple[AfEdit, ...] = ()
+    beat_edits: tuple[BeatEdit, ...] = ()
     diary: tuple[DiaryEntry, ...] = ()
     conclusion: str = ""
     reader_strips: tuple[ReaderStrip, ...] = ()
@@ -437,6 +439,77 @@ def state_pacemaker(analysis: RecordAnalysis, model: LoadedModel, pacemaker: str
     return replace(again, diary=analysis.diary, conclusion=analysis.conclusion, reader_strips=analysis.reader_strips)
 
 
+def edit_beats(analysis: RecordAnalysis, model: LoadedModel, beat_edits, settings: RegionSettings | None = None,
+               pacemaker: str | None = None) -> RecordAnalysis:
+    """The analysis with a reader's edits of its beat list (every edit so far, in order, :mod:`pipeline.reader_beats`:
+    detections that are no QRS deleted, missed QRS complexes added) applied to the detector's beats of ``analysis``
+    (one without such edits): the beats classified again (on a Holter recording, only the hours an edit reaches,
+    :func:`models.predict.classify_record`'s ``kept``), their families grouped and their events found again with
+    ``settings`` (the analysis's by default); with ``pacemaker``, one the header did not state, classified for it as
+    :func:`state_pacemaker` does. The reader's diary, conclusion and strips are kept; corrections, artefact marks and
+    words on the atrial rhythm are the caller's to apply again (:func:`edit_analysis`: a correction's beat number is
+    one of the edited beats)."""
+    if analysis.beat_edits:
+        raise ValueError("Received an analysis with beat edits already; expected the detector's beats, to which every "
+                         "edit so far is applied.")
+    record, predictions = analysis.record, analysis.predictions
+    edits = check_beat_edits(beat_edits, record.n_samples)
+    detected = predictions.detected_samples
+    positions = apply_beat_edits(detected, edits, record.fs_hz)
+    if np.array_equal(positions, detected):  # the edits undo one another
+        base = analysis if pacemaker is None else state_pacemaker(analysis, model, pacemaker, settings)
+        return replace(base, beat_edits=edits)
+    kept = undo_record_rules(predictions)
+    if pacemaker is not None and record.pacemaker is None:
+        record, kept = replace(record, pacemaker=pacemaker), None  # every beat is classified for the pacing rule
+    started = time.perf_counter()
+    classified = classify_record(model.model, InputSettings.from_dict(model.settings["inputs"]), record, positions,
+                                 decisions=DecisionRules.from_settings(model.settings),
+                                 pacing=None if record.pacemaker is None else PacingRule(), kept=kept,
+                                 changed=np.setxor1d(positions, detected))
+    timings = dict(analysis.timings_s, classify=time.perf_counter() - started)
+    waves = None if analysis.waves is None else apply_beat_edits(analysis.waves, edits, record.fs_hz)
+    reason = predictions.reason or ("" if len(positions) else DELETED_ALL_REASON)
+    again = classify_detected_beats(record, model, positions, reason, analysis.quality_spans,
+                                    analysis.region_settings if settings is None else settings, timings,
+                                    classified=classified, waves=waves)
+    return replace(again, beat_edits=edits, diary=analysis.diary, conclusion=analysis.conclusion,
+                   reader_strips=analysis.reader_strips)
+
+
+DELETED_ALL_REASON = "every beat found was deleted by the reader"
+"""The detection note of a record whose every beat a reader deleted (:func:`edit_beats`)."""
+
+
+def describe_beat_edits(beat_edits, fs_hz: float) -> str:
+    """The line on a reader's edits of the beat list (:mod:`pipeline.reader_beats`), for the report and the
+    dashboard's overview: how many detections were deleted and missed beats added, with their times up to
+    :data:`MAX_TIMED_AF_EDITS` of each; an edit its opposite took back counts as neither.
+
+    >>> describe_beat_edits(((3600, False), (7200, True)), 360.0)
+    'Beats edited by the reader: 1 detection deleted (00:00:10), 1 missed beat added (00:00:20); every count, \
+interval and event uses them'
+    >>> describe_beat_edits(((7200, True), (7200, False)), 360.0)
+    ''
+    """
+    added, deleted = [], []
+    for sample, is_added in beat_edits:  # an edit taken back by its opposite at the same place counts as neither
+        done, undone = (added, deleted) if is_added else (deleted, added)
+        if sample in undone:
+            undone.remove(sample)
+        else:
+            done.append(sample)
+    parts = []
+    for samples, noun, done in ((sorted(deleted), "detection", "deleted"), (sorted(added), "missed beat", "added")):
+        if samples:
+            times = (", ".join(format_hms(s / fs_hz) for s in samples) if len(samples) <= MAX_TIMED_AF_EDITS
+                     else f"the first at {format_hms(samples[0] / fs_hz)}")
+            parts.append(f"{count_noun(len(samples), noun)} {done} ({times})")
+    if not parts:
+        return ""
+    return f"Beats edited by the reader: {', '.join(parts)}; every count, interval and event uses them"
+
+
 def reapply_af_rule(analysis: RecordAnalysis, settings: RegionSettings,
                     evidence: RhythmEvidence | None = None) -> RecordAnalysis:
     """The model's labels with its atrial-fibrillation rule (:mod:`models.af_rule`) applied again for these event
@@ -633,6 +706,14 @@ corrections)."""
 
 class ReviewFileMismatchError(EcgInputError):
     """A saved review file (``NAME.ecg``) whose beats do not fit the record's."""
+
+
+def apply_saved_beat_edits(analysis: RecordAnalysis, model: LoadedModel, annotations: Annotations) -> RecordAnalysis:
+    """The analysis with the reader's edits of the beat list kept in a saved review file's notes
+    (:func:`pipeline.rhythm_annotations.read_beat_edit_notes`, :func:`edit_beats`), first of all a review's edits:
+    the file's beats are the edited ones, which its labels (:func:`read_corrections`) are then paired with."""
+    edits = read_beat_edit_notes(annotations.samples, annotations.aux_notes, analysis.record.n_samples)
+    return edit_beats(analysis, model, edits) if edits else analysis
 
 
 def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> RecordAnalysis:
@@ -914,6 +995,8 @@ def summary_dict(analysis: RecordAnalysis) -> dict:
         "model": analysis.model_source,
         "detection_note": analysis.predictions.reason,
         "reviewed_beats": int(analysis.reviewed_mask.sum()),
+        "reader_beat_edits": [{"time_s": sample / analysis.record.fs_hz, "added": added}
+                              for sample, added in analysis.beat_edits],
         "reader_af_edits": [{"start_s": a / analysis.record.fs_hz, "stop_s": b / analysis.record.fs_hz,
                              "atrial_fibrillation": is_af} for a, b, is_af in analysis.af_edits],
         **summary_to_dict(analysis.summary),

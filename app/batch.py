@@ -67,6 +67,7 @@ from app.analysis import (
     add_summary_notes,
     analyse_record,
     apply_saved_af_edits,
+    apply_saved_beat_edits,
     diary_findings,
     edit_analysis,
     read_artefacts,
@@ -105,7 +106,7 @@ SUMMARY_COLUMNS = ("record", "status", "duration_s", "beats", "N", "S", "V", "F"
                    "ventricular_couplets", "ventricular_tachycardia", "pauses", "av_block_2_to_1", "dropped_beats",
                    "readable_pct", "diary_entries",
                    "diary_entries_with_events",
-                   "reviewed_beats", "reader_af_edits", "model", "message", "path")
+                   "reviewed_beats", "reader_af_edits", "reader_beat_edits", "model", "message", "path")
 ERROR_COLUMNS = ("record", "path", "error_type", "message")
 
 
@@ -639,7 +640,7 @@ def score_labelled_record(source: RecordSource, loaded_model, model: ModelIdenti
             record = replace(record, pacemaker=STATED_PACEMAKER)
         saved = read_saved_labels(source, settings.labels_from, record)
         record = state_reviewed_pacemaker(record, saved)  # a reader's paced beats (/) say the patient is paced
-        analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), saved)
+        analysis = apply_saved_labels(analyse_record(record, loaded_model, settings.regions), saved, loaded_model)
         if diary is not None:
             entries, outside = read_diary(diary, record.duration_s, record.start_time)
             analysis = add_diary(analysis, entries)
@@ -706,9 +707,10 @@ def describe_saved_labels(sources: list[RecordSource], annotator: str | None) ->
             "others are scored with the model's labels.")
 
 
-def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> RecordAnalysis:
+def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None, model) -> RecordAnalysis:
     """The analysis with the reviewed labels and artefact marks of a saved file (:func:`read_saved_labels`), when
-    there is one.
+    there is one. Its edits of the beat list (deleted detections, added beats) come first, classified with ``model``
+    (:func:`app.analysis.apply_saved_beat_edits`).
 
     Its beats are paired with the detected ones within 150 ms (:func:`app.analysis.read_corrections`); labels that
     differ from the model's become corrections. Its unreadable stretches that the product does not find itself
@@ -721,7 +723,7 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None) -> R
     """
     if saved is None:
         return analysis
-    analysis = apply_saved_af_edits(analysis, saved)
+    analysis = apply_saved_af_edits(apply_saved_beat_edits(analysis, model, saved), saved)
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)
@@ -789,6 +791,7 @@ def summary_row(analysis: RecordAnalysis, model: ModelIdentity) -> dict:
             "diary_entries_with_events": count_with_events(diary_findings(analysis)),
             "reviewed_beats": int(analysis.reviewed_mask.sum()),
             "reader_af_edits": len(analysis.af_edits),  # a review's AF corrections are no automatic result (s63)
+            "reader_beat_edits": len(analysis.beat_edits),  # deleted and added beats: the beat list is the reader's
             "model": model.source,
             "message": "; ".join(s.notes + ((hrt_caution,) if hrt_caution else ())
                                  + ((analysis.predictions.reason,) if analysis.predictions.reason else ()))}

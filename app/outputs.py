@@ -33,7 +33,8 @@ from app.findings import main_findings_json
 from app.reader_strips import strip_notes
 from app.event_settings import format_settings_notes
 from pipeline.diary import diary_notes
-from pipeline.rhythm_annotations import af_edit_notes, regions_to_annotations, write_region_annotations
+from pipeline.rhythm_annotations import (af_edit_notes, beat_edit_notes, regions_to_annotations,
+                                         write_region_annotations)
 from pipeline.hrt import hrt_rows
 from pipeline.ishne import CLASS_LABELS, format_ishne_annotations, pacemaker_code
 from pipeline.qt import qt_rows
@@ -156,7 +157,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
     annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
     their starts (:func:`app.reader_strips.strip_notes`), the reader's words on the atrial rhythm at theirs
-    (:func:`pipeline.rhythm_annotations.af_edit_notes`), the ST episodes as ST change annotations
+    (:func:`pipeline.rhythm_annotations.af_edit_notes`), the reader's edits of the beat list at the beats' positions
+    (:func:`pipeline.rhythm_annotations.beat_edit_notes`), the ST episodes as ST change annotations
     (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``; a ``MISSB`` comment at each
     non-conducted P wave (:func:`blocked_p_notes`); no rhythm stream of ``(N`` alone where the rhythm could not be
     assessed."""
@@ -167,7 +169,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   + conclusion_notes(analysis.conclusion),
                                   timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
                                   + strip_notes(analysis.reader_strips) + blocked_p_notes(analysis)
-                                  + af_edit_notes(analysis.af_edits, analysis.record.fs_hz),
+                                  + af_edit_notes(analysis.af_edits, analysis.record.fs_hz)
+                                  + beat_edit_notes(analysis.beat_edits),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
                                   paced_beats=analysis.predictions.paced_mask,
                                   rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct),

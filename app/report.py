@@ -29,6 +29,7 @@ from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfPages
 from matplotlib.figure import Figure
 
 from app.analysis import (CONFIDENT_EVENT_MIN, RR_HISTOGRAM_BIN_MS, RecordAnalysis, describe_af_edits,
+                          describe_beat_edits,
                           describe_doubtful_run, describe_run_kind, diary_findings, family_rows, find_paced_beats_left,
                           lorenz_points, MIN_HIDDEN_RUN_BEATS, find_hidden_ventricular_runs, noisy_lead_names,
                           rr_histogram, st_episode_beats)
@@ -254,9 +255,11 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     reviewed = int(analysis.reviewed_mask.sum())
     if reviewed:
         lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
+    if described := describe_beat_edits(analysis.beat_edits, analysis.record.fs_hz):
+        lines.append(described)
     if analysis.af_edits:
         lines.append(describe_af_edits(analysis.af_edits, analysis.record.fs_hz))
-    elif not reviewed and not analysis.conclusion:  # said, so that an automatic analysis is not taken for a read one
+    elif not reviewed and not analysis.conclusion and not described:  # said, so that an automatic analysis is not taken for a read one
         lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")

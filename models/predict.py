@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -164,7 +164,8 @@ CHUNK_MARGIN_S = 60.0
 
 def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.ndarray | None = None,
                     *, chunk_s: float = CHUNK_S, margin_s: float = CHUNK_MARGIN_S,
-                    decisions: DecisionRules | None = None, pacing: PacingRule | None = None) -> BeatPredictions:
+                    decisions: DecisionRules | None = None, pacing: PacingRule | None = None,
+                    kept: BeatPredictions | None = None, changed: np.ndarray | None = None) -> BeatPredictions:
     """Detect (unless ``r_peaks`` are given), prepare and classify every beat of ``record``.
 
     Long records (Holter recordings) are prepared and classified in chunks of ``chunk_s`` with
@@ -176,7 +177,11 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     into classes: V threshold, sinus-conduction rule, atrial-origin rule, supraventricular run rule, wide-QRS rule.
     ``pacing`` (for a patient with a stated pacemaker) finds the paced beats and makes them Q, with its
     ``own_template`` option after classifying the other beats against their own dominant beat
-    (:mod:`models.pacing_rule`).
+    (:mod:`models.pacing_rule`). ``kept``: this record's predictions as this function gave them for other beat
+    positions, where only those near the ``changed`` samples differ (a reader's added or deleted beats,
+    :mod:`pipeline.reader_beats`): a chunk that none of them reaches, margins included, is taken from ``kept`` as it
+    is, the same as classifying it again, so that an edit classifies an hour again rather than a whole Holter
+    recording.
     """
     reason = ""
     if r_peaks is None:
@@ -188,8 +193,15 @@ def classify_record(model, settings: InputSettings, record: Record, r_peaks: np.
     chunk, margin = int(round(chunk_s * record.fs_hz)), int(round(margin_s * record.fs_hz))
     if record.n_samples <= chunk + margin:
         return classify_piece(model, settings, record, r_peaks, reason, decisions, pacing)
-    parts = [classify_chunk(model, settings, record, r_peaks, start, min(start + chunk, record.n_samples), margin,
-                            decisions, pacing) for start in range(0, record.n_samples, chunk)]
+    changed = np.asarray([] if changed is None else changed, np.int64)
+    parts = []
+    for start in range(0, record.n_samples, chunk):
+        stop = min(start + chunk, record.n_samples)
+        if kept is not None and not np.any((changed >= start - margin) & (changed < stop + margin)):
+            detected = kept.detected_samples
+            parts.append(take_beats(kept, (detected >= start) & (detected < stop)))
+        else:
+            parts.append(classify_chunk(model, settings, record, r_peaks, start, stop, margin, decisions, pacing))
     return BeatPredictions(np.concatenate([p.samples for p in parts]),
                            np.concatenate([p.probabilities for p in parts]), reason,
                            None if decisions is None else np.concatenate([p.relabelled_mask for p in parts]),
@@ -268,10 +280,14 @@ def classify_chunk(model, settings: InputSettings, record: Record, r_peaks: np.n
     predictions = classify_piece(model, settings, piece, peaks, decisions=decisions, pacing=pacing)
     detected = predictions.detected_samples + lo
     core = (detected >= start) & (detected < stop)  # by the detector's positions, which split the record exactly
-    return BeatPredictions(predictions.samples[core] + lo, predictions.probabilities[core], "",
-                           predictions.relabelled_mask[core], predictions.class_indices[core],
-                           predictions.conducted_mask[core], predictions.in_run_mask[core],
-                           one_lead=predictions.one_lead_mask[core], detected=detected[core],
-                           wide=predictions.wide_mask[core], fused=predictions.fused_mask[core],
-                           paced=None if pacing is None else predictions.paced_mask[core],
-                           paceable=predictions.paceable[core])
+    return take_beats(predictions, core, lo)
+
+
+def take_beats(predictions: BeatPredictions, mask: np.ndarray, offset: int = 0) -> BeatPredictions:
+    """The beats of ``predictions`` where ``mask`` is true, their positions moved by ``offset`` samples."""
+    n = len(predictions)
+    picked = {f.name: getattr(predictions, f.name)[mask] for f in fields(predictions)
+              if isinstance(getattr(predictions, f.name), np.ndarray) and len(getattr(predictions, f.name)) == n}
+    picked["samples"] = picked["samples"] + offset
+    picked["detected"] = predictions.detected_samples[mask] + offset
+    return replace(predictions, **picked)

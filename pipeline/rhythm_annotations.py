@@ -331,6 +331,37 @@ def read_af_edit_notes(samples, aux_notes, fs_hz: float, n_samples: int) -> tupl
     return tuple((start, stop, is_af) for _, start, stop, is_af in sorted(found))
 
 
+BEAT_EDIT_PREFIX = "beat: "
+"""Start of the note that keeps a reader's edit of the beat list (:mod:`pipeline.reader_beats`)."""
+_BEAT_EDIT_TEXT = re.compile(r"(\d+) (added|deleted)")
+
+
+def beat_edit_notes(beat_edits) -> tuple[tuple[int, str], ...]:
+    """(sample, note) of each of a reader's edits of the beat list, at the beat's position: its place in the order
+    given and whether the beat was added or deleted, for :func:`read_beat_edit_notes`.
+
+    >>> beat_edit_notes(((720, False), (900, True)))
+    ((720, 'beat: 1 deleted'), (900, 'beat: 2 added'))
+    """
+    return tuple(timed_note(sample, BEAT_EDIT_PREFIX, f"{k} {'added' if added else 'deleted'}")
+                 for k, (sample, added) in enumerate(beat_edits, start=1))
+
+
+def read_beat_edit_notes(samples, aux_notes, n_samples: int) -> tuple[tuple[int, bool], ...]:
+    """A reader's edits of the beat list from the notes :func:`beat_edit_notes` wrote (among any other annotations),
+    in the order given; a note that does not read as one, or lies past the record's ``n_samples``, is left out.
+
+    >>> read_beat_edit_notes([900, 720, 800], ["beat: 2 added", "beat: 1 deleted", "beat: ?"], 1000)
+    ((720, False), (900, True))
+    """
+    found = []
+    for sample, text in read_timed_notes(samples, aux_notes, BEAT_EDIT_PREFIX):
+        match = _BEAT_EDIT_TEXT.fullmatch(text.strip())
+        if match is not None and 0 <= sample < n_samples:
+            found.append((int(match[1]), sample, match[2] == "added"))
+    return tuple((sample, added) for _, sample, added in sorted(found))
+
+
 def from_note_chars(note: str) -> str:
     """The text of a note wfdb read (one character per byte): UTF-8, or the characters as they are when the bytes
     are not UTF-8 (a note written by another tool)."""

@@ -1267,3 +1267,48 @@ def test_a_disagreement_with_the_reference_can_be_gone_to(analyses):
     assert at.selectbox(key="beat_choice").value == beat
     start = at.number_input(key="window_start_s").value
     assert start < sample / 360 < start + 10
+
+
+def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_the_corrections_follow(
+        analyses, excerpts_dir):
+    """Holter editing of the beat list (missing until session 64): the chosen beat deleted (key Delete) leaves one N
+    beat fewer and says so on the overview; a correction after it keeps its beat; adding the beat back from a time
+    near its QRS takes the deletion back; a time next to a beat is refused with the reason; a saved review brings the
+    deletion back."""
+    from app.analysis import edit_beats
+    from app.outputs import annotation_file_bytes
+
+    analysis = analyses["100"]
+    samples, fs = analysis.predictions.detected_samples, analysis.record.fs_hz
+    at = start_app()
+    before = shown_counts(at)
+    at.selectbox(key="beat_choice").select(5).run()
+    at.button(key="relabel_as_V").click().run()  # beat 5 corrected, then beat 3 deleted: the correction is beat 4's
+    at.selectbox(key="beat_choice").select(3).run()
+    delete = next(b for b in at.button if b.label == "Delete the chosen beat (no QRS there)")
+    delete.click().run()
+    assert not at.exception and not at.error
+    assert shown_counts(at)["N"] == before["N"] - 2 and shown_counts(at)["V"] == before["V"] + 1
+    time_text = charts.format_hms(samples[3] / fs, 2)
+    assert any(md.value == f"Detection deleted at {time_text}" for md in at.markdown)
+    assert any(c.value.startswith("Beats edited by the reader: 1 detection deleted (") for c in at.caption)
+    listed = frame_with(at, "reader")
+    assert listed.to_dict("records")[0]["beat"] == 4 and listed.to_dict("records")[0]["reader"] == "V"
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Missed beat near (s)")).set_value(
+        round(samples[4] / fs + 0.05, 2)).run()
+    next(b for b in at.button if b.label == "Add beat").click().run()
+    assert any("closer than a ventricle can beat again" in w.value for w in at.warning)
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Missed beat near (s)")).set_value(
+        round(samples[3] / fs + 0.06, 2)).run()
+    next(b for b in at.button if b.label == "Add beat").click().run()
+    assert not at.exception and not at.warning
+    assert shown_counts(at)["N"] == before["N"] - 1  # the deletion is taken back; beat 5 stays V
+    assert frame_with(at, "reader").to_dict("records")[0]["beat"] == 5
+    assert not any(md.value.startswith("Detection deleted at") for md in at.markdown)
+    deleted = edit_beats(analysis, load_default_model(), [(int(samples[3]), False)])
+    at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", annotation_file_bytes(deleted),
+                                                               "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert any("its 1 beat edit (deleted or added beats) restored" in i.value for i in at.sidebar.info)
+    assert shown_counts(at)["N"] == before["N"] - 1
+    assert any(md.value == f"Detection deleted at {time_text}" for md in at.markdown)

@@ -313,7 +313,7 @@ def test_atrial_fibrillation_ruled_out_by_the_reader_leaves_the_beats_readable_a
                              target_fs_hz=analysis.record.fs_hz)
     assert read_af_edit_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz,
                               analysis.record.n_samples) == ruled_out.af_edits
-    restored = apply_saved_labels(analysis, saved)
+    restored = apply_saved_labels(analysis, saved, load_default_model())
     assert restored.af_edits == ruled_out.af_edits and restored.regions == ruled_out.regions
     assert not restored.reviewed_mask.any()
     assert summary_row(restored, ModelIdentity("m", "m", "x", "y"))["reader_af_edits"] == 1  # the batch table says so

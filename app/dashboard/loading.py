@@ -13,8 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, apply_saved_af_edits, edit_analysis,
-                          read_artefacts, read_corrections, state_pacemaker, state_reviewed_pacemaker)
+from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, apply_saved_af_edits,
+                          apply_saved_beat_edits, edit_analysis, edit_beats, read_artefacts, read_corrections,
+                          state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -27,6 +28,7 @@ from pipeline.diary import DIARY_SUFFIX, format_diary, read_diary_notes
 from pipeline.errors import AnnotationMismatchError
 from pipeline.labels import select_reference_beats
 from pipeline.reader_rhythm import AfEdit
+from pipeline.reader_beats import BeatEdit
 from pipeline.records import read_record
 from pipeline.regions import RegionSettings
 from pipeline.types import Record
@@ -65,6 +67,9 @@ class Review:
     saved_af_edits: tuple[AfEdit, ...] = ()
     """The reader's words on the atrial rhythm in the uploaded ``NAME.ecg``
     (:func:`app.analysis.apply_saved_af_edits`)."""
+    saved_beat_edits: tuple[BeatEdit, ...] = ()
+    """The reader's edits of the beat list in the uploaded ``NAME.ecg`` (:func:`app.analysis.apply_saved_beat_edits`);
+    its labels (``saved_labels``) number the beats as edited."""
     saved_problem: str = ""
     """Why the uploaded ``NAME.ecg`` was not used (its beats do not fit the record's); ``""`` when it was, or when none
     came."""
@@ -159,8 +164,10 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = read_uploaded_diary(files, as_read)
         record = state_reviewed_pacemaker(as_read, saved)  # a saved review's paced beats (/) say the patient is paced
         review = review_record(record, load_model_cached(model_reference))
-        with_rhythm = None if saved is None else apply_saved_af_edits(review.analysis, saved)
         try:  # against the AF rule as the saved words on the atrial rhythm leave it: its S calls are not corrections
+            with_beats = None if saved is None else apply_saved_beat_edits(review.analysis,
+                                                                           load_model_cached(model_reference), saved)
+            with_rhythm = None if saved is None else apply_saved_af_edits(with_beats, saved)
             fitted = None if saved is None else read_corrections(with_rhythm, saved)
         except ReviewFileMismatchError as error:  # the record is shown all the same, with the reason
             if record is not as_read:  # the pacemaker the unfitting file stated is not taken either
@@ -174,19 +181,22 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
                          saved_strips=read_strip_notes(saved.samples, saved.aux_notes),
-                         saved_af_edits=with_rhythm.af_edits)
+                         saved_af_edits=with_rhythm.af_edits, saved_beat_edits=with_beats.beat_edits)
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
 
 
 def edit_review(review: Review, labels: dict[int, str], artefacts, settings: RegionSettings,
-                pacemaker: str | None = None, model: LoadedModel | None = None, af_edits=()) -> Review:
+                pacemaker: str | None = None, model: LoadedModel | None = None, af_edits=(), beat_edits=()) -> Review:
     """The review with a reader's corrections, artefact marks, event thresholds, a pacemaker the header did not
-    state and words on the atrial rhythm (regions, summary and comparison found again; with ``model``, the beats are
-    classified again for the pacemaker, :func:`app.analysis.state_pacemaker`)."""
+    state, words on the atrial rhythm and edits of the beat list (regions, summary and comparison found again; with
+    ``model``, the beats are classified again for the pacemaker, :func:`app.analysis.state_pacemaker`, and for the
+    beat edits, :func:`app.analysis.edit_beats`, which the corrections' beat numbers follow)."""
     analysis = review.analysis
-    if pacemaker is not None and model is not None:
+    if beat_edits and model is not None:
+        analysis = edit_beats(analysis, model, beat_edits, settings, pacemaker)
+    elif pacemaker is not None and model is not None:
         analysis = state_pacemaker(analysis, model, pacemaker, settings)  # regions found once, with the thresholds
     analysis = edit_analysis(analysis, labels=labels, artefacts=artefacts, settings=settings, pacemaker=pacemaker,
                              af_edits=af_edits)

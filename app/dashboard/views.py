@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
-                          describe_af_edits, diary_findings, family_rows, find_blocked_p_samples,
+                          describe_af_edits, describe_beat_edits, diary_findings, family_rows, find_blocked_p_samples,
                           find_hidden_ventricular_runs, find_wave_detections,
                           lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
                           st_template)
@@ -38,6 +38,8 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
+from pipeline.reader_beats import (MISSED_BEAT_SEARCH_S, BeatEdit, MissedBeatError, apply_beat_edits, place_missed_beat,
+                                   remap_beat_keys)
 from pipeline.reader_rhythm import AfEdit, drop_overridden_af_edits
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
@@ -138,6 +140,13 @@ KEPT_EDITS = 3
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
 _AF_EDITS = "reader_af_edits"
+_BEAT_EDITS = "reader_beat_edits"
+"""Session key: the reader's edits of the beat list per record (:func:`reader_beat_edits`)."""
+_BEAT_EDIT_PROBLEM = "beat_edit_problem"
+"""Session key: why the last missed beat could not be added (shown once under the button)."""
+_BASE_BEATS = "base_beat_positions"
+"""Session key: the detector's beat positions of the shown record before the reader's beat edits, for the callbacks
+that renumber the corrections (:func:`change_beat_edits`)."""
 """Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
 the order given (:mod:`pipeline.reader_rhythm`)."""
 _STRIPS = "reader_strips"
@@ -181,6 +190,7 @@ def render_page() -> None:
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
+    st.session_state[_BASE_BEATS] = review.analysis.predictions.detected_samples
     review = apply_reader_edits(review, record_key, render_event_settings(), model_reference)
     review = replace(review, analysis=keep_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
@@ -306,6 +316,7 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
         reader_labels(record_key).update(review.saved_labels)
         reader_artefacts(record_key).extend(review.saved_artefacts)
         reader_af_edits(record_key).extend(review.saved_af_edits)
+        reader_beat_edits(record_key).extend(review.saved_beat_edits)
         upload = ("thresholds", *record_key[1:3])  # once per uploaded record, not again for another primary lead
         if upload not in restored:
             restored.add(upload)
@@ -317,7 +328,9 @@ def restore_saved_labels(review: loading.Review, record_key: tuple) -> None:
     marks = (f"; its {count_noun(len(review.saved_artefacts), 'artefact mark')} restored (ECG tab)"
              if review.saved_artefacts else "") + (
         f"; its {count_noun(len(review.saved_af_edits), 'atrial-rhythm correction')} restored (ECG tab)"
-        if review.saved_af_edits else "") + ("; its reader's conclusion is restored (Downloads tab)"
+        if review.saved_af_edits else "") + (
+        f"; its {count_noun(len(review.saved_beat_edits), 'beat edit')} (deleted or added beats) restored (ECG tab)"
+        if review.saved_beat_edits else "") + ("; its reader's conclusion is restored (Downloads tab)"
                                                    if review.saved_conclusion else "") + (
         f"; its {count_noun(len(review.saved_strips), 'strip')} chosen for the report restored (ECG tab)"
         if review.saved_strips else "")
@@ -733,6 +746,8 @@ def render_overview(analysis) -> None:
     columns[1].metric("Supraventricular burden", tables.format_percent(summary.supraventricular_burden_pct))
     columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
+    if described := describe_beat_edits(analysis.beat_edits, analysis.record.fs_hz):
+        st.caption(f"{described} (ECG tab, under the event buttons).")
     if analysis.af_edits:  # a clinical read (session 63): corrected figures read as the analysis's own
         st.caption(f"{describe_af_edits(analysis.af_edits, analysis.record.fs_hz)} (ECG tab, under the event "
                    "buttons).")
@@ -824,6 +839,7 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                           args=(CALIPERS, None), help="Clicking a beat chooses it again.")
     render_event_relabel(analysis, record_key)
     render_artefacts(analysis, record_key, start_s, window_s)
+    render_beat_edits(analysis, record_key, start_s, window_s)
     render_af_edits(analysis, record_key, start_s, window_s)
     render_chosen_strips(analysis, record_key, start_s, window_s)
     kind = st.session_state.get("event_kind", ALL_KINDS)
@@ -1505,19 +1521,21 @@ def apply_reader_edits(review: loading.Review, record_key: tuple, settings: Regi
     """The review with the reader's corrections, artefact marks, event thresholds and pacemaker (computed once per
     set; a pacemaker stated here has the beats classified again with the model, for the pacing rule)."""
     labels, marks, af_edits = reader_labels(record_key), reader_artefacts(record_key), reader_af_edits(record_key)
+    beat_edits = tuple(reader_beat_edits(record_key))
     pacemaker = render_pacemaker(review.analysis.record, record_key)
     if (not labels and not marks and not af_edits and settings == review.analysis.region_settings
-            and pacemaker is None):
+            and pacemaker is None and not beat_edits):
         return review
-    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker, tuple(af_edits))
+    key = (record_key, settings, tuple(sorted(labels.items())), tuple(marks), pacemaker, tuple(af_edits), beat_edits)
     edits = st.session_state.setdefault(_RELABELLED, {})  # the last few, so that undoing an edit is immediate
     for other in [k for k in edits if k[0] != record_key]:  # another record's: not kept in memory
         del edits[other]
     if key not in edits:
-        model = None if pacemaker is None else loading.load_model_cached(model_reference)
+        model = None if pacemaker is None and not beat_edits else loading.load_model_cached(model_reference)
         with st.spinner("Finding the events again..." if model is None else
-                        "Classifying the beats again for a patient with a pacemaker..."):
-            edited = loading.edit_review(review, labels, marks, settings, pacemaker, model, af_edits)
+                        "Classifying the beats again for a patient with a pacemaker..." if not beat_edits else
+                        "Classifying the beats again after your beat edits..."):
+            edited = loading.edit_review(review, labels, marks, settings, pacemaker, model, af_edits, beat_edits)
         while len(edits) >= KEPT_EDITS:
             edits.pop(next(iter(edits)))  # the oldest
         edits[key] = edited
@@ -1578,6 +1596,129 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
         row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
         row[1].button("Remove", key=record_widget_key(f"remove_artefact_{a}_{b}", record_key),
                       on_click=remove_artefact, args=(record_key, (a, b)))
+
+
+def reader_beat_edits(record_key: tuple) -> list[BeatEdit]:
+    """The reader's edits of the shown record's beat list (deleted detections, added beats), in the order made, kept
+    for the session (:mod:`pipeline.reader_beats`)."""
+    return st.session_state.setdefault(_BEAT_EDITS, {}).setdefault(reader_key(record_key), [])
+
+
+def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen_sample: int | None) -> None:
+    """Callback part: the reader's beat edits become ``edits``; the corrections, numbered by the beats shown
+    (``analysis``), are numbered by the edited beats, a deleted beat's dropped; the beat at ``chosen_sample`` (the
+    detector's position), or the one after it, is chosen."""
+    base = st.session_state.get(_BASE_BEATS)
+    if base is None:
+        return
+    positions = apply_beat_edits(base, tuple(edits), analysis.record.fs_hz)
+    labels = reader_labels(record_key)
+    renumbered = remap_beat_keys(labels, analysis.predictions.detected_samples, positions)
+    labels.clear()
+    labels.update(renumbered)
+    reader_beat_edits(record_key)[:] = edits
+    st.session_state.pop(CALIPERS, None)
+    st.session_state["event_choice"] = NO_EVENT  # the events are found again: another event may hold that number
+    if chosen_sample is not None and len(positions):
+        st.session_state["beat_choice"] = int(min(np.searchsorted(positions, chosen_sample), len(positions) - 1))
+    else:
+        st.session_state.pop("beat_choice", None)
+    refresh_class_pickers(record_key)
+
+
+def delete_chosen_beat(analysis, record_key: tuple) -> None:
+    """Callback: delete the chosen beat, a detection that is no QRS (a tall T wave, noise); an added beat is taken
+    back instead."""
+    index = chosen_beat_now(analysis)
+    if index is None or len(analysis.predictions) < 2:
+        return
+    sample = int(analysis.predictions.detected_samples[index])
+    edits = list(reader_beat_edits(record_key))
+    edits = [e for e in edits if e != (sample, True)] if (sample, True) in edits else edits + [(sample, False)]
+    change_beat_edits(analysis, record_key, edits, sample)
+
+
+def add_missed_beat(analysis, record_key: tuple) -> None:
+    """Callback: add a beat at the QRS nearest the time typed (:func:`pipeline.reader_beats.place_missed_beat`); why
+    not, when it cannot be."""
+    record = analysis.record
+    time_s = float(st.session_state.get(record_widget_key("missed_beat_s", record_key), 0.0))
+    sample = int(round(time_s * record.fs_hz))
+    if not 0 <= sample < record.n_samples:
+        st.session_state[_BEAT_EDIT_PROBLEM] = (f"Add a missed beat: {time_s:.2f} s lies outside the recording, which "
+                                                f"lasts {record.duration_s:.1f} s.")
+        return
+    try:
+        placed = place_missed_beat(record.signal_mv, record.fs_hz, record.primary_lead, sample,
+                                   analysis.predictions.detected_samples)
+    except MissedBeatError as error:
+        st.session_state[_BEAT_EDIT_PROBLEM] = f"Add a missed beat: {error}"
+        return
+    edits = list(reader_beat_edits(record_key))
+    edits = [e for e in edits if e != (placed, False)] if (placed, False) in edits else edits + [(placed, True)]
+    change_beat_edits(analysis, record_key, edits, placed)
+
+
+def remove_beat_edit(analysis, record_key: tuple, position: int) -> None:
+    """Callback: take back the reader's ``position``-th beat edit (the others apply as before)."""
+    edits = list(reader_beat_edits(record_key))
+    if 0 <= position < len(edits):
+        sample = edits[position][0]
+        del edits[position]
+        change_beat_edits(analysis, record_key, edits, sample)
+
+
+def longest_gap_middle_s(analysis, start_s: float, window_s: float) -> float:
+    """The middle of the longest RR interval within the window (where a missed beat would lie), the window's middle
+    when it holds no interval."""
+    fs = analysis.record.fs_hz
+    samples = analysis.predictions.samples
+    inside = samples[(samples >= start_s * fs) & (samples < (start_s + window_s) * fs)]
+    if len(inside) < 2:
+        return round(start_s + window_s / 2, 2)
+    k = int(np.argmax(np.diff(inside)))
+    return round(float(inside[k] + inside[k + 1]) / 2 / fs, 2)
+
+
+def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: float) -> None:
+    """Deleting the chosen beat (a detection that is no QRS) and adding a QRS the detector missed, and the edits made
+    so far, each removable: Holter editing corrects the beats as well as their classes (a false beat on a tall T
+    wave makes a false premature beat and run; a missed one, a false pause)."""
+    columns = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
+    chosen = chosen_beat_now(analysis)
+    columns[0].button("Delete the chosen beat (no QRS there)", key=record_widget_key("delete_beat", record_key),
+                      on_click=delete_chosen_beat, args=(analysis, record_key),
+                      disabled=chosen is None or len(analysis.predictions) < 2, shortcut=ecg_shortcut("Delete"),
+                      help="A detection that is no heartbeat (a tall T wave, noise, a pacing artefact) is taken out "
+                           "of the beat list (key Delete): the beats are classified again and every count, interval "
+                           "and event found again. Saved in the annotation file.")
+    key = record_widget_key("missed_beat_s", record_key)
+    if (st.session_state.get(f"{key}_window") != (start_s, window_s)
+            or not start_s <= st.session_state.get(key, -1.0) <= start_s + window_s):
+        st.session_state[key] = longest_gap_middle_s(analysis, start_s, window_s)  # a new window: its longest gap
+        st.session_state[f"{key}_window"] = (start_s, window_s)
+    columns[1].number_input("Missed beat near (s)", min_value=0.0, max_value=float(analysis.record.duration_s),
+                            step=0.1, format="%.2f", key=key,
+                            help="Where a QRS has no beat mark; the beat is placed on the nearest QRS within "
+                                 f"{1000 * MISSED_BEAT_SEARCH_S:.0f} ms. The window's longest RR interval is offered.")
+    columns[2].button("Add beat", key=record_widget_key("add_beat", record_key), on_click=add_missed_beat,
+                      args=(analysis, record_key), help="Add a beat the detector missed, classified with the others; "
+                                                         "every count, interval and event is found again.")
+    problem = st.session_state.pop(_BEAT_EDIT_PROBLEM, None)
+    if problem:
+        st.warning(problem)
+    edits = reader_beat_edits(record_key)
+    if not edits:
+        columns[3].caption("Beats: as the detector found them.")
+        return
+    fs = analysis.record.fs_hz
+    columns[3].caption(f"Beats: {count_noun(len(edits), 'edit')} of yours; the beats were classified again.")
+    for position, (sample, added) in enumerate(edits[:MAX_ARTEFACTS_SHOWN]):
+        row = st.columns([5, 1])
+        row[0].write(f"{'Missed beat added' if added else 'Detection deleted'} at "
+                     f"{charts.format_hms(sample / fs, 2)}")
+        row[1].button("Remove", key=record_widget_key(f"remove_beat_edit_{position}_{sample}", record_key),
+                      on_click=remove_beat_edit, args=(analysis, record_key, position))
 
 
 def reader_af_edits(record_key: tuple) -> list[AfEdit]:
