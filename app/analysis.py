@@ -45,7 +45,7 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
 from pipeline.reader_rhythm import AfEdit, check_af_edits
-from pipeline.reader_beats import BeatEdit, apply_beat_edits, check_beat_edits
+from pipeline.reader_beats import BeatEdit, apply_beat_edits, check_beat_edits, keep_effective_beat_edits
 from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -453,38 +453,44 @@ def edit_beats(analysis: RecordAnalysis, model: LoadedModel, beat_edits, setting
         raise ValueError("Received an analysis with beat edits already; expected the detector's beats, to which every "
                          "edit so far is applied.")
     record, predictions = analysis.record, analysis.predictions
-    edits = check_beat_edits(beat_edits, record.n_samples)
     detected = predictions.detected_samples
+    edits = keep_effective_beat_edits(detected, check_beat_edits(beat_edits, record.n_samples), record.fs_hz)
     positions = apply_beat_edits(detected, edits, record.fs_hz)
     if np.array_equal(positions, detected):  # the edits undo one another
         base = analysis if pacemaker is None else state_pacemaker(analysis, model, pacemaker, settings)
         return replace(base, beat_edits=edits)
     kept = undo_record_rules(predictions)
-    if pacemaker is not None and record.pacemaker is None:
-        record, kept = replace(record, pacemaker=pacemaker), None  # every beat is classified for the pacing rule
+    if pacemaker is not None and record.pacemaker is None:  # the beats found paced become Q, as state_pacemaker does
+        record = replace(record, pacemaker=pacemaker)
+        own = predictions.paceable is None or PacingRule().own_template  # every beat classified for the pacing rule
+        kept = None if own else mark_paced_beats(kept, predictions.paceable)
     started = time.perf_counter()
     classified = classify_record(model.model, InputSettings.from_dict(model.settings["inputs"]), record, positions,
                                  decisions=DecisionRules.from_settings(model.settings),
                                  pacing=None if record.pacemaker is None else PacingRule(), kept=kept,
                                  changed=np.setxor1d(positions, detected))
-    timings = dict(analysis.timings_s, classify=time.perf_counter() - started)
+    classify_s = time.perf_counter() - started
     waves = None if analysis.waves is None else apply_beat_edits(analysis.waves, edits, record.fs_hz)
     reason = predictions.reason or ("" if len(positions) else DELETED_ALL_REASON)
     again = classify_detected_beats(record, model, positions, reason, analysis.quality_spans,
-                                    analysis.region_settings if settings is None else settings, timings,
-                                    classified=classified, waves=waves)
+                                    analysis.region_settings if settings is None else settings,
+                                    analysis.timings_s, classified=classified, waves=waves)
     return replace(again, beat_edits=edits, diary=analysis.diary, conclusion=analysis.conclusion,
-                   reader_strips=analysis.reader_strips)
+                   reader_strips=analysis.reader_strips, timings_s={**again.timings_s, "classify": classify_s})
 
 
 DELETED_ALL_REASON = "every beat found was deleted by the reader"
 """The detection note of a record whose every beat a reader deleted (:func:`edit_beats`)."""
 
 
+MAX_TIMED_BEAT_EDITS = 3
+"""Up to this many deleted (or added) beats, :func:`describe_beat_edits` gives their times; more, the first's."""
+
+
 def describe_beat_edits(beat_edits, fs_hz: float) -> str:
     """The line on a reader's edits of the beat list (:mod:`pipeline.reader_beats`), for the report and the
     dashboard's overview: how many detections were deleted and missed beats added, with their times up to
-    :data:`MAX_TIMED_AF_EDITS` of each; an edit its opposite took back counts as neither.
+    :data:`MAX_TIMED_BEAT_EDITS` of each; an edit its opposite took back counts as neither.
 
     >>> describe_beat_edits(((3600, False), (7200, True)), 360.0)
     'Beats edited by the reader: 1 detection deleted (00:00:10), 1 missed beat added (00:00:20); every count, \
@@ -502,7 +508,7 @@ interval and event uses them'
     parts = []
     for samples, noun, done in ((sorted(deleted), "detection", "deleted"), (sorted(added), "missed beat", "added")):
         if samples:
-            times = (", ".join(format_hms(s / fs_hz) for s in samples) if len(samples) <= MAX_TIMED_AF_EDITS
+            times = (", ".join(format_hms(s / fs_hz) for s in samples) if len(samples) <= MAX_TIMED_BEAT_EDITS
                      else f"the first at {format_hms(samples[0] / fs_hz)}")
             parts.append(f"{count_noun(len(samples), noun)} {done} ({times})")
     if not parts:
@@ -712,7 +718,8 @@ def apply_saved_beat_edits(analysis: RecordAnalysis, model: LoadedModel, annotat
     """The analysis with the reader's edits of the beat list kept in a saved review file's notes
     (:func:`pipeline.rhythm_annotations.read_beat_edit_notes`, :func:`edit_beats`), first of all a review's edits:
     the file's beats are the edited ones, which its labels (:func:`read_corrections`) are then paired with."""
-    edits = read_beat_edit_notes(annotations.samples, annotations.aux_notes, analysis.record.n_samples)
+    record = analysis.record
+    edits = read_beat_edit_notes(annotations.samples, annotations.aux_notes, record.fs_hz, record.n_samples)
     return edit_beats(analysis, model, edits) if edits else analysis
 
 

@@ -170,7 +170,7 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   timed_notes=diary_notes(analysis.diary, analysis.record.fs_hz)
                                   + strip_notes(analysis.reader_strips) + blocked_p_notes(analysis)
                                   + af_edit_notes(analysis.af_edits, analysis.record.fs_hz)
-                                  + beat_edit_notes(analysis.beat_edits),
+                                  + beat_edit_notes(analysis.beat_edits, analysis.record.fs_hz),
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
                                   paced_beats=analysis.predictions.paced_mask,
                                   rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct),

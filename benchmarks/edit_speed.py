@@ -1,6 +1,6 @@
 """What a reader's edit costs once a record is analysed: an event threshold changed, a beat relabelled, a stretch
-marked as artefact (``app.analysis.change_region_settings``, ``relabel_beats``, ``mark_artefacts``, what the dashboard
-runs on each such click), each timed with the ST and QT results kept from the last analysis (the product,
+marked as artefact, a detection deleted, a missed beat added (``app.analysis.change_region_settings``,
+``relabel_beats``, ``mark_artefacts``, ``edit_beats``, what the dashboard runs on each such click), each timed with the ST and QT results kept from the last analysis (the product,
 ``pipeline.repolarisation``) and with them measured again (``--forget``, the product before session 48).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/edit_speed.py [RECORD ...] [--repeats N]
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis import analyse_record, change_region_settings, mark_artefacts, relabel_beats
+from app.analysis import analyse_record, change_region_settings, edit_beats, mark_artefacts, relabel_beats
 from benchmarks.common import BUNDLED_MODEL, default_data_dir, format_table, write_results
 from benchmarks.long_record import ensure_long_records
 from models.loading import load_local
@@ -25,12 +25,13 @@ from pipeline.records import read_record
 from pipeline.repolarisation import forget_repolarisation
 
 
-def time_edits(analysis, repeats: int, forget: bool) -> dict:
+def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
     """Median seconds of each edit over ``repeats`` runs, each from the same analysis and each a different edit (a
     different value, beat or stretch: an edit made before is not what a reader's next click is)."""
     fs = analysis.record.fs_hz
     settings = analysis.region_settings
     flip = {"V": "N"}
+    detected = analysis.predictions.detected_samples  # a beat deleted, or one added 0.3 s after a beat (its T wave)
     edits = {
         "pause threshold": lambda k: change_region_settings(analysis, dataclasses.replace(
             settings, pause_s=settings.pause_s + 0.5 + 0.1 * k)),
@@ -38,6 +39,8 @@ def time_edits(analysis, repeats: int, forget: bool) -> dict:
             settings, bradycardia_bpm=settings.bradycardia_bpm - 5 - k)),
         "relabel one beat": lambda k: relabel_beats(analysis, {10 + k: flip.get(analysis.classes[10 + k], "V")}),
         "artefact mark": lambda k: mark_artefacts(analysis, [(int((60 + 100 * k) * fs), int((90 + 100 * k) * fs))]),
+        "delete one beat": lambda k: edit_beats(analysis, model, [(int(detected[1000 + 7919 * k]), False)]),
+        "add one beat": lambda k: edit_beats(analysis, model, [(int(detected[2000 + 7919 * k] + 0.3 * fs), True)]),
     }
     timings = {}
     for name, edit in edits.items():
@@ -64,7 +67,8 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         analysis = analyse_record(read_record(path.with_suffix("") if path.suffix else path), model)
         analysed_s = time.perf_counter() - started
-        kept, again = time_edits(analysis, args.repeats, forget=False), time_edits(analysis, args.repeats, forget=True)
+        kept = time_edits(analysis, model, args.repeats, forget=False)
+        again = time_edits(analysis, model, args.repeats, forget=True)
         results[path.name] = {"analysis_s": round(analysed_s, 1), "n_beats": int(len(analysis.classes)),
                               "kept": kept, "measured_again": again}
         rows += [[path.name, name, again[name], kept[name]] for name in kept]

@@ -64,18 +64,50 @@ def apply_beat_edits(detected: np.ndarray, edits: tuple[BeatEdit, ...], fs_hz: f
     >>> apply_beat_edits(np.array([100, 400]), ((550, True), (550, False)), 360.0)  # an addition deleted again
     array([100, 400])
     """
+    return replay_beat_edits(detected, edits, fs_hz)[0]
+
+
+def keep_effective_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tuple[BeatEdit, ...]:
+    """The edits that change the beat list where they come (:func:`apply_beat_edits`), so that no edit is listed,
+    counted or saved that does nothing: an addition next to a beat, a deletion where no beat is (left so when an
+    earlier edit is taken back, a code review of session 64), or one whose opposite at the same place follows.
+
+    >>> keep_effective_beat_edits(np.array([100, 400]), ((382, True), (550, True), (550, False), (100, False)), 360.0)
+    ((100, False),)
+    """
+    beats, effective = replay_beat_edits(detected, edits, fs_hz)
+    kept = [edit for edit, works in zip(edits, effective) if works]
+    pairs = True
+    while pairs:  # an edit its opposite at the same place takes back later: neither does anything
+        pairs = False
+        for i, (sample, added) in enumerate(kept):
+            later = [j for j in range(i + 1, len(kept)) if kept[j] == (sample, not added)]
+            if later:
+                del kept[later[0]], kept[i]
+                pairs = True
+                break
+    return tuple(kept) if np.array_equal(replay_beat_edits(detected, tuple(kept), fs_hz)[0], beats) else tuple(
+        edit for edit, works in zip(edits, effective) if works)
+
+
+def replay_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tuple[np.ndarray, list[bool]]:
+    """:func:`apply_beat_edits`'s beats, and per edit whether it changed the beat list where it came."""
     beats = sorted(int(b) for b in np.asarray(detected, np.int64))
     tolerance, min_gap = DELETE_MATCH_S * fs_hz, LOCATED_MIN_GAP_S * fs_hz
+    effective = []
     for sample, added in edits:
         k = int(np.searchsorted(beats, sample))
         near = [j for j in (k - 1, k) if 0 <= j < len(beats)]
         distances = [abs(beats[j] - sample) for j in near]
-        if added:
-            if not distances or min(distances) >= min_gap:
-                beats.insert(k, int(sample))
-        elif distances and min(distances) <= tolerance:
+        if added and (not distances or min(distances) >= min_gap):
+            beats.insert(k, int(sample))
+            effective.append(True)
+        elif not added and distances and min(distances) <= tolerance:
             del beats[near[int(np.argmin(distances))]]
-    return np.asarray(beats, np.int64)
+            effective.append(True)
+        else:
+            effective.append(False)
+    return np.asarray(beats, np.int64), effective
 
 
 class MissedBeatError(ValueError):

@@ -333,32 +333,39 @@ def read_af_edit_notes(samples, aux_notes, fs_hz: float, n_samples: int) -> tupl
 
 BEAT_EDIT_PREFIX = "beat: "
 """Start of the note that keeps a reader's edit of the beat list (:mod:`pipeline.reader_beats`)."""
-_BEAT_EDIT_TEXT = re.compile(r"(\d+) (added|deleted)")
+_BEAT_EDIT_TEXT = re.compile(r"(\d+) (added|deleted)(?: at (\d+(?:\.\d+)?) s)?")
 
 
-def beat_edit_notes(beat_edits) -> tuple[tuple[int, str], ...]:
+def beat_edit_notes(beat_edits, fs_hz: float) -> tuple[tuple[int, str], ...]:
     """(sample, note) of each of a reader's edits of the beat list, at the beat's position: its place in the order
-    given and whether the beat was added or deleted, for :func:`read_beat_edit_notes`.
+    given, whether the beat was added or deleted, and its time to the sample (a file written at another rate rounds
+    the note's own position: a code review of session 64 found an added beat back one sample off at 128 Hz), for
+    :func:`read_beat_edit_notes`.
 
-    >>> beat_edit_notes(((720, False), (900, True)))
-    ((720, 'beat: 1 deleted'), (900, 'beat: 2 added'))
+    >>> beat_edit_notes(((720, False), (900, True)), 360.0)
+    ((720, 'beat: 1 deleted at 2.00000 s'), (900, 'beat: 2 added at 2.50000 s'))
     """
-    return tuple(timed_note(sample, BEAT_EDIT_PREFIX, f"{k} {'added' if added else 'deleted'}")
+    return tuple(timed_note(sample, BEAT_EDIT_PREFIX, f"{k} {'added' if added else 'deleted'} at {sample / fs_hz:.5f} s")
                  for k, (sample, added) in enumerate(beat_edits, start=1))
 
 
-def read_beat_edit_notes(samples, aux_notes, n_samples: int) -> tuple[tuple[int, bool], ...]:
+def read_beat_edit_notes(samples, aux_notes, fs_hz: float, n_samples: int) -> tuple[tuple[int, bool], ...]:
     """A reader's edits of the beat list from the notes :func:`beat_edit_notes` wrote (among any other annotations),
-    in the order given; a note that does not read as one, or lies past the record's ``n_samples``, is left out.
+    in the order given, at the time each note gives (else at the note); a note that does not read as one, or lies past
+    the record's ``n_samples``, is left out.
 
-    >>> read_beat_edit_notes([900, 720, 800], ["beat: 2 added", "beat: 1 deleted", "beat: ?"], 1000)
+    >>> read_beat_edit_notes([900, 720, 800], ["beat: 2 added at 2.50000 s", "beat: 1 deleted", "beat: ?"], 360.0,
+    ...                      1000)
     ((720, False), (900, True))
     """
     found = []
     for sample, text in read_timed_notes(samples, aux_notes, BEAT_EDIT_PREFIX):
         match = _BEAT_EDIT_TEXT.fullmatch(text.strip())
-        if match is not None and 0 <= sample < n_samples:
-            found.append((int(match[1]), sample, match[2] == "added"))
+        if match is None:
+            continue
+        at = sample if match[3] is None else int(round(float(match[3]) * fs_hz))
+        if 0 <= at < n_samples:
+            found.append((int(match[1]), at, match[2] == "added"))
     return tuple((sample, added) for _, sample, added in sorted(found))
 
 

@@ -4,6 +4,8 @@ automatic one again; saved in the review file, they come back; a long recording 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -97,7 +99,7 @@ def test_beat_edits_are_saved_and_come_back_with_the_corrections_numbered_by_the
     (tmp_path / "100.ecg").write_bytes(outputs.annotation_file_bytes(corrected))
     fs = analysis.record.fs_hz
     saved = read_annotations(tmp_path / "100", "ecg", source_fs_hz=fs, target_fs_hz=fs)
-    assert read_beat_edit_notes(saved.samples, saved.aux_notes, analysis.record.n_samples) == edited.beat_edits
+    assert read_beat_edit_notes(saved.samples, saved.aux_notes, fs, analysis.record.n_samples) == edited.beat_edits
     with_beats = apply_saved_beat_edits(analysis, model, saved)
     assert read_corrections(with_beats, saved) == ({20: "S"}, 0)
     restored = apply_saved_labels(analysis, saved, model)
@@ -136,3 +138,39 @@ def test_an_edit_of_a_long_recording_classifies_only_the_chunks_it_reaches(analy
     assert np.array_equal(spliced.samples, full.samples) and np.array_equal(spliced.classes, full.classes)
     assert np.array_equal(spliced.probabilities, full.probabilities)
     assert np.array_equal(spliced.detected_samples, full.detected_samples)
+
+
+def test_edits_that_change_nothing_are_not_kept(analysis, model):
+    """An addition next to a beat and a deletion where no beat is do nothing: the analysis keeps no such edit to list,
+    count or save (a code review of session 64)."""
+    detected = analysis.predictions.detected_samples
+    fs = analysis.record.fs_hz
+    edited = edit_beats(analysis, model, [(int(detected[30] + 0.05 * fs), True), (int(detected[30] + 0.4 * fs), False)])
+    assert edited.beat_edits == () and edited.regions == analysis.regions
+    removed = edit_beats(analysis, model, [(int(detected[30]), False), (int(detected[30] + 0.02 * fs), True),
+                                           (int(detected[40]), False)])
+    assert removed.beat_edits == ((int(detected[30]), False), (int(detected[30] + 0.02 * fs), True),
+                                  (int(detected[40]), False))  # the deletion made room for the addition
+    assert len(removed.predictions) == len(analysis.predictions) - 1
+
+
+def test_a_pacemaker_stated_with_beat_edits_keeps_the_hours_no_edit_reaches(model, excerpts_dir):
+    """With a pacemaker stated, an edit still classifies only the chunk it reaches: the other chunks' beats found paced
+    become Q as when the pacemaker is stated without an edit (app.analysis.state_pacemaker), the same as classifying
+    every chunk again with the pacing rule."""
+    from models.pacing_rule import PacingRule
+
+    record = read_record(excerpts_dir / "217")
+    settings = InputSettings.from_dict(model.settings["inputs"])
+    options = dict(chunk_s=60.0, margin_s=10.0, decisions=DecisionRules.from_settings(model.settings))
+    before = predict.classify_record(model.model, settings, record, **options)
+    detected = before.detected_samples
+    positions = apply_beat_edits(detected, ((int(detected[150]), False),), record.fs_hz)
+    paced = dict(record=dataclasses.replace(record, pacemaker="stated"), pacing=PacingRule())
+    full = predict.classify_record(model.model, settings, paced["record"], positions, pacing=paced["pacing"],
+                                   **options)
+    kept = predict.mark_paced_beats(predict.undo_record_rules(before), before.paceable)
+    spliced = predict.classify_record(model.model, settings, paced["record"], positions, pacing=paced["pacing"],
+                                      kept=kept, changed=np.setxor1d(positions, detected), **options)
+    assert full.paced_mask.sum() > 100
+    assert np.array_equal(spliced.classes, full.classes) and np.array_equal(spliced.paced_mask, full.paced_mask)

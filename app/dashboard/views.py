@@ -38,8 +38,8 @@ from pipeline.errors import EcgInputError
 from pipeline.families import UNGROUPED
 from pipeline.labels import AAMI_CLASSES
 from pipeline.pacing import reads_as_spiked
-from pipeline.reader_beats import (MISSED_BEAT_SEARCH_S, BeatEdit, MissedBeatError, apply_beat_edits, place_missed_beat,
-                                   remap_beat_keys)
+from pipeline.reader_beats import (MISSED_BEAT_SEARCH_S, BeatEdit, MissedBeatError, apply_beat_edits,
+                                   keep_effective_beat_edits, place_missed_beat, remap_beat_keys)
 from pipeline.reader_rhythm import AfEdit, drop_overridden_af_edits
 from pipeline.records import describe_leads
 from pipeline.regions import (REGION_KINDS, SUPRAVENTRICULAR_RUN_KINDS, VENTRICULAR_RUN_KINDS, WAVE_KINDS,
@@ -1611,6 +1611,7 @@ def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen
     base = st.session_state.get(_BASE_BEATS)
     if base is None:
         return
+    edits = list(keep_effective_beat_edits(base, tuple(edits), analysis.record.fs_hz))  # none listed that does nothing
     positions = apply_beat_edits(base, tuple(edits), analysis.record.fs_hz)
     labels = reader_labels(record_key)
     renumbered = remap_beat_keys(labels, analysis.predictions.detected_samples, positions)
@@ -1648,15 +1649,20 @@ def add_missed_beat(analysis, record_key: tuple) -> None:
         st.session_state[_BEAT_EDIT_PROBLEM] = (f"Add a missed beat: {time_s:.2f} s lies outside the recording, which "
                                                 f"lasts {record.duration_s:.1f} s.")
         return
+    edits = list(reader_beat_edits(record_key))
+    deleted = [e for e in edits if not e[1] and abs(e[0] - sample) <= MISSED_BEAT_SEARCH_S * record.fs_hz]
+    if deleted:  # a beat the reader deleted there comes back where the detector had it (a code review of session 64:
+        nearest = min(deleted, key=lambda e: abs(e[0] - sample))  # placed again, a wide beat moved by up to 190 ms)
+        edits.remove(nearest)
+        change_beat_edits(analysis, record_key, edits, nearest[0])
+        return
     try:
         placed = place_missed_beat(record.signal_mv, record.fs_hz, record.primary_lead, sample,
                                    analysis.predictions.detected_samples)
     except MissedBeatError as error:
         st.session_state[_BEAT_EDIT_PROBLEM] = f"Add a missed beat: {error}"
         return
-    edits = list(reader_beat_edits(record_key))
-    edits = [e for e in edits if e != (placed, False)] if (placed, False) in edits else edits + [(placed, True)]
-    change_beat_edits(analysis, record_key, edits, placed)
+    change_beat_edits(analysis, record_key, edits + [(placed, True)], placed)
 
 
 def remove_beat_edit(analysis, record_key: tuple, position: int) -> None:
@@ -1668,15 +1674,22 @@ def remove_beat_edit(analysis, record_key: tuple, position: int) -> None:
         change_beat_edits(analysis, record_key, edits, sample)
 
 
-def longest_gap_middle_s(analysis, start_s: float, window_s: float) -> float:
-    """The middle of the longest RR interval within the window (where a missed beat would lie), the window's middle
-    when it holds no interval."""
+MISSED_GAP_RATIO = 1.5
+"""An RR interval at least this many times the window's median is where :func:`offered_missed_beat_s` offers a missed
+beat (one missed beat in a regular rhythm doubles an interval)."""
+
+
+def offered_missed_beat_s(analysis, start_s: float, window_s: float) -> float:
+    """The time the missed-beat field offers for a window: the middle of its longest RR interval when that is
+    :data:`MISSED_GAP_RATIO` times its median one (where a missed beat would lie), else the window's start (the middle
+    of an ordinary interval is a T or P wave, which a careless click would have made a beat: a code review)."""
     fs = analysis.record.fs_hz
     samples = analysis.predictions.samples
     inside = samples[(samples >= start_s * fs) & (samples < (start_s + window_s) * fs)]
-    if len(inside) < 2:
-        return round(start_s + window_s / 2, 2)
-    k = int(np.argmax(np.diff(inside)))
+    intervals = np.diff(inside)
+    if len(intervals) < 2 or intervals.max() < MISSED_GAP_RATIO * np.median(intervals):
+        return round(float(start_s), 2)
+    k = int(np.argmax(intervals))
     return round(float(inside[k] + inside[k + 1]) / 2 / fs, 2)
 
 
@@ -1693,14 +1706,16 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
                            "of the beat list (key Delete): the beats are classified again and every count, interval "
                            "and event found again. Saved in the annotation file.")
     key = record_widget_key("missed_beat_s", record_key)
-    if (st.session_state.get(f"{key}_window") != (start_s, window_s)
-            or not start_s <= st.session_state.get(key, -1.0) <= start_s + window_s):
-        st.session_state[key] = longest_gap_middle_s(analysis, start_s, window_s)  # a new window: its longest gap
-        st.session_state[f"{key}_window"] = (start_s, window_s)
+    if st.session_state.get(f"{key}_window") != (start_s, window_s) or key not in st.session_state:
+        st.session_state[key] = offered_missed_beat_s(analysis, start_s, window_s)  # a new window; a time typed
+        st.session_state[f"{key}_window"] = (start_s, window_s)  # stays while the window does (a code review)
     columns[1].number_input("Missed beat near (s)", min_value=0.0, max_value=float(analysis.record.duration_s),
                             step=0.1, format="%.2f", key=key,
-                            help="Where a QRS has no beat mark; the beat is placed on the nearest QRS within "
-                                 f"{1000 * MISSED_BEAT_SEARCH_S:.0f} ms. The window's longest RR interval is offered.")
+                            help="Where a QRS has no beat mark: the beat goes on the QRS with the steepest slopes "
+                                 f"within {1000 * MISSED_BEAT_SEARCH_S:.0f} ms of it, at its largest deflection, as "
+                                 "the detector places beats (a beat you deleted there comes back where it was). "
+                                 "Offered: the middle of the window's longest RR interval when it is half as long "
+                                 "again as the window's median one, else the window's start.")
     columns[2].button("Add beat", key=record_widget_key("add_beat", record_key), on_click=add_missed_beat,
                       args=(analysis, record_key), help="Add a beat the detector missed, classified with the others; "
                                                          "every count, interval and event is found again.")
