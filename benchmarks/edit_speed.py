@@ -17,12 +17,27 @@ from pathlib import Path
 
 import numpy as np
 
+import app.analysis
 from app.analysis import analyse_record, change_region_settings, edit_beats, mark_artefacts, relabel_beats
 from benchmarks.common import BUNDLED_MODEL, default_data_dir, format_table, write_results
 from benchmarks.long_record import ensure_long_records
 from models.loading import load_local
+from models.predict import classify_record
 from pipeline.records import read_record
 from pipeline.repolarisation import forget_repolarisation
+
+
+def without_kept_chunks(edit):
+    """``edit()`` with :func:`models.predict.classify_record` given no chunks to keep: the cost of a beat edit had it
+    classified the whole recording again (what ``kept`` saves)."""
+    def classify_all(*args, kept=None, changed=None, **options):
+        return classify_record(*args, **options)
+    saved = app.analysis.classify_record
+    app.analysis.classify_record = classify_all
+    try:
+        return edit()
+    finally:
+        app.analysis.classify_record = saved
 
 
 def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
@@ -41,6 +56,8 @@ def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
         "artefact mark": lambda k: mark_artefacts(analysis, [(int((60 + 100 * k) * fs), int((90 + 100 * k) * fs))]),
         "delete one beat": lambda k: edit_beats(analysis, model, [(int(detected[1000 + 7919 * k]), False)]),
         "add one beat": lambda k: edit_beats(analysis, model, [(int(detected[2000 + 7919 * k] + 0.3 * fs), True)]),
+        "delete one beat, every hour classified again": lambda k: without_kept_chunks(
+            lambda: edit_beats(analysis, model, [(int(detected[3000 + 7919 * k]), False)])),
     }
     timings = {}
     for name, edit in edits.items():

@@ -1305,6 +1305,10 @@ def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_
     assert shown_counts(at)["N"] == before["N"] - 1  # the deletion is taken back; beat 5 stays V
     assert frame_with(at, "reader").to_dict("records")[0]["beat"] == 5
     assert not any(md.value.startswith("Detection deleted at") for md in at.markdown)
+    middle = round(samples[7] / fs, 2)  # calipers dragged across a QRS offer its time to the field
+    at.session_state["detail_calipers"] = ((0.0, 10.0), (middle - 0.1, middle + 0.1), False)
+    at.run()
+    assert next(n.value for n in at.number_input if n.label == "Missed beat near (s)") == pytest.approx(middle)
     deleted = edit_beats(analysis, load_default_model(), [(int(samples[3]), False)])
     at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", annotation_file_bytes(deleted),
                                                                "application/octet-stream")])

@@ -829,8 +829,9 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
         st.markdown(tables.describe_chosen_beat(analysis, chosen_beat))
     if calipers is None:
         st.caption("Click a beat's letter to choose it (blue band) for the beat panel below; then its class's key "
-                   "(N, S, V, F, Q) relabels it and PageDown goes to the next beat. Calipers: choose Box Select in the "
-                   "chart's toolbar, then drag across the chart (within one row of a stacked window).")
+                   "(N, S, V, F, Q) relabels it, PageDown goes to the next beat and Delete deletes it (no QRS there). "
+                   "Calipers: choose Box Select in the chart's toolbar, then drag across the chart (within one row of "
+                   "a stacked window); dragged across a QRS with no beat mark, \"Add beat\" below adds it.")
     else:
         columns = st.columns([5, 1], vertical_alignment="center")
         columns[0].markdown(tables.describe_calipers(*calipers[0]) + (" The drag went past the window's edge: the "
@@ -1706,16 +1707,20 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
                            "of the beat list (key Delete): the beats are classified again and every count, interval "
                            "and event found again. Saved in the annotation file.")
     key = record_widget_key("missed_beat_s", record_key)
-    if st.session_state.get(f"{key}_window") != (start_s, window_s) or key not in st.session_state:
-        st.session_state[key] = offered_missed_beat_s(analysis, start_s, window_s)  # a new window; a time typed
-        st.session_state[f"{key}_window"] = (start_s, window_s)  # stays while the window does (a code review)
+    calipers = shown_calipers(start_s, window_s)
+    offer_for = (start_s, window_s, None if calipers is None else calipers[0])
+    if st.session_state.get(f"{key}_window") != offer_for or key not in st.session_state:
+        st.session_state[key] = (offered_missed_beat_s(analysis, start_s, window_s) if calipers is None else
+                                 round(sum(calipers[0]) / 2, 2))  # a new window or span; a time typed stays while
+        st.session_state[f"{key}_window"] = offer_for  # they do (a code review of session 64)
     columns[1].number_input("Missed beat near (s)", min_value=0.0, max_value=float(analysis.record.duration_s),
                             step=0.1, format="%.2f", key=key,
                             help="Where a QRS has no beat mark: the beat goes on the QRS with the steepest slopes "
                                  f"within {1000 * MISSED_BEAT_SEARCH_S:.0f} ms of it, at its largest deflection, as "
                                  "the detector places beats (a beat you deleted there comes back where it was). "
-                                 "Offered: the middle of the window's longest RR interval when it is half as long "
-                                 "again as the window's median one, else the window's start.")
+                                 "Offered: the middle of a span dragged across the chart with Box Select (calipers) "
+                                 "over the QRS, else the middle of the window's longest RR interval when it is half "
+                                 "as long again as the window's median one, else the window's start.")
     columns[2].button("Add beat", key=record_widget_key("add_beat", record_key), on_click=add_missed_beat,
                       args=(analysis, record_key), help="Add a beat the detector missed, classified with the others; "
                                                          "every count, interval and event is found again.")
