@@ -259,7 +259,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
         lines.append(described)
     if analysis.af_edits:
         lines.append(describe_af_edits(analysis.af_edits, analysis.record.fs_hz))
-    elif not reviewed and not analysis.conclusion and not described:  # said, so that an automatic analysis is not taken for a read one
+    elif not reviewed and not analysis.conclusion and not described:  # said, so that an automatic analysis is not
+        # taken for a read one
         lines.append("Review: none yet (no beat label corrected, no conclusion written): the automatic analysis")
     if analysis.diary:
         lines.append(f"Patient diary: {summarize_findings(diary_findings(analysis))} (diary page)")

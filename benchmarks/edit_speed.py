@@ -1,7 +1,8 @@
 """What a reader's edit costs once a record is analysed: an event threshold changed, a beat relabelled, a stretch
 marked as artefact, a detection deleted, a missed beat added (``app.analysis.change_region_settings``,
-``relabel_beats``, ``mark_artefacts``, ``edit_beats``, what the dashboard runs on each such click), each timed with the ST and QT results kept from the last analysis (the product,
-``pipeline.repolarisation``) and with them measured again (``--forget``, the product before session 48).
+``relabel_beats``, ``mark_artefacts``, ``edit_beats``, what the dashboard runs on each such click), each timed
+with the ST and QT results kept from the last analysis (the product, ``pipeline.repolarisation``) and with them
+measured again (``--forget``, the product before session 48).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/edit_speed.py [RECORD ...] [--repeats N]
 (default: the 24-hour record of ``benchmarks/long_record.py``, .cache/long/mitdb24h, built from MIT-BIH if missing;

@@ -6,8 +6,8 @@ lead) makes a false pause and a false bradycardia. Relabelling cannot mend eithe
 takes its true beats out of every count and burden.
 
 An edit is ``(sample, added)``: the position the classifier takes the beat's inputs at (the detector's position,
-:attr:`models.predict.BeatPredictions.detected_samples`), at the record's rate, and whether the reader added a beat there
-(True) or deleted the one found there (False). Edits apply in order to the detector's beats
+:attr:`models.predict.BeatPredictions.detected_samples`), at the record's rate, and whether the reader added a beat
+there (True) or deleted the one found there (False). Edits apply in order to the detector's beats
 (:func:`apply_beat_edits`), so that removing an edit from the list undoes it; the beats are then classified again and
 every event found again from them (:func:`app.analysis.edit_beats`).
 """
@@ -146,8 +146,9 @@ def place_missed_beat(signal_mv: np.ndarray, fs_hz: float, primary_lead: int, sa
         if abs(nearest - placed) < LOCATED_MIN_GAP_S * fs_hz:
             raise MissedBeatError(
                 f"The QRS nearest {sample / fs_hz:.2f} s is at {placed / fs_hz:.2f} s, "
-                f"{1000 * abs(nearest - placed) / fs_hz:.0f} ms from the beat at {nearest / fs_hz:.2f} s: closer than a ventricle can beat again "
-                f"({1000 * LOCATED_MIN_GAP_S:.0f} ms), so it is that beat. Give the time of a QRS with no beat mark.")
+                f"{1000 * abs(nearest - placed) / fs_hz:.0f} ms from the beat at {nearest / fs_hz:.2f} s: closer than "
+                f"a ventricle can beat again ({1000 * LOCATED_MIN_GAP_S:.0f} ms), so it is that beat. Give the time "
+                "of a QRS with no beat mark.")
     return placed
 
 

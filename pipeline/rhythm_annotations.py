@@ -345,7 +345,8 @@ def beat_edit_notes(beat_edits, fs_hz: float) -> tuple[tuple[int, str], ...]:
     >>> beat_edit_notes(((720, False), (900, True)), 360.0)
     ((720, 'beat: 1 deleted at 2.00000 s'), (900, 'beat: 2 added at 2.50000 s'))
     """
-    return tuple(timed_note(sample, BEAT_EDIT_PREFIX, f"{k} {'added' if added else 'deleted'} at {sample / fs_hz:.5f} s")
+    return tuple(timed_note(sample, BEAT_EDIT_PREFIX,
+                            f"{k} {'added' if added else 'deleted'} at {sample / fs_hz:.5f} s")
                  for k, (sample, added) in enumerate(beat_edits, start=1))
 
 
