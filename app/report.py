@@ -41,7 +41,7 @@ from app.strips import (A4_PORTRAIT_IN, CLASS_COLOURS, MIN_SHADE_S, PAGE_TOP_MM,
                         report_gain_mm_per_mv, show_stretch_s, strip_leads, strip_start_s)
 from pipeline.diary import WINDOW_S, describe_finding, format_clock_time, summarize_findings
 from pipeline.diary import format_elapsed as format_clock
-from pipeline.wording import format_duration, format_share
+from pipeline.wording import count_noun, format_duration, format_share
 from pipeline.families import UNGROUPED, beat_windows, median_beat, window_offsets
 from pipeline.labels import AAMI_CLASSES
 from pipeline.regions import (ACCELERATED_IVR_MIN_BPM, BLOCKED_KINDS, LENGTH_KINDS, MIN_BEAT_INTERVAL_MS,
@@ -254,7 +254,8 @@ def summary_lines(analysis: RecordAnalysis) -> list[str]:
     ]
     reviewed = int(analysis.reviewed_mask.sum())
     if reviewed:
-        lines.append(f"Reviewed: {reviewed} beat labels corrected by the reader; counts, events and strips use them")
+        lines.append(f"Reviewed: {count_noun(reviewed, 'beat label')} corrected by the reader; counts, events and "
+                     "strips use them")
     if described := describe_beat_edits(analysis.beat_edits, analysis.record.fs_hz):
         lines.append(described)
     if analysis.af_edits:

@@ -67,7 +67,8 @@ DEFAULT_OUT = Path("out/scores")
               help="Records scored in parallel processes (each loads the model once).")
 @click.option("--labels-from", "labels_from", default=None, metavar="ANNOTATOR",
               help="Use the reviewed beat labels of NAME.ANNOTATOR beside each record where it exists (e.g. ecg: the "
-                   "annotation file the dashboard saves after a review); regions, summary and report follow them.")
+                   "annotation file the dashboard saves after a review, with its deleted and added beats and its "
+                   "corrections of the atrial rhythm); regions, summary and report follow them.")
 @click.option("--lead", default=None,
               help="Primary lead of every record, by name (II, V5, ...) or column index (default: MLII or II, else "
                    "the first ECG lead; a default one flat throughout gives way to the next limb lead); the second "

@@ -145,10 +145,9 @@ def place_missed_beat(signal_mv: np.ndarray, fs_hz: float, primary_lead: int, sa
         nearest = int(beats[np.argmin(np.abs(beats - placed))])
         if abs(nearest - placed) < LOCATED_MIN_GAP_S * fs_hz:
             raise MissedBeatError(
-                f"The QRS nearest {sample / fs_hz:.2f} s is at {placed / fs_hz:.2f} s, "
-                f"{1000 * abs(nearest - placed) / fs_hz:.0f} ms from the beat at {nearest / fs_hz:.2f} s: closer than "
-                f"a ventricle can beat again ({1000 * LOCATED_MIN_GAP_S:.0f} ms), so it is that beat. Give the time "
-                "of a QRS with no beat mark.")
+                f"a beat is already marked on the QRS nearest {sample / fs_hz:.2f} s (the beat at "
+                f"{nearest / fs_hz:.2f} s; two beats closer than {1000 * LOCATED_MIN_GAP_S:.0f} ms cannot both be "
+                "heartbeats). Give the time of a QRS with no beat mark.")
     return placed
 
 

@@ -1285,11 +1285,12 @@ def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_
     at.selectbox(key="beat_choice").select(5).run()
     at.button(key="relabel_as_V").click().run()  # beat 5 corrected, then beat 3 deleted: the correction is beat 4's
     at.selectbox(key="beat_choice").select(3).run()
-    delete = next(b for b in at.button if b.label == "Delete the chosen beat (no QRS there)")
-    delete.click().run()
+    next(b for b in at.button if b.label == "Delete chosen beat").click().run()
     assert not at.exception and not at.error
     assert shown_counts(at)["N"] == before["N"] - 2 and shown_counts(at)["V"] == before["V"] + 1
-    time_text = charts.format_hms(samples[3] / fs, 2)
+    time_text = charts.format_hms(analysis.predictions.samples[3] / fs, 2)  # where its letter stood
+    assert any(s.value.startswith(f"Beat at {time_text} deleted: beats {len(samples)} → {len(samples) - 1}, "
+                                  "classified again; ") for s in at.success)
     assert any(md.value == f"Detection deleted at {time_text}" for md in at.markdown)
     assert any(c.value.startswith("Beats edited by the reader: 1 detection deleted (") for c in at.caption)
     listed = frame_with(at, "reader")
@@ -1297,11 +1298,12 @@ def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_
     at.number_input(key=next(n.key for n in at.number_input if n.label == "Missed beat near (s)")).set_value(
         round(samples[4] / fs + 0.05, 2)).run()
     next(b for b in at.button if b.label == "Add beat").click().run()
-    assert any("closer than a ventricle can beat again" in w.value for w in at.warning)
+    assert any("a beat is already marked on the QRS nearest" in w.value for w in at.warning)
     at.number_input(key=next(n.key for n in at.number_input if n.label == "Missed beat near (s)")).set_value(
         round(samples[3] / fs + 0.06, 2)).run()
     next(b for b in at.button if b.label == "Add beat").click().run()
     assert not at.exception and not at.warning
+    assert any(s.value.startswith(f"The beat you deleted at {time_text} is back") for s in at.success)
     assert shown_counts(at)["N"] == before["N"] - 1  # the deletion is taken back; beat 5 stays V
     assert frame_with(at, "reader").to_dict("records")[0]["beat"] == 5
     assert not any(md.value.startswith("Detection deleted at") for md in at.markdown)

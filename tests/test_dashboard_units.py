@@ -795,3 +795,23 @@ def test_span_shapes_are_the_rectangles_plotly_s_add_vrect_draws(row):
                       + charts.span_shapes(ours, 4, 6, row, **style))
     assert [s.to_plotly_json() for s in ours.layout.shapes] == [s.to_plotly_json() for s in plotly_way.layout.shapes]
     assert len(ours.layout.shapes) == (4 if row == "all" else 2)
+
+
+def test_beats_the_reader_added_or_deleted_are_marked_on_the_detail_chart():
+    """A clinical read of session 64: a deleted detection left an unlettered QRS like a detector's miss, and an added
+    beat looked like any other; an added beat's letter now gets a +, a deletion a grey cross and "deleted"."""
+    fs_hz = 360.0
+    signal = np.zeros((int(60 * fs_hz), 2), np.float32)
+    beats = np.arange(100, signal.shape[0], 300)
+    classes = np.full(len(beats), "N")
+    added = np.arange(len(beats)) == 15
+    in_window = beats[(beats >= 10 * fs_hz) & (beats < 20 * fs_hz)]
+    figure = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 10.0, beats, classes, (),
+                                  added=added, deleted_samples=np.array([int(12.5 * fs_hz), int(40 * fs_hz)]))
+    (letters,) = [t for t in figure.data if t.name == "N (normal)"]
+    assert len(letters.text) == len(in_window)
+    assert [text for text in letters.text if text != "N"] == ["N+"] and 10 * fs_hz <= beats[15] < 20 * fs_hz
+    (deleted,) = [t for t in figure.data if t.name == "Deleted by the reader"]
+    assert list(deleted.text) == ["deleted"] and deleted.x[0] == charts.to_axis_ms(12.5)  # the one in the window
+    plain = charts.detail_figure(signal, fs_hz, ("MLII", "V1"), 10.0, 10.0, beats, classes, ())
+    assert "Deleted by the reader" not in {t.name for t in plain.data}

@@ -63,7 +63,7 @@ def test_two_missed_beats_make_a_pause_that_adding_them_back_removes(analysis, m
 def test_a_missed_beat_next_to_a_beat_is_refused_with_the_reason(analysis):
     detected = analysis.predictions.detected_samples
     fs = analysis.record.fs_hz
-    with pytest.raises(MissedBeatError, match="closer than a ventricle can beat again"):
+    with pytest.raises(MissedBeatError, match="a beat is already marked on the QRS nearest"):
         place_missed_beat(analysis.record.signal_mv, fs, analysis.record.primary_lead, int(detected[50] + 0.05 * fs),
                           detected)
 

@@ -335,7 +335,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
                   reviewed: np.ndarray | None = None, diary: tuple[tuple[float, str], ...] = (),
                   gain_mm_per_mv: float | None = None, blocked_p_samples: np.ndarray | None = None,
                   chosen: Region | None = None, chosen_beat: int | None = None,
-                  calipers_s: tuple[float, float] | None = None) -> go.Figure:
+                  calipers_s: tuple[float, float] | None = None, added: np.ndarray | None = None,
+                  deleted_samples: np.ndarray | None = None) -> go.Figure:
     """Full-resolution view of one window, flagged regions shaded and the beat labels per class on the primary lead.
 
     A window of up to :data:`ROW_S` shows every lead, the primary one on top; a longer one shows the primary lead in
@@ -376,6 +377,10 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         The sample of the beat chosen in the beat panel, marked on every lead shown (:func:`mark_chosen_beat`).
     calipers_s : (float, float), optional
         A span (s into the recording) measured with the calipers, drawn with its length (:func:`draw_calipers`).
+    added : np.ndarray, optional
+        Boolean per beat: a reader added the beat (its letter gets a ``+``).
+    deleted_samples : np.ndarray, optional
+        Where a reader deleted a detection (a grey cross and "deleted" above the trace, :func:`deleted_beat_trace`).
 
     With Streamlit's ``on_select``, a click gives a point (the beat's sample is the ``customdata`` of its letter,
     :func:`beat_label_traces`), and a drag with the toolbar's Box Select tool a span across the chart's whole height
@@ -399,7 +404,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         for row, (row_lo, row_hi) in enumerate(spans, start=1):
             add_lead_trace(figure, row, primary, fs_hz, row_lo, row_hi, lead_names[primary_lead])
             mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
-                       reviewed)
+                       reviewed, added, deleted_samples)
             rr_labels += list_rr_labels(row, fs_hz, row_lo, row_hi, beat_samples, regions)
             mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
@@ -423,7 +428,8 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         for row, lead in enumerate(order, start=1):
             add_lead_trace(figure, row, signal_mv[:, lead], fs_hz, lo, hi, lead_names[lead])
             figure.update_yaxes(title_text=f"{lead_names[lead]} (mV)", row=row, col=1)
-        mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed)
+        mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed, added,
+                   deleted_samples)
         rr_labels = list_rr_labels(1, fs_hz, lo, hi, beat_samples, regions)
         mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
@@ -455,12 +461,18 @@ def add_lead_trace(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: floa
 
 def mark_beats(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,
                beat_samples: np.ndarray, beat_classes: np.ndarray, disagreements: list[tuple[int, str]] | None,
-               reviewed: np.ndarray | None) -> None:
-    """The beat letters of samples ``[lo, hi)`` on ``row``, and the reference's disagreements when given."""
+               reviewed: np.ndarray | None, added: np.ndarray | None = None,
+               deleted_samples: np.ndarray | None = None) -> None:
+    """The beat letters of samples ``[lo, hi)`` on ``row``, the reference's disagreements when given, and where a
+    reader deleted a detection."""
     in_window = (beat_samples >= lo) & (beat_samples < hi)
     for trace in beat_label_traces(lead_mv, fs_hz, beat_samples[in_window], np.asarray(beat_classes)[in_window],
-                                   None if reviewed is None else np.asarray(reviewed)[in_window]):
+                                   None if reviewed is None else np.asarray(reviewed)[in_window],
+                                   None if added is None else np.asarray(added)[in_window]):
         figure.add_trace(trace, row=row, col=1)
+    deleted = np.asarray([] if deleted_samples is None else deleted_samples, np.int64)
+    if np.any((deleted >= lo) & (deleted < hi)):
+        figure.add_trace(deleted_beat_trace(lead_mv, fs_hz, deleted[(deleted >= lo) & (deleted < hi)]), row=row, col=1)
     if disagreements and any(lo <= s < hi for s, _ in disagreements):
         figure.add_trace(disagreement_trace(lead_mv, fs_hz, disagreements, lo, hi), row=row, col=1)
 
@@ -565,11 +577,13 @@ LABEL_ROOM_MV = 0.8
 
 
 def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, classes: np.ndarray,
-                      reviewed: np.ndarray | None = None) -> list[go.Scatter]:
-    """One marker-and-letter trace per class, placed just above each R peak (``*``: corrected by a reader); each
-    point's ``customdata`` is its beat's sample."""
+                      reviewed: np.ndarray | None = None, added: np.ndarray | None = None) -> list[go.Scatter]:
+    """One marker-and-letter trace per class, placed just above each R peak (``+``: added by a reader, ``*``: class
+    corrected by a reader); each point's ``customdata`` is its beat's sample."""
     heights = label_heights(lead_mv, samples)
-    marks = np.where(np.zeros(len(samples), bool) if reviewed is None else reviewed, "*", "")
+    none = np.zeros(len(samples), bool)
+    marks = np.char.add(np.where(none if added is None else added, "+", ""),
+                        np.where(none if reviewed is None else reviewed, "*", ""))
     traces = []
     for letter in AAMI_CLASSES:
         chosen = classes == letter
@@ -585,6 +599,17 @@ def beat_label_traces(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray, cl
                                  legendrank=1 + AAMI_CLASSES.index(letter),  # classes first, in their order
                                  hovertemplate=HOVER_TIME + f"<br>beat {letter}<extra></extra>"))
     return traces
+
+
+def deleted_beat_trace(lead_mv: np.ndarray, fs_hz: float, samples: np.ndarray) -> go.Scatter:
+    """Grey crosses where a reader deleted a detection, with "deleted" above them: the complex, now without a letter,
+    is told from one the detector missed (a clinical read, session 64)."""
+    return go.Scatter(x=axis_list(samples / fs_hz), y=label_heights(lead_mv, samples), mode="markers+text",
+                      text=["deleted"] * len(samples), textposition="top center", cliponaxis=False,
+                      textfont={"color": "#888888", "size": 11}, marker={"symbol": "x-thin-open", "size": 9,
+                                                                          "color": "#888888", "line": {"width": 2}},
+                      name="Deleted by the reader", legendgroup="deleted_by_reader", legendrank=49,
+                      hovertemplate=HOVER_TIME + "<br>detection deleted by the reader<extra></extra>")
 
 
 def label_heights(lead_mv: np.ndarray, samples: np.ndarray, half_width: int = 20) -> np.ndarray:

@@ -145,8 +145,12 @@ _BEAT_EDITS = "reader_beat_edits"
 _BEAT_EDIT_PROBLEM = "beat_edit_problem"
 """Session key: why the last missed beat could not be added (shown once under the button)."""
 _BASE_BEATS = "base_beat_positions"
-"""Session key: the detector's beat positions of the shown record before the reader's beat edits, for the callbacks
-that renumber the corrections (:func:`change_beat_edits`)."""
+"""Session key: the detector's beat positions of the shown record before the reader's beat edits, and the same beats'
+reported (timed) positions, for the callbacks that renumber the corrections (:func:`change_beat_edits`) and for where
+a deleted beat was (:func:`deleted_beat_samples`)."""
+_BEAT_EDIT_DONE = "beat_edit_done"
+"""Session key: what the last beat edit was and the beat and event counts before it, said once after it
+(:func:`render_beat_edit_done`)."""
 """Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
 the order given (:mod:`pipeline.reader_rhythm`)."""
 _STRIPS = "reader_strips"
@@ -190,7 +194,7 @@ def render_page() -> None:
     st.caption("Research tool, not a medical device: every finding needs review by a qualified person.")
     model_reference = render_model_picker()
     review, record_key = render_record_source(model_reference)
-    st.session_state[_BASE_BEATS] = review.analysis.predictions.detected_samples
+    st.session_state[_BASE_BEATS] = (review.analysis.predictions.detected_samples, review.analysis.predictions.samples)
     review = apply_reader_edits(review, record_key, render_event_settings(), model_reference)
     review = replace(review, analysis=keep_diary(review.analysis, render_diary(review, record_key)))
     analysis = review.analysis
@@ -747,7 +751,7 @@ def render_overview(analysis) -> None:
     columns[2].metric("AF/flutter burden", tables.format_percent(summary.af_burden_pct))
     columns[3].metric("Readable signal", tables.format_percent(100 * summary.readable_fraction))
     if described := describe_beat_edits(analysis.beat_edits, analysis.record.fs_hz):
-        st.caption(f"{described} (ECG tab, under the event buttons).")
+        st.caption(f"{described} (ECG tab, under the detail chart, where each is listed).")
     if analysis.af_edits:  # a clinical read (session 63): corrected figures read as the analysis's own
         st.caption(f"{describe_af_edits(analysis.af_edits, analysis.record.fs_hz)} (ECG tab, under the event "
                    "buttons).")
@@ -820,7 +824,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                          keep_per_source("blocked_p", analysis,
                                                          lambda: find_blocked_p_samples(analysis)),
                                          chosen_region(analysis),
-                                         chosen_sample, None if calipers is None else calipers[0]),
+                                         chosen_sample, None if calipers is None else calipers[0],
+                                         added_beats(analysis)[beats], deleted_beat_samples(analysis)),
                     config=ECG_CHART_CONFIG, key=DETAIL_CHART, selection_mode=("points", "box"),
                     on_select=functools.partial(use_chart_selection, analysis, start_s, window_s))
     st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
@@ -1605,13 +1610,17 @@ def reader_beat_edits(record_key: tuple) -> list[BeatEdit]:
     return st.session_state.setdefault(_BEAT_EDITS, {}).setdefault(reader_key(record_key), [])
 
 
-def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen_sample: int | None) -> None:
+def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen_sample: int | None,
+                      done: str = "") -> None:
     """Callback part: the reader's beat edits become ``edits``; the corrections, numbered by the beats shown
     (``analysis``), are numbered by the edited beats, a deleted beat's dropped; the beat at ``chosen_sample`` (the
-    detector's position), or the one after it, is chosen."""
-    base = st.session_state.get(_BASE_BEATS)
-    if base is None:
+    detector's position), or the one after it, is chosen; ``done``, what was done (``{time}`` standing for the time of
+    the beat at ``chosen_sample``, where its letter stands or stood), is said once the page is drawn again, with how
+    the beats and events changed (:func:`render_beat_edit_done`)."""
+    st.session_state[_BEAT_EDIT_DONE] = (done, chosen_sample, len(analysis.predictions), count_region_kinds(analysis))
+    if _BASE_BEATS not in st.session_state:
         return
+    base = st.session_state[_BASE_BEATS][0]
     edits = list(keep_effective_beat_edits(base, tuple(edits), analysis.record.fs_hz))  # none listed that does nothing
     positions = apply_beat_edits(base, tuple(edits), analysis.record.fs_hz)
     labels = reader_labels(record_key)
@@ -1636,8 +1645,10 @@ def delete_chosen_beat(analysis, record_key: tuple) -> None:
         return
     sample = int(analysis.predictions.detected_samples[index])
     edits = list(reader_beat_edits(record_key))
-    edits = [e for e in edits if e != (sample, True)] if (sample, True) in edits else edits + [(sample, False)]
-    change_beat_edits(analysis, record_key, edits, sample)
+    was_added = (sample, True) in edits
+    edits = [e for e in edits if e != (sample, True)] if was_added else edits + [(sample, False)]
+    change_beat_edits(analysis, record_key, edits, sample,
+                      "The beat you added at {time} taken back" if was_added else "Beat at {time} deleted")
 
 
 def add_missed_beat(analysis, record_key: tuple) -> None:
@@ -1655,7 +1666,7 @@ def add_missed_beat(analysis, record_key: tuple) -> None:
     if deleted:  # a beat the reader deleted there comes back where the detector had it (a code review of session 64:
         nearest = min(deleted, key=lambda e: abs(e[0] - sample))  # placed again, a wide beat moved by up to 190 ms)
         edits.remove(nearest)
-        change_beat_edits(analysis, record_key, edits, nearest[0])
+        change_beat_edits(analysis, record_key, edits, nearest[0], "The beat you deleted at {time} is back")
         return
     try:
         placed = place_missed_beat(record.signal_mv, record.fs_hz, record.primary_lead, sample,
@@ -1663,16 +1674,73 @@ def add_missed_beat(analysis, record_key: tuple) -> None:
     except MissedBeatError as error:
         st.session_state[_BEAT_EDIT_PROBLEM] = f"Add a missed beat: {error}"
         return
-    change_beat_edits(analysis, record_key, edits + [(placed, True)], placed)
+    change_beat_edits(analysis, record_key, edits + [(placed, True)], placed, "Beat added on the QRS at {time}")
 
 
 def remove_beat_edit(analysis, record_key: tuple, position: int) -> None:
     """Callback: take back the reader's ``position``-th beat edit (the others apply as before)."""
     edits = list(reader_beat_edits(record_key))
     if 0 <= position < len(edits):
-        sample = edits[position][0]
+        sample, added = edits[position]
         del edits[position]
-        change_beat_edits(analysis, record_key, edits, sample)
+        change_beat_edits(analysis, record_key, edits, sample,
+                          f"{'Added beat' if added else 'Deletion'} at {{time}} taken back")
+
+
+def count_region_kinds(analysis) -> dict[str, int]:
+    """How many events of each kind the analysis holds."""
+    counts: dict[str, int] = {}
+    for region in analysis.regions:
+        counts[region.kind] = counts.get(region.kind, 0) + 1
+    return counts
+
+
+def render_beat_edit_done(analysis) -> None:
+    """Once after a beat edit: what was done, the beats before and after, and the events found or gone (a clinical
+    read, session 64: nothing said what an edit changed)."""
+    done = st.session_state.pop(_BEAT_EDIT_DONE, None)
+    if done is None:
+        return
+    text, sample, n_before, kinds_before = done
+    text = text.format(time=charts.format_hms(beat_time_s(analysis, sample), 2)) if sample is not None else text
+    kinds_after = count_region_kinds(analysis)
+    changes = [f"{charts.kind_label(kind)} {kinds_before.get(kind, 0)} → {kinds_after.get(kind, 0)}"
+               for kind in sorted(set(kinds_before) | set(kinds_after), key=REGION_KINDS.index)
+               if kinds_before.get(kind, 0) != kinds_after.get(kind, 0)]
+    st.success(f"{text}: beats {n_before} → {len(analysis.predictions)}, classified again; "
+               + (f"events: {', '.join(changes)}." if changes else "no event came or went."))
+
+
+def beat_time_s(analysis, sample: int) -> float:
+    """Where the beat the detector (or the reader) placed at ``sample`` is reported, where its letter stands, in s: in
+    the analysis shown, else where a deleted detection stood (:func:`deleted_beat_time_s`). A beat's letter stands
+    at its timed position (the QRS onset side of the R peak, :func:`pipeline.segment.time_beats`), up to about 100 ms
+    from where the detector or the reader placed it (a clinical read of session 64 found the list 120 ms off the
+    letter)."""
+    k = np.flatnonzero(analysis.predictions.detected_samples == sample)
+    return float(analysis.predictions.samples[k[0]] / analysis.record.fs_hz) if len(k) else deleted_beat_time_s(
+        analysis, sample)
+
+
+def added_beats(analysis) -> np.ndarray:
+    """Per beat: the reader added it."""
+    added_at = [sample for sample, added in analysis.beat_edits if added]
+    return np.isin(analysis.predictions.detected_samples, added_at)
+
+
+def deleted_beat_time_s(analysis, sample: int) -> float:
+    """Where the detection the reader deleted at ``sample`` (the detector's position) was reported (its timed
+    position, where its letter stood), in s."""
+    detected, timed = st.session_state.get(_BASE_BEATS, (np.empty(0, np.int64), np.empty(0, np.int64)))
+    k = int(np.searchsorted(detected, sample))
+    return float((timed[k] if k < len(detected) and detected[k] == sample else sample) / analysis.record.fs_hz)
+
+
+def deleted_beat_samples(analysis) -> np.ndarray:
+    """Where the reader deleted detections, at their timed positions."""
+    fs = analysis.record.fs_hz
+    return np.asarray([int(round(deleted_beat_time_s(analysis, s) * fs)) for s, added in analysis.beat_edits
+                       if not added], np.int64)
 
 
 MISSED_GAP_RATIO = 1.5
@@ -1700,19 +1768,20 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
     wave makes a false premature beat and run; a missed one, a false pause)."""
     columns = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
     chosen = chosen_beat_now(analysis)
-    columns[0].button("Delete the chosen beat (no QRS there)", key=record_widget_key("delete_beat", record_key),
+    columns[0].button("Delete chosen beat", key=record_widget_key("delete_beat", record_key),
                       on_click=delete_chosen_beat, args=(analysis, record_key),
                       disabled=chosen is None or len(analysis.predictions) < 2, shortcut=ecg_shortcut("Delete"),
-                      help="A detection that is no heartbeat (a tall T wave, noise, a pacing artefact) is taken out "
-                           "of the beat list (key Delete): the beats are classified again and every count, interval "
-                           "and event found again. Saved in the annotation file.")
+                      help="The beat chosen (blue band) is no heartbeat (a tall T wave, noise, a pacing artefact): it "
+                           "is taken out of the beat list (key Delete), the beats are classified again and every "
+                           "count, interval and event found again; a grey cross marks where it was. Saved in the "
+                           "annotation file.")
     key = record_widget_key("missed_beat_s", record_key)
     calipers = shown_calipers(start_s, window_s)
-    offer_for = (start_s, window_s, None if calipers is None else calipers[0])
+    offer_for = (start_s, window_s, None if calipers is None else calipers[0], tuple(reader_beat_edits(record_key)))
     if st.session_state.get(f"{key}_window") != offer_for or key not in st.session_state:
         st.session_state[key] = (offered_missed_beat_s(analysis, start_s, window_s) if calipers is None else
-                                 round(sum(calipers[0]) / 2, 2))  # a new window or span; a time typed stays while
-        st.session_state[f"{key}_window"] = offer_for  # they do (a code review of session 64)
+                                 round(sum(calipers[0]) / 2, 2))  # a new window, span or edit; a time typed stays
+        st.session_state[f"{key}_window"] = offer_for  # while they do (a code review and a clinical read, session 64)
     columns[1].number_input("Missed beat near (s)", min_value=0.0, max_value=float(analysis.record.duration_s),
                             step=0.1, format="%.2f", key=key,
                             help="Where a QRS has no beat mark: the beat goes on the QRS with the steepest slopes "
@@ -1727,17 +1796,19 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
     problem = st.session_state.pop(_BEAT_EDIT_PROBLEM, None)
     if problem:
         st.warning(problem)
+    render_beat_edit_done(analysis)
     edits = reader_beat_edits(record_key)
     if not edits:
         columns[3].caption("Beats: as the detector found them.")
         return
-    fs = analysis.record.fs_hz
     columns[3].caption(f"Beats: {count_noun(len(edits), 'edit')} of yours; the beats were classified again.")
     for position, (sample, added) in enumerate(edits[:MAX_ARTEFACTS_SHOWN]):
-        row = st.columns([5, 1])
-        row[0].write(f"{'Missed beat added' if added else 'Detection deleted'} at "
-                     f"{charts.format_hms(sample / fs, 2)}")
-        row[1].button("Remove", key=record_widget_key(f"remove_beat_edit_{position}_{sample}", record_key),
+        row = st.columns([4, 1, 1])
+        time_s = beat_time_s(analysis, sample)
+        row[0].write(f"{'Missed beat added' if added else 'Detection deleted'} at {charts.format_hms(time_s, 2)}")
+        row[1].button("Show", key=record_widget_key(f"show_beat_edit_{position}_{sample}", record_key),
+                      on_click=centre_window, args=(analysis, time_s), help="The window centred on this edit.")
+        row[2].button("Remove", key=record_widget_key(f"remove_beat_edit_{position}_{sample}", record_key),
                       on_click=remove_beat_edit, args=(analysis, record_key, position))
 
 
