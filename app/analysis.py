@@ -544,6 +544,20 @@ MAX_TIMED_AF_EDITS = 3
 total length."""
 
 
+def net_af_edits(af_edits) -> dict[bool, np.ndarray]:
+    """The stretches a reader's words on the atrial rhythm leave stated AF/flutter (True) and ruled out (False), once
+    later words have overridden earlier ones: (n, 2) [start, stop) samples each, merged and in order.
+
+    >>> {k: v.tolist() for k, v in net_af_edits(((0, 100, True), (50, 150, False), (140, 200, True))).items()}
+    {True: [[0, 50], [140, 200]], False: [[50, 140]]}
+    """
+    said = {True: np.empty((0, 2), np.int64), False: np.empty((0, 2), np.int64)}
+    for a, b, is_af in af_edits:  # a later word counts where two overlap
+        said[is_af] = merge_intervals(np.concatenate([said[is_af], [[a, b]]]))
+        said[not is_af] = subtract_intervals(said[not is_af], np.array([[a, b]]))
+    return said
+
+
 def describe_af_edits(af_edits, fs_hz: float) -> str:
     """The line on a reader's words on the atrial rhythm (:mod:`pipeline.reader_rhythm`), for the report and the
     dashboard's overview: the stretches that stand once later words have overridden earlier ones, with their times
@@ -556,10 +570,7 @@ def describe_af_edits(af_edits, fs_hz: float) -> str:
     >>> describe_af_edits(tuple((k * 3600, k * 3600 + 360, False) for k in range(4)), 360.0)  # doctest: +ELLIPSIS
     '... ruled out in 4 stretches, 00:00:04 in all; ...'
     """
-    said = {True: np.empty((0, 2), np.int64), False: np.empty((0, 2), np.int64)}
-    for a, b, is_af in af_edits:  # a later word counts where two overlap
-        said[is_af] = merge_intervals(np.concatenate([said[is_af], [[a, b]]]))
-        said[not is_af] = subtract_intervals(said[not is_af], np.array([[a, b]]))
+    said = net_af_edits(af_edits)
     parts = []
     for is_af, word in ((True, "stated"), (False, "ruled out")):
         rows = said[is_af]

@@ -889,6 +889,7 @@ def test_a_window_ruled_free_of_af_trims_the_episode_around_it():
     af = events[events["event"].str.startswith("Atrial fibrillation")]
     assert len(af) == 2 and list(af["start"]) == ["00:00:00", "00:01:09"], af  # the interval across 70 s is AF
     assert any(md.value == "Atrial fibrillation/flutter ruled out: 00:01:00 to 00:01:10" for md in at.markdown)
+    assert any("flutter ruled out by the reader" in chart.proto.spec for chart in at.get("plotly_chart"))  # barred
 
 
 def test_a_window_the_reader_marks_as_af_is_an_episode_that_a_saved_review_brings_back(analyses, excerpts_dir):

@@ -20,7 +20,7 @@ import streamlit as st
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
                           describe_af_edits, describe_beat_edits, diary_findings, family_rows, find_blocked_p_samples,
                           find_hidden_ventricular_runs, find_wave_detections,
-                          lorenz_points, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
+                          lorenz_points, net_af_edits, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
                           st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.findings import describe_main_findings
@@ -825,7 +825,8 @@ def render_ecg(review: loading.Review, model_reference: str, record_key: tuple) 
                                                          lambda: find_blocked_p_samples(analysis)),
                                          chosen_region(analysis),
                                          chosen_sample, None if calipers is None else calipers[0],
-                                         added_beats(analysis)[beats], deleted_beat_samples(analysis)),
+                                         added_beats(analysis)[beats], deleted_beat_samples(analysis),
+                                         net_af_edits(analysis.af_edits) if analysis.af_edits else None),
                     config=ECG_CHART_CONFIG, key=DETAIL_CHART, selection_mode=("points", "box"),
                     on_select=functools.partial(use_chart_selection, analysis, start_s, window_s))
     st.caption(describe_paper(gain, record_gain) + " Grey numbers at the foot: RR intervals (ms), between the beats "
