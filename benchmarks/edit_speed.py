@@ -2,7 +2,8 @@
 marked as artefact, a detection deleted, a missed beat added (``app.analysis.change_region_settings``,
 ``relabel_beats``, ``mark_artefacts``, ``edit_beats``, what the dashboard runs on each such click), each timed
 with the ST and QT results kept from the last analysis (the product, ``pipeline.repolarisation``) and with them
-measured again (``--forget``, the product before session 48).
+measured again (``--forget``, the product before session 48; since session 64 the kept blocked P waves and
+pacing-spike shares too, ``pipeline.region_eval.forget_kept_measures``).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/edit_speed.py [RECORD ...] [--repeats N]
 (default: the 24-hour record of ``benchmarks/long_record.py``, .cache/long/mitdb24h, built from MIT-BIH if missing;
@@ -25,6 +26,7 @@ from benchmarks.long_record import ensure_long_records
 from models.loading import load_local
 from models.predict import classify_record
 from pipeline.records import read_record
+from pipeline.region_eval import forget_kept_measures
 from pipeline.repolarisation import forget_repolarisation
 
 
@@ -66,6 +68,7 @@ def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
         for k in range(repeats):
             if forget:
                 forget_repolarisation()
+                forget_kept_measures()
             started = time.perf_counter()
             edit(k)
             seconds.append(time.perf_counter() - started)

@@ -11,32 +11,16 @@ signal, even one that reuses the freed memory), and given back when a call bring
 from __future__ import annotations
 
 import hashlib
-import threading
-import weakref
-from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.kept_results import KeptResults
 from pipeline.qt import QtSettings, QtSummary, analyse_qt
 from pipeline.st import StSettings, StSummary, analyse_st
 from pipeline.types import Record
 
-KEPT_RESULTS = 4
-"""Results kept: the record on screen and the few before it."""
-
-
-@dataclass(frozen=True)
-class KeptRepolarisation:
-    """An ST and QT result with its record's signal (weakly) and the fingerprint of its other inputs."""
-
-    signal: weakref.ReferenceType
-    fingerprint: bytes
-    st: StSummary
-    qt: QtSummary
-
-
-_kept: list[KeptRepolarisation] = []
-_lock = threading.Lock()
+_KEPT = KeptResults()
+"""The ST and QT results of the last few records (:mod:`pipeline.kept_results`)."""
 
 
 def measure_repolarisation(record: Record, samples: np.ndarray, classes: np.ndarray, kept_spans: list,
@@ -46,24 +30,18 @@ def measure_repolarisation(record: Record, samples: np.ndarray, classes: np.ndar
     ``left_out`` the stretches its windows skip), or the result kept from a call with the same inputs."""
     fingerprint = fingerprint_inputs(record, samples, classes, kept_spans, unreadable, left_out, pacemaker,
                                      st_settings, qt_settings)
-    with _lock:
-        for kept in _kept:
-            if kept.signal() is record.signal_mv and kept.fingerprint == fingerprint:
-                return kept.st, kept.qt
-    st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
-                    pacemaker=pacemaker, unreadable=unreadable, settings=st_settings)
-    qt = analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, left_out, pacemaker=pacemaker,
-                    st_settings=st_settings, settings=qt_settings)
-    with _lock:
-        _kept.insert(0, KeptRepolarisation(weakref.ref(record.signal_mv), fingerprint, st, qt))
-        del _kept[KEPT_RESULTS:]
-    return st, qt
+
+    def measure() -> tuple[StSummary, QtSummary]:
+        st = analyse_st(record.signal_mv, record.fs_hz, samples, classes, kept_spans, record.lead_names,
+                        pacemaker=pacemaker, unreadable=unreadable, settings=st_settings)
+        return st, analyse_qt(record.signal_mv, record.fs_hz, samples, classes, st, kept_spans, left_out,
+                              pacemaker=pacemaker, st_settings=st_settings, settings=qt_settings)
+    return _KEPT.recall(record.signal_mv, fingerprint, measure)
 
 
 def forget_repolarisation() -> None:
     """Drop every kept result (a benchmark's "before": each call measures again)."""
-    with _lock:
-        _kept.clear()
+    _KEPT.forget()
 
 
 def fingerprint_inputs(record: Record, samples: np.ndarray, classes: np.ndarray, kept_spans: list,

@@ -55,3 +55,30 @@ def test_a_threshold_change_keeps_st_and_qt_and_a_relabel_measures_them_again(re
     relabelled = relabel_beats(analysis, {k: "V" for k in range(0, 40, 2)})
     assert relabelled.summary.st is not analysis.summary.st
     assert relabelled.summary.st.measured_beats < analysis.summary.st.measured_beats
+
+
+def test_a_threshold_change_keeps_the_blocked_p_waves_and_spike_share_and_a_relabel_measures_again(
+        mitdb_dir, monkeypatch):
+    """Session 64's profile: on a 24-hour record the blocked P waves and the pacing-spike share took 0.6 of the 1.0 s
+    of a threshold change, which changes neither; they are kept (pipeline.kept_results) and the result is the same as
+    measuring again. MIT-BIH 231 has 2:1 AV block, found from its blocked P waves."""
+    from pipeline import region_eval
+
+    analysis = analyse_record(read_record(mitdb_dir / "231"), load_default_model())
+    calls = {"blocked": 0, "spikes": 0}
+    blocked, spikes = region_eval.find_blocked_p_waves, region_eval.measure_spike_share
+    monkeypatch.setattr(region_eval, "find_blocked_p_waves",
+                        lambda *a, **k: calls.__setitem__("blocked", calls["blocked"] + 1) or blocked(*a, **k))
+    monkeypatch.setattr(region_eval, "measure_spike_share",
+                        lambda *a, **k: calls.__setitem__("spikes", calls["spikes"] + 1) or spikes(*a, **k))
+    settings = dataclasses.replace(analysis.region_settings, pause_s=1.5)
+    changed = change_region_settings(analysis, settings)
+    assert calls == {"blocked": 0, "spikes": 0}
+    region_eval.forget_kept_measures()
+    again = change_region_settings(analysis, settings)
+    assert calls == {"blocked": 1, "spikes": 1}
+    assert repr(changed.regions) == repr(again.regions) and repr(changed.summary) == repr(again.summary)  # NaN too
+    assert any(r.kind in ("dropped_beat", "av_block_2_to_1") for r in again.regions)  # what the P waves make
+    n_calls = dict(calls)
+    relabelled = relabel_beats(analysis, {k: "V" for k in range(0, 40, 2)})  # N beats changed: measured again
+    assert calls["blocked"] == n_calls["blocked"] + 1 and relabelled.summary.n_beats == analysis.summary.n_beats
