@@ -74,7 +74,7 @@ from pipeline.conduction import find_blocked_p_waves
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import find_git_commit, find_package_version
 from pipeline.errors import EcgInputError
-from pipeline.fibrillation import find_fibrillation_intervals
+from pipeline.fibrillation import find_fibrillation_intervals, forget_kept_windows
 from pipeline.labels import AAMI_CLASSES, is_beat_symbol, map_symbols_to_aami, select_reference_beats
 from pipeline.kept_results import KeptResults, digest_inputs
 from pipeline.pacing import find_beats_outside, measure_spike_share, reads_as_spiked
@@ -742,9 +742,10 @@ def measure_record_spike_share(record: Record, samples: np.ndarray, spans: list)
 
 
 def forget_kept_measures() -> None:
-    """Drop the kept blocked P waves and spike shares (a benchmark's "before")."""
+    """Drop the kept blocked P waves, spike shares and flutter-like windows (a benchmark's "before")."""
     _KEPT_BLOCKED_P.forget()
     _KEPT_SPIKE_SHARES.forget()
+    forget_kept_windows()
 
 
 def find_record_af_beats(record: Record, samples: np.ndarray, classes: np.ndarray, spans: list,
