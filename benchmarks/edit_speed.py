@@ -3,7 +3,7 @@ marked as artefact, a detection deleted, a missed beat added (``app.analysis.cha
 ``relabel_beats``, ``mark_artefacts``, ``edit_beats``, what the dashboard runs on each such click), each timed
 with the ST and QT results kept from the last analysis (the product, ``pipeline.repolarisation``) and with them
 measured again (``--forget``, the product before session 48; since session 64 the kept blocked P waves and
-pacing-spike shares too, ``pipeline.region_eval.forget_kept_measures``).
+pacing-spike shares and flutter-like windows too, ``pipeline.region_eval.forget_kept_measures``).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/edit_speed.py [RECORD ...] [--repeats N]
 (default: the 24-hour record of ``benchmarks/long_record.py``, .cache/long/mitdb24h, built from MIT-BIH if missing;

@@ -45,15 +45,27 @@ class KeptResults:
             reference = weakref.ref(signal)
         except TypeError:  # not an array that can be referred to weakly: measured every time
             return measure()
-        with self._lock:
-            for kept_signal, kept_fingerprint, result in self._kept:
-                if kept_signal() is signal and kept_fingerprint == fingerprint:
-                    return result
+        found = self._take(signal, fingerprint)
+        if found is not None:
+            return found[0]
         result = measure()
+        if isinstance(result, np.ndarray):  # one array handed to every caller: none may change it
+            result.flags.writeable = False
         with self._lock:
-            self._kept.insert(0, (reference, fingerprint, result))
-            del self._kept[self._size:]
+            if not any(kept[0]() is signal and kept[1] == fingerprint for kept in self._kept):  # another thread's
+                self._kept.insert(0, (reference, fingerprint, result))
+                del self._kept[self._size:]
         return result
+
+    def _take(self, signal: np.ndarray, fingerprint: bytes) -> tuple[object] | None:
+        """The result kept for ``signal`` and ``fingerprint`` (in a 1-tuple), moved to the front, so that the record
+        on screen stays while others come and go (several sessions share the results); None when none is."""
+        with self._lock:
+            for k, (kept_signal, kept_fingerprint, result) in enumerate(self._kept):
+                if kept_signal() is signal and kept_fingerprint == fingerprint:
+                    self._kept.insert(0, self._kept.pop(k))
+                    return (result,)
+        return None
 
     def forget(self) -> None:
         """Drop every kept result (a benchmark's "before": each call measures again)."""
@@ -62,20 +74,30 @@ class KeptResults:
 
 
 def digest_inputs(*inputs) -> bytes:
-    """A digest of a measure's inputs other than the signal: arrays by their values (integers as int64, text as
-    one-character strings, else as themselves) and shapes, anything else by its ``repr``.
+    """A digest of a measure's inputs other than the signal: arrays by their values (integers and booleans as int64,
+    text as text) and shapes, anything else by its ``repr``, each input apart (its kind and length first). An array
+    of objects, or one inside another value, would be digested by its address or a shortened ``repr``: refused.
 
     >>> a = digest_inputs(np.array([1, 5]), np.array(["N", "N"]), 360.0)
     >>> a == digest_inputs(np.array([1, 5]), np.array(["N", "V"]), 360.0), len(a)
     (False, 32)
+    >>> digest_inputs(360.0, 360.0) == digest_inputs(360.036, 0.0)  # "360.0360.0" either way, if run together
+    False
     """
     digest = hashlib.blake2b(digest_size=32)
     for value in inputs:
         if isinstance(value, np.ndarray):
-            array = value.astype("U1") if value.dtype.kind in "US" else (
+            if value.dtype.kind == "O":
+                raise TypeError("Received an array of objects; expected numbers or text, digested by value.")
+            array = value.astype(str) if value.dtype.kind in "US" else (
                 value.astype(np.int64) if value.dtype.kind in "iub" else value)
-            digest.update(repr((array.dtype.str, array.shape)).encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
+            data = np.ascontiguousarray(array).tobytes()
+            header = repr(("array", array.dtype.str, array.shape, len(data)))
         else:
-            digest.update(repr(value).encode())
+            data = repr(value).encode()
+            if "array(" in data.decode(errors="replace"):
+                raise TypeError(f"Received {type(value).__name__} holding an array; expected the array itself.")
+            header = repr((type(value).__name__, len(data)))
+        digest.update(header.encode())
+        digest.update(data)
     return digest.digest()

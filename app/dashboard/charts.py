@@ -384,7 +384,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         Where a reader deleted a detection (a grey cross and "deleted" above the trace, :func:`deleted_beat_trace`).
     af_words : dict, optional
         The stretches a reader stated atrial fibrillation/flutter (True) or ruled it out (False)
-        (:func:`app.analysis.net_af_edits`), a bar at the top of the primary lead's rows (:func:`af_word_marks`).
+        (:func:`app.analysis.net_af_edits`), a bar at the top of the primary lead's rows (:func:`mark_af_words`).
 
     With Streamlit's ``on_select``, a click gives a point (the beat's sample is the ``customdata`` of its letter,
     :func:`beat_label_traces`), and a drag with the toolbar's Box Select tool a span across the chart's whole height
@@ -410,7 +410,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
             mark_beats(figure, row, primary, fs_hz, row_lo, row_hi, beat_samples, beat_classes, disagreements,
                        reviewed, added, deleted_samples)
             rr_labels += list_rr_labels(row, fs_hz, row_lo, row_hi, beat_samples, regions)
-            rr_labels += mark_af_words(figure, af_words, fs_hz, row_lo, row_hi, row)
+            mark_af_words(figure, af_words, fs_hz, row_lo, row_hi, row)
             mark_blocked_p(figure, row, primary, fs_hz, row_lo, row_hi, blocked_p_samples)
             shade_regions(figure, regions, fs_hz, row_lo, row_hi, row=row)
             outline_chosen(figure, chosen, fs_hz, row_lo, row_hi, row=row)
@@ -436,7 +436,7 @@ def detail_figure(signal_mv: np.ndarray, fs_hz: float, lead_names: tuple[str, ..
         mark_beats(figure, 1, primary, fs_hz, lo, hi, beat_samples, beat_classes, disagreements, reviewed, added,
                    deleted_samples)
         rr_labels = list_rr_labels(1, fs_hz, lo, hi, beat_samples, regions)
-        rr_labels += mark_af_words(figure, af_words, fs_hz, lo, hi, 1)
+        mark_af_words(figure, af_words, fs_hz, lo, hi, 1)
         mark_blocked_p(figure, 1, primary, fs_hz, lo, hi, blocked_p_samples)
         shade_regions(figure, regions, fs_hz, lo, hi)
         outline_chosen(figure, chosen, fs_hz, lo, hi)
@@ -512,35 +512,33 @@ def list_rr_labels(row: int, fs_hz: float, lo: int, hi: int, beat_samples: np.nd
              "font": {"color": RR_TEXT_COLOUR, "size": 10}} for k in np.flatnonzero(keep).tolist()]
 
 
-AF_WORD_STYLES = {True: ("AF/flutter stated by the reader", "#7b3294"),
-                  False: ("AF/flutter ruled out by the reader", "#888888")}
-"""Text and colour of the bar over a stretch where a reader stated atrial fibrillation/flutter or ruled it out
+AF_WORD_STYLES = {True: ("Atrial fib./flutter stated by the reader", "#7b3294"),
+                  False: ("Atrial fib./flutter ruled out by the reader", "#888888")}
+"""Legend name and colour of the bar over a stretch where a reader stated atrial fibrillation/flutter or ruled it out
 (:func:`mark_af_words`)."""
 
 
 def mark_af_words(figure: go.Figure, af_words: dict[bool, np.ndarray] | None, fs_hz: float, lo: int, hi: int,
-                  row: int) -> list[dict]:
+                  row: int) -> None:
     """A bar along the top of ``row`` over each stretch of samples ``[lo, hi)`` where a reader stated AF/flutter or
-    ruled it out, and its words at the bar's start (returned, for the layout's annotations): a stated episode was
-    drawn as the analysis's own and a ruled-out stretch not at all (session 63's notes, a clinical read)."""
+    ruled it out, named in the legend (words on the chart overlapped each other and the beat letters: a code review):
+    a stated episode was drawn as the analysis's own and a ruled-out stretch not at all (session 63's notes)."""
     if not af_words:
-        return []
+        return
     axis = "" if row == 1 else str(row)
-    shapes, labels = [], []
+    shapes = []
     for is_af, stretches in af_words.items():
-        text, colour = AF_WORD_STYLES[is_af]
-        for start, stop in np.asarray(stretches, np.int64).reshape(-1, 2).tolist():
-            if stop <= lo or start >= hi:
-                continue
-            x0, x1 = to_axis_ms(max(start, lo) / fs_hz), to_axis_ms(min(stop, hi) / fs_hz)
-            shapes.append({"type": "rect", "xref": f"x{axis}", "yref": f"y{axis} domain", "x0": x0, "x1": x1,
-                           "y0": 0.965, "y1": 1.0, "fillcolor": colour, "opacity": 0.8, "line": {"width": 0},
-                           "layer": "above"})
-            labels.append({"x": x0, "xref": f"x{axis}", "y": 0.965, "yref": f"y{axis} domain", "text": text,
-                           "showarrow": False, "xanchor": "left", "yanchor": "top", "bgcolor": RR_TEXT_BACKING,
-                           "font": {"color": colour, "size": 10}})
+        name, colour = AF_WORD_STYLES[is_af]
+        inside = [(a, b) for a, b in np.asarray(stretches, np.int64).reshape(-1, 2).tolist() if b > lo and a < hi]
+        shapes += [{"type": "rect", "xref": f"x{axis}", "yref": f"y{axis} domain",
+                    "x0": to_axis_ms(max(a, lo) / fs_hz), "x1": to_axis_ms(min(b, hi) / fs_hz), "y0": 0.965,
+                    "y1": 1.0, "fillcolor": colour, "opacity": 0.8, "line": {"width": 0}, "layer": "above"}
+                   for a, b in inside]
+        if inside:
+            figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, legendgroup=name,
+                                        legendrank=48, marker={"symbol": "square", "size": 12, "color": colour}),
+                             row=row, col=1)
     add_shapes(figure, shapes)
-    return labels
 
 
 def mark_blocked_p(figure: go.Figure, row: int, lead_mv: np.ndarray, fs_hz: float, lo: int, hi: int,

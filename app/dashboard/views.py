@@ -19,9 +19,8 @@ import streamlit as st
 
 from app.analysis import (RR_HISTOGRAM_BIN_MS, RR_HISTOGRAM_MAX_MS, add_conclusion, add_diary, add_reader_strips,
                           describe_af_edits, describe_beat_edits, diary_findings, family_rows, find_blocked_p_samples,
-                          find_hidden_ventricular_runs, find_wave_detections,
-                          lorenz_points, net_af_edits, noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats,
-                          st_template)
+                          find_hidden_ventricular_runs, find_wave_detections, lorenz_points, net_af_edits,
+                          noisy_lead_names, qt_dominant_beat, rr_histogram, st_episode_beats, st_template)
 from app.conclusion import MAX_CONCLUSION_CHARS, ConclusionError, check_conclusion
 from app.findings import describe_main_findings
 from app.strips import PAPER_SPEED_MM_S, strip_gain_mm_per_mv
