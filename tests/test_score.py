@@ -864,3 +864,31 @@ def test_a_sigterm_whose_exit_is_swallowed_still_stops_the_batch():
     assert went_on and stop.value.code == 128 + signal.SIGTERM  # the handler's own exit was lost, the check's was not
     with stopping_on_sigterm() as check_stop:  # no signal: the check lets the batch go on
         check_stop()
+
+
+def test_a_review_file_with_deleted_and_added_beats_is_scored_with_the_reader_s_beats(tmp_path):
+    """The NAME.ecg the dashboard saves after a reader deleted a detection and added a beat on a T wave: ecg score
+    --labels-from ecg applies both before its labels (session 64), so the batch counts the reader's beats."""
+    from app.analysis import analyse_record, edit_beats
+    from app.outputs import annotation_file_bytes
+    from models.loading import load_local
+
+    inputs = tmp_path / "in"
+    copy_record(REPO_ROOT / "data" / "excerpts", "100", inputs)
+    model = load_local(BUNDLED_MODEL)
+    analysis = analyse_record(read_record(inputs / "100"), model)
+    detected, fs = analysis.predictions.detected_samples, analysis.record.fs_hz
+    edited = edit_beats(analysis, model, [(int(detected[40]), False), (int(detected[80] + 0.3 * fs), True)])
+    assert len(edited.beat_edits) == 2 and len(edited.predictions) == len(analysis.predictions)
+    (inputs / "100.ecg").write_bytes(annotation_file_bytes(edited))
+    out = tmp_path / "out"
+    code, output = run_score(str(inputs), "--out", str(out), "--format", "csv,json", "--labels-from", "ecg")
+    assert code == 0, output
+    (row,) = read_table(out / BATCH_SUMMARY)
+    assert int(row["reader_beat_edits"]) == 2 and int(row["reviewed_beats"]) == 0
+    assert [int(row[c]) for c in AAMI_CLASSES] == list(edited.summary.beat_counts)
+    beats = read_table(out / "100" / "100_beats.csv")
+    assert len(beats) == len(edited.predictions)
+    assert [b["class"] for b in beats] == list(edited.classes)
+    summary = json.loads((out / "100" / "100_summary.json").read_text())
+    assert [e["added"] for e in summary["reader_beat_edits"]] == [False, True]
