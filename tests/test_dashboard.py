@@ -1308,6 +1308,15 @@ def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_
     assert shown_counts(at)["N"] == before["N"] - 1  # the deletion is taken back; beat 5 stays V
     assert frame_with(at, "reader").to_dict("records")[0]["beat"] == 5
     assert not any(md.value.startswith("Detection deleted at") for md in at.markdown)
+    at.selectbox(key="beat_choice").select(5).run()  # the corrected beat deleted and brought back keeps its correction
+    next(b for b in at.button if b.label == "Delete chosen beat").click().run()
+    assert "reader" not in [c for frame in at.dataframe for c in frame.value.columns] or all(
+        r["beat"] != 5 for r in frame_with(at, "reader").to_dict("records"))
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Missed beat near (s)")).set_value(
+        round(samples[5] / fs, 2)).run()
+    next(b for b in at.button if b.label == "Add beat").click().run()
+    assert frame_with(at, "reader").to_dict("records")[0]["beat"] == 5
+    assert frame_with(at, "reader").to_dict("records")[0]["reader"] == "V"
     middle = round(samples[7] / fs, 2)  # calipers dragged across a QRS offer its time to the field
     at.session_state["detail_calipers"] = ((0.0, 10.0), (middle - 0.1, middle + 0.1), False)
     at.run()

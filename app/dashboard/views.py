@@ -147,6 +147,9 @@ _BASE_BEATS = "base_beat_positions"
 """Session key: the detector's beat positions of the shown record before the reader's beat edits, and the same beats'
 reported (timed) positions, for the callbacks that renumber the corrections (:func:`change_beat_edits`) and for where
 a deleted beat was (:func:`deleted_beat_samples`)."""
+_SET_ASIDE_LABELS = "labels_of_deleted_beats"
+"""Session key: per record, the reader's corrections of beats the reader deleted, by the detector's position, given
+back if the beat is brought back (a code review of session 64 found them lost)."""
 _BEAT_EDIT_DONE = "beat_edit_done"
 """Session key: what the last beat edit was and the beat and event counts before it, said once after it
 (:func:`render_beat_edit_done`)."""
@@ -1623,8 +1626,14 @@ def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen
     base = st.session_state[_BASE_BEATS][0]
     edits = list(keep_effective_beat_edits(base, tuple(edits), analysis.record.fs_hz))  # none listed that does nothing
     positions = apply_beat_edits(base, tuple(edits), analysis.record.fs_hz)
-    labels = reader_labels(record_key)
-    renumbered = remap_beat_keys(labels, analysis.predictions.detected_samples, positions)
+    labels, shown = reader_labels(record_key), analysis.predictions.detected_samples
+    set_aside = st.session_state.setdefault(_SET_ASIDE_LABELS, {}).setdefault(reader_key(record_key), {})
+    kept = set(positions.tolist())
+    set_aside.update({int(shown[k]): label for k, label in labels.items() if int(shown[k]) not in kept})
+    renumbered = remap_beat_keys(labels, shown, positions)
+    for k, position in enumerate(positions.tolist()):  # a deleted beat brought back gets its correction back
+        if position in set_aside and k not in renumbered:
+            renumbered[k] = set_aside.pop(position)
     labels.clear()
     labels.update(renumbered)
     reader_beat_edits(record_key)[:] = edits
