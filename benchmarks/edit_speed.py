@@ -50,6 +50,9 @@ def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
     settings = analysis.region_settings
     flip = {"V": "N"}
     detected = analysis.predictions.detected_samples  # a beat deleted, or one added 0.3 s after a beat (its T wave)
+
+    def pick(k: int) -> int:  # the beat numbered k of the 24-h record's, wrapped round on a shorter one
+        return detected[k % len(detected)]
     edits = {
         "pause threshold": lambda k: change_region_settings(analysis, dataclasses.replace(
             settings, pause_s=settings.pause_s + 0.5 + 0.1 * k)),
@@ -57,10 +60,10 @@ def time_edits(analysis, model, repeats: int, forget: bool) -> dict:
             settings, bradycardia_bpm=settings.bradycardia_bpm - 5 - k)),
         "relabel one beat": lambda k: relabel_beats(analysis, {10 + k: flip.get(analysis.classes[10 + k], "V")}),
         "artefact mark": lambda k: mark_artefacts(analysis, [(int((60 + 100 * k) * fs), int((90 + 100 * k) * fs))]),
-        "delete one beat": lambda k: edit_beats(analysis, model, [(int(detected[1000 + 7919 * k]), False)]),
-        "add one beat": lambda k: edit_beats(analysis, model, [(int(detected[2000 + 7919 * k] + 0.3 * fs), True)]),
+        "delete one beat": lambda k: edit_beats(analysis, model, [(int(pick(1000 + 7919 * k)), False)]),
+        "add one beat": lambda k: edit_beats(analysis, model, [(int(pick(2000 + 7919 * k) + 0.3 * fs), True)]),
         "delete one beat, every hour classified again": lambda k: without_kept_chunks(
-            lambda: edit_beats(analysis, model, [(int(detected[3000 + 7919 * k]), False)])),
+            lambda: edit_beats(analysis, model, [(int(pick(3000 + 7919 * k)), False)])),
     }
     timings = {}
     for name, edit in edits.items():

@@ -148,7 +148,7 @@ def test_gpu_check_counts_the_cudnn_gru_where_keras_would_take_it(monkeypatch):
     assert not any(op.type.startswith("CudnnRNN") for op in traced.graph.get_operations())
 
 
-def test_edit_speed_times_each_edit_with_st_and_qt_kept_and_measured_again(excerpts_dir):
+def test_edit_speed_times_each_edit_with_the_results_kept_and_measured_again(excerpts_dir):
     """benchmarks/edit_speed.py on a 5-minute excerpt: every edit runs both ways (its figures are timings, written by
     the benchmark, not checked here)."""
     from app.analysis import analyse_record
@@ -156,8 +156,11 @@ def test_edit_speed_times_each_edit_with_st_and_qt_kept_and_measured_again(excer
     from models.bundled import load_default_model
     from pipeline.records import read_record
 
-    analysis = analyse_record(read_record(excerpts_dir / "100"), load_default_model())
+    model = load_default_model()
+    analysis = analyse_record(read_record(excerpts_dir / "100"), model)
     for forget in (False, True):
-        timings = time_edits(analysis, repeats=2, forget=forget)
-        assert sorted(timings) == ["artefact mark", "bradycardia limit", "pause threshold", "relabel one beat"]
+        timings = time_edits(analysis, model, repeats=2, forget=forget)
+        assert sorted(timings) == ["add one beat", "artefact mark", "bradycardia limit", "delete one beat",
+                                   "delete one beat, every hour classified again", "pause threshold",
+                                   "relabel one beat"]
         assert all(seconds > 0 for seconds in timings.values())
