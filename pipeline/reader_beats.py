@@ -76,7 +76,8 @@ def keep_effective_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tupl
     ((100, False),)
     """
     beats, effective = replay_beat_edits(detected, edits, fs_hz)
-    kept = [edit for edit, works in zip(edits, effective) if works]
+    working = tuple(edit for edit, works in zip(edits, effective) if works)
+    kept = list(working)
     pairs = True
     while pairs:  # an edit its opposite at the same place takes back later: neither does anything
         pairs = False
@@ -86,8 +87,7 @@ def keep_effective_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tupl
                 del kept[later[0]], kept[i]
                 pairs = True
                 break
-    return tuple(kept) if np.array_equal(replay_beat_edits(detected, tuple(kept), fs_hz)[0], beats) else tuple(
-        edit for edit, works in zip(edits, effective) if works)
+    return tuple(kept) if np.array_equal(replay_beat_edits(detected, tuple(kept), fs_hz)[0], beats) else working
 
 
 def replay_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tuple[np.ndarray, list[bool]]:

@@ -11,6 +11,7 @@ import logging
 import re
 import textwrap
 import zlib
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -1654,9 +1655,8 @@ def delete_chosen_beat(analysis, record_key: tuple) -> None:
         return
     sample = int(analysis.predictions.detected_samples[index])
     edits = list(reader_beat_edits(record_key))
-    was_added = (sample, True) in edits
-    edits = [e for e in edits if e != (sample, True)] if was_added else edits + [(sample, False)]
-    change_beat_edits(analysis, record_key, edits, sample,
+    was_added = (sample, True) in edits  # the deletion then takes the addition back (keep_effective_beat_edits)
+    change_beat_edits(analysis, record_key, edits + [(sample, False)], sample,
                       "The beat you added at {time} taken back" if was_added else "Beat at {time} deleted")
 
 
@@ -1696,12 +1696,9 @@ def remove_beat_edit(analysis, record_key: tuple, position: int) -> None:
                           f"{'Added beat' if added else 'Deletion'} at {{time}} taken back")
 
 
-def count_region_kinds(analysis) -> dict[str, int]:
+def count_region_kinds(analysis) -> Counter:
     """How many events of each kind the analysis holds."""
-    counts: dict[str, int] = {}
-    for region in analysis.regions:
-        counts[region.kind] = counts.get(region.kind, 0) + 1
-    return counts
+    return Counter(region.kind for region in analysis.regions)
 
 
 def render_beat_edit_done(analysis) -> None:
