@@ -45,7 +45,8 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
                                   flag_record_regions, measure_rhythm_evidence, paces_often, reads_as_paced,
                                   st_exclusions, summarize_labelled_record)
 from pipeline.reader_rhythm import AfEdit, check_af_edits
-from pipeline.reader_beats import BeatEdit, apply_beat_edits, check_beat_edits, keep_effective_beat_edits
+from pipeline.reader_beats import (BeatEdit, MissedBeatError, apply_beat_edits, check_beat_edits, compare_beat_lists,
+                                   keep_effective_beat_edits, place_missed_beat)
 from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -728,10 +729,61 @@ class ReviewFileMismatchError(EcgInputError):
 def apply_saved_beat_edits(analysis: RecordAnalysis, model: LoadedModel, annotations: Annotations) -> RecordAnalysis:
     """The analysis with the reader's edits of the beat list kept in a saved review file's notes
     (:func:`pipeline.rhythm_annotations.read_beat_edit_notes`, :func:`edit_beats`), first of all a review's edits:
-    the file's beats are the edited ones, which its labels (:func:`read_corrections`) are then paired with."""
+    the file's beats are the edited ones, which its labels (:func:`read_corrections`) are then paired with.
+    Edits made in another program, which leaves no note (:func:`read_listed_beat_edits`), follow the noted ones.
+    """
     record = analysis.record
-    edits = read_beat_edit_notes(annotations.samples, annotations.aux_notes, record.fs_hz, record.n_samples)
-    return edit_beats(analysis, model, edits) if edits else analysis
+    noted = read_beat_edit_notes(annotations.samples, annotations.aux_notes, record.fs_hz, record.n_samples)
+    edited = edit_beats(analysis, model, noted) if noted else analysis
+    listed = read_listed_beat_edits(edited, annotations)
+    return edit_beats(analysis, model, noted + listed) if listed else edited
+
+
+def read_listed_beat_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[BeatEdit, ...]:
+    """Edits of the beat list that a review file's beats show but its notes do not, as when a reader edited the saved
+    ``NAME.ecg`` in WAVE or another annotation editor (a gap of session 64): a beat of the analysis that no beat of
+    the file pairs with (within 150 ms, inside the span of the file's annotations) was deleted; a beat of the file
+    that pairs with none of the analysis's was added, on its QRS as the dashboard adds one
+    (:func:`pipeline.reader_beats.place_missed_beat`; where no QRS can take it, it is left out, and counted by
+    :func:`read_corrections`). The deletions come first, so that a beat moved by more than 150 ms is both.
+
+    Raises
+    ------
+    ReviewFileMismatchError
+        More than :data:`REVIEW_MAX_UNMATCHED` of the file's beats, or of the analysis's within its span, pair with
+        none: the file is another record's, or covers part of this one.
+    """
+    samples, _ = annotated_beats(annotations)
+    if not len(samples):
+        return ()
+    record, predictions = analysis.record, analysis.predictions
+    span = (int(annotations.samples.min()), int(annotations.samples.max()))
+    unlisted, unfound = compare_beat_lists(samples, predictions.samples, record.fs_hz, span)
+    check_review_fit(record.name, len(unfound), len(samples), "of its {total} beats match no beat found in it")
+    inside = np.count_nonzero((predictions.samples >= span[0]) & (predictions.samples <= span[1]))
+    check_review_fit(record.name, len(unlisted), inside, "of the {total} beats found in it have no beat in the file")
+    detected = predictions.detected_samples
+    kept = np.delete(detected, unlisted)
+    deleted = tuple((int(detected[i]), False) for i in unlisted)
+    added = []
+    for sample in samples[unfound]:
+        try:
+            placed = place_missed_beat(record.signal_mv, record.fs_hz, record.primary_lead, int(sample), kept)
+        except MissedBeatError:
+            continue
+        kept = np.sort(np.append(kept, placed))
+        added.append((placed, True))
+    return deleted + tuple(added)
+
+
+def check_review_fit(name: str, unmatched: int, total: int, what: str) -> None:
+    """Raise :class:`ReviewFileMismatchError` when more than :data:`REVIEW_MAX_UNMATCHED` of ``total`` beats are
+    ``unmatched`` (``what``, with ``{total}``, says which)."""
+    if unmatched > REVIEW_MAX_UNMATCHED * total:
+        raise ReviewFileMismatchError(
+            f"The review file of {name} does not fit this recording: {unmatched} {what.format(total=total)} (at most "
+            f"{100 * REVIEW_MAX_UNMATCHED:g} % may), so it is another record's labels, not a saved review, or one that "
+            "covers part of the recording; its labels were not used. Give the file saved for this recording.")
 
 
 def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> RecordAnalysis:
@@ -759,12 +811,7 @@ def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tupl
     samples, classes = annotated_beats(annotations)
     file_index, beat_index = match_beats(samples, analysis.predictions.samples, analysis.record.fs_hz)
     unmatched = len(samples) - len(file_index)
-    if unmatched > REVIEW_MAX_UNMATCHED * len(samples):
-        raise ReviewFileMismatchError(
-            f"The review file of {analysis.record.name} does not fit this recording: {unmatched} of its "
-            f"{len(samples)} beats match no beat found in it (at most {100 * REVIEW_MAX_UNMATCHED:g} % may), so it "
-            "is another record's labels or not a saved review; its labels were not used. Give the file saved "
-            "for this recording.")
+    check_review_fit(analysis.record.name, unmatched, len(samples), "of its {total} beats match no beat found in it")
     model = analysis.predictions.classes
     corrections = {int(b): str(classes[f]) for f, b in zip(file_index, beat_index) if classes[f] != model[b]}
     return corrections, unmatched

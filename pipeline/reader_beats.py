@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.detect import LOCATED_MIN_GAP_S, DetectorSettings, compute_qrs_feature, locate_r_peaks
 from pipeline.clean import fill_gaps
+from pipeline.scoring import MATCH_WINDOW_S, match_beats
 
 BeatEdit = tuple[int, bool]
 """``(sample, added)``: a beat position (the detector's), and whether the reader added a beat there or deleted one."""
@@ -108,6 +109,25 @@ def replay_beat_edits(detected: np.ndarray, edits, fs_hz: float) -> tuple[np.nda
         else:
             effective.append(False)
     return np.asarray(beats, np.int64), effective
+
+
+def compare_beat_lists(listed: np.ndarray, found: np.ndarray, fs_hz: float, span: tuple[int, int] | None = None,
+                       window_s: float = MATCH_WINDOW_S) -> tuple[np.ndarray, np.ndarray]:
+    """How a list of beats (a review file's, which a reader may have edited in another program) differs from the beats
+    ``found`` (their reported positions), paired one to one within ``window_s`` (EC57 matching,
+    :func:`pipeline.scoring.match_beats`): the indices of the beats found that no listed beat pairs with, among those
+    inside ``span`` (first and last sample the list covers; by default its first and last beat, so that a list that
+    stops early deletes nothing after it), and the indices of the listed beats that pair with none.
+
+    >>> compare_beat_lists(np.array([100, 400, 560, 900]), np.array([100, 250, 400, 900, 1500]), 360.0)
+    (array([1]), array([2]))
+    """
+    listed, found = np.asarray(listed, np.int64), np.asarray(found, np.int64)
+    lo, hi = span if span is not None else ((int(listed.min()), int(listed.max())) if listed.size else (0, -1))
+    listed_index, found_index = match_beats(listed, found, fs_hz, window_s)
+    inside = (found >= lo - window_s * fs_hz) & (found <= hi + window_s * fs_hz)
+    unlisted = np.setdiff1d(np.flatnonzero(inside), found_index)
+    return unlisted, np.setdiff1d(np.arange(len(listed)), listed_index)
 
 
 class MissedBeatError(ValueError):

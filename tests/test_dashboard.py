@@ -1328,3 +1328,34 @@ def test_a_deleted_detection_and_a_missed_beat_added_back_change_the_counts_and_
     assert any("its 1 beat edit (deleted or added beats) restored" in i.value for i in at.sidebar.info)
     assert shown_counts(at)["N"] == before["N"] - 1
     assert any(md.value == f"Detection deleted at {time_text}" for md in at.markdown)
+
+
+def test_a_review_file_edited_in_another_program_brings_its_beat_edits_and_every_one_can_be_removed(
+        analyses, excerpts_dir, tmp_path):
+    """100's saved review with 25 beats taken out, as a reader deleting false detections in WAVE leaves it (no beat
+    notes): on upload the 25 are the reader's deleted detections, and since they are more than a page lists, one
+    chosen from all of them in time order is shown and removed (until session 65 only the first 20 were listed)."""
+    from app.outputs import output_annotations
+    from pipeline.labels import is_beat_symbol
+    from pipeline.records import write_annotations
+
+    analysis = analyses["100"]
+    saved = output_annotations(analysis)
+    beats = np.flatnonzero(is_beat_symbol(saved.symbols))
+    taken = beats[10:260:10]
+    write_annotations(tmp_path, "100", "ecg", saved.select(~np.isin(np.arange(len(saved)), taken)), fs_hz=360.0)
+    at = upload(start_app(), files_of(excerpts_dir, "100") + [("100.ecg", (tmp_path / "100.ecg").read_bytes(),
+                                                               "application/octet-stream")])
+    assert not at.exception and not at.error
+    assert any("its 25 beat edits (deleted or added beats) restored" in i.value for i in at.sidebar.info)
+    before = shown_counts(at)["N"]
+    chooser = at.selectbox(key=next(s.key for s in at.selectbox if s.label == "All 25, in time order"))
+    assert len(chooser.options) == 25 and all(o.startswith("Detection deleted at") for o in chooser.options)
+    last = chooser.options[-1]
+    assert last == f"Detection deleted at {charts.format_hms(saved.samples[taken[-1]] / 360.0, 2)}"
+    chooser.select(24).run()  # the edits' own order is the beats' here: the last in time
+    next(b for b in at.button if b.key.startswith("remove_beat_edit_24_")).click().run()
+    assert not at.exception
+    assert any(s.label == "All 24, in time order" for s in at.selectbox)
+    assert shown_counts(at)["N"] == before + 1
+    assert not any(o == last for s in at.selectbox if s.label == "All 24, in time order" for o in s.options)

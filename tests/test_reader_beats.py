@@ -111,6 +111,38 @@ def test_beat_edits_are_saved_and_come_back_with_the_corrections_numbered_by_the
                for line in summary_lines(restored))
 
 
+@pytest.mark.parametrize("name, added", [("201", True), ("106", False)])
+def test_beats_added_or_deleted_in_another_program_are_read_as_beat_edits(model, excerpts_dir, tmp_path, name, added):
+    """A beat annotation file with no beat notes, as WAVE leaves one a reader edited there (here the reference one):
+    201's excerpt has a QRS the detector misses at 48.8 s, 106's a false detection at 178.8 s. Read as the review
+    file, its beat list becomes the analysis's, by a missed beat added on its QRS or the false one deleted; saved,
+    the edit comes back from its note. A file that lists every other beat is refused."""
+    from app.analysis import ReviewFileMismatchError, read_listed_beat_edits
+    from pipeline.reader_beats import compare_beat_lists
+    from pipeline.region_eval import annotated_beats
+
+    analysis = analyse_record(read_record(excerpts_dir / name), model)
+    fs = analysis.record.fs_hz
+    reference = read_annotations(excerpts_dir / name, "atr", source_fs_hz=fs, target_fs_hz=fs)
+    beats, _ = annotated_beats(reference)
+    unlisted, unfound = compare_beat_lists(beats, analysis.predictions.samples, fs)
+    assert (len(unlisted), len(unfound)) == ((0, 1) if added else (1, 0))
+    edits = read_listed_beat_edits(analysis, reference)
+    assert len(edits) == 1 and edits[0][1] is added
+    edited = apply_saved_beat_edits(analysis, model, reference)
+    assert edited.beat_edits == edits and len(edited.predictions) == len(beats)
+    assert [len(a) for a in compare_beat_lists(beats, edited.predictions.samples, fs)] == [0, 0]
+    assert abs(edits[0][0] / fs - (48.76 if added else 178.77)) < 0.15  # the detector's position, not the reported one
+    assert read_corrections(edited, reference)[1] == 0
+    (tmp_path / f"{name}.ecg").write_bytes(outputs.annotation_file_bytes(edited))
+    saved = read_annotations(tmp_path / name, "ecg", source_fs_hz=fs, target_fs_hz=fs)
+    assert read_listed_beat_edits(edited, saved) == ()
+    assert apply_saved_beat_edits(analysis, model, saved).beat_edits == edits
+    halves = reference.select(~np.isin(reference.samples, beats[1::2]))
+    with pytest.raises(ReviewFileMismatchError, match=r"of the \d+ beats found in it have no beat in the file"):
+        read_listed_beat_edits(analysis, halves)
+
+
 def test_beat_edits_apply_to_the_detector_s_beats_only(analysis, model):
     edited = edit_beats(analysis, model, [(int(analysis.predictions.detected_samples[5]), False)])
     with pytest.raises(ValueError, match="beat edits already"):

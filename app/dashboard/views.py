@@ -1601,9 +1601,10 @@ def render_artefacts(analysis, record_key: tuple, start_s: float, window_s: floa
     total = sum(b - a for a, b in marks) / fs
     columns[1].caption(f"{count_noun(len(marks), 'stretch', 'stretches')} marked as artefact, "
                        f"{format_duration(total)} in all.")
-    for k, (a, b) in enumerate(marks[:MAX_ARTEFACTS_SHOWN]):
-        row = st.columns([5, 1])
-        row[0].write(f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}")
+    names = [f"Artefact {charts.format_hms(a / fs)} to {charts.format_hms(b / fs)}" for a, b in marks]
+    for k, row in draw_list_rows(names, sorted(range(len(marks)), key=marks.__getitem__),
+                                 record_widget_key(f"artefact_chosen_{len(marks)}", record_key), [5, 1]):
+        a, b = marks[k]
         row[1].button("Remove", key=record_widget_key(f"remove_artefact_{a}_{b}", record_key),
                       on_click=remove_artefact, args=(record_key, (a, b)))
 
@@ -1808,14 +1809,34 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
         columns[3].caption("Beats: as the detector found them.")
         return
     columns[3].caption(f"Beats: {count_noun(len(edits), 'edit')} of yours; the beats were classified again.")
-    for position, (sample, added) in enumerate(edits[:MAX_ARTEFACTS_SHOWN]):
-        row = st.columns([4, 1, 1])
-        time_s = beat_time_s(analysis, sample)
-        row[0].write(f"{'Missed beat added' if added else 'Detection deleted'} at {charts.format_hms(time_s, 2)}")
+    times_s = [beat_time_s(analysis, sample) for sample, _ in edits]
+    names = [f"{'Missed beat added' if added else 'Detection deleted'} at {charts.format_hms(time_s, 2)}"
+             for (_, added), time_s in zip(edits, times_s)]
+    for position, row in draw_list_rows(names, sorted(range(len(edits)), key=times_s.__getitem__),
+                                        record_widget_key(f"beat_edit_chosen_{len(edits)}", record_key), [4, 1, 1]):
+        sample = edits[position][0]
         row[1].button("Show", key=record_widget_key(f"show_beat_edit_{position}_{sample}", record_key),
-                      on_click=centre_window, args=(analysis, time_s), help="The window centred on this edit.")
+                      on_click=centre_window, args=(analysis, times_s[position]),
+                      help="The window centred on this edit.")
         row[2].button("Remove", key=record_widget_key(f"remove_beat_edit_{position}_{sample}", record_key),
                       on_click=remove_beat_edit, args=(analysis, record_key, position))
+
+
+def draw_list_rows(names: list[str], order: list[int], key: str, widths: list[int]):
+    """Rows of columns (``widths``) for the items of a list, as ``(index, columns)``, the item's name in the first
+    column: a row per item, in list order, up to :data:`MAX_ARTEFACTS_SHOWN` items; for a longer list (a review file
+    edited in another program can hold hundreds of beat edits), one row whose first column chooses the item from them
+    all, in ``order`` (only the first 20 could be removed before, a note of session 64)."""
+    if len(names) <= MAX_ARTEFACTS_SHOWN:
+        for index, name in enumerate(names):
+            row = st.columns(widths)
+            row[0].write(name)
+            yield index, row
+        return
+    row = st.columns(widths)
+    chosen = row[0].selectbox(f"All {len(names)}, in time order", order, format_func=names.__getitem__, key=key)
+    if chosen is not None:
+        yield chosen, row
 
 
 def reader_af_edits(record_key: tuple) -> list[AfEdit]:
