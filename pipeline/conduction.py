@@ -248,7 +248,9 @@ def decimate_signal(signal: np.ndarray, factor: int) -> np.ndarray:
     total = blocks[:, 0].astype(np.float64)
     for k in range(1, factor):  # a sum of strided views: several times faster than a mean over a new axis
         total += blocks[:, k]
-    return np.nan_to_num(total / factor, copy=False)
+    total /= factor
+    np.copyto(total, 0.0, where=np.isnan(total))  # a record's samples are finite or missing: nan_to_num's search for
+    return total  # infinities took a third of the time (0.3 s on 24 h, on every beat edit; session 65's profile)
 
 
 def find_searchable_intervals(beat_samples: np.ndarray, normal_beats: np.ndarray, fs_hz: float,
