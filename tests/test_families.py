@@ -153,3 +153,37 @@ def test_the_summary_says_119_uniform_and_106_multiform_as_their_headers_do(mitd
         burden = next(line for line in summary_lines(analysis) if line.startswith("Ectopic burden"))
         burden_pct = analysis.summary.ventricular_burden_pct
         assert burden.startswith(f"Ectopic burden: ventricular {burden_pct:.2f} % ({word}),")
+
+
+def test_a_few_beats_deleted_or_added_group_as_grouping_every_beat_again(excerpts_dir, monkeypatch):
+    """A reader's beat edits (session 64) are grouped from the last grouping of the same signal (session 65): 40 edits
+    in turn on 208's excerpt (two QRS shapes and fusion beats), each a beat deleted or a beat added (on a T wave, in
+    noise, or a deleted one back), give the families that grouping every beat of a copy of the signal gives, and most
+    of them are grouped without comparing every beat again."""
+    import pipeline.families as families_module
+
+    record = read_record(excerpts_dir / "208")
+    signal, fs = record.signal_mv, record.fs_hz
+    base = label_with_reference(record)[0]
+    full_calls = []
+    assign = families_module.assign_leaders
+    monkeypatch.setattr(families_module, "assign_leaders", lambda *a: full_calls.append(1) or assign(*a))
+    beats = base.copy()
+    group_beat_families(signal, beats, fs)
+    rng = np.random.default_rng(65)
+    leader_deleted, regrouped = False, 0
+    for step in range(40):
+        if step == 20:  # the first beat leads family 0: grouped in full, and equal all the same
+            beats, leader_deleted = beats[1:], True
+        elif rng.random() < 0.5:
+            beats = np.delete(beats, rng.integers(1, len(beats)))
+        else:
+            added = int(rng.choice(np.setdiff1d(base, beats))) if rng.random() < 0.3 and len(beats) < len(base) \
+                else int(beats[rng.integers(0, len(beats) - 1)] + 0.3 * fs)
+            if np.abs(beats - added).min() >= 0.15 * fs:
+                beats = np.sort(np.append(beats, added))
+        before = len(full_calls)
+        kept = group_beat_families(signal, beats, fs)
+        regrouped += len(full_calls) - before
+        assert np.array_equal(kept, group_beat_families(signal.copy(), beats, fs)), step
+    assert leader_deleted and 1 <= regrouped <= 8, regrouped  # the leader's deletion, and a few added beats
