@@ -1359,3 +1359,29 @@ def test_a_review_file_edited_in_another_program_brings_its_beat_edits_and_every
     assert any(s.label == "All 24, in time order" for s in at.selectbox)
     assert shown_counts(at)["N"] == before + 1
     assert not any(o == last for s in at.selectbox if s.label == "All 24, in time order" for o in s.options)
+
+
+def test_a_family_of_false_detections_is_deleted_at_once_and_every_beat_edit_taken_back_at_once(analyses):
+    """Holter review deletes an artefact template at once (session 65): 208's excerpt's family 4 (7 beats) deleted
+    from the Review labels tab says what changed there, the ECG tab lists the 7 deletions, and one button takes
+    every beat edit back; the dominant family is refused with the reason."""
+    analysis = analyses["208"]
+    n = len(analysis.predictions)
+    assert int(np.sum(analysis.families == 4)) == 7
+    at = start_app()
+    at.selectbox(key="sample_record").select("208").run()
+    before = shown_counts(at)
+    picker(at, "Family").select(4).run()
+    next(b for b in at.button if b.label == "Delete these beats: no QRS").click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith(f"7 beats of family 4 deleted: beats {n} → {n - 7}, classified again; ")
+               for s in at.success)
+    assert sum(shown_counts(at).values()) == sum(before.values()) - 7
+    assert any(c.value.startswith("Beats: 7 edits of yours") for c in at.caption)
+    next(b for b in at.button if b.label == "Take back every beat edit").click().run()
+    assert any(s.value.startswith(f"Every beat edit taken back: beats {n - 7} → {n}, ") for s in at.success)
+    assert shown_counts(at) == before
+    picker(at, "Family").select(0).run()
+    next(b for b in at.button if b.label == "Delete these beats: no QRS").click().run()
+    assert any("% of the record's: the patient's own rhythm" in w.value for w in at.warning)
+    assert shown_counts(at) == before

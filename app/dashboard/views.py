@@ -152,6 +152,7 @@ _SET_ASIDE_LABELS = "labels_of_deleted_beats"
 """Session key: per record, the reader's corrections of beats the reader deleted, by the detector's position, given
 back if the beat is brought back (a code review of session 64 found them lost)."""
 _BEAT_EDIT_DONE = "beat_edit_done"
+_FAMILY_DELETE_PROBLEM = "family_delete_problem"
 """Session key: what the last beat edit was and the beat and event counts before it, said once after it
 (:func:`render_beat_edit_done`)."""
 """Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
@@ -1616,13 +1617,14 @@ def reader_beat_edits(record_key: tuple) -> list[BeatEdit]:
 
 
 def change_beat_edits(analysis, record_key: tuple, edits: list[BeatEdit], chosen_sample: int | None,
-                      done: str = "") -> None:
+                      done: str = "", where: str = "ecg") -> None:
     """Callback part: the reader's beat edits become ``edits``; the corrections, numbered by the beats shown
     (``analysis``), are numbered by the edited beats, a deleted beat's dropped; the beat at ``chosen_sample`` (the
     detector's position), or the one after it, is chosen; ``done``, what was done (``{time}`` standing for the time of
     the beat at ``chosen_sample``, where its letter stands or stood), is said once the page is drawn again, with how
-    the beats and events changed (:func:`render_beat_edit_done`)."""
-    st.session_state[_BEAT_EDIT_DONE] = (done, chosen_sample, len(analysis.predictions), count_region_kinds(analysis))
+    the beats and events changed (:func:`render_beat_edit_done`), on the tab ``where`` the edit was made."""
+    st.session_state[_BEAT_EDIT_DONE] = (done, chosen_sample, len(analysis.predictions), count_region_kinds(analysis),
+                                         where)
     if _BASE_BEATS not in st.session_state:
         return
     base = st.session_state[_BASE_BEATS][0]
@@ -1702,13 +1704,14 @@ def count_region_kinds(analysis) -> Counter:
     return Counter(region.kind for region in analysis.regions)
 
 
-def render_beat_edit_done(analysis) -> None:
-    """Once after a beat edit: what was done, the beats before and after, and the events found or gone (a clinical
-    read, session 64: nothing said what an edit changed)."""
-    done = st.session_state.pop(_BEAT_EDIT_DONE, None)
-    if done is None:
+def render_beat_edit_done(analysis, where: str = "ecg") -> None:
+    """Once after a beat edit made on the tab ``where``: what was done, the beats before and after, and the events
+    found or gone (a clinical read, session 64: nothing said what an edit changed)."""
+    done = st.session_state.get(_BEAT_EDIT_DONE)
+    if done is None or done[4] != where:
         return
-    text, sample, n_before, kinds_before = done
+    del st.session_state[_BEAT_EDIT_DONE]
+    text, sample, n_before, kinds_before, _ = done
     text = text.format(time=charts.format_hms(beat_time_s(analysis, sample), 2)) if sample is not None else text
     kinds_after = count_region_kinds(analysis)
     changes = [f"{charts.kind_label(kind)} {kinds_before.get(kind, 0)} → {kinds_after.get(kind, 0)}"
@@ -1809,6 +1812,11 @@ def render_beat_edits(analysis, record_key: tuple, start_s: float, window_s: flo
         columns[3].caption("Beats: as the detector found them.")
         return
     columns[3].caption(f"Beats: {count_noun(len(edits), 'edit')} of yours; the beats were classified again.")
+    if len(edits) > 1:
+        columns[3].button("Take back every beat edit", key=record_widget_key("undo_beat_edits", record_key),
+                          on_click=change_beat_edits, args=(analysis, record_key, [], None,
+                                                            "Every beat edit taken back"),
+                          help="The beats as the detector found them, classified again.")
     times_s = [beat_time_s(analysis, sample) for sample, _ in edits]
     names = [f"{'Missed beat added' if added else 'Detection deleted'} at {charts.format_hms(time_s, 2)}"
              for (_, added), time_s in zip(edits, times_s)]
@@ -2093,6 +2101,35 @@ def relabel_family(analysis, record_key: tuple) -> None:
                         tables.family_labels_for(analysis, family, label, None if only == ANY_CLASS else only))
 
 
+MAX_FAMILY_DELETED_SHARE = 0.5
+"""Most of a record's beats a family deletion may take: a family holding more is the patient's rhythm, not false
+detections, and deleting it would leave an analysis of what is left (a mis-click costing a whole reclassification)."""
+
+
+def delete_family(analysis, record_key: tuple) -> None:
+    """Callback: delete the chosen family's beats (those now called the class picked in "Which of its beats", else
+    all) as detections that are no QRS, as Holter review software deletes an artefact template: noise spikes or tall
+    T waves counted as beats tend to form families of their own. A family holding over
+    :data:`MAX_FAMILY_DELETED_SHARE` of the beats is refused with the reason."""
+    family = st.session_state[record_widget_key("family_choice", record_key)]
+    only = st.session_state.get(record_widget_key("family_only", record_key), ANY_CLASS)
+    members = (analysis.families == family) & ((analysis.classes == only) if only != ANY_CLASS else True)
+    share = members.sum() / max(len(members), 1)
+    problem = ("The ungrouped beats are no family: delete them one by one on the ECG tab." if family == UNGROUPED
+               else "None of the family's beats is chosen." if not members.any()
+               else f"Family {family}'s chosen beats are {100 * share:.0f} % of the record's: the patient's own "
+                    "rhythm, not false detections. Delete single beats on the ECG tab."
+               if share > MAX_FAMILY_DELETED_SHARE else "")
+    if problem:
+        st.session_state[_FAMILY_DELETE_PROBLEM] = problem
+        return
+    deleted = analysis.predictions.detected_samples[members]
+    edits = list(reader_beat_edits(record_key)) + [(int(sample), False) for sample in deleted]
+    what = "" if only == ANY_CLASS else f" called {only}"
+    change_beat_edits(analysis, record_key, edits, None,
+                      f"{count_noun(int(members.sum()), 'beat')} of family {family}{what} deleted", where="family")
+
+
 def render_family_rule_reviews(analysis, record_key: tuple) -> None:
     """Families in which the model's family rule made V calls N: one button each gives those beats back V, for a
     reader who finds them ventricular after all (on DS1 nested, 15-23 % of the calls the rule changes are reference V
@@ -2178,6 +2215,15 @@ def render_label_review(analysis, record_key: tuple) -> None:
     columns[2].selectbox("New class", AAMI_CLASSES, format_func=charts.CLASS_NAMES.get,
                          key=record_widget_key("family_class", record_key))
     columns[3].button("Relabel", key="relabel_family", on_click=relabel_family, args=(analysis, record_key))
+    st.button("Delete these beats: no QRS", key=record_widget_key("delete_family", record_key),
+              on_click=delete_family, args=(analysis, record_key),
+              help="The family's chosen beats are detections that are no QRS (noise spikes, tall T waves): deleted, "
+                   "as on the ECG tab, and the other beats classified again (on a long recording, every hour holding "
+                   "one, which takes a while). The ECG tab lists the deletions, each removable, or all at once.")
+    problem = st.session_state.pop(_FAMILY_DELETE_PROBLEM, None)
+    if problem:
+        st.warning(problem)
+    render_beat_edit_done(analysis, where="family")
     st.plotly_chart(charts.family_overlay_figure(record.signal_mv[:, primary], record.fs_hz,
                                                  analysis.predictions.samples[analysis.families == family],
                                                  record.lead_names[primary]),
