@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from models.errors import CorruptModelError
 from pipeline.labels import AAMI_CLASSES
@@ -83,6 +84,14 @@ def context_inputs_by_record(probabilities: np.ndarray, features: np.ndarray, fe
     return out
 
 
+PREDICT_THREADS = 1
+"""OpenMP threads of the stage's prediction (the same figures whatever their number: each beat's trees are summed in
+one order). Gradient boosting's OpenMP threads wait for each other by spinning, and on the 2-core machine, with
+anything else running, one hour of beats (5,000) took 0.04-0.6 s with two threads and 0.011 s with one; 50,000
+beats 0.8-1.0 s and 0.2-0.25 s (session 65, measured while another job ran; the 0.6 s was a fifth of a beat edit on
+a 24-h record)."""
+
+
 @dataclass(frozen=True)
 class ContextStage:
     """A fitted stage (module docstring)."""
@@ -94,7 +103,9 @@ class ContextStage:
         """Per beat of one recording (time order), the probability that a supraventricular beat is S."""
         if len(probabilities) == 0:
             return np.empty(0)
-        return self.model.predict_proba(context_inputs(probabilities, features, feature_names))[:, 1]
+        inputs = context_inputs(probabilities, features, feature_names)
+        with threadpool_limits(limits=PREDICT_THREADS, user_api="openmp"):
+            return self.model.predict_proba(inputs)[:, 1]
 
     def split(self, probabilities: np.ndarray, features: np.ndarray, feature_names) -> np.ndarray:
         """The network's probabilities with p(N) + p(S) divided as :meth:`probability_s` says (one recording, beats in
