@@ -281,3 +281,39 @@ def test_an_uncertain_t_end_gives_no_qt_figure_and_the_bazett_note_follows_the_p
     assert describe_bazett_bias(replace(steady, rr_s=(0.7485,) * 9)) == ""  # 80.2 bpm, printed 80
     # a second read of session 58: record 200's "480 ms (Bazett)" at 85 bpm, beside 450 ms by Fridericia, unmarked
     assert describe_bazett_bias(replace(steady, rr_s=(0.69,) * 9)) == ", over-corrected at 87 bpm"
+
+
+def test_a_beat_edit_measures_only_the_windows_it_changes_and_the_same_as_measuring_all(mitdb_dir, monkeypatch):
+    """Session 65: the T-wave end of each window is kept by its beats and RR interval (and the record's measurement
+    points), so a beat deleted (a reader's edit) measures its own minute of MIT-BIH 100 again and takes the other 29
+    as they were, unless the edit moves the measurement points (the median beat's isoelectric point, a near tie on
+    a flat PR segment, moves by a sample for about half the beats deleted); either way the QT analysis is the one a
+    copy of the signal, measured afresh, gives."""
+    import pipeline.qt as qt_module
+
+    record = read_record(mitdb_dir / "100", annotator="atr")
+    samples, classes = annotated_beats(record.annotations)
+    spans = find_quality_spans(record.signal_mv, record.fs_hz)
+
+    def measure(signal, beats, labels):
+        st = analyse_st(signal, record.fs_hz, beats, labels, spans, record.lead_names)
+        return st.fiducials, analyse_qt(signal, record.fs_hz, beats, labels, st, spans)
+    fiducials, first = measure(record.signal_mv, samples, classes)
+    assert first.assessed and first.measured_windows >= 25
+    calls = []
+    find = qt_module.find_t_end
+    monkeypatch.setattr(qt_module, "find_t_end", lambda *a: calls.append(1) or find(*a))
+    kept_edits = 0
+    for k in range(100, 2200, 300):
+        keep = np.arange(len(samples)) != k
+        measure(record.signal_mv, samples, classes)  # the unedited beats measured last
+        before = len(calls)
+        moved, edited = measure(record.signal_mv, samples[keep], classes[keep])
+        measured = len(calls) - before
+        fresh = measure(record.signal_mv.copy(), samples[keep], classes[keep])[1]
+        assert np.array_equal(edited.qt_ms, fresh.qt_ms, equal_nan=True)  # NaN: a window not measured
+        assert replace(edited, qt_ms=()) == replace(fresh, qt_ms=())
+        if moved == fiducials:
+            assert 1 <= measured <= 2
+            kept_edits += 1
+    assert kept_edits >= 2
