@@ -47,7 +47,8 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
 from pipeline.reader_rhythm import AfEdit, check_af_edits
 from pipeline.reader_beats import (BeatEdit, MissedBeatError, apply_beat_edits, check_beat_edits, compare_beat_lists,
                                    keep_effective_beat_edits, place_missed_beat)
-from pipeline.rhythm_annotations import quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes
+from pipeline.rhythm_annotations import (quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes,
+                                         rhythm_intervals)
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -789,10 +790,42 @@ def check_review_fit(name: str, unmatched: int, total: int, what: str) -> None:
 def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> RecordAnalysis:
     """The analysis with the reader's words on the atrial rhythm kept in a saved review file's notes
     (:func:`pipeline.rhythm_annotations.read_af_edit_notes`), before its beat labels are read
-    (:func:`read_corrections`): the S calls the AF rule then gives back or takes are not the reader's corrections."""
+    (:func:`read_corrections`): the S calls the AF rule then gives back or takes are not the reader's corrections.
+    Words made in another program, which leaves no note (:func:`read_listed_af_edits`), follow the noted ones.
+    """
     record = analysis.record
-    return edit_analysis(analysis, af_edits=read_af_edit_notes(annotations.samples, annotations.aux_notes,
-                                                               record.fs_hz, record.n_samples))
+    noted = read_af_edit_notes(annotations.samples, annotations.aux_notes, record.fs_hz, record.n_samples)
+    edited = edit_analysis(analysis, af_edits=noted)
+    listed = read_listed_af_edits(edited, annotations)
+    return edit_analysis(analysis, af_edits=noted + listed) if listed else edited
+
+
+LISTED_AF_EDIT_MIN_S = 1.0
+"""Shortest difference between a review file's AF/flutter and the analysis's that :func:`read_listed_af_edits` reads
+as a reader's word: a file written at another rate moves a rhythm annotation by a sample or two."""
+AF_LABELS = ("(AFIB", "(AFL")
+"""Rhythm annotations of atrial fibrillation and flutter (MIT-BIH's; the product writes ``(AFIB`` for both)."""
+
+
+def read_listed_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[AfEdit, ...]:
+    """Words on the atrial rhythm that a review file's rhythm annotations show but its notes do not, as when a reader
+    edited the saved ``NAME.ecg`` in WAVE (a gap of session 63): where the file's ``(AFIB`` or ``(AFL`` stretches
+    differ from those the analysis writes (:func:`app.outputs.output_annotations`, so that a file saved from it differs
+    in nothing), AF/flutter is stated where only the file has it and ruled out where only the analysis does, each
+    difference of at least :data:`LISTED_AF_EDIT_MIN_S`. A file without rhythm annotations says nothing of the rhythm.
+    Only AF/flutter is read: the other rhythms (runs, bigeminy) follow the beats."""
+    from app.outputs import output_annotations  # the outputs build on this module
+
+    n = analysis.record.n_samples
+    if not np.any((annotations.symbols == "+") & [str(a).startswith("(") for a in annotations.aux_notes]):
+        return ()
+    listed, written = (merge_intervals(np.concatenate([rhythm_intervals(a, label, n) for label in AF_LABELS]))
+                       for a in (annotations, output_annotations(analysis)))
+    shortest = LISTED_AF_EDIT_MIN_S * analysis.record.fs_hz
+    edits = [(int(a), int(b), is_af) for is_af, spans in ((False, subtract_intervals(written, listed)),
+                                                          (True, subtract_intervals(listed, written)))
+             for a, b in spans if b - a >= shortest]
+    return tuple(sorted(edits))
 
 
 def read_corrections(analysis: RecordAnalysis, annotations: Annotations) -> tuple[dict[int, str], int]:

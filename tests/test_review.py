@@ -549,3 +549,35 @@ def test_a_report_strip_is_printed_at_25_mm_s_and_a_standard_gain_on_ecg_paper(a
     assert len(vertical[0]) == int(STRIP_S / 0.04) + 1 and all(c.get_zorder() == 0 for c in lines)  # 187.5 mm
     low, high = ax.get_ylim()
     assert low <= horizontal[0][0] and horizontal[0][-1] <= high
+
+
+def test_atrial_fibrillation_edited_in_another_program_is_read_as_the_reader_s_word(excerpts_dir):
+    """A review file whose rhythm annotations a reader edited in WAVE, which leaves no rhythm note (session 65): 201's
+    excerpt (AF throughout) with its (AFIB turned to (N from 60 s on is AF ruled out there; 100's (sinus) with an
+    (AFIB from 30 to 90 s is AF stated there; the file saved from the analysis itself, or one without rhythm
+    annotations, says nothing of the rhythm."""
+    from app.analysis import apply_saved_af_edits, read_listed_af_edits
+
+    model = load_default_model()
+    for name, notes, expected in (("201", [(21600, "(N")], [(21600, None, False)]),
+                                  ("100", [(10800, "(AFIB"), (32400, "(N")], [(10800, 32400, True)])):
+        analysis = analyse_record(read_record(excerpts_dir / name), model)
+        n, fs = analysis.record.n_samples, analysis.record.fs_hz
+        own = outputs.output_annotations(analysis)
+        assert read_listed_af_edits(analysis, own) == ()
+        beats_only = own.select(own.symbols != "+")
+        assert read_listed_af_edits(analysis, beats_only) == ()
+        samples = np.array([s for s, _ in notes])
+        edited = Annotations(np.concatenate([own.samples, samples]), np.concatenate([own.symbols, ["+"] * len(notes)]),
+                             np.concatenate([own.aux_notes, np.array([t for _, t in notes], dtype=object)]))
+        edited = edited.select(np.argsort(edited.samples, kind="stable"))
+        wanted = tuple((a, n if b is None else b, is_af) for a, b, is_af in expected)
+        assert read_listed_af_edits(analysis, edited) == wanted
+        applied = apply_saved_af_edits(analysis, edited)
+        assert applied.af_edits == wanted
+        in_af = [(r.start / fs, r.stop / fs) for r in applied.regions if r.kind == "atrial_fibrillation"]
+        if wanted[0][2]:
+            assert len(in_af) == 1 and 29 < in_af[0][0] < 31.5 and 88.5 < in_af[0][1] < 90.5
+        else:
+            assert len(in_af) == 1 and in_af[0][1] < 60.5
+        assert read_listed_af_edits(applied, outputs.output_annotations(applied)) == ()
