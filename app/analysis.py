@@ -791,13 +791,10 @@ def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> 
     """The analysis with the reader's words on the atrial rhythm kept in a saved review file's notes
     (:func:`pipeline.rhythm_annotations.read_af_edit_notes`), before its beat labels are read
     (:func:`read_corrections`): the S calls the AF rule then gives back or takes are not the reader's corrections.
-    Words made in another program, which leaves no note (:func:`read_listed_af_edits`), follow the noted ones.
-    """
+    Words made in another program, which leaves no note, are read last (:func:`read_listed_af_edits`)."""
     record = analysis.record
-    noted = read_af_edit_notes(annotations.samples, annotations.aux_notes, record.fs_hz, record.n_samples)
-    edited = edit_analysis(analysis, af_edits=noted)
-    listed = read_listed_af_edits(edited, annotations)
-    return edit_analysis(analysis, af_edits=noted + listed) if listed else edited
+    return edit_analysis(analysis, af_edits=read_af_edit_notes(annotations.samples, annotations.aux_notes,
+                                                               record.fs_hz, record.n_samples))
 
 
 LISTED_AF_EDIT_MIN_S = 1.0
@@ -807,20 +804,24 @@ AF_LABELS = ("(AFIB", "(AFL")
 """Rhythm annotations of atrial fibrillation and flutter (MIT-BIH's; the product writes ``(AFIB`` for both)."""
 
 
-def read_listed_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[AfEdit, ...]:
+def read_listed_af_edits(analysis: RecordAnalysis, annotations: Annotations,
+                         settings: RegionSettings | None = None) -> tuple[AfEdit, ...]:
     """Words on the atrial rhythm that a review file's rhythm annotations show but its notes do not, as when a reader
     edited the saved ``NAME.ecg`` in WAVE (a gap of session 63): where the file's ``(AFIB`` or ``(AFL`` stretches
-    differ from those the analysis writes (:func:`app.outputs.output_annotations`, so that a file saved from it differs
-    in nothing), AF/flutter is stated where only the file has it and ruled out where only the analysis does, each
-    difference of at least :data:`LISTED_AF_EDIT_MIN_S`. A file without rhythm annotations says nothing of the rhythm.
-    Only AF/flutter is read: the other rhythms (runs, bigeminy) follow the beats."""
+    differ from those the analysis as saved writes (:func:`app.outputs.output_annotations`), AF/flutter is stated where
+    only the file has it and ruled out where only the analysis does, each difference of at least
+    :data:`LISTED_AF_EDIT_MIN_S`. ``analysis`` holds everything else the file gives back (its beat edits, rhythm
+    notes, corrections and artefact marks: each moves AF episodes); ``settings``, the event thresholds its notes hold
+    (:func:`app.event_settings.read_settings_notes`; None: the analysis's), with which it was saved. A file without
+    rhythm annotations says nothing of the rhythm. Only AF/flutter is read: the other rhythms follow the beats."""
     from app.outputs import output_annotations  # the outputs build on this module
 
     n = analysis.record.n_samples
     if not np.any((annotations.symbols == "+") & [str(a).startswith("(") for a in annotations.aux_notes]):
         return ()
+    saved = analysis if settings in (None, analysis.region_settings) else edit_analysis(analysis, settings=settings)
     listed, written = (merge_intervals(np.concatenate([rhythm_intervals(a, label, n) for label in AF_LABELS]))
-                       for a in (annotations, output_annotations(analysis)))
+                       for a in (annotations, output_annotations(saved)))
     shortest = LISTED_AF_EDIT_MIN_S * analysis.record.fs_hz
     edits = [(int(a), int(b), is_af) for is_af, spans in ((False, subtract_intervals(written, listed)),
                                                           (True, subtract_intervals(listed, written)))

@@ -556,7 +556,8 @@ def test_atrial_fibrillation_edited_in_another_program_is_read_as_the_reader_s_w
     excerpt (AF throughout) with its (AFIB turned to (N from 60 s on is AF ruled out there; 100's (sinus) with an
     (AFIB from 30 to 90 s is AF stated there; the file saved from the analysis itself, or one without rhythm
     annotations, says nothing of the rhythm."""
-    from app.analysis import apply_saved_af_edits, read_listed_af_edits
+    from app.analysis import read_listed_af_edits
+    from app.batch import apply_saved_labels
 
     model = load_default_model()
     for name, notes, expected in (("201", [(21600, "(N")], [(21600, None, False)]),
@@ -573,8 +574,8 @@ def test_atrial_fibrillation_edited_in_another_program_is_read_as_the_reader_s_w
         edited = edited.select(np.argsort(edited.samples, kind="stable"))
         wanted = tuple((a, n if b is None else b, is_af) for a, b, is_af in expected)
         assert read_listed_af_edits(analysis, edited) == wanted
-        applied = apply_saved_af_edits(analysis, edited)
-        assert applied.af_edits == wanted
+        applied = apply_saved_labels(analysis, edited, model)  # what ecg score --labels-from does
+        assert applied.af_edits == wanted and not applied.reviewed_mask.any()
         in_af = [(r.start / fs, r.stop / fs) for r in applied.regions if r.kind == "atrial_fibrillation"]
         if wanted[0][2]:
             assert len(in_af) == 1 and 29 < in_af[0][0] < 31.5 and 88.5 < in_af[0][1] < 90.5

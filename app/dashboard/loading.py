@@ -15,7 +15,7 @@ import streamlit as st
 
 from app.analysis import (RecordAnalysis, ReviewFileMismatchError, analyse_record, apply_saved_af_edits,
                           apply_saved_beat_edits, edit_analysis, edit_beats, read_artefacts, read_corrections,
-                          state_pacemaker, state_reviewed_pacemaker)
+                          read_listed_af_edits, state_pacemaker, state_reviewed_pacemaker)
 from app.conclusion import read_conclusion_notes
 from app.reader_strips import ReaderStrip, read_strip_notes
 from app.event_settings import read_settings_notes
@@ -177,11 +177,13 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         labels, unmatched = fitted
         review = Review(review.analysis, review.comparison, labels, unmatched,
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
+        as_saved = edit_analysis(with_rhythm, labels=labels, artefacts=review.saved_artefacts)
+        listed = read_listed_af_edits(as_saved, saved, review.saved_settings)  # words made in WAVE: read last
         noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
                          saved_strips=read_strip_notes(saved.samples, saved.aux_notes),
-                         saved_af_edits=with_rhythm.af_edits, saved_beat_edits=with_beats.beat_edits)
+                         saved_af_edits=with_rhythm.af_edits + listed, saved_beat_edits=with_beats.beat_edits)
     review = replace(review, saved_diary=diary)
     st.session_state[_UPLOAD_STATE] = (key, review)
     return review
