@@ -582,3 +582,24 @@ def test_atrial_fibrillation_edited_in_another_program_is_read_as_the_reader_s_w
         else:
             assert len(in_af) == 1 and in_af[0][1] < 60.5
         assert read_listed_af_edits(applied, outputs.output_annotations(applied)) == ()
+
+
+def test_a_review_saved_with_corrections_artefact_and_thresholds_reads_back_no_af_word_it_did_not_give(
+        excerpts_dir, tmp_path):
+    """The AF words read from a file's rhythm annotations (session 65) are the differences from the analysis as the
+    review was saved: 201's excerpt (AF) reviewed with corrections inside the AF, an artefact mark, one AF word and
+    AF thresholds changed, saved and read back as ecg score --labels-from reads it, gives back that one word alone."""
+    from app.batch import apply_saved_labels
+
+    model = load_default_model()
+    analysis = analyse_record(read_record(excerpts_dir / "201"), model)
+    fs = analysis.record.fs_hz
+    rng = np.random.default_rng(65)
+    labels = {int(k): str(rng.choice(["N", "S", "V"])) for k in rng.choice(len(analysis.predictions), 40, False)}
+    settings = dataclasses.replace(analysis.region_settings, af_min_duration_s=60.0, af_threshold=0.6)
+    reviewed = edit_analysis(analysis, labels=labels, artefacts=[(int(100 * fs), int(110 * fs))], settings=settings,
+                             af_edits=[(int(200 * fs), int(230 * fs), False)])
+    assert reviewed.regions != edit_analysis(analysis, labels=labels).regions  # the thresholds move the episodes
+    (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(reviewed))
+    saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=fs, target_fs_hz=fs)
+    assert apply_saved_labels(analysis, saved, model).af_edits == reviewed.af_edits
