@@ -125,14 +125,14 @@ def ingest(records: tuple[str, ...], lead: str | None, out_dir: Path | None, as_
     for path in records:
         try:
             summary = summarize_record(path, lead=lead)
+            if out_dir is not None:  # writing too: a name wfdb refused stopped the records after it (QA, session 65)
+                write_detections(summary, out_dir)
+                _write_json(out_dir / f"{summary.name}.json", summary_to_dict(summary))
         except Exception as exc:  # batch boundary: one bad record never stops the others
             errors.append({"record": path, "error": _describe_error(exc)})
             click.echo(f"error: {path}: {errors[-1]['error']}", err=True)
             continue
         summaries.append(summary)
-        if out_dir is not None:
-            write_detections(summary, out_dir)
-            _write_json(out_dir / f"{summary.name}.json", summary_to_dict(summary))
         if not as_json:
             click.echo(format_summary(summary))
     if as_json:

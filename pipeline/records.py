@@ -16,6 +16,7 @@ import datetime
 import logging
 import os
 import re
+import tempfile
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -1174,17 +1175,28 @@ def write_annotations(
     order = np.argsort(annotations.samples, kind="stable")
     aux = [str(a) for a in annotations.aux_notes[order]]
     subtypes = annotations.subtype_array()[order]
+    # wrann takes record names of letters, digits, _ and - only; an EDF or ISHNE file's (holter.v2.edf, "rec (1).edf")
+    # failed its record after the analysis (a QA pass, session 65). The file holds no name: written under a safe one.
+    written = record_name if _WFDB_NAME.fullmatch(record_name) else "annotations"
     wfdb.wrann(
-        record_name,
+        written,
         annotator,
         annotations.samples[order].astype(np.int64),
         symbol=[str(s) for s in annotations.symbols[order]],
         subtype=subtypes if subtypes.any() else None,
         aux_note=aux if any(aux) else None,
         fs=fs_hz,
-        write_dir=str(out_dir),
+        write_dir=str(out_dir) if written == record_name else str(staging := Path(
+            tempfile.mkdtemp(prefix=".ecg-ann-", dir=out_dir))),
     )
+    if written != record_name:
+        os.replace(staging / f"{written}.{annotator}", path)
+        staging.rmdir()
     return path
+
+
+_WFDB_NAME = re.compile(r"[-\w]+")
+"""A record name wfdb's ``wrann`` writes under (its own check)."""
 
 
 def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, fs_hz: float,

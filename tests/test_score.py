@@ -892,3 +892,25 @@ def test_a_review_file_with_deleted_and_added_beats_is_scored_with_the_reader_s_
     assert [b["class"] for b in beats] == list(edited.classes)
     summary = json.loads((out / "100" / "100_summary.json").read_text())
     assert [e["added"] for e in summary["reader_beat_edits"]] == [False, True]
+
+
+def test_edf_files_named_with_dots_spaces_or_brackets_are_scored_with_their_annotation_file(tmp_path, excerpts_dir):
+    """wfdb writes annotation files only under names of letters, digits, _ and -: EDF files named holter.v2.edf or
+    'rec (1).edf' failed after their analysis, and ecg ingest --out stopped with a traceback before the records after
+    them (a QA pass, session 65). Now each gets its NAME.ecg, which reads back."""
+    record = read_record(excerpts_dir / "100")
+    one_minute = record.signal_mv[:int(60 * record.fs_hz)]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("holter.v2", "rec (1)"):
+        write_edf(folder / f"{name}.edf", one_minute, record.fs_hz, record.lead_names)
+    code, output = run_score(str(folder), "--out", str(tmp_path / "out"), "--format", "csv,wfdb")
+    assert code == 0, output
+    for name in ("holter.v2", "rec (1)"):
+        saved = read_annotations(tmp_path / "out" / name / name, "ecg", source_fs_hz=record.fs_hz,
+                                 target_fs_hz=record.fs_hz)
+        assert np.sum(saved.symbols == "N") > 60
+    result = CliRunner().invoke(cli, ["ingest", str(folder / "rec (1).edf"), str(excerpts_dir / "100"),
+                                      "--out", str(tmp_path / "ingested")])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (tmp_path / "ingested").iterdir()} >= {"rec (1).json", "100.json"}
