@@ -239,6 +239,9 @@ def find_record_sources(paths: list[str] | tuple[str, ...]) -> list[RecordSource
     BatchUsageError
         No path names a record: the reasons of those that are none of the above, else that none holds a record.
     """
+    if any(not str(text).strip() for text in paths):  # Path("") is ".": an unset "$DIR" scored the working folder
+        raise BatchUsageError("Received an empty path (an unset variable in a script?); expected records, directories, "
+                              "globs or RECORDS list files. Give the path, or . for the current folder.")
     found: list[RecordSource] = []
     for text in paths:
         try:
@@ -391,7 +394,7 @@ def is_inside_key(key: str) -> bool:
 
 def list_entries(list_file: Path) -> list[tuple[int, str]]:
     """(line number, name) of each entry of a record list file: blank lines and ``#`` comments left out."""
-    lines = list_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = list_file.read_text(encoding="utf-8-sig", errors="replace").splitlines()  # Notepad's BOM (QA, session 65)
     return [(number, name) for number, line in enumerate(lines, start=1)
             if (name := line.strip()) and not name.startswith("#")]
 

@@ -140,9 +140,11 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
         sys.exit(1)
     except SystemExit as stop:  # SIGTERM (app.batch.stopping_on_sigterm): say so, then end with its code
         if stop.code == 128 + signal.SIGTERM:
-            click.echo(f"Stopped by SIGTERM: the records done are in {out_dir / BATCH_SUMMARY}; run the same command "
-                       "again to score the rest (those done are skipped).", err=True)
+            click.echo(describe_stop("SIGTERM", out_dir), err=True)
         raise
+    except KeyboardInterrupt:  # Ctrl-C ended in click's "Aborted!" and exit 1, "a record failed" (QA, session 65)
+        click.echo(describe_stop("Ctrl-C", out_dir), err=True)
+        sys.exit(128 + signal.SIGINT)
     _state["finished"] = True  # outputs written, workers joined: the process may skip its teardown
     counts = {status: sum(r.status == status for r in results) for status in ("scored", "skipped", "failed")}
     click.echo(f"{counts['scored']} scored, {counts['skipped']} already up to date, {counts['failed']} failed; "
@@ -154,6 +156,12 @@ def score_command(paths: tuple[str, ...], model_uri: str | None, out_dir: Path, 
             click.echo(f"  {result.source.key}: scored, {result.message}", err=True)
     if counts["failed"]:
         sys.exit(1)
+
+
+def describe_stop(how: str, out_dir: Path) -> str:
+    """What a batch stopped by a signal leaves, and how to go on."""
+    return (f"Stopped by {how}: the records done are in {out_dir / BATCH_SUMMARY}; run the same command again to score "
+            "the rest (those done are skipped).")
 
 
 def preload_path(model_uri: str | None) -> str | None:

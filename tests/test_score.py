@@ -554,6 +554,12 @@ def test_record_finding_accepts_records_directories_globs_and_lists(tmp_path, ex
     assert [(s.key, s.path) for s in single] == [("100", tmp_path / "a" / "100")]
     with pytest.raises(BatchUsageError):
         find_record_sources([str(tmp_path / "*.nothing")])
+    # a list saved by Notepad (UTF-8 with a byte-order mark, CRLF): its first line was "\ufeffa/100", not found
+    (tmp_path / "RECORDS").write_bytes("a/100\r\nb/100\r\n".encode("utf-8-sig"))
+    assert [s.key for s in find_record_sources([str(tmp_path / "RECORDS")])] == ["a/100", "b/100"]
+    # an empty argument (an unset "$DIR") is refused: as Path(""), the working folder, it scored all of it
+    with pytest.raises(BatchUsageError, match="empty path"):
+        find_record_sources([str(tmp_path / "a" / "100"), ""])
 
 
 @pytest.mark.slow
@@ -622,9 +628,12 @@ def test_a_killed_batch_resumes_to_the_same_outputs(tmp_path, excerpts_dir):
     assert all(r["status"] in ("scored", "skipped") for r in summary)
 
 
-def test_a_terminated_batch_writes_its_tables_for_the_records_done(tmp_path, excerpts_dir):
+@pytest.mark.parametrize("stop, said", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C")])
+def test_a_terminated_batch_writes_its_tables_for_the_records_done(tmp_path, excerpts_dir, stop, said):
     """SIGTERM (a scheduler stopping the job) mid-batch: the batch tables are written for the records scored so far
-    (the default action ended the process without them), and the exit status says it was terminated."""
+    (the default action ended the process without them), and the exit status says it was terminated. Ctrl-C
+    (SIGINT) likewise: it ended in click's "Aborted!" and exit 1, which says a record failed (a QA pass, session
+    65)."""
     inputs = tmp_path / "in"
     for name in ("100", "106", "119", "201", "208", "232"):
         copy_record(excerpts_dir, name, inputs)
@@ -635,10 +644,10 @@ def test_a_terminated_batch_writes_its_tables_for_the_records_done(tmp_path, exc
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob(f"*/{MANIFEST}")):
         time.sleep(0.02)
-    process.terminate()
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 128 + 15
-    assert "Stopped by SIGTERM" in stderr and "run the same command again" in stderr  # the user is told
+    assert process.returncode == 128 + stop
+    assert f"Stopped by {said}" in stderr and "run the same command again" in stderr  # the user is told
     done = {p.parent.name for p in out.glob(f"*/{MANIFEST}")}
     assert 1 <= len(done) < 6, "the stop should land mid-batch"
     rows = read_table(out / BATCH_SUMMARY)
