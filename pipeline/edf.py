@@ -187,6 +187,12 @@ def check_edf_header(path: Path) -> None:
         if size < 256 * (n_signals + 1):
             raise TruncatedSignalError(f"EDF file {path.name} holds {size} bytes, fewer than the "
                                        f"{256 * (n_signals + 1)} of its header ({n_signals} signals).")
+        header_bytes = _edf_field(fixed[184:192], "number of bytes in the header", path.name)
+        if header_bytes != 256 * (n_signals + 1):  # the data are read from there: a wrong one shifted them silently,
+            raise CorruptRecordError(  # mixing the leads (a QA pass, session 65)
+                f"EDF file {path.name} gives its header's length as {header_bytes} bytes, but a header of "
+                f"{n_signals} signals takes {256 * (n_signals + 1)} (256 per signal and 256 more): the file is damaged "
+                "or was written wrongly, and its samples would be read from the wrong place. Export it again.")
         f.seek(256 + n_signals * 216)
         counts = [_edf_field(f.read(8), "number of samples in a data record", path.name) for _ in range(n_signals)]
         if min(counts) < 1:

@@ -403,6 +403,19 @@ def test_an_edf_signal_without_samples_in_a_data_record_is_refused(tmp_path, exc
         read_record(path)
 
 
+def test_an_edf_whose_header_length_field_is_wrong_is_refused(tmp_path, excerpt_100):
+    """The header's length field tells a reader where the samples start: 512 given for a two-signal header (768) was
+    read with no word, every sample shifted and the leads mixed (a QA pass, session 65)."""
+    path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360], FS_HZ, excerpt_100.lead_names)
+    header = bytearray(path.read_bytes())
+    assert header[184:192] == b"768".ljust(8)
+    header[184:192] = b"512".ljust(8)
+    path.write_bytes(bytes(header))
+    with pytest.raises(CorruptRecordError, match=r"rec.edf gives its header's length as 512 bytes, but a header of 2 "
+                                                 r"signals takes 768"):
+        read_record(path)
+
+
 def test_an_edf_signal_without_a_physical_range_is_refused(tmp_path, excerpt_100):
     """Physical minimum = maximum: edfio returns the digital values uncalibrated (with a warning that reached the
     console), and they were analysed as mV (QA pass, session 37)."""
