@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -308,8 +309,19 @@ def read_header(path: Path) -> wfdb.Record:
     path = path.with_suffix("") if path.suffix == ".hea" else path
     hea = _with_extension(path, "hea")
     if not hea.exists():
+        folder = hea.parent
+        cased = [f.name for f in folder.glob("*") if f.name.lower() == hea.name.lower()] if folder.is_dir() else []
+        if cased:  # a copy from Windows or a FAT stick: 100.HEA, 100.DAT (a QA pass, session 65)
+            raise RecordNotFoundError(f"Record header {hea} does not exist, but {cased[0]} does: WFDB files are named "
+                                      "in lower case (NAME.hea, NAME.dat, NAME.atr), and a copy from Windows or a "
+                                      "memory stick can change that; rename the record's files to lower case.")
         raise RecordNotFoundError(f"Record header {hea} does not exist; expected a WFDB header file NAME.hea.")
     check_header_text(hea)
+    if not _WFDB_RECORD_NAME.fullmatch(path.name):  # wfdb's parser then failed on its own terms: "signal file rcord.dat
+        raise UnsupportedFormatError(  # does not exist", "invalid syntax in record line" (a QA pass, session 65)
+            f"Record name {path.name!r} holds characters a WFDB record name cannot (letters A-Z and a-z, digits, _ and "
+            "- only; no spaces, dots or accents): rename the record's files, and the name on its header's first line "
+            f"and signal lines, e.g. to {suggest_record_name(path.name)!r}.")
     try:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
@@ -1197,6 +1209,18 @@ def write_annotations(
 
 _WFDB_NAME = re.compile(r"[-\w]+")
 """A record name wfdb's ``wrann`` writes under (its own check)."""
+def suggest_record_name(name: str) -> str:
+    """A WFDB record name like ``name``: accents dropped, other characters outside it made ``_``.
+
+    >>> suggest_record_name("récord 1"), suggest_record_name("holter.v2"), suggest_record_name("心电图")
+    ('record_1', 'holter_v2', 'record')
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_name).strip("_") or "record"
+
+
+_WFDB_RECORD_NAME = re.compile(r"[A-Za-z0-9_-]+")
+"""A WFDB record name (PhysioNet's WFDB Applications Guide: letters, digits and underscores; ``-`` as wfdb reads)."""
 
 
 def write_record(out_dir: str | Path, record_name: str, signal_mv: np.ndarray, fs_hz: float,

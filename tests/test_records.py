@@ -429,6 +429,29 @@ def test_an_edf_signal_without_a_physical_range_is_refused(tmp_path, excerpt_100
         read_record(path)
 
 
+def test_a_record_with_upper_case_extensions_is_refused_with_the_rename_to_do(tmp_path, excerpts_dir):
+    """100.HEA and 100.DAT (a copy from Windows or a FAT stick): a folder scan finds the header, then reading it said
+    100.hea does not exist, which the user could see did (a QA pass, session 65)."""
+    for ext in ("hea", "dat"):
+        (tmp_path / f"100.{ext.upper()}").write_bytes((excerpts_dir / f"100.{ext}").read_bytes())
+    with pytest.raises(RecordNotFoundError, match=r"100.hea does not exist, but 100.HEA does: .* rename the record's "
+                                                  r"files to lower case"):
+        read_record(tmp_path / "100")
+
+
+@pytest.mark.parametrize("name, suggested", [("rec.v2", "rec_v2"), ("rec 1", "rec_1"), ("récord", "record")])
+def test_a_wfdb_record_named_outside_wfdb_s_characters_is_refused_with_a_name_to_use(tmp_path, excerpts_dir, name,
+                                                                                      suggested):
+    """wfdb's parser failed such records on its own terms ("invalid syntax in record line", "signal file rcord.dat
+    does not exist", "unconverted data remains"; a QA pass, session 65)."""
+    header = (excerpts_dir / "100.hea").read_text().replace("100", name)
+    (tmp_path / f"{name}.hea").write_text(header, encoding="utf-8")
+    (tmp_path / f"{name}.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
+    with pytest.raises(UnsupportedFormatError, match=rf"Record name '{name}' holds characters a WFDB record name "
+                                                     rf"cannot .* e.g. to '{suggested}'"):
+        read_record(tmp_path / name)
+
+
 def test_missing_edf_raises(tmp_path):
     with pytest.raises(RecordNotFoundError, match=r"nothing.edf does not exist"):
         read_record(tmp_path / "nothing.edf")
