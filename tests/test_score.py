@@ -557,6 +557,10 @@ def test_record_finding_accepts_records_directories_globs_and_lists(tmp_path, ex
     # a list saved by Notepad (UTF-8 with a byte-order mark, CRLF): its first line was "\ufeffa/100", not found
     (tmp_path / "RECORDS").write_bytes("a/100\r\nb/100\r\n".encode("utf-8-sig"))
     assert [s.key for s in find_record_sources([str(tmp_path / "RECORDS")])] == ["a/100", "b/100"]
+    # a multi-segment header naming itself as a segment was left out as a segment: no row in either table (QA, s65)
+    (tmp_path / "self").mkdir()
+    (tmp_path / "self" / "ms.hea").write_text("ms/2 2 360 43200\nms 21600\nms 21600\n")
+    assert [s.key for s in find_record_sources([str(tmp_path / "self")])] == ["ms"]
     # an empty argument (an unset "$DIR") is refused: as Path(""), the working folder, it scored all of it
     with pytest.raises(BatchUsageError, match="empty path"):
         find_record_sources([str(tmp_path / "a" / "100"), ""])
