@@ -36,6 +36,8 @@ from pipeline.errors import (
     UnsupportedFormatError,
 )
 from pipeline.records import (
+    MAX_FS_HZ,
+    MIN_FS_HZ,
     check_sampling_rate,
     name_signals,
     record_from_columns,
@@ -65,6 +67,9 @@ def read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_dur
     names = name_signals([s.label for s in signals], len(signals), "The EDF file")
     units = ["mV" if not s.physical_dimension.strip() else s.physical_dimension for s in signals]
     ecg_columns = select_ecg_columns(names, units)
+    rated = [c for c in ecg_columns if MIN_FS_HZ <= float(signals[c].sampling_frequency) <= MAX_FS_HZ]
+    if rated:  # a heart-rate channel with a blank unit ("ECG HR", 1 Hz) failed a file of good leads (QA, session 65);
+        ecg_columns = rated  # left out and logged as the other signals are. None rated: refused for their rates
     for c in ecg_columns:
         check_sampling_rate(signals[c].sampling_frequency, f"{path.name} (lead {names[c]})")
         _check_edf_calibration(signals[c], names[c], path.name)
@@ -76,7 +81,7 @@ def read_edf(path: Path, *, lead: str | int | None, target_fs_hz: float, min_dur
         path.stem, f"EDF {path.name}", names, units, n_samples, fs_hz,
         lambda columns: np.column_stack([_read_edf_lead(signals[c], fs_hz, n_samples) for c in columns]),
         lead=lead, target_fs_hz=target_fs_hz, min_duration_s=min_duration_s, max_leads=max_leads, annotations=None,
-        start_time=_edf_start_time(edf, path.name))
+        start_time=_edf_start_time(edf, path.name), ecg_columns=ecg_columns)
     # EDF requires a start time; anonymised files and writers without a clock put 00.00.00 there
     return replace(record, start_time=None) if record.start_time == datetime.time(0, 0) else record
 
@@ -112,7 +117,8 @@ def _log_left_out_signals(described: str, names: list[str], rates_hz: list[float
     """Log the signals of a file that are not read as ECG leads, with their rates."""
     left_out = [f"{name} ({rate:g} Hz)" for c, (name, rate) in enumerate(zip(names, rates_hz)) if c not in ecg_columns]
     if left_out:
-        logger.info("%s: signals not read (not ECG): %s", described, ", ".join(left_out))
+        logger.info("%s: signals not read (not ECG, or at a rate no ECG lead is recorded at): %s", described,
+                    ", ".join(left_out))
 
 
 def _read_edf_lead(signal: edfio.EdfSignal, fs_hz: float, n_samples: int) -> np.ndarray:

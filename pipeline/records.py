@@ -1027,12 +1027,12 @@ def _record_from_physical(name: str, described: str, signals: wfdb.Record, *, le
 def record_from_columns(name: str, described: str, names: list[str], units: list[str | None], n_samples: int,
                          fs_hz: float, read_columns, *, lead: str | int | None, target_fs_hz: float,
                          min_duration_s: float, max_leads: int | None, annotations: Annotations | None,
-                         start_time: datetime.time | None) -> Record:
+                         start_time: datetime.time | None, ecg_columns: list[int] | None = None) -> Record:
     """The :class:`Record` of a file's signals given by name and unit, of which ``read_columns(columns)`` returns the
-    physical values (float32, the file's units) of the columns asked for: its ECG leads in mV, only the chosen
-    ones read."""
+    physical values (float32, the file's units) of the columns asked for: its ECG leads in mV (``ecg_columns``, by
+    default those :func:`select_ecg_columns` finds), only the chosen ones read."""
     names = name_signals(names, len(names), "The record")
-    ecg_columns = select_ecg_columns(names, units)
+    ecg_columns = ecg_columns or select_ecg_columns(names, units)
     if not ecg_columns:
         raise NoEcgLeadError(describe_no_ecg_lead(described, names, units))
     primary = _choose_primary(names, ecg_columns, lead, name)

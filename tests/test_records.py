@@ -384,6 +384,23 @@ def test_an_edf_plus_annotation_channel_is_left_out_silently(tmp_path, excerpt_1
     assert capsys.readouterr().out == ""
 
 
+def test_an_edf_heart_rate_channel_without_a_unit_is_left_out_of_the_leads(tmp_path, excerpt_100):
+    """A monitor's "ECG HR" channel at 1 Hz with a blank unit (read as mV, as wfdb reads one) looked like an ECG lead,
+    and its rate failed a file whose two ECG leads were good (a QA pass, session 65)."""
+    import edfio
+
+    leads = excerpt_100.signal_mv[:20 * 360]
+    signals = [edfio.EdfSignal(leads[:, k].astype(np.float64), sampling_frequency=FS_HZ, label=name,
+                               physical_dimension="mV", physical_range=(-10, 10))
+               for k, name in enumerate(excerpt_100.lead_names)]
+    signals.append(edfio.EdfSignal(np.full(20, 75.0), sampling_frequency=1, label="ECG HR", physical_dimension="",
+                                   physical_range=(0, 300)))
+    edfio.Edf(signals).write(tmp_path / "monitor.edf")
+    record = read_record(tmp_path / "monitor.edf")
+    assert record.lead_names == excerpt_100.lead_names and not record.unused_leads
+    assert np.abs(record.signal_mv - leads).max() < 0.01
+
+
 def test_truncated_edf_raises(tmp_path, excerpt_100):
     path = write_edf(tmp_path / "rec.edf", excerpt_100.signal_mv[:20 * 360], FS_HZ, excerpt_100.lead_names)
     path.write_bytes(path.read_bytes()[:20_000])
