@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.clean import clean_signal
 from pipeline.detect import detect_record_peaks
 from pipeline.detector_eval import write_detection_annotations
-from pipeline.records import describe_leads, read_record
+from pipeline.records import describe_leads, describe_outsized_qrs, read_record
 from pipeline.types import Detection, QualitySpan, Record
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class RecordSummary:
         Problem stretches; None when quality assessment is not available.
     start_time : datetime.time or None
         Clock time of the first sample, from the header; None when it gives none.
+    scale_note : str
+        A lead's QRS too large for a human heart: the header's gain or units likely wrong
+        (:func:`pipeline.records.describe_outsized_qrs`); "" otherwise.
     """
 
     name: str
@@ -71,6 +74,7 @@ class RecordSummary:
     quality_spans: tuple[QualitySpan, ...] | None
     unused_leads: tuple[str, ...] = ()
     start_time: datetime.time | None = None
+    scale_note: str = ""
 
 
 def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSummary:
@@ -98,6 +102,7 @@ def summarize_record(path: str | Path, *, lead: str | None = None) -> RecordSumm
         quality_spans=quality_spans,
         unused_leads=record.unused_leads,
         start_time=record.start_time,
+        scale_note=describe_outsized_qrs(record.signal_mv, record.fs_hz, detection.samples, record.lead_names),
     )
 
 
@@ -168,6 +173,7 @@ def format_summary(summary: RecordSummary) -> str:
         f"  beats detected: {beats}; mean heart rate: {rate}; median QRS amplitude ({summary.primary_lead}): "
         f"{amplitude}",
         f"  quality: {format_quality(summary)}",
+        *([f"  note: {summary.scale_note}"] if summary.scale_note else []),
     ])
 
 
@@ -214,6 +220,7 @@ def summary_to_dict(summary: RecordSummary) -> dict:
         "mean_heart_rate_bpm": _round_or_none(summary.mean_heart_rate_bpm, 2),
         "median_qrs_amplitude_mv": _round_or_none(summary.median_qrs_amplitude_mv, 4),
         "quality_spans": None if spans is None else [_span_to_dict(s, summary) for s in spans],
+        "notes": [summary.scale_note] if summary.scale_note else [],
     }
 
 

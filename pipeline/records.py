@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -575,6 +576,41 @@ def describe_tiny_leads(signal_mv: np.ndarray, names: tuple[str, ...]) -> str:
     return (f" {', '.join(name for name, _ in tiny)} var{'y' if several else 'ies'} by "
             f"{max(span for _, span in tiny):.2g} mV {'at most' if several else 'only'}: if the recording is not "
             "flat, the header may give the wrong gain or units.")
+
+
+MAX_PLAUSIBLE_QRS_MV = 8.0
+"""A lead whose median QRS spans more than this is most likely mis-scaled (:func:`describe_outsized_qrs`): a human QRS
+rarely reaches 5 mV (left ventricular hypertrophy, a young athlete's chest leads), MIT-BIH's largest median over every
+lead of its 48 records is 4.0 mV (102's V2), and a header's gain ten times too small (20 for 200 adu/mV) read 100's
+MLII at 10.8 mV, its noise limits (in mV) then marking 9 % of it unreadable with no word why (a QA pass, session
+65). :data:`MAX_TYPICAL_PTP_MV` refuses larger errors."""
+
+
+def describe_outsized_qrs(signal_mv: np.ndarray, fs_hz: float, beat_samples: np.ndarray,
+                          names: tuple[str, ...]) -> str:
+    """A note when the median QRS (peak to peak from 50 ms before to 80 ms after each beat, up to 2,000 beats) of a
+    lead spans more than :data:`MAX_PLAUSIBLE_QRS_MV`: the header's gain or units are likely wrong; "" otherwise.
+
+    >>> x = np.zeros((3600, 1)); x[::360] = 12.0
+    >>> describe_outsized_qrs(x, 360.0, np.arange(360, 3600, 360), ("MLII",))[:62]
+    'QRS complexes of a median 12 mV in MLII, above any human QRS ('
+    """
+    beats = np.asarray(beat_samples, np.int64)
+    before, after = int(0.05 * fs_hz), int(0.08 * fs_hz)
+    beats = beats[(beats >= before) & (beats + after < len(signal_mv))]
+    if not len(beats):
+        return ""
+    beats = beats[::max(1, len(beats) // 2000)]
+    windows = np.asarray(signal_mv)[beats[:, None] + np.arange(-before, after + 1)[None, :]]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a lead missing throughout: all-NaN windows
+        spans = np.nanmedian(np.nanmax(windows, axis=1) - np.nanmin(windows, axis=1), axis=0)
+    large = [(name, float(span)) for name, span in zip(names, np.atleast_1d(spans)) if span > MAX_PLAUSIBLE_QRS_MV]
+    if not large:
+        return ""
+    return (f"QRS complexes of a median {', '.join(f'{span:.3g} mV in {name}' for name, span in large)}, above any "
+            f"human QRS (rarely over 5 mV): the header's gain or units are likely wrong (amplitudes, ST levels and "
+            "the noise limits, which are in mV, are off with them); check its ADC gain and units.")
 
 
 def find_leads_with_signal(signal_mv: np.ndarray) -> tuple[bool, ...]:

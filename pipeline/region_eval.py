@@ -80,7 +80,7 @@ from pipeline.kept_results import KeptResults, digest_inputs
 from pipeline.pacing import find_beats_outside, measure_spike_share, reads_as_spiked
 from pipeline.quality import (QualitySettings, add_noise_only_spans, find_quality_spans, merge_runs,
                               spare_beat_trains)
-from pipeline.records import read_record
+from pipeline.records import describe_outsized_qrs, read_record
 from pipeline.reader_rhythm import AfEdit, check_af_edits
 from pipeline.regions import (Region, RegionSettings, beats_in_kind, changed_settings, encode_classes, find_af_regions,
                               find_regions, merge_intervals, prepare_beats, regions_to_rows)
@@ -816,7 +816,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     folded = fold_wide_qrs_stop(st, qt, settings.st.max_qrs_ms, hinted)  # the width said once among the notes
     hint = (pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus, folded)
             if summary.n_beats else ())
-    notes = ((hint if spiked else ()) + summary.notes
+    scale = describe_outsized_qrs(record.signal_mv, record.fs_hz, samples, record.lead_names)  # first: all rests on it
+    notes = ((scale,) if scale else ()) + ((hint if spiked else ()) + summary.notes
              + ((() if folded else repolarisation_notes(st, qt)) + borderline_qrs_note(st, settings.st.max_qrs_ms)
                 + long_pr_note(pr) if summary.n_beats else ()) + (() if spiked else hint))
     return replace(summary, st=st, qt=qt, pr=pr, notes=notes, hourly=hourly, predominant_rhythm=rhythm,

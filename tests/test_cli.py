@@ -484,3 +484,25 @@ def test_a_registry_named_with_mlruns_that_cannot_be_used_is_an_error_not_a_fall
     assert f"Cannot load the model: The model registry at {tmp_path / 'mlruns'} cannot be read" in " ".join(
         result.output.split())
     assert not (tmp_path / "out" / "100").exists()
+
+
+def test_a_header_gain_ten_times_too_small_is_named_by_ingest_and_the_summary(runner, excerpts_dir, tmp_path):
+    """100's excerpt with its ADC gain written 20 instead of 200: every QRS reads ten times too large and the noise
+    limits (in mV) marked stretches unreadable with no word why (a QA pass, session 65); now ingest and the record
+    summary say the gain or units are likely wrong. The intact excerpt gets no such note."""
+    from app.analysis import analyse_record
+    from models.bundled import load_default_model
+    from pipeline.records import read_record
+
+    header = (excerpts_dir / "100.hea").read_text().replace("200.0(1024)/mV", "20.0(1024)/mV")
+    (tmp_path / "100.hea").write_text(header)
+    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
+    result = runner.invoke(cli, ["ingest", str(tmp_path / "100")])
+    assert result.exit_code == 0
+    assert "note: QRS complexes of a median 1" in result.stdout and "gain or units are likely wrong" in result.stdout
+    model = load_default_model()
+    wrong = analyse_record(read_record(tmp_path / "100"), model)
+    assert wrong.summary.notes[0].startswith("QRS complexes of a median") and "in MLII" in wrong.summary.notes[0]
+    right = analyse_record(read_record(excerpts_dir / "100"), model)
+    assert not any("QRS complexes of a median" in note for note in right.summary.notes)
+    assert "note:" not in runner.invoke(cli, ["ingest", str(excerpts_dir / "100")]).stdout
