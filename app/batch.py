@@ -832,6 +832,9 @@ def finite_or_none(value: float, digits: int) -> float | int | None:
 
 def check_output_dir(out_dir: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
     """Fail before any work when the output folder cannot be created or written, or the disk is full."""
+    if out_dir.is_symlink() and not out_dir.exists():  # mkdir said "File exists" (a QA pass, session 65)
+        raise BatchUsageError(f"Output folder {out_dir} is a link to {os.readlink(out_dir)}, which does not exist: "
+                              "create that folder, or give another --out.")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".write-test-{os.getpid()}"

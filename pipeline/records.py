@@ -317,6 +317,9 @@ def read_header(path: Path) -> wfdb.Record:
                                       "in lower case (NAME.hea, NAME.dat, NAME.atr), and a copy from Windows or a "
                                       "memory stick can change that; rename the record's files to lower case.")
         raise RecordNotFoundError(f"Record header {hea} does not exist; expected a WFDB header file NAME.hea.")
+    if not hea.is_file():  # a folder named x.hea gave an unexpected IsADirectoryError, a pipe hung (QA, session 65)
+        raise RecordNotFoundError(f"Record header {hea} is {'a folder' if hea.is_dir() else 'not a regular file'}; "
+                                  "expected a WFDB header file NAME.hea.")
     check_header_text(hea)
     if not _WFDB_RECORD_NAME.fullmatch(path.name):  # wfdb's parser then failed on its own terms: "signal file rcord.dat
         raise UnsupportedFormatError(  # does not exist", "invalid syntax in record line" (a QA pass, session 65)

@@ -469,6 +469,13 @@ def test_a_wfdb_record_named_outside_wfdb_s_characters_is_refused_with_a_name_to
         read_record(tmp_path / name)
 
 
+def test_a_folder_named_as_a_header_is_refused_as_one(tmp_path):
+    """A folder named x.hea was reported as an unexpected IsADirectoryError (a QA pass, session 65)."""
+    (tmp_path / "x.hea").mkdir()
+    with pytest.raises(RecordNotFoundError, match=r"x.hea is a folder; expected a WFDB header file"):
+        read_record(tmp_path / "x")
+
+
 def test_missing_edf_raises(tmp_path):
     with pytest.raises(RecordNotFoundError, match=r"nothing.edf does not exist"):
         read_record(tmp_path / "nothing.edf")

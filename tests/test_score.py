@@ -533,6 +533,9 @@ def test_usage_errors_exit_2_before_any_work(tmp_path, excerpts_dir):
     blocker.write_text("x")
     code, output = run_score(str(excerpts_dir / "100"), "--out", str(blocker / "sub"))
     assert code == 2 and "not writable" in output
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")  # said "not writable: File exists" (QA, session 65)
+    code, output = run_score(str(excerpts_dir / "100"), "--out", str(tmp_path / "dangling"))
+    assert code == 2 and "which does not exist: create that folder" in " ".join(output.split())
     result = CliRunner().invoke(cli, ["score", str(excerpts_dir / "100"), "--model", str(tmp_path / "missing.keras"),
                                       "--out", str(tmp_path / "o2")])
     assert result.exit_code == 2 and "Cannot load the model" in result.output
