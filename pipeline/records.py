@@ -824,11 +824,18 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
                 f"it ({expected_bytes} bytes). The header does not match its signal file (check its number of "
                 "signals)."
             )
-        if actual_bytes < expected_bytes:
+        if actual_bytes < expected_bytes:  # a QA pass (session 65) found the two causes below read as a cut file
+            if offset >= actual_bytes:
+                cause = (f"the header's byte offset ({offset}) lies past the file's end: check the offset after the "
+                         "format (e.g. 16+24)")
+            else:
+                other = [f for f, bits in _FORMAT_BITS.items() if f != fmt and offset + int(np.ceil(
+                    header.sig_len * frame_samples * bits / 8)) == actual_bytes]
+                cause = (f"the file's size fits format {other[0]} exactly: check the header's format ({fmt})" if other
+                         else "the file was cut short (copy or download it again)")
             raise TruncatedSignalError(
                 f"Record {path.name}: {file_name} holds {actual_bytes} bytes (about {got} samples per "
-                f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes): the file was cut "
-                "short (copy or download it again)."
+                f"signal); the header declares {header.sig_len} samples ({expected_bytes} bytes): {cause}."
             )
         if actual_bytes > expected_bytes + int(np.ceil(frame_samples * _FORMAT_BITS[fmt] / 8)):
             raise HeaderMismatchError(

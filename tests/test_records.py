@@ -79,7 +79,18 @@ def test_truncated_signal_file_raises(excerpt_copy):
     dat = excerpt_copy.parent / "rec.dat"
     with open(dat, "r+b") as f:
         f.truncate(100_000)
-    with pytest.raises(TruncatedSignalError, match=r"holds 100000 bytes .*declares 108000 samples \(324000 bytes\)"):
+    with pytest.raises(TruncatedSignalError, match=r"holds 100000 bytes .*declares 108000 samples \(324000 bytes\): "
+                                                   r"the file was cut short"):
+        read_record(excerpt_copy)
+
+
+@pytest.mark.parametrize("old, new, cause", [
+    ("rec.dat 212", "rec.dat 16", r"the file's size fits format 212 exactly: check the header's format \(16\)"),
+    ("rec.dat 212", "rec.dat 212+999999", r"the header's byte offset \(999999\) lies past the file's end")])
+def test_a_header_format_or_offset_that_does_not_fit_its_file_is_named(excerpt_copy, old, new, cause):
+    """A QA pass (session 65) found both read as a file cut short ("copy or download it again")."""
+    edit_header(excerpt_copy, old, new)
+    with pytest.raises(TruncatedSignalError, match=cause):
         read_record(excerpt_copy)
 
 
