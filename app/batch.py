@@ -751,7 +751,15 @@ def read_saved_settings(saved: Annotations) -> RegionSettings | None:
 
 
 def describe_error(error: Exception) -> str:
-    """A one-line message for the errors table."""
+    """A one-line message for the errors table.
+
+    >>> describe_error(PermissionError(13, "Permission denied", "/data/a/100.hea"))
+    'Permission denied on /data/a/100.hea: give this user access to it and its folders (or copy the record to a \
+folder it can read).'
+    """
+    if isinstance(error, PermissionError) and error.filename:  # "[Errno 13] Permission denied" (QA, session 65)
+        return (f"Permission denied on {error.filename}: give this user access to it and its folders (or copy the "
+                "record to a folder it can read).")
     text = " ".join(str(error).split())
     return text or type(error).__name__
 
