@@ -54,7 +54,6 @@ code" (pyfunc), "Model registry" (aliases), "Usage tracking" (``MLFLOW_DISABLE_T
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import math
@@ -588,11 +587,7 @@ def register_and_maybe_promote(model_uri: str, name: str, candidate_metric: floa
     require_tracking()
     client = MlflowClient()
     with hold_registry_lock():  # read, compare and move the alias in one step: two runs ending together can't both win
-        printed = io.StringIO()
-        with contextlib.redirect_stderr(printed):  # MLflow prints "Successfully registered model ...": beside the
-            version = mlflow.register_model(model_uri, name).version  # CLI's own lines on a fresh machine's first
-        for line in printed.getvalue().splitlines():  # ecg score it read as noise (a QA pass, session 65); logged
-            logger.info("MLflow: %s", line)
+        version = mlflow.register_model(model_uri, name).version
         for key, value in ((METRIC_TAG, repr(float(candidate_metric))), (METRIC_NAME_TAG, metric_name),
                            (DIRECTION_TAG, str(bool(higher_is_better))), (SCHEME_TAG, scheme)):
             if value is not None:

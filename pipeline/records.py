@@ -321,14 +321,16 @@ def read_header(path: Path) -> wfdb.Record:
         raise RecordNotFoundError(f"Record header {hea} is {'a folder' if hea.is_dir() else 'not a regular file'}; "
                                   "expected a WFDB header file NAME.hea.")
     check_header_text(hea)
-    if not _WFDB_RECORD_NAME.fullmatch(path.name):  # wfdb's parser then failed on its own terms: "signal file rcord.dat
-        raise UnsupportedFormatError(  # does not exist", "invalid syntax in record line" (a QA pass, session 65)
-            f"Record name {path.name!r} holds characters a WFDB record name cannot (letters A-Z and a-z, digits, _ and "
-            "- only; no spaces, dots or accents): rename the record's files, and the name on its header's first line "
-            f"and signal lines, e.g. to {suggest_record_name(path.name)!r}.")
+    text = hea.read_text(encoding="latin-1")
+    record_line = next(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    named = record_line.split()[0].split("/")[0].encode("latin-1").decode("utf-8", errors="replace")
+    if not _WFDB_RECORD_NAME.fullmatch(named):  # the name the header itself gives
+        raise refuse_record_name(named)
     try:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types on malformed headers
+        if not _WFDB_RECORD_NAME.fullmatch(path.name):  # "rec 1.hea" saying "rec 1 2 360": "unconverted data remains"
+            raise refuse_record_name(path.name) from exc
         raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}"
                                  f"{locate_header_problem(hea.read_text(encoding='latin-1'))}. Expected a WFDB "
                                  f"header: {HEADER_LAYOUT}.") from exc
@@ -825,7 +827,9 @@ def _check_signal_files(path: Path, header: wfdb.Record) -> None:
                 "signals)."
             )
         if actual_bytes < expected_bytes:  # a QA pass (session 65) found the two causes below read as a cut file
-            if offset >= actual_bytes:
+            if actual_bytes == 0:
+                cause = "the file is empty (an interrupted copy or download? copy it again)"
+            elif offset and offset >= actual_bytes:
                 cause = (f"the header's byte offset ({offset}) lies past the file's end: check the offset after the "
                          "format (e.g. 16+24)")
             else:
@@ -1233,28 +1237,35 @@ def write_annotations(
     order = np.argsort(annotations.samples, kind="stable")
     aux = [str(a) for a in annotations.aux_notes[order]]
     subtypes = annotations.subtype_array()[order]
+    options = dict(symbol=[str(s) for s in annotations.symbols[order]], subtype=subtypes if subtypes.any() else None,
+                   aux_note=aux if any(aux) else None, fs=fs_hz)
+    if _WFDB_NAME.fullmatch(record_name):
+        wfdb.wrann(record_name, annotator, annotations.samples[order].astype(np.int64), write_dir=str(out_dir),
+                   **options)
+        return path
     # wrann takes record names of letters, digits, _ and - only; an EDF or ISHNE file's (holter.v2.edf, "rec (1).edf")
     # failed its record after the analysis (a QA pass, session 65). The file holds no name: written under a safe one.
-    written = record_name if _WFDB_NAME.fullmatch(record_name) else "annotations"
-    wfdb.wrann(
-        written,
-        annotator,
-        annotations.samples[order].astype(np.int64),
-        symbol=[str(s) for s in annotations.symbols[order]],
-        subtype=subtypes if subtypes.any() else None,
-        aux_note=aux if any(aux) else None,
-        fs=fs_hz,
-        write_dir=str(out_dir) if written == record_name else str(staging := Path(
-            tempfile.mkdtemp(prefix=".ecg-ann-", dir=out_dir))),
-    )
-    if written != record_name:
-        os.replace(staging / f"{written}.{annotator}", path)
-        staging.rmdir()
+    with tempfile.TemporaryDirectory(prefix=".ecg-ann-", dir=out_dir) as staging:
+        wfdb.wrann("annotations", annotator, annotations.samples[order].astype(np.int64), write_dir=staging,
+                   **options)
+        os.replace(Path(staging) / f"annotations.{annotator}", path)
     return path
 
 
 _WFDB_NAME = re.compile(r"[-\w]+")
 """A record name wfdb's ``wrann`` writes under (its own check)."""
+
+
+def refuse_record_name(name: str) -> UnsupportedFormatError:
+    """The error for a WFDB record named with characters a record name cannot hold, whose header wfdb's parser failed
+    on its own terms: "signal file rcord.dat does not exist", "invalid syntax in record line", "unconverted data
+    remains" (a QA pass, session 65). A file so named whose header names a valid record reads as before."""
+    return UnsupportedFormatError(
+        f"Record name {name!r} holds characters a WFDB record name cannot (letters A-Z and a-z, digits, _ and - only; "
+        "no spaces, dots or accents): rename the record's files, and the name on its header's first line and signal "
+        f"lines, e.g. to {suggest_record_name(name)!r}.")
+
+
 def suggest_record_name(name: str) -> str:
     """A WFDB record name like ``name``: accents dropped, other characters outside it made ``_``.
 

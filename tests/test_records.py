@@ -487,6 +487,15 @@ def test_a_folder_named_as_a_header_is_refused_as_one(tmp_path):
         read_record(tmp_path / "x")
 
 
+def test_a_header_file_named_with_a_dot_that_names_a_valid_record_still_reads(tmp_path, excerpts_dir):
+    """The refusal above looks at the name the header gives (or at the file's name when wfdb cannot parse it): a copy
+    saved as 100.v2.hea whose header names record 100 and 100.dat read before the refusal came, and still does (a code
+    review, session 65)."""
+    (tmp_path / "100.v2.hea").write_bytes((excerpts_dir / "100.hea").read_bytes())
+    (tmp_path / "100.dat").write_bytes((excerpts_dir / "100.dat").read_bytes())
+    assert read_record(tmp_path / "100.v2").signal_mv.shape == (108000, 2)
+
+
 def test_missing_edf_raises(tmp_path):
     with pytest.raises(RecordNotFoundError, match=r"nothing.edf does not exist"):
         read_record(tmp_path / "nothing.edf")

@@ -140,6 +140,8 @@ KEPT_EDITS = 3
 _ARTEFACTS = "reader_artefacts"
 """Session state: per shown record (record key), the reader's artefact marks [(start, stop) samples]."""
 _AF_EDITS = "reader_af_edits"
+"""Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
+the order given (:mod:`pipeline.reader_rhythm`)."""
 _BEAT_EDITS = "reader_beat_edits"
 """Session key: the reader's edits of the beat list per record (:func:`reader_beat_edits`)."""
 _BEAT_EDIT_PROBLEM = "beat_edit_problem"
@@ -152,11 +154,10 @@ _SET_ASIDE_LABELS = "labels_of_deleted_beats"
 """Session key: per record, the reader's corrections of beats the reader deleted, by the detector's position, given
 back if the beat is brought back (a code review of session 64 found them lost)."""
 _BEAT_EDIT_DONE = "beat_edit_done"
-_FAMILY_DELETE_PROBLEM = "family_delete_problem"
 """Session key: what the last beat edit was and the beat and event counts before it, said once after it
 (:func:`render_beat_edit_done`)."""
-"""Session state: per shown record (record key), the reader's word on the atrial rhythm [(start, stop, is_af)], in
-the order given (:mod:`pipeline.reader_rhythm`)."""
+_FAMILY_DELETE_PROBLEM = "family_delete_problem"
+"""Session key: why the family's beats were not deleted (:func:`delete_family`), said once."""
 _STRIPS = "reader_strips"
 """Session state: per shown record (:func:`shown_record`), the strips the reader chose for the report
 [ReaderStrip]."""
