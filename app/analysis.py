@@ -47,8 +47,8 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
 from pipeline.reader_rhythm import AfEdit, check_af_edits
 from pipeline.reader_beats import (BeatEdit, MissedBeatError, apply_beat_edits, check_beat_edits, compare_beat_lists,
                                    keep_effective_beat_edits, place_missed_beat)
-from pipeline.rhythm_annotations import (quality_mark_intervals, read_af_edit_notes, read_beat_edit_notes,
-                                         rhythm_intervals)
+from pipeline.rhythm_annotations import (FILE_END_NOTE, find_af_intervals, quality_mark_intervals, read_af_edit_notes,
+                                         read_beat_edit_notes, read_written_af)
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
 from pipeline.st import dominant_template, episode_beats
@@ -743,7 +743,9 @@ def apply_saved_beat_edits(analysis: RecordAnalysis, model: LoadedModel, annotat
 def read_listed_beat_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[BeatEdit, ...]:
     """Edits of the beat list that a review file's beats show but its notes do not, as when a reader edited the saved
     ``NAME.ecg`` in WAVE or another annotation editor (a gap of session 64): a beat of the analysis that no beat of
-    the file pairs with (within 150 ms, inside the span of the file's annotations) was deleted; a beat of the file
+    the file pairs with (within 150 ms, inside the span of the file's annotations, or anywhere for a file the product
+    wrote, whose end note says it lists every beat: the last beat deleted in WAVE was missed, a code review) was
+    deleted; a beat of the file
     that pairs with none of the analysis's was added, on its QRS as the dashboard adds one
     (:func:`pipeline.reader_beats.place_missed_beat`; where no QRS can take it, it is left out, and counted by
     :func:`read_corrections`). The deletions come first, so that a beat moved by more than 150 ms is both.
@@ -758,10 +760,16 @@ def read_listed_beat_edits(analysis: RecordAnalysis, annotations: Annotations) -
     if not len(samples):
         return ()
     record, predictions = analysis.record, analysis.predictions
-    span = (int(annotations.samples.min()), int(annotations.samples.max()))
+    whole = FILE_END_NOTE in {str(a) for a in annotations.aux_notes}  # the product's file: every beat, to the end
+    span = (0, record.n_samples) if whole else (int(annotations.samples.min()), int(annotations.samples.max()))
     unlisted, unfound = compare_beat_lists(samples, predictions.samples, record.fs_hz, span)
     check_review_fit(record.name, len(unfound), len(samples), "of its {total} beats match no beat found in it")
-    inside = np.count_nonzero((predictions.samples >= span[0]) & (predictions.samples <= span[1]))
+    inside = (predictions.samples >= span[0]) & (predictions.samples <= span[1])
+    if not whole:  # another program's file, a reference .atr: no beats in noise or ventricular flutter (207's '!')
+        unmarked = ~(beats_in_kind(analysis.regions, "unreadable", len(inside))
+                     | beats_in_kind(analysis.regions, "ventricular_flutter_fibrillation", len(inside)))
+        unlisted, inside = unlisted[unmarked[unlisted]], inside & unmarked
+    inside = int(np.count_nonzero(inside))
     check_review_fit(record.name, len(unlisted), inside, "of the {total} beats found in it have no beat in the file")
     detected = predictions.detected_samples
     kept = np.delete(detected, unlisted)
@@ -800,29 +808,26 @@ def apply_saved_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> 
 LISTED_AF_EDIT_MIN_S = 1.0
 """Shortest difference between a review file's AF/flutter and the analysis's that :func:`read_listed_af_edits` reads
 as a reader's word: a file written at another rate moves a rhythm annotation by a sample or two."""
-AF_LABELS = ("(AFIB", "(AFL")
-"""Rhythm annotations of atrial fibrillation and flutter (MIT-BIH's; the product writes ``(AFIB`` for both)."""
 
 
-def read_listed_af_edits(analysis: RecordAnalysis, annotations: Annotations,
-                         settings: RegionSettings | None = None) -> tuple[AfEdit, ...]:
+def read_listed_af_edits(analysis: RecordAnalysis, annotations: Annotations) -> tuple[AfEdit, ...]:
     """Words on the atrial rhythm that a review file's rhythm annotations show but its notes do not, as when a reader
     edited the saved ``NAME.ecg`` in WAVE (a gap of session 63): where the file's ``(AFIB`` or ``(AFL`` stretches
-    differ from those the analysis as saved writes (:func:`app.outputs.output_annotations`), AF/flutter is stated where
-    only the file has it and ruled out where only the analysis does, each difference of at least
-    :data:`LISTED_AF_EDIT_MIN_S`. ``analysis`` holds everything else the file gives back (its beat edits, rhythm
-    notes, corrections and artefact marks: each moves AF episodes); ``settings``, the event thresholds its notes hold
-    (:func:`app.event_settings.read_settings_notes`; None: the analysis's), with which it was saved. A file without
-    rhythm annotations says nothing of the rhythm. Only AF/flutter is read: the other rhythms follow the beats."""
-    from app.outputs import output_annotations  # the outputs build on this module
-
-    n = analysis.record.n_samples
-    if not np.any((annotations.symbols == "+") & [str(a).startswith("(") for a in annotations.aux_notes]):
+    differ from those its notes say the product wrote (:func:`pipeline.rhythm_annotations.written_af_notes`),
+    AF/flutter is stated where only the annotations have it and ruled out where only the notes do, each difference of
+    at least :data:`LISTED_AF_EDIT_MIN_S`. A file without those notes (another program's, a reference ``.atr``, one
+    saved before session 65), or without rhythm annotations, says nothing of the rhythm. Only AF/flutter is read: the
+    other rhythms follow the beats. (A first version compared the annotations with what the analysis reading the file
+    would write, which differs for reasons no reader gave: another primary lead, pacemaker, model or thresholds; a
+    code review of session 65.)"""
+    record = analysis.record
+    n = record.n_samples
+    written = read_written_af(annotations.samples, annotations.aux_notes, record.fs_hz, n)
+    if written is None or not np.any((annotations.symbols == "+")
+                                     & [str(a).startswith("(") for a in annotations.aux_notes]):
         return ()
-    saved = analysis if settings in (None, analysis.region_settings) else edit_analysis(analysis, settings=settings)
-    listed, written = (merge_intervals(np.concatenate([rhythm_intervals(a, label, n) for label in AF_LABELS]))
-                       for a in (annotations, output_annotations(saved)))
-    shortest = LISTED_AF_EDIT_MIN_S * analysis.record.fs_hz
+    listed = find_af_intervals(annotations, n)
+    shortest = LISTED_AF_EDIT_MIN_S * record.fs_hz
     edits = [(int(a), int(b), is_af) for is_af, spans in ((False, subtract_intervals(written, listed)),
                                                           (True, subtract_intervals(listed, written)))
              for a, b in spans if b - a >= shortest]

@@ -75,7 +75,6 @@ from app.analysis import (
     read_listed_af_edits,
     state_reviewed_pacemaker,
 )
-from app.event_settings import EventSettingsError, read_settings_notes
 from models.errors import ModelError
 from pipeline.diary import DIARY_SUFFIX, count_with_events, read_diary, read_diary_notes
 from pipeline.qt import is_steady_qt
@@ -734,20 +733,11 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None, mode
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)
     edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
-    listed = read_listed_af_edits(edited, saved, read_saved_settings(saved))  # words made in WAVE: read last
+    listed = read_listed_af_edits(edited, saved)  # words made in WAVE: read last
     edited = edit_analysis(edited, af_edits=edited.af_edits + listed) if listed else edited
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))
-
-
-def read_saved_settings(saved: Annotations) -> RegionSettings | None:
-    """The event thresholds a review file was saved with (:func:`app.event_settings.read_settings_notes`; None when
-    they were the defaults or cannot be read): what its episodes were found with, not what the batch reports with."""
-    try:
-        return read_settings_notes(saved.aux_notes)
-    except EventSettingsError:
-        return None
 
 
 def describe_error(error: Exception) -> str:

@@ -157,7 +157,8 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
     (:func:`format_settings_notes`, :func:`app.conclusion.conclusion_notes`), the patient's diary entries in comment
     annotations at their times (:func:`pipeline.diary.diary_notes`), the strips the reader chose for the report at
     their starts (:func:`app.reader_strips.strip_notes`), the reader's words on the atrial rhythm at theirs
-    (:func:`pipeline.rhythm_annotations.af_edit_notes`), the reader's edits of the beat list at the beats' positions
+    (:func:`pipeline.rhythm_annotations.af_edit_notes`), the AF/flutter stretches as written and the file's end
+    (:func:`pipeline.rhythm_annotations.written_af_notes`), the reader's edits of the beat list at the beats' positions
     (:func:`pipeline.rhythm_annotations.beat_edit_notes`), the ST episodes as ST change annotations
     (:func:`pipeline.st.st_episode_marks`); the beats the pacing rule found paced as ``/``; a ``MISSB`` comment at each
     non-conducted P wave (:func:`blocked_p_notes`); no rhythm stream of ``(N`` alone where the rhythm could not be
@@ -174,7 +175,7 @@ def output_annotations(analysis: RecordAnalysis) -> Annotations:
                                   st_marks=st_episode_marks(analysis.summary.st, analysis.record.fs_hz),
                                   paced_beats=analysis.predictions.paced_mask,
                                   rhythm_assessed=math.isfinite(analysis.summary.af_burden_pct),
-                                  n_samples=analysis.record.n_samples)
+                                  n_samples=analysis.record.n_samples, note_written_af=True)
 
 
 def annotation_file_bytes(analysis: RecordAnalysis, annotator: str = ANNOTATOR) -> bytes:

@@ -109,7 +109,7 @@ def group_beat_families(signal_mv: np.ndarray, beat_samples: np.ndarray, fs_hz: 
     if not fs_hz > 0:
         raise ValueError(f"Received fs_hz={fs_hz}; expected a positive sampling rate in Hz.")
     samples = check_peaks(beat_samples, len(signal))
-    kept = _KEPT_GROUPINGS.recall(signal, digest_inputs(float(fs_hz), settings), KeptGrouping)
+    kept = _KEPT_GROUPINGS.recall(signal_mv, digest_inputs(float(fs_hz), settings, signal.shape), KeptGrouping)
     with kept.lock:
         created = kept.regroup(signal, samples, fs_hz, settings)
         if created is None:
@@ -129,7 +129,9 @@ class KeptGrouping:
     leader it matches and the leaders stay. An added beat later than every leader it fails to match joins the first
     it matches, or starts the next family (none past ``max_families``), and changes no other beat's. Anything else (a
     leader deleted; an added beat that would lead a family before others) groups every beat again, so the families
-    are always those grouping every beat gives; ``tests/test_families.py`` holds them equal."""
+    are always those grouping every beat gives (``tests/test_families.py`` holds them equal), but for a correlation
+    within float32 rounding of ``min_correlation``, which one beat compared alone and all of them at once may round
+    apart (a code review). Kept by the signal object given (:mod:`pipeline.kept_results`), which must not change."""
 
     MAX_CHANGED = 64
     """More beats changed than this: grouped again in full (a new analysis, not a reader's edit)."""

@@ -816,7 +816,8 @@ def summarize_labelled_record(record: Record, regions: list[Region], samples: np
     folded = fold_wide_qrs_stop(st, qt, settings.st.max_qrs_ms, hinted)  # the width said once among the notes
     hint = (pacing_hint(st, record.pacemaker, settings.st.max_qrs_ms, spike_share, sinus, folded)
             if summary.n_beats else ())
-    scale = describe_outsized_qrs(record.signal_mv, record.fs_hz, samples, record.lead_names)  # first: all rests on it
+    scale = ("" if record.pacemaker is not None or spiked  # pacing spikes can be tall: not a gain problem
+             else describe_outsized_qrs(record.signal_mv, record.fs_hz, samples, record.lead_names))  # first: all
     notes = ((scale,) if scale else ()) + ((hint if spiked else ()) + summary.notes
              + ((() if folded else repolarisation_notes(st, qt)) + borderline_qrs_note(st, settings.st.max_qrs_ms)
                 + long_pr_note(pr) if summary.n_beats else ()) + (() if spiked else hint))

@@ -45,7 +45,7 @@ import numpy as np
 
 from pipeline.labels import encode_beat_symbols
 from pipeline.records import write_annotations
-from pipeline.regions import Region, beats_in_kind, check_beat_mask, encode_classes
+from pipeline.regions import Region, beats_in_kind, check_beat_mask, encode_classes, merge_intervals
 from pipeline.types import Annotations
 
 NORMAL_RHYTHM = "(N"
@@ -80,7 +80,7 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
                            timed_notes: tuple[tuple[int, str], ...] = (),
                            st_marks: tuple[tuple[int, str], ...] = (),
                            paced_beats: np.ndarray | None = None, rhythm_assessed: bool = True,
-                           n_samples: int | None = None) -> Annotations:
+                           n_samples: int | None = None, note_written_af: bool = False) -> Annotations:
     """Beat, rhythm-change, pause and signal-quality annotations of one record (module docstring).
 
     ``n_leads`` is the record's number of signals, for the subtype of the signal-quality marks;
@@ -93,7 +93,8 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     normal sinus rhythm, which a QA pass of session 51 found written on 20 s of atrial fibrillation whose summary said
     the rhythm could not be assessed. ``n_samples``, the record's length: an unreadable stretch that runs to the end
     gets no closing ``~`` (it would lie one past the last sample; :func:`quality_mark_intervals` reads an open stretch
-    to the end, as before).
+    to the end, as before). ``note_written_af`` (a review file, with ``n_samples``): the AF/flutter stretches of the
+    rhythm stream and the file's end are noted too (:func:`written_af_notes`).
 
     Examples
     --------
@@ -113,6 +114,10 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     if not rhythm_assessed and not rhythm[changes].any():  # "(N" alone: not a finding here
         changes = np.empty(0, int)
+    if note_written_af:
+        written = Annotations(np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+"),
+                              np.array([_LABELS[k] for k in rhythm[changes]], dtype=object))
+        timed_notes = tuple(timed_notes) + written_af_notes(written, fs_hz, n_samples)
     pauses = [r for r in regions if r.kind == "pause"]
     quality_marks = unreadable_marks(regions, n_leads, n_samples)
     flutter = sorted((r for r in regions if r.kind == "ventricular_flutter_fibrillation"), key=lambda r: r.start)
@@ -329,6 +334,54 @@ def read_af_edit_notes(samples, aux_notes, fs_hz: float, n_samples: int) -> tupl
         if stop > sample >= 0:
             found.append((int(match[1]), sample, stop, match[2] == "AF"))
     return tuple((start, stop, is_af) for _, start, stop, is_af in sorted(found))
+
+
+AF_WRITTEN_PREFIX = "AF written: "
+"""Start of the note that keeps an AF/flutter stretch as the product wrote it in the rhythm annotations
+(:func:`written_af_notes`)."""
+_AF_WRITTEN_TEXT = re.compile(r"(\d+(?:\.\d+)?) s")
+FILE_END_NOTE = "end of the review file"
+"""The note the product writes on a review file's last sample: the file lists the beats of the whole recording, and
+its AF/flutter stretches as written are in :data:`AF_WRITTEN_PREFIX` notes (none: none written)."""
+AF_LABELS = ("(AFIB", "(AFL")
+"""Rhythm annotations of atrial fibrillation and flutter (MIT-BIH's; the product writes ``(AFIB`` for both)."""
+
+
+def find_af_intervals(annotations: Annotations, n_samples: int) -> np.ndarray:
+    """(k, 2) [start, stop) stretches of atrial fibrillation or flutter of a file's rhythm annotations, merged."""
+    return merge_intervals(np.concatenate([rhythm_intervals(annotations, label, n_samples) for label in AF_LABELS]))
+
+
+def written_af_notes(annotations: Annotations, fs_hz: float, n_samples: int) -> tuple[tuple[int, str], ...]:
+    """(sample, note) of what a review file's rhythm annotations say of AF/flutter as the product writes them: one note
+    per stretch at its start, with its length in seconds (the rate a file is read at may differ), and
+    :data:`FILE_END_NOTE` on the last sample. A reader who edits the rhythm annotations in another program (WAVE)
+    leaves these as they were, so that :func:`read_written_af` and the annotations tell what the reader changed
+    (:func:`app.analysis.read_listed_af_edits`) whatever the analysis reading the file back would write itself.
+
+    >>> ann = Annotations(np.array([10, 400]), np.array(["+", "+"]), np.array(["(AFIB", "(N"], dtype=object))
+    >>> written_af_notes(ann, 100.0, 1000)
+    ((10, 'AF written: 3.900 s'), (999, 'end of the review file'))
+    """
+    return tuple(timed_note(int(a), AF_WRITTEN_PREFIX, f"{(b - a) / fs_hz:.3f} s")
+                 for a, b in find_af_intervals(annotations, n_samples)) + ((max(n_samples - 1, 1), FILE_END_NOTE),)
+
+
+def read_written_af(samples, aux_notes, fs_hz: float, n_samples: int) -> np.ndarray | None:
+    """The AF/flutter stretches a review file's notes say the product wrote (:func:`written_af_notes`), (k, 2) samples
+    at the rate read; None for a file without :data:`FILE_END_NOTE` (not the product's, or saved before session 65).
+
+    >>> read_written_af([10, 999], ["AF written: 3.900 s", "end of the review file"], 100.0, 1000).tolist()
+    [[10, 400]]
+    """
+    if FILE_END_NOTE not in {str(a) for a in aux_notes}:
+        return None
+    stretches = []
+    for sample, text in read_timed_notes(samples, aux_notes, AF_WRITTEN_PREFIX):
+        match = _AF_WRITTEN_TEXT.fullmatch(text.strip())
+        if match is not None:
+            stretches.append((sample, min(sample + int(round(float(match[1]) * fs_hz)), n_samples)))
+    return merge_intervals(stretches)
 
 
 BEAT_EDIT_PREFIX = "beat: "

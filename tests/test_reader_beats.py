@@ -143,6 +143,21 @@ def test_beats_added_or_deleted_in_another_program_are_read_as_beat_edits(model,
         read_listed_beat_edits(analysis, halves)
 
 
+def test_the_first_and_last_beats_deleted_in_another_program_are_read(analysis, model):
+    """The product's review file notes its end, so a beat deleted in WAVE after the file's last other annotation (the
+    last beat: noise after a Holter recorder is taken off) is read as deleted; it was outside the span compared (a
+    code review, session 65). So is the first."""
+    from app.analysis import read_listed_beat_edits
+    from pipeline.labels import is_beat_symbol
+
+    saved = outputs.output_annotations(analysis)
+    beats = np.flatnonzero(is_beat_symbol(saved.symbols))
+    detected = analysis.predictions.detected_samples
+    for k in (0, -1):
+        edited = saved.select(np.arange(len(saved)) != beats[k])
+        assert read_listed_beat_edits(analysis, edited) == ((int(detected[k]), False),)
+
+
 def test_beat_edits_apply_to_the_detector_s_beats_only(analysis, model):
     edited = edit_beats(analysis, model, [(int(analysis.predictions.detected_samples[5]), False)])
     with pytest.raises(ValueError, match="beat edits already"):

@@ -603,3 +603,24 @@ def test_a_review_saved_with_corrections_artefact_and_thresholds_reads_back_no_a
     (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(reviewed))
     saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=fs, target_fs_hz=fs)
     assert apply_saved_labels(analysis, saved, model).af_edits == reviewed.af_edits
+
+
+def test_a_review_saved_on_another_primary_lead_reads_back_no_af_word(mitdb_dir, tmp_path):
+    """The AF/flutter a file says it was written with (its notes) is what a reader's edit in WAVE is read against, not
+    what the analysis reading it back would write: MIT-BIH 201 reviewed with V1 as the primary lead (its AF episodes
+    are not MLII's) and read back at the default lead gives no AF word (a code review, session 65, found seven with
+    the first version)."""
+    from app.batch import apply_saved_labels
+    from pipeline.regions import merge_intervals, subtract_intervals
+
+    model = load_default_model()
+    on_v1 = analyse_record(read_record(mitdb_dir / "201", lead="V1"), model)
+    default = analyse_record(read_record(mitdb_dir / "201"), model)
+    fs = default.record.fs_hz
+    episodes = [merge_intervals([(r.start, r.stop) for r in a.regions if r.kind == "atrial_fibrillation"])
+                for a in (on_v1, default)]
+    differ = np.concatenate([subtract_intervals(episodes[0], episodes[1]), subtract_intervals(*episodes[::-1])])
+    assert np.any(differ[:, 1] - differ[:, 0] > 2 * fs)  # the two leads' episodes differ by more than a second
+    (tmp_path / "201.ecg").write_bytes(outputs.annotation_file_bytes(on_v1))
+    saved = read_annotations(tmp_path / "201", "ecg", source_fs_hz=fs, target_fs_hz=fs)
+    assert apply_saved_labels(default, saved, model).af_edits == ()

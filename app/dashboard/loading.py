@@ -177,8 +177,7 @@ def review_upload(files: list[UploadedData], upload_key: tuple, record_name: str
         labels, unmatched = fitted
         review = Review(review.analysis, review.comparison, labels, unmatched,
                         read_artefacts(review.analysis, saved), read_settings_notes(saved.aux_notes))
-        as_saved = edit_analysis(with_rhythm, labels=labels, artefacts=review.saved_artefacts)
-        listed = read_listed_af_edits(as_saved, saved, review.saved_settings)  # words made in WAVE: read last
+        listed = read_listed_af_edits(with_rhythm, saved)  # words made in WAVE
         noted = read_diary_notes(saved.samples, saved.aux_notes, record.fs_hz)
         diary = format_diary(noted) if diary is None and noted else diary
         review = replace(review, saved_conclusion=read_conclusion_notes(saved.aux_notes),
