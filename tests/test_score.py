@@ -301,8 +301,10 @@ def test_a_record_of_noise_alone_is_scored_unreadable_with_no_beat(tmp_path):
     assert summary["readable_pct"] == 0.0 and summary["detection_note"] == "no QRS complexes distinguishable from noise"
     assert any(note.startswith("mostly unreadable signal: 0% readable") for note in summary["notes"])
     annotations = read_annotations(tmp_path / "out" / "noise" / "noise", "ecg", source_fs_hz=360.0)
-    assert set(annotations.symbols.tolist()) == {"~"}  # quality marks only, no beat
-    assert annotations.samples.tolist() == [0] and annotations.subtypes[0] != 0  # no closing mark past the end
+    assert set(annotations.symbols.tolist()) == {"~", '"'}  # quality marks and the file's end note only, no beat
+    assert annotations.aux_notes[annotations.symbols == '"'].tolist() == ["end of the review file"]
+    marks = annotations.select(annotations.symbols == "~")
+    assert marks.samples.tolist() == [0] and marks.subtypes[0] != 0  # no closing mark past the end
     from pipeline.rhythm_annotations import quality_mark_intervals
     assert quality_mark_intervals(annotations, 60 * 360).tolist() == [[0, 60 * 360]]  # open to the end: read whole
 
