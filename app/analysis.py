@@ -47,7 +47,7 @@ from pipeline.region_eval import (RhythmEvidence, annotated_beats, find_record_b
 from pipeline.reader_rhythm import AfEdit, check_af_edits
 from pipeline.reader_beats import (BeatEdit, MissedBeatError, apply_beat_edits, check_beat_edits, compare_beat_lists,
                                    keep_effective_beat_edits, place_missed_beat)
-from pipeline.rhythm_annotations import (FILE_END_NOTE, find_af_intervals, quality_mark_intervals, read_af_edit_notes,
+from pipeline.rhythm_annotations import (find_af_intervals, is_review_file, quality_mark_intervals, read_af_edit_notes,
                                          read_beat_edit_notes, read_written_af)
 from pipeline.scoring import match_beats
 from pipeline.qt import dominant_t_wave
@@ -760,7 +760,7 @@ def read_listed_beat_edits(analysis: RecordAnalysis, annotations: Annotations) -
     if not len(samples):
         return ()
     record, predictions = analysis.record, analysis.predictions
-    whole = FILE_END_NOTE in {str(a) for a in annotations.aux_notes}  # the product's file: every beat, to the end
+    whole = is_review_file(annotations.aux_notes)  # the product's file: every beat, to the end
     span = (0, record.n_samples) if whole else (int(annotations.samples.min()), int(annotations.samples.max()))
     unlisted, unfound = compare_beat_lists(samples, predictions.samples, record.fs_hz, span)
     check_review_fit(record.name, len(unfound), len(samples), "of its {total} beats match no beat found in it")

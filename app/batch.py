@@ -732,9 +732,8 @@ def apply_saved_labels(analysis: RecordAnalysis, saved: Annotations | None, mode
     corrections, unmatched = read_corrections(analysis, saved)
     if unmatched:
         logger.debug("%d reviewed beats matched no detected beat", unmatched)
-    edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved))
-    listed = read_listed_af_edits(edited, saved)  # words made in WAVE: read last
-    edited = edit_analysis(edited, af_edits=edited.af_edits + listed) if listed else edited
+    edited = edit_analysis(analysis, labels=corrections, artefacts=read_artefacts(analysis, saved),  # and the words
+                           af_edits=analysis.af_edits + read_listed_af_edits(analysis, saved))  # made in WAVE, once
     edited = add_conclusion(edited, read_conclusion_notes(saved.aux_notes))
     edited = add_reader_strips(edited, read_strip_notes(saved.samples, saved.aux_notes))
     return add_diary(edited, read_diary_notes(saved.samples, saved.aux_notes, analysis.record.fs_hz))

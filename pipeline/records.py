@@ -320,8 +320,7 @@ def read_header(path: Path) -> wfdb.Record:
     if not hea.is_file():  # a folder named x.hea gave an unexpected IsADirectoryError, a pipe hung (QA, session 65)
         raise RecordNotFoundError(f"Record header {hea} is {'a folder' if hea.is_dir() else 'not a regular file'}; "
                                   "expected a WFDB header file NAME.hea.")
-    check_header_text(hea)
-    text = hea.read_text(encoding="latin-1")
+    text = check_header_text(hea)
     record_line = next(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
     named = record_line.split()[0].split("/")[0].encode("latin-1").decode("utf-8", errors="replace")
     if not _WFDB_RECORD_NAME.fullmatch(named):  # the name the header itself gives
@@ -332,7 +331,7 @@ def read_header(path: Path) -> wfdb.Record:
         if not _WFDB_RECORD_NAME.fullmatch(path.name):  # "rec 1.hea" saying "rec 1 2 360": "unconverted data remains"
             raise refuse_record_name(path.name) from exc
         raise CorruptRecordError(f"Header {hea.name} cannot be parsed: {exc}"
-                                 f"{locate_header_problem(hea.read_text(encoding='latin-1'))}. Expected a WFDB "
+                                 f"{locate_header_problem(text)}. Expected a WFDB "
                                  f"header: {HEADER_LAYOUT}.") from exc
     check_record_line(hea, header)
     if getattr(header, "n_sig", 0) in (0, None):
@@ -356,8 +355,9 @@ def read_header(path: Path) -> wfdb.Record:
     return header
 
 
-def check_header_text(hea: Path) -> None:
-    """Refuse a header file without a record line (empty, or comments only), which wfdb fails on with an IndexError.
+def check_header_text(hea: Path) -> str:
+    """The text of a header file (latin-1); refuse one without a record line (empty, or comments only), which wfdb
+    fails on with an IndexError.
 
     Raises
     ------
@@ -366,7 +366,7 @@ def check_header_text(hea: Path) -> None:
     """
     text = hea.read_text(encoding="latin-1")
     if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
-        return
+        return text
     what = "the file is empty" if not text.strip() else "it holds only comments and blank lines"
     raise CorruptRecordError(f"Header {hea.name}: {what}; expected a WFDB header: {HEADER_LAYOUT}.")
 

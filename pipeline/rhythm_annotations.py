@@ -114,18 +114,17 @@ def regions_to_annotations(regions: list[Region], beat_samples: np.ndarray, beat
     changes = np.flatnonzero(np.concatenate([[True], rhythm[1:] != rhythm[:-1]])) if len(samples) else np.empty(0, int)
     if not rhythm_assessed and not rhythm[changes].any():  # "(N" alone: not a finding here
         changes = np.empty(0, int)
+    stream = Annotations(np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
+                         np.array([_LABELS[k] for k in rhythm[changes]], dtype=object))  # the rhythm changes
     if note_written_af:
-        written = Annotations(np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+"),
-                              np.array([_LABELS[k] for k in rhythm[changes]], dtype=object))
-        timed_notes = tuple(timed_notes) + written_af_notes(written, fs_hz, n_samples)
+        timed_notes = tuple(timed_notes) + written_af_notes(stream, fs_hz, n_samples)
     pauses = [r for r in regions if r.kind == "pause"]
     quality_marks = unreadable_marks(regions, n_leads, n_samples)
     flutter = sorted((r for r in regions if r.kind == "ventricular_flutter_fibrillation"), key=lambda r: r.start)
     flutter_marks = np.array([mark for r in flutter for mark in (r.start, r.stop - 1)], dtype=np.int64)
     parts = [  # (samples, symbols, aux notes, subtypes)
         (samples, symbols, np.full(len(samples), "", dtype=object), np.zeros(len(samples), np.int64)),
-        (np.maximum(samples[changes] - 1, 0), np.full(len(changes), "+", dtype="<U2"),
-         np.array([_LABELS[k] for k in rhythm[changes]], dtype=object), np.zeros(len(changes), np.int64)),
+        (stream.samples, stream.symbols, stream.aux_notes, np.zeros(len(changes), np.int64)),
         (np.array([(r.start + r.stop) // 2 for r in pauses], dtype=np.int64), np.full(len(pauses), '"', dtype="<U2"),
          np.array([f"PAUSE {r.duration_s(fs_hz):.2f} s" for r in pauses], dtype=object),
          np.zeros(len(pauses), np.int64)),
@@ -367,6 +366,12 @@ def written_af_notes(annotations: Annotations, fs_hz: float, n_samples: int) -> 
                  for a, b in find_af_intervals(annotations, n_samples)) + ((max(n_samples - 1, 1), FILE_END_NOTE),)
 
 
+def is_review_file(aux_notes) -> bool:
+    """The file is a review file the product wrote since session 65 (:data:`FILE_END_NOTE`): it lists every beat to
+    the recording's end, and notes the AF/flutter it wrote."""
+    return FILE_END_NOTE in {str(a) for a in aux_notes}
+
+
 def read_written_af(samples, aux_notes, fs_hz: float, n_samples: int) -> np.ndarray | None:
     """The AF/flutter stretches a review file's notes say the product wrote (:func:`written_af_notes`), (k, 2) samples
     at the rate read; None for a file without :data:`FILE_END_NOTE` (not the product's, or saved before session 65).
@@ -374,7 +379,7 @@ def read_written_af(samples, aux_notes, fs_hz: float, n_samples: int) -> np.ndar
     >>> read_written_af([10, 999], ["AF written: 3.900 s", "end of the review file"], 100.0, 1000).tolist()
     [[10, 400]]
     """
-    if FILE_END_NOTE not in {str(a) for a in aux_notes}:
+    if not is_review_file(aux_notes):
         return None
     stretches = []
     for sample, text in read_timed_notes(samples, aux_notes, AF_WRITTEN_PREFIX):

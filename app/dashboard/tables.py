@@ -666,12 +666,17 @@ def family_labels_for(analysis: RecordAnalysis, family: int, label: str, only: s
     With ``only``, just the family's beats now called ``only`` (e.g. the N calls in a family of
     ventricular beats, leaving its V calls and any S call alone).
     """
+    return {int(i): label for i in family_members(analysis, family, only)}
+
+
+def family_members(analysis: RecordAnalysis, family: int, only: str | None = None) -> np.ndarray:
+    """Beat numbers of ``family`` (with ``only``, just those now called ``only``); none without families."""
     if analysis.families is None:
-        return {}
+        return np.zeros(0, np.int64)
     members = analysis.families == family
     if only is not None:
         members &= analysis.classes == only
-    return {int(i): label for i in np.flatnonzero(members)}
+    return np.flatnonzero(members)
 
 
 def family_rule_reviews(analysis: RecordAnalysis) -> list[dict]:

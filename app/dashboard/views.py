@@ -2114,10 +2114,10 @@ def delete_family(analysis, record_key: tuple) -> None:
     :data:`MAX_FAMILY_DELETED_SHARE` of the beats is refused with the reason."""
     family = st.session_state[record_widget_key("family_choice", record_key)]
     only = st.session_state.get(record_widget_key("family_only", record_key), ANY_CLASS)
-    members = (analysis.families == family) & ((analysis.classes == only) if only != ANY_CLASS else True)
-    share = members.sum() / max(len(members), 1)
+    members = tables.family_members(analysis, family, None if only == ANY_CLASS else only)
+    share = len(members) / max(len(analysis.predictions), 1)
     problem = ("The ungrouped beats are no family: delete them one by one on the ECG tab." if family == UNGROUPED
-               else "None of the family's beats is chosen." if not members.any()
+               else "None of the family's beats is chosen." if not len(members)
                else f"Family {family}'s chosen beats are {100 * share:.0f} % of the record's: the patient's own "
                     "rhythm, not false detections. Delete single beats on the ECG tab."
                if share > MAX_FAMILY_DELETED_SHARE else "")
@@ -2128,7 +2128,7 @@ def delete_family(analysis, record_key: tuple) -> None:
     edits = list(reader_beat_edits(record_key)) + [(int(sample), False) for sample in deleted]
     what = "" if only == ANY_CLASS else f" called {only}"
     change_beat_edits(analysis, record_key, edits, None,
-                      f"{count_noun(int(members.sum()), 'beat')} of family {family}{what} deleted", where="family")
+                      f"{count_noun(len(members), 'beat')} of family {family}{what} deleted", where="family")
 
 
 def render_family_rule_reviews(analysis, record_key: tuple) -> None:
